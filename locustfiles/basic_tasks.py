@@ -1,0 +1,34 @@
+# diff: -u 4 -r 4 -t 4s
+# diff-shares: cluster=2 group=^(\w+):
+# diff-expect: exit=0 rows=5 failures=0 exceptions=0 requests>=150
+"""Quick start (seed 000): @task methods with weights, a task making two requests, a shared pool_manager."""
+from urllib3 import PoolManager
+
+from locust import HttpUser, between, task
+
+
+class HelloWorldUser(HttpUser):
+    wait_time = between(0.01, 0.03)
+
+    @task
+    def hello_world(self):
+        self.client.get("/hello", name="quick:/hello")
+        self.client.get("/world", name="quick:/world")
+
+    @task(3)
+    def item(self):
+        self.client.get("/items/1", name="quick:/items/1")
+
+    @task(2)
+    def index(self):
+        self.client.get("/", name="quick:/")
+
+
+class PooledUser(HttpUser):
+    # All users of this class share one pool of at most 10 connections (seed 001 "Tuning").
+    pool_manager = PoolManager(maxsize=10, block=True)
+    wait_time = between(0.01, 0.03)
+
+    @task
+    def index(self):
+        self.client.get("/json", name="pooled:/json")

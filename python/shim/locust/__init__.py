@@ -1,0 +1,91 @@
+"""rlocust's ``locust`` compatibility package (same public names as Locust 2.47.0)."""
+
+import os
+
+# Set before the other imports: some locust modules read it while being imported.
+__version__ = "2.47.0"
+
+if os.getenv("LOCUST_PLAYWRIGHT", None):
+    print(
+        "LOCUST_PLAYWRIGHT setting is no longer needed (because locust-plugins no longer installs trio)"
+    )
+    print("Uninstall trio package and remove the setting.")
+    try:
+        import trio  # noqa: F401
+    except ModuleNotFoundError:
+        os._exit(1)
+
+if not os.getenv("LOCUST_SKIP_MONKEY_PATCH", None):
+    from gevent import monkey
+
+    monkey.patch_all()
+
+    if not os.getenv("LOCUST_SKIP_URLLIB3_PATCH", None):
+        try:
+            import urllib3.connectionpool
+        except ImportError:
+            pass
+        else:
+            from gevent.queue import LifoQueue
+
+            urllib3.connectionpool.ConnectionPool.QueueCls = LifoQueue
+
+from .contrib.fasthttp import FastHttpUser
+from .event import Events
+from .shape import LoadTestShape
+from .user import wait_time
+from .user.markov_taskset import MarkovTaskSet, transition, transitions
+from .user.sequential_taskset import SequentialTaskSet
+from .user.task import TaskSet, tag, task
+from .user.users import HttpUser, User
+from .user.wait_time import (
+    between,
+    constant,
+    constant_pacing,
+    constant_throughput,
+    poisson,
+)
+
+try:
+    from .debug import run_single_user
+except ModuleNotFoundError as _missing:
+    if _missing.name != f"{__name__}.debug":
+        raise
+
+    def run_single_user(*args, **kwargs):
+        """Stand-in used while ``locust.debug`` is unavailable: imports it at call time."""
+        from .debug import run_single_user as real_run_single_user
+
+        return real_run_single_user(*args, **kwargs)
+
+
+events = Events()
+
+__all__ = (
+    "FastHttpUser",
+    "HttpLocust",
+    "HttpUser",
+    "LoadTestShape",
+    "Locust",
+    "MarkovTaskSet",
+    "SequentialTaskSet",
+    "TaskSet",
+    "User",
+    "__version__",
+    "between",
+    "constant",
+    "constant_pacing",
+    "constant_throughput",
+    "events",
+    "poisson",
+    "run_single_user",
+    "tag",
+    "task",
+    "transition",
+    "transitions",
+    "wait_time",
+)
+
+# Pre-1.0 class names: subclassing them raises ImportError pointing at the new names.
+from .user.users import DeprecatedHttpLocustClass as HttpLocust
+from .user.users import DeprecatedLocustClass as Locust

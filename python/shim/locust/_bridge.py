@@ -1,0 +1,280 @@
+"""rlocust internals: the hub side of the Rust bridge.
+
+Runs on the one Python thread. A user greenlet that makes a request parks in `wait(ticket)`; tokio finishes the
+exchange, queues it and writes an eventfd that gevent's loop watches; `_on_wake` drains the queue in one batch
+and switches each parked greenlet back in with its Response. Runner commands arrive on the same queue and run in
+their own greenlets. Also holds the small factories the Rust `Response` uses for Python-side objects.
+"""
+
+import json as _json
+import logging
+
+import gevent
+import greenlet
+from gevent.event import Event
+
+import _rlocust
+
+_pending = {}
+_getcurrent = greenlet.getcurrent
+_hub = None
+_watcher = None
+_done = Event()
+_runner = None
+
+
+def ensure_started():
+    """Install the eventfd watcher on this thread's hub (idempotent)."""
+    global _hub, _watcher
+    if _watcher is None:
+        _hub = gevent.get_hub()
+        _watcher = _hub.loop.io(_rlocust.wake_fd(), 1)
+        _watcher.start(_on_wake)
+
+
+def wait(ticket):
+    """Park the current greenlet until the call `ticket` completes; returns its Response."""
+    _pending[ticket] = _getcurrent()
+    try:
+        return _hub.switch()
+    except BaseException:
+        _pending.pop(ticket, None)
+        raise
+
+
+def _on_wake():
+    for ticket, payload in _rlocust.drain():
+        if ticket:
+            g = _pending.pop(ticket, None)
+            if g is not None:
+                g.switch(payload)
+        else:
+            gevent.spawn(_command, payload)
+
+
+def set_runner(runner):
+    global _runner
+    _runner = runner
+
+
+def _command(payload):
+    cid, kind, name, count, timeout, kwargs = payload
+    try:
+        if kind == "spawn":
+            _runner._spawn(name, count)
+        elif kind == "stop":
+            _runner._stop(name, count, timeout)
+        elif kind == "fire":
+            _runner._fire(name, dict(kwargs))
+        elif kind == "quit":
+            _done.set()
+    except Exception:
+        logging.getLogger("locust.runners").exception("Error while handling runner command %s", kind)
+    finally:
+        _rlocust.ack(cid)
+
+
+def run_until_quit():
+    ensure_started()
+    _done.wait()
+
+
+# ---- factories used by the Rust Response -------------------------------------------------------------------
+
+class CaseInsensitiveDict(dict):
+    """Header mapping with case-insensitive keys that keeps the original spelling (like requests')."""
+
+    def __init__(self, data=None, **kwargs):
+        super().__init__()
+        self._keys = {}
+        if data:
+            self.update(data)
+        if kwargs:
+            self.update(kwargs)
+
+    def __setitem__(self, key, value):
+        low = key.lower()
+        old = self._keys.get(low)
+        if old is not None and old != key:
+            super().__delitem__(old)
+        self._keys[low] = key
+        super().__setitem__(key, value)
+
+    def __getitem__(self, key):
+        return super().__getitem__(self._keys[key.lower()])
+
+    def __delitem__(self, key):
+        real = self._keys.pop(key.lower())
+        super().__delitem__(real)
+
+    def __contains__(self, key):
+        return isinstance(key, str) and key.lower() in self._keys
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def pop(self, key, *default):
+        real = self._keys.pop(key.lower(), None)
+        if real is None:
+            if default:
+                return default[0]
+            raise KeyError(key)
+        return super().pop(real)
+
+    def setdefault(self, key, default=None):
+        if key in self:
+            return self[key]
+        self[key] = default
+        return default
+
+    def update(self, other=(), **kwargs):
+        items = other.items() if hasattr(other, "items") else other
+        for k, v in items:
+            self[k] = v
+        for k, v in kwargs.items():
+            self[k] = v
+
+    def lower_items(self):
+        return ((k, self[k]) for k in self._keys)
+
+    def copy(self):
+        return CaseInsensitiveDict(self.items())
+
+    def __eq__(self, other):
+        if not hasattr(other, "items"):
+            return NotImplemented
+        return {k.lower(): v for k, v in self.items()} == {k.lower(): v for k, v in other.items()}
+
+    def __repr__(self):
+        return str(dict(self.items()))
+
+
+def make_headers(pairs):
+    h = CaseInsensitiveDict()
+    for k, v in pairs:
+        if k in h:
+            h[k] = h[k] + ", " + v
+        else:
+            h[k] = v
+    return h
+
+
+class CookieDict(dict):
+    def get_dict(self, domain=None, path=None):
+        return dict(self)
+
+
+def make_cookies(pairs):
+    return CookieDict(pairs)
+
+
+class PreparedRequestView:
+    """What `response.request` offers: method, url, headers, body."""
+
+    __slots__ = ("method", "url", "headers", "body")
+
+    def __init__(self, method, url, headers, body):
+        self.method = method
+        self.url = url
+        self.headers = make_headers(headers)
+        self.body = body
+
+    @property
+    def path_url(self):
+        from urllib.parse import urlsplit
+
+        p = urlsplit(self.url)
+        return (p.path or "/") + ("?" + p.query if p.query else "")
+
+    def __repr__(self):
+        return "<PreparedRequest [%s]>" % self.method
+
+
+def make_request(method, url, headers, body):
+    return PreparedRequestView(method, url, headers, body)
+
+
+def _requests_exceptions():
+    try:
+        import requests.exceptions as rex
+
+        return rex
+    except Exception:
+        return None
+
+
+class _Fallback:
+    """Exception classes named like requests' when requests is not installed."""
+
+    class RequestException(IOError):
+        def __init__(self, *args, response=None, request=None, **kwargs):
+            super().__init__(*args)
+            self.response = response
+            self.request = request
+
+    class HTTPError(RequestException):
+        pass
+
+    class ConnectionError(RequestException):
+        pass
+
+    class Timeout(RequestException):
+        pass
+
+    class ConnectTimeout(ConnectionError, Timeout):
+        pass
+
+    class ReadTimeout(Timeout):
+        pass
+
+    class TooManyRedirects(RequestException):
+        pass
+
+    class InvalidURL(RequestException, ValueError):
+        pass
+
+    class SSLError(ConnectionError):
+        pass
+
+    class JSONDecodeError(_json.JSONDecodeError):
+        pass
+
+
+def _exc_module():
+    return _requests_exceptions() or _Fallback
+
+
+def make_error(cls_name, message, url, status, response):
+    """An exception instance for a failed call (the classes user code catches)."""
+    if cls_name == "ConnectionRefusedError":
+        return ConnectionRefusedError(111, "Connection refused")
+    if cls_name == "ConnectionResetError":
+        return ConnectionResetError(104, "Connection reset by peer")
+    if cls_name == "TimeoutError":
+        return TimeoutError("timed out")
+    if cls_name == "LocustBadStatusCode":
+        from locust.contrib.fasthttp import LocustBadStatusCode
+
+        return LocustBadStatusCode(url, code=status)
+    mod = _exc_module()
+    if cls_name == "NameResolutionError":
+        cls = getattr(mod, "ConnectionError")
+    else:
+        cls = getattr(mod, cls_name, None) or getattr(mod, "ConnectionError")
+    try:
+        return cls(message, response=response)
+    except TypeError:
+        return cls(message)
+
+
+def json_loads(text, **kwargs):
+    try:
+        return _json.loads(text, **kwargs)
+    except _json.JSONDecodeError as e:
+        cls = getattr(_exc_module(), "JSONDecodeError", None)
+        if cls is None:
+            raise
+        raise cls(e.msg, e.doc, e.pos) from None

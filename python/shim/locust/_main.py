@@ -1,0 +1,216 @@
+"""rlocust's Python-side flow, called from Rust (`interp`): load locustfiles, build `parsed_options` and the
+Environment, run the hub until the test ends, fire the final events.
+
+Locust-compatible rules and messages for locustfile discovery live here (reference §4.4).
+"""
+
+import argparse
+import importlib.machinery
+import importlib.util
+import inspect
+import logging
+import os
+import sys
+import traceback
+
+
+class UserFacingError(Exception):
+    """A finished one-line (or traceback) message for the user, with the exit code to use."""
+
+    def __init__(self, message, code=1):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class _State:
+    user_classes = {}
+    shape_classes = []
+    parser = None
+    env = None
+    locustfiles = []
+
+
+def _resolve(paths):
+    files = []
+    for raw in paths:
+        path = raw.strip()
+        if not path:
+            continue
+        if os.path.isdir(path):
+            found = []
+            for root, _dirs, names in os.walk(path):
+                for n in names:
+                    if n.endswith(".py") and not n.startswith("_"):
+                        found.append(os.path.abspath(os.path.join(root, n)))
+            if not found:
+                raise UserFacingError(f"Could not find any locustfiles in directory '{path}'", 1)
+            files.extend(found)
+        elif os.path.isfile(path) and path.endswith(".py"):
+            files.append(os.path.abspath(path))
+        else:
+            raise UserFacingError(
+                f"Could not find '{path}'. Ensure your locustfile ends with '.py' or is a directory with locustfiles. "
+                "See --help for available options.",
+                1,
+            )
+    return files
+
+
+def _import_file(path):
+    directory, filename = os.path.split(path)
+    stem = os.path.splitext(filename)[0]
+    if stem == "locust":
+        stem = "locustfile"
+    sys.path.insert(0, directory)
+    try:
+        loader = importlib.machinery.SourceFileLoader(stem, path)
+        spec = importlib.util.spec_from_loader(stem, loader)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[stem] = module
+        loader.exec_module(module)
+        return module
+    except SystemExit:
+        raise
+    except BaseException:
+        raise UserFacingError(traceback.format_exc().rstrip("\n"), 1)
+    finally:
+        try:
+            sys.path.remove(directory)
+        except ValueError:
+            pass
+
+
+def load_locustfiles(paths):
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        import locust  # noqa: F401  (monkey-patches, as Locust does)
+    except ImportError as e:
+        raise UserFacingError(
+            f"rlocust needs gevent in the Python it runs ({sys.executable or sys.prefix}): {e}. "
+            "Install it with: python3 -m pip install gevent", 1)
+    from locust.shape import LoadTestShape
+    from locust.user.users import User
+
+    files = _resolve(paths)
+    _State.locustfiles = files
+    users = {}
+    origin = {}
+    shapes = []
+    for path in files:
+        module = _import_file(path)
+        for name, value in vars(module).items():
+            if inspect.isclass(value) and issubclass(value, User) and value.abstract is False:
+                known = users.get(value.__name__)
+                if known is not None and known is not value:
+                    raise UserFacingError(
+                        f"Duplicate user class names: {value.__name__} is defined in both {origin[value.__name__]} and {path}",
+                        1,
+                    )
+                users[value.__name__] = value
+                origin.setdefault(value.__name__, path)
+            elif inspect.isclass(value) and issubclass(value, LoadTestShape) and not getattr(value, "abstract", True):
+                if all(type(s) is not value for s in shapes) and all(type(s).__name__ != value.__name__ for s in shapes):
+                    shapes.append(value())
+    if not users:
+        raise UserFacingError("No User class found!", 1)
+    _State.user_classes = users
+    _State.shape_classes = shapes
+    from locust.argument_parser import custom_arg_specs, get_parser
+
+    _State.parser = get_parser()
+    classes = [(n, float(getattr(c, "weight", 1)), int(getattr(c, "fixed_count", 0) or 0)) for n, c in users.items()]
+    return classes, custom_arg_specs(_State.parser), bool(shapes)
+
+
+def list_text():
+    return "Available Users:\n" + "".join(f"    {n}\n" for n in _State.user_classes)
+
+
+def configure(values, custom_argv, selected):
+    import locust
+    from locust.env import Environment
+    from locust.log import setup_logging
+
+    options = argparse.Namespace(**values)
+    try:
+        custom = _State.parser.parse_args(custom_argv)
+    except SystemExit as e:
+        raise UserFacingError("", int(e.code or 2))
+    for k, v in vars(custom).items():
+        setattr(options, k, v)
+    if not options.skip_log_setup:
+        setup_logging(options.loglevel, options.logfile)
+
+    if selected:
+        missing = [n for n in selected if n not in _State.user_classes]
+        if missing:
+            raise UserFacingError(f"Unknown User(s): {', '.join(missing)}\n", 1)
+        chosen = [_State.user_classes[n] for n in dict.fromkeys(selected)]
+    else:
+        chosen = list(_State.user_classes.values())
+    if options.host:
+        for cls in chosen:
+            cls.host = options.host
+    try:
+        env = Environment(
+            user_classes=chosen,
+            shape_class=_State.shape_classes[0] if _State.shape_classes else None,
+            tags=options.tags,
+            exclude_tags=options.exclude_tags,
+            events=locust.events,
+            host=options.host,
+            reset_stats=options.reset_stats,
+            parsed_options=options,
+            catch_exceptions=True,
+            locustfile=os.path.basename(_State.locustfiles[0]) if _State.locustfiles else None,
+            parsed_locustfiles=_State.locustfiles,
+            available_user_classes=dict(_State.user_classes),
+            available_shape_classes={type(s).__name__: s for s in _State.shape_classes},
+        )
+    except ValueError as e:
+        raise UserFacingError(str(e), 1)
+    _State.env = env
+    runner = env.create_local_runner()
+    if env.shape_class is not None:
+        env.shape_class.runner = runner
+    if getattr(options, "equal_weights", False):
+        env.assign_equal_weights()
+    from locust import _bridge
+
+    _bridge.set_runner(runner)
+    _bridge.ensure_started()
+    try:
+        locust.events.init.fire(environment=env, runner=runner, web_ui=None)
+    except Exception as e:
+        logging.getLogger("locust.main").error("An exception occurred in an init listener: %s\n%s", e,
+                                               traceback.format_exc())
+        raise UserFacingError("", 1)
+    return [(c.__name__, float(getattr(c, "weight", 1)), int(getattr(c, "fixed_count", 0) or 0))
+            for c in env.user_classes]
+
+
+def run_hub():
+    from locust import _bridge
+
+    _bridge.run_until_quit()
+
+
+def fire_quitting():
+    import locust.log
+
+    env = _State.env
+    if env is not None:
+        env.events.quitting.fire(environment=env, reverse=True)
+        code = env.process_exit_code
+    else:
+        code = None
+    return (None if code is None else int(code)), bool(locust.log.unhandled_greenlet_exception)
+
+
+def fire_quit(code):
+    env = _State.env
+    if env is not None:
+        env.events.quit.fire(exit_code=code)

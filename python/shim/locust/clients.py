@@ -1,0 +1,512 @@
+"""`HttpSession`: Locust's requests-style client, with the HTTP exchange done in Rust.
+
+Each user gets its own session (its own connections and cookie jar). Arguments are turned into plain data
+here, the exchange runs on tokio, and the greenlet parks until the Response comes back (see `_bridge`).
+Statistics are recorded in Rust when the exchange completes; `events.request` listeners are called only when
+a locustfile registered any, or when `catch_response=True` defers the verdict to the with-block.
+"""
+
+import base64
+import json as _json
+import re
+import uuid
+from contextlib import contextmanager
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
+
+import _rlocust
+
+from locust import _bridge
+from locust.exception import CatchResponseError, LocustError, ResponseError
+
+Response = _rlocust.Response
+CaseInsensitiveDict = _bridge.CaseInsensitiveDict
+
+_ABSOLUTE = re.compile(r"^https?://", re.I)
+_REQUESTS_VERSION = "2.34.2"
+
+
+def _default_headers():
+    try:
+        import requests
+
+        ua = "python-requests/%s" % requests.__version__
+    except Exception:
+        ua = "python-requests/" + _REQUESTS_VERSION
+    return CaseInsensitiveDict(
+        {"User-Agent": ua, "Accept-Encoding": "gzip, deflate", "Accept": "*/*", "Connection": "keep-alive"}
+    )
+
+
+def has_user_listeners(hook):
+    """True when `hook` has listeners besides rlocust's own stats recorder."""
+    for h in hook._handlers:
+        if not getattr(h, "_rlocust_builtin", False):
+            return True
+    return False
+
+
+def split_credentials(base_url):
+    """Remove `user:pass@` from a base URL; returns (url, (user, pass) or None), percent-decoded."""
+    if not base_url:
+        return base_url, None
+    parts = urlsplit(base_url)
+    if parts.username is None and parts.password is None:
+        return base_url, None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = "[" + host + "]"
+    netloc = host + (":%d" % parts.port if parts.port else "")
+    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return clean, (unquote(parts.username or ""), unquote(parts.password or ""))
+
+
+def basic_auth_header(user, password):
+    if isinstance(user, str):
+        user = user.encode("latin1")
+    if isinstance(password, str):
+        password = password.encode("latin1")
+    return "Basic " + base64.b64encode(user + b":" + password).decode("ascii")
+
+
+def _to_pairs(value):
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)):
+        return None
+    items = value.items() if hasattr(value, "items") else value
+    out = []
+    for k, v in items:
+        if v is None:
+            continue
+        if isinstance(v, (list, tuple)):
+            for x in v:
+                out.append((k, x))
+        else:
+            out.append((k, v))
+    return out
+
+
+def _enc(x):
+    if isinstance(x, bytes):
+        return x
+    return str(x).encode("utf-8")
+
+
+def add_params(url, params):
+    """Append `params` (dict, list of pairs, or str) to the query, as requests does."""
+    if not params:
+        return url
+    pairs = _to_pairs(params)
+    extra = urlencode([(_enc(k), _enc(v)) for k, v in pairs], doseq=False) if pairs is not None else (
+        params.decode() if isinstance(params, bytes) else params
+    )
+    if not extra:
+        return url
+    scheme, netloc, path, query, frag = urlsplit(url)
+    query = query + "&" + extra if query else extra
+    return urlunsplit((scheme, netloc, path, query, frag))
+
+
+def requote(url):
+    """Percent-encode characters that may not appear in a URL, leaving existing escapes alone."""
+    return quote(url, safe="!#$%&'()*+,/:;=?@[]~")
+
+
+def encode_body(data, json, files, headers):
+    """(body bytes or None, content type or None) from requests-style data/json/files."""
+    if files:
+        return _multipart(data, files)
+    if data is not None and data != {} and data != []:
+        if isinstance(data, bytes):
+            return data, None
+        if isinstance(data, str):
+            return data.encode("utf-8"), None
+        if hasattr(data, "read"):
+            return _enc(data.read()), None
+        pairs = _to_pairs(data)
+        if pairs is None:
+            return _enc(data), None
+        return urlencode([(_enc(k), _enc(v)) for k, v in pairs]).encode("ascii"), "application/x-www-form-urlencoded"
+    if json is not None:
+        return _json.dumps(json, allow_nan=False).encode("utf-8"), "application/json"
+    return None, None
+
+
+def _multipart(data, files):
+    boundary = uuid.uuid4().hex
+    out = []
+    for k, v in _to_pairs(data) or []:
+        out.append(b"--" + boundary.encode() + b"\r\n")
+        out.append(b'Content-Disposition: form-data; name="' + _enc(k) + b'"\r\n\r\n')
+        out.append(_enc(v) + b"\r\n")
+    items = files.items() if hasattr(files, "items") else files
+    for field, spec in items:
+        ctype = None
+        if isinstance(spec, (tuple, list)):
+            fname = spec[0]
+            content = spec[1]
+            if len(spec) > 2:
+                ctype = spec[2]
+        else:
+            content = spec
+            fname = getattr(spec, "name", field)
+        if hasattr(content, "read"):
+            content = content.read()
+        if isinstance(fname, str):
+            fname = fname.rsplit("/", 1)[-1]
+        out.append(b"--" + boundary.encode() + b"\r\n")
+        disp = b'Content-Disposition: form-data; name="' + _enc(field) + b'"'
+        if fname is not None:
+            disp += b'; filename="' + _enc(fname) + b'"'
+        out.append(disp + b"\r\n")
+        if ctype:
+            out.append(b"Content-Type: " + _enc(ctype) + b"\r\n")
+        out.append(b"\r\n" + _enc(content) + b"\r\n")
+    out.append(b"--" + boundary.encode() + b"--\r\n")
+    return b"".join(out), "multipart/form-data; boundary=" + boundary
+
+
+def _timeout_seconds(timeout):
+    if timeout is None:
+        return None
+    if isinstance(timeout, (tuple, list)):
+        vals = [t for t in timeout if t is not None]
+        return float(max(vals)) if vals else None
+    return float(timeout)
+
+
+def parse_error(error):
+    """Locust's failure text: repr() with object addresses masked."""
+    text = repr(error)
+    i = text.find("object at 0x")
+    if i < 0:
+        return text
+    start = i + len("object at 0x") - 2
+    end = text.find(">", start)
+    if end < 0:
+        return text
+    return text.replace(text[start:end], "0x....")
+
+
+class CookieJarView:
+    """`session.cookies`: the user's cookie jar, kept in Rust."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def _items(self):
+        return self._session._core.cookie_items()
+
+    def get(self, name, default=None, domain=None, path=None):
+        for n, v, d, p in self._items():
+            if n == name and (domain is None or d == domain) and (path is None or p == path):
+                return v
+        return default
+
+    def __getitem__(self, name):
+        v = self.get(name)
+        if v is None:
+            raise KeyError(name)
+        return v
+
+    def __setitem__(self, name, value):
+        self.set(name, value)
+
+    def set(self, name, value, domain=None, path=None, **kwargs):
+        if value is None:
+            self._session._core.cookie_remove(name)
+            return
+        base = self._session.base_url or "http://localhost/"
+        if domain:
+            base = "%s://%s/" % (urlsplit(base).scheme or "http", domain.lstrip("."))
+        self._session._core.cookie_set(name, str(value), base)
+
+    def __delitem__(self, name):
+        self._session._core.cookie_remove(name)
+
+    def __contains__(self, name):
+        return any(n == name for n, _, _, _ in self._items())
+
+    def __iter__(self):
+        return iter([n for n, _, _, _ in self._items()])
+
+    def __len__(self):
+        return len(self._items())
+
+    def keys(self):
+        return [n for n, _, _, _ in self._items()]
+
+    def values(self):
+        return [v for _, v, _, _ in self._items()]
+
+    def items(self):
+        return [(n, v) for n, v, _, _ in self._items()]
+
+    def get_dict(self, domain=None, path=None):
+        return {n: v for n, v, d, p in self._items() if (domain is None or d == domain) and (path is None or p == path)}
+
+    def update(self, other):
+        for k, v in (other.items() if hasattr(other, "items") else other):
+            self.set(k, v)
+
+    def clear(self, domain=None, path=None, name=None):
+        if name is not None:
+            self._session._core.cookie_remove(name)
+        else:
+            self._session._core.cookie_clear()
+
+    def clear_session_cookies(self):
+        self._session._core.cookie_clear()
+
+    def __repr__(self):
+        return "<RequestsCookieJar%s>" % self.items()
+
+
+class ResponseContextManager:
+    """The response of a `catch_response=True` call: a with-block decides success or failure.
+
+    Attribute access goes through to the response (status_code, text, json(), …).
+    """
+
+    _own = frozenset(
+        ("_response", "request_meta", "_entered", "_manual_result", "_request_event", "js", "error_override")
+    )
+
+    def __init__(self, response, request_event, request_meta):
+        object.__setattr__(self, "_response", response)
+        object.__setattr__(self, "request_meta", request_meta)
+        object.__setattr__(self, "_request_event", request_event)
+        object.__setattr__(self, "_entered", False)
+        object.__setattr__(self, "_manual_result", None)
+
+    def __getattr__(self, name):
+        return getattr(object.__getattribute__(self, "_response"), name)
+
+    def __setattr__(self, name, value):
+        if name in self._own:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._response, name, value)
+
+    def __bool__(self):
+        return self._response.ok
+
+    def __repr__(self):
+        return repr(self._response)
+
+    def __enter__(self):
+        self._entered = True
+        return self
+
+    def __exit__(self, exc, value, traceback):
+        if self._manual_result is not None:
+            if self._manual_result is True:
+                self._report(None)
+            else:
+                self._report(self._manual_result)
+            return exc is None
+        if exc:
+            if isinstance(value, ResponseError):
+                self._report(value)
+                return True
+            return False
+        self._report(self._response.error)
+        return True
+
+    def _report(self, exception):
+        meta = self.request_meta
+        meta["exception"] = exception
+        self._request_event.fire(**meta)
+
+    def success(self):
+        if not self._entered:
+            raise LocustError(
+                "Tried to set status on a request that has not yet been made. Make sure to use a with-block with catch_response=True"
+            )
+        self._manual_result = True
+
+    def failure(self, exc):
+        if not self._entered:
+            raise LocustError(
+                "Tried to set status on a request that has not yet been made. Make sure to use a with-block with catch_response=True"
+            )
+        if not isinstance(exc, Exception):
+            exc = CatchResponseError(exc)
+        self._manual_result = exc
+
+    def raise_for_status(self):
+        if self._manual_result is True:
+            return
+        if self._manual_result is not None:
+            raise self._manual_result
+        self._response.raise_for_status()
+
+
+class RestResponseContextManager(ResponseContextManager):
+    js = None
+
+
+class HttpSession:
+    """Locust's `HttpSession` (a requests.Session look-alike) backed by the Rust engine."""
+
+    _flavor = "requests"
+
+    def __init__(self, base_url, request_event, user, *args, pool_manager=None, **kwargs):
+        base_url, creds = split_credentials(base_url)
+        self.base_url = base_url
+        self.request_event = request_event
+        self.user = user
+        self.request_name = None
+        self.pool_manager = pool_manager
+        self.headers = _default_headers()
+        self.auth = creds
+        self.params = {}
+        self.verify = True
+        self.cert = None
+        self.proxies = {}
+        self.hooks = {"response": []}
+        self.stream = False
+        self.trust_env = False
+        self.max_redirects = 30
+        self._core = _rlocust.Session(self._flavor)
+
+    @property
+    def cookies(self):
+        return CookieJarView(self)
+
+    @cookies.setter
+    def cookies(self, value):
+        self._core.cookie_clear()
+        if value:
+            CookieJarView(self).update(value)
+
+    @contextmanager
+    def rename_request(self, name):
+        self.request_name = name
+        try:
+            yield
+        finally:
+            self.request_name = None
+
+    def _build_url(self, url):
+        url = str(url)
+        if _ABSOLUTE.match(url):
+            return url
+        return (self.base_url or "") + url
+
+    def request(self, method, url, name=None, catch_response=False, context={}, *, data=None, json=None, **kwargs):
+        full = self._build_url(url)
+        if not _ABSOLUTE.match(full):
+            mod = _bridge._exc_module()
+            cls = getattr(mod, "MissingSchema", None) or getattr(mod, "InvalidURL")
+            raise cls("Invalid URL %r: No scheme supplied. Perhaps you meant https://%s?" % (full, full))
+        params = kwargs.pop("params", None)
+        if self.params:
+            merged = dict(self.params)
+            if params:
+                merged.update(dict(_to_pairs(params) or []))
+            params = merged
+        full = requote(add_params(full, params))
+        headers = self.headers
+        extra = kwargs.pop("headers", None)
+        if extra:
+            headers = headers.copy()
+            for k, v in extra.items():
+                if v is None:
+                    headers.pop(k, None)
+                else:
+                    headers[k] = v
+        body, ctype = encode_body(data, json, kwargs.pop("files", None), headers)
+        if ctype and "Content-Type" not in headers:
+            if headers is self.headers:
+                headers = headers.copy()
+            headers["Content-Type"] = ctype
+        auth = kwargs.pop("auth", None) or self.auth
+        if auth:
+            if headers is self.headers:
+                headers = headers.copy()
+            if isinstance(auth, (tuple, list)):
+                headers["Authorization"] = basic_auth_header(auth[0], auth[1])
+            elif callable(auth):
+                req = _bridge.make_request(method.upper(), full, list(headers.items()), body)
+                req.headers = headers
+                auth(req)
+        cookies = kwargs.pop("cookies", None)
+        cookie_pairs = [(str(k), str(v)) for k, v in (cookies.items() if hasattr(cookies, "items") else cookies or [])]
+        timeout = _timeout_seconds(kwargs.pop("timeout", None))
+        allow_redirects = kwargs.pop("allow_redirects", True)
+        verify = kwargs.pop("verify", self.verify)
+        listeners = catch_response or has_user_listeners(self.request_event)
+        if name is None:
+            name = self.request_name
+        ticket = self._core.send(
+            method,
+            full,
+            name,
+            [(str(k), str(v)) for k, v in headers.items()],
+            body,
+            timeout,
+            bool(allow_redirects),
+            verify is not False,
+            cookie_pairs,
+            not listeners,
+            self.max_redirects,
+        )
+        response = _bridge.wait(ticket)
+        if not listeners:
+            return response
+        meta = {
+            "request_type": method,
+            "response_time": response._response_time,
+            "name": response._name,
+            "context": {**self.user.context(), **context} if self.user is not None else dict(context),
+            "response": response,
+            "exception": None,
+            "start_time": response._start_time,
+            "url": full,
+            "response_length": response._length,
+        }
+        if catch_response:
+            return ResponseContextManager(response, self.request_event, meta)
+        meta["exception"] = response.error
+        self.request_event.fire(**meta)
+        return response
+
+    def get(self, url, *, data=None, json=None, **kwargs):
+        kwargs.setdefault("allow_redirects", True)
+        return self.request("GET", url, data=data, json=json, **kwargs)
+
+    def options(self, url, *, data=None, json=None, **kwargs):
+        kwargs.setdefault("allow_redirects", True)
+        return self.request("OPTIONS", url, data=data, json=json, **kwargs)
+
+    def head(self, url, *, data=None, json=None, **kwargs):
+        kwargs.setdefault("allow_redirects", False)
+        return self.request("HEAD", url, data=data, json=json, **kwargs)
+
+    def post(self, url, data=None, json=None, **kwargs):
+        return self.request("POST", url, data=data, json=json, **kwargs)
+
+    def put(self, url, data=None, *, json=None, **kwargs):
+        return self.request("PUT", url, data=data, json=json, **kwargs)
+
+    def patch(self, url, data=None, *, json=None, **kwargs):
+        return self.request("PATCH", url, data=data, json=json, **kwargs)
+
+    def delete(self, url, *, data=None, json=None, **kwargs):
+        return self.request("DELETE", url, data=data, json=json, **kwargs)
+
+    def close(self):
+        self._core.reset_connections()
+
+    def mount(self, prefix, adapter):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        self.close()
+
+
+__all__ = ["HttpSession", "ResponseContextManager", "RestResponseContextManager", "Response"]

@@ -1,0 +1,244 @@
+"""`FastHttpUser` and `FastHttpSession`: Locust's geventhttpclient-based client, served by the same Rust engine.
+
+Differences from `HttpSession` that users see are kept: the stats name is the url as passed (absolute URLs stay
+whole), any status outside geventhttpclient's accepted set fails as `LocustBadStatusCode(code=N)`, no TLS
+verification by default, and FastHttpUser's own class attributes and argument names.
+"""
+
+import json as unshadowed_json
+import re
+from contextlib import contextmanager
+
+import _rlocust
+
+from locust import _bridge
+from locust.clients import (
+    ResponseContextManager,
+    RestResponseContextManager,
+    CookieJarView,
+    basic_auth_header,
+    encode_body,
+    has_user_listeners,
+    requote,
+    split_credentials,
+)
+from locust.exception import LocustError
+from locust.user.users import RestMixin, User
+from locust.exception import StopTest
+
+_ABSOLUTE = re.compile(r"^https?://", re.I)
+_GEVENTHTTPCLIENT_VERSION = "2.6.1"
+
+FastResponse = _rlocust.Response
+
+
+class _GeventConnectionError(Exception):
+    """Stands in for geventhttpclient's ConnectionError."""
+
+
+try:  # the real base class when geventhttpclient is installed, so `except` clauses keep working
+    from geventhttpclient.client import ConnectionError as _ConnBase  # type: ignore
+except Exception:  # pragma: no cover - depends on the environment
+    _ConnBase = _GeventConnectionError
+
+
+class LocustBadStatusCode(_ConnBase):
+    """A status code outside the accepted set; its repr is `LocustBadStatusCode(code=N)`."""
+
+    def __init__(self, url, code=None):
+        self.url = url
+        self.code = code
+        Exception.__init__(self, url, code)
+
+    def __repr__(self):
+        return "LocustBadStatusCode(code=%r)" % (self.code,)
+
+    def __str__(self):
+        return "Bad status code %r for url %s" % (self.code, self.url)
+
+
+class FastHttpSession:
+    _flavor = "fast"
+
+    def __init__(self, environment, base_url, user, insecure=True, client_pool=None, ssl_context_factory=None, **kwargs):
+        self.environment = environment
+        base_url, creds = split_credentials(base_url)
+        self.base_url = base_url
+        self.user = user
+        self.request_name = None
+        self.insecure = insecure
+        self.client_pool = client_pool
+        self.network_timeout = kwargs.get("network_timeout", 60.0)
+        self.connection_timeout = kwargs.get("connection_timeout", 60.0)
+        self.max_redirects = kwargs.get("max_redirects", 30)
+        self.max_retries = kwargs.get("max_retries", 0)
+        self.default_headers = dict(kwargs.get("headers") or {})
+        self.auth_header = basic_auth_header(*creds) if creds else None
+        self._core = _rlocust.Session(self._flavor)
+
+    @property
+    def request_event(self):
+        return self.environment.events.request
+
+    @property
+    def cookiejar(self):
+        return CookieJarView(self)
+
+    @contextmanager
+    def rename_request(self, name):
+        self.request_name = name
+        try:
+            yield
+        finally:
+            self.request_name = None
+
+    def _build_url(self, path):
+        if _ABSOLUTE.match(path):
+            return path
+        return "%s%s" % (self.base_url or "", path)
+
+    def request(self, method, url, name=None, data=None, catch_response=False, stream=False, headers=None,
+                auth=None, json=None, allow_redirects=True, context={}, **kwargs):
+        if self.request_name and not name:
+            name = self.request_name
+        built = self._build_url(url)
+        hdrs = {"User-Agent": "python/gevent-http-client-" + _GEVENTHTTPCLIENT_VERSION}
+        hdrs.update(self.default_headers)
+        if headers:
+            hdrs.update(headers)
+        lower = {k.lower() for k in hdrs}
+        if auth:
+            hdrs["Authorization"] = basic_auth_header(auth[0], auth[1])
+        elif self.auth_header:
+            hdrs["Authorization"] = self.auth_header
+        if "accept-encoding" not in lower:
+            hdrs["Accept-Encoding"] = "gzip, deflate, br"
+        body = None
+        if not data and json is not None:
+            body = unshadowed_json.dumps(json).encode("utf-8")
+            if "content-type" not in lower:
+                hdrs["Content-Type"] = "application/json"
+            if "accept" not in lower:
+                hdrs["Accept"] = "application/json"
+        elif data:
+            body, ctype = encode_body(data, None, kwargs.pop("files", None), hdrs)
+            if ctype and "content-type" not in lower:
+                hdrs["Content-Type"] = ctype
+        params = kwargs.pop("params", None)
+        if params:
+            from locust.clients import add_params
+
+            built = add_params(built, params)
+        timeout = kwargs.pop("timeout", None)
+        if timeout is None:
+            timeout = self.network_timeout
+        listeners = catch_response or has_user_listeners(self.request_event)
+        ticket = self._core.send(
+            method,
+            requote(built),
+            name or url,
+            [(str(k), str(v)) for k, v in hdrs.items()],
+            body,
+            timeout,
+            bool(allow_redirects),
+            not self.insecure,
+            [],
+            not listeners,
+            self.max_redirects,
+        )
+        response = _bridge.wait(ticket)
+        if not listeners:
+            return response
+        meta = {
+            "request_type": method,
+            "name": response._name,
+            "context": {**self.user.context(), **context} if self.user else dict(context),
+            "response": response,
+            "exception": None,
+            "start_time": response._start_time,
+            "url": built,
+            "response_length": response._length,
+            "response_time": response._response_time,
+        }
+        if catch_response:
+            return ResponseContextManager(response, self.request_event, meta)
+        meta["exception"] = response.error
+        self.request_event.fire(**meta)
+        return response
+
+    def get(self, url, **kwargs):
+        return self.request("GET", url, **kwargs)
+
+    def head(self, url, **kwargs):
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url, **kwargs):
+        return self.request("OPTIONS", url, **kwargs)
+
+    def delete(self, url, **kwargs):
+        return self.request("DELETE", url, **kwargs)
+
+    def post(self, url, data=None, json=None, **kwargs):
+        return self.request("POST", url, data=data, json=json, **kwargs)
+
+    def put(self, url, data=None, **kwargs):
+        return self.request("PUT", url, data=data, **kwargs)
+
+    def patch(self, url, data=None, **kwargs):
+        return self.request("PATCH", url, data=data, **kwargs)
+
+    def iter_lines(self, url, method="GET", **kwargs):
+        response = self.request(method, url, stream=True, **kwargs)
+        response.raise_for_status()
+        text = response.text or ""
+        for line in text.splitlines():
+            yield line
+
+
+class FastHttpUser(User, RestMixin):
+    """A user whose `client` is a FastHttpSession (geventhttpclient semantics, Rust engine)."""
+
+    network_timeout = 60.0
+    connection_timeout = 60.0
+    max_redirects = 30
+    max_retries = 0
+    insecure = True
+    default_headers = None
+    concurrency = 10
+    proxy_host = None
+    proxy_port = None
+    client_pool = None
+    ssl_context_factory = None
+    abstract = True
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        if self.host is None:
+            raise StopTest(
+                "You must specify the base host. Either in the host attribute in the User class, or on the command line using the --host option."
+            )
+        self.client = FastHttpSession(
+            self.environment,
+            base_url=self.host,
+            network_timeout=self.network_timeout,
+            connection_timeout=self.connection_timeout,
+            max_redirects=self.max_redirects,
+            max_retries=self.max_retries,
+            insecure=self.insecure,
+            concurrency=self.concurrency,
+            user=self,
+            client_pool=self.client_pool,
+            ssl_context_factory=self.ssl_context_factory,
+            headers=self.default_headers,
+            proxy_host=self.proxy_host,
+            proxy_port=self.proxy_port,
+        )
+
+
+class FastHttpLocust:
+    def __init_subclass__(cls, *args, **kwargs):
+        raise ImportError("The FastHttpLocust class has been renamed to FastHttpUser in version 1.0. For more info see: https://docs.locust.io/en/latest/changelog.html#changelog-1-0")
+
+
+__all__ = ["FastHttpUser", "FastHttpSession", "FastResponse", "LocustBadStatusCode", "ResponseContextManager",
+           "RestResponseContextManager", "LocustError"]

@@ -1,0 +1,98 @@
+"""`locust.env.Environment`: the object locustfiles receive in events (`environment.parsed_options`, …)."""
+
+from locust import events as _default_events  # noqa: F401  (module-level Events instance)
+from locust.event import Events
+from locust.stats import RequestStats
+
+
+class Environment:
+    def __init__(self, *, user_classes=None, shape_class=None, tags=None, locustfile=None, exclude_tags=None,
+                 events=None, host=None, reset_stats=False, stop_timeout=None, catch_exceptions=True,
+                 parsed_options=None, parsed_locustfiles=None, available_user_classes=None,
+                 available_shape_classes=None, available_user_tasks=None, dispatcher_class=None, profile=None):
+        self.runner = None
+        self.web_ui = None
+        self.process_exit_code = None
+        self.events = events if events is not None else Events()
+        self.locustfile = locustfile
+        self.user_classes = []
+        self.shape_class = shape_class
+        self.tags = tags
+        self.exclude_tags = exclude_tags
+        self.stats = RequestStats()
+        self.host = host
+        self.reset_stats = reset_stats
+        self.profile = profile
+        if stop_timeout is not None:
+            self.stop_timeout = stop_timeout
+        elif parsed_options is not None and getattr(parsed_options, "stop_timeout", None) is not None:
+            self.stop_timeout = float(parsed_options.stop_timeout)
+        else:
+            self.stop_timeout = 0.0
+        self.catch_exceptions = catch_exceptions
+        self.parsed_options = parsed_options
+        self.parsed_locustfiles = parsed_locustfiles
+        self.available_user_classes = available_user_classes
+        self.available_shape_classes = available_shape_classes
+        self.available_user_tasks = available_user_tasks
+        self.dispatcher_class = dispatcher_class
+        self.worker_logs = {}
+        self._remove_user_classes_with_weight_zero(user_classes or [])
+        self._tasks_filtered = False
+        names = [c.__name__ for c in self.user_classes]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError("The following user classes have the same class name: " + ", ".join(dupes))
+
+    def _remove_user_classes_with_weight_zero(self, user_classes):
+        if not user_classes:
+            self.user_classes = []
+            return
+        kept = [c for c in user_classes if getattr(c, "weight", 1) > 0 or getattr(c, "fixed_count", 0) > 0]
+        if not kept:
+            raise ValueError("There are no users with weight > 0.")
+        self.user_classes = kept
+
+    @property
+    def user_classes_by_name(self):
+        return {c.__name__: c for c in self.user_classes}
+
+    def _filter_tasks_by_tags(self):
+        if self._tasks_filtered:
+            return
+        self._tasks_filtered = True
+        if self.tags is None and self.exclude_tags is None:
+            return
+        from locust.user.task import filter_tasks_by_tags
+
+        tags = set(self.tags) if self.tags else None
+        exclude = set(self.exclude_tags) if self.exclude_tags else None
+        if tags is None and exclude is None:
+            return
+        for cls in self.user_classes:
+            filter_tasks_by_tags(cls, tags, exclude)
+
+    def assign_equal_weights(self):
+        for cls in self.user_classes:
+            cls.weight = 1
+            seen = []
+
+            def walk(tasks):
+                for t in tasks:
+                    if hasattr(t, "tasks"):
+                        walk(t.tasks)
+                    elif t not in seen:
+                        seen.append(t)
+
+            walk(cls.tasks)
+            cls.tasks = seen
+
+    def create_local_runner(self):
+        from locust.runners import LocalRunner
+
+        if self.runner is not None:
+            from locust.exception import RunnerAlreadyExistsError
+
+            raise RunnerAlreadyExistsError(f"Environment.runner already exists ({self.runner})")
+        self.runner = LocalRunner(self)
+        return self.runner

@@ -1,0 +1,161 @@
+"""`locust.stats`: the statistics objects locustfiles read, as views onto the Rust statistics.
+
+Numbers come from Rust (exact HDR histograms); these classes only present them with Locust's names.
+"""
+
+import _rlocust
+
+CONSOLE_STATS_INTERVAL_SEC = 2
+HISTORY_STATS_INTERVAL_SEC = 5
+CSV_STATS_INTERVAL_SEC = 1
+CSV_STATS_FLUSH_INTERVAL_SEC = 10
+CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW = 10
+PERCENTILES_TO_REPORT = [0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0]
+PERCENTILES_TO_STATISTICS = [0.95, 0.99]
+PERCENTILES_TO_CHART = [0.5, 0.95]
+STATS_NAME_WIDTH = 80
+STATS_TYPE_WIDTH = 8
+STATS_AUTORESIZE = True
+
+
+class StatsEntry:
+    """One (name, method) row, read from Rust when accessed."""
+
+    def __init__(self, stats, name, method):
+        self.stats = stats
+        self.name = name
+        self.method = method
+
+    def _d(self):
+        return _rlocust.stats_entry(None if self.name == "Aggregated" and self.method == "" else self.name,
+                                    None if self.name == "Aggregated" and self.method == "" else self.method)
+
+    def __getattr__(self, attr):
+        d = self._d()
+        if attr in d:
+            return d[attr]
+        raise AttributeError(attr)
+
+    def get_response_time_percentile(self, percent):
+        return self._d()["percentiles"].get(float(percent), _rlocust.stats_percentile(self.name, self.method, float(percent)))
+
+    def get_current_response_time_percentile(self, percent):
+        return _rlocust.stats_current_percentile(self.name, self.method, float(percent))
+
+    def percentile(self):
+        return ""
+
+    def log(self, response_time, content_length):
+        _rlocust.log_request(self.method, self.name, response_time, content_length, None)
+
+    def log_error(self, error):
+        from locust.clients import parse_error
+
+        _rlocust.log_request(self.method, self.name, None, 0, parse_error(error))
+
+    def to_dict(self):
+        d = self._d()
+        return {k: d.get(k) for k in ("method", "name", "num_requests", "num_failures", "min_response_time",
+                                      "max_response_time", "current_rps", "current_fail_per_sec",
+                                      "avg_response_time", "median_response_time", "total_rps",
+                                      "total_fail_per_sec", "avg_content_length")}
+
+
+class _Entries(dict):
+    def __init__(self, stats):
+        super().__init__()
+        self._stats = stats
+
+    def _sync(self):
+        for name, method in _rlocust.stats_names():
+            if (name, method) not in self:
+                dict.__setitem__(self, (name, method), StatsEntry(self._stats, name, method))
+
+    def __missing__(self, key):
+        e = StatsEntry(self._stats, key[0], key[1])
+        dict.__setitem__(self, key, e)
+        return e
+
+    def __iter__(self):
+        self._sync()
+        return super().__iter__()
+
+    def __len__(self):
+        self._sync()
+        return super().__len__()
+
+    def items(self):
+        self._sync()
+        return super().items()
+
+    def values(self):
+        self._sync()
+        return super().values()
+
+    def keys(self):
+        self._sync()
+        return super().keys()
+
+
+class RequestStats:
+    def __init__(self, use_response_times_cache=True):
+        self.entries = _Entries(self)
+        self.total = StatsEntry(self, "Aggregated", "")
+        self.history = []
+
+    @property
+    def num_requests(self):
+        return self.total.num_requests
+
+    @property
+    def num_failures(self):
+        return self.total.num_failures
+
+    @property
+    def num_none_requests(self):
+        return self.total.num_none_requests
+
+    @property
+    def last_request_timestamp(self):
+        return self.total.last_request_timestamp
+
+    @property
+    def start_time(self):
+        return self.total.start_time
+
+    @property
+    def errors(self):
+        return {}
+
+    def log_request(self, method, name, response_time, content_length):
+        _rlocust.log_request(method, name, response_time, content_length, None)
+
+    def log_error(self, method, name, error):
+        from locust.clients import parse_error
+
+        _rlocust.log_error(method, name, parse_error(error))
+
+    def get(self, name, method):
+        return self.entries[(name, method)]
+
+    def reset_all(self):
+        _rlocust.stats_reset()
+
+    def clear_all(self):
+        _rlocust.stats_reset()
+
+
+def calculate_response_time_percentile(response_times, num_requests, percent):
+    num_of_request = int(num_requests * percent)
+    processed = 0
+    for rt in sorted(response_times.keys(), reverse=True):
+        processed += response_times[rt]
+        if num_requests - processed <= num_of_request:
+            return rt
+    return 0
+
+
+def get_readable_percentiles(percentile_list):
+    return [
+        f"{int(p * 100) if (p * 100).is_integer() else round(100 * p, 6)}%" for p in percentile_list
+    ]

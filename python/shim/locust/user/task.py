@@ -1,0 +1,370 @@
+"""Tasks, tags and TaskSets (rlocust shim of ``locust.user.task``)."""
+
+# ruff: noqa: BLE001, LOG015, TRY002, RUF012
+# (Locust's behaviour: root-logger messages, plain Exception types, catch-all task error handling,
+# and mutable class-level ``tasks`` lists that locustfiles read and assign.)
+
+from __future__ import annotations
+
+import logging
+import random
+import traceback
+from collections import deque
+from collections.abc import Callable
+from time import perf_counter, time
+from typing import TYPE_CHECKING, Protocol, TypeVar, final, overload, runtime_checkable
+
+import gevent
+from gevent import GreenletExit
+
+from locust.exception import (
+    InterruptTaskSet,
+    MissingWaitTimeError,
+    RescheduleTask,
+    RescheduleTaskImmediately,
+    StopTest,
+    StopUser,
+)
+
+if TYPE_CHECKING:
+    from locust import User
+
+logger = logging.getLogger(__name__)
+
+TaskT = TypeVar("TaskT", Callable[..., None], type["TaskSet"])
+
+LOCUST_STATE_RUNNING = "running"
+LOCUST_STATE_WAITING = "waiting"
+LOCUST_STATE_STOPPING = "stopping"
+
+
+@runtime_checkable
+class TaskHolder(Protocol[TaskT]):
+    tasks: list[TaskT]
+
+
+def _mark_task(func, weight):
+    if func.__name__ in ("on_stop", "on_start"):
+        logging.warning(
+            "You have tagged your on_stop/start function with @task. "
+            "This will make the method get called both as a task AND on stop/start."
+        )
+    if func.__name__ == "run":
+        raise Exception(
+            "User.run() is a method used internally by Locust, and you must not override it or register it as a task"
+        )
+    func.locust_task_weight = weight
+    return func
+
+
+@overload
+def task(weight: TaskT) -> TaskT: ...
+
+
+@overload
+def task(weight: int) -> Callable[[TaskT], TaskT]: ...
+
+
+def task(weight=1):
+    """Declare a method (or an inline TaskSet class) as a task: ``@task`` or ``@task(weight)``."""
+    if callable(weight):
+        # used bare: @task
+        return _mark_task(weight, 1)
+
+    def decorate(func):
+        return _mark_task(func, weight)
+
+    return decorate
+
+
+def tag(*tags: str) -> Callable[[TaskT], TaskT]:
+    """Attach tag names to a task, or to every task of a TaskSet class."""
+    if not tags or callable(tags[0]):
+        raise ValueError("No tag name was supplied")
+
+    def decorate(target):
+        if hasattr(target, "tasks"):
+            # a TaskSet (or anything holding tasks): tag each of its tasks instead
+            target.tasks = [tag(*tags)(t) for t in target.tasks]
+        else:
+            if "locust_tag_set" not in target.__dict__:
+                target.locust_tag_set = set()
+            target.locust_tag_set |= set(tags)
+        return target
+
+    return decorate
+
+
+def _has_task_weight(obj) -> bool:
+    # dir() (not hasattr) on purpose: it sees inherited class attributes but ignores __getattr__
+    return "locust_task_weight" in dir(obj)
+
+
+def get_tasks_from_base_classes(bases, class_dict):
+    """Build the expanded task list of a new User/TaskSet class.
+
+    Order: inherited tasks of each base, then the class body's ``tasks`` (list entries,
+    ``(task, n)`` tuples and ``{task: n}`` dicts expanded to n copies), then the ``@task``
+    items of the class body, each repeated ``weight`` times.
+    """
+    collected = []
+    for base in bases:
+        inherited = getattr(base, "tasks", None)
+        if inherited:
+            collected += inherited
+
+    declared = class_dict.get("tasks")
+    if declared is not None:
+        if isinstance(declared, dict):
+            declared = declared.items()
+        for entry in declared:
+            if isinstance(entry, tuple):
+                fn, count = entry
+                collected.extend(fn for _ in range(count))
+            else:
+                collected.append(entry)
+
+    for value in class_dict.values():
+        if _has_task_weight(value):
+            collected.extend(value for _ in range(value.locust_task_weight))
+
+    return collected
+
+
+def is_markov_taskset(task) -> bool:
+    """True when ``task`` is a MarkovTaskSet class (checked by metaclass name to avoid an import cycle)."""
+    return type(task).__name__ == "MarkovTaskSetMeta"
+
+
+def filter_tasks_by_tags(task_holder, tags=None, exclude_tags=None, checked=None):
+    """Remove, in place and recursively, the tasks of ``task_holder`` not selected by the tag options.
+
+    ``checked`` caches the decision per task object, so weighted duplicates (and tasks shared
+    between classes) are decided once.
+    """
+    if checked is None:
+        checked = {}
+    kept = []
+    for t in task_holder.tasks:
+        if t in checked:
+            if checked[t]:
+                kept.append(t)
+            continue
+
+        if hasattr(t, "tasks"):
+            filter_tasks_by_tags(t, tags, exclude_tags, checked)
+            keep = len(t.tasks) > 0 or is_markov_taskset(t)
+        else:
+            has_tags = "locust_tag_set" in dir(t)
+            keep = True
+            if tags is not None:
+                keep = keep and has_tags and len(t.locust_tag_set & tags) > 0
+            if exclude_tags is not None:
+                keep = keep and (
+                    not has_tags or len(t.locust_tag_set & exclude_tags) == 0
+                )
+
+        checked[t] = keep
+        if keep:
+            kept.append(t)
+
+    task_holder.tasks = kept
+    if (
+        not kept
+        and not is_markov_taskset(task_holder)
+        and not getattr(task_holder, "functions", False)
+    ):
+        logging.warning(
+            f"{task_holder.__name__} had no tasks left after filtering, instantiating it will fail!"
+        )
+
+
+class TaskSetMeta(type):
+    """Collects and expands the tasks of TaskSet classes at class creation."""
+
+    def __new__(mcs, classname, bases, class_dict):
+        class_dict["tasks"] = get_tasks_from_base_classes(bases, class_dict)
+        return type.__new__(mcs, classname, bases, class_dict)
+
+
+class TaskSet(metaclass=TaskSetMeta):
+    """A group of tasks run by a User; may be nested (a TaskSet class can be a task)."""
+
+    tasks: list[TaskSet | Callable] = []
+    min_wait: float | None = None
+    max_wait: float | None = None
+    wait_function = None
+
+    _user: User
+    _parent: User
+
+    def __init__(self, parent: User) -> None:
+        self._task_queue: deque = deque()
+        self._time_start = time()
+        self._user = parent.user if isinstance(parent, TaskSet) else parent
+        self._parent = parent
+        # fall back on the (deprecated) wait settings of the user
+        if not self.min_wait:
+            self.min_wait = self.user.min_wait
+        if not self.max_wait:
+            self.max_wait = self.user.max_wait
+        if not self.wait_function:
+            self.wait_function = self.user.wait_function
+        self._cp_last_run: float = perf_counter()
+        self._cp_last_wait_time: float = 0
+
+    @property
+    def user(self) -> User:
+        return self._user
+
+    @property
+    def parent(self):
+        return self._parent
+
+    def on_start(self) -> None:
+        pass
+
+    def on_stop(self):
+        pass
+
+    @final
+    def run(self):
+        try:
+            self.on_start()
+        except InterruptTaskSet as e:
+            # leaving during on_start: no on_stop, hand control back to the parent
+            replacement = RescheduleTask if e.reschedule else RescheduleTaskImmediately
+            raise replacement(e.reschedule).with_traceback(e.__traceback__)
+
+        while True:
+            try:
+                if not self._task_queue:
+                    self.schedule_task(self.get_next_task())
+
+                try:
+                    if self.user._state == LOCUST_STATE_STOPPING:
+                        raise StopUser()
+                    self.execute_next_task()
+                except RescheduleTaskImmediately:
+                    pass
+                except RescheduleTask:
+                    self.wait()
+                else:
+                    self.wait()
+            except InterruptTaskSet as e:
+                try:
+                    self.on_stop()
+                except (StopUser, StopTest, GreenletExit):
+                    raise
+                except Exception:
+                    logging.error(
+                        "Uncaught exception in on_stop: \n%s", traceback.format_exc()
+                    )
+                replacement = (
+                    RescheduleTaskImmediately if e.reschedule else RescheduleTask
+                )
+                raise replacement(e.reschedule) from e
+            except (StopUser, StopTest, GreenletExit):
+                try:
+                    self.on_stop()
+                except Exception:
+                    logging.error(
+                        "Uncaught exception in on_stop: \n%s", traceback.format_exc()
+                    )
+                raise
+            except Exception as e:
+                self.user.environment.events.user_error.fire(
+                    user_instance=self, exception=e, tb=e.__traceback__
+                )
+                if not self.user.environment.catch_exceptions:
+                    raise
+                logger.error("%s\n%s", e, traceback.format_exc())
+                self.wait()
+
+    def execute_next_task(self):
+        self.execute_task(self._task_queue.popleft())
+
+    def execute_task(self, task):
+        if hasattr(task, "__self__") and task.__self__ == self:
+            # a method bound to this TaskSet
+            task()
+        elif hasattr(task, "tasks") and issubclass(task, TaskSet):
+            # a nested TaskSet class: run it with us as parent
+            task(self).run()
+        else:
+            # a plain function: gets this TaskSet as argument
+            task(self)
+
+    def schedule_task(self, task_callable, first=False):
+        """Queue ``task_callable`` to run next (``first=True``) or after the queued ones."""
+        if first:
+            self._task_queue.appendleft(task_callable)
+        else:
+            self._task_queue.append(task_callable)
+
+    def get_next_task(self):
+        if not self.tasks:
+            if getattr(self, "task", None):
+                hint = ", but you have set a 'task' attribute - maybe you meant to set 'tasks'?"
+            else:
+                hint = "."
+            raise Exception(
+                f"No tasks defined on {type(self).__name__}{hint} "
+                "use the @task decorator or set the 'tasks' attribute of the TaskSet"
+            )
+        return random.choice(self.tasks)
+
+    def wait_time(self):
+        """Seconds to sleep after a task: the user's wait_time, else min_wait/max_wait (ms)."""
+        if self.user.wait_time:
+            return self.user.wait_time()
+        if self.min_wait is not None and self.max_wait is not None:
+            return random.randint(self.min_wait, self.max_wait) / 1000.0
+        # the placeholders are deliberately left unformatted (as in Locust)
+        raise MissingWaitTimeError(
+            "You must define a wait_time method on either the {type(self.user).__name__} or {type(self).__name__} class"
+        )
+
+    def wait(self):
+        """Sleep for wait_time(); a user being stopped gets StopUser before or after the sleep."""
+        if self.user._state == LOCUST_STATE_STOPPING:
+            raise StopUser()
+        self.user._state = LOCUST_STATE_WAITING
+        self._sleep(self.wait_time())
+        if self.user._state == LOCUST_STATE_STOPPING:
+            raise StopUser()
+        self.user._state = LOCUST_STATE_RUNNING
+
+    def _sleep(self, seconds):
+        gevent.sleep(seconds)
+
+    def interrupt(self, reschedule=True):
+        """Leave this TaskSet and return control to the parent."""
+        raise InterruptTaskSet(reschedule)
+
+    @property
+    def client(self):
+        return self.user.client
+
+
+class DefaultTaskSet(TaskSet):
+    """Root TaskSet of a User: runs ``User.tasks``, passing the User instance to function tasks."""
+
+    def get_next_task(self):
+        if not self.user.tasks:
+            if getattr(self.user, "task", None):
+                hint = ", but you have set a 'task' attribute on your class - maybe you meant to set 'tasks'?"
+            else:
+                hint = "."
+            raise Exception(
+                f"No tasks defined on {type(self.user).__name__}{hint} "
+                "Use the @task decorator or set the 'tasks' attribute of the User "
+                "(or mark it as abstract = True if you only intend to subclass it)"
+            )
+        return random.choice(self.user.tasks)
+
+    def execute_task(self, task):
+        if hasattr(task, "tasks") and issubclass(task, TaskSet):
+            task(self.user).run()
+        else:
+            task(self.user)

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Start the bundled loopback target, run a 10-second headless test against it, stop the target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp)
+target/release/rlocust-target --port 0 --max-seconds 120 >"$out" &
+target_pid=$!
+trap 'kill $target_pid 2>/dev/null || true; rm -f "$out"' EXIT
+for _ in $(seq 50); do grep -q listening "$out" && break; sleep 0.1; done
+host=$(grep -o 'http://127.0.0.1:[0-9]*' "$out")
+target/release/rlocust -f locustfiles/demo.py --headless -u 20 -r 10 -t 10s -H "$host" --csv demo-results/demo
+echo "CSV results: demo-results/demo_stats.csv"

@@ -1,0 +1,234 @@
+//! The embedded interpreter: starting CPython with the `_rlocust` module, serving the `locust` shim from
+//! memory ahead of any installed Locust, loading locustfiles, and running the gevent hub until the runner
+//! says the test is over. The only code (with `py`) that runs Python; every function here is called on the
+//! main thread, which is the one Python thread ("the hub").
+//!
+//! Python errors become owned strings here, at the boundary; callers get [`InterpError`].
+use crate::cli::{CustomArg, Value};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+
+include!(concat!(env!("OUT_DIR"), "/shim_sources.rs"));
+
+/// Failures a user can cause while Python runs: each is one clear message and an exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum InterpError {
+    /// The message is complete (it may contain a Python traceback); exit with `code`.
+    #[error("{message}")]
+    User { message: String, code: i32 },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn internal(py: Python<'_>, e: PyErr) -> InterpError {
+    InterpError::Internal(format_exc(py, &e))
+}
+
+/// The Python traceback of `e` as text (what Python would print).
+pub fn format_exc(py: Python<'_>, e: &PyErr) -> String {
+    let tb = py.import("traceback").and_then(|m| {
+        m.call_method1("format_exception", (e.get_type(py), e.value(py), e.traceback(py)))
+            .and_then(|l| l.extract::<Vec<String>>())
+    });
+    match tb {
+        Ok(lines) => lines.concat(),
+        Err(_) => e.to_string(),
+    }
+}
+
+/// A user class found in the locustfiles.
+#[derive(Debug, Clone)]
+pub struct ClassInfo {
+    pub name: String,
+    pub weight: f64,
+    pub fixed_count: u64,
+}
+
+/// What loading the locustfiles produced.
+pub struct Loaded {
+    pub classes: Vec<ClassInfo>,
+    pub custom_args: Vec<CustomArg>,
+    pub has_shape: bool,
+}
+
+/// Start CPython with `_rlocust` built in and the shim importer installed. Call once, before anything else.
+pub fn start() -> Result<(), InterpError> {
+    pyo3::append_to_inittab!(rlocust_module_def);
+    Python::initialize();
+    Python::attach(|py| -> Result<(), InterpError> {
+        let code = std::ffi::CString::new(BOOTSTRAP).map_err(|e| InterpError::Internal(e.to_string()))?;
+        let globals = PyDict::new(py);
+        let sources = PyDict::new(py);
+        for (name, is_pkg, src) in SHIM_SOURCES {
+            sources.set_item(*name, (*is_pkg, *src)).map_err(|e| internal(py, e))?;
+        }
+        globals.set_item("SHIM", sources).map_err(|e| internal(py, e))?;
+        py.run(&code, Some(&globals), None).map_err(|e| internal(py, e))?;
+        Ok(())
+    })
+}
+
+/// Re-export of the module definition under a plain ident for `append_to_inittab!`.
+#[allow(non_snake_case)]
+mod rlocust_module_def {
+    pub use crate::py::rlocust_module::*;
+}
+
+/// Makes `locust` (and its submodules) come from the embedded shim, ahead of anything installed, and adds the
+/// active virtualenv's site-packages.
+const BOOTSTRAP: &str = r#"
+import sys, os, importlib.abc, importlib.util, importlib.machinery
+
+class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
+    """Serves the embedded `locust` shim; installed first on sys.meta_path so an installed Locust never wins."""
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == "locust" or fullname.startswith("locust."):
+            entry = SHIM.get(fullname)
+            if entry is None:
+                return None
+            is_pkg = entry[0]
+            origin = "<rlocust>/" + fullname.replace(".", "/") + ("/__init__.py" if is_pkg else ".py")
+            spec = importlib.machinery.ModuleSpec(fullname, self, origin=origin, is_package=is_pkg)
+            spec.has_location = True
+            if is_pkg:
+                spec.submodule_search_locations = []
+            return spec
+        return None
+    def get_source(self, fullname):
+        return SHIM[fullname][1]
+    def is_package(self, fullname):
+        return SHIM[fullname][0]
+    def get_filename(self, fullname):
+        return "<rlocust>/" + fullname.replace(".", "/") + ("/__init__.py" if SHIM[fullname][0] else ".py")
+    def create_module(self, spec):
+        return None
+    def exec_module(self, module):
+        name = module.__name__
+        code = compile(SHIM[name][1], self.get_filename(name), "exec")
+        exec(code, module.__dict__)
+
+sys.meta_path.insert(0, _ShimFinder())
+venv = os.environ.get("VIRTUAL_ENV")
+if venv:
+    import site, glob
+    for sp in glob.glob(os.path.join(venv, "lib", "python%d.%d" % sys.version_info[:2], "site-packages")):
+        site.addsitedir(sp)
+        sys.path.remove(sp)
+        sys.path.insert(0, sp)
+if not sys.argv:
+    sys.argv[:] = ["rlocust"]
+"#;
+
+fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::None => py.None().into_bound(py),
+        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+        Value::Int(i) => i.into_pyobject(py)?.into_any(),
+        Value::Float(f) => f.into_pyobject(py)?.into_any(),
+        Value::Str(s) => s.into_pyobject(py)?.into_any(),
+        Value::List(l) => PyList::new(py, l)?.into_any(),
+    })
+}
+
+fn main_mod(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
+    py.import("locust._main")
+}
+
+fn user_err(py: Python<'_>, e: PyErr) -> InterpError {
+    // `_main.UserFacingError(message, code)` carries a finished message; anything else is a traceback.
+    if let Ok(cls) = main_mod(py).and_then(|m| m.getattr("UserFacingError")) {
+        if e.get_type(py).is_subclass(&cls).unwrap_or(false) {
+            let v = e.value(py);
+            let message = v.getattr("message").and_then(|m| m.extract::<String>()).unwrap_or_default();
+            let code = v.getattr("code").and_then(|c| c.extract::<i32>()).unwrap_or(1);
+            return InterpError::User { message, code };
+        }
+    }
+    if e.is_instance_of::<pyo3::exceptions::PySystemExit>(py) {
+        let code = e.value(py).getattr("code").and_then(|c| c.extract::<i32>()).unwrap_or(1);
+        return InterpError::User { message: String::new(), code };
+    }
+    InterpError::User { message: format_exc(py, &e), code: 1 }
+}
+
+/// Import the locustfiles (Locust's rules: cwd on sys.path, file dir first while importing, module named by
+/// the file stem), find user classes and shapes, and collect the options `init_command_line_parser`
+/// listeners add.
+pub fn load_locustfiles(paths: &[String]) -> Result<Loaded, InterpError> {
+    Python::attach(|py| {
+        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        let r = m.call_method1("load_locustfiles", (paths.to_vec(),)).map_err(|e| user_err(py, e))?;
+        let (classes, custom, has_shape): (Vec<(String, f64, u64)>, Vec<Bound<'_, PyTuple>>, bool) =
+            r.extract().map_err(|e| internal(py, e))?;
+        let mut custom_args = Vec::new();
+        for t in custom {
+            let (flags, dest, takes_value, multiple, env_var, help, default_display, hidden): (
+                Vec<String>,
+                String,
+                bool,
+                bool,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                bool,
+            ) = t.extract().map_err(|e| internal(py, e))?;
+            custom_args.push(CustomArg { flags, dest, takes_value, multiple, env_var, help, default_display, hidden });
+        }
+        Ok(Loaded {
+            classes: classes.into_iter().map(|(name, weight, fixed_count)| ClassInfo { name, weight, fixed_count }).collect(),
+            custom_args,
+            has_shape,
+        })
+    })
+}
+
+/// Build `parsed_options` (built-in values plus the custom ones converted by argparse), set up Python logging,
+/// choose the user classes, create the Environment and runner objects, and fire `init`.
+/// Returns the classes that will run.
+pub fn configure(values: &[(String, Value)], custom_argv: &[String], selected: &[String]) -> Result<Vec<ClassInfo>, InterpError> {
+    Python::attach(|py| {
+        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        let opts = PyDict::new(py);
+        for (k, v) in values {
+            opts.set_item(k, value_to_py(py, v).map_err(|e| internal(py, e))?).map_err(|e| internal(py, e))?;
+        }
+        let r = m.call_method1("configure", (opts, custom_argv.to_vec(), selected.to_vec())).map_err(|e| user_err(py, e))?;
+        let classes: Vec<(String, f64, u64)> = r.extract().map_err(|e| internal(py, e))?;
+        Ok(classes.into_iter().map(|(name, weight, fixed_count)| ClassInfo { name, weight, fixed_count }).collect())
+    })
+}
+
+/// `--list`: the class names as Locust prints them.
+pub fn list_text() -> Result<String, InterpError> {
+    Python::attach(|py| {
+        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        m.call_method0("list_text").and_then(|s| s.extract()).map_err(|e| internal(py, e))
+    })
+}
+
+/// Run the gevent hub until the runner sends Quit.
+pub fn run_hub() -> Result<(), InterpError> {
+    Python::attach(|py| {
+        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        m.call_method0("run_hub").map_err(|e| user_err(py, e))?;
+        Ok(())
+    })
+}
+
+/// Fire `quitting` (newest listener first). Returns `environment.process_exit_code` and whether an unhandled
+/// greenlet or event-handler exception was logged.
+pub fn quitting() -> Result<(Option<i32>, bool), InterpError> {
+    Python::attach(|py| {
+        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        m.call_method0("fire_quitting").and_then(|r| r.extract()).map_err(|e| internal(py, e))
+    })
+}
+
+/// Fire `quit(exit_code=…)`, the last event.
+pub fn quit(code: i32) -> Result<(), InterpError> {
+    Python::attach(|py| {
+        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        m.call_method1("fire_quit", (code,)).map_err(|e| internal(py, e))?;
+        Ok(())
+    })
+}

@@ -1,0 +1,25 @@
+//! rlocust: runs Locust locustfiles unchanged, with the HTTP client, scheduling, statistics and reports in Rust.
+//!
+//! Module map (one responsibility each; only `interp` and `py` touch Python):
+//! - `app`: the program flow (options, locustfiles, run, final output).
+//! - `bridge`: the queue and eventfd between tokio and the Python thread.
+//! - `cli`: flags, config files, `LOCUST_*` variables, timespans.
+//! - `stats`: request statistics (HDR histograms), failures, task exceptions.
+//! - `report`: console tables, CSV and JSON writers.
+//! - `http`: the HTTP engine on tokio (requests-style semantics).
+//! - `runner`: when users start and stop; the user-class dispatch sequence.
+//! - `interp`: the embedded interpreter, the hub bridge, loading locustfiles.
+//! - `py`: the classes Python sees.
+//! - `log`: Locust-formatted log lines from Rust.
+//! - `target`: the small loopback HTTP server used by the demo and the tests.
+pub mod app;
+pub mod bridge;
+pub mod cli;
+pub mod http;
+pub mod interp;
+pub mod log;
+pub mod py;
+pub mod report;
+pub mod runner;
+pub mod stats;
+pub mod target;

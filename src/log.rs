@@ -1,0 +1,141 @@
+//! Locust-formatted log lines written from Rust (the runner, the reporters, startup and shutdown).
+//!
+//! Python code logs through Python's `logging`, which the shim configures with the same format and the same
+//! destination, so both halves interleave into one stream: `[2026-11-21 15:56:43,107] host/INFO/locust.main: msg`.
+//! The stats tables are not log lines: they go to stderr through [`print_table`] (Locust's `stats_logger`),
+//! even when `--logfile` sends log lines to a file. Never takes the GIL.
+use parking_lot::Mutex;
+use std::fs::File;
+use std::io::Write;
+use std::sync::OnceLock;
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Level {
+    Debug = 10,
+    Info = 20,
+    Warning = 30,
+    Error = 40,
+    Critical = 50,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Option<Level> {
+        Some(match s.to_ascii_uppercase().as_str() {
+            "DEBUG" => Level::Debug,
+            "INFO" => Level::Info,
+            "WARNING" => Level::Warning,
+            "ERROR" => Level::Error,
+            "CRITICAL" => Level::Critical,
+            _ => return None,
+        })
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warning => "WARNING",
+            Level::Error => "ERROR",
+            Level::Critical => "CRITICAL",
+        }
+    }
+}
+
+struct Sink {
+    level: Level,
+    file: Option<File>,
+    /// `--skip-log-setup`: Rust writes no log lines and no tables (as Locust with logging unconfigured).
+    silent: bool,
+}
+
+fn sink() -> &'static Mutex<Sink> {
+    static SINK: OnceLock<Mutex<Sink>> = OnceLock::new();
+    SINK.get_or_init(|| Mutex::new(Sink { level: Level::Info, file: None, silent: false }))
+}
+
+/// Configure the destination once the options are known.
+pub fn setup(level: Level, logfile: Option<File>, silent: bool) {
+    let mut s = sink().lock();
+    s.level = level;
+    s.file = logfile;
+    s.silent = silent;
+}
+
+pub fn enabled(level: Level) -> bool {
+    let s = sink().lock();
+    !s.silent && level >= s.level
+}
+
+/// The host name up to the first dot, as Locust prints it.
+pub fn hostname() -> &'static str {
+    static HOST: OnceLock<String> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let mut buf = [0u8; 256];
+        // SAFETY: buf is valid for its length; gethostname NUL-terminates on success.
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        let name = if rc == 0 {
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            String::from_utf8_lossy(&buf[..end]).into_owned()
+        } else {
+            "localhost".to_string()
+        };
+        name.split('.').next().unwrap_or("").to_string()
+    })
+}
+
+/// `2026-11-21 15:56:43,107` in local time (Python logging's default asctime).
+pub fn asctime(unix: f64) -> String {
+    let secs = unix.floor() as libc::time_t;
+    let millis = ((unix - unix.floor()) * 1000.0) as u32;
+    // SAFETY: tm is plain data; localtime_r writes it fully on success.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    unsafe { libc::localtime_r(&secs, &mut tm) };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02},{:03}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
+        millis.min(999)
+    )
+}
+
+pub fn now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// Write one log line for `logger` (e.g. "locust.main") at `level`.
+pub fn log(level: Level, logger: &str, msg: &str) {
+    let mut s = sink().lock();
+    if s.silent || level < s.level {
+        return;
+    }
+    let line = format!("[{}] {}/{}/{}: {}\n", asctime(now()), hostname(), level.name(), logger, msg);
+    match s.file.as_mut() {
+        Some(f) => {
+            let _ = f.write_all(line.as_bytes());
+            let _ = f.flush();
+        }
+        None => {
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+    }
+}
+
+pub fn info(logger: &str, msg: &str) {
+    log(Level::Info, logger, msg)
+}
+
+pub fn warning(logger: &str, msg: &str) {
+    log(Level::Warning, logger, msg)
+}
+
+/// A stats table (already formatted, ending in an empty line) to stderr, as Locust's stats logger does.
+pub fn print_table(text: &str) {
+    let s = sink().lock();
+    if s.silent {
+        return;
+    }
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}

@@ -1,0 +1,342 @@
+//! The classes and functions Python sees, as the private module `_rlocust`: the per-user HTTP session core,
+//! the `Response`, the hub's drain/ack calls, and stats/runner access for the shim.
+//!
+//! Everything here runs on the hub thread with the GIL held; the HTTP work itself is handed to tokio and
+//! never takes the GIL. Cross-thread data is plain Rust (see `bridge`, `http`).
+pub mod response;
+
+use crate::bridge::{Bridge, Command, Item};
+use crate::http::{self, CallMeta, Completed, Engine, Flavor, RequestSpec, UserClient};
+use crate::runner::{Control, Shared};
+use crate::stats::RequestStats;
+use bytes::Bytes;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::{PyList, PyTuple};
+use response::Response;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// Everything the Python side reaches in Rust, set once by `interp` before any Python runs.
+pub struct Core {
+    pub engine: Arc<Engine>,
+    pub stats: Arc<RequestStats>,
+    pub bridge: Arc<Bridge>,
+    pub runner: Arc<Shared>,
+}
+
+static CORE: OnceLock<Arc<Core>> = OnceLock::new();
+
+pub fn install(core: Arc<Core>) {
+    let _ = CORE.set(core);
+}
+
+fn core() -> PyResult<&'static Arc<Core>> {
+    CORE.get().ok_or_else(|| PyRuntimeError::new_err("rlocust engine is not running"))
+}
+
+/// Rust core of `HttpSession` / `FastHttpSession`: one user's connection pool and cookie jar.
+#[pyclass(module = "locust._rlocust", name = "Session")]
+pub struct Session {
+    client: UserClient,
+    flavor: Flavor,
+}
+
+#[pymethods]
+impl Session {
+    #[new]
+    fn new(flavor: &str) -> PyResult<Self> {
+        let core = core()?;
+        let flavor = if flavor == "fast" { Flavor::Fast } else { Flavor::Requests };
+        Ok(Session { client: core.engine.user_client(), flavor })
+    }
+
+    /// Start a call; returns a ticket the hub hands back with the `Response` when it completes.
+    /// `name=None` resolves to the client's default (requests: path and query; FastHttp: the url as given).
+    #[pyo3(signature = (method, url, name, headers, body, timeout, allow_redirects, verify, cookies, record, max_redirects=30, url_as_given=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &self,
+        method: &str,
+        url: &str,
+        name: Option<String>,
+        headers: Vec<(String, String)>,
+        body: Option<PyBackedBytes>,
+        timeout: Option<f64>,
+        allow_redirects: bool,
+        verify: bool,
+        cookies: Vec<(String, String)>,
+        record: bool,
+        max_redirects: u32,
+        url_as_given: Option<String>,
+    ) -> PyResult<u64> {
+        let core = core()?;
+        let parsed = url::Url::parse(url).map_err(|e| PyValueError::new_err(format!("Invalid URL {url:?}: {e}")))?;
+        let method_upper = method.to_ascii_uppercase();
+        let http_method = ::http::Method::from_bytes(method_upper.as_bytes()).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let name = name.unwrap_or_else(|| match self.flavor {
+            Flavor::Requests => http::path_url(&parsed),
+            Flavor::Fast => url_as_given.unwrap_or_else(|| url.to_string()),
+        });
+        let body = body.map(|b| Bytes::copy_from_slice(&b));
+        let meta = CallMeta {
+            flavor: self.flavor,
+            method_label: method.to_string(),
+            name,
+            request_url: parsed.clone(),
+            request_body: body.clone(),
+            recorded: record,
+        };
+        let spec = RequestSpec {
+            method: http_method,
+            url: parsed,
+            headers,
+            body,
+            timeout: timeout.filter(|t| t.is_finite() && *t > 0.0).map(Duration::from_secs_f64),
+            allow_redirects,
+            max_redirects,
+            verify,
+            extra_cookies: cookies,
+        };
+        let ticket = core.bridge.next_ticket();
+        let pair = self.client.pair(verify);
+        let jar = self.client.jar.clone();
+        let stats = core.stats.clone();
+        let bridge = core.bridge.clone();
+        core.engine.handle.spawn(async move {
+            let outcome = UserClient::execute(pair, jar, spec).await;
+            let failure = http::default_failure(&outcome, &meta);
+            if meta.recorded {
+                let now = crate::log::now();
+                let len = outcome.response.as_ref().map(|r| r.body.len() as u64).unwrap_or(0);
+                stats.log_request(&meta.method_label, &meta.name, Some(outcome.response_time_ms), len, now);
+                if let Some(f) = &failure {
+                    stats.log_error(&meta.method_label, &meta.name, f, now);
+                }
+            }
+            bridge.push(Item::Http { ticket, done: Box::new(Completed { outcome, meta, failure }) });
+        });
+        Ok(ticket)
+    }
+
+    /// Cookies in the jar as (name, value, domain, path) tuples.
+    fn cookie_items(&self) -> Vec<(String, String, String, String)> {
+        let jar = self.client.jar.lock();
+        jar.iter_unexpired()
+            .map(|c| {
+                let domain = match &c.domain {
+                    cookie_store::CookieDomain::HostOnly(d) | cookie_store::CookieDomain::Suffix(d) => d.clone(),
+                    _ => String::new(),
+                };
+                (c.name().to_string(), c.value().to_string(), domain, String::from(&c.path))
+            })
+            .collect()
+    }
+
+    /// Put a cookie in the jar for `url` (domain/path default from the url).
+    fn cookie_set(&self, name: &str, value: &str, url: &str) -> PyResult<()> {
+        let u = url::Url::parse(url).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let _ = self.client.jar.lock().parse(&format!("{name}={value}; Path=/"), &u);
+        Ok(())
+    }
+
+    fn cookie_remove(&self, name: &str) {
+        let mut jar = self.client.jar.lock();
+        let keys: Vec<(String, String)> = jar
+            .iter_any()
+            .filter(|c| c.name() == name)
+            .map(|c| {
+                let d = match &c.domain {
+                    cookie_store::CookieDomain::HostOnly(d) | cookie_store::CookieDomain::Suffix(d) => d.clone(),
+                    _ => String::new(),
+                };
+                (d, String::from(&c.path))
+            })
+            .collect();
+        for (d, p) in keys {
+            jar.remove(&d, &p, name);
+        }
+    }
+
+    fn cookie_clear(&self) {
+        self.client.jar.lock().clear();
+    }
+
+    /// Close pooled connections (FastHttp's `client.clientpool.close()`).
+    fn reset_connections(&mut self) {
+        self.client.reset_connections();
+    }
+}
+
+/// The eventfd the hub watches.
+#[pyfunction]
+fn wake_fd() -> PyResult<i32> {
+    Ok(core()?.bridge.fd())
+}
+
+/// Everything that completed since the last call: `(ticket, Response)` for HTTP calls and
+/// `(0, (command_id, kind, class, count, timeout, kwargs))` for runner commands.
+#[pyfunction]
+fn drain<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+    let core = core()?;
+    let items = core.bridge.drain();
+    let out = PyList::empty(py);
+    for item in items {
+        match item {
+            Item::Http { ticket, done } => {
+                let resp = Py::new(py, Response::from_completed(*done))?;
+                out.append((ticket, resp))?;
+            }
+            Item::Command { id, command } => {
+                let payload: Bound<'py, PyTuple> = match command {
+                    Command::Spawn { class, count } => (id, "spawn", class, count, 0.0f64, Vec::<(String, i64)>::new()).into_pyobject(py)?,
+                    Command::Stop { class, count, timeout } => (id, "stop", class, count.min(i64::MAX as u64), timeout, Vec::<(String, i64)>::new()).into_pyobject(py)?,
+                    Command::Fire { event, kwargs } => (id, "fire", event, 0u64, 0.0f64, kwargs).into_pyobject(py)?,
+                    Command::Quit => (id, "quit", String::new(), 0u64, 0.0f64, Vec::<(String, i64)>::new()).into_pyobject(py)?,
+                };
+                out.append((0u64, payload))?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[pyfunction]
+fn ack(id: u64) -> PyResult<()> {
+    core()?.bridge.ack(id);
+    Ok(())
+}
+
+/// Record one request (the built-in `request` listener, and catch_response verdicts).
+#[pyfunction]
+#[pyo3(signature = (request_type, name, response_time, response_length, error=None))]
+fn log_request(request_type: &str, name: &str, response_time: Option<f64>, response_length: Option<f64>, error: Option<&str>) -> PyResult<()> {
+    let core = core()?;
+    let now = crate::log::now();
+    let len = response_length.unwrap_or(0.0).max(0.0) as u64;
+    core.stats.log_request(request_type, name, response_time, len, now);
+    if let Some(e) = error {
+        core.stats.log_error(request_type, name, e, now);
+    }
+    Ok(())
+}
+
+#[pyfunction]
+fn log_exception(msg: &str, traceback: &str, node: &str) -> PyResult<()> {
+    core()?.stats.log_exception(msg, traceback, node);
+    Ok(())
+}
+
+#[pyfunction]
+fn user_started(class: &str) -> PyResult<()> {
+    core()?.runner.user_started(class);
+    Ok(())
+}
+
+#[pyfunction]
+fn user_stopped(class: &str) -> PyResult<()> {
+    core()?.runner.user_stopped(class);
+    Ok(())
+}
+
+#[pyfunction]
+fn user_count() -> PyResult<u64> {
+    Ok(core()?.runner.user_count())
+}
+
+#[pyfunction]
+fn user_classes_count() -> PyResult<Vec<(String, u64)>> {
+    Ok(core()?.runner.user_classes_count().into_iter().collect())
+}
+
+#[pyfunction]
+fn runner_state() -> PyResult<&'static str> {
+    Ok(core()?.runner.state().as_str())
+}
+
+/// `runner.quit()` / `runner.stop()` / `runner.start()` from Python.
+#[pyfunction]
+#[pyo3(signature = (what, users=0, spawn_rate=1.0))]
+fn runner_control(what: &str, users: u64, spawn_rate: f64) -> PyResult<()> {
+    let c = match what {
+        "quit" => Control::Quit,
+        "stop" => Control::Stop,
+        "start" => Control::Start { users, spawn_rate },
+        other => return Err(PyValueError::new_err(format!("unknown runner control {other:?}"))),
+    };
+    core()?.runner.send(c);
+    Ok(())
+}
+
+/// A read-only view of one stats entry for `environment.stats` (`name=None` is the Aggregated total).
+#[pyfunction]
+#[pyo3(signature = (name=None, method=None))]
+fn stats_entry(py: Python<'_>, name: Option<&str>, method: Option<&str>) -> PyResult<Py<PyAny>> {
+    let snap = core()?.stats.snapshot();
+    stats_view::entry_dict(py, &snap, name, method)
+}
+
+fn entry_key<'a>(name: &'a str, method: &'a str) -> (Option<&'a str>, Option<&'a str>) {
+    if name == "Aggregated" && method.is_empty() { (None, None) } else { (Some(name), Some(method)) }
+}
+
+#[pyfunction]
+fn stats_percentile(name: &str, method: &str, p: f64) -> PyResult<i64> {
+    let snap = core()?.stats.snapshot();
+    let (n, m) = entry_key(name, method);
+    Ok(stats_view::percentile(&snap, n, m, p))
+}
+
+#[pyfunction]
+fn stats_current_percentile(name: &str, method: &str, p: f64) -> PyResult<Option<i64>> {
+    let snap = core()?.stats.snapshot();
+    let (n, m) = entry_key(name, method);
+    Ok(stats_view::current_percentile(&snap, n, m, p))
+}
+
+#[pyfunction]
+fn log_error(request_type: &str, name: &str, error: &str) -> PyResult<()> {
+    core()?.stats.log_error(request_type, name, error, crate::log::now());
+    Ok(())
+}
+
+#[pyfunction]
+fn stats_names() -> PyResult<Vec<(String, String)>> {
+    let snap = core()?.stats.snapshot();
+    Ok(snap.entries.iter().map(|e| (e.name.clone(), e.method.clone())).collect())
+}
+
+#[pyfunction]
+fn stats_reset() -> PyResult<()> {
+    core()?.stats.reset_all(crate::log::now());
+    Ok(())
+}
+
+mod stats_view;
+
+/// The module `_rlocust` (registered with the interpreter before it starts).
+#[pymodule]
+#[pyo3(name = "_rlocust")]
+pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Session>()?;
+    m.add_class::<Response>()?;
+    m.add_function(wrap_pyfunction!(wake_fd, m)?)?;
+    m.add_function(wrap_pyfunction!(drain, m)?)?;
+    m.add_function(wrap_pyfunction!(ack, m)?)?;
+    m.add_function(wrap_pyfunction!(log_request, m)?)?;
+    m.add_function(wrap_pyfunction!(log_exception, m)?)?;
+    m.add_function(wrap_pyfunction!(user_started, m)?)?;
+    m.add_function(wrap_pyfunction!(user_stopped, m)?)?;
+    m.add_function(wrap_pyfunction!(user_count, m)?)?;
+    m.add_function(wrap_pyfunction!(user_classes_count, m)?)?;
+    m.add_function(wrap_pyfunction!(runner_state, m)?)?;
+    m.add_function(wrap_pyfunction!(runner_control, m)?)?;
+    m.add_function(wrap_pyfunction!(stats_entry, m)?)?;
+    m.add_function(wrap_pyfunction!(stats_names, m)?)?;
+    m.add_function(wrap_pyfunction!(stats_percentile, m)?)?;
+    m.add_function(wrap_pyfunction!(stats_current_percentile, m)?)?;
+    m.add_function(wrap_pyfunction!(log_error, m)?)?;
+    m.add_function(wrap_pyfunction!(stats_reset, m)?)?;
+    Ok(())
+}

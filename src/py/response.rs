@@ -1,0 +1,432 @@
+//! `Response`: the requests-style response object locustfiles read (`status_code`, `text`, `json()`, …).
+//!
+//! Built on the hub thread from a finished call; holds the bytes and decodes lazily. Objects that need
+//! Python-side classes (the case-insensitive header dict, exception instances, the request view) come from
+//! the shim module `locust._bridge`, so exception classes are the ones user code catches.
+use crate::http::{Completed, Exchange, Flavor, HttpError};
+use bytes::Bytes;
+use http::HeaderMap;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+
+fn bridge_mod(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    static M: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    let m = M.get_or_try_init(py, || -> PyResult<Py<PyModule>> { Ok(py.import("locust._bridge")?.unbind()) })?;
+    Ok(m.bind(py))
+}
+
+#[pyclass(module = "locust.clients", name = "Response", dict)]
+pub struct Response {
+    status: u16,
+    reason: Option<String>,
+    headers: HeaderMap,
+    body: Option<Bytes>,
+    url: String,
+    elapsed: f64,
+    history: Vec<Exchange>,
+    error: Option<HttpError>,
+    flavor: Flavor,
+    name: String,
+    method_label: String,
+    request_url: url::Url,
+    request_method: String,
+    request_headers: HeaderMap,
+    request_body: Option<Bytes>,
+    failure: Option<String>,
+    recorded: bool,
+    response_time_ms: f64,
+    start_time: f64,
+    encoding_override: Option<Option<String>>,
+    headers_obj: Option<Py<PyAny>>,
+    text_obj: Option<Py<PyAny>>,
+    error_obj: Option<Py<PyAny>>,
+}
+
+fn header_pairs(h: &HeaderMap) -> Vec<(String, String)> {
+    h.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect()
+}
+
+impl Response {
+    pub fn from_completed(c: Completed) -> Response {
+        let Completed { outcome, meta, failure } = c;
+        let (status, reason, headers, body, url, elapsed, rmethod, rheaders) = match outcome.response {
+            Some(r) => (r.status, Some(r.reason), r.headers, Some(r.body), r.url.to_string(), r.elapsed.as_secs_f64(), r.method.to_string(), r.request_headers),
+            None => (0, None, HeaderMap::new(), None, meta.request_url.to_string(), 0.0, meta.method_label.to_ascii_uppercase(), HeaderMap::new()),
+        };
+        Response {
+            status,
+            reason,
+            headers,
+            body,
+            url,
+            elapsed,
+            history: outcome.history,
+            error: outcome.error,
+            flavor: meta.flavor,
+            name: meta.name,
+            method_label: meta.method_label,
+            request_url: meta.request_url,
+            request_method: rmethod,
+            request_headers: rheaders,
+            request_body: meta.request_body,
+            failure,
+            recorded: meta.recorded,
+            response_time_ms: outcome.response_time_ms,
+            start_time: outcome.start_time,
+            encoding_override: None,
+            headers_obj: None,
+            text_obj: None,
+            error_obj: None,
+        }
+    }
+
+    fn from_exchange(x: &Exchange, parent: &Response) -> Response {
+        Response {
+            status: x.status,
+            reason: Some(x.reason.clone()),
+            headers: x.headers.clone(),
+            body: Some(x.body.clone()),
+            url: x.url.to_string(),
+            elapsed: x.elapsed.as_secs_f64(),
+            history: Vec::new(),
+            error: None,
+            flavor: parent.flavor,
+            name: parent.name.clone(),
+            method_label: parent.method_label.clone(),
+            request_url: x.url.clone(),
+            request_method: x.method.to_string(),
+            request_headers: x.request_headers.clone(),
+            request_body: None,
+            failure: None,
+            recorded: false,
+            response_time_ms: parent.response_time_ms,
+            start_time: parent.start_time,
+            encoding_override: None,
+            headers_obj: None,
+            text_obj: None,
+            error_obj: None,
+        }
+    }
+
+    fn content_type(&self) -> String {
+        self.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase()
+    }
+
+    /// requests' `get_encoding_from_headers`: the charset parameter; ISO-8859-1 for text/*; utf-8 for JSON.
+    fn header_encoding(&self) -> Option<String> {
+        let ct = self.content_type();
+        if ct.is_empty() {
+            return None;
+        }
+        for part in ct.split(';').skip(1) {
+            let part = part.trim();
+            if let Some(cs) = part.strip_prefix("charset=") {
+                return Some(cs.trim_matches(|c| c == '"' || c == '\'').to_string());
+            }
+        }
+        if ct.starts_with("text/") {
+            return Some("ISO-8859-1".into());
+        }
+        if ct.starts_with("application/json") {
+            return Some("utf-8".into());
+        }
+        None
+    }
+
+    fn effective_encoding(&self) -> Option<String> {
+        match &self.encoding_override {
+            Some(e) => e.clone(),
+            None => self.header_encoding(),
+        }
+    }
+
+    /// The error as a Python exception instance, made by the shim (classes users catch).
+    fn make_error(&self, py: Python<'_>, slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
+        let m = bridge_mod(py)?;
+        if let Some(e) = &self.error {
+            let (class, _) = e.class_and_args(self.flavor, &self.request_url);
+            let obj = m.call_method1("make_error", (class, e.message(), self.request_url.as_str(), 0u16, slf))?;
+            return Ok(Some(obj.unbind()));
+        }
+        match self.flavor {
+            Flavor::Requests => match crate::http::http_error_message(self.status, self.reason.as_deref().unwrap_or(""), &self.name) {
+                Some(msg) => Ok(Some(m.call_method1("make_error", ("HTTPError", msg, self.url.as_str(), self.status, slf))?.unbind())),
+                None => Ok(None),
+            },
+            Flavor::Fast => {
+                if crate::http::fast_status_ok(self.status) {
+                    Ok(None)
+                } else {
+                    Ok(Some(m.call_method1("make_error", ("LocustBadStatusCode", String::new(), self.url.as_str(), self.status, slf))?.unbind()))
+                }
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl Response {
+    #[getter]
+    fn status_code(&self) -> u16 {
+        self.status
+    }
+
+    #[getter]
+    fn reason(&self) -> Option<String> {
+        self.reason.clone()
+    }
+
+    #[getter]
+    fn ok(&self) -> bool {
+        self.error.is_none() && self.status != 0 && self.status < 400
+    }
+
+    fn __bool__(&self) -> bool {
+        self.ok()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<Response [{}]>", self.status)
+    }
+
+    #[getter]
+    fn content<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.body.as_ref().map(|b| PyBytes::new(py, b))
+    }
+
+    #[getter]
+    fn text(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let mut this = slf.borrow_mut();
+        if let Some(t) = &this.text_obj {
+            return Ok(t.clone_ref(py));
+        }
+        let obj: Py<PyAny> = match &this.body {
+            None => py.None(),
+            Some(b) => {
+                let enc = this.effective_encoding().unwrap_or_else(|| "utf-8".into());
+                let bytes = PyBytes::new(py, b);
+                match bytes.call_method1("decode", (enc.as_str(), "replace")) {
+                    Ok(s) => s.unbind(),
+                    Err(_) => bytes.call_method1("decode", ("utf-8", "replace"))?.unbind(),
+                }
+            }
+        };
+        this.text_obj = Some(obj.clone_ref(py));
+        Ok(obj)
+    }
+
+    #[getter]
+    fn get_encoding(&self) -> Option<String> {
+        self.effective_encoding()
+    }
+
+    #[setter]
+    fn set_encoding(&mut self, value: Option<String>) {
+        self.encoding_override = Some(value);
+        self.text_obj = None;
+    }
+
+    #[getter]
+    fn apparent_encoding(&self) -> &'static str {
+        "utf-8"
+    }
+
+    #[getter]
+    fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    #[getter]
+    fn elapsed<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let td = py.import("datetime")?.getattr("timedelta")?;
+        let kw = PyDict::new(py);
+        kw.set_item("seconds", self.elapsed)?;
+        td.call((), Some(&kw))
+    }
+
+    #[getter]
+    fn headers(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let mut this = slf.borrow_mut();
+        if let Some(h) = &this.headers_obj {
+            return Ok(h.clone_ref(py));
+        }
+        let obj = bridge_mod(py)?.call_method1("make_headers", (header_pairs(&this.headers),))?.unbind();
+        this.headers_obj = Some(obj.clone_ref(py));
+        Ok(obj)
+    }
+
+    /// Cookies set by this response.
+    #[getter]
+    fn cookies<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let mut pairs = Vec::new();
+        for v in self.headers.get_all(http::header::SET_COOKIE) {
+            if let Ok(s) = v.to_str() {
+                if let Some((n, rest)) = s.split_once('=') {
+                    let val = rest.split(';').next().unwrap_or("");
+                    pairs.push((n.trim().to_string(), val.trim().to_string()));
+                }
+            }
+        }
+        bridge_mod(py)?.call_method1("make_cookies", (pairs,))
+    }
+
+    #[getter]
+    fn history<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for x in &self.history {
+            list.append(Py::new(py, Response::from_exchange(x, self))?)?;
+        }
+        Ok(list)
+    }
+
+    #[getter]
+    fn request<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let body: Py<PyAny> = match &self.request_body {
+            Some(b) => PyBytes::new(py, b).into_any().unbind(),
+            None => py.None(),
+        };
+        bridge_mod(py)?.call_method1(
+            "make_request",
+            (self.request_method.as_str(), self.url.as_str(), header_pairs(&self.request_headers), body),
+        )
+    }
+
+    #[getter]
+    fn is_redirect(&self) -> bool {
+        matches!(self.status, 301 | 302 | 303 | 307 | 308) && self.headers.contains_key(http::header::LOCATION)
+    }
+
+    /// The connection error or HTTP error of this response, as an exception instance (None if it succeeded).
+    #[getter]
+    fn error(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        if let Some(e) = &slf.borrow().error_obj {
+            return Ok(e.clone_ref(py));
+        }
+        let made = slf.borrow().make_error(py, slf)?;
+        let obj = made.unwrap_or_else(|| py.None());
+        slf.borrow_mut().error_obj = Some(obj.clone_ref(py));
+        Ok(obj)
+    }
+
+    /// The connection error only (what Locust stores as `.error` on a response without status).
+    #[getter]
+    fn _conn_error(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        if slf.borrow().error.is_some() { Self::error(slf) } else { Ok(slf.py().None()) }
+    }
+
+    fn raise_for_status(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let e = Self::error(slf)?;
+        let py = slf.py();
+        if e.is_none(py) {
+            return Ok(());
+        }
+        Err(PyErr::from_value(e.into_bound(py)))
+    }
+
+    #[pyo3(signature = (**kwargs))]
+    fn json<'py>(slf: &Bound<'py, Self>, kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let text = Self::text(slf)?;
+        let text = text.bind(py);
+        let m = bridge_mod(py)?;
+        let src: Bound<'py, PyAny> = if text.is_none() { PyString::new(py, "").into_any() } else { text.clone() };
+        m.call_method("json_loads", (src,), kwargs)
+    }
+
+    #[pyo3(signature = (chunk_size=1, decode_unicode=false))]
+    fn iter_content<'py>(slf: &Bound<'py, Self>, chunk_size: Option<usize>, decode_unicode: bool) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let this = slf.borrow();
+        let body = this.body.clone().unwrap_or_default();
+        drop(this);
+        let size = chunk_size.unwrap_or(body.len().max(1)).max(1);
+        let list = PyList::empty(py);
+        if decode_unicode {
+            let text = Self::text(slf)?;
+            list.append(text)?;
+        } else {
+            for chunk in body.chunks(size) {
+                list.append(PyBytes::new(py, chunk))?;
+            }
+        }
+        list.call_method0("__iter__")
+    }
+
+    fn close(&self) {}
+
+    /// A with-block needs `catch_response=True` (Locust's message).
+    fn __enter__(&self, py: Python<'_>) -> PyResult<()> {
+        Err(locust_error(py, "In order to use a with-block for requests, you must also pass catch_response=True"))
+    }
+
+    fn __exit__(&self, _a: Py<PyAny>, _b: Py<PyAny>, _c: Py<PyAny>) -> bool {
+        false
+    }
+
+    fn success(&self, py: Python<'_>) -> PyResult<()> {
+        Err(not_catch_response(py))
+    }
+
+    #[pyo3(signature = (exc=None))]
+    fn failure(&self, py: Python<'_>, exc: Option<Py<PyAny>>) -> PyResult<()> {
+        let _ = exc;
+        Err(not_catch_response(py))
+    }
+
+    // Internal data for the shim (events, catch_response verdicts).
+    #[getter]
+    fn _name(&self) -> String {
+        self.name.clone()
+    }
+    #[getter]
+    fn _method(&self) -> String {
+        self.method_label.clone()
+    }
+    #[getter]
+    fn _response_time(&self) -> f64 {
+        self.response_time_ms
+    }
+    #[getter]
+    fn _start_time(&self) -> f64 {
+        self.start_time
+    }
+    #[getter]
+    fn _length(&self) -> usize {
+        self.body.as_ref().map(|b| b.len()).unwrap_or(0)
+    }
+    #[getter]
+    fn _failure(&self) -> Option<String> {
+        self.failure.clone()
+    }
+    #[getter]
+    fn _recorded(&self) -> bool {
+        self.recorded
+    }
+    #[getter]
+    fn _request_url(&self) -> String {
+        self.request_url.to_string()
+    }
+    #[getter]
+    fn _has_conn_error(&self) -> bool {
+        self.error.is_some()
+    }
+}
+
+fn not_catch_response(py: Python<'_>) -> PyErr {
+    locust_error(
+        py,
+        "If you want to change the state of the request using .success() or .failure(), you must pass catch_response=True. See http://docs.locust.io/en/stable/writing-a-locustfile.html#validating-responses",
+    )
+}
+
+fn locust_error(py: Python<'_>, msg: &str) -> PyErr {
+    match py.import("locust.exception").and_then(|m| m.getattr("LocustError")).and_then(|c| c.call1((msg,))) {
+        Ok(e) => PyErr::from_value(e),
+        Err(e) => e,
+    }
+}
+

@@ -1,0 +1,74 @@
+//! Reports: turn a [`crate::stats::Snapshot`] into the text Locust 2.47 prints and writes,
+//! byte for byte (reference §5.2–5.6, §6.1–6.2).
+//!
+//! - `console`: the request table, the percentile table and the error report (stderr).
+//! - `csv`: the four `--csv` files and their writer.
+//! - `json`: the `--json` / `--json-file` document.
+//! - `pyfmt`: Python-compatible number and string formatting shared by the three.
+//!
+//! Who calls it: the runner's periodic printers and writers, and the shutdown path. The web UI
+//! may reuse `pyfmt`.
+//!
+//! What it must not do: read live statistics (always a `Snapshot`), decide when to print or
+//! write (the caller's job), or touch Python.
+
+pub mod console;
+pub mod csv;
+pub mod json;
+pub mod pyfmt;
+
+/// A scenario replayed once through real Locust 2.47 (`locust.stats.RequestStats`, its
+/// `get_*_summary` functions, `StatsCSV`/`StatsCSVFileWriter` and `json.dumps(serialize_stats(),
+/// indent=4)`) with `locust.stats.time` replaced by a fake clock returning the same `now` values;
+/// the expected strings in the tests of `console`, `csv` and `json` are that run's output.
+#[cfg(test)]
+pub(crate) mod fixture {
+    use crate::stats::RequestStats;
+
+    pub const START: f64 = 1_700_000_000.0;
+    const HTTP_501: &str = "HTTPError('501 Server Error: NOT IMPLEMENTED for url: /x')";
+
+    /// 340 requests over 3.7125 s: `GET /` (195 ok), `POST /x` (74 failed), `GET /nope,"named"`
+    /// (71 failed, two distinct errors); with `none_request`, one more `GET /none` without a time.
+    /// Plus three task exceptions (two share a traceback).
+    pub fn stats(none_request: bool) -> RequestStats {
+        let mut reqs: Vec<(&str, &str, f64, Option<&str>)> = Vec::new();
+        reqs.push(("GET", "/", 1.5, None));
+        reqs.extend(std::iter::repeat_n(("GET", "/", 3.0, None), 193));
+        reqs.push(("GET", "/", 29.0, None));
+        reqs.push(("POST", "/x", 1.2, Some(HTTP_501)));
+        reqs.extend(std::iter::repeat_n(("POST", "/x", 3.0, Some(HTTP_501)), 40));
+        reqs.extend(std::iter::repeat_n(("POST", "/x", 5.0, Some(HTTP_501)), 32));
+        reqs.push(("POST", "/x", 40.7, Some(HTTP_501)));
+        let named = "/nope,\"named\"";
+        reqs.extend(std::iter::repeat_n(
+            (
+                "GET",
+                named,
+                2.0,
+                Some("CatchResponseError('custom failure')"),
+            ),
+            70,
+        ));
+        reqs.push(("GET", named, 2.0, Some("CatchResponseError(\"it's, bad\")")));
+        let s = RequestStats::new_at(START);
+        for (i, (m, n, rt, err)) in reqs.into_iter().enumerate() {
+            let now = START + 3.7125 * (i + 1) as f64 / 340.0;
+            s.log_request(m, n, Some(rt), 100 + (i % 7) as u64, now);
+            if let Some(e) = err {
+                s.log_error(m, n, e, now);
+            }
+        }
+        if none_request {
+            s.log_request("GET", "/none", None, 0, START + 3.7125 * 340.0 / 340.0);
+        }
+        let tb1 = "  File \"locustfile.py\", line 9, in t\n    1/0\n";
+        s.log_exception("division by zero", tb1, "local");
+        s.log_exception("division by zero again", tb1, "local");
+        s.log_exception("bad \"value\", here", "tb2\n", "local");
+        s
+    }
+
+    /// The moment the oracle printed everything.
+    pub const AT: f64 = START + 4.5;
+}

@@ -1,0 +1,269 @@
+//! The runner: one owner of the run state that decides when users start and stop (spawn rate, weights and
+//! fixed_count through [`dispatch`], run time, stop timeout) and tells the hub through bridge commands.
+//!
+//! Runs as a tokio task. Everyone else (the CLI flow, signal handlers, Python's `runner.quit()`, later the
+//! web UI and the distributed master) talks to it through [`Control`] messages, so a test can be started,
+//! changed and stopped while it runs. Never touches Python.
+pub mod dispatch;
+
+use crate::bridge::{Bridge, Command};
+use crate::log;
+use crate::stats::RequestStats;
+use dispatch::{Dispatcher, UserClassSpec};
+use indexmap::IndexMap;
+use parking_lot::Mutex;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Locust's runner states (reference §1.15).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Ready,
+    Spawning,
+    Running,
+    Cleanup,
+    Stopping,
+    Stopped,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Ready => "ready",
+            State::Spawning => "spawning",
+            State::Running => "running",
+            State::Cleanup => "cleanup",
+            State::Stopping => "stopping",
+            State::Stopped => "stopped",
+        }
+    }
+}
+
+/// Requests to the runner from outside its task.
+#[derive(Debug)]
+pub enum Control {
+    /// Ramp to a new user count (the first one starts the test).
+    Start { users: u64, spawn_rate: f64 },
+    /// Stop all users; the process keeps running (UI mode).
+    Stop,
+    /// Stop all users and end the run.
+    Quit,
+}
+
+/// State readable from any thread: run state and the users alive per class.
+pub struct Shared {
+    state: Mutex<State>,
+    alive: Mutex<IndexMap<String, u64>>,
+    control: mpsc::UnboundedSender<Control>,
+    quitting: AtomicBool,
+    pub stop_timeout: f64,
+}
+
+impl Shared {
+    pub fn new(stop_timeout: f64) -> (Arc<Shared>, mpsc::UnboundedReceiver<Control>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Shared {
+            state: Mutex::new(State::Ready),
+            alive: Mutex::new(IndexMap::new()),
+            control: tx,
+            quitting: AtomicBool::new(false),
+            stop_timeout,
+        };
+        (Arc::new(shared), rx)
+    }
+
+    pub fn state(&self) -> State {
+        *self.state.lock()
+    }
+
+    fn set_state(&self, s: State) {
+        *self.state.lock() = s;
+    }
+
+    pub fn user_count(&self) -> u64 {
+        self.alive.lock().values().sum()
+    }
+
+    pub fn user_classes_count(&self) -> IndexMap<String, u64> {
+        self.alive.lock().clone()
+    }
+
+    /// Called on the hub when a user greenlet starts or ends.
+    pub fn user_started(&self, class: &str) {
+        *self.alive.lock().entry(class.to_string()).or_insert(0) += 1;
+    }
+
+    pub fn user_stopped(&self, class: &str) {
+        if let Some(n) = self.alive.lock().get_mut(class) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    pub fn send(&self, c: Control) {
+        if matches!(c, Control::Quit) {
+            self.quitting.store(true, Ordering::Relaxed);
+        }
+        let _ = self.control.send(c);
+    }
+
+    pub fn is_quitting(&self) -> bool {
+        self.quitting.load(Ordering::Relaxed)
+    }
+}
+
+/// What the runner needs to run a test.
+pub struct Plan {
+    pub classes: Vec<UserClassSpec>,
+    pub run_time: Option<u64>,
+    pub reset_stats: bool,
+    /// Headless: the end of the run time quits; otherwise it only stops.
+    pub headless: bool,
+}
+
+/// The runner task: serves [`Control`] messages until the run ends, then makes the hub leave its loop.
+pub async fn run(shared: Arc<Shared>, bridge: Arc<Bridge>, stats: Arc<RequestStats>, plan: Plan, mut rx: mpsc::UnboundedReceiver<Control>) {
+    let mut dispatcher = Dispatcher::new(plan.classes.clone());
+    let mut dispatched: IndexMap<String, u64> = IndexMap::new();
+    let mut started = false;
+    let mut deadline: Option<Instant> = None;
+    let mut next: Option<Control> = None;
+    loop {
+        let msg = match next.take() {
+            Some(m) => m,
+            None => {
+                let timer = async {
+                    match deadline {
+                        Some(d) => tokio::time::sleep_until(d.into()).await,
+                        None => std::future::pending::<()>().await,
+                    }
+                };
+                tokio::select! {
+                    m = rx.recv() => m.unwrap_or(Control::Quit),
+                    _ = timer => {
+                        deadline = None;
+                        if plan.headless {
+                            log::info("locust.main", "--run-time limit reached, shutting down");
+                            Control::Quit
+                        } else {
+                            log::info("locust.main", "--run-time limit reached, stopping test");
+                            Control::Stop
+                        }
+                    }
+                }
+            }
+        };
+        match msg {
+            Control::Start { users, spawn_rate } => {
+                if !started || matches!(shared.state(), State::Stopped) {
+                    started = true;
+                    stats.clear_all(log::now());
+                    stats.clear_exceptions();
+                    fire(&bridge, "test_start", vec![]).await;
+                    if let Some(secs) = plan.run_time {
+                        deadline = Some(Instant::now() + Duration::from_secs(secs));
+                    }
+                }
+                next = ramp(&shared, &bridge, &stats, &plan, &mut dispatcher, &mut dispatched, users, spawn_rate, &mut rx).await;
+            }
+            Control::Stop => {
+                stop_all(&shared, &bridge).await;
+                dispatcher = Dispatcher::new(plan.classes.clone());
+                dispatched.clear();
+            }
+            Control::Quit => {
+                if started && !matches!(shared.state(), State::Stopped) {
+                    stop_all(&shared, &bridge).await;
+                }
+                let _ = bridge.command(Command::Quit).await;
+                return;
+            }
+        }
+    }
+}
+
+async fn fire(bridge: &Bridge, event: &str, kwargs: Vec<(String, i64)>) {
+    let _ = bridge.command(Command::Fire { event: event.to_string(), kwargs }).await;
+}
+
+async fn stop_all(shared: &Shared, bridge: &Bridge) {
+    shared.set_state(State::Stopping);
+    fire(bridge, "test_stopping", vec![]).await;
+    let _ = bridge.command(Command::Stop { class: String::new(), count: u64::MAX, timeout: shared.stop_timeout }).await;
+    shared.set_state(State::Stopped);
+    fire(bridge, "test_stop", vec![]).await;
+}
+
+fn counts_json(counts: &IndexMap<String, u64>) -> String {
+    let mut keys: Vec<&String> = counts.keys().collect();
+    keys.sort();
+    let body: Vec<String> = keys.iter().map(|k| format!("{}: {}", serde_json::Value::String((*k).clone()), counts[*k])).collect();
+    format!("{{{}}}", body.join(", "))
+}
+
+/// Ramp from the dispatched population to `users` at `rate`. Returns a control message that interrupted it.
+#[allow(clippy::too_many_arguments)]
+async fn ramp(
+    shared: &Shared,
+    bridge: &Bridge,
+    stats: &RequestStats,
+    plan: &Plan,
+    dispatcher: &mut Dispatcher,
+    dispatched: &mut IndexMap<String, u64>,
+    users: u64,
+    rate: f64,
+    rx: &mut mpsc::UnboundedReceiver<Control>,
+) -> Option<Control> {
+    shared.set_state(State::Spawning);
+    let fixed = dispatcher.fixed_total();
+    if fixed > users {
+        log::info(
+            "locust.runners",
+            &format!("Total fixed_count of User classes ({fixed}) is greater than the specified number of users ({users}), so not all will be spawned."),
+        );
+    }
+    log::info("locust.runners", &format!("Ramping to {users} users at a rate of {rate:.2} per second"));
+    let from = dispatcher.total();
+    let (step, interval) = dispatch::ramp_steps(from, users, rate);
+    let mut current = from;
+    loop {
+        let t0 = Instant::now();
+        current = if users > current { (current + step).min(users) } else { current.saturating_sub(step).max(users) };
+        let counts = dispatcher.scale_to(current);
+        let mut waits = Vec::new();
+        for (class, n) in &counts {
+            let have = dispatched.get(class).copied().unwrap_or(0);
+            if *n > have {
+                waits.push(bridge.command(Command::Spawn { class: class.clone(), count: n - have }));
+            } else if *n < have {
+                waits.push(bridge.command(Command::Stop { class: class.clone(), count: have - n, timeout: shared.stop_timeout }));
+            }
+            dispatched.insert(class.clone(), *n);
+        }
+        for w in waits {
+            let _ = w.await;
+        }
+        if current == users || dispatcher.total() < current {
+            break;
+        }
+        let wait = Duration::from_secs_f64(interval).saturating_sub(t0.elapsed());
+        tokio::select! {
+            m = rx.recv() => return Some(m.unwrap_or(Control::Quit)),
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+    let mut shown: IndexMap<String, u64> = IndexMap::new();
+    for (class, n) in dispatched.iter() {
+        shown.insert(class.clone(), *n);
+    }
+    log::info("locust.runners", &format!("All users spawned: {} ({} total users)", counts_json(&shown), shown.values().sum::<u64>()));
+    shared.set_state(State::Running);
+    let total = shared.user_count().max(shown.values().sum::<u64>());
+    fire(bridge, "spawning_complete", vec![("user_count".into(), total as i64)]).await;
+    if plan.reset_stats {
+        log::info("locust.runners", "Resetting stats\n");
+        stats.reset_all(log::now());
+    }
+    None
+}

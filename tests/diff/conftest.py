@@ -1,0 +1,156 @@
+"""Session plumbing for the differential tests: the tools, the loopback target, and one cached run per variant."""
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import diffharness as dh
+
+TOOLS = ("locust", "rlocust")
+
+
+def locustfiles() -> list[Path]:
+    spec = os.environ.get("DIFF_LOCUSTFILES")
+    if spec:
+        paths = []
+        for part in spec.split(","):
+            p = Path(part).resolve()
+            paths += sorted(x for x in p.glob("*.py") if not x.name.startswith("_")) if p.is_dir() else [p]
+        return paths
+    return sorted(p for p in (dh.REPO / "locustfiles").glob("*.py") if not p.name.startswith("_"))
+
+
+def pytest_generate_tests(metafunc):
+    if "case" not in metafunc.fixturenames:
+        return
+    params, ids = [], []
+    for path in locustfiles():
+        try:
+            variants = dh.parse_directives(path)
+        except (dh.DirectiveError, OSError) as e:
+            params.append((e, "directives"))
+            ids.append(f"{path.stem}-directives")
+            continue
+        for v in variants:
+            for check in ("run",) + v.checks:
+                params.append((v, check))
+                ids.append(f"{v.id}-{check}")
+    if not params:
+        params, ids = [(dh.DirectiveError("no locustfiles found (DIFF_LOCUSTFILES / locustfiles/*.py)"), "none")], ["no-locustfiles"]
+    metafunc.parametrize("case", params, ids=ids)
+
+
+class Target:
+    """The rlocust-target binary on a random loopback port, or an already running one (DIFF_TARGET_URL)."""
+
+    def __init__(self, workdir: Path):
+        self.proc = None
+        url = os.environ.get("DIFF_TARGET_URL")
+        if url:
+            self.url = url.rstrip("/")
+            return
+        default = str(dh.REPO / "target" / "release" / "rlocust-target")
+        cmd = dh.resolve_command("RLOCUST_TARGET_BIN", default)
+        max_seconds = os.environ.get("DIFF_TARGET_MAX_SECONDS", "3600")
+        self.log = workdir / "target.stderr"
+        self.proc = subprocess.Popen(cmd + ["--port", "0", "--max-seconds", max_seconds], stdout=subprocess.PIPE,
+                                     stderr=open(self.log, "wb"), stdin=subprocess.DEVNULL, start_new_session=True)
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        line = b""
+        deadline = time.monotonic() + 15
+        while not line.endswith(b"\n") and time.monotonic() < deadline:
+            if sel.select(timeout=0.2):
+                chunk = os.read(self.proc.stdout.fileno(), 256)
+                if not chunk:
+                    break
+                line += chunk
+        m = re.search(rb"listening on (http://127\.0\.0\.1:\d+)", line)
+        if not m:
+            self.close()
+            raise RuntimeError(f"rlocust-target did not report its address (got {line!r}); stderr: "
+                               f"{self.log.read_text(errors='replace')[-2000:]}")
+        self.url = m.group(1).decode()
+
+    def close(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class DiffContext:
+    def __init__(self, cmds, target, workdir):
+        self.cmds, self.target, self.workdir = cmds, target, workdir
+        self.parallel = os.environ.get("DIFF_PARALLEL", "0") == "1"
+        dead_port = os.environ.get("DIFF_DEAD_PORT", "1")
+        self.places = {"host": target.url, "hostport": target.url.split("//", 1)[1],
+                      "dead_host": f"http://127.0.0.1:{dead_port}"}
+        self.cache: dict[tuple, dict] = {}
+        self.timings: list[tuple[str, dict[str, float]]] = []
+
+    def runs(self, v: dh.Variant) -> dict:
+        key = (str(v.file), v.name)
+        if key not in self.cache:
+            wd = self.workdir / re.sub(r"[^\w.-]+", "_", v.id)
+            results = dh.run_pair(self.cmds, v, self.places, wd, self.parallel)
+            entry = {"results": results, "outcomes": {}, "errors": []}
+            for tool, res in results.items():
+                if res.timed_out or res.rc is None:
+                    entry["errors"].append(f"{tool} did not finish: {res.error}")
+                    continue
+                missing = [s for s in dh.CSV_SUFFIXES if not res.csv_path(s).exists()]
+                if missing:
+                    entry["errors"].append(f"{tool} wrote no {', '.join(missing)} (exit {res.rc})")
+                    continue
+                try:
+                    entry["outcomes"][tool] = dh.read_outcome(res, v)
+                except Exception as e:  # a malformed CSV is a finding, not a harness crash
+                    entry["errors"].append(f"{tool}: cannot read its CSVs: {e!r}")
+            self.cache[key] = entry
+            self.timings.append((v.id, {t: r.seconds for t, r in results.items()}))
+        return self.cache[key]
+
+
+@pytest.fixture(scope="session")
+def diffctx(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("diff")
+    try:
+        cmds = {"locust": dh.resolve_command("LOCUST_BIN", "locust"),
+                "rlocust": dh.resolve_command("RLOCUST_BIN", str(dh.REPO / "target" / "release" / "rlocust"))}
+    except FileNotFoundError as e:
+        pytest.fail(f"cannot run the differential tests: {e}", pytrace=False)
+    try:
+        target = Target(workdir)
+    except (FileNotFoundError, RuntimeError) as e:
+        pytest.fail(f"cannot start the target: {e}", pytrace=False)
+    ctx = DiffContext(cmds, target, workdir)
+    yield ctx
+    target.close()
+    _TIMINGS.extend(ctx.timings)
+
+
+_TIMINGS: list = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _TIMINGS:
+        return
+    tr = terminalreporter
+    tr.section("differential runs (seconds per tool)")
+    totals = {}
+    for vid, t in _TIMINGS:
+        tr.write_line(f"{vid:45s} " + "  ".join(f"{k} {s:5.1f}" for k, s in t.items()))
+        for k, s in t.items():
+            totals[k] = totals.get(k, 0) + s
+    tr.write_line("total: " + "  ".join(f"{k} {s:.1f}s" for k, s in totals.items()))

@@ -1,0 +1,513 @@
+"""Differential harness: run one locustfile under real Locust and under rlocust, then compare what a user sees.
+
+Directive lines (comments at the top of each locustfile; see README.md):
+
+    # diff: -u 4 -r 4 -t 4s                 arguments for both tools (required; one run per `diff` line)
+    # diff[name]: -u 2 -t 3s -T tag1        a named variant; every other key may also carry [name]
+    # diff-extra-args: --my-arg 3           appended after the `diff` arguments
+    # diff-host: {dead_host}                the -H value (default {host}; `none` = no -H)
+    # diff-env: NAME=value ...              extra environment variables for both tools
+    # diff-check: all -shares               checks to run (names shares counts failures exceptions exit
+                                            csv-headers markers); `all` and `-name` to drop one
+    # diff-expect: exit=1 rows>=3 ...       facts both tools must show (guards the scenario itself)
+    # diff-shares: cluster=2 group=^(\\w+): NAME_REGEX
+    # diff-counts: abs=0 rel=0 NAME_REGEX   cross-tool request-count tolerance for matching rows
+    # diff-markers: mode=count REGEX        stdout/stderr lines (from the locustfile) to compare
+    # diff-normalize: REGEX => REPL         rewrite row names before every comparison
+    # diff-timeout: 40                      hard bound in seconds for one tool's run
+    # diff-xfail: reason                    the variant is expected to fail against rlocust (shown as xfail)
+
+Placeholders in argument/host/env values: {host} (http://127.0.0.1:PORT of the target), {hostport}
+(127.0.0.1:PORT), {dead_host} (a loopback URL where nothing listens).
+"""
+from __future__ import annotations
+
+import collections
+import csv
+import io
+import math
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CHECKS = ("names", "shares", "counts", "failures", "exceptions", "exit", "csv-headers", "markers")
+CSV_SUFFIXES = ("_stats.csv", "_stats_history.csv", "_failures.csv", "_exceptions.csv")
+# Two-sided z bound for one share comparison: P(|Z| > 5) = 5.7e-7, so a suite with a few hundred share
+# comparisons raises a false alarm about once in ten thousand runs.
+SHARE_Z = float(os.environ.get("DIFF_SHARE_Z", "5.0"))
+STDERR_TAIL = int(os.environ.get("DIFF_STDERR_TAIL", "40"))
+
+_DIRECTIVE = re.compile(r"^#\s*(diff(?:-[a-z-]+)?)(?:\[([\w.-]+)\])?\s*:\s*(.*?)\s*$")
+_KEYS = {"diff", "diff-extra-args", "diff-host", "diff-env", "diff-check", "diff-expect", "diff-shares",
+         "diff-counts", "diff-markers", "diff-normalize", "diff-timeout", "diff-xfail"}
+_MULTI = {"diff-counts", "diff-markers", "diff-normalize", "diff-expect"}
+
+
+class DirectiveError(ValueError):
+    pass
+
+
+@dataclass
+class Variant:
+    file: Path
+    name: str
+    args: list[str]
+    host: str = "{host}"
+    env: dict[str, str] = field(default_factory=dict)
+    checks: tuple[str, ...] = CHECKS
+    expect: list[str] = field(default_factory=list)
+    shares: dict = field(default_factory=dict)
+    counts: list[dict] = field(default_factory=list)
+    markers: list[dict] = field(default_factory=list)
+    normalize: list[tuple[re.Pattern, str]] = field(default_factory=list)
+    timeout: float | None = None
+    xfail: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.file.stem if self.name == "default" else f"{self.file.stem}[{self.name}]"
+
+
+def _options(text: str) -> tuple[dict[str, str], str]:
+    """Leading `key=value` tokens, then the rest (a regex that may contain spaces)."""
+    opts = {}
+    rest = text.strip()
+    while True:
+        m = re.match(r"(\w+)=(\S+)\s*", rest)
+        if not m:
+            return opts, rest
+        opts[m.group(1)] = m.group(2)
+        rest = rest[m.end():]
+
+
+def parse_directives(path: Path) -> list[Variant]:
+    raw: dict[str, dict[str | None, list[str]]] = collections.defaultdict(lambda: collections.defaultdict(list))
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        m = _DIRECTIVE.match(line.strip())
+        if not m:
+            continue
+        key, var, value = m.groups()
+        if key not in _KEYS:
+            raise DirectiveError(f"{path.name}:{lineno}: unknown directive {key!r} (known: {sorted(_KEYS)})")
+        raw[key][var].append(value)
+    if "diff" not in raw:
+        raise DirectiveError(f"{path.name}: no '# diff: <args>' directive line; every scenario needs one")
+
+    variants = []
+    for var, values in raw["diff"].items():
+        if len(values) != 1:
+            raise DirectiveError(f"{path.name}: variant {var or 'default'!r} has {len(values)} '# diff' lines")
+
+        def get(key, default=None, _var=var):
+            d = raw.get(key, {})
+            if key in _MULTI:  # unscoped lines apply to every variant, scoped ones add to them
+                return d.get(None, []) + (d.get(_var, []) if _var else [])
+            vals = d.get(_var) or d.get(None)
+            return vals[-1] if vals else default
+
+        v = Variant(file=path, name=var or "default", args=shlex.split(values[0]) + shlex.split(get("diff-extra-args", "")))
+        v.host = get("diff-host", "{host}")
+        v.env = dict(kv.split("=", 1) for kv in shlex.split(get("diff-env", "")))
+        checks = get("diff-check", "all").split()
+        chosen = list(CHECKS) if (not checks or checks[0] == "all") else []
+        for c in checks:
+            if c == "all":
+                continue
+            name = c.lstrip("-")
+            if name not in CHECKS:
+                raise DirectiveError(f"{path.name}: unknown check {name!r} (known: {', '.join(CHECKS)})")
+            if c.startswith("-"):
+                chosen = [x for x in chosen if x != name]
+            elif name not in chosen:
+                chosen.append(name)
+        if not get("diff-counts") and "counts" in chosen and "counts" not in checks:
+            chosen.remove("counts")  # `all` means counts only where a diff-counts rule exists
+        v.checks = tuple(chosen)
+        v.expect = get("diff-expect")
+        opts, regex = _options(get("diff-shares", ""))
+        v.shares = {"cluster": float(opts.get("cluster", 1)), "group": opts.get("group"), "regex": regex or ".*"}
+        for text in get("diff-counts"):
+            opts, regex = _options(text)
+            v.counts.append({"abs": float(opts.get("abs", 0)), "rel": float(opts.get("rel", 0)), "regex": regex or ".*"})
+        for text in get("diff-markers"):
+            opts, regex = _options(text)
+            mode = opts.get("mode", "count")
+            if mode not in ("count", "set", "seq"):
+                raise DirectiveError(f"{path.name}: diff-markers mode must be count, set or seq, not {mode!r}")
+            v.markers.append({"mode": mode, "regex": regex})
+        if not v.markers:
+            v.markers.append({"mode": "count", "regex": r"\bMARK\b"})
+        for text in get("diff-normalize"):
+            pat, _, repl = text.partition("=>")
+            v.normalize.append((re.compile(pat.strip()), repl.strip()))
+        t = get("diff-timeout")
+        v.timeout = float(t) if t else None
+        v.xfail = get("diff-xfail")
+        variants.append(v)
+    return variants
+
+
+# ---------------------------------------------------------------- running
+
+def timespan(s: str) -> int:
+    if s.isdigit():
+        return int(s)
+    m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", s)
+    if not m or not s:
+        raise DirectiveError(f"bad timespan {s!r}")
+    h, mi, se = (int(x or 0) for x in m.groups())
+    return h * 3600 + mi * 60 + se
+
+
+def run_bound(args: list[str]) -> float:
+    """Seconds one tool may take: run time + stop timeout + startup/shutdown grace."""
+    run_time, stop = 20, 0
+    for i, a in enumerate(args[:-1]):
+        if a in ("-t", "--run-time"):
+            run_time = timespan(args[i + 1])
+        if a in ("-s", "--stop-timeout"):
+            stop = timespan(args[i + 1])
+    return run_time + stop + 30
+
+
+@dataclass
+class RunResult:
+    tool: str
+    cmd: list[str]
+    rc: int | None
+    seconds: float
+    stdout: str
+    stderr: str
+    csv_prefix: Path
+    timed_out: bool = False
+    error: str | None = None
+
+    def tail(self, n: int = STDERR_TAIL) -> str:
+        lines = self.stderr.splitlines()
+        return "\n".join(lines[-n:])
+
+    def summary(self) -> str:
+        state = "TIMED OUT" if self.timed_out else f"exit {self.rc}"
+        head = f"--- {self.tool}: {state} after {self.seconds:.1f}s: {shlex.join(self.cmd)}"
+        if self.error:
+            head += f"\n    {self.error}"
+        return f"{head}\n--- {self.tool} stderr (last {STDERR_TAIL} lines):\n{self.tail()}"
+
+    def csv_path(self, suffix: str) -> Path:
+        return Path(str(self.csv_prefix) + suffix)
+
+
+def resolve_command(env_var: str, default: str) -> list[str]:
+    """The command in `env_var` (shell words) or `default`; fails loudly when it cannot be found."""
+    text = os.environ.get(env_var) or default
+    words = shlex.split(text)
+    if not words:
+        raise FileNotFoundError(f"{env_var} is empty")
+    exe = words[0]
+    found = (exe if os.path.isfile(exe) and os.access(exe, os.X_OK) else None) if "/" in exe else shutil.which(exe)
+    if not found:
+        raise FileNotFoundError(f"{env_var}: {exe!r} not found or not executable "
+                                f"(value: {text!r}; set {env_var}=/path/to/binary)")
+    return [found] + words[1:]
+
+
+def substitute(text: str, places: dict[str, str]) -> str:
+    for k, val in places.items():
+        text = text.replace("{" + k + "}", val)
+    return text
+
+
+def run_tool(tool: str, base_cmd: list[str], variant: Variant, places: dict[str, str], workdir: Path) -> RunResult:
+    workdir.mkdir(parents=True, exist_ok=True)
+    prefix = workdir / tool
+    cmd = list(base_cmd) + ["-f", str(variant.file), "--headless"]
+    host = substitute(variant.host, places)
+    if host.lower() != "none":
+        cmd += ["-H", host]
+    cmd += ["--csv", str(prefix)] + [substitute(a, places) for a in variant.args]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+    env.update({"PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"})
+    env.update({k: substitute(v, places) for k, v in variant.env.items()})
+    bound = variant.timeout or run_bound(variant.args)
+    out_f, err_f = workdir / f"{tool}.stdout", workdir / f"{tool}.stderr"
+    start = time.monotonic()
+    timed_out, error, rc = False, None, None
+    with open(out_f, "wb") as so, open(err_f, "wb") as se:
+        try:
+            proc = subprocess.Popen(cmd, stdout=so, stderr=se, stdin=subprocess.DEVNULL, cwd=workdir, env=env,
+                                    start_new_session=True)
+        except OSError as e:
+            error = f"could not start: {e}"
+        else:
+            try:
+                rc = proc.wait(timeout=bound)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                error = f"killed after the {bound:.0f}s bound"
+                for sig, grace in ((signal.SIGINT, 5), (signal.SIGKILL, 5)):
+                    try:
+                        os.killpg(proc.pid, sig)
+                    except ProcessLookupError:
+                        break
+                    try:
+                        rc = proc.wait(timeout=grace)
+                        break
+                    except subprocess.TimeoutExpired:
+                        continue
+    seconds = time.monotonic() - start
+    read = lambda p: p.read_bytes().decode("utf-8", "replace")
+    return RunResult(tool, cmd, rc, seconds, read(out_f), read(err_f), prefix, timed_out, error)
+
+
+def run_pair(cmds: dict[str, list[str]], variant: Variant, places: dict[str, str], workdir: Path,
+             parallel: bool) -> dict[str, RunResult]:
+    results: dict[str, RunResult] = {}
+
+    def one(tool):
+        results[tool] = run_tool(tool, cmds[tool], variant, places, workdir / tool)
+
+    if parallel:
+        threads = [threading.Thread(target=one, args=(t,)) for t in cmds]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    else:
+        for t in cmds:
+            one(t)
+    return results
+
+
+# ---------------------------------------------------------------- reading results
+
+def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    text = path.read_bytes().decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    return (rows[0] if rows else []), rows[1:]
+
+
+@dataclass
+class Outcome:
+    """What a user sees in one run, after name normalization."""
+    stats: dict[tuple[str, str], int]          # (Type, Name) -> Request Count (Aggregated excluded)
+    last_row: tuple[str, str] | None
+    failures: dict[tuple[str, str, str], int]  # (Method, Name, Error) -> Occurrences
+    exceptions: collections.Counter            # (Message, locustfile frames, Nodes) -> rows
+    exception_counts: dict[tuple, int]
+
+    @property
+    def requests(self) -> int:
+        return sum(self.stats.values())
+
+
+def _norm(name: str, normalize) -> str:
+    for pat, repl in normalize:
+        name = pat.sub(repl, name)
+    return name
+
+
+def locustfile_frames(traceback: str, locustfile: Path) -> tuple[tuple[str, int], ...]:
+    """(function, line) of each traceback frame that lies in the locustfile itself, outermost first."""
+    frames = []
+    for m in re.finditer(r'File "([^"]+)", line (\d+), in (\S+)', traceback):
+        if Path(m.group(1)).name == locustfile.name:
+            frames.append((m.group(3), int(m.group(2))))
+    return tuple(frames)
+
+
+def read_outcome(res: RunResult, variant: Variant) -> Outcome:
+    _, rows = read_csv(res.csv_path("_stats.csv"))
+    stats: dict[tuple[str, str], int] = collections.Counter()
+    for r in rows[:-1] if rows else []:
+        stats[(r[0], _norm(r[1], variant.normalize))] += int(r[2])
+    last = (rows[-1][0], rows[-1][1]) if rows else None
+    _, frows = read_csv(res.csv_path("_failures.csv"))
+    failures: dict[tuple[str, str, str], int] = collections.Counter()
+    for r in frows:
+        failures[(r[0], _norm(r[1], variant.normalize), r[2])] += int(r[3])
+    _, erows = read_csv(res.csv_path("_exceptions.csv"))
+    exceptions: collections.Counter = collections.Counter()
+    counts: dict[tuple, int] = collections.Counter()
+    for r in erows:
+        key = (r[1], locustfile_frames(r[2], variant.file), r[3])
+        exceptions[key] += 1
+        counts[key] += int(r[0])
+    return Outcome(dict(stats), last, dict(failures), exceptions, dict(counts))
+
+
+def marker_lines(res: RunResult, regex: str) -> list[str]:
+    """Lines of stdout then stderr that match `regex`, from the match start (drops log prefixes)."""
+    pat = re.compile(regex)
+    out = []
+    for stream in (res.stdout, res.stderr):
+        for line in stream.splitlines():
+            m = pat.search(line)
+            if m:
+                out.append(line[m.start():].rstrip())
+    return out
+
+
+# ---------------------------------------------------------------- checks (each returns a list of problems)
+
+def check_expectations(variant: Variant, res: RunResult, out: Outcome) -> list[str]:
+    problems = []
+    facts = {"exit": res.rc, "rows": len(out.stats), "failures": len(out.failures),
+             "exceptions": len(out.exceptions), "requests": out.requests}
+    ops = {"=": lambda a, b: a == b, "==": lambda a, b: a == b, ">=": lambda a, b: a >= b,
+           "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b}
+    for text in variant.expect:
+        for m in re.finditer(r"(\w+)(?:\[([^\]]*)\])?\s*(==|>=|<=|=|>|<)\s*(-?\d+)", text):
+            key, arg, op, want = m.group(1), m.group(2), m.group(3), int(m.group(4))
+            if key in ("count", "spread"):
+                pat = re.compile(arg or ".*")
+                got_counts = [n for (t, name), n in out.stats.items() if pat.fullmatch(name) or pat.fullmatch(f"{t} {name}")]
+                if not got_counts:
+                    problems.append(f"expect {m.group(0)}: no stats row matches {arg!r}")
+                    continue
+                got = sum(got_counts) if key == "count" else max(got_counts) - min(got_counts)
+            elif key in facts:
+                got = facts[key]
+            else:
+                problems.append(f"unknown expectation {key!r} in {text!r}")
+                continue
+            if got is None or not ops[op](got, want):
+                problems.append(f"{res.tool}: expected {m.group(0)}, got {got}")
+    return problems
+
+
+def check_names(a: Outcome, b: Outcome, ta: str, tb: str) -> list[str]:
+    problems = []
+    only_a, only_b = set(a.stats) - set(b.stats), set(b.stats) - set(a.stats)
+    if only_a or only_b:
+        problems.append(f"(Type, Name) rows differ in _stats.csv:\n  only in {ta}: {sorted(only_a)}\n  only in {tb}: {sorted(only_b)}")
+    for tool, o in ((ta, a), (tb, b)):
+        if o.last_row != ("", "Aggregated"):
+            problems.append(f"{tool}: last _stats.csv row is {o.last_row}, expected ('', 'Aggregated')")
+    return problems
+
+
+def share_problems(a: Outcome, b: Outcome, ta: str, tb: str, cluster: float, group: str | None, regex: str) -> list[str]:
+    """Two-sample proportion test per row: |pA - pB| <= Z * sqrt(K * p(1-p) * (1/nA + 1/nB)).
+
+    p is the pooled share; K (cluster) inflates the variance when one scheduling decision issues up to K
+    requests (requests are then not independent draws).
+    """
+    pat = re.compile(regex)
+    gpat = re.compile(group) if group else None
+    groups: dict[str, set] = collections.defaultdict(set)
+    for key in set(a.stats) | set(b.stats):
+        if not pat.fullmatch(key[1]):
+            continue
+        g = ""
+        if gpat:
+            m = gpat.search(key[1])
+            g = m.group(1) if m and m.groups() else (m.group(0) if m else "")
+        groups[g].add(key)
+    problems = []
+    for g, keys in sorted(groups.items()):
+        na = sum(a.stats.get(k, 0) for k in keys)
+        nb = sum(b.stats.get(k, 0) for k in keys)
+        if na == 0 or nb == 0:
+            problems.append(f"group {g!r}: no requests in {ta if na == 0 else tb}")
+            continue
+        for k in sorted(keys):
+            ca, cb = a.stats.get(k, 0), b.stats.get(k, 0)
+            pa, pb = ca / na, cb / nb
+            p = (ca + cb) / (na + nb)
+            bound = SHARE_Z * math.sqrt(cluster * p * (1 - p) * (1 / na + 1 / nb))
+            if abs(pa - pb) > bound:
+                problems.append(f"share of {k} (group {g!r}): {ta} {pa:.4f} ({ca}/{na}) vs {tb} {pb:.4f} ({cb}/{nb}); "
+                                f"|diff| {abs(pa - pb):.4f} > bound {bound:.4f} (z={SHARE_Z}, cluster={cluster:g})")
+    return problems
+
+
+def count_problems(a: Outcome, b: Outcome, ta: str, tb: str, rules: list[dict]) -> list[str]:
+    problems = []
+    for rule in rules:
+        pat = re.compile(rule["regex"])
+        keys = [k for k in set(a.stats) | set(b.stats) if pat.fullmatch(k[1]) or pat.fullmatch(f"{k[0]} {k[1]}")]
+        if not keys:
+            problems.append(f"diff-counts {rule['regex']!r} matches no row")
+        for k in sorted(keys):
+            ca, cb = a.stats.get(k, 0), b.stats.get(k, 0)
+            tol = rule["abs"] + rule["rel"] * max(ca, cb)
+            if abs(ca - cb) > tol:
+                problems.append(f"request count of {k}: {ta} {ca} vs {tb} {cb} (tolerance {tol:g})")
+    return problems
+
+
+def check_failures(a: Outcome, b: Outcome, ta: str, tb: str) -> list[str]:
+    problems = []
+    only_a, only_b = set(a.failures) - set(b.failures), set(b.failures) - set(a.failures)
+    if only_a or only_b:
+        fmt = lambda s: "\n    ".join(map(repr, sorted(s))) or "-"
+        problems.append(f"(Method, Name, Error) rows differ in _failures.csv:\n  only in {ta}:\n    {fmt(only_a)}\n  only in {tb}:\n    {fmt(only_b)}")
+    for tool, o in ((ta, a), (tb, b)):
+        problems += [f"{tool}: failure row {k} has occurrences {n}" for k, n in o.failures.items() if n <= 0]
+    return problems
+
+
+def check_exceptions(a: Outcome, b: Outcome, ta: str, tb: str) -> list[str]:
+    problems = []
+    if a.exceptions != b.exceptions:
+        fmt = lambda c: "\n    ".join(f"{m!r} frames={fr} nodes={nd!r} x{n}" for (m, fr, nd), n in sorted(c.items())) or "-"
+        problems.append(f"_exceptions.csv rows (Message, locustfile frames, Nodes) differ:\n  {ta}:\n    {fmt(a.exceptions)}\n  {tb}:\n    {fmt(b.exceptions)}")
+    for tool, o in ((ta, a), (tb, b)):
+        problems += [f"{tool}: exception row {k[0]!r} has count {n}" for k, n in o.exception_counts.items() if n <= 0]
+    return problems
+
+
+def bare_line_endings(data: bytes) -> int:
+    """Record endings (LF outside quoted fields) not preceded by CR; newlines inside quoted fields are data."""
+    bare, quoted, prev = 0, False, 0
+    for c in data:
+        if c == 0x22:  # '"' toggles; an escaped "" toggles twice
+            quoted = not quoted
+        elif c == 0x0A and not quoted and prev != 0x0D:
+            bare += 1
+        prev = c
+    return bare
+
+
+def check_csv_format(ra: RunResult, rb: RunResult) -> list[str]:
+    problems = []
+    for suffix in CSV_SUFFIXES:
+        pa, pb = ra.csv_path(suffix), rb.csv_path(suffix)
+        ba, bb = pa.read_bytes(), pb.read_bytes()
+        ha, hb = ba.split(b"\n", 1)[0], bb.split(b"\n", 1)[0]
+        if ha != hb:
+            problems.append(f"{suffix} header differs:\n  {ra.tool}: {ha!r}\n  {rb.tool}: {hb!r}")
+        for res, data in ((ra, ba), (rb, bb)):
+            if not data.endswith(b"\r\n"):
+                problems.append(f"{res.tool}: {suffix} does not end with CRLF (last bytes {data[-10:]!r})")
+            bare = bare_line_endings(data)
+            if bare:
+                problems.append(f"{res.tool}: {suffix} has {bare} record ending(s) without CR")
+            header, rows = read_csv(res.csv_path(suffix))
+            bad = [i for i, r in enumerate(rows, 2) if len(r) != len(header)]
+            if bad:
+                problems.append(f"{res.tool}: {suffix} lines {bad[:5]} do not have {len(header)} columns")
+    return problems
+
+
+def check_markers(ra: RunResult, rb: RunResult, rules: list[dict]) -> list[str]:
+    problems = []
+    for rule in rules:
+        la, lb = marker_lines(ra, rule["regex"]), marker_lines(rb, rule["regex"])
+        if rule["mode"] == "count":
+            same = collections.Counter(la) == collections.Counter(lb)
+        elif rule["mode"] == "set":
+            same = set(la) == set(lb)
+        else:
+            same = la == lb
+        if not same:
+            problems.append(f"marker lines /{rule['regex']}/ (mode {rule['mode']}) differ:\n  {ra.tool}: {la}\n  {rb.tool}: {lb}")
+    return problems

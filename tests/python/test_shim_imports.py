@@ -1,0 +1,176 @@
+"""The ``import locust`` surface (reference §1.1)."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import types
+
+import locust
+import pytest
+from conftest import ENGINE_STUB_SOURCE, SHIM_DIR
+
+EXPECTED_ALL = {
+    "FastHttpUser",
+    "HttpLocust",
+    "HttpUser",
+    "LoadTestShape",
+    "Locust",
+    "MarkovTaskSet",
+    "SequentialTaskSet",
+    "TaskSet",
+    "User",
+    "__version__",
+    "between",
+    "constant",
+    "constant_pacing",
+    "constant_throughput",
+    "events",
+    "poisson",
+    "run_single_user",
+    "tag",
+    "task",
+    "transition",
+    "transitions",
+    "wait_time",
+}
+
+
+def test_all_names_and_version():
+    assert set(locust.__all__) == EXPECTED_ALL
+    assert len(locust.__all__) == len(EXPECTED_ALL)
+    for name in locust.__all__:
+        assert hasattr(locust, name), name
+    assert locust.__version__ == "2.47.0"
+    assert isinstance(locust.Events, type)
+
+
+def test_star_import_works():
+    ns = {}
+    exec("from locust import *", ns)  # noqa: S102
+    assert ns["HttpUser"] is locust.HttpUser
+    assert ns["events"] is locust.events
+
+
+def test_exported_objects_come_from_their_modules():
+    from locust.contrib.fasthttp import FastHttpUser
+    from locust.event import Events
+    from locust.shape import LoadTestShape
+    from locust.user.markov_taskset import MarkovTaskSet, transition, transitions
+    from locust.user.sequential_taskset import SequentialTaskSet
+    from locust.user.task import TaskSet, tag, task
+    from locust.user.users import HttpUser, User
+    from locust.user.wait_time import (
+        between,
+        constant,
+        constant_pacing,
+        constant_throughput,
+        poisson,
+    )
+
+    assert locust.FastHttpUser is FastHttpUser
+    assert locust.Events is Events
+    assert isinstance(locust.events, Events)
+    assert locust.LoadTestShape is LoadTestShape
+    assert (locust.MarkovTaskSet, locust.transition, locust.transitions) == (
+        MarkovTaskSet,
+        transition,
+        transitions,
+    )
+    assert locust.SequentialTaskSet is SequentialTaskSet
+    assert (locust.TaskSet, locust.tag, locust.task) == (TaskSet, tag, task)
+    assert (locust.HttpUser, locust.User) == (HttpUser, User)
+    assert (locust.between, locust.constant, locust.constant_pacing) == (
+        between,
+        constant,
+        constant_pacing,
+    )
+    assert (locust.constant_throughput, locust.poisson) == (
+        constant_throughput,
+        poisson,
+    )
+    assert (
+        locust.user.User is User
+        and locust.user.HttpUser is HttpUser
+        and locust.user.TaskSet is TaskSet
+    )
+    assert set(locust.user.__all__) == {"HttpUser", "TaskSet", "User", "tag", "task"}
+
+
+def test_wait_time_is_module_attribute_not_importable_submodule():
+    assert isinstance(locust.wait_time, types.ModuleType)
+    assert locust.wait_time is sys.modules["locust.user.wait_time"]
+    assert locust.wait_time.between is locust.between
+    with pytest.raises(ModuleNotFoundError):
+        exec("from locust.wait_time import between", {})  # noqa: S102
+
+
+def test_user_task_attribute_is_the_decorator():
+    assert locust.user.task is locust.task
+    assert callable(locust.user.task) and not isinstance(
+        locust.user.task, types.ModuleType
+    )
+    module = sys.modules["locust.user.task"]
+    assert isinstance(module, types.ModuleType)
+    ns = {}
+    exec("from locust.user.task import TaskSet, DefaultTaskSet", ns)  # noqa: S102
+    assert ns["TaskSet"] is locust.TaskSet
+
+
+@pytest.mark.parametrize(
+    "name, old, new",
+    [("HttpLocust", "HttpLocust", "HttpUser"), ("Locust", "Locust", "User")],
+)
+def test_renamed_placeholders_refuse_subclassing(name, old, new):
+    placeholder = getattr(locust, name)
+    with pytest.raises(ImportError) as info:
+        type("Mine", (placeholder,), {})
+    assert str(info.value) == (
+        f"The {old} class has been renamed to {new} in version 1.0. "
+        "For more info see: https://docs.locust.io/en/latest/changelog.html#changelog-1-0"
+    )
+    assert placeholder.__name__ == f"Deprecated{old}Class"
+
+
+def _run_python(code, **env_overrides):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+    env.update(env_overrides)
+    env["PYTHONPATH"] = str(SHIM_DIR)
+    proc = subprocess.run(
+        [sys.executable, "-c", ENGINE_STUB_SOURCE + textwrap.dedent(code)],
+        env=env,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_import_monkey_patches_unless_skipped():
+    code = """
+        import locust
+        from gevent import monkey
+        print(monkey.is_module_patched("socket"), monkey.is_module_patched("time"))
+    """
+    assert _run_python(code) == "True True"
+    assert _run_python(code, LOCUST_SKIP_MONKEY_PATCH="1") == "False False"
+
+
+def test_urllib3_queue_is_lifo_when_available():
+    code = """
+        try:
+            import urllib3  # noqa
+        except ImportError:
+            print("no urllib3")
+            raise SystemExit
+        import locust
+        from gevent.queue import LifoQueue
+        print(urllib3.connectionpool.ConnectionPool.QueueCls is LifoQueue)
+    """
+    out = _run_python(code)
+    assert out in ("True", "no urllib3")
+    if out == "True":
+        skipped = _run_python(code, LOCUST_SKIP_URLLIB3_PATCH="1")
+        assert skipped == "False"
