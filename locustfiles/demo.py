@@ -20,7 +20,7 @@ class ShopVisitor(HttpUser):
     @task(3)
     def item(self):
         with self.client.get("/items/42", name="/items/[id]", catch_response=True) as resp:
-            if resp.json().get("id") != 42:
+            if resp.json().get("name") != "item-42":
                 resp.failure("wrong item")
 
     @task(2)

@@ -172,7 +172,12 @@ pub fn run(argv: Vec<String>) -> i32 {
     }
     log::info("locust.main", &format!("Starting Locust {LOCUST_VERSION} (rlocust {VERSION})"));
     let users = match get(&values, "num_users") {
-        Some(Value::Int(n)) => (*n).max(0) as u64,
+        Some(Value::Int(n)) if *n < 0 => {
+            // NOTE: Locust 2.47 starts, then its spawning greenlet dies with "target_user_count must be >= 0"
+            // and it exits 2 after the run time; rlocust says so at once, with the same exit code.
+            return fail(&format!("rlocust: error: argument -u/--users: must be >= 0, got {n}"), 2);
+        }
+        Some(Value::Int(n)) => *n as u64,
         _ => 1,
     };
     let spawn_rate = get_f64(&values, "spawn_rate").unwrap_or(1.0);

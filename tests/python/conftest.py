@@ -92,7 +92,9 @@ def _time_limit():
         raise TestTookTooLong("test exceeded 30 s")
 
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, 30, 1)  # then again every second, in case one is swallowed
+    signal.setitimer(
+        signal.ITIMER_REAL, 30, 1
+    )  # then again every second, in case one is swallowed
     try:
         yield
     finally:

@@ -291,6 +291,8 @@ def test_interrupt_in_nested_on_start(env, sleeps, run):
     class Leaves(TaskSet):
         def on_start(self):
             log.append("on_start")
+            if len(log) > 5:
+                raise StopUser()  # bound the run if the parent stopped waiting
             self.interrupt(reschedule=False)
 
         def on_stop(self):

@@ -229,3 +229,43 @@ def test_rest_underscore_adds_timestamp_and_name():
     (_, url1, kw1), (_, url2, kw2) = user.client.calls
     assert re.fullmatch(r"/y\?q=1&_=\d{13}", url1) and kw1["name"] == "/y?q=1&_=..."
     assert re.fullmatch(r"/y\?_=\d{13}", url2) and kw2["name"] == "explicit"
+
+
+def test_pytest_user_runs_functions_with_fixtures(env, caplog):
+    import logging
+
+    from locust.exception import CatchResponseError
+    from locust.user.users import PytestUser
+
+    calls = []
+
+    class Stop(Exception):
+        pass
+
+    class FixtureDef:
+        @staticmethod
+        def func(user):
+            yield ("session-for", user)
+
+    class Function:
+        fixturedef = FixtureDef()
+
+        @staticmethod
+        def obj(session):
+            calls.append(session)
+            if len(calls) == 1:
+                raise CatchResponseError("soft failure")  # swallowed, loop continues
+            raise Stop()
+
+    class U(PytestUser):
+        functions = [Function()]
+
+    user = U(env)
+    with caplog.at_level(logging.DEBUG), pytest.raises(Stop):
+        user.run()
+    assert calls == [("session-for", user)] * 2
+    assert user._state == "running" and PytestUser.abstract is True
+    assert any(
+        r.name == "locust.user.users" and r.getMessage().startswith("soft failure\n")
+        for r in caplog.records
+    )

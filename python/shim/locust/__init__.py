@@ -30,8 +30,13 @@ if not os.getenv("LOCUST_SKIP_MONKEY_PATCH", None):
 
             urllib3.connectionpool.ConnectionPool.QueueCls = LifoQueue
 
-from .contrib.fasthttp import FastHttpUser
 from .event import Events
+
+# The one Events instance of the process; created before the other submodules are imported, since some of them
+# (env, runners, debug) may read ``locust.events`` while being imported.
+events = Events()
+
+from .contrib.fasthttp import FastHttpUser
 from .shape import LoadTestShape
 from .user import wait_time
 from .user.markov_taskset import MarkovTaskSet, transition, transitions
@@ -58,8 +63,6 @@ except ModuleNotFoundError as _missing:
 
         return real_run_single_user(*args, **kwargs)
 
-
-events = Events()
 
 __all__ = (
     "FastHttpUser",

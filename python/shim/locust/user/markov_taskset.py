@@ -3,8 +3,6 @@
 # ruff: noqa: LOG015, TRY002
 # (Locust's behaviour: warnings on the root logger and a plain Exception for a task named run.)
 
-from __future__ import annotations
-
 import logging
 import random
 from collections.abc import Callable

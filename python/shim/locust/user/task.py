@@ -233,7 +233,7 @@ class TaskSet(metaclass=TaskSetMeta):
             self.on_start()
         except InterruptTaskSet as e:
             # leaving during on_start: no on_stop, hand control back to the parent
-            replacement = RescheduleTask if e.reschedule else RescheduleTaskImmediately
+            replacement = RescheduleTaskImmediately if e.reschedule else RescheduleTask
             raise replacement(e.reschedule).with_traceback(e.__traceback__)
 
         while True:

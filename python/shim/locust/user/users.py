@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 from gevent import GreenletExit, greenlet
 from gevent.pool import Group
 
-from locust.exception import StopTest, StopUser
+from locust.exception import CatchResponseError, StopTest, StopUser
 from locust.user.task import (
     LOCUST_STATE_RUNNING,
     LOCUST_STATE_STOPPING,
@@ -32,6 +32,7 @@ from locust.user.wait_time import constant
 if TYPE_CHECKING:
     from collections.abc import Generator
 
+    import pytest
     from urllib3 import PoolManager
 
 
@@ -264,6 +265,50 @@ class HttpUser(User, RestMixin["RestResponseContextManager"]):
             pool_manager=self.pool_manager,
         )
         self.client.trust_env = False
+
+
+def _optional_exception(module_name, attr):
+    try:
+        module = __import__(module_name, fromlist=[attr])
+        return getattr(module, attr)
+    except Exception:
+        return None
+
+
+class PytestUser(User):
+    """Runs pytest-style test functions (with their ``session`` fixtures) as a user, in a loop."""
+
+    abstract = True
+    functions: list[pytest.Function]
+    fixtures: list
+
+    def run(self):
+        self._state = LOCUST_STATE_RUNNING
+        self.fixtures = [next(f.fixturedef.func(self)) for f in self.functions]
+        request_exception = _optional_exception(
+            "requests.exceptions", "RequestException"
+        )
+        fast_connection_error = _optional_exception(
+            "geventhttpclient.useragent", "ConnectionError"
+        )
+        quiet = tuple(
+            e
+            for e in (request_exception, CatchResponseError, fast_connection_error)
+            if e is not None
+        )
+        while True:
+            for function, fixture in zip(self.functions, self.fixtures, strict=False):
+                try:
+                    # failures from e.g. .raise_for_status() only end this call
+                    function.obj(fixture)
+                except quiet as e:
+                    if (
+                        request_exception is not None
+                        and isinstance(e, request_exception)
+                        and isinstance(e, ValueError)
+                    ):
+                        raise  # MissingSchema and friends are usage errors
+                    logger.debug("%s\n%s", e, traceback.format_exc())
 
 
 def _renamed_class_placeholder(placeholder_name, message):

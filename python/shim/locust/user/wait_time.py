@@ -3,8 +3,6 @@
 Each factory returns a function taking the User or TaskSet instance and returning seconds.
 """
 
-from __future__ import annotations
-
 import random
 from collections.abc import Callable
 from time import perf_counter
@@ -14,7 +12,7 @@ if TYPE_CHECKING:
     from locust import User
 
 
-def between(min_wait: float, max_wait: float) -> Callable[[User], float]:
+def between(min_wait: float, max_wait: float) -> Callable[["User"], float]:
     """Uniformly random wait in [min_wait, max_wait)."""
 
     def wait_between(instance):
@@ -23,7 +21,7 @@ def between(min_wait: float, max_wait: float) -> Callable[[User], float]:
     return wait_between
 
 
-def constant(wait_time: float) -> Callable[[User], float]:
+def constant(wait_time: float) -> Callable[["User"], float]:
     """Always the same wait."""
 
     def wait_constant(instance):
@@ -32,7 +30,7 @@ def constant(wait_time: float) -> Callable[[User], float]:
     return wait_constant
 
 
-def constant_pacing(wait_time: float) -> Callable[[User], float]:
+def constant_pacing(wait_time: float) -> Callable[["User"], float]:
     """Wait so that consecutive task starts are ``wait_time`` seconds apart (0 if a task ran longer).
 
     The state lives on the instance (``_cp_last_run``, ``_cp_last_wait_time``).
@@ -47,7 +45,7 @@ def constant_pacing(wait_time: float) -> Callable[[User], float]:
     return wait_pacing
 
 
-def constant_throughput(task_runs_per_second: float) -> Callable[[User], float]:
+def constant_throughput(task_runs_per_second: float) -> Callable[["User"], float]:
     """``constant_pacing(1 / task_runs_per_second)``."""
     if task_runs_per_second <= 0:
         raise ValueError(
@@ -56,7 +54,7 @@ def constant_throughput(task_runs_per_second: float) -> Callable[[User], float]:
     return constant_pacing(1 / task_runs_per_second)
 
 
-def poisson(rate: float) -> Callable[[User], float]:
+def poisson(rate: float) -> Callable[["User"], float]:
     """Exponentially distributed waits with mean ``1 / rate`` seconds."""
     if rate <= 0:
         raise ValueError(f"poisson() requires a positive rate, got: {rate}")
