@@ -10,7 +10,7 @@ from locust.exception import RescheduleTask, ResponseError
 
 
 class ValidatingUser(HttpUser):
-    wait_time = constant(0.02)
+    wait_time = constant(0)
 
     @task
     def greeting_ok(self):

@@ -2,6 +2,7 @@
 # diff[exit-code]: -u 2 -r 100 -t 3s --force-exit-code 3
 # diff-markers: mode=seq ^MARK (init|test_start|spawning_complete|test_stopping|test_stop|quitting|quit|User\d|Thanks)
 # diff-markers: mode=count ^MARK (on_start|user_error|request failure)
+# diff-files: markers.txt
 # diff-expect: failures=1 exceptions=1
 # diff-expect[default]: exit=1
 # diff-expect[exit-code]: exit=3

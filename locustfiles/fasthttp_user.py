@@ -8,7 +8,7 @@ from locust import FastHttpUser, constant, task
 
 
 class Fast(FastHttpUser):
-    wait_time = constant(0.02)
+    wait_time = constant(0)
     default_headers = {"X-Client": "fast"}
 
     @task

@@ -19,20 +19,20 @@ def checkout(user):
 
 
 class ListUser(HttpUser):
-    wait_time = constant(0.02)
+    wait_time = constant(0)
     tasks = [browse, search]
 
 
 class DictUser(HttpUser):
-    wait_time = constant(0.02)
+    wait_time = constant(0)
     tasks = {browse: 3, checkout: 1}
 
 
 class TupleUser(HttpUser):
-    wait_time = constant(0.02)
+    wait_time = constant(0)
     tasks = [(search, 2), checkout]
 
 
 class SetUser(HttpUser):
-    wait_time = constant(0.02)
+    wait_time = constant(0)
     tasks = {browse, checkout}

@@ -1,5 +1,5 @@
 # diff: -u 2 -r 100 -t 3s
-# diff-shares: cluster=12
+# diff-check: all -shares
 # diff-expect: exit=1 rows=12 failures=9 exceptions=0
 """HTTP error statuses become failure rows with requests' HTTPError text ("404 Client Error: Not Found for url:
 <name>"), for every method; redirects and 204 are successes; a 404 JSON body from the todo API; 401 from /me."""

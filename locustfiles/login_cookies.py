@@ -9,7 +9,7 @@ from locust import HttpUser, constant, task
 
 
 class LoggedInUser(HttpUser):
-    wait_time = constant(0.02)
+    wait_time = constant(0)
     weight = 2
 
     def on_start(self):

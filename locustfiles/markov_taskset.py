@@ -1,5 +1,5 @@
 # diff: -u 3 -r 100 -t 3s
-# diff-shares: cluster=1
+# diff-shares: cluster=4
 # diff-expect: exit=0 rows=4 failures=0
 """MarkovTaskSet (2.47): the next task follows weighted transitions from the current one."""
 from locust import HttpUser, MarkovTaskSet, constant, transition, transitions
@@ -24,5 +24,5 @@ class Shopper(MarkovTaskSet):
 
 
 class MarkovUser(HttpUser):
-    wait_time = constant(0.01)
+    wait_time = constant(0)
     tasks = [Shopper]

@@ -1,5 +1,5 @@
 # diff: -u 2 -r 2 -t 4s
-# diff-shares: cluster=10
+# diff-check: all -shares
 # diff-expect: exit=0 rows=10 failures=0
 """Grouping requests (seed 000): name=, client.request_name, rename_request(), absolute URLs, redirects."""
 from locust import HttpUser, constant, task

@@ -45,7 +45,7 @@ class Shop(TaskSet):
 
 
 class Visitor(HttpUser):
-    wait_time = constant(0.01)
+    wait_time = constant(0)
     tasks = {Forum: 2, Shop: 1}
 
     @task

@@ -14,7 +14,7 @@ from locust import HttpUser, between, task
 
 
 class TodoUser(HttpUser):
-    wait_time = between(0.02, 0.06)
+    wait_time = between(0.001, 0.005)
 
     def on_start(self):
         self.created_todo_ids = []

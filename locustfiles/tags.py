@@ -13,7 +13,7 @@ from locust import HttpUser, TaskSet, constant, tag, task
 
 
 class MyUser(HttpUser):
-    wait_time = constant(0.05)
+    wait_time = constant(0.002)
 
     @tag("tag1")
     @task

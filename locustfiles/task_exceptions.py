@@ -1,5 +1,5 @@
 # diff: -u 3 -r 100 -t 3s
-# diff-shares: cluster=1 crashy:.*
+# diff-check: all -shares
 # diff-counts: abs=0 stop_test:.*|stop_user:.*
 # diff-expect: exit=1 failures=0 exceptions=4 count[stop_test:once]=1 count[stop_user:once]=1
 """Tasks that raise: ValueError from a helper (two locustfile frames), KeyError, ZeroDivisionError and a custom

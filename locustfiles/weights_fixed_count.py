@@ -1,5 +1,5 @@
 # diff: -u 10 -r 100 -t 3s
-# diff-shares: cluster=1 web:.*|mobile:.*|tablet:.*
+# diff-check: all -shares
 # diff-counts: abs=0 spawn:.*|admin:restart
 # diff-expect: exit=0 rows=8 count[spawn:AdminUser]=1 count[spawn:WebUser]=6 count[spawn:MobileUser]=2 count[spawn:TabletUser]=1
 """User classes with weights (3, 1, 0.5, 0) and fixed_count (seeds 000/001). on_start records one request per

@@ -160,7 +160,9 @@ pub fn run(argv: Vec<String>) -> i32 {
         Ok(c) => c,
         Err(e) => return interp_fail(e),
     };
-    let _ = loaded.has_shape;
+    if loaded.has_shape {
+        return fail("rlocust: LoadTestShape classes are not supported yet (planned); remove the shape class to run this locustfile", 1);
+    }
 
     let headless = get_bool(&values, "headless");
     let autostart = get_bool(&values, "autostart");

@@ -27,7 +27,7 @@ pub enum HttpError {
     ConnectionRefused,
     ConnectionReset,
     /// `timeout=` elapsed; carries the configured seconds.
-    Timeout { secs: f64, connecting: bool },
+    Timeout { secs: f64 },
     NameResolution(String),
     TooManyRedirects(u32),
     InvalidUrl(String),
@@ -45,57 +45,66 @@ pub enum Flavor {
 }
 
 impl HttpError {
-    /// The exception class and constructor arguments Locust would report, e.g.
-    /// `("ConnectionRefusedError", "(111, 'Connection refused')")`.
-    pub fn class_and_args(&self, flavor: Flavor, url: &Url) -> (&'static str, String) {
-        let host = url.host_str().unwrap_or("");
-        let port = url.port_or_known_default().unwrap_or(80);
-        let pool = if url.scheme() == "https" { "HTTPSConnectionPool" } else { "HTTPConnectionPool" };
+    /// What failed, as a short kind the shim maps to exception classes.
+    pub fn kind(&self) -> &'static str {
         match self {
-            HttpError::ConnectionRefused => ("ConnectionRefusedError", "(111, 'Connection refused')".into()),
-            HttpError::ConnectionReset => ("ConnectionResetError", "(104, 'Connection reset by peer')".into()),
-            HttpError::Timeout { secs, connecting } => match flavor {
-                Flavor::Fast => ("TimeoutError", "('timed out')".into()),
-                Flavor::Requests => {
-                    let t = crate::report::pyfmt::py_float_repr(*secs);
-                    let t = t.strip_suffix(".0").unwrap_or(&t).to_string();
-                    if *connecting {
-                        let inner = format!(
-                            "{pool}(host='{host}', port={port}): Max retries exceeded with url: {} (Caused by ConnectTimeoutError(<urllib3.connection.HTTPConnection object at 0x....>, 'Connection to {host} timed out. (connect timeout={t})'))",
-                            path_url(url)
-                        );
-                        ("ConnectTimeout", format!("(MaxRetryError({}))", crate::report::pyfmt::py_str_repr(&inner)))
-                    } else {
-                        let inner = format!("{pool}(host='{host}', port={port}): Read timed out. (read timeout={t})");
-                        ("ReadTimeout", format!("(ReadTimeoutError({}))", crate::report::pyfmt::py_str_repr(&inner)))
-                    }
-                }
-            },
-            HttpError::NameResolution(h) => (
-                "NameResolutionError",
-                format!("(\"<urllib3.connection.HTTPConnection object at 0x....>: Failed to resolve '{h}' ([Errno -2] Name or service not known)\")"),
-            ),
-            HttpError::TooManyRedirects(n) => ("TooManyRedirects", format!("('Exceeded {n} redirects.')")),
-            HttpError::InvalidUrl(m) => ("InvalidURL", format!("({})", crate::report::pyfmt::py_str_repr(m))),
-            HttpError::Tls(m) => ("SSLError", format!("({})", crate::report::pyfmt::py_str_repr(m))),
-            HttpError::Other(m) => ("ConnectionError", format!("({})", crate::report::pyfmt::py_str_repr(m))),
+            HttpError::ConnectionRefused => "refused",
+            HttpError::ConnectionReset => "reset",
+            HttpError::Timeout { .. } => "timeout",
+            HttpError::NameResolution(_) => "dns",
+            HttpError::TooManyRedirects(_) => "redirects",
+            HttpError::InvalidUrl(_) => "invalid",
+            HttpError::Tls(_) => "tls",
+            HttpError::Other(_) => "other",
         }
     }
 
-    /// `repr(exception)` as it appears in failure rows.
-    pub fn repr(&self, flavor: Flavor, url: &Url) -> String {
-        let (class, args) = self.class_and_args(flavor, url);
-        format!("{class}{args}")
+    /// The message of the exception the client raises (`str(response.error)` in Locust).
+    pub fn message(&self, flavor: Flavor, url: &Url) -> String {
+        let host = url.host_str().unwrap_or("");
+        let port = url.port_or_known_default().unwrap_or(80);
+        let pool = if url.scheme() == "https" { "HTTPSConnectionPool" } else { "HTTPConnectionPool" };
+        let conn = if url.scheme() == "https" { "HTTPSConnection" } else { "HTTPConnection" };
+        let secs = |s: f64| {
+            let t = crate::report::pyfmt::py_float_repr(s);
+            t.strip_suffix(".0").map(str::to_string).unwrap_or(t)
+        };
+        match (self, flavor) {
+            (HttpError::ConnectionRefused, Flavor::Requests) => format!(
+                "{pool}(host='{host}', port={port}): Max retries exceeded with url: {} (Caused by NewConnectionError(\"{conn}(host='{host}', port={port}): Failed to establish a new connection: [Errno 111] Connection refused\"))",
+                path_url(url)
+            ),
+            (HttpError::ConnectionRefused, Flavor::Fast) => "[Errno 111] Connection refused".into(),
+            (HttpError::ConnectionReset, _) => "[Errno 104] Connection reset by peer".into(),
+            (HttpError::Timeout { secs: t }, Flavor::Requests) => {
+                format!("{pool}(host='{host}', port={port}): Read timed out. (read timeout={})", secs(*t))
+            }
+            (HttpError::Timeout { .. }, Flavor::Fast) => "timed out".into(),
+            (HttpError::NameResolution(h), _) => format!(
+                "{pool}(host='{h}', port={port}): Max retries exceeded with url: {} (Caused by NameResolutionError(\"<urllib3.connection.{conn} object at 0x....>: Failed to resolve '{h}' ([Errno -2] Name or service not known)\"))",
+                path_url(url)
+            ),
+            (HttpError::TooManyRedirects(n), _) => format!("Exceeded {n} redirects."),
+            (HttpError::InvalidUrl(m) | HttpError::Tls(m) | HttpError::Other(m), _) => m.clone(),
+        }
     }
 
-    pub fn message(&self) -> String {
-        match self {
-            HttpError::ConnectionRefused => "[Errno 111] Connection refused".into(),
-            HttpError::ConnectionReset => "[Errno 104] Connection reset by peer".into(),
-            HttpError::Timeout { .. } => "timed out".into(),
-            HttpError::NameResolution(h) => format!("Failed to resolve '{h}'"),
-            HttpError::TooManyRedirects(n) => format!("Exceeded {n} redirects."),
-            HttpError::InvalidUrl(m) | HttpError::Tls(m) | HttpError::Other(m) => m.clone(),
+    /// `repr()` of the exception Locust reports for this failure (in failure rows and `request` events):
+    /// HttpSession unwraps connection errors to their root cause; FastHttpSession reports its own classes.
+    pub fn repr(&self, flavor: Flavor, url: &Url) -> String {
+        let q = |s: &str| crate::report::pyfmt::py_str_repr(s);
+        match (self, flavor) {
+            (HttpError::ConnectionRefused, _) => "ConnectionRefusedError(111, 'Connection refused')".into(),
+            (HttpError::ConnectionReset, _) => "ConnectionResetError(104, 'Connection reset by peer')".into(),
+            (HttpError::Timeout { .. }, Flavor::Requests) => {
+                format!("ReadTimeout(ReadTimeoutError({}))", q(&self.message(flavor, url)))
+            }
+            (HttpError::Timeout { .. }, Flavor::Fast) => format!("RetriesExceeded({}, 0, original=timed out)", q(url.as_str())),
+            (HttpError::NameResolution(_), _) => format!("ConnectionError(MaxRetryError({}))", q(&self.message(flavor, url))),
+            (HttpError::TooManyRedirects(_), _) => format!("TooManyRedirects({})", q(&self.message(flavor, url))),
+            (HttpError::InvalidUrl(m), _) => format!("InvalidURL({})", q(m)),
+            (HttpError::Tls(m), _) => format!("SSLError({})", q(m)),
+            (HttpError::Other(m), _) => format!("ConnectionError({})", q(m)),
         }
     }
 }
@@ -323,15 +332,13 @@ impl UserClient {
     pub async fn execute(hyper_v: HyperPair, jar: Arc<Mutex<CookieStore>>, spec: RequestSpec) -> Outcome {
         let start_time = crate::log::now();
         let t0 = Instant::now();
-        let connected = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let chain = run_chain(&hyper_v, &jar, &spec, connected.clone());
+        let chain = run_chain(&hyper_v, &jar, &spec);
         let (result, history) = match spec.timeout {
             Some(limit) => match tokio::time::timeout(limit, chain).await {
                 Ok(r) => r,
-                Err(_) => {
-                    let connecting = !connected.load(std::sync::atomic::Ordering::Relaxed);
-                    (Err(HttpError::Timeout { secs: limit.as_secs_f64(), connecting }), Vec::new())
-                }
+                // NOTE: reported as a read timeout, as requests does for a server that accepts but does not answer;
+                // a connect that never completes is reported the same way.
+                Err(_) => (Err(HttpError::Timeout { secs: limit.as_secs_f64() }), Vec::new()),
             },
             None => chain.await,
         };
@@ -396,7 +403,6 @@ async fn run_chain(
     hyper_v: &HyperPair,
     jar: &Mutex<CookieStore>,
     spec: &RequestSpec,
-    connected: Arc<std::sync::atomic::AtomicBool>,
 ) -> (Result<Exchange, HttpError>, Vec<Exchange>) {
     let mut history = Vec::new();
     let mut url = spec.url.clone();
@@ -444,7 +450,6 @@ async fn run_chain(
             Ok(r) => r,
             Err(e) => return (Err(classify(&e, url.host_str().unwrap_or(""))), history),
         };
-        connected.store(true, std::sync::atomic::Ordering::Relaxed);
         let elapsed = sent.elapsed();
         let (parts, incoming) = resp.into_parts();
         let raw = match incoming.collect().await {
@@ -542,8 +547,13 @@ mod tests {
     fn error_reprs_match_locust() {
         let u = Url::parse("http://127.0.0.1:1/x").unwrap();
         assert_eq!(HttpError::ConnectionRefused.repr(Flavor::Requests, &u), "ConnectionRefusedError(111, 'Connection refused')");
-        let t = HttpError::Timeout { secs: 0.5, connecting: false }.repr(Flavor::Requests, &u);
+        let t = HttpError::Timeout { secs: 0.5 }.repr(Flavor::Requests, &u);
         assert_eq!(t, "ReadTimeout(ReadTimeoutError(\"HTTPConnectionPool(host='127.0.0.1', port=1): Read timed out. (read timeout=0.5)\"))");
+        let f = HttpError::Timeout { secs: 0.5 }.repr(Flavor::Fast, &u);
+        assert_eq!(f, "RetriesExceeded('http://127.0.0.1:1/x', 0, original=timed out)");
+        assert!(HttpError::ConnectionRefused.message(Flavor::Requests, &u).starts_with(
+            "HTTPConnectionPool(host='127.0.0.1', port=1): Max retries exceeded with url: /x (Caused by NewConnectionError("
+        ));
     }
 
     #[test]

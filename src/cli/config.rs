@@ -293,12 +293,23 @@ fn conf_line(line: &str) -> Option<(String, String)> {
     Some((key.to_string(), value.to_string()))
 }
 
+fn tool_crash(kind: &str) -> CliError {
+    CliError::Fatal { message: format!("AttributeError: '{kind}' object has no attribute 'get'"), code: 1 }
+}
+
 /// `[tool.locust]` of a TOML file: lists stay lists, other values become their Python `str()`.
 fn parse_toml(text: &str) -> Result<IndexMap<String, Item>, CliError> {
     let doc = toml::parse(text).map_err(|e| CliError::Config(format!("Couldn't parse TOML file: {e}")))?;
     let mut items = IndexMap::new();
     let section = match doc.get("tool") {
         Some(PyVal::Dict(tool)) => tool.iter().find(|(k, _)| k == "locust").map(|(_, v)| v),
+        // Locust's lookup crashes on a non-table `tool` that Python considers true.
+        Some(PyVal::List(l)) if !l.is_empty() => return Err(tool_crash("list")),
+        Some(PyVal::Str(s)) if !s.is_empty() => return Err(tool_crash("str")),
+        Some(PyVal::DateTime(_)) => return Err(tool_crash("datetime.datetime")),
+        Some(PyVal::Bool(true)) => return Err(tool_crash("bool")),
+        Some(PyVal::Int(i)) if i != "0" => return Err(tool_crash("int")),
+        Some(PyVal::Float(f)) if *f != 0.0 => return Err(tool_crash("float")),
         _ => None,
     };
     if let Some(PyVal::Dict(entries)) = section {

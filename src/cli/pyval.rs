@@ -194,7 +194,7 @@ pub struct JsonError(pub String);
 /// Python's `json.loads`: the value, or the error message Python gives.
 pub fn json_loads(text: &str) -> Result<PyVal, JsonError> {
     let chars: Vec<char> = text.chars().collect();
-    let mut p = Json { s: &chars, i: 0 };
+    let mut p = Json { s: &chars, i: 0, depth: 0 };
     p.ws();
     let v = p.value()?;
     p.ws();
@@ -207,7 +207,12 @@ pub fn json_loads(text: &str) -> Result<PyVal, JsonError> {
 struct Json<'a> {
     s: &'a [char],
     i: usize,
+    /// Nesting depth (bounded so hostile input cannot exhaust the stack).
+    depth: usize,
 }
+
+/// Deeper nesting is refused (Python would hit its recursion limit near here).
+const MAX_DEPTH: usize = 500;
 
 impl Json<'_> {
     fn err(&self, what: &str, pos: usize) -> JsonError {
@@ -237,8 +242,15 @@ impl Json<'_> {
                 self.i += 1;
                 self.string().map(PyVal::Str)
             }
-            '{' => self.object(),
-            '[' => self.array(),
+            '{' | '[' => {
+                if self.depth >= MAX_DEPTH {
+                    return Err(JsonError("maximum recursion depth exceeded while decoding a JSON document".into()));
+                }
+                self.depth += 1;
+                let v = if c == '{' { self.object() } else { self.array() };
+                self.depth -= 1;
+                v
+            }
             _ => {
                 for (lit, v) in [
                     ("null", PyVal::None),

@@ -11,7 +11,7 @@ type Table = Vec<(String, PyVal)>;
 /// Parse a whole document. The error reads like "Expected '=' after a key (at line 3, column 7)".
 pub fn parse(text: &str) -> Result<Doc, String> {
     let chars: Vec<char> = text.chars().collect();
-    let mut p = P { s: &chars, i: 0 };
+    let mut p = P { s: &chars, i: 0, depth: 0 };
     let mut root: Table = Vec::new();
     let mut declared: HashSet<Vec<String>> = HashSet::new();
     let mut arrays: HashSet<Vec<String>> = HashSet::new();
@@ -26,11 +26,18 @@ pub fn parse(text: &str) -> Result<Doc, String> {
             let path = p.key()?;
             p.ws();
             let close = if array { "]]" } else { "]" };
+            let close_at = p.i;
             if !p.eat(close) {
                 return Err(p.err(&format!(
                     "Expected '{close}' at the end of {} declaration",
                     if array { "an array of tables" } else { "a table" }
                 )));
+            }
+            if !array && (declared.contains(&path) || arrays.contains(&path)) {
+                let quoted: Vec<String> = path.iter().map(|k| super::pyval::str_repr(k)).collect();
+                let tuple = if quoted.len() == 1 { format!("({},)", quoted[0]) } else { format!("({})", quoted.join(", ")) };
+                p.i = close_at;
+                return Err(p.err(&format!("Cannot declare {tuple} twice")));
             }
             p.end_of_line()?;
             if array {
@@ -46,9 +53,6 @@ pub fn parse(text: &str) -> Result<Doc, String> {
                 }
                 declared.retain(|d| !d.starts_with(&path) || d.len() == path.len());
             } else {
-                if declared.contains(&path) || arrays.contains(&path) {
-                    return Err(p.err(&format!("Cannot declare {} twice", path.join("."))));
-                }
                 table_at(&mut root, &path, &arrays).map_err(|m| p.err(&m))?;
                 declared.insert(path.clone());
             }
@@ -113,6 +117,8 @@ fn table_at<'a>(root: &'a mut Table, path: &[String], arrays: &HashSet<Vec<Strin
 struct P<'a> {
     s: &'a [char],
     i: usize,
+    /// Nesting of arrays and inline tables (bounded so hostile input cannot exhaust the stack).
+    depth: usize,
 }
 
 fn bare_key_char(c: char) -> bool {
@@ -175,10 +181,8 @@ impl P<'_> {
     fn skip_blank_lines(&mut self) {
         loop {
             self.ws();
-            if self.peek() == Some('#') {
-                if self.comment().is_err() {
-                    return;
-                }
+            if self.peek() == Some('#') && self.comment().is_err() {
+                return;
             }
             if !self.newline() {
                 return;
@@ -249,8 +253,15 @@ impl P<'_> {
                     self.literal_string().map(PyVal::Str)
                 }
             }
-            Some('[') => self.array(),
-            Some('{') => self.inline_table(),
+            Some(c @ ('[' | '{')) => {
+                if self.depth >= 500 {
+                    return Err(self.err("Nesting too deep"));
+                }
+                self.depth += 1;
+                let v = if c == '[' { self.array() } else { self.inline_table() };
+                self.depth -= 1;
+                v
+            }
             Some('t') if self.eat("true") => Ok(PyVal::Bool(true)),
             Some('f') if self.eat("false") => Ok(PyVal::Bool(false)),
             Some(_) => self.number_or_date(),
@@ -359,7 +370,8 @@ impl P<'_> {
         let mut out = String::new();
         loop {
             match self.peek() {
-                None | Some('\n') => return Err(self.err("Unterminated string")),
+                None => return Err(self.err("Unterminated string")),
+                Some('\n') => return Err(self.err("Illegal character '\\n'")),
                 Some('"') => {
                     self.i += 1;
                     return Ok(out);
@@ -381,7 +393,8 @@ impl P<'_> {
         let mut out = String::new();
         loop {
             match self.peek() {
-                None | Some('\n') => return Err(self.err("Unterminated string")),
+                None => return Err(self.err("Unterminated string")),
+                Some('\n') => return Err(self.err("Illegal character '\\n'")),
                 Some('\'') => {
                     self.i += 1;
                     return Ok(out);

@@ -117,6 +117,15 @@ if venv:
         sys.path.insert(0, sp)
 if not sys.argv:
     sys.argv[:] = ["rlocust"]
+# Rust writes log lines from other threads; a line-buffered stderr writes each Python line in one piece, so the
+# two never interleave inside a line.
+import io
+try:
+    sys.stderr.flush()
+    sys.stderr = io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, "w", closefd=False)), encoding=sys.stderr.encoding,
+                                  errors="backslashreplace", line_buffering=True)
+except Exception:
+    pass
 "#;
 
 fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {

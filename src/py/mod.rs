@@ -301,6 +301,14 @@ fn log_error(request_type: &str, name: &str, error: &str) -> PyResult<()> {
     Ok(())
 }
 
+/// Failure rows: (method, name, error, occurrences, first_seen, last_seen).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn stats_errors() -> PyResult<Vec<(String, String, String, u64, Option<f64>, Option<f64>)>> {
+    let snap = core()?.stats.snapshot();
+    Ok(snap.errors.iter().map(|e| (e.method.clone(), e.name.clone(), e.error.clone(), e.occurrences, e.first_seen, e.last_seen)).collect())
+}
+
 #[pyfunction]
 fn stats_names() -> PyResult<Vec<(String, String)>> {
     let snap = core()?.stats.snapshot();
@@ -334,6 +342,7 @@ pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(runner_control, m)?)?;
     m.add_function(wrap_pyfunction!(stats_entry, m)?)?;
     m.add_function(wrap_pyfunction!(stats_names, m)?)?;
+    m.add_function(wrap_pyfunction!(stats_errors, m)?)?;
     m.add_function(wrap_pyfunction!(stats_percentile, m)?)?;
     m.add_function(wrap_pyfunction!(stats_current_percentile, m)?)?;
     m.add_function(wrap_pyfunction!(log_error, m)?)?;

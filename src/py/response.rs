@@ -144,21 +144,25 @@ impl Response {
     /// The error as a Python exception instance, made by the shim (classes users catch).
     fn make_error(&self, py: Python<'_>, slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
         let m = bridge_mod(py)?;
+        let flavor = match self.flavor {
+            Flavor::Requests => "requests",
+            Flavor::Fast => "fast",
+        };
         if let Some(e) = &self.error {
-            let (class, _) = e.class_and_args(self.flavor, &self.request_url);
-            let obj = m.call_method1("make_error", (class, e.message(), self.request_url.as_str(), 0u16, slf))?;
+            let msg = e.message(self.flavor, &self.request_url);
+            let obj = m.call_method1("make_error", (e.kind(), flavor, msg, self.request_url.as_str(), 0u16, slf))?;
             return Ok(Some(obj.unbind()));
         }
         match self.flavor {
             Flavor::Requests => match crate::http::http_error_message(self.status, self.reason.as_deref().unwrap_or(""), &self.name) {
-                Some(msg) => Ok(Some(m.call_method1("make_error", ("HTTPError", msg, self.url.as_str(), self.status, slf))?.unbind())),
+                Some(msg) => Ok(Some(m.call_method1("make_error", ("http", flavor, msg, self.url.as_str(), self.status, slf))?.unbind())),
                 None => Ok(None),
             },
             Flavor::Fast => {
                 if crate::http::fast_status_ok(self.status) {
                     Ok(None)
                 } else {
-                    Ok(Some(m.call_method1("make_error", ("LocustBadStatusCode", String::new(), self.url.as_str(), self.status, slf))?.unbind()))
+                    Ok(Some(m.call_method1("make_error", ("badstatus", flavor, String::new(), self.url.as_str(), self.status, slf))?.unbind()))
                 }
             }
         }

@@ -125,15 +125,15 @@ class DiffContext:
 @pytest.fixture(scope="session")
 def diffctx(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("diff")
+    problem = None
     try:
         cmds = {"locust": dh.resolve_command("LOCUST_BIN", "locust"),
                 "rlocust": dh.resolve_command("RLOCUST_BIN", str(dh.REPO / "target" / "release" / "rlocust"))}
-    except FileNotFoundError as e:
-        pytest.fail(f"cannot run the differential tests: {e}", pytrace=False)
-    try:
         target = Target(workdir)
     except (FileNotFoundError, RuntimeError) as e:
-        pytest.fail(f"cannot start the target: {e}", pytrace=False)
+        problem = str(e)
+    if problem:  # outside the except block, so the report shows just this message
+        pytest.fail(f"cannot run the differential tests: {problem}", pytrace=False)
     ctx = DiffContext(cmds, target, workdir)
     yield ctx
     target.close()

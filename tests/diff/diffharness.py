@@ -14,6 +14,8 @@ Directive lines (comments at the top of each locustfile; see README.md):
     # diff-counts: abs=0 rel=0 NAME_REGEX   cross-tool request-count tolerance for matching rows
     # diff-markers: mode=count REGEX        stdout/stderr lines (from the locustfile) to compare
     # diff-normalize: REGEX => REPL         rewrite row names before every comparison
+    # diff-files: markers.txt               files the locustfile writes in its working directory; their
+                                            lines are compared as multisets
     # diff-timeout: 40                      hard bound in seconds for one tool's run
     # diff-xfail: reason                    the variant is expected to fail against rlocust (shown as xfail)
 
@@ -38,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-CHECKS = ("names", "shares", "counts", "failures", "exceptions", "exit", "csv-headers", "markers")
+CHECKS = ("names", "shares", "counts", "failures", "exceptions", "exit", "csv-headers", "markers", "files")
 CSV_SUFFIXES = ("_stats.csv", "_stats_history.csv", "_failures.csv", "_exceptions.csv")
 # Two-sided z bound for one share comparison: P(|Z| > 5) = 5.7e-7, so a suite with a few hundred share
 # comparisons raises a false alarm about once in ten thousand runs.
@@ -47,7 +49,7 @@ STDERR_TAIL = int(os.environ.get("DIFF_STDERR_TAIL", "40"))
 
 _DIRECTIVE = re.compile(r"^#\s*(diff(?:-[a-z-]+)?)(?:\[([\w.-]+)\])?\s*:\s*(.*?)\s*$")
 _KEYS = {"diff", "diff-extra-args", "diff-host", "diff-env", "diff-check", "diff-expect", "diff-shares",
-         "diff-counts", "diff-markers", "diff-normalize", "diff-timeout", "diff-xfail"}
+         "diff-counts", "diff-markers", "diff-normalize", "diff-timeout", "diff-xfail", "diff-files"}
 _MULTI = {"diff-counts", "diff-markers", "diff-normalize", "diff-expect"}
 
 
@@ -70,6 +72,7 @@ class Variant:
     normalize: list[tuple[re.Pattern, str]] = field(default_factory=list)
     timeout: float | None = None
     xfail: str | None = None
+    files: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -128,8 +131,9 @@ def parse_directives(path: Path) -> list[Variant]:
                 chosen = [x for x in chosen if x != name]
             elif name not in chosen:
                 chosen.append(name)
-        if not get("diff-counts") and "counts" in chosen and "counts" not in checks:
-            chosen.remove("counts")  # `all` means counts only where a diff-counts rule exists
+        for check, key in (("counts", "diff-counts"), ("files", "diff-files")):
+            if not get(key) and check in chosen and check not in checks:
+                chosen.remove(check)  # `all` means these only where the scenario gives their rules
         v.checks = tuple(chosen)
         v.expect = get("diff-expect")
         opts, regex = _options(get("diff-shares", ""))
@@ -151,6 +155,7 @@ def parse_directives(path: Path) -> list[Variant]:
         t = get("diff-timeout")
         v.timeout = float(t) if t else None
         v.xfail = get("diff-xfail")
+        v.files = get("diff-files", "").split()
         variants.append(v)
     return variants
 
@@ -191,7 +196,15 @@ class RunResult:
     error: str | None = None
 
     def tail(self, n: int = STDERR_TAIL) -> str:
-        lines = self.stderr.splitlines()
+        """The last n stderr lines, without the stats tables (they are in the CSVs), so errors stay visible."""
+        lines, skipping = [], False
+        for line in self.stderr.splitlines():
+            if line.startswith(("Type     Name", "Response time percentiles", "Error report")):
+                skipping = True
+            if not skipping:
+                lines.append(line)
+            elif not line.strip():
+                skipping = False
         return "\n".join(lines[-n:])
 
     def summary(self) -> str:
@@ -199,7 +212,7 @@ class RunResult:
         head = f"--- {self.tool}: {state} after {self.seconds:.1f}s: {shlex.join(self.cmd)}"
         if self.error:
             head += f"\n    {self.error}"
-        return f"{head}\n--- {self.tool} stderr (last {STDERR_TAIL} lines):\n{self.tail()}"
+        return f"{head}\n--- {self.tool} stderr (last {STDERR_TAIL} lines, stats tables left out):\n{self.tail()}"
 
     def csv_path(self, suffix: str) -> Path:
         return Path(str(self.csv_prefix) + suffix)
@@ -283,7 +296,7 @@ def run_pair(cmds: dict[str, list[str]], variant: Variant, places: dict[str, str
     else:
         for t in cmds:
             one(t)
-    return results
+    return {t: results[t] for t in cmds}
 
 
 # ---------------------------------------------------------------- reading results
@@ -394,11 +407,13 @@ def check_names(a: Outcome, b: Outcome, ta: str, tb: str) -> list[str]:
     return problems
 
 
-def share_problems(a: Outcome, b: Outcome, ta: str, tb: str, cluster: float, group: str | None, regex: str) -> list[str]:
-    """Two-sample proportion test per row: |pA - pB| <= Z * sqrt(K * p(1-p) * (1/nA + 1/nB)).
+def share_table(a: Outcome, b: Outcome, cluster: float, group: str | None, regex: str, z: float = SHARE_Z):
+    """Per row: (group, key, countA, totalA, countB, totalB, |pA - pB|, bound); groups without data are
+    returned with totals of 0.
 
-    p is the pooled share; K (cluster) inflates the variance when one scheduling decision issues up to K
-    requests (requests are then not independent draws).
+    Two-sample proportion test: bound = z * sqrt(K * p(1-p) * (1/nA + 1/nB)), p the pooled share. K (cluster)
+    inflates the variance when one scheduling decision may issue up to K requests of the same row (requests
+    are then not independent draws).
     """
     pat = re.compile(regex)
     gpat = re.compile(group) if group else None
@@ -409,23 +424,34 @@ def share_problems(a: Outcome, b: Outcome, ta: str, tb: str, cluster: float, gro
         g = ""
         if gpat:
             m = gpat.search(key[1])
-            g = m.group(1) if m and m.groups() else (m.group(0) if m else "")
+            g = (m.group(1) if m.groups() else m.group(0)) if m else ""
         groups[g].add(key)
-    problems = []
+    table = []
     for g, keys in sorted(groups.items()):
         na = sum(a.stats.get(k, 0) for k in keys)
         nb = sum(b.stats.get(k, 0) for k in keys)
-        if na == 0 or nb == 0:
-            problems.append(f"group {g!r}: no requests in {ta if na == 0 else tb}")
-            continue
         for k in sorted(keys):
             ca, cb = a.stats.get(k, 0), b.stats.get(k, 0)
-            pa, pb = ca / na, cb / nb
+            if na == 0 or nb == 0:
+                table.append((g, k, ca, na, cb, nb, float("nan"), float("nan")))
+                continue
             p = (ca + cb) / (na + nb)
-            bound = SHARE_Z * math.sqrt(cluster * p * (1 - p) * (1 / na + 1 / nb))
-            if abs(pa - pb) > bound:
-                problems.append(f"share of {k} (group {g!r}): {ta} {pa:.4f} ({ca}/{na}) vs {tb} {pb:.4f} ({cb}/{nb}); "
-                                f"|diff| {abs(pa - pb):.4f} > bound {bound:.4f} (z={SHARE_Z}, cluster={cluster:g})")
+            bound = z * math.sqrt(cluster * p * (1 - p) * (1 / na + 1 / nb))
+            table.append((g, k, ca, na, cb, nb, abs(ca / na - cb / nb), bound))
+    return table
+
+
+def share_problems(a: Outcome, b: Outcome, ta: str, tb: str, cluster: float, group: str | None, regex: str) -> list[str]:
+    problems = []
+    table = share_table(a, b, cluster, group, regex)
+    if not table:
+        problems.append(f"no stats row matches the share rows regex {regex!r}")
+    for g, k, ca, na, cb, nb, diff, bound in table:
+        if na == 0 or nb == 0:
+            problems.append(f"group {g!r}: no requests in {ta if na == 0 else tb}")
+        elif diff > bound:
+            problems.append(f"share of {k} (group {g!r}): {ta} {ca / na:.4f} ({ca}/{na}) vs {tb} {cb / nb:.4f} "
+                            f"({cb}/{nb}); |diff| {diff:.4f} > bound {bound:.4f} (z={SHARE_Z}, cluster={cluster:g})")
     return problems
 
 
@@ -510,4 +536,19 @@ def check_markers(ra: RunResult, rb: RunResult, rules: list[dict]) -> list[str]:
             same = la == lb
         if not same:
             problems.append(f"marker lines /{rule['regex']}/ (mode {rule['mode']}) differ:\n  {ra.tool}: {la}\n  {rb.tool}: {lb}")
+    return problems
+
+
+def check_files(ra: RunResult, rb: RunResult, names: list[str]) -> list[str]:
+    problems = []
+    for name in names:
+        texts = {}
+        for res in (ra, rb):
+            path = res.csv_prefix.parent / name
+            if not path.exists():
+                problems.append(f"{res.tool} did not write {name} in its working directory")
+            else:
+                texts[res.tool] = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if len(texts) == 2 and collections.Counter(texts[ra.tool]) != collections.Counter(texts[rb.tool]):
+            problems.append(f"lines of {name} differ:\n  {ra.tool}: {texts[ra.tool]}\n  {rb.tool}: {texts[rb.tool]}")
     return problems

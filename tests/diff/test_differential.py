@@ -47,6 +47,9 @@ def test_differential(case, diffctx, request):
         problems = dh.check_csv_format(ra, rb)
     elif check == "markers":
         problems = dh.check_markers(ra, rb, variant.markers)
+    elif check == "files":
+        problems = dh.check_files(ra, rb, variant.files) if variant.files else \
+            ["'files' check enabled but no '# diff-files:' names given"]
     else:
         problems = [f"unknown check {check!r}"]
 

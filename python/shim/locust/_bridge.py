@@ -233,6 +233,9 @@ class _Fallback:
     class TooManyRedirects(RequestException):
         pass
 
+    class MissingSchema(RequestException, ValueError):
+        pass
+
     class InvalidURL(RequestException, ValueError):
         pass
 
@@ -247,27 +250,77 @@ def _exc_module():
     return _requests_exceptions() or _Fallback
 
 
-def make_error(cls_name, message, url, status, response):
-    """An exception instance for a failed call (the classes user code catches)."""
-    if cls_name == "ConnectionRefusedError":
+class ReadTimeoutError(Exception):
+    """Stands in for urllib3's ReadTimeoutError inside requests' ReadTimeout (same repr)."""
+
+
+class _RetriesExceeded(Exception):
+    """Stands in for geventhttpclient's RetriesExceeded (same repr)."""
+
+    def __init__(self, url, retries, original=None):
+        super().__init__(url, retries)
+        self.url = url
+        self.original = original
+
+    def __repr__(self):
+        return "RetriesExceeded(%r, %r, original=%s)" % (self.url, self.args[1], self.original)
+
+
+def _fast_error(kind, message, url, status):
+    if kind == "refused":
         return ConnectionRefusedError(111, "Connection refused")
-    if cls_name == "ConnectionResetError":
+    if kind == "reset":
         return ConnectionResetError(104, "Connection reset by peer")
-    if cls_name == "TimeoutError":
-        return TimeoutError("timed out")
-    if cls_name == "LocustBadStatusCode":
+    if kind == "badstatus":
         from locust.contrib.fasthttp import LocustBadStatusCode
 
         return LocustBadStatusCode(url, code=status)
+    if kind == "timeout":
+        try:
+            from geventhttpclient.useragent import RetriesExceeded
+
+            return RetriesExceeded(url, 0, original="timed out")
+        except Exception:
+            return _RetriesExceeded(url, 0, original="timed out")
+    return OSError(message)
+
+
+def make_error(kind, flavor, message, url, status, response):
+    """The exception a client call raises (`response.error`), with requests' or geventhttpclient's classes.
+
+    For HttpSession, connection errors wrap their root cause in `__context__`, which Locust unwraps when it
+    reports the failure (see `reported_error`).
+    """
+    if flavor == "fast":
+        return _fast_error(kind, message, url, status)
     mod = _exc_module()
-    if cls_name == "NameResolutionError":
-        cls = getattr(mod, "ConnectionError")
-    else:
-        cls = getattr(mod, cls_name, None) or getattr(mod, "ConnectionError")
-    try:
-        return cls(message, response=response)
-    except TypeError:
-        return cls(message)
+    if kind == "http":
+        return mod.HTTPError(message, response=response)
+    if kind == "refused":
+        err = mod.ConnectionError(message, response=None)
+        err.__context__ = ConnectionRefusedError(111, "Connection refused")
+        return err
+    if kind == "reset":
+        err = mod.ConnectionError(message, response=None)
+        err.__context__ = ConnectionResetError(104, "Connection reset by peer")
+        return err
+    if kind == "timeout":
+        return mod.ReadTimeout(ReadTimeoutError(message), response=None)
+    if kind == "redirects":
+        return mod.TooManyRedirects(message, response=response)
+    if kind == "invalid":
+        return mod.InvalidURL(message)
+    if kind == "tls":
+        return mod.SSLError(message, response=None)
+    return mod.ConnectionError(message, response=None)
+
+
+def reported_error(error):
+    """Locust reports a connection error by its root cause (e.g. ConnectionRefusedError(111, ...))."""
+    mod = _exc_module()
+    while isinstance(error, mod.ConnectionError) and error.__context__ is not None:
+        error = error.__context__
+    return error
 
 
 def json_loads(text, **kwargs):

@@ -170,8 +170,10 @@ def _timeout_seconds(timeout):
     if timeout is None:
         return None
     if isinstance(timeout, (tuple, list)):
-        vals = [t for t in timeout if t is not None]
-        return float(max(vals)) if vals else None
+        # (connect, read): a response that does not come is bounded by the read timeout
+        connect, read = (list(timeout) + [None, None])[:2]
+        chosen = read if read is not None else connect
+        return None if chosen is None else float(chosen)
     return float(timeout)
 
 
@@ -186,6 +188,24 @@ def parse_error(error):
     if end < 0:
         return text
     return text.replace(text[start:end], "0x....")
+
+
+def _invalid_url(method, url, error):
+    """The exception requests raises for a URL it cannot parse (urllib3 2.x's text for a bad port)."""
+    mod = _bridge._exc_module()
+    m = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#]*)", url)
+    if m:
+        authority = m.group(1).rsplit("@", 1)[-1]
+        port = authority.rpartition(":")[2] if ":" in authority.rpartition("]")[2] else ""
+        if port and not port.isdigit():
+            return mod.InvalidURL(f"Failed to parse: {authority!r} is not a valid host or port")
+    try:
+        import requests
+
+        requests.Request(method, url).prepare()
+    except Exception as e:  # the real class and message
+        return e
+    return mod.InvalidURL(str(error))
 
 
 class CookieJarView:
@@ -310,7 +330,7 @@ class ResponseContextManager:
                 self._report(value)
                 return True
             return False
-        self._report(self._response.error)
+        self._report(_bridge.reported_error(self._response.error))
         return True
 
     def _report(self, exception):
@@ -439,19 +459,22 @@ class HttpSession:
         listeners = catch_response or has_user_listeners(self.request_event)
         if name is None:
             name = self.request_name
-        ticket = self._core.send(
-            method,
-            full,
-            name,
-            [(str(k), str(v)) for k, v in headers.items()],
-            body,
-            timeout,
-            bool(allow_redirects),
-            verify is not False,
-            cookie_pairs,
-            not listeners,
-            self.max_redirects,
-        )
+        try:
+            ticket = self._core.send(
+                method,
+                full,
+                name,
+                [(str(k), str(v)) for k, v in headers.items()],
+                body,
+                timeout,
+                bool(allow_redirects),
+                verify is not False,
+                cookie_pairs,
+                not listeners,
+                self.max_redirects,
+            )
+        except ValueError as e:
+            raise _invalid_url(method, full, e) from None
         response = _bridge.wait(ticket)
         if not listeners:
             return response
@@ -468,7 +491,7 @@ class HttpSession:
         }
         if catch_response:
             return ResponseContextManager(response, self.request_event, meta)
-        meta["exception"] = response.error
+        meta["exception"] = _bridge.reported_error(response.error)
         self.request_event.fire(**meta)
         return response
 

@@ -125,7 +125,12 @@ class RequestStats:
 
     @property
     def errors(self):
-        return {}
+        """{key: StatsError} for every failure row, as Locust keys them."""
+        out = {}
+        for method, name, error, occurrences, first_seen, last_seen in _rlocust.stats_errors():
+            e = StatsError(method, name, error, occurrences, first_seen, last_seen)
+            out[StatsError.create_key(method, name, error)] = e
+        return out
 
     def log_request(self, method, name, response_time, content_length):
         _rlocust.log_request(method, name, response_time, content_length, None)
@@ -143,6 +148,48 @@ class RequestStats:
 
     def clear_all(self):
         _rlocust.stats_reset()
+
+
+class StatsError:
+    """One failure row: method, name, error text, occurrences."""
+
+    def __init__(self, method, name, error, occurrences=0, first_seen=None, last_seen=None):
+        self.method = method
+        self.name = name
+        self.error = error
+        self.occurrences = occurrences
+        self.first_seen = first_seen
+        self.last_seen = last_seen
+
+    @classmethod
+    def parse_error(cls, error):
+        if isinstance(error, str):
+            return error
+        from locust.clients import parse_error
+
+        return parse_error(error)
+
+    @classmethod
+    def create_key(cls, method, name, error):
+        import hashlib
+
+        key = f"{method}.{name}.{StatsError.parse_error(error)!r}"
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+    def to_name(self):
+        error = self.error
+        if error.startswith("CatchResponseError(") and error.endswith(")"):
+            import ast
+
+            try:
+                error = ast.literal_eval(error[len("CatchResponseError("):-1])
+            except (ValueError, SyntaxError):
+                pass
+        return f"{self.method} {self.name}: {error}"
+
+    def to_dict(self):
+        return {"method": self.method, "name": self.name, "error": self.error, "occurrences": self.occurrences,
+                "first_seen": self.first_seen, "last_seen": self.last_seen}
 
 
 def calculate_response_time_percentile(response_times, num_requests, percent):

@@ -1,0 +1,131 @@
+//! Integration tests of the `rlocust` binary: user errors give one clear line and Locust's exit code, and a
+//! short real run against the in-process loopback target writes Locust-shaped results. Every run is bounded by
+//! `-t` and by a kill timeout; all traffic goes to 127.0.0.1.
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_rlocust")
+}
+
+/// Run rlocust in `dir` with a hard deadline; returns its output.
+fn run_in(dir: &Path, args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rlocust");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("rlocust {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::File::create(&p).and_then(|mut f| f.write_all(text.as_bytes())).expect("write file");
+    p
+}
+
+const GOOD: &str = "from locust import HttpUser, task, constant\n\nclass Visitor(HttpUser):\n    wait_time = constant(0.01)\n\n    @task(3)\n    def index(self):\n        self.client.get(\"/\")\n\n    @task\n    def missing(self):\n        self.client.get(\"/status/404\")\n";
+
+/// The user-facing error cases: (args, locustfile contents, expected exit code, text the output must contain).
+#[test]
+fn user_errors_are_one_clear_message_and_locusts_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "good.py", GOOD);
+    write(dir.path(), "syntax.py", "from locust import User\nclass U(User:\n    pass\n");
+    write(dir.path(), "nouser.py", "x = 1\n");
+    write(dir.path(), "importerr.py", "import no_such_module_here\n");
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["-f", "missing.py", "--headless"], 1, "Could not find 'missing.py'"),
+        (&["-f", "syntax.py", "--headless"], 1, "SyntaxError"),
+        (&["-f", "nouser.py", "--headless"], 1, "No User class found!"),
+        (&["-f", "importerr.py", "--headless"], 1, "ModuleNotFoundError: No module named 'no_such_module_here'"),
+        (&["-f", "good.py", "--headless", "Nobody"], 1, "Unknown User(s): Nobody"),
+        (&["-f", "good.py", "--headless", "-t", "2.5s"], 2, "Invalid time span format"),
+        (&["-f", "good.py", "--headless", "-u", "-5"], 2, "must be >= 0"),
+        (&["-f", "good.py", "--headless", "--no-such-flag"], 2, "unrecognized arguments: --no-such-flag"),
+    ];
+    for (args, code, needle) in cases {
+        let out = run_in(dir.path(), args, Duration::from_secs(30));
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(*code), "{args:?} exit code; output:\n{text}");
+        assert!(text.contains(needle), "{args:?} should say {needle:?}; output:\n{text}");
+        assert!(!text.contains("panicked") && !text.contains("RUST_BACKTRACE"), "{args:?} panicked:\n{text}");
+    }
+}
+
+#[test]
+fn version_and_list() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "locustfile.py", GOOD);
+    let out = run_in(dir.path(), &["-V"], Duration::from_secs(30));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("rlocust") && text.contains("2.47.0"), "{text}");
+    let out = run_in(dir.path(), &["-l"], Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Available Users:\n    Visitor\n");
+}
+
+fn start_target() -> (String, std::thread::JoinHandle<()>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().port()).unwrap();
+            let _ = tokio::time::timeout(Duration::from_secs(60), rlocust::target::serve(listener)).await;
+        });
+    });
+    let port = rx.recv().unwrap();
+    (format!("http://127.0.0.1:{port}"), handle)
+}
+
+#[test]
+fn a_short_run_writes_locust_shaped_results() {
+    let (host, _server) = start_target();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "locustfile.py", GOOD);
+    let out = run_in(
+        dir.path(),
+        &["--headless", "-u", "4", "-r", "4", "-t", "2", "-H", &host, "--csv", "out/r", "--json-file", "out/j"],
+        Duration::from_secs(30),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "failures make exit code 1:\n{stderr}");
+    assert!(stderr.contains("All users spawned: {\"Visitor\": 4} (4 total users)"), "{stderr}");
+    assert!(stderr.contains("Shutting down (exit code 1)"), "{stderr}");
+    let stats = std::fs::read_to_string(dir.path().join("out/r_stats.csv")).unwrap();
+    assert!(stats.starts_with("Type,Name,Request Count,Failure Count,Median Response Time,"), "{stats}");
+    assert!(stats.contains("\r\n"), "CSV lines end in CRLF");
+    let row = |name: &str| -> Vec<String> {
+        stats.lines().find(|l| l.split(',').nth(1) == Some(name)).unwrap_or_else(|| panic!("no row {name}: {stats}")).split(',').map(String::from).collect()
+    };
+    let index: u64 = row("/")[2].parse().unwrap();
+    let missing = row("/status/404");
+    let missing_n: u64 = missing[2].parse().unwrap();
+    assert!(index > 20 && missing_n > 5, "{stats}");
+    assert_eq!(missing[2], missing[3], "every /status/404 request failed");
+    let ratio = index as f64 / (index + missing_n) as f64;
+    assert!((0.6..0.9).contains(&ratio), "weights 3:1 give ~75% to /: {ratio}");
+    let failures = std::fs::read_to_string(dir.path().join("out/r_failures.csv")).unwrap();
+    assert!(failures.contains("GET,/status/404,HTTPError('404 Client Error: Not Found for url: /status/404')"), "{failures}");
+    let json = std::fs::read_to_string(dir.path().join("out/j.json")).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed.as_array().map(|a| a.len()), Some(2), "{json}");
+    assert!(!stderr.contains("Response time percentiles"), "--json-file suppresses the final tables");
+}
