@@ -78,6 +78,12 @@ fn version_line() -> String {
 
 /// Run rlocust with `argv` (without the program name). Returns the process exit code.
 pub fn run(argv: Vec<String>) -> i32 {
+    let code = run_inner(argv);
+    interp::finish();
+    code
+}
+
+fn run_inner(argv: Vec<String>) -> i32 {
     let env = cli::Env::from_process();
     let pre = match cli::pre_parse(&argv, &env) {
         Ok(p) => p,
@@ -247,16 +253,7 @@ pub fn run(argv: Vec<String>) -> i32 {
             }
         })
     });
-    // Ctrl+C / SIGTERM: stop the test and write the results.
-    {
-        let shared = shared.clone();
-        rt.spawn(async move {
-            use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else { return };
-            tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
-            shared.send(Control::Quit);
-        });
-    }
+    // Ctrl+C / SIGTERM are handled on the hub (`_bridge.ensure_started`): they send Control::Quit.
     rt.spawn(runner::run(shared.clone(), bridge.clone(), stats.clone(), plan, control_rx));
     shared.send(Control::Start { users, spawn_rate });
 

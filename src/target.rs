@@ -12,8 +12,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
-use axum::middleware::{self, Next};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use base64::Engine as _;
@@ -37,14 +37,35 @@ pub fn router() -> Router {
         .route("/world", any(|| async { "World!" }))
         .route("/blog", get(|uri: Uri| async move { format!("blog {}", uri.query().unwrap_or("")) }))
         .route("/article", get(|uri: Uri| async move { format!("article {}", uri.query().unwrap_or("")) }))
-        .route("/items/{id}", any(|Path(id): Path<String>| async move { json_resp(StatusCode::OK, json!({"id": id, "name": format!("item-{id}"), "price": 10})) }))
-        .route("/json", any(|| async { json_resp(StatusCode::OK, json!({"greeting": "hello", "items": [1, 2, 3], "nested": {"ok": true}})) }))
+        .route(
+            "/items/{id}",
+            any(|Path(id): Path<String>| async move {
+                json_resp(StatusCode::OK, json!({"id": id, "name": format!("item-{id}"), "price": 10}))
+            }),
+        )
+        .route(
+            "/json",
+            any(|| async {
+                json_resp(StatusCode::OK, json!({"greeting": "hello", "items": [1, 2, 3], "nested": {"ok": true}}))
+            }),
+        )
         .route("/status/{code}", any(status))
         .route("/delay/{ms}", any(delay))
         .route("/bytes/{n}", get(|Path(n): Path<usize>| async move { "x".repeat(n.min(10_000_000)) }))
-        .route("/echo", any(|m: Method, u: Uri, h: HeaderMap, b: Bytes| async move { json_resp(StatusCode::OK, describe(&m, &u, &h, &b)) }))
-        .route("/headers", any(|h: HeaderMap| async move { json_resp(StatusCode::OK, json!({"headers": headers_obj(&h)})) }))
-        .route("/cookies", any(|h: HeaderMap| async move { json_resp(StatusCode::OK, json!({"cookies": pairs_obj(cookies(&h))})) }))
+        .route(
+            "/echo",
+            any(|m: Method, u: Uri, h: HeaderMap, b: Bytes| async move {
+                json_resp(StatusCode::OK, describe(&m, &u, &h, &b))
+            }),
+        )
+        .route(
+            "/headers",
+            any(|h: HeaderMap| async move { json_resp(StatusCode::OK, json!({"headers": headers_obj(&h)})) }),
+        )
+        .route(
+            "/cookies",
+            any(|h: HeaderMap| async move { json_resp(StatusCode::OK, json!({"cookies": pairs_obj(cookies(&h))})) }),
+        )
         .route("/set-cookie", any(set_cookie))
         .route("/login", post(login))
         .route("/logout", any(logout))
@@ -85,42 +106,36 @@ pub fn run_blocking(addr: &str) -> i32 {
     run_blocking_for(addr, None)
 }
 
-/// Like [`run_blocking`], but also stops by itself after `max_seconds` when given.
+/// Like [`run_blocking`], but also stops by itself after `max_seconds` when given. Returns the exit code.
 pub fn run_blocking_for(addr: &str, max_seconds: Option<f64>) -> i32 {
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(rt) => rt,
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .and_then(|rt| rt.block_on(run(addr, max_seconds)));
+    match result {
+        Ok(()) => 0,
         Err(e) => {
-            eprintln!("rlocust-target: cannot start runtime: {e}");
-            return 1;
+            eprintln!("rlocust-target: {addr}: {e}");
+            1
         }
+    }
+}
+
+async fn run(addr: &str, max_seconds: Option<f64>) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("rlocust-target listening on http://{}", listener.local_addr()?);
+    std::io::stdout().flush()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        let _ = rx.await;
     };
-    rt.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(addr).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("rlocust-target: cannot bind {addr}: {e}");
-                return 1;
-            }
-        };
-        let local = match listener.local_addr() {
-            Ok(a) => a,
-            Err(e) => {
-                eprintln!("rlocust-target: {e}");
-                return 1;
-            }
-        };
-        println!("rlocust-target listening on http://{local}");
-        let _ = std::io::stdout().flush();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router()).with_graceful_shutdown(async move { let _ = rx.await; }).await
-        });
-        wait_for_stop(max_seconds).await;
-        let _ = tx.send(());
-        // Idle keep-alive connections must not hold the process: give in-flight requests 2 s.
-        let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
-        0
-    })
+    let server = tokio::spawn(async move { axum::serve(listener, router()).with_graceful_shutdown(shutdown).await });
+    wait_for_stop(max_seconds).await;
+    let _ = tx.send(());
+    // Idle keep-alive connections must not hold the process: give in-flight requests 2 s.
+    let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
+    Ok(())
 }
 
 async fn wait_for_stop(max_seconds: Option<f64>) {
@@ -133,7 +148,9 @@ async fn wait_for_stop(max_seconds: Option<f64>) {
     #[cfg(unix)]
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => { s.recv().await; }
+            Ok(mut s) => {
+                s.recv().await;
+            }
             Err(_) => std::future::pending::<()>().await,
         }
     };
@@ -161,7 +178,8 @@ fn pct_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex =
+            b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
         match (b[i], hex) {
             (b'+', _) => out.push(b' '),
             (b'%', Some(v)) => {
@@ -177,10 +195,13 @@ fn pct_decode(s: &str) -> String {
 
 /// `a=1&b=x+y` -> pairs (form-urlencoded rules).
 fn parse_pairs(s: &str) -> Vec<(String, String)> {
-    s.split('&').filter(|p| !p.is_empty()).map(|p| {
-        let (k, v) = p.split_once('=').unwrap_or((p, ""));
-        (pct_decode(k), pct_decode(v))
-    }).collect()
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (pct_decode(k), pct_decode(v))
+        })
+        .collect()
 }
 
 fn pairs_obj(pairs: Vec<(String, String)>) -> Value {
@@ -196,17 +217,29 @@ fn headers_obj(h: &HeaderMap) -> Value {
 }
 
 fn cookies(h: &HeaderMap) -> Vec<(String, String)> {
-    h.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';').map(str::trim).filter(|c| !c.is_empty()).map(|c| {
-            let (k, v) = c.split_once('=').unwrap_or((c, ""));
-            (k.to_string(), v.to_string())
-        }).collect::<Vec<_>>())
+    h.get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| {
+            v.split(';')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(|c| {
+                    let (k, v) = c.split_once('=').unwrap_or((c, ""));
+                    (k.to_string(), v.to_string())
+                })
+                .collect::<Vec<_>>()
+        })
         .collect()
 }
 
 fn describe(m: &Method, u: &Uri, h: &HeaderMap, body: &[u8]) -> Value {
     let text = String::from_utf8_lossy(body).into_owned();
-    let form = if hdr(h, "content-type").starts_with("application/x-www-form-urlencoded") { pairs_obj(parse_pairs(&text)) } else { json!({}) };
+    let form = if hdr(h, "content-type").starts_with("application/x-www-form-urlencoded") {
+        pairs_obj(parse_pairs(&text))
+    } else {
+        json!({})
+    };
     json!({
         "method": m.as_str(), "path": u.path(), "query": pairs_obj(parse_pairs(u.query().unwrap_or(""))),
         "headers": headers_obj(h), "body": text, "form": form,
@@ -216,7 +249,9 @@ fn describe(m: &Method, u: &Uri, h: &HeaderMap, body: &[u8]) -> Value {
 
 /// username/password from a JSON body or a form body (`id` is accepted as a username too).
 fn credentials(body: &[u8]) -> (Option<String>, String) {
-    let get = |v: &Value, k: &str| v.get(k).and_then(|x| x.as_str().map(str::to_string).or_else(|| (!x.is_null()).then(|| x.to_string())));
+    let get = |v: &Value, k: &str| {
+        v.get(k).and_then(|x| x.as_str().map(str::to_string).or_else(|| (!x.is_null()).then(|| x.to_string())))
+    };
     if let Ok(v) = serde_json::from_slice::<Value>(body) {
         return (get(&v, "username").or_else(|| get(&v, "id")), get(&v, "password").unwrap_or_default());
     }
@@ -227,14 +262,20 @@ fn credentials(body: &[u8]) -> (Option<String>, String) {
 fn session_user(st: &AppState, h: &HeaderMap) -> Option<String> {
     let sessions = st.sessions.lock().unwrap();
     let bearer = hdr(h, "authorization").strip_prefix("Bearer ").map(str::to_string);
-    cookies(h).into_iter().filter(|(k, _)| k == "session").map(|(_, v)| v).chain(bearer)
+    cookies(h)
+        .into_iter()
+        .filter(|(k, _)| k == "session")
+        .map(|(_, v)| v)
+        .chain(bearer)
         .find_map(|t| sessions.get(&t).cloned())
 }
 
 // ---------- handlers ----------
 
 async fn status(Path(code): Path<u16>) -> Response {
-    let Ok(sc) = StatusCode::from_u16(code) else { return (StatusCode::BAD_REQUEST, "bad status code").into_response() };
+    let Ok(sc) = StatusCode::from_u16(code) else {
+        return (StatusCode::BAD_REQUEST, "bad status code").into_response();
+    };
     if code < 200 {
         return (StatusCode::BAD_REQUEST, "1xx is not supported").into_response();
     }
@@ -303,7 +344,11 @@ fn redirect(to: &str) -> Response {
 }
 
 async fn redirect_to(uri: Uri) -> Response {
-    let to = parse_pairs(uri.query().unwrap_or("")).into_iter().find(|(k, _)| k == "to").map(|(_, v)| v).unwrap_or_else(|| "/".into());
+    let to = parse_pairs(uri.query().unwrap_or(""))
+        .into_iter()
+        .find(|(k, _)| k == "to")
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| "/".into());
     if !to.starts_with('/') || to.starts_with("//") {
         return (StatusCode::BAD_REQUEST, "only local redirects").into_response();
     }
@@ -315,13 +360,15 @@ async fn redirect_n(Path(n): Path<u32>) -> Response {
 }
 
 async fn basic_auth(Path((user, pass)): Path<(String, String)>, h: HeaderMap) -> Response {
-    let given = hdr(&h, "authorization").strip_prefix("Basic ")
+    let given = hdr(&h, "authorization")
+        .strip_prefix("Basic ")
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
         .map(|b| String::from_utf8_lossy(&b).into_owned());
     if given.as_deref() == Some(&format!("{user}:{pass}")) {
         json_resp(StatusCode::OK, json!({"authenticated": true, "user": user}))
     } else {
-        (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Basic realm=\"target\"")], "Unauthorized").into_response()
+        (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Basic realm=\"target\"")], "Unauthorized")
+            .into_response()
     }
 }
 
@@ -343,9 +390,17 @@ fn multipart(ctype: &str, body: &[u8]) -> Option<Vec<(String, Option<String>, us
         let split = find(part, b"\r\n\r\n")?;
         let heads = String::from_utf8_lossy(&part[..split]).into_owned();
         let content = &part[split + 4..];
-        let param = |key: &str| heads.lines().find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))
-            .and_then(|l| l.split(';').find_map(|p| p.trim().strip_prefix(key).map(|v| v.trim_matches('"').to_string())));
-        parts.push((param("name=").unwrap_or_default(), param("filename="), content.len(), String::from_utf8_lossy(content).into_owned()));
+        let param = |key: &str| {
+            heads.lines().find(|l| l.to_ascii_lowercase().starts_with("content-disposition")).and_then(|l| {
+                l.split(';').find_map(|p| p.trim().strip_prefix(key).map(|v| v.trim_matches('"').to_string()))
+            })
+        };
+        parts.push((
+            param("name=").unwrap_or_default(),
+            param("filename="),
+            content.len(),
+            String::from_utf8_lossy(content).into_owned(),
+        ));
         rest = &rest[end + delim.len()..];
     }
     Some(parts)
@@ -355,8 +410,10 @@ async fn upload(h: HeaderMap, body: Bytes) -> Response {
     let Some(parts) = multipart(hdr(&h, "content-type"), &body) else {
         return json_resp(StatusCode::BAD_REQUEST, json!({"error": "expected multipart/form-data"}));
     };
-    let files: Vec<Value> = parts.iter().filter(|p| p.1.is_some()).map(|p| json!({"field": p.0, "filename": p.1, "size": p.2})).collect();
-    let fields: serde_json::Map<String, Value> = parts.into_iter().filter(|p| p.1.is_none()).map(|p| (p.0, Value::String(p.3))).collect();
+    let files: Vec<Value> =
+        parts.iter().filter(|p| p.1.is_some()).map(|p| json!({"field": p.0, "filename": p.1, "size": p.2})).collect();
+    let fields: serde_json::Map<String, Value> =
+        parts.into_iter().filter(|p| p.1.is_none()).map(|p| (p.0, Value::String(p.3))).collect();
     json_resp(StatusCode::OK, json!({"files": files, "fields": fields}))
 }
 
@@ -364,7 +421,8 @@ async fn gzip() -> Response {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let _ = enc.write_all(json!({"gzipped": true, "greeting": "hello"}).to_string().as_bytes());
     let body = enc.finish().unwrap_or_default();
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json"), (header::CONTENT_ENCODING, "gzip")], body).into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json"), (header::CONTENT_ENCODING, "gzip")], body)
+        .into_response()
 }
 
 // ---------- todos ----------
@@ -408,7 +466,9 @@ async fn update_todo(State(st): State<Shared>, Path(id): Path<u64>, body: Bytes)
         return json_resp(StatusCode::UNPROCESSABLE_ENTITY, json!({"detail": "expected a JSON object"}));
     };
     let mut todos = st.todos.lock().unwrap();
-    let Some(Value::Object(todo)) = todos.get_mut(&id) else { return not_found() };
+    let Some(Value::Object(todo)) = todos.get_mut(&id) else {
+        return not_found();
+    };
     for (k, v) in changes.into_iter().filter(|(k, _)| k != "id") {
         todo.insert(k, v);
     }
@@ -435,9 +495,18 @@ mod tests {
     }
 
     /// One raw HTTP/1.1 request with `Connection: close`; returns (status, head, body).
-    async fn req(addr: std::net::SocketAddr, method: &str, path: &str, extra: &str, body: &str) -> (u16, String, String) {
+    async fn req(
+        addr: std::net::SocketAddr,
+        method: &str,
+        path: &str,
+        extra: &str,
+        body: &str,
+    ) -> (u16, String, String) {
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let msg = format!("{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n{extra}\r\n{body}", body.len());
+        let msg = format!(
+            "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n{extra}\r\n{body}",
+            body.len()
+        );
         s.write_all(msg.as_bytes()).await.unwrap();
         let mut out = Vec::new();
         s.read_to_end(&mut out).await.unwrap();
@@ -454,7 +523,14 @@ mod tests {
         assert_eq!((code, body.as_str()), (404, "404 Not Found"));
         assert_eq!(req(a, "DELETE", "/status/503", "", "").await.0, 503);
         assert_eq!(req(a, "GET", "/nope", "", "").await.0, 404);
-        let (_, _, body) = req(a, "POST", "/echo?a=1&b=x+y", "Content-Type: application/x-www-form-urlencoded\r\nCookie: c=1; d=2\r\n", "u=%C3%A9&v=2").await;
+        let (_, _, body) = req(
+            a,
+            "POST",
+            "/echo?a=1&b=x+y",
+            "Content-Type: application/x-www-form-urlencoded\r\nCookie: c=1; d=2\r\n",
+            "u=%C3%A9&v=2",
+        )
+        .await;
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["method"], "POST");
         assert_eq!(v["query"]["b"], "x y");
@@ -490,10 +566,18 @@ mod tests {
     async fn login_sets_a_session_cookie() {
         let a = start().await;
         assert_eq!(req(a, "GET", "/me", "", "").await.0, 401);
-        assert_eq!(req(a, "POST", "/login", "Content-Type: application/json\r\n", r#"{"username":"u","password":"bad"}"#).await.0, 401);
-        let (code, head, _) = req(a, "POST", "/login", "Content-Type: application/x-www-form-urlencoded\r\n", "username=ann&password=pw").await;
+        assert_eq!(
+            req(a, "POST", "/login", "Content-Type: application/json\r\n", r#"{"username":"u","password":"bad"}"#)
+                .await
+                .0,
+            401
+        );
+        let (code, head, _) =
+            req(a, "POST", "/login", "Content-Type: application/x-www-form-urlencoded\r\n", "username=ann&password=pw")
+                .await;
         assert_eq!(code, 200);
-        let cookie = head.lines().find_map(|l| l.strip_prefix("set-cookie: ")).unwrap().split(';').next().unwrap().to_string();
+        let cookie =
+            head.lines().find_map(|l| l.strip_prefix("set-cookie: ")).unwrap().split(';').next().unwrap().to_string();
         let (code, _, body) = req(a, "GET", "/me", &format!("Cookie: {cookie}\r\n"), "").await;
         assert_eq!((code, body.contains("ann")), (200, true));
     }
@@ -501,7 +585,9 @@ mod tests {
     #[tokio::test]
     async fn todos_crud_and_upload() {
         let a = start().await;
-        let (code, _, body) = req(a, "POST", "/todos/", "Content-Type: application/json\r\n", r#"{"title":"할 일","completed":false}"#).await;
+        let (code, _, body) =
+            req(a, "POST", "/todos/", "Content-Type: application/json\r\n", r#"{"title":"할 일","completed":false}"#)
+                .await;
         assert_eq!(code, 201);
         let id = serde_json::from_str::<Value>(&body).unwrap()["id"].as_u64().unwrap();
         assert_eq!(req(a, "PUT", &format!("/todos/{id}"), "", r#"{"completed":true}"#).await.2.contains("true"), true);

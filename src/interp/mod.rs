@@ -241,3 +241,16 @@ pub fn quit(code: i32) -> Result<(), InterpError> {
         Ok(())
     })
 }
+
+/// Before the process exits: run Python's `atexit` handlers and flush `sys.stdout`/`sys.stderr`, as a normal
+/// interpreter exit would (the interpreter is not finalized). Does nothing if Python never started.
+pub fn finish() {
+    // SAFETY: Py_IsInitialized only reads a flag.
+    if unsafe { pyo3::ffi::Py_IsInitialized() } == 0 {
+        return;
+    }
+    Python::attach(|py| {
+        let code = c"import atexit, sys\ntry:\n    atexit._run_exitfuncs()\nfinally:\n    for s in (sys.stdout, sys.stderr):\n        try:\n            s.flush()\n        except Exception:\n            pass\n";
+        let _ = py.run(code, None, None);
+    });
+}

@@ -23,13 +23,31 @@ _done = Event()
 _runner = None
 
 
+_interrupts = 0
+
+
+def _on_signal():
+    """Ctrl+C or SIGTERM: stop the users and write the results; a second Ctrl+C exits at once."""
+    global _interrupts
+    _interrupts += 1
+    if _interrupts > 1:
+        import os
+
+        os._exit(1)
+    _rlocust.runner_control("quit")
+
+
 def ensure_started():
-    """Install the eventfd watcher on this thread's hub (idempotent)."""
+    """Install the eventfd watcher and the signal handlers on this thread's hub (idempotent)."""
     global _hub, _watcher
     if _watcher is None:
+        import signal
+
         _hub = gevent.get_hub()
         _watcher = _hub.loop.io(_rlocust.wake_fd(), 1)
         _watcher.start(_on_wake)
+        gevent.signal_handler(signal.SIGINT, _on_signal)
+        gevent.signal_handler(signal.SIGTERM, _on_signal)
 
 
 def wait(ticket):
