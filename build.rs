@@ -6,19 +6,24 @@ fn main() {
     println!("cargo:rerun-if-changed=python/shim");
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
     let cfg = pyo3_build_config::get();
-    if let Some(dir) = cfg.lib_dir() {
-        if cfg.shared() {
-            println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
-        }
+    if let Some(dir) = cfg.lib_dir()
+        && cfg.shared()
+    {
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
     }
     // The shim: every .py file under python/shim, served from memory by the importer in interp.
     let mut files = Vec::new();
     collect(Path::new("python/shim"), &mut files);
     files.sort();
-    let mut out = String::from("/// (module name, is package, source) for every shim module.\npub static SHIM_SOURCES: &[(&str, bool, &str)] = &[\n");
+    let mut out = String::from(
+        "/// (module name, is package, source) for every shim module.\npub static SHIM_SOURCES: &[(&str, bool, &str)] = &[\n",
+    );
     for f in files {
         let rel = f.strip_prefix("python/shim").unwrap_or(&f);
-        let mut parts: Vec<String> = rel.iter().map(|c| c.to_string_lossy().into_owned()).collect();
+        let mut parts: Vec<String> = rel
+            .iter()
+            .map(|c| c.to_string_lossy().into_owned())
+            .collect();
         let last = parts.pop().unwrap_or_default();
         let is_pkg = last == "__init__.py";
         if !is_pkg {
@@ -26,10 +31,14 @@ fn main() {
         }
         let module = parts.join(".");
         let abs = fs::canonicalize(&f).unwrap_or(f.clone());
-        out.push_str(&format!("    ({module:?}, {is_pkg}, include_str!({:?})),\n", abs.display().to_string()));
+        out.push_str(&format!(
+            "    ({module:?}, {is_pkg}, include_str!({:?})),\n",
+            abs.display().to_string()
+        ));
     }
     out.push_str("];\n");
-    let dest = Path::new(&env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("shim_sources.rs");
+    let dest =
+        Path::new(&env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("shim_sources.rs");
     if fs::read_to_string(&dest).ok().as_deref() != Some(out.as_str()) {
         let _ = fs::write(&dest, out);
     }

@@ -5,8 +5,9 @@
 """Seed 004 (an SRE team's script), unchanged except the wait: FastHttpUser whose `tasks` is a *set* holding a
 SequentialTaskSet, percent-encoded path-traversal names, headers=None, print() in on_start/on_stop, and the
 never-called setup/teardown methods."""
-from locust import HttpUser, TaskSet, task, between, constant, SequentialTaskSet
+from locust import SequentialTaskSet, constant, task
 from locust.contrib.fasthttp import FastHttpUser
+
 
 class MetricsTaskSet(SequentialTaskSet):
   _body = None
@@ -33,8 +34,8 @@ class MetricsTaskSet(SequentialTaskSet):
     print(f'[{self._test_set_number}] Case #1 go')
 
     self.client.get(
-      f'/c:%252e%252e%255f%252e%252e%255f%252e%252e%255f%252e%252e%255f%252e%252e%255f%252e%252e%255fboot.ini%23vt/test',
-      name=f'/c:%252e%252e%255f%252e%252e%255f%252e%252e%255f%252e%252e%255f%252e%252e%255f%252e%252e%255fboot.ini%23vt/test',
+      '/c:%252e%252e%255f%252e%252e%255f%252e%252e%255f%252e%252e%255f%252e%252e%255f%252e%252e%255fboot.ini%23vt/test',
+      name='/c:%252e%252e%255f%252e%252e%255f%252e%252e%255f%252e%252e%255f%252e%252e%255f%252e%252e%255fboot.ini%23vt/test',
       headers=self._header_authoriztion
     )
 
@@ -44,8 +45,8 @@ class MetricsTaskSet(SequentialTaskSet):
     print(f'[{self._test_set_number}] Case #2 go')
 
     self.client.get(
-      f'/c:.....//.....//.....//.....//.....//.....//etc/passwd%23vt/test',
-      name=f'/c:.....//.....//.....//.....//.....//.....//etc/passwd%23vt/test',
+      '/c:.....//.....//.....//.....//.....//.....//etc/passwd%23vt/test',
+      name='/c:.....//.....//.....//.....//.....//.....//etc/passwd%23vt/test',
       headers=self._header_authoriztion
     )
 

@@ -95,7 +95,11 @@ fn run_inner(argv: Vec<String>) -> i32 {
     }
 
     let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(std::thread::available_parallelism().map(|n| n.get().saturating_sub(1).max(1)).unwrap_or(1))
+        .worker_threads(
+            std::thread::available_parallelism()
+                .map(|n| n.get().saturating_sub(1).max(1))
+                .unwrap_or(1),
+        )
         .thread_name("rlocust-io")
         .enable_all()
         .build()
@@ -122,7 +126,10 @@ fn run_inner(argv: Vec<String>) -> i32 {
         }
         Err(e) => return interp_fail(e),
     };
-    let custom = loaded.as_ref().map(|l| l.custom_args.clone()).unwrap_or_default();
+    let custom = loaded
+        .as_ref()
+        .map(|l| l.custom_args.clone())
+        .unwrap_or_default();
     if pre.help {
         print!("{}", cli::help_text(&custom));
         let _ = std::io::stdout().flush();
@@ -133,7 +140,11 @@ fn run_inner(argv: Vec<String>) -> i32 {
         Ok(p) => p,
         Err(e) => return fail(&e.message(), e.exit_code()),
     };
-    let values: Vec<(String, Value)> = parsed.values.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let values: Vec<(String, Value)> = parsed
+        .values
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     if get_bool(&values, "list_commands") {
         match interp::list_text() {
             Ok(t) => print!("{t}"),
@@ -143,13 +154,19 @@ fn run_inner(argv: Vec<String>) -> i32 {
     }
 
     let skip_log = get_bool(&values, "skip_log_setup");
-    let level = get_str(&values, "loglevel").and_then(|l| Level::parse(&l)).unwrap_or(Level::Info);
+    let level = get_str(&values, "loglevel")
+        .and_then(|l| Level::parse(&l))
+        .unwrap_or(Level::Info);
     let logfile = match get_str(&values, "logfile") {
         Some(path) => {
             if let Some(parent) = std::path::Path::new(&path).parent() {
                 let _ = std::fs::create_dir_all(parent);
             }
-            match std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+            {
                 Ok(f) => Some(f),
                 Err(e) => return fail(&format!("rlocust: cannot open log file {path}: {e}"), 1),
             }
@@ -160,14 +177,22 @@ fn run_inner(argv: Vec<String>) -> i32 {
 
     let stop_timeout = get_f64(&values, "stop_timeout").unwrap_or(0.0);
     let (shared, control_rx) = Shared::new(stop_timeout);
-    py::install(Arc::new(Core { engine, stats: stats.clone(), bridge: bridge.clone(), runner: shared.clone() }));
+    py::install(Arc::new(Core {
+        engine,
+        stats: stats.clone(),
+        bridge: bridge.clone(),
+        runner: shared.clone(),
+    }));
 
     let classes = match interp::configure(&values, &parsed.custom_argv, &parsed.user_classes) {
         Ok(c) => c,
         Err(e) => return interp_fail(e),
     };
     if loaded.has_shape {
-        return fail("rlocust: LoadTestShape classes are not supported yet (planned); remove the shape class to run this locustfile", 1);
+        return fail(
+            "rlocust: LoadTestShape classes are not supported yet (planned); remove the shape class to run this locustfile",
+            1,
+        );
     }
 
     let headless = get_bool(&values, "headless");
@@ -178,12 +203,18 @@ fn run_inner(argv: Vec<String>) -> i32 {
             1,
         );
     }
-    log::info("locust.main", &format!("Starting Locust {LOCUST_VERSION} (rlocust {VERSION})"));
+    log::info(
+        "locust.main",
+        &format!("Starting Locust {LOCUST_VERSION} (rlocust {VERSION})"),
+    );
     let users = match get(&values, "num_users") {
         Some(Value::Int(n)) if *n < 0 => {
             // NOTE: Locust 2.47 starts, then its spawning greenlet dies with "target_user_count must be >= 0"
             // and it exits 2 after the run time; rlocust says so at once, with the same exit code.
-            return fail(&format!("rlocust: error: argument -u/--users: must be >= 0, got {n}"), 2);
+            return fail(
+                &format!("rlocust: error: argument -u/--users: must be >= 0, got {n}"),
+                2,
+            );
         }
         Some(Value::Int(n)) => *n as u64,
         _ => 1,
@@ -201,7 +232,10 @@ fn run_inner(argv: Vec<String>) -> i32 {
     };
     match run_time {
         Some(t) => log::info("locust.main", &format!("Run time limit set to {t} seconds")),
-        None => log::info("locust.main", "No run time limit set, use CTRL+C to interrupt"),
+        None => log::info(
+            "locust.main",
+            "No run time limit set, use CTRL+C to interrupt",
+        ),
     }
 
     let width = name_width();
@@ -211,13 +245,25 @@ fn run_inner(argv: Vec<String>) -> i32 {
     let mut csv = match &csv_prefix {
         Some(prefix) => match CsvWriter::create(prefix, full_history) {
             Ok(w) => Some(w),
-            Err(e) => return fail(&format!("rlocust: cannot write CSV files {prefix}_*.csv: {e}"), 1),
+            Err(e) => {
+                return fail(
+                    &format!("rlocust: cannot write CSV files {prefix}_*.csv: {e}"),
+                    1,
+                );
+            }
         },
         None => None,
     };
 
     let plan = Plan {
-        classes: classes.iter().map(|c| UserClassSpec { name: c.name.clone(), weight: c.weight, fixed_count: c.fixed_count }).collect(),
+        classes: classes
+            .iter()
+            .map(|c| UserClassSpec {
+                name: c.name.clone(),
+                weight: c.weight,
+                fixed_count: c.fixed_count,
+            })
+            .collect(),
         run_time,
         reset_stats: get_bool(&values, "reset_stats"),
         headless: true,
@@ -254,7 +300,13 @@ fn run_inner(argv: Vec<String>) -> i32 {
         })
     });
     // Ctrl+C / SIGTERM are handled on the hub (`_bridge.ensure_started`): they send Control::Quit.
-    rt.spawn(runner::run(shared.clone(), bridge.clone(), stats.clone(), plan, control_rx));
+    rt.spawn(runner::run(
+        shared.clone(),
+        bridge.clone(),
+        stats.clone(),
+        plan,
+        control_rx,
+    ));
     shared.send(Control::Start { users, spawn_rate });
 
     if let Err(e) = interp::run_hub() {
@@ -280,12 +332,11 @@ fn run_inner(argv: Vec<String>) -> i32 {
     };
     log::info("locust.main", &format!("Shutting down (exit code {code})"));
     let _ = done_tx.send(true);
-    if let Some(task) = csv_task {
-        if let Ok(mut w) = rt.block_on(task) {
-            if let Err(e) = w.finish(&stats.snapshot(), shared.user_count(), log::now()) {
-                eprintln!("rlocust: cannot write the CSV files: {e}");
-            }
-        }
+    if let Some(task) = csv_task
+        && let Ok(mut w) = rt.block_on(task)
+        && let Err(e) = w.finish(&stats.snapshot(), shared.user_count(), log::now())
+    {
+        eprintln!("rlocust: cannot write the CSV files: {e}");
     }
     let snap = stats.snapshot();
     let json_file = get_str(&values, "json_file");

@@ -18,9 +18,16 @@ pub enum Command {
     Spawn { class: String, count: u64 },
     /// Stop `count` users of `class`, most recently started first; wait up to `timeout` s for a graceful stop
     /// (0: kill at once).
-    Stop { class: String, count: u64, timeout: f64 },
+    Stop {
+        class: String,
+        count: u64,
+        timeout: f64,
+    },
     /// Fire a Locust event on the hub with integer keyword arguments (`user_count=` …) or none.
-    Fire { event: String, kwargs: Vec<(String, i64)> },
+    Fire {
+        event: String,
+        kwargs: Vec<(String, i64)>,
+    },
     /// Leave the hub loop: the test is over.
     Quit,
 }
@@ -44,7 +51,12 @@ impl Bridge {
         if efd < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(Bridge { queue: Mutex::new(Vec::with_capacity(1024)), efd, next_id: AtomicU64::new(1), acks: Mutex::new(HashMap::new()) })
+        Ok(Bridge {
+            queue: Mutex::new(Vec::with_capacity(1024)),
+            efd,
+            next_id: AtomicU64::new(1),
+            acks: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The fd gevent's loop watches for readability.
@@ -109,14 +121,23 @@ mod tests {
     #[test]
     fn first_push_wakes_and_drain_takes_all_in_order() {
         let b = Bridge::new().unwrap();
-        let _ = b.command(Command::Quit);
-        let _ = b.command(Command::Spawn { class: "A".into(), count: 2 });
+        drop(b.command(Command::Quit));
+        drop(b.command(Command::Spawn {
+            class: "A".into(),
+            count: 2,
+        }));
         let mut v: u64 = 0;
         let n = unsafe { libc::read(b.fd(), (&mut v as *mut u64).cast(), 8) };
         assert_eq!((n, v), (8, 1), "only the first push writes the fd");
         let items = b.drain();
         assert_eq!(items.len(), 2);
-        assert!(matches!(&items[0], Item::Command { command: Command::Quit, .. }));
+        assert!(matches!(
+            &items[0],
+            Item::Command {
+                command: Command::Quit,
+                ..
+            }
+        ));
         assert!(b.drain().is_empty());
     }
 

@@ -27,7 +27,9 @@ pub enum HttpError {
     ConnectionRefused,
     ConnectionReset,
     /// `timeout=` elapsed; carries the configured seconds.
-    Timeout { secs: f64 },
+    Timeout {
+        secs: f64,
+    },
     NameResolution(String),
     TooManyRedirects(u32),
     InvalidUrl(String),
@@ -63,8 +65,16 @@ impl HttpError {
     pub fn message(&self, flavor: Flavor, url: &Url) -> String {
         let host = url.host_str().unwrap_or("");
         let port = url.port_or_known_default().unwrap_or(80);
-        let pool = if url.scheme() == "https" { "HTTPSConnectionPool" } else { "HTTPConnectionPool" };
-        let conn = if url.scheme() == "https" { "HTTPSConnection" } else { "HTTPConnection" };
+        let pool = if url.scheme() == "https" {
+            "HTTPSConnectionPool"
+        } else {
+            "HTTPConnectionPool"
+        };
+        let conn = if url.scheme() == "https" {
+            "HTTPSConnection"
+        } else {
+            "HTTPConnection"
+        };
         let secs = |s: f64| {
             let t = crate::report::pyfmt::py_float_repr(s);
             t.strip_suffix(".0").map(str::to_string).unwrap_or(t)
@@ -77,7 +87,10 @@ impl HttpError {
             (HttpError::ConnectionRefused, Flavor::Fast) => "[Errno 111] Connection refused".into(),
             (HttpError::ConnectionReset, _) => "[Errno 104] Connection reset by peer".into(),
             (HttpError::Timeout { secs: t }, Flavor::Requests) => {
-                format!("{pool}(host='{host}', port={port}): Read timed out. (read timeout={})", secs(*t))
+                format!(
+                    "{pool}(host='{host}', port={port}): Read timed out. (read timeout={})",
+                    secs(*t)
+                )
             }
             (HttpError::Timeout { .. }, Flavor::Fast) => "timed out".into(),
             (HttpError::NameResolution(h), _) => format!(
@@ -94,14 +107,29 @@ impl HttpError {
     pub fn repr(&self, flavor: Flavor, url: &Url) -> String {
         let q = |s: &str| crate::report::pyfmt::py_str_repr(s);
         match (self, flavor) {
-            (HttpError::ConnectionRefused, _) => "ConnectionRefusedError(111, 'Connection refused')".into(),
-            (HttpError::ConnectionReset, _) => "ConnectionResetError(104, 'Connection reset by peer')".into(),
-            (HttpError::Timeout { .. }, Flavor::Requests) => {
-                format!("ReadTimeout(ReadTimeoutError({}))", q(&self.message(flavor, url)))
+            (HttpError::ConnectionRefused, _) => {
+                "ConnectionRefusedError(111, 'Connection refused')".into()
             }
-            (HttpError::Timeout { .. }, Flavor::Fast) => format!("RetriesExceeded({}, 0, original=timed out)", q(url.as_str())),
-            (HttpError::NameResolution(_), _) => format!("ConnectionError(MaxRetryError({}))", q(&self.message(flavor, url))),
-            (HttpError::TooManyRedirects(_), _) => format!("TooManyRedirects({})", q(&self.message(flavor, url))),
+            (HttpError::ConnectionReset, _) => {
+                "ConnectionResetError(104, 'Connection reset by peer')".into()
+            }
+            (HttpError::Timeout { .. }, Flavor::Requests) => {
+                format!(
+                    "ReadTimeout(ReadTimeoutError({}))",
+                    q(&self.message(flavor, url))
+                )
+            }
+            (HttpError::Timeout { .. }, Flavor::Fast) => format!(
+                "RetriesExceeded({}, 0, original=timed out)",
+                q(url.as_str())
+            ),
+            (HttpError::NameResolution(_), _) => format!(
+                "ConnectionError(MaxRetryError({}))",
+                q(&self.message(flavor, url))
+            ),
+            (HttpError::TooManyRedirects(_), _) => {
+                format!("TooManyRedirects({})", q(&self.message(flavor, url)))
+            }
             (HttpError::InvalidUrl(m), _) => format!("InvalidURL({})", q(m)),
             (HttpError::Tls(m), _) => format!("SSLError({})", q(m)),
             (HttpError::Other(m), _) => format!("ConnectionError({})", q(m)),
@@ -196,7 +224,9 @@ pub fn default_failure(outcome: &Outcome, meta: &CallMeta) -> Option<String> {
     match meta.flavor {
         Flavor::Requests => http_error_message(r.status, &r.reason, &meta.name)
             .map(|m| format!("HTTPError({})", crate::report::pyfmt::py_str_repr(&m))),
-        Flavor::Fast => (!fast_status_ok(r.status)).then(|| format!("LocustBadStatusCode(code={})", r.status)),
+        Flavor::Fast => {
+            (!fast_status_ok(r.status)).then(|| format!("LocustBadStatusCode(code={})", r.status))
+        }
     }
 }
 
@@ -242,11 +272,13 @@ impl Engine {
             http.enforce_http(false);
             http.set_nodelay(true);
             let cfg = cfg.unwrap_or_else(|_| {
-                rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                    .with_protocol_versions(&[&rustls::version::TLS12])
-                    .expect("TLS 1.2 is always supported by ring")
-                    .with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth()
+                rustls::ClientConfig::builder_with_provider(Arc::new(
+                    rustls::crypto::ring::default_provider(),
+                ))
+                .with_protocol_versions(&[&rustls::version::TLS12])
+                .expect("TLS 1.2 is always supported by ring")
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth()
             });
             hyper_rustls::HttpsConnectorBuilder::new()
                 .with_tls_config(cfg)
@@ -254,12 +286,21 @@ impl Engine {
                 .enable_http1()
                 .wrap_connector(http)
         };
-        Arc::new(Engine { handle, verifying: build(verifying_cfg), insecure: build(insecure_cfg) })
+        Arc::new(Engine {
+            handle,
+            verifying: build(verifying_cfg),
+            insecure: build(insecure_cfg),
+        })
     }
 
     /// A fresh per-user client: its own connection pool and cookie jar.
     pub fn user_client(self: &Arc<Self>) -> UserClient {
-        UserClient { engine: self.clone(), verifying: OnceLock::new(), insecure: OnceLock::new(), jar: Arc::new(Mutex::new(CookieStore::default())) }
+        UserClient {
+            engine: self.clone(),
+            verifying: OnceLock::new(),
+            insecure: OnceLock::new(),
+            jar: Arc::new(Mutex::new(CookieStore::default())),
+        }
     }
 }
 
@@ -283,7 +324,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAll {
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn verify_tls13_signature(
         &self,
@@ -291,7 +337,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAll {
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
@@ -308,7 +359,11 @@ pub struct UserClient {
 
 impl UserClient {
     fn hyper(&self, verify: bool) -> HyperClient {
-        let (cell, conn) = if verify { (&self.verifying, &self.engine.verifying) } else { (&self.insecure, &self.engine.insecure) };
+        let (cell, conn) = if verify {
+            (&self.verifying, &self.engine.verifying)
+        } else {
+            (&self.insecure, &self.engine.insecure)
+        };
         cell.get_or_init(|| {
             Client::builder(TokioExecutor::new())
                 .pool_idle_timeout(Duration::from_secs(90))
@@ -329,7 +384,11 @@ impl UserClient {
     }
 
     /// Run the call to the end (redirects, body, decompression), bounded by `spec.timeout` when given.
-    pub async fn execute(hyper_v: HyperPair, jar: Arc<Mutex<CookieStore>>, spec: RequestSpec) -> Outcome {
+    pub async fn execute(
+        hyper_v: HyperPair,
+        jar: Arc<Mutex<CookieStore>>,
+        spec: RequestSpec,
+    ) -> Outcome {
         let start_time = crate::log::now();
         let t0 = Instant::now();
         let chain = run_chain(&hyper_v, &jar, &spec);
@@ -338,20 +397,39 @@ impl UserClient {
                 Ok(r) => r,
                 // NOTE: reported as a read timeout, as requests does for a server that accepts but does not answer;
                 // a connect that never completes is reported the same way.
-                Err(_) => (Err(HttpError::Timeout { secs: limit.as_secs_f64() }), Vec::new()),
+                Err(_) => (
+                    Err(HttpError::Timeout {
+                        secs: limit.as_secs_f64(),
+                    }),
+                    Vec::new(),
+                ),
             },
             None => chain.await,
         };
         let response_time_ms = t0.elapsed().as_secs_f64() * 1000.0;
         match result {
-            Ok(resp) => Outcome { response: Some(resp), history, error: None, response_time_ms, start_time },
-            Err(e) => Outcome { response: None, history, error: Some(e), response_time_ms, start_time },
+            Ok(resp) => Outcome {
+                response: Some(resp),
+                history,
+                error: None,
+                response_time_ms,
+                start_time,
+            },
+            Err(e) => Outcome {
+                response: None,
+                history,
+                error: Some(e),
+                response_time_ms,
+                start_time,
+            },
         }
     }
 
     /// The pair of clients a call may need, cloned out so the call can run on tokio without `self`.
     pub fn pair(&self, verify: bool) -> HyperPair {
-        HyperPair { client: self.hyper(verify) }
+        HyperPair {
+            client: self.hyper(verify),
+        }
     }
 }
 
@@ -367,12 +445,19 @@ fn classify(err: &hyper_util::client::legacy::Error, host: &str) -> HttpError {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             return match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => HttpError::ConnectionRefused,
-                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => HttpError::ConnectionReset,
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => {
+                    HttpError::ConnectionReset
+                }
                 _ => {
                     let text = io.to_string();
-                    if text.contains("failed to lookup address") || text.contains("Name or service not known") {
+                    if text.contains("failed to lookup address")
+                        || text.contains("Name or service not known")
+                    {
                         HttpError::NameResolution(host.to_string())
-                    } else if text.contains("certificate") || text.contains("tls") || text.contains("TLS") {
+                    } else if text.contains("certificate")
+                        || text.contains("tls")
+                        || text.contains("TLS")
+                    {
                         HttpError::Tls(text)
                     } else {
                         HttpError::Other(text)
@@ -380,10 +465,10 @@ fn classify(err: &hyper_util::client::legacy::Error, host: &str) -> HttpError {
                 }
             };
         }
-        if let Some(h) = e.downcast_ref::<hyper::Error>() {
-            if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
-                return HttpError::ConnectionReset;
-            }
+        if let Some(h) = e.downcast_ref::<hyper::Error>()
+            && (h.is_incomplete_message() || h.is_closed() || h.is_canceled())
+        {
+            return HttpError::ConnectionReset;
         }
         src = e.source();
     }
@@ -410,8 +495,14 @@ async fn run_chain(
     let mut body = spec.body.clone();
     let mut headers = HeaderMap::new();
     for (k, v) in &spec.headers {
-        let (Ok(name), Ok(value)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) else {
-            return (Err(HttpError::InvalidUrl(format!("Invalid header: {k}"))), history);
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) else {
+            return (
+                Err(HttpError::InvalidUrl(format!("Invalid header: {k}"))),
+                history,
+            );
         };
         headers.insert(name, value);
     }
@@ -419,19 +510,25 @@ async fn run_chain(
         let mut req_headers = headers.clone();
         let mut cookie_pairs: Vec<String> = {
             let jar = jar.lock();
-            jar.get_request_values(&url).map(|(n, v)| format!("{n}={v}")).collect()
+            jar.get_request_values(&url)
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect()
         };
         for (n, v) in &spec.extra_cookies {
             cookie_pairs.push(format!("{n}={v}"));
         }
-        if !cookie_pairs.is_empty() && !req_headers.contains_key(http::header::COOKIE) {
-            if let Ok(v) = HeaderValue::from_str(&cookie_pairs.join("; ")) {
-                req_headers.insert(http::header::COOKIE, v);
-            }
+        if !cookie_pairs.is_empty()
+            && !req_headers.contains_key(http::header::COOKIE)
+            && let Ok(v) = HeaderValue::from_str(&cookie_pairs.join("; "))
+        {
+            req_headers.insert(http::header::COOKIE, v);
         }
         let payload = body.clone().unwrap_or_default();
         if body.is_some() || matches!(method, Method::POST | Method::PUT | Method::PATCH) {
-            req_headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(payload.len()));
+            req_headers.insert(
+                http::header::CONTENT_LENGTH,
+                HeaderValue::from(payload.len()),
+            );
         }
         let uri: http::Uri = match url.as_str().parse() {
             Ok(u) => u,
@@ -481,52 +578,71 @@ async fn run_chain(
             body: body_bytes,
             elapsed,
         };
-        let location = exchange.headers.get(http::header::LOCATION).and_then(|l| l.to_str().ok()).map(str::to_string);
-        if spec.allow_redirects && is_redirect(status) {
-            if let Some(loc) = location {
-                let next = match url.join(&loc) {
-                    Ok(u) => u,
-                    Err(e) => return (Err(HttpError::InvalidUrl(e.to_string())), history),
-                };
-                if history.len() as u32 >= spec.max_redirects {
-                    history.push(exchange);
-                    return (Err(HttpError::TooManyRedirects(spec.max_redirects)), history);
-                }
-                // NOTE: requests' rebuild_method: 303 (not HEAD) and 302 (not HEAD) become GET, 301 turns POST into GET;
-                // 307/308 keep the method and the body.
-                let to_get = (status == 303 && method != Method::HEAD)
-                    || (status == 302 && method != Method::HEAD)
-                    || (status == 301 && method == Method::POST);
-                if to_get {
-                    method = Method::GET;
-                }
-                if !matches!(status, 307 | 308) {
-                    body = None;
-                    headers.remove(http::header::CONTENT_TYPE);
-                    headers.remove(http::header::CONTENT_LENGTH);
-                }
-                if next.host_str() != url.host_str() {
-                    headers.remove(http::header::AUTHORIZATION);
-                }
+        let location = exchange
+            .headers
+            .get(http::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_string);
+        if spec.allow_redirects
+            && is_redirect(status)
+            && let Some(loc) = location
+        {
+            let next = match url.join(&loc) {
+                Ok(u) => u,
+                Err(e) => return (Err(HttpError::InvalidUrl(e.to_string())), history),
+            };
+            if history.len() as u32 >= spec.max_redirects {
                 history.push(exchange);
-                url = next;
-                continue;
+                return (
+                    Err(HttpError::TooManyRedirects(spec.max_redirects)),
+                    history,
+                );
             }
+            // NOTE: requests' rebuild_method: 303 (not HEAD) and 302 (not HEAD) become GET, 301 turns POST into GET;
+            // 307/308 keep the method and the body.
+            let to_get = (matches!(status, 302 | 303) && method != Method::HEAD)
+                || (status == 301 && method == Method::POST);
+            if to_get {
+                method = Method::GET;
+            }
+            if !matches!(status, 307 | 308) {
+                body = None;
+                headers.remove(http::header::CONTENT_TYPE);
+                headers.remove(http::header::CONTENT_LENGTH);
+            }
+            if next.host_str() != url.host_str() {
+                headers.remove(http::header::AUTHORIZATION);
+            }
+            history.push(exchange);
+            url = next;
+            continue;
         }
         return (Ok(exchange), history);
     }
 }
 
 fn decode_body(headers: &HeaderMap, raw: Bytes) -> Bytes {
-    let enc = headers.get(http::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("").trim().to_ascii_lowercase();
+    let enc = headers
+        .get(http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let mut out = Vec::new();
     let ok = match enc.as_str() {
-        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out).is_ok(),
+        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .is_ok(),
         "deflate" => {
-            flate2::read::ZlibDecoder::new(&raw[..]).read_to_end(&mut out).is_ok() || {
-                out.clear();
-                flate2::read::DeflateDecoder::new(&raw[..]).read_to_end(&mut out).is_ok()
-            }
+            flate2::read::ZlibDecoder::new(&raw[..])
+                .read_to_end(&mut out)
+                .is_ok()
+                || {
+                    out.clear();
+                    flate2::read::DeflateDecoder::new(&raw[..])
+                        .read_to_end(&mut out)
+                        .is_ok()
+                }
         }
         _ => return raw,
     };
@@ -539,18 +655,30 @@ mod tests {
 
     #[test]
     fn path_url_keeps_query_and_defaults_to_slash() {
-        assert_eq!(path_url(&Url::parse("http://h:1/abs?q=2").unwrap()), "/abs?q=2");
+        assert_eq!(
+            path_url(&Url::parse("http://h:1/abs?q=2").unwrap()),
+            "/abs?q=2"
+        );
         assert_eq!(path_url(&Url::parse("http://h:1").unwrap()), "/");
     }
 
     #[test]
     fn error_reprs_match_locust() {
         let u = Url::parse("http://127.0.0.1:1/x").unwrap();
-        assert_eq!(HttpError::ConnectionRefused.repr(Flavor::Requests, &u), "ConnectionRefusedError(111, 'Connection refused')");
+        assert_eq!(
+            HttpError::ConnectionRefused.repr(Flavor::Requests, &u),
+            "ConnectionRefusedError(111, 'Connection refused')"
+        );
         let t = HttpError::Timeout { secs: 0.5 }.repr(Flavor::Requests, &u);
-        assert_eq!(t, "ReadTimeout(ReadTimeoutError(\"HTTPConnectionPool(host='127.0.0.1', port=1): Read timed out. (read timeout=0.5)\"))");
+        assert_eq!(
+            t,
+            "ReadTimeout(ReadTimeoutError(\"HTTPConnectionPool(host='127.0.0.1', port=1): Read timed out. (read timeout=0.5)\"))"
+        );
         let f = HttpError::Timeout { secs: 0.5 }.repr(Flavor::Fast, &u);
-        assert_eq!(f, "RetriesExceeded('http://127.0.0.1:1/x', 0, original=timed out)");
+        assert_eq!(
+            f,
+            "RetriesExceeded('http://127.0.0.1:1/x', 0, original=timed out)"
+        );
         assert!(HttpError::ConnectionRefused.message(Flavor::Requests, &u).starts_with(
             "HTTPConnectionPool(host='127.0.0.1', port=1): Max retries exceeded with url: /x (Caused by NewConnectionError("
         ));
@@ -563,7 +691,10 @@ mod tests {
         enc.write_all(b"hello").unwrap();
         let gz = Bytes::from(enc.finish().unwrap());
         let mut h = HeaderMap::new();
-        h.insert(http::header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        h.insert(
+            http::header::CONTENT_ENCODING,
+            HeaderValue::from_static("gzip"),
+        );
         assert_eq!(&decode_body(&h, gz)[..], b"hello");
     }
 }

@@ -49,7 +49,13 @@ struct Sink {
 
 fn sink() -> &'static Mutex<Sink> {
     static SINK: OnceLock<Mutex<Sink>> = OnceLock::new();
-    SINK.get_or_init(|| Mutex::new(Sink { level: Level::Info, file: None, silent: false }))
+    SINK.get_or_init(|| {
+        Mutex::new(Sink {
+            level: Level::Info,
+            file: None,
+            silent: false,
+        })
+    })
 }
 
 /// Configure the destination once the options are known.
@@ -102,7 +108,10 @@ pub fn asctime(unix: f64) -> String {
 }
 
 pub fn now() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// Write one log line for `logger` (e.g. "locust.main") at `level`.
@@ -111,7 +120,14 @@ pub fn log(level: Level, logger: &str, msg: &str) {
     if s.silent || level < s.level {
         return;
     }
-    let line = format!("[{}] {}/{}/{}: {}\n", asctime(now()), hostname(), level.name(), logger, msg);
+    let line = format!(
+        "[{}] {}/{}/{}: {}\n",
+        asctime(now()),
+        hostname(),
+        level.name(),
+        logger,
+        msg
+    );
     match s.file.as_mut() {
         Some(f) => {
             let _ = f.write_all(line.as_bytes());

@@ -35,23 +35,38 @@ pub fn router() -> Router {
         .route("/", any(|| async { "Hello!" }))
         .route("/hello", any(|| async { "Hello!" }))
         .route("/world", any(|| async { "World!" }))
-        .route("/blog", get(|uri: Uri| async move { format!("blog {}", uri.query().unwrap_or("")) }))
-        .route("/article", get(|uri: Uri| async move { format!("article {}", uri.query().unwrap_or("")) }))
+        .route(
+            "/blog",
+            get(|uri: Uri| async move { format!("blog {}", uri.query().unwrap_or("")) }),
+        )
+        .route(
+            "/article",
+            get(|uri: Uri| async move { format!("article {}", uri.query().unwrap_or("")) }),
+        )
         .route(
             "/items/{id}",
             any(|Path(id): Path<String>| async move {
-                json_resp(StatusCode::OK, json!({"id": id, "name": format!("item-{id}"), "price": 10}))
+                json_resp(
+                    StatusCode::OK,
+                    json!({"id": id, "name": format!("item-{id}"), "price": 10}),
+                )
             }),
         )
         .route(
             "/json",
             any(|| async {
-                json_resp(StatusCode::OK, json!({"greeting": "hello", "items": [1, 2, 3], "nested": {"ok": true}}))
+                json_resp(
+                    StatusCode::OK,
+                    json!({"greeting": "hello", "items": [1, 2, 3], "nested": {"ok": true}}),
+                )
             }),
         )
         .route("/status/{code}", any(status))
         .route("/delay/{ms}", any(delay))
-        .route("/bytes/{n}", get(|Path(n): Path<usize>| async move { "x".repeat(n.min(10_000_000)) }))
+        .route(
+            "/bytes/{n}",
+            get(|Path(n): Path<usize>| async move { "x".repeat(n.min(10_000_000)) }),
+        )
         .route(
             "/echo",
             any(|m: Method, u: Uri, h: HeaderMap, b: Bytes| async move {
@@ -60,11 +75,15 @@ pub fn router() -> Router {
         )
         .route(
             "/headers",
-            any(|h: HeaderMap| async move { json_resp(StatusCode::OK, json!({"headers": headers_obj(&h)})) }),
+            any(|h: HeaderMap| async move {
+                json_resp(StatusCode::OK, json!({"headers": headers_obj(&h)}))
+            }),
         )
         .route(
             "/cookies",
-            any(|h: HeaderMap| async move { json_resp(StatusCode::OK, json!({"cookies": pairs_obj(cookies(&h))})) }),
+            any(|h: HeaderMap| async move {
+                json_resp(StatusCode::OK, json!({"cookies": pairs_obj(cookies(&h))}))
+            }),
         )
         .route("/set-cookie", any(set_cookie))
         .route("/login", post(login))
@@ -79,7 +98,13 @@ pub fn router() -> Router {
         .route("/gzip", any(gzip))
         .route("/todos", get(list_todos).post(create_todo))
         .route("/todos/", get(list_todos).post(create_todo))
-        .route("/todos/{id}", get(get_todo).put(update_todo).patch(update_todo).delete(delete_todo))
+        .route(
+            "/todos/{id}",
+            get(get_todo)
+                .put(update_todo)
+                .patch(update_todo)
+                .delete(delete_todo),
+        )
         .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") })
         .layer(middleware::from_fn(read_whole_body))
         .with_state(Shared::default())
@@ -91,7 +116,10 @@ pub fn router() -> Router {
 async fn read_whole_body(req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     match axum::body::to_bytes(body, 64 << 20).await {
-        Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
         Err(_) => (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
     }
 }
@@ -124,13 +152,20 @@ pub fn run_blocking_for(addr: &str, max_seconds: Option<f64>) -> i32 {
 
 async fn run(addr: &str, max_seconds: Option<f64>) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("rlocust-target listening on http://{}", listener.local_addr()?);
+    println!(
+        "rlocust-target listening on http://{}",
+        listener.local_addr()?
+    );
     std::io::stdout().flush()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         let _ = rx.await;
     };
-    let server = tokio::spawn(async move { axum::serve(listener, router()).with_graceful_shutdown(shutdown).await });
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router())
+            .with_graceful_shutdown(shutdown)
+            .await
+    });
     wait_for_stop(max_seconds).await;
     let _ = tx.send(());
     // Idle keep-alive connections must not hold the process: give in-flight requests 2 s.
@@ -141,7 +176,9 @@ async fn run(addr: &str, max_seconds: Option<f64>) -> std::io::Result<()> {
 async fn wait_for_stop(max_seconds: Option<f64>) {
     let limit = async {
         match max_seconds {
-            Some(s) if s.is_finite() && s >= 0.0 => tokio::time::sleep(Duration::from_secs_f64(s)).await,
+            Some(s) if s.is_finite() && s >= 0.0 => {
+                tokio::time::sleep(Duration::from_secs_f64(s)).await
+            }
             _ => std::future::pending::<()>().await,
         }
     };
@@ -166,7 +203,12 @@ async fn wait_for_stop(max_seconds: Option<f64>) {
 // ---------- helpers ----------
 
 fn json_resp(code: StatusCode, v: Value) -> Response {
-    (code, [(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        v.to_string(),
+    )
+        .into_response()
 }
 
 fn hdr<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
@@ -178,8 +220,10 @@ fn pct_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex =
-            b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (b[i], hex) {
             (b'+', _) => out.push(b' '),
             (b'%', Some(v)) => {
@@ -205,13 +249,21 @@ fn parse_pairs(s: &str) -> Vec<(String, String)> {
 }
 
 fn pairs_obj(pairs: Vec<(String, String)>) -> Value {
-    Value::Object(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+    Value::Object(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect(),
+    )
 }
 
 fn headers_obj(h: &HeaderMap) -> Value {
     let mut m = serde_json::Map::new();
     for (k, v) in h {
-        m.insert(k.as_str().to_string(), Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()));
+        m.insert(
+            k.as_str().to_string(),
+            Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        );
     }
     Value::Object(m)
 }
@@ -250,18 +302,32 @@ fn describe(m: &Method, u: &Uri, h: &HeaderMap, body: &[u8]) -> Value {
 /// username/password from a JSON body or a form body (`id` is accepted as a username too).
 fn credentials(body: &[u8]) -> (Option<String>, String) {
     let get = |v: &Value, k: &str| {
-        v.get(k).and_then(|x| x.as_str().map(str::to_string).or_else(|| (!x.is_null()).then(|| x.to_string())))
+        v.get(k).and_then(|x| {
+            x.as_str()
+                .map(str::to_string)
+                .or_else(|| (!x.is_null()).then(|| x.to_string()))
+        })
     };
     if let Ok(v) = serde_json::from_slice::<Value>(body) {
-        return (get(&v, "username").or_else(|| get(&v, "id")), get(&v, "password").unwrap_or_default());
+        return (
+            get(&v, "username").or_else(|| get(&v, "id")),
+            get(&v, "password").unwrap_or_default(),
+        );
     }
-    let pairs: HashMap<_, _> = parse_pairs(&String::from_utf8_lossy(body)).into_iter().collect();
-    (pairs.get("username").or_else(|| pairs.get("id")).cloned(), pairs.get("password").cloned().unwrap_or_default())
+    let pairs: HashMap<_, _> = parse_pairs(&String::from_utf8_lossy(body))
+        .into_iter()
+        .collect();
+    (
+        pairs.get("username").or_else(|| pairs.get("id")).cloned(),
+        pairs.get("password").cloned().unwrap_or_default(),
+    )
 }
 
 fn session_user(st: &AppState, h: &HeaderMap) -> Option<String> {
     let sessions = st.sessions.lock().unwrap();
-    let bearer = hdr(h, "authorization").strip_prefix("Bearer ").map(str::to_string);
+    let bearer = hdr(h, "authorization")
+        .strip_prefix("Bearer ")
+        .map(str::to_string);
     cookies(h)
         .into_iter()
         .filter(|(k, _)| k == "session")
@@ -282,10 +348,15 @@ async fn status(Path(code): Path<u16>) -> Response {
     let mut resp = if code == 204 || code == 304 {
         sc.into_response()
     } else {
-        (sc, format!("{} {}", code, sc.canonical_reason().unwrap_or(""))).into_response()
+        (
+            sc,
+            format!("{} {}", code, sc.canonical_reason().unwrap_or("")),
+        )
+            .into_response()
     };
     if matches!(code, 301 | 302 | 303 | 307 | 308) {
-        resp.headers_mut().insert(header::LOCATION, "/hello".parse().unwrap());
+        resp.headers_mut()
+            .insert(header::LOCATION, "/hello".parse().unwrap());
     }
     resp
 }
@@ -310,15 +381,27 @@ async fn set_cookie(uri: Uri) -> Response {
 async fn login(State(st): State<Shared>, body: Bytes) -> Response {
     let (user, pass) = credentials(&body);
     let Some(user) = user.filter(|u| !u.is_empty()) else {
-        return json_resp(StatusCode::BAD_REQUEST, json!({"error": "username required"}));
+        return json_resp(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "username required"}),
+        );
     };
     if pass == "bad" {
-        return json_resp(StatusCode::UNAUTHORIZED, json!({"error": "invalid credentials"}));
+        return json_resp(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "invalid credentials"}),
+        );
     }
     let token = format!("s{}", st.next_id.fetch_add(1, Ordering::Relaxed) + 1);
-    st.sessions.lock().unwrap().insert(token.clone(), user.clone());
+    st.sessions
+        .lock()
+        .unwrap()
+        .insert(token.clone(), user.clone());
     let mut resp = json_resp(StatusCode::OK, json!({"user": user, "token": token}));
-    resp.headers_mut().insert(header::SET_COOKIE, format!("session={token}; Path=/").parse().unwrap());
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        format!("session={token}; Path=/").parse().unwrap(),
+    );
     resp
 }
 
@@ -328,7 +411,10 @@ async fn logout(State(st): State<Shared>, h: HeaderMap) -> Response {
         sessions.remove(&t);
     }
     let mut resp = json_resp(StatusCode::OK, json!({"logged_out": true}));
-    resp.headers_mut().insert(header::SET_COOKIE, "session=; Max-Age=0; Path=/".parse().unwrap());
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        "session=; Max-Age=0; Path=/".parse().unwrap(),
+    );
     resp
 }
 
@@ -356,18 +442,30 @@ async fn redirect_to(uri: Uri) -> Response {
 }
 
 async fn redirect_n(Path(n): Path<u32>) -> Response {
-    if n <= 1 { redirect("/hello") } else { redirect(&format!("/redirect/{}", n.min(50) - 1)) }
+    if n <= 1 {
+        redirect("/hello")
+    } else {
+        redirect(&format!("/redirect/{}", n.min(50) - 1))
+    }
 }
 
 async fn basic_auth(Path((user, pass)): Path<(String, String)>, h: HeaderMap) -> Response {
     let given = hdr(&h, "authorization")
         .strip_prefix("Basic ")
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
         .map(|b| String::from_utf8_lossy(&b).into_owned());
     if given.as_deref() == Some(&format!("{user}:{pass}")) {
         json_resp(StatusCode::OK, json!({"authenticated": true, "user": user}))
     } else {
-        (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Basic realm=\"target\"")], "Unauthorized")
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Basic realm=\"target\"")],
+            "Unauthorized",
+        )
             .into_response()
     }
 }
@@ -377,8 +475,12 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Parts of a multipart/form-data body: (field name, file name, content).
+#[allow(clippy::type_complexity)]
 fn multipart(ctype: &str, body: &[u8]) -> Option<Vec<(String, Option<String>, usize, String)>> {
-    let boundary = ctype.split(';').find_map(|p| p.trim().strip_prefix("boundary="))?.trim_matches('"');
+    let boundary = ctype
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("boundary="))?
+        .trim_matches('"');
     let delim = format!("--{boundary}").into_bytes();
     let mut rest = &body[find(body, &delim)? + delim.len()..];
     let mut parts = Vec::new();
@@ -391,9 +493,16 @@ fn multipart(ctype: &str, body: &[u8]) -> Option<Vec<(String, Option<String>, us
         let heads = String::from_utf8_lossy(&part[..split]).into_owned();
         let content = &part[split + 4..];
         let param = |key: &str| {
-            heads.lines().find(|l| l.to_ascii_lowercase().starts_with("content-disposition")).and_then(|l| {
-                l.split(';').find_map(|p| p.trim().strip_prefix(key).map(|v| v.trim_matches('"').to_string()))
-            })
+            heads
+                .lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))
+                .and_then(|l| {
+                    l.split(';').find_map(|p| {
+                        p.trim()
+                            .strip_prefix(key)
+                            .map(|v| v.trim_matches('"').to_string())
+                    })
+                })
         };
         parts.push((
             param("name=").unwrap_or_default(),
@@ -408,20 +517,40 @@ fn multipart(ctype: &str, body: &[u8]) -> Option<Vec<(String, Option<String>, us
 
 async fn upload(h: HeaderMap, body: Bytes) -> Response {
     let Some(parts) = multipart(hdr(&h, "content-type"), &body) else {
-        return json_resp(StatusCode::BAD_REQUEST, json!({"error": "expected multipart/form-data"}));
+        return json_resp(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "expected multipart/form-data"}),
+        );
     };
-    let files: Vec<Value> =
-        parts.iter().filter(|p| p.1.is_some()).map(|p| json!({"field": p.0, "filename": p.1, "size": p.2})).collect();
-    let fields: serde_json::Map<String, Value> =
-        parts.into_iter().filter(|p| p.1.is_none()).map(|p| (p.0, Value::String(p.3))).collect();
+    let files: Vec<Value> = parts
+        .iter()
+        .filter(|p| p.1.is_some())
+        .map(|p| json!({"field": p.0, "filename": p.1, "size": p.2}))
+        .collect();
+    let fields: serde_json::Map<String, Value> = parts
+        .into_iter()
+        .filter(|p| p.1.is_none())
+        .map(|p| (p.0, Value::String(p.3)))
+        .collect();
     json_resp(StatusCode::OK, json!({"files": files, "fields": fields}))
 }
 
 async fn gzip() -> Response {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let _ = enc.write_all(json!({"gzipped": true, "greeting": "hello"}).to_string().as_bytes());
+    let _ = enc.write_all(
+        json!({"gzipped": true, "greeting": "hello"})
+            .to_string()
+            .as_bytes(),
+    );
     let body = enc.finish().unwrap_or_default();
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json"), (header::CONTENT_ENCODING, "gzip")], body)
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CONTENT_ENCODING, "gzip"),
+        ],
+        body,
+    )
         .into_response()
 }
 
@@ -434,17 +563,29 @@ fn not_found() -> Response {
 async fn list_todos(State(st): State<Shared>, uri: Uri) -> Response {
     let q: HashMap<_, _> = parse_pairs(uri.query().unwrap_or("")).into_iter().collect();
     let skip = q.get("skip").and_then(|v| v.parse().ok()).unwrap_or(0usize);
-    let limit = q.get("limit").and_then(|v| v.parse().ok()).unwrap_or(100usize);
+    let limit = q
+        .get("limit")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100usize);
     let todos = st.todos.lock().unwrap();
-    json_resp(StatusCode::OK, Value::Array(todos.values().skip(skip).take(limit).cloned().collect()))
+    json_resp(
+        StatusCode::OK,
+        Value::Array(todos.values().skip(skip).take(limit).cloned().collect()),
+    )
 }
 
 async fn create_todo(State(st): State<Shared>, body: Bytes) -> Response {
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return json_resp(StatusCode::UNPROCESSABLE_ENTITY, json!({"detail": "invalid JSON body"}));
+        return json_resp(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"detail": "invalid JSON body"}),
+        );
     };
     let Some(title) = v.get("title").and_then(Value::as_str) else {
-        return json_resp(StatusCode::UNPROCESSABLE_ENTITY, json!({"detail": "title is required"}));
+        return json_resp(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"detail": "title is required"}),
+        );
     };
     let id = st.next_id.fetch_add(1, Ordering::Relaxed) + 1;
     let todo = json!({"id": id, "title": title, "description": v.get("description").cloned().unwrap_or(Value::Null),
@@ -458,12 +599,20 @@ async fn create_todo(State(st): State<Shared>, body: Bytes) -> Response {
 }
 
 async fn get_todo(State(st): State<Shared>, Path(id): Path<u64>) -> Response {
-    st.todos.lock().unwrap().get(&id).cloned().map_or_else(not_found, |t| json_resp(StatusCode::OK, t))
+    st.todos
+        .lock()
+        .unwrap()
+        .get(&id)
+        .cloned()
+        .map_or_else(not_found, |t| json_resp(StatusCode::OK, t))
 }
 
 async fn update_todo(State(st): State<Shared>, Path(id): Path<u64>, body: Bytes) -> Response {
     let Ok(Value::Object(changes)) = serde_json::from_slice::<Value>(&body) else {
-        return json_resp(StatusCode::UNPROCESSABLE_ENTITY, json!({"detail": "expected a JSON object"}));
+        return json_resp(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"detail": "expected a JSON object"}),
+        );
     };
     let mut todos = st.todos.lock().unwrap();
     let Some(Value::Object(todo)) = todos.get_mut(&id) else {
@@ -512,7 +661,11 @@ mod tests {
         s.read_to_end(&mut out).await.unwrap();
         let text = String::from_utf8_lossy(&out).into_owned();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        (head[9..12].parse().unwrap(), head.to_string(), body.to_string())
+        (
+            head[9..12].parse().unwrap(),
+            head.to_string(),
+            body.to_string(),
+        )
     }
 
     #[tokio::test]
@@ -541,7 +694,10 @@ mod tests {
         assert_eq!(req(a, "GET", "/redirect?to=http://x/", "", "").await.0, 400);
         let (_, head, _) = req(a, "GET", "/gzip", "", "").await;
         assert!(head.contains("content-encoding: gzip"));
-        let auth = format!("Authorization: Basic {}\r\n", base64::engine::general_purpose::STANDARD.encode("u:p"));
+        let auth = format!(
+            "Authorization: Basic {}\r\n",
+            base64::engine::general_purpose::STANDARD.encode("u:p")
+        );
         assert_eq!(req(a, "GET", "/basic-auth/u/p", &auth, "").await.0, 200);
         assert_eq!(req(a, "GET", "/basic-auth/u/q", &auth, "").await.0, 401);
     }
@@ -551,15 +707,22 @@ mod tests {
         let a = start().await;
         let mut s = tokio::net::TcpStream::connect(a).await.unwrap();
         // Like urllib3: the headers first, the body a moment later, then the next request on the same socket.
-        s.write_all(b"POST /status/500 HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n").await.unwrap();
+        s.write_all(b"POST /status/500 HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n")
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
         s.write_all(b"hello").await.unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let _ = s.write_all(b"GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await;
+        let _ = s
+            .write_all(b"GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .await;
         let mut out = Vec::new();
         s.read_to_end(&mut out).await.unwrap();
         let text = String::from_utf8_lossy(&out);
-        assert!(text.starts_with("HTTP/1.1 500") && text.ends_with("Hello!"), "{text}");
+        assert!(
+            text.starts_with("HTTP/1.1 500") && text.ends_with("Hello!"),
+            "{text}"
+        );
     }
 
     #[tokio::test]
@@ -567,17 +730,34 @@ mod tests {
         let a = start().await;
         assert_eq!(req(a, "GET", "/me", "", "").await.0, 401);
         assert_eq!(
-            req(a, "POST", "/login", "Content-Type: application/json\r\n", r#"{"username":"u","password":"bad"}"#)
-                .await
-                .0,
+            req(
+                a,
+                "POST",
+                "/login",
+                "Content-Type: application/json\r\n",
+                r#"{"username":"u","password":"bad"}"#
+            )
+            .await
+            .0,
             401
         );
-        let (code, head, _) =
-            req(a, "POST", "/login", "Content-Type: application/x-www-form-urlencoded\r\n", "username=ann&password=pw")
-                .await;
+        let (code, head, _) = req(
+            a,
+            "POST",
+            "/login",
+            "Content-Type: application/x-www-form-urlencoded\r\n",
+            "username=ann&password=pw",
+        )
+        .await;
         assert_eq!(code, 200);
-        let cookie =
-            head.lines().find_map(|l| l.strip_prefix("set-cookie: ")).unwrap().split(';').next().unwrap().to_string();
+        let cookie = head
+            .lines()
+            .find_map(|l| l.strip_prefix("set-cookie: "))
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
         let (code, _, body) = req(a, "GET", "/me", &format!("Cookie: {cookie}\r\n"), "").await;
         assert_eq!((code, body.contains("ann")), (200, true));
     }
@@ -585,18 +765,56 @@ mod tests {
     #[tokio::test]
     async fn todos_crud_and_upload() {
         let a = start().await;
-        let (code, _, body) =
-            req(a, "POST", "/todos/", "Content-Type: application/json\r\n", r#"{"title":"할 일","completed":false}"#)
-                .await;
+        let (code, _, body) = req(
+            a,
+            "POST",
+            "/todos/",
+            "Content-Type: application/json\r\n",
+            r#"{"title":"할 일","completed":false}"#,
+        )
+        .await;
         assert_eq!(code, 201);
-        let id = serde_json::from_str::<Value>(&body).unwrap()["id"].as_u64().unwrap();
-        assert_eq!(req(a, "PUT", &format!("/todos/{id}"), "", r#"{"completed":true}"#).await.2.contains("true"), true);
+        let id = serde_json::from_str::<Value>(&body).unwrap()["id"]
+            .as_u64()
+            .unwrap();
+        assert!(
+            req(
+                a,
+                "PUT",
+                &format!("/todos/{id}"),
+                "",
+                r#"{"completed":true}"#
+            )
+            .await
+            .2
+            .contains("true")
+        );
         assert!(req(a, "GET", "/todos", "", "").await.2.contains("할 일"));
-        assert_eq!(req(a, "DELETE", &format!("/todos/{id}"), "", "").await.0, 204);
-        assert_eq!(req(a, "DELETE", &format!("/todos/{id}"), "", "").await.0, 404);
+        assert_eq!(
+            req(a, "DELETE", &format!("/todos/{id}"), "", "").await.0,
+            204
+        );
+        assert_eq!(
+            req(a, "DELETE", &format!("/todos/{id}"), "", "").await.0,
+            404
+        );
         let mp = "--XB\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\r\nhello\r\n--XB\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\nv\r\n--XB--\r\n";
-        let (code, _, body) = req(a, "POST", "/upload", "Content-Type: multipart/form-data; boundary=XB\r\n", mp).await;
+        let (code, _, body) = req(
+            a,
+            "POST",
+            "/upload",
+            "Content-Type: multipart/form-data; boundary=XB\r\n",
+            mp,
+        )
+        .await;
         let v: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!((code, v["files"][0]["size"].as_u64(), v["fields"]["k"].as_str()), (200, Some(5), Some("v")));
+        assert_eq!(
+            (
+                code,
+                v["files"][0]["size"].as_u64(),
+                v["fields"]["k"].as_str()
+            ),
+            (200, Some(5), Some("v"))
+        );
     }
 }

@@ -36,7 +36,9 @@ fn run_in(dir: &Path, args: &[&str], limit: Duration) -> Output {
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
-    std::fs::File::create(&p).and_then(|mut f| f.write_all(text.as_bytes())).expect("write file");
+    std::fs::File::create(&p)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .expect("write file");
     p
 }
 
@@ -47,25 +49,71 @@ const GOOD: &str = "from locust import HttpUser, task, constant\n\nclass Visitor
 fn user_errors_are_one_clear_message_and_locusts_exit_code() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "good.py", GOOD);
-    write(dir.path(), "syntax.py", "from locust import User\nclass U(User:\n    pass\n");
+    write(
+        dir.path(),
+        "syntax.py",
+        "from locust import User\nclass U(User:\n    pass\n",
+    );
     write(dir.path(), "nouser.py", "x = 1\n");
     write(dir.path(), "importerr.py", "import no_such_module_here\n");
     let cases: &[(&[&str], i32, &str)] = &[
-        (&["-f", "missing.py", "--headless"], 1, "Could not find 'missing.py'"),
+        (
+            &["-f", "missing.py", "--headless"],
+            1,
+            "Could not find 'missing.py'",
+        ),
         (&["-f", "syntax.py", "--headless"], 1, "SyntaxError"),
-        (&["-f", "nouser.py", "--headless"], 1, "No User class found!"),
-        (&["-f", "importerr.py", "--headless"], 1, "ModuleNotFoundError: No module named 'no_such_module_here'"),
-        (&["-f", "good.py", "--headless", "Nobody"], 1, "Unknown User(s): Nobody"),
-        (&["-f", "good.py", "--headless", "-t", "2.5s"], 2, "Invalid time span format"),
-        (&["-f", "good.py", "--headless", "-u", "-5"], 2, "must be >= 0"),
-        (&["-f", "good.py", "--headless", "--no-such-flag"], 2, "unrecognized arguments: --no-such-flag"),
+        (
+            &["-f", "nouser.py", "--headless"],
+            1,
+            "No User class found!",
+        ),
+        (
+            &["-f", "importerr.py", "--headless"],
+            1,
+            "ModuleNotFoundError: No module named 'no_such_module_here'",
+        ),
+        (
+            &["-f", "good.py", "--headless", "Nobody"],
+            1,
+            "Unknown User(s): Nobody",
+        ),
+        (
+            &["-f", "good.py", "--headless", "-t", "2.5s"],
+            2,
+            "Invalid time span format",
+        ),
+        (
+            &["-f", "good.py", "--headless", "-u", "-5"],
+            2,
+            "must be >= 0",
+        ),
+        (
+            &["-f", "good.py", "--headless", "--no-such-flag"],
+            2,
+            "unrecognized arguments: --no-such-flag",
+        ),
     ];
     for (args, code, needle) in cases {
         let out = run_in(dir.path(), args, Duration::from_secs(30));
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert_eq!(out.status.code(), Some(*code), "{args:?} exit code; output:\n{text}");
-        assert!(text.contains(needle), "{args:?} should say {needle:?}; output:\n{text}");
-        assert!(!text.contains("panicked") && !text.contains("RUST_BACKTRACE"), "{args:?} panicked:\n{text}");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(*code),
+            "{args:?} exit code; output:\n{text}"
+        );
+        assert!(
+            text.contains(needle),
+            "{args:?} should say {needle:?}; output:\n{text}"
+        );
+        assert!(
+            !text.contains("panicked") && !text.contains("RUST_BACKTRACE"),
+            "{args:?} panicked:\n{text}"
+        );
     }
 }
 
@@ -75,20 +123,30 @@ fn version_and_list() {
     write(dir.path(), "locustfile.py", GOOD);
     let out = run_in(dir.path(), &["-V"], Duration::from_secs(30));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("rlocust") && text.contains("2.47.0"), "{text}");
+    assert!(
+        text.contains("rlocust") && text.contains("2.47.0"),
+        "{text}"
+    );
     let out = run_in(dir.path(), &["-l"], Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "Available Users:\n    Visitor\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Available Users:\n    Visitor\n"
+    );
 }
 
 fn start_target() -> (String, std::thread::JoinHandle<()>) {
     let (tx, rx) = std::sync::mpsc::channel();
     let handle = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap().port()).unwrap();
-            let _ = tokio::time::timeout(Duration::from_secs(60), rlocust::target::serve(listener)).await;
+            let _ = tokio::time::timeout(Duration::from_secs(60), rlocust::target::serve(listener))
+                .await;
         });
     });
     let port = rx.recv().unwrap();
@@ -102,18 +160,48 @@ fn a_short_run_writes_locust_shaped_results() {
     write(dir.path(), "locustfile.py", GOOD);
     let out = run_in(
         dir.path(),
-        &["--headless", "-u", "4", "-r", "4", "-t", "2", "-H", &host, "--csv", "out/r", "--json-file", "out/j"],
+        &[
+            "--headless",
+            "-u",
+            "4",
+            "-r",
+            "4",
+            "-t",
+            "2",
+            "-H",
+            &host,
+            "--csv",
+            "out/r",
+            "--json-file",
+            "out/j",
+        ],
         Duration::from_secs(30),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "failures make exit code 1:\n{stderr}");
-    assert!(stderr.contains("All users spawned: {\"Visitor\": 4} (4 total users)"), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "failures make exit code 1:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("All users spawned: {\"Visitor\": 4} (4 total users)"),
+        "{stderr}"
+    );
     assert!(stderr.contains("Shutting down (exit code 1)"), "{stderr}");
     let stats = std::fs::read_to_string(dir.path().join("out/r_stats.csv")).unwrap();
-    assert!(stats.starts_with("Type,Name,Request Count,Failure Count,Median Response Time,"), "{stats}");
+    assert!(
+        stats.starts_with("Type,Name,Request Count,Failure Count,Median Response Time,"),
+        "{stats}"
+    );
     assert!(stats.contains("\r\n"), "CSV lines end in CRLF");
     let row = |name: &str| -> Vec<String> {
-        stats.lines().find(|l| l.split(',').nth(1) == Some(name)).unwrap_or_else(|| panic!("no row {name}: {stats}")).split(',').map(String::from).collect()
+        stats
+            .lines()
+            .find(|l| l.split(',').nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("no row {name}: {stats}"))
+            .split(',')
+            .map(String::from)
+            .collect()
     };
     let index: u64 = row("/")[2].parse().unwrap();
     let missing = row("/status/404");
@@ -121,11 +209,22 @@ fn a_short_run_writes_locust_shaped_results() {
     assert!(index > 20 && missing_n > 5, "{stats}");
     assert_eq!(missing[2], missing[3], "every /status/404 request failed");
     let ratio = index as f64 / (index + missing_n) as f64;
-    assert!((0.6..0.9).contains(&ratio), "weights 3:1 give ~75% to /: {ratio}");
+    assert!(
+        (0.6..0.9).contains(&ratio),
+        "weights 3:1 give ~75% to /: {ratio}"
+    );
     let failures = std::fs::read_to_string(dir.path().join("out/r_failures.csv")).unwrap();
-    assert!(failures.contains("GET,/status/404,HTTPError('404 Client Error: Not Found for url: /status/404')"), "{failures}");
+    assert!(
+        failures.contains(
+            "GET,/status/404,HTTPError('404 Client Error: Not Found for url: /status/404')"
+        ),
+        "{failures}"
+    );
     let json = std::fs::read_to_string(dir.path().join("out/j.json")).unwrap();
     let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(parsed.as_array().map(|a| a.len()), Some(2), "{json}");
-    assert!(!stderr.contains("Response time percentiles"), "--json-file suppresses the final tables");
+    assert!(
+        !stderr.contains("Response time percentiles"),
+        "--json-file suppresses the final tables"
+    );
 }

@@ -47,8 +47,13 @@ impl Action {
     pub fn nargs(&self) -> Nargs {
         match self.kind {
             Kind::Flag | Kind::Help | Kind::Version => Nargs::Zero,
-            Kind::Reject { takes_value: true, .. } | Kind::Single(_) => Nargs::One,
-            Kind::Reject { takes_value: false, .. } => Nargs::Zero,
+            Kind::Reject {
+                takes_value: true, ..
+            }
+            | Kind::Single(_) => Nargs::One,
+            Kind::Reject {
+                takes_value: false, ..
+            } => Nargs::Zero,
             Kind::Multi(_) | Kind::Positional => Nargs::Star,
         }
     }
@@ -116,16 +121,26 @@ pub struct Parser<'a> {
 enum Tok {
     Arg,
     Dash,
-    Opt { action: Option<usize>, option: String, explicit: Option<String> },
+    Opt {
+        action: Option<usize>,
+        option: String,
+        explicit: Option<String>,
+    },
 }
 
 fn looks_negative(s: &str) -> bool {
-    let Some(rest) = s.strip_prefix('-') else { return false };
+    let Some(rest) = s.strip_prefix('-') else {
+        return false;
+    };
     if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
         return true;
     }
     match rest.split_once('.') {
-        Some((a, b)) => a.bytes().all(|c| c.is_ascii_digit()) && !b.is_empty() && b.bytes().all(|c| c.is_ascii_digit()),
+        Some((a, b)) => {
+            a.bytes().all(|c| c.is_ascii_digit())
+                && !b.is_empty()
+                && b.bytes().all(|c| c.is_ascii_digit())
+        }
         None => false,
     }
 }
@@ -149,7 +164,13 @@ impl<'a> Parser<'a> {
             }
         }
         let negative_number_options = map.iter().any(|(s, _)| looks_negative(s));
-        Parser { actions, map, negative_number_options, cwd: cwd.to_path_buf(), positional_default }
+        Parser {
+            actions,
+            map,
+            negative_number_options,
+            cwd: cwd.to_path_buf(),
+            positional_default,
+        }
     }
 
     fn lookup(&self, s: &str) -> Option<usize> {
@@ -162,7 +183,11 @@ impl<'a> Parser<'a> {
             return Ok(Tok::Arg);
         }
         if let Some(i) = self.lookup(arg) {
-            return Ok(Tok::Opt { action: Some(i), option: arg.to_string(), explicit: None });
+            return Ok(Tok::Opt {
+                action: Some(i),
+                option: arg.to_string(),
+                explicit: None,
+            });
         }
         if arg.chars().count() == 1 {
             return Ok(Tok::Arg);
@@ -170,7 +195,11 @@ impl<'a> Parser<'a> {
         if let Some((opt, explicit)) = arg.split_once('=')
             && let Some(i) = self.lookup(opt)
         {
-            return Ok(Tok::Opt { action: Some(i), option: opt.to_string(), explicit: Some(explicit.to_string()) });
+            return Ok(Tok::Opt {
+                action: Some(i),
+                option: opt.to_string(),
+                explicit: Some(explicit.to_string()),
+            });
         }
         let mut matches: Vec<(usize, String, Option<String>)> = Vec::new();
         if arg.starts_with("--") {
@@ -197,10 +226,17 @@ impl<'a> Parser<'a> {
         }
         if matches.len() > 1 {
             let names: Vec<&str> = matches.iter().map(|m| m.1.as_str()).collect();
-            return Err(format!("ambiguous option: {arg} could match {}", names.join(", ")));
+            return Err(format!(
+                "ambiguous option: {arg} could match {}",
+                names.join(", ")
+            ));
         }
         if let Some((i, option, explicit)) = matches.pop() {
-            return Ok(Tok::Opt { action: Some(i), option, explicit });
+            return Ok(Tok::Opt {
+                action: Some(i),
+                option,
+                explicit,
+            });
         }
         if looks_negative(arg) && !self.negative_number_options {
             return Ok(Tok::Arg);
@@ -208,7 +244,11 @@ impl<'a> Parser<'a> {
         if arg.contains(' ') {
             return Ok(Tok::Arg);
         }
-        Ok(Tok::Opt { action: None, option: arg.to_string(), explicit: None })
+        Ok(Tok::Opt {
+            action: None,
+            option: arg.to_string(),
+            explicit: None,
+        })
     }
 
     /// How many of the values described by `pattern` an option takes (argparse's `_match_argument`).
@@ -220,7 +260,10 @@ impl<'a> Parser<'a> {
                 if pattern.first() == Some(&b'A') {
                     Ok(1)
                 } else {
-                    Err(format!("argument {}: expected one argument", a.display_name()))
+                    Err(format!(
+                        "argument {}: expected one argument",
+                        a.display_name()
+                    ))
                 }
             }
             Nargs::Star => Ok(pattern.iter().take_while(|&&c| c == b'A').count()),
@@ -252,15 +295,27 @@ impl<'a> Parser<'a> {
         let option_indices: Vec<usize> = (0..toks.len()).filter(|&i| pattern[i] == b'O').collect();
 
         let mut out = Outcome::default();
-        let mut positionals: Vec<usize> = (0..self.actions.len()).filter(|&i| self.actions[i].is_positional()).collect();
+        let mut positionals: Vec<usize> = (0..self.actions.len())
+            .filter(|&i| self.actions[i].is_positional())
+            .collect();
 
         let max_option = option_indices.last().copied();
         let mut start = 0usize;
         if let Some(max_option) = max_option {
             while start <= max_option {
-                let next_option = option_indices.iter().copied().find(|&i| i >= start).unwrap_or(max_option);
+                let next_option = option_indices
+                    .iter()
+                    .copied()
+                    .find(|&i| i >= start)
+                    .unwrap_or(max_option);
                 if start != next_option {
-                    let end = self.consume_positionals(start, args, &pattern, &mut positionals, &mut out)?;
+                    let end = self.consume_positionals(
+                        start,
+                        args,
+                        &pattern,
+                        &mut positionals,
+                        &mut out,
+                    )?;
                     if out.stop.is_some() {
                         return Ok(out);
                     }
@@ -284,7 +339,8 @@ impl<'a> Parser<'a> {
         if out.stop.is_some() {
             return Ok(out);
         }
-        out.extras.extend(args[stop.min(args.len())..].iter().cloned());
+        out.extras
+            .extend(args[stop.min(args.len())..].iter().cloned());
         Ok(out)
     }
 
@@ -296,7 +352,14 @@ impl<'a> Parser<'a> {
         pattern: &[u8],
         out: &mut Outcome,
     ) -> Result<usize, String> {
-        let Tok::Opt { action, option, explicit } = &toks[start] else { return Ok(start + 1) };
+        let Tok::Opt {
+            action,
+            option,
+            explicit,
+        } = &toks[start]
+        else {
+            return Ok(start + 1);
+        };
         let (mut action, mut option, mut explicit) = (*action, option.clone(), explicit.clone());
         let mut pending: Vec<(usize, Vec<String>)> = Vec::new();
         let stop;
@@ -315,7 +378,11 @@ impl<'a> Parser<'a> {
                     match self.lookup(&option) {
                         Some(next) => {
                             action = Some(next);
-                            explicit = if rest.is_empty() { None } else { Some(rest.to_string()) };
+                            explicit = if rest.is_empty() {
+                                None
+                            } else {
+                                Some(rest.to_string())
+                            };
                         }
                         None => {
                             return Err(format!(
@@ -361,9 +428,14 @@ impl<'a> Parser<'a> {
         positionals: &mut Vec<usize>,
         out: &mut Outcome,
     ) -> Result<usize, String> {
-        let Some(&first) = positionals.first() else { return Ok(start) };
+        let Some(&first) = positionals.first() else {
+            return Ok(start);
+        };
         // Only `nargs="*"` positionals exist: the first takes every value and `--` in front of it.
-        let count = pattern[start.min(pattern.len())..].iter().take_while(|&&c| c == b'A' || c == b'-').count();
+        let count = pattern[start.min(pattern.len())..]
+            .iter()
+            .take_while(|&&c| c == b'A' || c == b'-')
+            .count();
         positionals.remove(0);
         self.take(first, args[start..start + count].to_vec(), out)?;
         Ok(start + count)
@@ -411,7 +483,11 @@ impl<'a> Parser<'a> {
                 }
             }
         };
-        out.taken.push(Taken { action: act, raw, value });
+        out.taken.push(Taken {
+            action: act,
+            raw,
+            value,
+        });
         Ok(())
     }
 }
@@ -420,11 +496,15 @@ impl<'a> Parser<'a> {
 pub fn convert(ty: Ty, s: &str, cwd: &Path) -> Result<Value, String> {
     match ty {
         Ty::Str | Ty::Raw => Ok(Value::Str(s.to_string())),
-        Ty::Int => py_int(s).map(Value::Int).ok_or_else(|| format!("invalid int value: {}", str_repr(s))),
+        Ty::Int => py_int(s)
+            .map(Value::Int)
+            .ok_or_else(|| format!("invalid int value: {}", str_repr(s))),
         Ty::PositiveInt => {
             let v = py_int(s).ok_or_else(|| format!("invalid int value: {}", str_repr(s)))?;
             if v < 1 {
-                return Err(format!("Invalid --expect-workers argument ({v}), must be a positive number"));
+                return Err(format!(
+                    "Invalid --expect-workers argument ({v}), must be a positive number"
+                ));
             }
             Ok(Value::Int(v))
         }
@@ -448,7 +528,11 @@ pub fn convert(ty: Ty, s: &str, cwd: &Path) -> Result<Value, String> {
                 Err(format!(
                     "invalid choice: {} (choose from {})",
                     str_repr(&up),
-                    LEVELS.iter().map(|l| str_repr(l)).collect::<Vec<_>>().join(", ")
+                    LEVELS
+                        .iter()
+                        .map(|l| str_repr(l))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
             }
         }
@@ -467,8 +551,12 @@ fn config_users(s: &str, cwd: &Path) -> Result<String, String> {
     } else {
         s.to_string()
     };
-    let parsed = json_loads(&text)
-        .map_err(|e| format!("The --config-users argument must be a valid JSON string or file: {}", e.0))?;
+    let parsed = json_loads(&text).map_err(|e| {
+        format!(
+            "The --config-users argument must be a valid JSON string or file: {}",
+            e.0
+        )
+    })?;
     let list = match parsed {
         PyVal::List(items) => items,
         other => vec![other],
@@ -476,7 +564,9 @@ fn config_users(s: &str, cwd: &Path) -> Result<String, String> {
     for entry in &list {
         let has = match entry {
             PyVal::Dict(items) => items.iter().any(|(k, _)| k == "user_class_name"),
-            PyVal::List(items) => items.iter().any(|v| *v == PyVal::Str("user_class_name".into())),
+            PyVal::List(items) => items
+                .iter()
+                .any(|v| *v == PyVal::Str("user_class_name".into())),
             PyVal::Str(text) => text.contains("user_class_name"),
             _ => return Err(format!("invalid json_user_config value: {}", str_repr(s))),
         };
@@ -513,7 +603,9 @@ pub fn unrecognized(extras: &[String], actions: &[Action]) -> String {
         for opt in actions.iter().flat_map(|a| a.flags.iter()) {
             let cand: Vec<char> = opt.chars().collect();
             let score = ratio(&cand, &word);
-            if score >= 0.6 && best.is_none_or(|(s, o)| score > s || (score == s && opt.as_str() > o)) {
+            if score >= 0.6
+                && best.is_none_or(|(s, o)| score > s || (score == s && opt.as_str() > o))
+            {
                 best = Some((score, opt.as_str()));
             }
         }
@@ -577,7 +669,12 @@ fn longest_match(
                 if j >= bhi {
                     break;
                 }
-                let k = j.checked_sub(1).and_then(|p| j2len.get(&p)).copied().unwrap_or(0) + 1;
+                let k = j
+                    .checked_sub(1)
+                    .and_then(|p| j2len.get(&p))
+                    .copied()
+                    .unwrap_or(0)
+                    + 1;
                 next.insert(j, k);
                 if k > bestsize {
                     besti = i + 1 - k;
@@ -593,7 +690,10 @@ fn longest_match(
         bestj -= 1;
         bestsize += 1;
     }
-    while besti + bestsize < ahi && bestj + bestsize < bhi && a[besti + bestsize] == b[bestj + bestsize] {
+    while besti + bestsize < ahi
+        && bestj + bestsize < bhi
+        && a[besti + bestsize] == b[bestj + bestsize]
+    {
         bestsize += 1;
     }
     (besti, bestj, bestsize)

@@ -33,7 +33,12 @@ fn bracket_list(value: &str) -> Item {
         Ok(other) => Item::List(vec![other]),
         Err(_) => {
             let inner = &value[1..value.len() - 1];
-            Item::List(inner.split(',').map(|e| PyVal::Str(e.trim().to_string())).collect())
+            Item::List(
+                inner
+                    .split(',')
+                    .map(|e| PyVal::Str(e.trim().to_string()))
+                    .collect(),
+            )
         }
     }
 }
@@ -59,7 +64,9 @@ fn insertion_index(args: &[String]) -> usize {
     if let Some(i) = args.iter().position(|a| a == "--") {
         return i;
     }
-    args.iter().position(|a| a.starts_with('-')).unwrap_or(args.len())
+    args.iter()
+        .position(|a| a.starts_with('-'))
+        .unwrap_or(args.len())
 }
 
 /// configargparse's `convert_item_to_command_line_arg`.
@@ -117,11 +124,17 @@ fn to_args(action: Option<&Action>, key: &str, item: Item) -> Result<Vec<String>
 }
 
 /// The environment pass: settings from the actions' variables, in action order.
-fn env_args(cli: &[String], env: &Env, actions: &[Action]) -> Result<(Vec<String>, Vec<usize>), CliError> {
+fn env_args(
+    cli: &[String],
+    env: &Env,
+    actions: &[Action],
+) -> Result<(Vec<String>, Vec<usize>), CliError> {
     let mut args = Vec::new();
     let mut flags = Vec::new();
     for (i, a) in actions.iter().enumerate() {
-        let Some(var) = a.env.as_deref() else { continue };
+        let Some(var) = a.env.as_deref() else {
+            continue;
+        };
         if a.is_positional() {
             continue;
         }
@@ -157,14 +170,22 @@ fn expand_user(p: &str, env: &Env) -> String {
     if (p == "~" || p.starts_with("~/"))
         && let Some(home) = &env.home
     {
-        return format!("{}{}", home.to_string_lossy().trim_end_matches('/'), &p[1..]);
+        return format!(
+            "{}{}",
+            home.to_string_lossy().trim_end_matches('/'),
+            &p[1..]
+        );
     }
     p.to_string()
 }
 
 fn resolve(cwd: &Path, p: &str) -> PathBuf {
     let path = Path::new(p);
-    if path.is_absolute() { path.to_path_buf() } else { cwd.join(path) }
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    }
 }
 
 /// The default files that exist, then the `--config` file found in `args`.
@@ -192,11 +213,22 @@ fn sources(args: &[String], env: &Env) -> Result<Vec<Source>, CliError> {
     let found = Parser::new(&only, &env.cwd, Vec::new())
         .parse(args)
         .ok()
-        .and_then(|o| o.taken.last().map(|t| t.raw.first().cloned().unwrap_or_default()));
+        .and_then(|o| {
+            o.taken
+                .last()
+                .map(|t| t.raw.first().cloned().unwrap_or_default())
+        });
     if let Some(file) = found.filter(|f| !f.is_empty()) {
         let label = expand_user(&file, env);
         let path = resolve(&env.cwd, &label);
-        if let Err(e) = std::fs::File::open(&path) {
+        let opened = std::fs::File::open(&path).and_then(|f| {
+            if f.metadata()?.is_dir() {
+                Err(std::io::Error::from_raw_os_error(21))
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = opened {
             return Err(CliError::Usage(format!(
                 "Unable to open config file: {label}. Error: {}",
                 os_error_text(&e, &label)
@@ -209,7 +241,10 @@ fn sources(args: &[String], env: &Env) -> Result<Vec<Source>, CliError> {
 
 fn read(source: &Source) -> Result<String, CliError> {
     std::fs::read(&source.path)
-        .map_err(|e| CliError::Fatal { message: os_error_text(&e, &source.label), code: 1 })
+        .map_err(|e| CliError::Fatal {
+            message: os_error_text(&e, &source.label),
+            code: 1,
+        })
         .and_then(|bytes| {
             String::from_utf8(bytes).map_err(|_| CliError::Fatal {
                 message: format!("{}: the config file is not valid UTF-8", source.label),
@@ -229,9 +264,15 @@ pub fn parse_conf(text: &str, label: &str) -> Result<IndexMap<String, Item>, Cli
             continue;
         }
         let Some((key, value)) = conf_line(line) else {
-            return Err(CliError::Config(format!("Unexpected line {i} in {label}: {line}")));
+            return Err(CliError::Config(format!(
+                "Unexpected line {i} in {label}: {line}"
+            )));
         };
-        let item = if value.starts_with('[') && value.ends_with(']') { bracket_list(&value) } else { Item::Text(value) };
+        let item = if value.starts_with('[') && value.ends_with(']') {
+            bracket_list(&value)
+        } else {
+            Item::Text(value)
+        };
         items.insert(key, item);
     }
     Ok(items)
@@ -243,7 +284,9 @@ fn is_ws(c: char) -> bool {
 
 /// One `key [sep value] [comment]` line (already stripped): the key and the value configargparse reads.
 fn conf_line(line: &str) -> Option<(String, String)> {
-    let key_end = line.find(|c: char| matches!(c, ':' | '=' | ';' | '#') || is_ws(c)).unwrap_or(line.len());
+    let key_end = line
+        .find(|c: char| matches!(c, ':' | '=' | ';' | '#') || is_ws(c))
+        .unwrap_or(line.len());
     if key_end == 0 {
         return None;
     }
@@ -294,12 +337,16 @@ fn conf_line(line: &str) -> Option<(String, String)> {
 }
 
 fn tool_crash(kind: &str) -> CliError {
-    CliError::Fatal { message: format!("AttributeError: '{kind}' object has no attribute 'get'"), code: 1 }
+    CliError::Fatal {
+        message: format!("AttributeError: '{kind}' object has no attribute 'get'"),
+        code: 1,
+    }
 }
 
 /// `[tool.locust]` of a TOML file: lists stay lists, other values become their Python `str()`.
 fn parse_toml(text: &str) -> Result<IndexMap<String, Item>, CliError> {
-    let doc = toml::parse(text).map_err(|e| CliError::Config(format!("Couldn't parse TOML file: {e}")))?;
+    let doc = toml::parse(text)
+        .map_err(|e| CliError::Config(format!("Couldn't parse TOML file: {e}")))?;
     let mut items = IndexMap::new();
     let section = match doc.get("tool") {
         Some(PyVal::Dict(tool)) => tool.iter().find(|(k, _)| k == "locust").map(|(_, v)| v),
@@ -331,7 +378,12 @@ fn parse_toml(text: &str) -> Result<IndexMap<String, Item>, CliError> {
 /// Build the argument list Locust's parser really sees: `cli` with the environment and config-file
 /// settings inserted. `reads_help` is true for the full parser (a literal `-h`/`--help` then skips the
 /// config files, as configargparse does).
-pub fn merged_args(cli: &[String], env: &Env, actions: &[Action], reads_help: bool) -> Result<Vec<String>, CliError> {
+pub fn merged_args(
+    cli: &[String],
+    env: &Env,
+    actions: &[Action],
+    reads_help: bool,
+) -> Result<Vec<String>, CliError> {
     let mut args = cli.to_vec();
     let (env_part, mut flags_set_above) = env_args(cli, env, actions)?;
     let at = insertion_index(&args);
@@ -352,13 +404,19 @@ pub fn merged_args(cli: &[String], env: &Env, actions: &[Action], reads_help: bo
     let files = sources(&args, env)?;
     for source in files.iter().rev() {
         let text = read(source)?;
-        let items = if source.label.ends_with(".toml") { parse_toml(&text)? } else { parse_conf(&text, &source.label)? };
+        let items = if source.label.ends_with(".toml") {
+            parse_toml(&text)?
+        } else {
+            parse_conf(&text, &source.label)?
+        };
         let mut part = Vec::new();
         let mut flags_here = Vec::new();
         for (key, item) in items {
             let action = known.get(&key).copied();
             let discard = match action {
-                Some(i) => flags_set_above.contains(&i) || on_command_line(&args, &actions[i].flags),
+                Some(i) => {
+                    flags_set_above.contains(&i) || on_command_line(&args, &actions[i].flags)
+                }
                 None => on_command_line(&args, &[format!("--{}", key.trim_matches('-'))]),
             };
             if let (Some(i), Item::Text(v)) = (action, &item)

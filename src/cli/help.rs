@@ -15,7 +15,9 @@ pub struct Entry {
 /// the edge.
 fn long_word_cut(chunk: &[char], space_left: usize) -> usize {
     if chunk.len() > space_left
-        && let Some(h) = chunk[..space_left.min(chunk.len())].iter().rposition(|&c| c == '-')
+        && let Some(h) = chunk[..space_left.min(chunk.len())]
+            .iter()
+            .rposition(|&c| c == '-')
         && h > 0
         && chunk[..h].iter().any(|&c| c != '-')
     {
@@ -94,7 +96,11 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// The terminal width argparse would use: `$COLUMNS`, else 80.
 pub fn columns() -> usize {
-    std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok()).filter(|&c| c > 0).unwrap_or(80)
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .unwrap_or(80)
 }
 
 /// Lay out the whole help for a terminal `columns` wide.
@@ -102,7 +108,11 @@ pub fn render(entries: &[Entry], columns: usize) -> String {
     let width = columns.saturating_sub(2).max(1);
     let max_help_position = 24usize.min(width.saturating_sub(20).max(4));
     let indent = 2usize;
-    let longest = entries.iter().map(|e| e.invocation.chars().count() + indent).max().unwrap_or(0);
+    let longest = entries
+        .iter()
+        .map(|e| e.invocation.chars().count() + indent)
+        .max()
+        .unwrap_or(0);
     let help_position = (longest + 2).min(max_help_position);
     let help_width = width.saturating_sub(help_position).max(11);
     let action_width = help_position.saturating_sub(indent + 2);
@@ -126,7 +136,11 @@ pub fn render(entries: &[Entry], columns: usize) -> String {
             out.push('\n');
         }
         for e in members {
-            let lines = e.help.as_deref().map(|h| wrap(h, help_width)).unwrap_or_default();
+            let lines = e
+                .help
+                .as_deref()
+                .map(|h| wrap(h, help_width))
+                .unwrap_or_default();
             let inv_len = e.invocation.chars().count();
             let mut rest = lines.iter();
             if lines.is_empty() {
@@ -134,7 +148,10 @@ pub fn render(entries: &[Entry], columns: usize) -> String {
             } else if inv_len <= action_width {
                 let pad = action_width - inv_len;
                 let first = rest.next().map(String::as_str).unwrap_or("");
-                out.push_str(&format!("{:indent$}{}{:pad$}  {}\n", "", e.invocation, "", first));
+                out.push_str(&format!(
+                    "{:indent$}{}{:pad$}  {}\n",
+                    "", e.invocation, "", first
+                ));
             } else {
                 out.push_str(&format!("{:indent$}{}\n", "", e.invocation));
             }

@@ -199,7 +199,12 @@ pub struct Env {
 impl Env {
     pub fn from_process() -> Self {
         let vars = std::env::vars_os()
-            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            })
             .collect();
         Env {
             vars,
@@ -210,7 +215,11 @@ impl Env {
 
     /// An environment with no variables.
     pub fn new(cwd: impl Into<PathBuf>, home: Option<PathBuf>) -> Self {
-        Env { vars: Vec::new(), cwd: cwd.into(), home }
+        Env {
+            vars: Vec::new(),
+            cwd: cwd.into(),
+            home,
+        }
     }
 
     /// Builder: add a variable.
@@ -221,7 +230,11 @@ impl Env {
 
     /// A variable's value (the last one wins when repeated).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.vars.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.vars
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -274,7 +287,12 @@ fn to_action(s: &OptSpec) -> Action {
 }
 
 fn custom_action(c: &CustomArg) -> Option<Action> {
-    let flags: Vec<String> = c.flags.iter().filter(|f| f.starts_with('-') && f.len() > 1).cloned().collect();
+    let flags: Vec<String> = c
+        .flags
+        .iter()
+        .filter(|f| f.starts_with('-') && f.len() > 1)
+        .cloned()
+        .collect();
     if flags.is_empty() {
         return None;
     }
@@ -283,11 +301,20 @@ fn custom_action(c: &CustomArg) -> Option<Action> {
         (true, false) => Kind::Single(Ty::Raw),
         (true, true) => Kind::Multi(Ty::Raw),
     };
-    Some(Action { flags, dest: c.dest.clone(), kind, env: c.env_var.clone(), metavar: None, custom: true })
+    Some(Action {
+        flags,
+        dest: c.dest.clone(),
+        kind,
+        env: c.env_var.clone(),
+        metavar: None,
+        custom: true,
+    })
 }
 
 fn user_classes_env(env: &Env) -> Vec<String> {
-    env.get("LOCUST_USER_CLASSES").map(|v| v.split_whitespace().map(str::to_string).collect()).unwrap_or_default()
+    env.get("LOCUST_USER_CLASSES")
+        .map(|v| v.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 fn default_value(s: &OptSpec, env: &Env) -> Value {
@@ -312,8 +339,13 @@ pub fn pre_parse(argv: &[String], env: &Env) -> Result<Pre, CliError> {
     let specs = spec::pre_table();
     let actions: Vec<Action> = specs.iter().map(to_action).collect();
     let args = config::merged_args(argv, env, &actions, false)?;
-    let outcome = Parser::new(&actions, &env.cwd, Vec::new()).parse(&args).map_err(CliError::Usage)?;
-    let mut values: IndexMap<String, Value> = specs.iter().map(|s| (s.dest.to_string(), default_value(s, env))).collect();
+    let outcome = Parser::new(&actions, &env.cwd, Vec::new())
+        .parse(&args)
+        .map_err(CliError::Usage)?;
+    let mut values: IndexMap<String, Value> = specs
+        .iter()
+        .map(|s| (s.dest.to_string(), default_value(s, env)))
+        .collect();
     for t in &outcome.taken {
         values.insert(actions[t.action].dest.clone(), t.value.clone());
     }
@@ -342,11 +374,15 @@ pub fn pre_parse(argv: &[String], env: &Env) -> Result<Pre, CliError> {
     if flag("help") || flag("version") {
         let full: Vec<Action> = spec::table().iter().map(to_action).collect();
         let args = config::merged_args(argv, env, &full, true)?;
-        let outcome = Parser::new(&full, &env.cwd, user_classes_env(env)).parse(&args).map_err(CliError::Usage)?;
+        let outcome = Parser::new(&full, &env.cwd, user_classes_env(env))
+            .parse(&args)
+            .map_err(CliError::Usage)?;
         match outcome.stop {
             Some(Stop::Help) => pre.help = true,
             Some(Stop::Version) => pre.version = true,
-            None if !outcome.extras.is_empty() => return Err(CliError::Usage(unrecognized(&outcome.extras, &full))),
+            None if !outcome.extras.is_empty() => {
+                return Err(CliError::Usage(unrecognized(&outcome.extras, &full)));
+            }
             None => {}
         }
     }
@@ -361,7 +397,9 @@ pub fn parse(argv: &[String], env: &Env, custom: &[CustomArg]) -> Result<Parsed,
     let mut actions: Vec<Action> = specs.iter().map(to_action).collect();
     actions.extend(custom.iter().filter_map(custom_action));
     let args = config::merged_args(argv, env, &actions, true)?;
-    let outcome = Parser::new(&actions, &env.cwd, user_classes_env(env)).parse(&args).map_err(CliError::Usage)?;
+    let outcome = Parser::new(&actions, &env.cwd, user_classes_env(env))
+        .parse(&args)
+        .map_err(CliError::Usage)?;
     match outcome.stop {
         Some(Stop::Help) => return Err(CliError::Help(help_text(custom))),
         Some(Stop::Version) => return Err(CliError::Version),
@@ -379,7 +417,12 @@ pub fn parse(argv: &[String], env: &Env, custom: &[CustomArg]) -> Result<Parsed,
     for t in &outcome.taken {
         let a = &actions[t.action];
         if a.custom {
-            let canonical = a.flags.iter().find(|f| f.starts_with("--")).unwrap_or(&a.flags[0]).clone();
+            let canonical = a
+                .flags
+                .iter()
+                .find(|f| f.starts_with("--"))
+                .unwrap_or(&a.flags[0])
+                .clone();
             match (&a.kind, t.raw.as_slice()) {
                 (Kind::Flag, _) | (_, []) => custom_argv.push(canonical),
                 (_, [one]) => custom_argv.push(format!("{canonical}={one}")),
@@ -396,42 +439,68 @@ pub fn parse(argv: &[String], env: &Env, custom: &[CustomArg]) -> Result<Parsed,
     if matches!(values.get("stats_history_enabled"), Some(Value::Bool(true)))
         && matches!(values.get("csv_prefix"), Some(Value::None) | None)
     {
-        return Err(CliError::Usage("'--csv-full-history' requires '--csv'.".into()));
+        return Err(CliError::Usage(
+            "'--csv-full-history' requires '--csv'.".into(),
+        ));
     }
     if matches!(values.get("headful"), Some(Value::Bool(true))) {
         values.insert("headless".into(), Value::Bool(false));
     }
     let autoquit = matches!(values.get("autoquit"), Some(Value::Int(q)) if *q != -1);
     if autoquit && !matches!(values.get("autostart"), Some(Value::Bool(true))) {
-        return Err(CliError::Fatal { message: "--autoquit is only meaningful in combination with --autostart".into(), code: 1 });
+        return Err(CliError::Fatal {
+            message: "--autoquit is only meaningful in combination with --autostart".into(),
+            code: 1,
+        });
     }
     let user_classes = match values.get("user_classes") {
         Some(Value::List(l)) => l.clone(),
         _ => Vec::new(),
     };
-    Ok(Parsed { values, custom_argv, user_classes })
+    Ok(Parsed {
+        values,
+        custom_argv,
+        user_classes,
+    })
 }
 
 /// How argparse writes an option in the help: `-f <filename>, --locustfile <filename>`.
 fn invocation(flags: &[String], kind: &Kind, metavar: Option<&str>, dest: &str) -> String {
-    let metavar = metavar.map(str::to_string).unwrap_or_else(|| dest.to_uppercase());
+    let metavar = metavar
+        .map(str::to_string)
+        .unwrap_or_else(|| dest.to_uppercase());
     let args = match kind {
         Kind::Positional => return metavar,
-        Kind::Flag | Kind::Help | Kind::Version | Kind::Reject { takes_value: false, .. } => return flags.join(", "),
+        Kind::Flag
+        | Kind::Help
+        | Kind::Version
+        | Kind::Reject {
+            takes_value: false, ..
+        } => return flags.join(", "),
         Kind::Multi(_) => format!("[{metavar} ...]"),
-        Kind::Single(_) | Kind::Reject { takes_value: true, .. } => metavar,
+        Kind::Single(_)
+        | Kind::Reject {
+            takes_value: true, ..
+        } => metavar,
     };
-    flags.iter().map(|f| format!("{f} {args}")).collect::<Vec<_>>().join(", ")
+    flags
+        .iter()
+        .map(|f| format!("{f} {args}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// argparse's `%(name)s` substitutions in a locustfile option's help.
 fn expand_help(c: &CustomArg, text: &str) -> String {
     let metavar = c.dest.to_uppercase();
-    text.replace("%(default)s", c.default_display.as_deref().unwrap_or("None"))
-        .replace("%(dest)s", &c.dest)
-        .replace("%(metavar)s", &metavar)
-        .replace("%(prog)s", PROG)
-        .replace("%%", "%")
+    text.replace(
+        "%(default)s",
+        c.default_display.as_deref().unwrap_or("None"),
+    )
+    .replace("%(dest)s", &c.dest)
+    .replace("%(metavar)s", &metavar)
+    .replace("%(prog)s", PROG)
+    .replace("%%", "%")
 }
 
 /// The help: usage line, Locust's option groups with every visible option (locustfile options at the end
@@ -444,7 +513,10 @@ pub fn help_text(custom: &[CustomArg]) -> String {
 pub fn help_text_width(custom: &[CustomArg], columns: usize) -> String {
     let mut entries = Vec::new();
     let specs = spec::table();
-    let common_end = specs.iter().rposition(|s| s.group == spec::Group::Common).unwrap_or(0);
+    let common_end = specs
+        .iter()
+        .rposition(|s| s.group == spec::Group::Common)
+        .unwrap_or(0);
     for (i, s) in specs.iter().enumerate() {
         if let Some(h) = s.help {
             let flags: Vec<String> = s.flags.iter().map(|f| f.to_string()).collect();

@@ -36,10 +36,21 @@ impl PyVal {
             PyVal::Float(f) => float_repr(*f),
             PyVal::Str(s) => str_repr(s),
             PyVal::DateTime(s) => s.clone(),
-            PyVal::List(items) => format!("[{}]", items.iter().map(PyVal::py_repr).collect::<Vec<_>>().join(", ")),
+            PyVal::List(items) => format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(PyVal::py_repr)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             PyVal::Dict(items) => format!(
                 "{{{}}}",
-                items.iter().map(|(k, v)| format!("{}: {}", str_repr(k), v.py_repr())).collect::<Vec<_>>().join(", ")
+                items
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", str_repr(k), v.py_repr()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }
@@ -51,15 +62,28 @@ impl PyVal {
             PyVal::Bool(b) => b.to_string(),
             PyVal::Int(s) => s.clone(),
             PyVal::Float(f) if f.is_nan() => "NaN".into(),
-            PyVal::Float(f) if f.is_infinite() => if *f > 0.0 { "Infinity" } else { "-Infinity" }.into(),
+            PyVal::Float(f) if f.is_infinite() => {
+                if *f > 0.0 { "Infinity" } else { "-Infinity" }.into()
+            }
             PyVal::Float(f) => float_repr(*f),
             PyVal::Str(s) | PyVal::DateTime(s) => serde_json::Value::String(s.clone()).to_string(),
-            PyVal::List(items) => format!("[{}]", items.iter().map(PyVal::to_json).collect::<Vec<_>>().join(",")),
+            PyVal::List(items) => format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(PyVal::to_json)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
             PyVal::Dict(items) => format!(
                 "{{{}}}",
                 items
                     .iter()
-                    .map(|(k, v)| format!("{}:{}", serde_json::Value::String(k.clone()), v.to_json()))
+                    .map(|(k, v)| format!(
+                        "{}:{}",
+                        serde_json::Value::String(k.clone()),
+                        v.to_json()
+                    ))
                     .collect::<Vec<_>>()
                     .join(",")
             ),
@@ -69,7 +93,11 @@ impl PyVal {
 
 /// Python's `repr()` of a string.
 pub fn str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -82,8 +110,12 @@ pub fn str_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if (0x80..0xa0).contains(&(c as u32)) => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if (0x80..0xa0).contains(&(c as u32)) => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -117,8 +149,16 @@ pub fn float_repr(f: f64) -> String {
         }
     } else {
         let (first, rest) = digits.split_at(1);
-        let frac = if rest.is_empty() { String::new() } else { format!(".{rest}") };
-        format!("{first}{frac}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+        let frac = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
+        format!(
+            "{first}{frac}e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        )
     };
     format!("{sign}{body}")
 }
@@ -128,7 +168,12 @@ fn digits_ok(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.iter().enumerate().all(|(i, &c)| {
-            c.is_ascii_digit() || (c == b'_' && i > 0 && i + 1 < b.len() && b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_digit())
+            c.is_ascii_digit()
+                || (c == b'_'
+                    && i > 0
+                    && i + 1 < b.len()
+                    && b[i - 1].is_ascii_digit()
+                    && b[i + 1].is_ascii_digit())
         })
 }
 
@@ -194,7 +239,11 @@ pub struct JsonError(pub String);
 /// Python's `json.loads`: the value, or the error message Python gives.
 pub fn json_loads(text: &str) -> Result<PyVal, JsonError> {
     let chars: Vec<char> = text.chars().collect();
-    let mut p = Json { s: &chars, i: 0, depth: 0 };
+    let mut p = Json {
+        s: &chars,
+        i: 0,
+        depth: 0,
+    };
     p.ws();
     let v = p.value()?;
     p.ws();
@@ -236,7 +285,9 @@ impl Json<'_> {
     }
 
     fn value(&mut self) -> Result<PyVal, JsonError> {
-        let Some(&c) = self.s.get(self.i) else { return Err(self.err("Expecting value", self.i)) };
+        let Some(&c) = self.s.get(self.i) else {
+            return Err(self.err("Expecting value", self.i));
+        };
         match c {
             '"' => {
                 self.i += 1;
@@ -244,10 +295,16 @@ impl Json<'_> {
             }
             '{' | '[' => {
                 if self.depth >= MAX_DEPTH {
-                    return Err(JsonError("maximum recursion depth exceeded while decoding a JSON document".into()));
+                    return Err(JsonError(
+                        "maximum recursion depth exceeded while decoding a JSON document".into(),
+                    ));
                 }
                 self.depth += 1;
-                let v = if c == '{' { self.object() } else { self.array() };
+                let v = if c == '{' {
+                    self.object()
+                } else {
+                    self.array()
+                };
                 self.depth -= 1;
                 v
             }
@@ -326,7 +383,9 @@ impl Json<'_> {
         let begin = self.i - 1;
         let mut out = String::new();
         loop {
-            let Some(&c) = self.s.get(self.i) else { return Err(self.err("Unterminated string starting at", begin)) };
+            let Some(&c) = self.s.get(self.i) else {
+                return Err(self.err("Unterminated string starting at", begin));
+            };
             match c {
                 '"' => {
                     self.i += 1;
@@ -353,9 +412,15 @@ impl Json<'_> {
                     } else if e == 'u' {
                         let hex = |at: usize| -> Option<u32> {
                             let h: String = self.s.get(at..at + 4)?.iter().collect();
-                            if h.chars().all(|c| c.is_ascii_hexdigit()) { u32::from_str_radix(&h, 16).ok() } else { None }
+                            if h.chars().all(|c| c.is_ascii_hexdigit()) {
+                                u32::from_str_radix(&h, 16).ok()
+                            } else {
+                                None
+                            }
                         };
-                        let Some(u) = hex(self.i + 2) else { return Err(self.err("Invalid \\uXXXX escape", self.i + 1)) };
+                        let Some(u) = hex(self.i + 2) else {
+                            return Err(self.err("Invalid \\uXXXX escape", self.i + 1));
+                        };
                         self.i += 6;
                         if (0xd800..0xdc00).contains(&u)
                             && self.s.get(self.i) == Some(&'\\')
@@ -364,7 +429,10 @@ impl Json<'_> {
                             && (0xdc00..0xe000).contains(&lo)
                         {
                             self.i += 6;
-                            out.push(char::from_u32(0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00)).unwrap_or('\u{fffd}'));
+                            out.push(
+                                char::from_u32(0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00))
+                                    .unwrap_or('\u{fffd}'),
+                            );
                         } else {
                             out.push(char::from_u32(u).unwrap_or('\u{fffd}'));
                         }
@@ -372,7 +440,9 @@ impl Json<'_> {
                         return Err(self.err("Invalid \\escape", self.i));
                     }
                 }
-                c if (c as u32) < 0x20 => return Err(self.err("Invalid control character at", self.i)),
+                c if (c as u32) < 0x20 => {
+                    return Err(self.err("Invalid control character at", self.i));
+                }
                 c => {
                     out.push(c);
                     self.i += 1;

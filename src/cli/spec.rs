@@ -42,7 +42,10 @@ pub enum Kind {
     /// Prints the version and exits.
     Version,
     /// A removed option whose use is an error; `takes_value` tells whether it takes one value.
-    Reject { message: &'static str, takes_value: bool },
+    Reject {
+        message: &'static str,
+        takes_value: bool,
+    },
 }
 
 /// A default value of the table.
@@ -108,7 +111,9 @@ impl Group {
             Group::Worker => Some(
                 "Settings for a worker node of a distributed run.\nA worker usually needs only these options (and --locustfile); -u, -r, -t and the like come from the master.",
             ),
-            Group::Tag => Some("Tasks can be labelled with the @tag decorator. These options choose which tagged tasks run."),
+            Group::Tag => Some(
+                "Tasks can be labelled with the @tag decorator. These options choose which tagged tasks run.",
+            ),
             _ => None,
         }
     }
@@ -141,7 +146,16 @@ const fn o(
     metavar: Option<&'static str>,
     help: Option<&'static str>,
 ) -> OptSpec {
-    OptSpec { flags, dest, kind, default, env, group, metavar, help }
+    OptSpec {
+        flags,
+        dest,
+        kind,
+        default,
+        env,
+        group,
+        metavar,
+        help,
+    }
 }
 
 use Def as D;
@@ -151,7 +165,16 @@ use Kind as K;
 /// Every built-in option, in Locust's declaration order.
 pub fn table() -> Vec<OptSpec> {
     vec![
-        o(&["-h", "--help"], "", K::Help, D::None, None, G::Common, None, Some("Show this help text and exit.")),
+        o(
+            &["-h", "--help"],
+            "",
+            K::Help,
+            D::None,
+            None,
+            G::Common,
+            None,
+            Some("Show this help text and exit."),
+        ),
         o(
             &["-f", "--locustfile"],
             "locustfile",
@@ -172,7 +195,9 @@ pub fn table() -> Vec<OptSpec> {
             None,
             G::Common,
             Some("<filename>"),
-            Some("Read more settings from this file (keys are the long option names without the dashes)."),
+            Some(
+                "Read more settings from this file (keys are the long option names without the dashes).",
+            ),
         ),
         o(
             &["-H", "--host"],
@@ -236,7 +261,9 @@ pub fn table() -> Vec<OptSpec> {
             Some("LOCUST_CONFIG_USERS"),
             G::Common,
             None,
-            Some("Per-class user settings as JSON: an object, an array of objects or the path of a .json file. Several may be given."),
+            Some(
+                "Per-class user settings as JSON: an object, an array of objects or the path of a .json file. Several may be given.",
+            ),
         ),
         o(
             &["--web-host"],
@@ -276,7 +303,9 @@ pub fn table() -> Vec<OptSpec> {
             Some("LOCUST_HEADLESS"),
             G::WebUi,
             None,
-            Some("Run without the web UI and start the test at once; -u and -t control the user count and run time."),
+            Some(
+                "Run without the web UI and start the test at once; -u and -t control the user count and run time.",
+            ),
         ),
         o(
             &["--autostart"],
@@ -300,7 +329,16 @@ pub fn table() -> Vec<OptSpec> {
                 "With --autostart, exit completely this many seconds after the test has finished. By default the process keeps running until you stop it with CTRL+C.",
             ),
         ),
-        o(&["--headful"], "headful", K::Flag, D::False, Some("LOCUST_HEADFUL"), G::WebUi, None, None),
+        o(
+            &["--headful"],
+            "headful",
+            K::Flag,
+            D::False,
+            Some("LOCUST_HEADFUL"),
+            G::WebUi,
+            None,
+            None,
+        ),
         o(
             &["--web-auth"],
             "web_auth",
@@ -332,7 +370,9 @@ pub fn table() -> Vec<OptSpec> {
             Some("LOCUST_TLS_CERT"),
             G::WebUi,
             Some("<filename>"),
-            Some("TLS certificate file for serving the web UI over HTTPS (together with --tls-key)."),
+            Some(
+                "TLS certificate file for serving the web UI over HTTPS (together with --tls-key).",
+            ),
         ),
         o(
             &["--tls-key"],
@@ -342,7 +382,9 @@ pub fn table() -> Vec<OptSpec> {
             Some("LOCUST_TLS_KEY"),
             G::WebUi,
             Some("<filename>"),
-            Some("TLS private key file for serving the web UI over HTTPS (together with --tls-cert)."),
+            Some(
+                "TLS private key file for serving the web UI over HTTPS (together with --tls-cert).",
+            ),
         ),
         o(
             &["--class-picker"],
@@ -354,11 +396,23 @@ pub fn table() -> Vec<OptSpec> {
             None,
             Some("Let the web UI choose among all the available User and Shape classes."),
         ),
-        o(&["--build-path"], "build_path", K::Single(Ty::Str), D::Str(""), Some("LOCUST_BUILD_PATH"), G::WebUi, None, None),
+        o(
+            &["--build-path"],
+            "build_path",
+            K::Single(Ty::Str),
+            D::Str(""),
+            Some("LOCUST_BUILD_PATH"),
+            G::WebUi,
+            None,
+            None,
+        ),
         o(
             &["--legacy-ui"],
             "legacy_ui",
-            K::Reject { message: "--legacy-ui is no longer supported, remove the parameter to continue", takes_value: false },
+            K::Reject {
+                message: "--legacy-ui is no longer supported, remove the parameter to continue",
+                takes_value: false,
+            },
             D::False,
             Some("LOCUST_LEGACY_UI"),
             G::WebUi,
@@ -383,7 +437,9 @@ pub fn table() -> Vec<OptSpec> {
             Some("LOCUST_MASTER_BIND_HOST"),
             G::Master,
             Some("<ip>"),
-            Some("Address the master listens on, e.g. '192.168.1.1'. Defaults to * (every interface)."),
+            Some(
+                "Address the master listens on, e.g. '192.168.1.1'. Defaults to * (every interface).",
+            ),
         ),
         o(
             &["--master-bind-port"],
@@ -403,7 +459,9 @@ pub fn table() -> Vec<OptSpec> {
             Some("LOCUST_EXPECT_WORKERS"),
             G::Master,
             Some("<int>"),
-            Some("With --headless or --autostart, wait for this many workers to connect before starting the test."),
+            Some(
+                "With --headless or --autostart, wait for this many workers to connect before starting the test.",
+            ),
         ),
         o(
             &["--expect-workers-max-wait"],
@@ -413,7 +471,9 @@ pub fn table() -> Vec<OptSpec> {
             Some("LOCUST_EXPECT_WORKERS_MAX_WAIT"),
             G::Master,
             Some("<int>"),
-            Some("Seconds the master waits for the workers to connect before giving up. By default it waits forever."),
+            Some(
+                "Seconds the master waits for the workers to connect before giving up. By default it waits forever.",
+            ),
         ),
         o(
             &["--enable-rebalancing"],
@@ -428,7 +488,10 @@ pub fn table() -> Vec<OptSpec> {
         o(
             &["--expect-slaves"],
             "expect_slaves",
-            K::Reject { message: "The --expect-slaves parameter has been renamed --expect-workers", takes_value: false },
+            K::Reject {
+                message: "The --expect-slaves parameter has been renamed --expect-workers",
+                takes_value: false,
+            },
             D::None,
             None,
             G::Master,
@@ -443,7 +506,9 @@ pub fn table() -> Vec<OptSpec> {
             Some("LOCUST_MODE_WORKER"),
             G::Worker,
             None,
-            Some("Run as a worker of a distributed test. With --locustfile - the locustfile is fetched from the master."),
+            Some(
+                "Run as a worker of a distributed test. With --locustfile - the locustfile is fetched from the master.",
+            ),
         ),
         o(
             &["--processes"],
@@ -460,7 +525,10 @@ pub fn table() -> Vec<OptSpec> {
         o(
             &["--slave"],
             "slave",
-            K::Reject { message: "The --slave parameter has been renamed --worker", takes_value: false },
+            K::Reject {
+                message: "The --slave parameter has been renamed --worker",
+                takes_value: false,
+            },
             D::None,
             None,
             G::Worker,
@@ -495,7 +563,9 @@ pub fn table() -> Vec<OptSpec> {
             Some("LOCUST_WEB_BASE_PATH"),
             G::WebUi,
             None,
-            Some("Path prefix of the web UI, e.g. '/locust'. Empty by default (served at the root)."),
+            Some(
+                "Path prefix of the web UI, e.g. '/locust'. Empty by default (served at the root).",
+            ),
         ),
         o(
             &["-T", "--tags"],
@@ -537,7 +607,9 @@ pub fn table() -> Vec<OptSpec> {
             Some("LOCUST_CSV_FULL_HISTORY"),
             G::Stats,
             None,
-            Some("Write every stats entry to the _stats_history.csv file, not only the aggregated one. Needs --csv."),
+            Some(
+                "Write every stats entry to the _stats_history.csv file, not only the aggregated one. Needs --csv.",
+            ),
         ),
         o(
             &["--print-stats"],
@@ -557,7 +629,9 @@ pub fn table() -> Vec<OptSpec> {
             Some("LOCUST_ONLY_SUMMARY"),
             G::Stats,
             None,
-            Some("In --headless runs, print only the final summary instead of the periodic stats tables."),
+            Some(
+                "In --headless runs, print only the final summary instead of the periodic stats tables.",
+            ),
         ),
         o(
             &["--reset-stats"],
@@ -567,7 +641,9 @@ pub fn table() -> Vec<OptSpec> {
             Some("LOCUST_RESET_STATS"),
             G::Stats,
             None,
-            Some("Reset the statistics once every user has been spawned. In a distributed run set it on the master and the workers."),
+            Some(
+                "Reset the statistics once every user has been spawned. In a distributed run set it on the master and the workers.",
+            ),
         ),
         o(
             &["--html"],
@@ -577,7 +653,9 @@ pub fn table() -> Vec<OptSpec> {
             Some("LOCUST_HTML"),
             G::Stats,
             Some("<filename>"),
-            Some("Write an HTML report to this file. {u}, {r} and {t} in the name become the user count, spawn rate and run time."),
+            Some(
+                "Write an HTML report to this file. {u}, {r} and {t} in the name become the user count, spawn rate and run time.",
+            ),
         ),
         o(
             &["--json"],
@@ -599,7 +677,9 @@ pub fn table() -> Vec<OptSpec> {
             None,
             G::Stats,
             Some("<filename>"),
-            Some("Write the final statistics as JSON to this file (.json is appended to the name)."),
+            Some(
+                "Write the final statistics as JSON to this file (.json is appended to the name).",
+            ),
         ),
         o(
             &["--skip-log-setup"],
@@ -639,7 +719,9 @@ pub fn table() -> Vec<OptSpec> {
             None,
             G::Other,
             None,
-            Some("Print a table of the User classes' task execution ratios and exit. Give a non-zero -u when some classes set fixed_count."),
+            Some(
+                "Print a table of the User classes' task execution ratios and exit. Give a non-zero -u when some classes set fixed_count.",
+            ),
         ),
         o(
             &["--show-task-ratio-json"],
@@ -649,9 +731,20 @@ pub fn table() -> Vec<OptSpec> {
             None,
             G::Other,
             None,
-            Some("Print the task execution ratios as JSON and exit. Give a non-zero -u when some classes set fixed_count."),
+            Some(
+                "Print the task execution ratios as JSON and exit. Give a non-zero -u when some classes set fixed_count.",
+            ),
         ),
-        o(&["--version", "-V"], "", K::Version, D::None, None, G::Other, None, Some("Print the version and exit.")),
+        o(
+            &["--version", "-V"],
+            "",
+            K::Version,
+            D::None,
+            None,
+            G::Other,
+            None,
+            Some("Print the version and exit."),
+        ),
         o(
             &["--exit-code-on-error"],
             "exit_code_on_error",
@@ -727,8 +820,26 @@ pub fn pre_table() -> Vec<OptSpec> {
     let mut out = Vec::new();
     out.extend(pick("locustfile"));
     out.extend(pick("config"));
-    out.push(o(&["-h", "--help"], "help", K::Flag, D::False, None, G::Common, None, None));
-    out.push(o(&["--version", "-V"], "version", K::Flag, D::False, None, G::Common, None, None));
+    out.push(o(
+        &["-h", "--help"],
+        "help",
+        K::Flag,
+        D::False,
+        None,
+        G::Common,
+        None,
+        None,
+    ));
+    out.push(o(
+        &["--version", "-V"],
+        "version",
+        K::Flag,
+        D::False,
+        None,
+        G::Common,
+        None,
+        None,
+    ));
     out.extend(pick("worker"));
     out.extend(pick("master"));
     out.extend(pick("master_host"));

@@ -14,7 +14,8 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 impl Dirs {
     fn new() -> Self {
         let n = NEXT.fetch_add(1, AtomicOrdering::SeqCst);
-        let root = std::env::temp_dir().join(format!("rlocust-cli-test-{}-{n}", std::process::id()));
+        let root =
+            std::env::temp_dir().join(format!("rlocust-cli-test-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("cwd")).expect("create cwd");
         std::fs::create_dir_all(root.join("home")).expect("create home");
@@ -84,9 +85,16 @@ fn timespans() {
     assert_eq!(parse_timespan("0"), Ok(0));
     assert_eq!(parse_timespan("1h5s"), Ok(3605));
     for bad in ["2.5s", "1m2h", "h", "10m5", "1h 2m", "-1", "5x", "s"] {
-        assert_eq!(parse_timespan(bad), Err(timespan::TIMESPAN_ERROR.to_string()), "{bad}");
+        assert_eq!(
+            parse_timespan(bad),
+            Err(timespan::TIMESPAN_ERROR.to_string()),
+            "{bad}"
+        );
     }
-    assert_eq!(parse_timespan(""), Err("Invalid time span format".to_string()));
+    assert_eq!(
+        parse_timespan(""),
+        Err("Invalid time span format".to_string())
+    );
 }
 
 #[test]
@@ -95,17 +103,68 @@ fn defaults_cover_every_dest_in_locust_order() {
     let p = ok(&[], &env);
     let dests: Vec<&str> = p.values.keys().map(String::as_str).collect();
     let expected = [
-        "locustfile", "config", "host", "num_users", "spawn_rate", "run_time", "list_commands", "config_users",
-        "web_host", "web_host_display_name", "web_port", "headless", "autostart", "autoquit", "headful", "web_auth",
-        "web_login", "tls_cert", "tls_key", "class_picker", "build_path", "legacy_ui", "master", "master_bind_host",
-        "master_bind_port", "expect_workers", "expect_workers_max_wait", "enable_rebalancing", "expect_slaves",
-        "worker", "processes", "slave", "master_host", "master_port", "web_base_path", "tags", "exclude_tags",
-        "csv_prefix", "stats_history_enabled", "print_stats", "only_summary", "reset_stats", "html_file", "json",
-        "json_file", "skip_log_setup", "loglevel", "logfile", "show_task_ratio", "show_task_ratio_json",
-        "exit_code_on_error", "stop_timeout", "equal_weights", "profile", "otel", "user_classes",
+        "locustfile",
+        "config",
+        "host",
+        "num_users",
+        "spawn_rate",
+        "run_time",
+        "list_commands",
+        "config_users",
+        "web_host",
+        "web_host_display_name",
+        "web_port",
+        "headless",
+        "autostart",
+        "autoquit",
+        "headful",
+        "web_auth",
+        "web_login",
+        "tls_cert",
+        "tls_key",
+        "class_picker",
+        "build_path",
+        "legacy_ui",
+        "master",
+        "master_bind_host",
+        "master_bind_port",
+        "expect_workers",
+        "expect_workers_max_wait",
+        "enable_rebalancing",
+        "expect_slaves",
+        "worker",
+        "processes",
+        "slave",
+        "master_host",
+        "master_port",
+        "web_base_path",
+        "tags",
+        "exclude_tags",
+        "csv_prefix",
+        "stats_history_enabled",
+        "print_stats",
+        "only_summary",
+        "reset_stats",
+        "html_file",
+        "json",
+        "json_file",
+        "skip_log_setup",
+        "loglevel",
+        "logfile",
+        "show_task_ratio",
+        "show_task_ratio_json",
+        "exit_code_on_error",
+        "stop_timeout",
+        "equal_weights",
+        "profile",
+        "otel",
+        "user_classes",
     ];
     assert_eq!(dests, expected);
-    assert_eq!(p.get("locustfile"), Some(&Value::Str("locustfile.py".into())));
+    assert_eq!(
+        p.get("locustfile"),
+        Some(&Value::Str("locustfile.py".into()))
+    );
     assert_eq!(p.get("web_port"), Some(&Value::Int(8089)));
     assert_eq!(p.get("autoquit"), Some(&Value::Int(-1)));
     assert_eq!(p.get("master_bind_host"), Some(&Value::Str("*".into())));
@@ -125,7 +184,10 @@ fn precedence_across_all_six_sources() {
         .file("c.conf", "users = 4\n");
     let env = d.env().var("LOCUST_USERS", "5");
     let users = |p: &Parsed| p.num_users();
-    assert_eq!(users(&ok(&["--config", "c.conf", "-u", "6"], &env)), Some(6));
+    assert_eq!(
+        users(&ok(&["--config", "c.conf", "-u", "6"], &env)),
+        Some(6)
+    );
     assert_eq!(users(&ok(&["--config", "c.conf"], &env)), Some(5));
     assert_eq!(users(&ok(&["--config", "c.conf"], &d.env())), Some(4));
     let p = ok(&[], &d.env());
@@ -140,7 +202,8 @@ fn precedence_across_all_six_sources() {
 #[test]
 fn pyproject_overrides_locust_conf() {
     let d = Dirs::new();
-    d.file("locust.conf", "users = 2\n").file("pyproject.toml", "[tool.locust]\nusers = 3\n");
+    d.file("locust.conf", "users = 2\n")
+        .file("pyproject.toml", "[tool.locust]\nusers = 3\n");
     assert_eq!(ok(&[], &d.env()).num_users(), Some(3));
 }
 
@@ -149,14 +212,26 @@ fn a_value_set_above_is_not_even_checked_below() {
     let d = Dirs::new();
     d.file("c.conf", "users = x\n");
     // An exact option string on the command line drops the config value...
-    assert_eq!(ok(&["--config", "c.conf", "-u", "7"], &d.env()).num_users(), Some(7));
-    assert_eq!(ok(&["--config", "c.conf", "--users=7"], &d.env()).num_users(), Some(7));
+    assert_eq!(
+        ok(&["--config", "c.conf", "-u", "7"], &d.env()).num_users(),
+        Some(7)
+    );
+    assert_eq!(
+        ok(&["--config", "c.conf", "--users=7"], &d.env()).num_users(),
+        Some(7)
+    );
     // ...an attached value does not, so the bad config value is converted and fails.
     let e = err(&["--config", "c.conf", "-u7"], &d.env());
-    assert_eq!(e.message(), "rlocust: error: argument -u/--users: invalid int value: 'x'");
+    assert_eq!(
+        e.message(),
+        "rlocust: error: argument -u/--users: invalid int value: 'x'"
+    );
     assert_eq!(e.exit_code(), 2);
     // The environment hides config values too.
-    assert_eq!(ok(&["--config", "c.conf"], &d.env().var("LOCUST_USERS", "3")).num_users(), Some(3));
+    assert_eq!(
+        ok(&["--config", "c.conf"], &d.env().var("LOCUST_USERS", "3")).num_users(),
+        Some(3)
+    );
 }
 
 #[test]
@@ -167,10 +242,24 @@ fn flag_values_in_env_and_config() {
     // false in the environment keeps the config file from setting it
     assert!(!ok(&[], &d.env().var("LOCUST_HEADLESS", "false")).headless());
     for v in ["true", "Yes", "on", "1", "TRUE"] {
-        assert!(ok(&[], &Env::new(d.root.join("none"), None).var("LOCUST_HEADLESS", v)).headless(), "{v}");
+        assert!(
+            ok(
+                &[],
+                &Env::new(d.root.join("none"), None).var("LOCUST_HEADLESS", v)
+            )
+            .headless(),
+            "{v}"
+        );
     }
     for v in ["false", "no", "OFF", "0"] {
-        assert!(!ok(&[], &Env::new(d.root.join("none"), None).var("LOCUST_HEADLESS", v)).headless(), "{v}");
+        assert!(
+            !ok(
+                &[],
+                &Env::new(d.root.join("none"), None).var("LOCUST_HEADLESS", v)
+            )
+            .headless(),
+            "{v}"
+        );
     }
     let e = err(&[], &d.env().var("LOCUST_HEADLESS", ""));
     assert_eq!(
@@ -180,7 +269,10 @@ fn flag_values_in_env_and_config() {
     d.file("locust.conf", "headless = maybe\n");
     let e = err(&[], &d.env());
     assert_eq!(e.exit_code(), 2);
-    assert!(e.message().contains("Unexpected value for headless: 'maybe'"));
+    assert!(
+        e.message()
+            .contains("Unexpected value for headless: 'maybe'")
+    );
     d.file("locust.conf", "headless\n");
     assert!(ok(&[], &d.env()).headless());
 }
@@ -193,16 +285,31 @@ fn list_syntax() {
     assert_eq!(p.get("tags"), Some(&list(&["a", "b"])));
     assert_eq!(p.get("exclude_tags"), Some(&list(&["x y"])));
     d.file("locust.conf", "tags = [1, 2.0, true]\n");
-    assert_eq!(ok(&[], &d.env()).get("tags"), Some(&list(&["1", "2.0", "True"])));
+    assert_eq!(
+        ok(&[], &d.env()).get("tags"),
+        Some(&list(&["1", "2.0", "True"]))
+    );
     d.file("locust.conf", "tags =\n");
     assert_eq!(ok(&[], &d.env()).get("tags"), Some(&Value::None));
     d.file("locust.conf", "tags = []\n");
     assert_eq!(ok(&[], &d.env()).get("tags"), Some(&list(&[])));
     let (_n, env) = no_files();
-    assert_eq!(ok(&[], &env.clone().var("LOCUST_TAGS", "t1 t2")).get("tags"), Some(&list(&["t1 t2"])));
-    assert_eq!(ok(&[], &env.clone().var("LOCUST_TAGS", "[t1, t2]")).get("tags"), Some(&list(&["t1", "t2"])));
-    assert_eq!(ok(&[], &env.clone().var("LOCUST_TAGS", "[\"t1\",\"t2\"]")).get("tags"), Some(&list(&["t1", "t2"])));
-    assert_eq!(ok(&[], &env.clone().var("LOCUST_TAGS", "")).get("tags"), Some(&Value::None));
+    assert_eq!(
+        ok(&[], &env.clone().var("LOCUST_TAGS", "t1 t2")).get("tags"),
+        Some(&list(&["t1 t2"]))
+    );
+    assert_eq!(
+        ok(&[], &env.clone().var("LOCUST_TAGS", "[t1, t2]")).get("tags"),
+        Some(&list(&["t1", "t2"]))
+    );
+    assert_eq!(
+        ok(&[], &env.clone().var("LOCUST_TAGS", "[\"t1\",\"t2\"]")).get("tags"),
+        Some(&list(&["t1", "t2"]))
+    );
+    assert_eq!(
+        ok(&[], &env.clone().var("LOCUST_TAGS", "")).get("tags"),
+        Some(&Value::None)
+    );
     // nargs * takes every following value, the user class too
     let p = ok(&["-T", "a", "b", "MyUser"], &env);
     assert_eq!(p.get("tags"), Some(&list(&["a", "b", "MyUser"])));
@@ -228,13 +335,23 @@ fn abbreviations_and_value_forms() {
     assert_eq!(ok(&["--master-h", "h"], &env).str("master_host"), Some("h"));
     assert!(ok(&["--master"], &env).flag("master"));
     let e = err(&["--head"], &env);
-    assert_eq!(e.message(), "rlocust: error: ambiguous option: --head could match --headless, --headful");
+    assert_eq!(
+        e.message(),
+        "rlocust: error: ambiguous option: --head could match --headless, --headful"
+    );
     assert_eq!(e.exit_code(), 2);
     assert_eq!(
         err(&["--ma"], &env).message(),
         "rlocust: error: ambiguous option: --ma could match --master, --master-bind-host, --master-bind-port, --master-host, --master-port"
     );
-    for args in [&["-u5"][..], &["-u", "5"], &["-u=5"], &["--users=5"], &["--users", "5"], &["--use", "5"]] {
+    for args in [
+        &["-u5"][..],
+        &["-u", "5"],
+        &["-u=5"],
+        &["--users=5"],
+        &["--users", "5"],
+        &["--use", "5"],
+    ] {
         assert_eq!(ok(args, &env).num_users(), Some(5), "{args:?}");
     }
     assert_eq!(ok(&["-L", "debug"], &env).loglevel(), "DEBUG");
@@ -268,7 +385,10 @@ fn unknown_options_and_keys() {
     let e = err(&["--foo"], &env);
     assert_eq!(e.message(), "rlocust: error: unrecognized arguments: --foo");
     assert_eq!(e.exit_code(), 2);
-    assert_eq!(err(&["--foo", "--bar"], &env).message(), "rlocust: error: unrecognized arguments: --foo --bar");
+    assert_eq!(
+        err(&["--foo", "--bar"], &env).message(),
+        "rlocust: error: unrecognized arguments: --foo --bar"
+    );
     assert_eq!(
         err(&["--hedless"], &env).message(),
         "rlocust: error: unrecognized arguments: --hedless\nDid you mean '--headless'?"
@@ -276,13 +396,22 @@ fn unknown_options_and_keys() {
     let d = Dirs::new();
     d.file("locust.conf", "num_users = 9\n");
     let e = err(&[], &d.env());
-    assert_eq!(e.message(), "rlocust: error: unrecognized arguments: --num_users=9\nDid you mean '--users'?");
+    assert_eq!(
+        e.message(),
+        "rlocust: error: unrecognized arguments: --num_users=9\nDid you mean '--users'?"
+    );
     assert_eq!(e.exit_code(), 2);
     d.file("locust.conf", "foo = 1\nbar = 2\n");
-    assert_eq!(err(&[], &d.env()).message(), "rlocust: error: unrecognized arguments: --foo=1 --bar=2");
+    assert_eq!(
+        err(&[], &d.env()).message(),
+        "rlocust: error: unrecognized arguments: --foo=1 --bar=2"
+    );
     d.file("locust.conf", "users#x\n");
     let e = err(&[], &d.env());
-    assert_eq!(e.message(), "rlocust: error: Unexpected line 0 in locust.conf: users#x");
+    assert_eq!(
+        e.message(),
+        "rlocust: error: Unexpected line 0 in locust.conf: users#x"
+    );
     assert_eq!(e.exit_code(), 2);
     let e = err(&["--config", "missing.conf"], &env);
     assert_eq!(
@@ -294,9 +423,18 @@ fn unknown_options_and_keys() {
 #[test]
 fn positional_user_classes() {
     let (_d, env) = no_files();
-    assert_eq!(ok(&["-u", "3", "A", "B"], &env).user_classes, vec!["A", "B"]);
-    assert_eq!(ok(&["A", "B", "-u", "3"], &env).user_classes, vec!["A", "B"]);
-    assert_eq!(err(&["A", "-u", "3", "B"], &env).message(), "rlocust: error: unrecognized arguments: B");
+    assert_eq!(
+        ok(&["-u", "3", "A", "B"], &env).user_classes,
+        vec!["A", "B"]
+    );
+    assert_eq!(
+        ok(&["A", "B", "-u", "3"], &env).user_classes,
+        vec!["A", "B"]
+    );
+    assert_eq!(
+        err(&["A", "-u", "3", "B"], &env).message(),
+        "rlocust: error: unrecognized arguments: B"
+    );
     let env2 = env.clone().var("LOCUST_USER_CLASSES", " A  B ");
     assert_eq!(ok(&[], &env2).user_classes, vec!["A", "B"]);
     assert_eq!(ok(&["C"], &env2).user_classes, vec!["C"]);
@@ -315,28 +453,73 @@ fn validations() {
     usage(&["-t", "1m2h"], &format!("argument -t/--run-time: {ts}"));
     usage(&["-s", "x"], &format!("argument -s/--stop-timeout: {ts}"));
     usage(&["-u", "x"], "argument -u/--users: invalid int value: 'x'");
-    usage(&["-u", "2.5"], "argument -u/--users: invalid int value: '2.5'");
+    usage(
+        &["-u", "2.5"],
+        "argument -u/--users: invalid int value: '2.5'",
+    );
     usage(&["-u"], "argument -u/--users: expected one argument");
-    usage(&["-u", "-H", "x"], "argument -u/--users: expected one argument");
+    usage(
+        &["-u", "-H", "x"],
+        "argument -u/--users: expected one argument",
+    );
     usage(&["-r", "0"], "argument -r/--spawn-rate: must be > 0");
     usage(&["-r", "-1"], "argument -r/--spawn-rate: must be > 0");
-    usage(&["-r", "nan"], "argument -r/--spawn-rate: must be a finite number");
-    usage(&["-r", "inf"], "argument -r/--spawn-rate: must be a finite number");
-    usage(&["-r", "x"], "argument -r/--spawn-rate: invalid checker value: 'x'");
-    usage(&["--csv-full-history"], "'--csv-full-history' requires '--csv'.");
-    usage(&["-L", "foo"], "argument --loglevel/-L: invalid choice: 'FOO' (choose from 'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')");
+    usage(
+        &["-r", "nan"],
+        "argument -r/--spawn-rate: must be a finite number",
+    );
+    usage(
+        &["-r", "inf"],
+        "argument -r/--spawn-rate: must be a finite number",
+    );
+    usage(
+        &["-r", "x"],
+        "argument -r/--spawn-rate: invalid checker value: 'x'",
+    );
+    usage(
+        &["--csv-full-history"],
+        "'--csv-full-history' requires '--csv'.",
+    );
+    usage(
+        &["-L", "foo"],
+        "argument --loglevel/-L: invalid choice: 'FOO' (choose from 'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')",
+    );
     usage(
         &["--web-auth", "a:b"],
         "argument --web-auth: The --web-auth parameters has been replaced with --web-login. See https://docs.locust.io/en/stable/extending-locust.html#authentication for details",
     );
-    usage(&["--web-auth"], "argument --web-auth: expected one argument");
-    usage(&["--legacy-ui"], "argument --legacy-ui: --legacy-ui is no longer supported, remove the parameter to continue");
-    usage(&["--expect-slaves"], "argument --expect-slaves: The --expect-slaves parameter has been renamed --expect-workers");
-    usage(&["--slave"], "argument --slave: The --slave parameter has been renamed --worker");
-    usage(&["--expect-workers", "0"], "argument --expect-workers: Invalid --expect-workers argument (0), must be a positive number");
-    usage(&["--headless=1"], "argument --headless: ignored explicit argument '1'");
-    usage(&["-lx"], "argument -l/--list: ignored explicit argument 'x'");
-    usage(&["--config-users", "{\"a\":1}"], "argument --config-users: The user config must specify a user_class_name");
+    usage(
+        &["--web-auth"],
+        "argument --web-auth: expected one argument",
+    );
+    usage(
+        &["--legacy-ui"],
+        "argument --legacy-ui: --legacy-ui is no longer supported, remove the parameter to continue",
+    );
+    usage(
+        &["--expect-slaves"],
+        "argument --expect-slaves: The --expect-slaves parameter has been renamed --expect-workers",
+    );
+    usage(
+        &["--slave"],
+        "argument --slave: The --slave parameter has been renamed --worker",
+    );
+    usage(
+        &["--expect-workers", "0"],
+        "argument --expect-workers: Invalid --expect-workers argument (0), must be a positive number",
+    );
+    usage(
+        &["--headless=1"],
+        "argument --headless: ignored explicit argument '1'",
+    );
+    usage(
+        &["-lx"],
+        "argument -l/--list: ignored explicit argument 'x'",
+    );
+    usage(
+        &["--config-users", "{\"a\":1}"],
+        "argument --config-users: The user config must specify a user_class_name",
+    );
     usage(
         &["--config-users", "x"],
         "argument --config-users: The --config-users argument must be a valid JSON string or file: Expecting value: line 1 column 1 (char 0)",
@@ -349,14 +532,32 @@ fn validations() {
     assert!(ok(&["--csv", "x", "--csv-full-history"], &env).flag("stats_history_enabled"));
     let e = err(&["--autoquit", "5"], &env);
     assert_eq!(e.exit_code(), 1);
-    assert_eq!(e.message(), "--autoquit is only meaningful in combination with --autostart");
-    assert_eq!(ok(&["--autoquit", "5", "--autostart"], &env).int("autoquit"), Some(5));
+    assert_eq!(
+        e.message(),
+        "--autoquit is only meaningful in combination with --autostart"
+    );
+    assert_eq!(
+        ok(&["--autoquit", "5", "--autostart"], &env).int("autoquit"),
+        Some(5)
+    );
     let p = ok(&["--headful", "--headless"], &env);
     assert!(!p.headless() && p.flag("headful"));
-    let p = ok(&["--config-users", "{\"user_class_name\":\"A\"}", "[{\"user_class_name\":\"B\"}]"], &env);
+    let p = ok(
+        &[
+            "--config-users",
+            "{\"user_class_name\":\"A\"}",
+            "[{\"user_class_name\":\"B\"}]",
+        ],
+        &env,
+    );
     assert_eq!(
         p.config_users(),
-        Some(&["[{\"user_class_name\":\"A\"}]".to_string(), "[{\"user_class_name\":\"B\"}]".to_string()][..])
+        Some(
+            &[
+                "[{\"user_class_name\":\"A\"}]".to_string(),
+                "[{\"user_class_name\":\"B\"}]".to_string()
+            ][..]
+        )
     );
 }
 
@@ -375,7 +576,10 @@ fn error_messages_are_one_line_plus_a_hint() {
     ] {
         let msg = err(args, &env).message();
         let lines: Vec<&str> = msg.lines().collect();
-        assert!(lines.len() == 1 || (lines.len() == 2 && lines[1].starts_with("Did you mean")), "{msg}");
+        assert!(
+            lines.len() == 1 || (lines.len() == 2 && lines[1].starts_with("Did you mean")),
+            "{msg}"
+        );
     }
 }
 
@@ -390,7 +594,12 @@ fn custom_args() -> Vec<CustomArg> {
             default_display: Some("1".into()),
             ..Default::default()
         },
-        CustomArg { flags: vec!["--my-flag".into()], dest: "my_flag".into(), help: Some("A flag".into()), ..Default::default() },
+        CustomArg {
+            flags: vec!["--my-flag".into()],
+            dest: "my_flag".into(),
+            help: Some("A flag".into()),
+            ..Default::default()
+        },
         CustomArg {
             flags: vec!["--my-list".into()],
             dest: "my_list".into(),
@@ -412,17 +621,44 @@ fn custom_args() -> Vec<CustomArg> {
 #[test]
 fn custom_args_fragment_in_precedence_order() {
     let d = Dirs::new();
-    d.file("locust.conf", "my-arg = 3\nmy-flag = true\nmy-list = [x, y]\n");
+    d.file(
+        "locust.conf",
+        "my-arg = 3\nmy-flag = true\nmy-list = [x, y]\n",
+    );
     let custom = custom_args();
     let p = parse(&argv(&["-m7", "--my-li", "a"]), &d.env(), &custom).expect("parse");
-    assert_eq!(p.custom_argv, argv(&["--my-arg=3", "--my-flag", "--my-list", "x", "y", "--my-arg=7", "--my-list=a"]));
+    assert_eq!(
+        p.custom_argv,
+        argv(&[
+            "--my-arg=3",
+            "--my-flag",
+            "--my-list",
+            "x",
+            "y",
+            "--my-arg=7",
+            "--my-list=a"
+        ])
+    );
     // the environment comes after the config files, and (written as `-m=5`) hides their my-arg
     let env = d.env().var("LOCUST_MY_ARG", "5");
     let p = parse(&argv(&["-m7"]), &env, &custom).expect("parse");
-    assert_eq!(p.custom_argv, argv(&["--my-flag", "--my-list", "x", "y", "--my-arg=5", "--my-arg=7"]));
+    assert_eq!(
+        p.custom_argv,
+        argv(&[
+            "--my-flag",
+            "--my-list",
+            "x",
+            "y",
+            "--my-arg=5",
+            "--my-arg=7"
+        ])
+    );
     // an exact option string on the command line hides the other sources
     let p = parse(&argv(&["-m", "7"]), &env, &custom).expect("parse");
-    assert_eq!(p.custom_argv, argv(&["--my-flag", "--my-list", "x", "y", "--my-arg=7"]));
+    assert_eq!(
+        p.custom_argv,
+        argv(&["--my-flag", "--my-list", "x", "y", "--my-arg=7"])
+    );
     let (_n, plain) = no_files();
     let p = parse(&argv(&["--my-list"]), &plain, &custom).expect("parse");
     assert_eq!(p.custom_argv, argv(&["--my-list"]));
@@ -442,7 +678,9 @@ fn help_lists_every_visible_option() {
     assert!(text.starts_with("Usage: rlocust [options] [UserClass ...]\n"));
     for s in spec::table() {
         for f in s.flags {
-            let shown = text.contains(&format!("{f} ")) || text.contains(&format!("{f},")) || text.contains(&format!("{f}\n"));
+            let shown = text.contains(&format!("{f} "))
+                || text.contains(&format!("{f},"))
+                || text.contains(&format!("{f}\n"));
             assert_eq!(shown, s.help.is_some(), "{f}");
         }
     }
@@ -453,17 +691,30 @@ fn help_lists_every_visible_option() {
     assert!(!text.contains("--secret-opt"));
     let mut last = 0;
     for g in spec::Group::ALL {
-        let at = text.find(&format!("\n{}:\n", g.title())).unwrap_or_else(|| panic!("{}", g.title()));
+        let at = text
+            .find(&format!("\n{}:\n", g.title()))
+            .unwrap_or_else(|| panic!("{}", g.title()));
         assert!(at > last, "group order");
         last = at;
     }
     let help_lines = text.lines().filter(|l| l.starts_with(&" ".repeat(24)));
     assert!(help_lines.clone().count() > 20);
-    assert!(help_lines.into_iter().all(|l| l.chars().count() <= 78), "option help wrapped to 78 columns");
+    assert!(
+        help_lines.into_iter().all(|l| l.chars().count() <= 78),
+        "option help wrapped to 78 columns"
+    );
     // -h reached in the full parse
     let (_d, env) = no_files();
-    assert!(matches!(parse(&argv(&["-h"]), &env, &[]), Err(CliError::Help(_))));
-    assert_eq!(parse(&argv(&["-h"]), &env, &[]).map(|_| ()).map_err(|e| e.exit_code()), Err(0));
+    assert!(matches!(
+        parse(&argv(&["-h"]), &env, &[]),
+        Err(CliError::Help(_))
+    ));
+    assert_eq!(
+        parse(&argv(&["-h"]), &env, &[])
+            .map(|_| ())
+            .map_err(|e| e.exit_code()),
+        Err(0)
+    );
 }
 
 #[test]
@@ -472,22 +723,47 @@ fn pre_parse_phase() {
     let pre = pre_parse(&argv(&["-f", "a.py, b.py", "--unknown", "-u", "x"]), &env).expect("pre");
     assert_eq!(pre.locustfiles, vec!["a.py", "b.py"]);
     assert!(!pre.help && !pre.version);
-    assert_eq!(pre_parse(&argv(&[]), &env).expect("pre").locustfiles, vec!["locustfile.py"]);
+    assert_eq!(
+        pre_parse(&argv(&[]), &env).expect("pre").locustfiles,
+        vec!["locustfile.py"]
+    );
     // prefixes are matched against the few phase-1 options only
-    assert_eq!(pre_parse(&argv(&["--lo", "x.py"]), &env).expect("pre").locustfiles, vec!["x.py"]);
+    assert_eq!(
+        pre_parse(&argv(&["--lo", "x.py"]), &env)
+            .expect("pre")
+            .locustfiles,
+        vec!["x.py"]
+    );
     assert!(pre_parse(&argv(&["--ma"]), &env).is_err());
     assert!(pre_parse(&argv(&["-h"]), &env).expect("pre").help);
     assert!(pre_parse(&argv(&["-V"]), &env).expect("pre").version);
-    assert!(pre_parse(&argv(&["-h", "-u", "x"]), &env).expect("pre").help);
+    assert!(
+        pre_parse(&argv(&["-h", "-u", "x"]), &env)
+            .expect("pre")
+            .help
+    );
     let e = pre_parse(&argv(&["-u", "x", "-h"]), &env).expect_err("error before -h");
     assert_eq!(e.exit_code(), 2);
-    assert!(pre_parse(&argv(&["--he"]), &env).is_err(), "--he is --help for phase 1 but ambiguous for the full parser");
+    assert!(
+        pre_parse(&argv(&["--he"]), &env).is_err(),
+        "--he is --help for phase 1 but ambiguous for the full parser"
+    );
     d.file("c.conf", "host = x\n");
-    let pre = pre_parse(&argv(&["--config", "c.conf"]), &d.env().var("LOCUST_LOCUSTFILE", "e.py")).expect("pre");
+    let pre = pre_parse(
+        &argv(&["--config", "c.conf"]),
+        &d.env().var("LOCUST_LOCUSTFILE", "e.py"),
+    )
+    .expect("pre");
     assert_eq!(pre.config.as_deref(), Some("c.conf"));
     assert_eq!(pre.locustfiles, vec!["e.py"]);
-    d.file("locust.conf", "locustfile = conf.py\nheadless = maybe\nfoo = 1\n");
-    assert_eq!(pre_parse(&argv(&[]), &d.env()).expect("pre").locustfiles, vec!["conf.py"]);
+    d.file(
+        "locust.conf",
+        "locustfile = conf.py\nheadless = maybe\nfoo = 1\n",
+    );
+    assert_eq!(
+        pre_parse(&argv(&[]), &d.env()).expect("pre").locustfiles,
+        vec!["conf.py"]
+    );
 }
 
 #[test]
@@ -504,15 +780,26 @@ fn toml_config_values() {
     assert_eq!(p.get("tags"), Some(&list(&["a", "1"])));
     assert_eq!(p.str("host"), Some("1979-05-27 07:32:00+00:00"));
     assert_eq!(p.str("web_host"), Some("ml"));
-    d.file("pyproject.toml", "[tool]\nlocust = {users = 4, run-time = \"1m\"}\n");
+    d.file(
+        "pyproject.toml",
+        "[tool]\nlocust = {users = 4, run-time = \"1m\"}\n",
+    );
     let p = ok(&[], &d.env());
     assert_eq!((p.num_users(), p.run_time()), (Some(4), Some(60)));
     d.file("pyproject.toml", "[tool.locust\n");
     let e = err(&[], &d.env());
     assert_eq!(e.exit_code(), 2);
-    assert!(e.message().starts_with("rlocust: error: Couldn't parse TOML file: "), "{}", e.message());
+    assert!(
+        e.message()
+            .starts_with("rlocust: error: Couldn't parse TOML file: "),
+        "{}",
+        e.message()
+    );
     d.file("pyproject.toml", "[tool.locust]\nfoo = 1\n");
-    assert_eq!(err(&[], &d.env()).message(), "rlocust: error: unrecognized arguments: --foo=1");
+    assert_eq!(
+        err(&[], &d.env()).message(),
+        "rlocust: error: unrecognized arguments: --foo=1"
+    );
     // a .toml --config file is read from [tool.locust] only
     std::fs::remove_file(d.cwd().join("pyproject.toml")).expect("rm");
     d.file("x.toml", "users = 5\n");
@@ -523,7 +810,12 @@ fn toml_config_values() {
 
 #[test]
 fn conf_line_quirks() {
-    let line = |l: &str| config::parse_conf(l, "t").expect("parse").into_iter().next();
+    let line = |l: &str| {
+        config::parse_conf(l, "t")
+            .expect("parse")
+            .into_iter()
+            .next()
+    };
     let text = |l: &str| match line(l) {
         Some((_, config::Item::Text(t))) => t,
         other => panic!("{other:?}"),
@@ -564,20 +856,43 @@ fn python_value_rules() {
     assert_eq!(py_float("-Infinity"), Some(f64::NEG_INFINITY));
     assert_eq!(py_float("1e"), None);
     assert_eq!(py_float("0x10"), None);
-    assert_eq!(json_loads("{\"a\" 1}"), Err(JsonError("Expecting ':' delimiter: line 1 column 6 (char 5)".into())));
-    assert_eq!(json_loads("[1 2]"), Err(JsonError("Expecting ',' delimiter: line 1 column 4 (char 3)".into())));
+    assert_eq!(
+        json_loads("{\"a\" 1}"),
+        Err(JsonError(
+            "Expecting ':' delimiter: line 1 column 6 (char 5)".into()
+        ))
+    );
+    assert_eq!(
+        json_loads("[1 2]"),
+        Err(JsonError(
+            "Expecting ',' delimiter: line 1 column 4 (char 3)".into()
+        ))
+    );
     assert_eq!(
         json_loads("{a:1}"),
-        Err(JsonError("Expecting property name enclosed in double quotes: line 1 column 2 (char 1)".into()))
+        Err(JsonError(
+            "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)".into()
+        ))
     );
-    assert_eq!(json_loads("{} x"), Err(JsonError("Extra data: line 1 column 4 (char 3)".into())));
+    assert_eq!(
+        json_loads("{} x"),
+        Err(JsonError("Extra data: line 1 column 4 (char 3)".into()))
+    );
     assert_eq!(str_repr("it's"), "\"it's\"");
-    assert_eq!(PyVal::List(vec![PyVal::Str("a".into()), PyVal::Int("1".into())]).py_repr(), "['a', 1]");
+    assert_eq!(
+        PyVal::List(vec![PyVal::Str("a".into()), PyVal::Int("1".into())]).py_repr(),
+        "['a', 1]"
+    );
 }
 
 #[test]
 fn did_you_mean_uses_difflibs_ratio() {
-    let r = |a: &str, b: &str| argparse::ratio(&a.chars().collect::<Vec<_>>(), &b.chars().collect::<Vec<_>>());
+    let r = |a: &str, b: &str| {
+        argparse::ratio(
+            &a.chars().collect::<Vec<_>>(),
+            &b.chars().collect::<Vec<_>>(),
+        )
+    };
     assert!((r("abcd", "bcde") - 0.75).abs() < 1e-12);
     assert!((r("--headless", "--hedless") - 18.0 / 19.0).abs() < 1e-12);
     let (_d, env) = no_files();
@@ -592,7 +907,10 @@ fn config_file_paths_are_relative_to_the_env_cwd() {
     let d = Dirs::new();
     d.file("u.json", "{\"user_class_name\": \"A\", \"weight\": 2}");
     let p = ok(&["--config-users", "u.json"], &d.env());
-    assert_eq!(p.config_users(), Some(&["[{\"user_class_name\":\"A\",\"weight\":2}]".to_string()][..]));
+    assert_eq!(
+        p.config_users(),
+        Some(&["[{\"user_class_name\":\"A\",\"weight\":2}]".to_string()][..])
+    );
 }
 
 #[test]

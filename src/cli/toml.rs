@@ -11,7 +11,11 @@ type Table = Vec<(String, PyVal)>;
 /// Parse a whole document. The error reads like "Expected '=' after a key (at line 3, column 7)".
 pub fn parse(text: &str) -> Result<Doc, String> {
     let chars: Vec<char> = text.chars().collect();
-    let mut p = P { s: &chars, i: 0, depth: 0 };
+    let mut p = P {
+        s: &chars,
+        i: 0,
+        depth: 0,
+    };
     let mut root: Table = Vec::new();
     let mut declared: HashSet<Vec<String>> = HashSet::new();
     let mut arrays: HashSet<Vec<String>> = HashSet::new();
@@ -30,12 +34,20 @@ pub fn parse(text: &str) -> Result<Doc, String> {
             if !p.eat(close) {
                 return Err(p.err(&format!(
                     "Expected '{close}' at the end of {} declaration",
-                    if array { "an array of tables" } else { "a table" }
+                    if array {
+                        "an array of tables"
+                    } else {
+                        "a table"
+                    }
                 )));
             }
             if !array && (declared.contains(&path) || arrays.contains(&path)) {
                 let quoted: Vec<String> = path.iter().map(|k| super::pyval::str_repr(k)).collect();
-                let tuple = if quoted.len() == 1 { format!("({},)", quoted[0]) } else { format!("({})", quoted.join(", ")) };
+                let tuple = if quoted.len() == 1 {
+                    format!("({},)", quoted[0])
+                } else {
+                    format!("({})", quoted.join(", "))
+                };
                 p.i = close_at;
                 return Err(p.err(&format!("Cannot declare {tuple} twice")));
             }
@@ -44,7 +56,9 @@ pub fn parse(text: &str) -> Result<Doc, String> {
                 let (parent, last) = path.split_at(path.len() - 1);
                 let t = table_at(&mut root, parent, &arrays).map_err(|m| p.err(&m))?;
                 match t.iter_mut().find(|(k, _)| *k == last[0]) {
-                    Some((_, PyVal::List(items))) if arrays.contains(&path) => items.push(PyVal::Dict(Vec::new())),
+                    Some((_, PyVal::List(items))) if arrays.contains(&path) => {
+                        items.push(PyVal::Dict(Vec::new()))
+                    }
                     Some(_) => return Err(p.err("Cannot mutate immutable namespace")),
                     None => {
                         t.push((last[0].clone(), PyVal::List(vec![PyVal::Dict(Vec::new())])));
@@ -91,7 +105,11 @@ impl Doc {
 }
 
 /// The table at `path`, creating missing ones; an array of tables resolves to its last element.
-fn table_at<'a>(root: &'a mut Table, path: &[String], arrays: &HashSet<Vec<String>>) -> Result<&'a mut Table, String> {
+fn table_at<'a>(
+    root: &'a mut Table,
+    path: &[String],
+    arrays: &HashSet<Vec<String>>,
+) -> Result<&'a mut Table, String> {
     let mut t = root;
     for (depth, name) in path.iter().enumerate() {
         let pos = match t.iter().position(|(k, _)| k == name) {
@@ -136,7 +154,8 @@ impl P<'_> {
 
     fn eat(&mut self, lit: &str) -> bool {
         let n = lit.chars().count();
-        if self.i + n <= self.s.len() && self.s[self.i..self.i + n].iter().copied().eq(lit.chars()) {
+        if self.i + n <= self.s.len() && self.s[self.i..self.i + n].iter().copied().eq(lit.chars())
+        {
             self.i += n;
             true
         } else {
@@ -145,8 +164,15 @@ impl P<'_> {
     }
 
     fn err(&self, what: &str) -> String {
-        let line = self.s[..self.i.min(self.s.len())].iter().filter(|&&c| c == '\n').count() + 1;
-        let col = match self.s[..self.i.min(self.s.len())].iter().rposition(|&c| c == '\n') {
+        let line = self.s[..self.i.min(self.s.len())]
+            .iter()
+            .filter(|&&c| c == '\n')
+            .count()
+            + 1;
+        let col = match self.s[..self.i.min(self.s.len())]
+            .iter()
+            .rposition(|&c| c == '\n')
+        {
             Some(nl) => self.i - nl,
             None => self.i + 1,
         };
@@ -165,7 +191,9 @@ impl P<'_> {
                 if c == '\n' {
                     break;
                 }
-                if (c as u32) < 0x20 && c != '\t' && !(c == '\r' && self.peek_at(1) == Some('\n')) || c == '\u{7f}' {
+                if (c as u32) < 0x20 && c != '\t' && !(c == '\r' && self.peek_at(1) == Some('\n'))
+                    || c == '\u{7f}'
+                {
                     return Err(self.err("Illegal character in a comment"));
                 }
                 self.i += 1;
@@ -258,7 +286,11 @@ impl P<'_> {
                     return Err(self.err("Nesting too deep"));
                 }
                 self.depth += 1;
-                let v = if c == '[' { self.array() } else { self.inline_table() };
+                let v = if c == '[' {
+                    self.array()
+                } else {
+                    self.inline_table()
+                };
                 self.depth -= 1;
                 v
             }
@@ -332,7 +364,9 @@ impl P<'_> {
     }
 
     fn escape(&mut self, out: &mut String) -> Result<(), String> {
-        let Some(c) = self.peek() else { return Err(self.err("Unterminated string")) };
+        let Some(c) = self.peek() else {
+            return Err(self.err("Unterminated string"));
+        };
         self.i += 1;
         let simple = match c {
             'b' => Some('\u{8}'),
@@ -353,9 +387,17 @@ impl P<'_> {
             'U' => 8,
             _ => return Err(self.err("Unescaped '\\' in a string")),
         };
-        let hex: String = self.s.get(self.i..self.i + n).map(|h| h.iter().collect()).unwrap_or_default();
-        let code = u32::from_str_radix(&hex, 16).ok().filter(|_| hex.len() == n);
-        let ch = code.and_then(char::from_u32).ok_or_else(|| self.err("Invalid hex value"))?;
+        let hex: String = self
+            .s
+            .get(self.i..self.i + n)
+            .map(|h| h.iter().collect())
+            .unwrap_or_default();
+        let code = u32::from_str_radix(&hex, 16)
+            .ok()
+            .filter(|_| hex.len() == n);
+        let ch = code
+            .and_then(char::from_u32)
+            .ok_or_else(|| self.err("Invalid hex value"))?;
         self.i += n;
         out.push(ch);
         Ok(())
@@ -380,7 +422,9 @@ impl P<'_> {
                     self.i += 1;
                     self.escape(&mut out)?;
                 }
-                Some(c) if Self::bad_char(c) => return Err(self.err("Illegal character in a string")),
+                Some(c) if Self::bad_char(c) => {
+                    return Err(self.err("Illegal character in a string"));
+                }
                 Some(c) => {
                     out.push(c);
                     self.i += 1;
@@ -399,7 +443,9 @@ impl P<'_> {
                     self.i += 1;
                     return Ok(out);
                 }
-                Some(c) if Self::bad_char(c) => return Err(self.err("Illegal character in a string")),
+                Some(c) if Self::bad_char(c) => {
+                    return Err(self.err("Illegal character in a string"));
+                }
                 Some(c) => {
                     out.push(c);
                     self.i += 1;
@@ -432,9 +478,14 @@ impl P<'_> {
                     while matches!(self.s.get(j), Some(' ') | Some('\t')) {
                         j += 1;
                     }
-                    if matches!(self.s.get(j), Some('\n')) || (self.s.get(j) == Some(&'\r') && self.s.get(j + 1) == Some(&'\n')) {
+                    if matches!(self.s.get(j), Some('\n'))
+                        || (self.s.get(j) == Some(&'\r') && self.s.get(j + 1) == Some(&'\n'))
+                    {
                         self.i = j;
-                        while matches!(self.peek(), Some(' ') | Some('\t') | Some('\n') | Some('\r')) {
+                        while matches!(
+                            self.peek(),
+                            Some(' ') | Some('\t') | Some('\n') | Some('\r')
+                        ) {
                             self.i += 1;
                         }
                     } else {
@@ -446,7 +497,9 @@ impl P<'_> {
                     out.push('\n');
                     self.i += 2;
                 }
-                Some(c) if c != '\n' && Self::bad_char(c) => return Err(self.err("Illegal character in a string")),
+                Some(c) if c != '\n' && Self::bad_char(c) => {
+                    return Err(self.err("Illegal character in a string"));
+                }
                 Some(c) => {
                     out.push(c);
                     self.i += 1;
@@ -474,7 +527,9 @@ impl P<'_> {
                     out.push('\n');
                     self.i += 2;
                 }
-                Some(c) if c != '\n' && Self::bad_char(c) => return Err(self.err("Illegal character in a string")),
+                Some(c) if c != '\n' && Self::bad_char(c) => {
+                    return Err(self.err("Illegal character in a string"));
+                }
                 Some(c) => {
                     out.push(c);
                     self.i += 1;
@@ -515,7 +570,12 @@ fn dec_digits(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.iter().enumerate().all(|(i, &c)| {
-            c.is_ascii_digit() || (c == b'_' && i > 0 && i + 1 < b.len() && b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_digit())
+            c.is_ascii_digit()
+                || (c == b'_'
+                    && i > 0
+                    && i + 1 < b.len()
+                    && b[i - 1].is_ascii_digit()
+                    && b[i + 1].is_ascii_digit())
         })
 }
 
@@ -526,7 +586,11 @@ fn integer(tok: &str) -> Option<i64> {
             let ok = !b.is_empty()
                 && b.iter().enumerate().all(|(i, &c)| {
                     (c as char).is_digit(radix)
-                        || (c == b'_' && i > 0 && i + 1 < b.len() && (b[i - 1] as char).is_digit(radix) && (b[i + 1] as char).is_digit(radix))
+                        || (c == b'_'
+                            && i > 0
+                            && i + 1 < b.len()
+                            && (b[i - 1] as char).is_digit(radix)
+                            && (b[i + 1] as char).is_digit(radix))
                 });
             if !ok {
                 return None;
@@ -578,7 +642,9 @@ fn float(tok: &str) -> Option<f64> {
 }
 
 fn num(s: &str, len: usize) -> Option<u32> {
-    (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+    (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
 }
 
 /// `HH:MM:SS[.frac]` in Python's form (6-digit microseconds when not zero).
@@ -588,7 +654,11 @@ fn time_part(s: &str) -> Option<String> {
         None => (s, None),
     };
     let mut it = hms.split(':');
-    let (h, m, sec) = (num(it.next()?, 2)?, num(it.next()?, 2)?, num(it.next()?, 2)?);
+    let (h, m, sec) = (
+        num(it.next()?, 2)?,
+        num(it.next()?, 2)?,
+        num(it.next()?, 2)?,
+    );
     if it.next().is_some() || h > 23 || m > 59 || sec > 60 {
         return None;
     }
@@ -600,12 +670,20 @@ fn time_part(s: &str) -> Option<String> {
         Some(_) => return None,
         None => 0,
     };
-    Some(if micros > 0 { format!("{h:02}:{m:02}:{sec:02}.{micros:06}") } else { format!("{h:02}:{m:02}:{sec:02}") })
+    Some(if micros > 0 {
+        format!("{h:02}:{m:02}:{sec:02}.{micros:06}")
+    } else {
+        format!("{h:02}:{m:02}:{sec:02}")
+    })
 }
 
 fn date_part(s: &str) -> Option<String> {
     let mut it = s.split('-');
-    let (y, mo, d) = (num(it.next()?, 4)?, num(it.next()?, 2)?, num(it.next()?, 2)?);
+    let (y, mo, d) = (
+        num(it.next()?, 4)?,
+        num(it.next()?, 2)?,
+        num(it.next()?, 2)?,
+    );
     if it.next().is_some() || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
         return None;
     }

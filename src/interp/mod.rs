@@ -27,8 +27,11 @@ fn internal(py: Python<'_>, e: PyErr) -> InterpError {
 /// The Python traceback of `e` as text (what Python would print).
 pub fn format_exc(py: Python<'_>, e: &PyErr) -> String {
     let tb = py.import("traceback").and_then(|m| {
-        m.call_method1("format_exception", (e.get_type(py), e.value(py), e.traceback(py)))
-            .and_then(|l| l.extract::<Vec<String>>())
+        m.call_method1(
+            "format_exception",
+            (e.get_type(py), e.value(py), e.traceback(py)),
+        )
+        .and_then(|l| l.extract::<Vec<String>>())
     });
     match tb {
         Ok(lines) => lines.concat(),
@@ -56,14 +59,20 @@ pub fn start() -> Result<(), InterpError> {
     pyo3::append_to_inittab!(rlocust_module_def);
     Python::initialize();
     Python::attach(|py| -> Result<(), InterpError> {
-        let code = std::ffi::CString::new(BOOTSTRAP).map_err(|e| InterpError::Internal(e.to_string()))?;
+        let code =
+            std::ffi::CString::new(BOOTSTRAP).map_err(|e| InterpError::Internal(e.to_string()))?;
         let globals = PyDict::new(py);
         let sources = PyDict::new(py);
         for (name, is_pkg, src) in SHIM_SOURCES {
-            sources.set_item(*name, (*is_pkg, *src)).map_err(|e| internal(py, e))?;
+            sources
+                .set_item(*name, (*is_pkg, *src))
+                .map_err(|e| internal(py, e))?;
         }
-        globals.set_item("SHIM", sources).map_err(|e| internal(py, e))?;
-        py.run(&code, Some(&globals), None).map_err(|e| internal(py, e))?;
+        globals
+            .set_item("SHIM", sources)
+            .map_err(|e| internal(py, e))?;
+        py.run(&code, Some(&globals), None)
+            .map_err(|e| internal(py, e))?;
         Ok(())
     })
 }
@@ -145,28 +154,47 @@ fn main_mod(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
 
 fn user_err(py: Python<'_>, e: PyErr) -> InterpError {
     // `_main.UserFacingError(message, code)` carries a finished message; anything else is a traceback.
-    if let Ok(cls) = main_mod(py).and_then(|m| m.getattr("UserFacingError")) {
-        if e.get_type(py).is_subclass(&cls).unwrap_or(false) {
-            let v = e.value(py);
-            let message = v.getattr("message").and_then(|m| m.extract::<String>()).unwrap_or_default();
-            let code = v.getattr("code").and_then(|c| c.extract::<i32>()).unwrap_or(1);
-            return InterpError::User { message, code };
-        }
+    if let Ok(cls) = main_mod(py).and_then(|m| m.getattr("UserFacingError"))
+        && e.get_type(py).is_subclass(&cls).unwrap_or(false)
+    {
+        let v = e.value(py);
+        let message = v
+            .getattr("message")
+            .and_then(|m| m.extract::<String>())
+            .unwrap_or_default();
+        let code = v
+            .getattr("code")
+            .and_then(|c| c.extract::<i32>())
+            .unwrap_or(1);
+        return InterpError::User { message, code };
     }
     if e.is_instance_of::<pyo3::exceptions::PySystemExit>(py) {
-        let code = e.value(py).getattr("code").and_then(|c| c.extract::<i32>()).unwrap_or(1);
-        return InterpError::User { message: String::new(), code };
+        let code = e
+            .value(py)
+            .getattr("code")
+            .and_then(|c| c.extract::<i32>())
+            .unwrap_or(1);
+        return InterpError::User {
+            message: String::new(),
+            code,
+        };
     }
-    InterpError::User { message: format_exc(py, &e), code: 1 }
+    InterpError::User {
+        message: format_exc(py, &e),
+        code: 1,
+    }
 }
 
 /// Import the locustfiles (Locust's rules: cwd on sys.path, file dir first while importing, module named by
 /// the file stem), find user classes and shapes, and collect the options `init_command_line_parser`
 /// listeners add.
+#[allow(clippy::type_complexity)] // the tuples mirror what `_main.load_locustfiles` returns
 pub fn load_locustfiles(paths: &[String]) -> Result<Loaded, InterpError> {
     Python::attach(|py| {
         let m = main_mod(py).map_err(|e| internal(py, e))?;
-        let r = m.call_method1("load_locustfiles", (paths.to_vec(),)).map_err(|e| user_err(py, e))?;
+        let r = m
+            .call_method1("load_locustfiles", (paths.to_vec(),))
+            .map_err(|e| user_err(py, e))?;
         let (classes, custom, has_shape): (Vec<(String, f64, u64)>, Vec<Bound<'_, PyTuple>>, bool) =
             r.extract().map_err(|e| internal(py, e))?;
         let mut custom_args = Vec::new();
@@ -181,10 +209,26 @@ pub fn load_locustfiles(paths: &[String]) -> Result<Loaded, InterpError> {
                 Option<String>,
                 bool,
             ) = t.extract().map_err(|e| internal(py, e))?;
-            custom_args.push(CustomArg { flags, dest, takes_value, multiple, env_var, help, default_display, hidden });
+            custom_args.push(CustomArg {
+                flags,
+                dest,
+                takes_value,
+                multiple,
+                env_var,
+                help,
+                default_display,
+                hidden,
+            });
         }
         Ok(Loaded {
-            classes: classes.into_iter().map(|(name, weight, fixed_count)| ClassInfo { name, weight, fixed_count }).collect(),
+            classes: classes
+                .into_iter()
+                .map(|(name, weight, fixed_count)| ClassInfo {
+                    name,
+                    weight,
+                    fixed_count,
+                })
+                .collect(),
             custom_args,
             has_shape,
         })
@@ -194,16 +238,30 @@ pub fn load_locustfiles(paths: &[String]) -> Result<Loaded, InterpError> {
 /// Build `parsed_options` (built-in values plus the custom ones converted by argparse), set up Python logging,
 /// choose the user classes, create the Environment and runner objects, and fire `init`.
 /// Returns the classes that will run.
-pub fn configure(values: &[(String, Value)], custom_argv: &[String], selected: &[String]) -> Result<Vec<ClassInfo>, InterpError> {
+pub fn configure(
+    values: &[(String, Value)],
+    custom_argv: &[String],
+    selected: &[String],
+) -> Result<Vec<ClassInfo>, InterpError> {
     Python::attach(|py| {
         let m = main_mod(py).map_err(|e| internal(py, e))?;
         let opts = PyDict::new(py);
         for (k, v) in values {
-            opts.set_item(k, value_to_py(py, v).map_err(|e| internal(py, e))?).map_err(|e| internal(py, e))?;
+            opts.set_item(k, value_to_py(py, v).map_err(|e| internal(py, e))?)
+                .map_err(|e| internal(py, e))?;
         }
-        let r = m.call_method1("configure", (opts, custom_argv.to_vec(), selected.to_vec())).map_err(|e| user_err(py, e))?;
+        let r = m
+            .call_method1("configure", (opts, custom_argv.to_vec(), selected.to_vec()))
+            .map_err(|e| user_err(py, e))?;
         let classes: Vec<(String, f64, u64)> = r.extract().map_err(|e| internal(py, e))?;
-        Ok(classes.into_iter().map(|(name, weight, fixed_count)| ClassInfo { name, weight, fixed_count }).collect())
+        Ok(classes
+            .into_iter()
+            .map(|(name, weight, fixed_count)| ClassInfo {
+                name,
+                weight,
+                fixed_count,
+            })
+            .collect())
     })
 }
 
@@ -211,7 +269,9 @@ pub fn configure(values: &[(String, Value)], custom_argv: &[String], selected: &
 pub fn list_text() -> Result<String, InterpError> {
     Python::attach(|py| {
         let m = main_mod(py).map_err(|e| internal(py, e))?;
-        m.call_method0("list_text").and_then(|s| s.extract()).map_err(|e| internal(py, e))
+        m.call_method0("list_text")
+            .and_then(|s| s.extract())
+            .map_err(|e| internal(py, e))
     })
 }
 
@@ -229,7 +289,9 @@ pub fn run_hub() -> Result<(), InterpError> {
 pub fn quitting() -> Result<(Option<i32>, bool), InterpError> {
     Python::attach(|py| {
         let m = main_mod(py).map_err(|e| internal(py, e))?;
-        m.call_method0("fire_quitting").and_then(|r| r.extract()).map_err(|e| internal(py, e))
+        m.call_method0("fire_quitting")
+            .and_then(|r| r.extract())
+            .map_err(|e| internal(py, e))
     })
 }
 
@@ -237,7 +299,8 @@ pub fn quitting() -> Result<(Option<i32>, bool), InterpError> {
 pub fn quit(code: i32) -> Result<(), InterpError> {
     Python::attach(|py| {
         let m = main_mod(py).map_err(|e| internal(py, e))?;
-        m.call_method1("fire_quit", (code,)).map_err(|e| internal(py, e))?;
+        m.call_method1("fire_quit", (code,))
+            .map_err(|e| internal(py, e))?;
         Ok(())
     })
 }

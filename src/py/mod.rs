@@ -33,7 +33,8 @@ pub fn install(core: Arc<Core>) {
 }
 
 fn core() -> PyResult<&'static Arc<Core>> {
-    CORE.get().ok_or_else(|| PyRuntimeError::new_err("rlocust engine is not running"))
+    CORE.get()
+        .ok_or_else(|| PyRuntimeError::new_err("rlocust engine is not running"))
 }
 
 /// Rust core of `HttpSession` / `FastHttpSession`: one user's connection pool and cookie jar.
@@ -48,8 +49,15 @@ impl Session {
     #[new]
     fn new(flavor: &str) -> PyResult<Self> {
         let core = core()?;
-        let flavor = if flavor == "fast" { Flavor::Fast } else { Flavor::Requests };
-        Ok(Session { client: core.engine.user_client(), flavor })
+        let flavor = if flavor == "fast" {
+            Flavor::Fast
+        } else {
+            Flavor::Requests
+        };
+        Ok(Session {
+            client: core.engine.user_client(),
+            flavor,
+        })
     }
 
     /// Start a call; returns a ticket the hub hands back with the `Response` when it completes.
@@ -72,9 +80,11 @@ impl Session {
         url_as_given: Option<String>,
     ) -> PyResult<u64> {
         let core = core()?;
-        let parsed = url::Url::parse(url).map_err(|e| PyValueError::new_err(format!("Invalid URL {url:?}: {e}")))?;
+        let parsed = url::Url::parse(url)
+            .map_err(|e| PyValueError::new_err(format!("Invalid URL {url:?}: {e}")))?;
         let method_upper = method.to_ascii_uppercase();
-        let http_method = ::http::Method::from_bytes(method_upper.as_bytes()).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let http_method = ::http::Method::from_bytes(method_upper.as_bytes())
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
         let name = name.unwrap_or_else(|| match self.flavor {
             Flavor::Requests => http::path_url(&parsed),
             Flavor::Fast => url_as_given.unwrap_or_else(|| url.to_string()),
@@ -93,7 +103,9 @@ impl Session {
             url: parsed,
             headers,
             body,
-            timeout: timeout.filter(|t| t.is_finite() && *t > 0.0).map(Duration::from_secs_f64),
+            timeout: timeout
+                .filter(|t| t.is_finite() && *t > 0.0)
+                .map(Duration::from_secs_f64),
             allow_redirects,
             max_redirects,
             verify,
@@ -109,13 +121,30 @@ impl Session {
             let failure = http::default_failure(&outcome, &meta);
             if meta.recorded {
                 let now = crate::log::now();
-                let len = outcome.response.as_ref().map(|r| r.body.len() as u64).unwrap_or(0);
-                stats.log_request(&meta.method_label, &meta.name, Some(outcome.response_time_ms), len, now);
+                let len = outcome
+                    .response
+                    .as_ref()
+                    .map(|r| r.body.len() as u64)
+                    .unwrap_or(0);
+                stats.log_request(
+                    &meta.method_label,
+                    &meta.name,
+                    Some(outcome.response_time_ms),
+                    len,
+                    now,
+                );
                 if let Some(f) = &failure {
                     stats.log_error(&meta.method_label, &meta.name, f, now);
                 }
             }
-            bridge.push(Item::Http { ticket, done: Box::new(Completed { outcome, meta, failure }) });
+            bridge.push(Item::Http {
+                ticket,
+                done: Box::new(Completed {
+                    outcome,
+                    meta,
+                    failure,
+                }),
+            });
         });
         Ok(ticket)
     }
@@ -126,10 +155,16 @@ impl Session {
         jar.iter_unexpired()
             .map(|c| {
                 let domain = match &c.domain {
-                    cookie_store::CookieDomain::HostOnly(d) | cookie_store::CookieDomain::Suffix(d) => d.clone(),
+                    cookie_store::CookieDomain::HostOnly(d)
+                    | cookie_store::CookieDomain::Suffix(d) => d.clone(),
                     _ => String::new(),
                 };
-                (c.name().to_string(), c.value().to_string(), domain, String::from(&c.path))
+                (
+                    c.name().to_string(),
+                    c.value().to_string(),
+                    domain,
+                    String::from(&c.path),
+                )
             })
             .collect()
     }
@@ -137,7 +172,11 @@ impl Session {
     /// Put a cookie in the jar for `url` (domain/path default from the url).
     fn cookie_set(&self, name: &str, value: &str, url: &str) -> PyResult<()> {
         let u = url::Url::parse(url).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let _ = self.client.jar.lock().parse(&format!("{name}={value}; Path=/"), &u);
+        let _ = self
+            .client
+            .jar
+            .lock()
+            .parse(&format!("{name}={value}; Path=/"), &u);
         Ok(())
     }
 
@@ -148,7 +187,8 @@ impl Session {
             .filter(|c| c.name() == name)
             .map(|c| {
                 let d = match &c.domain {
-                    cookie_store::CookieDomain::HostOnly(d) | cookie_store::CookieDomain::Suffix(d) => d.clone(),
+                    cookie_store::CookieDomain::HostOnly(d)
+                    | cookie_store::CookieDomain::Suffix(d) => d.clone(),
                     _ => String::new(),
                 };
                 (d, String::from(&c.path))
@@ -190,10 +230,40 @@ fn drain<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
             }
             Item::Command { id, command } => {
                 let payload: Bound<'py, PyTuple> = match command {
-                    Command::Spawn { class, count } => (id, "spawn", class, count, 0.0f64, Vec::<(String, i64)>::new()).into_pyobject(py)?,
-                    Command::Stop { class, count, timeout } => (id, "stop", class, count.min(i64::MAX as u64), timeout, Vec::<(String, i64)>::new()).into_pyobject(py)?,
-                    Command::Fire { event, kwargs } => (id, "fire", event, 0u64, 0.0f64, kwargs).into_pyobject(py)?,
-                    Command::Quit => (id, "quit", String::new(), 0u64, 0.0f64, Vec::<(String, i64)>::new()).into_pyobject(py)?,
+                    Command::Spawn { class, count } => (
+                        id,
+                        "spawn",
+                        class,
+                        count,
+                        0.0f64,
+                        Vec::<(String, i64)>::new(),
+                    )
+                        .into_pyobject(py)?,
+                    Command::Stop {
+                        class,
+                        count,
+                        timeout,
+                    } => (
+                        id,
+                        "stop",
+                        class,
+                        count.min(i64::MAX as u64),
+                        timeout,
+                        Vec::<(String, i64)>::new(),
+                    )
+                        .into_pyobject(py)?,
+                    Command::Fire { event, kwargs } => {
+                        (id, "fire", event, 0u64, 0.0f64, kwargs).into_pyobject(py)?
+                    }
+                    Command::Quit => (
+                        id,
+                        "quit",
+                        String::new(),
+                        0u64,
+                        0.0f64,
+                        Vec::<(String, i64)>::new(),
+                    )
+                        .into_pyobject(py)?,
                 };
                 out.append((0u64, payload))?;
             }
@@ -211,11 +281,18 @@ fn ack(id: u64) -> PyResult<()> {
 /// Record one request (the built-in `request` listener, and catch_response verdicts).
 #[pyfunction]
 #[pyo3(signature = (request_type, name, response_time, response_length, error=None))]
-fn log_request(request_type: &str, name: &str, response_time: Option<f64>, response_length: Option<f64>, error: Option<&str>) -> PyResult<()> {
+fn log_request(
+    request_type: &str,
+    name: &str,
+    response_time: Option<f64>,
+    response_length: Option<f64>,
+    error: Option<&str>,
+) -> PyResult<()> {
     let core = core()?;
     let now = crate::log::now();
     let len = response_length.unwrap_or(0.0).max(0.0) as u64;
-    core.stats.log_request(request_type, name, response_time, len, now);
+    core.stats
+        .log_request(request_type, name, response_time, len, now);
     if let Some(e) = error {
         core.stats.log_error(request_type, name, e, now);
     }
@@ -263,7 +340,11 @@ fn runner_control(what: &str, users: u64, spawn_rate: f64) -> PyResult<()> {
         "quit" => Control::Quit,
         "stop" => Control::Stop,
         "start" => Control::Start { users, spawn_rate },
-        other => return Err(PyValueError::new_err(format!("unknown runner control {other:?}"))),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown runner control {other:?}"
+            )));
+        }
     };
     core()?.runner.send(c);
     Ok(())
@@ -278,7 +359,11 @@ fn stats_entry(py: Python<'_>, name: Option<&str>, method: Option<&str>) -> PyRe
 }
 
 fn entry_key<'a>(name: &'a str, method: &'a str) -> (Option<&'a str>, Option<&'a str>) {
-    if name == "Aggregated" && method.is_empty() { (None, None) } else { (Some(name), Some(method)) }
+    if name == "Aggregated" && method.is_empty() {
+        (None, None)
+    } else {
+        (Some(name), Some(method))
+    }
 }
 
 #[pyfunction]
@@ -297,7 +382,9 @@ fn stats_current_percentile(name: &str, method: &str, p: f64) -> PyResult<Option
 
 #[pyfunction]
 fn log_error(request_type: &str, name: &str, error: &str) -> PyResult<()> {
-    core()?.stats.log_error(request_type, name, error, crate::log::now());
+    core()?
+        .stats
+        .log_error(request_type, name, error, crate::log::now());
     Ok(())
 }
 
@@ -306,13 +393,30 @@ fn log_error(request_type: &str, name: &str, error: &str) -> PyResult<()> {
 #[allow(clippy::type_complexity)]
 fn stats_errors() -> PyResult<Vec<(String, String, String, u64, Option<f64>, Option<f64>)>> {
     let snap = core()?.stats.snapshot();
-    Ok(snap.errors.iter().map(|e| (e.method.clone(), e.name.clone(), e.error.clone(), e.occurrences, e.first_seen, e.last_seen)).collect())
+    Ok(snap
+        .errors
+        .iter()
+        .map(|e| {
+            (
+                e.method.clone(),
+                e.name.clone(),
+                e.error.clone(),
+                e.occurrences,
+                e.first_seen,
+                e.last_seen,
+            )
+        })
+        .collect())
 }
 
 #[pyfunction]
 fn stats_names() -> PyResult<Vec<(String, String)>> {
     let snap = core()?.stats.snapshot();
-    Ok(snap.entries.iter().map(|e| (e.name.clone(), e.method.clone())).collect())
+    Ok(snap
+        .entries
+        .iter()
+        .map(|e| (e.name.clone(), e.method.clone()))
+        .collect())
 }
 
 #[pyfunction]

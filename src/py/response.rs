@@ -12,7 +12,9 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
 fn bridge_mod(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
     static M: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    let m = M.get_or_try_init(py, || -> PyResult<Py<PyModule>> { Ok(py.import("locust._bridge")?.unbind()) })?;
+    let m = M.get_or_try_init(py, || -> PyResult<Py<PyModule>> {
+        Ok(py.import("locust._bridge")?.unbind())
+    })?;
     Ok(m.bind(py))
 }
 
@@ -44,16 +46,46 @@ pub struct Response {
 }
 
 fn header_pairs(h: &HeaderMap) -> Vec<(String, String)> {
-    h.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect()
+    h.iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 impl Response {
     pub fn from_completed(c: Completed) -> Response {
-        let Completed { outcome, meta, failure } = c;
-        let (status, reason, headers, body, url, elapsed, rmethod, rheaders) = match outcome.response {
-            Some(r) => (r.status, Some(r.reason), r.headers, Some(r.body), r.url.to_string(), r.elapsed.as_secs_f64(), r.method.to_string(), r.request_headers),
-            None => (0, None, HeaderMap::new(), None, meta.request_url.to_string(), 0.0, meta.method_label.to_ascii_uppercase(), HeaderMap::new()),
-        };
+        let Completed {
+            outcome,
+            meta,
+            failure,
+        } = c;
+        let (status, reason, headers, body, url, elapsed, rmethod, rheaders) =
+            match outcome.response {
+                Some(r) => (
+                    r.status,
+                    Some(r.reason),
+                    r.headers,
+                    Some(r.body),
+                    r.url.to_string(),
+                    r.elapsed.as_secs_f64(),
+                    r.method.to_string(),
+                    r.request_headers,
+                ),
+                None => (
+                    0,
+                    None,
+                    HeaderMap::new(),
+                    None,
+                    meta.request_url.to_string(),
+                    0.0,
+                    meta.method_label.to_ascii_uppercase(),
+                    HeaderMap::new(),
+                ),
+            };
         Response {
             status,
             reason,
@@ -110,7 +142,11 @@ impl Response {
     }
 
     fn content_type(&self) -> String {
-        self.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase()
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase()
     }
 
     /// requests' `get_encoding_from_headers`: the charset parameter; ISO-8859-1 for text/*; utf-8 for JSON.
@@ -150,19 +186,45 @@ impl Response {
         };
         if let Some(e) = &self.error {
             let msg = e.message(self.flavor, &self.request_url);
-            let obj = m.call_method1("make_error", (e.kind(), flavor, msg, self.request_url.as_str(), 0u16, slf))?;
+            let obj = m.call_method1(
+                "make_error",
+                (e.kind(), flavor, msg, self.request_url.as_str(), 0u16, slf),
+            )?;
             return Ok(Some(obj.unbind()));
         }
         match self.flavor {
-            Flavor::Requests => match crate::http::http_error_message(self.status, self.reason.as_deref().unwrap_or(""), &self.name) {
-                Some(msg) => Ok(Some(m.call_method1("make_error", ("http", flavor, msg, self.url.as_str(), self.status, slf))?.unbind())),
+            Flavor::Requests => match crate::http::http_error_message(
+                self.status,
+                self.reason.as_deref().unwrap_or(""),
+                &self.name,
+            ) {
+                Some(msg) => Ok(Some(
+                    m.call_method1(
+                        "make_error",
+                        ("http", flavor, msg, self.url.as_str(), self.status, slf),
+                    )?
+                    .unbind(),
+                )),
                 None => Ok(None),
             },
             Flavor::Fast => {
                 if crate::http::fast_status_ok(self.status) {
                     Ok(None)
                 } else {
-                    Ok(Some(m.call_method1("make_error", ("badstatus", flavor, String::new(), self.url.as_str(), self.status, slf))?.unbind()))
+                    Ok(Some(
+                        m.call_method1(
+                            "make_error",
+                            (
+                                "badstatus",
+                                flavor,
+                                String::new(),
+                                self.url.as_str(),
+                                self.status,
+                                slf,
+                            ),
+                        )?
+                        .unbind(),
+                    ))
                 }
             }
         }
@@ -257,7 +319,9 @@ impl Response {
         if let Some(h) = &this.headers_obj {
             return Ok(h.clone_ref(py));
         }
-        let obj = bridge_mod(py)?.call_method1("make_headers", (header_pairs(&this.headers),))?.unbind();
+        let obj = bridge_mod(py)?
+            .call_method1("make_headers", (header_pairs(&this.headers),))?
+            .unbind();
         this.headers_obj = Some(obj.clone_ref(py));
         Ok(obj)
     }
@@ -267,11 +331,11 @@ impl Response {
     fn cookies<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let mut pairs = Vec::new();
         for v in self.headers.get_all(http::header::SET_COOKIE) {
-            if let Ok(s) = v.to_str() {
-                if let Some((n, rest)) = s.split_once('=') {
-                    let val = rest.split(';').next().unwrap_or("");
-                    pairs.push((n.trim().to_string(), val.trim().to_string()));
-                }
+            if let Ok(s) = v.to_str()
+                && let Some((n, rest)) = s.split_once('=')
+            {
+                let val = rest.split(';').next().unwrap_or("");
+                pairs.push((n.trim().to_string(), val.trim().to_string()));
             }
         }
         bridge_mod(py)?.call_method1("make_cookies", (pairs,))
@@ -294,13 +358,19 @@ impl Response {
         };
         bridge_mod(py)?.call_method1(
             "make_request",
-            (self.request_method.as_str(), self.url.as_str(), header_pairs(&self.request_headers), body),
+            (
+                self.request_method.as_str(),
+                self.url.as_str(),
+                header_pairs(&self.request_headers),
+                body,
+            ),
         )
     }
 
     #[getter]
     fn is_redirect(&self) -> bool {
-        matches!(self.status, 301 | 302 | 303 | 307 | 308) && self.headers.contains_key(http::header::LOCATION)
+        matches!(self.status, 301 | 302 | 303 | 307 | 308)
+            && self.headers.contains_key(http::header::LOCATION)
     }
 
     /// The connection error or HTTP error of this response, as an exception instance (None if it succeeded).
@@ -319,7 +389,11 @@ impl Response {
     /// The connection error only (what Locust stores as `.error` on a response without status).
     #[getter]
     fn _conn_error(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        if slf.borrow().error.is_some() { Self::error(slf) } else { Ok(slf.py().None()) }
+        if slf.borrow().error.is_some() {
+            Self::error(slf)
+        } else {
+            Ok(slf.py().None())
+        }
     }
 
     fn raise_for_status(slf: &Bound<'_, Self>) -> PyResult<()> {
@@ -332,17 +406,28 @@ impl Response {
     }
 
     #[pyo3(signature = (**kwargs))]
-    fn json<'py>(slf: &Bound<'py, Self>, kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+    fn json<'py>(
+        slf: &Bound<'py, Self>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let text = Self::text(slf)?;
         let text = text.bind(py);
         let m = bridge_mod(py)?;
-        let src: Bound<'py, PyAny> = if text.is_none() { PyString::new(py, "").into_any() } else { text.clone() };
+        let src: Bound<'py, PyAny> = if text.is_none() {
+            PyString::new(py, "").into_any()
+        } else {
+            text.clone()
+        };
         m.call_method("json_loads", (src,), kwargs)
     }
 
     #[pyo3(signature = (chunk_size=1, decode_unicode=false))]
-    fn iter_content<'py>(slf: &Bound<'py, Self>, chunk_size: Option<usize>, decode_unicode: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn iter_content<'py>(
+        slf: &Bound<'py, Self>,
+        chunk_size: Option<usize>,
+        decode_unicode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let this = slf.borrow();
         let body = this.body.clone().unwrap_or_default();
@@ -364,7 +449,10 @@ impl Response {
 
     /// A with-block needs `catch_response=True` (Locust's message).
     fn __enter__(&self, py: Python<'_>) -> PyResult<()> {
-        Err(locust_error(py, "In order to use a with-block for requests, you must also pass catch_response=True"))
+        Err(locust_error(
+            py,
+            "In order to use a with-block for requests, you must also pass catch_response=True",
+        ))
     }
 
     fn __exit__(&self, _a: Py<PyAny>, _b: Py<PyAny>, _c: Py<PyAny>) -> bool {
@@ -428,9 +516,12 @@ fn not_catch_response(py: Python<'_>) -> PyErr {
 }
 
 fn locust_error(py: Python<'_>, msg: &str) -> PyErr {
-    match py.import("locust.exception").and_then(|m| m.getattr("LocustError")).and_then(|c| c.call1((msg,))) {
+    match py
+        .import("locust.exception")
+        .and_then(|m| m.getattr("LocustError"))
+        .and_then(|c| c.call1((msg,)))
+    {
         Ok(e) => PyErr::from_value(e),
         Err(e) => e,
     }
 }
-

@@ -4,7 +4,9 @@ use crate::stats::{EntrySnapshot, Num, Snapshot};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-const REPORTED: [f64; 11] = [0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0];
+const REPORTED: [f64; 11] = [
+    0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0,
+];
 
 fn num(py: Python<'_>, n: Num) -> PyResult<Py<PyAny>> {
     Ok(match n {
@@ -13,22 +15,50 @@ fn num(py: Python<'_>, n: Num) -> PyResult<Py<PyAny>> {
     })
 }
 
-pub fn find<'a>(snap: &'a Snapshot, name: Option<&str>, method: Option<&str>) -> Option<&'a EntrySnapshot> {
+pub fn find<'a>(
+    snap: &'a Snapshot,
+    name: Option<&str>,
+    method: Option<&str>,
+) -> Option<&'a EntrySnapshot> {
     match name {
         None => Some(&snap.total),
-        Some(n) => snap.entries.iter().find(|e| e.name == n && method.is_none_or(|m| e.method == m)),
+        Some(n) => snap
+            .entries
+            .iter()
+            .find(|e| e.name == n && method.is_none_or(|m| e.method == m)),
     }
 }
 
-pub fn entry_dict(py: Python<'_>, snap: &Snapshot, name: Option<&str>, method: Option<&str>) -> PyResult<Py<PyAny>> {
+pub fn entry_dict(
+    py: Python<'_>,
+    snap: &Snapshot,
+    name: Option<&str>,
+    method: Option<&str>,
+) -> PyResult<Py<PyAny>> {
     let d = PyDict::new(py);
     let Some(e) = find(snap, name, method) else {
         d.set_item("name", name)?;
         d.set_item("method", method)?;
-        for k in ["num_requests", "num_none_requests", "num_failures", "total_content_length", "median_response_time"] {
+        for k in [
+            "num_requests",
+            "num_none_requests",
+            "num_failures",
+            "total_content_length",
+            "median_response_time",
+        ] {
             d.set_item(k, 0)?;
         }
-        for k in ["total_response_time", "max_response_time", "avg_response_time", "fail_ratio", "avg_content_length", "current_rps", "current_fail_per_sec", "total_rps", "total_fail_per_sec"] {
+        for k in [
+            "total_response_time",
+            "max_response_time",
+            "avg_response_time",
+            "fail_ratio",
+            "avg_content_length",
+            "current_rps",
+            "current_fail_per_sec",
+            "total_rps",
+            "total_fail_per_sec",
+        ] {
             d.set_item(k, 0.0)?;
         }
         d.set_item("min_response_time", py.None())?;
@@ -75,9 +105,19 @@ pub fn entry_dict(py: Python<'_>, snap: &Snapshot, name: Option<&str>, method: O
 
 /// The cumulative percentile `p` of an entry in whole ms (0 when empty), as Locust reports it.
 pub fn percentile(snap: &Snapshot, name: Option<&str>, method: Option<&str>, p: f64) -> i64 {
-    find(snap, name, method).filter(|e| e.has_response_times()).map(|e| e.percentile(p).round() as i64).unwrap_or(0)
+    find(snap, name, method)
+        .filter(|e| e.has_response_times())
+        .map(|e| e.percentile(p).round() as i64)
+        .unwrap_or(0)
 }
 
-pub fn current_percentile(snap: &Snapshot, name: Option<&str>, method: Option<&str>, p: f64) -> Option<i64> {
-    find(snap, name, method).and_then(|e| e.current_percentile(p)).map(|v| v.round() as i64)
+pub fn current_percentile(
+    snap: &Snapshot,
+    name: Option<&str>,
+    method: Option<&str>,
+    p: f64,
+) -> Option<i64> {
+    find(snap, name, method)
+        .and_then(|e| e.current_percentile(p))
+        .map(|v| v.round() as i64)
 }

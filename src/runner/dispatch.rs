@@ -57,13 +57,23 @@ impl Picker {
         let entries = items
             .into_iter()
             .filter(|&(_, w)| w > 0.0)
-            .map(|(class, w)| Entry { score: w * (w / (w + 1.0)).log2(), x: w + 1.0, weight: w, class })
+            .map(|(class, w)| Entry {
+                score: w * (w / (w + 1.0)).log2(),
+                x: w + 1.0,
+                weight: w,
+                class,
+            })
             .collect();
         Picker { entries }
     }
 
     fn next(&mut self) -> Option<usize> {
-        let best = self.entries.iter().enumerate().min_by(|a, b| a.1.cmp_key(b.1)).map(|(i, _)| i)?;
+        let best = self
+            .entries
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.cmp_key(b.1))
+            .map(|(i, _)| i)?;
         let e = &mut self.entries[best];
         let picked = e.class;
         e.score = e.weight * (e.x / (e.x + 1.0)).log2();
@@ -97,7 +107,11 @@ impl Dispatcher {
         }
         sorted.sort_by(|a, b| a.name.cmp(&b.name));
         let weighted = Picker::new(
-            sorted.iter().enumerate().filter(|(_, c)| c.fixed_count == 0).map(|(i, c)| (i, c.weight)),
+            sorted
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.fixed_count == 0)
+                .map(|(i, c)| (i, c.weight)),
         );
         let n = sorted.len();
         Dispatcher {
@@ -174,7 +188,11 @@ impl Dispatcher {
 
     /// Users per class, in class-name order (every class, zeros included).
     pub fn counts(&self) -> Vec<(String, u64)> {
-        self.classes.iter().zip(&self.counts).map(|(c, n)| (c.name.clone(), *n)).collect()
+        self.classes
+            .iter()
+            .zip(&self.counts)
+            .map(|(c, n)| (c.name.clone(), *n))
+            .collect()
     }
 
     /// Users dispatched now.
@@ -204,7 +222,11 @@ impl Dispatcher {
 /// The CLI guarantees a rate > 0 and finite; anything else is treated as 1 user per second.
 pub fn ramp_steps(from: u64, to: u64, rate: f64) -> (u64, f64) {
     let _ = (from, to);
-    let rate = if rate > 0.0 && rate.is_finite() { rate } else { 1.0 };
+    let rate = if rate > 0.0 && rate.is_finite() {
+        rate
+    } else {
+        1.0
+    };
     let step = rate.floor().max(1.0);
     // `as` saturates for huge rates, which only means "everything in one iteration".
     (step as u64, step / rate)
@@ -219,7 +241,11 @@ pub fn ramp_plan(from: u64, to: u64, rate: f64) -> Vec<(f64, u64)> {
     let mut current = from;
     let mut t = 0.0;
     while current != to {
-        current = if current < to { current.saturating_add(step).min(to) } else { current.saturating_sub(step).max(to) };
+        current = if current < to {
+            current.saturating_add(step).min(to)
+        } else {
+            current.saturating_sub(step).max(to)
+        };
         out.push((t, current));
         t += wait;
     }
@@ -231,7 +257,11 @@ mod tests {
     use super::*;
 
     fn spec(name: &str, weight: f64, fixed_count: u64) -> UserClassSpec {
-        UserClassSpec { name: name.to_string(), weight, fixed_count }
+        UserClassSpec {
+            name: name.to_string(),
+            weight,
+            fixed_count,
+        }
     }
 
     /// The class sequence, one user at a time.
@@ -254,14 +284,43 @@ mod tests {
 
     #[test]
     fn verified_weighted_sequences() {
-        assert_eq!(sequence(vec![spec("A", 5.0, 0), spec("B", 1.0, 0)], 12), "AABAAAAABAAA");
-        assert_eq!(sequence(vec![spec("A", 3.0, 0), spec("B", 1.0, 0)], 12), "ABAAABAAABAA");
-        assert_eq!(sequence(vec![spec("C", 1.0, 0), spec("B", 1.0, 0), spec("A", 1.0, 0)], 9), "ABCABCABC");
-        assert_eq!(sequence(vec![spec("A", 2.0, 0), spec("B", 1.0, 0), spec("C", 1.0, 0)], 12), "ABCAABCAABCA");
-        assert_eq!(sequence(vec![spec("A", 0.5, 0), spec("B", 1.5, 0)], 12), "BABBBABBBABB");
+        assert_eq!(
+            sequence(vec![spec("A", 5.0, 0), spec("B", 1.0, 0)], 12),
+            "AABAAAAABAAA"
+        );
+        assert_eq!(
+            sequence(vec![spec("A", 3.0, 0), spec("B", 1.0, 0)], 12),
+            "ABAAABAAABAA"
+        );
+        assert_eq!(
+            sequence(
+                vec![spec("C", 1.0, 0), spec("B", 1.0, 0), spec("A", 1.0, 0)],
+                9
+            ),
+            "ABCABCABC"
+        );
+        assert_eq!(
+            sequence(
+                vec![spec("A", 2.0, 0), spec("B", 1.0, 0), spec("C", 1.0, 0)],
+                12
+            ),
+            "ABCAABCAABCA"
+        );
+        assert_eq!(
+            sequence(vec![spec("A", 0.5, 0), spec("B", 1.5, 0)], 12),
+            "BABBBABBBABB"
+        );
         // From the oracle: weights 1,2,3 and a weight-0 class that never appears.
         assert_eq!(
-            sequence(vec![spec("A", 1.0, 0), spec("B", 2.0, 0), spec("C", 3.0, 0), spec("D", 0.0, 0)], 20),
+            sequence(
+                vec![
+                    spec("A", 1.0, 0),
+                    spec("B", 2.0, 0),
+                    spec("C", 3.0, 0),
+                    spec("D", 0.0, 0)
+                ],
+                20
+            ),
             "CBACBCCBACBCCBACBCCB"
         );
     }
@@ -269,9 +328,20 @@ mod tests {
     #[test]
     fn fixed_count_example_and_lifo_shrink() {
         // Oracle (UsersDispatcher, one worker): targets 7, 3, 7, 1, 0, 5.
-        let mut d = Dispatcher::new(vec![spec("F", 1.0, 2), spec("B", 1.0, 0), spec("A", 3.0, 0)]);
+        let mut d = Dispatcher::new(vec![
+            spec("F", 1.0, 2),
+            spec("B", 1.0, 0),
+            spec("A", 3.0, 0),
+        ]);
         assert_eq!(d.fixed_total(), 2);
-        assert_eq!(d.scale_to(7), vec![("A".to_string(), 4), ("B".to_string(), 1), ("F".to_string(), 2)]);
+        assert_eq!(
+            d.scale_to(7),
+            vec![
+                ("A".to_string(), 4),
+                ("B".to_string(), 1),
+                ("F".to_string(), 2)
+            ]
+        );
         d.scale_to(3);
         assert_eq!(counts(&d), vec![1, 0, 2]);
         d.scale_to(7);
@@ -303,7 +373,11 @@ mod tests {
     #[test]
     fn fixed_then_weighted_mixture() {
         // Oracle: G fixed 3, H fixed 1, A weight 3; targets 3, 5, 2, 9.
-        let mut d = Dispatcher::new(vec![spec("G", 1.0, 3), spec("H", 1.0, 1), spec("A", 3.0, 0)]);
+        let mut d = Dispatcher::new(vec![
+            spec("G", 1.0, 3),
+            spec("H", 1.0, 1),
+            spec("A", 3.0, 0),
+        ]);
         d.scale_to(3);
         assert_eq!(counts(&d), vec![0, 2, 1]);
         d.scale_to(5);
@@ -330,13 +404,25 @@ mod tests {
     #[test]
     fn fixed_batch_in_progress_survives_a_shrink() {
         // Oracle: F fixed 3, G fixed 2, A weight 1; targets 2, 1, 6, 3, 8, 12; the dispatch order afterwards.
-        let mut d = Dispatcher::new(vec![spec("F", 1.0, 3), spec("G", 1.0, 2), spec("A", 1.0, 0)]);
+        let mut d = Dispatcher::new(vec![
+            spec("F", 1.0, 3),
+            spec("G", 1.0, 2),
+            spec("A", 1.0, 0),
+        ]);
         let mut seen = Vec::new();
         for t in [2, 1, 6, 3, 8, 12] {
             d.scale_to(t);
-            seen.push(d.active.iter().map(|&i| d.classes[i].name.as_str()).collect::<String>());
+            seen.push(
+                d.active
+                    .iter()
+                    .map(|&i| d.classes[i].name.as_str())
+                    .collect::<String>(),
+            );
         }
-        assert_eq!(seen, vec!["FG", "F", "FFGFGA", "FFG", "FFGFGAAA", "FFGFGAAAAAAA"]);
+        assert_eq!(
+            seen,
+            vec!["FG", "F", "FFGFGA", "FFG", "FFGFGAAA", "FFGFGAAAAAAA"]
+        );
     }
 
     #[test]
@@ -354,7 +440,10 @@ mod tests {
         let plan = ramp_plan(0, 5, 2.5);
         assert_eq!(plan.iter().map(|p| p.1).collect::<Vec<_>>(), vec![2, 4, 5]);
         assert!((plan[1].0 - 0.8).abs() < 1e-9 && (plan[2].0 - 1.6).abs() < 1e-9);
-        assert_eq!(ramp_plan(5, 0, 2.0).iter().map(|p| p.1).collect::<Vec<_>>(), vec![3, 1, 0]);
+        assert_eq!(
+            ramp_plan(5, 0, 2.0).iter().map(|p| p.1).collect::<Vec<_>>(),
+            vec![3, 1, 0]
+        );
         assert!(ramp_plan(3, 3, 1.0).is_empty());
     }
 }

@@ -123,7 +123,13 @@ pub struct Plan {
 }
 
 /// The runner task: serves [`Control`] messages until the run ends, then makes the hub leave its loop.
-pub async fn run(shared: Arc<Shared>, bridge: Arc<Bridge>, stats: Arc<RequestStats>, plan: Plan, mut rx: mpsc::UnboundedReceiver<Control>) {
+pub async fn run(
+    shared: Arc<Shared>,
+    bridge: Arc<Bridge>,
+    stats: Arc<RequestStats>,
+    plan: Plan,
+    mut rx: mpsc::UnboundedReceiver<Control>,
+) {
     let mut dispatcher = Dispatcher::new(plan.classes.clone());
     let mut dispatched: IndexMap<String, u64> = IndexMap::new();
     let mut started = false;
@@ -165,7 +171,18 @@ pub async fn run(shared: Arc<Shared>, bridge: Arc<Bridge>, stats: Arc<RequestSta
                         deadline = Some(Instant::now() + Duration::from_secs(secs));
                     }
                 }
-                next = ramp(&shared, &bridge, &stats, &plan, &mut dispatcher, &mut dispatched, users, spawn_rate, &mut rx).await;
+                next = ramp(
+                    &shared,
+                    &bridge,
+                    &stats,
+                    &plan,
+                    &mut dispatcher,
+                    &mut dispatched,
+                    users,
+                    spawn_rate,
+                    &mut rx,
+                )
+                .await;
             }
             Control::Stop => {
                 stop_all(&shared, &bridge).await;
@@ -184,13 +201,24 @@ pub async fn run(shared: Arc<Shared>, bridge: Arc<Bridge>, stats: Arc<RequestSta
 }
 
 async fn fire(bridge: &Bridge, event: &str, kwargs: Vec<(String, i64)>) {
-    let _ = bridge.command(Command::Fire { event: event.to_string(), kwargs }).await;
+    let _ = bridge
+        .command(Command::Fire {
+            event: event.to_string(),
+            kwargs,
+        })
+        .await;
 }
 
 async fn stop_all(shared: &Shared, bridge: &Bridge) {
     shared.set_state(State::Stopping);
     fire(bridge, "test_stopping", vec![]).await;
-    let _ = bridge.command(Command::Stop { class: String::new(), count: u64::MAX, timeout: shared.stop_timeout }).await;
+    let _ = bridge
+        .command(Command::Stop {
+            class: String::new(),
+            count: u64::MAX,
+            timeout: shared.stop_timeout,
+        })
+        .await;
     shared.set_state(State::Stopped);
     fire(bridge, "test_stop", vec![]).await;
 }
@@ -198,7 +226,16 @@ async fn stop_all(shared: &Shared, bridge: &Bridge) {
 fn counts_json(counts: &IndexMap<String, u64>) -> String {
     let mut keys: Vec<&String> = counts.keys().collect();
     keys.sort();
-    let body: Vec<String> = keys.iter().map(|k| format!("{}: {}", serde_json::Value::String((*k).clone()), counts[*k])).collect();
+    let body: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            format!(
+                "{}: {}",
+                serde_json::Value::String((*k).clone()),
+                counts[*k]
+            )
+        })
+        .collect();
     format!("{{{}}}", body.join(", "))
 }
 
@@ -220,24 +257,40 @@ async fn ramp(
     if fixed > users {
         log::info(
             "locust.runners",
-            &format!("Total fixed_count of User classes ({fixed}) is greater than the specified number of users ({users}), so not all will be spawned."),
+            &format!(
+                "Total fixed_count of User classes ({fixed}) is greater than the specified number of users ({users}), so not all will be spawned."
+            ),
         );
     }
-    log::info("locust.runners", &format!("Ramping to {users} users at a rate of {rate:.2} per second"));
+    log::info(
+        "locust.runners",
+        &format!("Ramping to {users} users at a rate of {rate:.2} per second"),
+    );
     let from = dispatcher.total();
     let (step, interval) = dispatch::ramp_steps(from, users, rate);
     let mut current = from;
     loop {
         let t0 = Instant::now();
-        current = if users > current { (current + step).min(users) } else { current.saturating_sub(step).max(users) };
+        current = if users > current {
+            (current + step).min(users)
+        } else {
+            current.saturating_sub(step).max(users)
+        };
         let counts = dispatcher.scale_to(current);
         let mut waits = Vec::new();
         for (class, n) in &counts {
             let have = dispatched.get(class).copied().unwrap_or(0);
             if *n > have {
-                waits.push(bridge.command(Command::Spawn { class: class.clone(), count: n - have }));
+                waits.push(bridge.command(Command::Spawn {
+                    class: class.clone(),
+                    count: n - have,
+                }));
             } else if *n < have {
-                waits.push(bridge.command(Command::Stop { class: class.clone(), count: have - n, timeout: shared.stop_timeout }));
+                waits.push(bridge.command(Command::Stop {
+                    class: class.clone(),
+                    count: have - n,
+                    timeout: shared.stop_timeout,
+                }));
             }
             dispatched.insert(class.clone(), *n);
         }
@@ -257,10 +310,22 @@ async fn ramp(
     for (class, n) in dispatched.iter() {
         shown.insert(class.clone(), *n);
     }
-    log::info("locust.runners", &format!("All users spawned: {} ({} total users)", counts_json(&shown), shown.values().sum::<u64>()));
+    log::info(
+        "locust.runners",
+        &format!(
+            "All users spawned: {} ({} total users)",
+            counts_json(&shown),
+            shown.values().sum::<u64>()
+        ),
+    );
     shared.set_state(State::Running);
     let total = shared.user_count().max(shown.values().sum::<u64>());
-    fire(bridge, "spawning_complete", vec![("user_count".into(), total as i64)]).await;
+    fire(
+        bridge,
+        "spawning_complete",
+        vec![("user_count".into(), total as i64)],
+    )
+    .await;
     if plan.reset_stats {
         log::info("locust.runners", "Resetting stats\n");
         stats.reset_all(log::now());

@@ -8,7 +8,7 @@ Directive lines (comments at the top of each locustfile; see README.md):
     # diff-host: {dead_host}                the -H value (default {host}; `none` = no -H)
     # diff-env: NAME=value ...              extra environment variables for both tools
     # diff-check: all -shares               checks to run (names shares counts failures exceptions exit
-                                            csv-headers markers); `all` and `-name` to drop one
+                                            csv-headers markers files); `all` and `-name` to drop one
     # diff-expect: exit=1 rows>=3 ...       facts both tools must show (guards the scenario itself)
     # diff-shares: cluster=2 group=^(\\w+): NAME_REGEX
     # diff-counts: abs=0 rel=0 NAME_REGEX   cross-tool request-count tolerance for matching rows

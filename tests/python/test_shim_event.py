@@ -2,9 +2,10 @@
 
 import logging
 
+import pytest
+
 import locust
 import locust.log
-import pytest
 from locust.event import DeprecatedEventHook, EventHook, Events
 from locust.exception import (
     InterruptTaskSet,

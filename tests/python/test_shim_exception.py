@@ -1,6 +1,7 @@
 """locust.exception (reference §1.13)."""
 
 import pytest
+
 from locust import exception as exc
 
 

@@ -6,6 +6,7 @@
 import logging
 
 import pytest
+
 from locust import MarkovTaskSet, TaskSet, User, tag, task, transition
 from locust.user.task import filter_tasks_by_tags
 

@@ -6,9 +6,10 @@ import sys
 import textwrap
 import types
 
-import locust
 import pytest
 from conftest import ENGINE_STUB_SOURCE, SHIM_DIR
+
+import locust
 
 EXPECTED_ALL = {
     "FastHttpUser",

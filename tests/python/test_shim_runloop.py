@@ -11,6 +11,7 @@ import time
 import gevent
 import pytest
 from gevent.pool import Group
+
 from locust import SequentialTaskSet, TaskSet, User, constant, task
 from locust.exception import (
     InterruptTaskSet,

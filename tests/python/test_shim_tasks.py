@@ -9,6 +9,7 @@ import random
 import warnings
 
 import pytest
+
 from locust import (
     HttpUser,
     MarkovTaskSet,

@@ -6,8 +6,9 @@
 import json
 import re
 
-import locust.clients
 import pytest
+
+import locust.clients
 from locust import HttpUser, User, task
 from locust.exception import StopTest
 from locust.user.users import RestMixin

@@ -3,6 +3,7 @@
 import time
 
 import pytest
+
 from locust import LoadTestShape
 from locust.shape import LoadTestShapeMeta
 from locust.util.date import (

@@ -3,8 +3,9 @@
 import random
 import statistics
 
-import locust.user.wait_time as wait_time_module
 import pytest
+
+import locust.user.wait_time as wait_time_module
 from locust import between, constant, constant_pacing, constant_throughput, poisson
 
 

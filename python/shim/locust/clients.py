@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 import _rlocust
-
 from locust import _bridge
 from locust.exception import CatchResponseError, LocustError, ResponseError
 
@@ -418,7 +417,7 @@ class HttpSession:
         full = self._build_url(url)
         if not _ABSOLUTE.match(full):
             mod = _bridge._exc_module()
-            cls = getattr(mod, "MissingSchema", None) or getattr(mod, "InvalidURL")
+            cls = getattr(mod, "MissingSchema", None) or mod.InvalidURL
             raise cls("Invalid URL %r: No scheme supplied. Perhaps you meant https://%s?" % (full, full))
         params = kwargs.pop("params", None)
         if self.params:

@@ -13,7 +13,6 @@ import gevent
 from gevent.pool import Group
 
 import _rlocust
-
 from locust.exception import StopTest
 
 logger = logging.getLogger(__name__)

@@ -8,23 +8,22 @@ verification by default, and FastHttpUser's own class attributes and argument na
 import json as unshadowed_json
 import re
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import _rlocust
-
 from locust import _bridge
 from locust.clients import (
+    CookieJarView,
     ResponseContextManager,
     RestResponseContextManager,
-    CookieJarView,
     basic_auth_header,
     encode_body,
     has_user_listeners,
     requote,
     split_credentials,
 )
-from locust.exception import LocustError
+from locust.exception import LocustError, StopTest
 from locust.user.users import RestMixin, User
-from locust.exception import StopTest
 
 _ABSOLUTE = re.compile(r"^https?://", re.I)
 _GEVENTHTTPCLIENT_VERSION = "2.6.1"
@@ -133,6 +132,7 @@ class FastHttpSession:
         if timeout is None:
             timeout = self.network_timeout
         listeners = catch_response or has_user_listeners(self.request_event)
+        urlsplit(built).port  # a bad port raises ValueError("Port could not be cast to integer value as ...")
         ticket = self._core.send(
             method,
             requote(built),
