@@ -19,6 +19,21 @@ use std::time::Duration;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const LOCUST_VERSION: &str = "2.47.0";
 
+/// Report a command-line outcome: help and version go to stdout (exit 0), errors to stderr.
+fn cli_exit(e: &cli::CliError) -> i32 {
+    match e {
+        cli::CliError::Help(text) => {
+            print!("{text}");
+            0
+        }
+        cli::CliError::Version => {
+            println!("{}", version_line());
+            0
+        }
+        other => fail(&other.message(), other.exit_code()),
+    }
+}
+
 /// Print a user-caused error as one line and return its exit code.
 fn fail(message: &str, code: i32) -> i32 {
     let msg = message.trim_end();
@@ -87,7 +102,7 @@ fn run_inner(argv: Vec<String>) -> i32 {
     let env = cli::Env::from_process();
     let pre = match cli::pre_parse(&argv, &env) {
         Ok(p) => p,
-        Err(e) => return fail(&e.message(), e.exit_code()),
+        Err(e) => return cli_exit(&e),
     };
     if pre.version {
         println!("{}", version_line());
@@ -138,7 +153,7 @@ fn run_inner(argv: Vec<String>) -> i32 {
     let Some(loaded) = loaded else { return 1 };
     let parsed = match cli::parse(&argv, &env, &custom) {
         Ok(p) => p,
-        Err(e) => return fail(&e.message(), e.exit_code()),
+        Err(e) => return cli_exit(&e),
     };
     let values: Vec<(String, Value)> = parsed
         .values
@@ -195,6 +210,18 @@ fn run_inner(argv: Vec<String>) -> i32 {
         );
     }
 
+    // Distributed mode is planned; running a local test instead would silently give the wrong test.
+    for (key, flag) in [("master", "--master"), ("worker", "--worker")] {
+        if get_bool(&values, key) {
+            return fail(&format!("rlocust: {flag} (distributed mode) is not available yet; run without it for a local test"), 1);
+        }
+    }
+    if !matches!(get(&values, "processes"), None | Some(Value::None)) {
+        return fail("rlocust: --processes is not available yet; one rlocust process already uses several cores for I/O", 1);
+    }
+    if get_str(&values, "html_file").is_some() {
+        log::warning("locust.main", "--html reports are not available in rlocust yet: no HTML file will be written (use --csv or --json)");
+    }
     let headless = get_bool(&values, "headless");
     let autostart = get_bool(&values, "autostart");
     if !headless && !autostart {
