@@ -189,6 +189,30 @@ def parse_error(error):
     return text.replace(text[start:end], "0x....")
 
 
+def finish_call(session, response, method, url, context, catch_response, listeners):
+    """After a call: return the response as is (stats already recorded in Rust), or report it through
+    `events.request` listeners, or hand it to a catch_response with-block that decides the verdict."""
+    if not listeners:
+        return response
+    user = session.user
+    meta = {
+        "request_type": method,
+        "response_time": response._response_time,
+        "name": response._name,
+        "context": {**user.context(), **context} if user is not None else dict(context),
+        "response": response,
+        "exception": None,
+        "start_time": response._start_time,
+        "url": url,
+        "response_length": response._length,
+    }
+    if catch_response:
+        return ResponseContextManager(response, session.request_event, meta)
+    meta["exception"] = _bridge.reported_error(response.error)
+    session.request_event.fire(**meta)
+    return response
+
+
 def _invalid_url(method, url, error):
     """The exception requests raises for a URL it cannot parse (urllib3 2.x's text for a bad port)."""
     mod = _bridge._exc_module()
@@ -474,25 +498,7 @@ class HttpSession:
             )
         except ValueError as e:
             raise _invalid_url(method, full, e) from None
-        response = _bridge.wait(ticket)
-        if not listeners:
-            return response
-        meta = {
-            "request_type": method,
-            "response_time": response._response_time,
-            "name": response._name,
-            "context": {**self.user.context(), **context} if self.user is not None else dict(context),
-            "response": response,
-            "exception": None,
-            "start_time": response._start_time,
-            "url": full,
-            "response_length": response._length,
-        }
-        if catch_response:
-            return ResponseContextManager(response, self.request_event, meta)
-        meta["exception"] = _bridge.reported_error(response.error)
-        self.request_event.fire(**meta)
-        return response
+        return finish_call(self, _bridge.wait(ticket), method, full, context, catch_response, listeners)
 
     def get(self, url, *, data=None, json=None, **kwargs):
         kwargs.setdefault("allow_redirects", True)

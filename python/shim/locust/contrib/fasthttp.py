@@ -18,6 +18,7 @@ from locust.clients import (
     RestResponseContextManager,
     basic_auth_header,
     encode_body,
+    finish_call,
     has_user_listeners,
     requote,
     split_credentials,
@@ -146,25 +147,7 @@ class FastHttpSession:
             not listeners,
             self.max_redirects,
         )
-        response = _bridge.wait(ticket)
-        if not listeners:
-            return response
-        meta = {
-            "request_type": method,
-            "name": response._name,
-            "context": {**self.user.context(), **context} if self.user else dict(context),
-            "response": response,
-            "exception": None,
-            "start_time": response._start_time,
-            "url": built,
-            "response_length": response._length,
-            "response_time": response._response_time,
-        }
-        if catch_response:
-            return ResponseContextManager(response, self.request_event, meta)
-        meta["exception"] = response.error
-        self.request_event.fire(**meta)
-        return response
+        return finish_call(self, _bridge.wait(ticket), method, built, context, catch_response, listeners)
 
     def get(self, url, **kwargs):
         return self.request("GET", url, **kwargs)
