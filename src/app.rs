@@ -213,14 +213,25 @@ fn run_inner(argv: Vec<String>) -> i32 {
     // Distributed mode is planned; running a local test instead would silently give the wrong test.
     for (key, flag) in [("master", "--master"), ("worker", "--worker")] {
         if get_bool(&values, key) {
-            return fail(&format!("rlocust: {flag} (distributed mode) is not available yet; run without it for a local test"), 1);
+            return fail(
+                &format!(
+                    "rlocust: {flag} (distributed mode) is not available yet; run without it for a local test"
+                ),
+                1,
+            );
         }
     }
     if !matches!(get(&values, "processes"), None | Some(Value::None)) {
-        return fail("rlocust: --processes is not available yet; one rlocust process already uses several cores for I/O", 1);
+        return fail(
+            "rlocust: --processes is not available yet; one rlocust process already uses several cores for I/O",
+            1,
+        );
     }
     if get_str(&values, "html_file").is_some() {
-        log::warning("locust.main", "--html reports are not available in rlocust yet: no HTML file will be written (use --csv or --json)");
+        log::warning(
+            "locust.main",
+            "--html reports are not available in rlocust yet: no HTML file will be written (use --csv or --json)",
+        );
     }
     let headless = get_bool(&values, "headless");
     let autostart = get_bool(&values, "autostart");

@@ -16,9 +16,10 @@
 //! "Did you mean" hint comes from the same similarity measure as Python's difflib.
 
 use super::Value;
-use super::pyval::{PyVal, json_loads, py_float, py_int, str_repr};
+use super::pyval::{PyVal, json_loads, py_float, py_int};
 use super::spec::{Kind, Ty};
 use super::timespan::parse_timespan;
+use crate::report::pyfmt::py_str_repr;
 use std::path::{Path, PathBuf};
 
 /// One option or positional the engine knows.
@@ -388,7 +389,7 @@ impl<'a> Parser<'a> {
                             return Err(format!(
                                 "argument {}: ignored explicit argument {}",
                                 self.actions[act].display_name(),
-                                str_repr(&exp)
+                                py_str_repr(&exp)
                             ));
                         }
                     }
@@ -400,7 +401,7 @@ impl<'a> Parser<'a> {
                     return Err(format!(
                         "argument {}: ignored explicit argument {}",
                         self.actions[act].display_name(),
-                        str_repr(&exp)
+                        py_str_repr(&exp)
                     ));
                 }
             } else {
@@ -498,9 +499,9 @@ pub fn convert(ty: Ty, s: &str, cwd: &Path) -> Result<Value, String> {
         Ty::Str | Ty::Raw => Ok(Value::Str(s.to_string())),
         Ty::Int => py_int(s)
             .map(Value::Int)
-            .ok_or_else(|| format!("invalid int value: {}", str_repr(s))),
+            .ok_or_else(|| format!("invalid int value: {}", py_str_repr(s))),
         Ty::PositiveInt => {
-            let v = py_int(s).ok_or_else(|| format!("invalid int value: {}", str_repr(s)))?;
+            let v = py_int(s).ok_or_else(|| format!("invalid int value: {}", py_str_repr(s)))?;
             if v < 1 {
                 return Err(format!(
                     "Invalid --expect-workers argument ({v}), must be a positive number"
@@ -509,7 +510,8 @@ pub fn convert(ty: Ty, s: &str, cwd: &Path) -> Result<Value, String> {
             Ok(Value::Int(v))
         }
         Ty::SpawnRate => {
-            let v = py_float(s).ok_or_else(|| format!("invalid checker value: {}", str_repr(s)))?;
+            let v =
+                py_float(s).ok_or_else(|| format!("invalid checker value: {}", py_str_repr(s)))?;
             if !v.is_finite() {
                 return Err("must be a finite number".into());
             }
@@ -527,10 +529,10 @@ pub fn convert(ty: Ty, s: &str, cwd: &Path) -> Result<Value, String> {
             } else {
                 Err(format!(
                     "invalid choice: {} (choose from {})",
-                    str_repr(&up),
+                    py_str_repr(&up),
                     LEVELS
                         .iter()
-                        .map(|l| str_repr(l))
+                        .map(|l| py_str_repr(l))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ))
@@ -568,7 +570,12 @@ fn config_users(s: &str, cwd: &Path) -> Result<String, String> {
                 .iter()
                 .any(|v| *v == PyVal::Str("user_class_name".into())),
             PyVal::Str(text) => text.contains("user_class_name"),
-            _ => return Err(format!("invalid json_user_config value: {}", str_repr(s))),
+            _ => {
+                return Err(format!(
+                    "invalid json_user_config value: {}",
+                    py_str_repr(s)
+                ));
+            }
         };
         if !has {
             return Err("The user config must specify a user_class_name".into());
@@ -589,7 +596,7 @@ pub fn os_error_text(e: &std::io::Error, path: &str) -> String {
             s.split(" (os error").next().unwrap_or(&s).to_string()
         }
     };
-    format!("[Errno {code}] {what}: {}", str_repr(path))
+    format!("[Errno {code}] {what}: {}", py_str_repr(path))
 }
 
 /// The "unrecognized arguments" error with Locust's hint: the option closest to the first unknown word,

@@ -15,7 +15,6 @@ use super::CliError;
 use super::Env;
 use super::argparse::{Action, Nargs, Parser, os_error_text};
 use super::pyval::{PyVal, json_loads};
-use super::toml;
 use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
 
@@ -343,33 +342,107 @@ fn tool_crash(kind: &str) -> CliError {
     }
 }
 
-/// `[tool.locust]` of a TOML file: lists stay lists, other values become their Python `str()`.
+/// A TOML value as the Python value tomllib gives.
+fn toml_to_py(v: &toml::Value) -> PyVal {
+    match v {
+        toml::Value::String(s) => PyVal::Str(s.clone()),
+        toml::Value::Integer(i) => PyVal::Int(i.to_string()),
+        toml::Value::Float(f) => PyVal::Float(*f),
+        toml::Value::Boolean(b) => PyVal::Bool(*b),
+        toml::Value::Datetime(d) => PyVal::DateTime(datetime_str(d)),
+        toml::Value::Array(items) => PyVal::List(items.iter().map(toml_to_py).collect()),
+        toml::Value::Table(t) => {
+            PyVal::Dict(t.iter().map(|(k, v)| (k.clone(), toml_to_py(v))).collect())
+        }
+    }
+}
+
+/// Python's `str()` of the `datetime`, `date` or `time` tomllib makes of a TOML date/time (microseconds,
+/// truncated, shown when not zero; `Z` as `+00:00`).
+fn datetime_str(d: &toml::value::Datetime) -> String {
+    let mut out = String::new();
+    if let Some(date) = d.date {
+        out.push_str(&format!(
+            "{:04}-{:02}-{:02}",
+            date.year, date.month, date.day
+        ));
+    }
+    if let Some(t) = d.time {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&format!(
+            "{:02}:{:02}:{:02}",
+            t.hour,
+            t.minute,
+            t.second.unwrap_or(0)
+        ));
+        let micros = t.nanosecond.unwrap_or(0) / 1000;
+        if micros > 0 {
+            out.push_str(&format!(".{micros:06}"));
+        }
+    }
+    match d.offset {
+        Some(toml::value::Offset::Z) => out.push_str("+00:00"),
+        Some(toml::value::Offset::Custom { minutes }) => {
+            let sign = if minutes < 0 { '-' } else { '+' };
+            let m = minutes.unsigned_abs();
+            out.push_str(&format!("{sign}{:02}:{:02}", m / 60, m % 60));
+        }
+        None => {}
+    }
+    out
+}
+
+/// The TOML error as one line: the toml crate's message and where, like tomllib's "... (at line 1, column 13)".
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let what = e.message().trim().replace('\n', "; ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            format!("{what} (at line {line}, column {col})")
+        }
+        None => what,
+    }
+}
+
+/// `[tool.locust]` of a TOML file: lists stay lists, other values become their Python `str()`. The file is
+/// read as Python reads text (`\r\n` and `\r` as `\n`) and must be valid TOML as a whole.
 fn parse_toml(text: &str) -> Result<IndexMap<String, Item>, CliError> {
-    let doc = toml::parse(text)
-        .map_err(|e| CliError::Config(format!("Couldn't parse TOML file: {e}")))?;
-    let mut items = IndexMap::new();
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let doc: toml::Table = text.parse().map_err(|e| {
+        CliError::Config(format!(
+            "Couldn't parse TOML file: {}",
+            toml_error(&text, &e)
+        ))
+    })?;
     let section = match doc.get("tool") {
-        Some(PyVal::Dict(tool)) => tool.iter().find(|(k, _)| k == "locust").map(|(_, v)| v),
+        Some(toml::Value::Table(tool)) => tool.get("locust"),
         // Locust's lookup crashes on a non-table `tool` that Python considers true.
-        Some(PyVal::List(l)) if !l.is_empty() => return Err(tool_crash("list")),
-        Some(PyVal::Str(s)) if !s.is_empty() => return Err(tool_crash("str")),
-        Some(PyVal::DateTime(_)) => return Err(tool_crash("datetime.datetime")),
-        Some(PyVal::Bool(true)) => return Err(tool_crash("bool")),
-        Some(PyVal::Int(i)) if i != "0" => return Err(tool_crash("int")),
-        Some(PyVal::Float(f)) if *f != 0.0 => return Err(tool_crash("float")),
+        Some(toml::Value::Array(l)) if !l.is_empty() => return Err(tool_crash("list")),
+        Some(toml::Value::String(s)) if !s.is_empty() => return Err(tool_crash("str")),
+        Some(toml::Value::Datetime(d)) => {
+            return Err(tool_crash(match (d.date, d.time) {
+                (Some(_), Some(_)) => "datetime.datetime",
+                (Some(_), None) => "datetime.date",
+                _ => "datetime.time",
+            }));
+        }
+        Some(toml::Value::Boolean(true)) => return Err(tool_crash("bool")),
+        Some(toml::Value::Integer(i)) if *i != 0 => return Err(tool_crash("int")),
+        Some(toml::Value::Float(f)) if *f != 0.0 => return Err(tool_crash("float")),
         _ => None,
     };
-    if let Some(PyVal::Dict(entries)) = section {
+    let mut items = IndexMap::new();
+    if let Some(toml::Value::Table(entries)) = section {
         for (k, v) in entries {
-            match v {
-                PyVal::List(l) => {
-                    items.insert(k.clone(), Item::List(l.clone()));
-                }
-                PyVal::None => {}
-                other => {
-                    items.insert(k.clone(), Item::Text(other.py_str()));
-                }
-            }
+            let item = match toml_to_py(v) {
+                PyVal::List(l) => Item::List(l),
+                other => Item::Text(other.py_str()),
+            };
+            items.insert(k.clone(), item);
         }
     }
     Ok(items)

@@ -8,7 +8,8 @@
 //! - [`config`]: config files and environment variables merged with Locust's precedence:
 //!   `~/.locust.conf` < `./locust.conf` < `./pyproject.toml` `[tool.locust]` < `--config` file <
 //!   `LOCUST_*` < command line.
-//! - [`toml`], [`pyval`]: the TOML reader and the Python value rules the messages and values depend on.
+//! - [`pyval`]: the Python value rules the messages and values depend on, and `json.loads` (TOML files are
+//!   read with the `toml` crate in [`config`]).
 //! - [`timespan`]: `20`, `3m`, `1h20m`...
 //! - [`help`]: the argparse-style help.
 //!
@@ -23,11 +24,11 @@ pub mod help;
 pub mod pyval;
 pub mod spec;
 pub mod timespan;
-pub mod toml;
 
 #[cfg(test)]
 mod tests;
 
+use crate::report::pyfmt::{py_float_repr, py_str_repr};
 use argparse::{Action, Parser, Stop, unrecognized};
 use indexmap::IndexMap;
 use spec::{Def, Kind, OptSpec, Ty};
@@ -58,10 +59,10 @@ impl fmt::Display for Value {
             Value::Bool(true) => f.write_str("True"),
             Value::Bool(false) => f.write_str("False"),
             Value::Int(i) => write!(f, "{i}"),
-            Value::Float(x) => f.write_str(&pyval::float_repr(*x)),
+            Value::Float(x) => f.write_str(&py_float_repr(*x)),
             Value::Str(s) => f.write_str(s),
             Value::List(items) => {
-                let parts: Vec<String> = items.iter().map(|s| pyval::str_repr(s)).collect();
+                let parts: Vec<String> = items.iter().map(|s| py_str_repr(s)).collect();
                 write!(f, "[{}]", parts.join(", "))
             }
         }

@@ -1,6 +1,11 @@
 //! Python-flavoured values and text rules the parser must reproduce: the values config files and JSON
 //! produce (`str()` and `repr()` of them appear in Locust's messages and become option values), Python's
-//! `int()` / `float()` acceptance rules, float `repr`, and a JSON reader with Python's error messages.
+//! `int()` / `float()` acceptance rules, and `json.loads` (serde_json, with Python's error messages).
+
+use crate::report::pyfmt::{py_float_repr, py_str_repr};
+use indexmap::IndexMap;
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::fmt;
 
 /// A value as Python would hold it after reading a config file or JSON.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,8 +38,8 @@ impl PyVal {
             PyVal::Bool(true) => "True".into(),
             PyVal::Bool(false) => "False".into(),
             PyVal::Int(s) => s.clone(),
-            PyVal::Float(f) => float_repr(*f),
-            PyVal::Str(s) => str_repr(s),
+            PyVal::Float(f) => py_float_repr(*f),
+            PyVal::Str(s) => py_str_repr(s),
             PyVal::DateTime(s) => s.clone(),
             PyVal::List(items) => format!(
                 "[{}]",
@@ -48,7 +53,7 @@ impl PyVal {
                 "{{{}}}",
                 items
                     .iter()
-                    .map(|(k, v)| format!("{}: {}", str_repr(k), v.py_repr()))
+                    .map(|(k, v)| format!("{}: {}", py_str_repr(k), v.py_repr()))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -65,7 +70,7 @@ impl PyVal {
             PyVal::Float(f) if f.is_infinite() => {
                 if *f > 0.0 { "Infinity" } else { "-Infinity" }.into()
             }
-            PyVal::Float(f) => float_repr(*f),
+            PyVal::Float(f) => py_float_repr(*f),
             PyVal::Str(s) | PyVal::DateTime(s) => serde_json::Value::String(s.clone()).to_string(),
             PyVal::List(items) => format!(
                 "[{}]",
@@ -89,78 +94,6 @@ impl PyVal {
             ),
         }
     }
-}
-
-/// Python's `repr()` of a string.
-pub fn str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if (0x80..0xa0).contains(&(c as u32)) => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
-
-/// Python's `repr()` of a float (shortest round-trip digits; exponent form below 1e-4 and from 1e16).
-pub fn float_repr(f: f64) -> String {
-    if f.is_nan() {
-        return "nan".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let sign = if f.is_sign_negative() { "-" } else { "" };
-    let sci = format!("{:e}", f.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
-    let body = if (-4..16).contains(&exp) {
-        if exp >= 0 {
-            let int_len = exp as usize + 1;
-            if digits.len() <= int_len {
-                format!("{}{}.0", digits, "0".repeat(int_len - digits.len()))
-            } else {
-                format!("{}.{}", &digits[..int_len], &digits[int_len..])
-            }
-        } else {
-            format!("0.{}{}", "0".repeat((-exp - 1) as usize), digits)
-        }
-    } else {
-        let (first, rest) = digits.split_at(1);
-        let frac = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
-        format!(
-            "{first}{frac}e{}{:02}",
-            if exp < 0 { '-' } else { '+' },
-            exp.abs()
-        )
-    };
-    format!("{sign}{body}")
 }
 
 /// Digits with single underscores between them, as Python's numeric literals allow.
@@ -236,283 +169,116 @@ pub fn py_float(text: &str) -> Option<f64> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonError(pub String);
 
-/// Python's `json.loads`: the value, or the error message Python gives.
+/// Python's `json.loads`, read by serde_json: objects keep their key order (a repeated key keeps its first
+/// place and its last value, as in a dict). An error has the form of Python's `JSONDecodeError`
+/// ("Expecting value: line 1 column 1 (char 0)"), with Python's wording and position when a character is
+/// wrong (`x`, `{"a" 1}`, `[1 2]`, `{} x`); at the end of the text or inside a literal they can differ.
+/// Also unlike Python: `NaN`/`Infinity`, out-of-range floats, lone surrogates and nesting deeper than 128
+/// are refused, and integers beyond 64 bits and `-0` become floats.
 pub fn json_loads(text: &str) -> Result<PyVal, JsonError> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut p = Json {
-        s: &chars,
-        i: 0,
-        depth: 0,
+    if text.starts_with('\u{feff}') {
+        return Err(JsonError(
+            "Unexpected UTF-8 BOM (decode using utf-8-sig): line 1 column 1 (char 0)".into(),
+        ));
+    }
+    serde_json::from_str(text).map_err(|e| python_json_error(text, &e))
+}
+
+/// serde_json's error as Python's: its wording, and the position as line, column and character index.
+fn python_json_error(text: &str, e: &serde_json::Error) -> JsonError {
+    let full = e.to_string();
+    let what = full
+        .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
+        .unwrap_or(&full);
+    let python = match what {
+        "expected value"
+        | "expected ident"
+        | "EOF while parsing a value"
+        | "invalid number"
+        | "trailing comma" => "Expecting value",
+        "expected `:`" => "Expecting ':' delimiter",
+        "expected `,` or `]`"
+        | "expected `,` or `}`"
+        | "EOF while parsing a list"
+        | "EOF while parsing an object" => "Expecting ',' delimiter",
+        "key must be a string" => "Expecting property name enclosed in double quotes",
+        "trailing characters" => "Extra data",
+        "invalid escape" => "Invalid \\escape",
+        w if w.starts_with("control character") => "Invalid control character at",
+        w => w,
     };
-    p.ws();
-    let v = p.value()?;
-    p.ws();
-    if p.i < chars.len() {
-        return Err(p.err("Extra data", p.i));
-    }
-    Ok(v)
+    // serde_json counts columns in bytes from 1 and points at the offending byte; at the end of the text
+    // Python points just past it.
+    let byte = if e.classify() == serde_json::error::Category::Eof {
+        text.len()
+    } else {
+        let line_start = match e.line() {
+            0 | 1 => 0,
+            l => text
+                .match_indices('\n')
+                .nth(l - 2)
+                .map_or(0, |(i, _)| i + 1),
+        };
+        let mut b = (line_start + e.column().saturating_sub(1)).min(text.len());
+        while !text.is_char_boundary(b) {
+            b -= 1;
+        }
+        b
+    };
+    let before = &text[..byte];
+    let pos = before.chars().count();
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    JsonError(format!("{python}: line {line} column {col} (char {pos})"))
 }
 
-struct Json<'a> {
-    s: &'a [char],
-    i: usize,
-    /// Nesting depth (bounded so hostile input cannot exhaust the stack).
-    depth: usize,
+impl<'de> Deserialize<'de> for PyVal {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PyValVisitor)
+    }
 }
 
-/// Deeper nesting is refused (Python would hit its recursion limit near here).
-const MAX_DEPTH: usize = 500;
+struct PyValVisitor;
 
-impl Json<'_> {
-    fn err(&self, what: &str, pos: usize) -> JsonError {
-        let line = self.s[..pos].iter().filter(|&&c| c == '\n').count() + 1;
-        let col = match self.s[..pos].iter().rposition(|&c| c == '\n') {
-            Some(nl) => pos - nl,
-            None => pos + 1,
-        };
-        JsonError(format!("{what}: line {line} column {col} (char {pos})"))
+impl<'de> Visitor<'de> for PyValVisitor {
+    type Value = PyVal;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
     }
-
-    fn ws(&mut self) {
-        while self.i < self.s.len() && matches!(self.s[self.i], ' ' | '\t' | '\n' | '\r') {
-            self.i += 1;
-        }
+    fn visit_unit<E>(self) -> Result<PyVal, E> {
+        Ok(PyVal::None)
     }
-
-    fn starts(&self, lit: &str) -> bool {
-        let n = lit.chars().count();
-        self.i + n <= self.s.len() && self.s[self.i..self.i + n].iter().copied().eq(lit.chars())
+    fn visit_bool<E>(self, b: bool) -> Result<PyVal, E> {
+        Ok(PyVal::Bool(b))
     }
-
-    fn value(&mut self) -> Result<PyVal, JsonError> {
-        let Some(&c) = self.s.get(self.i) else {
-            return Err(self.err("Expecting value", self.i));
-        };
-        match c {
-            '"' => {
-                self.i += 1;
-                self.string().map(PyVal::Str)
-            }
-            '{' | '[' => {
-                if self.depth >= MAX_DEPTH {
-                    return Err(JsonError(
-                        "maximum recursion depth exceeded while decoding a JSON document".into(),
-                    ));
-                }
-                self.depth += 1;
-                let v = if c == '{' {
-                    self.object()
-                } else {
-                    self.array()
-                };
-                self.depth -= 1;
-                v
-            }
-            _ => {
-                for (lit, v) in [
-                    ("null", PyVal::None),
-                    ("true", PyVal::Bool(true)),
-                    ("false", PyVal::Bool(false)),
-                    ("NaN", PyVal::Float(f64::NAN)),
-                    ("Infinity", PyVal::Float(f64::INFINITY)),
-                    ("-Infinity", PyVal::Float(f64::NEG_INFINITY)),
-                ] {
-                    if self.starts(lit) {
-                        self.i += lit.chars().count();
-                        return Ok(v);
-                    }
-                }
-                self.number()
-            }
-        }
+    fn visit_i64<E>(self, i: i64) -> Result<PyVal, E> {
+        Ok(PyVal::Int(i.to_string()))
     }
-
-    fn number(&mut self) -> Result<PyVal, JsonError> {
-        let start = self.i;
-        let mut j = self.i;
-        if self.s.get(j) == Some(&'-') {
-            j += 1;
-        }
-        match self.s.get(j) {
-            Some('0') => j += 1,
-            Some(c) if c.is_ascii_digit() => {
-                while self.s.get(j).is_some_and(|c| c.is_ascii_digit()) {
-                    j += 1;
-                }
-            }
-            _ => return Err(self.err("Expecting value", start)),
-        }
-        let int_end = j;
-        let mut is_float = false;
-        if self.s.get(j) == Some(&'.') && self.s.get(j + 1).is_some_and(|c| c.is_ascii_digit()) {
-            is_float = true;
-            j += 1;
-            while self.s.get(j).is_some_and(|c| c.is_ascii_digit()) {
-                j += 1;
-            }
-        }
-        if matches!(self.s.get(j), Some('e') | Some('E')) {
-            let mut k = j + 1;
-            if matches!(self.s.get(k), Some('+') | Some('-')) {
-                k += 1;
-            }
-            if self.s.get(k).is_some_and(|c| c.is_ascii_digit()) {
-                while self.s.get(k).is_some_and(|c| c.is_ascii_digit()) {
-                    k += 1;
-                }
-                is_float = true;
-                j = k;
-            }
-        }
-        self.i = j;
-        let text: String = self.s[start..j].iter().collect();
-        if is_float {
-            Ok(PyVal::Float(text.parse().unwrap_or(f64::NAN)))
-        } else {
-            let digits: String = self.s[start..int_end].iter().collect();
-            let canonical = match digits.strip_prefix('-') {
-                Some(d) if d.chars().all(|c| c == '0') => "0".to_string(),
-                _ => digits,
-            };
-            Ok(PyVal::Int(canonical))
-        }
+    fn visit_u64<E>(self, u: u64) -> Result<PyVal, E> {
+        Ok(PyVal::Int(u.to_string()))
     }
-
-    /// After the opening quote.
-    fn string(&mut self) -> Result<String, JsonError> {
-        let begin = self.i - 1;
-        let mut out = String::new();
-        loop {
-            let Some(&c) = self.s.get(self.i) else {
-                return Err(self.err("Unterminated string starting at", begin));
-            };
-            match c {
-                '"' => {
-                    self.i += 1;
-                    return Ok(out);
-                }
-                '\\' => {
-                    let Some(&e) = self.s.get(self.i + 1) else {
-                        return Err(self.err("Unterminated string starting at", begin));
-                    };
-                    let simple = match e {
-                        '"' => Some('"'),
-                        '\\' => Some('\\'),
-                        '/' => Some('/'),
-                        'b' => Some('\u{8}'),
-                        'f' => Some('\u{c}'),
-                        'n' => Some('\n'),
-                        'r' => Some('\r'),
-                        't' => Some('\t'),
-                        _ => None,
-                    };
-                    if let Some(ch) = simple {
-                        out.push(ch);
-                        self.i += 2;
-                    } else if e == 'u' {
-                        let hex = |at: usize| -> Option<u32> {
-                            let h: String = self.s.get(at..at + 4)?.iter().collect();
-                            if h.chars().all(|c| c.is_ascii_hexdigit()) {
-                                u32::from_str_radix(&h, 16).ok()
-                            } else {
-                                None
-                            }
-                        };
-                        let Some(u) = hex(self.i + 2) else {
-                            return Err(self.err("Invalid \\uXXXX escape", self.i + 1));
-                        };
-                        self.i += 6;
-                        if (0xd800..0xdc00).contains(&u)
-                            && self.s.get(self.i) == Some(&'\\')
-                            && self.s.get(self.i + 1) == Some(&'u')
-                            && let Some(lo) = hex(self.i + 2)
-                            && (0xdc00..0xe000).contains(&lo)
-                        {
-                            self.i += 6;
-                            out.push(
-                                char::from_u32(0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00))
-                                    .unwrap_or('\u{fffd}'),
-                            );
-                        } else {
-                            out.push(char::from_u32(u).unwrap_or('\u{fffd}'));
-                        }
-                    } else {
-                        return Err(self.err("Invalid \\escape", self.i));
-                    }
-                }
-                c if (c as u32) < 0x20 => {
-                    return Err(self.err("Invalid control character at", self.i));
-                }
-                c => {
-                    out.push(c);
-                    self.i += 1;
-                }
-            }
-        }
+    fn visit_f64<E>(self, f: f64) -> Result<PyVal, E> {
+        Ok(PyVal::Float(f))
     }
-
-    fn object(&mut self) -> Result<PyVal, JsonError> {
-        self.i += 1;
-        let mut items: Vec<(String, PyVal)> = Vec::new();
-        self.ws();
-        if self.s.get(self.i) == Some(&'}') {
-            self.i += 1;
-            return Ok(PyVal::Dict(items));
-        }
-        loop {
-            if self.s.get(self.i) != Some(&'"') {
-                return Err(self.err("Expecting property name enclosed in double quotes", self.i));
-            }
-            self.i += 1;
-            let key = self.string()?;
-            self.ws();
-            if self.s.get(self.i) != Some(&':') {
-                return Err(self.err("Expecting ':' delimiter", self.i));
-            }
-            self.i += 1;
-            self.ws();
-            let v = self.value()?;
-            match items.iter_mut().find(|(k, _)| *k == key) {
-                Some(slot) => slot.1 = v,
-                None => items.push((key, v)),
-            }
-            self.ws();
-            match self.s.get(self.i) {
-                Some('}') => {
-                    self.i += 1;
-                    return Ok(PyVal::Dict(items));
-                }
-                Some(',') => {
-                    self.i += 1;
-                    self.ws();
-                }
-                _ => return Err(self.err("Expecting ',' delimiter", self.i)),
-            }
-        }
+    fn visit_str<E>(self, s: &str) -> Result<PyVal, E> {
+        Ok(PyVal::Str(s.to_owned()))
     }
-
-    fn array(&mut self) -> Result<PyVal, JsonError> {
-        self.i += 1;
+    fn visit_string<E>(self, s: String) -> Result<PyVal, E> {
+        Ok(PyVal::Str(s))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PyVal, A::Error> {
         let mut items = Vec::new();
-        self.ws();
-        if self.s.get(self.i) == Some(&']') {
-            self.i += 1;
-            return Ok(PyVal::List(items));
+        while let Some(v) = seq.next_element()? {
+            items.push(v);
         }
-        loop {
-            items.push(self.value()?);
-            self.ws();
-            match self.s.get(self.i) {
-                Some(']') => {
-                    self.i += 1;
-                    return Ok(PyVal::List(items));
-                }
-                Some(',') => {
-                    self.i += 1;
-                    self.ws();
-                }
-                _ => return Err(self.err("Expecting ',' delimiter", self.i)),
-            }
+        Ok(PyVal::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PyVal, A::Error> {
+        let mut items: IndexMap<String, PyVal> = IndexMap::new();
+        while let Some((k, v)) = map.next_entry()? {
+            items.insert(k, v);
         }
+        Ok(PyVal::Dict(items.into_iter().collect()))
     }
 }

@@ -800,6 +800,40 @@ fn toml_config_values() {
         err(&[], &d.env()).message(),
         "rlocust: error: unrecognized arguments: --foo=1"
     );
+    d.file(
+        "pyproject.toml",
+        "[tool.locust]\ntags = [1979-05-27T07:32:00.1234567-05:30, 07:32:00, 1979-05-27, 1979-05-27 07:32:00, 1.0, inf, true, [2, {a = 'b'}]]\n",
+    );
+    assert_eq!(
+        ok(&[], &d.env()).get("tags"),
+        Some(&list(&[
+            "1979-05-27 07:32:00.123456-05:30",
+            "07:32:00",
+            "1979-05-27",
+            "1979-05-27 07:32:00",
+            "1.0",
+            "inf",
+            "True",
+            "[2, {'a': 'b'}]"
+        ]))
+    );
+    // read as Python reads text: CRLF and lone CR are newlines
+    d.file("pyproject.toml", "[tool.locust]\r\nusers = 7\r\n");
+    assert_eq!(ok(&[], &d.env()).num_users(), Some(7));
+    d.file("pyproject.toml", "[tool.locust]\rusers = 8\r");
+    assert_eq!(ok(&[], &d.env()).num_users(), Some(8));
+    // the error is one line with the position
+    d.file("pyproject.toml", "[tool.locust]\nusers = 1\nusers = 2\n");
+    let msg = err(&[], &d.env()).message().to_string();
+    assert!(
+        !msg.contains('\n') && msg.ends_with("(at line 3, column 1)"),
+        "{msg}"
+    );
+    d.file("pyproject.toml", "tool = 1979-05-27\n");
+    assert_eq!(
+        err(&[], &d.env()).message(),
+        "AttributeError: 'datetime.date' object has no attribute 'get'"
+    );
     // a .toml --config file is read from [tool.locust] only
     std::fs::remove_file(d.cwd().join("pyproject.toml")).expect("rm");
     d.file("x.toml", "users = 5\n");
@@ -838,14 +872,6 @@ fn conf_line_quirks() {
 #[test]
 fn python_value_rules() {
     use pyval::*;
-    assert_eq!(float_repr(2.5), "2.5");
-    assert_eq!(float_repr(1e20), "1e+20");
-    assert_eq!(float_repr(1e16), "1e+16");
-    assert_eq!(float_repr(1e15), "1000000000000000.0");
-    assert_eq!(float_repr(0.0001), "0.0001");
-    assert_eq!(float_repr(0.00001), "1e-05");
-    assert_eq!(float_repr(-0.0), "-0.0");
-    assert_eq!(float_repr(1.5e-7), "1.5e-07");
     assert_eq!(py_int(" +7 "), Some(7));
     assert_eq!(py_int("1_000"), Some(1000));
     assert_eq!(py_int("1__0"), None);
@@ -878,7 +904,29 @@ fn python_value_rules() {
         json_loads("{} x"),
         Err(JsonError("Extra data: line 1 column 4 (char 3)".into()))
     );
-    assert_eq!(str_repr("it's"), "\"it's\"");
+    assert_eq!(
+        json_loads("[\n \"\u{e9}\", x]"),
+        Err(JsonError(
+            "Expecting value: line 2 column 7 (char 8)".into()
+        ))
+    );
+    assert_eq!(
+        json_loads("[1,"),
+        Err(JsonError(
+            "Expecting value: line 1 column 4 (char 3)".into()
+        ))
+    );
+    // a dict: a repeated key keeps its first place and its last value
+    assert_eq!(
+        json_loads("{\"b\": 1, \"a\": [2.5, null], \"b\": true}"),
+        Ok(PyVal::Dict(vec![
+            ("b".into(), PyVal::Bool(true)),
+            (
+                "a".into(),
+                PyVal::List(vec![PyVal::Float(2.5), PyVal::None])
+            ),
+        ]))
+    );
     assert_eq!(
         PyVal::List(vec![PyVal::Str("a".into()), PyVal::Int("1".into())]).py_repr(),
         "['a', 1]"
@@ -911,13 +959,25 @@ fn config_file_paths_are_relative_to_the_env_cwd() {
         p.config_users(),
         Some(&["[{\"user_class_name\":\"A\",\"weight\":2}]".to_string()][..])
     );
+    let p = ok(
+        &[
+            "--config-users",
+            "{\"user_class_name\": \"A\", \"b\": 1, \"a\": 2, \"b\": 3}",
+        ],
+        &d.env(),
+    );
+    assert_eq!(
+        p.config_users(),
+        Some(&["[{\"user_class_name\":\"A\",\"b\":3,\"a\":2}]".to_string()][..])
+    );
 }
 
 #[test]
 fn hostile_nesting_is_an_error_not_a_crash() {
     let deep = "[".repeat(100_000);
     assert!(pyval::json_loads(&deep).is_err());
-    assert!(toml::parse(&format!("a = {deep}")).is_err());
-    let (_d, env) = no_files();
+    let (d, env) = no_files();
     assert_eq!(err(&["--config-users", &deep], &env).exit_code(), 2);
+    d.file("pyproject.toml", &format!("[tool.locust]\ntags = {deep}\n"));
+    assert_eq!(err(&[], &d.env()).exit_code(), 2);
 }
