@@ -306,10 +306,13 @@ async fn ramp(
             _ = tokio::time::sleep(wait) => {}
         }
     }
-    let mut shown: IndexMap<String, u64> = IndexMap::new();
-    for (class, n) in dispatched.iter() {
-        shown.insert(class.clone(), *n);
+    // A quit or stop that arrived while spawning (e.g. StopTest from a User's __init__) wins.
+    if let Ok(m) = rx.try_recv() {
+        return Some(m);
     }
+    let alive = shared.user_classes_count();
+    let shown: IndexMap<String, u64> =
+        dispatched.keys().map(|class| (class.clone(), alive.get(class).copied().unwrap_or(0))).collect();
     log::info(
         "locust.runners",
         &format!(
