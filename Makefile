@@ -6,7 +6,7 @@ ORACLE ?= .venv-oracle
 export PIP_ROOT_USER_ACTION := ignore
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: deps build demo test test-rust test-python test-diff lint
+.PHONY: deps build demo test test-rust test-python test-diff test-packaging lint
 
 deps:
 	$(PYTHON) -m pip install -q -r requirements.txt
@@ -23,7 +23,7 @@ $(ORACLE)/bin/locust:
 
 test: build $(ORACLE)/bin/locust
 	$(PYTHON) -m pip install -q -r requirements-test.txt
-	$(MAKE) test-rust test-python test-diff
+	$(MAKE) test-rust test-python test-diff test-packaging
 
 test-rust:
 	cargo test --release
@@ -34,6 +34,11 @@ test-python:
 test-diff:
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
 	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(PYTHON) -m pytest -q tests/diff
+
+# pip install of this checkout into a fresh venv next to locust==2.47.0 and faker, and the binary with `env -i`.
+test-packaging:
+	rm -rf .venv-packaging
+	PACKAGING_VENV=$(CURDIR)/.venv-packaging $(PYTHON) -m pytest -q tests/packaging
 
 lint:
 	cargo fmt --check

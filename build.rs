@@ -11,6 +11,21 @@ fn main() {
     {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
     }
+    // Where the embedded interpreter finds its standard library when no PYTHONHOME is set: the prefix of the
+    // interpreter this binary is built against (not whatever `python3` comes first on PATH at run time).
+    if let Some(exe) = cfg.executable() {
+        let probe = std::process::Command::new(exe)
+            .args(["-c", "import sys; print(sys.base_prefix); print(sys.executable)"])
+            .output();
+        if let Ok(out) = probe {
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let mut lines = text.lines();
+            if let (Some(home), Some(executable)) = (lines.next(), lines.next()) {
+                println!("cargo:rustc-env=RLOCUST_PYTHON_HOME={home}");
+                println!("cargo:rustc-env=RLOCUST_PYTHON_EXECUTABLE={executable}");
+            }
+        }
+    }
     // The shim: every .py file under python/shim, served from memory by the importer in interp.
     let mut files = Vec::new();
     collect(Path::new("python/shim"), &mut files);

@@ -118,6 +118,25 @@ fn user_errors_are_one_clear_message_and_locusts_exit_code() {
 }
 
 #[test]
+fn a_missing_runtime_dependency_says_what_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "locustfile.py", GOOD);
+    std::fs::create_dir(dir.path().join("fake")).unwrap();
+    std::fs::create_dir(dir.path().join("fake/gevent")).unwrap();
+    write(dir.path(), "fake/gevent/__init__.py", "raise ModuleNotFoundError(\"No module named 'gevent'\", name='gevent')\n");
+    let out = Command::new(bin())
+        .args(["--headless", "-t", "1"])
+        .current_dir(dir.path())
+        .env("PYTHONPATH", dir.path().join("fake"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("'gevent' is missing") && stderr.contains("-m pip install gevent"), "{stderr}");
+}
+
+#[test]
 fn version_and_list() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "locustfile.py", GOOD);

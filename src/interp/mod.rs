@@ -54,11 +54,33 @@ pub struct Loaded {
     pub has_shape: bool,
 }
 
-/// Start CPython with `_rlocust` built in and the shim importer installed. Call once, before anything else.
+/// Whether this process started the interpreter (the standalone binary) rather than running inside one (the
+/// wheel's entry point).
+static EMBEDDED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Make Python ready: in the binary, start CPython with `_rlocust` built in; inside a host interpreter (the
+/// wheel), register the already-imported extension as `_rlocust`. Then install the shim importer.
 pub fn start() -> Result<(), InterpError> {
-    pyo3::append_to_inittab!(rlocust_module_def);
-    Python::initialize();
+    // SAFETY: Py_IsInitialized only reads a flag.
+    let running = unsafe { pyo3::ffi::Py_IsInitialized() } != 0;
+    if !running {
+        #[cfg(not(feature = "extension-module"))]
+        {
+            pyo3::append_to_inittab!(rlocust_module_def);
+            embedded_init()?;
+        }
+        #[cfg(feature = "extension-module")]
+        Python::initialize();
+        EMBEDDED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     Python::attach(|py| -> Result<(), InterpError> {
+        if running {
+            let m = py.import("rlocust._rlocust").map_err(|e| internal(py, e))?;
+            py.import("sys")
+                .and_then(|sys| sys.getattr("modules"))
+                .and_then(|mods| mods.set_item("_rlocust", m))
+                .map_err(|e| internal(py, e))?;
+        }
         let code =
             std::ffi::CString::new(BOOTSTRAP).map_err(|e| InterpError::Internal(e.to_string()))?;
         let globals = PyDict::new(py);
@@ -71,14 +93,58 @@ pub fn start() -> Result<(), InterpError> {
         globals
             .set_item("SHIM", sources)
             .map_err(|e| internal(py, e))?;
+        globals
+            .set_item("EMBEDDED", !running)
+            .map_err(|e| internal(py, e))?;
+        let argv: Vec<String> = std::iter::once("rlocust".to_string()).chain(std::env::args().skip(1)).collect();
+        globals.set_item("ARGV", argv).map_err(|e| internal(py, e))?;
         py.run(&code, Some(&globals), None)
             .map_err(|e| internal(py, e))?;
         Ok(())
     })
 }
 
+/// Start the interpreter the binary was built against: its home (standard library) comes from the build unless
+/// `PYTHONHOME` is set, so `env -i` or a different `python3` first on PATH do not matter. Signal handlers are
+/// not installed (the hub installs its own). Leaves the GIL released, as pyo3 expects.
+#[cfg(not(feature = "extension-module"))]
+fn embedded_init() -> Result<(), InterpError> {
+    use pyo3::ffi;
+    use std::ffi::CString;
+    let home = option_env!("RLOCUST_PYTHON_HOME").filter(|_| std::env::var_os("PYTHONHOME").is_none());
+    let program = option_env!("RLOCUST_PYTHON_EXECUTABLE");
+    // SAFETY: the documented PyConfig sequence (init, set strings, initialize, clear) on a zeroed struct, on
+    // the main thread before any other Python use.
+    unsafe {
+        let mut config: ffi::PyConfig = std::mem::zeroed();
+        ffi::PyConfig_InitPythonConfig(&mut config);
+        config.install_signal_handlers = 0;
+        let mut ok = true;
+        if let Some(h) = home.and_then(|h| CString::new(h).ok()) {
+            ok &= ffi::PyStatus_Exception(ffi::PyConfig_SetBytesString(&mut config, &mut config.home, h.as_ptr())) == 0;
+        }
+        if let Some(p) = program.and_then(|p| CString::new(p).ok()) {
+            ok &= ffi::PyStatus_Exception(ffi::PyConfig_SetBytesString(&mut config, &mut config.program_name, p.as_ptr()))
+                == 0;
+        }
+        let status = ffi::Py_InitializeFromConfig(&config);
+        ffi::PyConfig_Clear(&mut config);
+        if !ok || ffi::PyStatus_Exception(status) != 0 {
+            return Err(InterpError::User {
+                message: format!(
+                    "rlocust: cannot start the Python interpreter it was built against (home {}); set PYTHONHOME to a Python 3 installation",
+                    home.unwrap_or("unknown")
+                ),
+                code: 1,
+            });
+        }
+        ffi::PyEval_SaveThread();
+    }
+    Ok(())
+}
+
 /// Re-export of the module definition under a plain ident for `append_to_inittab!`.
-#[allow(non_snake_case)]
+#[cfg(not(feature = "extension-module"))]
 mod rlocust_module_def {
     pub use crate::py::rlocust_module::*;
 }
@@ -116,16 +182,20 @@ class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
         code = compile(SHIM[name][1], self.get_filename(name), "exec")
         exec(code, module.__dict__)
 
-sys.meta_path.insert(0, _ShimFinder())
+if not any(type(f).__name__ == "_ShimFinder" for f in sys.meta_path):
+    sys.meta_path.insert(0, _ShimFinder())
+for name in [m for m in sys.modules if m == "locust" or m.startswith("locust.")]:
+    if not (getattr(sys.modules[name], "__file__", "") or "").startswith("<rlocust>"):
+        del sys.modules[name]  # an installed Locust imported earlier never shadows the shim
 venv = os.environ.get("VIRTUAL_ENV")
-if venv:
+if venv and EMBEDDED:
     import site, glob
     for sp in glob.glob(os.path.join(venv, "lib", "python%d.%d" % sys.version_info[:2], "site-packages")):
         site.addsitedir(sp)
         sys.path.remove(sp)
         sys.path.insert(0, sp)
-if not sys.argv:
-    sys.argv[:] = ["rlocust"]
+if EMBEDDED:
+    sys.argv[:] = ARGV  # as a locustfile sees it under Locust: the command line
 # Rust writes log lines from other threads; a line-buffered stderr writes each Python line in one piece, so the
 # two never interleave inside a line.
 import io
@@ -150,6 +220,31 @@ fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
 
 fn main_mod(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     py.import("locust._main")
+}
+
+/// The shim's flow module; a missing runtime dependency (gevent, greenlet) is one line saying what to install.
+fn flow(py: Python<'_>) -> Result<Bound<'_, PyModule>, InterpError> {
+    main_mod(py).map_err(|e| {
+        if e.is_instance_of::<pyo3::exceptions::PyModuleNotFoundError>(py) {
+            let missing: Option<String> = e.value(py).getattr("name").ok().and_then(|n| n.extract().ok());
+            if let Some(name) = missing.filter(|n| n == "gevent" || n == "greenlet" || n.starts_with("gevent.")) {
+                let exe: String = py
+                    .import("sys")
+                    .and_then(|s| s.getattr("executable"))
+                    .and_then(|x| x.extract())
+                    .unwrap_or_else(|_| "python3".into());
+                let exe = if exe.is_empty() { "python3".to_string() } else { exe };
+                let venv = std::env::var("VIRTUAL_ENV").map(|v| format!(" (or into the virtualenv {v})")).unwrap_or_default();
+                return InterpError::User {
+                    message: format!(
+                        "rlocust: the Python module '{name}' is missing; install rlocust's runtime dependencies with: {exe} -m pip install gevent{venv}"
+                    ),
+                    code: 1,
+                };
+            }
+        }
+        internal(py, e)
+    })
 }
 
 fn user_err(py: Python<'_>, e: PyErr) -> InterpError {
@@ -191,7 +286,7 @@ fn user_err(py: Python<'_>, e: PyErr) -> InterpError {
 #[allow(clippy::type_complexity)] // the tuples mirror what `_main.load_locustfiles` returns
 pub fn load_locustfiles(paths: &[String]) -> Result<Loaded, InterpError> {
     Python::attach(|py| {
-        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        let m = flow(py)?;
         let r = m
             .call_method1("load_locustfiles", (paths.to_vec(),))
             .map_err(|e| user_err(py, e))?;
@@ -306,10 +401,10 @@ pub fn quit(code: i32) -> Result<(), InterpError> {
 }
 
 /// Before the process exits: run Python's `atexit` handlers and flush `sys.stdout`/`sys.stderr`, as a normal
-/// interpreter exit would (the interpreter is not finalized). Does nothing if Python never started.
+/// interpreter exit would (the interpreter is not finalized). Only in the binary: inside a host interpreter
+/// (the wheel) Python's own exit does this.
 pub fn finish() {
-    // SAFETY: Py_IsInitialized only reads a flag.
-    if unsafe { pyo3::ffi::Py_IsInitialized() } == 0 {
+    if !EMBEDDED.load(std::sync::atomic::Ordering::Relaxed) {
         return;
     }
     Python::attach(|py| {

@@ -427,11 +427,19 @@ fn stats_reset() -> PyResult<()> {
 
 mod stats_view;
 
+/// The wheel's entry point (`rlocust` console script, `python -m rlocust`): the same program as the binary,
+/// run inside the host interpreter. Returns the exit code.
+#[pyfunction]
+fn run(argv: Vec<String>) -> i32 {
+    crate::app::run(argv)
+}
+
 /// The module `_rlocust` (registered with the interpreter before it starts).
 #[pymodule]
 #[pyo3(name = "_rlocust")]
 pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Session>()?;
+    m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_class::<Response>()?;
     m.add_function(wrap_pyfunction!(wake_fd, m)?)?;
     m.add_function(wrap_pyfunction!(drain, m)?)?;

@@ -85,12 +85,6 @@ def load_locustfiles(paths):
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
-    try:
-        import locust  # noqa: F401  (monkey-patches, as Locust does)
-    except ImportError as e:
-        raise UserFacingError(
-            f"rlocust needs gevent in the Python it runs ({sys.executable or sys.prefix}): {e}. "
-            "Install it with: python3 -m pip install gevent", 1)
     from locust.shape import LoadTestShape
     from locust.user.users import User
 

@@ -1,0 +1,18 @@
+"""rlocust: run Locust locustfiles unchanged on a Rust engine.
+
+The `rlocust` console script and `python -m rlocust` call the same Rust entry point as the standalone binary.
+Inside rlocust runs, `import locust` gives rlocust's own `locust` package (served from the engine), whatever
+else is installed; outside them, an installed Locust is untouched.
+"""
+
+import sys
+
+__version__ = "0.1.0"
+LOCUST_VERSION = "2.47.0"
+
+
+def main():
+    """Console-script entry point: run rlocust with the process's command line and exit with its code."""
+    from rlocust._rlocust import run
+
+    sys.exit(run(sys.argv[1:]))

@@ -1,0 +1,5 @@
+"""`python -m rlocust`."""
+
+from rlocust import main
+
+main()
