@@ -1,5 +1,4 @@
 # diff:
-# diff-xfail: LoadTestShape support is not in rlocust yet (issue 3)
 # diff-check: all -shares
 # diff-counts: abs=0 spawn
 # diff-markers: mode=seq ^MARK

@@ -203,12 +203,23 @@ fn run_inner(argv: Vec<String>) -> i32 {
         Ok(c) => c,
         Err(e) => return interp_fail(e),
     };
-    if loaded.has_shape {
-        return fail(
-            "rlocust: LoadTestShape classes are not supported yet (planned); remove the shape class to run this locustfile",
-            1,
-        );
+    // --show-task-ratio(-json): print and exit 0, before the runner exists (configure stopped short).
+    if get_bool(&values, "show_task_ratio") || get_bool(&values, "show_task_ratio_json") {
+        match interp::task_ratio(!get_bool(&values, "show_task_ratio")) {
+            Ok(t) => print!("{t}"),
+            Err(e) => return interp_fail(e),
+        }
+        return 0;
     }
+    // Some(use_common_options) when the locustfile has a LoadTestShape.
+    let shape = if loaded.has_shape {
+        match interp::shape_info() {
+            Ok(s) => s,
+            Err(e) => return interp_fail(e),
+        }
+    } else {
+        None
+    };
 
     // Distributed mode is planned; running a local test instead would silently give the wrong test.
     for (key, flag) in [("master", "--master"), ("worker", "--worker")] {
@@ -264,16 +275,59 @@ fn run_inner(argv: Vec<String>) -> i32 {
             "Your selected spawn rate is very high (>100), and this is known to sometimes cause issues. Do you really need to ramp up that fast?",
         );
     }
-    let run_time = match get(&values, "run_time") {
+    let mut run_time = match get(&values, "run_time") {
         Some(Value::Int(n)) if *n > 0 => Some(*n as u64),
         _ => None,
     };
+    if shape.is_none() && matches!(get(&values, "num_users"), Some(Value::Int(n)) if *n > 0) {
+        let fixed: u64 = classes.iter().map(|c| c.fixed_count).sum();
+        if fixed > users {
+            log::info(
+                "locust.main",
+                &format!(
+                    "Total fixed_count of User classes ({fixed}) is greater than the specified number of users ({users}), so not all will be spawned."
+                ),
+            );
+        }
+    }
+    if shape == Some(false) {
+        // NOTE (reference §3.5): -u/-r/-t do not apply to a shape unless it sets use_common_options.
+        let given: Vec<&str> = [
+            ("num_users", "--users"),
+            ("spawn_rate", "--spawn-rate"),
+            ("run_time", "--run-time"),
+        ]
+        .into_iter()
+        .filter(|(k, _)| {
+            !matches!(
+                get(&values, k),
+                None | Some(Value::None) | Some(Value::Int(0))
+            )
+        })
+        .map(|(_, flag)| flag)
+        .collect();
+        if !given.is_empty() {
+            log::warning(
+                "locust.main",
+                "--run-time, --users or --spawn-rate have no impact on LoadShapes unless the shape class explicitly reads them. See: docs.locust.io/en/stable/custom-load-shape.html#use-common-options",
+            );
+            log::warning(
+                "locust.main",
+                &format!(
+                    "The following option(s) will be ignored: {}",
+                    given.join(", ")
+                ),
+            );
+        }
+        run_time = None;
+    }
     match run_time {
         Some(t) => log::info("locust.main", &format!("Run time limit set to {t} seconds")),
-        None => log::info(
+        None if shape.is_none() => log::info(
             "locust.main",
             "No run time limit set, use CTRL+C to interrupt",
         ),
+        None => {}
     }
 
     let width = name_width();
@@ -345,7 +399,13 @@ fn run_inner(argv: Vec<String>) -> i32 {
         plan,
         control_rx,
     ));
-    shared.send(Control::Start { users, spawn_rate });
+    if shape.is_none() {
+        shared.send(Control::Start {
+            users,
+            spawn_rate,
+            classes: None,
+        });
+    }
 
     if let Err(e) = interp::run_hub() {
         return interp_fail(e);

@@ -287,7 +287,15 @@ fn to_action(s: &OptSpec) -> Action {
     }
 }
 
+/// The parser action of a locustfile's option; `None` when it has no option string, or when it declares an
+/// option rlocust has built in (same dest, e.g. locust-plugins' `-i/--iterations`): the built-in one parses it.
 fn custom_action(c: &CustomArg) -> Option<Action> {
+    if spec::table()
+        .iter()
+        .any(|s| !s.dest.is_empty() && s.dest == c.dest)
+    {
+        return None;
+    }
     let flags: Vec<String> = c
         .flags
         .iter()

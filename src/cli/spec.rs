@@ -797,6 +797,19 @@ pub fn table() -> Vec<OptSpec> {
             None,
             Some("Instrument the test run with OpenTelemetry."),
         ),
+        // Not in Locust itself: locust-plugins adds it (reference §3.10), after Locust's own options.
+        o(
+            &["-i", "--iterations"],
+            "iterations",
+            K::Single(Ty::Int),
+            D::Int(0),
+            Some("LOCUST_ITERATIONS"),
+            G::Other,
+            None,
+            Some(
+                "Stop after this many task runs in total (0: no limit): once they have started, each user stops when it would start another task, and the test ends when the last one has stopped.",
+            ),
+        ),
         o(
             &[],
             "user_classes",

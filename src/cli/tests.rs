@@ -158,6 +158,7 @@ fn defaults_cover_every_dest_in_locust_order() {
         "equal_weights",
         "profile",
         "otel",
+        "iterations",
         "user_classes",
     ];
     assert_eq!(dests, expected);

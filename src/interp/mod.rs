@@ -96,8 +96,12 @@ pub fn start() -> Result<(), InterpError> {
         globals
             .set_item("EMBEDDED", !running)
             .map_err(|e| internal(py, e))?;
-        let argv: Vec<String> = std::iter::once("rlocust".to_string()).chain(std::env::args().skip(1)).collect();
-        globals.set_item("ARGV", argv).map_err(|e| internal(py, e))?;
+        let argv: Vec<String> = std::iter::once("rlocust".to_string())
+            .chain(std::env::args().skip(1))
+            .collect();
+        globals
+            .set_item("ARGV", argv)
+            .map_err(|e| internal(py, e))?;
         py.run(&code, Some(&globals), None)
             .map_err(|e| internal(py, e))?;
         Ok(())
@@ -111,7 +115,8 @@ pub fn start() -> Result<(), InterpError> {
 fn embedded_init() -> Result<(), InterpError> {
     use pyo3::ffi;
     use std::ffi::CString;
-    let home = option_env!("RLOCUST_PYTHON_HOME").filter(|_| std::env::var_os("PYTHONHOME").is_none());
+    let home =
+        option_env!("RLOCUST_PYTHON_HOME").filter(|_| std::env::var_os("PYTHONHOME").is_none());
     let program = option_env!("RLOCUST_PYTHON_EXECUTABLE");
     // SAFETY: the documented PyConfig sequence (init, set strings, initialize, clear) on a zeroed struct, on
     // the main thread before any other Python use.
@@ -121,11 +126,18 @@ fn embedded_init() -> Result<(), InterpError> {
         config.install_signal_handlers = 0;
         let mut ok = true;
         if let Some(h) = home.and_then(|h| CString::new(h).ok()) {
-            ok &= ffi::PyStatus_Exception(ffi::PyConfig_SetBytesString(&mut config, &mut config.home, h.as_ptr())) == 0;
+            ok &= ffi::PyStatus_Exception(ffi::PyConfig_SetBytesString(
+                &mut config,
+                &mut config.home,
+                h.as_ptr(),
+            )) == 0;
         }
         if let Some(p) = program.and_then(|p| CString::new(p).ok()) {
-            ok &= ffi::PyStatus_Exception(ffi::PyConfig_SetBytesString(&mut config, &mut config.program_name, p.as_ptr()))
-                == 0;
+            ok &= ffi::PyStatus_Exception(ffi::PyConfig_SetBytesString(
+                &mut config,
+                &mut config.program_name,
+                p.as_ptr(),
+            )) == 0;
         }
         let status = ffi::Py_InitializeFromConfig(&config);
         ffi::PyConfig_Clear(&mut config);
@@ -357,6 +369,26 @@ pub fn configure(
                 fixed_count,
             })
             .collect())
+    })
+}
+
+/// `None` without a LoadTestShape; otherwise whether the shape honours `-u`, `-r` and `-t` (`use_common_options`).
+pub fn shape_info() -> Result<Option<bool>, InterpError> {
+    Python::attach(|py| {
+        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        m.call_method0("shape_info")
+            .and_then(|r| r.extract())
+            .map_err(|e| internal(py, e))
+    })
+}
+
+/// `--show-task-ratio` (`json` false) or `--show-task-ratio-json`: the text to print, after [`configure`].
+pub fn task_ratio(json: bool) -> Result<String, InterpError> {
+    Python::attach(|py| {
+        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        m.call_method1("task_ratio", (json,))
+            .and_then(|s| s.extract())
+            .map_err(|e| user_err(py, e))
     })
 }
 

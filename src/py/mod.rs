@@ -334,12 +334,21 @@ fn runner_state() -> PyResult<&'static str> {
 
 /// `runner.quit()` / `runner.stop()` / `runner.start()` from Python.
 #[pyfunction]
-#[pyo3(signature = (what, users=0, spawn_rate=1.0))]
-fn runner_control(what: &str, users: u64, spawn_rate: f64) -> PyResult<()> {
+#[pyo3(signature = (what, users=0, spawn_rate=1.0, classes=None))]
+fn runner_control(
+    what: &str,
+    users: u64,
+    spawn_rate: f64,
+    classes: Option<Vec<String>>,
+) -> PyResult<()> {
     let c = match what {
         "quit" => Control::Quit,
         "stop" => Control::Stop,
-        "start" => Control::Start { users, spawn_rate },
+        "start" => Control::Start {
+            users,
+            spawn_rate,
+            classes,
+        },
         other => {
             return Err(PyValueError::new_err(format!(
                 "unknown runner control {other:?}"

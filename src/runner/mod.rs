@@ -44,8 +44,13 @@ impl State {
 /// Requests to the runner from outside its task.
 #[derive(Debug)]
 pub enum Control {
-    /// Ramp to a new user count (the first one starts the test).
-    Start { users: u64, spawn_rate: f64 },
+    /// Ramp to a new user count (the first one starts the test); `classes` limits the population to those user
+    /// classes (a LoadTestShape tick may name them), stopping the others.
+    Start {
+        users: u64,
+        spawn_rate: f64,
+        classes: Option<Vec<String>>,
+    },
     /// Stop all users; the process keeps running (UI mode).
     Stop,
     /// Stop all users and end the run.
@@ -161,7 +166,14 @@ pub async fn run(
             }
         };
         match msg {
-            Control::Start { users, spawn_rate } => {
+            Control::Start {
+                users,
+                spawn_rate,
+                classes,
+            } => {
+                if let Some(names) = &classes {
+                    restrict_classes(&plan, &mut dispatcher, &dispatched, names);
+                }
                 if !started || matches!(shared.state(), State::Stopped) {
                     started = true;
                     stats.clear_all(log::now());
@@ -198,6 +210,39 @@ pub async fn run(
             }
         }
     }
+}
+
+/// Limit spawning to the classes in `names` (a LoadTestShape tick naming user classes). As in Locust, users of
+/// other classes keep running; the named classes are dispatched from the users they already have.
+fn restrict_classes(
+    plan: &Plan,
+    dispatcher: &mut Dispatcher,
+    dispatched: &IndexMap<String, u64>,
+    names: &[String],
+) {
+    let subset: Vec<UserClassSpec> = plan
+        .classes
+        .iter()
+        .filter(|c| names.contains(&c.name))
+        .cloned()
+        .collect();
+    let mut wanted: Vec<&str> = subset.iter().map(|c| c.name.as_str()).collect();
+    wanted.sort_unstable();
+    let current: Vec<&str> = dispatcher
+        .classes()
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    if current == wanted {
+        return;
+    }
+    let kept: u64 = dispatched
+        .iter()
+        .filter(|(k, _)| names.contains(k))
+        .map(|(_, v)| *v)
+        .sum();
+    *dispatcher = Dispatcher::new(subset);
+    dispatcher.scale_to(kept);
 }
 
 async fn fire(bridge: &Bridge, event: &str, kwargs: Vec<(String, i64)>) {
@@ -253,19 +298,22 @@ async fn ramp(
     rx: &mut mpsc::UnboundedReceiver<Control>,
 ) -> Option<Control> {
     shared.set_state(State::Spawning);
-    let fixed = dispatcher.fixed_total();
-    if fixed > users {
-        log::info(
-            "locust.runners",
-            &format!(
-                "Total fixed_count of User classes ({fixed}) is greater than the specified number of users ({users}), so not all will be spawned."
-            ),
-        );
-    }
     log::info(
         "locust.runners",
         &format!("Ramping to {users} users at a rate of {rate:.2} per second"),
     );
+    // Users of classes outside the dispatcher (a shape tick limited the classes) count toward the target.
+    let names: Vec<&str> = dispatcher
+        .classes()
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    let others: u64 = dispatched
+        .iter()
+        .filter(|(k, _)| !names.contains(&k.as_str()))
+        .map(|(_, v)| *v)
+        .sum();
+    let users = users.saturating_sub(others);
     let from = dispatcher.total();
     let (step, interval) = dispatch::ramp_steps(from, users, rate);
     let mut current = from;
@@ -311,8 +359,11 @@ async fn ramp(
         return Some(m);
     }
     let alive = shared.user_classes_count();
-    let shown: IndexMap<String, u64> =
-        dispatched.keys().map(|class| (class.clone(), alive.get(class).copied().unwrap_or(0))).collect();
+    let shown: IndexMap<String, u64> = plan
+        .classes
+        .iter()
+        .map(|c| (c.name.clone(), alive.get(&c.name).copied().unwrap_or(0)))
+        .collect();
     log::info(
         "locust.runners",
         &format!(

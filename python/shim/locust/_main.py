@@ -123,6 +123,17 @@ def list_text():
     return "Available Users:\n" + "".join(f"    {n}\n" for n in _State.user_classes)
 
 
+def task_ratio(as_json):
+    """`--show-task-ratio` / `--show-task-ratio-json`: the text Locust prints, for the chosen classes."""
+    from locust.user.inspectuser import task_ratio_json_text, task_ratio_text
+
+    env = _State.env
+    num_users = getattr(env.parsed_options, "num_users", None)
+    if as_json:
+        return task_ratio_json_text(env.user_classes, num_users)
+    return task_ratio_text(env.user_classes, num_users)
+
+
 def configure(values, custom_argv, selected):
     import locust
     from locust.env import Environment
@@ -134,7 +145,10 @@ def configure(values, custom_argv, selected):
     except SystemExit as e:
         raise UserFacingError("", int(e.code or 2))
     for k, v in vars(custom).items():
-        setattr(options, k, v)
+        # An option the locustfile declares again (e.g. locust-plugins' -i/--iterations) is parsed as the
+        # built-in one; the locustfile's parser only saw its default.
+        if k not in values:
+            setattr(options, k, v)
     if not options.skip_log_setup:
         setup_logging(options.loglevel, options.logfile)
 
@@ -152,9 +166,7 @@ def configure(values, custom_argv, selected):
         env = Environment(
             user_classes=chosen,
             shape_class=_State.shape_classes[0] if _State.shape_classes else None,
-            tags=options.tags,
-            exclude_tags=options.exclude_tags,
-            events=locust.events,
+            events=locust.events,  # tags come from parsed_options, as in Locust (env.tags stays None)
             host=options.host,
             reset_stats=options.reset_stats,
             parsed_options=options,
@@ -167,11 +179,17 @@ def configure(values, custom_argv, selected):
     except ValueError as e:
         raise UserFacingError(str(e), 1)
     _State.env = env
+    if getattr(options, "show_task_ratio", False) or getattr(options, "show_task_ratio_json", False):
+        # Locust prints the ratios before it creates the runner or fires init (so --equal-weights and tags
+        # do not change them); `task_ratio` prints them next.
+        return [(c.__name__, float(getattr(c, "weight", 1)), int(getattr(c, "fixed_count", 0) or 0))
+                for c in env.user_classes]
     runner = env.create_local_runner()
     if env.shape_class is not None:
         env.shape_class.runner = runner
     if getattr(options, "equal_weights", False):
-        env.assign_equal_weights()
+        # as in Locust: an init listener added after the locustfile's, so it sees what they did to the tasks
+        locust.events.init.add_listener(lambda environment, **_kw: environment.assign_equal_weights())
     from locust import _bridge
 
     _bridge.set_runner(runner)
@@ -186,10 +204,23 @@ def configure(values, custom_argv, selected):
             for c in env.user_classes]
 
 
+def shape_info():
+    """None without a LoadTestShape; else whether it uses the common options (-u, -r, -t)."""
+    env = _State.env
+    if env is None or env.shape_class is None:
+        return None
+    return bool(getattr(env.shape_class, "use_common_options", False))
+
+
 def run_hub():
     from locust import _bridge
 
+    env = _State.env
+    if env is not None and env.shape_class is not None:
+        env.runner.start_shape()
     _bridge.run_until_quit()
+    if env is not None and env.runner is not None and env.runner.shape_completed:
+        logging.getLogger("locust.main").info("Shape test completed, shutting down")
 
 
 def fire_quitting():

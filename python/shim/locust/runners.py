@@ -6,6 +6,7 @@ The Rust runner decides when users start and stop; the hub executes its commands
 
 import logging
 import socket
+import time
 import traceback
 import uuid
 
@@ -51,6 +52,7 @@ class Runner:
         self.spawning_greenlet = None
         self.shape_greenlet = None
         self.shape_last_tick = None
+        self.shape_completed = False
         self.current_cpu_usage = 0
         self.current_memory_usage = 0
         self.cpu_warning_emitted = False
@@ -108,7 +110,56 @@ class Runner:
         row["nodes"].add(node_id)
 
     def start(self, user_count, spawn_rate, wait=False, user_classes=None):
-        _rlocust.runner_control("start", int(user_count), float(spawn_rate))
+        names = None if user_classes is None else [c if isinstance(c, str) else c.__name__ for c in user_classes]
+        _rlocust.runner_control("start", int(user_count), float(spawn_rate), names)
+
+    def start_shape(self):
+        """Run the environment's LoadTestShape: tick about once a second and ramp to each new target."""
+        if self.shape_greenlet:
+            logger.info("There is an ongoing shape test running. Editing is disabled")
+            return
+        logger.info("Shape test starting.")
+        self.shape_greenlet = gevent.spawn(self._shape_worker)
+        self.shape_greenlet.link_exception(self._on_shape_error)
+        if self.environment.shape_class is not None:
+            self.environment.shape_class.reset_time()
+
+    def _on_shape_error(self, greenlet):
+        exc = greenlet.exception
+        if isinstance(exc, StopTest):
+            logger.error(exc)
+            logger.warning("Stopping Locust...")
+        else:
+            import locust.log
+
+            logger.critical("Unhandled exception in greenlet: %s", greenlet,
+                            exc_info=(type(exc), exc, exc.__traceback__))
+            locust.log.unhandled_greenlet_exception = True
+        self.quit()
+
+    def _shape_worker(self):
+        logger.info("Shape worker starting")
+        shape = self.environment.shape_class
+        while self.state in (STATE_INIT, STATE_SPAWNING, STATE_RUNNING):
+            started = time.time()
+            tick = shape.tick() if shape is not None else None
+            if tick is None:
+                logger.info("Shape test stopping")
+                self.shape_completed = True
+                self.quit()
+                self.shape_greenlet = None
+                self.shape_last_tick = None
+                return
+            if tick != self.shape_last_tick:
+                if len(tick) == 2:
+                    user_count, spawn_rate = tick
+                    user_classes = None
+                else:
+                    user_count, spawn_rate, user_classes = tick
+                logger.info("Shape test updating to %d users at %.2f spawn rate" % (user_count, spawn_rate))
+                self.start(user_count=user_count, spawn_rate=spawn_rate, user_classes=user_classes)
+                self.shape_last_tick = tick
+            gevent.sleep(max(1 - (time.time() - started), 0))
 
     def stop(self):
         _rlocust.runner_control("stop")
