@@ -392,6 +392,10 @@ fn run_inner(argv: Vec<String>) -> i32 {
         })
     });
     // Ctrl+C / SIGTERM are handled on the hub (`_bridge.ensure_started`): they send Control::Quit.
+    // Saturation warnings: the clock of this thread, which runs Python (the hub) from here on.
+    if let Some(hub) = runner::monitor::ThreadClock::current() {
+        rt.spawn(runner::monitor::run(shared.clone(), bridge.clone(), hub));
+    }
     rt.spawn(runner::run(
         shared.clone(),
         bridge.clone(),

@@ -23,13 +23,20 @@ pub enum Command {
         count: u64,
         timeout: f64,
     },
-    /// Fire a Locust event on the hub with integer keyword arguments (`user_count=` …) or none.
+    /// Fire a Locust event on the hub with number keyword arguments (`user_count=`, `cpu_usage=` …) or none.
     Fire {
         event: String,
-        kwargs: Vec<(String, i64)>,
+        kwargs: Vec<(String, Arg)>,
     },
     /// Leave the hub loop: the test is over.
     Quit,
+}
+
+/// A keyword argument of a fired event: Python `int` or `float`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Arg {
+    Int(i64),
+    Float(f64),
 }
 
 pub enum Item {

@@ -5,7 +5,7 @@
 //! never takes the GIL. Cross-thread data is plain Rust (see `bridge`, `http`).
 pub mod response;
 
-use crate::bridge::{Bridge, Command, Item};
+use crate::bridge::{Arg, Bridge, Command, Item};
 use crate::http::{self, CallMeta, Completed, Engine, Flavor, RequestSpec, UserClient};
 use crate::runner::{Control, Shared};
 use crate::stats::RequestStats;
@@ -236,7 +236,7 @@ fn drain<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
                         class,
                         count,
                         0.0f64,
-                        Vec::<(String, i64)>::new(),
+                        Vec::<(String, Py<PyAny>)>::new(),
                     )
                         .into_pyobject(py)?,
                     Command::Stop {
@@ -249,11 +249,19 @@ fn drain<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
                         class,
                         count.min(i64::MAX as u64),
                         timeout,
-                        Vec::<(String, i64)>::new(),
+                        Vec::<(String, Py<PyAny>)>::new(),
                     )
                         .into_pyobject(py)?,
                     Command::Fire { event, kwargs } => {
-                        (id, "fire", event, 0u64, 0.0f64, kwargs).into_pyobject(py)?
+                        let mut args: Vec<(String, Py<PyAny>)> = Vec::with_capacity(kwargs.len());
+                        for (k, v) in kwargs {
+                            let obj = match v {
+                                Arg::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
+                                Arg::Float(f) => f.into_pyobject(py)?.into_any().unbind(),
+                            };
+                            args.push((k, obj));
+                        }
+                        (id, "fire", event, 0u64, 0.0f64, args).into_pyobject(py)?
                     }
                     Command::Quit => (
                         id,
@@ -261,7 +269,7 @@ fn drain<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
                         String::new(),
                         0u64,
                         0.0f64,
-                        Vec::<(String, i64)>::new(),
+                        Vec::<(String, Py<PyAny>)>::new(),
                     )
                         .into_pyobject(py)?,
                 };

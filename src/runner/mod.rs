@@ -5,8 +5,9 @@
 //! web UI and the distributed master) talks to it through [`Control`] messages, so a test can be started,
 //! changed and stopped while it runs. Never touches Python.
 pub mod dispatch;
+pub mod monitor;
 
-use crate::bridge::{Bridge, Command};
+use crate::bridge::{Arg, Bridge, Command};
 use crate::log;
 use crate::stats::RequestStats;
 use dispatch::{Dispatcher, UserClassSpec};
@@ -63,6 +64,7 @@ pub struct Shared {
     alive: Mutex<IndexMap<String, u64>>,
     control: mpsc::UnboundedSender<Control>,
     quitting: AtomicBool,
+    cpu_warned: AtomicBool,
     pub stop_timeout: f64,
 }
 
@@ -74,6 +76,7 @@ impl Shared {
             alive: Mutex::new(IndexMap::new()),
             control: tx,
             quitting: AtomicBool::new(false),
+            cpu_warned: AtomicBool::new(false),
             stop_timeout,
         };
         (Arc::new(shared), rx)
@@ -111,6 +114,15 @@ impl Shared {
             self.quitting.store(true, Ordering::Relaxed);
         }
         let _ = self.control.send(c);
+    }
+
+    /// Record that the CPU went above the warning threshold; true the first time.
+    pub fn note_cpu_warning(&self) -> bool {
+        !self.cpu_warned.swap(true, Ordering::Relaxed)
+    }
+
+    pub fn cpu_warned(&self) -> bool {
+        self.cpu_warned.load(Ordering::Relaxed)
     }
 
     pub fn is_quitting(&self) -> bool {
@@ -245,7 +257,7 @@ fn restrict_classes(
     dispatcher.scale_to(kept);
 }
 
-async fn fire(bridge: &Bridge, event: &str, kwargs: Vec<(String, i64)>) {
+pub(crate) async fn fire(bridge: &Bridge, event: &str, kwargs: Vec<(String, Arg)>) {
     let _ = bridge
         .command(Command::Fire {
             event: event.to_string(),
@@ -265,6 +277,12 @@ async fn stop_all(shared: &Shared, bridge: &Bridge) {
         })
         .await;
     shared.set_state(State::Stopped);
+    if shared.cpu_warned() {
+        log::warning(
+            "locust.runners",
+            "CPU usage was too high at some point during the test! See https://docs.locust.io/en/stable/running-distributed.html for how to distribute the load over multiple CPU cores or machines",
+        );
+    }
     fire(bridge, "test_stop", vec![]).await;
 }
 
@@ -377,7 +395,7 @@ async fn ramp(
     fire(
         bridge,
         "spawning_complete",
-        vec![("user_count".into(), total as i64)],
+        vec![("user_count".into(), Arg::Int(total as i64))],
     )
     .await;
     if plan.reset_stats {

@@ -237,7 +237,12 @@ class Runner:
             env._filter_tasks_by_tags()
             self.exceptions = {}
         hook = getattr(env.events, event)
-        if event in ("test_start", "test_stopping", "test_stop"):
+        if event in ("cpu_warning", "usage_monitor"):
+            self.current_cpu_usage = kwargs.get("cpu_usage", self.current_cpu_usage)
+            self.current_memory_usage = kwargs.get("memory_usage", self.current_memory_usage)
+            if event == "cpu_warning":
+                self.cpu_warning_emitted = True
+        if event in ("test_start", "test_stopping", "test_stop", "cpu_warning", "usage_monitor"):
             hook.fire(environment=env, **kwargs)
         else:
             hook.fire(**kwargs)

@@ -1,0 +1,141 @@
+//! CPU and memory monitor: every 10 s (Locust's CPU_MONITOR_INTERVAL) measure the Python thread's CPU use and
+//! the process RSS, fire `usage_monitor`, and when the Python thread is above 90 % fire `cpu_warning` and warn
+//! once, with Locust's texts, so generator saturation is never mistaken for server latency.
+//!
+//! NOTE: Locust measures its one-core process with psutil. rlocust can run short of CPU in two ways: the Python
+//! (hub) thread saturates its core, or all cores are busy (tokio's I/O threads plus Python). `cpu_usage` is the
+//! larger of the hub thread's share of one core and the process's share of all cores.
+//! Runs as a tokio task; reads the hub thread's CPU clock, never touches Python.
+use crate::bridge::{Arg, Bridge};
+use crate::log;
+use crate::runner::Shared;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const CPU_MONITOR_INTERVAL: Duration = Duration::from_secs(10);
+pub const CPU_WARNING_THRESHOLD: f64 = 90.0;
+
+/// A CPU-time clock of one thread, readable from any thread.
+#[derive(Clone, Copy)]
+pub struct ThreadClock(libc::clockid_t);
+
+impl ThreadClock {
+    /// The clock of the calling thread (call it on the hub thread).
+    pub fn current() -> Option<ThreadClock> {
+        let mut id: libc::clockid_t = 0;
+        // SAFETY: pthread_self is always valid for the calling thread; id is written on success.
+        let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut id) };
+        (rc == 0).then_some(ThreadClock(id))
+    }
+
+    /// CPU seconds the thread has used.
+    pub fn seconds(self) -> Option<f64> {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: ts is a valid out-pointer; an invalid clock id returns an error, not UB.
+        let rc = unsafe { libc::clock_gettime(self.0, &mut ts) };
+        (rc == 0).then(|| ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9)
+    }
+}
+
+/// Resident set size of this process in bytes (0 if unknown).
+pub fn rss_bytes() -> u64 {
+    let pages = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    pages * page.max(0) as u64
+}
+
+/// CPU seconds (user + system) used by the whole process.
+pub fn process_cpu_seconds() -> f64 {
+    // SAFETY: ru is a valid out-pointer.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0.0;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// Percent of one core used between two readings.
+pub fn percent(cpu_delta: f64, wall_delta: f64) -> f64 {
+    if wall_delta <= 0.0 {
+        0.0
+    } else {
+        (cpu_delta / wall_delta * 100.0 * 10.0).round() / 10.0
+    }
+}
+
+pub async fn run(shared: Arc<Shared>, bridge: Arc<Bridge>, hub: ThreadClock) {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1) as f64;
+    let mut last_cpu = hub.seconds().unwrap_or(0.0);
+    let mut last_proc = process_cpu_seconds();
+    let mut last = Instant::now();
+    loop {
+        tokio::time::sleep(CPU_MONITOR_INTERVAL).await;
+        let wall = last.elapsed().as_secs_f64();
+        let cpu = hub.seconds().unwrap_or(last_cpu);
+        let proc = process_cpu_seconds();
+        let usage = percent(cpu - last_cpu, wall).max(percent(proc - last_proc, wall * cores));
+        (last_cpu, last_proc, last) = (cpu, proc, Instant::now());
+        if usage > CPU_WARNING_THRESHOLD {
+            crate::runner::fire(
+                &bridge,
+                "cpu_warning",
+                vec![("cpu_usage".into(), Arg::Float(usage))],
+            )
+            .await;
+            if shared.note_cpu_warning() {
+                log::warning(
+                    "root",
+                    "CPU usage above 90%! This may constrain your throughput and may even give inconsistent response time measurements! See https://docs.locust.io/en/stable/running-distributed.html for how to distribute the load over multiple CPU cores or machines",
+                );
+            }
+        }
+        let rss = rss_bytes() as i64;
+        crate::runner::fire(
+            &bridge,
+            "usage_monitor",
+            vec![
+                ("cpu_usage".into(), Arg::Float(usage)),
+                ("memory_usage".into(), Arg::Int(rss)),
+            ],
+        )
+        .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_clock_advances_with_work_and_percent_is_of_one_core() {
+        let clock = ThreadClock::current().expect("thread cpu clock");
+        let a = clock.seconds().unwrap();
+        let mut x = 0u64;
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_millis(50) {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+        assert!(clock.seconds().unwrap() > a + 0.02, "busy loop used CPU");
+        assert_eq!(percent(9.5, 10.0), 95.0);
+        assert_eq!(percent(1.0, 0.0), 0.0);
+        assert!(
+            rss_bytes() > 1_000_000,
+            "a test process has some MB resident"
+        );
+    }
+}
