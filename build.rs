@@ -15,7 +15,10 @@ fn main() {
     // interpreter this binary is built against (not whatever `python3` comes first on PATH at run time).
     if let Some(exe) = cfg.executable() {
         let probe = std::process::Command::new(exe)
-            .args(["-c", "import sys; print(sys.base_prefix); print(sys.executable)"])
+            .args([
+                "-c",
+                "import sys; print(sys.base_prefix); print(sys.executable)",
+            ])
             .output();
         if let Ok(out) = probe {
             let text = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -123,7 +123,11 @@ fn a_missing_runtime_dependency_says_what_to_install() {
     write(dir.path(), "locustfile.py", GOOD);
     std::fs::create_dir(dir.path().join("fake")).unwrap();
     std::fs::create_dir(dir.path().join("fake/gevent")).unwrap();
-    write(dir.path(), "fake/gevent/__init__.py", "raise ModuleNotFoundError(\"No module named 'gevent'\", name='gevent')\n");
+    write(
+        dir.path(),
+        "fake/gevent/__init__.py",
+        "raise ModuleNotFoundError(\"No module named 'gevent'\", name='gevent')\n",
+    );
     let out = Command::new(bin())
         .args(["--headless", "-t", "1"])
         .current_dir(dir.path())
@@ -133,7 +137,10 @@ fn a_missing_runtime_dependency_says_what_to_install() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.contains("'gevent' is missing") && stderr.contains("-m pip install gevent"), "{stderr}");
+    assert!(
+        stderr.contains("'gevent' is missing") && stderr.contains("-m pip install gevent"),
+        "{stderr}"
+    );
 }
 
 #[test]

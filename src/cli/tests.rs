@@ -982,3 +982,64 @@ fn hostile_nesting_is_an_error_not_a_crash() {
     d.file("pyproject.toml", &format!("[tool.locust]\ntags = {deep}\n"));
     assert_eq!(err(&[], &d.env()).exit_code(), 2);
 }
+
+#[test]
+fn iterations_option_from_every_source() {
+    let (_d, env) = no_files();
+    assert_eq!(ok(&[], &env).get("iterations"), Some(&Value::Int(0)));
+    assert_eq!(
+        ok(&["-i", "20"], &env).get("iterations"),
+        Some(&Value::Int(20))
+    );
+    assert_eq!(
+        ok(&["--iterations=5"], &env).get("iterations"),
+        Some(&Value::Int(5))
+    );
+    assert_eq!(
+        ok(&["--iter", "6"], &env).get("iterations"),
+        Some(&Value::Int(6))
+    );
+    let from_env = env.clone().var("LOCUST_ITERATIONS", "7");
+    assert_eq!(ok(&[], &from_env).get("iterations"), Some(&Value::Int(7)));
+    assert_eq!(
+        ok(&["-i", "8"], &from_env).get("iterations"),
+        Some(&Value::Int(8))
+    );
+    let d = Dirs::new();
+    d.file("locust.conf", "iterations = 9\n");
+    assert_eq!(ok(&[], &d.env()).get("iterations"), Some(&Value::Int(9)));
+    let e = err(&["-i", "x"], &env);
+    assert_eq!(e.exit_code(), 2);
+    assert!(
+        e.message()
+            .contains("argument -i/--iterations: invalid int value: 'x'"),
+        "{}",
+        e.message()
+    );
+}
+
+#[test]
+fn a_locustfile_option_that_repeats_a_builtin_one_is_parsed_as_the_builtin() {
+    // locust-plugins declares -i/--iterations itself; rlocust has it built in
+    let plugin = vec![CustomArg {
+        flags: vec!["-i".into(), "--iterations".into()],
+        dest: "iterations".into(),
+        takes_value: true,
+        env_var: Some("LOCUST_ITERATIONS".into()),
+        help: Some("plugin help".into()),
+        default_display: Some("0".into()),
+        ..Default::default()
+    }];
+    let (_d, env) = no_files();
+    let p = parse(&argv(&["-i", "3"]), &env, &plugin).expect("parse");
+    assert_eq!(p.get("iterations"), Some(&Value::Int(3)));
+    assert!(p.custom_argv.is_empty(), "{:?}", p.custom_argv);
+    let help = help_text_width(&plugin, 80);
+    assert_eq!(
+        help.matches("-i ITERATIONS, --iterations ITERATIONS")
+            .count(),
+        1,
+        "{help}"
+    );
+    assert!(!help.contains("plugin help"));
+}

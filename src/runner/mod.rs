@@ -343,13 +343,17 @@ async fn ramp(
             current.saturating_sub(step).max(users)
         };
         let counts = dispatcher.scale_to(current);
+        // NOTE: as in Locust, a ramp step tops a class up to its target from the users actually alive, so users
+        // that stopped themselves (StopUser) are replaced while ramping (never after the ramp is complete).
+        let alive = shared.user_classes_count();
         let mut waits = Vec::new();
         for (class, n) in &counts {
             let have = dispatched.get(class).copied().unwrap_or(0);
-            if *n > have {
+            let running = alive.get(class).copied().unwrap_or(0).min(have);
+            if *n > running {
                 waits.push(bridge.command(Command::Spawn {
                     class: class.clone(),
-                    count: n - have,
+                    count: n - running,
                 }));
             } else if *n < have {
                 waits.push(bridge.command(Command::Stop {

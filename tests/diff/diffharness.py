@@ -18,6 +18,8 @@ Directive lines (comments at the top of each locustfile; see README.md):
                                             lines are compared as multisets
     # diff-timeout: 40                      hard bound in seconds for one tool's run
     # diff-xfail: reason                    the variant is expected to fail against rlocust (shown as xfail)
+    # diff-oracle: LOCUST_PLUGINS_BIN       the oracle command for this scenario comes from this environment
+                                            variable instead of LOCUST_BIN (unset: the scenario fails)
 
 Placeholders in argument/host/env values: {host} (http://127.0.0.1:PORT of the target), {hostport}
 (127.0.0.1:PORT), {dead_host} (a loopback URL where nothing listens).
@@ -49,7 +51,7 @@ STDERR_TAIL = int(os.environ.get("DIFF_STDERR_TAIL", "40"))
 
 _DIRECTIVE = re.compile(r"^#\s*(diff(?:-[a-z-]+)?)(?:\[([\w.-]+)\])?\s*:\s*(.*?)\s*$")
 _KEYS = {"diff", "diff-extra-args", "diff-host", "diff-env", "diff-check", "diff-expect", "diff-shares",
-         "diff-counts", "diff-markers", "diff-normalize", "diff-timeout", "diff-xfail", "diff-files"}
+         "diff-counts", "diff-markers", "diff-normalize", "diff-timeout", "diff-xfail", "diff-files", "diff-oracle"}
 _MULTI = {"diff-counts", "diff-markers", "diff-normalize", "diff-expect"}
 
 
@@ -72,6 +74,7 @@ class Variant:
     normalize: list[tuple[re.Pattern, str]] = field(default_factory=list)
     timeout: float | None = None
     xfail: str | None = None
+    oracle: str | None = None  # environment variable holding this scenario's oracle command
     files: list[str] = field(default_factory=list)
 
     @property
@@ -155,6 +158,9 @@ def parse_directives(path: Path) -> list[Variant]:
         t = get("diff-timeout")
         v.timeout = float(t) if t else None
         v.xfail = get("diff-xfail")
+        v.oracle = get("diff-oracle")
+        if v.oracle is not None and not re.fullmatch(r"[A-Z][A-Z0-9_]*", v.oracle):
+            raise DirectiveError(f"{path.name}: diff-oracle takes an environment variable name, not {v.oracle!r}")
         v.files = get("diff-files", "").split()
         variants.append(v)
     return variants

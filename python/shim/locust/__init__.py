@@ -36,7 +36,11 @@ from .event import Events
 # (env, runners, debug) may read ``locust.events`` while being imported.
 events = Events()
 
+# -i/--iterations (locust-plugins' option, built in): its test_start listener, registered before any
+# locustfile's, as the plugin's is.
+from . import _iterations  # noqa: F401
 from .contrib.fasthttp import FastHttpUser
+from .debug import run_single_user
 from .shape import LoadTestShape
 from .user import wait_time
 from .user.markov_taskset import MarkovTaskSet, transition, transitions
@@ -50,19 +54,6 @@ from .user.wait_time import (
     constant_throughput,
     poisson,
 )
-
-try:
-    from .debug import run_single_user
-except ModuleNotFoundError as _missing:
-    if _missing.name != f"{__name__}.debug":
-        raise
-
-    def run_single_user(*args, **kwargs):
-        """Stand-in used while ``locust.debug`` is unavailable: imports it at call time."""
-        from .debug import run_single_user as real_run_single_user
-
-        return real_run_single_user(*args, **kwargs)
-
 
 __all__ = (
     "FastHttpUser",

@@ -125,13 +125,20 @@ def list_text():
 
 def task_ratio(as_json):
     """`--show-task-ratio` / `--show-task-ratio-json`: the text Locust prints, for the chosen classes."""
-    from locust.user.inspectuser import task_ratio_json_text, task_ratio_text
+    from locust.user.inspectuser import task_ratio_json_text, task_ratio_lines
 
     env = _State.env
     num_users = getattr(env.parsed_options, "num_users", None)
     if as_json:
         return task_ratio_json_text(env.user_classes, num_users)
-    return task_ratio_text(env.user_classes, num_users)
+    lines = []
+    try:
+        lines.extend(task_ratio_lines(env.user_classes, num_users))
+    except Exception:
+        sys.stdout.write("".join(line + "\n" for line in lines))  # what Locust printed before failing
+        sys.stdout.flush()
+        raise
+    return "".join(line + "\n" for line in lines)
 
 
 def configure(values, custom_argv, selected):

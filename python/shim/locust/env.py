@@ -58,34 +58,42 @@ class Environment:
         return {c.__name__: c for c in self.user_classes}
 
     def _filter_tasks_by_tags(self):
+        """Apply the tag options to every user class, once: this Environment's own `tags`/`exclude_tags`
+        when given, else those of `parsed_options` (an empty list there means no filter)."""
         if self._tasks_filtered:
             return
         self._tasks_filtered = True
-        if self.tags is None and self.exclude_tags is None:
-            return
         from locust.user.task import filter_tasks_by_tags
 
-        tags = set(self.tags) if self.tags else None
-        exclude = set(self.exclude_tags) if self.exclude_tags else None
-        if tags is None and exclude is None:
-            return
+        def chosen(own, name):
+            if own is not None:
+                return set(own)
+            if self.parsed_options and getattr(self.parsed_options, name, False):
+                return set(getattr(self.parsed_options, name))
+            return None
+
+        tags = chosen(self.tags, "tags")
+        exclude = chosen(self.exclude_tags, "exclude_tags")
         for cls in self.user_classes:
             filter_tasks_by_tags(cls, tags, exclude)
 
     def assign_equal_weights(self):
+        """Weight 1 for every class; each class's tasks become every callable reachable through its nested
+        TaskSets, once each (found depth-first from the end of the list, the order Locust gives them)."""
         for cls in self.user_classes:
             cls.weight = 1
-            seen = []
-
-            def walk(tasks):
-                for t in tasks:
-                    if hasattr(t, "tasks"):
-                        walk(t.tasks)
-                    elif t not in seen:
-                        seen.append(t)
-
-            walk(cls.tasks)
-            cls.tasks = seen
+            flat = []
+            pending = cls.tasks  # emptied as it is walked, as in Locust
+            while pending:
+                t = pending.pop()
+                if hasattr(t, "tasks"):
+                    pending.extend(t.tasks)
+                elif callable(t):
+                    if t not in flat:
+                        flat.append(t)
+                else:
+                    raise ValueError("Unrecognized task type in user")
+            cls.tasks = flat
 
     def create_local_runner(self):
         from locust.runners import LocalRunner

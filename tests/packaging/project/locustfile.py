@@ -1,10 +1,10 @@
 """A locustfile that imports an installed package (faker) and a sibling module, and reports where `locust` came from."""
 import os
 
-import locust
 from common.auth import credentials
 from faker import Faker
 
+import locust
 from locust import HttpUser, events, task
 from locust.exception import StopUser
 
