@@ -119,7 +119,7 @@ class Runner:
             logger.info("There is an ongoing shape test running. Editing is disabled")
             return
         logger.info("Shape test starting.")
-        self.shape_greenlet = gevent.spawn(self._shape_worker)
+        self.shape_greenlet = gevent.spawn(self.shape_worker)
         self.shape_greenlet.link_exception(self._on_shape_error)
         if self.environment.shape_class is not None:
             self.environment.shape_class.reset_time()
@@ -137,7 +137,7 @@ class Runner:
             locust.log.unhandled_greenlet_exception = True
         self.quit()
 
-    def _shape_worker(self):
+    def shape_worker(self):
         logger.info("Shape worker starting")
         shape = self.environment.shape_class
         while self.state in (STATE_INIT, STATE_SPAWNING, STATE_RUNNING):
