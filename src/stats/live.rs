@@ -1,0 +1,571 @@
+//! The recording side of the statistics: [`RequestStats`] and its locks, one row's live state
+//! (`EntryState`: counters, HDR histogram, per-second counters, current window), the failure
+//! rows keyed by `(method, name, error)`, the task exceptions keyed by traceback, and the copy a
+//! snapshot takes of a row under its lock (`RawEntry`), finished into an [`EntrySnapshot`]
+//! without it (reference §1.16, §6).
+//!
+//! Who calls it: the HTTP engine and the Python bridge record through
+//! [`RequestStats::log_request`], [`RequestStats::log_error`] and [`RequestStats::log_exception`]
+//! (from tokio worker threads, up to ~100k calls/s); the runner resets and clears; readers call
+//! [`RequestStats::snapshot`] and get an owned [`Snapshot`].
+//!
+//! What it must not do: compute derived figures (percentiles, rates: that is `snapshot`),
+//! format anything, touch Python, or hold a lock for more than a memcpy: histogram exports and
+//! window sums run after the locks are released. Lock order: `Inner`, then an entry's own lock;
+//! the total's lock is never held together with another.
+
+use std::sync::Arc;
+
+use hdrhistogram::Histogram;
+use indexmap::{Equivalent, IndexMap};
+use parking_lot::Mutex;
+
+use super::snapshot::{EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, Snapshot};
+use super::window::{PerSecond, Window, WindowCopy, bucket_index};
+use super::{
+    Buckets, CURRENT_WINDOW_SECS, HistVersion, ms_to_us, new_epoch, new_histogram, sec_of, unix_now,
+};
+
+/// One row of live statistics (an entry or the total).
+#[derive(Debug)]
+pub(super) struct EntryState {
+    num_requests: u64,
+    num_none_requests: u64,
+    num_failures: u64,
+    total_response_time: f64,
+    min_response_time: Option<f64>,
+    max_response_time: f64,
+    total_content_length: u64,
+    start_time: f64,
+    last_request_timestamp: Option<f64>,
+    hist: Histogram<u64>,
+    /// `(epoch, changes)`: a fresh epoch on creation and reset, changes bumped per sample.
+    hist_version: HistVersion,
+    /// `hist` as sorted `(µs, count)` at version `.0`, so idle entries cost a snapshot nothing.
+    exported: Option<(HistVersion, Buckets)>,
+    reqs_per_sec: PerSecond,
+    fails_per_sec: PerSecond,
+    pub(super) window: Window,
+}
+
+impl EntryState {
+    fn new(now: f64) -> Self {
+        EntryState {
+            num_requests: 0,
+            num_none_requests: 0,
+            num_failures: 0,
+            total_response_time: 0.0,
+            min_response_time: None,
+            max_response_time: 0.0,
+            total_content_length: 0,
+            start_time: now,
+            last_request_timestamp: None,
+            hist: new_histogram(),
+            hist_version: (new_epoch(), 0),
+            exported: None,
+            reqs_per_sec: PerSecond::default(),
+            fails_per_sec: PerSecond::default(),
+            window: Window::default(),
+        }
+    }
+
+    /// Locust `StatsEntry.reset()`: zero everything, `start_time` = now. Keeps allocations.
+    fn reset(&mut self, now: f64) {
+        self.num_requests = 0;
+        self.num_none_requests = 0;
+        self.num_failures = 0;
+        self.total_response_time = 0.0;
+        self.min_response_time = None;
+        self.max_response_time = 0.0;
+        self.total_content_length = 0;
+        self.start_time = now;
+        self.last_request_timestamp = None;
+        self.hist.reset();
+        self.hist_version = (new_epoch(), 0);
+        self.exported = None;
+        self.reqs_per_sec = PerSecond::default();
+        self.fails_per_sec = PerSecond::default();
+        self.window.clear();
+    }
+
+    /// `sample` = (recorded µs, its bucket index) for a timed request.
+    fn log(
+        &mut self,
+        response_time: Option<f64>,
+        sample: Option<(u64, usize)>,
+        content_length: u64,
+        now: f64,
+    ) {
+        let sec = sec_of(now);
+        self.num_requests += 1;
+        self.reqs_per_sec.add(sec, 1);
+        // NOTE: Locust overwrites the timestamp; requests recorded from several threads can
+        // arrive slightly out of order, so keep the newest.
+        self.last_request_timestamp = Some(match self.last_request_timestamp {
+            Some(t) if t > now => t,
+            _ => now,
+        });
+        self.total_content_length = self.total_content_length.saturating_add(content_length);
+        let (Some(rt), Some((us, idx))) = (response_time, sample) else {
+            self.num_none_requests += 1;
+            return;
+        };
+        self.total_response_time += rt;
+        self.min_response_time = Some(match self.min_response_time {
+            Some(m) if m <= rt => m,
+            _ => rt,
+        });
+        if rt > self.max_response_time {
+            self.max_response_time = rt;
+        }
+        if self.hist.record(us).is_err() {
+            self.hist.saturating_record(us);
+        }
+        self.hist_version.1 += 1;
+        self.window.record(sec, idx);
+    }
+
+    fn log_failure(&mut self, now: f64) {
+        self.num_failures += 1;
+        self.fails_per_sec.add(sec_of(now), 1);
+    }
+
+    /// Copy what a snapshot at `now` needs (under the lock; memcpy-cheap). The current window
+    /// is `[int(now) - 9, ...]`.
+    fn copy(&self, name: String, method: String, now: f64) -> RawEntry {
+        let hist = match &self.exported {
+            Some((v, b)) if *v == self.hist_version => Ok(Arc::clone(b)),
+            _ => Err((self.hist_version, self.hist.clone())),
+        };
+        RawEntry {
+            name,
+            method,
+            num_requests: self.num_requests,
+            num_none_requests: self.num_none_requests,
+            num_failures: self.num_failures,
+            total_response_time: self.total_response_time,
+            min_response_time: self.min_response_time,
+            max_response_time: self.max_response_time,
+            total_content_length: self.total_content_length,
+            start_time: self.start_time,
+            last_request_timestamp: self.last_request_timestamp,
+            hist,
+            window: self.window.copy(sec_of(now) - (CURRENT_WINDOW_SECS - 1)),
+            reqs_per_sec: self.reqs_per_sec.clone(),
+            fails_per_sec: self.fails_per_sec.clone(),
+        }
+    }
+}
+
+/// What a snapshot copies under the lock; [`RawEntry::finish`] does the rest without it.
+struct RawEntry {
+    name: String,
+    method: String,
+    num_requests: u64,
+    num_none_requests: u64,
+    num_failures: u64,
+    total_response_time: f64,
+    min_response_time: Option<f64>,
+    max_response_time: f64,
+    total_content_length: u64,
+    start_time: f64,
+    last_request_timestamp: Option<f64>,
+    /// The cached export, or the histogram (and its version) to export.
+    hist: Result<Buckets, (HistVersion, Histogram<u64>)>,
+    window: Option<WindowCopy>,
+    reqs_per_sec: PerSecond,
+    fails_per_sec: PerSecond,
+}
+
+impl RawEntry {
+    /// Build the snapshot row; also returns a fresh export `(version, buckets)` to cache.
+    fn finish(self) -> (EntrySnapshot, Option<(HistVersion, Buckets)>) {
+        let (buckets, fresh) = match self.hist {
+            Ok(b) => (b, None),
+            Err((version, h)) => {
+                let b: Buckets = h
+                    .iter_recorded()
+                    .map(|v| {
+                        (
+                            h.lowest_equivalent(v.value_iterated_to()),
+                            v.count_at_value(),
+                        )
+                    })
+                    .collect();
+                (Arc::clone(&b), Some((version, b)))
+            }
+        };
+        let snap = EntrySnapshot {
+            name: self.name,
+            method: self.method,
+            num_requests: self.num_requests,
+            num_none_requests: self.num_none_requests,
+            num_failures: self.num_failures,
+            total_response_time: self.total_response_time,
+            min_response_time: self.min_response_time,
+            max_response_time: self.max_response_time,
+            total_content_length: self.total_content_length,
+            start_time: self.start_time,
+            last_request_timestamp: self.last_request_timestamp,
+            num_samples: buckets.iter().map(|b| b.1).sum(),
+            buckets,
+            window: self.window.map(WindowCopy::export).unwrap_or_default(),
+            reqs_per_sec: self.reqs_per_sec,
+            fails_per_sec: self.fails_per_sec,
+        };
+        (snap, fresh)
+    }
+}
+
+impl EntryState {
+    /// Keep a histogram export computed outside the lock if the histogram has not changed since.
+    fn store_export(&mut self, fresh: Option<(HistVersion, Buckets)>) {
+        if let Some((version, b)) = fresh
+            && version == self.hist_version
+        {
+            self.exported = Some((version, b));
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct EntryKey {
+    name: String,
+    method: String,
+}
+
+/// Borrowed form of [`EntryKey`] for allocation-free lookups. Hashes identically because the
+/// derived `Hash` feeds each field through `str::hash`, whether it is a `String` or a `&str`.
+#[derive(Hash)]
+struct EntryKeyRef<'a> {
+    name: &'a str,
+    method: &'a str,
+}
+
+impl Equivalent<EntryKey> for EntryKeyRef<'_> {
+    fn equivalent(&self, key: &EntryKey) -> bool {
+        self.name == key.name && self.method == key.method
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ErrorKey {
+    method: String,
+    name: String,
+    error: String,
+}
+
+/// Borrowed form of [`ErrorKey`] (same hashing argument as [`EntryKeyRef`]).
+#[derive(Hash)]
+struct ErrorKeyRef<'a> {
+    method: &'a str,
+    name: &'a str,
+    error: &'a str,
+}
+
+impl Equivalent<ErrorKey> for ErrorKeyRef<'_> {
+    fn equivalent(&self, key: &ErrorKey) -> bool {
+        self.method == key.method && self.name == key.name && self.error == key.error
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ErrorRow {
+    occurrences: u64,
+    first_seen: Option<f64>,
+    last_seen: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+struct ExceptionRow {
+    count: u64,
+    msg: String,
+    nodes: Vec<String>,
+}
+
+/// The entry rows, the failure rows and the task exceptions. Lock order: `Inner`, then an
+/// entry's own lock; the total's lock is never held together with another.
+#[derive(Debug)]
+struct Inner {
+    entries: IndexMap<EntryKey, Arc<Mutex<EntryState>>>,
+    errors: IndexMap<ErrorKey, ErrorRow>,
+    /// Keyed by traceback text.
+    exceptions: IndexMap<String, ExceptionRow>,
+}
+
+/// All request statistics of one run. `Send + Sync`; share it as `Arc<RequestStats>`.
+///
+/// NOTE: each row has its own lock, so a snapshot blocks recording for at most one row's copy
+/// (tens of µs) instead of all of them; a stalled tokio worker would inflate the response
+/// times of every request it is polling.
+#[derive(Debug)]
+pub struct RequestStats {
+    pub(super) total: Mutex<EntryState>,
+    inner: Mutex<Inner>,
+}
+
+impl Default for RequestStats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RequestStats {
+    /// Empty statistics whose start time is now.
+    pub fn new() -> Self {
+        Self::new_at(unix_now())
+    }
+
+    /// Empty statistics whose start time is `now` (unix seconds).
+    pub fn new_at(now: f64) -> Self {
+        RequestStats {
+            total: Mutex::new(EntryState::new(now)),
+            inner: Mutex::new(Inner {
+                entries: IndexMap::new(),
+                errors: IndexMap::new(),
+                exceptions: IndexMap::new(),
+            }),
+        }
+    }
+
+    /// Run `f` on the entry for `(name, method)`, created (`start_time` = now) when missing.
+    fn with_entry<R>(
+        inner: &mut Inner,
+        name: &str,
+        method: &str,
+        now: f64,
+        f: impl FnOnce(&mut EntryState) -> R,
+    ) -> R {
+        let idx = match inner.entries.get_index_of(&EntryKeyRef { name, method }) {
+            Some(i) => i,
+            None => {
+                let key = EntryKey {
+                    name: name.to_owned(),
+                    method: method.to_owned(),
+                };
+                inner
+                    .entries
+                    .insert_full(key, Arc::new(Mutex::new(EntryState::new(now))))
+                    .0
+            }
+        };
+        let mut entry = inner.entries[idx].lock();
+        f(&mut entry)
+    }
+
+    /// Record one request in its `(name, method)` entry and in the total.
+    ///
+    /// `response_time_ms` `None` is a "none" request: it counts in `num_requests` and
+    /// `num_none_requests` only. `now` is the unix time (seconds) when it completed. Failures are
+    /// recorded here too (their time counts) and additionally through [`Self::log_error`].
+    pub fn log_request(
+        &self,
+        method: &str,
+        name: &str,
+        response_time_ms: Option<f64>,
+        content_length: u64,
+        now: f64,
+    ) {
+        let sample = response_time_ms.map(|ms| {
+            let us = ms_to_us(ms);
+            (us, bucket_index(us))
+        });
+        self.total
+            .lock()
+            .log(response_time_ms, sample, content_length, now);
+        let mut inner = self.inner.lock();
+        Self::with_entry(&mut inner, name, method, now, |e| {
+            e.log(response_time_ms, sample, content_length, now);
+        });
+    }
+
+    /// Record one failure (in addition to [`Self::log_request`], as Locust does). `error` is the
+    /// final text (`HTTPError('...')`, `CatchResponseError('...')`).
+    pub fn log_error(&self, method: &str, name: &str, error: &str, now: f64) {
+        self.total.lock().log_failure(now);
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        Self::with_entry(inner, name, method, now, |e| e.log_failure(now));
+        let key = ErrorKeyRef {
+            method,
+            name,
+            error,
+        };
+        let row = match inner.errors.get_mut(&key) {
+            Some(row) => row,
+            None => {
+                let owned = ErrorKey {
+                    method: method.to_owned(),
+                    name: name.to_owned(),
+                    error: error.to_owned(),
+                };
+                inner.errors.entry(owned).or_insert(ErrorRow {
+                    occurrences: 0,
+                    first_seen: None,
+                    last_seen: None,
+                })
+            }
+        };
+        row.occurrences += 1;
+        if row.first_seen.is_none() {
+            row.first_seen = Some(now);
+        }
+        row.last_seen = Some(now);
+    }
+
+    /// Record a task exception, keyed by its traceback text: count, the first message, and the
+    /// nodes it happened on (insertion order, no duplicates).
+    pub fn log_exception(&self, msg: &str, traceback: &str, node: &str) {
+        let mut guard = self.inner.lock();
+        let row = match guard.exceptions.get_mut(traceback) {
+            Some(row) => row,
+            None => guard
+                .exceptions
+                .entry(traceback.to_owned())
+                .or_insert(ExceptionRow {
+                    count: 0,
+                    msg: msg.to_owned(),
+                    nodes: Vec::new(),
+                }),
+        };
+        row.count += 1;
+        if !row.nodes.iter().any(|n| n == node) {
+            row.nodes.push(node.to_owned());
+        }
+    }
+
+    /// Locust `reset_all`: the total and every entry are zeroed (`start_time` = now; entries stay
+    /// listed) and the errors are cleared. Exceptions are kept.
+    pub fn reset_all(&self, now: f64) {
+        self.total.lock().reset(now);
+        let mut guard = self.inner.lock();
+        for e in guard.entries.values() {
+            e.lock().reset(now);
+        }
+        guard.errors.clear();
+    }
+
+    /// Reset only the entries that have requests or failures, leaving the total and the errors
+    /// alone: what Locust's `serialize_stats()` does as a side effect (reference §6.2 quirk).
+    pub fn reset_reported_entries(&self, now: f64) {
+        let guard = self.inner.lock();
+        for e in guard.entries.values() {
+            let mut e = e.lock();
+            if e.num_requests != 0 || e.num_failures != 0 {
+                e.reset(now);
+            }
+        }
+    }
+
+    /// Forget all task exceptions.
+    pub fn clear_exceptions(&self) {
+        self.inner.lock().exceptions.clear();
+    }
+
+    /// Locust `clear_all`: entries removed, errors cleared, total replaced by a fresh one.
+    pub fn clear_all(&self, now: f64) {
+        *self.total.lock() = EntryState::new(now);
+        let mut guard = self.inner.lock();
+        guard.entries.clear();
+        guard.errors.clear();
+    }
+
+    /// An owned copy for readers, taken now.
+    pub fn snapshot(&self) -> Snapshot {
+        self.snapshot_at(unix_now())
+    }
+
+    /// An owned copy for readers; `now` decides the "current" percentile window.
+    ///
+    /// Each row is copied under its own lock (memcpy-cheap), then histograms and windows are
+    /// exported without any lock. The total is copied last, so it includes at least everything
+    /// the entries show.
+    pub fn snapshot_at(&self, now: f64) -> Snapshot {
+        // 1. Copy under the locks.
+        let (rows, errors, exceptions) = {
+            let guard = self.inner.lock();
+            let rows: Vec<(EntryKey, Arc<Mutex<EntryState>>)> = guard
+                .entries
+                .iter()
+                .map(|(k, e)| {
+                    let key = EntryKey {
+                        name: k.name.clone(),
+                        method: k.method.clone(),
+                    };
+                    (key, Arc::clone(e))
+                })
+                .collect();
+            let errors: Vec<ErrorSnapshot> = guard
+                .errors
+                .iter()
+                .map(|(k, r)| ErrorSnapshot {
+                    method: k.method.clone(),
+                    name: k.name.clone(),
+                    error: k.error.clone(),
+                    occurrences: r.occurrences,
+                    first_seen: r.first_seen,
+                    last_seen: r.last_seen,
+                })
+                .collect();
+            let exceptions: Vec<ExceptionSnapshot> = guard
+                .exceptions
+                .iter()
+                .map(|(tb, r)| ExceptionSnapshot {
+                    count: r.count,
+                    msg: r.msg.clone(),
+                    traceback: tb.clone(),
+                    nodes: r.nodes.clone(),
+                })
+                .collect();
+            (rows, errors, exceptions)
+        };
+        let raw_entries: Vec<(Arc<Mutex<EntryState>>, RawEntry)> = rows
+            .into_iter()
+            .map(|(k, row)| {
+                let raw = row.lock().copy(k.name, k.method, now);
+                (row, raw)
+            })
+            .collect();
+        let raw_total = self
+            .total
+            .lock()
+            .copy("Aggregated".to_owned(), String::new(), now);
+        // 2. Export without locks; 3. keep fresh exports in their rows for the next snapshot.
+        let (total, fresh) = raw_total.finish();
+        if fresh.is_some() {
+            self.total.lock().store_export(fresh);
+        }
+        let entries = raw_entries
+            .into_iter()
+            .map(|(row, raw)| {
+                let (snap, fresh) = raw.finish();
+                if fresh.is_some() {
+                    row.lock().store_export(fresh);
+                }
+                snap
+            })
+            .collect();
+        Snapshot {
+            taken_at: now,
+            entries,
+            total,
+            errors,
+            exceptions,
+        }
+    }
+
+    /// True when any failure row exists (Locust's `runner.errors` is non-empty).
+    pub fn has_failures(&self) -> bool {
+        !self.inner.lock().errors.is_empty()
+    }
+
+    /// True when any task exception was recorded.
+    pub fn has_exceptions(&self) -> bool {
+        !self.inner.lock().exceptions.is_empty()
+    }
+
+    /// Requests in the total (including failures and none requests).
+    pub fn num_requests(&self) -> u64 {
+        self.total.lock().num_requests
+    }
+}

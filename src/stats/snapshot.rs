@@ -1,0 +1,314 @@
+//! The owned copy every reader works from: [`Snapshot`] (the entries, the `Aggregated` total,
+//! the failure rows and the task exceptions), [`EntrySnapshot`] with every figure Locust
+//! derives from a row (cumulative and current percentiles, average, median, fail ratio, total
+//! and current rates, the JSON `response_times` buckets, Python `int`/`float` types), and
+//! [`ErrorSnapshot`] / [`ExceptionSnapshot`] (reference §5.6, §6).
+//!
+//! Who calls it: `live` builds snapshots in `RequestStats::snapshot_at`; every reader (console,
+//! CSV, JSON, the Python stats view, web UI) takes a [`Snapshot`] and computes its numbers here.
+//!
+//! What it must not do: look at live state or take a lock (a snapshot is a plain value), read
+//! the clock (the snapshot carries `taken_at` and the rows' timestamps), format anything (that
+//! is `report`), or touch Python.
+
+use std::collections::BTreeMap;
+
+use super::window::PerSecond;
+use super::{Buckets, Num, bucket_response_time, sec_of};
+
+/// An owned copy of all statistics, taken row by row at about one moment (the total is copied
+/// last, so it never shows less than the rows).
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// Unix time the snapshot was taken (anchors the current-percentile window).
+    pub taken_at: f64,
+    /// Entries in insertion order (first request first).
+    pub entries: Vec<EntrySnapshot>,
+    /// The `Aggregated` row (method "").
+    pub total: EntrySnapshot,
+    /// Failure rows in insertion order.
+    pub errors: Vec<ErrorSnapshot>,
+    /// Task exceptions in insertion order.
+    pub exceptions: Vec<ExceptionSnapshot>,
+}
+
+impl Snapshot {
+    /// Entries sorted by `(name, method)` (Locust `sort_stats`; code-point order like Python).
+    pub fn sorted_entries(&self) -> Vec<&EntrySnapshot> {
+        let mut v: Vec<&EntrySnapshot> = self.entries.iter().collect();
+        v.sort_by(|a, b| {
+            (a.name.as_str(), a.method.as_str()).cmp(&(b.name.as_str(), b.method.as_str()))
+        });
+        v
+    }
+}
+
+/// One row of statistics (an entry or the total) as of a snapshot.
+#[derive(Clone, Debug)]
+pub struct EntrySnapshot {
+    pub name: String,
+    pub method: String,
+    pub num_requests: u64,
+    pub num_none_requests: u64,
+    pub num_failures: u64,
+    /// Sum of the raw response times (ms).
+    pub total_response_time: f64,
+    /// Raw minimum (ms); `None` until the first timed request.
+    pub min_response_time: Option<f64>,
+    /// Raw maximum (ms); 0 until a positive time is recorded.
+    pub max_response_time: f64,
+    pub total_content_length: u64,
+    pub start_time: f64,
+    pub last_request_timestamp: Option<f64>,
+    /// Histogram buckets as `(lowest µs of the bucket, count)`, ascending, shared between
+    /// snapshots while unchanged. NOTE: the lower bound is exact for every value the bucket can
+    /// hold exactly (all whole µs below 2.048 ms, even µs below 4.096 ms, ...) and is otherwise
+    /// below the true value by less than 0.1 %.
+    pub(super) buckets: Buckets,
+    /// Samples in `buckets`.
+    pub(super) num_samples: u64,
+    /// The same for the current window (the last `CURRENT_WINDOW_SECS` seconds).
+    pub(super) window: Vec<(u64, u64)>,
+    pub(super) reqs_per_sec: PerSecond,
+    pub(super) fails_per_sec: PerSecond,
+}
+
+/// Locust's percentile rank rule: the 0-based rank `int(n * p)` of `n` sorted samples, at most
+/// `n - 1` (so p = 1 is the maximum). Python computes `n * p` in floats too.
+fn percentile_rank(n: u64, p: f64) -> u64 {
+    let rank = if p.is_nan() || p <= 0.0 {
+        0
+    } else {
+        ((n as f64) * p) as u64
+    };
+    rank.min(n.saturating_sub(1))
+}
+
+/// The bucket value at `rank` in sorted `(value, count)` buckets.
+fn value_at_rank(buckets: &[(u64, u64)], rank: u64) -> Option<u64> {
+    let mut acc = 0u64;
+    for &(v, c) in buckets {
+        acc += c;
+        if acc > rank {
+            return Some(v);
+        }
+    }
+    buckets.last().map(|b| b.0)
+}
+
+impl EntrySnapshot {
+    /// Requests with a response time (Locust `num_requests - num_none_requests`).
+    pub fn num_timed_requests(&self) -> u64 {
+        self.num_requests - self.num_none_requests
+    }
+
+    /// True when the response-time histogram has samples (Locust `if r.response_times`).
+    pub fn has_response_times(&self) -> bool {
+        !self.buckets.is_empty()
+    }
+
+    fn clamp_ms(&self, ms: f64) -> f64 {
+        // A bucket's lower bound can lie just below the raw min (by < 0.1 %); never report a
+        // value outside the raw [min, max].
+        match self.min_response_time {
+            Some(min) => ms.min(self.max_response_time).max(min),
+            None => ms,
+        }
+    }
+
+    /// Cumulative response-time percentile in ms (`p` in 0..=1); 0 when there are no samples.
+    /// The lowest and highest ranks give the raw min and max exactly.
+    pub fn percentile(&self, p: f64) -> f64 {
+        let n = self.num_samples;
+        if n == 0 {
+            return 0.0;
+        }
+        let rank = percentile_rank(n, p);
+        if rank == n - 1 {
+            return self.max_response_time;
+        }
+        if rank == 0
+            && let Some(min) = self.min_response_time
+        {
+            return min;
+        }
+        match value_at_rank(&self.buckets, rank) {
+            Some(us) => self.clamp_ms(us as f64 / 1000.0),
+            None => 0.0,
+        }
+    }
+
+    /// Percentile over the last `CURRENT_WINDOW_SECS` seconds before the snapshot; `None` when
+    /// that window has no samples.
+    pub fn current_percentile(&self, p: f64) -> Option<f64> {
+        let n: u64 = self.window.iter().map(|b| b.1).sum();
+        if n == 0 {
+            return None;
+        }
+        value_at_rank(&self.window, percentile_rank(n, p))
+            .map(|us| self.clamp_ms(us as f64 / 1000.0))
+    }
+
+    /// Locust `avg_response_time`.
+    pub fn avg_response_time(&self) -> f64 {
+        let n = self.num_timed_requests();
+        if n == 0 {
+            0.0
+        } else {
+            self.total_response_time / n as f64
+        }
+    }
+
+    /// Locust `median_response_time`: `Int(0)` when there are no samples; otherwise the median
+    /// rounded to whole ms (half to even, like Python's `round`), replaced by the raw min/max (a
+    /// float) when it falls outside them — as Locust clamps its bucketed median.
+    pub fn median_response_time(&self) -> Num {
+        if self.buckets.is_empty() {
+            return Num::Int(0);
+        }
+        let median = self.percentile(0.5).round_ties_even();
+        if median > self.max_response_time {
+            Num::Float(self.max_response_time)
+        } else if let Some(min) = self.min_response_time
+            && median < min
+        {
+            Num::Float(min)
+        } else {
+            Num::Int(median as i64)
+        }
+    }
+
+    /// Locust `fail_ratio`.
+    pub fn fail_ratio(&self) -> f64 {
+        if self.num_requests == 0 {
+            if self.num_failures > 0 { 1.0 } else { 0.0 }
+        } else {
+            self.num_failures as f64 / self.num_requests as f64
+        }
+    }
+
+    /// Locust `avg_content_length` (`int 0` when there are no requests).
+    pub fn avg_content_length(&self) -> Num {
+        if self.num_requests == 0 {
+            Num::Int(0)
+        } else {
+            Num::Float(self.total_content_length as f64 / self.num_requests as f64)
+        }
+    }
+
+    /// `min_response_time or 0` as Locust writes it in the CSV.
+    pub fn min_or_zero(&self) -> Num {
+        match self.min_response_time {
+            Some(v) if v != 0.0 => Num::Float(v),
+            _ => Num::Int(0),
+        }
+    }
+
+    /// `max_response_time` with Locust's type: the int 0 until a positive time is recorded.
+    pub fn max_response_time_num(&self) -> Num {
+        if self.max_response_time > 0.0 {
+            Num::Float(self.max_response_time)
+        } else {
+            Num::Int(0)
+        }
+    }
+
+    /// `total_response_time` with Locust's type: the int 0 until a timed request is recorded.
+    pub fn total_response_time_num(&self) -> Num {
+        if self.num_timed_requests() == 0 {
+            Num::Int(0)
+        } else {
+            Num::Float(self.total_response_time)
+        }
+    }
+
+    /// Locust `total_rps`: `requests / (total.last_request_timestamp - total.start_time)`.
+    pub fn total_rps(&self, total: &EntrySnapshot) -> f64 {
+        Self::per_total_second(self.num_requests, total)
+    }
+
+    /// Locust `total_fail_per_sec`.
+    pub fn total_fail_per_sec(&self, total: &EntrySnapshot) -> f64 {
+        Self::per_total_second(self.num_failures, total)
+    }
+
+    fn per_total_second(n: u64, total: &EntrySnapshot) -> f64 {
+        match total.last_request_timestamp {
+            Some(last) if last != 0.0 && total.start_time != 0.0 => {
+                let span = last - total.start_time;
+                // NOTE: Locust only guards span == 0; a negative span cannot happen there.
+                if span > 0.0 { n as f64 / span } else { 0.0 }
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// Locust `current_rps` (reference §5.6): `L = int(total.last_request_timestamp)`,
+    /// `S = max(L - 12, int(total.start_time))`; the mean of this entry's per-second counts over
+    /// `[S, L - 2)` (missing seconds are 0; 0 when the range is empty).
+    pub fn current_rps(&self, total: &EntrySnapshot) -> f64 {
+        Self::current_rate(&self.reqs_per_sec, total)
+    }
+
+    /// Locust `current_fail_per_sec` (same window as [`Self::current_rps`]).
+    pub fn current_fail_per_sec(&self, total: &EntrySnapshot) -> f64 {
+        Self::current_rate(&self.fails_per_sec, total)
+    }
+
+    fn current_rate(counts: &PerSecond, total: &EntrySnapshot) -> f64 {
+        let Some(last) = total.last_request_timestamp else {
+            return 0.0;
+        };
+        let l = sec_of(last);
+        let s = (l - 12).max(sec_of(total.start_time));
+        let end = l - 2;
+        if end <= s {
+            return 0.0;
+        }
+        let sum: u64 = (s..end).map(|t| counts.get(t)).sum();
+        sum as f64 / (end - s) as f64
+    }
+
+    /// The histogram re-bucketed with Locust's `bucket_response_time` (`{ms: count}`), as the
+    /// JSON output's `response_times`.
+    pub fn response_times_buckets(&self) -> BTreeMap<i64, u64> {
+        let mut out = BTreeMap::new();
+        for &(us, n) in self.buckets.iter() {
+            *out.entry(bucket_response_time(us as f64 / 1000.0))
+                .or_insert(0) += n;
+        }
+        out
+    }
+
+    /// `{unix second: requests}` for the whole run.
+    pub fn num_reqs_per_sec(&self) -> &PerSecond {
+        &self.reqs_per_sec
+    }
+
+    /// `{unix second: failures}` for the whole run.
+    pub fn num_fail_per_sec(&self) -> &PerSecond {
+        &self.fails_per_sec
+    }
+}
+
+/// One failure row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorSnapshot {
+    pub method: String,
+    pub name: String,
+    /// The error text as recorded (`HTTPError('...')`, `CatchResponseError('...')`).
+    pub error: String,
+    pub occurrences: u64,
+    pub first_seen: Option<f64>,
+    pub last_seen: Option<f64>,
+}
+
+/// One task exception row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExceptionSnapshot {
+    pub count: u64,
+    pub msg: String,
+    pub traceback: String,
+    /// Node ids in the order first seen.
+    pub nodes: Vec<String>,
+}

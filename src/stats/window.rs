@@ -1,0 +1,254 @@
+//! The per-second machinery of the statistics: [`PerSecond`] (`{unix second: count}` for the
+//! whole run, in copy-on-write chunks), the histogram bucket layout hdrhistogram uses for 3
+//! significant digits (`bucket_index` / `bucket_value`), and the [`Window`] of the last
+//! `CURRENT_WINDOW_SECS` seconds behind the current percentiles (reference §5.6).
+//!
+//! Who calls it: `live` records into these structures under a row's lock and copies them for a
+//! snapshot ([`Window::copy`]); [`WindowCopy::export`] then runs outside any lock; `snapshot`
+//! reads the [`PerSecond`] counters for the rates.
+//!
+//! What it must not do: take locks (the caller holds the row's lock), read the clock (seconds
+//! are passed in), know about entries, failures or exceptions, compute rates or percentiles
+//! (that is `snapshot`), format anything or touch Python.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use super::CURRENT_WINDOW_SECS;
+
+// ---------------------------------------------------------------------------------------------
+// Per-second counters
+// ---------------------------------------------------------------------------------------------
+
+const CHUNK: usize = 256;
+
+/// `{unix second: count}` for every second of the run, stored in copy-on-write chunks of 256
+/// seconds so that a snapshot shares the finished chunks instead of copying hours of counters.
+/// Seconds with a count of 0 do not exist (as in Locust's `defaultdict`).
+#[derive(Clone, Debug, Default)]
+pub struct PerSecond {
+    chunks: BTreeMap<i64, Arc<[u64; CHUNK]>>,
+}
+
+impl PerSecond {
+    fn split(sec: i64) -> (i64, usize) {
+        (
+            sec.div_euclid(CHUNK as i64),
+            sec.rem_euclid(CHUNK as i64) as usize,
+        )
+    }
+
+    pub(super) fn add(&mut self, sec: i64, n: u64) {
+        let (c, i) = Self::split(sec);
+        let chunk = self.chunks.entry(c).or_insert_with(|| Arc::new([0; CHUNK]));
+        let slot = &mut Arc::make_mut(chunk)[i];
+        *slot = slot.saturating_add(n);
+    }
+
+    /// The count for one second (0 when none).
+    pub fn get(&self, sec: i64) -> u64 {
+        let (c, i) = Self::split(sec);
+        self.chunks.get(&c).map_or(0, |chunk| chunk[i])
+    }
+
+    /// `(second, count)` for every second with a non-zero count, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = (i64, u64)> + '_ {
+        self.chunks.iter().flat_map(|(&c, chunk)| {
+            chunk
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n != 0)
+                .map(move |(i, n)| (c * CHUNK as i64 + i as i64, *n))
+        })
+    }
+
+    /// The counters as an ordered map.
+    pub fn to_map(&self) -> BTreeMap<i64, u64> {
+        self.iter().collect()
+    }
+
+    /// True when no second has a count.
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Histogram bucket layout
+// ---------------------------------------------------------------------------------------------
+
+/// Sub-buckets per power of two for 3 significant digits (hdrhistogram's `sub_bucket_count`).
+const SUB_BUCKETS: u64 = 2048;
+const HALF_SUB_BUCKETS: u64 = SUB_BUCKETS / 2;
+const HALF_SUB_BUCKET_BITS: u32 = 10;
+
+/// The index of the bucket holding `us` in the layout hdrhistogram uses for 3 significant digits
+/// and a 1 µs unit: every value below 2048 alone, then 1024 buckets per power of two.
+/// `bucket_value(bucket_index(v)) == hist.lowest_equivalent(v)` (tested).
+pub(super) fn bucket_index(us: u64) -> usize {
+    if us < SUB_BUCKETS {
+        us as usize
+    } else {
+        let k = 63 - us.leading_zeros() - HALF_SUB_BUCKET_BITS;
+        let idx =
+            SUB_BUCKETS + u64::from(k - 1) * HALF_SUB_BUCKETS + ((us >> k) - HALF_SUB_BUCKETS);
+        idx as usize
+    }
+}
+
+/// The lowest value (µs) of bucket `idx`.
+pub(super) fn bucket_value(idx: usize) -> u64 {
+    let idx = idx as u64;
+    if idx < SUB_BUCKETS {
+        idx
+    } else {
+        let k = (idx - SUB_BUCKETS) / HALF_SUB_BUCKETS + 1;
+        ((idx - SUB_BUCKETS) % HALF_SUB_BUCKETS + HALF_SUB_BUCKETS) << k
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Current window
+// ---------------------------------------------------------------------------------------------
+
+/// A fast hasher for the bucket-index keys of the per-second window maps.
+#[derive(Default)]
+struct IndexHasher(u64);
+
+impl Hasher for IndexHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e_37_79_b9_7f_4a_7c_15);
+    }
+}
+
+type SecondCounts = HashMap<u32, u32, BuildHasherDefault<IndexHasher>>;
+
+/// The response times of one second: `{bucket index: count}`.
+#[derive(Debug)]
+pub(super) struct SecondHist {
+    pub(super) sec: i64,
+    counts: SecondCounts,
+}
+
+/// The response times of the last `CURRENT_WINDOW_SECS` seconds (counted back from the newest
+/// second seen): a sparse map per second, so a second can be subtracted when it leaves, and
+/// their dense sum per bucket, so a snapshot reads the window with one linear scan.
+#[derive(Debug, Default)]
+pub(super) struct Window {
+    /// Ascending by second; only seconds that had samples.
+    pub(super) seconds: VecDeque<SecondHist>,
+    /// `sums[i]` = count of bucket `i` over `seconds`.
+    pub(super) sums: Vec<u64>,
+}
+
+impl Window {
+    pub(super) fn clear(&mut self) {
+        self.seconds.clear();
+        self.sums.clear();
+    }
+
+    pub(super) fn record(&mut self, sec: i64, idx: usize) {
+        // Fast path: the newest second (or one shortly before it).
+        let mut slot = None;
+        for (i, s) in self.seconds.iter().enumerate().rev() {
+            if s.sec == sec {
+                slot = Some(i);
+                break;
+            }
+            if s.sec < sec {
+                break;
+            }
+        }
+        let slot = match slot {
+            Some(i) => i,
+            None => match self.open_second(sec) {
+                Some(i) => i,
+                None => return, // older than the window
+            },
+        };
+        if let Some(s) = self.seconds.get_mut(slot) {
+            let c = s.counts.entry(idx as u32).or_insert(0);
+            *c = c.saturating_add(1);
+        }
+        if idx >= self.sums.len() {
+            self.sums.resize(idx + 1, 0);
+        }
+        self.sums[idx] += 1;
+    }
+
+    /// Add an empty second (expiring the seconds that leave the window); its position, or
+    /// `None` when `sec` itself is already outside the window.
+    fn open_second(&mut self, sec: i64) -> Option<usize> {
+        let newest = self.seconds.back().map_or(sec, |s| s.sec.max(sec));
+        let oldest = newest - (CURRENT_WINDOW_SECS - 1);
+        if sec < oldest {
+            return None;
+        }
+        let mut recycled: Option<SecondCounts> = None;
+        while self.seconds.front().is_some_and(|s| s.sec < oldest) {
+            if let Some(old) = self.seconds.pop_front() {
+                for (&k, &n) in &old.counts {
+                    if let Some(sum) = self.sums.get_mut(k as usize) {
+                        *sum = sum.saturating_sub(u64::from(n));
+                    }
+                }
+                recycled = Some(old.counts);
+            }
+        }
+        let mut counts = recycled.unwrap_or_default();
+        counts.clear();
+        let pos = self.seconds.partition_point(|s| s.sec < sec);
+        self.seconds.insert(pos, SecondHist { sec, counts });
+        Some(pos)
+    }
+
+    /// What a snapshot needs for the seconds `>= from`: the sums and the held seconds older
+    /// than `from` (to subtract). `None` when no held second is recent enough.
+    pub(super) fn copy(&self, from: i64) -> Option<WindowCopy> {
+        if self.seconds.back().is_none_or(|s| s.sec < from) {
+            return None;
+        }
+        Some(WindowCopy {
+            sums: self.sums.clone(),
+            stale: self
+                .seconds
+                .iter()
+                .take_while(|s| s.sec < from)
+                .map(|s| s.counts.clone())
+                .collect(),
+        })
+    }
+}
+
+/// A copy of a [`Window`] taken under the lock, turned into `(µs, count)` outside it.
+pub(super) struct WindowCopy {
+    sums: Vec<u64>,
+    stale: Vec<SecondCounts>,
+}
+
+impl WindowCopy {
+    pub(super) fn export(mut self) -> Vec<(u64, u64)> {
+        for stale in &self.stale {
+            for (&k, &n) in stale {
+                if let Some(sum) = self.sums.get_mut(k as usize) {
+                    *sum = sum.saturating_sub(u64::from(n));
+                }
+            }
+        }
+        self.sums
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n != 0)
+            .map(|(i, n)| (bucket_value(i), *n))
+            .collect()
+    }
+}
