@@ -26,9 +26,9 @@ use super::{
     Buckets, CURRENT_WINDOW_SECS, HistVersion, ms_to_us, new_epoch, new_histogram, sec_of, unix_now,
 };
 
-/// One row of live statistics (an entry or the total).
-#[derive(Debug)]
-pub(super) struct EntryState {
+/// A row's plain counters: live in [`EntryState`], copied whole into [`RawEntry`] under the lock.
+#[derive(Debug, Clone, Copy)]
+struct Counters {
     num_requests: u64,
     num_none_requests: u64,
     num_failures: u64,
@@ -38,6 +38,28 @@ pub(super) struct EntryState {
     total_content_length: u64,
     start_time: f64,
     last_request_timestamp: Option<f64>,
+}
+
+impl Counters {
+    fn new(now: f64) -> Self {
+        Counters {
+            num_requests: 0,
+            num_none_requests: 0,
+            num_failures: 0,
+            total_response_time: 0.0,
+            min_response_time: None,
+            max_response_time: 0.0,
+            total_content_length: 0,
+            start_time: now,
+            last_request_timestamp: None,
+        }
+    }
+}
+
+/// One row of live statistics (an entry or the total).
+#[derive(Debug)]
+pub(super) struct EntryState {
+    counters: Counters,
     hist: Histogram<u64>,
     /// `(epoch, changes)`: a fresh epoch on creation and reset, changes bumped per sample.
     hist_version: HistVersion,
@@ -51,15 +73,7 @@ pub(super) struct EntryState {
 impl EntryState {
     fn new(now: f64) -> Self {
         EntryState {
-            num_requests: 0,
-            num_none_requests: 0,
-            num_failures: 0,
-            total_response_time: 0.0,
-            min_response_time: None,
-            max_response_time: 0.0,
-            total_content_length: 0,
-            start_time: now,
-            last_request_timestamp: None,
+            counters: Counters::new(now),
             hist: new_histogram(),
             hist_version: (new_epoch(), 0),
             exported: None,
@@ -71,15 +85,7 @@ impl EntryState {
 
     /// Locust `StatsEntry.reset()`: zero everything, `start_time` = now. Keeps allocations.
     fn reset(&mut self, now: f64) {
-        self.num_requests = 0;
-        self.num_none_requests = 0;
-        self.num_failures = 0;
-        self.total_response_time = 0.0;
-        self.min_response_time = None;
-        self.max_response_time = 0.0;
-        self.total_content_length = 0;
-        self.start_time = now;
-        self.last_request_timestamp = None;
+        self.counters = Counters::new(now);
         self.hist.reset();
         self.hist_version = (new_epoch(), 0);
         self.exported = None;
@@ -97,26 +103,27 @@ impl EntryState {
         now: f64,
     ) {
         let sec = sec_of(now);
-        self.num_requests += 1;
+        let c = &mut self.counters;
+        c.num_requests += 1;
         self.reqs_per_sec.add(sec, 1);
         // NOTE: Locust overwrites the timestamp; requests recorded from several threads can
         // arrive slightly out of order, so keep the newest.
-        self.last_request_timestamp = Some(match self.last_request_timestamp {
+        c.last_request_timestamp = Some(match c.last_request_timestamp {
             Some(t) if t > now => t,
             _ => now,
         });
-        self.total_content_length = self.total_content_length.saturating_add(content_length);
+        c.total_content_length = c.total_content_length.saturating_add(content_length);
         let (Some(rt), Some((us, idx))) = (response_time, sample) else {
-            self.num_none_requests += 1;
+            c.num_none_requests += 1;
             return;
         };
-        self.total_response_time += rt;
-        self.min_response_time = Some(match self.min_response_time {
+        c.total_response_time += rt;
+        c.min_response_time = Some(match c.min_response_time {
             Some(m) if m <= rt => m,
             _ => rt,
         });
-        if rt > self.max_response_time {
-            self.max_response_time = rt;
+        if rt > c.max_response_time {
+            c.max_response_time = rt;
         }
         if self.hist.record(us).is_err() {
             self.hist.saturating_record(us);
@@ -126,7 +133,7 @@ impl EntryState {
     }
 
     fn log_failure(&mut self, now: f64) {
-        self.num_failures += 1;
+        self.counters.num_failures += 1;
         self.fails_per_sec.add(sec_of(now), 1);
     }
 
@@ -140,15 +147,7 @@ impl EntryState {
         RawEntry {
             name,
             method,
-            num_requests: self.num_requests,
-            num_none_requests: self.num_none_requests,
-            num_failures: self.num_failures,
-            total_response_time: self.total_response_time,
-            min_response_time: self.min_response_time,
-            max_response_time: self.max_response_time,
-            total_content_length: self.total_content_length,
-            start_time: self.start_time,
-            last_request_timestamp: self.last_request_timestamp,
+            counters: self.counters,
             hist,
             window: self.window.copy(sec_of(now) - (CURRENT_WINDOW_SECS - 1)),
             reqs_per_sec: self.reqs_per_sec.clone(),
@@ -161,15 +160,7 @@ impl EntryState {
 struct RawEntry {
     name: String,
     method: String,
-    num_requests: u64,
-    num_none_requests: u64,
-    num_failures: u64,
-    total_response_time: f64,
-    min_response_time: Option<f64>,
-    max_response_time: f64,
-    total_content_length: u64,
-    start_time: f64,
-    last_request_timestamp: Option<f64>,
+    counters: Counters,
     /// The cached export, or the histogram (and its version) to export.
     hist: Result<Buckets, (HistVersion, Histogram<u64>)>,
     window: Option<WindowCopy>,
@@ -195,18 +186,29 @@ impl RawEntry {
                 (Arc::clone(&b), Some((version, b)))
             }
         };
+        let Counters {
+            num_requests,
+            num_none_requests,
+            num_failures,
+            total_response_time,
+            min_response_time,
+            max_response_time,
+            total_content_length,
+            start_time,
+            last_request_timestamp,
+        } = self.counters;
         let snap = EntrySnapshot {
             name: self.name,
             method: self.method,
-            num_requests: self.num_requests,
-            num_none_requests: self.num_none_requests,
-            num_failures: self.num_failures,
-            total_response_time: self.total_response_time,
-            min_response_time: self.min_response_time,
-            max_response_time: self.max_response_time,
-            total_content_length: self.total_content_length,
-            start_time: self.start_time,
-            last_request_timestamp: self.last_request_timestamp,
+            num_requests,
+            num_none_requests,
+            num_failures,
+            total_response_time,
+            min_response_time,
+            max_response_time,
+            total_content_length,
+            start_time,
+            last_request_timestamp,
             num_samples: buckets.iter().map(|b| b.1).sum(),
             buckets,
             window: self.window.map(WindowCopy::export).unwrap_or_default(),
@@ -451,7 +453,7 @@ impl RequestStats {
         let guard = self.inner.lock();
         for e in guard.entries.values() {
             let mut e = e.lock();
-            if e.num_requests != 0 || e.num_failures != 0 {
+            if e.counters.num_requests != 0 || e.counters.num_failures != 0 {
                 e.reset(now);
             }
         }
@@ -566,6 +568,6 @@ impl RequestStats {
 
     /// Requests in the total (including failures and none requests).
     pub fn num_requests(&self) -> u64 {
-        self.total.lock().num_requests
+        self.total.lock().counters.num_requests
     }
 }
