@@ -112,12 +112,12 @@ impl Session {
             extra_cookies: cookies,
         };
         let ticket = core.bridge.next_ticket();
-        let pair = self.client.pair(verify);
+        let route = self.client.route(verify);
         let jar = self.client.jar.clone();
         let stats = core.stats.clone();
         let bridge = core.bridge.clone();
         core.engine.handle.spawn(async move {
-            let outcome = UserClient::execute(pair, jar, spec).await;
+            let outcome = UserClient::execute(route, jar, spec).await;
             let failure = http::default_failure(&outcome, &meta);
             if meta.recorded {
                 let now = crate::log::now();

@@ -6,20 +6,14 @@
 //! a [`UserClient`] with its own keep-alive pool and cookie jar, while the TLS configuration is shared.
 use bytes::Bytes;
 use cookie_store::CookieStore;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
-use http_body_util::{BodyExt, Full};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use parking_lot::Mutex;
 use std::io::Read;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use url::Url;
 
-type Connector = HttpsConnector<HttpConnector>;
-type HyperClient = Client<Connector, Full<Bytes>>;
+mod conn;
 
 /// Why an exchange produced no response. The texts users see are built from this by [`HttpError::repr`].
 #[derive(Debug, Clone, PartialEq)]
@@ -245,11 +239,10 @@ pub fn fast_status_ok(status: u16) -> bool {
     matches!(status, 200..=208 | 226 | 301 | 302 | 303 | 304 | 307 | 308)
 }
 
-/// Shared state of the engine: the runtime handle and the two TLS connectors.
+/// Shared state of the engine: the runtime handle and the two TLS configurations.
 pub struct Engine {
     pub handle: tokio::runtime::Handle,
-    verifying: Connector,
-    insecure: Connector,
+    tls: conn::Tls,
 }
 
 impl Engine {
@@ -267,10 +260,7 @@ impl Engine {
                     .with_custom_certificate_verifier(Arc::new(AcceptAll(provider.clone())))
                     .with_no_client_auth()
             });
-        let build = |cfg: Result<rustls::ClientConfig, rustls::Error>| -> Connector {
-            let mut http = HttpConnector::new();
-            http.enforce_http(false);
-            http.set_nodelay(true);
+        let build = |cfg: Result<rustls::ClientConfig, rustls::Error>| {
             let cfg = cfg.unwrap_or_else(|_| {
                 rustls::ClientConfig::builder_with_provider(Arc::new(
                     rustls::crypto::ring::default_provider(),
@@ -280,25 +270,22 @@ impl Engine {
                 .with_root_certificates(rustls::RootCertStore::empty())
                 .with_no_client_auth()
             });
-            hyper_rustls::HttpsConnectorBuilder::new()
-                .with_tls_config(cfg)
-                .https_or_http()
-                .enable_http1()
-                .wrap_connector(http)
+            tokio_rustls::TlsConnector::from(Arc::new(cfg))
         };
         Arc::new(Engine {
             handle,
-            verifying: build(verifying_cfg),
-            insecure: build(insecure_cfg),
+            tls: conn::Tls {
+                verifying: build(verifying_cfg),
+                insecure: build(insecure_cfg),
+            },
         })
     }
 
-    /// A fresh per-user client: its own connection pool and cookie jar.
+    /// A fresh per-user client: its own keep-alive connections and cookie jar.
     pub fn user_client(self: &Arc<Self>) -> UserClient {
         UserClient {
             engine: self.clone(),
-            verifying: OnceLock::new(),
-            insecure: OnceLock::new(),
+            pool: Arc::new(conn::Pool::default()),
             jar: Arc::new(Mutex::new(CookieStore::default())),
         }
     }
@@ -349,49 +336,28 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAll {
     }
 }
 
-/// One simulated user's HTTP state. Cheap to create (the pools are built on first use).
+/// One simulated user's HTTP state. Cheap to create: connections are opened on first use.
 pub struct UserClient {
     engine: Arc<Engine>,
-    verifying: OnceLock<HyperClient>,
-    insecure: OnceLock<HyperClient>,
+    pool: Arc<conn::Pool>,
     pub jar: Arc<Mutex<CookieStore>>,
 }
 
 impl UserClient {
-    fn hyper(&self, verify: bool) -> HyperClient {
-        let (cell, conn) = if verify {
-            (&self.verifying, &self.engine.verifying)
-        } else {
-            (&self.insecure, &self.engine.insecure)
-        };
-        cell.get_or_init(|| {
-            Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(90))
-                .pool_max_idle_per_host(16)
-                .build(conn.clone())
-        })
-        .clone()
-    }
-
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
     }
 
-    /// Drop idle pooled connections (new ones are made on the next request).
+    /// Close the idle connections (new ones are made on the next request).
     pub fn reset_connections(&mut self) {
-        self.verifying = OnceLock::new();
-        self.insecure = OnceLock::new();
+        self.pool.clear();
     }
 
     /// Run the call to the end (redirects, body, decompression), bounded by `spec.timeout` when given.
-    pub async fn execute(
-        hyper_v: HyperPair,
-        jar: Arc<Mutex<CookieStore>>,
-        spec: RequestSpec,
-    ) -> Outcome {
+    pub async fn execute(route: Route, jar: Arc<Mutex<CookieStore>>, spec: RequestSpec) -> Outcome {
         let start_time = crate::log::now();
         let t0 = Instant::now();
-        let chain = run_chain(&hyper_v, &jar, &spec);
+        let chain = run_chain(&route, &jar, &spec);
         let (result, history) = match spec.timeout {
             Some(limit) => match tokio::time::timeout(limit, chain).await {
                 Ok(r) => r,
@@ -425,59 +391,21 @@ impl UserClient {
         }
     }
 
-    /// The pair of clients a call may need, cloned out so the call can run on tokio without `self`.
-    pub fn pair(&self, verify: bool) -> HyperPair {
-        HyperPair {
-            client: self.hyper(verify),
+    /// What a call needs of this user to run on tokio without `self`.
+    pub fn route(&self, verify: bool) -> Route {
+        Route {
+            engine: self.engine.clone(),
+            pool: self.pool.clone(),
+            verify,
         }
     }
 }
 
-/// The hyper client a call uses (cloned from the user's pool: clones share the pool).
-pub struct HyperPair {
-    client: HyperClient,
-}
-
-fn classify(err: &hyper_util::client::legacy::Error, host: &str) -> HttpError {
-    use std::error::Error as _;
-    let mut src: Option<&(dyn std::error::Error + 'static)> = err.source();
-    while let Some(e) = src {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            return match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => HttpError::ConnectionRefused,
-                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => {
-                    HttpError::ConnectionReset
-                }
-                _ => {
-                    let text = io.to_string();
-                    if text.contains("failed to lookup address")
-                        || text.contains("Name or service not known")
-                    {
-                        HttpError::NameResolution(host.to_string())
-                    } else if text.contains("certificate")
-                        || text.contains("tls")
-                        || text.contains("TLS")
-                    {
-                        HttpError::Tls(text)
-                    } else {
-                        HttpError::Other(text)
-                    }
-                }
-            };
-        }
-        if let Some(h) = e.downcast_ref::<hyper::Error>()
-            && (h.is_incomplete_message() || h.is_closed() || h.is_canceled())
-        {
-            return HttpError::ConnectionReset;
-        }
-        src = e.source();
-    }
-    let text = err.to_string();
-    if text.contains("dns") {
-        HttpError::NameResolution(host.to_string())
-    } else {
-        HttpError::Other(text)
-    }
+/// The engine, the user's connections and the certificate rule a call uses.
+pub struct Route {
+    engine: Arc<Engine>,
+    pool: Arc<conn::Pool>,
+    verify: bool,
 }
 
 fn is_redirect(status: u16) -> bool {
@@ -485,7 +413,7 @@ fn is_redirect(status: u16) -> bool {
 }
 
 async fn run_chain(
-    hyper_v: &HyperPair,
+    route: &Route,
     jar: &Mutex<CookieStore>,
     spec: &RequestSpec,
 ) -> (Result<Exchange, HttpError>, Vec<Exchange>) {
@@ -530,39 +458,37 @@ async fn run_chain(
                 HeaderValue::from(payload.len()),
             );
         }
-        let uri: http::Uri = match url.as_str().parse() {
-            Ok(u) => u,
-            Err(e) => return (Err(HttpError::InvalidUrl(e.to_string())), history),
-        };
-        let mut builder = Request::builder().method(method.clone()).uri(uri);
-        if let Some(h) = builder.headers_mut() {
-            *h = req_headers.clone();
-        }
-        let request = match builder.body(Full::new(payload)) {
-            Ok(r) => r,
-            Err(e) => return (Err(HttpError::InvalidUrl(e.to_string())), history),
-        };
         let sent = Instant::now();
-        let resp = match hyper_v.client.request(request).await {
+        let raw = match conn::exchange(
+            &route.engine.tls,
+            &route.pool,
+            route.verify,
+            &method,
+            &url,
+            &req_headers,
+            &payload,
+        )
+        .await
+        {
             Ok(r) => r,
-            Err(e) => return (Err(classify(&e, url.host_str().unwrap_or(""))), history),
+            Err(e) => return (Err(e), history),
         };
-        let elapsed = sent.elapsed();
-        let (parts, incoming) = resp.into_parts();
-        let raw = match incoming.collect().await {
-            Ok(c) => c.to_bytes(),
-            Err(_) => return (Err(HttpError::ConnectionReset), history),
+        let elapsed = raw.head_at.saturating_duration_since(sent);
+        let status = raw.status;
+        let reason = if raw.reason.is_empty() {
+            http::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("")
+                .to_string()
+        } else {
+            raw.reason
         };
-        let status = parts.status.as_u16();
-        let reason = parts
-            .extensions
-            .get::<hyper::ext::ReasonPhrase>()
-            .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
-            .unwrap_or_else(|| parts.status.canonical_reason().unwrap_or("").to_string());
-        let body_bytes = decode_body(&parts.headers, raw);
+        let parts_headers = raw.headers;
+        let body_bytes = decode_body(&parts_headers, raw.body);
         {
             let mut jar = jar.lock();
-            for sc in parts.headers.get_all(http::header::SET_COOKIE) {
+            for sc in parts_headers.get_all(http::header::SET_COOKIE) {
                 if let Ok(s) = sc.to_str() {
                     let _ = jar.parse(s, &url);
                 }
@@ -571,7 +497,7 @@ async fn run_chain(
         let exchange = Exchange {
             status,
             reason,
-            headers: parts.headers,
+            headers: parts_headers,
             url: url.clone(),
             method: method.clone(),
             request_headers: req_headers,
