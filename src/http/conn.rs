@@ -549,6 +549,8 @@ async fn read_line(stream: &mut Stream, buf: &mut BytesMut) -> io::Result<Bytes>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn head_lists_host_first_and_keeps_the_query() {
@@ -595,6 +597,127 @@ mod tests {
         raw.extend_from_slice(b"\r\n");
         let (_, (_, _, headers, _)) = parse_head(&raw).unwrap().unwrap();
         assert_eq!(headers.len(), 300);
+    }
+
+    /// A loopback server that answers each accepted connection's requests with the given raw responses in turn
+    /// (one per request read), then closes the connection; returns its URL and the number of connections.
+    async fn raw_server(script: Vec<Vec<&'static [u8]>>) -> (Url, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            for answers in script {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                count.fetch_add(1, Ordering::SeqCst);
+                for answer in answers {
+                    let mut seen = Vec::new();
+                    let mut b = [0u8; 1024];
+                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let n = sock.read(&mut b).await.unwrap();
+                        if n == 0 {
+                            return;
+                        }
+                        seen.extend_from_slice(&b[..n]);
+                    }
+                    sock.write_all(answer).await.unwrap();
+                }
+                // dropping the socket closes the connection
+            }
+        });
+        (url, accepted)
+    }
+
+    fn tls() -> Tls {
+        let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+        let c = TlsConnector::from(Arc::new(cfg));
+        Tls {
+            verifying: c.clone(),
+            insecure: c,
+        }
+    }
+
+    async fn get(pool: &Pool, method: Method, url: &Url) -> Result<RawResponse, HttpError> {
+        exchange(&tls(), pool, true, &method, url, &HeaderMap::new(), b"").await
+    }
+
+    #[tokio::test]
+    async fn bodies_by_each_framing_and_keep_alive_reuse() {
+        let (url, accepted) = raw_server(vec![
+            vec![
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=1\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n",
+                b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n",
+                b"HTTP/1.1 204 No Content\r\n\r\n",
+                b"HTTP/1.0 200 OK\r\n\r\nuntil close",
+            ],
+            vec![],
+        ])
+        .await;
+        let pool = Pool::default();
+        let r = get(&pool, Method::GET, &url).await.unwrap();
+        assert_eq!((r.status, &r.body[..]), (200, &b"hello"[..]));
+        let r = get(&pool, Method::GET, &url).await.unwrap();
+        assert_eq!(&r.body[..], b"abcde");
+        let r = get(&pool, Method::HEAD, &url).await.unwrap();
+        assert_eq!((r.status, r.body.len()), (200, 0));
+        let r = get(&pool, Method::GET, &url).await.unwrap();
+        assert_eq!((r.status, r.body.len()), (204, 0));
+        let r = get(&pool, Method::GET, &url).await.unwrap();
+        assert_eq!(
+            (r.reason.as_str(), &r.body[..]),
+            ("OK", &b"until close"[..])
+        );
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "one keep-alive connection"
+        );
+        assert!(
+            pool.idle.lock().is_empty(),
+            "a read-to-close body ends the connection"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_server_closed_while_idle_is_replaced() {
+        let (url, accepted) = raw_server(vec![
+            vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"],
+            vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"],
+        ])
+        .await;
+        let pool = Pool::default();
+        assert_eq!(&get(&pool, Method::GET, &url).await.unwrap().body[..], b"a");
+        tokio::time::sleep(Duration::from_millis(50)).await; // the server has closed the first connection
+        assert_eq!(&get(&pool, Method::GET, &url).await.unwrap().body[..], b"b");
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn truncated_bodies_and_refused_connections_are_errors() {
+        let (url, _) = raw_server(vec![vec![
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+        ]])
+        .await;
+        let pool = Pool::default();
+        assert_eq!(
+            get(&pool, Method::GET, &url).await.err(),
+            Some(HttpError::ConnectionReset)
+        );
+        let dead = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            Url::parse(&format!("http://{}/", l.local_addr().unwrap())).unwrap()
+        };
+        assert_eq!(
+            get(&pool, Method::GET, &dead).await.err(),
+            Some(HttpError::ConnectionRefused)
+        );
     }
 
     #[test]
