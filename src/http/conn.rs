@@ -216,7 +216,8 @@ pub async fn exchange(
             Err(f) => return Err(f.error),
         }
     }
-    let stream = connect(tls, &key).await?;
+    // boxed: the TLS handshake state is large and only needed when a connection is opened
+    let stream = Box::pin(connect(tls, &key)).await?;
     match attempt(stream, &head, body, method, close).await {
         Ok((resp, Some(stream))) => {
             pool.put(key, stream);

@@ -106,9 +106,18 @@ def add_params(url, params):
     return urlunsplit((scheme, netloc, path, query, frag))
 
 
+_requoted = {}
+
+
 def requote(url):
-    """Percent-encode characters that may not appear in a URL, leaving existing escapes alone."""
-    return quote(url, safe="!#$%&'()*+,/:;=?@[]~")
+    """Percent-encode characters that may not appear in a URL, leaving existing escapes alone (memoized: the
+    same URLs come back on every iteration of every user)."""
+    done = _requoted.get(url)
+    if done is None:
+        if len(_requoted) >= 4096:
+            _requoted.clear()
+        done = _requoted[url] = quote(url, safe="!#$%&'()*+,/:;=?@[]~")
+    return done
 
 
 def encode_body(data, json, files, headers):
