@@ -4,6 +4,7 @@ The Rust runner decides when users start and stop; the hub executes its commands
 `_fire`), because creating and killing greenlets must happen on the Python thread.
 """
 
+import gc
 import logging
 import socket
 import time
@@ -53,6 +54,7 @@ class Runner:
         self.shape_greenlet = None
         self.shape_last_tick = None
         self.shape_completed = False
+        self._shape_completed_logged = False
         self.current_cpu_usage = 0
         self.current_memory_usage = 0
         self.cpu_warning_emitted = False
@@ -64,7 +66,23 @@ class Runner:
         self.connection_broken = False
         self.exceptions = {}
         self._users = {}
+        # What `state` shows while the Rust runner's state differs from Locust's: Rust is already "running"
+        # when spawning_complete fires and "stopping" when test_stopping fires, where Locust's LocalRunner
+        # still shows its earlier state ("spawning" until its own spawning_complete listener, registered
+        # here after the locustfile's, has run; the pre-stop state during test_stopping).
+        self._shown_state = None
+        self._live_state = STATE_INIT  # "spawning" from a ramp's first spawn/stop, "running" after it
+        # A stop()/quit() called in a user's greenlet, done here as Locust does it (see _stop_from_user):
+        # "aborted" (the caller was killed halfway, the test goes on without users) or "done" (the caller was
+        # the only user: Python already fired test_stopping/test_stop, the Rust runner's own ones are dropped).
+        self._user_stop = None
         environment.events.request.add_listener(_record_request)
+
+        def on_spawning_complete(**_kw):
+            self._shown_state = None
+            self._live_state = STATE_RUNNING
+
+        environment.events.spawning_complete.add_listener(on_spawning_complete)
 
         def on_user_error(user_instance, exception, tb, **_kw):
             formatted = "".join(traceback.format_tb(tb)) if tb is not None else ""
@@ -90,7 +108,13 @@ class Runner:
 
     @property
     def state(self):
-        return _rlocust.runner_state()
+        if self._shown_state is not None:
+            return self._shown_state
+        if self._user_stop is not None:
+            return STATE_CLEANUP if self._user_stop == "aborted" else STATE_STOPPED
+        state = _rlocust.runner_state()
+        # Locust's LocalRunner has no "stopping" state: it is "cleanup" while the users stop
+        return STATE_CLEANUP if state == STATE_STOPPING else state
 
     @property
     def user_count(self):
@@ -126,6 +150,9 @@ class Runner:
 
     def _on_shape_error(self, greenlet):
         exc = greenlet.exception
+        # Locust's headless main waits for the shape greenlet, then logs "Shape test completed, shutting down"
+        # and quits, however the greenlet ended
+        self.shape_completed = True
         if isinstance(exc, StopTest):
             logger.error(exc)
             logger.warning("Stopping Locust...")
@@ -135,6 +162,9 @@ class Runner:
             logger.critical("Unhandled exception in greenlet: %s", greenlet,
                             exc_info=(type(exc), exc, exc.__traceback__))
             locust.log.unhandled_greenlet_exception = True
+            # (its exception handler only logs: the test ends by main's quit, after that line)
+            logging.getLogger("locust.main").info("Shape test completed, shutting down")
+            self._shape_completed_logged = True
         self.quit()
 
     def shape_worker(self):
@@ -162,10 +192,74 @@ class Runner:
             gevent.sleep(max(1 - (time.time() - started), 0))
 
     def stop(self):
-        _rlocust.runner_control("stop")
+        if not self._stop_from_user(quitting=False):
+            _rlocust.runner_control("stop")
 
     def quit(self):
-        _rlocust.runner_control("quit")
+        if not self._stop_from_user(quitting=True):
+            _rlocust.runner_control("quit")
+
+    def _current_user(self):
+        current = gevent.getcurrent()
+        for users in self._users.values():
+            for user in users.values():
+                if user.greenlet is current:
+                    return user
+        return None
+
+    def _users_in_stop_order(self):
+        """The running users in the order Locust's stop_users() stops them: by user class (the environment's
+        order), the most recently spawned first within a class."""
+        order = []
+        for cls in self.user_classes:
+            order.extend(reversed(self._users.get(cls.__name__, {}).values()))
+        return order
+
+    def _stop_from_user(self, quitting):
+        """stop()/quit() called in a user's own greenlet (e.g. `self.environment.runner.quit()` in a task).
+
+        Locust's stop() then runs in that greenlet: it fires test_stopping, the state becomes "cleanup", and
+        stop_users() kills the caller without blocking (the kill lands at its next switch). If other users are
+        running, stopping them switches at once, so the caller dies inside stop(): test_stop never fires, quit()
+        never ends the test, and the test goes on without users until the run time ends (or forever without
+        -t); the final stop then fires test_stopping a second time. With no other user, stop() completes
+        (test_stop fires while the caller still counts as a user), and quit() kills the caller as it
+        stops the runner greenlets. Returns False when the caller is not a user (the Rust runner stops)."""
+        caller = self._current_user()
+        if caller is None or self._user_stop is not None or _rlocust.runner_state() == STATE_STOPPED:
+            return False
+        others = [u for u in self._users_in_stop_order() if u is not caller and not u.greenlet.dead]
+        self._fire("test_stopping", {})
+        self.final_user_classes_count = dict(self.user_classes_count)
+        self._user_stop = "aborted"
+        self._live_state = STATE_CLEANUP
+        if self.shape_greenlet is not None and self.shape_greenlet is not gevent.getcurrent():
+            self.shape_greenlet.kill(block=True)
+            self.shape_greenlet = None
+            self.shape_last_tick = None
+        if others:
+            calls = Group()
+            waiting = Group()
+            timeout = self.environment.stop_timeout
+            for user in self._users_in_stop_order():
+                if user is caller:
+                    user.group.killone(user.greenlet, block=False)
+                elif timeout:
+                    if user._state != "stopping":
+                        calls.add(gevent.spawn_later(0, user.stop, force=False))
+                    waiting.add(user.greenlet)
+                else:
+                    calls.add(gevent.spawn_later(0, user.stop, force=True))
+            calls.join()  # the caller's kill lands here
+            waiting.join(timeout=timeout)
+            return True  # not reached in practice
+        self._user_stop = "done"
+        caller.group.killone(caller.greenlet, block=False)
+        self._fire("test_stop", {}, rust=False)
+        _rlocust.runner_control("quit" if quitting else "stop")
+        if quitting:
+            gevent.sleep(3600 * 24 * 365)  # the kill lands here: quit() does not return to the task
+        return True
 
     def send_message(self, msg_type, data=None, client_id=None):
         handler = self.custom_messages.get(msg_type)
@@ -185,8 +279,9 @@ class Runner:
     # ---- commands from the Rust runner (run on the hub, each in its own greenlet) ----
 
     def _spawn(self, class_name, count):
+        self._live_state = STATE_SPAWNING
         cls = self.user_classes_by_name[class_name]
-        users = self._users.setdefault(class_name, [])
+        users = self._users.setdefault(class_name, {})  # id -> user, in spawn order (O(1) removal)
         for _ in range(count):
             try:
                 user = cls(self.environment)
@@ -196,21 +291,29 @@ class Runner:
                 self.quit()
                 return
             user.start(self.user_greenlets)
-            users.append(user)
+            users[id(user)] = user
             _rlocust.user_started(class_name)
             user._greenlet.link(lambda _g, u=user, n=class_name: self._on_user_exit(u, n))
+        # Users live as long as the test: move them out of the cyclic GC's generations, or every full collection
+        # walks all of them (at 10,000 users that was ~10% of the Python thread). Locust freezes before forking.
+        gc.freeze()
 
     def _on_user_exit(self, user, class_name):
         users = self._users.get(class_name)
-        if users and user in users:
-            users.remove(user)
+        if users:
+            users.pop(id(user), None)
         _rlocust.user_stopped(class_name)
 
     def _stop(self, class_name, count, timeout):
-        names = [class_name] if class_name else list(self._users)
+        if class_name:  # a ramp down (stopping everyone is the stop after test_stopping)
+            self._live_state = STATE_SPAWNING
+            names = [class_name]
+        else:  # everyone: class by class in the environment's order, as Locust's stop() does
+            names = [c.__name__ for c in self.user_classes if c.__name__ in self._users]
+            names += [n for n in self._users if n not in names]
         targets = []
         for n in names:
-            alive = self._users.get(n, [])
+            alive = list(self._users.get(n, {}).values())
             take = alive[-count:] if count < len(alive) else list(alive)
             targets.extend(reversed(take))
         if not targets:
@@ -231,21 +334,40 @@ class Runner:
                 u.stop(force=True)
         gevent.joinall([u.greenlet for u in targets], timeout=5)
 
-    def _fire(self, event, kwargs):
+    def _fire(self, event, kwargs, rust=True):
         env = self.environment
         if event == "test_start":
             env._filter_tasks_by_tags()
             self.exceptions = {}
+            self._user_stop = None
+        if rust and self._user_stop == "done" and event in ("test_stopping", "test_stop"):
+            # the Rust runner's echo of a stop that _stop_from_user already did (and fired)
+            if event == "test_stop":
+                self._user_stop = None
+            return
+        if rust and event == "test_stop":
+            self._user_stop = None  # the final stop of a test that a user's stop() had aborted
         hook = getattr(env.events, event)
         if event in ("cpu_warning", "usage_monitor"):
             self.current_cpu_usage = kwargs.get("cpu_usage", self.current_cpu_usage)
             self.current_memory_usage = kwargs.get("memory_usage", self.current_memory_usage)
             if event == "cpu_warning":
                 self.cpu_warning_emitted = True
-        if event in ("test_start", "test_stopping", "test_stop", "cpu_warning", "usage_monitor"):
-            hook.fire(environment=env, **kwargs)
-        else:
-            hook.fire(**kwargs)
+        if event == "spawning_complete":
+            self._shown_state = STATE_SPAWNING
+        elif event == "test_stopping":
+            self._shown_state = self._live_state
+        elif event == "test_stop" and not rust:
+            self._shown_state = STATE_STOPPED
+        try:
+            if event in ("test_start", "test_stopping", "test_stop", "cpu_warning", "usage_monitor"):
+                hook.fire(environment=env, **kwargs)
+            else:
+                hook.fire(**kwargs)
+        finally:
+            self._shown_state = None
+            if event == "test_stop":
+                self._live_state = STATE_STOPPED
 
 
 class LocalRunner(Runner):
