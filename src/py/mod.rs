@@ -56,6 +56,82 @@ fn parse_url_cached(url: &str) -> Result<url::Url, url::ParseError> {
     Ok(parsed)
 }
 
+/// A request accepted by `Session.send`, not yet handed to tokio.
+struct Job {
+    ticket: u64,
+    route: http::Route,
+    jar: Arc<parking_lot::Mutex<cookie_store::CookieStore>>,
+    spec: RequestSpec,
+    meta: CallMeta,
+}
+
+/// Requests sent since the hub last polled. Handing each one to tokio on its own woke the I/O thread once per
+/// request (a futex wake and two context switches); the hub submits them in one batch per loop iteration.
+static PENDING: parking_lot::Mutex<Vec<Job>> = parking_lot::Mutex::new(Vec::new());
+/// What `send` calls when the batch starts: schedules `flush` as a hub callback (set by the shim's bridge).
+static FLUSH_HOOK: OnceLock<Py<PyAny>> = OnceLock::new();
+
+#[pyfunction]
+fn set_flush_hook(hook: Py<PyAny>) {
+    let _ = FLUSH_HOOK.set(hook);
+}
+
+fn submit(core: &Core, batch: Vec<Job>) {
+    for job in batch {
+        let stats = core.stats.clone();
+        let bridge = core.bridge.clone();
+        core.engine.handle.spawn(run_job(job, stats, bridge));
+    }
+}
+
+async fn run_job(job: Job, stats: Arc<RequestStats>, bridge: Arc<Bridge>) {
+    let Job {
+        ticket,
+        route,
+        jar,
+        spec,
+        meta,
+    } = job;
+    let outcome = UserClient::execute(route, jar, spec).await;
+    let failure = http::default_failure(&outcome, &meta);
+    if meta.recorded {
+        let now = crate::log::now();
+        let len = outcome
+            .response
+            .as_ref()
+            .map(|r| r.body.len() as u64)
+            .unwrap_or(0);
+        stats.log_request(
+            &meta.method_label,
+            &meta.name,
+            Some(outcome.response_time_ms),
+            len,
+            now,
+        );
+        if let Some(f) = &failure {
+            stats.log_error(&meta.method_label, &meta.name, f, now);
+        }
+    }
+    bridge.push(Item::Http {
+        ticket,
+        done: Box::new(Completed {
+            outcome,
+            meta,
+            failure,
+        }),
+    });
+}
+
+/// Hand the requests sent since the last call to tokio (the hub calls this before it polls).
+#[pyfunction]
+fn flush() -> PyResult<()> {
+    let batch = std::mem::take(&mut *PENDING.lock());
+    if !batch.is_empty() {
+        submit(core()?, batch);
+    }
+    Ok(())
+}
+
 /// Rust core of `HttpSession` / `FastHttpSession`: one user's connection pool and cookie jar.
 #[pyclass(module = "locust._rlocust", name = "Session")]
 pub struct Session {
@@ -85,6 +161,7 @@ impl Session {
     #[allow(clippy::too_many_arguments)]
     fn send(
         &self,
+        py: Python<'_>,
         method: &str,
         url: &str,
         name: Option<String>,
@@ -131,41 +208,28 @@ impl Session {
             extra_cookies: cookies,
         };
         let ticket = core.bridge.next_ticket();
-        let route = self.client.route(verify);
-        let jar = self.client.jar.clone();
-        let stats = core.stats.clone();
-        let bridge = core.bridge.clone();
-        let fut = async move {
-            let outcome = UserClient::execute(route, jar, spec).await;
-            let failure = http::default_failure(&outcome, &meta);
-            if meta.recorded {
-                let now = crate::log::now();
-                let len = outcome
-                    .response
-                    .as_ref()
-                    .map(|r| r.body.len() as u64)
-                    .unwrap_or(0);
-                stats.log_request(
-                    &meta.method_label,
-                    &meta.name,
-                    Some(outcome.response_time_ms),
-                    len,
-                    now,
-                );
-                if let Some(f) = &failure {
-                    stats.log_error(&meta.method_label, &meta.name, f, now);
-                }
-            }
-            bridge.push(Item::Http {
-                ticket,
-                done: Box::new(Completed {
-                    outcome,
-                    meta,
-                    failure,
-                }),
-            });
+        let job = Job {
+            ticket,
+            route: self.client.route(verify),
+            jar: self.client.jar.clone(),
+            spec,
+            meta,
         };
-        core.engine.handle.spawn(fut);
+        let first = {
+            let mut pending = PENDING.lock();
+            pending.push(job);
+            pending.len() == 1
+        };
+        if first {
+            // Submit when the hub next runs its callbacks (before it polls), so every request the users send in
+            // one pass of the loop goes to tokio together. Without the hook (no hub yet), submit at once.
+            match FLUSH_HOOK.get() {
+                Some(hook) => {
+                    hook.call0(py)?;
+                }
+                None => flush()?,
+            }
+        }
         Ok(ticket)
     }
 
@@ -480,6 +544,8 @@ pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Response>()?;
     m.add_function(wrap_pyfunction!(wake_fd, m)?)?;
     m.add_function(wrap_pyfunction!(drain, m)?)?;
+    m.add_function(wrap_pyfunction!(flush, m)?)?;
+    m.add_function(wrap_pyfunction!(set_flush_hook, m)?)?;
     m.add_function(wrap_pyfunction!(ack, m)?)?;
     m.add_function(wrap_pyfunction!(log_request, m)?)?;
     m.add_function(wrap_pyfunction!(log_exception, m)?)?;

@@ -6,6 +6,7 @@ and switches each parked greenlet back in with its Response. Runner commands arr
 their own greenlets. Also holds the small factories the Rust `Response` uses for Python-side objects.
 """
 
+import functools
 import json as _json
 import logging
 
@@ -46,6 +47,9 @@ def ensure_started():
         _hub = gevent.get_hub()
         _watcher = _hub.loop.io(_rlocust.wake_fd(), 1)
         _watcher.start(_on_wake)
+        # Requests are handed to tokio in one batch per pass of the loop: the first send of a batch schedules
+        # the flush as a hub callback (gevent runs callbacks before it polls, so nothing waits on a blocked loop).
+        _rlocust.set_flush_hook(functools.partial(_hub.loop.run_callback, _rlocust.flush))
         gevent.signal_handler(signal.SIGINT, _on_signal)
         gevent.signal_handler(signal.SIGTERM, _on_signal)
 
