@@ -8,6 +8,7 @@ a locustfile registered any, or when `catch_response=True` defers the verdict to
 
 import base64
 import json as _json
+import os
 import re
 import uuid
 from contextlib import contextmanager
@@ -24,13 +25,48 @@ _ABSOLUTE = re.compile(r"^https?://", re.I)
 _REQUESTS_VERSION = "2.34.2"
 
 
-def _default_headers():
-    try:
-        import requests
+_requests_version = None
 
-        ua = "python-requests/%s" % requests.__version__
-    except Exception:
-        ua = "python-requests/" + _REQUESTS_VERSION
+
+def _installed_requests_version():
+    """The installed requests' version, read from its metadata file instead of importing it (importing
+    requests pulls in urllib3, charset_normalizer, idna, certifi and ssl: ~8 MB the engine never uses)."""
+    global _requests_version
+    if _requests_version is None:
+        _requests_version = _REQUESTS_VERSION
+        try:
+            import importlib.util
+
+            spec = importlib.util.find_spec("requests")
+            if spec is not None and spec.origin:
+                path = os.path.join(os.path.dirname(spec.origin), "__version__.py")
+                with open(path, encoding="utf-8") as f:
+                    m = re.search(r"""^__version__\s*=\s*["']([^"']+)["']""", f.read(), re.M)
+                if m:
+                    _requests_version = m.group(1)
+        except Exception:
+            pass
+    return _requests_version
+
+
+def _shared_default_headers():
+    """One read-only default header mapping for every session that has not touched its own `headers`."""
+    if _shared_default_headers.value is None:
+        _shared_default_headers.value = _default_headers()
+        _shared_default_headers.pairs = [(k, v) for k, v in _shared_default_headers.value.items()]
+    return _shared_default_headers.value
+
+
+_shared_default_headers.value = None
+_shared_default_headers.pairs = None
+
+
+def _default_pairs():
+    return _shared_default_headers.pairs
+
+
+def _default_headers():
+    ua = "python-requests/" + _installed_requests_version()
     return CaseInsensitiveDict(
         {"User-Agent": ua, "Accept-Encoding": "gzip, deflate", "Accept": "*/*", "Connection": "keep-alive"}
     )
@@ -410,17 +446,57 @@ class HttpSession:
         self.user = user
         self.request_name = None
         self.pool_manager = pool_manager
-        self.headers = _default_headers()
         self.auth = creds
-        self.params = {}
         self.verify = True
         self.cert = None
-        self.proxies = {}
-        self.hooks = {"response": []}
         self.stream = False
         self.trust_env = False
         self.max_redirects = 30
         self._core = _rlocust.Session(self._flavor)
+
+    # headers, params, proxies and hooks are made on first use: most sessions never touch them, and with
+    # 10,000 users the four objects were ~1 KB per user. Until then requests go out with the shared defaults.
+    _headers = _params = _proxies = _hooks = None
+
+    @property
+    def headers(self):
+        if self._headers is None:
+            self._headers = _default_headers()
+        return self._headers
+
+    @headers.setter
+    def headers(self, value):
+        self._headers = value
+
+    @property
+    def params(self):
+        if self._params is None:
+            self._params = {}
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        self._params = value
+
+    @property
+    def proxies(self):
+        if self._proxies is None:
+            self._proxies = {}
+        return self._proxies
+
+    @proxies.setter
+    def proxies(self, value):
+        self._proxies = value
+
+    @property
+    def hooks(self):
+        if self._hooks is None:
+            self._hooks = {"response": []}
+        return self._hooks
+
+    @hooks.setter
+    def hooks(self, value):
+        self._hooks = value
 
     @property
     def cookies(self):
@@ -453,13 +529,13 @@ class HttpSession:
             cls = getattr(mod, "MissingSchema", None) or mod.InvalidURL
             raise cls("Invalid URL %r: No scheme supplied. Perhaps you meant https://%s?" % (full, full))
         params = kwargs.pop("params", None)
-        if self.params:
-            merged = dict(self.params)
+        if self._params:
+            merged = dict(self._params)
             if params:
                 merged.update(dict(_to_pairs(params) or []))
             params = merged
         full = requote(add_params(full, params))
-        headers = self.headers
+        base = headers = self._headers if self._headers is not None else _shared_default_headers()
         extra = kwargs.pop("headers", None)
         if extra:
             headers = headers.copy()
@@ -470,12 +546,12 @@ class HttpSession:
                     headers[k] = v
         body, ctype = encode_body(data, json, kwargs.pop("files", None), headers)
         if ctype and "Content-Type" not in headers:
-            if headers is self.headers:
+            if headers is base:
                 headers = headers.copy()
             headers["Content-Type"] = ctype
         auth = kwargs.pop("auth", None) or self.auth
         if auth:
-            if headers is self.headers:
+            if headers is base:
                 headers = headers.copy()
             if isinstance(auth, (tuple, list)):
                 headers["Authorization"] = basic_auth_header(auth[0], auth[1])
@@ -496,7 +572,7 @@ class HttpSession:
                 method,
                 full,
                 name,
-                [(str(k), str(v)) for k, v in headers.items()],
+                _default_pairs() if headers is _shared_default_headers.value else [(str(k), str(v)) for k, v in headers.items()],
                 body,
                 timeout,
                 bool(allow_redirects),
