@@ -431,7 +431,7 @@ async fn attempt(
                 });
             }
         }
-        buf.split_to(n).freeze()
+        detach(buf.split_to(n))
     } else {
         // No framing: the body ends when the server closes the connection.
         reusable = false;
@@ -440,7 +440,7 @@ async fn attempt(
             .map_err(broken)?
             > 0
         {}
-        buf.split().freeze()
+        detach(buf.split())
     };
     if !buf.is_empty() {
         reusable = false; // bytes nobody asked for: the connection's state is unknown
@@ -453,6 +453,16 @@ async fn attempt(
         head_at,
     };
     Ok((resp, reusable.then_some(stream)))
+}
+
+/// A small body is copied out of the read buffer so the buffer is freed with the exchange (a response waiting
+/// for its greenlet, or kept by user code, would otherwise pin the whole 4 KiB chunk).
+fn detach(body: BytesMut) -> Bytes {
+    if body.len() <= READ_CHUNK / 2 {
+        Bytes::copy_from_slice(&body)
+    } else {
+        body.freeze()
+    }
 }
 
 type Head = (u16, String, HeaderMap, bool);
