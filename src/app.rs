@@ -361,6 +361,7 @@ fn run_inner(argv: Vec<String>) -> i32 {
         headless: true,
     };
     let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+    let (console_secs, csv_secs) = crate::stats::report_intervals();
     // Periodic console table (Locust's stats_printer): first print at once, then every 2 s.
     if !only_summary {
         let stats = stats.clone();
@@ -369,7 +370,7 @@ fn run_inner(argv: Vec<String>) -> i32 {
             loop {
                 log::print_table(&console::stats_table(&stats.snapshot(), true, width));
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = tokio::time::sleep(Duration::from_secs_f64(console_secs)) => {}
                     _ = done.changed() => return,
                 }
             }
@@ -383,7 +384,7 @@ fn run_inner(argv: Vec<String>) -> i32 {
         rt.spawn(async move {
             loop {
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                    _ = tokio::time::sleep(Duration::from_secs_f64(csv_secs)) => {
                         let _ = w.tick(&stats.snapshot(), shared.user_count(), log::now());
                     }
                     _ = done.changed() => return w,

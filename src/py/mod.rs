@@ -71,6 +71,13 @@ static PENDING: parking_lot::Mutex<Vec<Job>> = parking_lot::Mutex::new(Vec::new(
 /// What `send` calls when the batch starts: schedules `flush` as a hub callback (set by the shim's bridge).
 static FLUSH_HOOK: OnceLock<Py<PyAny>> = OnceLock::new();
 
+/// `locust.stats.PERCENTILES_TO_REPORT`, `CONSOLE_STATS_INTERVAL_SEC` and `CSV_STATS_INTERVAL_SEC` as the
+/// locustfile left them.
+#[pyfunction]
+fn set_stats_settings(percentiles: Vec<f64>, console_secs: f64, csv_secs: f64) {
+    crate::stats::configure_reporting(percentiles, console_secs, csv_secs);
+}
+
 #[pyfunction]
 fn set_flush_hook(hook: Py<PyAny>) {
     let _ = FLUSH_HOOK.set(hook);
@@ -545,6 +552,7 @@ pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wake_fd, m)?)?;
     m.add_function(wrap_pyfunction!(drain, m)?)?;
     m.add_function(wrap_pyfunction!(flush, m)?)?;
+    m.add_function(wrap_pyfunction!(set_stats_settings, m)?)?;
     m.add_function(wrap_pyfunction!(set_flush_hook, m)?)?;
     m.add_function(wrap_pyfunction!(ack, m)?)?;
     m.add_function(wrap_pyfunction!(log_request, m)?)?;

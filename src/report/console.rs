@@ -10,7 +10,7 @@
 //! one `\n` after every line.
 
 use crate::report::pyfmt::{py_fixed, py_int_trunc, py_round_int, readable_percentiles};
-use crate::stats::{EntrySnapshot, PERCENTILES_TO_REPORT, Snapshot};
+use crate::stats::{EntrySnapshot, Snapshot, percentiles_to_report};
 use std::fmt::Write as _;
 
 /// Locust's `STATS_TYPE_WIDTH`.
@@ -100,7 +100,7 @@ fn stats_row(e: &EntrySnapshot, total: &EntrySnapshot, current: bool, nw: usize)
 /// Percentiles are printed as whole ms (the exact value rounded half to even).
 pub fn percentile_table(snap: &Snapshot, name_width: usize) -> String {
     let w = name_width;
-    let labels = readable_percentiles(&PERCENTILES_TO_REPORT);
+    let labels = readable_percentiles(percentiles_to_report());
     let mut out = String::new();
     push_line(&mut out, "Response time percentiles (approximated)");
     let mut header = format!("{:<TYPE_WIDTH$} {:<w$} {:>8}", "Type", "Name", labels[0]);
@@ -114,7 +114,7 @@ pub fn percentile_table(snap: &Snapshot, name_width: usize) -> String {
         "-".repeat(w),
         "-".repeat(8)
     );
-    for _ in 0..PERCENTILES_TO_REPORT.len() {
+    for _ in 0..percentiles_to_report().len() {
         separator.push('|');
         separator.push_str(&"-".repeat(6));
     }
@@ -135,7 +135,7 @@ pub fn percentile_table(snap: &Snapshot, name_width: usize) -> String {
 /// Locust `StatsEntry.percentile()`.
 fn percentile_row(e: &EntrySnapshot, w: usize) -> String {
     let mut row = format!("{:<TYPE_WIDTH$} {:<w$}", e.method, e.name);
-    for (i, &p) in PERCENTILES_TO_REPORT.iter().enumerate() {
+    for (i, &p) in percentiles_to_report().iter().enumerate() {
         let v = py_round_int(e.percentile(p));
         let _ = if i == 0 {
             write!(row, " {v:>8}")

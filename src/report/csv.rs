@@ -20,7 +20,7 @@ use crate::report::pyfmt::{
     format_utc_timestamp, py_fixed, py_float_repr, py_int_trunc, py_num, py_round_int, py_str_repr,
     readable_percentiles,
 };
-use crate::stats::{EntrySnapshot, ErrorSnapshot, PERCENTILES_TO_REPORT, Snapshot};
+use crate::stats::{EntrySnapshot, ErrorSnapshot, Snapshot, percentiles_to_report};
 
 /// Append one field with Python `csv.QUOTE_MINIMAL` rules.
 fn push_field(out: &mut String, field: &str) {
@@ -53,7 +53,7 @@ fn push_row<S: AsRef<str>>(out: &mut String, fields: &[S]) {
 
 fn header(first: &[&str], last: &[&str]) -> String {
     let mut fields: Vec<String> = first.iter().map(|s| (*s).to_owned()).collect();
-    fields.extend(readable_percentiles(&PERCENTILES_TO_REPORT));
+    fields.extend(readable_percentiles(percentiles_to_report()));
     fields.extend(last.iter().map(|s| (*s).to_owned()));
     let mut out = String::new();
     push_row(&mut out, &fields);
@@ -117,9 +117,9 @@ pub fn exceptions_header() -> String {
 /// cumulative (or, with `current`, the last-10-s) percentiles as whole ms.
 fn percentile_fields(e: &EntrySnapshot, current: bool) -> Vec<String> {
     if e.num_requests == 0 {
-        return vec!["N/A".to_owned(); PERCENTILES_TO_REPORT.len()];
+        return vec!["N/A".to_owned(); percentiles_to_report().len()];
     }
-    PERCENTILES_TO_REPORT
+    percentiles_to_report()
         .iter()
         .map(|&p| {
             let ms = if current {

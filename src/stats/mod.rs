@@ -49,6 +49,37 @@ pub const PERCENTILES_TO_REPORT: [f64; 11] = [
     0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0,
 ];
 
+static REPORTED: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+static INTERVALS: std::sync::OnceLock<(f64, f64)> = std::sync::OnceLock::new();
+
+/// The percentiles of the console table and the CSV columns: Locust's default, or the locustfile's
+/// `locust.stats.PERCENTILES_TO_REPORT` (read once, after the init event).
+pub fn percentiles_to_report() -> &'static [f64] {
+    REPORTED
+        .get()
+        .map(|v| v.as_slice())
+        .unwrap_or(&PERCENTILES_TO_REPORT)
+}
+
+/// Seconds between console tables and between CSV writes (`CONSOLE_STATS_INTERVAL_SEC`,
+/// `CSV_STATS_INTERVAL_SEC`; 2 and 1 unless the locustfile changed them).
+pub fn report_intervals() -> (f64, f64) {
+    INTERVALS.get().copied().unwrap_or((2.0, 1.0))
+}
+
+/// Set once, from the values of `locust.stats` after the locustfile loaded; invalid values keep the defaults.
+pub fn configure_reporting(percentiles: Vec<f64>, console_secs: f64, csv_secs: f64) {
+    if !percentiles.is_empty() && percentiles.iter().all(|p| (0.0..=1.0).contains(p)) {
+        let _ = REPORTED.set(percentiles);
+    }
+    let ok = |v: f64| v.is_finite() && v > 0.0;
+    let (dc, dv) = report_intervals();
+    let _ = INTERVALS.set((
+        if ok(console_secs) { console_secs } else { dc },
+        if ok(csv_secs) { csv_secs } else { dv },
+    ));
+}
+
 /// Width in seconds of the "current" percentile window (Locust's
 /// `CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW`).
 pub const CURRENT_WINDOW_SECS: i64 = 10;

@@ -215,8 +215,24 @@ def configure(values, custom_argv, selected):
         logging.getLogger("locust.main").error("An exception occurred in an init listener: %s\n%s", e,
                                                traceback.format_exc())
         raise UserFacingError("", 1)
+    _report_settings()
     return [(c.__name__, float(getattr(c, "weight", 1)), int(getattr(c, "fixed_count", 0) or 0))
             for c in env.user_classes]
+
+
+def _report_settings():
+    """Hand the statistics settings a locustfile may change (``locust.stats.PERCENTILES_TO_REPORT`` and the
+    console/CSV intervals, documented by Locust) to the Rust reporters."""
+    import _rlocust
+    from locust import stats
+
+    try:
+        percentiles = [float(p) for p in stats.PERCENTILES_TO_REPORT]
+        console = float(stats.CONSOLE_STATS_INTERVAL_SEC)
+        csv_secs = float(stats.CSV_STATS_INTERVAL_SEC)
+    except (TypeError, ValueError):
+        return
+    _rlocust.set_stats_settings(percentiles, console, csv_secs)
 
 
 def shape_info():
