@@ -155,6 +155,7 @@ pub struct Tls {
 }
 
 /// A response as read off the wire (body still content-encoded).
+#[derive(Debug)]
 pub struct RawResponse {
     pub status: u16,
     pub reason: String,
@@ -728,6 +729,88 @@ mod tests {
         assert_eq!(
             get(&pool, Method::GET, &dead).await.err(),
             Some(HttpError::ConnectionRefused)
+        );
+    }
+
+    #[tokio::test]
+    async fn https_reuses_its_connection_and_verifies_unless_told_not_to() {
+        let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+        let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![ck.cert.der().clone()], key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("https://{}/x", listener.local_addr().unwrap())).unwrap();
+        let handshakes = Arc::new(AtomicUsize::new(0));
+        let count = handshakes.clone();
+        tokio::spawn(async move {
+            loop {
+                let (sock, _) = listener.accept().await.unwrap();
+                let acceptor = acceptor.clone();
+                let count = count.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(sock).await else {
+                        return;
+                    };
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let mut seen = Vec::new();
+                    let mut b = [0u8; 1024];
+                    loop {
+                        while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match tls.read(&mut b).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => seen.extend_from_slice(&b[..n]),
+                            }
+                        }
+                        seen.clear();
+                        let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecure";
+                        if tls.write_all(answer).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let engine = crate::http::Engine::new(tokio::runtime::Handle::current());
+        let pool = Pool::default();
+        for _ in 0..2 {
+            let r = exchange(
+                &engine.tls,
+                &pool,
+                false,
+                &Method::GET,
+                &url,
+                &HeaderMap::new(),
+                b"",
+            )
+            .await
+            .unwrap();
+            assert_eq!((r.status, &r.body[..]), (200, &b"secure"[..]));
+        }
+        assert_eq!(
+            handshakes.load(Ordering::SeqCst),
+            1,
+            "the TLS connection is kept alive"
+        );
+        let refused = exchange(
+            &engine.tls,
+            &pool,
+            true,
+            &Method::GET,
+            &url,
+            &HeaderMap::new(),
+            b"",
+        )
+        .await;
+        assert!(
+            matches!(refused, Err(HttpError::Tls(ref m)) if m.contains("certificate")),
+            "{refused:?}"
         );
     }
 
