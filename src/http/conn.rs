@@ -25,6 +25,8 @@ const MAX_IDLE: usize = 16;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// First read of a response; grown as needed.
 const READ_CHUNK: usize = 4096;
+/// Bodies up to this size are sent in the same write as the request head.
+const INLINE_BODY: usize = 16 * 1024;
 /// A response head larger than this is refused (as hyper and http.client do, with their own limits).
 const MAX_HEAD: usize = 256 * 1024;
 
@@ -204,10 +206,18 @@ pub async fn exchange(
         port: url.port_or_known_default().unwrap_or(80),
         verify,
     };
-    let head = request_head(method, url, headers, body.len());
+    // A small body goes out in the same write as the head; a large one is written after it.
+    let inline = body.len() <= INLINE_BODY;
+    let mut wire = request_head(method, url, headers, if inline { body.len() } else { 0 });
+    let rest = if inline {
+        wire.extend_from_slice(body);
+        &[][..]
+    } else {
+        body
+    };
     let close = wants_close(headers);
     if let Some(stream) = pool.take(&key) {
-        match attempt(stream, &head, body, method, close).await {
+        match attempt(stream, &wire, rest, method, close).await {
             Ok((resp, Some(stream))) => {
                 pool.put(key, stream);
                 return Ok(resp);
@@ -219,7 +229,7 @@ pub async fn exchange(
     }
     // boxed: the TLS handshake state is large and only needed when a connection is opened
     let stream = Box::pin(connect(tls, &key)).await?;
-    match attempt(stream, &head, body, method, close).await {
+    match attempt(stream, &wire, rest, method, close).await {
         Ok((resp, Some(stream))) => {
             pool.put(key, stream);
             Ok(resp)
@@ -302,9 +312,10 @@ fn has_token(value: &[u8], token: &[u8]) -> bool {
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
 }
 
-/// Request line and headers (`Host` first unless given), ending with the blank line.
-fn request_head(method: &Method, url: &Url, headers: &HeaderMap, body_len: usize) -> Vec<u8> {
-    let mut h = Vec::with_capacity(256 + body_len.min(16 * 1024));
+/// Request line and headers (`Host` first unless given), ending with the blank line; `room` more bytes are
+/// reserved for a body sent in the same write.
+fn request_head(method: &Method, url: &Url, headers: &HeaderMap, room: usize) -> Vec<u8> {
+    let mut h = Vec::with_capacity(256 + room);
     h.extend_from_slice(method.as_str().as_bytes());
     h.push(b' ');
     let path = url.path();
@@ -337,11 +348,12 @@ fn request_head(method: &Method, url: &Url, headers: &HeaderMap, body_len: usize
     h
 }
 
-/// One request/response on `stream`; the stream comes back when it can carry another request.
+/// One request/response on `stream` (`wire`: the head, with the body when it is small; `rest`: a large body);
+/// the stream comes back when it can carry another request.
 async fn attempt(
     mut stream: Stream,
-    head: &[u8],
-    body: &[u8],
+    wire: &[u8],
+    rest: &[u8],
     method: &Method,
     close: bool,
 ) -> Result<(RawResponse, Option<Stream>), Failed> {
@@ -349,16 +361,9 @@ async fn attempt(
         stale: true,
         error: io_error(&e),
     };
-    if !body.is_empty() && body.len() <= 16 * 1024 {
-        let mut all = Vec::with_capacity(head.len() + body.len());
-        all.extend_from_slice(head);
-        all.extend_from_slice(body);
-        stream.write_all(&all).await.map_err(lost)?;
-    } else {
-        stream.write_all(head).await.map_err(lost)?;
-        if !body.is_empty() {
-            stream.write_all(body).await.map_err(lost)?;
-        }
+    stream.write_all(wire).await.map_err(lost)?;
+    if !rest.is_empty() {
+        stream.write_all(rest).await.map_err(lost)?;
     }
     stream.flush().await.map_err(lost)?;
 
@@ -470,10 +475,17 @@ type Head = (u16, String, HeaderMap, bool);
 
 /// Parse a complete response head at the start of `buf`: its length and (status, reason, headers, keep-alive).
 fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, HttpError> {
-    let mut slots = 64;
+    // Room for 64 headers on the stack (no allocation per response); more are parsed into a growing Vec.
+    let mut inline = [httparse::EMPTY_HEADER; 64];
+    let mut heap = Vec::new();
     loop {
-        let mut storage = vec![httparse::EMPTY_HEADER; slots];
-        let mut resp = httparse::Response::new(&mut storage);
+        let storage: &mut [httparse::Header<'_>] = if heap.is_empty() {
+            &mut inline
+        } else {
+            &mut heap
+        };
+        let slots = storage.len();
+        let mut resp = httparse::Response::new(storage);
         match resp.parse(buf) {
             Ok(httparse::Status::Complete(len)) => {
                 let status = resp.code.unwrap_or(0);
@@ -497,7 +509,9 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, HttpError> {
                 return Ok(Some((len, (status, reason, headers, keep_alive))));
             }
             Ok(httparse::Status::Partial) => return Ok(None),
-            Err(httparse::Error::TooManyHeaders) if slots < 4096 => slots *= 8,
+            Err(httparse::Error::TooManyHeaders) if slots < 4096 => {
+                heap = vec![httparse::EMPTY_HEADER; slots * 8];
+            }
             Err(e) => return Err(HttpError::Other(format!("invalid HTTP response: {e}"))),
         }
     }
@@ -612,12 +626,20 @@ mod tests {
     }
 
     /// A loopback server that answers each accepted connection's requests with the given raw responses in turn
-    /// (one per request read), then closes the connection; returns its URL and the number of connections.
-    async fn raw_server(script: Vec<Vec<&'static [u8]>>) -> (Url, Arc<AtomicUsize>) {
+    /// (one per request read), then closes the connection; returns its URL, the number of connections, and a
+    /// receiver that gets one message each time the server has closed a connection.
+    async fn raw_server(
+        script: Vec<Vec<&'static [u8]>>,
+    ) -> (
+        Url,
+        Arc<AtomicUsize>,
+        tokio::sync::mpsc::UnboundedReceiver<()>,
+    ) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
         let accepted = Arc::new(AtomicUsize::new(0));
         let count = accepted.clone();
+        let (closed_tx, closed) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
             for answers in script {
                 let (mut sock, _) = listener.accept().await.unwrap();
@@ -634,10 +656,11 @@ mod tests {
                     }
                     sock.write_all(answer).await.unwrap();
                 }
-                // dropping the socket closes the connection
+                drop(sock);
+                let _ = closed_tx.send(());
             }
         });
-        (url, accepted)
+        (url, accepted, closed)
     }
 
     fn tls() -> Tls {
@@ -661,7 +684,7 @@ mod tests {
 
     #[tokio::test]
     async fn bodies_by_each_framing_and_keep_alive_reuse() {
-        let (url, accepted) = raw_server(vec![
+        let (url, accepted, _) = raw_server(vec![
             vec![
                 b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
                 b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=1\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n",
@@ -699,21 +722,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_connection_the_server_closed_while_idle_is_replaced() {
-        let (url, accepted) = raw_server(vec![
+        let (url, accepted, mut closed) = raw_server(vec![
             vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"],
             vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"],
         ])
         .await;
         let pool = Pool::default();
         assert_eq!(&get(&pool, Method::GET, &url).await.unwrap().body[..], b"a");
-        tokio::time::sleep(Duration::from_millis(50)).await; // the server has closed the first connection
+        closed.recv().await.unwrap(); // the server has closed the first connection
         assert_eq!(&get(&pool, Method::GET, &url).await.unwrap().body[..], b"b");
         assert_eq!(accepted.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]
     async fn truncated_bodies_and_refused_connections_are_errors() {
-        let (url, _) = raw_server(vec![vec![
+        let (url, _, _) = raw_server(vec![vec![
             b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
         ]])
         .await;

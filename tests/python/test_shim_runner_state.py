@@ -1,7 +1,6 @@
 """runner.state as Locust's LocalRunner shows it, and stop()/quit() called in a user's own greenlet (Locust runs
 stop() in that greenlet and the caller dies inside it). The Rust runner is replaced by a recorder."""
 
-import gevent
 import pytest
 
 import _rlocust
@@ -106,7 +105,7 @@ def test_quit_from_a_task_with_other_users_aborts_the_stop(engine):
     runner._fire("spawning_complete", {"user_count": 1})
     runner._spawn("Quitter", 1)  # (a second ramp: its own spawning_complete is not needed here)
     runner._live_state = STATE_RUNNING
-    gevent.sleep(0.1)
+    assert runner.user_greenlets.join(timeout=5), "the users did not end"
     assert after == [] and engine.controls == []  # the caller died inside quit(); the Rust runner was not told
     assert log[1:] == [("test_stopping", STATE_RUNNING, 2), ("Quitter.on_stop",), ("Other.on_stop",)]
     assert runner.state == STATE_CLEANUP and runner.user_count == 0
@@ -139,7 +138,7 @@ def test_quit_or_stop_from_the_only_user_completes(engine, how):
     runner = env.runner
     runner._spawn("Alone", 1)
     runner._fire("spawning_complete", {"user_count": 1})
-    gevent.sleep(0.1)
+    assert runner.user_greenlets.join(timeout=5), "the user did not end"
     # Locust: test_stop fires while the caller still counts; quit() never returns, stop() does
     assert log[1:] == [("test_stopping", STATE_RUNNING, 1), ("test_stop", STATE_STOPPED, 1), ("on_stop",)]
     assert after == ([] if how == "quit" else ["stop returned"])

@@ -49,20 +49,17 @@ def _installed_requests_version():
     return _requests_version
 
 
+_shared_defaults = None
+
+
 def _shared_default_headers():
-    """One read-only default header mapping for every session that has not touched its own `headers`."""
-    if _shared_default_headers.value is None:
-        _shared_default_headers.value = _default_headers()
-        _shared_default_headers.pairs = [(k, v) for k, v in _shared_default_headers.value.items()]
-    return _shared_default_headers.value
-
-
-_shared_default_headers.value = None
-_shared_default_headers.pairs = None
-
-
-def _default_pairs():
-    return _shared_default_headers.pairs
+    """(mapping, pairs as sent): the default headers of every session that has not touched its own `headers`;
+    never handed to user code, so never changed."""
+    global _shared_defaults
+    if _shared_defaults is None:
+        headers = _default_headers()
+        _shared_defaults = (headers, list(headers.items()))
+    return _shared_defaults
 
 
 def _default_headers():
@@ -535,7 +532,11 @@ class HttpSession:
                 merged.update(dict(_to_pairs(params) or []))
             params = merged
         full = requote(add_params(full, params))
-        base = headers = self._headers if self._headers is not None else _shared_default_headers()
+        if self._headers is None:
+            base, base_pairs = _shared_default_headers()
+        else:
+            base, base_pairs = self._headers, None
+        headers = base
         extra = kwargs.pop("headers", None)
         if extra:
             headers = headers.copy()
@@ -572,7 +573,7 @@ class HttpSession:
                 method,
                 full,
                 name,
-                _default_pairs() if headers is _shared_default_headers.value else [(str(k), str(v)) for k, v in headers.items()],
+                base_pairs if headers is base and base_pairs else [(str(k), str(v)) for k, v in headers.items()],
                 body,
                 timeout,
                 bool(allow_redirects),
