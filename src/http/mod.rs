@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 mod conn;
+pub mod wire;
 
 /// Why an exchange produced no response. The texts users see are built from this by [`HttpError::repr`].
 #[derive(Debug, Clone, PartialEq)]

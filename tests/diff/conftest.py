@@ -1,11 +1,13 @@
 """Session plumbing for the differential tests: the tools, the loopback target, and one cached run per variant."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import selectors
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -89,13 +91,38 @@ class Target:
                 self.proc.wait()
 
 
+class FaultServer:
+    """tests/faults/faultserver.py on random loopback ports: one broken response per path (see its header)."""
+
+    def __init__(self, workdir: Path):
+        script = dh.REPO / "tests" / "faults" / "faultserver.py"
+        self.log = workdir / "faultserver.stderr"
+        self.proc = subprocess.Popen([sys.executable, str(script), "--max-seconds", "3600"], stdout=subprocess.PIPE,
+                                     stderr=open(self.log, "wb"), stdin=subprocess.DEVNULL, start_new_session=True)
+        line = self.proc.stdout.readline()
+        try:
+            self.urls = json.loads(line)
+        except ValueError:
+            self.close()
+            raise RuntimeError(f"the fault server did not report its addresses (got {line!r}); stderr: "
+                               f"{self.log.read_text(errors='replace')[-2000:]}")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
 class DiffContext:
-    def __init__(self, cmds, target, workdir):
+    def __init__(self, cmds, target, workdir, faults):
         self.cmds, self.target, self.workdir = cmds, target, workdir
         self.parallel = os.environ.get("DIFF_PARALLEL", "0") == "1"
         dead_port = os.environ.get("DIFF_DEAD_PORT", "1")
         self.places = {"host": target.url, "hostport": target.url.split("//", 1)[1],
                       "dead_host": f"http://127.0.0.1:{dead_port}"}
+        # {fault_host}, {fault_https}, {fault_tls_alert}, {fault_tls_slow}, {fault_tls_reset}
+        self.places.update({"fault_host": faults.urls["http"]})
+        self.places.update({f"fault_{k}": v for k, v in faults.urls.items() if k != "http"})
         self.cache: dict[tuple, dict] = {}
         self.timings: list[tuple[str, dict[str, float]]] = []
 
@@ -140,13 +167,15 @@ def diffctx(tmp_path_factory):
         cmds = {"locust": dh.resolve_command("LOCUST_BIN", "locust"),
                 "rlocust": dh.resolve_command("RLOCUST_BIN", str(dh.REPO / "target" / "release" / "rlocust"))}
         target = Target(workdir)
+        faults = FaultServer(workdir)
     except (FileNotFoundError, RuntimeError) as e:
         problem = str(e)
     if problem:  # outside the except block, so the report shows just this message
         pytest.fail(f"cannot run the differential tests: {problem}", pytrace=False)
-    ctx = DiffContext(cmds, target, workdir)
+    ctx = DiffContext(cmds, target, workdir, faults)
     yield ctx
     target.close()
+    faults.close()
     _TIMINGS.extend(ctx.timings)
 
 

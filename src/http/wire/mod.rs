@@ -1,0 +1,156 @@
+//! Reading one HTTP/1.1 response off the wire the way the client a locustfile uses would read it.
+//!
+//! Locust users see two HTTP clients, and a broken server looks different through each: `HttpUser`
+//! (requests → urllib3 → http.client) is lenient about syntax and strict about lengths, `FastHttpUser`
+//! (geventhttpclient → llhttp) is strict about syntax. The same bytes must give the same verdict, failure text,
+//! status and body under rlocust as under Locust, so each client is one [`Dialect`] here:
+//! [`pyhttp`] for HttpUser and [`llhttp`] for FastHttpUser. Both are sans-IO: the connection code in `conn`
+//! reads bytes (with timeouts) and hands them to a [`Reader`]; the reader says when it needs more, when the head
+//! of the final response is complete, and when the response is complete, or which exception the client raises
+//! ([`exc::PyExc`]).
+//!
+//! Who calls it: `http::conn` (one reader per exchange). Must not: do I/O, sleep, allocate without bound (every
+//! buffer is capped by [`Limits`]), or panic on any input.
+pub mod exc;
+pub mod llhttp;
+pub mod pyhttp;
+
+use bytes::{Bytes, BytesMut};
+use exc::PyExc;
+
+/// Which client's reading rules apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// HttpUser: requests 2.x on urllib3 2.x on CPython's http.client.
+    Requests,
+    /// FastHttpUser: geventhttpclient 2.x on llhttp.
+    Fast,
+}
+
+/// Bounds on what one response may make the reader hold.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Bytes of body, before and after content decoding, and (FastHttpUser, which has no head limit of its own)
+    /// of head. Beyond it the response fails with [`exc::body_too_large`].
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+/// The default of [`Limits::max_body`]: 256 MiB (`RLOCUST_MAX_BODY_SIZE` changes it).
+pub const DEFAULT_MAX_BODY: usize = 256 << 20;
+
+/// What the reader knows of the exchange it reads, for its decisions and error texts.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// The request method, upper case (`HEAD` responses have no body).
+    pub method: String,
+    /// The request URL as sent (error texts of FastHttpUser name it).
+    pub url: String,
+    /// `HTTPConnectionPool(host='127.0.0.1', port=8080)` (or `HTTPSConnectionPool…`): urllib3's pool, named in
+    /// requests' timeout texts.
+    pub pool: String,
+    /// The read timeout as the locustfile gave it, formatted by Python `str()` (`2`, `2.0`, `0.5`), if any.
+    pub read_timeout: Option<String>,
+    pub limits: Limits,
+}
+
+/// The final response's status line and headers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Head {
+    pub status: u16,
+    /// The reason phrase as the client keeps it (may be empty).
+    pub reason: String,
+    /// Header fields in arrival order as the client keeps them: names and values decoded as latin-1.
+    pub headers: Vec<(String, String)>,
+    /// HTTP minor version as the client understood it: 10 for HTTP/1.0 (and 0.9), 11 otherwise.
+    pub version: u8,
+}
+
+impl Head {
+    /// The first value of header `name` (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All values of header `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A response read to its end.
+#[derive(Debug)]
+pub struct Complete {
+    pub head: Head,
+    /// The body as the client hands it to user code: content-decoded (gzip, deflate) where it decodes.
+    pub body: Bytes,
+    /// Whether the connection can carry another request (the response ended cleanly by its framing, no
+    /// `Connection: close`, nothing unasked left in the buffer).
+    pub reusable: bool,
+}
+
+/// Progress of a [`Reader`].
+#[derive(Debug)]
+pub enum Step {
+    /// More bytes are needed.
+    More,
+    /// The head of the final (non-1xx) response is complete; reported once, before the body is read.
+    Head,
+    /// The response is complete.
+    Done(Complete),
+}
+
+/// Reads one response: `conn` feeds it what the socket gives until it returns [`Step::Done`] or an error.
+///
+/// Contract:
+/// - [`Reader::feed`] consumes from the front of `buf` what it has used (it may leave a partial line or chunk
+///   there) and returns [`Step::More`] when it needs more bytes. The caller then reads more into `buf` and calls
+///   `feed` again; after [`Step::Head`] the caller calls `feed` again at once (body bytes may already be there).
+/// - Bytes left in `buf` after [`Step::Done`] belong to nobody: the caller does not reuse the connection.
+/// - [`Reader::eof`] is called once when the peer has closed the connection (a read returned 0); it returns
+///   [`Step::Done`] (e.g. a body delimited by the close) or the client's error; never `More`.
+/// - [`Reader::io_error`] and [`Reader::timeout`] give the exception the client raises when the socket fails or
+///   the read timeout expires at the current point of the response.
+pub trait Reader: Send {
+    fn feed(&mut self, buf: &mut BytesMut) -> Result<Step, PyExc>;
+    fn eof(&mut self, buf: &mut BytesMut) -> Result<Step, PyExc>;
+    fn io_error(&self, error: &std::io::Error) -> PyExc;
+    fn timeout(&self) -> PyExc;
+}
+
+/// A reader for `dialect`.
+pub fn reader(dialect: Dialect, ctx: Context) -> Box<dyn Reader> {
+    match dialect {
+        Dialect::Requests => Box::new(pyhttp::PyReader::new(ctx)),
+        Dialect::Fast => Box::new(llhttp::LlReader::new(ctx)),
+    }
+}
+
+/// The failure of a response larger than [`Limits::max_body`] (rlocust's own bound: neither client has one).
+/// HttpUser sees a requests `ConnectionError` subclass, FastHttpUser a builtin `ConnectionError` subclass, so
+/// the `except` clauses and Locust's failure handling of each client catch it.
+pub fn body_too_large(dialect: Dialect, limit: usize) -> PyExc {
+    let class = match dialect {
+        Dialect::Requests => "locust._bridge.ResponseTooLarge",
+        Dialect::Fast => "locust._bridge.FastResponseTooLarge",
+    };
+    PyExc::new(
+        class,
+        vec![exc::PyVal::str(format!(
+            "response body larger than {limit} bytes (rlocust's limit; set RLOCUST_MAX_BODY_SIZE to change it)"
+        ))],
+    )
+}
