@@ -9,11 +9,12 @@ use crate::http::Engine;
 use crate::interp::{self, InterpError};
 use crate::log::{self, Level};
 use crate::py::{self, Core};
-use crate::report::{console, csv::CsvWriter, json};
+use crate::report::{console, csv::CsvWriter, outputs::Outputs};
 use crate::runner::{self, Control, Plan, Shared, dispatch::UserClassSpec};
 use crate::stats::RequestStats;
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -87,12 +88,59 @@ fn get_f64(values: &[(String, Value)], key: &str) -> Option<f64> {
     }
 }
 
+/// `RLOCUST_MAX_BODY_SIZE`: bytes a response body may have, with an optional K, M or G (binary multiples);
+/// 0 means no limit. Unset: 256 MiB.
+fn max_body_size(value: Option<&str>) -> Result<usize, String> {
+    let Some(text) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(crate::http::wire::DEFAULT_MAX_BODY);
+    };
+    let (digits, unit) = match text.as_bytes()[text.len() - 1].to_ascii_uppercase() {
+        b'K' => (&text[..text.len() - 1], 1usize << 10),
+        b'M' => (&text[..text.len() - 1], 1 << 20),
+        b'G' => (&text[..text.len() - 1], 1 << 30),
+        _ => (text, 1),
+    };
+    match digits.trim().parse::<usize>() {
+        Ok(0) => Ok(usize::MAX),
+        Ok(n) => Ok(n.saturating_mul(unit)),
+        Err(_) => Err(format!(
+            "rlocust: RLOCUST_MAX_BODY_SIZE must be a number of bytes, optionally with K, M or G (e.g. 512M), or 0 for no limit; got {text:?}"
+        )),
+    }
+}
+
 fn version_line() -> String {
     format!("rlocust {VERSION} (follows Locust {LOCUST_VERSION})")
 }
 
+/// A panic is a bug in rlocust: say so in one line (with where, for the bug report) instead of Rust's panic text
+/// and backtrace note; `RUST_BACKTRACE=1` keeps Rust's own report. The engine turns a panic inside a request into
+/// a failure row, so the user it belonged to is not lost.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            return;
+        }
+        std::panic::set_hook(Box::new(|info| {
+            let msg = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into());
+            let place = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            eprintln!("rlocust: internal error: {msg}{place} (please report it)");
+        }));
+    });
+}
+
 /// Run rlocust with `argv` (without the program name). Returns the process exit code.
 pub fn run(argv: Vec<String>) -> i32 {
+    install_panic_hook();
     let code = run_inner(argv);
     interp::finish();
     code
@@ -127,7 +175,11 @@ fn run_inner(argv: Vec<String>) -> i32 {
         Err(e) => return fail(&format!("rlocust: cannot create the wake-up fd: {e}"), 1),
     };
     let stats = Arc::new(RequestStats::new());
-    let engine = Engine::new(rt.handle().clone());
+    let max_body = match max_body_size(std::env::var("RLOCUST_MAX_BODY_SIZE").ok().as_deref()) {
+        Ok(n) => n,
+        Err(msg) => return fail(&msg, 1),
+    };
+    let engine = Engine::new(rt.handle().clone(), max_body);
 
     if let Err(e) = interp::start() {
         return interp_fail(e);
@@ -334,7 +386,7 @@ fn run_inner(argv: Vec<String>) -> i32 {
     let only_summary = get_bool(&values, "only_summary");
     let csv_prefix = get_str(&values, "csv_prefix");
     let full_history = get_bool(&values, "stats_history_enabled");
-    let mut csv = match &csv_prefix {
+    let csv = match &csv_prefix {
         Some(prefix) => match CsvWriter::create(prefix, full_history) {
             Ok(w) => Some(w),
             Err(e) => {
@@ -345,6 +397,17 @@ fn run_inner(argv: Vec<String>) -> i32 {
             }
         },
         None => None,
+    };
+    let outputs = Arc::new(Outputs::new(
+        stats.clone(),
+        csv,
+        get_bool(&values, "json"),
+        get_str(&values, "json_file"),
+        width,
+    ));
+    let exit_on_error = match get(&values, "exit_code_on_error") {
+        Some(Value::Int(n)) => *n as i32,
+        _ => 1,
     };
 
     let plan = Plan {
@@ -377,22 +440,32 @@ fn run_inner(argv: Vec<String>) -> i32 {
         });
     }
     // CSV writer: every second.
-    let csv_task = csv.take().map(|mut w| {
-        let stats = stats.clone();
+    if outputs.has_csv() {
+        let outputs = outputs.clone();
         let shared = shared.clone();
         let mut done = done_rx.clone();
         rt.spawn(async move {
             loop {
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs_f64(csv_secs)) => {
-                        let _ = w.tick(&stats.snapshot(), shared.user_count(), log::now());
-                    }
-                    _ = done.changed() => return w,
+                    _ = tokio::time::sleep(Duration::from_secs_f64(csv_secs)) => outputs.csv_tick(shared.user_count()),
+                    _ = done.changed() => return,
                 }
             }
-        })
-    });
-    // Ctrl+C / SIGTERM are handled on the hub (`_bridge.ensure_started`): they send Control::Quit.
+        });
+    }
+    // Ctrl+C / SIGTERM, and a hub that stops responding while the run ends (see runner::watchdog).
+    let hub_done = Arc::new(AtomicBool::new(false));
+    runner::watchdog::start(
+        rt.handle(),
+        runner::watchdog::Watchdog {
+            shared: shared.clone(),
+            bridge: bridge.clone(),
+            outputs: outputs.clone(),
+            exit_code_on_error: exit_on_error,
+            interrupt: Box::new(interp::interrupt),
+            hub_done: hub_done.clone(),
+        },
+    );
     // Saturation warnings: the clock of this thread, which runs Python (the hub) from here on.
     if let Some(hub) = runner::monitor::ThreadClock::current() {
         rt.spawn(runner::monitor::run(shared.clone(), bridge.clone(), hub));
@@ -412,21 +485,33 @@ fn run_inner(argv: Vec<String>) -> i32 {
         });
     }
 
-    if let Err(e) = interp::run_hub() {
-        return interp_fail(e);
+    let exit_status = match interp::run_hub() {
+        Ok(status) => status,
+        Err(e) => {
+            outputs.write_final(shared.user_count());
+            return interp_fail(e);
+        }
+    };
+    hub_done.store(true, Ordering::Release);
+    if let Some(code) = exit_status {
+        // NOTE: a task's sys.exit(N) ends Locust's process at once with N: no stop sequence, no quitting event,
+        // no final tables. The result files the user asked for are still written.
+        outputs.write_files(shared.user_count());
+        let _ = std::io::stdout().flush();
+        rt.shutdown_timeout(Duration::from_millis(200));
+        return code;
     }
 
     let (process_code, unhandled) = match interp::quitting() {
         Ok(r) => r,
-        Err(e) => return interp_fail(e),
-    };
-    let exit_on_error = match get(&values, "exit_code_on_error") {
-        Some(Value::Int(n)) => *n as i32,
-        _ => 1,
+        Err(e) => {
+            outputs.write_final(shared.user_count());
+            return interp_fail(e);
+        }
     };
     let code = if let Some(c) = process_code {
         c
-    } else if stats.has_failures() || stats.has_exceptions() {
+    } else if outputs.had_errors() {
         exit_on_error
     } else if unhandled {
         2
@@ -435,32 +520,7 @@ fn run_inner(argv: Vec<String>) -> i32 {
     };
     log::info("locust.main", &format!("Shutting down (exit code {code})"));
     let _ = done_tx.send(true);
-    if let Some(task) = csv_task
-        && let Ok(mut w) = rt.block_on(task)
-        && let Err(e) = w.finish(&stats.snapshot(), shared.user_count(), log::now())
-    {
-        eprintln!("rlocust: cannot write the CSV files: {e}");
-    }
-    let snap = stats.snapshot();
-    let json_file = get_str(&values, "json_file");
-    if json_file.is_none() {
-        let mut out = console::stats_table(&snap, false, width);
-        out.push_str(&console::percentile_table(&snap, width));
-        out.push_str(&console::error_report(&snap, width));
-        log::print_table(&out);
-    }
-    if get_bool(&values, "json") {
-        println!("{}", json::serialize_stats(&snap));
-    }
-    if let Some(name) = json_file {
-        let path = format!("{name}.json");
-        if let Some(parent) = std::path::Path::new(&path).parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        if let Err(e) = std::fs::write(&path, json::serialize_stats(&snap)) {
-            eprintln!("rlocust: cannot write {path}: {e}");
-        }
-    }
+    outputs.write_final(shared.user_count());
     let _ = interp::quit(code);
     let _ = std::io::stdout().flush();
     rt.shutdown_timeout(Duration::from_millis(200));

@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// What the runner asks the hub to do.
@@ -40,15 +41,29 @@ pub enum Arg {
 }
 
 pub enum Item {
-    Http { ticket: u64, done: Box<Completed> },
-    Command { id: u64, command: Command },
+    Http {
+        ticket: u64,
+        done: Box<Completed>,
+    },
+    Command {
+        id: u64,
+        command: Command,
+    },
+    /// Nothing to do: proves the hub still drains (see [`Bridge::ping`]).
+    Ping,
+}
+
+/// The queued items and when the oldest of them was queued (how long the hub has left work waiting).
+struct Queue {
+    items: Vec<Item>,
+    since: Option<Instant>,
 }
 
 pub struct Bridge {
-    queue: Mutex<Vec<Item>>,
+    queue: Mutex<Queue>,
     efd: RawFd,
     next_id: AtomicU64,
-    acks: Mutex<HashMap<u64, oneshot::Sender<()>>>,
+    acks: Mutex<HashMap<u64, oneshot::Sender<bool>>>,
 }
 
 impl Bridge {
@@ -59,7 +74,10 @@ impl Bridge {
             return Err(std::io::Error::last_os_error());
         }
         Ok(Bridge {
-            queue: Mutex::new(Vec::with_capacity(1024)),
+            queue: Mutex::new(Queue {
+                items: Vec::with_capacity(1024),
+                since: None,
+            }),
             efd,
             next_id: AtomicU64::new(1),
             acks: Mutex::new(HashMap::new()),
@@ -78,8 +96,11 @@ impl Bridge {
     pub fn push(&self, item: Item) {
         let was_empty = {
             let mut q = self.queue.lock();
-            let was_empty = q.is_empty();
-            q.push(item);
+            let was_empty = q.items.is_empty();
+            if was_empty {
+                q.since = Some(Instant::now());
+            }
+            q.items.push(item);
             was_empty
         };
         if was_empty {
@@ -94,11 +115,32 @@ impl Bridge {
         let mut buf: u64 = 0;
         // SAFETY: reading 8 bytes into a valid u64 from our non-blocking eventfd.
         unsafe { libc::read(self.efd, (&mut buf as *mut u64).cast(), 8) };
-        std::mem::take(&mut *self.queue.lock())
+        let mut q = self.queue.lock();
+        q.since = None;
+        std::mem::take(&mut q.items)
     }
 
-    /// Queue a command and get a receiver that completes when the hub acknowledges it.
-    pub fn command(&self, command: Command) -> oneshot::Receiver<()> {
+    /// Queue a [`Item::Ping`] if nothing is queued, so [`Bridge::waiting_for`] measures whether the hub still runs
+    /// even when nobody else has anything for it.
+    pub fn ping(&self) {
+        if self.queue.lock().items.is_empty() {
+            self.push(Item::Ping);
+        }
+    }
+
+    /// How long the oldest queued item has waited for the hub (zero when nothing waits). A hub that leaves work
+    /// waiting for seconds is not running: a task that never yields, or Python blocked in C code.
+    pub fn waiting_for(&self) -> Duration {
+        self.queue
+            .lock()
+            .since
+            .map(|t| t.elapsed())
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// Queue a command and get a receiver that completes when the hub acknowledges it: `true` when the command
+    /// was carried out, `false` when it failed (e.g. a User's `__init__` raised while spawning).
+    pub fn command(&self, command: Command) -> oneshot::Receiver<bool> {
         let (tx, rx) = oneshot::channel();
         let id = self.next_ticket();
         self.acks.lock().insert(id, tx);
@@ -106,10 +148,10 @@ impl Bridge {
         rx
     }
 
-    /// Called by the hub when command `id` is done.
-    pub fn ack(&self, id: u64) {
+    /// Called by the hub when command `id` is done (`ok`: it succeeded).
+    pub fn ack(&self, id: u64, ok: bool) {
         if let Some(tx) = self.acks.lock().remove(&id) {
-            let _ = tx.send(());
+            let _ = tx.send(ok);
         }
     }
 }
@@ -146,6 +188,19 @@ mod tests {
             }
         ));
         assert!(b.drain().is_empty());
+        assert_eq!(b.waiting_for(), Duration::ZERO);
+    }
+
+    #[test]
+    fn waiting_time_runs_from_the_first_undrained_push() {
+        let b = Bridge::new().unwrap();
+        assert_eq!(b.waiting_for(), Duration::ZERO);
+        drop(b.command(Command::Quit));
+        std::thread::sleep(Duration::from_millis(20));
+        drop(b.command(Command::Quit));
+        assert!(b.waiting_for() >= Duration::from_millis(20));
+        b.drain();
+        assert_eq!(b.waiting_for(), Duration::ZERO);
     }
 
     #[test]
@@ -157,7 +212,7 @@ mod tests {
             _ => unreachable!(),
         };
         assert!(rx.try_recv().is_err());
-        b.ack(id);
-        assert!(rx.try_recv().is_ok());
+        b.ack(id, false);
+        assert_eq!(rx.try_recv(), Ok(false));
     }
 }

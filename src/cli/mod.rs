@@ -26,6 +26,8 @@ pub mod spec;
 pub mod timespan;
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
 
 use crate::report::pyfmt::{py_float_repr, py_str_repr};

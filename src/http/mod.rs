@@ -8,29 +8,19 @@ use bytes::Bytes;
 use cookie_store::CookieStore;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use parking_lot::Mutex;
-use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use url::Url;
 
 mod conn;
+mod error;
+pub mod tls;
 pub mod wire;
 
-/// Why an exchange produced no response. The texts users see are built from this by [`HttpError::repr`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum HttpError {
-    ConnectionRefused,
-    ConnectionReset,
-    /// `timeout=` elapsed; carries the configured seconds.
-    Timeout {
-        secs: f64,
-    },
-    NameResolution(String),
-    TooManyRedirects(u32),
-    InvalidUrl(String),
-    Tls(String),
-    Other(String),
-}
+pub use conn::Timeouts;
+pub use error::{HttpError, fast_retries_exceeded, pool_name, strerror};
+use wire::Dialect;
+use wire::exc::PyExc;
 
 /// Which client's conventions to follow for names, failure rules and error texts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,93 +31,11 @@ pub enum Flavor {
     Fast,
 }
 
-impl HttpError {
-    /// What failed, as a short kind the shim maps to exception classes.
-    pub fn kind(&self) -> &'static str {
+impl Flavor {
+    pub fn dialect(self) -> Dialect {
         match self {
-            HttpError::ConnectionRefused => "refused",
-            HttpError::ConnectionReset => "reset",
-            HttpError::Timeout { .. } => "timeout",
-            HttpError::NameResolution(_) => "dns",
-            HttpError::TooManyRedirects(_) => "redirects",
-            HttpError::InvalidUrl(_) => "invalid",
-            HttpError::Tls(_) => "tls",
-            HttpError::Other(_) => "other",
-        }
-    }
-
-    /// The message of the exception the client raises (`str(response.error)` in Locust).
-    pub fn message(&self, flavor: Flavor, url: &Url) -> String {
-        let host = url.host_str().unwrap_or("");
-        let port = url.port_or_known_default().unwrap_or(80);
-        let pool = if url.scheme() == "https" {
-            "HTTPSConnectionPool"
-        } else {
-            "HTTPConnectionPool"
-        };
-        let conn = if url.scheme() == "https" {
-            "HTTPSConnection"
-        } else {
-            "HTTPConnection"
-        };
-        let secs = |s: f64| {
-            let t = crate::report::pyfmt::py_float_repr(s);
-            t.strip_suffix(".0").map(str::to_string).unwrap_or(t)
-        };
-        match (self, flavor) {
-            (HttpError::ConnectionRefused, Flavor::Requests) => format!(
-                "{pool}(host='{host}', port={port}): Max retries exceeded with url: {} (Caused by NewConnectionError(\"{conn}(host='{host}', port={port}): Failed to establish a new connection: [Errno 111] Connection refused\"))",
-                path_url(url)
-            ),
-            (HttpError::ConnectionRefused, Flavor::Fast) => "[Errno 111] Connection refused".into(),
-            (HttpError::ConnectionReset, _) => "[Errno 104] Connection reset by peer".into(),
-            (HttpError::Timeout { secs: t }, Flavor::Requests) => {
-                format!(
-                    "{pool}(host='{host}', port={port}): Read timed out. (read timeout={})",
-                    secs(*t)
-                )
-            }
-            (HttpError::Timeout { .. }, Flavor::Fast) => "timed out".into(),
-            (HttpError::NameResolution(h), _) => format!(
-                "{pool}(host='{h}', port={port}): Max retries exceeded with url: {} (Caused by NameResolutionError(\"<urllib3.connection.{conn} object at 0x....>: Failed to resolve '{h}' ([Errno -2] Name or service not known)\"))",
-                path_url(url)
-            ),
-            (HttpError::TooManyRedirects(n), _) => format!("Exceeded {n} redirects."),
-            (HttpError::InvalidUrl(m) | HttpError::Tls(m) | HttpError::Other(m), _) => m.clone(),
-        }
-    }
-
-    /// `repr()` of the exception Locust reports for this failure (in failure rows and `request` events):
-    /// HttpSession unwraps connection errors to their root cause; FastHttpSession reports its own classes.
-    pub fn repr(&self, flavor: Flavor, url: &Url) -> String {
-        let q = |s: &str| crate::report::pyfmt::py_str_repr(s);
-        match (self, flavor) {
-            (HttpError::ConnectionRefused, _) => {
-                "ConnectionRefusedError(111, 'Connection refused')".into()
-            }
-            (HttpError::ConnectionReset, _) => {
-                "ConnectionResetError(104, 'Connection reset by peer')".into()
-            }
-            (HttpError::Timeout { .. }, Flavor::Requests) => {
-                format!(
-                    "ReadTimeout(ReadTimeoutError({}))",
-                    q(&self.message(flavor, url))
-                )
-            }
-            (HttpError::Timeout { .. }, Flavor::Fast) => format!(
-                "RetriesExceeded({}, 0, original=timed out)",
-                q(url.as_str())
-            ),
-            (HttpError::NameResolution(_), _) => format!(
-                "ConnectionError(MaxRetryError({}))",
-                q(&self.message(flavor, url))
-            ),
-            (HttpError::TooManyRedirects(_), _) => {
-                format!("TooManyRedirects({})", q(&self.message(flavor, url)))
-            }
-            (HttpError::InvalidUrl(m), _) => format!("InvalidURL({})", q(m)),
-            (HttpError::Tls(m), _) => format!("SSLError({})", q(m)),
-            (HttpError::Other(m), _) => format!("ConnectionError({})", q(m)),
+            Flavor::Requests => Dialect::Requests,
+            Flavor::Fast => Dialect::Fast,
         }
     }
 }
@@ -153,12 +61,19 @@ pub struct RequestSpec {
     /// Request headers in order; later entries with the same name replace earlier ones.
     pub headers: Vec<(String, String)>,
     pub body: Option<Bytes>,
-    pub timeout: Option<Duration>,
+    pub timeouts: Timeouts,
+    /// The connect and read timeouts as the locustfile gave them (`str()` of the values), for error texts.
+    pub timeout_texts: (String, Option<String>),
     pub allow_redirects: bool,
     pub max_redirects: u32,
     pub verify: bool,
     /// Cookies given for this request only (`cookies=`).
     pub extra_cookies: Vec<(String, String)>,
+    /// FastHttpUser: new connections tried when one closes before any response byte (geventhttpclient retries
+    /// idempotent requests up to its pool size + 1 times); 0 for HttpUser.
+    pub retries_on_close: u32,
+    /// Bytes of body (and FastHttpUser head) a response may have before it fails.
+    pub max_body: usize,
 }
 
 /// One response of a redirect chain.
@@ -166,7 +81,8 @@ pub struct RequestSpec {
 pub struct Exchange {
     pub status: u16,
     pub reason: String,
-    pub headers: HeaderMap,
+    /// Response headers as the client keeps them (latin-1 text, in order, repeated names kept).
+    pub headers: Vec<(String, String)>,
     pub url: Url,
     pub method: Method,
     pub request_headers: HeaderMap,
@@ -212,6 +128,9 @@ pub struct Completed {
 
 /// The default success rule of each client (reference §1.4, §1.7): the failure text, if any.
 pub fn default_failure(outcome: &Outcome, meta: &CallMeta) -> Option<String> {
+    if escaping_error(outcome, meta).is_some() {
+        return None;
+    }
     if let Some(e) = &outcome.error {
         return Some(e.repr(meta.flavor, &meta.request_url));
     }
@@ -223,6 +142,26 @@ pub fn default_failure(outcome: &Outcome, meta: &CallMeta) -> Option<String> {
             (!fast_status_ok(r.status)).then(|| format!("LocustBadStatusCode(code={})", r.status))
         }
     }
+}
+
+/// The exception a call raises into the task instead of recording a failure (Locust's sessions catch only their
+/// client's connection errors): e.g. http.client's `ValueError` for a negative chunk size, FastHttpUser's
+/// `ValueError` for an unknown Content-Encoding, or its `UnicodeDecodeError` for a refused status whose body is
+/// not UTF-8 (geventhttpclient decodes it for its debug text).
+pub fn escaping_error(outcome: &Outcome, meta: &CallMeta) -> Option<PyExc> {
+    if let Some(e) = &outcome.error {
+        return e
+            .escapes(meta.flavor)
+            .then(|| e.exception(meta.flavor, &meta.request_url));
+    }
+    let r = outcome.response.as_ref()?;
+    if meta.flavor == Flavor::Fast && !fast_status_ok(r.status) {
+        let exc = wire::llhttp::locust_bad_status(meta.request_url.as_str(), r.status, &r.body);
+        if exc.class == "builtins.UnicodeDecodeError" {
+            return Some(exc);
+        }
+    }
+    None
 }
 
 /// requests' `raise_for_status` message, with the URL replaced by the request name as Locust does.
@@ -237,48 +176,23 @@ pub fn http_error_message(status: u16, reason: &str, name: &str) -> Option<Strin
 
 /// geventhttpclient's accepted codes in Locust's FastHttpSession.
 pub fn fast_status_ok(status: u16) -> bool {
-    matches!(status, 200..=208 | 226 | 301 | 302 | 303 | 304 | 307 | 308)
+    wire::llhttp::LOCUST_VALID_STATUSES.contains(&status)
 }
 
 /// Shared state of the engine: the runtime handle and the two TLS configurations.
 pub struct Engine {
     pub handle: tokio::runtime::Handle,
-    tls: conn::Tls,
+    tls: tls::Tls,
+    /// Bytes a response body may have (`RLOCUST_MAX_BODY_SIZE`, default [`wire::DEFAULT_MAX_BODY`]).
+    pub max_body: usize,
 }
 
 impl Engine {
-    pub fn new(handle: tokio::runtime::Handle) -> Arc<Engine> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let verifying_cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map(|b| b.with_root_certificates(roots).with_no_client_auth());
-        let insecure_cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map(|b| {
-                b.dangerous()
-                    .with_custom_certificate_verifier(Arc::new(AcceptAll(provider.clone())))
-                    .with_no_client_auth()
-            });
-        let build = |cfg: Result<rustls::ClientConfig, rustls::Error>| {
-            let cfg = cfg.unwrap_or_else(|_| {
-                rustls::ClientConfig::builder_with_provider(Arc::new(
-                    rustls::crypto::ring::default_provider(),
-                ))
-                .with_protocol_versions(&[&rustls::version::TLS12])
-                .expect("TLS 1.2 is always supported by ring")
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth()
-            });
-            tokio_rustls::TlsConnector::from(Arc::new(cfg))
-        };
+    pub fn new(handle: tokio::runtime::Handle, max_body: usize) -> Arc<Engine> {
         Arc::new(Engine {
             handle,
-            tls: conn::Tls {
-                verifying: build(verifying_cfg),
-                insecure: build(insecure_cfg),
-            },
+            max_body,
+            tls: tls::Tls::default(),
         })
     }
 
@@ -289,51 +203,6 @@ impl Engine {
             pool: Arc::new(conn::Pool::default()),
             jar: Arc::new(Mutex::new(CookieStore::default())),
         }
-    }
-}
-
-#[derive(Debug)]
-struct AcceptAll(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for AcceptAll {
-    fn verify_server_cert(
-        &self,
-        _: &rustls::pki_types::CertificateDer<'_>,
-        _: &[rustls::pki_types::CertificateDer<'_>],
-        _: &rustls::pki_types::ServerName<'_>,
-        _: &[u8],
-        _: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -354,27 +223,39 @@ impl UserClient {
         self.pool.clear();
     }
 
-    /// Run the call to the end (redirects, body, decompression), bounded by `spec.timeout` when given.
-    pub async fn execute(route: Route, jar: Arc<Mutex<CookieStore>>, spec: RequestSpec) -> Outcome {
+    /// Run the call to the end (redirects, body, decompression), with the connect and read timeouts of `spec`.
+    pub async fn execute(
+        route: Route,
+        jar: Arc<Mutex<CookieStore>>,
+        spec: RequestSpec,
+        flavor: Flavor,
+    ) -> Outcome {
         let start_time = crate::log::now();
         let t0 = Instant::now();
-        let chain = run_chain(&route, &jar, &spec);
-        let (result, history) = match spec.timeout {
-            Some(limit) => match tokio::time::timeout(limit, chain).await {
-                Ok(r) => r,
-                // NOTE: reported as a read timeout, as requests does for a server that accepts but does not answer;
-                // a connect that never completes is reported the same way.
-                Err(_) => (
-                    Err(HttpError::Timeout {
-                        secs: limit.as_secs_f64(),
-                    }),
-                    Vec::new(),
-                ),
-            },
-            None => chain.await,
-        };
+        let (result, history) = run_chain(&route, &jar, &spec, flavor).await;
         let response_time_ms = t0.elapsed().as_secs_f64() * 1000.0;
         match result {
+            // FastHttpUser keeps the status and headers of a response whose body failed, if it accepts the status
+            // (for any other status geventhttpclient reads the body before it returns, and Locust shows status 0)
+            Err(HttpError::Read {
+                exc,
+                head: Some(head),
+            }) if flavor == Flavor::Fast && fast_status_ok(head.status) => Outcome {
+                response: Some(Exchange {
+                    status: head.status,
+                    reason: head.reason,
+                    headers: head.headers,
+                    url: spec.url.clone(),
+                    method: spec.method.clone(),
+                    request_headers: HeaderMap::new(),
+                    body: Bytes::new(),
+                    elapsed: Duration::ZERO,
+                }),
+                history,
+                error: Some(HttpError::Read { exc, head: None }),
+                response_time_ms,
+                start_time,
+            },
             Ok(resp) => Outcome {
                 response: Some(resp),
                 history,
@@ -413,10 +294,19 @@ fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
+/// A response header's first value (case-insensitive name).
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 async fn run_chain(
     route: &Route,
     jar: &Mutex<CookieStore>,
     spec: &RequestSpec,
+    flavor: Flavor,
 ) -> (Result<Exchange, HttpError>, Vec<Exchange>) {
     let mut history = Vec::new();
     let mut url = spec.url.clone();
@@ -459,57 +349,71 @@ async fn run_chain(
                 HeaderValue::from(payload.len()),
             );
         }
+        let ctx = wire::Context {
+            method: method.as_str().to_string(),
+            url: url.to_string(),
+            pool: pool_name(&url),
+            read_timeout: spec.timeout_texts.1.clone(),
+            limits: wire::Limits {
+                max_body: spec.max_body,
+            },
+        };
+        let call = conn::Call {
+            verify: route.verify,
+            method: &method,
+            url: &url,
+            headers: &req_headers,
+            body: &payload,
+            dialect: flavor.dialect(),
+            ctx: &ctx,
+            timeouts: spec.timeouts,
+            connect_timeout: &spec.timeout_texts.0,
+            // NOTE: geventhttpclient retries only idempotent methods (RFC 9110 §9.2.2)
+            retries_on_close: if matches!(
+                method,
+                Method::GET
+                    | Method::HEAD
+                    | Method::OPTIONS
+                    | Method::TRACE
+                    | Method::PUT
+                    | Method::DELETE
+            ) {
+                spec.retries_on_close
+            } else {
+                0
+            },
+        };
         let sent = Instant::now();
-        let raw = match conn::exchange(
-            &route.engine.tls,
-            &route.pool,
-            route.verify,
-            &method,
-            &url,
-            &req_headers,
-            &payload,
-        )
-        .await
-        {
+        let raw = match conn::exchange(&route.engine.tls, &route.pool, &call).await {
             Ok(r) => r,
             Err(e) => return (Err(e), history),
         };
         let elapsed = raw.head_at.saturating_duration_since(sent);
-        let status = raw.status;
-        let reason = if raw.reason.is_empty() {
-            http::StatusCode::from_u16(status)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .unwrap_or("")
-                .to_string()
-        } else {
-            raw.reason
-        };
-        let parts_headers = raw.headers;
-        let body_bytes = decode_body(&parts_headers, raw.body);
+        let wire::Head {
+            status,
+            reason,
+            headers: resp_headers,
+            ..
+        } = raw.head;
         {
             let mut jar = jar.lock();
-            for sc in parts_headers.get_all(http::header::SET_COOKIE) {
-                if let Ok(s) = sc.to_str() {
-                    let _ = jar.parse(s, &url);
+            for (n, v) in &resp_headers {
+                if n.eq_ignore_ascii_case("set-cookie") {
+                    let _ = jar.parse(v, &url);
                 }
             }
         }
+        let location = header(&resp_headers, "location").map(str::to_string);
         let exchange = Exchange {
             status,
             reason,
-            headers: parts_headers,
+            headers: resp_headers,
             url: url.clone(),
             method: method.clone(),
             request_headers: req_headers,
-            body: body_bytes,
+            body: raw.body,
             elapsed,
         };
-        let location = exchange
-            .headers
-            .get(http::header::LOCATION)
-            .and_then(|l| l.to_str().ok())
-            .map(str::to_string);
         if spec.allow_redirects
             && is_redirect(status)
             && let Some(loc) = location
@@ -548,34 +452,6 @@ async fn run_chain(
     }
 }
 
-fn decode_body(headers: &HeaderMap, raw: Bytes) -> Bytes {
-    let enc = headers
-        .get(http::header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let mut out = Vec::new();
-    let ok = match enc.as_str() {
-        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .is_ok(),
-        "deflate" => {
-            flate2::read::ZlibDecoder::new(&raw[..])
-                .read_to_end(&mut out)
-                .is_ok()
-                || {
-                    out.clear();
-                    flate2::read::DeflateDecoder::new(&raw[..])
-                        .read_to_end(&mut out)
-                        .is_ok()
-                }
-        }
-        _ => return raw,
-    };
-    if ok { Bytes::from(out) } else { raw }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -587,41 +463,5 @@ mod tests {
             "/abs?q=2"
         );
         assert_eq!(path_url(&Url::parse("http://h:1").unwrap()), "/");
-    }
-
-    #[test]
-    fn error_reprs_match_locust() {
-        let u = Url::parse("http://127.0.0.1:1/x").unwrap();
-        assert_eq!(
-            HttpError::ConnectionRefused.repr(Flavor::Requests, &u),
-            "ConnectionRefusedError(111, 'Connection refused')"
-        );
-        let t = HttpError::Timeout { secs: 0.5 }.repr(Flavor::Requests, &u);
-        assert_eq!(
-            t,
-            "ReadTimeout(ReadTimeoutError(\"HTTPConnectionPool(host='127.0.0.1', port=1): Read timed out. (read timeout=0.5)\"))"
-        );
-        let f = HttpError::Timeout { secs: 0.5 }.repr(Flavor::Fast, &u);
-        assert_eq!(
-            f,
-            "RetriesExceeded('http://127.0.0.1:1/x', 0, original=timed out)"
-        );
-        assert!(HttpError::ConnectionRefused.message(Flavor::Requests, &u).starts_with(
-            "HTTPConnectionPool(host='127.0.0.1', port=1): Max retries exceeded with url: /x (Caused by NewConnectionError("
-        ));
-    }
-
-    #[test]
-    fn gzip_bodies_are_decoded() {
-        use std::io::Write;
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(b"hello").unwrap();
-        let gz = Bytes::from(enc.finish().unwrap());
-        let mut h = HeaderMap::new();
-        h.insert(
-            http::header::CONTENT_ENCODING,
-            HeaderValue::from_static("gzip"),
-        );
-        assert_eq!(&decode_body(&h, gz)[..], b"hello");
     }
 }

@@ -402,12 +402,14 @@ pub fn list_text() -> Result<String, InterpError> {
     })
 }
 
-/// Run the gevent hub until the runner sends Quit.
-pub fn run_hub() -> Result<(), InterpError> {
+/// Run the gevent hub until the runner sends Quit. Returns the exit status a task asked for with `sys.exit()`.
+pub fn run_hub() -> Result<Option<i32>, InterpError> {
     Python::attach(|py| {
         let m = main_mod(py).map_err(|e| internal(py, e))?;
-        m.call_method0("run_hub").map_err(|e| user_err(py, e))?;
-        Ok(())
+        m.call_method0("run_hub")
+            .map_err(|e| user_err(py, e))?
+            .extract()
+            .map_err(|e| internal(py, e))
     })
 }
 
@@ -443,4 +445,30 @@ pub fn finish() {
         let code = c"import atexit, sys\ntry:\n    atexit._run_exitfuncs()\nfinally:\n    for s in (sys.stdout, sys.stderr):\n        try:\n            s.flush()\n        except Exception:\n            pass\n";
         let _ = py.run(code, None, None);
     });
+}
+
+/// Whether the watchdog asked the Python thread to raise `KeyboardInterrupt` (see [`interrupt`]); read and cleared
+/// by the shim's SIGINT handler.
+pub static INTERRUPT_REQUESTED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Make the Python thread raise `KeyboardInterrupt` at its next bytecode, in whatever it runs (a user's task that
+/// never yields, typically), as a Ctrl+C does under Locust. Callable from any thread without the GIL.
+///
+/// How: the shim's Python-level SIGINT handler (`_bridge._on_sigint`) raises only when this flag is set (a real
+/// Ctrl+C is Rust's: it stops the test through the runner, and must not kill whatever Python runs at that
+/// instant), then the signal is tripped for Python (`PyErr_SetInterruptEx`). Nothing happens when a locustfile
+/// installed its own SIGINT handler or set SIGINT to SIG_IGN/SIG_DFL.
+///
+/// NOTE (CPython bpo-40010): a signal tripped from a thread other than the main one does not set the main
+/// thread's eval breaker; the main thread notices it when it next takes the GIL. So a helper thread asks for the
+/// GIL once: the busy main thread hands it over within the switch interval (5 ms), takes it back, and then runs
+/// the handler.
+pub fn interrupt() {
+    INTERRUPT_REQUESTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    // SAFETY: PyErr_SetInterruptEx only sets atomic flags; it is documented as callable without the GIL.
+    unsafe { pyo3::ffi::PyErr_SetInterruptEx(libc::SIGINT) };
+    let _ = std::thread::Builder::new()
+        .name("rlocust-interrupt".into())
+        .spawn(|| Python::attach(|_| {}));
 }

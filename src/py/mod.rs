@@ -10,11 +10,13 @@ use crate::http::{self, CallMeta, Completed, Engine, Flavor, RequestSpec, UserCl
 use crate::runner::{Control, Shared};
 use crate::stats::RequestStats;
 use bytes::Bytes;
+use futures_util::FutureExt;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyList, PyTuple};
 use response::Response;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -78,6 +80,12 @@ fn set_stats_settings(percentiles: Vec<f64>, console_secs: f64, csv_secs: f64) {
     crate::stats::configure_reporting(percentiles, console_secs, csv_secs);
 }
 
+/// The `(_ssl.c:NNNN)` this Python's ssl module appends to OpenSSL errors (see `http::tls`).
+#[pyfunction]
+fn set_ssl_suffix(suffix: String) {
+    http::tls::set_ssl_suffix(suffix);
+}
+
 #[pyfunction]
 fn set_flush_hook(hook: Py<PyAny>) {
     let _ = FLUSH_HOOK.set(hook);
@@ -99,9 +107,25 @@ async fn run_job(job: Job, stats: Arc<RequestStats>, bridge: Arc<Bridge>) {
         spec,
         meta,
     } = job;
-    let outcome = UserClient::execute(route, jar, spec).await;
+    let flavor = meta.flavor;
+    // A panic in the engine must not lose the user parked on this call: it becomes a failure.
+    let outcome = match AssertUnwindSafe(UserClient::execute(route, jar, spec, flavor))
+        .catch_unwind()
+        .await
+    {
+        Ok(o) => o,
+        Err(panic) => http::Outcome {
+            response: None,
+            history: Vec::new(),
+            error: Some(http::HttpError::Internal(panic_text(&*panic))),
+            response_time_ms: 0.0,
+            start_time: crate::log::now(),
+        },
+    };
     let failure = http::default_failure(&outcome, &meta);
-    if meta.recorded {
+    // an exception the client raises out of the call is no request in Locust's stats
+    let escapes = http::escaping_error(&outcome, &meta).is_some();
+    if meta.recorded && !escapes {
         let now = crate::log::now();
         let len = outcome
             .response
@@ -129,6 +153,17 @@ async fn run_job(job: Job, stats: Arc<RequestStats>, bridge: Arc<Bridge>) {
     });
 }
 
+/// The message of a caught panic.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".into()
+    }
+}
+
 /// Hand the requests sent since the last call to tokio (the hub calls this before it polls).
 #[pyfunction]
 fn flush() -> PyResult<()> {
@@ -137,6 +172,17 @@ fn flush() -> PyResult<()> {
         submit(core()?, batch);
     }
     Ok(())
+}
+
+/// `timeout` of `Session.send`: (connect s, read s, connect as text, read as text).
+type TimeoutArg = (Option<f64>, Option<f64>, String, Option<String>);
+
+/// A timeout in seconds as a Duration: None for "no timeout", including values no Duration holds (1e30, inf) and
+/// NaN, which the clients' sockets also treat as "wait forever". (The shim has refused what the client refuses;
+/// zero reaches here only from FastHttpUser, where it means a non-blocking socket.)
+fn seconds(t: Option<f64>) -> Option<Duration> {
+    t.filter(|t| t.is_finite() && *t >= 0.0)
+        .and_then(|t| Duration::try_from_secs_f64(t).ok())
 }
 
 /// Rust core of `HttpSession` / `FastHttpSession`: one user's connection pool and cookie jar.
@@ -164,7 +210,9 @@ impl Session {
 
     /// Start a call; returns a ticket the hub hands back with the `Response` when it completes.
     /// `name=None` resolves to the client's default (requests: path and query; FastHttp: the url as given).
-    #[pyo3(signature = (method, url, name, headers, body, timeout, allow_redirects, verify, cookies, record, max_redirects=30, url_as_given=None))]
+    /// `timeout`: None, or (connect seconds, read seconds, connect as text, read as text) with None for "wait
+    /// forever" (the shim has validated them as the client does).
+    #[pyo3(signature = (method, url, name, headers, body, timeout, allow_redirects, verify, cookies, record, max_redirects=30, url_as_given=None, retries_on_close=0))]
     #[allow(clippy::too_many_arguments)]
     fn send(
         &self,
@@ -174,13 +222,14 @@ impl Session {
         name: Option<String>,
         headers: Vec<(String, String)>,
         body: Option<PyBackedBytes>,
-        timeout: Option<f64>,
+        timeout: Option<TimeoutArg>,
         allow_redirects: bool,
         verify: bool,
         cookies: Vec<(String, String)>,
         record: bool,
         max_redirects: u32,
         url_as_given: Option<String>,
+        retries_on_close: u32,
     ) -> PyResult<u64> {
         let core = core()?;
         let parsed = parse_url_cached(url)
@@ -206,9 +255,13 @@ impl Session {
             url: parsed,
             headers,
             body,
-            timeout: timeout
-                .filter(|t| t.is_finite() && *t > 0.0)
-                .map(Duration::from_secs_f64),
+            timeouts: http::Timeouts {
+                connect: timeout.as_ref().and_then(|t| seconds(t.0)),
+                read: timeout.as_ref().and_then(|t| seconds(t.1)),
+            },
+            timeout_texts: timeout.map(|t| (t.2, t.3)).unwrap_or_default(),
+            retries_on_close,
+            max_body: core.engine.max_body,
             allow_redirects,
             max_redirects,
             verify,
@@ -315,6 +368,7 @@ fn drain<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
     let out = PyList::empty(py);
     for item in items {
         match item {
+            Item::Ping => {}
             Item::Http { ticket, done } => {
                 let resp = Py::new(py, Response::from_completed(*done))?;
                 out.append((ticket, resp))?;
@@ -372,8 +426,9 @@ fn drain<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
 }
 
 #[pyfunction]
-fn ack(id: u64) -> PyResult<()> {
-    core()?.bridge.ack(id);
+#[pyo3(signature = (id, ok=true))]
+fn ack(id: u64, ok: bool) -> PyResult<()> {
+    core()?.bridge.ack(id, ok);
     Ok(())
 }
 
@@ -413,6 +468,18 @@ fn user_started(class: &str) -> PyResult<()> {
 #[pyfunction]
 fn user_stopped(class: &str) -> PyResult<()> {
     core()?.runner.user_stopped(class);
+    Ok(())
+}
+
+/// Whether the watchdog asked for a KeyboardInterrupt (cleared by reading it).
+#[pyfunction]
+fn take_interrupt() -> bool {
+    crate::interp::INTERRUPT_REQUESTED.swap(false, std::sync::atomic::Ordering::SeqCst)
+}
+
+#[pyfunction]
+fn user_interrupted() -> PyResult<()> {
+    core()?.runner.user_interrupted();
     Ok(())
 }
 
@@ -554,12 +621,15 @@ pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(flush, m)?)?;
     m.add_function(wrap_pyfunction!(set_stats_settings, m)?)?;
     m.add_function(wrap_pyfunction!(set_flush_hook, m)?)?;
+    m.add_function(wrap_pyfunction!(set_ssl_suffix, m)?)?;
     m.add_function(wrap_pyfunction!(ack, m)?)?;
     m.add_function(wrap_pyfunction!(log_request, m)?)?;
     m.add_function(wrap_pyfunction!(log_exception, m)?)?;
     m.add_function(wrap_pyfunction!(user_started, m)?)?;
     m.add_function(wrap_pyfunction!(user_stopped, m)?)?;
     m.add_function(wrap_pyfunction!(user_count, m)?)?;
+    m.add_function(wrap_pyfunction!(user_interrupted, m)?)?;
+    m.add_function(wrap_pyfunction!(take_interrupt, m)?)?;
     m.add_function(wrap_pyfunction!(user_classes_count, m)?)?;
     m.add_function(wrap_pyfunction!(runner_state, m)?)?;
     m.add_function(wrap_pyfunction!(runner_control, m)?)?;

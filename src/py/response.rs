@@ -3,6 +3,7 @@
 //! Built on the hub thread from a finished call; holds the bytes and decodes lazily. Objects that need
 //! Python-side classes (the case-insensitive header dict, exception instances, the request view) come from
 //! the shim module `locust._bridge`, so exception classes are the ones user code catches.
+use crate::http::wire::exc::{PyExc, PyVal};
 use crate::http::{Completed, Exchange, Flavor, HttpError};
 use bytes::Bytes;
 use http::HeaderMap;
@@ -18,11 +19,57 @@ fn bridge_mod(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
     Ok(m.bind(py))
 }
 
+/// A [`PyExc`] as the nested tuples `locust._bridge.build_exc` turns into an exception object:
+/// `("E", class path, [args], [(attr, value)], context or None, chain)` (chain: 0 raised while handling the
+/// context, 1 `from` it, 2 `from None`); values are Python values, an exception is such a tuple again, and an
+/// object shown only by its repr is `("O", repr)`.
+pub fn exc_to_py(py: Python<'_>, e: &PyExc) -> PyResult<Py<PyAny>> {
+    fn val(py: Python<'_>, v: &PyVal) -> PyResult<Py<PyAny>> {
+        Ok(match v {
+            PyVal::None => py.None(),
+            PyVal::Str(s) => PyString::new(py, s).into_any().unbind(),
+            PyVal::Int(d) => match d.parse::<i64>() {
+                Ok(n) => n.into_pyobject(py)?.into_any().unbind(),
+                Err(_) => py
+                    .import("builtins")?
+                    .getattr("int")?
+                    .call1((d.as_str(),))?
+                    .unbind(),
+            },
+            PyVal::Bytes(b) => PyBytes::new(py, b).into_any().unbind(),
+            PyVal::Exc(e) => exc_to_py(py, e)?,
+            PyVal::Opaque(r) => ("O", r.as_str()).into_pyobject(py)?.into_any().unbind(),
+        })
+    }
+    let args = PyList::empty(py);
+    for a in &e.args {
+        args.append(val(py, a)?)?;
+    }
+    let attrs = PyList::empty(py);
+    for (k, v) in &e.attrs {
+        attrs.append((*k, val(py, v)?))?;
+    }
+    let ctx = match &e.context {
+        Some(c) => exc_to_py(py, c)?,
+        None => py.None(),
+    };
+    let chain = match e.chain {
+        crate::http::wire::exc::Chain::Implicit => 0u8,
+        crate::http::wire::exc::Chain::Cause => 1,
+        crate::http::wire::exc::Chain::Suppressed => 2,
+    };
+    Ok(("E", e.class, args, attrs, ctx, chain)
+        .into_pyobject(py)?
+        .into_any()
+        .unbind())
+}
+
 #[pyclass(module = "locust.clients", name = "Response", dict)]
 pub struct Response {
     status: u16,
     reason: Option<String>,
-    headers: HeaderMap,
+    /// Response headers as the client keeps them (latin-1 text, in order).
+    headers: Vec<(String, String)>,
     body: Option<Bytes>,
     url: String,
     elapsed: f64,
@@ -36,6 +83,8 @@ pub struct Response {
     request_headers: HeaderMap,
     request_body: Option<Bytes>,
     failure: Option<String>,
+    /// What the call raises into the task instead of failing (see `http::escaping_error`).
+    escape: Option<PyExc>,
     recorded: bool,
     response_time_ms: f64,
     start_time: f64,
@@ -58,6 +107,7 @@ fn header_pairs(h: &HeaderMap) -> Vec<(String, String)> {
 
 impl Response {
     pub fn from_completed(c: Completed) -> Response {
+        let escape = crate::http::escaping_error(&c.outcome, &c.meta);
         let Completed {
             outcome,
             meta,
@@ -78,7 +128,7 @@ impl Response {
                 None => (
                     0,
                     None,
-                    HeaderMap::new(),
+                    Vec::new(),
                     None,
                     meta.request_url.to_string(),
                     0.0,
@@ -103,6 +153,7 @@ impl Response {
             request_headers: rheaders,
             request_body: meta.request_body,
             failure,
+            escape,
             recorded: meta.recorded,
             response_time_ms: outcome.response_time_ms,
             start_time: outcome.start_time,
@@ -131,6 +182,7 @@ impl Response {
             request_headers: x.request_headers.clone(),
             request_body: None,
             failure: None,
+            escape: None,
             recorded: false,
             response_time_ms: parent.response_time_ms,
             start_time: parent.start_time,
@@ -142,9 +194,7 @@ impl Response {
     }
 
     fn content_type(&self) -> String {
-        self.headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
+        crate::http::header(&self.headers, "content-type")
             .unwrap_or("")
             .to_ascii_lowercase()
     }
@@ -185,11 +235,8 @@ impl Response {
             Flavor::Fast => "fast",
         };
         if let Some(e) = &self.error {
-            let msg = e.message(self.flavor, &self.request_url);
-            let obj = m.call_method1(
-                "make_error",
-                (e.kind(), flavor, msg, self.request_url.as_str(), 0u16, slf),
-            )?;
+            let desc = exc_to_py(py, &e.exception(self.flavor, &self.request_url))?;
+            let obj = m.call_method1("build_exc", (desc,))?;
             return Ok(Some(obj.unbind()));
         }
         match self.flavor {
@@ -320,7 +367,7 @@ impl Response {
             return Ok(h.clone_ref(py));
         }
         let obj = bridge_mod(py)?
-            .call_method1("make_headers", (header_pairs(&this.headers),))?
+            .call_method1("make_headers", (this.headers.clone(),))?
             .unbind();
         this.headers_obj = Some(obj.clone_ref(py));
         Ok(obj)
@@ -330,8 +377,8 @@ impl Response {
     #[getter]
     fn cookies<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let mut pairs = Vec::new();
-        for v in self.headers.get_all(http::header::SET_COOKIE) {
-            if let Ok(s) = v.to_str()
+        for (name, s) in &self.headers {
+            if name.eq_ignore_ascii_case("set-cookie")
                 && let Some((n, rest)) = s.split_once('=')
             {
                 let val = rest.split(';').next().unwrap_or("");
@@ -370,7 +417,7 @@ impl Response {
     #[getter]
     fn is_redirect(&self) -> bool {
         matches!(self.status, 301 | 302 | 303 | 307 | 308)
-            && self.headers.contains_key(http::header::LOCATION)
+            && crate::http::header(&self.headers, "location").is_some()
     }
 
     /// The connection error or HTTP error of this response, as an exception instance (None if it succeeded).
@@ -502,6 +549,18 @@ impl Response {
     fn _request_url(&self) -> String {
         self.request_url.to_string()
     }
+    /// The exception the call raises into the task instead of recording a failure (see
+    /// `http::escaping_error`), or None.
+    #[getter]
+    fn _escape(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        match &self.escape {
+            Some(e) => Ok(bridge_mod(py)?
+                .call_method1("build_exc", (exc_to_py(py, e)?,))?
+                .unbind()),
+            None => Ok(py.None()),
+        }
+    }
+
     #[getter]
     fn _has_conn_error(&self) -> bool {
         self.error.is_some()

@@ -15,6 +15,7 @@
 pub mod console;
 pub mod csv;
 pub mod json;
+pub mod outputs;
 pub mod pyfmt;
 
 /// A scenario replayed once through real Locust 2.47 (`locust.stats.RequestStats`, its

@@ -6,6 +6,7 @@
 //! changed and stopped while it runs. Never touches Python.
 pub mod dispatch;
 pub mod monitor;
+pub mod watchdog;
 
 use crate::bridge::{Arg, Bridge, Command};
 use crate::log;
@@ -65,6 +66,8 @@ pub struct Shared {
     control: mpsc::UnboundedSender<Control>,
     quitting: AtomicBool,
     cpu_warned: AtomicBool,
+    /// Users that ended with KeyboardInterrupt (the watchdog's interrupt, or a task's own).
+    interrupted: std::sync::atomic::AtomicU64,
     pub stop_timeout: f64,
 }
 
@@ -77,6 +80,7 @@ impl Shared {
             control: tx,
             quitting: AtomicBool::new(false),
             cpu_warned: AtomicBool::new(false),
+            interrupted: std::sync::atomic::AtomicU64::new(0),
             stop_timeout,
         };
         (Arc::new(shared), rx)
@@ -125,6 +129,15 @@ impl Shared {
         self.cpu_warned.load(Ordering::Relaxed)
     }
 
+    /// Called on the hub when a user's greenlet ends with KeyboardInterrupt.
+    pub fn user_interrupted(&self) {
+        self.interrupted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn interrupted_users(&self) -> u64 {
+        self.interrupted.load(Ordering::Relaxed)
+    }
+
     pub fn is_quitting(&self) -> bool {
         self.quitting.load(Ordering::Relaxed)
     }
@@ -150,32 +163,13 @@ pub async fn run(
     let mut dispatcher = Dispatcher::new(plan.classes.clone());
     let mut dispatched: IndexMap<String, u64> = IndexMap::new();
     let mut started = false;
-    let mut deadline: Option<Instant> = None;
+    // The run-time limit is its own task, so it fires on time even while the runner waits for the hub.
+    let mut limit: Option<tokio::task::JoinHandle<()>> = None;
     let mut next: Option<Control> = None;
     loop {
         let msg = match next.take() {
             Some(m) => m,
-            None => {
-                let timer = async {
-                    match deadline {
-                        Some(d) => tokio::time::sleep_until(d.into()).await,
-                        None => std::future::pending::<()>().await,
-                    }
-                };
-                tokio::select! {
-                    m = rx.recv() => m.unwrap_or(Control::Quit),
-                    _ = timer => {
-                        deadline = None;
-                        if plan.headless {
-                            log::info("locust.main", "--run-time limit reached, shutting down");
-                            Control::Quit
-                        } else {
-                            log::info("locust.main", "--run-time limit reached, stopping test");
-                            Control::Stop
-                        }
-                    }
-                }
-            }
+            None => rx.recv().await.unwrap_or(Control::Quit),
         };
         match msg {
             Control::Start {
@@ -192,7 +186,14 @@ pub async fn run(
                     stats.clear_exceptions();
                     fire(&bridge, "test_start", vec![]).await;
                     if let Some(secs) = plan.run_time {
-                        deadline = Some(Instant::now() + Duration::from_secs(secs));
+                        if let Some(old) = limit.take() {
+                            old.abort();
+                        }
+                        limit = Some(tokio::spawn(run_time_limit(
+                            shared.clone(),
+                            secs,
+                            plan.headless,
+                        )));
                     }
                 }
                 next = ramp(
@@ -209,11 +210,13 @@ pub async fn run(
                 .await;
             }
             Control::Stop => {
+                // NOTE: as in Locust, a stop does not cancel -t: a headless run still quits when it expires.
                 stop_all(&shared, &bridge).await;
                 dispatcher = Dispatcher::new(plan.classes.clone());
                 dispatched.clear();
             }
             Control::Quit => {
+                shared.quitting.store(true, Ordering::Relaxed);
                 if started && !matches!(shared.state(), State::Stopped) {
                     stop_all(&shared, &bridge).await;
                 }
@@ -221,6 +224,19 @@ pub async fn run(
                 return;
             }
         }
+    }
+}
+
+/// `-t`: after `secs` seconds, quit (headless) or stop the test. Sent through [`Shared::send`] like any other
+/// control, so the watchdog sees the run ending even when the hub never acknowledges anything again.
+async fn run_time_limit(shared: Arc<Shared>, secs: u64, headless: bool) {
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    if headless {
+        log::info("locust.main", "--run-time limit reached, shutting down");
+        shared.send(Control::Quit);
+    } else {
+        log::info("locust.main", "--run-time limit reached, stopping test");
+        shared.send(Control::Stop);
     }
 }
 
@@ -364,8 +380,15 @@ async fn ramp(
             }
             dispatched.insert(class.clone(), *n);
         }
+        let mut failed = false;
         for w in waits {
-            let _ = w.await;
+            failed |= matches!(w.await, Ok(false));
+        }
+        if failed {
+            // NOTE: in Locust an exception from a User's __init__ kills the spawning greenlet: the users spawned
+            // so far keep running, the state stays "spawning" and neither "All users spawned" nor
+            // spawning_complete follows.
+            return None;
         }
         if current == users || dispatcher.total() < current {
             break;

@@ -140,13 +140,13 @@ def _gzip_invalid(s):
 
 @mode("/gzip-truncated", "a gzip body cut short (the Content-Length matches what is sent)")
 def _gzip_truncated(s):
-    body = gzip.compress(b"hello world " * 100)[:-20]
+    body = gzip.compress(b"hello world " * 100, mtime=0)[:-20]
     _send_all(s, ok(body, b"Content-Encoding: gzip\r\n"))
 
 
 @mode("/gzip-ok", "a correct gzip body")
 def _gzip_ok(s):
-    _send_all(s, ok(gzip.compress(b"hello gzip"), b"Content-Encoding: gzip\r\n"))
+    _send_all(s, ok(gzip.compress(b"hello gzip", mtime=0), b"Content-Encoding: gzip\r\n"))
 
 
 @mode("/deflate-invalid", "Content-Encoding: deflate with a body that is not deflate")
@@ -308,6 +308,18 @@ def _big_body(s):
     _send_all(s, ok(body))
 
 
+@mode("/stall-body", "the head and half of a 10-byte body, then nothing for 3 s, then close")
+def _stall_body(s):
+    _send_all(s, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234")
+    time.sleep(3)
+
+
+@mode("/stall-mid-head", "half of a head, then nothing for 3 s, then close")
+def _stall_mid_head(s):
+    _send_all(s, b"HTTP/1.1 200 OK\r\nContent-Le")
+    time.sleep(3)
+
+
 # The generated responses served at /raw/<index> (see corpus.py); set by main() or start().
 CORPUS: list[bytes] = []
 
@@ -437,11 +449,40 @@ def accept_loop(sock, handler):
         threading.Thread(target=handler, args=(conn,), daemon=True).start()
 
 
+def _self_signed(cert, key):
+    """A self-signed certificate for 127.0.0.1, with `cryptography` (requirements-test.txt) or the openssl command."""
+    try:
+        import datetime
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+    except ImportError:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return
+    import ipaddress
+
+    pk = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    crt = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(pk.public_key())
+           .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+           .not_valid_after(now + datetime.timedelta(days=2))
+           .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+           .sign(pk, hashes.SHA256()))
+    with open(cert, "wb") as f:
+        f.write(crt.public_bytes(serialization.Encoding.PEM))
+    with open(key, "wb") as f:
+        f.write(pk.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption()))
+
+
 def tls_context(workdir):
     cert, key = os.path.join(workdir, "cert.pem"), os.path.join(workdir, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _self_signed(cert, key)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     return ctx

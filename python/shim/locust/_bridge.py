@@ -24,34 +24,29 @@ _done = Event()
 _runner = None
 
 
-_interrupts = 0
-
-
-def _on_signal():
-    """Ctrl+C or SIGTERM: stop the users and write the results; a second Ctrl+C exits at once."""
-    global _interrupts
-    _interrupts += 1
-    if _interrupts > 1:
-        import os
-
-        os._exit(1)
-    _rlocust.runner_control("quit")
+def _on_sigint(signum, frame):
+    """Python's SIGINT handler during a run: Ctrl+C itself is handled in Rust (it stops the test through the
+    runner); this raises KeyboardInterrupt only when the watchdog asks for it, in a task that never yields."""
+    if _rlocust.take_interrupt():
+        raise KeyboardInterrupt()
 
 
 def ensure_started():
-    """Install the eventfd watcher and the signal handlers on this thread's hub (idempotent)."""
+    """Install the eventfd watcher on this thread's hub (idempotent). SIGINT and SIGTERM are handled in Rust
+    (`runner::watchdog`), so they stop the test even when a task never yields; Python's default SIGINT handler
+    (a KeyboardInterrupt wherever Python happens to run) is replaced, a locustfile's own handler is kept."""
     global _hub, _watcher
     if _watcher is None:
         import signal
 
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _on_sigint)
         _hub = gevent.get_hub()
         _watcher = _hub.loop.io(_rlocust.wake_fd(), 1)
         _watcher.start(_on_wake)
         # Requests are handed to tokio in one batch per pass of the loop: the first send of a batch schedules
         # the flush as a hub callback (gevent runs callbacks before it polls, so nothing waits on a blocked loop).
         _rlocust.set_flush_hook(functools.partial(_hub.loop.run_callback, _rlocust.flush))
-        gevent.signal_handler(signal.SIGINT, _on_signal)
-        gevent.signal_handler(signal.SIGTERM, _on_signal)
 
 
 def wait(ticket):
@@ -71,7 +66,7 @@ def _on_wake():
             if g is not None:
                 g.switch(payload)
         else:
-            gevent.spawn(_command, payload)
+            gevent.spawn(_command, payload).link_exception(_command_failed)
 
 
 def set_runner(runner):
@@ -81,8 +76,11 @@ def set_runner(runner):
 
 def _command(payload):
     cid, kind, name, count, timeout, kwargs = payload
+    ok = False
     try:
         if kind == "spawn":
+            # NOTE: as in Locust, an exception from a User's __init__ ends the spawning greenlet: it is reported
+            # as an unhandled greenlet exception (exit code 2) and the ramp stops where it is.
             _runner._spawn(name, count)
         elif kind == "stop":
             _runner._stop(name, count, timeout)
@@ -90,15 +88,47 @@ def _command(payload):
             _runner._fire(name, dict(kwargs))
         elif kind == "quit":
             _done.set()
+        ok = True
     except Exception:
+        if kind == "spawn":
+            raise
         logging.getLogger("locust.runners").exception("Error while handling runner command %s", kind)
+        ok = True
     finally:
-        _rlocust.ack(cid)
+        _rlocust.ack(cid, ok)
+
+
+def _command_failed(greenlet):
+    """A command greenlet died (a User's __init__ raised while spawning): Locust's report of it."""
+    import locust.log
+
+    logging.getLogger("locust.runners").critical(
+        "Unhandled exception in greenlet: %s", greenlet, exc_info=greenlet.exc_info
+    )
+    locust.log.unhandled_greenlet_exception = True
 
 
 def run_until_quit():
+    """Run the hub until the runner says the test is over. Returns None then, or the exit status a task gave
+    sys.exit(): as under Locust, that ends the process at once (no stop sequence, no quitting event).
+
+    A KeyboardInterrupt raised in a user's task (or the watchdog's interrupt of a task that never yields)
+    reaches this greenlet, as it reaches Locust's main greenlet: the test stops (the other users stop,
+    test_stopping/test_stop fire) and the hub runs on until it has, so the results are written."""
     ensure_started()
-    _done.wait()
+    while True:
+        try:
+            _done.wait()
+            return None
+        except KeyboardInterrupt:
+            _rlocust.runner_control("quit")
+        except SystemExit as e:
+            if e.code is None or isinstance(e.code, int):
+                return e.code or 0
+            import sys
+
+            print(e.code, file=sys.stderr)  # sys.exit("message"): Python prints it and exits with 1
+            return 1
 
 
 # ---- factories used by the Rust Response -------------------------------------------------------------------
@@ -219,6 +249,14 @@ def make_request(method, url, headers, body):
     return PreparedRequestView(method, url, headers, body)
 
 
+# ---- exceptions ----------------------------------------------------------------------------------------------
+#
+# The engine describes every failure as the exception the locustfile's client raises (class path, args,
+# attributes, __context__; see src/http/wire/exc.rs); `build_exc` makes the object. The classes are the real ones
+# when requests, urllib3 and geventhttpclient are installed, and look-alikes with the same module, name, base
+# classes and repr() when they are not (rlocust itself needs none of them).
+
+
 def _requests_exceptions():
     try:
         import requests.exceptions as rex
@@ -228,119 +266,213 @@ def _requests_exceptions():
         return None
 
 
-class _Fallback:
-    """Exception classes named like requests' when requests is not installed."""
+def _fallback_classes():
+    """Look-alike classes by import path, made once."""
+    made = {}
 
-    class RequestException(IOError):
-        def __init__(self, *args, response=None, request=None, **kwargs):
-            super().__init__(*args)
-            self.response = response
-            self.request = request
+    def cls(path, bases, body=None):
+        module, _, name = path.rpartition(".")
+        c = type(name, bases, dict(body or {}, __module__=module, __qualname__=name))
+        made[path] = c
+        return c
 
-    class HTTPError(RequestException):
-        pass
+    def request_init(self, *args, response=None, request=None, **kwargs):
+        IOError.__init__(self, *args)
+        self.response = response
+        self.request = request
 
-    class ConnectionError(RequestException):
-        pass
+    rq = "requests.exceptions."
+    base = cls(rq + "RequestException", (IOError,), {"__init__": request_init})
+    http_error = cls(rq + "HTTPError", (base,))
+    conn = cls(rq + "ConnectionError", (base,))
+    cls(rq + "ProxyError", (conn,))
+    cls(rq + "SSLError", (conn,))
+    timeout = cls(rq + "Timeout", (base,))
+    cls(rq + "ConnectTimeout", (conn, timeout))
+    cls(rq + "ReadTimeout", (timeout,))
+    cls(rq + "URLRequired", (base,))
+    cls(rq + "TooManyRedirects", (base,))
+    cls(rq + "MissingSchema", (base, ValueError))
+    cls(rq + "InvalidSchema", (base, ValueError))
+    cls(rq + "InvalidURL", (base, ValueError))
+    cls(rq + "InvalidHeader", (base, ValueError))
+    cls(rq + "ChunkedEncodingError", (base,))
+    cls(rq + "ContentDecodingError", (base,))
+    cls(rq + "JSONDecodeError", (base, _json.JSONDecodeError), {"__init__": _json.JSONDecodeError.__init__})
+    del http_error
 
-    class Timeout(RequestException):
-        pass
+    ul = "urllib3.exceptions."
+    u_http = cls(ul + "HTTPError", (Exception,))
+    pool = cls(ul + "PoolError", (u_http,))
+    request_error = cls(ul + "RequestError", (pool,))
+    u_timeout = cls(ul + "TimeoutError", (u_http,))
+    cls(ul + "ReadTimeoutError", (u_timeout, request_error))
+    connect_timeout = cls(ul + "ConnectTimeoutError", (u_timeout,))
+    new_conn = cls(ul + "NewConnectionError", (connect_timeout, u_http))
+    cls(ul + "NameResolutionError", (new_conn,))
+    cls(ul + "MaxRetryError", (request_error,))
+    cls(ul + "ProtocolError", (u_http,))
+    cls(ul + "DecodeError", (u_http,))
+    cls(ul + "InvalidHeader", (u_http,))
+    import http.client
 
-    class ConnectTimeout(ConnectionError, Timeout):
-        pass
+    cls(ul + "InvalidChunkLength", (u_http, http.client.IncompleteRead), {
+        "__repr__": lambda self: "InvalidChunkLength(got length %r, %i bytes read)" % (self.length, self.partial)})
 
-    class ReadTimeout(Timeout):
-        pass
+    def ghc_repr(self):
+        text = Exception.__repr__(self)
+        kw = getattr(self, "kw_text", "")
+        return text.replace(")", ", %s)" % kw) if kw else text
 
-    class TooManyRedirects(RequestException):
-        pass
+    def ghc_str(self):
+        text = getattr(self, "text", "")
+        return "URL %s: %s" % (self.url, text) if text else "URL %s" % (self.url,)
 
-    class MissingSchema(RequestException, ValueError):
-        pass
+    ghc_conn = cls("geventhttpclient.useragent.ConnectionError", (Exception,),
+                   {"__repr__": ghc_repr, "__str__": ghc_str})
+    cls("geventhttpclient.useragent.RetriesExceeded", (ghc_conn,))
+    parse_error = cls("geventhttpclient._parser.HTTPParseError", (http.client.HTTPException,))
+    cls("geventhttpclient.response.HTTPConnectionClosed", (parse_error,))
+    return made
 
-    class InvalidURL(RequestException, ValueError):
-        pass
 
-    class SSLError(ConnectionError):
-        pass
+_fallbacks = None
+_classes = {}
 
-    class JSONDecodeError(_json.JSONDecodeError):
-        pass
+
+class _Shown:
+    """An object the engine only shows by its repr (e.g. urllib3's connection object in an error)."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self, text):
+        self._text = text
+
+    def __repr__(self):
+        return self._text
+
+
+def _exc_class(path):
+    """The exception class at import path `path` (real, or its look-alike when the package is missing)."""
+    cls = _classes.get(path)
+    if cls is not None:
+        return cls
+    global _fallbacks
+    module, _, name = path.rpartition(".")
+    try:
+        if module == "locust._bridge":
+            cls = _own_class(name)
+        else:
+            import importlib
+
+            cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        if _fallbacks is None:
+            _fallbacks = _fallback_classes()
+        cls = _fallbacks.get(path)
+        if cls is None:  # an unknown path: still an exception with that name
+            cls = type(name, (Exception,), {"__module__": module, "__qualname__": name})
+            _fallbacks[path] = cls
+    _classes[path] = cls
+    return cls
+
+
+def _own_class(name):
+    """rlocust's own failures, made to be caught like each client's connection errors."""
+    if name == "ResponseTooLarge":
+        base = _exc_class("requests.exceptions.ConnectionError")
+    else:
+        base = ConnectionError
+    return type(name, (base,), {"__module__": "locust.exception", "__qualname__": name})
+
+
+def build_exc(desc, response=None):
+    """The exception object the engine describes (see `exc_to_py` in src/py/response.rs)."""
+    if desc[0] == "O":
+        return _Shown(desc[1])
+    _, path, args, attrs, context, chain = desc
+    args = tuple(build_exc(a) if isinstance(a, tuple) else a for a in args)
+    cls = _exc_class(path)
+    # NOTE: the instance is made without the class's own __init__ (urllib3's and geventhttpclient's take pools,
+    # connections and responses the engine does not have); args and the attributes its repr and str need are set
+    # as that __init__ would leave them.
+    obj = cls.__new__(cls, *args)
+    BaseException.__init__(obj, *args)
+    for key, value in attrs:
+        setattr(obj, key, build_exc(value) if isinstance(value, tuple) else value)
+    rex = _requests_exceptions()
+    req_base = rex.RequestException if rex is not None else _exc_class("requests.exceptions.RequestException")
+    if isinstance(obj, req_base):
+        obj.response = response
+        obj.request = None
+    if context is not None:
+        obj.__context__ = build_exc(context)
+        if chain == 1:  # raise ... from context
+            obj.__cause__ = obj.__context__
+        elif chain == 2:  # raise ... from None
+            obj.__suppress_context__ = True
+    return obj
 
 
 def _exc_module():
-    return _requests_exceptions() or _Fallback
+    """requests.exceptions, or a namespace of the look-alike classes."""
+    rex = _requests_exceptions()
+    if rex is not None:
+        return rex
+    import types
 
-
-class ReadTimeoutError(Exception):
-    """Stands in for urllib3's ReadTimeoutError inside requests' ReadTimeout (same repr)."""
-
-
-class _RetriesExceeded(Exception):
-    """Stands in for geventhttpclient's RetriesExceeded (same repr)."""
-
-    def __init__(self, url, retries, original=None):
-        super().__init__(url, retries)
-        self.url = url
-        self.original = original
-
-    def __repr__(self):
-        return "RetriesExceeded(%r, %r, original=%s)" % (self.url, self.args[1], self.original)
+    ns = types.SimpleNamespace()
+    for path in list(_fallback_classes()):
+        if path.startswith("requests.exceptions."):
+            setattr(ns, path.rpartition(".")[2], _exc_class(path))
+    return ns
 
 
 def _fast_error(kind, message, url, status):
-    if kind == "refused":
-        return ConnectionRefusedError(111, "Connection refused")
-    if kind == "reset":
-        return ConnectionResetError(104, "Connection reset by peer")
     if kind == "badstatus":
         from locust.contrib.fasthttp import LocustBadStatusCode
 
         return LocustBadStatusCode(url, code=status)
-    if kind == "timeout":
-        try:
-            from geventhttpclient.useragent import RetriesExceeded
-
-            return RetriesExceeded(url, 0, original="timed out")
-        except Exception:
-            return _RetriesExceeded(url, 0, original="timed out")
     return OSError(message)
 
 
 def make_error(kind, flavor, message, url, status, response):
-    """The exception a client call raises (`response.error`), with requests' or geventhttpclient's classes.
-
-    For HttpSession, connection errors wrap their root cause in `__context__`, which Locust unwraps when it
-    reports the failure (see `reported_error`).
-    """
+    """The exception of a response whose status fails the client's rule (`response.error`): requests' HTTPError
+    or FastHttpUser's LocustBadStatusCode. Connection and read failures come from `build_exc`."""
     if flavor == "fast":
         return _fast_error(kind, message, url, status)
-    mod = _exc_module()
-    if kind == "http":
-        return mod.HTTPError(message, response=response)
-    if kind == "refused":
-        err = mod.ConnectionError(message, response=None)
-        err.__context__ = ConnectionRefusedError(111, "Connection refused")
-        return err
-    if kind == "reset":
-        err = mod.ConnectionError(message, response=None)
-        err.__context__ = ConnectionResetError(104, "Connection reset by peer")
-        return err
-    if kind == "timeout":
-        return mod.ReadTimeout(ReadTimeoutError(message), response=None)
-    if kind == "redirects":
-        return mod.TooManyRedirects(message, response=response)
-    if kind == "invalid":
-        return mod.InvalidURL(message)
-    if kind == "tls":
-        return mod.SSLError(message, response=None)
-    return mod.ConnectionError(message, response=None)
+    return _exc_module().HTTPError(message, response=response)
+
+
+_raisers = {}
+
+
+def raise_escaped(error):
+    """Raise an exception a client call does not turn into a failure, from a function named after its class.
+
+    NOTE: Locust groups task exceptions by their traceback text, and under Locust each kind of escaping error is
+    raised from its own place in the client; raising them all from one line here would merge their rows."""
+    name = type(error).__name__
+    raiser = _raisers.get(name)
+    if raiser is None:
+        code = "def raise_%s(error):\n    raise error\n" % (name if name.isidentifier() else "error")
+        scope = {}
+        exec(compile(code, "<rlocust>/locust/_bridge.py", "exec"), scope)  # noqa: S102
+        raiser = _raisers[name] = scope["raise_%s" % (name if name.isidentifier() else "error")]
+    raiser(error)
+
+
+_UNWRAPPED = ("requests.exceptions.ConnectionError", "urllib3.exceptions.ProtocolError",
+              "urllib3.exceptions.MaxRetryError", "urllib3.exceptions.NewConnectionError")
 
 
 def reported_error(error):
-    """Locust reports a connection error by its root cause (e.g. ConnectionRefusedError(111, ...))."""
-    mod = _exc_module()
-    while isinstance(error, mod.ConnectionError) and error.__context__ is not None:
+    """The exception Locust reports for `error`: HttpSession looks through requests' ConnectionError and urllib3's
+    ProtocolError, MaxRetryError and NewConnectionError to their __context__ (the root cause)."""
+    if error is None:
+        return None
+    classes = tuple(_exc_class(p) for p in _UNWRAPPED)
+    while isinstance(error, classes) and error.__context__ is not None:
         error = error.__context__
     return error
 

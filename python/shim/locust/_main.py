@@ -216,8 +216,36 @@ def configure(values, custom_argv, selected):
                                                traceback.format_exc())
         raise UserFacingError("", 1)
     _report_settings()
+    _report_ssl_suffix()
     return [(c.__name__, float(getattr(c, "weight", 1)), int(getattr(c, "fixed_count", 0) or 0))
             for c in env.user_classes]
+
+
+def _report_ssl_suffix():
+    """Tell the engine how this Python's ssl module ends OpenSSL error texts (e.g. "(_ssl.c:1006)"), so TLS failure
+    texts read as Locust's do: provoke one OpenSSL error in memory (an alert record fed to a client handshake)."""
+    import re
+
+    import _rlocust
+
+    try:
+        import ssl
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+        try:
+            obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        incoming.write(b"\x15\x03\x03\x00\x02\x02\x28")
+        obj.do_handshake()
+    except Exception as e:  # ssl.SSLError, or no ssl module at all
+        m = re.search(r"\((_ssl\.c:\d+)\)\s*$", str(e))
+        if m:
+            _rlocust.set_ssl_suffix("(" + m.group(1) + ")")
 
 
 def _report_settings():
@@ -249,7 +277,7 @@ def run_hub():
     env = _State.env
     if env is not None and env.shape_class is not None:
         env.runner.start_shape()
-    _bridge.run_until_quit()
+    exit_status = _bridge.run_until_quit()
     if env is not None and env.runner is not None and env.runner.shape_completed:
         log = logging.getLogger("locust.main")
         if not env.runner._shape_completed_logged:
@@ -258,6 +286,7 @@ def run_hub():
         if run_time:
             # Locust sets up the -t limit only after the shape test (that ignores it) has ended
             log.info(f"Run time limit set to {run_time} seconds")
+    return exit_status
 
 
 def fire_quitting():

@@ -63,9 +63,11 @@ def _shared_default_headers():
 
 
 def _default_headers():
+    # NOTE: requests advertises br when the brotli package is installed, and Locust installs it (through
+    # geventhttpclient); the engine decodes br itself.
     ua = "python-requests/" + _installed_requests_version()
     return CaseInsensitiveDict(
-        {"User-Agent": ua, "Accept-Encoding": "gzip, deflate", "Accept": "*/*", "Connection": "keep-alive"}
+        {"User-Agent": ua, "Accept-Encoding": "gzip, deflate, br", "Accept": "*/*", "Connection": "keep-alive"}
     )
 
 
@@ -207,15 +209,55 @@ def _multipart(data, files):
     return b"".join(out), "multipart/form-data; boundary=" + boundary
 
 
-def _timeout_seconds(timeout):
+def _check_timeout(value, name):
+    """urllib3's `Timeout._validate_timeout`: the value, or the ValueError urllib3 raises."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("Timeout cannot be a boolean value. It must be an int, float or None.")
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"Timeout value {name} was {value}, but it must be an int, float or None.") from None
+    try:
+        if value <= 0:
+            raise ValueError(
+                f"Attempted to set {name} timeout to {value}, but the timeout cannot be set to a value less than or "
+                "equal to 0."
+            )
+    except TypeError:
+        raise ValueError(f"Timeout value {name} was {value}, but it must be an int, float or None.") from None
+    return value
+
+
+def timeout_arg(timeout):
+    """`timeout=` as requests applies it: None, or (connect s, read s, connect as text, read as text); a number sets
+    both, a (connect, read) tuple each, a urllib3 Timeout its own two. Raises the ValueError requests raises."""
     if timeout is None:
         return None
-    if isinstance(timeout, (tuple, list)):
-        # (connect, read): a response that does not come is bounded by the read timeout
-        connect, read = (list(timeout) + [None, None])[:2]
-        chosen = read if read is not None else connect
-        return None if chosen is None else float(chosen)
-    return float(timeout)
+    if isinstance(timeout, tuple):
+        try:
+            connect, read = timeout
+            connect = _check_timeout(connect, "connect")
+            read = _check_timeout(read, "read")
+        except ValueError:
+            raise ValueError(
+                f"Invalid timeout {timeout}. Pass a (connect, read) timeout tuple, or a single float to set both "
+                "timeouts to the same value."
+            ) from None
+    elif hasattr(timeout, "connect_timeout") and hasattr(timeout, "read_timeout"):  # urllib3.Timeout
+        connect, read = timeout.connect_timeout, timeout.read_timeout
+        connect = connect if isinstance(connect, (int, float)) else None
+        read = read if isinstance(read, (int, float)) else None
+    else:
+        connect = _check_timeout(timeout, "connect")
+        read = _check_timeout(timeout, "read")
+    return (
+        None if connect is None else float(connect),
+        None if read is None else float(read),
+        str(connect),
+        None if read is None else str(read),
+    )
 
 
 def parse_error(error):
@@ -233,7 +275,11 @@ def parse_error(error):
 
 def finish_call(session, response, method, url, context, catch_response, listeners):
     """After a call: return the response as is (stats already recorded in Rust), or report it through
-    `events.request` listeners, or hand it to a catch_response with-block that decides the verdict."""
+    `events.request` listeners, or hand it to a catch_response with-block that decides the verdict. An exception
+    the client raises out of the call (not one of its connection errors) is raised here, unrecorded."""
+    escape = response._escape
+    if escape is not None:
+        _bridge.raise_escaped(escape)
     if not listeners:
         return response
     user = session.user
@@ -562,7 +608,7 @@ class HttpSession:
                 auth(req)
         cookies = kwargs.pop("cookies", None)
         cookie_pairs = [(str(k), str(v)) for k, v in (cookies.items() if hasattr(cookies, "items") else cookies or [])]
-        timeout = _timeout_seconds(kwargs.pop("timeout", None))
+        timeout = timeout_arg(kwargs.pop("timeout", None))
         allow_redirects = kwargs.pop("allow_redirects", True)
         verify = kwargs.pop("verify", self.verify)
         listeners = catch_response or has_user_listeners(self.request_event)

@@ -21,6 +21,8 @@ pub enum PyVal {
     Int(String),
     Bytes(Vec<u8>),
     Exc(Box<PyExc>),
+    /// An object that is not rebuilt, only shown: its `repr()` text (e.g. urllib3's connection object).
+    Opaque(String),
 }
 
 impl PyVal {
@@ -40,6 +42,7 @@ impl PyVal {
             PyVal::Int(d) => d.clone(),
             PyVal::Bytes(b) => py_bytes_repr(b),
             PyVal::Exc(e) => e.repr(),
+            PyVal::Opaque(r) => r.clone(),
         }
     }
 
@@ -53,6 +56,18 @@ impl PyVal {
     }
 }
 
+/// How an exception's `__context__` was set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Chain {
+    /// Raised while handling it.
+    #[default]
+    Implicit,
+    /// `raise X from it`: also the `__cause__`.
+    Cause,
+    /// `raise X from None`: kept, but `__suppress_context__` is set.
+    Suppressed,
+}
+
 /// One exception: class, constructor args (`exc.args`), extra attributes, and `__context__`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PyExc {
@@ -63,6 +78,7 @@ pub struct PyExc {
     pub attrs: Vec<(&'static str, PyVal)>,
     /// The exception being handled when this one was raised.
     pub context: Option<Box<PyExc>>,
+    pub chain: Chain,
 }
 
 /// Classes Locust's HttpSession looks through (to their `__context__`) when it reports a failure
@@ -85,7 +101,22 @@ impl PyExc {
             args,
             attrs: Vec::new(),
             context: None,
+            chain: Chain::Implicit,
         }
+    }
+
+    /// `raise self from context`.
+    pub fn caused_by(mut self, context: PyExc) -> PyExc {
+        self.context = Some(Box::new(context));
+        self.chain = Chain::Cause;
+        self
+    }
+
+    /// `raise self from None` while handling `context`.
+    pub fn from_none(mut self, context: PyExc) -> PyExc {
+        self.context = Some(Box::new(context));
+        self.chain = Chain::Suppressed;
+        self
     }
 
     /// The same exception, raised while handling `context`.
@@ -132,24 +163,34 @@ impl PyExc {
                     _ => "0".into(),
                 };
                 match self.attr("expected") {
-                    Some(PyVal::Int(e)) => format!("IncompleteRead({read} bytes read, {e} more expected)"),
+                    Some(PyVal::Int(e)) => {
+                        format!("IncompleteRead({read} bytes read, {e} more expected)")
+                    }
                     _ => format!("IncompleteRead({read} bytes read)"),
                 }
             }
             "InvalidChunkLength" => {
                 let length = self.attr("length").map(PyVal::repr).unwrap_or_default();
-                let partial = self.attr("partial").map(PyVal::repr).unwrap_or_else(|| "0".into());
+                let partial = self
+                    .attr("partial")
+                    .map(PyVal::repr)
+                    .unwrap_or_else(|| "0".into());
                 format!("InvalidChunkLength(got length {length}, {partial} bytes read)")
             }
             "LocustBadStatusCode" => {
-                let code = self.attr("code").map(PyVal::repr).unwrap_or_else(|| "None".into());
+                let code = self
+                    .attr("code")
+                    .map(PyVal::repr)
+                    .unwrap_or_else(|| "None".into());
                 format!("LocustBadStatusCode(code={code})")
             }
             _ => {
                 let base = self.default_repr();
                 // geventhttpclient's ConnectionError family appends its keyword arguments to every ")"
                 match self.attr("kw_text") {
-                    Some(PyVal::Str(kw)) if !kw.is_empty() && self.class.starts_with("geventhttpclient.") => {
+                    Some(PyVal::Str(kw))
+                        if !kw.is_empty() && self.class.starts_with("geventhttpclient.") =>
+                    {
                         base.replace(')', &format!(", {kw})"))
                     }
                     _ => base,
@@ -175,7 +216,14 @@ impl PyExc {
         match self.args.len() {
             0 => String::new(),
             1 => self.args[0].str_text(),
-            _ => format!("({})", self.args.iter().map(PyVal::repr).collect::<Vec<_>>().join(", ")),
+            _ => format!(
+                "({})",
+                self.args
+                    .iter()
+                    .map(PyVal::repr)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     }
 }
@@ -208,6 +256,27 @@ pub fn py_bytes_repr(b: &[u8]) -> String {
     s
 }
 
+/// The OSError subclass CPython raises for `errno`.
+pub fn os_error_class(errno: i32) -> &'static str {
+    match errno {
+        libc::EPIPE | libc::ESHUTDOWN => "builtins.BrokenPipeError",
+        libc::ECONNABORTED => "builtins.ConnectionAbortedError",
+        libc::ECONNREFUSED => "builtins.ConnectionRefusedError",
+        libc::ECONNRESET => "builtins.ConnectionResetError",
+        libc::ETIMEDOUT => "builtins.TimeoutError",
+        libc::EAGAIN | libc::EINPROGRESS | libc::EALREADY => "builtins.BlockingIOError",
+        libc::EINTR => "builtins.InterruptedError",
+        libc::ECHILD => "builtins.ChildProcessError",
+        libc::EEXIST => "builtins.FileExistsError",
+        libc::ENOENT => "builtins.FileNotFoundError",
+        libc::EISDIR => "builtins.IsADirectoryError",
+        libc::ENOTDIR => "builtins.NotADirectoryError",
+        libc::EACCES | libc::EPERM => "builtins.PermissionError",
+        libc::ESRCH => "builtins.ProcessLookupError",
+        _ => "builtins.OSError",
+    }
+}
+
 /// `ConnectionResetError(104, 'Connection reset by peer')` and its kin, as the OS reports them.
 pub fn os_error(class: &'static str, errno: i32, text: &str) -> PyExc {
     PyExc::new(class, vec![PyVal::int(errno), PyVal::str(text)])
@@ -219,15 +288,24 @@ mod tests {
 
     #[test]
     fn reprs_follow_python() {
-        let ir = PyExc::new("http.client.IncompleteRead", vec![PyVal::Bytes(b"abc".to_vec())])
-            .with_attr("expected", PyVal::int(7));
+        let ir = PyExc::new(
+            "http.client.IncompleteRead",
+            vec![PyVal::Bytes(b"abc".to_vec())],
+        )
+        .with_attr("expected", PyVal::int(7));
         assert_eq!(ir.repr(), "IncompleteRead(3 bytes read, 7 more expected)");
         let pe = PyExc::new(
             "urllib3.exceptions.ProtocolError",
-            vec![PyVal::str(format!("Connection broken: {}", ir.repr())), PyVal::Exc(Box::new(ir.clone()))],
+            vec![
+                PyVal::str(format!("Connection broken: {}", ir.repr())),
+                PyVal::Exc(Box::new(ir.clone())),
+            ],
         );
-        let ce = PyExc::new("requests.exceptions.ChunkedEncodingError", vec![PyVal::Exc(Box::new(pe.clone()))])
-            .during(pe);
+        let ce = PyExc::new(
+            "requests.exceptions.ChunkedEncodingError",
+            vec![PyVal::Exc(Box::new(pe.clone()))],
+        )
+        .during(pe);
         assert_eq!(
             ce.reported().repr(),
             "ChunkedEncodingError(ProtocolError('Connection broken: IncompleteRead(3 bytes read, 7 more expected)', IncompleteRead(3 bytes read, 7 more expected)))"
@@ -235,10 +313,23 @@ mod tests {
         let icl = PyExc::new("urllib3.exceptions.InvalidChunkLength", vec![])
             .with_attr("length", PyVal::Bytes(b"zz\r\n".to_vec()))
             .with_attr("partial", PyVal::int(0));
-        assert_eq!(icl.repr(), "InvalidChunkLength(got length b'zz\\r\\n', 0 bytes read)");
-        assert_eq!(PyExc::new("builtins.Exception", vec![]).repr(), "Exception()");
-        assert_eq!(os_error("builtins.ConnectionResetError", 104, "Connection reset by peer").str_text(),
-                   "[Errno 104] Connection reset by peer");
+        assert_eq!(
+            icl.repr(),
+            "InvalidChunkLength(got length b'zz\\r\\n', 0 bytes read)"
+        );
+        assert_eq!(
+            PyExc::new("builtins.Exception", vec![]).repr(),
+            "Exception()"
+        );
+        assert_eq!(
+            os_error(
+                "builtins.ConnectionResetError",
+                104,
+                "Connection reset by peer"
+            )
+            .str_text(),
+            "[Errno 104] Connection reset by peer"
+        );
     }
 
     #[test]
@@ -249,12 +340,21 @@ mod tests {
         );
         let pe = PyExc::new(
             "urllib3.exceptions.ProtocolError",
-            vec![PyVal::str("Connection aborted."), PyVal::Exc(Box::new(rd.clone()))],
+            vec![
+                PyVal::str("Connection aborted."),
+                PyVal::Exc(Box::new(rd.clone())),
+            ],
         )
         .during(rd);
-        let ce = PyExc::new("requests.exceptions.ConnectionError", vec![PyVal::Exc(Box::new(pe.clone()))])
-            .during(pe);
-        assert_eq!(ce.reported().repr(), "RemoteDisconnected('Remote end closed connection without response')");
+        let ce = PyExc::new(
+            "requests.exceptions.ConnectionError",
+            vec![PyVal::Exc(Box::new(pe.clone()))],
+        )
+        .during(pe);
+        assert_eq!(
+            ce.reported().repr(),
+            "RemoteDisconnected('Remote end closed connection without response')"
+        );
         assert_eq!(
             ce.str_text(),
             "('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))"
@@ -263,8 +363,11 @@ mod tests {
 
     #[test]
     fn geventhttpclient_appends_keywords_to_every_parenthesis() {
-        let e = PyExc::new("geventhttpclient.useragent.RetriesExceeded", vec![PyVal::str("u"), PyVal::int(0)])
-            .with_attr("kw_text", PyVal::str("original=timed out"));
+        let e = PyExc::new(
+            "geventhttpclient.useragent.RetriesExceeded",
+            vec![PyVal::str("u"), PyVal::int(0)],
+        )
+        .with_attr("kw_text", PyVal::str("original=timed out"));
         assert_eq!(e.repr(), "RetriesExceeded('u', 0, original=timed out)");
     }
 

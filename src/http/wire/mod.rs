@@ -11,6 +11,7 @@
 //!
 //! Who calls it: `http::conn` (one reader per exchange). Must not: do I/O, sleep, allocate without bound (every
 //! buffer is capped by [`Limits`]), or panic on any input.
+pub mod brotli;
 pub mod exc;
 pub mod llhttp;
 pub mod pyhttp;
@@ -129,13 +130,59 @@ pub trait Reader: Send {
     fn eof(&mut self, buf: &mut BytesMut) -> Result<Step, PyExc>;
     fn io_error(&self, error: &std::io::Error) -> PyExc;
     fn timeout(&self) -> PyExc;
+    /// The final response's head once [`Step::Head`] has been returned. FastHttpUser keeps the status and headers
+    /// of a response whose body then fails (Locust reports status 200 with `HTTPParseError('Incomplete
+    /// response.')`); HttpUser does not (requests raises before it returns a response).
+    fn head(&self) -> Option<&Head> {
+        None
+    }
 }
 
-/// A reader for `dialect`.
-pub fn reader(dialect: Dialect, ctx: Context) -> Box<dyn Reader> {
+/// A reader for `dialect`. Boxed: the reader state (~1 KB for HttpUser) would otherwise sit in every request's
+/// future for its whole life.
+pub fn reader(dialect: Dialect, ctx: Context) -> AnyReader {
     match dialect {
-        Dialect::Requests => Box::new(pyhttp::PyReader::new(ctx)),
-        Dialect::Fast => Box::new(llhttp::LlReader::new(ctx)),
+        Dialect::Requests => AnyReader::Requests(Box::new(pyhttp::PyReader::new(ctx))),
+        Dialect::Fast => AnyReader::Fast(Box::new(llhttp::LlReader::new(ctx))),
+    }
+}
+
+/// Either dialect's reader.
+pub enum AnyReader {
+    Requests(Box<pyhttp::PyReader>),
+    Fast(Box<llhttp::LlReader>),
+}
+
+impl Reader for AnyReader {
+    fn feed(&mut self, buf: &mut BytesMut) -> Result<Step, PyExc> {
+        match self {
+            AnyReader::Requests(r) => r.feed(buf),
+            AnyReader::Fast(r) => r.feed(buf),
+        }
+    }
+    fn eof(&mut self, buf: &mut BytesMut) -> Result<Step, PyExc> {
+        match self {
+            AnyReader::Requests(r) => r.eof(buf),
+            AnyReader::Fast(r) => r.eof(buf),
+        }
+    }
+    fn io_error(&self, error: &std::io::Error) -> PyExc {
+        match self {
+            AnyReader::Requests(r) => r.io_error(error),
+            AnyReader::Fast(r) => r.io_error(error),
+        }
+    }
+    fn timeout(&self) -> PyExc {
+        match self {
+            AnyReader::Requests(r) => r.timeout(),
+            AnyReader::Fast(r) => r.timeout(),
+        }
+    }
+    fn head(&self) -> Option<&Head> {
+        match self {
+            AnyReader::Requests(r) => r.head(),
+            AnyReader::Fast(r) => r.head(),
+        }
     }
 }
 

@@ -72,6 +72,7 @@ class FastHttpSession:
         self.connection_timeout = kwargs.get("connection_timeout", 60.0)
         self.max_redirects = kwargs.get("max_redirects", 30)
         self.max_retries = kwargs.get("max_retries", 0)
+        self.concurrency = int(kwargs.get("concurrency", 10) or 10)
         self.default_headers = dict(kwargs.get("headers") or {})
         self.auth_header = basic_auth_header(*creds) if creds else None
         self._core = _rlocust.Session(self._flavor)
@@ -97,6 +98,10 @@ class FastHttpSession:
             return path
         return "%s%s" % (self.base_url or "", path)
 
+    # urlopen's own keyword arguments in geventhttpclient; every other keyword becomes a query parameter (a form
+    # field for POST), as geventhttpclient does with them.
+    _URLOPEN_KWARGS = frozenset(("params", "files", "max_retries", "max_redirects", "to_string", "debug_stream"))
+
     def request(self, method, url, name=None, data=None, catch_response=False, stream=False, headers=None,
                 auth=None, json=None, allow_redirects=True, context={}, **kwargs):
         if self.request_name and not name:
@@ -113,6 +118,21 @@ class FastHttpSession:
             hdrs["Authorization"] = self.auth_header
         if "accept-encoding" not in lower:
             hdrs["Accept-Encoding"] = "gzip, deflate, br"
+        # NOTE (geventhttpclient's urlopen): keywords it does not know are request data, not options: e.g.
+        # `timeout=3` is sent as `?timeout=3` (a form field for POST) and sets no timeout; FastHttpUser's timeouts
+        # are its network_timeout and connection_timeout.
+        extra = {k: kwargs.pop(k) for k in list(kwargs) if k not in self._URLOPEN_KWARGS}
+        params = kwargs.pop("params", None)
+        if extra:
+            if method.upper() == "POST":
+                if data is None:
+                    data = extra
+                elif isinstance(data, dict):
+                    data.update(extra)
+            elif params is None:
+                params = extra
+            elif isinstance(params, dict):
+                params.update(extra)
         body = None
         if not data and json is not None:
             body = unshadowed_json.dumps(json).encode("utf-8")
@@ -124,14 +144,11 @@ class FastHttpSession:
             body, ctype = encode_body(data, None, kwargs.pop("files", None), hdrs)
             if ctype and "content-type" not in lower:
                 hdrs["Content-Type"] = ctype
-        params = kwargs.pop("params", None)
         if params:
             from locust.clients import add_params
 
             built = add_params(built, params)
-        timeout = kwargs.pop("timeout", None)
-        if timeout is None:
-            timeout = self.network_timeout
+        max_redirects = kwargs.pop("max_redirects", None)
         listeners = catch_response or has_user_listeners(self.request_event)
         urlsplit(built).port  # a bad port raises ValueError("Port could not be cast to integer value as ...")
         ticket = self._core.send(
@@ -140,14 +157,31 @@ class FastHttpSession:
             name or url,
             [(str(k), str(v)) for k, v in hdrs.items()],
             body,
-            timeout,
+            self._timeouts(),
             bool(allow_redirects),
             not self.insecure,
             [],
             not listeners,
-            self.max_redirects,
+            self.max_redirects if max_redirects is None else int(max_redirects),
+            None,
+            self.concurrency + 1,
         )
         return finish_call(self, _bridge.wait(ticket), method, built, context, catch_response, listeners)
+
+    def _timeouts(self):
+        """(connect s, read s, connect as text, read as text) from connection_timeout and network_timeout, checked
+        as gevent's sockets check them: negative raises ValueError; 0 makes the socket non-blocking (every request
+        fails with BlockingIOError, the engine does the same); inf, nan and huge values mean no timeout."""
+        out = []
+        for value in (self.connection_timeout, self.network_timeout):
+            if value is None:
+                out.append(None)
+                continue
+            value = float(value)
+            if value < 0:
+                raise ValueError("Timeout value out of range")
+            out.append(value)
+        return (out[0], out[1], str(self.connection_timeout), str(self.network_timeout))
 
     def get(self, url, **kwargs):
         return self.request("GET", url, **kwargs)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 from gevent import GreenletExit, greenlet
 from gevent.pool import Group
 
+import _rlocust
 from locust.exception import CatchResponseError, StopTest, StopUser
 from locust.user.task import (
     LOCUST_STATE_RUNNING,
@@ -122,7 +123,12 @@ class User(metaclass=UserMeta):
         """Spawn this user's greenlet in ``group``; ``greenlet.args[0]`` is the user."""
 
         def run_user(user):
-            user.run()
+            try:
+                user.run()
+            except KeyboardInterrupt:
+                # the watchdog counts these: an interrupt that ended a user is progress (runner::watchdog)
+                _rlocust.user_interrupted()
+                raise
 
         self._greenlet = group.spawn(run_user, self)
         self._group = group

@@ -1,0 +1,50 @@
+# diff[init-raises]: -u 2 -r 10 -t 3s
+# diff[sys-exit]: -u 2 -r 10 -t 8s
+# diff[keyboard-interrupt]: -u 1 -r 10 -t 8s
+# diff[invalid-host]: -u 2 -r 10 -t 3s
+# diff-env[init-raises]: EXIT_MODE=init
+# diff-env[sys-exit]: EXIT_MODE=exit
+# diff-env[keyboard-interrupt]: EXIT_MODE=interrupt
+# diff-env[invalid-host]: EXIT_MODE=none
+# diff-host[invalid-host]: http://[::1
+# diff-check: names failures exceptions exit csv-headers markers
+# diff-expect[init-raises]: exit=2 requests=0
+# diff-expect[sys-exit]: exit=3
+# diff-expect[keyboard-interrupt]: exit=0
+# diff-expect[invalid-host]: exit=2 requests=0
+# diff-markers: mode=set ^MARK .*
+"""How a run ends when user code leaves the normal paths: a User.__init__ that raises (or a host that HttpUser
+cannot parse) kills Locust's spawning greenlet and the run exits 2 after its run time; sys.exit(3) in a task
+ends the run with 3; KeyboardInterrupt in a task stops it like Ctrl+C. The tasks end the run only after
+Locust's CSV writer has written its first rows, so both tools' CSVs hold the requests."""
+import os
+import sys
+import time
+
+from locust import HttpUser, constant, events, task
+
+MODE = os.environ.get("EXIT_MODE", "none")
+START = time.time()
+
+
+@events.quitting.add_listener
+def on_quitting(**_kw):
+    print("MARK quitting", flush=True)
+
+
+class Exits(HttpUser):
+    wait_time = constant(0.1)
+
+    def __init__(self, environment):
+        if MODE == "init":
+            raise RuntimeError("init failed on purpose")
+        super().__init__(environment)
+
+    @task
+    def work(self):
+        self.client.get("/hello")
+        if time.time() - START > 2.5:
+            if MODE == "exit":
+                sys.exit(3)
+            if MODE == "interrupt":
+                raise KeyboardInterrupt()

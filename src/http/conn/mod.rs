@@ -1,0 +1,555 @@
+//! HTTP/1.1 exchanges over one user's keep-alive connections: connect (with the connect timeout), write the
+//! request, feed what the socket gives to the client's response reader (`wire`) with the read timeout, put the
+//! connection back when the response ended cleanly.
+//!
+//! Why not hyper's pooled client: it runs every connection as its own task with 8 KiB read and write buffers
+//! kept while idle, and hands each request to that task through channels. A simulated user sends one request
+//! at a time on a connection it owns, so the exchange runs inline in the caller's future. An idle connection
+//! is a socket and nothing else (the read buffer lives only during an exchange). And the response must be read
+//! the way the locustfile's client reads it (`wire::Dialect`), which no general-purpose client does.
+//!
+//! NOTE (timeouts, reference §1.3): as in requests, the connect timeout bounds the TCP (and TLS) connect and the
+//! read timeout bounds each wait for bytes of the body, so a slow but steady body is not a failure. rlocust bounds
+//! more than requests in one place, deliberately: the whole response head must arrive within the read timeout
+//! (requests waits for a head that trickles in forever).
+use super::HttpError;
+use super::tls::{self, Tls};
+use super::wire::{self, Dialect, Reader, Step};
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, Method};
+use parking_lot::Mutex;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use url::Url;
+
+/// Idle connections a user keeps (per pool; a user rarely has more than one request in flight).
+const MAX_IDLE: usize = 16;
+/// Idle connections older than this are closed instead of reused (hyper's and urllib3's order of magnitude).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// First read of a response; grown as needed.
+const READ_CHUNK: usize = 4096;
+/// Bodies up to this size are sent in the same write as the request head.
+const INLINE_BODY: usize = 16 * 1024;
+
+/// The timeouts of one call (`None`: wait forever, as requests does without `timeout=`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timeouts {
+    pub connect: Option<Duration>,
+    pub read: Option<Duration>,
+}
+
+/// Where a connection goes: scheme, host, port, and whether the certificate is verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Key {
+    https: bool,
+    host: String,
+    port: u16,
+    verify: bool,
+}
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref().0,
+        }
+    }
+
+    /// Whether an idle connection can carry another request: the peer has not closed it and has sent nothing
+    /// unasked (a TLS close_notify, a stray byte). Checked without blocking and without consuming anything.
+    fn reusable(&self) -> bool {
+        let mut byte = 0u8;
+        // SAFETY: recv on a valid, open socket fd into a one-byte buffer we own; MSG_PEEK leaves the data queued.
+        let n = unsafe {
+            libc::recv(
+                self.tcp().as_raw_fd(),
+                (&mut byte as *mut u8).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+struct Idle {
+    key: Key,
+    stream: Stream,
+    since: Instant,
+}
+
+/// One user's idle keep-alive connections.
+#[derive(Default)]
+pub struct Pool {
+    idle: Mutex<Vec<Idle>>,
+}
+
+impl Pool {
+    pub fn clear(&self) {
+        self.idle.lock().clear();
+    }
+
+    fn take(&self, key: &Key) -> Option<Stream> {
+        let mut idle = self.idle.lock();
+        while let Some(i) = idle.iter().rposition(|c| &c.key == key) {
+            let c = idle.swap_remove(i);
+            if c.since.elapsed() < IDLE_TIMEOUT && c.stream.reusable() {
+                return Some(c.stream);
+            }
+        }
+        None
+    }
+
+    fn put(&self, key: Key, stream: Stream) {
+        let mut idle = self.idle.lock();
+        if idle.len() >= MAX_IDLE {
+            idle.remove(0);
+        }
+        idle.push(Idle {
+            key,
+            stream,
+            since: Instant::now(),
+        });
+    }
+}
+
+/// A response as the client reads it (body content-decoded by the dialect's rules).
+#[derive(Debug)]
+pub struct RawResponse {
+    pub head: wire::Head,
+    pub body: Bytes,
+    /// When the response head had been read.
+    pub head_at: Instant,
+}
+
+/// Why an attempt failed, and whether trying again on a new connection is what the client does: nothing of a
+/// response arrived (a reused connection the server had closed while it was idle, or FastHttpUser's retries).
+struct Failed {
+    error: HttpError,
+    closed_early: bool,
+}
+
+/// What one exchange needs besides the connection: the request bytes and how to read the answer.
+pub struct Call<'a> {
+    pub verify: bool,
+    pub method: &'a Method,
+    pub url: &'a Url,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    pub dialect: Dialect,
+    pub ctx: &'a wire::Context,
+    pub timeouts: Timeouts,
+    /// The connect timeout as the locustfile gave it (for requests' ConnectTimeoutError text).
+    pub connect_timeout: &'a str,
+    /// How many more fresh connections to try when one closes before any response byte (geventhttpclient retries
+    /// idempotent requests up to its pool size + 1 times; requests does not).
+    pub retries_on_close: u32,
+}
+
+/// Send one request and read its response, reusing an idle connection of `pool` when there is one.
+pub async fn exchange(tls: &Tls, pool: &Pool, call: &Call<'_>) -> Result<RawResponse, HttpError> {
+    let url = call.url;
+    let https = match url.scheme() {
+        "http" => false,
+        "https" => true,
+        other => {
+            return Err(HttpError::InvalidUrl(format!(
+                "No connection adapters were found for {:?} (scheme {other:?})",
+                url.as_str()
+            )));
+        }
+    };
+    let Some(host) = url.host_str() else {
+        return Err(HttpError::InvalidUrl(format!(
+            "Invalid URL {:?}: No host supplied",
+            url.as_str()
+        )));
+    };
+    let key = Key {
+        https,
+        host: host.to_string(),
+        port: url.port_or_known_default().unwrap_or(80),
+        verify: call.verify,
+    };
+    if call.dialect == Dialect::Fast
+        && [call.timeouts.connect, call.timeouts.read].contains(&Some(Duration::ZERO))
+    {
+        // NOTE: geventhttpclient with a zero timeout makes its sockets non-blocking: every request fails so.
+        return Err(read_error(
+            wire::exc::os_error(
+                "builtins.BlockingIOError",
+                11,
+                "Resource temporarily unavailable",
+            ),
+            None,
+        ));
+    }
+    // A small body goes out in the same write as the head; a large one is written after it.
+    let inline = call.body.len() <= INLINE_BODY;
+    let mut wire = request_head(
+        call.method,
+        url,
+        call.headers,
+        if inline { call.body.len() } else { 0 },
+    );
+    let rest = if inline {
+        wire.extend_from_slice(call.body);
+        &[][..]
+    } else {
+        call.body
+    };
+    let close = wants_close(call.headers);
+    if let Some(stream) = pool.take(&key) {
+        match attempt(stream, &wire, rest, call, close).await {
+            Ok((resp, Some(stream))) => {
+                pool.put(key, stream);
+                return Ok(resp);
+            }
+            Ok((resp, None)) => return Ok(resp),
+            Err(f) if f.closed_early => {} // closed while idle: a new connection follows
+            Err(f) => return Err(f.error),
+        }
+    }
+    let mut retries = call.retries_on_close;
+    loop {
+        // boxed: the TLS handshake state is large and only needed when a connection is opened
+        let stream = Box::pin(connect(tls, &key, call)).await?;
+        match attempt(stream, &wire, rest, call, close).await {
+            Ok((resp, Some(stream))) => {
+                pool.put(key, stream);
+                return Ok(resp);
+            }
+            Ok((resp, None)) => return Ok(resp),
+            Err(f) if f.closed_early && retries > 0 => retries -= 1,
+            Err(f) => return Err(f.error),
+        }
+    }
+}
+
+/// TCP connect, then the TLS handshake, each bounded by the connect timeout (as in both clients).
+async fn connect(tls: &Tls, key: &Key, call: &Call<'_>) -> Result<Stream, HttpError> {
+    let limit = call.timeouts.connect;
+    let tcp = match limit {
+        Some(t) => match tokio::time::timeout(t, connect_tcp(key)).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(HttpError::ConnectTimeout {
+                    timeout: call.connect_timeout.to_string(),
+                });
+            }
+        },
+        None => connect_tcp(key).await?,
+    };
+    if !key.https {
+        return Ok(Stream::Plain(tcp));
+    }
+    match limit {
+        Some(t) => match tokio::time::timeout(t, handshake(tls, key, tcp)).await {
+            Ok(r) => r,
+            Err(_) => Err(HttpError::HandshakeTimeout {
+                timeout: call.connect_timeout.to_string(),
+            }),
+        },
+        None => handshake(tls, key, tcp).await,
+    }
+}
+
+async fn connect_tcp(key: &Key) -> Result<TcpStream, HttpError> {
+    let host = key.host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<std::net::SocketAddr> = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => vec![(ip, key.port).into()],
+        Err(_) => match tokio::net::lookup_host((host, key.port)).await {
+            Ok(a) => a.collect(),
+            Err(_) => return Err(HttpError::NameResolution(key.host.clone())),
+        },
+    };
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "no address to connect to");
+    let mut tcp = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(s) => {
+                tcp = Some(s);
+                break;
+            }
+            Err(e) => last = e,
+        }
+    }
+    let Some(tcp) = tcp else {
+        return Err(connect_error(&last));
+    };
+    let _ = tcp.set_nodelay(true);
+    Ok(tcp)
+}
+
+async fn handshake(tls: &Tls, key: &Key, tcp: TcpStream) -> Result<Stream, HttpError> {
+    let host = key.host.trim_start_matches('[').trim_end_matches(']');
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| HttpError::InvalidUrl(format!("Invalid host {host:?}: {e}")))?;
+    let connector = if key.verify {
+        &tls.verifying
+    } else {
+        &tls.insecure
+    };
+    match connector.connect(name, tcp).await {
+        Ok(s) => Ok(Stream::Tls(Box::new(s))),
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(HttpError::Tls(tls::failure(&e))),
+        // the connection ended during the handshake: requests reports it as an aborted connection
+        Err(e) => Err(HttpError::Aborted {
+            errno: e.raw_os_error().unwrap_or(104),
+            text: crate::http::strerror(&e),
+        }),
+    }
+}
+
+/// The error of a failed TCP connect.
+fn connect_error(e: &io::Error) -> HttpError {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => HttpError::ConnectionRefused,
+        _ => HttpError::Connect {
+            errno: e.raw_os_error().unwrap_or(0),
+            text: crate::http::strerror(e),
+        },
+    }
+}
+
+/// A TLS error while reading or writing (rustls reports them as InvalidData with the rustls error inside).
+fn tls_error(e: &io::Error) -> Option<HttpError> {
+    (e.kind() == io::ErrorKind::InvalidData && e.get_ref().is_some())
+        .then(|| HttpError::Tls(tls::failure(e)))
+}
+
+fn wants_close(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .any(|v| has_token(v.as_bytes(), b"close"))
+}
+
+fn has_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|b| *b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+}
+
+/// Request line and headers (`Host` first unless given), ending with the blank line; `room` more bytes are
+/// reserved for a body sent in the same write.
+fn request_head(method: &Method, url: &Url, headers: &HeaderMap, room: usize) -> Vec<u8> {
+    let mut h = Vec::with_capacity(256 + room);
+    h.extend_from_slice(method.as_str().as_bytes());
+    h.push(b' ');
+    let path = url.path();
+    h.extend_from_slice(if path.is_empty() {
+        b"/"
+    } else {
+        path.as_bytes()
+    });
+    if let Some(q) = url.query() {
+        h.push(b'?');
+        h.extend_from_slice(q.as_bytes());
+    }
+    h.extend_from_slice(b" HTTP/1.1\r\n");
+    if !headers.contains_key(http::header::HOST) {
+        h.extend_from_slice(b"host: ");
+        h.extend_from_slice(url.host_str().unwrap_or("").as_bytes());
+        if let Some(port) = url.port() {
+            h.push(b':');
+            h.extend_from_slice(port.to_string().as_bytes());
+        }
+        h.extend_from_slice(b"\r\n");
+    }
+    for (name, value) in headers {
+        h.extend_from_slice(name.as_str().as_bytes());
+        h.extend_from_slice(b": ");
+        h.extend_from_slice(value.as_bytes());
+        h.extend_from_slice(b"\r\n");
+    }
+    h.extend_from_slice(b"\r\n");
+    h
+}
+
+/// One request/response on `stream` (`wire`: the head, with the body when it is small; `rest`: a large body);
+/// the stream comes back when it can carry another request.
+async fn attempt(
+    mut stream: Stream,
+    wire: &[u8],
+    rest: &[u8],
+    call: &Call<'_>,
+    close: bool,
+) -> Result<(RawResponse, Option<Stream>), Failed> {
+    let mut reader = wire::reader(call.dialect, call.ctx.clone());
+    let sent = async {
+        stream.write_all(wire).await?;
+        if !rest.is_empty() {
+            stream.write_all(rest).await?;
+        }
+        stream.flush().await
+    };
+    let sent = match call.timeouts.read {
+        Some(t) => tokio::time::timeout(t, sent)
+            .await
+            .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into())),
+        None => sent.await,
+    };
+    match sent {
+        Ok(()) => {}
+        // NOTE: both clients go on to read when the server closed while the request was being sent: it may have
+        // answered early (e.g. 413 to a large body), and if not the read says how the connection ended.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            ) || e.raw_os_error() == Some(libc::EPROTOTYPE) => {}
+        Err(e) => {
+            let failure = if e.kind() == io::ErrorKind::TimedOut {
+                reader.timeout()
+            } else {
+                match tls_error(&e) {
+                    Some(t) => {
+                        return Err(Failed {
+                            error: t,
+                            closed_early: false,
+                        });
+                    }
+                    None => reader.io_error(&e),
+                }
+            };
+            return Err(Failed {
+                error: read_error(failure, None),
+                closed_early: false,
+            });
+        }
+    }
+
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    // NOTE: the whole head within the read timeout (see the module header); then each read of the body.
+    let head_deadline = call.timeouts.read.map(|t| tokio::time::Instant::now() + t);
+    let mut head_at = None;
+    let mut received = false;
+    let complete = loop {
+        match reader.feed(&mut buf) {
+            Ok(Step::More) => {}
+            Ok(Step::Head) => {
+                head_at = Some(Instant::now());
+                continue;
+            }
+            Ok(Step::Done(c)) => break c,
+            Err(e) => {
+                return Err(Failed {
+                    error: read_error(e, reader.head()),
+                    closed_early: false,
+                });
+            }
+        }
+        buf.reserve(READ_CHUNK);
+        let read = stream.read_buf(&mut buf);
+        let n = match (head_at, head_deadline, call.timeouts.read) {
+            (None, Some(d), _) => tokio::time::timeout_at(d, read).await,
+            (Some(_), _, Some(t)) => tokio::time::timeout(t, read).await,
+            _ => Ok(read.await),
+        };
+        let failure = match n {
+            Ok(Ok(0)) => None,
+            // NOTE: a TLS peer that closes without close_notify is an end of stream to Python's ssl
+            // (suppress_ragged_eofs), so it is here too.
+            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => None,
+            Ok(Ok(_)) => {
+                received = true;
+                continue;
+            }
+            Err(_) => Some((reader.timeout(), false)),
+            Ok(Err(e)) => match tls_error(&e) {
+                Some(t) => {
+                    return Err(Failed {
+                        error: t,
+                        closed_early: false,
+                    });
+                }
+                None => Some((
+                    reader.io_error(&e),
+                    !received && e.kind() == io::ErrorKind::ConnectionReset,
+                )),
+            },
+        };
+        // the read failed, or the peer closed the connection: the reader says what that means here
+        let (failure, closed_early) = match failure {
+            Some(f) => f,
+            None => match reader.eof(&mut buf) {
+                Ok(Step::Done(c)) => break c,
+                Ok(_) => (reader.io_error(&io::ErrorKind::UnexpectedEof.into()), false),
+                Err(e) => (e, !received),
+            },
+        };
+        return Err(Failed {
+            error: read_error(failure, reader.head()),
+            closed_early,
+        });
+    };
+    let reusable = complete.reusable && !close && buf.is_empty();
+    let resp = RawResponse {
+        head: complete.head,
+        body: complete.body,
+        head_at: head_at.unwrap_or_else(Instant::now),
+    };
+    Ok((resp, reusable.then_some(stream)))
+}
+
+/// A failure while reading the response, with the head when the client keeps it (FastHttpUser).
+fn read_error(exc: wire::exc::PyExc, head: Option<&wire::Head>) -> HttpError {
+    HttpError::Read {
+        exc: Box::new(exc),
+        head: head.map(|h| Box::new(h.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests;

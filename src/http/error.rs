@@ -1,0 +1,319 @@
+//! How each client reports a call that produced no response: [`HttpError`] says what happened (refused,
+//! timed out, a TLS failure, what the response reader raised …) and [`HttpError::exception`] describes the
+//! exception HttpUser (requests/urllib3) or FastHttpUser (geventhttpclient) raises for it, with the
+//! `__context__` chain Locust's failure texts are made from.
+//!
+//! Who calls it: the engine (`conn` builds the errors, `py` turns the descriptions into Python objects and the
+//! stats into failure rows). Plain data; never touches Python.
+use super::{Flavor, path_url, tls, wire};
+use url::Url;
+use wire::exc::{PyExc, PyVal};
+
+/// Why a call produced no response. What the user sees of it (the exception object and the failure text) is the
+/// [`PyExc`] that [`HttpError::exception`] describes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HttpError {
+    ConnectionRefused,
+    /// The TCP connect failed otherwise (unreachable network, no route…): errno and its text.
+    Connect {
+        errno: i32,
+        text: String,
+    },
+    /// The TCP/TLS connect did not complete within the connect timeout (its value as the locustfile gave it).
+    ConnectTimeout {
+        timeout: String,
+    },
+    NameResolution(String),
+    TooManyRedirects(u32),
+    InvalidUrl(String),
+    Tls(tls::TlsFailure),
+    /// The TLS handshake did not complete within the connect timeout (its value as the locustfile gave it).
+    HandshakeTimeout {
+        timeout: String,
+    },
+    /// The connection ended while it was being set up (e.g. reset during the TLS handshake): errno and text.
+    Aborted {
+        errno: i32,
+        text: String,
+    },
+    /// What the client raises while sending the request or reading the response, as the dialect describes it;
+    /// with the response's head when the client keeps it (FastHttpUser reports the status of a response whose
+    /// body then failed).
+    Read {
+        exc: Box<PyExc>,
+        head: Option<Box<wire::Head>>,
+    },
+    /// A bug in rlocust (a panic in the engine), reported as a failure instead of losing the user.
+    Internal(String),
+}
+
+/// `strerror` text of an I/O error's errno, as Python's OSError shows it.
+pub fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    // std renders "Connection refused (os error 111)"
+    match text.rfind(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// `HTTPConnectionPool(host='h', port=1)` (urllib3's pool, in requests' texts).
+pub fn pool_name(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("");
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = url.port_or_known_default().unwrap_or(80);
+    let pool = if url.scheme() == "https" {
+        "HTTPSConnectionPool"
+    } else {
+        "HTTPConnectionPool"
+    };
+    format!("{pool}(host='{host}', port={port})")
+}
+
+fn exc(class: &'static str, args: Vec<PyVal>) -> PyExc {
+    PyExc::new(class, args)
+}
+
+fn exc_arg(e: &PyExc) -> PyVal {
+    PyVal::Exc(Box::new(e.clone()))
+}
+
+/// requests' `ConnectionError(MaxRetryError(...))` (or a subclass of ConnectionError) around the urllib3 error
+/// `cause`, raised while handling it, as requests' adapter does; Locust follows the chain to `cause`'s own
+/// `__context__`.
+fn max_retries(url: &Url, cause: PyExc, class: &'static str) -> PyExc {
+    let msg = format!(
+        "{}: Max retries exceeded with url: {} (Caused by {})",
+        pool_name(url),
+        path_url(url),
+        cause.repr()
+    );
+    let mre = exc("urllib3.exceptions.MaxRetryError", vec![PyVal::str(msg)]).during(cause);
+    exc(class, vec![exc_arg(&mre)]).during(mre)
+}
+
+/// geventhttpclient's `RetriesExceeded(url, max_retries, original=<error>)` after its retries.
+pub fn fast_retries_exceeded(url: &Url, original: &str) -> PyExc {
+    let kw = format!("original={original}");
+    exc(
+        "geventhttpclient.useragent.RetriesExceeded",
+        vec![PyVal::str(url.as_str()), PyVal::int(0)],
+    )
+    .with_attr("url", PyVal::str(url.as_str()))
+    .with_attr("text", PyVal::str(format!("0, {kw}")))
+    .with_attr("kw_text", PyVal::str(kw))
+}
+
+fn conn_name(url: &Url) -> &'static str {
+    if url.scheme() == "https" {
+        "HTTPSConnection"
+    } else {
+        "HTTPConnection"
+    }
+}
+
+impl HttpError {
+    /// The exception the client call raises for this failure (`response.error` in Locust).
+    pub fn exception(&self, flavor: Flavor, url: &Url) -> PyExc {
+        let host = url.host_str().unwrap_or("");
+        let port = url.port_or_known_default().unwrap_or(80);
+        let conn = conn_name(url);
+        let new_connection = |errno: i32, text: &str, root: PyExc| {
+            exc(
+                "urllib3.exceptions.NewConnectionError",
+                vec![PyVal::str(format!(
+                    "{conn}(host='{host}', port={port}): Failed to establish a new connection: [Errno {errno}] {text}"
+                ))],
+            )
+            .during(root)
+        };
+        match (self, flavor) {
+            (HttpError::Read { exc, .. }, _) => (**exc).clone(),
+            (HttpError::ConnectionRefused, Flavor::Requests) => {
+                let root = wire::exc::os_error(
+                    "builtins.ConnectionRefusedError",
+                    111,
+                    "Connection refused",
+                );
+                max_retries(
+                    url,
+                    new_connection(111, "Connection refused", root),
+                    "requests.exceptions.ConnectionError",
+                )
+            }
+            (HttpError::ConnectionRefused, Flavor::Fast) => {
+                wire::exc::os_error("builtins.ConnectionRefusedError", 111, "Connection refused")
+            }
+            (HttpError::Connect { errno, text }, Flavor::Requests) => {
+                let root = wire::exc::os_error("builtins.OSError", *errno, text);
+                max_retries(
+                    url,
+                    new_connection(*errno, text, root),
+                    "requests.exceptions.ConnectionError",
+                )
+            }
+            (HttpError::Connect { errno, text }, Flavor::Fast) => {
+                wire::exc::os_error("builtins.OSError", *errno, text)
+            }
+            (HttpError::ConnectTimeout { timeout }, Flavor::Requests) => {
+                let cte = exc(
+                    "urllib3.exceptions.ConnectTimeoutError",
+                    vec![
+                        PyVal::Opaque(format!("<urllib3.connection.{conn} object at 0x....>")),
+                        PyVal::str(format!(
+                            "Connection to {host} timed out. (connect timeout={timeout})"
+                        )),
+                    ],
+                );
+                max_retries(url, cte, "requests.exceptions.ConnectTimeout")
+            }
+            (HttpError::ConnectTimeout { .. }, Flavor::Fast) => {
+                fast_retries_exceeded(url, "timed out")
+            }
+            // NOTE: as before this change (not re-checked: a name lookup leaves loopback): the requests text for both
+            // clients.
+            (HttpError::NameResolution(h), _) => {
+                let msg = format!(
+                    "{}: Max retries exceeded with url: {} (Caused by NameResolutionError(\"<urllib3.connection.{conn} object at 0x....>: Failed to resolve '{h}' ([Errno -2] Name or service not known)\"))",
+                    pool_name(url),
+                    path_url(url)
+                );
+                let mre = exc("urllib3.exceptions.MaxRetryError", vec![PyVal::str(msg)]);
+                exc("requests.exceptions.ConnectionError", vec![exc_arg(&mre)])
+            }
+            (HttpError::TooManyRedirects(n), Flavor::Requests) => exc(
+                "requests.exceptions.TooManyRedirects",
+                vec![PyVal::str(format!("Exceeded {n} redirects."))],
+            ),
+            (HttpError::TooManyRedirects(n), Flavor::Fast) => {
+                let text = format!("Redirection limit reached ({n})");
+                exc(
+                    "geventhttpclient.useragent.RetriesExceeded",
+                    vec![PyVal::str(url.as_str()), PyVal::str(text.clone())],
+                )
+                .with_attr("url", PyVal::str(url.as_str()))
+                .with_attr("text", PyVal::str(text))
+                .with_attr("kw_text", PyVal::str(""))
+            }
+            (HttpError::InvalidUrl(m), Flavor::Requests) => exc(
+                "requests.exceptions.InvalidURL",
+                vec![PyVal::str(m.clone())],
+            ),
+            (HttpError::InvalidUrl(m), Flavor::Fast) => {
+                exc("builtins.ValueError", vec![PyVal::str(m.clone())])
+            }
+            (HttpError::Tls(f), flavor) => {
+                let ssl_class = if f.verify {
+                    "ssl.SSLCertVerificationError"
+                } else {
+                    "ssl.SSLError"
+                };
+                let ssl = if f.openssl {
+                    exc(ssl_class, vec![PyVal::int(1), PyVal::str(f.text.clone())])
+                } else {
+                    exc(ssl_class, vec![PyVal::str(f.text.clone())])
+                };
+                match flavor {
+                    Flavor::Fast => ssl,
+                    Flavor::Requests => {
+                        let u3 =
+                            exc("urllib3.exceptions.SSLError", vec![exc_arg(&ssl)]).during(ssl);
+                        max_retries(url, u3, "requests.exceptions.SSLError")
+                    }
+                }
+            }
+            (HttpError::HandshakeTimeout { timeout }, Flavor::Requests) => {
+                let rte = exc(
+                    "urllib3.exceptions.ReadTimeoutError",
+                    vec![PyVal::str(format!(
+                        "{}: Read timed out. (read timeout={timeout})",
+                        pool_name(url)
+                    ))],
+                );
+                exc("requests.exceptions.ReadTimeout", vec![exc_arg(&rte)]).during(rte)
+            }
+            (HttpError::HandshakeTimeout { .. }, Flavor::Fast) => {
+                fast_retries_exceeded(url, "The handshake operation timed out")
+            }
+            (HttpError::Aborted { errno, text }, Flavor::Requests) => {
+                let root = wire::exc::os_error(wire::exc::os_error_class(*errno), *errno, text);
+                let pe = exc(
+                    "urllib3.exceptions.ProtocolError",
+                    vec![PyVal::str("Connection aborted."), exc_arg(&root)],
+                )
+                .during(root);
+                exc("requests.exceptions.ConnectionError", vec![exc_arg(&pe)]).during(pe)
+            }
+            (HttpError::Aborted { errno, text }, Flavor::Fast) => {
+                wire::exc::os_error(wire::exc::os_error_class(*errno), *errno, text)
+            }
+            (HttpError::Internal(m), _) => exc(
+                "builtins.RuntimeError",
+                vec![PyVal::str(format!("rlocust internal error: {m}"))],
+            ),
+        }
+    }
+
+    /// Whether the client raises this exception out of the call instead of reporting a failure: Locust's sessions
+    /// catch only their client's connection errors, so e.g. http.client's `ValueError` for a negative chunk size
+    /// reaches the task, and no request is recorded.
+    pub fn escapes(&self, flavor: Flavor) -> bool {
+        match (self, flavor) {
+            (HttpError::Read { exc, .. }, Flavor::Requests) => {
+                matches!(
+                    exc.class,
+                    "builtins.ValueError" | "builtins.TypeError" | "builtins.OverflowError"
+                )
+            }
+            (HttpError::Read { exc, .. }, Flavor::Fast) => !wire::llhttp::recorded_by_locust(exc),
+            _ => false,
+        }
+    }
+
+    /// `repr()` of the exception Locust reports for this failure (in failure rows and `request` events).
+    pub fn repr(&self, flavor: Flavor, url: &Url) -> String {
+        self.exception(flavor, url).reported().repr()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_reprs_match_locust() {
+        let u = Url::parse("http://127.0.0.1:1/x").unwrap();
+        assert_eq!(
+            HttpError::ConnectionRefused.repr(Flavor::Requests, &u),
+            "ConnectionRefusedError(111, 'Connection refused')"
+        );
+        assert_eq!(
+            HttpError::ConnectionRefused.repr(Flavor::Fast, &u),
+            "ConnectionRefusedError(111, 'Connection refused')"
+        );
+        let e = HttpError::ConnectionRefused.exception(Flavor::Requests, &u);
+        assert_eq!(e.class, "requests.exceptions.ConnectionError");
+        assert!(e.str_text().starts_with(
+            "HTTPConnectionPool(host='127.0.0.1', port=1): Max retries exceeded with url: /x (Caused by NewConnectionError(\"HTTPConnection(host='127.0.0.1', port=1): Failed to establish a new connection: [Errno 111] Connection refused\"))"
+        ), "{}", e.str_text());
+        let t = HttpError::ConnectTimeout {
+            timeout: "2.5".into(),
+        };
+        assert_eq!(
+            t.repr(Flavor::Requests, &u),
+            "ConnectTimeoutError(<urllib3.connection.HTTPConnection object at 0x....>, 'Connection to 127.0.0.1 timed out. (connect timeout=2.5)')"
+        );
+        assert_eq!(
+            t.repr(Flavor::Fast, &u),
+            "RetriesExceeded('http://127.0.0.1:1/x', 0, original=timed out)"
+        );
+        assert_eq!(
+            HttpError::TooManyRedirects(30).repr(Flavor::Fast, &u),
+            "RetriesExceeded('http://127.0.0.1:1/x', 'Redirection limit reached (30)')"
+        );
+        assert_eq!(
+            HttpError::TooManyRedirects(30).repr(Flavor::Requests, &u),
+            "TooManyRedirects('Exceeded 30 redirects.')"
+        );
+    }
+}

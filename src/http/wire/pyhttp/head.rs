@@ -1,0 +1,441 @@
+//! The head of an HttpUser response, one line at a time: http.client's `_read_status` (the status line, its
+//! version and code, `int()`'s errors inside `BadStatusLine`) and `_read_headers` (at most 100 lines a block,
+//! the blank one included), the email package's compat32 parser that turns those lines into fields, and
+//! urllib3's view of them (folded values unfolded, repeated fields joined with `", "`). When the block ends,
+//! `finish_head` makes the decisions that follow from it: http.client's and urllib3's framing (Content-Length,
+//! chunked), whether the connection closes, and the content decoder, all into `body::Framing`.
+//!
+//! Who calls it: the state machine in `mod.rs` (`PyReader::run`: `parse_status`, `header_line`, `finish_head`);
+//! `decode` uses `py_strip` on `Content-Encoding`.
+//!
+//! What it must not do: touch the caller's buffer or the body (it is handed one line at a time), or tidy what
+//! Python keeps: field names keep their case, values their latin-1 text, repeated fields stay, in order.
+use super::body::Framing;
+use super::decode::decoder_for;
+use super::errors::{aborted, trunc200, value_error, wrap};
+use super::pyint::{INT_MAX_STR_DIGITS, IntErr, PyInt, py_int10};
+use super::{Phase, PyReader};
+use crate::http::wire::exc::{PyExc, PyVal};
+use crate::report::pyfmt::py_str_repr;
+
+/// http.client's `_MAXHEADERS`.
+const MAXHEADERS: usize = 100;
+
+impl PyReader {
+    /// One line of a header block as `_read_headers` reads it (and the email parser sees it); true at the
+    /// block's end.
+    pub(super) fn header_line(&mut self, line: &[u8]) -> Result<bool, PyExc> {
+        self.hp.lines += 1;
+        if self.hp.lines > MAXHEADERS {
+            return Err(aborted(PyExc::new(
+                "http.client.HTTPException",
+                vec![PyVal::str(format!("got more than {MAXHEADERS} headers"))],
+            )));
+        }
+        if line == b"\r\n" || line == b"\n" || line.is_empty() {
+            return Ok(true);
+        }
+        if self.phase == Phase::Headers && !self.hp.email_done {
+            self.hp.feed_line(line, &mut self.head.headers);
+        }
+        Ok(false)
+    }
+
+    /// The head is complete: http.client's and urllib3's decisions on framing, reuse and decoding.
+    pub(super) fn finish_head(&mut self) -> Result<(), PyExc> {
+        self.hp.flush(&mut self.head.headers);
+        let status = self.head.status;
+        let no_body =
+            status == 204 || status == 304 || (100..200).contains(&status) || self.is_head;
+        let hp = &self.hp;
+
+        // http.client (the raw values of the first field of each name)
+        let hc_chunked = hp
+            .te
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
+        let mut will_close = if self.head.version == 11 {
+            hp.conn
+                .as_deref()
+                .is_some_and(|c| contains_ignore_ascii_case(c, "close"))
+        } else {
+            !(hp.keep_alive.as_deref().is_some_and(|k| !k.is_empty())
+                || hp
+                    .conn
+                    .as_deref()
+                    .is_some_and(|c| contains_ignore_ascii_case(c, "keep-alive"))
+                || hp
+                    .pconn
+                    .as_deref()
+                    .is_some_and(|c| contains_ignore_ascii_case(c, "keep-alive")))
+        };
+        let mut hc_left = match hp.cl.as_deref() {
+            Some(cl) if !cl.is_empty() && !hc_chunked => match py_int10(cl) {
+                Ok(n) if !n.neg => Some(n.to_u64_saturating()),
+                _ => None,
+            },
+            _ => None,
+        };
+        if no_body {
+            hc_left = Some(0);
+        }
+        if !will_close && !hc_chunked && hc_left.is_none() {
+            will_close = true;
+        }
+
+        // urllib3 (the unfolded values, repeated fields joined)
+        let te = joined(&self.head.headers, "transfer-encoding");
+        let u3_chunked = te
+            .as_deref()
+            .is_some_and(|t| py_lower(t).split(',').any(|e| py_strip(e) == "chunked"));
+        let mut u3_len = None;
+        if !u3_chunked && let Some(cl) = joined(&self.head.headers, "content-length") {
+            let mut values: Vec<PyInt> = Vec::new();
+            let mut valid = true;
+            for part in cl.split(',') {
+                match py_int10(part) {
+                    Ok(n) => {
+                        if !values.contains(&n) {
+                            values.push(n);
+                        }
+                    }
+                    Err(_) => {
+                        valid = false;
+                        break;
+                    }
+                }
+            }
+            if valid && values.len() > 1 {
+                let inner = PyExc::new(
+                    "urllib3.exceptions.InvalidHeader",
+                    vec![PyVal::str(format!(
+                        "Content-Length contained multiple unmatching values ({cl})"
+                    ))],
+                );
+                return Err(wrap("requests.exceptions.InvalidHeader", inner));
+            }
+            if valid
+                && let Some(n) = values.pop()
+                && !n.neg
+            {
+                u3_len = Some(n);
+            }
+        }
+        if no_body {
+            u3_len = Some(PyInt::zero());
+        }
+        let encoding = joined(&self.head.headers, "content-encoding")
+            .map(|e| py_lower(&e))
+            .unwrap_or_default();
+        let decoder = decoder_for(&encoding, self.max_body());
+        self.fr = Some(Framing {
+            u3_chunked,
+            hc_left,
+            u3_len,
+            will_close,
+            informational: (100..200).contains(&status),
+            encoding,
+            decoder: Some(decoder),
+        });
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// the status line
+
+pub(super) struct StatusLine {
+    pub(super) version: String,
+    pub(super) status: u16,
+    pub(super) reason: String,
+}
+
+/// `HTTPResponse._read_status`.
+pub(super) fn parse_status(line: &[u8]) -> Result<StatusLine, PyExc> {
+    if line.is_empty() {
+        let rd = PyExc::new(
+            "http.client.RemoteDisconnected",
+            vec![PyVal::str("Remote end closed connection without response")],
+        )
+        .with_attr("line", PyVal::str("''"));
+        return Err(aborted(rd));
+    }
+    let text = latin1(line);
+    let bad = |context: Option<PyExc>| {
+        let v = PyVal::str(text.clone());
+        let mut e = PyExc::new("http.client.BadStatusLine", vec![v.clone()]).with_attr("line", v);
+        e.context = context.map(Box::new);
+        aborted(e)
+    };
+    // line.split(None, 2), else line.split(None, 1) with reason "", else version ""
+    let (a, rest) = split_ws(&text);
+    let (version, status, reason) = match rest.map(split_ws) {
+        Some((b, Some(c))) => (a, b, c),
+        Some(_) => match rest {
+            Some(r) => (a, r, ""),
+            None => ("", "", ""),
+        },
+        None => ("", "", ""),
+    };
+    if !version.starts_with("HTTP/") {
+        return Err(bad(None));
+    }
+    let n = match py_int10(status) {
+        Ok(n) => n,
+        Err(IntErr::Invalid) => {
+            let msg = format!(
+                "invalid literal for int() with base 10: {}",
+                trunc200(&py_str_repr(status))
+            );
+            return Err(bad(Some(value_error(msg))));
+        }
+        Err(IntErr::TooManyDigits(d)) => {
+            let msg = format!(
+                "Exceeds the limit ({INT_MAX_STR_DIGITS} digits) for integer string conversion: value has {d} \
+                 digits; use sys.set_int_max_str_digits() to increase the limit"
+            );
+            return Err(bad(Some(value_error(msg))));
+        }
+    };
+    let status = match (n.neg, n.digits.parse::<u16>()) {
+        (false, Ok(s)) if (100..=999).contains(&s) => s,
+        _ => return Err(bad(None)),
+    };
+    Ok(StatusLine {
+        version: version.to_owned(),
+        status,
+        reason: reason.to_owned(),
+    })
+}
+
+/// Python's `str.isspace()` for the latin-1 range.
+fn is_py_space(c: char) -> bool {
+    matches!(c, '\t'..='\r' | '\x1c'..='\x1f' | ' ' | '\u{85}' | '\u{a0}')
+}
+
+/// The first whitespace-separated word of `s` and the rest after the whitespace that follows it (`None` when
+/// nothing follows), as `str.split(None, 1)` cuts.
+fn split_ws(s: &str) -> (&str, Option<&str>) {
+    let s = s.trim_start_matches(is_py_space);
+    match s.find(is_py_space) {
+        Some(i) => {
+            let rest = s[i..].trim_start_matches(is_py_space);
+            (&s[..i], if rest.is_empty() { None } else { Some(rest) })
+        }
+        None => (s, None),
+    }
+}
+
+/// `str.strip()`.
+pub(super) fn py_strip(s: &str) -> &str {
+    s.trim_matches(is_py_space)
+}
+
+/// `str.lower()` for latin-1 text.
+fn py_lower(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'A'..='Z' | '\u{c0}'..='\u{d6}' | '\u{d8}'..='\u{de}' => {
+                char::from_u32(c as u32 + 32).unwrap_or(c)
+            }
+            c => c,
+        })
+        .collect()
+}
+
+fn contains_ignore_ascii_case(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// Bytes decoded as latin-1.
+fn latin1(b: &[u8]) -> String {
+    if b.is_ascii() {
+        // ASCII is the same in UTF-8
+        String::from_utf8_lossy(b).into_owned()
+    } else {
+        b.iter().map(|&c| c as char).collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// header fields: the email package's compat32 parser, and urllib3's view of the result
+
+#[derive(Default)]
+pub(super) struct HeadParse {
+    /// Lines of the current header block (http.client's count, the blank line included).
+    pub(super) lines: usize,
+    /// The email parser left its header section (a blank or non-field line): later lines are "body".
+    email_done: bool,
+    /// The field being collected: name, and value lines (the first without its leading blanks).
+    pending: Option<(Vec<u8>, Vec<u8>)>,
+    /// The raw values of the first field of each name http.client looks at.
+    cl: Option<String>,
+    te: Option<String>,
+    conn: Option<String>,
+    keep_alive: Option<String>,
+    pconn: Option<String>,
+}
+
+impl HeadParse {
+    /// One http.client line, cut into the email parser's lines (`\r\n`, `\r` or `\n` ends one).
+    fn feed_line(&mut self, line: &[u8], out: &mut Vec<(String, String)>) {
+        let mut start = 0;
+        let mut i = 0;
+        while i < line.len() {
+            match line[i] {
+                b'\r' => {
+                    let end = if line.get(i + 1) == Some(&b'\n') {
+                        i + 2
+                    } else {
+                        i + 1
+                    };
+                    self.email_line(&line[start..end], out);
+                    start = end;
+                    i = end;
+                }
+                b'\n' => {
+                    self.email_line(&line[start..=i], out);
+                    start = i + 1;
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
+        if start < line.len() {
+            self.email_line(&line[start..], out);
+        }
+    }
+
+    /// `FeedParser._parsegen` (header section) and `_parse_headers`, one line at a time.
+    fn email_line(&mut self, line: &[u8], out: &mut Vec<(String, String)>) {
+        if self.email_done || line.is_empty() {
+            return;
+        }
+        if !header_re(line) {
+            // a blank line ends the headers; any other line starts the body
+            self.email_done = true;
+            return;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            // a continuation line; without a field before it, a defect and dropped
+            if let Some((_, value)) = self.pending.as_mut() {
+                value.extend_from_slice(line);
+            }
+            return;
+        }
+        self.flush(out);
+        if line.starts_with(b"From ") {
+            return; // a Unix "From " line: never a field
+        }
+        let Some(colon) = line.iter().position(|&c| c == b':') else {
+            return;
+        };
+        if colon == 0 {
+            return; // "Missing header name": a defect, dropped
+        }
+        let rest = &line[colon + 1..];
+        let lead = rest
+            .iter()
+            .take_while(|&&c| c == b' ' || c == b'\t')
+            .count();
+        self.pending = Some((line[..colon].to_vec(), rest[lead..].to_vec()));
+    }
+
+    /// `compat32.header_source_parse` of the pending field; urllib3's unfolding for the field list.
+    fn flush(&mut self, out: &mut Vec<(String, String)>) {
+        let Some((name, mut value)) = self.pending.take() else {
+            return;
+        };
+        while matches!(value.last(), Some(b'\r' | b'\n')) {
+            value.pop();
+        }
+        let name = latin1(&name);
+        let value = latin1(&value);
+        let slot = if name.eq_ignore_ascii_case("content-length") {
+            Some(&mut self.cl)
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            Some(&mut self.te)
+        } else if name.eq_ignore_ascii_case("connection") {
+            Some(&mut self.conn)
+        } else if name.eq_ignore_ascii_case("keep-alive") {
+            Some(&mut self.keep_alive)
+        } else if name.eq_ignore_ascii_case("proxy-connection") {
+            Some(&mut self.pconn)
+        } else {
+            None
+        };
+        if let Some(slot) = slot
+            && slot.is_none()
+        {
+            *slot = Some(value.clone());
+        }
+        let value = if value.contains("\r\n") {
+            unfold(&value)
+        } else {
+            value
+        };
+        out.push((name, value));
+    }
+}
+
+/// The email parser's `headerRE`: `^(From |[\041-\071\073-\176]*:|[\t ])`.
+fn header_re(line: &[u8]) -> bool {
+    if line.starts_with(b"From ") || line[0] == b' ' || line[0] == b'\t' {
+        return true;
+    }
+    for &c in line {
+        if c == b':' {
+            return true;
+        }
+        if !(0x21..=0x7e).contains(&c) {
+            return false;
+        }
+    }
+    false
+}
+
+/// urllib3's `_OBSOLETE_FOLD_RE.sub(" ", value)`: `(?:(?<![ \t])[ \t]+)?\r\n[ \t]+` becomes one space.
+pub(super) fn unfold(v: &str) -> String {
+    let b = v.as_bytes();
+    let blank = |c: u8| c == b' ' || c == b'\t';
+    let mut out = String::with_capacity(v.len());
+    let mut last = 0;
+    let mut i = 0;
+    while i + 2 < b.len() {
+        if b[i] == b'\r' && b[i + 1] == b'\n' && blank(b[i + 2]) {
+            let mut s = i;
+            while s > last && blank(b[s - 1]) {
+                s -= 1;
+            }
+            out.push_str(&v[last..s]);
+            out.push(' ');
+            let mut e = i + 2;
+            while e < b.len() && blank(b[e]) {
+                e += 1;
+            }
+            last = e;
+            i = e;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&v[last..]);
+    out
+}
+
+/// urllib3's `HTTPHeaderDict.get(name)`: the values of every field `name`, joined with ", ".
+fn joined(headers: &[(String, String)], name: &str) -> Option<String> {
+    let mut it = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str());
+    let first = it.next()?;
+    let mut s = first.to_owned();
+    for v in it {
+        s.push_str(", ");
+        s.push_str(v);
+    }
+    Some(s)
+}

@@ -1,0 +1,135 @@
+//! The run's result files and final tables, owned in one place so they are written exactly once: by the normal
+//! shutdown, or by the watchdog (`runner::watchdog`) when the Python thread no longer responds and the process
+//! must end without it. Either way the user gets the CSV totals, the JSON and the final tables they asked for.
+//!
+//! Who calls it: `app` (creates it, ticks the CSV writer once a period, writes at shutdown) and the watchdog.
+//! Runs on any thread; never touches Python.
+use super::csv::CsvWriter;
+use super::{console, json};
+use crate::log;
+use crate::stats::RequestStats;
+use parking_lot::Mutex;
+use std::io::Write;
+use std::sync::Arc;
+
+/// What the user asked to be written at the end of the run.
+pub struct Outputs {
+    stats: Arc<RequestStats>,
+    csv: Mutex<Option<CsvWriter>>,
+    /// `--json`: the stats as JSON on stdout.
+    json_stdout: bool,
+    /// `--json-file NAME`: NAME.json (and no final tables, as in Locust).
+    json_file: Option<String>,
+    /// Width of the name column of the tables.
+    name_width: usize,
+    written: Mutex<bool>,
+}
+
+impl Outputs {
+    pub fn new(
+        stats: Arc<RequestStats>,
+        csv: Option<CsvWriter>,
+        json_stdout: bool,
+        json_file: Option<String>,
+        name_width: usize,
+    ) -> Outputs {
+        Outputs {
+            stats,
+            csv: Mutex::new(csv),
+            json_stdout,
+            json_file,
+            name_width,
+            written: Mutex::new(false),
+        }
+    }
+
+    pub fn has_csv(&self) -> bool {
+        self.csv.lock().is_some()
+    }
+
+    /// One periodic CSV write (Locust's stats writer cycle).
+    pub fn csv_tick(&self, user_count: u64) {
+        if let Some(w) = self.csv.lock().as_mut() {
+            let _ = w.tick(&self.stats.snapshot(), user_count, log::now());
+        }
+    }
+
+    /// Write the final CSV rows, the final tables (unless `--json-file`), `--json` and the JSON file. Returns
+    /// false (and writes nothing) when they were written already.
+    pub fn write_final(&self, user_count: u64) -> bool {
+        self.write(user_count, true)
+    }
+
+    /// Only the result files (CSV, JSON file): a run that ends the way Locust prints nothing more.
+    pub fn write_files(&self, user_count: u64) -> bool {
+        self.write(user_count, false)
+    }
+
+    fn write(&self, user_count: u64, print: bool) -> bool {
+        let mut written = self.written.lock();
+        if *written {
+            return false;
+        }
+        *written = true;
+        if let Some(mut w) = self.csv.lock().take()
+            && let Err(e) = w.finish(&self.stats.snapshot(), user_count, log::now())
+        {
+            eprintln!("rlocust: cannot write the CSV files: {e}");
+        }
+        let snap = self.stats.snapshot();
+        if print && self.json_file.is_none() {
+            let mut out = console::stats_table(&snap, false, self.name_width);
+            out.push_str(&console::percentile_table(&snap, self.name_width));
+            out.push_str(&console::error_report(&snap, self.name_width));
+            log::print_table(&out);
+        }
+        if print && self.json_stdout {
+            println!("{}", json::serialize_stats(&snap));
+        }
+        if let Some(name) = &self.json_file {
+            let path = format!("{name}.json");
+            if let Some(parent) = std::path::Path::new(&path).parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            if let Err(e) = std::fs::write(&path, json::serialize_stats(&snap)) {
+                eprintln!("rlocust: cannot write {path}: {e}");
+            }
+        }
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        true
+    }
+
+    /// Whether the run recorded request failures or task exceptions (Locust's `--exit-code-on-error` rule).
+    pub fn had_errors(&self) -> bool {
+        self.stats.has_failures() || self.stats.has_exceptions()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_outputs_are_written_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("r").to_string_lossy().into_owned();
+        let stats = Arc::new(RequestStats::new());
+        stats.log_request("GET", "/a", Some(3.0), 10, log::now());
+        let csv = CsvWriter::create(&prefix, false).unwrap();
+        let json = dir.path().join("j").to_string_lossy().into_owned();
+        let out = Outputs::new(stats.clone(), Some(csv), false, Some(json.clone()), 80);
+        assert!(out.write_final(1));
+        let rows = std::fs::read_to_string(format!("{prefix}_stats.csv")).unwrap();
+        assert!(rows.contains("GET,/a,1,0"), "{rows}");
+        assert!(
+            std::fs::read_to_string(format!("{json}.json"))
+                .unwrap()
+                .contains("\"/a\"")
+        );
+        stats.log_request("GET", "/b", Some(3.0), 10, log::now());
+        assert!(!out.write_final(2), "a second writer does nothing");
+        let rows = std::fs::read_to_string(format!("{prefix}_stats.csv")).unwrap();
+        assert!(!rows.contains("/b"));
+    }
+}

@@ -1,0 +1,164 @@
+//! Ctrl+C, SIGTERM and the run-time limit stay effective when the Python thread never yields.
+//!
+//! Users are greenlets on the one Python thread. A task that never yields (`while True: pass`), or Python blocked
+//! in C code, stops the hub: the runner's commands, the stop sequence and gevent's signal handlers all wait for
+//! it, so without this module such a run could only be ended with SIGKILL and would write no results. Here the
+//! signals are Rust's, and the run's end is watched from a tokio task:
+//!
+//! 1. The first SIGINT or SIGTERM asks the runner to quit, as a normal stop does (stop the users, fire
+//!    `test_stopping`/`test_stop`, then `quitting`, then the results).
+//! 2. When the run is ending (a signal, `-t`, a quit from the locustfile) and the hub has left work waiting for
+//!    [`INTERRUPT_AFTER`], the Python thread is interrupted: it raises `KeyboardInterrupt` in whatever it is running,
+//!    as a Ctrl+C does under Locust, and the stop sequence goes on without the interrupted user.
+//! 3. When the hub still does not respond [`ABANDON_AFTER`] later (a task that swallows the interrupt, or a C call
+//!    that never returns), or on a second SIGINT/SIGTERM, the results are written from Rust (CSV, tables, JSON:
+//!    everything is in Rust already) and the process exits with Locust's exit code for the run, without running
+//!    the locustfile's remaining listeners.
+//!
+//! NOTE (Locust 2.47): SIGINT that the process inherited as ignored (e.g. `nohup`, background jobs of a
+//! non-interactive shell) stays ignored, as it does for Python.
+//!
+//! Runs on the tokio runtime; never touches Python itself (the interrupt is a function `app` hands in).
+use super::{Control, Shared};
+use crate::bridge::Bridge;
+use crate::log::{self, Level};
+use crate::report::outputs::Outputs;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long the hub may leave work waiting while the run ends before the Python thread is interrupted.
+pub const INTERRUPT_AFTER: Duration = Duration::from_secs(2);
+/// How long after the interrupt before the run is finished without the Python thread.
+pub const ABANDON_AFTER: Duration = Duration::from_secs(5);
+/// After an interrupt that ended a user, how soon the next one follows while the hub is still stuck.
+pub const RETRY_AFTER: Duration = Duration::from_millis(300);
+const TICK: Duration = Duration::from_millis(100);
+
+/// What the watchdog needs to end a run on its own.
+pub struct Watchdog {
+    pub shared: Arc<Shared>,
+    pub bridge: Arc<Bridge>,
+    pub outputs: Arc<Outputs>,
+    /// `--exit-code-on-error`.
+    pub exit_code_on_error: i32,
+    /// Makes the Python thread raise `KeyboardInterrupt` at its next bytecode (from any thread).
+    pub interrupt: Box<dyn Fn() + Send + Sync>,
+    /// Set when the hub has left its loop: from then on the main thread owns the shutdown.
+    pub hub_done: Arc<AtomicBool>,
+}
+
+impl Watchdog {
+    /// The exit code of a run that ends here: Locust's rule without the Python-side parts.
+    fn exit_code(&self) -> i32 {
+        if self.outputs.had_errors() {
+            self.exit_code_on_error
+        } else {
+            0
+        }
+    }
+
+    /// Write the results and end the process now.
+    fn abandon(&self, why: &str) -> ! {
+        let code = self.exit_code();
+        log::log(Level::Error, "locust.main", why);
+        self.outputs.write_final(self.shared.user_count());
+        log::info("locust.main", &format!("Shutting down (exit code {code})"));
+        let _ = std::io::Write::flush(&mut std::io::stderr());
+        // SAFETY: _exit ends the process at once; the Python thread is not in a state to run its exit handlers.
+        unsafe { libc::_exit(code) }
+    }
+}
+
+/// Whether SIGINT was inherited as ignored (then it stays ignored).
+fn sigint_ignored() -> bool {
+    // SAFETY: querying the current disposition with a null new action changes nothing; `old` is a valid out-pointer.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGINT, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// Install the signal handlers and start watching. Call on the runtime before the hub runs.
+pub fn start(rt: &tokio::runtime::Handle, dog: Watchdog) {
+    let dog = Arc::new(dog);
+    let watch_sigint = !sigint_ignored();
+    let signals = dog.clone();
+    rt.spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut int = if watch_sigint {
+            signal(SignalKind::interrupt()).ok()
+        } else {
+            None
+        };
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            return;
+        };
+        let mut count = 0;
+        loop {
+            let name = tokio::select! {
+                Some(()) = async { match int.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => "SIGINT",
+                Some(()) = term.recv() => "SIGTERM",
+                else => return,
+            };
+            count += 1;
+            if count > 1 {
+                signals.abandon(&format!(
+                    "{name} again: writing the results and exiting without waiting for the users to stop"
+                ));
+            }
+            if name == "SIGTERM" {
+                log::info("locust.main", "Got SIGTERM signal");
+            }
+            signals.shared.send(Control::Quit);
+        }
+    });
+    rt.spawn(async move {
+        // When the Python thread was last interrupted, and how many users had ended with KeyboardInterrupt then:
+        // an interrupt that ended a user is progress (the next user may be stuck the same way), one that changed
+        // nothing is not.
+        let mut interrupted: Option<(Instant, u64)> = None;
+        loop {
+            tokio::time::sleep(TICK).await;
+            if dog.hub_done.load(Ordering::Acquire) || !dog.shared.is_quitting() {
+                continue;
+            }
+            // The hub may have taken every command and still be stuck (a user it switched to never yields while
+            // the stop command waits for it): a ping shows whether it still drains.
+            dog.bridge.ping();
+            let waiting = dog.bridge.waiting_for();
+            if waiting < INTERRUPT_AFTER {
+                interrupted = None;
+                continue;
+            }
+            let ended = dog.shared.interrupted_users();
+            match interrupted {
+                None => {
+                    log::warning(
+                        "locust.main",
+                        &format!(
+                            "The Python thread has not run for {:.0} s while the test is stopping (a task that never yields?): interrupting it with KeyboardInterrupt",
+                            waiting.as_secs_f64()
+                        ),
+                    );
+                    (dog.interrupt)();
+                    interrupted = Some((Instant::now(), ended));
+                }
+                Some((at, before)) if ended > before => {
+                    if at.elapsed() >= RETRY_AFTER {
+                        (dog.interrupt)();
+                        interrupted = Some((Instant::now(), ended));
+                    }
+                }
+                Some((at, _)) if at.elapsed() >= ABANDON_AFTER => {
+                    dog.abandon(&format!(
+                        "The Python thread still does not respond {:.0} s after the interrupt: writing the results and exiting without the locustfile's remaining listeners",
+                        at.elapsed().as_secs_f64()
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    });
+}
