@@ -49,14 +49,14 @@ class Bench({cls}):
 """
 
 NGINX = """\
-load_module {echo};
+{modules}
 worker_processes 1;
 daemon off;
 pid {dir}/nginx.pid;
 error_log {dir}/nginx-error.log;
 events {{ worker_connections 65536; }}
 http {{
-  access_log off;
+  {access_log}
   keepalive_requests 100000000;
   keepalive_timeout 300s;
   client_body_temp_path {dir};
@@ -97,7 +97,7 @@ def start_target(kind, work, seconds):
         port = free_port()
         conf = os.path.join(work, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(NGINX.format(echo=ECHO, dir=work, port=port))
+            f.write(NGINX.format(modules=f"load_module {ECHO};", access_log="access_log off;", dir=work, port=port))
         proc = subprocess.Popen(["nginx", "-c", conf, "-p", work], stderr=subprocess.DEVNULL)
         wait_listening(port, proc)
         return proc, f"http://127.0.0.1:{port}", "/delay50"

@@ -12,7 +12,7 @@ Checks, and prints as a Markdown table:
   growth between the first and the last quarter of the run (flat when nothing leaks);
 - CPU µs per request.
 
-Needs nginx (installed with apt-get when missing and running as root) and target/release/rlocust. Loopback
+Needs nginx with the echo module (installed with apt-get when missing and running as root) and target/release/rlocust. Loopback
 only; the run is bounded by --seconds plus a grace period. Exit status 1 when the counts differ or a request
 failed. `--json FILE` also writes the figures as JSON.
 """
@@ -31,36 +31,15 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (free_port, wait_listening, proc_cpu)
 
-NGINX = """\
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/nginx-error.log;
-events {{ worker_connections 65536; }}
-http {{
-  log_format status '$status';
-  access_log {dir}/access.log status buffer=256k flush=1s;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  client_body_temp_path {dir};
-  proxy_temp_path {dir};
-  fastcgi_temp_path {dir};
-  uwsgi_temp_path {dir};
-  scgi_temp_path {dir};
-  server {{
-    listen 127.0.0.1:{port} backlog=65535;
-    location / {{ default_type text/plain; return 200 "Hello!"; }}
-  }}
-}}
-"""
 
 
 def ensure_nginx():
-    if shutil.which("nginx"):
+    """nginx with the echo module (bench.py's configuration loads it)."""
+    if shutil.which("nginx") and os.path.exists(bench.ECHO):
         return
     if os.geteuid() != 0:
-        sys.exit("nginx is not installed (apt-get install nginx-light)")
-    subprocess.run(["apt-get", "install", "-y", "-q", "nginx-light"], check=True,
+        sys.exit("nginx with the echo module is not installed (apt-get install nginx-light libnginx-mod-http-echo)")
+    subprocess.run(["apt-get", "install", "-y", "-q", "nginx-light", "libnginx-mod-http-echo"], check=True,
                    env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), stdout=subprocess.DEVNULL)
 
 
@@ -88,7 +67,9 @@ def main():
     work = tempfile.mkdtemp(prefix="rlocust-soak-")
     port = bench.free_port()
     with open(os.path.join(work, "nginx.conf"), "w") as f:
-        f.write(NGINX.format(dir=work, port=port))
+        # the access log is the ground truth: one line ("200") per request nginx answered
+        log = f"log_format status '$status'; access_log {work}/access.log status buffer=256k flush=1s;"
+        f.write(bench.NGINX.format(modules=f"load_module {bench.ECHO};", access_log=log, dir=work, port=port))
     nginx = subprocess.Popen(["nginx", "-c", os.path.join(work, "nginx.conf"), "-p", work],
                              stderr=subprocess.DEVNULL)
     try:
