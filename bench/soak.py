@@ -32,7 +32,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (free_port, wait_listening, proc_cpu)
 
 
-
 def ensure_nginx():
     """nginx with the echo module (bench.py's configuration loads it)."""
     if shutil.which("nginx") and os.path.exists(bench.ECHO):
