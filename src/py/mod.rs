@@ -498,6 +498,62 @@ fn runner_state() -> PyResult<&'static str> {
     Ok(core()?.runner.state().as_str())
 }
 
+/// The runner's own `spawning_complete` listener: the state becomes running, and with `--reset-stats` the
+/// stats are reset (Locust logs "Resetting stats").
+#[pyfunction]
+fn runner_spawning_complete() -> PyResult<()> {
+    let core = core()?;
+    if core.runner.spawning_complete() {
+        crate::log::info("locust.runners", "Resetting stats\n");
+        core.stats.reset_all(crate::log::now());
+    }
+    Ok(())
+}
+
+/// A `stop()`/`quit()` in a user's own greenlet, step by step as Locust's `Runner.stop()` runs there:
+/// `"begin"` (false when stopped already), `"cleanup"` (after test_stopping), `"stopped"` (users stopped).
+#[pyfunction]
+fn runner_user_stop(step: &str) -> PyResult<bool> {
+    let runner = &core()?.runner;
+    Ok(match step {
+        "begin" => runner.user_stop_begin(),
+        "cleanup" => {
+            runner.enter_cleanup();
+            true
+        }
+        "stopped" => {
+            runner.enter_stopped();
+            true
+        }
+        other => return Err(PyValueError::new_err(format!("unknown stop step {other:?}"))),
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (value=None))]
+fn runner_target_user_count(value: Option<u64>) -> PyResult<u64> {
+    let runner = &core()?.runner;
+    if let Some(v) = value {
+        runner.set_target_user_count(v);
+    }
+    Ok(runner.target_user_count())
+}
+
+#[pyfunction]
+#[pyo3(signature = (value=None))]
+fn runner_target_user_classes_count(value: Option<Vec<(String, u64)>>) -> PyResult<Vec<(String, u64)>> {
+    let runner = &core()?.runner;
+    if let Some(v) = value {
+        runner.set_target_user_classes_count(v.into_iter().collect());
+    }
+    Ok(runner.target_user_classes_count().into_iter().collect())
+}
+
+#[pyfunction]
+fn runner_final_user_classes_count() -> PyResult<Vec<(String, u64)>> {
+    Ok(core()?.runner.final_user_classes_count().into_iter().collect())
+}
+
 /// `runner.quit()` / `runner.stop()` / `runner.start()` from Python.
 #[pyfunction]
 #[pyo3(signature = (what, users=0, spawn_rate=1.0, classes=None))]
@@ -632,6 +688,11 @@ pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(take_interrupt, m)?)?;
     m.add_function(wrap_pyfunction!(user_classes_count, m)?)?;
     m.add_function(wrap_pyfunction!(runner_state, m)?)?;
+    m.add_function(wrap_pyfunction!(runner_spawning_complete, m)?)?;
+    m.add_function(wrap_pyfunction!(runner_user_stop, m)?)?;
+    m.add_function(wrap_pyfunction!(runner_target_user_count, m)?)?;
+    m.add_function(wrap_pyfunction!(runner_target_user_classes_count, m)?)?;
+    m.add_function(wrap_pyfunction!(runner_final_user_classes_count, m)?)?;
     m.add_function(wrap_pyfunction!(runner_control, m)?)?;
     m.add_function(wrap_pyfunction!(stats_entry, m)?)?;
     m.add_function(wrap_pyfunction!(stats_names, m)?)?;

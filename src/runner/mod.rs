@@ -59,10 +59,19 @@ pub enum Control {
     Quit,
 }
 
-/// State readable from any thread: run state and the users alive per class.
+/// The run's state, owned here and readable from any thread: Locust's runner state, the users alive per class,
+/// the targets of the current ramp. Python's `runner` object reads these and keeps no copy; the few transitions
+/// that must happen in the caller's greenlet (a `stop()`/`quit()` from inside a user, the end of
+/// `spawning_complete`) are methods here that the hub calls, so the rules stay in one place.
 pub struct Shared {
     state: Mutex<State>,
     alive: Mutex<IndexMap<String, u64>>,
+    /// `runner.target_user_count` and `runner.target_user_classes_count`.
+    target: Mutex<(u64, IndexMap<String, u64>)>,
+    /// `runner.final_user_classes_count`: the users alive when the last stop began.
+    final_counts: Mutex<IndexMap<String, u64>>,
+    /// `--reset-stats`: the stats are reset when a ramp completes.
+    reset_stats: AtomicBool,
     control: mpsc::UnboundedSender<Control>,
     quitting: AtomicBool,
     cpu_warned: AtomicBool,
@@ -77,6 +86,9 @@ impl Shared {
         let shared = Shared {
             state: Mutex::new(State::Ready),
             alive: Mutex::new(IndexMap::new()),
+            target: Mutex::new((0, IndexMap::new())),
+            final_counts: Mutex::new(IndexMap::new()),
+            reset_stats: AtomicBool::new(false),
             control: tx,
             quitting: AtomicBool::new(false),
             cpu_warned: AtomicBool::new(false),
@@ -96,6 +108,55 @@ impl Shared {
 
     pub fn user_count(&self) -> u64 {
         self.alive.lock().values().sum()
+    }
+
+    pub fn target_user_count(&self) -> u64 {
+        self.target.lock().0
+    }
+
+    pub fn set_target_user_count(&self, n: u64) {
+        self.target.lock().0 = n;
+    }
+
+    pub fn target_user_classes_count(&self) -> IndexMap<String, u64> {
+        self.target.lock().1.clone()
+    }
+
+    pub fn set_target_user_classes_count(&self, counts: IndexMap<String, u64>) {
+        self.target.lock().1 = counts;
+    }
+
+    pub fn final_user_classes_count(&self) -> IndexMap<String, u64> {
+        self.final_counts.lock().clone()
+    }
+
+    /// The runner's own `spawning_complete` listener (Locust registers it when the runner is made, so
+    /// listeners added before see "spawning" and later ones "running"): the state becomes running; returns
+    /// whether the stats are to be reset now (`--reset-stats`).
+    pub fn spawning_complete(&self) -> bool {
+        let mut state = self.state.lock();
+        if *state == State::Spawning {
+            *state = State::Running;
+        }
+        self.reset_stats.load(Ordering::Relaxed)
+    }
+
+    /// A `stop()` called in a user's own greenlet begins (Locust runs `Runner.stop()` right there): false when the
+    /// runner is stopped already (then stop() does nothing).
+    pub fn user_stop_begin(&self) -> bool {
+        self.state() != State::Stopped
+    }
+
+    /// After `test_stopping`: the users alive are recorded and the state is cleanup (Locust's `stop()`; the
+    /// runner task follows the same steps in [`stop_all`]).
+    pub fn enter_cleanup(&self) {
+        *self.final_counts.lock() = self.user_classes_count();
+        self.set_state(State::Cleanup);
+    }
+
+    /// The users have been stopped.
+    pub fn enter_stopped(&self) {
+        self.set_state(State::Stopped);
     }
 
     pub fn user_classes_count(&self) -> IndexMap<String, u64> {
@@ -163,8 +224,9 @@ pub async fn run(
     let mut dispatcher = Dispatcher::new(plan.classes.clone());
     let mut dispatched: IndexMap<String, u64> = IndexMap::new();
     let mut started = false;
-    // The run-time limit is its own task, so it fires on time even while the runner waits for the hub.
-    let mut limit: Option<tokio::task::JoinHandle<()>> = None;
+    shared
+        .reset_stats
+        .store(plan.reset_stats, Ordering::Relaxed);
     let mut next: Option<Control> = None;
     loop {
         let msg = match next.take() {
@@ -180,26 +242,24 @@ pub async fn run(
                 if let Some(names) = &classes {
                     restrict_classes(&plan, &mut dispatcher, &dispatched, names);
                 }
-                if !started || matches!(shared.state(), State::Stopped) {
+                shared.set_target_user_count(users);
+                // NOTE: as in Locust's start(): a new test (test_start, cleared stats) unless one is running
+                if !matches!(shared.state(), State::Running | State::Spawning) {
+                    // The -t clock starts with the run, not after the test_start listeners; it is its own task, so it
+                    // fires on time even while the runner waits for the hub.
+                    if let Some(secs) = plan.run_time
+                        && !started
+                    {
+                        tokio::spawn(run_time_limit(shared.clone(), secs, plan.headless));
+                    }
                     started = true;
                     stats.clear_all(log::now());
                     stats.clear_exceptions();
                     fire(&bridge, "test_start", vec![]).await;
-                    if let Some(secs) = plan.run_time {
-                        if let Some(old) = limit.take() {
-                            old.abort();
-                        }
-                        limit = Some(tokio::spawn(run_time_limit(
-                            shared.clone(),
-                            secs,
-                            plan.headless,
-                        )));
-                    }
                 }
                 next = ramp(
                     &shared,
                     &bridge,
-                    &stats,
                     &plan,
                     &mut dispatcher,
                     &mut dispatched,
@@ -217,7 +277,7 @@ pub async fn run(
             }
             Control::Quit => {
                 shared.quitting.store(true, Ordering::Relaxed);
-                if started && !matches!(shared.state(), State::Stopped) {
+                if started {
                     stop_all(&shared, &bridge).await;
                 }
                 let _ = bridge.command(Command::Quit).await;
@@ -282,9 +342,14 @@ pub(crate) async fn fire(bridge: &Bridge, event: &str, kwargs: Vec<(String, Arg)
         .await;
 }
 
+/// Locust's `Runner.stop()`: nothing when stopped already; else `test_stopping` (in the state it was in), cleanup,
+/// the users stopped (the hub first ends a spawning still in progress, and the shape), stopped, `test_stop`.
 async fn stop_all(shared: &Shared, bridge: &Bridge) {
-    shared.set_state(State::Stopping);
+    if shared.state() == State::Stopped {
+        return;
+    }
     fire(bridge, "test_stopping", vec![]).await;
+    shared.enter_cleanup();
     let _ = bridge
         .command(Command::Stop {
             class: String::new(),
@@ -292,7 +357,7 @@ async fn stop_all(shared: &Shared, bridge: &Bridge) {
             timeout: shared.stop_timeout,
         })
         .await;
-    shared.set_state(State::Stopped);
+    shared.enter_stopped();
     if shared.cpu_warned() {
         log::warning(
             "locust.runners",
@@ -302,28 +367,29 @@ async fn stop_all(shared: &Shared, bridge: &Bridge) {
     fire(bridge, "test_stop", vec![]).await;
 }
 
-fn counts_json(counts: &IndexMap<String, u64>) -> String {
-    let mut keys: Vec<&String> = counts.keys().collect();
-    keys.sort();
-    let body: Vec<String> = keys
+/// `json.dumps` of a `{class: count}` dict, sorted by name (Locust's `_format_user_classes_count_for_log`) or
+/// in the order given.
+fn counts_json<'a>(counts: impl IntoIterator<Item = (&'a String, &'a u64)>, sorted: bool) -> String {
+    let mut pairs: Vec<(&String, &u64)> = counts.into_iter().collect();
+    if sorted {
+        pairs.sort_by(|a, b| a.0.cmp(b.0));
+    }
+    let body: Vec<String> = pairs
         .iter()
-        .map(|k| {
-            format!(
-                "{}: {}",
-                serde_json::Value::String((*k).clone()),
-                counts[*k]
-            )
-        })
+        .map(|(k, v)| format!("{}: {v}", crate::report::json::json_str(k)))
         .collect();
     format!("{{{}}}", body.join(", "))
 }
 
 /// Ramp from the dispatched population to `users` at `rate`. Returns a control message that interrupted it.
+///
+/// NOTE (Locust's `_start`): a control message (a stop, `-t`, Ctrl+C) is served at once, even while the hub is
+/// still spawning a step's users (a User `__init__` may block); a stop from inside a user (the state is then
+/// cleanup or stopped) ends the ramp too.
 #[allow(clippy::too_many_arguments)]
 async fn ramp(
     shared: &Shared,
     bridge: &Bridge,
-    stats: &RequestStats,
     plan: &Plan,
     dispatcher: &mut Dispatcher,
     dispatched: &mut IndexMap<String, u64>,
@@ -359,36 +425,26 @@ async fn ramp(
             current.saturating_sub(step).max(users)
         };
         let counts = dispatcher.scale_to(current);
-        // NOTE: as in Locust, a ramp step tops a class up to its target from the users actually alive, so users
-        // that stopped themselves (StopUser) are replaced while ramping (never after the ramp is complete).
-        let alive = shared.user_classes_count();
-        let mut waits = Vec::new();
-        for (class, n) in &counts {
-            let have = dispatched.get(class).copied().unwrap_or(0);
-            let running = alive.get(class).copied().unwrap_or(0).min(have);
-            if *n > running {
-                waits.push(bridge.command(Command::Spawn {
-                    class: class.clone(),
-                    count: n - running,
-                }));
-            } else if *n < have {
-                waits.push(bridge.command(Command::Stop {
-                    class: class.clone(),
-                    count: have - n,
-                    timeout: shared.stop_timeout,
-                }));
+        let waits = ramp_step(shared, bridge, plan, dispatched, &counts);
+        let acks = async {
+            let mut failed = false;
+            for w in waits {
+                failed |= matches!(w.await, Ok(false));
             }
-            dispatched.insert(class.clone(), *n);
-        }
-        let mut failed = false;
-        for w in waits {
-            failed |= matches!(w.await, Ok(false));
-        }
+            failed
+        };
+        let failed = tokio::select! {
+            failed = acks => failed,
+            m = rx.recv() => return Some(m.unwrap_or(Control::Quit)),
+        };
         if failed {
             // NOTE: in Locust an exception from a User's __init__ kills the spawning greenlet: the users spawned
             // so far keep running, the state stays "spawning" and neither "All users spawned" nor
             // spawning_complete follows.
             return None;
+        }
+        if matches!(shared.state(), State::Cleanup | State::Stopped) {
+            return None; // a user stopped the test from its own greenlet
         }
         if current == users || dispatcher.total() < current {
             break;
@@ -413,21 +469,238 @@ async fn ramp(
         "locust.runners",
         &format!(
             "All users spawned: {} ({} total users)",
-            counts_json(&shown),
+            counts_json(&shown, true),
             shown.values().sum::<u64>()
         ),
     );
-    shared.set_state(State::Running);
     let total = shared.user_count().max(shown.values().sum::<u64>());
+    shared.set_target_user_classes_count(shown);
+    // the state becomes running in the runner's own listener of this event (Shared::spawning_complete)
     fire(
         bridge,
         "spawning_complete",
         vec![("user_count".into(), Arg::Int(total as i64))],
     )
     .await;
-    if plan.reset_stats {
-        log::info("locust.runners", "Resetting stats\n");
-        stats.reset_all(log::now());
-    }
     None
+}
+
+/// One step of a ramp: the spawn and stop commands that bring each class to its count in `counts` (returned
+/// as the acknowledgements to wait for), with Locust's debug line.
+fn ramp_step(
+    shared: &Shared,
+    bridge: &Bridge,
+    plan: &Plan,
+    dispatched: &mut IndexMap<String, u64>,
+    counts: &[(String, u64)],
+) -> Vec<tokio::sync::oneshot::Receiver<bool>> {
+    // NOTE: as in Locust, a ramp step tops a class up to its target from the users actually alive, so users
+    // that stopped themselves (StopUser) are replaced while ramping (never after the ramp is complete).
+    let alive = shared.user_classes_count();
+    let mut spawn: IndexMap<String, u64> = IndexMap::new();
+    let mut stop: IndexMap<String, u64> = IndexMap::new();
+    for (class, n) in counts {
+        let have = dispatched.get(class).copied().unwrap_or(0);
+        let running = alive.get(class).copied().unwrap_or(0).min(have);
+        if *n > running {
+            spawn.insert(class.clone(), n - running);
+        } else if *n < have {
+            stop.insert(class.clone(), have - n);
+        }
+        dispatched.insert(class.clone(), *n);
+    }
+    if log::enabled(log::Level::Debug) {
+        let running: IndexMap<String, u64> = plan
+            .classes
+            .iter()
+            .map(|c| (c.name.clone(), alive.get(&c.name).copied().unwrap_or(0)))
+            .collect();
+        log::log(
+            log::Level::Debug,
+            "locust.runners",
+            &format!(
+                "Spawning additional {} ({} already running)...",
+                counts_json(&spawn, false),
+                counts_json(&running, false)
+            ),
+        );
+    }
+    // spawns go first: stopping can block for the stop timeout (Locust's order)
+    let mut waits: Vec<_> = spawn
+        .into_iter()
+        .map(|(class, count)| bridge.command(Command::Spawn { class, count }))
+        .collect();
+    waits.extend(stop.into_iter().map(|(class, count)| {
+        bridge.command(Command::Stop {
+            class,
+            count,
+            timeout: shared.stop_timeout,
+        })
+    }));
+    waits
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bridge::Item;
+
+    /// A hub stand-in: acknowledges every command, records (what, the runner state at that moment), and applies
+    /// spawns/stops to the alive counts the way the shim does. The runner's own `spawning_complete` listener is
+    /// played by calling `Shared::spawning_complete` when that event fires.
+    async fn fake_hub(shared: Arc<Shared>, bridge: Arc<Bridge>, log: Arc<Mutex<Vec<(String, State)>>>) {
+        loop {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            for item in bridge.drain() {
+                let Item::Command { id, command } = item else {
+                    continue;
+                };
+                let state = shared.state();
+                let what = match &command {
+                    Command::Spawn { class, count } => {
+                        for _ in 0..*count {
+                            shared.user_started(class);
+                        }
+                        format!("spawn {class} {count}")
+                    }
+                    Command::Stop { class, count, .. } => {
+                        let classes: Vec<String> = shared.user_classes_count().keys().cloned().collect();
+                        for c in classes.iter().filter(|c| class.is_empty() || *c == class) {
+                            let n = (*count).min(shared.user_classes_count()[c]);
+                            for _ in 0..n {
+                                shared.user_stopped(c);
+                            }
+                        }
+                        format!("stop {class}")
+                    }
+                    Command::Fire { event, .. } => {
+                        if event == "spawning_complete" {
+                            shared.spawning_complete();
+                        }
+                        event.clone()
+                    }
+                    Command::Quit => "quit".into(),
+                };
+                log.lock().push((what.clone(), state));
+                bridge.ack(id, true);
+                if what == "quit" {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn plan(run_time: Option<u64>) -> Plan {
+        Plan {
+            classes: vec![UserClassSpec {
+                name: "U".into(),
+                weight: 1.0,
+                fixed_count: 0,
+            }],
+            run_time,
+            reset_stats: false,
+            headless: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_run_goes_through_locusts_states_and_events_in_order() {
+        let (shared, rx) = Shared::new(0.0);
+        let bridge = Arc::new(Bridge::new().unwrap());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let hub = tokio::spawn(fake_hub(shared.clone(), bridge.clone(), log.clone()));
+        let runner = tokio::spawn(run(
+            shared.clone(),
+            bridge.clone(),
+            Arc::new(RequestStats::new()),
+            plan(None),
+            rx,
+        ));
+        shared.send(Control::Start {
+            users: 2,
+            spawn_rate: 100.0,
+            classes: None,
+        });
+        while shared.state() != State::Running {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        assert_eq!(shared.target_user_count(), 2);
+        assert_eq!(shared.target_user_classes_count()["U"], 2);
+        shared.send(Control::Quit);
+        runner.await.unwrap();
+        hub.await.unwrap();
+        let log = log.lock().clone();
+        let want: Vec<(String, State)> = vec![
+            ("test_start".into(), State::Ready),
+            ("spawn U 2".into(), State::Spawning),
+            ("spawning_complete".into(), State::Spawning),
+            ("test_stopping".into(), State::Running),
+            ("stop ".into(), State::Cleanup),
+            ("test_stop".into(), State::Stopped),
+            ("quit".into(), State::Stopped),
+        ];
+        assert_eq!(log, want);
+        assert_eq!(shared.final_user_classes_count()["U"], 2);
+    }
+
+    #[tokio::test]
+    async fn a_stop_from_inside_a_user_is_not_repeated_by_the_runner() {
+        let (shared, rx) = Shared::new(0.0);
+        let bridge = Arc::new(Bridge::new().unwrap());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let hub = tokio::spawn(fake_hub(shared.clone(), bridge.clone(), log.clone()));
+        let runner = tokio::spawn(run(shared.clone(), bridge.clone(), Arc::new(RequestStats::new()), plan(None), rx));
+        shared.send(Control::Start {
+            users: 1,
+            spawn_rate: 100.0,
+            classes: None,
+        });
+        while shared.state() != State::Running {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        // what the shim does in the only user's greenlet for runner.quit()
+        assert!(shared.user_stop_begin());
+        shared.enter_cleanup();
+        shared.enter_stopped();
+        shared.send(Control::Quit);
+        runner.await.unwrap();
+        hub.await.unwrap();
+        let events: Vec<String> = log.lock().iter().map(|(w, _)| w.clone()).collect();
+        assert_eq!(events, ["test_start", "spawn U 1", "spawning_complete", "quit"]);
+        assert!(!shared.user_stop_begin(), "stopped: a second stop() does nothing");
+    }
+
+    #[tokio::test]
+    async fn the_run_time_limit_fires_while_a_spawn_is_still_in_progress() {
+        // a hub that never acknowledges a spawn (a User __init__ that blocks): -t must still end the run
+        let (shared, rx) = Shared::new(0.0);
+        let bridge = Arc::new(Bridge::new().unwrap());
+        let runner = tokio::spawn(run(shared.clone(), bridge.clone(), Arc::new(RequestStats::new()), plan(Some(1)), rx));
+        shared.send(Control::Start {
+            users: 1,
+            spawn_rate: 1.0,
+            classes: None,
+        });
+        let t0 = Instant::now();
+        let mut quit_seen = false;
+        while t0.elapsed() < Duration::from_secs(5) && !quit_seen {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            for item in bridge.drain() {
+                if let Item::Command { id, command } = item {
+                    match command {
+                        Command::Spawn { .. } => {} // never acknowledged
+                        Command::Quit => {
+                            quit_seen = true;
+                            bridge.ack(id, true);
+                        }
+                        _ => bridge.ack(id, true),
+                    }
+                }
+            }
+        }
+        assert!(quit_seen, "the runner did not quit while a spawn was pending");
+        assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+        runner.await.unwrap();
+    }
 }

@@ -1,5 +1,7 @@
 """runner.state as Locust's LocalRunner shows it, and stop()/quit() called in a user's own greenlet (Locust runs
-stop() in that greenlet and the caller dies inside it). The Rust runner is replaced by a recorder."""
+stop() in that greenlet and the caller dies inside it). The state is the Rust runner's (`runner::Shared`, tested
+in Rust); here a small stand-in keeps it with the same transitions, and the tests check that the Python side asks
+for them at the right moments relative to the events and the greenlet kills."""
 
 import pytest
 
@@ -7,19 +9,32 @@ import _rlocust
 from locust import User, constant, task
 from locust.env import Environment
 from locust.event import Events
-from locust.runners import STATE_CLEANUP, STATE_RUNNING, STATE_SPAWNING, STATE_STOPPED, STATE_STOPPING
+from locust.runners import STATE_CLEANUP, STATE_RUNNING, STATE_SPAWNING, STATE_STOPPED
 
 
 class FakeEngine:
-    """The runner functions of `_rlocust`: a settable Rust state and a record of the control messages."""
+    """The runner functions of `_rlocust`: the Rust state with `runner::Shared`'s transitions, and a record of the
+    control messages."""
 
     def __init__(self):
         self.state = STATE_RUNNING
         self.controls = []
         self.alive = {}
 
+    def user_stop(self, step):
+        if step == "begin":
+            return self.state != STATE_STOPPED
+        self.state = STATE_CLEANUP if step == "cleanup" else STATE_STOPPED
+        return True
+
+    def spawning_complete(self):
+        if self.state == STATE_SPAWNING:
+            self.state = STATE_RUNNING
+
     def install(self, monkeypatch):
         monkeypatch.setattr(_rlocust, "runner_state", lambda: self.state, raising=False)
+        monkeypatch.setattr(_rlocust, "runner_user_stop", self.user_stop, raising=False)
+        monkeypatch.setattr(_rlocust, "runner_spawning_complete", self.spawning_complete, raising=False)
         monkeypatch.setattr(_rlocust, "runner_control", lambda what, *a: self.controls.append(what), raising=False)
         monkeypatch.setattr(_rlocust, "user_started", lambda n: self.alive.update({n: self.alive.get(n, 0) + 1}),
                             raising=False)
@@ -61,11 +76,12 @@ def test_state_during_spawning_complete_and_stopping(engine):
     seen_late = []
     env.events.spawning_complete.add_listener(lambda **_kw: seen_late.append(env.runner.state))
     runner = env.runner
+    engine.state = STATE_SPAWNING
     runner._spawn("Idle", 1)
-    runner._fire("spawning_complete", {"user_count": 1})  # Rust is "running" already
-    engine.state = STATE_STOPPING
+    runner._fire("spawning_complete", {"user_count": 1})  # the runner's own listener makes it "running"
+    # the Rust runner's stop: test_stopping in the state it was in, then cleanup, stopped, test_stop
     runner._fire("test_stopping", {})
-    assert runner.state == STATE_CLEANUP  # Locust's LocalRunner has no "stopping"
+    engine.state = STATE_CLEANUP
     runner._stop("", 1, 0)
     engine.state = STATE_STOPPED
     runner._fire("test_stop", {})
@@ -104,13 +120,11 @@ def test_quit_from_a_task_with_other_users_aborts_the_stop(engine):
     runner._spawn("Other", 1)
     runner._fire("spawning_complete", {"user_count": 1})
     runner._spawn("Quitter", 1)  # (a second ramp: its own spawning_complete is not needed here)
-    runner._live_state = STATE_RUNNING
     assert runner.user_greenlets.join(timeout=5), "the users did not end"
     assert after == [] and engine.controls == []  # the caller died inside quit(); the Rust runner was not told
     assert log[1:] == [("test_stopping", STATE_RUNNING, 2), ("Quitter.on_stop",), ("Other.on_stop",)]
     assert runner.state == STATE_CLEANUP and runner.user_count == 0
-    # the run time ends: the Rust runner stops (again, for Locust too: a second test_stopping)
-    engine.state = STATE_STOPPING
+    # the run time ends: the Rust runner stops (again, for Locust too: a second test_stopping, in "cleanup")
     runner._fire("test_stopping", {})
     engine.state = STATE_STOPPED
     runner._fire("test_stop", {})
@@ -143,11 +157,4 @@ def test_quit_or_stop_from_the_only_user_completes(engine, how):
     assert log[1:] == [("test_stopping", STATE_RUNNING, 1), ("test_stop", STATE_STOPPED, 1), ("on_stop",)]
     assert after == ([] if how == "quit" else ["stop returned"])
     assert engine.controls == [how]
-    assert runner.state == STATE_STOPPED
-    # the Rust runner's own stop events are not fired a second time
-    engine.state = STATE_STOPPING
-    runner._fire("test_stopping", {})
-    runner._stop("", 1, 0)
-    engine.state = STATE_STOPPED
-    runner._fire("test_stop", {})
-    assert len(log) == 4 and runner.state == STATE_STOPPED
+    assert runner.state == STATE_STOPPED  # so the Rust runner's stop fires nothing again (Shared::user_stop_begin)

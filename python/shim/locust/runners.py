@@ -59,28 +59,19 @@ class Runner:
         self.current_memory_usage = 0
         self.cpu_warning_emitted = False
         self.worker_cpu_warning_emitted = False
-        self.target_user_classes_count = {}
-        self.target_user_count = 0
         self.custom_messages = {}
-        self.final_user_classes_count = {}
         self.connection_broken = False
         self.exceptions = {}
         self._users = {}
-        # What `state` shows while the Rust runner's state differs from Locust's: Rust is already "running"
-        # when spawning_complete fires and "stopping" when test_stopping fires, where Locust's LocalRunner
-        # still shows its earlier state ("spawning" until its own spawning_complete listener, registered
-        # here after the locustfile's, has run; the pre-stop state during test_stopping).
-        self._shown_state = None
-        self._live_state = STATE_INIT  # "spawning" from a ramp's first spawn/stop, "running" after it
-        # A stop()/quit() called in a user's greenlet, done here as Locust does it (see _stop_from_user):
-        # "aborted" (the caller was killed halfway, the test goes on without users) or "done" (the caller was
-        # the only user: Python already fired test_stopping/test_stop, the Rust runner's own ones are dropped).
-        self._user_stop = None
+        # Greenlets running a spawn command right now (a stop ends them first, as Locust's stop() kills its
+        # spawning greenlet).
+        self._spawning = set()
         environment.events.request.add_listener(_record_request)
 
         def on_spawning_complete(**_kw):
-            self._shown_state = None
-            self._live_state = STATE_RUNNING
+            # Locust's runner registers this listener when it is made: the ones added earlier (at import of the
+            # locustfile) still see "spawning", later ones "running".
+            _rlocust.runner_spawning_complete()
 
         environment.events.spawning_complete.add_listener(on_spawning_complete)
 
@@ -108,13 +99,28 @@ class Runner:
 
     @property
     def state(self):
-        if self._shown_state is not None:
-            return self._shown_state
-        if self._user_stop is not None:
-            return STATE_CLEANUP if self._user_stop == "aborted" else STATE_STOPPED
-        state = _rlocust.runner_state()
-        # Locust's LocalRunner has no "stopping" state: it is "cleanup" while the users stop
-        return STATE_CLEANUP if state == STATE_STOPPING else state
+        """Locust's runner state, as the Rust runner (its one owner) has it."""
+        return _rlocust.runner_state()
+
+    @property
+    def target_user_count(self):
+        return _rlocust.runner_target_user_count()
+
+    @target_user_count.setter
+    def target_user_count(self, value):
+        _rlocust.runner_target_user_count(int(value))
+
+    @property
+    def target_user_classes_count(self):
+        return dict(_rlocust.runner_target_user_classes_count())
+
+    @target_user_classes_count.setter
+    def target_user_classes_count(self, value):
+        _rlocust.runner_target_user_classes_count([(str(k), int(v)) for k, v in dict(value).items()])
+
+    @property
+    def final_user_classes_count(self):
+        return dict(_rlocust.runner_final_user_classes_count())
 
     @property
     def user_count(self):
@@ -222,17 +228,23 @@ class Runner:
         stop_users() kills the caller without blocking (the kill lands at its next switch). If other users are
         running, stopping them switches at once, so the caller dies inside stop(): test_stop never fires, quit()
         never ends the test, and the test goes on without users until the run time ends (or forever without
-        -t); the final stop then fires test_stopping a second time. With no other user, stop() completes
-        (test_stop fires while the caller still counts as a user), and quit() kills the caller as it
-        stops the runner greenlets. Returns False when the caller is not a user (the Rust runner stops)."""
+        -t); the final stop then fires test_stopping a second time (the state is still "cleanup"). With no other
+        user, stop() completes (test_stop fires while the caller still counts as a user), and quit() kills the
+        caller as it stops the runner greenlets. Returns False when the caller is not a user (the Rust runner
+        stops). The state is the Rust runner's throughout (`_rlocust.runner_user_stop` takes each step)."""
         caller = self._current_user()
-        if caller is None or self._user_stop is not None or _rlocust.runner_state() == STATE_STOPPED:
+        if caller is None:
             return False
+        if not _rlocust.runner_user_stop("begin"):  # stopped already: stop() does nothing, quit() still quits
+            if quitting:
+                _rlocust.runner_control("quit")
+                caller.group.killone(caller.greenlet, block=False)
+                gevent.sleep(3600 * 24 * 365)  # the kill lands here
+            return True
         others = [u for u in self._users_in_stop_order() if u is not caller and not u.greenlet.dead]
         self._fire("test_stopping", {})
-        self.final_user_classes_count = dict(self.user_classes_count)
-        self._user_stop = "aborted"
-        self._live_state = STATE_CLEANUP
+        _rlocust.runner_user_stop("cleanup")
+        self._end_spawning()
         if self.shape_greenlet is not None and self.shape_greenlet is not gevent.getcurrent():
             self.shape_greenlet.kill(block=True)
             self.shape_greenlet = None
@@ -253,13 +265,21 @@ class Runner:
             calls.join()  # the caller's kill lands here
             waiting.join(timeout=timeout)
             return True  # not reached in practice
-        self._user_stop = "done"
         caller.group.killone(caller.greenlet, block=False)
-        self._fire("test_stop", {}, rust=False)
+        _rlocust.runner_user_stop("stopped")
+        self._fire("test_stop", {})
+        # the Rust runner stops its ramp; it sees the test stopped already and fires nothing again
         _rlocust.runner_control("quit" if quitting else "stop")
         if quitting:
             gevent.sleep(3600 * 24 * 365)  # the kill lands here: quit() does not return to the task
         return True
+
+    def _end_spawning(self):
+        """End the spawn commands in progress (Locust's stop() kills its spawning greenlet)."""
+        current = gevent.getcurrent()
+        for g in list(self._spawning):
+            if g is not current:
+                g.kill(block=True)
 
     def send_message(self, msg_type, data=None, client_id=None):
         handler = self.custom_messages.get(msg_type)
@@ -279,21 +299,28 @@ class Runner:
     # ---- commands from the Rust runner (run on the hub, each in its own greenlet) ----
 
     def _spawn(self, class_name, count):
-        self._live_state = STATE_SPAWNING
         cls = self.user_classes_by_name[class_name]
         users = self._users.setdefault(class_name, {})  # id -> user, in spawn order (O(1) removal)
-        for _ in range(count):
-            try:
-                user = cls(self.environment)
-            except StopTest as e:
-                logger.error(e)
-                logger.warning("Stopping Locust...")
-                self.quit()
-                return
-            user.start(self.user_greenlets)
-            users[id(user)] = user
-            _rlocust.user_started(class_name)
-            user._greenlet.link(lambda _g, u=user, n=class_name: self._on_user_exit(u, n))
+        me = gevent.getcurrent()
+        self._spawning.add(me)
+        try:
+            for n in range(1, count + 1):
+                try:
+                    user = cls(self.environment)
+                except StopTest as e:
+                    logger.error(e)
+                    logger.warning("Stopping Locust...")
+                    self.quit()
+                    return
+                user.start(self.user_greenlets)
+                users[id(user)] = user
+                _rlocust.user_started(class_name)
+                user._greenlet.link(lambda _g, u=user, name=class_name: self._on_user_exit(u, name))
+                if n % 10 == 0 or n == count:
+                    logger.debug("%i users spawned" % self.user_count)
+            logger.debug(f"All users of class {class_name} spawned")
+        finally:
+            self._spawning.discard(me)
         # Users live as long as the test: move them out of the cyclic GC's generations, or every full collection
         # walks all of them (at 10,000 users that was ~10% of the Python thread). Locust freezes before forking.
         gc.freeze()
@@ -306,9 +333,13 @@ class Runner:
 
     def _stop(self, class_name, count, timeout):
         if class_name:  # a ramp down (stopping everyone is the stop after test_stopping)
-            self._live_state = STATE_SPAWNING
             names = [class_name]
         else:  # everyone: class by class in the environment's order, as Locust's stop() does
+            self._end_spawning()
+            if self.shape_greenlet is not None and self.shape_greenlet is not gevent.getcurrent():
+                self.shape_greenlet.kill(block=True)
+                self.shape_greenlet = None
+                self.shape_last_tick = None
             names = [c.__name__ for c in self.user_classes if c.__name__ in self._users]
             names += [n for n in self._users if n not in names]
         targets = []
@@ -334,40 +365,21 @@ class Runner:
                 u.stop(force=True)
         gevent.joinall([u.greenlet for u in targets], timeout=5)
 
-    def _fire(self, event, kwargs, rust=True):
+    def _fire(self, event, kwargs):
         env = self.environment
         if event == "test_start":
             env._filter_tasks_by_tags()
             self.exceptions = {}
-            self._user_stop = None
-        if rust and self._user_stop == "done" and event in ("test_stopping", "test_stop"):
-            # the Rust runner's echo of a stop that _stop_from_user already did (and fired)
-            if event == "test_stop":
-                self._user_stop = None
-            return
-        if rust and event == "test_stop":
-            self._user_stop = None  # the final stop of a test that a user's stop() had aborted
         hook = getattr(env.events, event)
         if event in ("cpu_warning", "usage_monitor"):
             self.current_cpu_usage = kwargs.get("cpu_usage", self.current_cpu_usage)
             self.current_memory_usage = kwargs.get("memory_usage", self.current_memory_usage)
             if event == "cpu_warning":
                 self.cpu_warning_emitted = True
-        if event == "spawning_complete":
-            self._shown_state = STATE_SPAWNING
-        elif event == "test_stopping":
-            self._shown_state = self._live_state
-        elif event == "test_stop" and not rust:
-            self._shown_state = STATE_STOPPED
-        try:
-            if event in ("test_start", "test_stopping", "test_stop", "cpu_warning", "usage_monitor"):
-                hook.fire(environment=env, **kwargs)
-            else:
-                hook.fire(**kwargs)
-        finally:
-            self._shown_state = None
-            if event == "test_stop":
-                self._live_state = STATE_STOPPED
+        if event in ("test_start", "test_stopping", "test_stop", "cpu_warning", "usage_monitor"):
+            hook.fire(environment=env, **kwargs)
+        else:
+            hook.fire(**kwargs)
 
 
 class LocalRunner(Runner):
