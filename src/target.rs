@@ -129,6 +129,72 @@ pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
     axum::serve(listener, router()).await
 }
 
+/// `rlocust-target --help`.
+pub const USAGE: &str = "\
+Usage: rlocust-target [--port N] [--max-seconds N]
+
+The loopback HTTP server of rlocust's demo and tests. It listens on 127.0.0.1 only, prints
+\"rlocust-target listening on http://127.0.0.1:PORT\" and serves until SIGINT or SIGTERM.
+
+Options:
+  --port N         port to listen on (0, the default: a free port chosen by the system)
+  --max-seconds N  stop by itself after N seconds (fractions allowed)
+  -h, --help       show this help and exit
+
+Endpoints: / /hello /world /json /items/{id} /status/{code} /delay/{ms} /bytes/{n} /echo
+/headers /cookies /set-cookie /login /logout /me /redirect /redirect/{n} /basic-auth/{user}/{pass}
+/upload /gzip /todos /todos/{id}
+";
+
+/// What the command line of `rlocust-target` asks for.
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    Help,
+    Serve { port: u16, max_seconds: Option<f64> },
+}
+
+/// Parse `rlocust-target`'s arguments (without the program name). The error is the line to print (exit 2).
+pub fn parse_args(args: &[String]) -> Result<Command, String> {
+    let mut port: u16 = 0;
+    let mut max_seconds = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "-h" || a == "--help" {
+            return Ok(Command::Help);
+        }
+        let value = it.next().map(|v| v.parse::<f64>());
+        match (a.as_str(), value) {
+            ("--port", Some(Ok(p))) if (0.0..65536.0).contains(&p) && p.fract() == 0.0 => {
+                port = p as u16
+            }
+            ("--max-seconds", Some(Ok(s))) if s >= 0.0 && s.is_finite() => max_seconds = Some(s),
+            _ => {
+                return Err(format!(
+                    "rlocust-target: bad argument: {a} (usage: rlocust-target [--port N] [--max-seconds N]; --help for more)"
+                ));
+            }
+        }
+    }
+    Ok(Command::Serve { port, max_seconds })
+}
+
+/// The `rlocust-target` program: returns its exit code.
+pub fn main(args: &[String]) -> i32 {
+    match parse_args(args) {
+        Ok(Command::Help) => {
+            print!("{USAGE}");
+            0
+        }
+        Ok(Command::Serve { port, max_seconds }) => {
+            run_blocking_for(&format!("127.0.0.1:{port}"), max_seconds)
+        }
+        Err(line) => {
+            eprintln!("{line}");
+            2
+        }
+    }
+}
+
 /// Binds `addr` (e.g. `127.0.0.1:0`), prints the listening line and serves until SIGINT/SIGTERM.
 pub fn run_blocking(addr: &str) -> i32 {
     run_blocking_for(addr, None)
@@ -635,6 +701,42 @@ async fn delete_todo(State(st): State<Shared>, Path(id): Path<u64>) -> Response 
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn command_line() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(parse_args(&args(&["--help"])), Ok(Command::Help));
+        assert_eq!(
+            parse_args(&args(&["--port", "8080", "-h"])),
+            Ok(Command::Help)
+        );
+        assert_eq!(
+            parse_args(&args(&[])),
+            Ok(Command::Serve {
+                port: 0,
+                max_seconds: None
+            })
+        );
+        assert_eq!(
+            parse_args(&args(&["--port", "8080", "--max-seconds", "1.5"])),
+            Ok(Command::Serve {
+                port: 8080,
+                max_seconds: Some(1.5)
+            })
+        );
+        for bad in [
+            &["--port", "70000"][..],
+            &["--port"],
+            &["--max-seconds", "-1"],
+            &["-x", "1"],
+        ] {
+            let e = parse_args(&args(bad)).unwrap_err();
+            assert!(
+                e.starts_with("rlocust-target: bad argument: ") && e.contains("--help"),
+                "{e}"
+            );
+        }
+    }
 
     async fn start() -> std::net::SocketAddr {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
