@@ -254,3 +254,175 @@ fn a_short_run_writes_locust_shaped_results() {
         "--json-file suppresses the final tables"
     );
 }
+
+/// Options for what rlocust has not built yet are refused with one line (what is missing, what to use instead)
+/// and exit 1, before the locustfile's `init` runs; `-l` still works without --headless.
+#[test]
+fn options_not_built_yet_are_refused_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "locustfile.py",
+        &format!(
+            "{GOOD}\nfrom locust import events\n@events.init.add_listener\ndef _i(**_kw):\n    print(\"init fired\")\n"
+        ),
+    );
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["-t", "1"],
+            "the web UI is not available yet; run with --headless",
+        ),
+        (
+            &["--autostart", "-t", "1"],
+            "--autostart (a test with the web UI) is not available yet",
+        ),
+        (
+            &["--headless", "--html", "r.html"],
+            "--html (HTML reports) is not available yet",
+        ),
+        (
+            &["--headless", "--otel"],
+            "--otel (OpenTelemetry) is not available yet",
+        ),
+        (
+            &["--headless", "--master"],
+            "--master (distributed mode) is not available yet",
+        ),
+        (
+            &["--headless", "--worker"],
+            "--worker (distributed mode) is not available yet",
+        ),
+        (
+            &["--headless", "--processes", "2"],
+            "--processes is not available yet",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = run_in(dir.path(), args, Duration::from_secs(30));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: one line: {stderr}");
+        assert!(
+            stderr.starts_with("rlocust: ") && stderr.contains(needle),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            !stdout.contains("init fired"),
+            "{args:?}: init ran: {stdout}"
+        );
+    }
+    let out = run_in(dir.path(), &["-l"], Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Available Users:"));
+}
+
+#[test]
+fn help_marks_options_not_built_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "locustfile.py", GOOD);
+    let out = Command::new(bin())
+        .arg("--help")
+        .env("COLUMNS", "300")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    let entry = |flag: &str| {
+        help.lines()
+            .find(|l| l.trim_start().starts_with(flag))
+            .unwrap_or_else(|| panic!("{flag} not in help:\n{help}"))
+            .to_string()
+    };
+    assert!(
+        entry("--html").ends_with("(not available in rlocust yet)"),
+        "{}",
+        entry("--html")
+    );
+    assert!(entry("--master ").ends_with("(not available in rlocust yet)"));
+    assert!(
+        !entry("--headless").contains("not available"),
+        "{}",
+        entry("--headless")
+    );
+}
+
+#[test]
+fn target_help_is_usage_and_exit_0() {
+    let out = Command::new(env!("CARGO_BIN_EXE_rlocust-target"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("Usage: rlocust-target [--port N] [--max-seconds N]"),
+        "{text}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_rlocust-target"))
+        .args(["--bogus", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad argument: --bogus"));
+}
+
+/// Web UI options do nothing under --headless (in Locust too): the test runs, with one warning naming them.
+#[test]
+fn web_options_under_headless_are_one_warning() {
+    let (host, _server) = start_target();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "locustfile.py", GOOD);
+    let out = run_in(
+        dir.path(),
+        &[
+            "--headless",
+            "-u",
+            "1",
+            "-t",
+            "1",
+            "-H",
+            &host,
+            "--web-port",
+            "9999",
+            "--web-login",
+            "--only-summary",
+        ],
+        Duration::from_secs(30),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the demo locustfile fails /status/404:\n{stderr}"
+    );
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("/WARNING/")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].ends_with(
+            "--web-port, --web-login have no effect with --headless (no web UI runs), ignored"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_body_cap_is_an_error_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "locustfile.py", GOOD);
+    let out = Command::new(bin())
+        .args(["--headless", "-t", "1"])
+        .env("RLOCUST_MAX_BODY_SIZE", "lots")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with("rlocust: RLOCUST_MAX_BODY_SIZE must be")
+            && lines[1].starts_with("hint: ")
+    );
+}

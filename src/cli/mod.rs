@@ -21,6 +21,7 @@
 pub mod argparse;
 pub mod config;
 pub mod help;
+pub mod options;
 pub mod pyval;
 pub mod spec;
 pub mod timespan;
@@ -34,9 +35,11 @@ use crate::report::pyfmt::{py_float_repr, py_str_repr};
 use argparse::{Action, Parser, Stop, unrecognized};
 use indexmap::IndexMap;
 use spec::{Def, Kind, OptSpec, Ty};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
 
+pub use options::{NotBuilt, Options};
 pub use timespan::parse_timespan;
 
 /// The program name in messages.
@@ -89,16 +92,19 @@ pub struct CustomArg {
 /// The result of the full parse.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Parsed {
-    /// Every built-in dest of §4.1 in Locust's order, with Locust's defaults and types (this becomes
-    /// `environment.parsed_options`). `config_users` holds one JSON text per argument (each a JSON array).
+    /// What the Rust side reads, typed.
+    pub options: Options,
+    /// Every built-in dest of §4.1 in Locust's order, with Locust's defaults and types: only for Python, where
+    /// it becomes `environment.parsed_options`. `config_users` holds one JSON text per argument (each a JSON
+    /// array).
     pub values: IndexMap<String, Value>,
     /// The locustfile's own options as an argument fragment in precedence order (config files first, then
     /// environment, then command line), written as `--opt=value` / `--flag` / `--list a b`, for Python's
     /// argparse to convert (last wins).
     pub custom_argv: Vec<String>,
-    pub user_classes: Vec<String>,
 }
 
+/// Raw reads of [`Parsed::values`] (what Python will see), for tests and for `parsed_options`.
 impl Parsed {
     pub fn get(&self, dest: &str) -> Option<&Value> {
         self.values.get(dest)
@@ -136,39 +142,6 @@ impl Parsed {
             Some(Value::List(l)) => Some(l),
             _ => None,
         }
-    }
-
-    /// `-u`; may be negative (Locust accepts `-u -5` here and fails later, at dispatch).
-    pub fn num_users(&self) -> Option<i64> {
-        self.int("num_users")
-    }
-
-    /// `-r` (always > 0 and finite when set).
-    pub fn spawn_rate(&self) -> Option<f64> {
-        self.float("spawn_rate")
-    }
-
-    /// `-t` in seconds; `Some(0)` is possible and means no limit to Locust.
-    pub fn run_time(&self) -> Option<u64> {
-        self.int("run_time").map(|t| t.max(0) as u64)
-    }
-
-    /// `-s` in seconds.
-    pub fn stop_timeout(&self) -> u64 {
-        self.int("stop_timeout").unwrap_or(0).max(0) as u64
-    }
-
-    pub fn headless(&self) -> bool {
-        self.flag("headless")
-    }
-
-    pub fn loglevel(&self) -> &str {
-        self.str("loglevel").unwrap_or("INFO")
-    }
-
-    /// `--config-users`: one JSON array text per argument.
-    pub fn config_users(&self) -> Option<&[String]> {
-        self.list("config_users")
     }
 }
 
@@ -425,6 +398,7 @@ pub fn parse(argv: &[String], env: &Env, custom: &[CustomArg]) -> Result<Parsed,
         .map(|s| (s.dest.to_string(), default_value(s, env)))
         .collect();
     let mut custom_argv = Vec::new();
+    let mut given = BTreeSet::new();
     for t in &outcome.taken {
         let a = &actions[t.action];
         if a.custom {
@@ -444,6 +418,7 @@ pub fn parse(argv: &[String], env: &Env, custom: &[CustomArg]) -> Result<Parsed,
             }
         } else if !a.dest.is_empty() {
             values.insert(a.dest.clone(), t.value.clone());
+            given.insert(a.dest.clone());
         }
     }
 
@@ -464,14 +439,10 @@ pub fn parse(argv: &[String], env: &Env, custom: &[CustomArg]) -> Result<Parsed,
             code: 1,
         });
     }
-    let user_classes = match values.get("user_classes") {
-        Some(Value::List(l)) => l.clone(),
-        _ => Vec::new(),
-    };
     Ok(Parsed {
+        options: Options::from_values(&values, given),
         values,
         custom_argv,
-        user_classes,
     })
 }
 
@@ -533,7 +504,11 @@ pub fn help_text_width(custom: &[CustomArg], columns: usize) -> String {
             let flags: Vec<String> = s.flags.iter().map(|f| f.to_string()).collect();
             entries.push(help::Entry {
                 invocation: invocation(&flags, &s.kind, s.metavar, s.dest),
-                help: Some(h.to_string()),
+                help: Some(if options::is_not_built(s.dest) {
+                    format!("{h}{}", options::NOT_BUILT_HELP)
+                } else {
+                    h.to_string()
+                }),
                 group: s.group,
             });
         }

@@ -866,11 +866,9 @@ pub const USAGE: &str = "Usage: rlocust [options] [UserClass ...]";
 /// Text after the option groups.
 pub const EPILOG: &str = "Examples:
 
-    rlocust -f my_test.py -H https://www.example.com
+    rlocust -f my_test.py --headless -u 100 -r 10 -t 20m -H https://www.example.com
 
-    rlocust --headless -u 100 -t 20m --processes 4 MyHttpUser AnotherUser
-
-    rlocust --headless -u 100 -r 10 -t 50 --print-stats --html \"test_report_{u}_{r}_{t}.html\"
-    (this writes the report to test_report_100_10_50.html)
+    rlocust --headless -u 100 -t 20m --csv results/run MyHttpUser AnotherUser
+    (this runs only those two User classes and writes results/run_stats.csv and the other CSV files)
 
 Every option can also be set in a config file (~/.locust.conf, ./locust.conf, [tool.locust] in ./pyproject.toml, or --config) or, for most options, through a LOCUST_* environment variable.";

@@ -184,7 +184,7 @@ fn precedence_across_all_six_sources() {
         .file("pyproject.toml", "[tool.locust]\nusers = 3\n")
         .file("c.conf", "users = 4\n");
     let env = d.env().var("LOCUST_USERS", "5");
-    let users = |p: &Parsed| p.num_users();
+    let users = |p: &Parsed| p.options.users;
     assert_eq!(
         users(&ok(&["--config", "c.conf", "-u", "6"], &env)),
         Some(6)
@@ -205,7 +205,7 @@ fn pyproject_overrides_locust_conf() {
     let d = Dirs::new();
     d.file("locust.conf", "users = 2\n")
         .file("pyproject.toml", "[tool.locust]\nusers = 3\n");
-    assert_eq!(ok(&[], &d.env()).num_users(), Some(3));
+    assert_eq!(ok(&[], &d.env()).options.users, Some(3));
 }
 
 #[test]
@@ -214,11 +214,15 @@ fn a_value_set_above_is_not_even_checked_below() {
     d.file("c.conf", "users = x\n");
     // An exact option string on the command line drops the config value...
     assert_eq!(
-        ok(&["--config", "c.conf", "-u", "7"], &d.env()).num_users(),
+        ok(&["--config", "c.conf", "-u", "7"], &d.env())
+            .options
+            .users,
         Some(7)
     );
     assert_eq!(
-        ok(&["--config", "c.conf", "--users=7"], &d.env()).num_users(),
+        ok(&["--config", "c.conf", "--users=7"], &d.env())
+            .options
+            .users,
         Some(7)
     );
     // ...an attached value does not, so the bad config value is converted and fails.
@@ -230,7 +234,9 @@ fn a_value_set_above_is_not_even_checked_below() {
     assert_eq!(e.exit_code(), 2);
     // The environment hides config values too.
     assert_eq!(
-        ok(&["--config", "c.conf"], &d.env().var("LOCUST_USERS", "3")).num_users(),
+        ok(&["--config", "c.conf"], &d.env().var("LOCUST_USERS", "3"))
+            .options
+            .users,
         Some(3)
     );
 }
@@ -239,16 +245,21 @@ fn a_value_set_above_is_not_even_checked_below() {
 fn flag_values_in_env_and_config() {
     let d = Dirs::new();
     d.file("locust.conf", "headless = true\n");
-    assert!(ok(&[], &d.env()).headless());
+    assert!(ok(&[], &d.env()).options.headless);
     // false in the environment keeps the config file from setting it
-    assert!(!ok(&[], &d.env().var("LOCUST_HEADLESS", "false")).headless());
+    assert!(
+        !ok(&[], &d.env().var("LOCUST_HEADLESS", "false"))
+            .options
+            .headless
+    );
     for v in ["true", "Yes", "on", "1", "TRUE"] {
         assert!(
             ok(
                 &[],
                 &Env::new(d.root.join("none"), None).var("LOCUST_HEADLESS", v)
             )
-            .headless(),
+            .options
+            .headless,
             "{v}"
         );
     }
@@ -258,7 +269,8 @@ fn flag_values_in_env_and_config() {
                 &[],
                 &Env::new(d.root.join("none"), None).var("LOCUST_HEADLESS", v)
             )
-            .headless(),
+            .options
+            .headless,
             "{v}"
         );
     }
@@ -275,7 +287,7 @@ fn flag_values_in_env_and_config() {
             .contains("Unexpected value for headless: 'maybe'")
     );
     d.file("locust.conf", "headless\n");
-    assert!(ok(&[], &d.env()).headless());
+    assert!(ok(&[], &d.env()).options.headless);
 }
 
 #[test]
@@ -314,7 +326,7 @@ fn list_syntax() {
     // nargs * takes every following value, the user class too
     let p = ok(&["-T", "a", "b", "MyUser"], &env);
     assert_eq!(p.get("tags"), Some(&list(&["a", "b", "MyUser"])));
-    assert!(p.user_classes.is_empty());
+    assert!(p.options.user_classes.is_empty());
     assert_eq!(ok(&["-T"], &env).get("tags"), Some(&list(&[])));
     assert_eq!(ok(&["--tags=a,b"], &env).get("tags"), Some(&list(&["a,b"])));
     // a list for a single-value option
@@ -330,9 +342,9 @@ fn list_syntax() {
 fn abbreviations_and_value_forms() {
     let (_d, env) = no_files();
     assert!(ok(&["--skip-log"], &env).flag("skip_log_setup"));
-    assert!(ok(&["--headl"], &env).headless());
-    assert_eq!(ok(&["--run=5"], &env).run_time(), Some(5));
-    assert_eq!(ok(&["--run", "1m"], &env).run_time(), Some(60));
+    assert!(ok(&["--headl"], &env).options.headless);
+    assert_eq!(ok(&["--run=5"], &env).options.run_time, Some(5));
+    assert_eq!(ok(&["--run", "1m"], &env).options.run_time, Some(60));
     assert_eq!(ok(&["--master-h", "h"], &env).str("master_host"), Some("h"));
     assert!(ok(&["--master"], &env).flag("master"));
     let e = err(&["--head"], &env);
@@ -353,16 +365,22 @@ fn abbreviations_and_value_forms() {
         &["--users", "5"],
         &["--use", "5"],
     ] {
-        assert_eq!(ok(args, &env).num_users(), Some(5), "{args:?}");
+        assert_eq!(ok(args, &env).options.users, Some(5), "{args:?}");
     }
-    assert_eq!(ok(&["-L", "debug"], &env).loglevel(), "DEBUG");
-    assert_eq!(ok(&["-Lwarning"], &env).loglevel(), "WARNING");
-    assert_eq!(ok(&["--loglevel=Error"], &env).loglevel(), "ERROR");
+    assert_eq!(ok(&["-L", "debug"], &env).str("loglevel"), Some("DEBUG"));
+    assert_eq!(ok(&["-Lwarning"], &env).str("loglevel"), Some("WARNING"));
+    assert_eq!(
+        ok(&["--loglevel=Error"], &env).str("loglevel"),
+        Some("ERROR")
+    );
     let p = ok(&["-lu", "5"], &env);
     assert!(p.flag("list_commands"));
-    assert_eq!(p.num_users(), Some(5));
+    assert_eq!(p.options.users, Some(5));
     assert_eq!(ok(&["-P", "99"], &env).int("web_port"), Some(99));
-    assert_eq!(ok(&["--", "-u"], &env).user_classes, vec!["-u".to_string()]);
+    assert_eq!(
+        ok(&["--", "-u"], &env).options.user_classes,
+        vec!["-u".to_string()]
+    );
 }
 
 #[test]
@@ -370,8 +388,8 @@ fn config_keys_go_through_the_same_rules() {
     let d = Dirs::new();
     d.file("locust.conf", "run = 5\nu = 3\n--host = h\n");
     let p = ok(&[], &d.env());
-    assert_eq!(p.run_time(), Some(5));
-    assert_eq!(p.num_users(), Some(3));
+    assert_eq!(p.options.run_time, Some(5));
+    assert_eq!(p.options.users, Some(3));
     assert_eq!(p.str("host"), Some("h"));
     d.file("locust.conf", "head = true\n");
     assert_eq!(
@@ -425,11 +443,11 @@ fn unknown_options_and_keys() {
 fn positional_user_classes() {
     let (_d, env) = no_files();
     assert_eq!(
-        ok(&["-u", "3", "A", "B"], &env).user_classes,
+        ok(&["-u", "3", "A", "B"], &env).options.user_classes,
         vec!["A", "B"]
     );
     assert_eq!(
-        ok(&["A", "B", "-u", "3"], &env).user_classes,
+        ok(&["A", "B", "-u", "3"], &env).options.user_classes,
         vec!["A", "B"]
     );
     assert_eq!(
@@ -437,8 +455,8 @@ fn positional_user_classes() {
         "rlocust: error: unrecognized arguments: B"
     );
     let env2 = env.clone().var("LOCUST_USER_CLASSES", " A  B ");
-    assert_eq!(ok(&[], &env2).user_classes, vec!["A", "B"]);
-    assert_eq!(ok(&["C"], &env2).user_classes, vec!["C"]);
+    assert_eq!(ok(&[], &env2).options.user_classes, vec!["A", "B"]);
+    assert_eq!(ok(&["C"], &env2).options.user_classes, vec!["C"]);
 }
 
 #[test]
@@ -526,10 +544,10 @@ fn validations() {
         "argument --config-users: The --config-users argument must be a valid JSON string or file: Expecting value: line 1 column 1 (char 0)",
     );
     // negative users are accepted by the parser (Locust fails later, at dispatch)
-    assert_eq!(ok(&["-u", "-5"], &env).num_users(), Some(-5));
-    assert_eq!(ok(&["-u-5"], &env).num_users(), Some(-5));
-    assert_eq!(ok(&["-r", "2.5"], &env).spawn_rate(), Some(2.5));
-    assert_eq!(ok(&["-s", "1m"], &env).stop_timeout(), 60);
+    assert_eq!(ok(&["-u", "-5"], &env).options.users, Some(-5));
+    assert_eq!(ok(&["-u-5"], &env).options.users, Some(-5));
+    assert_eq!(ok(&["-r", "2.5"], &env).options.spawn_rate, Some(2.5));
+    assert_eq!(ok(&["-s", "1m"], &env).options.stop_timeout, 60.0);
     assert!(ok(&["--csv", "x", "--csv-full-history"], &env).flag("stats_history_enabled"));
     let e = err(&["--autoquit", "5"], &env);
     assert_eq!(e.exit_code(), 1);
@@ -542,7 +560,7 @@ fn validations() {
         Some(5)
     );
     let p = ok(&["--headful", "--headless"], &env);
-    assert!(!p.headless() && p.flag("headful"));
+    assert!(!p.options.headless && p.flag("headful"));
     let p = ok(
         &[
             "--config-users",
@@ -552,7 +570,7 @@ fn validations() {
         &env,
     );
     assert_eq!(
-        p.config_users(),
+        p.list("config_users"),
         Some(
             &[
                 "[{\"user_class_name\":\"A\"}]".to_string(),
@@ -775,9 +793,9 @@ fn toml_config_values() {
         "[project]\nname = \"x\"\ndeps = [\n  \"a\", # c\n  \"b\",\n]\n[[tool.mypy.overrides]]\nm = 1\n[tool.locust]\nheadless = true\nusers = 0x10\nspawn-rate = 2.5\ntags = [\"a\", 1]\nhost = 1979-05-27T07:32:00Z\nweb-host = '''\nml'''\n",
     );
     let p = ok(&[], &d.env());
-    assert!(p.headless());
-    assert_eq!(p.num_users(), Some(16));
-    assert_eq!(p.spawn_rate(), Some(2.5));
+    assert!(p.options.headless);
+    assert_eq!(p.options.users, Some(16));
+    assert_eq!(p.options.spawn_rate, Some(2.5));
     assert_eq!(p.get("tags"), Some(&list(&["a", "1"])));
     assert_eq!(p.str("host"), Some("1979-05-27 07:32:00+00:00"));
     assert_eq!(p.str("web_host"), Some("ml"));
@@ -786,7 +804,7 @@ fn toml_config_values() {
         "[tool]\nlocust = {users = 4, run-time = \"1m\"}\n",
     );
     let p = ok(&[], &d.env());
-    assert_eq!((p.num_users(), p.run_time()), (Some(4), Some(60)));
+    assert_eq!((p.options.users, p.options.run_time), (Some(4), Some(60)));
     d.file("pyproject.toml", "[tool.locust\n");
     let e = err(&[], &d.env());
     assert_eq!(e.exit_code(), 2);
@@ -820,9 +838,9 @@ fn toml_config_values() {
     );
     // read as Python reads text: CRLF and lone CR are newlines
     d.file("pyproject.toml", "[tool.locust]\r\nusers = 7\r\n");
-    assert_eq!(ok(&[], &d.env()).num_users(), Some(7));
+    assert_eq!(ok(&[], &d.env()).options.users, Some(7));
     d.file("pyproject.toml", "[tool.locust]\rusers = 8\r");
-    assert_eq!(ok(&[], &d.env()).num_users(), Some(8));
+    assert_eq!(ok(&[], &d.env()).options.users, Some(8));
     // the error is one line with the position
     d.file("pyproject.toml", "[tool.locust]\nusers = 1\nusers = 2\n");
     let msg = err(&[], &d.env()).message().to_string();
@@ -838,9 +856,9 @@ fn toml_config_values() {
     // a .toml --config file is read from [tool.locust] only
     std::fs::remove_file(d.cwd().join("pyproject.toml")).expect("rm");
     d.file("x.toml", "users = 5\n");
-    assert_eq!(ok(&["--config", "x.toml"], &d.env()).num_users(), None);
+    assert_eq!(ok(&["--config", "x.toml"], &d.env()).options.users, None);
     d.file("x.toml", "[tool.locust]\nusers = 6\n");
-    assert_eq!(ok(&["--config", "x.toml"], &d.env()).num_users(), Some(6));
+    assert_eq!(ok(&["--config", "x.toml"], &d.env()).options.users, Some(6));
 }
 
 #[test]
@@ -957,7 +975,7 @@ fn config_file_paths_are_relative_to_the_env_cwd() {
     d.file("u.json", "{\"user_class_name\": \"A\", \"weight\": 2}");
     let p = ok(&["--config-users", "u.json"], &d.env());
     assert_eq!(
-        p.config_users(),
+        p.list("config_users"),
         Some(&["[{\"user_class_name\":\"A\",\"weight\":2}]".to_string()][..])
     );
     let p = ok(
@@ -968,7 +986,7 @@ fn config_file_paths_are_relative_to_the_env_cwd() {
         &d.env(),
     );
     assert_eq!(
-        p.config_users(),
+        p.list("config_users"),
         Some(&["[{\"user_class_name\":\"A\",\"b\":3,\"a\":2}]".to_string()][..])
     );
 }

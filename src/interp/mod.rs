@@ -328,28 +328,41 @@ pub fn load_locustfiles(paths: &[String]) -> Result<Loaded, InterpError> {
             });
         }
         Ok(Loaded {
-            classes: classes
-                .into_iter()
-                .map(|(name, weight, fixed_count)| ClassInfo {
-                    name,
-                    weight,
-                    fixed_count,
-                })
-                .collect(),
+            classes: class_infos(classes),
             custom_args,
             has_shape,
         })
     })
 }
 
-/// Build `parsed_options` (built-in values plus the custom ones converted by argparse), set up Python logging,
-/// choose the user classes, create the Environment and runner objects, and fire `init`.
-/// Returns the classes that will run.
+fn class_infos(classes: Vec<(String, f64, u64)>) -> Vec<ClassInfo> {
+    classes
+        .into_iter()
+        .map(|(name, weight, fixed_count)| ClassInfo {
+            name,
+            weight,
+            fixed_count,
+        })
+        .collect()
+}
+
+/// Locust's `stats.validate_stats_configuration()`: the percentile settings a locustfile may have changed
+/// (`locust.stats.PERCENTILES_TO_CHART`, `PERCENTILES_TO_STATISTICS`); a bad one is Locust's message, exit 1.
+pub fn validate_stats_configuration() -> Result<(), InterpError> {
+    Python::attach(|py| {
+        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        m.call_method0("validate_stats_configuration")
+            .map_err(|e| user_err(py, e))?;
+        Ok(())
+    })
+}
+
+/// Build `parsed_options` (built-in values plus the custom ones converted by the locustfile's argparse parser)
+/// and set up Python's logging.
 pub fn configure(
-    values: &[(String, Value)],
+    values: &indexmap::IndexMap<String, Value>,
     custom_argv: &[String],
-    selected: &[String],
-) -> Result<Vec<ClassInfo>, InterpError> {
+) -> Result<(), InterpError> {
     Python::attach(|py| {
         let m = main_mod(py).map_err(|e| internal(py, e))?;
         let opts = PyDict::new(py);
@@ -357,18 +370,42 @@ pub fn configure(
             opts.set_item(k, value_to_py(py, v).map_err(|e| internal(py, e))?)
                 .map_err(|e| internal(py, e))?;
         }
-        let r = m
-            .call_method1("configure", (opts, custom_argv.to_vec(), selected.to_vec()))
+        m.call_method1("configure", (opts, custom_argv.to_vec()))
             .map_err(|e| user_err(py, e))?;
-        let classes: Vec<(String, f64, u64)> = r.extract().map_err(|e| internal(py, e))?;
-        Ok(classes
-            .into_iter()
-            .map(|(name, weight, fixed_count)| ClassInfo {
-                name,
-                weight,
-                fixed_count,
-            })
-            .collect())
+        Ok(())
+    })
+}
+
+/// Choose the user classes (`selected`, or all), create the Environment and apply `--config-users`. Returns
+/// the classes that will run.
+pub fn create_environment(selected: &[String]) -> Result<Vec<ClassInfo>, InterpError> {
+    Python::attach(|py| {
+        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        let r = m
+            .call_method1("create_environment", (selected.to_vec(),))
+            .map_err(|e| user_err(py, e))?;
+        Ok(class_infos(r.extract().map_err(|e| internal(py, e))?))
+    })
+}
+
+/// Create the Python runner object and start the hub's side of the bridge.
+pub fn create_runner() -> Result<(), InterpError> {
+    Python::attach(|py| {
+        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        m.call_method0("create_runner")
+            .map_err(|e| user_err(py, e))?;
+        Ok(())
+    })
+}
+
+/// Fire `init`. `None` when a listener raised (logged already; Locust then exits 1 before any user starts);
+/// otherwise the classes that will run, as the listeners left them.
+pub fn fire_init() -> Result<Option<Vec<ClassInfo>>, InterpError> {
+    Python::attach(|py| {
+        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        let r = m.call_method0("fire_init").map_err(|e| user_err(py, e))?;
+        let classes: Option<Vec<(String, f64, u64)>> = r.extract().map_err(|e| internal(py, e))?;
+        Ok(classes.map(class_infos))
     })
 }
 
@@ -382,7 +419,8 @@ pub fn shape_info() -> Result<Option<bool>, InterpError> {
     })
 }
 
-/// `--show-task-ratio` (`json` false) or `--show-task-ratio-json`: the text to print, after [`configure`].
+/// `--show-task-ratio` (`json` false) or `--show-task-ratio-json`: the text to print, after
+/// [`create_environment`].
 pub fn task_ratio(json: bool) -> Result<String, InterpError> {
     Python::attach(|py| {
         let m = main_mod(py).map_err(|e| internal(py, e))?;

@@ -26,9 +26,12 @@ class UserFacingError(Exception):
 
 class _State:
     user_classes = {}
+    user_tasks = {}
     shape_classes = []
     parser = None
+    options = None
     env = None
+    percentiles = None  # PERCENTILES_TO_REPORT as handed to Rust before the CSV files were made
     locustfiles = []
 
 
@@ -88,7 +91,35 @@ def _import_file(path):
 _GC_THRESHOLDS = (50_000, 20, 100)
 
 
+def _add_found(found, kind, users, shapes):
+    """Locust's merge of one locustfile's classes (main.py `merge_locustfiles_content`): a name already taken by
+    a class from another file ends the run; the same class seen again (one file imports another) is skipped."""
+    for value in found:
+        if kind == "shape":
+            name, cls = type(value).__name__, type(value)
+            known = shapes.get(name)
+        else:
+            name, cls = value.__name__, value
+            known = users.get(name)
+        if known is not None:
+            previous = inspect.getfile(type(known) if kind == "shape" else known)
+            if previous == inspect.getfile(cls):
+                continue
+            if kind == "shape":
+                raise UserFacingError(f"Duplicate shape classes: {name}", 1)
+            raise UserFacingError(
+                f"Duplicate user class names: {name} is defined in both {previous} and {inspect.getfile(cls)}", 1
+            )
+        if kind == "shape":
+            shapes[name] = value
+        else:
+            users[name] = value
+
+
 def load_locustfiles(paths):
+    """Import the locustfiles; returns the user classes (name, weight, fixed_count), the options the locustfile
+    added and whether there is a LoadTestShape. No user class is not an error here: Locust reports it after the
+    options are parsed and logging is set up."""
     gc.set_threshold(*_GC_THRESHOLDS)
     cwd = os.getcwd()
     if cwd not in sys.path:
@@ -98,33 +129,30 @@ def load_locustfiles(paths):
 
     files = _resolve(paths)
     _State.locustfiles = files
-    users = {}
-    origin = {}
-    shapes = []
+    users, shapes = {}, {}
     for path in files:
         module = _import_file(path)
-        for name, value in vars(module).items():
-            if inspect.isclass(value) and issubclass(value, User) and value.abstract is False:
-                known = users.get(value.__name__)
-                if known is not None and known is not value:
-                    raise UserFacingError(
-                        f"Duplicate user class names: {value.__name__} is defined in both {origin[value.__name__]} and {path}",
-                        1,
-                    )
-                users[value.__name__] = value
-                origin.setdefault(value.__name__, path)
-            elif inspect.isclass(value) and issubclass(value, LoadTestShape) and not getattr(value, "abstract", True):
-                if all(type(s) is not value for s in shapes) and all(type(s).__name__ != value.__name__ for s in shapes):
-                    shapes.append(value())
-    if not users:
-        raise UserFacingError("No User class found!", 1)
+        found_users = [v for v in vars(module).values()
+                       if inspect.isclass(v) and issubclass(v, User) and v.abstract is False]
+        found_shapes = [v() for v in vars(module).values()
+                        if inspect.isclass(v) and issubclass(v, LoadTestShape) and not getattr(v, "abstract", True)]
+        _add_found(found_shapes, "shape", users, shapes)
+        _add_found(found_users, "user", users, shapes)
     _State.user_classes = users
-    _State.shape_classes = shapes
+    _State.user_tasks = {name: cls.tasks for name, cls in users.items()}
+    _State.shape_classes = list(shapes.values())
     from locust.argument_parser import custom_arg_specs, get_parser
 
     _State.parser = get_parser()
     classes = [(n, float(getattr(c, "weight", 1)), int(getattr(c, "fixed_count", 0) or 0)) for n, c in users.items()]
     return classes, custom_arg_specs(_State.parser), bool(shapes)
+
+
+def validate_stats_configuration():
+    """Locust's check of the percentile settings a locustfile may have changed; exits 1 with its message."""
+    from locust import stats
+
+    stats.validate_stats_configuration()
 
 
 def list_text():
@@ -149,9 +177,9 @@ def task_ratio(as_json):
     return "".join(line + "\n" for line in lines)
 
 
-def configure(values, custom_argv, selected):
-    import locust
-    from locust.env import Environment
+def configure(values, custom_argv):
+    """Build `parsed_options` (the built-in values plus the locustfile's own options, converted by its argparse
+    parser) and set up Python's logging, as Locust does right after parsing."""
     from locust.log import setup_logging
 
     options = argparse.Namespace(**values)
@@ -164,16 +192,45 @@ def configure(values, custom_argv, selected):
         # built-in one; the locustfile's parser only saw its default.
         if k not in values:
             setattr(options, k, v)
+    if options.config_users:
+        import json
+
+        options.config_users = [json.loads(text) for text in options.config_users]  # as Locust's type= gives
     if not options.skip_log_setup:
         setup_logging(options.loglevel, options.logfile)
+    _State.options = options
 
+
+def _class_info(classes):
+    return [(c.__name__, float(getattr(c, "weight", 1)), int(getattr(c, "fixed_count", 0) or 0)) for c in classes]
+
+
+def create_environment(selected):
+    """Choose the user classes and create the Environment (Locust's main() from "Unknown User(s)" to the
+    config-users step). Returns the classes that will run."""
+    import itertools
+
+    import locust
+    from locust.env import Environment
+
+    options = _State.options
+    log = logging.getLogger("locust.main")
+    if not _State.user_classes:
+        log.error("No User class found!")
+        raise UserFacingError("", 1)
     if selected:
-        missing = [n for n in selected if n not in _State.user_classes]
+        missing = [n for n in dict.fromkeys(selected) if n not in _State.user_classes]
         if missing:
-            raise UserFacingError(f"Unknown User(s): {', '.join(missing)}\n", 1)
+            log.error(f"Unknown User(s): {', '.join(missing)}\n")
+            raise UserFacingError("", 1)
         chosen = [_State.user_classes[n] for n in dict.fromkeys(selected)]
     else:
         chosen = list(_State.user_classes.values())
+    if not _State.shape_classes and options.num_users:
+        fixed_count_total = sum(int(getattr(c, "fixed_count", 0) or 0) for c in chosen)
+        if fixed_count_total > options.num_users:
+            log.info(f"Total fixed_count of User classes ({fixed_count_total}) is greater than the specified "
+                     f"number of users ({options.num_users}), so not all will be spawned.")
     if options.host:
         for cls in chosen:
             cls.host = options.host
@@ -190,35 +247,55 @@ def configure(values, custom_argv, selected):
             parsed_locustfiles=_State.locustfiles,
             available_user_classes=dict(_State.user_classes),
             available_shape_classes={type(s).__name__: s for s in _State.shape_classes},
+            available_user_tasks=dict(_State.user_tasks),
         )
     except ValueError as e:
         raise UserFacingError(str(e), 1)
     _State.env = env
-    if getattr(options, "show_task_ratio", False) or getattr(options, "show_task_ratio_json", False):
-        # Locust prints the ratios before it creates the runner or fires init (so --equal-weights and tags
-        # do not change them); `task_ratio` prints them next.
-        return [(c.__name__, float(getattr(c, "weight", 1)), int(getattr(c, "fixed_count", 0) or 0))
-                for c in env.user_classes]
+    if options.config_users:
+        try:
+            for user_config in itertools.chain(*options.config_users):
+                env.update_user_class(user_config)
+        except KeyError as e:
+            log.error("Error applying user config, probably you tried to specify config for a User not present in "
+                      f"your locustfile: {e}")
+            raise UserFacingError("", 255)
+        except Exception as e:
+            log.exception(e)
+            raise UserFacingError("", 255)
+    return _class_info(env.user_classes)
+
+
+def create_runner():
+    """The runner objects, and the listener `--equal-weights` adds (after the locustfile's, as in Locust)."""
+    import locust
+    from locust import _bridge
+
+    env = _State.env
     runner = env.create_local_runner()
     if env.shape_class is not None:
         env.shape_class.runner = runner
-    if getattr(options, "equal_weights", False):
-        # as in Locust: an init listener added after the locustfile's, so it sees what they did to the tasks
+    if getattr(env.parsed_options, "equal_weights", False):
         locust.events.init.add_listener(lambda environment, **_kw: environment.assign_equal_weights())
-    from locust import _bridge
-
     _bridge.set_runner(runner)
     _bridge.ensure_started()
-    try:
-        locust.events.init.fire(environment=env, runner=runner, web_ui=None)
-    except Exception as e:
-        logging.getLogger("locust.main").error("An exception occurred in an init listener: %s\n%s", e,
-                                               traceback.format_exc())
-        raise UserFacingError("", 1)
-    _report_settings()
+    _State.percentiles = _report_settings()
+
+
+def fire_init():
+    """Fire `init`. Locust treats an exception in an init listener as fatal (it is logged already): returns None
+    then, and the run ends with exit 1 before any user starts. Otherwise hands the intervals a listener may have
+    changed to Rust and returns the classes that will run (`--equal-weights` may have changed their weights)."""
+    import locust
+    import locust.log
+
+    env = _State.env
+    locust.events.init.fire(environment=env, runner=env.runner, web_ui=None)
+    if locust.log.unhandled_greenlet_exception:
+        return None
+    _report_settings(_State.percentiles)
     _report_ssl_suffix()
-    return [(c.__name__, float(getattr(c, "weight", 1)), int(getattr(c, "fixed_count", 0) or 0))
-            for c in env.user_classes]
+    return _class_info(env.user_classes)
 
 
 def _report_ssl_suffix():
@@ -248,19 +325,24 @@ def _report_ssl_suffix():
             _rlocust.set_ssl_suffix("(" + m.group(1) + ")")
 
 
-def _report_settings():
+def _report_settings(percentiles=None):
     """Hand the statistics settings a locustfile may change (``locust.stats.PERCENTILES_TO_REPORT`` and the
-    console/CSV intervals, documented by Locust) to the Rust reporters."""
+    console/CSV intervals, documented by Locust) to the Rust reporters. Returns the percentiles handed over.
+
+    Called before the CSV files are created (their columns are fixed from then on, as in Locust, whose CSV writer
+    takes the list when it is made) and again after ``init`` with those same percentiles, for the intervals."""
     import _rlocust
     from locust import stats
 
     try:
-        percentiles = [float(p) for p in stats.PERCENTILES_TO_REPORT]
+        if percentiles is None:
+            percentiles = [float(p) for p in stats.PERCENTILES_TO_REPORT]
         console = float(stats.CONSOLE_STATS_INTERVAL_SEC)
         csv_secs = float(stats.CSV_STATS_INTERVAL_SEC)
     except (TypeError, ValueError):
-        return
+        return None
     _rlocust.set_stats_settings(percentiles, console, csv_secs)
+    return percentiles
 
 
 def shape_info():

@@ -77,6 +77,18 @@ class Environment:
         for cls in self.user_classes:
             filter_tasks_by_tags(cls, tags, exclude)
 
+    def update_user_class(self, user_settings):
+        """Apply one `--config-users` entry: every key but `user_class_name` and `tasks` becomes a class attribute;
+        `tasks` keeps the class's own tasks whose names are listed (a KeyError names an unknown class)."""
+        user_class_name = user_settings.get("user_class_name")
+        user_class = self.available_user_classes[user_class_name]
+        user_tasks = self.available_user_tasks[user_class_name]
+        for key, value in user_settings.items():
+            if key not in ["user_class_name", "tasks"]:
+                setattr(user_class, key, value)
+            if key == "tasks":
+                user_class.tasks = [task for task in user_tasks if task.__name__ in value]
+
     def assign_equal_weights(self):
         """Weight 1 for every class; each class's tasks become every callable reachable through its nested
         TaskSets, once each (found depth-first from the end of the list, the order Locust gives them)."""

@@ -3,6 +3,8 @@
 Numbers come from Rust (exact HDR histograms); these classes only present them with Locust's names.
 """
 
+import sys
+
 import _rlocust
 
 CONSOLE_STATS_INTERVAL_SEC = 2
@@ -16,6 +18,29 @@ PERCENTILES_TO_CHART = [0.5, 0.95]
 STATS_NAME_WIDTH = 80
 STATS_TYPE_WIDTH = 8
 STATS_AUTORESIZE = True
+
+
+def _is_valid_percentile(parameter):
+    """Whether a percentile setting is a number strictly between 0 and 1."""
+    try:
+        return 0 < float(parameter) < 1
+    except ValueError:
+        return False
+
+
+def validate_stats_configuration():
+    """Check the percentile settings a locustfile may have changed; on a bad one, write Locust's message and
+    exit 1 (as Locust does right after parsing the options)."""
+    if len(PERCENTILES_TO_CHART) > 6:
+        sys.stderr.write("stats.PERCENTILES_TO_CHART parameter should be a maximum of 6 parameters \n")
+        sys.exit(1)
+    for name, values in (("PERCENTILES_TO_CHART", PERCENTILES_TO_CHART),
+                         ("PERCENTILES_TO_STATISTICS", PERCENTILES_TO_STATISTICS)):
+        for percentile in values:
+            if not _is_valid_percentile(percentile):
+                sys.stderr.write(f"stats.{name} parameter need to be float and value between. "
+                                 "0 < percentile < 1 Eg 0.95\n")
+                sys.exit(1)
 
 
 class StatsEntry:

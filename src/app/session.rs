@@ -1,0 +1,284 @@
+//! One test run, from the runner objects to the exit code: [`Session::prepare`] (runner, result files, the
+//! `init` event), [`Session::start`] (reporters, watchdog, runner task, the first spawn), [`Session::run_hub`]
+//! (the gevent hub until the runner quits) and [`Session::shutdown`] (`quitting`, final output, `quit`), in
+//! Locust's order (reference §4.6, §5).
+//!
+//! Threads: called on the main thread, which runs the hub (Python) inside [`Session::run_hub`]; everything it
+//! starts (runner, reporters, watchdog) runs on the tokio runtime of [`Services`] and never touches Python.
+use super::ExitStatus;
+use super::startup::{RunnerHandle, Services, Setup};
+use crate::cli::Options;
+use crate::interp;
+use crate::log;
+use crate::report::{console, csv::CsvWriter, outputs::Outputs};
+use crate::runner::{self, Control, Plan, dispatch::UserClassSpec};
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// A test that is about to run or running.
+pub struct Session<'a> {
+    services: Services,
+    runner: RunnerHandle,
+    options: &'a Options,
+    setup: Setup,
+    outputs: Arc<Outputs>,
+    /// Tells the periodic reporters to stop.
+    done: tokio::sync::watch::Sender<bool>,
+    /// Set when the hub has left its loop (the watchdog stops acting then).
+    hub_done: Arc<AtomicBool>,
+}
+
+/// Width of the name column: 80 unless stdout is a terminal (reference §5.2).
+fn name_width() -> usize {
+    // SAFETY: TIOCGWINSZ fills a winsize struct for a tty fd; on error we keep the default.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::isatty(1) == 1 && libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) == 0 };
+    if ok && ws.ws_col > 0 {
+        (ws.ws_col as i64 - 80).clamp(0, 80) as usize
+    } else {
+        80
+    }
+}
+
+impl<'a> Session<'a> {
+    /// Create the runner objects and the result files, then fire `init`. An exception in an `init` listener
+    /// ends the run here with exit 1 (logged already, as Locust logs it), before any user starts; the CSV files
+    /// exist then (Locust opens them before `init` too) but nothing is written into them.
+    pub fn prepare(
+        services: Services,
+        runner: RunnerHandle,
+        options: &'a Options,
+        mut setup: Setup,
+    ) -> Result<Session<'a>, ExitStatus> {
+        interp::create_runner()?;
+        let csv = match &options.csv_prefix {
+            Some(prefix) => Some(CsvWriter::create(prefix, options.csv_full_history).map_err(
+                |e| {
+                    ExitStatus::user(
+                        format!("rlocust: cannot write CSV files {prefix}_*.csv: {e}"),
+                        1,
+                    )
+                },
+            )?),
+            None => None,
+        };
+        let outputs = Arc::new(Outputs::new(
+            services.stats.clone(),
+            csv,
+            options.json,
+            options.json_file.clone(),
+            name_width(),
+        ));
+        if options.autostart {
+            log::info(
+                "locust.main",
+                "The --autostart argument is implied by --headless, no need to set both.",
+            );
+        }
+        setup.classes = interp::fire_init()?.ok_or_else(|| ExitStatus::user("", 1))?;
+        let (done, _) = tokio::sync::watch::channel(false);
+        Ok(Session {
+            services,
+            runner,
+            options,
+            setup,
+            outputs,
+            done,
+            hub_done: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Start the reporters, the watchdog, the saturation monitor and the runner task, and (without a shape)
+    /// the first ramp.
+    pub fn start(self) -> Result<Running<'a>, ExitStatus> {
+        let options = self.options;
+        let users = super::startup::user_count(options)?;
+        let spawn_rate = options.spawn_rate_or_default();
+        if spawn_rate > 100.0 {
+            log::warning(
+                "locust.runners",
+                "Your selected spawn rate is very high (>100), and this is known to sometimes cause issues. Do you really need to ramp up that fast?",
+            );
+        }
+        // Locust sets up -t for a shape only after the shape test has ended (the shim logs it then).
+        let run_time = options.run_time.filter(|_| self.setup.shape != Some(false));
+        match run_time {
+            Some(t) => log::info("locust.main", &format!("Run time limit set to {t} seconds")),
+            None if self.setup.shape.is_none() => log::info(
+                "locust.main",
+                "No run time limit set, use CTRL+C to interrupt",
+            ),
+            None => {}
+        }
+        self.start_reporters();
+        self.start_watchdog();
+        let Session {
+            services,
+            runner,
+            options,
+            setup,
+            outputs,
+            done,
+            hub_done,
+        } = self;
+        let shared = runner.shared.clone();
+        let plan = Plan {
+            classes: setup
+                .classes
+                .iter()
+                .map(|c| UserClassSpec {
+                    name: c.name.clone(),
+                    weight: c.weight,
+                    fixed_count: c.fixed_count,
+                })
+                .collect(),
+            run_time,
+            reset_stats: options.reset_stats,
+            headless: true,
+        };
+        services.rt.spawn(runner::run(
+            shared.clone(),
+            services.bridge.clone(),
+            services.stats.clone(),
+            plan,
+            runner.control_rx,
+        ));
+        if setup.shape.is_none() {
+            shared.send(Control::Start {
+                users,
+                spawn_rate,
+                classes: None,
+            });
+        }
+        Ok(Running {
+            services,
+            shared,
+            options,
+            outputs,
+            done,
+            hub_done,
+        })
+    }
+
+    /// The periodic console table (Locust's stats_printer: at once, then every interval) and the CSV writer.
+    fn start_reporters(&self) {
+        let (console_secs, csv_secs) = crate::stats::report_intervals();
+        let rt = &self.services.rt;
+        if !self.options.only_summary {
+            let stats = self.services.stats.clone();
+            let width = name_width();
+            let mut done = self.done.subscribe();
+            rt.spawn(async move {
+                loop {
+                    log::print_table(&console::stats_table(&stats.snapshot(), true, width));
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs_f64(console_secs)) => {}
+                        _ = done.changed() => return,
+                    }
+                }
+            });
+        }
+        if self.outputs.has_csv() {
+            let outputs = self.outputs.clone();
+            let shared = self.runner.shared.clone();
+            let mut done = self.done.subscribe();
+            rt.spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs_f64(csv_secs)) => outputs.csv_tick(shared.user_count()),
+                        _ = done.changed() => return,
+                    }
+                }
+            });
+        }
+    }
+
+    /// Ctrl+C / SIGTERM, a hub that stops responding while the run ends (see `runner::watchdog`), and the
+    /// saturation warnings, which read the CPU clock of this thread (the hub from here on).
+    fn start_watchdog(&self) {
+        let Services { rt, bridge, .. } = &self.services;
+        let shared = &self.runner.shared;
+        runner::watchdog::start(
+            rt.handle(),
+            runner::watchdog::Watchdog {
+                shared: shared.clone(),
+                bridge: bridge.clone(),
+                outputs: self.outputs.clone(),
+                exit_code_on_error: self.options.exit_code_on_error,
+                interrupt: Box::new(interp::interrupt),
+                hub_done: self.hub_done.clone(),
+            },
+        );
+        if let Some(hub) = runner::monitor::ThreadClock::current() {
+            rt.spawn(runner::monitor::run(shared.clone(), bridge.clone(), hub));
+        }
+    }
+}
+
+/// A started test: the hub runs it, then the shutdown writes its results.
+pub struct Running<'a> {
+    services: Services,
+    shared: Arc<runner::Shared>,
+    options: &'a Options,
+    outputs: Arc<Outputs>,
+    done: tokio::sync::watch::Sender<bool>,
+    hub_done: Arc<AtomicBool>,
+}
+
+impl Running<'_> {
+    /// Run the gevent hub until the runner quits, then shut down: the exit code of the run.
+    pub fn finish(self) -> ExitStatus {
+        let hub = interp::run_hub();
+        self.hub_done.store(true, Ordering::Release);
+        match hub {
+            Err(e) => {
+                self.outputs.write_final(self.shared.user_count());
+                e.into()
+            }
+            Ok(Some(code)) => {
+                // NOTE: a task's sys.exit(N) ends Locust's process at once with N: no stop sequence, no quitting
+                // event, no final tables. The result files the user asked for are still written.
+                self.outputs.write_files(self.shared.user_count());
+                self.close();
+                ExitStatus::Run(code)
+            }
+            Ok(None) => self.shutdown(),
+        }
+    }
+
+    /// Locust's `shutdown()`: fire `quitting`, choose the exit code, write the final output, fire `quit`.
+    fn shutdown(self) -> ExitStatus {
+        let (process_code, unhandled) = match interp::quitting() {
+            Ok(r) => r,
+            Err(e) => {
+                self.outputs.write_final(self.shared.user_count());
+                return e.into();
+            }
+        };
+        let code = if let Some(c) = process_code {
+            c
+        } else if self.outputs.had_errors() {
+            self.options.exit_code_on_error
+        } else if unhandled {
+            2
+        } else {
+            0
+        };
+        log::info("locust.main", &format!("Shutting down (exit code {code})"));
+        let _ = self.done.send(true);
+        self.outputs.write_final(self.shared.user_count());
+        let _ = interp::quit(code);
+        self.close();
+        ExitStatus::Run(code)
+    }
+
+    /// Flush stdout and give the runtime's tasks a moment to end.
+    fn close(self) {
+        let _ = std::io::stdout().flush();
+        self.services
+            .rt
+            .shutdown_timeout(Duration::from_millis(200));
+    }
+}

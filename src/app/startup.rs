@@ -1,0 +1,243 @@
+//! The steps before a test runs, in Locust 2.47's order (`locust/main.py` `main()`, reference §4.2): the
+//! shared machinery, the locustfiles, logging and the startup messages, the Environment and its checks.
+//!
+//! Called by `app` on the main thread (the Python thread). Each step returns what the next needs, or the
+//! [`ExitStatus`] that ends the invocation.
+use super::{ExitStatus, LOCUST_VERSION, VERSION};
+use crate::bridge::Bridge;
+use crate::cli::{self, Options};
+use crate::http::Engine;
+use crate::interp::{self, ClassInfo, Loaded};
+use crate::log;
+use crate::py::{self, Core};
+use crate::runner::{Control, Shared};
+use crate::stats::RequestStats;
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// What every later step shares: the tokio runtime (HTTP engine, runner, reporters), the hub's wake-up fd and
+/// the statistics. Created before Python starts, so a locustfile's requests have an engine from the first line.
+pub struct Services {
+    pub rt: tokio::runtime::Runtime,
+    pub bridge: Arc<Bridge>,
+    pub stats: Arc<RequestStats>,
+    engine: Arc<Engine>,
+}
+
+/// The runner's shared state and its command channel, once [`Services::install`] has handed both to Python.
+pub struct RunnerHandle {
+    pub shared: Arc<Shared>,
+    pub control_rx: UnboundedReceiver<Control>,
+}
+
+impl Services {
+    /// Start the runtime (one thread fewer than the cores, at least one), the wake-up fd and the HTTP engine
+    /// (with `RLOCUST_MAX_BODY_SIZE`).
+    pub fn start() -> Result<Services, ExitStatus> {
+        let max_body = max_body_size(std::env::var("RLOCUST_MAX_BODY_SIZE").ok().as_deref())?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(
+                std::thread::available_parallelism()
+                    .map(|n| n.get().saturating_sub(1).max(1))
+                    .unwrap_or(1),
+            )
+            .thread_name("rlocust-io")
+            .enable_all()
+            .build()
+            .map_err(|e| ExitStatus::Internal(format!("cannot start the I/O runtime: {e}")))?;
+        let bridge = Bridge::new()
+            .map(Arc::new)
+            .map_err(|e| ExitStatus::Internal(format!("cannot create the wake-up fd: {e}")))?;
+        let engine = Engine::new(rt.handle().clone(), max_body);
+        Ok(Services {
+            rt,
+            bridge,
+            stats: Arc::new(RequestStats::new()),
+            engine,
+        })
+    }
+
+    /// Create the runner's shared state (`-s` is its stop timeout) and make the engine, the statistics and the
+    /// runner reachable from Python (`_rlocust`).
+    pub fn install(&self, options: &Options) -> RunnerHandle {
+        let (shared, control_rx) = Shared::new(options.stop_timeout);
+        py::install(Arc::new(Core {
+            engine: self.engine.clone(),
+            stats: self.stats.clone(),
+            bridge: self.bridge.clone(),
+            runner: shared.clone(),
+        }));
+        RunnerHandle { shared, control_rx }
+    }
+}
+
+/// `RLOCUST_MAX_BODY_SIZE`: bytes a response body may have, with an optional K, M or G (binary multiples);
+/// 0 means no limit. Unset: 256 MiB.
+fn max_body_size(value: Option<&str>) -> Result<usize, ExitStatus> {
+    let Some(text) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(crate::http::wire::DEFAULT_MAX_BODY);
+    };
+    let (digits, unit) = match text.as_bytes()[text.len() - 1].to_ascii_uppercase() {
+        b'K' => (&text[..text.len() - 1], 1usize << 10),
+        b'M' => (&text[..text.len() - 1], 1 << 20),
+        b'G' => (&text[..text.len() - 1], 1 << 30),
+        _ => (text, 1),
+    };
+    match digits.trim().parse::<usize>() {
+        Ok(0) => Ok(usize::MAX),
+        Ok(n) => Ok(n.saturating_mul(unit)),
+        Err(_) => Err(ExitStatus::User {
+            message: format!(
+                "rlocust: RLOCUST_MAX_BODY_SIZE must be a number of bytes; got {text:?}"
+            ),
+            hint: Some(
+                "add K, M or G for binary multiples (e.g. 512M), or use 0 for no limit".into(),
+            ),
+            code: 1,
+        }),
+    }
+}
+
+/// Import the locustfiles. With `-h`, the help (with the locustfile's own options when it loads) ends the
+/// invocation here, as in Locust.
+pub fn load_locustfiles(pre: &cli::Pre) -> Result<Loaded, ExitStatus> {
+    match interp::load_locustfiles(&pre.locustfiles) {
+        Ok(loaded) if pre.help => {
+            Err(cli::CliError::Help(cli::help_text(&loaded.custom_args)).into())
+        }
+        Err(_) if pre.help => Err(cli::CliError::Help(cli::help_text(&[])).into()),
+        Ok(loaded) => Ok(loaded),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Locust's logging set-up: level, `--logfile` (its directory is created), `--skip-log-setup`.
+pub fn setup_logging(options: &Options) -> Result<(), ExitStatus> {
+    let logfile = match &options.logfile {
+        Some(path) => {
+            if let Some(parent) = std::path::Path::new(path).parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| {
+                    ExitStatus::user(format!("rlocust: cannot open log file {path}: {e}"), 1)
+                })?;
+            Some(file)
+        }
+        None => None,
+    };
+    log::setup(options.loglevel, logfile, options.skip_log_setup);
+    Ok(())
+}
+
+/// The first log lines: Locust's start message, then one warning for options this run ignores (web UI
+/// options under `--headless`, which Locust ignores too).
+pub fn announce(options: &Options) {
+    log::info(
+        "locust.main",
+        &format!("Starting Locust {LOCUST_VERSION} (rlocust {VERSION})"),
+    );
+    let ignored = options.ignored_web_options();
+    if !ignored.is_empty() {
+        let (list, verb) = match ignored.as_slice() {
+            [one] => (one.to_string(), "has"),
+            many => (many.join(", "), "have"),
+        };
+        log::warning(
+            "locust.main",
+            &format!("{list} {verb} no effect with --headless (no web UI runs), ignored"),
+        );
+    }
+}
+
+/// What [`environment`] found.
+pub struct Setup {
+    /// The classes that will run (after the positional selection and `--config-users`).
+    pub classes: Vec<ClassInfo>,
+    /// `None` without a LoadTestShape; else whether it honours `-u`, `-r`, `-t` (`use_common_options`).
+    pub shape: Option<bool>,
+}
+
+/// Choose the user classes and create the Environment (Python logs "No User class found!" and "Unknown
+/// User(s)" as Locust does), then warn about `-u`/`-r`/`-t` given to a shape that ignores them.
+pub fn environment(options: &Options, loaded: &Loaded) -> Result<Setup, ExitStatus> {
+    let classes = interp::create_environment(&options.user_classes)?;
+    let shape = if loaded.has_shape {
+        interp::shape_info()?
+    } else {
+        None
+    };
+    if shape == Some(false) {
+        // NOTE (reference §3.5): -u/-r/-t do not apply to a shape unless it sets use_common_options.
+        let given = options.common_options_set();
+        if !given.is_empty() {
+            log::warning(
+                "locust.main",
+                "--run-time, --users or --spawn-rate have no impact on LoadShapes unless the shape class explicitly reads them. See: docs.locust.io/en/stable/custom-load-shape.html#use-common-options",
+            );
+            log::warning(
+                "locust.main",
+                &format!(
+                    "The following option(s) will be ignored: {}",
+                    given.join(", ")
+                ),
+            );
+        }
+    }
+    Ok(Setup { classes, shape })
+}
+
+/// `-l`, `--show-task-ratio` and `--show-task-ratio-json` print and end the invocation (Locust prints the
+/// ratios before it creates the runner or fires `init`).
+pub fn print_and_exit(options: &Options) -> Result<(), ExitStatus> {
+    let text = if options.show_task_ratio {
+        interp::task_ratio(false)?
+    } else if options.show_task_ratio_json {
+        interp::task_ratio(true)?
+    } else {
+        return Ok(());
+    };
+    print!("{text}");
+    Err(ExitStatus::Success)
+}
+
+/// `-u`: a negative count is an error at once (exit 2).
+pub fn user_count(options: &Options) -> Result<u64, ExitStatus> {
+    match (options.user_count(), options.users) {
+        (Some(n), _) => Ok(n),
+        (None, n) => {
+            // NOTE: Locust 2.47 starts, then its spawning greenlet dies with "target_user_count must be >= 0"
+            // and it exits 2 after the run time; rlocust says so at once, with the same exit code.
+            Err(ExitStatus::user(
+                format!(
+                    "rlocust: error: argument -u/--users: must be >= 0, got {}",
+                    n.unwrap_or_default()
+                ),
+                2,
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_body_size_units() {
+        let ok = |v| max_body_size(v).ok();
+        assert_eq!(ok(None), Some(crate::http::wire::DEFAULT_MAX_BODY));
+        assert_eq!(ok(Some("")), Some(crate::http::wire::DEFAULT_MAX_BODY));
+        assert_eq!(ok(Some("512")), Some(512));
+        assert_eq!(ok(Some("2k")), Some(2048));
+        assert_eq!(ok(Some("3M")), Some(3 << 20));
+        assert_eq!(ok(Some("1G")), Some(1 << 30));
+        assert_eq!(ok(Some("0")), Some(usize::MAX));
+        let err = max_body_size(Some("lots")).unwrap_err();
+        assert_eq!(err.code(), 1);
+        assert!(err.text().1.contains("hint: "), "{:?}", err.text());
+    }
+}

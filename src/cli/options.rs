@@ -1,0 +1,451 @@
+//! [`Options`]: the typed options the Rust side reads, built once by [`super::parse`] from the merged command
+//! line, config files and `LOCUST_*` variables. Everything in Rust reads these fields; the raw values
+//! ([`super::Parsed::values`]) only go to Python as `environment.parsed_options`.
+//!
+//! Also here: what rlocust has not built yet ([`NotBuilt`], refused with one line), and the options Locust
+//! itself ignores in a run ([`Options::ignored_web_options`], warned about). Plain data; no I/O.
+use super::Value;
+use crate::log::Level;
+use indexmap::IndexMap;
+use std::collections::BTreeSet;
+
+/// Every option rlocust acts on, with Locust's defaults already applied.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// `-H`; `None` when not given or empty.
+    pub host: Option<String>,
+    /// `-u` as given; may be negative (Locust accepts `-u -5` and fails later). `None`: not given (1 user).
+    pub users: Option<i64>,
+    /// `-r` (> 0 and finite when given). `None`: not given (1 per second).
+    pub spawn_rate: Option<f64>,
+    /// `-t` in seconds; `None` when not given or 0 (no limit, as in Locust).
+    pub run_time: Option<u64>,
+    /// `-s` in seconds (a Locust time span).
+    pub stop_timeout: f64,
+    /// `-l`.
+    pub list_commands: bool,
+    pub show_task_ratio: bool,
+    pub show_task_ratio_json: bool,
+    /// `--headless` (cleared by `--headful`).
+    pub headless: bool,
+    pub autostart: bool,
+    pub master: bool,
+    pub worker: bool,
+    /// `--processes` when given.
+    pub processes: Option<i64>,
+    /// `--csv PREFIX`.
+    pub csv_prefix: Option<String>,
+    /// `--csv-full-history`.
+    pub csv_full_history: bool,
+    pub only_summary: bool,
+    pub reset_stats: bool,
+    /// `--html FILE`.
+    pub html_file: Option<String>,
+    /// `--json`: the final statistics as JSON on stdout.
+    pub json: bool,
+    /// `--json-file NAME`.
+    pub json_file: Option<String>,
+    pub skip_log_setup: bool,
+    pub loglevel: Level,
+    pub logfile: Option<String>,
+    pub exit_code_on_error: i32,
+    /// `--otel`.
+    pub otel: bool,
+    /// The positional user classes (or `LOCUST_USER_CLASSES`).
+    pub user_classes: Vec<String>,
+    /// Destinations set on the command line, in a config file or by a `LOCUST_*` variable (not defaults).
+    pub given: BTreeSet<String>,
+}
+
+/// Something rlocust has not built yet, asked for by an option: refused with one line, exit 1.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotBuilt {
+    /// What is missing, e.g. `--html reports`.
+    pub what: &'static str,
+    /// What to do instead.
+    pub instead: &'static str,
+}
+
+/// The web UI's options: they do nothing under `--headless`, in Locust as in rlocust.
+const WEB_UI_OPTIONS: [(&str, &str); 10] = [
+    ("web_host", "--web-host"),
+    ("web_host_display_name", "--web-host-display-name"),
+    ("web_port", "--web-port"),
+    ("autoquit", "--autoquit"),
+    ("web_login", "--web-login"),
+    ("tls_cert", "--tls-cert"),
+    ("tls_key", "--tls-key"),
+    ("class_picker", "--class-picker"),
+    ("build_path", "--build-path"),
+    ("web_base_path", "--web-base-path"),
+];
+
+/// Options whose feature is not built yet (their help says so). `--headless` is the web UI group's only
+/// working option.
+const NOT_BUILT_DESTS: [&str; 20] = [
+    "web_host",
+    "web_port",
+    "autostart",
+    "autoquit",
+    "web_login",
+    "tls_cert",
+    "tls_key",
+    "class_picker",
+    "web_base_path",
+    "master",
+    "master_bind_host",
+    "master_bind_port",
+    "expect_workers",
+    "expect_workers_max_wait",
+    "enable_rebalancing",
+    "worker",
+    "processes",
+    "master_host",
+    "master_port",
+    "html_file",
+];
+
+/// The suffix `--help` adds to the options of [`is_not_built`].
+pub const NOT_BUILT_HELP: &str = " (not available in rlocust yet)";
+
+/// Whether the option with this destination belongs to a feature rlocust has not built yet.
+pub fn is_not_built(dest: &str) -> bool {
+    NOT_BUILT_DESTS.contains(&dest) || dest == "otel"
+}
+
+fn flag(values: &IndexMap<String, Value>, dest: &str) -> bool {
+    matches!(values.get(dest), Some(Value::Bool(true)))
+}
+
+fn text(values: &IndexMap<String, Value>, dest: &str) -> Option<String> {
+    match values.get(dest) {
+        Some(Value::Str(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn int(values: &IndexMap<String, Value>, dest: &str) -> Option<i64> {
+    match values.get(dest) {
+        Some(Value::Int(i)) => Some(*i),
+        _ => None,
+    }
+}
+
+fn float(values: &IndexMap<String, Value>, dest: &str) -> Option<f64> {
+    match values.get(dest) {
+        Some(Value::Int(i)) => Some(*i as f64),
+        Some(Value::Float(x)) => Some(*x),
+        _ => None,
+    }
+}
+
+impl Options {
+    /// The typed view of the parsed values (`values` holds every built-in destination with Locust's default;
+    /// `given` the destinations that were set).
+    pub fn from_values(values: &IndexMap<String, Value>, given: BTreeSet<String>) -> Options {
+        Options {
+            host: text(values, "host"),
+            users: int(values, "num_users"),
+            spawn_rate: float(values, "spawn_rate"),
+            run_time: int(values, "run_time").filter(|t| *t > 0).map(|t| t as u64),
+            stop_timeout: float(values, "stop_timeout").unwrap_or(0.0).max(0.0),
+            list_commands: flag(values, "list_commands"),
+            show_task_ratio: flag(values, "show_task_ratio"),
+            show_task_ratio_json: flag(values, "show_task_ratio_json"),
+            headless: flag(values, "headless"),
+            autostart: flag(values, "autostart"),
+            master: flag(values, "master"),
+            worker: flag(values, "worker"),
+            processes: int(values, "processes"),
+            csv_prefix: text(values, "csv_prefix"),
+            csv_full_history: flag(values, "stats_history_enabled"),
+            only_summary: flag(values, "only_summary"),
+            reset_stats: flag(values, "reset_stats"),
+            html_file: text(values, "html_file"),
+            json: flag(values, "json"),
+            json_file: text(values, "json_file"),
+            skip_log_setup: flag(values, "skip_log_setup"),
+            loglevel: text(values, "loglevel")
+                .and_then(|l| Level::parse(&l))
+                .unwrap_or(Level::Info),
+            logfile: text(values, "logfile"),
+            exit_code_on_error: int(values, "exit_code_on_error")
+                .map(|c| c as i32)
+                .unwrap_or(1),
+            otel: flag(values, "otel"),
+            user_classes: match values.get("user_classes") {
+                Some(Value::List(l)) => l.clone(),
+                _ => Vec::new(),
+            },
+            given,
+        }
+    }
+
+    /// The number of users to start: `-u`, or 1 (Locust's headless default).
+    pub fn user_count(&self) -> Option<u64> {
+        match self.users {
+            Some(n) if n < 0 => None,
+            Some(n) => Some(n as u64),
+            None => Some(1),
+        }
+    }
+
+    /// `-r`, or 1 per second.
+    pub fn spawn_rate_or_default(&self) -> f64 {
+        self.spawn_rate.unwrap_or(1.0)
+    }
+
+    /// Whether this invocation prints something and exits instead of running a test.
+    pub fn runs_no_test(&self) -> bool {
+        self.list_commands || self.show_task_ratio || self.show_task_ratio_json
+    }
+
+    /// The first feature this run asks for that rlocust has not built yet, in the order a user should hear
+    /// about them (the mode of the run, then its interface, then its outputs).
+    pub fn not_built(&self) -> Option<NotBuilt> {
+        if self.runs_no_test() {
+            return None; // -l and --show-task-ratio print and exit before any of these matter, as in Locust
+        }
+        let refusal = |what, instead| Some(NotBuilt { what, instead });
+        if self.master {
+            return refusal(
+                "--master (distributed mode)",
+                "run without it for a local test",
+            );
+        }
+        if self.worker {
+            return refusal(
+                "--worker (distributed mode)",
+                "run without it for a local test",
+            );
+        }
+        if self.processes.is_some() {
+            return refusal(
+                "--processes",
+                "run without it (one rlocust process already uses several cores for I/O)",
+            );
+        }
+        if !self.headless && self.autostart {
+            return refusal(
+                "--autostart (a test with the web UI)",
+                "use --headless instead",
+            );
+        }
+        if !self.headless {
+            return refusal(
+                "the web UI",
+                "run with --headless (e.g. rlocust -f locustfile.py --headless -u 10 -r 2 -t 1m)",
+            );
+        }
+        if self.html_file.is_some() {
+            return refusal(
+                "--html (HTML reports)",
+                "use --csv or --json-file for the results",
+            );
+        }
+        if self.otel {
+            return refusal("--otel (OpenTelemetry)", "run without it");
+        }
+        None
+    }
+
+    /// The web UI options that were set although `--headless` runs no web UI (Locust ignores them too).
+    pub fn ignored_web_options(&self) -> Vec<&'static str> {
+        if !self.headless {
+            return Vec::new();
+        }
+        WEB_UI_OPTIONS
+            .iter()
+            .filter(|(dest, _)| self.given.contains(*dest))
+            .map(|(_, flag)| *flag)
+            .collect()
+    }
+
+    /// `-u`, `-r` and `-t` as Locust names them when a shape without `use_common_options` ignores them:
+    /// those with a true value (Locust tests `getattr(options, opt)`).
+    pub fn common_options_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if self.users.is_some_and(|u| u != 0) {
+            set.push("--users");
+        }
+        if self.spawn_rate.is_some() {
+            set.push("--spawn-rate");
+        }
+        if self.run_time.is_some() {
+            set.push("--run-time");
+        }
+        set
+    }
+}
+
+impl std::fmt::Display for NotBuilt {
+    /// The refusal line: what is not available yet and what to do instead.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "rlocust: {} is not available yet; {}",
+            self.what, self.instead
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Env, parse};
+    use super::*;
+
+    fn options(args: &[&str]) -> Options {
+        let argv: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        parse(&argv, &Env::new(std::env::temp_dir(), None), &[])
+            .unwrap_or_else(|e| panic!("{args:?}: {}", e.message()))
+            .options
+    }
+
+    #[test]
+    fn typed_values_and_defaults() {
+        let o = options(&["--headless"]);
+        assert_eq!((o.users, o.spawn_rate, o.run_time), (None, None, None));
+        assert_eq!((o.user_count(), o.spawn_rate_or_default()), (Some(1), 1.0));
+        assert_eq!((o.stop_timeout, o.exit_code_on_error), (0.0, 1));
+        assert_eq!(o.loglevel, Level::Info);
+        assert!(o.headless && o.given.contains("headless") && !o.given.contains("web_port"));
+        let o = options(&[
+            "-u",
+            "5",
+            "-r",
+            "2.5",
+            "-t",
+            "1m",
+            "-s",
+            "90s",
+            "-L",
+            "debug",
+            "--csv",
+            "out/r",
+            "--csv-full-history",
+            "--json-file",
+            "j",
+            "--exit-code-on-error",
+            "3",
+            "A",
+            "B",
+        ]);
+        assert_eq!(
+            (o.users, o.spawn_rate, o.run_time),
+            (Some(5), Some(2.5), Some(60))
+        );
+        assert_eq!((o.stop_timeout, o.loglevel), (90.0, Level::Debug));
+        assert_eq!(o.csv_prefix.as_deref(), Some("out/r"));
+        assert!(o.csv_full_history && !o.json);
+        assert_eq!(
+            (o.json_file.as_deref(), o.exit_code_on_error),
+            (Some("j"), 3)
+        );
+        assert_eq!(o.user_classes, ["A", "B"]);
+        // -t 0 means no limit; -u -1 is accepted here and refused by the run
+        let o = options(&["-t", "0", "-u", "-1"]);
+        assert_eq!((o.run_time, o.user_count()), (None, None));
+    }
+
+    #[test]
+    fn what_is_not_built_is_refused_in_a_fixed_order() {
+        let what = |args: &[&str]| options(args).not_built().map(|n| n.what);
+        assert_eq!(what(&["--headless"]), None);
+        assert_eq!(what(&[]), Some("the web UI"));
+        assert_eq!(what(&["--headless", "--headful"]), Some("the web UI"));
+        assert_eq!(
+            what(&["--autostart"]),
+            Some("--autostart (a test with the web UI)")
+        );
+        assert_eq!(what(&["--headless", "--autostart"]), None);
+        assert_eq!(
+            what(&["--headless", "--html", "r.html"]),
+            Some("--html (HTML reports)")
+        );
+        assert_eq!(
+            what(&["--headless", "--otel"]),
+            Some("--otel (OpenTelemetry)")
+        );
+        assert_eq!(
+            what(&["--master", "--html", "r.html"]),
+            Some("--master (distributed mode)")
+        );
+        assert_eq!(
+            what(&["--worker", "--headless"]),
+            Some("--worker (distributed mode)")
+        );
+        assert_eq!(
+            what(&["--processes", "-1", "--headless"]),
+            Some("--processes")
+        );
+        // commands that print and exit run no test, so nothing is missing
+        assert_eq!(what(&["-l"]), None);
+        assert_eq!(what(&["--show-task-ratio", "--html", "x"]), None);
+        let line = options(&[]).not_built().unwrap().to_string();
+        assert!(
+            line.starts_with("rlocust: the web UI is not available yet; run with --headless"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn web_options_under_headless_are_named_once_each() {
+        let o = options(&[
+            "--headless",
+            "-P",
+            "9000",
+            "--web-port",
+            "9001",
+            "--web-login",
+        ]);
+        assert_eq!(o.ignored_web_options(), ["--web-port", "--web-login"]);
+        assert!(options(&["--headless"]).ignored_web_options().is_empty());
+        let env = Env::new(std::env::temp_dir(), None).var("LOCUST_WEB_HOST", "0.0.0.0");
+        let parsed = parse(&["--headless".to_string()], &env, &[]).unwrap();
+        assert_eq!(parsed.options.ignored_web_options(), ["--web-host"]);
+    }
+
+    #[test]
+    fn common_options_a_shape_ignores() {
+        assert!(options(&["-u", "0"]).common_options_set().is_empty());
+        assert_eq!(
+            options(&["-u", "3", "-r", "1", "-t", "5"]).common_options_set(),
+            ["--users", "--spawn-rate", "--run-time"]
+        );
+    }
+
+    #[test]
+    fn help_marks_what_is_not_built() {
+        let help = super::super::help_text_width(&[], 200);
+        // An option's entry: its first line and the indented lines of its description.
+        let line = |flag: &str| {
+            let lines: Vec<&str> = help.lines().collect();
+            let start = lines
+                .iter()
+                .position(|l| l.starts_with("  ") && l.trim_start().starts_with(flag))
+                .unwrap_or_else(|| panic!("no {flag} in help:\n{help}"));
+            let rest = lines[start + 1..]
+                .iter()
+                .take_while(|l| l.starts_with("   ") && !l.trim_start().starts_with('-'));
+            std::iter::once(lines[start])
+                .chain(rest.copied())
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        for flag in [
+            "--web-port",
+            "--autostart",
+            "--html",
+            "--master ",
+            "--worker",
+            "--processes",
+            "--otel",
+        ] {
+            assert!(line(flag).ends_with(NOT_BUILT_HELP), "{}", line(flag));
+        }
+        for flag in ["--headless", "--csv ", "-u ", "--json-file"] {
+            assert!(!line(flag).contains(NOT_BUILT_HELP), "{}", line(flag));
+        }
+    }
+}
