@@ -147,6 +147,11 @@ class DiffContext:
                     entry["errors"].append(f"{tool} did not finish: {res.error}")
                     continue
                 missing = [s for s in dh.CSV_SUFFIXES if not res.csv_path(s).exists()]
+                if not v.csv:
+                    if len(missing) != len(dh.CSV_SUFFIXES):
+                        entry["errors"].append(f"{tool} wrote CSV files; the scenario ends before any (diff-csv: none)")
+                    entry["outcomes"][tool] = dh.empty_outcome()
+                    continue
                 if missing:
                     entry["errors"].append(f"{tool} wrote no {', '.join(missing)} (exit {res.rc})")
                     continue

@@ -51,7 +51,8 @@ STDERR_TAIL = int(os.environ.get("DIFF_STDERR_TAIL", "40"))
 
 _DIRECTIVE = re.compile(r"^#\s*(diff(?:-[a-z-]+)?)(?:\[([\w.-]+)\])?\s*:\s*(.*?)\s*$")
 _KEYS = {"diff", "diff-extra-args", "diff-host", "diff-env", "diff-check", "diff-expect", "diff-shares",
-         "diff-counts", "diff-markers", "diff-normalize", "diff-timeout", "diff-xfail", "diff-files", "diff-oracle"}
+         "diff-counts", "diff-markers", "diff-normalize", "diff-timeout", "diff-xfail", "diff-files", "diff-oracle",
+         "diff-csv"}
 _MULTI = {"diff-counts", "diff-markers", "diff-normalize", "diff-expect"}
 
 
@@ -76,6 +77,7 @@ class Variant:
     xfail: str | None = None
     oracle: str | None = None  # environment variable holding this scenario's oracle command
     files: list[str] = field(default_factory=list)
+    csv: bool = True  # False: the run ends before any CSV file is opened (`# diff-csv: none`)
 
     @property
     def id(self) -> str:
@@ -149,9 +151,12 @@ def parse_directives(path: Path) -> list[Variant]:
             mode = opts.get("mode", "count")
             if mode not in ("count", "set", "seq"):
                 raise DirectiveError(f"{path.name}: diff-markers mode must be count, set or seq, not {mode!r}")
-            v.markers.append({"mode": mode, "regex": regex})
+            part = opts.get("part", "line")
+            if part not in ("line", "match"):
+                raise DirectiveError(f"{path.name}: diff-markers part must be line or match, not {part!r}")
+            v.markers.append({"mode": mode, "regex": regex, "part": part})
         if not v.markers:
-            v.markers.append({"mode": "count", "regex": r"\bMARK\b"})
+            v.markers.append({"mode": "count", "regex": r"\bMARK\b", "part": "line"})
         for text in get("diff-normalize"):
             pat, _, repl = text.partition("=>")
             v.normalize.append((re.compile(pat.strip()), repl.strip()))
@@ -162,6 +167,10 @@ def parse_directives(path: Path) -> list[Variant]:
         if v.oracle is not None and not re.fullmatch(r"[A-Z][A-Z0-9_]*", v.oracle):
             raise DirectiveError(f"{path.name}: diff-oracle takes an environment variable name, not {v.oracle!r}")
         v.files = get("diff-files", "").split()
+        csv_mode = get("diff-csv", "expected")
+        if csv_mode not in ("expected", "none"):
+            raise DirectiveError(f"{path.name}: diff-csv takes 'none' (or 'expected', the default), not {csv_mode!r}")
+        v.csv = csv_mode == "expected"
         variants.append(v)
     return variants
 
@@ -246,6 +255,7 @@ def substitute(text: str, places: dict[str, str]) -> str:
 
 def run_tool(tool: str, base_cmd: list[str], variant: Variant, places: dict[str, str], workdir: Path) -> RunResult:
     workdir.mkdir(parents=True, exist_ok=True)
+    places = dict(places, dir=str(variant.file.parent.resolve()))
     prefix = workdir / tool
     cmd = list(base_cmd) + ["-f", str(variant.file), "--headless"]
     host = substitute(variant.host, places)
@@ -362,15 +372,21 @@ def read_outcome(res: RunResult, variant: Variant) -> Outcome:
     return Outcome(dict(stats), last, dict(failures), exceptions, dict(counts))
 
 
-def marker_lines(res: RunResult, regex: str) -> list[str]:
-    """Lines of stdout then stderr that match `regex`, from the match start (drops log prefixes)."""
+def empty_outcome() -> Outcome:
+    """The outcome of a run that wrote no CSV files."""
+    return Outcome({}, None, {}, collections.Counter(), {})
+
+
+def marker_lines(res: RunResult, regex: str, part: str = "line") -> list[str]:
+    """Lines of stdout then stderr that match `regex`: from the match start (drops log prefixes), or with
+    `part="match"` only the matched text (drops what differs after it, e.g. rlocust's version suffix)."""
     pat = re.compile(regex)
     out = []
     for stream in (res.stdout, res.stderr):
         for line in stream.splitlines():
             m = pat.search(line)
             if m:
-                out.append(line[m.start():].rstrip())
+                out.append(m.group(0) if part == "match" else line[m.start():].rstrip())
     return out
 
 
@@ -533,7 +549,8 @@ def check_csv_format(ra: RunResult, rb: RunResult) -> list[str]:
 def check_markers(ra: RunResult, rb: RunResult, rules: list[dict]) -> list[str]:
     problems = []
     for rule in rules:
-        la, lb = marker_lines(ra, rule["regex"]), marker_lines(rb, rule["regex"])
+        part = rule.get("part", "line")
+        la, lb = marker_lines(ra, rule["regex"], part), marker_lines(rb, rule["regex"], part)
         if rule["mode"] == "count":
             same = collections.Counter(la) == collections.Counter(lb)
         elif rule["mode"] == "set":

@@ -32,15 +32,32 @@ def test_directives_variants_and_scoping(tmp_path):
     assert tagged.args[-4:] == ["a", "b", "--my-arg", "two words"]
     assert "shares" not in default.checks and "counts" in default.checks and "files" not in default.checks
     assert default.counts == [{"abs": 1.0, "rel": 0.5, "regex": "spawn:.*"}]
-    assert default.markers == [{"mode": "count", "regex": r"\bMARK\b"}]
-    assert tagged.markers == [{"mode": "seq", "regex": "^MARK (x|y)"}]
+    assert default.markers == [{"mode": "count", "regex": r"\bMARK\b", "part": "line"}]
+    assert tagged.markers == [{"mode": "seq", "regex": "^MARK (x|y)", "part": "line"}]
     assert default.expect == ["exit=1"] and tagged.expect == ["exit=1", "rows=2"]
     assert default.host == "{host}" and tagged.host == "{dead_host}"
     assert default.normalize[0][0].sub(default.normalize[0][1], "/todos/17") == "/todos/<id>"
     assert tagged.id == "scenario[tagged]"
 
 
-@pytest.mark.parametrize("text", ["# nothing here\n", "# diff: -u 1\n# diff-bogus: x\n", "# diff: -u 1\n# diff-check: speed\n"])
+def test_startup_error_scenarios_and_match_markers(tmp_path):
+    p = write(tmp_path, """\
+        # diff[bad]: -t 2s
+        # diff[good]: -t 2s
+        # diff-csv[bad]: none
+        # diff-markers: mode=seq part=match ^Starting \\w+
+        """)
+    bad, good = dh.parse_directives(p)
+    assert (bad.csv, good.csv) == (False, True)
+    assert bad.markers == [{"mode": "seq", "regex": r"^Starting \w+", "part": "match"}]
+    res = dh.RunResult("t", [], 0, 0.0, "", "Starting Locust 2.47.0 (x)\nother\n", tmp_path / "t")
+    assert dh.marker_lines(res, r"^Starting \w+", "match") == ["Starting Locust"]
+    assert dh.marker_lines(res, r"^Starting \w+") == ["Starting Locust 2.47.0 (x)"]
+    assert dh.empty_outcome().requests == 0
+
+
+@pytest.mark.parametrize("text", ["# nothing here\n", "# diff: -u 1\n# diff-bogus: x\n", "# diff: -u 1\n# diff-check: speed\n",
+                                  "# diff: -u 1\n# diff-csv: maybe\n", "# diff: -u 1\n# diff-markers: part=all x\n"])
 def test_bad_directives_are_errors(tmp_path, text):
     with pytest.raises(dh.DirectiveError):
         dh.parse_directives(write(tmp_path, text))
