@@ -1,17 +1,32 @@
 # One entry point for people and CI.
-#   make demo   build rlocust and run a real load test against the bundled loopback target
-#   make test   Rust tests, Python shim tests, and the side-by-side suite against real Locust 2.47
+#   make demo    build rlocust and run a real load test against the bundled loopback target
+#   make test    Rust tests, Python shim tests, the side-by-side suite against real Locust 2.47, packaging
+#   make lint    cargo fmt --check, clippy (warnings are errors) and ruff
+#   make clean   remove everything the targets above made (build output, venvs, demo results, caches)
+#
+# Nothing is installed into the system Python: the Python packages go into project venvs (git-ignored).
+# - .venv: what a locustfile run needs (gevent) and the test tools (pytest, requests, cryptography, ruff). The
+#   binary is built against this venv's interpreter (PYO3_PYTHON) and finds its packages without activating it.
+# - .venv-oracle, .venv-oracle-plugins: real Locust 2.47.0 (and locust-plugins), the oracle of the tests.
 PYTHON ?= python3
+VENV ?= .venv
 ORACLE ?= .venv-oracle
 # The oracle of scenarios that use locust-plugins' options (-i/--iterations): Locust with the plugin installed.
 ORACLE_PLUGINS ?= .venv-oracle-plugins
-export PIP_ROOT_USER_ACTION := ignore
+VPY := $(CURDIR)/$(VENV)/bin/python
+# The interpreter the binary embeds (pyo3 reads it at build time).
+export PYO3_PYTHON := $(VPY)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: deps build demo test test-rust test-python test-diff test-packaging lint
+.PHONY: deps build demo test test-rust test-python test-diff test-packaging lint clean
 
-deps:
-	$(PYTHON) -m pip install -q -r requirements.txt
+# The venv, and the packages of both requirements files in it (again when either file changes).
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q -r requirements.txt -r requirements-test.txt
+	touch $@
+
+deps: $(VENV)/.installed
 
 build: deps
 	cargo build --release
@@ -28,25 +43,29 @@ $(ORACLE_PLUGINS)/bin/locust:
 	$(ORACLE_PLUGINS)/bin/pip install -q locust==2.47.0 locust-plugins==5.0.3
 
 test: build $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
-	$(PYTHON) -m pip install -q -r requirements-test.txt
 	$(MAKE) test-rust test-python test-diff test-packaging
 
-test-rust:
+test-rust: deps
 	cargo test --release
 
-test-python:
-	$(PYTHON) -m pytest -q tests/python
+test-python: deps
+	$(VPY) -m pytest -q tests/python
 
-test-diff:
+test-diff: deps
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust LOCUST_PLUGINS_BIN=$(CURDIR)/$(ORACLE_PLUGINS)/bin/locust \
 	RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
-	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(PYTHON) -m pytest -q tests/diff
+	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/diff
 
 # pip install of this checkout into a fresh venv next to locust==2.47.0 and faker, and the binary with `env -i`.
-test-packaging:
+test-packaging: deps
 	rm -rf .venv-packaging
-	PACKAGING_VENV=$(CURDIR)/.venv-packaging $(PYTHON) -m pytest -q tests/packaging
+	PACKAGING_VENV=$(CURDIR)/.venv-packaging $(VPY) -m pytest -q tests/packaging
 
-lint:
+lint: deps
 	cargo fmt --check
-	cargo clippy --release -- -D warnings
+	cargo clippy --release --all-targets -- -D warnings
+	$(VENV)/bin/ruff check python tests locustfiles bench
+
+clean:
+	rm -rf target demo-results $(VENV) $(ORACLE) $(ORACLE_PLUGINS) .venv-packaging .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
