@@ -12,15 +12,12 @@ fn main() {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
     }
     // Where the embedded interpreter finds its standard library when no PYTHONHOME is set: the prefix of the
-    // interpreter this binary is built against (not whatever `python3` comes first on PATH at run time). When
-    // that interpreter is a virtualenv's (`make` builds against the project's `.venv`), its site-packages too:
-    // the packages a locustfile run needs (gevent) are found there without activating the venv.
+    // interpreter this binary is built against (not whatever `python3` comes first on PATH at run time).
     if let Some(exe) = cfg.executable() {
         let probe = std::process::Command::new(exe)
             .args([
                 "-c",
-                "import sys, sysconfig; print(sys.base_prefix); print(sys.executable); \
-                 print(sysconfig.get_path('purelib') if sys.prefix != sys.base_prefix else '')",
+                "import sys; print(sys.base_prefix); print(sys.executable)",
             ])
             .output();
         if let Ok(out) = probe {
@@ -30,8 +27,6 @@ fn main() {
                 println!("cargo:rustc-env=RLOCUST_PYTHON_HOME={home}");
                 println!("cargo:rustc-env=RLOCUST_PYTHON_EXECUTABLE={executable}");
             }
-            let venv_site = lines.next().unwrap_or_default();
-            println!("cargo:rustc-env=RLOCUST_PYTHON_VENV_SITE={venv_site}");
         }
     }
     // The shim: every .py file under python/shim, served from memory by the importer in interp.

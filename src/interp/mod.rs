@@ -96,12 +96,6 @@ pub fn start() -> Result<(), InterpError> {
         globals
             .set_item("EMBEDDED", !running)
             .map_err(|e| internal(py, e))?;
-        globals
-            .set_item(
-                "BUILD_VENV_SITE",
-                option_env!("RLOCUST_PYTHON_VENV_SITE").unwrap_or(""),
-            )
-            .map_err(|e| internal(py, e))?;
         let argv: Vec<String> = std::iter::once("rlocust".to_string())
             .chain(std::env::args().skip(1))
             .collect();
@@ -168,7 +162,7 @@ mod rlocust_module_def {
 }
 
 /// Makes `locust` (and its submodules) come from the embedded shim, ahead of anything installed, and adds the
-/// site-packages of the virtualenv the binary was built against (if any) and of the active virtualenv.
+/// active virtualenv's site-packages.
 const BOOTSTRAP: &str = r#"
 import sys, os, importlib.abc, importlib.util, importlib.machinery
 
@@ -205,13 +199,6 @@ if not any(type(f).__name__ == "_ShimFinder" for f in sys.meta_path):
 for name in [m for m in sys.modules if m == "locust" or m.startswith("locust.")]:
     if not (getattr(sys.modules[name], "__file__", "") or "").startswith("<rlocust>"):
         del sys.modules[name]  # an installed Locust imported earlier never shadows the shim
-if EMBEDDED and BUILD_VENV_SITE and os.path.isdir(BUILD_VENV_SITE):
-    # the virtualenv the binary was built against (its home is the base interpreter's, so Python does not
-    # find the venv by itself); an active VIRTUAL_ENV still comes first (below)
-    import site
-    site.addsitedir(BUILD_VENV_SITE)
-    sys.path.remove(BUILD_VENV_SITE)
-    sys.path.insert(0, BUILD_VENV_SITE)
 venv = os.environ.get("VIRTUAL_ENV")
 if venv and EMBEDDED:
     import site, glob
