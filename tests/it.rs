@@ -93,6 +93,11 @@ fn user_errors_are_one_clear_message_and_locusts_exit_code() {
             2,
             "unrecognized arguments: --no-such-flag",
         ),
+        (
+            &["-f", "-", "--headless"],
+            1,
+            "locustfile was set to '-' (meaning to download from master) but --worker was not specified.",
+        ),
     ];
     for (args, code, needle) in cases {
         let out = run_in(dir.path(), args, Duration::from_secs(30));
@@ -295,6 +300,10 @@ fn options_not_built_yet_are_refused_with_one_line() {
         (
             &["--headless", "--processes", "2"],
             "--processes is not available yet",
+        ),
+        (
+            &["-f", "-", "--worker"],
+            "--worker (distributed mode) is not available yet",
         ),
     ];
     for (args, needle) in cases {

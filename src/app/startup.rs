@@ -99,8 +99,19 @@ fn max_body_size(value: Option<&str>) -> Result<usize, ExitStatus> {
 }
 
 /// Import the locustfiles. With `-h`, the help (with the locustfile's own options when it loads) ends the
-/// invocation here, as in Locust.
+/// invocation here, as in Locust. `-f -` (fetch it from the master) needs `--worker`, which is not built yet.
 pub fn load_locustfiles(pre: &cli::Pre) -> Result<Loaded, ExitStatus> {
+    if pre.locustfiles == ["-"] && !pre.help {
+        // `-f -`: a worker downloads the locustfile from its master.
+        return Err(if pre.worker {
+            cli::NotBuilt::WORKER.into()
+        } else {
+            ExitStatus::user(
+                "locustfile was set to '-' (meaning to download from master) but --worker was not specified.",
+                1,
+            )
+        });
+    }
     match interp::load_locustfiles(&pre.locustfiles) {
         Ok(loaded) if pre.help => {
             Err(cli::CliError::Help(cli::help_text(&loaded.custom_args)).into())

@@ -66,6 +66,14 @@ pub struct NotBuilt {
     pub instead: &'static str,
 }
 
+impl NotBuilt {
+    /// `--worker`, also for `-f -` (a locustfile fetched from the master).
+    pub const WORKER: NotBuilt = NotBuilt {
+        what: "--worker (distributed mode)",
+        instead: "run without it for a local test",
+    };
+}
+
 /// The web UI's options: they do nothing under `--headless`, in Locust as in rlocust.
 const WEB_UI_OPTIONS: [(&str, &str); 10] = [
     ("web_host", "--web-host"),
@@ -214,10 +222,7 @@ impl Options {
             );
         }
         if self.worker {
-            return refusal(
-                "--worker (distributed mode)",
-                "run without it for a local test",
-            );
+            return Some(NotBuilt::WORKER);
         }
         if self.processes.is_some() {
             return refusal(
