@@ -435,3 +435,58 @@ fn a_bad_body_cap_is_an_error_with_a_hint() {
             && lines[1].starts_with("hint: ")
     );
 }
+
+/// Serves `body` with `status` to every connection on a loopback port (plain HTTP/1.0 style, closes after one
+/// response); returns the base URL.
+fn serve_text(status: &'static str, body: &'static str) -> String {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten().take(20) {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+/// `-f https://…/file.py` downloads the locustfile, as in Locust; a body that is not Python is Locust's error.
+#[test]
+fn a_locustfile_can_be_a_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = serve_text("200 OK", GOOD);
+    let out = run_in(
+        dir.path(),
+        &["-f", &format!("{url}/rlocust_it_remote.py"), "-l"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Available Users:\n    Visitor\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !std::env::temp_dir().join("rlocust_it_remote.py").exists(),
+        "the download is removed at exit"
+    );
+    let url = serve_text("404 Not Found", "Not Found");
+    let out = run_in(
+        dir.path(),
+        &["-f", &format!("{url}/missing.py"), "-l"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        format!(
+            "Failed to get locustfile from: {url}/missing.py. Response was not valid python code: 'Not Found'"
+        )
+    );
+}

@@ -35,13 +35,64 @@ class _State:
     locustfiles = []
 
 
+def _is_url(path):
+    from urllib.parse import urlparse
+
+    try:
+        parsed = urlparse(path)
+        return parsed.scheme in ("https", "http") and bool(parsed.netloc)
+    except ValueError:
+        return False
+
+
+def _download(url):
+    """Locust's locustfile download (`-f https://...`): the body must be Python source; it is saved in the temp
+    directory under the URL's last path segment and removed at exit."""
+    import ast
+    import atexit
+    import tempfile
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlparse
+
+    try:
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                body = response.read()
+        except urllib.error.HTTPError as e:  # like requests.get: an error status still has a body to check
+            body = e.read()
+    except (OSError, ValueError) as e:
+        raise UserFacingError(f"Failed to get locustfile from: {url}. Exception: {e}", 1)
+    text = body.decode("utf-8", "replace")
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        raise UserFacingError(
+            f"Failed to get locustfile from: {url}. Response was not valid python code: '{text[:100]}'", 1
+        )
+    name = os.path.join(tempfile.gettempdir(), urlparse(url).path.split("/")[-1])
+    with open(name, "w") as locustfile:
+        locustfile.write(text)
+
+    def remove():
+        try:
+            os.remove(name)
+        except OSError:
+            pass
+
+    atexit.register(remove)
+    return name
+
+
 def _resolve(paths):
     files = []
     for raw in paths:
         path = raw.strip()
         if not path:
             continue
-        if os.path.isdir(path):
+        if _is_url(path):
+            files.append(_download(path))
+        elif os.path.isdir(path):
             found = []
             for root, _dirs, names in os.walk(path):
                 for n in names:
