@@ -490,3 +490,51 @@ fn a_locustfile_can_be_a_url() {
         )
     );
 }
+
+/// As Locust, a soft open-file limit below 10,000 is raised to 10,000 when the hard limit allows it, and
+/// otherwise Locust's warning says so (the run goes on).
+#[test]
+fn the_open_file_limit_is_raised_as_in_locust() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "locustfile.py",
+        "import resource\nfrom locust import User, task, events, constant\n\n@events.init.add_listener\ndef _i(**_kw):\n    print('NOFILE', *resource.getrlimit(resource.RLIMIT_NOFILE), flush=True)\n\nclass U(User):\n    wait_time = constant(1)\n    @task\n    def t(self):\n        pass\n",
+    );
+    let run = |ulimits: &str| {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "{ulimits}; exec \"$0\" --headless -t 1 --only-summary"
+            ))
+            .arg(bin())
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (stdout, stderr) = run("ulimit -Sn 1024; ulimit -Hn 2048");
+    assert_eq!(stdout.trim(), "NOFILE 1024 2048", "{stderr}");
+    assert!(
+        stderr.contains("WARNING/locust.main: System open file limit '1024' is below minimum setting '10000'.\nIt's not high enough for load testing, and the OS didn't allow locust to increase it by itself.\n"),
+        "{stderr}"
+    );
+    let hard: u64 = String::from_utf8_lossy(
+        &Command::new("sh")
+            .args(["-c", "ulimit -Hn"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .parse()
+    .unwrap_or(u64::MAX); // "unlimited"
+    if hard >= 10_000 {
+        let (stdout, stderr) = run("ulimit -Sn 1024");
+        assert!(stdout.starts_with("NOFILE 10000 "), "{stdout}{stderr}");
+        assert!(!stderr.contains("System open file limit"), "{stderr}");
+    }
+}

@@ -164,6 +164,34 @@ pub fn announce(options: &Options) {
     }
 }
 
+/// Locust's open-file limit: every user keeps its own connection, so a soft limit below 10,000 is raised to
+/// 10,000 (up to the hard limit the OS allows); when the OS refuses, Locust's warning.
+fn raise_open_file_limit() {
+    const MINIMUM: libc::rlim_t = 10_000;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write a valid rlimit struct owned by this frame.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 || limit.rlim_cur >= MINIMUM
+    {
+        return;
+    }
+    let soft = limit.rlim_cur;
+    let raised = libc::rlimit {
+        rlim_cur: MINIMUM,
+        rlim_max: limit.rlim_max,
+    };
+    if limit.rlim_max < MINIMUM || unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
+        log::warning(
+            "locust.main",
+            &format!(
+                "System open file limit '{soft}' is below minimum setting '{MINIMUM}'.\nIt's not high enough for load testing, and the OS didn't allow locust to increase it by itself.\nSee https://github.com/locustio/locust/wiki/Installation#increasing-maximum-number-of-open-files-limit for more info."
+            ),
+        );
+    }
+}
+
 /// What [`environment`] found.
 pub struct Setup {
     /// The classes that will run (after the positional selection and `--config-users`).
@@ -175,6 +203,7 @@ pub struct Setup {
 /// Choose the user classes and create the Environment (Python logs "No User class found!" and "Unknown
 /// User(s)" as Locust does), then warn about `-u`/`-r`/`-t` given to a shape that ignores them.
 pub fn environment(options: &Options, loaded: &Loaded) -> Result<Setup, ExitStatus> {
+    raise_open_file_limit();
     let classes = interp::create_environment(&options.user_classes)?;
     let shape = if loaded.has_shape {
         interp::shape_info()?
