@@ -299,6 +299,7 @@ def create_environment(selected):
             available_user_classes=dict(_State.user_classes),
             available_shape_classes={type(s).__name__: s for s in _State.shape_classes},
             available_user_tasks=dict(_State.user_tasks),
+            profile=getattr(options, "profile", None),
         )
     except ValueError as e:
         raise UserFacingError(str(e), 1)
