@@ -146,6 +146,9 @@ impl<'a> Session<'a> {
             runner.control_rx,
         ));
         if setup.shape.is_none() {
+            // (Locust starts its input listener after the run, but it runs first: its DEBUG line precedes
+            // test_start; with a shape, Locust's main waits for the shape and the keys are never read)
+            runner::keyboard::start(shared.clone());
             shared.send(Control::Start {
                 users,
                 spawn_rate,
@@ -231,25 +234,37 @@ impl Running<'_> {
     /// Run the gevent hub until the runner quits, then shut down: the exit code of the run.
     pub fn finish(self) -> ExitStatus {
         let hub = interp::run_hub();
-        self.hub_done.store(true, Ordering::Release);
+        // After an interrupt the hub runs once more, to stop the users (see `shutdown`): the watchdog keeps
+        // watching it until then.
+        let interrupted = matches!(hub, Ok(None)) && self.shared.users_left_running();
+        if !interrupted {
+            self.hub_done.store(true, Ordering::Release);
+        }
         match hub {
             Err(e) => {
+                runner::keyboard::restore();
                 self.outputs.write_final(self.shared.user_count());
                 e.into()
             }
-            Ok(Some(code)) => {
-                // NOTE: a task's sys.exit(N) ends Locust's process at once with N: no stop sequence, no quitting
-                // event, no final tables. The result files the user asked for are still written.
-                self.outputs.write_files(self.shared.user_count());
-                self.close();
-                ExitStatus::Run(code)
-            }
-            Ok(None) => self.shutdown(),
+            Ok(Some(code)) => self.exit_now(code),
+            Ok(None) => self.shutdown(interrupted),
         }
     }
 
-    /// Locust's `shutdown()`: fire `quitting`, choose the exit code, write the final output, fire `quit`.
-    fn shutdown(self) -> ExitStatus {
+    /// NOTE: a task's (or, after an interrupt, a stopping user's) sys.exit(N) ends Locust's process at once with
+    /// N: no stop sequence, no quitting event, no final tables. The result files the user asked for are still
+    /// written.
+    fn exit_now(self, code: i32) -> ExitStatus {
+        runner::keyboard::restore();
+        self.outputs.write_files(self.shared.user_count());
+        self.close();
+        ExitStatus::Run(code)
+    }
+
+    /// Locust's `shutdown()`: fire `quitting`, choose the exit code, stop the users if an interrupt (Ctrl+C,
+    /// SIGTERM) left them running (Locust's `runner.quit()` comes after `quitting`), write the final output,
+    /// fire `quit`.
+    fn shutdown(self, interrupted: bool) -> ExitStatus {
         let (process_code, unhandled) = match interp::quitting() {
             Ok(r) => r,
             Err(e) => {
@@ -267,6 +282,15 @@ impl Running<'_> {
             0
         };
         log::info("locust.main", &format!("Shutting down (exit code {code})"));
+        if interrupted {
+            self.shared.send(Control::Quit);
+            let stopped = interp::stop_users();
+            self.hub_done.store(true, Ordering::Release);
+            if let Ok(Some(code)) = stopped {
+                return self.exit_now(code);
+            }
+        }
+        runner::keyboard::restore();
         let _ = self.done.send(true);
         self.outputs.write_final(self.shared.user_count());
         let _ = interp::quit(code);

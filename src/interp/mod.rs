@@ -451,6 +451,18 @@ pub fn run_hub() -> Result<Option<i32>, InterpError> {
     })
 }
 
+/// After an interrupt and `quitting`: run the hub until the runner has stopped the users (see
+/// [`crate::runner::Control::Interrupt`]). Returns the exit status a listener or `on_stop` gave `sys.exit()`.
+pub fn stop_users() -> Result<Option<i32>, InterpError> {
+    Python::attach(|py| {
+        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        m.call_method0("stop_users")
+            .map_err(|e| user_err(py, e))?
+            .extract()
+            .map_err(|e| internal(py, e))
+    })
+}
+
 /// Fire `quitting` (newest listener first). Returns `environment.process_exit_code` and whether an unhandled
 /// greenlet or event-handler exception was logged.
 pub fn quitting() -> Result<(Option<i32>, bool), InterpError> {

@@ -554,6 +554,26 @@ fn runner_final_user_classes_count() -> PyResult<Vec<(String, u64)>> {
     Ok(core()?.runner.final_user_classes_count().into_iter().collect())
 }
 
+/// The LoadTestShape's phase: `"running"` when the shape greenlet starts, `"ended"` when it ends (`logged`:
+/// "Shape test completed, shutting down" is out); returns (phase, logged).
+#[pyfunction]
+#[pyo3(signature = (phase=None, logged=false))]
+fn runner_shape(phase: Option<&str>, logged: bool) -> PyResult<(&'static str, bool)> {
+    use crate::runner::ShapePhase;
+    let runner = &core()?.runner;
+    match phase {
+        None => {}
+        Some("running") => runner.set_shape(ShapePhase::Running),
+        Some("ended") => runner.set_shape(ShapePhase::Ended { logged }),
+        Some(other) => return Err(PyValueError::new_err(format!("unknown shape phase {other:?}"))),
+    }
+    Ok(match runner.shape() {
+        ShapePhase::None => ("none", false),
+        ShapePhase::Running => ("running", false),
+        ShapePhase::Ended { logged } => ("ended", logged),
+    })
+}
+
 /// `runner.quit()` / `runner.stop()` / `runner.start()` from Python.
 #[pyfunction]
 #[pyo3(signature = (what, users=0, spawn_rate=1.0, classes=None))]
@@ -566,6 +586,8 @@ fn runner_control(
     let c = match what {
         "quit" => Control::Quit,
         "stop" => Control::Stop,
+        // a KeyboardInterrupt that reached the hub (raised in a task): what a Ctrl+C does
+        "interrupt" => Control::Interrupt { sigterm: false },
         "start" => Control::Start {
             users,
             spawn_rate,
@@ -693,6 +715,7 @@ pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(runner_target_user_count, m)?)?;
     m.add_function(wrap_pyfunction!(runner_target_user_classes_count, m)?)?;
     m.add_function(wrap_pyfunction!(runner_final_user_classes_count, m)?)?;
+    m.add_function(wrap_pyfunction!(runner_shape, m)?)?;
     m.add_function(wrap_pyfunction!(runner_control, m)?)?;
     m.add_function(wrap_pyfunction!(stats_entry, m)?)?;
     m.add_function(wrap_pyfunction!(stats_names, m)?)?;

@@ -5,6 +5,7 @@
 //! web UI and the distributed master) talks to it through [`Control`] messages, so a test can be started,
 //! changed and stopped while it runs. Never touches Python.
 pub mod dispatch;
+pub mod keyboard;
 pub mod monitor;
 pub mod watchdog;
 
@@ -57,6 +58,20 @@ pub enum Control {
     Stop,
     /// Stop all users and end the run.
     Quit,
+    /// Ctrl+C (or a KeyboardInterrupt that reached the hub) or SIGTERM. As in Locust's `main`: during a headless
+    /// shape test a Ctrl+C ends the shape and quits; otherwise the hub leaves its loop with the users still
+    /// running, `quitting` fires and the exit code is decided, and only then are the users stopped
+    /// ([`Shared::users_left_running`], then a [`Control::Quit`]).
+    Interrupt { sigterm: bool },
+}
+
+/// Where the LoadTestShape is (headless: Locust's main waits for the shape greenlet, and a Ctrl+C then ends it).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ShapePhase {
+    None,
+    Running,
+    /// `logged`: "Shape test completed, shutting down" is out already.
+    Ended { logged: bool },
 }
 
 /// The run's state, owned here and readable from any thread: Locust's runner state, the users alive per class,
@@ -77,6 +92,9 @@ pub struct Shared {
     cpu_warned: AtomicBool,
     /// Users that ended with KeyboardInterrupt (the watchdog's interrupt, or a task's own).
     interrupted: std::sync::atomic::AtomicU64,
+    shape: Mutex<ShapePhase>,
+    /// An interrupt made the hub leave its loop before the users were stopped.
+    left_running: AtomicBool,
     pub stop_timeout: f64,
 }
 
@@ -93,6 +111,8 @@ impl Shared {
             quitting: AtomicBool::new(false),
             cpu_warned: AtomicBool::new(false),
             interrupted: std::sync::atomic::AtomicU64::new(0),
+            shape: Mutex::new(ShapePhase::None),
+            left_running: AtomicBool::new(false),
             stop_timeout,
         };
         (Arc::new(shared), rx)
@@ -174,8 +194,22 @@ impl Shared {
         }
     }
 
+    pub fn shape(&self) -> ShapePhase {
+        *self.shape.lock()
+    }
+
+    pub fn set_shape(&self, phase: ShapePhase) {
+        *self.shape.lock() = phase;
+    }
+
+    /// Whether the hub left its loop for an interrupt with users still running: the caller fires `quitting`,
+    /// decides the exit code, then sends [`Control::Quit`] and runs the hub until it has stopped them.
+    pub fn users_left_running(&self) -> bool {
+        self.left_running.load(Ordering::Relaxed)
+    }
+
     pub fn send(&self, c: Control) {
-        if matches!(c, Control::Quit) {
+        if matches!(c, Control::Quit | Control::Interrupt { .. }) {
             self.quitting.store(true, Ordering::Relaxed);
         }
         let _ = self.control.send(c);
@@ -275,6 +309,18 @@ pub async fn run(
                 dispatcher = Dispatcher::new(plan.classes.clone());
                 dispatched.clear();
             }
+            Control::Interrupt { sigterm } => {
+                shared.quitting.store(true, Ordering::Relaxed);
+                if !sigterm && shared.shape() == ShapePhase::Running {
+                    // Locust's main is waiting for the shape greenlet: the KeyboardInterrupt lands there
+                    log::info("root", "Exiting due to CTRL+C interruption");
+                    log::info("locust.main", "Shape test completed, shutting down");
+                    shared.set_shape(ShapePhase::Ended { logged: true });
+                    next = Some(Control::Quit);
+                } else if !shared.left_running.swap(true, Ordering::Relaxed) {
+                    let _ = bridge.command(Command::Quit).await;
+                }
+            }
             Control::Quit => {
                 shared.quitting.store(true, Ordering::Relaxed);
                 if started {
@@ -350,6 +396,7 @@ async fn stop_all(shared: &Shared, bridge: &Bridge) {
     }
     fire(bridge, "test_stopping", vec![]).await;
     shared.enter_cleanup();
+    let stopping = shared.user_count();
     let _ = bridge
         .command(Command::Stop {
             class: String::new(),
@@ -357,6 +404,7 @@ async fn stop_all(shared: &Shared, bridge: &Bridge) {
             timeout: shared.stop_timeout,
         })
         .await;
+    log_stopped(shared, stopping);
     shared.enter_stopped();
     if shared.cpu_warned() {
         log::warning(
@@ -425,7 +473,7 @@ async fn ramp(
             current.saturating_sub(step).max(users)
         };
         let counts = dispatcher.scale_to(current);
-        let waits = ramp_step(shared, bridge, plan, dispatched, &counts);
+        let (waits, stopping) = ramp_step(shared, bridge, plan, dispatched, &counts);
         let acks = async {
             let mut failed = false;
             for w in waits {
@@ -437,6 +485,7 @@ async fn ramp(
             failed = acks => failed,
             m = rx.recv() => return Some(m.unwrap_or(Control::Quit)),
         };
+        log_stopped(shared, stopping);
         if failed {
             // NOTE: in Locust an exception from a User's __init__ kills the spawning greenlet: the users spawned
             // so far keep running, the state stays "spawning" and neither "All users spawned" nor
@@ -493,7 +542,7 @@ fn ramp_step(
     plan: &Plan,
     dispatched: &mut IndexMap<String, u64>,
     counts: &[(String, u64)],
-) -> Vec<tokio::sync::oneshot::Receiver<bool>> {
+) -> (Vec<tokio::sync::oneshot::Receiver<bool>>, u64) {
     // NOTE: as in Locust, a ramp step tops a class up to its target from the users actually alive, so users
     // that stopped themselves (StopUser) are replaced while ramping (never after the ramp is complete).
     let alive = shared.user_classes_count();
@@ -510,6 +559,16 @@ fn ramp_step(
         dispatched.insert(class.clone(), *n);
     }
     if log::enabled(log::Level::Debug) {
+        let step: IndexMap<String, u64> = counts.iter().cloned().collect();
+        log::log(
+            log::Level::Debug,
+            "locust.runners",
+            &format!(
+                "Ramping to {} ({} total users)",
+                counts_json(&step, true),
+                step.values().sum::<u64>()
+            ),
+        );
         let running: IndexMap<String, u64> = plan
             .classes
             .iter()
@@ -530,6 +589,7 @@ fn ramp_step(
         .into_iter()
         .map(|(class, count)| bridge.command(Command::Spawn { class, count }))
         .collect();
+    let stopping = stop.values().sum();
     waits.extend(stop.into_iter().map(|(class, count)| {
         bridge.command(Command::Stop {
             class,
@@ -537,7 +597,21 @@ fn ramp_step(
             timeout: shared.stop_timeout,
         })
     }));
-    waits
+    (waits, stopping)
+}
+
+/// Locust's DEBUG line at the end of each `stop_users()` (every ramp step, and the stop of all users).
+fn log_stopped(shared: &Shared, stopped: u64) {
+    if log::enabled(log::Level::Debug) {
+        log::log(
+            log::Level::Debug,
+            "locust.runners",
+            &format!(
+                "{stopped} users have been stopped, {} still running",
+                shared.user_count()
+            ),
+        );
+    }
 }
 
 

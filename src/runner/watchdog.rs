@@ -5,8 +5,8 @@
 //! it, so without this module such a run could only be ended with SIGKILL and would write no results. Here the
 //! signals are Rust's, and the run's end is watched from a tokio task:
 //!
-//! 1. The first SIGINT or SIGTERM asks the runner to quit, as a normal stop does (stop the users, fire
-//!    `test_stopping`/`test_stop`, then `quitting`, then the results).
+//! 1. The first SIGINT or SIGTERM interrupts the run as in Locust ([`Control::Interrupt`]: `quitting` and the
+//!    exit code first, then the users are stopped with `test_stopping`/`test_stop`, then the results).
 //! 2. When the run is ending (a signal, `-t`, a quit from the locustfile) and the hub has left work waiting for
 //!    [`INTERRUPT_AFTER`], the Python thread is interrupted: it raises `KeyboardInterrupt` in whatever it is running,
 //!    as a Ctrl+C does under Locust, and the stop sequence goes on without the interrupted user.
@@ -61,6 +61,7 @@ impl Watchdog {
     /// Write the results and end the process now.
     fn abandon(&self, why: &str) -> ! {
         let code = self.exit_code();
+        super::keyboard::restore();
         log::log(Level::Error, "locust.main", why);
         self.outputs.write_final(self.shared.user_count());
         log::info("locust.main", &format!("Shutting down (exit code {code})"));
@@ -110,8 +111,16 @@ pub fn start(rt: &tokio::runtime::Handle, dog: Watchdog) {
             }
             if name == "SIGTERM" {
                 log::info("locust.main", "Got SIGTERM signal");
+            } else {
+                // what gevent's hub prints as it throws the KeyboardInterrupt into Locust's main greenlet
+                eprint!(
+                    "KeyboardInterrupt\n{}\n",
+                    crate::report::pyfmt::format_utc_timestamp(log::now())
+                );
             }
-            signals.shared.send(Control::Quit);
+            signals.shared.send(Control::Interrupt {
+                sigterm: name == "SIGTERM",
+            });
         }
     });
     rt.spawn(async move {

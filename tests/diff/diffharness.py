@@ -20,6 +20,11 @@ Directive lines (comments at the top of each locustfile; see README.md):
     # diff-xfail: reason                    the variant is expected to fail against rlocust (shown as xfail)
     # diff-oracle: LOCUST_PLUGINS_BIN       the oracle command for this scenario comes from this environment
                                             variable instead of LOCUST_BIN (unset: the scenario fails)
+    # diff-at: after=REGEX 1.5 signal=INT   during the run: wait for a stdout/stderr line matching REGEX (optional),
+    # diff-at: 0.5 keys=wW                  then the seconds given, then send the signal to the process group (as
+                                            a terminal's Ctrl+C does) or type the keys; several lines run in order
+    # diff-stdin: tty                       stdin is a pseudo-terminal (implied by keys=); default /dev/null
+    # diff-ignore-signals: INT              the tools start with these signals ignored (as under nohup)
 
 Placeholders in argument/host/env values: {host} (http://127.0.0.1:PORT of the target), {hostport}
 (127.0.0.1:PORT), {dead_host} (a loopback URL where nothing listens).
@@ -31,6 +36,7 @@ import csv
 import io
 import math
 import os
+import pty
 import re
 import shlex
 import shutil
@@ -52,8 +58,8 @@ STDERR_TAIL = int(os.environ.get("DIFF_STDERR_TAIL", "40"))
 _DIRECTIVE = re.compile(r"^#\s*(diff(?:-[a-z-]+)?)(?:\[([\w.-]+)\])?\s*:\s*(.*?)\s*$")
 _KEYS = {"diff", "diff-extra-args", "diff-host", "diff-env", "diff-check", "diff-expect", "diff-shares",
          "diff-counts", "diff-markers", "diff-normalize", "diff-timeout", "diff-xfail", "diff-files", "diff-oracle",
-         "diff-csv"}
-_MULTI = {"diff-counts", "diff-markers", "diff-normalize", "diff-expect"}
+         "diff-csv", "diff-at", "diff-stdin", "diff-ignore-signals"}
+_MULTI = {"diff-counts", "diff-markers", "diff-normalize", "diff-expect", "diff-at"}
 
 
 class DirectiveError(ValueError):
@@ -78,6 +84,9 @@ class Variant:
     oracle: str | None = None  # environment variable holding this scenario's oracle command
     files: list[str] = field(default_factory=list)
     csv: bool = True  # False: the run ends before any CSV file is opened (`# diff-csv: none`)
+    actions: list[dict] = field(default_factory=list)  # diff-at: {"after": regex|None, "wait": s, "signal"|"keys": ...}
+    tty: bool = False
+    ignore_signals: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -94,6 +103,27 @@ def _options(text: str) -> tuple[dict[str, str], str]:
             return opts, rest
         opts[m.group(1)] = m.group(2)
         rest = rest[m.end():]
+
+
+def _signal(path: Path, name: str) -> signal.Signals:
+    try:
+        return signal.Signals["SIG" + name]
+    except KeyError:
+        raise DirectiveError(f"{path.name}: unknown signal {name!r} (e.g. INT, TERM)") from None
+
+
+def _action(path: Path, text: str) -> dict:
+    """`[after=REGEX] SECONDS signal=NAME|keys=CHARS` (REGEX without spaces: use \\s)."""
+    m = re.fullmatch(r"(?:after=(\S+)\s+)?([\d.]+)\s+(signal|keys)=(\S+)", text.strip())
+    if not m:
+        raise DirectiveError(f"{path.name}: diff-at takes '[after=REGEX] SECONDS signal=NAME|keys=CHARS', not {text!r}")
+    after, wait, kind, what = m.groups()
+    action = {"after": re.compile(after) if after else None, "wait": float(wait)}
+    if kind == "signal":
+        action["signal"] = _signal(path, what)
+    else:
+        action["keys"] = what.encode()
+    return action
 
 
 def parse_directives(path: Path) -> list[Variant]:
@@ -171,6 +201,15 @@ def parse_directives(path: Path) -> list[Variant]:
         if csv_mode not in ("expected", "none"):
             raise DirectiveError(f"{path.name}: diff-csv takes 'none' (or 'expected', the default), not {csv_mode!r}")
         v.csv = csv_mode == "expected"
+        for text in get("diff-at"):
+            v.actions.append(_action(path, text))
+        stdin = get("diff-stdin", "devnull")
+        if stdin not in ("devnull", "tty"):
+            raise DirectiveError(f"{path.name}: diff-stdin is tty or devnull, not {stdin!r}")
+        v.tty = stdin == "tty" or any("keys" in a for a in v.actions)
+        v.ignore_signals = get("diff-ignore-signals", "").split()
+        for name in v.ignore_signals:
+            _signal(path, name)
         variants.append(v)
     return variants
 
@@ -265,17 +304,27 @@ def run_tool(tool: str, base_cmd: list[str], variant: Variant, places: dict[str,
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
     env.update({"PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"})
     env.update({k: substitute(v, places) for k, v in variant.env.items()})
+    # coreutils' env sets the dispositions and execs the tool (same pid), so both inherit them as from a shell
+    launch = ["env"] + [f"--ignore-signal={s}" for s in variant.ignore_signals] + cmd if variant.ignore_signals else cmd
     bound = variant.timeout or run_bound(variant.args)
     out_f, err_f = workdir / f"{tool}.stdout", workdir / f"{tool}.stderr"
     start = time.monotonic()
     timed_out, error, rc = False, None, None
+    master = slave = None
+    if variant.tty:
+        master, slave = pty.openpty()
     with open(out_f, "wb") as so, open(err_f, "wb") as se:
         try:
-            proc = subprocess.Popen(cmd, stdout=so, stderr=se, stdin=subprocess.DEVNULL, cwd=workdir, env=env,
-                                    start_new_session=True)
+            proc = subprocess.Popen(launch, stdout=so, stderr=se, stdin=slave if variant.tty else subprocess.DEVNULL,
+                                    cwd=workdir, env=env, start_new_session=True)
         except OSError as e:
             error = f"could not start: {e}"
         else:
+            actor = None
+            if variant.actions:
+                actor = threading.Thread(target=_act, args=(proc, variant.actions, (out_f, err_f), master, start + bound),
+                                         daemon=True)
+                actor.start()
             try:
                 rc = proc.wait(timeout=bound)
             except subprocess.TimeoutExpired:
@@ -291,9 +340,38 @@ def run_tool(tool: str, base_cmd: list[str], variant: Variant, places: dict[str,
                         break
                     except subprocess.TimeoutExpired:
                         continue
+            if actor is not None:
+                actor.join(timeout=5)
+        finally:
+            for fd in (master, slave):
+                if fd is not None:
+                    os.close(fd)
     seconds = time.monotonic() - start
     read = lambda p: p.read_bytes().decode("utf-8", "replace")
     return RunResult(tool, cmd, rc, seconds, read(out_f), read(err_f), prefix, timed_out, error)
+
+
+def _act(proc: subprocess.Popen, actions: list[dict], outputs: tuple[Path, Path], tty: int | None, deadline: float):
+    """The `diff-at` actions, in order, while the process runs; an action whose line never shows is skipped
+    with the rest (the run's own checks then show what went wrong)."""
+    for action in actions:
+        if action["after"] is not None:
+            while not any(action["after"].search(p.read_bytes().decode("utf-8", "replace")) for p in outputs):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    return
+                time.sleep(0.05)
+        end = time.monotonic() + action["wait"]
+        while time.monotonic() < end:
+            if proc.poll() is not None:
+                return
+            time.sleep(0.02)
+        if "signal" in action:
+            try:
+                os.killpg(proc.pid, action["signal"])
+            except ProcessLookupError:
+                return
+        else:
+            os.write(tty, action["keys"])
 
 
 def run_pair(cmds: dict[str, list[str]], variant: Variant, places: dict[str, str], workdir: Path,
@@ -395,7 +473,8 @@ def marker_lines(res: RunResult, regex: str, part: str = "line") -> list[str]:
 def check_expectations(variant: Variant, res: RunResult, out: Outcome) -> list[str]:
     problems = []
     facts = {"exit": res.rc, "rows": len(out.stats), "failures": len(out.failures),
-             "exceptions": len(out.exceptions), "requests": out.requests}
+             "exceptions": len(out.exceptions), "requests": out.requests,
+             "seconds": math.ceil(res.seconds)}
     ops = {"=": lambda a, b: a == b, "==": lambda a, b: a == b, ">=": lambda a, b: a >= b,
            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b}
     for text in variant.expect:

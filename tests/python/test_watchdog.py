@@ -5,8 +5,10 @@ built binary on a locustfile against the loopback target and bounds every wait.
 """
 import csv
 import os
+import pty
 import signal
 import subprocess
+import termios
 import time
 from pathlib import Path
 
@@ -66,7 +68,7 @@ def host():
     target.wait()
 
 
-def start(tmp_path, host, mode, *args, preexec_fn=None):
+def start(tmp_path, host, mode, *args, preexec_fn=None, stdin=subprocess.DEVNULL):
     lf = tmp_path / "locustfile.py"
     lf.write_text(LOCUSTFILE)
     env = {k: v for k, v in os.environ.items() if k != "LOCUST_SKIP_MONKEY_PATCH" and not k.startswith("LOCUST_")}
@@ -75,7 +77,7 @@ def start(tmp_path, host, mode, *args, preexec_fn=None):
     proc = subprocess.Popen(
         [RLOCUST, "-f", str(lf), "--headless", "-u", "2", "-r", "10", "-H", host, "--csv", str(tmp_path / "r"),
          *args],
-        cwd=tmp_path, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL, preexec_fn=preexec_fn,
+        cwd=tmp_path, env=env, stdout=out, stderr=err, stdin=stdin, preexec_fn=preexec_fn,
     )
     return proc
 
@@ -177,3 +179,33 @@ def test_sys_exit_and_keyboard_interrupt_in_a_task_end_the_run_with_the_totals_w
     assert rc == code, (tmp_path / "err.txt").read_text()[-3000:]
     assert took < 8
     assert hello_count(tmp_path) >= 2
+
+
+def echo_and_canon(fd):
+    lflag = termios.tcgetattr(fd)[3]
+    return bool(lflag & termios.ECHO), bool(lflag & termios.ICANON)
+
+
+@pytest.mark.parametrize("how", ["run-time", "abandoned"])
+def test_the_terminal_is_restored_after_the_keyboard_controls(tmp_path, host, how):
+    """On a terminal stdin is in cbreak mode while the test runs (the keyboard controls), and its settings are
+    back when rlocust exits, also when the watchdog abandons a stuck Python thread (an _exit)."""
+    master, slave = pty.openpty()
+    try:
+        assert echo_and_canon(slave) == (True, True)
+        if how == "run-time":
+            proc = start(tmp_path, host, "idle", "-t", "2", stdin=slave)
+        else:
+            proc = start(tmp_path, host, "swallow", stdin=slave)
+        wait_for(tmp_path / "err.txt", "All users spawned")
+        assert echo_and_canon(slave) == (False, False), "keyboard controls need cbreak mode"
+        if how == "abandoned":
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGINT)
+        rc, _ = finish(proc, 15)
+        assert echo_and_canon(slave) == (True, True), (tmp_path / "err.txt").read_text()[-2000:]
+    finally:
+        os.close(master)
+        os.close(slave)

@@ -109,19 +109,20 @@ def _command_failed(greenlet):
 
 
 def run_until_quit():
-    """Run the hub until the runner says the test is over. Returns None then, or the exit status a task gave
+    """Run the hub until the runner says so (its Quit command). Returns None then, or the exit status a task gave
     sys.exit(): as under Locust, that ends the process at once (no stop sequence, no quitting event).
 
+    Called once for the test, and once more after an interrupt (the users are stopped after `quitting`).
     A KeyboardInterrupt raised in a user's task (or the watchdog's interrupt of a task that never yields)
-    reaches this greenlet, as it reaches Locust's main greenlet: the test stops (the other users stop,
-    test_stopping/test_stop fire) and the hub runs on until it has, so the results are written."""
+    reaches this greenlet, as it reaches Locust's main greenlet, and interrupts the run as a Ctrl+C does."""
     ensure_started()
+    _done.clear()
     while True:
         try:
             _done.wait()
             return None
         except KeyboardInterrupt:
-            _rlocust.runner_control("quit")
+            _rlocust.runner_control("interrupt")
         except SystemExit as e:
             if e.code is None or isinstance(e.code, int):
                 return e.code or 0

@@ -406,21 +406,33 @@ def shape_info():
 
 
 def run_hub():
+    """Run the test until the hub leaves its loop; returns the exit status a task gave sys.exit(), or None."""
+    import _rlocust
+
     from locust import _bridge
 
     env = _State.env
     if env is not None and env.shape_class is not None:
         env.runner.start_shape()
     exit_status = _bridge.run_until_quit()
-    if env is not None and env.runner is not None and env.runner.shape_completed:
+    phase, logged = _rlocust.runner_shape()
+    if phase == "ended":
         log = logging.getLogger("locust.main")
-        if not env.runner._shape_completed_logged:
+        if not logged:
             log.info("Shape test completed, shutting down")
         run_time = getattr(env.parsed_options, "run_time", None)
         if run_time:
             # Locust sets up the -t limit only after the shape test (that ignores it) has ended
             log.info(f"Run time limit set to {run_time} seconds")
     return exit_status
+
+
+def stop_users():
+    """After an interrupt (Ctrl+C, SIGTERM) and the quitting event: run the hub until the runner has stopped the
+    users (Locust's shutdown() calls runner.quit() after `quitting`). Returns what run_hub returns."""
+    from locust import _bridge
+
+    return _bridge.run_until_quit()
 
 
 def fire_quitting():

@@ -53,8 +53,6 @@ class Runner:
         self.spawning_greenlet = None
         self.shape_greenlet = None
         self.shape_last_tick = None
-        self.shape_completed = False
-        self._shape_completed_logged = False
         self.current_cpu_usage = 0
         self.current_memory_usage = 0
         self.cpu_warning_emitted = False
@@ -149,17 +147,32 @@ class Runner:
             logger.info("There is an ongoing shape test running. Editing is disabled")
             return
         logger.info("Shape test starting.")
+        _rlocust.runner_shape("running")
         self.shape_greenlet = gevent.spawn(self.shape_worker)
         self.shape_greenlet.link_exception(self._on_shape_error)
+        self.shape_greenlet.link_value(self._on_shape_end)
         if self.environment.shape_class is not None:
             self.environment.shape_class.reset_time()
 
+    @property
+    def shape_completed(self):
+        """Whether the shape greenlet has ended (Locust's headless main then quits); the phase is the Rust runner's."""
+        return _rlocust.runner_shape()[0] == "ended"
+
+    def _on_shape_end(self, greenlet):
+        # Locust's headless main waits for the shape greenlet. After its last tick (the shape quit the runner)
+        # main logs "Shape test completed, shutting down" once the users have stopped (here: when the hub has
+        # left, see _main.run_hub). Killed by a stop() (e.g. from a user), main wakes at once: the line, and
+        # runner.quit() (a second test_stopping, in state cleanup).
+        if _rlocust.runner_shape()[0] == "running":
+            logging.getLogger("locust.main").info("Shape test completed, shutting down")
+            _rlocust.runner_shape("ended", True)
+            self.quit()
+
     def _on_shape_error(self, greenlet):
         exc = greenlet.exception
-        # Locust's headless main waits for the shape greenlet, then logs "Shape test completed, shutting down"
-        # and quits, however the greenlet ended
-        self.shape_completed = True
         if isinstance(exc, StopTest):
+            _rlocust.runner_shape("ended")
             logger.error(exc)
             logger.warning("Stopping Locust...")
         else:
@@ -170,7 +183,7 @@ class Runner:
             locust.log.unhandled_greenlet_exception = True
             # (its exception handler only logs: the test ends by main's quit, after that line)
             logging.getLogger("locust.main").info("Shape test completed, shutting down")
-            self._shape_completed_logged = True
+            _rlocust.runner_shape("ended", True)
         self.quit()
 
     def shape_worker(self):
@@ -181,7 +194,7 @@ class Runner:
             tick = shape.tick() if shape is not None else None
             if tick is None:
                 logger.info("Shape test stopping")
-                self.shape_completed = True
+                _rlocust.runner_shape("ended")
                 self.quit()
                 self.shape_greenlet = None
                 self.shape_last_tick = None

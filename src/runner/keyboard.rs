@@ -1,0 +1,202 @@
+//! Locust's keyboard controls: on a terminal, `w`/`W` add 1/10 users and `s`/`S` remove 1/10, at 100 users/s.
+//!
+//! Locust (2.47, `input_events.py`) puts stdin in cbreak mode (no echo, no line editing; Ctrl+C still sends
+//! SIGINT), polls it from a greenlet every 0.2 s, and for each key calls `runner.start(user_count ± n, 100)`
+//! unless the runner is spawning, when it logs a warning on the root logger instead. The terminal's settings are
+//! restored when the run ends.
+//!
+//! Here a thread blocks in `poll(2)` on stdin, so a key acts at once and never waits for the Python thread, and
+//! the keys become [`Control::Start`] messages like every other command. The saved settings are restored by
+//! [`restore`], which the normal exit and the watchdog's abandon path both call (an `_exit` runs no destructors).
+//!
+//! NOTE (departure): Locust changes the terminal even when it runs as a background job, where that stops the
+//! process (SIGTTOU); here a terminal that belongs to another (foreground) process group is left alone.
+use super::{Control, Shared, State};
+use crate::log::{self, Level};
+use parking_lot::Mutex;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The terminal settings to put back, while ours are in effect.
+static SAVED: Mutex<Option<libc::termios>> = Mutex::new(None);
+
+const POLL: Duration = Duration::from_millis(200);
+
+/// What a key does: the change in users and the warning shown while the runner is spawning.
+fn action(key: u8) -> Option<(i64, &'static str)> {
+    const MORE: &str = "Already spawning users, can't spawn more right now";
+    const LESS: &str = "Spawning users, can't stop right now";
+    Some(match key {
+        b'w' => (1, MORE),
+        b'W' => (10, MORE),
+        b's' => (-1, LESS),
+        b'S' => (-10, LESS),
+        _ => return None,
+    })
+}
+
+/// Act on one key, as Locust's input listener does.
+pub fn press(shared: &Shared, key: u8) {
+    let Some((delta, busy)) = action(key) else {
+        return;
+    };
+    if shared.state() == State::Spawning {
+        log::warning("root", busy);
+        return;
+    }
+    let users = (shared.user_count() as i64 + delta).max(0) as u64;
+    shared.send(Control::Start {
+        users,
+        spawn_rate: 100.0,
+        classes: None,
+    });
+}
+
+/// Why stdin cannot take keys, if it cannot.
+fn unusable() -> Option<&'static str> {
+    // SAFETY: isatty/tcgetpgrp/getpgrp only read the state of file descriptor 0 and of this process.
+    unsafe {
+        if libc::isatty(0) != 1 {
+            return Some("Terminal was not a tty. Keyboard input disabled");
+        }
+        let fg = libc::tcgetpgrp(0);
+        // (on a terminal that is not our controlling terminal tcgetpgrp fails: nobody to stop us then)
+        if fg > 0 && fg != libc::getpgrp() {
+            return Some("Terminal belongs to the foreground job, not to this background process. Keyboard input disabled");
+        }
+    }
+    None
+}
+
+/// Put stdin in cbreak mode and start reading keys; logs (DEBUG) why not when stdin is no terminal.
+pub fn start(shared: Arc<Shared>) {
+    if let Some(why) = unusable() {
+        log::log(Level::Debug, "root", why);
+        return;
+    }
+    // SAFETY: `saved` is a valid out-pointer for tcgetattr; tcsetattr gets a termios derived from it.
+    let ok = unsafe {
+        let mut saved: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(0, &mut saved) != 0 {
+            false
+        } else {
+            let mut raw = saved;
+            raw.c_lflag &= !(libc::ECHO | libc::ICANON);
+            raw.c_cc[libc::VMIN] = 1;
+            raw.c_cc[libc::VTIME] = 0;
+            *SAVED.lock() = Some(saved);
+            libc::tcsetattr(0, libc::TCSANOW, &raw) == 0
+        }
+    };
+    if !ok {
+        let e = std::io::Error::last_os_error();
+        restore();
+        log::warning("root", &format!("Exception in keyboard input poller: {e}"));
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("keyboard".into())
+        .spawn(move || {
+            if let Err(e) = read_keys(&shared) {
+                log::warning("root", &format!("Exception in keyboard input poller: {e}"));
+            }
+            restore();
+        });
+    if spawned.is_err() {
+        restore();
+    }
+}
+
+/// Read keys until stdin ends or the run is quitting.
+fn read_keys(shared: &Shared) -> std::io::Result<()> {
+    let mut fds = libc::pollfd {
+        fd: 0,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    while !shared.is_quitting() {
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut fds, 1, POLL.as_millis() as libc::c_int) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            continue;
+        }
+        if fds.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 && fds.revents & libc::POLLIN == 0 {
+            return Ok(()); // the terminal went away
+        }
+        let mut byte = 0u8;
+        // SAFETY: reads at most one byte into `byte`.
+        let got = unsafe { libc::read(0, (&mut byte as *mut u8).cast(), 1) };
+        match got {
+            1 => press(shared, byte),
+            0 => return Ok(()),
+            _ => {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted && e.kind() != std::io::ErrorKind::WouldBlock {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Put the terminal's settings back (nothing when they were never changed, or already restored).
+pub fn restore() {
+    if let Some(saved) = SAVED.lock().take() {
+        // SAFETY: `saved` came from tcgetattr on the same descriptor.
+        unsafe {
+            libc::tcsetattr(0, libc::TCSANOW, &saved);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Control>) -> Vec<u64> {
+        let mut out = Vec::new();
+        while let Ok(c) = rx.try_recv() {
+            if let Control::Start { users, spawn_rate, classes } = c {
+                assert_eq!(spawn_rate, 100.0);
+                assert!(classes.is_none());
+                out.push(users);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn keys_ramp_from_the_users_alive_and_never_below_zero() {
+        let (shared, mut rx) = Shared::new(0.0);
+        for _ in 0..3 {
+            shared.user_started("U");
+        }
+        shared.set_state(State::Running);
+        for k in [b'w', b'W', b's', b'S', b'x', b'\n'] {
+            press(&shared, k);
+        }
+        assert_eq!(drain(&mut rx), [4, 13, 2, 0]);
+    }
+
+    #[test]
+    fn keys_while_spawning_only_warn() {
+        let (shared, mut rx) = Shared::new(0.0);
+        shared.set_state(State::Spawning);
+        for k in [b'w', b'W', b's', b'S'] {
+            press(&shared, k);
+        }
+        assert!(drain(&mut rx).is_empty());
+        // a stopped test starts again, as Locust's runner.start() does
+        shared.set_state(State::Stopped);
+        press(&shared, b'w');
+        assert_eq!(drain(&mut rx), [1]);
+    }
+}
