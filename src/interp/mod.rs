@@ -169,7 +169,7 @@ import sys, os, importlib.abc, importlib.util, importlib.machinery
 class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
     """Serves the embedded `locust` shim; installed first on sys.meta_path so an installed Locust never wins."""
     def find_spec(self, fullname, path=None, target=None):
-        if fullname == "locust" or fullname.startswith("locust."):
+        if fullname.partition(".")[0] in ("locust", "pytest_locust"):
             entry = SHIM.get(fullname)
             if entry is None:
                 return None
@@ -196,7 +196,7 @@ class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
 
 if not any(type(f).__name__ == "_ShimFinder" for f in sys.meta_path):
     sys.meta_path.insert(0, _ShimFinder())
-for name in [m for m in sys.modules if m == "locust" or m.startswith("locust.")]:
+for name in [m for m in sys.modules if m.partition(".")[0] in ("locust", "pytest_locust")]:
     if not (getattr(sys.modules[name], "__file__", "") or "").startswith("<rlocust>"):
         del sys.modules[name]  # an installed Locust imported earlier never shadows the shim
 venv = os.environ.get("VIRTUAL_ENV")

@@ -112,11 +112,15 @@ def _resolve(paths):
     return files
 
 
+def _module_name(path):
+    """The module name a locustfile is imported as (`locust.py` must not shadow the library)."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return "locustfile" if stem == "locust" else stem
+
+
 def _import_file(path):
-    directory, filename = os.path.split(path)
-    stem = os.path.splitext(filename)[0]
-    if stem == "locust":
-        stem = "locustfile"
+    directory = os.path.dirname(path)
+    stem = _module_name(path)
     sys.path.insert(0, directory)
     try:
         loader = importlib.machinery.SourceFileLoader(stem, path)
@@ -189,6 +193,9 @@ def load_locustfiles(paths):
                         if inspect.isclass(v) and issubclass(v, LoadTestShape) and not getattr(v, "abstract", True)]
         _add_found(found_shapes, "shape", users, shapes)
         _add_found(found_users, "user", users, shapes)
+    if not users:  # as in Locust: pytest-style files only when no file defines a User
+        for path in files:
+            _add_found(list(_pytest_users(path).values()), "user", users, shapes)
     _State.user_classes = users
     _State.user_tasks = {name: cls.tasks for name, cls in users.items()}
     _State.shape_classes = list(shapes.values())
@@ -204,6 +211,27 @@ def validate_stats_configuration():
     from locust import stats
 
     stats.validate_stats_configuration()
+
+
+def _pytest_users(path):
+    """The users Locust makes from a pytest-style locustfile (`def test_x(session): ...`)."""
+    try:
+        import pytest  # noqa: F401
+    except ImportError:
+        module = sys.modules.get(_module_name(path))
+        if not any(name.startswith("test") and callable(v) for name, v in vars(module or object()).items()):
+            return {}  # nothing pytest would collect: "No User class found!"
+        raise UserFacingError(
+            f"{path} defines no User class, and pytest, which runs pytest-style locustfiles, is not installed "
+            "(pip install pytest)", 1) from None
+    from locust.util.load_locustfile import load_locustfile_pytest
+
+    try:
+        return load_locustfile_pytest(path)
+    except SystemExit:
+        raise
+    except BaseException:
+        raise UserFacingError(traceback.format_exc().rstrip("\n"), 1) from None
 
 
 def list_text():

@@ -32,14 +32,9 @@ _GEVENTHTTPCLIENT_VERSION = "2.6.1"
 FastResponse = _rlocust.Response
 
 
-class _GeventConnectionError(Exception):
-    """Stands in for geventhttpclient's ConnectionError."""
-
-
-try:  # the real base class when geventhttpclient is installed, so `except` clauses keep working
-    from geventhttpclient.client import ConnectionError as _ConnBase  # type: ignore
-except Exception:  # pragma: no cover - depends on the environment
-    _ConnBase = _GeventConnectionError
+# geventhttpclient.useragent.ConnectionError: the real class when geventhttpclient is installed (so `except` clauses
+# in locustfiles catch LocustBadStatusCode), else the look-alike every other Fast error uses
+_ConnBase = _bridge._exc_class("geventhttpclient.useragent.ConnectionError")
 
 
 class LocustBadStatusCode(_ConnBase):
@@ -60,8 +55,9 @@ class LocustBadStatusCode(_ConnBase):
 class FastHttpSession:
     _flavor = "fast"
 
-    def __init__(self, environment, base_url, user, insecure=True, client_pool=None, ssl_context_factory=None, **kwargs):
-        self.environment = environment
+    def __init__(self, base_url, request_event, user, insecure=True, client_pool=None, ssl_context_factory=None,
+                 **kwargs):
+        self.request_event = request_event
         base_url, creds = split_credentials(base_url)
         self.base_url = base_url
         self.user = user
@@ -76,10 +72,6 @@ class FastHttpSession:
         self.default_headers = dict(kwargs.get("headers") or {})
         self.auth_header = basic_auth_header(*creds) if creds else None
         self._core = _rlocust.Session(self._flavor)
-
-    @property
-    def request_event(self):
-        return self.environment.events.request
 
     @property
     def cookiejar(self):
@@ -235,8 +227,8 @@ class FastHttpUser(User, RestMixin):
                 "You must specify the base host. Either in the host attribute in the User class, or on the command line using the --host option."
             )
         self.client = FastHttpSession(
-            self.environment,
             base_url=self.host,
+            request_event=self.environment.events.request,
             network_timeout=self.network_timeout,
             connection_timeout=self.connection_timeout,
             max_redirects=self.max_redirects,

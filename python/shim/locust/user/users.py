@@ -273,47 +273,32 @@ class HttpUser(User, RestMixin["RestResponseContextManager"]):
         self.client.trust_env = False
 
 
-def _optional_exception(module_name, attr):
-    try:
-        module = __import__(module_name, fromlist=[attr])
-        return getattr(module, attr)
-    except Exception:
-        return None
-
-
 class PytestUser(User):
-    """Runs pytest-style test functions (with their ``session`` fixtures) as a user, in a loop."""
+    """A user made from pytest-style test functions (see `locust.util.load_locustfile.load_locustfile_pytest`):
+    it calls each function with its fixture's session, over and over, without waiting in between.
+
+    As in Locust, a failed request the test raises on (`raise_for_status()`, a `catch_response` failure,
+    FastHttpUser's status errors) only ends that call; requests' usage errors (MissingSchema, InvalidURL, …) and
+    any other exception (a failed `assert`) end the user. `on_start`/`on_stop` and tasks are not used."""
 
     abstract = True
     functions: list[pytest.Function]
     fixtures: list
 
     def run(self):
+        from locust._bridge import _exc_class
+
         self._state = LOCUST_STATE_RUNNING
         self.fixtures = [next(f.fixturedef.func(self)) for f in self.functions]
-        request_exception = _optional_exception(
-            "requests.exceptions", "RequestException"
-        )
-        fast_connection_error = _optional_exception(
-            "geventhttpclient.useragent", "ConnectionError"
-        )
-        quiet = tuple(
-            e
-            for e in (request_exception, CatchResponseError, fast_connection_error)
-            if e is not None
-        )
+        request_error = _exc_class("requests.exceptions.RequestException")
+        quiet = (request_error, CatchResponseError, _exc_class("geventhttpclient.useragent.ConnectionError"))
         while True:
             for function, fixture in zip(self.functions, self.fixtures, strict=False):
                 try:
-                    # failures from e.g. .raise_for_status() only end this call
                     function.obj(fixture)
                 except quiet as e:
-                    if (
-                        request_exception is not None
-                        and isinstance(e, request_exception)
-                        and isinstance(e, ValueError)
-                    ):
-                        raise  # MissingSchema and friends are usage errors
+                    if isinstance(e, request_error) and isinstance(e, ValueError):
+                        raise
                     logger.debug("%s\n%s", e, traceback.format_exc())
 
 

@@ -1,0 +1,1 @@
+"""rlocust's counterpart of Locust's pytest plugin package (served from the embedded shim inside rlocust runs)."""
