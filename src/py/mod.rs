@@ -525,7 +525,11 @@ fn runner_user_stop(step: &str) -> PyResult<bool> {
             runner.enter_stopped();
             true
         }
-        other => return Err(PyValueError::new_err(format!("unknown stop step {other:?}"))),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown stop step {other:?}"
+            )));
+        }
     })
 }
 
@@ -541,7 +545,9 @@ fn runner_target_user_count(value: Option<u64>) -> PyResult<u64> {
 
 #[pyfunction]
 #[pyo3(signature = (value=None))]
-fn runner_target_user_classes_count(value: Option<Vec<(String, u64)>>) -> PyResult<Vec<(String, u64)>> {
+fn runner_target_user_classes_count(
+    value: Option<Vec<(String, u64)>>,
+) -> PyResult<Vec<(String, u64)>> {
     let runner = &core()?.runner;
     if let Some(v) = value {
         runner.set_target_user_classes_count(v.into_iter().collect());
@@ -551,7 +557,11 @@ fn runner_target_user_classes_count(value: Option<Vec<(String, u64)>>) -> PyResu
 
 #[pyfunction]
 fn runner_final_user_classes_count() -> PyResult<Vec<(String, u64)>> {
-    Ok(core()?.runner.final_user_classes_count().into_iter().collect())
+    Ok(core()?
+        .runner
+        .final_user_classes_count()
+        .into_iter()
+        .collect())
 }
 
 /// The LoadTestShape's phase: `"running"` when the shape greenlet starts, `"ended"` when it ends (`logged`:
@@ -565,7 +575,11 @@ fn runner_shape(phase: Option<&str>, logged: bool) -> PyResult<(&'static str, bo
         None => {}
         Some("running") => runner.set_shape(ShapePhase::Running),
         Some("ended") => runner.set_shape(ShapePhase::Ended { logged }),
-        Some(other) => return Err(PyValueError::new_err(format!("unknown shape phase {other:?}"))),
+        Some(other) => {
+            return Err(PyValueError::new_err(format!(
+                "unknown shape phase {other:?}"
+            )));
+        }
     }
     Ok(match runner.shape() {
         ShapePhase::None => ("none", false),

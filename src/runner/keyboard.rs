@@ -62,7 +62,9 @@ fn unusable() -> Option<&'static str> {
         let fg = libc::tcgetpgrp(0);
         // (on a terminal that is not our controlling terminal tcgetpgrp fails: nobody to stop us then)
         if fg > 0 && fg != libc::getpgrp() {
-            return Some("Terminal belongs to the foreground job, not to this background process. Keyboard input disabled");
+            return Some(
+                "Terminal belongs to the foreground job, not to this background process. Keyboard input disabled",
+            );
         }
     }
     None
@@ -127,7 +129,9 @@ fn read_keys(shared: &Shared) -> std::io::Result<()> {
         if n == 0 {
             continue;
         }
-        if fds.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 && fds.revents & libc::POLLIN == 0 {
+        if fds.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+            && fds.revents & libc::POLLIN == 0
+        {
             return Ok(()); // the terminal went away
         }
         let mut byte = 0u8;
@@ -138,7 +142,9 @@ fn read_keys(shared: &Shared) -> std::io::Result<()> {
             0 => return Ok(()),
             _ => {
                 let e = std::io::Error::last_os_error();
-                if e.kind() != std::io::ErrorKind::Interrupted && e.kind() != std::io::ErrorKind::WouldBlock {
+                if e.kind() != std::io::ErrorKind::Interrupted
+                    && e.kind() != std::io::ErrorKind::WouldBlock
+                {
                     return Err(e);
                 }
             }
@@ -164,7 +170,12 @@ mod tests {
     fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Control>) -> Vec<u64> {
         let mut out = Vec::new();
         while let Ok(c) = rx.try_recv() {
-            if let Control::Start { users, spawn_rate, classes } = c {
+            if let Control::Start {
+                users,
+                spawn_rate,
+                classes,
+            } = c
+            {
                 assert_eq!(spawn_rate, 100.0);
                 assert!(classes.is_none());
                 out.push(users);

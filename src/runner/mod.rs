@@ -71,7 +71,9 @@ pub enum ShapePhase {
     None,
     Running,
     /// `logged`: "Shape test completed, shutting down" is out already.
-    Ended { logged: bool },
+    Ended {
+        logged: bool,
+    },
 }
 
 /// The run's state, owned here and readable from any thread: Locust's runner state, the users alive per class,
@@ -417,7 +419,10 @@ async fn stop_all(shared: &Shared, bridge: &Bridge) {
 
 /// `json.dumps` of a `{class: count}` dict, sorted by name (Locust's `_format_user_classes_count_for_log`) or
 /// in the order given.
-fn counts_json<'a>(counts: impl IntoIterator<Item = (&'a String, &'a u64)>, sorted: bool) -> String {
+fn counts_json<'a>(
+    counts: impl IntoIterator<Item = (&'a String, &'a u64)>,
+    sorted: bool,
+) -> String {
     let mut pairs: Vec<(&String, &u64)> = counts.into_iter().collect();
     if sorted {
         pairs.sort_by(|a, b| a.0.cmp(b.0));
@@ -614,7 +619,6 @@ fn log_stopped(shared: &Shared, stopped: u64) {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -623,7 +627,11 @@ mod tests {
     /// A hub stand-in: acknowledges every command, records (what, the runner state at that moment), and applies
     /// spawns/stops to the alive counts the way the shim does. The runner's own `spawning_complete` listener is
     /// played by calling `Shared::spawning_complete` when that event fires.
-    async fn fake_hub(shared: Arc<Shared>, bridge: Arc<Bridge>, log: Arc<Mutex<Vec<(String, State)>>>) {
+    async fn fake_hub(
+        shared: Arc<Shared>,
+        bridge: Arc<Bridge>,
+        log: Arc<Mutex<Vec<(String, State)>>>,
+    ) {
         loop {
             tokio::time::sleep(Duration::from_millis(2)).await;
             for item in bridge.drain() {
@@ -639,7 +647,8 @@ mod tests {
                         format!("spawn {class} {count}")
                     }
                     Command::Stop { class, count, .. } => {
-                        let classes: Vec<String> = shared.user_classes_count().keys().cloned().collect();
+                        let classes: Vec<String> =
+                            shared.user_classes_count().keys().cloned().collect();
                         for c in classes.iter().filter(|c| class.is_empty() || *c == class) {
                             let n = (*count).min(shared.user_classes_count()[c]);
                             for _ in 0..n {
@@ -718,13 +727,122 @@ mod tests {
         assert_eq!(shared.final_user_classes_count()["U"], 2);
     }
 
+    /// Start 2 users and wait for the ramp; returns the log the fake hub keeps.
+    async fn started(
+        shared: &Arc<Shared>,
+        bridge: &Arc<Bridge>,
+    ) -> Arc<Mutex<Vec<(String, State)>>> {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        tokio::spawn(fake_hub(shared.clone(), bridge.clone(), log.clone()));
+        shared.send(Control::Start {
+            users: 2,
+            spawn_rate: 100.0,
+            classes: None,
+        });
+        while shared.state() != State::Running {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        log
+    }
+
+    #[tokio::test]
+    async fn an_interrupt_lets_the_hub_leave_before_the_users_stop() {
+        let (shared, rx) = Shared::new(0.0);
+        let bridge = Arc::new(Bridge::new().unwrap());
+        let runner = tokio::spawn(run(
+            shared.clone(),
+            bridge.clone(),
+            Arc::new(RequestStats::new()),
+            plan(None),
+            rx,
+        ));
+        let log = started(&shared, &bridge).await;
+        shared.send(Control::Interrupt { sigterm: false });
+        while !log.lock().iter().any(|(w, _)| w == "quit") {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        // the hub has left with the users running (the caller fires quitting now), then asks for the stop
+        assert!(shared.users_left_running());
+        assert_eq!(shared.state(), State::Running);
+        assert_eq!(shared.user_count(), 2);
+        // as the caller does: run the hub again until the runner has stopped the users
+        tokio::spawn(fake_hub(shared.clone(), bridge.clone(), log.clone()));
+        shared.send(Control::Quit);
+        runner.await.unwrap();
+        let events: Vec<String> = log.lock().iter().map(|(w, _)| w.clone()).collect();
+        assert_eq!(
+            events,
+            [
+                "test_start",
+                "spawn U 2",
+                "spawning_complete",
+                "quit",
+                "test_stopping",
+                "stop ",
+                "test_stop",
+                "quit"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_during_a_shape_test_ends_the_shape_and_quits() {
+        let (shared, rx) = Shared::new(0.0);
+        let bridge = Arc::new(Bridge::new().unwrap());
+        let runner = tokio::spawn(run(
+            shared.clone(),
+            bridge.clone(),
+            Arc::new(RequestStats::new()),
+            plan(None),
+            rx,
+        ));
+        shared.set_shape(ShapePhase::Running);
+        let log = started(&shared, &bridge).await;
+        shared.send(Control::Interrupt { sigterm: false });
+        runner.await.unwrap();
+        assert!(!shared.users_left_running());
+        assert_eq!(shared.shape(), ShapePhase::Ended { logged: true });
+        let events: Vec<String> = log.lock().iter().map(|(w, _)| w.clone()).collect();
+        assert_eq!(events[3..], ["test_stopping", "stop ", "test_stop", "quit"]);
+    }
+
+    #[tokio::test]
+    async fn sigterm_during_a_shape_test_is_an_interrupt_like_any_other() {
+        let (shared, rx) = Shared::new(0.0);
+        let bridge = Arc::new(Bridge::new().unwrap());
+        let runner = tokio::spawn(run(
+            shared.clone(),
+            bridge.clone(),
+            Arc::new(RequestStats::new()),
+            plan(None),
+            rx,
+        ));
+        shared.set_shape(ShapePhase::Running);
+        let log = started(&shared, &bridge).await;
+        shared.send(Control::Interrupt { sigterm: true });
+        while !log.lock().iter().any(|(w, _)| w == "quit") {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        assert!(shared.users_left_running());
+        assert_eq!(shared.shape(), ShapePhase::Running);
+        tokio::spawn(fake_hub(shared.clone(), bridge.clone(), log.clone()));
+        shared.send(Control::Quit);
+        runner.await.unwrap();
+    }
+
     #[tokio::test]
     async fn a_stop_from_inside_a_user_is_not_repeated_by_the_runner() {
         let (shared, rx) = Shared::new(0.0);
         let bridge = Arc::new(Bridge::new().unwrap());
         let log = Arc::new(Mutex::new(Vec::new()));
         let hub = tokio::spawn(fake_hub(shared.clone(), bridge.clone(), log.clone()));
-        let runner = tokio::spawn(run(shared.clone(), bridge.clone(), Arc::new(RequestStats::new()), plan(None), rx));
+        let runner = tokio::spawn(run(
+            shared.clone(),
+            bridge.clone(),
+            Arc::new(RequestStats::new()),
+            plan(None),
+            rx,
+        ));
         shared.send(Control::Start {
             users: 1,
             spawn_rate: 100.0,
@@ -741,8 +859,14 @@ mod tests {
         runner.await.unwrap();
         hub.await.unwrap();
         let events: Vec<String> = log.lock().iter().map(|(w, _)| w.clone()).collect();
-        assert_eq!(events, ["test_start", "spawn U 1", "spawning_complete", "quit"]);
-        assert!(!shared.user_stop_begin(), "stopped: a second stop() does nothing");
+        assert_eq!(
+            events,
+            ["test_start", "spawn U 1", "spawning_complete", "quit"]
+        );
+        assert!(
+            !shared.user_stop_begin(),
+            "stopped: a second stop() does nothing"
+        );
     }
 
     #[tokio::test]
@@ -750,7 +874,13 @@ mod tests {
         // a hub that never acknowledges a spawn (a User __init__ that blocks): -t must still end the run
         let (shared, rx) = Shared::new(0.0);
         let bridge = Arc::new(Bridge::new().unwrap());
-        let runner = tokio::spawn(run(shared.clone(), bridge.clone(), Arc::new(RequestStats::new()), plan(Some(1)), rx));
+        let runner = tokio::spawn(run(
+            shared.clone(),
+            bridge.clone(),
+            Arc::new(RequestStats::new()),
+            plan(Some(1)),
+            rx,
+        ));
         shared.send(Control::Start {
             users: 1,
             spawn_rate: 1.0,
@@ -773,7 +903,10 @@ mod tests {
                 }
             }
         }
-        assert!(quit_seen, "the runner did not quit while a spawn was pending");
+        assert!(
+            quit_seen,
+            "the runner did not quit while a spawn was pending"
+        );
         assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
         runner.await.unwrap();
     }
