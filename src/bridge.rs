@@ -1,9 +1,32 @@
 //! The hand-off between tokio and the one thread that runs Python (the "hub").
 //!
-//! Tokio tasks push finished HTTP exchanges and runner commands onto one queue; the first push into an empty
-//! queue writes an eventfd that gevent's loop watches, and the hub drains everything in one batch. Commands
-//! carry an id; the hub acknowledges each one when it is done so the runner can await it. Plain Rust: this
-//! module never touches Python (the `py` module turns items into Python objects on the hub thread).
+//! Two kinds of message travel to the hub: finished HTTP calls ([`Completion`]s, ~60k/s at full load) and runner
+//! commands ([`IssuedCommand`]s, a few per second). Plain Rust: this module never touches Python (the `py` module
+//! turns drained messages into Python objects on the hub thread).
+//!
+//! Invariants (the rest of the program relies on each):
+//! - **Producers.** Any thread may push. Completions come only from `engine` (one per ticket, exactly once, on a
+//!   tokio worker); commands only through [`Bridge::command`] (the runner's tasks); pings only from the watchdog.
+//! - **One consumer.** Only the hub thread drains ([`Bridge::drain_into`]), when gevent's loop sees the eventfd
+//!   readable. Each drain takes everything queued at that moment.
+//! - **Wake protocol.** The push that finds the queue empty (no completion, no command, no ping) writes 1 to the
+//!   eventfd; every later push into the non-empty queue writes nothing. A drain first reads the eventfd (resetting
+//!   it to 0), then takes the queue under its lock. So no wake-up is lost: a push that lands after the take finds
+//!   the queue empty and writes again. A wake-up may be spurious (the push between the read and the take already
+//!   wrote, and its item went with the take): the hub then drains nothing.
+//! - **Ids.** Tickets ([`Bridge::next_ticket`]) and command ids come from one counter: unique, non-zero and
+//!   increasing, so a ticket is never taken for a command id or the other way round.
+//! - **Ordering.** Completions are drained in the order they were pushed; so are commands (the order the runner
+//!   issued them is the order the hub starts them). Between a completion and a command in one batch there is no
+//!   order (their producers are independent): the hub starts the batch's commands, each in a new greenlet that
+//!   runs at its next turn, then resumes the users of the batch's completions.
+//! - **Acknowledgements.** [`Bridge::command`] registers the waiter before the command is queued. The hub
+//!   acknowledges every command exactly once, when it is done ([`Bridge::ack`], `ok == false` only when a spawn
+//!   failed); an acknowledgement of an unknown id does nothing. A command the hub never acknowledges (e.g. a
+//!   spawn whose User `__init__` blocks, or a command still running when the hub left its loop on `Quit`) keeps
+//!   its waiter pending until the bridge is dropped, when the receiver fails: the runner never waits for an
+//!   acknowledgement without also watching its control channel. The hub acknowledges `Quit` before it leaves its
+//!   loop.
 use crate::http::Completed;
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -13,17 +36,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// What the runner asks the hub to do.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Start `count` users of `class`.
+    /// Start `count` users of the class named `class`.
     Spawn { class: String, count: u64 },
-    /// Stop `count` users of `class`, most recently started first; wait up to `timeout` s for a graceful stop
-    /// (0: kill at once).
-    Stop {
-        class: String,
-        count: u64,
-        timeout: f64,
-    },
+    /// Stop `users`; wait up to `timeout` s for a graceful stop (0: kill at once).
+    Stop { users: StopWhat, timeout: f64 },
     /// Fire a Locust event on the hub with number keyword arguments (`user_count=`, `cpu_usage=` …) or none.
     Fire {
         event: String,
@@ -33,6 +51,15 @@ pub enum Command {
     Quit,
 }
 
+/// Which users a [`Command::Stop`] stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopWhat {
+    /// Every user of every class (Locust's `stop()`): the hub also ends a spawn still in progress and the shape.
+    All,
+    /// `count` users of the class named `class`, most recently started first (a step of a ramp down).
+    Class { class: String, count: u64 },
+}
+
 /// A keyword argument of a fired event: Python `int` or `float`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Arg {
@@ -40,23 +67,54 @@ pub enum Arg {
     Float(f64),
 }
 
-pub enum Item {
-    Http {
-        ticket: u64,
-        done: Box<Completed>,
-    },
-    Command {
-        id: u64,
-        command: Command,
-    },
-    /// Nothing to do: proves the hub still drains (see [`Bridge::ping`]).
-    Ping,
+/// A finished HTTP call for the user parked on `ticket`.
+#[derive(Debug)]
+pub struct Completion {
+    pub ticket: u64,
+    /// Boxed: the queue moves 16-byte entries, whatever the size of a call's data.
+    pub done: Box<Completed>,
 }
 
-/// The queued items and when the oldest of them was queued (how long the hub has left work waiting).
+/// A command for the hub; `id` is what the hub acknowledges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssuedCommand {
+    pub id: u64,
+    pub command: Command,
+}
+
+/// One drain's worth of messages: completions and commands, each in push order.
+#[derive(Debug, Default)]
+pub struct Drained {
+    pub completions: Vec<Completion>,
+    pub commands: Vec<IssuedCommand>,
+}
+
+impl Drained {
+    /// No buffers yet (a `const` for statics).
+    pub const fn new() -> Drained {
+        Drained {
+            completions: Vec::new(),
+            commands: Vec::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.completions.is_empty() && self.commands.is_empty()
+    }
+}
+
+/// The queued messages, whether the watchdog's ping waits, and when the oldest of them was queued (how long the
+/// hub has left work waiting).
 struct Queue {
-    items: Vec<Item>,
+    waiting: Drained,
+    pinged: bool,
     since: Option<Instant>,
+}
+
+impl Queue {
+    fn is_empty(&self) -> bool {
+        self.waiting.is_empty() && !self.pinged
+    }
 }
 
 pub struct Bridge {
@@ -75,7 +133,11 @@ impl Bridge {
         }
         Ok(Bridge {
             queue: Mutex::new(Queue {
-                items: Vec::with_capacity(1024),
+                waiting: Drained {
+                    completions: Vec::with_capacity(1024),
+                    commands: Vec::new(),
+                },
+                pinged: false,
                 since: None,
             }),
             efd,
@@ -89,18 +151,20 @@ impl Bridge {
         self.efd
     }
 
+    /// A new ticket (or command id): see the module's invariants.
     pub fn next_ticket(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub fn push(&self, item: Item) {
+    /// Queue with `add` and wake the hub if the queue was empty.
+    fn push(&self, add: impl FnOnce(&mut Queue)) {
         let was_empty = {
             let mut q = self.queue.lock();
-            let was_empty = q.items.is_empty();
+            let was_empty = q.is_empty();
             if was_empty {
                 q.since = Some(Instant::now());
             }
-            q.items.push(item);
+            add(&mut q);
             was_empty
         };
         if was_empty {
@@ -110,21 +174,47 @@ impl Bridge {
         }
     }
 
-    /// Take everything queued (called on the hub thread when the fd is readable).
-    pub fn drain(&self) -> Vec<Item> {
+    /// Queue the completion of the call `ticket` (from `engine`, on a tokio worker).
+    pub fn complete(&self, ticket: u64, done: Box<Completed>) {
+        self.push(|q| q.waiting.completions.push(Completion { ticket, done }));
+    }
+
+    /// Move everything queued into `into` (called on the hub thread when the fd is readable). `into`'s buffers are
+    /// swapped with the queue's when `into` is empty, so a hub that reuses one `Drained` (emptied after each
+    /// drain) allocates no new buffers once both have grown to the largest batch.
+    pub fn drain_into(&self, into: &mut Drained) {
         let mut buf: u64 = 0;
         // SAFETY: reading 8 bytes into a valid u64 from our non-blocking eventfd.
         unsafe { libc::read(self.efd, (&mut buf as *mut u64).cast(), 8) };
         let mut q = self.queue.lock();
         q.since = None;
-        std::mem::take(&mut q.items)
+        q.pinged = false;
+        let waiting = &mut q.waiting;
+        if into.completions.is_empty() {
+            std::mem::swap(&mut into.completions, &mut waiting.completions);
+        } else {
+            into.completions.append(&mut waiting.completions);
+        }
+        if into.commands.is_empty() {
+            std::mem::swap(&mut into.commands, &mut waiting.commands);
+        } else {
+            into.commands.append(&mut waiting.commands);
+        }
     }
 
-    /// Queue a [`Item::Ping`] if nothing is queued, so [`Bridge::waiting_for`] measures whether the hub still runs
-    /// even when nobody else has anything for it.
+    /// Take everything queued (as [`Bridge::drain_into`], into new buffers).
+    pub fn drain(&self) -> Drained {
+        let mut d = Drained::new();
+        self.drain_into(&mut d);
+        d
+    }
+
+    /// Mark the queue as waiting if nothing is queued, so [`Bridge::waiting_for`] measures whether the hub still
+    /// drains even when nobody else has anything for it. A ping wakes the hub like any push and drains as nothing.
     pub fn ping(&self) {
-        if self.queue.lock().items.is_empty() {
-            self.push(Item::Ping);
+        let empty = self.queue.lock().is_empty();
+        if empty {
+            self.push(|q| q.pinged = true);
         }
     }
 
@@ -144,7 +234,7 @@ impl Bridge {
         let (tx, rx) = oneshot::channel();
         let id = self.next_ticket();
         self.acks.lock().insert(id, tx);
-        self.push(Item::Command { id, command });
+        self.push(|q| q.waiting.commands.push(IssuedCommand { id, command }));
         rx
     }
 
@@ -167,6 +257,13 @@ impl Drop for Bridge {
 mod tests {
     use super::*;
 
+    fn read_fd(b: &Bridge) -> (isize, u64) {
+        let mut v: u64 = 0;
+        // SAFETY: reading 8 bytes into a valid u64 from the bridge's non-blocking eventfd.
+        let n = unsafe { libc::read(b.fd(), (&mut v as *mut u64).cast(), 8) };
+        (n, v)
+    }
+
     #[test]
     fn first_push_wakes_and_drain_takes_all_in_order() {
         let b = Bridge::new().unwrap();
@@ -175,18 +272,74 @@ mod tests {
             class: "A".into(),
             count: 2,
         }));
-        let mut v: u64 = 0;
-        let n = unsafe { libc::read(b.fd(), (&mut v as *mut u64).cast(), 8) };
-        assert_eq!((n, v), (8, 1), "only the first push writes the fd");
-        let items = b.drain();
-        assert_eq!(items.len(), 2);
-        assert!(matches!(
-            &items[0],
-            Item::Command {
-                command: Command::Quit,
-                ..
-            }
-        ));
+        assert_eq!(read_fd(&b), (8, 1), "only the first push writes the fd");
+        let d = b.drain();
+        let commands: Vec<Command> = d.commands.into_iter().map(|c| c.command).collect();
+        assert_eq!(
+            commands,
+            [
+                Command::Quit,
+                Command::Spawn {
+                    class: "A".into(),
+                    count: 2
+                }
+            ]
+        );
+        assert!(b.drain().is_empty());
+        assert_eq!(b.waiting_for(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_push_after_a_drain_wakes_again_and_a_drain_resets_the_fd() {
+        let b = Bridge::new().unwrap();
+        drop(b.command(Command::Quit));
+        b.drain();
+        assert_eq!(read_fd(&b).0, -1, "the drain reset the eventfd");
+        drop(b.command(Command::Quit));
+        assert_eq!(read_fd(&b), (8, 1));
+    }
+
+    #[test]
+    fn ids_are_unique_across_tickets_and_commands() {
+        let b = Bridge::new().unwrap();
+        let t1 = b.next_ticket();
+        drop(b.command(Command::Quit));
+        let t2 = b.next_ticket();
+        let id = b.drain().commands[0].id;
+        assert!(t1 != 0 && t1 < id && id < t2, "{t1} {id} {t2}");
+    }
+
+    #[test]
+    fn drain_into_reuses_the_callers_buffers() {
+        let b = Bridge::new().unwrap();
+        let mut d = Drained::new();
+        for _ in 0..3 {
+            drop(b.command(Command::Quit));
+        }
+        b.drain_into(&mut d);
+        assert_eq!(d.commands.len(), 3);
+        let buf = d.commands.as_ptr();
+        d.commands.clear();
+        drop(b.command(Command::Quit));
+        b.drain_into(&mut d);
+        drop(b.command(Command::Quit));
+        d.commands.clear();
+        b.drain_into(&mut d);
+        assert_eq!(d.commands.len(), 1);
+        assert_eq!(d.commands.as_ptr(), buf, "the two buffers alternate");
+    }
+
+    #[test]
+    fn a_ping_wakes_the_hub_and_drains_as_nothing() {
+        let b = Bridge::new().unwrap();
+        b.ping();
+        assert_eq!(read_fd(&b), (8, 1));
+        b.ping();
+        assert_eq!(
+            read_fd(&b).0,
+            -1,
+            "a second ping while one waits does not write"
+        );
         assert!(b.drain().is_empty());
         assert_eq!(b.waiting_for(), Duration::ZERO);
     }
@@ -207,12 +360,21 @@ mod tests {
     fn ack_completes_the_waiter() {
         let b = Bridge::new().unwrap();
         let mut rx = b.command(Command::Quit);
-        let id = match &b.drain()[0] {
-            Item::Command { id, .. } => *id,
-            _ => unreachable!(),
-        };
+        let id = b.drain().commands[0].id;
         assert!(rx.try_recv().is_err());
         b.ack(id, false);
         assert_eq!(rx.try_recv(), Ok(false));
+        b.ack(id, true); // a second ack of the same id does nothing
+    }
+
+    #[test]
+    fn an_unacknowledged_waiter_fails_when_the_bridge_is_dropped() {
+        let b = Bridge::new().unwrap();
+        let mut rx = b.command(Command::Quit);
+        drop(b);
+        assert!(matches!(
+            rx.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        ));
     }
 }

@@ -2,11 +2,12 @@
 //!
 //! Module map (one responsibility each; only `interp` and `py` touch Python):
 //! - `app`: the program flow (options, locustfiles, run, final output).
-//! - `bridge`: the queue and eventfd between tokio and the Python thread.
+//! - `bridge`: the queue and eventfd between tokio and the Python thread (typed messages, one consumer).
 //! - `cli`: flags, config files, `LOCUST_*` variables, timespans.
+//! - `engine`: the tokio half of a request: batches the hub's requests, runs them, records them, completes them.
 //! - `stats`: request statistics (HDR histograms), failures, task exceptions.
 //! - `report`: console tables, CSV and JSON writers.
-//! - `http`: the HTTP engine on tokio (requests-style semantics).
+//! - `http`: one HTTP call on tokio, as each Locust client makes it (requests-style semantics).
 //! - `runner`: when users start and stop; the user-class dispatch sequence.
 //! - `interp`: the embedded interpreter, the hub bridge, loading locustfiles.
 //! - `py`: the classes Python sees.
@@ -15,6 +16,7 @@
 pub mod app;
 pub mod bridge;
 pub mod cli;
+pub mod engine;
 pub mod http;
 pub mod interp;
 pub mod log;

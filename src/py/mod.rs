@@ -1,22 +1,25 @@
 //! The classes and functions Python sees, as the private module `_rlocust`: the per-user HTTP session core,
-//! the `Response`, the hub's drain/ack calls, and stats/runner access for the shim.
+//! the `Response`, the hub's drain/ack calls and their message classes, and stats/runner access for the shim.
+//! Its typed surface is `python/rlocust/_rlocust.pyi` (checked against this module by
+//! tests/python/test_native_stub.py): a function or class added here goes there too.
 //!
-//! Everything here runs on the hub thread with the GIL held; the HTTP work itself is handed to tokio and
-//! never takes the GIL. Cross-thread data is plain Rust (see `bridge`, `http`).
+//! Everything here runs on the hub thread with the GIL held, and only adapts: a request becomes an
+//! `engine::Job` (the engine runs it on tokio, never taking the GIL), a drained batch becomes Python objects
+//! (`messages`). Cross-thread data is plain Rust (see `bridge`, `engine`, `http`).
+mod messages;
 pub mod response;
 
-use crate::bridge::{Arg, Bridge, Command, Item};
-use crate::http::{self, CallMeta, Completed, Engine, Flavor, RequestSpec, UserClient};
+use crate::bridge::{Bridge, Drained};
+use crate::engine::{Job, Submitter};
+use crate::http::{self, CallMeta, Engine, Flavor, RequestSpec, UserClient};
 use crate::runner::{Control, Shared};
 use crate::stats::RequestStats;
 use bytes::Bytes;
-use futures_util::FutureExt;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::PyTuple;
 use response::Response;
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -28,15 +31,27 @@ pub struct Core {
     pub runner: Arc<Shared>,
 }
 
-static CORE: OnceLock<Arc<Core>> = OnceLock::new();
-
-pub fn install(core: Arc<Core>) {
-    let _ = CORE.set(core);
+/// The [`Core`] and the request submitter made from it.
+struct Installed {
+    core: Arc<Core>,
+    requests: Submitter,
 }
 
-fn core() -> PyResult<&'static Arc<Core>> {
-    CORE.get()
+static INSTALLED: OnceLock<Installed> = OnceLock::new();
+
+pub fn install(core: Arc<Core>) {
+    let requests = Submitter::new(core.engine.clone(), core.stats.clone(), core.bridge.clone());
+    let _ = INSTALLED.set(Installed { core, requests });
+}
+
+fn installed() -> PyResult<&'static Installed> {
+    INSTALLED
+        .get()
         .ok_or_else(|| PyRuntimeError::new_err("rlocust engine is not running"))
+}
+
+fn core() -> PyResult<&'static Core> {
+    Ok(&installed()?.core)
 }
 
 /// URLs repeat across requests and users: parsing (with IDNA host processing) was a third of `send`.
@@ -58,19 +73,8 @@ fn parse_url_cached(url: &str) -> Result<url::Url, url::ParseError> {
     Ok(parsed)
 }
 
-/// A request accepted by `Session.send`, not yet handed to tokio.
-struct Job {
-    ticket: u64,
-    route: http::Route,
-    jar: Arc<parking_lot::Mutex<cookie_store::CookieStore>>,
-    spec: RequestSpec,
-    meta: CallMeta,
-}
-
-/// Requests sent since the hub last polled. Handing each one to tokio on its own woke the I/O thread once per
-/// request (a futex wake and two context switches); the hub submits them in one batch per loop iteration.
-static PENDING: parking_lot::Mutex<Vec<Job>> = parking_lot::Mutex::new(Vec::new());
-/// What `send` calls when the batch starts: schedules `flush` as a hub callback (set by the shim's bridge).
+/// What `send` calls when a batch of requests starts: schedules `flush` as a hub callback (set by the shim's
+/// bridge), so every request the users send in one pass of the hub's loop goes to tokio together.
 static FLUSH_HOOK: OnceLock<Py<PyAny>> = OnceLock::new();
 
 /// `locust.stats.PERCENTILES_TO_REPORT`, `CONSOLE_STATS_INTERVAL_SEC` and `CSV_STATS_INTERVAL_SEC` as the
@@ -86,91 +90,16 @@ fn set_ssl_suffix(suffix: String) {
     http::tls::set_ssl_suffix(suffix);
 }
 
+/// What `Session.send` calls when a batch of requests starts (the shim schedules `flush` with it).
 #[pyfunction]
 fn set_flush_hook(hook: Py<PyAny>) {
     let _ = FLUSH_HOOK.set(hook);
 }
 
-fn submit(core: &Core, batch: Vec<Job>) {
-    for job in batch {
-        let stats = core.stats.clone();
-        let bridge = core.bridge.clone();
-        core.engine.handle.spawn(run_job(job, stats, bridge));
-    }
-}
-
-async fn run_job(job: Job, stats: Arc<RequestStats>, bridge: Arc<Bridge>) {
-    let Job {
-        ticket,
-        route,
-        jar,
-        spec,
-        meta,
-    } = job;
-    let flavor = meta.flavor;
-    // A panic in the engine must not lose the user parked on this call: it becomes a failure.
-    let outcome = match AssertUnwindSafe(UserClient::execute(route, jar, spec, flavor))
-        .catch_unwind()
-        .await
-    {
-        Ok(o) => o,
-        Err(panic) => http::Outcome {
-            response: None,
-            history: Vec::new(),
-            error: Some(http::HttpError::Internal(panic_text(&*panic))),
-            response_time_ms: 0.0,
-            start_time: crate::log::now(),
-        },
-    };
-    let failure = http::default_failure(&outcome, &meta);
-    // an exception the client raises out of the call is no request in Locust's stats
-    let escapes = http::escaping_error(&outcome, &meta).is_some();
-    if meta.recorded && !escapes {
-        let now = crate::log::now();
-        let len = outcome
-            .response
-            .as_ref()
-            .map(|r| r.body.len() as u64)
-            .unwrap_or(0);
-        stats.log_request(
-            &meta.method_label,
-            &meta.name,
-            Some(outcome.response_time_ms),
-            len,
-            now,
-        );
-        if let Some(f) = &failure {
-            stats.log_error(&meta.method_label, &meta.name, f, now);
-        }
-    }
-    bridge.push(Item::Http {
-        ticket,
-        done: Box::new(Completed {
-            outcome,
-            meta,
-            failure,
-        }),
-    });
-}
-
-/// The message of a caught panic.
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic".into()
-    }
-}
-
 /// Hand the requests sent since the last call to tokio (the hub calls this before it polls).
 #[pyfunction]
 fn flush() -> PyResult<()> {
-    let batch = std::mem::take(&mut *PENDING.lock());
-    if !batch.is_empty() {
-        submit(core()?, batch);
-    }
+    installed()?.requests.flush();
     Ok(())
 }
 
@@ -186,7 +115,7 @@ fn seconds(t: Option<f64>) -> Option<Duration> {
 }
 
 /// Rust core of `HttpSession` / `FastHttpSession`: one user's connection pool and cookie jar.
-#[pyclass(module = "locust._rlocust", name = "Session")]
+#[pyclass(module = "_rlocust", name = "Session")]
 pub struct Session {
     client: UserClient,
     flavor: Flavor,
@@ -231,7 +160,7 @@ impl Session {
         url_as_given: Option<String>,
         retries_on_close: u32,
     ) -> PyResult<u64> {
-        let core = core()?;
+        let Installed { core, requests } = installed()?;
         let parsed = parse_url_cached(url)
             .map_err(|e| PyValueError::new_err(format!("Invalid URL {url:?}: {e}")))?;
         let method_upper = method.to_ascii_uppercase();
@@ -267,30 +196,20 @@ impl Session {
             verify,
             extra_cookies: cookies,
         };
-        let ticket = core.bridge.next_ticket();
-        let job = Job {
-            ticket,
-            route: self.client.route(verify),
-            jar: self.client.jar.clone(),
-            spec,
-            meta,
-        };
-        let first = {
-            let mut pending = PENDING.lock();
-            pending.push(job);
-            pending.len() == 1
-        };
-        if first {
+        let queued = requests.queue(Job::new(&self.client, spec, meta));
+        if queued.opens_batch {
             // Submit when the hub next runs its callbacks (before it polls), so every request the users send in
             // one pass of the loop goes to tokio together. Without the hook (no hub yet), submit at once.
             match FLUSH_HOOK.get() {
                 Some(hook) => {
                     hook.call0(py)?;
                 }
-                None => flush()?,
+                None => {
+                    requests.flush();
+                }
             }
         }
-        Ok(ticket)
+        Ok(queued.ticket)
     }
 
     /// Cookies in the jar as (name, value, domain, path) tuples.
@@ -359,72 +278,21 @@ fn wake_fd() -> PyResult<i32> {
     Ok(core()?.bridge.fd())
 }
 
-/// Everything that completed since the last call: `(ticket, Response)` for HTTP calls and
-/// `(0, (command_id, kind, class, count, timeout, kwargs))` for runner commands.
+/// Everything queued for the hub since the last call, as `(completions, commands)`: `(ticket, Response)` for
+/// each finished HTTP call and a `Spawn`/`Stop`/`Fire`/`Quit` for each runner command, each list in push order
+/// (see `bridge` for what is and is not ordered). Hub thread only.
 #[pyfunction]
-fn drain<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-    let core = core()?;
-    let items = core.bridge.drain();
-    let out = PyList::empty(py);
-    for item in items {
-        match item {
-            Item::Ping => {}
-            Item::Http { ticket, done } => {
-                let resp = Py::new(py, Response::from_completed(*done))?;
-                out.append((ticket, resp))?;
-            }
-            Item::Command { id, command } => {
-                let payload: Bound<'py, PyTuple> = match command {
-                    Command::Spawn { class, count } => (
-                        id,
-                        "spawn",
-                        class,
-                        count,
-                        0.0f64,
-                        Vec::<(String, Py<PyAny>)>::new(),
-                    )
-                        .into_pyobject(py)?,
-                    Command::Stop {
-                        class,
-                        count,
-                        timeout,
-                    } => (
-                        id,
-                        "stop",
-                        class,
-                        count.min(i64::MAX as u64),
-                        timeout,
-                        Vec::<(String, Py<PyAny>)>::new(),
-                    )
-                        .into_pyobject(py)?,
-                    Command::Fire { event, kwargs } => {
-                        let mut args: Vec<(String, Py<PyAny>)> = Vec::with_capacity(kwargs.len());
-                        for (k, v) in kwargs {
-                            let obj = match v {
-                                Arg::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
-                                Arg::Float(f) => f.into_pyobject(py)?.into_any().unbind(),
-                            };
-                            args.push((k, obj));
-                        }
-                        (id, "fire", event, 0u64, 0.0f64, args).into_pyobject(py)?
-                    }
-                    Command::Quit => (
-                        id,
-                        "quit",
-                        String::new(),
-                        0u64,
-                        0.0f64,
-                        Vec::<(String, Py<PyAny>)>::new(),
-                    )
-                        .into_pyobject(py)?,
-                };
-                out.append((0u64, payload))?;
-            }
-        }
-    }
-    Ok(out)
+fn drain(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+    /// The hub's reused buffers (swapped with the bridge's on each drain; only the hub thread drains).
+    static BATCH: parking_lot::Mutex<Drained> = parking_lot::Mutex::new(Drained::new());
+    let bridge = &core()?.bridge;
+    let mut batch = BATCH.lock();
+    bridge.drain_into(&mut batch);
+    messages::drained_to_py(py, &mut batch)
 }
 
+/// Acknowledge command `id` (`ok`: it was carried out; false only when a spawn failed). Every command is
+/// acknowledged exactly once.
 #[pyfunction]
 #[pyo3(signature = (id, ok=true))]
 fn ack(id: u64, ok: bool) -> PyResult<()> {
@@ -453,21 +321,24 @@ fn log_request(
     Ok(())
 }
 
+/// Record a task exception (message, formatted traceback, node id) for the exceptions table.
 #[pyfunction]
 fn log_exception(msg: &str, traceback: &str, node: &str) -> PyResult<()> {
     core()?.stats.log_exception(msg, traceback, node);
     Ok(())
 }
 
+/// A user of the class named `class_name` started (the runner's live counts).
 #[pyfunction]
-fn user_started(class: &str) -> PyResult<()> {
-    core()?.runner.user_started(class);
+fn user_started(class_name: &str) -> PyResult<()> {
+    core()?.runner.user_started(class_name);
     Ok(())
 }
 
+/// A user of the class named `class_name` ended.
 #[pyfunction]
-fn user_stopped(class: &str) -> PyResult<()> {
-    core()?.runner.user_stopped(class);
+fn user_stopped(class_name: &str) -> PyResult<()> {
+    core()?.runner.user_stopped(class_name);
     Ok(())
 }
 
@@ -477,22 +348,26 @@ fn take_interrupt() -> bool {
     crate::interp::INTERRUPT_REQUESTED.swap(false, std::sync::atomic::Ordering::SeqCst)
 }
 
+/// A user ended with KeyboardInterrupt (the watchdog's interrupt made progress).
 #[pyfunction]
 fn user_interrupted() -> PyResult<()> {
     core()?.runner.user_interrupted();
     Ok(())
 }
 
+/// Users alive now.
 #[pyfunction]
 fn user_count() -> PyResult<u64> {
     Ok(core()?.runner.user_count())
 }
 
+/// Users alive now per class, as (class name, count) pairs.
 #[pyfunction]
 fn user_classes_count() -> PyResult<Vec<(String, u64)>> {
     Ok(core()?.runner.user_classes_count().into_iter().collect())
 }
 
+/// The runner's state: "ready", "spawning", "running", "cleanup", "stopping" or "stopped".
 #[pyfunction]
 fn runner_state() -> PyResult<&'static str> {
     Ok(core()?.runner.state().as_str())
@@ -533,6 +408,7 @@ fn runner_user_stop(step: &str) -> PyResult<bool> {
     })
 }
 
+/// `runner.target_user_count`: set it when `value` is given; returns the current value.
 #[pyfunction]
 #[pyo3(signature = (value=None))]
 fn runner_target_user_count(value: Option<u64>) -> PyResult<u64> {
@@ -543,6 +419,7 @@ fn runner_target_user_count(value: Option<u64>) -> PyResult<u64> {
     Ok(runner.target_user_count())
 }
 
+/// `runner.target_user_classes_count`: set it when `value` is given; returns the current pairs.
 #[pyfunction]
 #[pyo3(signature = (value=None))]
 fn runner_target_user_classes_count(
@@ -555,6 +432,7 @@ fn runner_target_user_classes_count(
     Ok(runner.target_user_classes_count().into_iter().collect())
 }
 
+/// The users per class when the last stop began (`runner.final_user_classes_count`).
 #[pyfunction]
 fn runner_final_user_classes_count() -> PyResult<Vec<(String, u64)>> {
     Ok(core()?
@@ -633,6 +511,7 @@ fn entry_key<'a>(name: &'a str, method: &'a str) -> (Option<&'a str>, Option<&'a
     }
 }
 
+/// Response time at percentile `p` (0..1) of one entry (`"Aggregated"`, `""`: the total), in ms.
 #[pyfunction]
 fn stats_percentile(name: &str, method: &str, p: f64) -> PyResult<i64> {
     let snap = core()?.stats.snapshot();
@@ -640,6 +519,7 @@ fn stats_percentile(name: &str, method: &str, p: f64) -> PyResult<i64> {
     Ok(stats_view::percentile(&snap, n, m, p))
 }
 
+/// Like `stats_percentile` over the last 10 s window; None without data there.
 #[pyfunction]
 fn stats_current_percentile(name: &str, method: &str, p: f64) -> PyResult<Option<i64>> {
     let snap = core()?.stats.snapshot();
@@ -647,6 +527,7 @@ fn stats_current_percentile(name: &str, method: &str, p: f64) -> PyResult<Option
     Ok(stats_view::current_percentile(&snap, n, m, p))
 }
 
+/// Record one failure row (without a request; `events.request` listeners record both).
 #[pyfunction]
 fn log_error(request_type: &str, name: &str, error: &str) -> PyResult<()> {
     core()?
@@ -676,6 +557,7 @@ fn stats_errors() -> PyResult<Vec<(String, String, String, u64, Option<f64>, Opt
         .collect())
 }
 
+/// The (name, method) of every stats entry, in insertion order.
 #[pyfunction]
 fn stats_names() -> PyResult<Vec<(String, String)>> {
     let snap = core()?.stats.snapshot();
@@ -686,6 +568,7 @@ fn stats_names() -> PyResult<Vec<(String, String)>> {
         .collect())
 }
 
+/// Reset all statistics (`environment.stats.reset_all()`).
 #[pyfunction]
 fn stats_reset() -> PyResult<()> {
     core()?.stats.reset_all(crate::log::now());
@@ -708,6 +591,7 @@ pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Session>()?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_class::<Response>()?;
+    messages::add_classes(m)?;
     m.add_function(wrap_pyfunction!(wake_fd, m)?)?;
     m.add_function(wrap_pyfunction!(drain, m)?)?;
     m.add_function(wrap_pyfunction!(flush, m)?)?;

@@ -9,7 +9,7 @@ pub mod keyboard;
 pub mod monitor;
 pub mod watchdog;
 
-use crate::bridge::{Arg, Bridge, Command};
+use crate::bridge::{Arg, Bridge, Command, StopWhat};
 use crate::log;
 use crate::stats::RequestStats;
 use dispatch::{Dispatcher, UserClassSpec};
@@ -401,8 +401,7 @@ async fn stop_all(shared: &Shared, bridge: &Bridge) {
     let stopping = shared.user_count();
     let _ = bridge
         .command(Command::Stop {
-            class: String::new(),
-            count: u64::MAX,
+            users: StopWhat::All,
             timeout: shared.stop_timeout,
         })
         .await;
@@ -597,8 +596,7 @@ fn ramp_step(
     let stopping = stop.values().sum();
     waits.extend(stop.into_iter().map(|(class, count)| {
         bridge.command(Command::Stop {
-            class,
-            count,
+            users: StopWhat::Class { class, count },
             timeout: shared.stop_timeout,
         })
     }));
@@ -622,7 +620,7 @@ fn log_stopped(shared: &Shared, stopped: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bridge::Item;
+    use crate::bridge::IssuedCommand;
 
     /// A hub stand-in: acknowledges every command, records (what, the runner state at that moment), and applies
     /// spawns/stops to the alive counts the way the shim does. The runner's own `spawning_complete` listener is
@@ -634,10 +632,7 @@ mod tests {
     ) {
         loop {
             tokio::time::sleep(Duration::from_millis(2)).await;
-            for item in bridge.drain() {
-                let Item::Command { id, command } = item else {
-                    continue;
-                };
+            for IssuedCommand { id, command } in bridge.drain().commands {
                 let state = shared.state();
                 let what = match &command {
                     Command::Spawn { class, count } => {
@@ -646,11 +641,14 @@ mod tests {
                         }
                         format!("spawn {class} {count}")
                     }
-                    Command::Stop { class, count, .. } => {
-                        let classes: Vec<String> =
-                            shared.user_classes_count().keys().cloned().collect();
+                    Command::Stop { users, .. } => {
+                        let (class, count) = match users {
+                            StopWhat::All => ("", u64::MAX),
+                            StopWhat::Class { class, count } => (class.as_str(), *count),
+                        };
+                        let classes: Vec<String> = shared.user_classes_count().keys().cloned().collect();
                         for c in classes.iter().filter(|c| class.is_empty() || *c == class) {
-                            let n = (*count).min(shared.user_classes_count()[c]);
+                            let n = count.min(shared.user_classes_count()[c]);
                             for _ in 0..n {
                                 shared.user_stopped(c);
                             }
@@ -890,16 +888,14 @@ mod tests {
         let mut quit_seen = false;
         while t0.elapsed() < Duration::from_secs(5) && !quit_seen {
             tokio::time::sleep(Duration::from_millis(5)).await;
-            for item in bridge.drain() {
-                if let Item::Command { id, command } = item {
-                    match command {
-                        Command::Spawn { .. } => {} // never acknowledged
-                        Command::Quit => {
-                            quit_seen = true;
-                            bridge.ack(id, true);
-                        }
-                        _ => bridge.ack(id, true),
+            for IssuedCommand { id, command } in bridge.drain().commands {
+                match command {
+                    Command::Spawn { .. } => {} // never acknowledged
+                    Command::Quit => {
+                        quit_seen = true;
+                        bridge.ack(id, true);
                     }
+                    _ => bridge.ack(id, true),
                 }
             }
         }

@@ -82,7 +82,7 @@ def test_state_during_spawning_complete_and_stopping(engine):
     # the Rust runner's stop: test_stopping in the state it was in, then cleanup, stopped, test_stop
     runner._fire("test_stopping", {})
     engine.state = STATE_CLEANUP
-    runner._stop("", 1, 0)
+    runner._stop(None, None, 0)  # every user (Stop with no class)
     engine.state = STATE_STOPPED
     runner._fire("test_stop", {})
     assert log == [("spawning_complete", STATE_SPAWNING, 1), ("test_stopping", STATE_RUNNING, 1),

@@ -2,8 +2,10 @@
 
 Runs on the one Python thread. A user greenlet that makes a request parks in `wait(ticket)`; tokio finishes the
 exchange, queues it and writes an eventfd that gevent's loop watches; `_on_wake` drains the queue in one batch
-and switches each parked greenlet back in with its Response. Runner commands arrive on the same queue and run in
-their own greenlets. Also holds the small factories the Rust `Response` uses for Python-side objects.
+and switches each parked greenlet back in with its Response. Runner commands (`_rlocust.Spawn`, `Stop`, `Fire`,
+`Quit`) arrive in the same drain and run in their own greenlets, each acknowledged by its id when done (see
+src/bridge.rs for the protocol's invariants). Also holds the small factories the Rust `Response` uses for
+Python-side objects.
 """
 
 import functools
@@ -60,13 +62,14 @@ def wait(ticket):
 
 
 def _on_wake():
-    for ticket, payload in _rlocust.drain():
-        if ticket:
-            g = _pending.pop(ticket, None)
-            if g is not None:
-                g.switch(payload)
-        else:
-            gevent.spawn(_command, payload).link_exception(_command_failed)
+    completions, commands = _rlocust.drain()
+    # The commands' greenlets start at their next turn, after the users resumed below have parked again.
+    for command in commands:
+        gevent.spawn(_command, command).link_exception(_command_failed)
+    for ticket, response in completions:
+        g = _pending.pop(ticket, None)
+        if g is not None:
+            g.switch(response)
 
 
 def set_runner(runner):
@@ -74,28 +77,31 @@ def set_runner(runner):
     _runner = runner
 
 
-def _command(payload):
-    cid, kind, name, count, timeout, kwargs = payload
+def _command(command):
+    """Carry out one runner command, then acknowledge it (exactly once, whatever happens)."""
     ok = False
     try:
-        if kind == "spawn":
-            # NOTE: as in Locust, an exception from a User's __init__ ends the spawning greenlet: it is reported
-            # as an unhandled greenlet exception (exit code 2) and the ramp stops where it is.
-            _runner._spawn(name, count)
-        elif kind == "stop":
-            _runner._stop(name, count, timeout)
-        elif kind == "fire":
-            _runner._fire(name, dict(kwargs))
-        elif kind == "quit":
-            _done.set()
+        match command:
+            case _rlocust.Spawn():
+                # NOTE: as in Locust, an exception from a User's __init__ ends the spawning greenlet: it is
+                # reported as an unhandled greenlet exception (exit code 2) and the ramp stops where it is.
+                _runner._spawn(command.class_name, command.count)
+            case _rlocust.Stop():
+                _runner._stop(command.class_name, command.count, command.timeout)
+            case _rlocust.Fire():
+                _runner._fire(command.event, dict(command.kwargs))
+            case _rlocust.Quit():
+                _done.set()
         ok = True
     except Exception:
-        if kind == "spawn":
+        if isinstance(command, _rlocust.Spawn):
             raise
-        logging.getLogger("locust.runners").exception("Error while handling runner command %s", kind)
+        logging.getLogger("locust.runners").exception(
+            "Error while handling runner command %s", type(command).__name__.lower()
+        )
         ok = True
     finally:
-        _rlocust.ack(cid, ok)
+        _rlocust.ack(command.id, ok)
 
 
 def _command_failed(greenlet):

@@ -345,7 +345,8 @@ class Runner:
         _rlocust.user_stopped(class_name)
 
     def _stop(self, class_name, count, timeout):
-        if class_name:  # a ramp down (stopping everyone is the stop after test_stopping)
+        """Stop the `count` most recently started users of `class_name`, or every user when both are None."""
+        if class_name is not None:  # a ramp down (stopping everyone is the stop after test_stopping)
             names = [class_name]
         else:  # everyone: class by class in the environment's order, as Locust's stop() does
             self._end_spawning()
@@ -358,7 +359,7 @@ class Runner:
         targets = []
         for n in names:
             alive = list(self._users.get(n, {}).values())
-            take = alive[-count:] if count < len(alive) else list(alive)
+            take = alive[-count:] if count is not None and count < len(alive) else list(alive)
             targets.extend(reversed(take))
         if not targets:
             return

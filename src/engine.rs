@@ -1,0 +1,193 @@
+//! The tokio half of a request's life: the requests the hub sent, batched, run on the tokio runtime, recorded in
+//! the statistics and handed back to the hub as completions on the [`Bridge`].
+//!
+//! Called by `py` (the `Session.send` and `flush` adapters, on the hub thread) and by the tests here, which need
+//! no Python interpreter. Plain Rust: nothing here touches Python or takes the GIL, and nothing here blocks the
+//! hub thread (a queued job is only moved into a vector; the I/O runs on tokio workers).
+//!
+//! A request's life, in order:
+//! 1. [`Submitter::queue`] (hub thread) gives the job its ticket and puts it in the pending batch. When the job
+//!    opens a new batch, the caller arranges one [`Submitter::flush`] before the hub next waits for I/O.
+//! 2. [`Submitter::flush`] (hub thread) spawns every pending job on the runtime at once.
+//! 3. On a tokio worker the call runs to its end ([`UserClient::execute`]); a panic in it becomes an
+//!    [`HttpError::Internal`] failure, so the user parked on the ticket is always resumed.
+//! 4. The default failure rule is applied and the call is recorded in the statistics, unless the caller records
+//!    it itself (`recorded == false`: `catch_response=True`) or its error escapes into the task instead of
+//!    failing (Locust's sessions only turn their client's connection errors into failures).
+//! 5. The completion is pushed onto the bridge with its ticket; the hub resumes the parked user with it.
+use crate::bridge::Bridge;
+use crate::http::{self, CallMeta, Completed, HttpError, Outcome, RequestSpec, Route, UserClient};
+use crate::stats::RequestStats;
+use cookie_store::CookieStore;
+use futures_util::FutureExt;
+use parking_lot::Mutex;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+/// One request as the hub sent it: what to run, for which user, and how to report it.
+pub struct Job {
+    /// The user's connections and the certificate rule (from `spec.verify`).
+    pub route: Route,
+    /// The user's cookie jar (read for the request, updated from the responses).
+    pub jar: Arc<Mutex<CookieStore>>,
+    pub spec: RequestSpec,
+    pub meta: CallMeta,
+}
+
+impl Job {
+    /// A job that runs `spec` with `client`'s connections and cookies.
+    pub fn new(client: &UserClient, spec: RequestSpec, meta: CallMeta) -> Job {
+        Job {
+            route: client.route(spec.verify),
+            jar: client.jar.clone(),
+            spec,
+            meta,
+        }
+    }
+}
+
+/// A job accepted by [`Submitter::queue`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queued {
+    /// The ticket its completion carries on the bridge.
+    pub ticket: u64,
+    /// Whether it opened a new batch: the caller must see that [`Submitter::flush`] runs soon (the hub schedules
+    /// it before it next polls).
+    pub opens_batch: bool,
+}
+
+/// Accepts the hub's requests and runs them on tokio in batches. One per process, shared by every user.
+///
+/// NOTE: handing each request to tokio on its own woke an I/O thread once per request (a futex wake and two
+/// context switches); the hub submits all the requests its users sent in one pass of its loop together.
+pub struct Submitter {
+    http: Arc<http::Engine>,
+    stats: Arc<RequestStats>,
+    bridge: Arc<Bridge>,
+    /// Jobs queued since the last flush, each with its ticket.
+    pending: Mutex<Vec<(u64, Job)>>,
+}
+
+impl Submitter {
+    pub fn new(
+        http: Arc<http::Engine>,
+        stats: Arc<RequestStats>,
+        bridge: Arc<Bridge>,
+    ) -> Submitter {
+        Submitter {
+            http,
+            stats,
+            bridge,
+            pending: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Queue `job` for the next [`Submitter::flush`] and give it its ticket (unique among the bridge's tickets
+    /// and command ids).
+    pub fn queue(&self, job: Job) -> Queued {
+        let ticket = self.bridge.next_ticket();
+        let mut pending = self.pending.lock();
+        pending.push((ticket, job));
+        Queued {
+            ticket,
+            opens_batch: pending.len() == 1,
+        }
+    }
+
+    /// Spawn every queued job on the runtime; returns how many there were.
+    pub fn flush(&self) -> usize {
+        let batch = std::mem::take(&mut *self.pending.lock());
+        let n = batch.len();
+        for (ticket, job) in batch {
+            self.http
+                .handle
+                .spawn(run(ticket, job, self.stats.clone(), self.bridge.clone()));
+        }
+        n
+    }
+}
+
+/// Run one job to its end and hand its completion to the hub (on a tokio worker).
+async fn run(ticket: u64, job: Job, stats: Arc<RequestStats>, bridge: Arc<Bridge>) {
+    let Job {
+        route,
+        jar,
+        spec,
+        meta,
+    } = job;
+    let flavor = meta.flavor;
+    complete(
+        ticket,
+        meta,
+        UserClient::execute(route, jar, spec, flavor),
+        &stats,
+        &bridge,
+    )
+    .await;
+}
+
+/// Await `execution` (the call of `meta`), record it, and push its completion for `ticket` onto the bridge.
+/// Always pushes exactly one completion, whatever `execution` does short of never ending.
+async fn complete(
+    ticket: u64,
+    meta: CallMeta,
+    execution: impl Future<Output = Outcome>,
+    stats: &RequestStats,
+    bridge: &Bridge,
+) {
+    // A panic in the engine must not lose the user parked on this call: it becomes a failure.
+    let outcome = match AssertUnwindSafe(execution).catch_unwind().await {
+        Ok(o) => o,
+        Err(panic) => Outcome {
+            response: None,
+            history: Vec::new(),
+            error: Some(HttpError::Internal(panic_text(&*panic))),
+            response_time_ms: 0.0,
+            start_time: crate::log::now(),
+        },
+    };
+    let failure = http::default_failure(&outcome, &meta);
+    // an exception the client raises out of the call is no request in Locust's stats
+    let escapes = http::escaping_error(&outcome, &meta).is_some();
+    if meta.recorded && !escapes {
+        let now = crate::log::now();
+        let len = outcome
+            .response
+            .as_ref()
+            .map(|r| r.body.len() as u64)
+            .unwrap_or(0);
+        stats.log_request(
+            &meta.method_label,
+            &meta.name,
+            Some(outcome.response_time_ms),
+            len,
+            now,
+        );
+        if let Some(f) = &failure {
+            stats.log_error(&meta.method_label, &meta.name, f, now);
+        }
+    }
+    bridge.complete(
+        ticket,
+        Box::new(Completed {
+            outcome,
+            meta,
+            failure,
+        }),
+    );
+}
+
+/// The message of a caught panic.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".into()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,270 @@
+//! The request life cycle without Python: jobs queued and flushed as the hub does, run against the loopback
+//! target (`crate::target`) or a raw loopback server, their completions drained from the bridge.
+use super::*;
+use crate::bridge::{Completion, Drained};
+use crate::http::{Flavor, Timeouts};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use url::Url;
+
+struct Rig {
+    submitter: Submitter,
+    http: Arc<http::Engine>,
+    stats: Arc<RequestStats>,
+    bridge: Arc<Bridge>,
+}
+
+fn rig() -> Rig {
+    let http = http::Engine::new(
+        tokio::runtime::Handle::current(),
+        http::wire::DEFAULT_MAX_BODY,
+    );
+    let stats = Arc::new(RequestStats::new());
+    let bridge = Arc::new(Bridge::new().unwrap());
+    Rig {
+        submitter: Submitter::new(http.clone(), stats.clone(), bridge.clone()),
+        http,
+        stats,
+        bridge,
+    }
+}
+
+/// The loopback target, serving until the test's runtime ends; returns its base URL.
+async fn target() -> Url {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(crate::target::serve(listener));
+    url
+}
+
+/// A loopback server that answers every request on every connection with `answer`.
+async fn raw_server(answer: &'static [u8]) -> Url {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut b = [0u8; 1024];
+                loop {
+                    let n = sock.read(&mut b).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&b[..n]);
+                    if seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                        seen.clear();
+                        if sock.write_all(answer).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+fn call(url: &Url, flavor: Flavor, recorded: bool) -> (RequestSpec, CallMeta) {
+    let spec = RequestSpec {
+        method: ::http::Method::GET,
+        url: url.clone(),
+        headers: Vec::new(),
+        body: None,
+        timeouts: Timeouts {
+            connect: Some(Duration::from_secs(5)),
+            read: Some(Duration::from_secs(5)),
+        },
+        timeout_texts: ("5".into(), Some("5".into())),
+        allow_redirects: true,
+        max_redirects: 30,
+        verify: true,
+        extra_cookies: Vec::new(),
+        retries_on_close: 0,
+        max_body: http::wire::DEFAULT_MAX_BODY,
+    };
+    let meta = CallMeta {
+        flavor,
+        method_label: "GET".into(),
+        name: http::path_url(url),
+        request_url: url.clone(),
+        request_body: None,
+        recorded,
+    };
+    (spec, meta)
+}
+
+/// Queue one call of `url` for a fresh user.
+fn queue(rig: &Rig, url: &Url, flavor: Flavor, recorded: bool) -> Queued {
+    let (spec, meta) = call(url, flavor, recorded);
+    rig.submitter
+        .queue(Job::new(&rig.http.user_client(), spec, meta))
+}
+
+/// Drain the bridge (as the hub does when its fd is readable) until `n` completions arrived; bounded.
+async fn completions(bridge: &Bridge, n: usize) -> Vec<Completion> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut got = Vec::new();
+    let mut batch = Drained::new();
+    while got.len() < n {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} completions arrived",
+            got.len()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        bridge.drain_into(&mut batch);
+        assert!(batch.commands.is_empty());
+        got.append(&mut batch.completions);
+    }
+    got
+}
+
+fn row(stats: &RequestStats, name: &str) -> Option<(u64, u64)> {
+    let snap = stats.snapshot();
+    snap.entries
+        .iter()
+        .find(|e| e.name == name && e.method == "GET")
+        .map(|e| (e.num_requests, e.num_failures))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_carry_their_tickets_and_are_recorded_with_the_default_rule() {
+    let rig = rig();
+    let base = target().await;
+    let ok = queue(&rig, &base.join("/hello").unwrap(), Flavor::Requests, true);
+    let bad = queue(
+        &rig,
+        &base.join("/status/500").unwrap(),
+        Flavor::Requests,
+        true,
+    );
+    assert!(ok.opens_batch && !bad.opens_batch, "{ok:?} {bad:?}");
+    assert_ne!(ok.ticket, bad.ticket);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        rig.bridge.drain().is_empty(),
+        "nothing runs before the flush"
+    );
+    assert_eq!(rig.submitter.flush(), 2);
+    assert_eq!(rig.submitter.flush(), 0, "a flush takes the batch");
+
+    let mut done = completions(&rig.bridge, 2).await;
+    done.sort_by_key(|c| c.ticket);
+    let (first, second) = (&done[0], &done[1]);
+    assert_eq!(first.ticket, ok.ticket);
+    assert_eq!(first.done.outcome.response.as_ref().unwrap().status, 200);
+    assert_eq!(
+        &first.done.outcome.response.as_ref().unwrap().body[..],
+        b"Hello!"
+    );
+    assert_eq!(first.done.failure, None);
+    assert_eq!(second.ticket, bad.ticket);
+    assert_eq!(
+        second.done.failure.as_deref(),
+        Some("HTTPError('500 Server Error: Internal Server Error for url: /status/500')")
+    );
+    assert_eq!(row(&rig.stats, "/hello"), Some((1, 0)));
+    assert_eq!(row(&rig.stats, "/status/500"), Some((1, 1)));
+    let snap = rig.stats.snapshot();
+    assert_eq!(snap.total.num_requests, 2);
+    assert_eq!(snap.errors.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_the_caller_records_itself_completes_unrecorded() {
+    let rig = rig();
+    let base = target().await;
+    let q = queue(
+        &rig,
+        &base.join("/status/404").unwrap(),
+        Flavor::Requests,
+        false,
+    );
+    rig.submitter.flush();
+    let done = completions(&rig.bridge, 1).await;
+    assert_eq!(done[0].ticket, q.ticket);
+    assert!(
+        done[0].done.failure.is_some(),
+        "the verdict still travels to the hub"
+    );
+    assert_eq!(rig.stats.snapshot().total.num_requests, 0);
+    assert!(rig.stats.snapshot().errors.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_that_escapes_into_the_task_is_no_request_in_the_stats() {
+    // FastHttpUser decodes a refused status's body for its debug text: a body that is not UTF-8 raises
+    // UnicodeDecodeError out of the call instead of recording a failure
+    let rig = rig();
+    let url = raw_server(b"HTTP/1.1 500 Oops\r\nContent-Length: 2\r\n\r\n\xff\xfe").await;
+    let q = queue(&rig, &url, Flavor::Fast, true);
+    rig.submitter.flush();
+    let done = completions(&rig.bridge, 1).await;
+    assert_eq!(done[0].ticket, q.ticket);
+    assert!(http::escaping_error(&done[0].done.outcome, &done[0].done.meta).is_some());
+    assert_eq!(done[0].done.failure, None);
+    assert_eq!(rig.stats.snapshot().total.num_requests, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_in_the_execution_completes_the_ticket_as_a_recorded_failure() {
+    let rig = rig();
+    let url = Url::parse("http://127.0.0.1:9/boom").unwrap();
+    let (_, meta) = call(&url, Flavor::Requests, true);
+    let ticket = rig.bridge.next_ticket();
+    let stats = rig.stats.clone();
+    let bridge = rig.bridge.clone();
+    tokio::spawn(async move {
+        complete(
+            ticket,
+            meta,
+            async { panic!("engine bug") },
+            &stats,
+            &bridge,
+        )
+        .await
+    })
+    .await
+    .unwrap();
+    let done = completions(&rig.bridge, 1).await;
+    assert_eq!(done[0].ticket, ticket);
+    assert!(matches!(
+        &done[0].done.outcome.error,
+        Some(HttpError::Internal(m)) if m == "engine bug"
+    ));
+    assert!(done[0].done.failure.is_some());
+    assert_eq!(row(&rig.stats, "/boom"), Some((1, 1)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_is_a_recorded_failure_and_the_user_keeps_its_cookies() {
+    let rig = rig();
+    let base = target().await;
+    let client = rig.http.user_client();
+    let (spec, meta) = call(
+        &base.join("/set-cookie?k=v").unwrap(),
+        Flavor::Requests,
+        true,
+    );
+    rig.submitter.queue(Job::new(&client, spec, meta));
+    // a port nothing listens on (the target's own listener was bound on another)
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        Url::parse(&format!("http://{}/gone", l.local_addr().unwrap())).unwrap()
+    };
+    queue(&rig, &closed, Flavor::Requests, true);
+    rig.submitter.flush();
+    completions(&rig.bridge, 2).await;
+    let (n, failures) = row(&rig.stats, "/gone").unwrap();
+    assert_eq!((n, failures), (1, 1));
+    let jar = client.jar.lock();
+    assert_eq!(
+        jar.iter_unexpired()
+            .map(|c| (c.name().to_string(), c.value().to_string()))
+            .collect::<Vec<_>>(),
+        [("k".to_string(), "v".to_string())],
+        "the job updated the user's own jar"
+    );
+}

@@ -1,0 +1,206 @@
+//! The bridge's messages as Python sees them: `drain()` returns `(completions, commands)`, where completions
+//! are `(ticket, Response)` pairs and commands are the frozen classes [`Spawn`], [`Stop`], [`Fire`] and [`Quit`].
+//!
+//! Built on the hub thread with the GIL held, from the plain-Rust messages of `bridge` (see its invariants: one
+//! drain takes everything queued; completions and commands each keep their push order; the hub acknowledges
+//! every command by its `id` once it is done). Commands are rare (a few per second); completions are the hot
+//! path, so they stay one tuple each, as cheap to unpack as anything Python has.
+use crate::bridge::{Arg, Command, Drained, IssuedCommand, StopWhat};
+use crate::py::response::Response;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+
+/// Start `count` users of the class named `class_name`.
+#[pyclass(frozen, module = "_rlocust", get_all)]
+pub struct Spawn {
+    id: u64,
+    class_name: String,
+    count: u64,
+}
+
+#[pymethods]
+impl Spawn {
+    #[new]
+    fn new(id: u64, class_name: String, count: u64) -> Self {
+        Spawn {
+            id,
+            class_name,
+            count,
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Spawn(id={}, class_name={:?}, count={})",
+            self.id, self.class_name, self.count
+        )
+    }
+}
+
+/// Stop users, waiting up to `timeout` seconds for them to finish their task (0: at once). `class_name` and
+/// `count` are both None for every user of every class (Locust's `stop()`), else both set (a ramp-down step:
+/// the `count` most recently started users of that class).
+#[pyclass(frozen, module = "_rlocust", get_all)]
+pub struct Stop {
+    id: u64,
+    class_name: Option<String>,
+    count: Option<u64>,
+    timeout: f64,
+}
+
+#[pymethods]
+impl Stop {
+    #[new]
+    #[pyo3(signature = (id, class_name=None, count=None, timeout=0.0))]
+    fn new(
+        id: u64,
+        class_name: Option<String>,
+        count: Option<u64>,
+        timeout: f64,
+    ) -> PyResult<Self> {
+        if class_name.is_some() != count.is_some() {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "Stop: class_name and count are both given or both None (every user)",
+            ));
+        }
+        Ok(Stop {
+            id,
+            class_name,
+            count,
+            timeout,
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        match (&self.class_name, self.count) {
+            (Some(c), Some(n)) => format!(
+                "Stop(id={}, class_name={c:?}, count={n}, timeout={:?})",
+                self.id, self.timeout
+            ),
+            _ => format!("Stop(id={}, timeout={:?})", self.id, self.timeout),
+        }
+    }
+}
+
+/// Fire the Locust event `event` with keyword arguments `kwargs` (numbers only; often empty).
+#[pyclass(frozen, module = "_rlocust", get_all)]
+pub struct Fire {
+    id: u64,
+    event: String,
+    kwargs: Py<PyDict>,
+}
+
+#[pymethods]
+impl Fire {
+    #[new]
+    #[pyo3(signature = (id, event, kwargs=None))]
+    fn new(py: Python<'_>, id: u64, event: String, kwargs: Option<Py<PyDict>>) -> Self {
+        Fire {
+            id,
+            event,
+            kwargs: kwargs.unwrap_or_else(|| PyDict::new(py).unbind()),
+        }
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Fire(id={}, event={:?}, kwargs={})",
+            self.id,
+            self.event,
+            self.kwargs.bind(py).repr()?
+        ))
+    }
+}
+
+/// Leave the hub loop: the test is over.
+#[pyclass(frozen, module = "_rlocust", get_all)]
+pub struct Quit {
+    id: u64,
+}
+
+#[pymethods]
+impl Quit {
+    #[new]
+    fn new(id: u64) -> Self {
+        Quit { id }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Quit(id={})", self.id)
+    }
+}
+
+/// The Python object of one command.
+fn command_object(py: Python<'_>, issued: IssuedCommand) -> PyResult<Py<PyAny>> {
+    let IssuedCommand { id, command } = issued;
+    Ok(match command {
+        Command::Spawn { class, count } => Py::new(
+            py,
+            Spawn {
+                id,
+                class_name: class,
+                count,
+            },
+        )?
+        .into_any(),
+        Command::Stop { users, timeout } => {
+            let (class_name, count) = match users {
+                StopWhat::All => (None, None),
+                StopWhat::Class { class, count } => (Some(class), Some(count)),
+            };
+            Py::new(
+                py,
+                Stop {
+                    id,
+                    class_name,
+                    count,
+                    timeout,
+                },
+            )?
+            .into_any()
+        }
+        Command::Fire { event, kwargs } => {
+            let dict = PyDict::new(py);
+            for (k, v) in kwargs {
+                match v {
+                    Arg::Int(i) => dict.set_item(k, i)?,
+                    Arg::Float(f) => dict.set_item(k, f)?,
+                }
+            }
+            Py::new(
+                py,
+                Fire {
+                    id,
+                    event,
+                    kwargs: dict.unbind(),
+                },
+            )?
+            .into_any()
+        }
+        Command::Quit => Py::new(py, Quit { id })?.into_any(),
+    })
+}
+
+/// `(completions, commands)` of one drain, emptying `batch` (its buffers are kept for the next drain).
+pub fn drained_to_py<'py>(py: Python<'py>, batch: &mut Drained) -> PyResult<Bound<'py, PyTuple>> {
+    let completions = PyList::new(
+        py,
+        batch
+            .completions
+            .drain(..)
+            .map(|c| (c.ticket, Response::from_completed(*c.done))),
+    )?;
+    let commands = PyList::empty(py);
+    for issued in batch.commands.drain(..) {
+        commands.append(command_object(py, issued)?)?;
+    }
+    PyTuple::new(py, [completions.into_any(), commands.into_any()])
+}
+
+pub fn add_classes(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Spawn>()?;
+    m.add_class::<Stop>()?;
+    m.add_class::<Fire>()?;
+    m.add_class::<Quit>()?;
+    Ok(())
+}
