@@ -1,0 +1,360 @@
+"""rlocust's private native module (Rust, pyo3; source: src/py/).
+
+In the wheel it is `rlocust._rlocust`; inside an rlocust run (the binary or the wheel) it is also importable as
+`_rlocust`, which is how the `locust` shim uses it. Not a public API: names and signatures change with the shim.
+Everything here runs on the hub thread (the one thread that runs Python).
+
+Checked against the real module by tests/python/test_native_stub.py: every public name of the module is here and
+every name here is in the module, with the same parameters.
+"""
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
+from typing import Any, Literal, NoReturn, Self, TypeAlias, final
+
+__all__ = [
+    "Fire",
+    "Quit",
+    "Response",
+    "Session",
+    "Spawn",
+    "Stop",
+    "ack",
+    "drain",
+    "flush",
+    "log_error",
+    "log_exception",
+    "log_request",
+    "run",
+    "runner_control",
+    "runner_final_user_classes_count",
+    "runner_shape",
+    "runner_spawning_complete",
+    "runner_state",
+    "runner_target_user_classes_count",
+    "runner_target_user_count",
+    "runner_user_stop",
+    "set_flush_hook",
+    "set_ssl_suffix",
+    "set_stats_settings",
+    "stats_current_percentile",
+    "stats_entry",
+    "stats_errors",
+    "stats_names",
+    "stats_percentile",
+    "stats_reset",
+    "take_interrupt",
+    "user_classes_count",
+    "user_count",
+    "user_interrupted",
+    "user_started",
+    "user_stopped",
+    "wake_fd",
+]
+
+# ---- the wheel's entry point ---------------------------------------------------------------------------------
+
+def run(argv: list[str]) -> int:
+    """Run rlocust with `argv` (without the program name) inside this interpreter; returns the exit code."""
+
+# ---- HTTP ----------------------------------------------------------------------------------------------------
+
+@final
+class Session:
+    """Rust core of `HttpSession` / `FastHttpSession`: one user's connection pool and cookie jar."""
+
+    def __new__(cls, flavor: str) -> Self:
+        """A session following FastHttpUser's conventions for `flavor == "fast"`, HttpUser's otherwise."""
+    def send(
+        self,
+        method: str,
+        url: str,
+        name: str | None,
+        headers: Sequence[tuple[str, str]],
+        body: bytes | bytearray | None,
+        timeout: tuple[float | None, float | None, str, str | None] | None,
+        allow_redirects: bool,
+        verify: bool,
+        cookies: Sequence[tuple[str, str]],
+        record: bool,
+        max_redirects: int = 30,
+        url_as_given: str | None = None,
+        retries_on_close: int = 0,
+    ) -> int:
+        """Start a call; returns the ticket its `Response` comes back with (`locust._bridge.wait`)."""
+    def cookie_items(self) -> list[tuple[str, str, str, str]]:
+        """Cookies in the jar as (name, value, domain, path)."""
+    def cookie_set(self, name: str, value: str, url: str) -> None:
+        """Put a cookie in the jar for `url` (domain and path from the url)."""
+    def cookie_remove(self, name: str) -> None:
+        """Remove every cookie named `name`."""
+    def cookie_clear(self) -> None:
+        """Empty the jar."""
+    def reset_connections(self) -> None:
+        """Close the pooled connections (FastHttp's `client.clientpool.close()`)."""
+
+@final
+class Response:
+    """The requests-style response a client call returns (made by the engine only: no constructor)."""
+
+    @property
+    def status_code(self) -> int:
+        """The status, 0 when there was no response."""
+    @property
+    def reason(self) -> str | None:
+        """The status line's reason phrase."""
+    @property
+    def ok(self) -> bool:
+        """No connection error and a status below 400."""
+    @property
+    def content(self) -> bytes | None:
+        """The body (None when there was no response)."""
+    @property
+    def text(self) -> str | None:
+        """The body decoded with `encoding` (undecodable bytes replaced)."""
+    @property
+    def encoding(self) -> str | None:
+        """The body's encoding: set by the locustfile, or from the Content-Type header."""
+    @encoding.setter
+    def encoding(self, value: str | None) -> None: ...
+    @property
+    def apparent_encoding(self) -> str:
+        """Always "utf-8"."""
+    @property
+    def url(self) -> str:
+        """The final URL (after redirects)."""
+    @property
+    def elapsed(self) -> timedelta:
+        """From sending the request to the response headers."""
+    @property
+    def headers(self) -> dict[str, str]:
+        """The response headers, case-insensitive (`locust._bridge.CaseInsensitiveDict`)."""
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Cookies set by this response."""
+    @property
+    def history(self) -> list[Response]:
+        """The responses redirected through, oldest first."""
+    @property
+    def request(self) -> Any:
+        """The request as sent: method, url, headers, body (`locust._bridge.PreparedRequestView`)."""
+    @property
+    def is_redirect(self) -> bool:
+        """A redirect status with a Location header."""
+    @property
+    def error(self) -> BaseException | None:
+        """The connection error or HTTP error of this response as the client's exception, None when it succeeded."""
+    @property
+    def _conn_error(self) -> BaseException | None:
+        """The connection error only (Locust's `.error` on a response without status)."""
+    def raise_for_status(self) -> None:
+        """Raise `error` if there is one."""
+    def json(self, **kwargs: Any) -> Any:
+        """`json.loads` of `text` (requests' JSONDecodeError when it is not JSON)."""
+    def iter_content(self, chunk_size: int | None = 1, decode_unicode: bool = False) -> Iterator[bytes | str]:
+        """The body in chunks of `chunk_size` bytes (all of it for None), or its text once."""
+    def close(self) -> None:
+        """Nothing to release."""
+    def success(self) -> NoReturn:
+        """Raises LocustError: a verdict needs `catch_response=True`."""
+    def failure(self, exc: object = None) -> NoReturn:
+        """Raises LocustError: a verdict needs `catch_response=True`."""
+    def __bool__(self) -> bool: ...
+    def __enter__(self) -> NoReturn:
+        """Raises LocustError: a with-block needs `catch_response=True`."""
+    def __exit__(self, _a: object, _b: object, _c: object) -> bool: ...
+    @property
+    def _name(self) -> str:
+        """The stats name of the call."""
+    @property
+    def _method(self) -> str:
+        """The method as the locustfile wrote it (the stats' request type)."""
+    @property
+    def _response_time(self) -> float:
+        """Wall time of the whole call in ms (what the stats record)."""
+    @property
+    def _start_time(self) -> float:
+        """Unix time the call started."""
+    @property
+    def _length(self) -> int:
+        """Bytes of body."""
+    @property
+    def _failure(self) -> str | None:
+        """`repr()` of the failure under the client's default rule, None when it succeeded."""
+    @property
+    def _recorded(self) -> bool:
+        """Whether the engine recorded the call in the stats (no `catch_response`)."""
+    @property
+    def _request_url(self) -> str:
+        """The URL the call was made with."""
+    @property
+    def _escape(self) -> BaseException | None:
+        """The exception the call raises into the task instead of failing, if any."""
+    @property
+    def _has_conn_error(self) -> bool:
+        """Whether the call ended without a response."""
+
+# ---- the hub: wake-up, drain, acknowledgements ---------------------------------------------------------------
+
+@final
+class Spawn:
+    """Command: start `count` users of the class named `class_name`."""
+
+    def __new__(cls, id: int, class_name: str, count: int) -> Self: ...
+    @property
+    def id(self) -> int:
+        """What `ack` takes when the command is done."""
+    @property
+    def class_name(self) -> str: ...
+    @property
+    def count(self) -> int: ...
+
+@final
+class Stop:
+    """Command: stop `count` users of `class_name` (most recently started first), or every user when both are
+    None; wait up to `timeout` seconds for them to finish their task (0: at once)."""
+
+    def __new__(cls, id: int, class_name: str | None = None, count: int | None = None, timeout: float = 0.0) -> Self: ...
+    @property
+    def id(self) -> int:
+        """What `ack` takes when the command is done."""
+    @property
+    def class_name(self) -> str | None: ...
+    @property
+    def count(self) -> int | None: ...
+    @property
+    def timeout(self) -> float: ...
+
+@final
+class Fire:
+    """Command: fire the Locust event `event` with the keyword arguments `kwargs` (numbers; often none)."""
+
+    def __new__(cls, id: int, event: str, kwargs: dict[str, int | float] | None = None) -> Self: ...
+    @property
+    def id(self) -> int:
+        """What `ack` takes when the command is done."""
+    @property
+    def event(self) -> str: ...
+    @property
+    def kwargs(self) -> dict[str, int | float]: ...
+
+@final
+class Quit:
+    """Command: leave the hub loop, the test is over."""
+
+    def __new__(cls, id: int) -> Self: ...
+    @property
+    def id(self) -> int:
+        """What `ack` takes when the command is done."""
+
+_Command: TypeAlias = Spawn | Stop | Fire | Quit
+
+def wake_fd() -> int:
+    """The eventfd the hub's loop watches: readable when `drain` has something."""
+
+def drain() -> tuple[list[tuple[int, Response]], list[_Command]]:
+    """Everything queued since the last call: (ticket, Response) per finished call, and the runner's commands,
+    each list in the order it was queued."""
+
+def ack(id: int, ok: bool = True) -> None:
+    """Acknowledge command `id` once it is done (`ok=False` only when a spawn failed); exactly once per command."""
+
+def flush() -> None:
+    """Hand the requests sent since the last call to tokio (scheduled through the flush hook)."""
+
+def set_flush_hook(hook: Callable[[], object]) -> None:
+    """What `Session.send` calls when a batch of requests starts (the shim schedules `flush` with it)."""
+
+def take_interrupt() -> bool:
+    """Whether the watchdog asked for a KeyboardInterrupt (cleared by reading it)."""
+
+# ---- settings from the locustfile ----------------------------------------------------------------------------
+
+def set_stats_settings(percentiles: Sequence[float], console_secs: float, csv_secs: float) -> None:
+    """`PERCENTILES_TO_REPORT`, `CONSOLE_STATS_INTERVAL_SEC` and `CSV_STATS_INTERVAL_SEC` as the locustfile left them."""
+
+def set_ssl_suffix(suffix: str) -> None:
+    """The `(_ssl.c:NNNN)` this Python's ssl module appends to OpenSSL errors."""
+
+# ---- statistics ----------------------------------------------------------------------------------------------
+
+def log_request(
+    request_type: str,
+    name: str,
+    response_time: float | None,
+    response_length: float | None,
+    error: str | None = None,
+) -> None:
+    """Record one request, and its failure when `error` is given."""
+
+def log_error(request_type: str, name: str, error: str) -> None:
+    """Record one failure row (without a request; `events.request` listeners record both)."""
+
+def log_exception(msg: str, traceback: str, node: str) -> None:
+    """Record a task exception (message, formatted traceback, node id) for the exceptions table."""
+
+def stats_entry(name: str | None = None, method: str | None = None) -> dict[str, Any]:
+    """A read-only view of one stats entry (`name=None`: the Aggregated total)."""
+
+def stats_names() -> list[tuple[str, str]]:
+    """The (name, method) of every stats entry, in insertion order."""
+
+def stats_errors() -> list[tuple[str, str, str, int, float | None, float | None]]:
+    """Failure rows: (method, name, error, occurrences, first_seen, last_seen)."""
+
+def stats_percentile(name: str, method: str, p: float) -> int:
+    """Response time at percentile `p` (0..1) of one entry (`"Aggregated"`, `""`: the total), in ms."""
+
+def stats_current_percentile(name: str, method: str, p: float) -> int | None:
+    """Like `stats_percentile` over the last 10 s window; None without data there."""
+
+def stats_reset() -> None:
+    """Reset all statistics (`environment.stats.reset_all()`)."""
+
+# ---- the runner's state (owned by Rust) ----------------------------------------------------------------------
+
+def user_started(class_name: str) -> None:
+    """A user of the class named `class_name` started (the runner's live counts)."""
+
+def user_stopped(class_name: str) -> None:
+    """A user of the class named `class_name` ended."""
+
+def user_interrupted() -> None:
+    """A user ended with KeyboardInterrupt (the watchdog's interrupt made progress)."""
+
+def user_count() -> int:
+    """Users alive now."""
+
+def user_classes_count() -> list[tuple[str, int]]:
+    """Users alive now per class, as (class name, count) pairs."""
+
+def runner_state() -> Literal["ready", "spawning", "running", "cleanup", "stopping", "stopped"]:
+    """The runner's state."""
+
+def runner_spawning_complete() -> None:
+    """The runner's own `spawning_complete` listener: the state becomes running (and `--reset-stats` resets)."""
+
+def runner_user_stop(step: Literal["begin", "cleanup", "stopped"]) -> bool:
+    """A `stop()`/`quit()` in a user's own greenlet, step by step; `"begin"` is False when stopped already."""
+
+def runner_target_user_count(value: int | None = None) -> int:
+    """`runner.target_user_count`: set it when `value` is given; returns the current value."""
+
+def runner_target_user_classes_count(value: Sequence[tuple[str, int]] | None = None) -> list[tuple[str, int]]:
+    """`runner.target_user_classes_count`: set it when `value` is given; returns the current pairs."""
+
+def runner_final_user_classes_count() -> list[tuple[str, int]]:
+    """The users per class when the last stop began (`runner.final_user_classes_count`)."""
+
+def runner_shape(
+    phase: Literal["running", "ended"] | None = None, logged: bool = False
+) -> tuple[Literal["none", "running", "ended"], bool]:
+    """The LoadTestShape's phase (set it when `phase` is given); returns (phase, whether its end was logged)."""
+
+def runner_control(
+    what: Literal["quit", "stop", "interrupt", "start"],
+    users: int = 0,
+    spawn_rate: float = 1.0,
+    classes: Sequence[str] | None = None,
+) -> None:
+    """`runner.quit()`, `stop()`, `start(users, spawn_rate)` (limited to `classes`), or an interrupt, from Python."""

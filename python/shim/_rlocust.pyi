@@ -1,0 +1,1 @@
+../rlocust/_rlocust.pyi
