@@ -96,3 +96,11 @@ def test_binary_uses_the_active_virtualenv(venv, host, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert locust_file and locust_file.startswith("<rlocust>/locust/"), locust_file
     assert "POST,/login,1,0" in stats, stats
+
+
+def test_the_wheel_ships_the_native_modules_stub(venv):
+    r = sh([str(venv / "bin" / "python"), "-c", "import os, rlocust; print(os.path.dirname(rlocust.__file__))"])
+    assert r.returncode == 0, r.stderr
+    package = Path(r.stdout.strip())
+    assert (package / "_rlocust.pyi").read_text() == (ROOT / "python/rlocust/_rlocust.pyi").read_text()
+    assert (package / "py.typed").exists()
