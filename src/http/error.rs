@@ -23,7 +23,13 @@ pub enum HttpError {
     ConnectTimeout {
         timeout: String,
     },
-    NameResolution(String),
+    /// The host name did not resolve: getaddrinfo's error code (`EAI_*`, negative) and its text. An empty host
+    /// (FastHttpUser's `http:///path`) is EAI_NONAME without a lookup, as getaddrinfo answers for it.
+    NameResolution {
+        host: String,
+        errno: i32,
+        text: String,
+    },
     TooManyRedirects(u32),
     InvalidUrl(String),
     Tls(tls::TlsFailure),
@@ -43,6 +49,13 @@ pub enum HttpError {
         exc: Box<PyExc>,
         head: Option<Box<wire::Head>>,
     },
+    /// The client refused the request before sending anything (see `check`): what it raises, and whether Locust
+    /// records it as a failure (requests' `InvalidHeader`) or it escapes into the task (the `ValueError`s of
+    /// urllib3 and geventhttpclient, http.client's `UnicodeEncodeError`).
+    Refused {
+        exc: Box<PyExc>,
+        recorded: bool,
+    },
     /// A bug in rlocust (a panic in the engine), reported as a failure instead of losing the user.
     Internal(String),
 }
@@ -55,6 +68,55 @@ pub fn strerror(e: &std::io::Error) -> String {
         Some(i) => text[..i].to_string(),
         None => text,
     }
+}
+
+/// The error of a failed name lookup. std reports getaddrinfo's failure as "failed to lookup address information:
+/// <gai_strerror text>"; Python's `socket.gaierror` carries the `EAI_*` code of that text.
+pub fn name_resolution(host: &str, e: &std::io::Error) -> HttpError {
+    let msg = e.to_string();
+    let text = msg
+        .strip_prefix("failed to lookup address information: ")
+        .unwrap_or(&msg)
+        .to_string();
+    let errno = gai_code(&text).unwrap_or(libc::EAI_NONAME);
+    HttpError::NameResolution {
+        host: host.to_string(),
+        errno,
+        text,
+    }
+}
+
+/// getaddrinfo's answer for a host that is empty (no lookup is made for it).
+pub fn no_host() -> HttpError {
+    HttpError::NameResolution {
+        host: String::new(),
+        errno: libc::EAI_NONAME,
+        text: gai_text(libc::EAI_NONAME),
+    }
+}
+
+fn gai_text(code: i32) -> String {
+    // SAFETY: gai_strerror returns a pointer to a static, NUL-terminated message for any code.
+    unsafe { std::ffi::CStr::from_ptr(libc::gai_strerror(code)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn gai_code(text: &str) -> Option<i32> {
+    const CODES: &[i32] = &[
+        libc::EAI_BADFLAGS,
+        libc::EAI_NONAME,
+        libc::EAI_AGAIN,
+        libc::EAI_FAIL,
+        libc::EAI_NODATA,
+        libc::EAI_FAMILY,
+        libc::EAI_SOCKTYPE,
+        libc::EAI_SERVICE,
+        libc::EAI_MEMORY,
+        libc::EAI_SYSTEM,
+        libc::EAI_OVERFLOW,
+    ];
+    CODES.iter().copied().find(|&c| gai_text(c) == text)
 }
 
 /// `HTTPConnectionPool(host='h', port=1)` (urllib3's pool, in requests' texts).
@@ -170,17 +232,26 @@ impl HttpError {
             (HttpError::ConnectTimeout { .. }, Flavor::Fast) => {
                 fast_retries_exceeded(url, "timed out")
             }
-            // NOTE: as before this change (not re-checked: a name lookup leaves loopback): the requests text for both
-            // clients.
-            (HttpError::NameResolution(h), _) => {
-                let msg = format!(
-                    "{}: Max retries exceeded with url: {} (Caused by NameResolutionError(\"<urllib3.connection.{conn} object at 0x....>: Failed to resolve '{h}' ([Errno -2] Name or service not known)\"))",
-                    pool_name(url),
-                    path_url(url)
+            // urllib3: `raise NameResolutionError(host, conn, e) from e` (a NewConnectionError, so Locust reports the
+            // gaierror beneath it); geventhttpclient lets the gaierror through.
+            (HttpError::NameResolution { host, errno, text }, Flavor::Requests) => {
+                let gai = exc(
+                    "socket.gaierror",
+                    vec![PyVal::int(*errno), PyVal::str(text.clone())],
                 );
-                let mre = exc("urllib3.exceptions.MaxRetryError", vec![PyVal::str(msg)]);
-                exc("requests.exceptions.ConnectionError", vec![exc_arg(&mre)])
+                let nre = exc(
+                    "urllib3.exceptions.NameResolutionError",
+                    vec![PyVal::str(format!(
+                        "{conn}(host='{host}', port={port}): Failed to resolve '{host}' ([Errno {errno}] {text})"
+                    ))],
+                )
+                .caused_by(gai);
+                max_retries(url, nre, "requests.exceptions.ConnectionError")
             }
+            (HttpError::NameResolution { errno, text, .. }, Flavor::Fast) => exc(
+                "socket.gaierror",
+                vec![PyVal::int(*errno), PyVal::str(text.clone())],
+            ),
             (HttpError::TooManyRedirects(n), Flavor::Requests) => exc(
                 "requests.exceptions.TooManyRedirects",
                 vec![PyVal::str(format!("Exceeded {n} redirects."))],
@@ -247,6 +318,7 @@ impl HttpError {
             (HttpError::Aborted { errno, text }, Flavor::Fast) => {
                 wire::exc::os_error(wire::exc::os_error_class(*errno), *errno, text)
             }
+            (HttpError::Refused { exc, .. }, _) => (**exc).clone(),
             (HttpError::Internal(m), _) => exc(
                 "builtins.RuntimeError",
                 vec![PyVal::str(format!("rlocust internal error: {m}"))],
@@ -266,6 +338,7 @@ impl HttpError {
                 )
             }
             (HttpError::Read { exc, .. }, Flavor::Fast) => !wire::llhttp::recorded_by_locust(exc),
+            (HttpError::Refused { recorded, .. }, _) => !recorded,
             _ => false,
         }
     }
@@ -315,5 +388,70 @@ mod tests {
             HttpError::TooManyRedirects(30).repr(Flavor::Requests, &u),
             "TooManyRedirects('Exceeded 30 redirects.')"
         );
+    }
+
+    #[test]
+    fn name_resolution_reads_as_in_each_client() {
+        let u = Url::parse("http://nonexistent.invalid/x").unwrap();
+        let e = name_resolution(
+            "nonexistent.invalid",
+            &std::io::Error::other(
+                "failed to lookup address information: Name or service not known",
+            ),
+        );
+        assert_eq!(
+            e,
+            HttpError::NameResolution {
+                host: "nonexistent.invalid".into(),
+                errno: -2,
+                text: "Name or service not known".into()
+            }
+        );
+        // Locust reports the gaierror beneath requests' ConnectionError
+        assert_eq!(
+            e.repr(Flavor::Requests, &u),
+            "gaierror(-2, 'Name or service not known')"
+        );
+        assert_eq!(
+            e.exception(Flavor::Requests, &u).str_text(),
+            "HTTPConnectionPool(host='nonexistent.invalid', port=80): Max retries exceeded with url: /x (Caused by NameResolutionError(\"HTTPConnection(host='nonexistent.invalid', port=80): Failed to resolve 'nonexistent.invalid' ([Errno -2] Name or service not known)\"))"
+        );
+        assert_eq!(
+            e.repr(Flavor::Fast, &u),
+            "gaierror(-2, 'Name or service not known')"
+        );
+        assert_eq!(
+            no_host().repr(Flavor::Fast, &u),
+            "gaierror(-2, 'Name or service not known')"
+        );
+        let again = name_resolution(
+            "h",
+            &std::io::Error::other(
+                "failed to lookup address information: Temporary failure in name resolution",
+            ),
+        );
+        assert!(matches!(again, HttpError::NameResolution { errno: -3, .. }));
+    }
+
+    #[test]
+    fn refusals_escape_or_are_recorded() {
+        let u = Url::parse("http://h/x").unwrap();
+        let invalid = HttpError::Refused {
+            exc: Box::new(PyExc::new(
+                "requests.exceptions.InvalidHeader",
+                vec![PyVal::str("Invalid ... in header name: 'x:y'")],
+            )),
+            recorded: true,
+        };
+        assert!(!invalid.escapes(Flavor::Requests));
+        assert_eq!(
+            invalid.repr(Flavor::Requests, &u),
+            "InvalidHeader(\"Invalid ... in header name: 'x:y'\")"
+        );
+        let value_error = HttpError::Refused {
+            exc: Box::new(PyExc::new("builtins.ValueError", vec![PyVal::str("bad")])),
+            recorded: false,
+        };
+        assert!(value_error.escapes(Flavor::Fast));
     }
 }

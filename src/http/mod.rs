@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use url::Url;
 
+pub mod check;
 mod conn;
 mod error;
 pub mod tls;
@@ -58,7 +59,8 @@ pub fn path_url(url: &Url) -> String {
 pub struct RequestSpec {
     pub method: Method,
     pub url: Url,
-    /// Request headers in order; later entries with the same name replace earlier ones.
+    /// Request headers in order; later entries with the same name replace earlier ones. A pair with an empty name
+    /// is a note from the shim instead (see `check::NOTE_NO_HOST`).
     pub headers: Vec<(String, String)>,
     pub body: Option<Bytes>,
     pub timeouts: Timeouts,
@@ -302,6 +304,76 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
         .map(|(_, v)| v.as_str())
 }
 
+/// The request's headers as the client sends them, or why it refuses the request before sending it: checked in
+/// the client's order (FastHttpUser: the target, then each header; HttpUser: every header as requests prepares
+/// them, then their encodings as http.client writes them). Values go out in latin-1, as both clients write them;
+/// the second part holds the header lines a `HeaderMap` cannot (see `conn::Call::extra_head`).
+fn request_headers(spec: &RequestSpec, flavor: Flavor) -> Result<(HeaderMap, Vec<u8>), HttpError> {
+    let refused = |class: &'static str, text: String, recorded: bool| HttpError::Refused {
+        exc: Box::new(PyExc::new(class, vec![wire::exc::PyVal::str(text)])),
+        recorded,
+    };
+    if flavor == Flavor::Fast
+        && let Some(m) = check::fast_target_fault(spec.url.path(), spec.url.query())
+    {
+        return Err(refused("builtins.ValueError", m, false));
+    }
+    let mut headers = HeaderMap::new();
+    let mut extra = Vec::new();
+    let mut encoding = None;
+    let mut no_host = false;
+    for (k, v) in &spec.headers {
+        match flavor {
+            Flavor::Requests => {
+                if let Some(m) = check::requests_header_fault(k, v) {
+                    return Err(refused("requests.exceptions.InvalidHeader", m, true));
+                }
+                if encoding.is_none() {
+                    encoding = check::requests_header_encoding(k, v);
+                }
+            }
+            Flavor::Fast => {
+                if let Some(m) = check::fast_header_fault(k, v) {
+                    return Err(refused("builtins.ValueError", m, false));
+                }
+            }
+        }
+        if k.is_empty() {
+            // the shim's note that the URL has no host (the only note the checks above let through)
+            no_host = true;
+            continue;
+        }
+        if encoding.is_some() {
+            continue;
+        }
+        let value = check::latin1(v);
+        match (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_bytes(&value),
+        ) {
+            (Ok(name), Ok(value)) => {
+                headers.insert(name, value);
+            }
+            _ => {
+                extra.extend_from_slice(k.as_bytes());
+                extra.extend_from_slice(b": ");
+                extra.extend_from_slice(&value);
+                extra.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    if let Some(e) = encoding {
+        return Err(HttpError::Refused {
+            exc: Box::new(e),
+            recorded: false,
+        });
+    }
+    if no_host {
+        return Err(error::no_host());
+    }
+    Ok((headers, extra))
+}
+
 async fn run_chain(
     route: &Route,
     jar: &Mutex<CookieStore>,
@@ -312,19 +384,10 @@ async fn run_chain(
     let mut url = spec.url.clone();
     let mut method = spec.method.clone();
     let mut body = spec.body.clone();
-    let mut headers = HeaderMap::new();
-    for (k, v) in &spec.headers {
-        let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(k.as_bytes()),
-            HeaderValue::from_str(v),
-        ) else {
-            return (
-                Err(HttpError::InvalidUrl(format!("Invalid header: {k}"))),
-                history,
-            );
-        };
-        headers.insert(name, value);
-    }
+    let (mut headers, extra_head) = match request_headers(spec, flavor) {
+        Ok(h) => h,
+        Err(e) => return (Err(e), history),
+    };
     loop {
         let mut req_headers = headers.clone();
         let mut cookie_pairs: Vec<String> = {
@@ -350,7 +413,7 @@ async fn run_chain(
             );
         }
         let ctx = wire::Context {
-            method: method.as_str().to_string(),
+            method: check::method_str(&method).to_string(),
             url: url.to_string(),
             pool: pool_name(&url),
             read_timeout: spec.timeout_texts.1.clone(),
@@ -363,6 +426,7 @@ async fn run_chain(
             method: &method,
             url: &url,
             headers: &req_headers,
+            extra_head: &extra_head,
             body: &payload,
             dialect: flavor.dialect(),
             ctx: &ctx,

@@ -163,9 +163,8 @@ impl Session {
         let Installed { core, requests } = installed()?;
         let parsed = parse_url_cached(url)
             .map_err(|e| PyValueError::new_err(format!("Invalid URL {url:?}: {e}")))?;
-        let method_upper = method.to_ascii_uppercase();
-        let http_method = ::http::Method::from_bytes(method_upper.as_bytes())
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let http_method = http::check::request_method(self.flavor, method, &headers)
+            .map_err(PyValueError::new_err)?;
         let name = name.unwrap_or_else(|| match self.flavor {
             Flavor::Requests => http::path_url(&parsed),
             Flavor::Fast => url_as_given.unwrap_or_else(|| url.to_string()),

@@ -122,7 +122,7 @@ impl Response {
                     Some(r.body),
                     r.url.to_string(),
                     r.elapsed.as_secs_f64(),
-                    r.method.to_string(),
+                    crate::http::check::method_str(&r.method).to_string(),
                     r.request_headers,
                 ),
                 None => (
@@ -178,7 +178,7 @@ impl Response {
             name: parent.name.clone(),
             method_label: parent.method_label.clone(),
             request_url: x.url.clone(),
-            request_method: x.method.to_string(),
+            request_method: crate::http::check::method_str(&x.method).to_string(),
             request_headers: x.request_headers.clone(),
             request_body: None,
             failure: None,
@@ -420,9 +420,20 @@ impl Response {
             && crate::http::header(&self.headers, "location").is_some()
     }
 
-    /// The connection error or HTTP error of this response, as an exception instance (None if it succeeded).
+    /// `response.error`: FastHttpUser sets it for any failure (a bad status included); HttpUser only on a response
+    /// made from a connection error (requests' own responses have none, Locust's class attribute says None).
     #[getter]
     fn error(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        if slf.borrow().flavor == Flavor::Requests {
+            return Self::_conn_error(slf);
+        }
+        Self::_error(slf)
+    }
+
+    /// The connection error or HTTP error of this response, as an exception instance (None if it succeeded): what
+    /// the client's success rule reports.
+    #[getter]
+    fn _error(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         if let Some(e) = &slf.borrow().error_obj {
             return Ok(e.clone_ref(py));
@@ -437,14 +448,14 @@ impl Response {
     #[getter]
     fn _conn_error(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         if slf.borrow().error.is_some() {
-            Self::error(slf)
+            Self::_error(slf)
         } else {
             Ok(slf.py().None())
         }
     }
 
     fn raise_for_status(slf: &Bound<'_, Self>) -> PyResult<()> {
-        let e = Self::error(slf)?;
+        let e = Self::_error(slf)?;
         let py = slf.py();
         if e.is_none(py) {
             return Ok(());

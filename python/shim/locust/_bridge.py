@@ -403,8 +403,11 @@ def build_exc(desc, response=None):
     # NOTE: the instance is made without the class's own __init__ (urllib3's and geventhttpclient's take pools,
     # connections and responses the engine does not have); args and the attributes its repr and str need are set
     # as that __init__ would leave them.
-    obj = cls.__new__(cls, *args)
-    BaseException.__init__(obj, *args)
+    if issubclass(cls, UnicodeError):  # its str() reads what its own __init__ stores
+        obj = cls(*args)
+    else:
+        obj = cls.__new__(cls, *args)
+        BaseException.__init__(obj, *args)
     for key, value in attrs:
         setattr(obj, key, build_exc(value) if isinstance(value, tuple) else value)
     rex = _requests_exceptions()

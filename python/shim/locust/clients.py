@@ -296,27 +296,124 @@ def finish_call(session, response, method, url, context, catch_response, listene
     }
     if catch_response:
         return ResponseContextManager(response, session.request_event, meta)
-    meta["exception"] = _bridge.reported_error(response.error)
+    meta["exception"] = _bridge.reported_error(response._error)
     session.request_event.fire(**meta)
     return response
 
 
-def _invalid_url(method, url, error):
-    """The exception requests raises for a URL it cannot parse (urllib3 2.x's text for a bad port)."""
-    mod = _bridge._exc_module()
-    m = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#]*)", url)
-    if m:
-        authority = m.group(1).rsplit("@", 1)[-1]
-        port = authority.rpartition(":")[2] if ":" in authority.rpartition("]")[2] else ""
-        if port and not port.isdigit():
-            return mod.InvalidURL(f"Failed to parse: {authority!r} is not a valid host or port")
-    try:
-        import requests
+# requests' URL rules (urllib3 2.x `parse_url`, then `PreparedRequest.prepare_url`), for the texts of the URLs it
+# refuses: the scheme and authority of a URL, a host (a registered name, an IPv4 address or a bracketed IPv6
+# address with an optional zone) with an optional port, and the characters no host may hold.
+_URL_AUTHORITY = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*:)?(?://([^\\/?#]*))?", re.S)
+_HOST_PORT = re.compile(
+    r"((?:[^\[\]%:/?#]|%[0-9A-Fa-f]{2})*|\[[0-9A-Fa-f:.]+(?:%(?:25)?(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{2})+)?\])"
+    r"(?::(\d*))?\Z",
+    re.S,
+)
+_HOST_BAD_CHAR = re.compile(r"[\x00-\x20\x7f]")
+# an http(s) URL whose authority holds no host (`http:///x`, `http://user@:80/x`): the URL crate would take the
+# path's first segment for the host
+_NO_HOST = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:[^\\/?#]*@)?(?::\d*)?(?:[\\/?#]|\Z)")
 
-        requests.Request(method, url).prepare()
-    except Exception as e:  # the real class and message
-        return e
-    return mod.InvalidURL(str(error))
+
+def _requests_url_error(url):
+    """The text of the InvalidURL requests raises for `url` (an http or https URL), or None if it takes it."""
+    url = url.lstrip()
+    authority = _URL_AUTHORITY.match(url).group(1)
+    host = None
+    if authority:
+        host_port = authority.rpartition("@")[2]
+        m = _HOST_PORT.match(host_port)
+        if m is None or len((m.group(2) or "").lstrip("0")) > 5:
+            bad = _HOST_BAD_CHAR.search(host_port)
+            if bad:
+                return f"Failed to parse: Host {host_port!r} contains invalid character {bad.group()!r}"
+            return f"Failed to parse: {host_port!r} is not a valid host or port"
+        host, port = m.groups()
+        if port and int(port) > 65535:
+            return f"Failed to parse: {url}"
+        bad = _HOST_BAD_CHAR.search(host)
+        if bad:
+            return f"Failed to parse: Host {host!r} contains invalid character {bad.group()!r}"
+    if not host:
+        return f"Invalid URL {url!r}: No host supplied"
+    if host.isascii() and host.startswith(("*", ".")):
+        return "URL has an invalid label."
+    return None
+
+
+def _invalid_url(url, error=None):
+    """The exception requests raises for a URL it cannot parse (its own texts, whichever requests is installed)."""
+    mod = _bridge._exc_module()
+    text = _requests_url_error(url)
+    return mod.InvalidURL(text if text is not None else str(error))
+
+
+def _requests_header_fault(header, part, index):
+    """requests' `_validate_header_part`: the text of its InvalidHeader for one part of a header, or None."""
+    if isinstance(part, str):
+        ok = (_HEADER_NAME if index == 0 else _HEADER_VALUE).match(part)
+    elif isinstance(part, bytes):
+        ok = (_HEADER_NAME_B if index == 0 else _HEADER_VALUE_B).match(part)
+    else:
+        return f"Header part ({part!r}) from {header} must be of type str or bytes, not {type(part)}"
+    if ok:
+        return None
+    kind = "name" if index == 0 else "value"
+    return f"Invalid leading whitespace, reserved character(s), or return character(s) in header {kind}: {part!r}"
+
+
+# a name starts with neither ':' nor whitespace and holds no ':', CR or LF; a value is empty, or starts with no
+# whitespace and holds no CR or LF
+_HEADER_NAME = re.compile(r"[^:\s][^:\r\n]*\Z")
+_HEADER_VALUE = re.compile(r"(?:\S[^\r\n]*)?\Z")
+_HEADER_NAME_B = re.compile(rb"[^:\s][^:\r\n]*\Z")
+_HEADER_VALUE_B = re.compile(rb"(?:\S[^\r\n]*)?\Z")
+# the engine's note that the URL has no host (see src/http/check.rs)
+NO_HOST_NOTE = ("", "\0no-host")
+
+
+def header_pairs(headers, fast=False):
+    """The (name, value) pairs of a headers mapping as the engine takes them: `str` names and values, checked in
+    Rust. Anything else takes the client's own way here (`_requests_pairs`, `_fast_pairs`)."""
+    for k, v in headers.items():
+        if k.__class__ is not str or v.__class__ is not str or not k:
+            return _fast_pairs(headers) if fast else _requests_pairs(headers)
+    return list(headers.items())
+
+
+def _requests_pairs(headers):
+    """requests' `prepare_headers` for headers with parts that are not `str`: None values are dropped, bytes go
+    out as they are, and the first refused part becomes the engine's note (an empty name and the InvalidHeader
+    text: the call fails with it, recorded, in its place among the headers)."""
+    out = []
+    for k, v in headers.items():
+        if v is None:
+            continue
+        header = (k, v)
+        fault = _requests_header_fault(header, k, 0) or _requests_header_fault(header, v, 1)
+        if fault is not None:
+            out.append(("", fault))
+            break
+        # to_native_string: a bytes name must be ASCII (UnicodeDecodeError otherwise, as requests raises it)
+        name = k.decode("ascii") if isinstance(k, bytes) else str.__str__(k)
+        value = v.decode("latin-1") if isinstance(v, bytes) else str.__str__(v)
+        out.append((name, value))
+    return out
+
+
+def _fast_pairs(headers):
+    """geventhttpclient's header lines for headers with parts that are not `str`: a list or tuple value is one line
+    per item, other values are sent as str(value); a name that is not a `str` token is refused (the engine's note:
+    an empty name and the ValueError text, raised in its place among the headers)."""
+    out = []
+    for k, v in headers.items():
+        if not isinstance(k, str) or not k:
+            out.append(("", f"invalid header field name {k!r}"))
+            break
+        for item in v if isinstance(v, (list, tuple)) else (v,):
+            out.append((k, item if item.__class__ is str else str(item)))
+    return out
 
 
 class CookieJarView:
@@ -441,7 +538,7 @@ class ResponseContextManager:
                 self._report(value)
                 return True
             return False
-        self._report(_bridge.reported_error(self._response.error))
+        self._report(_bridge.reported_error(self._response._error))
         return True
 
     def _report(self, exception):
@@ -560,8 +657,12 @@ class HttpSession:
             self.request_name = None
 
     def _build_url(self, url):
-        url = str(url)
+        if url.__class__ is not str:
+            _ABSOLUTE.match(url)  # Locust matches the url as given: bytes raise TypeError
+            url = str(url)
         if _ABSOLUTE.match(url):
+            if _NO_HOST.match(url):
+                raise _invalid_url(url)
             return url
         return (self.base_url or "") + url
 
@@ -577,6 +678,7 @@ class HttpSession:
             if params:
                 merged.update(dict(_to_pairs(params) or []))
             params = merged
+        given = full
         full = requote(add_params(full, params))
         if self._headers is None:
             base, base_pairs = _shared_default_headers()
@@ -619,7 +721,7 @@ class HttpSession:
                 method,
                 full,
                 name,
-                base_pairs if headers is base and base_pairs else [(str(k), str(v)) for k, v in headers.items()],
+                base_pairs if headers is base and base_pairs else header_pairs(headers),
                 body,
                 timeout,
                 bool(allow_redirects),
@@ -629,7 +731,9 @@ class HttpSession:
                 self.max_redirects,
             )
         except ValueError as e:
-            raise _invalid_url(method, full, e) from None
+            if str(e).startswith("Method cannot contain"):  # urllib3's refusal of the method
+                _bridge.raise_escaped(e)
+            raise _invalid_url(given, e) from None
         return finish_call(self, _bridge.wait(ticket), method, full, context, catch_response, listeners)
 
     def get(self, url, *, data=None, json=None, **kwargs):

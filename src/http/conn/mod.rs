@@ -185,6 +185,9 @@ pub struct Call<'a> {
     pub method: &'a Method,
     pub url: &'a Url,
     pub headers: &'a HeaderMap,
+    /// Header lines a `HeaderMap` cannot hold, written as they are after its headers (`name: value\r\n`):
+    /// requests sends names and values http.client accepts that are not HTTP tokens, and the server decides.
+    pub extra_head: &'a [u8],
     pub body: &'a [u8],
     pub dialect: Dialect,
     pub ctx: &'a wire::Context,
@@ -240,6 +243,7 @@ pub async fn exchange(tls: &Tls, pool: &Pool, call: &Call<'_>) -> Result<RawResp
         call.method,
         url,
         call.headers,
+        call.extra_head,
         if inline { call.body.len() } else { 0 },
     );
     let rest = if inline {
@@ -310,7 +314,7 @@ async fn connect_tcp(key: &Key) -> Result<TcpStream, HttpError> {
         Ok(ip) => vec![(ip, key.port).into()],
         Err(_) => match tokio::net::lookup_host((host, key.port)).await {
             Ok(a) => a.collect(),
-            Err(_) => return Err(HttpError::NameResolution(key.host.clone())),
+            Err(e) => return Err(crate::http::error::name_resolution(&key.host, &e)),
         },
     };
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no address to connect to");
@@ -383,9 +387,15 @@ fn has_token(value: &[u8], token: &[u8]) -> bool {
 
 /// Request line and headers (`Host` first unless given), ending with the blank line; `room` more bytes are
 /// reserved for a body sent in the same write.
-fn request_head(method: &Method, url: &Url, headers: &HeaderMap, room: usize) -> Vec<u8> {
-    let mut h = Vec::with_capacity(256 + room);
-    h.extend_from_slice(method.as_str().as_bytes());
+fn request_head(
+    method: &Method,
+    url: &Url,
+    headers: &HeaderMap,
+    extra: &[u8],
+    room: usize,
+) -> Vec<u8> {
+    let mut h = Vec::with_capacity(256 + extra.len() + room);
+    h.extend_from_slice(crate::http::check::method_str(method).as_bytes());
     h.push(b' ');
     let path = url.path();
     h.extend_from_slice(if path.is_empty() {
@@ -413,6 +423,7 @@ fn request_head(method: &Method, url: &Url, headers: &HeaderMap, room: usize) ->
         h.extend_from_slice(value.as_bytes());
         h.extend_from_slice(b"\r\n");
     }
+    h.extend_from_slice(extra);
     h.extend_from_slice(b"\r\n");
     h
 }

@@ -9,10 +9,26 @@ fn head_lists_host_first_and_keeps_the_query() {
     let url = Url::parse("http://127.0.0.1:8089/a/b?x=1&y=2").unwrap();
     let mut h = HeaderMap::new();
     h.insert("accept", http::HeaderValue::from_static("*/*"));
-    let head = request_head(&Method::GET, &url, &h, 0);
+    let head = request_head(&Method::GET, &url, &h, &[], 0);
     assert_eq!(
         String::from_utf8(head).unwrap(),
         "GET /a/b?x=1&y=2 HTTP/1.1\r\nhost: 127.0.0.1:8089\r\naccept: */*\r\n\r\n"
+    );
+}
+
+#[test]
+fn head_writes_the_empty_method_and_extra_lines() {
+    let url = Url::parse("http://h/x").unwrap();
+    let head = request_head(
+        &crate::http::check::empty_method(),
+        &url,
+        &HeaderMap::new(),
+        b"x y: 1\r\n",
+        0,
+    );
+    assert_eq!(
+        String::from_utf8(head).unwrap(),
+        " /x HTTP/1.1\r\nhost: h\r\nx y: 1\r\n\r\n"
     );
 }
 
@@ -95,6 +111,7 @@ async fn call(
         method: &method,
         url,
         headers: &headers,
+        extra_head: &[],
         body: b"",
         dialect,
         ctx: &ctx,
@@ -357,6 +374,7 @@ async fn a_silent_server_and_a_stalled_body_are_read_timeouts_of_each_client() {
         method: &Method::GET,
         url: &url,
         headers: &headers,
+        extra_head: &[],
         body: b"",
         dialect: Dialect::Requests,
         ctx: &ctx,
@@ -401,6 +419,7 @@ async fn fast_http_retries_connections_closed_before_any_byte_and_requests_does_
         method: &Method::GET,
         url: &url,
         headers: &headers,
+        extra_head: &[],
         body: b"",
         dialect: Dialect::Fast,
         ctx: &ctx,
@@ -491,6 +510,7 @@ async fn a_connect_that_never_completes_is_a_connect_timeout() {
         method: &Method::GET,
         url: &url,
         headers: &headers,
+        extra_head: &[],
         body: b"",
         dialect: Dialect::Requests,
         ctx: &ctx,

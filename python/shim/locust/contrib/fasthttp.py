@@ -8,11 +8,12 @@ verification by default, and FastHttpUser's own class attributes and argument na
 import json as unshadowed_json
 import re
 from contextlib import contextmanager
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import _rlocust
 from locust import _bridge
 from locust.clients import (
+    NO_HOST_NOTE,
     CookieJarView,
     ResponseContextManager,
     RestResponseContextManager,
@@ -20,6 +21,7 @@ from locust.clients import (
     encode_body,
     finish_call,
     has_user_listeners,
+    header_pairs,
     requote,
     split_credentials,
 )
@@ -49,7 +51,7 @@ class LocustBadStatusCode(_ConnBase):
         return "LocustBadStatusCode(code=%r)" % (self.code,)
 
     def __str__(self):
-        return "Bad status code %r for url %s" % (self.code, self.url)
+        return "URL %s: code=%s" % (self.url, self.code)
 
 
 class FastHttpSession:
@@ -99,6 +101,7 @@ class FastHttpSession:
         if self.request_name and not name:
             name = self.request_name
         built = self._build_url(url)
+        absolute = built is url
         hdrs = {"User-Agent": "python/gevent-http-client-" + _GEVENTHTTPCLIENT_VERSION}
         hdrs.update(self.default_headers)
         if headers:
@@ -142,12 +145,22 @@ class FastHttpSession:
             built = add_params(built, params)
         max_redirects = kwargs.pop("max_redirects", None)
         listeners = catch_response or has_user_listeners(self.request_event)
-        urlsplit(built).port  # a bad port raises ValueError("Port could not be cast to integer value as ...")
+        if "\t" in built or "\n" in built or "\r" in built:  # geventhttpclient's urlparse drops them
+            built = built.replace("\t", "").replace("\n", "").replace("\r", "")
+        parts = urlsplit(built)
+        parts.port  # a bad port raises ValueError("Port could not be cast to integer value as ...")
+        pairs = header_pairs(hdrs, fast=True)
+        target = built
+        if absolute and not parts.hostname:
+            # no host (`http:///path`): geventhttpclient looks up "" and fails with gaierror, after it has built the
+            # request (so a bad header is reported first). The engine is told so; the URL it parses needs a host.
+            pairs.append(NO_HOST_NOTE)
+            target = urlunsplit((parts.scheme, "localhost", parts.path, parts.query, parts.fragment))
         ticket = self._core.send(
             method,
-            requote(built),
+            requote(target),
             name or url,
-            [(str(k), str(v)) for k, v in hdrs.items()],
+            pairs,
             body,
             self._timeouts(),
             bool(allow_redirects),
