@@ -80,8 +80,14 @@ class Session:
         max_redirects: int = 30,
         url_as_given: str | None = None,
         retries_on_close: int = 0,
+        *,
+        header_fault: str | None = None,
+        no_host: bool = False,
     ) -> int:
-        """Start a call; returns the ticket its `Response` comes back with (`locust._bridge.wait`)."""
+        """Start a call; returns the ticket its `Response` comes back with (`locust._bridge.wait`). `header_fault`:
+        the client's text for a header part the shim refused after `headers` (the call fails with it unless one
+        of `headers` is refused first); `no_host`: the URL the locustfile gave has no host (`url` has one in its
+        place), so the call fails when it would look the host up."""
     def cookie_items(self) -> list[tuple[str, str, str, str]]:
         """Cookies in the jar as (name, value, domain, path)."""
     def cookie_set(self, name: str, value: str, url: str) -> None:
@@ -143,6 +149,9 @@ class Response:
         """A redirect status with a Location header."""
     @property
     def error(self) -> BaseException | None:
+        """FastHttpUser: `_error`; HttpUser: `_conn_error` (requests' own responses carry no error)."""
+    @property
+    def _error(self) -> BaseException | None:
         """The connection error or HTTP error of this response as the client's exception, None when it succeeded."""
     @property
     def _conn_error(self) -> BaseException | None:

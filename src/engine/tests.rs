@@ -71,6 +71,8 @@ fn call(url: &Url, flavor: Flavor, recorded: bool) -> (RequestSpec, CallMeta) {
         method: ::http::Method::GET,
         url: url.clone(),
         headers: Vec::new(),
+        header_fault: None,
+        no_host: false,
         body: None,
         timeouts: Timeouts {
             connect: Some(Duration::from_secs(5)),

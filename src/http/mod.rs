@@ -59,9 +59,14 @@ pub fn path_url(url: &Url) -> String {
 pub struct RequestSpec {
     pub method: Method,
     pub url: Url,
-    /// Request headers in order; later entries with the same name replace earlier ones. A pair with an empty name
-    /// is a note from the shim instead (see `check::NOTE_NO_HOST`).
+    /// Request headers in order; later entries with the same name replace earlier ones.
     pub headers: Vec<(String, String)>,
+    /// The client's text for a header part the shim refused (one Rust never sees: a `bytes` name, a value that is
+    /// not `str`). It comes after `headers` in the client's order: a refused pair among them is reported first.
+    pub header_fault: Option<String>,
+    /// The URL the locustfile gave has no host (`http:///x`; `url` has a placeholder host): the client fails when
+    /// it looks the host up, after it has built the request.
+    pub no_host: bool,
     pub body: Option<Bytes>,
     pub timeouts: Timeouts,
     /// The connect and read timeouts as the locustfile gave them (`str()` of the values), for error texts.
@@ -321,7 +326,6 @@ fn request_headers(spec: &RequestSpec, flavor: Flavor) -> Result<(HeaderMap, Vec
     let mut headers = HeaderMap::new();
     let mut extra = Vec::new();
     let mut encoding = None;
-    let mut no_host = false;
     for (k, v) in &spec.headers {
         match flavor {
             Flavor::Requests => {
@@ -337,11 +341,6 @@ fn request_headers(spec: &RequestSpec, flavor: Flavor) -> Result<(HeaderMap, Vec
                     return Err(refused("builtins.ValueError", m, false));
                 }
             }
-        }
-        if k.is_empty() {
-            // the shim's note that the URL has no host (the only note the checks above let through)
-            no_host = true;
-            continue;
         }
         if encoding.is_some() {
             continue;
@@ -362,13 +361,19 @@ fn request_headers(spec: &RequestSpec, flavor: Flavor) -> Result<(HeaderMap, Vec
             }
         }
     }
+    if let Some(m) = &spec.header_fault {
+        return Err(match flavor {
+            Flavor::Requests => refused("requests.exceptions.InvalidHeader", m.clone(), true),
+            Flavor::Fast => refused("builtins.ValueError", m.clone(), false),
+        });
+    }
     if let Some(e) = encoding {
         return Err(HttpError::Refused {
             exc: Box::new(e),
             recorded: false,
         });
     }
-    if no_host {
+    if spec.no_host {
         return Err(error::no_host());
     }
     Ok((headers, extra))

@@ -141,7 +141,7 @@ impl Session {
     /// `name=None` resolves to the client's default (requests: path and query; FastHttp: the url as given).
     /// `timeout`: None, or (connect seconds, read seconds, connect as text, read as text) with None for "wait
     /// forever" (the shim has validated them as the client does).
-    #[pyo3(signature = (method, url, name, headers, body, timeout, allow_redirects, verify, cookies, record, max_redirects=30, url_as_given=None, retries_on_close=0))]
+    #[pyo3(signature = (method, url, name, headers, body, timeout, allow_redirects, verify, cookies, record, max_redirects=30, url_as_given=None, retries_on_close=0, *, header_fault=None, no_host=false))]
     #[allow(clippy::too_many_arguments)]
     fn send(
         &self,
@@ -159,12 +159,15 @@ impl Session {
         max_redirects: u32,
         url_as_given: Option<String>,
         retries_on_close: u32,
+        header_fault: Option<String>,
+        no_host: bool,
     ) -> PyResult<u64> {
         let Installed { core, requests } = installed()?;
         let parsed = parse_url_cached(url)
             .map_err(|e| PyValueError::new_err(format!("Invalid URL {url:?}: {e}")))?;
-        let http_method = http::check::request_method(self.flavor, method, &headers)
-            .map_err(PyValueError::new_err)?;
+        let http_method =
+            http::check::request_method(self.flavor, method, &headers, header_fault.is_some())
+                .map_err(PyValueError::new_err)?;
         let name = name.unwrap_or_else(|| match self.flavor {
             Flavor::Requests => http::path_url(&parsed),
             Flavor::Fast => url_as_given.unwrap_or_else(|| url.to_string()),
@@ -182,6 +185,8 @@ impl Session {
             method: http_method,
             url: parsed,
             headers,
+            header_fault,
+            no_host,
             body,
             timeouts: http::Timeouts {
                 connect: timeout.as_ref().and_then(|t| seconds(t.0)),

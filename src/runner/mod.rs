@@ -646,7 +646,8 @@ mod tests {
                             StopWhat::All => ("", u64::MAX),
                             StopWhat::Class { class, count } => (class.as_str(), *count),
                         };
-                        let classes: Vec<String> = shared.user_classes_count().keys().cloned().collect();
+                        let classes: Vec<String> =
+                            shared.user_classes_count().keys().cloned().collect();
                         for c in classes.iter().filter(|c| class.is_empty() || *c == class) {
                             let n = count.min(shared.user_classes_count()[c]);
                             for _ in 0..n {

@@ -369,23 +369,20 @@ _HEADER_NAME = re.compile(r"[^:\s][^:\r\n]*\Z")
 _HEADER_VALUE = re.compile(r"(?:\S[^\r\n]*)?\Z")
 _HEADER_NAME_B = re.compile(rb"[^:\s][^:\r\n]*\Z")
 _HEADER_VALUE_B = re.compile(rb"(?:\S[^\r\n]*)?\Z")
-# the engine's note that the URL has no host (see src/http/check.rs)
-NO_HOST_NOTE = ("", "\0no-host")
-
-
 def header_pairs(headers, fast=False):
-    """The (name, value) pairs of a headers mapping as the engine takes them: `str` names and values, checked in
-    Rust. Anything else takes the client's own way here (`_requests_pairs`, `_fast_pairs`)."""
+    """(pairs, fault): the (name, value) pairs of a headers mapping as the engine takes them (`str` names and
+    values, checked in Rust), and the text of the first refused part the shim found itself after those pairs, or
+    None. Parts that are not `str` take the client's own way here (`_requests_pairs`, `_fast_pairs`)."""
     for k, v in headers.items():
         if k.__class__ is not str or v.__class__ is not str or not k:
             return _fast_pairs(headers) if fast else _requests_pairs(headers)
-    return list(headers.items())
+    return list(headers.items()), None
 
 
 def _requests_pairs(headers):
     """requests' `prepare_headers` for headers with parts that are not `str`: None values are dropped, bytes go
-    out as they are, and the first refused part becomes the engine's note (an empty name and the InvalidHeader
-    text: the call fails with it, recorded, in its place among the headers)."""
+    out as they are, and the first refused part ends the pairs (its InvalidHeader text is the fault: the call
+    fails with it, recorded, unless a pair before it is refused first)."""
     out = []
     for k, v in headers.items():
         if v is None:
@@ -393,27 +390,25 @@ def _requests_pairs(headers):
         header = (k, v)
         fault = _requests_header_fault(header, k, 0) or _requests_header_fault(header, v, 1)
         if fault is not None:
-            out.append(("", fault))
-            break
+            return out, fault
         # to_native_string: a bytes name must be ASCII (UnicodeDecodeError otherwise, as requests raises it)
         name = k.decode("ascii") if isinstance(k, bytes) else str.__str__(k)
         value = v.decode("latin-1") if isinstance(v, bytes) else str.__str__(v)
         out.append((name, value))
-    return out
+    return out, None
 
 
 def _fast_pairs(headers):
     """geventhttpclient's header lines for headers with parts that are not `str`: a list or tuple value is one line
-    per item, other values are sent as str(value); a name that is not a `str` token is refused (the engine's note:
-    an empty name and the ValueError text, raised in its place among the headers)."""
+    per item, other values are sent as str(value); a name that is not a `str` token ends the pairs (the fault: its
+    ValueError is raised unless a pair before it is refused first)."""
     out = []
     for k, v in headers.items():
         if not isinstance(k, str) or not k:
-            out.append(("", f"invalid header field name {k!r}"))
-            break
+            return out, f"invalid header field name {k!r}"
         for item in v if isinstance(v, (list, tuple)) else (v,):
             out.append((k, item if item.__class__ is str else str(item)))
-    return out
+    return out, None
 
 
 class CookieJarView:
@@ -716,12 +711,13 @@ class HttpSession:
         listeners = catch_response or has_user_listeners(self.request_event)
         if name is None:
             name = self.request_name
+        pairs, fault = (base_pairs, None) if headers is base and base_pairs else header_pairs(headers)
         try:
             ticket = self._core.send(
                 method,
                 full,
                 name,
-                base_pairs if headers is base and base_pairs else header_pairs(headers),
+                pairs,
                 body,
                 timeout,
                 bool(allow_redirects),
@@ -729,6 +725,7 @@ class HttpSession:
                 cookie_pairs,
                 not listeners,
                 self.max_redirects,
+                header_fault=fault,
             )
         except ValueError as e:
             if str(e).startswith("Method cannot contain"):  # urllib3's refusal of the method

@@ -13,7 +13,6 @@ from urllib.parse import urlsplit, urlunsplit
 import _rlocust
 from locust import _bridge
 from locust.clients import (
-    NO_HOST_NOTE,
     CookieJarView,
     ResponseContextManager,
     RestResponseContextManager,
@@ -149,12 +148,12 @@ class FastHttpSession:
             built = built.replace("\t", "").replace("\n", "").replace("\r", "")
         parts = urlsplit(built)
         parts.port  # a bad port raises ValueError("Port could not be cast to integer value as ...")
-        pairs = header_pairs(hdrs, fast=True)
+        pairs, fault = header_pairs(hdrs, fast=True)
         target = built
-        if absolute and not parts.hostname:
+        no_host = absolute and not parts.hostname
+        if no_host:
             # no host (`http:///path`): geventhttpclient looks up "" and fails with gaierror, after it has built the
             # request (so a bad header is reported first). The engine is told so; the URL it parses needs a host.
-            pairs.append(NO_HOST_NOTE)
             target = urlunsplit((parts.scheme, "localhost", parts.path, parts.query, parts.fragment))
         ticket = self._core.send(
             method,
@@ -170,6 +169,8 @@ class FastHttpSession:
             self.max_redirects if max_redirects is None else int(max_redirects),
             None,
             self.concurrency + 1,
+            header_fault=fault,
+            no_host=no_host,
         )
         return finish_call(self, _bridge.wait(ticket), method, built, context, catch_response, listeners)
 
