@@ -436,7 +436,6 @@ def shape_info():
 def run_hub():
     """Run the test until the hub leaves its loop; returns the exit status a task gave sys.exit(), or None."""
     import _rlocust
-
     from locust import _bridge
 
     env = _State.env
