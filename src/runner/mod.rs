@@ -291,7 +291,16 @@ pub async fn run(
                     started = true;
                     stats.clear_all(log::now());
                     stats.clear_exceptions();
-                    fire(&bridge, "test_start", vec![]).await;
+                    // NOTE: a quit (or stop) while the test_start listeners still run acts at once, as the -t or
+                    // signal greenlet does in Locust; the listeners' greenlet is left to finish on its own, and
+                    // no ramp follows.
+                    tokio::select! {
+                        _ = fire(&bridge, "test_start", vec![]) => {}
+                        m = rx.recv() => {
+                            next = Some(m.unwrap_or(Control::Quit));
+                            continue;
+                        }
+                    }
                 }
                 next = ramp(
                     &shared,
