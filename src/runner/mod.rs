@@ -697,17 +697,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_run_goes_through_locusts_states_and_events_in_order() {
-        let (shared, rx) = Shared::new(0.0);
-        let bridge = Arc::new(Bridge::new().unwrap());
+        let (shared, bridge, runner) = spawn_runner(plan(None));
         let log = Arc::new(Mutex::new(Vec::new()));
         let hub = tokio::spawn(fake_hub(shared.clone(), bridge.clone(), log.clone()));
-        let runner = tokio::spawn(run(
-            shared.clone(),
-            bridge.clone(),
-            Arc::new(RequestStats::new()),
-            plan(None),
-            rx,
-        ));
         shared.send(Control::Start {
             users: 2,
             spawn_rate: 100.0,
@@ -735,6 +727,20 @@ mod tests {
         assert_eq!(shared.final_user_classes_count()["U"], 2);
     }
 
+    /// The runner task on a fresh `Shared` and bridge (no hub yet: tests add `fake_hub` or `started`).
+    fn spawn_runner(plan: Plan) -> (Arc<Shared>, Arc<Bridge>, tokio::task::JoinHandle<()>) {
+        let (shared, rx) = Shared::new(0.0);
+        let bridge = Arc::new(Bridge::new().unwrap());
+        let runner = tokio::spawn(run(
+            shared.clone(),
+            bridge.clone(),
+            Arc::new(RequestStats::new()),
+            plan,
+            rx,
+        ));
+        (shared, bridge, runner)
+    }
+
     /// Start 2 users and wait for the ramp; returns the log the fake hub keeps.
     async fn started(
         shared: &Arc<Shared>,
@@ -755,15 +761,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_interrupt_lets_the_hub_leave_before_the_users_stop() {
-        let (shared, rx) = Shared::new(0.0);
-        let bridge = Arc::new(Bridge::new().unwrap());
-        let runner = tokio::spawn(run(
-            shared.clone(),
-            bridge.clone(),
-            Arc::new(RequestStats::new()),
-            plan(None),
-            rx,
-        ));
+        let (shared, bridge, runner) = spawn_runner(plan(None));
         let log = started(&shared, &bridge).await;
         shared.send(Control::Interrupt { sigterm: false });
         while !log.lock().iter().any(|(w, _)| w == "quit") {
@@ -795,15 +793,7 @@ mod tests {
 
     #[tokio::test]
     async fn ctrl_c_during_a_shape_test_ends_the_shape_and_quits() {
-        let (shared, rx) = Shared::new(0.0);
-        let bridge = Arc::new(Bridge::new().unwrap());
-        let runner = tokio::spawn(run(
-            shared.clone(),
-            bridge.clone(),
-            Arc::new(RequestStats::new()),
-            plan(None),
-            rx,
-        ));
+        let (shared, bridge, runner) = spawn_runner(plan(None));
         shared.set_shape(ShapePhase::Running);
         let log = started(&shared, &bridge).await;
         shared.send(Control::Interrupt { sigterm: false });
@@ -816,15 +806,7 @@ mod tests {
 
     #[tokio::test]
     async fn sigterm_during_a_shape_test_is_an_interrupt_like_any_other() {
-        let (shared, rx) = Shared::new(0.0);
-        let bridge = Arc::new(Bridge::new().unwrap());
-        let runner = tokio::spawn(run(
-            shared.clone(),
-            bridge.clone(),
-            Arc::new(RequestStats::new()),
-            plan(None),
-            rx,
-        ));
+        let (shared, bridge, runner) = spawn_runner(plan(None));
         shared.set_shape(ShapePhase::Running);
         let log = started(&shared, &bridge).await;
         shared.send(Control::Interrupt { sigterm: true });
@@ -840,17 +822,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_stop_from_inside_a_user_is_not_repeated_by_the_runner() {
-        let (shared, rx) = Shared::new(0.0);
-        let bridge = Arc::new(Bridge::new().unwrap());
+        let (shared, bridge, runner) = spawn_runner(plan(None));
         let log = Arc::new(Mutex::new(Vec::new()));
         let hub = tokio::spawn(fake_hub(shared.clone(), bridge.clone(), log.clone()));
-        let runner = tokio::spawn(run(
-            shared.clone(),
-            bridge.clone(),
-            Arc::new(RequestStats::new()),
-            plan(None),
-            rx,
-        ));
         shared.send(Control::Start {
             users: 1,
             spawn_rate: 100.0,
@@ -880,15 +854,7 @@ mod tests {
     #[tokio::test]
     async fn the_run_time_limit_fires_while_a_spawn_is_still_in_progress() {
         // a hub that never acknowledges a spawn (a User __init__ that blocks): -t must still end the run
-        let (shared, rx) = Shared::new(0.0);
-        let bridge = Arc::new(Bridge::new().unwrap());
-        let runner = tokio::spawn(run(
-            shared.clone(),
-            bridge.clone(),
-            Arc::new(RequestStats::new()),
-            plan(Some(1)),
-            rx,
-        ));
+        let (shared, bridge, runner) = spawn_runner(plan(Some(1)));
         shared.send(Control::Start {
             users: 1,
             spawn_rate: 1.0,
