@@ -13,6 +13,8 @@
 # diff-expect[keyboard-interrupt]: exit=0
 # diff-expect[invalid-host]: exit=2 requests=0
 # diff-markers: mode=set ^MARK .*
+# diff-markers[init-raises]: mode=set part=match \S+ failed with \w+
+# diff-markers[invalid-host]: mode=set part=match \S+ failed with \w+
 """How a run ends when user code leaves the normal paths: a User.__init__ that raises (or a host that HttpUser
 cannot parse) kills Locust's spawning greenlet and the run exits 2 after its run time; sys.exit(3) in a task
 ends the run with 3; KeyboardInterrupt in a task stops it like Ctrl+C. The tasks end the run only after

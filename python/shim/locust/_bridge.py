@@ -65,7 +65,9 @@ def _on_wake():
     completions, commands = _rlocust.drain()
     # The commands' greenlets start at their next turn, after the users resumed below have parked again.
     for command in commands:
-        gevent.spawn(_command, command).link_exception(_command_failed)
+        # a lambda, as Locust spawns its spawning greenlet: a User.__init__ that raises is reported as
+        # "<Greenlet at 0x…: <lambda>> failed with …" by both
+        gevent.spawn(lambda c=command: _command(c)).link_exception(_command_failed)
     for ticket, response in completions:
         g = _pending.pop(ticket, None)
         if g is not None:
