@@ -4,6 +4,9 @@
 # diff[sigterm]: -u 3 -r 1 -t 60s
 # diff[slow-start]: -u 3 -r 1 -t 3s
 # diff-env[slow-start]: SLOW_TEST_START=6
+# diff[slow-start-sigint]: -u 3 -r 1 -t 60s
+# diff-env[slow-start-sigint]: SLOW_TEST_START=6
+# diff-at[slow-start-sigint]: after=MARK\stest_start 1 signal=INT
 # diff-at[sigterm]: after=Ramping\sto 1.5 signal=TERM
 # diff-at[sigint]: after=Ramping\sto 1.5 signal=INT
 # diff-at[sigint-ignored]: after=Ramping\sto 1.5 signal=INT
@@ -17,12 +20,13 @@
 # diff-expect[sigint-ignored]: seconds<=8
 # diff-expect[sigterm]: seconds<=8
 # diff-expect[slow-start]: seconds<=5
+# diff-expect[slow-start-sigint]: seconds<=4
 """A User whose __init__ blocks for 3 s while the runner is still spawning (Locust spawns in one greenlet, so the
 spawning waits for it). The run time (5 s), a Ctrl+C at 1.5 s and the stop must all act on time: the run ends
 within seconds, not after the remaining users' __init__s (3 users x 3 s), and the events fire once each, in
 Locust's order (on Ctrl+C and SIGTERM: quitting before the users stop). With SIGINT inherited as ignored (nohup), the Ctrl+C does nothing and -t ends the run. With a test_start listener
 that takes 6 s, the 3 s run time still counts from the start of the run (Locust starts its clock before the
-listeners run), so the run ends during the listener instead of 3 s after it."""
+listeners run), so the run ends during the listener instead of 3 s after it; a Ctrl+C during that listener ends the run at once."""
 import os
 import sys
 import time
