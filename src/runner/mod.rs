@@ -247,6 +247,8 @@ pub struct Plan {
     pub reset_stats: bool,
     /// Headless: the end of the run time quits; otherwise it only stops.
     pub headless: bool,
+    /// `--autoquit N` with `--autostart`: quit N seconds after the run time has stopped the test.
+    pub autoquit: Option<u64>,
 }
 
 /// The runner task: serves [`Control`] messages until the run ends, then makes the hub leave its loop.
@@ -286,7 +288,12 @@ pub async fn run(
                     if let Some(secs) = plan.run_time
                         && !started
                     {
-                        tokio::spawn(run_time_limit(shared.clone(), secs, plan.headless));
+                        tokio::spawn(run_time_limit(
+                            shared.clone(),
+                            secs,
+                            plan.headless,
+                            plan.autoquit,
+                        ));
                     }
                     started = true;
                     stats.clear_all(log::now());
@@ -344,16 +351,33 @@ pub async fn run(
     }
 }
 
-/// `-t`: after `secs` seconds, quit (headless) or stop the test. Sent through [`Shared::send`] like any other
-/// control, so the watchdog sees the run ending even when the hub never acknowledges anything again.
-async fn run_time_limit(shared: Arc<Shared>, secs: u64, headless: bool) {
+/// `-t`: after `secs` seconds, quit (headless) or stop the test (`--autostart`: then quit after `--autoquit`
+/// seconds when given). Sent through [`Shared::send`] like any other control, so the watchdog sees the run
+/// ending even when the hub never acknowledges anything again.
+async fn run_time_limit(shared: Arc<Shared>, secs: u64, headless: bool, autoquit: Option<u64>) {
     tokio::time::sleep(Duration::from_secs(secs)).await;
     if headless {
         log::info("locust.main", "--run-time limit reached, shutting down");
         shared.send(Control::Quit);
-    } else {
-        log::info("locust.main", "--run-time limit reached, stopping test");
-        shared.send(Control::Stop);
+        return;
+    }
+    log::info("locust.main", "--run-time limit reached, stopping test");
+    shared.send(Control::Stop);
+    match autoquit {
+        Some(wait) => {
+            log::log(
+                log::Level::Debug,
+                "locust.main",
+                &format!("Autoquit time limit set to {wait} seconds"),
+            );
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            log::info("locust.main", "--autoquit time reached, shutting down");
+            shared.send(Control::Quit);
+        }
+        None => log::info(
+            "locust.main",
+            "--autoquit not specified, leaving web ui running indefinitely",
+        ),
     }
 }
 
@@ -671,6 +695,7 @@ mod tests {
                         }
                         event.clone()
                     }
+                    Command::Web { action, .. } => format!("web {action}"),
                     Command::Quit => "quit".into(),
                 };
                 log.lock().push((what.clone(), state));
@@ -692,6 +717,7 @@ mod tests {
             run_time,
             reset_stats: false,
             headless: true,
+            autoquit: None,
         }
     }
 
