@@ -182,10 +182,17 @@ def transcript(srv: Server) -> dict:
     r = srv.get("/stats/requests_full_history/csv")
     t["full history csv"] = (r.status_code, r.text.split("\r\n")[0])
 
+    r = srv.post("/user", json={"user_class_name": "WebsiteUser", "weight": 2, "tasks": ["index", "boom"]})
+    t["user"] = (r.status_code, content_type(r), r.text)
+    r = srv.post("/user", json={"user_class_name": "Nobody", "weight": 2})
+    t["user unknown"] = (r.status_code, r.text)
+
     r = srv.post("/swarm", data={"user_count": "2", "spawn_rate": "10"})
     t["swarm edit"] = (r.status_code, r.json())
     doc = wait_stats(srv, lambda d: d["user_count"] == 2)
     t["edited users"] = doc["user_count"]
+    r = srv.get("/tasks")
+    t["tasks after /user"] = (r.status_code, r.json())
 
     r = srv.post("/stop")
     t["stop"] = (r.status_code, content_type(r), r.json())
@@ -233,7 +240,7 @@ def transcripts(target_url, tmp_path_factory):
 KEYS = ["ready stats", "worker-count", "ready tasks", "swarm bad user_count", "swarm bad spawn_rate", "swarm zero rate",
         "swarm negative users", "swarm missing", "swarm bad run_time", "swarm start", "running stats state",
         "running stats shape", "running tasks", "exceptions", "logs", "/stats/requests/csv", "/stats/failures/csv",
-        "/exceptions/csv", "full history csv", "swarm edit", "edited users", "reset", "stop", "stopped stats",
+        "/exceptions/csv", "full history csv", "user", "user unknown", "swarm edit", "tasks after /user", "edited users", "reset", "stop", "stopped stats",
         "get /nope", "get /stop", "get /swarm", "post /stats/requests", "get /stats/requests/", "get /stats/reset",
         "post /tasks", "login", "cors", "exit code after SIGTERM", "csv files", "stats csv rows"]
 
