@@ -43,7 +43,7 @@ $(ORACLE_PLUGINS)/bin/locust:
 	$(ORACLE_PLUGINS)/bin/pip install -q locust==2.47.0 locust-plugins==5.0.3
 
 test: build $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
-	$(MAKE) test-rust test-python test-diff test-packaging
+	$(MAKE) test-rust test-python test-diff test-web test-packaging
 
 test-rust: deps
 	cargo test --release

@@ -56,6 +56,13 @@ pub enum Control {
     },
     /// Stop all users; the process keeps running (UI mode).
     Stop,
+    /// `POST /user` set a user class's `weight` and/or `fixed_count`: the next test (from ready or stopped)
+    /// dispatches with them; a running test keeps its dispatch.
+    UserClass {
+        class: String,
+        weight: Option<f64>,
+        fixed_count: Option<u64>,
+    },
     /// Stop all users and end the run.
     Quit,
     /// Ctrl+C (or a KeyboardInterrupt that reached the hub) or SIGTERM. As in Locust's `main`: during a headless
@@ -256,7 +263,7 @@ pub async fn run(
     shared: Arc<Shared>,
     bridge: Arc<Bridge>,
     stats: Arc<RequestStats>,
-    plan: Plan,
+    mut plan: Plan,
     mut rx: mpsc::UnboundedReceiver<Control>,
 ) {
     let mut dispatcher = Dispatcher::new(plan.classes.clone());
@@ -320,6 +327,24 @@ pub async fn run(
                     &mut rx,
                 )
                 .await;
+            }
+            Control::UserClass {
+                class,
+                weight,
+                fixed_count,
+            } => {
+                if let Some(c) = plan.classes.iter_mut().find(|c| c.name == class) {
+                    if let Some(w) = weight {
+                        c.weight = w;
+                    }
+                    if let Some(n) = fixed_count {
+                        c.fixed_count = n;
+                    }
+                }
+                if matches!(shared.state(), State::Ready | State::Stopped) {
+                    dispatcher = Dispatcher::new(plan.classes.clone());
+                    dispatched.clear();
+                }
             }
             Control::Stop => {
                 // NOTE: as in Locust, a stop does not cancel -t: a headless run still quits when it expires.

@@ -541,6 +541,15 @@ async fn user(st: &WebState, req: Request) -> Response {
                 let names: Vec<&str> = names.iter().filter_map(|n| n.as_str()).collect();
                 filter_tasks(st, &class, &names);
             }
+            let weight = settings.get("weight").and_then(|w| w.as_f64());
+            let fixed_count = settings.get("fixed_count").and_then(|n| n.as_u64());
+            if weight.is_some() || fixed_count.is_some() {
+                st.shared.send(Control::UserClass {
+                    class,
+                    weight,
+                    fixed_count,
+                });
+            }
             json(StatusCode::CREATED, &J::obj::<&str>([]))
         }
         Some(false) => respond(

@@ -203,6 +203,15 @@ def transcript(srv: Server) -> dict:
     doc = srv.get("/stats/requests").json()
     t["stopped stats"] = (doc["state"], doc["user_count"])
 
+    # weights set through /user apply to the next test
+    srv.post("/user", json={"user_class_name": "OtherUser", "weight": 5})
+    srv.post("/swarm", data={"user_count": "6", "spawn_rate": "20"})
+    wait_stats(srv, lambda d: d["state"] == "running" and d["user_count"] == 6)
+    r = srv.get("/tasks")
+    t["class shares after /user weights"] = {c: v["ratio"] for c, v in r.json()["per_class"].items()}
+    srv.post("/stop")
+    srv.post("/stats/reset")
+
     for method, path in [("get", "/nope"), ("get", "/stop"), ("get", "/swarm"), ("post", "/stats/requests"),
                          ("get", "/stats/requests/"), ("get", "/stats/reset"), ("post", "/tasks")]:
         r = getattr(srv, method)(path)
@@ -240,7 +249,7 @@ def transcripts(target_url, tmp_path_factory):
 KEYS = ["ready stats", "worker-count", "ready tasks", "swarm bad user_count", "swarm bad spawn_rate", "swarm zero rate",
         "swarm negative users", "swarm missing", "swarm bad run_time", "swarm start", "running stats state",
         "running stats shape", "running tasks", "exceptions", "logs", "/stats/requests/csv", "/stats/failures/csv",
-        "/exceptions/csv", "full history csv", "user", "user unknown", "swarm edit", "tasks after /user", "edited users", "reset", "stop", "stopped stats",
+        "/exceptions/csv", "full history csv", "user", "user unknown", "swarm edit", "tasks after /user", "edited users", "reset", "stop", "stopped stats", "class shares after /user weights",
         "get /nope", "get /stop", "get /swarm", "post /stats/requests", "get /stats/requests/", "get /stats/reset",
         "post /tasks", "login", "cors", "exit code after SIGTERM", "csv files", "stats csv rows"]
 
