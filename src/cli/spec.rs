@@ -821,7 +821,7 @@ pub fn table() -> Vec<OptSpec> {
             G::WebUi,
             Some("<username:password>"),
             Some(
-                "Require HTTP basic authentication with this user name and password for every page and API call of the web UI.",
+                "Require HTTP basic authentication with this user name and password for every page and API call of the web UI (or set RLOCUST_WEB_AUTH).",
             ),
         ),
         o(

@@ -811,6 +811,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_class_setting_from_the_web_applies_to_the_next_test() {
+        let (shared, bridge, runner) = spawn_runner(plan(None));
+        shared.send(Control::UserClass {
+            class: "U".into(),
+            weight: None,
+            fixed_count: Some(1),
+        });
+        let log = started(&shared, &bridge).await; // asks for 2 users
+        assert_eq!(shared.target_user_classes_count()["U"], 1);
+        shared.send(Control::Quit);
+        runner.await.unwrap();
+        assert!(log.lock().iter().any(|(w, _)| w == "spawn U 1"));
+    }
+
+    #[tokio::test]
     async fn an_interrupt_lets_the_hub_leave_before_the_users_stop() {
         let (shared, bridge, runner) = spawn_runner(plan(None));
         let log = started(&shared, &bridge).await;

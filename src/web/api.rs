@@ -339,7 +339,12 @@ mod tests {
         let doc = stats_requests(&snap, "running", 100);
         let t3 = std::time::Instant::now();
         let _ = pretty(&doc);
-        eprintln!("snapshot {:?} doc {:?} text {:?}", t2 - t1, t3 - t2, t3.elapsed());
+        eprintln!(
+            "snapshot {:?} doc {:?} text {:?}",
+            t2 - t1,
+            t3 - t2,
+            t3.elapsed()
+        );
         eprintln!(
             "/stats/requests with 1000 names: {per:?} per document ({} bytes)",
             len / rounds as usize
