@@ -194,7 +194,15 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
         "/swarm" => swarm(st, req).await,
         "/stop" => stop(st).await,
         "/stats/reset" => reset(st).await,
-        "/stats/requests" => stats_requests(st),
+        "/stats/requests" => {
+            // a snapshot of many entries takes milliseconds: off the workers that run the load's I/O
+            let st = st.clone();
+            tokio::task::spawn_blocking(move || stats_requests(&st))
+                .await
+                .unwrap_or_else(|_| {
+                    respond(StatusCode::INTERNAL_SERVER_ERROR, HTML, "internal error")
+                })
+        }
         "/stats/requests/csv" => {
             let snap = st.stats.snapshot();
             csv_download(st, csv::stats_csv(&snap), "requests")
