@@ -191,3 +191,44 @@ def test_tls(rlocust, tmp_path):
         stop(proc, err)
     log = (tmp_path / "stderr.txt").read_text()
     assert f"Starting web interface at {https}, press enter" in log
+
+
+def test_logs_hold_rust_and_python_lines_and_sigint_ends_a_running_test(tmp_path):
+    rlocust = _binary("RLOCUST_BIN", _release("rlocust"))
+    target = _binary("RLOCUST_TARGET_BIN", _release("rlocust-target"))
+    tproc = subprocess.Popen([target, "--port", "0", "--max-seconds", "60"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        host = tproc.stdout.readline().decode().split("listening on ")[-1].strip()
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        err = open(tmp_path / "stderr.txt", "wb")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "RLOCUST_WEB"))}
+        proc = subprocess.Popen([rlocust, "-f", str(LOCUSTFILE), "--web-host", "127.0.0.1", "-P", str(port), "-H", host,
+                                 "--csv", str(tmp_path / "r")], cwd=tmp_path, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=err, env=env, start_new_session=True)
+        try:
+            wait_up(proc, url)
+            r = requests.post(url + "/swarm", data={"user_count": "2", "spawn_rate": "2"}, timeout=TIMEOUT)
+            assert r.json()["success"] is True
+            deadline = time.monotonic() + 20
+            lines = []
+            while time.monotonic() < deadline:
+                lines = requests.get(url + "/logs", timeout=TIMEOUT).json()["master"]
+                if any("/ERROR/locust.user.task: intentional test exception\nTraceback" in x for x in lines):
+                    break
+                time.sleep(0.5)
+            assert any("/INFO/locust.main: Starting web interface at" in x for x in lines), lines
+            assert any("/INFO/locust.runners: Ramping to 2 users" in x for x in lines), lines
+            assert any("/ERROR/locust.user.task: intentional test exception\nTraceback" in x for x in lines), lines
+            proc.send_signal(signal.SIGINT)
+            code = proc.wait(timeout=30)
+        finally:
+            stop(proc, err)
+        log = (tmp_path / "stderr.txt").read_text()
+        assert code == 1, log  # the test had failures
+        assert "Shutting down (exit code 1)" in log
+        assert (tmp_path / "r_stats.csv").read_text().count("\n") > 2
+    finally:
+        tproc.kill()
+        tproc.wait(timeout=10)
