@@ -18,7 +18,7 @@ VPY := $(CURDIR)/$(VENV)/bin/python
 export PYO3_PYTHON := $(VPY)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: deps build demo test test-rust test-python test-diff test-packaging lint clean
+.PHONY: deps build demo test test-rust test-python test-diff test-web test-packaging lint clean
 
 # The venv, and the packages of both requirements files in it (again when either file changes).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -43,7 +43,7 @@ $(ORACLE_PLUGINS)/bin/locust:
 	$(ORACLE_PLUGINS)/bin/pip install -q locust==2.47.0 locust-plugins==5.0.3
 
 test: build $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
-	$(MAKE) test-rust test-python test-diff test-packaging
+	$(MAKE) test-rust test-python test-diff test-web test-packaging
 
 test-rust: deps
 	cargo test --release
@@ -55,6 +55,11 @@ test-diff: deps
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust LOCUST_PLUGINS_BIN=$(CURDIR)/$(ORACLE_PLUGINS)/bin/locust \
 	RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
 	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/diff
+
+# The web UI's HTTP API side by side with real Locust, and rlocust's web options (tests/web).
+test-web: deps
+	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
+	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/web
 
 # pip install of this checkout into a fresh venv next to locust==2.47.0 and faker, and the binary with `env -i`.
 test-packaging: deps

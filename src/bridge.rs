@@ -6,7 +6,8 @@
 //!
 //! Invariants (the rest of the program relies on each):
 //! - **Producers.** Any thread may push. Completions come only from `engine` (one per ticket, exactly once, on a
-//!   tokio worker); commands only through [`Bridge::command`] (the runner's tasks); pings only from the watchdog.
+//!   tokio worker); commands only through [`Bridge::command`] (the runner's tasks, and the web server's
+//!   [`Command::Web`] actions); pings only from the watchdog.
 //! - **One consumer.** Only the hub thread drains ([`Bridge::drain_into`]), when gevent's loop sees the eventfd
 //!   readable. Each drain takes everything queued at that moment.
 //! - **Wake protocol.** The push that finds the queue empty (no completion, no command, no ping) writes 1 to the
@@ -47,6 +48,9 @@ pub enum Command {
         event: String,
         kwargs: Vec<(String, Arg)>,
     },
+    /// A web API action that needs Python (`src/web`): `action` names it (`swarm`, `user`, `reset_stats`),
+    /// `payload` is its JSON argument. Acknowledged with `ok == false` when the action raised.
+    Web { action: String, payload: String },
     /// Leave the hub loop: the test is over.
     Quit,
 }

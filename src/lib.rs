@@ -12,6 +12,7 @@
 //! - `interp`: the embedded interpreter, the hub bridge, loading locustfiles.
 //! - `py`: the classes Python sees.
 //! - `log`: Locust-formatted log lines from Rust.
+//! - `web`: the web UI's HTTP API (axum on the engine's runtime), read from the Rust run state.
 //! - `target`: the small loopback HTTP server used by the demo and the tests.
 pub mod app;
 pub mod bridge;
@@ -25,6 +26,7 @@ pub mod report;
 pub mod runner;
 pub mod stats;
 pub mod target;
+pub mod web;
 
 // Every request allocates and frees small buffers on two threads (the Python thread builds the request, a tokio
 // worker finishes it, the Python thread drops the response): glibc's malloc spent ~20% of all CPU there.

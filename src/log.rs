@@ -5,6 +5,7 @@
 //! The stats tables are not log lines: they go to stderr through [`print_table`] (Locust's `stats_logger`),
 //! even when `--logfile` sends log lines to a file. Never takes the GIL.
 use parking_lot::Mutex;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Write;
 use std::sync::OnceLock;
@@ -114,20 +115,45 @@ pub fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// How many formatted lines `/logs` shows (Locust's log reader keeps 500).
+pub const KEPT_LINES: usize = 500;
+
+fn kept() -> &'static Mutex<VecDeque<String>> {
+    static KEPT: OnceLock<Mutex<VecDeque<String>>> = OnceLock::new();
+    KEPT.get_or_init(|| Mutex::new(VecDeque::with_capacity(KEPT_LINES)))
+}
+
+/// Keep one formatted log line (without its newline) for the web UI's `/logs`; the oldest goes past
+/// [`KEPT_LINES`]. Rust's own lines come through [`log`], Python's through the shim's log reader.
+pub fn remember(line: &str) {
+    let mut k = kept().lock();
+    if k.len() == KEPT_LINES {
+        k.pop_front();
+    }
+    k.push_back(line.to_string());
+}
+
+/// The kept log lines, oldest first.
+pub fn recent_lines() -> Vec<String> {
+    kept().lock().iter().cloned().collect()
+}
+
 /// Write one log line for `logger` (e.g. "locust.main") at `level`.
 pub fn log(level: Level, logger: &str, msg: &str) {
     let mut s = sink().lock();
     if s.silent || level < s.level {
         return;
     }
-    let line = format!(
-        "[{}] {}/{}/{}: {}\n",
+    let text = format!(
+        "[{}] {}/{}/{}: {}",
         asctime(now()),
         hostname(),
         level.name(),
         logger,
         msg
     );
+    remember(&text);
+    let line = text + "\n";
     match s.file.as_mut() {
         Some(f) => {
             let _ = f.write_all(line.as_bytes());

@@ -261,7 +261,7 @@ fn a_short_run_writes_locust_shaped_results() {
 }
 
 /// Options for what rlocust has not built yet are refused with one line (what is missing, what to use instead)
-/// and exit 1, before the locustfile's `init` runs; `-l` still works without --headless.
+/// and exit 1, before the locustfile's `init` runs; `-l` still works.
 #[test]
 fn options_not_built_yet_are_refused_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -274,12 +274,12 @@ fn options_not_built_yet_are_refused_with_one_line() {
     );
     let cases: &[(&[&str], &str)] = &[
         (
-            &["-t", "1"],
-            "the web UI is not available yet; run with --headless",
+            &["--web-login", "-t", "1"],
+            "--web-login is not available yet; protect the web UI with --basic-auth",
         ),
         (
-            &["--autostart", "-t", "1"],
-            "--autostart (a test with the web UI) is not available yet",
+            &["--autostart", "--class-picker", "-t", "1"],
+            "--class-picker is not available yet",
         ),
         (
             &["--headless", "--html", "r.html"],

@@ -19,11 +19,13 @@ __all__ = [
     "Session",
     "Spawn",
     "Stop",
+    "Web",
     "ack",
     "drain",
     "flush",
     "log_error",
     "log_exception",
+    "log_line",
     "log_request",
     "run",
     "runner_control",
@@ -256,7 +258,20 @@ class Quit:
     def id(self) -> int:
         """What `ack` takes when the command is done."""
 
-_Command: TypeAlias = Spawn | Stop | Fire | Quit
+@final
+class Web:
+    """Command: a web API action that needs Python (`swarm`, `user`, `reset_stats`) with its JSON `payload`."""
+
+    def __new__(cls, id: int, action: str, payload: str) -> Self: ...
+    @property
+    def id(self) -> int:
+        """What `ack` takes when the command is done."""
+    @property
+    def action(self) -> str: ...
+    @property
+    def payload(self) -> str: ...
+
+_Command: TypeAlias = Spawn | Stop | Fire | Web | Quit
 
 def wake_fd() -> int:
     """The eventfd the hub's loop watches: readable when `drain` has something."""
@@ -301,6 +316,9 @@ def log_error(request_type: str, name: str, error: str) -> None:
 
 def log_exception(msg: str, traceback: str, node: str) -> None:
     """Record a task exception (message, formatted traceback, node id) for the exceptions table."""
+
+def log_line(line: str) -> None:
+    """Keep one formatted log line for the web UI's `/logs` (the last 500 are kept)."""
 
 def stats_entry(name: str | None = None, method: str | None = None) -> dict[str, Any]:
     """A read-only view of one stats entry (`name=None`: the Aggregated total)."""

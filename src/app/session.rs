@@ -12,6 +12,7 @@ use crate::interp;
 use crate::log;
 use crate::report::{console, csv::CsvWriter, outputs::Outputs};
 use crate::runner::{self, Control, Plan, dispatch::UserClassSpec};
+use crate::web;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +29,8 @@ pub struct Session<'a> {
     done: tokio::sync::watch::Sender<bool>,
     /// Set when the hub has left its loop (the watchdog stops acting then).
     hub_done: Arc<AtomicBool>,
+    /// The web UI's configuration (a run without `--headless`).
+    web: Option<web::WebConfig>,
 }
 
 /// Width of the name column: 80 unless stdout is a terminal (reference §5.2).
@@ -71,7 +74,28 @@ impl<'a> Session<'a> {
             options.json_file.clone(),
             name_width(),
         ));
-        if options.autostart {
+        // Locust checks the base path and logs the web UI's address before `init` (it binds after)
+        let web = if options.headless {
+            None
+        } else {
+            let config = web::WebConfig::from_options(options).map_err(|message| {
+                if message.starts_with("rlocust:") {
+                    ExitStatus::user(message, 1)
+                } else {
+                    log::log(log::Level::Error, "locust.main", &message);
+                    ExitStatus::user("", 1)
+                }
+            })?;
+            if setup.shape.is_some() {
+                return Err(ExitStatus::user(
+                    "rlocust: a LoadTestShape with the web UI is not available yet; run it with --headless",
+                    1,
+                ));
+            }
+            web::announce(&config, options);
+            Some(config)
+        };
+        if options.autostart && options.headless {
             log::info(
                 "locust.main",
                 "The --autostart argument is implied by --headless, no need to set both.",
@@ -87,6 +111,7 @@ impl<'a> Session<'a> {
             outputs,
             done,
             hub_done: Arc::new(AtomicBool::new(false)),
+            web,
         })
     }
 
@@ -94,7 +119,13 @@ impl<'a> Session<'a> {
     /// the first ramp.
     pub fn start(self) -> Result<Running<'a>, ExitStatus> {
         let options = self.options;
-        let users = super::startup::user_count(options)?;
+        // without --headless or --autostart, -u/-r/-t only fill in the web UI's form
+        let automatic = options.headless || options.autostart;
+        let users = if automatic {
+            super::startup::user_count(options)?
+        } else {
+            0
+        };
         let spawn_rate = options.spawn_rate_or_default();
         if spawn_rate > 100.0 {
             log::warning(
@@ -103,10 +134,12 @@ impl<'a> Session<'a> {
             );
         }
         // Locust sets up -t for a shape only after the shape test has ended (the shim logs it then).
-        let run_time = options.run_time.filter(|_| self.setup.shape != Some(false));
+        let run_time = options
+            .run_time
+            .filter(|_| self.setup.shape != Some(false) && automatic);
         match run_time {
             Some(t) => log::info("locust.main", &format!("Run time limit set to {t} seconds")),
-            None if self.setup.shape.is_none() => log::info(
+            None if self.setup.shape.is_none() && automatic => log::info(
                 "locust.main",
                 "No run time limit set, use CTRL+C to interrupt",
             ),
@@ -122,7 +155,20 @@ impl<'a> Session<'a> {
             outputs,
             done,
             hub_done,
+            web,
         } = self;
+        if let Some(config) = web {
+            let info = interp::web_info()?;
+            let state = Arc::new(web::WebState::new(
+                config,
+                runner.shared.clone(),
+                services.stats.clone(),
+                services.bridge.clone(),
+                options,
+                &info,
+            ));
+            web::start(services.rt.handle(), state).map_err(|e| ExitStatus::user(e, 1))?;
+        }
         let shared = runner.shared.clone();
         let plan = Plan {
             classes: setup
@@ -136,7 +182,8 @@ impl<'a> Session<'a> {
                 .collect(),
             run_time,
             reset_stats: options.reset_stats,
-            headless: true,
+            headless: options.headless,
+            autoquit: options.autoquit,
         };
         services.rt.spawn(runner::run(
             shared.clone(),
@@ -149,11 +196,13 @@ impl<'a> Session<'a> {
             // (Locust starts its input listener after the run, but it runs first: its DEBUG line precedes
             // test_start; with a shape, Locust's main waits for the shape and the keys are never read)
             runner::keyboard::start(shared.clone());
-            shared.send(Control::Start {
-                users,
-                spawn_rate,
-                classes: None,
-            });
+            if automatic {
+                shared.send(Control::Start {
+                    users,
+                    spawn_rate,
+                    classes: None,
+                });
+            }
         }
         Ok(Running {
             services,
@@ -169,7 +218,8 @@ impl<'a> Session<'a> {
     fn start_reporters(&self) {
         let (console_secs, csv_secs) = crate::stats::report_intervals();
         let rt = &self.services.rt;
-        if !self.options.only_summary {
+        // the periodic table: headless, or with --print-stats
+        if !self.options.only_summary && (self.options.headless || self.options.print_stats) {
             let stats = self.services.stats.clone();
             let width = name_width();
             let mut done = self.done.subscribe();

@@ -29,6 +29,24 @@ pub struct Options {
     /// `--headless` (cleared by `--headful`).
     pub headless: bool,
     pub autostart: bool,
+    /// `--autoquit N` (only with `--autostart`); `None` for Locust's -1 (never).
+    pub autoquit: Option<u64>,
+    /// `--web-host` (`""` and `*`: every interface).
+    pub web_host: String,
+    /// `--web-host-display-name`: only changes the URL logged at startup.
+    pub web_host_display_name: Option<String>,
+    /// `--web-port`/`-P`.
+    pub web_port: i64,
+    /// `--web-base-path` (`""` or a path starting with `/`; checked at startup).
+    pub web_base_path: String,
+    /// `--basic-auth USER:PASS` (env `RLOCUST_WEB_AUTH`): HTTP basic auth in front of the web UI.
+    pub basic_auth: Option<String>,
+    pub web_login: bool,
+    pub class_picker: bool,
+    /// `--tls-cert` and `--tls-key` when both are set.
+    pub tls: Option<(String, String)>,
+    /// `--print-stats`: the periodic console table in a web UI run too.
+    pub print_stats: bool,
     pub master: bool,
     pub worker: bool,
     /// `--processes` when given.
@@ -75,7 +93,7 @@ impl NotBuilt {
 }
 
 /// The web UI's options: they do nothing under `--headless`, in Locust as in rlocust.
-const WEB_UI_OPTIONS: [(&str, &str); 10] = [
+const WEB_UI_OPTIONS: [(&str, &str); 11] = [
     ("web_host", "--web-host"),
     ("web_host_display_name", "--web-host-display-name"),
     ("web_port", "--web-port"),
@@ -86,20 +104,13 @@ const WEB_UI_OPTIONS: [(&str, &str); 10] = [
     ("class_picker", "--class-picker"),
     ("build_path", "--build-path"),
     ("web_base_path", "--web-base-path"),
+    ("basic_auth", "--basic-auth"),
 ];
 
-/// Options whose feature is not built yet (their help says so). `--headless` is the web UI group's only
-/// working option.
-const NOT_BUILT_DESTS: [&str; 20] = [
-    "web_host",
-    "web_port",
-    "autostart",
-    "autoquit",
+/// Options whose feature is not built yet (their help says so).
+const NOT_BUILT_DESTS: [&str; 13] = [
     "web_login",
-    "tls_cert",
-    "tls_key",
     "class_picker",
-    "web_base_path",
     "master",
     "master_bind_host",
     "master_bind_port",
@@ -162,6 +173,21 @@ impl Options {
             show_task_ratio_json: flag(values, "show_task_ratio_json"),
             headless: flag(values, "headless"),
             autostart: flag(values, "autostart"),
+            autoquit: int(values, "autoquit")
+                .filter(|n| *n >= 0)
+                .map(|n| n as u64),
+            web_host: match text(values, "web_host") {
+                Some(h) if h != "*" => h,
+                _ => String::new(),
+            },
+            web_host_display_name: text(values, "web_host_display_name"),
+            web_port: int(values, "web_port").unwrap_or(8089),
+            web_base_path: text(values, "web_base_path").unwrap_or_default(),
+            basic_auth: text(values, "basic_auth"),
+            web_login: flag(values, "web_login"),
+            class_picker: flag(values, "class_picker"),
+            tls: text(values, "tls_cert").zip(text(values, "tls_key")),
+            print_stats: flag(values, "print_stats"),
             master: flag(values, "master"),
             worker: flag(values, "worker"),
             processes: int(values, "processes"),
@@ -230,16 +256,16 @@ impl Options {
                 "run without it (one rlocust process already uses several cores for I/O)",
             );
         }
-        if !self.headless && self.autostart {
+        if !self.headless && self.web_login {
             return refusal(
-                "--autostart (a test with the web UI)",
-                "use --headless instead",
+                "--web-login",
+                "protect the web UI with --basic-auth USER:PASS (or RLOCUST_WEB_AUTH) instead",
             );
         }
-        if !self.headless {
+        if !self.headless && self.class_picker {
             return refusal(
-                "the web UI",
-                "run with --headless (e.g. rlocust -f locustfile.py --headless -u 10 -r 2 -t 1m)",
+                "--class-picker",
+                "name the User classes to run on the command line instead",
             );
         }
         if self.html_file.is_some() {
@@ -356,13 +382,13 @@ mod tests {
     fn what_is_not_built_is_refused_in_a_fixed_order() {
         let what = |args: &[&str]| options(args).not_built().map(|n| n.what);
         assert_eq!(what(&["--headless"]), None);
-        assert_eq!(what(&[]), Some("the web UI"));
-        assert_eq!(what(&["--headless", "--headful"]), Some("the web UI"));
-        assert_eq!(
-            what(&["--autostart"]),
-            Some("--autostart (a test with the web UI)")
-        );
+        assert_eq!(what(&[]), None);
+        assert_eq!(what(&["--headless", "--headful"]), None);
+        assert_eq!(what(&["--autostart"]), None);
         assert_eq!(what(&["--headless", "--autostart"]), None);
+        assert_eq!(what(&["--web-login"]), Some("--web-login"));
+        assert_eq!(what(&["--headless", "--web-login"]), None);
+        assert_eq!(what(&["--class-picker"]), Some("--class-picker"));
         assert_eq!(
             what(&["--headless", "--html", "r.html"]),
             Some("--html (HTML reports)")
@@ -386,9 +412,11 @@ mod tests {
         // commands that print and exit run no test, so nothing is missing
         assert_eq!(what(&["-l"]), None);
         assert_eq!(what(&["--show-task-ratio", "--html", "x"]), None);
-        let line = options(&[]).not_built().unwrap().to_string();
+        let line = options(&["--web-login"]).not_built().unwrap().to_string();
         assert!(
-            line.starts_with("rlocust: the web UI is not available yet; run with --headless"),
+            line.starts_with(
+                "rlocust: --web-login is not available yet; protect the web UI with --basic-auth"
+            ),
             "{line}"
         );
     }
@@ -439,8 +467,8 @@ mod tests {
                 .join(" ")
         };
         for flag in [
-            "--web-port",
-            "--autostart",
+            "--web-login",
+            "--class-picker",
             "--html",
             "--master ",
             "--worker",
@@ -449,7 +477,15 @@ mod tests {
         ] {
             assert!(line(flag).ends_with(NOT_BUILT_HELP), "{}", line(flag));
         }
-        for flag in ["--headless", "--csv ", "-u ", "--json-file"] {
+        for flag in [
+            "--headless",
+            "--csv ",
+            "-u ",
+            "--json-file",
+            "--web-port",
+            "--autostart",
+            "--basic-auth",
+        ] {
             assert!(!line(flag).contains(NOT_BUILT_HELP), "{}", line(flag));
         }
     }

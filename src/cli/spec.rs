@@ -810,6 +810,20 @@ pub fn table() -> Vec<OptSpec> {
                 "Stop after this many task runs in total (0: no limit): once they have started, each user stops when it would start another task, and the test ends when the last one has stopped.",
             ),
         ),
+        // Not in Locust: rlocust's protection of the web UI (Locust's --web-login needs Flask-Login and code in the
+        // locustfile; its --web-auth was removed and stays an error).
+        o(
+            &["--basic-auth"],
+            "basic_auth",
+            K::Single(Ty::Str),
+            D::None,
+            Some("RLOCUST_WEB_AUTH"),
+            G::WebUi,
+            Some("<username:password>"),
+            Some(
+                "Require HTTP basic authentication with this user name and password for every page and API call of the web UI (or set RLOCUST_WEB_AUTH).",
+            ),
+        ),
         o(
             &[],
             "user_classes",

@@ -159,6 +159,8 @@ fn defaults_cover_every_dest_in_locust_order() {
         "profile",
         "otel",
         "iterations",
+        // rlocust's own (after Locust's and locust-plugins')
+        "basic_auth",
         "user_classes",
     ];
     assert_eq!(dests, expected);

@@ -430,6 +430,17 @@ pub fn task_ratio(json: bool) -> Result<String, InterpError> {
     })
 }
 
+/// What the web server needs from Python once, after `init` (the shim's `web_info`): JSON text with the
+/// locustfile's name and the user classes' task trees.
+pub fn web_info() -> Result<String, InterpError> {
+    Python::attach(|py| {
+        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        m.call_method0("web_info")
+            .and_then(|s| s.extract())
+            .map_err(|e| internal(py, e))
+    })
+}
+
 /// `--list`: the class names as Locust prints them.
 pub fn list_text() -> Result<String, InterpError> {
     Python::attach(|py| {

@@ -1,5 +1,5 @@
 //! The bridge's messages as Python sees them: `drain()` returns `(completions, commands)`, where completions
-//! are `(ticket, Response)` pairs and commands are the frozen classes [`Spawn`], [`Stop`], [`Fire`] and [`Quit`].
+//! are `(ticket, Response)` pairs and commands are the frozen classes [`Spawn`], [`Stop`], [`Fire`], [`Web`] and [`Quit`].
 //!
 //! Built on the hub thread with the GIL held, from the plain-Rust messages of `bridge` (see its invariants: one
 //! drain takes everything queued; completions and commands each keep their push order; the hub acknowledges
@@ -112,6 +112,30 @@ impl Fire {
     }
 }
 
+/// A web API action that needs Python: `action` (`swarm`, `user`, `reset_stats`) with its JSON `payload`.
+#[pyclass(frozen, module = "_rlocust", get_all)]
+pub struct Web {
+    id: u64,
+    action: String,
+    payload: String,
+}
+
+#[pymethods]
+impl Web {
+    #[new]
+    fn new(id: u64, action: String, payload: String) -> Self {
+        Web {
+            id,
+            action,
+            payload,
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Web(id={}, action={:?})", self.id, self.action)
+    }
+}
+
 /// Leave the hub loop: the test is over.
 #[pyclass(frozen, module = "_rlocust", get_all)]
 pub struct Quit {
@@ -177,6 +201,15 @@ fn command_object(py: Python<'_>, issued: IssuedCommand) -> PyResult<Py<PyAny>> 
             )?
             .into_any()
         }
+        Command::Web { action, payload } => Py::new(
+            py,
+            Web {
+                id,
+                action,
+                payload,
+            },
+        )?
+        .into_any(),
         Command::Quit => Py::new(py, Quit { id })?.into_any(),
     })
 }
@@ -202,5 +235,6 @@ pub fn add_classes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Stop>()?;
     m.add_class::<Fire>()?;
     m.add_class::<Quit>()?;
+    m.add_class::<Web>()?;
     Ok(())
 }

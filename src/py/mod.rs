@@ -332,6 +332,12 @@ fn log_exception(msg: &str, traceback: &str, node: &str) -> PyResult<()> {
     Ok(())
 }
 
+/// Keep one formatted Python log line for the web UI's `/logs` (the shim's log reader calls it).
+#[pyfunction]
+fn log_line(line: &str) {
+    crate::log::remember(line);
+}
+
 /// A user of the class named `class_name` started (the runner's live counts).
 #[pyfunction]
 fn user_started(class_name: &str) -> PyResult<()> {
@@ -605,6 +611,7 @@ pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ack, m)?)?;
     m.add_function(wrap_pyfunction!(log_request, m)?)?;
     m.add_function(wrap_pyfunction!(log_exception, m)?)?;
+    m.add_function(wrap_pyfunction!(log_line, m)?)?;
     m.add_function(wrap_pyfunction!(user_started, m)?)?;
     m.add_function(wrap_pyfunction!(user_stopped, m)?)?;
     m.add_function(wrap_pyfunction!(user_count, m)?)?;

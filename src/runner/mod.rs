@@ -56,6 +56,13 @@ pub enum Control {
     },
     /// Stop all users; the process keeps running (UI mode).
     Stop,
+    /// `POST /user` set a user class's `weight` and/or `fixed_count`: the next test (from ready or stopped)
+    /// dispatches with them; a running test keeps its dispatch.
+    UserClass {
+        class: String,
+        weight: Option<f64>,
+        fixed_count: Option<u64>,
+    },
     /// Stop all users and end the run.
     Quit,
     /// Ctrl+C (or a KeyboardInterrupt that reached the hub) or SIGTERM. As in Locust's `main`: during a headless
@@ -247,6 +254,8 @@ pub struct Plan {
     pub reset_stats: bool,
     /// Headless: the end of the run time quits; otherwise it only stops.
     pub headless: bool,
+    /// `--autoquit N` with `--autostart`: quit N seconds after the run time has stopped the test.
+    pub autoquit: Option<u64>,
 }
 
 /// The runner task: serves [`Control`] messages until the run ends, then makes the hub leave its loop.
@@ -254,7 +263,7 @@ pub async fn run(
     shared: Arc<Shared>,
     bridge: Arc<Bridge>,
     stats: Arc<RequestStats>,
-    plan: Plan,
+    mut plan: Plan,
     mut rx: mpsc::UnboundedReceiver<Control>,
 ) {
     let mut dispatcher = Dispatcher::new(plan.classes.clone());
@@ -286,7 +295,12 @@ pub async fn run(
                     if let Some(secs) = plan.run_time
                         && !started
                     {
-                        tokio::spawn(run_time_limit(shared.clone(), secs, plan.headless));
+                        tokio::spawn(run_time_limit(
+                            shared.clone(),
+                            secs,
+                            plan.headless,
+                            plan.autoquit,
+                        ));
                     }
                     started = true;
                     stats.clear_all(log::now());
@@ -313,6 +327,24 @@ pub async fn run(
                     &mut rx,
                 )
                 .await;
+            }
+            Control::UserClass {
+                class,
+                weight,
+                fixed_count,
+            } => {
+                if let Some(c) = plan.classes.iter_mut().find(|c| c.name == class) {
+                    if let Some(w) = weight {
+                        c.weight = w;
+                    }
+                    if let Some(n) = fixed_count {
+                        c.fixed_count = n;
+                    }
+                }
+                if matches!(shared.state(), State::Ready | State::Stopped) {
+                    dispatcher = Dispatcher::new(plan.classes.clone());
+                    dispatched.clear();
+                }
             }
             Control::Stop => {
                 // NOTE: as in Locust, a stop does not cancel -t: a headless run still quits when it expires.
@@ -344,16 +376,33 @@ pub async fn run(
     }
 }
 
-/// `-t`: after `secs` seconds, quit (headless) or stop the test. Sent through [`Shared::send`] like any other
-/// control, so the watchdog sees the run ending even when the hub never acknowledges anything again.
-async fn run_time_limit(shared: Arc<Shared>, secs: u64, headless: bool) {
+/// `-t`: after `secs` seconds, quit (headless) or stop the test (`--autostart`: then quit after `--autoquit`
+/// seconds when given). Sent through [`Shared::send`] like any other control, so the watchdog sees the run
+/// ending even when the hub never acknowledges anything again.
+async fn run_time_limit(shared: Arc<Shared>, secs: u64, headless: bool, autoquit: Option<u64>) {
     tokio::time::sleep(Duration::from_secs(secs)).await;
     if headless {
         log::info("locust.main", "--run-time limit reached, shutting down");
         shared.send(Control::Quit);
-    } else {
-        log::info("locust.main", "--run-time limit reached, stopping test");
-        shared.send(Control::Stop);
+        return;
+    }
+    log::info("locust.main", "--run-time limit reached, stopping test");
+    shared.send(Control::Stop);
+    match autoquit {
+        Some(wait) => {
+            log::log(
+                log::Level::Debug,
+                "locust.main",
+                &format!("Autoquit time limit set to {wait} seconds"),
+            );
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            log::info("locust.main", "--autoquit time reached, shutting down");
+            shared.send(Control::Quit);
+        }
+        None => log::info(
+            "locust.main",
+            "--autoquit not specified, leaving web ui running indefinitely",
+        ),
     }
 }
 
@@ -671,6 +720,7 @@ mod tests {
                         }
                         event.clone()
                     }
+                    Command::Web { action, .. } => format!("web {action}"),
                     Command::Quit => "quit".into(),
                 };
                 log.lock().push((what.clone(), state));
@@ -692,6 +742,7 @@ mod tests {
             run_time,
             reset_stats: false,
             headless: true,
+            autoquit: None,
         }
     }
 
@@ -757,6 +808,21 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         log
+    }
+
+    #[tokio::test]
+    async fn a_class_setting_from_the_web_applies_to_the_next_test() {
+        let (shared, bridge, runner) = spawn_runner(plan(None));
+        shared.send(Control::UserClass {
+            class: "U".into(),
+            weight: None,
+            fixed_count: Some(1),
+        });
+        let log = started(&shared, &bridge).await; // asks for 2 users
+        assert_eq!(shared.target_user_classes_count()["U"], 1);
+        shared.send(Control::Quit);
+        runner.await.unwrap();
+        assert!(log.lock().iter().any(|(w, _)| w == "spawn U 1"));
     }
 
     #[tokio::test]

@@ -256,6 +256,33 @@ def task_ratio(as_json):
     return "".join(line + "\n" for line in lines)
 
 
+def web_info():
+    """What the Rust web server needs from Python once, after `init`: the locustfile's name and each user class's
+    task tree (`{class: {task: {"n": occurrences, "len": list length, "tasks"?: {...}}}}`), from which it computes
+    `/tasks` for the live user counts. JSON text."""
+    import json
+
+    from locust.user.task import TaskSet
+
+    def tree(tasks):
+        occurrences = {}
+        for t in tasks:
+            occurrences[t] = occurrences.get(t, 0) + 1
+        out = {}
+        for t, n in occurrences.items():
+            node = {"n": n, "len": len(tasks)}
+            if inspect.isclass(t) and issubclass(t, TaskSet):
+                node["tasks"] = tree(t.tasks)
+            out[t.__name__] = node
+        return out
+
+    env = _State.env
+    return json.dumps({
+        "locustfile": env.locustfile,
+        "classes": {cls.__name__: tree(cls.tasks) for cls in env.user_classes},
+    })
+
+
 def configure(values, custom_argv):
     """Build `parsed_options` (the built-in values plus the locustfile's own options, converted by its argparse
     parser) and set up Python's logging, as Locust does right after parsing."""

@@ -10,15 +10,25 @@ HOSTNAME = socket.gethostname().split(".")[0]
 unhandled_greenlet_exception = False
 
 
+try:
+    from _rlocust import log_line as _keep_line
+except ImportError:  # the shim imported outside an rlocust run (unit tests)
+    def _keep_line(line):
+        pass
+
+
 class LogReader(logging.Handler):
-    """Keeps the last 500 formatted lines (for the web UI's /logs)."""
+    """Keeps the last 500 formatted lines; the Rust side keeps them too, merged with its own, for the web
+    UI's /logs."""
 
     def __init__(self):
         super().__init__()
         self.logs = deque(maxlen=500)
 
     def emit(self, record):
-        self.logs.append(self.format(record))
+        line = self.format(record)
+        self.logs.append(line)
+        _keep_line(line)
 
 
 _reader = LogReader()
@@ -52,7 +62,9 @@ def setup_logging(loglevel, logfile=None):
         "root": {"handlers": targets, "level": loglevel},
     })
     _reader.setFormatter(logging.Formatter(fmt))
+    # on the root logger and on "locust" (which does not propagate), as Locust's log_reader handler
     logging.getLogger().addHandler(_reader)
+    logging.getLogger("locust").addHandler(_reader)
 
 
 def greenlet_exception_logger(logger, level=logging.CRITICAL):

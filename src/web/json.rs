@@ -1,0 +1,142 @@
+//! The JSON the web API answers with, as Flask's debug-mode `jsonify` writes it: keys sorted, 2-space indent,
+//! `", "`-free separators (`,` + newline, `": "`), `ensure_ascii`, Python's float text (`6.0`, `0.1`,
+//! `NaN`), and a trailing newline.
+//!
+//! Who calls it: the route handlers of `web::routes` (through `web::api`). Plain data and text; no I/O.
+use crate::report::json::json_str;
+use crate::report::pyfmt::py_float_repr;
+use crate::stats::Num;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// A JSON value with Python's int/float distinction. Objects are ordered by key (what Flask's `sort_keys`
+/// gives), so insertion order does not matter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum J {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Arr(Vec<J>),
+    Obj(BTreeMap<String, J>),
+}
+
+impl J {
+    /// An object from `(key, value)` pairs.
+    pub fn obj<K: Into<String>>(pairs: impl IntoIterator<Item = (K, J)>) -> J {
+        J::Obj(pairs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+
+    pub fn str(s: impl Into<String>) -> J {
+        J::Str(s.into())
+    }
+
+    /// The number with the Python type Locust would hold.
+    pub fn num(n: Num) -> J {
+        match n {
+            Num::Int(i) => J::Int(i),
+            Num::Float(f) => J::Float(f),
+        }
+    }
+
+    pub fn opt_float(x: Option<f64>) -> J {
+        x.map_or(J::Null, J::Float)
+    }
+}
+
+fn float_text(x: f64) -> String {
+    if x.is_nan() {
+        "NaN".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else {
+        py_float_repr(x)
+    }
+}
+
+fn write_value(out: &mut String, v: &J, depth: usize) {
+    match v {
+        J::Null => out.push_str("null"),
+        J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        J::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        J::Float(f) => out.push_str(&float_text(*f)),
+        J::Str(s) => out.push_str(&json_str(s)),
+        J::Arr(items) if items.is_empty() => out.push_str("[]"),
+        J::Obj(map) if map.is_empty() => out.push_str("{}"),
+        J::Arr(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                out.push_str(if i == 0 { "\n" } else { ",\n" });
+                indent(out, depth + 1);
+                write_value(out, item, depth + 1);
+            }
+            out.push('\n');
+            indent(out, depth);
+            out.push(']');
+        }
+        J::Obj(map) => {
+            out.push('{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                out.push_str(if i == 0 { "\n" } else { ",\n" });
+                indent(out, depth + 1);
+                out.push_str(&json_str(k));
+                out.push_str(": ");
+                write_value(out, item, depth + 1);
+            }
+            out.push('\n');
+            indent(out, depth);
+            out.push('}');
+        }
+    }
+}
+
+fn indent(out: &mut String, depth: usize) {
+    for _ in 0..depth {
+        out.push_str("  ");
+    }
+}
+
+/// The response body of `jsonify(v)` in debug mode.
+pub fn pretty(v: &J) -> String {
+    let mut out = String::new();
+    write_value(&mut out, v, 0);
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flask_pretty_json() {
+        let v = J::obj([
+            ("success", J::Bool(true)),
+            ("message", J::str("Test stopped")),
+        ]);
+        assert_eq!(
+            pretty(&v),
+            "{\n  \"message\": \"Test stopped\",\n  \"success\": true\n}\n"
+        );
+        let v = J::obj([
+            ("errors", J::Arr(vec![])),
+            ("fail_ratio", J::Float(0.0)),
+            ("current_rps", J::Int(0)),
+            (
+                "x",
+                J::Arr(vec![J::obj([("a", J::Null)]), J::Float(4.312049368420057)]),
+            ),
+            ("e", J::Obj(BTreeMap::new())),
+            ("s", J::str("é\"\n")),
+        ]);
+        assert_eq!(
+            pretty(&v),
+            "{\n  \"current_rps\": 0,\n  \"e\": {},\n  \"errors\": [],\n  \"fail_ratio\": 0.0,\n  \"s\": \"\\u00e9\\\"\\n\",\n  \"x\": [\n    {\n      \"a\": null\n    },\n    4.312049368420057\n  ]\n}\n"
+        );
+        assert_eq!(pretty(&J::Float(f64::NAN)), "NaN\n");
+        assert_eq!(pretty(&J::Float(1e16)), "1e+16\n");
+    }
+}

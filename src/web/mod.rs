@@ -1,0 +1,225 @@
+//! The web UI's HTTP server: Locust 2.47's API (reference §1) on axum, in the engine's tokio runtime, answered
+//! from the Rust run state (`runner::Shared`, the stats, the kept log lines). The only Python on a request's
+//! path is a `bridge::Command::Web` action where Python state must change (the `/swarm` form fields, `/user`,
+//! the `reset_stats` event); `/stats/requests` and every other read is pure Rust.
+//!
+//! - [`announce`]: the startup line (and `--web-base-path`'s check), before `init` as in Locust.
+//! - [`start`]: bind and serve; warns when the UI is reachable from other machines without authentication.
+//! - `routes`: routing, Flask's status codes and texts, access control. `api`: the JSON documents.
+//!   `form`: form bodies and the `/swarm` rules. `json`: Flask's JSON text.
+//!
+//! Who calls it: `app::session` in a run without `--headless`. It must not block a tokio worker, take the GIL,
+//! or keep a second copy of the run state: every control goes through `runner::Control`.
+pub mod api;
+pub mod form;
+pub mod json;
+mod routes;
+mod tls;
+
+use crate::bridge::Bridge;
+use crate::cli::Options;
+use crate::log;
+use crate::runner::Shared;
+use crate::stats::RequestStats;
+use parking_lot::Mutex;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where and how the server listens.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// The bind address (`""`: every interface).
+    pub host: String,
+    pub port: u16,
+    /// `""` or a path starting with `/`, without a trailing `/`.
+    pub base_path: String,
+    /// `user:password` for HTTP basic auth.
+    pub basic_auth: Option<String>,
+    /// `--tls-cert` and `--tls-key` (PEM files): HTTPS.
+    pub tls: Option<(String, String)>,
+}
+
+impl WebConfig {
+    /// The configuration from the options; `Err` is the exit status for a bad `--web-base-path` or port.
+    pub fn from_options(options: &Options) -> Result<WebConfig, String> {
+        let base = &options.web_base_path;
+        if !base.is_empty() && !base.starts_with('/') {
+            return Err(format!(
+                "Invalid format for --web-base-path argument ({base}): the url path must start with a slash."
+            ));
+        }
+        let port = u16::try_from(options.web_port).map_err(|_| {
+            format!(
+                "rlocust: --web-port {} is not a port number",
+                options.web_port
+            )
+        })?;
+        Ok(WebConfig {
+            host: options.web_host.clone(),
+            port,
+            base_path: base.trim_end_matches('/').to_string(),
+            basic_auth: options.basic_auth.clone(),
+            tls: options.tls.clone(),
+        })
+    }
+
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+
+    /// The URL Locust logs: `http(s)://<host or 0.0.0.0>:<port><base>`, or the display name.
+    pub fn url(&self, display_name: Option<&str>) -> String {
+        if self.host.is_empty()
+            && let Some(name) = display_name
+        {
+            return name.to_string();
+        }
+        let host = if self.host.is_empty() {
+            "0.0.0.0"
+        } else {
+            self.host.as_str()
+        };
+        format!("{}://{host}:{}{}", self.scheme(), self.port, self.base_path)
+    }
+}
+
+/// Locust's first web line: "Starting web interface at …" (before `init`, as Locust logs it).
+pub fn announce(config: &WebConfig, options: &Options) {
+    log::info(
+        "locust.main",
+        &format!(
+            "Starting web interface at {}, press enter to open your default browser.",
+            config.url(options.web_host_display_name.as_deref())
+        ),
+    );
+}
+
+/// What the handlers read and change.
+pub struct WebState {
+    pub shared: Arc<Shared>,
+    pub stats: Arc<RequestStats>,
+    pub bridge: Arc<Bridge>,
+    /// Basename of the first locustfile (CSV file names).
+    pub locustfile: String,
+    /// `environment.host` as the API reports it (mirrors what `/swarm` hands to Python).
+    pub host: Mutex<Option<String>>,
+    /// The `_stats_history.csv` file with `--csv` and `--csv-full-history`.
+    pub history_csv: Option<PathBuf>,
+    /// The user classes' task trees as loaded, and as `/user` has filtered them since.
+    pub task_trees: api::TaskTrees,
+    pub current_trees: Mutex<api::TaskTrees>,
+    /// `--stop-timeout` (bounds how long `/stop` waits for the users to stop).
+    pub stop_timeout: f64,
+    /// The `run_time` timer of the last `/swarm`.
+    pub(crate) run_timer: Mutex<Option<tokio::task::AbortHandle>>,
+    pub(crate) memo: Mutex<routes::Memo>,
+    pub(crate) config: WebConfig,
+}
+
+impl WebState {
+    /// The state for a run; `info` is the shim's `web_info` JSON.
+    pub fn new(
+        config: WebConfig,
+        shared: Arc<Shared>,
+        stats: Arc<RequestStats>,
+        bridge: Arc<Bridge>,
+        options: &Options,
+        info: &str,
+    ) -> WebState {
+        #[derive(serde::Deserialize)]
+        struct Info {
+            locustfile: Option<String>,
+            classes: api::TaskTrees,
+        }
+        let info: Info = serde_json::from_str(info).unwrap_or(Info {
+            locustfile: None,
+            classes: Default::default(),
+        });
+        let history_csv = match (&options.csv_prefix, options.csv_full_history) {
+            (Some(prefix), true) => Some(crate::report::csv::csv_paths(prefix)[1].clone()),
+            _ => None,
+        };
+        WebState {
+            stop_timeout: shared.stop_timeout,
+            shared,
+            stats,
+            bridge,
+            locustfile: info.locustfile.unwrap_or_default(),
+            host: Mutex::new(options.host.clone()),
+            history_csv,
+            current_trees: Mutex::new(info.classes.clone()),
+            task_trees: info.classes,
+            run_timer: Mutex::new(None),
+            memo: Mutex::new(routes::Memo::default()),
+            config,
+        }
+    }
+}
+
+/// Bind and serve on `rt`. Returns the bound address, or one line saying why it cannot listen.
+pub fn start(
+    rt: &tokio::runtime::Handle,
+    state: Arc<WebState>,
+) -> Result<std::net::SocketAddr, String> {
+    let config = state.config.clone();
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(tls::server_config(cert, key)?),
+        None => None,
+    };
+    let bind_host = if config.host.is_empty() {
+        "0.0.0.0"
+    } else {
+        config.host.as_str()
+    };
+    let listener = std::net::TcpListener::bind((bind_host, config.port)).map_err(|e| {
+        format!(
+            "rlocust: cannot start the web UI on {bind_host}:{}: {e}",
+            config.port
+        )
+    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("rlocust: cannot start the web UI: {e}"))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("rlocust: cannot start the web UI: {e}"))?;
+    if !addr.ip().is_loopback() && config.basic_auth.is_none() {
+        log::warning(
+            "locust.main",
+            &format!(
+                "The web UI listens on {bind_host}:{} and has no authentication: anyone who can reach this machine can start load against any host. Use --web-host 127.0.0.1, or --basic-auth USER:PASS (or RLOCUST_WEB_AUTH)",
+                addr.port()
+            ),
+        );
+    }
+    let _guard = rt.enter();
+    let listener = tokio::net::TcpListener::from_std(listener)
+        .map_err(|e| format!("rlocust: cannot start the web UI: {e}"))?;
+    let app = routes::router(state);
+    let stopped = |e: std::io::Error| {
+        log::log(
+            log::Level::Error,
+            "locust.web",
+            &format!("The web UI stopped: {e}"),
+        )
+    };
+    match tls {
+        Some(tls) => {
+            let listener = tls::TlsListener::new(listener, tls)
+                .map_err(|e| format!("rlocust: cannot start the web UI: {e}"))?;
+            rt.spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    stopped(e);
+                }
+            });
+        }
+        None => {
+            rt.spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    stopped(e);
+                }
+            });
+        }
+    }
+    Ok(addr)
+}

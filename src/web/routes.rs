@@ -1,0 +1,637 @@
+//! Routing of the web API under `--web-base-path`, with Flask's answers at the edges (404 and 405 pages,
+//! `Allow`, the 308 from `<base>` to `<base>/`), `Access-Control-Allow-Origin: *` on every response, HTTP basic
+//! auth when configured, and the refusal (403) of cross-site POSTs from browsers (`Origin` / `Sec-Fetch-Site`).
+//!
+//! Who calls it: `web::start` builds the router. Handlers read `WebState`, send `runner::Control`s and, for the
+//! few actions that change Python state, a `bridge::Command::Web` whose acknowledgement they await with a time
+//! limit. They never block a worker thread and never take the GIL.
+use super::WebState;
+use super::api;
+use super::form::{Form, MISSING_COUNTS, Swarm};
+use super::json::{J, pretty};
+use crate::bridge::Command;
+use crate::log;
+use crate::report::csv;
+use crate::runner::{Control, State};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State as AxState};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use base64::Engine as _;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// `/stats/requests` is computed at most once per `timeout` for all callers (Locust's memoize, 2 s, doubled
+/// for good when computing took longer).
+pub struct Memo {
+    at: Option<Instant>,
+    body: String,
+    timeout: Duration,
+}
+
+impl Default for Memo {
+    fn default() -> Memo {
+        Memo {
+            at: None,
+            body: String::new(),
+            timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// How long a handler waits for the hub to carry out a `Web` action.
+const HUB_WAIT: Duration = Duration::from_secs(5);
+
+/// Largest request body read.
+const MAX_BODY: usize = 1 << 20;
+
+pub fn router(state: Arc<WebState>) -> Router {
+    Router::new().fallback(dispatch).with_state(state)
+}
+
+const NOT_FOUND_HTML: &str = "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n";
+const NOT_ALLOWED_HTML: &str = "<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n";
+const HTML: &str = "text/html; charset=utf-8";
+
+fn respond(status: StatusCode, content_type: &str, body: impl Into<Body>) -> Response {
+    let mut r = Response::new(body.into());
+    *r.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+fn json(status: StatusCode, v: &J) -> Response {
+    respond(status, "application/json", pretty(v))
+}
+
+fn redirect(status: StatusCode, location: &str) -> Response {
+    let body = format!(
+        "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target URL: <a href=\"{location}\">{location}</a>. If not, click the link.\n"
+    );
+    let mut r = respond(status, HTML, body);
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// The routes: path (under the base path) and whether it is a POST route (else GET, with HEAD).
+const ROUTES: [(&str, bool); 15] = [
+    ("/", false),
+    ("/swarm", true),
+    ("/stop", true),
+    ("/stats/reset", true),
+    ("/stats/requests", false),
+    ("/stats/requests/csv", false),
+    ("/stats/requests_full_history/csv", false),
+    ("/stats/failures/csv", false),
+    ("/stats/report", false),
+    ("/exceptions", false),
+    ("/exceptions/csv", false),
+    ("/tasks", false),
+    ("/logs", false),
+    ("/worker-count", false),
+    ("/user", true),
+];
+
+async fn dispatch(AxState(st): AxState<Arc<WebState>>, req: Request) -> Response {
+    let mut response = route(&st, req).await;
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+async fn route(st: &Arc<WebState>, req: Request) -> Response {
+    if !authorized(st, req.headers()) {
+        let mut r = respond(
+            StatusCode::UNAUTHORIZED,
+            "text/plain; charset=utf-8",
+            "Unauthorized: this web UI needs a user name and password (HTTP basic authentication).\n",
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"rlocust\", charset=\"UTF-8\""),
+        );
+        return r;
+    }
+    let full = req.uri().path().to_string();
+    let base = st.config.base_path.as_str();
+    let path = if base.is_empty() {
+        full.as_str()
+    } else if full == base {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        let query = req
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        return redirect(
+            StatusCode::PERMANENT_REDIRECT,
+            &format!("{}://{host}{base}/{query}", st.config.scheme()),
+        );
+    } else {
+        match full.strip_prefix(base) {
+            Some(rest) if rest.starts_with('/') => rest,
+            _ => return respond(StatusCode::NOT_FOUND, HTML, NOT_FOUND_HTML),
+        }
+    };
+    if path == "/login" {
+        let m = req.method();
+        return if m == Method::GET || m == Method::HEAD {
+            redirect(StatusCode::FOUND, &format!("{base}/"))
+        } else {
+            not_allowed("GET, HEAD, OPTIONS")
+        };
+    }
+    let Some(&(_, is_post)) = ROUTES.iter().find(|(p, _)| *p == path) else {
+        return respond(StatusCode::NOT_FOUND, HTML, NOT_FOUND_HTML);
+    };
+    let allow = if is_post {
+        "OPTIONS, POST"
+    } else {
+        "GET, HEAD, OPTIONS"
+    };
+    let method = req.method().clone();
+    if method == Method::OPTIONS {
+        let mut r = respond(StatusCode::OK, HTML, "");
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+        return r;
+    }
+    let allowed = if is_post {
+        method == Method::POST
+    } else {
+        method == Method::GET || method == Method::HEAD
+    };
+    if !allowed {
+        return not_allowed(allow);
+    }
+    if is_post && cross_site(req.headers()) {
+        log::log(
+            log::Level::Warning,
+            "locust.web",
+            &format!("Refused a cross-site POST {path} (Origin/Sec-Fetch-Site)"),
+        );
+        return respond(
+            StatusCode::FORBIDDEN,
+            "text/plain; charset=utf-8",
+            "Forbidden: cross-site requests may not control this test.\n",
+        );
+    }
+    let path = path.to_string();
+    match path.as_str() {
+        "/" => index(st),
+        "/swarm" => swarm(st, req).await,
+        "/stop" => stop(st).await,
+        "/stats/reset" => reset(st).await,
+        "/stats/requests" => {
+            // a snapshot of many entries takes milliseconds: off the workers that run the load's I/O
+            let st = st.clone();
+            tokio::task::spawn_blocking(move || stats_requests(&st))
+                .await
+                .unwrap_or_else(|_| {
+                    respond(StatusCode::INTERNAL_SERVER_ERROR, HTML, "internal error")
+                })
+        }
+        "/stats/requests/csv" => {
+            let snap = st.stats.snapshot();
+            csv_download(st, csv::stats_csv(&snap), "requests")
+        }
+        "/stats/failures/csv" => {
+            let snap = st.stats.snapshot();
+            csv_download(st, csv::failures_csv(&snap), "failures")
+        }
+        "/exceptions/csv" => {
+            let snap = st.stats.snapshot();
+            csv_download(st, csv::exceptions_csv(&snap), "exceptions")
+        }
+        "/stats/requests_full_history/csv" => full_history(st),
+        "/stats/report" => respond(
+            StatusCode::NOT_IMPLEMENTED,
+            HTML,
+            "The HTML report is not available in rlocust yet; download the CSV files instead.",
+        ),
+        "/exceptions" => json(StatusCode::OK, &api::exceptions(&st.stats.snapshot())),
+        "/tasks" => {
+            let alive: BTreeMap<String, u64> = st.shared.user_classes_count().into_iter().collect();
+            json(
+                StatusCode::OK,
+                &api::tasks(&st.current_trees.lock(), &alive),
+            )
+        }
+        "/logs" => json(StatusCode::OK, &api::logs(log::recent_lines())),
+        "/worker-count" => json(StatusCode::OK, &J::obj([("worker_count", J::Int(0))])),
+        "/user" => user(st, req).await,
+        _ => respond(StatusCode::NOT_FOUND, HTML, NOT_FOUND_HTML),
+    }
+}
+
+fn not_allowed(allow: &'static str) -> Response {
+    let mut r = respond(StatusCode::METHOD_NOT_ALLOWED, HTML, NOT_ALLOWED_HTML);
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
+/// With `--basic-auth`: whether the request carries that user and password.
+fn authorized(st: &WebState, headers: &HeaderMap) -> bool {
+    let Some(expected) = &st.config.basic_auth else {
+        return true;
+    };
+    let Some(given) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("basic")
+                .then(|| token.trim().to_string())
+        })
+        .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
+    else {
+        return false;
+    };
+    // compare without an early exit, so the time taken says nothing about the password
+    let want = expected.as_bytes();
+    let mut diff = given.len() ^ want.len();
+    for (i, b) in want.iter().enumerate() {
+        diff |= (*b ^ given.get(i).copied().unwrap_or(0)) as usize;
+    }
+    diff == 0
+}
+
+/// A browser's cross-site request: `Sec-Fetch-Site` other than `same-origin`/`none`, or an `Origin` whose host
+/// is not the `Host` the request was sent to. Scripts (curl, requests) send neither header and pass.
+fn cross_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return true;
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return false;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
+    origin == "null" || !origin_host.eq_ignore_ascii_case(host)
+}
+
+fn index(st: &WebState) -> Response {
+    let base = &st.config.base_path;
+    let links: String = [
+        "stats/requests",
+        "stats/requests/csv",
+        "stats/failures/csv",
+        "exceptions",
+        "exceptions/csv",
+        "tasks",
+        "logs",
+    ]
+    .iter()
+    .map(|l| format!("<li><a href=\"{base}/{l}\">{l}</a></li>\n"))
+    .collect();
+    let page = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>rlocust</title></head>\n<body>\n<h1>rlocust {}</h1>\n<p>The web dashboard is not built yet. The test is controlled through Locust's HTTP API, which this server answers: state <b>{}</b>, {} users.</p>\n<p>Start a test: <code>curl -X POST -d user_count=10 -d spawn_rate=2 {base}/swarm</code>; stop it: <code>curl -X POST {base}/stop</code>.</p>\n<ul>\n{links}</ul>\n</body>\n</html>\n",
+        crate::app::VERSION,
+        st.shared.state().as_str(),
+        st.shared.user_count(),
+    );
+    respond(StatusCode::OK, HTML, page)
+}
+
+/// Carry out a Python action on the hub; `None` when the hub did not answer in time.
+async fn on_hub(st: &WebState, action: &str, payload: String) -> Option<bool> {
+    let rx = st.bridge.command(Command::Web {
+        action: action.to_string(),
+        payload,
+    });
+    match tokio::time::timeout(HUB_WAIT, rx).await {
+        Ok(Ok(ok)) => Some(ok),
+        _ => {
+            log::log(
+                log::Level::Warning,
+                "locust.web",
+                &format!("The Python thread did not carry out the web action {action} in time"),
+            );
+            None
+        }
+    }
+}
+
+fn swarm_reply(st: &WebState, success: bool, message: &str, run_time: Option<u64>) -> Response {
+    let host = st.host.lock().clone();
+    let mut fields = vec![
+        ("host", host.map_or(J::Null, J::Str)),
+        ("message", J::str(message)),
+        ("success", J::Bool(success)),
+    ];
+    if let Some(t) = run_time {
+        fields.push(("run_time", J::Int(t as i64)));
+    }
+    json(StatusCode::OK, &J::obj(fields))
+}
+
+fn cancel_run_timer(st: &WebState) {
+    if let Some(timer) = st.run_timer.lock().take() {
+        timer.abort();
+    }
+}
+
+async fn read_body(req: Request) -> (String, Vec<u8>) {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = axum::body::to_bytes(req.into_body(), MAX_BODY)
+        .await
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
+    (content_type, body)
+}
+
+/// `POST /swarm` (reference §1.3.1): always 200; a new start, or an edit of the running test.
+async fn swarm(st: &Arc<WebState>, req: Request) -> Response {
+    let (content_type, body) = read_body(req).await;
+    let form = Form::parse(&content_type, &body);
+    let walked = Swarm::walk(&form);
+    if !walked.applied.is_empty() {
+        let payload =
+            serde_json::json!({"items": walked.applied.clone(), "lists": form.lists.clone()});
+        on_hub(st, "swarm", payload.to_string()).await;
+    }
+    if let Some(host) = &walked.host {
+        *st.host.lock() = Some(host.clone());
+    }
+    if let Some(message) = &walked.error {
+        log::log(log::Level::Error, "locust.web", message);
+        return swarm_reply(st, false, message, None);
+    }
+    cancel_run_timer(st);
+    let Some((users, spawn_rate)) = walked.counts() else {
+        log::log(log::Level::Error, "locust.web", MISSING_COUNTS);
+        return swarm_reply(st, false, MISSING_COUNTS, None);
+    };
+    st.shared.send(Control::Start {
+        users,
+        spawn_rate,
+        classes: None,
+    });
+    let run_time = walked.run_time.filter(|t| *t > 0);
+    if let Some(secs) = run_time {
+        let shared = st.shared.clone();
+        let timer = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            shared.send(Control::Stop);
+        });
+        *st.run_timer.lock() = Some(timer.abort_handle());
+    }
+    swarm_reply(st, true, "Swarming started", run_time)
+}
+
+/// `POST /stop`: cancels the run-time timer and stops the users; answers once they have stopped (Locust's
+/// `runner.stop()` runs in the request), or after the stop timeout and a margin.
+async fn stop(st: &WebState) -> Response {
+    cancel_run_timer(st);
+    st.shared.send(Control::Stop);
+    let limit = Duration::from_secs_f64(st.stop_timeout.min(3600.0)) + Duration::from_secs(10);
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    while st.shared.state() != State::Stopped && t0.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    json(
+        StatusCode::OK,
+        &J::obj([
+            ("message", J::str("Test stopped")),
+            ("success", J::Bool(true)),
+        ]),
+    )
+}
+
+/// `POST /stats/reset`: the `reset_stats` event on the hub, then every entry zeroed, the failures and
+/// exceptions cleared. The `/stats/requests` memo is kept, as in Locust.
+async fn reset(st: &WebState) -> Response {
+    on_hub(st, "reset_stats", "{}".into()).await;
+    st.stats.reset_all(log::now());
+    st.stats.clear_exceptions();
+    respond(StatusCode::OK, HTML, "ok")
+}
+
+fn stats_requests(st: &WebState) -> Response {
+    let mut memo = st.memo.lock();
+    let fresh = memo.at.is_some_and(|at| at.elapsed() <= memo.timeout);
+    if !fresh {
+        let t0 = Instant::now();
+        let doc = api::stats_requests(
+            &st.stats.snapshot(),
+            st.shared.state().as_str(),
+            st.shared.user_count(),
+        );
+        memo.body = pretty(&doc);
+        memo.at = Some(Instant::now());
+        if t0.elapsed() > memo.timeout {
+            memo.timeout *= 2;
+        }
+    }
+    respond(StatusCode::OK, "application/json", memo.body.clone())
+}
+
+/// `Locust_<YYYY-MM-DD-HHhMM local time of the stats start>_<locustfile>[_<host>]_<kind>.csv`.
+fn csv_file_name(st: &WebState, kind: &str) -> String {
+    let start = st.stats.snapshot().total.start_time;
+    let host = st
+        .host
+        .lock()
+        .clone()
+        .filter(|h| !h.is_empty())
+        .map(|h| format!("_{h}"))
+        .unwrap_or_default();
+    format!(
+        "Locust_{}_{}{host}_{kind}.csv",
+        safe_timestamp(start),
+        st.locustfile
+    )
+}
+
+/// Python's `datetime.fromtimestamp(int(t)).strftime("%Y-%m-%d-%Hh%M")` (local time).
+fn safe_timestamp(t: f64) -> String {
+    let secs = t.trunc() as libc::time_t;
+    // SAFETY: tm is plain data; localtime_r writes it fully on success.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    unsafe { libc::localtime_r(&secs, &mut tm) };
+    format!(
+        "{:04}-{:02}-{:02}-{:02}h{:02}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min
+    )
+}
+
+fn csv_download(st: &WebState, body: String, kind: &str) -> Response {
+    let mut r = respond(StatusCode::OK, "text/csv", body);
+    let disposition = format!("attachment;filename={}", csv_file_name(st, kind));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+fn full_history(st: &WebState) -> Response {
+    let Some(path) = &st.history_csv else {
+        return respond(
+            StatusCode::NOT_FOUND,
+            HTML,
+            "Error: Server was not started with option to generate full history.",
+        );
+    };
+    let body = std::fs::read(path).unwrap_or_default();
+    let mut r = respond(StatusCode::OK, "text/csv; charset=utf-8", body);
+    let disposition = format!(
+        "attachment; filename={}",
+        csv_file_name(st, "requests_full_history")
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, max-age=0"),
+    );
+    r
+}
+
+/// `POST /user`: class attributes from a JSON object (Locust's `update_user_class`), 201 `{}`.
+async fn user(st: &WebState, req: Request) -> Response {
+    let (_, body) = read_body(req).await;
+    let Ok(serde_json::Value::Object(settings)) =
+        serde_json::from_slice::<serde_json::Value>(&body)
+    else {
+        return respond(
+            StatusCode::BAD_REQUEST,
+            HTML,
+            "400 Bad Request: the body must be a JSON object",
+        );
+    };
+    let class = settings
+        .get("user_class_name")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
+    match on_hub(
+        st,
+        "user",
+        serde_json::Value::Object(settings.clone()).to_string(),
+    )
+    .await
+    {
+        Some(true) => {
+            if let Some(serde_json::Value::Array(names)) = settings.get("tasks") {
+                let names: Vec<&str> = names.iter().filter_map(|n| n.as_str()).collect();
+                filter_tasks(st, &class, &names);
+            }
+            let weight = settings.get("weight").and_then(|w| w.as_f64());
+            let fixed_count = settings.get("fixed_count").and_then(|n| n.as_u64());
+            if weight.is_some() || fixed_count.is_some() {
+                st.shared.send(Control::UserClass {
+                    class,
+                    weight,
+                    fixed_count,
+                });
+            }
+            json(StatusCode::CREATED, &J::obj::<&str>([]))
+        }
+        Some(false) => respond(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            HTML,
+            crate::report::pyfmt::py_str_repr(&class),
+        ),
+        None => respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            HTML,
+            "The Python thread did not answer in time",
+        ),
+    }
+}
+
+/// `/user` with `tasks`: the class keeps the tasks of its original list whose names are given.
+fn filter_tasks(st: &WebState, class: &str, names: &[&str]) {
+    let Some(original) = st.task_trees.get(class) else {
+        return;
+    };
+    let kept: BTreeMap<String, api::TaskNode> = original
+        .iter()
+        .filter(|(name, _)| names.contains(&name.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let len: u64 = kept.values().map(|n| n.n).sum();
+    let kept = kept
+        .into_iter()
+        .map(|(k, mut v)| {
+            v.len = len;
+            (k, v)
+        })
+        .collect();
+    st.current_trees.lock().insert(class.to_string(), kept);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn cross_site_posts_are_recognised() {
+        assert!(!cross_site(&headers(&[])));
+        assert!(!cross_site(&headers(&[("host", "127.0.0.1:8089")])));
+        assert!(!cross_site(&headers(&[
+            ("host", "127.0.0.1:8089"),
+            ("origin", "http://127.0.0.1:8089"),
+            ("sec-fetch-site", "same-origin")
+        ])));
+        assert!(cross_site(&headers(&[
+            ("host", "127.0.0.1:8089"),
+            ("origin", "http://evil.example")
+        ])));
+        assert!(cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(cross_site(&headers(&[("sec-fetch-site", "same-site")])));
+        assert!(cross_site(&headers(&[
+            ("host", "127.0.0.1:8089"),
+            ("origin", "null")
+        ])));
+    }
+
+    #[test]
+    fn local_timestamp_format() {
+        let s = safe_timestamp(1_795_332_666.5);
+        assert_eq!(s.len(), "2026-11-22-07h31".len(), "{s}");
+        assert_eq!(&s[..8], "2026-11-");
+        assert_eq!(&s[13..14], "h");
+    }
+}
