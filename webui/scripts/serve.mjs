@@ -10,6 +10,7 @@ import http from "node:http";
 import { readFileSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
+import { extractTemplateArgs } from "./template.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
@@ -21,13 +22,6 @@ const upstream = new URL(opt("locust", "http://127.0.0.1:8089"));
 const port = Number(opt("port", "18090"));
 const maxSeconds = Number(opt("max-seconds", "1800"));
 const TYPES = { ".js": "text/javascript", ".css": "text/css", ".html": "text/html; charset=utf-8" };
-
-/** The JSON of `window.templateArgs = …` in the upstream index page (Locust writes it on one line). */
-export function extractTemplateArgs(html) {
-  const m = /window\.templateArgs\s*=\s*(.*?);?\s*$/m.exec(html);
-  if (!m) throw new Error("no window.templateArgs in the upstream page");
-  return m[1];
-}
 
 function proxy(req, res) {
   const up = http.request(

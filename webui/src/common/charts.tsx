@@ -138,7 +138,7 @@ function Chart({ spec, data, theme }: { spec: ChartSpec; data: ChartData; theme:
   return (
     <section class="chart">
       <h3>{spec.title}</h3>
-      <div ref={box} class="chart-canvas" />
+      <div ref={box} class="chart-canvas" data-points={data.t.length} />
     </section>
   );
 }

@@ -1,0 +1,332 @@
+// Browser test of the built dashboard and report against REAL Locust 2.47 (the API is the contract).
+//
+//   LOCUST_BIN=.venv-oracle/bin/locust RLOCUST_TARGET_BIN=target/release/rlocust-target node tests/browser.mjs
+//
+// Starts the loopback target, Locust's web UI on it (demo.py) and scripts/serve.mjs (dist/ + API proxy), then in
+// headless Chromium: starts a run from the form, sees the statistics table and the charts update, reloads (charts
+// come back from the server history), edits the user count, switches to dark (remembered across a reload), looks
+// at the other tabs, stops; then fills dist/report.html with the report args of the recorded sample and of this
+// run and opens it offline (file://, every other request refused). Screenshots go to ../docs/img/.
+// Every process is bounded (timeouts, killed at the end); the whole test gives up after 300 s.
+import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import net from "node:net";
+import { extractTemplateArgs, fillReport } from "../scripts/template.mjs";
+
+const webui = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const repo = resolve(webui, "..");
+const env = (k, d) => process.env[k] || d;
+const LOCUST = env("LOCUST_BIN", join(repo, ".venv-oracle/bin/locust"));
+const TARGET = env("RLOCUST_TARGET_BIN", join(repo, "target/release/rlocust-target"));
+const CHROMIUM = env("CHROMIUM_BIN", "/usr/bin/chromium");
+const SAMPLE = env("REPORT_SAMPLE",
+  join(repo, "../shared/reference/samples/standalone/report_view.html.template_args.json"));
+const IMG = join(repo, "docs/img");
+const LOCUSTFILE = join(repo, "locustfiles/demo.py");
+
+const children = [];
+let passed = 0;
+let failed = 0;
+const hardStop = setTimeout(() => {
+  console.error("browser test: 300 s limit reached");
+  cleanup();
+  process.exit(2);
+}, 300_000);
+
+function cleanup() {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+}
+
+function start(cmd, args, waitFor) {
+  const child = spawn("timeout", ["290", cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let out = "";
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${cmd}: not ready in 30 s:\n${out}`)), 30_000);
+    const on = (d) => {
+      out += d;
+      const m = waitFor.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        ok(m);
+      }
+    };
+    child.stdout.on("data", on);
+    child.stderr.on("data", on);
+    child.on("exit", (code) => fail(new Error(`${cmd} exited ${code}:\n${out}`)));
+  });
+}
+
+async function freePort() {
+  return new Promise((ok) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => ok(p));
+    });
+  });
+}
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e.message.split("\n")[0]}`);
+    throw e;
+  }
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+/** Polls `fn` until it returns a truthy value (returned) or `ms` passes. */
+async function until(fn, ms, what) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+async function shot(page, name) {
+  mkdirSync(IMG, { recursive: true });
+  const path = join(IMG, name);
+  await page.screenshot({ path });
+  const kb = statSync(path).size / 1024;
+  console.log(`     screenshot ${name}: ${kb.toFixed(0)} KB`);
+  assert(kb < 200, `${name} is ${kb.toFixed(0)} KB (limit 200)`);
+}
+
+const text = (page, sel) => page.locator(sel).first().textContent({ timeout: 5000 });
+const aggregatedRequests = async (page) => {
+  const cell = page.locator("#stats tr.total td:nth-child(3)");
+  return (await cell.count()) ? Number(await cell.textContent()) : 0;
+};
+const chartPoints = async (page) => {
+  const el = page.locator(".chart-canvas").first();
+  return (await el.count()) ? Number(await el.getAttribute("data-points")) : 0;
+};
+
+async function main() {
+  for (const [what, p] of [["Locust", LOCUST], ["rlocust-target", TARGET], ["chromium", CHROMIUM]]) {
+    assert(existsSync(p), `${what} not found at ${p}`);
+  }
+  assert(existsSync(join(webui, "dist/index.html")), "dist/ is not built (npm run build)");
+
+  const [, targetUrl] = await start(TARGET, ["--port", "0", "--max-seconds", "280"], /listening on (http:\/\/\S+)/);
+  const locustPort = await freePort();
+  await start(LOCUST, ["-f", LOCUSTFILE, "--web-host", "127.0.0.1", "--web-port", String(locustPort), "-H", targetUrl],
+    /Starting web interface/);
+  const [, uiPort] = await start("node", [join(webui, "scripts/serve.mjs"), "--locust",
+    `http://127.0.0.1:${locustPort}`, "--port", "0", "--max-seconds", "280"], /127\.0\.0\.1:(\d+)\//);
+  const ui = `http://127.0.0.1:${uiPort}/`;
+  const locustApi = `http://127.0.0.1:${locustPort}/`;
+
+  const profile = mkdtempSync(join(tmpdir(), "rlocust-chromium-"));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1280, height: 800 },
+    colorScheme: "light",
+    timeout: 30_000,
+  });
+  const errors = [];
+  try {
+    const page = ctx.pages()[0] ?? (await ctx.newPage());
+    page.setDefaultTimeout(15_000);
+    page.on("pageerror", (e) => errors.push(e.message));
+
+    await step("start form boots from templateArgs", async () => {
+      await page.goto(ui);
+      await page.waitForSelector("form.swarm-form");
+      assert((await text(page, "#nav-state")) === "READY", "state is not READY");
+      assert((await page.inputValue("#host")) === targetUrl, "host field is not Locust's host");
+    });
+
+    await step("start a run from the form (POST swarm)", async () => {
+      await page.fill("#user_count", "20");
+      await page.fill("#spawn_rate", "10");
+      await page.click("form.swarm-form button[type=submit]");
+      await until(async () => /RUNNING|SPAWNING/.test(await text(page, "#nav-state")), 10_000, "RUNNING");
+      // Locust memoizes stats/requests for 2 s, so its answer may lag.
+      await until(async () => ["spawning", "running"].includes((await (await fetch(locustApi + "stats/requests")).json()).state),
+        6000, "Locust to run");
+    });
+
+    await step("statistics table fills and updates", async () => {
+      const first = await until(() => aggregatedRequests(page), 15_000, "requests in the table");
+      await until(async () => (await aggregatedRequests(page)) > first, 10_000, "the table to update");
+      const names = await page.locator("#stats tbody td:nth-child(2)").allTextContents();
+      for (const n of ["/", "/items/[id]", "/me", "/status/404", "Aggregated"]) {
+        assert(names.includes(n), `no row ${n} in ${names}`);
+      }
+      const headers = await page.locator("#stats th").allTextContents();
+      assert(headers.some((h) => h.startsWith("95%ile")) && headers.some((h) => h.startsWith("99%ile")),
+        `percentile columns missing: ${headers}`);
+      assert(Number(await text(page, "#nav-rps")) > 0, "navbar RPS is 0");
+      await until(async () => Number(await text(page, "#nav-users")) === 20, 10_000, "20 users");
+    });
+
+    await step("sorting by a column keeps Aggregated last", async () => {
+      await page.click("#stats th:nth-child(3)");
+      const names = await page.locator("#stats tbody td:nth-child(2)").allTextContents();
+      assert(names[names.length - 1] === "Aggregated", "Aggregated is not last");
+      await page.click("#stats th:nth-child(3)");
+      await page.click("#stats th:nth-child(3)");
+    });
+    await shot(page, "dashboard-light.png");
+
+    await step("charts draw and grow with each poll", async () => {
+      await page.click("#tab-charts");
+      assert(new URL(page.url()).searchParams.get("tab") === "charts", "?tab= not kept");
+      assert((await page.locator(".chart canvas").count()) === 3, "not 3 charts");
+      const n = await until(() => chartPoints(page), 10_000, "chart points");
+      await until(async () => (await chartPoints(page)) > n, 10_000, "a new chart point");
+    });
+
+    await step("charts survive a reload (seeded from the server history)", async () => {
+      await until(async () => (await (await fetch(locustApi)).text()).includes('"current_rps": ['), 15_000,
+        "a history snapshot in Locust's index");
+      await page.reload();
+      await page.waitForSelector(".chart canvas");
+      assert((await chartPoints(page)) > 0, "no chart points right after reload");
+    });
+    await shot(page, "dashboard-charts-light.png");
+
+    await step("edit the user count (POST swarm while running)", async () => {
+      await page.click("#btn-edit");
+      await page.fill(".modal #user_count", "5");
+      await page.click(".modal button[type=submit]");
+      await page.waitForSelector(".modal", { state: "detached" });
+      await until(async () => Number(await text(page, "#nav-users")) === 5, 15_000, "5 users in the navbar");
+      await until(async () => (await (await fetch(locustApi + "stats/requests")).json()).user_count === 5, 6000,
+        "Locust to have 5 users");
+    });
+
+    await step("failures, exceptions, ratios, downloads and logs tabs", async () => {
+      await page.click("#tab-failures");
+      await until(async () => (await page.locator("#failures tbody tr").count()) > 0, 10_000, "a failure row");
+      assert((await page.locator("#failures").textContent()).includes("/status/404"), "no /status/404 failure");
+      await page.click("#tab-exceptions");
+      await page.waitForSelector("text=No exceptions.");
+      await page.click("#tab-ratios");
+      await until(async () => (await page.locator(".ratios").count()) &&
+        (await page.locator(".ratios").textContent()).includes("ShopVisitor"), 10_000, "ratios");
+      await page.click("#tab-downloads");
+      const hrefs = await page.locator(".downloads a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+      for (const h of ["./stats/requests/csv", "./stats/failures/csv", "./exceptions/csv", "./stats/report?theme=light"]) {
+        assert(hrefs.includes(h), `no link ${h}`);
+      }
+      const csv = await page.evaluate(async () => (await fetch("./stats/requests/csv")).text());
+      assert(csv.startsWith("Type,Name,Request Count"), "requests CSV");
+      await page.click("#tab-logs");
+      await until(async () => (await page.locator("pre.logs").textContent()).includes("Ramping to"), 10_000, "logs");
+      await page.click("#tab-stats");
+    });
+
+    await step("dark theme, remembered across a reload", async () => {
+      await page.click("#btn-theme");
+      await until(async () => (await page.getAttribute("html", "data-theme")) === "dark", 3000, "dark");
+      await page.reload();
+      await page.waitForSelector("#stats");
+      await until(async () => (await page.getAttribute("html", "data-theme")) === "dark", 3000, "dark after reload");
+      await until(() => aggregatedRequests(page), 10_000, "stats after reload");
+    });
+    await shot(page, "dashboard-dark.png");
+    await page.click("#tab-charts");
+    await page.waitForSelector(".chart canvas");
+    await page.waitForTimeout(300);
+    await shot(page, "dashboard-charts-dark.png");
+    await page.click("#btn-theme");
+
+    // The report args of this run, before the reset clears its history.
+    const liveReportHtml = await (await fetch(locustApi + "stats/report")).text();
+    await step("reset stats (POST stats/reset)", async () => {
+      await page.click("#tab-stats");
+      const before = await aggregatedRequests(page);
+      await page.click("#btn-reset");
+      await until(async () => (await aggregatedRequests(page)) < before, 10_000, "fewer requests after reset");
+    });
+
+    await step("stop (POST stop), then New shows the form", async () => {
+      await page.click("#btn-stop");
+      await until(async () => (await text(page, "#nav-state")) === "STOPPED", 10_000, "STOPPED");
+      await until(async () => (await (await fetch(locustApi + "stats/requests")).json()).state === "stopped", 6000,
+        "Locust to stop");
+      await page.click("#btn-new");
+      await page.waitForSelector(".modal form.swarm-form");
+      await page.click(".modal button[type=button]");
+    });
+
+    const reportTemplate = readFileSync(join(webui, "dist/report.html"), "utf8");
+    const reports = [["this run (Locust's /stats/report args)", JSON.parse(extractTemplateArgs(liveReportHtml)),
+      "report-light.png", "light"]];
+    if (existsSync(SAMPLE)) reports.push(["recorded sample", JSON.parse(readFileSync(SAMPLE, "utf8")),
+      "report-dark.png", "dark"]);
+    else console.log(`     (no recorded sample at ${SAMPLE}; only the live report is checked)`);
+    const dir = mkdtempSync(join(tmpdir(), "rlocust-report-"));
+    for (const [label, args, img, theme] of reports) {
+      await step(`report offline (file://): ${label}`, async () => {
+        const file = join(dir, `${theme}.html`);
+        writeFileSync(file, fillReport(reportTemplate, args, theme));
+        const rpage = await ctx.newPage();
+        const outside = [];
+        await rpage.route("**/*", (r) => {
+          if (r.request().url().startsWith("file:")) return r.continue();
+          outside.push(r.request().url());
+          return r.abort();
+        });
+        rpage.on("pageerror", (e) => errors.push(`report: ${e.message}`));
+        await rpage.emulateMedia({ colorScheme: theme });
+        await rpage.evaluate(() => localStorage.clear()).catch(() => {});
+        await rpage.goto("file://" + file);
+        await rpage.waitForSelector("#requests tbody tr");
+        const rows = await rpage.locator("#requests tbody tr").count();
+        assert(rows === args.requests_statistics.length, `${rows} rows, expected ${args.requests_statistics.length}`);
+        assert((await rpage.locator("#response-times tbody tr").count()) === args.response_time_statistics.length,
+          "response time rows");
+        assert((await rpage.locator(".chart canvas").count()) === (args.history.length ? 3 : 0), "report charts");
+        assert(Number(await rpage.locator(".chart-canvas").first().getAttribute("data-points")) === args.history.length,
+          "chart points != history length");
+        assert((await rpage.locator("#during").textContent()).includes(args.duration), "duration");
+        assert((await rpage.getAttribute("html", "data-theme")) === theme, `theme is not ${theme}`);
+        assert(outside.length === 0, `the report requested ${outside}`);
+        await shot(rpage, img);
+        await rpage.close();
+      });
+    }
+    rmSync(dir, { recursive: true, force: true });
+
+    await step("no JavaScript errors", async () => assert(errors.length === 0, errors.join("; ")));
+  } finally {
+    await ctx.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+try {
+  await main();
+} catch (e) {
+  if (!failed) {
+    failed++;
+    console.log(`FAIL setup: ${e.message}`);
+  }
+} finally {
+  cleanup();
+  clearTimeout(hardStop);
+  console.log(`browser: ${passed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+}
