@@ -271,6 +271,32 @@ async function main() {
       await page.click(".modal button[type=button]");
     });
 
+    await step("under --web-base-path: custom options and the class picker reach Locust", async () => {
+      const port = await freePort();
+      await start(LOCUST, ["-f", `${join(repo, "locustfiles/custom_args.py")},${LOCUSTFILE}`, "--class-picker",
+        "--web-base-path", "/locust", "--web-host", "127.0.0.1", "--web-port", String(port), "-H", targetUrl],
+      /Starting web interface/);
+      const [, p2] = await start("node", [join(webui, "scripts/serve.mjs"), "--locust", `http://127.0.0.1:${port}`,
+        "--base", "/locust", "--port", "0", "--max-seconds", "200"], /127\.0\.0\.1:(\d+)\//);
+      const bp = await ctx.newPage();
+      bp.on("pageerror", (e) => errors.push(`base path: ${e.message}`));
+      await bp.goto(`http://127.0.0.1:${p2}/locust/`);
+      await bp.waitForSelector("form.swarm-form");
+      await bp.fill("#opt-my_arg", "7");
+      await bp.check("#opt-my_flag");
+      await bp.uncheck("input[name=user_classes][value=ShopVisitor]");
+      await bp.click("form.swarm-form button[type=submit]");
+      await until(async () => {
+        const names = await bp.locator("#stats tbody td:nth-child(2)").allTextContents();
+        return names.includes("/items/7") && names.includes("flag-on") && names;
+      }, 15_000, "rows /items/7 and flag-on");
+      const names = await bp.locator("#stats tbody td:nth-child(2)").allTextContents();
+      assert(!names.includes("/me"), "ShopVisitor ran although it was not picked");
+      await bp.click("#btn-stop");
+      await until(async () => (await bp.locator("#nav-state").textContent()) === "STOPPED", 10_000, "STOPPED");
+      await bp.close();
+    });
+
     const reportTemplate = readFileSync(join(webui, "dist/report.html"), "utf8");
     const reports = [["this run (Locust's /stats/report args)", JSON.parse(extractTemplateArgs(liveReportHtml)),
       "report-light.png", "light"]];
