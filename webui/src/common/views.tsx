@@ -11,6 +11,7 @@ const n = (k: keyof StatRow | string, dp = 0): Column<StatRow> => ({
   text: (r) => num(r[k], dp),
   sort: (r) => Number(r[k] ?? 0),
   numeric: true,
+  width: 88,
 });
 
 const col = (label: string, c: Column<StatRow>): Column<StatRow> => ({ ...c, label });
@@ -18,7 +19,7 @@ const col = (label: string, c: Column<StatRow>): Column<StatRow> => ({ ...c, lab
 /** The dashboard's Statistics columns (§1.6), one percentile column per `percentiles_to_statistics`. */
 export function liveStatColumns(percentiles: number[]): Column<StatRow>[] {
   return [
-    { label: "Type", text: (r) => r.method },
+    { label: "Type", text: (r) => r.method, width: 70 },
     { label: "Name", text: (r) => r.name, className: "name" },
     col("# Requests", n("num_requests")),
     col("# Fails", n("num_failures")),

@@ -190,7 +190,7 @@ function App({ args }: { args: IndexArgs }) {
           <section class="panel">
             {tab === "stats" ? (
               <Table id="stats" columns={statColumns} rows={stats?.stats ?? []} rowKey={statKey} pinLast={isTotal}
-                empty="No requests yet." />
+                empty="No requests yet." windowed />
             ) : null}
             {tab === "charts" ? <Charts data={chart} specs={specs} theme={theme} /> : null}
             {tab === "failures" ? <FailuresTable rows={stats?.errors ?? []} /> : null}
