@@ -297,6 +297,31 @@ async function main() {
       await bp.close();
     });
 
+    await step("distributed: the worker count and the Workers tab", async () => {
+      const [webPort, zmqPort] = [await freePort(), await freePort()];
+      await start(LOCUST, ["-f", LOCUSTFILE, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port",
+        String(zmqPort), "--web-host", "127.0.0.1", "--web-port", String(webPort), "-H", targetUrl],
+      /Starting web interface/);
+      const [, p3] = await start("node", [join(webui, "scripts/serve.mjs"), "--locust", `http://127.0.0.1:${webPort}`,
+        "--port", "0", "--max-seconds", "200"], /127\.0\.0\.1:(\d+)\//);
+      const dp = await ctx.newPage();
+      dp.on("pageerror", (e) => errors.push(`distributed: ${e.message}`));
+      await dp.goto(`http://127.0.0.1:${p3}/`);
+      await dp.waitForSelector("form.swarm-form");
+      assert((await dp.locator("#nav-workers").textContent()) === "0", "workers before any connected");
+      await start(LOCUST, ["-f", LOCUSTFILE, "--worker", "--master-host", "127.0.0.1", "--master-port", String(zmqPort)],
+        /./);
+      await until(async () => (await dp.locator("#nav-workers").textContent()) === "1", 15_000, "1 worker (worker-count poll)");
+      await dp.fill("#user_count", "4");
+      await dp.fill("#spawn_rate", "4");
+      await dp.click("form.swarm-form button[type=submit]");
+      await dp.click("#tab-workers");
+      await until(async () => (await dp.locator("#workers tbody tr").count()) === 1 &&
+        (await dp.locator("#workers tbody td:nth-child(3)").textContent()) === "4", 15_000, "a worker row with 4 users");
+      await dp.click("#btn-stop");
+      await dp.close();
+    });
+
     const reportTemplate = readFileSync(join(webui, "dist/report.html"), "utf8");
     const reports = [["this run (Locust's /stats/report args)", JSON.parse(extractTemplateArgs(liveReportHtml)),
       "report-light.png", "light"]];
