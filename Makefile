@@ -1,6 +1,7 @@
 # One entry point for people and CI.
 #   make demo    build rlocust and run a real load test against the bundled loopback target
-#   make test    Rust tests, Python shim tests, the side-by-side suite against real Locust 2.47, packaging
+#   make test    Rust tests, Python shim tests, the side-by-side suite against real Locust 2.47, packaging,
+#                the web UI (committed build matches, browser test in headless Chromium)
 #   make lint    cargo fmt --check, clippy (warnings are errors) and ruff
 #   make clean   remove everything the targets above made (build output, venvs, demo results, caches)
 #   make webui   rebuild the browser UI (webui/ → webui/dist, committed; needs Node 20.19+ and npm)
@@ -46,7 +47,7 @@ $(ORACLE_PLUGINS)/bin/locust:
 	$(ORACLE_PLUGINS)/bin/pip install -q locust==2.47.0 locust-plugins==5.0.3
 
 test: build $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
-	$(MAKE) test-rust test-python test-diff test-packaging
+	$(MAKE) test-rust test-python test-diff test-packaging webui-check test-webui
 
 test-rust: deps
 	cargo test --release
@@ -81,8 +82,9 @@ webui:
 webui-check:
 	scripts/check-webui-build.sh
 
-# Headless Chromium (Debian's `chromium`) drives the built UI through webui/scripts/serve.mjs against real Locust.
+# Headless Chromium (Debian's `chromium`) drives the built UI through webui/scripts/serve.mjs against real Locust,
+# then measures it with 1,000 request names (tests/perf.mjs, a fake API).
 test-webui: $(ORACLE)/bin/locust build
 	cd webui && npm ci --no-audit --no-fund --loglevel=error && \
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
-	node tests/browser.mjs
+	node tests/browser.mjs && node tests/perf.mjs

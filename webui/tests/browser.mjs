@@ -6,7 +6,7 @@
 // headless Chromium: starts a run from the form, sees the statistics table and the charts update, reloads (charts
 // come back from the server history), edits the user count, switches to dark (remembered across a reload), looks
 // at the other tabs, stops; then fills dist/report.html with the report args of the recorded sample and of this
-// run and opens it offline (file://, every other request refused). Screenshots go to ../docs/img/.
+// run and opens it offline (file://, every other request refused). Takes screenshots (light, dark, report).
 // Every process is bounded (timeouts, killed at the end); the whole test gives up after 300 s.
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
@@ -25,7 +25,8 @@ const TARGET = env("RLOCUST_TARGET_BIN", join(repo, "target/release/rlocust-targ
 const CHROMIUM = env("CHROMIUM_BIN", "/usr/bin/chromium");
 const SAMPLE = env("REPORT_SAMPLE",
   join(repo, "../shared/reference/samples/standalone/report_view.html.template_args.json"));
-const IMG = join(repo, "docs/img");
+// Screenshots go to test-results/ (git-ignored); SCREENSHOT_DIR=../docs/img refreshes the README's pictures.
+const IMG = resolve(webui, env("SCREENSHOT_DIR", "test-results"));
 const LOCUSTFILE = join(repo, "locustfiles/demo.py");
 
 const children = [];
