@@ -272,6 +272,16 @@ async function main() {
       await page.click(".modal button[type=button]");
     });
 
+    await step("New starts a second test after the stop; Stop again", async () => {
+      await page.click("#btn-new");
+      await page.fill(".modal #user_count", "3");
+      await page.click(".modal button[type=submit]");
+      await until(async () => /RUNNING|SPAWNING/.test(await text(page, "#nav-state")), 10_000, "RUNNING again");
+      await until(async () => Number(await text(page, "#nav-users")) === 3, 15_000, "3 users");
+      await page.click("#btn-stop");
+      await until(async () => (await text(page, "#nav-state")) === "STOPPED", 10_000, "STOPPED again");
+    });
+
     await step("under --web-base-path: custom options and the class picker reach Locust", async () => {
       const port = await freePort();
       await start(LOCUST, ["-f", `${join(repo, "locustfiles/custom_args.py")},${LOCUSTFILE}`, "--class-picker",

@@ -15,12 +15,13 @@ export function percentileLabel(p: number): string {
   return `${+(p * 100).toFixed(6)}%ile`;
 }
 
-/** A number for a table cell: integers as they are, others rounded to `dp` decimals. */
+/** A number for a table cell, rounded to at most `dp` decimals (6.0 → "6", 4.6101 → "4.61"). */
 export function num(v: unknown, dp = 0): string {
   if (v === null || v === undefined || v === "") return "";
   const n = Number(v);
   if (!Number.isFinite(n)) return String(v);
-  return dp === 0 ? String(Math.round(n)) : n.toFixed(dp);
+  const f = 10 ** dp;
+  return String(Math.round(n * f) / f);
 }
 
 export function bytes(n: number): string {

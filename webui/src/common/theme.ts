@@ -21,9 +21,8 @@ export function useTheme(initial?: string): [string, () => void] {
   const [theme, setTheme] = useState(
     () => stored() ?? (initial === "dark" || initial === "light" ? initial : osTheme()));
 
-  useEffect(() => {
-    document.documentElement.dataset.theme = theme;
-  }, [theme]);
+  // Set while rendering, not in an effect: the charts (children, whose effects run first) read the colours.
+  document.documentElement.dataset.theme = theme;
 
   useEffect(() => {
     const mq = window.matchMedia?.("(prefers-color-scheme: dark)");

@@ -25,12 +25,12 @@ export function liveStatColumns(percentiles: number[]): Column<StatRow>[] {
     col("# Fails", n("num_failures")),
     col("Median (ms)", n("median_response_time")),
     ...percentiles.map((p) => col(`${percentileLabel(p)} (ms)`, n(percentileKey(p)))),
-    col("Average (ms)", n("avg_response_time")),
+    col("Average (ms)", n("avg_response_time", 2)),
     col("Min (ms)", n("min_response_time")),
     col("Max (ms)", n("max_response_time")),
-    col("Average size (bytes)", n("avg_content_length")),
-    col("Current RPS", n("current_rps", 1)),
-    col("Current Failures/s", n("current_fail_per_sec", 1)),
+    col("Average size (bytes)", n("avg_content_length", 2)),
+    col("Current RPS", n("current_rps", 2)),
+    col("Current Failures/s", n("current_fail_per_sec", 2)),
   ];
 }
 
@@ -41,12 +41,12 @@ export function reportStatColumns(): Column<StatRow>[] {
     { label: "Name", text: (r) => r.name, className: "name" },
     col("# Requests", n("num_requests")),
     col("# Fails", n("num_failures")),
-    col("Average (ms)", n("avg_response_time")),
+    col("Average (ms)", n("avg_response_time", 2)),
     col("Min (ms)", n("min_response_time")),
     col("Max (ms)", n("max_response_time")),
-    col("Average size (bytes)", n("avg_content_length")),
-    col("RPS", n("total_rps", 1)),
-    col("Failures/s", n("total_fail_per_sec", 1)),
+    col("Average size (bytes)", n("avg_content_length", 2)),
+    col("RPS", n("total_rps", 2)),
+    col("Failures/s", n("total_fail_per_sec", 2)),
   ];
 }
 

@@ -14,6 +14,9 @@ import { getJson, post, usePoll } from "./api";
 import { SwarmForm } from "./form";
 
 const LIVE = new Set(["spawning", "running"]);
+// Locust's UI polls only while spawning/running; a master passes through "stopping" (and a runner through
+// "cleanup") on its way to "stopped", so polling goes on there too or the page would stay at STOPPING.
+const POLLED = new Set([...LIVE, "stopping", "cleanup"]);
 const LOG_ALERT = /WARNING|ERROR|CRITICAL/;
 const LOG_SEEN_KEY = "logViewer";
 
@@ -82,8 +85,8 @@ function App({ args }: { args: IndexArgs }) {
     setTimeout(() => fetchStats().catch(() => {}), 2200); // after the 2 s memo expires
   };
 
-  usePoll(fetchStats, 2000, live);
-  useEffect(() => { if (!live) fetchStats().catch(() => {}); }, []);
+  usePoll(fetchStats, 2000, POLLED.has(state));
+  useEffect(() => { if (!POLLED.has(state)) fetchStats().catch(() => {}); }, []);
   usePoll(async () => setLogs(await getJson<LogsResponse>("logs")), 5000, live);
   useEffect(() => { if (!live) getJson<LogsResponse>("logs").then(setLogs).catch(() => {}); }, []);
   usePoll(async () => setWorkerCount((await getJson<{ worker_count: number }>("worker-count")).worker_count),
@@ -154,7 +157,7 @@ function App({ args }: { args: IndexArgs }) {
           <div><dt>Status</dt><dd id="nav-state" class={`state-${state}`}>{state.toUpperCase()}</dd></div>
           <div><dt>Users</dt><dd id="nav-users">{stats?.user_count ?? args.user_count ?? 0}</dd></div>
           {args.is_distributed ? <div><dt>Workers</dt><dd id="nav-workers">{workerCount}</dd></div> : null}
-          <div><dt>RPS</dt><dd id="nav-rps">{num(stats?.current_rps ?? 0, 2)}</dd></div>
+          <div><dt>RPS</dt><dd id="nav-rps">{(Number(stats?.current_rps) || 0).toFixed(2)}</dd></div>
           <div><dt>Failures</dt><dd id="nav-fail">{failPct}%</dd></div>
         </dl>
         <div class="buttons">
