@@ -87,4 +87,4 @@ webui-check:
 test-webui: $(ORACLE)/bin/locust build
 	cd webui && npm ci --no-audit --no-fund --loglevel=error && \
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
-	node tests/browser.mjs && node tests/perf.mjs
+	npm test && node tests/browser.mjs && node tests/perf.mjs

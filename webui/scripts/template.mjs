@@ -17,9 +17,12 @@ export function fillReport(html, args, theme = "light") {
     .replace("__RLOCUST_TEMPLATE_ARGS__", () => escapeJson(JSON.stringify(args)));
 }
 
-/** The JSON of `window.templateArgs = …` in a page Locust rendered (its Jinja writes it on one line). */
+/**
+ * The JSON of `window.templateArgs = …` in a page Locust rendered (its Jinja writes it on one line) or one filled
+ * by `fillIndex`/`fillReport`. The escaped JSON holds no `</script>` and no line break, so the match is exact.
+ */
 export function extractTemplateArgs(html) {
-  const m = /window\.templateArgs\s*=\s*(\{.*?);?\s*$/m.exec(html);
+  const m = /window\.templateArgs\s*=\s*(\{.*?\})\s*;?\s*(?:window\.theme = "[a-z]*";\s*)?(?:<\/script>|$)/m.exec(html);
   if (!m) throw new Error("no window.templateArgs in the page");
   return m[1];
 }

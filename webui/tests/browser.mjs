@@ -339,6 +339,12 @@ async function main() {
     if (existsSync(SAMPLE)) reports.push(["recorded sample", JSON.parse(readFileSync(SAMPLE, "utf8")),
       "report-dark.png", "dark"]);
     else console.log(`     (no recorded sample at ${SAMPLE}; only the live report is checked)`);
+    const hostile = JSON.parse(JSON.stringify(reports[0][1]));
+    const evil = "</script><script>window.__pwned = 1</script><img src=x onerror='window.__pwned = 2'> & __RLOCUST_THEME__";
+    hostile.failures_statistics.push({ method: "GET", name: evil, error: evil, occurrences: 1,
+      first_seen: 1795332666.1, last_seen: 1795332667.2 });
+    hostile.host = evil;
+    reports.push(["hostile strings stay text", hostile, null, "light"]);
     const dir = mkdtempSync(join(tmpdir(), "rlocust-report-"));
     for (const [label, args, img, theme] of reports) {
       await step(`report offline (file://): ${label}`, async () => {
@@ -366,7 +372,11 @@ async function main() {
         assert((await rpage.locator("#during").textContent()).includes(args.duration), "duration");
         assert((await rpage.getAttribute("html", "data-theme")) === theme, `theme is not ${theme}`);
         assert(outside.length === 0, `the report requested ${outside}`);
-        await shot(rpage, img);
+        assert((await rpage.evaluate(() => window.__pwned)) === undefined, "injected script ran");
+        if (args === hostile) {
+          assert((await rpage.locator("#failures").textContent()).includes("</script><script>"), "hostile text not shown");
+        }
+        if (img) await shot(rpage, img);
         await rpage.close();
       });
     }

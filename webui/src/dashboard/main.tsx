@@ -275,4 +275,13 @@ function Workers({ stats }: { stats: StatsResponse | null }) {
   );
 }
 
-render(<App args={window.templateArgs as IndexArgs} />, document.getElementById("app")!);
+// Locust's defaults for anything a server leaves out, so a partial templateArgs still boots.
+const DEFAULTS: Partial<IndexArgs> = {
+  state: "ready", is_distributed: false, user_count: 0, version: "", host: "", history: [], worker_count: 0,
+  stats_history_enabled: false, extra_options: {}, show_userclass_picker: false, available_user_classes: [],
+  available_shape_classes: [], percentiles_to_chart: [0.5, 0.95], percentiles_to_statistics: [0.95, 0.99],
+  num_users: null, spawn_rate: null, run_time: null, profile: null, locustfile: "",
+};
+const given = (window.templateArgs ?? {}) as Partial<IndexArgs>;
+const args = { ...DEFAULTS, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null && v !== undefined)) };
+render(<App args={args as IndexArgs} />, document.getElementById("app")!);

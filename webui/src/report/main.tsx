@@ -83,4 +83,11 @@ function Report({ args }: { args: ReportArgs }) {
   );
 }
 
-render(<Report args={window.templateArgs as ReportArgs} />, document.getElementById("app")!);
+const DEFAULTS: Partial<ReportArgs> = {
+  requests_statistics: [], response_time_statistics: [], failures_statistics: [], exceptions_statistics: [],
+  history: [], tasks: { per_class: {}, total: {} }, percentiles_to_chart: [0.5, 0.95], profile: null,
+  start_time: "", end_time: "", duration: "", host: "", locustfile: "", show_download_link: false,
+};
+const given = (window.templateArgs ?? {}) as Partial<ReportArgs>;
+const args = { ...DEFAULTS, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null && v !== undefined)) };
+render(<Report args={args as ReportArgs} />, document.getElementById("app")!);
