@@ -32,6 +32,7 @@ const LOCUSTFILE = join(repo, "locustfiles/demo.py");
 const children = [];
 let passed = 0;
 let failed = 0;
+let lastPage = null; // screenshot on a failed step
 const hardStop = setTimeout(() => {
   console.error("browser test: 300 s limit reached");
   cleanup();
@@ -80,6 +81,11 @@ async function step(name, fn) {
   } catch (e) {
     failed++;
     console.log(`FAIL ${name}: ${e.message.split("\n")[0]}`);
+    if (lastPage) {
+      mkdirSync(IMG, { recursive: true });
+      await lastPage.screenshot({ path: join(IMG, "failure.png") }).catch(() => {});
+      console.log(`     page at the failure: ${join(IMG, "failure.png")}`);
+    }
     throw e;
   }
 }
@@ -148,7 +154,10 @@ async function main() {
   try {
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     page.setDefaultTimeout(15_000);
+    lastPage = page;
     page.on("pageerror", (e) => errors.push(e.message));
+    page.on("requestfailed", (r) => console.log(`     request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
+    page.on("response", (r) => { if (r.status() >= 400) console.log(`     HTTP ${r.status()}: ${r.request().method()} ${r.url()}`); });
 
     await step("start form boots from templateArgs", async () => {
       await page.goto(ui);
@@ -205,11 +214,15 @@ async function main() {
       await page.waitForSelector(".chart canvas");
       assert((await chartPoints(page)) > 0, "no chart points right after reload");
     });
+    // DOCS_WAIT_SECONDS=60 lets the charts fill before the screenshot (for docs/img).
+    await page.waitForTimeout(Number(env("DOCS_WAIT_SECONDS", "0")) * 1000);
     await shot(page, "dashboard-charts-light.png");
 
     await step("edit the user count (POST swarm while running)", async () => {
       await page.click("#btn-edit");
       await page.fill(".modal #user_count", "5");
+      await page.waitForTimeout(2500); // a stats poll re-renders the page: the typed value must stay
+      assert((await page.inputValue(".modal #user_count")) === "5", "a poll reset the typed user count");
       await page.click(".modal button[type=submit]");
       await page.waitForSelector(".modal", { state: "detached" });
       await until(async () => Number(await text(page, "#nav-users")) === 5, 15_000, "5 users in the navbar");

@@ -1,5 +1,7 @@
 // The start / edit form. It posts `swarm` with the field names Locust's server reads (§1.3.1): user_count,
 // spawn_rate, host, run_time, profile, user_classes (repeated), shape_class, and each custom option by its name.
+// NOTE: fields are uncontrolled (defaultValue/defaultChecked): the page re-renders on every 2 s poll, and a
+// `value` prop would put back the initial value over what the user is typing.
 import { useState } from "preact/hooks";
 import type { ExtraOption, IndexArgs } from "../common/types";
 import { timespan } from "../common/format";
@@ -13,7 +15,7 @@ function ExtraField({ name, opt }: { name: string; opt: ExtraOption }) {
   if (typeof def === "boolean") {
     return (
       <div class="field check">
-        <input type="checkbox" id={id} data-bool={name} checked={def} />
+        <input type="checkbox" id={id} data-bool={name} defaultChecked={def} />
         {label}
         {help}
       </div>
@@ -35,7 +37,7 @@ function ExtraField({ name, opt }: { name: string; opt: ExtraOption }) {
   return (
     <div class="field">
       {label}
-      <input id={id} name={name} type={opt.is_secret ? "password" : "text"} value={value}
+      <input id={id} name={name} type={opt.is_secret ? "password" : "text"} defaultValue={value}
         required={!!opt.is_required} autocomplete="off" />
       {help}
     </div>
@@ -89,12 +91,12 @@ export function SwarmForm(props: {
           <div class="field">
             <label for="user_count">Number of users (peak concurrency)</label>
             <input id="user_count" name="user_count" type="number" min="0" step="1" required
-              value={current.users} />
+              defaultValue={String(current.users)} />
           </div>
           <div class="field">
             <label for="spawn_rate">Ramp up (users started/second)</label>
             <input id="spawn_rate" name="spawn_rate" type="number" min="0" step="any" required
-              value={current.spawnRate} />
+              defaultValue={String(current.spawnRate)} />
           </div>
         </>
       ) : null}
@@ -102,7 +104,7 @@ export function SwarmForm(props: {
         <>
           <div class="field">
             <label for="host">Host</label>
-            <input id="host" name="host" type="text" value={current.host} required={!!args.is_host_required}
+            <input id="host" name="host" type="text" defaultValue={current.host} required={!!args.is_host_required}
               placeholder="https://example.com" />
             {args.override_host_warning ? (
               <small class="help">Setting a host here overrides the host of the User classes.</small>
@@ -112,7 +114,7 @@ export function SwarmForm(props: {
             <fieldset class="picker">
               <legend>User classes</legend>
               {args.available_user_classes.map((c) => (
-                <label class="check"><input type="checkbox" name="user_classes" value={c} checked /> {c}</label>
+                <label class="check"><input type="checkbox" name="user_classes" value={c} defaultChecked /> {c}</label>
               ))}
               {args.available_shape_classes?.length ? (
                 <div class="field">
@@ -129,12 +131,12 @@ export function SwarmForm(props: {
             {!hideCommon ? (
               <div class="field">
                 <label for="run_time">Run time (e.g. 20, 20s, 3m, 2h, 1h20m, 3h30m10s)</label>
-                <input id="run_time" name="run_time" type="text" value={timespan(args.run_time)} />
+                <input id="run_time" name="run_time" type="text" defaultValue={timespan(args.run_time)} />
               </div>
             ) : null}
             <div class="field">
               <label for="profile">Profile</label>
-              <input id="profile" name="profile" type="text" value={args.profile ?? ""} />
+              <input id="profile" name="profile" type="text" defaultValue={args.profile ?? ""} />
             </div>
           </details>
           {extras.length ? (
