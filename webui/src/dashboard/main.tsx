@@ -51,6 +51,7 @@ function App({ args }: { args: IndexArgs }) {
   const [exceptions, setExceptions] = useState<ExceptionRow[] | null>(null);
   const [tasks, setTasks] = useState<TasksResponse | null>(null);
   const [notice, setNotice] = useState("");
+  const [offline, setOffline] = useState("");
   const [form, setForm] = useState({
     users: args.num_users ?? 1, spawnRate: args.spawn_rate ?? 1, host: args.host ?? "",
   });
@@ -68,7 +69,14 @@ function App({ args }: { args: IndexArgs }) {
   };
 
   const fetchStats = async () => {
-    const s = await getJson<StatsResponse>("stats/requests");
+    let s: StatsResponse;
+    try {
+      s = await getJson<StatsResponse>("stats/requests");
+      setOffline("");
+    } catch (e) {
+      setOffline(`Cannot reach the server (${e instanceof Error ? e.message : e}); retrying.`);
+      throw e;
+    }
     setStats(s);
     // The server memoizes this answer for 2 s: right after our own swarm a stale "ready"/"stopped" may come back.
     const stale = !LIVE.has(s.state) && Date.now() - swarmedAt.current < 4500;
@@ -100,6 +108,13 @@ function App({ args }: { args: IndexArgs }) {
     if (tab === "exceptions") getJson<{ exceptions: ExceptionRow[] }>("exceptions").then((r) => setExceptions(r.exceptions)).catch(() => {});
     if (tab === "ratios") getJson<TasksResponse>("tasks").then(setTasks).catch(() => {});
   }, [tab, live]);
+
+  useEffect(() => {
+    if (!dialog) return;
+    const onKey = (e: KeyboardEvent) => { if (e.key === "Escape") setDialog(null); };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [dialog]);
 
   const alertLines = useMemo(() => {
     if (!logs) return 0;
@@ -170,6 +185,7 @@ function App({ args }: { args: IndexArgs }) {
         </div>
       </header>
       {notice ? <p class="error banner" role="alert" onClick={() => setNotice("")}>{notice}</p> : null}
+      {offline ? <p class="error banner" role="status" id="offline">{offline}</p> : null}
       {state === "ready" ? (
         <main class="start">
           {args.missing_host_warning ? (

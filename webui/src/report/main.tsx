@@ -17,6 +17,7 @@ function fmtTime(iso: string): string {
 
 function Report({ args }: { args: ReportArgs }) {
   const [theme, toggleTheme] = useTheme(window.theme);
+  document.title = args.profile ? `Locust Test Report - ${args.profile}` : "Locust Test Report";
   const percentiles = args.percentiles_to_chart ?? [];
   const chart = useMemo(() => ChartData.fromHistory(args.history, percentiles), []);
   const specs = useMemo(() => chartSpecs(percentiles), []);
