@@ -42,7 +42,20 @@ function once(text, needle, what) {
   if (n !== 1) throw new Error(`${what}: expected ${needle} exactly once, found ${n}`);
 }
 
+// The bundles are minified without comments: the MIT notices of the packages they contain go into each built
+// file that leaves the repository (the dashboard's script, the report) and into THIRD_PARTY_LICENSES.txt.
+const notices = "This file contains:\n\n" + ["preact", "uplot"].map((pkg) => {
+  const meta = JSON.parse(readFileSync(join(root, "node_modules", pkg, "package.json"), "utf8"));
+  const text = readFileSync(join(root, "node_modules", pkg, "LICENSE"), "utf8").trim();
+  return `${meta.name} ${meta.version} (${meta.license})\n\n${text}\n`;
+}).join("\n====\n\n");
+if (/\*\/|-->/.test(notices)) throw new Error("a licence text would end its comment");
+
 await build(config("index.html", dist, "index"));
+const indexJs = join(dist, "assets/index.js");
+writeFileSync(indexJs, `/*!\n${notices}*/\n` + readFileSync(indexJs, "utf8"));
+writeFileSync(join(dist, "THIRD_PARTY_LICENSES.txt"),
+  notices.replace("This file contains:", "assets/index.js and report.html contain:"));
 once(readFileSync(join(dist, "index.html"), "utf8"), PLACEHOLDER, "dist/index.html");
 
 await build(config("report.html", tmp, "report"));
@@ -55,6 +68,7 @@ html = html.replace(/\s*<script type="module" crossorigin src="\.\/assets\/repor
 html = html.replace(/\s*<link rel="stylesheet" crossorigin href="\.\/assets\/report\.css">/, "");
 if (html.includes("assets/report")) throw new Error("report.html: an asset reference was not inlined");
 // Functions as replacement values: the bundle may contain `$&`-like sequences.
+html = html.replace("<!doctype html>", () => `<!doctype html>\n<!--\n${notices}-->`);
 html = html.replace("</head>", () => `  <style>${cssText}</style>\n  </head>`);
 html = html.replace("</body>", () => `  <script type="module">${js}</script>\n  </body>`);
 once(html, PLACEHOLDER, "report.html");
@@ -62,6 +76,7 @@ once(html, THEME, "report.html");
 mkdirSync(dist, { recursive: true });
 writeFileSync(join(dist, "report.html"), html);
 rmSync(tmp, { recursive: true, force: true });
+
 
 for (const f of ["index.html", "assets/index.js", "assets/index.css", "report.html"]) {
   console.log(`${f.padEnd(18)} ${readFileSync(join(dist, f)).length} bytes`);
