@@ -291,6 +291,11 @@ async function main() {
       await page.click(".modal button[type=submit]");
       await until(async () => /RUNNING|SPAWNING/.test(await text(page, "#nav-state")), 10_000, "RUNNING again");
       await until(async () => Number(await text(page, "#nav-users")) === 3, 15_000, "3 users");
+      await page.click("#tab-charts");
+      const restarts = Number(await page.locator(".chart-canvas").first().getAttribute("data-restarts"));
+      assert(restarts === 1, `${restarts} restart markers on the charts, expected 1`);
+      await shot(page, "dashboard-charts-restart.png");
+      await page.click("#tab-stats");
       await page.click("#btn-stop");
       await until(async () => (await text(page, "#nav-state")) === "STOPPED", 10_000, "STOPPED again");
     });

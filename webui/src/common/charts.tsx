@@ -15,6 +15,8 @@ export class ChartData {
   fails: (number | null)[] = [];
   users: (number | null)[] = [];
   pct: (number | null)[][];
+  /** Times (s) where a new test started after a stop: drawn as a dashed marker. */
+  restarts: number[] = [];
   /** Bumped on every change so components know when to redraw. */
   version = 0;
 
@@ -53,6 +55,8 @@ export class ChartData {
   gap(t: number) {
     if (!this.t.length || this.rps[this.rps.length - 1] === null) return;
     this.push(t, null, null, this.pct.map(() => null), null);
+    this.restarts.push(this.t[this.t.length - 1]);
+    if (this.restarts.length > 100) this.restarts.shift();
   }
 
   /** Drops every second point of the older half; gap markers (nulls) are kept so breaks stay visible. */
@@ -103,6 +107,23 @@ export function chartSpecs(percentiles: number[]): ChartSpec[] {
   ];
 }
 
+function drawRestarts(u: uPlot, times: number[]) {
+  const { ctx, bbox } = u;
+  ctx.save();
+  ctx.strokeStyle = css("--fg-muted");
+  ctx.setLineDash([4 * devicePixelRatio, 4 * devicePixelRatio]);
+  ctx.lineWidth = devicePixelRatio;
+  for (const t of times) {
+    const x = Math.round(u.valToPos(t, "x", true));
+    if (x < bbox.left || x > bbox.left + bbox.width) continue;
+    ctx.beginPath();
+    ctx.moveTo(x, bbox.top);
+    ctx.lineTo(x, bbox.top + bbox.height);
+    ctx.stroke();
+  }
+  ctx.restore();
+}
+
 function Chart({ spec, data, theme }: { spec: ChartSpec; data: ChartData; theme: string }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -119,6 +140,7 @@ function Chart({ spec, data, theme }: { spec: ChartSpec; data: ChartData; theme:
       axes: [axis, { ...axis, size: 60 }],
       series: [{}, ...spec.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: false,
         points: { show: false } }))],
+      hooks: { draw: [(u: uPlot) => drawRestarts(u, data.restarts)] },
     };
     const u = new uPlot(opts, [data.t, ...spec.data(data)] as uPlot.AlignedData, el);
     plot.current = u;
@@ -138,7 +160,8 @@ function Chart({ spec, data, theme }: { spec: ChartSpec; data: ChartData; theme:
   return (
     <section class="chart">
       <h3>{spec.title}</h3>
-      <div ref={box} class="chart-canvas" data-points={data.t.length} />
+      <div ref={box} class="chart-canvas" data-points={data.t.length}
+        data-restarts={data.restarts.length} />
     </section>
   );
 }
