@@ -234,11 +234,13 @@ async function main() {
       await page.click("#tab-failures");
       await until(async () => (await page.locator("#failures tbody tr").count()) > 0, 10_000, "a failure row");
       assert((await page.locator("#failures").textContent()).includes("/status/404"), "no /status/404 failure");
+      await shot(page, "tab-failures.png");
       await page.click("#tab-exceptions");
       await page.waitForSelector("text=No exceptions.");
       await page.click("#tab-ratios");
       await until(async () => (await page.locator(".ratios").count()) &&
         (await page.locator(".ratios").textContent()).includes("ShopVisitor"), 10_000, "ratios");
+      await shot(page, "tab-ratios.png");
       await page.click("#tab-downloads");
       const hrefs = await page.locator(".downloads a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
       for (const h of ["./stats/requests/csv", "./stats/failures/csv", "./exceptions/csv", "./stats/report?theme=light"]) {
@@ -248,6 +250,7 @@ async function main() {
       assert(csv.startsWith("Type,Name,Request Count"), "requests CSV");
       await page.click("#tab-logs");
       await until(async () => (await page.locator("pre.logs").textContent()).includes("Ramping to"), 10_000, "logs");
+      await shot(page, "tab-logs.png");
       await page.click("#tab-stats");
     });
 
@@ -345,10 +348,13 @@ async function main() {
       await dp.fill("#spawn_rate", "4");
       await dp.click("form.swarm-form button[type=submit]");
       await dp.click("#tab-workers");
+      lastPage = dp;
       await until(async () => (await dp.locator("#workers tbody tr").count()) === 1 &&
         (await dp.locator("#workers tbody td:nth-child(3)").textContent()) === "4", 15_000, "a worker row with 4 users");
+      await shot(dp, "tab-workers.png");
       await dp.click("#btn-stop");
       await dp.close();
+      lastPage = page;
     });
 
     const reportTemplate = readFileSync(join(webui, "dist/report.html"), "utf8");
