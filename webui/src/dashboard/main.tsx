@@ -59,6 +59,7 @@ function App({ args }: { args: IndexArgs }) {
   const chart = useMemo(() => ChartData.fromHistory(args.history, args.percentiles_to_chart), []);
   const [, setChartVersion] = useState(chart.version);
   const swarmedAt = useRef(0);
+  const stoppedAt = useRef(0);
   const live = LIVE.has(state);
 
   const setTab = (t: Tab) => {
@@ -78,10 +79,12 @@ function App({ args }: { args: IndexArgs }) {
       throw e;
     }
     setStats(s);
-    // The server memoizes this answer for 2 s: right after our own swarm a stale "ready"/"stopped" may come back.
-    const stale = !LIVE.has(s.state) && Date.now() - swarmedAt.current < 4500;
+    // The server memoizes this answer for 2 s: right after our own swarm a stale "ready"/"stopped" may come back,
+    // and right after our own stop a stale "running".
+    const now = Date.now();
+    const stale = LIVE.has(s.state) ? now - stoppedAt.current < 4500 : now - swarmedAt.current < 4500;
     if (!stale) setState(s.state);
-    if (LIVE.has(s.state)) {
+    if (LIVE.has(s.state) && !stale) {
       const pct = args.percentiles_to_chart.map((p) => s.current_response_time_percentiles?.[percentileKey(p)] ?? null);
       chart.push(Date.now() / 1000, s.current_rps, s.current_fail_per_sec, pct, s.user_count);
       setChartVersion(chart.version);
@@ -134,6 +137,7 @@ function App({ args }: { args: IndexArgs }) {
 
   const started = (reply: { host?: string | null }, users: number, spawnRate: number) => {
     swarmedAt.current = Date.now();
+    stoppedAt.current = 0;
     if (dialog === "new" || state === "ready" || state === "stopped") chart.gap(Date.now() / 1000);
     setForm((f) => ({ ...f, users, spawnRate, host: reply.host ?? f.host }));
     if (reply.host !== undefined) setHost(reply.host ?? "");
@@ -143,6 +147,7 @@ function App({ args }: { args: IndexArgs }) {
   const stop = async () => {
     try {
       await post("stop");
+      stoppedAt.current = Date.now();
       setState("stopped");
       refetchSoon();
     } catch (e) {
