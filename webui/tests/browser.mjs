@@ -303,7 +303,7 @@ async function main() {
       await until(async () => (await text(page, "#nav-state")) === "STOPPED", 10_000, "STOPPED again");
     });
 
-    await step("under --web-base-path: custom options and the class picker reach Locust", async () => {
+    await step("under --web-base-path: custom options, the class picker and a class's settings reach Locust", async () => {
       const port = await freePort();
       await start(LOCUST, ["-f", `${join(repo, "locustfiles/custom_args.py")},${LOCUSTFILE}`, "--class-picker",
         "--web-base-path", "/locust", "--web-host", "127.0.0.1", "--web-port", String(port), "-H", targetUrl],
@@ -317,6 +317,15 @@ async function main() {
       await bp.fill("#opt-my_arg", "7");
       await bp.check("#opt-my_flag");
       await bp.uncheck("input[name=user_classes][value=ShopVisitor]");
+      // The class's settings editor (POST user): weight 3, seen by Locust in its next index page.
+      await bp.click("#edit-user-ArgUser");
+      await bp.fill("#user-ArgUser-weight", "3");
+      await bp.click(".user-editor button.save-user");
+      await bp.waitForSelector(".user-editor [role=status]:text('Saved.')");
+      await shot(bp, "form-class-picker.png");
+      const users = JSON.parse(extractTemplateArgs(await (await fetch(`http://127.0.0.1:${port}/locust/`)).text())).users;
+      assert(users.ArgUser.weight === 3, `Locust's ArgUser weight is ${users.ArgUser.weight}`);
+      assert(JSON.stringify(users.ArgUser.tasks) === '["item"]', `ArgUser tasks ${JSON.stringify(users.ArgUser.tasks)}`);
       await bp.click("form.swarm-form button[type=submit]");
       await until(async () => {
         const names = await bp.locator("#stats tbody td:nth-child(2)").allTextContents();

@@ -86,6 +86,14 @@ export interface ExtraOption {
   choices?: string[] | null;
 }
 
+/** `templateArgs.users[Class]`, and what `POST user` sets (§1.3.7). */
+export interface UserClassSettings {
+  host?: string | null;
+  weight?: number;
+  fixed_count?: number;
+  tasks?: string[];
+}
+
 /** `window.templateArgs` of the dashboard (§1.5). */
 export interface IndexArgs {
   locustfile: string;
@@ -108,6 +116,8 @@ export interface IndexArgs {
   extra_options: Record<string, ExtraOption>;
   show_userclass_picker: boolean;
   available_user_classes: string[];
+  available_user_tasks?: Record<string, string[]>;
+  users?: Record<string, UserClassSettings>;
   available_shape_classes: string[];
   percentiles_to_chart: number[];
   percentiles_to_statistics: number[];

@@ -37,6 +37,11 @@ export async function postSwarm(form: URLSearchParams): Promise<SwarmReply> {
   return res.json();
 }
 
+/** POST user: a JSON body, answered `{}` with 201 (§1.3.7). */
+export async function postJson(path: string, body: unknown): Promise<Response> {
+  return request(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+}
+
 export async function post(path: string): Promise<Response> {
   return request(path, { method: "POST" });
 }

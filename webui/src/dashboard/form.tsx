@@ -6,6 +6,7 @@ import { useState } from "preact/hooks";
 import type { ExtraOption, IndexArgs } from "../common/types";
 import { timespan } from "../common/format";
 import { postSwarm, SwarmReply } from "./api";
+import { UserClassEditor } from "./user";
 
 function ExtraField({ name, opt }: { name: string; opt: ExtraOption }) {
   const id = `opt-${name}`;
@@ -57,6 +58,10 @@ export function SwarmForm(props: {
   const [error, setError] = useState("");
   const hideCommon = !!args.hide_common_options;
   const extras = Object.entries(args.extra_options ?? {});
+  const [editing, setEditing] = useState<string | null>(null);
+  const [users, setUsers] = useState(args.users ?? {});
+  const uniqueTasks = (c: string) =>
+    [...new Set([...(args.available_user_tasks?.[c] ?? []), ...(args.users?.[c]?.tasks ?? [])])];
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -114,7 +119,15 @@ export function SwarmForm(props: {
             <fieldset class="picker">
               <legend>User classes</legend>
               {args.available_user_classes.map((c) => (
-                <label class="check"><input type="checkbox" name="user_classes" value={c} defaultChecked /> {c}</label>
+                <div class="user-class">
+                  <label class="check"><input type="checkbox" name="user_classes" value={c} defaultChecked /> {c}</label>
+                  <button type="button" class="link" id={`edit-user-${c}`} aria-expanded={editing === c}
+                    onClick={() => setEditing(editing === c ? null : c)}>settings</button>
+                  {editing === c ? (
+                    <UserClassEditor name={c} settings={users[c] ?? {}} allTasks={uniqueTasks(c)}
+                      onSaved={(u) => setUsers({ ...users, [c]: u })} />
+                  ) : null}
+                </div>
               ))}
               {args.available_shape_classes?.length ? (
                 <div class="field">
