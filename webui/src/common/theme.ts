@@ -16,10 +16,10 @@ function osTheme(): string {
   return window.matchMedia?.("(prefers-color-scheme: dark)").matches ? "dark" : "light";
 }
 
-/** `initial` (the report's `window.theme`) wins over the OS but not over a stored choice. */
+/** `initial` (the report's `window.theme`, as the server was asked for it) wins over a stored choice and the OS. */
 export function useTheme(initial?: string): [string, () => void] {
   const [theme, setTheme] = useState(
-    () => stored() ?? (initial === "dark" || initial === "light" ? initial : osTheme()));
+    () => (initial === "dark" || initial === "light" ? initial : stored() ?? osTheme()));
 
   // Set while rendering, not in an effect: the charts (children, whose effects run first) read the colours.
   document.documentElement.dataset.theme = theme;
