@@ -1,8 +1,12 @@
 # One entry point for people and CI.
 #   make demo    build rlocust and run a real load test against the bundled loopback target
-#   make test    Rust tests, Python shim tests, the side-by-side suite against real Locust 2.47, packaging
+#   make test    Rust tests, Python shim tests, the side-by-side suite against real Locust 2.47, packaging,
+#                the web UI (committed build matches, browser test in headless Chromium)
 #   make lint    cargo fmt --check, clippy (warnings are errors) and ruff
 #   make clean   remove everything the targets above made (build output, venvs, demo results, caches)
+#   make webui   rebuild the browser UI (webui/ → webui/dist, committed; needs Node 20.19+ and npm)
+#   make webui-check   fail if the committed webui/dist differs from a fresh build
+#   make test-webui    the browser test: the built UI against real Locust 2.47 in headless Chromium
 #
 # Nothing is installed into the system Python: the Python packages go into project venvs (git-ignored).
 # - .venv: what a locustfile run needs (gevent) and the test tools (pytest, requests, cryptography, ruff). The
@@ -18,7 +22,7 @@ VPY := $(CURDIR)/$(VENV)/bin/python
 export PYO3_PYTHON := $(VPY)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: deps build demo test test-rust test-python test-diff test-web test-packaging lint clean
+.PHONY: deps build demo test test-rust test-python test-diff test-web test-packaging lint clean webui webui-check test-webui
 
 # The venv, and the packages of both requirements files in it (again when either file changes).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -43,7 +47,7 @@ $(ORACLE_PLUGINS)/bin/locust:
 	$(ORACLE_PLUGINS)/bin/pip install -q locust==2.47.0 locust-plugins==5.0.3
 
 test: build $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
-	$(MAKE) test-rust test-python test-diff test-web test-packaging
+	$(MAKE) test-rust test-python test-diff test-web test-packaging webui-check test-webui
 
 test-rust: deps
 	cargo test --release
@@ -72,5 +76,20 @@ lint: deps
 	$(VENV)/bin/ruff check python tests locustfiles bench
 
 clean:
-	rm -rf target demo-results $(VENV) $(ORACLE) $(ORACLE_PLUGINS) .venv-packaging .pytest_cache .ruff_cache
+	rm -rf target demo-results $(VENV) $(ORACLE) $(ORACLE_PLUGINS) .venv-packaging .pytest_cache .ruff_cache webui/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# The web UI's sources are in webui/ (TypeScript, Preact, uPlot); its build output webui/dist is committed, so
+# cargo and pip never need Node.
+webui:
+	cd webui && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+webui-check:
+	scripts/check-webui-build.sh
+
+# Headless Chromium (Debian's `chromium`) drives the built UI through webui/scripts/serve.mjs against real Locust,
+# then measures it with 1,000 request names (tests/perf.mjs, a fake API).
+test-webui: $(ORACLE)/bin/locust build
+	cd webui && npm ci --no-audit --no-fund --loglevel=error && \
+	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
+	npm test && node tests/browser.mjs && node tests/perf.mjs

@@ -1,0 +1,157 @@
+// The JSON shapes of Locust 2.47's web API (reference: locust-web-dist.md §1.4-§1.8). Keys stay snake_case as
+// they are on the wire; numbers may arrive as int or float, so every number is `number`.
+
+/** One row of `stats` in `GET stats/requests` (StatsEntry.to_dict); percentile keys are dynamic. */
+export interface StatRow {
+  method: string;
+  name: string;
+  num_requests: number;
+  num_failures: number;
+  median_response_time: number;
+  avg_response_time: number;
+  min_response_time: number;
+  max_response_time: number;
+  avg_content_length: number;
+  current_rps: number;
+  current_fail_per_sec: number;
+  total_rps?: number;
+  total_fail_per_sec?: number;
+  [percentile: string]: number | string | undefined;
+}
+
+export interface ErrorRow {
+  error: string;
+  method: string;
+  name: string;
+  occurrences: number;
+  first_seen?: number | string | null;
+  last_seen?: number | string | null;
+}
+
+export interface Worker {
+  id: string;
+  state: string;
+  user_count: number;
+  cpu_usage: number;
+  memory_usage: number;
+}
+
+export interface StatsResponse {
+  stats: StatRow[];
+  errors: ErrorRow[];
+  current_rps: number;
+  current_fail_per_sec: number;
+  total_rps: number;
+  total_fail_per_sec: number;
+  fail_ratio: number;
+  current_response_time_percentiles: Record<string, number | null>;
+  state: string;
+  user_count: number;
+  workers?: Worker[];
+  worker_count?: number;
+  total_avg_response_time?: number;
+}
+
+export interface ExceptionRow {
+  count: number;
+  msg: string;
+  nodes: string;
+  traceback: string;
+}
+
+export interface TaskNode {
+  ratio: number;
+  tasks?: Record<string, TaskNode>;
+}
+
+export interface TasksResponse {
+  per_class: Record<string, TaskNode>;
+  total: Record<string, TaskNode>;
+}
+
+export interface LogsResponse {
+  master: string[];
+  workers: Record<string, string[]>;
+}
+
+/** One 5 s snapshot of the server's stats history (§1.8): `[time, value]` pairs plus `time`. */
+export type HistoryPoint = Record<string, [string, number | null] | string>;
+
+export interface ExtraOption {
+  default_value: unknown;
+  is_secret?: boolean;
+  is_required?: boolean;
+  help_text?: string;
+  is_multiple?: boolean;
+  choices?: string[] | null;
+}
+
+/** `templateArgs.users[Class]`, and what `POST user` sets (§1.3.7). */
+export interface UserClassSettings {
+  host?: string | null;
+  weight?: number;
+  fixed_count?: number;
+  tasks?: string[];
+}
+
+/** `window.templateArgs` of the dashboard (§1.5). */
+export interface IndexArgs {
+  locustfile: string;
+  state: string;
+  is_distributed: boolean;
+  user_count: number;
+  version: string;
+  host: string;
+  history: HistoryPoint[];
+  override_host_warning?: boolean;
+  missing_host_warning?: boolean;
+  is_host_required?: boolean;
+  num_users: number | null;
+  spawn_rate: number | null;
+  run_time: number | null;
+  worker_count: number;
+  hide_common_options?: boolean | null;
+  shape_use_common_options?: boolean | null;
+  stats_history_enabled: boolean;
+  extra_options: Record<string, ExtraOption>;
+  show_userclass_picker: boolean;
+  available_user_classes: string[];
+  available_user_tasks?: Record<string, string[]>;
+  users?: Record<string, UserClassSettings>;
+  available_shape_classes: string[];
+  percentiles_to_chart: number[];
+  percentiles_to_statistics: number[];
+  profile: string | null;
+}
+
+export interface ResponseTimeRow {
+  name: string;
+  method: string;
+  [percentile: string]: number | string;
+}
+
+/** `window.templateArgs` of the HTML report (§1.7). */
+export interface ReportArgs {
+  is_report: true;
+  requests_statistics: StatRow[];
+  response_time_statistics: ResponseTimeRow[];
+  failures_statistics: ErrorRow[];
+  exceptions_statistics: ExceptionRow[];
+  history: HistoryPoint[];
+  tasks: TasksResponse;
+  start_time: string;
+  end_time: string;
+  duration: string;
+  host: string;
+  locustfile: string;
+  show_download_link: boolean;
+  percentiles_to_chart: number[];
+  profile: string | null;
+}
+
+declare global {
+  interface Window {
+    templateArgs: IndexArgs | ReportArgs;
+    theme?: string;
+  }
+}

@@ -1,0 +1,75 @@
+// Requests to Locust's API. Every URL is relative to the page, so the dashboard works under --web-base-path
+// (the page is `<base>/`, the API `<base>/stats/requests`, …). Every request has a time limit.
+import { useEffect, useRef } from "preact/hooks";
+
+const TIMEOUT_MS = 15000;
+
+async function request(path: string, init?: RequestInit): Promise<Response> {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
+  try {
+    const res = await fetch(path, { ...init, signal: ctl.signal, credentials: "same-origin" });
+    if (!res.ok) throw new Error(`${init?.method ?? "GET"} ${path}: HTTP ${res.status}`);
+    return res;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function getJson<T>(path: string): Promise<T> {
+  return (await request(path, { headers: { Accept: "application/json" } })).json() as Promise<T>;
+}
+
+export interface SwarmReply {
+  success: boolean;
+  message: string;
+  host?: string | null;
+  run_time?: number;
+}
+
+/** POST swarm, form-urlencoded with Locust's snake_case field names (§1.3.1). */
+export async function postSwarm(form: URLSearchParams): Promise<SwarmReply> {
+  const res = await request("swarm", {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: form.toString(),
+  });
+  return res.json();
+}
+
+/** POST user: a JSON body, answered `{}` with 201 (§1.3.7). */
+export async function postJson(path: string, body: unknown): Promise<Response> {
+  return request(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+}
+
+export async function post(path: string): Promise<Response> {
+  return request(path, { method: "POST" });
+}
+
+/**
+ * Calls `fn` at once when `enabled` turns true (if `immediate`), then every `ms` after the previous call has
+ * finished (calls never overlap); stops when `enabled` turns false or the component goes away.
+ */
+export function usePoll(fn: () => Promise<unknown>, ms: number, enabled: boolean, immediate = true) {
+  const latest = useRef(fn);
+  latest.current = fn;
+  useEffect(() => {
+    if (!enabled) return;
+    let alive = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tick = async () => {
+      try {
+        await latest.current();
+      } catch {
+        // shown by the caller; keep polling
+      }
+      if (alive) timer = setTimeout(tick, ms);
+    };
+    if (immediate) tick();
+    else timer = setTimeout(tick, ms);
+    return () => {
+      alive = false;
+      clearTimeout(timer);
+    };
+  }, [enabled, ms]);
+}

@@ -1,0 +1,170 @@
+// The start / edit form. It posts `swarm` with the field names Locust's server reads (§1.3.1): user_count,
+// spawn_rate, host, run_time, profile, user_classes (repeated), shape_class, and each custom option by its name.
+// NOTE: fields are uncontrolled (defaultValue/defaultChecked): the page re-renders on every 2 s poll, and a
+// `value` prop would put back the initial value over what the user is typing.
+import { useState } from "preact/hooks";
+import type { ExtraOption, IndexArgs } from "../common/types";
+import { timespan } from "../common/format";
+import { postSwarm, SwarmReply } from "./api";
+import { UserClassEditor } from "./user";
+
+function ExtraField({ name, opt }: { name: string; opt: ExtraOption }) {
+  const id = `opt-${name}`;
+  const label = <label for={id}>{name}</label>;
+  const help = opt.help_text ? <small class="help">{opt.help_text}</small> : null;
+  const def = opt.default_value;
+  if (typeof def === "boolean") {
+    return (
+      <div class="field check">
+        <input type="checkbox" id={id} data-bool={name} defaultChecked={def} />
+        {label}
+        {help}
+      </div>
+    );
+  }
+  if (opt.choices && opt.choices.length) {
+    const selected = Array.isArray(def) ? def.map(String) : [String(def ?? "")];
+    return (
+      <div class="field">
+        {label}
+        <select id={id} name={name} multiple={!!opt.is_multiple} required={!!opt.is_required}>
+          {opt.choices.map((c) => <option value={c} selected={selected.includes(c)}>{c}</option>)}
+        </select>
+        {help}
+      </div>
+    );
+  }
+  const value = Array.isArray(def) ? def.join(",") : def === null || def === undefined ? "" : String(def);
+  return (
+    <div class="field">
+      {label}
+      <input id={id} name={name} type={opt.is_secret ? "password" : "text"} defaultValue={value}
+        required={!!opt.is_required} autocomplete="off" />
+      {help}
+    </div>
+  );
+}
+
+export function SwarmForm(props: {
+  args: IndexArgs;
+  /** Edit: only users and ramp-up (plus nothing else Locust changes mid-run). */
+  edit?: boolean;
+  current: { users: number; spawnRate: number; host: string };
+  onStarted: (reply: SwarmReply, users: number, spawnRate: number) => void;
+  onCancel?: () => void;
+}) {
+  const { args, edit, current } = props;
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  const hideCommon = !!args.hide_common_options;
+  const extras = Object.entries(args.extra_options ?? {});
+  const [editing, setEditing] = useState<string | null>(null);
+  const [users, setUsers] = useState(args.users ?? {});
+  const uniqueTasks = (c: string) =>
+    [...new Set([...(args.available_user_tasks?.[c] ?? []), ...(args.users?.[c]?.tasks ?? [])])];
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const formEl = e.currentTarget as HTMLFormElement;
+    const data = new URLSearchParams();
+    for (const [k, v] of new FormData(formEl).entries()) {
+      if (typeof v === "string") data.append(k, v);
+    }
+    // A checkbox sends nothing when unchecked; Locust's server reads "true"/anything else for booleans.
+    formEl.querySelectorAll<HTMLInputElement>("input[data-bool]").forEach((box) => {
+      data.set(box.dataset.bool!, box.checked ? "true" : "false");
+    });
+    setBusy(true);
+    setError("");
+    try {
+      const reply = await postSwarm(data);
+      if (!reply.success) setError(reply.message || "The server refused the swarm request.");
+      else props.onStarted(reply, Number(data.get("user_count") ?? current.users),
+        Number(data.get("spawn_rate") ?? current.spawnRate));
+    } catch (err) {
+      setError(String(err instanceof Error ? err.message : err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="swarm-form" onSubmit={submit}>
+      <h2>{edit ? "Edit running load test" : "Start new load test"}</h2>
+      {!hideCommon ? (
+        <>
+          <div class="field">
+            <label for="user_count">Number of users (peak concurrency)</label>
+            <input id="user_count" name="user_count" type="number" min="0" step="1" required
+              defaultValue={String(current.users)} />
+          </div>
+          <div class="field">
+            <label for="spawn_rate">Ramp up (users started/second)</label>
+            <input id="spawn_rate" name="spawn_rate" type="number" min="0" step="any" required
+              defaultValue={String(current.spawnRate)} />
+          </div>
+        </>
+      ) : null}
+      {!edit ? (
+        <>
+          <div class="field">
+            <label for="host">Host</label>
+            <input id="host" name="host" type="text" defaultValue={current.host} required={!!args.is_host_required}
+              placeholder="https://example.com" />
+            {args.override_host_warning ? (
+              <small class="help">Setting a host here overrides the host of the User classes.</small>
+            ) : null}
+          </div>
+          {args.show_userclass_picker ? (
+            <fieldset class="picker">
+              <legend>User classes</legend>
+              {args.available_user_classes.map((c) => (
+                <div class="user-class">
+                  <label class="check"><input type="checkbox" name="user_classes" value={c} defaultChecked /> {c}</label>
+                  <button type="button" class="link" id={`edit-user-${c}`} aria-expanded={editing === c}
+                    onClick={() => setEditing(editing === c ? null : c)}>settings</button>
+                  {editing === c ? (
+                    <UserClassEditor name={c} settings={users[c] ?? {}} allTasks={uniqueTasks(c)}
+                      onSaved={(u) => setUsers({ ...users, [c]: u })} />
+                  ) : null}
+                </div>
+              ))}
+              {args.available_shape_classes?.length ? (
+                <div class="field">
+                  <label for="shape_class">Shape class</label>
+                  <select id="shape_class" name="shape_class">
+                    {args.available_shape_classes.map((s) => <option value={s}>{s}</option>)}
+                  </select>
+                </div>
+              ) : null}
+            </fieldset>
+          ) : null}
+          <details class="advanced">
+            <summary>Advanced options</summary>
+            {!hideCommon ? (
+              <div class="field">
+                <label for="run_time">Run time (e.g. 20, 20s, 3m, 2h, 1h20m, 3h30m10s)</label>
+                <input id="run_time" name="run_time" type="text" defaultValue={timespan(args.run_time)} />
+              </div>
+            ) : null}
+            <div class="field">
+              <label for="profile">Profile</label>
+              <input id="profile" name="profile" type="text" defaultValue={args.profile ?? ""} />
+            </div>
+          </details>
+          {extras.length ? (
+            <fieldset class="custom">
+              <legend>Custom parameters</legend>
+              {extras.map(([name, opt]) => <ExtraField name={name} opt={opt} />)}
+            </fieldset>
+          ) : null}
+        </>
+      ) : null}
+      {error ? <p class="error" role="alert">{error}</p> : null}
+      <div class="actions">
+        <button type="submit" class="primary" disabled={busy}>{edit ? "Update" : "Start"}</button>
+        {props.onCancel ? <button type="button" onClick={props.onCancel}>Cancel</button> : null}
+      </div>
+    </form>
+  );
+}

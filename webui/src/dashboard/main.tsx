@@ -1,0 +1,308 @@
+// The dashboard: boots from `window.templateArgs` as Locust's index.html provides it (§1.5) and polls Locust's
+// API on Locust's schedule (§1.6): stats every 2 s while spawning/running, logs every 5 s, exceptions and task
+// ratios every 5 s only while their tab is open, the worker count every 2 s while a master waits for workers.
+import { render } from "preact";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import "../style.css";
+import type { ExceptionRow, IndexArgs, LogsResponse, StatsResponse, TasksResponse } from "../common/types";
+import { ChartData, Charts, chartSpecs } from "../common/charts";
+import { Table } from "../common/table";
+import { bytes, num, percentileKey } from "../common/format";
+import { ExceptionsTable, FailuresTable, isTotal, liveStatColumns, Ratios, statKey } from "../common/views";
+import { useTheme } from "../common/theme";
+import { getJson, post, usePoll } from "./api";
+import { SwarmForm } from "./form";
+
+const LIVE = new Set(["spawning", "running"]);
+// Locust's UI polls only while spawning/running; a master passes through "stopping" (and a runner through
+// "cleanup") on its way to "stopped", so polling goes on there too or the page would stay at STOPPING.
+const POLLED = new Set([...LIVE, "stopping", "cleanup"]);
+const LOG_ALERT = /WARNING|ERROR|CRITICAL/;
+const LOG_SEEN_KEY = "logViewer";
+
+type Tab = "stats" | "charts" | "failures" | "exceptions" | "ratios" | "downloads" | "logs" | "workers";
+const TABS: [Tab, string][] = [
+  ["stats", "Statistics"], ["charts", "Charts"], ["failures", "Failures"], ["exceptions", "Exceptions"],
+  ["ratios", "Current Ratio"], ["downloads", "Download Data"], ["logs", "Logs"], ["workers", "Workers"],
+];
+
+function initialTab(): Tab {
+  const t = new URLSearchParams(location.search).get("tab");
+  return (TABS.find(([k]) => k === t)?.[0] ?? "stats") as Tab;
+}
+
+function readSeen(): number {
+  try {
+    return Number(localStorage.getItem(LOG_SEEN_KEY) ?? 0) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+function App({ args }: { args: IndexArgs }) {
+  const [theme, toggleTheme] = useTheme();
+  const [state, setState] = useState(args.state);
+  const [stats, setStats] = useState<StatsResponse | null>(null);
+  const [tab, setTabState] = useState<Tab>(initialTab);
+  const [dialog, setDialog] = useState<"edit" | "new" | null>(null);
+  const [workerCount, setWorkerCount] = useState(args.worker_count ?? 0);
+  const [logs, setLogs] = useState<LogsResponse | null>(null);
+  const [logSeen, setLogSeen] = useState(readSeen);
+  const [exceptions, setExceptions] = useState<ExceptionRow[] | null>(null);
+  const [tasks, setTasks] = useState<TasksResponse | null>(null);
+  const [notice, setNotice] = useState("");
+  const [offline, setOffline] = useState("");
+  const [form, setForm] = useState({
+    users: args.num_users ?? 1, spawnRate: args.spawn_rate ?? 1, host: args.host ?? "",
+  });
+  const [host, setHost] = useState(args.host ?? "");
+  const chart = useMemo(() => ChartData.fromHistory(args.history, args.percentiles_to_chart), []);
+  const [, setChartVersion] = useState(chart.version);
+  const swarmedAt = useRef(0);
+  const stoppedAt = useRef(0);
+  const live = LIVE.has(state);
+
+  const setTab = (t: Tab) => {
+    setTabState(t);
+    const url = new URL(location.href);
+    url.searchParams.set("tab", t);
+    history.replaceState(null, "", url);
+  };
+
+  const fetchStats = async () => {
+    let s: StatsResponse;
+    try {
+      s = await getJson<StatsResponse>("stats/requests");
+      setOffline("");
+    } catch (e) {
+      setOffline(`Cannot reach the server (${e instanceof Error ? e.message : e}); retrying.`);
+      throw e;
+    }
+    setStats(s);
+    // The server memoizes this answer for 2 s: right after our own swarm a stale "ready"/"stopped" may come back,
+    // and right after our own stop a stale "running".
+    const now = Date.now();
+    const stale = LIVE.has(s.state) ? now - stoppedAt.current < 4500 : now - swarmedAt.current < 4500;
+    if (!stale) setState(s.state);
+    if (LIVE.has(s.state) && !stale) {
+      const pct = args.percentiles_to_chart.map((p) => s.current_response_time_percentiles?.[percentileKey(p)] ?? null);
+      chart.push(Date.now() / 1000, s.current_rps, s.current_fail_per_sec, pct, s.user_count);
+      setChartVersion(chart.version);
+    }
+    if (typeof s.worker_count === "number") setWorkerCount(s.worker_count);
+  };
+  const refetchSoon = () => {
+    fetchStats().catch(() => {});
+    setTimeout(() => fetchStats().catch(() => {}), 2200); // after the 2 s memo expires
+  };
+
+  usePoll(fetchStats, 2000, POLLED.has(state));
+  useEffect(() => { if (!POLLED.has(state)) fetchStats().catch(() => {}); }, []);
+  usePoll(async () => setLogs(await getJson<LogsResponse>("logs")), 5000, live);
+  useEffect(() => { if (!live) getJson<LogsResponse>("logs").then(setLogs).catch(() => {}); }, []);
+  usePoll(async () => setWorkerCount((await getJson<{ worker_count: number }>("worker-count")).worker_count),
+    2000, args.is_distributed && state === "ready");
+  usePoll(async () => setExceptions((await getJson<{ exceptions: ExceptionRow[] }>("exceptions")).exceptions),
+    5000, tab === "exceptions" && live);
+  usePoll(async () => setTasks(await getJson<TasksResponse>("tasks")), 5000, tab === "ratios" && live);
+  // Opened while not running: one fetch so the tab is not empty.
+  useEffect(() => {
+    if (live) return;
+    if (tab === "exceptions") getJson<{ exceptions: ExceptionRow[] }>("exceptions").then((r) => setExceptions(r.exceptions)).catch(() => {});
+    if (tab === "ratios") getJson<TasksResponse>("tasks").then(setTasks).catch(() => {});
+  }, [tab, live]);
+
+  useEffect(() => {
+    if (!dialog) return;
+    const onKey = (e: KeyboardEvent) => { if (e.key === "Escape") setDialog(null); };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [dialog]);
+
+  const alertLines = useMemo(() => {
+    if (!logs) return 0;
+    let n = logs.master.filter((l) => LOG_ALERT.test(l)).length;
+    for (const lines of Object.values(logs.workers ?? {})) n += lines.filter((l) => LOG_ALERT.test(l)).length;
+    return n;
+  }, [logs]);
+  useEffect(() => {
+    if (tab !== "logs" || alertLines === logSeen) return;
+    setLogSeen(alertLines);
+    try {
+      localStorage.setItem(LOG_SEEN_KEY, String(alertLines));
+    } catch {
+      // not remembered
+    }
+  }, [tab, alertLines]);
+
+  const started = (reply: { host?: string | null }, users: number, spawnRate: number) => {
+    swarmedAt.current = Date.now();
+    stoppedAt.current = 0;
+    if (dialog === "new" || state === "ready" || state === "stopped") chart.gap(Date.now() / 1000);
+    setForm((f) => ({ ...f, users, spawnRate, host: reply.host ?? f.host }));
+    if (reply.host !== undefined) setHost(reply.host ?? "");
+    setDialog(null);
+    setState("running");
+  };
+  const stop = async () => {
+    try {
+      await post("stop");
+      stoppedAt.current = Date.now();
+      setState("stopped");
+      refetchSoon();
+    } catch (e) {
+      setNotice(String(e));
+    }
+  };
+  const reset = async () => {
+    try {
+      await post("stats/reset");
+      refetchSoon();
+    } catch (e) {
+      setNotice(String(e));
+    }
+  };
+
+  const statColumns = useMemo(() => liveStatColumns(args.percentiles_to_statistics ?? []), []);
+  const specs = useMemo(() => chartSpecs(args.percentiles_to_chart ?? []), []);
+  const tabs = TABS.filter(([k]) => k !== "workers" || args.is_distributed);
+  const failPct = stats ? Math.round((stats.fail_ratio ?? 0) * 100) : 0;
+
+  return (
+    <>
+      <header class="navbar">
+        <div class="brand">rlocust<span class="ver">Locust {args.version} API</span></div>
+        <dl class="status">
+          <div><dt>Host</dt><dd id="nav-host" title={host}>{host || "—"}</dd></div>
+          <div><dt>Status</dt><dd id="nav-state" class={`state-${state}`}>{state.toUpperCase()}</dd></div>
+          <div><dt>Users</dt><dd id="nav-users">{stats?.user_count ?? args.user_count ?? 0}</dd></div>
+          {args.is_distributed ? <div><dt>Workers</dt><dd id="nav-workers">{workerCount}</dd></div> : null}
+          <div><dt>RPS</dt><dd id="nav-rps">{(Number(stats?.current_rps) || 0).toFixed(2)}</dd></div>
+          <div><dt>Failures</dt><dd id="nav-fail">{failPct}%</dd></div>
+        </dl>
+        <div class="buttons">
+          {state === "stopped" ? <button class="primary" id="btn-new" onClick={() => setDialog("new")}>New</button> : null}
+          {live ? <button class="primary" id="btn-edit" onClick={() => setDialog("edit")}>Edit</button> : null}
+          {live ? <button class="danger" id="btn-stop" onClick={stop}>Stop</button> : null}
+          {state !== "ready" ? <button id="btn-reset" onClick={reset}>Reset</button> : null}
+          <button class="icon" id="btn-theme" onClick={toggleTheme} title="Switch light/dark theme"
+            aria-label="Switch light/dark theme">{theme === "dark" ? "☀" : "☾"}</button>
+        </div>
+      </header>
+      {notice ? <p class="error banner" role="alert" onClick={() => setNotice("")}>{notice}</p> : null}
+      {offline ? <p class="error banner" role="status" id="offline">{offline}</p> : null}
+      {state === "ready" ? (
+        <main class="start">
+          {args.missing_host_warning ? (
+            <p class="warning">No host is set: give one below, or set a host on your User classes.</p>
+          ) : null}
+          {args.is_distributed && workerCount === 0 ? <p class="warning">Waiting for workers to connect…</p> : null}
+          <SwarmForm args={args} current={form} onStarted={started} />
+        </main>
+      ) : (
+        <main>
+          <nav class="tabs" role="tablist">
+            {tabs.map(([k, label]) => (
+              <button role="tab" aria-selected={tab === k} class={tab === k ? "active" : ""} id={`tab-${k}`}
+                onClick={() => setTab(k)}>
+                {label}
+                {k === "failures" && stats?.errors.length ? <span class="badge">{stats.errors.length}</span> : null}
+                {k === "logs" && alertLines > logSeen ? <span class="badge alert">{alertLines - logSeen}</span> : null}
+              </button>
+            ))}
+          </nav>
+          <section class="panel">
+            {tab === "stats" ? (
+              <Table id="stats" columns={statColumns} rows={stats?.stats ?? []} rowKey={statKey} pinLast={isTotal}
+                empty="No requests yet." windowed />
+            ) : null}
+            {tab === "charts" ? <Charts data={chart} specs={specs} theme={theme} /> : null}
+            {tab === "failures" ? <FailuresTable rows={stats?.errors ?? []} /> : null}
+            {tab === "exceptions" ? (exceptions ? <ExceptionsTable rows={exceptions} /> : <p class="empty">Loading…</p>) : null}
+            {tab === "ratios" ? <Ratios tasks={tasks} /> : null}
+            {tab === "downloads" ? <Downloads historyEnabled={args.stats_history_enabled} theme={theme} /> : null}
+            {tab === "logs" ? <Logs logs={logs} /> : null}
+            {tab === "workers" ? <Workers stats={stats} /> : null}
+          </section>
+        </main>
+      )}
+      {dialog ? (
+        <div class="modal" role="dialog" aria-modal="true" onClick={(e) => e.target === e.currentTarget && setDialog(null)}>
+          <div class="modal-box">
+            <SwarmForm args={args} edit={dialog === "edit"} current={form} onStarted={started}
+              onCancel={() => setDialog(null)} />
+          </div>
+        </div>
+      ) : null}
+      <footer>rlocust · {args.locustfile}</footer>
+    </>
+  );
+}
+
+function Downloads({ historyEnabled, theme }: { historyEnabled: boolean; theme: string }) {
+  const links: [string, string][] = [
+    ["stats/requests/csv", "Download requests CSV"],
+    ...(historyEnabled ? [["stats/requests_full_history/csv", "Download full request statistics history CSV"] as [string, string]] : []),
+    ["stats/failures/csv", "Download failures CSV"],
+    ["exceptions/csv", "Download exceptions CSV"],
+  ];
+  return (
+    <ul class="downloads">
+      {links.map(([href, label]) => <li><a href={`./${href}`}>{label}</a></li>)}
+      <li><a href={`./stats/report?theme=${theme}`} target="_blank" rel="noopener">Download the Report</a></li>
+    </ul>
+  );
+}
+
+function LogLines({ lines }: { lines: string[] }) {
+  return (
+    <pre class="logs">
+      {lines.map((l) => {
+        const m = /\/(WARNING|ERROR|CRITICAL)\//.exec(l) ?? /(WARNING|ERROR|CRITICAL)/.exec(l);
+        return <div class={m ? `log-${m[1].toLowerCase()}` : undefined}>{l}</div>;
+      })}
+    </pre>
+  );
+}
+
+function Logs({ logs }: { logs: LogsResponse | null }) {
+  if (!logs) return <p class="empty">Loading…</p>;
+  const workers = Object.entries(logs.workers ?? {});
+  return (
+    <div>
+      <h3>Master</h3>
+      {logs.master.length ? <LogLines lines={logs.master} /> : <p class="empty">No logs.</p>}
+      {workers.map(([id, lines]) => (
+        <>
+          <h3>Worker {id}</h3>
+          <LogLines lines={lines} />
+        </>
+      ))}
+    </div>
+  );
+}
+
+function Workers({ stats }: { stats: StatsResponse | null }) {
+  const rows = stats?.workers ?? [];
+  return (
+    <Table id="workers" rows={rows} rowKey={(w) => w.id} empty="No workers."
+      columns={[
+        { label: "Worker", text: (w) => w.id },
+        { label: "State", text: (w) => w.state },
+        { label: "# users", text: (w) => String(w.user_count), sort: (w) => w.user_count, numeric: true },
+        { label: "CPU usage", text: (w) => `${num(w.cpu_usage, 1)}%`, sort: (w) => w.cpu_usage, numeric: true },
+        { label: "Memory usage", text: (w) => bytes(w.memory_usage), sort: (w) => w.memory_usage, numeric: true },
+      ]} />
+  );
+}
+
+// Locust's defaults for anything a server leaves out, so a partial templateArgs still boots.
+const DEFAULTS: Partial<IndexArgs> = {
+  state: "ready", is_distributed: false, user_count: 0, version: "", host: "", history: [], worker_count: 0,
+  stats_history_enabled: false, extra_options: {}, show_userclass_picker: false, available_user_classes: [],
+  available_shape_classes: [], percentiles_to_chart: [0.5, 0.95], percentiles_to_statistics: [0.95, 0.99],
+  num_users: null, spawn_rate: null, run_time: null, profile: null, locustfile: "",
+};
+const given = (window.templateArgs ?? {}) as Partial<IndexArgs>;
+const args = { ...DEFAULTS, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null && v !== undefined)) };
+render(<App args={args as IndexArgs} />, document.getElementById("app")!);
