@@ -111,20 +111,34 @@ fn digits_ok(s: &str) -> bool {
 }
 
 /// Python's `int(text)` for base 10 (surrounding whitespace, a sign and digit-separating underscores
-/// allowed). Values beyond i64 are refused.
-pub fn py_int(text: &str) -> Option<i64> {
+/// allowed): the sign and the digits, or None when Python refuses the text.
+fn py_int_digits(text: &str) -> Option<(bool, String)> {
     let t = text.trim();
     let (neg, body) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
         _ => (false, t),
     };
-    if !digits_ok(body) {
-        return None;
-    }
-    let clean: String = body.chars().filter(|&c| c != '_').collect();
-    let v: i64 = clean.parse().ok()?;
+    digits_ok(body).then(|| (neg, body.chars().filter(|&c| c != '_').collect()))
+}
+
+/// Python's `int(text)` for base 10. Values beyond i64 are refused.
+pub fn py_int(text: &str) -> Option<i64> {
+    let (neg, digits) = py_int_digits(text)?;
+    let v: i64 = digits.parse().ok()?;
     Some(if neg { -v } else { v })
+}
+
+/// Python's `int(text)` for base 10, with values beyond i64 saturated (Python accepts any size; a web form's
+/// `user_count=10**30` is a huge count, not an invalid one).
+pub fn py_int_saturating(text: &str) -> Option<i64> {
+    let (neg, digits) = py_int_digits(text)?;
+    Some(match digits.parse::<i64>() {
+        Ok(v) if neg => -v,
+        Ok(v) => v,
+        Err(_) if neg => i64::MIN,
+        Err(_) => i64::MAX,
+    })
 }
 
 /// Python's `float(text)`.

@@ -3,6 +3,7 @@
 //! Python `float()`, `run_time` a Locust time span; the first bad field ends the walk with Locust's message.
 //!
 //! Who calls it: `web::routes` for `POST /swarm`. Pure functions on bytes and strings; no I/O, no Python.
+use crate::cli::pyval::{py_float, py_int_saturating};
 use crate::report::pyfmt::py_str_repr;
 use std::collections::BTreeMap;
 
@@ -105,71 +106,6 @@ fn multipart_fields(body: &[u8], boundary: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Python `int(text)` for the decimal texts it accepts: surrounding whitespace, a sign, digits with single
-/// underscores between them. Values beyond i64 saturate.
-pub fn py_int(text: &str) -> Option<i64> {
-    let t = text.trim();
-    let (neg, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let clean = python_digits(digits)?;
-    let v: i128 = clean.parse().unwrap_or(i128::MAX);
-    let v = if neg { -v } else { v };
-    Some(v.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
-}
-
-/// Digits with single underscores between them (Python's numeric literal rule), underscores removed.
-fn python_digits(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    if b.is_empty() || !b[0].is_ascii_digit() || !b[b.len() - 1].is_ascii_digit() {
-        return None;
-    }
-    let mut out = String::with_capacity(s.len());
-    for (i, &c) in b.iter().enumerate() {
-        match c {
-            b'0'..=b'9' => out.push(c as char),
-            b'_' if b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_digit() => {}
-            _ => return None,
-        }
-    }
-    Some(out)
-}
-
-/// Python `float(text)`: surrounding whitespace, `inf`/`infinity`/`nan` in any case with a sign, decimal
-/// and exponent forms with underscores between digits.
-pub fn py_float(text: &str) -> Option<f64> {
-    let t = text.trim();
-    if t.is_empty() {
-        return None;
-    }
-    let unsigned = t.trim_start_matches(['+', '-']);
-    if t.len() - unsigned.len() > 1 {
-        return None;
-    }
-    let lower = unsigned.to_ascii_lowercase();
-    if matches!(lower.as_str(), "inf" | "infinity" | "nan") {
-        return t.parse::<f64>().ok();
-    }
-    if !unsigned
-        .bytes()
-        .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'_' | b'+' | b'-'))
-    {
-        return None;
-    }
-    // underscores only between two digits
-    let b = t.as_bytes();
-    for (i, &c) in b.iter().enumerate() {
-        if c == b'_'
-            && !(i > 0 && i + 1 < b.len() && b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_digit())
-        {
-            return None;
-        }
-    }
-    t.replace('_', "").parse::<f64>().ok()
-}
-
 /// What a `/swarm` form asks for once its fields have been walked.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Swarm {
@@ -206,7 +142,7 @@ impl Swarm {
         };
         for (key, value) in &form.items {
             match key.as_str() {
-                "user_count" => match py_int(value) {
+                "user_count" => match py_int_saturating(value) {
                     Some(n) => s.user_count = Some(n),
                     None => {
                         s.error = Some(format!(
@@ -289,11 +225,12 @@ mod tests {
 
     #[test]
     fn python_numbers() {
-        assert_eq!(py_int(" 12 "), Some(12));
-        assert_eq!(py_int("-3"), Some(-3));
-        assert_eq!(py_int("1_000"), Some(1000));
+        assert_eq!(py_int_saturating(" 12 "), Some(12));
+        assert_eq!(py_int_saturating("99999999999999999999"), Some(i64::MAX));
+        assert_eq!(py_int_saturating("-3"), Some(-3));
+        assert_eq!(py_int_saturating("1_000"), Some(1000));
         for bad in ["", "abc", "1.5", "1__0", "_1", "1_", "--1"] {
-            assert_eq!(py_int(bad), None, "{bad}");
+            assert_eq!(py_int_saturating(bad), None, "{bad}");
         }
         assert_eq!(py_float("2"), Some(2.0));
         assert_eq!(py_float(" .5 "), Some(0.5));
