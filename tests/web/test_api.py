@@ -34,7 +34,7 @@ def _release(name: str) -> str:
 def _binary(env_var: str, default: str) -> str:
     path = os.environ.get(env_var) or default
     if not Path(path).is_file():
-        pytest.skip(f"{env_var}: {path} not found")
+        pytest.fail(f"{env_var}: {path} not found: build with `make build` first")
     return path
 
 
