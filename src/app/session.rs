@@ -10,6 +10,7 @@ use super::startup::{RunnerHandle, Services, Setup};
 use crate::cli::Options;
 use crate::interp;
 use crate::log;
+use crate::report::html::{Report, RunInfo};
 use crate::report::{console, csv::CsvWriter, outputs::Outputs};
 use crate::runner::{self, Control, Plan, dispatch::UserClassSpec};
 use crate::web;
@@ -157,15 +158,30 @@ impl<'a> Session<'a> {
             hub_done,
             web,
         } = self;
-        if let Some(config) = web {
-            let info = interp::web_info()?;
+        // what the dashboard and the report know about the locustfile, handed over by Python once
+        let info = if web.is_some() || options.html_file.is_some() {
+            Some(Arc::new(RunInfo::new(&interp::web_info()?, options)))
+        } else {
+            None
+        };
+        if let (Some(pattern), Some(info)) = (&options.html_file, &info) {
+            outputs.set_html_report(
+                pattern.clone(),
+                Arc::new(Report {
+                    stats: services.stats.clone(),
+                    shared: runner.shared.clone(),
+                    info: info.clone(),
+                }),
+            );
+        }
+        if let (Some(config), Some(info)) = (web, info) {
             let state = Arc::new(web::WebState::new(
                 config,
                 runner.shared.clone(),
                 services.stats.clone(),
                 services.bridge.clone(),
                 options,
-                &info,
+                info,
             ));
             web::start(services.rt.handle(), state).map_err(|e| ExitStatus::user(e, 1))?;
         }
@@ -228,6 +244,24 @@ impl<'a> Session<'a> {
                     log::print_table(&console::stats_table(&stats.snapshot(), true, width));
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs_f64(console_secs)) => {}
+                        _ = done.changed() => return,
+                    }
+                }
+            });
+        }
+        // Locust's stats_history greenlet: a point every 5 s while a test runs (the charts and the report)
+        {
+            let stats = self.services.stats.clone();
+            let shared = self.runner.shared.clone();
+            let mut done = self.done.subscribe();
+            rt.spawn(async move {
+                loop {
+                    let state = shared.state();
+                    if state != runner::State::Ready && state != runner::State::Stopped {
+                        stats.sample_history(shared.user_count(), crate::stats::unix_now());
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs_f64(crate::stats::history::INTERVAL_SECS)) => {}
                         _ = done.changed() => return,
                     }
                 }

@@ -268,12 +268,6 @@ impl Options {
                 "name the User classes to run on the command line instead",
             );
         }
-        if self.html_file.is_some() {
-            return refusal(
-                "--html (HTML reports)",
-                "use --csv or --json-file for the results",
-            );
-        }
         if self.otel {
             return refusal("--otel (OpenTelemetry)", "run without it");
         }
@@ -389,10 +383,7 @@ mod tests {
         assert_eq!(what(&["--web-login"]), Some("--web-login"));
         assert_eq!(what(&["--headless", "--web-login"]), None);
         assert_eq!(what(&["--class-picker"]), Some("--class-picker"));
-        assert_eq!(
-            what(&["--headless", "--html", "r.html"]),
-            Some("--html (HTML reports)")
-        );
+        assert_eq!(what(&["--headless", "--html", "r.html"]), None);
         assert_eq!(
             what(&["--headless", "--otel"]),
             Some("--otel (OpenTelemetry)")

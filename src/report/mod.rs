@@ -14,6 +14,7 @@
 
 pub mod console;
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod outputs;
 pub mod pyfmt;

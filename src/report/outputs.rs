@@ -5,6 +5,7 @@
 //! Who calls it: `app` (creates it, ticks the CSV writer once a period, writes at shutdown) and the watchdog.
 //! Runs on any thread; never touches Python.
 use super::csv::CsvWriter;
+use super::html::Report;
 use super::{console, json};
 use crate::log;
 use crate::stats::RequestStats;
@@ -22,6 +23,8 @@ pub struct Outputs {
     json_file: Option<String>,
     /// Width of the name column of the tables.
     name_width: usize,
+    /// `--html FILE` (its name pattern) and what the report is built from (set once the locustfile is known).
+    html: Mutex<Option<(String, Arc<Report>)>>,
     written: Mutex<bool>,
 }
 
@@ -39,8 +42,14 @@ impl Outputs {
             json_stdout,
             json_file,
             name_width,
+            html: Mutex::new(None),
             written: Mutex::new(false),
         }
+    }
+
+    /// `--html FILE`: write the report there at the end (with the other result files).
+    pub fn set_html_report(&self, pattern: String, report: Arc<Report>) {
+        *self.html.lock() = Some((pattern, report));
     }
 
     pub fn has_csv(&self) -> bool {
@@ -71,6 +80,12 @@ impl Outputs {
             return false;
         }
         *written = true;
+        // Locust writes the report first, when the test has ended
+        if let Some((pattern, report)) = self.html.lock().take()
+            && let Err(e) = report.write_file(&pattern)
+        {
+            eprintln!("rlocust: {e}");
+        }
         if let Some(mut w) = self.csv.lock().take()
             && let Err(e) = w.finish(&self.stats.snapshot(), user_count, log::now())
         {

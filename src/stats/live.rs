@@ -20,6 +20,7 @@ use hdrhistogram::Histogram;
 use indexmap::{Equivalent, IndexMap};
 use parking_lot::Mutex;
 
+use super::history::{History, HistoryPoint};
 use super::snapshot::{EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, Snapshot};
 use super::window::{PerSecond, Window, WindowCopy, bucket_index};
 use super::{
@@ -304,6 +305,8 @@ struct Inner {
 pub struct RequestStats {
     pub(super) total: Mutex<EntryState>,
     inner: Mutex<Inner>,
+    /// The charts' history (cleared with the stats, as Locust's `stats.history`).
+    history: Mutex<History>,
 }
 
 impl Default for RequestStats {
@@ -327,6 +330,7 @@ impl RequestStats {
                 errors: IndexMap::new(),
                 exceptions: IndexMap::new(),
             }),
+            history: Mutex::new(History::default()),
         }
     }
 
@@ -439,6 +443,7 @@ impl RequestStats {
     /// Locust `reset_all`: the total and every entry are zeroed (`start_time` = now; entries stay
     /// listed) and the errors are cleared. Exceptions are kept.
     pub fn reset_all(&self, now: f64) {
+        self.history.lock().clear();
         self.total.lock().reset(now);
         let mut guard = self.inner.lock();
         for e in guard.entries.values() {
@@ -466,6 +471,7 @@ impl RequestStats {
 
     /// Locust `clear_all`: entries removed, errors cleared, total replaced by a fresh one.
     pub fn clear_all(&self, now: f64) {
+        self.history.lock().clear();
         *self.total.lock() = EntryState::new(now);
         let mut guard = self.inner.lock();
         guard.entries.clear();
@@ -556,6 +562,30 @@ impl RequestStats {
         }
     }
 
+    /// Only the `Aggregated` row, as of `now` (cheap: one row's copy).
+    pub fn total_at(&self, now: f64) -> EntrySnapshot {
+        let raw = self
+            .total
+            .lock()
+            .copy("Aggregated".to_owned(), String::new(), now);
+        let (total, fresh) = raw.finish();
+        if fresh.is_some() {
+            self.total.lock().store_export(fresh);
+        }
+        total
+    }
+
+    /// Append one history point (Locust's `update_stats_history`) for the total as of `now`.
+    pub fn sample_history(&self, user_count: u64, now: f64) {
+        let point = history_point(&self.total_at(now), user_count, now);
+        self.history.lock().push(point);
+    }
+
+    /// The history's points (the charts' data), oldest first.
+    pub fn history(&self) -> Vec<HistoryPoint> {
+        self.history.lock().points()
+    }
+
     /// True when any failure row exists (Locust's `runner.errors` is non-empty).
     pub fn has_failures(&self) -> bool {
         !self.inner.lock().errors.is_empty()
@@ -569,5 +599,26 @@ impl RequestStats {
     /// Requests in the total (including failures and none requests).
     pub fn num_requests(&self) -> u64 {
         self.total.lock().counters.num_requests
+    }
+}
+
+/// Locust's `update_stats_history` point for the total as of `now`: the current percentiles to chart (0 without
+/// a window), the current rates, `proper_round(avg, 2)` and the users.
+fn history_point(total: &EntrySnapshot, user_count: u64, now: f64) -> HistoryPoint {
+    HistoryPoint {
+        time: now.trunc() as i64,
+        percentiles: super::PERCENTILES_TO_CHART
+            .iter()
+            .map(|&p| {
+                total
+                    .current_percentile_at(p, now)
+                    .map_or(0, crate::report::pyfmt::py_round_int)
+            })
+            .collect(),
+        current_rps: total.current_rps(total),
+        current_fail_per_sec: total.current_fail_per_sec(total),
+        avg_response_time: super::proper_round_2(total.avg_response_time()),
+        user_count,
+        samples: 1,
     }
 }

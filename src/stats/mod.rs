@@ -28,6 +28,7 @@
 //!   [`bucket_response_time`], µs conversion, histogram construction, histogram versions).
 //! - `tests`: the tests of all of the above.
 
+pub mod history;
 mod live;
 mod snapshot;
 #[cfg(test)]
@@ -43,6 +44,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
+
+/// Locust's `PERCENTILES_TO_CHART` (the web UI's and the report's response-time chart, the history points).
+pub const PERCENTILES_TO_CHART: [f64; 2] = [0.5, 0.95];
+
+/// Locust `proper_round(x, digits=2)`: Python `round(x + 10 ** (-len(str(x)) - 1), 2)`. A zero average is
+/// 0.01, as in Locust.
+pub fn proper_round_2(x: f64) -> f64 {
+    let digits = crate::report::pyfmt::py_float_repr(x).len() as i32;
+    ((x + 10f64.powi(-digits - 1)) * 100.0).round_ties_even() / 100.0
+}
 
 /// Locust's `PERCENTILES_TO_REPORT` (console percentile table and CSV columns).
 pub const PERCENTILES_TO_REPORT: [f64; 11] = [

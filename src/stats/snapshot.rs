@@ -149,6 +149,26 @@ impl EntrySnapshot {
             .map(|us| self.clamp_ms(us as f64 / 1000.0))
     }
 
+    /// Whether Locust would find a start for its current-percentile window (for the total): it keeps a copy of
+    /// the histogram at the second the stats were (re)set and, when a request opens a new second, at the second
+    /// before; a current percentile needs a copy from 2 to 18 seconds before `now`, else it is `null` (the first
+    /// 2 s after a start or a reset, or after a long pause).
+    pub fn has_current_window(&self, now: f64) -> bool {
+        let t = now.floor() as i64;
+        let start = self.start_time.floor() as i64;
+        (t - 18..=t - 2)
+            .any(|x| x == start || (x >= start && self.num_reqs_per_sec().get(x + 1) > 0))
+    }
+
+    /// Locust `get_current_response_time_percentile(p)` of the total as of `now`: `None` without a window.
+    pub fn current_percentile_at(&self, p: f64, now: f64) -> Option<f64> {
+        if self.has_current_window(now) {
+            self.current_percentile(p)
+        } else {
+            None
+        }
+    }
+
     /// Locust `avg_response_time`.
     pub fn avg_response_time(&self) -> f64 {
         let n = self.num_timed_requests();

@@ -4,7 +4,9 @@
 //!
 //! Who calls it: `web::routes`. Pure functions of their arguments; no I/O, no clock, no Python.
 use super::json::J;
+use crate::report::pyfmt::format_utc_timestamp;
 use crate::report::pyfmt::{py_float_repr, py_round_int};
+use crate::stats::history::HistoryPoint;
 use crate::stats::{EntrySnapshot, Snapshot};
 use std::collections::BTreeMap;
 
@@ -13,7 +15,7 @@ pub const MAX_ROWS: usize = 500;
 
 /// `PERCENTILES_TO_STATISTICS` and `PERCENTILES_TO_CHART`, as Locust 2.47 ships them.
 pub const PERCENTILES_TO_STATISTICS: [f64; 2] = [0.95, 0.99];
-pub const PERCENTILES_TO_CHART: [f64; 2] = [0.5, 0.95];
+pub const PERCENTILES_TO_CHART: [f64; 2] = crate::stats::PERCENTILES_TO_CHART;
 
 /// Locust's `proper_round(x)`: Python `round(x + 10 ** (-len(str(x)) - 1))`, i.e. half up on the printed
 /// value; a float.
@@ -23,7 +25,7 @@ pub fn proper_round(x: f64) -> f64 {
 }
 
 /// `StatsEntry.to_dict()`.
-fn stat_row(e: &EntrySnapshot, total: &EntrySnapshot) -> J {
+pub fn stat_row(e: &EntrySnapshot, total: &EntrySnapshot) -> J {
     // `current_rps` is the int 0 before any request (Locust returns 0 when there is no last request time)
     let current = |x: f64| {
         if total.last_request_timestamp.is_none() {
@@ -75,14 +77,55 @@ fn stat_row(e: &EntrySnapshot, total: &EntrySnapshot) -> J {
     J::Obj(row)
 }
 
-/// Whether Locust would find a start for its current-percentile window: it keeps a copy of the histogram at
-/// the second the stats were (re)set and, when a request opens a new second, at the second before; a current
-/// percentile needs a copy from 2 to 18 seconds ago, else it is `null` (the first 2 s after a start or a
-/// reset, or after a long pause).
-fn has_window_start(total: &EntrySnapshot, now: f64) -> bool {
-    let t = now.floor() as i64;
-    let start = total.start_time.floor() as i64;
-    (t - 18..=t - 2).any(|x| x == start || (x >= start && total.num_reqs_per_sec().get(x + 1) > 0))
+/// One history point as Locust's `update_stats_history` writes it: every value a `[time, value]` pair, rates
+/// that are 0 as the int 0 (`current_rps or 0`).
+pub fn history_point(p: &HistoryPoint, time: &str) -> J {
+    let pair = |v: J| J::Arr(vec![J::str(time), v]);
+    let rate = |x: f64| if x == 0.0 { J::Int(0) } else { J::Float(x) };
+    let mut fields: Vec<(String, J)> = PERCENTILES_TO_CHART
+        .iter()
+        .zip(&p.percentiles)
+        .map(|(q, v)| {
+            (
+                format!("response_time_percentile_{}", py_float_repr(*q)),
+                pair(J::Int(*v)),
+            )
+        })
+        .collect();
+    fields.push(("current_rps".into(), pair(rate(p.current_rps))));
+    fields.push((
+        "current_fail_per_sec".into(),
+        pair(rate(p.current_fail_per_sec)),
+    ));
+    fields.push((
+        "total_avg_response_time".into(),
+        pair(J::Float(p.avg_response_time)),
+    ));
+    fields.push(("user_count".into(), pair(J::Int(p.user_count as i64))));
+    fields.push(("time".into(), J::str(time)));
+    J::obj(fields)
+}
+
+/// The history list (`templateArgs.history`).
+pub fn history(points: &[HistoryPoint]) -> J {
+    J::Arr(
+        points
+            .iter()
+            .map(|p| history_point(p, &format_utc_timestamp(p.time as f64)))
+            .collect(),
+    )
+}
+
+/// `StatsError.to_dict()`.
+pub fn error_row(e: &crate::stats::ErrorSnapshot) -> J {
+    J::obj([
+        ("error", J::str(&e.error)),
+        ("first_seen", J::opt_float(e.first_seen)),
+        ("last_seen", J::opt_float(e.last_seen)),
+        ("method", J::str(&e.method)),
+        ("name", J::str(&e.name)),
+        ("occurrences", J::Int(e.occurrences as i64)),
+    ])
 }
 
 /// The `/stats/requests` document for a snapshot, the runner state and the users alive.
@@ -99,7 +142,7 @@ pub fn stats_requests(snap: &Snapshot, state: &str, user_count: u64) -> J {
         J::Obj(m) => m.get(k).cloned().unwrap_or(J::Null),
         _ => J::Null,
     };
-    let have_window = has_window_start(total, snap.taken_at);
+    let have_window = total.has_current_window(snap.taken_at);
     let current_percentiles = J::obj(PERCENTILES_TO_CHART.iter().map(|&p| {
         let v = if have_window {
             total
@@ -110,21 +153,7 @@ pub fn stats_requests(snap: &Snapshot, state: &str, user_count: u64) -> J {
         };
         (format!("response_time_percentile_{}", py_float_repr(p)), v)
     }));
-    let errors: Vec<J> = snap
-        .errors
-        .iter()
-        .take(MAX_ROWS)
-        .map(|e| {
-            J::obj([
-                ("error", J::str(&e.error)),
-                ("first_seen", J::opt_float(e.first_seen)),
-                ("last_seen", J::opt_float(e.last_seen)),
-                ("method", J::str(&e.method)),
-                ("name", J::str(&e.name)),
-                ("occurrences", J::Int(e.occurrences as i64)),
-            ])
-        })
-        .collect();
+    let errors: Vec<J> = snap.errors.iter().take(MAX_ROWS).map(error_row).collect();
     let doc = J::obj([
         ("current_rps", field("current_rps")),
         ("current_fail_per_sec", field("current_fail_per_sec")),

@@ -107,9 +107,68 @@ pub fn pretty(v: &J) -> String {
     out
 }
 
+fn write_compact(out: &mut String, v: &J) {
+    match v {
+        J::Arr(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_compact(out, item);
+            }
+            out.push(']');
+        }
+        J::Obj(map) => {
+            out.push('{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&json_str(k));
+                out.push_str(": ");
+                write_compact(out, item);
+            }
+            out.push('}');
+        }
+        scalar => write_value(out, scalar, 0),
+    }
+}
+
+/// `v` as Jinja's `tojson` puts it into a page: Python's `json.dumps` text (keys sorted, `", "` and `": "`,
+/// ASCII only) with `<`, `>`, `&` and `'` written as `\u003c`, `\u003e`, `\u0026`, `\u0027`, so that it is valid
+/// inside a `<script>` element and cannot end it. (Those characters only occur inside JSON strings.)
+pub fn script_json(v: &J) -> String {
+    let mut raw = String::new();
+    write_compact(&mut raw, v);
+    let mut out = String::with_capacity(raw.len() + 64);
+    for c in raw.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\'' => out.push_str("\\u0027"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn script_json_cannot_close_its_script() {
+        let v = J::obj([
+            ("b", J::str("</script><b>'x' & \u{2028}")),
+            ("a", J::Arr(vec![J::Int(1), J::Float(2.0), J::Null])),
+        ]);
+        assert_eq!(
+            script_json(&v),
+            r#"{"a": [1, 2.0, null], "b": "\u003c/script\u003e\u003cb\u003e\u0027x\u0027 \u0026 \u2028"}"#
+        );
+    }
 
     #[test]
     fn flask_pretty_json() {

@@ -13,12 +13,14 @@
 pub mod api;
 pub mod form;
 pub mod json;
+mod page;
 mod routes;
 mod tls;
 
 use crate::bridge::Bridge;
 use crate::cli::Options;
 use crate::log;
+use crate::report::html::{Report, RunInfo};
 use crate::runner::Shared;
 use crate::stats::RequestStats;
 use parking_lot::Mutex;
@@ -99,15 +101,17 @@ pub struct WebState {
     pub shared: Arc<Shared>,
     pub stats: Arc<RequestStats>,
     pub bridge: Arc<Bridge>,
-    /// Basename of the first locustfile (CSV file names).
-    pub locustfile: String,
-    /// `environment.host` as the API reports it (mirrors what `/swarm` hands to Python).
-    pub host: Mutex<Option<String>>,
+    /// What the pages know about the locustfile, and the host, profile and counts the form changed.
+    pub info: Arc<RunInfo>,
+    /// The HTML report of `/stats/report`.
+    pub report: Arc<Report>,
+    /// `--csv-full-history` (the dashboard links the full-history CSV).
+    pub stats_history_enabled: bool,
+    /// `-u`, `-r` and `-t` from the command line (the form's initial values).
+    pub cli_counts: (Option<i64>, Option<f64>, Option<u64>),
+    pub class_picker: bool,
     /// The `_stats_history.csv` file with `--csv` and `--csv-full-history`.
     pub history_csv: Option<PathBuf>,
-    /// The user classes' task trees as loaded, and as `/user` has filtered them since.
-    pub task_trees: api::TaskTrees,
-    pub current_trees: Mutex<api::TaskTrees>,
     /// `--stop-timeout` (bounds how long `/stop` waits for the users to stop).
     pub stop_timeout: f64,
     /// The `run_time` timer of the last `/swarm`.
@@ -117,38 +121,34 @@ pub struct WebState {
 }
 
 impl WebState {
-    /// The state for a run; `info` is the shim's `web_info` JSON.
+    /// The state for a run.
     pub fn new(
         config: WebConfig,
         shared: Arc<Shared>,
         stats: Arc<RequestStats>,
         bridge: Arc<Bridge>,
         options: &Options,
-        info: &str,
+        info: Arc<RunInfo>,
     ) -> WebState {
-        #[derive(serde::Deserialize)]
-        struct Info {
-            locustfile: Option<String>,
-            classes: api::TaskTrees,
-        }
-        let info: Info = serde_json::from_str(info).unwrap_or(Info {
-            locustfile: None,
-            classes: Default::default(),
-        });
         let history_csv = match (&options.csv_prefix, options.csv_full_history) {
             (Some(prefix), true) => Some(crate::report::csv::csv_paths(prefix)[1].clone()),
             _ => None,
         };
         WebState {
             stop_timeout: shared.stop_timeout,
+            report: Arc::new(Report {
+                stats: stats.clone(),
+                shared: shared.clone(),
+                info: info.clone(),
+            }),
             shared,
             stats,
             bridge,
-            locustfile: info.locustfile.unwrap_or_default(),
-            host: Mutex::new(options.host.clone()),
+            info,
             history_csv,
-            current_trees: Mutex::new(info.classes.clone()),
-            task_trees: info.classes,
+            stats_history_enabled: options.csv_full_history,
+            cli_counts: (options.users, options.spawn_rate, options.run_time),
+            class_picker: options.class_picker,
             run_timer: Mutex::new(None),
             memo: Mutex::new(routes::Memo::default()),
             config,

@@ -9,6 +9,7 @@ use super::WebState;
 use super::api;
 use super::form::{Form, MISSING_COUNTS, Swarm};
 use super::json::{J, pretty};
+use super::page;
 use crate::bridge::Command;
 use crate::log;
 use crate::report::csv;
@@ -153,6 +154,15 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
             not_allowed("GET, HEAD, OPTIONS")
         };
     }
+    if page::is_asset(path) {
+        let m = req.method();
+        return if m == Method::GET || m == Method::HEAD {
+            page::serve_asset(path, req.headers())
+                .unwrap_or_else(|| respond(StatusCode::NOT_FOUND, HTML, NOT_FOUND_HTML))
+        } else {
+            not_allowed("GET, HEAD, OPTIONS")
+        };
+    }
     let Some(&(_, is_post)) = ROUTES.iter().find(|(p, _)| *p == path) else {
         return respond(StatusCode::NOT_FOUND, HTML, NOT_FOUND_HTML);
     };
@@ -190,7 +200,7 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
     }
     let path = path.to_string();
     match path.as_str() {
-        "/" => index(st),
+        "/" => respond(StatusCode::OK, HTML, page::index_html(st)),
         "/swarm" => swarm(st, req).await,
         "/stop" => stop(st).await,
         "/stats/reset" => reset(st).await,
@@ -216,17 +226,21 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
             csv_download(st, csv::exceptions_csv(&snap), "exceptions")
         }
         "/stats/requests_full_history/csv" => full_history(st),
-        "/stats/report" => respond(
-            StatusCode::NOT_IMPLEMENTED,
-            HTML,
-            "The HTML report is not available in rlocust yet; download the CSV files instead.",
-        ),
+        "/stats/report" => {
+            let args = page::query_args(req.uri().query());
+            let st = st.clone();
+            tokio::task::spawn_blocking(move || stats_report(&st, &args))
+                .await
+                .unwrap_or_else(|_| {
+                    respond(StatusCode::INTERNAL_SERVER_ERROR, HTML, "internal error")
+                })
+        }
         "/exceptions" => json(StatusCode::OK, &api::exceptions(&st.stats.snapshot())),
         "/tasks" => {
             let alive: BTreeMap<String, u64> = st.shared.user_classes_count().into_iter().collect();
             json(
                 StatusCode::OK,
-                &api::tasks(&st.current_trees.lock(), &alive),
+                &api::tasks(&st.info.current_trees.lock(), &alive),
             )
         }
         "/logs" => json(StatusCode::OK, &api::logs(log::recent_lines())),
@@ -292,27 +306,32 @@ fn cross_site(headers: &HeaderMap) -> bool {
     origin == "null" || !origin_host.eq_ignore_ascii_case(host)
 }
 
-fn index(st: &WebState) -> Response {
-    let base = &st.config.base_path;
-    let links: String = [
-        "stats/requests",
-        "stats/requests/csv",
-        "stats/failures/csv",
-        "exceptions",
-        "exceptions/csv",
-        "tasks",
-        "logs",
-    ]
-    .iter()
-    .map(|l| format!("<li><a href=\"{base}/{l}\">{l}</a></li>\n"))
-    .collect();
-    let page = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>rlocust</title></head>\n<body>\n<h1>rlocust {}</h1>\n<p>The web dashboard is not built yet. The test is controlled through Locust's HTTP API, which this server answers: state <b>{}</b>, {} users.</p>\n<p>Start a test: <code>curl -X POST -d user_count=10 -d spawn_rate=2 {base}/swarm</code>; stop it: <code>curl -X POST {base}/stop</code>.</p>\n<ul>\n{links}</ul>\n</body>\n</html>\n",
-        crate::app::VERSION,
-        st.shared.state().as_str(),
-        st.shared.user_count(),
-    );
-    respond(StatusCode::OK, HTML, page)
+/// `GET /stats/report` (`?download=1` as an attachment, `?theme=dark`): the HTML report of the test so far.
+fn stats_report(st: &WebState, args: &BTreeMap<String, String>) -> Response {
+    let download = args.get("download").is_some_and(|d| !d.is_empty());
+    let theme = args.get("theme").map(String::as_str).unwrap_or("");
+    let page = st.report.render(!download, theme);
+    let mut r = respond(StatusCode::OK, HTML, page);
+    if download {
+        let start = st.stats.total_at(crate::stats::unix_now()).start_time;
+        let host = st
+            .info
+            .host
+            .lock()
+            .clone()
+            .filter(|h| !h.is_empty())
+            .map(|h| format!("_{h}"))
+            .unwrap_or_default();
+        let name = format!(
+            "attachment;filename=Locust_{}_{}{host}.html",
+            safe_timestamp(start),
+            st.info.locustfile
+        );
+        if let Ok(v) = HeaderValue::from_str(&name) {
+            r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    r
 }
 
 /// Carry out a Python action on the hub; `None` when the hub did not answer in time.
@@ -335,7 +354,7 @@ async fn on_hub(st: &WebState, action: &str, payload: String) -> Option<bool> {
 }
 
 fn swarm_reply(st: &WebState, success: bool, message: &str, run_time: Option<u64>) -> Response {
-    let host = st.host.lock().clone();
+    let host = st.info.host.lock().clone();
     let mut fields = vec![
         ("host", host.map_or(J::Null, J::Str)),
         ("message", J::str(message)),
@@ -378,8 +397,9 @@ async fn swarm(st: &Arc<WebState>, req: Request) -> Response {
         on_hub(st, "swarm", payload.to_string()).await;
     }
     if let Some(host) = &walked.host {
-        *st.host.lock() = Some(host.clone());
+        *st.info.host.lock() = Some(host.clone());
     }
+    remember_form(st, &walked);
     if let Some(message) = &walked.error {
         log::log(log::Level::Error, "locust.web", message);
         return swarm_reply(st, false, message, None);
@@ -404,6 +424,26 @@ async fn swarm(st: &Arc<WebState>, req: Request) -> Response {
         *st.run_timer.lock() = Some(timer.abort_handle());
     }
     swarm_reply(st, true, "Swarming started", run_time)
+}
+
+/// What the report and the dashboard need from a `/swarm` form: the profile (as the hub sets it) and the
+/// counts behind `--html`'s placeholders (Locust stores them in `parsed_options`).
+fn remember_form(st: &WebState, walked: &Swarm) {
+    for (key, value) in &walked.applied {
+        if key == "profile" {
+            *st.info.profile.lock() = Some(value.clone()).filter(|p| !p.is_empty());
+        }
+    }
+    let mut form = st.info.form.lock();
+    if let Some(u) = walked.user_count {
+        form.users = Some(u as f64);
+    }
+    if let Some(r) = walked.spawn_rate {
+        form.spawn_rate = Some(r);
+    }
+    if let Some(t) = walked.run_time.filter(|t| *t > 0) {
+        form.run_time = Some(t as f64);
+    }
 }
 
 /// `POST /stop`: cancels the run-time timer and stops the users; answers once they have stopped (Locust's
@@ -456,8 +496,9 @@ fn stats_requests(st: &WebState) -> Response {
 
 /// `Locust_<YYYY-MM-DD-HHhMM local time of the stats start>_<locustfile>[_<host>]_<kind>.csv`.
 fn csv_file_name(st: &WebState, kind: &str) -> String {
-    let start = st.stats.snapshot().total.start_time;
+    let start = st.stats.total_at(crate::stats::unix_now()).start_time;
     let host = st
+        .info
         .host
         .lock()
         .clone()
@@ -467,7 +508,7 @@ fn csv_file_name(st: &WebState, kind: &str) -> String {
     format!(
         "Locust_{}_{}{host}_{kind}.csv",
         safe_timestamp(start),
-        st.locustfile
+        st.info.locustfile
     )
 }
 
@@ -545,6 +586,15 @@ async fn user(st: &WebState, req: Request) -> Response {
     .await
     {
         Some(true) => {
+            {
+                let mut edits = st.info.class_edits.lock();
+                let edit = edits.entry(class.clone()).or_default();
+                for key in ["host", "weight", "fixed_count", "tasks"] {
+                    if let Some(v) = settings.get(key) {
+                        edit.insert(key.to_string(), crate::report::html::from_serde(v));
+                    }
+                }
+            }
             if let Some(serde_json::Value::Array(names)) = settings.get("tasks") {
                 let names: Vec<&str> = names.iter().filter_map(|n| n.as_str()).collect();
                 filter_tasks(st, &class, &names);
@@ -575,7 +625,7 @@ async fn user(st: &WebState, req: Request) -> Response {
 
 /// `/user` with `tasks`: the class keeps the tasks of its original list whose names are given.
 fn filter_tasks(st: &WebState, class: &str, names: &[&str]) {
-    let Some(original) = st.task_trees.get(class) else {
+    let Some(original) = st.info.task_trees.get(class) else {
         return;
     };
     let kept: BTreeMap<String, api::TaskNode> = original
@@ -591,7 +641,7 @@ fn filter_tasks(st: &WebState, class: &str, names: &[&str]) {
             (k, v)
         })
         .collect();
-    st.current_trees.lock().insert(class.to_string(), kept);
+    st.info.current_trees.lock().insert(class.to_string(), kept);
 }
 
 #[cfg(test)]

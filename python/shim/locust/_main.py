@@ -277,10 +277,54 @@ def web_info():
         return out
 
     env = _State.env
+
+    def described(cls):
+        from locust.contrib.fasthttp import FastHttpUser
+        from locust.user.users import HttpUser
+
+        return {
+            "name": cls.__name__,
+            "host": cls.host if isinstance(cls.host, str) else None,
+            "weight": cls.weight,
+            "fixed_count": cls.fixed_count,
+            "tasks": [t.__name__ for t in cls.tasks],
+            "http": issubclass(cls, (HttpUser, FastHttpUser)),
+        }
+
+    options = env.parsed_options
     return json.dumps({
         "locustfile": env.locustfile,
         "classes": {cls.__name__: tree(cls.tasks) for cls in env.user_classes},
-    })
+        "running_classes": [cls.__name__ for cls in env.user_classes],
+        "available_user_classes": [described(c) for c in (env.available_user_classes or {}).values()],
+        "available_shape_classes": sorted(env.available_shape_classes or {}),
+        "extra_options": _ui_extra_options(options),
+        "is_host_required": bool(getattr(sys.modules.get("locust.web"), "HOST_IS_REQUIRED", False)),
+        "profile": env.profile,
+    }, default=str)
+
+
+def _ui_extra_options(options):
+    """Locust's `ui_extra_args_dict()`: the locustfile's own options shown in the web UI's form, each with its
+    current value (command line, config file or environment) as the default."""
+    parser = _State.parser
+    if parser is None:
+        return {}
+    values = vars(options) if options is not None else {}
+    out = {}
+    for action in parser._actions:
+        dest = action.dest
+        if not action.option_strings or not getattr(action, "include_in_web_ui", False) or dest in out:
+            continue
+        out[dest] = {
+            "default_value": values.get(dest, action.default),
+            "is_secret": bool(getattr(action, "is_secret", False)),
+            "is_required": bool(getattr(action, "is_required", False)),
+            "help_text": action.help,
+            "is_multiple": bool(getattr(action, "is_multiple", False)),
+            "choices": list(action.choices) if action.choices is not None else None,
+        }
+    return out
 
 
 def configure(values, custom_argv):

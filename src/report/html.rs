@@ -1,0 +1,446 @@
+//! The HTML report (reference §1.7): one self-contained page built from `webui/dist/report.html` (rlocust's own
+//! report template, embedded in the binary) and the report's template args, the keys of Locust's report:
+//! `requests_statistics`, `failures_statistics`, `exceptions_statistics`, `response_time_statistics`,
+//! `start_time`, `end_time`, `duration`, `host`, `history`, `show_download_link`, `locustfile`, `tasks`,
+//! `percentiles_to_chart`, `profile`, `is_report`.
+//!
+//! Also here: [`RunInfo`], what the web pages and the report know about the locustfile (handed over by the shim
+//! once after `init`) and what the web form changes (host, profile, the counts behind `--html`'s placeholders).
+//!
+//! Who calls it: `web` (`/stats/report`, and [`RunInfo`] for the dashboard's template args) and
+//! `report::outputs` (`--html FILE`, written once at shutdown, by the watchdog too). Pure Rust: it reads the
+//! stats, the runner's state and [`RunInfo`]; never Python, so a report is written even when the Python thread
+//! is stuck.
+use crate::report::pyfmt::{format_utc_timestamp, py_float_repr, py_round_int};
+use crate::runner::{Shared, State};
+use crate::stats::RequestStats;
+use crate::stats::history::HistoryPoint;
+use crate::web::api::{self, TaskTrees};
+use crate::web::json::{J, script_json};
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The report template (`make webui` builds it; `webui/README.md` describes its two placeholders).
+const TEMPLATE: &str = include_str!("../../webui/dist/report.html");
+
+/// Locust's `PERCENTILES_FOR_HTML_REPORT`.
+const PERCENTILES: [f64; 8] = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0];
+
+/// One user class as the locustfile defines it (Locust's `User.json()` plus whether it is an HTTP user).
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct ClassInfo {
+    pub name: String,
+    pub host: Option<String>,
+    pub weight: serde_json::Value,
+    pub fixed_count: serde_json::Value,
+    pub tasks: Vec<String>,
+    #[serde(default)]
+    pub http: bool,
+}
+
+/// The counts `--html`'s `{u}`, `{r}` and `{t}` stand for: the command line's, then the last `/swarm`'s.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FormCounts {
+    pub users: Option<f64>,
+    pub spawn_rate: Option<f64>,
+    pub run_time: Option<f64>,
+}
+
+/// What the pages know about the locustfile and the run beyond the stats and the runner state.
+pub struct RunInfo {
+    /// Basename of the first locustfile.
+    pub locustfile: String,
+    /// The classes that run (`environment.user_classes`), in order.
+    pub running_classes: Vec<String>,
+    /// Every user class of the locustfile (`available_user_classes`), as loaded.
+    pub classes: Vec<ClassInfo>,
+    /// `/user` changes to a class (host, weight, fixed_count, tasks), by class name.
+    pub class_edits: Mutex<BTreeMap<String, BTreeMap<String, J>>>,
+    pub shape_classes: Vec<String>,
+    /// Locust's `ui_extra_args_dict()`: the locustfile's own options shown in the form.
+    pub extra_options: J,
+    pub is_host_required: bool,
+    /// The user classes' task trees as loaded, and as `/user` has filtered them since.
+    pub task_trees: TaskTrees,
+    pub current_trees: Mutex<TaskTrees>,
+    /// `environment.host` (the command line's, then the form's).
+    pub host: Mutex<Option<String>>,
+    /// `environment.profile`.
+    pub profile: Mutex<Option<String>>,
+    pub form: Mutex<FormCounts>,
+}
+
+#[derive(serde::Deserialize)]
+struct Described {
+    #[serde(default)]
+    locustfile: Option<String>,
+    #[serde(default)]
+    classes: TaskTrees,
+    #[serde(default)]
+    running_classes: Vec<String>,
+    #[serde(default)]
+    available_user_classes: Vec<ClassInfo>,
+    #[serde(default)]
+    available_shape_classes: Vec<String>,
+    #[serde(default)]
+    extra_options: serde_json::Value,
+    #[serde(default)]
+    is_host_required: bool,
+    #[serde(default)]
+    profile: Option<String>,
+}
+
+/// A `serde_json` value with Python's int/float distinction kept.
+pub fn from_serde(v: &serde_json::Value) -> J {
+    use serde_json::Value as V;
+    match v {
+        V::Null => J::Null,
+        V::Bool(b) => J::Bool(*b),
+        V::Number(n) => match n.as_i64() {
+            Some(i) => J::Int(i),
+            None => J::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        V::String(s) => J::str(s),
+        V::Array(items) => J::Arr(items.iter().map(from_serde).collect()),
+        V::Object(m) => J::obj(m.iter().map(|(k, v)| (k.clone(), from_serde(v)))),
+    }
+}
+
+impl RunInfo {
+    /// From the shim's `web_info` JSON and the options (host, counts).
+    pub fn new(described: &str, options: &crate::cli::Options) -> RunInfo {
+        let d: Described = serde_json::from_str(described).unwrap_or_else(|e| {
+            crate::log::warning(
+                "locust.web",
+                &format!("the locustfile description is not readable: {e}"),
+            );
+            serde_json::from_str("{}").expect("an empty description parses")
+        });
+        RunInfo {
+            locustfile: d.locustfile.unwrap_or_default(),
+            running_classes: d.running_classes,
+            classes: d.available_user_classes,
+            class_edits: Mutex::new(BTreeMap::new()),
+            shape_classes: d.available_shape_classes,
+            extra_options: match d.extra_options {
+                serde_json::Value::Null => J::Obj(BTreeMap::new()),
+                v => from_serde(&v),
+            },
+            is_host_required: d.is_host_required,
+            current_trees: Mutex::new(d.classes.clone()),
+            task_trees: d.classes,
+            host: Mutex::new(options.host.clone()),
+            profile: Mutex::new(d.profile),
+            form: Mutex::new(FormCounts {
+                users: options.users.map(|u| u as f64),
+                spawn_rate: options.spawn_rate,
+                run_time: options.run_time.map(|t| t as f64),
+            }),
+        }
+    }
+
+    /// A class's host as the pages show it: the environment's host once a test has started (Locust's
+    /// `runner.start()` sets it on every class), else the class's own (or what `/user` set).
+    pub fn class_host(&self, class: &ClassInfo, started: bool) -> J {
+        if let Some(J::Str(h)) = self
+            .class_edits
+            .lock()
+            .get(&class.name)
+            .and_then(|e| e.get("host"))
+        {
+            return J::str(h);
+        }
+        match (started, self.host.lock().clone()) {
+            (true, Some(h)) if !h.is_empty() => J::Str(h),
+            _ => class.host.clone().map_or(J::Null, J::Str),
+        }
+    }
+
+    /// Locust's host logic (`update_template_args`, `get_html_report`): the environment's host, else the one
+    /// host all running classes share. Also the two warnings of the form: (host, override, missing).
+    pub fn host_and_warnings(&self, started: bool) -> (Option<String>, bool, bool) {
+        if let Some(h) = self.host.lock().clone().filter(|h| !h.is_empty()) {
+            return (Some(h), false, false);
+        }
+        let running: Vec<&ClassInfo> = self
+            .classes
+            .iter()
+            .filter(|c| self.running_classes.contains(&c.name))
+            .collect();
+        if running.is_empty() {
+            return (None, false, true);
+        }
+        let hosts: Vec<J> = running
+            .iter()
+            .map(|c| self.class_host(c, started))
+            .collect();
+        let mut distinct = hosts.clone();
+        distinct.dedup();
+        if hosts.iter().all(|h| *h == hosts[0]) {
+            let host = match &hosts[0] {
+                J::Str(s) => Some(s.clone()),
+                _ => None,
+            };
+            let missing = host.as_deref().is_none_or(str::is_empty);
+            (host, false, missing)
+        } else {
+            let missing = !running
+                .iter()
+                .zip(&hosts)
+                .filter(|(c, _)| c.http)
+                .all(|(_, h)| matches!(h, J::Str(s) if !s.is_empty()));
+            (None, true, missing)
+        }
+    }
+}
+
+/// Everything a report is built from.
+pub struct Report {
+    pub stats: Arc<RequestStats>,
+    pub shared: Arc<Shared>,
+    pub info: Arc<RunInfo>,
+}
+
+/// Locust's `format_duration(start, end)`: "1 day, 2 hours and 1 second", "0 seconds".
+pub fn format_duration(start: f64, end: f64) -> String {
+    let secs = end.trunc() as i64 - start.trunc() as i64;
+    let parts: Vec<String> = [
+        (secs.div_euclid(86_400), "day"),
+        (secs.rem_euclid(86_400) / 3600, "hour"),
+        (secs.rem_euclid(3600) / 60, "minute"),
+        (secs.rem_euclid(60), "second"),
+    ]
+    .iter()
+    .filter(|(v, _)| *v > 0)
+    .map(|(v, label)| format!("{v} {label}{}", if *v == 1 { "" } else { "s" }))
+    .collect();
+    match parts.split_last() {
+        None => "0 seconds".into(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// `--html`'s file name: `{u}`, `{r}` and `{t}` replaced by the counts that are set (the int text of a whole
+/// number, else Python's float text).
+pub fn html_file_name(pattern: &str, counts: FormCounts) -> String {
+    let text = |x: f64| {
+        if x.fract() == 0.0 && x.abs() < 1e18 {
+            format!("{}", x as i64)
+        } else {
+            py_float_repr(x)
+        }
+    };
+    let mut name = pattern.to_string();
+    for (term, value) in [
+        ("{u}", counts.users),
+        ("{r}", counts.spawn_rate),
+        ("{t}", counts.run_time),
+    ] {
+        if let Some(v) = value {
+            name = name.replace(term, &text(v));
+        }
+    }
+    name
+}
+
+impl Report {
+    /// The report's template args (Locust's `get_html_report`).
+    pub fn args(&self, show_download_link: bool) -> J {
+        let now = crate::stats::unix_now();
+        let snap = self.stats.snapshot_at(now);
+        let total = &snap.total;
+        let start_time = format_utc_timestamp(total.start_time);
+        let end_ts = total.last_request_timestamp.unwrap_or(total.start_time);
+        let end_time = format_utc_timestamp(end_ts);
+        let entries: Vec<&crate::stats::EntrySnapshot> = snap
+            .sorted_entries()
+            .into_iter()
+            .chain([&snap.total])
+            .collect();
+        let requests: Vec<J> = entries.iter().map(|e| api::stat_row(e, total)).collect();
+        let percentiles: Vec<J> = entries
+            .iter()
+            .map(|e| {
+                let mut row: Vec<(String, J)> = PERCENTILES
+                    .iter()
+                    .map(|&p| {
+                        let v = if e.has_response_times() {
+                            py_round_int(e.percentile(p))
+                        } else {
+                            0
+                        };
+                        (py_float_repr(p), J::Int(v))
+                    })
+                    .collect();
+                row.push(("name".into(), J::str(&e.name)));
+                row.push(("method".into(), J::str(&e.method)));
+                J::obj(row)
+            })
+            .collect();
+        let mut errors: Vec<(String, &crate::stats::ErrorSnapshot)> = snap
+            .errors
+            .iter()
+            .map(|e| (crate::report::csv::error_key(e), e))
+            .collect();
+        errors.sort_by(|a, b| a.0.cmp(&b.0));
+        let failures: Vec<J> = errors.iter().map(|(_, e)| api::error_row(e)).collect();
+        let exceptions = match api::exceptions(&snap) {
+            J::Obj(mut m) => m.remove("exceptions").unwrap_or(J::Arr(Vec::new())),
+            _ => J::Arr(Vec::new()),
+        };
+        // Locust appends a point stamped with the end time when the history ends before it
+        let mut points = self.stats.history();
+        let mut history: Vec<J> = points
+            .iter()
+            .map(|p| api::history_point(p, &format_utc_timestamp(p.time as f64)))
+            .collect();
+        if let Some(last) = points.last_mut()
+            && format_utc_timestamp(last.time as f64) < end_time
+        {
+            let point = HistoryPoint {
+                time: end_ts.trunc() as i64,
+                percentiles: crate::stats::PERCENTILES_TO_CHART
+                    .iter()
+                    .map(|&p| total.current_percentile_at(p, now).map_or(0, py_round_int))
+                    .collect(),
+                current_rps: total.current_rps(total),
+                current_fail_per_sec: total.current_fail_per_sec(total),
+                avg_response_time: crate::stats::proper_round_2(total.avg_response_time()),
+                user_count: self.shared.user_count(),
+                samples: 1,
+            };
+            history.push(api::history_point(&point, &end_time));
+        }
+        let state = self.shared.state();
+        let alive: BTreeMap<String, u64> = if matches!(state, State::Stopped | State::Stopping) {
+            self.shared.final_user_classes_count()
+        } else {
+            self.shared.user_classes_count()
+        }
+        .into_iter()
+        .collect();
+        let (host, _, _) = self.info.host_and_warnings(state != State::Ready);
+        J::obj([
+            ("is_report", J::Bool(true)),
+            ("requests_statistics", J::Arr(requests)),
+            ("failures_statistics", J::Arr(failures)),
+            ("exceptions_statistics", exceptions),
+            ("response_time_statistics", J::Arr(percentiles)),
+            ("start_time", J::str(&start_time)),
+            ("end_time", J::str(&end_time)),
+            (
+                "duration",
+                J::str(format_duration(total.start_time, end_ts)),
+            ),
+            ("host", J::str(host.unwrap_or_else(|| "None".into()))),
+            ("history", J::Arr(history)),
+            ("show_download_link", J::Bool(show_download_link)),
+            ("locustfile", J::str(&self.info.locustfile)),
+            ("tasks", api::tasks(&self.info.current_trees.lock(), &alive)),
+            (
+                "percentiles_to_chart",
+                J::Arr(
+                    crate::stats::PERCENTILES_TO_CHART
+                        .iter()
+                        .map(|p| J::Float(*p))
+                        .collect(),
+                ),
+            ),
+            (
+                "profile",
+                self.info
+                    .profile
+                    .lock()
+                    .clone()
+                    .filter(|p| !p.is_empty())
+                    .map_or(J::Null, J::Str),
+            ),
+        ])
+    }
+
+    /// The whole page; `theme` "dark" gives the dark page, anything else the light one.
+    pub fn render(&self, show_download_link: bool, theme: &str) -> String {
+        fill(
+            &self.args(show_download_link),
+            if theme == "dark" { "dark" } else { "light" },
+        )
+    }
+
+    /// `--html FILE`: the light page without a download link, parent directories created. Returns the path
+    /// written, or one line saying why it could not be.
+    pub fn write_file(&self, pattern: &str) -> Result<String, String> {
+        let name = html_file_name(pattern, *self.info.form.lock());
+        crate::log::log(
+            crate::log::Level::Debug,
+            "locust.main",
+            &format!("Writing html report to file: {name}"),
+        );
+        let page = self.render(false, "light");
+        let path = std::path::Path::new(&name);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot write the HTML report {name}: {e}"))?;
+        }
+        std::fs::write(path, page)
+            .map_err(|e| format!("cannot write the HTML report {name}: {e}"))?;
+        Ok(name)
+    }
+}
+
+/// The template with the theme and the args filled in (each placeholder once; theme first, so the args'
+/// text can hold anything).
+pub fn fill(args: &J, theme: &str) -> String {
+    TEMPLATE.replacen("__RLOCUST_THEME__", theme, 1).replacen(
+        "__RLOCUST_TEMPLATE_ARGS__",
+        &script_json(args),
+        1,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_locusts() {
+        assert_eq!(format_duration(10.0, 10.9), "0 seconds");
+        assert_eq!(format_duration(0.0, 24.0), "24 seconds");
+        assert_eq!(format_duration(0.0, 65.0), "1 minute and 5 seconds");
+        assert_eq!(
+            format_duration(0.0, 86_400.0 + 7201.0),
+            "1 day, 2 hours and 1 second"
+        );
+        assert_eq!(format_duration(0.5, 3600.2), "1 hour");
+    }
+
+    #[test]
+    fn file_name_placeholders() {
+        let c = FormCounts {
+            users: Some(6.0),
+            spawn_rate: Some(3.0),
+            run_time: Some(25.0),
+        };
+        assert_eq!(
+            html_file_name("report_{u}_{r}_{t}.html", c),
+            "report_6_3_25.html"
+        );
+        let c = FormCounts {
+            users: Some(6.0),
+            spawn_rate: Some(0.5),
+            run_time: None,
+        };
+        assert_eq!(html_file_name("r_{u}_{r}_{t}.html", c), "r_6_0.5_{t}.html");
+    }
+
+    #[test]
+    fn the_template_has_its_two_placeholders_once() {
+        assert_eq!(TEMPLATE.matches("__RLOCUST_TEMPLATE_ARGS__").count(), 1);
+        assert_eq!(TEMPLATE.matches("__RLOCUST_THEME__").count(), 1);
+        let page = fill(&J::obj([("x", J::str("</script>"))]), "dark");
+        assert!(page.contains(
+            r#"window.templateArgs = {"x": "\u003c/script\u003e"}; window.theme = "dark";"#
+        ));
+    }
+}
