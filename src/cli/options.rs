@@ -262,12 +262,6 @@ impl Options {
                 "protect the web UI with --basic-auth USER:PASS (or RLOCUST_WEB_AUTH) instead",
             );
         }
-        if !self.headless && self.class_picker {
-            return refusal(
-                "--class-picker",
-                "name the User classes to run on the command line instead",
-            );
-        }
         if self.otel {
             return refusal("--otel (OpenTelemetry)", "run without it");
         }
@@ -382,7 +376,7 @@ mod tests {
         assert_eq!(what(&["--headless", "--autostart"]), None);
         assert_eq!(what(&["--web-login"]), Some("--web-login"));
         assert_eq!(what(&["--headless", "--web-login"]), None);
-        assert_eq!(what(&["--class-picker"]), Some("--class-picker"));
+        assert_eq!(what(&["--class-picker"]), None);
         assert_eq!(what(&["--headless", "--html", "r.html"]), None);
         assert_eq!(
             what(&["--headless", "--otel"]),

@@ -51,8 +51,8 @@ pub struct FormCounts {
 pub struct RunInfo {
     /// Basename of the first locustfile.
     pub locustfile: String,
-    /// The classes that run (`environment.user_classes`), in order.
-    pub running_classes: Vec<String>,
+    /// The classes that run (`environment.user_classes`), in order (`--class-picker`: the ones picked).
+    pub running_classes: Mutex<Vec<String>>,
     /// Every user class of the locustfile (`available_user_classes`), as loaded.
     pub classes: Vec<ClassInfo>,
     /// `/user` changes to a class (host, weight, fixed_count, tasks), by class name.
@@ -119,7 +119,7 @@ impl RunInfo {
         });
         RunInfo {
             locustfile: d.locustfile.unwrap_or_default(),
-            running_classes: d.running_classes,
+            running_classes: Mutex::new(d.running_classes),
             classes: d.available_user_classes,
             class_edits: Mutex::new(BTreeMap::new()),
             shape_classes: d.available_shape_classes,
@@ -138,6 +138,17 @@ impl RunInfo {
                 run_time: options.run_time.map(|t| t as f64),
             }),
         }
+    }
+
+    /// The task trees of the running classes (what Locust's ratios iterate over).
+    pub fn running_trees(&self) -> TaskTrees {
+        let names = self.running_classes.lock().clone();
+        self.current_trees
+            .lock()
+            .iter()
+            .filter(|(k, _)| names.contains(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// A class's host as the pages show it: the environment's host once a test has started (Locust's
@@ -163,10 +174,11 @@ impl RunInfo {
         if let Some(h) = self.host.lock().clone().filter(|h| !h.is_empty()) {
             return (Some(h), false, false);
         }
+        let names = self.running_classes.lock().clone();
         let running: Vec<&ClassInfo> = self
             .classes
             .iter()
-            .filter(|c| self.running_classes.contains(&c.name))
+            .filter(|c| names.contains(&c.name))
             .collect();
         if running.is_empty() {
             return (None, false, true);
@@ -338,7 +350,7 @@ impl Report {
             ("history", J::Arr(history)),
             ("show_download_link", J::Bool(show_download_link)),
             ("locustfile", J::str(&self.info.locustfile)),
-            ("tasks", api::tasks(&self.info.current_trees.lock(), &alive)),
+            ("tasks", api::tasks(&self.info.running_trees(), &alive)),
             (
                 "percentiles_to_chart",
                 J::Arr(

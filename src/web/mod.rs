@@ -107,8 +107,6 @@ pub struct WebState {
     pub report: Arc<Report>,
     /// `--csv-full-history` (the dashboard links the full-history CSV).
     pub stats_history_enabled: bool,
-    /// `-u`, `-r` and `-t` from the command line (the form's initial values).
-    pub cli_counts: (Option<i64>, Option<f64>, Option<u64>),
     pub class_picker: bool,
     /// The `_stats_history.csv` file with `--csv` and `--csv-full-history`.
     pub history_csv: Option<PathBuf>,
@@ -147,7 +145,6 @@ impl WebState {
             info,
             history_csv,
             stats_history_enabled: options.csv_full_history,
-            cli_counts: (options.users, options.spawn_rate, options.run_time),
             class_picker: options.class_picker,
             run_timer: Mutex::new(None),
             memo: Mutex::new(routes::Memo::default()),

@@ -107,7 +107,8 @@ pub fn index_args(st: &WebState) -> J {
     } else {
         J::Arr(Vec::new())
     };
-    let (users, spawn_rate, run_time) = st.cli_counts;
+    // the command line's -u/-r/-t, then the last /swarm's (Locust keeps them in parsed_options)
+    let form = *info.form.lock();
     let edits = info.class_edits.lock().clone();
     let mut names: Vec<&str> = info.classes.iter().map(|c| c.name.as_str()).collect();
     names.sort_unstable();
@@ -159,15 +160,21 @@ pub fn index_args(st: &WebState) -> J {
         ("history", history),
         ("override_host_warning", J::Bool(override_host_warning)),
         ("missing_host_warning", J::Bool(missing_host_warning)),
-        ("num_users", users.map_or(J::Null, J::Int)),
-        ("spawn_rate", spawn_rate.map_or(J::Null, J::Float)),
+        (
+            "num_users",
+            form.users.map_or(J::Null, |u| J::Int(u as i64)),
+        ),
+        ("spawn_rate", form.spawn_rate.map_or(J::Null, J::Float)),
         ("worker_count", J::Int(0)),
         ("hide_common_options", J::Null),
         ("shape_use_common_options", J::Null),
         ("stats_history_enabled", J::Bool(st.stats_history_enabled)),
         ("tasks", J::str("{}")),
         ("extra_options", info.extra_options.clone()),
-        ("run_time", run_time.map_or(J::Null, |t| J::Int(t as i64))),
+        (
+            "run_time",
+            form.run_time.map_or(J::Null, |t| J::Int(t as i64)),
+        ),
         ("show_userclass_picker", J::Bool(st.class_picker)),
         ("available_user_classes", available_user_classes),
         ("available_shape_classes", J::Arr(shapes)),

@@ -240,7 +240,7 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
             let alive: BTreeMap<String, u64> = st.shared.user_classes_count().into_iter().collect();
             json(
                 StatusCode::OK,
-                &api::tasks(&st.info.current_trees.lock(), &alive),
+                &api::tasks(&st.info.running_trees(), &alive),
             )
         }
         "/logs" => json(StatusCode::OK, &api::logs(log::recent_lines())),
@@ -353,7 +353,13 @@ async fn on_hub(st: &WebState, action: &str, payload: String) -> Option<bool> {
     }
 }
 
-fn swarm_reply(st: &WebState, success: bool, message: &str, run_time: Option<u64>) -> Response {
+fn swarm_reply(
+    st: &WebState,
+    success: bool,
+    message: &str,
+    run_time: Option<u64>,
+    picked: Option<&[String]>,
+) -> Response {
     let host = st.info.host.lock().clone();
     let mut fields = vec![
         ("host", host.map_or(J::Null, J::Str)),
@@ -362,6 +368,14 @@ fn swarm_reply(st: &WebState, success: bool, message: &str, run_time: Option<u64
     ];
     if let Some(t) = run_time {
         fields.push(("run_time", J::Int(t as i64)));
+    }
+    if let Some(names) = picked {
+        let mut names = names.to_vec();
+        names.sort();
+        fields.push((
+            "user_classes",
+            J::Arr(names.into_iter().map(J::Str).collect()),
+        ));
     }
     json(StatusCode::OK, &J::obj(fields))
 }
@@ -390,10 +404,21 @@ async fn read_body(req: Request) -> (String, Vec<u8>) {
 async fn swarm(st: &Arc<WebState>, req: Request) -> Response {
     let (content_type, body) = read_body(req).await;
     let form = Form::parse(&content_type, &body);
+    let picked = if st.class_picker {
+        match pick_classes(st, &form) {
+            Ok(picked) => picked,
+            Err(message) => return swarm_reply(st, false, message, None, None),
+        }
+    } else {
+        None
+    };
     let walked = Swarm::walk(&form);
-    if !walked.applied.is_empty() {
-        let payload =
-            serde_json::json!({"items": walked.applied.clone(), "lists": form.lists.clone()});
+    if !walked.applied.is_empty() || picked.is_some() {
+        let payload = serde_json::json!({
+            "items": walked.applied.clone(),
+            "lists": form.lists.clone(),
+            "picked": picked.clone(),
+        });
         on_hub(st, "swarm", payload.to_string()).await;
     }
     if let Some(host) = &walked.host {
@@ -402,17 +427,18 @@ async fn swarm(st: &Arc<WebState>, req: Request) -> Response {
     remember_form(st, &walked);
     if let Some(message) = &walked.error {
         log::log(log::Level::Error, "locust.web", message);
-        return swarm_reply(st, false, message, None);
+        return swarm_reply(st, false, message, None, None);
     }
     cancel_run_timer(st);
     let Some((users, spawn_rate)) = walked.counts() else {
         log::log(log::Level::Error, "locust.web", MISSING_COUNTS);
-        return swarm_reply(st, false, MISSING_COUNTS, None);
+        return swarm_reply(st, false, MISSING_COUNTS, None, None);
     };
+    let picked_names = picked.clone();
     st.shared.send(Control::Start {
         users,
         spawn_rate,
-        classes: None,
+        classes: picked,
     });
     let run_time = walked.run_time.filter(|t| *t > 0);
     if let Some(secs) = run_time {
@@ -423,7 +449,36 @@ async fn swarm(st: &Arc<WebState>, req: Request) -> Response {
         });
         *st.run_timer.lock() = Some(timer.abort_handle());
     }
-    swarm_reply(st, true, "Swarming started", run_time)
+    swarm_reply(
+        st,
+        true,
+        "Swarming started",
+        run_time,
+        picked_names.as_deref(),
+    )
+}
+
+/// `--class-picker`: the user classes a `/swarm` form picks (`user_classes`, in the locustfile's order); none
+/// picked keeps the running test's classes, or starts a new test with every class (Locust's rules).
+fn pick_classes(st: &WebState, form: &Form) -> Result<Option<Vec<String>>, &'static str> {
+    let available: Vec<String> = st.info.classes.iter().map(|c| c.name.clone()).collect();
+    if available.is_empty() {
+        return Err("UserClass picker is active but there are no available UserClasses");
+    }
+    let wanted = form.lists.get("user_classes").cloned().unwrap_or_default();
+    let picked: Vec<String> = available
+        .iter()
+        .filter(|n| wanted.contains(n))
+        .cloned()
+        .collect();
+    let mut running = st.info.running_classes.lock();
+    let chosen = match (picked.is_empty(), st.shared.state()) {
+        (false, _) => picked,
+        (true, State::Running) => running.clone(),
+        (true, _) => available,
+    };
+    *running = chosen.clone();
+    Ok(Some(chosen))
 }
 
 /// What the report and the dashboard need from a `/swarm` form: the profile (as the hub sets it) and the

@@ -26,6 +26,8 @@ class UserFacingError(Exception):
 
 class _State:
     user_classes = {}
+    # the classes' own hosts, before -H replaced them (the web UI shows them until a test starts, as Locust does)
+    class_hosts = {}
     user_tasks = {}
     shape_classes = []
     parser = None
@@ -282,9 +284,10 @@ def web_info():
         from locust.contrib.fasthttp import FastHttpUser
         from locust.user.users import HttpUser
 
+        host = _State.class_hosts.get(cls.__name__, cls.host)
         return {
             "name": cls.__name__,
-            "host": cls.host if isinstance(cls.host, str) else None,
+            "host": host if isinstance(host, str) else None,
             "weight": cls.weight,
             "fixed_count": cls.fixed_count,
             "tasks": [t.__name__ for t in cls.tasks],
@@ -383,6 +386,7 @@ def create_environment(selected):
                      f"number of users ({options.num_users}), so not all will be spawned.")
     if options.host:
         for cls in chosen:
+            _State.class_hosts.setdefault(cls.__name__, cls.host)
             cls.host = options.host
     try:
         env = Environment(

@@ -18,6 +18,10 @@ def handle(env, action, payload):
     try:
         data = json.loads(payload)
         if action == "swarm":
+            if data.get("picked") is not None:
+                # --class-picker: the classes picked in the form run from now on (Locust's _update_user_classes)
+                available = env.available_user_classes or {}
+                env.user_classes = [available[n] for n in data["picked"] if n in available]
             _swarm(env, data["items"], data["lists"])
         elif action == "user":
             env.update_user_class(data)
