@@ -7,7 +7,8 @@
 //! Invariants (the rest of the program relies on each):
 //! - **Producers.** Any thread may push. Completions come only from `engine` (one per ticket, exactly once, on a
 //!   tokio worker); commands only through [`Bridge::command`] (the runner's tasks, and the web server's
-//!   [`Command::Web`] actions); pings only from the watchdog.
+//!   [`Command::Web`] actions) and [`Bridge::web_request`] (the web server's [`Command::WebRequest`]s, requests
+//!   for the locustfile's Flask routes); pings only from the watchdog.
 //! - **One consumer.** Only the hub thread drains ([`Bridge::drain_into`]), when gevent's loop sees the eventfd
 //!   readable. Each drain takes everything queued at that moment.
 //! - **Wake protocol.** The push that finds the queue empty (no completion, no command, no ping) writes 1 to the
@@ -28,6 +29,11 @@
 //!   its waiter pending until the bridge is dropped, when the receiver fails: the runner never waits for an
 //!   acknowledgement without also watching its control channel. The hub acknowledges `Quit` before it leaves its
 //!   loop.
+//! - **Web replies.** A [`Command::WebRequest`] has a reply waiter instead of an acknowledgement waiter, also
+//!   registered before the command is queued. The hub answers it with [`Bridge::web_reply`] and then acknowledges
+//!   it like any command: the acknowledgement drops a waiter still unanswered (the hub failed to build a
+//!   reply), so the web handler learns of it at once. A waiter the web handler gave up on ([`Bridge::forget`],
+//!   after its time limit) is removed; a reply for it, or for any unknown id, does nothing.
 use crate::http::Completed;
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -51,8 +57,42 @@ pub enum Command {
     /// A web API action that needs Python (`src/web`): `action` names it (`swarm`, `user`, `reset_stats`),
     /// `payload` is its JSON argument. Acknowledged with `ok == false` when the action raised.
     Web { action: String, payload: String },
+    /// An HTTP request for the locustfile's Flask routes (`web::python_routes`), answered with
+    /// [`Bridge::web_reply`]. Boxed: the request is large and rare.
+    WebRequest(Box<WebRequest>),
     /// Leave the hub loop: the test is over.
     Quit,
+}
+
+/// A request the Rust web server does not serve itself, for the locustfile's WSGI (Flask) app. Texts are WSGI
+/// "native strings": the request's bytes as Latin-1, so any byte survives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebRequest {
+    pub method: String,
+    /// The path as sent (still percent-encoded), the full path (Locust's own app serves routes added with
+    /// `app.route` at the root, outside `--web-base-path`).
+    pub path: String,
+    /// The query string without `?` (`""` when none).
+    pub query: String,
+    /// Header names (lower case) and values, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub remote_addr: String,
+    pub remote_port: u16,
+    /// `http` or `https`.
+    pub scheme: String,
+    /// The address the server is bound to (WSGI `SERVER_NAME`/`SERVER_PORT`).
+    pub server_name: String,
+    pub server_port: u16,
+}
+
+/// The WSGI app's answer to a [`WebRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebReply {
+    pub status: u16,
+    /// Names and values as the app gave them (values as bytes: WSGI allows any Latin-1 text).
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Vec<u8>,
 }
 
 /// Which users a [`Command::Stop`] stops.
@@ -126,6 +166,7 @@ pub struct Bridge {
     efd: RawFd,
     next_id: AtomicU64,
     acks: Mutex<HashMap<u64, oneshot::Sender<bool>>>,
+    replies: Mutex<HashMap<u64, oneshot::Sender<WebReply>>>,
 }
 
 impl Bridge {
@@ -147,6 +188,7 @@ impl Bridge {
             efd,
             next_id: AtomicU64::new(1),
             acks: Mutex::new(HashMap::new()),
+            replies: Mutex::new(HashMap::new()),
         })
     }
 
@@ -242,11 +284,40 @@ impl Bridge {
         rx
     }
 
-    /// Called by the hub when command `id` is done (`ok`: it succeeded).
+    /// Called by the hub when command `id` is done (`ok`: it succeeded). Drops the reply waiter of a
+    /// [`Command::WebRequest`] the hub did not answer.
     pub fn ack(&self, id: u64, ok: bool) {
         if let Some(tx) = self.acks.lock().remove(&id) {
             let _ = tx.send(ok);
         }
+        self.replies.lock().remove(&id);
+    }
+
+    /// Queue a [`Command::WebRequest`]; returns its id (for [`Bridge::forget`]) and a receiver that completes
+    /// with the hub's reply, or fails when the hub acknowledged the request without one.
+    pub fn web_request(&self, request: WebRequest) -> (u64, oneshot::Receiver<WebReply>) {
+        let (tx, rx) = oneshot::channel();
+        let id = self.next_ticket();
+        self.replies.lock().insert(id, tx);
+        self.push(|q| {
+            q.waiting.commands.push(IssuedCommand {
+                id,
+                command: Command::WebRequest(Box::new(request)),
+            })
+        });
+        (id, rx)
+    }
+
+    /// Called by the hub with the reply to the web request `id` (nothing happens when nobody waits for it).
+    pub fn web_reply(&self, id: u64, reply: WebReply) {
+        if let Some(tx) = self.replies.lock().remove(&id) {
+            let _ = tx.send(reply);
+        }
+    }
+
+    /// The web handler stopped waiting for request `id` (its time limit).
+    pub fn forget(&self, id: u64) {
+        self.replies.lock().remove(&id);
     }
 }
 
@@ -369,6 +440,57 @@ mod tests {
         b.ack(id, false);
         assert_eq!(rx.try_recv(), Ok(false));
         b.ack(id, true); // a second ack of the same id does nothing
+    }
+
+    fn web_request() -> WebRequest {
+        WebRequest {
+            method: "GET".into(),
+            path: "/hello".into(),
+            query: String::new(),
+            headers: vec![],
+            body: vec![],
+            remote_addr: "127.0.0.1".into(),
+            remote_port: 1,
+            scheme: "http".into(),
+            server_name: "127.0.0.1".into(),
+            server_port: 8089,
+        }
+    }
+
+    #[test]
+    fn a_web_reply_reaches_its_waiter_and_an_ack_without_one_fails_it() {
+        let b = Bridge::new().unwrap();
+        let (id, mut rx) = b.web_request(web_request());
+        let d = b.drain();
+        assert_eq!(d.commands[0].id, id);
+        assert!(matches!(d.commands[0].command, Command::WebRequest(_)));
+        let reply = WebReply {
+            status: 201,
+            headers: vec![("X-A".into(), b"1".to_vec())],
+            body: b"hi".to_vec(),
+        };
+        b.web_reply(id, reply.clone());
+        b.ack(id, true);
+        assert_eq!(rx.try_recv(), Ok(reply));
+
+        let (id, mut rx) = b.web_request(web_request());
+        b.ack(id, false);
+        assert!(matches!(
+            rx.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        ));
+
+        let (id, mut rx) = b.web_request(web_request());
+        b.forget(id);
+        b.web_reply(
+            id,
+            WebReply {
+                status: 200,
+                headers: vec![],
+                body: vec![],
+            },
+        );
+        assert!(rx.try_recv().is_err(), "a forgotten waiter gets nothing");
     }
 
     #[test]

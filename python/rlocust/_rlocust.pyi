@@ -20,6 +20,7 @@ __all__ = [
     "Spawn",
     "Stop",
     "Web",
+    "WebRequest",
     "ack",
     "drain",
     "flush",
@@ -52,6 +53,7 @@ __all__ = [
     "user_started",
     "user_stopped",
     "wake_fd",
+    "web_reply",
 ]
 
 # ---- the wheel's entry point ---------------------------------------------------------------------------------
@@ -271,7 +273,54 @@ class Web:
     @property
     def payload(self) -> str: ...
 
-_Command: TypeAlias = Spawn | Stop | Fire | Web | Quit
+@final
+class WebRequest:
+    """Command: an HTTP request for the locustfile's Flask app (the Rust server does not serve the path). Texts are
+    WSGI native strings (the request's bytes as Latin-1); answered with `web_reply`, then acknowledged."""
+
+    def __new__(
+        cls,
+        id: int,
+        method: str,
+        path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        remote_addr: str,
+        remote_port: int,
+        scheme: str,
+        server_name: str,
+        server_port: int,
+    ) -> Self: ...
+    @property
+    def id(self) -> int:
+        """What `web_reply` and `ack` take."""
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str:
+        """The full path as sent, still percent-encoded."""
+    @property
+    def query(self) -> str:
+        """The query string without `?` ("" when none)."""
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """(lower-case name, value) in the order received."""
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def remote_addr(self) -> str: ...
+    @property
+    def remote_port(self) -> int: ...
+    @property
+    def scheme(self) -> str:
+        """Either "http" or "https"."""
+    @property
+    def server_name(self) -> str: ...
+    @property
+    def server_port(self) -> int: ...
+
+_Command: TypeAlias = Spawn | Stop | Fire | Web | WebRequest | Quit
 
 def wake_fd() -> int:
     """The eventfd the hub's loop watches: readable when `drain` has something."""
@@ -282,6 +331,9 @@ def drain() -> tuple[list[tuple[int, Response]], list[_Command]]:
 
 def ack(id: int, ok: bool = True) -> None:
     """Acknowledge command `id` once it is done (`ok=False` only when a spawn failed); exactly once per command."""
+
+def web_reply(id: int, status: int, headers: Sequence[tuple[str, bytes]], body: bytes) -> None:
+    """The reply to the `WebRequest` `id`, before its `ack` (dropped when the server stopped waiting)."""
 
 def flush() -> None:
     """Hand the requests sent since the last call to tokio (scheduled through the flush hook)."""

@@ -102,7 +102,9 @@ impl<'a> Session<'a> {
                 "The --autostart argument is implied by --headless, no need to set both.",
             );
         }
-        setup.classes = interp::fire_init()?.ok_or_else(|| ExitStatus::user("", 1))?;
+        // with the web UI, `environment.web_ui` (host and port as Locust's WebUI has them) before `init`
+        let web_ui = web.as_ref().map(|c| (c.host.as_str(), c.port));
+        setup.classes = interp::fire_init(web_ui)?.ok_or_else(|| ExitStatus::user("", 1))?;
         let (done, _) = tokio::sync::watch::channel(false);
         Ok(Session {
             services,

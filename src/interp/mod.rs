@@ -399,11 +399,14 @@ pub fn create_runner() -> Result<(), InterpError> {
 }
 
 /// Fire `init`. `None` when a listener raised (logged already; Locust then exits 1 before any user starts);
-/// otherwise the classes that will run, as the listeners left them.
-pub fn fire_init() -> Result<Option<Vec<ClassInfo>>, InterpError> {
+/// otherwise the classes that will run, as the listeners left them. `web`: the web UI's host and port in a run
+/// without `--headless` (the shim sets `environment.web_ui` and passes it as `web_ui=`).
+pub fn fire_init(web: Option<(&str, u16)>) -> Result<Option<Vec<ClassInfo>>, InterpError> {
     Python::attach(|py| {
         let m = main_mod(py).map_err(|e| internal(py, e))?;
-        let r = m.call_method0("fire_init").map_err(|e| user_err(py, e))?;
+        let r = m
+            .call_method1("fire_init", (web,))
+            .map_err(|e| user_err(py, e))?;
         let classes: Option<Vec<(String, f64, u64)>> = r.extract().map_err(|e| internal(py, e))?;
         Ok(classes.map(class_infos))
     })

@@ -1,5 +1,5 @@
 //! The bridge's messages as Python sees them: `drain()` returns `(completions, commands)`, where completions
-//! are `(ticket, Response)` pairs and commands are the frozen classes [`Spawn`], [`Stop`], [`Fire`], [`Web`] and [`Quit`].
+//! are `(ticket, Response)` pairs and commands are the frozen classes [`Spawn`], [`Stop`], [`Fire`], [`Web`], [`WebRequest`] and [`Quit`].
 //!
 //! Built on the hub thread with the GIL held, from the plain-Rust messages of `bridge` (see its invariants: one
 //! drain takes everything queued; completions and commands each keep their push order; the hub acknowledges
@@ -8,7 +8,7 @@
 use crate::bridge::{Arg, Command, Drained, IssuedCommand, StopWhat};
 use crate::py::response::Response;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 /// Start `count` users of the class named `class_name`.
 #[pyclass(frozen, module = "_rlocust", get_all)]
@@ -136,6 +136,64 @@ impl Web {
     }
 }
 
+/// An HTTP request for the locustfile's Flask app (`locust._web.wsgi` builds the WSGI environ from it). Texts
+/// are WSGI native strings (the bytes as Latin-1); `path` is still percent-encoded; `headers` are (lower-case
+/// name, value) pairs in the order received. Answered with `web_reply(id, …)`, then acknowledged.
+#[pyclass(frozen, module = "_rlocust", get_all)]
+pub struct WebRequest {
+    id: u64,
+    method: String,
+    path: String,
+    query: String,
+    headers: Vec<(String, String)>,
+    body: Py<PyBytes>,
+    remote_addr: String,
+    remote_port: u16,
+    scheme: String,
+    server_name: String,
+    server_port: u16,
+}
+
+#[pymethods]
+impl WebRequest {
+    #[new]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        id: u64,
+        method: String,
+        path: String,
+        query: String,
+        headers: Vec<(String, String)>,
+        body: Py<PyBytes>,
+        remote_addr: String,
+        remote_port: u16,
+        scheme: String,
+        server_name: String,
+        server_port: u16,
+    ) -> Self {
+        WebRequest {
+            id,
+            method,
+            path,
+            query,
+            headers,
+            body,
+            remote_addr,
+            remote_port,
+            scheme,
+            server_name,
+            server_port,
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "WebRequest(id={}, method={:?}, path={:?})",
+            self.id, self.method, self.path
+        )
+    }
+}
+
 /// Leave the hub loop: the test is over.
 #[pyclass(frozen, module = "_rlocust", get_all)]
 pub struct Quit {
@@ -210,6 +268,26 @@ fn command_object(py: Python<'_>, issued: IssuedCommand) -> PyResult<Py<PyAny>> 
             },
         )?
         .into_any(),
+        Command::WebRequest(r) => {
+            let r = *r;
+            Py::new(
+                py,
+                WebRequest {
+                    id,
+                    method: r.method,
+                    path: r.path,
+                    query: r.query,
+                    headers: r.headers,
+                    body: PyBytes::new(py, &r.body).unbind(),
+                    remote_addr: r.remote_addr,
+                    remote_port: r.remote_port,
+                    scheme: r.scheme,
+                    server_name: r.server_name,
+                    server_port: r.server_port,
+                },
+            )?
+            .into_any()
+        }
         Command::Quit => Py::new(py, Quit { id })?.into_any(),
     })
 }
@@ -236,5 +314,6 @@ pub fn add_classes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Fire>()?;
     m.add_class::<Quit>()?;
     m.add_class::<Web>()?;
+    m.add_class::<WebRequest>()?;
     Ok(())
 }

@@ -283,7 +283,7 @@ fn wake_fd() -> PyResult<i32> {
 }
 
 /// Everything queued for the hub since the last call, as `(completions, commands)`: `(ticket, Response)` for
-/// each finished HTTP call and a `Spawn`/`Stop`/`Fire`/`Quit` for each runner command, each list in push order
+/// each finished HTTP call and a `Spawn`/`Stop`/`Fire`/`Web`/`WebRequest`/`Quit` for each command, each list in push order
 /// (see `bridge` for what is and is not ordered). Hub thread only.
 #[pyfunction]
 fn drain(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
@@ -301,6 +301,21 @@ fn drain(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
 #[pyo3(signature = (id, ok=true))]
 fn ack(id: u64, ok: bool) -> PyResult<()> {
     core()?.bridge.ack(id, ok);
+    Ok(())
+}
+
+/// The reply to the web request `id` (a `WebRequest` command): status, headers as (name, Latin-1 bytes), body.
+/// Called before the request's `ack`; a reply nobody waits for any more is dropped.
+#[pyfunction]
+fn web_reply(id: u64, status: u16, headers: Vec<(String, Vec<u8>)>, body: Vec<u8>) -> PyResult<()> {
+    core()?.bridge.web_reply(
+        id,
+        crate::bridge::WebReply {
+            status,
+            headers,
+            body,
+        },
+    );
     Ok(())
 }
 
@@ -609,6 +624,7 @@ pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_flush_hook, m)?)?;
     m.add_function(wrap_pyfunction!(set_ssl_suffix, m)?)?;
     m.add_function(wrap_pyfunction!(ack, m)?)?;
+    m.add_function(wrap_pyfunction!(web_reply, m)?)?;
     m.add_function(wrap_pyfunction!(log_request, m)?)?;
     m.add_function(wrap_pyfunction!(log_exception, m)?)?;
     m.add_function(wrap_pyfunction!(log_line, m)?)?;

@@ -69,6 +69,8 @@ pub struct RunInfo {
     /// `environment.profile`.
     pub profile: Mutex<Option<String>>,
     pub form: Mutex<FormCounts>,
+    /// The locustfile made `environment.web_ui.app`: paths the server does not serve go to it.
+    pub python_routes: bool,
 }
 
 #[derive(serde::Deserialize)]
@@ -89,6 +91,8 @@ struct Described {
     is_host_required: bool,
     #[serde(default)]
     profile: Option<String>,
+    #[serde(default)]
+    python_routes: bool,
 }
 
 /// A `serde_json` value with Python's int/float distinction kept.
@@ -137,6 +141,7 @@ impl RunInfo {
                 spawn_rate: options.spawn_rate,
                 run_time: options.run_time.map(|t| t as f64),
             }),
+            python_routes: d.python_routes,
         }
     }
 

@@ -721,6 +721,7 @@ mod tests {
                         event.clone()
                     }
                     Command::Web { action, .. } => format!("web {action}"),
+                    Command::WebRequest(r) => format!("web request {}", r.path),
                     Command::Quit => "quit".into(),
                 };
                 log.lock().push((what.clone(), state));

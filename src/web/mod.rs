@@ -6,7 +6,8 @@
 //! - [`announce`]: the startup line (and `--web-base-path`'s check), before `init` as in Locust.
 //! - [`start`]: bind and serve; warns when the UI is reachable from other machines without authentication.
 //! - `routes`: routing, Flask's status codes and texts, access control. `api`: the JSON documents.
-//!   `form`: form bodies and the `/swarm` rules. `json`: Flask's JSON text.
+//!   `form`: form bodies and the `/swarm` rules. `json`: Flask's JSON text. `python_routes`: paths the
+//!   locustfile added to `environment.web_ui.app` (Flask), answered on the hub (`bridge::Command::WebRequest`).
 //!
 //! Who calls it: `app::session` in a run without `--headless`. It must not block a tokio worker, take the GIL,
 //! or keep a second copy of the run state: every control goes through `runner::Control`.
@@ -14,6 +15,7 @@ pub mod api;
 pub mod form;
 pub mod json;
 mod page;
+mod python_routes;
 mod routes;
 mod tls;
 
@@ -116,6 +118,8 @@ pub struct WebState {
     pub(crate) run_timer: Mutex<Option<tokio::task::AbortHandle>>,
     pub(crate) memo: Mutex<routes::Memo>,
     pub(crate) config: WebConfig,
+    /// The locustfile created `environment.web_ui.app` (Flask): paths this server does not serve go to it.
+    pub(crate) python_routes: bool,
 }
 
 impl WebState {
@@ -133,6 +137,7 @@ impl WebState {
             _ => None,
         };
         WebState {
+            python_routes: info.python_routes,
             stop_timeout: shared.stop_timeout,
             report: Arc::new(Report {
                 stats: stats.clone(),
@@ -192,7 +197,8 @@ pub fn start(
     let _guard = rt.enter();
     let listener = tokio::net::TcpListener::from_std(listener)
         .map_err(|e| format!("rlocust: cannot start the web UI: {e}"))?;
-    let app = routes::router(state);
+    // with each connection's client address (WSGI's REMOTE_ADDR for the locustfile's Flask routes)
+    let app = routes::router(state).into_make_service_with_connect_info::<python_routes::Peer>();
     let stopped = |e: std::io::Error| {
         log::log(
             log::Level::Error,

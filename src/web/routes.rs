@@ -143,7 +143,7 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
     } else {
         match full.strip_prefix(base) {
             Some(rest) if rest.starts_with('/') => rest,
-            _ => return respond(StatusCode::NOT_FOUND, HTML, NOT_FOUND_HTML),
+            _ => return not_found(st, req).await,
         }
     };
     if path == "/login" {
@@ -164,7 +164,7 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
         };
     }
     let Some(&(_, is_post)) = ROUTES.iter().find(|(p, _)| *p == path) else {
-        return respond(StatusCode::NOT_FOUND, HTML, NOT_FOUND_HTML);
+        return not_found(st, req).await;
     };
     let allow = if is_post {
         "OPTIONS, POST"
@@ -248,6 +248,33 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
         "/user" => user(st, req).await,
         _ => respond(StatusCode::NOT_FOUND, HTML, NOT_FOUND_HTML),
     }
+}
+
+/// A path this server does not serve: the locustfile's Flask routes when it created `web_ui.app` (Locust serves
+/// them at the root, outside the base path), after the cross-site check for methods that may change state;
+/// else Flask's 404 page, without Python.
+async fn not_found(st: &Arc<WebState>, req: Request) -> Response {
+    if !st.python_routes {
+        return respond(StatusCode::NOT_FOUND, HTML, NOT_FOUND_HTML);
+    }
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && cross_site(req.headers()) {
+        log::log(
+            log::Level::Warning,
+            "locust.web",
+            &format!(
+                "Refused a cross-site {} {} (Origin/Sec-Fetch-Site)",
+                req.method(),
+                req.uri().path()
+            ),
+        );
+        return respond(
+            StatusCode::FORBIDDEN,
+            "text/plain; charset=utf-8",
+            "Forbidden: cross-site requests may not control this test.\n",
+        );
+    }
+    super::python_routes::forward(st, req).await
 }
 
 fn not_allowed(allow: &'static str) -> Response {

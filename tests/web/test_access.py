@@ -101,7 +101,10 @@ def test_base_path(rlocust, tmp_path):
         assert requests.get(url + "/", timeout=TIMEOUT).status_code == 404
         assert requests.get(url + "/stats/requests", timeout=TIMEOUT).status_code == 404
         r = requests.get(url + "/locust/", timeout=TIMEOUT)
-        assert r.status_code == 200 and "not built yet" in r.text
+        assert r.status_code == 200 and "window.templateArgs = {" in r.text and './assets/index.js' in r.text
+        r = requests.get(url + "/locust/assets/index.js", timeout=TIMEOUT)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/javascript")
+        assert requests.get(url + "/assets/index.js", timeout=TIMEOUT).status_code == 404
     finally:
         stop(proc, err)
     log = (tmp_path / "stderr.txt").read_text()

@@ -3,7 +3,7 @@
 Runs on the one Python thread. A user greenlet that makes a request parks in `wait(ticket)`; tokio finishes the
 exchange, queues it and writes an eventfd that gevent's loop watches; `_on_wake` drains the queue in one batch
 and switches each parked greenlet back in with its Response. Runner commands (`_rlocust.Spawn`, `Stop`, `Fire`,
-`Web`, `Quit`) arrive in the same drain and run in their own greenlets, each acknowledged by its id when done (see
+`Web`, `WebRequest`, `Quit`) arrive in the same drain and run in their own greenlets, each acknowledged by its id when done (see
 src/bridge.rs for the protocol's invariants). Also holds the small factories the Rust `Response` uses for
 Python-side objects.
 """
@@ -96,6 +96,11 @@ def _command(command):
                 from locust import _web
 
                 ok = _web.handle(_runner.environment, command.action, command.payload)
+                return
+            case _rlocust.WebRequest():
+                from locust import _web
+
+                ok = _web.wsgi(_runner.environment, command)
                 return
             case _rlocust.Quit():
                 _done.set()

@@ -259,7 +259,8 @@ def task_ratio(as_json):
 
 
 def web_info():
-    """What the Rust web server needs from Python once, after `init`: the locustfile's name and each user class's
+    """What the Rust web server needs from Python once, after `init`: the locustfile's name, whether the
+    locustfile created `environment.web_ui.app` (Flask routes to hand requests to), and each user class's
     task tree (`{class: {task: {"n": occurrences, "len": list length, "tasks"?: {...}}}}`), from which it computes
     `/tasks` for the live user counts. JSON text."""
     import json
@@ -304,6 +305,8 @@ def web_info():
         "extra_options": _ui_extra_options(options),
         "is_host_required": bool(getattr(sys.modules.get("locust.web"), "HOST_IS_REQUIRED", False)),
         "profile": env.profile,
+        # the locustfile created `web_ui.app`: the server hands the paths it does not serve to it
+        "python_routes": bool(getattr(env.web_ui, "has_app", False)),
     }, default=str)
 
 
@@ -437,15 +440,26 @@ def create_runner():
     _State.percentiles = _report_settings()
 
 
-def fire_init():
+def fire_init(web=None):
     """Fire `init`. Locust treats an exception in an init listener as fatal (it is logged already): returns None
     then, and the run ends with exit 1 before any user starts. Otherwise hands the intervals a listener may have
-    changed to Rust and returns the classes that will run (`--equal-weights` may have changed their weights)."""
+    changed to Rust and returns the classes that will run (`--equal-weights` may have changed their weights).
+
+    `web`: (host, port) of the web UI in a run without `--headless`: `environment.web_ui` is then a
+    `locust.web.WebUI` (set before `init`, and passed as `web_ui=`, as in Locust); headless, it stays None."""
     import locust
     import locust.log
 
     env = _State.env
-    locust.events.init.fire(environment=env, runner=env.runner, web_ui=None)
+    web_ui = None
+    if web is not None:
+        from locust.web import WebUI
+
+        host, port = web
+        web_ui = WebUI(env, host, port,
+                       userclass_picker_is_active=bool(getattr(env.parsed_options, "class_picker", False)))
+        web_ui.update_template_args()
+    locust.events.init.fire(environment=env, runner=env.runner, web_ui=web_ui)
     if locust.log.unhandled_greenlet_exception:
         return None
     _report_settings(_State.percentiles)

@@ -1,13 +1,20 @@
-"""rlocust internals: the few web API actions that change Python state, run on the hub.
+"""rlocust internals: the web server's work that needs Python, run on the hub.
 
-The Rust web server (src/web/) answers every route itself; it sends a `_rlocust.Web` command only when Python
+The Rust web server (src/web/) answers Locust's routes itself; it sends a `_rlocust.Web` command only when Python
 state must change: the form fields of `POST /swarm` (host, profile, `parsed_options`), `POST /user` (class
 attributes) and the `reset_stats` event of `POST /stats/reset`. Each action returns whether it succeeded; it never
 raises into the bridge.
+
+A request for a path the Rust server does not serve arrives as a `_rlocust.WebRequest` when the locustfile created
+`environment.web_ui.app` (`locust.web`): `wsgi` calls that Flask app with a WSGI environ built from it and hands
+the status, headers and body back with `_rlocust.web_reply` (src/web/python_routes.rs waits for it).
 """
 
+import io
 import json
 import logging
+import sys
+from urllib.parse import unquote_to_bytes
 
 logger = logging.getLogger("locust.web")
 
@@ -74,3 +81,120 @@ def _swarm(env, items, lists):
     if env.host:
         for cls in env.user_classes:
             cls.host = env.host
+
+
+# The largest response body handed back to the Rust server (a larger one is answered with 500).
+MAX_REPLY_BODY = 64 << 20
+
+_NOT_FOUND = (b"<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested "
+              b"URL was not found on the server. If you entered the URL manually please check your spelling and try "
+              b"again.</p>\n")
+_PLAIN = [("Content-Type", b"text/plain")]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def environ(request):
+    """The WSGI environ (PEP 3333) of a `_rlocust.WebRequest`: the full path (Locust serves the app's routes at
+    the root whatever `--web-base-path` is), the headers as `HTTP_*` keys (repeated ones joined), the body."""
+    import locust
+
+    raw_uri = request.path + ("?" + request.query if request.query else "")
+    body = request.body
+    env = {
+        "REQUEST_METHOD": request.method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": unquote_to_bytes(request.path).decode("latin-1"),
+        "QUERY_STRING": request.query,
+        "RAW_URI": raw_uri,
+        "REQUEST_URI": raw_uri,
+        "SERVER_NAME": request.server_name,
+        "SERVER_PORT": str(request.server_port),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "SERVER_SOFTWARE": f"rlocust/{locust.__version__}",
+        "REMOTE_ADDR": request.remote_addr,
+        "REMOTE_PORT": str(request.remote_port),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": request.scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "wsgi.input_terminated": True,
+    }
+    has_length = False
+    for name, value in request.headers:
+        if name == "content-type":
+            env["CONTENT_TYPE"] = value
+            continue
+        if name == "content-length":
+            has_length = True
+            continue
+        key = "HTTP_" + name.upper().replace("-", "_")
+        if key in env:
+            env[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
+        else:
+            env[key] = value
+    if has_length or body:
+        env["CONTENT_LENGTH"] = str(len(body))
+    return env
+
+
+def _header_bytes(value):
+    value = str(value)
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
+def wsgi(env, request):
+    """Answer one `_rlocust.WebRequest` with the locustfile's Flask app (`web_reply`). Never raises: an app that
+    raises is logged and answered with 500, as Locust's WSGI server does."""
+    import _rlocust
+
+    web_ui = env.web_ui
+    app = web_ui._app if web_ui is not None else None
+    if app is None:
+        _rlocust.web_reply(request.id, 404, [("Content-Type", b"text/html; charset=utf-8")], _NOT_FOUND)
+        return True
+    started = []
+
+    def start_response(status, headers, exc_info=None):
+        # nothing is sent before the app returns (the reply is buffered): a second call, with exc_info for an
+        # error page, simply replaces the status and headers
+        started[:] = [status, headers]
+        return chunks.append
+
+    chunks = []
+    try:
+        result = app(environ(request), start_response)
+        try:
+            size = 0
+            for chunk in result:
+                if chunk:
+                    chunks.append(bytes(chunk))
+                    size += len(chunk)
+                    if size > MAX_REPLY_BODY:
+                        raise _TooLarge()
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        if not started:
+            raise RuntimeError("the WSGI app returned without calling start_response")
+        status, headers = started
+        code = int(str(status).split(None, 1)[0])
+        reply = [(str(k), _header_bytes(v)) for k, v in headers]
+        _rlocust.web_reply(request.id, code, reply, b"".join(chunks))
+    except _TooLarge:
+        logger.error("The web route for %s %s answered with more than %d MiB: not sent", request.method,
+                     request.path, MAX_REPLY_BODY >> 20)
+        _rlocust.web_reply(request.id, 500, _PLAIN, b"Internal Server Error")
+    except Exception:
+        logger.exception("Error in the locustfile's web route for %s %s", request.method, request.path)
+        _rlocust.web_reply(request.id, 500, _PLAIN, b"Internal Server Error")
+    return True

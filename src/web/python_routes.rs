@@ -1,0 +1,225 @@
+//! The locustfile's own web pages (Locust's extension point, `environment.web_ui.app.route(...)` and
+//! `register_blueprint`): a request for a path the Rust server does not serve is handed to the locustfile's Flask
+//! app on the hub, as one `bridge::Command::WebRequest`, and the app's status, headers and body are sent back.
+//!
+//! - [`forward`]: reads the body (at most [`MAX_REQUEST_BODY`]), queues the request with the client's address and
+//!   the server's, and awaits the reply for at most [`REPLY_WAIT`] (then 504). The hub side is
+//!   `python/shim/locust/_web.py` (`wsgi`): it builds the WSGI environ and calls the app in a greenlet.
+//! - [`Peer`]: the client address the server records for each connection (WSGI `REMOTE_ADDR`), for plain TCP and
+//!   TLS listeners alike.
+//!
+//! Who calls it: `routes::route` at its not-found fallback, after basic auth and, for methods that may change
+//! state, the cross-site check; only when the shim reported that the locustfile created `web_ui.app` (otherwise
+//! the Rust 404 stands and Python is not involved). It never blocks a worker: the handler awaits a channel.
+use super::WebState;
+use crate::bridge::{WebReply, WebRequest};
+use crate::log;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use axum::serve::IncomingStream;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// How long a request waits for the Flask app's reply before it gets 504.
+pub const REPLY_WAIT: Duration = Duration::from_secs(30);
+
+/// Largest request body handed to the Flask app (larger: 413). The reply's body is bounded on the Python side.
+pub const MAX_REQUEST_BODY: usize = 16 << 20;
+
+/// The client's address of a connection (axum's connect info).
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub SocketAddr);
+
+impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, tokio::net::TcpListener>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, super::tls::TlsListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, super::tls::TlsListener>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
+
+/// Headers that describe one hop's connection, not the response: hyper writes its own.
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    let mut r = Response::new(Body::from(text));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// WSGI's native string for bytes from the wire: each byte one Latin-1 character.
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| b as char).collect()
+}
+
+/// Hand `req` to the locustfile's Flask app and return its answer.
+pub async fn forward(st: &WebState, req: Request) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<Peer>>()
+        .map(|c| c.0.0)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let (parts, body) = req.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_REQUEST_BODY as u64) {
+        return plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Payload Too Large: rlocust hands at most 16 MiB to the locustfile's web routes.\n",
+        );
+    }
+    let Ok(body) = axum::body::to_bytes(body, MAX_REQUEST_BODY).await else {
+        return plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Payload Too Large: rlocust hands at most 16 MiB to the locustfile's web routes.\n",
+        );
+    };
+    let method = parts.method.as_str().to_string();
+    let path = parts.uri.path().to_string();
+    let request = WebRequest {
+        method: method.clone(),
+        path: path.clone(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), latin1(v.as_bytes())))
+            .collect(),
+        body: body.to_vec(),
+        remote_addr: peer.ip().to_string(),
+        remote_port: peer.port(),
+        scheme: st.config.scheme().to_string(),
+        server_name: if st.config.host.is_empty() {
+            "0.0.0.0".to_string()
+        } else {
+            st.config.host.clone()
+        },
+        server_port: st.config.port,
+    };
+    let (id, rx) = st.bridge.web_request(request);
+    match tokio::time::timeout(REPLY_WAIT, rx).await {
+        Ok(Ok(reply)) => response(reply, parts.method == Method::HEAD),
+        // the hub acknowledged the request without a reply: the shim logged why
+        Ok(Err(_)) => plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n"),
+        Err(_) => {
+            st.bridge.forget(id);
+            log::log(
+                log::Level::Warning,
+                "locust.web",
+                &format!(
+                    "The locustfile's web route did not answer {method} {path} within {} s (is the Python thread blocked?)",
+                    REPLY_WAIT.as_secs()
+                ),
+            );
+            plain(
+                StatusCode::GATEWAY_TIMEOUT,
+                "Gateway Timeout: the locustfile's web route did not answer in time.\n",
+            )
+        }
+    }
+}
+
+/// The HTTP response for the app's reply. Hop-by-hop headers are dropped, and `Content-Length` except for HEAD
+/// (hyper sets it from the body; a HEAD reply keeps the length the app declared for its GET).
+fn response(reply: WebReply, head: bool) -> Response {
+    let Ok(status) = StatusCode::from_u16(reply.status) else {
+        log::log(
+            log::Level::Error,
+            "locust.web",
+            &format!(
+                "The locustfile's web route answered with the invalid status {}",
+                reply.status
+            ),
+        );
+        return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n");
+    };
+    let mut r = Response::new(Body::from(reply.body));
+    *r.status_mut() = status;
+    for (name, value) in reply.headers {
+        let lower = name.to_ascii_lowercase();
+        if HOP_BY_HOP.contains(&lower.as_str()) || (lower == "content-length" && !head) {
+            continue;
+        }
+        match (
+            HeaderName::from_bytes(lower.as_bytes()),
+            HeaderValue::from_bytes(&value),
+        ) {
+            (Ok(n), Ok(v)) => {
+                r.headers_mut().append(n, v);
+            }
+            _ => log::log(
+                log::Level::Warning,
+                "locust.web",
+                &format!("The locustfile's web route sent an invalid header {name:?}: left out"),
+            ),
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_keep_end_to_end_headers_only() {
+        let reply = WebReply {
+            status: 201,
+            headers: vec![
+                ("Content-Type".into(), b"text/csv".to_vec()),
+                ("Content-Length".into(), b"99".to_vec()),
+                ("Transfer-Encoding".into(), b"chunked".to_vec()),
+                ("Set-Cookie".into(), b"a=1".to_vec()),
+                ("Set-Cookie".into(), b"b=2".to_vec()),
+                ("X-Bad".into(), b"a\nb".to_vec()),
+                ("X-Latin".into(), vec![0xe9]),
+            ],
+            body: b"x,y\n".to_vec(),
+        };
+        let r = response(reply.clone(), false);
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let h = r.headers();
+        assert_eq!(h["content-type"], "text/csv");
+        assert!(h.get("content-length").is_none() && h.get("transfer-encoding").is_none());
+        assert_eq!(h.get_all("set-cookie").iter().count(), 2);
+        assert!(h.get("x-bad").is_none());
+        assert_eq!(h["x-latin"].as_bytes(), [0xe9]);
+        assert_eq!(response(reply, true).headers()["content-length"], "99");
+        let bad = WebReply {
+            status: 1000,
+            headers: vec![],
+            body: vec![],
+        };
+        assert_eq!(
+            response(bad, false).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn wire_bytes_become_latin1_text() {
+        assert_eq!(latin1(b"a\xe9\xff"), "a\u{e9}\u{ff}");
+    }
+}
