@@ -547,7 +547,7 @@ fn stats_percentile(name: &str, method: &str, p: f64) -> PyResult<i64> {
 /// Like `stats_percentile` over the last 10 s window; None without data there.
 #[pyfunction]
 fn stats_current_percentile(name: &str, method: &str, p: f64) -> PyResult<Option<i64>> {
-    let snap = core()?.stats.snapshot();
+    let snap = core()?.stats.snapshot_with_windows();
     let (n, m) = entry_key(name, method);
     Ok(stats_view::current_percentile(&snap, n, m, p))
 }

@@ -317,6 +317,11 @@ impl CsvWriter {
     ///
     /// # Errors
     /// Any I/O error writing the files (the caller logs it and keeps running, or stops writing).
+    /// Whether its snapshots need the entries' current-percentile windows (`--csv-full-history`).
+    pub fn needs_entry_windows(&self) -> bool {
+        self.full_history
+    }
+
     pub fn tick(&mut self, snap: &Snapshot, user_count: u64, now: f64) -> io::Result<()> {
         self.rewrite_totals(snap)?;
         self.append_history(snap, user_count, now)

@@ -59,7 +59,7 @@ impl Outputs {
     /// One periodic CSV write (Locust's stats writer cycle).
     pub fn csv_tick(&self, user_count: u64) {
         if let Some(w) = self.csv.lock().as_mut() {
-            let _ = w.tick(&self.stats.snapshot(), user_count, log::now());
+            let _ = w.tick(&self.csv_snapshot(w), user_count, log::now());
         }
     }
 
@@ -87,7 +87,7 @@ impl Outputs {
             eprintln!("rlocust: {e}");
         }
         if let Some(mut w) = self.csv.lock().take()
-            && let Err(e) = w.finish(&self.stats.snapshot(), user_count, log::now())
+            && let Err(e) = w.finish(&self.csv_snapshot(&w), user_count, log::now())
         {
             eprintln!("rlocust: cannot write the CSV files: {e}");
         }
@@ -113,6 +113,14 @@ impl Outputs {
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
         true
+    }
+
+    fn csv_snapshot(&self, w: &CsvWriter) -> crate::stats::Snapshot {
+        if w.needs_entry_windows() {
+            self.stats.snapshot_with_windows()
+        } else {
+            self.stats.snapshot()
+        }
     }
 
     /// Whether the run recorded request failures or task exceptions (Locust's `--exit-code-on-error` rule).

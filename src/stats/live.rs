@@ -66,6 +66,11 @@ pub(super) struct EntryState {
     hist_version: HistVersion,
     /// `hist` as sorted `(µs, count)` at version `.0`, so idle entries cost a snapshot nothing.
     exported: Option<(HistVersion, Buckets)>,
+    /// The samples (µs) recorded since version `pending_base`, at most [`PENDING_CAP`]: a snapshot of a row
+    /// whose export is at that version merges these into it instead of copying and exporting the whole
+    /// histogram (tens of KB) under the row's lock. `None`: not tracked (a reset, or more than the cap since).
+    pending: Vec<u32>,
+    pending_base: Option<HistVersion>,
     reqs_per_sec: PerSecond,
     fails_per_sec: PerSecond,
     pub(super) window: Window,
@@ -78,6 +83,8 @@ impl EntryState {
             hist: new_histogram(),
             hist_version: (new_epoch(), 0),
             exported: None,
+            pending: Vec::new(),
+            pending_base: None,
             reqs_per_sec: PerSecond::default(),
             fails_per_sec: PerSecond::default(),
             window: Window::default(),
@@ -90,6 +97,8 @@ impl EntryState {
         self.hist.reset();
         self.hist_version = (new_epoch(), 0);
         self.exported = None;
+        self.pending = Vec::new();
+        self.pending_base = None;
         self.reqs_per_sec = PerSecond::default();
         self.fails_per_sec = PerSecond::default();
         self.window.clear();
@@ -130,6 +139,15 @@ impl EntryState {
             self.hist.saturating_record(us);
         }
         self.hist_version.1 += 1;
+        if self.pending_base.is_some() {
+            match u32::try_from(us) {
+                Ok(v) if self.pending.len() < PENDING_CAP => self.pending.push(v),
+                _ => {
+                    self.pending = Vec::new();
+                    self.pending_base = None;
+                }
+            }
+        }
         self.window.record(sec, idx);
     }
 
@@ -140,21 +158,89 @@ impl EntryState {
 
     /// Copy what a snapshot at `now` needs (under the lock; memcpy-cheap). The current window
     /// is `[int(now) - 9, ...]`.
-    fn copy(&self, name: String, method: String, now: f64) -> RawEntry {
+    fn copy(&mut self, name: String, method: String, now: f64, with_window: bool) -> RawEntry {
         let hist = match &self.exported {
-            Some((v, b)) if *v == self.hist_version => Ok(Arc::clone(b)),
-            _ => Err((self.hist_version, self.hist.clone())),
+            Some((v, b)) if *v == self.hist_version => HistCopy::Exported(Arc::clone(b)),
+            Some((v, b)) if self.pending_base == Some(*v) => HistCopy::Delta {
+                version: self.hist_version,
+                base: Arc::clone(b),
+                samples: self.pending.clone(),
+            },
+            _ => {
+                // from here on the samples are kept, so the next snapshot can merge them into this export
+                self.pending.clear();
+                self.pending_base = Some(self.hist_version);
+                HistCopy::Whole(self.hist_version, self.hist.clone())
+            }
         };
         RawEntry {
             name,
             method,
             counters: self.counters,
             hist,
-            window: self.window.copy(sec_of(now) - (CURRENT_WINDOW_SECS - 1)),
+            window: if with_window {
+                self.window.copy(sec_of(now) - (CURRENT_WINDOW_SECS - 1))
+            } else {
+                None
+            },
             reqs_per_sec: self.reqs_per_sec.clone(),
             fails_per_sec: self.fails_per_sec.clone(),
         }
     }
+}
+
+/// A row's histogram as a snapshot copies it.
+enum HistCopy {
+    /// The export is current.
+    Exported(Buckets),
+    /// An older export and the samples recorded since (merged outside the lock).
+    Delta {
+        version: HistVersion,
+        base: Buckets,
+        samples: Vec<u32>,
+    },
+    /// The whole histogram at a version, to export outside the lock.
+    Whole(HistVersion, Histogram<u64>),
+}
+
+/// Samples kept per row between two snapshots (4 KB); a busier row is copied whole.
+const PENDING_CAP: usize = 1024;
+
+/// `base` (sorted `(lowest µs of a bucket, count)`) with the samples added, bucketed as the histogram buckets them.
+fn merge_samples(base: &[(u64, u64)], samples: &[u32]) -> Vec<(u64, u64)> {
+    static LAYOUT: std::sync::OnceLock<Histogram<u64>> = std::sync::OnceLock::new();
+    // the bucket boundaries depend only on the precision, not on the range an auto-resized histogram reached
+    let layout = LAYOUT.get_or_init(new_histogram);
+    let mut added: Vec<u64> = samples
+        .iter()
+        .map(|&v| layout.lowest_equivalent(u64::from(v)))
+        .collect();
+    added.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(base.len() + added.len());
+    let mut b = base.iter().peekable();
+    let mut a = added.into_iter().peekable();
+    loop {
+        let next = match (b.peek(), a.peek()) {
+            (Some(&&(bv, bc)), Some(&av)) if bv <= av => {
+                b.next();
+                (bv, bc)
+            }
+            (_, Some(&av)) => {
+                a.next();
+                (av, 1)
+            }
+            (Some(&&(bv, bc)), None) => {
+                b.next();
+                (bv, bc)
+            }
+            (None, None) => break,
+        };
+        match out.last_mut() {
+            Some(last) if last.0 == next.0 => last.1 += next.1,
+            _ => out.push(next),
+        }
+    }
+    out
 }
 
 /// What a snapshot copies under the lock; [`RawEntry::finish`] does the rest without it.
@@ -162,8 +248,7 @@ struct RawEntry {
     name: String,
     method: String,
     counters: Counters,
-    /// The cached export, or the histogram (and its version) to export.
-    hist: Result<Buckets, (HistVersion, Histogram<u64>)>,
+    hist: HistCopy,
     window: Option<WindowCopy>,
     reqs_per_sec: PerSecond,
     fails_per_sec: PerSecond,
@@ -173,8 +258,16 @@ impl RawEntry {
     /// Build the snapshot row; also returns a fresh export `(version, buckets)` to cache.
     fn finish(self) -> (EntrySnapshot, Option<(HistVersion, Buckets)>) {
         let (buckets, fresh) = match self.hist {
-            Ok(b) => (b, None),
-            Err((version, h)) => {
+            HistCopy::Exported(b) => (b, None),
+            HistCopy::Delta {
+                version,
+                base,
+                samples,
+            } => {
+                let b: Buckets = merge_samples(&base, &samples).into();
+                (Arc::clone(&b), Some((version, b)))
+            }
+            HistCopy::Whole(version, h) => {
                 let b: Buckets = h
                     .iter_recorded()
                     .map(|v| {
@@ -222,11 +315,31 @@ impl RawEntry {
 
 impl EntryState {
     /// Keep a histogram export computed outside the lock if the histogram has not changed since.
+    /// The samples kept since then that the export already holds are dropped.
     fn store_export(&mut self, fresh: Option<(HistVersion, Buckets)>) {
-        if let Some((version, b)) = fresh
-            && version == self.hist_version
-        {
-            self.exported = Some((version, b));
+        let Some((version, b)) = fresh else {
+            return;
+        };
+        let current = self.hist_version;
+        if version.0 != current.0 || version.1 > current.1 {
+            return; // reset since
+        }
+        match self.pending_base {
+            Some(base) if base.0 == version.0 && base.1 <= version.1 => {
+                let held = (version.1 - base.1) as usize;
+                if held > self.pending.len() {
+                    return;
+                }
+                self.pending.drain(..held);
+                self.pending_base = Some(version);
+                self.exported = Some((version, b));
+            }
+            _ if version == current => {
+                self.exported = Some((version, b));
+                self.pending.clear();
+                self.pending_base = Some(version);
+            }
+            _ => {}
         }
     }
 }
@@ -483,12 +596,30 @@ impl RequestStats {
         self.snapshot_at(unix_now())
     }
 
-    /// An owned copy for readers; `now` decides the "current" percentile window.
+    /// An owned copy for readers; `now` decides the "current" percentile window (of the total; the entries'
+    /// windows are left out, see [`Self::snapshot_with_windows`]).
     ///
     /// Each row is copied under its own lock (memcpy-cheap), then histograms and windows are
     /// exported without any lock. The total is copied last, so it includes at least everything
     /// the entries show.
     pub fn snapshot_at(&self, now: f64) -> Snapshot {
+        self.snapshot_impl(now, false)
+    }
+
+    /// A snapshot whose entries also carry their current-percentile windows (Locust's per-entry
+    /// `get_current_response_time_percentile`, which only the Python stats view asks for). The plain
+    /// snapshots leave them out: copying every row's window costs more than the rest of the row (a
+    /// dense bucket array), and the tables, files and web API only use the total's.
+    pub fn snapshot_with_windows(&self) -> Snapshot {
+        self.snapshot_with_windows_at(unix_now())
+    }
+
+    /// [`Self::snapshot_with_windows`] as of `now`.
+    pub fn snapshot_with_windows_at(&self, now: f64) -> Snapshot {
+        self.snapshot_impl(now, true)
+    }
+
+    fn snapshot_impl(&self, now: f64, entry_windows: bool) -> Snapshot {
         // 1. Copy under the locks.
         let (rows, errors, exceptions) = {
             let guard = self.inner.lock();
@@ -530,14 +661,14 @@ impl RequestStats {
         let raw_entries: Vec<(Arc<Mutex<EntryState>>, RawEntry)> = rows
             .into_iter()
             .map(|(k, row)| {
-                let raw = row.lock().copy(k.name, k.method, now);
+                let raw = row.lock().copy(k.name, k.method, now, entry_windows);
                 (row, raw)
             })
             .collect();
         let raw_total = self
             .total
             .lock()
-            .copy("Aggregated".to_owned(), String::new(), now);
+            .copy("Aggregated".to_owned(), String::new(), now, true);
         // 2. Export without locks; 3. keep fresh exports in their rows for the next snapshot.
         let (total, fresh) = raw_total.finish();
         if fresh.is_some() {
@@ -567,7 +698,7 @@ impl RequestStats {
         let raw = self
             .total
             .lock()
-            .copy("Aggregated".to_owned(), String::new(), now);
+            .copy("Aggregated".to_owned(), String::new(), now, true);
         let (total, fresh) = raw.finish();
         if fresh.is_some() {
             self.total.lock().store_export(fresh);

@@ -26,7 +26,7 @@ fn counts_min_max_avg_and_none_requests() {
     one(&s, "/", 10.5, T0 + 1.0);
     one(&s, "/", 2.25, T0 + 1.5);
     s.log_request("GET", "/", None, 0, T0 + 2.0);
-    let snap = s.snapshot_at(T0 + 3.0);
+    let snap = s.snapshot_with_windows_at(T0 + 3.0);
     let e = &snap.entries[0];
     assert_eq!(
         (e.num_requests, e.num_none_requests, e.num_failures),
@@ -48,7 +48,7 @@ fn counts_min_max_avg_and_none_requests() {
 fn only_none_requests_keep_python_int_zeros() {
     let s = RequestStats::new_at(T0);
     s.log_request("GET", "/", None, 0, T0 + 1.0);
-    let snap = s.snapshot_at(T0 + 1.0);
+    let snap = s.snapshot_with_windows_at(T0 + 1.0);
     let e = &snap.entries[0];
     assert!(!e.has_response_times());
     assert_eq!(e.avg_response_time(), 0.0);
@@ -67,7 +67,7 @@ fn percentiles_use_locust_rank_rule_and_are_exact() {
     for i in 1..=100 {
         one(&s, "/", i as f64 / 100.0, T0 + 1.0);
     }
-    let e = &s.snapshot_at(T0 + 1.0).entries[0];
+    let e = &s.snapshot_with_windows_at(T0 + 1.0).entries[0];
     // rank int(100*p) (0-based) -> sample rank+1
     assert_eq!(e.percentile(0.5), 0.51);
     assert_eq!(e.percentile(0.66), 0.67);
@@ -79,7 +79,7 @@ fn percentiles_use_locust_rank_rule_and_are_exact() {
     for i in 1..=100 {
         one(&s, "/", i as f64 + 0.3, T0 + 1.0);
     }
-    let e = &s.snapshot_at(T0 + 1.0).entries[0];
+    let e = &s.snapshot_with_windows_at(T0 + 1.0).entries[0];
     for (p, want) in [(0.5, 51.3), (0.66, 67.3), (0.9, 91.3), (0.99, 100.3)] {
         let got = e.percentile(p);
         assert!(
@@ -93,7 +93,10 @@ fn percentiles_use_locust_rank_rule_and_are_exact() {
     let s = RequestStats::new_at(T0);
     one(&s, "/", 1.0, T0);
     one(&s, "/", 100.0, T0);
-    assert_eq!(s.snapshot_at(T0).entries[0].percentile(0.5), 100.0);
+    assert_eq!(
+        s.snapshot_with_windows_at(T0).entries[0].percentile(0.5),
+        100.0
+    );
 }
 
 #[test]
@@ -101,7 +104,7 @@ fn percentiles_keep_three_significant_digits() {
     let s = RequestStats::new_at(T0);
     one(&s, "/", 1234.567, T0);
     one(&s, "/", 0.0004, T0); // below 1 µs -> recorded as 1 µs
-    let e = &s.snapshot_at(T0).entries[0];
+    let e = &s.snapshot_with_windows_at(T0).entries[0];
     let p = e.percentile(1.0);
     assert_eq!(p, 1234.567, "p100 is the raw max");
     let s = RequestStats::new_at(T0);
@@ -109,7 +112,7 @@ fn percentiles_keep_three_significant_digits() {
         one(&s, "/", 1234.567, T0);
     }
     one(&s, "/", 5000.0, T0);
-    let p = s.snapshot_at(T0).entries[0].percentile(0.5);
+    let p = s.snapshot_with_windows_at(T0).entries[0].percentile(0.5);
     assert!((p - 1234.567).abs() / 1234.567 < 0.001, "{p}");
     assert_eq!(e.percentile(0.0), 0.0004, "p0 is the raw min");
     assert_eq!(
@@ -123,13 +126,13 @@ fn percentiles_keep_three_significant_digits() {
 fn median_is_clamped_to_raw_min_and_max() {
     let s = RequestStats::new_at(T0);
     one(&s, "/", 40.013340999, T0);
-    let e = &s.snapshot_at(T0).entries[0];
+    let e = &s.snapshot_with_windows_at(T0).entries[0];
     // rounded median 40 < min -> the raw min (a float)
     assert_eq!(e.median_response_time(), Num::Float(40.013340999));
     let s = RequestStats::new_at(T0);
     one(&s, "/", 40.6, T0);
     assert_eq!(
-        s.snapshot_at(T0).entries[0].median_response_time(),
+        s.snapshot_with_windows_at(T0).entries[0].median_response_time(),
         Num::Float(40.6)
     );
     let s = RequestStats::new_at(T0);
@@ -137,7 +140,7 @@ fn median_is_clamped_to_raw_min_and_max() {
         one(&s, "/", rt, T0);
     }
     assert_eq!(
-        s.snapshot_at(T0).entries[0].median_response_time(),
+        s.snapshot_with_windows_at(T0).entries[0].median_response_time(),
         Num::Int(4)
     );
 }
@@ -146,7 +149,7 @@ fn median_is_clamped_to_raw_min_and_max() {
 fn zero_response_time_is_recorded() {
     let s = RequestStats::new_at(T0);
     one(&s, "/", 0.0, T0);
-    let e = &s.snapshot_at(T0).entries[0];
+    let e = &s.snapshot_with_windows_at(T0).entries[0];
     assert!(e.has_response_times());
     assert_eq!(e.min_response_time, Some(0.0));
     assert_eq!(e.min_or_zero(), Num::Int(0));
@@ -166,7 +169,7 @@ fn current_rps_window_matches_locust() {
             one(&s, "/", 1.0, sec as f64 + 0.1 * i as f64 / 100.0 + 0.6);
         }
     }
-    let snap = s.snapshot_at(1021.0);
+    let snap = s.snapshot_with_windows_at(1021.0);
     // L = 1020, S = max(1008, 1000) = 1008, window [1008, 1018): counts sec-995 -> 13..=22
     let expect = (13..=22).sum::<i64>() as f64 / 10.0;
     assert_eq!(snap.entries[0].current_rps(&snap.total), expect);
@@ -180,25 +183,25 @@ fn current_rps_near_start_and_entry_uses_total_timestamp() {
     one(&s, "/a", 1.0, 1000.95);
     one(&s, "/a", 1.0, 1001.5);
     one(&s, "/a", 1.0, 1001.6);
-    let snap = s.snapshot_at(1002.0);
+    let snap = s.snapshot_with_windows_at(1002.0);
     // L = 1001, S = 1000, end = 999 -> empty -> 0
     assert_eq!(snap.total.current_rps(&snap.total), 0.0);
     one(&s, "/b", 1.0, 1003.2);
-    let snap = s.snapshot_at(1004.0);
+    let snap = s.snapshot_with_windows_at(1004.0);
     // L = 1003 (newest request of any entry), S = 1000, window [1000, 1001): /a had 1
     let a = snap.entries.iter().find(|e| e.name == "/a").unwrap();
     assert_eq!(a.current_rps(&snap.total), 1.0);
     // Freezes: later snapshots without new requests give the same value.
-    let snap = s.snapshot_at(1100.0);
+    let snap = s.snapshot_with_windows_at(1100.0);
     let a = snap.entries.iter().find(|e| e.name == "/a").unwrap();
     assert_eq!(a.current_rps(&snap.total), 1.0);
     // L = 1005 -> window [1000, 1003): (1 + 2 + 0) / 3
     one(&s, "/b", 1.0, 1005.0);
-    let snap = s.snapshot_at(1005.0);
+    let snap = s.snapshot_with_windows_at(1005.0);
     let a = snap.entries.iter().find(|e| e.name == "/a").unwrap();
     assert_eq!(a.current_rps(&snap.total), 1.0);
     s.log_error("GET", "/a", "E", 1001.2);
-    let snap = s.snapshot_at(1005.0);
+    let snap = s.snapshot_with_windows_at(1005.0);
     let a = snap.entries.iter().find(|e| e.name == "/a").unwrap();
     assert_eq!(a.current_fail_per_sec(&snap.total), 1.0 / 3.0);
 }
@@ -210,7 +213,7 @@ fn total_rps_uses_total_span() {
         one(&s, "/", 1.0, 1000.0 + i as f64 * 0.5);
     }
     s.log_error("GET", "/", "E", 1004.0);
-    let snap = s.snapshot_at(1005.0);
+    let snap = s.snapshot_with_windows_at(1005.0);
     // span = 1004.5 - 1000
     assert_eq!(snap.entries[0].total_rps(&snap.total), 10.0 / 4.5);
     assert_eq!(snap.entries[0].total_fail_per_sec(&snap.total), 1.0 / 4.5);
@@ -229,7 +232,7 @@ fn current_percentile_uses_last_ten_seconds() {
         one(&s, "/", 5.0, 1011.5); // window [1011, 1020]
     }
     one(&s, "/", 7.0, 1020.5);
-    let snap = s.snapshot_at(1020.9);
+    let snap = s.snapshot_with_windows_at(1020.9);
     let e = &snap.entries[0];
     assert_eq!(e.current_percentile(0.5), Some(5.0));
     assert_eq!(e.current_percentile(1.0), Some(7.0));
@@ -238,8 +241,12 @@ fn current_percentile_uses_last_ten_seconds() {
         "{}",
         e.percentile(0.5)
     );
-    let later = s.snapshot_at(1031.0);
+    let later = s.snapshot_with_windows_at(1031.0);
     assert_eq!(later.entries[0].current_percentile(0.5), None);
+    // the plain snapshot leaves the entries' windows out, not the total's
+    let plain = s.snapshot_at(1020.9);
+    assert_eq!(plain.entries[0].current_percentile(0.5), None);
+    assert_eq!(plain.total.current_percentile(1.0), Some(7.0));
     // The window keeps at most CURRENT_WINDOW_SECS seconds per entry, and its dense sums
     // match those seconds.
     let s = RequestStats::new_at(1000.0);
@@ -323,11 +330,11 @@ fn window_expires_and_skips_stale_seconds() {
 fn idle_entries_reuse_their_export() {
     let s = RequestStats::new_at(1000.0);
     one(&s, "/", 5.0, 1000.5);
-    let a = s.snapshot_at(1001.0);
-    let b = s.snapshot_at(1002.0);
+    let a = s.snapshot_with_windows_at(1001.0);
+    let b = s.snapshot_with_windows_at(1002.0);
     assert!(Arc::ptr_eq(&a.entries[0].buckets, &b.entries[0].buckets));
     one(&s, "/", 6.0, 1002.5);
-    let c = s.snapshot_at(1003.0);
+    let c = s.snapshot_with_windows_at(1003.0);
     assert!(!Arc::ptr_eq(&a.entries[0].buckets, &c.entries[0].buckets));
     assert_eq!(c.entries[0].percentile(1.0), 6.0);
     assert_eq!(
@@ -344,7 +351,7 @@ fn out_of_order_seconds_stay_sorted() {
     one(&s, "/", 2.0, 1003.0);
     one(&s, "/", 3.0, 1004.0);
     one(&s, "/", 4.0, 980.0); // too old for the window, still counted
-    let snap = s.snapshot_at(1005.5);
+    let snap = s.snapshot_with_windows_at(1005.5);
     let e = &snap.entries[0];
     assert_eq!(e.num_requests, 4);
     assert_eq!(e.last_request_timestamp, Some(1005.0));
@@ -365,7 +372,7 @@ fn errors_are_keyed_and_ordered() {
     s.log_error("GET", "/x", "HTTPError('404')", T0 + 1.0);
     s.log_error("POST", "/x", "HTTPError('404')", T0 + 2.0);
     s.log_error("GET", "/x", "HTTPError('404')", T0 + 3.0);
-    let snap = s.snapshot_at(T0 + 3.0);
+    let snap = s.snapshot_with_windows_at(T0 + 3.0);
     assert_eq!(snap.errors.len(), 2);
     assert_eq!(snap.errors[0].method, "GET");
     assert_eq!(snap.errors[0].occurrences, 2);
@@ -388,7 +395,7 @@ fn exceptions_count_and_collect_nodes() {
     s.log_exception("boom again", "tb1", "w2");
     s.log_exception("x", "tb2", "local");
     s.log_exception("boom", "tb1", "local");
-    let snap = s.snapshot_at(T0);
+    let snap = s.snapshot_with_windows_at(T0);
     assert_eq!(snap.exceptions.len(), 2);
     assert_eq!(snap.exceptions[0].count, 3);
     assert_eq!(snap.exceptions[0].msg, "boom");
@@ -405,7 +412,7 @@ fn reset_all_keeps_entries_and_clear_all_drops_them() {
     one(&s, "/", 5.0, T0 + 1.0);
     s.log_error("GET", "/", "E", T0 + 1.0);
     s.reset_all(T0 + 10.0);
-    let snap = s.snapshot_at(T0 + 10.0);
+    let snap = s.snapshot_with_windows_at(T0 + 10.0);
     assert_eq!(snap.entries.len(), 1);
     let e = &snap.entries[0];
     assert_eq!((e.num_requests, e.num_failures), (0, 0));
@@ -419,7 +426,7 @@ fn reset_all_keeps_entries_and_clear_all_drops_them() {
     one(&s, "/", 5.0, T0 + 11.0);
     assert_eq!(s.num_requests(), 1);
     s.clear_all(T0 + 20.0);
-    let snap = s.snapshot_at(T0 + 20.0);
+    let snap = s.snapshot_with_windows_at(T0 + 20.0);
     assert!(snap.entries.is_empty());
     assert_eq!(snap.total.num_requests, 0);
     assert_eq!(snap.total.start_time, T0 + 20.0);
@@ -430,7 +437,7 @@ fn reset_reported_entries_leaves_total() {
     let s = RequestStats::new_at(T0);
     one(&s, "/", 5.0, T0 + 1.0);
     s.reset_reported_entries(T0 + 2.0);
-    let snap = s.snapshot_at(T0 + 2.0);
+    let snap = s.snapshot_with_windows_at(T0 + 2.0);
     assert_eq!(snap.entries[0].num_requests, 0);
     assert_eq!(snap.total.num_requests, 1);
 }
@@ -447,7 +454,7 @@ fn sorted_entries_use_python_tuple_order() {
     ] {
         s.log_request(m, n, Some(1.0), 0, T0);
     }
-    let snap = s.snapshot_at(T0);
+    let snap = s.snapshot_with_windows_at(T0);
     let order: Vec<(&str, &str)> = snap
         .sorted_entries()
         .iter()
@@ -546,7 +553,7 @@ fn concurrent_logging_is_consistent() {
         let s = Arc::clone(&s);
         std::thread::spawn(move || {
             for _ in 0..200 {
-                let snap = s.snapshot_at(T0 + 3.0);
+                let snap = s.snapshot_with_windows_at(T0 + 3.0);
                 let rows: u64 = snap.entries.iter().map(|e| e.num_requests).sum();
                 assert!(
                     snap.total.num_requests >= rows,
@@ -560,11 +567,64 @@ fn concurrent_logging_is_consistent() {
         t.join().unwrap();
     }
     reader.join().unwrap();
-    let snap = s.snapshot_at(T0 + 5.0);
+    let snap = s.snapshot_with_windows_at(T0 + 5.0);
     assert_eq!(snap.total.num_requests, 20_000);
     assert_eq!(
         snap.entries.iter().map(|e| e.num_requests).sum::<u64>(),
         20_000
     );
     assert_eq!(snap.total.percentile(1.0), 49.99);
+}
+
+/// A snapshot merges the samples recorded since the last one into its export instead of exporting the whole
+/// histogram again: whatever the interleaving (quiet rows, busy rows past the sample cap, resets, recording
+/// between copy and store), every snapshot's buckets equal a fresh export of everything recorded.
+#[test]
+fn incremental_exports_equal_whole_exports() {
+    let s = RequestStats::new_at(T0);
+    let mut all: Vec<Vec<f64>> = vec![Vec::new(); 3];
+    let mut seed: u64 = 42;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..60 {
+        for (row, values) in all.iter_mut().enumerate() {
+            // row 0 quiet, row 1 a few per round, row 2 sometimes beyond the cap of kept samples
+            let n = match row {
+                0 => (round % 7 == 0) as u64,
+                1 => next() % 50,
+                _ => next() % 3000,
+            };
+            for _ in 0..n {
+                let ms = (next() % 2_000_000) as f64 / 1000.0 + 0.001;
+                s.log_request("GET", &format!("/r{row}"), Some(ms), 0, T0 + 1.0);
+                values.push(ms);
+            }
+        }
+        if round == 30 {
+            s.reset_all(T0 + 2.0);
+            all.iter_mut().for_each(Vec::clear);
+        }
+        let snap = s.snapshot_with_windows_at(T0 + 3.0);
+        let fresh = RequestStats::new_at(T0);
+        for (row, values) in all.iter().enumerate() {
+            for &ms in values {
+                fresh.log_request("GET", &format!("/r{row}"), Some(ms), 0, T0 + 1.0);
+            }
+        }
+        let want = fresh.snapshot_at(T0 + 3.0);
+        for e in &want.entries {
+            let got = snap.entries.iter().find(|x| x.name == e.name).unwrap();
+            assert_eq!(
+                got.response_times_buckets(),
+                e.response_times_buckets(),
+                "round {round} {}",
+                e.name
+            );
+            assert_eq!(got.percentile(0.95), e.percentile(0.95));
+        }
+    }
 }

@@ -339,9 +339,11 @@ mod tests {
         assert!(got.contains("0.07142857142857142"), "{got}");
     }
 
-    /// The budget: `/stats/requests` with 1,000 names answers in under 10 ms. Measured here without
-    /// the HTTP layer (snapshot, document, text); the bound is loose so a loaded machine does not fail it.
+    /// Benchmark (not a timed test): `cargo test --release -- --ignored a_thousand --nocapture` prints the cost of
+    /// `/stats/requests` with 1,000 names while every row changes between polls, split into snapshot, document
+    /// and text. docs/web.md quotes it.
     #[test]
+    #[ignore]
     fn a_thousand_names_are_cheap() {
         let stats = RequestStats::new_at(1000.0);
         for i in 0..1000 {
@@ -349,7 +351,7 @@ mod tests {
                 stats.log_request(
                     "GET",
                     &format!("/item/{i}"),
-                    Some(1.0 + k as f64),
+                    Some(1.0 + (k * 37 % 900) as f64),
                     100,
                     1001.0 + k as f64 * 0.1,
                 );
@@ -358,11 +360,39 @@ mod tests {
         let rounds = 20;
         let mut len = 0;
         let mut times = Vec::new();
-        for _ in 0..rounds {
+        let (mut t_snap, mut t_doc, mut t_text) = (Vec::new(), Vec::new(), Vec::new());
+        for r in 0..rounds {
+            // under load every row changes between two polls
+            for i in 0..1000 {
+                stats.log_request(
+                    "GET",
+                    &format!("/item/{i}"),
+                    Some(0.3 + ((i * 7919 + r * 31) % 5000) as f64 / 10.0),
+                    100,
+                    1002.0 + r as f64 * 0.1,
+                );
+            }
             let t0 = std::time::Instant::now();
-            len += pretty(&stats_requests(&stats.snapshot_at(1005.0), "running", 100)).len();
-            times.push(t0.elapsed());
+            let snap = stats.snapshot_at(1005.0);
+            let t1 = std::time::Instant::now();
+            let doc = stats_requests(&snap, "running", 100);
+            let t2 = std::time::Instant::now();
+            len += pretty(&doc).len();
+            let t3 = std::time::Instant::now();
+            times.push(t3 - t0);
+            t_snap.push(t1 - t0);
+            t_doc.push(t2 - t1);
+            t_text.push(t3 - t2);
         }
+        t_snap.sort();
+        t_doc.sort();
+        t_text.sort();
+        eprintln!(
+            "snapshot {:?} document {:?} text {:?}",
+            t_snap[rounds / 2],
+            t_doc[rounds / 2],
+            t_text[rounds / 2]
+        );
         times.sort();
         let per = times[times.len() / 2];
         eprintln!(
@@ -370,7 +400,7 @@ mod tests {
             times[times.len() - 1],
             len / rounds
         );
-        assert!(per < std::time::Duration::from_millis(200), "{per:?}");
+        assert_eq!(len / rounds, 257_709, "every document holds the 1,000 rows");
     }
 
     #[test]
