@@ -6,7 +6,8 @@
 #   make clean   remove everything the targets above made (build output, venvs, demo results, caches)
 #   make webui   rebuild the browser UI (webui/ → webui/dist, committed; needs Node 20.19+ and npm)
 #   make webui-check   fail if the committed webui/dist differs from a fresh build
-#   make test-webui    the browser test: the built UI against real Locust 2.47 in headless Chromium
+#   make test-webui    the browser tests: the built UI against real Locust 2.47 and as rlocust serves it, in
+#                      headless Chromium
 #
 # Nothing is installed into the system Python: the Python packages go into project venvs (git-ignored).
 # - .venv: what a locustfile run needs (gevent) and the test tools (pytest, requests, cryptography, ruff). The
@@ -88,8 +89,10 @@ webui-check:
 	scripts/check-webui-build.sh
 
 # Headless Chromium (Debian's `chromium`) drives the built UI through webui/scripts/serve.mjs against real Locust,
-# then measures it with 1,000 request names (tests/perf.mjs, a fake API).
+# then as rlocust's own server serves it (tests/rlocust.mjs: dashboard, report, --html, --web-base-path), then
+# measures it with 1,000 request names (tests/perf.mjs, a fake API).
 test-webui: $(ORACLE)/bin/locust build
 	cd webui && npm ci --no-audit --no-fund --loglevel=error && \
-	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
-	npm test && node tests/browser.mjs && node tests/perf.mjs
+	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
+	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
+	npm test && node tests/browser.mjs && node tests/rlocust.mjs && node tests/perf.mjs

@@ -8,122 +8,18 @@
 // at the other tabs, stops; then fills dist/report.html with the report args of the recorded sample and of this
 // run and opens it offline (file://, every other request refused). Takes screenshots (light, dark, report).
 // Every process is bounded (timeouts, killed at the end); the whole test gives up after 300 s.
-import { chromium } from "playwright-core";
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import net from "node:net";
+import { join } from "node:path";
 import { extractTemplateArgs, fillReport } from "../scripts/template.mjs";
+import { aggregatedRequests, assert, chartPoints, CHROMIUM, env, freePort, launch, repo, run, setLastPage, shot,
+  start, step, text, until, webui } from "./harness.mjs";
 
-const webui = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const repo = resolve(webui, "..");
-const env = (k, d) => process.env[k] || d;
 const LOCUST = env("LOCUST_BIN", join(repo, ".venv-oracle/bin/locust"));
 const TARGET = env("RLOCUST_TARGET_BIN", join(repo, "target/release/rlocust-target"));
-const CHROMIUM = env("CHROMIUM_BIN", "/usr/bin/chromium");
 const SAMPLE = env("REPORT_SAMPLE",
   join(repo, "../shared/reference/samples/standalone/report_view.html.template_args.json"));
-// Screenshots go to test-results/ (git-ignored); SCREENSHOT_DIR=../docs/img refreshes the README's pictures.
-const IMG = resolve(webui, env("SCREENSHOT_DIR", "test-results"));
 const LOCUSTFILE = join(repo, "locustfiles/demo.py");
-
-const children = [];
-let passed = 0;
-let failed = 0;
-let lastPage = null; // screenshot on a failed step
-const hardStop = setTimeout(() => {
-  console.error("browser test: 300 s limit reached");
-  cleanup();
-  process.exit(2);
-}, 300_000);
-
-function cleanup() {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
-}
-
-function start(cmd, args, waitFor) {
-  const child = spawn("timeout", ["290", cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let out = "";
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${cmd}: not ready in 30 s:\n${out}`)), 30_000);
-    const on = (d) => {
-      out += d;
-      const m = waitFor.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        ok(m);
-      }
-    };
-    child.stdout.on("data", on);
-    child.stderr.on("data", on);
-    child.on("exit", (code) => fail(new Error(`${cmd} exited ${code}:\n${out}`)));
-  });
-}
-
-async function freePort() {
-  return new Promise((ok) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => ok(p));
-    });
-  });
-}
-
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e.message.split("\n")[0]}`);
-    if (lastPage) {
-      mkdirSync(IMG, { recursive: true });
-      await lastPage.screenshot({ path: join(IMG, "failure.png") }).catch(() => {});
-      console.log(`     page at the failure: ${join(IMG, "failure.png")}`);
-    }
-    throw e;
-  }
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-/** Polls `fn` until it returns a truthy value (returned) or `ms` passes. */
-async function until(fn, ms, what) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    last = await fn();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
-}
-
-async function shot(page, name) {
-  mkdirSync(IMG, { recursive: true });
-  const path = join(IMG, name);
-  await page.screenshot({ path });
-  const kb = statSync(path).size / 1024;
-  console.log(`     screenshot ${name}: ${kb.toFixed(0)} KB`);
-  assert(kb < 200, `${name} is ${kb.toFixed(0)} KB (limit 200)`);
-}
-
-const text = (page, sel) => page.locator(sel).first().textContent({ timeout: 5000 });
-const aggregatedRequests = async (page) => {
-  const cell = page.locator("#stats tr.total td:nth-child(3)");
-  return (await cell.count()) ? Number(await cell.textContent()) : 0;
-};
-const chartPoints = async (page) => {
-  const el = page.locator(".chart-canvas").first();
-  return (await el.count()) ? Number(await el.getAttribute("data-points")) : 0;
-};
 
 async function main() {
   for (const [what, p] of [["Locust", LOCUST], ["rlocust-target", TARGET], ["chromium", CHROMIUM]]) {
@@ -140,21 +36,12 @@ async function main() {
   const ui = `http://127.0.0.1:${uiPort}/`;
   const locustApi = `http://127.0.0.1:${locustPort}/`;
 
-  const profile = mkdtempSync(join(tmpdir(), "rlocust-chromium-"));
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    viewport: { width: 1280, height: 800 },
-    colorScheme: "light",
-    timeout: 30_000,
-  });
+  const { ctx, close } = await launch();
   const errors = [];
   try {
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     page.setDefaultTimeout(15_000);
-    lastPage = page;
+    setLastPage(page);
     page.on("pageerror", (e) => errors.push(e.message));
     page.on("requestfailed", (r) => console.log(`     request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
     page.on("response", (r) => { if (r.status() >= 400) console.log(`     HTTP ${r.status()}: ${r.request().method()} ${r.url()}`); });
@@ -357,13 +244,13 @@ async function main() {
       await dp.fill("#spawn_rate", "4");
       await dp.click("form.swarm-form button[type=submit]");
       await dp.click("#tab-workers");
-      lastPage = dp;
+      setLastPage(dp);
       await until(async () => (await dp.locator("#workers tbody tr").count()) === 1 &&
         (await dp.locator("#workers tbody td:nth-child(3)").textContent()) === "4", 15_000, "a worker row with 4 users");
       await shot(dp, "tab-workers.png");
       await dp.click("#btn-stop");
       await dp.close();
-      lastPage = page;
+      setLastPage(page);
     });
 
     const reportTemplate = readFileSync(join(webui, "dist/report.html"), "utf8");
@@ -417,21 +304,8 @@ async function main() {
 
     await step("no JavaScript errors", async () => assert(errors.length === 0, errors.join("; ")));
   } finally {
-    await ctx.close();
-    rmSync(profile, { recursive: true, force: true });
+    await close();
   }
 }
 
-try {
-  await main();
-} catch (e) {
-  if (!failed) {
-    failed++;
-    console.log(`FAIL setup: ${e.message}`);
-  }
-} finally {
-  cleanup();
-  clearTimeout(hardStop);
-  console.log(`browser: ${passed} passed, ${failed} failed`);
-  process.exitCode = failed ? 1 : 0;
-}
+await run("browser", main);

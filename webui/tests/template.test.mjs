@@ -27,6 +27,8 @@ test("report.html: both placeholders once, everything inlined", () => {
   assert.match(html, /window\.templateArgs = __RLOCUST_TEMPLATE_ARGS__; window\.theme = "__RLOCUST_THEME__";/);
   assert.doesNotMatch(html, /<script[^>]+src=/);
   assert.doesNotMatch(html, /<link[^>]+stylesheet/);
+  // Without an icon of its own, a report served over HTTP makes the browser ask for /favicon.ico (a 404).
+  assert.match(html, /<link rel="icon" href="data:image\/svg\+xml,/);
   assert.ok(html.length < 100_000, `report template is ${html.length} bytes`);
 });
 

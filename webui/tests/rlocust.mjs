@@ -1,0 +1,306 @@
+// Browser test of the dashboard and report as RLOCUST's own web server serves them (no proxy; issue 9).
+//
+//   RLOCUST_BIN=target/release/rlocust RLOCUST_TARGET_BIN=target/release/rlocust-target node tests/rlocust.mjs
+//
+// Starts the loopback target and `rlocust -f demo.py -u 7 -r 3 --html <tmp>/report_{u}.html` (web UI, no
+// --headless), then in headless Chromium: the start form shows the command line's values, a run starts from it, the
+// statistics table and the charts fill, a reload brings the charts back from the server's history (5 s points), the
+// user count is edited, every tab is visited, dark is kept across a reload, the run stops; the report is opened from
+// the Download Data tab and downloaded (Content-Disposition attachment) and the downloaded file is opened from
+// file:// with every other request refused. Then SIGTERM: the --html file (report_5.html) must exist with Locust's
+// report keys and open offline the same way. A second rlocust under --web-base-path /ui serves the page, its assets
+// and its API under /ui/. Screenshots: rlocust-dashboard-light.png, rlocust-dashboard-dark.png, rlocust-report.png.
+// Every process is bounded (timeouts, killed at the end); the whole test gives up after 300 s.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { extractTemplateArgs } from "../scripts/template.mjs";
+import { aggregatedRequests, answering, assert, chartPoints, CHROMIUM, env, freePort, get, launch, openOffline, repo, run,
+  setLastPage, shot, start, step, stopChild, text, until } from "./harness.mjs";
+
+const RLOCUST = env("RLOCUST_BIN", join(repo, "target/release/rlocust"));
+const TARGET = env("RLOCUST_TARGET_BIN", join(repo, "target/release/rlocust-target"));
+const LOCUSTFILE = join(repo, "locustfiles/demo.py");
+const DEMO_NAMES = ["/", "/items/[id]", "/me", "/status/404", "/login"];
+// Locust's report template args (get_html_report).
+const REPORT_KEYS = ["is_report", "requests_statistics", "failures_statistics", "exceptions_statistics",
+  "response_time_statistics", "start_time", "end_time", "duration", "host", "history", "show_download_link",
+  "locustfile", "tasks", "percentiles_to_chart", "profile"];
+
+/** `window.templateArgs` of a page rlocust serves (or of a report file). */
+const templateArgs = (html) => JSON.parse(extractTemplateArgs(html));
+const apiStats = async (base) => (await get(base + "stats/requests")).json();
+
+/** Checks a report page opened by `openOffline`: it rendered the run of demo.py with its charts, offline. */
+async function checkReport({ page, outside, errors }, { host, downloadLink }) {
+  const args = await page.evaluate(() => window.templateArgs);
+  await page.waitForSelector("#requests tbody tr");
+  assert((await page.title()) === "Locust Test Report", `title ${await page.title()}`);
+  assert((await text(page, "h1")) === "Locust Test Report", "no h1");
+  const summary = await text(page, "dl.summary");
+  assert(summary.includes(host) && summary.includes("demo.py") && summary.includes(args.duration),
+    `summary: ${summary}`);
+  const names = await page.locator("#requests tbody td:nth-child(2)").allTextContents();
+  for (const n of [...DEMO_NAMES, "Aggregated"]) assert(names.includes(n), `no row ${n} in the report: ${names}`);
+  assert(names.length === args.requests_statistics.length, "rows != requests_statistics");
+  assert((await page.locator("#response-times tbody tr").count()) === args.response_time_statistics.length,
+    "response time rows");
+  assert((await page.locator("#failures").textContent()).includes("/status/404"), "no /status/404 failure");
+  assert(args.history.length >= 2, `${args.history.length} history points`);
+  assert((await page.locator(".chart .uplot canvas").count()) === 3, "not 3 uPlot charts");
+  assert(Number(await page.locator(".chart-canvas").first().getAttribute("data-points")) === args.history.length,
+    "chart points != history length");
+  // uPlot drew something: the RPS canvas is not blank.
+  const inked = await page.locator(".chart .uplot canvas").first().evaluate((c) => {
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+    return n;
+  });
+  assert(inked > 500, `the RPS chart is blank (${inked} pixels)`);
+  assert((await page.locator("#download-report").count()) === (downloadLink ? 1 : 0), "download link");
+  assert(outside.length === 0, `the report requested ${outside}`);
+  assert(errors.length === 0, `errors: ${errors.join("; ")}`);
+  return args;
+}
+
+async function main() {
+  for (const [what, p] of [["rlocust", RLOCUST], ["rlocust-target", TARGET], ["chromium", CHROMIUM]]) {
+    assert(existsSync(p), `${what} not found at ${p}`);
+  }
+  const [, targetUrl] = await start(TARGET, ["--port", "0", "--max-seconds", "280"], /listening on (http:\/\/\S+)/);
+  const tmp = mkdtempSync(join(tmpdir(), "rlocust-webui-"));
+  const port = await freePort();
+  const rl = await start(RLOCUST, ["-f", LOCUSTFILE, "--web-host", "127.0.0.1", "--web-port", String(port),
+    "-H", targetUrl, "-u", "7", "-r", "3", "--html", join(tmp, "report_{u}.html")], /Starting web interface/);
+  const base = `http://127.0.0.1:${port}/`;
+  await answering(base);
+
+  const { ctx, close } = await launch();
+  const errors = [];
+  const watch = (p, label) => {
+    p.on("pageerror", (e) => errors.push(`${label}: ${e.message}`));
+    p.on("console", (m) => { if (m.type() === "error") errors.push(`${label} console: ${m.text()} (${m.location().url})`); });
+    p.on("requestfailed", (r) => r.url().includes("download=1") || console.log(`     request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
+    p.on("response", (r) => { if (r.status() >= 400) console.log(`     HTTP ${r.status()}: ${r.request().method()} ${r.url()}`); });
+  };
+  try {
+    const page = ctx.pages()[0] ?? (await ctx.newPage());
+    page.setDefaultTimeout(15_000);
+    setLastPage(page);
+    watch(page, "dashboard");
+
+    await step("rlocust serves the dashboard; the form shows the command line's values", async () => {
+      const assets = [];
+      page.on("response", (r) => { if (r.url().includes("/assets/")) assets.push([r.url(), r.status(), r.headers()["content-type"]]); });
+      await page.goto(base);
+      await page.waitForSelector("form.swarm-form");
+      const args = await page.evaluate(() => window.templateArgs);
+      assert(args.state === "ready" && args.locustfile === "demo.py" && args.host === targetUrl,
+        `templateArgs ${JSON.stringify({ state: args.state, locustfile: args.locustfile, host: args.host })}`);
+      assert(args.users?.ShopVisitor && args.num_users === 7 && args.spawn_rate === 3, "templateArgs users/counts");
+      assert((await text(page, "#nav-state")) === "READY", "state is not READY");
+      assert((await page.inputValue("#host")) === targetUrl, "host field is not -H");
+      assert((await page.inputValue("#user_count")) === "7", "users field is not -u 7");
+      assert((await page.inputValue("#spawn_rate")) === "3", "ramp-up field is not -r 3");
+      const js = assets.find(([u]) => u === base + "assets/index.js");
+      const css = assets.find(([u]) => u === base + "assets/index.css");
+      assert(js && js[1] === 200 && js[2].startsWith("text/javascript"), `index.js: ${js}`);
+      assert(css && css[1] === 200 && css[2].startsWith("text/css"), `index.css: ${css}`);
+    });
+
+    await step("start a run from the form (POST swarm)", async () => {
+      await page.fill("#user_count", "20");
+      await page.fill("#spawn_rate", "10");
+      await page.click("form.swarm-form button[type=submit]");
+      await until(async () => /RUNNING|SPAWNING/.test(await text(page, "#nav-state")), 10_000, "RUNNING");
+      await until(async () => ["spawning", "running"].includes((await apiStats(base)).state), 6000, "rlocust to run");
+    });
+
+    await step("statistics table fills and updates", async () => {
+      const first = await until(() => aggregatedRequests(page), 15_000, "requests in the table");
+      await until(async () => (await aggregatedRequests(page)) > first, 10_000, "the table to update");
+      const names = await page.locator("#stats tbody td:nth-child(2)").allTextContents();
+      for (const n of [...DEMO_NAMES, "Aggregated"]) assert(names.includes(n), `no row ${n} in ${names}`);
+      assert(Number(await text(page, "#nav-rps")) > 0, "navbar RPS is 0");
+      assert((await text(page, "#nav-host")) === targetUrl, "navbar host");
+      await until(async () => Number(await text(page, "#nav-users")) === 20, 10_000, "20 users");
+    });
+    await shot(page, "rlocust-dashboard-light.png");
+
+    await step("charts draw and grow with each poll", async () => {
+      await page.click("#tab-charts");
+      assert((await page.locator(".chart .uplot canvas").count()) === 3, "not 3 uPlot charts");
+      const n = await until(() => chartPoints(page), 10_000, "chart points");
+      await until(async () => (await chartPoints(page)) > n, 10_000, "a new chart point");
+    });
+
+    await step("charts survive a reload (seeded from rlocust's 5 s history)", async () => {
+      const points = await until(async () => {
+        const h = templateArgs(await (await get(base)).text()).history;
+        return h.length >= 2 && h.length;
+      }, 20_000, "two history points in rlocust's index");
+      await page.reload();
+      await page.waitForSelector(".chart .uplot canvas");
+      const history = await page.evaluate(() => window.templateArgs.history);
+      assert(history.length >= points, `${history.length} history points in the page`);
+      for (const k of ["time", "current_rps", "current_fail_per_sec", "user_count", "response_time_percentile_0.95"]) {
+        assert(k in history[0], `history point without ${k}: ${Object.keys(history[0])}`);
+      }
+      assert(history.at(-1).user_count[1] === 20, `last history user_count ${JSON.stringify(history.at(-1).user_count)}`);
+      assert((await chartPoints(page)) >= history.length, "the charts did not take the history");
+    });
+    await page.waitForTimeout(Number(env("DOCS_WAIT_SECONDS", "0")) * 1000);
+
+    await step("edit the user count (Edit → 5): navbar and GET stats/requests follow", async () => {
+      await page.click("#btn-edit");
+      await page.fill(".modal #user_count", "5");
+      await page.click(".modal button[type=submit]");
+      await page.waitForSelector(".modal", { state: "detached" });
+      await until(async () => Number(await text(page, "#nav-users")) === 5, 15_000, "5 users in the navbar");
+      await until(async () => (await apiStats(base)).user_count === 5, 6000, "rlocust to have 5 users");
+    });
+
+    await step("failures, exceptions, current ratio, download data and logs tabs", async () => {
+      await page.click("#tab-failures");
+      await until(async () => (await page.locator("#failures tbody tr").count()) > 0, 10_000, "a failure row");
+      assert((await page.locator("#failures").textContent()).includes("/status/404"), "no /status/404 failure");
+      await page.click("#tab-exceptions");
+      await page.waitForSelector("text=No exceptions.");
+      await page.click("#tab-ratios");
+      await until(async () => (await page.locator(".ratios").count()) &&
+        (await page.locator(".ratios").textContent()).includes("ShopVisitor"), 10_000, "ratios");
+      await page.click("#tab-downloads");
+      const hrefs = await page.locator(".downloads a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+      for (const h of ["./stats/requests/csv", "./stats/failures/csv", "./exceptions/csv", "./stats/report?theme=light"]) {
+        assert(hrefs.includes(h), `no link ${h}`);
+      }
+      const csv = await page.evaluate(async () => (await fetch("./stats/requests/csv")).text());
+      assert(csv.startsWith("Type,Name,Request Count") && csv.includes("/items/[id]"), "requests CSV");
+      await page.click("#tab-logs");
+      await until(async () => (await page.locator("pre.logs").textContent()).includes("Ramping to"), 10_000,
+        "'Ramping to' in the logs");
+      await page.click("#tab-stats");
+    });
+
+    await step("dark theme, remembered across a reload", async () => {
+      await page.click("#btn-theme");
+      await until(async () => (await page.getAttribute("html", "data-theme")) === "dark", 3000, "dark");
+      await page.reload();
+      await page.waitForSelector("#stats");
+      await until(async () => (await page.getAttribute("html", "data-theme")) === "dark", 3000, "dark after reload");
+      await until(() => aggregatedRequests(page), 10_000, "stats after reload");
+      await page.click("#tab-charts");
+      await page.waitForSelector(".chart .uplot canvas");
+      await page.waitForTimeout(300);
+    });
+    await shot(page, "rlocust-dashboard-dark.png");
+    await page.click("#btn-theme");
+    await until(async () => (await page.getAttribute("html", "data-theme")) === "light", 3000, "light again");
+
+    await step("stop (POST stop)", async () => {
+      await page.click("#btn-stop");
+      await until(async () => (await text(page, "#nav-state")) === "STOPPED", 10_000, "STOPPED");
+      await until(async () => (await apiStats(base)).state === "stopped", 6000, "rlocust to stop");
+    });
+
+    let downloaded;
+    await step("Download Data → the report (new tab) → Download the Report (attachment)", async () => {
+      await page.click("#tab-downloads");
+      const [report] = await Promise.all([ctx.waitForEvent("page", { timeout: 15_000 }),
+        page.click(".downloads a[href^='./stats/report']")]);
+      watch(report, "report tab");
+      await report.waitForSelector("#requests tbody tr");
+      assert(report.url() === base + "stats/report?theme=light", `report at ${report.url()}`);
+      assert((await report.title()) === "Locust Test Report", "report title");
+      const [download] = await Promise.all([report.waitForEvent("download", { timeout: 15_000 }),
+        report.click("#download-report")]);
+      const name = download.suggestedFilename();
+      assert(/^Locust_.*\.html$/.test(name), `download file name ${name}`);
+      downloaded = join(tmp, "downloaded.html");
+      await download.saveAs(downloaded);
+      assert(!(await download.failure()), "download failed");
+      await report.close();
+      // The header itself (Locust's: attachment;filename=Locust_<start>_<locustfile>_<host>.html).
+      const r = await get(base + "stats/report?download=1");
+      const cd = r.headers.get("content-disposition") ?? "";
+      assert(/^attachment;\s*filename=Locust_\S+_demo\.py_http:\/\/127\.0\.0\.1:\d+\.html$/.test(cd),
+        `Content-Disposition: ${cd}`);
+      assert(r.headers.get("content-type").startsWith("text/html"), "report content type");
+    });
+
+    await step("the downloaded report opens offline (file://, network refused)", async () => {
+      const opened = await openOffline(ctx, downloaded);
+      const args = await checkReport(opened, { host: targetUrl, downloadLink: false });
+      assert(args.is_report === true && args.show_download_link === false, "downloaded report flags");
+      await shot(opened.page, "rlocust-report.png");
+      await opened.page.close();
+    });
+
+    // The dashboard would go on asking the server that is about to exit.
+    await page.goto("about:blank");
+    await step("SIGTERM writes --html report_{u}.html as report_5.html, which opens offline", async () => {
+      const code = await stopChild(rl.child, "SIGTERM", 20_000);
+      assert(code === 0 || code === 1, `rlocust exited ${code}:\n${rl.output().slice(-2000)}`);
+      const files = readdirSync(tmp).filter((f) => f.startsWith("report_"));
+      assert(files.length === 1 && files[0] === "report_5.html", `--html wrote ${files}`);
+      const file = join(tmp, "report_5.html");
+      const args = templateArgs(readFileSync(file, "utf8"));
+      for (const k of REPORT_KEYS) assert(k in args, `no ${k} in the --html report's templateArgs`);
+      assert(args.is_report === true && args.show_download_link === false, "flags");
+      assert(args.locustfile === "demo.py" && args.host === targetUrl, `locustfile ${args.locustfile}, host ${args.host}`);
+      assert(typeof args.duration === "string" && args.start_time && args.end_time, "times");
+      assert(Array.isArray(args.percentiles_to_chart) && args.percentiles_to_chart.length, "percentiles_to_chart");
+      assert(args.tasks && typeof args.tasks === "object" && "per_class" in args.tasks, "tasks");
+      assert(args.profile === null || typeof args.profile === "string", "profile");
+      const opened = await openOffline(ctx, file, "dark");
+      await checkReport(opened, { host: targetUrl, downloadLink: false });
+      await opened.page.close();
+    });
+
+    await step("--web-base-path /ui: page, assets and API under /ui/", async () => {
+      const p2 = await freePort();
+      const rl2 = await start(RLOCUST, ["-f", LOCUSTFILE, "--web-base-path", "/ui", "--web-host", "127.0.0.1",
+        "--web-port", String(p2), "-H", targetUrl], /Starting web interface/);
+      const root = `http://127.0.0.1:${p2}`;
+      await answering(`${root}/ui/`);
+      const redirect = await get(`${root}/ui`, { redirect: "manual" });
+      assert(redirect.status === 308 && redirect.headers.get("location").endsWith("/ui/"), `GET /ui: ${redirect.status}`);
+      const bp = await ctx.newPage();
+      bp.setDefaultTimeout(15_000);
+      watch(bp, "base path");
+      setLastPage(bp);
+      const requests = [];
+      bp.on("response", (r) => requests.push([r.request().method(), r.url(), r.status()]));
+      await bp.goto(`${root}/ui/`);
+      await bp.waitForSelector("form.swarm-form");
+      assert((await bp.inputValue("#host")) === targetUrl, "host field");
+      await bp.fill("#user_count", "2");
+      await bp.fill("#spawn_rate", "2");
+      await bp.click("form.swarm-form button[type=submit]");
+      await until(async () => (await bp.locator("#stats tbody td:nth-child(2)").allTextContents()).includes("/me"),
+        15_000, "a /me row");
+      await bp.click("#btn-stop");
+      await until(async () => (await bp.locator("#nav-state").textContent()) === "STOPPED", 10_000, "STOPPED");
+      const urls = requests.map(([m, u, s]) => `${m} ${u} ${s}`);
+      const outside = requests.filter(([, u]) => !u.startsWith(`${root}/ui/`));
+      assert(outside.length === 0, `requests outside /ui/: ${JSON.stringify(outside)}`);
+      for (const want of ["GET /ui/assets/index.js 200", "GET /ui/assets/index.css 200", "POST /ui/swarm 200",
+        "GET /ui/stats/requests 200", "POST /ui/stop 200"]) {
+        const [m, path, s] = want.split(" ");
+        assert(urls.includes(`${m} ${root}${path} ${s}`), `no ${want} in ${urls.join(", ")}`);
+      }
+      await bp.close();
+      setLastPage(page);
+      const code = await stopChild(rl2.child, "SIGTERM", 20_000);
+      assert(code === 0 || code === 1, `rlocust --web-base-path exited ${code}`);
+    });
+
+    await step("no JavaScript or console errors", async () => assert(errors.length === 0, errors.join("; ")));
+  } finally {
+    await close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await run("rlocust", main);
