@@ -451,6 +451,73 @@ mod tests {
         assert_eq!(html_file_name("r_{u}_{r}_{t}.html", c), "r_6_0.5_{t}.html");
     }
 
+    /// A one-hour test (720 history samples) with 20 request names and a failure gives a report under the
+    /// issue's ~250 KB, whose history is bounded and ends at the end time.
+    #[test]
+    fn a_one_hour_report_stays_small() {
+        let stats = Arc::new(RequestStats::new_at(1000.0));
+        for i in 0..720u32 {
+            let now = 1000.0 + f64::from(i) * 5.0;
+            for n in 0..20 {
+                stats.log_request(
+                    "GET",
+                    &format!("/api/items/{n}"),
+                    Some(12.5 + f64::from(n)),
+                    512,
+                    now,
+                );
+            }
+            stats.sample_history(100, now + 0.5);
+        }
+        stats.log_error(
+            "GET",
+            "/api/items/3",
+            "HTTPError('500 Server Error')",
+            4599.0,
+        );
+        let (shared, _rx) = Shared::new(10.0);
+        let info = RunInfo {
+            locustfile: "locustfile.py".into(),
+            running_classes: Mutex::new(vec!["U".into()]),
+            classes: Vec::new(),
+            class_edits: Mutex::new(BTreeMap::new()),
+            shape_classes: Vec::new(),
+            extra_options: J::Obj(BTreeMap::new()),
+            is_host_required: false,
+            task_trees: TaskTrees::new(),
+            current_trees: Mutex::new(TaskTrees::new()),
+            host: Mutex::new(Some("http://127.0.0.1:8000".into())),
+            profile: Mutex::new(None),
+            form: Mutex::new(FormCounts::default()),
+            python_routes: false,
+        };
+        let report = Report {
+            stats,
+            shared,
+            info: Arc::new(info),
+        };
+        let page = report.render(false, "light");
+        assert!(page.len() < 250_000, "{} bytes", page.len());
+        let J::Obj(args) = report.args(false) else {
+            panic!("args are an object")
+        };
+        let J::Arr(history) = &args["history"] else {
+            panic!("history is a list")
+        };
+        assert!(
+            history.len() <= crate::stats::history::MAX_POINTS,
+            "{}",
+            history.len()
+        );
+        assert_eq!(args["duration"], J::str("59 minutes and 55 seconds"));
+        assert_eq!(args["end_time"], J::str(format_utc_timestamp(4595.0)));
+        eprintln!(
+            "one-hour report: {} bytes, {} history points",
+            page.len(),
+            history.len()
+        );
+    }
+
     #[test]
     fn the_template_has_its_two_placeholders_once() {
         assert_eq!(TEMPLATE.matches("__RLOCUST_TEMPLATE_ARGS__").count(), 1);
