@@ -87,12 +87,6 @@ impl<'a> Session<'a> {
                     ExitStatus::user("", 1)
                 }
             })?;
-            if setup.shape.is_some() {
-                return Err(ExitStatus::user(
-                    "rlocust: a LoadTestShape with the web UI is not available yet; run it with --headless",
-                    1,
-                ));
-            }
             web::announce(&config, options);
             Some(config)
         };

@@ -58,6 +58,9 @@ pub struct RunInfo {
     /// `/user` changes to a class (host, weight, fixed_count, tasks), by class name.
     pub class_edits: Mutex<BTreeMap<String, BTreeMap<String, J>>>,
     pub shape_classes: Vec<String>,
+    /// The LoadTestShape the run starts with (`environment.shape_class`), and its `use_common_options`.
+    pub shape: Option<String>,
+    pub shape_use_common_options: Option<bool>,
     /// Locust's `ui_extra_args_dict()`: the locustfile's own options shown in the form.
     pub extra_options: J,
     pub is_host_required: bool,
@@ -93,6 +96,10 @@ struct Described {
     profile: Option<String>,
     #[serde(default)]
     python_routes: bool,
+    #[serde(default)]
+    shape: Option<String>,
+    #[serde(default)]
+    shape_use_common_options: Option<bool>,
 }
 
 /// A `serde_json` value with Python's int/float distinction kept.
@@ -127,6 +134,8 @@ impl RunInfo {
             classes: d.available_user_classes,
             class_edits: Mutex::new(BTreeMap::new()),
             shape_classes: d.available_shape_classes,
+            shape: d.shape,
+            shape_use_common_options: d.shape_use_common_options,
             extra_options: match d.extra_options {
                 serde_json::Value::Null => J::Obj(BTreeMap::new()),
                 v => from_serde(&v),
@@ -482,6 +491,8 @@ mod tests {
             classes: Vec::new(),
             class_edits: Mutex::new(BTreeMap::new()),
             shape_classes: Vec::new(),
+            shape: None,
+            shape_use_common_options: None,
             extra_options: J::Obj(BTreeMap::new()),
             is_host_required: false,
             task_trees: TaskTrees::new(),

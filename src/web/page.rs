@@ -166,8 +166,16 @@ pub fn index_args(st: &WebState) -> J {
         ),
         ("spawn_rate", form.spawn_rate.map_or(J::Null, J::Float)),
         ("worker_count", J::Int(0)),
-        ("hide_common_options", J::Null),
-        ("shape_use_common_options", J::Null),
+        // Locust: `shape_class and not (picker or use_common_options)`, `shape_class and use_common_options`
+        (
+            "hide_common_options",
+            info.shape_use_common_options
+                .map_or(J::Null, |common| J::Bool(!(st.class_picker || common))),
+        ),
+        (
+            "shape_use_common_options",
+            info.shape_use_common_options.map_or(J::Null, J::Bool),
+        ),
         ("stats_history_enabled", J::Bool(st.stats_history_enabled)),
         ("tasks", J::str("{}")),
         ("extra_options", info.extra_options.clone()),

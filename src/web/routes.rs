@@ -456,6 +456,23 @@ async fn swarm(st: &Arc<WebState>, req: Request) -> Response {
         log::log(log::Level::Error, "locust.web", message);
         return swarm_reply(st, false, message, None, None);
     }
+    if let Some(shape) = shape_to_start(st, &form) {
+        // Locust: a LoadTestShape runs the test (the counts of the form do not matter); a second start while it
+        // runs is refused on the hub with a log line, and answered the same
+        let payload = if st.class_picker {
+            serde_json::json!({ "shape": shape })
+        } else {
+            serde_json::json!({})
+        };
+        on_hub(st, "start_shape", payload.to_string()).await;
+        return swarm_reply(
+            st,
+            true,
+            &format!("Swarming started using shape class '{shape}'"),
+            None,
+            None,
+        );
+    }
     cancel_run_timer(st);
     let Some((users, spawn_rate)) = walked.counts() else {
         log::log(log::Level::Error, "locust.web", MISSING_COUNTS);
@@ -506,6 +523,16 @@ fn pick_classes(st: &WebState, form: &Form) -> Result<Option<Vec<String>>, &'sta
     };
     *running = chosen.clone();
     Ok(Some(chosen))
+}
+
+/// The LoadTestShape a `/swarm` starts: the locustfile's, or with `--class-picker` the form's `shape_class`
+/// (`Default`, or none given: no shape).
+fn shape_to_start(st: &WebState, form: &Form) -> Option<String> {
+    if st.class_picker {
+        let chosen = form.lists.get("shape_class").and_then(|v| v.first())?;
+        return st.info.shape_classes.iter().find(|s| *s == chosen).cloned();
+    }
+    st.info.shape.clone()
 }
 
 /// What the report and the dashboard need from a `/swarm` form: the profile (as the hub sets it) and the

@@ -84,13 +84,14 @@ def content_type(r) -> str:
 
 
 class Server:
-    def __init__(self, tool: str, binary: str, target: str, workdir: Path, extra: tuple[str, ...] = ()):
+    def __init__(self, tool: str, binary: str, target: str, workdir: Path, extra: tuple[str, ...] = (),
+                 locustfile: Path = LOCUSTFILE):
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.stderr = open(workdir / "stderr.txt", "wb")
-        cmd = [binary, "-f", str(LOCUSTFILE), "--web-host", "127.0.0.1", "--web-port", str(self.port), "-H", target,
+        cmd = [binary, "-f", str(locustfile), "--web-host", "127.0.0.1", "--web-port", str(self.port), "-H", target,
                "--csv", str(workdir / "r"), "--csv-full-history", "-u", "3", "-r", "1", *extra]
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
         self.proc = subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

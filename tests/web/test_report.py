@@ -191,3 +191,62 @@ def test_class_picker(picker_runs, key):
     (lt, _), (rt, rlog) = picker_runs["locust"], picker_runs["rlocust"]
     diff = differences(lt[key], rt[key])
     assert not diff, "\n".join(diff) + "\n" + rlog[-1500:]
+
+
+SHAPE_LOCUSTFILE = REPO / "locustfiles" / "load_shape.py"
+
+
+def shape_transcript(srv: Server) -> dict:
+    """A LoadTestShape in the web UI: the form hides the counts, a start runs the shape, its end stops the test
+    (the UI stays up), a second start runs it again, /stop ends it."""
+    t = {}
+    args = template_args(srv.get("/").text)
+    t["shape args"] = {k: args[k] for k in ("hide_common_options", "shape_use_common_options",
+                                             "available_shape_classes", "state")}
+    r = srv.post("/swarm", data={"user_count": "1", "spawn_rate": "1"})
+    t["shape swarm"] = (r.status_code, r.json())
+    seen = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        doc = srv.get("/stats/requests").json()
+        step = (doc["state"], doc["user_count"])
+        if not seen or seen[-1] != step:
+            seen.append(step)
+        if doc["state"] == "stopped":
+            break
+        time.sleep(0.3)
+    # the counts the shape ramps through, and the stop at its end (the 2 s memo may skip a step)
+    t["shape steps"] = (("running", 4) in seen or ("spawning", 4) in seen, seen[-1])
+    r = srv.post("/swarm", data={})
+    t["shape again"] = (r.status_code, r.json())
+    doc = wait_stats(srv, lambda d: d["state"] in ("spawning", "running") and d["user_count"] >= 2, limit=10)
+    t["shape again runs"] = doc["state"] in ("spawning", "running")
+    r = srv.post("/stop")
+    t["shape stop"] = (r.status_code, r.json())
+    time.sleep(2.1)
+    t["shape stopped"] = srv.get("/stats/requests").json()["state"]
+    t["alive"] = srv.proc.poll() is None
+    log = srv.log()
+    t["log lines"] = [line for line in ("Shape test starting", "Shape worker starting", "Shape test stopping",
+                                        "Shape test updating to 4 users") if line in log]
+    return t
+
+
+@pytest.fixture(scope="module")
+def shape_runs(target_url, tmp_path_factory):  # noqa: F811
+    out = {}
+    for tool, binary in tools().items():
+        srv = Server(tool, binary, target_url, tmp_path_factory.mktemp(f"shape-{tool}"), locustfile=SHAPE_LOCUSTFILE)
+        try:
+            out[tool] = (shape_transcript(srv), srv.log())
+        finally:
+            srv.stop()
+    return out
+
+
+@pytest.mark.parametrize("key", ["shape args", "shape swarm", "shape steps", "shape again", "shape again runs",
+                                 "shape stop", "shape stopped", "alive", "log lines"])
+def test_shape_in_the_web_ui(shape_runs, key):
+    (lt, _), (rt, rlog) = shape_runs["locust"], shape_runs["rlocust"]
+    diff = differences(lt[key], rt[key])
+    assert not diff, "\n".join(diff) + "\n" + rlog[-1500:]

@@ -305,6 +305,9 @@ def web_info():
         "extra_options": _ui_extra_options(options),
         "is_host_required": bool(getattr(sys.modules.get("locust.web"), "HOST_IS_REQUIRED", False)),
         "profile": env.profile,
+        "shape": type(env.shape_class).__name__ if env.shape_class is not None else None,
+        "shape_use_common_options": (bool(getattr(env.shape_class, "use_common_options", False))
+                                     if env.shape_class is not None else None),
         # the locustfile created `web_ui.app`: the server hands the paths it does not serve to it
         "python_routes": bool(getattr(env.web_ui, "has_app", False)),
     }, default=str)
@@ -528,7 +531,10 @@ def run_hub():
     from locust import _bridge
 
     env = _State.env
-    if env is not None and env.shape_class is not None:
+    options = env.parsed_options if env is not None else None
+    automatic = getattr(options, "headless", True) or getattr(options, "autostart", False)
+    if env is not None and env.shape_class is not None and automatic:
+        env.runner._shape_autostarted = not getattr(options, "headless", True)
         env.runner.start_shape()
     exit_status = _bridge.run_until_quit()
     phase, logged = _rlocust.runner_shape()

@@ -30,6 +30,17 @@ def handle(env, action, payload):
                 available = env.available_user_classes or {}
                 env.user_classes = [available[n] for n in data["picked"] if n in available]
             _swarm(env, data["items"], data["lists"])
+        elif action == "start_shape":
+            # --class-picker: the form's shape class (None: Default, no shape); else the locustfile's shape
+            if "shape" in data:
+                name = data["shape"]
+                shape = (env.available_shape_classes or {}).get(name) if name else None
+                if shape is not None:
+                    shape.runner = env.runner
+                env.shape_class = shape
+            if env.shape_class is None or env.runner is None:
+                return False
+            env.runner.start_shape()
         elif action == "user":
             env.update_user_class(data)
         elif action == "reset_stats":

@@ -45,6 +45,27 @@ def _record_request(request_type, name, response_time, response_length, exceptio
 _record_request._rlocust_builtin = True
 
 
+def _headless(environment):
+    options = environment.parsed_options
+    return bool(getattr(options, "headless", True)) if options is not None else True
+
+
+def _stop_and_optionally_quit(runner):
+    """Locust's main after the shape test --autostart started in the web UI (however it ended: its last tick, a
+    stop, an error): stop, then quit after --autoquit seconds."""
+    main_log = logging.getLogger("locust.main")
+    main_log.info("Shape test completed, stopping test")
+    runner.stop()
+    autoquit = getattr(runner.environment.parsed_options, "autoquit", -1)
+    if autoquit is None or autoquit == -1:
+        main_log.info("--autoquit not specified, leaving web ui running indefinitely")
+        return
+    main_log.debug(f"Autoquit time limit set to {autoquit} seconds")
+    gevent.sleep(autoquit)
+    main_log.info("--autoquit time reached, shutting down")
+    runner.quit()
+
+
 class Runner:
     def __init__(self, environment):
         self.environment = environment
@@ -53,6 +74,8 @@ class Runner:
         self.spawning_greenlet = None
         self.shape_greenlet = None
         self.shape_last_tick = None
+        # a shape started from the web UI after a test (state stopped) runs until its first tick has started one
+        self._shape_start_pending = False
         self.current_cpu_usage = 0
         self.current_memory_usage = 0
         self.cpu_warning_emitted = False
@@ -147,7 +170,10 @@ class Runner:
             logger.info("There is an ongoing shape test running. Editing is disabled")
             return
         logger.info("Shape test starting.")
-        _rlocust.runner_shape("running")
+        if _headless(self.environment):
+            # Locust's headless main waits for the shape greenlet (a Ctrl+C lands there; its end quits)
+            _rlocust.runner_shape("running")
+        self._shape_start_pending = True
         self.shape_greenlet = gevent.spawn(self.shape_worker)
         self.shape_greenlet.link_exception(self._on_shape_error)
         self.shape_greenlet.link_value(self._on_shape_end)
@@ -159,7 +185,14 @@ class Runner:
         """Whether the shape greenlet has ended (Locust's headless main then quits); the phase is the Rust runner's."""
         return _rlocust.runner_shape()[0] == "ended"
 
+    def _after_autostarted_shape(self):
+        # Locust's main joins the shape greenlet --autostart started in the web UI, then stops (and quits)
+        if getattr(self, "_shape_autostarted", False):
+            self._shape_autostarted = False
+            gevent.spawn(_stop_and_optionally_quit, self)
+
     def _on_shape_end(self, greenlet):
+        self._after_autostarted_shape()
         # Locust's headless main waits for the shape greenlet. After its last tick (the shape quit the runner)
         # main logs "Shape test completed, shutting down" once the users have stopped (here: when the hub has
         # left, see _main.run_hub). Killed by a stop() (e.g. from a user), main wakes at once: the line, and
@@ -170,6 +203,7 @@ class Runner:
             self.quit()
 
     def _on_shape_error(self, greenlet):
+        self._after_autostarted_shape()
         exc = greenlet.exception
         if isinstance(exc, StopTest):
             _rlocust.runner_shape("ended")
@@ -182,22 +216,34 @@ class Runner:
                             exc_info=(type(exc), exc, exc.__traceback__))
             locust.log.unhandled_greenlet_exception = True
             # (its exception handler only logs: the test ends by main's quit, after that line)
+            if not _headless(self.environment):
+                self.shape_greenlet = None
+                return  # the web UI runs on (as in Locust: the users keep the last tick's count)
             logging.getLogger("locust.main").info("Shape test completed, shutting down")
             _rlocust.runner_shape("ended", True)
+        if not _headless(self.environment):
+            self.shape_greenlet = None
+            return
         self.quit()
 
     def shape_worker(self):
         logger.info("Shape worker starting")
         shape = self.environment.shape_class
-        while self.state in (STATE_INIT, STATE_SPAWNING, STATE_RUNNING):
+        while self._shape_start_pending or self.state in (STATE_INIT, STATE_SPAWNING, STATE_RUNNING):
+            if self.state in (STATE_SPAWNING, STATE_RUNNING):
+                self._shape_start_pending = False
             started = time.time()
             tick = shape.tick() if shape is not None else None
             if tick is None:
                 logger.info("Shape test stopping")
-                _rlocust.runner_shape("ended")
-                self.quit()
+                self._shape_start_pending = False
                 self.shape_greenlet = None
                 self.shape_last_tick = None
+                if _headless(self.environment):
+                    _rlocust.runner_shape("ended")
+                    self.quit()
+                else:
+                    self.stop()  # the web UI stays up
                 return
             if tick != self.shape_last_tick:
                 if len(tick) == 2:
