@@ -340,20 +340,7 @@ fn stats_report(st: &WebState, args: &BTreeMap<String, String>) -> Response {
     let page = st.report.render(!download, theme);
     let mut r = respond(StatusCode::OK, HTML, page);
     if download {
-        let start = st.stats.total_at(crate::stats::unix_now()).start_time;
-        let host = st
-            .info
-            .host
-            .lock()
-            .clone()
-            .filter(|h| !h.is_empty())
-            .map(|h| format!("_{h}"))
-            .unwrap_or_default();
-        let name = format!(
-            "attachment;filename=Locust_{}_{}{host}.html",
-            safe_timestamp(start),
-            st.info.locustfile
-        );
+        let name = format!("attachment;filename={}", download_name(st, ".html"));
         if let Ok(v) = HeaderValue::from_str(&name) {
             r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
         }
@@ -603,8 +590,9 @@ fn stats_requests(st: &WebState) -> Response {
     respond(StatusCode::OK, "application/json", memo.body.clone())
 }
 
-/// `Locust_<YYYY-MM-DD-HHhMM local time of the stats start>_<locustfile>[_<host>]_<kind>.csv`.
-fn csv_file_name(st: &WebState, kind: &str) -> String {
+/// `Locust_<YYYY-MM-DD-HHhMM local time of the stats start>_<locustfile>[_<host>]<suffix>`: Locust's names of the
+/// downloads (`_requests.csv`, …, `.html`).
+fn download_name(st: &WebState, suffix: &str) -> String {
     let start = st.stats.total_at(crate::stats::unix_now()).start_time;
     let host = st
         .info
@@ -615,10 +603,14 @@ fn csv_file_name(st: &WebState, kind: &str) -> String {
         .map(|h| format!("_{h}"))
         .unwrap_or_default();
     format!(
-        "Locust_{}_{}{host}_{kind}.csv",
+        "Locust_{}_{}{host}{suffix}",
         safe_timestamp(start),
         st.info.locustfile
     )
+}
+
+fn csv_file_name(st: &WebState, kind: &str) -> String {
+    download_name(st, &format!("_{kind}.csv"))
 }
 
 /// Python's `datetime.fromtimestamp(int(t)).strftime("%Y-%m-%d-%Hh%M")` (local time).
