@@ -141,13 +141,13 @@ mod tests {
             (1, (String::new(), String::new()))
         );
         let not_built = ExitStatus::from(NotBuilt {
-            what: "--html (HTML reports)",
-            instead: "use --csv",
+            what: "--otel (OpenTelemetry)",
+            instead: "run without it",
         });
         assert_eq!(not_built.code(), 1);
         assert_eq!(
             not_built.text().1,
-            "rlocust: --html (HTML reports) is not available yet; use --csv\n"
+            "rlocust: --otel (OpenTelemetry) is not available yet; run without it\n"
         );
         assert_eq!(ExitStatus::Run(3).code(), 3);
         assert_eq!(
