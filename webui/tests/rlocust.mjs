@@ -9,7 +9,7 @@
 // the Download Data tab and downloaded (Content-Disposition attachment) and the downloaded file is opened from
 // file:// with every other request refused. Then SIGTERM: the --html file (report_5.html) must exist with Locust's
 // report keys and open offline the same way. A second rlocust under --web-base-path /ui serves the page, its assets
-// and its API under /ui/. Screenshots: rlocust-dashboard-light.png, rlocust-dashboard-dark.png, rlocust-report.png.
+// and its API under /ui/; a third runs a LoadTestShape from the form. Screenshots: rlocust-dashboard-light.png, rlocust-dashboard-dark.png, rlocust-report.png.
 // Every process is bounded (timeouts, killed at the end); the whole test gives up after 300 s.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -294,6 +294,33 @@ async function main() {
       setLastPage(page);
       const code = await stopChild(rl2.child, "SIGTERM", 20_000);
       assert(code === 0 || code === 1, `rlocust --web-base-path exited ${code}`);
+    });
+
+    await step("a LoadTestShape: the form has no counts, Start runs the shape, its end stops the test", async () => {
+      const p3 = await freePort();
+      const rl3 = await start(RLOCUST, ["-f", join(repo, "locustfiles/load_shape.py"), "--web-host", "127.0.0.1",
+        "--web-port", String(p3), "-H", targetUrl], /Starting web interface/);
+      const root = `http://127.0.0.1:${p3}/`;
+      await answering(root);
+      const sp = await ctx.newPage();
+      sp.setDefaultTimeout(15_000);
+      watch(sp, "shape");
+      setLastPage(sp);
+      await sp.goto(root);
+      await sp.waitForSelector("form.swarm-form");
+      const args = await sp.evaluate(() => window.templateArgs);
+      assert(args.hide_common_options === true && args.shape_use_common_options === false, "shape args");
+      assert((await sp.locator("#user_count").count()) === 0 && (await sp.locator("#spawn_rate").count()) === 0,
+        "the counts are shown although the shape sets them");
+      await sp.click("form.swarm-form button[type=submit]");
+      // the shape ramps to 2, then 4 users, and its last tick (after 3 s) stops the test; the UI stays up
+      await until(async () => Number((await apiStats(root)).user_count) === 4, 15_000, "the shape's 4 users");
+      await until(async () => (await text(sp, "#nav-state")) === "STOPPED", 20_000, "STOPPED at the shape's end");
+      assert(rl3.child.exitCode === null, "rlocust exited at the end of the shape");
+      await sp.close();
+      setLastPage(page);
+      const code = await stopChild(rl3.child, "SIGTERM", 20_000);
+      assert(code === 0 || code === 1, `rlocust with a shape exited ${code}`);
     });
 
     await step("no JavaScript or console errors", async () => assert(errors.length === 0, errors.join("; ")));
