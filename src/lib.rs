@@ -13,10 +13,12 @@
 //! - `py`: the classes Python sees.
 //! - `log`: Locust-formatted log lines from Rust.
 //! - `web`: the web UI's HTTP API (axum on the engine's runtime), read from the Rust run state.
+//! - `dist`: Locust's distributed protocol (msgpack codec, ZeroMQ transport); not wired into the CLI yet.
 //! - `target`: the small loopback HTTP server used by the demo and the tests.
 pub mod app;
 pub mod bridge;
 pub mod cli;
+pub mod dist;
 pub mod engine;
 pub mod http;
 pub mod interp;
