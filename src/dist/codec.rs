@@ -13,7 +13,8 @@
 //!   wherever it is.
 //!
 //! Decoding is as strict as Python's: trailing bytes (`ExtraData`), invalid UTF-8 in a str, truncated input, an
-//! ext type, or a list/map used as a map key are errors. The low-level marker reading and writing is `rmp`'s.
+//! ext type, or a list/map used as a map key are errors. A map with a repeated key keeps both entries (Python's dict
+//! would keep the last value; Locust never sends one). The low-level marker reading and writing is `rmp`'s.
 
 use rmp::Marker;
 use rmp::encode as enc;
@@ -495,7 +496,8 @@ fn object_hook(entries: Vec<(Value, Value)>) -> Result<Value, CodecError> {
 }
 
 /// What `datetime.strptime(text, "%Y%m%dT%H:%M:%S.%f")` accepts, for the texts Locust writes: `YYYYMMDD`, `T`,
-/// `HH:MM:SS`, `.` and 1 to 6 digits of fraction, with the fields in range.
+/// `HH:MM:SS`, `.` and 1 to 6 digits of fraction, with the fields in range (the day is checked against 1..=31, not
+/// the month's length).
 pub fn is_locust_datetime(text: &str) -> bool {
     let b = text.as_bytes();
     let digits = |r: std::ops::Range<usize>| -> Option<u32> {
