@@ -50,8 +50,8 @@ $(ORACLE_PLUGINS)/bin/locust:
 test: build $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
 	$(MAKE) test-rust test-python test-diff test-web test-packaging webui-check test-webui
 
-test-rust: deps
-	cargo test --release
+test-rust: deps $(ORACLE)/bin/locust
+	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust cargo test --release
 
 test-python: deps
 	$(VPY) -m pytest -q tests/python
