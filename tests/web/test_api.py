@@ -83,6 +83,19 @@ def content_type(r) -> str:
     return r.headers.get("Content-Type", "")
 
 
+def stop_process(proc: subprocess.Popen, stderr) -> int | None:
+    """SIGTERM (then, after 30 s, SIGKILL to its process group), close its stderr file; its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    stderr.close()
+    return proc.returncode
+
+
 class Server:
     def __init__(self, tool: str, binary: str, target: str, workdir: Path, extra: tuple[str, ...] = (),
                  locustfile: Path = LOCUSTFILE):
@@ -117,15 +130,7 @@ class Server:
         return (self.workdir / "stderr.txt").read_text(errors="replace")
 
     def stop(self) -> int | None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        self.stderr.close()
-        return self.proc.returncode
+        return stop_process(self.proc, self.stderr)
 
 
 def wait_stats(srv: Server, until, limit: float = 30) -> dict:

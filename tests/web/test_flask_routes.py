@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from test_api import REPO, _binary, _free_port, _release
+from test_api import REPO, _binary, _free_port, _release, stop_process
 
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "flask_locustfile.py"
@@ -75,15 +74,7 @@ class Run:
         return requests.request(method, self.url + path, timeout=TIMEOUT, allow_redirects=False, **kw)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        self.err.close()
-        return self.proc.returncode
+        return stop_process(self.proc, self.err)
 
     def __enter__(self):
         return self

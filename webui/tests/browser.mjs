@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { extractTemplateArgs, fillReport } from "../scripts/template.mjs";
 import { aggregatedRequests, assert, chartPoints, CHROMIUM, env, freePort, launch, repo, run, setLastPage, shot,
-  start, step, text, until, webui } from "./harness.mjs";
+  start, step, text, until, webui, darkAcrossReload } from "./harness.mjs";
 
 const LOCUST = env("LOCUST_BIN", join(repo, ".venv-oracle/bin/locust"));
 const TARGET = env("RLOCUST_TARGET_BIN", join(repo, "target/release/rlocust-target"));
@@ -142,12 +142,7 @@ async function main() {
     });
 
     await step("dark theme, remembered across a reload", async () => {
-      await page.click("#btn-theme");
-      await until(async () => (await page.getAttribute("html", "data-theme")) === "dark", 3000, "dark");
-      await page.reload();
-      await page.waitForSelector("#stats");
-      await until(async () => (await page.getAttribute("html", "data-theme")) === "dark", 3000, "dark after reload");
-      await until(() => aggregatedRequests(page), 10_000, "stats after reload");
+      await darkAcrossReload(page);
     });
     await shot(page, "dashboard-dark.png");
     await page.click("#tab-charts");

@@ -213,3 +213,14 @@ export async function run(name, main, limitMs = 300_000) {
     process.exitCode = failed ? 1 : 0;
   }
 }
+
+/** Switches the dashboard to dark and checks the choice survives a reload (the stats come back too). */
+export async function darkAcrossReload(page) {
+  const theme = () => page.getAttribute("html", "data-theme");
+  await page.click("#btn-theme");
+  await until(async () => (await theme()) === "dark", 3000, "dark");
+  await page.reload();
+  await page.waitForSelector("#stats");
+  await until(async () => (await theme()) === "dark", 3000, "dark after reload");
+  await until(() => aggregatedRequests(page), 10_000, "stats after reload");
+}

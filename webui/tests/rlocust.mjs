@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { extractTemplateArgs } from "../scripts/template.mjs";
 import { aggregatedRequests, answering, assert, chartPoints, CHROMIUM, env, freePort, get, launch, openOffline, repo, run,
-  setLastPage, shot, start, step, stopChild, text, until } from "./harness.mjs";
+  setLastPage, shot, start, step, stopChild, text, until, darkAcrossReload } from "./harness.mjs";
 
 const RLOCUST = env("RLOCUST_BIN", join(repo, "target/release/rlocust"));
 const TARGET = env("RLOCUST_TARGET_BIN", join(repo, "target/release/rlocust-target"));
@@ -184,12 +184,7 @@ async function main() {
     });
 
     await step("dark theme, remembered across a reload", async () => {
-      await page.click("#btn-theme");
-      await until(async () => (await page.getAttribute("html", "data-theme")) === "dark", 3000, "dark");
-      await page.reload();
-      await page.waitForSelector("#stats");
-      await until(async () => (await page.getAttribute("html", "data-theme")) === "dark", 3000, "dark after reload");
-      await until(() => aggregatedRequests(page), 10_000, "stats after reload");
+      await darkAcrossReload(page);
       await page.click("#tab-charts");
       await page.waitForSelector(".chart .uplot canvas");
       await page.waitForTimeout(300);
