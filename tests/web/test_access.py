@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 from test_api import LOCUSTFILE, _binary, _free_port, _release
+from test_api import stop_process as stop
 
 TIMEOUT = 10
 
@@ -44,18 +45,6 @@ def wait_up(proc, url, path="/worker-count", **kw):
                 break
             time.sleep(0.2)
     raise AssertionError("the web UI did not come up")
-
-
-def stop(proc, err):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-    err.close()
-    return proc.returncode
 
 
 def test_basic_auth_and_cross_site_posts(rlocust, tmp_path):
