@@ -201,8 +201,6 @@ impl RunInfo {
             .iter()
             .map(|c| self.class_host(c, started))
             .collect();
-        let mut distinct = hosts.clone();
-        distinct.dedup();
         if hosts.iter().all(|h| *h == hosts[0]) {
             let host = match &hosts[0] {
                 J::Str(s) => Some(s.clone()),
@@ -317,26 +315,17 @@ impl Report {
             _ => J::Arr(Vec::new()),
         };
         // Locust appends a point stamped with the end time when the history ends before it
-        let mut points = self.stats.history();
+        let points = self.stats.history();
         let mut history: Vec<J> = points
             .iter()
             .map(|p| api::history_point(p, &format_utc_timestamp(p.time as f64)))
             .collect();
-        if let Some(last) = points.last_mut()
+        if let Some(last) = points.last()
             && format_utc_timestamp(last.time as f64) < end_time
         {
-            let point = HistoryPoint {
-                time: end_ts.trunc() as i64,
-                percentiles: crate::stats::PERCENTILES_TO_CHART
-                    .iter()
-                    .map(|&p| total.current_percentile_at(p, now).map_or(0, py_round_int))
-                    .collect(),
-                current_rps: total.current_rps(total),
-                current_fail_per_sec: total.current_fail_per_sec(total),
-                avg_response_time: crate::stats::proper_round_2(total.avg_response_time()),
-                user_count: self.shared.user_count(),
-                samples: 1,
-            };
+            // (Locust computes it now and stamps it with the end time)
+            let mut point = HistoryPoint::of_total(total, self.shared.user_count(), now);
+            point.time = end_ts.trunc() as i64;
             history.push(api::history_point(&point, &end_time));
         }
         let state = self.shared.state();

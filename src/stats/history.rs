@@ -35,6 +35,27 @@ pub struct HistoryPoint {
 }
 
 impl HistoryPoint {
+    /// Locust's `update_stats_history` point for the total as of `now`: the current percentiles to chart (0
+    /// without a window), the current rates, `proper_round(avg, 2)` and the users.
+    pub fn of_total(total: &super::EntrySnapshot, user_count: u64, now: f64) -> HistoryPoint {
+        HistoryPoint {
+            time: now.trunc() as i64,
+            percentiles: super::PERCENTILES_TO_CHART
+                .iter()
+                .map(|&p| {
+                    total
+                        .current_percentile_at(p, now)
+                        .map_or(0, crate::report::pyfmt::py_round_int)
+                })
+                .collect(),
+            current_rps: total.current_rps(total),
+            current_fail_per_sec: total.current_fail_per_sec(total),
+            avg_response_time: super::proper_round_2(total.avg_response_time()),
+            user_count,
+            samples: 1,
+        }
+    }
+
     /// `a` and the later `b` as one point.
     fn merge(a: &HistoryPoint, b: &HistoryPoint) -> HistoryPoint {
         let (wa, wb) = (f64::from(a.samples), f64::from(b.samples));

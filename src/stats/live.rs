@@ -708,7 +708,7 @@ impl RequestStats {
 
     /// Append one history point (Locust's `update_stats_history`) for the total as of `now`.
     pub fn sample_history(&self, user_count: u64, now: f64) {
-        let point = history_point(&self.total_at(now), user_count, now);
+        let point = HistoryPoint::of_total(&self.total_at(now), user_count, now);
         self.history.lock().push(point);
     }
 
@@ -730,26 +730,5 @@ impl RequestStats {
     /// Requests in the total (including failures and none requests).
     pub fn num_requests(&self) -> u64 {
         self.total.lock().counters.num_requests
-    }
-}
-
-/// Locust's `update_stats_history` point for the total as of `now`: the current percentiles to chart (0 without
-/// a window), the current rates, `proper_round(avg, 2)` and the users.
-fn history_point(total: &EntrySnapshot, user_count: u64, now: f64) -> HistoryPoint {
-    HistoryPoint {
-        time: now.trunc() as i64,
-        percentiles: super::PERCENTILES_TO_CHART
-            .iter()
-            .map(|&p| {
-                total
-                    .current_percentile_at(p, now)
-                    .map_or(0, crate::report::pyfmt::py_round_int)
-            })
-            .collect(),
-        current_rps: total.current_rps(total),
-        current_fail_per_sec: total.current_fail_per_sec(total),
-        avg_response_time: super::proper_round_2(total.avg_response_time()),
-        user_count,
-        samples: 1,
     }
 }

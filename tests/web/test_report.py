@@ -112,9 +112,14 @@ def web_transcript(srv: Server) -> dict:
                         template_args(r.text)["state"])
     srv.post("/swarm", data={"user_count": "4", "spawn_rate": "4", "profile": "nightly"})
     wait_stats(srv, lambda d: d["state"] == "running" and d["user_count"] == 4)
-    time.sleep(6)  # at least one 5 s history point
-    r = srv.get("/")
-    args = template_args(r.text)
+    # the first 5 s history point (Locust samples every 5 s while a test runs)
+    deadline = time.monotonic() + 15
+    while True:
+        r = srv.get("/")
+        args = template_args(r.text)
+        if args["history"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     t["running index"] = (r.status_code, index_view(args), args["state"], args["user_count"])
     t["history points"] = len(args["history"]) >= 1
     r = srv.get("/stats/report")
