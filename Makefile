@@ -23,7 +23,7 @@ VPY := $(CURDIR)/$(VENV)/bin/python
 export PYO3_PYTHON := $(VPY)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: deps build demo test test-rust test-python test-diff test-web test-packaging lint clean webui webui-check test-webui
+.PHONY: deps build demo test test-rust test-python test-diff test-web test-dist test-packaging lint clean webui webui-check test-webui
 
 # The venv, and the packages of both requirements files in it (again when either file changes).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -48,7 +48,7 @@ $(ORACLE_PLUGINS)/bin/locust:
 	$(ORACLE_PLUGINS)/bin/pip install -q locust==2.47.0 locust-plugins==5.0.3
 
 test: build $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
-	$(MAKE) test-rust test-python test-diff test-web test-packaging webui-check test-webui
+	$(MAKE) test-rust test-python test-diff test-web test-dist test-packaging webui-check test-webui
 
 test-rust: deps $(ORACLE)/bin/locust
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust cargo test --release
@@ -65,6 +65,11 @@ test-diff: deps
 test-web: deps
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
 	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/web
+
+# Distributed mode with real Locust 2.47 masters and workers on the other side (tests/dist).
+test-dist: deps
+	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
+	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/dist
 
 # pip install of this checkout into a fresh venv next to locust==2.47.0 and faker, and the binary with `env -i`.
 test-packaging: deps

@@ -105,15 +105,30 @@ pub fn router() -> Router {
                 .patch(update_todo)
                 .delete(delete_todo),
         )
+        .route(
+            "/_served",
+            get(|| async {
+                json_resp(
+                    StatusCode::OK,
+                    json!({"requests": SERVED.load(std::sync::atomic::Ordering::Relaxed)}),
+                )
+            }),
+        )
         .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") })
         .layer(middleware::from_fn(read_whole_body))
         .with_state(Shared::default())
 }
 
+/// Requests served since start, `/_served` itself not counted (tests compare a load test's counts with it).
+static SERVED: AtomicU64 = AtomicU64::new(0);
+
 /// Reads every request body before routing. A handler that ignores the body would make hyper close the
 /// keep-alive connection after responding, and clients that reuse it then fail at random with
 /// "Remote end closed connection without response".
 async fn read_whole_body(req: Request, next: Next) -> Response {
+    if req.uri().path() != "/_served" {
+        SERVED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     let (parts, body) = req.into_parts();
     match axum::body::to_bytes(body, 64 << 20).await {
         Ok(bytes) => {
@@ -143,7 +158,7 @@ Options:
 
 Endpoints: / /hello /world /json /items/{id} /status/{code} /delay/{ms} /bytes/{n} /echo
 /headers /cookies /set-cookie /login /logout /me /redirect /redirect/{n} /basic-auth/{user}/{pass}
-/upload /gzip /todos /todos/{id}
+/upload /gzip /todos /todos/{id}; /_served counts the requests served so far
 ";
 
 /// What the command line of `rlocust-target` asks for.

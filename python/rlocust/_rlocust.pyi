@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any, Literal, NoReturn, Self, TypeAlias, final
 
 __all__ = [
+    "DistMessage",
     "Fire",
     "Quit",
     "Response",
@@ -22,6 +23,10 @@ __all__ = [
     "Web",
     "WebRequest",
     "ack",
+    "dist_node",
+    "dist_send",
+    "dist_set_spawn_info",
+    "dist_workers",
     "drain",
     "flush",
     "log_error",
@@ -320,7 +325,36 @@ class WebRequest:
     @property
     def server_port(self) -> int: ...
 
-_Command: TypeAlias = Spawn | Stop | Fire | Web | WebRequest | Quit
+@final
+class DistMessage:
+    """Command: a distributed-mode message for Python (the master's `update_user_class`, a locustfile's own message
+    type, or `_spawn_options` on a worker); `data` is decoded as Locust's msgpack decoding gives it."""
+
+    def __new__(cls, id: int, type: str, data: Any, node_id: str) -> Self: ...
+    @property
+    def id(self) -> int:
+        """What `ack` takes when the command is done."""
+    @property
+    def type(self) -> str: ...
+    @property
+    def data(self) -> Any: ...
+    @property
+    def node_id(self) -> str: ...
+
+_Command: TypeAlias = Spawn | Stop | Fire | Web | WebRequest | DistMessage | Quit
+
+def dist_node() -> tuple[str, str, int] | None:
+    """(role, client_id, worker_index) of this process in a distributed run ("worker" or "master"), else None."""
+
+def dist_send(msg_type: str, data: Any = None, client_id: str | None = None) -> bool:
+    """`runner.send_message`: a worker sends to its master, a master to `client_id` or to every worker. False
+    outside a distributed run. Raises TypeError for data msgpack cannot carry."""
+
+def dist_set_spawn_info(host: str | None, parsed_options: dict[str, Any]) -> None:
+    """A master's `environment.host` and `vars(parsed_options)` for the `spawn` messages it sends next."""
+
+def dist_workers() -> list[tuple[str, int, str, int, list[tuple[str, int]], float, int]]:
+    """A master's workers: (id, index, state, user_count, user_classes_count, cpu_usage, memory_usage) each."""
 
 def wake_fd() -> int:
     """The eventfd the hub's loop watches: readable when `drain` has something."""

@@ -19,6 +19,9 @@ use crate::interp;
 use session::Session;
 use startup::Services;
 
+/// The arguments of this invocation (`--processes` starts its children with the same ones).
+pub(crate) static ARGV: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const LOCUST_VERSION: &str = "2.47.0";
 
@@ -54,10 +57,43 @@ fn install_panic_hook() {
 /// Run rlocust with `argv` (without the program name). Returns the process exit code.
 pub fn run(argv: Vec<String>) -> i32 {
     install_panic_hook();
+    let _ = ARGV.set(argv.clone());
     let status = steps(argv).unwrap_or_else(|end| end);
     status.report();
     interp::finish();
     status.code()
+}
+
+/// A child of `--processes` (see `dist::processes`): a worker of the master at `master` (`host:port`), without
+/// the options that make no sense on a worker.
+fn become_process_worker(parsed: &mut cli::Parsed, master: &str) {
+    let o = &mut parsed.options;
+    if let Some((host, port)) = master.rsplit_once(':') {
+        o.master_host = host.to_owned();
+        o.master_port = port.parse().unwrap_or(5557);
+    }
+    o.worker = true;
+    o.master = false;
+    o.processes = None;
+    o.run_time = None;
+    o.autostart = false;
+    o.csv_prefix = None;
+    o.csv_full_history = false;
+    o.html_file = None;
+    o.print_stats = false;
+    o.json = false;
+    o.json_file = None;
+    let v = &mut parsed.values;
+    v.insert("worker".into(), cli::Value::Bool(true));
+    v.insert("master".into(), cli::Value::Bool(false));
+    v.insert("master_host".into(), cli::Value::Str(o.master_host.clone()));
+    v.insert("master_port".into(), cli::Value::Int(o.master_port));
+    for dest in ["run_time", "csv_prefix", "html_file", "json_file"] {
+        v.insert(dest.into(), cli::Value::None);
+    }
+    for dest in ["autostart", "stats_history_enabled", "print_stats", "json"] {
+        v.insert(dest.into(), cli::Value::Bool(false));
+    }
 }
 
 /// The steps of one invocation. `Err` ends it early (an error, or a command such as `--list` that is done).
@@ -69,8 +105,34 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     }
     let services = Services::start()?;
     interp::start()?;
-    let loaded = startup::load_locustfiles(&pre)?;
-    let parsed = cli::parse(&argv, &env, &loaded.custom_args)?;
+    let loaded = startup::load_locustfiles(&pre, &services)?;
+    let mut parsed = cli::parse(&argv, &env, &loaded.custom_args)?;
+    let child = std::env::var(crate::dist::processes::CHILD_ENV).ok();
+    if let Some(master) = &child {
+        become_process_worker(&mut parsed, master);
+    } else if let Some(n) = parsed.options.processes {
+        let n = crate::dist::processes::count(n, parsed.options.master)
+            .map_err(|e| ExitStatus::user(e, 1))?;
+        if parsed.options.worker {
+            // only wait for the children, which do the work
+            let port = u16::try_from(parsed.options.master_port).unwrap_or(5557);
+            let children =
+                crate::dist::processes::spawn(n, &argv, &parsed.options.master_host, port)
+                    .map_err(|e| {
+                        ExitStatus::user(format!("rlocust: cannot start worker processes: {e}"), 1)
+                    })?;
+            return Ok(ExitStatus::Run(children.wait_all()));
+        }
+        parsed.options.master = true;
+        parsed.options.expect_workers = n as i64;
+        parsed.options.processes = Some(n as i64);
+        parsed
+            .values
+            .insert("master".into(), cli::Value::Bool(true));
+        parsed
+            .values
+            .insert("expect_workers".into(), cli::Value::Int(n as i64));
+    }
     let options = &parsed.options;
     interp::validate_stats_configuration()?;
     if let Some(missing) = options.not_built() {
@@ -79,7 +141,9 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     let runner = services.install(options);
     interp::configure(&parsed.values, &parsed.custom_argv)?;
     startup::setup_logging(options)?;
-    startup::announce(options);
+    if child.is_none() {
+        startup::announce(options);
+    }
     if options.list_commands {
         print!("{}", interp::list_text()?);
         return Ok(ExitStatus::Success);

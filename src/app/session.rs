@@ -8,6 +8,7 @@
 use super::ExitStatus;
 use super::startup::{RunnerHandle, Services, Setup};
 use crate::cli::Options;
+use crate::dist::{self, node::Node, worker};
 use crate::interp;
 use crate::log;
 use crate::report::html::{Report, RunInfo};
@@ -32,6 +33,110 @@ pub struct Session<'a> {
     hub_done: Arc<AtomicBool>,
     /// The web UI's configuration (a run without `--headless`).
     web: Option<web::WebConfig>,
+    /// `--worker`: the connection to the master.
+    worker: Option<WorkerConn>,
+    /// `--master`: the bound socket.
+    master: Option<MasterConn>,
+    /// `--processes`: the local workers.
+    children: Option<dist::processes::Children>,
+}
+
+/// A master's bound socket (bound before `init`, as Locust's master runner binds when it is created).
+struct MasterConn {
+    node: Arc<Node>,
+    out: tokio::sync::mpsc::UnboundedSender<dist::Message>,
+    inbound: tokio::sync::mpsc::UnboundedReceiver<dist::master::Inbound>,
+    custom: tokio::sync::mpsc::UnboundedReceiver<dist::node::Custom>,
+    /// The port bound (`--master-bind-port 0` picks one).
+    port: u16,
+}
+
+/// `--master`: bind `--master-bind-host:--master-bind-port` (Locust's line and exit 1 when the port is taken).
+fn bind_master(services: &Services, options: &Options) -> Result<MasterConn, ExitStatus> {
+    let port = u16::try_from(options.master_bind_port).map_err(|_| {
+        ExitStatus::user(
+            format!(
+                "rlocust: --master-bind-port must be a port number (0-65535), got {}",
+                options.master_bind_port
+            ),
+            1,
+        )
+    })?;
+    let host = options.master_bind_host.clone();
+    let _rt = services.rt.enter();
+    let (bound, out, inbound) = services
+        .rt
+        .block_on(dist::master::bind(&host, port))
+        .map_err(|message| {
+            log::log(log::Level::Error, "locust.runners", &message);
+            ExitStatus::user("", 1)
+        })?;
+    let (node, custom) = Node::install(
+        dist::node::Role::Master,
+        dist::proto::worker_client_id(),
+        -1,
+    );
+    Ok(MasterConn {
+        node,
+        out,
+        inbound,
+        custom,
+        port: bound,
+    })
+}
+
+/// A worker connected to its master (before `init`, as Locust's worker runner connects when it is created).
+struct WorkerConn {
+    node: Arc<Node>,
+    link: worker::Link,
+    inbound: tokio::sync::mpsc::UnboundedReceiver<dist::Message>,
+    custom: tokio::sync::mpsc::UnboundedReceiver<dist::node::Custom>,
+}
+
+/// `--worker`: connect to `--master-host:--master-port` (Locust's `connect_to_master`; exit 255 when the master
+/// never answers).
+fn connect_worker(services: &Services, options: &Options) -> Result<WorkerConn, ExitStatus> {
+    let port = u16::try_from(options.master_port).map_err(|_| {
+        ExitStatus::user(
+            format!(
+                "rlocust: --master-port must be a port number (0-65535), got {}",
+                options.master_port
+            ),
+            1,
+        )
+    })?;
+    let addr = worker::Address {
+        host: options.master_host.clone(),
+        port,
+        base_path: options.web_base_path.clone(),
+        client_id: dist::proto::worker_client_id(),
+    };
+    let Some(conn) = services.rt.block_on(worker::connect(&addr)) else {
+        log::log(
+            log::Level::Error,
+            "locust.main",
+            "Failed to connect to the Locust master: ",
+        );
+        return Err(ExitStatus::user("", 255));
+    };
+    log::log(
+        log::Level::Debug,
+        "locust.main",
+        &format!(
+            "Connected to locust master: {}:{}{}",
+            addr.host, addr.port, addr.base_path
+        ),
+    );
+    let (node, custom) =
+        Node::install(dist::node::Role::Worker, addr.client_id.clone(), conn.index);
+    let _rt = services.rt.enter();
+    let (link, inbound) = worker::start_link(addr, conn);
+    Ok(WorkerConn {
+        node,
+        link,
+        inbound,
+        custom,
+    })
 }
 
 /// Width of the name column: 80 unless stdout is a terminal (reference §5.2).
@@ -56,7 +161,56 @@ impl<'a> Session<'a> {
         options: &'a Options,
         mut setup: Setup,
     ) -> Result<Session<'a>, ExitStatus> {
-        interp::create_runner()?;
+        let role = if options.worker {
+            "worker"
+        } else if options.master {
+            "master"
+        } else {
+            "local"
+        };
+        interp::create_runner(role)?;
+        let worker = if options.worker {
+            Some(connect_worker(&services, options)?)
+        } else {
+            None
+        };
+        let master = if options.master {
+            if options.expect_workers < 1 {
+                log::log(
+                    log::Level::Error,
+                    "locust.main",
+                    &format!(
+                        "Invalid --expect-workers argument ({}), must be a positive number",
+                        options.expect_workers
+                    ),
+                );
+                return Err(ExitStatus::user("", 255));
+            }
+            Some(bind_master(&services, options)?)
+        } else {
+            None
+        };
+        let children = match (&master, options.processes) {
+            (Some(conn), Some(n)) => {
+                let host = match options.master_bind_host.as_str() {
+                    "*" | "0.0.0.0" | "" => "127.0.0.1",
+                    "::" => "::1",
+                    h => h,
+                };
+                let argv = crate::app::ARGV.get().cloned().unwrap_or_default();
+                Some(
+                    dist::processes::spawn(n.max(0) as usize, &argv, host, conn.port).map_err(
+                        |e| {
+                            ExitStatus::user(
+                                format!("rlocust: cannot start worker processes: {e}"),
+                                1,
+                            )
+                        },
+                    )?,
+                )
+            }
+            _ => None,
+        };
         let csv = match &options.csv_prefix {
             Some(prefix) => Some(CsvWriter::create(prefix, options.csv_full_history).map_err(
                 |e| {
@@ -76,7 +230,7 @@ impl<'a> Session<'a> {
             name_width(),
         ));
         // Locust checks the base path and logs the web UI's address before `init` (it binds after)
-        let web = if options.headless {
+        let web = if options.headless || options.worker {
             None
         } else {
             let config = web::WebConfig::from_options(options).map_err(|message| {
@@ -90,7 +244,16 @@ impl<'a> Session<'a> {
             web::announce(&config, options);
             Some(config)
         };
-        if options.autostart && options.headless {
+        if worker.is_some() {
+            outputs.without_tables();
+        }
+        if options.autostart && options.worker {
+            log::log(
+                log::Level::Debug,
+                "locust.main",
+                "The --autostart argument has no meaning on a worker.",
+            );
+        } else if options.autostart && options.headless {
             log::info(
                 "locust.main",
                 "The --autostart argument is implied by --headless, no need to set both.",
@@ -109,6 +272,9 @@ impl<'a> Session<'a> {
             done,
             hub_done: Arc::new(AtomicBool::new(false)),
             web,
+            worker,
+            master,
+            children,
         })
     }
 
@@ -116,6 +282,9 @@ impl<'a> Session<'a> {
     /// the first ramp.
     pub fn start(self) -> Result<Running<'a>, ExitStatus> {
         let options = self.options;
+        if self.worker.is_some() {
+            return self.start_worker();
+        }
         // without --headless or --autostart, -u/-r/-t only fill in the web UI's form
         let automatic = options.headless || options.autostart;
         let users = if automatic {
@@ -134,7 +303,10 @@ impl<'a> Session<'a> {
         let run_time = options
             .run_time
             .filter(|_| self.setup.shape != Some(false) && automatic);
+        let is_master = self.master.is_some();
         match run_time {
+            // a master logs it once its workers are there
+            _ if is_master => {}
             Some(t) => log::info("locust.main", &format!("Run time limit set to {t} seconds")),
             None if self.setup.shape.is_none() && automatic => log::info(
                 "locust.main",
@@ -153,6 +325,9 @@ impl<'a> Session<'a> {
             done,
             hub_done,
             web,
+            worker: _,
+            master,
+            children,
         } = self;
         // what the dashboard and the report know about the locustfile, handed over by Python once
         let info = if web.is_some() || options.html_file.is_some() {
@@ -197,14 +372,43 @@ impl<'a> Session<'a> {
             headless: options.headless,
             autoquit: options.autoquit,
         };
-        services.rt.spawn(runner::run(
-            shared.clone(),
-            services.bridge.clone(),
-            services.stats.clone(),
-            plan,
-            runner.control_rx,
-        ));
-        if setup.shape.is_none() {
+        if let Some(conn) = master {
+            services.rt.spawn(dist::master::run(
+                shared.clone(),
+                services.bridge.clone(),
+                services.stats.clone(),
+                conn.node,
+                conn.out,
+                conn.inbound,
+                conn.custom,
+                runner.control_rx,
+                dist::master::Plan {
+                    classes: plan.classes,
+                    auto_start: automatic.then_some((users, spawn_rate)),
+                    shape: setup.shape.is_some(),
+                    run_time: options.run_time.filter(|_| automatic),
+                    headless: options.headless,
+                    autoquit: options.autoquit,
+                    reset_stats: options.reset_stats,
+                    expect_workers: options.expect_workers.max(1) as u64,
+                    expect_workers_max_wait: options.expect_workers_max_wait,
+                    enable_rebalancing: options.enable_rebalancing,
+                    locustfiles: interp::locustfile_paths()?,
+                },
+            ));
+            if setup.shape.is_none() {
+                runner::keyboard::start(shared.clone());
+            }
+        } else {
+            services.rt.spawn(runner::run(
+                shared.clone(),
+                services.bridge.clone(),
+                services.stats.clone(),
+                plan,
+                runner.control_rx,
+            ));
+        }
+        if setup.shape.is_none() && !is_master {
             // (Locust starts its input listener after the run, but it runs first: its DEBUG line precedes
             // test_start; with a shape, Locust's main waits for the shape and the keys are never read)
             runner::keyboard::start(shared.clone());
@@ -223,6 +427,67 @@ impl<'a> Session<'a> {
             outputs,
             done,
             hub_done,
+            link: None,
+            children,
+        })
+    }
+
+    /// `--worker`: the worker's runner instead of the local one; the master starts and stops the users.
+    fn start_worker(mut self) -> Result<Running<'a>, ExitStatus> {
+        let options = self.options;
+        if options.run_time.is_some() {
+            log::log(
+                log::Level::Debug,
+                "locust.main",
+                "--run-time specified for a worker node will be ignored.",
+            );
+        }
+        self.start_reporters();
+        self.start_watchdog();
+        let conn = self.worker.take().expect("a worker session");
+        if let Some(pattern) = &options.html_file {
+            let info = Arc::new(RunInfo::new(&interp::web_info()?, options));
+            self.outputs.set_html_report(
+                pattern.clone(),
+                Arc::new(Report {
+                    stats: self.services.stats.clone(),
+                    shared: self.runner.shared.clone(),
+                    info,
+                }),
+            );
+        }
+        let Session {
+            services,
+            runner,
+            setup,
+            outputs,
+            done,
+            hub_done,
+            ..
+        } = self;
+        let shared = runner.shared.clone();
+        services.rt.spawn(worker::run(
+            shared.clone(),
+            services.bridge.clone(),
+            services.stats.clone(),
+            conn.node,
+            conn.link.clone(),
+            conn.inbound,
+            conn.custom,
+            runner.control_rx,
+            worker::Plan {
+                classes: setup.classes.iter().map(|c| c.name.clone()).collect(),
+            },
+        ));
+        Ok(Running {
+            services,
+            shared,
+            options,
+            outputs,
+            done,
+            hub_done,
+            link: Some(conn.link),
+            children: None,
         })
     }
 
@@ -231,7 +496,8 @@ impl<'a> Session<'a> {
         let (console_secs, csv_secs) = crate::stats::report_intervals();
         let rt = &self.services.rt;
         // the periodic table: headless, or with --print-stats
-        if !self.options.only_summary && (self.options.headless || self.options.print_stats) {
+        let headless_table = self.options.headless && self.worker.is_none();
+        if !self.options.only_summary && (headless_table || self.options.print_stats) {
             let stats = self.services.stats.clone();
             let width = name_width();
             let mut done = self.done.subscribe();
@@ -308,6 +574,10 @@ pub struct Running<'a> {
     outputs: Arc<Outputs>,
     done: tokio::sync::watch::Sender<bool>,
     hub_done: Arc<AtomicBool>,
+    /// A worker's way to its master (the shutdown says `quit` on it, as Locust's `quitting` listener does).
+    link: Option<worker::Link>,
+    /// `--processes`: the local workers, reaped when the master is done.
+    children: Option<dist::processes::Children>,
 }
 
 impl Running<'_> {
@@ -352,7 +622,12 @@ impl Running<'_> {
                 return e.into();
             }
         };
-        let code = if let Some(c) = process_code {
+        if let Some(link) = &self.link {
+            self.services.rt.block_on(link.send_quit());
+        }
+        let code = if self.shared.gave_up() {
+            1
+        } else if let Some(c) = process_code {
             c
         } else if self.outputs.had_errors() {
             self.options.exit_code_on_error
@@ -373,14 +648,23 @@ impl Running<'_> {
         runner::keyboard::restore();
         let _ = self.done.send(true);
         self.outputs.write_final(self.shared.user_count());
+        // a result file the user asked for that could not be written fails a run that passed
+        let code = if code == 0 && self.outputs.write_failed() {
+            1
+        } else {
+            code
+        };
         let _ = interp::quit(code);
         self.close();
         ExitStatus::Run(code)
     }
 
-    /// Flush stdout and give the runtime's tasks a moment to end.
+    /// Flush stdout, reap `--processes` children, and give the runtime's tasks a moment to end.
     fn close(self) {
         let _ = std::io::stdout().flush();
+        if let Some(children) = self.children {
+            children.reap();
+        }
         self.services
             .rt
             .shutdown_timeout(Duration::from_millis(200));

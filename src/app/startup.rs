@@ -99,20 +99,22 @@ fn max_body_size(value: Option<&str>) -> Result<usize, ExitStatus> {
 }
 
 /// Import the locustfiles. With `-h`, the help (with the locustfile's own options when it loads) ends the
-/// invocation here, as in Locust. `-f -` (fetch it from the master) needs `--worker`, which is not built yet.
-pub fn load_locustfiles(pre: &cli::Pre) -> Result<Loaded, ExitStatus> {
-    if pre.locustfiles == ["-"] && !pre.help {
-        // `-f -`: a worker downloads the locustfile from its master.
-        return Err(if pre.worker {
-            cli::NotBuilt::WORKER.into()
-        } else {
-            ExitStatus::user(
+/// invocation here, as in Locust. `-f -` (a worker's locustfiles come from its master) downloads them first.
+pub fn load_locustfiles(pre: &cli::Pre, services: &Services) -> Result<Loaded, ExitStatus> {
+    let downloaded;
+    let paths = if pre.locustfiles == ["-"] && !pre.help {
+        if !pre.worker {
+            return Err(ExitStatus::user(
                 "locustfile was set to '-' (meaning to download from master) but --worker was not specified.",
                 1,
-            )
-        });
-    }
-    match interp::load_locustfiles(&pre.locustfiles) {
+            ));
+        }
+        downloaded = download_locustfiles(pre, services)?;
+        &downloaded
+    } else {
+        &pre.locustfiles
+    };
+    match interp::load_locustfiles(paths) {
         Ok(loaded) if pre.help => {
             Err(cli::CliError::Help(cli::help_text(&loaded.custom_args)).into())
         }
@@ -120,6 +122,40 @@ pub fn load_locustfiles(pre: &cli::Pre) -> Result<Loaded, ExitStatus> {
         Ok(loaded) => Ok(loaded),
         Err(e) => Err(e.into()),
     }
+}
+
+/// `-f -`: ask the master for its locustfiles and write them to the temporary directory under their own names
+/// (as Locust does); URLs stay URLs.
+fn download_locustfiles(pre: &cli::Pre, services: &Services) -> Result<Vec<String>, ExitStatus> {
+    let port = u16::try_from(pre.master_port).unwrap_or(crate::dist::proto::DEFAULT_MASTER_PORT);
+    let sources = services
+        .rt
+        .block_on(crate::dist::worker::download_locustfiles(
+            &pre.master_host,
+            port,
+        ))
+        .map_err(|line| ExitStatus::user(line, 1))?;
+    let mut paths = Vec::new();
+    for source in sources {
+        let contents = source.get("contents").and_then(|c| c.as_str());
+        let name = source.get("filename").and_then(|c| c.as_str());
+        match (name, contents, source.as_str()) {
+            (Some(name), Some(contents), _) => {
+                let file = std::path::Path::new(name)
+                    .file_name()
+                    .map(|n| n.to_owned())
+                    .unwrap_or_else(|| "locustfile.py".into());
+                let path = std::env::temp_dir().join(file);
+                std::fs::write(&path, contents).map_err(|e| {
+                    ExitStatus::user(format!("rlocust: cannot write {}: {e}", path.display()), 1)
+                })?;
+                paths.push(path.to_string_lossy().into_owned());
+            }
+            (_, _, Some(url)) => paths.push(url.to_owned()),
+            _ => {}
+        }
+    }
+    Ok(paths)
 }
 
 /// Locust's logging set-up: level, `--logfile` (its directory is created), `--skip-log-setup`.

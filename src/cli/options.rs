@@ -51,6 +51,17 @@ pub struct Options {
     pub worker: bool,
     /// `--processes` when given.
     pub processes: Option<i64>,
+    /// `--master-host`/`--master-port`: where a worker connects.
+    pub master_host: String,
+    pub master_port: i64,
+    /// `--master-bind-host`/`--master-bind-port`: where a master listens (`*`: every interface).
+    pub master_bind_host: String,
+    pub master_bind_port: i64,
+    /// `--expect-workers` (headless/autostart masters wait for this many ready workers).
+    pub expect_workers: i64,
+    /// `--expect-workers-max-wait` seconds (0: wait forever).
+    pub expect_workers_max_wait: f64,
+    pub enable_rebalancing: bool,
     /// `--csv PREFIX`.
     pub csv_prefix: Option<String>,
     /// `--csv-full-history`.
@@ -84,14 +95,6 @@ pub struct NotBuilt {
     pub instead: &'static str,
 }
 
-impl NotBuilt {
-    /// `--worker`, also for `-f -` (a locustfile fetched from the master).
-    pub const WORKER: NotBuilt = NotBuilt {
-        what: "--worker (distributed mode)",
-        instead: "run without it for a local test",
-    };
-}
-
 /// The web UI's options: they do nothing under `--headless`, in Locust as in rlocust.
 const WEB_UI_OPTIONS: [(&str, &str); 11] = [
     ("web_host", "--web-host"),
@@ -108,19 +111,7 @@ const WEB_UI_OPTIONS: [(&str, &str); 11] = [
 ];
 
 /// Options whose feature is not built yet (their help says so).
-const NOT_BUILT_DESTS: [&str; 11] = [
-    "web_login",
-    "master",
-    "master_bind_host",
-    "master_bind_port",
-    "expect_workers",
-    "expect_workers_max_wait",
-    "enable_rebalancing",
-    "worker",
-    "processes",
-    "master_host",
-    "master_port",
-];
+const NOT_BUILT_DESTS: [&str; 1] = ["web_login"];
 
 /// The suffix `--help` adds to the options of [`is_not_built`].
 pub const NOT_BUILT_HELP: &str = " (not available in rlocust yet)";
@@ -189,6 +180,13 @@ impl Options {
             master: flag(values, "master"),
             worker: flag(values, "worker"),
             processes: int(values, "processes"),
+            master_host: text(values, "master_host").unwrap_or_else(|| "127.0.0.1".into()),
+            master_port: int(values, "master_port").unwrap_or(5557),
+            master_bind_host: text(values, "master_bind_host").unwrap_or_else(|| "*".into()),
+            master_bind_port: int(values, "master_bind_port").unwrap_or(5557),
+            expect_workers: int(values, "expect_workers").unwrap_or(1),
+            expect_workers_max_wait: float(values, "expect_workers_max_wait").unwrap_or(0.0),
+            enable_rebalancing: flag(values, "enable_rebalancing"),
             csv_prefix: text(values, "csv_prefix"),
             csv_full_history: flag(values, "stats_history_enabled"),
             only_summary: flag(values, "only_summary"),
@@ -239,21 +237,6 @@ impl Options {
             return None; // -l and --show-task-ratio print and exit before any of these matter, as in Locust
         }
         let refusal = |what, instead| Some(NotBuilt { what, instead });
-        if self.master {
-            return refusal(
-                "--master (distributed mode)",
-                "run without it for a local test",
-            );
-        }
-        if self.worker {
-            return Some(NotBuilt::WORKER);
-        }
-        if self.processes.is_some() {
-            return refusal(
-                "--processes",
-                "run without it (one rlocust process already uses several cores for I/O)",
-            );
-        }
         if !self.headless && self.web_login {
             return refusal(
                 "--web-login",
@@ -380,18 +363,10 @@ mod tests {
             what(&["--headless", "--otel"]),
             Some("--otel (OpenTelemetry)")
         );
-        assert_eq!(
-            what(&["--master", "--html", "r.html"]),
-            Some("--master (distributed mode)")
-        );
-        assert_eq!(
-            what(&["--worker", "--headless"]),
-            Some("--worker (distributed mode)")
-        );
-        assert_eq!(
-            what(&["--processes", "-1", "--headless"]),
-            Some("--processes")
-        );
+        // distributed mode runs
+        assert_eq!(what(&["--master", "--html", "r.html"]), None);
+        assert_eq!(what(&["--worker", "--headless"]), None);
+        assert_eq!(what(&["--processes", "-1", "--headless"]), None);
         // commands that print and exit run no test, so nothing is missing
         assert_eq!(what(&["-l"]), None);
         assert_eq!(what(&["--show-task-ratio", "--html", "x"]), None);
@@ -449,13 +424,7 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        for flag in [
-            "--web-login",
-            "--master ",
-            "--worker",
-            "--processes",
-            "--otel",
-        ] {
+        for flag in ["--web-login", "--otel"] {
             assert!(line(flag).ends_with(NOT_BUILT_HELP), "{}", line(flag));
         }
         for flag in [
@@ -468,6 +437,10 @@ mod tests {
             "--basic-auth",
             "--class-picker",
             "--html",
+            "--master ",
+            "--worker",
+            "--processes",
+            "--expect-workers ",
         ] {
             assert!(!line(flag).contains(NOT_BUILT_HELP), "{}", line(flag));
         }

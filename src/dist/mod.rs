@@ -1,13 +1,24 @@
 //! Locust's distributed mode, on Locust's own wire protocol (reference/locust-web-dist.md §2), so rlocust nodes
-//! and Locust 2.47 nodes can be master and worker of each other.
+//! and Locust 2.47 nodes can be master and worker of each other (`--master`, `--worker`, `--processes`).
 //!
-//! So far the building blocks only (not wired into the CLI; `--master`/`--worker` are still refused):
 //! - `codec`: the msgpack `[type, data, node_id]` message, byte for byte as Python's msgpack writes it;
 //! - `transport`: the ZeroMQ ROUTER (master) / DEALER (worker) sockets on tokio, and why they are pure Rust;
-//! - `proto`: message type names, timing constants, the client id, builders for the messages a node sends.
+//! - `proto`: message type names, timing constants, the client id, builders for the messages a node sends;
+//! - `stats_wire`: the `stats` report both ways (a worker's delta report, a master's merge), with rlocust's exact
+//!   histograms as an extension key;
+//! - `dispatch`: the master's split of users over its workers, step by step, as Locust's `UsersDispatcher`;
+//! - `worker`, `master`: the runners of the two roles (each the one owner of the run state in its process);
+//! - `node`: what Python's runner object reads of the node (ids, index, the master's workers) and sends;
+//! - `processes`: `--processes N`, local worker processes started and reaped by this one.
 pub mod codec;
+pub mod dispatch;
+pub mod master;
+pub mod node;
+pub mod processes;
 pub mod proto;
+pub mod stats_wire;
 pub mod transport;
+pub mod worker;
 
-pub use codec::{CodecError, Message, Value};
+pub use codec::{CodecError, MAX_DEPTH, Message, Value};
 pub use transport::{MasterSocket, TransportError, WorkerSocket};

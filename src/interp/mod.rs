@@ -388,11 +388,22 @@ pub fn create_environment(selected: &[String]) -> Result<Vec<ClassInfo>, InterpE
     })
 }
 
-/// Create the Python runner object and start the hub's side of the bridge.
-pub fn create_runner() -> Result<(), InterpError> {
+/// The locustfiles as loaded (directories expanded, URLs downloaded): a master sends them to `-f -` workers.
+pub fn locustfile_paths() -> Result<Vec<String>, InterpError> {
     Python::attach(|py| {
         let m = main_mod(py).map_err(|e| internal(py, e))?;
-        m.call_method0("create_runner")
+        m.call_method0("locustfile_paths")
+            .and_then(|r| r.extract())
+            .map_err(|e| internal(py, e))
+    })
+}
+
+/// Create the Python runner object (`role`: `local`, `worker` or `master`, as Locust's `create_*_runner`) and
+/// start the hub's side of the bridge.
+pub fn create_runner(role: &str) -> Result<(), InterpError> {
+    Python::attach(|py| {
+        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        m.call_method1("create_runner", (role,))
             .map_err(|e| user_err(py, e))?;
         Ok(())
     })

@@ -136,6 +136,32 @@ impl Web {
     }
 }
 
+/// A distributed-mode message for Python: `type`, `data` (decoded as Locust's msgpack would), `node_id`.
+#[pyclass(frozen, module = "_rlocust", get_all)]
+pub struct DistMessage {
+    id: u64,
+    r#type: String,
+    data: Py<PyAny>,
+    node_id: String,
+}
+
+#[pymethods]
+impl DistMessage {
+    #[new]
+    fn new(id: u64, r#type: String, data: Py<PyAny>, node_id: String) -> Self {
+        DistMessage {
+            id,
+            r#type,
+            data,
+            node_id,
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("DistMessage(id={}, type={:?})", self.id, self.r#type)
+    }
+}
+
 /// An HTTP request for the locustfile's Flask app (`locust._web.wsgi` builds the WSGI environ from it). Texts
 /// are WSGI native strings (the bytes as Latin-1); `path` is still percent-encoded; `headers` are (lower-case
 /// name, value) pairs in the order received. Answered with `web_reply(id, …)`, then acknowledged.
@@ -247,6 +273,7 @@ fn command_object(py: Python<'_>, issued: IssuedCommand) -> PyResult<Py<PyAny>> 
                 match v {
                     Arg::Int(i) => dict.set_item(k, i)?,
                     Arg::Float(f) => dict.set_item(k, f)?,
+                    Arg::Str(t) => dict.set_item(k, t)?,
                 }
             }
             Py::new(
@@ -288,6 +315,20 @@ fn command_object(py: Python<'_>, issued: IssuedCommand) -> PyResult<Py<PyAny>> 
             )?
             .into_any()
         }
+        Command::Dist {
+            kind,
+            data,
+            node_id,
+        } => Py::new(
+            py,
+            DistMessage {
+                id,
+                r#type: kind,
+                data: super::dist::to_py(py, &data)?,
+                node_id,
+            },
+        )?
+        .into_any(),
         Command::Quit => Py::new(py, Quit { id })?.into_any(),
     })
 }
@@ -315,5 +356,6 @@ pub fn add_classes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Quit>()?;
     m.add_class::<Web>()?;
     m.add_class::<WebRequest>()?;
+    m.add_class::<DistMessage>()?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! Everything here runs on the hub thread with the GIL held, and only adapts: a request becomes an
 //! `engine::Job` (the engine runs it on tokio, never taking the GIL), a drained batch becomes Python objects
 //! (`messages`). Cross-thread data is plain Rust (see `bridge`, `engine`, `http`).
+mod dist;
 mod messages;
 pub mod response;
 
@@ -617,6 +618,7 @@ pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_class::<Response>()?;
     messages::add_classes(m)?;
+    dist::add_functions(m)?;
     m.add_function(wrap_pyfunction!(wake_fd, m)?)?;
     m.add_function(wrap_pyfunction!(drain, m)?)?;
     m.add_function(wrap_pyfunction!(flush, m)?)?;

@@ -12,6 +12,7 @@ use crate::stats::RequestStats;
 use parking_lot::Mutex;
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What the user asked to be written at the end of the run.
 pub struct Outputs {
@@ -26,6 +27,10 @@ pub struct Outputs {
     /// `--html FILE` (its name pattern) and what the report is built from (set once the locustfile is known).
     html: Mutex<Option<(String, Arc<Report>)>>,
     written: Mutex<bool>,
+    /// A result file could not be written (the run then exits non-zero even when it passed, as Locust does).
+    failed: AtomicBool,
+    /// Print the final tables (a worker prints none: its master has the numbers).
+    tables: AtomicBool,
 }
 
 impl Outputs {
@@ -44,7 +49,24 @@ impl Outputs {
             name_width,
             html: Mutex::new(None),
             written: Mutex::new(false),
+            failed: AtomicBool::new(false),
+            tables: AtomicBool::new(true),
         }
+    }
+
+    /// A worker's run: no final tables (Locust's worker prints none).
+    pub fn without_tables(&self) {
+        self.tables.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether writing a result file failed (said on stderr already).
+    pub fn write_failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    fn fail(&self, text: String) {
+        eprintln!("rlocust: {text}");
+        self.failed.store(true, Ordering::Relaxed);
     }
 
     /// `--html FILE`: write the report there at the end (with the other result files).
@@ -84,15 +106,15 @@ impl Outputs {
         if let Some((pattern, report)) = self.html.lock().take()
             && let Err(e) = report.write_file(&pattern)
         {
-            eprintln!("rlocust: {e}");
+            self.fail(e.to_string());
         }
         if let Some(mut w) = self.csv.lock().take()
             && let Err(e) = w.finish(&self.csv_snapshot(&w), user_count, log::now())
         {
-            eprintln!("rlocust: cannot write the CSV files: {e}");
+            self.fail(format!("cannot write the CSV files: {e}"));
         }
         let snap = self.stats.snapshot();
-        if print && self.json_file.is_none() {
+        if print && self.json_file.is_none() && self.tables.load(Ordering::Relaxed) {
             let mut out = console::stats_table(&snap, false, self.name_width);
             out.push_str(&console::percentile_table(&snap, self.name_width));
             out.push_str(&console::error_report(&snap, self.name_width));
@@ -107,7 +129,7 @@ impl Outputs {
                 let _ = std::fs::create_dir_all(parent);
             }
             if let Err(e) = std::fs::write(&path, json::serialize_stats(&snap)) {
-                eprintln!("rlocust: cannot write {path}: {e}");
+                self.fail(format!("cannot write {path}: {e}"));
             }
         }
         let _ = std::io::stdout().flush();

@@ -48,12 +48,13 @@ impl Entry {
 
 /// The endless weighted picker. Yields `None` forever when it has no class with a positive weight.
 #[derive(Clone, Debug, Default)]
-struct Picker {
+pub(crate) struct Picker {
     entries: Vec<Entry>,
 }
 
 impl Picker {
-    fn new(items: impl IntoIterator<Item = (usize, f64)>) -> Self {
+    /// Items are (class index, weight); indices must order like the class names.
+    pub(crate) fn new(items: impl IntoIterator<Item = (usize, f64)>) -> Self {
         let entries = items
             .into_iter()
             .filter(|&(_, w)| w > 0.0)
@@ -67,7 +68,7 @@ impl Picker {
         Picker { entries }
     }
 
-    fn next(&mut self) -> Option<usize> {
+    pub(crate) fn next(&mut self) -> Option<usize> {
         let best = self
             .entries
             .iter()

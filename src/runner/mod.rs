@@ -104,7 +104,12 @@ pub struct Shared {
     shape: Mutex<ShapePhase>,
     /// An interrupt made the hub leave its loop before the users were stopped.
     left_running: AtomicBool,
-    pub stop_timeout: f64,
+    /// `-s` (a distributed worker takes its master's from each `spawn`), as f64 bits.
+    stop_timeout: std::sync::atomic::AtomicU64,
+    /// The last CPU % and RSS the monitor measured (`runner.current_cpu_usage`/`current_memory_usage`; a worker's
+    /// heartbeats carry them).
+    usage: Mutex<(f64, u64)>,
+    gave_up: AtomicBool,
 }
 
 impl Shared {
@@ -122,7 +127,9 @@ impl Shared {
             interrupted: std::sync::atomic::AtomicU64::new(0),
             shape: Mutex::new(ShapePhase::None),
             left_running: AtomicBool::new(false),
-            stop_timeout,
+            stop_timeout: std::sync::atomic::AtomicU64::new(stop_timeout.to_bits()),
+            usage: Mutex::new((0.0, 0)),
+            gave_up: AtomicBool::new(false),
         };
         (Arc::new(shared), rx)
     }
@@ -131,7 +138,24 @@ impl Shared {
         *self.state.lock()
     }
 
-    fn set_state(&self, s: State) {
+    pub fn stop_timeout(&self) -> f64 {
+        f64::from_bits(self.stop_timeout.load(Ordering::Relaxed))
+    }
+
+    pub fn set_stop_timeout(&self, secs: f64) {
+        self.stop_timeout.store(secs.to_bits(), Ordering::Relaxed);
+    }
+
+    /// The monitor's last sample: CPU percent and RSS bytes (0.0 and 0 before the first, as Locust).
+    pub fn usage(&self) -> (f64, u64) {
+        *self.usage.lock()
+    }
+
+    pub fn set_usage(&self, cpu_percent: f64, rss: u64) {
+        *self.usage.lock() = (cpu_percent, rss);
+    }
+
+    pub(crate) fn set_state(&self, s: State) {
         *self.state.lock() = s;
     }
 
@@ -192,6 +216,30 @@ impl Shared {
         self.alive.lock().clone()
     }
 
+    /// `--reset-stats` (a master resets its merged stats when its ramp completes).
+    pub fn set_reset_stats(&self, on: bool) {
+        self.reset_stats.store(on, Ordering::Relaxed);
+    }
+
+    /// `runner.final_user_classes_count` at the start of a stop (a master's: what its workers reported).
+    pub fn record_final_counts(&self, counts: IndexMap<String, u64>) {
+        *self.final_counts.lock() = counts;
+    }
+
+    /// A master gave up waiting for `--expect-workers` (the run exits 1).
+    pub fn set_gave_up(&self) {
+        self.gave_up.store(true, Ordering::Relaxed);
+    }
+
+    pub fn gave_up(&self) -> bool {
+        self.gave_up.load(Ordering::Relaxed)
+    }
+
+    /// A master's users are its workers': the counts they reported.
+    pub fn set_user_classes_count(&self, counts: IndexMap<String, u64>) {
+        *self.alive.lock() = counts;
+    }
+
     /// Called on the hub when a user greenlet starts or ends.
     pub fn user_started(&self, class: &str) {
         *self.alive.lock().entry(class.to_string()).or_insert(0) += 1;
@@ -213,6 +261,11 @@ impl Shared {
 
     /// Whether the hub left its loop for an interrupt with users still running: the caller fires `quitting`,
     /// decides the exit code, then sends [`Control::Quit`] and runs the hub until it has stopped them.
+    /// An interrupt made the hub leave with users running (see [`Shared::users_left_running`]).
+    pub fn mark_left_running(&self) -> bool {
+        self.left_running.swap(true, Ordering::Relaxed)
+    }
+
     pub fn users_left_running(&self) -> bool {
         self.left_running.load(Ordering::Relaxed)
     }
@@ -379,7 +432,12 @@ pub async fn run(
 /// `-t`: after `secs` seconds, quit (headless) or stop the test (`--autostart`: then quit after `--autoquit`
 /// seconds when given). Sent through [`Shared::send`] like any other control, so the watchdog sees the run
 /// ending even when the hub never acknowledges anything again.
-async fn run_time_limit(shared: Arc<Shared>, secs: u64, headless: bool, autoquit: Option<u64>) {
+pub(crate) async fn run_time_limit(
+    shared: Arc<Shared>,
+    secs: u64,
+    headless: bool,
+    autoquit: Option<u64>,
+) {
     tokio::time::sleep(Duration::from_secs(secs)).await;
     if headless {
         log::info("locust.main", "--run-time limit reached, shutting down");
@@ -450,7 +508,7 @@ pub(crate) async fn fire(bridge: &Bridge, event: &str, kwargs: Vec<(String, Arg)
 
 /// Locust's `Runner.stop()`: nothing when stopped already; else `test_stopping` (in the state it was in), cleanup,
 /// the users stopped (the hub first ends a spawning still in progress, and the shape), stopped, `test_stop`.
-async fn stop_all(shared: &Shared, bridge: &Bridge) {
+pub(crate) async fn stop_all(shared: &Shared, bridge: &Bridge) {
     if shared.state() == State::Stopped {
         return;
     }
@@ -460,7 +518,7 @@ async fn stop_all(shared: &Shared, bridge: &Bridge) {
     let _ = bridge
         .command(Command::Stop {
             users: StopWhat::All,
-            timeout: shared.stop_timeout,
+            timeout: shared.stop_timeout(),
         })
         .await;
     log_stopped(shared, stopping);
@@ -476,7 +534,7 @@ async fn stop_all(shared: &Shared, bridge: &Bridge) {
 
 /// `json.dumps` of a `{class: count}` dict, sorted by name (Locust's `_format_user_classes_count_for_log`) or
 /// in the order given.
-fn counts_json<'a>(
+pub(crate) fn counts_json<'a>(
     counts: impl IntoIterator<Item = (&'a String, &'a u64)>,
     sorted: bool,
 ) -> String {
@@ -655,14 +713,14 @@ fn ramp_step(
     waits.extend(stop.into_iter().map(|(class, count)| {
         bridge.command(Command::Stop {
             users: StopWhat::Class { class, count },
-            timeout: shared.stop_timeout,
+            timeout: shared.stop_timeout(),
         })
     }));
     (waits, stopping)
 }
 
 /// Locust's DEBUG line at the end of each `stop_users()` (every ramp step, and the stop of all users).
-fn log_stopped(shared: &Shared, stopped: u64) {
+pub(crate) fn log_stopped(shared: &Shared, stopped: u64) {
     if log::enabled(log::Level::Debug) {
         log::log(
             log::Level::Debug,
@@ -722,6 +780,7 @@ mod tests {
                     }
                     Command::Web { action, .. } => format!("web {action}"),
                     Command::WebRequest(r) => format!("web request {}", r.path),
+                    Command::Dist { kind, .. } => format!("dist {kind}"),
                     Command::Quit => "quit".into(),
                 };
                 log.lock().push((what.clone(), state));

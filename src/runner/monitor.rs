@@ -104,6 +104,7 @@ pub async fn run(shared: Arc<Shared>, bridge: Arc<Bridge>, hub: ThreadClock) {
             }
         }
         let rss = rss_bytes() as i64;
+        shared.set_usage(usage, rss as u64);
         crate::runner::fire(
             &bridge,
             "usage_monitor",

@@ -7,7 +7,9 @@
 //! Who calls it: the HTTP engine and the Python bridge record through
 //! [`RequestStats::log_request`], [`RequestStats::log_error`] and [`RequestStats::log_exception`]
 //! (from tokio worker threads, up to ~100k calls/s); the runner resets and clears; readers call
-//! [`RequestStats::snapshot`] and get an owned [`Snapshot`].
+//! [`RequestStats::snapshot`] and get an owned [`Snapshot`]. In distributed mode (`dist::stats_wire`) a worker
+//! moves its rows out with [`RequestStats::take_report`] and a master merges them in with
+//! [`RequestStats::merge_report`], both as [`RowData`].
 //!
 //! What it must not do: compute derived figures (percentiles, rates: that is `snapshot`),
 //! format anything, touch Python, or hold a lock for more than a memcpy: histogram exports and
@@ -55,6 +57,56 @@ impl Counters {
             last_request_timestamp: None,
         }
     }
+}
+
+/// One row as a distributed report carries it: what a worker takes out of a row (and resets), or what a
+/// master merges into one (Locust's `StatsEntry` fields; the response times as an HDR histogram in µs).
+#[derive(Debug, Clone)]
+pub struct RowData {
+    pub name: String,
+    pub method: String,
+    pub num_requests: u64,
+    pub num_none_requests: u64,
+    pub num_failures: u64,
+    /// Sum of the raw response times (ms).
+    pub total_response_time: f64,
+    pub min_response_time: Option<f64>,
+    pub max_response_time: f64,
+    pub total_content_length: u64,
+    pub start_time: f64,
+    pub last_request_timestamp: Option<f64>,
+    /// The response times in µs (3 significant digits when built by rlocust).
+    pub hist: Histogram<u64>,
+    /// `(unix second, count)`, non-zero counts only.
+    pub reqs_per_sec: Vec<(i64, u64)>,
+    pub fails_per_sec: Vec<(i64, u64)>,
+}
+
+impl RowData {
+    /// An empty row (`start_time` = `now`), as a freshly reset Locust `StatsEntry`.
+    pub fn empty(name: &str, method: &str, now: f64) -> RowData {
+        EntryState::new(now).into_row(name.to_owned(), method.to_owned())
+    }
+}
+
+impl RowData {
+    /// Record `count` samples of `ms` milliseconds in the histogram (µs, as [`RequestStats::log_request`]
+    /// converts them; clamped to the recordable range).
+    pub fn record_ms(&mut self, ms: f64, count: u64) {
+        let us = ms_to_us(ms);
+        if count > 0 && self.hist.record_n(us, count).is_err() {
+            self.hist.saturating_record_n(us, count);
+        }
+    }
+}
+
+/// A worker's report: the entries that had requests or failures, the total and the failure rows, all since
+/// the previous report (see [`RequestStats::take_report`]).
+#[derive(Debug, Clone)]
+pub struct ReportData {
+    pub entries: Vec<RowData>,
+    pub total: RowData,
+    pub errors: Vec<ErrorSnapshot>,
 }
 
 /// One row of live statistics (an entry or the total).
@@ -185,6 +237,90 @@ impl EntryState {
             },
             reqs_per_sec: self.reqs_per_sec.clone(),
             fails_per_sec: self.fails_per_sec.clone(),
+        }
+    }
+}
+
+impl EntryState {
+    /// The row's figures, moved out (the caller has swapped a fresh state in under the lock).
+    fn into_row(self, name: String, method: String) -> RowData {
+        let Counters {
+            num_requests,
+            num_none_requests,
+            num_failures,
+            total_response_time,
+            min_response_time,
+            max_response_time,
+            total_content_length,
+            start_time,
+            last_request_timestamp,
+        } = self.counters;
+        RowData {
+            name,
+            method,
+            num_requests,
+            num_none_requests,
+            num_failures,
+            total_response_time,
+            min_response_time,
+            max_response_time,
+            total_content_length,
+            start_time,
+            last_request_timestamp,
+            hist: self.hist,
+            reqs_per_sec: self.reqs_per_sec.iter().collect(),
+            fails_per_sec: self.fails_per_sec.iter().collect(),
+        }
+    }
+
+    /// Locust `StatsEntry.extend`: sums, min/max, the earliest start, the latest request, the histogram and the
+    /// per-second counts added. The merged samples count in the current window at second `sec` (their arrival,
+    /// as Locust's master caches its histogram when reports arrive).
+    fn merge(&mut self, row: &RowData, sec: i64) {
+        let c = &mut self.counters;
+        c.last_request_timestamp = match (c.last_request_timestamp, row.last_request_timestamp) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        c.start_time = c.start_time.min(row.start_time);
+        c.num_requests = c.num_requests.saturating_add(row.num_requests);
+        c.num_none_requests = c.num_none_requests.saturating_add(row.num_none_requests);
+        c.num_failures = c.num_failures.saturating_add(row.num_failures);
+        c.total_response_time += row.total_response_time;
+        c.max_response_time = c.max_response_time.max(row.max_response_time);
+        c.min_response_time = match (c.min_response_time, row.min_response_time) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        c.total_content_length = c
+            .total_content_length
+            .saturating_add(row.total_content_length);
+        for &(s, n) in &row.reqs_per_sec {
+            self.reqs_per_sec.add(s, n);
+        }
+        for &(s, n) in &row.fails_per_sec {
+            self.fails_per_sec.add(s, n);
+        }
+        let added = row.hist.len();
+        if added == 0 {
+            return;
+        }
+        if self.hist.add(&row.hist).is_err() {
+            for v in row.hist.iter_recorded() {
+                let (us, n) = (v.value_iterated_to(), v.count_at_value());
+                if self.hist.record_n(us, n).is_err() {
+                    self.hist.saturating_record_n(us, n);
+                }
+            }
+        }
+        // the samples kept for the next snapshot's export only hold single recordings: stop tracking
+        self.hist_version.1 = self.hist_version.1.saturating_add(added);
+        self.pending = Vec::new();
+        self.pending_base = None;
+        for v in row.hist.iter_recorded() {
+            let us = row.hist.lowest_equivalent(v.value_iterated_to());
+            self.window
+                .record_n(sec, bucket_index(us), v.count_at_value());
         }
     }
 }
@@ -573,6 +709,116 @@ impl RequestStats {
             let mut e = e.lock();
             if e.counters.num_requests != 0 || e.counters.num_failures != 0 {
                 e.reset(now);
+            }
+        }
+    }
+
+    /// A worker's report (Locust's `report_to_master` stats part): moves out every entry with requests or
+    /// failures (each replaced by an empty one, `start_time` = `now`, so entries stay listed), the failure rows
+    /// (emptied) and the total (replaced by an empty one), in that order.
+    ///
+    /// Nothing recorded is lost or reported twice: each row is swapped whole under its lock, and the entries and
+    /// failure rows are swapped together under `Inner` (so an entry's failures always match its failure rows).
+    /// NOTE: the residual window is between the entries and the total. [`Self::log_request`] records into the
+    /// total first and into its entry after; a request recorded while this runs can be in this report's total
+    /// and in the next report's entry, never the other way round (the total is swapped last, as snapshots copy
+    /// it last). Over the reports of a run, every sum is exact.
+    ///
+    /// Locks are held only for pointer swaps: the fresh states are allocated before, the old ones turned
+    /// into rows after.
+    pub fn take_report(&self, now: f64) -> ReportData {
+        let count = self.inner.lock().entries.len();
+        let mut fresh: Vec<EntryState> = (0..count).map(|_| EntryState::new(now)).collect();
+        let (taken, errors) = {
+            let mut guard = self.inner.lock();
+            let inner = &mut *guard;
+            let mut taken = Vec::new();
+            for (k, e) in &inner.entries {
+                let mut e = e.lock();
+                if e.counters.num_requests == 0 && e.counters.num_failures == 0 {
+                    continue;
+                }
+                // an entry created since the count above costs one allocation under the lock
+                let new = fresh.pop().unwrap_or_else(|| EntryState::new(now));
+                taken.push((
+                    k.name.clone(),
+                    k.method.clone(),
+                    std::mem::replace(&mut *e, new),
+                ));
+            }
+            (taken, std::mem::take(&mut inner.errors))
+        };
+        let fresh_total = EntryState::new(now);
+        let total = std::mem::replace(&mut *self.total.lock(), fresh_total);
+        drop(fresh);
+        ReportData {
+            entries: taken
+                .into_iter()
+                .map(|(name, method, state)| state.into_row(name, method))
+                .collect(),
+            total: total.into_row("Aggregated".to_owned(), String::new()),
+            errors: errors
+                .into_iter()
+                .map(|(k, r)| ErrorSnapshot {
+                    method: k.method,
+                    name: k.name,
+                    error: k.error,
+                    occurrences: r.occurrences,
+                    first_seen: r.first_seen,
+                    last_seen: r.last_seen,
+                })
+                .collect(),
+        }
+    }
+
+    /// Merge one worker's report (Locust's `worker_report` listener): each entry into the row of its
+    /// `(name, method)` (created with `start_time` = `now` when new) with Locust's `extend`, the total into the
+    /// total (not rebuilt from the entries), and the failure rows by `(method, name, error)`: occurrences
+    /// added, the earliest `first_seen`, the latest `last_seen`. The merged samples count in the current
+    /// percentile window at `now`'s second.
+    ///
+    /// The total is merged first, so a concurrent snapshot (which copies the total last) never shows entries
+    /// ahead of it. Each row's lock is held for its merge (sums and a histogram addition).
+    pub fn merge_report(&self, report: &ReportData, now: f64) {
+        let sec = sec_of(now);
+        self.total.lock().merge(&report.total, sec);
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        for row in &report.entries {
+            Self::with_entry(inner, &row.name, &row.method, now, |e| e.merge(row, sec));
+        }
+        for err in &report.errors {
+            let key = ErrorKeyRef {
+                method: &err.method,
+                name: &err.name,
+                error: &err.error,
+            };
+            match inner.errors.get_mut(&key) {
+                Some(row) => {
+                    row.occurrences = row.occurrences.saturating_add(err.occurrences);
+                    // Locust only looks at truthy incoming times
+                    if let Some(t) = err.first_seen.filter(|&t| t != 0.0) {
+                        row.first_seen = Some(row.first_seen.map_or(t, |f| f.min(t)));
+                    }
+                    if let Some(t) = err.last_seen.filter(|&t| t != 0.0) {
+                        row.last_seen = Some(row.last_seen.map_or(t, |l| l.max(t)));
+                    }
+                }
+                None => {
+                    let key = ErrorKey {
+                        method: err.method.clone(),
+                        name: err.name.clone(),
+                        error: err.error.clone(),
+                    };
+                    inner.errors.insert(
+                        key,
+                        ErrorRow {
+                            occurrences: err.occurrences,
+                            first_seen: err.first_seen,
+                            last_seen: err.last_seen,
+                        },
+                    );
+                }
             }
         }
     }

@@ -35,7 +35,7 @@ mod snapshot;
 mod tests;
 mod window;
 
-pub use live::RequestStats;
+pub use live::{ReportData, RequestStats, RowData};
 pub use snapshot::{EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, Snapshot};
 pub use window::PerSecond;
 

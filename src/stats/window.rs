@@ -156,7 +156,16 @@ impl Window {
         self.sums.clear();
     }
 
+    #[inline]
     pub(super) fn record(&mut self, sec: i64, idx: usize) {
+        self.record_n(sec, idx, 1);
+    }
+
+    /// `n` samples of bucket `idx` in second `sec` (a master merging a worker's report).
+    pub(super) fn record_n(&mut self, sec: i64, idx: usize, n: u64) {
+        if n == 0 {
+            return;
+        }
         // Fast path: the newest second (or one shortly before it).
         let mut slot = None;
         for (i, s) in self.seconds.iter().enumerate().rev() {
@@ -176,13 +185,16 @@ impl Window {
             },
         };
         if let Some(s) = self.seconds.get_mut(slot) {
+            // the per-second count saturates at u32::MAX; the sum stays equal to the seconds' counts
             let c = s.counts.entry(idx as u32).or_insert(0);
-            *c = c.saturating_add(1);
+            let before = *c;
+            *c = c.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+            let added = u64::from(*c - before);
+            if idx >= self.sums.len() {
+                self.sums.resize(idx + 1, 0);
+            }
+            self.sums[idx] = self.sums[idx].saturating_add(added);
         }
-        if idx >= self.sums.len() {
-            self.sums.resize(idx + 1, 0);
-        }
-        self.sums[idx] += 1;
     }
 
     /// Add an empty second (expiring the seconds that leave the window); its position, or

@@ -169,6 +169,14 @@ pub fn stats_requests(snap: &Snapshot, state: &str, user_count: u64) -> J {
     match doc {
         J::Obj(mut m) => {
             m.insert("stats".into(), J::Arr(stats));
+            if let Some(workers) = master_workers() {
+                let count = workers.iter().filter(|w| w.state != "missing").count();
+                m.insert(
+                    "workers".into(),
+                    J::Arr(workers.iter().map(worker_row).collect()),
+                );
+                m.insert("worker_count".into(), J::Int(count as i64));
+            }
             J::Obj(m)
         }
         other => other,
@@ -195,11 +203,41 @@ pub fn exceptions(snap: &Snapshot) -> J {
     )])
 }
 
-/// `/logs` in standalone mode: this process's lines, no workers.
+/// On a master, what it knows of its workers (every known one, missing included); `None` elsewhere.
+pub fn master_workers() -> Option<Vec<crate::dist::node::WorkerInfo>> {
+    crate::dist::node::Node::get()
+        .filter(|n| n.role == crate::dist::node::Role::Master)
+        .map(|n| n.workers())
+}
+
+/// Workers in ready, spawning or running state (Locust's `worker_count`; 0 when not a master).
+pub fn worker_count() -> i64 {
+    master_workers()
+        .map(|w| w.iter().filter(|w| w.state != "missing").count() as i64)
+        .unwrap_or(0)
+}
+
+fn worker_row(w: &crate::dist::node::WorkerInfo) -> J {
+    J::obj([
+        ("id", J::str(&w.id)),
+        ("state", J::str(w.state)),
+        ("user_count", J::Int(w.user_count as i64)),
+        ("cpu_usage", J::Float(w.cpu_usage)),
+        ("memory_usage", J::Int(w.memory_usage as i64)),
+    ])
+}
+
+/// `/logs`: this process's lines, and on a master each worker's last `logs` message.
 pub fn logs(lines: Vec<String>) -> J {
+    let workers: BTreeMap<String, J> = crate::dist::node::Node::get()
+        .map(|n| n.worker_logs())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(id, lines)| (id, J::Arr(lines.into_iter().map(J::Str).collect())))
+        .collect();
     J::obj([
         ("master", J::Arr(lines.into_iter().map(J::Str).collect())),
-        ("workers", J::Obj(BTreeMap::new())),
+        ("workers", J::Obj(workers)),
     ])
 }
 

@@ -138,7 +138,7 @@ impl WebState {
         };
         WebState {
             python_routes: info.python_routes,
-            stop_timeout: shared.stop_timeout,
+            stop_timeout: shared.stop_timeout(),
             report: Arc::new(Report {
                 stats: stats.clone(),
                 shared: shared.clone(),

@@ -153,7 +153,10 @@ pub fn index_args(st: &WebState) -> J {
     J::obj([
         ("locustfile", J::str(&info.locustfile)),
         ("state", J::str(state.as_str())),
-        ("is_distributed", J::Bool(false)),
+        (
+            "is_distributed",
+            J::Bool(super::api::master_workers().is_some()),
+        ),
         ("user_count", J::Int(st.shared.user_count() as i64)),
         ("version", J::str(crate::app::LOCUST_VERSION)),
         ("host", J::str(host.unwrap_or_default())),
@@ -165,7 +168,7 @@ pub fn index_args(st: &WebState) -> J {
             form.users.map_or(J::Null, |u| J::Int(u as i64)),
         ),
         ("spawn_rate", form.spawn_rate.map_or(J::Null, J::Float)),
-        ("worker_count", J::Int(0)),
+        ("worker_count", J::Int(super::api::worker_count())),
         // Locust: `shape_class and not (picker or use_common_options)`, `shape_class and use_common_options`
         (
             "hide_common_options",

@@ -244,7 +244,10 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
             )
         }
         "/logs" => json(StatusCode::OK, &api::logs(log::recent_lines())),
-        "/worker-count" => json(StatusCode::OK, &J::obj([("worker_count", J::Int(0))])),
+        "/worker-count" => json(
+            StatusCode::OK,
+            &J::obj([("worker_count", J::Int(api::worker_count()))]),
+        ),
         "/user" => user(st, req).await,
         _ => respond(StatusCode::NOT_FOUND, HTML, NOT_FOUND_HTML),
     }

@@ -102,6 +102,8 @@ def _command(command):
 
                 ok = _web.wsgi(_runner.environment, command)
                 return
+            case _rlocust.DistMessage():
+                _runner._on_dist_message(command.type, command.data, command.node_id)
             case _rlocust.Quit():
                 _done.set()
         ok = True

@@ -208,6 +208,11 @@ def load_locustfiles(paths):
     return classes, custom_arg_specs(_State.parser), bool(shapes)
 
 
+def locustfile_paths():
+    """The locustfiles as loaded (directories expanded, URLs downloaded): what a master sends to `-f -` workers."""
+    return list(_State.locustfiles or [])
+
+
 def validate_stats_configuration():
     """Locust's check of the percentile settings a locustfile may have changed; exits 1 with its message."""
     from locust import stats
@@ -427,13 +432,22 @@ def create_environment(selected):
     return _class_info(env.user_classes)
 
 
-def create_runner():
-    """The runner objects, and the listener `--equal-weights` adds (after the locustfile's, as in Locust)."""
+def create_runner(role="local"):
+    """The runner objects (`role`: local, worker or master), and the listener `--equal-weights` adds (after the
+    locustfile's, as in Locust)."""
     import locust
     from locust import _bridge
 
     env = _State.env
-    runner = env.create_local_runner()
+    options = env.parsed_options
+    if role == "worker":
+        runner = env.create_worker_runner(getattr(options, "master_host", "127.0.0.1"),
+                                          getattr(options, "master_port", 5557))
+    elif role == "master":
+        runner = env.create_master_runner(getattr(options, "master_bind_host", "*"),
+                                          getattr(options, "master_bind_port", 5557))
+    else:
+        runner = env.create_local_runner()
     if env.shape_class is not None:
         env.shape_class.runner = runner
     if getattr(env.parsed_options, "equal_weights", False):
@@ -465,6 +479,8 @@ def fire_init(web=None):
     locust.events.init.fire(environment=env, runner=env.runner, web_ui=web_ui)
     if locust.log.unhandled_greenlet_exception:
         return None
+    if hasattr(env.runner, "_publish_spawn_info"):
+        env.runner._publish_spawn_info()
     _report_settings(_State.percentiles)
     _report_ssl_suffix()
     return _class_info(env.user_classes)
@@ -533,7 +549,9 @@ def run_hub():
     env = _State.env
     options = env.parsed_options if env is not None else None
     automatic = getattr(options, "headless", True) or getattr(options, "autostart", False)
-    if env is not None and env.shape_class is not None and automatic:
+    master = _rlocust.dist_node() is not None and _rlocust.dist_node()[0] == "master"
+    # (a master starts its shape once its workers are there: the Rust master asks for it)
+    if env is not None and env.shape_class is not None and automatic and not master:
         env.runner._shape_autostarted = not getattr(options, "headless", True)
         env.runner.start_shape()
     exit_status = _bridge.run_until_quit()

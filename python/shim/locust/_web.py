@@ -92,6 +92,8 @@ def _swarm(env, items, lists):
     if env.host:
         for cls in env.user_classes:
             cls.host = env.host
+    if hasattr(env.runner, "_publish_spawn_info"):
+        env.runner._publish_spawn_info()
 
 
 # The largest response body handed back to the Rust server (a larger one is answered with 500).

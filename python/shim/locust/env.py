@@ -107,6 +107,24 @@ class Environment:
                     raise ValueError("Unrecognized task type in user")
             cls.tasks = flat
 
+    def create_worker_runner(self, master_host="127.0.0.1", master_port=5557):
+        from locust.runners import WorkerRunner
+
+        return self._create_runner(WorkerRunner, master_host=master_host, master_port=master_port)
+
+    def create_master_runner(self, master_bind_host="*", master_bind_port=5557):
+        from locust.runners import MasterRunner
+
+        return self._create_runner(MasterRunner, master_bind_host=master_bind_host, master_bind_port=master_bind_port)
+
+    def _create_runner(self, cls, **kwargs):
+        if self.runner is not None:
+            from locust.exception import RunnerAlreadyExistsError
+
+            raise RunnerAlreadyExistsError(f"Environment.runner already exists ({self.runner})")
+        self.runner = cls(self, **kwargs)
+        return self.runner
+
     def create_local_runner(self):
         from locust.runners import LocalRunner
 

@@ -98,7 +98,7 @@ class Runner:
 
         def on_user_error(user_instance, exception, tb, **_kw):
             formatted = "".join(traceback.format_tb(tb)) if tb is not None else ""
-            self.log_exception("local", str(exception), formatted)
+            self._user_error(str(exception), formatted)
 
         environment.events.user_error.add_listener(on_user_error)
 
@@ -340,20 +340,64 @@ class Runner:
             if g is not current:
                 g.kill(block=True)
 
+    def _user_error(self, msg, formatted_tb):
+        self.log_exception("local", msg, formatted_tb)
+
     def send_message(self, msg_type, data=None, client_id=None):
+        logger.debug(f"Running locally: sending {msg_type} message to self")
         handler = self.custom_messages.get(msg_type)
         if handler is None:
             logger.warning(f"Unknown message type received: {msg_type}")
             return
-        from types import SimpleNamespace
-
-        listener = handler[0] if isinstance(handler, tuple) else handler
-        listener(environment=self.environment, msg=SimpleNamespace(type=msg_type, data=data, node_id="local"))
+        listener, concurrent = handler
+        msg = Message(msg_type, data, "local")
+        if concurrent:
+            gevent.spawn(listener, self.environment, msg)
+        else:
+            listener(environment=self.environment, msg=msg)
 
     def register_message(self, msg_type, listener, concurrent=False):
         if msg_type in self.custom_messages:
             raise Exception(f"Tried to register listener method for {msg_type}, but it already had a listener!")
         self.custom_messages[msg_type] = (listener, concurrent)
+
+    def _on_dist_message(self, msg_type, data, node_id):
+        """A message from another node that Python handles (the Rust runner handles the protocol's own)."""
+        if msg_type == "_spawn_options":
+            self._apply_spawn_options(data)
+            return
+        if msg_type == "update_user_class":
+            self.environment.update_user_class(data)
+            return
+        if msg_type == "_start_shape":  # a master's automatic start, once its workers are there
+            self.start_shape()
+            return
+        if msg_type == "_end_shape":  # a master's stop ends its shape
+            if self.shape_greenlet is not None and self.shape_greenlet is not gevent.getcurrent():
+                self.shape_greenlet.kill(block=True)
+                self.shape_greenlet = None
+                self.shape_last_tick = None
+            return
+        handler = self.custom_messages.get(msg_type)
+        if handler is None:
+            self._unknown_message(msg_type, node_id)
+            return
+        listener, concurrent = handler
+        self._received_custom(msg_type, node_id)
+        msg = Message(msg_type, data, node_id)
+        if concurrent:
+            gevent.spawn(listener, self.environment, msg)
+        else:
+            listener(environment=self.environment, msg=msg)
+
+    def _unknown_message(self, msg_type, node_id):
+        logger.warning(f"Unknown message type received: {msg_type}")
+
+    def _received_custom(self, msg_type, node_id):
+        logger.debug(f"Received {msg_type} message from master")
+
+    def _apply_spawn_options(self, data):
+        pass
 
     # ---- commands from the Rust runner (run on the hub, each in its own greenlet) ----
 
@@ -450,16 +494,121 @@ class LocalRunner(Runner):
         self.worker_count = 1
 
 
+class Message:
+    """A message between nodes as listeners of `register_message` receive it."""
+
+    def __init__(self, message_type, data, node_id):
+        self.type = message_type
+        self.data = data
+        self.node_id = node_id
+
+    def __repr__(self):
+        return f"<Message {self.type}:{self.node_id}>"
+
+
 class DistributedRunner(Runner):
     pass
 
 
 class MasterRunner(DistributedRunner):
-    pass
+    def __init__(self, environment, master_bind_host="*", master_bind_port=5557):
+        super().__init__(environment)
+        self.master_bind_host = master_bind_host
+        self.master_bind_port = master_bind_port
+
+    @property
+    def client_id(self):
+        node = _rlocust.dist_node()
+        return node[1] if node else None
+
+    def _user_error(self, msg, formatted_tb):
+        pass  # a master runs no users
+
+    def _publish_spawn_info(self):
+        """What the next `spawn` messages carry: the host and every parsed option."""
+        env = self.environment
+        options = vars(env.parsed_options) if env.parsed_options is not None else {}
+        _rlocust.dist_set_spawn_info(env.host, dict(options))
+
+    def start(self, user_count, spawn_rate, wait=False, user_classes=None):
+        self._publish_spawn_info()
+        super().start(user_count, spawn_rate, wait=wait, user_classes=user_classes)
+
+    @property
+    def clients(self):
+        nodes = {}
+        for wid, index, state, user_count, classes, cpu, mem in _rlocust.dist_workers():
+            node = WorkerNode(wid, state=state)
+            node.user_classes_count = dict(classes)
+            node.cpu_usage = cpu
+            node.memory_usage = mem
+            node.index = index
+            nodes[wid] = node
+        return WorkerNodes(nodes)
+
+    @property
+    def worker_count(self):
+        return len(self.clients.ready) + len(self.clients.spawning) + len(self.clients.running)
+
+    def send_message(self, msg_type, data=None, client_id=None):
+        if client_id is None:
+            logger.debug(f"Sending {msg_type} message to all workers")
+        else:
+            logger.debug(f"Sending {msg_type} message to worker {client_id}")
+        _rlocust.dist_send(msg_type, data, client_id)
+
+    def _unknown_message(self, msg_type, node_id):
+        logger.warning(f"Unknown message type received from worker {node_id}: {msg_type}")
+
+    def _received_custom(self, msg_type, node_id):
+        logger.debug(f"Received {msg_type} message from worker {node_id}")
 
 
 class WorkerRunner(DistributedRunner):
-    pass
+    def __init__(self, environment, master_host="127.0.0.1", master_port=5557):
+        super().__init__(environment)
+        self.master_host = master_host
+        self.master_port = master_port
+        self.connected = True
+        self.retry = 0
+        self.logs = []
+
+    @property
+    def client_id(self):
+        node = _rlocust.dist_node()
+        return node[1] if node else None
+
+    @property
+    def worker_index(self):
+        node = _rlocust.dist_node()
+        return node[2] if node else -1
+
+    @property
+    def worker_state(self):
+        return self.state
+
+    def _user_error(self, msg, formatted_tb):
+        _rlocust.dist_send("exception", {"msg": msg, "traceback": formatted_tb}, None)
+
+    def send_message(self, msg_type, data=None, client_id=None):
+        logger.debug(f"Sending {msg_type} message to master")
+        _rlocust.dist_send(msg_type, data, None)
+
+    def start(self, user_count, spawn_rate, wait=False, user_classes=None):
+        raise NotImplementedError("use start_worker")
+
+    def _apply_spawn_options(self, data):
+        env = self.environment
+        env.host = data.get("host")
+        for user_class in self.user_classes:
+            if env.host:
+                user_class.host = env.host
+        custom = data.get("parsed_options") or {}
+        if env.parsed_options is None:
+            from types import SimpleNamespace
+
+            env.parsed_options = SimpleNamespace()
+        vars(env.parsed_options).update(custom)
 
 
 class WorkerNode:
@@ -474,3 +623,57 @@ class WorkerNode:
     @property
     def user_count(self):
         return sum(self.user_classes_count.values())
+
+
+class WorkerNodes:
+    """A master's workers by id (`runner.clients`): a snapshot of what the Rust master knows."""
+
+    def __init__(self, nodes=None):
+        self._worker_nodes = dict(nodes or {})
+
+    def get(self, k, default=None):
+        return self._worker_nodes.get(k, default)
+
+    def keys(self):
+        return self._worker_nodes.keys()
+
+    def values(self):
+        return self._worker_nodes.values()
+
+    def items(self):
+        return self._worker_nodes.items()
+
+    def __contains__(self, k):
+        return k in self._worker_nodes
+
+    def __getitem__(self, k):
+        return self._worker_nodes[k]
+
+    def __iter__(self):
+        return iter(self._worker_nodes)
+
+    def __len__(self):
+        return len(self._worker_nodes)
+
+    def _in_state(self, state):
+        return [n for n in self._worker_nodes.values() if n.state == state]
+
+    @property
+    def all(self):
+        return self._worker_nodes.values()
+
+    @property
+    def ready(self):
+        return self._in_state(STATE_INIT)
+
+    @property
+    def spawning(self):
+        return self._in_state(STATE_SPAWNING)
+
+    @property
+    def running(self):
+        return self._in_state(STATE_RUNNING)
+
+    @property
+    def missing(self):
+        return self._in_state(STATE_MISSING)
