@@ -4,6 +4,7 @@ request names. Everything on 127.0.0.1 against rlocust-target; every process is 
 
     python3 bench/dist.py master-cost   [--workers 20] [--users-per-worker 5] [--seconds 60]
     python3 bench/dist.py master-memory [--names 1000] [--seconds 600] [--workers 2]
+    python3 bench/dist.py processes     [--processes 1,2,4] [--seconds 15] [--iterations 6000]
 
 master-cost    one rlocust master, N rlocust workers (separate processes), each with a few users of
                constant(1) over 10 request names. Reports the master's CPU (user+sys from /proc, as a share of
@@ -12,6 +13,11 @@ master-cost    one rlocust master, N rlocust workers (separate processes), each 
 master-memory  one master, two workers, users that request `/items/<i>` under 1,000 distinct names. Samples
                the master's RSS every 10 s and prints the first and last minute's average: flat means no growth
                per report.
+
+processes      the case `--processes` is for: a locustfile whose tasks spend Python CPU (about 0.2 ms of
+               arithmetic per request, as parsing and building payloads do), 50 users without wait, against
+               rlocust-target. One process is then bound by its one Python thread while the machine has cores to
+               spare; prints requests/s and CPU µs per request for each process count, and the speed-up.
 
 Options --rlocust and --target select the binaries (default: target/release/).
 """
@@ -161,17 +167,75 @@ def master_memory(args):
           f"last minute {statistics.mean(last) / 2**20:.1f} MiB")
 
 
+HEAVY = """\
+from locust import HttpUser, task, constant
+
+
+class Heavy(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def t(self):
+        acc = 0
+        for i in range({iterations}):
+            acc += i * i % 7
+        self.client.get("/hello")
+"""
+
+
+def processes(args):
+    import resource
+
+    counts = [int(x) for x in args.processes.split(",")]
+    work = tempfile.mkdtemp(prefix="rlocust-dist-bench-")
+    lf = os.path.join(work, "heavy.py")
+    with open(lf, "w") as f:
+        f.write(HEAVY.format(iterations=args.iterations))
+    target, url = start_target(args.target, args.seconds * len(counts) + 60)
+    base = None
+    print(f"| processes | requests/s | CPU µs/request | speed-up |")
+    print(f"|---|---|---|---|")
+    try:
+        for n in counts:
+            d = os.path.join(work, f"p{n}")
+            os.makedirs(d)
+            cmd = [args.rlocust, "-f", lf, "--headless", "-u", "50", "-r", "50", "-t", f"{args.seconds}s", "-H", url,
+                   "--csv", os.path.join(d, "r"), "--only-summary", "--loglevel", "WARNING"]
+            if n > 1:
+                cmd += ["--processes", str(n), "--master-bind-host", "127.0.0.1", "--master-bind-port", "0"]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run(cmd, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=args.seconds + 120)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            with open(os.path.join(d, "r_stats.csv"), newline="") as f:
+                agg = [r for r in csv.DictReader(f) if r["Name"] == "Aggregated"][0]
+            requests = int(agg["Request Count"])
+            rps = requests / args.seconds
+            base = base or rps
+            print(f"| {n} | {rps:,.0f} | {cpu / requests * 1e6:.1f} | {rps / base:.2f}x |")
+    finally:
+        target.kill()
+        target.wait()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("scenario", choices=["master-cost", "master-memory"])
+    ap.add_argument("scenario", choices=["master-cost", "master-memory", "processes"])
     ap.add_argument("--rlocust", default=os.path.join(REPO, "target", "release", "rlocust"))
     ap.add_argument("--target", default=os.path.join(REPO, "target", "release", "rlocust-target"))
     ap.add_argument("--workers", type=int)
     ap.add_argument("--users-per-worker", type=int, default=5)
     ap.add_argument("--names", type=int, default=1000)
     ap.add_argument("--seconds", type=int)
+    ap.add_argument("--processes", default="1,2")
+    ap.add_argument("--iterations", type=int, default=6000,
+                    help="processes: Python loop iterations per request (6000 = about 0.2 ms on the reference machine)")
     args = ap.parse_args()
-    if args.scenario == "master-cost":
+    if args.scenario == "processes":
+        args.seconds = args.seconds or 15
+        processes(args)
+    elif args.scenario == "master-cost":
         args.workers = args.workers or 20
         args.seconds = args.seconds or 60
         master_cost(args)
