@@ -193,8 +193,8 @@ def processes(args):
         f.write(HEAVY.format(iterations=args.iterations))
     target, url = start_target(args.target, args.seconds * len(counts) + 60)
     base = None
-    print(f"| processes | requests/s | CPU µs/request | speed-up |")
-    print(f"|---|---|---|---|")
+    print("| processes | requests/s | CPU µs/request | speed-up |")
+    print("|---|---|---|---|")
     try:
         for n in counts:
             d = os.path.join(work, f"p{n}")

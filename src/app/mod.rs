@@ -57,6 +57,7 @@ fn install_panic_hook() {
 /// Run rlocust with `argv` (without the program name). Returns the process exit code.
 pub fn run(argv: Vec<String>) -> i32 {
     install_panic_hook();
+    crate::runner::watchdog::note_sigint_disposition();
     let _ = ARGV.set(argv.clone());
     let status = steps(argv).unwrap_or_else(|end| end);
     status.report();

@@ -169,6 +169,7 @@ impl<'a> Session<'a> {
             "local"
         };
         interp::create_runner(role)?;
+        runner::watchdog::keep_sigint_ignored();
         let worker = if options.worker {
             Some(connect_worker(&services, options)?)
         } else {

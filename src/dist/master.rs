@@ -1149,6 +1149,7 @@ impl Master {
                 weight,
                 fixed_count,
             } => {
+                // (the web UI's `/user` also has Python broadcast the whole edit to the workers, as Locust does)
                 if let Some(spec) = self.plan.classes.iter_mut().find(|c| c.name == class) {
                     if let Some(w) = weight {
                         spec.weight = w;
@@ -1156,18 +1157,6 @@ impl Master {
                     if let Some(n) = fixed_count {
                         spec.fixed_count = n;
                     }
-                }
-                let mut data = vec![("user_class_name", Value::str(class.as_str()))];
-                if let Some(w) = weight {
-                    data.push(("weight", Value::Float(w)));
-                }
-                if let Some(n) = fixed_count {
-                    data.push(("fixed_count", Value::from_u64(n)));
-                }
-                let data = Value::map(data);
-                let ids: Vec<String> = self.clients.keys().cloned().collect();
-                for id in ids {
-                    self.send(kind::UPDATE_USER_CLASS, data.clone(), &id);
                 }
                 if matches!(self.shared.state(), State::Ready | State::Stopped) {
                     self.dispatcher = None;

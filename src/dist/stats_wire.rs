@@ -29,7 +29,9 @@
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
+#[cfg(test)]
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::serialization::{Serializer as _, V2Serializer};
 
 use super::codec::Value;
 use crate::stats::{
@@ -213,7 +215,16 @@ const MAX_HIGHEST: u64 = 1 << 53;
 
 /// A histogram written by [`hdr_bytes`]: V2, lowest 1 µs, 3 significant digits. The header is checked before
 /// decoding so the decoder never allocates from hostile sizes.
+#[cfg(test)]
 fn hdr_from_bytes(bytes: &[u8]) -> Result<Histogram<u64>, String> {
+    hdr_header_ok(bytes)?;
+    Deserializer::new()
+        .deserialize(&mut &bytes[..])
+        .map_err(|e| format!("{e:?}"))
+}
+
+/// The checks of [`hdr_from_bytes`] on the header; the bytes when they pass.
+fn hdr_header_ok(bytes: &[u8]) -> Result<&[u8], String> {
     let word = |at: usize| -> u32 {
         let mut b = [0u8; 4];
         b.copy_from_slice(&bytes[at..at + 4]);
@@ -243,9 +254,76 @@ fn hdr_from_bytes(bytes: &[u8]) -> Result<Histogram<u64>, String> {
             "layout (digits {digits}, lowest {lowest}, highest {highest}) is not rlocust's"
         ));
     }
-    Deserializer::new()
-        .deserialize(&mut &bytes[..])
-        .map_err(|e| format!("{e:?}"))
+    Ok(bytes)
+}
+
+/// The `(lowest µs of the bucket, count)` pairs of a histogram written by [`hdr_bytes`], read straight from the
+/// V2 payload (ZigZag LEB128 counts, negative runs of empty buckets) without allocating a histogram. The header is
+/// checked as [`hdr_from_bytes`] checks it; the normalizing offset must be 0 (rlocust never shifts).
+fn hdr_samples(bytes: &[u8]) -> Result<Vec<(u64, u64)>, String> {
+    // validates the header (cookie, length, layout) without decoding
+    let checked = hdr_header_ok(bytes)?;
+    let offset = u32::from_be_bytes([checked[8], checked[9], checked[10], checked[11]]);
+    if offset != 0 {
+        return Err(format!("normalizing index offset {offset}"));
+    }
+    let mut payload = &bytes[V2_HEADER..];
+    let mut index: u64 = 0;
+    let mut out = Vec::new();
+    while !payload.is_empty() {
+        let (n, used) = leb128_zigzag(payload)?;
+        payload = &payload[used..];
+        if n < 0 {
+            index = index
+                .checked_add(n.unsigned_abs())
+                .ok_or("bucket index overflow")?;
+        } else {
+            if n > 0 {
+                out.push((value_at_index(index)?, n as u64));
+            }
+            index += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// The lowest value of bucket `index` of a histogram with 3 significant digits and a lowest value of 1 (2,048
+/// sub-buckets; the upper half of each bucket after the first).
+fn value_at_index(index: u64) -> Result<u64, String> {
+    const HALF_MAGNITUDE: u32 = 10;
+    const HALF: u64 = 1 << HALF_MAGNITUDE;
+    let bucket = (index >> HALF_MAGNITUDE) as i64 - 1;
+    let mut sub = (index & (HALF - 1)) + HALF;
+    let bucket = if bucket < 0 {
+        sub -= HALF;
+        0
+    } else {
+        bucket as u32
+    };
+    if bucket > 52 {
+        return Err(format!("bucket index {index} out of range"));
+    }
+    Ok(sub << bucket)
+}
+
+/// One ZigZag LEB128 number as hdrhistogram writes it (at most 9 bytes, the 9th with 8 bits); the bytes used.
+fn leb128_zigzag(bytes: &[u8]) -> Result<(i64, usize), String> {
+    let mut value: u64 = 0;
+    for (i, &b) in bytes.iter().enumerate().take(9) {
+        if i == 8 {
+            value |= (b as u64) << 56;
+            return Ok((zigzag(value), 9));
+        }
+        value |= ((b & 0x7f) as u64) << (7 * i);
+        if b & 0x80 == 0 {
+            return Ok((zigzag(value), i + 1));
+        }
+    }
+    Err("truncated histogram payload".into())
+}
+
+fn zigzag(n: u64) -> i64 {
+    ((n >> 1) as i64) ^ -((n & 1) as i64)
 }
 
 /// A non-negative Python int.
@@ -328,7 +406,7 @@ fn parse_entry(v: &Value, what: &str, now: f64) -> Result<RowData, String> {
         field("method").ok_or_else(|| format!("{what}: no 'method'"))?,
         &format!("{what}.method"),
     )?;
-    let mut row = RowData::empty(name, method, now);
+    let mut row = RowData::received(name, method, now);
     for (k, val) in entries {
         let Some(key) = k.as_str() else {
             continue; // not a StatsEntryDict key: Locust skips it too
@@ -389,10 +467,10 @@ fn apply_hdr(report: &mut ReportData, ext: &Value) {
         let Some(Value::Bytes(b)) = bytes else {
             return;
         };
-        if let Ok(h) = hdr_from_bytes(b)
-            && h.len() == row.hist.len()
+        if let Ok(samples) = hdr_samples(b)
+            && samples.iter().map(|&(_, n)| n).sum::<u64>() == row.sample_count()
         {
-            row.hist = h;
+            row.samples = Some(samples);
         }
     };
     if let Some(entries) = ext.get("entries").and_then(Value::as_map) {

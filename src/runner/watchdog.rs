@@ -72,6 +72,27 @@ impl Watchdog {
 }
 
 /// Whether SIGINT was inherited as ignored (then it stays ignored).
+/// SIGINT was ignored when rlocust started (a background job of a script, `nohup`): it stays ignored.
+static SIGINT_IGNORED_AT_START: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Note whether SIGINT is ignored; call first thing, before Python or anything else installs handlers.
+pub fn note_sigint_disposition() {
+    SIGINT_IGNORED_AT_START.store(sigint_ignored(), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The shim installs its Python-level SIGINT handler even when SIGINT was ignored at start (the watchdog's
+/// interrupt of a task that never yields trips that handler); the OS-level disposition goes back to ignored here,
+/// so a real SIGINT still does nothing, as the user's environment asked.
+pub fn keep_sigint_ignored() {
+    if SIGINT_IGNORED_AT_START.load(std::sync::atomic::Ordering::Relaxed) {
+        // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
+        unsafe {
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+        }
+    }
+}
+
 fn sigint_ignored() -> bool {
     // SAFETY: querying the current disposition with a null new action changes nothing; `old` is a valid out-pointer.
     unsafe {

@@ -77,6 +77,9 @@ pub struct RowData {
     pub last_request_timestamp: Option<f64>,
     /// The response times in µs (3 significant digits when built by rlocust).
     pub hist: Histogram<u64>,
+    /// Instead of `hist` when set: `(µs, count)` pairs (a received report, decoded without building a
+    /// histogram per row).
+    pub samples: Option<Vec<(u64, u64)>>,
     /// `(unix second, count)`, non-zero counts only.
     pub reqs_per_sec: Vec<(i64, u64)>,
     pub fails_per_sec: Vec<(i64, u64)>,
@@ -87,6 +90,29 @@ impl RowData {
     pub fn empty(name: &str, method: &str, now: f64) -> RowData {
         EntryState::new(now).into_row(name.to_owned(), method.to_owned())
     }
+
+    /// An empty row for a received report: its samples are `(µs, count)` pairs, so no histogram is built per row
+    /// and report (a master merges thousands of rows every few seconds).
+    pub fn received(name: &str, method: &str, now: f64) -> RowData {
+        RowData {
+            name: name.to_owned(),
+            method: method.to_owned(),
+            num_requests: 0,
+            num_none_requests: 0,
+            num_failures: 0,
+            total_response_time: 0.0,
+            min_response_time: None,
+            max_response_time: 0.0,
+            total_content_length: 0,
+            start_time: now,
+            last_request_timestamp: None,
+            // the smallest histogram hdrhistogram makes (a few hundred bytes); unused while `samples` is set
+            hist: Histogram::new_with_bounds(1, 2, 1).expect("a valid histogram configuration"),
+            samples: Some(Vec::new()),
+            reqs_per_sec: Vec::new(),
+            fails_per_sec: Vec::new(),
+        }
+    }
 }
 
 impl RowData {
@@ -94,8 +120,41 @@ impl RowData {
     /// converts them; clamped to the recordable range).
     pub fn record_ms(&mut self, ms: f64, count: u64) {
         let us = ms_to_us(ms);
-        if count > 0 && self.hist.record_n(us, count).is_err() {
-            self.hist.saturating_record_n(us, count);
+        if count == 0 {
+            return;
+        }
+        match &mut self.samples {
+            Some(samples) => samples.push((us, count)),
+            None => {
+                if self.hist.record_n(us, count).is_err() {
+                    self.hist.saturating_record_n(us, count);
+                }
+            }
+        }
+    }
+
+    /// Every sample as `(µs, count)`, whichever form the row holds.
+    pub fn samples(&self) -> Vec<(u64, u64)> {
+        match &self.samples {
+            Some(s) => s.clone(),
+            None => self
+                .hist
+                .iter_recorded()
+                .map(|v| {
+                    (
+                        self.hist.lowest_equivalent(v.value_iterated_to()),
+                        v.count_at_value(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// How many samples the row holds.
+    pub fn sample_count(&self) -> u64 {
+        match &self.samples {
+            Some(s) => s.iter().map(|&(_, n)| n).sum(),
+            None => self.hist.len(),
         }
     }
 }
@@ -268,6 +327,7 @@ impl EntryState {
             start_time,
             last_request_timestamp,
             hist: self.hist,
+            samples: None,
             reqs_per_sec: self.reqs_per_sec.iter().collect(),
             fails_per_sec: self.fails_per_sec.iter().collect(),
         }
@@ -301,26 +361,46 @@ impl EntryState {
         for &(s, n) in &row.fails_per_sec {
             self.fails_per_sec.add(s, n);
         }
-        let added = row.hist.len();
+        let samples: Vec<(u64, u64)> = match &row.samples {
+            Some(s) => s.clone(),
+            None => row
+                .hist
+                .iter_recorded()
+                .map(|v| {
+                    (
+                        row.hist.lowest_equivalent(v.value_iterated_to()),
+                        v.count_at_value(),
+                    )
+                })
+                .collect(),
+        };
+        let added: u64 = samples.iter().map(|&(_, n)| n).sum();
         if added == 0 {
             return;
         }
-        if self.hist.add(&row.hist).is_err() {
-            for v in row.hist.iter_recorded() {
-                let (us, n) = (v.value_iterated_to(), v.count_at_value());
-                if self.hist.record_n(us, n).is_err() {
-                    self.hist.saturating_record_n(us, n);
-                }
+        for &(us, n) in &samples {
+            if self.hist.record_n(us, n).is_err() {
+                self.hist.saturating_record_n(us, n);
             }
         }
-        // the samples kept for the next snapshot's export only hold single recordings: stop tracking
         self.hist_version.1 = self.hist_version.1.saturating_add(added);
-        self.pending = Vec::new();
-        self.pending_base = None;
-        for v in row.hist.iter_recorded() {
-            let us = row.hist.lowest_equivalent(v.value_iterated_to());
-            self.window
-                .record_n(sec, bucket_index(us), v.count_at_value());
+        // a master merges a few samples per row and report: keep them for the next snapshot's export (so it
+        // need not copy the whole histogram), while they fit
+        if self.pending_base.is_some() {
+            let fits = self.pending.len() as u64 + added <= PENDING_CAP as u64
+                && samples.iter().all(|&(us, _)| u32::try_from(us).is_ok());
+            if fits {
+                for &(us, n) in &samples {
+                    self.pending
+                        .extend(std::iter::repeat_n(us as u32, n as usize));
+                }
+            } else {
+                self.pending = Vec::new();
+                self.pending_base = None;
+            }
+        }
+        for &(us, n) in &samples {
+            self.window.record_n(sec, bucket_index(us), n);
         }
     }
 }

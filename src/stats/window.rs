@@ -216,6 +216,16 @@ impl Window {
                 recycled = Some(old.counts);
             }
         }
+        if recycled.is_some() {
+            // the dense sums follow the window's slowest response, not the run's: a name that once had a slow
+            // outlier does not keep (and copy on every snapshot) a long run of zeros
+            while self.sums.last() == Some(&0) {
+                self.sums.pop();
+            }
+            if self.sums.capacity() > 2 * self.sums.len() + 256 {
+                self.sums.shrink_to_fit();
+            }
+        }
         let mut counts = recycled.unwrap_or_default();
         counts.clear();
         let pos = self.seconds.partition_point(|s| s.sec < sec);

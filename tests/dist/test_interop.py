@@ -319,3 +319,47 @@ def test_worker_without_master_for_the_locustfile_says_so(tmp_path, nodes):
     w = nodes("rlocust", ["-f", "-", "--worker", "--master-port", str(free_port())], tmp_path, "worker")
     w.wait_for(r"Waiting to connect to master to receive locustfile\.\.\.", 20)
     w.kill()
+
+
+@pytest.mark.parametrize("master_tool", ["locust", "rlocust"])
+def test_web_ui_master_with_workers(master_tool, target, tmp_path, nodes):
+    """A master with the web UI, one Locust and one rlocust worker: the worker count and the workers list of
+    `/stats/requests` (Locust's fields and types), a swarm spread over both, a stop (the workers re-register as
+    ready), then SIGTERM ends the master and the workers quit."""
+    port, web = free_port(), free_port()
+    base = f"http://127.0.0.1:{web}"
+    master = nodes(master_tool, ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+                                 "--web-host", "127.0.0.1", "--web-port", str(web), "-H", target], tmp_path, "master")
+    w1 = worker("locust", port, tmp_path, nodes, "worker-locust")
+    w2 = worker("rlocust", port, tmp_path, nodes, "worker-rlocust")
+    master.wait_for(r"2 workers connected\.", 30)
+    assert requests.get(base + "/worker-count", timeout=5).json() == {"worker_count": 2}
+    r = requests.post(base + "/swarm", data={"user_count": "4", "spawn_rate": "4", "host": target}, timeout=10)
+    assert r.status_code == 200 and r.json()["success"] is True, r.text
+    master.wait_for(r"All users spawned: \{\"OtherUser\": 2, \"WebsiteUser\": 2\} \(4 total users\)", 30)
+    deadline = time.monotonic() + 20
+    while True:
+        doc = requests.get(base + "/stats/requests", timeout=5).json()
+        if doc["state"] == "running" and doc["user_count"] == 4 and doc["stats"][-1]["num_requests"] > 0:
+            break
+        assert time.monotonic() < deadline, doc
+        time.sleep(0.5)
+    assert doc["worker_count"] == 2
+    assert sorted(w["user_count"] for w in doc["workers"]) == [2, 2]
+    for w in doc["workers"]:
+        assert set(w) == {"id", "state", "user_count", "cpu_usage", "memory_usage"}
+        assert w["state"] == "running" and isinstance(w["cpu_usage"], float) and isinstance(w["memory_usage"], int)
+    r = requests.post(base + "/stop", timeout=30)
+    assert r.json() == {"success": True, "message": "Test stopped"}
+    deadline = time.monotonic() + 30
+    while True:
+        doc = requests.get(base + "/stats/requests", timeout=5).json()
+        if doc["state"] == "stopped" and doc["worker_count"] == 2 and doc["user_count"] == 0:
+            break
+        assert time.monotonic() < deadline, doc
+        time.sleep(0.5)
+    assert {w["state"] for w in doc["workers"]} == {"ready"}
+    master.kill(signal.SIGTERM)
+    master.wait(30)
+    assert w1.wait(20) == 0, w1.log()[-2000:]
+    assert w2.wait(20) == 0, w2.log()[-2000:]

@@ -41,7 +41,9 @@ def ensure_started():
     if _watcher is None:
         import signal
 
-        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        # (also when SIGINT was ignored at start, as in a background job of a script: Rust takes SIGINT at the OS
+        # level anyway, and the watchdog's interrupt of a task that never yields needs this handler)
+        if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, signal.SIG_IGN):
             signal.signal(signal.SIGINT, _on_sigint)
         _hub = gevent.get_hub()
         _watcher = _hub.loop.io(_rlocust.wake_fd(), 1)

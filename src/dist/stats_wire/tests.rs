@@ -718,6 +718,57 @@ fn no_input_panics() {
     let mut wide = good.clone();
     wide[24..32].copy_from_slice(&u64::MAX.to_be_bytes());
     assert!(hdr_from_bytes(&wide).is_err());
+    // the sparse reader of the master never panics either, and refuses what the full decoder refuses
+    for len in 0..good.len() {
+        assert!(hdr_samples(&good[..len]).is_err() || len == good.len());
+    }
+    for _ in 0..5000 {
+        let mut b = good.clone();
+        let i = (next() % b.len() as u64) as usize;
+        b[i] = next() as u8;
+        let _ = hdr_samples(&b);
+    }
+    assert!(hdr_samples(&huge).is_err());
+    assert!(hdr_samples(&wide).is_err());
+}
+
+/// The master reads received histograms sparsely: the same (value, count) pairs the full decoder gives, for
+/// values across the whole recordable range.
+#[test]
+fn sparse_histogram_reading_equals_the_decoder() {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..200 {
+        let mut h = Histogram::<u64>::new(3).unwrap();
+        for _ in 0..(1 + next() % 300) {
+            let magnitude = next() % 40;
+            let v = 1 + next() % (1u64 << (magnitude + 1));
+            h.record_n(v, 1 + next() % 5).unwrap();
+        }
+        if round == 0 {
+            h.record(1).unwrap();
+            h.record(2047).unwrap();
+            h.record(2048).unwrap();
+            h.record(1 << 40).unwrap();
+        }
+        let bytes = hdr_bytes(&h).unwrap();
+        let full = hdr_from_bytes(&bytes).unwrap();
+        let want: Vec<(u64, u64)> = full
+            .iter_recorded()
+            .map(|v| {
+                (
+                    full.lowest_equivalent(v.value_iterated_to()),
+                    v.count_at_value(),
+                )
+            })
+            .collect();
+        assert_eq!(hdr_samples(&bytes).unwrap(), want, "round {round}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
