@@ -294,7 +294,7 @@ impl<'a> Session<'a> {
             0
         };
         let spawn_rate = options.spawn_rate_or_default();
-        if spawn_rate > 100.0 {
+        if spawn_rate > 100.0 && self.master.is_none() {
             log::warning(
                 "locust.runners",
                 "Your selected spawn rate is very high (>100), and this is known to sometimes cause issues. Do you really need to ramp up that fast?",
@@ -336,15 +336,8 @@ impl<'a> Session<'a> {
         } else {
             None
         };
-        if let (Some(pattern), Some(info)) = (&options.html_file, &info) {
-            outputs.set_html_report(
-                pattern.clone(),
-                Arc::new(Report {
-                    stats: services.stats.clone(),
-                    shared: runner.shared.clone(),
-                    info: info.clone(),
-                }),
-            );
+        if let Some(info) = &info {
+            attach_html_report(&outputs, options, &services, &runner.shared, info.clone());
         }
         if let (Some(config), Some(info)) = (web, info) {
             let state = Arc::new(web::WebState::new(
@@ -446,15 +439,14 @@ impl<'a> Session<'a> {
         self.start_reporters();
         self.start_watchdog();
         let conn = self.worker.take().expect("a worker session");
-        if let Some(pattern) = &options.html_file {
+        if options.html_file.is_some() {
             let info = Arc::new(RunInfo::new(&interp::web_info()?, options));
-            self.outputs.set_html_report(
-                pattern.clone(),
-                Arc::new(Report {
-                    stats: self.services.stats.clone(),
-                    shared: self.runner.shared.clone(),
-                    info,
-                }),
+            attach_html_report(
+                &self.outputs,
+                options,
+                &self.services,
+                &self.runner.shared,
+                info,
             );
         }
         let Session {
@@ -564,6 +556,26 @@ impl<'a> Session<'a> {
         if let Some(hub) = runner::monitor::ThreadClock::current() {
             rt.spawn(runner::monitor::run(shared.clone(), bridge.clone(), hub));
         }
+    }
+}
+
+/// `--html FILE`: the report is written with the other result files at the end.
+fn attach_html_report(
+    outputs: &Outputs,
+    options: &Options,
+    services: &Services,
+    shared: &Arc<runner::Shared>,
+    info: Arc<RunInfo>,
+) {
+    if let Some(pattern) = &options.html_file {
+        outputs.set_html_report(
+            pattern.clone(),
+            Arc::new(Report {
+                stats: services.stats.clone(),
+                shared: shared.clone(),
+                info,
+            }),
+        );
     }
 }
 

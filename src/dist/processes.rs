@@ -68,6 +68,17 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
     }
 }
 
+/// Wait for `child` until `deadline`: its exit code, or `None` when it still runs (or cannot be waited for).
+fn wait_until(child: &mut Child, deadline: Instant) -> Option<i32> {
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(exit_code(status)),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => return None,
+        }
+    }
+}
+
 fn signal(child: &Child, sig: libc::c_int) {
     // SAFETY: kill() with a pid of our own child; a child already reaped is at worst ESRCH.
     unsafe {
@@ -83,20 +94,9 @@ impl Children {
         let mut code = 0;
         let mut left = Vec::new();
         for mut child in self.children.drain(..) {
-            loop {
-                match child.try_wait() {
-                    Ok(Some(status)) => {
-                        code = code.max(exit_code(status));
-                        break;
-                    }
-                    Ok(None) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(20))
-                    }
-                    _ => {
-                        left.push(child);
-                        break;
-                    }
-                }
+            match wait_until(&mut child, deadline) {
+                Some(c) => code = code.max(c),
+                None => left.push(child),
             }
         }
         self.children = left;
@@ -123,25 +123,12 @@ impl Children {
         let mut code = 0;
         for mut child in self.children.drain(..) {
             // a child that ignores SIGINT for 60 s is killed
-            let deadline = Instant::now() + Duration::from_secs(60);
-            loop {
-                match child.try_wait() {
-                    Ok(Some(status)) => {
-                        code = code.max(exit_code(status));
-                        break;
-                    }
-                    Ok(None) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(20))
-                    }
-                    _ => {
-                        signal(&child, libc::SIGKILL);
-                        if let Ok(status) = child.wait() {
-                            code = code.max(exit_code(status));
-                        }
-                        break;
-                    }
-                }
-            }
+            let c =
+                wait_until(&mut child, Instant::now() + Duration::from_secs(60)).or_else(|| {
+                    signal(&child, libc::SIGKILL);
+                    child.wait().ok().map(exit_code)
+                });
+            code = code.max(c.unwrap_or(0));
         }
         code
     }

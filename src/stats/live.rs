@@ -85,6 +85,16 @@ pub struct RowData {
     pub fails_per_sec: Vec<(i64, u64)>,
 }
 
+/// A histogram's samples as `(lowest µs of the bucket, count)`, ascending.
+fn hist_pairs(h: &Histogram<u64>) -> impl Iterator<Item = (u64, u64)> + '_ {
+    h.iter_recorded().map(|v| {
+        (
+            h.lowest_equivalent(v.value_iterated_to()),
+            v.count_at_value(),
+        )
+    })
+}
+
 impl RowData {
     /// An empty row (`start_time` = `now`), as a freshly reset Locust `StatsEntry`.
     pub fn empty(name: &str, method: &str, now: f64) -> RowData {
@@ -137,16 +147,7 @@ impl RowData {
     pub fn samples(&self) -> Vec<(u64, u64)> {
         match &self.samples {
             Some(s) => s.clone(),
-            None => self
-                .hist
-                .iter_recorded()
-                .map(|v| {
-                    (
-                        self.hist.lowest_equivalent(v.value_iterated_to()),
-                        v.count_at_value(),
-                    )
-                })
-                .collect(),
+            None => hist_pairs(&self.hist).collect(),
         }
     }
 
@@ -361,19 +362,7 @@ impl EntryState {
         for &(s, n) in &row.fails_per_sec {
             self.fails_per_sec.add(s, n);
         }
-        let samples: Vec<(u64, u64)> = match &row.samples {
-            Some(s) => s.clone(),
-            None => row
-                .hist
-                .iter_recorded()
-                .map(|v| {
-                    (
-                        row.hist.lowest_equivalent(v.value_iterated_to()),
-                        v.count_at_value(),
-                    )
-                })
-                .collect(),
-        };
+        let samples = row.samples();
         let added: u64 = samples.iter().map(|&(_, n)| n).sum();
         if added == 0 {
             return;
@@ -484,15 +473,7 @@ impl RawEntry {
                 (Arc::clone(&b), Some((version, b)))
             }
             HistCopy::Whole(version, h) => {
-                let b: Buckets = h
-                    .iter_recorded()
-                    .map(|v| {
-                        (
-                            h.lowest_equivalent(v.value_iterated_to()),
-                            v.count_at_value(),
-                        )
-                    })
-                    .collect();
+                let b: Buckets = hist_pairs(&h).collect();
                 (Arc::clone(&b), Some((version, b)))
             }
         };
