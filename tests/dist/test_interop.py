@@ -168,7 +168,8 @@ def test_headless_run_counts_match_what_the_target_served(master_tool, worker_to
         assert w.wait(20) == 0, w.log()[-2000:]
     log = master.log()
     assert code == 1, log[-3000:]  # failures and task exceptions: --exit-code-on-error's default
-    assert "The last worker quit, stopping test." in log or "quit." in log
+    # every worker said quit, and the master saw each one go
+    assert len(re.findall(r"Worker '\S+_[0-9a-f]{32}' \(index \d\) quit\.", log)) == len(worker_tools), log[-3000:]
     # every request the target served is in the master's numbers, and no other
     total = int(aggregated(tmp_path / "r_stats.csv")["Request Count"])
     assert total == served(target) and total > 50, (total, served(target))
@@ -178,10 +179,14 @@ def test_headless_run_counts_match_what_the_target_served(master_tool, worker_to
     assert names == {("GET", "/hello"), ("GET", "/status/404"), ("GET", "/json")}
     failures = {e["name"]: e["num_failures"] for e in result}
     assert failures["/hello"] == 0 and failures["/json"] == 0 and failures["/status/404"] > 0
-    # task exceptions came over the wire, with the workers' ids as nodes
-    for w in workers:
-        wid = re.search(r"(\S+_[0-9a-f]{32}) \(index \d\) reported as ready", log)
-        assert wid, log[-2000:]
+    # the task exceptions came over the wire (`exception` messages) into the master's exceptions CSV
+    with open(tmp_path / "r_exceptions.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert any("intentional test exception" in r["Message"] and int(r["Count"]) > 0 for r in rows), rows
+    # each worker registered with its own id and index
+    ready = re.findall(r"(\S+_[0-9a-f]{32}) \(index (\d)\) reported as ready", log)
+    assert sorted(i for _, i in ready) == [str(i) for i in range(len(worker_tools))], log[-2000:]
+    assert len({wid for wid, _ in ready}) == len(worker_tools)
     # the custom message exchange: the master's test_users reached every worker, each answer reached the master
     assert log.count("master got acknowledge_users from a worker: 2") == len(worker_tools), log[-3000:]
     for w in workers:
