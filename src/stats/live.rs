@@ -22,6 +22,7 @@ use hdrhistogram::Histogram;
 use indexmap::{Equivalent, IndexMap};
 use parking_lot::Mutex;
 
+use super::hist::RowHist;
 use super::history::{History, HistoryPoint};
 use super::snapshot::{EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, Snapshot};
 use super::window::{PerSecond, Window, WindowCopy, bucket_index};
@@ -173,7 +174,7 @@ pub struct ReportData {
 #[derive(Debug)]
 pub(super) struct EntryState {
     counters: Counters,
-    hist: Histogram<u64>,
+    pub(super) hist: RowHist,
     /// `(epoch, changes)`: a fresh epoch on creation and reset, changes bumped per sample.
     hist_version: HistVersion,
     /// `hist` as sorted `(µs, count)` at version `.0`, so idle entries cost a snapshot nothing.
@@ -192,7 +193,7 @@ impl EntryState {
     fn new(now: f64) -> Self {
         EntryState {
             counters: Counters::new(now),
-            hist: new_histogram(),
+            hist: RowHist::default(),
             hist_version: (new_epoch(), 0),
             exported: None,
             pending: Vec::new(),
@@ -247,9 +248,7 @@ impl EntryState {
         if rt > c.max_response_time {
             c.max_response_time = rt;
         }
-        if self.hist.record(us).is_err() {
-            self.hist.saturating_record(us);
-        }
+        self.hist.record_n(us, idx, 1);
         self.hist_version.1 += 1;
         if self.pending_base.is_some() {
             match u32::try_from(us) {
@@ -327,7 +326,7 @@ impl EntryState {
             total_content_length,
             start_time,
             last_request_timestamp,
-            hist: self.hist,
+            hist: self.hist.into_histogram(),
             samples: None,
             reqs_per_sec: self.reqs_per_sec.iter().collect(),
             fails_per_sec: self.fails_per_sec.iter().collect(),
@@ -368,9 +367,7 @@ impl EntryState {
             return;
         }
         for &(us, n) in &samples {
-            if self.hist.record_n(us, n).is_err() {
-                self.hist.saturating_record_n(us, n);
-            }
+            self.hist.record_us(us, n);
         }
         self.hist_version.1 = self.hist_version.1.saturating_add(added);
         // a master merges a few samples per row and report: keep them for the next snapshot's export (so it
@@ -405,7 +402,7 @@ enum HistCopy {
         samples: Vec<u32>,
     },
     /// The whole histogram at a version, to export outside the lock.
-    Whole(HistVersion, Histogram<u64>),
+    Whole(HistVersion, RowHist),
 }
 
 /// Samples kept per row between two snapshots (4 KB); a busier row is copied whole.
@@ -473,7 +470,7 @@ impl RawEntry {
                 (Arc::clone(&b), Some((version, b)))
             }
             HistCopy::Whole(version, h) => {
-                let b: Buckets = hist_pairs(&h).collect();
+                let b: Buckets = h.pairs().into();
                 (Arc::clone(&b), Some((version, b)))
             }
         };

@@ -28,6 +28,7 @@
 //!   [`bucket_response_time`], µs conversion, histogram construction, histogram versions).
 //! - `tests`: the tests of all of the above.
 
+mod hist;
 pub mod history;
 mod live;
 mod snapshot;

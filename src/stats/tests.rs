@@ -247,7 +247,7 @@ fn current_percentile_uses_last_ten_seconds() {
     let plain = s.snapshot_at(1020.9);
     assert_eq!(plain.entries[0].current_percentile(0.5), None);
     assert_eq!(plain.total.current_percentile(1.0), Some(7.0));
-    // The window keeps at most CURRENT_WINDOW_SECS seconds per entry, and its dense sums
+    // The window keeps at most CURRENT_WINDOW_SECS seconds per entry, and its sums
     // match those seconds.
     let s = RequestStats::new_at(1000.0);
     for sec in 1000..1100 {
@@ -256,7 +256,7 @@ fn current_percentile_uses_last_ten_seconds() {
     let total = s.total.lock();
     assert_eq!(total.window.seconds.len(), CURRENT_WINDOW_SECS as usize);
     assert_eq!(
-        total.window.sums.iter().sum::<u64>(),
+        total.window.sums.values().sum::<u64>(),
         CURRENT_WINDOW_SECS as u64
     );
     assert_eq!(
@@ -309,7 +309,7 @@ fn window_expires_and_skips_stale_seconds() {
     // Holds seconds 121..=130 and their sums only.
     assert_eq!(w.seconds.len(), 10);
     let expected: u64 = (121..=130).map(|s| s - 99).sum();
-    assert_eq!(w.sums.iter().sum::<u64>(), expected);
+    assert_eq!(w.sums.values().sum::<u64>(), expected);
     // Read at a later time: seconds before `from` are left out.
     let got = window_at(&w, 125);
     let want: Vec<(u64, u64)> = (125..=130u64)
@@ -321,9 +321,9 @@ fn window_expires_and_skips_stale_seconds() {
     assert!(window_at(&w, 140).is_empty());
     // A late sample for an expired second is dropped; one inside the window is kept.
     w.record(110, 5);
-    assert_eq!(w.sums.iter().sum::<u64>(), expected);
+    assert_eq!(w.sums.values().sum::<u64>(), expected);
     w.record(122, 5);
-    assert_eq!(w.sums.iter().sum::<u64>(), expected + 1);
+    assert_eq!(w.sums.values().sum::<u64>(), expected + 1);
 }
 
 #[test]
@@ -627,4 +627,43 @@ fn incremental_exports_equal_whole_exports() {
             assert_eq!(got.percentile(0.95), e.percentile(0.95));
         }
     }
+}
+
+#[test]
+fn expired_seconds_leave_no_sums_behind() {
+    // a window whose seconds expired holds no bucket of them: its size follows what it holds now, not the
+    // slowest response it ever saw
+    let mut w = Window::default();
+    for sec in 100..=109 {
+        w.record(sec, bucket_index(60_000_000)); // one minute
+        w.record(sec, bucket_index(900));
+    }
+    assert_eq!(w.sums.len(), 2);
+    for sec in 110..=119 {
+        w.record(sec, bucket_index(900));
+    }
+    assert_eq!(w.sums.len(), 1);
+    assert_eq!(w.sums.values().sum::<u64>(), 10);
+    assert_eq!(window_at(&w, 110), vec![(900, 10)]);
+}
+
+#[test]
+fn a_row_with_few_distinct_times_stays_small() {
+    // one slow outlier in a row of fast responses: the row keeps it (max, percentiles) without widening
+    let s = RequestStats::new_at(1000.0);
+    for i in 0..200 {
+        one(
+            &s,
+            "/few",
+            0.5 + (i % 20) as f64 * 0.01,
+            1000.0 + i as f64 * 0.01,
+        );
+    }
+    one(&s, "/few", 45_000.0, 1002.5);
+    let snap = s.snapshot_with_windows_at(1003.0);
+    let e = &snap.entries[0];
+    assert_eq!(e.num_requests, 201);
+    assert_eq!(e.percentile(1.0), 45_000.0);
+    assert_eq!(e.buckets.len(), 21);
+    assert!(s.total.lock().hist.is_sparse());
 }

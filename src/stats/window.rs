@@ -26,9 +26,13 @@ const CHUNK: usize = 256;
 /// `{unix second: count}` for every second of the run, stored in copy-on-write chunks of 256
 /// seconds so that a snapshot shares the finished chunks instead of copying hours of counters.
 /// Seconds with a count of 0 do not exist (as in Locust's `defaultdict`).
+///
+/// NOTE: a count is a `u32` (saturating: four billion requests of one name in one second): the chunks are the
+/// one part of a row that grows with the run's length (Locust's `--json` output has every second), 1 KiB per
+/// row and 256 s.
 #[derive(Clone, Debug, Default)]
 pub struct PerSecond {
-    chunks: BTreeMap<i64, Arc<[u64; CHUNK]>>,
+    chunks: BTreeMap<i64, Arc<[u32; CHUNK]>>,
 }
 
 impl PerSecond {
@@ -43,13 +47,13 @@ impl PerSecond {
         let (c, i) = Self::split(sec);
         let chunk = self.chunks.entry(c).or_insert_with(|| Arc::new([0; CHUNK]));
         let slot = &mut Arc::make_mut(chunk)[i];
-        *slot = slot.saturating_add(n);
+        *slot = slot.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
     }
 
     /// The count for one second (0 when none).
     pub fn get(&self, sec: i64) -> u64 {
         let (c, i) = Self::split(sec);
-        self.chunks.get(&c).map_or(0, |chunk| chunk[i])
+        self.chunks.get(&c).map_or(0, |chunk| u64::from(chunk[i]))
     }
 
     /// `(second, count)` for every second with a non-zero count, ascending.
@@ -59,7 +63,7 @@ impl PerSecond {
                 .iter()
                 .enumerate()
                 .filter(|(_, n)| **n != 0)
-                .map(move |(i, n)| (c * CHUNK as i64 + i as i64, *n))
+                .map(move |(i, n)| (c * CHUNK as i64 + i as i64, u64::from(*n)))
         })
     }
 
@@ -114,7 +118,7 @@ pub(super) fn bucket_value(idx: usize) -> u64 {
 
 /// A fast hasher for the bucket-index keys of the per-second window maps.
 #[derive(Default)]
-struct IndexHasher(u64);
+pub(super) struct IndexHasher(u64);
 
 impl Hasher for IndexHasher {
     fn finish(&self) -> u64 {
@@ -141,14 +145,19 @@ pub(super) struct SecondHist {
 
 /// The response times of the last `CURRENT_WINDOW_SECS` seconds (counted back from the newest
 /// second seen): a sparse map per second, so a second can be subtracted when it leaves, and
-/// their dense sum per bucket, so a snapshot reads the window with one linear scan.
+/// their sum per bucket, so a snapshot copies the window as one map.
+///
+/// NOTE: the sums are sparse too. Dense (a `Vec` indexed by bucket), they cost 8 bytes per bucket up to the
+/// window's slowest response: 10 MiB for a master merging 1,000 names whose windows each held one slow sample.
 #[derive(Debug, Default)]
 pub(super) struct Window {
     /// Ascending by second; only seconds that had samples.
     pub(super) seconds: VecDeque<SecondHist>,
-    /// `sums[i]` = count of bucket `i` over `seconds`.
-    pub(super) sums: Vec<u64>,
+    /// bucket index → count over `seconds` (no zero counts).
+    pub(super) sums: SumCounts,
 }
+
+type SumCounts = HashMap<u32, u64, BuildHasherDefault<IndexHasher>>;
 
 impl Window {
     pub(super) fn clear(&mut self) {
@@ -190,10 +199,10 @@ impl Window {
             let before = *c;
             *c = c.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
             let added = u64::from(*c - before);
-            if idx >= self.sums.len() {
-                self.sums.resize(idx + 1, 0);
+            if added > 0 {
+                let sum = self.sums.entry(idx as u32).or_insert(0);
+                *sum = sum.saturating_add(added);
             }
-            self.sums[idx] = self.sums[idx].saturating_add(added);
         }
     }
 
@@ -209,22 +218,19 @@ impl Window {
         while self.seconds.front().is_some_and(|s| s.sec < oldest) {
             if let Some(old) = self.seconds.pop_front() {
                 for (&k, &n) in &old.counts {
-                    if let Some(sum) = self.sums.get_mut(k as usize) {
+                    if let Some(sum) = self.sums.get_mut(&k) {
                         *sum = sum.saturating_sub(u64::from(n));
+                        if *sum == 0 {
+                            self.sums.remove(&k);
+                        }
                     }
                 }
                 recycled = Some(old.counts);
             }
         }
-        if recycled.is_some() {
-            // the dense sums follow the window's slowest response, not the run's: a name that once had a slow
-            // outlier does not keep (and copy on every snapshot) a long run of zeros
-            while self.sums.last() == Some(&0) {
-                self.sums.pop();
-            }
-            if self.sums.capacity() > 2 * self.sums.len() + 256 {
-                self.sums.shrink_to_fit();
-            }
+        if recycled.is_some() && self.sums.capacity() > 2 * self.sums.len() + 64 {
+            // a burst of distinct response times does not keep its table for the rest of the run
+            self.sums.shrink_to_fit();
         }
         let mut counts = recycled.unwrap_or_default();
         counts.clear();
@@ -253,7 +259,7 @@ impl Window {
 
 /// A copy of a [`Window`] taken under the lock, turned into `(µs, count)` outside it.
 pub(super) struct WindowCopy {
-    sums: Vec<u64>,
+    sums: SumCounts,
     stale: Vec<SecondCounts>,
 }
 
@@ -261,16 +267,18 @@ impl WindowCopy {
     pub(super) fn export(mut self) -> Vec<(u64, u64)> {
         for stale in &self.stale {
             for (&k, &n) in stale {
-                if let Some(sum) = self.sums.get_mut(k as usize) {
+                if let Some(sum) = self.sums.get_mut(&k) {
                     *sum = sum.saturating_sub(u64::from(n));
                 }
             }
         }
-        self.sums
+        let mut out: Vec<(u64, u64)> = self
+            .sums
             .iter()
-            .enumerate()
             .filter(|(_, n)| **n != 0)
-            .map(|(i, n)| (bucket_value(i), *n))
-            .collect()
+            .map(|(&i, &n)| (bucket_value(i as usize), n))
+            .collect();
+        out.sort_unstable();
+        out
     }
 }
