@@ -176,6 +176,10 @@ pub struct Bridge {
     next_id: AtomicU64,
     acks: Mutex<HashMap<u64, oneshot::Sender<bool>>>,
     replies: Mutex<HashMap<u64, oneshot::Sender<WebReply>>>,
+    /// Tickets whose user was killed while it waited (see [`Bridge::abandon`]); `any_abandoned` spares the
+    /// completions the lock while the set is empty (all the time, outside stops).
+    abandoned: Mutex<std::collections::HashSet<u64>>,
+    any_abandoned: std::sync::atomic::AtomicBool,
 }
 
 impl Bridge {
@@ -198,6 +202,8 @@ impl Bridge {
             next_id: AtomicU64::new(1),
             acks: Mutex::new(HashMap::new()),
             replies: Mutex::new(HashMap::new()),
+            abandoned: Mutex::new(std::collections::HashSet::new()),
+            any_abandoned: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -227,6 +233,27 @@ impl Bridge {
             // SAFETY: writing 8 bytes from a valid u64 to our eventfd.
             unsafe { libc::write(self.efd, (&one as *const u64).cast(), 8) };
         }
+    }
+
+    /// The user waiting on call `ticket` was killed (a stop): the call is not recorded when it completes, as a
+    /// killed Locust user records nothing for the request it was in. Hub thread.
+    pub fn abandon(&self, ticket: u64) {
+        self.abandoned.lock().insert(ticket);
+        self.any_abandoned.store(true, Ordering::Release);
+    }
+
+    /// Whether call `ticket` was abandoned (forgetting it): asked once per completion, and by the hub for a
+    /// completion nobody waits for (abandoned after it completed).
+    pub fn take_abandoned(&self, ticket: u64) -> bool {
+        if !self.any_abandoned.load(Ordering::Acquire) {
+            return false;
+        }
+        let mut set = self.abandoned.lock();
+        let was = set.remove(&ticket);
+        if set.is_empty() {
+            self.any_abandoned.store(false, Ordering::Release);
+        }
+        was
     }
 
     /// Queue the completion of the call `ticket` (from `engine`, on a tokio worker).

@@ -150,7 +150,7 @@ async fn complete(
     let failure = http::default_failure(&outcome, &meta);
     // an exception the client raises out of the call is no request in Locust's stats
     let escapes = http::escaping_error(&outcome, &meta).is_some();
-    if meta.recorded && !escapes {
+    if meta.recorded && !escapes && !bridge.take_abandoned(ticket) {
         let now = crate::log::now();
         let len = outcome
             .response

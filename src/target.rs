@@ -94,6 +94,16 @@ pub fn router() -> Router {
         .route("/redirect", any(redirect_to))
         .route("/redirect/{n}", any(redirect_n))
         .route("/basic-auth/{user}/{pass}", any(basic_auth))
+        .route("/digest-auth/{qop}/{user}/{pass}", any(digest_auth))
+        .route(
+            "/digest-auth/{qop}/{user}/{pass}/{algorithm}",
+            any(digest_auth_with),
+        )
+        .route("/links", any(links))
+        .route("/stream/{n}", any(stream_lines))
+        .route("/deflate", any(deflate))
+        .route("/brotli", any(brotli))
+        .route("/encoding/{name}", any(encoding))
         .route("/upload", post(upload))
         .route("/gzip", any(gzip))
         .route("/todos", get(list_todos).post(create_todo))
@@ -549,6 +559,208 @@ async fn basic_auth(Path((user, pass)): Path<(String, String)>, h: HeaderMap) ->
         )
             .into_response()
     }
+}
+
+/// The `key="value"` / `key=value` parameters of a Digest `Authorization` header.
+fn digest_params(header: &str) -> Option<HashMap<String, String>> {
+    let rest = header.strip_prefix("Digest ")?;
+    let mut out = HashMap::new();
+    let mut s = rest.trim();
+    while !s.is_empty() {
+        let (key, after) = s.split_once('=')?;
+        let key = key.trim().to_ascii_lowercase();
+        let (value, tail) = if let Some(quoted) = after.strip_prefix('"') {
+            let end = quoted.find('"')?;
+            (&quoted[..end], &quoted[end + 1..])
+        } else {
+            match after.find(',') {
+                Some(i) => (&after[..i], &after[i..]),
+                None => (after, ""),
+            }
+        };
+        out.insert(key, value.trim().to_owned());
+        s = tail.trim_start_matches([',', ' ']);
+    }
+    Some(out)
+}
+
+fn digest_hex(algorithm: &str, text: &str) -> String {
+    use sha2::Digest as _;
+    if algorithm.eq_ignore_ascii_case("SHA-256") {
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    } else {
+        hex::encode(md5::Md5::digest(text.as_bytes()))
+    }
+}
+
+async fn digest_auth(
+    Path((qop, user, pass)): Path<(String, String, String)>,
+    m: Method,
+    h: HeaderMap,
+) -> Response {
+    digest_check(&qop, &user, &pass, "MD5", &m, &h)
+}
+
+async fn digest_auth_with(
+    Path((qop, user, pass, algorithm)): Path<(String, String, String, String)>,
+    m: Method,
+    h: HeaderMap,
+) -> Response {
+    digest_check(&qop, &user, &pass, &algorithm, &m, &h)
+}
+
+/// HTTP Digest authentication (RFC 7616, as httpbin's `/digest-auth`): a 401 with a fresh challenge, or 200 when the
+/// `Authorization` header answers one with the right password. Nonces are not remembered: any nonce is taken.
+fn digest_check(
+    qop: &str,
+    user: &str,
+    pass: &str,
+    algorithm: &str,
+    m: &Method,
+    h: &HeaderMap,
+) -> Response {
+    const REALM: &str = "rlocust-target";
+    if let Some(p) = digest_params(hdr(h, "authorization")) {
+        let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
+        let ha1 = digest_hex(algorithm, &format!("{}:{REALM}:{pass}", get("username")));
+        let ha2 = digest_hex(algorithm, &format!("{}:{}", m.as_str(), get("uri")));
+        let expected = if get("qop").is_empty() {
+            digest_hex(algorithm, &format!("{ha1}:{}:{ha2}", get("nonce")))
+        } else {
+            digest_hex(
+                algorithm,
+                &format!(
+                    "{ha1}:{}:{}:{}:{}:{ha2}",
+                    get("nonce"),
+                    get("nc"),
+                    get("cnonce"),
+                    get("qop")
+                ),
+            )
+        };
+        if get("username") == user && get("response") == expected {
+            return json_resp(StatusCode::OK, json!({"authenticated": true, "user": user}));
+        }
+    }
+    let nonce = hex::encode(uuid_bytes());
+    let qop_part = if qop == "auth" || qop == "auth-int" {
+        format!(", qop=\"{qop}\"")
+    } else {
+        String::new()
+    };
+    let challenge = format!(
+        "Digest realm=\"{REALM}\", nonce=\"{nonce}\", opaque=\"{}\", algorithm={algorithm}{qop_part}",
+        hex::encode(&uuid_bytes()[..8])
+    );
+    let mut resp = (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
+    if let Ok(v) = challenge.parse() {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    // the challenge sets a cookie, as httpbin does: the retried request must carry it
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        "fake=fake_value; Path=/".parse().unwrap(),
+    );
+    resp
+}
+
+/// 16 bytes that differ per call (nonces).
+fn uuid_bytes() -> [u8; 16] {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&t.to_be_bytes());
+    out[8..].copy_from_slice(&n.to_be_bytes());
+    out
+}
+
+/// A `Link` header with two relations (requests' `Response.links`).
+async fn links() -> Response {
+    (
+        StatusCode::OK,
+        [(
+            header::LINK,
+            "</items/2>; rel=\"next\", </items/9>; rel=\"last\"; title=\"end\"",
+        )],
+        "links",
+    )
+        .into_response()
+}
+
+/// `n` JSON lines (at most 1,000), sent in chunks of one line each.
+async fn stream_lines(Path(n): Path<usize>) -> Response {
+    let lines: Vec<Result<Bytes, std::io::Error>> = (0..n.min(1000))
+        .map(|i| {
+            Ok(Bytes::from(format!(
+                "{}\n",
+                json!({"id": i, "line": format!("line {i}")})
+            )))
+        })
+        .collect();
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(futures_util::stream::iter(lines)),
+    )
+        .into_response()
+}
+
+async fn deflate() -> Response {
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    let _ = enc.write_all(
+        json!({"deflated": true, "greeting": "hello"})
+            .to_string()
+            .as_bytes(),
+    );
+    let body = enc.finish().unwrap_or_default();
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CONTENT_ENCODING, "deflate"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `{"brotli":true,"greeting":"hello"}`, brotli-compressed (made once with the brotli reference encoder).
+const BROTLI_BODY: [u8; 38] = [
+    139, 16, 128, 123, 34, 98, 114, 111, 116, 108, 105, 34, 58, 116, 114, 117, 101, 44, 34, 103,
+    114, 101, 101, 116, 105, 110, 103, 34, 58, 34, 104, 101, 108, 108, 111, 34, 125, 3,
+];
+
+async fn brotli() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CONTENT_ENCODING, "br"),
+        ],
+        BROTLI_BODY.as_slice(),
+    )
+        .into_response()
+}
+
+/// A text body in one encoding, with no charset in its Content-Type (requests then guesses:
+/// `Response.apparent_encoding`): `ascii`, `utf8`, `latin1` (French text with accents), or `utf8-charset` (the same
+/// UTF-8 text, its charset declared).
+async fn encoding(Path(name): Path<String>) -> Response {
+    let text = "Les élèves ont déjà mangé la crème brûlée à côté du château, où l'été était très agréable.";
+    let (ctype, body): (&str, Vec<u8>) = match name.as_str() {
+        "ascii" => ("text/plain", b"plain ascii text".to_vec()),
+        "utf8" => ("text/plain", text.as_bytes().to_vec()),
+        "utf8-charset" => ("text/plain; charset=utf-8", text.as_bytes().to_vec()),
+        "latin1" => ("text/plain", text.chars().map(|c| c as u32 as u8).collect()),
+        "html" => ("text/html", b"<html><body>page</body></html>".to_vec()),
+        "json" => ("application/json", "{\"caf\u{e9}\": 1}".as_bytes().to_vec()),
+        _ => return not_found(),
+    };
+    (StatusCode::OK, [(header::CONTENT_TYPE, ctype)], body).into_response()
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -22,6 +22,7 @@ __all__ = [
     "Stop",
     "Web",
     "WebRequest",
+    "abandon",
     "ack",
     "dist_node",
     "dist_send",
@@ -29,6 +30,7 @@ __all__ = [
     "dist_workers",
     "drain",
     "flush",
+    "forget",
     "log_error",
     "log_exception",
     "log_line",
@@ -133,8 +135,8 @@ class Response:
     @encoding.setter
     def encoding(self, value: str | None) -> None: ...
     @property
-    def apparent_encoding(self) -> str:
-        """Always "utf-8"."""
+    def apparent_encoding(self) -> str | None:
+        """requests' guess at the body's encoding (chardet or charset_normalizer when installed)."""
     @property
     def url(self) -> str:
         """The final URL (after redirects)."""
@@ -149,10 +151,30 @@ class Response:
         """Cookies set by this response."""
     @property
     def history(self) -> list[Response]:
-        """The responses redirected through, oldest first."""
+        """The responses redirected through, oldest first (the same list on every read)."""
+    @history.setter
+    def history(self, value: list[Response]) -> None: ...
     @property
     def request(self) -> Any:
-        """The request as sent: method, url, headers, body (`locust._bridge.PreparedRequestView`)."""
+        """The request as sent: method, url, headers, body (`requests.PreparedRequest` when requests is installed)."""
+    @request.setter
+    def request(self, value: Any) -> None: ...
+    @property
+    def links(self) -> dict[str, dict[str, str]]:
+        """The Link header parsed, keyed by rel (or URL)."""
+    @property
+    def is_permanent_redirect(self) -> bool:
+        """301 or 308 with a Location."""
+    @property
+    def next(self) -> Any:
+        """The next hop's request of a redirect that was not followed, else None."""
+    @property
+    def raw(self) -> Any:
+        """A file-like object over the body (readable once after `stream=True`, else empty)."""
+    def iter_lines(
+        self, chunk_size: int | None = 512, decode_unicode: bool = False, delimiter: Any = None
+    ) -> Iterator[Any]:
+        """The body's lines (requests' algorithm over iter_content)."""
     @property
     def is_redirect(self) -> bool:
         """A redirect status with a Location header."""
@@ -170,9 +192,12 @@ class Response:
     def json(self, **kwargs: Any) -> Any:
         """`json.loads` of `text` (requests' JSONDecodeError when it is not JSON)."""
     def iter_content(self, chunk_size: int | None = 1, decode_unicode: bool = False) -> Iterator[bytes | str]:
-        """The body in chunks of `chunk_size` bytes (all of it for None), or its text once."""
+        """The body in chunks of `chunk_size` bytes (all of it for None), decoded incrementally with decode_unicode
+        when the response has an encoding."""
     def close(self) -> None:
         """Nothing to release."""
+    def _rename(self, name: str) -> None:
+        """Report under another name (a hooked call whose final response a hook sent)."""
     def success(self) -> NoReturn:
         """Raises LocustError: a verdict needs `catch_response=True`."""
     def failure(self, exc: object = None) -> NoReturn:
@@ -358,6 +383,12 @@ def dist_workers() -> list[tuple[str, int, str, int, list[tuple[str, int]], floa
 
 def wake_fd() -> int:
     """The eventfd the hub's loop watches: readable when `drain` has something."""
+
+def abandon(ticket: int) -> None:
+    """The user waiting on call `ticket` was killed: the call is not recorded when it completes."""
+
+def forget(ticket: int) -> None:
+    """A completion nobody waited for: forget that its call was abandoned."""
 
 def drain() -> tuple[list[tuple[int, Response]], list[_Command]]:
     """Everything queued since the last call: (ticket, Response) per finished call, and the runner's commands,

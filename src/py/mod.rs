@@ -296,6 +296,20 @@ fn drain(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
     messages::drained_to_py(py, &mut batch)
 }
 
+/// The user waiting on call `ticket` was killed: the call is not recorded (see `Bridge::abandon`).
+#[pyfunction]
+fn abandon(ticket: u64) -> PyResult<()> {
+    core()?.bridge.abandon(ticket);
+    Ok(())
+}
+
+/// A completion arrived for a call nobody waits for any more: forget that it was abandoned.
+#[pyfunction]
+fn forget(ticket: u64) -> PyResult<()> {
+    core()?.bridge.take_abandoned(ticket);
+    Ok(())
+}
+
 /// Acknowledge command `id` (`ok`: it was carried out; false only when a spawn failed). Every command is
 /// acknowledged exactly once.
 #[pyfunction]
@@ -621,6 +635,8 @@ pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dist::add_functions(m)?;
     m.add_function(wrap_pyfunction!(wake_fd, m)?)?;
     m.add_function(wrap_pyfunction!(drain, m)?)?;
+    m.add_function(wrap_pyfunction!(abandon, m)?)?;
+    m.add_function(wrap_pyfunction!(forget, m)?)?;
     m.add_function(wrap_pyfunction!(flush, m)?)?;
     m.add_function(wrap_pyfunction!(set_stats_settings, m)?)?;
     m.add_function(wrap_pyfunction!(set_flush_hook, m)?)?;

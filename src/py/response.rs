@@ -90,6 +90,10 @@ pub struct Response {
     start_time: f64,
     encoding_override: Option<Option<String>>,
     headers_obj: Option<Py<PyAny>>,
+    /// `response.request` once made or set (requests' auth hooks set it to the request they resent).
+    request_obj: Option<Py<PyAny>>,
+    /// `response.history` once made: the same list on every read, so `r.history.append(...)` sticks.
+    history_obj: Option<Py<PyAny>>,
     text_obj: Option<Py<PyAny>>,
     error_obj: Option<Py<PyAny>>,
 }
@@ -159,6 +163,8 @@ impl Response {
             start_time: outcome.start_time,
             encoding_override: None,
             headers_obj: None,
+            request_obj: None,
+            history_obj: None,
             text_obj: None,
             error_obj: None,
         }
@@ -188,6 +194,8 @@ impl Response {
             start_time: parent.start_time,
             encoding_override: None,
             headers_obj: None,
+            request_obj: None,
+            history_obj: None,
             text_obj: None,
             error_obj: None,
         }
@@ -227,8 +235,15 @@ impl Response {
         }
     }
 
-    /// The error as a Python exception instance, made by the shim (classes users catch).
-    fn make_error(&self, py: Python<'_>, slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
+    /// The error as a Python exception instance, made by the shim (classes users catch). `label` stands for the URL
+    /// in an HTTP error's text: the request's name for the statistics (as Locust reports it), the URL for
+    /// `raise_for_status()`.
+    fn make_error(
+        &self,
+        py: Python<'_>,
+        slf: &Bound<'_, Self>,
+        label: &str,
+    ) -> PyResult<Option<Py<PyAny>>> {
         let m = bridge_mod(py)?;
         let flavor = match self.flavor {
             Flavor::Requests => "requests",
@@ -243,7 +258,7 @@ impl Response {
             Flavor::Requests => match crate::http::http_error_message(
                 self.status,
                 self.reason.as_deref().unwrap_or(""),
-                &self.name,
+                label,
             ) {
                 Some(msg) => Ok(Some(
                     m.call_method1(
@@ -341,9 +356,11 @@ impl Response {
         self.text_obj = None;
     }
 
+    /// requests' guess from the body (charset_normalizer or chardet, as requests uses, when installed).
     #[getter]
-    fn apparent_encoding(&self) -> &'static str {
-        "utf-8"
+    fn apparent_encoding<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let body = PyBytes::new(py, self.body.as_deref().unwrap_or_default());
+        bridge_mod(py)?.call_method1("apparent_encoding", (body,))
     }
 
     #[getter]
@@ -389,29 +406,103 @@ impl Response {
     }
 
     #[getter]
-    fn history<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let list = PyList::empty(py);
-        for x in &self.history {
-            list.append(Py::new(py, Response::from_exchange(x, self))?)?;
+    fn history(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        if let Some(h) = &slf.borrow().history_obj {
+            return Ok(h.clone_ref(py));
         }
-        Ok(list)
+        let list = PyList::empty(py);
+        {
+            let this = slf.borrow();
+            for x in &this.history {
+                list.append(Py::new(py, Response::from_exchange(x, &this))?)?;
+            }
+        }
+        let obj = list.into_any().unbind();
+        // (not kept when read while the response is borrowed, e.g. by the shim making its error)
+        if let Ok(mut this) = slf.try_borrow_mut() {
+            this.history_obj = Some(obj.clone_ref(py));
+        }
+        Ok(obj)
+    }
+
+    #[setter(history)]
+    fn set_history(&mut self, value: Py<PyAny>) {
+        self.history_obj = Some(value);
     }
 
     #[getter]
-    fn request<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let body: Py<PyAny> = match &self.request_body {
-            Some(b) => PyBytes::new(py, b).into_any().unbind(),
-            None => py.None(),
+    fn request(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        if let Some(r) = &slf.borrow().request_obj {
+            return Ok(r.clone_ref(py));
+        }
+        let obj = {
+            let this = slf.borrow();
+            let body: Py<PyAny> = match &this.request_body {
+                Some(b) => PyBytes::new(py, b).into_any().unbind(),
+                None => py.None(),
+            };
+            bridge_mod(py)?
+                .call_method1(
+                    "make_request",
+                    (
+                        this.request_method.as_str(),
+                        this.url.as_str(),
+                        header_pairs(&this.request_headers),
+                        body,
+                    ),
+                )?
+                .unbind()
         };
-        bridge_mod(py)?.call_method1(
-            "make_request",
-            (
-                self.request_method.as_str(),
-                self.url.as_str(),
-                header_pairs(&self.request_headers),
-                body,
-            ),
-        )
+        if let Ok(mut this) = slf.try_borrow_mut() {
+            this.request_obj = Some(obj.clone_ref(py));
+        }
+        Ok(obj)
+    }
+
+    #[setter(request)]
+    fn set_request(&mut self, value: Py<PyAny>) {
+        self.request_obj = Some(value);
+    }
+
+    /// requests' `Response.links`: the `Link` header parsed, keyed by `rel` (or the URL).
+    #[getter]
+    fn links<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        bridge_mod(py)?.call_method1("parse_links", (crate::http::header(&self.headers, "link"),))
+    }
+
+    #[getter]
+    fn is_permanent_redirect(&self) -> bool {
+        matches!(self.status, 301 | 308) && crate::http::header(&self.headers, "location").is_some()
+    }
+
+    /// requests' `Response.next`: the request of the redirect's next hop, when redirects were not followed.
+    #[getter]
+    fn next(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        Ok(bridge_mod(py)?
+            .call_method1("next_request", (slf,))?
+            .unbind())
+    }
+
+    /// requests' `Response.raw`: a file-like object over the body (read once when the call had `stream=True`,
+    /// empty otherwise, as requests has already consumed it).
+    #[getter]
+    fn raw(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        Ok(bridge_mod(py)?.call_method1("make_raw", (slf,))?.unbind())
+    }
+
+    #[pyo3(signature = (chunk_size=512, decode_unicode=false, delimiter=None))]
+    fn iter_lines<'py>(
+        slf: &Bound<'py, Self>,
+        chunk_size: Option<usize>,
+        decode_unicode: bool,
+        delimiter: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        bridge_mod(slf.py())?
+            .call_method1("iter_lines", (slf, chunk_size, decode_unicode, delimiter))
     }
 
     #[getter]
@@ -438,10 +529,19 @@ impl Response {
         if let Some(e) = &slf.borrow().error_obj {
             return Ok(e.clone_ref(py));
         }
-        let made = slf.borrow().make_error(py, slf)?;
+        let made = {
+            let this = slf.borrow();
+            this.make_error(py, slf, &this.name)?
+        };
         let obj = made.unwrap_or_else(|| py.None());
         slf.borrow_mut().error_obj = Some(obj.clone_ref(py));
         Ok(obj)
+    }
+
+    /// Report under another name (the shim's hooked calls, whose final response was sent by a hook).
+    fn _rename(&mut self, name: String) {
+        self.name = name;
+        self.error_obj = None;
     }
 
     /// The connection error only (what Locust stores as `.error` on a response without status).
@@ -454,9 +554,20 @@ impl Response {
         }
     }
 
+    /// Raises the response's error; requests' HTTPError names the URL (Locust reports it under the request's name,
+    /// and restores the URL after reporting).
     fn raise_for_status(slf: &Bound<'_, Self>) -> PyResult<()> {
-        let e = Self::_error(slf)?;
         let py = slf.py();
+        let e = {
+            let this = slf.borrow();
+            if this.flavor == Flavor::Requests && this.error.is_none() && this.name != this.url {
+                this.make_error(py, slf, &this.url)?
+                    .unwrap_or_else(|| py.None())
+            } else {
+                drop(this);
+                Self::_error(slf)?
+            }
+        };
         if e.is_none(py) {
             return Ok(());
         }
@@ -492,13 +603,14 @@ impl Response {
         drop(this);
         let size = chunk_size.unwrap_or(body.len().max(1)).max(1);
         let list = PyList::empty(py);
+        for chunk in body.chunks(size) {
+            list.append(PyBytes::new(py, chunk))?;
+        }
         if decode_unicode {
-            let text = Self::text(slf)?;
-            list.append(text)?;
-        } else {
-            for chunk in body.chunks(size) {
-                list.append(PyBytes::new(py, chunk))?;
-            }
+            // requests decodes the chunks incrementally with the response's encoding, and yields them as bytes
+            // when it has none
+            let encoding = slf.borrow().effective_encoding();
+            return bridge_mod(py)?.call_method1("decode_chunks", (list, encoding));
         }
         list.call_method0("__iter__")
     }

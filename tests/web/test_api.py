@@ -276,3 +276,41 @@ def test_same_answer(transcripts, key):
                                              pprint.pformat(rt[key], width=100).splitlines(), "locust", "rlocust",
                                              lineterm=""))
         pytest.fail(f"{key}: locust and rlocust differ:\n{diff}\nrlocust stderr (end):\n{rlog[-2000:]}")
+
+
+INFLIGHT = """\
+from locust import HttpUser, constant, task
+
+
+class U(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def t(self):
+        self.client.get("/hello", name="fast")
+        self.client.get("/delay/3000", name="slow")
+"""
+
+
+@pytest.mark.parametrize("tool", ["locust", "rlocust"])
+def test_a_request_in_flight_when_its_user_is_stopped_is_not_recorded(tool, target_url, tmp_path):
+    """A stop kills the users; the request a user was waiting for is never recorded (its response arrives after
+    the user is gone). rlocust's engine used to record it on arrival, after the stop (and on a worker, after the
+    last report: lost from the master's totals and counted in the worker's exit code)."""
+    lf = tmp_path / "inflight.py"
+    lf.write_text(INFLIGHT)
+    binary = _binary("LOCUST_BIN", str(REPO / ".venv-oracle" / "bin" / "locust")) if tool == "locust" else \
+        _binary("RLOCUST_BIN", _release("rlocust"))
+    srv = Server(tool, binary, target_url, tmp_path / "w", locustfile=lf)
+    try:
+        assert srv.post("/swarm", data={"user_count": "1", "spawn_rate": "1"}).status_code == 200
+        wait_stats(srv, lambda d: any(s["name"] == "fast" for s in d["stats"]))
+        time.sleep(0.5)  # the user now waits for /delay/3000
+        assert srv.post("/stop").status_code == 200
+        time.sleep(3.5)  # its response has arrived by now
+        doc = srv.get("/stats/requests").json()
+    finally:
+        srv.stop()
+    names = {s["name"] for s in doc["stats"]}
+    assert "fast" in names
+    assert "slow" not in names, doc["stats"]

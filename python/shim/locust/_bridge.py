@@ -59,7 +59,9 @@ def wait(ticket):
     try:
         return _hub.switch()
     except BaseException:
-        _pending.pop(ticket, None)
+        # killed while waiting (a stop): Locust records nothing for the request a killed user was in
+        if _pending.pop(ticket, None) is not None:
+            _rlocust.abandon(ticket)
         raise
 
 
@@ -74,6 +76,8 @@ def _on_wake():
         g = _pending.pop(ticket, None)
         if g is not None:
             g.switch(response)
+        else:
+            _rlocust.forget(ticket)
 
 
 def set_runner(runner):
@@ -246,30 +250,14 @@ def make_cookies(pairs):
     return CookieDict(pairs)
 
 
-class PreparedRequestView:
-    """What `response.request` offers: method, url, headers, body."""
-
-    __slots__ = ("method", "url", "headers", "body")
-
-    def __init__(self, method, url, headers, body):
-        self.method = method
-        self.url = url
-        self.headers = make_headers(headers)
-        self.body = body
-
-    @property
-    def path_url(self):
-        from urllib.parse import urlsplit
-
-        p = urlsplit(self.url)
-        return (p.path or "/") + ("?" + p.query if p.query else "")
-
-    def __repr__(self):
-        return "<PreparedRequest [%s]>" % self.method
-
-
 def make_request(method, url, headers, body):
-    return PreparedRequestView(method, url, headers, body)
+    """`response.request`: requests' PreparedRequest (the real class when requests is installed) of what was sent."""
+    from locust._reqcompat import new_prepared
+
+    # NOTE: the engine keeps header names in lower case; requests shows them as the locustfile wrote them, which for
+    # its own defaults and most locustfiles is Title-Case
+    return new_prepared(method, url, make_headers([("-".join(p.capitalize() for p in k.split("-")), v)
+                                                   for k, v in headers]), body)
 
 
 # ---- exceptions ----------------------------------------------------------------------------------------------
@@ -511,3 +499,14 @@ def json_loads(text, **kwargs):
         if cls is None:
             raise
         raise cls(e.msg, e.doc, e.pos) from None
+
+
+# requests' Response helpers the Rust Response calls (locust/_reqcompat.py)
+from locust._reqcompat import (  # noqa: E402, F401
+    apparent_encoding,
+    decode_chunks,
+    iter_lines,
+    make_raw,
+    next_request,
+    parse_links,
+)

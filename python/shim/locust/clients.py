@@ -10,12 +10,13 @@ import base64
 import json as _json
 import os
 import re
+import time
 import uuid
 from contextlib import contextmanager
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 import _rlocust
-from locust import _bridge
+from locust import _bridge, _reqcompat
 from locust.exception import CatchResponseError, LocustError, ResponseError
 
 Response = _rlocust.Response
@@ -25,28 +26,32 @@ _ABSOLUTE = re.compile(r"^https?://", re.I)
 _REQUESTS_VERSION = "2.34.2"
 
 
-_requests_version = None
+_versions = {}
 
 
-def _installed_requests_version():
-    """The installed requests' version, read from its metadata file instead of importing it (importing
-    requests pulls in urllib3, charset_normalizer, idna, certifi and ssl: ~8 MB the engine never uses)."""
-    global _requests_version
-    if _requests_version is None:
-        _requests_version = _REQUESTS_VERSION
+def _installed_version(package, version_file, default):
+    """An installed package's version, read from its version file instead of importing it (importing requests
+    pulls in urllib3, charset_normalizer, idna, certifi and ssl: ~8 MB the engine never uses)."""
+    version = _versions.get(package)
+    if version is None:
+        version = _versions[package] = default
         try:
             import importlib.util
 
-            spec = importlib.util.find_spec("requests")
+            spec = importlib.util.find_spec(package)
             if spec is not None and spec.origin:
-                path = os.path.join(os.path.dirname(spec.origin), "__version__.py")
+                path = os.path.join(os.path.dirname(spec.origin), version_file)
                 with open(path, encoding="utf-8") as f:
-                    m = re.search(r"""^__version__\s*=\s*["']([^"']+)["']""", f.read(), re.M)
+                    m = re.search(r"""^__version__\s*=\s*(?:\w+\s*=\s*)?["']([^"']+)["']""", f.read(), re.M)
                 if m:
-                    _requests_version = m.group(1)
+                    version = _versions[package] = m.group(1)
         except Exception:
             pass
-    return _requests_version
+    return version
+
+
+def _installed_requests_version():
+    return _installed_version("requests", "__version__.py", _REQUESTS_VERSION)
 
 
 _shared_defaults = None
@@ -694,21 +699,31 @@ class HttpSession:
                 headers = headers.copy()
             headers["Content-Type"] = ctype
         auth = kwargs.pop("auth", None) or self.auth
+        prep = None
         if auth:
             if headers is base:
                 headers = headers.copy()
             if isinstance(auth, (tuple, list)):
                 headers["Authorization"] = basic_auth_header(auth[0], auth[1])
             elif callable(auth):
-                req = _bridge.make_request(method.upper(), full, list(headers.items()), body)
-                req.headers = headers
-                auth(req)
+                # an auth class works on a prepared request (and may register response hooks on it, as digest does)
+                prep = _reqcompat.apply_auth(_reqcompat.new_prepared(method.upper(), full, headers, body), auth)
+                headers, full, body = prep.headers, prep.url, _reqcompat.body_bytes(prep.body)
+        hooks = _reqcompat.merge_hooks(kwargs.pop("hooks", None), self._hooks)
+        stream = kwargs.pop("stream", None)
+        if stream is None:
+            stream = self.stream
+        if _reqcompat.has_hooks(hooks) or stream or (prep is not None and prep.hooks.get("response")):
+            if prep is None:
+                prep = _reqcompat.new_prepared(method.upper(), full, headers, body)
+            _reqcompat.register_hooks(prep, hooks)
         cookies = kwargs.pop("cookies", None)
         cookie_pairs = [(str(k), str(v)) for k, v in (cookies.items() if hasattr(cookies, "items") else cookies or [])]
-        timeout = timeout_arg(kwargs.pop("timeout", None))
+        timeout_kw = kwargs.pop("timeout", None)
+        timeout = timeout_arg(timeout_kw)
         allow_redirects = kwargs.pop("allow_redirects", True)
         verify = kwargs.pop("verify", self.verify)
-        listeners = catch_response or has_user_listeners(self.request_event)
+        listeners = catch_response or prep is not None or has_user_listeners(self.request_event)
         if name is None:
             name = self.request_name
         pairs, fault = (base_pairs, None) if headers is base and base_pairs else header_pairs(headers)
@@ -731,7 +746,154 @@ class HttpSession:
             if str(e).startswith("Method cannot contain"):  # urllib3's refusal of the method
                 _bridge.raise_escaped(e)
             raise _invalid_url(given, e) from None
+        if prep is not None:
+            return self._finish_prepared(_bridge.wait(ticket), prep, method, full, name, context, catch_response,
+                                         stream, timeout_kw, verify)
         return finish_call(self, _bridge.wait(ticket), method, full, context, catch_response, listeners)
+
+    def _finish_prepared(self, response, prep, method, url, name, context, catch_response, stream, timeout, verify):
+        """A call whose prepared request carries hooks (its own, the session's, or its auth class's) or streams: the
+        hooks run on each response (the redirects' first), a hook's response replaces the call's (digest auth
+        resends through `response.connection`), and the call is recorded afterwards, as Locust records what
+        requests returned: the time until the last hook finished, the first request's path as the name."""
+        escape = response._escape
+        if escape is not None:
+            _bridge.raise_escaped(escape)
+        t0 = time.perf_counter() - response._response_time / 1000
+        first = response
+        self._adopt(response, prep, stream)
+        kw = {"stream": stream, "timeout": timeout, "verify": verify, "proxies": {}, "cert": self.cert}
+        for hop in response.history:
+            _reqcompat.dispatch(prep.hooks, hop, kw)
+        response = _reqcompat.dispatch(prep.hooks, response, kw)
+        response_time = first._response_time if response is first else (time.perf_counter() - t0) * 1000
+        if not name:
+            before = (response.history and response.history[0] or response).request
+            name = before.path_url if before is not None else url
+        if response is not first and isinstance(response, Response):
+            response._rename(name)  # its failure is reported under the call's name
+        user = self.user
+        if stream:
+            length = int(response.headers.get("content-length") or 0)
+        else:
+            length = len(response.content or b"")
+        meta = {
+            "request_type": method,
+            "response_time": response_time,
+            "name": name,
+            "context": {**user.context(), **context} if user is not None else dict(context),
+            "response": response,
+            "exception": None,
+            "start_time": first._start_time,
+            "url": url,
+            "response_length": length,
+        }
+        if catch_response:
+            return ResponseContextManager(response, self.request_event, meta)
+        meta["exception"] = _bridge.reported_error(response._error)
+        self.request_event.fire(**meta)
+        return response
+
+    def _adopt(self, response, prep, stream):
+        response.request = prep
+        d = response.__dict__
+        d["connection"] = _reqcompat.Adapter(self)
+        if stream:
+            d["_rlocust_stream"] = True
+
+    def _send_prepared(self, prep, timeout=None, verify=True, allow_redirects=True, stream=False, hooks=True):
+        """Send a prepared request as it is (its headers, cookies and body), unrecorded: requests' `Session.send`
+        (hooks=True) or its adapter's `send` (hooks=False). A connection error is raised, as requests raises it."""
+        headers = prep.headers if prep.headers is not None else {}
+        pairs, fault = header_pairs(headers)
+        # what urllib3 adds under requests' adapter to a request prepared without the session's headers
+        names = {k.lower() for k, _ in pairs if isinstance(k, str)}
+        if "user-agent" not in names:
+            pairs.append(("User-Agent", "python-urllib3/" + _installed_version("urllib3", "_version.py", "2.5.0")))
+        if "accept-encoding" not in names:
+            pairs.append(("Accept-Encoding", "identity"))
+        timeout_kw = timeout_arg(timeout)
+        try:
+            ticket = self._core.send(
+                prep.method,
+                prep.url,
+                None,
+                pairs,
+                _reqcompat.body_bytes(prep.body),
+                timeout_kw,
+                bool(allow_redirects),
+                verify is not False,
+                [],
+                False,
+                self.max_redirects,
+                header_fault=fault,
+            )
+        except ValueError as e:
+            if str(e).startswith("Method cannot contain"):
+                _bridge.raise_escaped(e)
+            raise _invalid_url(prep.url, e) from None
+        response = _bridge.wait(ticket)
+        if response._escape is not None:
+            _bridge.raise_escaped(response._escape)
+        error = response._conn_error
+        if error is not None:
+            raise error
+        self._adopt(response, prep, stream)
+        if hooks:
+            kw = {"stream": stream, "timeout": timeout, "verify": verify, "proxies": {}, "cert": self.cert}
+            for hop in response.history:
+                _reqcompat.dispatch(prep.hooks, hop, kw)
+            response = _reqcompat.dispatch(prep.hooks, response, kw)
+        return response
+
+    def send(self, request, **kwargs):
+        """requests' `Session.send`: a prepared request sent as it is, its hooks dispatched; not recorded in the
+        statistics (Locust records `request()` and the methods built on it, not `send`)."""
+        rq = _reqcompat._requests()
+        if rq is not None and isinstance(request, rq.Request):
+            raise ValueError("You can only send PreparedRequests.")
+        stream = kwargs.get("stream")
+        return self._send_prepared(
+            request,
+            timeout=kwargs.get("timeout"),
+            verify=kwargs.get("verify", self.verify),
+            allow_redirects=kwargs.get("allow_redirects", True),
+            stream=self.stream if stream is None else stream,
+        )
+
+    def prepare_request(self, request):
+        """requests' `Session.prepare_request`: the request with the session's headers, params, auth, hooks and
+        cookies merged in (a real `requests.PreparedRequest`)."""
+        rq = _reqcompat._requests()
+        if rq is None:
+            raise ModuleNotFoundError("prepare_request needs requests installed (pip install requests)")
+        from http.cookiejar import CookieJar
+
+        from requests.cookies import RequestsCookieJar, cookiejar_from_dict, merge_cookies
+        from requests.sessions import merge_setting
+
+        cookies = request.cookies or {}
+        if not isinstance(cookies, CookieJar):
+            cookies = cookiejar_from_dict(cookies)
+        jar = RequestsCookieJar()
+        for n, v, d, p in self._core.cookie_items():
+            jar.set(n, v, domain=d, path=p)
+        merged_cookies = merge_cookies(jar, cookies)
+        auth = request.auth
+        p = rq.PreparedRequest()
+        p.prepare(
+            method=request.method.upper(),
+            url=request.url,
+            files=request.files,
+            data=request.data,
+            json=request.json,
+            headers=merge_setting(request.headers, dict(self.headers.items()), dict_class=rq.structures.CaseInsensitiveDict),
+            params=merge_setting(request.params, self._params or {}),
+            auth=merge_setting(auth, self.auth),
+            cookies=merged_cookies,
+            hooks=_reqcompat.merge_hooks(request.hooks, self._hooks),
+        )
+        return p
 
     def get(self, url, *, data=None, json=None, **kwargs):
         kwargs.setdefault("allow_redirects", True)
