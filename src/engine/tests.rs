@@ -85,6 +85,7 @@ fn call(url: &Url, flavor: Flavor, recorded: bool) -> (RequestSpec, CallMeta) {
         extra_cookies: Vec::new(),
         retries_on_close: 0,
         max_body: http::wire::DEFAULT_MAX_BODY,
+        proxy: None,
     };
     let meta = CallMeta {
         flavor,

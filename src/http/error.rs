@@ -56,6 +56,18 @@ pub enum HttpError {
         exc: Box<PyExc>,
         recorded: bool,
     },
+    /// The connection to the proxy failed (`cause`: refused, unreachable, unresolved, timed out); urllib3 wraps
+    /// it in its ProxyError, requests raises its own ProxyError.
+    ProxyConnect {
+        cause: Box<HttpError>,
+        host: String,
+        port: u16,
+    },
+    /// The proxy answered the CONNECT of an HTTPS request with another status than 200.
+    ProxyTunnel {
+        status: u16,
+        reason: String,
+    },
     /// A bug in rlocust (a panic in the engine), reported as a failure instead of losing the user.
     Internal(String),
 }
@@ -152,6 +164,29 @@ fn max_retries(url: &Url, cause: PyExc, class: &'static str) -> PyExc {
     );
     let mre = exc("urllib3.exceptions.MaxRetryError", vec![PyVal::str(msg)]).during(cause);
     exc(class, vec![exc_arg(&mre)]).during(mre)
+}
+
+/// requests' `ProxyError(MaxRetryError(...))` for a request through a proxy (`proxy_host`:`proxy_port`) that
+/// failed with `root` before the proxy passed anything on.
+fn proxy_max_retries(url: &Url, proxy_host: &str, proxy_port: u16, root: PyExc) -> PyExc {
+    let (pool, target) = if url.scheme() == "https" || proxy_host.is_empty() {
+        (pool_name(url), path_url(url))
+    } else {
+        (
+            format!("HTTPConnectionPool(host='{proxy_host}', port={proxy_port})"),
+            url.as_str().to_string(),
+        )
+    };
+    let reason = exc(
+        "urllib3.exceptions.ProxyError",
+        vec![PyVal::str("Unable to connect to proxy"), exc_arg(&root)],
+    );
+    let msg = format!(
+        "{pool}: Max retries exceeded with url: {target} (Caused by {})",
+        reason.repr()
+    );
+    let mre = exc("urllib3.exceptions.MaxRetryError", vec![PyVal::str(msg)]).during(root);
+    exc("requests.exceptions.ProxyError", vec![exc_arg(&mre)]).during(mre)
 }
 
 /// geventhttpclient's `RetriesExceeded(url, max_retries, original=<error>)` after its retries.
@@ -319,6 +354,35 @@ impl HttpError {
                 wire::exc::os_error(wire::exc::os_error_class(*errno), *errno, text)
             }
             (HttpError::Refused { exc, .. }, _) => (**exc).clone(),
+            // urllib3 (`_wrap_proxy_error`): ProxyError('Unable to connect to proxy', <the connect error>) is the
+            // MaxRetryError's reason, raised while handling the connect error itself; the pool is the proxy's for
+            // a forwarded request (whose URL is then absolute), the server's for a tunnelled one
+            // geventhttpclient lets the connect error through
+            (HttpError::ProxyConnect { cause, .. }, Flavor::Fast) => {
+                cause.exception(Flavor::Fast, url)
+            }
+            (HttpError::ProxyConnect { cause, host, port }, Flavor::Requests) => {
+                let at_proxy = Url::parse(&format!("{}://{host}:{port}/", url.scheme()))
+                    .unwrap_or_else(|_| url.clone());
+                // the urllib3 error beneath requests' ConnectionError(MaxRetryError(...)) of a direct connect
+                let mut inner = cause.exception(Flavor::Requests, &at_proxy);
+                let root = inner
+                    .context
+                    .take()
+                    .and_then(|mut mre| mre.context.take())
+                    .map(|b| *b)
+                    .unwrap_or(inner);
+                proxy_max_retries(url, host, *port, root)
+            }
+            (HttpError::ProxyTunnel { status, reason }, _) => {
+                let root = exc(
+                    "builtins.OSError",
+                    vec![PyVal::str(format!(
+                        "Tunnel connection failed: {status} {reason}"
+                    ))],
+                );
+                proxy_max_retries(url, "", 0, root)
+            }
             (HttpError::Internal(m), _) => exc(
                 "builtins.RuntimeError",
                 vec![PyVal::str(format!("rlocust internal error: {m}"))],

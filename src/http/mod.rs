@@ -15,6 +15,8 @@ use url::Url;
 pub mod check;
 mod conn;
 mod error;
+#[cfg(test)]
+mod proxy_tests;
 pub mod tls;
 pub mod wire;
 
@@ -81,6 +83,80 @@ pub struct RequestSpec {
     pub retries_on_close: u32,
     /// Bytes of body (and FastHttpUser head) a response may have before it fails.
     pub max_body: usize,
+    /// The HTTP proxy requests chose for this URL (`proxies=`, the session's, the environment's); its redirects
+    /// to the same scheme go through it too.
+    pub proxy: Option<Proxy>,
+}
+
+/// An HTTP proxy (requests' `proxies` entry): a plain-HTTP request is forwarded with its absolute URL, an HTTPS
+/// one tunnelled with CONNECT. Credentials in the proxy URL become `Proxy-Authorization: Basic`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proxy {
+    pub host: String,
+    pub port: u16,
+    pub authorization: Option<String>,
+}
+
+impl Proxy {
+    /// A proxy URL as requests takes it (`host:port` alone means `http://`); Err: the text of requests'
+    /// refusal (`InvalidSchema` for a scheme it has no adapter for without extra packages, `InvalidURL` else).
+    pub fn parse(text: &str) -> Result<Proxy, (&'static str, String)> {
+        let with_scheme = if text.contains("://") {
+            text.to_string()
+        } else {
+            format!("http://{text}")
+        };
+        let url = Url::parse(&with_scheme).map_err(|e| {
+            (
+                "requests.exceptions.InvalidURL",
+                format!("Invalid proxy URL {text:?}: {e}"),
+            )
+        })?;
+        if url.scheme() != "http" {
+            let scheme = url.scheme();
+            return Err(if scheme.starts_with("socks") {
+                (
+                    "requests.exceptions.InvalidSchema",
+                    "Missing dependencies for SOCKS support.".to_string(),
+                )
+            } else {
+                (
+                    "requests.exceptions.InvalidSchema",
+                    format!("rlocust supports http:// proxies only, not {scheme}://"),
+                )
+            });
+        }
+        let Some(host) = url.host_str() else {
+            return Err((
+                "requests.exceptions.InvalidURL",
+                "Please check proxy URL. It is malformed and could be missing the host."
+                    .to_string(),
+            ));
+        };
+        let authorization = (!url.username().is_empty() || url.password().is_some()).then(|| {
+            use base64::Engine as _;
+            let decode = |s: &str| {
+                url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            let pair = format!(
+                "{}:{}",
+                decode(url.username()),
+                decode(url.password().unwrap_or(""))
+            );
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())
+            )
+        });
+        Ok(Proxy {
+            host: host.to_string(),
+            port: url.port().unwrap_or(80),
+            authorization,
+        })
+    }
 }
 
 /// One response of a redirect chain.
@@ -437,6 +513,10 @@ async fn run_chain(
             ctx: &ctx,
             timeouts: spec.timeouts,
             connect_timeout: &spec.timeout_texts.0,
+            proxy: spec
+                .proxy
+                .as_ref()
+                .filter(|_| url.scheme() == spec.url.scheme()),
             // NOTE: geventhttpclient retries only idempotent methods (RFC 9110 §9.2.2)
             retries_on_close: if matches!(
                 method,

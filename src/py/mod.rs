@@ -142,7 +142,7 @@ impl Session {
     /// `name=None` resolves to the client's default (requests: path and query; FastHttp: the url as given).
     /// `timeout`: None, or (connect seconds, read seconds, connect as text, read as text) with None for "wait
     /// forever" (the shim has validated them as the client does).
-    #[pyo3(signature = (method, url, name, headers, body, timeout, allow_redirects, verify, cookies, record, max_redirects=30, url_as_given=None, retries_on_close=0, *, header_fault=None, no_host=false))]
+    #[pyo3(signature = (method, url, name, headers, body, timeout, allow_redirects, verify, cookies, record, max_redirects=30, url_as_given=None, retries_on_close=0, *, header_fault=None, no_host=false, proxy=None))]
     #[allow(clippy::too_many_arguments)]
     fn send(
         &self,
@@ -162,8 +162,17 @@ impl Session {
         retries_on_close: u32,
         header_fault: Option<String>,
         no_host: bool,
+        proxy: Option<String>,
     ) -> PyResult<u64> {
         let Installed { core, requests } = installed()?;
+        // a proxy URL requests refuses: its exception, raised by the shim (`ValueError("proxy", class, text)`)
+        let proxy = match proxy.as_deref().map(http::Proxy::parse) {
+            None => None,
+            Some(Ok(p)) => Some(p),
+            Some(Err((class, text))) => {
+                return Err(PyValueError::new_err(("proxy", class, text)));
+            }
+        };
         let parsed = parse_url_cached(url)
             .map_err(|e| PyValueError::new_err(format!("Invalid URL {url:?}: {e}")))?;
         let http_method =
@@ -200,6 +209,7 @@ impl Session {
             max_redirects,
             verify,
             extra_cookies: cookies,
+            proxy,
         };
         let queued = requests.queue(Job::new(&self.client, spec, meta));
         if queued.opens_batch {

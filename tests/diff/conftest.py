@@ -6,6 +6,7 @@ import os
 import re
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -113,8 +114,54 @@ class FaultServer:
             self.proc.wait()
 
 
+class Proxies:
+    """Two tinyproxy instances (Debian's tinyproxy-bin) on random loopback ports: `open`, and `auth`, which asks for
+    Basic credentials pxuser:pxpass. tinyproxy adds a Via header to what it forwards."""
+
+    def __init__(self, workdir: Path):
+        import shutil
+
+        binary = shutil.which("tinyproxy")
+        if binary is None:
+            raise FileNotFoundError("tinyproxy is not installed (apt-get install tinyproxy-bin)")
+        self.procs = []
+        self.urls = {}
+        for kind, extra in [("open", ""), ("auth", "BasicAuth pxuser pxpass\n")]:
+            port = _free_port()
+            conf = workdir / f"tinyproxy-{kind}.conf"
+            conf.write_text(f"Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 200\nAllow 127.0.0.1\n"
+                            f"LogLevel Warning\n{extra}")
+            log = open(workdir / f"tinyproxy-{kind}.log", "wb")
+            self.procs.append(subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=log, stderr=log,
+                                               stdin=subprocess.DEVNULL, start_new_session=True))
+            self.urls[kind] = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or self.procs[-1].poll() is not None:
+                        self.close()
+                        raise RuntimeError(f"tinyproxy ({kind}) did not start: "
+                                           f"{(workdir / f'tinyproxy-{kind}.log').read_text(errors='replace')}")
+                    time.sleep(0.1)
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class DiffContext:
-    def __init__(self, cmds, target, workdir, faults):
+    def __init__(self, cmds, target, workdir, faults, proxies):
         self.cmds, self.target, self.workdir = cmds, target, workdir
         self.parallel = os.environ.get("DIFF_PARALLEL", "0") == "1"
         dead_port = os.environ.get("DIFF_DEAD_PORT", "1")
@@ -123,6 +170,8 @@ class DiffContext:
         # {fault_host}, {fault_https}, {fault_tls_alert}, {fault_tls_slow}, {fault_tls_reset}
         self.places.update({"fault_host": faults.urls["http"]})
         self.places.update({f"fault_{k}": v for k, v in faults.urls.items() if k != "http"})
+        # {proxy_open}, {proxy_auth}
+        self.places.update({f"proxy_{k}": v for k, v in proxies.urls.items()})
         self.cache: dict[tuple, dict] = {}
         self.timings: list[tuple[str, dict[str, float]]] = []
 
@@ -173,14 +222,16 @@ def diffctx(tmp_path_factory):
                 "rlocust": dh.resolve_command("RLOCUST_BIN", str(dh.REPO / "target" / "release" / "rlocust"))}
         target = Target(workdir)
         faults = FaultServer(workdir)
+        proxies = Proxies(workdir)
     except (FileNotFoundError, RuntimeError) as e:
         problem = str(e)
     if problem:  # outside the except block, so the report shows just this message
         pytest.fail(f"cannot run the differential tests: {problem}", pytrace=False)
-    ctx = DiffContext(cmds, target, workdir, faults)
+    ctx = DiffContext(cmds, target, workdir, faults, proxies)
     yield ctx
     target.close()
     faults.close()
+    proxies.close()
     _TIMINGS.extend(ctx.timings)
 
 

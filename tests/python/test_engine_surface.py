@@ -4,8 +4,8 @@ Runs the built binary (`RLOCUST_BIN`, default target/release/rlocust) on tests/p
 against `rlocust-target` on 127.0.0.1, then checks what the locustfile saw.
 """
 import json
-import re
 import os
+import re
 import subprocess
 from pathlib import Path
 

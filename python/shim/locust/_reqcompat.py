@@ -173,7 +173,7 @@ class Adapter:
 
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None, **kwargs):
         return self._session._send_prepared(request, timeout=timeout, verify=verify, allow_redirects=False,
-                                            stream=stream, hooks=False)
+                                            stream=stream, hooks=False, proxies=proxies, env_proxies=False)
 
     def close(self):
         pass

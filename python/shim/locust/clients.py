@@ -416,6 +416,80 @@ def _fast_pairs(headers):
     return out, None
 
 
+# ---- proxies -------------------------------------------------------------------------------------------------
+
+# the environment variables requests takes proxies from (urllib's getproxies: `<scheme>_proxy` in either case)
+_PROXY_ENV_KEYS = tuple(k.encode() for k in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                                            "ALL_PROXY"))
+_environ_data = getattr(os.environ, "_data", None)
+
+
+def _environment_may_proxy():
+    """Whether a proxy variable is set (looked up on every request, as requests reads the environment on each: a
+    few dict lookups instead of requests' parse of the whole environment)."""
+    data = _environ_data
+    if data is None:
+        return True
+    for k in _PROXY_ENV_KEYS:
+        if k in data:
+            return True
+    return False
+
+
+def _environ_proxies(url, no_proxy):
+    """requests' `get_environ_proxies`: the environment's proxies, none when NO_PROXY bypasses the URL's host."""
+    try:
+        from requests.utils import get_environ_proxies
+    except Exception:
+        import urllib.request
+
+        proxies = urllib.request.getproxies_environment()
+        host = urlsplit(url).hostname or ""
+        bypass = no_proxy if no_proxy is not None else proxies.get("no")
+        if bypass and urllib.request.proxy_bypass_environment(host, {"no": bypass}):
+            return {}
+        proxies.pop("no", None)
+        return proxies
+    return get_environ_proxies(url, no_proxy=no_proxy)
+
+
+def _pick_proxy(url, proxies):
+    """requests' `select_proxy`: the most specific entry for the URL's scheme and host."""
+    parts = urlsplit(url)
+    host = parts.hostname
+    if host is None:
+        return proxies.get(parts.scheme, proxies.get("all"))
+    for key in (parts.scheme + "://" + host, parts.scheme, "all://" + host, "all"):
+        if key in proxies:
+            return proxies[key]
+    return None
+
+
+def select_proxy(session, url, proxies, environment=True):
+    """The proxy URL requests would use for `url` (None: direct), with its precedence: the call's `proxies=`, then
+    the environment's (when the session trusts it; NO_PROXY applies), then the session's `proxies`."""
+    session_proxies = session._proxies
+    env = environment and session.trust_env and _environment_may_proxy()
+    if not proxies and not session_proxies and not env:
+        return None
+    merged = dict(proxies or {})
+    if env:
+        for k, v in _environ_proxies(url, merged.get("no_proxy")).items():
+            merged.setdefault(k, v)
+    for k, v in (session_proxies or {}).items():
+        merged.setdefault(k, v)
+    proxy = _pick_proxy(url, {k: v for k, v in merged.items() if v is not None})
+    return proxy or None
+
+
+def _proxy_refusal(error):
+    """The exception requests raises for a proxy URL it cannot use (the engine's ValueError("proxy", class, text))."""
+    _, path, text = error.args
+    mod = _bridge._exc_module()
+    cls = getattr(mod, path.rpartition(".")[2], None) or mod.InvalidURL
+    return cls(text)
+
+
 class CookieJarView:
     """`session.cookies`: the user's cookie jar, kept in Rust."""
 
@@ -590,7 +664,7 @@ class HttpSession:
         self.verify = True
         self.cert = None
         self.stream = False
-        self.trust_env = False
+        self.trust_env = True
         self.max_redirects = 30
         self._core = _rlocust.Session(self._flavor)
 
@@ -723,6 +797,7 @@ class HttpSession:
         timeout = timeout_arg(timeout_kw)
         allow_redirects = kwargs.pop("allow_redirects", True)
         verify = kwargs.pop("verify", self.verify)
+        proxy = select_proxy(self, full, kwargs.pop("proxies", None))
         listeners = catch_response or prep is not None or has_user_listeners(self.request_event)
         if name is None:
             name = self.request_name
@@ -741,10 +816,13 @@ class HttpSession:
                 not listeners,
                 self.max_redirects,
                 header_fault=fault,
+                proxy=proxy,
             )
         except ValueError as e:
             if str(e).startswith("Method cannot contain"):  # urllib3's refusal of the method
                 _bridge.raise_escaped(e)
+            if e.args and e.args[0] == "proxy":
+                raise _proxy_refusal(e) from None
             raise _invalid_url(given, e) from None
         if prep is not None:
             return self._finish_prepared(_bridge.wait(ticket), prep, method, full, name, context, catch_response,
@@ -801,7 +879,8 @@ class HttpSession:
         if stream:
             d["_rlocust_stream"] = True
 
-    def _send_prepared(self, prep, timeout=None, verify=True, allow_redirects=True, stream=False, hooks=True):
+    def _send_prepared(self, prep, timeout=None, verify=True, allow_redirects=True, stream=False, hooks=True,
+                       proxies=None, env_proxies=True):
         """Send a prepared request as it is (its headers, cookies and body), unrecorded: requests' `Session.send`
         (hooks=True) or its adapter's `send` (hooks=False). A connection error is raised, as requests raises it."""
         headers = prep.headers if prep.headers is not None else {}
@@ -827,10 +906,13 @@ class HttpSession:
                 False,
                 self.max_redirects,
                 header_fault=fault,
+                proxy=select_proxy(self, prep.url, proxies, env_proxies),
             )
         except ValueError as e:
             if str(e).startswith("Method cannot contain"):
                 _bridge.raise_escaped(e)
+            if e.args and e.args[0] == "proxy":
+                raise _proxy_refusal(e) from None
             raise _invalid_url(prep.url, e) from None
         response = _bridge.wait(ticket)
         if response._escape is not None:
@@ -859,6 +941,7 @@ class HttpSession:
             verify=kwargs.get("verify", self.verify),
             allow_redirects=kwargs.get("allow_redirects", True),
             stream=self.stream if stream is None else stream,
+            proxies=kwargs.get("proxies"),
         )
 
     def prepare_request(self, request):

@@ -12,9 +12,9 @@
 //! read timeout bounds each wait for bytes of the body, so a slow but steady body is not a failure. rlocust bounds
 //! more than requests in one place, deliberately: the whole response head must arrive within the read timeout
 //! (requests waits for a head that trickles in forever).
-use super::HttpError;
 use super::tls::{self, Tls};
 use super::wire::{self, Dialect, Reader, Step};
+use super::{HttpError, Proxy};
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method};
 use parking_lot::Mutex;
@@ -43,13 +43,15 @@ pub struct Timeouts {
     pub read: Option<Duration>,
 }
 
-/// Where a connection goes: scheme, host, port, and whether the certificate is verified.
+/// Where a connection goes: scheme, host, port, whether the certificate is verified, and the proxy it goes
+/// through (a connection to a proxy is reused only for the same proxy and credentials).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Key {
     https: bool,
     host: String,
     port: u16,
     verify: bool,
+    proxy: Option<Proxy>,
 }
 
 enum Stream {
@@ -197,6 +199,8 @@ pub struct Call<'a> {
     /// How many more fresh connections to try when one closes before any response byte (geventhttpclient retries
     /// idempotent requests up to its pool size + 1 times; requests does not).
     pub retries_on_close: u32,
+    /// The HTTP proxy to go through.
+    pub proxy: Option<&'a Proxy>,
 }
 
 /// Send one request and read its response, reusing an idle connection of `pool` when there is one.
@@ -223,6 +227,7 @@ pub async fn exchange(tls: &Tls, pool: &Pool, call: &Call<'_>) -> Result<RawResp
         host: host.to_string(),
         port: url.port_or_known_default().unwrap_or(80),
         verify: call.verify,
+        proxy: call.proxy.cloned(),
     };
     if call.dialect == Dialect::Fast
         && [call.timeouts.connect, call.timeouts.read].contains(&Some(Duration::ZERO))
@@ -239,12 +244,16 @@ pub async fn exchange(tls: &Tls, pool: &Pool, call: &Call<'_>) -> Result<RawResp
     }
     // A small body goes out in the same write as the head; a large one is written after it.
     let inline = call.body.len() <= INLINE_BODY;
+    // through a proxy, a plain-HTTP request names its absolute URL and carries the proxy's credentials (an HTTPS
+    // one is tunnelled: the proxy sees only the CONNECT)
+    let forwarded = call.proxy.filter(|_| !https);
     let mut wire = request_head(
         call.method,
         url,
         call.headers,
         call.extra_head,
         if inline { call.body.len() } else { 0 },
+        forwarded,
     );
     let rest = if inline {
         wire.extend_from_slice(call.body);
@@ -280,19 +289,40 @@ pub async fn exchange(tls: &Tls, pool: &Pool, call: &Call<'_>) -> Result<RawResp
     }
 }
 
-/// TCP connect, then the TLS handshake, each bounded by the connect timeout (as in both clients).
+/// TCP connect (to the proxy when there is one, then its CONNECT tunnel for HTTPS), then the TLS handshake, each
+/// bounded by the connect timeout (as in both clients).
 async fn connect(tls: &Tls, key: &Key, call: &Call<'_>) -> Result<Stream, HttpError> {
     let limit = call.timeouts.connect;
-    let tcp = match limit {
-        Some(t) => match tokio::time::timeout(t, connect_tcp(key)).await {
-            Ok(r) => r?,
-            Err(_) => {
-                return Err(HttpError::ConnectTimeout {
-                    timeout: call.connect_timeout.to_string(),
-                });
-            }
+    let (host, port) = match &key.proxy {
+        Some(p) => (p.host.as_str(), p.port),
+        None => (key.host.as_str(), key.port),
+    };
+    let opened = async {
+        let tcp = connect_tcp(host, port).await?;
+        match (&key.proxy, key.https) {
+            (Some(p), true) => tunnel(tcp, key, p).await,
+            _ => Ok(tcp),
+        }
+    };
+    let result = match limit {
+        Some(t) => match tokio::time::timeout(t, opened).await {
+            Ok(r) => r,
+            Err(_) => Err(HttpError::ConnectTimeout {
+                timeout: call.connect_timeout.to_string(),
+            }),
         },
-        None => connect_tcp(key).await?,
+        None => opened.await,
+    };
+    let tcp = match (result, &key.proxy) {
+        (Ok(tcp), _) => tcp,
+        (Err(e @ HttpError::ProxyTunnel { .. }), _) | (Err(e), None) => return Err(e),
+        (Err(e), Some(p)) => {
+            return Err(HttpError::ProxyConnect {
+                cause: Box::new(e),
+                host: p.host.clone(),
+                port: p.port,
+            });
+        }
     };
     if !key.https {
         return Ok(Stream::Plain(tcp));
@@ -308,13 +338,13 @@ async fn connect(tls: &Tls, key: &Key, call: &Call<'_>) -> Result<Stream, HttpEr
     }
 }
 
-async fn connect_tcp(key: &Key) -> Result<TcpStream, HttpError> {
-    let host = key.host.trim_start_matches('[').trim_end_matches(']');
+async fn connect_tcp(host_text: &str, port: u16) -> Result<TcpStream, HttpError> {
+    let host = host_text.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<std::net::SocketAddr> = match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => vec![(ip, key.port).into()],
-        Err(_) => match tokio::net::lookup_host((host, key.port)).await {
+        Ok(ip) => vec![(ip, port).into()],
+        Err(_) => match tokio::net::lookup_host((host, port)).await {
             Ok(a) => a.collect(),
-            Err(e) => return Err(crate::http::error::name_resolution(&key.host, &e)),
+            Err(e) => return Err(crate::http::error::name_resolution(host_text, &e)),
         },
     };
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no address to connect to");
@@ -355,6 +385,59 @@ async fn handshake(tls: &Tls, key: &Key, tcp: TcpStream) -> Result<Stream, HttpE
     }
 }
 
+/// The CONNECT of an HTTPS request through `proxy` (as http.client's `_tunnel` sends it): the tunnel is open when
+/// the proxy answers 200; its head is read to the blank line and dropped.
+async fn tunnel(mut tcp: TcpStream, key: &Key, proxy: &Proxy) -> Result<TcpStream, HttpError> {
+    let authority = if key.host.contains(':') && !key.host.starts_with('[') {
+        format!("[{}]:{}", key.host, key.port)
+    } else {
+        format!("{}:{}", key.host, key.port)
+    };
+    let mut head = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
+    if let Some(auth) = &proxy.authorization {
+        head.push_str("Proxy-Authorization: ");
+        head.push_str(auth);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    let aborted = |e: io::Error| HttpError::Aborted {
+        errno: e.raw_os_error().unwrap_or(104),
+        text: crate::http::strerror(&e),
+    };
+    tcp.write_all(head.as_bytes()).await.map_err(aborted)?;
+    // read byte-wise to the end of the head: nothing of the tunnelled stream may be consumed
+    let mut got = Vec::with_capacity(256);
+    let mut byte = [0u8; 1];
+    while !got.ends_with(b"\r\n\r\n") {
+        if got.len() > 64 * 1024 {
+            return Err(HttpError::ProxyTunnel {
+                status: 0,
+                reason: "proxy response head too long".into(),
+            });
+        }
+        match tcp.read(&mut byte).await {
+            Ok(0) => {
+                return Err(HttpError::Aborted {
+                    errno: 104,
+                    text: "Connection reset by peer".into(),
+                });
+            }
+            Ok(_) => got.push(byte[0]),
+            Err(e) => return Err(aborted(e)),
+        }
+    }
+    let line = got.split(|b| *b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let mut parts = line.trim_end().splitn(3, ' ');
+    let _version = parts.next();
+    let status: u16 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let reason = parts.next().unwrap_or("").to_string();
+    if status != 200 {
+        return Err(HttpError::ProxyTunnel { status, reason });
+    }
+    Ok(tcp)
+}
+
 /// The error of a failed TCP connect.
 fn connect_error(e: &io::Error) -> HttpError {
     match e.kind() {
@@ -393,10 +476,21 @@ fn request_head(
     headers: &HeaderMap,
     extra: &[u8],
     room: usize,
+    proxy: Option<&Proxy>,
 ) -> Vec<u8> {
     let mut h = Vec::with_capacity(256 + extra.len() + room);
     h.extend_from_slice(crate::http::check::method_str(method).as_bytes());
     h.push(b' ');
+    if proxy.is_some() {
+        // absolute-form: scheme and authority before the path (RFC 9112 §3.2.2)
+        h.extend_from_slice(url.scheme().as_bytes());
+        h.extend_from_slice(b"://");
+        h.extend_from_slice(url.host_str().unwrap_or("").as_bytes());
+        if let Some(port) = url.port() {
+            h.push(b':');
+            h.extend_from_slice(port.to_string().as_bytes());
+        }
+    }
     let path = url.path();
     h.extend_from_slice(if path.is_empty() {
         b"/"
@@ -421,6 +515,13 @@ fn request_head(
         h.extend_from_slice(name.as_str().as_bytes());
         h.extend_from_slice(b": ");
         h.extend_from_slice(value.as_bytes());
+        h.extend_from_slice(b"\r\n");
+    }
+    if let Some(auth) = proxy.and_then(|p| p.authorization.as_deref())
+        && !headers.contains_key(http::header::PROXY_AUTHORIZATION)
+    {
+        h.extend_from_slice(b"proxy-authorization: ");
+        h.extend_from_slice(auth.as_bytes());
         h.extend_from_slice(b"\r\n");
     }
     h.extend_from_slice(extra);

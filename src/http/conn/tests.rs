@@ -9,7 +9,7 @@ fn head_lists_host_first_and_keeps_the_query() {
     let url = Url::parse("http://127.0.0.1:8089/a/b?x=1&y=2").unwrap();
     let mut h = HeaderMap::new();
     h.insert("accept", http::HeaderValue::from_static("*/*"));
-    let head = request_head(&Method::GET, &url, &h, &[], 0);
+    let head = request_head(&Method::GET, &url, &h, &[], 0, None);
     assert_eq!(
         String::from_utf8(head).unwrap(),
         "GET /a/b?x=1&y=2 HTTP/1.1\r\nhost: 127.0.0.1:8089\r\naccept: */*\r\n\r\n"
@@ -25,6 +25,7 @@ fn head_writes_the_empty_method_and_extra_lines() {
         &HeaderMap::new(),
         b"x y: 1\r\n",
         0,
+        None,
     );
     assert_eq!(
         String::from_utf8(head).unwrap(),
@@ -118,6 +119,7 @@ async fn call(
         timeouts,
         connect_timeout: "",
         retries_on_close: 0,
+        proxy: None,
     };
     exchange(tls, pool, &c).await
 }
@@ -381,6 +383,7 @@ async fn a_silent_server_and_a_stalled_body_are_read_timeouts_of_each_client() {
         timeouts,
         connect_timeout: "",
         retries_on_close: 0,
+        proxy: None,
     };
     let t0 = Instant::now();
     let head = exchange(&tls(), &Pool::default(), &c).await.err().unwrap();
@@ -426,6 +429,7 @@ async fn fast_http_retries_connections_closed_before_any_byte_and_requests_does_
         timeouts: Timeouts::default(),
         connect_timeout: "",
         retries_on_close: 11,
+        proxy: None,
     };
     let r = exchange(&tls(), &Pool::default(), &c).await.unwrap();
     assert_eq!(&r.body[..], b"ok", "the third connection answers");
@@ -517,6 +521,7 @@ async fn a_connect_that_never_completes_is_a_connect_timeout() {
         timeouts,
         connect_timeout: "0.3",
         retries_on_close: 0,
+        proxy: None,
     };
     let e = exchange(&tls(), &Pool::default(), &c).await.err().unwrap();
     // SAFETY: closing the fd opened above.

@@ -72,6 +72,9 @@ class FastHttpSession:
         self.concurrency = int(kwargs.get("concurrency", 10) or 10)
         self.default_headers = dict(kwargs.get("headers") or {})
         self.auth_header = basic_auth_header(*creds) if creds else None
+        # geventhttpclient's proxy: plain-HTTP requests forwarded with their absolute URL, HTTPS through CONNECT
+        proxy_host, proxy_port = kwargs.get("proxy_host"), kwargs.get("proxy_port")
+        self._proxy = f"http://{proxy_host}:{int(proxy_port)}" if proxy_host and proxy_port else None
         self._core = _rlocust.Session(self._flavor)
 
     @property
@@ -171,6 +174,7 @@ class FastHttpSession:
             self.concurrency + 1,
             header_fault=fault,
             no_host=no_host,
+            proxy=self._proxy,
         )
         return finish_call(self, _bridge.wait(ticket), method, built, context, catch_response, listeners)
 
