@@ -94,8 +94,16 @@ class Session:
         *,
         header_fault: str | None = None,
         no_host: bool = False,
+        proxy: str | None = None,
+        ca_bundle: str | None = None,
+        cert: str | None = None,
+        key: str | None = None,
+        tls_error: tuple[int, str] | None = None,
     ) -> int:
-        """Start a call; returns the ticket its `Response` comes back with (`locust._bridge.wait`). `header_fault`:
+        """Start a call; returns the ticket its `Response` comes back with (`locust._bridge.wait`). `proxy`: the
+        http:// proxy URL requests chose (ValueError("proxy", exception class, text) for one it refuses);
+        `ca_bundle`, `cert`, `key`: requests' `verify=<path>` and `cert=`, with `tls_error` what Python's ssl raised
+        loading them (errno, text). `header_fault`:
         the client's text for a header part the shim refused after `headers` (the call fails with it unless one
         of `headers` is refused first); `no_host`: the URL the locustfile gave has no host (`url` has one in its
         place), so the call fails when it would look the host up."""

@@ -86,6 +86,7 @@ fn call(url: &Url, flavor: Flavor, recorded: bool) -> (RequestSpec, CallMeta) {
         retries_on_close: 0,
         max_body: http::wire::DEFAULT_MAX_BODY,
         proxy: None,
+        tls: None,
     };
     let meta = CallMeta {
         flavor,

@@ -315,7 +315,10 @@ impl HttpError {
                     "ssl.SSLError"
                 };
                 let ssl = if f.openssl {
-                    exc(ssl_class, vec![PyVal::int(1), PyVal::str(f.text.clone())])
+                    exc(
+                        ssl_class,
+                        vec![PyVal::int(i64::from(f.errno)), PyVal::str(f.text.clone())],
+                    )
                 } else {
                     exc(ssl_class, vec![PyVal::str(f.text.clone())])
                 };

@@ -86,6 +86,8 @@ pub struct RequestSpec {
     /// The HTTP proxy requests chose for this URL (`proxies=`, the session's, the environment's); its redirects
     /// to the same scheme go through it too.
     pub proxy: Option<Proxy>,
+    /// A CA bundle or client certificate for HTTPS (None: the defaults by `verify`).
+    pub tls: Option<Arc<tls::TlsProfile>>,
 }
 
 /// An HTTP proxy (requests' `proxies` entry): a plain-HTTP request is forwarded with its absolute URL, an HTTPS
@@ -513,6 +515,7 @@ async fn run_chain(
             ctx: &ctx,
             timeouts: spec.timeouts,
             connect_timeout: &spec.timeout_texts.0,
+            tls: spec.tls.clone(),
             proxy: spec
                 .proxy
                 .as_ref()

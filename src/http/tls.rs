@@ -9,14 +9,194 @@
 //!
 //! Who calls it: `http` (builds the configurations) and `conn` (classifies handshake and record errors). Runs on
 //! tokio threads; never touches Python.
+use std::collections::HashMap;
 use std::io;
 use std::sync::{Arc, OnceLock};
 use tokio_rustls::TlsConnector;
 
-/// The TLS client configurations shared by all users.
+/// The TLS client configurations shared by all users: the two defaults, and those made for the CA bundles and
+/// client certificates locustfiles give (`verify="ca.pem"`, `cert=`), each made once.
 pub struct Tls {
     pub verifying: TlsConnector,
     pub insecure: TlsConnector,
+    custom: parking_lot::Mutex<HashMap<TlsProfile, TlsConnector>>,
+}
+
+/// A TLS setup other than the defaults (requests' `verify=<path>` and `cert=`): files are read when a connection
+/// first needs the profile, then kept.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TlsProfile {
+    /// Verify the server's certificate (against `ca_bundle` when set, else the Mozilla roots).
+    pub verify: bool,
+    /// A PEM file of CA certificates (or a directory of them).
+    pub ca_bundle: Option<String>,
+    /// The client certificate chain (PEM), and its key when it is in another file.
+    pub cert: Option<String>,
+    pub key: Option<String>,
+    /// What Python's `ssl` raised loading these files (errno, text), as urllib3 loads them into its context: the
+    /// shim loads them once with the interpreter's OpenSSL, so a file OpenSSL refuses fails with OpenSSL's own
+    /// error, as it does under Locust.
+    pub load_error: Option<(i32, String)>,
+}
+
+impl Tls {
+    /// The two default connectors given (tests).
+    #[cfg(test)]
+    pub fn with_connectors(verifying: TlsConnector, insecure: TlsConnector) -> Tls {
+        Tls {
+            verifying,
+            insecure,
+            custom: parking_lot::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The connector for `profile` (None: one of the defaults by `verify`); Err: the failure a connection with
+    /// it reports (an unreadable bundle or certificate: OpenSSL's texts for them).
+    pub fn connector(
+        &self,
+        profile: Option<&TlsProfile>,
+        verify: bool,
+    ) -> Result<TlsConnector, TlsFailure> {
+        let Some(p) = profile else {
+            return Ok(if verify {
+                self.verifying.clone()
+            } else {
+                self.insecure.clone()
+            });
+        };
+        if let Some(c) = self.custom.lock().get(p) {
+            return Ok(c.clone());
+        }
+        let made = TlsConnector::from(Arc::new(client_config(p)?));
+        self.custom.lock().insert(p.clone(), made.clone());
+        Ok(made)
+    }
+}
+
+fn pem_failure(reason: &str, text: &str) -> TlsFailure {
+    TlsFailure {
+        text: openssl(reason, text),
+        openssl: true,
+        verify: false,
+        errno: 1,
+    }
+}
+
+/// The client certificate of a profile, sent whatever the server asks for (as OpenSSL sends the one it was given).
+#[derive(Debug)]
+struct OneClientCert(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for OneClientCert {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// The CA certificates of a PEM file, or of every file in a directory.
+fn read_roots(path: &str) -> Result<rustls::RootCertStore, TlsFailure> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut files = Vec::new();
+    let p = std::path::Path::new(path);
+    if p.is_dir() {
+        if let Ok(dir) = std::fs::read_dir(p) {
+            files.extend(dir.flatten().map(|e| e.path()).filter(|f| f.is_file()));
+        }
+    } else {
+        files.push(p.to_path_buf());
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for f in files {
+        let Ok(iter) = CertificateDer::pem_file_iter(&f) else {
+            continue;
+        };
+        for cert in iter.flatten() {
+            let _ = roots.add(cert);
+        }
+    }
+    if roots.is_empty() {
+        return Err(pem_failure(
+            "X509: NO_CERTIFICATE_OR_CRL_FOUND",
+            "no certificate or crl found",
+        ));
+    }
+    Ok(roots)
+}
+
+fn client_config(p: &TlsProfile) -> Result<rustls::ClientConfig, TlsFailure> {
+    if let Some((errno, text)) = &p.load_error {
+        return Err(TlsFailure {
+            text: text.clone(),
+            openssl: true,
+            verify: false,
+            errno: *errno,
+        });
+    }
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let general = |e: rustls::Error| TlsFailure {
+        text: e.to_string(),
+        openssl: false,
+        verify: false,
+        errno: 1,
+    };
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(general)?;
+    let builder = if p.verify {
+        let roots = match &p.ca_bundle {
+            Some(path) => read_roots(path)?,
+            None => {
+                let mut r = rustls::RootCertStore::empty();
+                r.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+                r
+            }
+        };
+        let v = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| general(rustls::Error::General(e.to_string())))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Verifier(v)))
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAll(provider.clone())))
+    };
+    match &p.cert {
+        None => Ok(builder.with_no_client_auth()),
+        Some(cert_path) => {
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_path)
+                .map(|it| it.flatten().collect())
+                .unwrap_or_default();
+            if certs.is_empty() {
+                return Err(pem_failure("", "PEM lib"));
+            }
+            let key = PrivateKeyDer::from_pem_file(p.key.as_deref().unwrap_or(cert_path))
+                .map_err(|_| pem_failure("", "PEM lib"))?;
+            let signing = provider
+                .key_provider
+                .load_private_key(key)
+                .map_err(general)?;
+            // NOTE: not `with_client_auth_cert`: it parses the certificate with webpki to compare keys, which refuses
+            // X.509 v1 certificates (what `openssl x509 -req` makes without extensions) that OpenSSL sends; the
+            // shim's load with Python's ssl has already checked that the key matches, as OpenSSL does
+            let certified = Arc::new(rustls::sign::CertifiedKey::new(certs, signing));
+            Ok(builder.with_client_cert_resolver(Arc::new(OneClientCert(certified))))
+        }
+    }
 }
 
 /// A TLS failure as the locustfile's client reports it.
@@ -28,6 +208,9 @@ pub struct TlsFailure {
     pub openssl: bool,
     /// A certificate that does not verify (`ssl.SSLCertVerificationError`).
     pub verify: bool,
+    /// The `errno` of the `ssl.SSLError` (1 for a handshake's; OpenSSL's library code for a file that does not
+    /// load, e.g. 136 for a CA bundle without certificates).
+    pub errno: i32,
 }
 
 static SUFFIX: OnceLock<String> = OnceLock::new();
@@ -157,6 +340,7 @@ pub fn failure(e: &io::Error) -> TlsFailure {
         ),
         openssl: true,
         verify: true,
+        errno: 1,
     };
     match rustls_err {
         Some(rustls::Error::AlertReceived(a)) => {
@@ -165,6 +349,7 @@ pub fn failure(e: &io::Error) -> TlsFailure {
                 text: openssl(reason, text),
                 openssl: true,
                 verify: false,
+                errno: 1,
             }
         }
         Some(rustls::Error::InvalidCertificate(c)) => {
@@ -197,6 +382,7 @@ pub fn failure(e: &io::Error) -> TlsFailure {
                     text: format!("invalid peer certificate: {other:?}"),
                     openssl: false,
                     verify: true,
+                    errno: 1,
                 },
             }
         }
@@ -204,11 +390,13 @@ pub fn failure(e: &io::Error) -> TlsFailure {
             text: other.to_string(),
             openssl: false,
             verify: false,
+            errno: 1,
         },
         None => TlsFailure {
             text: e.to_string(),
             openssl: false,
             verify: false,
+            errno: 1,
         },
     }
 }
@@ -388,6 +576,7 @@ impl Default for Tls {
         Tls {
             verifying: build(verifying_cfg),
             insecure: build(insecure_cfg),
+            custom: parking_lot::Mutex::new(HashMap::new()),
         }
     }
 }

@@ -142,7 +142,7 @@ impl Session {
     /// `name=None` resolves to the client's default (requests: path and query; FastHttp: the url as given).
     /// `timeout`: None, or (connect seconds, read seconds, connect as text, read as text) with None for "wait
     /// forever" (the shim has validated them as the client does).
-    #[pyo3(signature = (method, url, name, headers, body, timeout, allow_redirects, verify, cookies, record, max_redirects=30, url_as_given=None, retries_on_close=0, *, header_fault=None, no_host=false, proxy=None))]
+    #[pyo3(signature = (method, url, name, headers, body, timeout, allow_redirects, verify, cookies, record, max_redirects=30, url_as_given=None, retries_on_close=0, *, header_fault=None, no_host=false, proxy=None, ca_bundle=None, cert=None, key=None, tls_error=None))]
     #[allow(clippy::too_many_arguments)]
     fn send(
         &self,
@@ -163,6 +163,10 @@ impl Session {
         header_fault: Option<String>,
         no_host: bool,
         proxy: Option<String>,
+        ca_bundle: Option<String>,
+        cert: Option<String>,
+        key: Option<String>,
+        tls_error: Option<(i32, String)>,
     ) -> PyResult<u64> {
         let Installed { core, requests } = installed()?;
         // a proxy URL requests refuses: its exception, raised by the shim (`ValueError("proxy", class, text)`)
@@ -210,6 +214,15 @@ impl Session {
             verify,
             extra_cookies: cookies,
             proxy,
+            tls: (ca_bundle.is_some() || cert.is_some()).then(|| {
+                std::sync::Arc::new(http::tls::TlsProfile {
+                    verify,
+                    ca_bundle: ca_bundle.filter(|_| verify),
+                    cert,
+                    key,
+                    load_error: tls_error,
+                })
+            }),
         };
         let queued = requests.queue(Job::new(&self.client, spec, meta));
         if queued.opens_batch {

@@ -154,6 +154,136 @@ class Proxies:
                 p.wait()
 
 
+class MtlsServer:
+    """nginx on a random loopback port with certificates made here (a test CA, a server certificate for localhost
+    and 127.0.0.1, a client certificate): `/` answers with the client-certificate verdict and the SNI name,
+    `/required` answers 403 without a verified client certificate. The files are in `dir` (ca.pem, cadir/,
+    client.pem, client.key, client-combined.pem, empty.pem)."""
+
+    def __init__(self, workdir: Path):
+        import shutil
+
+        binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+        if binary is None:
+            raise FileNotFoundError("nginx is not installed (apt-get install nginx)")
+        d = workdir / "mtls"
+        (d / "cadir").mkdir(parents=True)
+        _make_certificates(d)
+        port = _free_port()
+        conf = d / "nginx.conf"
+        temp = " ".join(f"{k}_temp_path {d / k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        conf.write_text(f"""worker_processes 1;
+pid {d / 'nginx.pid'};
+error_log {d / 'error.log'};
+daemon off;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  {temp}
+  server {{
+    listen 127.0.0.1:{port} ssl;
+    server_name localhost;
+    ssl_certificate {d / 'server.pem'};
+    ssl_certificate_key {d / 'server.key'};
+    ssl_client_certificate {d / 'ca.pem'};
+    ssl_verify_client optional;
+    location / {{ default_type text/plain; return 200 "client=$ssl_client_verify sni=$ssl_server_name\n"; }}
+    location /required {{
+      if ($ssl_client_verify != SUCCESS) {{ return 403 "no client certificate\n"; }}
+      default_type text/plain;
+      return 200 "ok $ssl_client_s_dn\n";
+    }}
+  }}
+}}
+""")
+        log = open(d / "nginx.stderr", "wb")
+        self.proc = subprocess.Popen([binary, "-c", str(conf), "-e", str(d / "error.log")], stdout=log, stderr=log,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.dir = str(d)
+        self.url = f"https://localhost:{port}"
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.close()
+                    raise RuntimeError(f"nginx did not start: {(d / 'nginx.stderr').read_text(errors='replace')}"
+                                       f"{(d / 'error.log').read_text(errors='replace') if (d / 'error.log').exists() else ''}")
+                time.sleep(0.1)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _make_certificates(d: Path):
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def pem_key(key):
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+    def issue(subject, key, issuer, issuer_key, ca, extra):
+        b = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer))
+             .public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=2))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        for ext in extra:
+            b = b.add_extension(ext, critical=False)
+        return b.sign(issuer_key, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = issue("rlocust test CA", ca_key, "rlocust test CA", ca_key, True, [])
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server = issue("localhost", server_key, "rlocust test CA", ca_key, False, [
+        x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])])
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = issue("rlocust client", client_key, "rlocust test CA", ca_key, False, [
+        x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH])])
+    pem = serialization.Encoding.PEM
+    (d / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (d / "cadir" / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (d / "server.pem").write_bytes(server.public_bytes(pem))
+    (d / "server.key").write_bytes(pem_key(server_key))
+    (d / "client.pem").write_bytes(client.public_bytes(pem))
+    (d / "client.key").write_bytes(pem_key(client_key))
+    (d / "client-combined.pem").write_bytes(client.public_bytes(pem) + pem_key(client_key))
+    (d / "empty.pem").write_bytes(b"")
+    # OpenSSL looks certificates up in a directory by subject hash (`openssl rehash`): the link it wants
+    import ssl  # noqa: F401  (only to fail early where Python has no ssl)
+    subject_hash = _openssl_subject_hash(ca)
+    if subject_hash:
+        (d / "cadir" / f"{subject_hash}.0").write_bytes(ca.public_bytes(pem))
+
+
+def _openssl_subject_hash(cert) -> str | None:
+    """OpenSSL's `X509_NAME_hash` of the certificate's subject (the file name a CA directory needs), or None when
+    the openssl command is not there."""
+    import shutil
+
+    if shutil.which("openssl") is None:
+        return None
+    from cryptography.hazmat.primitives import serialization
+
+    out = subprocess.run(["openssl", "x509", "-noout", "-subject_hash"], input=cert.public_bytes(
+        serialization.Encoding.PEM), capture_output=True, timeout=10)
+    return out.stdout.decode().strip() or None
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -161,7 +291,7 @@ def _free_port() -> int:
 
 
 class DiffContext:
-    def __init__(self, cmds, target, workdir, faults, proxies):
+    def __init__(self, cmds, target, workdir, faults, proxies, mtls):
         self.cmds, self.target, self.workdir = cmds, target, workdir
         self.parallel = os.environ.get("DIFF_PARALLEL", "0") == "1"
         dead_port = os.environ.get("DIFF_DEAD_PORT", "1")
@@ -172,6 +302,8 @@ class DiffContext:
         self.places.update({f"fault_{k}": v for k, v in faults.urls.items() if k != "http"})
         # {proxy_open}, {proxy_auth}
         self.places.update({f"proxy_{k}": v for k, v in proxies.urls.items()})
+        # {mtls_url}, {mtls_dir}
+        self.places.update({"mtls_url": mtls.url, "mtls_dir": mtls.dir})
         self.cache: dict[tuple, dict] = {}
         self.timings: list[tuple[str, dict[str, float]]] = []
 
@@ -223,15 +355,17 @@ def diffctx(tmp_path_factory):
         target = Target(workdir)
         faults = FaultServer(workdir)
         proxies = Proxies(workdir)
-    except (FileNotFoundError, RuntimeError) as e:
+        mtls = MtlsServer(workdir)
+    except (FileNotFoundError, RuntimeError, ImportError) as e:
         problem = str(e)
     if problem:  # outside the except block, so the report shows just this message
         pytest.fail(f"cannot run the differential tests: {problem}", pytrace=False)
-    ctx = DiffContext(cmds, target, workdir, faults, proxies)
+    ctx = DiffContext(cmds, target, workdir, faults, proxies, mtls)
     yield ctx
     target.close()
     faults.close()
     proxies.close()
+    mtls.close()
     _TIMINGS.extend(ctx.timings)
 
 

@@ -482,6 +482,71 @@ def select_proxy(session, url, proxies, environment=True):
     return proxy or None
 
 
+# ---- TLS files ------------------------------------------------------------------------------------------------
+
+_NO_TLS = {}
+_tls_loaded = {}
+
+
+def _load_error(ca_bundle, cert, key):
+    """What Python's ssl raises loading these files as urllib3 loads them (errno, text), or None; once per set."""
+    k = (ca_bundle, cert, key)
+    if k not in _tls_loaded:
+        import ssl
+
+        err = None
+        try:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            if ca_bundle:
+                if os.path.isdir(ca_bundle):
+                    ctx.load_verify_locations(capath=ca_bundle)
+                else:
+                    ctx.load_verify_locations(cafile=ca_bundle)
+            if cert:
+                ctx.load_cert_chain(cert, key)
+        except ssl.SSLError as e:
+            err = (e.args[0] if isinstance(e.args[0], int) else 1, str(e.args[1]) if len(e.args) > 1 else str(e))
+        except OSError:
+            err = None  # a file that vanished: the engine's read reports it
+        _tls_loaded[k] = err
+    return _tls_loaded[k]
+
+
+def tls_files(session, url, verify, cert):
+    """The engine's TLS keywords for requests' `verify=` (True, False or a CA bundle path) and `cert=` (a file, or a
+    (cert, key) pair); raises requests' OSError for a file that is not there (before anything is sent, as
+    requests' adapter does: the CA bundle for https URLs, the certificate for any URL)."""
+    if cert is None and (verify is True or verify is False):
+        if verify is True and session.trust_env:
+            verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            if verify is True:
+                return _NO_TLS
+        else:
+            return _NO_TLS
+    ca_bundle = verify if isinstance(verify, (str, os.PathLike)) and verify else None
+    if ca_bundle is not None:
+        ca_bundle = os.fspath(ca_bundle)
+        if url[:5].lower() == "https" and not os.path.exists(ca_bundle):
+            raise OSError(f"Could not find a suitable TLS CA certificate bundle, invalid path: {ca_bundle}")
+    cert_file = key_file = None
+    if cert:
+        if isinstance(cert, (str, os.PathLike)):
+            cert_file = os.fspath(cert)
+        else:
+            cert_file, key_file = cert[0], cert[1]
+        if cert_file and not os.path.exists(cert_file):
+            raise OSError(f"Could not find the TLS certificate file, invalid path: {cert_file}")
+        if key_file and not os.path.exists(key_file):
+            raise OSError(f"Could not find the TLS key file, invalid path: {key_file}")
+    if url[:5].lower() != "https":
+        return _NO_TLS
+    out = {"ca_bundle": ca_bundle, "cert": cert_file, "key": key_file}
+    error = _load_error(ca_bundle if verify is not False else None, cert_file, key_file)
+    if error is not None:
+        out["tls_error"] = error
+    return out
+
+
 def _proxy_refusal(error):
     """The exception requests raises for a proxy URL it cannot use (the engine's ValueError("proxy", class, text))."""
     _, path, text = error.args
@@ -798,6 +863,7 @@ class HttpSession:
         allow_redirects = kwargs.pop("allow_redirects", True)
         verify = kwargs.pop("verify", self.verify)
         proxy = select_proxy(self, full, kwargs.pop("proxies", None))
+        tls = tls_files(self, full, verify, kwargs.pop("cert", None) or self.cert)
         listeners = catch_response or prep is not None or has_user_listeners(self.request_event)
         if name is None:
             name = self.request_name
@@ -817,6 +883,7 @@ class HttpSession:
                 self.max_redirects,
                 header_fault=fault,
                 proxy=proxy,
+                **tls,
             )
         except ValueError as e:
             if str(e).startswith("Method cannot contain"):  # urllib3's refusal of the method
@@ -880,7 +947,7 @@ class HttpSession:
             d["_rlocust_stream"] = True
 
     def _send_prepared(self, prep, timeout=None, verify=True, allow_redirects=True, stream=False, hooks=True,
-                       proxies=None, env_proxies=True):
+                       proxies=None, env_proxies=True, cert=None):
         """Send a prepared request as it is (its headers, cookies and body), unrecorded: requests' `Session.send`
         (hooks=True) or its adapter's `send` (hooks=False). A connection error is raised, as requests raises it."""
         headers = prep.headers if prep.headers is not None else {}
@@ -907,6 +974,7 @@ class HttpSession:
                 self.max_redirects,
                 header_fault=fault,
                 proxy=select_proxy(self, prep.url, proxies, env_proxies),
+                **tls_files(self, prep.url, verify, cert if cert is not None else self.cert),
             )
         except ValueError as e:
             if str(e).startswith("Method cannot contain"):
@@ -942,6 +1010,7 @@ class HttpSession:
             allow_redirects=kwargs.get("allow_redirects", True),
             stream=self.stream if stream is None else stream,
             proxies=kwargs.get("proxies"),
+            cert=kwargs.get("cert"),
         )
 
     def prepare_request(self, request):

@@ -21,6 +21,7 @@ use parking_lot::Mutex;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -52,6 +53,7 @@ struct Key {
     port: u16,
     verify: bool,
     proxy: Option<Proxy>,
+    tls: Option<Arc<tls::TlsProfile>>,
 }
 
 enum Stream {
@@ -201,6 +203,8 @@ pub struct Call<'a> {
     pub retries_on_close: u32,
     /// The HTTP proxy to go through.
     pub proxy: Option<&'a Proxy>,
+    /// A CA bundle or client certificate (None: the defaults by `verify`).
+    pub tls: Option<Arc<tls::TlsProfile>>,
 }
 
 /// Send one request and read its response, reusing an idle connection of `pool` when there is one.
@@ -228,6 +232,7 @@ pub async fn exchange(tls: &Tls, pool: &Pool, call: &Call<'_>) -> Result<RawResp
         port: url.port_or_known_default().unwrap_or(80),
         verify: call.verify,
         proxy: call.proxy.cloned(),
+        tls: call.tls.clone().filter(|_| https),
     };
     if call.dialect == Dialect::Fast
         && [call.timeouts.connect, call.timeouts.read].contains(&Some(Duration::ZERO))
@@ -369,11 +374,9 @@ async fn handshake(tls: &Tls, key: &Key, tcp: TcpStream) -> Result<Stream, HttpE
     let host = key.host.trim_start_matches('[').trim_end_matches(']');
     let name = rustls::pki_types::ServerName::try_from(host.to_string())
         .map_err(|e| HttpError::InvalidUrl(format!("Invalid host {host:?}: {e}")))?;
-    let connector = if key.verify {
-        &tls.verifying
-    } else {
-        &tls.insecure
-    };
+    let connector = tls
+        .connector(key.tls.as_deref(), key.verify)
+        .map_err(HttpError::Tls)?;
     match connector.connect(name, tcp).await {
         Ok(s) => Ok(Stream::Tls(Box::new(s))),
         Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(HttpError::Tls(tls::failure(&e))),

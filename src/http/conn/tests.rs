@@ -80,10 +80,7 @@ fn tls() -> Tls {
     .with_root_certificates(rustls::RootCertStore::empty())
     .with_no_client_auth();
     let c = tokio_rustls::TlsConnector::from(Arc::new(cfg));
-    Tls {
-        verifying: c.clone(),
-        insecure: c,
-    }
+    Tls::with_connectors(c.clone(), c)
 }
 
 fn ctx(method: &Method, url: &Url) -> wire::Context {
@@ -120,6 +117,7 @@ async fn call(
         connect_timeout: "",
         retries_on_close: 0,
         proxy: None,
+        tls: None,
     };
     exchange(tls, pool, &c).await
 }
@@ -384,6 +382,7 @@ async fn a_silent_server_and_a_stalled_body_are_read_timeouts_of_each_client() {
         connect_timeout: "",
         retries_on_close: 0,
         proxy: None,
+        tls: None,
     };
     let t0 = Instant::now();
     let head = exchange(&tls(), &Pool::default(), &c).await.err().unwrap();
@@ -430,6 +429,7 @@ async fn fast_http_retries_connections_closed_before_any_byte_and_requests_does_
         connect_timeout: "",
         retries_on_close: 11,
         proxy: None,
+        tls: None,
     };
     let r = exchange(&tls(), &Pool::default(), &c).await.unwrap();
     assert_eq!(&r.body[..], b"ok", "the third connection answers");
@@ -522,6 +522,7 @@ async fn a_connect_that_never_completes_is_a_connect_timeout() {
         connect_timeout: "0.3",
         retries_on_close: 0,
         proxy: None,
+        tls: None,
     };
     let e = exchange(&tls(), &Pool::default(), &c).await.err().unwrap();
     // SAFETY: closing the fd opened above.
