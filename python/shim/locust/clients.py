@@ -555,6 +555,22 @@ def _proxy_refusal(error):
     return cls(text)
 
 
+def _requests_verdict(response, name):
+    """Locust's verdict on a real requests Response: its connection error, or the HTTPError of a bad status with the
+    name in place of the URL (Locust's grouping), each looked through to the root as Locust reports it."""
+    error = getattr(response, "error", None)
+    if error is None:
+        url = response.url
+        response.url = name
+        try:
+            response.raise_for_status()
+        except Exception as e:
+            error = e
+        finally:
+            response.url = url
+    return _bridge.reported_error(error)
+
+
 class CookieJarView:
     """`session.cookies`: the user's cookie jar, kept in Rust."""
 
@@ -677,7 +693,11 @@ class ResponseContextManager:
                 self._report(value)
                 return True
             return False
-        self._report(_bridge.reported_error(self._response._error))
+        response = self._response
+        if isinstance(response, Response):
+            self._report(_bridge.reported_error(response._error))
+        else:  # a real requests Response (a mounted adapter's)
+            self._report(_requests_verdict(response, self.request_meta["name"]))
         return True
 
     def _report(self, exception):
@@ -805,12 +825,20 @@ class HttpSession:
             return url
         return (self.base_url or "") + url
 
+    _mounts = ()
+
     def request(self, method, url, name=None, catch_response=False, context={}, *, data=None, json=None, **kwargs):
         full = self._build_url(url)
         if not _ABSOLUTE.match(full):
             mod = _bridge._exc_module()
             cls = getattr(mod, "MissingSchema", None) or mod.InvalidURL
             raise cls("Invalid URL %r: No scheme supplied. Perhaps you meant https://%s?" % (full, full))
+        if self._mounts:
+            lowered = full.lower()
+            for prefix, adapter in self._mounts:
+                if lowered.startswith(prefix):
+                    return self._request_mounted(adapter, method, url, full, name, catch_response, context, data,
+                                                 json, kwargs)
         params = kwargs.pop("params", None)
         if self._params:
             merged = dict(self._params)
@@ -1075,7 +1103,91 @@ class HttpSession:
         self._core.reset_connections()
 
     def mount(self, prefix, adapter):
-        pass
+        """requests' `Session.mount`: calls to URLs under `prefix` (the longest matching prefix wins) go through
+        `adapter` with real requests, recorded as Locust records them. (The engine serves every other URL.)"""
+        prefix = prefix.lower()
+        mounts = [(p, a) for p, a in self._mounts if p != prefix] + [(prefix, adapter)]
+        mounts.sort(key=lambda pa: len(pa[0]), reverse=True)
+        self._mounts = tuple(mounts)
+        self.__dict__.pop("_rs_cache", None)
+
+    def _requests_session(self):
+        """The real requests Session that mounted adapters run in: the adapters mounted, and this session's
+        headers, auth, proxies, verify, cert, hooks, params, max_redirects and trust_env copied in on each call."""
+        import requests
+
+        rs = self.__dict__.get("_rs_cache")
+        if rs is None:
+            rs = self.__dict__["_rs_cache"] = requests.Session()
+            for prefix, adapter in reversed(self._mounts):
+                rs.mount(prefix, adapter)
+        rs.headers = requests.structures.CaseInsensitiveDict(self.headers.items())
+        rs.auth = self.auth
+        rs.proxies = dict(self._proxies or {})
+        rs.verify = self.verify
+        rs.cert = self.cert
+        rs.params = dict(self._params or {})
+        rs.hooks = {"response": list((self._hooks or {}).get("response", []))}
+        rs.max_redirects = self.max_redirects
+        rs.trust_env = self.trust_env
+        rs.stream = self.stream
+        return rs
+
+    def _request_mounted(self, adapter, method, url, full, name, catch_response, context, data, json, kwargs):
+        """A call through a mounted adapter: real requests does it (blocking calls yield to gevent, as under
+        Locust), with this session's cookies going in and out, and it is recorded as Locust records a call."""
+        import requests
+
+        rs = self._requests_session()
+        rs.cookies.clear()
+        for n, v, d, p in self._core.cookie_items():
+            rs.cookies.set(n, v, domain=d, path=p)
+        if name is None:
+            name = self.request_name
+        start_time = time.time()
+        t0 = time.perf_counter()
+        try:
+            response = rs.request(method, full, data=data, json=json, **kwargs)
+        except (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+                requests.exceptions.InvalidURL):
+            raise
+        except requests.exceptions.RequestException as e:
+            response = requests.Response()
+            response.error = e
+            response.status_code = 0
+            response.request = requests.Request(method, full).prepare()
+        response_time = (time.perf_counter() - t0) * 1000
+        for c in rs.cookies:
+            base = "%s://%s/" % (urlsplit(full).scheme or "http", (c.domain or "").lstrip(".") or urlsplit(full).hostname)
+            self._core.cookie_set(c.name, c.value, base)
+        before = (response.history and response.history[0] or response).request
+        if before is not None:
+            full = str(before.url)
+            if not name:
+                name = before.path_url
+        elif not name:
+            name = str(url)
+        user = self.user
+        if kwargs.get("stream", False):
+            length = int(response.headers.get("content-length") or 0)
+        else:
+            length = len(response.content or b"")
+        meta = {
+            "request_type": method,
+            "response_time": response_time,
+            "name": name,
+            "context": {**user.context(), **context} if user is not None else dict(context),
+            "response": response,
+            "exception": None,
+            "start_time": start_time,
+            "url": full,
+            "response_length": length,
+        }
+        if catch_response:
+            return ResponseContextManager(response, self.request_event, meta)
+        meta["exception"] = _requests_verdict(response, name)
+        self.request_event.fire(**meta)
+        return response
 
     def __enter__(self):
         return self
