@@ -135,17 +135,10 @@ class Proxies:
             self.procs.append(subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=log, stderr=log,
                                                stdin=subprocess.DEVNULL, start_new_session=True))
             self.urls[kind] = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or self.procs[-1].poll() is not None:
-                        self.close()
-                        raise RuntimeError(f"tinyproxy ({kind}) did not start: "
-                                           f"{(workdir / f'tinyproxy-{kind}.log').read_text(errors='replace')}")
-                    time.sleep(0.1)
+            if not _listening(port, self.procs[-1]):
+                self.close()
+                raise RuntimeError(f"tinyproxy ({kind}) did not start: "
+                                   f"{(workdir / f'tinyproxy-{kind}.log').read_text(errors='replace')}")
 
     def close(self):
         for p in self.procs:
@@ -201,17 +194,10 @@ http {{
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         self.dir = str(d)
         self.url = f"https://localhost:{port}"
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    self.close()
-                    raise RuntimeError(f"nginx did not start: {(d / 'nginx.stderr').read_text(errors='replace')}"
-                                       f"{(d / 'error.log').read_text(errors='replace') if (d / 'error.log').exists() else ''}")
-                time.sleep(0.1)
+        if not _listening(port, self.proc):
+            self.close()
+            error_log = (d / "error.log").read_text(errors="replace") if (d / "error.log").exists() else ""
+            raise RuntimeError(f"nginx did not start: {(d / 'nginx.stderr').read_text(errors='replace')}{error_log}")
 
     def close(self):
         if self.proc.poll() is None:
@@ -282,6 +268,19 @@ def _openssl_subject_hash(cert) -> str | None:
     out = subprocess.run(["openssl", "x509", "-noout", "-subject_hash"], input=cert.public_bytes(
         serialization.Encoding.PEM), capture_output=True, timeout=10)
     return out.stdout.decode().strip() or None
+
+
+def _listening(port: int, proc: subprocess.Popen, limit: float = 10) -> bool:
+    """Whether something accepts on 127.0.0.1:`port` within `limit` seconds while `proc` runs."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                return False
+            time.sleep(0.1)
 
 
 def _free_port() -> int:

@@ -945,6 +945,13 @@ class HttpSession:
             name = before.path_url if before is not None else url
         if response is not first and isinstance(response, Response):
             response._rename(name)  # its failure is reported under the call's name
+        return self._report_call(method, url, name, response, response_time, first._start_time, stream, context,
+                                 catch_response, lambda: _bridge.reported_error(response._error))
+
+    def _report_call(self, method, url, name, response, response_time, start_time, stream, context, catch_response,
+                     verdict):
+        """Locust's recording of a call the shim finished itself: the request_meta it builds (the length from
+        Content-Length for a streamed body), then a catch_response block, or `events.request` with `verdict()`."""
         user = self.user
         if stream:
             length = int(response.headers.get("content-length") or 0)
@@ -957,13 +964,13 @@ class HttpSession:
             "context": {**user.context(), **context} if user is not None else dict(context),
             "response": response,
             "exception": None,
-            "start_time": first._start_time,
+            "start_time": start_time,
             "url": url,
             "response_length": length,
         }
         if catch_response:
             return ResponseContextManager(response, self.request_event, meta)
-        meta["exception"] = _bridge.reported_error(response._error)
+        meta["exception"] = verdict()
         self.request_event.fire(**meta)
         return response
 
@@ -1167,27 +1174,8 @@ class HttpSession:
                 name = before.path_url
         elif not name:
             name = str(url)
-        user = self.user
-        if kwargs.get("stream", False):
-            length = int(response.headers.get("content-length") or 0)
-        else:
-            length = len(response.content or b"")
-        meta = {
-            "request_type": method,
-            "response_time": response_time,
-            "name": name,
-            "context": {**user.context(), **context} if user is not None else dict(context),
-            "response": response,
-            "exception": None,
-            "start_time": start_time,
-            "url": full,
-            "response_length": length,
-        }
-        if catch_response:
-            return ResponseContextManager(response, self.request_event, meta)
-        meta["exception"] = _requests_verdict(response, name)
-        self.request_event.fire(**meta)
-        return response
+        return self._report_call(method, full, name, response, response_time, start_time, kwargs.get("stream", False),
+                                 context, catch_response, lambda: _requests_verdict(response, name))
 
     def __enter__(self):
         return self
