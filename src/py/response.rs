@@ -451,6 +451,7 @@ impl Response {
                         this.url.as_str(),
                         header_pairs(&this.request_headers),
                         body,
+                        slf,
                     ),
                 )?
                 .unbind()

@@ -250,10 +250,12 @@ def make_cookies(pairs):
     return CookieDict(pairs)
 
 
-def make_request(method, url, headers, body):
+def make_request(method, url, headers, body, response=None):
     """`response.request`: requests' PreparedRequest (the real class when requests is installed) of what was sent."""
     from locust._reqcompat import new_prepared
 
+    if body is not None and response is not None and response.__dict__.get("_rlocust_text_body"):
+        body = body.decode("utf-8")
     # NOTE: the engine keeps header names in lower case; requests shows them as the locustfile wrote them, which for
     # its own defaults and most locustfiles is Title-Case
     return new_prepared(method, url, make_headers([("-".join(p.capitalize() for p in k.split("-")), v)

@@ -922,7 +922,11 @@ class HttpSession:
         if prep is not None:
             return self._finish_prepared(_bridge.wait(ticket), prep, method, full, name, context, catch_response,
                                          stream, timeout_kw, verify)
-        return finish_call(self, _bridge.wait(ticket), method, full, context, catch_response, listeners)
+        response = _bridge.wait(ticket)
+        if data is not None and (ctype == "application/x-www-form-urlencoded" or (ctype is None and data.__class__ is str)):
+            # requests keeps a str or form-encoded body as text (`response.request.body`)
+            response.__dict__["_rlocust_text_body"] = True
+        return finish_call(self, response, method, full, context, catch_response, listeners)
 
     def _finish_prepared(self, response, prep, method, url, name, context, catch_response, stream, timeout, verify):
         """A call whose prepared request carries hooks (its own, the session's, or its auth class's) or streams: the
