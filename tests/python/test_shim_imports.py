@@ -175,3 +175,31 @@ def test_urllib3_queue_is_lifo_when_available():
     if out == "True":
         skipped = _run_python(code, LOCUST_SKIP_URLLIB3_PATCH="1")
         assert skipped == "False"
+
+
+@pytest.mark.parametrize(
+    "module, dependency, names",
+    [
+        ("postgres", "psycopg", ["PostgresClient", "PostgresUser"]),
+        ("mongodb", "pymongo", ["MongoDBClient", "MongoDBUser"]),
+        ("dns", "dns", ["DNSClient", "DNSUser"]),
+        ("oai", "httpx", ["OpenAIClient", "OpenAIUser"]),
+        ("socketio", "socketio", ["SocketIOClient", "SocketIOUser"]),
+        ("csv_request_logger", None, ["CsvRequestLogger", "CSV_COLUMNS"]),
+    ],
+)
+def test_contrib_modules_exist_and_need_only_their_client(module, dependency, names):
+    """Locust 2.47's contrib users are importable; without their third-party client the import fails naming that
+    client (as Locust's own modules do), never the contrib module itself."""
+    import importlib
+
+    try:
+        mod = importlib.import_module(f"locust.contrib.{module}")
+    except ModuleNotFoundError as e:
+        assert dependency is not None and e.name.split(".")[0] in (dependency, "openai"), e
+        return
+    except Exception as e:  # oai without OPENAI_API_KEY
+        assert module == "oai" and "OPENAI_API_KEY" in str(e), e
+        return
+    for n in names:
+        assert hasattr(mod, n), n
