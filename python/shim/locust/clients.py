@@ -876,11 +876,14 @@ class HttpSession:
                 # an auth class works on a prepared request (and may register response hooks on it, as digest does)
                 prep = _reqcompat.apply_auth(_reqcompat.new_prepared(method.upper(), full, headers, body), auth)
                 headers, full, body = prep.headers, prep.url, _reqcompat.body_bytes(prep.body)
-        hooks = _reqcompat.merge_hooks(kwargs.pop("hooks", None), self._hooks)
+        # (the features below cost a plain call only these checks: most calls use none of them)
+        hooks = kwargs.pop("hooks", None)
+        if hooks is not None or self._hooks is not None:
+            hooks = _reqcompat.merge_hooks(hooks, self._hooks)
         stream = kwargs.pop("stream", None)
         if stream is None:
             stream = self.stream
-        if _reqcompat.has_hooks(hooks) or stream or (prep is not None and prep.hooks.get("response")):
+        if stream or prep is not None or (hooks is not None and _reqcompat.has_hooks(hooks)):
             if prep is None:
                 prep = _reqcompat.new_prepared(method.upper(), full, headers, body)
             _reqcompat.register_hooks(prep, hooks)
@@ -890,8 +893,17 @@ class HttpSession:
         timeout = timeout_arg(timeout_kw)
         allow_redirects = kwargs.pop("allow_redirects", True)
         verify = kwargs.pop("verify", self.verify)
-        proxy = select_proxy(self, full, kwargs.pop("proxies", None))
-        tls = tls_files(self, full, verify, kwargs.pop("cert", None) or self.cert)
+        extra = _NO_TLS
+        proxies = kwargs.pop("proxies", None)
+        if proxies or self._proxies or self.trust_env:
+            proxy = select_proxy(self, full, proxies)
+            if proxy is not None:
+                extra = {"proxy": proxy}
+        cert = kwargs.pop("cert", None) or self.cert
+        if cert is not None or verify.__class__ is not bool or self.trust_env:
+            tls = tls_files(self, full, verify, cert)
+            if tls:
+                extra = {**extra, **tls}
         listeners = catch_response or prep is not None or has_user_listeners(self.request_event)
         if name is None:
             name = self.request_name
@@ -910,8 +922,7 @@ class HttpSession:
                 not listeners,
                 self.max_redirects,
                 header_fault=fault,
-                proxy=proxy,
-                **tls,
+                **extra,
             )
         except ValueError as e:
             if str(e).startswith("Method cannot contain"):  # urllib3's refusal of the method
