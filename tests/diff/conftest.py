@@ -200,9 +200,22 @@ http {{
             raise RuntimeError(f"nginx did not start: {(d / 'nginx.stderr').read_text(errors='replace')}{error_log}")
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        # the whole process group: a killed nginx master leaves its worker running (and listening)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.proc.wait(timeout=5)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # a worker still shutting down
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
 
 
 def _make_certificates(d: Path):
