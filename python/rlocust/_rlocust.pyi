@@ -76,6 +76,8 @@ class Session:
 
     def __new__(cls, flavor: str) -> Self:
         """A session following FastHttpUser's conventions for `flavor == "fast"`, HttpUser's otherwise."""
+    http2: bool
+    """HTTP/2 where the server speaks it (ALPN h2 over TLS, prior knowledge over plain TCP); False by default."""
     def send(
         self,
         method: str,
@@ -148,6 +150,9 @@ class Response:
     @property
     def url(self) -> str:
         """The final URL (after redirects)."""
+    @property
+    def _version(self) -> int:
+        """The HTTP version the response came in, as urllib3 numbers it (11, or 20 over HTTP/2)."""
     @property
     def elapsed(self) -> timedelta:
         """From sending the request to the response headers."""

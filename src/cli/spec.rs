@@ -824,6 +824,19 @@ pub fn table() -> Vec<OptSpec> {
                 "Require HTTP basic authentication with this user name and password for every page and API call of the web UI (or set RLOCUST_WEB_AUTH).",
             ),
         ),
+        // Not in Locust: HTTP/2 for HttpUser and FastHttpUser (a user class's `http2` attribute wins over it).
+        o(
+            &["--http2"],
+            "http2",
+            K::Flag,
+            D::False,
+            Some("RLOCUST_HTTP2"),
+            G::Other,
+            None,
+            Some(
+                "Speak HTTP/2 where the server does: ALPN h2 over TLS (HTTP/1.1 when the server picks it), prior-knowledge h2c for http:// URLs. One multiplexed connection per user and host. A user class's http2 attribute overrides it.",
+            ),
+        ),
         o(
             &[],
             "user_classes",

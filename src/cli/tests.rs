@@ -161,6 +161,7 @@ fn defaults_cover_every_dest_in_locust_order() {
         "iterations",
         // rlocust's own (after Locust's and locust-plugins')
         "basic_auth",
+        "http2",
         "user_classes",
     ];
     assert_eq!(dests, expected);

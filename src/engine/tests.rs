@@ -87,6 +87,7 @@ fn call(url: &Url, flavor: Flavor, recorded: bool) -> (RequestSpec, CallMeta) {
         max_body: http::wire::DEFAULT_MAX_BODY,
         proxy: None,
         tls: None,
+        http2: false,
     };
     let meta = CallMeta {
         flavor,

@@ -88,6 +88,8 @@ pub struct RequestSpec {
     pub proxy: Option<Proxy>,
     /// A CA bundle or client certificate for HTTPS (None: the defaults by `verify`).
     pub tls: Option<Arc<tls::TlsProfile>>,
+    /// HTTP/2 where the server speaks it (rlocust's opt-in: `--http2`, a user class's `http2 = True`).
+    pub http2: bool,
 }
 
 /// An HTTP proxy (requests' `proxies` entry): a plain-HTTP request is forwarded with its absolute URL, an HTTPS
@@ -174,6 +176,8 @@ pub struct Exchange {
     pub body: Bytes,
     /// From sending the request to the response headers (requests' `Response.elapsed`).
     pub elapsed: Duration,
+    /// The HTTP version the response came in, as urllib3 numbers it (`response.raw.version`): 10, 11 or 20.
+    pub version: u8,
 }
 
 /// The result of a whole call: the final response (if any), the responses redirected through, or the error.
@@ -335,6 +339,7 @@ impl UserClient {
                     request_headers: HeaderMap::new(),
                     body: Bytes::new(),
                     elapsed: Duration::ZERO,
+                    version: head.version,
                 }),
                 history,
                 error: Some(HttpError::Read { exc, head: None }),
@@ -516,6 +521,7 @@ async fn run_chain(
             timeouts: spec.timeouts,
             connect_timeout: &spec.timeout_texts.0,
             tls: spec.tls.clone(),
+            http2: spec.http2,
             proxy: spec
                 .proxy
                 .as_ref()
@@ -545,7 +551,7 @@ async fn run_chain(
             status,
             reason,
             headers: resp_headers,
-            ..
+            version,
         } = raw.head;
         {
             let mut jar = jar.lock();
@@ -565,6 +571,7 @@ async fn run_chain(
             request_headers: req_headers,
             body: raw.body,
             elapsed,
+            version,
         };
         if spec.allow_redirects
             && is_redirect(status)

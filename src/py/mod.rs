@@ -120,6 +120,9 @@ fn seconds(t: Option<f64>) -> Option<Duration> {
 pub struct Session {
     client: UserClient,
     flavor: Flavor,
+    /// HTTP/2 where the server speaks it (rlocust's opt-in; the shim sets it from `--http2` or the user class).
+    #[pyo3(get, set)]
+    http2: bool,
 }
 
 #[pymethods]
@@ -135,6 +138,7 @@ impl Session {
         Ok(Session {
             client: core.engine.user_client(),
             flavor,
+            http2: false,
         })
     }
 
@@ -223,6 +227,7 @@ impl Session {
                     load_error: tls_error,
                 })
             }),
+            http2: self.http2,
         };
         let queued = requests.queue(Job::new(&self.client, spec, meta));
         if queued.opens_batch {

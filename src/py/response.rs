@@ -73,6 +73,8 @@ pub struct Response {
     body: Option<Bytes>,
     url: String,
     elapsed: f64,
+    /// The HTTP version as urllib3 numbers it (`raw.version`): 11, or 20 over HTTP/2 (0 without a response).
+    version: u8,
     history: Vec<Exchange>,
     error: Option<HttpError>,
     flavor: Flavor,
@@ -117,6 +119,7 @@ impl Response {
             meta,
             failure,
         } = c;
+        let version = outcome.response.as_ref().map_or(0, |r| r.version);
         let (status, reason, headers, body, url, elapsed, rmethod, rheaders) =
             match outcome.response {
                 Some(r) => (
@@ -147,6 +150,7 @@ impl Response {
             body,
             url,
             elapsed,
+            version,
             history: outcome.history,
             error: outcome.error,
             flavor: meta.flavor,
@@ -178,6 +182,7 @@ impl Response {
             body: Some(x.body.clone()),
             url: x.url.to_string(),
             elapsed: x.elapsed.as_secs_f64(),
+            version: x.version,
             history: Vec::new(),
             error: None,
             flavor: parent.flavor,
@@ -366,6 +371,12 @@ impl Response {
     #[getter]
     fn url(&self) -> String {
         self.url.clone()
+    }
+
+    /// The HTTP version the response came in (urllib3's numbering, shown as `response.raw.version`).
+    #[getter]
+    fn _version(&self) -> u8 {
+        self.version
     }
 
     #[getter]

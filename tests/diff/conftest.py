@@ -147,54 +147,38 @@ class Proxies:
                 p.wait()
 
 
-class MtlsServer:
-    """nginx on a random loopback port with certificates made here (a test CA, a server certificate for localhost
-    and 127.0.0.1, a client certificate): `/` answers with the client-certificate verdict and the SNI name,
-    `/required` answers 403 without a verified client certificate. The files are in `dir` (ca.pem, cadir/,
-    client.pem, client.key, client-combined.pem, empty.pem)."""
+def _nginx_binary() -> str:
+    import shutil
 
-    def __init__(self, workdir: Path):
-        import shutil
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if binary is None:
+        raise FileNotFoundError("nginx is not installed (apt-get install nginx)")
+    return binary
 
-        binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-        if binary is None:
-            raise FileNotFoundError("nginx is not installed (apt-get install nginx)")
-        d = workdir / "mtls"
-        (d / "cadir").mkdir(parents=True)
-        _make_certificates(d)
-        port = _free_port()
+
+class Nginx:
+    """nginx run with `servers` (server blocks) in its own directory `d`, until close(); `ports` must listen."""
+
+    def __init__(self, d: Path, servers: str, ports: list[int]):
+        binary = _nginx_binary()
         conf = d / "nginx.conf"
         temp = " ".join(f"{k}_temp_path {d / k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
         conf.write_text(f"""worker_processes 1;
 pid {d / 'nginx.pid'};
 error_log {d / 'error.log'};
 daemon off;
-events {{ worker_connections 256; }}
+events {{ worker_connections 512; }}
 http {{
   access_log off;
+  log_format wire '$server_port $server_protocol $connection $request_method $uri $status';
   {temp}
-  server {{
-    listen 127.0.0.1:{port} ssl;
-    server_name localhost;
-    ssl_certificate {d / 'server.pem'};
-    ssl_certificate_key {d / 'server.key'};
-    ssl_client_certificate {d / 'ca.pem'};
-    ssl_verify_client optional;
-    location / {{ default_type text/plain; return 200 "client=$ssl_client_verify sni=$ssl_server_name\n"; }}
-    location /required {{
-      if ($ssl_client_verify != SUCCESS) {{ return 403 "no client certificate\n"; }}
-      default_type text/plain;
-      return 200 "ok $ssl_client_s_dn\n";
-    }}
-  }}
+{servers}
 }}
 """)
         log = open(d / "nginx.stderr", "wb")
         self.proc = subprocess.Popen([binary, "-c", str(conf), "-e", str(d / "error.log")], stdout=log, stderr=log,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
-        self.dir = str(d)
-        self.url = f"https://localhost:{port}"
-        if not _listening(port, self.proc):
+        if not all(_listening(p, self.proc) for p in ports):
             self.close()
             error_log = (d / "error.log").read_text(errors="replace") if (d / "error.log").exists() else ""
             raise RuntimeError(f"nginx did not start: {(d / 'nginx.stderr').read_text(errors='replace')}{error_log}")
@@ -216,6 +200,88 @@ http {{
         except ProcessLookupError:
             pass
         self.proc.wait()
+
+
+class MtlsServer:
+    """nginx on a random loopback port with certificates made here (a test CA, a server certificate for localhost
+    and 127.0.0.1, a client certificate): `/` answers with the client-certificate verdict and the SNI name,
+    `/required` answers 403 without a verified client certificate. The files are in `dir` (ca.pem, cadir/,
+    client.pem, client.key, client-combined.pem, empty.pem)."""
+
+    def __init__(self, workdir: Path):
+        _nginx_binary()
+        d = workdir / "mtls"
+        (d / "cadir").mkdir(parents=True)
+        _make_certificates(d)
+        port = _free_port()
+        self.nginx = Nginx(d, f"""  server {{
+    listen 127.0.0.1:{port} ssl;
+    server_name localhost;
+    ssl_certificate {d / 'server.pem'};
+    ssl_certificate_key {d / 'server.key'};
+    ssl_client_certificate {d / 'ca.pem'};
+    ssl_verify_client optional;
+    location / {{ default_type text/plain; return 200 "client=$ssl_client_verify sni=$ssl_server_name\n"; }}
+    location /required {{
+      if ($ssl_client_verify != SUCCESS) {{ return 403 "no client certificate\n"; }}
+      default_type text/plain;
+      return 200 "ok $ssl_client_s_dn\n";
+    }}
+  }}""", [port])
+        self.dir = str(d)
+        self.url = f"https://localhost:{port}"
+
+    def close(self):
+        self.nginx.close()
+
+
+class H2Front:
+    """nginx with HTTP/2 in front of the loopback target (every path is proxied to it): `url` is HTTPS with ALPN
+    (h2 and http/1.1, the test CA of `ca` in `dir`), `h2c_url` plain HTTP/2 only (prior knowledge, as nginx 1.22
+    serves it), `h1_url` plain HTTP/1.1 only, `goaway_url` h2c that closes each connection (GOAWAY) after 3
+    requests. Every request is logged to `log` as `port protocol connection method
+    uri status`."""
+
+    def __init__(self, workdir: Path, target_url: str, name: str = "h2"):
+        _nginx_binary()
+        d = workdir / name
+        (d / "cadir").mkdir(parents=True)
+        _make_certificates(d)
+        tls, h2c, h1, goaway = _free_port(), _free_port(), _free_port(), _free_port()
+        self.log = d / "access.log"
+        proxy = f"""    access_log {self.log} wire;
+    client_max_body_size 20m;
+    client_body_buffer_size 20m;
+    location / {{ proxy_pass {target_url}; proxy_set_header Host $http_host; proxy_buffering off; }}"""
+        self.nginx = Nginx(d, f"""  server {{
+    listen 127.0.0.1:{tls} ssl http2;
+    server_name localhost;
+    ssl_certificate {d / 'server.pem'};
+    ssl_certificate_key {d / 'server.key'};
+{proxy}
+  }}
+  server {{
+    listen 127.0.0.1:{h2c} http2;
+{proxy}
+  }}
+  server {{
+    listen 127.0.0.1:{h1};
+{proxy}
+  }}
+  server {{
+    listen 127.0.0.1:{goaway} http2;
+    keepalive_requests 3;
+{proxy}
+  }}""", [tls, h2c, h1, goaway])
+        self.dir = str(d)
+        self.ca = str(d / "ca.pem")
+        self.url = f"https://localhost:{tls}"
+        self.h2c_url = f"http://127.0.0.1:{h2c}"
+        self.h1_url = f"http://127.0.0.1:{h1}"
+        self.goaway_url = f"http://127.0.0.1:{goaway}"
+
+    def close(self):
+        self.nginx.close()
 
 
 def _make_certificates(d: Path):
@@ -303,7 +369,7 @@ def _free_port() -> int:
 
 
 class DiffContext:
-    def __init__(self, cmds, target, workdir, faults, proxies, mtls):
+    def __init__(self, cmds, target, workdir, faults, proxies, mtls, h2):
         self.cmds, self.target, self.workdir = cmds, target, workdir
         self.parallel = os.environ.get("DIFF_PARALLEL", "0") == "1"
         dead_port = os.environ.get("DIFF_DEAD_PORT", "1")
@@ -316,6 +382,8 @@ class DiffContext:
         self.places.update({f"proxy_{k}": v for k, v in proxies.urls.items()})
         # {mtls_url}, {mtls_dir}
         self.places.update({"mtls_url": mtls.url, "mtls_dir": mtls.dir})
+        # {h2_url}, {h2_ca}: HTTP/2 (ALPN) in front of the target
+        self.places.update({"h2_url": h2.url, "h2_ca": h2.ca})
         self.cache: dict[tuple, dict] = {}
         self.timings: list[tuple[str, dict[str, float]]] = []
 
@@ -368,16 +436,18 @@ def diffctx(tmp_path_factory):
         faults = FaultServer(workdir)
         proxies = Proxies(workdir)
         mtls = MtlsServer(workdir)
+        h2 = H2Front(workdir, target.url)
     except (FileNotFoundError, RuntimeError, ImportError) as e:
         problem = str(e)
     if problem:  # outside the except block, so the report shows just this message
         pytest.fail(f"cannot run the differential tests: {problem}", pytrace=False)
-    ctx = DiffContext(cmds, target, workdir, faults, proxies, mtls)
+    ctx = DiffContext(cmds, target, workdir, faults, proxies, mtls, h2)
     yield ctx
     target.close()
     faults.close()
     proxies.close()
     mtls.close()
+    h2.close()
     _TIMINGS.extend(ctx.timings)
 
 

@@ -250,7 +250,8 @@ class Raw:
         self.status = response.status_code
         self.reason = response.reason
         self.headers = response.headers
-        self.version = 11
+        # urllib3's numbering: 11 for HTTP/1.1, 20 for HTTP/2 (rlocust's --http2)
+        self.version = getattr(response, "_version", 11) or 11
         self.decode_content = True
         self._original_response = None
         self.closed = False

@@ -512,6 +512,16 @@ def _load_error(ca_bundle, cert, key):
     return _tls_loaded[k]
 
 
+def http2_wanted(user):
+    """rlocust's opt-in to HTTP/2 for a user's client: its class's `http2` attribute when it sets one (True or
+    False), else the `--http2` option."""
+    wanted = getattr(user, "http2", None)
+    if wanted is None:
+        options = getattr(getattr(user, "environment", None), "parsed_options", None)
+        wanted = getattr(options, "http2", False)
+    return bool(wanted)
+
+
 def tls_files(session, url, verify, cert):
     """The engine's TLS keywords for requests' `verify=` (True, False or a CA bundle path) and `cert=` (a file, or a
     (cert, key) pair); raises requests' OSError for a file that is not there (before anything is sent, as
@@ -752,6 +762,8 @@ class HttpSession:
         self.trust_env = True
         self.max_redirects = 30
         self._core = _rlocust.Session(self._flavor)
+        if http2_wanted(user):
+            self._core.http2 = True
 
     # headers, params, proxies and hooks are made on first use: most sessions never touch them, and with
     # 10,000 users the four objects were ~1 KB per user. Until then requests go out with the shared defaults.

@@ -28,6 +28,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use url::Url;
 
+mod h2;
+
 /// Idle connections a user keeps (per pool; a user rarely has more than one request in flight).
 const MAX_IDLE: usize = 16;
 /// Idle connections older than this are closed instead of reused (hyper's and urllib3's order of magnitude).
@@ -54,6 +56,9 @@ struct Key {
     verify: bool,
     proxy: Option<Proxy>,
     tls: Option<Arc<tls::TlsProfile>>,
+    /// HTTP/2 wanted (ALPN `h2` over TLS, prior knowledge over plain TCP); a TLS server that picks HTTP/1.1 gets
+    /// HTTP/1.1 connections under this key.
+    h2: bool,
 }
 
 enum Stream {
@@ -132,15 +137,54 @@ struct Idle {
     since: Instant,
 }
 
-/// One user's idle keep-alive connections.
+/// One user's idle keep-alive connections, and its HTTP/2 connections (shared by its concurrent requests).
 #[derive(Default)]
 pub struct Pool {
     idle: Mutex<Vec<Idle>>,
+    h2: Mutex<Vec<H2Conn>>,
+    /// Plain-HTTP origins that answered the HTTP/2 preface in HTTP/1.1: they get HTTP/1.1 from then on.
+    h1_only: Mutex<Vec<Key>>,
+}
+
+struct H2Conn {
+    key: Key,
+    send: ::h2::client::SendRequest<Bytes>,
+    used: Instant,
 }
 
 impl Pool {
     pub fn clear(&self) {
         self.idle.lock().clear();
+        self.h2.lock().clear();
+    }
+
+    /// A handle to the user's HTTP/2 connection for `key`, if it has one that was used recently.
+    fn h2(&self, key: &Key) -> Option<::h2::client::SendRequest<Bytes>> {
+        let mut conns = self.h2.lock();
+        conns.retain(|c| c.used.elapsed() < IDLE_TIMEOUT);
+        let c = conns.iter_mut().rev().find(|c| &c.key == key)?;
+        c.used = Instant::now();
+        Some(c.send.clone())
+    }
+
+    fn put_h2(&self, key: Key, send: ::h2::client::SendRequest<Bytes>) {
+        let mut conns = self.h2.lock();
+        if conns.len() >= MAX_IDLE {
+            conns.remove(0);
+        }
+        conns.push(H2Conn {
+            key,
+            send,
+            used: Instant::now(),
+        });
+    }
+
+    fn drop_h2(&self, key: &Key) {
+        self.h2.lock().retain(|c| &c.key != key);
+    }
+
+    fn h1_only(&self, key: &Key) -> bool {
+        self.h1_only.lock().contains(key)
     }
 
     fn take(&self, key: &Key) -> Option<Stream> {
@@ -181,6 +225,9 @@ pub struct RawResponse {
 struct Failed {
     error: HttpError,
     closed_early: bool,
+    /// A fresh prior-knowledge HTTP/2 connection failed on the protocol before any response: the server speaks
+    /// HTTP/1.1 only (its answer to the preface is not a frame), and HTTP/1.1 carries the request instead.
+    not_h2: bool,
 }
 
 /// What one exchange needs besides the connection: the request bytes and how to read the answer.
@@ -205,6 +252,8 @@ pub struct Call<'a> {
     pub proxy: Option<&'a Proxy>,
     /// A CA bundle or client certificate (None: the defaults by `verify`).
     pub tls: Option<Arc<tls::TlsProfile>>,
+    /// Use HTTP/2 where the server speaks it (see `h2`); not through a forwarding proxy (plain HTTP via a proxy).
+    pub http2: bool,
 }
 
 /// Send one request and read its response, reusing an idle connection of `pool` when there is one.
@@ -233,6 +282,7 @@ pub async fn exchange(tls: &Tls, pool: &Pool, call: &Call<'_>) -> Result<RawResp
         verify: call.verify,
         proxy: call.proxy.cloned(),
         tls: call.tls.clone().filter(|_| https),
+        h2: call.http2 && (https || call.proxy.is_none()),
     };
     if call.dialect == Dialect::Fast
         && [call.timeouts.connect, call.timeouts.read].contains(&Some(Duration::ZERO))
@@ -267,6 +317,18 @@ pub async fn exchange(tls: &Tls, pool: &Pool, call: &Call<'_>) -> Result<RawResp
         call.body
     };
     let close = wants_close(call.headers);
+    let mut retries = call.retries_on_close;
+    if key.h2 && !pool.h1_only(&key) {
+        if let Some(send) = pool.h2(&key) {
+            match h2::attempt(send, call).await {
+                Ok(resp) => return Ok(resp),
+                Err(f) if f.closed_early => pool.drop_h2(&key), // gone while idle: a new connection follows
+                Err(f) => return Err(f.error),
+            }
+        }
+        // a fresh HTTP/2 connection gets one more try when the server refuses the stream at once
+        retries = retries.max(1);
+    }
     if let Some(stream) = pool.take(&key) {
         match attempt(stream, &wire, rest, call, close).await {
             Ok((resp, Some(stream))) => {
@@ -278,10 +340,39 @@ pub async fn exchange(tls: &Tls, pool: &Pool, call: &Call<'_>) -> Result<RawResp
             Err(f) => return Err(f.error),
         }
     }
-    let mut retries = call.retries_on_close;
     loop {
         // boxed: the TLS handshake state is large and only needed when a connection is opened
         let stream = Box::pin(connect(tls, &key, call)).await?;
+        if key.h2 && stream.speaks_h2(key.https) && !pool.h1_only(&key) {
+            let plain = matches!(stream, Stream::Plain(_));
+            let handshake = h2::handshake(stream);
+            let send = match call.timeouts.connect {
+                Some(t) => tokio::time::timeout(t, handshake)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(HttpError::ConnectTimeout {
+                            timeout: call.connect_timeout.to_string(),
+                        })
+                    })?,
+                None => handshake.await?,
+            };
+            pool.put_h2(key.clone(), send.clone());
+            match h2::attempt(send, call).await {
+                Ok(resp) => return Ok(resp),
+                Err(f) if f.closed_early && retries > 0 => {
+                    pool.drop_h2(&key);
+                    retries -= 1;
+                }
+                // an HTTP/1.1-only server (h2c by prior knowledge cannot ask first): the request was not
+                // understood, so it goes again over HTTP/1.1 on a new connection
+                Err(f) if f.not_h2 && plain => {
+                    pool.drop_h2(&key);
+                    pool.h1_only.lock().push(key.clone());
+                }
+                Err(f) => return Err(f.error),
+            }
+            continue;
+        }
         match attempt(stream, &wire, rest, call, close).await {
             Ok((resp, Some(stream))) => {
                 pool.put(key, stream);
@@ -343,6 +434,16 @@ async fn connect(tls: &Tls, key: &Key, call: &Call<'_>) -> Result<Stream, HttpEr
     }
 }
 
+impl Stream {
+    /// Whether HTTP/2 goes on this new connection: TLS that negotiated `h2`, or plain TCP (prior knowledge).
+    fn speaks_h2(&self, https: bool) -> bool {
+        match self {
+            Stream::Plain(_) => !https,
+            Stream::Tls(s) => s.get_ref().1.alpn_protocol() == Some(b"h2"),
+        }
+    }
+}
+
 async fn connect_tcp(host_text: &str, port: u16) -> Result<TcpStream, HttpError> {
     let host = host_text.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<std::net::SocketAddr> = match host.parse::<std::net::IpAddr>() {
@@ -377,7 +478,14 @@ async fn handshake(tls: &Tls, key: &Key, tcp: TcpStream) -> Result<Stream, HttpE
     let connector = tls
         .connector(key.tls.as_deref(), key.verify)
         .map_err(HttpError::Tls)?;
-    match connector.connect(name, tcp).await {
+    let handshake = if key.h2 {
+        connector
+            .with_alpn(vec![b"h2".to_vec(), b"http/1.1".to_vec()])
+            .connect(name, tcp)
+    } else {
+        connector.connect(name, tcp)
+    };
+    match handshake.await {
         Ok(s) => Ok(Stream::Tls(Box::new(s))),
         Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(HttpError::Tls(tls::failure(&e))),
         // the connection ended during the handshake: requests reports it as an aborted connection
@@ -573,6 +681,7 @@ async fn attempt(
                         return Err(Failed {
                             error: t,
                             closed_early: false,
+                            not_h2: false,
                         });
                     }
                     None => reader.io_error(&e),
@@ -581,6 +690,7 @@ async fn attempt(
             return Err(Failed {
                 error: read_error(failure, None),
                 closed_early: false,
+                not_h2: false,
             });
         }
     }
@@ -602,6 +712,7 @@ async fn attempt(
                 return Err(Failed {
                     error: read_error(e, reader.head()),
                     closed_early: false,
+                    not_h2: false,
                 });
             }
         }
@@ -627,6 +738,7 @@ async fn attempt(
                     return Err(Failed {
                         error: t,
                         closed_early: false,
+                        not_h2: false,
                     });
                 }
                 None => Some((
@@ -647,6 +759,7 @@ async fn attempt(
         return Err(Failed {
             error: read_error(failure, reader.head()),
             closed_early,
+            not_h2: false,
         });
     };
     let reusable = complete.reusable && !close && buf.is_empty();

@@ -118,6 +118,7 @@ async fn call(
         retries_on_close: 0,
         proxy: None,
         tls: None,
+        http2: false,
     };
     exchange(tls, pool, &c).await
 }
@@ -383,6 +384,7 @@ async fn a_silent_server_and_a_stalled_body_are_read_timeouts_of_each_client() {
         retries_on_close: 0,
         proxy: None,
         tls: None,
+        http2: false,
     };
     let t0 = Instant::now();
     let head = exchange(&tls(), &Pool::default(), &c).await.err().unwrap();
@@ -430,6 +432,7 @@ async fn fast_http_retries_connections_closed_before_any_byte_and_requests_does_
         retries_on_close: 11,
         proxy: None,
         tls: None,
+        http2: false,
     };
     let r = exchange(&tls(), &Pool::default(), &c).await.unwrap();
     assert_eq!(&r.body[..], b"ok", "the third connection answers");
@@ -523,6 +526,7 @@ async fn a_connect_that_never_completes_is_a_connect_timeout() {
         retries_on_close: 0,
         proxy: None,
         tls: None,
+        http2: false,
     };
     let e = exchange(&tls(), &Pool::default(), &c).await.err().unwrap();
     // SAFETY: closing the fd opened above.

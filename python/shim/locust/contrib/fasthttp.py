@@ -21,6 +21,7 @@ from locust.clients import (
     finish_call,
     has_user_listeners,
     header_pairs,
+    http2_wanted,
     requote,
     split_credentials,
 )
@@ -53,6 +54,95 @@ class LocustBadStatusCode(_ConnBase):
         return "URL %s: code=%s" % (self.url, self.code)
 
 
+def fast_body(data, files):
+    """(body bytes or None, default Content-Type or None) as geventhttpclient 2.6 makes them from `payload=` and
+    `files=`: files as its multipart/form-data (with `data` as form fields), a dict URL-encoded with
+    `; charset=utf-8`, a str as `text/plain; charset=utf-8`, bytes or what a file's read() gives as
+    `application/octet-stream`; anything else fails as geventhttpclient fails on it (AttributeError: no read)."""
+    if files:
+        return fast_multipart(data, files)
+    if not data:
+        return None, None
+    if isinstance(data, dict):
+        body, _ = encode_body(data, None, None, {})
+        return body, "application/x-www-form-urlencoded; charset=utf-8"
+    if isinstance(data, str):
+        return data.encode("utf-8"), "text/plain; charset=utf-8"
+    if isinstance(data, bytes):
+        return data, "application/octet-stream"
+    # anything else is a file to geventhttpclient (a list of pairs, a bytearray too): it calls read() on it
+    read = data.read
+    body = read()
+    return (body.encode("utf-8") if isinstance(body, str) else bytes(body)), "application/octet-stream"
+
+
+def fast_multipart(data, files):
+    """geventhttpclient's multipart body: form fields first, then one part per file (2- to 5-tuples: filename,
+    content, content type, extra headers, boundary), a random hex boundary unless a 5-tuple names one."""
+    import binascii
+    import os
+
+    if isinstance(data, (str, bytes)):
+        raise ValueError("Data must not be a string.")
+
+    def pairs(value):
+        return list(value.items()) if hasattr(value, "items") else list(value or [])
+
+    items = pairs(files)
+    boundary = next((v[4] for _, v in items if isinstance(v, (tuple, list)) and len(v) >= 5), None)
+    if boundary is None:
+        boundary = binascii.hexlify(os.urandom(16)).decode("ascii")
+    mark = boundary.encode("ascii")
+
+    def part(name, value, filename=None, ctype=None, extra=None):
+        disposition = f'Content-Disposition: form-data; name="{str(name).replace(chr(34), "%22")}"'
+        if filename is not None:
+            disposition += f'; filename="{str(filename).replace(chr(34), "%22")}"'
+        lines = [disposition.encode()]
+        if ctype is not None:
+            lines.append(f"Content-Type: {ctype}".encode())
+        for k, v in pairs(extra):
+            lines.append(f"{k}: {v}".encode())
+        if isinstance(value, str):
+            value = value.encode("utf-8")
+        return b"".join((b"--", mark, b"\r\n", b"\r\n".join(lines), b"\r\n\r\n", bytes(value), b"\r\n"))
+
+    out = []
+    for field, val in pairs(data):
+        if isinstance(val, (str, bytes)) or not hasattr(val, "__iter__"):
+            val = [val]
+        for v in val:
+            if v is not None:
+                if isinstance(field, bytes):
+                    field = field.decode("utf-8")
+                out.append(part(field, v if isinstance(v, bytes) else str(v)))
+    for k, v in items:
+        ctype = extra = None
+        if isinstance(v, (tuple, list)):
+            if len(v) == 2:
+                fname, content = v
+            elif len(v) == 3:
+                fname, content, ctype = v
+            elif len(v) == 4:
+                fname, content, ctype, extra = v
+            else:
+                fname, content, ctype, extra, _ = v
+        else:
+            name = getattr(v, "name", None)
+            if isinstance(name, bytes):
+                name = name.decode()
+            fname = os.path.basename(name) if isinstance(name, str) and name and not (
+                name[0] == "<" and name[-1] == ">") else k
+            content = v
+        if not isinstance(content, (str, bytes, bytearray)):
+            if hasattr(content, "read"):
+                content = content.read()
+            elif content is None:
+                continue
+        out.append(part(k.decode("utf-8") if isinstance(k, bytes) else k, content, fname, ctype, extra))
+    return b"".join(out) + b"--" + mark + b"--\r\n", f"multipart/form-data; boundary={boundary}"
+
+
 class FastHttpSession:
     _flavor = "fast"
 
@@ -76,6 +166,8 @@ class FastHttpSession:
         proxy_host, proxy_port = kwargs.get("proxy_host"), kwargs.get("proxy_port")
         self._proxy = f"http://{proxy_host}:{int(proxy_port)}" if proxy_host and proxy_port else None
         self._core = _rlocust.Session(self._flavor)
+        if http2_wanted(user):
+            self._core.http2 = True
 
     @property
     def cookiejar(self):
@@ -137,8 +229,8 @@ class FastHttpSession:
                 hdrs["Content-Type"] = "application/json"
             if "accept" not in lower:
                 hdrs["Accept"] = "application/json"
-        elif data:
-            body, ctype = encode_body(data, None, kwargs.pop("files", None), hdrs)
+        else:
+            body, ctype = fast_body(data, kwargs.pop("files", None))
             if ctype and "content-type" not in lower:
                 hdrs["Content-Type"] = ctype
         if params:
