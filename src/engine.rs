@@ -137,16 +137,20 @@ async fn complete(
     bridge: &Bridge,
 ) {
     // A panic in the engine must not lose the user parked on this call: it becomes a failure.
-    let outcome = match AssertUnwindSafe(execution).catch_unwind().await {
+    let mut outcome = match AssertUnwindSafe(execution).catch_unwind().await {
         Ok(o) => o,
         Err(panic) => Outcome {
             response: None,
             history: Vec::new(),
             error: Some(HttpError::Internal(panic_text(&*panic))),
             response_time_ms: 0.0,
+            head_ms: 0.0,
             start_time: crate::log::now(),
         },
     };
+    if meta.stream {
+        outcome.response_time_ms = outcome.head_ms;
+    }
     let failure = http::default_failure(&outcome, &meta);
     // an exception the client raises out of the call is no request in Locust's stats
     let escapes = http::escaping_error(&outcome, &meta).is_some();
@@ -155,7 +159,7 @@ async fn complete(
         let len = outcome
             .response
             .as_ref()
-            .map(|r| r.body.len() as u64)
+            .map(|r| http::recorded_length(r, meta.stream) as u64)
             .unwrap_or(0);
         stats.log_request(
             &meta.method_label,

@@ -101,6 +101,7 @@ class Session:
         cert: str | None = None,
         key: str | None = None,
         tls_error: tuple[int, str] | None = None,
+        stream: bool = False,
     ) -> int:
         """Start a call; returns the ticket its `Response` comes back with (`locust._bridge.wait`). `proxy`: the
         http:// proxy URL requests chose (ValueError("proxy", exception class, text) for one it refuses);

@@ -96,6 +96,7 @@ fn call(url: &Url, flavor: Flavor, recorded: bool) -> (RequestSpec, CallMeta) {
         request_url: url.clone(),
         request_body: None,
         recorded,
+        stream: false,
     };
     (spec, meta)
 }

@@ -178,6 +178,8 @@ pub struct Exchange {
     pub elapsed: Duration,
     /// The HTTP version the response came in, as urllib3 numbers it (`response.raw.version`): 10, 11 or 20.
     pub version: u8,
+    /// When its head had been read.
+    pub head_at: Instant,
 }
 
 /// The result of a whole call: the final response (if any), the responses redirected through, or the error.
@@ -188,6 +190,9 @@ pub struct Outcome {
     pub error: Option<HttpError>,
     /// Wall time of the whole call in ms, body included (what Locust records).
     pub response_time_ms: f64,
+    /// From the start of the call to the final response's head in ms (what Locust records for `stream=True`,
+    /// where requests returns before the body); the whole call's time when there is no response.
+    pub head_ms: f64,
     /// Unix time when the call started.
     pub start_time: f64,
 }
@@ -204,6 +209,9 @@ pub struct CallMeta {
     pub request_body: Option<Bytes>,
     /// Whether the engine recorded this call in the stats at completion (no catch_response).
     pub recorded: bool,
+    /// `stream=True`: recorded with the time to the response head and the Content-Length as its length, as
+    /// Locust records a call whose body the client has not read yet.
+    pub stream: bool,
 }
 
 /// A finished call on its way to the hub.
@@ -251,6 +259,18 @@ pub fn escaping_error(outcome: &Outcome, meta: &CallMeta) -> Option<PyExc> {
         }
     }
     None
+}
+
+/// The `response_length` Locust records: the body's length, or for `stream=True` the Content-Length header's
+/// value (0 without one), as Locust takes it so as not to read the body.
+pub fn recorded_length(r: &Exchange, stream: bool) -> usize {
+    if stream {
+        header(&r.headers, "content-length")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    } else {
+        r.body.len()
+    }
 }
 
 /// requests' `raise_for_status` message, with the URL replaced by the request name as Locust does.
@@ -323,6 +343,10 @@ impl UserClient {
         let t0 = Instant::now();
         let (result, history) = run_chain(&route, &jar, &spec, flavor).await;
         let response_time_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        let head_ms = match &result {
+            Ok(r) => r.head_at.saturating_duration_since(t0).as_secs_f64() * 1000.0,
+            _ => response_time_ms,
+        };
         match result {
             // FastHttpUser keeps the status and headers of a response whose body failed, if it accepts the status
             // (for any other status geventhttpclient reads the body before it returns, and Locust shows status 0)
@@ -340,10 +364,12 @@ impl UserClient {
                     body: Bytes::new(),
                     elapsed: Duration::ZERO,
                     version: head.version,
+                    head_at: Instant::now(),
                 }),
                 history,
                 error: Some(HttpError::Read { exc, head: None }),
                 response_time_ms,
+                head_ms,
                 start_time,
             },
             Ok(resp) => Outcome {
@@ -351,6 +377,7 @@ impl UserClient {
                 history,
                 error: None,
                 response_time_ms,
+                head_ms,
                 start_time,
             },
             Err(e) => Outcome {
@@ -358,6 +385,7 @@ impl UserClient {
                 history,
                 error: Some(e),
                 response_time_ms,
+                head_ms,
                 start_time,
             },
         }
@@ -572,6 +600,7 @@ async fn run_chain(
             body: raw.body,
             elapsed,
             version,
+            head_at: raw.head_at,
         };
         if spec.allow_redirects
             && is_redirect(status)

@@ -146,7 +146,7 @@ impl Session {
     /// `name=None` resolves to the client's default (requests: path and query; FastHttp: the url as given).
     /// `timeout`: None, or (connect seconds, read seconds, connect as text, read as text) with None for "wait
     /// forever" (the shim has validated them as the client does).
-    #[pyo3(signature = (method, url, name, headers, body, timeout, allow_redirects, verify, cookies, record, max_redirects=30, url_as_given=None, retries_on_close=0, *, header_fault=None, no_host=false, proxy=None, ca_bundle=None, cert=None, key=None, tls_error=None))]
+    #[pyo3(signature = (method, url, name, headers, body, timeout, allow_redirects, verify, cookies, record, max_redirects=30, url_as_given=None, retries_on_close=0, *, header_fault=None, no_host=false, proxy=None, ca_bundle=None, cert=None, key=None, tls_error=None, stream=false))]
     #[allow(clippy::too_many_arguments)]
     fn send(
         &self,
@@ -171,6 +171,7 @@ impl Session {
         cert: Option<String>,
         key: Option<String>,
         tls_error: Option<(i32, String)>,
+        stream: bool,
     ) -> PyResult<u64> {
         let Installed { core, requests } = installed()?;
         // a proxy URL requests refuses: its exception, raised by the shim (`ValueError("proxy", class, text)`)
@@ -198,6 +199,7 @@ impl Session {
             request_url: parsed.clone(),
             request_body: body.clone(),
             recorded: record,
+            stream,
         };
         let spec = RequestSpec {
             method: http_method,

@@ -88,6 +88,8 @@ pub struct Response {
     /// What the call raises into the task instead of failing (see `http::escaping_error`).
     escape: Option<PyExc>,
     recorded: bool,
+    /// `stream=True`: Locust's `response_length` is the Content-Length header's value.
+    stream: bool,
     response_time_ms: f64,
     start_time: f64,
     encoding_override: Option<Option<String>>,
@@ -163,6 +165,7 @@ impl Response {
             failure,
             escape,
             recorded: meta.recorded,
+            stream: meta.stream,
             response_time_ms: outcome.response_time_ms,
             start_time: outcome.start_time,
             encoding_override: None,
@@ -195,6 +198,7 @@ impl Response {
             failure: None,
             escape: None,
             recorded: false,
+            stream: parent.stream,
             response_time_ms: parent.response_time_ms,
             start_time: parent.start_time,
             encoding_override: None,
@@ -670,6 +674,11 @@ impl Response {
     }
     #[getter]
     fn _length(&self) -> usize {
+        if self.stream {
+            return crate::http::header(&self.headers, "content-length")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+        }
         self.body.as_ref().map(|b| b.len()).unwrap_or(0)
     }
     #[getter]

@@ -916,6 +916,9 @@ class HttpSession:
             tls = tls_files(self, full, verify, cert)
             if tls:
                 extra = {**extra, **tls}
+        if stream:
+            # recorded at the response head, with Content-Length as its length, as Locust records a streamed call
+            extra = {**extra, "stream": True}
         listeners = catch_response or prep is not None or has_user_listeners(self.request_event)
         if name is None:
             name = self.request_name

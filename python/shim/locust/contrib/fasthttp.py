@@ -54,6 +54,9 @@ class LocustBadStatusCode(_ConnBase):
         return "URL %s: code=%s" % (self.url, self.code)
 
 
+_STREAMED, _NOT_STREAMED = {"stream": True}, {}
+
+
 def fast_body(data, files):
     """(body bytes or None, default Content-Type or None) as geventhttpclient 2.6 makes them from `payload=` and
     `files=`: files as its multipart/form-data (with `data` as form fields), a dict URL-encoded with
@@ -267,6 +270,8 @@ class FastHttpSession:
             header_fault=fault,
             no_host=no_host,
             proxy=self._proxy,
+            # stream=True: recorded at the response head, with Content-Length as its length, as Locust does
+            **(_STREAMED if stream else _NOT_STREAMED),
         )
         return finish_call(self, _bridge.wait(ticket), method, built, context, catch_response, listeners)
 
