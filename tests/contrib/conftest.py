@@ -222,6 +222,16 @@ def openai_endpoint(base_env):
         stop(proc)
 
 
+@pytest.fixture(scope="session")
+def mongo_wire(base_env):
+    """The MongoDB wire-protocol responder (servers/mongo_wire.py). Yields its port."""
+    proc, port = _python_server("mongo_wire.py", "the MongoDB wire-protocol responder", base_env)
+    try:
+        yield port
+    finally:
+        stop(proc)
+
+
 # --- the two tools side by side --------------------------------------------------------------------------------
 
 @dataclass

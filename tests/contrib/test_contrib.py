@@ -9,6 +9,8 @@ import csv
 import importlib.util
 import platform
 import re
+import subprocess
+import sys
 
 import pytest
 from conftest import SITE, Run
@@ -133,13 +135,33 @@ def test_milvus_lite(side_by_side, base_env):
           failures={("milvus", "query"): re.escape("MilvusException()")})
 
 
-def test_mongodb_without_server(side_by_side, base_env, dead_port):
-    uri = f"mongodb://127.0.0.1:{dead_port}/?serverSelectionTimeoutMS=300&connectTimeoutMS=300"
-    a, b = side_by_side("mongodb_users.py", ARGS, dict(base_env, MONGO_URI=uri))
-    # the error names pymongo's topology by a random id
+def test_mongodb(side_by_side, base_env, mongo_wire, dead_port):
+    """No MongoDB server can be installed here: a wire-protocol responder answers pymongo's handshake and finds."""
+    options = "serverSelectionTimeoutMS=300&connectTimeoutMS=300"
+    env = dict(base_env, MONGO_URI=f"mongodb://127.0.0.1:{mongo_wire}/?{options}",
+               MONGO_DEAD_URI=f"mongodb://127.0.0.1:{dead_port}/?{options}")
+    finds_before = mongo_finds(mongo_wire, base_env)
+    a, b = side_by_side("mongodb_users.py", ARGS + ["-u", "3", "-r", "3"], env)
+    # the error of an unreachable server names pymongo's topology by a random id
     check(a, b, exit_code=1, rows={("MONGODB", "QUERY")},
-          failures={("MONGODB", "QUERY"): r"ServerSelectionTimeoutError\(.*Connection refused.*\)"},
+          failures={("MONGODB", "QUERY"): r"OperationFailure\(\"broken collection, full error: .*\"\)"
+                                          r"|ServerSelectionTimeoutError\(.*Connection refused.*\)"},
           normalize=[(r"\b[0-9a-f]{24}\b", "<id>")])
+    for run in (a, b):
+        assert len(run.failure_keys(normalize=[(r"\b[0-9a-f]{24}\b", "<id>")])) == 2, run.describe()
+    # the finds reached the server (a cursor alone sends nothing): at least the requests of both runs that did not
+    # fail for want of a server
+    sent = sum(int(r.rows()[("MONGODB", "QUERY")]["Request Count"]) for r in (a, b)) - sum(
+        int(f["Occurrences"]) for r in (a, b) for f in r.failures if "ServerSelectionTimeout" in f["Error"])
+    assert mongo_finds(mongo_wire, base_env) - finds_before >= sent > 0
+
+
+def mongo_finds(port: int, env: dict[str, str]) -> int:
+    code = ("from pymongo import MongoClient; c = MongoClient('mongodb://127.0.0.1:%d/'); "
+            "print(c.admin.command('rlocustFinds')['finds']); c.close()" % port)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout)
 
 
 def test_openai(side_by_side, base_env, openai_endpoint):
