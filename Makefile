@@ -8,22 +8,28 @@
 #   make webui-check   fail if the committed webui/dist differs from a fresh build
 #   make test-webui    the browser tests: the built UI against real Locust 2.47 and as rlocust serves it, in
 #                      headless Chromium
+#   make test-contrib  Locust's contrib users (locust.contrib.*) side by side against real servers on loopback
+#                      (PostgreSQL, Mosquitto, dnsmasq: Debian packages; python-socketio, qdrant-client's local
+#                      mode, milvus-lite)
 #
 # Nothing is installed into the system Python: the Python packages go into project venvs (git-ignored).
 # - .venv: what a locustfile run needs (gevent) and the test tools (pytest, requests, cryptography, ruff). The
 #   binary is built against this venv's interpreter (PYO3_PYTHON) and finds its packages without activating it.
 # - .venv-oracle, .venv-oracle-plugins: real Locust 2.47.0 (and locust-plugins), the oracle of the tests.
+# - .contrib-site: the third-party clients of the contrib users (tests/contrib/requirements.txt), installed with
+#   `pip install --target` and put on PYTHONPATH for both tools (.venv and .venv-oracle are the same CPython).
 PYTHON ?= python3
 VENV ?= .venv
 ORACLE ?= .venv-oracle
 # The oracle of scenarios that use locust-plugins' options (-i/--iterations): Locust with the plugin installed.
 ORACLE_PLUGINS ?= .venv-oracle-plugins
+CONTRIB_SITE ?= .contrib-site
 VPY := $(CURDIR)/$(VENV)/bin/python
 # The interpreter the binary embeds (pyo3 reads it at build time).
 export PYO3_PYTHON := $(VPY)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: deps build demo test test-rust test-python test-diff test-web test-dist test-packaging lint clean webui webui-check test-webui
+.PHONY: deps build demo test test-rust test-python test-diff test-web test-dist test-packaging test-contrib lint clean webui webui-check test-webui
 
 # The venv, and the packages of both requirements files in it (again when either file changes).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -48,7 +54,7 @@ $(ORACLE_PLUGINS)/bin/locust:
 	$(ORACLE_PLUGINS)/bin/pip install -q locust==2.47.0 locust-plugins==5.0.3
 
 test: build $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
-	$(MAKE) test-rust test-python test-diff test-web test-dist test-packaging webui-check test-webui
+	$(MAKE) test-rust test-python test-diff test-web test-dist test-packaging test-contrib webui-check test-webui
 
 test-rust: deps $(ORACLE)/bin/locust
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust cargo test --release
@@ -76,13 +82,25 @@ test-packaging: deps
 	rm -rf .venv-packaging
 	PACKAGING_VENV=$(CURDIR)/.venv-packaging $(VPY) -m pytest -q tests/packaging
 
+# The contrib users' clients, again when the requirements change (a fresh directory: --target does not upgrade).
+$(CONTRIB_SITE)/.installed: tests/contrib/requirements.txt | deps
+	rm -rf $(CONTRIB_SITE)
+	$(VPY) -m pip install -q --target $(CONTRIB_SITE) -r tests/contrib/requirements.txt
+	touch $@
+
+# Every locust.contrib module under real Locust 2.47 and rlocust at once, against servers the suite starts on
+# 127.0.0.1 (tests/contrib/conftest.py); a server that cannot start fails its test.
+test-contrib: build $(ORACLE)/bin/locust $(CONTRIB_SITE)/.installed
+	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
+	CONTRIB_SITE=$(CURDIR)/$(CONTRIB_SITE) $(VPY) -m pytest -q tests/contrib
+
 lint: deps
 	cargo fmt --check
 	cargo clippy --release --all-targets -- -D warnings
 	$(VENV)/bin/ruff check python tests locustfiles bench
 
 clean:
-	rm -rf target demo-results $(VENV) $(ORACLE) $(ORACLE_PLUGINS) .venv-packaging .pytest_cache .ruff_cache webui/node_modules
+	rm -rf target demo-results $(VENV) $(ORACLE) $(ORACLE_PLUGINS) $(CONTRIB_SITE) .venv-packaging .pytest_cache .ruff_cache webui/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The web UI's sources are in webui/ (TypeScript, Preact, uPlot); its build output webui/dist is committed, so

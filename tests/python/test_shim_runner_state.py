@@ -158,3 +158,40 @@ def test_quit_or_stop_from_the_only_user_completes(engine, how):
     assert after == ([] if how == "quit" else ["stop returned"])
     assert engine.controls == [how]
     assert runner.state == STATE_STOPPED  # so the Rust runner's stop fires nothing again (Shared::user_stop_begin)
+
+
+def test_spawn_commands_construct_users_one_at_a_time(engine):
+    """Two spawn commands running at once (the Rust runner's commands each get a greenlet) construct their users
+    one after the other, as Locust's single spawning greenlet does: a User.__init__ that waits on I/O (connecting a
+    client, starting milvus-lite) is never interleaved with another's."""
+    import gevent
+
+    log = []
+
+    class Slow(User):
+        wait_time = constant(1)
+
+        def __init__(self, environment):
+            log.append(("begin", type(self).__name__))
+            gevent.sleep(0.02)
+            log.append(("end", type(self).__name__))
+            super().__init__(environment)
+
+        @task
+        def t(self):
+            pass
+
+    class First(Slow):
+        pass
+
+    class Second(Slow):
+        pass
+
+    env = make([First, Second], [])
+    runner = env.runner
+    engine.state = STATE_SPAWNING
+    gevent.joinall([gevent.spawn(runner._spawn, "First", 2), gevent.spawn(runner._spawn, "Second", 1)], timeout=5)
+    assert log == [("begin", "First"), ("end", "First"), ("begin", "First"), ("end", "First"),
+                   ("begin", "Second"), ("end", "Second")]
+    assert engine.alive == {"First": 2, "Second": 1}
+    runner._stop(None, None, 0)

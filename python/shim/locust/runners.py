@@ -12,6 +12,7 @@ import traceback
 import uuid
 
 import gevent
+from gevent.lock import Semaphore
 from gevent.pool import Group
 
 import _rlocust
@@ -87,6 +88,9 @@ class Runner:
         # Greenlets running a spawn command right now (a stop ends them first, as Locust's stop() kills its
         # spawning greenlet).
         self._spawning = set()
+        # One spawn command constructs users at a time, as Locust's single spawning greenlet does: User.__init__s
+        # that wait on I/O (connecting a database client, starting milvus-lite) never interleave.
+        self._spawn_lock = Semaphore()
         environment.events.request.add_listener(_record_request)
 
         def on_spawning_complete(**_kw):
@@ -407,26 +411,30 @@ class Runner:
         me = gevent.getcurrent()
         self._spawning.add(me)
         try:
-            for n in range(1, count + 1):
-                try:
-                    user = cls(self.environment)
-                except StopTest as e:
-                    logger.error(e)
-                    logger.warning("Stopping Locust...")
-                    self.quit()
-                    return
-                user.start(self.user_greenlets)
-                users[id(user)] = user
-                _rlocust.user_started(class_name)
-                user._greenlet.link(lambda _g, u=user, name=class_name: self._on_user_exit(u, name))
-                if n % 10 == 0 or n == count:
-                    logger.debug("%i users spawned" % self.user_count)
-            logger.debug(f"All users of class {class_name} spawned")
+            with self._spawn_lock:
+                self._spawn_users(cls, class_name, users, count)
         finally:
             self._spawning.discard(me)
         # Users live as long as the test: move them out of the cyclic GC's generations, or every full collection
         # walks all of them (at 10,000 users that was ~10% of the Python thread). Locust freezes before forking.
         gc.freeze()
+
+    def _spawn_users(self, cls, class_name, users, count):
+        for n in range(1, count + 1):
+            try:
+                user = cls(self.environment)
+            except StopTest as e:
+                logger.error(e)
+                logger.warning("Stopping Locust...")
+                self.quit()
+                return
+            user.start(self.user_greenlets)
+            users[id(user)] = user
+            _rlocust.user_started(class_name)
+            user._greenlet.link(lambda _g, u=user, name=class_name: self._on_user_exit(u, name))
+            if n % 10 == 0 or n == count:
+                logger.debug("%i users spawned" % self.user_count)
+        logger.debug(f"All users of class {class_name} spawned")
 
     def _on_user_exit(self, user, class_name):
         users = self._users.get(class_name)

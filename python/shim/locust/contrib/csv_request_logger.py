@@ -7,10 +7,10 @@ what each call reported, for analyses that need every data point rather than the
     def _(environment, **kw):
         logger.register(environment)
 
-Columns: timestamp (the request's start, unix seconds), request_type, name, response_time_ms (2 decimals),
-response_length, status_code (0 without a response), exception (its str, or empty). The file is truncated when the
-logger registers and closed at `quitting`. Note that any `request` listener makes rlocust hand every request to
-Python (as Locust does anyway): expect the CPU per request of a run with listeners.
+Columns: timestamp (the request's start, unix seconds), request_type, name, response_time_ms (2 decimals; empty
+when the event had none), response_length, status_code (0 without a response), exception (its str, or empty). The
+file is truncated when the logger registers and closed at `quitting`. Note that any `request` listener makes rlocust
+hand every request to Python (as Locust does anyway): expect the CPU per request of a run with listeners.
 """
 
 import csv
@@ -74,7 +74,7 @@ class CsvRequestLogger:
             round(start_time if start_time is not None else time.time(), 6),
             request_type,
             name,
-            round(response_time, 2),
+            "" if response_time is None else round(response_time, 2),
             response_length,
             _status_code(response, exception),
             "" if exception is None else str(exception),

@@ -1,11 +1,8 @@
 """MongoDB users (`locust.contrib.mongodb` of Locust 2.47), on pymongo (`pip install pymongo`).
 
 A `MongoDBUser` subclass sets `conn_string` and `db_name`; `self.client.execute_query(collection, query)` runs a
-find, reported as request_type `MONGODB`, name `QUERY`, response time in whole milliseconds (a PyMongoError is the
-failure).
-
-NOTE: Locust's client reads its database as `self.client[db_name]`, which pymongo resolves to a collection of a
-database named "client"; here `db` is the database `db_name` itself.
+find and reads all its documents (a cursor alone sends nothing), reported as request_type `MONGODB`, name `QUERY`,
+response time in whole milliseconds, response_length 0 (a PyMongoError is the failure; other errors propagate).
 """
 
 import time
@@ -24,13 +21,12 @@ class MongoDBClient(MongoClient):
     def execute_query(self, collection_name, query):
         started = time.time()
         try:
-            self.db[collection_name].find(query)
+            list(self.db[collection_name].find(query))
+            events.request.fire(request_type="MONGODB", name="QUERY", response_time=int((time.time() - started) * 1000),
+                                response_length=0)
         except PyMongoError as e:
             events.request.fire(request_type="MONGODB", name="QUERY", response_time=int((time.time() - started) * 1000),
                                 response_length=0, exception=e)
-        else:
-            events.request.fire(request_type="MONGODB", name="QUERY", response_time=int((time.time() - started) * 1000),
-                                response_length=0)
 
 
 class MongoDBUser(User):

@@ -16,15 +16,16 @@ class PostgresClient:
         self.connection = psycopg.connect(conn_string)
 
     def execute_query(self, query):
+        # the success event is fired inside the try, as in Locust: an exception a listener lets through (StopUser,
+        # ...) is then reported as the query's failure
         started = time.time()
         try:
             self.connection.execute(query)
+            events.request.fire(request_type="postgres_success", name="execute_query",
+                                response_time=int((time.time() - started) * 1000), response_length=0)
         except Exception as e:
             events.request.fire(request_type="postgres_failure", name="execute_query",
                                 response_time=int((time.time() - started) * 1000), response_length=0, exception=e)
-        else:
-            events.request.fire(request_type="postgres_success", name="execute_query",
-                                response_time=int((time.time() - started) * 1000), response_length=0)
 
     def close(self):
         self.connection.close()

@@ -51,7 +51,8 @@ class SocketIOUser(User):
     """A user with a Socket.IO client (`self.sio`, options from `options`) waiting for events in its own greenlet."""
 
     abstract = True
-    options = {}
+    options: dict = {}  # socketio.Client's keyword arguments, e.g. {"reconnection_attempts": 1, "logger": True}
+    sio: SocketIOClient
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
