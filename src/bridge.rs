@@ -128,6 +128,14 @@ pub struct Completion {
     pub done: Box<Completed>,
 }
 
+/// The next piece of a streamed response body for the user parked on `ticket` (`stream=True`): its bytes,
+/// `None` at the end of the body, or the exception the client raises reading it.
+#[derive(Debug)]
+pub struct Piece {
+    pub ticket: u64,
+    pub data: Result<Option<bytes::Bytes>, Box<crate::http::wire::exc::PyExc>>,
+}
+
 /// A command for the hub; `id` is what the hub acknowledges.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IssuedCommand {
@@ -140,6 +148,8 @@ pub struct IssuedCommand {
 pub struct Drained {
     pub completions: Vec<Completion>,
     pub commands: Vec<IssuedCommand>,
+    /// Pieces of streamed bodies (rare: only calls with `stream=True` read them).
+    pub pieces: Vec<Piece>,
 }
 
 impl Drained {
@@ -148,11 +158,12 @@ impl Drained {
         Drained {
             completions: Vec::new(),
             commands: Vec::new(),
+            pieces: Vec::new(),
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.completions.is_empty() && self.commands.is_empty()
+        self.completions.is_empty() && self.commands.is_empty() && self.pieces.is_empty()
     }
 }
 
@@ -194,6 +205,7 @@ impl Bridge {
                 waiting: Drained {
                     completions: Vec::with_capacity(1024),
                     commands: Vec::new(),
+                    pieces: Vec::new(),
                 },
                 pinged: false,
                 since: None,
@@ -261,6 +273,11 @@ impl Bridge {
         self.push(|q| q.waiting.completions.push(Completion { ticket, done }));
     }
 
+    /// Queue the next piece of a streamed body for the user parked on `ticket` (from a tokio worker).
+    pub fn piece(&self, piece: Piece) {
+        self.push(|q| q.waiting.pieces.push(piece));
+    }
+
     /// Move everything queued into `into` (called on the hub thread when the fd is readable). `into`'s buffers are
     /// swapped with the queue's when `into` is empty, so a hub that reuses one `Drained` (emptied after each
     /// drain) allocates no new buffers once both have grown to the largest batch.
@@ -282,6 +299,7 @@ impl Bridge {
         } else {
             into.commands.append(&mut waiting.commands);
         }
+        into.pieces.append(&mut waiting.pieces);
     }
 
     /// Take everything queued (as [`Bridge::drain_into`], into new buffers).

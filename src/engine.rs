@@ -146,6 +146,7 @@ async fn complete(
             response_time_ms: 0.0,
             head_ms: 0.0,
             start_time: crate::log::now(),
+            tail: None,
         },
     };
     if meta.stream {

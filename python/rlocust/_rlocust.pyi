@@ -151,6 +151,15 @@ class Response:
     @property
     def url(self) -> str:
         """The final URL (after redirects)."""
+    def _read_piece(self) -> int | None:
+        """Start reading the next piece of a streamed body: its ticket, or None when there is no more."""
+    def _finish_body(self, rest: bytes) -> None:
+        """The streamed body read to its end: `rest` follows what came with the head."""
+    def _take_first(self) -> tuple[bytes, bool]:
+        """The piece read with the head (no longer held), and whether a streamed rest follows."""
+    @property
+    def _streaming(self) -> bool:
+        """Whether a streamed body's rest is still unread."""
     @property
     def _version(self) -> int:
         """The HTTP version the response came in, as urllib3 numbers it (11, or 20 over HTTP/2)."""

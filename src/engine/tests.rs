@@ -88,6 +88,7 @@ fn call(url: &Url, flavor: Flavor, recorded: bool) -> (RequestSpec, CallMeta) {
         proxy: None,
         tls: None,
         http2: false,
+        stream: false,
     };
     let meta = CallMeta {
         flavor,

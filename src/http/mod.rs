@@ -20,7 +20,7 @@ mod proxy_tests;
 pub mod tls;
 pub mod wire;
 
-pub use conn::Timeouts;
+pub use conn::{Tail, Timeouts};
 pub use error::{HttpError, fast_retries_exceeded, pool_name, strerror};
 use wire::Dialect;
 use wire::exc::PyExc;
@@ -90,6 +90,9 @@ pub struct RequestSpec {
     pub tls: Option<Arc<tls::TlsProfile>>,
     /// HTTP/2 where the server speaks it (rlocust's opt-in: `--http2`, a user class's `http2 = True`).
     pub http2: bool,
+    /// `stream=True` of HttpUser: the call ends at the final response's head and its body is read on demand
+    /// ([`Outcome::tail`]). FastHttpUser reads the body first either way (as geventhttpclient does here).
+    pub stream: bool,
 }
 
 /// An HTTP proxy (requests' `proxies` entry): a plain-HTTP request is forwarded with its absolute URL, an HTTPS
@@ -195,6 +198,8 @@ pub struct Outcome {
     pub head_ms: f64,
     /// Unix time when the call started.
     pub start_time: f64,
+    /// The unread body of a streamed final response (`RequestSpec::stream`).
+    pub tail: Option<Box<Tail>>,
 }
 
 /// What the hub needs besides the outcome to build the Python response and report it.
@@ -342,6 +347,10 @@ impl UserClient {
         let start_time = crate::log::now();
         let t0 = Instant::now();
         let (result, history) = run_chain(&route, &jar, &spec, flavor).await;
+        let (result, tail) = match result {
+            Ok((r, tail)) => (Ok(r), tail),
+            Err(e) => (Err(e), None),
+        };
         let response_time_ms = t0.elapsed().as_secs_f64() * 1000.0;
         let head_ms = match &result {
             Ok(r) => r.head_at.saturating_duration_since(t0).as_secs_f64() * 1000.0,
@@ -371,6 +380,7 @@ impl UserClient {
                 response_time_ms,
                 head_ms,
                 start_time,
+                tail: None,
             },
             Ok(resp) => Outcome {
                 response: Some(resp),
@@ -379,6 +389,7 @@ impl UserClient {
                 response_time_ms,
                 head_ms,
                 start_time,
+                tail,
             },
             Err(e) => Outcome {
                 response: None,
@@ -387,6 +398,7 @@ impl UserClient {
                 response_time_ms,
                 head_ms,
                 start_time,
+                tail: None,
             },
         }
     }
@@ -495,7 +507,10 @@ async fn run_chain(
     jar: &Mutex<CookieStore>,
     spec: &RequestSpec,
     flavor: Flavor,
-) -> (Result<Exchange, HttpError>, Vec<Exchange>) {
+) -> (
+    Result<(Exchange, Option<Box<Tail>>), HttpError>,
+    Vec<Exchange>,
+) {
     let mut history = Vec::new();
     let mut url = spec.url.clone();
     let mut method = spec.method.clone();
@@ -550,6 +565,7 @@ async fn run_chain(
             connect_timeout: &spec.timeout_texts.0,
             tls: spec.tls.clone(),
             http2: spec.http2,
+            stream: spec.stream && flavor == Flavor::Requests,
             proxy: spec
                 .proxy
                 .as_ref()
@@ -570,10 +586,11 @@ async fn run_chain(
             },
         };
         let sent = Instant::now();
-        let raw = match conn::exchange(&route.engine.tls, &route.pool, &call).await {
+        let mut raw = match conn::exchange(&route.engine.tls, &route.pool, &call).await {
             Ok(r) => r,
             Err(e) => return (Err(e), history),
         };
+        let tail = raw.tail.take();
         let elapsed = raw.head_at.saturating_duration_since(sent);
         let wire::Head {
             status,
@@ -606,6 +623,12 @@ async fn run_chain(
             && is_redirect(status)
             && let Some(loc) = location
         {
+            // a streamed redirect's body is read and dropped before the next hop, as requests does
+            if let Some(mut t) = tail
+                && let Err(e) = t.drain().await
+            {
+                return (Err(e), history);
+            }
             let next = match url.join(&loc) {
                 Ok(u) => u,
                 Err(e) => return (Err(HttpError::InvalidUrl(e.to_string())), history),
@@ -636,7 +659,7 @@ async fn run_chain(
             url = next;
             continue;
         }
-        return (Ok(exchange), history);
+        return (Ok((exchange, tail)), history);
     }
 }
 

@@ -342,6 +342,15 @@ pub fn drained_to_py<'py>(py: Python<'py>, batch: &mut Drained) -> PyResult<Boun
             .drain(..)
             .map(|c| (c.ticket, Response::from_completed(*c.done))),
     )?;
+    // a streamed body's piece goes to its reader like a completion: bytes, None at the end, or the exception
+    for p in batch.pieces.drain(..) {
+        let value = match p.data {
+            Ok(Some(b)) => PyBytes::new(py, &b).into_any().unbind(),
+            Ok(None) => py.None(),
+            Err(e) => crate::py::response::exc_to_py(py, &e)?,
+        };
+        completions.append((p.ticket, value))?;
+    }
     let commands = PyList::empty(py);
     for issued in batch.commands.drain(..) {
         commands.append(command_object(py, issued)?)?;

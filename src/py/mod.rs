@@ -51,7 +51,7 @@ fn installed() -> PyResult<&'static Installed> {
         .ok_or_else(|| PyRuntimeError::new_err("rlocust engine is not running"))
 }
 
-fn core() -> PyResult<&'static Core> {
+pub(crate) fn core() -> PyResult<&'static Core> {
     Ok(&installed()?.core)
 }
 
@@ -230,6 +230,7 @@ impl Session {
                 })
             }),
             http2: self.http2,
+            stream,
         };
         let queued = requests.queue(Job::new(&self.client, spec, meta));
         if queued.opens_batch {

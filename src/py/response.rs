@@ -90,6 +90,11 @@ pub struct Response {
     recorded: bool,
     /// `stream=True`: Locust's `response_length` is the Content-Length header's value.
     stream: bool,
+    /// A streamed body's unread rest (HttpUser with `stream=True`): read piece by piece by `iter_content`,
+    /// `iter_lines` and `raw`, or whole by `content`; the slot is empty while a piece is being read.
+    tail: Option<TailSlot>,
+    /// `iter_content` read the streamed body through: `content` raises as requests' does.
+    consumed: bool,
     response_time_ms: f64,
     start_time: f64,
     encoding_override: Option<Option<String>>,
@@ -113,7 +118,18 @@ fn header_pairs(h: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A streamed body's rest, shared with the task reading its next piece.
+type TailSlot = std::sync::Arc<parking_lot::Mutex<Option<Box<crate::http::Tail>>>>;
+
 impl Response {
+    /// A streamed body is read to its end before anything that needs all of it (`content`, `text`, `json`).
+    fn read_rest(slf: &Bound<'_, Self>) -> PyResult<()> {
+        if slf.borrow().tail.is_some() {
+            bridge_mod(slf.py())?.call_method1("read_rest", (slf,))?;
+        }
+        Ok(())
+    }
+
     pub fn from_completed(c: Completed) -> Response {
         let escape = crate::http::escaping_error(&c.outcome, &c.meta);
         let Completed {
@@ -166,6 +182,10 @@ impl Response {
             escape,
             recorded: meta.recorded,
             stream: meta.stream,
+            tail: outcome
+                .tail
+                .map(|t| std::sync::Arc::new(parking_lot::Mutex::new(Some(t)))),
+            consumed: false,
             response_time_ms: outcome.response_time_ms,
             start_time: outcome.start_time,
             encoding_override: None,
@@ -199,6 +219,8 @@ impl Response {
             escape: None,
             recorded: false,
             stream: parent.stream,
+            tail: None,
+            consumed: false,
             response_time_ms: parent.response_time_ms,
             start_time: parent.start_time,
             encoding_override: None,
@@ -328,13 +350,74 @@ impl Response {
     }
 
     #[getter]
-    fn content<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
-        self.body.as_ref().map(|b| PyBytes::new(py, b))
+    fn content<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let py = slf.py();
+        Self::read_rest(slf)?;
+        let this = slf.borrow();
+        if this.consumed {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "The content for this response was already consumed",
+            ));
+        }
+        Ok(this.body.as_ref().map(|b| PyBytes::new(py, b)))
+    }
+
+    /// Start reading the next piece of a streamed body: the ticket it arrives with (`locust._bridge.read_piece`
+    /// waits for it), or None when there is no more (or no streamed body).
+    fn _read_piece(&self) -> PyResult<Option<u64>> {
+        let Some(slot) = &self.tail else {
+            return Ok(None);
+        };
+        let Some(mut tail) = slot.lock().take() else {
+            return Ok(None);
+        };
+        let core = super::core()?;
+        let bridge = core.bridge.clone();
+        let ticket = bridge.next_ticket();
+        let slot = slot.clone();
+        let url = self.request_url.clone();
+        let flavor = self.flavor;
+        core.engine.handle.spawn(async move {
+            let data = match tail.next().await {
+                Ok(piece) => Ok(piece),
+                Err(e) => Err(Box::new(e.exception(flavor, &url))),
+            };
+            if !tail.is_done() {
+                *slot.lock() = Some(tail);
+            }
+            bridge.piece(crate::bridge::Piece { ticket, data });
+        });
+        Ok(Some(ticket))
+    }
+
+    /// The streamed body read to its end by `locust._bridge.read_rest`: `rest` follows what was read with the head.
+    fn _finish_body(&mut self, rest: &[u8]) {
+        let mut all = Vec::with_capacity(self.body.as_ref().map_or(0, |b| b.len()) + rest.len());
+        all.extend_from_slice(self.body.as_deref().unwrap_or_default());
+        all.extend_from_slice(rest);
+        self.body = Some(Bytes::from(all));
+        self.tail = None;
+        self.text_obj = None;
+    }
+
+    /// The piece read with the head, handed to `iter_content` (then no longer held), and whether a streamed rest
+    /// follows.
+    fn _take_first(&mut self) -> (Vec<u8>, bool) {
+        let first = self.body.take().map(|b| b.to_vec()).unwrap_or_default();
+        self.body = Some(Bytes::new());
+        self.consumed = true;
+        (first, self.tail.is_some())
+    }
+
+    #[getter]
+    fn _streaming(&self) -> bool {
+        self.tail.is_some()
     }
 
     #[getter]
     fn text(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
+        Self::read_rest(slf)?;
         let mut this = slf.borrow_mut();
         if let Some(t) = &this.text_obj {
             return Ok(t.clone_ref(py));
@@ -367,8 +450,10 @@ impl Response {
 
     /// requests' guess from the body (charset_normalizer or chardet, as requests uses, when installed).
     #[getter]
-    fn apparent_encoding<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let body = PyBytes::new(py, self.body.as_deref().unwrap_or_default());
+    fn apparent_encoding<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        Self::read_rest(slf)?;
+        let body = PyBytes::new(py, slf.borrow().body.as_deref().unwrap_or_default());
         bridge_mod(py)?.call_method1("apparent_encoding", (body,))
     }
 
@@ -614,6 +699,18 @@ impl Response {
         decode_unicode: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
+        if slf.borrow().tail.is_some() {
+            // a streamed body: its pieces as they arrive
+            return bridge_mod(py)?.call_method1(
+                "iter_stream",
+                (
+                    slf,
+                    chunk_size,
+                    decode_unicode,
+                    slf.borrow().effective_encoding(),
+                ),
+            );
+        }
         let this = slf.borrow();
         let body = this.body.clone().unwrap_or_default();
         drop(this);
@@ -631,7 +728,10 @@ impl Response {
         list.call_method0("__iter__")
     }
 
-    fn close(&self) {}
+    /// Drop a streamed body's unread rest (and its connection), as requests' `close()` releases it.
+    fn close(&mut self) {
+        self.tail = None;
+    }
 
     /// A with-block needs `catch_response=True` (Locust's message).
     fn __enter__(&self, py: Python<'_>) -> PyResult<()> {

@@ -508,7 +508,9 @@ from locust._reqcompat import (  # noqa: E402, F401
     apparent_encoding,
     decode_chunks,
     iter_lines,
+    iter_stream,
     make_raw,
     next_request,
     parse_links,
+    read_rest,
 )

@@ -255,12 +255,30 @@ class Raw:
         self.decode_content = True
         self._original_response = None
         self.closed = False
+        self._response = None
 
     def read(self, amt=None, decode_content=None, cache_content=False):
+        if self._response is not None:
+            return self._read_streamed(amt)
         if amt is None or amt < 0:
             out = self._data[self._pos:]
         else:
             out = self._data[self._pos:self._pos + amt]
+        self._pos += len(out)
+        return out
+
+    def _read_streamed(self, amt):
+        """A streamed body read off the connection as asked: `amt` bytes (fewer at the end), or all of it."""
+        while amt is None or amt < 0 or len(self._data) < amt:
+            piece = read_piece(self._response)
+            if piece is None:
+                self._response = None
+                break
+            self._data += piece
+        if amt is None or amt < 0:
+            out, self._data = self._data, b""
+        else:
+            out, self._data = self._data[:amt], self._data[amt:]
         self._pos += len(out)
         return out
 
@@ -294,9 +312,71 @@ class Raw:
         return self.stream()
 
 
+def read_piece(response):
+    """The next piece of a streamed body (bytes), or None at its end; raises what the client raises reading it."""
+    from locust import _bridge
+
+    ticket = response._read_piece()
+    if ticket is None:
+        return None
+    value = _bridge.wait(ticket)
+    if value.__class__ is tuple:
+        raise _bridge.build_exc(value)
+    return value
+
+
+def read_rest(response):
+    """Read a streamed body to its end (for `content`, `text`, `json()`)."""
+    pieces = []
+    while True:
+        piece = read_piece(response)
+        if piece is None:
+            break
+        pieces.append(piece)
+    response._finish_body(b"".join(pieces))
+
+
+def iter_stream(response, chunk_size, decode_unicode, encoding):
+    """`iter_content` of a streamed body, read off the connection as it goes, in urllib3's pieces: with
+    Content-Length (or to the close) `chunk_size` bytes at a time (fewer at the end), with chunked encoding each
+    chunk as it arrives, cut at `chunk_size` (chunks that arrive together may come as one piece here)."""
+
+    def pieces():
+        first, more = response._take_first()
+        size = chunk_size if chunk_size and chunk_size > 0 else None
+        chunked = "chunked" in (response.headers.get("transfer-encoding") or "").lower()
+        held = b""
+        piece = first
+        while True:
+            if size is None:
+                if piece:
+                    yield piece
+            elif chunked:
+                for i in range(0, len(piece), size):
+                    yield piece[i:i + size]
+            else:
+                held += piece
+                while len(held) >= size:
+                    yield held[:size]
+                    held = held[size:]
+            piece = read_piece(response) if more else None
+            if piece is None:
+                if held:
+                    yield held
+                return
+
+    chunks = pieces()
+    return decode_chunks(chunks, encoding) if decode_unicode else chunks
+
+
 def make_raw(response):
     d = response.__dict__
     raw = d.get("_rlocust_raw")
+    if raw is None and response._streaming:
+        first, _ = response._take_first()
+        raw = d["_rlocust_raw"] = Raw(response, first)
+        raw._response = response
+        return raw
     if raw is None:
         data = (response.content or b"") if d.get("_rlocust_stream") else b""
         raw = d["_rlocust_raw"] = Raw(response, data)

@@ -231,6 +231,7 @@ pub(super) async fn attempt(
         head,
         body: complete.body,
         head_at,
+        tail: None,
     })
 }
 
@@ -337,6 +338,7 @@ mod tests {
             proxy: None,
             tls: None,
             http2: true,
+            stream: false,
         }
     }
 

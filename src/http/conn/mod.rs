@@ -218,6 +218,8 @@ pub struct RawResponse {
     pub body: Bytes,
     /// When the response head had been read.
     pub head_at: Instant,
+    /// A streamed response's unread body (the call had `stream=True`); `body` is what was decoded with the head.
+    pub tail: Option<Box<Tail>>,
 }
 
 /// Why an attempt failed, and whether trying again on a new connection is what the client does: nothing of a
@@ -254,10 +256,16 @@ pub struct Call<'a> {
     pub tls: Option<Arc<tls::TlsProfile>>,
     /// Use HTTP/2 where the server speaks it (see `h2`); not through a forwarding proxy (plain HTTP via a proxy).
     pub http2: bool,
+    /// `stream=True` (HttpUser): return at the response head, the body to be read through [`RawResponse::tail`].
+    pub stream: bool,
 }
 
 /// Send one request and read its response, reusing an idle connection of `pool` when there is one.
-pub async fn exchange(tls: &Tls, pool: &Pool, call: &Call<'_>) -> Result<RawResponse, HttpError> {
+pub async fn exchange(
+    tls: &Tls,
+    pool: &Arc<Pool>,
+    call: &Call<'_>,
+) -> Result<RawResponse, HttpError> {
     let url = call.url;
     let https = match url.scheme() {
         "http" => false,
@@ -335,7 +343,7 @@ pub async fn exchange(tls: &Tls, pool: &Pool, call: &Call<'_>) -> Result<RawResp
                 pool.put(key, stream);
                 return Ok(resp);
             }
-            Ok((resp, None)) => return Ok(resp),
+            Ok((resp, None)) => return Ok(homed(resp, pool, &key)),
             Err(f) if f.closed_early => {} // closed while idle: a new connection follows
             Err(f) => return Err(f.error),
         }
@@ -378,11 +386,19 @@ pub async fn exchange(tls: &Tls, pool: &Pool, call: &Call<'_>) -> Result<RawResp
                 pool.put(key, stream);
                 return Ok(resp);
             }
-            Ok((resp, None)) => return Ok(resp),
+            Ok((resp, None)) => return Ok(homed(resp, pool, &key)),
             Err(f) if f.closed_early && retries > 0 => retries -= 1,
             Err(f) => return Err(f.error),
         }
     }
+}
+
+/// A streamed response's connection goes back to `pool` under `key` when its body ends.
+fn homed(mut resp: RawResponse, pool: &Arc<Pool>, key: &Key) -> RawResponse {
+    if let Some(t) = resp.tail.as_mut() {
+        t.home = Some((pool.clone(), key.clone()));
+    }
+    resp
 }
 
 /// TCP connect (to the proxy when there is one, then its CONNECT tunnel for HTTPS), then the TLS handshake, each
@@ -698,16 +714,108 @@ async fn attempt(
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     // NOTE: the whole head within the read timeout (see the module header); then each read of the body.
     let head_deadline = call.timeouts.read.map(|t| tokio::time::Instant::now() + t);
-    let mut head_at = None;
-    let mut received = false;
-    let complete = loop {
-        match reader.feed(&mut buf) {
-            Ok(Step::More) => {}
+    let mut state = ReadState {
+        head_at: None,
+        received: false,
+        head_deadline,
+        read_timeout: call.timeouts.read,
+    };
+    let until = if call.stream {
+        Until::Head
+    } else {
+        Until::Done
+    };
+    let complete = match pump(&mut stream, &mut reader, &mut buf, &mut state, until).await? {
+        Pumped::Done(c) => c,
+        Pumped::Head | Pumped::Chunk(_) => {
+            // stream=True: the call returns with the head; the body is read as the locustfile asks for it
+            let head = reader.head_so_far().cloned().unwrap_or_default();
+            let first = reader.take_body();
+            let resp = RawResponse {
+                head,
+                body: first,
+                head_at: state.head_at.unwrap_or_else(Instant::now),
+                tail: None,
+            };
+            let tail = Tail {
+                conn: Some(stream),
+                reader,
+                buf,
+                state,
+                close,
+                done: false,
+                home: None,
+            };
+            return Ok((
+                RawResponse {
+                    tail: Some(Box::new(tail)),
+                    ..resp
+                },
+                None,
+            ));
+        }
+    };
+    let reusable = complete.reusable && !close && buf.is_empty();
+    let resp = RawResponse {
+        head: complete.head,
+        body: complete.body,
+        head_at: state.head_at.unwrap_or_else(Instant::now),
+        tail: None,
+    };
+    Ok((resp, reusable.then_some(stream)))
+}
+
+/// Where reading a response stands between two [`pump`]s.
+struct ReadState {
+    head_at: Option<Instant>,
+    /// Some byte of the response arrived (a reset before any means the connection was closed while idle).
+    received: bool,
+    head_deadline: Option<tokio::time::Instant>,
+    read_timeout: Option<Duration>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Until {
+    /// The response is complete.
+    Done,
+    /// Its head is complete (a streamed response).
+    Head,
+    /// More of its body is decoded (the next piece of a streamed body).
+    Chunk,
+}
+
+enum Pumped {
+    Head,
+    Chunk(Bytes),
+    Done(wire::Complete),
+}
+
+/// Feed the reader what the socket gives, with the timeouts, until `until` (or the response ends first).
+async fn pump(
+    stream: &mut Stream,
+    reader: &mut wire::AnyReader,
+    buf: &mut BytesMut,
+    state: &mut ReadState,
+    until: Until,
+) -> Result<Pumped, Failed> {
+    loop {
+        match reader.feed(buf) {
+            Ok(Step::More) => {
+                if until == Until::Chunk {
+                    let piece = reader.take_body();
+                    if !piece.is_empty() {
+                        return Ok(Pumped::Chunk(piece));
+                    }
+                }
+            }
             Ok(Step::Head) => {
-                head_at = Some(Instant::now());
+                state.head_at = Some(Instant::now());
+                if until == Until::Head {
+                    return Ok(Pumped::Head);
+                }
                 continue;
             }
-            Ok(Step::Done(c)) => break c,
+            Ok(Step::Done(c)) => return Ok(Pumped::Done(c)),
             Err(e) => {
                 return Err(Failed {
                     error: read_error(e, reader.head()),
@@ -717,8 +825,8 @@ async fn attempt(
             }
         }
         buf.reserve(READ_CHUNK);
-        let read = stream.read_buf(&mut buf);
-        let n = match (head_at, head_deadline, call.timeouts.read) {
+        let read = stream.read_buf(buf);
+        let n = match (state.head_at, state.head_deadline, state.read_timeout) {
             (None, Some(d), _) => tokio::time::timeout_at(d, read).await,
             (Some(_), _, Some(t)) => tokio::time::timeout(t, read).await,
             _ => Ok(read.await),
@@ -729,7 +837,7 @@ async fn attempt(
             // (suppress_ragged_eofs), so it is here too.
             Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => None,
             Ok(Ok(_)) => {
-                received = true;
+                state.received = true;
                 continue;
             }
             Err(_) => Some((reader.timeout(), false)),
@@ -743,17 +851,17 @@ async fn attempt(
                 }
                 None => Some((
                     reader.io_error(&e),
-                    !received && e.kind() == io::ErrorKind::ConnectionReset,
+                    !state.received && e.kind() == io::ErrorKind::ConnectionReset,
                 )),
             },
         };
         // the read failed, or the peer closed the connection: the reader says what that means here
         let (failure, closed_early) = match failure {
             Some(f) => f,
-            None => match reader.eof(&mut buf) {
-                Ok(Step::Done(c)) => break c,
+            None => match reader.eof(buf) {
+                Ok(Step::Done(c)) => return Ok(Pumped::Done(c)),
                 Ok(_) => (reader.io_error(&io::ErrorKind::UnexpectedEof.into()), false),
-                Err(e) => (e, !received),
+                Err(e) => (e, !state.received),
             },
         };
         return Err(Failed {
@@ -761,14 +869,79 @@ async fn attempt(
             closed_early,
             not_h2: false,
         });
-    };
-    let reusable = complete.reusable && !close && buf.is_empty();
-    let resp = RawResponse {
-        head: complete.head,
-        body: complete.body,
-        head_at: head_at.unwrap_or_else(Instant::now),
-    };
-    Ok((resp, reusable.then_some(stream)))
+    }
+}
+
+/// The unread body of a streamed response (`stream=True`) and the connection it comes on, which goes back to the
+/// user's pool when the body ends cleanly.
+pub struct Tail {
+    conn: Option<Stream>,
+    reader: wire::AnyReader,
+    buf: BytesMut,
+    state: ReadState,
+    close: bool,
+    done: bool,
+    /// The pool and key the connection returns to (set by `exchange`).
+    home: Option<(Arc<Pool>, Key)>,
+}
+
+impl std::fmt::Debug for Tail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tail").field("done", &self.done).finish()
+    }
+}
+
+impl Tail {
+    /// The next piece of the body (content-decoded), `None` at its end; the error the client raises reading it.
+    pub async fn next(&mut self) -> Result<Option<Bytes>, HttpError> {
+        if self.done {
+            return Ok(None);
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            self.done = true;
+            return Ok(None);
+        };
+        match pump(
+            conn,
+            &mut self.reader,
+            &mut self.buf,
+            &mut self.state,
+            Until::Chunk,
+        )
+        .await
+        {
+            Ok(Pumped::Chunk(piece)) => Ok(Some(piece)),
+            Ok(Pumped::Head) => Ok(Some(Bytes::new())),
+            Ok(Pumped::Done(c)) => {
+                self.done = true;
+                let conn = self.conn.take();
+                if c.reusable
+                    && !self.close
+                    && self.buf.is_empty()
+                    && let (Some(conn), Some((pool, key))) = (conn, self.home.take())
+                {
+                    pool.put(key, conn);
+                }
+                Ok((!c.body.is_empty()).then_some(c.body))
+            }
+            Err(f) => {
+                self.done = true;
+                self.conn = None;
+                Err(f.error)
+            }
+        }
+    }
+
+    /// Whether the body has ended (or failed).
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Read the rest of the body and drop it (a redirect followed while streaming).
+    pub async fn drain(&mut self) -> Result<(), HttpError> {
+        while self.next().await?.is_some() {}
+        Ok(())
+    }
 }
 
 /// A failure while reading the response, with the head when the client keeps it (FastHttpUser).

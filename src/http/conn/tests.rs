@@ -95,7 +95,7 @@ fn ctx(method: &Method, url: &Url) -> wire::Context {
 
 async fn call(
     tls: &Tls,
-    pool: &Pool,
+    pool: &Arc<Pool>,
     method: Method,
     url: &Url,
     dialect: Dialect,
@@ -119,11 +119,12 @@ async fn call(
         proxy: None,
         tls: None,
         http2: false,
+        stream: false,
     };
     exchange(tls, pool, &c).await
 }
 
-async fn get(pool: &Pool, method: Method, url: &Url) -> Result<RawResponse, HttpError> {
+async fn get(pool: &Arc<Pool>, method: Method, url: &Url) -> Result<RawResponse, HttpError> {
     call(
         &tls(),
         pool,
@@ -149,7 +150,7 @@ async fn bodies_by_each_framing_and_keep_alive_reuse() {
         vec![],
     ])
     .await;
-    let pool = Pool::default();
+    let pool = Arc::new(Pool::default());
     let r = get(&pool, Method::GET, &url).await.unwrap();
     assert_eq!((r.head.status, &r.body[..]), (200, &b"hello"[..]));
     let r = get(&pool, Method::GET, &url).await.unwrap();
@@ -181,7 +182,7 @@ async fn a_connection_the_server_closed_while_idle_is_replaced() {
         vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"],
     ])
     .await;
-    let pool = Pool::default();
+    let pool = Arc::new(Pool::default());
     assert_eq!(&get(&pool, Method::GET, &url).await.unwrap().body[..], b"a");
     closed.recv().await.unwrap(); // the server has closed the first connection
     assert_eq!(&get(&pool, Method::GET, &url).await.unwrap().body[..], b"b");
@@ -194,7 +195,7 @@ async fn truncated_bodies_and_refused_connections_are_errors() {
         b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
     ]])
     .await;
-    let pool = Pool::default();
+    let pool = Arc::new(Pool::default());
     let err = get(&pool, Method::GET, &url).await.err().unwrap();
     assert_eq!(
         err.repr(crate::http::Flavor::Requests, &url),
@@ -256,7 +257,7 @@ async fn https_reuses_its_connection_and_verifies_unless_told_not_to() {
         }
     });
     let engine = crate::http::Engine::new(tokio::runtime::Handle::current(), 1 << 20);
-    let pool = Pool::default();
+    let pool = Arc::new(Pool::default());
     for _ in 0..2 {
         let r = call(
             &engine.tls,
@@ -340,7 +341,7 @@ async fn the_read_timeout_bounds_each_wait_for_body_bytes_not_the_whole_body() {
     };
     let r = call(
         &tls(),
-        &Pool::default(),
+        &Arc::new(Pool::default()),
         Method::GET,
         &url,
         Dialect::Requests,
@@ -385,9 +386,13 @@ async fn a_silent_server_and_a_stalled_body_are_read_timeouts_of_each_client() {
         proxy: None,
         tls: None,
         http2: false,
+        stream: false,
     };
     let t0 = Instant::now();
-    let head = exchange(&tls(), &Pool::default(), &c).await.err().unwrap();
+    let head = exchange(&tls(), &Arc::new(Pool::default()), &c)
+        .await
+        .err()
+        .unwrap();
     assert!(t0.elapsed() < Duration::from_secs(2));
     let port = url.port().unwrap();
     assert_eq!(
@@ -397,7 +402,10 @@ async fn a_silent_server_and_a_stalled_body_are_read_timeouts_of_each_client() {
         )
     );
     c.dialect = Dialect::Requests;
-    let body = exchange(&tls(), &Pool::default(), &c).await.err().unwrap();
+    let body = exchange(&tls(), &Arc::new(Pool::default()), &c)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(
         body.repr(crate::http::Flavor::Requests, &url),
         format!(
@@ -433,14 +441,20 @@ async fn fast_http_retries_connections_closed_before_any_byte_and_requests_does_
         proxy: None,
         tls: None,
         http2: false,
+        stream: false,
     };
-    let r = exchange(&tls(), &Pool::default(), &c).await.unwrap();
+    let r = exchange(&tls(), &Arc::new(Pool::default()), &c)
+        .await
+        .unwrap();
     assert_eq!(&r.body[..], b"ok", "the third connection answers");
     let url = scripted(1, answer).await;
     c.url = &url;
     c.dialect = Dialect::Requests;
     c.retries_on_close = 0;
-    let e = exchange(&tls(), &Pool::default(), &c).await.err().unwrap();
+    let e = exchange(&tls(), &Arc::new(Pool::default()), &c)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(
         e.repr(crate::http::Flavor::Requests, &url),
         "RemoteDisconnected('Remote end closed connection without response')"
@@ -456,7 +470,7 @@ async fn fast_http_fails_every_request_with_a_zero_timeout() {
     };
     let e = call(
         &tls(),
-        &Pool::default(),
+        &Arc::new(Pool::default()),
         Method::GET,
         &url,
         Dialect::Fast,
@@ -527,8 +541,12 @@ async fn a_connect_that_never_completes_is_a_connect_timeout() {
         proxy: None,
         tls: None,
         http2: false,
+        stream: false,
     };
-    let e = exchange(&tls(), &Pool::default(), &c).await.err().unwrap();
+    let e = exchange(&tls(), &Arc::new(Pool::default()), &c)
+        .await
+        .err()
+        .unwrap();
     // SAFETY: closing the fd opened above.
     unsafe { libc::close(fd) };
     assert_eq!(
@@ -541,4 +559,68 @@ async fn a_connect_that_never_completes_is_a_connect_timeout() {
 fn tokens_are_case_insensitive_and_comma_separated() {
     assert!(has_token(b"Keep-Alive, Upgrade", b"keep-alive"));
     assert!(!has_token(b"keep-alived", b"keep-alive"));
+}
+
+#[tokio::test]
+async fn a_streamed_response_returns_at_its_head_and_hands_its_connection_back_at_the_end() {
+    // one connection: a chunked response sent in three writes 50 ms apart, then a second request on it
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        count.fetch_add(1, Ordering::SeqCst);
+        let mut b = [0u8; 1024];
+        let _ = sock.read(&mut b).await.unwrap();
+        let parts: [&[u8]; 3] = [
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+            b"2\r\nde\r\n",
+            b"0\r\n\r\n",
+        ];
+        for p in parts {
+            sock.write_all(p).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = sock.read(&mut b).await.unwrap();
+        sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .await
+            .unwrap();
+    });
+    let pool = Arc::new(Pool::default());
+    let headers = HeaderMap::new();
+    let ctx = ctx(&Method::GET, &url);
+    let mut c = Call {
+        verify: true,
+        method: &Method::GET,
+        url: &url,
+        headers: &headers,
+        extra_head: &[],
+        body: b"",
+        dialect: Dialect::Requests,
+        ctx: &ctx,
+        timeouts: Timeouts::default(),
+        connect_timeout: "",
+        retries_on_close: 0,
+        proxy: None,
+        tls: None,
+        http2: false,
+        stream: true,
+    };
+    let mut r = exchange(&tls(), &pool, &c).await.unwrap();
+    assert_eq!(r.head.status, 200);
+    // the rest of the body is not there yet when the call returns: it comes piece by piece as the server writes it
+    let mut tail = r.tail.take().expect("a streamed body");
+    let mut pieces = vec![r.body.to_vec()];
+    while let Some(p) = tail.next().await.unwrap() {
+        pieces.push(p.to_vec());
+    }
+    pieces.retain(|p| !p.is_empty());
+    assert_eq!(pieces, [b"abc".to_vec(), b"de".to_vec()]);
+    assert!(tail.is_done());
+    assert_eq!(pool.idle.lock().len(), 1, "the connection went back");
+    c.stream = false;
+    let r = exchange(&tls(), &pool, &c).await.unwrap();
+    assert_eq!(&r.body[..], b"ok");
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
 }

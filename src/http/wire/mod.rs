@@ -136,6 +136,15 @@ pub trait Reader: Send {
     fn head(&self) -> Option<&Head> {
         None
     }
+    /// The body decoded so far, handed out for a streamed response (`stream=True`) and no longer held; what
+    /// [`Step::Done`] then returns is the rest. A reader that decodes only at the end hands out nothing here.
+    fn take_body(&mut self) -> Bytes {
+        Bytes::new()
+    }
+    /// The final response's head while its body is being read (a streamed response is handed over with it).
+    fn head_so_far(&self) -> Option<&Head> {
+        self.head()
+    }
 }
 
 /// A reader for `dialect`. Boxed: the reader state (~1 KB for HttpUser) would otherwise sit in every request's
@@ -182,6 +191,18 @@ impl Reader for AnyReader {
         match self {
             AnyReader::Requests(r) => r.head(),
             AnyReader::Fast(r) => r.head(),
+        }
+    }
+    fn take_body(&mut self) -> Bytes {
+        match self {
+            AnyReader::Requests(r) => r.take_body(),
+            AnyReader::Fast(r) => r.take_body(),
+        }
+    }
+    fn head_so_far(&self) -> Option<&Head> {
+        match self {
+            AnyReader::Requests(r) => r.head_so_far(),
+            AnyReader::Fast(r) => r.head_so_far(),
         }
     }
 }

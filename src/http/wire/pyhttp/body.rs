@@ -678,6 +678,21 @@ enum CSt {
     Trailer,
 }
 
+impl BodySt {
+    /// Bytes at the end of the body that belong to an identity chunk piece still being read (they must stay in
+    /// the body, which then starts at the piece); 0 otherwise.
+    pub(super) fn unfinished_piece(&mut self, body_len: usize) -> usize {
+        match self {
+            BodySt::Chunked(c) if c.dec.is_none() && matches!(c.st, CSt::Data { .. }) => {
+                let keep = body_len.saturating_sub(c.piece_start);
+                c.piece_start = 0;
+                keep
+            }
+            _ => 0,
+        }
+    }
+}
+
 impl Chunked {
     /// `_handle_chunk(10240)` with `chunk_left` bytes of the chunk left.
     fn start_piece(&mut self, chunk_left: u64, body_len: usize) {

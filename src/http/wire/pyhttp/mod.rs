@@ -292,6 +292,18 @@ impl Reader for PyReader {
             vec![PyVal::str("timed out")],
         ))
     }
+
+    fn head_so_far(&self) -> Option<&Head> {
+        (self.phase == Phase::Body).then_some(&self.head)
+    }
+
+    fn take_body(&mut self) -> bytes::Bytes {
+        // the identity piece being read stays (a short read's IncompleteRead shows its bytes); the limits then
+        // bound what is held, not what has streamed through
+        let keep = self.body_st.unfinished_piece(self.body.len());
+        self.raw_total = 0;
+        self.body.split_to(self.body.len() - keep).freeze()
+    }
 }
 
 impl PyReader {
