@@ -62,8 +62,10 @@ test-rust: deps $(ORACLE)/bin/locust
 test-python: deps
 	$(VPY) -m pytest -q tests/python
 
+# Both tools of a scenario run at the same time (DIFF_PARALLEL=1: about half the wall time), except scenarios marked
+# `diff-sequential` (their outcome depends on response times of the one fault server).
 test-diff: deps
-	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust LOCUST_PLUGINS_BIN=$(CURDIR)/$(ORACLE_PLUGINS)/bin/locust \
+	DIFF_PARALLEL=$${DIFF_PARALLEL:-1} LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust LOCUST_PLUGINS_BIN=$(CURDIR)/$(ORACLE_PLUGINS)/bin/locust \
 	RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
 	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/diff
 

@@ -1,4 +1,5 @@
 # diff[http]: -u 8 -r 100 -t 8s RawHttp
+# diff-sequential: response times against the one fault server decide the outcome
 # diff[http-listener]: -u 8 -r 100 -t 8s RawHttp
 # diff[fast]: -u 8 -r 100 -t 8s RawFast
 # diff[fast-listener]: -u 8 -r 100 -t 8s RawFast

@@ -1,4 +1,5 @@
 # diff[http]: -u 40 -r 100 -t 8s RequestsUser
+# diff-sequential: response times against the one fault server decide the outcome
 # diff[http-listener]: -u 40 -r 100 -t 8s RequestsUser
 # diff[fast]: -u 40 -r 100 -t 8s FastUser
 # diff[fast-listener]: -u 40 -r 100 -t 8s FastUser

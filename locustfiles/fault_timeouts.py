@@ -1,4 +1,5 @@
 # diff: -u 20 -r 100 -t 9s
+# diff-sequential: response times against the one fault server decide the outcome
 # diff-host: {fault_host}
 # diff-check: names failures exceptions exit csv-headers markers
 # diff-expect: exit=1 failures>=4 exceptions>=5

@@ -1,4 +1,5 @@
 # diff: -u 16 -r 100 -t 8s
+# diff-sequential: response times against the one fault server decide the outcome
 # diff-host: {fault_host}
 # diff-extra-args: --tls-urls {fault_https},{fault_tls_alert},{fault_tls_slow},{fault_tls_reset}
 # diff-check: names failures exceptions exit csv-headers markers

@@ -1,4 +1,5 @@
 # diff: -u 2 -r 10 -t 12s
+# diff-sequential: response times against the one fault server decide the outcome
 # diff-host: {fault_host}
 # diff-check: names failures exceptions exit markers
 # diff-markers: mode=set ^MARK .*

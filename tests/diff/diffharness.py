@@ -20,6 +20,8 @@ Directive lines (comments at the top of each locustfile; see README.md):
     # diff-xfail: reason                    the variant is expected to fail against rlocust (shown as xfail)
     # diff-oracle: LOCUST_PLUGINS_BIN       the oracle command for this scenario comes from this environment
                                             variable instead of LOCUST_BIN (unset: the scenario fails)
+    # diff-sequential: reason               the two tools run one after the other even with DIFF_PARALLEL=1 (their
+                                            timings depend on a server both would load at once)
     # diff-at: after=REGEX 1.5 signal=INT   during the run: wait for a stdout/stderr line matching REGEX (optional),
     # diff-at: 0.5 keys=wW                  then the seconds given, then send the signal to the process group (as
                                             a terminal's Ctrl+C does) or type the keys; several lines run in order
@@ -58,7 +60,7 @@ STDERR_TAIL = int(os.environ.get("DIFF_STDERR_TAIL", "40"))
 _DIRECTIVE = re.compile(r"^#\s*(diff(?:-[a-z-]+)?)(?:\[([\w.-]+)\])?\s*:\s*(.*?)\s*$")
 _KEYS = {"diff", "diff-extra-args", "diff-host", "diff-env", "diff-check", "diff-expect", "diff-shares",
          "diff-counts", "diff-markers", "diff-normalize", "diff-timeout", "diff-xfail", "diff-files", "diff-oracle",
-         "diff-csv", "diff-at", "diff-stdin", "diff-ignore-signals"}
+         "diff-csv", "diff-at", "diff-stdin", "diff-ignore-signals", "diff-sequential"}
 _MULTI = {"diff-counts", "diff-markers", "diff-normalize", "diff-expect", "diff-at"}
 
 
@@ -82,6 +84,7 @@ class Variant:
     timeout: float | None = None
     xfail: str | None = None
     oracle: str | None = None  # environment variable holding this scenario's oracle command
+    sequential: bool = False  # diff-sequential: never run both tools at once
     files: list[str] = field(default_factory=list)
     csv: bool = True  # False: the run ends before any CSV file is opened (`# diff-csv: none`)
     actions: list[dict] = field(default_factory=list)  # diff-at: {"after": regex|None, "wait": s, "signal"|"keys": ...}
@@ -194,6 +197,7 @@ def parse_directives(path: Path) -> list[Variant]:
         v.timeout = float(t) if t else None
         v.xfail = get("diff-xfail")
         v.oracle = get("diff-oracle")
+        v.sequential = get("diff-sequential") is not None
         if v.oracle is not None and not re.fullmatch(r"[A-Z][A-Z0-9_]*", v.oracle):
             raise DirectiveError(f"{path.name}: diff-oracle takes an environment variable name, not {v.oracle!r}")
         v.files = get("diff-files", "").split()
@@ -381,7 +385,7 @@ def run_pair(cmds: dict[str, list[str]], variant: Variant, places: dict[str, str
     def one(tool):
         results[tool] = run_tool(tool, cmds[tool], variant, places, workdir / tool)
 
-    if parallel:
+    if parallel and not variant.sequential:
         threads = [threading.Thread(target=one, args=(t,)) for t in cmds]
         for t in threads:
             t.start()

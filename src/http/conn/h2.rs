@@ -273,14 +273,7 @@ fn build_request(call: &super::Call<'_>) -> Result<Request<()>, HttpError> {
         authority.push(':');
         authority.push_str(&port.to_string());
     }
-    let mut path = url.path().to_string();
-    if path.is_empty() {
-        path.push('/');
-    }
-    if let Some(q) = url.query() {
-        path.push('?');
-        path.push_str(q);
-    }
+    let path = crate::http::path_url(url);
     let uri = Uri::builder()
         .scheme(url.scheme())
         .authority(authority.as_str())

@@ -47,6 +47,8 @@ class Vectors(Bounded):
 
     def on_start(self):
         self.insert([{"id": i, "vector": vector(), "name": f"item_{i}"} for i in range(1, 21)])
+        # every row at least once, whatever the random task choice does in the bounded run
+        self.write_once()
 
     @task(3)
     def search_vectors(self):
@@ -57,6 +59,9 @@ class Vectors(Bounded):
     @task
     def write(self):
         self.count()
+        self.write_once()
+
+    def write_once(self):
         item = random.randint(100, 10000)
         self.upsert([{"id": item, "vector": vector(), "name": f"item_{item}"}])
         self.query(filter="id < 5")

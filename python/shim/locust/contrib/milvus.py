@@ -15,7 +15,6 @@ import gevent.monkey
 
 gevent.monkey.patch_all()
 
-import time  # noqa: E402
 from abc import ABC, abstractmethod  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -27,6 +26,7 @@ from pymilvus import CollectionSchema, MilvusClient  # noqa: E402
 from pymilvus.milvus_client import IndexParams  # noqa: E402
 
 from locust import User, events  # noqa: E402
+from locust.contrib._timed import fire, timed  # noqa: E402
 
 
 class BaseClient(ABC):
@@ -59,21 +59,6 @@ class BaseClient(ABC):
     def delete(self, filter) -> dict[str, Any]: ...
 
 
-def _timed(call, judge=None):
-    """Run `call()`: {"success", "response_time" (ms), "result"} plus what `judge(result)` adds, or {"success":
-    False, "response_time", "exception"} when it raises."""
-    started = time.time()
-    try:
-        result = call()
-        elapsed = (time.time() - started) * 1000
-        if judge is None:
-            return {"success": True, "response_time": elapsed, "result": result}
-        empty = judge(result)
-        return {"success": not empty, "response_time": elapsed, "empty": empty, "result": result}
-    except Exception as e:
-        return {"success": False, "response_time": (time.time() - started) * 1000, "exception": e}
-
-
 def _no_hits(result):
     return len(result) == 0 or all(len(hits) == 0 for hits in result)
 
@@ -97,15 +82,15 @@ class MilvusV2Client(BaseClient):
                                       index_params=index_params, **kwargs)
 
     def insert(self, data):
-        return _timed(lambda: self.client.insert(collection_name=self.collection_name, data=data))
+        return timed(lambda: self.client.insert(collection_name=self.collection_name, data=data))
 
     def upsert(self, data):
-        return _timed(lambda: self.client.upsert(collection_name=self.collection_name, data=data))
+        return timed(lambda: self.client.upsert(collection_name=self.collection_name, data=data))
 
     def search(self, data, anns_field, limit, filter="", search_params=None, output_fields=None,
                calculate_recall=False, ground_truth=None):
         fields = ["id"] if output_fields is None else output_fields
-        outcome = _timed(lambda: self.client.search(collection_name=self.collection_name, data=data,
+        outcome = timed(lambda: self.client.search(collection_name=self.collection_name, data=data,
                                                     anns_field=anns_field, filter=filter, limit=limit,
                                                     search_params=search_params, output_fields=fields),
                          _no_hits)
@@ -115,7 +100,7 @@ class MilvusV2Client(BaseClient):
 
     def hybrid_search(self, reqs, ranker, limit, output_fields=None):
         fields = ["id"] if output_fields is None else output_fields
-        return _timed(lambda: self.client.hybrid_search(collection_name=self.collection_name, reqs=reqs,
+        return timed(lambda: self.client.hybrid_search(collection_name=self.collection_name, reqs=reqs,
                                                         ranker=ranker, limit=limit, output_fields=fields,
                                                         timeout=self.timeout),
                       _no_hits)
@@ -144,12 +129,12 @@ class MilvusV2Client(BaseClient):
 
     def query(self, filter, output_fields=None):
         fields = ["id"] if output_fields is None else output_fields
-        return _timed(lambda: self.client.query(collection_name=self.collection_name, filter=filter,
+        return timed(lambda: self.client.query(collection_name=self.collection_name, filter=filter,
                                                 output_fields=fields),
                       lambda result: len(result) == 0)
 
     def delete(self, filter):
-        return _timed(lambda: self.client.delete(collection_name=self.collection_name, filter=filter))
+        return timed(lambda: self.client.delete(collection_name=self.collection_name, filter=filter))
 
 
 class MilvusUser(User):
@@ -172,11 +157,7 @@ class MilvusUser(User):
         if schema is not None:
             self.client.create_collection(schema=schema, index_params=index_params, **kwargs)
 
-    @staticmethod
-    def _fire_event(request_type: str, name: str, result: dict[str, Any]):
-        events.request.fire(request_type=f"{request_type}", name=name,
-                            response_time=int(result.get("response_time", 0)), response_length=0,
-                            exception=result.get("exception"))
+    _fire_event = staticmethod(fire)
 
     @staticmethod
     def _fire_recall_event(request_type: str, name: str, result: dict[str, Any]):

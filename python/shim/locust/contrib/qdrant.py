@@ -9,27 +9,12 @@ raised is the failure (an empty result is not one: the returned dict says `empty
 """
 
 import time
-from typing import Any
 
 from qdrant_client import QdrantClient
 from qdrant_client.models import VectorParams
 
-from locust import User, events
-
-
-def _timed(call, judge=None):
-    """Run `call()`: {"success", "response_time" (ms), "result"} plus `empty` when `judge(result)` tells, or
-    {"success": False, "response_time", "exception"} when it raises."""
-    started = time.time()
-    try:
-        result = call()
-        elapsed = (time.time() - started) * 1000
-        if judge is None:
-            return {"success": True, "response_time": elapsed, "result": result}
-        empty = judge(result)
-        return {"success": not empty, "response_time": elapsed, "empty": empty, "result": result}
-    except Exception as e:
-        return {"success": False, "response_time": (time.time() - started) * 1000, "exception": e}
+from locust import User
+from locust.contrib._timed import fire, timed
 
 
 class QdrantLocustClient:
@@ -53,10 +38,10 @@ class QdrantLocustClient:
                                           **kwargs)
 
     def upsert(self, points):
-        return _timed(lambda: self.client.upsert(collection_name=self.collection_name, points=points))
+        return timed(lambda: self.client.upsert(collection_name=self.collection_name, points=points))
 
     def search(self, query, limit=10, query_filter=None, search_params=None, with_payload=True):
-        return _timed(lambda: self.client.query_points(collection_name=self.collection_name, query=query,
+        return timed(lambda: self.client.query_points(collection_name=self.collection_name, query=query,
                                                        limit=limit, query_filter=query_filter,
                                                        search_params=search_params, with_payload=with_payload),
                       lambda result: len(result.points) == 0)
@@ -76,7 +61,7 @@ class QdrantLocustClient:
             return {"success": False, "response_time": (time.time() - started) * 1000, "exception": e}
 
     def delete(self, points_selector):
-        return _timed(lambda: self.client.delete(collection_name=self.collection_name,
+        return timed(lambda: self.client.delete(collection_name=self.collection_name,
                                                  points_selector=points_selector))
 
 
@@ -104,11 +89,7 @@ class QdrantUser(User):
         if self.vectors_config is not None:
             self.client.create_collection(vectors_config=self.vectors_config, **(self.collection_kwargs or {}))
 
-    @staticmethod
-    def _fire_event(request_type: str, name: str, result: dict[str, Any]):
-        events.request.fire(request_type=f"{request_type}", name=name,
-                            response_time=int(result.get("response_time", 0)), response_length=0,
-                            exception=result.get("exception"))
+    _fire_event = staticmethod(fire)
 
     def upsert(self, points):
         result = self.client.upsert(points)
