@@ -1,4 +1,4 @@
-# diff: -u 1 -r 10 -t 12s
+# diff: -u 1 -r 10 -t 16s
 # diff-sequential: response times against the one fault server decide the outcome
 # diff-host: {fault_host}
 # diff-check: names failures exceptions exit markers
@@ -40,6 +40,14 @@ class Streamer(HttpUser):
         for path in RAW_PATHS:
             r = self.client.get(path, stream=True, timeout=(2, 1), name=f"{path} raw")
             print("MARK raw", path, outcome(lambda: len(r.raw.read(7))), outcome(lambda: len(r.raw.read())))
+        # content after a partial iter_content or raw.read is the rest of the body; after iter_content went
+        # through, content and text raise
+        r = self.client.get("/trickle-body", stream=True, timeout=(2, 2), name="/trickle-body partly iterated")
+        print("MARK partly iterated", next(r.iter_content(1)), outcome(lambda: r.content))
+        r = self.client.get("/big-body", stream=True, name="/big-body raw then content")
+        print("MARK raw then content", r.raw.read(3), outcome(lambda: len(r.content)))
+        r = self.client.get("/ok", stream=True, name="/ok iterated")
+        print("MARK iterated", list(r.iter_content(1)), outcome(lambda: r.content), outcome(lambda: r.text))
         r = self.client.get("/stall-body", stream=True, timeout=(2, 1))
         print("MARK stall", r.status_code, outcome(lambda: r.content))
         r = self.client.get("/redirect-loop", stream=True, timeout=(2, 1))

@@ -157,6 +157,10 @@ class Response:
         """The streamed body read to its end: `rest` follows what came with the head."""
     def _take_first(self) -> tuple[bytes, bool]:
         """The piece read with the head (no longer held), and whether a streamed rest follows."""
+    def _put_back(self, data: bytes) -> None:
+        """What `raw.read(amt)` read beyond `amt`: the next read (or `content`) starts with it."""
+    def _consumed(self) -> None:
+        """`iter_content` went through the streamed body: `content` now raises, as requests' does."""
     @property
     def _streaming(self) -> bool:
         """Whether a streamed body's rest is still unread."""

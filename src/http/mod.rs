@@ -270,12 +270,17 @@ pub fn escaping_error(outcome: &Outcome, meta: &CallMeta) -> Option<PyExc> {
 /// value (0 without one), as Locust takes it so as not to read the body.
 pub fn recorded_length(r: &Exchange, stream: bool) -> usize {
     if stream {
-        header(&r.headers, "content-length")
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0)
+        content_length(&r.headers)
     } else {
         r.body.len()
     }
+}
+
+/// The Content-Length header's value, 0 without one (or with one that is not a number).
+pub fn content_length(headers: &[(String, String)]) -> usize {
+    header(headers, "content-length")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// requests' `raise_for_status` message, with the URL replaced by the request name as Locust does.

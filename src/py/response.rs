@@ -122,9 +122,19 @@ fn header_pairs(h: &HeaderMap) -> Vec<(String, String)> {
 type TailSlot = std::sync::Arc<parking_lot::Mutex<Option<Box<crate::http::Tail>>>>;
 
 impl Response {
-    /// A streamed body is read to its end before anything that needs all of it (`content`, `text`, `json`).
-    fn read_rest(slf: &Bound<'_, Self>) -> PyResult<()> {
-        if slf.borrow().tail.is_some() {
+    /// What needs the whole body (`content`, `text`, `json()`, `apparent_encoding`) first reads a streamed body
+    /// to its end; after `iter_content` went through it, requests' RuntimeError instead.
+    fn whole_body(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let (streaming, consumed) = {
+            let this = slf.borrow();
+            (this.tail.is_some(), this.consumed)
+        };
+        if consumed {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "The content for this response was already consumed",
+            ));
+        }
+        if streaming {
             bridge_mod(slf.py())?.call_method1("read_rest", (slf,))?;
         }
         Ok(())
@@ -352,14 +362,8 @@ impl Response {
     #[getter]
     fn content<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let py = slf.py();
-        Self::read_rest(slf)?;
-        let this = slf.borrow();
-        if this.consumed {
-            return Err(pyo3::exceptions::PyRuntimeError::new_err(
-                "The content for this response was already consumed",
-            ));
-        }
-        Ok(this.body.as_ref().map(|b| PyBytes::new(py, b)))
+        Self::whole_body(slf)?;
+        Ok(slf.borrow().body.as_ref().map(|b| PyBytes::new(py, b)))
     }
 
     /// Start reading the next piece of a streamed body: the ticket it arrives with (`locust._bridge.read_piece`
@@ -400,13 +404,22 @@ impl Response {
         self.text_obj = None;
     }
 
-    /// The piece read with the head, handed to `iter_content` (then no longer held), and whether a streamed rest
-    /// follows.
+    /// The piece read with the head, handed to `iter_content` or `raw` (then no longer held), and whether a
+    /// streamed rest follows.
     fn _take_first(&mut self) -> (Vec<u8>, bool) {
         let first = self.body.take().map(|b| b.to_vec()).unwrap_or_default();
         self.body = Some(Bytes::new());
-        self.consumed = true;
         (first, self.tail.is_some())
+    }
+
+    /// What `raw.read(amt)` read beyond `amt`: the next read (or `content`) starts with it.
+    fn _put_back(&mut self, data: &[u8]) {
+        self.body = Some(Bytes::copy_from_slice(data));
+    }
+
+    /// `iter_content` went through the streamed body: `content` now raises, as requests' does.
+    fn _consumed(&mut self) {
+        self.consumed = true;
     }
 
     #[getter]
@@ -417,7 +430,7 @@ impl Response {
     #[getter]
     fn text(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
-        Self::read_rest(slf)?;
+        Self::whole_body(slf)?;
         let mut this = slf.borrow_mut();
         if let Some(t) = &this.text_obj {
             return Ok(t.clone_ref(py));
@@ -452,7 +465,7 @@ impl Response {
     #[getter]
     fn apparent_encoding<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        Self::read_rest(slf)?;
+        Self::whole_body(slf)?;
         let body = PyBytes::new(py, slf.borrow().body.as_deref().unwrap_or_default());
         bridge_mod(py)?.call_method1("apparent_encoding", (body,))
     }
@@ -775,9 +788,7 @@ impl Response {
     #[getter]
     fn _length(&self) -> usize {
         if self.stream {
-            return crate::http::header(&self.headers, "content-length")
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
+            return crate::http::content_length(&self.headers);
         }
         self.body.as_ref().map(|b| b.len()).unwrap_or(0)
     }

@@ -268,19 +268,20 @@ class Raw:
         return out
 
     def _read_streamed(self, amt):
-        """A streamed body read off the connection as asked: `amt` bytes (fewer at the end), or all of it."""
-        while amt is None or amt < 0 or len(self._data) < amt:
-            piece = read_piece(self._response)
+        """A streamed body read off the connection as asked: `amt` bytes (fewer at the end), or all of it. What a
+        piece brings beyond `amt` goes back to the response, where the next read (or `content`) starts."""
+        response = self._response
+        data, more = response._take_first()
+        while more and (amt is None or amt < 0 or len(data) < amt):
+            piece = read_piece(response)
             if piece is None:
-                self._response = None
                 break
-            self._data += piece
-        if amt is None or amt < 0:
-            out, self._data = self._data, b""
-        else:
-            out, self._data = self._data[:amt], self._data[amt:]
-        self._pos += len(out)
-        return out
+            data += piece
+        if amt is not None and amt >= 0:
+            response._put_back(data[amt:])
+            data = data[:amt]
+        self._pos += len(data)
+        return data
 
     def stream(self, amt=2**16, decode_content=None):
         while True:
@@ -363,6 +364,7 @@ def iter_stream(response, chunk_size, decode_unicode, encoding):
             if piece is None:
                 if held:
                     yield held
+                response._consumed()
                 return
 
     chunks = pieces()
@@ -373,8 +375,7 @@ def make_raw(response):
     d = response.__dict__
     raw = d.get("_rlocust_raw")
     if raw is None and response._streaming:
-        first, _ = response._take_first()
-        raw = d["_rlocust_raw"] = Raw(response, first)
+        raw = d["_rlocust_raw"] = Raw(response, b"")
         raw._response = response
         return raw
     if raw is None:

@@ -74,6 +74,14 @@ impl Stream {
         }
     }
 
+    /// Whether HTTP/2 goes on this new connection: TLS that negotiated `h2`, or plain TCP (prior knowledge).
+    fn speaks_h2(&self, https: bool) -> bool {
+        match self {
+            Stream::Plain(_) => !https,
+            Stream::Tls(s) => s.get_ref().1.alpn_protocol() == Some(b"h2"),
+        }
+    }
+
     /// Whether an idle connection can carry another request: the peer has not closed it and has sent nothing
     /// unasked (a TLS close_notify, a stray byte). Checked without blocking and without consuming anything.
     fn reusable(&self) -> bool {
@@ -450,16 +458,6 @@ async fn connect(tls: &Tls, key: &Key, call: &Call<'_>) -> Result<Stream, HttpEr
     }
 }
 
-impl Stream {
-    /// Whether HTTP/2 goes on this new connection: TLS that negotiated `h2`, or plain TCP (prior knowledge).
-    fn speaks_h2(&self, https: bool) -> bool {
-        match self {
-            Stream::Plain(_) => !https,
-            Stream::Tls(s) => s.get_ref().1.alpn_protocol() == Some(b"h2"),
-        }
-    }
-}
-
 async fn connect_tcp(host_text: &str, port: u16) -> Result<TcpStream, HttpError> {
     let host = host_text.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<std::net::SocketAddr> = match host.parse::<std::net::IpAddr>() {
@@ -729,11 +727,9 @@ async fn attempt(
         Pumped::Done(c) => c,
         Pumped::Head | Pumped::Chunk(_) => {
             // stream=True: the call returns with the head; the body is read as the locustfile asks for it
-            let head = reader.head_so_far().cloned().unwrap_or_default();
-            let first = reader.take_body();
             let resp = RawResponse {
-                head,
-                body: first,
+                head: reader.head_so_far().cloned().unwrap_or_default(),
+                body: reader.take_body(),
                 head_at: state.head_at.unwrap_or_else(Instant::now),
                 tail: None,
             };

@@ -74,8 +74,7 @@ def fast_body(data, files):
     if isinstance(data, bytes):
         return data, "application/octet-stream"
     # anything else is a file to geventhttpclient (a list of pairs, a bytearray too): it calls read() on it
-    read = data.read
-    body = read()
+    body = data.read()
     return (body.encode("utf-8") if isinstance(body, str) else bytes(body)), "application/octet-stream"
 
 
