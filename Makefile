@@ -8,6 +8,7 @@
 #   make webui-check   fail if the committed webui/dist differs from a fresh build
 #   make test-webui    the browser tests: the built UI against real Locust 2.47 and as rlocust serves it, in
 #                      headless Chromium
+#   make test-obs      Prometheus scraping /metrics (Debian's prometheus), --thresholds, --check-*, --summary-json
 #   make test-contrib  Locust's contrib users (locust.contrib.*) side by side against real servers on loopback
 #                      (PostgreSQL, Mosquitto, dnsmasq: Debian packages; python-socketio, qdrant-client's local
 #                      mode, milvus-lite)
@@ -29,7 +30,7 @@ VPY := $(CURDIR)/$(VENV)/bin/python
 export PYO3_PYTHON := $(VPY)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: deps build demo test test-rust test-python test-diff test-web test-dist test-packaging test-contrib lint clean webui webui-check test-webui
+.PHONY: deps build demo test test-rust test-python test-diff test-web test-dist test-packaging test-contrib test-obs lint clean webui webui-check test-webui
 
 # The venv, and the packages of both requirements files in it (again when either file changes).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -54,7 +55,7 @@ $(ORACLE_PLUGINS)/bin/locust:
 	$(ORACLE_PLUGINS)/bin/pip install -q locust==2.47.0 locust-plugins==5.0.3
 
 test: build $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
-	$(MAKE) test-rust test-python test-diff test-web test-dist test-packaging test-contrib webui-check test-webui
+	$(MAKE) test-rust test-python test-diff test-web test-dist test-packaging test-contrib test-obs webui-check test-webui
 
 test-rust: deps $(ORACLE)/bin/locust
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust cargo test --release
@@ -95,6 +96,12 @@ $(CONTRIB_SITE)/.installed: tests/contrib/requirements.txt | deps
 test-contrib: build $(ORACLE)/bin/locust $(CONTRIB_SITE)/.installed
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
 	CONTRIB_SITE=$(CURDIR)/$(CONTRIB_SITE) $(VPY) -m pytest -q tests/contrib
+
+# Prometheus scraping rlocust (Debian's prometheus, started by the tests on 127.0.0.1), --thresholds and the
+# --check-* options side by side with Locust 2.47 + locust-plugins, --summary-json (tests/obs).
+test-obs: build $(ORACLE_PLUGINS)/bin/locust
+	LOCUST_PLUGINS_BIN=$(CURDIR)/$(ORACLE_PLUGINS)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
+	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/obs
 
 lint: deps
 	cargo fmt --check

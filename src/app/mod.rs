@@ -9,6 +9,7 @@
 //! Threads: this runs on the main thread, which is also the Python (hub) thread while the test runs; the
 //! runner, the reporters and the HTTP engine run on a tokio runtime owned by [`startup::Services`].
 mod exit;
+mod gates;
 mod session;
 mod startup;
 
@@ -84,6 +85,10 @@ fn become_process_worker(parsed: &mut cli::Parsed, master: &str) {
     o.print_stats = false;
     o.json = false;
     o.json_file = None;
+    // the master exports, checks and summarizes the run; a child's port would clash with its siblings'
+    o.metrics_port = None;
+    o.thresholds = None;
+    o.summary_json = None;
     let v = &mut parsed.values;
     v.insert("worker".into(), cli::Value::Bool(true));
     v.insert("master".into(), cli::Value::Bool(false));
@@ -139,6 +144,8 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     if let Some(missing) = options.not_built() {
         return Err(missing.into());
     }
+    // a bad --thresholds rule or --metrics-* value ends the invocation before anything starts
+    let gates = gates::Gates::new(options)?;
     let runner = services.install(options);
     interp::configure(&parsed.values, &parsed.custom_argv)?;
     startup::setup_logging(options)?;
@@ -151,6 +158,6 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     }
     let setup = startup::environment(options, &loaded)?;
     startup::print_and_exit(options)?;
-    let session = Session::prepare(services, runner, options, setup)?;
+    let session = Session::prepare(services, runner, options, setup, gates)?;
     Ok(session.start()?.finish())
 }

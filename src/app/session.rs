@@ -6,6 +6,7 @@
 //! Threads: called on the main thread, which runs the hub (Python) inside [`Session::run_hub`]; everything it
 //! starts (runner, reporters, watchdog) runs on the tokio runtime of [`Services`] and never touches Python.
 use super::ExitStatus;
+use super::gates::{Gates, THRESHOLD_EXIT_CODE};
 use super::startup::{RunnerHandle, Services, Setup};
 use crate::cli::Options;
 use crate::dist::{self, node::Node, worker};
@@ -39,6 +40,8 @@ pub struct Session<'a> {
     master: Option<MasterConn>,
     /// `--processes`: the local workers.
     children: Option<dist::processes::Children>,
+    /// Thresholds, the run summary and the Prometheus sources.
+    gates: Arc<Gates>,
 }
 
 /// A master's bound socket (bound before `init`, as Locust's master runner binds when it is created).
@@ -160,6 +163,7 @@ impl<'a> Session<'a> {
         runner: RunnerHandle,
         options: &'a Options,
         mut setup: Setup,
+        gates: Arc<Gates>,
     ) -> Result<Session<'a>, ExitStatus> {
         let role = if options.worker {
             "worker"
@@ -263,6 +267,7 @@ impl<'a> Session<'a> {
         // with the web UI, `environment.web_ui` (host and port as Locust's WebUI has them) before `init`
         let web_ui = web.as_ref().map(|c| (c.host.as_str(), c.port));
         setup.classes = interp::fire_init(web_ui)?.ok_or_else(|| ExitStatus::user("", 1))?;
+        gates.set_user_classes(setup.classes.iter().map(|c| c.name.clone()).collect());
         let (done, _) = tokio::sync::watch::channel(false);
         Ok(Session {
             services,
@@ -276,6 +281,7 @@ impl<'a> Session<'a> {
             worker,
             master,
             children,
+            gates,
         })
     }
 
@@ -329,7 +335,17 @@ impl<'a> Session<'a> {
             worker: _,
             master,
             children,
+            gates,
         } = self;
+        let metrics = gates.metrics_source(&runner.shared, &services.stats, options);
+        gates.start_metrics_listener(services.rt.handle(), metrics.clone(), options)?;
+        gates.watch(
+            services.rt.handle(),
+            runner.shared.clone(),
+            services.stats.clone(),
+            automatic && options.headless,
+            done.subscribe(),
+        );
         // what the dashboard and the report know about the locustfile, handed over by Python once
         let info = if web.is_some() || options.html_file.is_some() {
             Some(Arc::new(RunInfo::new(&interp::web_info()?, options)))
@@ -347,6 +363,7 @@ impl<'a> Session<'a> {
                 services.bridge.clone(),
                 options,
                 info,
+                metrics,
             ));
             web::start(services.rt.handle(), state).map_err(|e| ExitStatus::user(e, 1))?;
         }
@@ -423,6 +440,7 @@ impl<'a> Session<'a> {
             hub_done,
             link: None,
             children,
+            gates,
         })
     }
 
@@ -456,9 +474,12 @@ impl<'a> Session<'a> {
             outputs,
             done,
             hub_done,
+            gates,
             ..
         } = self;
         let shared = runner.shared.clone();
+        let metrics = gates.metrics_source(&shared, &services.stats, options);
+        gates.start_metrics_listener(services.rt.handle(), metrics, options)?;
         services.rt.spawn(worker::run(
             shared.clone(),
             services.bridge.clone(),
@@ -481,6 +502,7 @@ impl<'a> Session<'a> {
             hub_done,
             link: Some(conn.link),
             children: None,
+            gates,
         })
     }
 
@@ -591,6 +613,7 @@ pub struct Running<'a> {
     link: Option<worker::Link>,
     /// `--processes`: the local workers, reaped when the master is done.
     children: Option<dist::processes::Children>,
+    gates: Arc<Gates>,
 }
 
 impl Running<'_> {
@@ -607,7 +630,15 @@ impl Running<'_> {
             Err(e) => {
                 runner::keyboard::restore();
                 self.outputs.write_final(self.shared.user_count());
-                e.into()
+                let status: ExitStatus = e.into();
+                self.gates.write_summary(
+                    &self.services.stats,
+                    self.options,
+                    &[],
+                    status.code(),
+                    false,
+                );
+                status
             }
             Ok(Some(code)) => self.exit_now(code),
             Ok(None) => self.shutdown(interrupted),
@@ -620,6 +651,8 @@ impl Running<'_> {
     fn exit_now(self, code: i32) -> ExitStatus {
         runner::keyboard::restore();
         self.outputs.write_files(self.shared.user_count());
+        self.gates
+            .write_summary(&self.services.stats, self.options, &[], code, true);
         self.close();
         ExitStatus::Run(code)
     }
@@ -638,10 +671,15 @@ impl Running<'_> {
         if let Some(link) = &self.link {
             self.services.rt.block_on(link.send_quit());
         }
+        let outcomes = self.gates.evaluate(&self.services.stats);
         let code = if self.shared.gave_up() {
             1
         } else if let Some(c) = process_code {
             c
+        } else if outcomes.iter().any(|o| !o.passed) {
+            THRESHOLD_EXIT_CODE
+        } else if self.outputs.had_errors() && self.gates.tolerates_failures() {
+            0
         } else if self.outputs.had_errors() {
             self.options.exit_code_on_error
         } else if unhandled {
@@ -661,8 +699,21 @@ impl Running<'_> {
         runner::keyboard::restore();
         let _ = self.done.send(true);
         self.outputs.write_final(self.shared.user_count());
+        self.gates.print_table(&outcomes);
         // a result file the user asked for that could not be written fails a run that passed
         let code = if code == 0 && self.outputs.write_failed() {
+            1
+        } else {
+            code
+        };
+        let summary_written = self.gates.write_summary(
+            &self.services.stats,
+            self.options,
+            &outcomes,
+            code,
+            interrupted,
+        );
+        let code = if code == 0 && !summary_written {
             1
         } else {
             code

@@ -520,6 +520,9 @@ pub fn convert(ty: Ty, s: &str, cwd: &Path) -> Result<Value, String> {
             }
             Ok(Value::Float(v))
         }
+        Ty::Float => py_float(s)
+            .map(Value::Float)
+            .ok_or_else(|| format!("invalid float value: {}", py_str_repr(s))),
         Ty::Timespan => parse_timespan(s).map(|v| Value::Int(v.min(i64::MAX as u64) as i64)),
         Ty::LogLevel => {
             let up = s.to_uppercase();

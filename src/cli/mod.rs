@@ -439,8 +439,15 @@ pub fn parse(argv: &[String], env: &Env, custom: &[CustomArg]) -> Result<Parsed,
             code: 1,
         });
     }
+    let mut options = Options::from_values(&values, given);
+    options.checks_by_plugin = custom.iter().any(|c| {
+        matches!(
+            c.dest.as_str(),
+            "check_rps" | "check_fail_ratio" | "check_avg_response_time"
+        )
+    });
     Ok(Parsed {
-        options: Options::from_values(&values, given),
+        options,
         values,
         custom_argv,
     })

@@ -80,6 +80,23 @@ pub struct Options {
     pub exit_code_on_error: i32,
     /// `--otel`.
     pub otel: bool,
+    /// `--check-rps`, `--check-fail-ratio`, `--check-avg-response-time` (locust-plugins' checks).
+    pub check_rps: Option<f64>,
+    pub check_fail_ratio: Option<f64>,
+    pub check_avg_response_time: Option<f64>,
+    /// The locustfile imported locust-plugins, whose `quitting` listener does the checks itself.
+    pub checks_by_plugin: bool,
+    /// `--thresholds` as given (parsed by `report::thresholds`).
+    pub thresholds: Option<String>,
+    /// `--summary-json FILE` (`-`: stdout).
+    pub summary_json: Option<String>,
+    /// `--metrics-port`, `--metrics-host`, `--metrics-buckets`.
+    pub metrics_port: Option<i64>,
+    pub metrics_host: String,
+    pub metrics_buckets: Option<String>,
+    /// `-T`/`--tags` and `-E`/`--exclude-tags`.
+    pub tags: Vec<String>,
+    pub exclude_tags: Vec<String>,
     /// The positional user classes (or `LOCUST_USER_CLASSES`).
     pub user_classes: Vec<String>,
     /// Destinations set on the command line, in a config file or by a `LOCUST_*` variable (not defaults).
@@ -203,6 +220,27 @@ impl Options {
                 .map(|c| c as i32)
                 .unwrap_or(1),
             otel: flag(values, "otel"),
+            check_rps: float(values, "check_rps"),
+            check_fail_ratio: float(values, "check_fail_ratio"),
+            check_avg_response_time: float(values, "check_avg_response_time"),
+            checks_by_plugin: false,
+            thresholds: text(values, "thresholds").filter(|t| !t.trim().is_empty()),
+            summary_json: text(values, "summary_json").filter(|t| !t.is_empty()),
+            metrics_port: int(values, "metrics_port"),
+            metrics_host: match values.get("metrics_host") {
+                Some(Value::Str(h)) if h == "*" => String::new(),
+                Some(Value::Str(h)) => h.clone(),
+                _ => "127.0.0.1".into(),
+            },
+            metrics_buckets: text(values, "metrics_buckets"),
+            tags: match values.get("tags") {
+                Some(Value::List(l)) => l.clone(),
+                _ => Vec::new(),
+            },
+            exclude_tags: match values.get("exclude_tags") {
+                Some(Value::List(l)) => l.clone(),
+                _ => Vec::new(),
+            },
             user_classes: match values.get("user_classes") {
                 Some(Value::List(l)) => l.clone(),
                 _ => Vec::new(),

@@ -16,6 +16,8 @@ pub enum Ty {
     PositiveInt,
     /// `float()` that must be finite and > 0 (`-r`).
     SpawnRate,
+    /// Python `float()` (locust-plugins' `--check-*` options).
+    Float,
     /// A Locust time span (`-t`, `-s`).
     Timespan,
     /// Upper-cased and checked against the log levels.
@@ -835,6 +837,101 @@ pub fn table() -> Vec<OptSpec> {
             None,
             Some(
                 "Speak HTTP/2 where the server does: ALPN h2 over TLS (HTTP/1.1 when the server picks it), prior-knowledge h2c for http:// URLs. One multiplexed connection per user and host. A user class's http2 attribute overrides it.",
+            ),
+        ),
+        // Not in Locust: locust-plugins' checks (exit code 3 when one fails), built in. When the locustfile
+        // imports locust_plugins, its own options are these (same dests) and the plugin does the checking.
+        o(
+            &["--check-rps"],
+            "check_rps",
+            K::Single(Ty::Float),
+            D::None,
+            Some("LOCUST_CHECK_RPS"),
+            G::Other,
+            None,
+            Some("Exit with code 3 if the run's average requests per second was below this."),
+        ),
+        o(
+            &["--check-fail-ratio"],
+            "check_fail_ratio",
+            K::Single(Ty::Float),
+            D::None,
+            Some("LOCUST_CHECK_FAIL_RATIO"),
+            G::Other,
+            None,
+            Some(
+                "Exit with code 3 if the ratio of failed requests (0.0-1.0) was above this; failures alone then do not make the exit code 1.",
+            ),
+        ),
+        o(
+            &["--check-avg-response-time"],
+            "check_avg_response_time",
+            K::Single(Ty::Float),
+            D::None,
+            Some("LOCUST_CHECK_AVG_RESPONSE_TIME"),
+            G::Other,
+            None,
+            Some("Exit with code 3 if the average response time (ms) was above this."),
+        ),
+        // Not in Locust: thresholds, Prometheus and the run summary (docs/observability.md).
+        o(
+            &["--thresholds"],
+            "thresholds",
+            K::Single(Ty::Str),
+            D::None,
+            Some("RLOCUST_THRESHOLDS"),
+            G::Other,
+            Some("<rules>"),
+            Some(
+                "Pass/fail rules separated by ';', e.g. 'p95<500; fail_ratio<0.01; GET /login: p99<800 abort=30s'. Metrics: p50..p99.9, avg, min, max, fail_ratio, rps, requests, failures; a 'NAME:' prefix (optionally 'METHOD NAME:') limits a rule to those rows. A failed rule prints in the thresholds table and exits with code 3; 'abort' stops the run as soon as it fails (after an optional grace time).",
+            ),
+        ),
+        o(
+            &["--summary-json"],
+            "summary_json",
+            K::Single(Ty::Str),
+            D::None,
+            Some("RLOCUST_SUMMARY_JSON"),
+            G::Stats,
+            Some("<filename>"),
+            Some(
+                "Write a machine-readable summary of the run (parameters, totals, percentiles, thresholds, exit code; schema in docs/observability.md) to this file at the end ('-' for stdout).",
+            ),
+        ),
+        o(
+            &["--metrics-port"],
+            "metrics_port",
+            K::Single(Ty::Int),
+            D::None,
+            Some("RLOCUST_METRICS_PORT"),
+            G::Stats,
+            Some("<port>"),
+            Some(
+                "Serve Prometheus metrics at http://<metrics-host>:<port>/metrics (the web UI always serves them at /metrics).",
+            ),
+        ),
+        o(
+            &["--metrics-host"],
+            "metrics_host",
+            K::Single(Ty::Str),
+            D::Str("127.0.0.1"),
+            Some("RLOCUST_METRICS_HOST"),
+            G::Stats,
+            Some("<ip>"),
+            Some(
+                "Interface --metrics-port listens on ('' or '*' for all). --basic-auth protects it too.",
+            ),
+        ),
+        o(
+            &["--metrics-buckets"],
+            "metrics_buckets",
+            K::Single(Ty::Str),
+            D::None,
+            Some("RLOCUST_METRICS_BUCKETS"),
+            G::Stats,
+            Some("<ms,ms,...>"),
+            Some(
+                "Bucket bounds (ms) of the response-time histogram in /metrics. Default 1,2.5,5,10,25,50,75,100,150,200,300,500,750,1000,1500,2000,3000,5000,10000,30000,60000.",
             ),
         ),
         o(

@@ -162,6 +162,14 @@ fn defaults_cover_every_dest_in_locust_order() {
         // rlocust's own (after Locust's and locust-plugins')
         "basic_auth",
         "http2",
+        "check_rps",
+        "check_fail_ratio",
+        "check_avg_response_time",
+        "thresholds",
+        "summary_json",
+        "metrics_port",
+        "metrics_host",
+        "metrics_buckets",
         "user_classes",
     ];
     assert_eq!(dests, expected);

@@ -74,6 +74,8 @@ pub struct RunInfo {
     pub form: Mutex<FormCounts>,
     /// The locustfile made `environment.web_ui.app`: paths the server does not serve go to it.
     pub python_routes: bool,
+    /// The locustfile's Flask app has its own `/metrics` route (it then wins over rlocust's).
+    pub python_metrics: bool,
 }
 
 #[derive(serde::Deserialize)]
@@ -96,6 +98,8 @@ struct Described {
     profile: Option<String>,
     #[serde(default)]
     python_routes: bool,
+    #[serde(default)]
+    python_metrics: bool,
     #[serde(default)]
     shape: Option<String>,
     #[serde(default)]
@@ -151,6 +155,7 @@ impl RunInfo {
                 run_time: options.run_time.map(|t| t as f64),
             }),
             python_routes: d.python_routes,
+            python_metrics: d.python_metrics,
         }
     }
 
@@ -490,6 +495,7 @@ mod tests {
             profile: Mutex::new(None),
             form: Mutex::new(FormCounts::default()),
             python_routes: false,
+            python_metrics: false,
         };
         let report = Report {
             stats,

@@ -17,7 +17,10 @@ pub mod csv;
 pub mod html;
 pub mod json;
 pub mod outputs;
+pub mod prometheus;
 pub mod pyfmt;
+pub mod summary;
+pub mod thresholds;
 
 /// A scenario replayed once through real Locust 2.47 (`locust.stats.RequestStats`, its
 /// `get_*_summary` functions, `StatsCSV`/`StatsCSVFileWriter` and `json.dumps(serialize_stats(),

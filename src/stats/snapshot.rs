@@ -97,6 +97,12 @@ fn value_at_rank(buckets: &[(u64, u64)], rank: u64) -> Option<u64> {
 }
 
 impl EntrySnapshot {
+    /// The response-time histogram as `(lowest µs of the bucket, count)` pairs, ascending (exporters that
+    /// re-bucket it, e.g. Prometheus's `le` buckets).
+    pub fn histogram_us(&self) -> &[(u64, u64)] {
+        &self.buckets
+    }
+
     /// Requests with a response time (Locust `num_requests - num_none_requests`).
     pub fn num_timed_requests(&self) -> u64 {
         self.num_requests - self.num_none_requests

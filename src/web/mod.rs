@@ -14,6 +14,7 @@
 pub mod api;
 pub mod form;
 pub mod json;
+pub mod metrics;
 mod page;
 mod python_routes;
 mod routes;
@@ -120,6 +121,8 @@ pub struct WebState {
     pub(crate) config: WebConfig,
     /// The locustfile created `environment.web_ui.app` (Flask): paths this server does not serve go to it.
     pub(crate) python_routes: bool,
+    /// What `/metrics` reads.
+    pub(crate) metrics: Arc<metrics::MetricsSource>,
 }
 
 impl WebState {
@@ -131,6 +134,7 @@ impl WebState {
         bridge: Arc<Bridge>,
         options: &Options,
         info: Arc<RunInfo>,
+        metrics: Arc<metrics::MetricsSource>,
     ) -> WebState {
         let history_csv = match (&options.csv_prefix, options.csv_full_history) {
             (Some(prefix), true) => Some(crate::report::csv::csv_paths(prefix)[1].clone()),
@@ -154,6 +158,7 @@ impl WebState {
             run_timer: Mutex::new(None),
             memo: Mutex::new(routes::Memo::default()),
             config,
+            metrics,
         }
     }
 }

@@ -81,7 +81,7 @@ fn redirect(status: StatusCode, location: &str) -> Response {
 }
 
 /// The routes: path (under the base path) and whether it is a POST route (else GET, with HEAD).
-const ROUTES: [(&str, bool); 15] = [
+const ROUTES: [(&str, bool); 16] = [
     ("/", false),
     ("/swarm", true),
     ("/stop", true),
@@ -97,6 +97,7 @@ const ROUTES: [(&str, bool); 15] = [
     ("/logs", false),
     ("/worker-count", false),
     ("/user", true),
+    ("/metrics", false),
 ];
 
 async fn dispatch(AxState(st): AxState<Arc<WebState>>, req: Request) -> Response {
@@ -249,6 +250,9 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
             &J::obj([("worker_count", J::Int(api::worker_count()))]),
         ),
         "/user" => user(st, req).await,
+        // a locustfile's own Flask /metrics route wins, as it would under Locust
+        "/metrics" if st.info.python_metrics => not_found(st, req).await,
+        "/metrics" => super::metrics::respond_metrics(st.metrics.clone(), req.headers()).await,
         _ => respond(StatusCode::NOT_FOUND, HTML, NOT_FOUND_HTML),
     }
 }
@@ -289,7 +293,12 @@ fn not_allowed(allow: &'static str) -> Response {
 
 /// With `--basic-auth`: whether the request carries that user and password.
 fn authorized(st: &WebState, headers: &HeaderMap) -> bool {
-    let Some(expected) = &st.config.basic_auth else {
+    basic_auth_ok(st.config.basic_auth.as_deref(), headers)
+}
+
+/// Whether `headers` carry the `user:password` of `--basic-auth` (always true without it).
+pub(crate) fn basic_auth_ok(expected: Option<&str>, headers: &HeaderMap) -> bool {
+    let Some(expected) = expected else {
         return true;
     };
     let Some(given) = headers

@@ -315,7 +315,18 @@ def web_info():
                                      if env.shape_class is not None else None),
         # the locustfile created `web_ui.app`: the server hands the paths it does not serve to it
         "python_routes": bool(getattr(env.web_ui, "has_app", False)),
+        # ... and whether it serves its own /metrics (which then wins over rlocust's Prometheus endpoint)
+        "python_metrics": _serves_metrics(env.web_ui),
     }, default=str)
+
+
+def _serves_metrics(web_ui):
+    if not getattr(web_ui, "has_app", False):
+        return False
+    try:
+        return any(rule.rule == "/metrics" for rule in web_ui.app.url_map.iter_rules())
+    except Exception:
+        return False
 
 
 def _ui_extra_options(options):

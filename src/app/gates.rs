@@ -1,0 +1,294 @@
+//! The run's CI gates and exports, wired into a session: the `--thresholds`/`--check-*` rules (evaluated at the
+//! end, and every second during the run for `abort` rules), the `--summary-json` document, and the Prometheus
+//! sources (`--metrics-port`, the web UI's `/metrics`).
+//!
+//! Who calls it: `app::session` — [`Gates::new`] while preparing (a bad rule or bucket list ends the invocation
+//! with one line), [`Gates::watch`] when the test starts, [`Gates::finish`] once the exit code is decided, and
+//! [`Gates::write_summary`] on every way out of a run. What it must not do: own any run state (it reads
+//! `runner::Shared` and sends `Control`s like any other client) or touch Python.
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::exit::ExitStatus;
+use crate::cli::Options;
+use crate::log;
+use crate::report::prometheus;
+use crate::report::summary::{self, Parameters, RunSummary};
+use crate::report::thresholds::{self, Outcome, Rule};
+use crate::runner::{Control, Shared, State};
+use crate::stats::RequestStats;
+use crate::web::metrics::MetricsSource;
+
+/// Exit code of a run whose thresholds failed (locust-plugins' checks use it).
+pub const THRESHOLD_EXIT_CODE: i32 = 3;
+
+pub struct Gates {
+    rules: Vec<Rule>,
+    buckets_ms: Vec<f64>,
+    summary_path: Option<String>,
+    /// When the test started (Unix seconds): the runner first left `ready`.
+    started_at: Mutex<Option<f64>>,
+    /// The `abort` rule that stopped the run.
+    aborted_by: Mutex<Option<Outcome>>,
+    process_start: f64,
+    /// The user classes the run uses (the summary's `user_classes`).
+    classes: Mutex<Vec<String>>,
+}
+
+impl Gates {
+    /// Parse the rules and bucket bounds; one line and exit 1 when they are wrong.
+    pub fn new(options: &Options) -> Result<Arc<Gates>, ExitStatus> {
+        let plugin = options.checks_by_plugin || options.worker;
+        let rules = thresholds::parse(
+            if options.worker {
+                None
+            } else {
+                options.thresholds.as_deref()
+            },
+            options.check_rps.filter(|_| !plugin),
+            options.check_fail_ratio.filter(|_| !plugin),
+            options.check_avg_response_time.filter(|_| !plugin),
+        )
+        .map_err(|e| ExitStatus::user(e, 1))?;
+        let buckets_ms = match &options.metrics_buckets {
+            Some(text) => prometheus::parse_buckets(text).map_err(|e| ExitStatus::user(e, 1))?,
+            None => prometheus::DEFAULT_BUCKETS_MS.to_vec(),
+        };
+        if let Some(port) = options.metrics_port
+            && u16::try_from(port).is_err()
+        {
+            return Err(ExitStatus::user(
+                format!("rlocust: --metrics-port {port} is not a port number"),
+                1,
+            ));
+        }
+        Ok(Arc::new(Gates {
+            rules,
+            buckets_ms,
+            summary_path: options.summary_json.clone(),
+            started_at: Mutex::new(None),
+            aborted_by: Mutex::new(None),
+            process_start: crate::stats::unix_now(),
+            classes: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// The user classes of the run, once the locustfile is loaded.
+    pub fn set_user_classes(&self, classes: Vec<String>) {
+        *self.classes.lock() = classes;
+    }
+
+    /// The Prometheus source of this run (`with_requests` false on a worker).
+    pub fn metrics_source(
+        &self,
+        shared: &Arc<Shared>,
+        stats: &Arc<RequestStats>,
+        options: &Options,
+    ) -> Arc<MetricsSource> {
+        Arc::new(MetricsSource {
+            shared: shared.clone(),
+            stats: stats.clone(),
+            buckets_ms: self.buckets_ms.clone(),
+            with_requests: !options.worker,
+            start_time: self.process_start,
+            basic_auth: options.basic_auth.clone(),
+        })
+    }
+
+    /// `--metrics-port`: the listener (one line and exit 1 when it cannot bind).
+    pub fn start_metrics_listener(
+        &self,
+        rt: &tokio::runtime::Handle,
+        source: Arc<MetricsSource>,
+        options: &Options,
+    ) -> Result<(), ExitStatus> {
+        let Some(port) = options.metrics_port else {
+            return Ok(());
+        };
+        let port = u16::try_from(port).unwrap_or(0);
+        crate::web::metrics::start_listener(rt, source, &options.metrics_host, port)
+            .map(|_| ())
+            .map_err(|e| ExitStatus::user(e, 1))
+    }
+
+    /// Note when the test starts, and check the `abort` rules every second while it runs: the first one that
+    /// fails (after its grace time) ends the run (`quit` when headless, else the test stops).
+    pub fn watch(
+        self: &Arc<Self>,
+        rt: &tokio::runtime::Handle,
+        shared: Arc<Shared>,
+        stats: Arc<RequestStats>,
+        quit_on_abort: bool,
+        mut done: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let gates = self.clone();
+        let aborting: Vec<Rule> = self
+            .rules
+            .iter()
+            .filter(|r| r.abort_after.is_some())
+            .cloned()
+            .collect();
+        rt.spawn(async move {
+            let mut next_check = 0.0f64;
+            loop {
+                let state = shared.state();
+                let now = crate::stats::unix_now();
+                let started = {
+                    let mut s = gates.started_at.lock();
+                    if s.is_none() && state != State::Ready {
+                        *s = Some(now);
+                    }
+                    *s
+                };
+                let running = matches!(state, State::Spawning | State::Running);
+                if let Some(t0) = started
+                    && running
+                    && !aborting.is_empty()
+                    && now >= next_check
+                    && gates.aborted_by.lock().is_none()
+                {
+                    next_check = now + 1.0;
+                    let due: Vec<Rule> = aborting
+                        .iter()
+                        .filter(|r| now - t0 >= r.abort_after.unwrap_or(0.0))
+                        .cloned()
+                        .collect();
+                    if !due.is_empty() {
+                        let snap = stats.snapshot();
+                        if let Some(failed) = thresholds::evaluate(&due, &snap)
+                            .into_iter()
+                            .find(|o| !o.passed)
+                        {
+                            log::log(
+                                log::Level::Error,
+                                "rlocust.thresholds",
+                                &format!(
+                                    "Threshold '{}' failed on {} ({}): aborting the test",
+                                    failed.rule.text,
+                                    failed.target,
+                                    failed
+                                        .actual
+                                        .map_or("no data".to_string(), |a| format!("{a:.2}"))
+                                ),
+                            );
+                            *gates.aborted_by.lock() = Some(failed);
+                            shared.send(if quit_on_abort {
+                                Control::Quit
+                            } else {
+                                Control::Stop
+                            });
+                        }
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    _ = done.changed() => return,
+                }
+            }
+        });
+    }
+
+    /// Whether failures alone must not make the exit code `--exit-code-on-error` (a fail-ratio rule decides).
+    pub fn tolerates_failures(&self) -> bool {
+        thresholds::tolerates_failures(&self.rules)
+    }
+
+    /// Evaluate every rule on the final statistics; logs locust-plugins' `CHECK …` lines. An aborted run keeps
+    /// the failure that aborted it even if the numbers recovered by the end.
+    pub fn evaluate(&self, stats: &RequestStats) -> Vec<Outcome> {
+        if self.rules.is_empty() {
+            return Vec::new();
+        }
+        let snap = stats.snapshot();
+        let mut outcomes = thresholds::evaluate(&self.rules, &snap);
+        if let Some(aborted) = self.aborted_by.lock().clone()
+            && let Some(o) = outcomes.iter_mut().find(|o| o.rule == aborted.rule)
+            && o.passed
+        {
+            *o = aborted;
+        }
+        for o in &outcomes {
+            if let Some(line) = thresholds::check_line(o) {
+                if o.passed {
+                    log::log(log::Level::Debug, "root", &line);
+                } else {
+                    log::info("root", &line);
+                }
+            }
+        }
+        outcomes
+    }
+
+    /// The thresholds table (after the final statistics).
+    pub fn print_table(&self, outcomes: &[Outcome]) {
+        if !outcomes.is_empty() {
+            log::print_table(&thresholds::table(outcomes));
+        }
+    }
+
+    /// `--summary-json`: write the document (a failure to write is logged and makes a passing run exit 1, as
+    /// for the other result files: returns false then).
+    pub fn write_summary(
+        &self,
+        stats: &RequestStats,
+        options: &Options,
+        outcomes: &[Outcome],
+        exit_code: i32,
+        interrupted: bool,
+    ) -> bool {
+        let Some(path) = &self.summary_path else {
+            return true;
+        };
+        let snap = stats.snapshot();
+        let workers = crate::web::api::master_workers()
+            .map(|w| w.iter().filter(|w| w.state != "missing").count() as u64);
+        let params = Parameters {
+            locustfiles: crate::interp::locustfile_paths().unwrap_or_default(),
+            host: options.host.clone(),
+            users: options.user_count(),
+            spawn_rate: Some(options.spawn_rate_or_default()),
+            run_time: options.run_time,
+            user_classes: self.classes.lock().clone(),
+            mode: if options.master {
+                "master"
+            } else if options.worker {
+                "worker"
+            } else {
+                "local"
+            },
+            workers,
+            tags: options.tags.clone(),
+            exclude_tags: options.exclude_tags.clone(),
+        };
+        let text = summary::render(&RunSummary {
+            snap: &snap,
+            params,
+            started_at: *self.started_at.lock(),
+            ended_at: crate::stats::unix_now(),
+            exit_code,
+            interrupted,
+            outcomes,
+            aborted_by: self.aborted_by.lock().as_ref().map(|o| o.rule.text.clone()),
+        });
+        let written = if path == "-" {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).and_then(|_| out.flush())
+        } else {
+            std::fs::write(path, text)
+        };
+        match written {
+            Ok(()) => true,
+            Err(e) => {
+                log::log(
+                    log::Level::Error,
+                    "rlocust.summary",
+                    &format!("Cannot write --summary-json {path}: {e}"),
+                );
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,832 @@
+//! The `/metrics` document: a run's statistics in the Prometheus text exposition format (0.0.4) or in
+//! OpenMetrics 1.0, whichever the scraper asks for (`Accept: application/openmetrics-text` → OpenMetrics;
+//! Prometheus 2.x asks for it by default, curl gets the plain text format).
+//!
+//! What it exports (docs/observability.md lists every series with its labels):
+//! - rlocust's own series, `rlocust_*`: counters of requests, failures, errors and response bytes per
+//!   `(method, name)`; the response times as a histogram in seconds with fixed `le` buckets
+//!   ([`DEFAULT_BUCKETS_MS`], or `--metrics-buckets`), filled from the exact HDR histogram of each row; the
+//!   whole-run percentiles per row and for the total (exact to the histogram's 0.1 %); users by class,
+//!   the target user count, the runner state, the generator's CPU use; under a master, one series per worker
+//!   (state, users, CPU, memory).
+//! - the standard process series (`process_cpu_seconds_total`, `process_resident_memory_bytes`,
+//!   `process_start_time_seconds`).
+//! - the gauges of the community `locust_exporter` (ContainerSolutions; Grafana dashboard 11985), with its
+//!   names, labels and values as it derives them from `/stats/requests`, so dashboards built on that exporter
+//!   work when Prometheus scrapes rlocust directly.
+//!
+//! Why not a client crate: the `prometheus` crate writes only the 0.0.4 text format and `prometheus-client`
+//! only OpenMetrics, and both model live instruments in a registry; this document is one walk over an owned
+//! [`Snapshot`] per scrape (what every other reader of the statistics does), in either format.
+//!
+//! Who calls it: the web UI's `/metrics` route and the `--metrics-port` listener (`web::metrics`), off the
+//! tokio workers that run the load. What it must not do: read live statistics, touch Python, or block.
+use std::fmt::Write as _;
+
+use crate::dist::node::WorkerInfo;
+use crate::stats::{EntrySnapshot, Snapshot};
+
+/// The `le` bounds of the response-time histogram in ms unless `--metrics-buckets` sets them.
+pub const DEFAULT_BUCKETS_MS: [f64; 21] = [
+    1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0, 500.0, 750.0, 1000.0,
+    1500.0, 2000.0, 3000.0, 5000.0, 10000.0, 30000.0, 60000.0,
+];
+
+/// The percentiles exported per row as `rlocust_response_time_percentile_seconds{quantile=…}`.
+pub const EXPORTED_PERCENTILES: [f64; 7] = [0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0];
+
+/// The content type of each format.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Which exposition format to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    OpenMetrics,
+}
+
+impl Format {
+    /// The format an `Accept` header asks for (OpenMetrics when it names `application/openmetrics-text`).
+    pub fn from_accept(accept: Option<&str>) -> Format {
+        match accept {
+            Some(a) if a.contains("application/openmetrics-text") => Format::OpenMetrics,
+            _ => Format::Text,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => TEXT_CONTENT_TYPE,
+            Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+        }
+    }
+}
+
+/// Parse `--metrics-buckets`: comma-separated bounds in ms, positive, finite; sorted and deduplicated.
+pub fn parse_buckets(text: &str) -> Result<Vec<f64>, String> {
+    let mut out = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let v: f64 = part.parse().map_err(|_| {
+            format!("rlocust: --metrics-buckets: '{part}' is not a number of milliseconds")
+        })?;
+        if !v.is_finite() || v <= 0.0 {
+            return Err(format!(
+                "rlocust: --metrics-buckets: {part} is not a positive number of milliseconds"
+            ));
+        }
+        out.push(v);
+    }
+    if out.is_empty() {
+        return Err(
+            "rlocust: --metrics-buckets needs at least one bound (ms, comma-separated)".into(),
+        );
+    }
+    out.sort_by(|a, b| a.total_cmp(b));
+    out.dedup();
+    Ok(out)
+}
+
+/// Everything one scrape writes.
+pub struct Exposition<'a> {
+    pub snap: &'a Snapshot,
+    /// The runner state as Locust names it (`ready`, `spawning`, `running`, …).
+    pub state: &'a str,
+    /// Users alive by class.
+    pub users_by_class: Vec<(String, u64)>,
+    pub user_count: u64,
+    pub target_user_count: u64,
+    /// The generator's CPU use as its monitor last measured it (percent of one core), and its RSS.
+    pub cpu_percent: f64,
+    pub rss_bytes: u64,
+    pub process_cpu_seconds: f64,
+    pub process_start_time: f64,
+    /// On a master, every worker it knows (missing ones included); `None` elsewhere.
+    pub workers: Option<Vec<WorkerInfo>>,
+    /// `le` bounds in ms.
+    pub buckets_ms: &'a [f64],
+    /// Request rows: without them (a worker, whose rows go to its master) only the process series.
+    pub with_requests: bool,
+}
+
+/// A Prometheus label value: `\`, `"` and newlines escaped.
+fn label_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A sample value as both formats accept it (`+Inf`, `NaN`, integers without a fraction).
+fn num(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else if v == v.trunc() && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// A `le`/`quantile` label value: always with a fraction in OpenMetrics' canonical form (`0.5`, `1.0`).
+fn float_label(v: f64) -> String {
+    if v == v.trunc() && v.abs() < 1e15 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+struct Writer {
+    out: String,
+    format: Format,
+}
+
+impl Writer {
+    /// The `# HELP`/`# TYPE` (and OpenMetrics `# UNIT`) lines of a family. `name` is the sample name without
+    /// `_total` for counters.
+    fn family(&mut self, name: &str, kind: Kind, unit: Option<&str>, help: &str) {
+        let ty = match kind {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        };
+        let help = help.replace('\\', "\\\\").replace('\n', "\\n");
+        match self.format {
+            Format::Text => {
+                let sample = if kind == Kind::Counter {
+                    format!("{name}_total")
+                } else {
+                    name.to_string()
+                };
+                let _ = writeln!(self.out, "# HELP {sample} {help}");
+                let _ = writeln!(self.out, "# TYPE {sample} {ty}");
+            }
+            Format::OpenMetrics => {
+                let _ = writeln!(self.out, "# TYPE {name} {ty}");
+                if let Some(u) = unit {
+                    let _ = writeln!(self.out, "# UNIT {name} {u}");
+                }
+                let _ = writeln!(self.out, "# HELP {name} {help}");
+            }
+        }
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.out.push_str(name);
+        if !labels.is_empty() {
+            self.out.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                let _ = write!(self.out, "{k}=\"{}\"", label_value(v));
+            }
+            self.out.push('}');
+        }
+        self.out.push(' ');
+        self.out.push_str(&num(value));
+        self.out.push('\n');
+    }
+}
+
+/// The rows a scrape exports: every `(method, name)` row in Locust's order.
+fn rows(snap: &Snapshot) -> Vec<&EntrySnapshot> {
+    snap.sorted_entries()
+}
+
+/// Count of samples at or below each bound (µs), cumulative, from `(lowest µs of bucket, count)` pairs.
+fn cumulative(hist: &[(u64, u64)], bounds_us: &[f64]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(bounds_us.len());
+    let mut acc = 0u64;
+    let mut i = 0;
+    for &b in bounds_us {
+        while i < hist.len() && (hist[i].0 as f64) <= b {
+            acc += hist[i].1;
+            i += 1;
+        }
+        out.push(acc);
+    }
+    out
+}
+
+/// Write the whole document.
+pub fn render(x: &Exposition<'_>, format: Format) -> String {
+    let mut w = Writer {
+        out: String::with_capacity(4096),
+        format,
+    };
+    let snap = x.snap;
+    let total = &snap.total;
+    let entries = if x.with_requests {
+        rows(snap)
+    } else {
+        Vec::new()
+    };
+
+    w.family(
+        "rlocust_info",
+        Kind::Gauge,
+        None,
+        "rlocust's version and the Locust version it follows (always 1).",
+    );
+    w.sample(
+        "rlocust_info",
+        &[
+            ("version", crate::app::VERSION),
+            ("locust_version", crate::app::LOCUST_VERSION),
+        ],
+        1.0,
+    );
+
+    if x.with_requests {
+        w.family(
+            "rlocust_requests",
+            Kind::Counter,
+            None,
+            "Requests recorded, failures included, by method and request name.",
+        );
+        for e in &entries {
+            w.sample(
+                "rlocust_requests_total",
+                &[("method", &e.method), ("name", &e.name)],
+                e.num_requests as f64,
+            );
+        }
+        w.family(
+            "rlocust_request_failures",
+            Kind::Counter,
+            None,
+            "Failed requests by method and request name.",
+        );
+        for e in &entries {
+            w.sample(
+                "rlocust_request_failures_total",
+                &[("method", &e.method), ("name", &e.name)],
+                e.num_failures as f64,
+            );
+        }
+        w.family(
+            "rlocust_errors",
+            Kind::Counter,
+            None,
+            "Failures by method, request name and error text (the failures table's rows).",
+        );
+        for err in &snap.errors {
+            w.sample(
+                "rlocust_errors_total",
+                &[
+                    ("method", &err.method),
+                    ("name", &err.name),
+                    ("error", &err.error),
+                ],
+                err.occurrences as f64,
+            );
+        }
+        w.family(
+            "rlocust_response_bytes",
+            Kind::Counter,
+            Some("bytes"),
+            "Response body bytes (the content length Locust records) by method and request name.",
+        );
+        for e in &entries {
+            w.sample(
+                "rlocust_response_bytes_total",
+                &[("method", &e.method), ("name", &e.name)],
+                e.total_content_length as f64,
+            );
+        }
+
+        // the histogram, from each row's exact buckets
+        let bounds_us: Vec<f64> = x.buckets_ms.iter().map(|ms| ms * 1000.0).collect();
+        let le: Vec<String> = x
+            .buckets_ms
+            .iter()
+            .map(|ms| float_label(ms / 1000.0))
+            .collect();
+        w.family(
+            "rlocust_response_time_seconds",
+            Kind::Histogram,
+            Some("seconds"),
+            "Response times by method and request name, from rlocust's exact histograms (bucket bounds: --metrics-buckets).",
+        );
+        for e in &entries {
+            let counts = cumulative(e.histogram_us(), &bounds_us);
+            for (bound, c) in le.iter().zip(&counts) {
+                w.sample(
+                    "rlocust_response_time_seconds_bucket",
+                    &[("method", &e.method), ("name", &e.name), ("le", bound)],
+                    *c as f64,
+                );
+            }
+            let n = e.num_timed_requests();
+            w.sample(
+                "rlocust_response_time_seconds_bucket",
+                &[("method", &e.method), ("name", &e.name), ("le", "+Inf")],
+                n as f64,
+            );
+            w.sample(
+                "rlocust_response_time_seconds_sum",
+                &[("method", &e.method), ("name", &e.name)],
+                e.total_response_time / 1000.0,
+            );
+            w.sample(
+                "rlocust_response_time_seconds_count",
+                &[("method", &e.method), ("name", &e.name)],
+                n as f64,
+            );
+        }
+
+        w.family(
+            "rlocust_response_time_percentile_seconds",
+            Kind::Gauge,
+            Some("seconds"),
+            "Whole-run response-time percentiles by method and request name (name=\"Aggregated\", method=\"\": all requests), exact to 0.1 %.",
+        );
+        let quantiles: Vec<String> = EXPORTED_PERCENTILES
+            .iter()
+            .map(|&p| float_label(p))
+            .collect();
+        for e in entries.iter().copied().chain(std::iter::once(total)) {
+            if !e.has_response_times() {
+                continue;
+            }
+            for (p, q) in EXPORTED_PERCENTILES.iter().zip(&quantiles) {
+                w.sample(
+                    "rlocust_response_time_percentile_seconds",
+                    &[("method", &e.method), ("name", &e.name), ("quantile", q)],
+                    e.percentile(*p) / 1000.0,
+                );
+            }
+        }
+    }
+
+    w.family(
+        "rlocust_users",
+        Kind::Gauge,
+        None,
+        "Users running, by user class.",
+    );
+    for (class, n) in &x.users_by_class {
+        w.sample("rlocust_users", &[("user_class", class)], *n as f64);
+    }
+    w.family(
+        "rlocust_target_users",
+        Kind::Gauge,
+        None,
+        "The user count the run is ramping to or holding.",
+    );
+    w.sample("rlocust_target_users", &[], x.target_user_count as f64);
+    w.family(
+        "rlocust_state",
+        Kind::Gauge,
+        None,
+        "The runner state: 1 for the current one.",
+    );
+    for s in [
+        "ready", "spawning", "running", "cleanup", "stopping", "stopped",
+    ] {
+        w.sample(
+            "rlocust_state",
+            &[("state", s)],
+            if s == x.state { 1.0 } else { 0.0 },
+        );
+    }
+    w.family(
+        "rlocust_cpu_usage_percent",
+        Kind::Gauge,
+        None,
+        "CPU used by this generator's Python thread (percent of one core), as the saturation warning reads it.",
+    );
+    w.sample("rlocust_cpu_usage_percent", &[], x.cpu_percent);
+
+    if let Some(workers) = &x.workers {
+        w.family(
+            "rlocust_worker_state",
+            Kind::Gauge,
+            None,
+            "Each worker's state (1 for its current one).",
+        );
+        for wk in workers {
+            w.sample(
+                "rlocust_worker_state",
+                &[("worker", &wk.id), ("state", wk.state)],
+                1.0,
+            );
+        }
+        w.family(
+            "rlocust_worker_users",
+            Kind::Gauge,
+            None,
+            "Users running on each worker, as its last heartbeat said.",
+        );
+        for wk in workers {
+            w.sample(
+                "rlocust_worker_users",
+                &[("worker", &wk.id)],
+                wk.user_count as f64,
+            );
+        }
+        w.family(
+            "rlocust_worker_cpu_usage_percent",
+            Kind::Gauge,
+            None,
+            "Each worker's CPU use (percent of one core) from its heartbeats.",
+        );
+        for wk in workers {
+            w.sample(
+                "rlocust_worker_cpu_usage_percent",
+                &[("worker", &wk.id)],
+                wk.cpu_usage,
+            );
+        }
+        w.family(
+            "rlocust_worker_memory_bytes",
+            Kind::Gauge,
+            Some("bytes"),
+            "Each worker's memory (RSS) from its heartbeats.",
+        );
+        for wk in workers {
+            w.sample(
+                "rlocust_worker_memory_bytes",
+                &[("worker", &wk.id)],
+                wk.memory_usage as f64,
+            );
+        }
+    }
+
+    w.family(
+        "process_cpu_seconds",
+        Kind::Counter,
+        Some("seconds"),
+        "User and system CPU time of this rlocust process.",
+    );
+    w.sample("process_cpu_seconds_total", &[], x.process_cpu_seconds);
+    w.family(
+        "process_resident_memory_bytes",
+        Kind::Gauge,
+        Some("bytes"),
+        "Resident memory of this rlocust process.",
+    );
+    w.sample("process_resident_memory_bytes", &[], x.rss_bytes as f64);
+    w.family(
+        "process_start_time_seconds",
+        Kind::Gauge,
+        Some("seconds"),
+        "Start time of this rlocust process (Unix time).",
+    );
+    w.sample("process_start_time_seconds", &[], x.process_start_time);
+
+    exporter_compat(&mut w, x, &entries);
+
+    if format == Format::OpenMetrics {
+        w.out.push_str("# EOF\n");
+    }
+    w.out
+}
+
+/// The gauges ContainerSolutions' `locust_exporter` derives from `/stats/requests`, with its names and values.
+fn exporter_compat(w: &mut Writer, x: &Exposition<'_>, entries: &[&EntrySnapshot]) {
+    let snap = x.snap;
+    let total = &snap.total;
+    let gauge = |w: &mut Writer, name: &str, help: &str, v: f64| {
+        w.family(name, Kind::Gauge, None, help);
+        w.sample(name, &[], v);
+    };
+    gauge(
+        w,
+        "locust_up",
+        "locust_exporter: the generator answers (1).",
+        1.0,
+    );
+    gauge(
+        w,
+        "locust_users",
+        "locust_exporter: the current number of users.",
+        x.user_count as f64,
+    );
+    let running = match x.state {
+        "spawning" => 1.0,
+        "running" => 2.0,
+        _ => 0.0,
+    };
+    gauge(
+        w,
+        "locust_running",
+        "locust_exporter: 0 stopped, 1 spawning, 2 running.",
+        running,
+    );
+    if !x.with_requests {
+        return;
+    }
+    gauge(
+        w,
+        "locust_requests_fail_ratio",
+        "locust_exporter: failures / requests of the whole run.",
+        total.fail_ratio(),
+    );
+    let have_window = total.has_current_window(snap.taken_at);
+    for p in [0.5, 0.95] {
+        let v = if have_window {
+            total
+                .current_percentile(p)
+                .map_or(0.0, |ms| ms.round_ties_even())
+        } else {
+            0.0
+        };
+        let name = format!(
+            "locust_requests_current_response_time_percentile_{}",
+            (p * 100.0) as u32
+        );
+        gauge(
+            w,
+            &name,
+            "locust_exporter: the total's percentile over the last 10 seconds (ms).",
+            v,
+        );
+    }
+    if let Some(workers) = &x.workers {
+        let count = |state: &str| workers.iter().filter(|wk| wk.state == state).count() as f64;
+        gauge(
+            w,
+            "locust_workers_count",
+            "locust_exporter: workers known to the master.",
+            workers.len() as f64,
+        );
+        gauge(
+            w,
+            "locust_workers_running_count",
+            "locust_exporter: workers running.",
+            count("running"),
+        );
+        gauge(
+            w,
+            "locust_workers_hatching_count",
+            "locust_exporter: workers spawning users.",
+            count("spawning"),
+        );
+        gauge(
+            w,
+            "locust_workers_missing_count",
+            "locust_exporter: workers missing.",
+            count("missing"),
+        );
+        w.family(
+            "locust_worker_detail",
+            Kind::Gauge,
+            None,
+            "locust_exporter: each worker's user count, labelled with its state.",
+        );
+        for wk in workers {
+            w.sample(
+                "locust_worker_detail",
+                &[("id", &wk.id), ("state", wk.state)],
+                wk.user_count as f64,
+            );
+        }
+    }
+    // the per-row gauges include the Aggregated row, as the exporter's do
+    let all: Vec<&EntrySnapshot> = entries
+        .iter()
+        .copied()
+        .chain(std::iter::once(total))
+        .collect();
+    type RowValue = fn(&EntrySnapshot, &EntrySnapshot) -> f64;
+    let per_row: [(&str, RowValue); 11] = [
+        ("num_requests", |e, _| e.num_requests as f64),
+        ("num_failures", |e, _| e.num_failures as f64),
+        ("avg_response_time", |e, _| e.avg_response_time()),
+        ("current_fail_per_sec", |e, t| e.current_fail_per_sec(t)),
+        ("min_response_time", |e, _| {
+            e.min_response_time.unwrap_or(0.0)
+        }),
+        ("max_response_time", |e, _| e.max_response_time),
+        ("current_rps", |e, t| e.current_rps(t)),
+        ("median_response_time", |e, _| {
+            e.median_response_time().as_f64()
+        }),
+        ("avg_content_length", |e, _| e.avg_content_length().as_f64()),
+        ("response_time_percentile_95", |e, _| {
+            if e.has_response_times() {
+                e.percentile(0.95)
+            } else {
+                0.0
+            }
+        }),
+        ("response_time_percentile_99", |e, _| {
+            if e.has_response_times() {
+                e.percentile(0.99)
+            } else {
+                0.0
+            }
+        }),
+    ];
+    for (field, value) in per_row {
+        let name = format!("locust_requests_{field}");
+        w.family(
+            &name,
+            Kind::Gauge,
+            None,
+            "locust_exporter: /stats/requests' field of each row (Aggregated included).",
+        );
+        for e in &all {
+            w.sample(
+                &name,
+                &[("method", &e.method), ("name", &e.name)],
+                value(e, total),
+            );
+        }
+    }
+    w.family(
+        "locust_errors",
+        Kind::Gauge,
+        None,
+        "locust_exporter: occurrences of each error.",
+    );
+    for err in &snap.errors {
+        w.sample(
+            "locust_errors",
+            &[
+                ("method", &err.method),
+                ("name", &err.name),
+                ("error", &err.error),
+            ],
+            err.occurrences as f64,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::RequestStats;
+
+    fn exposition(snap: &Snapshot) -> Exposition<'_> {
+        Exposition {
+            snap,
+            state: "running",
+            users_by_class: vec![("WebUser".into(), 3)],
+            user_count: 3,
+            target_user_count: 5,
+            cpu_percent: 12.5,
+            rss_bytes: 1024,
+            process_cpu_seconds: 1.25,
+            process_start_time: 1_700_000_000.0,
+            workers: None,
+            buckets_ms: &DEFAULT_BUCKETS_MS,
+            with_requests: true,
+        }
+    }
+
+    fn stats() -> RequestStats {
+        let now = 1_700_000_000.0;
+        let s = RequestStats::new_at(now);
+        for ms in [0.5, 3.0, 3.0, 40.0, 120.0, 2500.0] {
+            s.log_request("GET", "/a \"q\"", Some(ms), 10, now + 1.0);
+        }
+        s.log_request("POST", "/b", Some(7.0), 0, now + 1.0);
+        s.log_error("POST", "/b", "HTTPError('500 Server Error')", now + 1.0);
+        s
+    }
+
+    fn line<'a>(doc: &'a str, prefix: &str) -> &'a str {
+        doc.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix} in\n{doc}"))
+    }
+
+    #[test]
+    fn counters_histogram_and_percentiles_in_text_format() {
+        let s = stats();
+        let snap = s.snapshot();
+        let doc = render(&exposition(&snap), Format::Text);
+        assert!(doc.contains("# TYPE rlocust_requests_total counter\n"));
+        assert_eq!(
+            line(&doc, "rlocust_requests_total{method=\"GET\""),
+            "rlocust_requests_total{method=\"GET\",name=\"/a \\\"q\\\"\"} 6"
+        );
+        assert_eq!(
+            line(&doc, "rlocust_request_failures_total{method=\"POST\""),
+            "rlocust_request_failures_total{method=\"POST\",name=\"/b\"} 1"
+        );
+        assert!(doc.contains(
+            "rlocust_errors_total{method=\"POST\",name=\"/b\",error=\"HTTPError('500 Server Error')\"} 1\n"
+        ));
+        // cumulative buckets: ≤1 ms: 1, ≤5 ms: 3, ≤50 ms: 4, ≤150 ms: 5, ≤2.5 s: 5, ≤3 s: 6
+        let bucket = |le: &str| {
+            line(
+                &doc,
+                &format!(
+                    "rlocust_response_time_seconds_bucket{{method=\"GET\",name=\"/a \\\"q\\\"\",le=\"{le}\"}}"
+                ),
+            )
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .to_string()
+        };
+        assert_eq!(bucket("0.001"), "1");
+        assert_eq!(bucket("0.005"), "3");
+        assert_eq!(bucket("0.05"), "4");
+        assert_eq!(bucket("0.15"), "5");
+        assert_eq!(bucket("2.0"), "5");
+        assert_eq!(bucket("3.0"), "6");
+        assert_eq!(bucket("+Inf"), "6");
+        assert!(doc.contains(
+            "rlocust_response_time_seconds_count{method=\"GET\",name=\"/a \\\"q\\\"\"} 6\n"
+        ));
+        assert!(doc.contains(
+            "rlocust_response_time_seconds_sum{method=\"GET\",name=\"/a \\\"q\\\"\"} 2.6665\n"
+        ));
+        assert!(doc.contains(
+            "rlocust_response_time_percentile_seconds{method=\"\",name=\"Aggregated\",quantile=\"1.0\"} 2.5\n"
+        ));
+        assert!(doc.contains("rlocust_users{user_class=\"WebUser\"} 3\n"));
+        assert!(doc.contains("rlocust_state{state=\"running\"} 1\n"));
+        assert!(doc.contains("rlocust_state{state=\"stopped\"} 0\n"));
+        // locust_exporter's gauges, Aggregated row included
+        assert!(doc.contains("locust_requests_num_requests{method=\"\",name=\"Aggregated\"} 7\n"));
+        assert!(doc.contains("locust_requests_num_failures{method=\"POST\",name=\"/b\"} 1\n"));
+        assert!(doc.contains("locust_running 2\n"));
+        assert!(!doc.contains("# EOF"));
+    }
+
+    #[test]
+    fn openmetrics_families_units_and_eof() {
+        let s = stats();
+        let snap = s.snapshot();
+        let doc = render(&exposition(&snap), Format::OpenMetrics);
+        assert!(doc.contains("# TYPE rlocust_requests counter\n"));
+        assert!(doc.contains("# TYPE rlocust_response_time_seconds histogram\n# UNIT rlocust_response_time_seconds seconds\n"));
+        assert!(doc.ends_with("# EOF\n"));
+        assert!(!doc.contains("# TYPE rlocust_requests_total"));
+    }
+
+    #[test]
+    fn worker_series_under_a_master_and_none_without_requests() {
+        let s = stats();
+        let snap = s.snapshot();
+        let mut x = exposition(&snap);
+        x.workers = Some(vec![WorkerInfo {
+            id: "host_abc".into(),
+            index: 0,
+            state: "running",
+            user_count: 4,
+            user_classes_count: vec![],
+            cpu_usage: 33.0,
+            memory_usage: 2048,
+        }]);
+        let doc = render(&x, Format::Text);
+        assert!(doc.contains("rlocust_worker_users{worker=\"host_abc\"} 4\n"));
+        assert!(doc.contains("locust_worker_detail{id=\"host_abc\",state=\"running\"} 4\n"));
+        assert!(doc.contains("locust_workers_running_count 1\n"));
+        x.workers = None;
+        x.with_requests = false;
+        let doc = render(&x, Format::Text);
+        assert!(!doc.contains("rlocust_requests_total"));
+        assert!(doc.contains("process_cpu_seconds_total 1.25\n"));
+    }
+
+    #[test]
+    fn bucket_option_is_checked() {
+        assert_eq!(
+            parse_buckets("100, 5,5,20").unwrap(),
+            vec![5.0, 20.0, 100.0]
+        );
+        assert!(parse_buckets("5,x").unwrap_err().contains("'x'"));
+        assert!(parse_buckets("0").is_err());
+        assert!(parse_buckets(" , ").is_err());
+    }
+
+    #[test]
+    fn accept_header_picks_the_format() {
+        assert_eq!(
+            Format::from_accept(Some(
+                "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+            )),
+            Format::OpenMetrics
+        );
+        assert_eq!(Format::from_accept(Some("*/*")), Format::Text);
+        assert_eq!(Format::from_accept(None), Format::Text);
+    }
+}

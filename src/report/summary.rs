@@ -1,0 +1,243 @@
+//! `--summary-json FILE`: one stable, documented JSON document per run for CI artifacts and scripts
+//! (docs/observability.md has the schema). It is rlocust's own: Locust's `--json` output keeps Locust's format.
+//!
+//! Schema `rlocust-summary/1` (keys sorted; times in ms, rates per second, Unix times in seconds):
+//! `schema`, `rlocust_version`, `locust_version`, `started_at`/`ended_at` (Unix seconds, null when the test
+//! never started), `duration_s`, `exit_code`, `passed` (exit code 0), `interrupted`, `aborted_by` (the
+//! threshold that stopped the run, or null), `parameters` (locustfile, host, users, spawn_rate, run_time_s,
+//! user_classes, mode, workers, tags, exclude_tags), `thresholds` (each rule with its target, metric, op, limit,
+//! actual, unit, passed, abort), `thresholds_passed`, `totals` (the Aggregated row), `requests` (every row),
+//! `errors`. A row: `method`, `name`, `requests`, `failures`, `fail_ratio`, `rps`, `avg_ms`, `min_ms`, `max_ms`,
+//! `median_ms`, `avg_bytes`, `percentiles_ms` (keys `50`, `66`, `75`, `80`, `90`, `95`, `98`, `99`, `99.9`,
+//! `99.99`, `100`; exact to 0.1 %, not Locust's 2-digit rounding). Fields are only ever added within a schema
+//! version.
+//!
+//! Who calls it: `app::session` at the end of a run (also after an interrupt or a task's `sys.exit`). What it
+//! must not do: read live statistics or decide anything (the exit code and outcomes are given).
+use crate::report::thresholds::Outcome;
+use crate::stats::{EntrySnapshot, Snapshot};
+use crate::web::json::{J, pretty};
+
+/// The schema name; a new one only when a field changes meaning or goes away.
+pub const SCHEMA: &str = "rlocust-summary/1";
+
+/// The percentiles of every row (`percentiles_ms` keys are these × 100).
+const PERCENTILES: [f64; 11] = [
+    0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0,
+];
+
+/// The run's parameters as the summary states them.
+pub struct Parameters {
+    pub locustfiles: Vec<String>,
+    pub host: Option<String>,
+    pub users: Option<u64>,
+    pub spawn_rate: Option<f64>,
+    pub run_time: Option<u64>,
+    pub user_classes: Vec<String>,
+    /// `local`, `master` or `worker`.
+    pub mode: &'static str,
+    pub workers: Option<u64>,
+    pub tags: Vec<String>,
+    pub exclude_tags: Vec<String>,
+}
+
+/// Everything the document holds.
+pub struct RunSummary<'a> {
+    pub snap: &'a Snapshot,
+    pub params: Parameters,
+    pub started_at: Option<f64>,
+    pub ended_at: f64,
+    pub exit_code: i32,
+    pub interrupted: bool,
+    pub outcomes: &'a [Outcome],
+    pub aborted_by: Option<String>,
+}
+
+fn pct_key(p: f64) -> String {
+    let mut s = format!("{:.4}", p * 100.0);
+    while s.ends_with('0') {
+        s.pop();
+    }
+    if s.ends_with('.') {
+        s.pop();
+    }
+    s
+}
+
+fn row(e: &EntrySnapshot, total: &EntrySnapshot) -> J {
+    let timed = e.has_response_times();
+    let ms = |v: f64| if timed { J::Float(v) } else { J::Null };
+    J::obj([
+        ("method", J::str(&e.method)),
+        ("name", J::str(&e.name)),
+        ("requests", J::Int(e.num_requests as i64)),
+        ("failures", J::Int(e.num_failures as i64)),
+        ("fail_ratio", J::Float(e.fail_ratio())),
+        ("rps", J::Float(e.total_rps(total))),
+        ("avg_ms", ms(e.avg_response_time())),
+        ("min_ms", ms(e.min_response_time.unwrap_or(0.0))),
+        ("max_ms", ms(e.max_response_time)),
+        ("median_ms", ms(e.percentile(0.5))),
+        ("avg_bytes", J::Float(e.avg_content_length().as_f64())),
+        (
+            "percentiles_ms",
+            if timed {
+                J::obj(
+                    PERCENTILES
+                        .iter()
+                        .map(|&p| (pct_key(p), J::Float(e.percentile(p)))),
+                )
+            } else {
+                J::Null
+            },
+        ),
+    ])
+}
+
+fn outcome(o: &Outcome) -> J {
+    J::obj([
+        ("rule", J::str(&o.rule.text)),
+        ("target", J::str(&o.target)),
+        ("metric", J::str(o.rule.metric.label())),
+        ("op", J::str(o.rule.op.as_str())),
+        ("limit", J::Float(o.rule.limit)),
+        ("actual", J::opt_float(o.actual)),
+        ("unit", J::str(o.rule.metric.unit())),
+        ("passed", J::Bool(o.passed)),
+        ("abort", J::Bool(o.rule.abort_after.is_some())),
+    ])
+}
+
+fn strs(v: &[String]) -> J {
+    J::Arr(v.iter().map(J::str).collect())
+}
+
+/// The document's text.
+pub fn render(s: &RunSummary<'_>) -> String {
+    let total = &s.snap.total;
+    let p = &s.params;
+    let opt_int = |v: Option<u64>| v.map_or(J::Null, |n| J::Int(n as i64));
+    let params = J::obj([
+        ("locustfile", J::str(p.locustfiles.join(","))),
+        ("host", p.host.clone().map_or(J::Null, J::Str)),
+        ("users", opt_int(p.users)),
+        ("spawn_rate", J::opt_float(p.spawn_rate)),
+        ("run_time_s", opt_int(p.run_time)),
+        ("user_classes", strs(&p.user_classes)),
+        ("mode", J::str(p.mode)),
+        ("workers", opt_int(p.workers)),
+        ("tags", strs(&p.tags)),
+        ("exclude_tags", strs(&p.exclude_tags)),
+    ]);
+    let duration = s.started_at.map(|t| (s.ended_at - t).max(0.0));
+    let doc = J::obj([
+        ("schema", J::str(SCHEMA)),
+        ("rlocust_version", J::str(crate::app::VERSION)),
+        ("locust_version", J::str(crate::app::LOCUST_VERSION)),
+        ("started_at", J::opt_float(s.started_at)),
+        ("ended_at", J::Float(s.ended_at)),
+        ("duration_s", J::opt_float(duration)),
+        ("exit_code", J::Int(s.exit_code as i64)),
+        ("passed", J::Bool(s.exit_code == 0)),
+        ("interrupted", J::Bool(s.interrupted)),
+        ("aborted_by", s.aborted_by.clone().map_or(J::Null, J::Str)),
+        ("parameters", params),
+        (
+            "thresholds",
+            J::Arr(s.outcomes.iter().map(outcome).collect()),
+        ),
+        (
+            "thresholds_passed",
+            J::Bool(s.outcomes.iter().all(|o| o.passed)),
+        ),
+        ("totals", row(total, total)),
+        (
+            "requests",
+            J::Arr(
+                s.snap
+                    .sorted_entries()
+                    .into_iter()
+                    .map(|e| row(e, total))
+                    .collect(),
+            ),
+        ),
+        (
+            "errors",
+            J::Arr(
+                s.snap
+                    .errors
+                    .iter()
+                    .map(|e| {
+                        J::obj([
+                            ("method", J::str(&e.method)),
+                            ("name", J::str(&e.name)),
+                            ("error", J::str(&e.error)),
+                            ("occurrences", J::Int(e.occurrences as i64)),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+    ]);
+    pretty(&doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::thresholds;
+    use crate::stats::RequestStats;
+
+    #[test]
+    fn document_has_the_schema_fields() {
+        let now = 1_700_000_000.0;
+        let stats = RequestStats::new_at(now);
+        for ms in [10.0, 20.0, 30.0, 40.0] {
+            stats.log_request("GET", "/x", Some(ms), 5, now + 2.0);
+        }
+        stats.log_request("GET", "/none", None, 0, now + 2.0);
+        let snap = stats.snapshot();
+        let rules = thresholds::parse(Some("p99<35"), None, None, None).unwrap();
+        let outcomes = thresholds::evaluate(&rules, &snap);
+        let text = render(&RunSummary {
+            snap: &snap,
+            params: Parameters {
+                locustfiles: vec!["lf.py".into()],
+                host: Some("http://127.0.0.1:1".into()),
+                users: Some(3),
+                spawn_rate: Some(1.5),
+                run_time: Some(10),
+                user_classes: vec!["A".into()],
+                mode: "local",
+                workers: None,
+                tags: vec![],
+                exclude_tags: vec![],
+            },
+            started_at: Some(now),
+            ended_at: now + 3.0,
+            exit_code: 3,
+            interrupted: false,
+            outcomes: &outcomes,
+            aborted_by: None,
+        });
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["schema"], "rlocust-summary/1");
+        assert_eq!(v["exit_code"], 3);
+        assert_eq!(v["passed"], false);
+        assert_eq!(v["duration_s"], 3.0);
+        assert_eq!(v["thresholds"][0]["actual"], 40.0);
+        assert_eq!(v["thresholds"][0]["passed"], false);
+        assert_eq!(v["thresholds_passed"], false);
+        assert_eq!(v["totals"]["requests"], 5);
+        assert_eq!(v["totals"]["percentiles_ms"]["99.9"], 40.0);
+        assert_eq!(v["totals"]["percentiles_ms"]["50"], 30.0);
+        let none = v["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "/none")
+            .unwrap();
+        assert!(none["percentiles_ms"].is_null() && none["avg_ms"].is_null());
+        assert_eq!(v["parameters"]["users"], 3);
+    }
+}

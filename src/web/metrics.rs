@@ -1,0 +1,166 @@
+//! Prometheus scraping: the `/metrics` route of the web UI, and the `--metrics-port` listener that serves only
+//! `/metrics` (headless runs, workers, or a second port beside the UI). The document is
+//! `report::prometheus`'s; this file gathers what it needs (a snapshot, the runner's state and users, the
+//! process's CPU and memory, a master's workers) and answers in the format the scraper asked for.
+//!
+//! Access: the listener binds `--metrics-host` (127.0.0.1 unless given) and asks for `--basic-auth` when it is
+//! set, as the web UI does. It is read-only: nothing here can start or change a run.
+//!
+//! Who calls it: `web::routes` (the UI's route) and `app::session` ([`start_listener`]). It must not block a
+//! tokio worker (the snapshot is taken on the blocking pool) or touch Python.
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State as AxState};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+
+use crate::log;
+use crate::report::prometheus::{self, Exposition, Format};
+use crate::runner::Shared;
+use crate::stats::RequestStats;
+
+/// What a scrape reads.
+pub struct MetricsSource {
+    pub shared: Arc<Shared>,
+    pub stats: Arc<RequestStats>,
+    /// `le` bounds in ms (`--metrics-buckets`).
+    pub buckets_ms: Vec<f64>,
+    /// False on a worker: its rows travel to the master, which exports them.
+    pub with_requests: bool,
+    /// Unix time this process started.
+    pub start_time: f64,
+    /// `--basic-auth` for the `--metrics-port` listener (the UI's route uses the UI's own check).
+    pub basic_auth: Option<String>,
+}
+
+impl MetricsSource {
+    /// The document in `format`.
+    pub fn render(&self, format: Format) -> String {
+        let snap = self.stats.snapshot();
+        let workers = super::api::master_workers();
+        let users_by_class: Vec<(String, u64)> = match &workers {
+            // a master's users are its workers': sum what their heartbeats reported
+            Some(ws) => {
+                let mut sum: indexmap::IndexMap<String, u64> = indexmap::IndexMap::new();
+                for w in ws.iter().filter(|w| w.state != "missing") {
+                    for (class, n) in &w.user_classes_count {
+                        *sum.entry(class.clone()).or_insert(0) += n;
+                    }
+                }
+                sum.into_iter().collect()
+            }
+            None => self.shared.user_classes_count().into_iter().collect(),
+        };
+        let (cpu_percent, _) = self.shared.usage();
+        let x = Exposition {
+            snap: &snap,
+            state: self.shared.state().as_str(),
+            users_by_class,
+            user_count: self.shared.user_count(),
+            target_user_count: self.shared.target_user_count(),
+            cpu_percent,
+            rss_bytes: crate::runner::monitor::rss_bytes(),
+            process_cpu_seconds: crate::runner::monitor::process_cpu_seconds(),
+            process_start_time: self.start_time,
+            workers,
+            buckets_ms: &self.buckets_ms,
+            with_requests: self.with_requests,
+        };
+        prometheus::render(&x, format)
+    }
+}
+
+/// The `/metrics` response for these request headers (the snapshot is taken off the load's workers).
+pub async fn respond_metrics(source: Arc<MetricsSource>, headers: &HeaderMap) -> Response {
+    let format = Format::from_accept(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+    match tokio::task::spawn_blocking(move || source.render(format)).await {
+        Ok(body) => {
+            let mut r = Response::new(Body::from(body));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            );
+            r
+        }
+        Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"),
+    }
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    let mut r = Response::new(Body::from(text));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+async fn serve(AxState(source): AxState<Arc<MetricsSource>>, req: Request) -> Response {
+    if !super::routes::basic_auth_ok(source.basic_auth.as_deref(), req.headers()) {
+        let mut r = plain(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized: this endpoint needs a user name and password (HTTP basic authentication).\n",
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"rlocust\", charset=\"UTF-8\""),
+        );
+        return r;
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
+    match req.uri().path() {
+        "/metrics" => respond_metrics(source, req.headers()).await,
+        "/" => plain(
+            StatusCode::OK,
+            "rlocust: Prometheus metrics are at /metrics\n",
+        ),
+        _ => plain(StatusCode::NOT_FOUND, "Not Found\n"),
+    }
+}
+
+/// Bind `host:port` and serve `/metrics` on `rt`. Returns the bound address, or one line saying why not.
+pub fn start_listener(
+    rt: &tokio::runtime::Handle,
+    source: Arc<MetricsSource>,
+    host: &str,
+    port: u16,
+) -> Result<std::net::SocketAddr, String> {
+    let bind_host = match host {
+        "" | "*" => "0.0.0.0",
+        h => h,
+    };
+    let listener = std::net::TcpListener::bind((bind_host, port))
+        .map_err(|e| format!("rlocust: cannot serve --metrics-port on {bind_host}:{port}: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("rlocust: cannot serve --metrics-port: {e}"))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("rlocust: cannot serve --metrics-port: {e}"))?;
+    let _guard = rt.enter();
+    let listener = tokio::net::TcpListener::from_std(listener)
+        .map_err(|e| format!("rlocust: cannot serve --metrics-port: {e}"))?;
+    let app = Router::new().fallback(serve).with_state(source);
+    rt.spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            log::log(
+                log::Level::Error,
+                "locust.web",
+                &format!("The metrics endpoint stopped: {e}"),
+            );
+        }
+    });
+    log::info(
+        "locust.main",
+        &format!("Prometheus metrics at http://{addr}/metrics"),
+    );
+    Ok(addr)
+}
