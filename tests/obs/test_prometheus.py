@@ -5,10 +5,11 @@ bounded in time."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import requests
-from conftest import HERE, Prometheus, clean_env, finish, free_port, run, start
+from conftest import HERE, ROOT, Prometheus, clean_env, finish, free_port, run, start
 
 LOCUSTFILE = HERE / "counted_locustfile.py"
 USERS = 3
@@ -23,6 +24,20 @@ def wait_for(prom: Prometheus, expr: str, want: float, seconds: float = 20) -> f
             return got
         time.sleep(0.5)
     return got
+
+
+def check_dashboard(prom: Prometheus):
+    """Every query of docs/grafana-dashboard.json is valid PromQL over these series, and the main ones have data."""
+    dashboard = json.loads((ROOT / "docs/grafana-dashboard.json").read_text())
+    time.sleep(3)  # a few scrapes for rate()
+    empty = []
+    for panel in dashboard["panels"]:
+        results = [prom.query(t["expr"].replace("$job", ".*").replace("$__rate_interval", "1m"))
+                   for t in panel["targets"]]
+        if not any(results):
+            empty.append(panel["title"])
+    # the per-worker panels have no data outside a distributed run
+    assert set(empty) <= {"Workers: users", "Workers: CPU"}, empty
 
 
 def test_prometheus_scrapes_a_headless_run(rlocust, target_url, tmp_path):
@@ -59,6 +74,7 @@ def test_prometheus_scrapes_a_headless_run(rlocust, target_url, tmp_path):
             assert abs(prom.value("locust_requests_fail_ratio") - 0.2) < 1e-9
             target = prom.targets()[0]
             assert target["health"] == "up" and target["lastError"] == ""
+            check_dashboard(prom)
         finally:
             proc.terminate()
             code = finish(proc)
