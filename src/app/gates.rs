@@ -33,6 +33,8 @@ pub struct Gates {
     /// The `abort` rule that stopped the run.
     aborted_by: Mutex<Option<Outcome>>,
     process_start: f64,
+    /// The most workers a master has known at once (they quit before the summary is written).
+    workers_seen: std::sync::atomic::AtomicU64,
     /// The user classes the run uses (the summary's `user_classes`).
     classes: Mutex<Vec<String>>,
 }
@@ -72,6 +74,7 @@ impl Gates {
             aborted_by: Mutex::new(None),
             process_start: crate::stats::unix_now(),
             classes: Mutex::new(Vec::new()),
+            workers_seen: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 
@@ -142,6 +145,11 @@ impl Gates {
                     }
                     *s
                 };
+                if let Some(ws) = crate::web::api::master_workers() {
+                    gates
+                        .workers_seen
+                        .fetch_max(ws.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                }
                 let running = matches!(state, State::Spawning | State::Running);
                 if let Some(t0) = started
                     && running
@@ -242,8 +250,10 @@ impl Gates {
             return true;
         };
         let snap = stats.snapshot();
-        let workers = crate::web::api::master_workers()
-            .map(|w| w.iter().filter(|w| w.state != "missing").count() as u64);
+        // every worker that took part (at the end they may have quit already)
+        let workers = crate::web::api::master_workers().map(|w| {
+            (w.len() as u64).max(self.workers_seen.load(std::sync::atomic::Ordering::Relaxed))
+        });
         let params = Parameters {
             locustfiles: crate::interp::locustfile_paths().unwrap_or_default(),
             host: options.host.clone(),

@@ -126,7 +126,8 @@ def test_master_exports_its_workers(rlocust, target_url, tmp_path):
     port = free_port()
     master_port = free_port()
     proc = start([rlocust, "-f", str(LOCUSTFILE), "--headless", "-u", "4", "-r", "10", "-t", "25", "-H", target_url,
-                  "--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port), "--processes", "2", "--metrics-port", str(port)], tmp_path)
+                  "--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port), "--processes", "2", "--metrics-port", str(port),
+                  "--summary-json", str(tmp_path / "summary.json")], tmp_path)
     try:
         deadline = time.monotonic() + 30
         samples: dict[str, float] = {}
@@ -149,6 +150,9 @@ def test_master_exports_its_workers(rlocust, target_url, tmp_path):
         finish(proc)
     log = (tmp_path / "stderr.txt").read_text()
     assert log.count("Prometheus metrics at http://127.0.0.1:") == 1  # the children do not open the port
+    summary = json.loads((tmp_path / "summary.json").read_text())  # written by the master alone, after SIGTERM
+    assert summary["parameters"]["mode"] == "master" and summary["parameters"]["workers"] == 2
+    assert summary["interrupted"] is True and summary["totals"]["requests"] == 80
 
 
 def test_bad_metrics_options_are_one_line(rlocust, tmp_path):
