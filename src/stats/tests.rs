@@ -838,3 +838,33 @@ fn corrected_state_is_reset_and_travels_with_reports() {
     master.reset_all(T0 + 4.0);
     assert!(!master.snapshot_at(T0 + 5.0).has_corrected());
 }
+
+/// The recording cost of the correction (not a check: `cargo test --release co_recording_cost -- --ignored
+/// --nocapture`; numbers in docs/performance.md).
+#[test]
+#[ignore = "timing only"]
+fn co_recording_cost() {
+    let n = 2_000_000u64;
+    let cases: [(&str, Option<f64>, f64); 4] = [
+        ("log_request (no fixed-rate user)", None, 5.0),
+        ("paced, on time", Some(1000.0), 5.0),
+        ("paced, late: 1 synthetic sample", Some(50.0), 60.0),
+        ("paced, 2 s stall at 20 ms: 99 samples", Some(20.0), 2000.0),
+    ];
+    for round in 0..3 {
+        for &(label, interval, rt) in &cases {
+            let s = RequestStats::new_at(T0);
+            let start = std::time::Instant::now();
+            for i in 0..n {
+                let ms = rt + (i % 100) as f64 * 0.013;
+                s.log_request_paced("GET", "/a", Some(ms), 1, T0 + (i / 50_000) as f64, interval);
+            }
+            let per = start.elapsed().as_nanos() as f64 / n as f64;
+            let t = std::time::Instant::now();
+            let snap = s.snapshot_at(T0 + 100.0);
+            let snap_us = t.elapsed().as_micros();
+            assert_eq!(snap.total.num_requests, n);
+            println!("round {round}: {label:40} {per:6.1} ns/request; snapshot {snap_us} µs");
+        }
+    }
+}
