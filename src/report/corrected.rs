@@ -124,8 +124,9 @@ pub fn html_section(snap: &Snapshot, percentiles: &[f64]) -> Option<String> {
          <p>Fixed-rate users (<code>constant_pacing</code>, <code>constant_throughput</code>) intend to start a \
          task every <i>T</i>. A request that took <i>R</i> &gt; <i>T</i> kept its user from sending the requests \
          due meanwhile; here it also counts as <i>R</i>&minus;<i>T</i>, <i>R</i>&minus;2<i>T</i>, &hellip; \
-         (&gt; 0), as wrk2 and HdrHistogram correct. Rows with requests of fixed-rate users only; \
-         <i>Aggregated</i> holds every request. The measured numbers are in the tables above.</p>\n\
+         (&gt; 0), as wrk2 and HdrHistogram correct (<i># Added</i>: those synthetic samples). Rows with \
+         requests of fixed-rate users only; <i>Aggregated</i> holds every request. The measured numbers are in \
+         the tables above.</p>\n\
          <div class=\"table-wrap\"><table id=\"response-times-corrected\">\n<thead><tr><th>Method</th><th>Name</th>",
     );
     for &p in percentiles {
@@ -133,8 +134,8 @@ pub fn html_section(snap: &Snapshot, percentiles: &[f64]) -> Option<String> {
         let _ = write!(out, "<th class=\"num\">{}ile (ms)</th>", escape(&label));
     }
     out.push_str(
-        "<th class=\"num\">Measured 99%ile (ms)</th><th class=\"num\"># Requests</th>\
-         <th class=\"num\"># Synthetic samples</th></tr></thead>\n<tbody>\n",
+        "<th class=\"num\">measured 99% (ms)</th><th class=\"num\"># Requests</th>\
+         <th class=\"num\" title=\"synthetic samples\"># Added</th></tr></thead>\n<tbody>\n",
     );
     for e in rows(snap).into_iter().chain([&snap.total]) {
         let _ = write!(
