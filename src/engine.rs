@@ -162,12 +162,13 @@ async fn complete(
             .as_ref()
             .map(|r| http::recorded_length(r, meta.stream) as u64)
             .unwrap_or(0);
-        stats.log_request(
+        stats.log_request_paced(
             &meta.method_label,
             &meta.name,
             Some(outcome.response_time_ms),
             len,
             now,
+            meta.pacing_ms,
         );
         if let Some(f) = &failure {
             stats.log_error(&meta.method_label, &meta.name, f, now);

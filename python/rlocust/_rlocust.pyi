@@ -78,6 +78,8 @@ class Session:
         """A session following FastHttpUser's conventions for `flavor == "fast"`, HttpUser's otherwise."""
     http2: bool
     """HTTP/2 where the server speaks it (ALPN h2 over TLS, prior knowledge over plain TCP); False by default."""
+    pacing_ms: float | None
+    """The owning user's fixed-rate interval in ms (coordinated-omission correction); None by default."""
     def send(
         self,
         method: str,
@@ -452,8 +454,10 @@ def log_request(
     response_time: float | None,
     response_length: float | None,
     error: str | None = None,
+    pacing_ms: float | None = None,
 ) -> None:
-    """Record one request, and its failure when `error` is given."""
+    """Record one request, and its failure when `error` is given; `pacing_ms`: the fixed-rate interval of the
+    user that made it (coordinated-omission correction)."""
 
 def log_error(request_type: str, name: str, error: str) -> None:
     """Record one failure row (without a request; `events.request` listeners record both)."""

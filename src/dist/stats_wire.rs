@@ -20,6 +20,13 @@
 //! `setup_distributed_stats_event_listeners`) and `user_classes_count` (runners.py `MasterRunner`); msgpack
 //! decodes `bin` to `bytes` and int map keys are allowed (`strict_map_key=False`).
 //!
+//! A second rlocust extension carries the coordinated-omission correction (`stats::co`) of the rows that have
+//! one, under [`CO_KEY`] (`"rlocust_co"`, only in reports that have such rows):
+//! `{"version": 1, "entries": {int index into "stats": row}, "total": row}`, each `row` a list
+//! `[paced requests, [µs, count, µs, count, ...]]` (the synthetic samples). A Locust master ignores it as it
+//! ignores [`HDR_KEY`]; a Locust worker sends none, so its requests are merged as measured only. An rlocust
+//! master ignores a malformed one (the correction of that report is lost, the report itself is merged).
+//!
 //! Who calls it: the worker runner every `WORKER_REPORT_INTERVAL` (it adds `user_classes_count` and
 //! `user_count`), the master runner for each `stats` message.
 //!
@@ -35,7 +42,7 @@ use hdrhistogram::serialization::{Serializer as _, V2Serializer};
 
 use super::codec::Value;
 use crate::stats::{
-    ErrorSnapshot, ReportData, RequestStats, RowData, bucket_response_time, unix_now,
+    CoRow, ErrorSnapshot, ReportData, RequestStats, RowData, bucket_response_time, unix_now,
 };
 
 /// The top-level report key of the rlocust extension (exact histograms).
@@ -43,6 +50,12 @@ pub const HDR_KEY: &str = "rlocust_hdr";
 
 /// Version of the [`HDR_KEY`] map's layout.
 const HDR_VERSION: i64 = 1;
+
+/// The top-level report key of the coordinated-omission extension.
+pub const CO_KEY: &str = "rlocust_co";
+
+/// Version of the [`CO_KEY`] map's layout.
+const CO_VERSION: i64 = 1;
 
 /// Worker side: Locust's `report_to_master` stats part. Returns the values for the keys "stats" (list of
 /// StatsEntryDicts of entries with requests or failures), "stats_total", "errors" ({sha256 key: StatsErrorDict})
@@ -80,12 +93,46 @@ fn report_values(report: &ReportData) -> Vec<(String, Value)> {
     if let Some(b) = hdr_bytes(&report.total.hist) {
         hdr.push((Value::str("total"), Value::Bytes(b)));
     }
-    vec![
+    let mut values = vec![
         ("stats".to_owned(), Value::Array(entries)),
         ("stats_total".to_owned(), entry_dict(&report.total)),
         ("errors".to_owned(), Value::Map(errors)),
         (HDR_KEY.to_owned(), Value::Map(hdr)),
-    ]
+    ];
+    if let Some(co) = co_value(report) {
+        values.push((CO_KEY.to_owned(), co));
+    }
+    values
+}
+
+/// The [`CO_KEY`] map, when a row of the report has a correction.
+fn co_value(report: &ReportData) -> Option<Value> {
+    let row = |co: &CoRow| {
+        let flat = co
+            .synthetic
+            .iter()
+            .flat_map(|&(us, n)| [Value::from_u64(us), Value::from_u64(n)])
+            .collect();
+        Value::Array(vec![Value::from_u64(co.paced), Value::Array(flat)])
+    };
+    let total = report.total.co.as_ref().map(row);
+    let entries: Vec<(Value, Value)> = report
+        .entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| Some((Value::from_u64(i as u64), row(r.co.as_ref()?))))
+        .collect();
+    if total.is_none() && entries.is_empty() {
+        return None;
+    }
+    let mut m = vec![
+        (Value::str("version"), Value::Int(CO_VERSION)),
+        (Value::str("entries"), Value::Map(entries)),
+    ];
+    if let Some(t) = total {
+        m.push((Value::str("total"), t));
+    }
+    Some(Value::Map(m))
 }
 
 /// Master side: Locust's `worker_report` listener: merge one worker's report `data` (the whole `stats` message
@@ -486,6 +533,60 @@ fn apply_hdr(report: &mut ReportData, ext: &Value) {
     exact(&mut report.total, ext.get("total"));
 }
 
+/// One row of the [`CO_KEY`] extension; `None` when malformed (or a value above [`MAX_HIGHEST`]).
+fn parse_co_row(v: &Value) -> Option<CoRow> {
+    let [paced, flat] = v.as_array()? else {
+        return None;
+    };
+    let paced = uint(paced, "co").ok()?;
+    let flat = flat.as_array()?;
+    if flat.len() % 2 != 0 {
+        return None;
+    }
+    let synthetic = flat
+        .chunks_exact(2)
+        .map(|p| {
+            let us = uint(&p[0], "co").ok().filter(|&us| us <= MAX_HIGHEST)?;
+            Some((us, uint(&p[1], "co").ok()?))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(CoRow { paced, synthetic })
+}
+
+/// Attach the corrections of the [`CO_KEY`] extension to the report's rows (all or none).
+fn apply_co(report: &mut ReportData, ext: &Value) {
+    if ext.get("version").and_then(Value::as_i64) != Some(CO_VERSION) {
+        return;
+    }
+    let mut rows = Vec::new();
+    if let Some(entries) = ext.get("entries").and_then(Value::as_map) {
+        for (k, v) in entries {
+            let Some(i) = k
+                .as_i64()
+                .and_then(|i| usize::try_from(i).ok())
+                .filter(|&i| i < report.entries.len())
+            else {
+                return;
+            };
+            let Some(row) = parse_co_row(v) else {
+                return;
+            };
+            rows.push((i, row));
+        }
+    }
+    let total = match ext.get("total") {
+        Some(v) => match parse_co_row(v) {
+            Some(row) => Some(row),
+            None => return,
+        },
+        None => None,
+    };
+    for (i, row) in rows {
+        report.entries[i].co = Some(row);
+    }
+    report.total.co = total;
+}
+
 /// The whole `stats` message data, checked and converted (nothing is merged yet).
 fn parse_report(data: &Value) -> Result<ReportData, String> {
     map(data, "report")?;
@@ -512,6 +613,9 @@ fn parse_report(data: &Value) -> Result<ReportData, String> {
     };
     if let Some(ext) = data.get(HDR_KEY) {
         apply_hdr(&mut report, ext);
+    }
+    if let Some(ext) = data.get(CO_KEY) {
+        apply_co(&mut report, ext);
     }
     Ok(report)
 }

@@ -217,6 +217,9 @@ pub struct CallMeta {
     /// `stream=True`: recorded with the time to the response head and the Content-Length as its length, as
     /// Locust records a call whose body the client has not read yet.
     pub stream: bool,
+    /// The calling user's fixed-rate interval in ms (`constant_pacing`/`constant_throughput`), recorded with
+    /// the call for the coordinated-omission correction (`stats::RequestStats::log_request_paced`).
+    pub pacing_ms: Option<f64>,
 }
 
 /// A finished call on its way to the hub.

@@ -123,6 +123,10 @@ pub struct Session {
     /// HTTP/2 where the server speaks it (rlocust's opt-in; the shim sets it from `--http2` or the user class).
     #[pyo3(get, set)]
     http2: bool,
+    /// The owning user's fixed-rate interval in ms (the shim sets it for `constant_pacing` /
+    /// `constant_throughput` users); its calls are recorded with it for the coordinated-omission correction.
+    #[pyo3(get, set)]
+    pacing_ms: Option<f64>,
 }
 
 #[pymethods]
@@ -139,6 +143,7 @@ impl Session {
             client: core.engine.user_client(),
             flavor,
             http2: false,
+            pacing_ms: None,
         })
     }
 
@@ -200,6 +205,7 @@ impl Session {
             request_body: body.clone(),
             recorded: record,
             stream,
+            pacing_ms: self.pacing_ms,
         };
         let spec = RequestSpec {
             method: http_method,
@@ -365,21 +371,23 @@ fn web_reply(id: u64, status: u16, headers: Vec<(String, Vec<u8>)>, body: Vec<u8
     Ok(())
 }
 
-/// Record one request (the built-in `request` listener, and catch_response verdicts).
+/// Record one request (the built-in `request` listener, and catch_response verdicts). `pacing_ms`: the
+/// fixed-rate interval of the user that made it, for the coordinated-omission correction.
 #[pyfunction]
-#[pyo3(signature = (request_type, name, response_time, response_length, error=None))]
+#[pyo3(signature = (request_type, name, response_time, response_length, error=None, pacing_ms=None))]
 fn log_request(
     request_type: &str,
     name: &str,
     response_time: Option<f64>,
     response_length: Option<f64>,
     error: Option<&str>,
+    pacing_ms: Option<f64>,
 ) -> PyResult<()> {
     let core = core()?;
     let now = crate::log::now();
     let len = response_length.unwrap_or(0.0).max(0.0) as u64;
     core.stats
-        .log_request(request_type, name, response_time, len, now);
+        .log_request_paced(request_type, name, response_time, len, now, pacing_ms);
     if let Some(e) = error {
         core.stats.log_error(request_type, name, e, now);
     }

@@ -382,10 +382,15 @@ impl Report {
 
     /// The whole page; `theme` "dark" gives the dark page, anything else the light one.
     pub fn render(&self, show_download_link: bool, theme: &str) -> String {
-        fill(
+        let page = fill(
             &self.args(show_download_link),
             if theme == "dark" { "dark" } else { "light" },
-        )
+        );
+        // runs with fixed-rate users: the corrected percentiles as a static section after the page
+        match crate::report::corrected::html_section(&self.stats.snapshot(), &PERCENTILES) {
+            Some(section) => crate::report::corrected::insert_section(page, &section),
+            None => page,
+        }
     }
 
     /// `--html FILE`: the light page without a download link, parent directories created. Returns the path

@@ -2,6 +2,8 @@
 //! byte for byte (reference §5.2–5.6, §6.1–6.2).
 //!
 //! - `console`: the request table, the percentile table and the error report (stderr).
+//! - `corrected`: the coordinated-omission corrected percentiles (console table, report section), only for
+//!   runs with fixed-rate users.
 //! - `csv`: the four `--csv` files and their writer.
 //! - `json`: the `--json` / `--json-file` document.
 //! - `pyfmt`: Python-compatible number and string formatting shared by the three.
@@ -13,6 +15,7 @@
 //! write (the caller's job), or touch Python.
 
 pub mod console;
+pub mod corrected;
 pub mod csv;
 pub mod html;
 pub mod json;

@@ -117,6 +117,9 @@ impl Outputs {
         if print && self.json_file.is_none() && self.tables.load(Ordering::Relaxed) {
             let mut out = console::stats_table(&snap, false, self.name_width);
             out.push_str(&console::percentile_table(&snap, self.name_width));
+            if let Some(t) = super::corrected::console_table(&snap, self.name_width) {
+                out.push_str(&t);
+            }
             out.push_str(&console::error_report(&snap, self.name_width));
             log::print_table(&out);
         }

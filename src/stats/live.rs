@@ -22,6 +22,7 @@ use hdrhistogram::Histogram;
 use indexmap::{Equivalent, IndexMap};
 use parking_lot::Mutex;
 
+use super::co::{CoState, Corrected};
 use super::hist::RowHist;
 use super::history::{History, HistoryPoint};
 use super::snapshot::{EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, Snapshot};
@@ -84,6 +85,17 @@ pub struct RowData {
     /// `(unix second, count)`, non-zero counts only.
     pub reqs_per_sec: Vec<(i64, u64)>,
     pub fails_per_sec: Vec<(i64, u64)>,
+    /// The coordinated-omission correction of the row (`None`: no request of a fixed-rate user).
+    pub co: Option<CoRow>,
+}
+
+/// A row's coordinated-omission correction as a distributed report carries it (between rlocust nodes only).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CoRow {
+    /// Timed requests of fixed-rate users.
+    pub paced: u64,
+    /// The synthetic samples as `(µs, count)`.
+    pub synthetic: Vec<(u64, u64)>,
 }
 
 /// A histogram's samples as `(lowest µs of the bucket, count)`, ascending.
@@ -122,6 +134,7 @@ impl RowData {
             samples: Some(Vec::new()),
             reqs_per_sec: Vec::new(),
             fails_per_sec: Vec::new(),
+            co: None,
         }
     }
 }
@@ -187,6 +200,8 @@ pub(super) struct EntryState {
     reqs_per_sec: PerSecond,
     fails_per_sec: PerSecond,
     pub(super) window: Window,
+    /// The coordinated-omission correction, from the row's first request of a fixed-rate user on.
+    co: Option<Box<CoState>>,
 }
 
 impl EntryState {
@@ -201,6 +216,7 @@ impl EntryState {
             reqs_per_sec: PerSecond::default(),
             fails_per_sec: PerSecond::default(),
             window: Window::default(),
+            co: None,
         }
     }
 
@@ -215,15 +231,18 @@ impl EntryState {
         self.reqs_per_sec = PerSecond::default();
         self.fails_per_sec = PerSecond::default();
         self.window.clear();
+        self.co = None;
     }
 
-    /// `sample` = (recorded µs, its bucket index) for a timed request.
+    /// `sample` = (recorded µs, its bucket index) for a timed request; `interval_us` > 0: the request came
+    /// from a user expected to start a task every `interval_us` µs (see `co`).
     fn log(
         &mut self,
         response_time: Option<f64>,
         sample: Option<(u64, usize)>,
         content_length: u64,
         now: f64,
+        interval_us: u64,
     ) {
         let sec = sec_of(now);
         let c = &mut self.counters;
@@ -260,6 +279,11 @@ impl EntryState {
             }
         }
         self.window.record(sec, idx);
+        if interval_us > 0 {
+            self.co
+                .get_or_insert_with(Box::default)
+                .record(us, interval_us);
+        }
     }
 
     fn log_failure(&mut self, now: f64) {
@@ -296,6 +320,7 @@ impl EntryState {
             },
             reqs_per_sec: self.reqs_per_sec.clone(),
             fails_per_sec: self.fails_per_sec.clone(),
+            co: self.co.as_deref().cloned(),
         }
     }
 }
@@ -330,6 +355,10 @@ impl EntryState {
             samples: None,
             reqs_per_sec: self.reqs_per_sec.iter().collect(),
             fails_per_sec: self.fails_per_sec.iter().collect(),
+            co: self.co.map(|c| CoRow {
+                paced: c.paced,
+                synthetic: c.backfill.pairs(),
+            }),
         }
     }
 
@@ -360,6 +389,11 @@ impl EntryState {
         }
         for &(s, n) in &row.fails_per_sec {
             self.fails_per_sec.add(s, n);
+        }
+        if let Some(co) = &row.co {
+            self.co
+                .get_or_insert_with(Box::default)
+                .merge(co.paced, &co.synthetic);
         }
         let samples = row.samples();
         let added: u64 = samples.iter().map(|&(_, n)| n).sum();
@@ -454,6 +488,7 @@ struct RawEntry {
     window: Option<WindowCopy>,
     reqs_per_sec: PerSecond,
     fails_per_sec: PerSecond,
+    co: Option<CoState>,
 }
 
 impl RawEntry {
@@ -485,6 +520,8 @@ impl RawEntry {
             start_time,
             last_request_timestamp,
         } = self.counters;
+        let num_samples = buckets.iter().map(|b| b.1).sum();
+        let corrected = self.co.map(|c| Corrected::of(&c, &buckets, num_samples));
         let snap = EntrySnapshot {
             name: self.name,
             method: self.method,
@@ -497,11 +534,12 @@ impl RawEntry {
             total_content_length,
             start_time,
             last_request_timestamp,
-            num_samples: buckets.iter().map(|b| b.1).sum(),
+            num_samples,
             buckets,
             window: self.window.map(WindowCopy::export).unwrap_or_default(),
             reqs_per_sec: self.reqs_per_sec,
             fails_per_sec: self.fails_per_sec,
+            corrected,
         };
         (snap, fresh)
     }
@@ -679,16 +717,33 @@ impl RequestStats {
         content_length: u64,
         now: f64,
     ) {
+        self.log_request_paced(method, name, response_time_ms, content_length, now, None);
+    }
+
+    /// [`Self::log_request`] for a request of a user with a fixed-rate wait (`constant_pacing(T)`,
+    /// `constant_throughput(1/T)`): `interval_ms` = `T` in ms. Its row and the total then also keep the
+    /// coordinated-omission correction (`co`); `None` (or not a positive time) records exactly as
+    /// [`Self::log_request`].
+    pub fn log_request_paced(
+        &self,
+        method: &str,
+        name: &str,
+        response_time_ms: Option<f64>,
+        content_length: u64,
+        now: f64,
+        interval_ms: Option<f64>,
+    ) {
         let sample = response_time_ms.map(|ms| {
             let us = ms_to_us(ms);
             (us, bucket_index(us))
         });
+        let interval_us = interval_ms.map_or(0, ms_to_us);
         self.total
             .lock()
-            .log(response_time_ms, sample, content_length, now);
+            .log(response_time_ms, sample, content_length, now, interval_us);
         let mut inner = self.inner.lock();
         Self::with_entry(&mut inner, name, method, now, |e| {
-            e.log(response_time_ms, sample, content_length, now);
+            e.log(response_time_ms, sample, content_length, now, interval_us);
         });
     }
 

@@ -22,12 +22,15 @@
 //!   and exception rows, and the copy a snapshot takes under a row's lock.
 //! - `window`: the per-second machinery: [`PerSecond`], the histogram bucket layout and the
 //!   `CURRENT_WINDOW_SECS` window behind the current percentiles.
+//! - `co`: the coordinated-omission correction of fixed-rate users' requests (synthetic samples per row,
+//!   merged into a corrected distribution in snapshots; `RequestStats::log_request_paced`).
 //! - `snapshot`: the owned [`Snapshot`], [`EntrySnapshot`], [`ErrorSnapshot`] and
 //!   [`ExceptionSnapshot`], and every figure derived from a row (percentiles, rates, averages).
 //! - this file: the constants, units and helpers the three share ([`unix_now`], [`Num`],
 //!   [`bucket_response_time`], µs conversion, histogram construction, histogram versions).
 //! - `tests`: the tests of all of the above.
 
+mod co;
 mod hist;
 pub mod history;
 mod live;
@@ -36,8 +39,8 @@ mod snapshot;
 mod tests;
 mod window;
 
-pub use live::{ReportData, RequestStats, RowData};
-pub use snapshot::{EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, Snapshot};
+pub use live::{CoRow, ReportData, RequestStats, RowData};
+pub use snapshot::{CorrectedCounts, EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, Snapshot};
 pub use window::PerSecond;
 
 use std::sync::Arc;

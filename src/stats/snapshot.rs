@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 
+use super::co::Corrected;
 use super::window::PerSecond;
 use super::{Buckets, Num, bucket_response_time, sec_of};
 
@@ -33,6 +34,12 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// True when the run recorded requests of fixed-rate users (`constant_pacing`, `constant_throughput`), so
+    /// rows can carry corrected percentiles ([`EntrySnapshot::corrected_percentile`]).
+    pub fn has_corrected(&self) -> bool {
+        self.total.corrected.is_some()
+    }
+
     /// Entries sorted by `(name, method)` (Locust `sort_stats`; code-point order like Python).
     pub fn sorted_entries(&self) -> Vec<&EntrySnapshot> {
         let mut v: Vec<&EntrySnapshot> = self.entries.iter().collect();
@@ -71,6 +78,9 @@ pub struct EntrySnapshot {
     pub(super) window: Vec<(u64, u64)>,
     pub(super) reqs_per_sec: PerSecond,
     pub(super) fails_per_sec: PerSecond,
+    /// The coordinated-omission corrected distribution; `None` when no request of the row came from a
+    /// fixed-rate user (see [`EntrySnapshot::corrected_percentile`]).
+    pub(super) corrected: Option<Corrected>,
 }
 
 /// Locust's percentile rank rule: the 0-based rank `int(n * p)` of `n` sorted samples, at most
@@ -173,6 +183,34 @@ impl EntrySnapshot {
         } else {
             None
         }
+    }
+
+    /// The response-time percentile in ms (`p` in 0..=1, Locust's rank rule as [`Self::percentile`]) corrected
+    /// for coordinated omission: the measured samples plus, for each request of a fixed-rate user that took
+    /// `R` longer than its interval `T`, the samples `R - T`, `R - 2T`, ... (> 0) of the requests its stall
+    /// kept it from sending. `None` when no request of this row came from a fixed-rate user. Without a stall
+    /// it equals [`Self::percentile`]; the maximum never changes.
+    pub fn corrected_percentile(&self, p: f64) -> Option<f64> {
+        let c = self.corrected.as_ref()?;
+        if c.synthetic_samples == 0 {
+            return Some(self.percentile(p));
+        }
+        let n = c.num_samples;
+        let rank = percentile_rank(n, p);
+        if rank == n - 1 {
+            return Some(self.max_response_time);
+        }
+        value_at_rank(&c.buckets, rank).map(|us| (us as f64 / 1000.0).min(self.max_response_time))
+    }
+
+    /// The corrected distribution's figures, `None` as for [`Self::corrected_percentile`]: timed requests of
+    /// fixed-rate users, synthetic samples added, and all samples (measured + synthetic).
+    pub fn corrected_counts(&self) -> Option<CorrectedCounts> {
+        self.corrected.as_ref().map(|c| CorrectedCounts {
+            paced_requests: c.paced_requests,
+            synthetic_samples: c.synthetic_samples,
+            samples: c.num_samples,
+        })
     }
 
     /// Locust `avg_response_time`.
@@ -315,6 +353,17 @@ impl EntrySnapshot {
     pub fn num_fail_per_sec(&self) -> &PerSecond {
         &self.fails_per_sec
     }
+}
+
+/// How much of a row the coordinated-omission correction concerns ([`EntrySnapshot::corrected_counts`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CorrectedCounts {
+    /// Timed requests that came from fixed-rate users.
+    pub paced_requests: u64,
+    /// Synthetic samples the correction added (0: corrected = measured).
+    pub synthetic_samples: u64,
+    /// Measured timed samples + synthetic samples.
+    pub samples: u64,
 }
 
 /// One failure row.

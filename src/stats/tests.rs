@@ -667,3 +667,204 @@ fn a_row_with_few_distinct_times_stays_small() {
     assert_eq!(e.buckets.len(), 21);
     assert!(s.total.lock().hist.is_sparse());
 }
+
+// ---- coordinated-omission correction (`co`)
+
+/// Every synthetic value of a request of `us` at interval `t`, one by one (the definition `backfill` must match).
+fn synthetic_naive(us: u64, t: u64) -> Vec<(u64, u64)> {
+    let mut h = super::hist::RowHist::default();
+    let mut k = 1;
+    while us > k * t {
+        h.record_us(us - k * t, 1);
+        k += 1;
+    }
+    h.pairs()
+}
+
+/// A corrected percentile within the histogram's 0.1 % of `ms`.
+fn near(got: Option<f64>, ms: f64) {
+    let v = got.expect("a corrected percentile");
+    assert!((v - ms).abs() <= ms * 0.001, "{v} is not {ms}");
+}
+
+#[test]
+fn backfill_adds_r_minus_k_t_while_positive() {
+    let mut h = super::hist::RowHist::default();
+    // R = 5 s, T = 1 s: 4 s, 3 s, 2 s, 1 s (5 - 5 = 0 is not a sample)
+    assert_eq!(super::co::backfill(&mut h, 5_000_000, 1_000_000), 4);
+    let values: Vec<u64> = h.pairs().iter().map(|p| p.0).collect();
+    let expect: Vec<u64> = [1_000_000u64, 2_000_000, 3_000_000, 4_000_000]
+        .iter()
+        .map(|&v| bucket_value(bucket_index(v)))
+        .collect();
+    assert_eq!(values, expect);
+    // R = 5.5 s: 4.5 ... 0.5 s
+    let mut h = super::hist::RowHist::default();
+    assert_eq!(super::co::backfill(&mut h, 5_500_000, 1_000_000), 5);
+    // not above the interval: nothing
+    let mut h = super::hist::RowHist::default();
+    assert_eq!(super::co::backfill(&mut h, 1_000_000, 1_000_000), 0);
+    assert_eq!(super::co::backfill(&mut h, 999, 1_000_000), 0);
+    assert_eq!(super::co::backfill(&mut h, 5_000, 0), 0);
+    assert!(h.pairs().is_empty());
+}
+
+#[test]
+fn backfill_by_bucket_equals_recording_each_value() {
+    for &(us, t) in &[
+        (60_000_000u64, 1_000u64), // a 60 s stall at 1 ms: 59,999 samples, folded by bucket
+        (3_000_001, 7),
+        (123_456, 1),
+        (10_000, 3_333),
+        (2_049, 2),
+        (1_000_000_000, 999_999),
+    ] {
+        let mut h = super::hist::RowHist::default();
+        let n = super::co::backfill(&mut h, us, t);
+        assert_eq!(n, (us - 1) / t, "count for {us} at {t}");
+        assert_eq!(h.pairs(), synthetic_naive(us, t), "{us} at {t}");
+    }
+}
+
+#[test]
+fn corrected_percentiles_only_for_rows_with_fixed_rate_requests() {
+    let s = RequestStats::new_at(T0);
+    // /paced: 99 requests of 10 ms and one stall of 1 s at an interval of 100 ms -> 9 synthetic samples
+    for i in 0..99 {
+        s.log_request_paced(
+            "GET",
+            "/paced",
+            Some(10.0),
+            1,
+            T0 + 0.01 * i as f64,
+            Some(100.0),
+        );
+    }
+    s.log_request_paced("GET", "/paced", Some(1000.0), 1, T0 + 1.0, Some(100.0));
+    // /plain: no fixed-rate user
+    for _ in 0..100 {
+        s.log_request("GET", "/plain", Some(10.0), 1, T0 + 1.0);
+    }
+    let snap = s.snapshot_at(T0 + 2.0);
+    assert!(snap.has_corrected());
+    let paced = snap.entries.iter().find(|e| e.name == "/paced").unwrap();
+    let plain = snap.entries.iter().find(|e| e.name == "/plain").unwrap();
+    assert_eq!(plain.corrected_percentile(0.5), None);
+    assert_eq!(plain.corrected_counts(), None);
+    let c = paced.corrected_counts().unwrap();
+    assert_eq!(
+        (c.paced_requests, c.synthetic_samples, c.samples),
+        (100, 9, 109)
+    );
+    // measured: p95 = 10 ms; corrected: 109 samples, rank int(109 * .95) = 103 -> the 5th largest synthetic
+    assert_eq!(paced.percentile(0.95), 10.0);
+    near(paced.corrected_percentile(0.95), 500.0);
+    assert_eq!(paced.corrected_percentile(0.5), Some(10.0));
+    assert_eq!(paced.corrected_percentile(1.0), Some(1000.0));
+    // the total holds every request (the plain ones unchanged) and the same synthetic samples
+    let t = snap.total.corrected_counts().unwrap();
+    assert_eq!(
+        (t.paced_requests, t.synthetic_samples, t.samples),
+        (100, 9, 209)
+    );
+    // rank int(209 * .99) = 206 -> 3rd of the 10 largest from the top: 1000, 900, 800
+    near(snap.total.corrected_percentile(0.99), 800.0);
+    // the measured figures are untouched
+    assert_eq!(snap.total.num_requests, 200);
+    assert_eq!(snap.total.percentile(0.99), 10.0);
+}
+
+#[test]
+fn corrected_equals_measured_without_stalls_and_runs_without_fixed_rate_users_have_none() {
+    let s = RequestStats::new_at(T0);
+    for i in 0..1000 {
+        let rt = 1.0 + (i % 97) as f64 * 0.37;
+        s.log_request_paced("GET", "/a", Some(rt), 1, T0 + 1.0, Some(50.0));
+    }
+    let snap = s.snapshot_at(T0 + 2.0);
+    let e = &snap.entries[0];
+    for &p in &PERCENTILES_TO_REPORT {
+        assert_eq!(e.corrected_percentile(p), Some(e.percentile(p)));
+    }
+    assert_eq!(e.corrected_counts().unwrap().synthetic_samples, 0);
+
+    let plain = RequestStats::new_at(T0);
+    one(&plain, "/a", 5000.0, T0 + 1.0);
+    plain.log_request_paced("GET", "/a", Some(5000.0), 1, T0 + 1.0, None);
+    plain.log_request_paced("GET", "/a", Some(5000.0), 1, T0 + 1.0, Some(0.0));
+    let snap = plain.snapshot_at(T0 + 2.0);
+    assert!(!snap.has_corrected());
+    assert_eq!(snap.total.corrected_percentile(0.5), None);
+}
+
+#[test]
+fn corrected_state_is_reset_and_travels_with_reports() {
+    let worker = RequestStats::new_at(T0);
+    worker.log_request_paced("GET", "/a", Some(400.0), 1, T0 + 1.0, Some(100.0));
+    worker.log_request("GET", "/b", Some(5.0), 1, T0 + 1.0);
+    let report = worker.take_report(T0 + 2.0);
+    let a = report.entries.iter().find(|r| r.name == "/a").unwrap();
+    let b = report.entries.iter().find(|r| r.name == "/b").unwrap();
+    assert_eq!(
+        a.co.as_ref()
+            .map(|c| (c.paced, c.synthetic.iter().map(|p| p.1).sum::<u64>())),
+        Some((1, 3))
+    );
+    assert!(b.co.is_none());
+    assert_eq!(report.total.co.as_ref().map(|c| c.paced), Some(1));
+    assert!(
+        !worker.snapshot_at(T0 + 3.0).has_corrected(),
+        "taken out with the report"
+    );
+
+    let master = RequestStats::new_at(T0);
+    master.merge_report(&report, T0 + 2.0);
+    master.merge_report(&report, T0 + 2.5);
+    let snap = master.snapshot_at(T0 + 3.0);
+    let a = snap.entries.iter().find(|e| e.name == "/a").unwrap();
+    let c = a.corrected_counts().unwrap();
+    assert_eq!((c.paced_requests, c.synthetic_samples), (2, 6));
+    // 100, 100, 200, 200, 300, 300, 400, 400: rank int(8 * .5) = 4
+    near(a.corrected_percentile(0.5), 300.0);
+    assert!(
+        snap.entries
+            .iter()
+            .find(|e| e.name == "/b")
+            .unwrap()
+            .corrected_counts()
+            .is_none()
+    );
+
+    master.reset_all(T0 + 4.0);
+    assert!(!master.snapshot_at(T0 + 5.0).has_corrected());
+}
+
+/// The recording cost of the correction (not a check: `cargo test --release co_recording_cost -- --ignored
+/// --nocapture`; numbers in docs/performance.md).
+#[test]
+#[ignore = "timing only"]
+fn co_recording_cost() {
+    let n = 2_000_000u64;
+    let cases: [(&str, Option<f64>, f64); 4] = [
+        ("log_request (no fixed-rate user)", None, 5.0),
+        ("paced, on time", Some(1000.0), 5.0),
+        ("paced, late: 1 synthetic sample", Some(50.0), 60.0),
+        ("paced, 2 s stall at 20 ms: 99 samples", Some(20.0), 2000.0),
+    ];
+    for round in 0..3 {
+        for &(label, interval, rt) in &cases {
+            let s = RequestStats::new_at(T0);
+            let start = std::time::Instant::now();
+            for i in 0..n {
+                let ms = rt + (i % 100) as f64 * 0.013;
+                s.log_request_paced("GET", "/a", Some(ms), 1, T0 + (i / 50_000) as f64, interval);
+            }
+            let per = start.elapsed().as_nanos() as f64 / n as f64;
+            let t = std::time::Instant::now();
+            let snap = s.snapshot_at(T0 + 100.0);
+            let snap_us = t.elapsed().as_micros();
+            assert_eq!(snap.total.num_requests, n);
+            println!("round {round}: {label:40} {per:6.1} ns/request; snapshot {snap_us} µs");
+        }
+    }
+}

@@ -1057,3 +1057,74 @@ fn reports_taken_while_recording_lose_nothing_and_count_nothing_twice() {
         );
     }
 }
+
+/// The coordinated-omission extension: an rlocust master gets the same corrected percentiles as recording
+/// directly; reports without fixed-rate requests carry no key; a malformed extension is ignored, not the report.
+#[test]
+fn corrected_percentiles_travel_between_rlocust_nodes() {
+    let paced = |s: &RequestStats| {
+        for i in 0..200 {
+            let ms = if i % 50 == 0 {
+                2_500.0
+            } else {
+                5.0 + i as f64 * 0.1
+            };
+            s.log_request_paced("GET", "/p", Some(ms), 1, T0 + i as f64 * 0.01, Some(100.0));
+        }
+        s.log_request("GET", "/plain", Some(7.0), 1, T0 + 1.0);
+    };
+    let direct = RequestStats::new_at(T0);
+    paced(&direct);
+    let worker = RequestStats::new_at(T0);
+    paced(&worker);
+    let data = report_message(&worker, T0 + 3.0);
+    assert!(data.get(CO_KEY).is_some());
+    let master = RequestStats::new_at(T0);
+    merge_worker_report(&master, &data).unwrap();
+    let (got, want) = (master.snapshot_at(T0 + 4.0), direct.snapshot_at(T0 + 4.0));
+    for (g, w) in [
+        (&got.total, &want.total),
+        (&got.entries[0], &want.entries[0]),
+    ] {
+        assert_eq!(g.corrected_counts(), w.corrected_counts());
+        for &p in &PERCENTILES_TO_REPORT {
+            assert_eq!(g.corrected_percentile(p), w.corrected_percentile(p), "{p}");
+        }
+    }
+    assert_eq!(
+        got.total.corrected_counts().unwrap().synthetic_samples,
+        4 * 24
+    );
+    assert!(got.entries[1].corrected_counts().is_none());
+
+    // no fixed-rate requests: no key
+    let plain = RequestStats::new_at(T0);
+    plain.log_request("GET", "/plain", Some(7.0), 1, T0 + 1.0);
+    assert!(report_message(&plain, T0 + 3.0).get(CO_KEY).is_none());
+
+    // malformed: the report is merged, its correction dropped
+    let worker = RequestStats::new_at(T0);
+    paced(&worker);
+    let data = match report_message(&worker, T0 + 3.0) {
+        Value::Map(m) => Value::Map(
+            m.into_iter()
+                .map(|(k, v)| {
+                    if k.as_str() == Some(CO_KEY) {
+                        (
+                            k,
+                            Value::map([("version", Value::Int(1)), ("total", Value::Int(3))]),
+                        )
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect(),
+        ),
+        _ => unreachable!(),
+    };
+    let master = RequestStats::new_at(T0);
+    merge_worker_report(&master, &data).unwrap();
+    let snap = master.snapshot_at(T0 + 4.0);
+    assert_eq!(snap.total.num_requests, 201);
+    assert!(!snap.has_corrected());
+}
