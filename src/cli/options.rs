@@ -118,7 +118,7 @@ pub const NOT_BUILT_HELP: &str = " (not available in rlocust yet)";
 
 /// Whether the option with this destination belongs to a feature rlocust has not built yet.
 pub fn is_not_built(dest: &str) -> bool {
-    NOT_BUILT_DESTS.contains(&dest) || dest == "otel"
+    NOT_BUILT_DESTS.contains(&dest)
 }
 
 fn flag(values: &IndexMap<String, Value>, dest: &str) -> bool {
@@ -243,9 +243,6 @@ impl Options {
                 "protect the web UI with --basic-auth USER:PASS (or RLOCUST_WEB_AUTH) instead",
             );
         }
-        if self.otel {
-            return refusal("--otel (OpenTelemetry)", "run without it");
-        }
         None
     }
 
@@ -359,10 +356,7 @@ mod tests {
         assert_eq!(what(&["--headless", "--web-login"]), None);
         assert_eq!(what(&["--class-picker"]), None);
         assert_eq!(what(&["--headless", "--html", "r.html"]), None);
-        assert_eq!(
-            what(&["--headless", "--otel"]),
-            Some("--otel (OpenTelemetry)")
-        );
+        assert_eq!(what(&["--headless", "--otel"]), None);
         // distributed mode runs
         assert_eq!(what(&["--master", "--html", "r.html"]), None);
         assert_eq!(what(&["--worker", "--headless"]), None);
@@ -424,7 +418,7 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        for flag in ["--web-login", "--otel"] {
+        for flag in ["--web-login"] {
             assert!(line(flag).ends_with(NOT_BUILT_HELP), "{}", line(flag));
         }
         for flag in [

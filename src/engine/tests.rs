@@ -98,6 +98,7 @@ fn call(url: &Url, flavor: Flavor, recorded: bool) -> (RequestSpec, CallMeta) {
         request_body: None,
         recorded,
         stream: false,
+        otel_span: None,
     };
     (spec, meta)
 }

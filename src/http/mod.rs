@@ -217,6 +217,8 @@ pub struct CallMeta {
     /// `stream=True`: recorded with the time to the response head and the Content-Length as its length, as
     /// Locust records a call whose body the client has not read yet.
     pub stream: bool,
+    /// `--otel` with traces: the span of an HttpUser call (its `traceparent` is in the request's headers).
+    pub otel_span: Option<Box<crate::otel::record::CallSpan>>,
 }
 
 /// A finished call on its way to the hub.
