@@ -5,7 +5,7 @@
 //! Who calls it: [`super::start`] builds one exporter per signal inside its own runtime's context (tonic's
 //! channel is created lazily on that runtime). What it must not do: panic on a bad endpoint or an unreachable
 //! collector (an export error is logged and the run goes on), or log more than once per run for export errors.
-use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_otlp::{Protocol, WithExportConfig, WithTonicConfig};
 use opentelemetry_sdk::error::OTelSdkResult;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -43,6 +43,41 @@ impl Transport {
     }
 }
 
+/// The TLS settings of a gRPC exporter whose endpoint (`OTEL_EXPORTER_OTLP_{SIGNAL}_ENDPOINT`, else
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`) is `https://`: the public roots, plus the PEM CA file of
+/// `OTEL_EXPORTER_OTLP_{SIGNAL}_CERTIFICATE` / `OTEL_EXPORTER_OTLP_CERTIFICATE` when set. None for plain gRPC.
+fn grpc_tls(signal: &str) -> Result<Option<tonic::transport::ClientTlsConfig>, String> {
+    let var = |name: &str| {
+        std::env::var(format!("OTEL_EXPORTER_OTLP_{signal}_{name}"))
+            .or_else(|_| std::env::var(format!("OTEL_EXPORTER_OTLP_{name}")))
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+    };
+    let https =
+        var("ENDPOINT").is_some_and(|e| e.trim().to_ascii_lowercase().starts_with("https://"));
+    if !https {
+        return Ok(None);
+    }
+    let mut tls = tonic::transport::ClientTlsConfig::new().with_webpki_roots();
+    if let Some(path) = var("CERTIFICATE") {
+        let pem = std::fs::read(path.trim())
+            .map_err(|e| format!("OpenTelemetry: cannot read the CA certificate {path}: {e}"))?;
+        tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+    }
+    Ok(Some(tls))
+}
+
+/// A tonic exporter builder with the TLS settings of `signal`.
+macro_rules! tonic_builder {
+    ($builder:expr, $signal:literal, $t:expr) => {{
+        let b = $builder.with_tonic().with_protocol($t.protocol());
+        match grpc_tls($signal)? {
+            Some(tls) => b.with_tls_config(tls).build(),
+            None => b.build(),
+        }
+    }};
+}
+
 /// Metrics to OTLP, warning once on failure.
 #[derive(Debug)]
 pub struct Metrics(opentelemetry_otlp::MetricExporter);
@@ -51,7 +86,7 @@ impl Metrics {
     pub fn build(t: Transport) -> Result<Metrics, String> {
         let b = opentelemetry_otlp::MetricExporter::builder();
         let built = match t {
-            Transport::Grpc => b.with_tonic().with_protocol(t.protocol()).build(),
+            Transport::Grpc => tonic_builder!(b, "METRICS", t),
             Transport::HttpProtobuf => b.with_http().with_protocol(t.protocol()).build(),
         };
         built.map(Metrics).map_err(|e| e.to_string())
@@ -86,7 +121,7 @@ impl Spans {
     pub fn build(t: Transport) -> Result<Spans, String> {
         let b = opentelemetry_otlp::SpanExporter::builder();
         let built = match t {
-            Transport::Grpc => b.with_tonic().with_protocol(t.protocol()).build(),
+            Transport::Grpc => tonic_builder!(b, "TRACES", t),
             Transport::HttpProtobuf => b.with_http().with_protocol(t.protocol()).build(),
         };
         built.map(Spans).map_err(|e| e.to_string())
@@ -118,7 +153,7 @@ impl Logs {
     pub fn build(t: Transport) -> Result<Logs, String> {
         let b = opentelemetry_otlp::LogExporter::builder();
         let built = match t {
-            Transport::Grpc => b.with_tonic().with_protocol(t.protocol()).build(),
+            Transport::Grpc => tonic_builder!(b, "LOGS", t),
             Transport::HttpProtobuf => b.with_http().with_protocol(t.protocol()).build(),
         };
         built.map(Logs).map_err(|e| e.to_string())

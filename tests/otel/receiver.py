@@ -40,7 +40,9 @@ def attrs(kvs) -> dict:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[bytes, bytes] | None = None) -> None:
+        """`tls`: (certificate chain PEM, key PEM) for a gRPC server over TLS instead of plain gRPC."""
+        self.tls = tls
         self.lock = threading.Lock()
         self.requests: dict[str, list] = {k: [] for k in KINDS}
         self.protocols: set[str] = set()
@@ -77,7 +79,11 @@ class Receiver:
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)
         metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)
         logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Logs(), server)
-        self.grpc_port = server.add_insecure_port("127.0.0.1:0")
+        if self.tls is None:
+            self.grpc_port = server.add_insecure_port("127.0.0.1:0")
+        else:
+            chain, key = self.tls
+            self.grpc_port = server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([(key, chain)]))
         server.start()
         self._grpc = server
 
@@ -118,7 +124,8 @@ class Receiver:
 
     def endpoint(self, protocol: str) -> str:
         port = self.grpc_port if protocol == "grpc" else self.http_port
-        return f"http://127.0.0.1:{port}"
+        scheme = "https" if self.tls is not None and protocol == "grpc" else "http"
+        return f"{scheme}://127.0.0.1:{port}"
 
     # --- views ---------------------------------------------------------------------------------------------
     def resources(self, kind: str) -> list[dict]:

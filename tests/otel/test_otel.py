@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import RLOCUST, otel_env, run
+from conftest import RLOCUST, make_tls, otel_env, run
 from receiver import attrs
 
 HTTP_NAMES = ["/", "/status/500", "/items/[id]", "/headers"]
@@ -68,7 +68,8 @@ def check_export_matches_run(receiver, result, tp_file: Path | None = None):
     spans = receiver.spans()
     names = {s.name for s in spans}
     assert names == HTTP_SPANS, names
-    assert len(spans) == sum(result.requests(n) for n in HTTP_NAMES)
+    # a call cut off by the end of the run has a span but is not in the statistics (at most one per user)
+    assert 0 <= len(spans) - sum(result.requests(n) for n in HTTP_NAMES) <= 2
     assert {s.kind for s in spans} == {SPAN_CLIENT}
     failed = [s for s in spans if s.name == "GET /status/500"]
     assert all(s.status.code == 2 and attrs(s.attributes)["http.status_code"] == 500 for s in failed)
@@ -78,7 +79,7 @@ def check_export_matches_run(receiver, result, tp_file: Path | None = None):
     if tp_file is not None:
         sent = {line for line in tp_file.read_text().split() if line}
         ids = {f"00-{s.trace_id.hex()}-{s.span_id.hex()}-01" for s in spans if s.name == "GET /headers"}
-        assert sent == ids and len(sent) == result.requests("/headers")
+        assert sent <= ids and len(ids) - len(sent) <= 2 and len(sent) == result.requests("/headers")
     # logs: rlocust's own lines and the locustfile's Python logging
     records = receiver.log_records()
     bodies = {r.body.string_value for r in records}
@@ -162,7 +163,7 @@ def test_one_signal_off(receiver, target):
     env = otel_env(receiver, "grpc", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="otlp,none")
     result = run(RLOCUST, "otel_locustfile.py", target, env, seconds=2)
     assert result.code == 1
-    settle(lambda: _assert(len(receiver.spans()) == sum(result.requests(n) for n in HTTP_NAMES)))
+    settle(lambda: _assert(0 <= len(receiver.spans()) - sum(result.requests(n) for n in HTTP_NAMES) <= 2))
     settle(lambda: _assert(receiver.log_records()))
     assert receiver.requests["metrics"] == []
 
@@ -236,3 +237,27 @@ def test_bad_settings_are_one_line_each(receiver, target):
     assert "panicked" not in result.log
     settle(lambda: _assert(histogram_counts_by_name(receiver, "locust.client.duration").get("/") == result.requests("/")))
     assert receiver.spans() == []
+
+
+def test_grpc_over_tls_with_the_ca_of_otel_exporter_otlp_certificate(target, tmp_path):
+    from receiver import Receiver
+
+    ca_file, chain, key = make_tls(tmp_path)
+    receiver = Receiver(tls=(chain, key)).start()
+    try:
+        env = otel_env(receiver, "grpc", OTEL_EXPORTER_OTLP_CERTIFICATE=str(ca_file))
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("https://")
+        result = run(RLOCUST, "otel_locustfile.py", target, env, seconds=2)
+        assert "/WARNING/locust.opentelemetry" not in result.log, result.log
+        settle(lambda: _assert(histogram_counts_by_name(receiver, "locust.client.duration").get("/")
+                               == result.requests("/")))
+        settle(lambda: _assert(receiver.spans() and receiver.log_records()))
+        # without the CA the server is not trusted: one warning, nothing arrives, the run ends as usual
+        env.pop("OTEL_EXPORTER_OTLP_CERTIFICATE")
+        before = len(receiver.metrics())
+        untrusted = run(RLOCUST, "otel_locustfile.py", target, env, seconds=2)
+        assert untrusted.code == 1
+        assert len([line for line in untrusted.log.splitlines() if "/WARNING/locust.opentelemetry" in line]) == 1
+        assert len(receiver.metrics()) == before
+    finally:
+        receiver.stop()
