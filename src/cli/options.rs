@@ -418,9 +418,12 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        for flag in ["--web-login"] {
-            assert!(line(flag).ends_with(NOT_BUILT_HELP), "{}", line(flag));
-        }
+        assert!(line("--web-login").ends_with(NOT_BUILT_HELP));
+        assert!(
+            !line("--otel").contains(NOT_BUILT_HELP),
+            "{}",
+            line("--otel")
+        );
         for flag in [
             "--headless",
             "--csv ",

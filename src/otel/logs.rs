@@ -28,9 +28,6 @@ pub(super) fn install(p: &SdkLoggerProvider) {
     });
 }
 
-/// Nothing to do: records after the shutdown are dropped by the provider.
-pub(super) fn stop() {}
-
 /// Python's severity text (`WARNING` is `WARN` in OpenTelemetry's mapping) and number.
 fn severity(level: Level) -> (&'static str, Severity) {
     match level {

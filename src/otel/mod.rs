@@ -216,8 +216,6 @@ impl Otel {
 
 impl Drop for Otel {
     fn drop(&mut self) {
-        record::stop();
-        logs::stop();
         let meters = self.meters.take();
         let tracers = self.tracers.take();
         let loggers = self.loggers.take();

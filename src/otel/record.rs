@@ -62,7 +62,8 @@ pub(super) fn install_users_gauge(
     p: &SdkMeterProvider,
     counts: impl Fn() -> indexmap::IndexMap<String, u64> + Send + Sync + 'static,
 ) {
-    let gauge = p
+    // the callback stays registered with the provider (the handle itself holds nothing)
+    let _gauge = p
         .meter("locust")
         .u64_observable_gauge("locust.users.count")
         .with_unit("{user}")
@@ -73,12 +74,7 @@ pub(super) fn install_users_gauge(
             }
         })
         .build();
-    // the instrument lives as long as its provider
-    std::mem::forget(gauge);
 }
-
-/// Nothing is recorded after the exporters have been shut down (the instruments drop what comes late anyway).
-pub(super) fn stop() {}
 
 /// The exception class in a failure's text (`HTTPError('...')` → `HTTPError`); a text that is no exception's
 /// repr is a plain string, as `str` is the class Locust would name for it.
