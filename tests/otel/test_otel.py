@@ -261,3 +261,27 @@ def test_grpc_over_tls_with_the_ca_of_otel_exporter_otlp_certificate(target, tmp
         assert len(receiver.metrics()) == before
     finally:
         receiver.stop()
+
+
+def test_processes_workers_export_requests_and_the_master_the_users(receiver, target):
+    result = run(RLOCUST, "otel_locustfile.py", target, otel_env(receiver, "grpc"), users=4, seconds=3,
+                 extra=("--processes", "2"))
+    assert result.code == 1, result.log
+
+    def all_arrived():
+        # each process exports its own cumulative stream (told apart by its start time): the last count of each
+        last: dict[tuple[str, int], int] = {}
+        for m in receiver.metrics():
+            if m.name == "locust.client.duration":
+                for p in m.histogram.data_points:
+                    last[(attrs(p.attributes)["name"], p.start_time_unix_nano)] = p.count
+        totals: dict[str, int] = {}
+        for (name, _), count in last.items():
+            totals[name] = totals.get(name, 0) + count
+        assert totals == {n: result.requests(n) for n in [*HTTP_NAMES, "/hello"]}, totals
+
+    settle(all_arrived)
+    users: dict[str, int] = {}
+    for a, p in receiver.metric_points("locust.users.count"):
+        users[a["user_class"]] = max(users.get(a["user_class"], 0), p.as_int)
+    assert users == {"Web": 2, "Fast": 2}, users
