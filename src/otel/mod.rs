@@ -5,7 +5,8 @@
 //!   `locust.users.count` per `user_class` (not on workers; a master reports its workers' counts); and, as the
 //!   requests instrumentation adds under Locust, `http.client.duration` (ms) of HttpUser calls;
 //! - traces: one CLIENT span per HttpUser call, named "METHOD name-or-path", its W3C `traceparent` sent with
-//!   the request (FastHttpUser calls get none, as geventhttpclient is not instrumented in Locust);
+//!   the request (FastHttpUser calls get none, as geventhttpclient is not instrumented in Locust); the header
+//!   goes out whenever OTEL_TRACES_EXPORTER is not empty, even `none`, as under Locust;
 //! - logs: rlocust's log lines and the locustfile's Python `logging` records (at the run's log level).
 //!
 //! Configuration is Locust's and the SDK's environment variables: OTEL_{TRACES,METRICS,LOGS}_EXPORTER (comma
@@ -183,6 +184,9 @@ pub fn start(locustfile: &str, profile: Option<&str>) -> Option<Otel> {
             .with_batch_exporter(exp)
             .build()
     });
+    if !traces.is_empty() {
+        record::enable_propagation();
+    }
     if let Some(p) = &tracers {
         record::install_tracer(p);
     }

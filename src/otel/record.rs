@@ -31,6 +31,13 @@ struct Instruments {
 
 static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
 static TRACER: OnceLock<SdkTracer> = OnceLock::new();
+/// Set when HttpUser calls carry a `traceparent`: whenever OTEL_TRACES_EXPORTER names anything (Locust installs a
+/// tracer provider then, even one without an exporter, and its requests instrumentation injects the header).
+static PROPAGATE: OnceLock<()> = OnceLock::new();
+
+pub(super) fn enable_propagation() {
+    let _ = PROPAGATE.set(());
+}
 
 pub(super) fn install_meter(p: &SdkMeterProvider) {
     let meter = p.meter("locust");
@@ -150,7 +157,8 @@ pub struct CallSpan {
 }
 
 /// For an HttpUser call with tracing on: new ids, the `traceparent` header added to `headers` (replacing one the
-/// locustfile set, as the instrumentation's injection does), and the span to end at completion.
+/// locustfile set, as the instrumentation's injection does), and the span to end at completion (exported if a
+/// traces exporter is there).
 #[inline]
 pub fn start_span(
     flavor: Flavor,
@@ -159,7 +167,7 @@ pub fn start_span(
     url: &url::Url,
     headers: &mut Vec<(String, String)>,
 ) -> Option<Box<CallSpan>> {
-    TRACER.get()?;
+    PROPAGATE.get()?;
     if flavor != Flavor::Requests {
         return None;
     }

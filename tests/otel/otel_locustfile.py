@@ -13,7 +13,7 @@ from locust import FastHttpUser, HttpUser, constant, task
 
 log = logging.getLogger("otel_test")
 SEEN = os.environ.get("OTEL_TEST_TRACEPARENTS")
-TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-01")
+TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
 
 
 class Web(HttpUser):

@@ -172,12 +172,21 @@ def _assert(cond):
     assert cond
 
 
-def test_traces_off_sends_no_traceparent(receiver, target, tmp_path):
+@pytest.mark.parametrize("tool", ["rlocust", "locust"])
+@pytest.mark.parametrize("traces", ["none", ""])
+def test_traces_exporter_none_still_propagates_and_empty_does_not(receiver, target, tmp_path, tool, locust_bin,
+                                                                  traces):
+    """Locust installs a tracer provider for any non-empty OTEL_TRACES_EXPORTER, so `none` exports no span but the
+    requests instrumentation still sends a traceparent; an empty list installs none and sends none."""
     tp_file = tmp_path / "traceparents"
-    env = otel_env(receiver, "http/protobuf", OTEL_TRACES_EXPORTER="none", OTEL_TEST_TRACEPARENTS=str(tp_file))
-    result = run(RLOCUST, "otel_locustfile.py", target, env, seconds=2)
-    assert result.requests("/headers") > 0 and result.failures("/headers") == result.requests("/headers")
-    assert set(tp_file.read_text().split()) == set()
+    env = otel_env(receiver, "http/protobuf", OTEL_TRACES_EXPORTER=traces, OTEL_TEST_TRACEPARENTS=str(tp_file))
+    result = run(RLOCUST if tool == "rlocust" else locust_bin, "otel_locustfile.py", target, env, seconds=2)
+    assert result.requests("/headers") > 0
+    seen = set(tp_file.read_text().split())
+    if traces == "none":
+        assert result.failures("/headers") == 0 and len(seen) == result.requests("/headers")
+    else:
+        assert result.failures("/headers") == result.requests("/headers") and seen == set()
     settle(lambda: _assert(histogram_counts_by_name(receiver, "locust.client.duration")["/"] == result.requests("/")))
     assert receiver.spans() == []
 
