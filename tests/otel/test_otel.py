@@ -294,3 +294,18 @@ def test_processes_workers_export_requests_and_the_master_the_users(receiver, ta
     for a, p in receiver.metric_points("locust.users.count"):
         users[a["user_class"]] = max(users.get(a["user_class"], 0), p.as_int)
     assert users == {"Web": 2, "Fast": 2}, users
+
+
+@pytest.mark.parametrize("how", ["env", "config"])
+def test_enabled_by_locust_enable_opentelemetry_or_the_config_file(receiver, target, tmp_path, how):
+    env = otel_env(receiver, "grpc")
+    extra: tuple[str, ...] = ()
+    if how == "env":
+        env["LOCUST_ENABLE_OPENTELEMETRY"] = "true"
+    else:
+        conf = tmp_path / "otel.conf"
+        conf.write_text("otel = true\n")
+        extra = ("--config", str(conf))
+    result = run(RLOCUST, "otel_locustfile.py", target, env, seconds=1, extra=extra, otel=False)
+    assert "OpenTelemetry enabled" in result.log, result.log
+    settle(lambda: _assert(histogram_counts_by_name(receiver, "locust.client.duration").get("/") == result.requests("/")))
