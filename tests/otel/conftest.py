@@ -3,7 +3,8 @@ which runs rlocust or real Locust 2.47 (with locust[otel]) on a locustfile with 
 and returns its exit code, log, --json stats and wall time.
 
 Binaries: RLOCUST_BIN, RLOCUST_TARGET_BIN (default target/release), LOCUST_OTEL_BIN (default
-.venv-oracle-otel/bin/locust; LOCUST_BIN is used when it is a Locust with the otel extra). Every process is
+.venv-oracle-otel/bin/locust, else the `-otel` venv beside LOCUST_BIN's, else LOCUST_BIN when that Locust has the
+otel extra). Every process is
 bounded in time and killed at the end of its test.
 """
 
@@ -44,6 +45,12 @@ def _locust_with_otel() -> str:
     if default.is_file():
         return str(default)
     given = os.environ.get("LOCUST_BIN")
+    if given:
+        # the otel venv next to the given Locust's venv (…/.venv-oracle → …/.venv-oracle-otel)
+        venv = Path(given).resolve().parent.parent
+        beside = venv.with_name(venv.name + "-otel") / "bin" / "locust"
+        if beside.is_file():
+            return str(beside)
     if given and (Path(given).parent / "python").is_file():
         probe = subprocess.run([str(Path(given).parent / "python"), "-c", "import opentelemetry.sdk"],
                                capture_output=True, timeout=60)
