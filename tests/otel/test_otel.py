@@ -237,6 +237,17 @@ def test_unreachable_collector_warns_once_and_the_run_ends_as_usual(target, prot
     assert "Traceback" not in result.log and "panicked" not in result.log
 
 
+def test_unreachable_collector_under_locust_ends_with_the_same_code(target, locust_bin):
+    """Locust retries each export with backoff and logs every failure (about 20 s and a dozen lines for this
+    2-second run); its exit code is the run's, as rlocust's."""
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+           "OTEL_METRIC_EXPORT_INTERVAL": "1000"}
+    theirs = run(locust_bin, "otel_locustfile.py", target, env, seconds=2, timeout=120)
+    ours = run(RLOCUST, "otel_locustfile.py", target, env, seconds=2)
+    assert theirs.code == ours.code == 1, theirs.log
+    assert ours.seconds < theirs.seconds, (ours.seconds, theirs.seconds)
+
+
 def test_bad_settings_are_one_line_each(receiver, target):
     env = otel_env(receiver, "grpc", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="thrift", OTEL_LOGS_EXPORTER="otlp,zipkin")
     result = run(RLOCUST, "otel_locustfile.py", target, env, seconds=2)
