@@ -9,6 +9,8 @@
 #   make test-webui    the browser tests: the built UI against real Locust 2.47 and as rlocust serves it, in
 #                      headless Chromium
 #   make test-obs      Prometheus scraping /metrics (Debian's prometheus), --thresholds, --check-*, --summary-json
+#   make test-otel     --otel against an OTLP receiver on loopback (gRPC and HTTP/protobuf), side by side with real
+#                      Locust 2.47 and its otel extra (.venv-oracle-otel, from requirements-oracle-otel.txt)
 #   make test-contrib  Locust's contrib users (locust.contrib.*) side by side against real servers on loopback
 #                      (PostgreSQL, Mosquitto, dnsmasq: Debian packages; python-socketio, qdrant-client's local
 #                      mode, milvus-lite)
@@ -17,6 +19,8 @@
 # - .venv: what a locustfile run needs (gevent) and the test tools (pytest, requests, cryptography, ruff). The
 #   binary is built against this venv's interpreter (PYO3_PYTHON) and finds its packages without activating it.
 # - .venv-oracle, .venv-oracle-plugins: real Locust 2.47.0 (and locust-plugins), the oracle of the tests.
+# - .venv-oracle-otel: real Locust 2.47.0 with the OpenTelemetry packages of its otel extra, pinned
+#   (requirements-oracle-otel.txt), the oracle of tests/otel.
 # - .contrib-site: the third-party clients of the contrib users (tests/contrib/requirements.txt), installed with
 #   `pip install --target` and put on PYTHONPATH for both tools (.venv and .venv-oracle are the same CPython).
 PYTHON ?= python3
@@ -25,12 +29,13 @@ ORACLE ?= .venv-oracle
 # The oracle of scenarios that use locust-plugins' options (-i/--iterations): Locust with the plugin installed.
 ORACLE_PLUGINS ?= .venv-oracle-plugins
 CONTRIB_SITE ?= .contrib-site
+ORACLE_OTEL ?= .venv-oracle-otel
 VPY := $(CURDIR)/$(VENV)/bin/python
 # The interpreter the binary embeds (pyo3 reads it at build time).
 export PYO3_PYTHON := $(VPY)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: deps build demo test test-rust test-python test-diff test-web test-dist test-packaging test-contrib test-obs lint clean webui webui-check test-webui
+.PHONY: deps build demo test test-rust test-python test-diff test-web test-dist test-packaging test-contrib test-obs test-otel lint clean webui webui-check test-webui
 
 # The venv, and the packages of both requirements files in it (again when either file changes).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -55,7 +60,7 @@ $(ORACLE_PLUGINS)/bin/locust:
 	$(ORACLE_PLUGINS)/bin/pip install -q locust==2.47.0 locust-plugins==5.0.3
 
 test: build $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
-	$(MAKE) test-rust test-python test-diff test-web test-dist test-packaging test-contrib test-obs webui-check test-webui
+	$(MAKE) test-rust test-python test-diff test-web test-dist test-otel test-packaging test-contrib test-obs webui-check test-webui
 
 test-rust: deps $(ORACLE)/bin/locust
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust cargo test --release
@@ -79,6 +84,17 @@ test-web: deps
 test-dist: deps
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
 	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/dist
+
+# Locust with its otel extra, again when the pinned set changes.
+$(ORACLE_OTEL)/.installed: requirements-oracle-otel.txt
+	test -x $(ORACLE_OTEL)/bin/python || $(PYTHON) -m venv $(ORACLE_OTEL)
+	$(ORACLE_OTEL)/bin/pip install -q -r requirements-oracle-otel.txt
+	touch $@
+
+# --otel against the OTLP receiver of tests/otel (grpcio, opentelemetry-proto: requirements-test.txt) on 127.0.0.1.
+test-otel: build $(ORACLE_OTEL)/.installed
+	LOCUST_OTEL_BIN=$(CURDIR)/$(ORACLE_OTEL)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
+	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/otel
 
 # pip install of this checkout into a fresh venv next to locust==2.47.0 and faker, and the binary with `env -i`.
 test-packaging: deps
@@ -109,7 +125,7 @@ lint: deps
 	$(VENV)/bin/ruff check python tests locustfiles bench
 
 clean:
-	rm -rf target demo-results $(VENV) $(ORACLE) $(ORACLE_PLUGINS) $(CONTRIB_SITE) .venv-packaging .pytest_cache .ruff_cache webui/node_modules
+	rm -rf target demo-results $(VENV) $(ORACLE) $(ORACLE_PLUGINS) $(CONTRIB_SITE) $(ORACLE_OTEL) .venv-packaging .pytest_cache .ruff_cache webui/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The web UI's sources are in webui/ (TypeScript, Preact, uPlot); its build output webui/dist is committed, so

@@ -173,7 +173,13 @@ async fn complete(
         if let Some(f) = &failure {
             stats.log_error(&meta.method_label, &meta.name, f, now);
         }
+        crate::otel::record::request(
+            &meta.name,
+            Some(outcome.response_time_ms),
+            failure.as_deref(),
+        );
     }
+    crate::otel::record::call_done(&meta, &outcome, failure.as_deref());
     bridge.complete(
         ticket,
         Box::new(Completed {

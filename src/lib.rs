@@ -23,6 +23,7 @@ pub mod engine;
 pub mod http;
 pub mod interp;
 pub mod log;
+pub mod otel;
 pub mod py;
 pub mod report;
 pub mod runner;

@@ -144,9 +144,10 @@ pub fn log(level: Level, logger: &str, msg: &str) {
     if s.silent || level < s.level {
         return;
     }
+    let at = now();
     let text = format!(
         "[{}] {}/{}/{}: {}",
-        asctime(now()),
+        asctime(at),
         hostname(),
         level.name(),
         logger,
@@ -163,6 +164,8 @@ pub fn log(level: Level, logger: &str, msg: &str) {
             let _ = std::io::stderr().write_all(line.as_bytes());
         }
     }
+    drop(s);
+    crate::otel::logs::emit(level, logger, msg, at);
 }
 
 pub fn info(logger: &str, msg: &str) {

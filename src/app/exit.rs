@@ -141,13 +141,13 @@ mod tests {
             (1, (String::new(), String::new()))
         );
         let not_built = ExitStatus::from(NotBuilt {
-            what: "--otel (OpenTelemetry)",
-            instead: "run without it",
+            what: "--web-login",
+            instead: "use --basic-auth",
         });
         assert_eq!(not_built.code(), 1);
         assert_eq!(
             not_built.text().1,
-            "rlocust: --otel (OpenTelemetry) is not available yet; run without it\n"
+            "rlocust: --web-login is not available yet; use --basic-auth\n"
         );
         assert_eq!(ExitStatus::Run(3).code(), 3);
         assert_eq!(

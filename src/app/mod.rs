@@ -149,8 +149,27 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     let runner = services.install(options);
     interp::configure(&parsed.values, &parsed.custom_argv)?;
     startup::setup_logging(options)?;
+    // kept until the run has ended: dropping it sends the last data (see crate::otel)
+    let otel = if options.otel {
+        let text = |dest: &str| match parsed.values.get(dest) {
+            Some(cli::Value::Str(s)) => Some(s.clone()),
+            _ => None,
+        };
+        crate::otel::start(
+            &text("locustfile").unwrap_or_default(),
+            text("profile").as_deref(),
+        )
+    } else {
+        None
+    };
+    if let Some(o) = &otel
+        && !options.worker
+    {
+        let shared = runner.shared.clone();
+        o.observe_users(move || shared.user_classes_count());
+    }
     if child.is_none() {
-        startup::announce(options);
+        startup::announce(options, otel.is_some());
     }
     if options.list_commands {
         print!("{}", interp::list_text()?);
@@ -159,5 +178,7 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     let setup = startup::environment(options, &loaded)?;
     startup::print_and_exit(options)?;
     let session = Session::prepare(services, runner, options, setup, gates)?;
-    Ok(session.start()?.finish())
+    let status = session.start()?.finish();
+    drop(otel);
+    Ok(status)
 }

@@ -182,10 +182,11 @@ pub fn setup_logging(options: &Options) -> Result<(), ExitStatus> {
 
 /// The first log lines: Locust's start message, then one warning for options this run ignores (web UI
 /// options under `--headless`, which Locust ignores too).
-pub fn announce(options: &Options) {
+pub fn announce(options: &Options, otel: bool) {
+    let with = if otel { ", OpenTelemetry enabled" } else { "" };
     log::info(
         "locust.main",
-        &format!("Starting Locust {LOCUST_VERSION} (rlocust {VERSION})"),
+        &format!("Starting Locust {LOCUST_VERSION} (rlocust {VERSION}){with}"),
     );
     let ignored = options.ignored_web_options();
     if !ignored.is_empty() {

@@ -135,7 +135,7 @@ pub const NOT_BUILT_HELP: &str = " (not available in rlocust yet)";
 
 /// Whether the option with this destination belongs to a feature rlocust has not built yet.
 pub fn is_not_built(dest: &str) -> bool {
-    NOT_BUILT_DESTS.contains(&dest) || dest == "otel"
+    NOT_BUILT_DESTS.contains(&dest)
 }
 
 fn flag(values: &IndexMap<String, Value>, dest: &str) -> bool {
@@ -281,9 +281,6 @@ impl Options {
                 "protect the web UI with --basic-auth USER:PASS (or RLOCUST_WEB_AUTH) instead",
             );
         }
-        if self.otel {
-            return refusal("--otel (OpenTelemetry)", "run without it");
-        }
         None
     }
 
@@ -397,10 +394,7 @@ mod tests {
         assert_eq!(what(&["--headless", "--web-login"]), None);
         assert_eq!(what(&["--class-picker"]), None);
         assert_eq!(what(&["--headless", "--html", "r.html"]), None);
-        assert_eq!(
-            what(&["--headless", "--otel"]),
-            Some("--otel (OpenTelemetry)")
-        );
+        assert_eq!(what(&["--headless", "--otel"]), None);
         // distributed mode runs
         assert_eq!(what(&["--master", "--html", "r.html"]), None);
         assert_eq!(what(&["--worker", "--headless"]), None);
@@ -462,9 +456,12 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        for flag in ["--web-login", "--otel"] {
-            assert!(line(flag).ends_with(NOT_BUILT_HELP), "{}", line(flag));
-        }
+        assert!(line("--web-login").ends_with(NOT_BUILT_HELP));
+        assert!(
+            !line("--otel").contains(NOT_BUILT_HELP),
+            "{}",
+            line("--otel")
+        );
         for flag in [
             "--headless",
             "--csv ",

@@ -220,6 +220,8 @@ pub struct CallMeta {
     /// The calling user's fixed-rate interval in ms (`constant_pacing`/`constant_throughput`), recorded with
     /// the call for the coordinated-omission correction (`stats::RequestStats::log_request_paced`).
     pub pacing_ms: Option<f64>,
+    /// `--otel` with traces: the span of an HttpUser call (its `traceparent` is in the request's headers).
+    pub otel_span: Option<Box<crate::otel::record::CallSpan>>,
 }
 
 /// A finished call on its way to the hub.

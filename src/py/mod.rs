@@ -159,7 +159,7 @@ impl Session {
         method: &str,
         url: &str,
         name: Option<String>,
-        headers: Vec<(String, String)>,
+        mut headers: Vec<(String, String)>,
         body: Option<PyBackedBytes>,
         timeout: Option<TimeoutArg>,
         allow_redirects: bool,
@@ -192,6 +192,13 @@ impl Session {
         let http_method =
             http::check::request_method(self.flavor, method, &headers, header_fault.is_some())
                 .map_err(PyValueError::new_err)?;
+        let otel_span = crate::otel::record::start_span(
+            self.flavor,
+            method,
+            name.as_deref(),
+            &parsed,
+            &mut headers,
+        );
         let name = name.unwrap_or_else(|| match self.flavor {
             Flavor::Requests => http::path_url(&parsed),
             Flavor::Fast => url_as_given.unwrap_or_else(|| url.to_string()),
@@ -206,6 +213,7 @@ impl Session {
             recorded: record,
             stream,
             pacing_ms: self.pacing_ms,
+            otel_span,
         };
         let spec = RequestSpec {
             method: http_method,
@@ -391,6 +399,7 @@ fn log_request(
     if let Some(e) = error {
         core.stats.log_error(request_type, name, e, now);
     }
+    crate::otel::record::request(name, response_time, error);
     Ok(())
 }
 
@@ -405,6 +414,7 @@ fn log_exception(msg: &str, traceback: &str, node: &str) -> PyResult<()> {
 #[pyfunction]
 fn log_line(line: &str) {
     crate::log::remember(line);
+    crate::otel::logs::emit_python_line(line);
 }
 
 /// A user of the class named `class_name` started (the runner's live counts).

@@ -3,7 +3,7 @@
 //!
 //! Schema `rlocust-summary/1` (keys sorted; times in ms, rates per second, Unix times in seconds):
 //! `schema`, `rlocust_version`, `locust_version`, `started_at`/`ended_at` (Unix seconds, null when the test
-//! never started), `duration_s`, `exit_code`, `passed` (exit code 0), `interrupted`, `aborted_by` (the
+//! never started), `duration_s`, `exit_code`, `passed` (exit code 0), `interrupted` (Ctrl+C, SIGTERM or a task's `sys.exit` ended it), `aborted_by` (the
 //! threshold that stopped the run, or null), `parameters` (locustfile, host, users, spawn_rate, run_time_s,
 //! user_classes, mode, workers, tags, exclude_tags), `thresholds` (each rule with its target, metric, op, limit,
 //! actual, unit, passed, abort), `thresholds_passed`, `totals` (the Aggregated row), `requests` (every row),
