@@ -379,6 +379,44 @@ pub fn render(x: &Exposition<'_>, format: Format) -> String {
                 );
             }
         }
+
+        if snap.has_corrected() {
+            w.family(
+                "rlocust_response_time_corrected_percentile_seconds",
+                Kind::Gauge,
+                Some("seconds"),
+                "Whole-run percentiles corrected for coordinated omission (rows with requests of constant_pacing/constant_throughput users; docs/observability.md).",
+            );
+            for e in entries.iter().copied().chain(std::iter::once(total)) {
+                if !e.has_response_times() || e.corrected_counts().is_none() {
+                    continue;
+                }
+                for (p, q) in EXPORTED_PERCENTILES.iter().zip(&quantiles) {
+                    if let Some(ms) = e.corrected_percentile(*p) {
+                        w.sample(
+                            "rlocust_response_time_corrected_percentile_seconds",
+                            &[("method", &e.method), ("name", &e.name), ("quantile", q)],
+                            ms / 1000.0,
+                        );
+                    }
+                }
+            }
+            w.family(
+                "rlocust_coordinated_omission_samples",
+                Kind::Counter,
+                None,
+                "Synthetic samples the coordinated-omission correction added (requests a stalled fixed-rate user could not send).",
+            );
+            for e in entries.iter().copied() {
+                if let Some(c) = e.corrected_counts() {
+                    w.sample(
+                        "rlocust_coordinated_omission_samples_total",
+                        &[("method", &e.method), ("name", &e.name)],
+                        c.synthetic_samples as f64,
+                    );
+                }
+            }
+        }
     }
 
     w.family(
@@ -805,6 +843,29 @@ mod tests {
         let doc = render(&x, Format::Text);
         assert!(!doc.contains("rlocust_requests_total"));
         assert!(doc.contains("process_cpu_seconds_total 1.25\n"));
+    }
+
+    #[test]
+    fn corrected_percentiles_only_for_fixed_rate_rows() {
+        let now = 1_700_000_000.0;
+        let s = RequestStats::new_at(now);
+        // one 1 s request of a user paced at 100 ms: 9 synthetic samples (900 … 100 ms)
+        s.log_request_paced("GET", "/paced", Some(1000.0), 0, now + 1.0, Some(100.0));
+        s.log_request("GET", "/free", Some(5.0), 0, now + 1.0);
+        let snap = s.snapshot();
+        let doc = render(&exposition(&snap), Format::Text);
+        assert!(doc.contains(
+            "rlocust_coordinated_omission_samples_total{method=\"GET\",name=\"/paced\"} 9\n"
+        ));
+        assert!(doc.contains(
+            "rlocust_response_time_corrected_percentile_seconds{method=\"GET\",name=\"/paced\",quantile=\"0.5\"} 0.5995"
+        ), "{doc}"); // 10 samples 100 … 1000 ms: rank 5 is 600 ms (the HDR bucket's lower bound)
+        assert!(!doc.contains(
+            "rlocust_response_time_corrected_percentile_seconds{method=\"GET\",name=\"/free\""
+        ));
+        let plain = stats();
+        let doc = render(&exposition(&plain.snapshot()), Format::Text);
+        assert!(!doc.contains("corrected"));
     }
 
     #[test]

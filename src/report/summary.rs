@@ -9,7 +9,9 @@
 //! actual, unit, passed, abort), `thresholds_passed`, `totals` (the Aggregated row), `requests` (every row),
 //! `errors`. A row: `method`, `name`, `requests`, `failures`, `fail_ratio`, `rps`, `avg_ms`, `min_ms`, `max_ms`,
 //! `median_ms`, `avg_bytes`, `percentiles_ms` (keys `50`, `66`, `75`, `80`, `90`, `95`, `98`, `99`, `99.9`,
-//! `99.99`, `100`; exact to 0.1 %, not Locust's 2-digit rounding). Fields are only ever added within a schema
+//! `99.99`, `100`; exact to 0.1 %, not Locust's 2-digit rounding), `coordinated_omission` (null, or for rows
+//! with requests of fixed-rate users `fixed_rate_requests`, `synthetic_samples` and the corrected
+//! `percentiles_ms`). Fields are only ever added within a schema
 //! version.
 //!
 //! Who calls it: `app::session` at the end of a run (also after an interrupt or a task's `sys.exit`). What it
@@ -79,6 +81,7 @@ fn row(e: &EntrySnapshot, total: &EntrySnapshot) -> J {
         ("max_ms", ms(e.max_response_time)),
         ("median_ms", ms(e.percentile(0.5))),
         ("avg_bytes", J::Float(e.avg_content_length().as_f64())),
+        ("coordinated_omission", corrected(e)),
         (
             "percentiles_ms",
             if timed {
@@ -90,6 +93,29 @@ fn row(e: &EntrySnapshot, total: &EntrySnapshot) -> J {
             } else {
                 J::Null
             },
+        ),
+    ])
+}
+
+/// The row's percentiles corrected for coordinated omission, when it had requests of fixed-rate users.
+fn corrected(e: &EntrySnapshot) -> J {
+    let Some(counts) = e.corrected_counts() else {
+        return J::Null;
+    };
+    if !e.has_response_times() {
+        return J::Null;
+    }
+    J::obj([
+        ("fixed_rate_requests", J::Int(counts.paced_requests as i64)),
+        ("synthetic_samples", J::Int(counts.synthetic_samples as i64)),
+        (
+            "percentiles_ms",
+            J::obj(PERCENTILES.iter().map(|&p| {
+                (
+                    pct_key(p),
+                    e.corrected_percentile(p).map_or(J::Null, J::Float),
+                )
+            })),
         ),
     ])
 }
@@ -239,5 +265,6 @@ mod tests {
             .unwrap();
         assert!(none["percentiles_ms"].is_null() && none["avg_ms"].is_null());
         assert_eq!(v["parameters"]["users"], 3);
+        assert!(v["totals"]["coordinated_omission"].is_null());
     }
 }

@@ -2,8 +2,8 @@
 //! `--check-fail-ratio`, `--check-avg-response-time`, evaluated from the exact histograms of a [`Snapshot`].
 //!
 //! A rule is `[[METHOD] NAME:] METRIC OP VALUE [abort[=GRACE]]`, rules separated by `;`:
-//! - METRIC: `p50` … `p99.9` (also `p(95)`, `median`/`med`), `avg`, `min`, `max` (ms; a value may end in `ms`
-//!   or `s`), `fail_ratio` (0..1), `rps` (Locust's `total_rps`), `requests`, `failures`.
+//! - METRIC: `p50` … `p99.9` (also `p(95)`, `median`/`med`; `p99_corrected`: corrected for coordinated
+//!   omission), `avg`, `min`, `max` (ms; a value may end in `ms` or `s`), `fail_ratio` (0..1), `rps` (Locust's `total_rps`), `requests`, `failures`.
 //! - OP: `<`, `<=`, `>`, `>=`.
 //! - The text before the last `:` selects rows by request name, optionally preceded by the method (`GET
 //!   /login:`); without it the rule is about the Aggregated row. A rule that selects several rows (one name
@@ -24,6 +24,8 @@ use crate::stats::{EntrySnapshot, Snapshot};
 pub enum Metric {
     /// A percentile, `p` in 0..=1.
     Percentile(f64),
+    /// A percentile corrected for coordinated omission (the measured one for rows without fixed-rate users).
+    CorrectedPercentile(f64),
     Avg,
     Min,
     Max,
@@ -37,7 +39,11 @@ impl Metric {
     fn is_latency(self) -> bool {
         matches!(
             self,
-            Metric::Percentile(_) | Metric::Avg | Metric::Min | Metric::Max
+            Metric::Percentile(_)
+                | Metric::CorrectedPercentile(_)
+                | Metric::Avg
+                | Metric::Min
+                | Metric::Max
         )
     }
 
@@ -56,17 +62,8 @@ impl Metric {
     /// The metric's name in the summary: `p95`, `p99.9`, `avg`, …
     pub fn label(self) -> String {
         match self {
-            Metric::Percentile(p) => {
-                let pct = p * 100.0;
-                let mut s = format!("{pct:.4}");
-                while s.ends_with('0') {
-                    s.pop();
-                }
-                if s.ends_with('.') {
-                    s.pop();
-                }
-                format!("p{s}")
-            }
+            Metric::Percentile(p) => format!("p{}", pct_text(p)),
+            Metric::CorrectedPercentile(p) => format!("p{}_corrected", pct_text(p)),
             Metric::Avg => "avg".into(),
             Metric::Min => "min".into(),
             Metric::Max => "max".into(),
@@ -142,8 +139,26 @@ pub struct Outcome {
     pub passed: bool,
 }
 
+/// `0.999` → `99.9`.
+fn pct_text(p: f64) -> String {
+    let mut s = format!("{:.4}", p * 100.0);
+    while s.ends_with('0') {
+        s.pop();
+    }
+    if s.ends_with('.') {
+        s.pop();
+    }
+    s
+}
+
 fn parse_metric(s: &str) -> Option<Metric> {
     let s = s.trim().to_ascii_lowercase();
+    if let Some(base) = s.strip_suffix("_corrected") {
+        return match parse_metric(base)? {
+            Metric::Percentile(p) => Some(Metric::CorrectedPercentile(p)),
+            _ => None,
+        };
+    }
     match s.as_str() {
         "avg" | "mean" => return Some(Metric::Avg),
         "min" => return Some(Metric::Min),
@@ -225,7 +240,7 @@ fn parse_rule(text: &str) -> Result<Rule, String> {
     };
     let metric = parse_metric(metric_text).ok_or_else(|| {
         bad(&format!(
-            "unknown metric '{}' (p50..p99.9, avg, min, max, fail_ratio, rps, requests, failures)",
+            "unknown metric '{}' (p50..p99.9, p99_corrected, avg, min, max, fail_ratio, rps, requests, failures)",
             metric_text.trim()
         ))
     })?;
@@ -325,6 +340,7 @@ fn value_of(metric: Metric, e: &EntrySnapshot, total: &EntrySnapshot) -> Option<
     }
     Some(match metric {
         Metric::Percentile(p) => e.percentile(p),
+        Metric::CorrectedPercentile(p) => e.corrected_percentile(p).unwrap_or(e.percentile(p)),
         Metric::Avg => e.avg_response_time(),
         Metric::Min => e.min_response_time.unwrap_or(0.0),
         Metric::Max => e.max_response_time,
@@ -481,13 +497,15 @@ mod tests {
     #[test]
     fn rules_parse() {
         let r = parse(
-            Some("p95<500; p(99.9) <= 2s ;GET /login: fail_ratio<1% abort=30s; http://x:1/a: max>3 abort"),
+            Some("p95<500; p(99.9) <= 2s ;GET /login: fail_ratio<1% abort=30s; http://x:1/a: max>3 abort; p99_corrected<1s"),
             None,
             None,
             None,
         )
         .unwrap();
-        assert_eq!(r.len(), 4);
+        assert_eq!(r.len(), 5);
+        assert_eq!(r[4].metric, Metric::CorrectedPercentile(0.99));
+        assert_eq!(r[4].metric.label(), "p99_corrected");
         assert_eq!(r[0].metric, Metric::Percentile(0.95));
         assert_eq!(
             (r[0].op, r[0].limit, r[0].name.clone()),

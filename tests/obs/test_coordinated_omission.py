@@ -133,9 +133,12 @@ def _skip(words):
 def test_a_stall_shows_in_the_corrected_percentiles_only(tmp_path, target, procs):
     proc, host = target
     users = ["-u", "12", "-r", "12"]
+    summary = tmp_path / "summary.json"
     rc, out, err = run(tmp_path, host, PACED.format(wait="constant_throughput", arg=50), *users, *procs, "--json",
+                       "--summary-json", str(summary), "--thresholds", "p90<100; p90_corrected<100",
                        stall=(proc, 2.5, 2.0), seconds=7)
-    assert rc == 0, err[-3000:]
+    # the measured p90 passes, the corrected one fails: exit code 3
+    assert rc == 3, err[-3000:]
     measured, corrected = table(err, MEASURED_TITLE), table(err, CORRECTED_TITLE)
     assert measured and corrected, err[-4000:]
     for name in ("/paced", "/caught", "/custom", "Aggregated"):
@@ -159,6 +162,13 @@ def test_a_stall_shows_in_the_corrected_percentiles_only(tmp_path, target, procs
     assert "correct" not in header.lower()
     html = (tmp_path / "report.html").read_text()
     assert 'id="coordinated-omission"' in html and "/custom" in html.split('id="coordinated-omission"')[1]
+    # the summary holds both, clearly apart
+    doc = json.loads(summary.read_text())
+    verdicts = {t["rule"]: t["passed"] for t in doc["thresholds"]}
+    assert verdicts == {"p90<100": True, "p90_corrected<100": False}, doc["thresholds"]
+    co = doc["totals"]["coordinated_omission"]
+    assert co["synthetic_samples"] == c[12] and co["percentiles_ms"]["90"] > 200 > 100 > doc["totals"]["percentiles_ms"]["90"]
+    assert co["fixed_rate_requests"] == doc["totals"]["requests"]
 
 
 def test_without_a_stall_corrected_equals_measured(tmp_path, target):
