@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """What the exporters cost the generator: CPU per request of rlocust with and without Prometheus scraping
-`/metrics`, and with thresholds + the JSON summary, at 10,000 users.
+`/metrics`, with `--otel` (OTLP over HTTP/protobuf to a sink in this script that reads each export and answers
+200: a collector's own cost is not the generator's), and with thresholds + the JSON summary, at 10,000 users.
 
     python3 bench/observability.py [--users 10000] [--seconds 30] [--names 20] [--rounds 2] [--rlocust PATH]
 
@@ -22,9 +23,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -109,7 +112,24 @@ class Prometheus:
         self.proc.wait()
 
 
-def run_case(rlocust, work, label, url, users, seconds, extra, prometheus):
+class Sink(BaseHTTPRequestHandler):
+    """An OTLP/HTTP endpoint that reads each export and answers 200 (counts bytes per signal)."""
+
+    received = {}
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        Sink.received[self.path] = Sink.received.get(self.path, 0) + len(body)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def run_case(rlocust, work, label, url, users, seconds, extra, prometheus, env=None):
     d = os.path.join(work, f"{label.replace(' ', '_')}_{time.monotonic_ns()}")
     os.makedirs(d)
     args = [rlocust, "-f", os.path.join(work, "locustfile.py"), "--headless", "-u", str(users), "-r",
@@ -117,7 +137,7 @@ def run_case(rlocust, work, label, url, users, seconds, extra, prometheus):
             "--loglevel", "WARNING", *extra]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.Popen(args, cwd=d, stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "stderr"), "w"),
-                         preexec_fn=raise_fd_limit)
+                         preexec_fn=raise_fd_limit, env={**os.environ, **(env or {})})
     scrape = None
     if prometheus is not None:
         time.sleep(seconds * 0.8)
@@ -155,6 +175,11 @@ def main():
                            stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     metrics_port = free_port()
+    sink = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    otel_env = {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink.server_address[1]}",
+                "OTEL_METRIC_EXPORT_INTERVAL": "5000"}
     prom = None
     rows = []
     try:
@@ -162,15 +187,18 @@ def main():
             sys.exit("nginx did not start")
         prom = Prometheus(work, f"127.0.0.1:{metrics_port}")
         cases = [
-            ("baseline", [], None),
-            ("--metrics-port, scraped every 1 s", ["--metrics-port", str(metrics_port)], prom),
+            ("baseline", [], None, None),
+            ("--metrics-port, scraped every 1 s", ["--metrics-port", str(metrics_port)], prom, None),
+            ("--otel (metrics, logs, a span per request)", ["--otel"], None, otel_env),
+            ("--otel, traces off", ["--otel"], None, {**otel_env, "OTEL_TRACES_EXPORTER": "none"}),
             ("--thresholds + --summary-json", ["--thresholds", "p95<500; p99.9<2000; fail_ratio<0.01; rps>1",
-                                               "--summary-json", os.path.join(work, "summary.json")], None),
+                                               "--summary-json", os.path.join(work, "summary.json")], None, None),
         ]
         for _ in range(a.rounds):
-            for label, extra, scraper in cases:
-                rows.append(run_case(a.rlocust, work, label, url, a.users, a.seconds, extra, scraper))
+            for label, extra, scraper, env in cases:
+                rows.append(run_case(a.rlocust, work, label, url, a.users, a.seconds, extra, scraper, env))
     finally:
+        sink.shutdown()
         if prom:
             prom.close()
         os.killpg(ngx.pid, 15)
@@ -182,6 +210,7 @@ def main():
         s = r["scrape"]
         scrape = f"| {s[0]:.1f} | {s[1]:,.0f} |" if s else "| | |"
         print(f"| {r['label']} | {r['rps']:,.0f} | {r['us']:.1f} | {r['fails']} | {r['rss_mb']:.0f} {scrape}")
+    print("\nOTLP bytes received: " + ", ".join(f"{k} {v:,}" for k, v in sorted(Sink.received.items())))
     shutil.rmtree(work, ignore_errors=True)
 
 
