@@ -1,5 +1,5 @@
 """The shim's marks for the coordinated-omission correction (docs/observability.md): constant_pacing and
-constant_throughput carry their interval, `pacing_ms` reads it off a user (class attribute, bound method), and
+constant_throughput carry their interval, `_pacing_ms` reads it off a user (class attribute, bound method), and
 only a fixed-rate user's greenlet gets one."""
 
 import gevent
@@ -29,13 +29,13 @@ def test_pacing_ms_of_users_and_classes():
     class NotANumber(User):
         wait_time = constant_pacing("1")
 
-    assert wt.pacing_ms(Paced) == 50.0
-    assert wt.pacing_ms(Paced.__new__(Paced)) == 50.0  # the bound method forwards the mark
-    assert wt.pacing_ms(Plain) is None
-    assert wt.pacing_ms(Custom) is None
-    assert wt.pacing_ms(NotANumber) is None
-    assert wt.pacing_ms(None) is None
-    assert wt.pacing_ms(type("Zero", (), {"wait_time": constant_pacing(0)})) is None
+    assert wt._pacing_ms(Paced) == 50.0
+    assert wt._pacing_ms(Paced.__new__(Paced)) == 50.0  # the bound method forwards the mark
+    assert wt._pacing_ms(Plain) is None
+    assert wt._pacing_ms(Custom) is None
+    assert wt._pacing_ms(NotANumber) is None
+    assert wt._pacing_ms(None) is None
+    assert wt._pacing_ms(type("Zero", (), {"wait_time": constant_pacing(0)})) is None
 
 
 def test_only_marked_greenlets_have_an_interval(monkeypatch):
@@ -43,14 +43,14 @@ def test_only_marked_greenlets_have_an_interval(monkeypatch):
     seen = {}
 
     def probe(key):
-        seen[key] = wt.current_pacing_ms()
+        seen[key] = wt._current_pacing_ms()
 
     plain = gevent.spawn(probe, "plain")
-    wt.mark_paced_greenlet(plain, None)
+    wt._mark_paced_greenlet(plain, None)
     plain.join()
     assert seen["plain"] is None and not wt._any_paced
     paced = gevent.spawn(probe, "paced")
-    wt.mark_paced_greenlet(paced, 125.0)
+    wt._mark_paced_greenlet(paced, 125.0)
     other = gevent.spawn(probe, "other")
     gevent.joinall([paced, other])
     assert wt._any_paced

@@ -764,9 +764,9 @@ class HttpSession:
         self._core = _rlocust.Session(self._flavor)
         if http2_wanted(user):
             self._core.http2 = True
-        from locust.user.wait_time import pacing_ms  # here: locust.user imports this module
+        from locust.user.wait_time import _pacing_ms  # here: locust.user imports this module
 
-        self._core.pacing_ms = pacing_ms(user)
+        self._core.pacing_ms = _pacing_ms(user)
 
     # headers, params, proxies and hooks are made on first use: most sessions never touch them, and with
     # 10,000 users the four objects were ~1 KB per user. Until then requests go out with the shared defaults.

@@ -17,7 +17,7 @@ from gevent.pool import Group
 
 import _rlocust
 from locust.exception import StopTest
-from locust.user.wait_time import current_pacing_ms
+from locust.user.wait_time import _current_pacing_ms
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def _record_request(request_type, name, response_time, response_length, exceptio
     from locust.clients import parse_error
 
     _rlocust.log_request(request_type, name, response_time, response_length,
-                         None if exception is None else parse_error(exception), current_pacing_ms())
+                         None if exception is None else parse_error(exception), _current_pacing_ms())
 
 
 _record_request._rlocust_builtin = True

@@ -170,9 +170,9 @@ class FastHttpSession:
         self._core = _rlocust.Session(self._flavor)
         if http2_wanted(user):
             self._core.http2 = True
-        from locust.user.wait_time import pacing_ms  # here: locust.user imports this module
+        from locust.user.wait_time import _pacing_ms  # here: locust.user imports this module
 
-        self._core.pacing_ms = pacing_ms(user)
+        self._core.pacing_ms = _pacing_ms(user)
 
     @property
     def cookiejar(self):

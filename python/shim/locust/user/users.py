@@ -28,7 +28,7 @@ from locust.user.task import (
     TaskSet,
     get_tasks_from_base_classes,
 )
-from locust.user.wait_time import constant, mark_paced_greenlet, pacing_ms
+from locust.user.wait_time import _mark_paced_greenlet, _pacing_ms, constant
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -131,7 +131,7 @@ class User(metaclass=UserMeta):
                 raise
 
         self._greenlet = group.spawn(run_user, self)
-        mark_paced_greenlet(self._greenlet, pacing_ms(self))
+        _mark_paced_greenlet(self._greenlet, _pacing_ms(self))
         self._group = group
         return self._greenlet
 

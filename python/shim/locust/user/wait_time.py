@@ -3,7 +3,7 @@
 Each factory returns a function taking the User or TaskSet instance and returning seconds.
 
 rlocust addition: ``constant_pacing`` (and so ``constant_throughput``) marks its function with the interval
-(``_rlocust_pacing``, seconds). ``pacing_ms`` reads it off a user; the HTTP sessions of such a user and its
+(``_rlocust_pacing``, seconds). ``_pacing_ms`` reads it off a user; the HTTP sessions of such a user and its
 greenlet carry it, and every request they record is recorded with it, for the coordinated-omission
 correction (docs/observability.md). Nothing here changes a wait.
 """
@@ -62,7 +62,7 @@ def constant_throughput(task_runs_per_second: float) -> Callable[["User"], float
     return constant_pacing(1 / task_runs_per_second)
 
 
-def pacing_ms(owner) -> float | None:
+def _pacing_ms(owner) -> float | None:
     """The fixed-rate interval in ms of ``owner``'s ``wait_time`` (a User's, or a class's) when it is
     ``constant_pacing``/``constant_throughput``, else None."""
     seconds = getattr(getattr(owner, "wait_time", None), "_rlocust_pacing", None)
@@ -72,11 +72,11 @@ def pacing_ms(owner) -> float | None:
 
 
 # set once a fixed-rate user has started: only then do requests recorded from Python look up their greenlet's
-# interval (``current_pacing_ms``)
+# interval (``_current_pacing_ms``)
 _any_paced = False
 
 
-def mark_paced_greenlet(greenlet, ms: float | None) -> None:
+def _mark_paced_greenlet(greenlet, ms: float | None) -> None:
     """Remember a user's interval on the greenlet that runs it (``User.start``)."""
     global _any_paced
     if ms is not None:
@@ -84,7 +84,7 @@ def mark_paced_greenlet(greenlet, ms: float | None) -> None:
         _any_paced = True
 
 
-def current_pacing_ms() -> float | None:
+def _current_pacing_ms() -> float | None:
     """The interval of the fixed-rate user whose greenlet is running, if any (for requests recorded from
     Python: custom clients' ``events.request``, catch_response verdicts)."""
     if not _any_paced:
