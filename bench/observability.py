@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What the exporters cost the generator: CPU per request of rlocust with and without Prometheus scraping
 `/metrics`, with `--otel` (OTLP over HTTP/protobuf to a sink in this script that reads each export and answers
-200: a collector's own cost is not the generator's), and with thresholds + the JSON summary, at 10,000 users.
+200, bench/otel_cost.py's: a collector's own cost is not the generator's), and with thresholds + the JSON summary, at 10,000 users.
 
     python3 bench/observability.py [--users 10000] [--seconds 30] [--names 20] [--rounds 2] [--rlocust PATH]
 
@@ -19,7 +19,6 @@ import json
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,10 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from http2 import free_port  # bench/: the script's own directory is on sys.path
+from otel_cost import Sink
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -62,12 +64,6 @@ http {{
   }}
 }}
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_http(url, proc, limit=30.0):
@@ -110,23 +106,6 @@ class Prometheus:
     def close(self):
         os.killpg(self.proc.pid, 15)
         self.proc.wait()
-
-
-class Sink(BaseHTTPRequestHandler):
-    """An OTLP/HTTP endpoint that reads each export and answers 200 (counts bytes per signal)."""
-
-    received = {}
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        Sink.received[self.path] = Sink.received.get(self.path, 0) + len(body)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
 
 
 def run_case(rlocust, work, label, url, users, seconds, extra, prometheus, env=None):
@@ -210,7 +189,7 @@ def main():
         s = r["scrape"]
         scrape = f"| {s[0]:.1f} | {s[1]:,.0f} |" if s else "| | |"
         print(f"| {r['label']} | {r['rps']:,.0f} | {r['us']:.1f} | {r['fails']} | {r['rss_mb']:.0f} {scrape}")
-    print("\nOTLP bytes received: " + ", ".join(f"{k} {v:,}" for k, v in sorted(Sink.received.items())))
+    print(f"\nOTLP exports received: {Sink.exports:,}")
     shutil.rmtree(work, ignore_errors=True)
 
 
