@@ -286,7 +286,12 @@ impl Bridge {
         // SAFETY: reading 8 bytes into a valid u64 from our non-blocking eventfd.
         unsafe { libc::read(self.efd, (&mut buf as *mut u64).cast(), 8) };
         let mut q = self.queue.lock();
-        q.since = None;
+        if let Some(since) = q.since.take() {
+            crate::stats::lateness::record_hub(
+                since.elapsed().as_micros() as u64,
+                q.waiting.completions.len() as u64,
+            );
+        }
         q.pinged = false;
         let waiting = &mut q.waiting;
         if into.completions.is_empty() {

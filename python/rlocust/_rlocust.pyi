@@ -35,6 +35,7 @@ __all__ = [
     "log_exception",
     "log_line",
     "log_request",
+    "note_wait_late",
     "run",
     "runner_control",
     "runner_final_user_classes_count",
@@ -447,6 +448,9 @@ def set_ssl_suffix(suffix: str) -> None:
     """The `(_ssl.c:NNNN)` this Python's ssl module appends to OpenSSL errors."""
 
 # ---- statistics ----------------------------------------------------------------------------------------------
+
+def note_wait_late(seconds: float) -> None:
+    """A user's wait ended `seconds` after it was due (the generator's own lateness, docs/observability.md)."""
 
 def log_request(
     request_type: str,

@@ -341,6 +341,13 @@ fn drain(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
     messages::drained_to_py(py, &mut batch)
 }
 
+/// A user's wait ended `seconds` after it was due (`TaskSet.wait`): the generator's own lateness
+/// (`stats::lateness`).
+#[pyfunction]
+fn note_wait_late(seconds: f64) {
+    crate::stats::lateness::record_wait(seconds);
+}
+
 /// The user waiting on call `ticket` was killed: the call is not recorded (see `Bridge::abandon`).
 #[pyfunction]
 fn abandon(ticket: u64) -> PyResult<()> {
@@ -684,6 +691,7 @@ pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dist::add_functions(m)?;
     m.add_function(wrap_pyfunction!(wake_fd, m)?)?;
     m.add_function(wrap_pyfunction!(drain, m)?)?;
+    m.add_function(wrap_pyfunction!(note_wait_late, m)?)?;
     m.add_function(wrap_pyfunction!(abandon, m)?)?;
     m.add_function(wrap_pyfunction!(forget, m)?)?;
     m.add_function(wrap_pyfunction!(flush, m)?)?;

@@ -457,6 +457,30 @@ pub fn render(x: &Exposition<'_>, format: Format) -> String {
         "CPU used by this generator's Python thread (percent of one core), as the saturation warning reads it.",
     );
     w.sample("rlocust_cpu_usage_percent", &[], x.cpu_percent);
+    let (hub, wait) = crate::stats::lateness::snapshot();
+    for (name, help, d) in [
+        (
+            "rlocust_generator_response_delay_seconds",
+            "How long finished responses waited for this generator's Python thread (since the last stats reset).",
+            hub,
+        ),
+        (
+            "rlocust_generator_wait_lateness_seconds",
+            "How late users resumed after their waits (since the last stats reset).",
+            wait,
+        ),
+    ] {
+        w.family(name, Kind::Gauge, Some("seconds"), help);
+        for (q, v) in [
+            ("0.5", d.p50),
+            ("0.9", d.p90),
+            ("0.99", d.p99),
+            ("0.999", d.p999),
+            ("1.0", d.max),
+        ] {
+            w.sample(name, &[("quantile", q)], v / 1000.0);
+        }
+    }
 
     if let Some(workers) = &x.workers {
         w.family(

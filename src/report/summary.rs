@@ -7,7 +7,8 @@
 //! threshold that stopped the run, or null), `parameters` (locustfile, host, users, spawn_rate, run_time_s,
 //! user_classes, mode, workers, tags, exclude_tags), `thresholds` (each rule with its target, metric, op, limit,
 //! actual, unit, passed, abort), `thresholds_passed`, `totals` (the Aggregated row), `requests` (every row),
-//! `errors`. A row: `method`, `name`, `requests`, `failures`, `fail_ratio`, `rps`, `avg_ms`, `min_ms`, `max_ms`,
+//! `errors`, `generator` (this process's own lateness: `response_handling_delay_ms` and `wait_lateness_ms`, each
+//! `count`, `p50`, `p90`, `p99`, `p99.9`, `max`; see `stats::lateness`). A row: `method`, `name`, `requests`, `failures`, `fail_ratio`, `rps`, `avg_ms`, `min_ms`, `max_ms`,
 //! `median_ms`, `avg_bytes`, `percentiles_ms` (keys `50`, `66`, `75`, `80`, `90`, `95`, `98`, `99`, `99.9`,
 //! `99.99`, `100`; exact to 0.1 %, not Locust's 2-digit rounding), `coordinated_omission` (null, or for rows
 //! with requests of fixed-rate users `fixed_rate_requests`, `synthetic_samples` and the corrected
@@ -120,6 +121,26 @@ fn corrected(e: &EntrySnapshot) -> J {
     ])
 }
 
+/// How late this generator itself was (`stats::lateness`): the hub's delay in taking finished responses, and
+/// the users' resumption after their waits.
+fn generator() -> J {
+    let (hub, wait) = crate::stats::lateness::snapshot();
+    let delays = |d: &crate::stats::lateness::Delays| {
+        J::obj([
+            ("count", J::Int(d.count as i64)),
+            ("p50", J::Float(d.p50)),
+            ("p90", J::Float(d.p90)),
+            ("p99", J::Float(d.p99)),
+            ("p99.9", J::Float(d.p999)),
+            ("max", J::Float(d.max)),
+        ])
+    };
+    J::obj([
+        ("response_handling_delay_ms", delays(&hub)),
+        ("wait_lateness_ms", delays(&wait)),
+    ])
+}
+
 fn outcome(o: &Outcome) -> J {
     J::obj([
         ("rule", J::str(&o.rule.text)),
@@ -176,6 +197,7 @@ pub fn render(s: &RunSummary<'_>) -> String {
             "thresholds_passed",
             J::Bool(s.outcomes.iter().all(|o| o.passed)),
         ),
+        ("generator", generator()),
         ("totals", row(total, total)),
         (
             "requests",

@@ -805,6 +805,7 @@ impl RequestStats {
     /// Locust `reset_all`: the total and every entry are zeroed (`start_time` = now; entries stay
     /// listed) and the errors are cleared. Exceptions are kept.
     pub fn reset_all(&self, now: f64) {
+        super::lateness::reset();
         self.history.lock().clear();
         self.total.lock().reset(now);
         let mut guard = self.inner.lock();
@@ -943,6 +944,7 @@ impl RequestStats {
 
     /// Locust `clear_all`: entries removed, errors cleared, total replaced by a fresh one.
     pub fn clear_all(&self, now: f64) {
+        super::lateness::reset();
         self.history.lock().clear();
         *self.total.lock() = EntryState::new(now);
         let mut guard = self.inner.lock();

@@ -33,6 +33,7 @@
 mod co;
 mod hist;
 pub mod history;
+pub mod lateness;
 mod live;
 mod snapshot;
 #[cfg(test)]

@@ -66,6 +66,8 @@ def test_prometheus_scrapes_a_headless_run(rlocust, target_url, tmp_path):
             assert prom.value('rlocust_info{locust_version="2.47.0"}') == 1
             assert prom.value("process_resident_memory_bytes") > 1_000_000
             assert prom.value("process_cpu_seconds_total") > 0
+            assert prom.value('rlocust_generator_response_delay_seconds{quantile="0.5"}') >= 0
+            assert prom.value('rlocust_generator_wait_lateness_seconds{quantile="1.0"}') is not None
             # locust_exporter's gauges (its Grafana dashboards), Aggregated row included
             assert prom.value('locust_requests_num_requests{name="Aggregated"}') == total
             assert prom.value('locust_requests_num_failures{name="/fail"}') == USERS * 4

@@ -44,6 +44,10 @@ def test_breached_thresholds_exit_3_with_a_table_and_summary(rlocust, target_url
     assert doc["totals"]["percentiles_ms"]["100"] == doc["totals"]["max_ms"]
     assert doc["parameters"]["users"] == 4 and doc["parameters"]["user_classes"] == ["Checked"]
     assert doc["errors"][0]["name"] == "/fail"
+    # the generator's own lateness: every completion drained and every wait measured
+    gen = doc["generator"]
+    assert gen["response_handling_delay_ms"]["count"] >= doc["totals"]["requests"] * 0.9, gen
+    assert gen["wait_lateness_ms"]["count"] > 0 and 0 < gen["wait_lateness_ms"]["p50"] < 1000, gen
 
 
 def test_passing_thresholds_and_a_fail_ratio_rule_make_failures_acceptable(rlocust, target_url, tmp_path):

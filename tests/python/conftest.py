@@ -27,7 +27,7 @@ for _name in list(sys.modules):
 
 # Stand-in for ``_rlocust``, the Rust engine module that only exists inside an rlocust run. The shim's client
 # modules touch it at import time (e.g. ``_rlocust.Response``); these tests never send requests, so any attribute
-# is an inert placeholder class. Kept as source so subprocess tests can run it too.
+# is an inert placeholder class that accepts any arguments. Kept as source so subprocess tests can run it too.
 ENGINE_STUB_SOURCE = """
 import sys as _sys
 try:
@@ -43,7 +43,8 @@ except ImportError:
         if name.startswith("__"):
             raise AttributeError(name)
         if name not in _made:
-            _made[name] = type(name, (), {"__module__": "_rlocust"})
+            # callable with any arguments (functions such as note_wait_late are called from the shim's loop)
+            _made[name] = type(name, (), {"__module__": "_rlocust", "__init__": lambda self, *a, **k: None})
         return _made[name]
 
     _stub.__getattr__ = _stub_getattr

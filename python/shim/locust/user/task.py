@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, final, overload, runtime_ch
 import gevent
 from gevent import GreenletExit
 
+import _rlocust
 from locust.exception import (
     InterruptTaskSet,
     MissingWaitTimeError,
@@ -330,7 +331,15 @@ class TaskSet(metaclass=TaskSetMeta):
         if self.user._state == LOCUST_STATE_STOPPING:
             raise StopUser()
         self.user._state = LOCUST_STATE_WAITING
-        self._sleep(self.wait_time())
+        seconds = self.wait_time()
+        start = perf_counter()
+        # a bad wait_time fails in the sleep, with gevent's error, as in Locust
+        self._sleep(seconds)
+        try:
+            # how late the hub resumed this user (the generator's own lateness, not the target's)
+            _rlocust.note_wait_late(perf_counter() - start - seconds)
+        except TypeError:  # a number gevent sleeps on but a float cannot subtract (e.g. a Decimal)
+            pass
         if self.user._state == LOCUST_STATE_STOPPING:
             raise StopUser()
         self.user._state = LOCUST_STATE_RUNNING

@@ -1,0 +1,117 @@
+//! How late the generator itself was (issue 14's saturation signal), in two HDR histograms (µs):
+//! - `hub`: for each completed call, the time from the first message of its batch reaching the bridge's queue
+//!   to the hub draining that batch (an upper bound of how long the response sat finished before Python could
+//!   take it; the hub then resumes the batch's users in turn);
+//! - `wait`: for each finished wait (`TaskSet.wait()`, the user's `wait_time` sleep), how long after its due
+//!   time the user resumed.
+//!
+//! A generator with headroom shows tens of µs in both; milliseconds mean its Python thread was the bottleneck
+//! and that share of a reported response time (or of a missed schedule) is the generator's, not the target's.
+//! Reset with the statistics. Local to this process (a master does not get its workers').
+//!
+//! Who calls it: `bridge::Bridge::drain_into` ([`record_hub`]), `py::note_wait_late` ([`record_wait`]), the
+//! statistics' resets ([`reset`]), the summary and `/metrics` ([`snapshot`]). What it must not do: block (one
+//! short lock per batch or per wait), or know about rows.
+use std::sync::LazyLock;
+
+use hdrhistogram::Histogram;
+use parking_lot::Mutex;
+
+struct Both {
+    hub: Histogram<u64>,
+    wait: Histogram<u64>,
+}
+
+fn histogram() -> Histogram<u64> {
+    // 1 µs .. 1 hour, 3 significant digits
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("a valid histogram configuration")
+}
+
+static LATENESS: LazyLock<Mutex<Both>> = LazyLock::new(|| {
+    Mutex::new(Both {
+        hub: histogram(),
+        wait: histogram(),
+    })
+});
+
+/// `count` completions drained `us` µs after their batch began queueing.
+pub fn record_hub(us: u64, count: u64) {
+    if count > 0 {
+        LATENESS.lock().hub.saturating_record_n(us.max(1), count);
+    }
+}
+
+/// A wait that ended `seconds` after its due time (negative: early, recorded as 0).
+pub fn record_wait(seconds: f64) {
+    LATENESS.lock().wait.saturating_record(wait_us(seconds));
+}
+
+/// A lateness in whole µs, at least 1 (the histogram's lowest value); early or not a number: 1.
+fn wait_us(seconds: f64) -> u64 {
+    if seconds.is_finite() && seconds > 0.0 {
+        ((seconds * 1e6) as u64).max(1)
+    } else {
+        1
+    }
+}
+
+/// Forget everything (the statistics were reset).
+pub fn reset() {
+    let mut b = LATENESS.lock();
+    b.hub.reset();
+    b.wait.reset();
+}
+
+/// One histogram's figures in ms.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delays {
+    pub count: u64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+fn delays(h: &Histogram<u64>) -> Delays {
+    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    Delays {
+        count: h.len(),
+        p50: ms(0.5),
+        p90: ms(0.9),
+        p99: ms(0.99),
+        p999: ms(0.999),
+        max: h.max() as f64 / 1000.0,
+    }
+}
+
+/// `(hub, wait)` as of now.
+pub fn snapshot() -> (Delays, Delays) {
+    let b = LATENESS.lock();
+    (delays(&b.hub), delays(&b.wait))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // the global histograms are reset by other tests' statistics resets: the figures are tested on local ones
+    #[test]
+    fn figures_in_ms() {
+        let mut h = histogram();
+        h.saturating_record_n(2_000, 99);
+        h.saturating_record(40_000);
+        let d = delays(&h);
+        assert_eq!(d.count, 100);
+        assert!(
+            (d.p50 - 2.0).abs() < 0.01 && (d.max - 40.0).abs() < 0.05,
+            "{d:?}"
+        );
+        assert_eq!(wait_us(0.0005), 500);
+        assert_eq!(wait_us(-1.0), 1);
+        assert_eq!(wait_us(f64::NAN), 1);
+        assert_eq!(wait_us(1e-9), 1);
+        record_hub(10, 0); // nothing recorded, no panic
+        record_wait(f64::INFINITY);
+    }
+}
