@@ -4,6 +4,10 @@
 #                the web UI (committed build matches, browser test in headless Chromium)
 #   make lint    cargo fmt --check, clippy (warnings are errors) and ruff
 #   make clean   remove everything the targets above made (build output, venvs, demo results, caches)
+#   make sdist   dist/rlocust-<version>.tar.gz (maturin, pinned in requirements-build.txt)
+#   make wheel   dist/rlocust-<version>-cp311-abi3-manylinux_2_34_x86_64.whl, built from that sdist as pip would
+#                (so the sdist is proven to build); installs on CPython 3.11+ without a Rust toolchain
+#   make wheel-aarch64   the same wheel for aarch64, cross-built (rustup target + gcc-aarch64-linux-gnu)
 #   make webui   rebuild the browser UI (webui/ → webui/dist, committed; needs Node 20.19+ and npm)
 #   make webui-check   fail if the committed webui/dist differs from a fresh build
 #   make test-webui    the browser tests: the built UI against real Locust 2.47 and as rlocust serves it, in
@@ -11,6 +15,11 @@
 #   make test-obs      Prometheus scraping /metrics (Debian's prometheus), --thresholds, --check-*, --summary-json
 #   make test-otel     --otel against an OTLP receiver on loopback (gRPC and HTTP/protobuf), side by side with real
 #                      Locust 2.47 and its otel extra (.venv-oracle-otel, from requirements-oracle-otel.txt)
+#   make test-packaging  the wheel in fresh venvs with no cargo on PATH, the standalone binary's portability, the
+#                        Dockerfile (hadolint)
+#   make test-lib    rlocust-python: Locust as a library, `python locustfile.py` debugging, pytest suites (tests/lib)
+#   make locust-own-tests  Locust 2.47's own test modules against rlocust through rlocust-python (not in `make
+#                          test`: it clones Locust's repository; results in docs/compatibility.md)
 #   make test-contrib  Locust's contrib users (locust.contrib.*) side by side against real servers on loopback
 #                      (PostgreSQL, Mosquitto, dnsmasq: Debian packages; python-socketio, qdrant-client's local
 #                      mode, milvus-lite)
@@ -23,6 +32,7 @@
 #   (requirements-oracle-otel.txt), the oracle of tests/otel.
 # - .contrib-site: the third-party clients of the contrib users (tests/contrib/requirements.txt), installed with
 #   `pip install --target` and put on PYTHONPATH for both tools (.venv and .venv-oracle are the same CPython).
+# - .venv-build: maturin (requirements-build.txt), for `make sdist` and `make wheel`.
 PYTHON ?= python3
 VENV ?= .venv
 ORACLE ?= .venv-oracle
@@ -30,12 +40,19 @@ ORACLE ?= .venv-oracle
 ORACLE_PLUGINS ?= .venv-oracle-plugins
 CONTRIB_SITE ?= .contrib-site
 ORACLE_OTEL ?= .venv-oracle-otel
+BUILD_VENV ?= .venv-build
+# The wheel's manylinux policy: the newest glibc symbol version the extension module needs on this build host
+# (Debian 12, glibc 2.36) is GLIBC_2.34 (pthread_*, dlsym moved into libc), so manylinux_2_34 is the lowest
+# policy maturin's check accepts. A lower floor needs an older sysroot (a manylinux container, or maturin --zig).
+MANYLINUX ?= manylinux_2_34
+VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n 1)
+SDIST := dist/rlocust-$(VERSION).tar.gz
 VPY := $(CURDIR)/$(VENV)/bin/python
 # The interpreter the binary embeds (pyo3 reads it at build time).
 export PYO3_PYTHON := $(VPY)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: deps build demo test test-rust test-python test-diff test-web test-dist test-packaging test-contrib test-obs test-otel lint clean webui webui-check test-webui
+.PHONY: deps build demo sdist wheel wheel-aarch64 test test-rust test-python test-lib locust-own-tests test-diff test-web test-dist test-packaging test-contrib test-obs test-otel lint clean webui webui-check test-webui
 
 # The venv, and the packages of both requirements files in it (again when either file changes).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -51,6 +68,41 @@ build: deps
 demo: build
 	scripts/demo.sh
 
+$(BUILD_VENV)/.installed: requirements-build.txt
+	test -x $(BUILD_VENV)/bin/python || $(PYTHON) -m venv $(BUILD_VENV)
+	$(BUILD_VENV)/bin/pip install -q -r requirements-build.txt
+	touch $@
+
+sdist: $(BUILD_VENV)/.installed
+	rm -f dist/rlocust-*.tar.gz
+	$(BUILD_VENV)/bin/maturin sdist --out dist
+
+# pip's own path from the sdist (PEP 517, maturin as the backend), with the manylinux check turned on and the
+# checkout's target/ as the build cache (pip unpacks the sdist into a temporary directory; with the cache only the
+# rlocust crate itself is compiled again). PYO3_PYTHON is the binary's business: maturin picks the interpreter.
+# Rebuilt when a file that goes into the wheel changes.
+WHEEL_STAMP := dist/.wheel-$(VERSION)
+WHEEL_INPUTS := Cargo.toml Cargo.lock pyproject.toml build.rs README.md \
+	$(shell find src python webui/dist -type f -not -name '*.pyc' 2>/dev/null)
+$(WHEEL_STAMP): $(WHEEL_INPUTS) $(BUILD_VENV)/.installed
+	$(MAKE) sdist
+	rm -f dist/rlocust-*_$(shell uname -m).whl
+	env -u PYO3_PYTHON PATH="$(CURDIR)/$(BUILD_VENV)/bin:$$PATH" CARGO_TARGET_DIR=$(CURDIR)/target \
+	MATURIN_PEP517_ARGS="--compatibility $(MANYLINUX) --auditwheel check" \
+	$(BUILD_VENV)/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation -w dist $(SDIST)
+	touch $@
+
+wheel: $(WHEEL_STAMP)
+
+# The aarch64 wheel, cross-built from this checkout (not run by `make test`: nothing here can run it). Needs
+# `rustup target add aarch64-unknown-linux-gnu` and Debian's gcc-aarch64-linux-gnu (docs/packaging.md).
+wheel-aarch64: $(BUILD_VENV)/.installed
+	rm -f dist/rlocust-*_aarch64.whl
+	env -u PYO3_PYTHON CARGO_TARGET_DIR=$(CURDIR)/target \
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
+	$(BUILD_VENV)/bin/maturin build --release --target aarch64-unknown-linux-gnu \
+	--compatibility $(MANYLINUX) --auditwheel check --out dist
+
 $(ORACLE)/bin/locust:
 	$(PYTHON) -m venv $(ORACLE)
 	$(ORACLE)/bin/pip install -q locust==2.47.0
@@ -60,13 +112,25 @@ $(ORACLE_PLUGINS)/bin/locust:
 	$(ORACLE_PLUGINS)/bin/pip install -q locust==2.47.0 locust-plugins==5.0.3
 
 test: build $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
-	$(MAKE) test-rust test-python test-diff test-web test-dist test-otel test-packaging test-contrib test-obs webui-check test-webui
+	$(MAKE) test-rust test-python test-lib test-diff test-web test-dist test-otel test-packaging test-contrib test-obs webui-check test-webui
 
 test-rust: deps $(ORACLE)/bin/locust
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust cargo test --release
 
 test-python: deps
 	$(VPY) -m pytest -q tests/python
+
+# rlocust-python's three workflows with real files against the loopback target, and real Locust left alone in a
+# plain `python` (tests/lib, about 20 s).
+test-lib: build $(ORACLE)/bin/locust
+	ORACLE_VENV=$(CURDIR)/$(ORACLE) RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
+	RLOCUST_PYTHON_BIN=$(CURDIR)/target/release/rlocust-python \
+	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/lib
+
+# (the tests' own dependencies, e.g. geventhttpclient, come from the oracle venv: VIRTUAL_ENV puts its packages on
+# the launcher's path; `locust` itself stays rlocust's)
+locust-own-tests: build $(ORACLE)/bin/locust
+	VIRTUAL_ENV=$(CURDIR)/$(ORACLE) $(VPY) scripts/locust_own_tests.py --launcher $(CURDIR)/target/release/rlocust-python
 
 # Both tools of a scenario run at the same time (DIFF_PARALLEL=1: about half the wall time), except scenarios marked
 # `diff-sequential` (their outcome depends on response times of the one fault server).
@@ -96,10 +160,13 @@ test-otel: build $(ORACLE_OTEL)/.installed
 	LOCUST_OTEL_BIN=$(CURDIR)/$(ORACLE_OTEL)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
 	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/otel
 
-# pip install of this checkout into a fresh venv next to locust==2.47.0 and faker, and the binary with `env -i`.
-test-packaging: deps
+# The wheel (built once, `make wheel`) in fresh venvs with no Rust toolchain on PATH and next to locust==2.47.0 and
+# faker; the standalone binary's run-time needs and its errors when its Python is missing; the Dockerfile (hadolint).
+# -rP prints the measured wheel install times.
+test-packaging: deps build wheel
 	rm -rf .venv-packaging
-	PACKAGING_VENV=$(CURDIR)/.venv-packaging $(VPY) -m pytest -q tests/packaging
+	PACKAGING_VENV=$(CURDIR)/.venv-packaging RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
+	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q -rP tests/packaging
 
 # The contrib users' clients, again when the requirements change (a fresh directory: --target does not upgrade).
 $(CONTRIB_SITE)/.installed: tests/contrib/requirements.txt | deps
@@ -122,10 +189,10 @@ test-obs: build $(ORACLE_PLUGINS)/bin/locust
 lint: deps
 	cargo fmt --check
 	cargo clippy --release --all-targets -- -D warnings
-	$(VENV)/bin/ruff check python tests locustfiles bench
+	$(VENV)/bin/ruff check python tests locustfiles bench examples scripts
 
 clean:
-	rm -rf target demo-results $(VENV) $(ORACLE) $(ORACLE_PLUGINS) $(CONTRIB_SITE) $(ORACLE_OTEL) .venv-packaging .pytest_cache .ruff_cache webui/node_modules
+	rm -rf target dist demo-results $(VENV) $(ORACLE) $(ORACLE_PLUGINS) $(CONTRIB_SITE) $(ORACLE_OTEL) $(BUILD_VENV) .venv-packaging .pytest_cache .ruff_cache webui/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The web UI's sources are in webui/ (TypeScript, Preact, uPlot); its build output webui/dist is committed, so

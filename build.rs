@@ -11,13 +11,19 @@ fn main() {
     {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
     }
+    // The version whose standard library the binary needs (`lib/pythonX.Y` under its home).
+    println!(
+        "cargo:rustc-env=RLOCUST_PYTHON_VERSION={}.{}",
+        cfg.version().major,
+        cfg.version().minor
+    );
     // Where the embedded interpreter finds its standard library when no PYTHONHOME is set: the prefix of the
     // interpreter this binary is built against (not whatever `python3` comes first on PATH at run time).
     if let Some(exe) = cfg.executable() {
         let probe = std::process::Command::new(exe)
             .args([
                 "-c",
-                "import sys; print(sys.base_prefix); print(sys.executable)",
+                "import sys; print(sys.base_prefix); print(sys.executable); print(sys.platlibdir)",
             ])
             .output();
         if let Ok(out) = probe {
@@ -26,6 +32,10 @@ fn main() {
             if let (Some(home), Some(executable)) = (lines.next(), lines.next()) {
                 println!("cargo:rustc-env=RLOCUST_PYTHON_HOME={home}");
                 println!("cargo:rustc-env=RLOCUST_PYTHON_EXECUTABLE={executable}");
+            }
+            // `lib` on most builds, `lib64` on Fedora's: the standard library is `<home>/<platlibdir>/pythonX.Y`.
+            if let Some(platlibdir) = lines.next() {
+                println!("cargo:rustc-env=RLOCUST_PYTHON_PLATLIBDIR={platlibdir}");
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The hand-off between tokio and the one thread that runs Python (the "hub").
 //!
-//! Two kinds of message travel to the hub: finished HTTP calls ([`Completion`]s, ~60k/s at full load) and runner
+//! Two kinds of message travel to the hub: finished HTTP calls ([`Completion`]s, ~60k/s at full load; with them
+//! the pieces of streamed bodies and the wake-ups of users whose waits are over, `engine::timers`) and runner
 //! commands ([`IssuedCommand`]s, a few per second). Plain Rust: this module never touches Python (the `py` module
 //! turns drained messages into Python objects on the hub thread).
 //!
@@ -150,6 +151,8 @@ pub struct Drained {
     pub commands: Vec<IssuedCommand>,
     /// Pieces of streamed bodies (rare: only calls with `stream=True` read them).
     pub pieces: Vec<Piece>,
+    /// Tickets of users' waits that are over (`engine::timers`).
+    pub wakes: Vec<u64>,
 }
 
 impl Drained {
@@ -159,11 +162,15 @@ impl Drained {
             completions: Vec::new(),
             commands: Vec::new(),
             pieces: Vec::new(),
+            wakes: Vec::new(),
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.completions.is_empty() && self.commands.is_empty() && self.pieces.is_empty()
+        self.completions.is_empty()
+            && self.commands.is_empty()
+            && self.pieces.is_empty()
+            && self.wakes.is_empty()
     }
 }
 
@@ -206,6 +213,7 @@ impl Bridge {
                     completions: Vec::with_capacity(1024),
                     commands: Vec::new(),
                     pieces: Vec::new(),
+                    wakes: Vec::with_capacity(1024),
                 },
                 pinged: false,
                 since: None,
@@ -278,6 +286,17 @@ impl Bridge {
         self.push(|q| q.waiting.pieces.push(piece));
     }
 
+    /// Queue the wake-ups of the users whose waits are over (from `engine::timers`, on a tokio worker).
+    pub fn wake(&self, tickets: Vec<u64>) {
+        self.push(|q| {
+            if q.waiting.wakes.is_empty() && q.waiting.wakes.capacity() < tickets.capacity() {
+                q.waiting.wakes = tickets;
+            } else {
+                q.waiting.wakes.extend_from_slice(&tickets);
+            }
+        });
+    }
+
     /// Move everything queued into `into` (called on the hub thread when the fd is readable). `into`'s buffers are
     /// swapped with the queue's when `into` is empty, so a hub that reuses one `Drained` (emptied after each
     /// drain) allocates no new buffers once both have grown to the largest batch.
@@ -305,6 +324,11 @@ impl Bridge {
             into.commands.append(&mut waiting.commands);
         }
         into.pieces.append(&mut waiting.pieces);
+        if into.wakes.is_empty() {
+            std::mem::swap(&mut into.wakes, &mut waiting.wakes);
+        } else {
+            into.wakes.append(&mut waiting.wakes);
+        }
     }
 
     /// Take everything queued (as [`Bridge::drain_into`], into new buffers).

@@ -201,5 +201,7 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+pub mod timers;
+
 #[cfg(test)]
 mod tests;

@@ -138,10 +138,35 @@ pub fn recent_lines() -> Vec<String> {
     kept().lock().iter().cloned().collect()
 }
 
+/// Library mode (`rlocust-python`): log lines are handed to Python's `logging` (the hub takes them with
+/// [`take_forwarded`]) instead of being written here, so a script's handlers see the runner's lines as they see
+/// Locust's.
+static FORWARD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static FORWARDED: Mutex<Vec<(Level, String, String)>> = Mutex::new(Vec::new());
+
+pub fn forward_to_python() {
+    FORWARD.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The lines logged since the last call, as (level number, logger, message).
+pub fn take_forwarded() -> Vec<(u8, String, String)> {
+    std::mem::take(&mut *FORWARDED.lock())
+        .into_iter()
+        .map(|(l, logger, msg)| (l as u8, logger, msg))
+        .collect()
+}
+
 /// Write one log line for `logger` (e.g. "locust.main") at `level`.
 pub fn log(level: Level, logger: &str, msg: &str) {
     let mut s = sink().lock();
     if s.silent || level < s.level {
+        return;
+    }
+    if FORWARD.load(std::sync::atomic::Ordering::Relaxed) {
+        drop(s);
+        FORWARDED
+            .lock()
+            .push((level, logger.to_string(), msg.to_string()));
         return;
     }
     let at = now();

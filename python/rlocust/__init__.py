@@ -16,3 +16,11 @@ def main():
     from rlocust._rlocust import run
 
     sys.exit(run(sys.argv[1:]))
+
+
+def python_main():
+    """`rlocust-python` console script: run a Python entry point (script, `-m module`, `-c code`) as `python` would,
+    with rlocust's `locust` package and engine; exit with its code."""
+    from rlocust._rlocust import run_python
+
+    sys.exit(run_python(sys.argv[1:]))

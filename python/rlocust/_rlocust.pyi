@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any, Literal, NoReturn, Self, TypeAlias, final
 
 __all__ = [
+    "CsvFiles",
     "DistMessage",
     "Fire",
     "Quit",
@@ -31,12 +32,20 @@ __all__ = [
     "drain",
     "flush",
     "forget",
+    "lib_log_level",
+    "lib_parse_options",
+    "lib_runner",
+    "lib_take_logs",
+    "lib_stop_timeout",
+    "lib_web_ui",
+    "library_mode",
     "log_error",
     "log_exception",
     "log_line",
     "log_request",
     "note_wait_late",
     "run",
+    "run_python",
     "runner_control",
     "runner_final_user_classes_count",
     "runner_shape",
@@ -48,12 +57,15 @@ __all__ = [
     "set_flush_hook",
     "set_ssl_suffix",
     "set_stats_settings",
+    "sleep",
     "stats_current_percentile",
     "stats_entry",
     "stats_errors",
     "stats_names",
     "stats_percentile",
     "stats_reset",
+    "stats_sample_history",
+    "stats_text",
     "take_interrupt",
     "user_classes_count",
     "user_count",
@@ -68,6 +80,49 @@ __all__ = [
 
 def run(argv: list[str]) -> int:
     """Run rlocust with `argv` (without the program name) inside this interpreter; returns the exit code."""
+
+def run_python(argv: list[str]) -> int:
+    """`rlocust-python` inside this interpreter: run `argv` (python's arguments: a script, `-m module`, `-c code`)
+    with rlocust's `locust` and engine; returns the exit code."""
+
+# ---- library mode (`rlocust-python`: a script drives the run) ------------------------------------------------
+
+def library_mode() -> bool:
+    """Whether a script drives the run (`rlocust-python`) rather than `rlocust`'s command line."""
+
+def lib_runner(classes: Sequence[tuple[str, float, int]], stop_timeout: float, reset_stats: bool) -> None:
+    """A new runner for the user classes (name, weight, fixed_count): a fresh runner state and task."""
+
+def lib_stop_timeout(seconds: float) -> None:
+    """`environment.stop_timeout` as it is when the test starts."""
+
+def lib_log_level(level: str, silent: bool = False) -> None:
+    """The level of the runner's log lines written by Rust (Locust's `setup_logging`)."""
+
+def lib_take_logs() -> list[tuple[int, str, str]]:
+    """The runner's log lines since the last call, as (level number, logger, message), for Python's logging."""
+
+def lib_web_ui(args: list[str], info: str) -> tuple[str, int]:
+    """Start the web UI with Locust's web options `args`; `info` is `web_info()`'s JSON. Returns (host, port)."""
+
+def lib_parse_options(argv: list[str]) -> tuple[dict[str, Any] | None, int | None, str]:
+    """Locust's built-in options parsed from `argv`: (options, None, "") or (None, exit code, text to print)."""
+
+def stats_text(which: Literal["stats", "stats_total", "percentiles", "errors"]) -> str:
+    """The text of one of Locust's console tables."""
+
+def stats_sample_history() -> None:
+    """One point of the run's history (Locust's `stats_history`)."""
+
+@final
+class CsvFiles:
+    """Locust's four CSV files (`{prefix}_stats.csv`, ...), written from the Rust statistics."""
+
+    def __new__(cls, prefix: str, full_history: bool) -> Self: ...
+    def tick(self) -> None:
+        """One writer cycle: rewrite the totals, append the history rows."""
+    def close(self) -> None:
+        """The last write; later calls do nothing."""
 
 # ---- HTTP ----------------------------------------------------------------------------------------------------
 
@@ -448,6 +503,10 @@ def set_ssl_suffix(suffix: str) -> None:
     """The `(_ssl.c:NNNN)` this Python's ssl module appends to OpenSSL errors."""
 
 # ---- statistics ----------------------------------------------------------------------------------------------
+
+def sleep(seconds: float) -> int:
+    """A ticket the hub's drain returns with None `seconds` from now (a user's wait, kept by tokio); `seconds`
+    must be finite and positive (ValueError)."""
 
 def note_wait_late(seconds: float) -> None:
     """A user's wait ended `seconds` after it was due (the generator's own lateness, docs/observability.md)."""

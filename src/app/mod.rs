@@ -5,15 +5,19 @@
 //! - [`startup`]: the shared machinery, the locustfiles, logging and the startup messages, the Environment.
 //! - [`session`]: one test run, from the runner objects and the `init` event to the exit code.
 //! - [`exit`]: [`ExitStatus`], the exit code with the text the user sees.
+//! - [`library`]: `rlocust-python`, where a Python script (not the command line) drives the engine.
 //!
 //! Threads: this runs on the main thread, which is also the Python (hub) thread while the test runs; the
 //! runner, the reporters and the HTTP engine run on a tokio runtime owned by [`startup::Services`].
 mod exit;
 mod gates;
+pub(crate) mod library;
 mod session;
 mod startup;
 
 pub use exit::ExitStatus;
+pub use library::run_python;
+pub(crate) use session::name_width;
 
 use crate::cli::{self, CliError};
 use crate::interp;

@@ -143,7 +143,7 @@ fn connect_worker(services: &Services, options: &Options) -> Result<WorkerConn, 
 }
 
 /// Width of the name column: 80 unless stdout is a terminal (reference §5.2).
-fn name_width() -> usize {
+pub(crate) fn name_width() -> usize {
     // SAFETY: TIOCGWINSZ fills a winsize struct for a tty fd; on error we keep the default.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
     let ok = unsafe { libc::isatty(1) == 1 && libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) == 0 };
@@ -217,14 +217,19 @@ impl<'a> Session<'a> {
             _ => None,
         };
         let csv = match &options.csv_prefix {
-            Some(prefix) => Some(CsvWriter::create(prefix, options.csv_full_history).map_err(
-                |e| {
+            Some(prefix) => Some(
+                CsvWriter::create(
+                    prefix,
+                    options.csv_full_history,
+                    options.csv_generator && !options.master,
+                )
+                .map_err(|e| {
                     ExitStatus::user(
                         format!("rlocust: cannot write CSV files {prefix}_*.csv: {e}"),
                         1,
                     )
-                },
-            )?),
+                })?,
+            ),
             None => None,
         };
         let outputs = Arc::new(Outputs::new(

@@ -65,9 +65,22 @@ impl Services {
             engine: self.engine.clone(),
             stats: self.stats.clone(),
             bridge: self.bridge.clone(),
-            runner: shared.clone(),
+            runner: parking_lot::RwLock::new(shared.clone()),
         }));
         RunnerHandle { shared, control_rx }
+    }
+
+    /// Library mode (`rlocust-python`): the engine, the statistics and the bridge reachable from Python with no
+    /// command line. The runner's state and task come later, one per runner a script creates
+    /// (`py::library`); until then a placeholder state answers (ready, no users).
+    pub fn install_library(&self) {
+        let (shared, _rx) = Shared::new(0.0);
+        py::install(Arc::new(Core {
+            engine: self.engine.clone(),
+            stats: self.stats.clone(),
+            bridge: self.bridge.clone(),
+            runner: parking_lot::RwLock::new(shared),
+        }));
     }
 }
 

@@ -90,6 +90,8 @@ pub struct Options {
     pub thresholds: Option<String>,
     /// `--summary-json FILE` (`-`: stdout).
     pub summary_json: Option<String>,
+    /// `--csv-generator`: also write `{prefix}_generator.csv` (`stats::lateness`).
+    pub csv_generator: bool,
     /// `--metrics-port`, `--metrics-host`, `--metrics-buckets`.
     pub metrics_port: Option<i64>,
     pub metrics_host: String,
@@ -226,6 +228,7 @@ impl Options {
             checks_by_plugin: false,
             thresholds: text(values, "thresholds").filter(|t| !t.trim().is_empty()),
             summary_json: text(values, "summary_json").filter(|t| !t.is_empty()),
+            csv_generator: flag(values, "csv_generator"),
             metrics_port: int(values, "metrics_port"),
             metrics_host: match values.get("metrics_host") {
                 Some(Value::Str(h)) if h == "*" => String::new(),

@@ -899,6 +899,18 @@ pub fn table() -> Vec<OptSpec> {
             ),
         ),
         o(
+            &["--csv-generator"],
+            "csv_generator",
+            K::Flag,
+            D::False,
+            Some("RLOCUST_CSV_GENERATOR"),
+            G::Stats,
+            None,
+            Some(
+                "With --csv, also write PREFIX_generator.csv: how late this generator itself was (response bytes waiting in sockets, responses waiting for Python, users resuming late after their waits), as percentiles in ms.",
+            ),
+        ),
+        o(
             &["--metrics-port"],
             "metrics_port",
             K::Single(Ty::Int),

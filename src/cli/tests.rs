@@ -167,6 +167,7 @@ fn defaults_cover_every_dest_in_locust_order() {
         "check_avg_response_time",
         "thresholds",
         "summary_json",
+        "csv_generator",
         "metrics_port",
         "metrics_host",
         "metrics_buckets",

@@ -181,8 +181,10 @@ pub struct Exchange {
     pub elapsed: Duration,
     /// The HTTP version the response came in, as urllib3 numbers it (`response.raw.version`): 10, 11 or 20.
     pub version: u8,
-    /// When its head had been read.
+    /// When its head had been read (when it arrived, where the kernel stamps packets).
     pub head_at: Instant,
+    /// How long the bytes that ended it had waited in the socket (`conn::RawResponse::lag`).
+    pub lag: Duration,
 }
 
 /// The result of a whole call: the final response (if any), the responses redirected through, or the error.
@@ -361,7 +363,16 @@ impl UserClient {
             Ok((r, tail)) => (Ok(r), tail),
             Err(e) => (Err(e), None),
         };
-        let response_time_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        // the bytes that ended the response may have waited in the socket for the I/O thread: that wait is the
+        // generator's, not the server's (conn::stamp)
+        let lag = match &result {
+            Ok(r) => r.lag,
+            Err(_) => Duration::ZERO,
+        };
+        if !lag.is_zero() {
+            crate::stats::lateness::record_socket(lag.as_micros() as u64);
+        }
+        let response_time_ms = t0.elapsed().saturating_sub(lag).as_secs_f64() * 1000.0;
         let head_ms = match &result {
             Ok(r) => r.head_at.saturating_duration_since(t0).as_secs_f64() * 1000.0,
             _ => response_time_ms,
@@ -384,6 +395,7 @@ impl UserClient {
                     elapsed: Duration::ZERO,
                     version: head.version,
                     head_at: Instant::now(),
+                    lag: Duration::ZERO,
                 }),
                 history,
                 error: Some(HttpError::Read { exc, head: None }),
@@ -628,6 +640,7 @@ async fn run_chain(
             elapsed,
             version,
             head_at: raw.head_at,
+            lag: raw.lag,
         };
         if spec.allow_redirects
             && is_redirect(status)

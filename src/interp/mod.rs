@@ -118,6 +118,7 @@ fn embedded_init() -> Result<(), InterpError> {
     let home =
         option_env!("RLOCUST_PYTHON_HOME").filter(|_| std::env::var_os("PYTHONHOME").is_none());
     let program = option_env!("RLOCUST_PYTHON_EXECUTABLE");
+    check_stdlib(home)?;
     // SAFETY: the documented PyConfig sequence (init, set strings, initialize, clear) on a zeroed struct, on
     // the main thread before any other Python use.
     unsafe {
@@ -144,8 +145,11 @@ fn embedded_init() -> Result<(), InterpError> {
         if !ok || ffi::PyStatus_Exception(status) != 0 {
             return Err(InterpError::User {
                 message: format!(
-                    "rlocust: cannot start the Python interpreter it was built against (home {}); set PYTHONHOME to a Python 3 installation",
-                    home.unwrap_or("unknown")
+                    "rlocust: cannot start the Python interpreter it was built against (home {}); set PYTHONHOME to a Python {} installation",
+                    home.map(str::to_string)
+                        .or_else(|| std::env::var("PYTHONHOME").ok())
+                        .unwrap_or_else(|| "unknown".into()),
+                    option_env!("RLOCUST_PYTHON_VERSION").unwrap_or("3")
                 ),
                 code: 1,
             });
@@ -153,6 +157,46 @@ fn embedded_init() -> Result<(), InterpError> {
         ffi::PyEval_SaveThread();
     }
     Ok(())
+}
+
+/// The standard library of the Python the binary needs must be there before CPython starts: without it CPython
+/// prints its whole path configuration (some twenty lines) before failing. One line instead, naming what is
+/// missing. `built_home` is the home from the build, `None` when PYTHONHOME overrides it (or the build did not
+/// know it). A missing libpython itself is reported by the dynamic loader before `main` runs (docs/packaging.md).
+#[cfg(not(feature = "extension-module"))]
+fn check_stdlib(built_home: Option<&str>) -> Result<(), InterpError> {
+    use std::path::Path;
+    let Some(version) = option_env!("RLOCUST_PYTHON_VERSION") else {
+        return Ok(());
+    };
+    let from_env = std::env::var("PYTHONHOME").ok();
+    // PYTHONHOME may be `prefix:exec_prefix`; the standard library's .py files live under the prefix.
+    let Some(home) = built_home.or(from_env.as_deref().and_then(|h| h.split(':').next())) else {
+        return Ok(());
+    };
+    // CPython's own landmarks (getpath.py): `<platlibdir>/pythonX.Y/os.py` (or .pyc), or `pythonXY.zip`.
+    let lib = Path::new(home).join(option_env!("RLOCUST_PYTHON_PLATLIBDIR").unwrap_or("lib"));
+    let compact = version.replace('.', "");
+    let landmarks = [
+        format!("python{version}/os.py"),
+        format!("python{version}/os.pyc"),
+        format!("python{compact}.zip"),
+    ];
+    if landmarks.iter().any(|l| lib.join(l).is_file()) {
+        return Ok(());
+    }
+    let stdlib = lib.join(format!("python{version}"));
+    let message = match from_env.filter(|_| built_home.is_none()) {
+        Some(env_home) => format!(
+            "rlocust: PYTHONHOME={env_home} is not a Python {version} installation (no standard library in {}); unset it or point it at one",
+            stdlib.display()
+        ),
+        None => format!(
+            "rlocust: the Python {version} this binary was built against is missing (no standard library in {}); reinstall that Python, set PYTHONHOME to a Python {version} installation, or install rlocust's wheel instead",
+            stdlib.display()
+        ),
+    };
+    Err(InterpError::User { message, code: 1 })
 }
 
 /// Re-export of the module definition under a plain ident for `append_to_inittab!`.
@@ -169,7 +213,7 @@ import sys, os, importlib.abc, importlib.util, importlib.machinery
 class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
     """Serves the embedded `locust` shim; installed first on sys.meta_path so an installed Locust never wins."""
     def find_spec(self, fullname, path=None, target=None):
-        if fullname.partition(".")[0] in ("locust", "pytest_locust"):
+        if fullname.partition(".")[0] in ("locust", "pytest_locust", "_rlocust_launch"):
             entry = SHIM.get(fullname)
             if entry is None:
                 return None
@@ -462,6 +506,23 @@ pub fn list_text() -> Result<String, InterpError> {
         m.call_method0("list_text")
             .and_then(|s| s.extract())
             .map_err(|e| internal(py, e))
+    })
+}
+
+/// `rlocust-python`: run `argv` as `python` runs it (a script, `-m module`, `-c code`), in library mode. Returns
+/// the exit code Python would exit with (an uncaught exception's traceback is printed already).
+pub fn run_python(argv: &[String]) -> Result<i32, InterpError> {
+    Python::attach(|py| {
+        let m = py.import("_rlocust_launch").map_err(|e| internal(py, e))?;
+        m.call_method1(
+            "main",
+            (
+                argv.to_vec(),
+                EMBEDDED.load(std::sync::atomic::Ordering::Relaxed),
+            ),
+        )
+        .and_then(|r| r.extract())
+        .map_err(|e| internal(py, e))
     })
 }
 

@@ -351,6 +351,10 @@ pub fn drained_to_py<'py>(py: Python<'py>, batch: &mut Drained) -> PyResult<Boun
         };
         completions.append((p.ticket, value))?;
     }
+    // a user whose wait is over is resumed like one whose response came, with None
+    for ticket in batch.wakes.drain(..) {
+        completions.append((ticket, py.None()))?;
+    }
     let commands = PyList::empty(py);
     for issued in batch.commands.drain(..) {
         commands.append(command_object(py, issued)?)?;

@@ -7,6 +7,7 @@
 //! `engine::Job` (the engine runs it on tokio, never taking the GIL), a drained batch becomes Python objects
 //! (`messages`). Cross-thread data is plain Rust (see `bridge`, `engine`, `http`).
 mod dist;
+mod library;
 mod messages;
 pub mod response;
 
@@ -29,20 +30,29 @@ pub struct Core {
     pub engine: Arc<Engine>,
     pub stats: Arc<RequestStats>,
     pub bridge: Arc<Bridge>,
-    pub runner: Arc<Shared>,
+    /// The runner's shared state. One for the whole run from the command line; in library mode
+    /// (`rlocust-python`) each runner a script creates gets a fresh one (see `library`).
+    pub runner: parking_lot::RwLock<Arc<Shared>>,
 }
 
 /// The [`Core`] and the request submitter made from it.
 struct Installed {
     core: Arc<Core>,
     requests: Submitter,
+    timers: Arc<crate::engine::timers::Timers>,
 }
 
 static INSTALLED: OnceLock<Installed> = OnceLock::new();
 
 pub fn install(core: Arc<Core>) {
     let requests = Submitter::new(core.engine.clone(), core.stats.clone(), core.bridge.clone());
-    let _ = INSTALLED.set(Installed { core, requests });
+    let timers =
+        crate::engine::timers::Timers::new(core.engine.handle.clone(), core.bridge.clone());
+    let _ = INSTALLED.set(Installed {
+        core,
+        requests,
+        timers,
+    });
 }
 
 fn installed() -> PyResult<&'static Installed> {
@@ -53,6 +63,16 @@ fn installed() -> PyResult<&'static Installed> {
 
 pub(crate) fn core() -> PyResult<&'static Core> {
     Ok(&installed()?.core)
+}
+
+/// Library mode (`rlocust-python`): a script drives the run (see `library`).
+pub fn library_enable() {
+    library::enable();
+}
+
+/// The runner's shared state now in use.
+fn runner() -> PyResult<Arc<Shared>> {
+    Ok(core()?.runner.read().clone())
 }
 
 /// URLs repeat across requests and users: parsing (with IDNA host processing) was a third of `send`.
@@ -178,7 +198,7 @@ impl Session {
         tls_error: Option<(i32, String)>,
         stream: bool,
     ) -> PyResult<u64> {
-        let Installed { core, requests } = installed()?;
+        let Installed { core, requests, .. } = installed()?;
         // a proxy URL requests refuses: its exception, raised by the shim (`ValueError("proxy", class, text)`)
         let proxy = match proxy.as_deref().map(http::Proxy::parse) {
             None => None,
@@ -341,6 +361,18 @@ fn drain(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
     messages::drained_to_py(py, &mut batch)
 }
 
+/// A ticket the hub's drain returns (with `None`) `seconds` from now: a user's wait (`TaskSet._sleep`), kept by
+/// tokio instead of gevent's loop (`engine::timers`). `seconds` is finite and positive.
+#[pyfunction]
+fn sleep(seconds: f64) -> PyResult<u64> {
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "sleep needs a positive number of seconds",
+        ));
+    }
+    Ok(installed()?.timers.sleep(seconds))
+}
+
 /// A user's wait ended `seconds` after it was due (`TaskSet.wait`): the generator's own lateness
 /// (`stats::lateness`).
 #[pyfunction]
@@ -427,14 +459,14 @@ fn log_line(line: &str) {
 /// A user of the class named `class_name` started (the runner's live counts).
 #[pyfunction]
 fn user_started(class_name: &str) -> PyResult<()> {
-    core()?.runner.user_started(class_name);
+    runner()?.user_started(class_name);
     Ok(())
 }
 
 /// A user of the class named `class_name` ended.
 #[pyfunction]
 fn user_stopped(class_name: &str) -> PyResult<()> {
-    core()?.runner.user_stopped(class_name);
+    runner()?.user_stopped(class_name);
     Ok(())
 }
 
@@ -447,26 +479,26 @@ fn take_interrupt() -> bool {
 /// A user ended with KeyboardInterrupt (the watchdog's interrupt made progress).
 #[pyfunction]
 fn user_interrupted() -> PyResult<()> {
-    core()?.runner.user_interrupted();
+    runner()?.user_interrupted();
     Ok(())
 }
 
 /// Users alive now.
 #[pyfunction]
 fn user_count() -> PyResult<u64> {
-    Ok(core()?.runner.user_count())
+    Ok(runner()?.user_count())
 }
 
 /// Users alive now per class, as (class name, count) pairs.
 #[pyfunction]
 fn user_classes_count() -> PyResult<Vec<(String, u64)>> {
-    Ok(core()?.runner.user_classes_count().into_iter().collect())
+    Ok(runner()?.user_classes_count().into_iter().collect())
 }
 
 /// The runner's state: "ready", "spawning", "running", "cleanup", "stopping" or "stopped".
 #[pyfunction]
 fn runner_state() -> PyResult<&'static str> {
-    Ok(core()?.runner.state().as_str())
+    Ok(runner()?.state().as_str())
 }
 
 /// The runner's own `spawning_complete` listener: the state becomes running, and with `--reset-stats` the
@@ -474,7 +506,7 @@ fn runner_state() -> PyResult<&'static str> {
 #[pyfunction]
 fn runner_spawning_complete() -> PyResult<()> {
     let core = core()?;
-    if core.runner.spawning_complete() {
+    if runner()?.spawning_complete() {
         crate::log::info("locust.runners", "Resetting stats\n");
         core.stats.reset_all(crate::log::now());
     }
@@ -485,7 +517,7 @@ fn runner_spawning_complete() -> PyResult<()> {
 /// `"begin"` (false when stopped already), `"cleanup"` (after test_stopping), `"stopped"` (users stopped).
 #[pyfunction]
 fn runner_user_stop(step: &str) -> PyResult<bool> {
-    let runner = &core()?.runner;
+    let runner = runner()?;
     Ok(match step {
         "begin" => runner.user_stop_begin(),
         "cleanup" => {
@@ -508,7 +540,7 @@ fn runner_user_stop(step: &str) -> PyResult<bool> {
 #[pyfunction]
 #[pyo3(signature = (value=None))]
 fn runner_target_user_count(value: Option<u64>) -> PyResult<u64> {
-    let runner = &core()?.runner;
+    let runner = runner()?;
     if let Some(v) = value {
         runner.set_target_user_count(v);
     }
@@ -521,7 +553,7 @@ fn runner_target_user_count(value: Option<u64>) -> PyResult<u64> {
 fn runner_target_user_classes_count(
     value: Option<Vec<(String, u64)>>,
 ) -> PyResult<Vec<(String, u64)>> {
-    let runner = &core()?.runner;
+    let runner = runner()?;
     if let Some(v) = value {
         runner.set_target_user_classes_count(v.into_iter().collect());
     }
@@ -531,11 +563,7 @@ fn runner_target_user_classes_count(
 /// The users per class when the last stop began (`runner.final_user_classes_count`).
 #[pyfunction]
 fn runner_final_user_classes_count() -> PyResult<Vec<(String, u64)>> {
-    Ok(core()?
-        .runner
-        .final_user_classes_count()
-        .into_iter()
-        .collect())
+    Ok(runner()?.final_user_classes_count().into_iter().collect())
 }
 
 /// The LoadTestShape's phase: `"running"` when the shape greenlet starts, `"ended"` when it ends (`logged`:
@@ -544,7 +572,7 @@ fn runner_final_user_classes_count() -> PyResult<Vec<(String, u64)>> {
 #[pyo3(signature = (phase=None, logged=false))]
 fn runner_shape(phase: Option<&str>, logged: bool) -> PyResult<(&'static str, bool)> {
     use crate::runner::ShapePhase;
-    let runner = &core()?.runner;
+    let runner = runner()?;
     match phase {
         None => {}
         Some("running") => runner.set_shape(ShapePhase::Running),
@@ -587,7 +615,7 @@ fn runner_control(
             )));
         }
     };
-    core()?.runner.send(c);
+    runner()?.send(c);
     Ok(())
 }
 
@@ -689,9 +717,11 @@ pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Response>()?;
     messages::add_classes(m)?;
     dist::add_functions(m)?;
+    library::add_functions(m)?;
     m.add_function(wrap_pyfunction!(wake_fd, m)?)?;
     m.add_function(wrap_pyfunction!(drain, m)?)?;
     m.add_function(wrap_pyfunction!(note_wait_late, m)?)?;
+    m.add_function(wrap_pyfunction!(sleep, m)?)?;
     m.add_function(wrap_pyfunction!(abandon, m)?)?;
     m.add_function(wrap_pyfunction!(forget, m)?)?;
     m.add_function(wrap_pyfunction!(flush, m)?)?;

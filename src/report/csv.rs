@@ -235,13 +235,16 @@ pub fn history_rows(snap: &Snapshot, user_count: u64, full_history: bool, now: f
     out
 }
 
-/// The four `--csv` files of one run.
+/// The four `--csv` files of one run (Locust's), and with `--csv-generator` rlocust's `_generator.csv` where this
+/// process runs users.
 #[derive(Debug)]
 pub struct CsvWriter {
     stats: File,
     history: File,
     failures: File,
     exceptions: File,
+    /// `{prefix}_generator.csv`: how late this generator was (`stats::lateness`), rewritten with the others.
+    generator: Option<File>,
     full_history: bool,
     last_history_second: Option<i64>,
 }
@@ -277,11 +280,12 @@ fn rewrite(f: &mut File, content: &str) -> io::Result<()> {
 
 impl CsvWriter {
     /// Create (truncate) the four files, creating missing parent directories, and write their
-    /// headers.
+    /// headers; with `generator` (`--csv-generator`, in a process that runs users: not a master) also
+    /// `_generator.csv`.
     ///
     /// # Errors
     /// Any I/O error creating the directories or files or writing the headers.
-    pub fn create(prefix: &str, full_history: bool) -> io::Result<Self> {
+    pub fn create(prefix: &str, full_history: bool, generator: bool) -> io::Result<Self> {
         let [stats, history, failures, exceptions] = csv_paths(prefix);
         if let Some(dir) = stats.parent()
             && !dir.as_os_str().is_empty()
@@ -293,6 +297,14 @@ impl CsvWriter {
             history: open_with_header(&history, &history_header())?,
             failures: open_with_header(&failures, &failures_header())?,
             exceptions: open_with_header(&exceptions, &exceptions_header())?,
+            generator: if generator {
+                Some(open_with_header(
+                    Path::new(&format!("{prefix}_generator.csv")),
+                    "",
+                )?)
+            } else {
+                None
+            },
             full_history,
             last_history_second: None,
         })
@@ -301,6 +313,12 @@ impl CsvWriter {
     fn rewrite_totals(&mut self, snap: &Snapshot) -> io::Result<()> {
         rewrite(&mut self.stats, &stats_csv(snap))?;
         rewrite(&mut self.failures, &failures_csv(snap))?;
+        if let Some(f) = &mut self.generator {
+            rewrite(
+                f,
+                &crate::stats::lateness::csv(&crate::stats::lateness::snapshot()),
+            )?;
+        }
         rewrite(&mut self.exceptions, &exceptions_csv(snap))
     }
 
@@ -343,6 +361,9 @@ impl CsvWriter {
             &mut self.failures,
             &mut self.exceptions,
         ] {
+            f.flush()?;
+        }
+        if let Some(f) = &mut self.generator {
             f.flush()?;
         }
         Ok(())
@@ -499,7 +520,7 @@ POST,/x,HTTPError('501 Server Error: NOT IMPLEMENTED for url: /x'),74,2023-11-14
     #[test]
     fn writer_reports_io_errors() {
         // A regular file cannot be a directory: create() must fail, not panic.
-        let err = CsvWriter::create("/dev/null/run", false).unwrap_err();
+        let err = CsvWriter::create("/dev/null/run", false, false).unwrap_err();
         assert!(
             matches!(
                 err.kind(),
@@ -515,8 +536,9 @@ POST,/x,HTTPError('501 Server Error: NOT IMPLEMENTED for url: /x'),74,2023-11-14
         let _ = fs::remove_dir_all(&dir);
         let prefix = dir.join("sub/run").to_string_lossy().into_owned();
         let stats = fixture::stats(true);
-        let mut w = CsvWriter::create(&prefix, false)?;
+        let mut w = CsvWriter::create(&prefix, false, true)?;
         let paths = csv_paths(&prefix);
+        let generator = format!("{prefix}_generator.csv");
         assert_eq!(fs::read_to_string(&paths[0])?, STATS_HEADER);
         assert_eq!(fs::read_to_string(&paths[1])?, HISTORY_HEADER);
         let full = stats.snapshot_at(fixture::AT);
@@ -528,6 +550,12 @@ POST,/x,HTTPError('501 Server Error: NOT IMPLEMENTED for url: /x'),74,2023-11-14
         assert_eq!(fs::read_to_string(&paths[0])?, stats_csv(&reset));
         assert_eq!(fs::read_to_string(&paths[2])?, failures_header());
         assert_eq!(fs::read_to_string(&paths[3])?, exceptions_csv(&reset));
+        let text = fs::read_to_string(&generator)?;
+        assert!(
+            text.starts_with("Delay,Count,50%,90%,99%,99.9%,Max\r\nSocket wait,"),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 4);
         // finish in the same second adds no duplicate history row; a new second adds one.
         w.finish(&reset, 0, fixture::AT + 1.2)?;
         assert_eq!(fs::read_to_string(&paths[1])?.lines().count(), 3);

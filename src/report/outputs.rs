@@ -164,7 +164,7 @@ mod tests {
         let prefix = dir.path().join("r").to_string_lossy().into_owned();
         let stats = Arc::new(RequestStats::new());
         stats.log_request("GET", "/a", Some(3.0), 10, log::now());
-        let csv = CsvWriter::create(&prefix, false).unwrap();
+        let csv = CsvWriter::create(&prefix, false, false).unwrap();
         let json = dir.path().join("j").to_string_lossy().into_owned();
         let out = Outputs::new(stats.clone(), Some(csv), false, Some(json.clone()), 80);
         assert!(out.write_final(1));

@@ -457,17 +457,22 @@ pub fn render(x: &Exposition<'_>, format: Format) -> String {
         "CPU used by this generator's Python thread (percent of one core), as the saturation warning reads it.",
     );
     w.sample("rlocust_cpu_usage_percent", &[], x.cpu_percent);
-    let (hub, wait) = crate::stats::lateness::snapshot();
+    let l = crate::stats::lateness::snapshot();
     for (name, help, d) in [
+        (
+            "rlocust_generator_socket_wait_seconds",
+            "How long responses' last bytes waited in the socket before this generator read them (left out of response times; since the last stats reset).",
+            l.socket,
+        ),
         (
             "rlocust_generator_response_delay_seconds",
             "How long finished responses waited for this generator's Python thread (since the last stats reset).",
-            hub,
+            l.hub,
         ),
         (
             "rlocust_generator_wait_lateness_seconds",
             "How late users resumed after their waits (since the last stats reset).",
-            wait,
+            l.wait,
         ),
     ] {
         w.family(name, Kind::Gauge, Some("seconds"), help);

@@ -7,7 +7,8 @@
 //! threshold that stopped the run, or null), `parameters` (locustfile, host, users, spawn_rate, run_time_s,
 //! user_classes, mode, workers, tags, exclude_tags), `thresholds` (each rule with its target, metric, op, limit,
 //! actual, unit, passed, abort), `thresholds_passed`, `totals` (the Aggregated row), `requests` (every row),
-//! `errors`, `generator` (this process's own lateness: `response_handling_delay_ms` and `wait_lateness_ms`, each
+//! `errors`, `generator` (this process's own lateness: `socket_wait_ms`, `response_handling_delay_ms` and
+//! `wait_lateness_ms`, each
 //! `count`, `p50`, `p90`, `p99`, `p99.9`, `max`; see `stats::lateness`). A row: `method`, `name`, `requests`, `failures`, `fail_ratio`, `rps`, `avg_ms`, `min_ms`, `max_ms`,
 //! `median_ms`, `avg_bytes`, `percentiles_ms` (keys `50`, `66`, `75`, `80`, `90`, `95`, `98`, `99`, `99.9`,
 //! `99.99`, `100`; exact to 0.1 %, not Locust's 2-digit rounding), `coordinated_omission` (null, or for rows
@@ -121,10 +122,11 @@ fn corrected(e: &EntrySnapshot) -> J {
     ])
 }
 
-/// How late this generator itself was (`stats::lateness`): the hub's delay in taking finished responses, and
-/// the users' resumption after their waits.
-fn generator() -> J {
-    let (hub, wait) = crate::stats::lateness::snapshot();
+/// How late this generator itself was (`stats::lateness`): responses' bytes waiting in sockets, the hub's delay in
+/// taking finished responses, and the users' resumption after their waits. Also the web UI's
+/// `/rlocust/generator`.
+pub fn generator() -> J {
+    let l = crate::stats::lateness::snapshot();
     let delays = |d: &crate::stats::lateness::Delays| {
         J::obj([
             ("count", J::Int(d.count as i64)),
@@ -136,8 +138,9 @@ fn generator() -> J {
         ])
     };
     J::obj([
-        ("response_handling_delay_ms", delays(&hub)),
-        ("wait_lateness_ms", delays(&wait)),
+        ("socket_wait_ms", delays(&l.socket)),
+        ("response_handling_delay_ms", delays(&l.hub)),
+        ("wait_lateness_ms", delays(&l.wait)),
     ])
 }
 

@@ -1,4 +1,7 @@
-//! How late the generator itself was (issue 14's saturation signal), in two HDR histograms (µs):
+//! How late the generator itself was (issue 14's saturation signal), in three HDR histograms (µs):
+//! - `socket`: for each response read on a connection whose packets the kernel stamps (`http::conn::stamp`), how
+//!   long its last bytes had waited in the socket before the I/O thread read them (response times leave this
+//!   out: it is the generator's delay, not the server's);
 //! - `hub`: for each completed call, the time from the first message of its batch reaching the bridge's queue
 //!   to the hub draining that batch (an upper bound of how long the response sat finished before Python could
 //!   take it; the hub then resumes the batch's users in turn);
@@ -9,15 +12,16 @@
 //! and that share of a reported response time (or of a missed schedule) is the generator's, not the target's.
 //! Reset with the statistics. Local to this process (a master does not get its workers').
 //!
-//! Who calls it: `bridge::Bridge::drain_into` ([`record_hub`]), `py::note_wait_late` ([`record_wait`]), the
-//! statistics' resets ([`reset`]), the summary and `/metrics` ([`snapshot`]). What it must not do: block (one
+//! Who calls it: `http::UserClient::execute` ([`record_socket`]), `bridge::Bridge::drain_into` ([`record_hub`]), `py::note_wait_late` ([`record_wait`]), the
+//! statistics' resets ([`reset`]), the summary, the `_generator.csv` file and `/metrics` ([`snapshot`]). What it must not do: block (one
 //! short lock per batch or per wait), or know about rows.
 use std::sync::LazyLock;
 
 use hdrhistogram::Histogram;
 use parking_lot::Mutex;
 
-struct Both {
+struct All {
+    socket: Histogram<u64>,
     hub: Histogram<u64>,
     wait: Histogram<u64>,
 }
@@ -27,12 +31,18 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("a valid histogram configuration")
 }
 
-static LATENESS: LazyLock<Mutex<Both>> = LazyLock::new(|| {
-    Mutex::new(Both {
+static LATENESS: LazyLock<Mutex<All>> = LazyLock::new(|| {
+    Mutex::new(All {
+        socket: histogram(),
         hub: histogram(),
         wait: histogram(),
     })
 });
+
+/// A response whose last bytes waited `us` µs in the socket.
+pub fn record_socket(us: u64) {
+    LATENESS.lock().socket.saturating_record(us.max(1));
+}
 
 /// `count` completions drained `us` µs after their batch began queueing.
 pub fn record_hub(us: u64, count: u64) {
@@ -58,6 +68,7 @@ fn wait_us(seconds: f64) -> u64 {
 /// Forget everything (the statistics were reset).
 pub fn reset() {
     let mut b = LATENESS.lock();
+    b.socket.reset();
     b.hub.reset();
     b.wait.reset();
 }
@@ -85,10 +96,37 @@ fn delays(h: &Histogram<u64>) -> Delays {
     }
 }
 
-/// `(hub, wait)` as of now.
-pub fn snapshot() -> (Delays, Delays) {
+/// The three histograms' figures as of now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lateness {
+    pub socket: Delays,
+    pub hub: Delays,
+    pub wait: Delays,
+}
+
+pub fn snapshot() -> Lateness {
     let b = LATENESS.lock();
-    (delays(&b.hub), delays(&b.wait))
+    Lateness {
+        socket: delays(&b.socket),
+        hub: delays(&b.hub),
+        wait: delays(&b.wait),
+    }
+}
+
+/// The `{prefix}_generator.csv` file: one row per delay, figures in ms.
+pub fn csv(l: &Lateness) -> String {
+    let mut out = String::from("Delay,Count,50%,90%,99%,99.9%,Max\r\n");
+    for (name, d) in [
+        ("Socket wait", &l.socket),
+        ("Response handling", &l.hub),
+        ("Wait lateness", &l.wait),
+    ] {
+        out.push_str(&format!(
+            "{name},{},{:.3},{:.3},{:.3},{:.3},{:.3}\r\n",
+            d.count, d.p50, d.p90, d.p99, d.p999, d.max
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -113,5 +151,23 @@ mod tests {
         assert_eq!(wait_us(1e-9), 1);
         record_hub(10, 0); // nothing recorded, no panic
         record_wait(f64::INFINITY);
+    }
+
+    #[test]
+    fn the_csv_has_one_row_per_delay() {
+        let mut h = histogram();
+        h.saturating_record_n(1_500, 10);
+        let d = delays(&h);
+        let empty = delays(&histogram());
+        let text = csv(&Lateness {
+            socket: d.clone(),
+            hub: empty.clone(),
+            wait: empty,
+        });
+        assert_eq!(
+            text,
+            "Delay,Count,50%,90%,99%,99.9%,Max\r\nSocket wait,10,1.500,1.500,1.500,1.500,1.500\r\n\
+             Response handling,0,0.000,0.000,0.000,0.000,0.000\r\nWait lateness,0,0.000,0.000,0.000,0.000,0.000\r\n"
+        );
     }
 }

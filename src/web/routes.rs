@@ -81,7 +81,7 @@ fn redirect(status: StatusCode, location: &str) -> Response {
 }
 
 /// The routes: path (under the base path) and whether it is a POST route (else GET, with HEAD).
-const ROUTES: [(&str, bool); 16] = [
+const ROUTES: [(&str, bool); 17] = [
     ("/", false),
     ("/swarm", true),
     ("/stop", true),
@@ -98,6 +98,8 @@ const ROUTES: [(&str, bool); 16] = [
     ("/worker-count", false),
     ("/user", true),
     ("/metrics", false),
+    // rlocust's own: how late the generator was (the dashboard's "Generator lag"; not in Locust's API)
+    ("/rlocust/generator", false),
 ];
 
 async fn dispatch(AxState(st): AxState<Arc<WebState>>, req: Request) -> Response {
@@ -237,6 +239,7 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
                 })
         }
         "/exceptions" => json(StatusCode::OK, &api::exceptions(&st.stats.snapshot())),
+        "/rlocust/generator" => json(StatusCode::OK, &crate::report::summary::generator()),
         "/tasks" => {
             let alive: BTreeMap<String, u64> = st.shared.user_classes_count().into_iter().collect();
             json(

@@ -1,12 +1,12 @@
 """Both ways to install rlocust, as a user would (issue: packaging).
 
-1. `pip install <this repo>` into a fresh venv next to `locust==2.47.0` and `faker`: `rlocust -V`,
-   `python -m rlocust -V` and `locust -V` all work, and a locustfile importing faker and a sibling module runs
-   under `rlocust` with `locust.__file__` being rlocust's shim.
+1. The wheel (`make wheel`, dist/) installed into a fresh venv next to `locust==2.47.0` and `faker`:
+   `rlocust -V`, `python -m rlocust -V` and `locust -V` all work, and a locustfile importing faker and a sibling
+   module runs under `rlocust` with `locust.__file__` being rlocust's shim.
 2. The standalone binary (`target/release/rlocust`) runs `-V` with an empty environment, and runs the same
    locustfile when `VIRTUAL_ENV` points at that venv.
 
-Building the wheel compiles the crate, so this module takes minutes; the venv is made once per session.
+The wheel is built once, by `make wheel`, for this module and test_wheel.py; the venv is made once per session.
 """
 
 import os
@@ -19,7 +19,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = Path(__file__).resolve().parent / "project"
 BINARY = Path(os.environ.get("RLOCUST_BIN", ROOT / "target/release/rlocust"))
-TARGET = Path(os.environ.get("RLOCUST_TARGET_BIN", ROOT / "target/release/rlocust-target"))
 
 
 def sh(cmd, **kw):
@@ -30,27 +29,15 @@ def sh(cmd, **kw):
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory):
+def venv(tmp_path_factory, wheel):
     path = Path(os.environ.get("PACKAGING_VENV") or tmp_path_factory.mktemp("venv") / "v")
     if not (path / "bin" / "rlocust").exists():
         r = sh([sys.executable, "-m", "venv", str(path)])
         assert r.returncode == 0, r.stderr
         pip = str(path / "bin" / "pip")
-        r = sh([pip, "install", "-q", str(ROOT)])
+        r = sh([pip, "install", "-q", str(wheel), "faker", "locust==2.47.0"])
         assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-        r = sh([pip, "install", "-q", "faker", "locust==2.47.0"])
-        assert r.returncode == 0, r.stderr[-3000:]
     return path
-
-
-@pytest.fixture(scope="module")
-def host():
-    assert TARGET.exists(), f"{TARGET} is missing: build with `cargo build --release` first"
-    p = subprocess.Popen([str(TARGET), "--port", "0", "--max-seconds", "300"], stdout=subprocess.PIPE, text=True)
-    line = p.stdout.readline()
-    yield line.strip().rsplit(" ", 1)[-1]
-    p.kill()
-    p.wait()
 
 
 def clean_env(**extra):

@@ -55,6 +55,12 @@ def test_basic_auth_and_cross_site_posts(rlocust, tmp_path):
         assert requests.get(url + "/stats/requests", auth=("alice", "wrong"), timeout=TIMEOUT).status_code == 401
         r = requests.get(url + "/stats/requests", auth=("alice", "s3cret"), timeout=TIMEOUT)
         assert r.status_code == 200 and r.json()["state"] == "ready"
+        # rlocust's own generator-lag route is behind the same password
+        assert requests.get(url + "/rlocust/generator", timeout=TIMEOUT).status_code == 401
+        r = requests.get(url + "/rlocust/generator", auth=("alice", "s3cret"), timeout=TIMEOUT)
+        assert r.status_code == 200
+        assert set(r.json()) == {"socket_wait_ms", "response_handling_delay_ms", "wait_lateness_ms"}
+        assert r.json()["socket_wait_ms"]["count"] == 0  # nothing ran yet
         r = requests.post(url + "/stop", auth=("alice", "s3cret"), timeout=TIMEOUT,
                           headers={"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"})
         assert r.status_code == 403

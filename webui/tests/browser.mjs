@@ -75,6 +75,8 @@ async function main() {
         `percentile columns missing: ${headers}`);
       assert(Number(await text(page, "#nav-rps")) > 0, "navbar RPS is 0");
       await until(async () => Number(await text(page, "#nav-users")) === 20, 10_000, "20 users");
+      // real Locust has no /rlocust/generator: no generator lag in the navbar
+      assert((await page.locator("#nav-lag").count()) === 0, "a generator lag against real Locust");
     });
 
     await step("sorting by a column keeps Aggregated last", async () => {

@@ -76,6 +76,7 @@ const server = http.createServer((req, res) => {
   }
   if (path === "/stats/requests") return json(stats());
   if (path === "/logs") return json({ master: [], workers: {} });
+  // every other route (rlocust/generator included) answers {}: the dashboard must keep working
   return json({});
 });
 await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
@@ -92,6 +93,8 @@ let passed = 0;
 const check = (ok, msg) => { if (ok) passed++; else failed++; console.log(`${ok ? "ok  " : "FAIL"} ${msg}`); };
 try {
   const page = ctx.pages()[0] ?? (await ctx.newPage());
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
   const cdp = await ctx.newCDPSession(page);
   await cdp.send("Performance.enable");
   const metrics = async () => Object.fromEntries((await cdp.send("Performance.getMetrics")).metrics
@@ -137,6 +140,8 @@ try {
   await page.click("#stats th:nth-child(3)");
   await page.waitForSelector("#stats th[aria-sort]");
   check(Date.now() - s0 < 1000, `sort by # Requests: ${Date.now() - s0} ms`);
+  check((await page.locator("#nav-lag").count()) === 0, "an API without rlocust's lateness shows no generator lag");
+  check(errors.length === 0, `no JavaScript errors${errors.length ? ": " + errors.join("; ") : ""}`);
 } finally {
   await ctx.close();
   rmSync(profile, { recursive: true, force: true });

@@ -125,6 +125,12 @@ async function main() {
       assert(Number(await text(page, "#nav-rps")) > 0, "navbar RPS is 0");
       assert((await text(page, "#nav-host")) === targetUrl, "navbar host");
       await until(async () => Number(await text(page, "#nav-users")) === 20, 10_000, "20 users");
+      // rlocust's own generator lag (socket wait / wait lateness p99, ms), from its /rlocust/generator
+      const lag = await until(async () => (await page.locator("#nav-lag").count()) && text(page, "#nav-lag"), 10_000,
+        "the generator lag in the navbar");
+      assert(/^\d+(\.\d)? \/ \d+(\.\d)? ms$/.test(lag.trim()), `generator lag ${lag}`);
+      const title = await page.locator("#nav-lag").locator("xpath=..").getAttribute("title");
+      assert(title.includes("Socket wait") && title.includes("Wait lateness"), `lag tooltip ${title}`);
     });
     await shot(page, "rlocust-dashboard-light.png");
 

@@ -42,8 +42,14 @@ def ensure_started():
         import signal
 
         # (also when SIGINT was ignored at start, as in a background job of a script: Rust takes SIGINT at the OS
-        # level anyway, and the watchdog's interrupt of a task that never yields needs this handler)
-        if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, signal.SIG_IGN):
+        # level anyway, and the watchdog's interrupt of a task that never yields needs this handler). When a script
+        # drives the run (`rlocust-python`), Ctrl+C stays Python's KeyboardInterrupt.
+        from locust._mode import library_mode
+
+        library = library_mode()
+        global _library
+        _library = library
+        if not library and signal.getsignal(signal.SIGINT) in (signal.default_int_handler, signal.SIG_IGN):
             signal.signal(signal.SIGINT, _on_sigint)
         _hub = gevent.get_hub()
         _watcher = _hub.loop.io(_rlocust.wake_fd(), 1)
@@ -55,6 +61,8 @@ def ensure_started():
 
 def wait(ticket):
     """Park the current greenlet until the call `ticket` completes; returns its Response."""
+    if _hub is None:  # a script's first request before any runner (`rlocust-python`: pytest, run_single_user)
+        ensure_started()
     _pending[ticket] = _getcurrent()
     try:
         return _hub.switch()
@@ -65,7 +73,30 @@ def wait(ticket):
         raise
 
 
+def started():
+    """Whether the hub watches the bridge (inside an rlocust run; not under the unit tests' engine stub)."""
+    return _watcher is not None
+
+
+def sleep(seconds):
+    """gevent.sleep(seconds) for a user's wait, with the timer kept by tokio: the users whose waits end in the
+    same millisecond are resumed together, in the drain that brings the responses (src/engine/timers.rs).
+    `seconds` is a positive float or int below `_rlocust`'s limit; a kill or a gevent.Timeout lands here as in
+    gevent.sleep."""
+    wait(_rlocust.sleep(seconds))
+
+
+_library = False  # a script drives the run (`rlocust-python`): the runner's log lines go to Python's logging
+
+
+def _forward_logs():
+    for level, name, message in _rlocust.lib_take_logs():
+        logging.getLogger(name).log(level, message)
+
+
 def _on_wake():
+    if _library:
+        _forward_logs()
     completions, commands = _rlocust.drain()
     # The commands' greenlets start at their next turn, after the users resumed below have parked again.
     for command in commands:
@@ -85,9 +116,19 @@ def set_runner(runner):
     _runner = runner
 
 
+_command_greenlets = set()
+
+
+def in_command():
+    """Whether the current greenlet carries out a runner command (the runner waits for it to end)."""
+    return _getcurrent() in _command_greenlets
+
+
 def _command(command):
     """Carry out one runner command, then acknowledge it (exactly once, whatever happens)."""
     ok = False
+    me = _getcurrent()
+    _command_greenlets.add(me)
     try:
         match command:
             case _rlocust.Spawn():
@@ -112,6 +153,9 @@ def _command(command):
                 _runner._on_dist_message(command.type, command.data, command.node_id)
             case _rlocust.Quit():
                 _done.set()
+                quit_event = getattr(_runner, "_quit_event", None)
+                if quit_event is not None:  # a script's runner.greenlet ends (`rlocust-python`)
+                    quit_event.set()
         ok = True
     except Exception:
         if isinstance(command, _rlocust.Spawn):
@@ -121,6 +165,7 @@ def _command(command):
         )
         ok = True
     finally:
+        _command_greenlets.discard(me)
         _rlocust.ack(command.id, ok)
 
 

@@ -5,6 +5,7 @@ add, so their types, choices and actions behave exactly as argparse defines them
 """
 
 import argparse
+import os
 
 _EXTRA_KWARGS = ("include_in_web_ui", "is_secret", "is_required", "is_multiple", "env_var")
 
@@ -71,3 +72,40 @@ def custom_arg_specs(parser):
         out.append((list(a.option_strings), a.dest, takes_value, multiple, getattr(a, "env_var", None),
                     None if a.help is argparse.SUPPRESS else a.help, default, a.help is argparse.SUPPRESS))
     return out
+
+
+def _env_flag(name):
+    return os.environ.get(name, "").lower() in ("1", "true", "yes", "on")
+
+
+def parse_locustfile_option(args=None):
+    """The options needed before the locustfiles are imported: `-f/--locustfile` (`LOCUST_LOCUSTFILE`), and the
+    worker's `--worker`, `--master`, `--master-host`, `--master-port` (with their `LOCUST_*` variables); the other
+    arguments are left for the full parser. `args` defaults to the command line."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("-f", "--locustfile", default=os.environ.get("LOCUST_LOCUSTFILE", "locustfile"))
+    parser.add_argument("-h", "--help", action="store_true", default=False)
+    parser.add_argument("--version", "-V", action="store_true", default=False)
+    parser.add_argument("--worker", action="store_true", default=_env_flag("LOCUST_MODE_WORKER"))
+    parser.add_argument("--master", action="store_true", default=_env_flag("LOCUST_MODE_MASTER"))
+    parser.add_argument("--master-host", default=os.environ.get("LOCUST_MASTER_NODE_HOST", "127.0.0.1"))
+    parser.add_argument("--master-port", type=int, default=int(os.environ.get("LOCUST_MASTER_NODE_PORT", "5557")))
+    options, _rest = parser.parse_known_args(args=args)
+    return options
+
+
+def get_locustfiles_locally(options):
+    """The locustfile paths of `options.locustfile` (comma-separated files, directories, URLs), as absolute paths,
+    by Locust's rules; an unusable one writes Locust's message and exits 1."""
+    import sys
+
+    from locust import _main
+
+    if options.locustfile == "-":
+        sys.stderr.write("locustfile '-' (download from the master) is only available to an rlocust worker\n")
+        sys.exit(1)
+    try:
+        return _main._resolve([p.strip() for p in options.locustfile.split(",")])
+    except _main.UserFacingError as e:
+        sys.stderr.write(e.message + "\n")
+        sys.exit(e.code)

@@ -2,6 +2,7 @@
 
 from locust import events as _default_events  # noqa: F401  (module-level Events instance)
 from locust.event import Events
+from locust.shape import LoadTestShape  # noqa: F401  (Locust's env module has it too)
 from locust.stats import RequestStats
 
 
@@ -35,14 +36,22 @@ class Environment:
         self.available_user_classes = available_user_classes
         self.available_shape_classes = available_shape_classes
         self.available_user_tasks = available_user_tasks
+        if dispatcher_class is None:
+            from locust.dispatch import UsersDispatcher
+
+            dispatcher_class = UsersDispatcher
         self.dispatcher_class = dispatcher_class
         self.worker_logs = {}
         self._remove_user_classes_with_weight_zero(user_classes or [])
         self._tasks_filtered = False
-        names = [c.__name__ for c in self.user_classes]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError("The following user classes have the same class name: " + ", ".join(dupes))
+        if len({c.__name__ for c in self.user_classes}) != len(self.user_classes):
+            # (Locust lists every user class by its full name)
+            raise ValueError("The following user classes have the same class name: "
+                             + ", ".join(c.fullname() if hasattr(c, "fullname") else f"{c.__module__}.{c.__name__}"
+                                         for c in self.user_classes))
+        if self.shape_class is not None and not isinstance(self.shape_class, LoadTestShape):
+            raise ValueError("shape_class should be instance of LoadTestShape or subclass LoadTestShape, but got: "
+                             f"{self.shape_class}")
 
     def _remove_user_classes_with_weight_zero(self, user_classes):
         if not user_classes:
@@ -124,6 +133,22 @@ class Environment:
             raise RunnerAlreadyExistsError(f"Environment.runner already exists ({self.runner})")
         self.runner = cls(self, **kwargs)
         return self.runner
+
+    def create_web_ui(self, host="", port=8089, web_base_path=None, web_login=False, tls_cert=None, tls_key=None,
+                      stats_csv_writer=None, delayed_start=False, userclass_picker_is_active=False, build_path=None):
+        """rlocust's web UI (Rust) for this environment's runner, started at once unless `delayed_start` (then by
+        `web_ui.start()`). Only when a script drives the run (`rlocust-python`); under `rlocust` the command line
+        starts the web UI."""
+        from locust.web import WebUI
+
+        web_ui = WebUI(self, host, port, web_login=web_login, userclass_picker_is_active=userclass_picker_is_active)
+        web_ui.tls_cert = tls_cert or None
+        web_ui.tls_key = tls_key or None
+        web_ui.web_base_path = web_base_path
+        self.web_ui = web_ui
+        if not delayed_start:
+            web_ui.start()
+        return web_ui
 
     def create_local_runner(self):
         from locust.runners import LocalRunner

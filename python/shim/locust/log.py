@@ -65,6 +65,17 @@ def setup_logging(loglevel, logfile=None):
     # on the root logger and on "locust" (which does not propagate), as Locust's log_reader handler
     logging.getLogger().addHandler(_reader)
     logging.getLogger("locust").addHandler(_reader)
+    _rust_level(loglevel)
+
+
+def _rust_level(loglevel):
+    """When a script drives the run (`rlocust-python`), the runner's lines written by Rust follow Locust's level."""
+    from locust._mode import library_mode
+
+    if library_mode():
+        import _rlocust
+
+        _rlocust.lib_log_level(loglevel)
 
 
 def greenlet_exception_logger(logger, level=logging.CRITICAL):

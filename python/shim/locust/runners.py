@@ -92,20 +92,31 @@ class Runner:
         # One spawn command constructs users at a time, as Locust's single spawning greenlet does: User.__init__s
         # that wait on I/O (connecting a database client, starting milvus-lite) never interleave.
         self._spawn_lock = Semaphore()
-        environment.events.request.add_listener(_record_request)
+        if _record_request not in environment.events.request._handlers:
+            environment.events.request.add_listener(_record_request)
 
         def on_spawning_complete(**_kw):
             # Locust's runner registers this listener when it is made: the ones added earlier (at import of the
             # locustfile) still see "spawning", later ones "running".
-            _rlocust.runner_spawning_complete()
+            if self._is_current():
+                _rlocust.runner_spawning_complete()
 
         environment.events.spawning_complete.add_listener(on_spawning_complete)
 
         def on_user_error(user_instance, exception, tb, **_kw):
+            if not self._is_current():
+                return
             formatted = "".join(traceback.format_tb(tb)) if tb is not None else ""
             self._user_error(str(exception), formatted)
 
         environment.events.user_error.add_listener(on_user_error)
+
+    def _is_current(self):
+        """Whether this runner is the one the Rust runner serves (a script may make several, one after another,
+        sharing `locust.events`: only the newest one records)."""
+        from locust import _bridge
+
+        return _bridge._runner is None or _bridge._runner is self
 
     @property
     def user_classes(self):
@@ -418,9 +429,11 @@ class Runner:
             self._spawning.discard(me)
         # Users live as long as the test: move them out of the cyclic GC's generations, or every full collection
         # walks all of them (at 10,000 users that was ~10% of the Python thread). Locust freezes before forking.
-        gc.freeze()
+        # Not when a script drives the run: it may make runner after runner, and frozen objects are never freed.
+        if not getattr(self, "_library", False):
+            gc.freeze()
 
-    def _spawn_users(self, cls, class_name, users, count):
+    def _spawn_users(self, cls, class_name, users, count, spawned=None):
         for n in range(1, count + 1):
             try:
                 user = cls(self.environment)
@@ -429,19 +442,41 @@ class Runner:
                 logger.warning("Stopping Locust...")
                 self.quit()
                 return
+            assert hasattr(user, "environment"), (
+                f"Attribute 'environment' is missing on user {class_name}. Perhaps you defined your own __init__ and "
+                "forgot to call the base constructor? (super().__init__(*args, **kwargs))"
+            )
             user.start(self.user_greenlets)
             users[id(user)] = user
+            if spawned is not None:
+                spawned.append(user)
             _rlocust.user_started(class_name)
             user._greenlet.link(lambda _g, u=user, name=class_name: self._on_user_exit(u, name))
             if n % 10 == 0 or n == count:
                 logger.debug("%i users spawned" % self.user_count)
         logger.debug(f"All users of class {class_name} spawned")
 
+    def spawn_users(self, user_classes_spawn_count, wait=False):
+        """Start users at once, outside any ramp (`{class name: count}`), as Locust's spawn_users does; returns them.
+        `wait`: then wait until every user has stopped."""
+        # NOTE: Locust sets the state to spawning here; rlocust's state is the Rust runner's, changed by start()
+        new_users = []
+        for class_name, count in user_classes_spawn_count.items():
+            cls = self.user_classes_by_name[class_name]
+            users = self._users.setdefault(class_name, {})
+            with self._spawn_lock:
+                self._spawn_users(cls, class_name, users, int(count), new_users)
+        if wait:
+            self.user_greenlets.join()
+            logger.info("All users stopped\n")
+        return new_users
+
     def _on_user_exit(self, user, class_name):
         users = self._users.get(class_name)
         if users:
             users.pop(id(user), None)
-        _rlocust.user_stopped(class_name)
+        if self._is_current():  # (a user of an earlier runner of a script does not count for the newest one)
+            _rlocust.user_stopped(class_name)
 
     def _stop(self, class_name, count, timeout):
         """Stop the `count` most recently started users of `class_name`, or every user when both are None."""
@@ -489,10 +524,16 @@ class Runner:
             self.current_memory_usage = kwargs.get("memory_usage", self.current_memory_usage)
             if event == "cpu_warning":
                 self.cpu_warning_emitted = True
-        if event in ("test_start", "test_stopping", "test_stop", "cpu_warning", "usage_monitor"):
-            hook.fire(environment=env, **kwargs)
-        else:
-            hook.fire(**kwargs)
+        try:
+            if event in ("test_start", "test_stopping", "test_stop", "cpu_warning", "usage_monitor"):
+                hook.fire(environment=env, **kwargs)
+            else:
+                hook.fire(**kwargs)
+        finally:
+            self._fired(event)
+
+    def _fired(self, event):
+        pass
 
 
 class LocalRunner(Runner):
@@ -501,6 +542,102 @@ class LocalRunner(Runner):
         self.worker_index = 0
         self.client_id = socket.gethostname() + "_" + uuid.uuid4().hex
         self.worker_count = 1
+        from locust._mode import library_mode
+
+        self._library = library_mode()
+        if self._library:
+            self._library_init()
+
+    # ---- a script drives the run (`rlocust-python`) -------------------------------------------------------------
+    #
+    # As under Locust: `runner.greenlet` is a group that ends with quit(); start() returns at once (the ramp is the
+    # Rust runner's; `spawning_greenlet` ends with it, or at once with wait=True when done); stop() and quit()
+    # return once the test has stopped (test_stop fired). Each runner gets its own runner state in Rust.
+
+    def _library_init(self):
+        from gevent.event import Event
+
+        from locust import _bridge
+
+        self._quit_event = Event()
+        self._stopped_event = Event()
+        self._spawned_event = Event()
+        self._spawned_event.set()
+        self._lib_classes = None
+        self._lib_new_runner()
+        _bridge.set_runner(self)
+        _bridge.ensure_started()
+        self.greenlet.spawn(self._quit_event.wait)
+
+    def _class_specs(self):
+        return [(c.__name__, float(getattr(c, "weight", 1)), int(getattr(c, "fixed_count", 0) or 0))
+                for c in self.user_classes]
+
+    def _lib_new_runner(self):
+        specs = self._class_specs()
+        _rlocust.lib_runner(specs, float(self.environment.stop_timeout or 0), bool(self.environment.reset_stats))
+        self._lib_classes = specs
+
+    def _lib_wait(self, event):
+        """Wait for `event`, unless this greenlet carries out a runner command (the runner waits for it)."""
+        from locust import _bridge
+
+        if _bridge.in_command():
+            return
+        event.wait(timeout=float(self.environment.stop_timeout or 0) + 60)
+
+    def _fired(self, event):
+        if not self._library:
+            return
+        if event == "spawning_complete" or event == "test_stopping":
+            self._spawned_event.set()
+        elif event == "test_stop":
+            self._spawned_event.set()
+            self._stopped_event.set()
+
+    def start(self, user_count, spawn_rate, wait=False, user_classes=None):
+        if not self._library:
+            return super().start(user_count, spawn_rate, wait=wait, user_classes=user_classes)
+        if spawn_rate > 100:
+            logger.warning("Your selected spawn rate is very high (>100), and this is known to sometimes cause "
+                           "issues. Do you really need to ramp up that fast?")
+        if user_count < 0:
+            raise ValueError(f"target_user_count must be >= 0, got {user_count}")
+        if self.state in (STATE_INIT, STATE_STOPPED) and self._class_specs() != self._lib_classes:
+            self._lib_new_runner()  # the classes changed since the runner was made (or the last test)
+        _rlocust.lib_stop_timeout(float(self.environment.stop_timeout or 0))
+        env = self.environment
+        if env.host:
+            for user_class in self.user_classes:
+                user_class.host = env.host
+        self._spawned_event.clear()
+        self._stopped_event.clear()
+        super().start(user_count, spawn_rate, wait=wait, user_classes=user_classes)
+        self.spawning_greenlet = self.greenlet.spawn(self._spawned_event.wait)
+        if wait:
+            self.spawning_greenlet.join()
+
+    def stop(self):
+        if not self._library:
+            return super().stop()
+        if self._stop_from_user(quitting=False):
+            return
+        if self.state == STATE_STOPPED:
+            return
+        self._stopped_event.clear()
+        _rlocust.runner_control("stop")
+        self._lib_wait(self._stopped_event)
+
+    def quit(self):
+        if not self._library:
+            return super().quit()
+        if self._stop_from_user(quitting=True):
+            return
+        self.stop()
+        _rlocust.runner_control("quit")
+        self._lib_wait(self._quit_event)
+        if gevent.getcurrent() not in self.greenlet:
+            self.greenlet.kill(block=True)
 
 
 class Message:

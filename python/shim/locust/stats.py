@@ -231,3 +231,108 @@ def get_readable_percentiles(percentile_list):
     return [
         f"{int(p * 100) if (p * 100).is_integer() else round(100 * p, 6)}%" for p in percentile_list
     ]
+
+
+# ---- console tables, history and CSV files for scripts that drive a run (`rlocust-python`) ----------------------
+#
+# The numbers and the table layouts are Rust's (the same tables the command line prints); these functions take
+# Locust's arguments (a RequestStats, a runner, an Environment) and read the one set of statistics of the process.
+
+def _log_table(which):
+    import logging
+
+    text = _rlocust.stats_text(which)
+    if not text:
+        return
+    console_logger = logging.getLogger("locust.stats_logger")
+    for line in text.split("\n")[:-1]:
+        console_logger.info(line)
+
+
+def print_stats(stats, current=True):
+    _log_table("stats" if current else "stats_total")
+
+
+def print_percentile_stats(stats):
+    _log_table("percentiles")
+
+
+def print_error_report(stats):
+    _log_table("errors")
+
+
+def stats_printer(stats):
+    """A function for `gevent.spawn`: the stats table now and every CONSOLE_STATS_INTERVAL_SEC."""
+    import gevent
+
+    def stats_printer_func():
+        try:
+            while True:
+                print_stats(stats)
+                gevent.sleep(CONSOLE_STATS_INTERVAL_SEC)
+        except KeyboardInterrupt:
+            pass
+
+    return stats_printer_func
+
+
+def update_stats_history(runner):
+    _rlocust.stats_sample_history()
+
+
+def stats_history(runner):
+    """For `gevent.spawn`: a point of the run's history (charts, report) every HISTORY_STATS_INTERVAL_SEC while a
+    test runs."""
+    import gevent
+
+    try:
+        while True:
+            if runner.state not in ("ready", "stopped"):
+                update_stats_history(runner)
+            gevent.sleep(HISTORY_STATS_INTERVAL_SEC)
+    except KeyboardInterrupt:
+        pass
+
+
+class StatsCSV:
+    """Locust's CSV column sets (the files themselves are written by StatsCSVFileWriter)."""
+
+    def __init__(self, environment, percentiles_to_report):
+        self.environment = environment
+        self.percentiles_to_report = percentiles_to_report
+        self.percentiles_na = ["N/A"] * len(self.percentiles_to_report)
+        self.requests_csv_columns = [
+            "Type", "Name", "Request Count", "Failure Count", "Median Response Time", "Average Response Time",
+            "Min Response Time", "Max Response Time", "Average Content Size", "Requests/s", "Failures/s",
+            *get_readable_percentiles(self.percentiles_to_report),
+        ]
+        self.failures_columns = ["Method", "Name", "Error", "Occurrences"]
+        self.exceptions_columns = ["Count", "Message", "Traceback", "Nodes"]
+
+
+class StatsCSVFileWriter(StatsCSV):
+    """`{base_filepath}_stats.csv`, `_stats_history.csv`, `_failures.csv` and `_exceptions.csv`, as Locust writes
+    them (created with their headers now; `stats_writer` rewrites them every CSV_STATS_INTERVAL_SEC;
+    `close_files` writes the last rows)."""
+
+    def __init__(self, environment, percentiles_to_report, base_filepath, full_history=False):
+        super().__init__(environment, percentiles_to_report)
+        self.base_filepath = base_filepath
+        self.full_history = full_history
+        self._files = _rlocust.CsvFiles(base_filepath, bool(full_history))
+
+    def __call__(self):
+        self.stats_writer()
+
+    def stats_writer(self):
+        import gevent
+
+        while True:
+            self._files.tick()
+            gevent.sleep(CSV_STATS_INTERVAL_SEC)
+
+    def stats_history_file_name(self):
+        return self.base_filepath + "_stats_history.csv"
+
+    def close_files(self):
+        self._files.close()

@@ -116,5 +116,28 @@ class WebUI:
             "profile": env.profile,
         }
 
+    def start(self):
+        """Start the Rust web server for a script that drives the run (`rlocust-python`, `create_web_ui`)."""
+        import _rlocust
+        from locust import _main
+        from locust._mode import library_mode
+
+        if not library_mode():
+            raise RuntimeError("under rlocust the web UI is started from the command line (run without --headless)")
+        args = ["--web-host", self.host or "", "--web-port", str(int(self.port))]
+        if getattr(self, "web_base_path", None):
+            args += ["--web-base-path", self.web_base_path]
+        if self.tls_cert and self.tls_key:
+            args += ["--tls-cert", self.tls_cert, "--tls-key", self.tls_key]
+        if self.userclass_picker_is_active:
+            args.append("--class-picker")
+        previous = _main._State.env
+        _main._State.env = self.environment
+        try:
+            info = _main.web_info()
+        finally:
+            _main._State.env = previous if previous is not None else self.environment
+        _bound_host, self.port = _rlocust.lib_web_ui(args, info)
+
     def stop(self):
         """Locust stops its server here; the Rust server stops with the run, so nothing to do."""

@@ -231,6 +231,7 @@ pub(super) async fn attempt(
         head,
         body: complete.body,
         head_at,
+        lag: std::time::Duration::ZERO,
         tail: None,
     })
 }

@@ -29,6 +29,7 @@ use tokio::net::TcpStream;
 use url::Url;
 
 mod h2;
+mod stamp;
 
 /// Idle connections a user keeps (per pool; a user rarely has more than one request in flight).
 const MAX_IDLE: usize = 16;
@@ -224,8 +225,11 @@ impl Pool {
 pub struct RawResponse {
     pub head: wire::Head,
     pub body: Bytes,
-    /// When the response head had been read.
+    /// When the response head had been read (when it arrived, where the kernel stamps packets: `stamp`).
     pub head_at: Instant,
+    /// How long the last bytes read of the response (of its head, for a streamed response) had waited in the
+    /// socket before the read (zero where the kernel does not say): the response time leaves it out.
+    pub lag: Duration,
     /// A streamed response's unread body (the call had `stream=True`); `body` is what was decoded with the head.
     pub tail: Option<Box<Tail>>,
 }
@@ -482,6 +486,7 @@ async fn connect_tcp(host_text: &str, port: u16) -> Result<TcpStream, HttpError>
         return Err(connect_error(&last));
     };
     let _ = tcp.set_nodelay(true);
+    stamp::enable(&tcp);
     Ok(tcp)
 }
 
@@ -714,6 +719,7 @@ async fn attempt(
     let head_deadline = call.timeouts.read.map(|t| tokio::time::Instant::now() + t);
     let mut state = ReadState {
         head_at: None,
+        lag: Duration::ZERO,
         received: false,
         head_deadline,
         read_timeout: call.timeouts.read,
@@ -731,6 +737,7 @@ async fn attempt(
                 head: reader.head_so_far().cloned().unwrap_or_default(),
                 body: reader.take_body(),
                 head_at: state.head_at.unwrap_or_else(Instant::now),
+                lag: state.lag,
                 tail: None,
             };
             let tail = Tail {
@@ -756,6 +763,7 @@ async fn attempt(
         head: complete.head,
         body: complete.body,
         head_at: state.head_at.unwrap_or_else(Instant::now),
+        lag: state.lag,
         tail: None,
     };
     Ok((resp, reusable.then_some(stream)))
@@ -764,6 +772,8 @@ async fn attempt(
 /// Where reading a response stands between two [`pump`]s.
 struct ReadState {
     head_at: Option<Instant>,
+    /// The socket wait of the last read that brought bytes (`stamp::read`).
+    lag: Duration,
     /// Some byte of the response arrived (a reset before any means the connection was closed while idle).
     received: bool,
     head_deadline: Option<tokio::time::Instant>,
@@ -805,7 +815,8 @@ async fn pump(
                 }
             }
             Ok(Step::Head) => {
-                state.head_at = Some(Instant::now());
+                let now = Instant::now();
+                state.head_at = Some(now.checked_sub(state.lag).unwrap_or(now));
                 if until == Until::Head {
                     return Ok(Pumped::Head);
                 }
@@ -821,7 +832,7 @@ async fn pump(
             }
         }
         buf.reserve(READ_CHUNK);
-        let read = stream.read_buf(buf);
+        let read = read_stamped(stream, buf, &mut state.lag);
         let n = match (state.head_at, state.head_deadline, state.read_timeout) {
             (None, Some(d), _) => tokio::time::timeout_at(d, read).await,
             (Some(_), _, Some(t)) => tokio::time::timeout(t, read).await,
@@ -866,6 +877,22 @@ async fn pump(
             not_h2: false,
         });
     }
+}
+
+/// Read what `stream` has into `buf`; `lag` becomes the socket wait of these bytes (zero where unknown).
+async fn read_stamped(
+    stream: &mut Stream,
+    buf: &mut BytesMut,
+    lag: &mut Duration,
+) -> io::Result<usize> {
+    let (n, waited) = match stream {
+        Stream::Plain(tcp) => stamp::read(tcp, buf).await?,
+        Stream::Tls(_) => (stream.read_buf(buf).await?, None),
+    };
+    if n > 0 {
+        *lag = waited.unwrap_or(Duration::ZERO);
+    }
+    Ok(n)
 }
 
 /// The unread body of a streamed response (`stream=True`) and the connection it comes on, which goes back to the

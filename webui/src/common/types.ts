@@ -52,6 +52,23 @@ export interface StatsResponse {
   total_avg_response_time?: number;
 }
 
+/** One delay of rlocust's `GET rlocust/generator` (ms): how late the generator itself was. */
+export interface Delay {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  "p99.9": number;
+  max: number;
+}
+
+/** rlocust's own lateness (docs/observability.md "Generator lateness"); real Locust has no such route. */
+export interface GeneratorLateness {
+  socket_wait_ms: Delay;
+  response_handling_delay_ms: Delay;
+  wait_lateness_ms: Delay;
+}
+
 export interface ExceptionRow {
   count: number;
   msg: string;

@@ -4,7 +4,7 @@
 import { render } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import "../style.css";
-import type { ExceptionRow, IndexArgs, LogsResponse, StatsResponse, TasksResponse } from "../common/types";
+import type { ExceptionRow, GeneratorLateness, IndexArgs, LogsResponse, StatsResponse, TasksResponse } from "../common/types";
 import { ChartData, Charts, chartSpecs } from "../common/charts";
 import { Table } from "../common/table";
 import { bytes, num, percentileKey } from "../common/format";
@@ -97,6 +97,22 @@ function App({ args }: { args: IndexArgs }) {
   };
 
   usePoll(fetchStats, 2000, POLLED.has(state));
+  // rlocust's own lateness, beside Locust's API (a server without the route, e.g. Locust itself: asked once)
+  const [lateness, setLateness] = useState<GeneratorLateness | null>(null);
+  const hasLateness = useRef(true);
+  const fetchLateness = async () => {
+    if (!hasLateness.current) return;
+    try {
+      const got = await getJson<unknown>("rlocust/generator");
+      // anything but rlocust's shape (a proxy's or a locustfile's own route) means: no such route here
+      if (!isLateness(got)) throw new Error("not rlocust's generator lateness");
+      setLateness(got);
+    } catch {
+      hasLateness.current = false;
+      setLateness(null);
+    }
+  };
+  usePoll(fetchLateness, 4000, POLLED.has(state));
   useEffect(() => { if (!POLLED.has(state)) fetchStats().catch(() => {}); }, []);
   usePoll(async () => setLogs(await getJson<LogsResponse>("logs")), 5000, live);
   useEffect(() => { if (!live) getJson<LogsResponse>("logs").then(setLogs).catch(() => {}); }, []);
@@ -179,6 +195,14 @@ function App({ args }: { args: IndexArgs }) {
           {args.is_distributed ? <div><dt>Workers</dt><dd id="nav-workers">{workerCount}</dd></div> : null}
           <div><dt>RPS</dt><dd id="nav-rps">{(Number(stats?.current_rps) || 0).toFixed(2)}</dd></div>
           <div><dt>Failures</dt><dd id="nav-fail">{failPct}%</dd></div>
+          {lateness && (lateness.socket_wait_ms.count > 0 || lateness.wait_lateness_ms.count > 0) ? (
+            <div title={latenessTitle(lateness)}>
+              <dt>Generator lag p99</dt>
+              <dd id="nav-lag" class={latenessLevel(lateness)}>
+                {ms(lateness.socket_wait_ms.p99)} / {ms(lateness.wait_lateness_ms.p99)} ms
+              </dd>
+            </div>
+          ) : null}
         </dl>
         <div class="buttons">
           {state === "stopped" ? <button class="primary" id="btn-new" onClick={() => setDialog("new")}>New</button> : null}
@@ -306,3 +330,37 @@ const DEFAULTS: Partial<IndexArgs> = {
 const given = (window.templateArgs ?? {}) as Partial<IndexArgs>;
 const args = { ...DEFAULTS, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null && v !== undefined)) };
 render(<App args={args as IndexArgs} />, document.getElementById("app")!);
+
+function isDelay(d: unknown): d is GeneratorLateness["socket_wait_ms"] {
+  if (!d || typeof d !== "object") return false;
+  const o = d as Record<string, unknown>;
+  return ["count", "p50", "p99", "max"].every((k) => typeof o[k] === "number");
+}
+
+function isLateness(v: unknown): v is GeneratorLateness {
+  if (!v || typeof v !== "object") return false;
+  const o = v as Record<string, unknown>;
+  return isDelay(o.socket_wait_ms) && isDelay(o.response_handling_delay_ms) && isDelay(o.wait_lateness_ms);
+}
+
+// The lag of the generator itself: response bytes waiting in sockets / users resuming late after their waits.
+function ms(v: number): string {
+  return v < 10 ? v.toFixed(1) : String(Math.round(v));
+}
+
+function latenessLevel(l: GeneratorLateness): string {
+  const worst = Math.max(l.socket_wait_ms.p99, l.wait_lateness_ms.p99, l.response_handling_delay_ms.p99);
+  return worst >= 50 ? "lag-high" : worst >= 10 ? "lag-some" : "";
+}
+
+function latenessTitle(l: GeneratorLateness): string {
+  const line = (name: string, d: { count: number; p50: number; p99: number; max: number }) =>
+    `${name}: p50 ${ms(d.p50)} ms, p99 ${ms(d.p99)} ms, max ${ms(d.max)} ms (${d.count})`;
+  return [
+    "How late this generator was (since the last reset). Response times leave the socket wait out;",
+    "milliseconds mean the generator, not the target, is the bottleneck.",
+    line("Socket wait (response arrived → read)", l.socket_wait_ms),
+    line("Response handling (read → Python)", l.response_handling_delay_ms),
+    line("Wait lateness (wait due → user resumed)", l.wait_lateness_ms),
+  ].join("\n");
+}

@@ -43,6 +43,10 @@ def _tasks_ratio(tasks, total: bool, parent: float) -> dict:
     return out
 
 
+# Locust's name for the same computation (its tests call it directly)
+_get_task_ratio = _tasks_ratio
+
+
 def get_ratio(user_classes, user_spawned: dict[str, int], total: bool) -> dict[str, dict]:
     """``{class name: {"ratio": share of users, "tasks": {task name: {"ratio": ..., "tasks"?: ...}}}}``."""
     users = sum(user_spawned.values()) or 1

@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Run modules of Locust's own test suite against rlocust, through `rlocust-python -m pytest`, and print the pass
+rate per module (a Markdown table, as in docs/compatibility.md).
+
+Locust's tests are not part of rlocust: they are fetched here, into a temporary directory, from Locust's
+repository at a tag (`git clone --depth 1 --branch 2.47.0`), or taken from a checkout given with --locust-src.
+Only `locust/test/` is used: `locust` itself is rlocust's (the launcher serves it), and the tests' package is
+added to its search path by a conftest.py, so `from locust.test.testcases import LocustTestCase` finds the tests'
+helpers next to rlocust's modules. The tests' own dependencies (flask, pyquery, ...) come from the interpreter
+the launcher runs (its virtualenv, or the one named with VIRTUAL_ENV), plus --test-deps (pip, into the work
+directory).
+
+    scripts/locust_own_tests.py [--locust-src DIR] [--launcher target/release/rlocust-python] [MODULE ...]
+
+Each module runs in its own process with a time limit (--timeout, default 300 s); a module that does not finish
+counts its unfinished tests as failed.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TAG = "2.47.0"
+REPO = "https://github.com/locustio/locust"
+# The modules that exercise the public locustfile API and the library API.
+MODULES = [
+    "test_locust_class.py",
+    "test_users.py",
+    "test_taskratio.py",
+    "test_tags.py",
+    "test_wait_time.py",
+    "test_sequential_taskset.py",
+    "test_markov_taskset.py",
+    "test_interruptable_task.py",
+    "test_old_wait_api.py",
+    "test_http.py",
+    "test_fasthttp.py",
+    "test_debugging.py",
+    "test_env.py",
+    "test_stats.py",
+    "test_runners.py",
+    "test_pytest_locustfile.py",
+]
+
+CONFTEST = '''"""Makes Locust's test helpers (`locust.test.*`) importable next to rlocust's `locust` modules.
+
+Some test modules import Locust internals rlocust does not have (its ZeroMQ RPC classes, `locust.main`, a few
+helpers of `locust.stats`). So that the other tests of those modules run, each missing name gets a stand-in here,
+in this test process only: a class or function that raises NotImplementedError when used. A test that uses one
+fails; rlocust itself is unchanged.
+"""
+import os
+import sys
+import types
+
+import locust
+
+_here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "locust")
+if _here not in locust.__path__:
+    locust.__path__.append(_here)
+
+
+def _stand_in(qualname):
+    class StandIn:
+        def __init__(self, *args, **kwargs):
+            raise NotImplementedError(f"{qualname} is a Locust internal rlocust does not have")
+
+        def __init_subclass__(cls, **kwargs):
+            pass
+
+    StandIn.__name__ = StandIn.__qualname__ = qualname.rpartition(".")[2]
+    return StandIn
+
+
+def _module(name):
+    try:
+        return __import__(name, fromlist=["_"])
+    except ImportError:
+        module = types.ModuleType(name)
+        module.__rlocust_stand_in__ = True
+        sys.modules[name] = module
+        parent, _, child = name.rpartition(".")
+        if parent:
+            setattr(_module(parent), child, module)
+        return module
+
+
+STAND_INS = {
+    "locust.rpc": ["Message"],
+    "locust.rpc.protocol": ["Message"],
+    "locust.rpc.rpc": ["Client", "Server"],
+    "locust.main": ["create_environment", "main"],
+    "locust.stats": ["CachedResponseTimes", "bucket_response_time", "diff_response_time_dicts",
+                     "setup_distributed_stats_event_listeners"],
+}
+for _name, _attrs in STAND_INS.items():
+    _mod = _module(_name)
+    for _attr in _attrs:
+        if not hasattr(_mod, _attr):
+            setattr(_mod, _attr, _stand_in(f"{_name}.{_attr}"))
+'''
+
+
+def fetch(dest):
+    """Locust's repository at TAG (its sdist on PyPI has no tests)."""
+    r = subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", TAG, REPO, str(dest)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"locust_own_tests: cannot clone {REPO} at {TAG} ({r.stderr.strip().splitlines()[-1:]}); "
+                 "give --locust-src DIR, a checkout of Locust at that tag")
+    return dest
+
+
+BASELINE_INIT = '''"""The baseline run: this package is the installed Locust (its modules come first on __path__), with Locust's
+tests next to it."""
+import os as _os
+
+_real = {real!r}
+__path__.insert(0, _real)
+__file__ = _os.path.join(_real, "__init__.py")
+with open(__file__) as _f:
+    exec(compile(_f.read(), __file__, "exec"))
+'''
+
+
+def prepare(src, work):
+    """work/locust/test (Locust's tests), work/locust/__init__.py (empty: marks the package for pytest; the
+    launcher's `locust` is what gets imported), work/conftest.py; Locust's examples next to them (some tests read
+    them)."""
+    tests = Path(src) / "locust" / "test"
+    if not tests.is_dir():
+        sys.exit(f"locust_own_tests: no locust/test in {src}")
+    shutil.copytree(tests, work / "locust" / "test")
+    (work / "locust" / "__init__.py").write_text("")
+    (work / "conftest.py").write_text(CONFTEST)
+    if (Path(src) / "examples").is_dir():
+        shutil.copytree(Path(src) / "examples", work / "examples")
+
+
+def counts(xml_path):
+    """(passed, failed, errors, skipped, collection_error) from a JUnit XML report."""
+    passed = failed = errors = skipped = 0
+    collection = None
+    root = ET.parse(xml_path).getroot()
+    for case in root.iter("testcase"):
+        if case.find("failure") is not None:
+            failed += 1
+        elif case.find("error") is not None:
+            errors += 1
+            if not case.get("name"):
+                collection = (case.find("error").get("message") or "").splitlines()[0][:120]
+        elif case.find("skipped") is not None:
+            skipped += 1
+        else:
+            passed += 1
+    return passed, failed, errors, skipped, collection
+
+
+def run_module(launcher, work, module, timeout, env):
+    xml = work / f"{module}.xml"
+    argv = [*launcher, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", f"--junitxml={xml}",
+            "-o", "junit_family=xunit1", f"locust/test/{module}"]
+    try:
+        proc = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=timeout)
+        output = proc.stdout + proc.stderr
+        hung = False
+    except subprocess.TimeoutExpired as e:
+        output = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        hung = True
+    (work / f"{module}.log").write_text(output)
+    if not xml.exists():
+        return {"module": module, "passed": 0, "failed": 0, "errors": 0, "skipped": 0, "hung": hung,
+                "note": (output.strip().splitlines() or ["no report"])[-1][:160]}
+    passed, failed, errors, skipped, collection = counts(xml)
+    return {"module": module, "passed": passed, "failed": failed, "errors": errors, "skipped": skipped,
+            "hung": hung, "note": collection or ""}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("modules", nargs="*", default=MODULES)
+    parser.add_argument("--locust-src", help="a checkout of Locust (default: clone tag %s)" % TAG)
+    parser.add_argument("--launcher", default=str(ROOT / "target" / "release" / "rlocust-python"))
+    parser.add_argument("--baseline", metavar="PYTHON",
+                        help="run the modules with this Python and the Locust installed there instead (e.g. "
+                             ".venv-oracle/bin/python): what passes on this machine under Locust itself")
+    parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--keep", help="keep the work directory here (logs, JUnit reports)")
+    parser.add_argument("--test-deps", default="retry pyquery",
+                        help="packages Locust's test modules import beyond Locust's own dependencies, installed with "
+                             "pip into the work directory (default: %(default)s; '' for none)")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="locust-own-tests-"))
+    try:
+        src = Path(args.locust_src) if args.locust_src else fetch(tmp / "locust-src")
+        work = Path(args.keep) if args.keep else tmp / "work"
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True)
+        prepare(src, work)
+        launcher = [args.launcher]
+        if args.baseline:
+            launcher = [args.baseline]
+            real = subprocess.run([args.baseline, "-c", "import locust, os; print(os.path.dirname(locust.__file__))"],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+            (work / "locust" / "__init__.py").write_text(BASELINE_INIT.format(real=real))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+        if args.test_deps.strip():
+            deps = work / "_deps"
+            subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(deps),
+                            *args.test_deps.split()], check=True)
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(deps), env.get("PYTHONPATH")]))
+        results = [run_module(launcher, work, m, args.timeout, env) for m in args.modules]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    total_pass = total = 0
+    print("| module | passed | failed | errors | skipped | pass rate | note |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        ran = r["passed"] + r["failed"] + r["errors"]
+        total_pass += r["passed"]
+        total += ran
+        rate = f"{100 * r['passed'] / ran:.0f}%" if ran else "n/a"
+        note = ("did not finish in time; " if r["hung"] else "") + r["note"]
+        print(f"| {r['module']} | {r['passed']} | {r['failed']} | {r['errors']} | {r['skipped']} | {rate} | {note} |")
+    if total:
+        print(f"| **all** | {total_pass} | | | | {100 * total_pass / total:.0f}% | |")
+
+
+if __name__ == "__main__":
+    main()
