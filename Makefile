@@ -52,7 +52,7 @@ VPY := $(CURDIR)/$(VENV)/bin/python
 export PYO3_PYTHON := $(VPY)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: deps build demo sdist wheel wheel-aarch64 test test-rust test-python test-lib locust-own-tests test-diff test-web test-dist test-packaging test-contrib test-obs test-otel lint clean webui webui-check test-webui
+.PHONY: deps build demo sdist wheel wheel-aarch64 test test-lane-diff test-lane-rest test-rust test-python test-lib locust-own-tests test-diff test-web test-dist test-packaging test-contrib test-obs test-otel lint clean webui webui-check test-webui
 
 # The venv, and the packages of both requirements files in it (again when either file changes).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -111,8 +111,25 @@ $(ORACLE_PLUGINS)/bin/locust:
 	$(PYTHON) -m venv $(ORACLE_PLUGINS)
 	$(ORACLE_PLUGINS)/bin/pip install -q locust==2.47.0 locust-plugins==5.0.3
 
+# Two phases. First what compiles (the Rust tests, the wheel from the sdist), one after the other: each already
+# keeps both cores busy. Then two lanes at once: the differential suite (about 9 minutes, mostly waiting on
+# scenarios of a few seconds) beside every other suite in turn. Every suite runs even when one before it failed;
+# each prints its wall time, and `make test` fails if any failed.
+TEST_COMPILE := test-rust wheel
+TEST_LANE := test-python test-lib test-web test-dist test-otel test-packaging test-contrib test-obs webui-check test-webui
+# one target after another, each timed, all of them run (the exit code says whether any failed)
+run_timed = fail=""; for t in $(1); do s=$$(date +%s); $(MAKE) --no-print-directory -j1 $$t || fail="$$fail $$t"; \
+	echo "== $$t: $$(( $$(date +%s) - s )) s$${fail:+ (failed so far:$$fail)}"; done; test -z "$$fail"
+
 test: build $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
-	$(MAKE) test-rust test-python test-lib test-diff test-web test-dist test-otel test-packaging test-contrib test-obs webui-check test-webui
+	@rc=0; { $(call run_timed,$(TEST_COMPILE)); } || rc=1; \
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-lane-diff test-lane-rest || rc=1; exit $$rc
+
+test-lane-diff:
+	@$(call run_timed,test-diff)
+
+test-lane-rest:
+	@$(call run_timed,$(TEST_LANE))
 
 test-rust: deps $(ORACLE)/bin/locust
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust cargo test --release
