@@ -112,21 +112,25 @@ $(ORACLE_PLUGINS)/bin/locust:
 	$(ORACLE_PLUGINS)/bin/pip install -q locust==2.47.0 locust-plugins==5.0.3
 
 # Two phases. First what compiles (the Rust tests, the wheel from the sdist), one after the other: each already
-# keeps both cores busy. Then two lanes at once: the differential suite (about 9 minutes, mostly waiting on
-# scenarios of a few seconds) beside every other suite in turn. Every suite runs even when one before it failed;
-# each prints its wall time, and `make test` fails if any failed.
-TEST_COMPILE := test-rust wheel
-TEST_LANE := test-python test-lib test-web test-dist test-otel test-packaging test-contrib test-obs webui-check test-webui
+# keeps both cores busy. Then two lanes at once, each mostly waiting on short load tests: the differential suite
+# (about 10 minutes) and the browser tests, beside every other suite in turn (about 11 minutes together in a
+# clean-clone run). Every suite runs even when one before it failed; each prints its wall time, and `make test`
+# fails if any failed.
+# (the wheel first: its build and the binary's give pyo3 different settings, so whichever comes second recompiles
+# pyo3 and rlocust; done here, the lanes' `build` has nothing left to do)
+TEST_COMPILE := wheel build test-rust
+TEST_LANE_DIFF := test-diff test-webui
+TEST_LANE := test-python test-lib test-web test-dist test-otel test-packaging test-contrib test-obs webui-check
 # one target after another, each timed, all of them run (the exit code says whether any failed)
 run_timed = fail=""; for t in $(1); do s=$$(date +%s); $(MAKE) --no-print-directory -j1 $$t || fail="$$fail $$t"; \
 	echo "== $$t: $$(( $$(date +%s) - s )) s$${fail:+ (failed so far:$$fail)}"; done; test -z "$$fail"
 
-test: build $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
+test: deps $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
 	@rc=0; { $(call run_timed,$(TEST_COMPILE)); } || rc=1; \
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-lane-diff test-lane-rest || rc=1; exit $$rc
 
 test-lane-diff:
-	@$(call run_timed,test-diff)
+	@$(call run_timed,$(TEST_LANE_DIFF))
 
 test-lane-rest:
 	@$(call run_timed,$(TEST_LANE))

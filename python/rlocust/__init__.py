@@ -3,6 +3,9 @@
 The `rlocust` console script and `python -m rlocust` call the same Rust entry point as the standalone binary.
 Inside rlocust runs, `import locust` gives rlocust's own `locust` package (served from the engine), whatever
 else is installed; outside them, an installed Locust is untouched.
+
+(PYTEST_DONT_REWRITE: pytest, which loads this package's plugin `rlocust.pytest_plugin`, would otherwise warn
+under `rlocust-python -m pytest` that the package, imported by the console script, can't be assertion-rewritten.)
 """
 
 import sys

@@ -32,6 +32,7 @@ __all__ = [
     "drain",
     "flush",
     "forget",
+    "activate_library",
     "lib_log_level",
     "lib_parse_options",
     "lib_runner",
@@ -86,6 +87,11 @@ def run_python(argv: list[str]) -> int:
     with rlocust's `locust` and engine; returns the exit code."""
 
 # ---- library mode (`rlocust-python`: a script drives the run) ------------------------------------------------
+
+def activate_library() -> None:
+    """Start the engine inside this (already running) interpreter and serve rlocust's `locust` from now on: what
+    the wheel's pytest plugin does in a plain `pytest` with no Locust installed. Idempotent; RuntimeError (one
+    line) when the engine cannot start."""
 
 def library_mode() -> bool:
     """Whether a script drives the run (`rlocust-python`) rather than `rlocust`'s command line."""

@@ -39,6 +39,25 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     Ok(ExitStatus::Run(code))
 }
 
+/// The wheel's pytest plugin in a plain `pytest` (no launcher, no Locust installed): the same engine as
+/// [`run_python`], started inside the interpreter already running, the first time a test imports `locust` (or uses
+/// the `session`/`fastsession` fixtures). It stays for the life of the process (pytest's own exit ends it). Does
+/// nothing when the engine is already there (under `rlocust-python`, or a second call). The error is one line.
+pub fn activate() -> Result<(), String> {
+    static ACTIVE: std::sync::OnceLock<Services> = std::sync::OnceLock::new();
+    if crate::py::library_mode() || ACTIVE.get().is_some() {
+        return Ok(());
+    }
+    let services = Services::start().map_err(|e| e.text().1.trim().to_string())?;
+    services.install_library();
+    crate::py::library_enable();
+    crate::log::setup(crate::log::Level::Warning, None, false);
+    crate::log::forward_to_python();
+    interp::start_hosted().map_err(|e| ExitStatus::from(e).text().1.trim().to_string())?;
+    let _ = ACTIVE.set(services);
+    Ok(())
+}
+
 /// Start rlocust's web UI for a library-mode runner: Locust's web options are parsed from `args` (defaults plus
 /// what `create_web_ui` was given; no config file or environment variable is read), `info` is what the shim's
 /// `web_info()` describes. Returns the address bound.

@@ -61,6 +61,16 @@ static EMBEDDED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::
 /// Make Python ready: in the binary, start CPython with `_rlocust` built in; inside a host interpreter (the
 /// wheel), register the already-imported extension as `_rlocust`. Then install the shim importer.
 pub fn start() -> Result<(), InterpError> {
+    start_with(true)
+}
+
+/// [`start`] inside a program that is already running and owns `sys.stderr` (pytest, under the wheel's pytest
+/// plugin): the importer only; stderr is left as the program set it.
+pub fn start_hosted() -> Result<(), InterpError> {
+    start_with(false)
+}
+
+fn start_with(line_stderr: bool) -> Result<(), InterpError> {
     // SAFETY: Py_IsInitialized only reads a flag.
     let running = unsafe { pyo3::ffi::Py_IsInitialized() } != 0;
     if !running {
@@ -95,6 +105,9 @@ pub fn start() -> Result<(), InterpError> {
             .map_err(|e| internal(py, e))?;
         globals
             .set_item("EMBEDDED", !running)
+            .map_err(|e| internal(py, e))?;
+        globals
+            .set_item("LINE_STDERR", line_stderr)
             .map_err(|e| internal(py, e))?;
         let argv: Vec<String> = std::iter::once("rlocust".to_string())
             .chain(std::env::args().skip(1))
@@ -254,13 +267,15 @@ if EMBEDDED:
     sys.argv[:] = ARGV  # as a locustfile sees it under Locust: the command line
 # Rust writes log lines from other threads; a line-buffered stderr writes each Python line in one piece, so the
 # two never interleave inside a line.
+# (A hosting program's own stderr, e.g. pytest's capture, stays as it is: LINE_STDERR is false there.)
 import io
-try:
-    sys.stderr.flush()
-    sys.stderr = io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, "w", closefd=False)), encoding=sys.stderr.encoding,
-                                  errors="backslashreplace", line_buffering=True)
-except Exception:
-    pass
+if LINE_STDERR:
+    try:
+        sys.stderr.flush()
+        sys.stderr = io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
+                                      encoding=sys.stderr.encoding, errors="backslashreplace", line_buffering=True)
+    except Exception:
+        pass
 "#;
 
 fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {

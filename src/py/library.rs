@@ -24,6 +24,10 @@ pub(crate) fn enable() {
     LIBRARY.store(true, Ordering::Relaxed);
 }
 
+pub(crate) fn enabled() -> bool {
+    LIBRARY.load(Ordering::Relaxed)
+}
+
 /// Whether a script drives the run (`rlocust-python`), rather than `rlocust`'s command line.
 #[pyfunction]
 fn library_mode() -> bool {
@@ -246,6 +250,13 @@ fn run_python(argv: Vec<String>) -> i32 {
     crate::app::library::run_python(argv)
 }
 
+/// The wheel's pytest plugin (`rlocust.pytest_plugin`) in a plain `pytest`: start the engine in this interpreter
+/// and serve rlocust's `locust` from now on. Raises RuntimeError with one line when it cannot.
+#[pyfunction]
+fn activate_library() -> PyResult<()> {
+    crate::app::library::activate().map_err(PyRuntimeError::new_err)
+}
+
 pub fn add_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<CsvFiles>()?;
     m.add_function(wrap_pyfunction!(library_mode, m)?)?;
@@ -258,5 +269,6 @@ pub fn add_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stats_sample_history, m)?)?;
     m.add_function(wrap_pyfunction!(lib_parse_options, m)?)?;
     m.add_function(wrap_pyfunction!(run_python, m)?)?;
+    m.add_function(wrap_pyfunction!(activate_library, m)?)?;
     Ok(())
 }

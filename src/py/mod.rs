@@ -70,6 +70,11 @@ pub fn library_enable() {
     library::enable();
 }
 
+/// Whether the engine runs for a Python program (`rlocust-python`, or the wheel's pytest plugin).
+pub fn library_mode() -> bool {
+    library::enabled()
+}
+
 /// The runner's shared state now in use.
 fn runner() -> PyResult<Arc<Shared>> {
     Ok(core()?.runner.read().clone())

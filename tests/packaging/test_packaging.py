@@ -2,7 +2,8 @@
 
 1. The wheel (`make wheel`, dist/) installed into a fresh venv next to `locust==2.47.0` and `faker`:
    `rlocust -V`, `python -m rlocust -V` and `locust -V` all work, and a locustfile importing faker and a sibling
-   module runs under `rlocust` with `locust.__file__` being rlocust's shim.
+   module runs under `rlocust` with `locust.__file__` being rlocust's shim; a plain `pytest` there uses Locust's
+   own pytest plugin (rlocust's steps aside).
 2. The standalone binary (`target/release/rlocust`) runs `-V` with an empty environment, and runs the same
    locustfile when `VIRTUAL_ENV` points at that venv.
 
@@ -10,6 +11,7 @@ The wheel is built once, by `make wheel`, for this module and test_wheel.py; the
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +37,7 @@ def venv(tmp_path_factory, wheel):
         r = sh([sys.executable, "-m", "venv", str(path)])
         assert r.returncode == 0, r.stderr
         pip = str(path / "bin" / "pip")
-        r = sh([pip, "install", "-q", str(wheel), "faker", "locust==2.47.0"])
+        r = sh([pip, "install", "-q", str(wheel), "faker", "locust==2.47.0", "pytest"])
         assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return path
 
@@ -70,6 +72,19 @@ def test_console_script_runs_locustfile_with_faker_and_sibling_module(venv, host
     assert r.returncode == 0, r.stderr[-3000:]
     assert locust_file and locust_file.startswith("<rlocust>/locust/"), locust_file
     assert "POST,/login,1,0" in stats, stats
+
+
+def test_plain_pytest_with_locust_installed_uses_locusts_plugin(venv, host, tmp_path):
+    """Both plugins installed: Locust's serves a plain pytest (real Locust's clients), rlocust's steps aside (no
+    second --host)."""
+    suite = tmp_path / "suite"
+    shutil.copytree(ROOT / "tests/lib/files/suite", suite)
+    (suite / "conftest.py").write_text("def pytest_sessionfinish(session):\n    import locust.clients\n"
+                                       "    print('clients from', locust.clients.__file__)\n")
+    r = sh([str(venv / "bin" / "pytest"), "-q", "-s", "-p", "no:cacheprovider", "test_shop.py", "--host", host],
+           cwd=suite, env=clean_env(PATH=f"{venv}/bin:/usr/bin:/bin", VIRTUAL_ENV=str(venv)), timeout=120)
+    assert r.returncode == 0 and "3 passed" in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
+    assert f"clients from {venv}/lib/" in r.stdout and "site-packages/locust/clients.py" in r.stdout, r.stdout
 
 
 def test_binary_runs_with_empty_environment(tmp_path):
