@@ -59,6 +59,7 @@ __all__ = [
     "set_ssl_suffix",
     "set_stats_settings",
     "sleep",
+    "stats_clear",
     "stats_current_percentile",
     "stats_entry",
     "stats_errors",
@@ -554,6 +555,10 @@ def stats_current_percentile(name: str, method: str, p: float) -> int | None:
 
 def stats_reset() -> None:
     """Reset all statistics (`environment.stats.reset_all()`)."""
+
+def stats_clear() -> None:
+    """Remove every row, reset the total and the failure rows (`environment.stats.clear_all()`, and a new
+    `Environment` under `rlocust-python`)."""
 
 # ---- the runner's state (owned by Rust) ----------------------------------------------------------------------
 

@@ -704,6 +704,13 @@ fn stats_reset() -> PyResult<()> {
     Ok(())
 }
 
+/// Locust's `RequestStats.clear_all()`: every row removed, the total and the failure rows reset.
+#[pyfunction]
+fn stats_clear() -> PyResult<()> {
+    core()?.stats.clear_all(crate::log::now());
+    Ok(())
+}
+
 mod stats_view;
 
 /// The wheel's entry point (`rlocust` console script, `python -m rlocust`): the same program as the binary,
@@ -759,5 +766,6 @@ pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stats_current_percentile, m)?)?;
     m.add_function(wrap_pyfunction!(log_error, m)?)?;
     m.add_function(wrap_pyfunction!(stats_reset, m)?)?;
+    m.add_function(wrap_pyfunction!(stats_clear, m)?)?;
     Ok(())
 }

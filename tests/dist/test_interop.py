@@ -70,6 +70,16 @@ def served(url: str) -> int:
     return requests.get(url + "/_served", timeout=5).json()["requests"]
 
 
+def assert_counts_served(total: int, url: str, users: int):
+    """Every request the target served is in the run's numbers, but for the ones in flight when their users were
+    stopped: Locust records nothing for a request whose user is killed while it waits (and rlocust keeps that
+    rule), and each user has at most one request in flight. A lost report would be far more than `users`
+    requests (a worker reports every 3 s). On a quiet machine the two are equal; with the cores busy (CI runs
+    suites side by side), a response can still be on its way when the stop comes."""
+    got = served(url)
+    assert got - users <= total <= got, f"{total} requests in the run's numbers, {got} served by the target"
+
+
 class Node:
     """One locust/rlocust process; its combined output goes to a file in `workdir`."""
 
@@ -172,7 +182,8 @@ def test_headless_run_counts_match_what_the_target_served(master_tool, worker_to
     assert len(re.findall(r"Worker '\S+_[0-9a-f]{32}' \(index \d\) quit\.", log)) == len(worker_tools), log[-3000:]
     # every request the target served is in the master's numbers, and no other
     total = int(aggregated(tmp_path / "r_stats.csv")["Request Count"])
-    assert total == served(target) and total > 50, (total, served(target))
+    assert total > 50
+    assert_counts_served(total, target, 6)
     result = json.loads((tmp_path / "result.json").read_text())
     assert sum(e["num_requests"] for e in result) == total
     names = {(e["method"], e["name"]) for e in result}
@@ -221,7 +232,7 @@ def test_processes_one_set_of_results(target, tmp_path, nodes):
     log = master.log()
     assert code == 1, log[-3000:]
     assert log.count("Starting Locust") == 1, log[-3000:]
-    assert int(aggregated(tmp_path / "r_stats.csv")["Request Count"]) == served(target)
+    assert_counts_served(int(aggregated(tmp_path / "r_stats.csv")["Request Count"]), target, 4)
     # only the master's files: the children write none
     assert sorted(p.name for p in tmp_path.glob("r_*.csv")) == ["r_exceptions.csv", "r_failures.csv",
                                                                "r_stats.csv", "r_stats_history.csv"]
@@ -316,7 +327,7 @@ def test_worker_downloads_the_locustfile(master_tool, worker_tool, target, tmp_p
     master.wait_for(r"All users spawned: \{\"OtherUser\": 1, \"WebsiteUser\": 1\} \(2 total users\)", 30)
     assert master.wait(40) == 1, master.log()[-3000:]
     assert w.wait(20) == 0, w.log()[-2000:]
-    assert int(aggregated(tmp_path / "r_stats.csv")["Request Count"]) == served(target)
+    assert_counts_served(int(aggregated(tmp_path / "r_stats.csv")["Request Count"]), target, 2)
     assert "worker got test_users: 2 users, first u1" in w.log(), w.log()[-2000:]
 
 

@@ -233,3 +233,15 @@ def test_module_argv_and_path(tmp_path):
                           env=_env(), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [repr([str(tmp_path / "mymod.py"), "a", "b"]), "__main__"], proc.stdout
+
+
+def test_each_new_environment_starts_with_empty_statistics(target):
+    """Side by side with Locust 2.47: a second Environment's statistics do not show the first one's rows."""
+    ours = _run([LAUNCHER, "two_environments.py", target])
+    assert ours.returncode == 0, ours.stdout + ours.stderr
+    assert "second, new: [] 0" in ours.stdout, ours.stdout
+    if not (ORACLE / "bin" / "python").exists():
+        pytest.skip(f"no Locust in {ORACLE}")
+    theirs = _run([str(ORACLE / "bin" / "python"), "two_environments.py", target])
+    assert theirs.returncode == 0, theirs.stdout + theirs.stderr
+    assert ours.stdout.splitlines() == theirs.stdout.splitlines(), (ours.stdout, theirs.stdout)

@@ -123,10 +123,16 @@ class _Entries(dict):
 
 
 class RequestStats:
+    """A view of the engine's one set of statistics. Under `rlocust-python` a new one (a new Environment) starts
+    empty, as Locust's does: a script or test module that makes Environments one after another sees each one's
+    requests only (two Environments running at the same time still share the rows)."""
+
     def __init__(self, use_response_times_cache=True):
         self.entries = _Entries(self)
         self.total = StatsEntry(self, "Aggregated", "")
         self.history = []
+        if _rlocust.library_mode():
+            _rlocust.stats_clear()
 
     @property
     def num_requests(self):
@@ -172,7 +178,8 @@ class RequestStats:
         _rlocust.stats_reset()
 
     def clear_all(self):
-        _rlocust.stats_reset()
+        _rlocust.stats_clear()
+        dict.clear(self.entries)
 
 
 class StatsError:
