@@ -64,7 +64,7 @@ def test_plain_pytest_runs_the_suite_on_rlocusts_engine(plain_venv, host, tmp_pa
 
     # no --host: the fixture's base URL is None, as under Locust's plugin (a relative URL is then an error)
     r = pytest_in(plain_venv, suite, "test_shop.py::test_home")
-    assert r.returncode == 1 and "1 failed" in r.stdout, r.stdout
+    assert r.returncode == 1 and "1 failed" in r.stdout and "MissingSchema" in r.stdout, r.stdout
 
 
 def test_plain_pytest_that_never_needs_the_engine_starts_nothing(plain_venv, tmp_path):
