@@ -70,11 +70,11 @@ pub fn run(argv: Vec<String>) -> i32 {
     status.code()
 }
 
-/// A child of `--processes` (see `dist::processes`): a worker of the master at `master` (`host:port`), without
-/// the options that make no sense on a worker.
-fn become_process_worker(parsed: &mut cli::Parsed, master: &str) {
+/// A child of `--processes` (see `dist::processes`): a worker of the master at `master` (`host:port`; `None`: the
+/// command line's `--master-host`/`--master-port`), without the options that make no sense on a worker.
+fn become_process_worker(parsed: &mut cli::Parsed, master: Option<&str>) {
     let o = &mut parsed.options;
-    if let Some((host, port)) = master.rsplit_once(':') {
+    if let Some((host, port)) = master.and_then(|m| m.rsplit_once(':')) {
         o.master_host = host.to_owned();
         o.master_port = port.parse().unwrap_or(5557);
     }
@@ -106,6 +106,76 @@ fn become_process_worker(parsed: &mut cli::Parsed, master: &str) {
     }
 }
 
+/// `--processes N` without `--worker`: this process becomes the master of N local workers.
+fn become_processes_master(parsed: &mut cli::Parsed, n: usize) {
+    parsed.options.master = true;
+    parsed.options.expect_workers = n as i64;
+    parsed.options.processes = Some(n as i64);
+    parsed
+        .values
+        .insert("master".into(), cli::Value::Bool(true));
+    parsed
+        .values
+        .insert("expect_workers".into(), cli::Value::Int(n as i64));
+}
+
+/// `--processes`: fork the workers now (the interpreter and the locustfile are loaded, no other thread runs yet),
+/// or leave them to be started once the master is bound. `Err` ends this process (a `--worker` parent whose
+/// children are done, or a forked child whose master never bound).
+/// Returns the master's local workers, and whether this process is one of them.
+fn processes(
+    parsed: &mut cli::Parsed,
+    argv: &[String],
+) -> Result<(Option<session::LocalWorkers>, bool), ExitStatus> {
+    use crate::dist::processes::{self as procs, Forked};
+    if let Ok(master) = std::env::var(procs::CHILD_ENV) {
+        become_process_worker(parsed, Some(&master));
+        return Ok((None, true));
+    }
+    let Some(n) = parsed.options.processes else {
+        return Ok((None, false));
+    };
+    let n = procs::count(n, parsed.options.master).map_err(|e| ExitStatus::user(e, 1))?;
+    let forkable = procs::single_threaded();
+    let cannot = |e: std::io::Error| {
+        ExitStatus::user(format!("rlocust: cannot start worker processes: {e}"), 1)
+    };
+    if parsed.options.worker {
+        // only wait for the children, which do the work
+        let children = if forkable {
+            match procs::fork(n, false, interp::fork)? {
+                Forked::Child { .. } => {
+                    become_process_worker(parsed, None);
+                    return Ok((None, true));
+                }
+                Forked::Parent { children, .. } => children,
+            }
+        } else {
+            let port = u16::try_from(parsed.options.master_port).unwrap_or(5557);
+            procs::spawn(n, argv, &parsed.options.master_host, port).map_err(cannot)?
+        };
+        return Err(ExitStatus::Run(children.wait_all()));
+    }
+    become_processes_master(parsed, n);
+    if !forkable {
+        return Ok((Some(session::LocalWorkers::Start(n)), false));
+    }
+    match procs::fork(n, true, interp::fork)? {
+        Forked::Child { master } => {
+            // the rest of the start-up runs in every process, as after Locust's fork (a bad class name is reported
+            // by each); the master's port is read when connecting
+            if let Some(pipe) = master {
+                procs::expect_master_address(pipe);
+            }
+            become_process_worker(parsed, None);
+            Ok((None, true))
+        }
+        Forked::Parent { children, pipes } => {
+            Ok((Some(session::LocalWorkers::Forked(pipes, children)), false))
+        }
+    }
+}
+
 /// The steps of one invocation. `Err` ends it early (an error, or a command such as `--list` that is done).
 fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     let env = cli::Env::from_process();
@@ -113,36 +183,14 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     if pre.version {
         return Err(CliError::Version.into());
     }
-    let services = Services::start()?;
     interp::start()?;
-    let loaded = startup::load_locustfiles(&pre, &services)?;
+    let loaded = startup::load_locustfiles(&pre)?;
+    // Locust's runner constants, as the locustfile may have set them on `locust.runners`
+    crate::dist::proto::set_tunables(interp::runner_tunables());
     let mut parsed = cli::parse(&argv, &env, &loaded.custom_args)?;
-    let child = std::env::var(crate::dist::processes::CHILD_ENV).ok();
-    if let Some(master) = &child {
-        become_process_worker(&mut parsed, master);
-    } else if let Some(n) = parsed.options.processes {
-        let n = crate::dist::processes::count(n, parsed.options.master)
-            .map_err(|e| ExitStatus::user(e, 1))?;
-        if parsed.options.worker {
-            // only wait for the children, which do the work
-            let port = u16::try_from(parsed.options.master_port).unwrap_or(5557);
-            let children =
-                crate::dist::processes::spawn(n, &argv, &parsed.options.master_host, port)
-                    .map_err(|e| {
-                        ExitStatus::user(format!("rlocust: cannot start worker processes: {e}"), 1)
-                    })?;
-            return Ok(ExitStatus::Run(children.wait_all()));
-        }
-        parsed.options.master = true;
-        parsed.options.expect_workers = n as i64;
-        parsed.options.processes = Some(n as i64);
-        parsed
-            .values
-            .insert("master".into(), cli::Value::Bool(true));
-        parsed
-            .values
-            .insert("expect_workers".into(), cli::Value::Int(n as i64));
-    }
+    let (local_workers, child) = processes(&mut parsed, &argv)?;
+    // (the runtime starts only now: a process that forks must not have other threads)
+    let services = Services::start()?;
     let options = &parsed.options;
     interp::validate_stats_configuration()?;
     if let Some(missing) = options.not_built() {
@@ -172,7 +220,7 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
         let shared = runner.shared.clone();
         o.observe_users(move || shared.user_classes_count());
     }
-    if child.is_none() {
+    if !child {
         startup::announce(options, otel.is_some());
     }
     if options.list_commands {
@@ -181,7 +229,7 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     }
     let setup = startup::environment(options, &loaded)?;
     startup::print_and_exit(options)?;
-    let session = Session::prepare(services, runner, options, setup, gates)?;
+    let session = Session::prepare(services, runner, options, setup, gates, local_workers)?;
     let status = session.start()?.finish();
     drop(otel);
     Ok(status)

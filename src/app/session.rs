@@ -44,11 +44,17 @@ pub struct Session<'a> {
     gates: Arc<Gates>,
 }
 
+/// `--processes` under this master: workers forked already (told the port once it is bound), or to start then.
+pub enum LocalWorkers {
+    /// (the pipes go first when dropped: a child waiting on its pipe then ends, and can be reaped)
+    Forked(Vec<dist::processes::Pipe>, dist::processes::Children),
+    Start(usize),
+}
+
 /// A master's bound socket (bound before `init`, as Locust's master runner binds when it is created).
 struct MasterConn {
     node: Arc<Node>,
-    out: tokio::sync::mpsc::UnboundedSender<dist::Message>,
-    inbound: tokio::sync::mpsc::UnboundedReceiver<dist::master::Inbound>,
+    link: dist::master::Link,
     custom: tokio::sync::mpsc::UnboundedReceiver<dist::node::Custom>,
     /// The port bound (`--master-bind-port 0` picks one).
     port: u16,
@@ -67,7 +73,7 @@ fn bind_master(services: &Services, options: &Options) -> Result<MasterConn, Exi
     })?;
     let host = options.master_bind_host.clone();
     let _rt = services.rt.enter();
-    let (bound, out, inbound) = services
+    let (bound, link) = services
         .rt
         .block_on(dist::master::bind(&host, port))
         .map_err(|message| {
@@ -81,8 +87,7 @@ fn bind_master(services: &Services, options: &Options) -> Result<MasterConn, Exi
     );
     Ok(MasterConn {
         node,
-        out,
-        inbound,
+        link,
         custom,
         port: bound,
     })
@@ -108,8 +113,21 @@ fn connect_worker(services: &Services, options: &Options) -> Result<WorkerConn, 
             1,
         )
     })?;
+    let (mut host, mut port) = (options.master_host.clone(), port);
+    // a forked `--processes` child learns where its parent listens only now
+    match dist::processes::master_address() {
+        Some(Some(address)) => {
+            if let Some((h, p)) = address.rsplit_once(':') {
+                host = h.to_owned();
+                port = p.parse().unwrap_or(port);
+            }
+        }
+        // the master ended before it listened (it said why)
+        Some(None) => return Err(ExitStatus::Run(1)),
+        None => {}
+    }
     let addr = worker::Address {
-        host: options.master_host.clone(),
+        host,
         port,
         base_path: options.web_base_path.clone(),
         client_id: dist::proto::worker_client_id(),
@@ -164,6 +182,7 @@ impl<'a> Session<'a> {
         options: &'a Options,
         mut setup: Setup,
         gates: Arc<Gates>,
+        local_workers: Option<LocalWorkers>,
     ) -> Result<Session<'a>, ExitStatus> {
         let role = if options.worker {
             "worker"
@@ -195,24 +214,31 @@ impl<'a> Session<'a> {
         } else {
             None
         };
-        let children = match (&master, options.processes) {
-            (Some(conn), Some(n)) => {
+        let children = match (&master, local_workers) {
+            (Some(conn), Some(workers)) => {
                 let host = match options.master_bind_host.as_str() {
                     "*" | "0.0.0.0" | "" => "127.0.0.1",
                     "::" => "::1",
                     h => h,
                 };
-                let argv = crate::app::ARGV.get().cloned().unwrap_or_default();
-                Some(
-                    dist::processes::spawn(n.max(0) as usize, &argv, host, conn.port).map_err(
-                        |e| {
+                Some(match workers {
+                    LocalWorkers::Forked(pipes, children) => {
+                        children.log_started();
+                        for pipe in pipes {
+                            pipe.send(host, conn.port);
+                        }
+                        children
+                    }
+                    LocalWorkers::Start(n) => {
+                        let argv = crate::app::ARGV.get().cloned().unwrap_or_default();
+                        dist::processes::spawn(n, &argv, host, conn.port).map_err(|e| {
                             ExitStatus::user(
                                 format!("rlocust: cannot start worker processes: {e}"),
                                 1,
                             )
-                        },
-                    )?,
-                )
+                        })?
+                    }
+                })
             }
             _ => None,
         };
@@ -388,14 +414,15 @@ impl<'a> Session<'a> {
             headless: options.headless,
             autoquit: options.autoquit,
         };
+        let mut master_done = None;
         if let Some(conn) = master {
+            master_done = Some(conn.link.done.subscribe());
             services.rt.spawn(dist::master::run(
                 shared.clone(),
                 services.bridge.clone(),
                 services.stats.clone(),
                 conn.node,
-                conn.out,
-                conn.inbound,
+                conn.link,
                 conn.custom,
                 runner.control_rx,
                 dist::master::Plan {
@@ -444,6 +471,7 @@ impl<'a> Session<'a> {
             done,
             hub_done,
             link: None,
+            master_done,
             children,
             gates,
         })
@@ -506,6 +534,7 @@ impl<'a> Session<'a> {
             done,
             hub_done,
             link: Some(conn.link),
+            master_done: None,
             children: None,
             gates,
         })
@@ -616,6 +645,8 @@ pub struct Running<'a> {
     hub_done: Arc<AtomicBool>,
     /// A worker's way to its master (the shutdown says `quit` on it, as Locust's `quitting` listener does).
     link: Option<worker::Link>,
+    /// `--master`: true once the master has quit (its workers told, their last reports in).
+    master_done: Option<tokio::sync::watch::Receiver<bool>>,
     /// `--processes`: the local workers, reaped when the master is done.
     children: Option<dist::processes::Children>,
     gates: Arc<Gates>,
@@ -666,6 +697,19 @@ impl Running<'_> {
     /// SIGTERM) left them running (Locust's `runner.quit()` comes after `quitting`), write the final output,
     /// fire `quit`.
     fn shutdown(self, interrupted: bool) -> ExitStatus {
+        // NOTE: Locust's master runner listens to `quitting` itself and quits there, before the locustfile's own
+        // listeners and before the exit code is decided: the workers' last reports (their failures) count.
+        let master_quit_now = self
+            .master_done
+            .as_ref()
+            .is_some_and(|done| !*done.borrow());
+        if master_quit_now {
+            self.shared.send(Control::Quit);
+            if let Ok(Some(code)) = interp::stop_users() {
+                self.hub_done.store(true, Ordering::Release);
+                return self.exit_now(code);
+            }
+        }
         let (process_code, unhandled) = match interp::quitting() {
             Ok(r) => r,
             Err(e) => {
@@ -693,13 +737,15 @@ impl Running<'_> {
             0
         };
         log::info("locust.main", &format!("Shutting down (exit code {code})"));
-        if interrupted {
+        if interrupted && self.master_done.is_none() {
             self.shared.send(Control::Quit);
             let stopped = interp::stop_users();
             self.hub_done.store(true, Ordering::Release);
             if let Ok(Some(code)) = stopped {
                 return self.exit_now(code);
             }
+        } else if interrupted {
+            self.hub_done.store(true, Ordering::Release);
         }
         runner::keyboard::restore();
         let _ = self.done.send(true);

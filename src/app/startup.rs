@@ -42,6 +42,7 @@ impl Services {
                     .unwrap_or(1),
             )
             .thread_name("rlocust-io")
+            .on_thread_park(crate::dist::router::before_park)
             .enable_all()
             .build()
             .map_err(|e| ExitStatus::Internal(format!("cannot start the I/O runtime: {e}")))?;
@@ -113,7 +114,7 @@ fn max_body_size(value: Option<&str>) -> Result<usize, ExitStatus> {
 
 /// Import the locustfiles. With `-h`, the help (with the locustfile's own options when it loads) ends the
 /// invocation here, as in Locust. `-f -` (a worker's locustfiles come from its master) downloads them first.
-pub fn load_locustfiles(pre: &cli::Pre, services: &Services) -> Result<Loaded, ExitStatus> {
+pub fn load_locustfiles(pre: &cli::Pre) -> Result<Loaded, ExitStatus> {
     let downloaded;
     let paths = if pre.locustfiles == ["-"] && !pre.help {
         if !pre.worker {
@@ -122,7 +123,7 @@ pub fn load_locustfiles(pre: &cli::Pre, services: &Services) -> Result<Loaded, E
                 1,
             ));
         }
-        downloaded = download_locustfiles(pre, services)?;
+        downloaded = download_locustfiles(pre)?;
         &downloaded
     } else {
         &pre.locustfiles
@@ -139,10 +140,16 @@ pub fn load_locustfiles(pre: &cli::Pre, services: &Services) -> Result<Loaded, E
 
 /// `-f -`: ask the master for its locustfiles and write them to the temporary directory under their own names
 /// (as Locust does); URLs stay URLs.
-fn download_locustfiles(pre: &cli::Pre, services: &Services) -> Result<Vec<String>, ExitStatus> {
+///
+/// On a runtime of its own, gone before the locustfile is loaded: `--processes` forks after that, and a process
+/// that forks must not have other threads.
+fn download_locustfiles(pre: &cli::Pre) -> Result<Vec<String>, ExitStatus> {
     let port = u16::try_from(pre.master_port).unwrap_or(crate::dist::proto::DEFAULT_MASTER_PORT);
-    let sources = services
-        .rt
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ExitStatus::Internal(format!("cannot start a runtime: {e}")))?;
+    let sources = rt
         .block_on(crate::dist::worker::download_locustfiles(
             &pre.master_host,
             port,

@@ -200,6 +200,30 @@ impl WorkerDispatcher {
         self.prepare_rebalance();
     }
 
+    /// Several workers joined: the same as adding them one by one (each add re-sorts and rebalances, so only
+    /// the last one counts), in one sort and one rebalance.
+    pub fn add_workers(&mut self, ids: &[String]) {
+        if ids.is_empty() {
+            return;
+        }
+        self.workers.extend(ids.iter().cloned());
+        self.workers = sort_workers(&self.workers);
+        self.prepare_rebalance();
+    }
+
+    /// Several workers left: the same as removing them one by one (each removal drops every occurrence).
+    pub fn remove_workers(&mut self, ids: &[String]) {
+        if ids.is_empty() {
+            return;
+        }
+        let gone: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        self.workers.retain(|w| !gone.contains(w.as_str()));
+        if self.workers.is_empty() {
+            return;
+        }
+        self.prepare_rebalance();
+    }
+
     pub fn has_workers(&self) -> bool {
         !self.workers.is_empty()
     }

@@ -1,107 +1,63 @@
 //! `--master`: this process runs no users; it directs workers (rlocust or real Locust 2.47) over Locust's wire
 //! protocol and merges their statistics, in place of the local runner task (reference/locust-web-dist.md §2.4-2.9).
 //!
-//! One task owns the run state: the worker registry (liveness ticks, indices fixed per client id, states), the
-//! dispatcher ([`super::dispatch::WorkerDispatcher`]: Locust's split of users over workers), the ramp (one
-//! `spawn` per worker per step, then up to 1 s for the reports to match), stop and quit in Locust's order, and
+//! One task owns the run state: the worker table ([`super::roster`]), the dispatcher
+//! ([`super::dispatch::WorkerDispatcher`]: Locust's split of users over workers), the ramp (one `spawn` per
+//! worker per step, then up to 1 s for the reports to match), stop and quit in Locust's order, and
 //! `--expect-workers` for automatic starts. Long waits (ramp steps, the stop's wait for the users to go, the
 //! quit's last reports) are deadlines checked by the loop, so heartbeats are answered and reports merged while
 //! they run. Stats reports are merged into the run's [`RequestStats`] (`stats_wire`), so the console, CSV, JSON,
 //! HTML and web UI outputs of a master are those of a standalone run.
-use super::codec::{Message, Value};
+//!
+//! # Built for fleets (docs/performance.md, "A master for 10,000 workers")
+//!
+//! - **Constant cost per message.** A message touches its worker's record and the counters it changes (the
+//!   roster keeps workers per state and users per class as they change); nothing walks the fleet per message.
+//!   What readers see of the fleet (`runner.clients`, the web UI's workers) is a snapshot taken at most every
+//!   100 ms when workers come, go or change state, and every heartbeat interval otherwise; the user counts the
+//!   runner and the UI read are published when they change.
+//! - **Liveness on arrival times.** Messages are stamped when their connection reads them
+//!   ([`super::router`]), and before each liveness tick the loop takes everything already queued, so a heartbeat
+//!   that arrived in time never makes a worker `missing`. A worker is missing once more than
+//!   `HEARTBEAT_LIVENESS + 1` heartbeat intervals passed since its last heartbeat (Locust's counter, which a tick
+//!   decrements, gives the same instant), and removed `HEARTBEAT_DEAD_INTERNAL` intervals later.
+//! - **Re-dispatch without re-spawning the fleet.** Workers that join, come back or leave while a test runs are
+//!   gathered for 200 ms and handled by one re-dispatch, and a `spawn` goes only to workers whose target differs
+//!   from the last one sent to them in this test (Locust sends every worker a `spawn` on each change; an
+//!   unchanged absolute target is a no-op on the worker).
+//! - **Control first, and every worker hears `quit`.** `ack`, `spawn`, `stop` and `quit` are written ahead of
+//!   heartbeat replies; a quit waits until the `quit`s are written and every worker answered (its last report
+//!   comes first), 0.5 s at least as in Locust when some do not, and at most a few seconds.
+use super::codec::{self, Message, Value};
 use super::dispatch::WorkerDispatcher;
-use super::node::{Custom, Node, WorkerInfo};
-use super::proto::{self, kind};
-use super::transport::{MasterSocket, TransportError};
+use super::node::{Custom, Node};
+use super::proto::{self, Tunables, kind};
+use super::roster::{Change, NodeState, Roster};
+use super::router::{Conn, Inbound, Priority, Router};
 use crate::bridge::{Arg, Bridge, Command};
 use crate::log;
 use crate::runner::dispatch::UserClassSpec;
 use crate::runner::{self, Control, ShapePhase, Shared, State};
 use crate::stats::RequestStats;
+use bytes::Bytes;
 use indexmap::IndexMap;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
-/// What arrives from the socket task.
-pub enum Inbound {
-    Msg(String, Message),
-    /// An undecodable frame, from this identity when known.
-    Bad(Option<String>, String),
-}
-
-/// Bind the ROUTER (Locust's "port was busy" line and exit 1 when the address is in use) and start the socket
-/// task. Returns the port bound (for port 0), the way out and what comes in.
-pub async fn bind(
-    host: &str,
-    port: u16,
-) -> Result<
-    (
-        u16,
-        mpsc::UnboundedSender<Message>,
-        mpsc::UnboundedReceiver<Inbound>,
-    ),
-    String,
-> {
-    let socket = MasterSocket::bind(host, port).await.map_err(|e| {
-        let text = e.to_string();
-        if text.to_ascii_lowercase().contains("in use") {
-            let port_string = if host == "*" {
-                port.to_string()
-            } else {
-                format!("{host}:{port}")
-            };
-            format!(
-                "The Locust master port ({port_string}) was busy. Close any applications using that port - perhaps an old instance of Locust master is still running? (Socket bind failure: Address already in use)"
-            )
-        } else {
-            format!("Cannot bind the master to {host}:{port}: {text}")
-        }
-    })?;
-    let bound = socket.port();
-    let (out_tx, out_rx) = mpsc::unbounded_channel();
-    let (in_tx, in_rx) = mpsc::unbounded_channel();
-    tokio::spawn(socket_task(socket, out_rx, in_tx));
-    Ok((bound, out_tx, in_rx))
-}
-
-async fn socket_task(
-    mut socket: MasterSocket,
-    mut out_rx: mpsc::UnboundedReceiver<Message>,
-    in_tx: mpsc::UnboundedSender<Inbound>,
-) {
-    loop {
-        tokio::select! {
-            r = socket.recv_from_client() => {
-                let item = match r {
-                    Ok((addr, msg)) => Inbound::Msg(addr, msg),
-                    Err(TransportError::Decode { addr, error }) => Inbound::Bad(addr, error.to_string()),
-                    Err(e) => {
-                        log::log(log::Level::Debug, "locust.runners", &format!("RPCError when receiving from worker: {e}"));
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                };
-                if in_tx.send(item).is_err() {
-                    return;
-                }
-            }
-            m = out_rx.recv() => match m {
-                None => return,
-                Some(m) => {
-                    let sent = tokio::time::timeout(Duration::from_secs(5), socket.send_to_client(&m)).await;
-                    if !matches!(sent, Ok(Ok(()))) {
-                        log::log(
-                            log::Level::Debug,
-                            "locust.runners",
-                            &format!("Could not send {} to worker {}", m.kind, m.node_id),
-                        );
-                    }
-                }
-            },
-        }
-    }
-}
+/// How long joins, returns and departures during a test are gathered before one re-dispatch.
+const REDISPATCH_DELAY: Duration = Duration::from_millis(200);
+/// The freshest a snapshot of the workers for readers gets after workers came, went or changed state.
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(100);
+/// Messages handled in a row before the loop looks at its timers again.
+const BATCH: usize = 256;
+/// How often the end of a ramp looks whether the workers' reports reached the target.
+const REPORTS_POLL: Duration = Duration::from_millis(10);
+/// How long the master's idle I/O thread lets messages gather before it sleeps (see `router::before_park`).
+const PARK_DELAY: Duration = Duration::from_millis(5);
+/// The longest a quit waits for the workers' last reports.
+const QUIT_WAIT_MAX: Duration = Duration::from_secs(5);
 
 /// What the master runs with.
 pub struct Plan {
@@ -121,75 +77,67 @@ pub struct Plan {
     pub locustfiles: Vec<String>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum NodeState {
-    Ready,
-    Spawning,
-    Running,
-    Missing,
+/// The master's half of the socket, and what the session keeps to wait for its end.
+pub struct Link {
+    pub router: Arc<Router>,
+    pub inbound: mpsc::Receiver<Inbound>,
+    /// Turns true when the master has quit (its workers told, their last reports in).
+    pub done: watch::Sender<bool>,
 }
 
-impl NodeState {
-    fn parse(s: &str) -> NodeState {
-        match s {
-            "spawning" => NodeState::Spawning,
-            "running" => NodeState::Running,
-            "missing" => NodeState::Missing,
-            _ => NodeState::Ready,
+/// Bind the ROUTER (Locust's "port was busy" line and exit 1 when the address is in use). Returns the port bound
+/// (for port 0) and the link.
+pub async fn bind(host: &str, port: u16) -> Result<(u16, Link), String> {
+    let (router, inbound) = Router::bind(host, port).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            let port_string = if host == "*" {
+                port.to_string()
+            } else {
+                format!("{host}:{port}")
+            };
+            format!(
+                "The Locust master port ({port_string}) was busy. Close any applications using that port - perhaps an old instance of Locust master is still running? (Socket bind failure: Address already in use)"
+            )
+        } else {
+            format!("Cannot bind the master to {host}:{port}: {e}")
         }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            NodeState::Ready => "ready",
-            NodeState::Spawning => "spawning",
-            NodeState::Running => "running",
-            NodeState::Missing => "missing",
-        }
-    }
-
-    fn active(self) -> bool {
-        self != NodeState::Missing
-    }
-}
-
-struct WorkerNode {
-    state: NodeState,
-    heartbeat: i32,
-    cpu_usage: f64,
-    memory_usage: u64,
-    cpu_warned: bool,
-    user_classes_count: IndexMap<String, u64>,
-}
-
-impl WorkerNode {
-    fn new() -> WorkerNode {
-        WorkerNode {
-            state: NodeState::Ready,
-            heartbeat: proto::HEARTBEAT_LIVENESS,
-            cpu_usage: 0.0,
-            memory_usage: 0,
-            cpu_warned: false,
-            user_classes_count: IndexMap::new(),
-        }
-    }
-
-    fn user_count(&self) -> u64 {
-        self.user_classes_count.values().sum()
-    }
+    })?;
+    let (done, _) = watch::channel(false);
+    Ok((
+        router.port(),
+        Link {
+            router: Arc::new(router),
+            inbound,
+            done,
+        },
+    ))
 }
 
 /// Where a start is.
 enum Ramp {
     /// The next dispatch step is due at this instant.
     Step(Instant),
-    /// All steps sent: waiting (until the deadline) for the workers' reports to reach the target.
-    Reports(Instant),
+    /// All steps sent: waiting (until `deadline`) for the workers' reports to reach the target, looking at them
+    /// at `next` (every 10 ms from the start, as Locust's loop sleeps 0.01 s between looks).
+    Reports { deadline: Instant, next: Instant },
 }
 
-/// What a stop is waiting for.
-struct Stopping {
-    deadline: Instant,
+/// A change of the dispatcher's workers not told yet.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Pending {
+    Join,
+    Leave,
+    LeaveThenJoin,
+}
+
+/// A quit under way: the workers told, their answers awaited.
+struct Quitting {
+    /// Locust waits 0.5 s for the last reports: with workers that do not answer, not less than this.
+    at_least: Instant,
+    /// Not after this.
+    at_most: Instant,
+    /// When the last worker's `quit` arrived.
+    last_answer: Instant,
 }
 
 pub struct Master {
@@ -197,23 +145,30 @@ pub struct Master {
     bridge: Arc<Bridge>,
     stats: Arc<RequestStats>,
     node: Arc<Node>,
-    out: mpsc::UnboundedSender<Message>,
+    router: Arc<Router>,
     plan: Plan,
-    clients: IndexMap<String, WorkerNode>,
-    indexes: IndexMap<String, i64>,
+    tun: Tunables,
+    roster: Roster,
+    indexes: HashMap<Arc<str>, i64>,
     dispatcher: Option<WorkerDispatcher>,
+    /// Workers that joined or came back, and left, since the dispatcher last heard (applied in one go).
+    pending: IndexMap<String, Pending>,
     spawn_rate: f64,
     spawning_completed: bool,
     ramp: Option<Ramp>,
     /// The last dispatch step's totals per class (`target_user_classes_count` when the ramp ends).
     last_step: IndexMap<String, u64>,
-    stopping: Option<Stopping>,
-    /// After a quit: when to make the hub leave (the workers' last reports arrive meanwhile).
-    quit_at: Option<Instant>,
+    /// A stop waiting (until this deadline) for the workers to report no users.
+    stopping: Option<Instant>,
+    quitting: Option<Quitting>,
     /// An automatic start waiting for `--expect-workers`.
     waiting_since: Option<Instant>,
     started: bool,
     worker_cpu_warned: bool,
+    /// A re-dispatch owed to joins, returns or departures, due then.
+    redispatch_at: Option<Instant>,
+    last_snapshot: Instant,
+    done: watch::Sender<bool>,
 }
 
 /// The master's runner: serves the workers' messages and the local controls until the run ends, then makes the
@@ -224,40 +179,49 @@ pub async fn run(
     bridge: Arc<Bridge>,
     stats: Arc<RequestStats>,
     node: Arc<Node>,
-    out: mpsc::UnboundedSender<Message>,
-    mut inbound: mpsc::UnboundedReceiver<Inbound>,
+    link: Link,
     mut custom: mpsc::UnboundedReceiver<Custom>,
     mut control: mpsc::UnboundedReceiver<Control>,
     plan: Plan,
 ) {
     shared.set_reset_stats(plan.reset_stats);
+    let Link {
+        router,
+        mut inbound,
+        done,
+    } = link;
+    let tun = proto::tunables().clone();
+    super::router::set_park_delay(PARK_DELAY);
     let mut m = Master {
         waiting_since: plan.auto_start.map(|_| Instant::now()),
         shared,
         bridge,
         stats,
         node,
-        out,
+        router,
         plan,
-        clients: IndexMap::new(),
-        indexes: IndexMap::new(),
+        tun,
+        roster: Roster::default(),
+        indexes: HashMap::new(),
         dispatcher: None,
+        pending: IndexMap::new(),
         spawn_rate: 1.0,
         spawning_completed: false,
         ramp: None,
         last_step: IndexMap::new(),
         stopping: None,
-        quit_at: None,
+        quitting: None,
         started: false,
         worker_cpu_warned: false,
+        redispatch_at: None,
+        last_snapshot: Instant::now(),
+        done,
     };
     if m.waiting_since.is_some() {
         m.log_waiting();
     }
-    let mut liveness = tokio::time::interval_at(
-        tokio::time::Instant::now() + proto::HEARTBEAT_INTERVAL,
-        proto::HEARTBEAT_INTERVAL,
-    );
+    let every = m.tun.heartbeat_interval.max(Duration::from_millis(1));
+    let mut liveness = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let due = m.next_deadline();
@@ -267,110 +231,97 @@ pub async fn run(
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
-            _ = timer => {
-                if m.on_deadline().await {
-                    return;
-                }
-            }
+        let over = tokio::select! {
+            _ = timer => m.on_deadline().await,
             _ = liveness.tick() => {
-                if m.on_tick().await {
-                    return;
+                // judge liveness on what has arrived: take the backlog first
+                let mut over = false;
+                for _ in 0..router_backlog_limit() {
+                    match inbound.try_recv() {
+                        Ok(item) => if m.on_inbound(item).await { over = true; break },
+                        Err(_) => break,
+                    }
                 }
+                over || m.on_tick().await
             }
             i = inbound.recv() => match i {
-                Some(Inbound::Msg(addr, msg)) => {
-                    if m.handle(addr, msg).await {
-                        return;
+                Some(item) => {
+                    let mut over = m.on_inbound(item).await;
+                    let mut n = 1;
+                    while !over && n < BATCH {
+                        match inbound.try_recv() {
+                            Ok(item) => over = m.on_inbound(item).await,
+                            Err(_) => break,
+                        }
+                        n += 1;
                     }
-                    m.check_stopped();
-                    m.publish();
+                    m.publish_counts();
+                    over
                 }
-                Some(Inbound::Bad(addr, error)) => m.bad_frame(addr, error),
-                None => {}
+                None => false,
             },
             c = custom.recv() => {
                 if let Some(c) = c {
                     m.send_custom(c);
                 }
+                false
             }
             c = control.recv() => {
-                if m.control(c.unwrap_or(Control::Quit)).await {
-                    return;
-                }
-                m.publish();
+                let over = m.control(c.unwrap_or(Control::Quit)).await;
+                m.publish_counts();
+                over
             }
+        };
+        if over {
+            return;
         }
     }
 }
 
+fn router_backlog_limit() -> usize {
+    super::router::INBOUND_CAPACITY
+}
+
 impl Master {
-    fn send(&self, kind: &str, data: Value, to: &str) {
-        let _ = self.out.send(Message::new(kind, data, to));
+    /// Queue a message for the worker (or other peer) with this id.
+    fn send(&self, kind: &str, data: Value, to: &str, priority: Priority) {
+        let msg = Message::new(kind, data, to);
+        match self.roster.get(to) {
+            Some(w) if !w.conn.is_closed() => {
+                w.conn.send(&msg, priority);
+            }
+            _ => {
+                self.router.send(&msg, priority);
+            }
+        }
+    }
+
+    fn send_on(conn: &Conn, kind: &str, data: Value, to: &str, priority: Priority) {
+        conn.send(&Message::new(kind, data, to), priority);
     }
 
     fn index_of(&mut self, id: &str) -> i64 {
-        let next = self.indexes.len() as i64;
-        *self.indexes.entry(id.to_owned()).or_insert(next)
-    }
-
-    /// ready + spawning + running (Locust's `worker_count`).
-    fn worker_count(&self) -> usize {
-        self.clients.values().filter(|c| c.state.active()).count()
-    }
-
-    fn ready_count(&self) -> usize {
-        self.clients
-            .values()
-            .filter(|c| c.state == NodeState::Ready)
-            .count()
-    }
-
-    fn active_ids(&self) -> Vec<String> {
-        self.clients
-            .iter()
-            .filter(|(_, c)| c.state.active())
-            .map(|(id, _)| id.clone())
-            .collect()
-    }
-
-    /// The users the active workers reported, per class (Locust's `reported_user_classes_count`).
-    fn reported(&self) -> IndexMap<String, u64> {
-        let mut out: IndexMap<String, u64> = IndexMap::new();
-        for c in self.clients.values().filter(|c| c.state.active()) {
-            for (name, n) in &c.user_classes_count {
-                *out.entry(name.clone()).or_insert(0) += n;
-            }
+        if let Some(i) = self.indexes.get(id) {
+            return *i;
         }
-        out
+        let next = self.indexes.len() as i64;
+        self.indexes.insert(Arc::from(id), next);
+        next
     }
 
-    /// Every worker's users, missing ones included (Locust's master `user_count`).
-    fn user_count(&self) -> u64 {
-        self.clients.values().map(WorkerNode::user_count).sum()
+    /// The users the active workers reported, when they changed: to the run state.
+    fn publish_counts(&mut self) {
+        if self.roster.take_reported_changed() {
+            self.shared.set_user_classes_count(self.roster.reported());
+        }
+        self.node.set_worker_count(self.roster.active());
     }
 
-    /// Share what changed with the run state (user counts) and Python/the web UI (the workers).
-    fn publish(&self) {
-        self.shared.set_user_classes_count(self.reported());
-        let workers = self
-            .clients
-            .iter()
-            .map(|(id, c)| WorkerInfo {
-                id: id.clone(),
-                index: self.indexes.get(id).copied().unwrap_or(-1),
-                state: c.state.as_str(),
-                user_count: c.user_count(),
-                user_classes_count: c
-                    .user_classes_count
-                    .iter()
-                    .map(|(k, v)| (k.clone(), *v))
-                    .collect(),
-                cpu_usage: c.cpu_usage,
-                memory_usage: c.memory_usage,
-            })
-            .collect();
-        self.node.set_workers(workers);
+    /// The workers as readers see them (`runner.clients`, the web UI).
+    fn publish_snapshot(&mut self) {
+        self.node.set_workers(self.roster.snapshot());
+        self.node.set_worker_count(self.roster.active());
+        self.last_snapshot = Instant::now();
     }
 
     fn log_waiting(&self) {
@@ -385,42 +336,52 @@ impl Master {
             "root",
             &format!(
                 "Waiting for workers to be ready, {} of {} connected",
-                self.ready_count(),
+                self.roster.count(NodeState::Ready),
                 self.plan.expect_workers
             ),
         );
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let mut due: Vec<Instant> = Vec::new();
+        let mut due: Option<Instant> = None;
+        let mut at = |t: Instant| due = Some(due.map_or(t, |d: Instant| d.min(t)));
         match self.ramp {
-            Some(Ramp::Step(at)) => due.push(at),
-            // the reports are checked every 10 ms, as Locust polls
-            Some(Ramp::Reports(_)) => due.push(Instant::now() + Duration::from_millis(10)),
+            Some(Ramp::Step(t)) => at(t),
+            Some(Ramp::Reports { next, .. }) => at(next),
             None => {}
         }
         if self.stopping.is_some() {
-            due.push(Instant::now() + Duration::from_millis(100));
+            at(Instant::now() + Duration::from_millis(100));
         }
-        if let Some(at) = self.quit_at {
-            due.push(at);
+        if self.quitting.is_some() {
+            at(Instant::now() + Duration::from_millis(10));
         }
-        due.into_iter().min()
+        if let Some(t) = self.redispatch_at {
+            at(t);
+        }
+        if self.roster.change() == Change::Members {
+            at(self.last_snapshot + SNAPSHOT_EVERY);
+        }
+        due
     }
 
-    /// A deadline passed: the next ramp step, the end of a ramp, a stop that completed, the quit. True: the run
-    /// is over.
+    /// A deadline passed: the next ramp step, the end of a ramp, a stop that completed, a re-dispatch, the quit.
+    /// True: the run is over.
     async fn on_deadline(&mut self) -> bool {
-        if let Some(at) = self.quit_at
-            && Instant::now() >= at
-        {
-            let _ = self.bridge.command(Command::Quit).await;
-            return true;
+        let now = Instant::now();
+        if let Some(q) = &self.quitting {
+            // done when every worker answered (its `quit` removed it, or its connection is gone); else once
+            // answers stopped coming for a moment after Locust's 0.5 s, at most after QUIT_WAIT_MAX
+            let answered = self.roster.iter().all(|w| w.conn.is_closed());
+            let quiet = now >= q.at_least && now >= q.last_answer + Duration::from_millis(200);
+            if answered || quiet || now >= q.at_most {
+                return self.finish_quit().await;
+            }
         }
-        if let Some(s) = &self.stopping
-            && (self.user_count() == 0 || Instant::now() >= s.deadline)
+        if let Some(deadline) = self.stopping
+            && (self.roster.all_users() == 0 || now >= deadline)
         {
-            if self.user_count() != 0 {
+            if self.roster.all_users() != 0 {
                 log::log(
                     log::Level::Error,
                     "locust.runners",
@@ -431,52 +392,99 @@ impl Master {
             runner::fire(&self.bridge, "test_stop", vec![]).await;
         }
         match self.ramp {
-            Some(Ramp::Step(at)) if Instant::now() >= at => self.ramp_step(),
-            Some(Ramp::Reports(deadline)) => {
-                let reached = self.user_count() == self.shared.target_user_count();
-                if reached || Instant::now() >= deadline {
+            Some(Ramp::Step(at)) if now >= at => {
+                self.ramp_step();
+                // Locust looks at the reports at once when the last step is out, then every 10 ms until its wait
+                // (`LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP`) expires
+                if matches!(self.ramp, Some(Ramp::Reports { .. }))
+                    && self.roster.all_users() == self.shared.target_user_count()
+                {
                     self.ramp = None;
-                    self.ramp_done(reached).await;
+                    self.ramp_done(true).await;
+                }
+            }
+            Some(Ramp::Reports { deadline, next }) if now >= next => {
+                if now >= deadline {
+                    self.ramp = None;
+                    self.ramp_done(false).await;
+                } else if self.roster.all_users() == self.shared.target_user_count() {
+                    self.ramp = None;
+                    self.ramp_done(true).await;
+                } else {
+                    self.ramp = Some(Ramp::Reports {
+                        deadline,
+                        next: next + REPORTS_POLL,
+                    });
                 }
             }
             _ => {}
         }
-        self.publish();
+        if let Some(t) = self.redispatch_at
+            && now >= t
+        {
+            self.redispatch_at = None;
+            self.apply_membership();
+            if self.ramp.is_none() && self.shared.state() == State::Running {
+                self.start(self.shared.target_user_count(), self.spawn_rate, None)
+                    .await;
+            }
+        }
+        if self.roster.change() == Change::Members && now >= self.last_snapshot + SNAPSHOT_EVERY {
+            self.publish_snapshot();
+        }
+        self.publish_counts();
         false
     }
 
-    /// Once a second: liveness (Locust's `heartbeat_worker`), and an automatic start waiting for its workers.
+    /// The quit is complete: the hub leaves, and whoever waits for the master hears it.
+    async fn finish_quit(&mut self) -> bool {
+        self.quitting = None;
+        self.router.flush(Duration::from_secs(2)).await;
+        self.publish_snapshot();
+        self.publish_counts();
+        let _ = self.done.send(true);
+        let _ = self.bridge.command(Command::Quit).await;
+        true
+    }
+
+    /// Once a heartbeat interval: liveness (Locust's `heartbeat_worker`), the snapshot for readers, and an
+    /// automatic start waiting for its workers.
     async fn on_tick(&mut self) -> bool {
-        let mut removed = Vec::new();
+        let now = Instant::now();
+        let interval = self.tun.heartbeat_interval;
+        let missing_after = interval * (self.tun.heartbeat_liveness + 1).max(0) as u32;
+        let dead_after = interval
+            * (self.tun.heartbeat_liveness - self.tun.heartbeat_dead_internal + 1).max(0) as u32;
         let mut went_missing = Vec::new();
-        for (id, c) in self.clients.iter_mut() {
-            if c.state == NodeState::Missing && c.heartbeat <= proto::HEARTBEAT_DEAD_INTERNAL {
-                removed.push(id.clone());
-            }
-            if c.heartbeat < 0 && c.state != NodeState::Missing {
-                log::info(
-                    "locust.runners",
-                    &format!("Worker {id} failed to send heartbeat, setting state to missing."),
-                );
-                c.state = NodeState::Missing;
-                c.user_classes_count.clear();
-                went_missing.push(id.clone());
-            } else {
-                c.heartbeat -= 1;
+        let mut removed = Vec::new();
+        for w in self.roster.iter() {
+            let silent = now.saturating_duration_since(w.last_heartbeat);
+            if w.state() == NodeState::Missing {
+                if silent > dead_after {
+                    removed.push(w.id.clone());
+                }
+            } else if silent > missing_after {
+                went_missing.push(w.id.clone());
             }
         }
         for id in went_missing {
-            if let Some(d) = self.dispatcher.as_mut() {
-                d.remove_worker(&id);
+            let id: &str = &id;
+            log::info(
+                "locust.runners",
+                &format!("Worker {id} failed to send heartbeat, setting state to missing."),
+            );
+            self.roster.set_state(id, NodeState::Missing);
+            self.roster.clear_counts(id);
+            if self.dispatcher.is_some() {
+                self.leave(id);
                 if self.plan.enable_rebalancing
                     && self.shared.state() == State::Running
                     && self.spawning_completed
                 {
-                    self.start(self.shared.target_user_count(), self.spawn_rate, None)
-                        .await;
+                    self.redispatch_soon();
                 }
             }
-            if self.worker_count() == 0 {
+            if self.roster.active() == 0 {
                 log::info(
                     "locust.runners",
                     "The last worker went missing, stopping test.",
@@ -487,17 +495,21 @@ impl Master {
         }
         if !removed.is_empty() {
             for id in &removed {
-                self.clients.shift_remove(id);
+                self.roster.remove(id);
             }
             if matches!(self.shared.state(), State::Running | State::Spawning) {
                 self.dispatcher = None;
+                self.pending.clear();
                 self.start(self.shared.target_user_count(), self.spawn_rate, None)
                     .await;
             }
         }
-        self.publish();
+        if self.roster.change() != Change::None {
+            self.publish_snapshot();
+        }
+        self.publish_counts();
         if let Some(since) = self.waiting_since {
-            if self.ready_count() as u64 >= self.plan.expect_workers {
+            if self.roster.count(NodeState::Ready) as u64 >= self.plan.expect_workers {
                 self.waiting_since = None;
                 self.auto_start().await;
             } else if self.plan.expect_workers_max_wait > 0.0
@@ -516,6 +528,48 @@ impl Master {
             }
         }
         false
+    }
+
+    /// A join, return or departure during a test: one re-dispatch for all of those in the next moment.
+    fn redispatch_soon(&mut self) {
+        if self.redispatch_at.is_none() {
+            self.redispatch_at = Some(Instant::now() + REDISPATCH_DELAY);
+        }
+    }
+
+    /// A worker joined or came back while the dispatcher exists (told in the next [`Self::apply_membership`]).
+    fn join(&mut self, id: &str) {
+        let next = match self.pending.get(id) {
+            Some(Pending::Leave | Pending::LeaveThenJoin) => Pending::LeaveThenJoin,
+            _ => Pending::Join,
+        };
+        self.pending.insert(id.to_owned(), next);
+    }
+
+    /// A worker left (or went missing) while the dispatcher exists.
+    fn leave(&mut self, id: &str) {
+        self.pending.insert(id.to_owned(), Pending::Leave);
+    }
+
+    /// Tell the dispatcher who joined and left since it last heard, in one go (one sort, one rebalance): the
+    /// same end state as Locust's one add or removal per message.
+    fn apply_membership(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        let Some(d) = self.dispatcher.as_mut() else {
+            return;
+        };
+        let gone: Vec<String> = pending
+            .iter()
+            .filter(|(_, p)| matches!(p, Pending::Leave | Pending::LeaveThenJoin))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let came: Vec<String> = pending
+            .iter()
+            .filter(|(_, p)| matches!(p, Pending::Join | Pending::LeaveThenJoin))
+            .map(|(id, _)| id.clone())
+            .collect();
+        d.remove_workers(&gone);
+        d.add_workers(&came);
     }
 
     /// The headless (or `--autostart`) start once the workers are there, as Locust's `start_automatic_run`.
@@ -554,7 +608,12 @@ impl Master {
     async fn start(&mut self, users: u64, rate: f64, classes: Option<Vec<String>>) {
         self.spawning_completed = false;
         self.shared.set_target_user_count(users);
-        let active = self.active_ids();
+        let active: Vec<String> = self
+            .roster
+            .iter()
+            .filter(|w| w.state().active())
+            .map(|w| w.id.to_string())
+            .collect();
         if active.is_empty() {
             log::warning(
                 "locust.runners",
@@ -564,7 +623,10 @@ impl Master {
         }
         self.spawn_rate = rate;
         if self.dispatcher.is_none() {
+            self.pending.clear();
             self.dispatcher = Some(WorkerDispatcher::new(self.plan.classes.clone(), &active));
+        } else {
+            self.apply_membership();
         }
         log::info(
             "locust.runners",
@@ -583,6 +645,10 @@ impl Master {
             self.started = true;
             self.stats.clear_all(log::now());
             self.stats.clear_exceptions();
+            // a new test: every worker gets its first spawn
+            for w in self.roster.iter_mut() {
+                w.spawned = None;
+            }
             runner::fire(&self.bridge, "test_start", vec![]).await;
         }
         self.shared.set_state(State::Spawning);
@@ -592,38 +658,54 @@ impl Master {
         self.ramp = Some(Ramp::Step(Instant::now()));
     }
 
-    /// One dispatch step: a `spawn` to every worker in it.
+    /// One dispatch step: a `spawn` to every worker in it whose target changed.
     fn ramp_step(&mut self) {
         let t0 = Instant::now();
+        self.apply_membership();
         let Some((step, wait)) = self.dispatcher.as_mut().and_then(|d| d.next_step()) else {
             self.shared
                 .set_target_user_classes_count(self.last_step.clone());
-            self.ramp = Some(Ramp::Reports(Instant::now() + wait_for_reports()));
+            let now = Instant::now();
+            self.ramp = Some(Ramp::Reports {
+                deadline: now + wait_for_reports(),
+                next: now + REPORTS_POLL,
+            });
             return;
         };
         let (host, options) = self.node.spawn_info();
-        let stop_timeout = self.shared.stop_timeout();
+        let spawn = SpawnEncoder::new(
+            crate::stats::unix_now(),
+            host,
+            self.shared.stop_timeout(),
+            &options,
+        );
         let mut totals: IndexMap<String, u64> = IndexMap::new();
+        let mut sent = 0usize;
         for (worker, counts) in &step {
             for (class, n) in counts {
                 *totals.entry(class.clone()).or_insert(0) += n;
             }
-            let data = Value::map([
-                ("timestamp", Value::Float(crate::stats::unix_now())),
-                (
-                    "user_classes_count",
-                    Value::Map(
-                        counts
-                            .iter()
-                            .map(|(c, n)| (Value::str(c.as_str()), Value::from_u64(*n)))
-                            .collect(),
-                    ),
-                ),
-                ("host", host.clone().map(Value::Str).unwrap_or(Value::Nil)),
-                ("stop_timeout", Value::Float(stop_timeout)),
-                ("parsed_options", options.clone()),
-            ]);
-            self.send(kind::SPAWN, data, worker);
+            let target: Vec<(String, u64)> = counts.iter().map(|(c, n)| (c.clone(), *n)).collect();
+            match self.roster.get_mut(worker) {
+                Some(w) => {
+                    if w.spawned.as_ref() == Some(&target) {
+                        continue;
+                    }
+                    if let Some(frame) = spawn.frame(&target, worker) {
+                        w.conn.send_frame(frame, Priority::Control);
+                    }
+                    w.spawned = Some(target);
+                }
+                None => {
+                    // a worker the dispatcher still names (Locust sends to it anyway)
+                    if let Some(frame) = spawn.frame(&target, worker)
+                        && let Some(c) = self.router.conn(worker)
+                    {
+                        c.send_frame(frame, Priority::Control);
+                    }
+                }
+            }
+            sent += 1;
         }
         if log::enabled(log::Level::Debug) {
             log::log(
@@ -632,7 +714,7 @@ impl Master {
                 &format!(
                     "Sending spawn messages for {} total users to {} worker(s)",
                     totals.values().sum::<u64>(),
-                    step.len()
+                    sent
                 ),
             );
             log::log(
@@ -640,7 +722,7 @@ impl Master {
                 "locust.runners",
                 &format!(
                     "Currently spawned users: {}",
-                    format_counts(&self.reported())
+                    format_counts(&self.roster.reported())
                 ),
             );
         }
@@ -657,17 +739,22 @@ impl Master {
             vec![("user_count".into(), Arg::Int(user_count as i64))],
         )
         .await;
-        let ids: Vec<String> = self.clients.keys().cloned().collect();
-        for id in ids {
-            log::log(
-                log::Level::Debug,
-                "locust.runners",
-                &format!("Sending spawning_complete message to worker {id}"),
-            );
-            self.send(
+        let debug = log::enabled(log::Level::Debug);
+        let data = Value::map([("user_count", Value::from_u64(user_count))]);
+        for w in self.roster.iter() {
+            if debug {
+                log::log(
+                    log::Level::Debug,
+                    "locust.runners",
+                    &format!("Sending spawning_complete message to worker {}", w.id),
+                );
+            }
+            Self::send_on(
+                &w.conn,
                 kind::SPAWNING_COMPLETE,
-                Value::map([("user_count", Value::from_u64(user_count))]),
-                &id,
+                data.clone(),
+                &w.id,
+                Priority::Control,
             );
         }
         self.spawning_completed = true;
@@ -678,7 +765,7 @@ impl Master {
         };
         log::info(
             "locust.runners",
-            &format!("{prefix}: {}", format_counts(&self.reported())),
+            &format!("{prefix}: {}", format_counts(&self.roster.reported())),
         );
     }
 
@@ -692,7 +779,7 @@ impl Master {
         }
         log::log(log::Level::Debug, "locust.runners", "Stopping...");
         runner::fire(&self.bridge, "test_stopping", vec![]).await;
-        self.shared.record_final_counts(self.reported());
+        self.shared.record_final_counts(self.roster.reported());
         self.shared.set_state(State::Stopping);
         if self.shared.shape() == ShapePhase::Running {
             drop(self.bridge.command(Command::Dist {
@@ -702,243 +789,136 @@ impl Master {
             }));
         }
         self.dispatcher = None;
+        self.pending.clear();
+        self.redispatch_at = None;
         self.ramp = None;
         if send_stop {
-            let ids: Vec<String> = self.clients.keys().cloned().collect();
-            for id in ids {
-                log::log(
-                    log::Level::Debug,
-                    "locust.runners",
-                    &format!("Sending stop message to worker {id}"),
-                );
-                self.send(kind::STOP, Value::Nil, &id);
+            let debug = log::enabled(log::Level::Debug);
+            for w in self.roster.iter() {
+                if debug {
+                    log::log(
+                        log::Level::Debug,
+                        "locust.runners",
+                        &format!("Sending stop message to worker {}", w.id),
+                    );
+                }
+                Self::send_on(&w.conn, kind::STOP, Value::Nil, &w.id, Priority::Control);
             }
-            self.stopping = Some(Stopping {
-                deadline: Instant::now()
+            self.stopping = Some(
+                Instant::now()
                     + Duration::from_secs_f64(self.shared.stop_timeout().min(86_400.0) + 60.0),
-            });
+            );
         } else {
             runner::fire(&self.bridge, "test_stop", vec![]).await;
         }
     }
 
-    /// Locust's `MasterRunner.quit`: stop without telling the workers, then `quit` to each, and half a second
-    /// for their last reports.
+    /// Locust's `MasterRunner.quit`: stop without telling the workers, then `quit` to each, and time for their
+    /// last reports.
     async fn quit(&mut self) -> bool {
         self.waiting_since = None;
         self.stop(false).await;
         log::log(log::Level::Debug, "locust.runners", "Quitting...");
-        let ids: Vec<String> = self.clients.keys().cloned().collect();
+        let debug = log::enabled(log::Level::Debug);
+        let ids = self.roster.ids();
         for id in ids {
-            let index = self.index_of(&id);
-            log::log(
-                log::Level::Debug,
-                "locust.runners",
-                &format!("Sending quit message to worker {id} (index {index})"),
-            );
-            self.send(kind::QUIT, Value::Nil, &id);
+            let id: &str = &id;
+            let index = self.index_of(id);
+            if debug {
+                log::log(
+                    log::Level::Debug,
+                    "locust.runners",
+                    &format!("Sending quit message to worker {id} (index {index})"),
+                );
+            }
+            self.send(kind::QUIT, Value::Nil, id, Priority::Control);
         }
-        self.quit_at = Some(Instant::now() + Duration::from_millis(500));
+        let now = Instant::now();
+        self.quitting = Some(Quitting {
+            at_least: now + Duration::from_millis(500),
+            at_most: now + QUIT_WAIT_MAX,
+            last_answer: now,
+        });
         false
     }
 
     /// Locust's `check_stopped`, after every message.
     fn check_stopped(&self) {
-        let all_ready = self.clients.values().all(|c| c.state == NodeState::Ready);
-        let none_active = self.clients.values().all(|c| !c.state.active());
+        let all_ready = self.roster.all_ready();
+        let none_active = self.roster.active() == 0;
+        let state = self.shared.state();
         // (Locust's rule also turns a master that never ran a test "stopped" when a message arrives while it knows
         // no worker; rlocust keeps it "ready" until a test has started)
-        if ((self.shared.state() == State::Stopping && all_ready) || none_active)
-            && (self.shared.state() != State::Ready || self.started)
+        if ((state == State::Stopping && all_ready) || none_active)
+            && (state != State::Ready || self.started)
         {
             self.shared.set_state(State::Stopped);
         }
     }
 
-    fn bad_frame(&mut self, addr: Option<String>, error: String) {
-        match addr {
-            Some(id) if self.clients.contains_key(&id) => {
-                log::log(
-                    log::Level::Error,
-                    "locust.runners",
-                    &format!(
-                        "RPCError when receiving from client: {error}. Will reset client {id}."
-                    ),
-                );
-                self.send(kind::RECONNECT, Value::Nil, &id);
-            }
-            other => {
-                let message = match other {
-                    Some(id) => format!("{error} from {id}"),
-                    None => error,
-                };
-                log::log(
-                    log::Level::Error,
-                    "locust.runners",
-                    &format!("Unrecognized message detected: {message}"),
-                );
-            }
+    fn bad_frame(&mut self, conn: &Conn, error: String) {
+        let id = conn.id.clone();
+        if self.roster.contains(&id) {
+            log::log(
+                log::Level::Error,
+                "locust.runners",
+                &format!("RPCError when receiving from client: {error}. Will reset client {id}."),
+            );
+            Self::send_on(conn, kind::RECONNECT, Value::Nil, &id, Priority::Control);
+        } else {
+            log::log(
+                log::Level::Error,
+                "locust.runners",
+                &format!("Unrecognized message detected: {error} from {id}"),
+            );
         }
     }
 
     fn send_custom(&mut self, c: Custom) {
         match c.to {
-            Some(id) => self.send(&c.kind, c.data, &id),
+            Some(id) => self.send(&c.kind, c.data, &id, Priority::Control),
             None => {
-                let ids: Vec<String> = self.clients.keys().cloned().collect();
-                for id in ids {
-                    self.send(&c.kind, c.data.clone(), &id);
+                for w in self.roster.iter() {
+                    Self::send_on(&w.conn, &c.kind, c.data.clone(), &w.id, Priority::Control);
                 }
             }
         }
     }
 
     /// A worker joined or left during a run: Locust re-dispatches when no dispatch is under way.
-    async fn redispatch_if_idle(&mut self) {
+    fn redispatch_if_idle(&mut self) {
         if self.ramp.is_none() && self.shared.state() == State::Running {
-            self.start(self.shared.target_user_count(), self.spawn_rate, None)
-                .await;
+            self.redispatch_soon();
         }
     }
 
+    /// One message off the socket; true when the run is over.
+    async fn on_inbound(&mut self, item: Inbound) -> bool {
+        let over = match item.msg {
+            Ok(msg) => self.handle(&item.conn, item.at, msg).await,
+            Err(e) => {
+                self.bad_frame(&item.conn, e.to_string());
+                false
+            }
+        };
+        self.check_stopped();
+        over
+    }
+
     /// One message from a worker; true when the run is over.
-    async fn handle(&mut self, addr: String, msg: Message) -> bool {
-        let id = msg.node_id.clone();
+    async fn handle(&mut self, conn: &Arc<Conn>, at: Instant, msg: Message) -> bool {
+        let addr: &str = &conn.id;
+        let id = msg.node_id.as_str();
+        // a worker's messages arrive on its newest connection
+        if let Some(w) = self.roster.get_mut(id)
+            && !Arc::ptr_eq(&w.conn, conn)
+            && &*conn.id == id
+        {
+            w.conn = conn.clone();
+        }
         match msg.kind.as_str() {
-            kind::CLIENT_READY => {
-                let version = msg.data.as_str().map(str::to_owned);
-                let truthy = match &msg.data {
-                    Value::Nil | Value::Bool(false) | Value::Int(0) => false,
-                    Value::Str(s) => !s.is_empty(),
-                    _ => true,
-                };
-                if !truthy {
-                    log::log(
-                        log::Level::Error,
-                        "locust.runners",
-                        &format!(
-                            "An old (pre 2.0) worker tried to connect ({addr}). That's not going to work."
-                        ),
-                    );
-                    return false;
-                }
-                if let Some(v) = version.filter(|v| v != proto::LOCUST_VERSION) {
-                    if v.get(..4) == proto::LOCUST_VERSION.get(..4) {
-                        log::log(
-                            log::Level::Debug,
-                            "locust.runners",
-                            &format!(
-                                "A worker ({addr}) running a different patch version ('{v}') connected, master version is '{}'",
-                                proto::LOCUST_VERSION
-                            ),
-                        );
-                    } else {
-                        log::warning(
-                            "locust.runners",
-                            &format!(
-                                "A worker ({addr}) running a different version ({v}) connected, master version is {}",
-                                proto::LOCUST_VERSION
-                            ),
-                        );
-                    }
-                }
-                let index = self.index_of(&addr);
-                log::log(
-                    log::Level::Debug,
-                    "locust.runners",
-                    &format!("Sending ack message to worker {addr}"),
-                );
-                self.send(kind::ACK, Value::map([("index", Value::Int(index))]), &addr);
-                drop(self.bridge.command(Command::Fire {
-                    event: "worker_connect".into(),
-                    kwargs: vec![("client_id".into(), Arg::Str(id.clone()))],
-                }));
-                let again = self.clients.contains_key(&addr);
-                self.clients.insert(addr.clone(), WorkerNode::new());
-                if let Some(d) = self.dispatcher.as_mut() {
-                    d.add_worker(&addr);
-                    self.redispatch_if_idle().await;
-                }
-                let n = self.worker_count();
-                if again {
-                    log::log(
-                        log::Level::Debug,
-                        "locust.runners",
-                        &format!(
-                            "{addr} (index {index}) reported as ready (duplicate message). {n} workers connected."
-                        ),
-                    );
-                } else {
-                    log::info(
-                        "locust.runners",
-                        &format!(
-                            "{addr} (index {index}) reported as ready. {n} workers connected."
-                        ),
-                    );
-                }
-                if self.plan.enable_rebalancing
-                    && self.shared.state() == State::Running
-                    && self.spawning_completed
-                {
-                    self.start(self.shared.target_user_count(), self.spawn_rate, None)
-                        .await;
-                }
-            }
-            kind::HEARTBEAT => {
-                let Some(c) = self.clients.get_mut(&id) else {
-                    log::log(
-                        log::Level::Debug,
-                        "root",
-                        &format!("Got heartbeat message from unknown worker {id}"),
-                    );
-                    return false;
-                };
-                c.heartbeat = proto::HEARTBEAT_LIVENESS;
-                let reported = msg
-                    .data
-                    .get("state")
-                    .and_then(Value::as_str)
-                    .map(NodeState::parse)
-                    .unwrap_or(NodeState::Ready);
-                let healed = c.state == NodeState::Missing;
-                c.state = reported;
-                c.cpu_usage = msg
-                    .data
-                    .get("current_cpu_usage")
-                    .and_then(Value::as_f64)
-                    .unwrap_or(0.0);
-                if let Some(mem) = msg.data.get("current_memory_usage").and_then(Value::as_i64) {
-                    c.memory_usage = mem.max(0) as u64;
-                }
-                let warn = !c.cpu_warned && c.cpu_usage > 90.0;
-                if warn {
-                    c.cpu_warned = true;
-                }
-                if healed {
-                    log::info(
-                        "locust.runners",
-                        &format!(
-                            "Worker {id} self-healed with heartbeat, setting state to {}.",
-                            reported.as_str()
-                        ),
-                    );
-                    if let Some(d) = self.dispatcher.as_mut() {
-                        d.add_worker(&id);
-                        self.redispatch_if_idle().await;
-                    }
-                }
-                if warn {
-                    self.worker_cpu_warned = true;
-                    let index = self.index_of(&id);
-                    log::warning(
-                        "locust.runners",
-                        &format!(
-                            "Worker {id} (index {index}) exceeded cpu threshold (will only log this once per worker)"
-                        ),
-                    );
-                }
-                self.send(kind::HEARTBEAT, Value::Nil, &id);
-            }
+            kind::CLIENT_READY => self.client_ready(conn, at, &msg).await,
+            kind::HEARTBEAT => self.heartbeat(at, &msg),
             kind::STATS => {
                 if let Err(e) = super::stats_wire::merge_worker_report(&self.stats, &msg.data) {
                     log::log(
@@ -947,80 +927,85 @@ impl Master {
                         &format!("Bad stats report from worker {id}: {e}"),
                     );
                 }
-                match self.clients.get_mut(&id) {
-                    Some(c) => {
-                        if let Some(counts) =
-                            msg.data.get("user_classes_count").and_then(Value::as_map)
-                        {
-                            c.user_classes_count = counts_of(counts);
-                        }
+                if self.roster.contains(id) {
+                    if let Some(counts) = msg.data.get("user_classes_count").and_then(Value::as_map)
+                    {
+                        self.roster.set_counts(id, counts);
                     }
-                    None => log::info(
+                } else {
+                    log::info(
                         "locust.runners",
                         &format!("Discarded report from unrecognized worker {id}"),
-                    ),
+                    );
                 }
             }
-            kind::SPAWNING => match self.clients.get_mut(&id) {
-                Some(c) => c.state = NodeState::Spawning,
-                None => {
+            kind::SPAWNING => {
+                if self.roster.contains(id) {
+                    self.roster.set_state(id, NodeState::Spawning);
+                } else {
                     log::warning(
                         "locust.runners",
                         &format!(
                             "Got spawning message from unknown worker {id}. Asking worker to quit."
                         ),
                     );
-                    self.send(kind::QUIT, Value::Nil, &id);
+                    Self::send_on(conn, kind::QUIT, Value::Nil, id, Priority::Control);
                 }
-            },
-            kind::SPAWNING_COMPLETE => match self.clients.get_mut(&id) {
-                Some(c) => {
-                    c.state = NodeState::Running;
+            }
+            kind::SPAWNING_COMPLETE => {
+                if self.roster.contains(id) {
+                    self.roster.set_state(id, NodeState::Running);
                     if let Some(counts) = msg.data.get("user_classes_count").and_then(Value::as_map)
                     {
-                        c.user_classes_count = counts_of(counts);
+                        self.roster.set_counts(id, counts);
                     }
+                } else {
+                    Self::send_on(conn, kind::QUIT, Value::Nil, id, Priority::Control);
                 }
-                None => self.send(kind::QUIT, Value::Nil, &id),
-            },
+            }
             kind::CLIENT_STOPPED => {
-                if self.clients.shift_remove(&id).is_none() {
+                if self.roster.remove(id).is_none() {
                     log::warning(
                         "locust.runners",
                         &format!("Received client_stopped message from an unknown worker: {id}."),
                     );
                     return false;
                 }
-                if let Some(d) = self.dispatcher.as_mut() {
-                    d.remove_worker(&id);
-                    self.redispatch_if_idle().await;
+                if self.dispatcher.is_some() {
+                    self.leave(id);
+                    self.redispatch_if_idle();
                 }
-                let index = self.index_of(&addr);
+                let index = self.index_of(addr);
                 log::info(
                     "locust.runners",
                     &format!("{id} (index {index}) reported that it has stopped"),
                 );
             }
             kind::QUIT => {
-                if self.clients.shift_remove(&id).is_some() {
-                    if let Some(d) = self.dispatcher.as_mut() {
-                        d.remove_worker(&id);
-                        self.redispatch_if_idle().await;
+                if let Some(q) = self.quitting.as_mut() {
+                    q.last_answer = Instant::now();
+                }
+                if self.roster.remove(id).is_some() {
+                    if self.dispatcher.is_some() {
+                        self.leave(id);
+                        self.redispatch_if_idle();
                     }
-                    let index = self.index_of(&id);
+                    let index = self.index_of(id);
                     log::info(
                         "locust.runners",
                         &format!(
                             "Worker '{id}' (index {index}) quit. {} workers ready.",
-                            self.ready_count()
+                            self.roster.count(NodeState::Ready)
                         ),
                     );
-                    if self.worker_count() == 0 {
+                    if self.roster.active() == 0 {
                         log::info("locust.runners", "The last worker quit, stopping test.");
-                        self.publish();
-                        self.stop(true).await;
-                        if self.plan.headless {
-                            return self.quit().await;
+                        if self.quitting.is_none() {
+                            self.publish_counts();
+                            self.stop(true).await;
+                            if self.plan.headless {
+                                return self.quit().await;
+                            }
                         }
                     }
                 }
@@ -1034,14 +1019,14 @@ impl Master {
                         .to_owned()
                 };
                 self.stats
-                    .log_exception(&text("msg"), &text("traceback"), &id);
+                    .log_exception(&text("msg"), &text("traceback"), id);
             }
             kind::LOGS => {
                 let worker = msg
                     .data
                     .get("worker_id")
                     .and_then(Value::as_str)
-                    .unwrap_or(&id)
+                    .unwrap_or(id)
                     .to_owned();
                 let lines = msg
                     .data
@@ -1055,21 +1040,164 @@ impl Master {
                     .unwrap_or_default();
                 self.node.set_worker_logs(&worker, lines);
             }
-            kind::LOCUSTFILE => self.send_locustfiles(&addr, &msg),
+            kind::LOCUSTFILE => self.send_locustfiles(conn, &msg),
             _ => {
                 // the locustfile's own message types (Python knows which are registered)
                 drop(self.bridge.command(Command::Dist {
                     kind: msg.kind,
                     data: msg.data,
-                    node_id: id,
+                    node_id: msg.node_id,
                 }));
             }
         }
         false
     }
 
+    async fn client_ready(&mut self, conn: &Arc<Conn>, at: Instant, msg: &Message) {
+        let addr: Arc<str> = conn.id.clone();
+        let truthy = match &msg.data {
+            Value::Nil | Value::Bool(false) | Value::Int(0) => false,
+            Value::Str(s) => !s.is_empty(),
+            _ => true,
+        };
+        if !truthy {
+            log::log(
+                log::Level::Error,
+                "locust.runners",
+                &format!(
+                    "An old (pre 2.0) worker tried to connect ({addr}). That's not going to work."
+                ),
+            );
+            return;
+        }
+        if let Some(v) = msg.data.as_str().filter(|v| *v != proto::LOCUST_VERSION) {
+            if v.get(..4) == proto::LOCUST_VERSION.get(..4) {
+                log::log(
+                    log::Level::Debug,
+                    "locust.runners",
+                    &format!(
+                        "A worker ({addr}) running a different patch version ('{v}') connected, master version is '{}'",
+                        proto::LOCUST_VERSION
+                    ),
+                );
+            } else {
+                log::warning(
+                    "locust.runners",
+                    &format!(
+                        "A worker ({addr}) running a different version ({v}) connected, master version is {}",
+                        proto::LOCUST_VERSION
+                    ),
+                );
+            }
+        }
+        let index = self.index_of(&addr);
+        log::log(
+            log::Level::Debug,
+            "locust.runners",
+            &format!("Sending ack message to worker {addr}"),
+        );
+        Self::send_on(
+            conn,
+            kind::ACK,
+            Value::map([("index", Value::Int(index))]),
+            &addr,
+            Priority::Control,
+        );
+        drop(self.bridge.command(Command::Fire {
+            event: "worker_connect".into(),
+            kwargs: vec![("client_id".into(), Arg::Str(msg.node_id.clone()))],
+        }));
+        let again = self.roster.contains(&addr);
+        self.roster.insert(addr.clone(), index, conn.clone(), at);
+        if self.dispatcher.is_some() {
+            self.join(&addr);
+            self.redispatch_if_idle();
+        }
+        let n = self.roster.active();
+        if again {
+            log::log(
+                log::Level::Debug,
+                "locust.runners",
+                &format!(
+                    "{addr} (index {index}) reported as ready (duplicate message). {n} workers connected."
+                ),
+            );
+        } else {
+            log::info(
+                "locust.runners",
+                &format!("{addr} (index {index}) reported as ready. {n} workers connected."),
+            );
+        }
+        if self.plan.enable_rebalancing
+            && self.shared.state() == State::Running
+            && self.spawning_completed
+        {
+            self.redispatch_soon();
+        }
+    }
+
+    fn heartbeat(&mut self, at: Instant, msg: &Message) {
+        let id = msg.node_id.as_str();
+        let Some(w) = self.roster.get_mut(id) else {
+            log::log(
+                log::Level::Debug,
+                "root",
+                &format!("Got heartbeat message from unknown worker {id}"),
+            );
+            return;
+        };
+        w.last_heartbeat = at;
+        w.cpu_usage = msg
+            .data
+            .get("current_cpu_usage")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
+        if let Some(mem) = msg.data.get("current_memory_usage").and_then(Value::as_i64) {
+            w.memory_usage = mem.max(0) as u64;
+        }
+        let warn = !w.cpu_warned && w.cpu_usage > self.tun.cpu_warning_threshold;
+        if warn {
+            w.cpu_warned = true;
+        }
+        let w = &*w;
+        w.conn
+            .send_frame(w.heartbeat_reply.clone(), Priority::Routine);
+        let healed = w.state() == NodeState::Missing;
+        self.roster.mark_values_changed();
+        let reported = msg
+            .data
+            .get("state")
+            .and_then(Value::as_str)
+            .map(NodeState::parse)
+            .unwrap_or(NodeState::Ready);
+        self.roster.set_state(id, reported);
+        if healed {
+            log::info(
+                "locust.runners",
+                &format!(
+                    "Worker {id} self-healed with heartbeat, setting state to {}.",
+                    reported.as_str()
+                ),
+            );
+            if self.dispatcher.is_some() {
+                self.join(id);
+                self.redispatch_if_idle();
+            }
+        }
+        if warn {
+            self.worker_cpu_warned = true;
+            let index = self.index_of(id);
+            log::warning(
+                "locust.runners",
+                &format!(
+                    "Worker {id} (index {index}) exceeded cpu threshold (will only log this once per worker)"
+                ),
+            );
+        }
+    }
+
     /// A `-f -` worker asks for the locustfiles (from a temporary id): their names and contents, or an error.
-    fn send_locustfiles(&mut self, addr: &str, msg: &Message) {
+    fn send_locustfiles(&mut self, conn: &Conn, msg: &Message) {
         let version = msg
             .data
             .get("version")
@@ -1113,6 +1241,7 @@ impl Master {
                 }
             }
         }
+        let addr = conn.id.clone();
         log::log(
             log::Level::Debug,
             "locust.runners",
@@ -1126,7 +1255,7 @@ impl Master {
                 Value::map([("error", Value::Str(format!("{text} (was '{path}')")))])
             }
         };
-        self.send(kind::LOCUSTFILE, data, addr);
+        Self::send_on(conn, kind::LOCUSTFILE, data, &addr, Priority::Control);
     }
 
     /// A local control; true when the run is over.
@@ -1164,14 +1293,20 @@ impl Master {
                 false
             }
             Control::Interrupt { .. } => {
-                // as the local runner: the hub leaves, `quitting` fires, then the shutdown's Quit quits here
+                // as the local runner: the hub leaves; the shutdown then quits here (before `quitting`'s other
+                // listeners, as Locust's master runner's own `quitting` listener does) and waits for it
                 self.shared.mark_left_running();
                 let _ = self.bridge.command(Command::Quit).await;
                 false
             }
             Control::Quit => {
-                if self.quit_at.is_none() {
-                    self.quit().await;
+                if self.quitting.is_none() {
+                    if *self.done.borrow() {
+                        // quit already: nothing is left to tell
+                        let _ = self.bridge.command(Command::Quit).await;
+                    } else {
+                        self.quit().await;
+                    }
                 }
                 false
             }
@@ -1179,17 +1314,56 @@ impl Master {
     }
 }
 
-/// `{class: count}` from a report (negative or non-int counts are 0).
-fn counts_of(pairs: &[(Value, Value)]) -> IndexMap<String, u64> {
-    pairs
-        .iter()
-        .filter_map(|(k, v)| {
-            Some((
-                k.as_str()?.to_owned(),
-                v.as_i64().unwrap_or(0).max(0) as u64,
-            ))
-        })
-        .collect()
+/// The `spawn` messages of one ramp step: what all of them share is encoded once, then each worker's counts and
+/// id are spliced in (a step to 10,000 workers encodes the ~1 KB of options once, not 10,000 times).
+struct SpawnEncoder {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+}
+
+impl SpawnEncoder {
+    fn new(
+        timestamp: f64,
+        host: Option<String>,
+        stop_timeout: f64,
+        options: &Value,
+    ) -> SpawnEncoder {
+        let enc = |v: &Value| codec::encode_value(v).unwrap_or_default();
+        // [kind, {timestamp, user_classes_count, host, stop_timeout, parsed_options}, node_id]
+        let mut head = vec![0x93];
+        head.extend(enc(&Value::str(kind::SPAWN)));
+        head.push(0x85);
+        head.extend(enc(&Value::str("timestamp")));
+        head.extend(enc(&Value::Float(timestamp)));
+        head.extend(enc(&Value::str("user_classes_count")));
+        let mut tail = enc(&Value::str("host"));
+        tail.extend(enc(&host.map(Value::Str).unwrap_or(Value::Nil)));
+        tail.extend(enc(&Value::str("stop_timeout")));
+        tail.extend(enc(&Value::Float(stop_timeout)));
+        tail.extend(enc(&Value::str("parsed_options")));
+        tail.extend(enc(options));
+        SpawnEncoder { head, tail }
+    }
+
+    /// The ZMTP frame of the `spawn` for `node_id` with these counts.
+    fn frame(&self, counts: &[(String, u64)], node_id: &str) -> Option<Bytes> {
+        let counts = Value::Map(
+            counts
+                .iter()
+                .map(|(c, n)| (Value::str(c.as_str()), Value::from_u64(*n)))
+                .collect(),
+        );
+        let counts = codec::encode_value(&counts).ok()?;
+        let id = codec::encode_value(&Value::str(node_id)).ok()?;
+        let len = self.head.len() + counts.len() + self.tail.len() + id.len();
+        let mut out = Vec::with_capacity(len + 9);
+        super::zmtp::put_header(&mut out, len, false, false);
+        out.extend_from_slice(&self.head);
+        out.extend_from_slice(&counts);
+        out.extend_from_slice(&self.tail);
+        out.extend_from_slice(&id);
+        Some(Bytes::from(out))
+    }
 }
 
 /// Locust's `_format_user_classes_count_for_log`: the counts as sorted JSON, then the total.
@@ -1211,7 +1385,7 @@ fn wait_for_reports() -> Duration {
             .trim()
             .parse::<f64>()
             .ok()
-            .map(|k| k * proto::WORKER_REPORT_INTERVAL.as_secs_f64()),
+            .map(|k| k * proto::tunables().worker_report_interval.as_secs_f64()),
         _ => text.trim().parse::<f64>().ok(),
     };
     Duration::from_secs_f64(secs.filter(|s| *s >= 0.0 && s.is_finite()).unwrap_or(1.0))
@@ -1241,16 +1415,10 @@ mod tests {
     }
 
     #[test]
-    fn counts_and_their_log_form() {
-        let pairs = vec![
-            (Value::str("B"), Value::Int(2)),
-            (Value::str("A"), Value::Int(-1)),
-            (Value::Int(3), Value::Int(1)),
-        ];
-        let counts = counts_of(&pairs);
-        assert_eq!(counts.get("B"), Some(&2));
-        assert_eq!(counts.get("A"), Some(&0));
-        assert_eq!(counts.len(), 2);
+    fn counts_log_form() {
+        let mut counts = IndexMap::new();
+        counts.insert("B".to_string(), 2);
+        counts.insert("A".to_string(), 0);
         assert_eq!(
             format_counts(&counts),
             r#"{"A": 0, "B": 2} (2 total users)"#
@@ -1258,11 +1426,27 @@ mod tests {
     }
 
     #[test]
-    fn node_states_round_trip() {
-        for s in ["ready", "spawning", "running", "missing"] {
-            assert_eq!(NodeState::parse(s).as_str(), s);
-        }
-        assert_eq!(NodeState::parse("stopped"), NodeState::Ready);
-        assert!(!NodeState::Missing.active());
+    fn spliced_spawn_is_the_message_encoded_whole() {
+        let options = Value::map([("host", Value::Nil), ("users", Value::Int(10))]);
+        let enc = SpawnEncoder::new(1_795_332_746.25, Some("http://x".into()), 0.0, &options);
+        let counts = vec![("User1".to_string(), 3), ("User2".to_string(), 0)];
+        let frame = enc.frame(&counts, "host_abc").unwrap();
+        let whole = Message::new(
+            kind::SPAWN,
+            Value::map([
+                ("timestamp", Value::Float(1_795_332_746.25)),
+                (
+                    "user_classes_count",
+                    Value::map([("User1", Value::Int(3)), ("User2", Value::Int(0))]),
+                ),
+                ("host", Value::str("http://x")),
+                ("stop_timeout", Value::Float(0.0)),
+                ("parsed_options", options),
+            ]),
+            "host_abc",
+        )
+        .encode()
+        .unwrap();
+        assert_eq!(&frame[..], &super::super::zmtp::frame(&whole)[..]);
     }
 }

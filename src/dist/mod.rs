@@ -2,7 +2,8 @@
 //! and Locust 2.47 nodes can be master and worker of each other (`--master`, `--worker`, `--processes`).
 //!
 //! - `codec`: the msgpack `[type, data, node_id]` message, byte for byte as Python's msgpack writes it;
-//! - `transport`: the ZeroMQ ROUTER (master) / DEALER (worker) sockets on tokio, and why they are pure Rust;
+//! - `zmtp`: ZeroMQ's wire protocol (greeting, READY, frames), and `router`: the master's ROUTER on it;
+//! - `transport`: the worker's DEALER (the `zeromq` crate), and why it is pure Rust;
 //! - `proto`: message type names, timing constants, the client id, builders for the messages a node sends;
 //! - `stats_wire`: the `stats` report both ways (a worker's delta report, a master's merge), with rlocust's exact
 //!   histograms as an extension key;
@@ -16,9 +17,12 @@ pub mod master;
 pub mod node;
 pub mod processes;
 pub mod proto;
+pub mod roster;
+pub mod router;
 pub mod stats_wire;
 pub mod transport;
 pub mod worker;
+pub mod zmtp;
 
 pub use codec::{CodecError, MAX_DEPTH, Message, Value};
 pub use transport::{MasterSocket, TransportError, WorkerSocket};

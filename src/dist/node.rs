@@ -51,7 +51,10 @@ pub struct Node {
     pub client_id: String,
     index: AtomicI64,
     out: mpsc::UnboundedSender<Custom>,
-    workers: Mutex<Vec<WorkerInfo>>,
+    /// A master's workers as of its last snapshot (taken on change, at most every 100 ms, and every second).
+    workers: Mutex<Arc<Vec<WorkerInfo>>>,
+    /// A master's ready + spawning + running workers, current (Locust's `worker_count`).
+    worker_count: AtomicI64,
     /// A master's `environment.host` and `vars(environment.parsed_options)`, as every `spawn` carries them (Python
     /// publishes them when they may have changed: runner creation, `init`, each start).
     spawn_info: Mutex<(Option<String>, Value)>,
@@ -74,7 +77,8 @@ impl Node {
             client_id,
             index: AtomicI64::new(index),
             out,
-            workers: Mutex::new(Vec::new()),
+            workers: Mutex::new(Arc::new(Vec::new())),
+            worker_count: AtomicI64::new(0),
             spawn_info: Mutex::new((None, Value::Map(Vec::new()))),
             worker_logs: Mutex::new(Vec::new()),
         });
@@ -100,12 +104,22 @@ impl Node {
         self.out.send(message).is_ok()
     }
 
-    pub fn workers(&self) -> Vec<WorkerInfo> {
+    /// The master's workers (a shared snapshot: cheap to take, whatever the fleet).
+    pub fn workers(&self) -> Arc<Vec<WorkerInfo>> {
         self.workers.lock().clone()
     }
 
     pub fn set_workers(&self, workers: Vec<WorkerInfo>) {
-        *self.workers.lock() = workers;
+        *self.workers.lock() = Arc::new(workers);
+    }
+
+    /// ready + spawning + running workers of a master, as of now.
+    pub fn worker_count(&self) -> i64 {
+        self.worker_count.load(Ordering::Relaxed)
+    }
+
+    pub fn set_worker_count(&self, n: usize) {
+        self.worker_count.store(n as i64, Ordering::Relaxed);
     }
 
     pub fn worker_logs(&self) -> Vec<(String, Vec<String>)> {

@@ -34,6 +34,67 @@ pub const CONNECT_RETRY_COUNT: u32 = 60;
 /// Sleep after an RPC error.
 pub const FALLBACK_INTERVAL: Duration = Duration::from_secs(5);
 
+/// Locust's runner constants (`locust.runners.HEARTBEAT_INTERVAL`, …) as this process uses them: Locust's values,
+/// or what the locustfile set on `locust.runners` when it was loaded (Locust's runners read the module's globals,
+/// so a locustfile's `runners.MASTER_HEARTBEAT_TIMEOUT = 2` takes effect; the app reads them once the locustfile
+/// is loaded and calls [`set_tunables`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tunables {
+    pub heartbeat_interval: Duration,
+    pub heartbeat_liveness: i32,
+    pub heartbeat_dead_internal: i32,
+    pub master_heartbeat_timeout: Duration,
+    /// How Python prints the value (Locust's "Didn't get heartbeat from master in over 60s").
+    pub master_heartbeat_timeout_text: String,
+    pub worker_report_interval: Duration,
+    pub worker_log_report_interval: Duration,
+    pub cpu_monitor_interval: Duration,
+    pub cpu_warning_threshold: f64,
+    pub connect_timeout: Duration,
+    pub connect_retry_count: u32,
+    pub fallback_interval: Duration,
+}
+
+impl Default for Tunables {
+    fn default() -> Self {
+        Tunables {
+            heartbeat_interval: HEARTBEAT_INTERVAL,
+            heartbeat_liveness: HEARTBEAT_LIVENESS,
+            heartbeat_dead_internal: HEARTBEAT_DEAD_INTERNAL,
+            master_heartbeat_timeout: MASTER_HEARTBEAT_TIMEOUT,
+            master_heartbeat_timeout_text: MASTER_HEARTBEAT_TIMEOUT.as_secs().to_string(),
+            worker_report_interval: WORKER_REPORT_INTERVAL,
+            worker_log_report_interval: WORKER_LOG_REPORT_INTERVAL,
+            cpu_monitor_interval: CPU_MONITOR_INTERVAL,
+            cpu_warning_threshold: 90.0,
+            connect_timeout: CONNECT_TIMEOUT,
+            connect_retry_count: CONNECT_RETRY_COUNT,
+            fallback_interval: FALLBACK_INTERVAL,
+        }
+    }
+}
+
+static TUNABLES: std::sync::OnceLock<Tunables> = std::sync::OnceLock::new();
+
+/// The constants in effect ([`Tunables::default`] until [`set_tunables`]).
+pub fn tunables() -> &'static Tunables {
+    TUNABLES.get_or_init(Tunables::default)
+}
+
+/// Fix the constants for this process (the first call wins; later ones are ignored).
+pub fn set_tunables(t: Tunables) {
+    let _ = TUNABLES.set(t);
+}
+
+/// A duration from a number of seconds a locustfile set (non-finite or negative values keep `default`).
+pub fn seconds(value: f64, default: Duration) -> Duration {
+    if value.is_finite() && value >= 0.0 {
+        Duration::from_secs_f64(value.min(1e9))
+    } else {
+        default
+    }
+}
+
 /// Message types (`Message.type`), both directions. Custom types registered by locustfiles ride alongside.
 pub mod kind {
     // worker → master

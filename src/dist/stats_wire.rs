@@ -34,6 +34,7 @@
 //! report), or panic on any input.
 
 use std::collections::BTreeMap;
+use std::fmt::Display;
 
 use hdrhistogram::Histogram;
 #[cfg(test)]
@@ -374,7 +375,7 @@ fn zigzag(n: u64) -> i64 {
 }
 
 /// A non-negative Python int.
-fn uint(v: &Value, what: &str) -> Result<u64, String> {
+fn uint(v: &Value, what: impl Display) -> Result<u64, String> {
     match v {
         Value::Int(i) if *i >= 0 => Ok(*i as u64),
         Value::UInt(u) => Ok(*u),
@@ -383,7 +384,7 @@ fn uint(v: &Value, what: &str) -> Result<u64, String> {
 }
 
 /// A Python int or float (not bool).
-fn number(v: &Value, what: &str) -> Result<f64, String> {
+fn number(v: &Value, what: impl Display) -> Result<f64, String> {
     match v {
         Value::Int(i) => Ok(*i as f64),
         Value::UInt(u) => Ok(*u as f64),
@@ -393,7 +394,7 @@ fn number(v: &Value, what: &str) -> Result<f64, String> {
 }
 
 /// nil or a number.
-fn opt_number(v: &Value, what: &str) -> Result<Option<f64>, String> {
+fn opt_number(v: &Value, what: impl Display) -> Result<Option<f64>, String> {
     if v.is_nil() {
         Ok(None)
     } else {
@@ -401,14 +402,29 @@ fn opt_number(v: &Value, what: &str) -> Result<Option<f64>, String> {
     }
 }
 
-fn text<'a>(v: &'a Value, what: &str) -> Result<&'a str, String> {
+fn text(v: &Value, what: impl Display) -> Result<&str, String> {
     v.as_str()
         .ok_or_else(|| format!("{what}: expected a str, got {}", describe(v)))
 }
 
-fn map<'a>(v: &'a Value, what: &str) -> Result<&'a [(Value, Value)], String> {
+fn map(v: &Value, what: impl Display) -> Result<&[(Value, Value)], String> {
     v.as_map()
         .ok_or_else(|| format!("{what}: expected a dict, got {}", describe(v)))
+}
+
+/// Where a value sits in a report (`what.key`, plus a suffix), formatted only when an error is reported: a report
+/// of 20 rows has some 300 values, checked at every report of every worker.
+#[derive(Clone, Copy)]
+struct At<'a>(&'a str, &'a str, &'a str);
+
+impl Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.1.is_empty() {
+            write!(f, "{}{}", self.0, self.2)
+        } else {
+            write!(f, "{}.{}{}", self.0, self.1, self.2)
+        }
+    }
 }
 
 fn describe(v: &Value) -> String {
@@ -422,7 +438,7 @@ fn describe(v: &Value) -> String {
 }
 
 /// `{int: int >= 0}` (the per-second maps), summing duplicate keys.
-fn int_counts(v: &Value, what: &str) -> Result<Vec<(i64, u64)>, String> {
+fn int_counts(v: &Value, what: impl Display + Copy) -> Result<Vec<(i64, u64)>, String> {
     let mut out: BTreeMap<i64, u64> = BTreeMap::new();
     for (k, n) in map(v, what)? {
         let sec = match k {
@@ -447,36 +463,36 @@ fn parse_entry(v: &Value, what: &str, now: f64) -> Result<RowData, String> {
     let field = |key: &str| v.get(key);
     let name = text(
         field("name").ok_or_else(|| format!("{what}: no 'name'"))?,
-        &format!("{what}.name"),
+        At(what, "name", ""),
     )?;
     let method = text(
         field("method").ok_or_else(|| format!("{what}: no 'method'"))?,
-        &format!("{what}.method"),
+        At(what, "method", ""),
     )?;
     let mut row = RowData::received(name, method, now);
     for (k, val) in entries {
         let Some(key) = k.as_str() else {
             continue; // not a StatsEntryDict key: Locust skips it too
         };
-        let at = || format!("{what}.{key}");
+        let at = At(what, key, "");
         match key {
-            "last_request_timestamp" => row.last_request_timestamp = opt_number(val, &at())?,
-            "start_time" => row.start_time = number(val, &at())?,
-            "num_requests" => row.num_requests = uint(val, &at())?,
-            "num_none_requests" => row.num_none_requests = uint(val, &at())?,
-            "num_failures" => row.num_failures = uint(val, &at())?,
-            "total_response_time" => row.total_response_time = number(val, &at())?,
-            "max_response_time" => row.max_response_time = number(val, &at())?,
-            "min_response_time" => row.min_response_time = opt_number(val, &at())?,
-            "total_content_length" => row.total_content_length = uint(val, &at())?,
+            "last_request_timestamp" => row.last_request_timestamp = opt_number(val, at)?,
+            "start_time" => row.start_time = number(val, at)?,
+            "num_requests" => row.num_requests = uint(val, at)?,
+            "num_none_requests" => row.num_none_requests = uint(val, at)?,
+            "num_failures" => row.num_failures = uint(val, at)?,
+            "total_response_time" => row.total_response_time = number(val, at)?,
+            "max_response_time" => row.max_response_time = number(val, at)?,
+            "min_response_time" => row.min_response_time = opt_number(val, at)?,
+            "total_content_length" => row.total_content_length = uint(val, at)?,
             "response_times" => {
-                for (ms, n) in map(val, &at())? {
-                    let ms = number(ms, &format!("{} key", at()))?;
-                    row.record_ms(ms, uint(n, &at())?);
+                for (ms, n) in map(val, at)? {
+                    let ms = number(ms, At(what, key, " key"))?;
+                    row.record_ms(ms, uint(n, at)?);
                 }
             }
-            "num_reqs_per_sec" => row.reqs_per_sec = int_counts(val, &at())?,
-            "num_fail_per_sec" => row.fails_per_sec = int_counts(val, &at())?,
+            "num_reqs_per_sec" => row.reqs_per_sec = int_counts(val, at)?,
+            "num_fail_per_sec" => row.fails_per_sec = int_counts(val, at)?,
             _ => {}
         }
     }
@@ -493,13 +509,13 @@ fn parse_error(key: &Value, v: &Value) -> Result<ErrorSnapshot, String> {
     let req = |k: &str| v.get(k).ok_or_else(|| format!("{what}: no '{k}'"));
     let seen = |k: &str| match v.get(k) {
         None => Ok(None),
-        Some(t) => opt_number(t, &format!("{what}.{k}")),
+        Some(t) => opt_number(t, format!("{what}.{k}")),
     };
     Ok(ErrorSnapshot {
-        method: text(req("method")?, &format!("{what}.method"))?.to_owned(),
-        name: text(req("name")?, &format!("{what}.name"))?.to_owned(),
-        error: text(req("error")?, &format!("{what}.error"))?.to_owned(),
-        occurrences: uint(req("occurrences")?, &format!("{what}.occurrences"))?,
+        method: text(req("method")?, format!("{what}.method"))?.to_owned(),
+        name: text(req("name")?, format!("{what}.name"))?.to_owned(),
+        error: text(req("error")?, format!("{what}.error"))?.to_owned(),
+        occurrences: uint(req("occurrences")?, format!("{what}.occurrences"))?,
         first_seen: seen("first_seen")?,
         last_seen: seen("last_seen")?,
     })

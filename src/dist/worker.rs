@@ -45,7 +45,7 @@ pub struct Connected {
 /// master never answered (the caller logs "Failed to connect to the Locust master" and exits 255).
 pub async fn connect(addr: &Address) -> Option<Connected> {
     let mut socket: Option<WorkerSocket> = None;
-    for retry in 1..=proto::CONNECT_RETRY_COUNT + 1 {
+    for retry in 1..=proto::tunables().connect_retry_count + 1 {
         let started = Instant::now();
         let attempt = async {
             if socket.is_none() {
@@ -54,7 +54,7 @@ pub async fn connect(addr: &Address) -> Option<Connected> {
                         &addr.host,
                         addr.port,
                         &addr.client_id,
-                        proto::CONNECT_TIMEOUT,
+                        proto::tunables().connect_timeout,
                     )
                     .await?,
                 );
@@ -68,7 +68,7 @@ pub async fn connect(addr: &Address) -> Option<Connected> {
                 }
             }
         };
-        match tokio::time::timeout(proto::CONNECT_TIMEOUT, attempt).await {
+        match tokio::time::timeout(proto::tunables().connect_timeout, attempt).await {
             Ok(Ok(index)) => {
                 return Some(Connected {
                     socket: socket.expect("connected"),
@@ -85,8 +85,13 @@ pub async fn connect(addr: &Address) -> Option<Connected> {
             }
             Err(_) => {}
         }
-        tokio::time::sleep(proto::CONNECT_TIMEOUT.saturating_sub(started.elapsed())).await;
-        let level = if f64::from(retry) < 30.0 / proto::CONNECT_TIMEOUT.as_secs_f64() {
+        tokio::time::sleep(
+            proto::tunables()
+                .connect_timeout
+                .saturating_sub(started.elapsed()),
+        )
+        .await;
+        let level = if f64::from(retry) < 30.0 / proto::tunables().connect_timeout.as_secs_f64() {
             log::Level::Debug
         } else {
             log::Level::Info
@@ -99,7 +104,7 @@ pub async fn connect(addr: &Address) -> Option<Connected> {
                 addr.host,
                 addr.port,
                 addr.base_path,
-                proto::CONNECT_RETRY_COUNT
+                proto::tunables().connect_retry_count
             ),
         );
     }
@@ -119,7 +124,7 @@ pub async fn download_locustfiles(host: &str, port: u16) -> Result<Vec<Value>, S
             .unwrap_or("localhost"),
         proto::worker_client_id().rsplit('_').next().unwrap_or("0")
     );
-    let limit = proto::CONNECT_TIMEOUT * proto::CONNECT_RETRY_COUNT;
+    let limit = proto::tunables().connect_timeout * proto::tunables().connect_retry_count;
     let started = Instant::now();
     let mut warned_at: Option<Instant> = None;
     let ask = Message::new(
@@ -291,7 +296,7 @@ async fn reconnect(addr: &Address) -> Option<WorkerSocket> {
         &addr.host,
         addr.port,
         &addr.client_id,
-        proto::CONNECT_TIMEOUT,
+        proto::tunables().connect_timeout,
     )
     .await
     {
@@ -361,10 +366,10 @@ pub async fn run(
         logs_sent: 0,
         logs_enabled: true,
     };
-    let mut heartbeat = tokio::time::interval(proto::HEARTBEAT_INTERVAL);
-    let mut report = tokio::time::interval(proto::WORKER_REPORT_INTERVAL);
+    let mut heartbeat = tokio::time::interval(proto::tunables().heartbeat_interval);
+    let mut report = tokio::time::interval(proto::tunables().worker_report_interval);
     let mut check = tokio::time::interval(Duration::from_secs(1));
-    let mut logs = tokio::time::interval(proto::WORKER_LOG_REPORT_INTERVAL);
+    let mut logs = tokio::time::interval(proto::tunables().worker_log_report_interval);
     for t in [&mut heartbeat, &mut report, &mut check, &mut logs] {
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
@@ -531,14 +536,14 @@ impl Worker {
             self.state = WorkerState::Ready;
         }
         if let Some(t) = self.last_master_heartbeat
-            && t.elapsed() > proto::MASTER_HEARTBEAT_TIMEOUT
+            && t.elapsed() > proto::tunables().master_heartbeat_timeout
         {
             log::log(
                 log::Level::Error,
                 "locust.runners",
                 &format!(
                     "Didn't get heartbeat from master in over {}s",
-                    proto::MASTER_HEARTBEAT_TIMEOUT.as_secs()
+                    proto::tunables().master_heartbeat_timeout_text
                 ),
             );
             return true;

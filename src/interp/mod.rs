@@ -457,6 +457,73 @@ pub fn locustfile_paths() -> Result<Vec<String>, InterpError> {
     })
 }
 
+/// `gevent.fork()` (Locust's `--processes`): the child's pid in the parent, 0 in the child. Through the interpreter,
+/// so that CPython (its GIL and thread state, `os.register_at_fork` hooks such as `random`'s reseeding) and gevent
+/// (its hub's loop) are made whole again in the child. The caller checks the process is single-threaded.
+pub fn fork() -> Result<i32, InterpError> {
+    Python::attach(|py| {
+        let fork = py
+            .import("gevent")
+            .and_then(|g| g.getattr("fork"))
+            .or_else(|_| py.import("os").and_then(|os| os.getattr("fork")))
+            .map_err(|e| internal(py, e))?;
+        fork.call0()
+            .and_then(|pid| pid.extract::<i32>())
+            .map_err(|e| internal(py, e))
+    })
+}
+
+/// Locust's runner constants (`locust.runners.HEARTBEAT_INTERVAL`, …) as the loaded locustfile left them: a
+/// locustfile may set them at import (`runners.MASTER_HEARTBEAT_TIMEOUT = 2`), as Locust's runners read the
+/// module's globals. Values that are not numbers keep Locust's defaults.
+pub fn runner_tunables() -> crate::dist::proto::Tunables {
+    use crate::dist::proto::{Tunables, seconds};
+    let d = Tunables::default();
+    Python::attach(|py| {
+        let Ok(m) = py.import("locust.runners") else {
+            return d.clone();
+        };
+        let num = |name: &str| -> Option<f64> {
+            let v = m.getattr(name).ok()?;
+            if v.is_instance_of::<pyo3::types::PyBool>() {
+                return None;
+            }
+            v.extract::<f64>().ok()
+        };
+        let dur = |name: &str, default: std::time::Duration| {
+            num(name).map_or(default, |v| seconds(v, default))
+        };
+        let int = |name: &str, default: i32| {
+            num(name).filter(|v| v.is_finite()).map_or(default, |v| {
+                v.clamp(i32::MIN as f64, i32::MAX as f64) as i32
+            })
+        };
+        let timeout_text = m
+            .getattr("MASTER_HEARTBEAT_TIMEOUT")
+            .and_then(|v| v.str())
+            .map(|s| s.to_string())
+            .unwrap_or_else(|_| d.master_heartbeat_timeout_text.clone());
+        Tunables {
+            heartbeat_interval: dur("HEARTBEAT_INTERVAL", d.heartbeat_interval),
+            heartbeat_liveness: int("HEARTBEAT_LIVENESS", d.heartbeat_liveness),
+            heartbeat_dead_internal: int("HEARTBEAT_DEAD_INTERNAL", d.heartbeat_dead_internal),
+            master_heartbeat_timeout: dur("MASTER_HEARTBEAT_TIMEOUT", d.master_heartbeat_timeout),
+            master_heartbeat_timeout_text: timeout_text,
+            worker_report_interval: dur("WORKER_REPORT_INTERVAL", d.worker_report_interval),
+            worker_log_report_interval: dur(
+                "WORKER_LOG_REPORT_INTERVAL",
+                d.worker_log_report_interval,
+            ),
+            cpu_monitor_interval: dur("CPU_MONITOR_INTERVAL", d.cpu_monitor_interval),
+            cpu_warning_threshold: num("CPU_WARNING_THRESHOLD").unwrap_or(d.cpu_warning_threshold),
+            connect_timeout: dur("CONNECT_TIMEOUT", d.connect_timeout),
+            connect_retry_count: int("CONNECT_RETRY_COUNT", d.connect_retry_count as i32).max(0)
+                as u32,
+            fallback_interval: dur("FALLBACK_INTERVAL", d.fallback_interval),
+        }
+    })
+}
+
 /// Create the Python runner object (`role`: `local`, `worker` or `master`, as Locust's `create_*_runner`) and
 /// start the hub's side of the bridge.
 pub fn create_runner(role: &str) -> Result<(), InterpError> {

@@ -149,14 +149,14 @@ pub fn dist_workers() -> Vec<(String, i64, &'static str, u64, Vec<(String, u64)>
     Node::get()
         .map(|n| {
             n.workers()
-                .into_iter()
+                .iter()
                 .map(|w| {
                     (
-                        w.id,
+                        w.id.clone(),
                         w.index,
                         w.state,
                         w.user_count,
-                        w.user_classes_count,
+                        w.user_classes_count.clone(),
                         w.cpu_usage,
                         w.memory_usage,
                     )

@@ -170,12 +170,12 @@ pub fn stats_requests(snap: &Snapshot, state: &str, user_count: u64) -> J {
         J::Obj(mut m) => {
             m.insert("stats".into(), J::Arr(stats));
             if let Some(workers) = master_workers() {
-                let count = workers.iter().filter(|w| w.state != "missing").count();
+                let count = worker_count();
                 m.insert(
                     "workers".into(),
                     J::Arr(workers.iter().map(worker_row).collect()),
                 );
-                m.insert("worker_count".into(), J::Int(count as i64));
+                m.insert("worker_count".into(), J::Int(count));
             }
             J::Obj(m)
         }
@@ -204,7 +204,7 @@ pub fn exceptions(snap: &Snapshot) -> J {
 }
 
 /// On a master, what it knows of its workers (every known one, missing included); `None` elsewhere.
-pub fn master_workers() -> Option<Vec<crate::dist::node::WorkerInfo>> {
+pub fn master_workers() -> Option<std::sync::Arc<Vec<crate::dist::node::WorkerInfo>>> {
     crate::dist::node::Node::get()
         .filter(|n| n.role == crate::dist::node::Role::Master)
         .map(|n| n.workers())
@@ -212,8 +212,9 @@ pub fn master_workers() -> Option<Vec<crate::dist::node::WorkerInfo>> {
 
 /// Workers in ready, spawning or running state (Locust's `worker_count`; 0 when not a master).
 pub fn worker_count() -> i64 {
-    master_workers()
-        .map(|w| w.iter().filter(|w| w.state != "missing").count() as i64)
+    crate::dist::node::Node::get()
+        .filter(|n| n.role == crate::dist::node::Role::Master)
+        .map(|n| n.worker_count())
         .unwrap_or(0)
 }
 

@@ -64,7 +64,7 @@ impl MetricsSource {
             rss_bytes: crate::runner::monitor::rss_bytes(),
             process_cpu_seconds: crate::runner::monitor::process_cpu_seconds(),
             process_start_time: self.start_time,
-            workers,
+            workers: workers.map(|w| (*w).clone()),
             buckets_ms: &self.buckets_ms,
             with_requests: self.with_requests,
         };

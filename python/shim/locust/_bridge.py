@@ -157,6 +157,14 @@ def _command(command):
                 if quit_event is not None:  # a script's runner.greenlet ends (`rlocust-python`)
                     quit_event.set()
         ok = True
+    except SystemExit as e:
+        node = _rlocust.dist_node()
+        if isinstance(command, _rlocust.Fire) and node is not None and node[0] == "worker":
+            # Locust's worker fires these events in its message loop greenlet, whose death is logged so
+            logging.getLogger("locust.runners").info(
+                f"sys.exit({e}) called (use log level DEBUG for callstack)"
+            )
+        raise
     except Exception:
         if isinstance(command, _rlocust.Spawn):
             raise
