@@ -20,6 +20,12 @@ export async function getJson<T>(path: string): Promise<T> {
   return (await request(path, { headers: { Accept: "application/json" } })).json() as Promise<T>;
 }
 
+/** The JSON of `path` and the response's headers. */
+export async function getJsonAndHeaders<T>(path: string): Promise<[T, Headers]> {
+  const res = await request(path, { headers: { Accept: "application/json" } });
+  return [(await res.json()) as T, res.headers];
+}
+
 export interface SwarmReply {
   success: boolean;
   message: string;
