@@ -195,11 +195,11 @@ pub fn start(
     listener
         .set_nonblocking(true)
         .map_err(|e| format!("rlocust: cannot start the web UI: {e}"))?;
-    if !addr.ip().is_loopback() && config.basic_auth.is_none() {
+    if !addr.ip().is_loopback() && config.basic_auth.is_none() && !config.web_login {
         log::warning(
             "locust.main",
             &format!(
-                "The web UI listens on {bind_host}:{} and has no authentication: anyone who can reach this machine can start load against any host. Use --web-host 127.0.0.1, or --basic-auth USER:PASS (or RLOCUST_WEB_AUTH)",
+                "The web UI listens on {bind_host}:{} and has no authentication: anyone who can reach this machine can start load against any host. Use --web-host 127.0.0.1, --basic-auth USER:PASS (or RLOCUST_WEB_AUTH), or --web-login",
                 addr.port()
             ),
         );
