@@ -218,6 +218,7 @@ class WebUI:
         args = ["--web-host", self.host or "", "--web-port", str(int(self.port))]
         if self.web_login:
             args.append("--web-login")
+            self.login_manager  # noqa: B018 (the login needs the app and its LoginManager)
         if getattr(self, "web_base_path", None):
             args += ["--web-base-path", self.web_base_path]
         if self.tls_cert and self.tls_key:
