@@ -1,6 +1,7 @@
 //! Routing of the web API under `--web-base-path`, with Flask's answers at the edges (404 and 405 pages,
 //! `Allow`, the 308 from `<base>` to `<base>/`), `Access-Control-Allow-Origin: *` on every response, HTTP basic
-//! auth when configured, and the refusal (403) of cross-site POSTs from browsers (`Origin` / `Sec-Fetch-Site`).
+//! auth when configured, `--web-login`'s check before each route it serves (`web::login`), and the refusal (403)
+//! of cross-site POSTs from browsers (`Origin` / `Sec-Fetch-Site`).
 //!
 //! Who calls it: `web::start` builds the router. Handlers read `WebState`, send `runner::Control`s and, for the
 //! few actions that change Python state, a `bridge::Command::Web` whose acknowledgement they await with a time
