@@ -61,8 +61,10 @@ async function main() {
           await p.fill("#user_count", "2");
           await p.click("form.swarm-form button[type=submit]");
           await until(() => aggregatedRequests(p), 15_000, "requests in the table (API calls with the cookie)");
-          await p.click("#btn-stop");
-          await until(async () => (await p.locator("#nav-state").textContent()) === "STOPPED", 10_000, "STOPPED");
+          // the session ends (cookie gone): the next poll is sent to the login page, and the dashboard goes there
+          await ctx.clearCookies();
+          await p.waitForURL(/\/login\?next=%2F/, { timeout: 10_000 }); // (whichever poll came first)
+          await p.waitForSelector("input[name=username]");
         }
         await p.close();
         await stopChild(proc.child, "SIGTERM", 20_000).catch(() => {});
