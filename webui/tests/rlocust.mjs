@@ -68,6 +68,10 @@ async function checkReport({ page, outside, errors }, { host, downloadLink }) {
   assert(cs.every((c) => c.t0 === first), `the charts start at ${cs.map((c) => c.t0)}, not ${first}`);
   const users = cs.find((c) => c.title === "Number of Users");
   assert(users.first[0] === 0, `the users chart starts at ${users.first[0]} users`);
+  // a chart saves itself as a PNG offline too
+  const [png] = await Promise.all([page.waitForEvent("download"),
+    page.locator(".chart").nth(1).locator("button.save-image").click()]);
+  assert(png.suggestedFilename() === "response-times.png", `saved as ${png.suggestedFilename()}`);
   assert((await page.locator("#download-report").count()) === (downloadLink ? 1 : 0), "download link");
   assert(outside.length === 0, `the report requested ${outside}`);
   assert(errors.length === 0, `errors: ${errors.join("; ")}`);
