@@ -225,10 +225,13 @@ webui-check:
 	scripts/check-webui-build.sh
 
 # Headless Chromium (Debian's `chromium`) drives the built UI through webui/scripts/serve.mjs against real Locust,
-# then as rlocust's own server serves it (tests/rlocust.mjs: dashboard, report, --html, --web-base-path), then
-# measures it with 1,000 request names (tests/perf.mjs, a fake API).
+# then as rlocust's own server serves it (tests/rlocust.mjs: dashboard, charts, report, --html, --web-base-path,
+# axe-core's accessibility checks; tests/guards.mjs: a master without workers, 600 names, a host without a scheme;
+# tests/login.mjs: --web-login beside Locust's own login page), then measures it with 1,000 request names
+# (tests/perf.mjs, a fake API).
 test-webui: $(ORACLE)/bin/locust build
 	cd webui && npm ci --no-audit --no-fund --loglevel=error && \
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
 	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
-	npm test && node tests/browser.mjs && node tests/rlocust.mjs && node tests/perf.mjs
+	npm test && node tests/browser.mjs && node tests/rlocust.mjs && node tests/guards.mjs && node tests/login.mjs && \
+	node tests/perf.mjs

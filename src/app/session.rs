@@ -560,19 +560,31 @@ impl<'a> Session<'a> {
                 }
             });
         }
-        // Locust's stats_history greenlet: a point every 5 s while a test runs (the charts and the report)
+        // Locust's stats_history greenlet: a point every 5 s while a test runs (the charts and the report); here the
+        // history also begins with the test's start (0 users, when its statistics were cleared), and with a sample
+        // right after a reset, so the charts (and a reloaded dashboard) begin where the test began
         {
             let stats = self.services.stats.clone();
             let shared = self.runner.shared.clone();
             let mut done = self.done.subscribe();
+            let every = Duration::from_secs_f64(crate::stats::history::INTERVAL_SECS);
             rt.spawn(async move {
+                let mut last: Option<std::time::Instant> = None;
                 loop {
                     let state = shared.state();
-                    if state != runner::State::Ready && state != runner::State::Stopped {
+                    if state == runner::State::Ready || state == runner::State::Stopped {
+                        last = None;
+                    } else if last.is_none() && stats.history_is_empty() {
+                        // a new test (its statistics, history included, were cleared as it started)
+                        stats.history_start(crate::stats::unix_now());
+                        last = Some(std::time::Instant::now());
+                    } else if stats.history_is_empty() || last.is_none_or(|t| t.elapsed() >= every)
+                    {
                         stats.sample_history(shared.user_count(), crate::stats::unix_now());
+                        last = Some(std::time::Instant::now());
                     }
                     tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs_f64(crate::stats::history::INTERVAL_SECS)) => {}
+                        _ = tokio::time::sleep(Duration::from_millis(250)) => {}
                         _ = done.changed() => return,
                     }
                 }

@@ -4,13 +4,13 @@
 //!
 //! NOTE: Locust keeps every 5 s point for the whole run (an unbounded list, its issue #2045). Here the history
 //! holds at most [`MAX_POINTS`]: when it is full, neighbouring points are merged in pairs (rates and the average
-//! averaged, percentiles and users taken at their maximum, the later time kept) and from then on each point
-//! stands for twice as many 5 s samples. A one-hour test ends with 180 points at 20 s spacing; the history's
+//! averaged, percentiles and users taken at their maximum, the later time kept; the first point, the test's
+//! start, is kept as it is) and from then on each point stands for twice as many 5 s samples. A one-hour test ends with 180 points at 20 s spacing; the history's
 //! memory and the report's size stay bounded for any run length, and a spike still shows (a percentile keeps
 //! its maximum).
 //!
 //! Who calls it: `RequestStats` owns one (cleared with the stats by `reset_all` and `clear_all`, as Locust's
-//! history is); `app::session` samples it every 5 s; `web` and `report::html` read it. Plain data; no clock.
+//! history is); `app::session` samples it at a test's start (or right after a reset) and every 5 s from there; `web` and `report::html` read it. Plain data; no clock.
 
 /// At most this many points are kept (a one-hour report stays far below the issue's ~250 KB).
 pub const MAX_POINTS: usize = 300;
@@ -52,6 +52,20 @@ impl HistoryPoint {
             current_fail_per_sec: total.current_fail_per_sec(total),
             avg_response_time: super::proper_round_2(total.avg_response_time()),
             user_count,
+            samples: 1,
+        }
+    }
+
+    /// The first point of a test: its start (`time`, when its statistics were cleared), before any user or
+    /// request.
+    pub fn start(time: f64) -> HistoryPoint {
+        HistoryPoint {
+            time: time.trunc() as i64,
+            percentiles: vec![0; super::PERCENTILES_TO_CHART.len()],
+            current_rps: 0.0,
+            current_fail_per_sec: 0.0,
+            avg_response_time: 0.0,
+            user_count: 0,
             samples: 1,
         }
     }
@@ -101,14 +115,17 @@ impl History {
         }
         self.points.push(merged);
         if self.points.len() >= MAX_POINTS {
-            self.points = self
-                .points
-                .chunks(2)
-                .map(|c| match c {
-                    [a, b] => HistoryPoint::merge(a, b),
-                    [a] => a.clone(),
-                    _ => unreachable!("chunks(2) yields one or two points"),
-                })
+            // the first point (the test's start) stays as it is; the others merge in pairs, and an odd one out
+            // is the first half of the next point
+            let rest = &self.points[1..];
+            let pairs = rest.len() / 2 * 2;
+            self.pending = rest.get(pairs).cloned();
+            self.points = std::iter::once(self.points[0].clone())
+                .chain(
+                    rest[..pairs]
+                        .chunks_exact(2)
+                        .map(|c| HistoryPoint::merge(&c[0], &c[1])),
+                )
                 .collect();
             self.stride = stride * 2;
         }
@@ -196,8 +213,11 @@ mod tests {
             h.push(sample(i * 5, 1.0, 1));
         }
         let p = h.points();
-        assert_eq!(p.len(), 180);
-        assert!(p[..179].iter().all(|x| x.samples == 4), "20 s spacing");
+        // the start, then 20 s spacing, and the point being filled
+        assert_eq!(p.len(), 181);
+        assert_eq!((p[0].time, p[0].samples), (0, 1));
+        assert!(p[1..180].iter().all(|x| x.samples == 4), "20 s spacing");
+        assert_eq!(p[1].time, 20);
         h.clear();
         assert!(h.is_empty());
     }

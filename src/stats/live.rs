@@ -1073,6 +1073,17 @@ impl RequestStats {
         self.history.lock().push(point);
     }
 
+    /// Begin a new test's history with its start (0 users, no requests, at the statistics' start time).
+    pub fn history_start(&self, now: f64) {
+        let start = self.total_at(now).start_time;
+        self.history.lock().push(HistoryPoint::start(start));
+    }
+
+    /// Whether the history has no point yet (a test just started, or the stats were just reset).
+    pub fn history_is_empty(&self) -> bool {
+        self.history.lock().is_empty()
+    }
+
     /// The history's points (the charts' data), oldest first.
     pub fn history(&self) -> Vec<HistoryPoint> {
         self.history.lock().points()

@@ -8,12 +8,14 @@
 //! - `routes`: routing, Flask's status codes and texts, access control. `api`: the JSON documents.
 //!   `form`: form bodies and the `/swarm` rules. `json`: Flask's JSON text. `python_routes`: paths the
 //!   locustfile added to `environment.web_ui.app` (Flask), answered on the hub (`bridge::Command::WebRequest`).
+//!   `login`: `--web-login`, checked by the locustfile's Flask-Login setup on the hub.
 //!
 //! Who calls it: `app::session` in a run without `--headless`. It must not block a tokio worker, take the GIL,
 //! or keep a second copy of the run state: every control goes through `runner::Control`.
 pub mod api;
 pub mod form;
 pub mod json;
+mod login;
 pub mod metrics;
 mod page;
 mod python_routes;
@@ -40,6 +42,8 @@ pub struct WebConfig {
     pub base_path: String,
     /// `user:password` for HTTP basic auth.
     pub basic_auth: Option<String>,
+    /// `--web-login`: Locust's login page and `login_required`, with the locustfile's Flask-Login setup.
+    pub web_login: bool,
     /// `--tls-cert` and `--tls-key` (PEM files): HTTPS.
     pub tls: Option<(String, String)>,
 }
@@ -64,6 +68,7 @@ impl WebConfig {
             port,
             base_path: base.trim_end_matches('/').to_string(),
             basic_auth: options.basic_auth.clone(),
+            web_login: options.web_login,
             tls: options.tls.clone(),
         })
     }
@@ -190,11 +195,11 @@ pub fn start(
     listener
         .set_nonblocking(true)
         .map_err(|e| format!("rlocust: cannot start the web UI: {e}"))?;
-    if !addr.ip().is_loopback() && config.basic_auth.is_none() {
+    if !addr.ip().is_loopback() && config.basic_auth.is_none() && !config.web_login {
         log::warning(
             "locust.main",
             &format!(
-                "The web UI listens on {bind_host}:{} and has no authentication: anyone who can reach this machine can start load against any host. Use --web-host 127.0.0.1, or --basic-auth USER:PASS (or RLOCUST_WEB_AUTH)",
+                "The web UI listens on {bind_host}:{} and has no authentication: anyone who can reach this machine can start load against any host. Use --web-host 127.0.0.1, --basic-auth USER:PASS (or RLOCUST_WEB_AUTH), or --web-login",
                 addr.port()
             ),
         );

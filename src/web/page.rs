@@ -1,5 +1,6 @@
 //! The pages: the dashboard at `<base>/` (rlocust's own UI from `webui/dist`, embedded in the binary, booting
-//! from Locust's index template args, reference §1.5), its two assets, and the HTML report of `/stats/report`
+//! from Locust's index template args, reference §1.5), its assets, the login page of `--web-login` (Locust's
+//! auth.html: [`auth_html`], from the args the locustfile's app gave), and the HTML report of `/stats/report`
 //! (§1.7).
 //!
 //! Who calls it: `web::routes`. The template args are built from Rust state (the runner's state and users, the
@@ -18,6 +19,8 @@ use std::sync::OnceLock;
 const INDEX: &str = include_str!("../../webui/dist/index.html");
 const INDEX_JS: &str = include_str!("../../webui/dist/assets/index.js");
 const INDEX_CSS: &str = include_str!("../../webui/dist/assets/index.css");
+const AUTH: &str = include_str!("../../webui/dist/auth.html");
+const AUTH_JS: &str = include_str!("../../webui/dist/assets/auth.js");
 
 /// An embedded asset: its bytes, gzipped bytes and ETag, computed once.
 struct Asset {
@@ -30,9 +33,11 @@ struct Asset {
 fn asset(path: &str) -> Option<&'static Asset> {
     static JS: OnceLock<Asset> = OnceLock::new();
     static CSS: OnceLock<Asset> = OnceLock::new();
+    static AUTH_SCRIPT: OnceLock<Asset> = OnceLock::new();
     let (cell, body, content_type) = match path {
         "/assets/index.js" => (&JS, INDEX_JS, "text/javascript; charset=utf-8"),
         "/assets/index.css" => (&CSS, INDEX_CSS, "text/css; charset=utf-8"),
+        "/assets/auth.js" => (&AUTH_SCRIPT, AUTH_JS, "text/javascript; charset=utf-8"),
         _ => return None,
     };
     Some(cell.get_or_init(|| {
@@ -51,7 +56,10 @@ fn asset(path: &str) -> Option<&'static Asset> {
 
 /// Whether `path` (under the base path) is one of the dashboard's assets.
 pub fn is_asset(path: &str) -> bool {
-    matches!(path, "/assets/index.js" | "/assets/index.css")
+    matches!(
+        path,
+        "/assets/index.js" | "/assets/index.css" | "/assets/auth.js"
+    )
 }
 
 /// `GET <base>/assets/…`.
@@ -216,6 +224,21 @@ pub fn index_html(st: &WebState) -> String {
     )
 }
 
+/// The login page of `--web-login`: auth.html with the `auth_args` the locustfile's app answered (JSON, with the
+/// session's `error` and `info`) and `auth_title` as its title, as Locust renders its auth.html.
+pub fn auth_html(auth_args: &J, title: &str) -> String {
+    let title = title
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    AUTH.replacen(
+        "<title>Locust</title>",
+        &format!("<title>{title}</title>"),
+        1,
+    )
+    .replacen("__RLOCUST_AUTH_ARGS__", &script_json(auth_args), 1)
+}
+
 /// The query parameters of a URL, first value of each (Flask's `request.args.get`).
 pub fn query_args(query: Option<&str>) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -249,6 +272,24 @@ mod tests {
         let plain = serve_asset("/assets/index.css", &HeaderMap::new()).unwrap();
         assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
         assert!(serve_asset("/assets/other.js", &HeaderMap::new()).is_none());
+        assert!(serve_asset("/assets/auth.js", &HeaderMap::new()).is_some());
+    }
+
+    #[test]
+    fn the_login_page_gets_its_args_and_title() {
+        assert_eq!(AUTH.matches("__RLOCUST_AUTH_ARGS__").count(), 1);
+        assert_eq!(AUTH.matches("<title>Locust</title>").count(), 1);
+        assert!(AUTH.contains("./assets/auth.js") && AUTH.contains("./assets/index.css"));
+        let args = J::obj([("error", J::str("</script><b>")), ("title", J::str("x"))]);
+        let page = auth_html(&args, "My <UI>");
+        assert!(page.contains("<title>My &lt;UI&gt;</title>"));
+        assert!(
+            page.contains(
+                r#"window.authArgs = {"error": "\u003c/script\u003e\u003cb\u003e", "title": "x"};"#
+            ),
+            "{page}"
+        );
+        assert!(!page.contains("__RLOCUST_AUTH_ARGS__"));
     }
 
     #[test]

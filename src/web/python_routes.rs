@@ -8,6 +8,8 @@
 //! - [`Peer`]: the client address the server records for each connection (WSGI `REMOTE_ADDR`), for plain TCP and
 //!   TLS listeners alike.
 //!
+//! - [`ask`] and [`web_request`]: the same round trip for `web::login`'s checks (marked with [`GATE_HEADER`]).
+//!
 //! Who calls it: `routes::route` at its not-found fallback, after basic auth and, for methods that may change
 //! state, the cross-site check; only when the shim reported that the locustfile created `web_ui.app` (otherwise
 //! the Rust 404 stands and Python is not involved). It never blocks a worker: the handler awaits a channel.
@@ -71,13 +73,82 @@ fn latin1(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| b as char).collect()
 }
 
-/// Hand `req` to the locustfile's Flask app and return its answer.
-pub async fn forward(st: &WebState, req: Request) -> Response {
-    let peer = req
-        .extensions()
+/// The header that marks the server's own `--web-login` checks (`web::login`) for the shim; a client's is dropped.
+pub const GATE_HEADER: &str = "x-rlocust-gate";
+
+/// The request's client address (WSGI `REMOTE_ADDR`).
+pub fn peer_of(req: &Request) -> SocketAddr {
+    req.extensions()
         .get::<ConnectInfo<Peer>>()
         .map(|c| c.0.0)
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+/// The [`WebRequest`] for a request's method, URI and headers (a client's [`GATE_HEADER`] left out), `body`
+/// and client address.
+pub fn web_request(
+    st: &WebState,
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &axum::http::HeaderMap,
+    body: Vec<u8>,
+    peer: SocketAddr,
+) -> WebRequest {
+    WebRequest {
+        method: method.as_str().to_string(),
+        path: uri.path().to_string(),
+        query: uri.query().unwrap_or("").to_string(),
+        headers: headers
+            .iter()
+            .filter(|(k, _)| k.as_str() != GATE_HEADER)
+            .map(|(k, v)| (k.as_str().to_string(), latin1(v.as_bytes())))
+            .collect(),
+        body,
+        remote_addr: peer.ip().to_string(),
+        remote_port: peer.port(),
+        scheme: st.config.scheme().to_string(),
+        server_name: if st.config.host.is_empty() {
+            "0.0.0.0".to_string()
+        } else {
+            st.config.host.clone()
+        },
+        server_port: st.config.port,
+    }
+}
+
+/// Queue `request` on the hub and await the app's reply (at most [`REPLY_WAIT`]); `Err` is the answer to give
+/// instead (500 when the hub acknowledged without a reply, 504 when it did not answer in time).
+pub async fn ask(st: &WebState, request: WebRequest) -> Result<WebReply, Response> {
+    let (method, path) = (request.method.clone(), request.path.clone());
+    let (id, rx) = st.bridge.web_request(request);
+    match tokio::time::timeout(REPLY_WAIT, rx).await {
+        Ok(Ok(reply)) => Ok(reply),
+        // the hub acknowledged the request without a reply: the shim logged why
+        Ok(Err(_)) => Err(plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal Server Error\n",
+        )),
+        Err(_) => {
+            st.bridge.forget(id);
+            log::log(
+                log::Level::Warning,
+                "locust.web",
+                &format!(
+                    "The locustfile's web route did not answer {method} {path} within {} s (is the Python thread blocked?)",
+                    REPLY_WAIT.as_secs()
+                ),
+            );
+            Err(plain(
+                StatusCode::GATEWAY_TIMEOUT,
+                "Gateway Timeout: the locustfile's web route did not answer in time.\n",
+            ))
+        }
+    }
+}
+
+/// Hand `req` to the locustfile's Flask app and return its answer.
+pub async fn forward(st: &WebState, req: Request) -> Response {
+    let peer = peer_of(&req);
     let (parts, body) = req.into_parts();
     let declared = parts
         .headers
@@ -96,54 +167,23 @@ pub async fn forward(st: &WebState, req: Request) -> Response {
             "Payload Too Large: rlocust hands at most 16 MiB to the locustfile's web routes.\n",
         );
     };
-    let method = parts.method.as_str().to_string();
-    let path = parts.uri.path().to_string();
-    let request = WebRequest {
-        method: method.clone(),
-        path: path.clone(),
-        query: parts.uri.query().unwrap_or("").to_string(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), latin1(v.as_bytes())))
-            .collect(),
-        body: body.to_vec(),
-        remote_addr: peer.ip().to_string(),
-        remote_port: peer.port(),
-        scheme: st.config.scheme().to_string(),
-        server_name: if st.config.host.is_empty() {
-            "0.0.0.0".to_string()
-        } else {
-            st.config.host.clone()
-        },
-        server_port: st.config.port,
-    };
-    let (id, rx) = st.bridge.web_request(request);
-    match tokio::time::timeout(REPLY_WAIT, rx).await {
-        Ok(Ok(reply)) => response(reply, parts.method == Method::HEAD),
-        // the hub acknowledged the request without a reply: the shim logged why
-        Ok(Err(_)) => plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n"),
-        Err(_) => {
-            st.bridge.forget(id);
-            log::log(
-                log::Level::Warning,
-                "locust.web",
-                &format!(
-                    "The locustfile's web route did not answer {method} {path} within {} s (is the Python thread blocked?)",
-                    REPLY_WAIT.as_secs()
-                ),
-            );
-            plain(
-                StatusCode::GATEWAY_TIMEOUT,
-                "Gateway Timeout: the locustfile's web route did not answer in time.\n",
-            )
-        }
+    let request = web_request(
+        st,
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        body.to_vec(),
+        peer,
+    );
+    match ask(st, request).await {
+        Ok(reply) => response(reply, parts.method == Method::HEAD),
+        Err(answer) => answer,
     }
 }
 
 /// The HTTP response for the app's reply. Hop-by-hop headers are dropped, and `Content-Length` except for HEAD
 /// (hyper sets it from the body; a HEAD reply keeps the length the app declared for its GET).
-fn response(reply: WebReply, head: bool) -> Response {
+pub fn response(reply: WebReply, head: bool) -> Response {
     let Ok(status) = StatusCode::from_u16(reply.status) else {
         log::log(
             log::Level::Error,

@@ -1,6 +1,7 @@
 //! Routing of the web API under `--web-base-path`, with Flask's answers at the edges (404 and 405 pages,
 //! `Allow`, the 308 from `<base>` to `<base>/`), `Access-Control-Allow-Origin: *` on every response, HTTP basic
-//! auth when configured, and the refusal (403) of cross-site POSTs from browsers (`Origin` / `Sec-Fetch-Site`).
+//! auth when configured, `--web-login`'s check before each route it serves (`web::login`), and the refusal (403)
+//! of cross-site POSTs from browsers (`Origin` / `Sec-Fetch-Site`).
 //!
 //! Who calls it: `web::start` builds the router. Handlers read `WebState`, send `runner::Control`s and, for the
 //! few actions that change Python state, a `bridge::Command::Web` whose acknowledgement they await with a time
@@ -29,6 +30,8 @@ use std::time::{Duration, Instant};
 pub struct Memo {
     at: Option<Instant>,
     body: String,
+    /// How many names the document's snapshot had (it sends at most `api::MAX_ROWS`).
+    names: usize,
     timeout: Duration,
 }
 
@@ -37,6 +40,7 @@ impl Default for Memo {
         Memo {
             at: None,
             body: String::new(),
+            names: 0,
             timeout: Duration::from_secs(2),
         }
     }
@@ -81,7 +85,7 @@ fn redirect(status: StatusCode, location: &str) -> Response {
 }
 
 /// The routes: path (under the base path) and whether it is a POST route (else GET, with HEAD).
-const ROUTES: [(&str, bool); 17] = [
+const ROUTES: [(&str, bool); 18] = [
     ("/", false),
     ("/swarm", true),
     ("/stop", true),
@@ -100,6 +104,8 @@ const ROUTES: [(&str, bool); 17] = [
     ("/metrics", false),
     // rlocust's own: how late the generator was (the dashboard's "Generator lag"; not in Locust's API)
     ("/rlocust/generator", false),
+    // rlocust's version (the dashboard's About)
+    ("/rlocust/version", false),
 ];
 
 async fn dispatch(AxState(st): AxState<Arc<WebState>>, req: Request) -> Response {
@@ -151,7 +157,10 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
     };
     if path == "/login" {
         let m = req.method();
-        return if m == Method::GET || m == Method::HEAD {
+        return if st.config.web_login && (m == Method::GET || m == Method::HEAD) {
+            let probe = super::login::probe(st, &req, "login");
+            super::login::page(st, probe).await
+        } else if m == Method::GET || m == Method::HEAD {
             redirect(StatusCode::FOUND, &format!("{base}/"))
         } else {
             not_allowed("GET, HEAD, OPTIONS")
@@ -201,8 +210,18 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
             "Forbidden: cross-site requests may not control this test.\n",
         );
     }
+    // --web-login: Locust's login_required, asked of the locustfile's app (web::login)
+    let passed = if st.config.web_login {
+        let probe = super::login::probe(st, &req, "auth");
+        match super::login::gate(st, probe).await {
+            Ok(passed) => Some(passed),
+            Err(answer) => return answer,
+        }
+    } else {
+        None
+    };
     let path = path.to_string();
-    match path.as_str() {
+    let mut response = match path.as_str() {
         "/" => respond(StatusCode::OK, HTML, page::index_html(st)),
         "/swarm" => swarm(st, req).await,
         "/stop" => stop(st).await,
@@ -240,6 +259,13 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
         }
         "/exceptions" => json(StatusCode::OK, &api::exceptions(&st.stats.snapshot())),
         "/rlocust/generator" => json(StatusCode::OK, &crate::report::summary::generator()),
+        "/rlocust/version" => json(
+            StatusCode::OK,
+            &J::obj([
+                ("locust", J::str(crate::app::LOCUST_VERSION)),
+                ("rlocust", J::str(env!("CARGO_PKG_VERSION"))),
+            ]),
+        ),
         "/tasks" => {
             let alive: BTreeMap<String, u64> = st.shared.user_classes_count().into_iter().collect();
             json(
@@ -257,7 +283,11 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
         "/metrics" if st.info.python_metrics => not_found(st, req).await,
         "/metrics" => super::metrics::respond_metrics(st.metrics.clone(), req.headers()).await,
         _ => respond(StatusCode::NOT_FOUND, HTML, NOT_FOUND_HTML),
+    };
+    if let Some(passed) = passed {
+        passed.apply(&mut response);
     }
+    response
 }
 
 /// A path this server does not serve: the locustfile's Flask routes when it created `web_ui.app` (Locust serves
@@ -591,18 +621,20 @@ fn stats_requests(st: &WebState) -> Response {
     let fresh = memo.at.is_some_and(|at| at.elapsed() <= memo.timeout);
     if !fresh {
         let t0 = Instant::now();
-        let doc = api::stats_requests(
-            &st.stats.snapshot(),
-            st.shared.state().as_str(),
-            st.shared.user_count(),
-        );
+        let snap = st.stats.snapshot();
+        let doc = api::stats_requests(&snap, st.shared.state().as_str(), st.shared.user_count());
+        memo.names = snap.entries.len();
         memo.body = pretty(&doc);
         memo.at = Some(Instant::now());
         if t0.elapsed() > memo.timeout {
             memo.timeout *= 2;
         }
     }
-    respond(StatusCode::OK, "application/json", memo.body.clone())
+    let mut r = respond(StatusCode::OK, "application/json", memo.body.clone());
+    // rlocust's: how many names there are (the document holds at most api::MAX_ROWS; the dashboard says so)
+    r.headers_mut()
+        .insert("x-rlocust-names", HeaderValue::from(memo.names));
+    r
 }
 
 /// `Locust_<YYYY-MM-DD-HHhMM local time of the stats start>_<locustfile>[_<host>]<suffix>`: Locust's names of the

@@ -23,6 +23,8 @@ function config(entry, outDir, name) {
       outDir,
       emptyOutDir: true,
       target: "es2020",
+      // browsers from 2023 on: system-ui and color-scheme as written (no polyfill expansions)
+      cssTarget: ["chrome111", "firefox115", "safari16.4"],
       modulePreload: false,
       reportCompressedSize: false,
       rollupOptions: {
@@ -44,19 +46,35 @@ function once(text, needle, what) {
 
 // The bundles are minified without comments: the MIT notices of the packages they contain go into each built
 // file that leaves the repository (the dashboard's script, the report) and into THIRD_PARTY_LICENSES.txt.
-const notices = "This file contains:\n\n" + ["preact", "uplot"].map((pkg) => {
+const noticesOf = (pkgs) => "This file contains:\n\n" + pkgs.map((pkg) => {
   const meta = JSON.parse(readFileSync(join(root, "node_modules", pkg, "package.json"), "utf8"));
   const text = readFileSync(join(root, "node_modules", pkg, "LICENSE"), "utf8").trim();
   return `${meta.name} ${meta.version} (${meta.license})\n\n${text}\n`;
 }).join("\n====\n\n");
+const notices = noticesOf(["preact", "uplot"]);
 if (/\*\/|-->/.test(notices)) throw new Error("a licence text would end its comment");
 
 await build(config("index.html", dist, "index"));
 const indexJs = join(dist, "assets/index.js");
 writeFileSync(indexJs, `/*!\n${notices}*/\n` + readFileSync(indexJs, "utf8"));
 writeFileSync(join(dist, "THIRD_PARTY_LICENSES.txt"),
-  notices.replace("This file contains:", "assets/index.js and report.html contain:"));
-once(readFileSync(join(dist, "index.html"), "utf8"), PLACEHOLDER, "dist/index.html");
+  notices.replace("This file contains:", "assets/index.js and report.html contain (assets/auth.js: Preact):"));
+const indexHtml = readFileSync(join(dist, "index.html"), "utf8");
+once(indexHtml, PLACEHOLDER, "dist/index.html");
+// The login page of --web-login (Locust's auth.html): its own bundle (assets/auth.js), the dashboard's stylesheet.
+const AUTH = "__RLOCUST_AUTH_ARGS__";
+await build(config("auth.html", tmp, "auth"));
+const authJs = readFileSync(join(tmp, "assets/auth.js"), "utf8");
+if (authJs.includes(AUTH)) throw new Error("auth bundle contains its placeholder");
+writeFileSync(join(dist, "assets/auth.js"), `/*!\n${noticesOf(["preact"])}*/\n` + authJs);
+let authHtml = readFileSync(join(tmp, "auth.html"), "utf8");
+authHtml = authHtml.replace(/(<script type="module" crossorigin src="\.\/assets\/auth\.js"><\/script>)/,
+  (m) => `${m}\n    <link rel="stylesheet" crossorigin href="./assets/index.css">`);
+if (!authHtml.includes("./assets/index.css")) throw new Error("auth.html: no stylesheet link");
+if (/assets\/auth\.css/.test(authHtml)) throw new Error("auth.html: a stylesheet of its own");
+once(authHtml, AUTH, "dist/auth.html");
+writeFileSync(join(dist, "auth.html"), authHtml);
+rmSync(tmp, { recursive: true, force: true });
 
 await build(config("report.html", tmp, "report"));
 const js = readFileSync(join(tmp, "assets/report.js"), "utf8");
@@ -78,6 +96,6 @@ writeFileSync(join(dist, "report.html"), html);
 rmSync(tmp, { recursive: true, force: true });
 
 
-for (const f of ["index.html", "assets/index.js", "assets/index.css", "report.html"]) {
+for (const f of ["index.html", "auth.html", "assets/index.js", "assets/index.css", "assets/auth.js", "report.html"]) {
   console.log(`${f.padEnd(18)} ${readFileSync(join(dist, f)).length} bytes`);
 }

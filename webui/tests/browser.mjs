@@ -12,14 +12,18 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { extractTemplateArgs, fillReport } from "../scripts/template.mjs";
-import { aggregatedRequests, assert, chartPoints, CHROMIUM, env, freePort, launch, repo, run, setLastPage, shot,
-  start, step, text, until, webui, darkAcrossReload } from "./harness.mjs";
+import { aggregatedRequests, answering, assert, chartPoints, charts, checkChartsAtRest, CHROMIUM, env, freePort, launch, repo, run,
+  setLastPage, shot, start, step, text, until, webui, darkAcrossReload } from "./harness.mjs";
 
 const LOCUST = env("LOCUST_BIN", join(repo, ".venv-oracle/bin/locust"));
 const TARGET = env("RLOCUST_TARGET_BIN", join(repo, "target/release/rlocust-target"));
 const SAMPLE = env("REPORT_SAMPLE",
   join(repo, "../shared/reference/samples/standalone/report_view.html.template_args.json"));
 const LOCUSTFILE = join(repo, "locustfiles/demo.py");
+const SHAPE = join(repo, "locustfiles/load_shape.py");
+// Locust's UI's reasons (its SwarmForm and EditButton); the dashboard shows the same.
+const NO_WORKERS = "You can't start a distributed test before at least one worker processes has connected";
+const SHAPE_EDIT = "Disabled for tests using LoadTestShape class";
 
 async function main() {
   for (const [what, p] of [["Locust", LOCUST], ["rlocust-target", TARGET], ["chromium", CHROMIUM]]) {
@@ -94,6 +98,8 @@ async function main() {
       assert((await page.locator(".chart canvas").count()) === 3, "not 3 charts");
       const n = await until(() => chartPoints(page), 10_000, "chart points");
       await until(async () => (await chartPoints(page)) > n, 10_000, "a new chart point");
+      await page.mouse.move(0, 0);
+      checkChartsAtRest(await charts(page), "charts on Locust's numbers");
     });
 
     await step("charts survive a reload (seeded from the server history)", async () => {
@@ -187,6 +193,60 @@ async function main() {
       await until(async () => (await text(page, "#nav-state")) === "STOPPED", 10_000, "STOPPED again");
     });
 
+    await step("New with a host without a scheme: Locust's users raise requests' InvalidSchema", async () => {
+      const bare = targetUrl.replace(/^http:\/\//, "");
+      await page.click("#btn-new");
+      await page.fill(".modal #user_count", "1");
+      await page.fill(".modal #host", bare);
+      await page.click(".modal button[type=submit]");
+      await page.click("#tab-exceptions");
+      const want = `No connection adapters were found for '${bare}/`; // demo.py posts /login first
+      const shown = await until(async () => {
+        const t = (await page.locator("#exceptions").count()) ? await text(page, "#exceptions") : "";
+        return t.includes(want) && t;
+      }, 20_000, `"${want}" in the Exceptions tab`);
+      assert(shown.includes("InvalidSchema"), `exceptions: ${shown.slice(0, 300)}`);
+      await page.click("#btn-stop");
+      await until(async () => (await text(page, "#nav-state")) === "STOPPED", 10_000, "STOPPED");
+      await page.click("#tab-stats");
+    });
+
+    await step("a LoadTestShape: Edit disabled, in Locust's own UI and in this one", async () => {
+      const port = await freePort();
+      await start(LOCUST, ["-f", SHAPE, "--web-host", "127.0.0.1", "--web-port", String(port), "-H", targetUrl],
+        /Starting web interface/);
+      await answering(`http://127.0.0.1:${port}/`);
+      // Locust's own UI: Start, then its Edit button is disabled with its tooltip's reason
+      const lp = await ctx.newPage();
+      lp.setDefaultTimeout(15_000);
+      setLastPage(lp);
+      await lp.goto(`http://127.0.0.1:${port}/`);
+      await lp.getByRole("button", { name: "Start" }).click();
+      const edit = lp.getByRole("button", { name: "Edit" });
+      await edit.waitFor();
+      assert(await edit.isDisabled(), "Locust's own Edit is enabled during a shape run");
+      await lp.getByRole("button", { name: "New" }).waitFor({ timeout: 20_000 }); // the shape's end stops it
+      await lp.close();
+      // this UI against the same Locust
+      const [, p2] = await start("node", [join(webui, "scripts/serve.mjs"), "--locust", `http://127.0.0.1:${port}`,
+        "--port", "0", "--max-seconds", "200"], /127\.0\.0\.1:(\d+)\//);
+      const sp = await ctx.newPage();
+      sp.setDefaultTimeout(15_000);
+      setLastPage(sp);
+      sp.on("pageerror", (e) => errors.push(`shape: ${e.message}`));
+      await sp.goto(`http://127.0.0.1:${p2}/`);
+      await sp.waitForSelector("#btn-new, form.swarm-form");
+      if (await sp.locator("#btn-new").count()) await sp.click("#btn-new");
+      await sp.click("form.swarm-form button[type=submit]");
+      await sp.waitForSelector("#btn-edit");
+      assert(await sp.locator("#btn-edit").isDisabled(), "Edit is enabled during a shape run");
+      const why = await sp.locator("#btn-edit").locator("xpath=..").getAttribute("title");
+      assert(why === SHAPE_EDIT, `Edit's reason: ${why}`);
+      await until(async () => (await text(sp, "#nav-state")) === "STOPPED", 20_000, "the shape's end");
+      await sp.close();
+      setLastPage(page);
+    });
+
     await step("under --web-base-path: custom options, the class picker and a class's settings reach Locust", async () => {
       const port = await freePort();
       await start(LOCUST, ["-f", `${join(repo, "locustfiles/custom_args.py")},${LOCUSTFILE}`, "--class-picker",
@@ -200,7 +260,17 @@ async function main() {
       await bp.waitForSelector("form.swarm-form");
       await bp.fill("#opt-my_arg", "7");
       await bp.check("#opt-my_flag");
+      // select-all: a tick for every class, none, and "mixed" in between (Locust's picker has one)
+      const all = bp.locator("#user-classes-all");
+      const picked = () => bp.locator("input[name=user_classes]:checked").count();
+      const classes = await bp.locator("input[name=user_classes]").count();
+      assert(classes >= 2 && (await picked()) === classes && (await all.isChecked()), "every class picked at first");
+      await all.uncheck();
+      assert((await picked()) === 0, "select-all did not unpick every class");
+      await all.check();
+      assert((await picked()) === classes, "select-all did not pick every class");
       await bp.uncheck("input[name=user_classes][value=ShopVisitor]");
+      assert(await all.evaluate((el) => el.indeterminate && !el.checked), "select-all is not mixed with one unpicked");
       // The class's settings editor (POST user): weight 3, seen by Locust in its next index page.
       await bp.click("#edit-user-ArgUser");
       await bp.fill("#user-ArgUser-weight", "3");
@@ -234,9 +304,21 @@ async function main() {
       await dp.goto(`http://127.0.0.1:${p3}/`);
       await dp.waitForSelector("form.swarm-form");
       assert((await dp.locator("#nav-workers").textContent()) === "0", "workers before any connected");
+      // no worker yet: Start disabled with Locust's reason, here and in Locust's own UI
+      assert(await dp.locator("form.swarm-form button[type=submit]").isDisabled(), "Start enabled without workers");
+      assert((await dp.locator("#form-error").textContent()) === NO_WORKERS, "the reason for a disabled Start");
+      const own = await ctx.newPage();
+      await own.goto(`http://127.0.0.1:${webPort}/`);
+      const ownStart = own.getByRole("button", { name: "Start" });
+      await ownStart.waitFor();
+      assert(await ownStart.isDisabled(), "Locust's own Start is enabled without workers");
+      await own.getByText(NO_WORKERS).waitFor();
+      await own.close();
       await start(LOCUST, ["-f", LOCUSTFILE, "--worker", "--master-host", "127.0.0.1", "--master-port", String(zmqPort)],
         /./);
       await until(async () => (await dp.locator("#nav-workers").textContent()) === "1", 15_000, "1 worker (worker-count poll)");
+      await until(async () => !(await dp.locator("form.swarm-form button[type=submit]").isDisabled()), 5000,
+        "Start enabled with a worker");
       await dp.fill("#user_count", "4");
       await dp.fill("#spawn_rate", "4");
       await dp.click("form.swarm-form button[type=submit]");
@@ -287,6 +369,7 @@ async function main() {
         assert(Number(await rpage.locator(".chart-canvas").first().getAttribute("data-points")) === args.history.length,
           "chart points != history length");
         assert((await rpage.locator("#during").textContent()).includes(args.duration), "duration");
+        if (args.history.length) checkChartsAtRest(await charts(rpage), `report: ${label}`);
         assert((await rpage.getAttribute("html", "data-theme")) === theme, `theme is not ${theme}`);
         assert(outside.length === 0, `the report requested ${outside}`);
         assert((await rpage.evaluate(() => window.__pwned)) === undefined, "injected script ran");

@@ -224,3 +224,57 @@ export async function darkAcrossReload(page) {
   await until(async () => (await theme()) === "dark", 3000, "dark after reload");
   await until(() => aggregatedRequests(page), 10_000, "stats after reload");
 }
+
+/**
+ * axe-core (npm, test-only) on the page as it is now: every violation is printed; a serious or critical one fails
+ * the step. `label` names the state checked.
+ */
+export async function axeCheck(page, label) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) {
+    await page.addScriptTag({ path: join(webui, "node_modules/axe-core/axe.min.js") });
+  }
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+  });
+  const bad = found.filter((v) => v.impact === "serious" || v.impact === "critical");
+  console.log(`     axe (${label}): ${found.length} violations, ${bad.length} serious or critical`);
+  for (const v of found) console.log(`       ${v.impact} ${v.id}: ${v.help} (${v.nodes.join(", ")})`);
+  assert(bad.length === 0, `axe (${label}): ${bad.map((v) => `${v.id} at ${v.nodes[0]}`).join("; ")}`);
+}
+
+/**
+ * What the uPlot charts on the page show: per chart its title, the y scale, the x range of its data, its first
+ * values and the legend's texts (value cells), read from the uPlot instance the chart keeps on its element.
+ */
+export async function charts(page) {
+  return page.locator(".chart-canvas").evaluateAll((els) => els.map((el) => {
+    const u = el.uplot;
+    const values = [...el.querySelectorAll(".u-legend .u-series")].map((tr) => tr.querySelector("td")?.textContent ?? "");
+    return {
+      title: el.closest(".chart").querySelector("h3").textContent,
+      ymin: u.scales.y.min, ymax: u.scales.y.max, xmin: u.scales.x.min, xmax: u.scales.x.max,
+      t0: u.data[0][0], tLast: u.data[0][u.data[0].length - 1], first: u.data.slice(1).map((s) => s[0]),
+      legend: values, cursor: u.cursor.idx,
+    };
+  }));
+}
+
+/** Zero-based y axes, and legend values (not uPlot's "--") for every series, without the pointer on a chart. */
+export function checkChartsAtRest(cs, what) {
+  assert(cs.length === 3, `${what}: ${cs.length} charts`);
+  for (const c of cs) {
+    assert(c.ymin === 0, `${what}: "${c.title}" y axis starts at ${c.ymin}`);
+    assert(c.ymax > 0, `${what}: "${c.title}" y axis ends at ${c.ymax}`);
+    assert(c.legend.length >= 2 && c.legend.every((v) => v && v !== "--"),
+      `${what}: "${c.title}" legend ${JSON.stringify(c.legend)}`);
+  }
+}
+
+/** Width and height of a PNG file's image (its IHDR), or throws when the bytes are not a PNG. */
+export function pngSize(bytes) {
+  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  assert(sig.every((b, i) => bytes[i] === b), "not a PNG");
+  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+}

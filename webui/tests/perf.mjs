@@ -16,6 +16,8 @@ import { fileURLToPath } from "node:url";
 import { fillIndex } from "../scripts/template.mjs";
 
 const webui = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+// DIST=/path/to/dist measures another build (e.g. main's, to compare).
+const dist = resolve(process.env.DIST || join(webui, "dist"));
 const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
 const NAMES = 1000;
 const USERS = 10000;
@@ -65,14 +67,14 @@ function args() {
   };
 }
 
-const index = fillIndex(readFileSync(join(webui, "dist/index.html"), "utf8"), args());
+const index = fillIndex(readFileSync(join(dist, "index.html"), "utf8"), args());
 const server = http.createServer((req, res) => {
   const path = new URL(req.url, "http://x").pathname;
   const json = (o) => { res.writeHead(200, { "Content-Type": "application/json" }); res.end(JSON.stringify(o)); };
   if (path === "/") { res.writeHead(200, { "Content-Type": "text/html" }); return res.end(index); }
   if (path.startsWith("/assets/")) {
     res.writeHead(200, { "Content-Type": path.endsWith(".js") ? "text/javascript" : "text/css" });
-    return res.end(readFileSync(join(webui, "dist", path)));
+    return res.end(readFileSync(join(dist, path)));
   }
   if (path === "/stats/requests") return json(stats());
   if (path === "/logs") return json({ master: [], workers: {} });
@@ -133,14 +135,34 @@ try {
   const points = Number(await page.locator(".chart-canvas").first().getAttribute("data-points"));
   check(points > 0 && points <= MAX_POINTS, `chart series bounded: ${points} points from ${HISTORY} history snapshots`);
 
-  // Sorting 1,000 rows by a numeric column.
+  // Sorting 1,000 rows by a numeric column: the first click as the user sees it (Playwright's round trip
+  // included), then five clicks timed in the page from the click to the next frame (median).
   await page.click("#tab-stats");
   await page.waitForSelector("#stats");
   const s0 = Date.now();
   await page.click("#stats th:nth-child(3)");
   await page.waitForSelector("#stats th[aria-sort]");
-  check(Date.now() - s0 < 1000, `sort by # Requests: ${Date.now() - s0} ms`);
+  const firstSort = Date.now() - s0;
+  const sorts = [];
+  for (let i = 0; i < 5; i++) {
+    sorts.push(await page.evaluate((col) => new Promise((ok) => {
+      const th = document.querySelectorAll("#stats th")[col];
+      const target = th.querySelector("button") ?? th; // the header's sort button (a plain th before)
+      const t = performance.now();
+      target.click();
+      requestAnimationFrame(() => setTimeout(() => ok(performance.now() - t)));
+    }), i % 2 ? 2 : 4));
+  }
+  sorts.sort((a, b) => a - b);
+  console.log(`     sort 1,000 rows: first click ${firstSort} ms; in-page click to next frame, median of 5: ` +
+    `${sorts[2].toFixed(1)} ms (${sorts.map((x) => x.toFixed(0)).join(", ")})`);
+  check(firstSort < 1000, `sort by # Requests: ${firstSort} ms`);
+  await cdp.send("HeapProfiler.collectGarbage");
+  const heap = (await metrics()).JSHeapUsedSize / 1e6;
+  console.log(`     JS heap after GC: ${heap.toFixed(1)} MB`);
   check((await page.locator("#nav-lag").count()) === 0, "an API without rlocust's lateness shows no generator lag");
+  const note = await page.locator("#stats-note").textContent();
+  check(note.startsWith(`Showing ${NAMES} names; the API sends at most 500`), `an API that does not say how many names: "${note}"`);
   check(errors.length === 0, `no JavaScript errors${errors.length ? ": " + errors.join("; ") : ""}`);
 } finally {
   await ctx.close();

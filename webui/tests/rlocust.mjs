@@ -15,8 +15,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { extractTemplateArgs } from "../scripts/template.mjs";
-import { aggregatedRequests, answering, assert, chartPoints, CHROMIUM, env, freePort, get, launch, openOffline, repo, run,
-  setLastPage, shot, start, step, stopChild, text, until, darkAcrossReload } from "./harness.mjs";
+import { aggregatedRequests, answering, assert, axeCheck, chartPoints, charts, checkChartsAtRest, CHROMIUM, env, freePort,
+  get, launch, openOffline, pngSize, repo, run, setLastPage, shot, start, step, stopChild, text, until,
+  darkAcrossReload } from "./harness.mjs";
 
 const RLOCUST = env("RLOCUST_BIN", join(repo, "target/release/rlocust"));
 const TARGET = env("RLOCUST_TARGET_BIN", join(repo, "target/release/rlocust-target"));
@@ -58,10 +59,50 @@ async function checkReport({ page, outside, errors }, { host, downloadLink }) {
     return n;
   });
   assert(inked > 500, `the RPS chart is blank (${inked} pixels)`);
+  // zero-based axes, the latest values in the legend, the first point at the test's start
+  const cs = await charts(page);
+  checkChartsAtRest(cs, "report");
+  const start = Date.parse(args.start_time) / 1000;
+  const first = Date.parse(args.history[0].time) / 1000;
+  assert(Math.abs(first - start) <= 2, `the history starts at ${args.history[0].time}, the test at ${args.start_time}`);
+  assert(cs.every((c) => c.t0 === first), `the charts start at ${cs.map((c) => c.t0)}, not ${first}`);
+  const users = cs.find((c) => c.title === "Number of Users");
+  assert(users.first[0] === 0, `the users chart starts at ${users.first[0]} users`);
+  // a chart saves itself as a PNG offline too
+  const [png] = await Promise.all([page.waitForEvent("download"),
+    page.locator(".chart").nth(1).locator("button.save-image").click()]);
+  assert(png.suggestedFilename() === "response-times.png", `saved as ${png.suggestedFilename()}`);
   assert((await page.locator("#download-report").count()) === (downloadLink ? 1 : 0), "download link");
   assert(outside.length === 0, `the report requested ${outside}`);
   assert(errors.length === 0, `errors: ${errors.join("; ")}`);
   return args;
+}
+
+/**
+ * At 400 px the top bar keeps its figures on one line, as high with the generator lag as without it; the lag goes
+ * on Reset (its polls held meanwhile, so that none brings it back first).
+ */
+async function narrowScreen(page) {
+  await page.setViewportSize({ width: 400, height: 800 });
+  await until(async () => (await page.locator("#nav-lag").count()) === 1, 15_000, "the lag in the top bar");
+  const bar = () => page.evaluate(() => {
+    const tops = [...document.querySelectorAll(".status > div")].map((d) => d.offsetTop);
+    return { height: document.querySelector(".navbar").offsetHeight, lines: new Set(tops).size };
+  });
+  const withLag = await bar();
+  assert(withLag.lines === 1, `the figures wrap onto ${withLag.lines} lines`);
+  await shot(page, "rlocust-narrow.png");
+  let release;
+  const held = new Promise((ok) => { release = ok; });
+  await page.route("**/rlocust/generator", async (route) => { await held; await route.continue(); });
+  await Promise.all([page.waitForResponse((r) => r.url().endsWith("/stats/reset")), page.click("#btn-reset")]);
+  await until(async () => (await page.locator("#nav-lag").count()) === 0, 2000, "the lag to go on Reset");
+  const without = await bar();
+  release();
+  await page.unroute("**/rlocust/generator");
+  assert(without.height === withLag.height && without.lines === 1,
+    `the bar is ${without.height} px without the lag, ${withLag.height} px with it`);
+  await page.setViewportSize({ width: 1280, height: 800 });
 }
 
 async function main() {
@@ -103,15 +144,18 @@ async function main() {
       assert((await page.inputValue("#host")) === targetUrl, "host field is not -H");
       assert((await page.inputValue("#user_count")) === "7", "users field is not -u 7");
       assert((await page.inputValue("#spawn_rate")) === "3", "ramp-up field is not -r 3");
+      await axeCheck(page, "start form");
       const js = assets.find(([u]) => u === base + "assets/index.js");
       const css = assets.find(([u]) => u === base + "assets/index.css");
       assert(js && js[1] === 200 && js[2].startsWith("text/javascript"), `index.js: ${js}`);
       assert(css && css[1] === 200 && css[2].startsWith("text/css"), `index.css: ${css}`);
     });
 
+    let startedAt = 0;
     await step("start a run from the form (POST swarm)", async () => {
       await page.fill("#user_count", "20");
       await page.fill("#spawn_rate", "10");
+      startedAt = Date.now() / 1000;
       await page.click("form.swarm-form button[type=submit]");
       await until(async () => /RUNNING|SPAWNING/.test(await text(page, "#nav-state")), 10_000, "RUNNING");
       await until(async () => ["spawning", "running"].includes((await apiStats(base)).state), 6000, "rlocust to run");
@@ -122,24 +166,126 @@ async function main() {
       await until(async () => (await aggregatedRequests(page)) > first, 10_000, "the table to update");
       const names = await page.locator("#stats tbody td:nth-child(2)").allTextContents();
       for (const n of [...DEMO_NAMES, "Aggregated"]) assert(names.includes(n), `no row ${n} in ${names}`);
-      assert(Number(await text(page, "#nav-rps")) > 0, "navbar RPS is 0");
+      await until(async () => Number(await text(page, "#nav-rps")) > 0, 6000, "navbar RPS above 0");
+      // the navbar's RPS reads as the table's numbers do (at most 2 decimals, no trailing zero)
+      const rps = await text(page, "#nav-rps");
+      assert(/^\d+(\.\d{1,2})?$/.test(rps) && !/\.\d*0$/.test(rps), `navbar RPS ${rps}`);
       assert((await text(page, "#nav-host")) === targetUrl, "navbar host");
       await until(async () => Number(await text(page, "#nav-users")) === 20, 10_000, "20 users");
       // rlocust's own generator lag (socket wait / wait lateness p99, ms), from its /rlocust/generator
       const lag = await until(async () => (await page.locator("#nav-lag").count()) && text(page, "#nav-lag"), 10_000,
         "the generator lag in the navbar");
-      assert(/^\d+(\.\d)? \/ \d+(\.\d)? ms$/.test(lag.trim()), `generator lag ${lag}`);
+      // labelled without hovering; plain (neither amber nor red) at this ordinary load
+      assert(/^socket \d+(\.\d)? · wait \d+(\.\d)? ms$/.test(lag.trim()), `generator lag ${lag}`);
+      assert((await text(page, ".lag dt")) === "Generator lag p99", "the lag's label");
+      const level = await page.locator("#nav-lag").getAttribute("class");
+      const figures = await (await get(base + "rlocust/generator")).json();
+      assert(!level, `the lag is ${level} at 20 users on this machine: ${JSON.stringify(figures)}`);
       const title = await page.locator("#nav-lag").locator("xpath=..").getAttribute("title");
       assert(title.includes("Socket wait") && title.includes("Wait lateness"), `lag tooltip ${title}`);
     });
     await shot(page, "rlocust-dashboard-light.png");
 
-    await step("charts draw and grow with each poll", async () => {
+    await step("statistics: filter by name, column chooser, headers sorted from the keyboard", async () => {
+      const names = () => page.locator("#stats tbody td:nth-child(2)").allTextContents();
+      await page.fill("#stats-filter", "ITEMS");
+      await until(async () => JSON.stringify(await names()) === JSON.stringify(["/items/[id]", "Aggregated"]), 5000,
+        "only /items/[id] and Aggregated");
+      assert((await text(page, "#stats-note")).includes(`1 of ${DEMO_NAMES.length} names match`), "filter note");
+      await page.fill("#stats-filter", "");
+      await until(async () => (await names()).length === DEMO_NAMES.length + 1, 5000, "every row back");
+      // the column chooser hides a column, and the choice survives a reload
+      const headers = () => page.locator("#stats th").allTextContents();
+      await page.click("#column-chooser summary");
+      await page.uncheck("input[data-column='Average size (bytes)']");
+      assert(!(await headers()).includes("Average size (bytes)"), "the hidden column is still there");
+      await page.reload();
+      await page.waitForSelector("#stats tbody tr");
+      assert(!(await headers()).includes("Average size (bytes)"), "the hidden column is back after a reload");
+      await page.click("#column-chooser summary");
+      await page.check("input[data-column='Average size (bytes)']");
+      assert((await headers()).includes("Average size (bytes)"), "the column did not come back");
+      await page.click("#column-chooser summary");
+      // Tab from the filter reaches the headers; Enter and Space sort
+      await page.focus("#stats-filter");
+      let focused = "";
+      for (let i = 0; i < 6 && focused !== "BUTTON:sort"; i++) {
+        await page.keyboard.press("Tab");
+        focused = await page.evaluate(() => `${document.activeElement.tagName}:${document.activeElement.className}`);
+      }
+      assert(focused === "BUTTON:sort", `Tab did not reach a header (at ${focused})`);
+      const th = page.locator("#stats th").first();
+      await page.keyboard.press("Enter");
+      assert((await th.getAttribute("aria-sort")) === "ascending", "Enter did not sort");
+      await page.keyboard.press(" ");
+      assert((await th.getAttribute("aria-sort")) === "descending", "Space did not reverse the sort");
+      await page.keyboard.press("Enter");
+      assert((await th.getAttribute("aria-sort")) === null, "a third press did not unsort");
+      const rows = await names();
+      assert(rows.at(-1) === "Aggregated", "Aggregated is not last");
+      await axeCheck(page, "statistics");
+    });
+
+    await step("tabs move with the arrow keys, Home and End", async () => {
+      await page.focus("#tab-stats");
+      const at = () => page.evaluate(() => [document.activeElement.id,
+        document.querySelector("[role=tab][aria-selected=true]").id]);
+      await page.keyboard.press("ArrowRight");
+      assert(JSON.stringify(await at()) === '["tab-charts","tab-charts"]', `after ArrowRight: ${await at()}`);
+      await page.keyboard.press("End");
+      assert(JSON.stringify(await at()) === '["tab-logs","tab-logs"]', `after End: ${await at()}`);
+      await page.keyboard.press("ArrowRight");
+      assert(JSON.stringify(await at()) === '["tab-stats","tab-stats"]', `ArrowRight wraps: ${await at()}`);
+      await page.keyboard.press("ArrowLeft");
+      assert(JSON.stringify(await at()) === '["tab-logs","tab-logs"]', `ArrowLeft wraps: ${await at()}`);
+      await page.keyboard.press("Home");
+      assert(JSON.stringify(await at()) === '["tab-stats","tab-stats"]', `after Home: ${await at()}`);
+      assert((await page.locator("[role=tab][tabindex='0']").count()) === 1, "more than one tab stop");
+    });
+
+    await step("charts: zero-based, latest values in the legend, first point at the start, save as PNG, zoom", async () => {
       await page.click("#tab-charts");
       assert((await page.locator(".chart .uplot canvas").count()) === 3, "not 3 uPlot charts");
       const n = await until(() => chartPoints(page), 10_000, "chart points");
       await until(async () => (await chartPoints(page)) > n, 10_000, "a new chart point");
+      await page.mouse.move(0, 0);
+      const cs = await charts(page);
+      checkChartsAtRest(cs, "dashboard");
+      // the page was open when the test started: its first point is the start, with 0 users
+      const users = cs.find((c) => c.title === "Number of Users");
+      assert(Math.abs(users.t0 - startedAt) < 3 && users.first[0] === 0,
+        `the users chart starts at ${users.t0} with ${users.first[0]} (started at ${startedAt})`);
+      // save as image: a PNG of the chart with its title and legend
+      const [download] = await Promise.all([page.waitForEvent("download"),
+        page.locator(".chart").first().locator("button.save-image").click()]);
+      assert(download.suggestedFilename() === "total-requests-per-second.png", `saved as ${download.suggestedFilename()}`);
+      const png = join(tmp, "chart.png");
+      await download.saveAs(png);
+      const size = pngSize(readFileSync(png));
+      const canvas = await page.locator(".chart canvas").first().evaluate((c) => [c.width, c.height]);
+      assert(size.width > canvas[0] && size.height > canvas[1], `PNG ${JSON.stringify(size)} vs canvas ${canvas}`);
+      // drag to zoom the time axis, then Reset zoom (and a double click) show everything again
+      const over = page.locator(".chart").nth(2).locator(".u-over");
+      await over.scrollIntoViewIfNeeded();
+      const box = await over.boundingBox();
+      assert((await page.locator("button.reset-zoom").count()) === 0, "Reset zoom before any zoom");
+      await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.7, box.y + box.height / 2, { steps: 5 });
+      await page.mouse.up();
+      await page.waitForSelector(".chart:nth-child(3) button.reset-zoom");
+      const zoomed = (await charts(page))[2];
+      assert(zoomed.xmin > zoomed.t0 && zoomed.xmax < zoomed.tLast, `not zoomed: ${JSON.stringify(zoomed)}`);
+      await page.waitForTimeout(2500); // a poll while zoomed keeps the zoom
+      assert((await page.locator(".chart:nth-child(3) button.reset-zoom").count()) === 1, "a poll reset the zoom");
+      await page.click(".chart:nth-child(3) button.reset-zoom");
+      await page.waitForSelector(".chart:nth-child(3) button.reset-zoom", { state: "detached" });
+      const reset = (await charts(page))[2];
+      assert(reset.xmin <= reset.t0 && reset.xmax >= reset.tLast, `zoom not reset: ${JSON.stringify(reset)}`);
+      await page.mouse.move(0, 0);
+      await axeCheck(page, "charts");
     });
+    await shot(page, "rlocust-charts.png");
 
     await step("charts survive a reload (seeded from rlocust's 5 s history)", async () => {
       const points = await until(async () => {
@@ -155,16 +301,50 @@ async function main() {
       }
       assert(history.at(-1).user_count[1] === 20, `last history user_count ${JSON.stringify(history.at(-1).user_count)}`);
       assert((await chartPoints(page)) >= history.length, "the charts did not take the history");
+      // the server's history begins at the test's start (users 0), so a reload keeps the ramp's start
+      const first = Date.parse(history[0].time) / 1000;
+      assert(Math.abs(first - startedAt) <= 2 && history[0].user_count[1] === 0,
+        `history starts at ${history[0].time} with ${history[0].user_count[1]} users; the test started at ${startedAt}`);
+      await page.mouse.move(0, 0);
+      const cs = await charts(page);
+      checkChartsAtRest(cs, "after a reload");
+      assert(cs.every((c) => c.t0 === first), "the charts do not start at the history's first point");
     });
     await page.waitForTimeout(Number(env("DOCS_WAIT_SECONDS", "0")) * 1000);
 
-    await step("edit the user count (Edit → 5): navbar and GET stats/requests follow", async () => {
+    await step("About: rlocust's and Locust's versions", async () => {
+      await page.click("#btn-about");
+      await page.waitForSelector("#about");
+      const cargo = readFileSync(join(repo, "Cargo.toml"), "utf8").match(/^version = "(.*)"$/m)[1];
+      assert((await text(page, "#about-rlocust")) === cargo, `About says rlocust ${await text(page, "#about-rlocust")}`);
+      assert((await text(page, "#about-locust")) === "2.47.0", "About's Locust version");
+      await axeCheck(page, "About dialog");
+      await page.keyboard.press("Escape");
+      await page.waitForSelector("#about", { state: "detached" });
+    });
+
+    await step("edit the user count (Edit → 5): navbar and GET stats/requests follow; the Logs box follows", async () => {
+      // the Logs box opens at its newest line and follows new ones (a short box here, so that it scrolls)
+      await page.addStyleTag({ content: "pre.logs { max-height: 60px !important; }" });
+      await page.click("#tab-logs");
+      await until(async () => (await page.locator("pre.logs").textContent()).includes("Ramping to"), 10_000,
+        "'Ramping to' in the logs");
+      const atEnd = () => page.locator("pre.logs").first().evaluate((el) =>
+        el.scrollHeight > el.clientHeight && el.scrollHeight - el.scrollTop - el.clientHeight < 2);
+      await until(atEnd, 3000, "the Logs box at its newest line");
+      const lines = await page.locator("pre.logs > div").count();
       await page.click("#btn-edit");
+      await page.waitForSelector(".modal #user_count");
+      assert((await page.evaluate(() => document.activeElement.id)) === "user_count", "the dialog did not take the focus");
+      await axeCheck(page, "Edit dialog");
       await page.fill(".modal #user_count", "5");
       await page.click(".modal button[type=submit]");
       await page.waitForSelector(".modal", { state: "detached" });
       await until(async () => Number(await text(page, "#nav-users")) === 5, 15_000, "5 users in the navbar");
       await until(async () => (await apiStats(base)).user_count === 5, 6000, "rlocust to have 5 users");
+      await until(async () => (await page.locator("pre.logs > div").count()) > lines, 12_000, "the edit's log lines");
+      await until(atEnd, 3000, "the Logs box following the new lines");
+      await page.click("#tab-stats");
     });
 
     await step("failures, exceptions, current ratio, download data and logs tabs", async () => {
@@ -186,14 +366,17 @@ async function main() {
       await page.click("#tab-logs");
       await until(async () => (await page.locator("pre.logs").textContent()).includes("Ramping to"), 10_000,
         "'Ramping to' in the logs");
+      await axeCheck(page, "logs");
       await page.click("#tab-stats");
     });
 
     await step("dark theme, remembered across a reload", async () => {
       await darkAcrossReload(page);
+      await axeCheck(page, "statistics, dark");
       await page.click("#tab-charts");
       await page.waitForSelector(".chart .uplot canvas");
       await page.waitForTimeout(300);
+      await axeCheck(page, "charts, dark");
     });
     await shot(page, "rlocust-dashboard-dark.png");
     await page.click("#btn-theme");
@@ -203,6 +386,7 @@ async function main() {
       await page.click("#btn-stop");
       await until(async () => (await text(page, "#nav-state")) === "STOPPED", 10_000, "STOPPED");
       await until(async () => (await apiStats(base)).state === "stopped", 6000, "rlocust to stop");
+      assert((await page.locator("#nav-lag").count()) === 0, "the generator lag stays after Stop");
     });
 
     let downloaded;
@@ -234,7 +418,10 @@ async function main() {
       const opened = await openOffline(ctx, downloaded);
       const args = await checkReport(opened, { host: targetUrl, downloadLink: false });
       assert(args.is_report === true && args.show_download_link === false, "downloaded report flags");
+      await axeCheck(opened.page, "report");
       await shot(opened.page, "rlocust-report.png");
+      await opened.page.locator("h2", { hasText: "Charts" }).scrollIntoViewIfNeeded();
+      await shot(opened.page, "rlocust-report-charts.png");
       await opened.page.close();
     });
 
@@ -256,6 +443,7 @@ async function main() {
       assert(args.profile === null || typeof args.profile === "string", "profile");
       const opened = await openOffline(ctx, file, "dark");
       await checkReport(opened, { host: targetUrl, downloadLink: false });
+      await axeCheck(opened.page, "report, dark");
       await opened.page.close();
     });
 
@@ -281,8 +469,10 @@ async function main() {
       await bp.click("form.swarm-form button[type=submit]");
       await until(async () => (await bp.locator("#stats tbody td:nth-child(2)").allTextContents()).includes("/me"),
         15_000, "a /me row");
+      await narrowScreen(bp);
       await bp.click("#btn-stop");
       await until(async () => (await bp.locator("#nav-state").textContent()) === "STOPPED", 10_000, "STOPPED");
+      assert((await bp.locator("#nav-lag").count()) === 0, "the generator lag stays after Stop");
       const urls = requests.map(([m, u, s]) => `${m} ${u} ${s}`);
       const outside = requests.filter(([, u]) => !u.startsWith(`${root}/ui/`));
       assert(outside.length === 0, `requests outside /ui/: ${JSON.stringify(outside)}`);
@@ -315,7 +505,14 @@ async function main() {
         "the counts are shown although the shape sets them");
       await sp.click("form.swarm-form button[type=submit]");
       // the shape ramps to 2, then 4 users, and its last tick (after 3 s) stops the test; the UI stays up
-      await until(async () => Number((await apiStats(root)).user_count) === 4, 15_000, "the shape's 4 users");
+      // (seen in its log: stats/requests is memoized for 2 s and the 4 users last 1 s)
+      const four = until(() => rl3.output().includes("MARK spawning_complete user_count=4"), 15_000, "the shape's 4 users");
+      // as in Locust's UI: no Edit while the shape runs the test (the button disabled, with Locust's reason)
+      await sp.waitForSelector("#btn-edit");
+      assert(await sp.locator("#btn-edit").isDisabled(), "Edit is enabled during a LoadTestShape run");
+      const why = await sp.locator("#btn-edit").locator("xpath=..").getAttribute("title");
+      assert(why === "Disabled for tests using LoadTestShape class", `Edit's reason: ${why}`);
+      await four;
       await until(async () => (await text(sp, "#nav-state")) === "STOPPED", 20_000, "STOPPED at the shape's end");
       assert(rl3.child.exitCode === null, "rlocust exited at the end of the shape");
       await sp.close();

@@ -120,6 +120,35 @@ def _module_name(path):
     return "locustfile" if stem == "locust" else stem
 
 
+# Packages Locust 2.47 depends on (so a locustfile written for Locust may import them) that rlocust does not
+# install: module name -> the pip name. The web ones matter most: Locust's login examples import flask_login.
+_LOCUST_DEPENDENCIES = {
+    "flask": "flask", "flask_login": "flask-login", "flask_cors": "flask-cors", "werkzeug": "werkzeug",
+    "requests": "requests", "configargparse": "configargparse", "msgpack": "msgpack", "psutil": "psutil",
+    "zmq": "pyzmq", "geventhttpclient": "geventhttpclient", "socketio": "python-socketio[client]",
+    "engineio": "python-engineio",
+}
+
+
+def _imported_by(error, path):
+    """Whether the locustfile's own import statement failed (no frame but importlib's after the locustfile's last
+    one), not an import inside a package it imported."""
+    tb = error.__traceback__
+    last = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == path:
+            last = tb
+        tb = tb.tb_next
+    if last is None:
+        return False
+    tb = last.tb_next
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith("<frozen importlib"):
+            return False
+        tb = tb.tb_next
+    return True
+
+
 def _import_file(path):
     directory = os.path.dirname(path)
     stem = _module_name(path)
@@ -133,6 +162,14 @@ def _import_file(path):
         return module
     except SystemExit:
         raise
+    except ModuleNotFoundError as e:
+        missing = (e.name or "").partition(".")[0]
+        if missing in _LOCUST_DEPENDENCIES and _imported_by(e, path):
+            raise UserFacingError(
+                f"{os.path.basename(path)} imports {missing}, which Locust installs with itself and rlocust does not: "
+                f"install it into the Python rlocust runs ({sys.executable} -m pip install "
+                f"{_LOCUST_DEPENDENCIES[missing]})", 1) from None
+        raise UserFacingError(traceback.format_exc().rstrip("\n"), 1)
     except BaseException:
         raise UserFacingError(traceback.format_exc().rstrip("\n"), 1)
     finally:
@@ -484,9 +521,18 @@ def fire_init(web=None):
         from locust.web import WebUI
 
         host, port = web
-        web_ui = WebUI(env, host, port,
-                       userclass_picker_is_active=bool(getattr(env.parsed_options, "class_picker", False)))
+        options = env.parsed_options
+        web_ui = WebUI(env, host, port, web_base_path=getattr(options, "web_base_path", None),
+                       web_login=bool(getattr(options, "web_login", False)),
+                       userclass_picker_is_active=bool(getattr(options, "class_picker", False)))
         web_ui.update_template_args()
+        if web_ui.web_login:
+            # the login needs the app and its LoginManager whether or not the locustfile touches them
+            try:
+                web_ui.login_manager  # noqa: B018 (creates the app and the manager)
+            except ModuleNotFoundError as e:
+                logging.getLogger("locust.main").error(str(e))
+                return None
     locust.events.init.fire(environment=env, runner=env.runner, web_ui=web_ui)
     if locust.log.unhandled_greenlet_exception:
         return None

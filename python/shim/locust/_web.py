@@ -168,6 +168,50 @@ def _header_bytes(value):
         return value.encode("utf-8")
 
 
+# The header the Rust server marks its `--web-login` checks with (it drops the header from clients' requests).
+GATE = "x-rlocust-gate"
+# What a passed check answers with (status 200): the server then serves the page itself.
+PASSED = "X-Rlocust-Login"
+
+
+def _gate_kind(request):
+    for name, value in request.headers:
+        if name == GATE:
+            return value
+    return None
+
+
+def _passed():
+    from flask import Response
+
+    return Response(b"", 200, {PASSED: "ok"})
+
+
+def gate(web_ui, request, kind):
+    """`--web-login` for a page or API route the Rust server serves: `kind` "auth" runs Locust's check
+    (`auth_required_if_enabled`) in a request context built from the request's headers, and answers with
+    `PASSED` (the server serves the route, with this answer's cookies) or with the check's own answer (the
+    redirect to the login page, Locust's "auth exception" text). `kind` "login" is Locust's `/login` view: the
+    page's `auth_args` (with the session's `auth_error` and `auth_info`) as JSON, for the server to render
+    auth.html with. The session is saved and the app's `after_request` functions run as for any Flask view.
+    Returns (status, headers, body)."""
+    import json
+
+    from flask import session
+
+    app = web_ui.app
+    with app.request_context(environ(request)):
+        if kind == "login":
+            web_ui.auth_args["error"] = session.get("auth_error", None)
+            web_ui.auth_args["info"] = session.get("auth_info", None)
+            page = {"auth_args": web_ui.auth_args, "auth_title": web_ui.auth_args.get("title", "Locust")}
+            rv = app.make_response((json.dumps(page, default=str), 200, {PASSED: "page"}))
+        else:
+            rv = app.make_response(web_ui.auth_required_if_enabled(_passed)())
+        rv = app.process_response(rv)
+        return rv.status_code, list(rv.headers.items()), rv.get_data()
+
+
 def wsgi(env, request):
     """Answer one `_rlocust.WebRequest` with the locustfile's Flask app (`web_reply`). Never raises: an app that
     raises is logged and answered with 500, as Locust's WSGI server does."""
@@ -177,6 +221,15 @@ def wsgi(env, request):
     app = web_ui._app if web_ui is not None else None
     if app is None:
         _rlocust.web_reply(request.id, 404, [("Content-Type", b"text/html; charset=utf-8")], _NOT_FOUND)
+        return True
+    kind = _gate_kind(request)
+    if kind is not None:
+        try:
+            status, headers, body = gate(web_ui, request, kind)
+            _rlocust.web_reply(request.id, status, [(str(k), _header_bytes(v)) for k, v in headers], body)
+        except Exception:
+            logger.exception("Error in the --web-login check of %s %s", request.method, request.path)
+            _rlocust.web_reply(request.id, 500, _PLAIN, b"Internal Server Error")
         return True
     started = []
 

@@ -846,6 +846,11 @@ class HttpSession:
         full = self._build_url(url)
         if not _ABSOLUTE.match(full):
             mod = _bridge._exc_module()
+            given = full.lstrip()
+            if ":" in given and not given.lower().startswith("http"):
+                # requests leaves such a URL unprepared (a scheme it may have an adapter for, e.g. "host:port")
+                # and then finds no adapter: a host without a scheme but with a port ends here
+                raise mod.InvalidSchema("No connection adapters were found for %r" % given)
             cls = getattr(mod, "MissingSchema", None) or mod.InvalidURL
             raise cls("Invalid URL %r: No scheme supplied. Perhaps you meant https://%s?" % (full, full))
         if self._mounts:

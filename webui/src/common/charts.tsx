@@ -1,11 +1,13 @@
 // The three charts Locust shows (total RPS and failures/s, response-time percentiles, users), drawn with uPlot.
 // `ChartData` is the bounded client-side series: seeded from the server's history (§1.8), appended by each stats
 // poll, thinned when it grows past MAX_POINTS so a day-long run costs the same as a ten-minute one.
+// Every y axis starts at 0; the legend shows the latest values unless the pointer is on the plot; dragging zooms
+// the time axis (Reset zoom or a double click undoes it); each chart saves itself as a PNG (title and legend in it).
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { HistoryPoint } from "./types";
-import { percentileKey, percentileLabel } from "./format";
+import { num, percentileKey, percentileLabel } from "./format";
 
 export const MAX_POINTS = 2000;
 
@@ -81,8 +83,10 @@ function css(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888";
 }
 
-interface ChartSpec {
+export interface ChartSpec {
   title: string;
+  /** Decimals shown in the legend. */
+  dp: number;
   series: { label: string; color: string }[];
   data: (d: ChartData) => (number | null)[][];
 }
@@ -91,16 +95,19 @@ export function chartSpecs(percentiles: number[]): ChartSpec[] {
   return [
     {
       title: "Total Requests per Second",
+      dp: 2,
       series: [{ label: "RPS", color: "#2e9d4f" }, { label: "Failures/s", color: "#d9413b" }],
       data: (d) => [d.rps, d.fails],
     },
     {
       title: "Response Times (ms)",
+      dp: 0,
       series: percentiles.map((p, i) => ({ label: percentileLabel(p), color: PCT_COLORS[i % PCT_COLORS.length] })),
       data: (d) => d.pct,
     },
     {
       title: "Number of Users",
+      dp: 0,
       series: [{ label: "Users", color: "#2f7fd8" }],
       data: (d) => [d.users],
     },
@@ -124,26 +131,121 @@ function drawRestarts(u: uPlot, times: number[]) {
   ctx.restore();
 }
 
+/** Every y axis from 0 to a round number above the data (1 when there is nothing above 0 yet). */
+const fromZero: uPlot.Range.Function = (_u, _min, max) =>
+  [0, max > 0 && Number.isFinite(max) ? uPlot.rangeNum(0, max, 0.1, true)[1] : 1];
+
+/** The index of each series' last value (the x series: the latest of them), for the legend at rest. */
+function latestIdxs(u: uPlot): (number | null)[] {
+  const idxs: (number | null)[] = [null];
+  let newest: number | null = null;
+  for (let s = 1; s < u.data.length; s++) {
+    const d = u.data[s];
+    let i = d.length - 1;
+    while (i >= 0 && d[i] == null) i--;
+    idxs.push(i >= 0 ? i : null);
+    if (i >= 0 && (newest === null || i > newest)) newest = i;
+  }
+  idxs[0] = newest;
+  return idxs;
+}
+
+/** Without the pointer on the plot the legend shows the latest values (uPlot's own would read "--"). */
+function legendAtRest(u: uPlot) {
+  if (u.cursor.idx == null) u.setLegend({ idxs: latestIdxs(u) }, false);
+}
+
+/** Whether the time axis shows less than all the data (a drag zoomed in). */
+function isZoomed(u: uPlot): boolean {
+  const t = u.data[0];
+  const { min, max } = u.scales.x;
+  return t.length > 1 && min != null && max != null && (min > t[0] + 1e-6 || max < t[t.length - 1] - 1e-6);
+}
+
+function fileName(title: string): string {
+  return `${title.toLowerCase().replace(/\(ms\)/, "").trim().replace(/[^a-z0-9]+/g, "-")}.png`;
+}
+
+/** The chart as a PNG: its title, the plot as drawn (axes included) and the legend's values, on the panel colour. */
+export function chartImage(u: uPlot, spec: ChartSpec): HTMLCanvasElement {
+  const src = u.ctx.canvas;
+  const r = src.width / Math.max(u.width, 1);
+  const pad = 12 * r;
+  const line = 22 * r;
+  const out = document.createElement("canvas");
+  out.width = src.width + 2 * pad;
+  out.height = src.height + 2 * line + 2 * pad;
+  const g = out.getContext("2d")!;
+  g.fillStyle = css("--panel");
+  g.fillRect(0, 0, out.width, out.height);
+  g.textBaseline = "middle";
+  g.fillStyle = css("--fg");
+  g.font = `600 ${15 * r}px system-ui, sans-serif`;
+  g.fillText(spec.title, pad, pad + line / 2);
+  g.drawImage(src, pad, pad + line);
+  g.font = `${13 * r}px system-ui, sans-serif`;
+  let x = pad;
+  const y = pad + line + src.height + line / 2;
+  const values = u.legend.values ?? [];
+  spec.series.forEach((s, i) => {
+    g.fillStyle = s.color;
+    g.fillRect(x, y - 5 * r, 10 * r, 10 * r);
+    x += 14 * r;
+    const v = (values[i + 1] as Record<string, string> | undefined)?._ ?? "--";
+    const text = `${s.label}: ${v}`;
+    g.fillStyle = css("--fg");
+    g.fillText(text, x, y);
+    x += g.measureText(text).width + 18 * r;
+  });
+  return out;
+}
+
+function saveImage(u: uPlot, spec: ChartSpec) {
+  chartImage(u, spec).toBlob((blob) => {
+    if (!blob) return;
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = fileName(spec.title);
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  }, "image/png");
+}
+
 function Chart({ spec, data, theme }: { spec: ChartSpec; data: ChartData; theme: string }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const [zoomed, setZoomed] = useState(false);
+  const zoomedRef = useRef(false);
 
   useEffect(() => {
     const el = box.current!;
     const axis = { stroke: css("--fg-muted"), grid: { stroke: css("--grid"), width: 1 }, ticks: { show: false } };
+    const value = (_u: uPlot, v: number | null) => (v == null ? "--" : num(v, spec.dp));
     const opts: uPlot.Options = {
       width: Math.max(el.clientWidth, 300),
       height: 260,
       legend: { show: true, live: true },
       cursor: { drag: { x: true, y: false } },
-      scales: { x: { time: true } },
+      scales: { x: { time: true }, y: { range: fromZero } },
       axes: [axis, { ...axis, size: 60 }],
       series: [{}, ...spec.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: false,
-        points: { show: false } }))],
-      hooks: { draw: [(u: uPlot) => drawRestarts(u, data.restarts)] },
+        points: { show: false }, value }))],
+      hooks: {
+        draw: [(u: uPlot) => drawRestarts(u, data.restarts)],
+        setLegend: [legendAtRest],
+        ready: [legendAtRest],
+        setScale: [(u: uPlot, key: string) => {
+          if (key !== "x") return;
+          zoomedRef.current = isZoomed(u);
+          setZoomed(zoomedRef.current);
+        }],
+      },
     };
     const u = new uPlot(opts, [data.t, ...spec.data(data)] as uPlot.AlignedData, el);
     plot.current = u;
+    (el as unknown as { uplot: uPlot }).uplot = u; // for the browser tests
     const ro = new ResizeObserver(() => u.setSize({ width: Math.max(el.clientWidth, 300), height: 260 }));
     ro.observe(el);
     return () => {
@@ -154,12 +256,25 @@ function Chart({ spec, data, theme }: { spec: ChartSpec; data: ChartData; theme:
   }, [theme, spec]);
 
   useEffect(() => {
-    plot.current?.setData([data.t, ...spec.data(data)] as uPlot.AlignedData);
+    const u = plot.current;
+    if (!u) return;
+    u.setData([data.t, ...spec.data(data)] as uPlot.AlignedData, !zoomedRef.current);
+    legendAtRest(u);
   }, [data.version, data]);
+
+  const resetZoom = () => {
+    const u = plot.current;
+    if (u) u.setData(u.data, true);
+  };
 
   return (
     <section class="chart">
-      <h3>{spec.title}</h3>
+      <div class="chart-head">
+        <h3>{spec.title}</h3>
+        {zoomed ? <button type="button" class="small reset-zoom" onClick={resetZoom}>Reset zoom</button> : null}
+        <button type="button" class="small save-image" onClick={() => plot.current && saveImage(plot.current, spec)}
+          title={`Save "${spec.title}" as a PNG image`}>Save image</button>
+      </div>
       <div ref={box} class="chart-canvas" data-points={data.t.length}
         data-restarts={data.restarts.length} />
     </section>

@@ -62,7 +62,7 @@ export function Table<R>(props: {
   windowed?: boolean;
 }) {
   const { columns, rows, rowKey, pinLast, windowed } = props;
-  const [sort, setSort] = useState<{ col: number; dir: 1 | -1 } | null>(null);
+  const [sort, setSort] = useState<{ label: string; dir: 1 | -1 } | null>(null);
   const wrap = useRef<HTMLDivElement>(null);
   const [view, setView] = useState({ top: 0, height: 800 });
 
@@ -89,8 +89,8 @@ export function Table<R>(props: {
   const [body, pinned] = useMemo(() => {
     const b = pinLast ? rows.filter((r) => !pinLast(r)) : rows.slice();
     const p = pinLast ? rows.filter(pinLast) : [];
-    if (sort) {
-      const col = columns[sort.col];
+    const col = sort && columns.find((c) => c.label === sort.label);
+    if (sort && col) {
       const val = col.sort ?? col.text;
       b.sort((x0, y0) => {
         const x = val(x0);
@@ -111,9 +111,10 @@ export function Table<R>(props: {
 
   const numeric = columns.map((c) => !!c.numeric);
   const classes = columns.map((c) => c.className);
-  const clickHeader = (i: number) => {
-    if (!sort || sort.col !== i) setSort({ col: i, dir: columns[i].numeric ? -1 : 1 });
-    else if (sort.dir === (columns[i].numeric ? -1 : 1)) setSort({ col: i, dir: sort.dir === 1 ? -1 : 1 });
+  const clickHeader = (c: Column<R>) => {
+    const first = c.numeric ? -1 : 1;
+    if (!sort || sort.label !== c.label) setSort({ label: c.label, dir: first });
+    else if (sort.dir === first) setSort({ label: c.label, dir: sort.dir === 1 ? -1 : 1 });
     else setSort(null);
   };
   const fixedWidth = columns.reduce((s, c) => s + (c.width ?? 0), 0);
@@ -128,13 +129,17 @@ export function Table<R>(props: {
         {windowed ? <colgroup>{columns.map((c) => <col style={c.width ? { width: `${c.width}px` } : undefined} />)}</colgroup> : null}
         <thead>
           <tr>
-            {columns.map((c, i) => (
-              <th class={c.numeric ? "num" : ""} onClick={() => clickHeader(i)} title="Sort"
-                aria-sort={sort?.col === i ? (sort.dir === 1 ? "ascending" : "descending") : undefined}>
-                {c.label}
-                {sort?.col === i ? (sort.dir === 1 ? " ▲" : " ▼") : ""}
-              </th>
-            ))}
+            {columns.map((c) => {
+              const dir = sort?.label === c.label ? sort.dir : 0;
+              return (
+                <th class={c.numeric ? "num" : ""} aria-sort={dir ? (dir === 1 ? "ascending" : "descending") : undefined}>
+                  <button type="button" class="sort" onClick={() => clickHeader(c)}>
+                    {c.label}
+                    {dir ? <span aria-hidden="true">{dir === 1 ? " ▲" : " ▼"}</span> : null}
+                  </button>
+                </th>
+              );
+            })}
           </tr>
         </thead>
         <tbody>

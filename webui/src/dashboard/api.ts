@@ -9,6 +9,8 @@ async function request(path: string, init?: RequestInit): Promise<Response> {
   const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
   try {
     const res = await fetch(path, { ...init, signal: ctl.signal, credentials: "same-origin" });
+    // --web-login: a session that ended sends every call to the login page; so does the page itself
+    if (res.redirected && new URL(res.url).pathname.endsWith("/login")) location.assign(res.url);
     if (!res.ok) throw new Error(`${init?.method ?? "GET"} ${path}: HTTP ${res.status}`);
     return res;
   } finally {
@@ -18,6 +20,12 @@ async function request(path: string, init?: RequestInit): Promise<Response> {
 
 export async function getJson<T>(path: string): Promise<T> {
   return (await request(path, { headers: { Accept: "application/json" } })).json() as Promise<T>;
+}
+
+/** The JSON of `path` and the response's headers. */
+export async function getJsonAndHeaders<T>(path: string): Promise<[T, Headers]> {
+  const res = await request(path, { headers: { Accept: "application/json" } });
+  return [(await res.json()) as T, res.headers];
 }
 
 export interface SwarmReply {

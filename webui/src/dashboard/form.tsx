@@ -2,7 +2,7 @@
 // spawn_rate, host, run_time, profile, user_classes (repeated), shape_class, and each custom option by its name.
 // NOTE: fields are uncontrolled (defaultValue/defaultChecked): the page re-renders on every 2 s poll, and a
 // `value` prop would put back the initial value over what the user is typing.
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { ExtraOption, IndexArgs } from "../common/types";
 import { timespan } from "../common/format";
 import { postSwarm, SwarmReply } from "./api";
@@ -52,11 +52,22 @@ export function SwarmForm(props: {
   current: { users: number; spawnRate: number; host: string };
   onStarted: (reply: SwarmReply, users: number, spawnRate: number) => void;
   onCancel?: () => void;
+  /** A LoadTestShape sets the counts: they are not asked for. */
+  hideCommon: boolean;
+  /** The class picker's shape class changed. */
+  onShapeChange?: (shape: string) => void;
+  /** Why the form may not be sent now (Locust's: a master without workers); "" when it may. */
+  disabledReason?: string;
 }) {
-  const { args, edit, current } = props;
+  const { args, edit, current, hideCommon } = props;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
-  const hideCommon = !!args.hide_common_options;
+  const available = args.available_user_classes ?? [];
+  const [picked, setPicked] = useState<string[]>(available);
+  const all = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (all.current) all.current.indeterminate = picked.length > 0 && picked.length < available.length;
+  }, [picked]);
   const extras = Object.entries(args.extra_options ?? {});
   const [editing, setEditing] = useState<string | null>(null);
   const [users, setUsers] = useState(args.users ?? {});
@@ -118,11 +129,20 @@ export function SwarmForm(props: {
           {args.show_userclass_picker ? (
             <fieldset class="picker">
               <legend>User classes</legend>
-              {args.available_user_classes.map((c) => (
+              <label class="check select-all">
+                <input type="checkbox" id="user-classes-all" ref={all} checked={picked.length === available.length && available.length > 0}
+                  onChange={(e) => setPicked((e.currentTarget as HTMLInputElement).checked ? available : [])} />
+                {" "}All user classes
+              </label>
+              {available.map((c) => (
                 <div class="user-class">
-                  <label class="check"><input type="checkbox" name="user_classes" value={c} defaultChecked /> {c}</label>
+                  <label class="check">
+                    <input type="checkbox" name="user_classes" value={c} checked={picked.includes(c)}
+                      onChange={() => setPicked(picked.includes(c) ? picked.filter((p) => p !== c) : available.filter((a) => a === c || picked.includes(a)))} />
+                    {" "}{c}
+                  </label>
                   <button type="button" class="link" id={`edit-user-${c}`} aria-expanded={editing === c}
-                    onClick={() => setEditing(editing === c ? null : c)}>settings</button>
+                    aria-label={`Settings of ${c}`} onClick={() => setEditing(editing === c ? null : c)}>settings</button>
                   {editing === c ? (
                     <UserClassEditor name={c} settings={users[c] ?? {}} allTasks={uniqueTasks(c)}
                       onSaved={(u) => setUsers({ ...users, [c]: u })} />
@@ -132,7 +152,8 @@ export function SwarmForm(props: {
               {args.available_shape_classes?.length ? (
                 <div class="field">
                   <label for="shape_class">Shape class</label>
-                  <select id="shape_class" name="shape_class">
+                  <select id="shape_class" name="shape_class"
+                    onChange={(e) => props.onShapeChange?.((e.currentTarget as HTMLSelectElement).value)}>
                     {args.available_shape_classes.map((s) => <option value={s}>{s}</option>)}
                   </select>
                 </div>
@@ -160,9 +181,9 @@ export function SwarmForm(props: {
           ) : null}
         </>
       ) : null}
-      {error ? <p class="error" role="alert">{error}</p> : null}
+      {error || props.disabledReason ? <p class="error" role="alert" id="form-error">{error || props.disabledReason}</p> : null}
       <div class="actions">
-        <button type="submit" class="primary" disabled={busy}>{edit ? "Update" : "Start"}</button>
+        <button type="submit" class="primary" disabled={busy || !!props.disabledReason}>{edit ? "Update" : "Start"}</button>
         {props.onCancel ? <button type="button" onClick={props.onCancel}>Cancel</button> : null}
       </div>
     </form>

@@ -2,16 +2,20 @@
 // API on Locust's schedule (§1.6): stats every 2 s while spawning/running, logs every 5 s, exceptions and task
 // ratios every 5 s only while their tab is open, the worker count every 2 s while a master waits for workers.
 import { render } from "preact";
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import "../style.css";
 import type { ExceptionRow, GeneratorLateness, IndexArgs, LogsResponse, StatsResponse, TasksResponse } from "../common/types";
 import { ChartData, Charts, chartSpecs } from "../common/charts";
 import { Table } from "../common/table";
 import { bytes, num, percentileKey } from "../common/format";
-import { ExceptionsTable, FailuresTable, isTotal, liveStatColumns, Ratios, statKey } from "../common/views";
+import { ExceptionsTable, FailuresTable, liveStatColumns, Ratios } from "../common/views";
 import { useTheme } from "../common/theme";
-import { getJson, post, usePoll } from "./api";
+import { getJson, getJsonAndHeaders, post, usePoll } from "./api";
 import { SwarmForm } from "./form";
+import { About } from "./about";
+import { Dialog } from "./dialog";
+import { isLateness, LagItem } from "./lag";
+import { StatsTab } from "./stats";
 
 const LIVE = new Set(["spawning", "running"]);
 // Locust's UI polls only while spawning/running; a master passes through "stopping" (and a runner through
@@ -19,6 +23,10 @@ const LIVE = new Set(["spawning", "running"]);
 const POLLED = new Set([...LIVE, "stopping", "cleanup"]);
 const LOG_ALERT = /WARNING|ERROR|CRITICAL/;
 const LOG_SEEN_KEY = "logViewer";
+/** Locust's reason for a disabled Start on a master without workers (its SwarmForm). */
+export const NO_WORKERS = "You can't start a distributed test before at least one worker processes has connected";
+/** Locust's reason for a disabled Edit while a LoadTestShape runs the test (its EditButton). */
+export const SHAPE_EDIT = "Disabled for tests using LoadTestShape class";
 
 type Tab = "stats" | "charts" | "failures" | "exceptions" | "ratios" | "downloads" | "logs" | "workers";
 const TABS: [Tab, string][] = [
@@ -44,7 +52,11 @@ function App({ args }: { args: IndexArgs }) {
   const [state, setState] = useState(args.state);
   const [stats, setStats] = useState<StatsResponse | null>(null);
   const [tab, setTabState] = useState<Tab>(initialTab);
-  const [dialog, setDialog] = useState<"edit" | "new" | null>(null);
+  const [dialog, setDialog] = useState<"edit" | "new" | "about" | null>(null);
+  // A LoadTestShape sets the counts (Locust hides them, and disables Edit); with the class picker, picking a shape
+  // class does the same unless the shape uses the common options.
+  const [hideCommon, setHideCommon] = useState(!!args.hide_common_options);
+  const [totalNames, setTotalNames] = useState<number | null>(null);
   const [workerCount, setWorkerCount] = useState(args.worker_count ?? 0);
   const [logs, setLogs] = useState<LogsResponse | null>(null);
   const [logSeen, setLogSeen] = useState(readSeen);
@@ -72,7 +84,10 @@ function App({ args }: { args: IndexArgs }) {
   const fetchStats = async () => {
     let s: StatsResponse;
     try {
-      s = await getJson<StatsResponse>("stats/requests");
+      let headers: Headers;
+      [s, headers] = await getJsonAndHeaders<StatsResponse>("stats/requests");
+      const names = Number(headers.get("x-rlocust-names") ?? NaN);
+      setTotalNames(Number.isInteger(names) ? names : null);
       setOffline("");
     } catch (e) {
       setOffline(`Cannot reach the server (${e instanceof Error ? e.message : e}); retrying.`);
@@ -113,6 +128,8 @@ function App({ args }: { args: IndexArgs }) {
     }
   };
   usePoll(fetchLateness, 4000, POLLED.has(state));
+  // what it showed belongs to the test that stopped (a reset clears it on the server too)
+  useEffect(() => { if (!POLLED.has(state)) setLateness(null); }, [state]);
   useEffect(() => { if (!POLLED.has(state)) fetchStats().catch(() => {}); }, []);
   usePoll(async () => setLogs(await getJson<LogsResponse>("logs")), 5000, live);
   useEffect(() => { if (!live) getJson<LogsResponse>("logs").then(setLogs).catch(() => {}); }, []);
@@ -127,13 +144,6 @@ function App({ args }: { args: IndexArgs }) {
     if (tab === "exceptions") getJson<{ exceptions: ExceptionRow[] }>("exceptions").then((r) => setExceptions(r.exceptions)).catch(() => {});
     if (tab === "ratios") getJson<TasksResponse>("tasks").then(setTasks).catch(() => {});
   }, [tab, live]);
-
-  useEffect(() => {
-    if (!dialog) return;
-    const onKey = (e: KeyboardEvent) => { if (e.key === "Escape") setDialog(null); };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [dialog]);
 
   const alertLines = useMemo(() => {
     if (!logs) return 0;
@@ -154,7 +164,14 @@ function App({ args }: { args: IndexArgs }) {
   const started = (reply: { host?: string | null }, users: number, spawnRate: number) => {
     swarmedAt.current = Date.now();
     stoppedAt.current = 0;
-    if (dialog === "new" || state === "ready" || state === "stopped") chart.gap(Date.now() / 1000);
+    if (dialog === "new" || state === "ready" || state === "stopped") {
+      // a new test: its charts start at its start, from 0 (the server's history does the same)
+      const now = Date.now() / 1000;
+      chart.gap(now);
+      chart.push(now, 0, 0, args.percentiles_to_chart.map(() => null), 0);
+      setChartVersion(chart.version);
+      setLateness(null);
+    }
     setForm((f) => ({ ...f, users, spawnRate, host: reply.host ?? f.host }));
     if (reply.host !== undefined) setHost(reply.host ?? "");
     setDialog(null);
@@ -163,6 +180,7 @@ function App({ args }: { args: IndexArgs }) {
   const stop = async () => {
     try {
       await post("stop");
+      setLateness(null);
       stoppedAt.current = Date.now();
       setState("stopped");
       refetchSoon();
@@ -173,6 +191,8 @@ function App({ args }: { args: IndexArgs }) {
   const reset = async () => {
     try {
       await post("stats/reset");
+      setLateness(null);
+      setTotalNames(null);
       refetchSoon();
     } catch (e) {
       setNotice(String(e));
@@ -183,6 +203,18 @@ function App({ args }: { args: IndexArgs }) {
   const specs = useMemo(() => chartSpecs(args.percentiles_to_chart ?? []), []);
   const tabs = TABS.filter(([k]) => k !== "workers" || args.is_distributed);
   const failPct = stats ? Math.round((stats.fail_ratio ?? 0) * 100) : 0;
+  const users = stats?.user_count ?? args.user_count ?? 0;
+  const noWorkers = args.is_distributed && !workerCount;
+  // Tabs move with the arrow keys, Home and End (the WAI-ARIA tabs pattern: one tab stop, the selected tab).
+  const onTabKey = (e: KeyboardEvent) => {
+    const i = tabs.findIndex(([k]) => k === tab);
+    const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    const [k] = tabs[(to + tabs.length) % tabs.length];
+    setTab(k);
+    document.getElementById(`tab-${k}`)?.focus();
+  };
 
   return (
     <>
@@ -191,22 +223,21 @@ function App({ args }: { args: IndexArgs }) {
         <dl class="status">
           <div><dt>Host</dt><dd id="nav-host" title={host}>{host || "—"}</dd></div>
           <div><dt>Status</dt><dd id="nav-state" class={`state-${state}`}>{state.toUpperCase()}</dd></div>
-          <div><dt>Users</dt><dd id="nav-users">{stats?.user_count ?? args.user_count ?? 0}</dd></div>
+          <div><dt>Users</dt><dd id="nav-users">{users}</dd></div>
           {args.is_distributed ? <div><dt>Workers</dt><dd id="nav-workers">{workerCount}</dd></div> : null}
-          <div><dt>RPS</dt><dd id="nav-rps">{(Number(stats?.current_rps) || 0).toFixed(2)}</dd></div>
+          <div><dt>RPS</dt><dd id="nav-rps">{num(Number(stats?.current_rps) || 0, 2)}</dd></div>
           <div><dt>Failures</dt><dd id="nav-fail">{failPct}%</dd></div>
-          {lateness && (lateness.socket_wait_ms.count > 0 || lateness.wait_lateness_ms.count > 0) ? (
-            <div title={latenessTitle(lateness)}>
-              <dt>Generator lag p99</dt>
-              <dd id="nav-lag" class={latenessLevel(lateness)}>
-                {ms(lateness.socket_wait_ms.p99)} / {ms(lateness.wait_lateness_ms.p99)} ms
-              </dd>
-            </div>
-          ) : null}
+          <LagItem l={lateness} users={users} rps={Number(stats?.current_rps) || 0} />
         </dl>
         <div class="buttons">
           {state === "stopped" ? <button class="primary" id="btn-new" onClick={() => setDialog("new")}>New</button> : null}
-          {live ? <button class="primary" id="btn-edit" onClick={() => setDialog("edit")}>Edit</button> : null}
+          {live ? (
+            <span title={hideCommon ? SHAPE_EDIT : undefined}>
+              <button class="primary" id="btn-edit" disabled={hideCommon} onClick={() => setDialog("edit")}
+                aria-describedby={hideCommon ? "edit-why" : undefined}>Edit</button>
+              {hideCommon ? <span class="sr-only" id="edit-why">{SHAPE_EDIT}</span> : null}
+            </span>
+          ) : null}
           {live ? <button class="danger" id="btn-stop" onClick={stop}>Stop</button> : null}
           {state !== "ready" ? <button id="btn-reset" onClick={reset}>Reset</button> : null}
           <button class="icon" id="btn-theme" onClick={toggleTheme} title="Switch light/dark theme"
@@ -220,26 +251,24 @@ function App({ args }: { args: IndexArgs }) {
           {args.missing_host_warning ? (
             <p class="warning">No host is set: give one below, or set a host on your User classes.</p>
           ) : null}
-          {args.is_distributed && workerCount === 0 ? <p class="warning">Waiting for workers to connect…</p> : null}
-          <SwarmForm args={args} current={form} onStarted={started} />
+          <SwarmForm args={args} current={form} onStarted={started} hideCommon={hideCommon}
+            onShapeChange={(shape) => setHideCommon(shape !== "Default" && !args.shape_use_common_options)}
+            disabledReason={noWorkers ? NO_WORKERS : ""} />
         </main>
       ) : (
         <main>
-          <nav class="tabs" role="tablist">
+          <nav class="tabs" role="tablist" aria-label="Views" onKeyDown={onTabKey}>
             {tabs.map(([k, label]) => (
               <button role="tab" aria-selected={tab === k} class={tab === k ? "active" : ""} id={`tab-${k}`}
-                onClick={() => setTab(k)}>
+                tabIndex={tab === k ? 0 : -1} aria-controls="panel" onClick={() => setTab(k)}>
                 {label}
                 {k === "failures" && stats?.errors.length ? <span class="badge">{stats.errors.length}</span> : null}
                 {k === "logs" && alertLines > logSeen ? <span class="badge alert">{alertLines - logSeen}</span> : null}
               </button>
             ))}
           </nav>
-          <section class="panel">
-            {tab === "stats" ? (
-              <Table id="stats" columns={statColumns} rows={stats?.stats ?? []} rowKey={statKey} pinLast={isTotal}
-                empty="No requests yet." windowed />
-            ) : null}
+          <section class="panel" id="panel" role="tabpanel" aria-labelledby={`tab-${tab}`}>
+            {tab === "stats" ? <StatsTab rows={stats?.stats ?? []} columns={statColumns} totalNames={totalNames} /> : null}
             {tab === "charts" ? <Charts data={chart} specs={specs} theme={theme} /> : null}
             {tab === "failures" ? <FailuresTable rows={stats?.errors ?? []} /> : null}
             {tab === "exceptions" ? (exceptions ? <ExceptionsTable rows={exceptions} /> : <p class="empty">Loading…</p>) : null}
@@ -250,15 +279,17 @@ function App({ args }: { args: IndexArgs }) {
           </section>
         </main>
       )}
-      {dialog ? (
-        <div class="modal" role="dialog" aria-modal="true" onClick={(e) => e.target === e.currentTarget && setDialog(null)}>
-          <div class="modal-box">
-            <SwarmForm args={args} edit={dialog === "edit"} current={form} onStarted={started}
-              onCancel={() => setDialog(null)} />
-          </div>
-        </div>
+      {dialog === "edit" || dialog === "new" ? (
+        <Dialog label={dialog === "edit" ? "Edit running load test" : "Start new load test"} onClose={() => setDialog(null)}>
+          <SwarmForm args={args} edit={dialog === "edit"} current={form} onStarted={started} hideCommon={hideCommon}
+            onShapeChange={(shape) => setHideCommon(shape !== "Default" && !args.shape_use_common_options)}
+            disabledReason={noWorkers ? NO_WORKERS : ""} onCancel={() => setDialog(null)} />
+        </Dialog>
       ) : null}
-      <footer>rlocust · {args.locustfile}</footer>
+      {dialog === "about" ? <About locustVersion={args.version} onClose={() => setDialog(null)} /> : null}
+      <footer>
+        rlocust · {args.locustfile} · <button type="button" class="link" id="btn-about" onClick={() => setDialog("about")}>About</button>
+      </footer>
     </>
   );
 }
@@ -278,9 +309,20 @@ function Downloads({ historyEnabled, theme }: { historyEnabled: boolean; theme: 
   );
 }
 
+/** A log box opens at its newest line and follows new ones, unless the reader scrolled up to read older ones. */
 function LogLines({ lines }: { lines: string[] }) {
+  const box = useRef<HTMLPreElement>(null);
+  const atEnd = useRef(true);
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (el && atEnd.current) el.scrollTop = el.scrollHeight;
+  }, [lines]);
+  const onScroll = () => {
+    const el = box.current;
+    if (el) atEnd.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+  };
   return (
-    <pre class="logs">
+    <pre class="logs" ref={box} onScroll={onScroll} tabIndex={0}>
       {lines.map((l) => {
         const m = /\/(WARNING|ERROR|CRITICAL)\//.exec(l) ?? /(WARNING|ERROR|CRITICAL)/.exec(l);
         return <div class={m ? `log-${m[1].toLowerCase()}` : undefined}>{l}</div>;
@@ -330,37 +372,3 @@ const DEFAULTS: Partial<IndexArgs> = {
 const given = (window.templateArgs ?? {}) as Partial<IndexArgs>;
 const args = { ...DEFAULTS, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null && v !== undefined)) };
 render(<App args={args as IndexArgs} />, document.getElementById("app")!);
-
-function isDelay(d: unknown): d is GeneratorLateness["socket_wait_ms"] {
-  if (!d || typeof d !== "object") return false;
-  const o = d as Record<string, unknown>;
-  return ["count", "p50", "p99", "max"].every((k) => typeof o[k] === "number");
-}
-
-function isLateness(v: unknown): v is GeneratorLateness {
-  if (!v || typeof v !== "object") return false;
-  const o = v as Record<string, unknown>;
-  return isDelay(o.socket_wait_ms) && isDelay(o.response_handling_delay_ms) && isDelay(o.wait_lateness_ms);
-}
-
-// The lag of the generator itself: response bytes waiting in sockets / users resuming late after their waits.
-function ms(v: number): string {
-  return v < 10 ? v.toFixed(1) : String(Math.round(v));
-}
-
-function latenessLevel(l: GeneratorLateness): string {
-  const worst = Math.max(l.socket_wait_ms.p99, l.wait_lateness_ms.p99, l.response_handling_delay_ms.p99);
-  return worst >= 50 ? "lag-high" : worst >= 10 ? "lag-some" : "";
-}
-
-function latenessTitle(l: GeneratorLateness): string {
-  const line = (name: string, d: { count: number; p50: number; p99: number; max: number }) =>
-    `${name}: p50 ${ms(d.p50)} ms, p99 ${ms(d.p99)} ms, max ${ms(d.max)} ms (${d.count})`;
-  return [
-    "How late this generator was (since the last reset). Response times leave the socket wait out;",
-    "milliseconds mean the generator, not the target, is the bottleneck.",
-    line("Socket wait (response arrived → read)", l.socket_wait_ms),
-    line("Response handling (read → Python)", l.response_handling_delay_ms),
-    line("Wait lateness (wait due → user resumed)", l.wait_lateness_ms),
-  ].join("\n");
-}
