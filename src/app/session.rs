@@ -581,7 +581,12 @@ impl<'a> Session<'a> {
             },
         );
         if let Some(hub) = runner::monitor::ThreadClock::current() {
-            rt.spawn(runner::monitor::run(shared.clone(), bridge.clone(), hub));
+            rt.spawn(runner::monitor::run(
+                shared.clone(),
+                bridge.clone(),
+                hub,
+                runner::monitor::CPU_MONITOR_INTERVAL,
+            ));
         }
     }
 }
