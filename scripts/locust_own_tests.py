@@ -94,6 +94,29 @@ for _name, _attrs in STAND_INS.items():
     for _attr in _attrs:
         if not hasattr(_mod, _attr):
             setattr(_mod, _attr, _stand_in(f"{_name}.{_attr}"))
+
+
+# test_web's setUp empties the response cache of Locust's own Flask view for /stats/requests
+# (`web_ui.app.view_functions["locust.request_stats"].clear_cache()`). rlocust's /stats/requests is served by its
+# Rust server, which keeps no such cache; the Flask app only serves a locustfile's own routes. A view of that name
+# with a `clear_cache` that does nothing (no URL rule: it is never routed to) lets the tests of the HTTP API run.
+import locust.web as _web  # noqa: E402
+
+_app_property = _web.WebUI.app
+
+
+def _app_with_stats_view(self):
+    app = _app_property.fget(self)
+    if "locust.request_stats" not in app.view_functions:
+        def request_stats():
+            raise NotImplementedError("served by rlocust's Rust server")
+
+        request_stats.clear_cache = lambda: None
+        app.view_functions["locust.request_stats"] = request_stats
+    return app
+
+
+_web.WebUI.app = property(_app_with_stats_view, _app_property.fset)
 '''
 
 

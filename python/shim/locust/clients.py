@@ -846,6 +846,13 @@ class HttpSession:
         full = self._build_url(url)
         if not _ABSOLUTE.match(full):
             mod = _bridge._exc_module()
+            if ":" in full and not full.lower().startswith("http"):
+                # requests passes a URL of another scheme through unprepared, to the adapter mounted for it
+                for prefix, adapter in self._mounts:
+                    if full.lower().startswith(prefix):
+                        return self._request_mounted(adapter, method, url, full, name, catch_response, context,
+                                                     data, json, kwargs)
+                raise mod.InvalidSchema("No connection adapters were found for %r" % full)
             cls = getattr(mod, "MissingSchema", None) or mod.InvalidURL
             raise cls("Invalid URL %r: No scheme supplied. Perhaps you meant https://%s?" % (full, full))
         if self._mounts:
