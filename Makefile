@@ -130,7 +130,7 @@ $(ORACLE_PLUGINS)/bin/locust:
 # pyo3 and rlocust; done here, the lanes' `build` has nothing left to do)
 TEST_COMPILE := wheel build test-rust
 TEST_LANE_DIFF := test-diff test-webui
-TEST_LANE := test-python test-lib test-web test-dist test-otel test-packaging test-contrib test-obs webui-check
+TEST_LANE := test-python test-lib test-locust-e2e test-web test-dist test-otel test-packaging test-contrib test-obs webui-check
 # one target after another, each timed, all of them run (the exit code says whether any failed)
 run_timed = fail=""; for t in $(1); do s=$$(date +%s); $(MAKE) --no-print-directory -j1 $$t || fail="$$fail $$t"; \
 	echo "== $$t: $$(( $$(date +%s) - s )) s$${fail:+ (failed so far:$$fail)}"; done; test -z "$$fail"

@@ -8,15 +8,20 @@ PATH pointing at rlocust, compared with a list of the tests expected to fail tod
   checkout or a git directory, else a clone of tag 2.47.0). They are not part of rlocust and are not kept here.
 - The test process itself is Locust's test driver: pytest under PYTHON (the oracle venv's interpreter, whose real
   Locust gives the tests their helpers: `mock_locustfile`, `TestProcess`), with pyquery and cryptography from
-  --deps (a `pip install --target` directory of tests/locust_own/requirements.txt). What is tested is the `locust` command the tests start:
-  `work/bin/locust`, a link to --locust (rlocust; or Locust itself with --baseline, to see what passes there).
+  --deps (a `pip install --target` directory of tests/locust_own/requirements.txt). What is tested is the `locust`
+  command the tests start: `work/bin/locust`, a link to --locust (rlocust; or Locust itself with --baseline, to see
+  what passes there).
 - Loopback only: the external hosts the tests name (`https://test.com`, `http://google.com`, `www.locust.io`)
   are replaced in the copied test file by a server this script runs on 127.0.0.1 (200 for every path, 404 for
   paths with "doesnt" in them, as the real sites answer the paths the tests request).
-- Parallel: the tests are split into `-n` shards by class, each its own pytest process, run at once
-  (pytest-xdist does not work here: Locust's test helpers monkey-patch threading with gevent, which xdist's
-  workers need as it is). The distributed tests all use Locust's default master port 5557, and the standalone ones
-  its default web port 8089 whenever they give none, so each class stays in one shard, one test after the other.
+- Parallel: `-n` shards at once, each a pytest process in its own copy of the tests (some tests write
+  `locust.conf` into the current directory) and its own process group, killed when the shard ends (a test that times
+  out inside its cleanup can leave its `locust` running). Each test class stays in one shard: the distributed tests
+  all use Locust's default master port 5557, and the standalone ones its default web port 8089 when they give none.
+  (pytest-xdist does not work here: Locust's test helpers monkey-patch threading with gevent, which xdist's workers
+  need as it is.)
+- In rlocust's processes, Locust's test package is importable as `locust.test` (a sitecustomize on PYTHONPATH): the
+  tests write their locustfiles into its directory, and pytest imports the pytest-style ones under that name.
 - Verdict: every test must pass except those in EXPECTED_FAILURES (with rlocust) or BASELINE_FAILURES (both
   tools). A listed test that passes is reported as an unexpected pass and fails the run too, so the list is
   struck off as the work it waits for lands. Exit 0 when everything is as expected.
@@ -26,6 +31,7 @@ import argparse
 import http.server
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -131,7 +137,8 @@ sys.meta_path.insert(0, _LocustTests())
 """
 
 
-def prepare(src, work, target_url, locust_bin, python):
+def prepare(src, work, target_url, python):
+    """One copy of Locust's tests (and examples) in `work`, its external hosts replaced by `target_url`."""
     tests = work / "locust" / "test"
     shutil.copytree(Path(src) / "locust" / "test", tests)
     real = subprocess.run([python, "-c", "import locust, os; print(os.path.dirname(locust.__file__))"],
@@ -147,10 +154,6 @@ def prepare(src, work, target_url, locust_bin, python):
     site = work / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(SITECUSTOMIZE.format(tests=str(work / "locust")))
-    bindir = work / "bin"
-    bindir.mkdir()
-    (bindir / "locust").symlink_to(Path(locust_bin).resolve())
-    return bindir
 
 
 def outcomes(xml_path):
@@ -176,46 +179,57 @@ def outcomes(xml_path):
     return result
 
 
-def run_shards(args, work, env):
-    """Collect the tests, split them into --workers shards (the distributed tests all in the first: they share
-    Locust's default master port) and run the shards at once, each a pytest process with its own default web port.
-    Returns ({nodeid: outcome}, [(shard, output) of shards that wrote no report])."""
+def run_shards(args, src, work, env):
+    """Collect the tests, split them into --workers shards by class, and run the shards at once, each a pytest
+    process in its own copy of the tests (some tests write `locust.conf` into the current directory, which any
+    `locust` started there meanwhile would read) and its own process group (a test that times out inside its
+    cleanup can leave its `locust` running: the group is killed when the shard ends). Returns ({nodeid: outcome},
+    [(shard, output) of shards that wrote no report])."""
     base = [args.python, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts="]
+    first = work / "shard-0"
     collect = [*base, "--collect-only", "-q", *TESTS] + (["-k", args.keyword] if args.keyword else [])
-    listed = subprocess.run(collect, cwd=work, env=env, capture_output=True, text=True)
+    listed = subprocess.run(collect, cwd=first, env={**env, "PYTHONPATH": f"{first / 'site'}{os.pathsep}{env['PYTHONPATH']}"},
+                            capture_output=True, text=True)
     ids = [line for line in listed.stdout.splitlines() if "::" in line and not line.startswith(" ")]
     if not ids:
         return {}, [("collect", listed.stdout + listed.stderr)]
-    # The distributed tests use Locust's default master port (5557) and the standalone ones its default web port
-    # (8089) whenever they give none: each kind stays in one shard, one test after the other.
+    # The distributed tests all use Locust's default master port (5557) and the standalone ones its default web port
+    # (8089) whenever they give none: each class stays in one shard, one test after the other.
     groups = {}
     for t in ids:
-        groups.setdefault("Distributed" if "DistributedIntegrationTests" in t else
-                          "Standalone" if "StandaloneIntegrationTests" in t else "other", []).append(t)
+        groups.setdefault(t.split("::")[1] if t.count("::") > 1 else t, []).append(t)
     count = max(1, int(args.workers))
     shards = [[] for _ in range(count)]
-    for name in ("Standalone", "Distributed", "other"):
-        min(shards, key=len).extend(groups.get(name, []))
+    for name in sorted(groups, key=lambda g: -len(groups[g])):
+        min(shards, key=len).extend(groups[name])
     procs = []
     for i, shard in enumerate(s for s in shards if s):
-        xml = work / f"report-{i}.xml"
-        log = open(work / f"pytest-{i}.log", "w")
+        cwd = work / f"shard-{i}"
+        if not cwd.exists():
+            prepare(src, cwd, *args.prepared)
+        xml = cwd / "report.xml"
+        log = open(cwd / "pytest.log", "w")
         argv = [*base, "-q", f"--junitxml={xml}", "-o", "junit_family=xunit1", "-rf", *shard]
-        procs.append((i, xml, log, subprocess.Popen(argv, cwd=work, env=env, stdout=log,
-                                                    stderr=subprocess.STDOUT)))
+        shard_env = {**env, "PYTHONPATH": os.pathsep.join([str(cwd / "site"), env["PYTHONPATH"]])}
+        procs.append((i, xml, log, subprocess.Popen(argv, cwd=cwd, env=shard_env, stdout=log,
+                                                    stderr=subprocess.STDOUT, start_new_session=True)))
     results, failed = {}, []
     deadline = time.monotonic() + args.timeout
     for i, xml, log, proc in procs:
         try:
             proc.wait(timeout=max(1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the shard's pytest if it is still running, and what it left
+        except ProcessLookupError:
+            pass
+        proc.wait()
         log.close()
         if xml.exists():
             results.update(outcomes(xml))
         else:
-            failed.append((i, (work / f"pytest-{i}.log").read_text()))
+            failed.append((i, (xml.parent / "pytest.log").read_text()))
     return results, failed
 
 
@@ -246,12 +260,16 @@ def main():
         if work.exists():
             shutil.rmtree(work)
         work.mkdir(parents=True)
-        bindir = prepare(src, work, url, args.locust, args.python)
+        args.prepared = (url, args.python)
+        prepare(src, work / "shard-0", *args.prepared)
+        bindir = work / "bin"
+        bindir.mkdir()
+        (bindir / "locust").symlink_to(Path(args.locust).resolve())
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_") and k != "VIRTUAL_ENV"}
         env["PATH"] = os.pathsep.join([str(bindir), env.get("PATH", "")])
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(work / "site"), args.deps, env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [args.deps, env.get("PYTHONPATH")]))
         started = time.monotonic()
-        results, failed_runs = run_shards(args, work, env)
+        results, failed_runs = run_shards(args, src, work, env)
         wall = time.monotonic() - started
         if failed_runs:
             for shard, text in failed_runs:

@@ -102,7 +102,7 @@ for _name, _attrs in STAND_INS.items():
 # with a `clear_cache` that does nothing (no URL rule: it is never routed to) lets the tests of the HTTP API run.
 import locust.web as _web  # noqa: E402
 
-_app_property = _web.WebUI.app
+_app_property = _web.WebUI.__dict__.get("app")
 
 
 def _app_with_stats_view(self):
@@ -116,7 +116,8 @@ def _app_with_stats_view(self):
     return app
 
 
-_web.WebUI.app = property(_app_with_stats_view, _app_property.fset)
+if locust.__file__.startswith("<rlocust>"):  # (not under --baseline, real Locust)
+    _web.WebUI.app = property(_app_with_stats_view, _app_property.fset)
 '''
 
 
