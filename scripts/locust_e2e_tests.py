@@ -23,7 +23,9 @@ PATH pointing at rlocust, compared with a list of the tests expected to fail tod
 - In rlocust's processes, Locust's test package is importable as `locust.test` (a sitecustomize on PYTHONPATH): the
   tests write their locustfiles into its directory, and pytest imports the pytest-style ones under that name.
 - Verdict: every test must pass except those in EXPECTED_FAILURES (with rlocust) or BASELINE_FAILURES (both
-  tools). A listed test that passes is reported as an unexpected pass and fails the run too, so the list is
+  tools). The tests give `locust` 1 to 5 s to start, log a line or end; on a loaded machine a few miss that now and
+  then (under Locust too), so a test that fails unexpectedly runs once more, alone, and that result counts (it is
+  named as flaky). A listed test that passes is reported as an unexpected pass and fails the run too, so the list is
   struck off as the work it waits for lands. Exit 0 when everything is as expected.
 """
 
@@ -75,6 +77,14 @@ EXPECTED_FAILURES = {
     D + "test_worker_indexes": "25: `--worker --processes 2` starts (and ends) within the test's time limits",
 }
 
+# Tests that fail under rlocust some of the time, by timing, until the work named lands: their outcome is reported,
+# not judged. Strike them off (or move them to EXPECTED_FAILURES) with that work.
+EXPECTED_SOMETIMES = {
+    D + "test_distributed_report_timeout_expired": "25: the master must log that the workers' reports did not all "
+    "arrive within LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP (0.01 s here); rlocust's worker sometimes reports "
+    "in time",
+}
+
 # Tests that fail under Locust 2.47 itself (so they fail under rlocust too).
 BASELINE_FAILURES = {
     "locust/test/test_log.py::TestLoggingOptions::test_user_broken_on_start": "Locust exits 1 after the on_start "
@@ -111,9 +121,15 @@ class _Target(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _TargetServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # a load test's user stopped mid-response: nothing to report
+
+
 def start_target():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Target)
-    server.daemon_threads = True
+    server = _TargetServer(("127.0.0.1", 0), _Target)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
@@ -179,32 +195,35 @@ def outcomes(xml_path):
     return result
 
 
-def run_shards(args, src, work, env):
+def run_shards(args, src, work, env, only=None, prefix="shard"):
     """Collect the tests, split them into --workers shards by class, and run the shards at once, each a pytest
     process in its own copy of the tests (some tests write `locust.conf` into the current directory, which any
     `locust` started there meanwhile would read) and its own process group (a test that times out inside its
     cleanup can leave its `locust` running: the group is killed when the shard ends). Returns ({nodeid: outcome},
     [(shard, output) of shards that wrote no report])."""
     base = [args.python, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts="]
-    first = work / "shard-0"
-    collect = [*base, "--collect-only", "-q", *TESTS] + (["-k", args.keyword] if args.keyword else [])
-    listed = subprocess.run(collect, cwd=first, env={**env, "PYTHONPATH": f"{first / 'site'}{os.pathsep}{env['PYTHONPATH']}"},
-                            capture_output=True, text=True)
-    ids = [line for line in listed.stdout.splitlines() if "::" in line and not line.startswith(" ")]
-    if not ids:
-        return {}, [("collect", listed.stdout + listed.stderr)]
+    if only is None:
+        first = work / "shard-0"
+        collect = [*base, "--collect-only", "-q", *TESTS] + (["-k", args.keyword] if args.keyword else [])
+        listed = subprocess.run(collect, cwd=first, capture_output=True, text=True,
+                                env={**env, "PYTHONPATH": f"{first / 'site'}{os.pathsep}{env['PYTHONPATH']}"})
+        ids = [line for line in listed.stdout.splitlines() if "::" in line and not line.startswith(" ")]
+        if not ids:
+            return {}, [("collect", listed.stdout + listed.stderr)]
+    else:
+        ids = only
     # The distributed tests all use Locust's default master port (5557) and the standalone ones its default web port
     # (8089) whenever they give none: each class stays in one shard, one test after the other.
     groups = {}
     for t in ids:
         groups.setdefault(t.split("::")[1] if t.count("::") > 1 else t, []).append(t)
-    count = max(1, int(args.workers))
+    count = max(1, int(args.workers)) if only is None else 1
     shards = [[] for _ in range(count)]
     for name in sorted(groups, key=lambda g: -len(groups[g])):
         min(shards, key=len).extend(groups[name])
     procs = []
     for i, shard in enumerate(s for s in shards if s):
-        cwd = work / f"shard-{i}"
+        cwd = work / f"{prefix}-{i}"
         if not cwd.exists():
             prepare(src, cwd, *args.prepared)
         xml = cwd / "report.xml"
@@ -270,6 +289,16 @@ def main():
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [args.deps, env.get("PYTHONPATH")]))
         started = time.monotonic()
         results, failed_runs = run_shards(args, src, work, env)
+        # Locust's tests allow 1 to 5 s for a `locust` to start, log a line or end: on a loaded machine a few miss
+        # that now and then, under Locust as under rlocust. Unexpected failures run once more, alone, one after the
+        # other; the second result counts, and they are named as flaky.
+        expected = {**BASELINE_FAILURES, **EXPECTED_FAILURES, **EXPECTED_SOMETIMES}
+        again = sorted(t for t, o in results.items() if o == "failed" and t not in expected)
+        flaky = []
+        if again and not failed_runs:
+            retried, failed_runs = run_shards(args, src, work, env, only=again, prefix="retry")
+            flaky = [t for t in again if retried.get(t) == "passed"]
+            results.update(retried)
         wall = time.monotonic() - started
         if failed_runs:
             for shard, text in failed_runs:
@@ -292,11 +321,16 @@ def main():
         return 0
     expected = {**BASELINE_FAILURES, **EXPECTED_FAILURES}
     selected = [t for t in expected if t in results]
-    unexpected_failures = [t for t in failed if t not in expected]
+    unexpected_failures = [t for t in failed if t not in expected and t not in EXPECTED_SOMETIMES]
     unexpected_passes = [t for t in passed if t in expected]
+    for t in EXPECTED_SOMETIMES:
+        if t in results:
+            print(f"  {results[t]} (not judged: {EXPECTED_SOMETIMES[t]}): {t}")
     for t in failed:
         if t in expected:
             print(f"  expected failure: {t} ({expected[t]})")
+    for t in flaky:
+        print(f"  passed when run again alone (flaky under load): {t}")
     for t in unexpected_failures:
         print(f"  UNEXPECTED FAILURE: {t}")
     for t in unexpected_passes:

@@ -382,6 +382,7 @@ pub fn load_locustfiles(paths: &[String]) -> Result<Loaded, InterpError> {
 }
 
 /// The options a locustfile added, as `locust.argument_parser.custom_arg_specs` describes them (one tuple each).
+#[allow(clippy::type_complexity)] // the tuple mirrors what `custom_arg_specs` returns
 pub(crate) fn custom_args(specs: Vec<Bound<'_, PyTuple>>) -> PyResult<Vec<CustomArg>> {
     specs
         .into_iter()
