@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""Run modules of Locust's own test suite against rlocust, through `rlocust-python -m pytest`, and print the pass
-rate per module (a Markdown table, as in docs/compatibility.md).
+"""Run Locust's own unit-test modules against rlocust, through `rlocust-python -m pytest`, and print the pass rate
+per module (a Markdown table, as in docs/compatibility.md).
 
-Locust's tests are not part of rlocust: they are fetched here, into a temporary directory, from Locust's
-repository at a tag (`git clone --depth 1 --branch 2.47.0`), or taken from a checkout given with --locust-src.
-Only `locust/test/` is used: `locust` itself is rlocust's (the launcher serves it), and the tests' package is
-added to its search path by a conftest.py, so `from locust.test.testcases import LocustTestCase` finds the tests'
-helpers next to rlocust's modules. The tests' own dependencies (flask, pyquery, ...) come from the interpreter
-the launcher runs (its virtualenv, or the one named with VIRTUAL_ENV), plus --test-deps (pip, into the work
-directory).
+Locust's tests are not part of rlocust, and not in Locust's sdist or wheel: they are taken from a checkout of
+Locust's repository or its git directory (--locust-src, or LOCUST_SRC), else cloned at tag 2.47.0 from GitHub
+(`locust_source`). Only `locust/test/` (and `examples/`) is copied into a temporary directory: `locust` itself is
+rlocust's (the launcher serves it), and the tests' package is added to its search path by a conftest.py, so `from
+locust.test.testcases import LocustTestCase` finds the tests' helpers next to rlocust's modules. The tests' own
+dependencies come from the interpreter the launcher runs (its virtualenv, or the one named with VIRTUAL_ENV) and
+from --deps (tests/locust_own/requirements.txt, installed with `pip install --target`). `locust` on PATH is rlocust
+(or Locust itself with --baseline), for the tests that start it as a program.
 
-    scripts/locust_own_tests.py [--locust-src DIR] [--launcher target/release/rlocust-python] [MODULE ...]
+    scripts/locust_own_tests.py [--locust-src DIR] [--launcher target/release/rlocust-python] [--deps DIR] [MODULE ...]
 
 Each module runs in its own process with a time limit (--timeout, default 300 s); a module that does not finish
 counts its unfinished tests as failed.
@@ -40,7 +41,7 @@ def all_modules(src):
 
 CONFTEST = '''"""Makes Locust's test helpers (`locust.test.*`) importable next to rlocust's `locust` modules.
 
-Some test modules import Locust internals rlocust does not have (its ZeroMQ RPC classes, `locust.main`, a few
+Some test modules import Locust internals rlocust does not have (its ZeroMQ RPC classes, a few
 helpers of `locust.stats`). So that the other tests of those modules run, each missing name gets a stand-in here,
 in this test process only: a class or function that raises NotImplementedError when used. A test that uses one
 fails; rlocust itself is unchanged.
@@ -85,7 +86,6 @@ STAND_INS = {
     "locust.rpc": ["Message"],
     "locust.rpc.protocol": ["Message"],
     "locust.rpc.rpc": ["Client", "Server"],
-    "locust.main": ["create_environment", "main"],
     "locust.stats": ["CachedResponseTimes", "bucket_response_time", "diff_response_time_dicts",
                      "setup_distributed_stats_event_listeners"],
 }

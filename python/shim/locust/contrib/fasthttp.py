@@ -283,7 +283,7 @@ class FastHttpSession:
         response = _bridge.wait(ticket)
         if text_body:
             response.__dict__["_rlocust_text_body"] = True  # `response.request.body` as text
-        if stream:
+        if stream and response._escape is None:
             # geventhttpclient's `response.stream`, the body as a file (FastHttpUser has read it whole already)
             response.__dict__["stream"] = io.BytesIO(response.content or b"")
         return finish_call(self, response, method, built, context, catch_response, listeners)
