@@ -74,7 +74,6 @@ EXPECTED_FAILURES = {
     D + "test_workers_shut_down_if_master_is_gone": "25: workers quit when the master is gone",
     D + "test_processes_workers_quit_unexpected": "25: a worker process that quits unexpectedly",
     D + "test_processes_separate_worker": "25: `--processes 4 --worker` ends within 3 s of its master",
-    D + "test_worker_indexes": "25: `--worker --processes 2` starts (and ends) within the test's time limits",
 }
 
 # Tests that fail under rlocust some of the time, by timing, until the work named lands: their outcome is reported,
@@ -83,6 +82,8 @@ EXPECTED_SOMETIMES = {
     D + "test_distributed_report_timeout_expired": "25: the master must log that the workers' reports did not all "
     "arrive within LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP (0.01 s here); rlocust's worker sometimes reports "
     "in time",
+    D + "test_worker_indexes": "25: `--worker --processes 2` must start its workers (and end) within the test's 2 s; "
+    "on a loaded machine it does not",
 }
 
 # Tests that fail under Locust 2.47 itself (so they fail under rlocust too).
