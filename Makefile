@@ -18,8 +18,10 @@
 #   make test-packaging  the wheel in fresh venvs with no cargo on PATH, the standalone binary's portability, the
 #                        Dockerfile (hadolint)
 #   make test-lib    rlocust-python: Locust as a library, `python locustfile.py` debugging, pytest suites (tests/lib)
-#   make locust-own-tests  Locust 2.47's own test modules against rlocust through rlocust-python (not in `make
-#                          test`: it clones Locust's repository; results in docs/compatibility.md)
+#   make locust-own-tests  Locust 2.47's own unit-test modules against rlocust through rlocust-python (not in
+#                          `make test`: it takes about 15 minutes; results in docs/compatibility.md)
+#   make test-locust-e2e   Locust's own end-to-end tests (test_main.py, test_log.py::TestLoggingOptions) with
+#                          `locust` on PATH pointing at rlocust, against a list of expected failures
 #   make test-contrib  Locust's contrib users (locust.contrib.*) side by side against real servers on loopback
 #                      (PostgreSQL, Mosquitto, dnsmasq: Debian packages; python-socketio, qdrant-client's local
 #                      mode, milvus-lite)
@@ -33,6 +35,8 @@
 # - .contrib-site: the third-party clients of the contrib users (tests/contrib/requirements.txt), installed with
 #   `pip install --target` and put on PYTHONPATH for both tools (.venv and .venv-oracle are the same CPython).
 # - .venv-build: maturin (requirements-build.txt), for `make sdist` and `make wheel`.
+# - .locust-tests-site: what Locust's own tests import beyond Locust's dependencies (tests/locust_own/requirements.txt),
+#   installed with `pip install --target` and put on PYTHONPATH of the tests' interpreter only.
 PYTHON ?= python3
 VENV ?= .venv
 ORACLE ?= .venv-oracle
@@ -41,6 +45,12 @@ ORACLE_PLUGINS ?= .venv-oracle-plugins
 CONTRIB_SITE ?= .contrib-site
 ORACLE_OTEL ?= .venv-oracle-otel
 BUILD_VENV ?= .venv-build
+LOCUST_TESTS_SITE ?= .locust-tests-site
+# Locust's own tests are in its repository only (not in its sdist or wheel on PyPI): LOCUST_SRC is a checkout of
+# Locust 2.47.0 or its git directory. Without it the scripts clone tag 2.47.0 from GitHub; where GitHub cannot be
+# reached either (this workplace reaches package registries only), the snapshot the workplace's fetch tool keeps
+# is used when it is there, and `make test-locust-e2e` says it did not run when nothing is.
+LOCUST_SRC ?= $(firstword $(wildcard /work/.mirror/locustio+locust/repo))
 # The wheel's manylinux policy: the newest glibc symbol version the extension module needs on this build host
 # (Debian 12, glibc 2.36) is GLIBC_2.34 (pthread_*, dlsym moved into libc), so manylinux_2_34 is the lowest
 # policy maturin's check accepts. A lower floor needs an older sysroot (a manylinux container, or maturin --zig).
@@ -52,7 +62,7 @@ VPY := $(CURDIR)/$(VENV)/bin/python
 export PYO3_PYTHON := $(VPY)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: deps build demo sdist wheel wheel-aarch64 test test-lane-diff test-lane-rest test-rust test-python test-lib locust-own-tests test-diff test-web test-dist test-packaging test-contrib test-obs test-otel lint clean webui webui-check test-webui
+.PHONY: deps build demo sdist wheel wheel-aarch64 test test-lane-diff test-lane-rest test-rust test-python test-lib locust-own-tests test-locust-e2e test-diff test-web test-dist test-packaging test-contrib test-obs test-otel lint clean webui webui-check test-webui
 
 # The venv, and the packages of both requirements files in it (again when either file changes).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -120,7 +130,7 @@ $(ORACLE_PLUGINS)/bin/locust:
 # pyo3 and rlocust; done here, the lanes' `build` has nothing left to do)
 TEST_COMPILE := wheel build test-rust
 TEST_LANE_DIFF := test-diff test-webui
-TEST_LANE := test-python test-lib test-web test-dist test-otel test-packaging test-contrib test-obs webui-check
+TEST_LANE := test-python test-lib test-locust-e2e test-web test-dist test-otel test-packaging test-contrib test-obs webui-check
 # one target after another, each timed, all of them run (the exit code says whether any failed)
 run_timed = fail=""; for t in $(1); do s=$$(date +%s); $(MAKE) --no-print-directory -j1 $$t || fail="$$fail $$t"; \
 	echo "== $$t: $$(( $$(date +%s) - s )) s$${fail:+ (failed so far:$$fail)}"; done; test -z "$$fail"
@@ -148,10 +158,22 @@ test-lib: build $(ORACLE)/bin/locust
 	RLOCUST_PYTHON_BIN=$(CURDIR)/target/release/rlocust-python \
 	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/lib
 
+$(LOCUST_TESTS_SITE)/.installed: tests/locust_own/requirements.txt | deps
+	rm -rf $(LOCUST_TESTS_SITE)
+	$(VPY) -m pip install -q --no-deps --target $(LOCUST_TESTS_SITE) -r tests/locust_own/requirements.txt
+	touch $@
+
 # (the tests' own dependencies, e.g. geventhttpclient, come from the oracle venv: VIRTUAL_ENV puts its packages on
 # the launcher's path; `locust` itself stays rlocust's)
-locust-own-tests: build $(ORACLE)/bin/locust
-	VIRTUAL_ENV=$(CURDIR)/$(ORACLE) $(VPY) scripts/locust_own_tests.py --launcher $(CURDIR)/target/release/rlocust-python
+locust-own-tests: build $(ORACLE)/bin/locust $(LOCUST_TESTS_SITE)/.installed
+	VIRTUAL_ENV=$(CURDIR)/$(ORACLE) $(VPY) scripts/locust_own_tests.py --launcher $(CURDIR)/target/release/rlocust-python \
+	--deps $(CURDIR)/$(LOCUST_TESTS_SITE) $(if $(LOCUST_SRC),--locust-src $(LOCUST_SRC))
+
+# Locust's test driver runs in the oracle venv's interpreter; the `locust` it starts is rlocust. Fails on a test that
+# fails and is not in the script's EXPECTED_FAILURES, and on a listed one that passes (strike it off).
+test-locust-e2e: build $(ORACLE)/bin/locust $(LOCUST_TESTS_SITE)/.installed
+	$(VPY) scripts/locust_e2e_tests.py --locust $(CURDIR)/target/release/rlocust --python $(CURDIR)/$(ORACLE)/bin/python \
+	--deps $(CURDIR)/$(LOCUST_TESTS_SITE) $(if $(LOCUST_SRC),--locust-src $(LOCUST_SRC))
 
 # Both tools of a scenario run at the same time (DIFF_PARALLEL=1: about half the wall time), except scenarios marked
 # `diff-sequential` (their outcome depends on response times of the one fault server).
@@ -213,7 +235,7 @@ lint: deps
 	$(VENV)/bin/ruff check python tests locustfiles bench examples scripts
 
 clean:
-	rm -rf target dist demo-results $(VENV) $(ORACLE) $(ORACLE_PLUGINS) $(CONTRIB_SITE) $(ORACLE_OTEL) $(BUILD_VENV) .venv-packaging .pytest_cache .ruff_cache webui/node_modules
+	rm -rf target dist demo-results $(VENV) $(ORACLE) $(ORACLE_PLUGINS) $(CONTRIB_SITE) $(ORACLE_OTEL) $(BUILD_VENV) $(LOCUST_TESTS_SITE) .venv-packaging .pytest_cache .ruff_cache webui/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The web UI's sources are in webui/ (TypeScript, Preact, uPlot); its build output webui/dist is committed, so

@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""Run modules of Locust's own test suite against rlocust, through `rlocust-python -m pytest`, and print the pass
-rate per module (a Markdown table, as in docs/compatibility.md).
+"""Run Locust's own unit-test modules against rlocust, through `rlocust-python -m pytest`, and print the pass rate
+per module (a Markdown table, as in docs/compatibility.md).
 
-Locust's tests are not part of rlocust: they are fetched here, into a temporary directory, from Locust's
-repository at a tag (`git clone --depth 1 --branch 2.47.0`), or taken from a checkout given with --locust-src.
-Only `locust/test/` is used: `locust` itself is rlocust's (the launcher serves it), and the tests' package is
-added to its search path by a conftest.py, so `from locust.test.testcases import LocustTestCase` finds the tests'
-helpers next to rlocust's modules. The tests' own dependencies (flask, pyquery, ...) come from the interpreter
-the launcher runs (its virtualenv, or the one named with VIRTUAL_ENV), plus --test-deps (pip, into the work
-directory).
+Locust's tests are not part of rlocust, and not in Locust's sdist or wheel: they are taken from a checkout of
+Locust's repository or its git directory (--locust-src, or LOCUST_SRC), else cloned at tag 2.47.0 from GitHub
+(`locust_source`). Only `locust/test/` (and `examples/`) is copied into a temporary directory: `locust` itself is
+rlocust's (the launcher serves it), and the tests' package is added to its search path by a conftest.py, so `from
+locust.test.testcases import LocustTestCase` finds the tests' helpers next to rlocust's modules. The tests' own
+dependencies come from the interpreter the launcher runs (its virtualenv, or the one named with VIRTUAL_ENV) and
+from --deps (tests/locust_own/requirements.txt, installed with `pip install --target`). `locust` on PATH is rlocust
+(or Locust itself with --baseline), for the tests that start it as a program.
 
-    scripts/locust_own_tests.py [--locust-src DIR] [--launcher target/release/rlocust-python] [MODULE ...]
+    scripts/locust_own_tests.py [--locust-src DIR] [--launcher target/release/rlocust-python] [--deps DIR] [MODULE ...]
 
 Each module runs in its own process with a time limit (--timeout, default 300 s); a module that does not finish
 counts its unfinished tests as failed.
@@ -28,29 +29,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "2.47.0"
 REPO = "https://github.com/locustio/locust"
-# The modules that exercise the public locustfile API and the library API.
-MODULES = [
-    "test_locust_class.py",
-    "test_users.py",
-    "test_taskratio.py",
-    "test_tags.py",
-    "test_wait_time.py",
-    "test_sequential_taskset.py",
-    "test_markov_taskset.py",
-    "test_interruptable_task.py",
-    "test_old_wait_api.py",
-    "test_http.py",
-    "test_fasthttp.py",
-    "test_debugging.py",
-    "test_env.py",
-    "test_stats.py",
-    "test_runners.py",
-    "test_pytest_locustfile.py",
-]
+# Every test module of Locust's but test_main.py (its end-to-end tests run `locust` as a program:
+# scripts/locust_e2e_tests.py).
+E2E_MODULE = "test_main.py"
+REQUIREMENTS = ROOT / "tests" / "locust_own" / "requirements.txt"
+
+
+def all_modules(src):
+    return sorted(p.name for p in (Path(src) / "locust" / "test").glob("test_*.py") if p.name != E2E_MODULE)
+
 
 CONFTEST = '''"""Makes Locust's test helpers (`locust.test.*`) importable next to rlocust's `locust` modules.
 
-Some test modules import Locust internals rlocust does not have (its ZeroMQ RPC classes, `locust.main`, a few
+Some test modules import Locust internals rlocust does not have (its ZeroMQ RPC classes, a few
 helpers of `locust.stats`). So that the other tests of those modules run, each missing name gets a stand-in here,
 in this test process only: a class or function that raises NotImplementedError when used. A test that uses one
 fails; rlocust itself is unchanged.
@@ -95,7 +86,6 @@ STAND_INS = {
     "locust.rpc": ["Message"],
     "locust.rpc.protocol": ["Message"],
     "locust.rpc.rpc": ["Client", "Server"],
-    "locust.main": ["create_environment", "main"],
     "locust.stats": ["CachedResponseTimes", "bucket_response_time", "diff_response_time_dicts",
                      "setup_distributed_stats_event_listeners"],
 }
@@ -104,16 +94,58 @@ for _name, _attrs in STAND_INS.items():
     for _attr in _attrs:
         if not hasattr(_mod, _attr):
             setattr(_mod, _attr, _stand_in(f"{_name}.{_attr}"))
+
+
+# test_web's setUp empties the response cache of Locust's own Flask view for /stats/requests
+# (`web_ui.app.view_functions["locust.request_stats"].clear_cache()`). rlocust's /stats/requests is served by its
+# Rust server, which keeps no such cache; the Flask app only serves a locustfile's own routes. A view of that name
+# with a `clear_cache` that does nothing (no URL rule: it is never routed to) lets the tests of the HTTP API run.
+import locust.web as _web  # noqa: E402
+
+_app_property = _web.WebUI.__dict__.get("app")
+
+
+def _app_with_stats_view(self):
+    app = _app_property.fget(self)
+    if "locust.request_stats" not in app.view_functions:
+        def request_stats():
+            raise NotImplementedError("served by rlocust's Rust server")
+
+        request_stats.clear_cache = lambda: None
+        app.view_functions["locust.request_stats"] = request_stats
+    return app
+
+
+if locust.__file__.startswith("<rlocust>"):  # (not under --baseline, real Locust)
+    _web.WebUI.app = property(_app_with_stats_view, _app_property.fset)
 '''
 
 
-def fetch(dest):
-    """Locust's repository at TAG (its sdist on PyPI has no tests)."""
+def locust_source(given, dest):
+    """A directory with Locust's sources (locust/test, examples) at TAG: `given` (or $LOCUST_SRC) when it is a
+    checkout; when it is a git directory (e.g. a bare mirror), its TAG, or its HEAD when it has no such tag, unpacked
+    into `dest`; else a clone of TAG from GitHub into `dest`. None when none of these can be had. Locust's sdist and
+    wheel on PyPI have no tests."""
+    given = given or os.environ.get("LOCUST_SRC")
+    if given:
+        path = Path(given)
+        if (path / "locust" / "test").is_dir():
+            return path
+        git = ["git", f"--git-dir={path / '.git' if (path / '.git').exists() else path}"]
+        rev = TAG if subprocess.run([*git, "rev-parse", "-q", "--verify", f"refs/tags/{TAG}"],
+                                    capture_output=True).returncode == 0 else "HEAD"
+        commit = subprocess.run([*git, "rev-parse", rev], capture_output=True, text=True)
+        if commit.returncode != 0:
+            sys.exit(f"locust_own_tests: {given} is neither a checkout of Locust nor its git directory")
+        dest.mkdir(parents=True)
+        archive = subprocess.run([*git, "archive", rev, "locust", "examples"], capture_output=True, check=True)
+        subprocess.run(["tar", "x", "-C", str(dest)], input=archive.stdout, check=True)
+        print(f"Locust's tests from {given} at {rev} ({commit.stdout.strip()[:10]})", file=sys.stderr)
+        return dest
     r = subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", TAG, REPO, str(dest)],
                        capture_output=True, text=True)
     if r.returncode != 0:
-        sys.exit(f"locust_own_tests: cannot clone {REPO} at {TAG} ({r.stderr.strip().splitlines()[-1:]}); "
-                 "give --locust-src DIR, a checkout of Locust at that tag")
+        return None
     return dest
 
 
@@ -184,7 +216,7 @@ def run_module(launcher, work, module, timeout, env):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("modules", nargs="*", default=MODULES)
+    parser.add_argument("modules", nargs="*", help="test modules (default: all but test_main.py)")
     parser.add_argument("--locust-src", help="a checkout of Locust (default: clone tag %s)" % TAG)
     parser.add_argument("--launcher", default=str(ROOT / "target" / "release" / "rlocust-python"))
     parser.add_argument("--baseline", metavar="PYTHON",
@@ -192,13 +224,15 @@ def main():
                              ".venv-oracle/bin/python): what passes on this machine under Locust itself")
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--keep", help="keep the work directory here (logs, JUnit reports)")
-    parser.add_argument("--test-deps", default="retry pyquery",
-                        help="packages Locust's test modules import beyond Locust's own dependencies, installed with "
-                             "pip into the work directory (default: %(default)s; '' for none)")
+    parser.add_argument("--deps", help="a `pip install --target` directory with tests/locust_own/requirements.txt "
+                        "(default: installed into the work directory)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="locust-own-tests-"))
     try:
-        src = Path(args.locust_src) if args.locust_src else fetch(tmp / "locust-src")
+        src = locust_source(args.locust_src, tmp / "locust-src")
+        if src is None:
+            sys.exit(f"locust_own_tests: cannot clone {REPO} at {TAG}; give --locust-src DIR (or LOCUST_SRC), a "
+                     "checkout of Locust at that tag or its git directory")
         work = Path(args.keep) if args.keep else tmp / "work"
         if work.exists():
             shutil.rmtree(work)
@@ -211,12 +245,19 @@ def main():
                                   capture_output=True, text=True, check=True).stdout.strip()
             (work / "locust" / "__init__.py").write_text(BASELINE_INIT.format(real=real))
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
-        if args.test_deps.strip():
+        # `locust` on PATH for the tests that start it as a program (test_log's): rlocust, or Locust itself
+        bindir = work / "bin"
+        bindir.mkdir()
+        program = Path(args.baseline).parent / "locust" if args.baseline else Path(args.launcher).parent / "rlocust"
+        (bindir / "locust").symlink_to(program.resolve())
+        env["PATH"] = os.pathsep.join([str(bindir), env.get("PATH", "")])
+        deps = args.deps
+        if not deps:
             deps = work / "_deps"
-            subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(deps),
-                            *args.test_deps.split()], check=True)
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(deps), env.get("PYTHONPATH")]))
-        results = [run_module(launcher, work, m, args.timeout, env) for m in args.modules]
+            subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(deps),
+                            "-r", str(REQUIREMENTS)], check=True)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(deps), env.get("PYTHONPATH")]))
+        results = [run_module(launcher, work, m, args.timeout, env) for m in args.modules or all_modules(src)]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     total_pass = total = 0

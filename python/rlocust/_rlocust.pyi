@@ -97,8 +97,14 @@ def activate_library() -> None:
 def library_mode() -> bool:
     """Whether a script drives the run (`rlocust-python`) rather than `rlocust`'s command line."""
 
-def lib_runner(classes: Sequence[tuple[str, float, int]], stop_timeout: float, reset_stats: bool) -> None:
-    """A new runner for the user classes (name, weight, fixed_count): a fresh runner state and task."""
+def lib_runner(
+    classes: Sequence[tuple[str, float, int]],
+    stop_timeout: float,
+    reset_stats: bool,
+    cpu_monitor_interval: float | None = None,
+) -> None:
+    """A new runner for the user classes (name, weight, fixed_count): a fresh runner state and task, and its CPU
+    monitor every `cpu_monitor_interval` seconds."""
 
 def lib_stop_timeout(seconds: float) -> None:
     """`environment.stop_timeout` as it is when the test starts."""
@@ -112,8 +118,14 @@ def lib_take_logs() -> list[tuple[int, str, str]]:
 def lib_web_ui(args: list[str], info: str) -> tuple[str, int]:
     """Start the web UI with Locust's web options `args`; `info` is `web_info()`'s JSON. Returns (host, port)."""
 
-def lib_parse_options(argv: list[str]) -> tuple[dict[str, Any] | None, int | None, str]:
-    """Locust's built-in options parsed from `argv`: (options, None, "") or (None, exit code, text to print)."""
+def lib_parse_options(
+    argv: list[str],
+    custom: Sequence[tuple[Any, ...]] = ...,
+    config_files: list[str] | None = None,
+    known: bool = False,
+) -> tuple[dict[str, Any] | None, int | None, tuple[str, str], list[str], list[str]]:
+    """Locust's built-in options parsed from `argv` with the added options `custom`: (options, None, ("", ""), the
+    added options' arguments, the unrecognized arguments) or (None, exit code, (stdout, stderr), [], [])."""
 
 def stats_text(which: Literal["stats", "stats_total", "percentiles", "errors"]) -> str:
     """The text of one of Locust's console tables."""

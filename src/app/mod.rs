@@ -30,8 +30,13 @@ pub(crate) static ARGV: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const LOCUST_VERSION: &str = "2.47.0";
 
+/// `-V`: the version, where the program is (as Locust's "locust 2.47.0 from <its package>") and the Locust version
+/// it follows.
 fn version_line() -> String {
-    format!("rlocust {VERSION} (follows Locust {LOCUST_VERSION})")
+    let place = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "?".into());
+    format!("rlocust {VERSION} from {place} (follows Locust {LOCUST_VERSION})")
 }
 
 /// A panic is a bug in rlocust: say so in one line (with where, for the bug report) instead of Rust's panic text

@@ -550,13 +550,16 @@ impl<'a> Session<'a> {
             let stats = self.services.stats.clone();
             let width = name_width();
             let mut done = self.done.subscribe();
+            // the first table before the runner (and a shape) starts, as Locust's printer greenlet prints it
+            // before the shape's first tick
+            log::print_table(&console::stats_table(&stats.snapshot(), true, width));
             rt.spawn(async move {
                 loop {
-                    log::print_table(&console::stats_table(&stats.snapshot(), true, width));
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs_f64(console_secs)) => {}
                         _ = done.changed() => return,
                     }
+                    log::print_table(&console::stats_table(&stats.snapshot(), true, width));
                 }
             });
         }
@@ -622,7 +625,12 @@ impl<'a> Session<'a> {
             },
         );
         if let Some(hub) = runner::monitor::ThreadClock::current() {
-            rt.spawn(runner::monitor::run(shared.clone(), bridge.clone(), hub));
+            rt.spawn(runner::monitor::run(
+                shared.clone(),
+                bridge.clone(),
+                hub,
+                runner::monitor::CPU_MONITOR_INTERVAL,
+            ));
         }
     }
 }

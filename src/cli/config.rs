@@ -190,7 +190,8 @@ fn resolve(cwd: &Path, p: &str) -> PathBuf {
 /// The default files that exist, then the `--config` file found in `args`.
 fn sources(args: &[String], env: &Env) -> Result<Vec<Source>, CliError> {
     let mut out = Vec::new();
-    for name in ["~/.locust.conf", "locust.conf", "pyproject.toml"] {
+    let defaults = ["~/.locust.conf", "locust.conf", "pyproject.toml"].map(String::from);
+    for name in env.config_files.as_deref().unwrap_or(&defaults) {
         if name.starts_with('~') && env.home.is_none() {
             continue;
         }

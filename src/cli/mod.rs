@@ -170,6 +170,9 @@ pub struct Env {
     pub cwd: PathBuf,
     /// For `~/.locust.conf`.
     pub home: Option<PathBuf>,
+    /// The config files read before `--config`'s: None for Locust's (`~/.locust.conf`, `locust.conf`,
+    /// `pyproject.toml`); a script's `get_parser(default_config_files=[...])` names others.
+    pub config_files: Option<Vec<String>>,
 }
 
 impl Env {
@@ -186,6 +189,7 @@ impl Env {
             vars,
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             home: std::env::var_os("HOME").map(PathBuf::from),
+            config_files: None,
         }
     }
 
@@ -195,6 +199,7 @@ impl Env {
             vars: Vec::new(),
             cwd: cwd.into(),
             home,
+            config_files: None,
         }
     }
 
@@ -377,6 +382,25 @@ pub fn pre_parse(argv: &[String], env: &Env) -> Result<Pre, CliError> {
 /// parse: `--csv-full-history` needs `--csv` (exit 2), `--headful` clears `--headless`, `--autoquit` needs
 /// `--autostart` (exit 1). A `-h`/`-V` reached here comes back as [`CliError::Help`] / [`CliError::Version`].
 pub fn parse(argv: &[String], env: &Env, custom: &[CustomArg]) -> Result<Parsed, CliError> {
+    parse_inner(argv, env, custom, false).map(|(parsed, _)| parsed)
+}
+
+/// [`parse`] as argparse's `parse_known_args` (a script's `get_parser().parse_known_args()`): the arguments no
+/// option takes are returned instead of refused.
+pub fn parse_known(
+    argv: &[String],
+    env: &Env,
+    custom: &[CustomArg],
+) -> Result<(Parsed, Vec<String>), CliError> {
+    parse_inner(argv, env, custom, true)
+}
+
+fn parse_inner(
+    argv: &[String],
+    env: &Env,
+    custom: &[CustomArg],
+    known: bool,
+) -> Result<(Parsed, Vec<String>), CliError> {
     let specs = spec::table();
     let mut actions: Vec<Action> = specs.iter().map(to_action).collect();
     actions.extend(custom.iter().filter_map(custom_action));
@@ -389,7 +413,7 @@ pub fn parse(argv: &[String], env: &Env, custom: &[CustomArg]) -> Result<Parsed,
         Some(Stop::Version) => return Err(CliError::Version),
         None => {}
     }
-    if !outcome.extras.is_empty() {
+    if !outcome.extras.is_empty() && !known {
         return Err(CliError::Usage(unrecognized(&outcome.extras, &actions)));
     }
     let mut values: IndexMap<String, Value> = specs
@@ -446,11 +470,14 @@ pub fn parse(argv: &[String], env: &Env, custom: &[CustomArg]) -> Result<Parsed,
             "check_rps" | "check_fail_ratio" | "check_avg_response_time"
         )
     });
-    Ok(Parsed {
-        options,
-        values,
-        custom_argv,
-    })
+    Ok((
+        Parsed {
+            options,
+            values,
+            custom_argv,
+        },
+        outcome.extras,
+    ))
 }
 
 /// How argparse writes an option in the help: `-f <filename>, --locustfile <filename>`.

@@ -276,6 +276,15 @@ if LINE_STDERR:
                                       encoding=sys.stderr.encoding, errors="backslashreplace", line_buffering=True)
     except Exception:
         pass
+    # An unbuffered stdout (PYTHONUNBUFFERED, -u) writes print()'s text and its newline separately, and a log line
+    # from Rust can land between the two when both go to one pipe (`2>&1`): line-buffered, a line goes out whole
+    # as soon as it ends, as it does under Locust, where nothing writes from another thread.
+    if getattr(sys.stdout, "write_through", False):
+        try:
+            sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)),
+                                          encoding=sys.stdout.encoding, errors=sys.stdout.errors, line_buffering=True)
+        except Exception:
+            pass
 "#;
 
 fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
@@ -363,8 +372,21 @@ pub fn load_locustfiles(paths: &[String]) -> Result<Loaded, InterpError> {
             .map_err(|e| user_err(py, e))?;
         let (classes, custom, has_shape): (Vec<(String, f64, u64)>, Vec<Bound<'_, PyTuple>>, bool) =
             r.extract().map_err(|e| internal(py, e))?;
-        let mut custom_args = Vec::new();
-        for t in custom {
+        let custom_args = custom_args(custom).map_err(|e| internal(py, e))?;
+        Ok(Loaded {
+            classes: class_infos(classes),
+            custom_args,
+            has_shape,
+        })
+    })
+}
+
+/// The options a locustfile added, as `locust.argument_parser.custom_arg_specs` describes them (one tuple each).
+#[allow(clippy::type_complexity)] // the tuple mirrors what `custom_arg_specs` returns
+pub(crate) fn custom_args(specs: Vec<Bound<'_, PyTuple>>) -> PyResult<Vec<CustomArg>> {
+    specs
+        .into_iter()
+        .map(|t| {
             let (flags, dest, takes_value, multiple, env_var, help, default_display, hidden): (
                 Vec<String>,
                 String,
@@ -374,8 +396,8 @@ pub fn load_locustfiles(paths: &[String]) -> Result<Loaded, InterpError> {
                 Option<String>,
                 Option<String>,
                 bool,
-            ) = t.extract().map_err(|e| internal(py, e))?;
-            custom_args.push(CustomArg {
+            ) = t.extract()?;
+            Ok(CustomArg {
                 flags,
                 dest,
                 takes_value,
@@ -384,14 +406,9 @@ pub fn load_locustfiles(paths: &[String]) -> Result<Loaded, InterpError> {
                 help,
                 default_display,
                 hidden,
-            });
-        }
-        Ok(Loaded {
-            classes: class_infos(classes),
-            custom_args,
-            has_shape,
+            })
         })
-    })
+        .collect()
 }
 
 fn class_infos(classes: Vec<(String, f64, u64)>) -> Vec<ClassInfo> {

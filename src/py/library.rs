@@ -20,6 +20,9 @@ static LIBRARY: AtomicBool = AtomicBool::new(false);
 /// The runner task of the current library-mode runner.
 static TASK: Mutex<Option<tokio::task::JoinHandle<()>>> = Mutex::new(None);
 
+/// The CPU and memory monitor of the current library-mode runner (Locust's `monitor_cpu_and_memory` greenlet).
+static MONITOR: Mutex<Option<tokio::task::JoinHandle<()>>> = Mutex::new(None);
+
 pub(crate) fn enable() {
     LIBRARY.store(true, Ordering::Relaxed);
 }
@@ -39,13 +42,16 @@ fn not_library() -> PyErr {
 }
 
 /// A new runner for the user classes `classes` ((name, weight, fixed_count)): a fresh runner state in `ready`
-/// and its task, which serves `runner_control` from then on, and empty statistics. The previous runner's task is
-/// ended.
+/// and its task, which serves `runner_control` from then on, and empty statistics; its CPU monitor every
+/// `cpu_monitor_interval` seconds (`cpu_warning`, `usage_monitor`). The previous runner's tasks are ended. Call it
+/// on the hub thread (the monitor measures the calling thread's CPU time).
 #[pyfunction]
+#[pyo3(signature = (classes, stop_timeout, reset_stats, cpu_monitor_interval=None))]
 fn lib_runner(
     classes: Vec<(String, f64, u64)>,
     stop_timeout: f64,
     reset_stats: bool,
+    cpu_monitor_interval: Option<f64>,
 ) -> PyResult<()> {
     if !library_mode() {
         return Err(not_library());
@@ -73,8 +79,25 @@ fn lib_runner(
         plan,
         rx,
     ));
+    let monitor = runner::monitor::ThreadClock::current().map(|hub| {
+        let interval = cpu_monitor_interval
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map_or(
+                runner::monitor::CPU_MONITOR_INTERVAL,
+                std::time::Duration::from_secs_f64,
+            );
+        core.engine.handle.spawn(runner::monitor::run(
+            shared.clone(),
+            core.bridge.clone(),
+            hub,
+            interval,
+        ))
+    });
     *core.runner.write() = shared;
     if let Some(old) = TASK.lock().replace(task) {
+        old.abort();
+    }
+    if let Some(old) = std::mem::replace(&mut *MONITOR.lock(), monitor) {
         old.abort();
     }
     // a new runner starts from empty statistics, as a new Environment's runner does in Locust
@@ -212,19 +235,40 @@ fn lib_web_ui(py: Python<'_>, args: Vec<String>, info: String) -> PyResult<(Stri
     .map_err(PyRuntimeError::new_err)
 }
 
-/// Locust's built-in options parsed from `argv` as `locust` would parse them (its `LOCUST_*` variables and
-/// config files included), for `run_single_user` outside an rlocust run (Locust parses the script's own command
-/// line there). Returns (the options as a dict, None, "") or, when parsing ends the program (a usage error,
-/// `--help`), (None, exit code, the text to print).
+/// What `get_parser().parse_args(argv)` gives (`locust.argument_parser`): Locust's built-in options parsed from
+/// `argv` as `rlocust` parses them (its `LOCUST_*` variables and config files included), with the options a
+/// locustfile added (`custom`: `custom_arg_specs` tuples). `config_files` replaces Locust's default config files
+/// when given; `known`: unrecognized arguments are returned instead of refused (`parse_known_args`).
+/// Returns (the built-in options as a dict, None, ("", ""), the added options' arguments for argparse, the
+/// unrecognized arguments), or, when parsing ends the program (a usage error, `--help`, `--version`): (None, exit
+/// code, (stdout text, stderr text), [], []).
+#[allow(clippy::type_complexity)] // the tuple is the Python-side contract
 #[pyfunction]
+#[pyo3(signature = (argv, custom=Vec::new(), config_files=None, known=false))]
 fn lib_parse_options<'py>(
     py: Python<'py>,
     argv: Vec<String>,
-) -> PyResult<(Option<Bound<'py, pyo3::types::PyDict>>, Option<i32>, String)> {
-    use crate::cli::{CliError, Value};
-    let env = crate::cli::Env::from_process();
-    match crate::cli::parse(&argv, &env, &[]) {
-        Ok(parsed) => {
+    custom: Vec<Bound<'py, pyo3::types::PyTuple>>,
+    config_files: Option<Vec<String>>,
+    known: bool,
+) -> PyResult<(
+    Option<Bound<'py, pyo3::types::PyDict>>,
+    Option<i32>,
+    (String, String),
+    Vec<String>,
+    Vec<String>,
+)> {
+    use crate::cli::Value;
+    let custom = crate::interp::custom_args(custom)?;
+    let mut env = crate::cli::Env::from_process();
+    env.config_files = config_files;
+    let result = if known {
+        crate::cli::parse_known(&argv, &env, &custom)
+    } else {
+        crate::cli::parse(&argv, &env, &custom).map(|parsed| (parsed, Vec::new()))
+    };
+    match result {
+        Ok((parsed, extras)) => {
             let d = pyo3::types::PyDict::new(py);
             for (k, v) in &parsed.values {
                 let obj: Bound<'py, PyAny> = match v {
@@ -237,10 +281,24 @@ fn lib_parse_options<'py>(
                 };
                 d.set_item(k, obj)?;
             }
-            Ok((Some(d), None, String::new()))
+            Ok((
+                Some(d),
+                None,
+                Default::default(),
+                parsed.custom_argv,
+                extras,
+            ))
         }
-        Err(CliError::Help(text)) => Ok((None, Some(0), text)),
-        Err(e) => Ok((None, Some(e.exit_code()), e.message())),
+        Err(e) => {
+            let status = crate::app::ExitStatus::Cli(e);
+            Ok((
+                None,
+                Some(status.code()),
+                status.text(),
+                Vec::new(),
+                Vec::new(),
+            ))
+        }
     }
 }
 

@@ -75,7 +75,8 @@ pub fn percent(cpu_delta: f64, wall_delta: f64) -> f64 {
     }
 }
 
-pub async fn run(shared: Arc<Shared>, bridge: Arc<Bridge>, hub: ThreadClock) {
+/// Every `interval` ([`CPU_MONITOR_INTERVAL`], or a library-mode script's `locust.runners.CPU_MONITOR_INTERVAL`).
+pub async fn run(shared: Arc<Shared>, bridge: Arc<Bridge>, hub: ThreadClock, interval: Duration) {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1) as f64;
@@ -83,7 +84,7 @@ pub async fn run(shared: Arc<Shared>, bridge: Arc<Bridge>, hub: ThreadClock) {
     let mut last_proc = process_cpu_seconds();
     let mut last = Instant::now();
     loop {
-        tokio::time::sleep(CPU_MONITOR_INTERVAL).await;
+        tokio::time::sleep(interval).await;
         let wall = last.elapsed().as_secs_f64();
         let cpu = hub.seconds().unwrap_or(last_cpu);
         let proc = process_cpu_seconds();

@@ -245,3 +245,21 @@ def test_each_new_environment_starts_with_empty_statistics(target):
     theirs = _run([str(ORACLE / "bin" / "python"), "two_environments.py", target])
     assert theirs.returncode == 0, theirs.stdout + theirs.stderr
     assert ours.stdout.splitlines() == theirs.stdout.splitlines(), (ours.stdout, theirs.stdout)
+
+
+def test_parser_and_entry_module_api(tmp_path):
+    """Side by side with Locust 2.47: `get_parser()` with the built-in options (command line, config files in place
+    of the default ones, LOCUST_* variables, parse_known_args, usage errors, --help with a locustfile's options),
+    `ui_extra_args_dict`, `parse_locustfile_paths`, `locust.main.load_locustfile`/`create_environment`,
+    `locust.html.process_html_filename` and `locust.util.url.is_url` print the same."""
+    (tmp_path / "ours").mkdir()
+    ours = _run([LAUNCHER, "parser_api.py", str(tmp_path / "ours")])
+    assert ours.returncode == 0, ours.stdout + ours.stderr
+    assert "command line: [('host', 'http://127.0.0.1:1'), ('num_users', 7)" in ours.stdout, ours.stdout
+    assert "['--unknown-flag-print-stats'] exit 2 | did you mean: True" in ours.stdout, ours.stdout
+    if not (ORACLE / "bin" / "python").exists():
+        pytest.skip(f"no Locust in {ORACLE}")
+    (tmp_path / "theirs").mkdir()
+    theirs = _run([str(ORACLE / "bin" / "python"), "parser_api.py", str(tmp_path / "theirs")])
+    assert theirs.returncode == 0, theirs.stdout + theirs.stderr
+    assert ours.stdout.splitlines() == theirs.stdout.splitlines(), (ours.stdout, theirs.stdout)

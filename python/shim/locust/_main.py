@@ -14,6 +14,8 @@ import os
 import sys
 import traceback
 
+from locust.util.url import is_url
+
 
 class UserFacingError(Exception):
     """A finished one-line (or traceback) message for the user, with the exit code to use."""
@@ -35,16 +37,6 @@ class _State:
     env = None
     percentiles = None  # PERCENTILES_TO_REPORT as handed to Rust before the CSV files were made
     locustfiles = []
-
-
-def _is_url(path):
-    from urllib.parse import urlparse
-
-    try:
-        parsed = urlparse(path)
-        return parsed.scheme in ("https", "http") and bool(parsed.netloc)
-    except ValueError:
-        return False
 
 
 def _download(url):
@@ -92,7 +84,7 @@ def _resolve(paths):
         path = raw.strip()
         if not path:
             continue
-        if _is_url(path):
+        if is_url(path):
             files.append(_download(path))
         elif os.path.isdir(path):
             found = []
@@ -238,9 +230,9 @@ def load_locustfiles(paths):
     _State.user_classes = users
     _State.user_tasks = {name: cls.tasks for name, cls in users.items()}
     _State.shape_classes = list(shapes.values())
-    from locust.argument_parser import custom_arg_specs, get_parser
+    from locust.argument_parser import custom_arg_specs, locustfile_options_parser
 
-    _State.parser = get_parser()
+    _State.parser = locustfile_options_parser()
     classes = [(n, float(getattr(c, "weight", 1)), int(getattr(c, "fixed_count", 0) or 0)) for n, c in users.items()]
     return classes, custom_arg_specs(_State.parser), bool(shapes)
 
@@ -369,24 +361,11 @@ def _serves_metrics(web_ui):
 def _ui_extra_options(options):
     """Locust's `ui_extra_args_dict()`: the locustfile's own options shown in the web UI's form, each with its
     current value (command line, config file or environment) as the default."""
-    parser = _State.parser
-    if parser is None:
+    from locust.argument_parser import ui_extra_options
+
+    if _State.parser is None:
         return {}
-    values = vars(options) if options is not None else {}
-    out = {}
-    for action in parser._actions:
-        dest = action.dest
-        if not action.option_strings or not getattr(action, "include_in_web_ui", False) or dest in out:
-            continue
-        out[dest] = {
-            "default_value": values.get(dest, action.default),
-            "is_secret": bool(getattr(action, "is_secret", False)),
-            "is_required": bool(getattr(action, "is_required", False)),
-            "help_text": action.help,
-            "is_multiple": bool(getattr(action, "is_multiple", False)),
-            "choices": list(action.choices) if action.choices is not None else None,
-        }
-    return out
+    return ui_extra_options(_State.parser, vars(options) if options is not None else {})
 
 
 def configure(values, custom_argv):

@@ -1,13 +1,22 @@
-"""`locust.argument_parser`: the parser object `init_command_line_parser` listeners add options to.
+"""`locust.argument_parser`: Locust's command-line parser as scripts and plugins use it.
 
-rlocust's built-in options are parsed in Rust; this argparse parser only carries the options locustfiles
-add, so their types, choices and actions behave exactly as argparse defines them.
+`rlocust` parses its built-in options in Rust (`src/cli`: Locust's options, config files, `LOCUST_*` variables,
+argparse's rules and texts). The argparse parser here carries the options locustfiles add
+(`init_command_line_parser`), so their types, choices and actions behave exactly as argparse defines them. The
+parser `get_parser()` returns has both: its `parse_args` hands the arguments to the Rust parser (through
+`_rlocust.lib_parse_options`) and converts the locustfile's options with argparse, so a script that parses a
+command line the way Locust does gets the same namespace.
 """
 
 import argparse
+import json
 import os
+import sys
 
 _EXTRA_KWARGS = ("include_in_web_ui", "is_secret", "is_required", "is_multiple", "env_var")
+
+# Locust's config files, read in this order (`get_parser(default_config_files=...)` replaces them).
+DEFAULT_CONFIG_FILES = ["~/.locust.conf", "locust.conf", "pyproject.toml"]
 
 
 def _add_argument_with_extras(add):
@@ -25,39 +34,140 @@ def _add_argument_with_extras(add):
 
 
 class LocustArgumentParser(argparse.ArgumentParser):
-    """argparse with Locust's extra `add_argument` keywords (include_in_web_ui, is_secret, env_var, …)."""
+    """argparse with Locust's extra `add_argument` keywords (include_in_web_ui, is_secret, env_var, …).
+
+    Its own actions are the options locustfiles add. The parser `get_parser()` returns also parses Locust's
+    built-in options (see the module's docstring)."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prog", "rlocust")
         kwargs.setdefault("add_help", False)
         super().__init__(*args, **kwargs)
         self.add_argument = _add_argument_with_extras(super().add_argument)
+        # the config files of the full parser (get_parser); None: only the actions added here
+        self._builtin_config_files = None
 
     def add_argument_group(self, *args, **kwargs):
         group = super().add_argument_group(*args, **kwargs)
         group.add_argument = _add_argument_with_extras(group.add_argument)
         return group
 
+    def parse_args(self, args=None, namespace=None):
+        if self._builtin_config_files is None:
+            return super().parse_args(args, namespace)
+        return self._parse_with_builtins(args, namespace, known=False)[0]
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._builtin_config_files is None:
+            return super().parse_known_args(args, namespace)
+        return self._parse_with_builtins(args, namespace, known=True)
+
+    def _parse_with_builtins(self, args, namespace, known):
+        """Locust's built-in options (in Locust's order) and then the added ones, as one namespace; `known`: leave
+        unrecognized arguments to the caller instead of refusing them. `--help`, `--version` and usage errors print
+        and exit as they do under `rlocust`."""
+        import _rlocust
+
+        argv = sys.argv[1:] if args is None else [str(a) for a in args]
+        values, code, (out, err), custom_argv, extras = _rlocust.lib_parse_options(
+            argv, custom_arg_specs(self), self._builtin_config_files, known)
+        if values is None:
+            sys.stdout.write(out)
+            sys.stderr.write(err)
+            sys.exit(code)
+        # the added options, from the config files, the environment and the command line in that order
+        custom, rest = argparse.ArgumentParser.parse_known_args(self, custom_argv)  # (not our override)
+        if rest:
+            self.error("unrecognized arguments: " + " ".join(rest))
+        namespace = namespace if namespace is not None else argparse.Namespace()
+        for key, value in values.items():
+            setattr(namespace, key, value)
+        for key, value in vars(custom).items():
+            if key not in values:  # an option that is also built in (locust-plugins' -i) is the built-in one
+                setattr(namespace, key, value)
+        if namespace.config_users:
+            namespace.config_users = [json.loads(text) for text in namespace.config_users]  # as Locust's type= does
+        return namespace, extras
+
+    def _web_ui_actions(self, flag=None):
+        return {a.dest: a for a in self._actions
+                if getattr(a, "include_in_web_ui", False) and (flag is None or getattr(a, flag, False))}
+
     @property
     def args_included_in_web_ui(self):
-        return {a.dest: a for a in self._actions if getattr(a, "include_in_web_ui", False)}
+        return self._web_ui_actions()
 
     @property
     def secret_args_included_in_web_ui(self):
-        return {a.dest: a for a in self._actions if getattr(a, "include_in_web_ui", False) and getattr(a, "is_secret", False)}
+        return self._web_ui_actions("is_secret")
+
+    @property
+    def required_args_included_in_web_ui(self):
+        return self._web_ui_actions("is_required")
+
+    @property
+    def multiple_args_included_in_web_ui(self):
+        return self._web_ui_actions("is_multiple")
 
 
 def get_empty_argument_parser(add_help=True, default_config_files=None):
     return LocustArgumentParser(add_help=add_help)
 
 
-def get_parser(default_config_files=None):
-    """A parser with the options locustfiles add (fires `init_command_line_parser`, as Locust does)."""
+def locustfile_options_parser():
+    """A parser with only the options locustfiles add (fires `init_command_line_parser`): what rlocust's own
+    startup converts the locustfile's options with (the built-in ones are parsed in Rust)."""
     import locust
 
     parser = LocustArgumentParser()
     locust.events.init_command_line_parser.fire(parser=parser)
     return parser
+
+
+def get_parser(default_config_files=None):
+    """Locust's full parser: the built-in options and those locustfiles add (fires `init_command_line_parser`, as
+    Locust does). `default_config_files` replaces Locust's `~/.locust.conf`, `locust.conf` and `pyproject.toml`."""
+    parser = locustfile_options_parser()
+    parser._builtin_config_files = list(DEFAULT_CONFIG_FILES if default_config_files is None else default_config_files)
+    return parser
+
+
+def parse_options(args=None):
+    """Locust's deprecated shortcut for `get_parser().parse_args(args)`, with its warning."""
+    print("Warning: This function is deprecated and may be removed in a future version")
+    return get_parser().parse_args(args=args)
+
+
+def default_args_dict():
+    """The built-in options as they are before any locustfile adds its own (no config file is read)."""
+    parser = LocustArgumentParser()
+    parser._builtin_config_files = []
+    return vars(parser.parse_args([]))
+
+
+def ui_extra_options(parser, values, skip=()):
+    """The options `parser` shows in the web UI's form (`include_in_web_ui`), each with its value in `values` (the
+    parsed options) as the default: Locust's `UIExtraArgOptions` as dicts. Names in `skip` are left out."""
+    out = {}
+    for dest, action in parser.args_included_in_web_ui.items():
+        if not action.option_strings or dest in skip:
+            continue
+        out[dest] = {
+            "default_value": values.get(dest, action.default),
+            "is_secret": bool(getattr(action, "is_secret", False)),
+            "is_required": bool(getattr(action, "is_required", False)),
+            "help_text": action.help,
+            "is_multiple": bool(getattr(action, "is_multiple", False)),
+            "choices": list(action.choices) if action.choices is not None else None,
+        }
+    return out
+
+
+def ui_extra_args_dict(args=None):
+    """Locust's `ui_extra_args_dict`: the locustfiles' options shown in the web UI, with the values `args` (default:
+    the command line) gives them."""
+    parser = get_parser()
+    return ui_extra_options(parser, vars(parser.parse_args(args)), skip=default_args_dict())
 
 
 def custom_arg_specs(parser):
@@ -94,18 +204,21 @@ def parse_locustfile_option(args=None):
     return options
 
 
-def get_locustfiles_locally(options):
-    """The locustfile paths of `options.locustfile` (comma-separated files, directories, URLs), as absolute paths,
-    by Locust's rules; an unusable one writes Locust's message and exits 1."""
-    import sys
-
+def parse_locustfile_paths(paths):
+    """The locustfiles named by `paths` (files, directories searched for `*.py` not starting with `_`, URLs
+    downloaded), as absolute paths, by Locust's rules; an unusable one writes Locust's message and exits 1."""
     from locust import _main
 
-    if options.locustfile == "-":
-        sys.stderr.write("locustfile '-' (download from the master) is only available to an rlocust worker\n")
-        sys.exit(1)
     try:
-        return _main._resolve([p.strip() for p in options.locustfile.split(",")])
+        return _main._resolve(paths)
     except _main.UserFacingError as e:
         sys.stderr.write(e.message + "\n")
         sys.exit(e.code)
+
+
+def get_locustfiles_locally(options):
+    """The locustfiles of `options.locustfile` (comma-separated) as `parse_locustfile_paths` finds them."""
+    if options.locustfile == "-":
+        sys.stderr.write("locustfile '-' (download from the master) is only available to an rlocust worker\n")
+        sys.exit(1)
+    return parse_locustfile_paths([p.strip() for p in options.locustfile.split(",")])

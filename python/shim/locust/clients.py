@@ -848,8 +848,12 @@ class HttpSession:
             mod = _bridge._exc_module()
             given = full.lstrip()
             if ":" in given and not given.lower().startswith("http"):
-                # requests leaves such a URL unprepared (a scheme it may have an adapter for, e.g. "host:port")
-                # and then finds no adapter: a host without a scheme but with a port ends here
+                # requests passes a URL of another scheme through unprepared, to the adapter mounted for it; with
+                # none (a host without a scheme but with a port ends here too), it finds no adapter
+                for prefix, adapter in self._mounts:
+                    if given.lower().startswith(prefix):
+                        return self._request_mounted(adapter, method, url, full, name, catch_response, context,
+                                                     data, json, kwargs)
                 raise mod.InvalidSchema("No connection adapters were found for %r" % given)
             cls = getattr(mod, "MissingSchema", None) or mod.InvalidURL
             raise cls("Invalid URL %r: No scheme supplied. Perhaps you meant https://%s?" % (full, full))

@@ -107,29 +107,18 @@ def _options():
         current = None
     if current is not None and current.parsed_options is not None:
         return argparse.Namespace(**vars(current.parsed_options))
-    parsed = _parse_command_line()
-    options = argparse.Namespace(**(parsed if parsed is not None else _BUILTIN_DEFAULTS))
-    custom, _rest = argument_parser.get_parser().parse_known_args([])
+    from locust._mode import library_mode
+
+    if library_mode():
+        # Locust's run_single_user: the script's own command line, `LOCUST_*` variables and config files, with the
+        # locustfile's options too
+        return argument_parser.get_parser().parse_args()
+    options = argparse.Namespace(**_BUILTIN_DEFAULTS)
+    custom, _rest = argument_parser.locustfile_options_parser().parse_known_args([])
     for key, value in vars(custom).items():
         if not hasattr(options, key):
             setattr(options, key, value)
     return options
-
-
-def _parse_command_line():
-    """Under `rlocust-python`, Locust's options from the script's own command line, `LOCUST_*` variables and
-    config files (as Locust's run_single_user parses them); None elsewhere."""
-    from locust._mode import library_mode
-
-    if not library_mode():
-        return None
-    import _rlocust
-
-    values, code, text = _rlocust.lib_parse_options(sys.argv[1:])
-    if values is None:
-        print(text, file=sys.stdout if code == 0 else sys.stderr)
-        sys.exit(code)
-    return values
 
 
 def run_single_user(user_class, include_length=False, include_time=False, include_context=False,

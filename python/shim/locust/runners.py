@@ -575,7 +575,8 @@ class LocalRunner(Runner):
 
     def _lib_new_runner(self):
         specs = self._class_specs()
-        _rlocust.lib_runner(specs, float(self.environment.stop_timeout or 0), bool(self.environment.reset_stats))
+        _rlocust.lib_runner(specs, float(self.environment.stop_timeout or 0), bool(self.environment.reset_stats),
+                            float(CPU_MONITOR_INTERVAL))
         self._lib_classes = specs
 
     def _lib_wait(self, event):

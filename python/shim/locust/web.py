@@ -67,6 +67,18 @@ def _served_by_rust():
     flask.abort(404)
 
 
+class _BoundServer:
+    """Where the Rust web server listens, with the attribute names of gevent's WSGIServer."""
+
+    def __init__(self, host, port):
+        self.server_host = host
+        self.server_port = port
+        self.address = (host, port)
+
+    def __repr__(self):
+        return f"<rlocust web server at {self.server_host}:{self.server_port}>"
+
+
 class WebUI:
     """The web UI as a locustfile sees it: `app` (Flask), `template_args`, `auth_required_if_enabled`, …"""
 
@@ -74,7 +86,8 @@ class WebUI:
     """Locust's server greenlet; the server is Rust here, so always None."""
 
     server = None
-    """Locust's WSGI server; the server is Rust here, so always None."""
+    """Locust's WSGI server. The server is Rust here: None until `start()`, then its bound address as gevent's
+    server shows it (`server_host`, `server_port`, `address`: the port a script that asked for port 0 reads)."""
 
     def __init__(self, environment, host, port, web_base_path=None, web_login=False, userclass_picker_is_active=False):
         environment.web_ui = self
@@ -231,7 +244,8 @@ class WebUI:
             info = _main.web_info()
         finally:
             _main._State.env = previous if previous is not None else self.environment
-        _bound_host, self.port = _rlocust.lib_web_ui(args, info)
+        bound_host, self.port = _rlocust.lib_web_ui(args, info)
+        self.server = _BoundServer(bound_host, self.port)
 
     def stop(self):
         """Locust stops its server here; the Rust server stops with the run, so nothing to do."""

@@ -5,6 +5,7 @@ whole), any status outside geventhttpclient's accepted set fails as `LocustBadSt
 verification by default, and FastHttpUser's own class attributes and argument names.
 """
 
+import io
 import json as unshadowed_json
 import re
 from contextlib import contextmanager
@@ -157,6 +158,8 @@ class FastHttpSession:
         self.request_name = None
         self.insecure = insecure
         self.client_pool = client_pool
+        self.ssl_context_factory = ssl_context_factory
+        self._ssl_verify = None  # from the factory's context, made on the first https request
         self.network_timeout = kwargs.get("network_timeout", 60.0)
         self.connection_timeout = kwargs.get("connection_timeout", 60.0)
         self.max_redirects = kwargs.get("max_redirects", 30)
@@ -228,7 +231,9 @@ class FastHttpSession:
             elif isinstance(params, dict):
                 params.update(extra)
         body = None
+        text_body = isinstance(data, str)  # geventhttpclient's request keeps a str payload (and json's) as text
         if not data and json is not None:
+            text_body = True
             body = unshadowed_json.dumps(json).encode("utf-8")
             if "content-type" not in lower:
                 hdrs["Content-Type"] = "application/json"
@@ -263,7 +268,7 @@ class FastHttpSession:
             body,
             self._timeouts(),
             bool(allow_redirects),
-            not self.insecure,
+            self._verify(parts.scheme),
             [],
             not listeners,
             self.max_redirects if max_redirects is None else int(max_redirects),
@@ -275,7 +280,27 @@ class FastHttpSession:
             # stream=True: recorded at the response head, with Content-Length as its length, as Locust does
             **(_STREAMED if stream else _NOT_STREAMED),
         )
-        return finish_call(self, _bridge.wait(ticket), method, built, context, catch_response, listeners)
+        response = _bridge.wait(ticket)
+        if text_body:
+            response.__dict__["_rlocust_text_body"] = True  # `response.request.body` as text
+        if stream and response._escape is None:
+            # geventhttpclient's `response.stream`, the body as a file (FastHttpUser has read it whole already)
+            response.__dict__["stream"] = io.BytesIO(response.content or b"")
+        return finish_call(self, response, method, built, context, catch_response, listeners)
+
+    def _verify(self, scheme):
+        """Whether the certificate of an https URL is checked: as `insecure` says, or, with an
+        `ssl_context_factory`, as the context it makes says (its `verify_mode`). The factory is called on the first
+        https request, as geventhttpclient calls it for its first connection, so a factory that fails (e.g.
+        `CERT_NONE` with `check_hostname` on: ValueError) fails that request's call the same way. The rest of the
+        context (ciphers, client certificates, CA files) is not used: TLS is rustls."""
+        if self.ssl_context_factory is None or scheme.lower() != "https":
+            return not self.insecure
+        if self._ssl_verify is None:
+            import ssl
+
+            self._ssl_verify = self.ssl_context_factory().verify_mode != ssl.CERT_NONE
+        return self._ssl_verify
 
     def _timeouts(self):
         """(connect s, read s, connect as text, read as text) from connection_timeout and network_timeout, checked
@@ -314,11 +339,17 @@ class FastHttpSession:
         return self.request("PATCH", url, data=data, **kwargs)
 
     def iter_lines(self, url, method="GET", **kwargs):
+        """The lines of a `stream=True` request's body as text (split at "\\n", the last one even without it), as
+        Locust's FastHttpSession gives them; raises the request's error first."""
         response = self.request(method, url, stream=True, **kwargs)
         response.raise_for_status()
-        text = response.text or ""
-        for line in text.splitlines():
-            yield line
+        pending = ""
+        for chunk in response.iter_content(1024):
+            pending += chunk.decode("utf-8", errors="replace") if isinstance(chunk, bytes) else chunk
+            *lines, pending = pending.split("\n")
+            yield from lines
+        if pending:
+            yield pending
 
 
 class FastHttpUser(User, RestMixin):
