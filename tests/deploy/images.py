@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("DEPLOY_CACHE", ROOT / ".deploy-cache"))
 BASE_REPO = "localhost/rlocust-test-base"
 IMAGE_REPO = "localhost/rlocust"
-BASE_PACKAGES = ["python3", "python3-venv", "passwd"]
+BASE_PACKAGES = ["python3", "python3-venv", "passwd", "libstdc++6"]  # libstdc++: pyzmq (python:*-slim has it through apt)
 CONTAINERS_CONF = '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n'
 
 
