@@ -41,6 +41,8 @@ ORACLE_PLUGINS ?= .venv-oracle-plugins
 CONTRIB_SITE ?= .contrib-site
 ORACLE_OTEL ?= .venv-oracle-otel
 BUILD_VENV ?= .venv-build
+# Taurus (bzt, requirements-bzt.txt): test_as_locust.py runs its Locust executor on rlocust.
+BZT_VENV ?= .venv-bzt
 # The wheel's manylinux policy: the newest glibc symbol version the extension module needs on this build host
 # (Debian 12, glibc 2.36) is GLIBC_2.34 (pthread_*, dlsym moved into libc), so manylinux_2_34 is the lowest
 # policy maturin's check accepts. A lower floor needs an older sysroot (a manylinux container, or maturin --zig).
@@ -102,6 +104,11 @@ wheel-aarch64: $(BUILD_VENV)/.installed
 	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
 	$(BUILD_VENV)/bin/maturin build --release --target aarch64-unknown-linux-gnu \
 	--compatibility $(MANYLINUX) --auditwheel check --out dist
+
+$(BZT_VENV)/.installed: requirements-bzt.txt
+	test -x $(BZT_VENV)/bin/python || $(PYTHON) -m venv $(BZT_VENV)
+	$(BZT_VENV)/bin/pip install -q -r requirements-bzt.txt
+	touch $@
 
 $(ORACLE)/bin/locust:
 	$(PYTHON) -m venv $(ORACLE)
@@ -184,9 +191,10 @@ test-otel: build $(ORACLE_OTEL)/.installed
 # The wheel (built once, `make wheel`) in fresh venvs with no Rust toolchain on PATH and next to locust==2.47.0 and
 # faker; the standalone binary's run-time needs and its errors when its Python is missing; the Dockerfile (hadolint).
 # -rP prints the measured wheel install times.
-test-packaging: deps build wheel
+test-packaging: deps build wheel $(ORACLE)/bin/locust $(BZT_VENV)/.installed
 	rm -rf .venv-packaging
 	PACKAGING_VENV=$(CURDIR)/.venv-packaging RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
+	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust BZT_VENV=$(CURDIR)/$(BZT_VENV) \
 	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q -rP tests/packaging
 
 # The contrib users' clients, again when the requirements change (a fresh directory: --target does not upgrade).

@@ -16,7 +16,7 @@ import json
 import re
 
 import images
-from conftest import HERE, TARGET, split
+from pods import HERE, TARGET, split
 
 WEB = "http://127.0.0.1:8089"
 
