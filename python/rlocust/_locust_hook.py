@@ -6,6 +6,9 @@ on the path has them: an installed Locust (site-packages, PYTHONPATH, `pip insta
 rlocust's engine serve its `locust` package in this interpreter (`_rlocust.serve_shim`, which starts nothing), and
 hands the import to the engine's own importer. `locust.main.main()` then runs the command line on the engine.
 
+Under a plain `pytest`, the wheel's pytest plugin answers instead (it starts the engine in library mode, which its
+`session`/`fastsession` fixtures need).
+
 Cost at every interpreter start in that environment: this small module and one finder; the engine is loaded only
 on `import locust`. Inside rlocust's own processes the engine's importer comes first and this finder is never asked.
 """
@@ -22,6 +25,8 @@ class RlocustAsLocust(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         if fullname.partition(".")[0] not in _NAMES:
             return None
+        if any(type(f).__name__ == "_EngineOnImport" for f in sys.meta_path):
+            return None  # a plain `pytest`: the wheel's pytest plugin starts the engine for its fixtures
         try:
             from rlocust import _rlocust
 

@@ -137,6 +137,12 @@ def test_never_the_default_then_one_step_answers_as_locust_and_pip_undoes_it(whe
            cwd=tmp_path, env=env, timeout=60)
     assert r.returncode == 0 and "rlocust 0.1.0" in r.stderr, r.stderr[-2000:]
 
+    # a plain `pytest` there still gets the wheel's pytest plugin (its fixtures need the engine started)
+    (tmp_path / "test_functional.py").write_text("def test_get(session):\n    assert session.get('/a').status_code == 200\n")
+    r = sh([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_functional.py", "--host", url], cwd=tmp_path,
+           env=env, timeout=120)
+    assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout[-2000:] + r.stderr[-2000:]
+
     r = sh([py, "-m", "pip", "uninstall", "-y", "locust"], env=env)
     assert r.returncode == 0, r.stderr
     assert not (path / "bin/locust").exists()
