@@ -263,3 +263,15 @@ def test_locust_docker_compose(pod, files):
                      "command: -f /mnt/locust/locustfile.py --worker --master-host master", "- ./:/mnt/locust",
                      '- "8089:8089"'):
         assert expected in compose, expected
+
+
+def test_kubernetes_doc_names_the_change_and_the_test_of_each_launcher():
+    """docs/kubernetes.md says per launcher what changes and which test above runs its pod spec."""
+    doc = (HERE.parents[1] / "docs/kubernetes.md").read_text()
+    sections = {part.split("\n", 1)[0]: part for part in doc.split("\n### ")[1:]}
+    for launcher, test in (("deliveryhero/locust", test_helm_chart_deliveryhero_locust_0_35),
+                           ("locustio/k8s-operator", test_official_operator_locustio_k8s_operator),
+                           ("AbdelrhmanHamouda/locust-k8s-operator", test_community_operator_v2_locust_k8s_operator),
+                           ("Docker Compose", test_locust_docker_compose)):
+        section = next(text for title, text in sections.items() if launcher in title)
+        assert "**Change:**" in section and f"`{test.__name__}`" in section, (launcher, test.__name__)
