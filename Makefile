@@ -217,7 +217,7 @@ test-packaging: deps build wheel $(ORACLE)/bin/locust $(BZT_VENV)/.installed
 # on a Debian base made with mmdebstrap (no registry image can be pulled here; cached in podman's store by content),
 # then the deliveryhero Helm chart's, the official and the community Kubernetes operators' and Locust's
 # docker-compose pod specs, each in a private network namespace against a counting target; plus the image's layout.
-test-deploy: deps wheel
+test-deploy: tools deps wheel
 	$(VPY) -m pytest -q tests/deploy
 
 # The image, for users: `make image`, then e.g. `docker run -p 8089:8089 -v "$$PWD:/mnt/locust" rlocust:$(VERSION) -f
