@@ -99,13 +99,15 @@ sdist: $(BUILD_VENV)/.installed
 WHEEL_STAMP := dist/.wheel-$(VERSION)
 WHEEL_INPUTS := Cargo.toml Cargo.lock pyproject.toml build.rs README.md \
 	$(shell find src python webui/dist -type f -not -name '*.pyc' 2>/dev/null)
+# (the stamp gets the time the build started, so a file edited while it runs makes the next `make wheel` build again)
 $(WHEEL_STAMP): $(WHEEL_INPUTS) $(BUILD_VENV)/.installed
+	mkdir -p dist && touch $@.start
 	$(MAKE) sdist
 	rm -f dist/rlocust-*_$(shell uname -m).whl
 	env -u PYO3_PYTHON PATH="$(CURDIR)/$(BUILD_VENV)/bin:$$PATH" CARGO_TARGET_DIR=$(CURDIR)/target \
 	MATURIN_PEP517_ARGS="--compatibility $(MANYLINUX) --auditwheel check" \
 	$(BUILD_VENV)/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation -w dist $(SDIST)
-	touch $@
+	mv $@.start $@
 
 wheel: $(WHEEL_STAMP)
 
