@@ -65,6 +65,16 @@ def image_exists(tag: str) -> bool:
     return podman("image", "exists", tag, check=False).returncode == 0
 
 
+def _prune(prefix: str, keep: str):
+    """Remove this suite's older images, tagged `prefix…` (each wheel or recipe change makes a new one); a user's
+    own `rlocust:<version>` (make image) is not one of them."""
+    repo = prefix.split(":")[0]
+    tags = podman("images", "--format", "{{.Repository}}:{{.Tag}}", repo, check=False).stdout.split()
+    old = [t for t in tags if t != keep and t.startswith(prefix)]
+    if old:
+        podman("rmi", "--force", *old, check=False, timeout=120)
+
+
 @contextmanager
 def _lock(name: str):
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -119,6 +129,7 @@ def base_image() -> str:
             raise RuntimeError(f"mmdebstrap failed ({r.returncode}): {r.stderr[-3000:]}")
         podman("import", "--quiet", tar, tag, timeout=300)
         tar.unlink()
+        _prune(BASE_REPO + ":", tag)
         return tag
 
 
@@ -174,6 +185,7 @@ def rlocust_image() -> str:
                "--build-arg", f"BASE={base}", "--build-arg", "PIP_NO_INDEX=1",
                "--build-arg", "PIP_FIND_LINKS=/wheelhouse", "--volume", f"{house}:/wheelhouse:ro",
                "--tag", tag, "--file", ROOT / "Dockerfile", ROOT, timeout=900)
+        _prune(IMAGE_REPO + ":test-", tag)
         return tag
 
 

@@ -105,9 +105,11 @@ class Pod:
         return images.podman("inspect", "--format", "{{.State.Status}}", name, check=False).stdout.strip()
 
     def close(self):
-        ids = images.podman("ps", "-aq", "--filter", f"label=rlocust-deploy={self.id}", check=False).stdout.split()
-        if ids:
-            images.podman("rm", "-f", "-t", "2", *ids, check=False, timeout=60)
+        # the containers that joined the target's namespace first: podman keeps a namespace's owner while others use it
+        others = [c for c in self.containers if c != self.target]
+        if others:
+            images.podman("rm", "-f", "-t", "2", *others, check=False, timeout=60)
+        images.podman("rm", "-f", "-t", "2", self.target, check=False, timeout=60)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
