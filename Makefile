@@ -22,6 +22,9 @@
 #                          `make test`: it takes about 15 minutes; results in docs/compatibility.md)
 #   make test-locust-e2e   Locust's own end-to-end tests (test_main.py, test_log.py::TestLoggingOptions) with
 #                          `locust` on PATH pointing at rlocust, against a list of expected failures
+#   make test-deploy   the image (Dockerfile) built with podman on a Debian base and run under the Helm chart's, both
+#                      Kubernetes operators' and Locust's docker-compose pod specs (tests/deploy)
+#   make image   rlocust:<version> and rlocust:<version>-locust<Locust version> from the Dockerfile (podman or docker)
 #   make test-contrib  Locust's contrib users (locust.contrib.*) side by side against real servers on loopback
 #                      (PostgreSQL, Mosquitto, dnsmasq: Debian packages; python-socketio, qdrant-client's local
 #                      mode, milvus-lite)
@@ -37,6 +40,10 @@
 # - .venv-build: maturin (requirements-build.txt), for `make sdist` and `make wheel`.
 # - .locust-tests-site: what Locust's own tests import beyond Locust's dependencies (tests/locust_own/requirements.txt),
 #   installed with `pip install --target` and put on PYTHONPATH of the tests' interpreter only.
+# - .venv-bzt: Taurus (requirements-bzt.txt), whose Locust executor tests/packaging runs on rlocust.
+# - .deploy-cache: tests/deploy's base image recipe inputs, .deb files and wheels (the images live in podman's store).
+# `make test` first installs the Debian packages it needs (scripts/ensure-test-tools.sh: as root with apt-get,
+# otherwise one line saying what is missing).
 PYTHON ?= python3
 VENV ?= .venv
 ORACLE ?= .venv-oracle
@@ -51,18 +58,21 @@ LOCUST_TESTS_SITE ?= .locust-tests-site
 # reached either (this workplace reaches package registries only), the snapshot the workplace's fetch tool keeps
 # is used when it is there, and `make test-locust-e2e` says it did not run when nothing is.
 LOCUST_SRC ?= $(firstword $(wildcard /work/.mirror/locustio+locust/repo))
+# Taurus (bzt, requirements-bzt.txt): test_as_locust.py runs its Locust executor on rlocust.
+BZT_VENV ?= .venv-bzt
 # The wheel's manylinux policy: the newest glibc symbol version the extension module needs on this build host
 # (Debian 12, glibc 2.36) is GLIBC_2.34 (pthread_*, dlsym moved into libc), so manylinux_2_34 is the lowest
 # policy maturin's check accepts. A lower floor needs an older sysroot (a manylinux container, or maturin --zig).
 MANYLINUX ?= manylinux_2_34
 VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n 1)
+LOCUST_VERSION := $(shell sed -n 's/^pub const LOCUST_VERSION: &str = "\(.*\)";$$/\1/p' src/app/mod.rs)
 SDIST := dist/rlocust-$(VERSION).tar.gz
 VPY := $(CURDIR)/$(VENV)/bin/python
 # The interpreter the binary embeds (pyo3 reads it at build time).
 export PYO3_PYTHON := $(VPY)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: deps build demo sdist wheel wheel-aarch64 test test-lane-diff test-lane-rest test-rust test-python test-lib locust-own-tests test-locust-e2e test-diff test-web test-dist test-packaging test-contrib test-obs test-otel lint clean webui webui-check test-webui
+.PHONY: tools image test-deploy deps build demo sdist wheel wheel-aarch64 test test-lane-diff test-lane-rest test-rust test-python test-lib locust-own-tests test-locust-e2e test-diff test-web test-dist test-packaging test-contrib test-obs test-otel lint clean webui webui-check test-webui
 
 # The venv, and the packages of both requirements files in it (again when either file changes).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -71,6 +81,11 @@ $(VENV)/.installed: requirements.txt requirements-test.txt
 	touch $@
 
 deps: $(VENV)/.installed
+
+# The Debian packages the tests need (chromium, nginx, tinyproxy, postgresql, mosquitto, dnsmasq, prometheus,
+# binutils, podman, runc, mmdebstrap): installed with apt-get when missing and run as root, else one line.
+tools:
+	@scripts/ensure-test-tools.sh
 
 build: deps
 	cargo build --release
@@ -94,13 +109,15 @@ sdist: $(BUILD_VENV)/.installed
 WHEEL_STAMP := dist/.wheel-$(VERSION)
 WHEEL_INPUTS := Cargo.toml Cargo.lock pyproject.toml build.rs README.md \
 	$(shell find src python webui/dist -type f -not -name '*.pyc' 2>/dev/null)
+# (the stamp gets the time the build started, so a file edited while it runs makes the next `make wheel` build again)
 $(WHEEL_STAMP): $(WHEEL_INPUTS) $(BUILD_VENV)/.installed
+	mkdir -p dist && touch $@.start
 	$(MAKE) sdist
 	rm -f dist/rlocust-*_$(shell uname -m).whl
 	env -u PYO3_PYTHON PATH="$(CURDIR)/$(BUILD_VENV)/bin:$$PATH" CARGO_TARGET_DIR=$(CURDIR)/target \
 	MATURIN_PEP517_ARGS="--compatibility $(MANYLINUX) --auditwheel check" \
 	$(BUILD_VENV)/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation -w dist $(SDIST)
-	touch $@
+	mv $@.start $@
 
 wheel: $(WHEEL_STAMP)
 
@@ -112,6 +129,11 @@ wheel-aarch64: $(BUILD_VENV)/.installed
 	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
 	$(BUILD_VENV)/bin/maturin build --release --target aarch64-unknown-linux-gnu \
 	--compatibility $(MANYLINUX) --auditwheel check --out dist
+
+$(BZT_VENV)/.installed: requirements-bzt.txt
+	test -x $(BZT_VENV)/bin/python || $(PYTHON) -m venv $(BZT_VENV)
+	$(BZT_VENV)/bin/pip install -q -r requirements-bzt.txt
+	touch $@
 
 $(ORACLE)/bin/locust:
 	$(PYTHON) -m venv $(ORACLE)
@@ -129,13 +151,16 @@ $(ORACLE_PLUGINS)/bin/locust:
 # (the wheel first: its build and the binary's give pyo3 different settings, so whichever comes second recompiles
 # pyo3 and rlocust; done here, the lanes' `build` has nothing left to do)
 TEST_COMPILE := wheel build test-rust
-TEST_LANE_DIFF := test-diff test-webui
+TEST_LANE_DIFF := test-diff test-webui test-deploy
 TEST_LANE := test-python test-lib test-locust-e2e test-web test-dist test-otel test-packaging test-contrib test-obs webui-check
 # one target after another, each timed, all of them run (the exit code says whether any failed)
 run_timed = fail=""; for t in $(1); do s=$$(date +%s); $(MAKE) --no-print-directory -j1 $$t || fail="$$fail $$t"; \
 	echo "== $$t: $$(( $$(date +%s) - s )) s$${fail:+ (failed so far:$$fail)}"; done; test -z "$$fail"
 
-test: deps $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
+# (tests/deploy's Debian base image is made in the background meanwhile: it needs no build, mostly waits on
+# downloads and dpkg, and the suite waits for it through a lock)
+test: tools deps $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
+	@mkdir -p .deploy-cache && ( $(VPY) tests/deploy/images.py base > .deploy-cache/base.log 2>&1 & )
 	@rc=0; { $(call run_timed,$(TEST_COMPILE)); } || rc=1; \
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-lane-diff test-lane-rest || rc=1; exit $$rc
 
@@ -206,10 +231,24 @@ test-otel: build $(ORACLE_OTEL)/.installed
 # The wheel (built once, `make wheel`) in fresh venvs with no Rust toolchain on PATH and next to locust==2.47.0 and
 # faker; the standalone binary's run-time needs and its errors when its Python is missing; the Dockerfile (hadolint).
 # -rP prints the measured wheel install times.
-test-packaging: deps build wheel
+test-packaging: deps build wheel $(ORACLE)/bin/locust $(BZT_VENV)/.installed
 	rm -rf .venv-packaging
 	PACKAGING_VENV=$(CURDIR)/.venv-packaging RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
+	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust BZT_VENV=$(CURDIR)/$(BZT_VENV) \
 	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q -rP tests/packaging
+
+# rlocust's image run the way each launcher runs locustio/locust (tests/deploy, podman with runc): the Dockerfile built
+# on a Debian base made with mmdebstrap (no registry image can be pulled here; cached in podman's store by content),
+# then the deliveryhero Helm chart's, the official and the community Kubernetes operators' and Locust's
+# docker-compose pod specs, each in a private network namespace against a counting target; plus the image's layout.
+test-deploy: tools deps wheel
+	$(VPY) -m pytest -q tests/deploy
+
+# The image, for users: `make image`, then e.g. `docker run -p 8089:8089 -v "$$PWD:/mnt/locust" rlocust:$(VERSION) -f
+# /mnt/locust/locustfile.py`. Tags: rlocust's version, and rlocust's version with the Locust version it follows.
+IMAGE_ENGINE ?= $(shell command -v docker || command -v podman)
+image: wheel
+	$(IMAGE_ENGINE) build -t rlocust:$(VERSION) -t rlocust:$(VERSION)-locust$(LOCUST_VERSION) .
 
 # The contrib users' clients, again when the requirements change (a fresh directory: --target does not upgrade).
 $(CONTRIB_SITE)/.installed: tests/contrib/requirements.txt | deps
@@ -235,7 +274,7 @@ lint: deps
 	$(VENV)/bin/ruff check python tests locustfiles bench examples scripts
 
 clean:
-	rm -rf target dist demo-results $(VENV) $(ORACLE) $(ORACLE_PLUGINS) $(CONTRIB_SITE) $(ORACLE_OTEL) $(BUILD_VENV) $(LOCUST_TESTS_SITE) .venv-packaging .pytest_cache .ruff_cache webui/node_modules
+	rm -rf target dist demo-results $(VENV) $(ORACLE) $(ORACLE_PLUGINS) $(CONTRIB_SITE) $(ORACLE_OTEL) $(BUILD_VENV) $(LOCUST_TESTS_SITE) $(BZT_VENV) .venv-packaging .deploy-cache .pytest_cache .ruff_cache webui/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The web UI's sources are in webui/ (TypeScript, Preact, uPlot); its build output webui/dist is committed, so

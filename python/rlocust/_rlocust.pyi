@@ -55,6 +55,7 @@ __all__ = [
     "runner_target_user_classes_count",
     "runner_target_user_count",
     "runner_user_stop",
+    "serve_shim",
     "set_flush_hook",
     "set_ssl_suffix",
     "set_stats_settings",
@@ -93,6 +94,11 @@ def activate_library() -> None:
     """Start the engine inside this (already running) interpreter and serve rlocust's `locust` from now on: what
     the wheel's pytest plugin does in a plain `pytest` with no Locust installed. Idempotent; RuntimeError (one
     line) when the engine cannot start."""
+
+def serve_shim() -> None:
+    """Serve rlocust's `locust` package in this (already running) interpreter without starting the engine: what the
+    import hook of an environment made to answer as Locust (`python -m rlocust.as_locust`) does on `import locust`;
+    `locust.main.main()` then starts the engine. Idempotent; RuntimeError (one line) when it cannot."""
 
 def library_mode() -> bool:
     """Whether a script drives the run (`rlocust-python`) rather than `rlocust`'s command line."""

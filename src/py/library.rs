@@ -315,6 +315,18 @@ fn activate_library() -> PyResult<()> {
     crate::app::library::activate().map_err(PyRuntimeError::new_err)
 }
 
+/// `import locust` in a plain interpreter of an environment made to answer as Locust (`python -m
+/// rlocust.as_locust`, whose import hook calls this): serve rlocust's `locust` package from now on, without
+/// starting the engine. A later `locust.main.main()` runs the command line with `run`, which starts
+/// the engine as `rlocust` does, so listeners added before it (Taurus's wrapper) stay on the same `events`.
+/// Idempotent; RuntimeError (one line) when the importer cannot be installed.
+#[pyfunction]
+fn serve_shim() -> PyResult<()> {
+    crate::interp::start_hosted().map_err(|e| {
+        PyRuntimeError::new_err(crate::app::ExitStatus::from(e).text().1.trim().to_string())
+    })
+}
+
 pub fn add_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<CsvFiles>()?;
     m.add_function(wrap_pyfunction!(library_mode, m)?)?;
@@ -328,5 +340,6 @@ pub fn add_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(lib_parse_options, m)?)?;
     m.add_function(wrap_pyfunction!(run_python, m)?)?;
     m.add_function(wrap_pyfunction!(activate_library, m)?)?;
+    m.add_function(wrap_pyfunction!(serve_shim, m)?)?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,23 @@ def pip_env():
     """The variables pip needs to reach its index from here (proxy, CA bundle, pip's own settings), nothing else."""
     keep = {"SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE"}
     return {k: v for k, v in os.environ.items() if k.startswith("PIP_") or "proxy" in k.lower() or k in keep}
+
+
+@pytest.fixture(scope="session")
+def wheel_venv(wheel, pip_env, tmp_path_factory):
+    """(path, env) of a fresh venv with only the wheel installed (and what it depends on), PATH holding its `bin`;
+    shared by the tests that need the wheel alone. A test that changes it puts it back (test_as_locust.py)."""
+    venv = tmp_path_factory.mktemp("wheel-only") / "venv"
+    r = subprocess.run(["python3", "-m", "venv", str(venv)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    env = dict(pip_env, PATH=f"{venv / 'bin'}:/usr/bin:/bin", HOME=str(venv.parent))
+    # from the wheel directory tests/deploy downloads once (kept in .deploy-cache by the wheel's requirements), with
+    # no .pyc files written ahead: test_wheel.py measures the install from the index as users get it
+    sys.path.insert(0, str(ROOT / "tests/deploy"))
+    import images
+
+    house = images.wheelhouse(wheel)
+    r = subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "-q", "--no-compile", "--no-index",
+                        "--find-links", str(house), str(wheel)], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return venv, env

@@ -1,8 +1,16 @@
-"""`locust.main`: the names of Locust's entry module that scripts, plugins and tests import.
+"""`locust.main`: the names of Locust's entry module that scripts, plugins, launchers and tests import.
 
 rlocust's own startup is Rust (`rlocust -f ...`) with `locust._main`; here are Locust's `load_locustfile`,
 `load_locustfile_pytest` and `create_environment` for code that loads locustfiles or builds an Environment the way
-Locust's main does. `main()` (Locust's whole command-line program, run inside a script) is refused in one line.
+Locust's main does, and `main()`, Locust's whole command line run on rlocust's engine inside this interpreter.
+
+Who calls `main()`: Taurus/bzt's Locust executor (its wrapper adds listeners to `events.request`, `events.quitting`,
+..., then calls `main.main()` under a plain `python`), AWS's Distributed Load Testing (through bzt), and any script
+that does the same. A plain `python` gets rlocust's `locust` only in an environment made to answer as Locust
+(`python -m rlocust.as_locust`); there, listeners added before `main()` stay on the same `locust.events`, since the
+run loads the locustfile into the `locust` package already imported. Not from inside a run: under
+`rlocust`/`locust` (a locustfile calling it) or `rlocust-python` (a script driving the engine) it stops with one
+line, as the engine is already started for that run.
 """
 
 import sys
@@ -38,9 +46,17 @@ def create_environment(user_classes, options, events=None, shape_class=None, loc
 
 
 def main():
-    """Locust's command-line program inside a Python script (a wrapper's `main.main()`). rlocust's command line is
-    its own program, so this says so in one line and exits 1: run `rlocust` with the same arguments (a wrapper's
-    event listeners belong in the locustfile, or a module it imports)."""
-    sys.stderr.write("locust.main.main() is not available in rlocust: run `rlocust` with the same arguments (event "
-                     "listeners the wrapper adds go into the locustfile)\n")
-    sys.exit(1)
+    """Run `sys.argv[1:]` as Locust's command line would, on rlocust's engine; `SystemExit` with the exit code."""
+    import _rlocust
+
+    try:
+        _rlocust.runner_state()
+        running = True
+    except RuntimeError:  # no engine in this process yet: the normal case
+        running = False
+    if running or _rlocust.library_mode():
+        sys.stderr.write("rlocust: locust.main.main() starts a whole run; this process is already running one "
+                         "(call it from a plain `python` of an environment made to answer as Locust: "
+                         "python -m rlocust.as_locust)\n")
+        sys.exit(1)
+    sys.exit(_rlocust.run(sys.argv[1:]))
