@@ -28,14 +28,20 @@ use startup::Services;
 pub(crate) static ARGV: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Where the program is when it is not its own executable: the wheel's `rlocust` package directory (the executable
+/// there is the Python interpreter).
+pub(crate) static PLACE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 pub const LOCUST_VERSION: &str = "2.47.0";
 
 /// `-V`: the version, where the program is (as Locust's "locust 2.47.0 from <its package>") and the Locust version
 /// it follows.
 fn version_line() -> String {
-    let place = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "?".into());
+    let place = PLACE.get().cloned().unwrap_or_else(|| {
+        std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "?".into())
+    });
     format!("rlocust {VERSION} from {place} (follows Locust {LOCUST_VERSION})")
 }
 
