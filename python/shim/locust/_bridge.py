@@ -275,6 +275,10 @@ class CaseInsensitiveDict(dict):
     def __repr__(self):
         return str(dict(self.items()))
 
+    def __reduce__(self):
+        # (a dict subclass is otherwise unpickled item by item before its `_keys` exist; copy.copy goes the same way)
+        return CaseInsensitiveDict, (list(self.items()),)
+
 
 def make_headers(pairs):
     h = CaseInsensitiveDict()
@@ -293,6 +297,38 @@ class CookieDict(dict):
 
 def make_cookies(pairs):
     return CookieDict(pairs)
+
+
+def response_state(response):
+    """What requests' `Response.__getstate__` pickles (its `__attrs__`, the body read), with requests' own header and
+    cookie classes when requests is installed, so that real Locust (where `locust.clients.Response` is requests')
+    unpickles it too."""
+    content = response.content
+    headers = response.headers
+    cookies = response.cookies
+    try:
+        from requests.cookies import RequestsCookieJar
+        from requests.structures import CaseInsensitiveDict as RequestsHeaders
+    except ImportError:
+        pass
+    else:
+        headers = RequestsHeaders(headers)
+        jar = RequestsCookieJar()
+        for name, value in cookies.items():
+            jar.set(name, value)
+        cookies = jar
+    return {
+        "_content": content,
+        "status_code": response.status_code,
+        "headers": headers,
+        "url": response.url,
+        "history": list(response.history),
+        "encoding": response.encoding,
+        "reason": response.reason,
+        "cookies": cookies,
+        "elapsed": response.elapsed,
+        "request": response.request,
+    }
 
 
 def make_request(method, url, headers, body, response=None):
@@ -372,6 +408,8 @@ def _fallback_classes():
     cls(ul + "ProtocolError", (u_http,))
     cls(ul + "DecodeError", (u_http,))
     cls(ul + "InvalidHeader", (u_http,))
+    location_value = cls(ul + "LocationValueError", (ValueError, u_http))
+    cls(ul + "LocationParseError", (location_value,))
     import http.client
 
     cls(ul + "InvalidChunkLength", (u_http, http.client.IncompleteRead), {

@@ -10,6 +10,7 @@ import base64
 import json as _json
 import os
 import re
+import sys
 import time
 import uuid
 from contextlib import contextmanager
@@ -354,6 +355,27 @@ def _invalid_url(url, error=None):
     return mod.InvalidURL(text if text is not None else str(error))
 
 
+_PARSE_FAILED = "Failed to parse: "
+
+
+def _raise_invalid_url(url, error):
+    """Raise requests' InvalidURL for `url` (called outside the engine's ValueError). requests' prepare_url raises
+    its "Failed to parse: …" ones while handling urllib3's LocationParseError, so they carry it as their context (a
+    traceback shows it first, "During handling of the above exception, another exception occurred")."""
+    invalid = _invalid_url(url, error)
+    text = invalid.args[0] if invalid.args else ""
+    if not (isinstance(text, str) and text.startswith(_PARSE_FAILED)):
+        raise invalid
+    cls = _bridge._exc_class("urllib3.exceptions.LocationParseError")
+    parse_error = cls.__new__(cls)
+    BaseException.__init__(parse_error, text)  # (its own __init__ takes the location and adds the prefix)
+    parse_error.location = text[len(_PARSE_FAILED):]
+    try:
+        raise parse_error
+    except BaseException:
+        raise invalid  # noqa: B904 (the context is the point)
+
+
 def _requests_header_fault(header, part, index):
     """requests' `_validate_header_part`: the text of its InvalidHeader for one part of a header, or None."""
     if isinstance(part, str):
@@ -382,6 +404,28 @@ def header_pairs(headers, fast=False):
         if k.__class__ is not str or v.__class__ is not str or not k:
             return _fast_pairs(headers) if fast else _requests_pairs(headers)
     return list(headers.items()), None
+
+
+def with_urllib3_defaults(pairs):
+    """The header pairs with what urllib3 (and http.client under it) add to a request that has none: `Accept-Encoding:
+    identity` and `User-Agent: python-urllib3/<version>`, ahead of the request's own headers, as they go out under
+    requests when `session.headers` was replaced or a header removed (`headers={"User-Agent": None}`)."""
+    ua = ae = False
+    for k, _ in pairs:
+        if k.__class__ is str:
+            low = k.lower()
+            if low == "user-agent":
+                ua = True
+            elif low == "accept-encoding":
+                ae = True
+    if ua and ae:
+        return pairs
+    added = []
+    if not ae:
+        added.append(("Accept-Encoding", "identity"))
+    if not ua:
+        added.append(("User-Agent", "python-urllib3/" + _installed_version("urllib3", "_version.py", "2.5.0")))
+    return added + pairs
 
 
 def _requests_pairs(headers):
@@ -681,8 +725,42 @@ class ResponseContextManager:
         else:
             setattr(self._response, name, value)
 
+    # Locust's ResponseContextManager is the response itself (a requests.Response, or a FastResponse): the special
+    # methods Python looks up on the type are forwarded here, the rest goes through __getattr__.
+
+    @property
+    def ok(self):
+        """requests' `ok` through this block's verdict (Locust's raise_for_status): a success() makes it True, a
+        failure() raises its exception unless it is an HTTPError, a connection error is raised."""
+        response = self._response
+        if getattr(response, "_fast", False):
+            return response.ok
+        try:
+            self.raise_for_status()
+        except _bridge._exc_module().HTTPError:
+            return False
+        return True
+
     def __bool__(self):
-        return self._response.ok
+        if getattr(self._response, "_fast", False):
+            return bool(self._response)
+        return self.ok
+
+    def __iter__(self):
+        return iter(self._response)
+
+    def __reduce__(self):
+        return self._response.__reduce__()
+
+    @property
+    def __class__(self):
+        # isinstance(r, requests.Response) holds for an HttpUser's block as for its responses (see Response's own)
+        response = object.__getattribute__(self, "_response")
+        if not getattr(response, "_fast", False):
+            models = sys.modules.get("requests.models")
+            if models is not None and isinstance(response, models.Response):
+                return models.Response
+        return type(self)
 
     def __repr__(self):
         return repr(self._response)
@@ -925,7 +1003,11 @@ class HttpSession:
         listeners = catch_response or prep is not None or has_user_listeners(self.request_event)
         if name is None:
             name = self.request_name
-        pairs, fault = (base_pairs, None) if headers is base and base_pairs else header_pairs(headers)
+        if headers is base and base_pairs:
+            pairs, fault = base_pairs, None
+        else:
+            pairs, fault = header_pairs(headers)
+            pairs = with_urllib3_defaults(pairs)
         try:
             ticket = self._core.send(
                 method,
@@ -947,7 +1029,11 @@ class HttpSession:
                 _bridge.raise_escaped(e)
             if e.args and e.args[0] == "proxy":
                 raise _proxy_refusal(e) from None
-            raise _invalid_url(given, e) from None
+            refused = e
+        else:
+            refused = None
+        if refused is not None:
+            _raise_invalid_url(given, refused)
         if prep is not None:
             return self._finish_prepared(_bridge.wait(ticket), prep, method, full, name, context, catch_response,
                                          stream, timeout_kw, verify)
@@ -1001,6 +1087,8 @@ class HttpSession:
             "url": url,
             "response_length": length,
         }
+        if isinstance(response, Response):
+            response._set_plain(False)  # (a hook's resend) returned by the call: Locust's wrapper's with-block rules
         if catch_response:
             return ResponseContextManager(response, self.request_event, meta)
         meta["exception"] = verdict()
@@ -1020,12 +1108,8 @@ class HttpSession:
         (hooks=True) or its adapter's `send` (hooks=False). A connection error is raised, as requests raises it."""
         headers = prep.headers if prep.headers is not None else {}
         pairs, fault = header_pairs(headers)
-        # what urllib3 adds under requests' adapter to a request prepared without the session's headers
-        names = {k.lower() for k, _ in pairs if isinstance(k, str)}
-        if "user-agent" not in names:
-            pairs.append(("User-Agent", "python-urllib3/" + _installed_version("urllib3", "_version.py", "2.5.0")))
-        if "accept-encoding" not in names:
-            pairs.append(("Accept-Encoding", "identity"))
+        # (a request prepared without the session's headers)
+        pairs = with_urllib3_defaults(pairs)
         timeout_kw = timeout_arg(timeout)
         try:
             ticket = self._core.send(
@@ -1049,13 +1133,18 @@ class HttpSession:
                 _bridge.raise_escaped(e)
             if e.args and e.args[0] == "proxy":
                 raise _proxy_refusal(e) from None
-            raise _invalid_url(prep.url, e) from None
+            refused = e
+        else:
+            refused = None
+        if refused is not None:
+            _raise_invalid_url(prep.url, refused)
         response = _bridge.wait(ticket)
         if response._escape is not None:
             _bridge.raise_escaped(response._escape)
         error = response._conn_error
         if error is not None:
             raise error
+        response._set_plain(True)  # requests' own response: a with-block enters it
         self._adopt(response, prep, stream)
         if hooks:
             kw = {"stream": stream, "timeout": timeout, "verify": verify, "proxies": {}, "cert": self.cert}
