@@ -400,7 +400,9 @@ impl Response {
         };
         match flavor {
             Flavor::Fast => Ok(status < 400),
-            Flavor::Requests if failed => Err(PyErr::from_value(Self::_conn_error(slf)?.into_bound(slf.py()))),
+            Flavor::Requests if failed => Err(PyErr::from_value(
+                Self::_conn_error(slf)?.into_bound(slf.py()),
+            )),
             Flavor::Requests => Ok(!(400..600).contains(&status)),
         }
     }
@@ -460,7 +462,9 @@ impl Response {
             }
         }
         let body = match get("_content")? {
-            Some(b) if b.is_instance_of::<PyBytes>() => Some(Bytes::copy_from_slice(b.extract::<&[u8]>()?)),
+            Some(b) if b.is_instance_of::<PyBytes>() => {
+                Some(Bytes::copy_from_slice(b.extract::<&[u8]>()?))
+            }
             _ => None,
         };
         let elapsed = match get("elapsed")? {
@@ -473,14 +477,19 @@ impl Response {
             None => 0,
         };
         this.reason = get("reason")?.map(|v| v.extract()).transpose()?;
-        this.url = get("url")?.map(|v| v.extract()).transpose()?.unwrap_or_default();
+        this.url = get("url")?
+            .map(|v| v.extract())
+            .transpose()?
+            .unwrap_or_default();
         if let Ok(u) = url::Url::parse(&this.url) {
             this.request_url = u;
         }
         this.headers = headers;
         this.body = body;
         this.elapsed = elapsed;
-        this.encoding_override = get("encoding")?.map(|v| v.extract::<String>().map(Some)).transpose()?;
+        this.encoding_override = get("encoding")?
+            .map(|v| v.extract::<String>().map(Some))
+            .transpose()?;
         this.headers_obj = get("headers")?.map(|v| v.unbind());
         this.history_obj = Some(match get("history")? {
             Some(h) => h.unbind(),
@@ -989,7 +998,11 @@ fn requests_response(py: Python<'_>) -> PyResult<Option<Bound<'_, PyAny>>> {
         return Ok(Some(c.bind(py).clone()));
     }
     let modules = py.import("sys")?.getattr("modules")?;
-    let Some(models) = modules.call_method1("get", ("requests.models",)).ok().filter(|m| !m.is_none()) else {
+    let Some(models) = modules
+        .call_method1("get", ("requests.models",))
+        .ok()
+        .filter(|m| !m.is_none())
+    else {
         return Ok(None);
     };
     let Ok(cls) = models.getattr("Response") else {
