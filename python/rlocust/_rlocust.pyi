@@ -196,6 +196,10 @@ class Response:
         """Pickled as requests pickles a Response: its `__attrs__` (`locust._bridge.response_state`)."""
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Fill an empty response with a pickled state."""
+    def __getstate__(self) -> dict[str, Any]:  # type: ignore[override]
+        """requests' state of a response: its `__attrs__`, the body read."""
+    __attrs__: list[str]
+    def __nonzero__(self) -> bool: ...
     def __iter__(self) -> Iterator[bytes]:
         """requests' iteration: `iter_content(128)`."""
     @property  # type: ignore[misc]

@@ -106,6 +106,22 @@ fn become_process_worker(parsed: &mut cli::Parsed, master: &str) {
     }
 }
 
+/// NOTE: Locust forks its `--processes` workers before it looks at the user classes, so a locustfile without
+/// users, or an unknown class name, fails in every process and each one logs it ("Unknown User(s): …" once per
+/// worker and once for the master). A master that fails there starts its workers to do the same (they stop at
+/// the same step, before they connect) and reaps them as Locust's master does when it exits.
+fn processes_fail_too(options: &cli::Options) {
+    let Some(n) = options.processes.filter(|_| options.master) else {
+        return;
+    };
+    let argv = ARGV.get().cloned().unwrap_or_default();
+    let port = u16::try_from(options.master_bind_port).unwrap_or(5557);
+    if let Ok(children) = crate::dist::processes::spawn(n.max(0) as usize, &argv, "127.0.0.1", port)
+    {
+        children.reap();
+    }
+}
+
 /// The steps of one invocation. `Err` ends it early (an error, or a command such as `--list` that is done).
 fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     let env = cli::Env::from_process();
@@ -179,7 +195,15 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
         print!("{}", interp::list_text()?);
         return Ok(ExitStatus::Success);
     }
-    let setup = startup::environment(options, &loaded)?;
+    let setup = match startup::environment(options, &loaded) {
+        Ok(setup) => setup,
+        Err(e) => {
+            if child.is_none() {
+                processes_fail_too(options);
+            }
+            return Err(e);
+        }
+    };
     startup::print_and_exit(options)?;
     let session = Session::prepare(services, runner, options, setup, gates)?;
     let status = session.start()?.finish();

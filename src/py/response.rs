@@ -411,6 +411,33 @@ impl Response {
         Self::ok(slf)
     }
 
+    /// requests' Python 2 spelling of `__bool__`, still on its Response.
+    fn __nonzero__(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        Self::ok(slf)
+    }
+
+    /// The attributes requests pickles (`Response.__attrs__`).
+    #[classattr]
+    fn __attrs__() -> Vec<&'static str> {
+        vec![
+            "_content",
+            "status_code",
+            "headers",
+            "url",
+            "history",
+            "encoding",
+            "reason",
+            "cookies",
+            "elapsed",
+            "request",
+        ]
+    }
+
+    /// requests' `__getstate__`: the `__attrs__` with the body read (what pickling saves).
+    fn __getstate__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        bridge_mod(slf.py())?.call_method1("response_state", (slf,))
+    }
+
     /// requests' iteration: the body in pieces of 128 bytes (`in`, `list()`, `for` go through it).
     fn __iter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         Self::iter_content(slf, Some(128), false)
@@ -441,7 +468,7 @@ impl Response {
     /// `locust.clients.Response`, this one under rlocust, requests' Response where real Locust is imported.
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let state = bridge_mod(py)?.call_method1("response_state", (slf,))?;
+        let state = Self::__getstate__(slf)?;
         (slf.get_type(), pyo3::types::PyTuple::empty(py), state)
             .into_pyobject(py)
             .map(|t| t.into_any())

@@ -102,7 +102,9 @@ def _on_wake():
     for command in commands:
         # a lambda, as Locust spawns its spawning greenlet: a User.__init__ that raises is reported as
         # "<Greenlet at 0x…: <lambda>> failed with …" by both
-        gevent.spawn(lambda c=command: _command(c)).link_exception(_command_failed)
+        # (a Web command's greenlet stands for Locust's main greenlet: Enter at the prompt)
+        logger = "locust.main" if isinstance(command, _rlocust.Web) else "locust.runners"
+        gevent.spawn(lambda c=command: _command(c)).link_exception(functools.partial(_command_failed, logger))
     for ticket, response in completions:
         g = _pending.pop(ticket, None)
         if g is not None:
@@ -169,14 +171,17 @@ def _command(command):
         _rlocust.ack(command.id, ok)
 
 
-def _command_failed(greenlet):
-    """A command greenlet died (a User's __init__ raised while spawning): Locust's report of it."""
+def _command_failed(logger, greenlet):
+    """A command greenlet died (a User's __init__ raised while spawning, sys.exit() in a patched webbrowser):
+    Locust's report of it (its greenlet_exception_logger, on the logger of the greenlet it stands for; a StopTest
+    from a User's __init__ stops the test instead, as Locust's spawning greenlet's handler does)."""
     import locust.log
+    from locust.exception import StopTest
 
-    logging.getLogger("locust.runners").critical(
-        "Unhandled exception in greenlet: %s", greenlet, exc_info=greenlet.exc_info
-    )
-    locust.log.unhandled_greenlet_exception = True
+    if greenlet.exc_info[0] is StopTest and _runner is not None:
+        _runner._spawn_failed_with_stop_test(greenlet.exc_info[1])
+        return
+    locust.log.greenlet_exception_logger(logging.getLogger(logger))(greenlet)
 
 
 def run_until_quit():
@@ -195,12 +200,27 @@ def run_until_quit():
         except KeyboardInterrupt:
             _rlocust.runner_control("interrupt")
         except SystemExit as e:
+            _last_turn()
             if e.code is None or isinstance(e.code, int):
                 return e.code or 0
             import sys
 
             print(e.code, file=sys.stderr)  # sys.exit("message"): Python prints it and exits with 1
             return 1
+
+
+def _last_turn():
+    """What gevent's threading patch does as Locust's interpreter exits: one more turn of the hub, in which the
+    greenlets already scheduled run (e.g. the other users a stop is killing); an exception one of them throws into
+    the main greenlet (a second sys.exit() in an on_stop) is printed as gevent prints it, "<main greenlet> failed
+    with SystemExit"."""
+    main = _getcurrent()
+    try:
+        gevent.sleep()
+    except BaseException:  # noqa: BLE001 (anything thrown in here is only reported, as gevent does)
+        import sys
+
+        gevent.get_hub().print_exception(main, *sys.exc_info())
 
 
 # ---- factories used by the Rust Response -------------------------------------------------------------------

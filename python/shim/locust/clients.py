@@ -320,6 +320,8 @@ _HOST_BAD_CHAR = re.compile(r"[\x00-\x20\x7f]")
 # an http(s) URL whose authority holds no host (`http:///x`, `http://user@:80/x`): the URL crate would take the
 # path's first segment for the host
 _NO_HOST = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:[^\\/?#]*@)?(?::\d*)?(?:[\\/?#]|\Z)")
+# an http(s) URL whose host starts with '*' or '.' (requests: "URL has an invalid label."; the URL crate takes it)
+_BAD_LABEL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:[^\\/?#]*@)?[*.]")
 
 
 def _requests_url_error(url):
@@ -821,6 +823,14 @@ class RestResponseContextManager(ResponseContextManager):
     js = None
 
 
+def _requests_method(name):
+    """requests.Session's own `name` (a plain function, run here on an HttpSession)."""
+    rq = _reqcompat._requests()
+    if rq is None:
+        raise ModuleNotFoundError(f"Session.{name} needs requests installed (pip install requests)")
+    return getattr(rq.Session, name)
+
+
 class HttpSession:
     """Locust's `HttpSession` (a requests.Session look-alike) backed by the Rust engine."""
 
@@ -913,7 +923,7 @@ class HttpSession:
             _ABSOLUTE.match(url)  # Locust matches the url as given: bytes raise TypeError
             url = str(url)
         if _ABSOLUTE.match(url):
-            if _NO_HOST.match(url):
+            if _NO_HOST.match(url) or _BAD_LABEL.match(url):
                 raise _invalid_url(url)
             return url
         return (self.base_url or "") + url
@@ -1239,6 +1249,50 @@ class HttpSession:
         mounts.sort(key=lambda pa: len(pa[0]), reverse=True)
         self._mounts = tuple(mounts)
         self.__dict__.pop("_rs_cache", None)
+
+    @property
+    def adapters(self):
+        """requests' `Session.adapters`: the mounted adapters, then the engine's for https:// and http:// (longer
+        prefixes first, as `mount` keeps them). A fresh mapping: `mount()` changes the session, this does not."""
+        engine = _reqcompat.Adapter(self)
+        found = dict(self._mounts)
+        for prefix in ("https://", "http://"):
+            found.setdefault(prefix, engine)
+        return dict(sorted(found.items(), key=lambda pa: len(pa[0]), reverse=True))
+
+    def get_adapter(self, url):
+        """requests' `Session.get_adapter`: the adapter whose prefix `url` starts with."""
+        for prefix, adapter in self.adapters.items():
+            if url.lower().startswith(prefix.lower()):
+                return adapter
+        raise _bridge._exc_module().InvalidSchema(f"No connection adapters were found for {url!r}")
+
+    # requests' redirect and environment helpers read only the session's settings (trust_env, proxies, verify,
+    # cert, stream, auth) and their arguments: they are requests' own, run on this session (requests installed).
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        return _requests_method("merge_environment_settings")(self, url, proxies, stream, verify, cert)
+
+    def get_redirect_target(self, resp):
+        return _requests_method("get_redirect_target")(self, resp)
+
+    def should_strip_auth(self, old_url, new_url):
+        return _requests_method("should_strip_auth")(self, old_url, new_url)
+
+    def rebuild_auth(self, prepared_request, response):
+        return _requests_method("rebuild_auth")(self, prepared_request, response)
+
+    def rebuild_proxies(self, prepared_request, proxies):
+        return _requests_method("rebuild_proxies")(self, prepared_request, proxies)
+
+    def rebuild_method(self, prepared_request, response):
+        return _requests_method("rebuild_method")(self, prepared_request, response)
+
+    def resolve_redirects(self, resp, req, stream=False, timeout=None, verify=True, cert=None, proxies=None,
+                          yield_requests=False, **adapter_kwargs):
+        return _requests_method("resolve_redirects")(self, resp, req, stream=stream, timeout=timeout, verify=verify,
+                                                     cert=cert, proxies=proxies, yield_requests=yield_requests,
+                                                     **adapter_kwargs)
 
     def _requests_session(self):
         """The real requests Session that mounted adapters run in: the adapters mounted, and this session's

@@ -351,6 +351,17 @@ class Runner:
             gevent.sleep(3600 * 24 * 365)  # the kill lands here: quit() does not return to the task
         return True
 
+    def _spawn_failed_with_stop_test(self, exc):
+        """A User's __init__ raised StopTest while spawning (Locust's handler of its spawning greenlet, after gevent
+        printed the greenlet's traceback): headless, the run ends; with the web UI, the test stops and the run goes
+        on (e.g. until -t and --autoquit with --autostart)."""
+        logger.error(exc)
+        logger.warning("Stopping Locust...")
+        if _headless(self.environment):
+            self.quit()
+        else:
+            self.stop()
+
     def _end_spawning(self):
         """End the spawn commands in progress (Locust's stop() kills its spawning greenlet)."""
         current = gevent.getcurrent()
@@ -439,13 +450,8 @@ class Runner:
 
     def _spawn_users(self, cls, class_name, users, count, spawned=None):
         for n in range(1, count + 1):
-            try:
-                user = cls(self.environment)
-            except StopTest as e:
-                logger.error(e)
-                logger.warning("Stopping Locust...")
-                self.quit()
-                return
+            # (a StopTest from User.__init__ ends the spawning greenlet: see _spawn_failed_with_stop_test)
+            user = cls(self.environment)
             assert hasattr(user, "environment"), (
                 f"Attribute 'environment' is missing on user {class_name}. Perhaps you defined your own __init__ and "
                 "forgot to call the base constructor? (super().__init__(*args, **kwargs))"
