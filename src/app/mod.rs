@@ -109,7 +109,9 @@ fn become_process_worker(parsed: &mut cli::Parsed, master: &str) {
 /// NOTE: Locust forks its `--processes` workers before it looks at the user classes, so a locustfile without
 /// users, or an unknown class name, fails in every process and each one logs it ("Unknown User(s): …" once per
 /// worker and once for the master). A master that fails there starts its workers to do the same (they stop at
-/// the same step, before they connect) and reaps them as Locust's master does when it exits.
+/// the same step, before they connect) and waits for them: not Locust's 3 s before a SIGINT, as a worker process
+/// starts its interpreter and imports the locustfile first, which takes longer on a busy machine (one that got past
+/// the step would end after its connection retries).
 fn processes_fail_too(options: &cli::Options) {
     let Some(n) = options.processes.filter(|_| options.master) else {
         return;
@@ -118,7 +120,7 @@ fn processes_fail_too(options: &cli::Options) {
     let port = u16::try_from(options.master_bind_port).unwrap_or(5557);
     if let Ok(children) = crate::dist::processes::spawn(n.max(0) as usize, &argv, "127.0.0.1", port)
     {
-        children.reap();
+        children.wait_all();
     }
 }
 
