@@ -60,14 +60,6 @@ EXPECTED_FAILURES = {
     # -- deliberate differences (README, "What is different from Locust, on purpose") --
     S + "test_help_arg": "deliberate: rlocust's --help is in its own words and names the program rlocust (the test "
     "compares two of Locust's help sentences word for word)",
-    # -- issue 27, the other half (branch issue-27a) --
-    T + "test_httpuser": "27a: OTEL_TRACES_EXPORTER/OTEL_METRICS_EXPORTER=console (OpenTelemetry console exporters)",
-    T + "test_request_name": "27a: OTEL_TRACES_EXPORTER=console",
-    T + "test_user_count_gauge_reports_running_users": "27a: OTEL_METRICS_EXPORTER=console",
-    S + "test_autospawn_browser": "27a: Enter opens the browser",
-    S + "test_no_host_should_stop_test": "27a: --autostart without a host stops the test instead of quitting",
-    S + "test_run_with_userclass_picker": "27a: the class picker's line ('Locust is running with the UserClass "
-    "Picker Enabled')",
 }
 
 # Tests that fail under rlocust some of the time, by timing, until the work named lands: their outcome is reported,
