@@ -25,10 +25,13 @@ pub mod interp;
 pub mod log;
 pub mod otel;
 pub mod py;
+pub mod pyfmt;
 pub mod report;
 pub mod runner;
 pub mod stats;
+pub mod sys;
 pub mod target;
+pub mod version;
 pub mod web;
 
 // Every request allocates and frees small buffers on two threads (the Python thread builds the request, a tokio

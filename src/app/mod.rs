@@ -21,18 +21,16 @@ pub(crate) use session::name_width;
 
 use crate::cli::{self, CliError};
 use crate::interp;
+use crate::version::{LOCUST_VERSION, VERSION};
 use session::Session;
 use startup::Services;
 
 /// The arguments of this invocation (`--processes` starts its children with the same ones).
 pub(crate) static ARGV: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
 
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
 /// Where the program is when it is not its own executable: the wheel's `rlocust` package directory (the executable
 /// there is the Python interpreter).
 pub(crate) static PLACE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-pub const LOCUST_VERSION: &str = "2.47.0";
 
 /// `-V`: the version, where the program is (as Locust's "locust 2.47.0 from <its package>") and the Locust version
 /// it follows.

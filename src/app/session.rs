@@ -162,13 +162,9 @@ fn connect_worker(services: &Services, options: &Options) -> Result<WorkerConn, 
 
 /// Width of the name column: 80 unless stdout is a terminal (reference §5.2).
 pub(crate) fn name_width() -> usize {
-    // SAFETY: TIOCGWINSZ fills a winsize struct for a tty fd; on error we keep the default.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::isatty(1) == 1 && libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) == 0 };
-    if ok && ws.ws_col > 0 {
-        (ws.ws_col as i64 - 80).clamp(0, 80) as usize
-    } else {
-        80
+    match crate::sys::stdout_columns() {
+        Some(cols) => (cols as i64 - 80).clamp(0, 80) as usize,
+        None => 80,
     }
 }
 

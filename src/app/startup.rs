@@ -3,7 +3,8 @@
 //!
 //! Called by `app` on the main thread (the Python thread). Each step returns what the next needs, or the
 //! [`ExitStatus`] that ends the invocation.
-use super::{ExitStatus, LOCUST_VERSION, VERSION};
+use super::ExitStatus;
+use crate::version::{LOCUST_VERSION, VERSION};
 use crate::bridge::Bridge;
 use crate::cli::{self, Options};
 use crate::http::Engine;
@@ -224,22 +225,8 @@ pub fn announce(options: &Options, otel: bool) {
 /// Locust's open-file limit: every user keeps its own connection, so a soft limit below 10,000 is raised to
 /// 10,000 (up to the hard limit the OS allows); when the OS refuses, Locust's warning.
 fn raise_open_file_limit() {
-    const MINIMUM: libc::rlim_t = 10_000;
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit read and write a valid rlimit struct owned by this frame.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 || limit.rlim_cur >= MINIMUM
-    {
-        return;
-    }
-    let soft = limit.rlim_cur;
-    let raised = libc::rlimit {
-        rlim_cur: MINIMUM,
-        rlim_max: limit.rlim_max,
-    };
-    if limit.rlim_max < MINIMUM || unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
+    const MINIMUM: u64 = 10_000;
+    if let Err(soft) = crate::sys::raise_open_files(MINIMUM) {
         log::warning(
             "locust.main",
             &format!(

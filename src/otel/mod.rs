@@ -159,8 +159,8 @@ pub fn start(locustfile: &str, profile: Option<&str>) -> Option<Otel> {
                 "service.name",
                 std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| "locust".into()),
             ),
-            KeyValue::new("service.version", crate::app::LOCUST_VERSION),
-            KeyValue::new("host.name", full_hostname()),
+            KeyValue::new("service.version", crate::version::LOCUST_VERSION),
+            KeyValue::new("host.name", crate::sys::hostname().to_owned()),
             KeyValue::new("filename", locustfile.to_string()),
             KeyValue::new("profile", profile.unwrap_or("").to_string()),
         ])
@@ -289,18 +289,6 @@ impl Drop for Otel {
             rt.shutdown_background();
         }
     }
-}
-
-/// The machine's host name as `socket.gethostname()` gives it (Locust's `host.name`).
-fn full_hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: buf is valid for its length; gethostname NUL-terminates on success.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "localhost".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
 #[cfg(test)]

@@ -217,7 +217,7 @@ impl Session {
         let http_method =
             http::check::request_method(self.flavor, method, &headers, header_fault.is_some())
                 .map_err(PyValueError::new_err)?;
-        let otel_span = crate::otel::record::start_span(
+        let trace = crate::otel::record::start_span(
             self.flavor,
             method,
             name.as_deref(),
@@ -238,7 +238,7 @@ impl Session {
             recorded: record,
             stream,
             pacing_ms: self.pacing_ms,
-            otel_span,
+            trace,
         };
         let spec = RequestSpec {
             method: http_method,

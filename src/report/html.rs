@@ -11,12 +11,12 @@
 //! `report::outputs` (`--html FILE`, written once at shutdown, by the watchdog too). Pure Rust: it reads the
 //! stats, the runner's state and [`RunInfo`]; never Python, so a report is written even when the Python thread
 //! is stuck.
-use crate::report::pyfmt::{format_utc_timestamp, py_float_repr, py_round_int};
+use crate::pyfmt::{format_utc_timestamp, py_float_repr, py_round_int};
 use crate::runner::{Shared, State};
 use crate::stats::RequestStats;
 use crate::stats::history::HistoryPoint;
 use crate::web::api::{self, TaskTrees};
-use crate::web::json::{J, script_json};
+use crate::pyfmt::json::{J, script_json};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -253,8 +253,8 @@ pub fn render(x: &Exposition<'_>, format: Format) -> String {
     w.sample(
         "rlocust_info",
         &[
-            ("version", crate::app::VERSION),
-            ("locust_version", crate::app::LOCUST_VERSION),
+            ("version", crate::version::VERSION),
+            ("locust_version", crate::version::LOCUST_VERSION),
         ],
         1.0,
     );

@@ -3,9 +3,9 @@
 //! `/logs`. Locust's keys, value types (Python `int` versus `float`) and row order.
 //!
 //! Who calls it: `web::routes`. Pure functions of their arguments; no I/O, no clock, no Python.
-use super::json::J;
-use crate::report::pyfmt::format_utc_timestamp;
-use crate::report::pyfmt::{py_float_repr, py_round_int};
+use crate::pyfmt::json::J;
+use crate::pyfmt::format_utc_timestamp;
+use crate::pyfmt::{py_float_repr, py_round_int};
 use crate::stats::history::HistoryPoint;
 use crate::stats::{EntrySnapshot, Snapshot};
 use std::collections::BTreeMap;
@@ -295,7 +295,7 @@ pub fn tasks(trees: &TaskTrees, alive: &BTreeMap<String, u64>) -> J {
 
 #[cfg(test)]
 mod tests {
-    use super::super::json::pretty;
+    use crate::pyfmt::json::pretty;
     use super::*;
     use crate::stats::RequestStats;
 

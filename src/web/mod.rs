@@ -14,7 +14,6 @@
 //! or keep a second copy of the run state: every control goes through `runner::Control`.
 pub mod api;
 pub mod form;
-pub mod json;
 mod login;
 pub mod metrics;
 mod page;

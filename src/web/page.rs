@@ -7,7 +7,7 @@
 //! stats history, [`RunInfo`](crate::report::html::RunInfo)); nothing here calls Python. Assets are served with
 //! Locust's `Cache-Control: no-cache`, an `ETag` (304 on `If-None-Match`) and gzip when the browser accepts it.
 use super::WebState;
-use super::json::{J, script_json};
+use crate::pyfmt::json::{J, script_json};
 use crate::runner::State;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -166,7 +166,7 @@ pub fn index_args(st: &WebState) -> J {
             J::Bool(super::api::master_workers().is_some()),
         ),
         ("user_count", J::Int(st.shared.user_count() as i64)),
-        ("version", J::str(crate::app::LOCUST_VERSION)),
+        ("version", J::str(crate::version::LOCUST_VERSION)),
         ("host", J::str(host.unwrap_or_default())),
         ("history", history),
         ("override_host_warning", J::Bool(override_host_warning)),

@@ -9,7 +9,7 @@
 use super::WebState;
 use super::api;
 use super::form::{Form, MISSING_COUNTS, Swarm};
-use super::json::{J, pretty};
+use crate::pyfmt::json::{J, pretty};
 use super::page;
 use crate::bridge::Command;
 use crate::log;
@@ -262,8 +262,8 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
         "/rlocust/version" => json(
             StatusCode::OK,
             &J::obj([
-                ("locust", J::str(crate::app::LOCUST_VERSION)),
-                ("rlocust", J::str(env!("CARGO_PKG_VERSION"))),
+                ("locust", J::str(crate::version::LOCUST_VERSION)),
+                ("rlocust", J::str(crate::version::VERSION)),
             ]),
         ),
         "/tasks" => {
@@ -662,17 +662,10 @@ fn csv_file_name(st: &WebState, kind: &str) -> String {
 
 /// Python's `datetime.fromtimestamp(int(t)).strftime("%Y-%m-%d-%Hh%M")` (local time).
 fn safe_timestamp(t: f64) -> String {
-    let secs = t.trunc() as libc::time_t;
-    // SAFETY: tm is plain data; localtime_r writes it fully on success.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    unsafe { libc::localtime_r(&secs, &mut tm) };
+    let tm = crate::sys::localtime(t.trunc() as i64);
     format!(
         "{:04}-{:02}-{:02}-{:02}h{:02}",
-        tm.tm_year + 1900,
-        tm.tm_mon + 1,
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min
+        tm.year, tm.month, tm.day, tm.hour, tm.minute
     )
 }
 
@@ -761,7 +754,7 @@ async fn user(st: &WebState, req: Request) -> Response {
         Some(false) => respond(
             StatusCode::INTERNAL_SERVER_ERROR,
             HTML,
-            crate::report::pyfmt::py_str_repr(&class),
+            crate::pyfmt::py_str_repr(&class),
         ),
         None => respond(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -10,7 +10,7 @@
 //! NOTE: the classes are named by their import path (`http.client.IncompleteRead`); when the package is not
 //! installed (requests, urllib3, geventhttpclient are optional for rlocust) the shim uses look-alike classes
 //! with the same name and `repr()`.
-use crate::report::pyfmt::py_str_repr;
+use crate::pyfmt::py_str_repr;
 
 /// A Python value in an exception's args or attributes.
 #[derive(Debug, Clone, PartialEq)]
