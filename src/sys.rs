@@ -81,7 +81,8 @@ pub fn raise_open_files(minimum: u64) -> Result<(), u64> {
         rlim_max: 0,
     };
     // SAFETY: getrlimit and setrlimit read and write a valid rlimit struct owned by this frame.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 || limit.rlim_cur >= minimum {
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 || limit.rlim_cur >= minimum
+    {
         return Ok(());
     }
     let raised = libc::rlimit {

@@ -656,7 +656,7 @@ fn attach_html_report(
             pattern.clone(),
             Arc::new(Report {
                 stats: services.stats.clone(),
-                shared: shared.clone(),
+                users: shared.clone(),
                 info,
             }),
         );

@@ -4,7 +4,6 @@
 //! Called by `app` on the main thread (the Python thread). Each step returns what the next needs, or the
 //! [`ExitStatus`] that ends the invocation.
 use super::ExitStatus;
-use crate::version::{LOCUST_VERSION, VERSION};
 use crate::bridge::Bridge;
 use crate::cli::{self, Options};
 use crate::http::Engine;
@@ -13,6 +12,7 @@ use crate::log;
 use crate::py::{self, Core};
 use crate::runner::{Control, Shared};
 use crate::stats::RequestStats;
+use crate::version::{LOCUST_VERSION, VERSION};
 use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedReceiver;
 

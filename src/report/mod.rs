@@ -22,6 +22,7 @@ pub mod outputs;
 pub mod prometheus;
 pub mod summary;
 pub mod thresholds;
+pub mod ui_json;
 
 /// A scenario replayed once through real Locust 2.47 (`locust.stats.RequestStats`, its
 /// `get_*_summary` functions, `StatsCSV`/`StatsCSVFileWriter` and `json.dumps(serialize_stats(),

@@ -18,9 +18,9 @@
 //!
 //! Who calls it: `app::session` at the end of a run (also after an interrupt or a task's `sys.exit`). What it
 //! must not do: read live statistics or decide anything (the exit code and outcomes are given).
+use crate::pyfmt::json::{J, pretty};
 use crate::report::thresholds::Outcome;
 use crate::stats::{EntrySnapshot, Snapshot};
-use crate::pyfmt::json::{J, pretty};
 
 /// The schema name; a new one only when a field changes meaning or goes away.
 pub const SCHEMA: &str = "rlocust-summary/1";

@@ -64,7 +64,17 @@ impl MetricsSource {
             rss_bytes: crate::runner::monitor::rss_bytes(),
             process_cpu_seconds: crate::runner::monitor::process_cpu_seconds(),
             process_start_time: self.start_time,
-            workers: workers.map(|w| (*w).clone()),
+            workers: workers.map(|w| {
+                w.iter()
+                    .map(|w| prometheus::WorkerRow {
+                        id: w.id.clone(),
+                        state: w.state,
+                        user_count: w.user_count,
+                        cpu_usage: w.cpu_usage,
+                        memory_usage: w.memory_usage,
+                    })
+                    .collect()
+            }),
             buckets_ms: &self.buckets_ms,
             with_requests: self.with_requests,
         };

@@ -149,7 +149,7 @@ impl WebState {
             stop_timeout: shared.stop_timeout(),
             report: Arc::new(Report {
                 stats: stats.clone(),
-                shared: shared.clone(),
+                users: shared.clone(),
                 info: info.clone(),
             }),
             shared,
