@@ -51,9 +51,9 @@ pub struct LocalTime {
 /// Unix seconds in the local time zone (`localtime_r`; TZ as the C library reads it).
 pub fn localtime(secs: i64) -> LocalTime {
     let secs = secs as libc::time_t;
-    // SAFETY: tm is plain data (all-zero is a valid value); localtime_r writes it fully on success and leaves it
-    // as it was on failure.
+    // SAFETY: tm is plain data (all-zero is a valid value).
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid; localtime_r writes tm fully on success and leaves it as it was on failure.
     unsafe { libc::localtime_r(&secs, &mut tm) };
     LocalTime {
         year: tm.tm_year + 1900,
@@ -67,8 +67,9 @@ pub fn localtime(secs: i64) -> LocalTime {
 
 /// The columns of the terminal on stdout; None when stdout is no terminal or the size is unknown.
 pub fn stdout_columns() -> Option<u16> {
-    // SAFETY: winsize is plain data; TIOCGWINSZ fills it for a tty fd, and is asked only when fd 1 is one.
+    // SAFETY: winsize is plain data (all-zero is a valid value).
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ fills a valid winsize for a tty fd, and is asked only when fd 1 is one.
     let ok = unsafe { libc::isatty(1) == 1 && libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) == 0 };
     (ok && ws.ws_col > 0).then_some(ws.ws_col)
 }
@@ -89,6 +90,7 @@ pub fn raise_open_files(minimum: u64) -> Result<(), u64> {
         rlim_cur: minimum,
         rlim_max: limit.rlim_max,
     };
+    // SAFETY: as above.
     if limit.rlim_max < minimum || unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
         return Err(limit.rlim_cur);
     }
@@ -137,8 +139,9 @@ pub fn rss_bytes() -> u64 {
 
 /// CPU seconds (user + system) used by the whole process.
 pub fn process_cpu_seconds() -> f64 {
-    // SAFETY: rusage is plain data (all-zero is valid) and a valid out-pointer.
+    // SAFETY: rusage is plain data (all-zero is a valid value).
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: ru is a valid out-pointer.
     if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
         return 0.0;
     }

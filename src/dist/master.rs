@@ -1409,12 +1409,14 @@ mod tests {
 
     #[test]
     fn report_wait_follows_locusts_variable() {
-        // SAFETY (test): the variable is only read by this test's calls
+        // SAFETY: (test) the variable is only read by this test's calls
         unsafe { std::env::remove_var("LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP") };
         assert_eq!(wait_for_reports(), Duration::from_secs(1));
         let with = |v: &str| {
+            // SAFETY: as above
             unsafe { std::env::set_var("LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP", v) };
             let d = wait_for_reports();
+            // SAFETY: as above
             unsafe { std::env::remove_var("LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP") };
             d
         };

@@ -297,7 +297,7 @@ mod tests {
 
     #[test]
     fn exporter_lists_and_protocols_parse_as_locust_does() {
-        // SAFETY (edition 2024): these variables are read by this test only.
+        // SAFETY: (edition 2024) these variables are read by this test only.
         unsafe {
             std::env::set_var("RLOCUST_TEST_OTEL_LIST", " OTLP, none,,otlp ");
             std::env::set_var("RLOCUST_TEST_OTEL_PROTO", "HTTP/protobuf");

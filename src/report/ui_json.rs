@@ -204,7 +204,6 @@ pub fn tasks(trees: &TaskTrees, alive: &BTreeMap<String, u64>) -> J {
 mod tests {
     use super::*;
     use crate::pyfmt::json::pretty;
-    use crate::stats::RequestStats;
 
     #[test]
     fn task_ratios_as_locust_computes_them() {
