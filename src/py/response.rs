@@ -3,6 +3,11 @@
 //! Built on the hub thread from a finished call; holds the bytes and decodes lazily. Objects that need
 //! Python-side classes (the case-insensitive header dict, exception instances, the request view) come from
 //! the shim module `locust._bridge`, so exception classes are the ones user code catches.
+//!
+//! To add a Response attribute: a `#[getter]` (or method) in the `#[pymethods] impl Response` block below, computed
+//! from the call's bytes and headers as requests computes it; its stub in `python/rlocust/_rlocust.pyi`; and a read
+//! of it in `locustfiles/response_surface.py`, which the differential suite (`make test-diff`) runs under real
+//! Locust 2.47 and under rlocust and compares.
 use crate::http::wire::exc::{PyExc, PyVal};
 use crate::http::{Completed, Exchange, Flavor, HttpError};
 use bytes::Bytes;

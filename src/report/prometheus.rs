@@ -21,6 +21,9 @@
 //!
 //! Who calls it: the web UI's `/metrics` route and the `--metrics-port` listener (`web::metrics`), off the
 //! tokio workers that run the load. What it must not do: read live statistics, touch Python, or block.
+//!
+//! To add a family: a named part called from [`render`] in its place (the order is the document's), writing
+//! `w.family(...)` then its samples; a test in `tests/obs` reads it as Prometheus scrapes it.
 use std::fmt::Write as _;
 
 use crate::stats::{EntrySnapshot, Snapshot};
