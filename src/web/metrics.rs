@@ -109,7 +109,7 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
 }
 
 async fn serve(AxState(source): AxState<Arc<MetricsSource>>, req: Request) -> Response {
-    if !super::routes::basic_auth_ok(source.basic_auth.as_deref(), req.headers()) {
+    if !super::basic_auth::ok(source.basic_auth.as_deref(), req.headers()) {
         let mut r = plain(
             StatusCode::UNAUTHORIZED,
             "Unauthorized: this endpoint needs a user name and password (HTTP basic authentication).\n",

@@ -13,6 +13,7 @@
 //! Who calls it: `app::session` in a run without `--headless`. It must not block a tokio worker, take the GIL,
 //! or keep a second copy of the run state: every control goes through `runner::Control`.
 pub mod api;
+mod basic_auth;
 pub mod form;
 mod login;
 pub mod metrics;

@@ -23,7 +23,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{MethodRouter, any};
-use base64::Engine as _;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -430,34 +429,7 @@ fn not_allowed(allow: &'static str) -> Response {
 
 /// With `--basic-auth`: whether the request carries that user and password.
 fn authorized(st: &WebState, headers: &HeaderMap) -> bool {
-    basic_auth_ok(st.config.basic_auth.as_deref(), headers)
-}
-
-/// Whether `headers` carry the `user:password` of `--basic-auth` (always true without it).
-pub(crate) fn basic_auth_ok(expected: Option<&str>, headers: &HeaderMap) -> bool {
-    let Some(expected) = expected else {
-        return true;
-    };
-    let Some(given) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("basic")
-                .then(|| token.trim().to_string())
-        })
-        .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
-    else {
-        return false;
-    };
-    // compare without an early exit, so the time taken says nothing about the password
-    let want = expected.as_bytes();
-    let mut diff = given.len() ^ want.len();
-    for (i, b) in want.iter().enumerate() {
-        diff |= (*b ^ given.get(i).copied().unwrap_or(0)) as usize;
-    }
-    diff == 0
+    super::basic_auth::ok(st.config.basic_auth.as_deref(), headers)
 }
 
 /// A browser's cross-site request: `Sec-Fetch-Site` other than `same-origin`/`none`, or an `Origin` whose host
