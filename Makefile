@@ -214,6 +214,7 @@ test-web: deps
 
 # Distributed mode with real Locust 2.47 masters and workers on the other side (tests/dist).
 test-dist: deps
+	cargo build --release --example fleet
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
 	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/dist
 

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TICK = os.sysconf("SC_CLK_TCK")
@@ -98,6 +99,31 @@ class Lines(threading.Thread):
 NICE: list[str] = []
 
 
+class Poller(threading.Thread):
+    """The web UI's main poll (`/stats/requests`, the dashboard's every 2 s) during the run: time, size, workers."""
+
+    def __init__(self, url: str):
+        super().__init__(daemon=True)
+        self.url = url
+        self.samples: list[tuple[float, float, int, int]] = []
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.wait(2.0):
+            t0 = time.monotonic()
+            try:
+                with urllib.request.urlopen(self.url, timeout=10) as r:
+                    body = r.read()
+            except OSError:
+                continue
+            took = time.monotonic() - t0
+            try:
+                workers = json.loads(body).get("worker_count", 0)
+            except ValueError:
+                workers = 0
+            self.samples.append((t0, took, len(body), workers))
+
+
 def pinning(cores: list[int]) -> list[str]:
     return NICE + (["taskset", "-c", ",".join(map(str, cores))] if cores else [])
 
@@ -113,8 +139,11 @@ def run_one(tool: str, binary: str, fleet: str, workers: int, args) -> dict:
         lf = os.path.join(tmp, "locustfile.py")
         with open(lf, "w") as f:
             f.write(LOCUSTFILE)
+        web_port = free_port()
+        mode = (["--autostart", "--autoquit", "0", "--web-host", "127.0.0.1", "--web-port", str(web_port)]
+                if args.web else ["--headless"])
         master_cmd = pinning(master_cores) + [
-            binary, "-f", lf, "--master", "--headless", "-u", str(users), "-r", str(rate),
+            binary, "-f", lf, "--master", *mode, "-u", str(users), "-r", str(rate),
             "-t", f"{args.seconds}s", "--expect-workers", str(workers), "--expect-workers-max-wait",
             str(int(args.connect) + 60), "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
             "--json", "--loglevel", "INFO",
@@ -127,6 +156,9 @@ def run_one(tool: str, binary: str, fleet: str, workers: int, args) -> dict:
         err.start()
         sampler = Sampler(master.pid)
         sampler.start()
+        poller = Poller(f"http://127.0.0.1:{web_port}/stats/requests")
+        if args.web:
+            poller.start()
         procs = max(1, -(-workers // args.per_process))
         budget = args.connect + args.ramp + args.seconds + 90
         fleet_cmd = pinning(fleet_cores) + [
@@ -143,6 +175,7 @@ def run_one(tool: str, binary: str, fleet: str, workers: int, args) -> dict:
             master.wait()
         sampler.stop.set()
         sampler.join()
+        poller.stop.set()
         out.join(timeout=5)
         err.join(timeout=5)
     tally = json.loads(sim.stdout.strip().splitlines()[-1]) if sim.stdout.strip() else {}
@@ -171,6 +204,7 @@ def run_one(tool: str, binary: str, fleet: str, workers: int, args) -> dict:
     except (ValueError, KeyError, TypeError):
         lost = None
     rtt = percentiles(tally.get("rtt_us", []), (0.5, 0.99))
+    polls = [(took, size) for t, took, size, n in poller.samples if n >= workers * 0.99]
     running = None
     if tally.get("first_spawn") and tally.get("last_running"):
         running = tally["last_running"] - tally["first_spawn"]
@@ -187,6 +221,9 @@ def run_one(tool: str, binary: str, fleet: str, workers: int, args) -> dict:
         "rtt_ms": [None if v is None else v / 1000 for v in rtt],
         "running_s": running,
         "quit": tally.get("got_quit"),
+        "web_ms": [max((p[0] for p in polls), default=None), sorted(p[0] for p in polls)[len(polls) // 2]
+                   if polls else None],
+        "web_kb": max((p[1] for p in polls), default=0) / 1000,
         "exit": master.returncode,
     }
 
@@ -234,6 +271,8 @@ def main():
     p.add_argument("--fleet", default=os.path.join(REPO, "target/release/examples/fleet"))
     p.add_argument("--json", help="also write the rows here")
     p.add_argument("--keep", help="write each master's log into this directory")
+    p.add_argument("--web", action="store_true",
+                   help="run the master with its web UI (--autostart) and time /stats/requests every 2 s")
     p.add_argument("--rt", action="store_true",
                    help="run master and fleet under SCHED_FIFO (chrt -f 20, needs root): on a machine busy with other "
                         "work, so that what is measured is the master, not the scheduler's share for it")
@@ -253,6 +292,9 @@ def main():
             r = run_one(tool, binary, args.fleet, n, args)
             rows.append(r)
             print(fmt(r), flush=True)
+            if args.web and r["web_ms"][0] is not None:
+                print(f"|   | /stats/requests with all workers: median {r['web_ms'][1] * 1000:.0f} ms, "
+                      f"max {r['web_ms'][0] * 1000:.0f} ms, {r['web_kb']:.0f} KB |", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -60,31 +60,11 @@ EXPECTED_FAILURES = {
     # -- deliberate differences (README, "What is different from Locust, on purpose") --
     S + "test_help_arg": "deliberate: rlocust's --help is in its own words and names the program rlocust (the test "
     "compares two of Locust's help sentences word for word)",
-    # -- issue 27, the other half (branch issue-27a) --
-    T + "test_httpuser": "27a: OTEL_TRACES_EXPORTER/OTEL_METRICS_EXPORTER=console (OpenTelemetry console exporters)",
-    T + "test_request_name": "27a: OTEL_TRACES_EXPORTER=console",
-    T + "test_user_count_gauge_reports_running_users": "27a: OTEL_METRICS_EXPORTER=console",
-    S + "test_autospawn_browser": "27a: Enter opens the browser",
-    S + "test_no_host_should_stop_test": "27a: --autostart without a host stops the test instead of quitting",
-    S + "test_run_with_userclass_picker": "27a: the class picker's line ('Locust is running with the UserClass "
-    "Picker Enabled')",
-    D + "test_processes_error_doesnt_blow_up_completely": "27a: 'Unknown User(s)' logged by each process",
-    # -- issue 25 (the lead: src/dist) --
-    D + "test_processes_ctrl_c": "25: Ctrl+C with --processes",
-    D + "test_workers_shut_down_if_master_is_gone": "25: workers quit when the master is gone",
-    D + "test_processes_workers_quit_unexpected": "25: a worker process that quits unexpectedly",
-    D + "test_processes_separate_worker": "25: `--processes 4 --worker` ends within 3 s of its master",
 }
 
 # Tests that fail under rlocust some of the time, by timing, until the work named lands: their outcome is reported,
 # not judged. Strike them off (or move them to EXPECTED_FAILURES) with that work.
-EXPECTED_SOMETIMES = {
-    D + "test_distributed_report_timeout_expired": "25: the master must log that the workers' reports did not all "
-    "arrive within LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP (0.01 s here); rlocust's worker sometimes reports "
-    "in time",
-    D + "test_worker_indexes": "25: `--worker --processes 2` must start its workers (and end) within the test's 2 s; "
-    "on a loaded machine it does not",
-}
+EXPECTED_SOMETIMES: dict[str, str] = {}
 
 # Tests that fail under Locust 2.47 itself (so they fail under rlocust too).
 BASELINE_FAILURES = {

@@ -210,7 +210,23 @@ class Session:
 
 @final
 class Response:
-    """The requests-style response a client call returns (made by the engine only: no constructor)."""
+    """The requests-style response a client call returns (made by the engine; `Response()` is an empty one, as
+    requests' is, which unpickling fills)."""
+
+    def __new__(cls) -> Self: ...
+    def __reduce__(self) -> tuple[Any, tuple[()], dict[str, Any]]:
+        """Pickled as requests pickles a Response: its `__attrs__` (`locust._bridge.response_state`)."""
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Fill an empty response with a pickled state."""
+    def __getstate__(self) -> dict[str, Any]:  # type: ignore[override]
+        """requests' state of a response: its `__attrs__`, the body read."""
+    __attrs__: list[str]
+    def __nonzero__(self) -> bool: ...
+    def __iter__(self) -> Iterator[bytes]:
+        """requests' iteration: `iter_content(128)`."""
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # type: ignore[override]
+        """`requests.Response` for an HttpUser's response once requests is imported (isinstance), else the type."""
 
     @property
     def status_code(self) -> int:
@@ -220,7 +236,7 @@ class Response:
         """The status line's reason phrase."""
     @property
     def ok(self) -> bool:
-        """No connection error and a status below 400."""
+        """requests': not 4xx/5xx; a connection error is raised (as by Locust's wrapper); FastHttpUser: below 400."""
     @property
     def content(self) -> bytes | None:
         """The body (None when there was no response)."""
@@ -317,9 +333,15 @@ class Response:
     def failure(self, exc: object = None) -> NoReturn:
         """Raises LocustError: a verdict needs `catch_response=True`."""
     def __bool__(self) -> bool: ...
-    def __enter__(self) -> NoReturn:
-        """Raises LocustError: a with-block needs `catch_response=True`."""
-    def __exit__(self, _a: object, _b: object, _c: object) -> bool: ...
+    def __enter__(self) -> Self:
+        """Raises LocustError (a with-block needs `catch_response=True`) unless it is requests' own response."""
+    def __exit__(self, _a: object, _b: object, _c: object) -> bool:
+        """requests' own response is closed."""
+    def _set_plain(self, plain: bool) -> None:
+        """Whether it is requests' own response (`send()`'s, a redirect's) rather than a call's."""
+    @property
+    def _fast(self) -> bool:
+        """A FastHttpUser's response."""
     @property
     def _name(self) -> str:
         """The stats name of the call."""

@@ -28,14 +28,20 @@ use startup::Services;
 pub(crate) static ARGV: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Where the program is when it is not its own executable: the wheel's `rlocust` package directory (the executable
+/// there is the Python interpreter).
+pub(crate) static PLACE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 pub const LOCUST_VERSION: &str = "2.47.0";
 
 /// `-V`: the version, where the program is (as Locust's "locust 2.47.0 from <its package>") and the Locust version
 /// it follows.
 fn version_line() -> String {
-    let place = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "?".into());
+    let place = PLACE.get().cloned().unwrap_or_else(|| {
+        std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "?".into())
+    });
     format!("rlocust {VERSION} from {place} (follows Locust {LOCUST_VERSION})")
 }
 
@@ -186,6 +192,29 @@ fn processes(
     }
 }
 
+/// NOTE: Locust forks its `--processes` workers before it looks at the user classes, so a locustfile without
+/// users, or an unknown class name, fails in every process and each one logs it ("Unknown User(s): …" once per
+/// worker and once for the master). Forked workers fail at that step by themselves: the master waits for them
+/// (not Locust's 3 s before a SIGINT). Workers not forked (the fallback when the process already had threads) are
+/// started now to fail the same way (they stop at the same step, before they connect), and waited for too: such a
+/// worker starts its interpreter and imports the locustfile first, which takes longer on a busy machine.
+fn processes_fail_too(options: &cli::Options, local_workers: Option<session::LocalWorkers>) {
+    match local_workers {
+        Some(session::LocalWorkers::Forked(pipes, children)) => {
+            drop(pipes);
+            children.wait_all();
+        }
+        Some(session::LocalWorkers::Start(n)) => {
+            let argv = ARGV.get().cloned().unwrap_or_default();
+            let port = u16::try_from(options.master_bind_port).unwrap_or(5557);
+            if let Ok(children) = crate::dist::processes::spawn(n, &argv, "127.0.0.1", port) {
+                children.wait_all();
+            }
+        }
+        None => {}
+    }
+}
+
 /// The steps of one invocation. `Err` ends it early (an error, or a command such as `--list` that is done).
 fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     let env = cli::Env::from_process();
@@ -239,7 +268,15 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
         print!("{}", interp::list_text()?);
         return Ok(ExitStatus::Success);
     }
-    let setup = startup::environment(options, &loaded)?;
+    let setup = match startup::environment(options, &loaded) {
+        Ok(setup) => setup,
+        Err(e) => {
+            if !child {
+                processes_fail_too(options, local_workers);
+            }
+            return Err(e);
+        }
+    };
     startup::print_and_exit(options)?;
     let session = Session::prepare(services, runner, options, setup, gates, local_workers)?;
     let status = session.start()?.finish();

@@ -387,6 +387,11 @@ impl<'a> Session<'a> {
         if let Some(info) = &info {
             attach_html_report(&outputs, options, &services, &runner.shared, info.clone());
         }
+        // Enter opens the web UI (Locust's prompt), from the keyboard thread
+        let mut keys_browser = web.as_ref().map(|c| runner::keyboard::Browser {
+            url: c.url(options.web_host_display_name.as_deref()),
+            bridge: services.bridge.clone(),
+        });
         if let (Some(config), Some(info)) = (web, info) {
             let state = Arc::new(web::WebState::new(
                 config,
@@ -416,6 +421,13 @@ impl<'a> Session<'a> {
             autoquit: options.autoquit,
         };
         let mut master_done = None;
+        if options.class_picker {
+            log::log(
+                log::Level::Debug,
+                "locust.main",
+                "Locust is running with the UserClass Picker Enabled",
+            );
+        }
         if let Some(conn) = master {
             master_done = Some(conn.link.done.subscribe());
             services.rt.spawn(dist::master::run(
@@ -442,7 +454,7 @@ impl<'a> Session<'a> {
                 },
             ));
             if setup.shape.is_none() {
-                runner::keyboard::start(shared.clone());
+                runner::keyboard::start(shared.clone(), keys_browser.take());
             }
         } else {
             services.rt.spawn(runner::run(
@@ -456,7 +468,7 @@ impl<'a> Session<'a> {
         if setup.shape.is_none() && !is_master {
             // (Locust starts its input listener after the run, but it runs first: its DEBUG line precedes
             // test_start; with a shape, Locust's main waits for the shape and the keys are never read)
-            runner::keyboard::start(shared.clone());
+            runner::keyboard::start(shared.clone(), keys_browser.take());
             if automatic {
                 shared.send(match &setup.open {
                     Some(open) => Control::StartOpen(open.clone()),

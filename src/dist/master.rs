@@ -57,7 +57,9 @@ const BATCH: usize = 256;
 /// How often the end of a ramp looks whether the workers' reports reached the target.
 const REPORTS_POLL: Duration = Duration::from_millis(10);
 /// How long the master's idle I/O thread lets messages gather before it sleeps (see `router::before_park`).
-const PARK_DELAY: Duration = Duration::from_millis(5);
+const PARK_DELAY: Duration = Duration::from_millis(20);
+/// How long a quit waits for more answers once none came (and every `quit` is written).
+const QUIT_QUIET: Duration = Duration::from_millis(500);
 /// The longest a quit waits for the workers' last reports.
 const QUIT_WAIT_MAX: Duration = Duration::from_secs(5);
 
@@ -142,6 +144,8 @@ struct Quitting {
     at_most: Instant,
     /// When the last worker's `quit` arrived.
     last_answer: Instant,
+    /// When every `quit` had been written to its socket.
+    written: Option<Instant>,
 }
 
 pub struct Master {
@@ -376,11 +380,18 @@ impl Master {
     /// True: the run is over.
     async fn on_deadline(&mut self) -> bool {
         let now = Instant::now();
-        if let Some(q) = &self.quitting {
-            // done when every worker answered (its `quit` removed it, or its connection is gone); else once
-            // answers stopped coming for a moment after Locust's 0.5 s, at most after QUIT_WAIT_MAX
+        if let Some(q) = self.quitting.as_mut() {
+            // done when every worker answered (its `quit` removed it, or its connection is gone); else once the
+            // `quit`s are all written and answers stopped coming for half a second (after Locust's 0.5 s at
+            // least); at most after QUIT_WAIT_MAX. (Writing 10,000 `quit`s and reading as many last reports
+            // takes about a second here: a fixed wait would cut the slowest reports off.)
+            if q.written.is_none() && self.router.unwritten() == 0 {
+                q.written = Some(now);
+            }
             let answered = self.roster.iter().all(|w| w.conn.is_closed());
-            let quiet = now >= q.at_least && now >= q.last_answer + Duration::from_millis(200);
+            let quiet = now >= q.at_least
+                && q.written.is_some_and(|t| now >= t + QUIT_QUIET)
+                && now >= q.last_answer + QUIT_QUIET;
             if answered || quiet || now >= q.at_most {
                 return self.finish_quit().await;
             }
@@ -853,6 +864,7 @@ impl Master {
             at_least: now + Duration::from_millis(500),
             at_most: now + QUIT_WAIT_MAX,
             last_answer: now,
+            written: None,
         });
         false
     }

@@ -382,8 +382,18 @@ pub async fn run(
                 None => std::future::pending().await,
             }
         };
+        // after a stop, `client_ready` goes out when the stop timeout has passed (at once without one, as
+        // Locust's worker announces itself again right after `client_stopped`)
+        let ready_at = w.ready_at;
+        let ready = async move {
+            match ready_at {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = spawning => w.spawn_done(),
+            _ = ready => w.announce_ready(),
             _ = heartbeat.tick() => w.heartbeat(),
             _ = report.tick() => w.report(),
             _ = logs.tick(), if w.logs_enabled => w.send_logs(),
@@ -536,16 +546,17 @@ impl Worker {
         }
     }
 
-    /// Once a second: the master timeout (true: quit) and a pending `client_ready` after a stop.
-    fn tick(&mut self) -> bool {
-        if let Some(at) = self.ready_at
-            && Instant::now() >= at
-        {
-            self.ready_at = None;
+    /// A pending `client_ready` after a stop.
+    fn announce_ready(&mut self) {
+        if self.ready_at.take().is_some() {
             self.link
                 .send(kind::CLIENT_READY, Value::str(proto::LOCUST_VERSION));
             self.state = WorkerState::Ready;
         }
+    }
+
+    /// Once a second: the master timeout (true: quit).
+    fn tick(&mut self) -> bool {
         if let Some(t) = self.last_master_heartbeat
             && t.elapsed() > proto::tunables().master_heartbeat_timeout
         {

@@ -182,8 +182,10 @@ pub struct Decoder {
 
 impl Decoder {
     pub fn new() -> Decoder {
+        // small to start with (a master holds one per worker; most messages are a few hundred bytes), grown by
+        // `fill` and `next_frame` as frames need
         Decoder {
-            buf: BytesMut::with_capacity(8 * 1024),
+            buf: BytesMut::with_capacity(1024),
         }
     }
 
@@ -224,8 +226,8 @@ impl Decoder {
 
     /// Read more bytes from `io`; `Closed` at end of stream.
     pub async fn fill<R: AsyncRead + Unpin>(&mut self, io: &mut R) -> Result<(), ZmtpError> {
-        if self.buf.capacity() - self.buf.len() < 4096 {
-            self.buf.reserve(8 * 1024);
+        if self.buf.capacity() - self.buf.len() < 512 {
+            self.buf.reserve(4096);
         }
         let n = io.read_buf(&mut self.buf).await?;
         if n == 0 {

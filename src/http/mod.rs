@@ -113,11 +113,17 @@ impl Proxy {
         } else {
             format!("http://{text}")
         };
-        let url = Url::parse(&with_scheme).map_err(|e| {
-            (
+        let url = Url::parse(&with_scheme).map_err(|e| match e {
+            // requests' adapter: a proxy URL without a host
+            url::ParseError::EmptyHost => (
+                "requests.exceptions.InvalidProxyURL",
+                "Please check proxy URL. It is malformed and could be missing the host."
+                    .to_string(),
+            ),
+            e => (
                 "requests.exceptions.InvalidURL",
                 format!("Invalid proxy URL {text:?}: {e}"),
-            )
+            ),
         })?;
         if url.scheme() != "http" {
             let scheme = url.scheme();

@@ -25,6 +25,14 @@ fn proxy_urls_as_requests_takes_them() {
         Proxy::parse("https://h:1").unwrap_err().0,
         "requests.exceptions.InvalidSchema"
     );
+    // no host: requests' adapter refuses it with InvalidProxyURL
+    assert_eq!(
+        Proxy::parse("http://").unwrap_err(),
+        (
+            "requests.exceptions.InvalidProxyURL",
+            "Please check proxy URL. It is malformed and could be missing the host.".to_string()
+        )
+    );
 }
 
 #[test]

@@ -10,15 +10,17 @@
 //! - logs: rlocust's log lines and the locustfile's Python `logging` records (at the run's log level).
 //!
 //! Configuration is Locust's and the SDK's environment variables: OTEL_{TRACES,METRICS,LOGS}_EXPORTER (comma
-//! lists of `otlp`, `none`; default `otlp`), OTEL_EXPORTER_OTLP[_{TRACES,METRICS,LOGS}]_PROTOCOL (`grpc`, the
-//! default, or `http/protobuf`), and what opentelemetry-otlp and the SDK read themselves (endpoint, headers,
-//! timeout, OTEL_METRIC_EXPORT_INTERVAL, OTEL_RESOURCE_ATTRIBUTES, batch sizes).
+//! lists of `otlp`, `console` (JSON on stdout as the Python SDK prints it, see `console`), `none`; default
+//! `otlp`), OTEL_EXPORTER_OTLP[_{TRACES,METRICS,LOGS}]_PROTOCOL (`grpc`, the default, or `http/protobuf`), and
+//! what opentelemetry-otlp and the SDK read themselves (endpoint, headers, timeout, OTEL_METRIC_EXPORT_INTERVAL,
+//! OTEL_RESOURCE_ATTRIBUTES, batch sizes).
 //!
 //! Who calls it: `app::steps` calls [`start`] once the log is set up and keeps the [`Otel`] guard until the
 //! run has ended (dropping it flushes and shuts the exporters down, bounded in time); the recording paths call
 //! the hooks of [`record`] and `log` calls [`logs::emit`]. What it must not do: cost anything on the request
 //! path when `--otel` is off (every hook is one load of an unset `OnceLock`), run Python, block a run that
 //! cannot reach its collector (one warning line, same exit code), or panic on a bad setting.
+mod console;
 mod export;
 pub mod logs;
 pub mod record;
@@ -66,24 +68,41 @@ fn transport(signal_var: &str) -> Result<Transport, String> {
     }
 }
 
-/// The OTLP exporter of one signal if its list has `otlp` (warnings for what cannot be used).
-fn otlp_for<E>(
+/// The exporters one signal's list asks for: its OTLP exporter if the list has `otlp` (warnings for what cannot
+/// be used), and whether it has `console`.
+fn exporters_for<E>(
     list: &[String],
     kind: &str,
     protocol_var: &str,
     build: impl Fn(Transport) -> Result<E, String>,
-) -> Option<E> {
+) -> (Option<E>, bool) {
     let mut chosen = None;
+    let mut console = false;
     for e in list {
         match e.as_str() {
             "otlp" => match transport(protocol_var).and_then(&build) {
-                Ok(exp) => chosen = Some(exp),
+                Ok(exp) => {
+                    chosen = Some(exp);
+                    log::log(
+                        log::Level::Debug,
+                        LOGGER,
+                        &format!("Configured {kind} exporter: otlp"),
+                    );
+                }
                 Err(msg) => log::warning(LOGGER, &msg),
             },
+            "console" => {
+                console = true;
+                log::log(
+                    log::Level::Debug,
+                    LOGGER,
+                    &format!("Configured {kind} exporter: console"),
+                );
+            }
             "none" => {}
-            "console" | "prometheus" => log::warning(
+            "prometheus" if kind == "metrics" => log::warning(
                 LOGGER,
-                &format!("The {e} {kind} exporter is not available in rlocust. Ignored"),
+                "Prometheus metrics exporter is not yet implemented!",
             ),
             other => log::warning(
                 LOGGER,
@@ -91,7 +110,7 @@ fn otlp_for<E>(
             ),
         }
     }
-    chosen
+    (chosen, console)
 }
 
 /// What `--otel` started; dropping it flushes the last data and shuts the exporters down (at most
@@ -147,43 +166,63 @@ pub fn start(locustfile: &str, profile: Option<&str>) -> Option<Otel> {
         ])
         .build();
 
-    let tracers = otlp_for(
+    let tracers = match exporters_for(
         &traces,
         "traces",
         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
         export::Spans::build,
-    )
-    .map(|exp| {
-        SdkTracerProvider::builder()
-            .with_resource(resource.clone())
-            .with_id_generator(record::PinnedIds)
-            .with_batch_exporter(exp)
-            .build()
-    });
-    let meters = otlp_for(
+    ) {
+        (None, false) => None,
+        (otlp, console) => {
+            let mut b = SdkTracerProvider::builder()
+                .with_resource(resource.clone())
+                .with_id_generator(record::PinnedIds);
+            if let Some(exp) = otlp {
+                b = b.with_batch_exporter(exp);
+            }
+            if console {
+                // (Locust's SimpleSpanProcessor: each span printed as it ends)
+                b = b.with_simple_exporter(console::Spans::new());
+            }
+            Some(b.build())
+        }
+    };
+    let meters = match exporters_for(
         &metrics,
         "metrics",
         "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
         export::Metrics::build,
-    )
-    .map(|exp| {
-        SdkMeterProvider::builder()
-            .with_resource(resource.clone())
-            .with_reader(PeriodicReader::builder(exp).build())
-            .build()
-    });
-    let loggers = otlp_for(
+    ) {
+        (None, false) => None,
+        (otlp, console) => {
+            let mut b = SdkMeterProvider::builder().with_resource(resource.clone());
+            if let Some(exp) = otlp {
+                b = b.with_reader(PeriodicReader::builder(exp).build());
+            }
+            if console {
+                b = b.with_reader(PeriodicReader::builder(console::Metrics).build());
+            }
+            Some(b.build())
+        }
+    };
+    let loggers = match exporters_for(
         &logs,
         "logs",
         "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
         export::Logs::build,
-    )
-    .map(|exp| {
-        SdkLoggerProvider::builder()
-            .with_resource(resource.clone())
-            .with_batch_exporter(exp)
-            .build()
-    });
+    ) {
+        (None, false) => None,
+        (otlp, console) => {
+            let mut b = SdkLoggerProvider::builder().with_resource(resource.clone());
+            if let Some(exp) = otlp {
+                b = b.with_batch_exporter(exp);
+            }
+            if console {
+                b = b.with_simple_exporter(console::Logs::new());
+            }
+            Some(b.build())
+        }
+    };
     if !traces.is_empty() {
         record::enable_propagation();
     }

@@ -46,8 +46,14 @@ pub(super) fn install_meter(p: &SdkMeterProvider) {
         .with_unit("s")
         .with_description("Time to last byte for requests")
         .build();
-    // what opentelemetry-instrumentation-requests records under Locust (old semantic conventions)
-    let http_duration = meter
+    // what opentelemetry-instrumentation-requests records under Locust (old semantic conventions), under its scope
+    let requests_scope =
+        opentelemetry::InstrumentationScope::builder("opentelemetry.instrumentation.requests")
+            .with_version("0.66b1")
+            .with_schema_url("https://opentelemetry.io/schemas/1.11.0")
+            .build();
+    let http_duration = p
+        .meter_with_scope(requests_scope)
         .f64_histogram("http.client.duration")
         .with_unit("ms")
         .with_description("measures the duration of the outbound HTTP request")

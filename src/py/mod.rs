@@ -741,7 +741,16 @@ mod stats_view;
 /// The wheel's entry point (`rlocust` console script, `python -m rlocust`): the same program as the binary,
 /// run inside the host interpreter. Returns the exit code.
 #[pyfunction]
-fn run(argv: Vec<String>) -> i32 {
+fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
+    let package = py
+        .import("rlocust")
+        .and_then(|m| m.getattr("__file__"))
+        .and_then(|f| f.extract::<String>());
+    if let Ok(file) = package {
+        if let Some(dir) = std::path::Path::new(&file).parent() {
+            let _ = crate::app::PLACE.set(dir.display().to_string());
+        }
+    }
     crate::app::run(argv)
 }
 

@@ -105,6 +105,10 @@ pub struct Response {
     history_obj: Option<Py<PyAny>>,
     text_obj: Option<Py<PyAny>>,
     error_obj: Option<Py<PyAny>>,
+    /// requests' own Response rather than Locust's wrapper of a call's: a with-block enters it (and closes it at the
+    /// end) instead of asking for catch_response. A redirect's response in `history`, what `send()` returns, an
+    /// unpickled one.
+    plain: bool,
 }
 
 fn header_pairs(h: &HeaderMap) -> Vec<(String, String)> {
@@ -204,6 +208,7 @@ impl Response {
             history_obj: None,
             text_obj: None,
             error_obj: None,
+            plain: false,
         }
     }
 
@@ -239,6 +244,44 @@ impl Response {
             history_obj: None,
             text_obj: None,
             error_obj: None,
+            plain: true,
+        }
+    }
+
+    /// A response with nothing in it (requests' `Response()`), before an unpickled state is put in.
+    fn empty() -> Response {
+        Response {
+            status: 0,
+            reason: None,
+            headers: Vec::new(),
+            body: None,
+            url: String::new(),
+            elapsed: 0.0,
+            version: 0,
+            history: Vec::new(),
+            error: None,
+            flavor: Flavor::Requests,
+            name: String::new(),
+            method_label: String::new(),
+            request_url: placeholder_url(),
+            request_method: String::new(),
+            request_headers: HeaderMap::new(),
+            request_body: None,
+            failure: None,
+            escape: None,
+            recorded: true,
+            stream: false,
+            tail: None,
+            consumed: false,
+            response_time_ms: 0.0,
+            start_time: 0.0,
+            encoding_override: None,
+            headers_obj: None,
+            request_obj: None,
+            history_obj: None,
+            text_obj: None,
+            error_obj: None,
+            plain: true,
         }
     }
 
@@ -346,13 +389,143 @@ impl Response {
         self.reason.clone()
     }
 
+    /// requests' `ok` (no HTTPError from `raise_for_status()`): False for 4xx and 5xx only. As under Locust, whose
+    /// wrapper's `raise_for_status()` raises a call's connection error, `ok` raises that error; a FastHttpUser
+    /// response is ok below 400 (a connection error's status is 0).
     #[getter]
-    fn ok(&self) -> bool {
-        self.error.is_none() && self.status != 0 && self.status < 400
+    fn ok(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        let (flavor, status, failed) = {
+            let this = slf.borrow();
+            (this.flavor, this.status, this.error.is_some())
+        };
+        match flavor {
+            Flavor::Fast => Ok(status < 400),
+            Flavor::Requests if failed => Err(PyErr::from_value(
+                Self::_conn_error(slf)?.into_bound(slf.py()),
+            )),
+            Flavor::Requests => Ok(!(400..600).contains(&status)),
+        }
     }
 
-    fn __bool__(&self) -> bool {
-        self.ok()
+    fn __bool__(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        Self::ok(slf)
+    }
+
+    /// requests' Python 2 spelling of `__bool__`, still on its Response.
+    fn __nonzero__(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        Self::ok(slf)
+    }
+
+    /// The attributes requests pickles (`Response.__attrs__`).
+    #[classattr]
+    fn __attrs__() -> Vec<&'static str> {
+        vec![
+            "_content",
+            "status_code",
+            "headers",
+            "url",
+            "history",
+            "encoding",
+            "reason",
+            "cookies",
+            "elapsed",
+            "request",
+        ]
+    }
+
+    /// requests' `__getstate__`: the `__attrs__` with the body read (what pickling saves).
+    fn __getstate__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        bridge_mod(slf.py())?.call_method1("response_state", (slf,))
+    }
+
+    /// requests' iteration: the body in pieces of 128 bytes (`in`, `list()`, `for` go through it).
+    fn __iter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        Self::iter_content(slf, Some(128), false)
+    }
+
+    /// NOTE: Locust's HttpSession returns a subclass of `requests.Response`; this class cannot be one (a native
+    /// class has no Python base), so an HttpUser's response names `requests.Response` as its `__class__` once
+    /// requests is imported: `isinstance()` consults `__class__` when the type itself does not match (as for
+    /// `unittest.mock`'s spec objects), and nothing is added to a request's path.
+    #[getter(__class__)]
+    fn class_attr<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        if slf.borrow().flavor == Flavor::Requests
+            && let Some(cls) = requests_response(py)?
+        {
+            return Ok(cls);
+        }
+        Ok(slf.get_type().into_any())
+    }
+
+    /// requests' `Response()`: an empty response (unpickling makes one, then sets its state).
+    #[new]
+    fn py_new() -> Response {
+        Response::empty()
+    }
+
+    /// Pickled as requests pickles a Response (its `__attrs__`, the body read): rebuilt by the class at
+    /// `locust.clients.Response`, this one under rlocust, requests' Response where real Locust is imported.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let state = Self::__getstate__(slf)?;
+        (slf.get_type(), pyo3::types::PyTuple::empty(py), state)
+            .into_pyobject(py)
+            .map(|t| t.into_any())
+    }
+
+    /// requests' `__setstate__`: the fields of a pickled response (`_content`, `status_code`, `headers`, `url`,
+    /// `history`, `encoding`, `reason`, `elapsed`, `request`; `cookies` come from the headers again).
+    fn __setstate__(slf: &Bound<'_, Self>, state: &Bound<'_, PyDict>) -> PyResult<()> {
+        let py = slf.py();
+        let get = |k: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
+            Ok(state.get_item(k)?.filter(|v| !v.is_none()))
+        };
+        let mut headers = Vec::new();
+        if let Some(h) = get("headers")? {
+            for item in h.call_method0("items")?.try_iter()? {
+                let (k, v): (String, String) = item?.extract()?;
+                headers.push((k, v));
+            }
+        }
+        let body = match get("_content")? {
+            Some(b) if b.is_instance_of::<PyBytes>() => {
+                Some(Bytes::copy_from_slice(b.extract::<&[u8]>()?))
+            }
+            _ => None,
+        };
+        let elapsed = match get("elapsed")? {
+            Some(td) => td.call_method0("total_seconds")?.extract::<f64>()?,
+            None => 0.0,
+        };
+        let mut this = slf.borrow_mut();
+        this.status = match get("status_code")? {
+            Some(v) => v.extract()?,
+            None => 0,
+        };
+        this.reason = get("reason")?.map(|v| v.extract()).transpose()?;
+        this.url = get("url")?
+            .map(|v| v.extract())
+            .transpose()?
+            .unwrap_or_default();
+        if let Ok(u) = url::Url::parse(&this.url) {
+            this.request_url = u;
+        }
+        this.headers = headers;
+        this.body = body;
+        this.elapsed = elapsed;
+        this.encoding_override = get("encoding")?
+            .map(|v| v.extract::<String>().map(Some))
+            .transpose()?;
+        this.headers_obj = get("headers")?.map(|v| v.unbind());
+        this.history_obj = Some(match get("history")? {
+            Some(h) => h.unbind(),
+            None => PyList::empty(py).into_any().unbind(),
+        });
+        this.request_obj = Some(get("request")?.map_or_else(|| py.None(), |v| v.unbind()));
+        this.plain = true;
+        this.text_obj = None;
+        Ok(())
     }
 
     fn __repr__(&self) -> String {
@@ -746,16 +919,34 @@ impl Response {
         self.tail = None;
     }
 
-    /// A with-block needs `catch_response=True` (Locust's message).
-    fn __enter__(&self, py: Python<'_>) -> PyResult<()> {
+    /// A call's response needs `catch_response=True` for a with-block (Locust's message); requests' own responses
+    /// (a redirect's, `send()`'s) are context managers that close at the end.
+    fn __enter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
+        if slf.borrow().plain {
+            return Ok(slf.clone());
+        }
         Err(locust_error(
-            py,
+            slf.py(),
             "In order to use a with-block for requests, you must also pass catch_response=True",
         ))
     }
 
-    fn __exit__(&self, _a: Py<PyAny>, _b: Py<PyAny>, _c: Py<PyAny>) -> bool {
+    fn __exit__(&mut self, _a: Py<PyAny>, _b: Py<PyAny>, _c: Py<PyAny>) -> bool {
+        if self.plain {
+            self.close();
+        }
         false
+    }
+
+    /// Made requests' own response (`send()`'s), or a call's again (a hook's resend it returns): see the field.
+    fn _set_plain(&mut self, plain: bool) {
+        self.plain = plain;
+    }
+
+    /// A FastHttpUser's response (its own `ok`, not a requests.Response).
+    #[getter]
+    fn _fast(&self) -> bool {
+        self.flavor == Flavor::Fast
     }
 
     fn success(&self, py: Python<'_>) -> PyResult<()> {
@@ -820,6 +1011,32 @@ impl Response {
     fn _has_conn_error(&self) -> bool {
         self.error.is_some()
     }
+}
+
+/// A URL for a response that has none yet (an empty one, before its unpickled state is set).
+fn placeholder_url() -> url::Url {
+    url::Url::parse("http://localhost/").expect("a literal URL parses")
+}
+
+/// `requests.Response` when something imported requests (never imported here: it costs ~8 MB), cached once found.
+fn requests_response(py: Python<'_>) -> PyResult<Option<Bound<'_, PyAny>>> {
+    static CLS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    if let Some(c) = CLS.get(py) {
+        return Ok(Some(c.bind(py).clone()));
+    }
+    let modules = py.import("sys")?.getattr("modules")?;
+    let Some(models) = modules
+        .call_method1("get", ("requests.models",))
+        .ok()
+        .filter(|m| !m.is_none())
+    else {
+        return Ok(None);
+    };
+    let Ok(cls) = models.getattr("Response") else {
+        return Ok(None); // requests is still being imported
+    };
+    let _ = CLS.set(py, cls.clone().unbind());
+    Ok(Some(cls))
 }
 
 fn not_catch_response(py: Python<'_>) -> PyErr {

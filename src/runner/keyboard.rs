@@ -9,13 +9,36 @@
 //! the keys become [`Control::Start`] messages like every other command. The saved settings are restored by
 //! [`restore`], which the normal exit and the watchdog's abandon path both call (an `_exit` runs no destructors).
 //!
+//! Enter (`\n` or `\r`) opens the web UI in the default browser, as Locust's prompt promises: Locust calls
+//! `webbrowser.open_new_tab(url)` from its input greenlet, so the key becomes a `Web` command that the hub carries
+//! out with Python's `webbrowser` (a locustfile may patch it; an exception it raises ends the process as it ends
+//! Locust's). Nothing happens without a web UI.
+//!
 //! NOTE (departure): Locust changes the terminal even when it runs as a background job, where that stops the
 //! process (SIGTTOU); here a terminal that belongs to another (foreground) process group is left alone.
 use super::{Control, Shared, State};
+use crate::bridge::{Bridge, Command};
 use crate::log::{self, Level};
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Where Enter sends the browser: the web UI's URL as Locust logs it, and the hub that opens it.
+pub struct Browser {
+    pub url: String,
+    pub bridge: Arc<Bridge>,
+}
+
+impl Browser {
+    /// Ask the hub to open the URL (Python's `webbrowser.open_new_tab`); the acknowledgement is not awaited.
+    fn open(&self) {
+        let payload = serde_json::Value::String(self.url.clone()).to_string();
+        drop(self.bridge.command(Command::Web {
+            action: "open_browser".into(),
+            payload,
+        }));
+    }
+}
 
 /// The terminal settings to put back, while ours are in effect.
 static SAVED: Mutex<Option<libc::termios>> = Mutex::new(None);
@@ -70,8 +93,9 @@ fn unusable() -> Option<&'static str> {
     None
 }
 
-/// Put stdin in cbreak mode and start reading keys; logs (DEBUG) why not when stdin is no terminal.
-pub fn start(shared: Arc<Shared>) {
+/// Put stdin in cbreak mode and start reading keys; logs (DEBUG) why not when stdin is no terminal. `browser`:
+/// what Enter opens (None without a web UI).
+pub fn start(shared: Arc<Shared>, browser: Option<Browser>) {
     if let Some(why) = unusable() {
         log::log(Level::Debug, "root", why);
         return;
@@ -99,7 +123,7 @@ pub fn start(shared: Arc<Shared>) {
     let spawned = std::thread::Builder::new()
         .name("keyboard".into())
         .spawn(move || {
-            if let Err(e) = read_keys(&shared) {
+            if let Err(e) = read_keys(&shared, browser.as_ref()) {
                 log::warning("root", &format!("Exception in keyboard input poller: {e}"));
             }
             restore();
@@ -110,7 +134,7 @@ pub fn start(shared: Arc<Shared>) {
 }
 
 /// Read keys until stdin ends or the run is quitting.
-fn read_keys(shared: &Shared) -> std::io::Result<()> {
+fn read_keys(shared: &Shared, browser: Option<&Browser>) -> std::io::Result<()> {
     let mut fds = libc::pollfd {
         fd: 0,
         events: libc::POLLIN,
@@ -138,6 +162,11 @@ fn read_keys(shared: &Shared) -> std::io::Result<()> {
         // SAFETY: reads at most one byte into `byte`.
         let got = unsafe { libc::read(0, (&mut byte as *mut u8).cast(), 1) };
         match got {
+            1 if byte == b'\n' || byte == b'\r' => {
+                if let Some(b) = browser {
+                    b.open();
+                }
+            }
             1 => press(shared, byte),
             0 => return Ok(()),
             _ => {

@@ -83,13 +83,13 @@ def assert_counts_served(total: int, url: str, users: int):
 class Node:
     """One locust/rlocust process; its combined output goes to a file in `workdir`."""
 
-    def __init__(self, tool: str, args: list[str], workdir: Path, name: str):
+    def __init__(self, tool: str, args: list[str], workdir: Path, name: str, extra_env: dict | None = None):
         # `-f` comes first, so a test's own `-f` (a later one wins) replaces it
         self.tool = tool
         self.name = name
         self.path = workdir / f"{name}.log"
         self.out = open(self.path, "wb")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")} | (extra_env or {})
         self.proc = subprocess.Popen([BIN[tool], "-f", str(LOCUSTFILE), *args], cwd=workdir, env=env,
                                      stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -134,8 +134,8 @@ class Node:
 def nodes():
     started: list[Node] = []
 
-    def start(tool, args, workdir, name):
-        n = Node(tool, args, workdir, name)
+    def start(tool, args, workdir, name, extra_env=None):
+        n = Node(tool, args, workdir, name, extra_env)
         started.append(n)
         return n
 

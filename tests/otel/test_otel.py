@@ -5,11 +5,14 @@ cannot be reached. The target is rlocust-target; the truth for counts is each ru
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from conftest import RLOCUST, make_tls, otel_env, run
+from conftest import HERE, RLOCUST, make_tls, otel_env, run
 from receiver import attrs
 
 HTTP_NAMES = ["/", "/status/500", "/items/[id]", "/headers"]
@@ -320,3 +323,77 @@ def test_enabled_by_locust_enable_opentelemetry_or_the_config_file(receiver, tar
     result = run(RLOCUST, "otel_locustfile.py", target, env, seconds=1, extra=extra, otel=False)
     assert "OpenTelemetry enabled" in result.log, result.log
     settle(lambda: _assert(histogram_counts_by_name(receiver, "locust.client.duration").get("/") == result.requests("/")))
+
+
+def console_documents(stdout: str) -> list[dict]:
+    """The JSON documents the console exporters printed (each starts with a line `{` and ends with a line `}`;
+    the summary tables around them are left out)."""
+    docs, lines = [], None
+    for line in stdout.splitlines():
+        if lines is None and line == "{":
+            lines = [line]
+        elif lines is not None:
+            lines.append(line)
+            if line == "}":
+                docs.append(json.loads("\n".join(lines)))
+                lines = None
+    return docs
+
+
+def console_run(binary: str, target: str, env: dict[str, str], users: int = 3) -> tuple[int, str, list[dict]]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LOCUST_"))}
+    full.update(env)
+    args = [binary, "-f", str(HERE / "otel_locustfile.py"), "--headless", "-u", str(users), "-r", "100", "-t", "3s",
+            "-H", target, "--only-summary", "--otel"]
+    p = subprocess.run(args, env=full, capture_output=True, text=True, timeout=90, cwd=HERE,
+                       stdin=subprocess.DEVNULL)
+    return p.returncode, p.stderr, console_documents(p.stdout)
+
+
+def console_shape(docs: list[dict]) -> dict:
+    """What a user reading the console output compares: the keys of each kind of document, the spans' names, kinds
+    and statuses with their attribute names, Locust's own metrics with their data point keys, the log bodies."""
+    spans = [d for d in docs if "kind" in d and "context" in d]
+    metrics = [d for d in docs if "resource_metrics" in d]
+    logs = [d for d in docs if "severity_text" in d]
+    locust_metrics = {}
+    for doc in metrics:
+        for rm in doc["resource_metrics"]:
+            for sm in rm["scope_metrics"]:
+                for m in sm["metrics"]:
+                    points = m["data"]["data_points"]
+                    locust_metrics[(sm["scope"]["name"], m["name"])] = (
+                        m["unit"], sorted(m["data"]), sorted({k for p in points for k in p}))
+    return {
+        "span keys": sorted({tuple(d) for d in spans}),
+        "span context keys": sorted({tuple(d["context"]) for d in spans}),
+        # (a call a stop killed has no status code: Locust ends its span without one)
+        "spans": sorted({(d["name"], d["kind"], d["status"]["status_code"], tuple(sorted(d["attributes"])))
+                         for d in spans if "http.status_code" in d["attributes"]}),
+        "metrics keys": sorted({tuple(d) for d in metrics}),
+        "metrics": sorted(locust_metrics.items()),
+        "log keys": sorted({tuple(d) for d in logs}),
+        "log bodies": {b for d in logs if (b := d["body"]) in ("Run time limit set to 3 seconds",
+                                                               "web user started", "fast user started")},
+        "resource": sorted(set(docs[0]["resource"]["attributes"] if "resource" in docs[0] else
+                               docs[0]["resource_metrics"][0]["resource"]["attributes"])
+                           & {"service.name", "service.version", "host.name", "filename", "profile"}),
+    }
+
+
+def test_console_exporters_side_by_side(target, locust_bin):
+    """OTEL_{TRACES,METRICS,LOGS}_EXPORTER=console (Locust's tests use them): the same documents on stdout, in the
+    Python SDK's JSON, as Locust with its otel extra prints them."""
+    env = {"OTEL_TRACES_EXPORTER": "console", "OTEL_METRICS_EXPORTER": "console", "OTEL_LOGS_EXPORTER": "console",
+           "OTEL_METRIC_EXPORT_INTERVAL": "1000"}
+    ours = console_run(RLOCUST, target, env)
+    theirs = console_run(locust_bin, target, env)
+    assert ours[0] == theirs[0] == 1, (ours[1], theirs[1])
+    a, b = console_shape(ours[2]), console_shape(theirs[2])
+    assert a == b, (a, b)
+    # what Locust's own test_main.py TelemetryTests look for
+    assert any(d.get("body", "").startswith("Starting Locust") for d in ours[2])
+    users = [sum(p["value"] for p in m["data"]["data_points"]) for d in ours[2] if "resource_metrics" in d
+             for rm in d["resource_metrics"] for sm in rm["scope_metrics"] for m in sm["metrics"]
+             if m["name"] == "locust.users.count"]
+    assert 3 in users, users

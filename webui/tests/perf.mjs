@@ -2,6 +2,8 @@
 //
 //   node tests/perf.mjs            (needs only dist/ and /usr/bin/chromium; no Locust)
 //
+// Then a master with 10,000 workers: the Workers tab (windowed, its state summary) over ~10 s of polls.
+//
 // A fake API (this file) answers stats/requests with 1,000 entries whose numbers ALL change on every poll (the
 // worst case) and boots the page with 5,000 history snapshots. Headless Chromium polls it for ~20 s on the
 // Statistics tab and ~10 s on the Charts tab; the browser's own counters (CDP Performance.getMetrics) give the
@@ -48,6 +50,18 @@ function stats() {
   };
 }
 
+const WORKERS = 10000;
+let fleet = false;
+function fleetStats() {
+  const doc = stats();
+  const workers = [];
+  for (let i = 0; i < WORKERS; i++) {
+    workers.push({ id: `pod-${i % 100}_${String(i).padStart(32, "0")}`, state: i % 1000 ? "running" : "missing",
+      user_count: i % 1000 ? 10 : 0, cpu_usage: (i + poll) % 90, memory_usage: 50_000_000 + i });
+  }
+  return { ...doc, workers, worker_count: WORKERS - WORKERS / 1000 };
+}
+
 function args() {
   const t0 = Date.parse("2026-11-22T00:00:00Z");
   const history = [];
@@ -68,15 +82,17 @@ function args() {
 }
 
 const index = fillIndex(readFileSync(join(dist, "index.html"), "utf8"), args());
+const fleetIndex = fillIndex(readFileSync(join(dist, "index.html"), "utf8"),
+  { ...args(), is_distributed: true, worker_count: WORKERS - WORKERS / 1000 });
 const server = http.createServer((req, res) => {
   const path = new URL(req.url, "http://x").pathname;
   const json = (o) => { res.writeHead(200, { "Content-Type": "application/json" }); res.end(JSON.stringify(o)); };
-  if (path === "/") { res.writeHead(200, { "Content-Type": "text/html" }); return res.end(index); }
+  if (path === "/") { res.writeHead(200, { "Content-Type": "text/html" }); return res.end(fleet ? fleetIndex : index); }
   if (path.startsWith("/assets/")) {
     res.writeHead(200, { "Content-Type": path.endsWith(".js") ? "text/javascript" : "text/css" });
     return res.end(readFileSync(join(dist, path)));
   }
-  if (path === "/stats/requests") return json(stats());
+  if (path === "/stats/requests") return json(fleet ? fleetStats() : stats());
   if (path === "/logs") return json({ master: [], workers: {} });
   // every other route (rlocust/generator included) answers {}: the dashboard must keep working
   return json({});
@@ -163,6 +179,32 @@ try {
   check((await page.locator("#nav-lag").count()) === 0, "an API without rlocust's lateness shows no generator lag");
   const note = await page.locator("#stats-note").textContent();
   check(note.startsWith(`Showing ${NAMES} names; the API sends at most 500`), `an API that does not say how many names: "${note}"`);
+
+  // A master with 10,000 workers: the Workers tab stays usable
+  fleet = true;
+  await page.goto(url);
+  await page.click("#tab-workers");
+  await page.waitForSelector("#workers tbody tr", { timeout: 20_000 });
+  const summary = await page.locator("#workers-summary").textContent();
+  check(summary === "10,000 workers: 10 missing, 9,990 running", `workers summary: "${summary}"`);
+  const workerRows = await page.locator("#workers tbody tr:not(.spacer)").count();
+  check(workerRows > 10 && workerRows < 100, `workers windowed: ${workerRows} of ${WORKERS} rows in the DOM`);
+  await page.waitForTimeout(1000);
+  const wBefore = await metrics();
+  const wPolls0 = poll;
+  await page.waitForTimeout(10_000);
+  const wAfter = await metrics();
+  const wPolls = poll - wPolls0;
+  const wPer = ((wAfter.TaskDuration - wBefore.TaskDuration) * 1000) / Math.max(wPolls, 1);
+  console.log(`     workers (${WORKERS}): ${wPolls} polls; per poll: task ${wPer.toFixed(1)} ms`);
+  check(wPolls >= 4, `workers: the dashboard kept polling every 2 s (${wPolls} polls)`);
+  check(wPer < 100, `workers: main-thread time per poll under 100 ms`);
+  const ws0 = Date.now();
+  await page.click("#workers th:nth-child(4)");
+  await page.waitForSelector("#workers th[aria-sort]");
+  const wSort = Date.now() - ws0;
+  console.log(`     sort ${WORKERS} workers by CPU: ${wSort} ms`);
+  check(wSort < 1000, `sort ${WORKERS} workers: ${wSort} ms`);
   check(errors.length === 0, `no JavaScript errors${errors.length ? ": " + errors.join("; ") : ""}`);
 } finally {
   await ctx.close();

@@ -98,17 +98,30 @@ def _on_wake():
     if _library:
         _forward_logs()
     completions, commands = _rlocust.drain()
-    # The commands' greenlets start at their next turn, after the users resumed below have parked again.
+    # Most commands' greenlets start at their next turn, after the users resumed below have parked again. The
+    # stop's steps (its events, the stop itself, the quit) start here and now, from the hub: behind a full round of
+    # busy users (tasks that never wait) each step took a round, three rounds for a stop where Locust, whose
+    # stop runs in one greenlet, takes about one (1,000 raising users: 8 s instead of 1).
     for command in commands:
         # a lambda, as Locust spawns its spawning greenlet: a User.__init__ that raises is reported as
         # "<Greenlet at 0x…: <lambda>> failed with …" by both
-        gevent.spawn(lambda c=command: _command(c)).link_exception(_command_failed)
+        # (a Web command's greenlet stands for Locust's main greenlet: Enter at the prompt)
+        logger = "locust.main" if isinstance(command, _rlocust.Web) else "locust.runners"
+        g = gevent.Greenlet(lambda c=command: _command(c))
+        g.link_exception(functools.partial(_command_failed, logger))
+        if isinstance(command, _AT_ONCE):
+            g.switch()  # (runs until it waits, then the hub carries on here)
+        else:
+            g.start()
     for ticket, response in completions:
         g = _pending.pop(ticket, None)
         if g is not None:
             g.switch(response)
         else:
             _rlocust.forget(ticket)
+
+
+_AT_ONCE = (_rlocust.Fire, _rlocust.Stop, _rlocust.Quit)
 
 
 def set_runner(runner):
@@ -177,14 +190,17 @@ def _command(command):
         _rlocust.ack(command.id, ok)
 
 
-def _command_failed(greenlet):
-    """A command greenlet died (a User's __init__ raised while spawning): Locust's report of it."""
+def _command_failed(logger, greenlet):
+    """A command greenlet died (a User's __init__ raised while spawning, sys.exit() in a patched webbrowser):
+    Locust's report of it (its greenlet_exception_logger, on the logger of the greenlet it stands for; a StopTest
+    from a User's __init__ stops the test instead, as Locust's spawning greenlet's handler does)."""
     import locust.log
+    from locust.exception import StopTest
 
-    logging.getLogger("locust.runners").critical(
-        "Unhandled exception in greenlet: %s", greenlet, exc_info=greenlet.exc_info
-    )
-    locust.log.unhandled_greenlet_exception = True
+    if greenlet.exc_info[0] is StopTest and _runner is not None:
+        _runner._spawn_failed_with_stop_test(greenlet.exc_info[1])
+        return
+    locust.log.greenlet_exception_logger(logging.getLogger(logger))(greenlet)
 
 
 def run_until_quit():
@@ -203,12 +219,27 @@ def run_until_quit():
         except KeyboardInterrupt:
             _rlocust.runner_control("interrupt")
         except SystemExit as e:
+            _last_turn()
             if e.code is None or isinstance(e.code, int):
                 return e.code or 0
             import sys
 
             print(e.code, file=sys.stderr)  # sys.exit("message"): Python prints it and exits with 1
             return 1
+
+
+def _last_turn():
+    """What gevent's threading patch does as Locust's interpreter exits: one more turn of the hub, in which the
+    greenlets already scheduled run (e.g. the other users a stop is killing); an exception one of them throws into
+    the main greenlet (a second sys.exit() in an on_stop) is printed as gevent prints it, "<main greenlet> failed
+    with SystemExit"."""
+    main = _getcurrent()
+    try:
+        gevent.sleep()
+    except BaseException:  # noqa: BLE001 (anything thrown in here is only reported, as gevent does)
+        import sys
+
+        gevent.get_hub().print_exception(main, *sys.exc_info())
 
 
 # ---- factories used by the Rust Response -------------------------------------------------------------------
@@ -283,6 +314,10 @@ class CaseInsensitiveDict(dict):
     def __repr__(self):
         return str(dict(self.items()))
 
+    def __reduce__(self):
+        # (a dict subclass is otherwise unpickled item by item before its `_keys` exist; copy.copy goes the same way)
+        return CaseInsensitiveDict, (list(self.items()),)
+
 
 def make_headers(pairs):
     h = CaseInsensitiveDict()
@@ -301,6 +336,38 @@ class CookieDict(dict):
 
 def make_cookies(pairs):
     return CookieDict(pairs)
+
+
+def response_state(response):
+    """What requests' `Response.__getstate__` pickles (its `__attrs__`, the body read), with requests' own header and
+    cookie classes when requests is installed, so that real Locust (where `locust.clients.Response` is requests')
+    unpickles it too."""
+    content = response.content
+    headers = response.headers
+    cookies = response.cookies
+    try:
+        from requests.cookies import RequestsCookieJar
+        from requests.structures import CaseInsensitiveDict as RequestsHeaders
+    except ImportError:
+        pass
+    else:
+        headers = RequestsHeaders(headers)
+        jar = RequestsCookieJar()
+        for name, value in cookies.items():
+            jar.set(name, value)
+        cookies = jar
+    return {
+        "_content": content,
+        "status_code": response.status_code,
+        "headers": headers,
+        "url": response.url,
+        "history": list(response.history),
+        "encoding": response.encoding,
+        "reason": response.reason,
+        "cookies": cookies,
+        "elapsed": response.elapsed,
+        "request": response.request,
+    }
 
 
 def make_request(method, url, headers, body, response=None):
@@ -360,7 +427,8 @@ def _fallback_classes():
     cls(rq + "TooManyRedirects", (base,))
     cls(rq + "MissingSchema", (base, ValueError))
     cls(rq + "InvalidSchema", (base, ValueError))
-    cls(rq + "InvalidURL", (base, ValueError))
+    invalid_url = cls(rq + "InvalidURL", (base, ValueError))
+    cls(rq + "InvalidProxyURL", (invalid_url,))
     cls(rq + "InvalidHeader", (base, ValueError))
     cls(rq + "ChunkedEncodingError", (base,))
     cls(rq + "ContentDecodingError", (base,))
@@ -380,6 +448,8 @@ def _fallback_classes():
     cls(ul + "ProtocolError", (u_http,))
     cls(ul + "DecodeError", (u_http,))
     cls(ul + "InvalidHeader", (u_http,))
+    location_value = cls(ul + "LocationValueError", (ValueError, u_http))
+    cls(ul + "LocationParseError", (location_value,))
     import http.client
 
     cls(ul + "InvalidChunkLength", (u_http, http.client.IncompleteRead), {

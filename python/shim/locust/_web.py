@@ -22,6 +22,13 @@ _BUILT_IN = ("user_count", "spawn_rate", "host", "user_classes", "run_time", "pr
 
 
 def handle(env, action, payload):
+    if action == "open_browser":
+        # Enter at the prompt (src/runner/keyboard.rs), Locust's input listener: an exception the (possibly patched)
+        # webbrowser raises ends this greenlet as it ends Locust's (sys.exit() in it ends the process)
+        import webbrowser
+
+        webbrowser.open_new_tab(json.loads(payload))
+        return True
     try:
         data = json.loads(payload)
         if action == "swarm":

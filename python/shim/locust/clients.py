@@ -10,6 +10,7 @@ import base64
 import json as _json
 import os
 import re
+import sys
 import time
 import uuid
 from contextlib import contextmanager
@@ -319,6 +320,8 @@ _HOST_BAD_CHAR = re.compile(r"[\x00-\x20\x7f]")
 # an http(s) URL whose authority holds no host (`http:///x`, `http://user@:80/x`): the URL crate would take the
 # path's first segment for the host
 _NO_HOST = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:[^\\/?#]*@)?(?::\d*)?(?:[\\/?#]|\Z)")
+# an http(s) URL whose host starts with '*' or '.' (requests: "URL has an invalid label."; the URL crate takes it)
+_BAD_LABEL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:[^\\/?#]*@)?[*.]")
 
 
 def _requests_url_error(url):
@@ -354,6 +357,27 @@ def _invalid_url(url, error=None):
     return mod.InvalidURL(text if text is not None else str(error))
 
 
+_PARSE_FAILED = "Failed to parse: "
+
+
+def _raise_invalid_url(url, error):
+    """Raise requests' InvalidURL for `url` (called outside the engine's ValueError). requests' prepare_url raises
+    its "Failed to parse: …" ones while handling urllib3's LocationParseError, so they carry it as their context (a
+    traceback shows it first, "During handling of the above exception, another exception occurred")."""
+    invalid = _invalid_url(url, error)
+    text = invalid.args[0] if invalid.args else ""
+    if not (isinstance(text, str) and text.startswith(_PARSE_FAILED)):
+        raise invalid
+    cls = _bridge._exc_class("urllib3.exceptions.LocationParseError")
+    parse_error = cls.__new__(cls)
+    BaseException.__init__(parse_error, text)  # (its own __init__ takes the location and adds the prefix)
+    parse_error.location = text[len(_PARSE_FAILED):]
+    try:
+        raise parse_error
+    except BaseException:
+        raise invalid  # noqa: B904 (the context is the point)
+
+
 def _requests_header_fault(header, part, index):
     """requests' `_validate_header_part`: the text of its InvalidHeader for one part of a header, or None."""
     if isinstance(part, str):
@@ -382,6 +406,28 @@ def header_pairs(headers, fast=False):
         if k.__class__ is not str or v.__class__ is not str or not k:
             return _fast_pairs(headers) if fast else _requests_pairs(headers)
     return list(headers.items()), None
+
+
+def with_urllib3_defaults(pairs):
+    """The header pairs with what urllib3 (and http.client under it) add to a request that has none: `Accept-Encoding:
+    identity` and `User-Agent: python-urllib3/<version>`, ahead of the request's own headers, as they go out under
+    requests when `session.headers` was replaced or a header removed (`headers={"User-Agent": None}`)."""
+    ua = ae = False
+    for k, _ in pairs:
+        if k.__class__ is str:
+            low = k.lower()
+            if low == "user-agent":
+                ua = True
+            elif low == "accept-encoding":
+                ae = True
+    if ua and ae:
+        return pairs
+    added = []
+    if not ae:
+        added.append(("Accept-Encoding", "identity"))
+    if not ua:
+        added.append(("User-Agent", "python-urllib3/" + _installed_version("urllib3", "_version.py", "2.5.0")))
+    return added + pairs
 
 
 def _requests_pairs(headers):
@@ -681,8 +727,42 @@ class ResponseContextManager:
         else:
             setattr(self._response, name, value)
 
+    # Locust's ResponseContextManager is the response itself (a requests.Response, or a FastResponse): the special
+    # methods Python looks up on the type are forwarded here, the rest goes through __getattr__.
+
+    @property
+    def ok(self):
+        """requests' `ok` through this block's verdict (Locust's raise_for_status): a success() makes it True, a
+        failure() raises its exception unless it is an HTTPError, a connection error is raised."""
+        response = self._response
+        if getattr(response, "_fast", False):
+            return response.ok
+        try:
+            self.raise_for_status()
+        except _bridge._exc_module().HTTPError:
+            return False
+        return True
+
     def __bool__(self):
-        return self._response.ok
+        if getattr(self._response, "_fast", False):
+            return bool(self._response)
+        return self.ok
+
+    def __iter__(self):
+        return iter(self._response)
+
+    def __reduce__(self):
+        return self._response.__reduce__()
+
+    @property
+    def __class__(self):
+        # isinstance(r, requests.Response) holds for an HttpUser's block as for its responses (see Response's own)
+        response = object.__getattribute__(self, "_response")
+        if not getattr(response, "_fast", False):
+            models = sys.modules.get("requests.models")
+            if models is not None and isinstance(response, models.Response):
+                return models.Response
+        return type(self)
 
     def __repr__(self):
         return repr(self._response)
@@ -741,6 +821,14 @@ class ResponseContextManager:
 
 class RestResponseContextManager(ResponseContextManager):
     js = None
+
+
+def _requests_method(name):
+    """requests.Session's own `name` (a plain function, run here on an HttpSession)."""
+    rq = _reqcompat._requests()
+    if rq is None:
+        raise ModuleNotFoundError(f"Session.{name} needs requests installed (pip install requests)")
+    return getattr(rq.Session, name)
 
 
 class HttpSession:
@@ -835,7 +923,7 @@ class HttpSession:
             _ABSOLUTE.match(url)  # Locust matches the url as given: bytes raise TypeError
             url = str(url)
         if _ABSOLUTE.match(url):
-            if _NO_HOST.match(url):
+            if _NO_HOST.match(url) or _BAD_LABEL.match(url):
                 raise _invalid_url(url)
             return url
         return (self.base_url or "") + url
@@ -934,7 +1022,11 @@ class HttpSession:
         listeners = catch_response or prep is not None or has_user_listeners(self.request_event)
         if name is None:
             name = self.request_name
-        pairs, fault = (base_pairs, None) if headers is base and base_pairs else header_pairs(headers)
+        if headers is base and base_pairs:
+            pairs, fault = base_pairs, None
+        else:
+            pairs, fault = header_pairs(headers)
+            pairs = with_urllib3_defaults(pairs)
         try:
             ticket = self._core.send(
                 method,
@@ -956,7 +1048,11 @@ class HttpSession:
                 _bridge.raise_escaped(e)
             if e.args and e.args[0] == "proxy":
                 raise _proxy_refusal(e) from None
-            raise _invalid_url(given, e) from None
+            refused = e
+        else:
+            refused = None
+        if refused is not None:
+            _raise_invalid_url(given, refused)
         if prep is not None:
             return self._finish_prepared(_bridge.wait(ticket), prep, method, full, name, context, catch_response,
                                          stream, timeout_kw, verify)
@@ -1010,6 +1106,8 @@ class HttpSession:
             "url": url,
             "response_length": length,
         }
+        if isinstance(response, Response):
+            response._set_plain(False)  # (a hook's resend) returned by the call: Locust's wrapper's with-block rules
         if catch_response:
             return ResponseContextManager(response, self.request_event, meta)
         meta["exception"] = verdict()
@@ -1029,12 +1127,8 @@ class HttpSession:
         (hooks=True) or its adapter's `send` (hooks=False). A connection error is raised, as requests raises it."""
         headers = prep.headers if prep.headers is not None else {}
         pairs, fault = header_pairs(headers)
-        # what urllib3 adds under requests' adapter to a request prepared without the session's headers
-        names = {k.lower() for k, _ in pairs if isinstance(k, str)}
-        if "user-agent" not in names:
-            pairs.append(("User-Agent", "python-urllib3/" + _installed_version("urllib3", "_version.py", "2.5.0")))
-        if "accept-encoding" not in names:
-            pairs.append(("Accept-Encoding", "identity"))
+        # (a request prepared without the session's headers)
+        pairs = with_urllib3_defaults(pairs)
         timeout_kw = timeout_arg(timeout)
         try:
             ticket = self._core.send(
@@ -1058,13 +1152,18 @@ class HttpSession:
                 _bridge.raise_escaped(e)
             if e.args and e.args[0] == "proxy":
                 raise _proxy_refusal(e) from None
-            raise _invalid_url(prep.url, e) from None
+            refused = e
+        else:
+            refused = None
+        if refused is not None:
+            _raise_invalid_url(prep.url, refused)
         response = _bridge.wait(ticket)
         if response._escape is not None:
             _bridge.raise_escaped(response._escape)
         error = response._conn_error
         if error is not None:
             raise error
+        response._set_plain(True)  # requests' own response: a with-block enters it
         self._adopt(response, prep, stream)
         if hooks:
             kw = {"stream": stream, "timeout": timeout, "verify": verify, "proxies": {}, "cert": self.cert}
@@ -1159,6 +1258,50 @@ class HttpSession:
         mounts.sort(key=lambda pa: len(pa[0]), reverse=True)
         self._mounts = tuple(mounts)
         self.__dict__.pop("_rs_cache", None)
+
+    @property
+    def adapters(self):
+        """requests' `Session.adapters`: the mounted adapters, then the engine's for https:// and http:// (longer
+        prefixes first, as `mount` keeps them). A fresh mapping: `mount()` changes the session, this does not."""
+        engine = _reqcompat.Adapter(self)
+        found = dict(self._mounts)
+        for prefix in ("https://", "http://"):
+            found.setdefault(prefix, engine)
+        return dict(sorted(found.items(), key=lambda pa: len(pa[0]), reverse=True))
+
+    def get_adapter(self, url):
+        """requests' `Session.get_adapter`: the adapter whose prefix `url` starts with."""
+        for prefix, adapter in self.adapters.items():
+            if url.lower().startswith(prefix.lower()):
+                return adapter
+        raise _bridge._exc_module().InvalidSchema(f"No connection adapters were found for {url!r}")
+
+    # requests' redirect and environment helpers read only the session's settings (trust_env, proxies, verify,
+    # cert, stream, auth) and their arguments: they are requests' own, run on this session (requests installed).
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        return _requests_method("merge_environment_settings")(self, url, proxies, stream, verify, cert)
+
+    def get_redirect_target(self, resp):
+        return _requests_method("get_redirect_target")(self, resp)
+
+    def should_strip_auth(self, old_url, new_url):
+        return _requests_method("should_strip_auth")(self, old_url, new_url)
+
+    def rebuild_auth(self, prepared_request, response):
+        return _requests_method("rebuild_auth")(self, prepared_request, response)
+
+    def rebuild_proxies(self, prepared_request, proxies):
+        return _requests_method("rebuild_proxies")(self, prepared_request, proxies)
+
+    def rebuild_method(self, prepared_request, response):
+        return _requests_method("rebuild_method")(self, prepared_request, response)
+
+    def resolve_redirects(self, resp, req, stream=False, timeout=None, verify=True, cert=None, proxies=None,
+                          yield_requests=False, **adapter_kwargs):
+        return _requests_method("resolve_redirects")(self, resp, req, stream=stream, timeout=timeout, verify=verify,
+                                                     cert=cert, proxies=proxies, yield_requests=yield_requests,
+                                                     **adapter_kwargs)
 
     def _requests_session(self):
         """The real requests Session that mounted adapters run in: the adapters mounted, and this session's

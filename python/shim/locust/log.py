@@ -83,6 +83,7 @@ def greenlet_exception_logger(logger, level=logging.CRITICAL):
         global unhandled_greenlet_exception
         if greenlet.exc_info[0] is SystemExit:
             logger.log(min(logging.INFO, level), "sys.exit(%s) called (use log level DEBUG for callstack)" % greenlet.exc_info[1])
+            logger.log(logging.DEBUG, "Unhandled exception in greenlet: %s", greenlet, exc_info=greenlet.exc_info)
         else:
             logger.log(level, "Unhandled exception in greenlet: %s", greenlet, exc_info=greenlet.exc_info)
         unhandled_greenlet_exception = True

@@ -12,7 +12,8 @@ import _rlocust
 from locust import User, task
 
 # The dunders a stub must declare (they change what a type checker allows); the others are pyo3's plumbing.
-PROTOCOL = {"__bool__", "__enter__", "__exit__", "__iter__", "__len__", "__getitem__", "__contains__", "__call__"}
+PROTOCOL = {"__bool__", "__enter__", "__exit__", "__iter__", "__len__", "__getitem__", "__contains__", "__call__",
+            "__reduce__", "__setstate__", "__getstate__", "__class__", "__attrs__", "__nonzero__"}
 
 
 def params(obj, drop_first):
@@ -29,8 +30,8 @@ def describe_class(cls):
     for name, value in vars(cls).items():
         if name.startswith("__") and name not in PROTOCOL:
             continue
-        if type(value).__name__ in ("getset_descriptor", "member_descriptor"):
-            members[name] = {"kind": "property"}
+        if type(value).__name__ in ("getset_descriptor", "member_descriptor") or not callable(value):
+            members[name] = {"kind": "property"}  # (a class attribute is data, as the stub's annotation)
         else:
             members[name] = {"kind": "method", "params": params(value, drop_first=True)}
     return {

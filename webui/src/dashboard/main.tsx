@@ -348,10 +348,17 @@ function Logs({ logs }: { logs: LogsResponse | null }) {
   );
 }
 
+/** The workers: a line with how many are in each state, then the table, windowed (a fleet has thousands). */
 function Workers({ stats }: { stats: StatsResponse | null }) {
   const rows = stats?.workers ?? [];
+  const byState = new Map<string, number>();
+  for (const w of rows) byState.set(w.state, (byState.get(w.state) ?? 0) + 1);
+  const summary = [...byState.entries()].sort(([a], [b]) => a.localeCompare(b))
+    .map(([state, n]) => `${n.toLocaleString("en-US")} ${state}`).join(", ");
   return (
-    <Table id="workers" rows={rows} rowKey={(w) => w.id} empty="No workers."
+    <>
+      {rows.length ? <p id="workers-summary">{rows.length.toLocaleString("en-US")} workers: {summary}</p> : null}
+      <Table id="workers" rows={rows} rowKey={(w) => w.id} empty="No workers." windowed={rows.length > 200}
       columns={[
         { label: "Worker", text: (w) => w.id },
         { label: "State", text: (w) => w.state },
@@ -359,6 +366,7 @@ function Workers({ stats }: { stats: StatsResponse | null }) {
         { label: "CPU usage", text: (w) => `${num(w.cpu_usage, 1)}%`, sort: (w) => w.cpu_usage, numeric: true },
         { label: "Memory usage", text: (w) => bytes(w.memory_usage), sort: (w) => w.memory_usage, numeric: true },
       ]} />
+    </>
   );
 }
 

@@ -138,8 +138,12 @@ class User(metaclass=UserMeta):
 
     def stop(self, force: bool = False):
         """Kill now (force, not started, or waiting: returns True) or mark as stopping (returns False)."""
+        return self._stop(force, block=True)
+
+    def _stop(self, force, block):
+        """stop(); the runner stops many users at once without waiting for each kill (block=False)."""
         if force or self._state in (None, LOCUST_STATE_WAITING):
-            self._group.killone(self._greenlet)
+            self._group.killone(self._greenlet, block=block)
             return True
         if self._state == LOCUST_STATE_RUNNING:
             self._state = LOCUST_STATE_STOPPING
@@ -179,6 +183,14 @@ class User(metaclass=UserMeta):
 RestResponseT = TypeVar("RestResponseT")
 
 _HOME_DIR = re.compile(r"/((home|Users)/\w*)/")
+# NOTE: Locust's failure text of an exception in a rest() block lists the frames of the traceback that lie in files
+# with absolute paths, and its own rest()/rest_() are among them ("…/site-packages/locust/user/users.py:298 in rest,
+# …"). The shim's frames are named <rlocust>/locust/…: they are listed too, with the lines of Locust's own yields.
+_SHIM_FRAME = re.compile(r'  File "(<rlocust>/[^"]*)", line (\d*),(.*)')
+_LOCUST_LINES = {
+    ("<rlocust>/locust/user/users.py", " in rest"): "298",
+    ("<rlocust>/locust/user/users.py", " in rest_"): "328",
+}
 
 
 class RestMixin(Generic[RestResponseT]):
@@ -223,12 +235,12 @@ class RestMixin(Generic[RestResponseT]):
             except Exception as e:
                 where = []
                 for line in traceback.format_exc().split("\n"):
-                    m = self._callstack_regex.match(line)
+                    m = self._callstack_regex.match(line) or _SHIM_FRAME.match(line)
                     if m:
                         where.append(
                             _HOME_DIR.sub("~/", m.group(1))
                             + ":"
-                            + m.group(2)
+                            + _LOCUST_LINES.get((m.group(1), m.group(3)), m.group(2))
                             + m.group(3)
                         )
                 resp.failure(
