@@ -286,10 +286,13 @@ pub fn environment(options: &Options, loaded: &Loaded) -> Result<Setup, ExitStat
             );
         }
     }
+    let open = open_plan(options)?;
+    // (the web form's default start)
+    crate::runner::open::set_default_plan(open.clone());
     Ok(Setup {
         classes,
         shape,
-        open: open_plan(options)?,
+        open,
     })
 }
 

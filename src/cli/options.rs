@@ -96,7 +96,7 @@ pub struct Options {
     pub metrics_port: Option<i64>,
     pub metrics_host: String,
     pub metrics_buckets: Option<String>,
-    /// `--arrival-rate`, `--arrival-stages`, `--max-users`, `--initial-users` as given (an open workload; checked and
+    /// `--arrival-rate`, `--arrival-stages`, `--arrival-max-users`, `--arrival-initial-users` as given (an open workload; checked and
     /// turned into a plan by `runner::open::config`).
     pub arrival_rate: Option<String>,
     pub arrival_stages: Option<String>,
@@ -245,8 +245,8 @@ impl Options {
             metrics_buckets: text(values, "metrics_buckets"),
             arrival_rate: text(values, "arrival_rate").filter(|t| !t.trim().is_empty()),
             arrival_stages: text(values, "arrival_stages").filter(|t| !t.trim().is_empty()),
-            max_users: int(values, "max_users"),
-            initial_users: int(values, "initial_users"),
+            max_users: int(values, "arrival_max_users"),
+            initial_users: int(values, "arrival_initial_users"),
             tags: match values.get("tags") {
                 Some(Value::List(l)) => l.clone(),
                 _ => Vec::new(),

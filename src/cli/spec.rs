@@ -956,7 +956,7 @@ pub fn table() -> Vec<OptSpec> {
             G::Common,
             Some("<rate>"),
             Some(
-                "Open workload: start iterations (one task run each) at this rate, e.g. 50, 50/s, 3000/m, on idle users, however long earlier ones take; a new user is started when none is idle, up to --max-users; when all of those are busy the iteration is counted as dropped, never delayed. wait_time does not apply between arrivals. Instead of -u/-r. With --arrival-stages: the rate at the start.",
+                "Open workload: start iterations (one task run each) at this rate, e.g. 50, 50/s, 3000/m, on idle users, however long earlier ones take; a new user is started when none is idle, up to --arrival-max-users; when all of those are busy the iteration is counted as dropped, never delayed. wait_time does not apply between arrivals. Instead of -u/-r. With --arrival-stages: the rate at the start.",
             ),
         ),
         o(
@@ -972,11 +972,11 @@ pub fn table() -> Vec<OptSpec> {
             ),
         ),
         o(
-            &["--max-users"],
-            "max_users",
+            &["--arrival-max-users"],
+            "arrival_max_users",
             K::Single(Ty::Int),
             D::None,
-            Some("RLOCUST_MAX_USERS"),
+            Some("RLOCUST_ARRIVAL_MAX_USERS"),
             G::Common,
             Some("<int>"),
             Some(
@@ -984,11 +984,11 @@ pub fn table() -> Vec<OptSpec> {
             ),
         ),
         o(
-            &["--initial-users"],
-            "initial_users",
+            &["--arrival-initial-users"],
+            "arrival_initial_users",
             K::Single(Ty::Int),
             D::None,
-            Some("RLOCUST_INITIAL_USERS"),
+            Some("RLOCUST_ARRIVAL_INITIAL_USERS"),
             G::Common,
             Some("<int>"),
             Some(

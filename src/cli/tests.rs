@@ -173,8 +173,8 @@ fn defaults_cover_every_dest_in_locust_order() {
         "metrics_buckets",
         "arrival_rate",
         "arrival_stages",
-        "max_users",
-        "initial_users",
+        "arrival_max_users",
+        "arrival_initial_users",
         "user_classes",
     ];
     assert_eq!(dests, expected);

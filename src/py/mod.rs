@@ -746,10 +746,10 @@ fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
         .import("rlocust")
         .and_then(|m| m.getattr("__file__"))
         .and_then(|f| f.extract::<String>());
-    if let Ok(file) = package {
-        if let Some(dir) = std::path::Path::new(&file).parent() {
-            let _ = crate::app::PLACE.set(dir.display().to_string());
-        }
+    if let Ok(file) = package
+        && let Some(dir) = std::path::Path::new(&file).parent()
+    {
+        let _ = crate::app::PLACE.set(dir.display().to_string());
     }
     crate::app::run(argv)
 }

@@ -99,7 +99,7 @@ pub fn console_table(s: &Snapshot, current: bool) -> Option<String> {
         "-".repeat(43),
         "-".repeat(34),
         "-".repeat(21),
-        "-".repeat(20)
+        "-".repeat(19)
     );
     let (ri, rs, rd) = if current {
         (

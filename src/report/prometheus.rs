@@ -254,7 +254,7 @@ fn arrival_series(w: &mut Writer) {
         ),
         (
             "rlocust_users_max",
-            "The most users the open workload may start (--max-users).",
+            "The most users the open workload may start (--arrival-max-users).",
             s.gauges.max_users as f64,
         ),
     ] {

@@ -1,7 +1,7 @@
 //! Where an open workload comes from and where it cannot apply: the command line's `--arrival-rate`,
-//! `--arrival-stages`, `--max-users`, `--initial-users` (config files and `RLOCUST_*` variables included), or an
+//! `--arrival-stages`, `--arrival-max-users`, `--arrival-initial-users` (config files and `RLOCUST_*` variables included), or an
 //! `ArrivalRateShape` in the locustfile; and the combinations refused with one line (`-u`/`-r`, a LoadTestShape,
-//! `-i`, a missing `--max-users`, ...).
+//! `-i`, a missing `--arrival-max-users`, ...).
 //!
 //! Who calls it: `app` once the locustfile is loaded (before anything starts), `web` for the start form's fields.
 //! Pure functions of their arguments.
@@ -46,8 +46,8 @@ pub fn plan(
     };
     if !from_cli && shape.is_none() {
         for (dest, flag) in [
-            ("max_users", "--max-users"),
-            ("initial_users", "--initial-users"),
+            ("arrival_max_users", "--arrival-max-users"),
+            ("arrival_initial_users", "--arrival-initial-users"),
         ] {
             if options.given.contains(dest) {
                 return Err(format!(
@@ -78,7 +78,7 @@ pub fn plan(
     ] {
         if options.given.contains(dest) {
             return Err(format!(
-                "rlocust: {what} cannot be used with {flag}, which runs a number of users in a loop (a closed model); --max-users caps the users of an arrival rate"
+                "rlocust: {what} cannot be used with {flag}, which runs a number of users in a loop (a closed model); --arrival-max-users caps the users of an arrival rate"
             ));
         }
     }
@@ -128,8 +128,10 @@ pub fn plan(
     }
     let max_users = match max_users {
         Some(n) if n > 0 => n as u64,
-        Some(n) if options.given.contains("max_users") || shape.is_none() || from_cli => {
-            return Err(format!("rlocust: --max-users must be at least 1, got {n}"));
+        Some(n) if options.given.contains("arrival_max_users") || shape.is_none() || from_cli => {
+            return Err(format!(
+                "rlocust: --arrival-max-users must be at least 1, got {n}"
+            ));
         }
         _ => {
             return Err(match shape {
@@ -137,14 +139,14 @@ pub fn plan(
                     "rlocust: the ArrivalRateShape {} needs max_users (the most users that may run iterations at the same time)",
                     s.name
                 ),
-                _ => "rlocust: --arrival-rate needs --max-users (the most users that may run iterations at the same time)".into(),
+                _ => "rlocust: --arrival-rate needs --arrival-max-users (the most users that may run iterations at the same time)".into(),
             });
         }
     };
     let initial_users = initial_users.unwrap_or(0);
     if initial_users < 0 || initial_users as u64 > max_users {
         return Err(format!(
-            "rlocust: --initial-users must be between 0 and --max-users ({max_users}), got {initial_users}"
+            "rlocust: --arrival-initial-users must be between 0 and --arrival-max-users ({max_users}), got {initial_users}"
         ));
     }
     Ok(Some(OpenPlan {
@@ -229,15 +231,15 @@ mod tests {
     fn the_command_line_gives_a_plan() {
         let o = options(&[
             ("arrival_rate", s("50")),
-            ("max_users", Value::Int(20)),
-            ("initial_users", Value::Int(5)),
+            ("arrival_max_users", Value::Int(20)),
+            ("arrival_initial_users", Value::Int(5)),
         ]);
         let p = plan(&o, &[], None).unwrap().unwrap();
         assert_eq!(p.schedule, Schedule::constant(50.0));
         assert_eq!((p.max_users, p.initial_users), (20, 5));
         let o = options(&[
             ("arrival_stages", s("10s:100,10s:0")),
-            ("max_users", Value::Int(20)),
+            ("arrival_max_users", Value::Int(20)),
         ]);
         let p = plan(&o, &[], None).unwrap().unwrap();
         assert_eq!(p.schedule.start_rate, 0.0);
@@ -253,7 +255,7 @@ mod tests {
             e
         };
         let rate = ("arrival_rate", s("50"));
-        let max = ("max_users", Value::Int(5));
+        let max = ("arrival_max_users", Value::Int(5));
         assert!(
             refused(
                 &[rate.clone(), max.clone(), ("num_users", Value::Int(3))],
@@ -278,16 +280,21 @@ mod tests {
             )
             .contains("--iterations")
         );
-        assert!(refused(&[rate.clone()], None).contains("needs --max-users"));
+        assert!(refused(std::slice::from_ref(&rate), None).contains("needs --arrival-max-users"));
         assert!(
-            refused(&[rate.clone(), ("max_users", Value::Int(0))], None).contains("at least 1")
+            refused(&[rate.clone(), ("arrival_max_users", Value::Int(0))], None)
+                .contains("at least 1")
         );
         assert!(
             refused(
-                &[rate.clone(), max.clone(), ("initial_users", Value::Int(9))],
+                &[
+                    rate.clone(),
+                    max.clone(),
+                    ("arrival_initial_users", Value::Int(9))
+                ],
                 None
             )
-            .contains("--initial-users")
+            .contains("--arrival-initial-users")
         );
         assert!(
             refused(&[("arrival_rate", s("fast")), max.clone()], None)
@@ -297,7 +304,10 @@ mod tests {
         assert!(
             refused(&[("arrival_stages", s("10s")), max.clone()], None).contains("DURATION:RATE")
         );
-        assert!(refused(&[max.clone()], None).contains("--max-users applies to an arrival rate"));
+        assert!(
+            refused(std::slice::from_ref(&max), None)
+                .contains("--arrival-max-users applies to an arrival rate")
+        );
     }
 
     fn shape(max_users: i64) -> ArrivalShape {
@@ -320,7 +330,10 @@ mod tests {
         let e = plan(&options(&[]), &[shape(0)], None).unwrap_err();
         assert!(e.contains("needs max_users"), "{e}");
         let e = plan(
-            &options(&[("arrival_rate", s("5")), ("max_users", Value::Int(5))]),
+            &options(&[
+                ("arrival_rate", s("5")),
+                ("arrival_max_users", Value::Int(5)),
+            ]),
             &[shape(5)],
             None,
         )

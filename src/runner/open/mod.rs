@@ -70,6 +70,19 @@ struct Open {
 
 static CURRENT: RwLock<Option<Arc<Open>>> = RwLock::new(None);
 
+/// The run's own plan (command line or ArrivalRateShape): what the web form starts by default.
+static DEFAULT_PLAN: RwLock<Option<OpenPlan>> = RwLock::new(None);
+
+/// Remember the run's plan (the session, once the locustfile is loaded).
+pub fn set_default_plan(plan: Option<OpenPlan>) {
+    *DEFAULT_PLAN.write() = plan;
+}
+
+/// The run's plan from its command line or locustfile, if any.
+pub fn default_plan() -> Option<OpenPlan> {
+    DEFAULT_PLAN.read().clone()
+}
+
 fn current() -> Option<Arc<Open>> {
     CURRENT.read().clone()
 }
@@ -129,6 +142,9 @@ pub fn leave(seen: bool) {
 }
 
 // ---- the arrival clock --------------------------------------------------------------------------------------
+
+/// The longest the first arrival waits for the initial users to be ready.
+const INITIAL_WAIT: Duration = Duration::from_secs(30);
 
 /// Arrivals handled in one pass at most (a clock far behind catches up in slices, so the users it wakes run
 /// between them).
@@ -198,7 +214,7 @@ fn clock_thread(open: Arc<Open>) {
                 log::warning(
                     "locust.runners",
                     &format!(
-                        "Iterations are being dropped: all {} users are busy (the most --max-users allows); they are counted as dropped, never delayed",
+                        "Iterations are being dropped: all {} users are busy (the most --arrival-max-users allows); they are counted as dropped, never delayed",
                         pool.max_users()
                     ),
                 );
@@ -234,6 +250,7 @@ pub async fn start(
         .await;
     let mut pool = Pool::new(classes, a.plan.max_users);
     let initial = pool.initial(a.plan.initial_users);
+    // (the origin is set again once the initial users are ready, below)
     let origin = Instant::now() - Duration::from_secs_f64(a.elapsed.max(0.0));
     let due = a.plan.schedule.due(a.elapsed.max(0.0));
     let open = Arc::new(Open {
@@ -271,6 +288,18 @@ pub async fn start(
         .collect();
     for w in waits {
         let _ = w.await;
+    }
+    // The first arrival comes once the initial users wait for arrivals (their on_start done), as k6 initialises
+    // its pre-allocated VUs before the first iteration: arrivals due while they start would all begin late. A
+    // user whose start never ends (on_start blocks) holds the clock back by INITIAL_WAIT at most.
+    let ready_by = Instant::now() + INITIAL_WAIT;
+    while open.pool.lock().starting() > 0 && Instant::now() < ready_by {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    {
+        let origin = Instant::now() - Duration::from_secs_f64(a.elapsed.max(0.0));
+        open.clock.lock().origin = origin;
+        tally().set_rate(&a.plan.schedule, origin, a.share.fraction());
     }
     let spawned = open.clone();
     if let Err(e) = std::thread::Builder::new()

@@ -71,6 +71,11 @@ impl Pool {
         self.starting + self.active
     }
 
+    /// Users asked for that have not come to their first task yet.
+    pub fn starting(&self) -> u64 {
+        self.starting
+    }
+
     pub fn idle(&self) -> u64 {
         (self.idle.len() - self.cancelled.len()) as u64
     }
@@ -90,7 +95,7 @@ impl Pool {
         self.classes.last_dispatched().map(str::to_owned)
     }
 
-    /// Users to start before the first arrival (`--initial-users`, at most the maximum), as `(class, count)`.
+    /// Users to start before the first arrival (`--arrival-initial-users`, at most the maximum), as `(class, count)`.
     pub fn initial(&mut self, n: u64) -> Vec<(String, u64)> {
         let mut out: Vec<(String, u64)> = Vec::new();
         for _ in 0..n.min(self.max_users.saturating_sub(self.users())) {

@@ -177,6 +177,16 @@ impl Schedule {
     }
 
     /// The schedule as `--arrival-rate`/`--arrival-stages` would give it back (for logs, the UI, the summary).
+    /// The schedule as `--arrival-rate` and `--arrival-stages` texts (what the web form shows).
+    pub fn texts(&self) -> (String, String) {
+        let stages: Vec<String> = self
+            .stages
+            .iter()
+            .map(|s| format!("{}:{}", fmt_secs(s.duration), fmt_rate(s.target)))
+            .collect();
+        (fmt_rate(self.start_rate), stages.join(", "))
+    }
+
     pub fn describe(&self) -> String {
         let mut out = format!("{}/s", fmt_rate(self.start_rate));
         for s in &self.stages {
