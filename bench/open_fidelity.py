@@ -210,6 +210,10 @@ def main():
         print(f"\nlag run: {lag['started']} started in {lag['elapsed_s']:.1f} s ({rate:.0f}/s of {a.fast_rate:.0f}/s),"
               f" dropped {lag['dropped']}; start lag ms: p50 {s['p50']:.3f}, p90 {s['p90']:.3f}, p99 {s['p99']:.3f},"
               f" p99.9 {s['p99.9']:.3f}, max {s['max']:.3f}")
+        c = lag.get("clock_lag_ms")
+        if c:
+            print(f"  the clock alone (arrivals handed out) ms: p50 {c['p50']:.3f}, p90 {c['p90']:.3f},"
+                  f" p99 {c['p99']:.3f}, p99.9 {c['p99.9']:.3f}, max {c['max']:.3f}")
     if a.svg and series:
         Path(a.svg).write_text(svg(series, half, a.rate))
         print(f"chart: {a.svg}")

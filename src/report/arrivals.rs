@@ -10,21 +10,21 @@
 //! read live state (always a `runner::open::Snapshot`), print or write anything itself.
 use crate::runner::open::Snapshot;
 use crate::runner::open::schedule::fmt_rate;
-use crate::runner::open::tally::Point;
+use crate::runner::open::tally::{LagPercentiles, Point};
 use crate::web::json::J;
 use std::fmt::Write as _;
 
 /// The console table's first words (tools that skip the stats tables in a log can skip it by them).
 pub const TITLE: &str = "Arrivals (open workload";
 
-fn lag(s: &Snapshot) -> J {
+fn lag(l: &LagPercentiles) -> J {
     J::obj([
-        ("count", J::Int(s.lag_ms.count as i64)),
-        ("p50", J::Float(s.lag_ms.p50)),
-        ("p90", J::Float(s.lag_ms.p90)),
-        ("p99", J::Float(s.lag_ms.p99)),
-        ("p99.9", J::Float(s.lag_ms.p999)),
-        ("max", J::Float(s.lag_ms.max)),
+        ("count", J::Int(l.count as i64)),
+        ("p50", J::Float(l.p50)),
+        ("p90", J::Float(l.p90)),
+        ("p99", J::Float(l.p99)),
+        ("p99.9", J::Float(l.p999)),
+        ("max", J::Float(l.max)),
     ])
 }
 
@@ -56,7 +56,8 @@ pub fn json(s: &Snapshot, history: bool) -> J {
         ("users_busy", J::Int(s.gauges.busy as i64)),
         ("users", J::Int(s.gauges.users as i64)),
         ("max_users", J::Int(s.gauges.max_users as i64)),
-        ("start_lag_ms", lag(s)),
+        ("start_lag_ms", lag(&s.lag_ms)),
+        ("clock_lag_ms", lag(&s.clock_lag_ms)),
         ("elapsed_s", J::Float(s.elapsed)),
     ];
     if history {
@@ -165,7 +166,7 @@ pub fn csv_row(s: &Snapshot, now: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::open::tally::{Gauges, LagPercentiles};
+    use crate::runner::open::tally::Gauges;
 
     fn snap(active: bool) -> Snapshot {
         Snapshot {
@@ -194,6 +195,7 @@ mod tests {
                 p999: 2.0,
                 max: 7.5,
             },
+            clock_lag_ms: LagPercentiles::default(),
             history: vec![],
             elapsed: 20.0,
         }

@@ -224,6 +224,13 @@ fn clock_thread(open: Arc<Open>) {
         if !wakes.is_empty() {
             open.bridge.wake(wakes);
         }
+        // the clock's own error: how late these arrivals were handed out
+        let handed = Instant::now();
+        let lags: Vec<u64> = due
+            .iter()
+            .map(|at| handed.saturating_duration_since(*at).as_micros() as u64)
+            .collect();
+        tally().dispatched(&lags);
         for (class, count) in spawns {
             drop(open.bridge.command(Command::Spawn { class, count }));
         }

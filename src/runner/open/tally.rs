@@ -79,6 +79,8 @@ struct Inner {
     started: u64,
     dropped: u64,
     lag: Histogram<u64>,
+    /// How late the arrival clock handed arrivals out (this process's clock only; µs).
+    clock: Histogram<u64>,
     /// Since the last worker report.
     reported: (u64, u64, u64),
     lag_unreported: Histogram<u64>,
@@ -115,6 +117,9 @@ pub struct Snapshot {
     pub gauges: Gauges,
     /// Scheduling error percentiles in ms: p50, p90, p99, p99.9, max, and how many were measured.
     pub lag_ms: LagPercentiles,
+    /// How late this process's arrival clock handed the arrivals to users (wakes sent, users started or dropped):
+    /// the clock's own error, without the Python thread's delay in resuming the users (`lag_ms` has both).
+    pub clock_lag_ms: LagPercentiles,
     pub history: Vec<Point>,
     pub elapsed: f64,
 }
@@ -149,6 +154,7 @@ static TALLY: LazyLock<Tally> = LazyLock::new(|| Tally {
         started: 0,
         dropped: 0,
         lag: histogram(),
+        clock: histogram(),
         reported: (0, 0, 0),
         lag_unreported: histogram(),
         seconds: VecDeque::new(),
@@ -251,6 +257,7 @@ impl Tally {
         g.started = 0;
         g.dropped = 0;
         g.lag.reset();
+        g.clock.reset();
         g.lag_unreported.reset();
         g.reported = (0, 0, 0);
         if !keep_active {
@@ -289,6 +296,14 @@ impl Tally {
         let s = g.second(now);
         s.intended += intended;
         s.dropped += dropped;
+    }
+
+    /// The clock handed out arrivals `lags_us` µs after their intended instants.
+    pub fn dispatched(&self, lags_us: &[u64]) {
+        let mut g = self.inner.lock();
+        for &us in lags_us {
+            g.clock.saturating_record(us.max(1));
+        }
     }
 
     /// An iteration started `lag_us` µs after its intended instant.
@@ -405,19 +420,8 @@ impl Tally {
         let g = self.inner.lock();
         let (ci, cs, cd) = g.current(now);
         let elapsed = (now - g.started_at).max(0.0);
-        let q = |p: f64| g.lag.value_at_quantile(p) as f64 / 1000.0;
-        let lag = if g.lag.is_empty() {
-            LagPercentiles::default()
-        } else {
-            LagPercentiles {
-                count: g.lag.len(),
-                p50: q(0.5),
-                p90: q(0.9),
-                p99: q(0.99),
-                p999: q(0.999),
-                max: g.lag.max() as f64 / 1000.0,
-            }
-        };
+        let lag = percentiles(&g.lag);
+        let clock_lag = percentiles(&g.clock);
         Snapshot {
             active: g.active,
             schedule: g.schedule.clone(),
@@ -436,9 +440,26 @@ impl Tally {
             },
             gauges,
             lag_ms: lag,
+            clock_lag_ms: clock_lag,
             history: g.history.clone(),
             elapsed,
         }
+    }
+}
+
+/// p50, p90, p99, p99.9 and max in ms of a histogram of µs.
+fn percentiles(h: &Histogram<u64>) -> LagPercentiles {
+    if h.is_empty() {
+        return LagPercentiles::default();
+    }
+    let q = |p: f64| h.value_at_quantile(p) as f64 / 1000.0;
+    LagPercentiles {
+        count: h.len(),
+        p50: q(0.5),
+        p90: q(0.9),
+        p99: q(0.99),
+        p999: q(0.999),
+        max: h.max() as f64 / 1000.0,
     }
 }
 
@@ -470,6 +491,7 @@ mod tests {
                 started: 0,
                 dropped: 0,
                 lag: histogram(),
+                clock: histogram(),
                 reported: (0, 0, 0),
                 lag_unreported: histogram(),
                 seconds: VecDeque::new(),
