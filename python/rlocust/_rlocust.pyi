@@ -25,7 +25,9 @@ __all__ = [
     "WebRequest",
     "abandon",
     "ack",
+    "dist_listened",
     "dist_node",
+    "dist_report_extra",
     "dist_send",
     "dist_set_spawn_info",
     "dist_workers",
@@ -503,6 +505,13 @@ class DistMessage:
     def node_id(self) -> str: ...
 
 _Command: TypeAlias = Spawn | Stop | Fire | Web | WebRequest | DistMessage | Quit
+
+def dist_listened(name: str, on: bool) -> bool:
+    """Whether the distributed-mode event `name` (report_to_master, worker_report, heartbeat_sent,
+    heartbeat_received) has listeners now; False for another name."""
+
+def dist_report_extra(data: dict[Any, Any]) -> None:
+    """A worker's report_to_master listeners are done: their keys go into the stats message being built."""
 
 def dist_node() -> tuple[str, str, int] | None:
     """(role, client_id, worker_index) of this process in a distributed run ("worker" or "master"), else None."""

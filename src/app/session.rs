@@ -402,7 +402,7 @@ impl<'a> Session<'a> {
                 info,
                 metrics,
             ));
-            web::start(services.rt.handle(), state).map_err(|e| ExitStatus::user(e, 1))?;
+            web::start(state).map_err(|e| ExitStatus::user(e, 1))?;
         }
         let shared = runner.shared.clone();
         let plan = Plan {

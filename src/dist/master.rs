@@ -32,6 +32,7 @@ mod open;
 
 use super::codec::{self, Message, Value};
 use super::dispatch::WorkerDispatcher;
+use super::listened;
 use super::node::{Custom, Node};
 use super::proto::{self, Tunables, kind};
 use super::roster::{Change, NodeState, Roster};
@@ -948,6 +949,14 @@ impl Master {
             kind::HEARTBEAT => self.heartbeat(at, &msg),
             kind::STATS => {
                 self.open_report(id, &msg.data);
+                if listened::on(&listened::WORKER_REPORT) {
+                    // the locustfile's listeners see the whole report, as Locust's do (theirs run first)
+                    drop(self.bridge.command(Command::Dist {
+                        kind: "_worker_report".into(),
+                        data: msg.data.clone(),
+                        node_id: msg.node_id.clone(),
+                    }));
+                }
                 if let Err(e) = super::stats_wire::merge_worker_report(&self.stats, &msg.data) {
                     log::log(
                         log::Level::Error,
@@ -1188,6 +1197,15 @@ impl Master {
             w.cpu_warned = true;
         }
         let w = &*w;
+        if listened::on(&listened::HEARTBEAT_SENT) {
+            drop(self.bridge.command(Command::Fire {
+                event: "heartbeat_sent".into(),
+                kwargs: vec![
+                    ("client_id".into(), Arg::Str(id.to_string())),
+                    ("timestamp".into(), Arg::Float(crate::stats::unix_now())),
+                ],
+            }));
+        }
         w.conn
             .send_frame(w.heartbeat_reply.clone(), Priority::Routine);
         let healed = w.state() == NodeState::Missing;

@@ -11,6 +11,7 @@
 //!   `spawn`/`stop`/`quit`/`spawning_complete`/`update_user_class`/custom messages, the 60 s master timeout, and
 //!   the same [`Control`] messages the local runner serves (Ctrl+C, SIGTERM, `runner.quit()` in a task).
 use super::codec::{Message, Value};
+use super::listened;
 use super::node::{Custom, Node};
 use super::proto::{self, WorkerState, kind};
 use super::transport::{TransportError, WorkerSocket};
@@ -395,7 +396,7 @@ pub async fn run(
             _ = spawning => w.spawn_done(),
             _ = ready => w.announce_ready(),
             _ = heartbeat.tick() => w.heartbeat(),
-            _ = report.tick() => w.report(),
+            _ = report.tick() => w.report().await,
             _ = logs.tick(), if w.logs_enabled => w.send_logs(),
             _ = check.tick() => {
                 if w.tick() {
@@ -496,8 +497,23 @@ impl Worker {
         )
     }
 
-    /// A `stats` report: the Rust stats since the last one, then the user counts.
-    fn report(&self) {
+    /// A `stats` report: what the locustfile's `report_to_master` listeners put in `data` (when there are any:
+    /// Locust fires the event with an empty dict before its own listeners add theirs), the Rust stats since the
+    /// last report, then the user counts.
+    async fn report(&mut self) {
+        let extra = if listened::on(&listened::REPORT_TO_MASTER) {
+            let _ = self
+                .bridge
+                .command(Command::Dist {
+                    kind: "_report_to_master".into(),
+                    data: Value::Nil,
+                    node_id: self.link.client_id.clone(),
+                })
+                .await;
+            listened::take_report_extra()
+        } else {
+            Vec::new()
+        };
         let mut data = super::stats_wire::take_worker_report(&self.stats, crate::stats::unix_now());
         let counts = self.counts();
         let total: u64 = counts.iter().map(|c| c.1).sum();
@@ -507,10 +523,12 @@ impl Worker {
             let delta = crate::runner::open::tally().take_delta(crate::runner::open::gauges());
             data.push(("arrivals".into(), super::open_wire::encode_delta(&delta)));
         }
-        self.link.send(
-            kind::STATS,
-            Value::Map(data.into_iter().map(|(k, v)| (Value::Str(k), v)).collect()),
-        );
+        let mut map: Vec<(Value, Value)> = extra
+            .into_iter()
+            .filter(|(k, _)| !k.as_str().is_some_and(|k| data.iter().any(|(d, _)| d == k)))
+            .collect();
+        map.extend(data.into_iter().map(|(k, v)| (Value::Str(k), v)));
+        self.link.send(kind::STATS, Value::Map(map));
     }
 
     /// Locust's `logs_reporter`: the whole buffer of recent log lines when it has grown (first right away, then
@@ -577,7 +595,18 @@ impl Worker {
     async fn handle(&mut self, m: Message) -> bool {
         match m.kind.as_str() {
             kind::ACK => self.node.set_index(ack_index(&m.data)),
-            kind::HEARTBEAT => self.last_master_heartbeat = Some(Instant::now()),
+            kind::HEARTBEAT => {
+                self.last_master_heartbeat = Some(Instant::now());
+                if listened::on(&listened::HEARTBEAT_RECEIVED) {
+                    drop(self.bridge.command(Command::Fire {
+                        event: "heartbeat_received".into(),
+                        kwargs: vec![
+                            ("client_id".into(), Arg::Str(m.node_id.clone())),
+                            ("timestamp".into(), Arg::Float(crate::stats::unix_now())),
+                        ],
+                    }));
+                }
+            }
             kind::SPAWN => self.spawn(&m.data).await,
             kind::SPAWNING_COMPLETE => {
                 let n = m
@@ -765,7 +794,7 @@ impl Worker {
     async fn quit(&mut self) {
         self.stop().await;
         if !self.shared.users_left_running() {
-            self.report();
+            self.report().await;
         }
         let _ = self.bridge.command(Command::Quit).await;
     }

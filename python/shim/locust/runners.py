@@ -399,6 +399,14 @@ class Runner:
         if msg_type == "update_user_class":
             self.environment.update_user_class(data)
             return
+        if msg_type == "_report_to_master":  # a worker builds a report: Locust fires this with an empty dict
+            data = {}
+            self.environment.events.report_to_master.fire(client_id=node_id, data=data)
+            _rlocust.dist_report_extra(data)
+            return
+        if msg_type == "_worker_report":  # a master received a report
+            self.environment.events.worker_report.fire(client_id=node_id, data=data)
+            return
         if msg_type == "_start_shape":  # a master's automatic start, once its workers are there
             self.start_shape()
             return
