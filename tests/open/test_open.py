@@ -206,7 +206,9 @@ def test_web_ui_form_starts_an_arrival_rate(rlocust, target_url, tmp_path):
                                                  "arrival_stages": "", "arrival_max_users": "4",
                                                  "arrival_initial_users": "1"}, timeout=10).json()
         assert r["success"] is True, r
-        a = wait_for(lambda: (x := _get_json(base + "/rlocust/arrivals")["arrivals"])["started"] >= 20 and x)
+        # (null until the runner has started the test)
+        a = wait_for(lambda: (x := (_get_json(base + "/rlocust/arrivals") or {}).get("arrivals")) and
+                     x["started"] >= 20 and x)
         assert a["schedule"] == "20/s" and a["max_users"] == 4 and a["history"] is not None
         assert "rlocust_iterations_started_total" in requests.get(base + "/metrics", timeout=10).text
         report = requests.get(base + "/stats/report", timeout=10).text
