@@ -333,6 +333,8 @@ async fn send_with_retries(socket: &mut WorkerSocket, m: &Message) -> Result<(),
 pub struct Plan {
     /// The user classes in the environment's order (every `stats` report counts each of them).
     pub classes: Vec<String>,
+    /// Their weights and fixed counts (which class a user an arrival needs is, in an open workload).
+    pub specs: Vec<crate::runner::dispatch::UserClassSpec>,
 }
 
 type Spawning = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -460,6 +462,11 @@ impl Worker {
                 ("state", Value::str(self.state.as_str())),
                 ("current_cpu_usage", Value::Float(cpu)),
                 ("current_memory_usage", Value::from_u64(rss)),
+                // an rlocust worker says so: its master may give it a share of an arrival rate
+                (
+                    super::open_wire::HEARTBEAT_KEY,
+                    Value::str(crate::app::VERSION),
+                ),
             ]),
         );
     }
@@ -512,6 +519,10 @@ impl Worker {
         let total: u64 = counts.iter().map(|c| c.1).sum();
         data.push(("user_classes_count".into(), Self::counts_value(&counts)));
         data.push(("user_count".into(), Value::from_u64(total)));
+        if crate::runner::open::tally().active() {
+            let delta = crate::runner::open::tally().take_delta(crate::runner::open::gauges());
+            data.push(("arrivals".into(), super::open_wire::encode_delta(&delta)));
+        }
         let mut map: Vec<(Value, Value)> = extra
             .into_iter()
             .filter(|(k, _)| !k.as_str().is_some_and(|k| data.iter().any(|(d, _)| d == k)))
@@ -682,6 +693,9 @@ impl Worker {
                 node_id: self.link.client_id.clone(),
             })
             .await;
+        if let Some(arrival) = data.get("arrival") {
+            return self.spawn_open(arrival).await;
+        }
         let mut target: IndexMap<String, u64> = IndexMap::new();
         if let Some(map) = data.get("user_classes_count").and_then(Value::as_map) {
             for (k, v) in map {
@@ -702,6 +716,39 @@ impl Worker {
         } else {
             self.begin(target);
         }
+    }
+
+    /// An rlocust master's share of an arrival rate (`runner::open`): the first starts the open workload (a new
+    /// test when none runs), later ones change it (another share after workers came or went, an edit).
+    async fn spawn_open(&mut self, arrival: &Value) {
+        let Some(assignment) = super::open_wire::decode_assignment(arrival) else {
+            log::log(
+                log::Level::Error,
+                "locust.runners",
+                "Bad arrival-rate share from the master",
+            );
+            return;
+        };
+        if crate::runner::open::running() {
+            crate::runner::open::update(&assignment);
+            self.shared.set_target_user_count(assignment.plan.max_users);
+            return;
+        }
+        if !matches!(self.state, WorkerState::Running | WorkerState::Spawning) {
+            self.stats.clear_all(log::now());
+            self.stats.clear_exceptions();
+            crate::runner::open::tally().clear(false, crate::stats::unix_now());
+            runner::fire(&self.bridge, "test_start", vec![]).await;
+        }
+        self.state = WorkerState::Spawning;
+        self.shared.set_state(State::Spawning);
+        self.shared.set_target_user_count(assignment.plan.max_users);
+        let bridge = self.bridge.clone();
+        let classes: Vec<crate::runner::dispatch::UserClassSpec> = self.plan.specs.clone();
+        self.queued = None;
+        self.spawning = Some(Box::pin(async move {
+            crate::runner::open::start(&bridge, classes, assignment).await;
+        }));
     }
 
     fn begin(&mut self, target: IndexMap<String, u64>) {
@@ -770,7 +817,7 @@ impl Worker {
                 let _ = self.bridge.command(Command::Quit).await;
                 false
             }
-            Control::Start { .. } => {
+            Control::Start { .. } | Control::StartOpen(_) => {
                 log::log(
                     log::Level::Error,
                     "locust.runners",

@@ -85,7 +85,7 @@ fn redirect(status: StatusCode, location: &str) -> Response {
 }
 
 /// The routes: path (under the base path) and whether it is a POST route (else GET, with HEAD).
-const ROUTES: [(&str, bool); 18] = [
+const ROUTES: [(&str, bool); 19] = [
     ("/", false),
     ("/swarm", true),
     ("/stop", true),
@@ -106,6 +106,8 @@ const ROUTES: [(&str, bool); 18] = [
     ("/rlocust/generator", false),
     // rlocust's version (the dashboard's About)
     ("/rlocust/version", false),
+    // rlocust's open workload (issue 31): the run's arrival-rate plan and its accounting (not in Locust's API)
+    ("/rlocust/arrivals", false),
 ];
 
 async fn dispatch(AxState(st): AxState<Arc<WebState>>, req: Request) -> Response {
@@ -259,6 +261,7 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
         }
         "/exceptions" => json(StatusCode::OK, &api::exceptions(&st.stats.snapshot())),
         "/rlocust/generator" => json(StatusCode::OK, &crate::report::summary::generator()),
+        "/rlocust/arrivals" => json(StatusCode::OK, &arrivals()),
         "/rlocust/version" => json(
             StatusCode::OK,
             &J::obj([
@@ -488,6 +491,47 @@ async fn swarm(st: &Arc<WebState>, req: Request) -> Response {
         log::log(log::Level::Error, "locust.web", message);
         return swarm_reply(st, false, message, None, None);
     }
+    let field = |k: &str| {
+        form.lists
+            .get(k)
+            .and_then(|v| v.first())
+            .map(String::as_str)
+    };
+    let open_plan = match crate::runner::open::config::plan_from_form(
+        field("arrival_rate"),
+        field("arrival_stages"),
+        field("arrival_max_users"),
+        field("arrival_initial_users"),
+    ) {
+        Ok(Some(plan)) => Some(plan),
+        // a form without a user count starts the command line's (or the ArrivalRateShape's) arrival rate
+        Ok(None) if walked.user_count.is_none() => crate::runner::open::default_plan(),
+        Ok(None) => None,
+        Err(message) => {
+            log::log(log::Level::Error, "locust.web", &message);
+            return swarm_reply(st, false, &message, None, None);
+        }
+    };
+    if let Some(plan) = open_plan {
+        if let Some(shape) = &st.info.shape {
+            let message = format!(
+                "An arrival rate cannot run with the LoadTestShape {shape}, which sets numbers of users"
+            );
+            log::log(log::Level::Error, "locust.web", &message);
+            return swarm_reply(st, false, &message, None, None);
+        }
+        cancel_run_timer(st);
+        st.shared.send(Control::StartOpen(plan));
+        let run_time = walked.run_time.filter(|t| *t > 0);
+        start_run_timer(st, run_time);
+        return swarm_reply(
+            st,
+            true,
+            "Swarming started at an arrival rate",
+            run_time,
+            None,
+        );
+    }
     if let Some(shape) = shape_to_start(st, &form) {
         // Locust: a LoadTestShape runs the test (the counts of the form do not matter); a second start while it
         // runs is refused on the hub with a log line, and answered the same
@@ -517,6 +561,18 @@ async fn swarm(st: &Arc<WebState>, req: Request) -> Response {
         classes: picked,
     });
     let run_time = walked.run_time.filter(|t| *t > 0);
+    start_run_timer(st, run_time);
+    swarm_reply(
+        st,
+        true,
+        "Swarming started",
+        run_time,
+        picked_names.as_deref(),
+    )
+}
+
+/// The form's `run_time`: the test stops after it.
+fn start_run_timer(st: &WebState, run_time: Option<u64>) {
     if let Some(secs) = run_time {
         let shared = st.shared.clone();
         let timer = tokio::spawn(async move {
@@ -525,13 +581,34 @@ async fn swarm(st: &Arc<WebState>, req: Request) -> Response {
         });
         *st.run_timer.lock() = Some(timer.abort_handle());
     }
-    swarm_reply(
-        st,
-        true,
-        "Swarming started",
-        run_time,
-        picked_names.as_deref(),
-    )
+}
+
+/// `GET /rlocust/arrivals`: the run's arrival-rate plan (the start form's defaults; null without one) and the
+/// open workload's accounting with its history (null when none ran).
+fn arrivals() -> J {
+    let s = crate::runner::open::snapshot();
+    J::obj([
+        (
+            "plan",
+            crate::runner::open::default_plan().map_or(J::Null, |p| {
+                let (rate, stages) = p.schedule.texts();
+                J::obj([
+                    ("arrival_rate", J::str(&rate)),
+                    ("arrival_stages", J::str(&stages)),
+                    ("max_users", J::Int(p.max_users as i64)),
+                    ("initial_users", J::Int(p.initial_users as i64)),
+                ])
+            }),
+        ),
+        (
+            "arrivals",
+            if s.active {
+                crate::report::arrivals::json(&s, true)
+            } else {
+                J::Null
+            },
+        ),
+    ])
 }
 
 /// `--class-picker`: the user classes a `/swarm` form picks (`user_classes`, in the locustfile's order); none
