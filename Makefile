@@ -13,6 +13,8 @@
 #   make test-webui    the browser tests: the built UI against real Locust 2.47 and as rlocust serves it, in
 #                      headless Chromium
 #   make test-obs      Prometheus scraping /metrics (Debian's prometheus), --thresholds, --check-*, --summary-json
+#   make test-open     the open workload model (--arrival-rate, ArrivalRateShape): rates, dropped iterations in every
+#                      output, the refusals, --processes (tests/open, about 30 s)
 #   make test-otel     --otel against an OTLP receiver on loopback (gRPC and HTTP/protobuf), side by side with real
 #                      Locust 2.47 and its otel extra (.venv-oracle-otel, from requirements-oracle-otel.txt)
 #   make test-packaging  the wheel in fresh venvs with no cargo on PATH, the standalone binary's portability, the
@@ -72,7 +74,7 @@ VPY := $(CURDIR)/$(VENV)/bin/python
 export PYO3_PYTHON := $(VPY)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: tools image test-deploy deps build demo sdist wheel wheel-aarch64 test test-lane-diff test-lane-rest test-rust test-python test-lib locust-own-tests test-locust-e2e test-diff test-web test-dist test-packaging test-contrib test-obs test-otel lint clean webui webui-check test-webui
+.PHONY: tools image test-deploy deps build demo sdist wheel wheel-aarch64 test test-lane-diff test-lane-rest test-rust test-python test-lib locust-own-tests test-locust-e2e test-diff test-web test-dist test-packaging test-contrib test-obs test-open test-otel lint clean webui webui-check test-webui
 
 # The venv, and the packages of both requirements files in it (again when either file changes).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -152,7 +154,7 @@ $(ORACLE_PLUGINS)/bin/locust:
 # pyo3 and rlocust; done here, the lanes' `build` has nothing left to do)
 TEST_COMPILE := wheel build test-rust
 TEST_LANE_DIFF := test-diff test-webui test-deploy
-TEST_LANE := test-python test-lib test-locust-e2e test-web test-dist test-otel test-packaging test-contrib test-obs webui-check
+TEST_LANE := test-python test-lib test-locust-e2e test-web test-dist test-otel test-packaging test-contrib test-obs test-open webui-check
 # one target after another, each timed, all of them run (the exit code says whether any failed)
 run_timed = fail=""; for t in $(1); do s=$$(date +%s); $(MAKE) --no-print-directory -j1 $$t || fail="$$fail $$t"; \
 	echo "== $$t: $$(( $$(date +%s) - s )) s$${fail:+ (failed so far:$$fail)}"; done; test -z "$$fail"
@@ -268,6 +270,10 @@ test-contrib: build $(ORACLE)/bin/locust $(CONTRIB_SITE)/.installed
 test-obs: build $(ORACLE_PLUGINS)/bin/locust
 	LOCUST_PLUGINS_BIN=$(CURDIR)/$(ORACLE_PLUGINS)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
 	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/obs
+
+test-open: build
+	RLOCUST_BIN=$(CURDIR)/target/release/rlocust RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
+	$(VPY) -m pytest -q tests/open
 
 lint: deps
 	cargo fmt --check

@@ -92,23 +92,25 @@ class TaskSetWait(HttpUser):
 
 
 def verdict(kind, d):
+    # the upper bounds leave a loaded machine's late wake-up (Locust's own run was 69 ms late once in CI) while still
+    # telling each kind from the others
     mean = statistics.mean(d)
     spread = max(d) - min(d)
     if kind == "between":
         return 0.22 <= mean <= 0.42 and spread > 0.03
     if kind == "constant":
-        return all(0.27 <= x <= 0.37 for x in d)
+        return all(0.27 <= x <= 0.42 for x in d)
     if kind == "constant_pacing":
         return all(0.17 <= x <= 0.24 for x in d[1:])
     if kind == "constant_throughput":
-        return all(0.45 <= x <= 0.56 for x in d[1:])
+        return all(0.45 <= x <= 0.62 for x in d[1:]) and 0.47 <= statistics.median(d[1:]) <= 0.53
     if kind == "poisson":
         return 0.12 <= mean <= 0.35 and spread > 0.05
     if kind == "custom":
         steps = [b - a for a, b in zip(d, d[1:])]
         return all(0.05 <= s <= 0.15 for s in steps)
     if kind == "taskset_wait":
-        return all(0.47 <= x <= 0.58 for x in d)
+        return all(0.47 <= x <= 0.63 for x in d)
     return False
 
 

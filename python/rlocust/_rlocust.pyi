@@ -25,7 +25,9 @@ __all__ = [
     "WebRequest",
     "abandon",
     "ack",
+    "dist_listened",
     "dist_node",
+    "dist_report_extra",
     "dist_send",
     "dist_set_spawn_info",
     "dist_workers",
@@ -45,6 +47,10 @@ __all__ = [
     "log_line",
     "log_request",
     "note_wait_late",
+    "open_acquire",
+    "open_begin",
+    "open_cancel",
+    "open_leave",
     "run",
     "run_python",
     "runner_control",
@@ -500,6 +506,13 @@ class DistMessage:
 
 _Command: TypeAlias = Spawn | Stop | Fire | Web | WebRequest | DistMessage | Quit
 
+def dist_listened(name: str, on: bool) -> bool:
+    """Whether the distributed-mode event `name` (report_to_master, worker_report, heartbeat_sent,
+    heartbeat_received) has listeners now; False for another name."""
+
+def dist_report_extra(data: dict[Any, Any]) -> None:
+    """A worker's report_to_master listeners are done: their keys go into the stats message being built."""
+
 def dist_node() -> tuple[str, str, int] | None:
     """(role, client_id, worker_index) of this process in a distributed run ("worker" or "master"), else None."""
 
@@ -557,6 +570,19 @@ def sleep(seconds: float) -> int:
 
 def note_wait_late(seconds: float) -> None:
     """A user's wait ended `seconds` after it was due (the generator's own lateness, docs/observability.md)."""
+
+def open_acquire(first: bool) -> int:
+    """An open workload's user comes to the start of a task (`first`: its first): 0 when it starts at once, else
+    the ticket it waits on (idle) until an arrival wakes it."""
+
+def open_begin(ticket: int) -> None:
+    """The user woken on `ticket` for an arrival starts its iteration now (its scheduling error is measured)."""
+
+def open_cancel(ticket: int) -> None:
+    """The user waiting on `ticket` for an arrival went away before its iteration started."""
+
+def open_leave(seen: bool) -> None:
+    """A user of an open workload ended (`seen`: it had come to a task)."""
 
 def log_request(
     request_type: str,

@@ -102,6 +102,11 @@ fn become_process_worker(parsed: &mut cli::Parsed, master: Option<&str>) {
     o.metrics_port = None;
     o.thresholds = None;
     o.summary_json = None;
+    // the master splits an arrival rate over its workers
+    o.arrival_rate = None;
+    o.arrival_stages = None;
+    o.max_users = None;
+    o.initial_users = None;
     let v = &mut parsed.values;
     v.insert("worker".into(), cli::Value::Bool(true));
     v.insert("master".into(), cli::Value::Bool(false));
@@ -220,6 +225,8 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     // Locust's runner constants, as the locustfile may have set them on `locust.runners`
     crate::dist::proto::set_tunables(interp::runner_tunables());
     let mut parsed = cli::parse(&argv, &env, &loaded.custom_args)?;
+    // an arrival rate where it cannot apply is refused before any process starts
+    startup::open_plan(&parsed.options)?;
     let (local_workers, child) = processes(&mut parsed, &argv)?;
     // (the runtime starts only now: a process that forks must not have other threads)
     let services = Services::start()?;

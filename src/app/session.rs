@@ -15,6 +15,7 @@ use crate::log;
 use crate::report::html::{Report, RunInfo};
 use crate::report::{console, csv::CsvWriter, outputs::Outputs};
 use crate::runner::{self, Control, Plan, dispatch::UserClassSpec};
+use crate::stats::RequestStats;
 use crate::web;
 use std::io::Write;
 use std::sync::Arc;
@@ -397,7 +398,7 @@ impl<'a> Session<'a> {
                 info,
                 metrics,
             ));
-            web::start(services.rt.handle(), state).map_err(|e| ExitStatus::user(e, 1))?;
+            web::start(state).map_err(|e| ExitStatus::user(e, 1))?;
         }
         let shared = runner.shared.clone();
         let plan = Plan {
@@ -445,6 +446,7 @@ impl<'a> Session<'a> {
                     expect_workers_max_wait: options.expect_workers_max_wait,
                     enable_rebalancing: options.enable_rebalancing,
                     locustfiles: interp::locustfile_paths()?,
+                    open: setup.open.clone(),
                 },
             ));
             if setup.shape.is_none() {
@@ -464,10 +466,13 @@ impl<'a> Session<'a> {
             // test_start; with a shape, Locust's main waits for the shape and the keys are never read)
             runner::keyboard::start(shared.clone(), keys_browser.take());
             if automatic {
-                shared.send(Control::Start {
-                    users,
-                    spawn_rate,
-                    classes: None,
+                shared.send(match &setup.open {
+                    Some(open) => Control::StartOpen(open.clone()),
+                    None => Control::Start {
+                        users,
+                        spawn_rate,
+                        classes: None,
+                    },
                 });
             }
         }
@@ -532,6 +537,15 @@ impl<'a> Session<'a> {
             runner.control_rx,
             worker::Plan {
                 classes: setup.classes.iter().map(|c| c.name.clone()).collect(),
+                specs: setup
+                    .classes
+                    .iter()
+                    .map(|c| UserClassSpec {
+                        name: c.name.clone(),
+                        weight: c.weight,
+                        fixed_count: c.fixed_count,
+                    })
+                    .collect(),
             },
         ));
         Ok(Running {
@@ -561,13 +575,22 @@ impl<'a> Session<'a> {
             // the first table before the runner (and a shape) starts, as Locust's printer greenlet prints it
             // before the shape's first tick
             log::print_table(&console::stats_table(&stats.snapshot(), true, width));
+            let periodic = move |stats: &RequestStats| {
+                let mut out = console::stats_table(&stats.snapshot(), true, width);
+                if let Some(t) =
+                    crate::report::arrivals::console_table(&crate::runner::open::snapshot(), true)
+                {
+                    out.push_str(&t);
+                }
+                out
+            };
             rt.spawn(async move {
                 loop {
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs_f64(console_secs)) => {}
                         _ = done.changed() => return,
                     }
-                    log::print_table(&console::stats_table(&stats.snapshot(), true, width));
+                    log::print_table(&periodic(&stats));
                 }
             });
         }

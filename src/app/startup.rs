@@ -242,6 +242,8 @@ pub struct Setup {
     pub classes: Vec<ClassInfo>,
     /// `None` without a LoadTestShape; else whether it honours `-u`, `-r`, `-t` (`use_common_options`).
     pub shape: Option<bool>,
+    /// An open workload (`--arrival-rate` or an ArrivalRateShape; `runner::open`): what a start runs.
+    pub open: Option<crate::runner::open::OpenPlan>,
 }
 
 /// Choose the user classes and create the Environment (Python logs "No User class found!" and "Unknown
@@ -271,7 +273,22 @@ pub fn environment(options: &Options, loaded: &Loaded) -> Result<Setup, ExitStat
             );
         }
     }
-    Ok(Setup { classes, shape })
+    let open = open_plan(options)?;
+    // (the web form's default start)
+    crate::runner::open::set_default_plan(open.clone());
+    Ok(Setup {
+        classes,
+        shape,
+        open,
+    })
+}
+
+/// The open workload of this run (`--arrival-rate`, `--arrival-stages`, an ArrivalRateShape), or the one line that
+/// refuses the combination (with `-u`, a LoadTestShape, ...). Checked before the worker processes start too.
+pub fn open_plan(options: &Options) -> Result<Option<crate::runner::open::OpenPlan>, ExitStatus> {
+    let (shapes, load_shape) = interp::arrival_shapes()?;
+    crate::runner::open::config::plan(options, &shapes, load_shape.as_deref())
+        .map_err(|line| ExitStatus::user(line, 1))
 }
 
 /// `-l`, `--show-task-ratio` and `--show-task-ratio-json` print and end the invocation (Locust prints the

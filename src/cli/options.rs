@@ -96,6 +96,12 @@ pub struct Options {
     pub metrics_port: Option<i64>,
     pub metrics_host: String,
     pub metrics_buckets: Option<String>,
+    /// `--arrival-rate`, `--arrival-stages`, `--arrival-max-users`, `--arrival-initial-users` as given (an open workload; checked and
+    /// turned into a plan by `runner::open::config`).
+    pub arrival_rate: Option<String>,
+    pub arrival_stages: Option<String>,
+    pub max_users: Option<i64>,
+    pub initial_users: Option<i64>,
     /// `-T`/`--tags` and `-E`/`--exclude-tags`.
     pub tags: Vec<String>,
     pub exclude_tags: Vec<String>,
@@ -237,6 +243,10 @@ impl Options {
                 _ => "127.0.0.1".into(),
             },
             metrics_buckets: text(values, "metrics_buckets"),
+            arrival_rate: text(values, "arrival_rate").filter(|t| !t.trim().is_empty()),
+            arrival_stages: text(values, "arrival_stages").filter(|t| !t.trim().is_empty()),
+            max_users: int(values, "arrival_max_users"),
+            initial_users: int(values, "arrival_initial_users"),
             tags: match values.get("tags") {
                 Some(Value::List(l)) => l.clone(),
                 _ => Vec::new(),

@@ -946,6 +946,55 @@ pub fn table() -> Vec<OptSpec> {
                 "Bucket bounds (ms) of the response-time histogram in /metrics. Default 1,2.5,5,10,25,50,75,100,150,200,300,500,750,1000,1500,2000,3000,5000,10000,30000,60000.",
             ),
         ),
+        // Not in Locust: the open workload model (issue 31; runner::open, docs/performance.md).
+        o(
+            &["--arrival-rate"],
+            "arrival_rate",
+            K::Single(Ty::Str),
+            D::None,
+            Some("RLOCUST_ARRIVAL_RATE"),
+            G::Common,
+            Some("<rate>"),
+            Some(
+                "Open workload: start iterations (one task run each) at this rate, e.g. 50, 50/s, 3000/m, on idle users, however long earlier ones take; a new user is started when none is idle, up to --arrival-max-users; when all of those are busy the iteration is counted as dropped, never delayed. wait_time does not apply between arrivals. Instead of -u/-r. With --arrival-stages: the rate at the start.",
+            ),
+        ),
+        o(
+            &["--arrival-stages"],
+            "arrival_stages",
+            K::Single(Ty::Str),
+            D::None,
+            Some("RLOCUST_ARRIVAL_STAGES"),
+            G::Common,
+            Some("<stages>"),
+            Some(
+                "A ramping arrival rate: stages 'DURATION:RATE, ...', each moving the rate linearly to RATE over DURATION (from --arrival-rate, 0 when not given), e.g. '30s:100, 2m:100, 30s:0'. The test ends with the last stage.",
+            ),
+        ),
+        o(
+            &["--arrival-max-users"],
+            "arrival_max_users",
+            K::Single(Ty::Int),
+            D::None,
+            Some("RLOCUST_ARRIVAL_MAX_USERS"),
+            G::Common,
+            Some("<int>"),
+            Some(
+                "With --arrival-rate: the most users that may run iterations at the same time (required).",
+            ),
+        ),
+        o(
+            &["--arrival-initial-users"],
+            "arrival_initial_users",
+            K::Single(Ty::Int),
+            D::None,
+            Some("RLOCUST_ARRIVAL_INITIAL_USERS"),
+            G::Common,
+            Some("<int>"),
+            Some(
+                "With --arrival-rate: users started (on_start included) before the first arrival, so early iterations do not wait for a user to start. Default 0.",
+            ),
+        ),
         o(
             &[],
             "user_classes",

@@ -171,6 +171,10 @@ fn defaults_cover_every_dest_in_locust_order() {
         "metrics_port",
         "metrics_host",
         "metrics_buckets",
+        "arrival_rate",
+        "arrival_stages",
+        "arrival_max_users",
+        "arrival_initial_users",
         "user_classes",
     ];
     assert_eq!(dests, expected);

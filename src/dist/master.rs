@@ -28,8 +28,11 @@
 //! - **Control first, and every worker hears `quit`.** `ack`, `spawn`, `stop` and `quit` are written ahead of
 //!   heartbeat replies; a quit waits until the `quit`s are written and every worker answered (its last report
 //!   comes first), 0.5 s at least as in Locust when some do not, and at most a few seconds.
+mod open;
+
 use super::codec::{self, Message, Value};
 use super::dispatch::WorkerDispatcher;
+use super::listened;
 use super::node::{Custom, Node};
 use super::proto::{self, Tunables, kind};
 use super::roster::{Change, NodeState, Roster};
@@ -77,6 +80,8 @@ pub struct Plan {
     pub enable_rebalancing: bool,
     /// The locustfiles as loaded, for workers started with `-f -`.
     pub locustfiles: Vec<String>,
+    /// An open workload (an arrival rate, `runner::open`) the automatic start runs instead of users.
+    pub open: Option<crate::runner::open::OpenPlan>,
 }
 
 /// The master's half of the socket, and what the session keeps to wait for its end.
@@ -173,6 +178,8 @@ pub struct Master {
     redispatch_at: Option<Instant>,
     last_snapshot: Instant,
     done: watch::Sender<bool>,
+    /// The open workload over the workers (`open`).
+    open: open::OpenState,
 }
 
 /// The master's runner: serves the workers' messages and the local controls until the run ends, then makes the
@@ -220,6 +227,7 @@ pub async fn run(
         redispatch_at: None,
         last_snapshot: Instant::now(),
         done,
+        open: open::OpenState::default(),
     };
     if m.waiting_since.is_some() {
         m.log_waiting();
@@ -612,11 +620,18 @@ impl Master {
                 "No run time limit set, use CTRL+C to interrupt",
             ),
         }
-        self.start(users, rate, None).await;
+        match self.plan.open.clone() {
+            Some(plan) => self.start_open(plan).await,
+            None => self.start(users, rate, None).await,
+        }
     }
 
     /// Locust's `MasterRunner.start`: a new dispatch towards `users` at `rate` over the active workers.
     async fn start(&mut self, users: u64, rate: f64, classes: Option<Vec<String>>) {
+        if self.open.running() {
+            // a re-dispatch (workers joined or left) during an open workload: new shares of the arrival rate
+            return self.open_reshare().await;
+        }
         self.spawning_completed = false;
         self.shared.set_target_user_count(users);
         let active: Vec<String> = self
@@ -789,6 +804,7 @@ impl Master {
             return;
         }
         log::log(log::Level::Debug, "locust.runners", "Stopping...");
+        self.open_stop();
         runner::fire(&self.bridge, "test_stopping", vec![]).await;
         self.shared.record_final_counts(self.roster.reported());
         self.shared.set_state(State::Stopping);
@@ -932,6 +948,15 @@ impl Master {
             kind::CLIENT_READY => self.client_ready(conn, at, &msg).await,
             kind::HEARTBEAT => self.heartbeat(at, &msg),
             kind::STATS => {
+                self.open_report(id, &msg.data);
+                if listened::on(&listened::WORKER_REPORT) {
+                    // the locustfile's listeners see the whole report, as Locust's do (theirs run first)
+                    drop(self.bridge.command(Command::Dist {
+                        kind: "_worker_report".into(),
+                        data: msg.data.clone(),
+                        node_id: msg.node_id.clone(),
+                    }));
+                }
                 if let Err(e) = super::stats_wire::merge_worker_report(&self.stats, &msg.data) {
                     log::log(
                         log::Level::Error,
@@ -1172,6 +1197,15 @@ impl Master {
             w.cpu_warned = true;
         }
         let w = &*w;
+        if listened::on(&listened::HEARTBEAT_SENT) {
+            drop(self.bridge.command(Command::Fire {
+                event: "heartbeat_sent".into(),
+                kwargs: vec![
+                    ("client_id".into(), Arg::Str(id.to_string())),
+                    ("timestamp".into(), Arg::Float(crate::stats::unix_now())),
+                ],
+            }));
+        }
         w.conn
             .send_frame(w.heartbeat_reply.clone(), Priority::Routine);
         let healed = w.state() == NodeState::Missing;
@@ -1206,6 +1240,7 @@ impl Master {
                 ),
             );
         }
+        self.open_heard(id, &msg.data);
     }
 
     /// A `-f -` worker asks for the locustfiles (from a temporary id): their names and contents, or an error.
@@ -1278,7 +1313,19 @@ impl Master {
                 spawn_rate,
                 classes,
             } => {
-                self.start(users, spawn_rate, classes).await;
+                if self.open.running() {
+                    log::log(
+                        log::Level::Error,
+                        "locust.runners",
+                        "An open-model (arrival rate) test is running: stop it before starting users",
+                    );
+                } else {
+                    self.start(users, spawn_rate, classes).await;
+                }
+                false
+            }
+            Control::StartOpen(plan) => {
+                self.start_open(plan).await;
                 false
             }
             Control::Stop => {

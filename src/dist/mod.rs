@@ -9,12 +9,17 @@
 //!   histograms as an extension key;
 //! - `dispatch`: the master's split of users over its workers, step by step, as Locust's `UsersDispatcher`;
 //! - `worker`, `master`: the runners of the two roles (each the one owner of the run state in its process);
+//! - `open_wire`: the open workload's extension keys (a master's arrival-rate shares, a worker's counts);
+//! - `listened`: which distributed-mode events (`report_to_master`, `worker_report`, `heartbeat_*`) have Python
+//!   listeners, so the runners call Python only for those;
 //! - `node`: what Python's runner object reads of the node (ids, index, the master's workers) and sends;
 //! - `processes`: `--processes N`, local worker processes started and reaped by this one.
 pub mod codec;
 pub mod dispatch;
+pub mod listened;
 pub mod master;
 pub mod node;
+pub mod open_wire;
 pub mod processes;
 pub mod proto;
 pub mod roster;

@@ -63,7 +63,7 @@ pub fn set_park_delay(delay: Duration) {
 /// before sleeping lets the messages of that moment gather: measured with bench/fleet.py at 1,000 workers, 6.4-7.1%
 /// of a core with no wait, 5.8-6.1% waiting 10 ms, 4.4-5.3% waiting 20 ms (docs/performance.md). A busy master
 /// never parks, so never waits. Nothing a master does is that urgent: heartbeats are judged in seconds, and the
-/// web UI's answers come at most those milliseconds later.
+/// web UI runs on its own thread (`web::start`), which does not wait.
 pub fn before_park() {
     let us = PARK_DELAY_US.load(Ordering::Relaxed);
     if us > 0 {

@@ -11,6 +11,7 @@
 //!   `spawn`/`stop`/`quit`/`spawning_complete`/`update_user_class`/custom messages, the 60 s master timeout, and
 //!   the same [`Control`] messages the local runner serves (Ctrl+C, SIGTERM, `runner.quit()` in a task).
 use super::codec::{Message, Value};
+use super::listened;
 use super::node::{Custom, Node};
 use super::proto::{self, WorkerState, kind};
 use super::transport::{TransportError, WorkerSocket};
@@ -332,6 +333,8 @@ async fn send_with_retries(socket: &mut WorkerSocket, m: &Message) -> Result<(),
 pub struct Plan {
     /// The user classes in the environment's order (every `stats` report counts each of them).
     pub classes: Vec<String>,
+    /// Their weights and fixed counts (which class a user an arrival needs is, in an open workload).
+    pub specs: Vec<crate::runner::dispatch::UserClassSpec>,
 }
 
 type Spawning = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -393,7 +396,7 @@ pub async fn run(
             _ = spawning => w.spawn_done(),
             _ = ready => w.announce_ready(),
             _ = heartbeat.tick() => w.heartbeat(),
-            _ = report.tick() => w.report(),
+            _ = report.tick() => w.report().await,
             _ = logs.tick(), if w.logs_enabled => w.send_logs(),
             _ = check.tick() => {
                 if w.tick() {
@@ -459,6 +462,11 @@ impl Worker {
                 ("state", Value::str(self.state.as_str())),
                 ("current_cpu_usage", Value::Float(cpu)),
                 ("current_memory_usage", Value::from_u64(rss)),
+                // an rlocust worker says so: its master may give it a share of an arrival rate
+                (
+                    super::open_wire::HEARTBEAT_KEY,
+                    Value::str(crate::version::VERSION),
+                ),
             ]),
         );
     }
@@ -489,17 +497,38 @@ impl Worker {
         )
     }
 
-    /// A `stats` report: the Rust stats since the last one, then the user counts.
-    fn report(&self) {
+    /// A `stats` report: what the locustfile's `report_to_master` listeners put in `data` (when there are any:
+    /// Locust fires the event with an empty dict before its own listeners add theirs), the Rust stats since the
+    /// last report, then the user counts.
+    async fn report(&mut self) {
+        let extra = if listened::on(&listened::REPORT_TO_MASTER) {
+            let _ = self
+                .bridge
+                .command(Command::Dist {
+                    kind: "_report_to_master".into(),
+                    data: Value::Nil,
+                    node_id: self.link.client_id.clone(),
+                })
+                .await;
+            listened::take_report_extra()
+        } else {
+            Vec::new()
+        };
         let mut data = super::stats_wire::take_worker_report(&self.stats, crate::stats::unix_now());
         let counts = self.counts();
         let total: u64 = counts.iter().map(|c| c.1).sum();
         data.push(("user_classes_count".into(), Self::counts_value(&counts)));
         data.push(("user_count".into(), Value::from_u64(total)));
-        self.link.send(
-            kind::STATS,
-            Value::Map(data.into_iter().map(|(k, v)| (Value::Str(k), v)).collect()),
-        );
+        if crate::runner::open::tally().active() {
+            let delta = crate::runner::open::tally().take_delta(crate::runner::open::gauges());
+            data.push(("arrivals".into(), super::open_wire::encode_delta(&delta)));
+        }
+        let mut map: Vec<(Value, Value)> = extra
+            .into_iter()
+            .filter(|(k, _)| !k.as_str().is_some_and(|k| data.iter().any(|(d, _)| d == k)))
+            .collect();
+        map.extend(data.into_iter().map(|(k, v)| (Value::Str(k), v)));
+        self.link.send(kind::STATS, Value::Map(map));
     }
 
     /// Locust's `logs_reporter`: the whole buffer of recent log lines when it has grown (first right away, then
@@ -566,7 +595,18 @@ impl Worker {
     async fn handle(&mut self, m: Message) -> bool {
         match m.kind.as_str() {
             kind::ACK => self.node.set_index(ack_index(&m.data)),
-            kind::HEARTBEAT => self.last_master_heartbeat = Some(Instant::now()),
+            kind::HEARTBEAT => {
+                self.last_master_heartbeat = Some(Instant::now());
+                if listened::on(&listened::HEARTBEAT_RECEIVED) {
+                    drop(self.bridge.command(Command::Fire {
+                        event: "heartbeat_received".into(),
+                        kwargs: vec![
+                            ("client_id".into(), Arg::Str(m.node_id.clone())),
+                            ("timestamp".into(), Arg::Float(crate::stats::unix_now())),
+                        ],
+                    }));
+                }
+            }
             kind::SPAWN => self.spawn(&m.data).await,
             kind::SPAWNING_COMPLETE => {
                 let n = m
@@ -653,6 +693,9 @@ impl Worker {
                 node_id: self.link.client_id.clone(),
             })
             .await;
+        if let Some(arrival) = data.get("arrival") {
+            return self.spawn_open(arrival).await;
+        }
         let mut target: IndexMap<String, u64> = IndexMap::new();
         if let Some(map) = data.get("user_classes_count").and_then(Value::as_map) {
             for (k, v) in map {
@@ -673,6 +716,39 @@ impl Worker {
         } else {
             self.begin(target);
         }
+    }
+
+    /// An rlocust master's share of an arrival rate (`runner::open`): the first starts the open workload (a new
+    /// test when none runs), later ones change it (another share after workers came or went, an edit).
+    async fn spawn_open(&mut self, arrival: &Value) {
+        let Some(assignment) = super::open_wire::decode_assignment(arrival) else {
+            log::log(
+                log::Level::Error,
+                "locust.runners",
+                "Bad arrival-rate share from the master",
+            );
+            return;
+        };
+        if crate::runner::open::running() {
+            crate::runner::open::update(&assignment);
+            self.shared.set_target_user_count(assignment.plan.max_users);
+            return;
+        }
+        if !matches!(self.state, WorkerState::Running | WorkerState::Spawning) {
+            self.stats.clear_all(log::now());
+            self.stats.clear_exceptions();
+            crate::runner::open::tally().clear(false, crate::stats::unix_now());
+            runner::fire(&self.bridge, "test_start", vec![]).await;
+        }
+        self.state = WorkerState::Spawning;
+        self.shared.set_state(State::Spawning);
+        self.shared.set_target_user_count(assignment.plan.max_users);
+        let bridge = self.bridge.clone();
+        let classes: Vec<crate::runner::dispatch::UserClassSpec> = self.plan.specs.clone();
+        self.queued = None;
+        self.spawning = Some(Box::pin(async move {
+            crate::runner::open::start(&bridge, classes, assignment).await;
+        }));
     }
 
     fn begin(&mut self, target: IndexMap<String, u64>) {
@@ -718,7 +794,7 @@ impl Worker {
     async fn quit(&mut self) {
         self.stop().await;
         if !self.shared.users_left_running() {
-            self.report();
+            self.report().await;
         }
         let _ = self.bridge.command(Command::Quit).await;
     }
@@ -741,7 +817,7 @@ impl Worker {
                 let _ = self.bridge.command(Command::Quit).await;
                 false
             }
-            Control::Start { .. } => {
+            Control::Start { .. } | Control::StartOpen(_) => {
                 log::log(
                     log::Level::Error,
                     "locust.runners",

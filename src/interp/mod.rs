@@ -567,6 +567,41 @@ pub fn fire_init(web: Option<(&str, u16)>) -> Result<Option<Vec<ClassInfo>>, Int
 }
 
 /// `None` without a LoadTestShape; otherwise whether the shape honours `-u`, `-r` and `-t` (`use_common_options`).
+/// The locustfile's ArrivalRateShapes (rlocust's open workload), their values as texts for `runner::open::config`
+/// to read, and the name of its LoadTestShape if it has one.
+pub fn arrival_shapes() -> Result<
+    (
+        Vec<crate::runner::open::config::ArrivalShape>,
+        Option<String>,
+    ),
+    InterpError,
+> {
+    Python::attach(|py| {
+        let m = main_mod(py).map_err(|e| internal(py, e))?;
+        #[allow(clippy::type_complexity)] // the tuple mirrors what `arrival_shape_info` returns
+        let (shapes, load): (
+            Vec<(String, String, Vec<(String, String)>, i64, i64)>,
+            Option<String>,
+        ) = m
+            .call_method0("arrival_shape_info")
+            .and_then(|r| r.extract())
+            .map_err(|e| internal(py, e))?;
+        let shapes = shapes
+            .into_iter()
+            .map(|(name, start_rate, stages, max_users, initial_users)| {
+                crate::runner::open::config::ArrivalShape {
+                    name,
+                    start_rate,
+                    stages,
+                    max_users,
+                    initial_users,
+                }
+            })
+            .collect();
+        Ok((shapes, load))
+    })
+}
+
 pub fn shape_info() -> Result<Option<bool>, InterpError> {
     Python::attach(|py| {
         let m = main_mod(py).map_err(|e| internal(py, e))?;

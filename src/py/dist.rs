@@ -186,7 +186,27 @@ pub fn dist_set_spawn_info(
     Ok(())
 }
 
+/// The shim's `EventHook`: whether the distributed-mode event `name` has listeners now (see `dist::listened`).
+#[pyfunction]
+pub fn dist_listened(name: &str, on: bool) -> bool {
+    crate::dist::listened::set(name, on)
+}
+
+/// A worker's `report_to_master` listeners are done: the keys they put in `data` go into the `stats` message being
+/// built. Values msgpack cannot carry raise `TypeError`, as Locust's send would.
+#[pyfunction]
+pub fn dist_report_extra(data: &Bound<'_, PyDict>) -> PyResult<()> {
+    let mut pairs = Vec::with_capacity(data.len());
+    for (k, v) in data.iter() {
+        pairs.push((from_py(&k)?, from_py(&v)?));
+    }
+    crate::dist::listened::set_report_extra(pairs);
+    Ok(())
+}
+
 pub fn add_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(dist_listened, m)?)?;
+    m.add_function(wrap_pyfunction!(dist_report_extra, m)?)?;
     m.add_function(wrap_pyfunction!(dist_set_spawn_info, m)?)?;
     m.add_function(wrap_pyfunction!(dist_node, m)?)?;
     m.add_function(wrap_pyfunction!(dist_send, m)?)?;

@@ -385,6 +385,31 @@ fn note_wait_late(seconds: f64) {
     crate::stats::lateness::record_wait(seconds);
 }
 
+/// An open workload's user comes to the start of a task (`first`: its first): 0 when it starts at once, else the
+/// ticket it waits on, idle, until an arrival wakes it (`runner::open`).
+#[pyfunction]
+fn open_acquire(first: bool) -> u64 {
+    crate::runner::open::acquire(first)
+}
+
+/// The user woken on `ticket` for an arrival starts its iteration now (the scheduling error is measured here).
+#[pyfunction]
+fn open_begin(ticket: u64) {
+    crate::runner::open::begin(ticket);
+}
+
+/// The user waiting on `ticket` for an arrival went away (stopped) before its iteration started.
+#[pyfunction]
+fn open_cancel(ticket: u64) {
+    crate::runner::open::cancel(ticket);
+}
+
+/// A user of an open workload ended (`seen`: it had come to a task).
+#[pyfunction]
+fn open_leave(seen: bool) {
+    crate::runner::open::leave(seen);
+}
+
 /// The user waiting on call `ticket` was killed: the call is not recorded (see `Bridge::abandon`).
 #[pyfunction]
 fn abandon(ticket: u64) -> PyResult<()> {
@@ -743,6 +768,10 @@ pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(drain, m)?)?;
     m.add_function(wrap_pyfunction!(note_wait_late, m)?)?;
     m.add_function(wrap_pyfunction!(sleep, m)?)?;
+    m.add_function(wrap_pyfunction!(open_acquire, m)?)?;
+    m.add_function(wrap_pyfunction!(open_begin, m)?)?;
+    m.add_function(wrap_pyfunction!(open_cancel, m)?)?;
+    m.add_function(wrap_pyfunction!(open_leave, m)?)?;
     m.add_function(wrap_pyfunction!(abandon, m)?)?;
     m.add_function(wrap_pyfunction!(forget, m)?)?;
     m.add_function(wrap_pyfunction!(flush, m)?)?;

@@ -245,6 +245,10 @@ pub struct CsvWriter {
     exceptions: File,
     /// `{prefix}_generator.csv`: how late this generator was (`stats::lateness`), rewritten with the others.
     generator: Option<File>,
+    /// `{prefix}_arrivals.csv`: an open workload's accounting (`report::arrivals`), a row per cycle; created at
+    /// the first cycle an open workload runs, so a closed-model run writes Locust's files only.
+    arrivals: Option<File>,
+    prefix: String,
     full_history: bool,
     last_history_second: Option<i64>,
 }
@@ -305,9 +309,29 @@ impl CsvWriter {
             } else {
                 None
             },
+            arrivals: None,
+            prefix: prefix.to_string(),
             full_history,
             last_history_second: None,
         })
+    }
+
+    /// A row of `_arrivals.csv` when an open workload ran (the file created with its header at the first).
+    fn append_arrivals(&mut self, now: f64) -> io::Result<()> {
+        let open = crate::runner::open::snapshot();
+        if !open.active {
+            return Ok(());
+        }
+        if self.arrivals.is_none() {
+            self.arrivals = Some(open_with_header(
+                Path::new(&format!("{}_arrivals.csv", self.prefix)),
+                crate::report::arrivals::CSV_HEADER,
+            )?);
+        }
+        if let Some(f) = &mut self.arrivals {
+            f.write_all(crate::report::arrivals::csv_row(&open, now).as_bytes())?;
+        }
+        Ok(())
     }
 
     fn rewrite_totals(&mut self, snap: &Snapshot) -> io::Result<()> {
@@ -342,6 +366,7 @@ impl CsvWriter {
 
     pub fn tick(&mut self, snap: &Snapshot, user_count: u64, now: f64) -> io::Result<()> {
         self.rewrite_totals(snap)?;
+        self.append_arrivals(now)?;
         self.append_history(snap, user_count, now)
     }
 
@@ -353,6 +378,7 @@ impl CsvWriter {
     pub fn finish(&mut self, snap: &Snapshot, user_count: u64, now: f64) -> io::Result<()> {
         self.rewrite_totals(snap)?;
         if self.last_history_second != Some(py_int_trunc(now)) {
+            self.append_arrivals(now)?;
             self.append_history(snap, user_count, now)?;
         }
         for f in [
@@ -364,6 +390,9 @@ impl CsvWriter {
             f.flush()?;
         }
         if let Some(f) = &mut self.generator {
+            f.flush()?;
+        }
+        if let Some(f) = &mut self.arrivals {
             f.flush()?;
         }
         Ok(())

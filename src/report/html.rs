@@ -344,7 +344,7 @@ impl Report {
         }
         let alive = self.users.per_class();
         let (host, _, _) = self.info.host_and_warnings(self.users.started());
-        J::obj([
+        let mut args = J::obj([
             ("is_report", J::Bool(true)),
             ("requests_statistics", J::Arr(requests)),
             ("failures_statistics", J::Arr(failures)),
@@ -379,7 +379,15 @@ impl Report {
                     .filter(|p| !p.is_empty())
                     .map_or(J::Null, J::Str),
             ),
-        ])
+        ]);
+        // rlocust's open workload (`report::arrivals`): only when one ran, so a closed run's args stay Locust's
+        let open = crate::runner::open::snapshot();
+        if open.active
+            && let J::Obj(m) = &mut args
+        {
+            m.insert("arrivals".into(), super::arrivals::json(&open, true));
+        }
+        args
     }
 
     /// The whole page; `theme` "dark" gives the dark page, anything else the light one.

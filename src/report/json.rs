@@ -106,6 +106,18 @@ pub fn serialize_stats(snap: &Snapshot) -> String {
     format!("[\n{}\n]", objects.join(",\n"))
 }
 
+/// `--json` when an open workload ran (rlocust's own, `report::arrivals`): an object holding Locust's array as
+/// `stats` and the open workload's accounting as `arrivals`, both indented by 4 as the array is.
+pub fn with_arrivals(stats: &str, arrivals: &crate::pyfmt::json::J) -> String {
+    let indent = |text: &str| text.trim_end().replace('\n', "\n    ");
+    let arrivals = crate::pyfmt::json::pretty(arrivals);
+    format!(
+        "{{\n    \"stats\": {},\n    \"arrivals\": {}\n}}",
+        indent(stats),
+        indent(&arrivals)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

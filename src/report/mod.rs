@@ -1,6 +1,8 @@
 //! Reports: turn a [`crate::stats::Snapshot`] into the text Locust 2.47 prints and writes,
 //! byte for byte (reference §5.2–5.6, §6.1–6.2).
 //!
+//! - `arrivals`: an open workload's accounting (arrival rates, dropped iterations, users busy), only for runs
+//!   with an arrival rate.
 //! - `console`: the request table, the percentile table and the error report (stderr).
 //! - `corrected`: the coordinated-omission corrected percentiles (console table, report section), only for
 //!   runs with fixed-rate users.
@@ -13,6 +15,7 @@
 //! What it must not do: read live statistics (always a `Snapshot`), decide when to print or
 //! write (the caller's job), or touch Python.
 
+pub mod arrivals;
 pub mod console;
 pub mod corrected;
 pub mod csv;

@@ -114,8 +114,12 @@ impl Outputs {
             self.fail(format!("cannot write the CSV files: {e}"));
         }
         let snap = self.stats.snapshot();
+        let open = crate::runner::open::snapshot();
         if print && self.json_file.is_none() && self.tables.load(Ordering::Relaxed) {
             let mut out = console::stats_table(&snap, false, self.name_width);
+            if let Some(t) = super::arrivals::console_table(&open, false) {
+                out.push_str(&t);
+            }
             out.push_str(&console::percentile_table(&snap, self.name_width));
             if let Some(t) = super::corrected::console_table(&snap, self.name_width) {
                 out.push_str(&t);
@@ -123,15 +127,23 @@ impl Outputs {
             out.push_str(&console::error_report(&snap, self.name_width));
             log::print_table(&out);
         }
+        let json_doc = || {
+            let stats = json::serialize_stats(&snap);
+            if open.active {
+                json::with_arrivals(&stats, &super::arrivals::json(&open, false))
+            } else {
+                stats
+            }
+        };
         if print && self.json_stdout {
-            println!("{}", json::serialize_stats(&snap));
+            println!("{}", json_doc());
         }
         if let Some(name) = &self.json_file {
             let path = format!("{name}.json");
             if let Some(parent) = std::path::Path::new(&path).parent() {
                 let _ = std::fs::create_dir_all(parent);
             }
-            if let Err(e) = std::fs::write(&path, json::serialize_stats(&snap)) {
+            if let Err(e) = std::fs::write(&path, json_doc()) {
                 self.fail(format!("cannot write {path}: {e}"));
             }
         }

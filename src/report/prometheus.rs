@@ -225,6 +225,75 @@ impl Writer {
     }
 }
 
+/// An open workload's series (`report::arrivals`), only when one ran.
+fn arrival_series(w: &mut Writer) {
+    let s = crate::runner::open::snapshot();
+    if !s.active {
+        return;
+    }
+    for (name, help, v) in [
+        (
+            "rlocust_arrivals_intended",
+            "Arrivals whose intended instants have come (open workload, since the last stats reset).",
+            s.intended,
+        ),
+        (
+            "rlocust_iterations_started",
+            "Iterations started (open workload).",
+            s.started,
+        ),
+        (
+            "rlocust_iterations_dropped",
+            "Arrivals dropped because the most users allowed were all busy (open workload).",
+            s.dropped,
+        ),
+    ] {
+        w.family(name, Kind::Counter, None, help);
+        w.sample(&format!("{name}_total"), &[], v as f64);
+    }
+    for (name, help, v) in [
+        (
+            "rlocust_arrival_rate_intended",
+            "The schedule's arrival rate now (iterations per second).",
+            s.intended_rate,
+        ),
+        (
+            "rlocust_arrival_rate_started",
+            "Iterations started per second over the last seconds.",
+            s.current_started_rate,
+        ),
+        (
+            "rlocust_users_busy",
+            "Users of the open workload not idle (starting, or running an iteration).",
+            s.gauges.busy as f64,
+        ),
+        (
+            "rlocust_users_max",
+            "The most users the open workload may start (--arrival-max-users).",
+            s.gauges.max_users as f64,
+        ),
+    ] {
+        w.family(name, Kind::Gauge, None, help);
+        w.sample(name, &[], v);
+    }
+    let name = "rlocust_iteration_start_lag_seconds";
+    w.family(
+        name,
+        Kind::Gauge,
+        Some("seconds"),
+        "How late iterations started after their intended instants (open workload's scheduling error).",
+    );
+    for (q, v) in [
+        ("0.5", s.lag_ms.p50),
+        ("0.9", s.lag_ms.p90),
+        ("0.99", s.lag_ms.p99),
+        ("0.999", s.lag_ms.p999),
+        ("1.0", s.lag_ms.max),
+    ] {
+        w.sample(name, &[("quantile", q)], v / 1000.0);
+    }
+}
+
 /// The rows a scrape exports: every `(method, name)` row in Locust's order.
 fn rows(snap: &Snapshot) -> Vec<&EntrySnapshot> {
     snap.sorted_entries()
@@ -267,6 +336,7 @@ pub fn render(x: &Exposition<'_>, format: Format) -> String {
     }
     users_and_state(&mut w, x);
     generator_lateness(&mut w);
+    arrival_series(&mut w);
     if let Some(workers) = &x.workers {
         worker_families(&mut w, workers);
     }

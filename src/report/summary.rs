@@ -9,7 +9,8 @@
 //! actual, unit, passed, abort), `thresholds_passed`, `totals` (the Aggregated row), `requests` (every row),
 //! `errors`, `generator` (this process's own lateness: `socket_wait_ms`, `response_handling_delay_ms` and
 //! `wait_lateness_ms`, each
-//! `count`, `p50`, `p90`, `p99`, `p99.9`, `max`; see `stats::lateness`). A row: `method`, `name`, `requests`, `failures`, `fail_ratio`, `rps`, `avg_ms`, `min_ms`, `max_ms`,
+//! `count`, `p50`, `p90`, `p99`, `p99.9`, `max`; see `stats::lateness`), `arrivals` (null, or an open workload's
+//! accounting: `report::arrivals`). A row: `method`, `name`, `requests`, `failures`, `fail_ratio`, `rps`, `avg_ms`, `min_ms`, `max_ms`,
 //! `median_ms`, `avg_bytes`, `percentiles_ms` (keys `50`, `66`, `75`, `80`, `90`, `95`, `98`, `99`, `99.9`,
 //! `99.99`, `100`; exact to 0.1 %, not Locust's 2-digit rounding), `coordinated_omission` (null, or for rows
 //! with requests of fixed-rate users `fixed_rate_requests`, `synthetic_samples` and the corrected
@@ -144,6 +145,16 @@ pub fn generator() -> J {
     ])
 }
 
+/// An open workload's accounting (`report::arrivals`), or null for a closed-model run.
+fn arrivals() -> J {
+    let s = crate::runner::open::snapshot();
+    if s.active {
+        super::arrivals::json(&s, false)
+    } else {
+        J::Null
+    }
+}
+
 fn outcome(o: &Outcome) -> J {
     J::obj([
         ("rule", J::str(&o.rule.text)),
@@ -201,6 +212,7 @@ pub fn render(s: &RunSummary<'_>) -> String {
             J::Bool(s.outcomes.iter().all(|o| o.passed)),
         ),
         ("generator", generator()),
+        ("arrivals", arrivals()),
         ("totals", row(total, total)),
         (
             "requests",

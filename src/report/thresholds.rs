@@ -4,6 +4,10 @@
 //! A rule is `[[METHOD] NAME:] METRIC OP VALUE [abort[=GRACE]]`, rules separated by `;`:
 //! - METRIC: `p50` … `p99.9` (also `p(95)`, `median`/`med`; `p99_corrected`: corrected for coordinated
 //!   omission), `avg`, `min`, `max` (ms; a value may end in `ms` or `s`), `fail_ratio` (0..1), `rps` (Locust's `total_rps`), `requests`, `failures`.
+//!   An open workload's (`--arrival-rate`; about the whole run, no `NAME:`): `dropped` (iterations dropped),
+//!   `dropped_ratio` (dropped / intended, 0..1 or a %), `iteration_rate` (iterations started per second, on
+//!   average), `start_lag_p50` … `start_lag_p99.9` and `start_lag_max` (ms: how late iterations started after
+//!   their intended instants). Without an open workload they have no data (and fail).
 //! - OP: `<`, `<=`, `>`, `>=`.
 //! - The text before the last `:` selects rows by request name, optionally preceded by the method (`GET
 //!   /login:`); without it the rule is about the Aggregated row. A rule that selects several rows (one name
@@ -33,9 +37,23 @@ pub enum Metric {
     Rps,
     Requests,
     Failures,
+    /// An open workload's (`runner::open`): dropped iterations, their share of the arrivals, the iterations
+    /// started per second, a percentile of the start lag (ms; 1.0: the maximum).
+    Dropped,
+    DroppedRatio,
+    IterationRate,
+    StartLag(f64),
 }
 
 impl Metric {
+    /// About the open workload as a whole (not a request row).
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            Metric::Dropped | Metric::DroppedRatio | Metric::IterationRate | Metric::StartLag(_)
+        )
+    }
+
     fn is_latency(self) -> bool {
         matches!(
             self,
@@ -44,6 +62,7 @@ impl Metric {
                 | Metric::Avg
                 | Metric::Min
                 | Metric::Max
+                | Metric::StartLag(_)
         )
     }
 
@@ -53,7 +72,7 @@ impl Metric {
             "ms"
         } else {
             match self {
-                Metric::Rps => "1/s",
+                Metric::Rps | Metric::IterationRate => "1/s",
                 _ => "",
             }
         }
@@ -71,6 +90,11 @@ impl Metric {
             Metric::Rps => "rps".into(),
             Metric::Requests => "requests".into(),
             Metric::Failures => "failures".into(),
+            Metric::Dropped => "dropped".into(),
+            Metric::DroppedRatio => "dropped_ratio".into(),
+            Metric::IterationRate => "iteration_rate".into(),
+            Metric::StartLag(p) if p >= 1.0 => "start_lag_max".into(),
+            Metric::StartLag(p) => format!("start_lag_p{}", pct_text(p)),
         }
     }
 }
@@ -168,7 +192,17 @@ fn parse_metric(s: &str) -> Option<Metric> {
         "rps" => return Some(Metric::Rps),
         "requests" => return Some(Metric::Requests),
         "failures" => return Some(Metric::Failures),
+        "dropped" | "dropped_iterations" => return Some(Metric::Dropped),
+        "dropped_ratio" => return Some(Metric::DroppedRatio),
+        "iteration_rate" => return Some(Metric::IterationRate),
+        "start_lag_max" => return Some(Metric::StartLag(1.0)),
         _ => {}
+    }
+    if let Some(p) = s.strip_prefix("start_lag_") {
+        return match parse_metric(p)? {
+            Metric::Percentile(p) => Some(Metric::StartLag(p)),
+            _ => None,
+        };
     }
     let rest = s.strip_prefix('p')?;
     let rest = rest
@@ -191,7 +225,7 @@ fn parse_value(s: &str, metric: Metric) -> Option<f64> {
         } else {
             (s, 1.0)
         }
-    } else if metric == Metric::FailRatio {
+    } else if metric == Metric::FailRatio || metric == Metric::DroppedRatio {
         match s.strip_suffix('%') {
             Some(n) => (n, 0.01),
             None => (s, 1.0),
@@ -240,12 +274,17 @@ fn parse_rule(text: &str) -> Result<Rule, String> {
     };
     let metric = parse_metric(metric_text).ok_or_else(|| {
         bad(&format!(
-            "unknown metric '{}' (p50..p99.9, p99_corrected, avg, min, max, fail_ratio, rps, requests, failures)",
+            "unknown metric '{}' (p50..p99.9, p99_corrected, avg, min, max, fail_ratio, rps, requests, failures, dropped, dropped_ratio, iteration_rate, start_lag_p99)",
             metric_text.trim()
         ))
     })?;
     let limit = parse_value(value_text, metric)
         .ok_or_else(|| bad(&format!("'{}' is not a number", value_text.trim())))?;
+    if metric.is_open() && selector.is_some() {
+        return Err(bad(
+            "an arrival-rate metric is about the whole run: no 'NAME:' before it",
+        ));
+    }
     let (method, name) = match selector {
         None => (None, None),
         Some("") => return Err(bad("empty request name before ':'")),
@@ -348,12 +387,52 @@ fn value_of(metric: Metric, e: &EntrySnapshot, total: &EntrySnapshot) -> Option<
         Metric::Rps => e.total_rps(total),
         Metric::Requests => e.num_requests as f64,
         Metric::Failures => e.num_failures as f64,
+        Metric::Dropped | Metric::DroppedRatio | Metric::IterationRate | Metric::StartLag(_) => {
+            return None;
+        }
     })
 }
 
-/// Evaluate every rule on a snapshot: one outcome per rule (the failing row when several rows match).
+/// Evaluate every rule on a snapshot (and the open workload's accounting, for its rules): one outcome per rule
+/// (the failing row when several rows match).
 pub fn evaluate(rules: &[Rule], snap: &Snapshot) -> Vec<Outcome> {
-    rules.iter().map(|r| evaluate_one(r, snap)).collect()
+    let open = rules
+        .iter()
+        .any(|r| r.metric.is_open())
+        .then(crate::runner::open::snapshot);
+    rules
+        .iter()
+        .map(|r| match (&open, r.metric.is_open()) {
+            (Some(o), true) => evaluate_open(r, o),
+            _ => evaluate_one(r, snap),
+        })
+        .collect()
+}
+
+/// A rule about the open workload (no data when none ran).
+fn evaluate_open(rule: &Rule, s: &crate::runner::open::Snapshot) -> Outcome {
+    let actual = s.active.then(|| match rule.metric {
+        Metric::Dropped => s.dropped as f64,
+        Metric::DroppedRatio => s.dropped_ratio(),
+        Metric::IterationRate => s.average_started_rate,
+        Metric::StartLag(p) => {
+            let l = &s.lag_ms;
+            match p {
+                p if p >= 1.0 => l.max,
+                p if p >= 0.999 => l.p999,
+                p if p >= 0.99 => l.p99,
+                p if p >= 0.9 => l.p90,
+                _ => l.p50,
+            }
+        }
+        _ => 0.0,
+    });
+    Outcome {
+        rule: rule.clone(),
+        target: "Arrivals".into(),
+        passed: actual.is_some_and(|a| rule.op.holds(a, rule.limit)),
+        actual,
+    }
 }
 
 fn evaluate_one(rule: &Rule, snap: &Snapshot) -> Outcome {
@@ -401,9 +480,9 @@ fn shown(metric: Metric, v: Option<f64>) -> String {
     match v {
         None => "no data".into(),
         Some(v) => match metric {
-            Metric::FailRatio => format!("{v:.4}"),
-            Metric::Requests | Metric::Failures => format!("{v:.0}"),
-            Metric::Rps => format!("{v:.2}/s"),
+            Metric::FailRatio | Metric::DroppedRatio => format!("{v:.4}"),
+            Metric::Requests | Metric::Failures | Metric::Dropped => format!("{v:.0}"),
+            Metric::Rps | Metric::IterationRate => format!("{v:.2}/s"),
             _ => format!("{v:.2} ms"),
         },
     }

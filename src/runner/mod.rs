@@ -7,6 +7,7 @@
 pub mod dispatch;
 pub mod keyboard;
 pub mod monitor;
+pub mod open;
 pub mod watchdog;
 
 use crate::bridge::{Arg, Bridge, Command, StopWhat};
@@ -54,6 +55,9 @@ pub enum Control {
         spawn_rate: f64,
         classes: Option<Vec<String>>,
     },
+    /// Start (or change) an open workload: iterations at an arrival rate (`open`); a closed test is not changed
+    /// into an open one (stop it first).
+    StartOpen(open::OpenPlan),
     /// Stop all users; the process keeps running (UI mode).
     Stop,
     /// `POST /user` set a user class's `weight` and/or `fixed_count`: the next test (from ready or stopped)
@@ -340,34 +344,22 @@ pub async fn run(
                 if let Some(names) = &classes {
                     restrict_classes(&plan, &mut dispatcher, &dispatched, names);
                 }
+                if open::running() {
+                    log::log(
+                        log::Level::Error,
+                        "locust.runners",
+                        "An open-model (arrival rate) test is running: stop it before starting users",
+                    );
+                    continue;
+                }
                 shared.set_target_user_count(users);
                 // NOTE: as in Locust's start(): a new test (test_start, cleared stats) unless one is running
-                if !matches!(shared.state(), State::Running | State::Spawning) {
-                    // The -t clock starts with the run, not after the test_start listeners; it is its own task, so it
-                    // fires on time even while the runner waits for the hub.
-                    if let Some(secs) = plan.run_time
-                        && !started
-                    {
-                        tokio::spawn(run_time_limit(
-                            shared.clone(),
-                            secs,
-                            plan.headless,
-                            plan.autoquit,
-                        ));
-                    }
-                    started = true;
-                    stats.clear_all(log::now());
-                    stats.clear_exceptions();
-                    // NOTE: a quit (or stop) while the test_start listeners still run acts at once, as the -t or
-                    // signal greenlet does in Locust; the listeners' greenlet is left to finish on its own, and
-                    // no ramp follows.
-                    tokio::select! {
-                        _ = fire(&bridge, "test_start", vec![]) => {}
-                        m = rx.recv() => {
-                            next = Some(m.unwrap_or(Control::Quit));
-                            continue;
-                        }
-                    }
+                if !matches!(shared.state(), State::Running | State::Spawning)
+                    && let Some(m) =
+                        new_test(&shared, &bridge, &stats, &plan, &mut started, &mut rx).await
+                {
+                    next = Some(m);
+                    continue;
                 }
                 next = ramp(
                     &shared,
@@ -377,6 +369,18 @@ pub async fn run(
                     &mut dispatched,
                     users,
                     spawn_rate,
+                    &mut rx,
+                )
+                .await;
+            }
+            Control::StartOpen(open_plan) => {
+                next = run_open(
+                    &shared,
+                    &bridge,
+                    &stats,
+                    &plan,
+                    &mut started,
+                    open_plan,
                     &mut rx,
                 )
                 .await;
@@ -424,6 +428,116 @@ pub async fn run(
                 }
                 let _ = bridge.command(Command::Quit).await;
                 return;
+            }
+        }
+    }
+}
+
+/// A new test begins (Locust's `start()` from ready or stopped): the `-t` clock (first test only), cleared
+/// statistics, `test_start`. A control that arrives while the `test_start` listeners run is returned: it wins.
+async fn new_test(
+    shared: &Arc<Shared>,
+    bridge: &Bridge,
+    stats: &RequestStats,
+    plan: &Plan,
+    started: &mut bool,
+    rx: &mut mpsc::UnboundedReceiver<Control>,
+) -> Option<Control> {
+    // The -t clock starts with the run, not after the test_start listeners; it is its own task, so it fires on
+    // time even while the runner waits for the hub.
+    if let Some(secs) = plan.run_time
+        && !*started
+    {
+        tokio::spawn(run_time_limit(
+            shared.clone(),
+            secs,
+            plan.headless,
+            plan.autoquit,
+        ));
+    }
+    *started = true;
+    stats.clear_all(log::now());
+    stats.clear_exceptions();
+    open::tally().clear(false, crate::stats::unix_now());
+    // NOTE: a quit (or stop) while the test_start listeners still run acts at once, as the -t or signal greenlet
+    // does in Locust; the listeners' greenlet is left to finish on its own, and no ramp follows.
+    tokio::select! {
+        _ = fire(bridge, "test_start", vec![]) => None,
+        m = rx.recv() => Some(m.unwrap_or(Control::Quit)),
+    }
+}
+
+/// An open-model test (`runner::open`): a new test (or a change of the running one), its initial users, then the
+/// arrivals until a control arrives or the schedule ends (then a headless run quits, a web UI run stops).
+async fn run_open(
+    shared: &Arc<Shared>,
+    bridge: &Arc<Bridge>,
+    stats: &RequestStats,
+    plan: &Plan,
+    started: &mut bool,
+    open_plan: open::OpenPlan,
+    rx: &mut mpsc::UnboundedReceiver<Control>,
+) -> Option<Control> {
+    let assignment = open::Assignment {
+        plan: open_plan.clone(),
+        share: open::schedule::Share::WHOLE,
+        elapsed: 0.0,
+    };
+    if open::running() {
+        log::info(
+            "locust.runners",
+            &open::describe(&open_plan).replacen("Starting", "Changing to", 1),
+        );
+        open::update(&assignment);
+        shared.set_target_user_count(open_plan.max_users);
+    } else {
+        if matches!(shared.state(), State::Running | State::Spawning) {
+            log::log(
+                log::Level::Error,
+                "locust.runners",
+                "A closed-model test (users) is running: stop it before starting an arrival rate",
+            );
+            return None;
+        }
+        shared.set_target_user_count(open_plan.max_users);
+        if let Some(m) = new_test(shared, bridge, stats, plan, started, rx).await {
+            return Some(m);
+        }
+        shared.set_state(State::Spawning);
+        log::info("locust.runners", &open::describe(&open_plan));
+        let initial = tokio::select! {
+            counts = open::start(bridge, plan.classes.clone(), assignment) => counts,
+            m = rx.recv() => return Some(m.unwrap_or(Control::Quit)),
+        };
+        let initial: IndexMap<String, u64> = initial.into_iter().collect();
+        shared.set_target_user_classes_count(initial.clone());
+        log::info(
+            "locust.runners",
+            &format!(
+                "All users spawned: {} ({} total users)",
+                counts_json(&initial, true),
+                initial.values().sum::<u64>()
+            ),
+        );
+        fire(
+            bridge,
+            "spawning_complete",
+            vec![(
+                "user_count".into(),
+                Arg::Int(initial.values().sum::<u64>() as i64),
+            )],
+        )
+        .await;
+    }
+    tokio::select! {
+        m = rx.recv() => Some(m.unwrap_or(Control::Quit)),
+        _ = open::schedule_ended() => {
+            if plan.headless {
+                log::info("locust.main", "Arrival stages completed, shutting down");
+                Some(Control::Quit)
+            } else {
+                log::info("locust.main", "Arrival stages completed, stopping test");
+                Some(Control::Stop)
             }
         }
     }
@@ -509,6 +623,8 @@ pub(crate) async fn fire(bridge: &Bridge, event: &str, kwargs: Vec<(String, Arg)
 /// Locust's `Runner.stop()`: nothing when stopped already; else `test_stopping` (in the state it was in), cleanup,
 /// the users stopped (the hub first ends a spawning still in progress, and the shape), stopped, `test_stop`.
 pub(crate) async fn stop_all(shared: &Shared, bridge: &Bridge) {
+    // no arrival after a stop begins (also when a user stopped the test from its own greenlet)
+    open::halt();
     if shared.state() == State::Stopped {
         return;
     }

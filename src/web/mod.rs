@@ -1,4 +1,4 @@
-//! The web UI's HTTP server: Locust 2.47's API (reference §1) on axum, in the engine's tokio runtime, answered
+//! The web UI's HTTP server: Locust 2.47's API (reference §1) on axum, on its own thread (see [`runtime`]), answered
 //! from the Rust run state (`runner::Shared`, the stats, the kept log lines). The only Python on a request's
 //! path is a `bridge::Command::Web` action where Python state must change (the `/swarm` form fields, `/user`,
 //! the `reset_stats` event); `/stats/requests` and every other read is pure Rust.
@@ -168,11 +168,33 @@ impl WebState {
     }
 }
 
-/// Bind and serve on `rt`. Returns the bound address, or one line saying why it cannot listen.
-pub fn start(
-    rt: &tokio::runtime::Handle,
-    state: Arc<WebState>,
-) -> Result<std::net::SocketAddr, String> {
+/// The web UI's own runtime: one thread ("rlocust-web"), started with the first UI of the process.
+///
+/// NOTE: not the engine's I/O runtime, whose threads a master lets sleep for 20 ms before they wait on their
+/// sockets (`dist::router::before_park`, which makes 1,000 workers' messages cost a quarter less): a request to the
+/// UI took several such wake-ups, 35-50 ms where Locust's master answers in about 6 (bench/fleet.py --web). Here it
+/// is answered as it arrives; nor does a load that keeps the I/O threads busy slow the UI down.
+fn runtime() -> Result<tokio::runtime::Handle, String> {
+    static WEB: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
+    if let Some(h) = WEB.get() {
+        return Ok(h.clone());
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_name("rlocust-web")
+        .build()
+        .map_err(|e| format!("rlocust: cannot start the web UI: {e}"))?;
+    let handle = rt.handle().clone();
+    std::thread::Builder::new()
+        .name("rlocust-web".into())
+        .spawn(move || rt.block_on(std::future::pending::<()>()))
+        .map_err(|e| format!("rlocust: cannot start the web UI: {e}"))?;
+    Ok(WEB.get_or_init(|| handle).clone())
+}
+
+/// Bind and serve on the web UI's thread. Returns the bound address, or one line saying why it cannot listen.
+pub fn start(state: Arc<WebState>) -> Result<std::net::SocketAddr, String> {
+    let rt = &runtime()?;
     let config = state.config.clone();
     let tls = match &config.tls {
         Some((cert, key)) => Some(tls::server_config(cert, key)?),

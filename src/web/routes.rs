@@ -122,6 +122,8 @@ pub fn router(state: Arc<WebState>) -> Router {
             .route(&at("/rlocust/generator"), api(GET, generator))
             // rlocust's version (the dashboard's About)
             .route(&at("/rlocust/version"), api(GET, version))
+            // rlocust's open workload (issue 31): the run's arrival-rate plan and its accounting (not in Locust's API)
+            .route(&at("/rlocust/arrivals"), api(GET, arrivals_route))
             .route(&at("/login"), any(login));
         for asset in page::ASSETS {
             r = r.route(&at(asset), any(serve_asset));
@@ -565,6 +567,47 @@ async fn swarm(st: Arc<WebState>, req: Request) -> Response {
         log::log(log::Level::Error, "locust.web", message);
         return swarm_reply(st, false, message, None, None);
     }
+    let field = |k: &str| {
+        form.lists
+            .get(k)
+            .and_then(|v| v.first())
+            .map(String::as_str)
+    };
+    let open_plan = match crate::runner::open::config::plan_from_form(
+        field("arrival_rate"),
+        field("arrival_stages"),
+        field("arrival_max_users"),
+        field("arrival_initial_users"),
+    ) {
+        Ok(Some(plan)) => Some(plan),
+        // a form without a user count starts the command line's (or the ArrivalRateShape's) arrival rate
+        Ok(None) if walked.user_count.is_none() => crate::runner::open::default_plan(),
+        Ok(None) => None,
+        Err(message) => {
+            log::log(log::Level::Error, "locust.web", &message);
+            return swarm_reply(st, false, &message, None, None);
+        }
+    };
+    if let Some(plan) = open_plan {
+        if let Some(shape) = &st.info.shape {
+            let message = format!(
+                "An arrival rate cannot run with the LoadTestShape {shape}, which sets numbers of users"
+            );
+            log::log(log::Level::Error, "locust.web", &message);
+            return swarm_reply(st, false, &message, None, None);
+        }
+        cancel_run_timer(st);
+        st.shared.send(Control::StartOpen(plan));
+        let run_time = walked.run_time.filter(|t| *t > 0);
+        start_run_timer(st, run_time);
+        return swarm_reply(
+            st,
+            true,
+            "Swarming started at an arrival rate",
+            run_time,
+            None,
+        );
+    }
     if let Some(shape) = shape_to_start(st, &form) {
         // Locust: a LoadTestShape runs the test (the counts of the form do not matter); a second start while it
         // runs is refused on the hub with a log line, and answered the same
@@ -594,6 +637,18 @@ async fn swarm(st: Arc<WebState>, req: Request) -> Response {
         classes: picked,
     });
     let run_time = walked.run_time.filter(|t| *t > 0);
+    start_run_timer(st, run_time);
+    swarm_reply(
+        st,
+        true,
+        "Swarming started",
+        run_time,
+        picked_names.as_deref(),
+    )
+}
+
+/// The form's `run_time`: the test stops after it.
+fn start_run_timer(st: &WebState, run_time: Option<u64>) {
     if let Some(secs) = run_time {
         let shared = st.shared.clone();
         let timer = tokio::spawn(async move {
@@ -602,13 +657,38 @@ async fn swarm(st: Arc<WebState>, req: Request) -> Response {
         });
         *st.run_timer.lock() = Some(timer.abort_handle());
     }
-    swarm_reply(
-        st,
-        true,
-        "Swarming started",
-        run_time,
-        picked_names.as_deref(),
-    )
+}
+
+async fn arrivals_route(_st: Arc<WebState>, _req: Request) -> Response {
+    json(StatusCode::OK, &arrivals())
+}
+
+/// `GET /rlocust/arrivals`: the run's arrival-rate plan (the start form's defaults; null without one) and the
+/// open workload's accounting with its history (null when none ran).
+fn arrivals() -> J {
+    let s = crate::runner::open::snapshot();
+    J::obj([
+        (
+            "plan",
+            crate::runner::open::default_plan().map_or(J::Null, |p| {
+                let (rate, stages) = p.schedule.texts();
+                J::obj([
+                    ("arrival_rate", J::str(&rate)),
+                    ("arrival_stages", J::str(&stages)),
+                    ("max_users", J::Int(p.max_users as i64)),
+                    ("initial_users", J::Int(p.initial_users as i64)),
+                ])
+            }),
+        ),
+        (
+            "arrivals",
+            if s.active {
+                crate::report::arrivals::json(&s, true)
+            } else {
+                J::Null
+            },
+        ),
+    ])
 }
 
 /// `--class-picker`: the user classes a `/swarm` form picks (`user_classes`, in the locustfile's order); none

@@ -52,8 +52,13 @@ def test_ctrl_c_on_processes_counts_the_last_reports(tool, tmp_path, nodes):  # 
 
 @pytest.mark.parametrize("tool", TOOLS)
 def test_report_wait_expires_with_locusts_line(tool, tmp_path, nodes):  # noqa: F811
-    lf = write(tmp_path, ("from locust import User, task, constant\n"
+    # a user takes 0.3 s to create (a blocking sleep in __init__, on the worker only), so the worker's report of its
+    # 3 users comes about a second after the spawn: later than the 0.01 s wait whatever the tools' speed (a fast
+    # worker could otherwise answer within the master's own step interval, and the line would be "All users spawned")
+    lf = write(tmp_path, ("import time\nfrom locust import User, task, constant\n"
                           "class User1(User):\n    wait_time = constant(1)\n"
+                          "    def __init__(self, *args, **kwargs):\n"
+                          "        super().__init__(*args, **kwargs)\n        time.sleep(0.3)\n"
                           "    @task\n    def t(self):\n        pass\n"))
     port = free_port()
     master = nodes(tool, ["-f", lf, "--headless", "--master", "--expect-workers", "1", "-u", "3", "-r", "99",

@@ -124,6 +124,14 @@ def web_transcript(srv: Server) -> dict:
         time.sleep(0.5)
     t["running index"] = (r.status_code, index_view(args), args["state"], args["user_count"])
     t["history points"] = len(args["history"]) >= 1
+    # every table of the report has a row before it is taken: the task exception and both failures (each is a
+    # random pick of the users' tasks, so a slow machine may not have reached one yet)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        errors = srv.get("/stats/requests").json()["errors"]
+        if srv.get("/exceptions").json()["exceptions"] and len(errors) >= 2:
+            break
+        time.sleep(0.5)
     r = srv.get("/stats/report")
     page = r.text
     t["report"] = (r.status_code, r.headers.get("Content-Type"), r.headers.get("Content-Disposition"),

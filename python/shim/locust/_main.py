@@ -32,6 +32,7 @@ class _State:
     class_hosts = {}
     user_tasks = {}
     shape_classes = []
+    arrival_shapes = {}  # name -> ArrivalRateShape subclass (rlocust's open workload)
     parser = None
     options = None
     env = None
@@ -210,7 +211,7 @@ def load_locustfiles(paths):
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
-    from locust.shape import LoadTestShape
+    from locust.shape import ArrivalRateShape, LoadTestShape
     from locust.user.users import User
 
     files = _resolve(paths)
@@ -222,6 +223,9 @@ def load_locustfiles(paths):
                        if inspect.isclass(v) and issubclass(v, User) and v.abstract is False]
         found_shapes = [v() for v in vars(module).values()
                         if inspect.isclass(v) and issubclass(v, LoadTestShape) and not getattr(v, "abstract", True)]
+        for v in vars(module).values():
+            if inspect.isclass(v) and issubclass(v, ArrivalRateShape) and not getattr(v, "abstract", True):
+                _State.arrival_shapes.setdefault(v.__name__, v)
         _add_found(found_shapes, "shape", users, shapes)
         _add_found(found_users, "user", users, shapes)
     if not users:  # as in Locust: pytest-style files only when no file defines a User
@@ -567,6 +571,22 @@ def _report_settings(percentiles=None):
         return None
     _rlocust.set_stats_settings(percentiles, console, csv_secs)
     return percentiles
+
+
+def arrival_shape_info():
+    """The locustfile's ArrivalRateShapes as (name, start rate, [(duration, rate)], max users, initial users), values
+    as texts (checked and read by Rust, as the command line's); also the LoadTestShape's name (or None)."""
+    shapes = []
+    for name, cls in _State.arrival_shapes.items():
+        stages = []
+        for stage in cls.stages or []:
+            if isinstance(stage, dict):
+                stage = (stage.get("duration"), stage.get("target", stage.get("rate")))
+            duration, rate = stage
+            stages.append((str(duration), str(rate)))
+        shapes.append((name, str(cls.start_rate), stages, int(cls.max_users or 0), int(cls.initial_users or 0)))
+    load_shape = type(_State.shape_classes[0]).__name__ if _State.shape_classes else None
+    return shapes, load_shape
 
 
 def shape_info():

@@ -37,13 +37,19 @@ class EventHook:
 
     def __init__(self):
         self._handlers = []
+        # the name of a distributed-mode event whose listeners the engine must know of (see Events)
+        self._engine_name = None
 
     def add_listener(self, handler):
         self._handlers.append(handler)
+        if self._engine_name is not None:
+            _tell_engine(self._engine_name, True)
         return handler
 
     def remove_listener(self, handler):
         self._handlers.remove(handler)
+        if self._engine_name is not None:
+            _tell_engine(self._engine_name, bool(self._handlers))
 
     def fire(self, *, reverse=False, **kwargs):
         # work on a snapshot: listeners may add/remove listeners while we iterate
@@ -126,6 +132,19 @@ class _RequestAliasHook(DeprecatedEventHook):
         EventHook.fire(self, **kwargs)
 
 
+# The events the distributed runners (in Rust) fire only when something listens: a worker builds its reports and
+# answers heartbeats without Python otherwise.
+_ENGINE_EVENTS = ("report_to_master", "worker_report", "heartbeat_sent", "heartbeat_received")
+
+
+def _tell_engine(name, on):
+    try:
+        import _rlocust
+    except ImportError:  # the shim imported outside rlocust's engine
+        return
+    _rlocust.dist_listened(name, on)
+
+
 class Events:
     """One EventHook per event name (see the annotations below)."""
 
@@ -157,6 +176,10 @@ class Events:
         for attr, value in self.__annotations__.items():
             if value == "EventHook":
                 setattr(self, attr, EventHook())
+        for name in _ENGINE_EVENTS:
+            hook = getattr(self, name, None)
+            if isinstance(hook, EventHook):
+                hook._engine_name = name
 
     # --- deprecated request_success / request_failure (kept small and separate) ---
 

@@ -16,6 +16,7 @@ from gevent.lock import Semaphore
 from gevent.pool import Group
 
 import _rlocust
+from locust import _open
 from locust.exception import StopTest
 from locust.user.task import LOCUST_STATE_STOPPING
 from locust.user.users import User
@@ -392,8 +393,19 @@ class Runner:
         if msg_type == "_spawn_options":
             self._apply_spawn_options(data)
             return
+        if msg_type == "_open_mode":  # an open workload (arrival rate) starts: the users wait for arrivals
+            _open.set_mode(data)
+            return
         if msg_type == "update_user_class":
             self.environment.update_user_class(data)
+            return
+        if msg_type == "_report_to_master":  # a worker builds a report: Locust fires this with an empty dict
+            data = {}
+            self.environment.events.report_to_master.fire(client_id=node_id, data=data)
+            _rlocust.dist_report_extra(data)
+            return
+        if msg_type == "_worker_report":  # a master received a report
+            self.environment.events.worker_report.fire(client_id=node_id, data=data)
             return
         if msg_type == "_start_shape":  # a master's automatic start, once its workers are there
             self.start_shape()
@@ -482,6 +494,8 @@ class Runner:
         return new_users
 
     def _on_user_exit(self, user, class_name):
+        if _open.ACTIVE:
+            _open.user_left(user)
         users = self._users.get(class_name)
         if users:
             users.pop(id(user), None)
@@ -530,6 +544,7 @@ class Runner:
     def _fire(self, event, kwargs):
         env = self.environment
         if event == "test_start":
+            _open.set_mode(False)  # a new test is closed until the runner says otherwise
             env._filter_tasks_by_tags()
             self.exceptions = {}
         hook = getattr(env.events, event)

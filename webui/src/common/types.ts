@@ -164,6 +164,8 @@ export interface ReportArgs {
   show_download_link: boolean;
   percentiles_to_chart: number[];
   profile: string | null;
+  /** rlocust's open workload, when one ran. */
+  arrivals?: Arrivals | null;
 }
 
 declare global {
@@ -171,4 +173,29 @@ declare global {
     templateArgs: IndexArgs | ReportArgs;
     theme?: string;
   }
+}
+
+/** rlocust's open workload accounting (`GET rlocust/arrivals`'s `arrivals`, the report's `arrivals`). */
+export interface Arrivals {
+  schedule: string;
+  intended: number;
+  started: number;
+  dropped: number;
+  pending: number;
+  dropped_ratio: number;
+  current_intended_rate: number;
+  current_started_rate: number;
+  current_dropped_rate: number;
+  average_started_rate: number;
+  users_busy: number;
+  users: number;
+  max_users: number;
+  start_lag_ms: { count: number; p50: number; p90: number; p99: number; "p99.9": number; max: number };
+  elapsed_s: number;
+}
+
+/** `GET rlocust/arrivals`: the run's arrival-rate plan (the form's defaults) and the accounting. */
+export interface ArrivalsResponse {
+  plan: { arrival_rate: string; arrival_stages: string; max_users: number; initial_users: number } | null;
+  arrivals: Arrivals | null;
 }

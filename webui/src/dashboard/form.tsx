@@ -3,7 +3,7 @@
 // NOTE: fields are uncontrolled (defaultValue/defaultChecked): the page re-renders on every 2 s poll, and a
 // `value` prop would put back the initial value over what the user is typing.
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { ExtraOption, IndexArgs } from "../common/types";
+import type { ArrivalsResponse, ExtraOption, IndexArgs } from "../common/types";
 import { timespan } from "../common/format";
 import { postSwarm, SwarmReply } from "./api";
 import { UserClassEditor } from "./user";
@@ -45,6 +45,36 @@ function ExtraField({ name, opt }: { name: string; opt: ExtraOption }) {
   );
 }
 
+/** rlocust's open workload: an arrival rate given here runs instead of the number of users (cleared: users). */
+function ArrivalFields({ plan }: { plan: ArrivalsResponse["plan"] }) {
+  const [on, setOn] = useState(!!plan);
+  return (
+    <details class="advanced open-model" open={on} onToggle={(e) => setOn((e.currentTarget as HTMLDetailsElement).open)}>
+      <summary>Arrival rate (open workload, instead of the number of users)</summary>
+      <small class="help">Iterations start at this rate on idle users however long earlier ones take; when the
+        maximum of users are busy they are counted as dropped, never delayed. Leave the rate empty to run users.</small>
+      <div class="field">
+        <label for="arrival_rate">Arrival rate (e.g. 50, 50/s, 3000/m)</label>
+        <input id="arrival_rate" name="arrival_rate" type="text" defaultValue={plan?.arrival_rate ?? ""} autocomplete="off" />
+      </div>
+      <div class="field">
+        <label for="arrival_stages">Stages (e.g. 30s:100, 2m:100, 30s:0)</label>
+        <input id="arrival_stages" name="arrival_stages" type="text" defaultValue={plan?.arrival_stages ?? ""} autocomplete="off" />
+      </div>
+      <div class="field">
+        <label for="arrival_max_users">Max users</label>
+        <input id="arrival_max_users" name="arrival_max_users" type="number" min="1" step="1"
+          defaultValue={plan ? String(plan.max_users) : ""} />
+      </div>
+      <div class="field">
+        <label for="arrival_initial_users">Initial users</label>
+        <input id="arrival_initial_users" name="arrival_initial_users" type="number" min="0" step="1"
+          defaultValue={plan ? String(plan.initial_users) : ""} />
+      </div>
+    </details>
+  );
+}
+
 export function SwarmForm(props: {
   args: IndexArgs;
   /** Edit: only users and ramp-up (plus nothing else Locust changes mid-run). */
@@ -58,6 +88,8 @@ export function SwarmForm(props: {
   onShapeChange?: (shape: string) => void;
   /** Why the form may not be sent now (Locust's: a master without workers); "" when it may. */
   disabledReason?: string;
+  /** rlocust's `rlocust/arrivals` (null: a server without it, e.g. Locust): the arrival-rate fields. */
+  open?: ArrivalsResponse | null;
 }) {
   const { args, edit, current, hideCommon } = props;
   const [busy, setBusy] = useState(false);
@@ -116,6 +148,7 @@ export function SwarmForm(props: {
           </div>
         </>
       ) : null}
+      {props.open && !hideCommon ? <ArrivalFields plan={props.open.plan} /> : null}
       {!edit ? (
         <>
           <div class="field">

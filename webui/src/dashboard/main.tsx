@@ -15,6 +15,8 @@ import { SwarmForm } from "./form";
 import { About } from "./about";
 import { Dialog } from "./dialog";
 import { isLateness, LagItem } from "./lag";
+import { ArrivalsTable, isArrivalsResponse } from "../common/arrivals";
+import type { ArrivalsResponse } from "../common/types";
 import { StatsTab } from "./stats";
 
 const LIVE = new Set(["spawning", "running"]);
@@ -128,6 +130,22 @@ function App({ args }: { args: IndexArgs }) {
     }
   };
   usePoll(fetchLateness, 4000, POLLED.has(state));
+  // rlocust's open workload (arrival rate): the run's plan for the form, and the accounting while one runs
+  const [open, setOpen] = useState<ArrivalsResponse | null>(null);
+  const hasArrivals = useRef(true);
+  const fetchArrivals = async () => {
+    if (!hasArrivals.current) return;
+    try {
+      const got = await getJson<unknown>("rlocust/arrivals");
+      if (!isArrivalsResponse(got)) throw new Error("not rlocust's arrivals");
+      setOpen(got as ArrivalsResponse);
+    } catch {
+      hasArrivals.current = false;
+      setOpen(null);
+    }
+  };
+  usePoll(fetchArrivals, 2000, POLLED.has(state));
+  useEffect(() => { fetchArrivals().catch(() => {}); }, [state]);
   // what it showed belongs to the test that stopped (a reset clears it on the server too)
   useEffect(() => { if (!POLLED.has(state)) setLateness(null); }, [state]);
   useEffect(() => { if (!POLLED.has(state)) fetchStats().catch(() => {}); }, []);
@@ -228,6 +246,11 @@ function App({ args }: { args: IndexArgs }) {
           <div><dt>RPS</dt><dd id="nav-rps">{num(Number(stats?.current_rps) || 0, 2)}</dd></div>
           <div><dt>Failures</dt><dd id="nav-fail">{failPct}%</dd></div>
           <LagItem l={lateness} users={users} rps={Number(stats?.current_rps) || 0} />
+          {open?.arrivals ? (
+            <div title="Iterations dropped because the most users allowed were all busy (open workload)">
+              <dt>Dropped</dt><dd id="nav-dropped" class={open.arrivals.dropped > 0 ? "lag-some" : ""}>{open.arrivals.dropped}</dd>
+            </div>
+          ) : null}
         </dl>
         <div class="buttons">
           {state === "stopped" ? <button class="primary" id="btn-new" onClick={() => setDialog("new")}>New</button> : null}
@@ -251,7 +274,7 @@ function App({ args }: { args: IndexArgs }) {
           {args.missing_host_warning ? (
             <p class="warning">No host is set: give one below, or set a host on your User classes.</p>
           ) : null}
-          <SwarmForm args={args} current={form} onStarted={started} hideCommon={hideCommon}
+          <SwarmForm args={args} current={form} onStarted={started} hideCommon={hideCommon} open={open}
             onShapeChange={(shape) => setHideCommon(shape !== "Default" && !args.shape_use_common_options)}
             disabledReason={noWorkers ? NO_WORKERS : ""} />
         </main>
@@ -268,6 +291,7 @@ function App({ args }: { args: IndexArgs }) {
             ))}
           </nav>
           <section class="panel" id="panel" role="tabpanel" aria-labelledby={`tab-${tab}`}>
+            {tab === "stats" && open?.arrivals ? <ArrivalsTable a={open.arrivals} live={LIVE.has(state)} /> : null}
             {tab === "stats" ? <StatsTab rows={stats?.stats ?? []} columns={statColumns} totalNames={totalNames} /> : null}
             {tab === "charts" ? <Charts data={chart} specs={specs} theme={theme} /> : null}
             {tab === "failures" ? <FailuresTable rows={stats?.errors ?? []} /> : null}
@@ -281,7 +305,7 @@ function App({ args }: { args: IndexArgs }) {
       )}
       {dialog === "edit" || dialog === "new" ? (
         <Dialog label={dialog === "edit" ? "Edit running load test" : "Start new load test"} onClose={() => setDialog(null)}>
-          <SwarmForm args={args} edit={dialog === "edit"} current={form} onStarted={started} hideCommon={hideCommon}
+          <SwarmForm args={args} edit={dialog === "edit"} current={form} onStarted={started} hideCommon={hideCommon} open={open}
             onShapeChange={(shape) => setHideCommon(shape !== "Default" && !args.shape_use_common_options)}
             disabledReason={noWorkers ? NO_WORKERS : ""} onCancel={() => setDialog(null)} />
         </Dialog>

@@ -9,6 +9,7 @@ import { Table } from "../common/table";
 import { num } from "../common/format";
 import { ExceptionsTable, FailuresTable, isTotal, Ratios, reportStatColumns, statKey } from "../common/views";
 import { useTheme } from "../common/theme";
+import { ArrivalsTable } from "../common/arrivals";
 
 function fmtTime(iso: string): string {
   const d = new Date(iso);
@@ -46,6 +47,8 @@ function Report({ args }: { args: ReportArgs }) {
           <div><dt>Target Host</dt><dd>{args.host}</dd></div>
           <div><dt>Script</dt><dd>{args.locustfile}</dd></div>
         </dl>
+
+        {args.arrivals ? <ArrivalsTable a={args.arrivals} live={false} /> : null}
 
         <h2>Request Statistics</h2>
         <Table id="requests" columns={reportStatColumns()} rows={args.requests_statistics ?? []} rowKey={statKey}

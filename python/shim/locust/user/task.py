@@ -18,7 +18,7 @@ import gevent
 from gevent import GreenletExit
 
 import _rlocust
-from locust import _bridge
+from locust import _bridge, _open
 from locust.exception import (
     InterruptTaskSet,
     MissingWaitTimeError,
@@ -287,6 +287,8 @@ class TaskSet(metaclass=TaskSetMeta):
         self.execute_task(self._task_queue.popleft())
 
     def execute_task(self, task):
+        if _open.ACTIVE and not (hasattr(task, "tasks") and issubclass(task, TaskSet)):
+            _open.arrive(self.user)  # an open workload: the task starts with an arrival
         if hasattr(task, "__self__") and task.__self__ == self:
             # a method bound to this TaskSet
             task()
@@ -331,6 +333,8 @@ class TaskSet(metaclass=TaskSetMeta):
         """Sleep for wait_time(); a user being stopped gets StopUser before or after the sleep."""
         if self.user._state == LOCUST_STATE_STOPPING:
             raise StopUser()
+        if _open.ACTIVE:
+            return  # an open workload: the arrivals pace the users, wait_time is not used
         self.user._state = LOCUST_STATE_WAITING
         seconds = self.wait_time()
         start = perf_counter()
@@ -382,4 +386,6 @@ class DefaultTaskSet(TaskSet):
         if hasattr(task, "tasks") and issubclass(task, TaskSet):
             task(self.user).run()
         else:
+            if _open.ACTIVE:
+                _open.arrive(self.user)  # an open workload: the task starts with an arrival
             task(self.user)

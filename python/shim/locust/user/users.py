@@ -19,6 +19,7 @@ from gevent import GreenletExit, greenlet
 from gevent.pool import Group
 
 import _rlocust
+from locust import _open
 from locust.exception import CatchResponseError, StopTest, StopUser
 from locust.user.task import (
     LOCUST_STATE_RUNNING,
@@ -307,6 +308,8 @@ class PytestUser(User):
         quiet = (request_error, CatchResponseError, _exc_class("geventhttpclient.useragent.ConnectionError"))
         while True:
             for function, fixture in zip(self.functions, self.fixtures, strict=False):
+                if _open.ACTIVE:
+                    _open.arrive(self)  # an open workload: each test function starts with an arrival
                 try:
                     function.obj(fixture)
                 except quiet as e:
