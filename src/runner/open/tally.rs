@@ -145,25 +145,30 @@ impl Snapshot {
     }
 }
 
-static TALLY: LazyLock<Tally> = LazyLock::new(|| Tally {
-    inner: Mutex::new(Inner {
-        active: false,
-        schedule: String::new(),
-        started_at: 0.0,
-        intended: 0,
-        started: 0,
-        dropped: 0,
-        lag: histogram(),
-        clock: histogram(),
-        reported: (0, 0, 0),
-        lag_unreported: histogram(),
-        seconds: VecDeque::new(),
-        history: Vec::new(),
-        workers: HashMap::new(),
-        rate: None,
-        last: Gauges::default(),
-    }),
-});
+/// An empty tally (no open workload has run).
+fn empty() -> Tally {
+    Tally {
+        inner: Mutex::new(Inner {
+            active: false,
+            schedule: String::new(),
+            started_at: 0.0,
+            intended: 0,
+            started: 0,
+            dropped: 0,
+            lag: histogram(),
+            clock: histogram(),
+            reported: (0, 0, 0),
+            lag_unreported: histogram(),
+            seconds: VecDeque::new(),
+            history: Vec::new(),
+            workers: HashMap::new(),
+            rate: None,
+            last: Gauges::default(),
+        }),
+    }
+}
+
+static TALLY: LazyLock<Tally> = LazyLock::new(empty);
 
 /// The process's one tally.
 pub fn tally() -> &'static Tally {
@@ -482,25 +487,7 @@ mod tests {
     use super::*;
 
     fn fresh() -> Tally {
-        Tally {
-            inner: Mutex::new(Inner {
-                active: false,
-                schedule: String::new(),
-                started_at: 0.0,
-                intended: 0,
-                started: 0,
-                dropped: 0,
-                lag: histogram(),
-                clock: histogram(),
-                reported: (0, 0, 0),
-                lag_unreported: histogram(),
-                seconds: VecDeque::new(),
-                history: Vec::new(),
-                workers: HashMap::new(),
-                rate: None,
-                last: Gauges::default(),
-            }),
-        }
+        empty()
     }
 
     #[test]
