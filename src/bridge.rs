@@ -61,12 +61,12 @@ pub enum Command {
     /// An HTTP request for the locustfile's Flask routes (`web::python_routes`), answered with
     /// [`Bridge::web_reply`]. Boxed: the request is large and rare.
     WebRequest(Box<WebRequest>),
-    /// A distributed-mode message for Python (`src/dist`): the master's `update_user_class`, a locustfile's own
+    /// A distributed-mode message for Python (`src/distributed`): the master's `update_user_class`, a locustfile's own
     /// message type (`runner.register_message`), or `_spawn_options` (a worker applies the master's host and
     /// options). `data` becomes the Python value Locust's msgpack decoding gives.
     Dist {
         kind: String,
-        data: crate::dist::Value,
+        data: crate::msgpack::Value,
         node_id: String,
     },
     /// Leave the hub loop: the test is over.

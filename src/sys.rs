@@ -12,7 +12,7 @@
 //!
 //! Left where they are, on purpose: the socket calls of `http::conn` (a `recv(MSG_PEEK)` on an idle connection,
 //! the receive timestamps of `conn::stamp`, both on the request path, tied to the connection's buffers), the child
-//! processes of `--processes` (fork, pipes, kill and waitpid in `dist::processes`, rewritten with the distributed
+//! processes of `--processes` (fork, pipes, kill and waitpid in `distributed::processes`, rewritten with the distributed
 //! master) and the interpreter's own C API in `interp`.
 
 use std::io;

@@ -43,7 +43,7 @@ impl Services {
                     .unwrap_or(1),
             )
             .thread_name("rlocust-io")
-            .on_thread_park(crate::dist::router::before_park)
+            .on_thread_park(crate::distributed::router::before_park)
             .enable_all()
             .build()
             .map_err(|e| ExitStatus::Internal(format!("cannot start the I/O runtime: {e}")))?;
@@ -145,13 +145,14 @@ pub fn load_locustfiles(pre: &cli::Pre) -> Result<Loaded, ExitStatus> {
 /// On a runtime of its own, gone before the locustfile is loaded: `--processes` forks after that, and a process
 /// that forks must not have other threads.
 fn download_locustfiles(pre: &cli::Pre) -> Result<Vec<String>, ExitStatus> {
-    let port = u16::try_from(pre.master_port).unwrap_or(crate::dist::proto::DEFAULT_MASTER_PORT);
+    let port =
+        u16::try_from(pre.master_port).unwrap_or(crate::distributed::proto::DEFAULT_MASTER_PORT);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| ExitStatus::Internal(format!("cannot start a runtime: {e}")))?;
     let sources = rt
-        .block_on(crate::dist::worker::download_locustfiles(
+        .block_on(crate::distributed::worker::download_locustfiles(
             &pre.master_host,
             port,
         ))

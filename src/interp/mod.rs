@@ -76,7 +76,9 @@ fn start_with(line_stderr: bool) -> Result<(), InterpError> {
     if !running {
         #[cfg(not(feature = "extension-module"))]
         {
-            pyo3::append_to_inittab!(rlocust_module_def);
+            if let Some(register) = MODULE.get() {
+                register();
+            }
             embedded_init()?;
         }
         #[cfg(feature = "extension-module")]
@@ -212,10 +214,13 @@ fn check_stdlib(built_home: Option<&str>) -> Result<(), InterpError> {
     Err(InterpError::User { message, code: 1 })
 }
 
-/// Re-export of the module definition under a plain ident for `append_to_inittab!`.
-#[cfg(not(feature = "extension-module"))]
-mod rlocust_module_def {
-    pub use crate::py::rlocust_module::*;
+/// How the program registers its module `_rlocust` with the interpreter before it starts (`append_to_inittab!`),
+/// set once by `doors`, the floor that defines the module; this floor only calls it.
+static MODULE: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Set by `doors` before anything starts Python: the function that adds `_rlocust` to the built-in modules.
+pub fn set_module(register: fn()) {
+    let _ = MODULE.set(register);
 }
 
 /// Makes `locust` (and its submodules) come from the embedded shim, ahead of anything installed, and adds the
@@ -372,43 +377,13 @@ pub fn load_locustfiles(paths: &[String]) -> Result<Loaded, InterpError> {
             .map_err(|e| user_err(py, e))?;
         let (classes, custom, has_shape): (Vec<(String, f64, u64)>, Vec<Bound<'_, PyTuple>>, bool) =
             r.extract().map_err(|e| internal(py, e))?;
-        let custom_args = custom_args(custom).map_err(|e| internal(py, e))?;
+        let custom_args = crate::py::custom_args(custom).map_err(|e| internal(py, e))?;
         Ok(Loaded {
             classes: class_infos(classes),
             custom_args,
             has_shape,
         })
     })
-}
-
-/// The options a locustfile added, as `locust.argument_parser.custom_arg_specs` describes them (one tuple each).
-#[allow(clippy::type_complexity)] // the tuple mirrors what `custom_arg_specs` returns
-pub(crate) fn custom_args(specs: Vec<Bound<'_, PyTuple>>) -> PyResult<Vec<CustomArg>> {
-    specs
-        .into_iter()
-        .map(|t| {
-            let (flags, dest, takes_value, multiple, env_var, help, default_display, hidden): (
-                Vec<String>,
-                String,
-                bool,
-                bool,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                bool,
-            ) = t.extract()?;
-            Ok(CustomArg {
-                flags,
-                dest,
-                takes_value,
-                multiple,
-                env_var,
-                help,
-                default_display,
-                hidden,
-            })
-        })
-        .collect()
 }
 
 fn class_infos(classes: Vec<(String, f64, u64)>) -> Vec<ClassInfo> {
@@ -493,8 +468,8 @@ pub fn fork() -> Result<i32, InterpError> {
 /// Locust's runner constants (`locust.runners.HEARTBEAT_INTERVAL`, …) as the loaded locustfile left them: a
 /// locustfile may set them at import (`runners.MASTER_HEARTBEAT_TIMEOUT = 2`), as Locust's runners read the
 /// module's globals. Values that are not numbers keep Locust's defaults.
-pub fn runner_tunables() -> crate::dist::proto::Tunables {
-    use crate::dist::proto::{Tunables, seconds};
+pub fn runner_tunables() -> crate::distributed::proto::Tunables {
+    use crate::distributed::proto::{Tunables, seconds};
     let d = Tunables::default();
     Python::attach(|py| {
         let Ok(m) = py.import("locust.runners") else {
@@ -717,11 +692,6 @@ pub fn finish() {
     });
 }
 
-/// Whether the watchdog asked the Python thread to raise `KeyboardInterrupt` (see [`interrupt`]); read and cleared
-/// by the shim's SIGINT handler.
-pub static INTERRUPT_REQUESTED: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
-
 /// Make the Python thread raise `KeyboardInterrupt` at its next bytecode, in whatever it runs (a user's task that
 /// never yields, typically), as a Ctrl+C does under Locust. Callable from any thread without the GIL.
 ///
@@ -735,7 +705,7 @@ pub static INTERRUPT_REQUESTED: std::sync::atomic::AtomicBool =
 /// GIL once: the busy main thread hands it over within the switch interval (5 ms), takes it back, and then runs
 /// the handler.
 pub fn interrupt() {
-    INTERRUPT_REQUESTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    crate::py::INTERRUPT_REQUESTED.store(true, std::sync::atomic::Ordering::SeqCst);
     // SAFETY: PyErr_SetInterruptEx only sets atomic flags; it is documented as callable without the GIL.
     unsafe { pyo3::ffi::PyErr_SetInterruptEx(libc::SIGINT) };
     let _ = std::thread::Builder::new()

@@ -6,8 +6,9 @@
 //! Everything here runs on the hub thread with the GIL held, and only adapts: a request becomes an
 //! `engine::Job` (the engine runs it on tokio, never taking the GIL), a drained batch becomes Python objects
 //! (`messages`). Cross-thread data is plain Rust (see `bridge`, `engine`, `http`).
-mod dist;
+mod distributed;
 mod library;
+pub use library::{custom_args, library_web_ui};
 mod messages;
 pub mod response;
 
@@ -500,10 +501,15 @@ fn user_stopped(class_name: &str) -> PyResult<()> {
     Ok(())
 }
 
+/// Whether the watchdog asked the Python thread to raise `KeyboardInterrupt` (set by `interp::interrupt`); read and
+/// cleared by the shim's SIGINT handler through [`take_interrupt`].
+pub static INTERRUPT_REQUESTED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// Whether the watchdog asked for a KeyboardInterrupt (cleared by reading it).
 #[pyfunction]
 fn take_interrupt() -> bool {
-    crate::interp::INTERRUPT_REQUESTED.swap(false, std::sync::atomic::Ordering::SeqCst)
+    INTERRUPT_REQUESTED.swap(false, std::sync::atomic::Ordering::SeqCst)
 }
 
 /// A user ended with KeyboardInterrupt (the watchdog's interrupt made progress).
@@ -738,31 +744,13 @@ fn stats_clear() -> PyResult<()> {
 
 mod stats_view;
 
-/// The wheel's entry point (`rlocust` console script, `python -m rlocust`): the same program as the binary,
-/// run inside the host interpreter. Returns the exit code.
-#[pyfunction]
-fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
-    let package = py
-        .import("rlocust")
-        .and_then(|m| m.getattr("__file__"))
-        .and_then(|f| f.extract::<String>());
-    if let Ok(file) = package
-        && let Some(dir) = std::path::Path::new(&file).parent()
-    {
-        let _ = crate::app::PLACE.set(dir.display().to_string());
-    }
-    crate::app::run(argv)
-}
-
-/// The module `_rlocust` (registered with the interpreter before it starts).
-#[pymodule]
-#[pyo3(name = "_rlocust")]
-pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+/// Adds this module's classes and functions to `_rlocust` (the module itself, with the program's own entry points,
+/// is defined by `doors`).
+pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Session>()?;
-    m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_class::<Response>()?;
     messages::add_classes(m)?;
-    dist::add_functions(m)?;
+    distributed::add_functions(m)?;
     library::add_functions(m)?;
     m.add_function(wrap_pyfunction!(wake_fd, m)?)?;
     m.add_function(wrap_pyfunction!(drain, m)?)?;

@@ -13,6 +13,14 @@ use crate::pyfmt::{py_fixed, py_int_trunc, py_round_int, readable_percentiles};
 use crate::stats::{EntrySnapshot, Snapshot, percentiles_to_report};
 use std::fmt::Write as _;
 
+/// Width of the name column (W): 80 unless stdout is a terminal (reference §5.2).
+pub fn name_width() -> usize {
+    match crate::sys::stdout_columns() {
+        Some(cols) => (cols as i64 - 80).clamp(0, 80) as usize,
+        None => 80,
+    }
+}
+
 /// Locust's `STATS_TYPE_WIDTH`.
 const TYPE_WIDTH: usize = 8;
 

@@ -9,8 +9,8 @@
 //!
 //! Who calls it: `web` (`/stats/report`, and [`RunInfo`] for the dashboard's template args) and
 //! `report::outputs` (`--html FILE`, written once at shutdown, by the watchdog too). Pure Rust: it reads the
-//! stats, the users through [`Users`] (the runner's state implements it) and [`RunInfo`]; never Python, so a
-//! report is written even when the Python thread is stuck; never `web` or `runner` (it is fed, not tied).
+//! stats, the users through [`Users`] (the runner's state as one) and [`RunInfo`]; never Python, so a report is
+//! written even when the Python thread is stuck; never `web` (it is fed, not tied).
 use crate::pyfmt::json::{J, script_json};
 use crate::pyfmt::{format_utc_timestamp, py_float_repr, py_round_int};
 use crate::report::ui_json::{self as api, TaskTrees};
@@ -238,6 +238,30 @@ pub trait Users: Send + Sync {
     fn per_class(&self) -> BTreeMap<String, u64>;
     /// Whether a run was ever started (the runner left "ready").
     fn started(&self) -> bool;
+}
+
+/// The command line's runner state, read as [`Users`].
+impl Users for crate::runner::Shared {
+    fn count(&self) -> u64 {
+        self.user_count()
+    }
+
+    fn per_class(&self) -> std::collections::BTreeMap<String, u64> {
+        if matches!(
+            self.state(),
+            crate::runner::State::Stopped | crate::runner::State::Stopping
+        ) {
+            self.final_user_classes_count()
+        } else {
+            self.user_classes_count()
+        }
+        .into_iter()
+        .collect()
+    }
+
+    fn started(&self) -> bool {
+        self.state() != crate::runner::State::Ready
+    }
 }
 
 /// Locust's `format_duration(start, end)`: "1 day, 2 hours and 1 second", "0 seconds".

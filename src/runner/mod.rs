@@ -849,27 +849,6 @@ pub(crate) fn log_stopped(shared: &Shared, stopped: u64) {
     }
 }
 
-/// The report reads the users through this (it is fed, and does not import the runner).
-impl crate::report::html::Users for Shared {
-    fn count(&self) -> u64 {
-        self.user_count()
-    }
-
-    fn per_class(&self) -> std::collections::BTreeMap<String, u64> {
-        if matches!(self.state(), State::Stopped | State::Stopping) {
-            self.final_user_classes_count()
-        } else {
-            self.user_classes_count()
-        }
-        .into_iter()
-        .collect()
-    }
-
-    fn started(&self) -> bool {
-        self.state() != State::Ready
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

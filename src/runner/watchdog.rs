@@ -22,7 +22,6 @@
 use super::{Control, Shared};
 use crate::bridge::Bridge;
 use crate::log::{self, Level};
-use crate::report::outputs::Outputs;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -35,11 +34,20 @@ pub const ABANDON_AFTER: Duration = Duration::from_secs(5);
 pub const RETRY_AFTER: Duration = Duration::from_millis(300);
 const TICK: Duration = Duration::from_millis(100);
 
+/// The results a run that ends here must still write (`report::outputs` implements it; handed in by `app`, so this
+/// floor does not import the reports).
+pub trait Results: Send + Sync {
+    /// Whether the run recorded request failures or task exceptions (`--exit-code-on-error`).
+    fn had_errors(&self) -> bool;
+    /// Write the final rows, tables and files (nothing when they were written already).
+    fn write_final(&self, user_count: u64);
+}
+
 /// What the watchdog needs to end a run on its own.
 pub struct Watchdog {
     pub shared: Arc<Shared>,
     pub bridge: Arc<Bridge>,
-    pub outputs: Arc<Outputs>,
+    pub outputs: Arc<dyn Results>,
     /// `--exit-code-on-error`.
     pub exit_code_on_error: i32,
     /// Makes the Python thread raise `KeyboardInterrupt` at its next bytecode (from any thread).

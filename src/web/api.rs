@@ -65,21 +65,21 @@ pub fn stats_requests(snap: &Snapshot, state: &str, user_count: u64) -> J {
 }
 
 /// On a master, what it knows of its workers (every known one, missing included); `None` elsewhere.
-pub fn master_workers() -> Option<std::sync::Arc<Vec<crate::dist::node::WorkerInfo>>> {
-    crate::dist::node::Node::get()
-        .filter(|n| n.role == crate::dist::node::Role::Master)
+pub fn master_workers() -> Option<std::sync::Arc<Vec<crate::distributed::node::WorkerInfo>>> {
+    crate::distributed::node::Node::get()
+        .filter(|n| n.role == crate::distributed::node::Role::Master)
         .map(|n| n.workers())
 }
 
 /// Workers in ready, spawning or running state (Locust's `worker_count`; 0 when not a master).
 pub fn worker_count() -> i64 {
-    crate::dist::node::Node::get()
-        .filter(|n| n.role == crate::dist::node::Role::Master)
+    crate::distributed::node::Node::get()
+        .filter(|n| n.role == crate::distributed::node::Role::Master)
         .map(|n| n.worker_count())
         .unwrap_or(0)
 }
 
-fn worker_row(w: &crate::dist::node::WorkerInfo) -> J {
+fn worker_row(w: &crate::distributed::node::WorkerInfo) -> J {
     J::obj([
         ("id", J::str(&w.id)),
         ("state", J::str(w.state)),
@@ -91,7 +91,7 @@ fn worker_row(w: &crate::dist::node::WorkerInfo) -> J {
 
 /// `/logs`: this process's lines, and on a master each worker's last `logs` message.
 pub fn logs(lines: Vec<String>) -> J {
-    let workers: BTreeMap<String, J> = crate::dist::node::Node::get()
+    let workers: BTreeMap<String, J> = crate::distributed::node::Node::get()
         .map(|n| n.worker_logs())
         .unwrap_or_default()
         .into_iter()

@@ -40,7 +40,7 @@ use zeromq::{
     ZmqMessage,
 };
 
-use super::codec::{CodecError, Message};
+use crate::msgpack::{CodecError, Message};
 
 #[derive(Debug, Error)]
 pub enum TransportError {

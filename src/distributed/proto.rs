@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::codec::{Message, Value};
+use crate::msgpack::{Message, Value};
 
 /// The version a Rust node announces in `client_ready` and expects from workers. A Locust master accepts any
 /// truthy version (a different patch version is a DEBUG line, a different minor one a WARNING, never a refusal).
