@@ -28,8 +28,10 @@ pub fn main_python(argv: Vec<String>) -> i32 {
     app::run_python(argv)
 }
 
-/// Adds `_rlocust` to the embedded interpreter's built-in modules (before it starts).
+/// Adds `_rlocust` to the embedded interpreter's built-in modules (before it starts). In the wheel (an extension
+/// module, on the stable ABI without `PyImport_AppendInittab`) the host interpreter imports it instead.
 fn register() {
+    #[cfg(not(feature = "extension-module"))]
     pyo3::append_to_inittab!(rlocust_module);
 }
 
