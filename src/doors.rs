@@ -156,6 +156,8 @@ fn lib_parse_options<'py>(
 #[pyo3(name = "_rlocust")]
 pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     crate::py::add_parts(m)?;
+    m.add("__version__", crate::version::VERSION)?;
+    m.add("LOCUST_VERSION", crate::version::LOCUST_VERSION)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(run_python, m)?)?;
     m.add_function(wrap_pyfunction!(activate_library, m)?)?;

@@ -13,6 +13,8 @@ from datetime import timedelta
 from typing import Any, Literal, NoReturn, Self, TypeAlias, final
 
 __all__ = [
+    "LOCUST_VERSION",
+    "__version__",
     "CsvFiles",
     "DistMessage",
     "Fire",
@@ -86,6 +88,11 @@ __all__ = [
 ]
 
 # ---- the wheel's entry point ---------------------------------------------------------------------------------
+
+__version__: str
+"""rlocust's version."""
+LOCUST_VERSION: str
+"""The Locust release whose behaviour rlocust follows."""
 
 def run(argv: list[str]) -> int:
     """Run rlocust with `argv` (without the program name) inside this interpreter; returns the exit code."""
