@@ -192,7 +192,7 @@ class Session:
         tls_error: tuple[int, str] | None = None,
         stream: bool = False,
     ) -> int:
-        """Start a call; returns the ticket its `Response` comes back with (`locust._bridge.wait`). `proxy`: the
+        """Start a call; returns the ticket its `Response` comes back with (`locust._hub.wait`). `proxy`: the
         http:// proxy URL requests chose (ValueError("proxy", exception class, text) for one it refuses);
         `ca_bundle`, `cert`, `key`: requests' `verify=<path>` and `cert=`, with `tls_error` what Python's ssl raised
         loading them (errno, text). `header_fault`:
@@ -217,7 +217,7 @@ class Response:
 
     def __new__(cls) -> Self: ...
     def __reduce__(self) -> tuple[Any, tuple[()], dict[str, Any]]:
-        """Pickled as requests pickles a Response: its `__attrs__` (`locust._bridge.response_state`)."""
+        """Pickled as requests pickles a Response: its `__attrs__` (`locust._ffi.response_state`)."""
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Fill an empty response with a pickled state."""
     def __getstate__(self) -> dict[str, Any]:  # type: ignore[override]
@@ -277,7 +277,7 @@ class Response:
         """From sending the request to the response headers."""
     @property
     def headers(self) -> dict[str, str]:
-        """The response headers, case-insensitive (`locust._bridge.CaseInsensitiveDict`)."""
+        """The response headers, case-insensitive (`locust._ffi.CaseInsensitiveDict`)."""
     @property
     def cookies(self) -> dict[str, str]:
         """Cookies set by this response."""

@@ -725,7 +725,7 @@ pub static INTERRUPT_REQUESTED: std::sync::atomic::AtomicBool =
 /// Make the Python thread raise `KeyboardInterrupt` at its next bytecode, in whatever it runs (a user's task that
 /// never yields, typically), as a Ctrl+C does under Locust. Callable from any thread without the GIL.
 ///
-/// How: the shim's Python-level SIGINT handler (`_bridge._on_sigint`) raises only when this flag is set (a real
+/// How: the shim's Python-level SIGINT handler (`locust._hub._on_sigint`) raises only when this flag is set (a real
 /// Ctrl+C is Rust's: it stops the test through the runner, and must not kill whatever Python runs at that
 /// instant), then the signal is tripped for Python (`PyErr_SetInterruptEx`). Nothing happens when a locustfile
 /// installed its own SIGINT handler or set SIGINT to SIG_IGN/SIG_DFL.

@@ -2,7 +2,7 @@
 //!
 //! Built on the hub thread from a finished call; holds the bytes and decodes lazily. Objects that need
 //! Python-side classes (the case-insensitive header dict, exception instances, the request view) come from
-//! the shim module `locust._bridge`, so exception classes are the ones user code catches.
+//! the shim's leaf module `locust._ffi`, so exception classes are the ones user code catches.
 //!
 //! To add a Response attribute: a `#[getter]` (or method) in the `#[pymethods] impl Response` block below, computed
 //! from the call's bytes and headers as requests computes it; its stub in `python/rlocust/_rlocust.pyi`; and a read
@@ -19,12 +19,20 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 fn bridge_mod(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
     static M: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
     let m = M.get_or_try_init(py, || -> PyResult<Py<PyModule>> {
-        Ok(py.import("locust._bridge")?.unbind())
+        Ok(py.import("locust._ffi")?.unbind())
     })?;
     Ok(m.bind(py))
 }
 
-/// A [`PyExc`] as the nested tuples `locust._bridge.build_exc` turns into an exception object:
+fn stream_mod(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    static M: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    let m = M.get_or_try_init(py, || -> PyResult<Py<PyModule>> {
+        Ok(py.import("locust._stream")?.unbind())
+    })?;
+    Ok(m.bind(py))
+}
+
+/// A [`PyExc`] as the nested tuples `locust._ffi.build_exc` turns into an exception object:
 /// `("E", class path, [args], [(attr, value)], context or None, chain)` (chain: 0 raised while handling the
 /// context, 1 `from` it, 2 `from None`); values are Python values, an exception is such a tuple again, and an
 /// object shown only by its repr is `("O", repr)`.
@@ -144,7 +152,7 @@ impl Response {
             ));
         }
         if streaming {
-            bridge_mod(slf.py())?.call_method1("read_rest", (slf,))?;
+            stream_mod(slf.py())?.call_method1("read_rest", (slf,))?;
         }
         Ok(())
     }
@@ -544,7 +552,7 @@ impl Response {
         Ok(slf.borrow().body.as_ref().map(|b| PyBytes::new(py, b)))
     }
 
-    /// Start reading the next piece of a streamed body: the ticket it arrives with (`locust._bridge.read_piece`
+    /// Start reading the next piece of a streamed body: the ticket it arrives with (`locust._stream.read_piece`
     /// waits for it), or None when there is no more (or no streamed body).
     fn _read_piece(&self) -> PyResult<Option<u64>> {
         let Some(slot) = &self.tail else {
@@ -572,7 +580,7 @@ impl Response {
         Ok(Some(ticket))
     }
 
-    /// The streamed body read to its end by `locust._bridge.read_rest`: `rest` follows what was read with the head.
+    /// The streamed body read to its end by `locust._stream.read_rest`: `rest` follows what was read with the head.
     fn _finish_body(&mut self, rest: &[u8]) {
         let mut all = Vec::with_capacity(self.body.as_ref().map_or(0, |b| b.len()) + rest.len());
         all.extend_from_slice(self.body.as_deref().unwrap_or_default());
@@ -783,7 +791,7 @@ impl Response {
     #[getter]
     fn raw(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
-        Ok(bridge_mod(py)?.call_method1("make_raw", (slf,))?.unbind())
+        Ok(stream_mod(py)?.call_method1("make_raw", (slf,))?.unbind())
     }
 
     #[pyo3(signature = (chunk_size=512, decode_unicode=false, delimiter=None))]
@@ -892,7 +900,7 @@ impl Response {
         let py = slf.py();
         if slf.borrow().tail.is_some() {
             // a streamed body: its pieces as they arrive
-            return bridge_mod(py)?.call_method1(
+            return stream_mod(py)?.call_method1(
                 "iter_stream",
                 (
                     slf,

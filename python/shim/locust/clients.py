@@ -1,7 +1,7 @@
 """`HttpSession`: Locust's requests-style client, with the HTTP exchange done in Rust.
 
 Each user gets its own session (its own connections and cookie jar). Arguments are turned into plain data
-here, the exchange runs on tokio, and the greenlet parks until the Response comes back (see `_bridge`).
+here, the exchange runs on tokio, and the greenlet parks until the Response comes back (see `locust._hub`).
 Statistics are recorded in Rust when the exchange completes; `events.request` listeners are called only when
 a locustfile registered any, or when `catch_response=True` defers the verdict to the with-block.
 """
@@ -17,11 +17,11 @@ from contextlib import contextmanager
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 import _rlocust
-from locust import _bridge, _reqcompat
+from locust import _ffi, _hub, _reqcompat
 from locust.exception import CatchResponseError, LocustError, ResponseError
 
 Response = _rlocust.Response
-CaseInsensitiveDict = _bridge.CaseInsensitiveDict
+CaseInsensitiveDict = _ffi.CaseInsensitiveDict
 
 _ABSOLUTE = re.compile(r"^https?://", re.I)
 _REQUESTS_VERSION = "2.34.2"
@@ -285,7 +285,7 @@ def finish_call(session, response, method, url, context, catch_response, listene
     the client raises out of the call (not one of its connection errors) is raised here, unrecorded."""
     escape = response._escape
     if escape is not None:
-        _bridge.raise_escaped(escape)
+        _ffi.raise_escaped(escape)
     if not listeners:
         return response
     user = session.user
@@ -302,7 +302,7 @@ def finish_call(session, response, method, url, context, catch_response, listene
     }
     if catch_response:
         return ResponseContextManager(response, session.request_event, meta)
-    meta["exception"] = _bridge.reported_error(response._error)
+    meta["exception"] = _ffi.reported_error(response._error)
     session.request_event.fire(**meta)
     return response
 
@@ -352,7 +352,7 @@ def _requests_url_error(url):
 
 def _invalid_url(url, error=None):
     """The exception requests raises for a URL it cannot parse (its own texts, whichever requests is installed)."""
-    mod = _bridge._exc_module()
+    mod = _ffi.exc_module()
     text = _requests_url_error(url)
     return mod.InvalidURL(text if text is not None else str(error))
 
@@ -368,7 +368,7 @@ def _raise_invalid_url(url, error):
     text = invalid.args[0] if invalid.args else ""
     if not (isinstance(text, str) and text.startswith(_PARSE_FAILED)):
         raise invalid
-    cls = _bridge._exc_class("urllib3.exceptions.LocationParseError")
+    cls = _ffi.exc_class("urllib3.exceptions.LocationParseError")
     parse_error = cls.__new__(cls)
     BaseException.__init__(parse_error, text)  # (its own __init__ takes the location and adds the prefix)
     parse_error.location = text[len(_PARSE_FAILED):]
@@ -606,7 +606,7 @@ def tls_files(session, url, verify, cert):
 def _proxy_refusal(error):
     """The exception requests raises for a proxy URL it cannot use (the engine's ValueError("proxy", class, text))."""
     _, path, text = error.args
-    mod = _bridge._exc_module()
+    mod = _ffi.exc_module()
     cls = getattr(mod, path.rpartition(".")[2], None) or mod.InvalidURL
     return cls(text)
 
@@ -624,7 +624,7 @@ def _requests_verdict(response, name):
             error = e
         finally:
             response.url = url
-    return _bridge.reported_error(error)
+    return _ffi.reported_error(error)
 
 
 class CookieJarView:
@@ -739,7 +739,7 @@ class ResponseContextManager:
             return response.ok
         try:
             self.raise_for_status()
-        except _bridge._exc_module().HTTPError:
+        except _ffi.exc_module().HTTPError:
             return False
         return True
 
@@ -785,7 +785,7 @@ class ResponseContextManager:
             return False
         response = self._response
         if isinstance(response, Response):
-            self._report(_bridge.reported_error(response._error))
+            self._report(_ffi.reported_error(response._error))
         else:  # a real requests Response (a mounted adapter's)
             self._report(_requests_verdict(response, self.request_meta["name"]))
         return True
@@ -933,7 +933,7 @@ class HttpSession:
     def request(self, method, url, name=None, catch_response=False, context={}, *, data=None, json=None, **kwargs):
         full = self._build_url(url)
         if not _ABSOLUTE.match(full):
-            mod = _bridge._exc_module()
+            mod = _ffi.exc_module()
             given = full.lstrip()
             if ":" in given and not given.lower().startswith("http"):
                 # requests passes a URL of another scheme through unprepared, to the adapter mounted for it; with
@@ -1045,7 +1045,7 @@ class HttpSession:
             )
         except ValueError as e:
             if str(e).startswith("Method cannot contain"):  # urllib3's refusal of the method
-                _bridge.raise_escaped(e)
+                _ffi.raise_escaped(e)
             if e.args and e.args[0] == "proxy":
                 raise _proxy_refusal(e) from None
             refused = e
@@ -1054,9 +1054,9 @@ class HttpSession:
         if refused is not None:
             _raise_invalid_url(given, refused)
         if prep is not None:
-            return self._finish_prepared(_bridge.wait(ticket), prep, method, full, name, context, catch_response,
+            return self._finish_prepared(_hub.wait(ticket), prep, method, full, name, context, catch_response,
                                          stream, timeout_kw, verify)
-        response = _bridge.wait(ticket)
+        response = _hub.wait(ticket)
         if data is not None and (ctype == "application/x-www-form-urlencoded" or (ctype is None and data.__class__ is str)):
             # requests keeps a str or form-encoded body as text (`response.request.body`)
             response.__dict__["_rlocust_text_body"] = True
@@ -1069,7 +1069,7 @@ class HttpSession:
         requests returned: the time until the last hook finished, the first request's path as the name."""
         escape = response._escape
         if escape is not None:
-            _bridge.raise_escaped(escape)
+            _ffi.raise_escaped(escape)
         t0 = time.perf_counter() - response._response_time / 1000
         first = response
         self._adopt(response, prep, stream)
@@ -1084,7 +1084,7 @@ class HttpSession:
         if response is not first and isinstance(response, Response):
             response._rename(name)  # its failure is reported under the call's name
         return self._report_call(method, url, name, response, response_time, first._start_time, stream, context,
-                                 catch_response, lambda: _bridge.reported_error(response._error))
+                                 catch_response, lambda: _ffi.reported_error(response._error))
 
     def _report_call(self, method, url, name, response, response_time, start_time, stream, context, catch_response,
                      verdict):
@@ -1149,7 +1149,7 @@ class HttpSession:
             )
         except ValueError as e:
             if str(e).startswith("Method cannot contain"):
-                _bridge.raise_escaped(e)
+                _ffi.raise_escaped(e)
             if e.args and e.args[0] == "proxy":
                 raise _proxy_refusal(e) from None
             refused = e
@@ -1157,9 +1157,9 @@ class HttpSession:
             refused = None
         if refused is not None:
             _raise_invalid_url(prep.url, refused)
-        response = _bridge.wait(ticket)
+        response = _hub.wait(ticket)
         if response._escape is not None:
-            _bridge.raise_escaped(response._escape)
+            _ffi.raise_escaped(response._escape)
         error = response._conn_error
         if error is not None:
             raise error
@@ -1274,7 +1274,7 @@ class HttpSession:
         for prefix, adapter in self.adapters.items():
             if url.lower().startswith(prefix.lower()):
                 return adapter
-        raise _bridge._exc_module().InvalidSchema(f"No connection adapters were found for {url!r}")
+        raise _ffi.exc_module().InvalidSchema(f"No connection adapters were found for {url!r}")
 
     # requests' redirect and environment helpers read only the session's settings (trust_env, proxies, verify,
     # cert, stream, auth) and their arguments: they are requests' own, run on this session (requests installed).

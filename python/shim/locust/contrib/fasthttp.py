@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import _rlocust
-from locust import _bridge
+from locust import _ffi, _hub
 from locust.clients import (
     CookieJarView,
     ResponseContextManager,
@@ -35,24 +35,8 @@ _GEVENTHTTPCLIENT_VERSION = "2.6.1"
 FastResponse = _rlocust.Response
 
 
-# geventhttpclient.useragent.ConnectionError: the real class when geventhttpclient is installed (so `except` clauses
-# in locustfiles catch LocustBadStatusCode), else the look-alike every other Fast error uses
-_ConnBase = _bridge._exc_class("geventhttpclient.useragent.ConnectionError")
-
-
-class LocustBadStatusCode(_ConnBase):
-    """A status code outside the accepted set; its repr is `LocustBadStatusCode(code=N)`."""
-
-    def __init__(self, url, code=None):
-        self.url = url
-        self.code = code
-        Exception.__init__(self, url, code)
-
-    def __repr__(self):
-        return "LocustBadStatusCode(code=%r)" % (self.code,)
-
-    def __str__(self):
-        return "URL %s: code=%s" % (self.url, self.code)
+# (its repr is `LocustBadStatusCode(code=N)`; made in `locust._ffi`, where the Rust Response makes it too)
+LocustBadStatusCode = _ffi.LocustBadStatusCode
 
 
 _STREAMED, _NOT_STREAMED = {"stream": True}, {}
@@ -280,7 +264,7 @@ class FastHttpSession:
             # stream=True: recorded at the response head, with Content-Length as its length, as Locust does
             **(_STREAMED if stream else _NOT_STREAMED),
         )
-        response = _bridge.wait(ticket)
+        response = _hub.wait(ticket)
         if text_body:
             response.__dict__["_rlocust_text_body"] = True  # `response.request.body` as text
         if stream and response._escape is None:
