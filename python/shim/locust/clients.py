@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 import _rlocust
+from _rlocust import Request as _Request
 from locust import _ffi, _hub, _reqcompat
 from locust.exception import CatchResponseError, LocustError, ResponseError
 
@@ -1028,7 +1029,7 @@ class HttpSession:
             pairs, fault = header_pairs(headers)
             pairs = with_urllib3_defaults(pairs)
         try:
-            ticket = self._core.send(
+            ticket = self._core.send(_Request(
                 method,
                 full,
                 name,
@@ -1042,7 +1043,7 @@ class HttpSession:
                 self.max_redirects,
                 header_fault=fault,
                 **extra,
-            )
+            ))
         except ValueError as e:
             if str(e).startswith("Method cannot contain"):  # urllib3's refusal of the method
                 _ffi.raise_escaped(e)
@@ -1131,7 +1132,7 @@ class HttpSession:
         pairs = with_urllib3_defaults(pairs)
         timeout_kw = timeout_arg(timeout)
         try:
-            ticket = self._core.send(
+            ticket = self._core.send(_Request(
                 prep.method,
                 prep.url,
                 None,
@@ -1146,7 +1147,7 @@ class HttpSession:
                 header_fault=fault,
                 proxy=select_proxy(self, prep.url, proxies, env_proxies),
                 **tls_files(self, prep.url, verify, cert if cert is not None else self.cert),
-            )
+            ))
         except ValueError as e:
             if str(e).startswith("Method cannot contain"):
                 _ffi.raise_escaped(e)

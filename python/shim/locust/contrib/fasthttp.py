@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import _rlocust
+from _rlocust import Request as _Request
 from locust import _ffi, _hub
 from locust.clients import (
     CookieJarView,
@@ -244,7 +245,7 @@ class FastHttpSession:
             # no host (`http:///path`): geventhttpclient looks up "" and fails with gaierror, after it has built the
             # request (so a bad header is reported first). The engine is told so; the URL it parses needs a host.
             target = urlunsplit((parts.scheme, "localhost", parts.path, parts.query, parts.fragment))
-        ticket = self._core.send(
+        ticket = self._core.send(_Request(
             method,
             requote(target),
             name or url,
@@ -263,7 +264,7 @@ class FastHttpSession:
             proxy=self._proxy,
             # stream=True: recorded at the response head, with Content-Length as its length, as Locust does
             **(_STREAMED if stream else _NOT_STREAMED),
-        )
+        ))
         response = _hub.wait(ticket)
         if text_body:
             response.__dict__["_rlocust_text_body"] = True  # `response.request.body` as text
