@@ -41,7 +41,7 @@ CONNECT_RETRY_COUNT = 60
 
 
 def _record_request(request_type, name, response_time, response_length, exception=None, **_kwargs):
-    from locust.clients import parse_error
+    from locust._clientlib import parse_error
 
     _rlocust.log_request(request_type, name, response_time, response_length,
                          None if exception is None else parse_error(exception), _current_pacing_ms())

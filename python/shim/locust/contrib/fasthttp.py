@@ -14,10 +14,11 @@ from urllib.parse import urlsplit, urlunsplit
 import _rlocust
 from _rlocust import Request as _Request
 from locust import _ffi, _hub
-from locust.clients import (
+from locust._clientlib import (
     CookieJarView,
     ResponseContextManager,
     RestResponseContextManager,
+    add_params,
     basic_auth_header,
     encode_body,
     finish_call,
@@ -229,8 +230,6 @@ class FastHttpSession:
             if ctype and "content-type" not in lower:
                 hdrs["Content-Type"] = ctype
         if params:
-            from locust.clients import add_params
-
             built = add_params(built, params)
         max_redirects = kwargs.pop("max_redirects", None)
         listeners = catch_response or has_user_listeners(self.request_event)
