@@ -6,10 +6,12 @@
 //! Everything here runs on the hub thread with the GIL held, and only adapts: a request becomes an
 //! `engine::Job` (the engine runs it on tokio, never taking the GIL), a drained batch becomes Python objects
 //! (`messages`). Cross-thread data is plain Rust (see `bridge`, `engine`, `http`).
+pub mod callables;
 mod distributed;
 mod library;
 pub use library::{custom_args, library_web_ui};
 mod messages;
+mod request;
 pub mod response;
 
 use crate::bridge::{Bridge, Drained};
@@ -20,7 +22,6 @@ use crate::stats::RequestStats;
 use bytes::Bytes;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyTuple;
 use response::Response;
 use std::sync::{Arc, OnceLock};
@@ -130,9 +131,6 @@ fn flush() -> PyResult<()> {
     Ok(())
 }
 
-/// `timeout` of `Session.send`: (connect s, read s, connect as text, read as text).
-type TimeoutArg = (Option<f64>, Option<f64>, String, Option<String>);
-
 /// A timeout in seconds as a Duration: None for "no timeout", including values no Duration holds (1e30, inf) and
 /// NaN, which the clients' sockets also treat as "wait forever". (The shim has refused what the client refuses;
 /// zero reaches here only from FastHttpUser, where it means a non-blocking socket.)
@@ -173,37 +171,33 @@ impl Session {
         })
     }
 
-    /// Start a call; returns a ticket the hub hands back with the `Response` when it completes.
-    /// `name=None` resolves to the client's default (requests: path and query; FastHttp: the url as given).
-    /// `timeout`: None, or (connect seconds, read seconds, connect as text, read as text) with None for "wait
-    /// forever" (the shim has validated them as the client does).
-    #[pyo3(signature = (method, url, name, headers, body, timeout, allow_redirects, verify, cookies, record, max_redirects=30, url_as_given=None, retries_on_close=0, *, header_fault=None, no_host=false, proxy=None, ca_bundle=None, cert=None, key=None, tls_error=None, stream=false))]
-    #[allow(clippy::too_many_arguments)]
-    fn send(
-        &self,
-        py: Python<'_>,
-        method: &str,
-        url: &str,
-        name: Option<String>,
-        mut headers: Vec<(String, String)>,
-        body: Option<PyBackedBytes>,
-        timeout: Option<TimeoutArg>,
-        allow_redirects: bool,
-        verify: bool,
-        cookies: Vec<(String, String)>,
-        record: bool,
-        max_redirects: u32,
-        url_as_given: Option<String>,
-        retries_on_close: u32,
-        header_fault: Option<String>,
-        no_host: bool,
-        proxy: Option<String>,
-        ca_bundle: Option<String>,
-        cert: Option<String>,
-        key: Option<String>,
-        tls_error: Option<(i32, String)>,
-        stream: bool,
-    ) -> PyResult<u64> {
+    /// Start the call `request` describes (and empty it: a Request is sent once); returns a ticket the hub
+    /// hands back with the `Response` when it completes.
+    fn send(&self, py: Python<'_>, request: &Bound<'_, request::Request>) -> PyResult<u64> {
+        let request::Request {
+            method,
+            url,
+            name,
+            mut headers,
+            body,
+            timeout,
+            allow_redirects,
+            verify,
+            cookies,
+            record,
+            max_redirects,
+            url_as_given,
+            retries_on_close,
+            header_fault,
+            no_host,
+            proxy,
+            ca_bundle,
+            cert,
+            key,
+            tls_error,
+            stream,
+        } = std::mem::take(&mut *request.borrow_mut());
+        let (method, url) = (method.as_str(), url.as_str());
         let Installed { core, requests, .. } = installed()?;
         // a proxy URL requests refuses: its exception, raised by the shim (`ValueError("proxy", class, text)`)
         let proxy = match proxy.as_deref().map(http::Proxy::parse) {
@@ -748,6 +742,7 @@ mod stats_view;
 /// is defined by `doors`).
 pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Session>()?;
+    m.add_class::<request::Request>()?;
     m.add_class::<Response>()?;
     messages::add_classes(m)?;
     distributed::add_functions(m)?;
