@@ -67,7 +67,7 @@ BZT_VENV ?= .venv-bzt
 # policy maturin's check accepts. A lower floor needs an older sysroot (a manylinux container, or maturin --zig).
 MANYLINUX ?= manylinux_2_34
 VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n 1)
-LOCUST_VERSION := $(shell sed -n 's/^pub const LOCUST_VERSION: &str = "\(.*\)";$$/\1/p' src/app/mod.rs)
+LOCUST_VERSION := $(shell sed -n 's/^pub const LOCUST_VERSION: &str = "\(.*\)";$$/\1/p' src/version.rs)
 SDIST := dist/rlocust-$(VERSION).tar.gz
 VPY := $(CURDIR)/$(VENV)/bin/python
 # The interpreter the binary embeds (pyo3 reads it at build time).

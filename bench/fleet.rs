@@ -20,8 +20,8 @@
 //! target/release/examples/fleet --master 127.0.0.1:5557 --workers 1000 --procs 2 --classes User1 --max-seconds 120
 //! ```
 use hdrhistogram::Histogram;
-use rlocust::dist::codec::{Message, Value};
-use rlocust::dist::zmtp::{self, Incoming};
+use rlocust::distributed::zmtp::{self, Incoming};
+use rlocust::msgpack::{Message, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader};

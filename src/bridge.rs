@@ -61,12 +61,12 @@ pub enum Command {
     /// An HTTP request for the locustfile's Flask routes (`web::python_routes`), answered with
     /// [`Bridge::web_reply`]. Boxed: the request is large and rare.
     WebRequest(Box<WebRequest>),
-    /// A distributed-mode message for Python (`src/dist`): the master's `update_user_class`, a locustfile's own
+    /// A distributed-mode message for Python (`src/distributed`): the master's `update_user_class`, a locustfile's own
     /// message type (`runner.register_message`), or `_spawn_options` (a worker applies the master's host and
     /// options). `data` becomes the Python value Locust's msgpack decoding gives.
     Dist {
         kind: String,
-        data: crate::dist::Value,
+        data: crate::msgpack::Value,
         node_id: String,
     },
     /// Leave the hub loop: the test is over.
@@ -190,7 +190,7 @@ impl Queue {
 
 pub struct Bridge {
     queue: Mutex<Queue>,
-    efd: RawFd,
+    efd: crate::sys::EventFd,
     next_id: AtomicU64,
     acks: Mutex<HashMap<u64, oneshot::Sender<bool>>>,
     replies: Mutex<HashMap<u64, oneshot::Sender<WebReply>>>,
@@ -202,11 +202,7 @@ pub struct Bridge {
 
 impl Bridge {
     pub fn new() -> std::io::Result<Bridge> {
-        // SAFETY: plain syscall; the fd is owned by the Bridge and closed in Drop.
-        let efd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-        if efd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        let efd = crate::sys::EventFd::new()?;
         Ok(Bridge {
             queue: Mutex::new(Queue {
                 waiting: Drained {
@@ -229,7 +225,7 @@ impl Bridge {
 
     /// The fd gevent's loop watches for readability.
     pub fn fd(&self) -> RawFd {
-        self.efd
+        self.efd.fd()
     }
 
     /// A new ticket (or command id): see the module's invariants.
@@ -249,9 +245,7 @@ impl Bridge {
             was_empty
         };
         if was_empty {
-            let one: u64 = 1;
-            // SAFETY: writing 8 bytes from a valid u64 to our eventfd.
-            unsafe { libc::write(self.efd, (&one as *const u64).cast(), 8) };
+            self.efd.signal();
         }
     }
 
@@ -301,9 +295,7 @@ impl Bridge {
     /// swapped with the queue's when `into` is empty, so a hub that reuses one `Drained` (emptied after each
     /// drain) allocates no new buffers once both have grown to the largest batch.
     pub fn drain_into(&self, into: &mut Drained) {
-        let mut buf: u64 = 0;
-        // SAFETY: reading 8 bytes into a valid u64 from our non-blocking eventfd.
-        unsafe { libc::read(self.efd, (&mut buf as *mut u64).cast(), 8) };
+        self.efd.drain();
         let mut q = self.queue.lock();
         if let Some(since) = q.since.take() {
             crate::stats::lateness::record_hub(
@@ -401,13 +393,6 @@ impl Bridge {
     /// The web handler stopped waiting for request `id` (its time limit).
     pub fn forget(&self, id: u64) {
         self.replies.lock().remove(&id);
-    }
-}
-
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        // SAFETY: closing the fd we opened.
-        unsafe { libc::close(self.efd) };
     }
 }
 

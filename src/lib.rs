@@ -1,34 +1,65 @@
 //! rlocust: runs Locust locustfiles unchanged, with the HTTP client, scheduling, statistics and reports in Rust.
 //!
-//! Module map (one responsibility each; only `interp` and `py` touch Python):
-//! - `app`: the program flow (options, locustfiles, run, final output).
+//! Module map, from the ground floor up (a module imports only from floors below it; only `interp`, `py` and `doors`
+//! touch Python; `cargo doc --open` shows each module's own header: who calls it, what it must not do):
+//! - `version`, `sys`, `pyfmt`: the ground. The two version strings; the OS calls as safe functions (host name,
+//!   local time, terminal, limits, clocks, signals, eventfd); Python-shaped text (`repr`, `%d`, the int/float
+//!   [`pyfmt::Num`]) and the JSON value type with the JSON Python and Flask write ([`pyfmt::json`]).
+//! - `msgpack`: Locust's message codec (msgpack byte for byte as Python writes it), and the value type a
+//!   distributed-mode message carries.
+//! - `log`: Locust-formatted log lines from Rust (a hook forwards them to `--otel` logs).
+//! - `stats`: request statistics (HDR histograms), failures, task exceptions, history, lateness.
+//! - `cli`: flags, config files, `LOCUST_*` variables, timespans, `--help`.
+//! - `http`: one HTTP call on tokio, as each Locust client makes it (requests-style semantics); `http::CallTrace`
+//!   is the hook an observer of calls implements.
+//! - `otel`: `--otel` (OpenTelemetry metrics, traces of HttpUser calls, logs), implementing `http`'s and `log`'s
+//!   hooks.
 //! - `bridge`: the queue and eventfd between tokio and the Python thread (typed messages, one consumer).
-//! - `cli`: flags, config files, `LOCUST_*` variables, timespans.
 //! - `engine`: the tokio half of a request: batches the hub's requests, runs them, records them, completes them.
-//! - `stats`: request statistics (HDR histograms), failures, task exceptions.
-//! - `report`: console tables, CSV and JSON writers.
-//! - `http`: one HTTP call on tokio, as each Locust client makes it (requests-style semantics).
-//! - `runner`: when users start and stop; the user-class dispatch sequence.
-//! - `interp`: the embedded interpreter, the hub bridge, loading locustfiles.
-//! - `py`: the classes Python sees.
-//! - `log`: Locust-formatted log lines from Rust.
-//! - `web`: the web UI's HTTP API (axum on the engine's runtime), read from the Rust run state.
-//! - `dist`: Locust's distributed protocol (msgpack codec, ZeroMQ transport); not wired into the CLI yet.
+//! - `runner`: when users start and stop; the user-class dispatch sequence; keyboard, watchdog, CPU monitor.
+//! - `report`: console tables, CSV, JSON, the HTML report, the summary JSON, thresholds, `/metrics`'s text, and
+//!   the JSON rows the web API and the report share (`report::ui_json`). Fed snapshots and plain data.
+//! - `distributed`: distributed mode (Locust's master/worker protocol: ZeroMQ transport, the master, the worker,
+//!   `--processes`).
+//! - `web`: the web UI's server (axum on the engine's runtime): the API's routes, pages, login, `/metrics`.
+//! - `py`: the classes and functions Python sees (below `app`: it never calls the program's flow).
+//! - `interp`: the embedded interpreter, the hub loop, loading locustfiles.
+//! - `app`: the program flow (options, locustfiles, run, final output), standalone and as a library.
+//! - `doors`: how each way of starting rlocust enters `app` (the binaries' `main`, the wheel's `_rlocust` module
+//!   with its console-script and plugin entry points). Nothing imports it.
 //! - `target`: the small loopback HTTP server used by the demo and the tests.
+//!
+//! Where a newcomer adds things (each place has its own note):
+//! - an option: its row in `cli::spec::table` (flags, default, env variable, help, group), and, when Rust reads it,
+//!   a field of `cli::options::Options` read in `Options::from_values`;
+//! - an API route of the web UI: `web::routes::router` (one `.route` line and a named handler);
+//! - a Response attribute (Python's `requests.Response` surface): `py::response` (the module header says how);
+//! - a chart of the dashboard or the HTML report: `webui/README.md`;
+//! - a `/metrics` family: one named part of `report::prometheus::render`;
+//! - an OS call: `sys`, with its `// SAFETY:` line (clippy's `undocumented_unsafe_blocks` asks for it).
+//!
+//! The quick loop: `make build`, then one test file (`.venv/bin/python -m pytest -q tests/web/test_api.py -k x`,
+//! with the environment variables of the Makefile's target for that suite) or `cargo test --release --lib NAME`;
+//! `make lint` before a commit.
 pub mod app;
 pub mod bridge;
 pub mod cli;
-pub mod dist;
+pub mod distributed;
+pub mod doors;
 pub mod engine;
 pub mod http;
 pub mod interp;
 pub mod log;
+pub mod msgpack;
 pub mod otel;
 pub mod py;
+pub mod pyfmt;
 pub mod report;
 pub mod runner;
 pub mod stats;
+pub mod sys;
 pub mod target;
+pub mod version;
 pub mod web;
 
 // Every request allocates and frees small buffers on two threads (the Python thread builds the request, a tokio

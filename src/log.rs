@@ -76,34 +76,23 @@ pub fn enabled(level: Level) -> bool {
 pub fn hostname() -> &'static str {
     static HOST: OnceLock<String> = OnceLock::new();
     HOST.get_or_init(|| {
-        let mut buf = [0u8; 256];
-        // SAFETY: buf is valid for its length; gethostname NUL-terminates on success.
-        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-        let name = if rc == 0 {
-            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-            String::from_utf8_lossy(&buf[..end]).into_owned()
-        } else {
-            "localhost".to_string()
-        };
+        let name = crate::sys::hostname();
         name.split('.').next().unwrap_or("").to_string()
     })
 }
 
 /// `2026-11-21 15:56:43,107` in local time (Python logging's default asctime).
 pub fn asctime(unix: f64) -> String {
-    let secs = unix.floor() as libc::time_t;
     let millis = ((unix - unix.floor()) * 1000.0) as u32;
-    // SAFETY: tm is plain data; localtime_r writes it fully on success.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    unsafe { libc::localtime_r(&secs, &mut tm) };
+    let tm = crate::sys::localtime(unix.floor() as i64);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02},{:03}",
-        tm.tm_year + 1900,
-        tm.tm_mon + 1,
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec,
+        tm.year,
+        tm.month,
+        tm.day,
+        tm.hour,
+        tm.minute,
+        tm.second,
         millis.min(999)
     )
 }
@@ -190,7 +179,18 @@ pub fn log(level: Level, logger: &str, msg: &str) {
         }
     }
     drop(s);
-    crate::otel::logs::emit(level, logger, msg, at);
+    if let Some(forward) = ALSO_TO.get() {
+        forward(level, logger, msg, at);
+    }
+}
+
+/// Where each line also goes after it was written: `--otel` logs install their exporter's entry here, once.
+static ALSO_TO: OnceLock<fn(Level, &str, &str, f64)> = OnceLock::new();
+
+/// Send every later log line also to `forward` (level, logger, message, unix time). The first caller wins; it
+/// must not log (no recursion) nor block.
+pub fn forward_to(forward: fn(Level, &str, &str, f64)) {
+    let _ = ALSO_TO.set(forward);
 }
 
 pub fn info(logger: &str, msg: &str) {

@@ -1,5 +1,5 @@
-//! The standalone `rlocust` binary: everything lives in the library behind `app::run`.
+//! The standalone `rlocust` binary: everything lives in the library behind `doors::main`.
 fn main() {
-    let code = rlocust::app::run(std::env::args().skip(1).collect());
+    let code = rlocust::doors::main(std::env::args().skip(1).collect());
     std::process::exit(code);
 }

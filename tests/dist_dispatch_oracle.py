@@ -1,4 +1,4 @@
-"""Oracle for src/dist/dispatch.rs: random dispatch scenarios run under real Locust 2.47's UsersDispatcher.
+"""Oracle for src/distributed/dispatch.rs: random dispatch scenarios run under real Locust 2.47's UsersDispatcher.
 
 Usage: python dist_dispatch_oracle.py --count N --seed S
 

@@ -10,8 +10,15 @@ under `rlocust-python -m pytest` that the package, imported by the console scrip
 
 import sys
 
-__version__ = "0.1.0"
-LOCUST_VERSION = "2.47.0"
+
+def __getattr__(name):
+    # rlocust's version and the Locust version it follows, defined once (the crate's src/version.rs) and read from
+    # the native module when asked for, so `import rlocust` alone does not load it
+    if name in ("__version__", "LOCUST_VERSION"):
+        from rlocust import _rlocust
+
+        return getattr(_rlocust, name)
+    raise AttributeError(f"module 'rlocust' has no attribute {name!r}")
 
 
 def main():

@@ -13,10 +13,13 @@ from datetime import timedelta
 from typing import Any, Literal, NoReturn, Self, TypeAlias, final
 
 __all__ = [
+    "LOCUST_VERSION",
+    "__version__",
     "CsvFiles",
     "DistMessage",
     "Fire",
     "Quit",
+    "Request",
     "Response",
     "Session",
     "Spawn",
@@ -86,6 +89,11 @@ __all__ = [
 ]
 
 # ---- the wheel's entry point ---------------------------------------------------------------------------------
+
+__version__: str
+"""rlocust's version."""
+LOCUST_VERSION: str
+"""The Locust release whose behaviour rlocust follows."""
 
 def run(argv: list[str]) -> int:
     """Run rlocust with `argv` (without the program name) inside this interpreter; returns the exit code."""
@@ -158,17 +166,11 @@ class CsvFiles:
 # ---- HTTP ----------------------------------------------------------------------------------------------------
 
 @final
-class Session:
-    """Rust core of `HttpSession` / `FastHttpSession`: one user's connection pool and cookie jar."""
+class Request:
+    """One HTTP call as the shim's clients describe it, handed whole to `Session.send`."""
 
-    def __new__(cls, flavor: str) -> Self:
-        """A session following FastHttpUser's conventions for `flavor == "fast"`, HttpUser's otherwise."""
-    http2: bool
-    """HTTP/2 where the server speaks it (ALPN h2 over TLS, prior knowledge over plain TCP); False by default."""
-    pacing_ms: float | None
-    """The owning user's fixed-rate interval in ms (coordinated-omission correction); None by default."""
-    def send(
-        self,
+    def __new__(
+        cls,
         method: str,
         url: str,
         name: str | None,
@@ -191,14 +193,28 @@ class Session:
         key: str | None = None,
         tls_error: tuple[int, str] | None = None,
         stream: bool = False,
-    ) -> int:
-        """Start a call; returns the ticket its `Response` comes back with (`locust._bridge.wait`). `proxy`: the
-        http:// proxy URL requests chose (ValueError("proxy", exception class, text) for one it refuses);
-        `ca_bundle`, `cert`, `key`: requests' `verify=<path>` and `cert=`, with `tls_error` what Python's ssl raised
-        loading them (errno, text). `header_fault`:
-        the client's text for a header part the shim refused after `headers` (the call fails with it unless one
+    ) -> Self:
+        """`name=None`: the client's default stats name. `proxy`: the http:// proxy URL requests chose
+        (`Session.send` raises ValueError("proxy", exception class, text) for one it refuses); `ca_bundle`, `cert`,
+        `key`: requests' `verify=<path>` and `cert=`, with `tls_error` what Python's ssl raised loading them (errno,
+        text). `header_fault`: the client's text for a header part the shim refused after `headers` (the call fails with it unless one
         of `headers` is refused first); `no_host`: the URL the locustfile gave has no host (`url` has one in its
         place), so the call fails when it would look the host up."""
+
+
+@final
+class Session:
+    """Rust core of `HttpSession` / `FastHttpSession`: one user's connection pool and cookie jar."""
+
+    def __new__(cls, flavor: str) -> Self:
+        """A session following FastHttpUser's conventions for `flavor == "fast"`, HttpUser's otherwise."""
+    http2: bool
+    """HTTP/2 where the server speaks it (ALPN h2 over TLS, prior knowledge over plain TCP); False by default."""
+    pacing_ms: float | None
+    """The owning user's fixed-rate interval in ms (coordinated-omission correction); None by default."""
+    def send(self, request: Request) -> int:
+        """Start the call `request` describes (and empty it: a Request is sent once); returns the ticket its
+        `Response` comes back with (`locust._hub.wait`)."""
     def cookie_items(self) -> list[tuple[str, str, str, str]]:
         """Cookies in the jar as (name, value, domain, path)."""
     def cookie_set(self, name: str, value: str, url: str) -> None:
@@ -217,7 +233,7 @@ class Response:
 
     def __new__(cls) -> Self: ...
     def __reduce__(self) -> tuple[Any, tuple[()], dict[str, Any]]:
-        """Pickled as requests pickles a Response: its `__attrs__` (`locust._bridge.response_state`)."""
+        """Pickled as requests pickles a Response: its `__attrs__` (`locust._ffi.response_state`)."""
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Fill an empty response with a pickled state."""
     def __getstate__(self) -> dict[str, Any]:  # type: ignore[override]
@@ -277,7 +293,7 @@ class Response:
         """From sending the request to the response headers."""
     @property
     def headers(self) -> dict[str, str]:
-        """The response headers, case-insensitive (`locust._bridge.CaseInsensitiveDict`)."""
+        """The response headers, case-insensitive (`locust._ffi.CaseInsensitiveDict`)."""
     @property
     def cookies(self) -> dict[str, str]:
         """Cookies set by this response."""

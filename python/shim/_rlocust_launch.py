@@ -196,10 +196,10 @@ def main(argv, embedded):
 
             traceback.print_exception(exc_type, exc, tb)
         code = 130 if issubclass(exc_type, KeyboardInterrupt) else 1  # (python: killed by SIGINT, 128 + 2)
-    bridge = sys.modules.get("locust._bridge")
-    if bridge is not None and bridge._library:
+    hub = sys.modules.get("locust._hub")
+    if hub is not None and hub._library:
         try:
-            bridge._forward_logs()  # the runner's last log lines
+            hub._forward_logs()  # the runner's last log lines
         except Exception:
             pass
     if embedded:

@@ -11,28 +11,25 @@
 //! runner, the reporters and the HTTP engine run on a tokio runtime owned by [`startup::Services`].
 mod exit;
 mod gates;
-pub(crate) mod library;
+pub mod library;
 mod session;
 mod startup;
 
 pub use exit::ExitStatus;
 pub use library::run_python;
-pub(crate) use session::name_width;
 
 use crate::cli::{self, CliError};
 use crate::interp;
+use crate::version::{LOCUST_VERSION, VERSION};
 use session::Session;
 use startup::Services;
 
 /// The arguments of this invocation (`--processes` starts its children with the same ones).
 pub(crate) static ARGV: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
 
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
 /// Where the program is when it is not its own executable: the wheel's `rlocust` package directory (the executable
 /// there is the Python interpreter).
-pub(crate) static PLACE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-pub const LOCUST_VERSION: &str = "2.47.0";
+pub static PLACE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// `-V`: the version, where the program is (as Locust's "locust 2.47.0 from <its package>") and the Locust version
 /// it follows.
@@ -81,7 +78,7 @@ pub fn run(argv: Vec<String>) -> i32 {
     status.code()
 }
 
-/// A child of `--processes` (see `dist::processes`): a worker of the master at `master` (`host:port`; `None`: the
+/// A child of `--processes` (see `distributed::processes`): a worker of the master at `master` (`host:port`; `None`: the
 /// command line's `--master-host`/`--master-port`), without the options that make no sense on a worker.
 fn become_process_worker(parsed: &mut cli::Parsed, master: Option<&str>) {
     let o = &mut parsed.options;
@@ -143,7 +140,7 @@ fn processes(
     parsed: &mut cli::Parsed,
     argv: &[String],
 ) -> Result<(Option<session::LocalWorkers>, bool), ExitStatus> {
-    use crate::dist::processes::{self as procs, Forked};
+    use crate::distributed::processes::{self as procs, Forked};
     if let Ok(master) = std::env::var(procs::CHILD_ENV) {
         become_process_worker(parsed, Some(&master));
         return Ok((None, true));
@@ -207,7 +204,8 @@ fn processes_fail_too(options: &cli::Options, local_workers: Option<session::Loc
         Some(session::LocalWorkers::Start(n)) => {
             let argv = ARGV.get().cloned().unwrap_or_default();
             let port = u16::try_from(options.master_bind_port).unwrap_or(5557);
-            if let Ok(children) = crate::dist::processes::spawn(n, &argv, "127.0.0.1", port) {
+            if let Ok(children) = crate::distributed::processes::spawn(n, &argv, "127.0.0.1", port)
+            {
                 children.wait_all();
             }
         }
@@ -225,7 +223,7 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     interp::start()?;
     let loaded = startup::load_locustfiles(&pre)?;
     // Locust's runner constants, as the locustfile may have set them on `locust.runners`
-    crate::dist::proto::set_tunables(interp::runner_tunables());
+    crate::distributed::proto::set_tunables(interp::runner_tunables());
     let mut parsed = cli::parse(&argv, &env, &loaded.custom_args)?;
     // an arrival rate where it cannot apply is refused before any process starts
     startup::open_plan(&parsed.options)?;

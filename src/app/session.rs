@@ -9,7 +9,7 @@ use super::ExitStatus;
 use super::gates::{Gates, THRESHOLD_EXIT_CODE};
 use super::startup::{RunnerHandle, Services, Setup};
 use crate::cli::Options;
-use crate::dist::{self, node::Node, worker};
+use crate::distributed::{self, node::Node, worker};
 use crate::interp;
 use crate::log;
 use crate::report::html::{Report, RunInfo};
@@ -40,7 +40,7 @@ pub struct Session<'a> {
     /// `--master`: the bound socket.
     master: Option<MasterConn>,
     /// `--processes`: the local workers.
-    children: Option<dist::processes::Children>,
+    children: Option<distributed::processes::Children>,
     /// Thresholds, the run summary and the Prometheus sources.
     gates: Arc<Gates>,
 }
@@ -48,15 +48,18 @@ pub struct Session<'a> {
 /// `--processes` under this master: workers forked already (told the port once it is bound), or to start then.
 pub enum LocalWorkers {
     /// (the pipes go first when dropped: a child waiting on its pipe then ends, and can be reaped)
-    Forked(Vec<dist::processes::Pipe>, dist::processes::Children),
+    Forked(
+        Vec<distributed::processes::Pipe>,
+        distributed::processes::Children,
+    ),
     Start(usize),
 }
 
 /// A master's bound socket (bound before `init`, as Locust's master runner binds when it is created).
 struct MasterConn {
     node: Arc<Node>,
-    link: dist::master::Link,
-    custom: tokio::sync::mpsc::UnboundedReceiver<dist::node::Custom>,
+    link: distributed::master::Link,
+    custom: tokio::sync::mpsc::UnboundedReceiver<distributed::node::Custom>,
     /// The port bound (`--master-bind-port 0` picks one).
     port: u16,
 }
@@ -76,14 +79,14 @@ fn bind_master(services: &Services, options: &Options) -> Result<MasterConn, Exi
     let _rt = services.rt.enter();
     let (bound, link) = services
         .rt
-        .block_on(dist::master::bind(&host, port))
+        .block_on(distributed::master::bind(&host, port))
         .map_err(|message| {
             log::log(log::Level::Error, "locust.runners", &message);
             ExitStatus::user("", 1)
         })?;
     let (node, custom) = Node::install(
-        dist::node::Role::Master,
-        dist::proto::worker_client_id(),
+        distributed::node::Role::Master,
+        distributed::proto::worker_client_id(),
         -1,
     );
     Ok(MasterConn {
@@ -98,8 +101,8 @@ fn bind_master(services: &Services, options: &Options) -> Result<MasterConn, Exi
 struct WorkerConn {
     node: Arc<Node>,
     link: worker::Link,
-    inbound: tokio::sync::mpsc::UnboundedReceiver<dist::Message>,
-    custom: tokio::sync::mpsc::UnboundedReceiver<dist::node::Custom>,
+    inbound: tokio::sync::mpsc::UnboundedReceiver<distributed::Message>,
+    custom: tokio::sync::mpsc::UnboundedReceiver<distributed::node::Custom>,
 }
 
 /// `--worker`: connect to `--master-host:--master-port` (Locust's `connect_to_master`; exit 255 when the master
@@ -116,7 +119,7 @@ fn connect_worker(services: &Services, options: &Options) -> Result<WorkerConn, 
     })?;
     let (mut host, mut port) = (options.master_host.clone(), port);
     // a forked `--processes` child learns where its parent listens only now
-    match dist::processes::master_address() {
+    match distributed::processes::master_address() {
         Some(Some(address)) => {
             if let Some((h, p)) = address.rsplit_once(':') {
                 host = h.to_owned();
@@ -131,7 +134,7 @@ fn connect_worker(services: &Services, options: &Options) -> Result<WorkerConn, 
         host,
         port,
         base_path: options.web_base_path.clone(),
-        client_id: dist::proto::worker_client_id(),
+        client_id: distributed::proto::worker_client_id(),
     };
     let Some(conn) = services.rt.block_on(worker::connect(&addr)) else {
         log::log(
@@ -149,8 +152,11 @@ fn connect_worker(services: &Services, options: &Options) -> Result<WorkerConn, 
             addr.host, addr.port, addr.base_path
         ),
     );
-    let (node, custom) =
-        Node::install(dist::node::Role::Worker, addr.client_id.clone(), conn.index);
+    let (node, custom) = Node::install(
+        distributed::node::Role::Worker,
+        addr.client_id.clone(),
+        conn.index,
+    );
     let _rt = services.rt.enter();
     let (link, inbound) = worker::start_link(addr, conn);
     Ok(WorkerConn {
@@ -161,17 +167,7 @@ fn connect_worker(services: &Services, options: &Options) -> Result<WorkerConn, 
     })
 }
 
-/// Width of the name column: 80 unless stdout is a terminal (reference §5.2).
-pub(crate) fn name_width() -> usize {
-    // SAFETY: TIOCGWINSZ fills a winsize struct for a tty fd; on error we keep the default.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::isatty(1) == 1 && libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) == 0 };
-    if ok && ws.ws_col > 0 {
-        (ws.ws_col as i64 - 80).clamp(0, 80) as usize
-    } else {
-        80
-    }
-}
+pub(crate) use crate::report::console::name_width;
 
 impl<'a> Session<'a> {
     /// Create the runner objects and the result files, then fire `init`. An exception in an `init` listener
@@ -232,7 +228,7 @@ impl<'a> Session<'a> {
                     }
                     LocalWorkers::Start(n) => {
                         let argv = crate::app::ARGV.get().cloned().unwrap_or_default();
-                        dist::processes::spawn(n, &argv, host, conn.port).map_err(|e| {
+                        distributed::processes::spawn(n, &argv, host, conn.port).map_err(|e| {
                             ExitStatus::user(
                                 format!("rlocust: cannot start worker processes: {e}"),
                                 1,
@@ -430,7 +426,7 @@ impl<'a> Session<'a> {
         }
         if let Some(conn) = master {
             master_done = Some(conn.link.done.subscribe());
-            services.rt.spawn(dist::master::run(
+            services.rt.spawn(distributed::master::run(
                 shared.clone(),
                 services.bridge.clone(),
                 services.stats.clone(),
@@ -438,7 +434,7 @@ impl<'a> Session<'a> {
                 conn.link,
                 conn.custom,
                 runner.control_rx,
-                dist::master::Plan {
+                distributed::master::Plan {
                     classes: plan.classes,
                     auto_start: automatic.then_some((users, spawn_rate)),
                     shape: setup.shape.is_some(),
@@ -683,7 +679,7 @@ fn attach_html_report(
             pattern.clone(),
             Arc::new(Report {
                 stats: services.stats.clone(),
-                shared: shared.clone(),
+                users: shared.clone(),
                 info,
             }),
         );
@@ -703,7 +699,7 @@ pub struct Running<'a> {
     /// `--master`: true once the master has quit (its workers told, their last reports in).
     master_done: Option<tokio::sync::watch::Receiver<bool>>,
     /// `--processes`: the local workers, reaped when the master is done.
-    children: Option<dist::processes::Children>,
+    children: Option<distributed::processes::Children>,
     gates: Arc<Gates>,
 }
 

@@ -3,7 +3,7 @@
 //!
 //! Called by `app` on the main thread (the Python thread). Each step returns what the next needs, or the
 //! [`ExitStatus`] that ends the invocation.
-use super::{ExitStatus, LOCUST_VERSION, VERSION};
+use super::ExitStatus;
 use crate::bridge::Bridge;
 use crate::cli::{self, Options};
 use crate::http::Engine;
@@ -12,6 +12,7 @@ use crate::log;
 use crate::py::{self, Core};
 use crate::runner::{Control, Shared};
 use crate::stats::RequestStats;
+use crate::version::{LOCUST_VERSION, VERSION};
 use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -42,7 +43,7 @@ impl Services {
                     .unwrap_or(1),
             )
             .thread_name("rlocust-io")
-            .on_thread_park(crate::dist::router::before_park)
+            .on_thread_park(crate::distributed::router::before_park)
             .enable_all()
             .build()
             .map_err(|e| ExitStatus::Internal(format!("cannot start the I/O runtime: {e}")))?;
@@ -144,13 +145,14 @@ pub fn load_locustfiles(pre: &cli::Pre) -> Result<Loaded, ExitStatus> {
 /// On a runtime of its own, gone before the locustfile is loaded: `--processes` forks after that, and a process
 /// that forks must not have other threads.
 fn download_locustfiles(pre: &cli::Pre) -> Result<Vec<String>, ExitStatus> {
-    let port = u16::try_from(pre.master_port).unwrap_or(crate::dist::proto::DEFAULT_MASTER_PORT);
+    let port =
+        u16::try_from(pre.master_port).unwrap_or(crate::distributed::proto::DEFAULT_MASTER_PORT);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| ExitStatus::Internal(format!("cannot start a runtime: {e}")))?;
     let sources = rt
-        .block_on(crate::dist::worker::download_locustfiles(
+        .block_on(crate::distributed::worker::download_locustfiles(
             &pre.master_host,
             port,
         ))
@@ -224,22 +226,8 @@ pub fn announce(options: &Options, otel: bool) {
 /// Locust's open-file limit: every user keeps its own connection, so a soft limit below 10,000 is raised to
 /// 10,000 (up to the hard limit the OS allows); when the OS refuses, Locust's warning.
 fn raise_open_file_limit() {
-    const MINIMUM: libc::rlim_t = 10_000;
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit read and write a valid rlimit struct owned by this frame.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 || limit.rlim_cur >= MINIMUM
-    {
-        return;
-    }
-    let soft = limit.rlim_cur;
-    let raised = libc::rlimit {
-        rlim_cur: MINIMUM,
-        rlim_max: limit.rlim_max,
-    };
-    if limit.rlim_max < MINIMUM || unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
+    const MINIMUM: u64 = 10_000;
+    if let Err(soft) = crate::sys::raise_open_files(MINIMUM) {
         log::warning(
             "locust.main",
             &format!(

@@ -19,7 +19,7 @@ use super::Value;
 use super::pyval::{PyVal, json_loads, py_float, py_int};
 use super::spec::{Kind, Ty};
 use super::timespan::parse_timespan;
-use crate::report::pyfmt::py_str_repr;
+use crate::pyfmt::py_str_repr;
 use std::path::{Path, PathBuf};
 
 /// One option or positional the engine knows.

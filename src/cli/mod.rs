@@ -31,7 +31,7 @@ mod props;
 #[cfg(test)]
 mod tests;
 
-use crate::report::pyfmt::{py_float_repr, py_str_repr};
+use crate::pyfmt::{py_float_repr, py_str_repr};
 use argparse::{Action, Parser, Stop, unrecognized};
 use indexmap::IndexMap;
 use spec::{Def, Kind, OptSpec, Ty};

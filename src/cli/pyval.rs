@@ -2,7 +2,7 @@
 //! produce (`str()` and `repr()` of them appear in Locust's messages and become option values), Python's
 //! `int()` / `float()` acceptance rules, and `json.loads` (serde_json, with Python's error messages).
 
-use crate::report::pyfmt::{py_float_repr, py_str_repr};
+use crate::pyfmt::{py_float_repr, py_str_repr};
 use indexmap::IndexMap;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;

@@ -99,7 +99,7 @@ fn call(url: &Url, flavor: Flavor, recorded: bool) -> (RequestSpec, CallMeta) {
         recorded,
         stream: false,
         pacing_ms: None,
-        otel_span: None,
+        trace: None,
     };
     (spec, meta)
 }

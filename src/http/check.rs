@@ -10,7 +10,7 @@
 //! RequestException that Locust records (status 0); urllib3's and geventhttpclient's `ValueError`s and
 //! http.client's `UnicodeEncodeError` are not, so they reach the task and nothing is recorded.
 use super::Flavor;
-use crate::report::pyfmt::py_str_repr;
+use crate::pyfmt::py_str_repr;
 use http::Method;
 
 use super::wire::exc::{PyExc, PyVal};

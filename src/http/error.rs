@@ -108,10 +108,7 @@ pub fn no_host() -> HttpError {
 }
 
 fn gai_text(code: i32) -> String {
-    // SAFETY: gai_strerror returns a pointer to a static, NUL-terminated message for any code.
-    unsafe { std::ffi::CStr::from_ptr(libc::gai_strerror(code)) }
-        .to_string_lossy()
-        .into_owned()
+    crate::sys::gai_strerror(code)
 }
 
 fn gai_code(text: &str) -> Option<i32> {

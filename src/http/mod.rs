@@ -211,7 +211,7 @@ pub struct Outcome {
 }
 
 /// What the hub needs besides the outcome to build the Python response and report it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct CallMeta {
     pub flavor: Flavor,
     /// `request_type` in stats and events (the method as the caller wrote it).
@@ -228,8 +228,16 @@ pub struct CallMeta {
     /// The calling user's fixed-rate interval in ms (`constant_pacing`/`constant_throughput`), recorded with
     /// the call for the coordinated-omission correction (`stats::RequestStats::log_request_paced`).
     pub pacing_ms: Option<f64>,
-    /// `--otel` with traces: the span of an HttpUser call (its `traceparent` is in the request's headers).
-    pub otel_span: Option<Box<crate::otel::record::CallSpan>>,
+    /// What an observer opened for this call when it was built (`--otel` with traces: the span of an HttpUser
+    /// call, whose `traceparent` is in the request's headers).
+    pub trace: Option<Box<dyn CallTrace>>,
+}
+
+/// The hook an observer of calls implements (`otel`'s span of an HttpUser call): opened when the call is built,
+/// carried with it, ended at its completion. `http` never looks inside; the engine hands it the finished call.
+pub trait CallTrace: std::fmt::Debug + Send + Sync {
+    /// The call has completed with `outcome` (`failure`: the failure's text under the default success rule).
+    fn end(&self, meta: &CallMeta, outcome: &Outcome, failure: Option<&str>);
 }
 
 /// A finished call on its way to the hub.
@@ -252,7 +260,7 @@ pub fn default_failure(outcome: &Outcome, meta: &CallMeta) -> Option<String> {
     let r = outcome.response.as_ref()?;
     match meta.flavor {
         Flavor::Requests => http_error_message(r.status, &r.reason, &meta.name)
-            .map(|m| format!("HTTPError({})", crate::report::pyfmt::py_str_repr(&m))),
+            .map(|m| format!("HTTPError({})", crate::pyfmt::py_str_repr(&m))),
         Flavor::Fast => {
             (!fast_status_ok(r.status)).then(|| format!("LocustBadStatusCode(code={})", r.status))
         }

@@ -5,6 +5,7 @@
 //!
 //! Python errors become owned strings here, at the boundary; callers get [`InterpError`].
 use crate::cli::{CustomArg, Value};
+use crate::py::callables;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
@@ -76,7 +77,9 @@ fn start_with(line_stderr: bool) -> Result<(), InterpError> {
     if !running {
         #[cfg(not(feature = "extension-module"))]
         {
-            pyo3::append_to_inittab!(rlocust_module_def);
+            if let Some(register) = MODULE.get() {
+                register();
+            }
             embedded_init()?;
         }
         #[cfg(feature = "extension-module")]
@@ -212,10 +215,13 @@ fn check_stdlib(built_home: Option<&str>) -> Result<(), InterpError> {
     Err(InterpError::User { message, code: 1 })
 }
 
-/// Re-export of the module definition under a plain ident for `append_to_inittab!`.
-#[cfg(not(feature = "extension-module"))]
-mod rlocust_module_def {
-    pub use crate::py::rlocust_module::*;
+/// How the program registers its module `_rlocust` with the interpreter before it starts (`append_to_inittab!`),
+/// set once by `doors`, the floor that defines the module; this floor only calls it.
+static MODULE: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Set by `doors` before anything starts Python: the function that adds `_rlocust` to the built-in modules.
+pub fn set_module(register: fn()) {
+    let _ = MODULE.set(register);
 }
 
 /// Makes `locust` (and its submodules) come from the embedded shim, ahead of anything installed, and adds the
@@ -298,13 +304,9 @@ fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
     })
 }
 
-fn main_mod(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
-    py.import("locust._main")
-}
-
 /// The shim's flow module; a missing runtime dependency (gevent, greenlet) is one line saying what to install.
 fn flow(py: Python<'_>) -> Result<Bound<'_, PyModule>, InterpError> {
-    main_mod(py).map_err(|e| {
+    py.import(callables::MAIN).map_err(|e| {
         if e.is_instance_of::<pyo3::exceptions::PyModuleNotFoundError>(py) {
             let missing: Option<String> = e.value(py).getattr("name").ok().and_then(|n| n.extract().ok());
             if let Some(name) = missing.filter(|n| n == "gevent" || n == "greenlet" || n.starts_with("gevent.")) {
@@ -329,8 +331,8 @@ fn flow(py: Python<'_>) -> Result<Bound<'_, PyModule>, InterpError> {
 
 fn user_err(py: Python<'_>, e: PyErr) -> InterpError {
     // `_main.UserFacingError(message, code)` carries a finished message; anything else is a traceback.
-    if let Ok(cls) = main_mod(py).and_then(|m| m.getattr("UserFacingError"))
-        && e.get_type(py).is_subclass(&cls).unwrap_or(false)
+    if let Ok(cls) = callables::user_facing_error(py)
+        && e.get_type(py).is_subclass(cls).unwrap_or(false)
     {
         let v = e.value(py);
         let message = v
@@ -366,49 +368,19 @@ fn user_err(py: Python<'_>, e: PyErr) -> InterpError {
 #[allow(clippy::type_complexity)] // the tuples mirror what `_main.load_locustfiles` returns
 pub fn load_locustfiles(paths: &[String]) -> Result<Loaded, InterpError> {
     Python::attach(|py| {
-        let m = flow(py)?;
-        let r = m
-            .call_method1("load_locustfiles", (paths.to_vec(),))
+        flow(py)?;
+        let r = callables::load_locustfiles(py)
+            .and_then(|f| f.call1((paths.to_vec(),)))
             .map_err(|e| user_err(py, e))?;
         let (classes, custom, has_shape): (Vec<(String, f64, u64)>, Vec<Bound<'_, PyTuple>>, bool) =
             r.extract().map_err(|e| internal(py, e))?;
-        let custom_args = custom_args(custom).map_err(|e| internal(py, e))?;
+        let custom_args = crate::py::custom_args(custom).map_err(|e| internal(py, e))?;
         Ok(Loaded {
             classes: class_infos(classes),
             custom_args,
             has_shape,
         })
     })
-}
-
-/// The options a locustfile added, as `locust.argument_parser.custom_arg_specs` describes them (one tuple each).
-#[allow(clippy::type_complexity)] // the tuple mirrors what `custom_arg_specs` returns
-pub(crate) fn custom_args(specs: Vec<Bound<'_, PyTuple>>) -> PyResult<Vec<CustomArg>> {
-    specs
-        .into_iter()
-        .map(|t| {
-            let (flags, dest, takes_value, multiple, env_var, help, default_display, hidden): (
-                Vec<String>,
-                String,
-                bool,
-                bool,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                bool,
-            ) = t.extract()?;
-            Ok(CustomArg {
-                flags,
-                dest,
-                takes_value,
-                multiple,
-                env_var,
-                help,
-                default_display,
-                hidden,
-            })
-        })
-        .collect()
 }
 
 fn class_infos(classes: Vec<(String, f64, u64)>) -> Vec<ClassInfo> {
@@ -426,8 +398,8 @@ fn class_infos(classes: Vec<(String, f64, u64)>) -> Vec<ClassInfo> {
 /// (`locust.stats.PERCENTILES_TO_CHART`, `PERCENTILES_TO_STATISTICS`); a bad one is Locust's message, exit 1.
 pub fn validate_stats_configuration() -> Result<(), InterpError> {
     Python::attach(|py| {
-        let m = main_mod(py).map_err(|e| internal(py, e))?;
-        m.call_method0("validate_stats_configuration")
+        callables::validate_stats_configuration(py)
+            .and_then(|f| f.call0())
             .map_err(|e| user_err(py, e))?;
         Ok(())
     })
@@ -440,13 +412,13 @@ pub fn configure(
     custom_argv: &[String],
 ) -> Result<(), InterpError> {
     Python::attach(|py| {
-        let m = main_mod(py).map_err(|e| internal(py, e))?;
         let opts = PyDict::new(py);
         for (k, v) in values {
             opts.set_item(k, value_to_py(py, v).map_err(|e| internal(py, e))?)
                 .map_err(|e| internal(py, e))?;
         }
-        m.call_method1("configure", (opts, custom_argv.to_vec()))
+        callables::configure(py)
+            .and_then(|f| f.call1((opts, custom_argv.to_vec())))
             .map_err(|e| user_err(py, e))?;
         Ok(())
     })
@@ -456,9 +428,8 @@ pub fn configure(
 /// the classes that will run.
 pub fn create_environment(selected: &[String]) -> Result<Vec<ClassInfo>, InterpError> {
     Python::attach(|py| {
-        let m = main_mod(py).map_err(|e| internal(py, e))?;
-        let r = m
-            .call_method1("create_environment", (selected.to_vec(),))
+        let r = callables::create_environment(py)
+            .and_then(|f| f.call1((selected.to_vec(),)))
             .map_err(|e| user_err(py, e))?;
         Ok(class_infos(r.extract().map_err(|e| internal(py, e))?))
     })
@@ -467,8 +438,8 @@ pub fn create_environment(selected: &[String]) -> Result<Vec<ClassInfo>, InterpE
 /// The locustfiles as loaded (directories expanded, URLs downloaded): a master sends them to `-f -` workers.
 pub fn locustfile_paths() -> Result<Vec<String>, InterpError> {
     Python::attach(|py| {
-        let m = main_mod(py).map_err(|e| internal(py, e))?;
-        m.call_method0("locustfile_paths")
+        callables::locustfile_paths(py)
+            .and_then(|f| f.call0())
             .and_then(|r| r.extract())
             .map_err(|e| internal(py, e))
     })
@@ -493,8 +464,8 @@ pub fn fork() -> Result<i32, InterpError> {
 /// Locust's runner constants (`locust.runners.HEARTBEAT_INTERVAL`, …) as the loaded locustfile left them: a
 /// locustfile may set them at import (`runners.MASTER_HEARTBEAT_TIMEOUT = 2`), as Locust's runners read the
 /// module's globals. Values that are not numbers keep Locust's defaults.
-pub fn runner_tunables() -> crate::dist::proto::Tunables {
-    use crate::dist::proto::{Tunables, seconds};
+pub fn runner_tunables() -> crate::distributed::proto::Tunables {
+    use crate::distributed::proto::{Tunables, seconds};
     let d = Tunables::default();
     Python::attach(|py| {
         let Ok(m) = py.import("locust.runners") else {
@@ -545,8 +516,8 @@ pub fn runner_tunables() -> crate::dist::proto::Tunables {
 /// start the hub's side of the bridge.
 pub fn create_runner(role: &str) -> Result<(), InterpError> {
     Python::attach(|py| {
-        let m = main_mod(py).map_err(|e| internal(py, e))?;
-        m.call_method1("create_runner", (role,))
+        callables::create_runner(py)
+            .and_then(|f| f.call1((role,)))
             .map_err(|e| user_err(py, e))?;
         Ok(())
     })
@@ -557,9 +528,8 @@ pub fn create_runner(role: &str) -> Result<(), InterpError> {
 /// without `--headless` (the shim sets `environment.web_ui` and passes it as `web_ui=`).
 pub fn fire_init(web: Option<(&str, u16)>) -> Result<Option<Vec<ClassInfo>>, InterpError> {
     Python::attach(|py| {
-        let m = main_mod(py).map_err(|e| internal(py, e))?;
-        let r = m
-            .call_method1("fire_init", (web,))
+        let r = callables::fire_init(py)
+            .and_then(|f| f.call1((web,)))
             .map_err(|e| user_err(py, e))?;
         let classes: Option<Vec<(String, f64, u64)>> = r.extract().map_err(|e| internal(py, e))?;
         Ok(classes.map(class_infos))
@@ -577,13 +547,12 @@ pub fn arrival_shapes() -> Result<
     InterpError,
 > {
     Python::attach(|py| {
-        let m = main_mod(py).map_err(|e| internal(py, e))?;
         #[allow(clippy::type_complexity)] // the tuple mirrors what `arrival_shape_info` returns
         let (shapes, load): (
             Vec<(String, String, Vec<(String, String)>, i64, i64)>,
             Option<String>,
-        ) = m
-            .call_method0("arrival_shape_info")
+        ) = callables::arrival_shape_info(py)
+            .and_then(|f| f.call0())
             .and_then(|r| r.extract())
             .map_err(|e| internal(py, e))?;
         let shapes = shapes
@@ -604,8 +573,8 @@ pub fn arrival_shapes() -> Result<
 
 pub fn shape_info() -> Result<Option<bool>, InterpError> {
     Python::attach(|py| {
-        let m = main_mod(py).map_err(|e| internal(py, e))?;
-        m.call_method0("shape_info")
+        callables::shape_info(py)
+            .and_then(|f| f.call0())
             .and_then(|r| r.extract())
             .map_err(|e| internal(py, e))
     })
@@ -615,8 +584,8 @@ pub fn shape_info() -> Result<Option<bool>, InterpError> {
 /// [`create_environment`].
 pub fn task_ratio(json: bool) -> Result<String, InterpError> {
     Python::attach(|py| {
-        let m = main_mod(py).map_err(|e| internal(py, e))?;
-        m.call_method1("task_ratio", (json,))
+        callables::task_ratio(py)
+            .and_then(|f| f.call1((json,)))
             .and_then(|s| s.extract())
             .map_err(|e| user_err(py, e))
     })
@@ -626,8 +595,8 @@ pub fn task_ratio(json: bool) -> Result<String, InterpError> {
 /// locustfile's name and the user classes' task trees.
 pub fn web_info() -> Result<String, InterpError> {
     Python::attach(|py| {
-        let m = main_mod(py).map_err(|e| internal(py, e))?;
-        m.call_method0("web_info")
+        callables::web_info(py)
+            .and_then(|f| f.call0())
             .and_then(|s| s.extract())
             .map_err(|e| internal(py, e))
     })
@@ -636,8 +605,8 @@ pub fn web_info() -> Result<String, InterpError> {
 /// `--list`: the class names as Locust prints them.
 pub fn list_text() -> Result<String, InterpError> {
     Python::attach(|py| {
-        let m = main_mod(py).map_err(|e| internal(py, e))?;
-        m.call_method0("list_text")
+        callables::list_text(py)
+            .and_then(|f| f.call0())
             .and_then(|s| s.extract())
             .map_err(|e| internal(py, e))
     })
@@ -647,24 +616,23 @@ pub fn list_text() -> Result<String, InterpError> {
 /// the exit code Python would exit with (an uncaught exception's traceback is printed already).
 pub fn run_python(argv: &[String]) -> Result<i32, InterpError> {
     Python::attach(|py| {
-        let m = py.import("_rlocust_launch").map_err(|e| internal(py, e))?;
-        m.call_method1(
-            "main",
-            (
-                argv.to_vec(),
-                EMBEDDED.load(std::sync::atomic::Ordering::Relaxed),
-            ),
-        )
-        .and_then(|r| r.extract())
-        .map_err(|e| internal(py, e))
+        callables::launch_main(py)
+            .and_then(|f| {
+                f.call1((
+                    argv.to_vec(),
+                    EMBEDDED.load(std::sync::atomic::Ordering::Relaxed),
+                ))
+            })
+            .and_then(|r| r.extract())
+            .map_err(|e| internal(py, e))
     })
 }
 
 /// Run the gevent hub until the runner sends Quit. Returns the exit status a task asked for with `sys.exit()`.
 pub fn run_hub() -> Result<Option<i32>, InterpError> {
     Python::attach(|py| {
-        let m = main_mod(py).map_err(|e| internal(py, e))?;
-        m.call_method0("run_hub")
+        callables::run_hub(py)
+            .and_then(|f| f.call0())
             .map_err(|e| user_err(py, e))?
             .extract()
             .map_err(|e| internal(py, e))
@@ -675,8 +643,8 @@ pub fn run_hub() -> Result<Option<i32>, InterpError> {
 /// [`crate::runner::Control::Interrupt`]). Returns the exit status a listener or `on_stop` gave `sys.exit()`.
 pub fn stop_users() -> Result<Option<i32>, InterpError> {
     Python::attach(|py| {
-        let m = main_mod(py).map_err(|e| internal(py, e))?;
-        m.call_method0("stop_users")
+        callables::stop_users(py)
+            .and_then(|f| f.call0())
             .map_err(|e| user_err(py, e))?
             .extract()
             .map_err(|e| internal(py, e))
@@ -687,8 +655,8 @@ pub fn stop_users() -> Result<Option<i32>, InterpError> {
 /// greenlet or event-handler exception was logged.
 pub fn quitting() -> Result<(Option<i32>, bool), InterpError> {
     Python::attach(|py| {
-        let m = main_mod(py).map_err(|e| internal(py, e))?;
-        m.call_method0("fire_quitting")
+        callables::fire_quitting(py)
+            .and_then(|f| f.call0())
             .and_then(|r| r.extract())
             .map_err(|e| internal(py, e))
     })
@@ -697,8 +665,8 @@ pub fn quitting() -> Result<(Option<i32>, bool), InterpError> {
 /// Fire `quit(exit_code=…)`, the last event.
 pub fn quit(code: i32) -> Result<(), InterpError> {
     Python::attach(|py| {
-        let m = main_mod(py).map_err(|e| internal(py, e))?;
-        m.call_method1("fire_quit", (code,))
+        callables::fire_quit(py)
+            .and_then(|f| f.call1((code,)))
             .map_err(|e| internal(py, e))?;
         Ok(())
     })
@@ -717,15 +685,10 @@ pub fn finish() {
     });
 }
 
-/// Whether the watchdog asked the Python thread to raise `KeyboardInterrupt` (see [`interrupt`]); read and cleared
-/// by the shim's SIGINT handler.
-pub static INTERRUPT_REQUESTED: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
-
 /// Make the Python thread raise `KeyboardInterrupt` at its next bytecode, in whatever it runs (a user's task that
 /// never yields, typically), as a Ctrl+C does under Locust. Callable from any thread without the GIL.
 ///
-/// How: the shim's Python-level SIGINT handler (`_bridge._on_sigint`) raises only when this flag is set (a real
+/// How: the shim's Python-level SIGINT handler (`locust._hub._on_sigint`) raises only when this flag is set (a real
 /// Ctrl+C is Rust's: it stops the test through the runner, and must not kill whatever Python runs at that
 /// instant), then the signal is tripped for Python (`PyErr_SetInterruptEx`). Nothing happens when a locustfile
 /// installed its own SIGINT handler or set SIGINT to SIG_IGN/SIG_DFL.
@@ -735,7 +698,7 @@ pub static INTERRUPT_REQUESTED: std::sync::atomic::AtomicBool =
 /// GIL once: the busy main thread hands it over within the switch interval (5 ms), takes it back, and then runs
 /// the handler.
 pub fn interrupt() {
-    INTERRUPT_REQUESTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    crate::py::INTERRUPT_REQUESTED.store(true, std::sync::atomic::Ordering::SeqCst);
     // SAFETY: PyErr_SetInterruptEx only sets atomic flags; it is documented as callable without the GIL.
     unsafe { pyo3::ffi::PyErr_SetInterruptEx(libc::SIGINT) };
     let _ = std::thread::Builder::new()

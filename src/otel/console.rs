@@ -7,7 +7,7 @@
 //! Who calls it: [`super::start`] adds them to the providers, spans and logs through a simple (synchronous)
 //! processor and metrics through a periodic reader, as Locust does. What it must not do: log (the logs bridge
 //! would call back into it), or fail an export for a closed stdout (the lines are dropped then).
-use crate::report::pyfmt::{format_utc_timestamp, py_float_repr};
+use crate::pyfmt::{format_utc_timestamp, py_float_repr};
 use opentelemetry::logs::AnyValue;
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{KeyValue, Value};

@@ -2,8 +2,8 @@
 //! the shim's Python `logging` records through the shim's log reader) also becomes an OTLP log record, with the
 //! logger's name as its instrumentation scope and Python's severity, as Locust's `LoggingHandler` exports them.
 //!
-//! Who calls it: `log::log` ([`emit`]) after it wrote a line, `py::log_line` ([`emit_python_line`]) with a
-//! formatted Python line; [`super::start`] installs the provider. What it must not do: cost anything when
+//! Who calls it: `log::log` ([`emit`], installed with `log::forward_to`) after it wrote a line, `py::log_line`
+//! ([`emit_python_line`]) with a formatted Python line; [`super::start`] installs the provider. What it must not do: cost anything when
 //! `--otel` logs are off (one load of an unset `OnceLock`), call back into `log` (no recursion), or block.
 use crate::log::Level;
 use opentelemetry::logs::{AnyValue, LogRecord, Logger, LoggerProvider, Severity};
@@ -26,6 +26,7 @@ pub(super) fn install(p: &SdkLoggerProvider) {
         provider: p.clone(),
         loggers: Mutex::new(HashMap::new()),
     });
+    crate::log::forward_to(emit);
 }
 
 /// Python's severity text (`WARNING` is `WARN` in OpenTelemetry's mapping) and number.

@@ -159,8 +159,8 @@ pub fn start(locustfile: &str, profile: Option<&str>) -> Option<Otel> {
                 "service.name",
                 std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| "locust".into()),
             ),
-            KeyValue::new("service.version", crate::app::LOCUST_VERSION),
-            KeyValue::new("host.name", full_hostname()),
+            KeyValue::new("service.version", crate::version::LOCUST_VERSION),
+            KeyValue::new("host.name", crate::sys::hostname().to_owned()),
             KeyValue::new("filename", locustfile.to_string()),
             KeyValue::new("profile", profile.unwrap_or("").to_string()),
         ])
@@ -291,25 +291,13 @@ impl Drop for Otel {
     }
 }
 
-/// The machine's host name as `socket.gethostname()` gives it (Locust's `host.name`).
-fn full_hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: buf is valid for its length; gethostname NUL-terminates on success.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "localhost".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn exporter_lists_and_protocols_parse_as_locust_does() {
-        // SAFETY (edition 2024): these variables are read by this test only.
+        // SAFETY: (edition 2024) these variables are read by this test only.
         unsafe {
             std::env::set_var("RLOCUST_TEST_OTEL_LIST", " OTLP, none,,otlp ");
             std::env::set_var("RLOCUST_TEST_OTEL_PROTO", "HTTP/protobuf");

@@ -5,7 +5,7 @@
 //! bridge for requests recorded from Python ([`request`]) and when it builds an HttpUser call ([`start_span`])
 //! on the hub thread; [`super::start`] installs the instruments. What it must not do: cost more than one load of
 //! an unset `OnceLock` per call when `--otel` is off, allocate per call for a known request name, or block.
-use crate::http::{CallMeta, Flavor, Outcome};
+use crate::http::{CallMeta, CallTrace, Flavor, Outcome};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Histogram, MeterProvider};
 use opentelemetry::trace::{Span, SpanId, SpanKind, Status, TraceId, Tracer, TracerProvider};
@@ -172,7 +172,7 @@ pub fn start_span(
     explicit_name: Option<&str>,
     url: &url::Url,
     headers: &mut Vec<(String, String)>,
-) -> Option<Box<CallSpan>> {
+) -> Option<Box<dyn CallTrace>> {
     PROPAGATE.get()?;
     if flavor != Flavor::Requests {
         return None;
@@ -236,15 +236,13 @@ pub fn call_done(meta: &CallMeta, outcome: &Outcome, failure: Option<&str>) {
         return;
     }
     let ins = INSTRUMENTS.get();
-    if ins.is_none() && meta.otel_span.is_none() {
+    if ins.is_none() && meta.trace.is_none() {
         return;
     }
-    let status = outcome.response.as_ref().map(|r| r.status);
-    let method = meta.method_label.to_uppercase();
     if let Some(ins) = ins {
         let url = &meta.request_url;
         let mut attrs = vec![
-            KeyValue::new("http.method", method.clone()),
+            KeyValue::new("http.method", meta.method_label.to_uppercase()),
             KeyValue::new("http.scheme", url.scheme().to_string()),
             KeyValue::new("http.host", url.host_str().unwrap_or("").to_string()),
             KeyValue::new("net.peer.name", url.host_str().unwrap_or("").to_string()),
@@ -264,13 +262,33 @@ pub fn call_done(meta: &CallMeta, outcome: &Outcome, failure: Option<&str>) {
         }
         ins.http_duration.record(outcome.response_time_ms, &attrs);
     }
-    let (Some(span), Some(tracer)) = (&meta.otel_span, TRACER.get()) else {
-        return;
-    };
+    if let Some(span) = &meta.trace {
+        span.end(meta, outcome, failure);
+    }
+}
+
+impl CallTrace for CallSpan {
+    /// Export the call's CLIENT span (when a tracer is installed) with the ids its `traceparent` announced.
+    fn end(&self, meta: &CallMeta, outcome: &Outcome, failure: Option<&str>) {
+        let Some(tracer) = TRACER.get() else {
+            return;
+        };
+        end_span(self, tracer, meta, outcome, failure);
+    }
+}
+
+fn end_span(
+    span: &CallSpan,
+    tracer: &SdkTracer,
+    meta: &CallMeta,
+    outcome: &Outcome,
+    failure: Option<&str>,
+) {
+    let status = outcome.response.as_ref().map(|r| r.status);
     let start = unix(outcome.start_time);
     let end = start + Duration::from_secs_f64((outcome.response_time_ms / 1000.0).max(0.0));
     let mut attrs = vec![
-        KeyValue::new("http.method", method),
+        KeyValue::new("http.method", meta.method_label.to_uppercase()),
         KeyValue::new("http.url", meta.request_url.to_string()),
     ];
     if let Some(ua) = &span.user_agent {

@@ -135,7 +135,7 @@ fn lib_take_logs() -> Vec<(u8, String, String)> {
 #[pyfunction]
 fn stats_text(which: &str) -> PyResult<String> {
     let snap = core()?.stats.snapshot();
-    let width = crate::app::name_width();
+    let width = console::name_width();
     let text = match which {
         "stats" => console::stats_table(&snap, true, width),
         "stats_total" => console::stats_table(&snap, false, width),
@@ -216,115 +216,58 @@ fn snapshot(
     }
 }
 
-/// `environment.create_web_ui(host, port)`: rlocust's web UI (Rust) for the current runner, from Locust's
-/// defaults plus `args` (command-line spellings such as `--web-base-path /x`). Returns the bound (host, port).
-#[pyfunction]
-fn lib_web_ui(py: Python<'_>, args: Vec<String>, info: String) -> PyResult<(String, u16)> {
+/// What `environment.create_web_ui()` starts the web UI on (see `doors`): the current runner's engine handle,
+/// runner state, statistics and bridge. Errors when no script drives the run.
+#[allow(clippy::type_complexity)] // the four parts the web UI is made of
+pub fn library_web_ui() -> PyResult<(
+    tokio::runtime::Handle,
+    Arc<Shared>,
+    Arc<crate::stats::RequestStats>,
+    Arc<crate::bridge::Bridge>,
+)> {
     if !library_mode() {
         return Err(not_library());
     }
-    let installed = installed()?;
-    let core = &installed.core;
+    let core = &installed()?.core;
     let shared: Arc<Shared> = core.runner.read().clone();
-    let handle = core.engine.handle.clone();
-    let stats = core.stats.clone();
-    let bridge = core.bridge.clone();
-    py.detach(move || {
-        crate::app::library::start_web_ui(&handle, shared, stats, bridge, &args, &info)
-    })
-    .map_err(PyRuntimeError::new_err)
+    Ok((
+        core.engine.handle.clone(),
+        shared,
+        core.stats.clone(),
+        core.bridge.clone(),
+    ))
 }
 
-/// What `get_parser().parse_args(argv)` gives (`locust.argument_parser`): Locust's built-in options parsed from
-/// `argv` as `rlocust` parses them (its `LOCUST_*` variables and config files included), with the options a
-/// locustfile added (`custom`: `custom_arg_specs` tuples). `config_files` replaces Locust's default config files
-/// when given; `known`: unrecognized arguments are returned instead of refused (`parse_known_args`).
-/// Returns (the built-in options as a dict, None, ("", ""), the added options' arguments for argparse, the
-/// unrecognized arguments), or, when parsing ends the program (a usage error, `--help`, `--version`): (None, exit
-/// code, (stdout text, stderr text), [], []).
-#[allow(clippy::type_complexity)] // the tuple is the Python-side contract
-#[pyfunction]
-#[pyo3(signature = (argv, custom=Vec::new(), config_files=None, known=false))]
-fn lib_parse_options<'py>(
-    py: Python<'py>,
-    argv: Vec<String>,
-    custom: Vec<Bound<'py, pyo3::types::PyTuple>>,
-    config_files: Option<Vec<String>>,
-    known: bool,
-) -> PyResult<(
-    Option<Bound<'py, pyo3::types::PyDict>>,
-    Option<i32>,
-    (String, String),
-    Vec<String>,
-    Vec<String>,
-)> {
-    use crate::cli::Value;
-    let custom = crate::interp::custom_args(custom)?;
-    let mut env = crate::cli::Env::from_process();
-    env.config_files = config_files;
-    let result = if known {
-        crate::cli::parse_known(&argv, &env, &custom)
-    } else {
-        crate::cli::parse(&argv, &env, &custom).map(|parsed| (parsed, Vec::new()))
-    };
-    match result {
-        Ok((parsed, extras)) => {
-            let d = pyo3::types::PyDict::new(py);
-            for (k, v) in &parsed.values {
-                let obj: Bound<'py, PyAny> = match v {
-                    Value::None => py.None().into_bound(py),
-                    Value::Bool(b) => pyo3::types::PyBool::new(py, *b).to_owned().into_any(),
-                    Value::Int(i) => i.into_pyobject(py)?.into_any(),
-                    Value::Float(f) => f.into_pyobject(py)?.into_any(),
-                    Value::Str(s) => s.into_pyobject(py)?.into_any(),
-                    Value::List(l) => pyo3::types::PyList::new(py, l)?.into_any(),
-                };
-                d.set_item(k, obj)?;
-            }
-            Ok((
-                Some(d),
-                None,
-                Default::default(),
-                parsed.custom_argv,
-                extras,
-            ))
-        }
-        Err(e) => {
-            let status = crate::app::ExitStatus::Cli(e);
-            Ok((
-                None,
-                Some(status.code()),
-                status.text(),
-                Vec::new(),
-                Vec::new(),
-            ))
-        }
-    }
-}
-
-/// `rlocust-python` inside a host interpreter (the wheel's console script): runs `argv` as `python` would.
-#[pyfunction]
-fn run_python(argv: Vec<String>) -> i32 {
-    crate::app::library::run_python(argv)
-}
-
-/// The wheel's pytest plugin (`rlocust.pytest_plugin`) in a plain `pytest`: start the engine in this interpreter
-/// and serve rlocust's `locust` from now on. Raises RuntimeError with one line when it cannot.
-#[pyfunction]
-fn activate_library() -> PyResult<()> {
-    crate::app::library::activate().map_err(PyRuntimeError::new_err)
-}
-
-/// `import locust` in a plain interpreter of an environment made to answer as Locust (`python -m
-/// rlocust.as_locust`, whose import hook calls this): serve rlocust's `locust` package from now on, without
-/// starting the engine. A later `locust.main.main()` runs the command line with `run`, which starts
-/// the engine as `rlocust` does, so listeners added before it (Taurus's wrapper) stay on the same `events`.
-/// Idempotent; RuntimeError (one line) when the importer cannot be installed.
-#[pyfunction]
-fn serve_shim() -> PyResult<()> {
-    crate::interp::start_hosted().map_err(|e| {
-        PyRuntimeError::new_err(crate::app::ExitStatus::from(e).text().1.trim().to_string())
-    })
+/// The options a locustfile added, as `locust.argument_parser.custom_arg_specs` describes them (one tuple each).
+#[allow(clippy::type_complexity)] // the tuple mirrors what `custom_arg_specs` returns
+pub fn custom_args(
+    specs: Vec<Bound<'_, pyo3::types::PyTuple>>,
+) -> PyResult<Vec<crate::cli::CustomArg>> {
+    specs
+        .into_iter()
+        .map(|t| {
+            let (flags, dest, takes_value, multiple, env_var, help, default_display, hidden): (
+                Vec<String>,
+                String,
+                bool,
+                bool,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                bool,
+            ) = t.extract()?;
+            Ok(crate::cli::CustomArg {
+                flags,
+                dest,
+                takes_value,
+                multiple,
+                env_var,
+                help,
+                default_display,
+                hidden,
+            })
+        })
+        .collect()
 }
 
 pub fn add_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -334,12 +277,7 @@ pub fn add_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(lib_stop_timeout, m)?)?;
     m.add_function(wrap_pyfunction!(lib_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(lib_take_logs, m)?)?;
-    m.add_function(wrap_pyfunction!(lib_web_ui, m)?)?;
     m.add_function(wrap_pyfunction!(stats_text, m)?)?;
     m.add_function(wrap_pyfunction!(stats_sample_history, m)?)?;
-    m.add_function(wrap_pyfunction!(lib_parse_options, m)?)?;
-    m.add_function(wrap_pyfunction!(run_python, m)?)?;
-    m.add_function(wrap_pyfunction!(activate_library, m)?)?;
-    m.add_function(wrap_pyfunction!(serve_shim, m)?)?;
     Ok(())
 }

@@ -324,7 +324,7 @@ fn command_object(py: Python<'_>, issued: IssuedCommand) -> PyResult<Py<PyAny>> 
             DistMessage {
                 id,
                 r#type: kind,
-                data: super::dist::to_py(py, &data)?,
+                data: super::distributed::to_py(py, &data)?,
                 node_id,
             },
         )?

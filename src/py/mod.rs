@@ -6,9 +6,12 @@
 //! Everything here runs on the hub thread with the GIL held, and only adapts: a request becomes an
 //! `engine::Job` (the engine runs it on tokio, never taking the GIL), a drained batch becomes Python objects
 //! (`messages`). Cross-thread data is plain Rust (see `bridge`, `engine`, `http`).
-mod dist;
+pub mod callables;
+mod distributed;
 mod library;
+pub use library::{custom_args, library_web_ui};
 mod messages;
+mod request;
 pub mod response;
 
 use crate::bridge::{Bridge, Drained};
@@ -19,7 +22,6 @@ use crate::stats::RequestStats;
 use bytes::Bytes;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyTuple;
 use response::Response;
 use std::sync::{Arc, OnceLock};
@@ -129,9 +131,6 @@ fn flush() -> PyResult<()> {
     Ok(())
 }
 
-/// `timeout` of `Session.send`: (connect s, read s, connect as text, read as text).
-type TimeoutArg = (Option<f64>, Option<f64>, String, Option<String>);
-
 /// A timeout in seconds as a Duration: None for "no timeout", including values no Duration holds (1e30, inf) and
 /// NaN, which the clients' sockets also treat as "wait forever". (The shim has refused what the client refuses;
 /// zero reaches here only from FastHttpUser, where it means a non-blocking socket.)
@@ -172,37 +171,33 @@ impl Session {
         })
     }
 
-    /// Start a call; returns a ticket the hub hands back with the `Response` when it completes.
-    /// `name=None` resolves to the client's default (requests: path and query; FastHttp: the url as given).
-    /// `timeout`: None, or (connect seconds, read seconds, connect as text, read as text) with None for "wait
-    /// forever" (the shim has validated them as the client does).
-    #[pyo3(signature = (method, url, name, headers, body, timeout, allow_redirects, verify, cookies, record, max_redirects=30, url_as_given=None, retries_on_close=0, *, header_fault=None, no_host=false, proxy=None, ca_bundle=None, cert=None, key=None, tls_error=None, stream=false))]
-    #[allow(clippy::too_many_arguments)]
-    fn send(
-        &self,
-        py: Python<'_>,
-        method: &str,
-        url: &str,
-        name: Option<String>,
-        mut headers: Vec<(String, String)>,
-        body: Option<PyBackedBytes>,
-        timeout: Option<TimeoutArg>,
-        allow_redirects: bool,
-        verify: bool,
-        cookies: Vec<(String, String)>,
-        record: bool,
-        max_redirects: u32,
-        url_as_given: Option<String>,
-        retries_on_close: u32,
-        header_fault: Option<String>,
-        no_host: bool,
-        proxy: Option<String>,
-        ca_bundle: Option<String>,
-        cert: Option<String>,
-        key: Option<String>,
-        tls_error: Option<(i32, String)>,
-        stream: bool,
-    ) -> PyResult<u64> {
+    /// Start the call `request` describes (and empty it: a Request is sent once); returns a ticket the hub
+    /// hands back with the `Response` when it completes.
+    fn send(&self, py: Python<'_>, request: &Bound<'_, request::Request>) -> PyResult<u64> {
+        let request::Request {
+            method,
+            url,
+            name,
+            mut headers,
+            body,
+            timeout,
+            allow_redirects,
+            verify,
+            cookies,
+            record,
+            max_redirects,
+            url_as_given,
+            retries_on_close,
+            header_fault,
+            no_host,
+            proxy,
+            ca_bundle,
+            cert,
+            key,
+            tls_error,
+            stream,
+        } = std::mem::take(&mut *request.borrow_mut());
+        let (method, url) = (method.as_str(), url.as_str());
         let Installed { core, requests, .. } = installed()?;
         // a proxy URL requests refuses: its exception, raised by the shim (`ValueError("proxy", class, text)`)
         let proxy = match proxy.as_deref().map(http::Proxy::parse) {
@@ -217,7 +212,7 @@ impl Session {
         let http_method =
             http::check::request_method(self.flavor, method, &headers, header_fault.is_some())
                 .map_err(PyValueError::new_err)?;
-        let otel_span = crate::otel::record::start_span(
+        let trace = crate::otel::record::start_span(
             self.flavor,
             method,
             name.as_deref(),
@@ -238,7 +233,7 @@ impl Session {
             recorded: record,
             stream,
             pacing_ms: self.pacing_ms,
-            otel_span,
+            trace,
         };
         let spec = RequestSpec {
             method: http_method,
@@ -500,10 +495,15 @@ fn user_stopped(class_name: &str) -> PyResult<()> {
     Ok(())
 }
 
+/// Whether the watchdog asked the Python thread to raise `KeyboardInterrupt` (set by `interp::interrupt`); read and
+/// cleared by the shim's SIGINT handler through [`take_interrupt`].
+pub static INTERRUPT_REQUESTED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// Whether the watchdog asked for a KeyboardInterrupt (cleared by reading it).
 #[pyfunction]
 fn take_interrupt() -> bool {
-    crate::interp::INTERRUPT_REQUESTED.swap(false, std::sync::atomic::Ordering::SeqCst)
+    INTERRUPT_REQUESTED.swap(false, std::sync::atomic::Ordering::SeqCst)
 }
 
 /// A user ended with KeyboardInterrupt (the watchdog's interrupt made progress).
@@ -738,31 +738,14 @@ fn stats_clear() -> PyResult<()> {
 
 mod stats_view;
 
-/// The wheel's entry point (`rlocust` console script, `python -m rlocust`): the same program as the binary,
-/// run inside the host interpreter. Returns the exit code.
-#[pyfunction]
-fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
-    let package = py
-        .import("rlocust")
-        .and_then(|m| m.getattr("__file__"))
-        .and_then(|f| f.extract::<String>());
-    if let Ok(file) = package
-        && let Some(dir) = std::path::Path::new(&file).parent()
-    {
-        let _ = crate::app::PLACE.set(dir.display().to_string());
-    }
-    crate::app::run(argv)
-}
-
-/// The module `_rlocust` (registered with the interpreter before it starts).
-#[pymodule]
-#[pyo3(name = "_rlocust")]
-pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+/// Adds this module's classes and functions to `_rlocust` (the module itself, with the program's own entry points,
+/// is defined by `doors`).
+pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Session>()?;
-    m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_class::<request::Request>()?;
     m.add_class::<Response>()?;
     messages::add_classes(m)?;
-    dist::add_functions(m)?;
+    distributed::add_functions(m)?;
     library::add_functions(m)?;
     m.add_function(wrap_pyfunction!(wake_fd, m)?)?;
     m.add_function(wrap_pyfunction!(drain, m)?)?;

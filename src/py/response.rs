@@ -2,7 +2,13 @@
 //!
 //! Built on the hub thread from a finished call; holds the bytes and decodes lazily. Objects that need
 //! Python-side classes (the case-insensitive header dict, exception instances, the request view) come from
-//! the shim module `locust._bridge`, so exception classes are the ones user code catches.
+//! the shim's leaf module `locust._ffi`, so exception classes are the ones user code catches.
+//!
+//! To add a Response attribute: a `#[getter]` (or method) in the `#[pymethods] impl Response` block below, computed
+//! from the call's bytes and headers as requests computes it; its stub in `python/rlocust/_rlocust.pyi`; and a read
+//! of it in `locustfiles/response_surface.py`, which the differential suite (`make test-diff`) runs under real
+//! Locust 2.47 and under rlocust and compares.
+use super::callables;
 use crate::http::wire::exc::{PyExc, PyVal};
 use crate::http::{Completed, Exchange, Flavor, HttpError};
 use bytes::Bytes;
@@ -11,15 +17,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
-fn bridge_mod(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
-    static M: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    let m = M.get_or_try_init(py, || -> PyResult<Py<PyModule>> {
-        Ok(py.import("locust._bridge")?.unbind())
-    })?;
-    Ok(m.bind(py))
-}
-
-/// A [`PyExc`] as the nested tuples `locust._bridge.build_exc` turns into an exception object:
+/// A [`PyExc`] as the nested tuples `locust._ffi.build_exc` turns into an exception object:
 /// `("E", class path, [args], [(attr, value)], context or None, chain)` (chain: 0 raised while handling the
 /// context, 1 `from` it, 2 `from None`); values are Python values, an exception is such a tuple again, and an
 /// object shown only by its repr is `("O", repr)`.
@@ -139,7 +137,7 @@ impl Response {
             ));
         }
         if streaming {
-            bridge_mod(slf.py())?.call_method1("read_rest", (slf,))?;
+            callables::read_rest(slf.py())?.call1((slf,))?;
         }
         Ok(())
     }
@@ -328,14 +326,13 @@ impl Response {
         slf: &Bound<'_, Self>,
         label: &str,
     ) -> PyResult<Option<Py<PyAny>>> {
-        let m = bridge_mod(py)?;
         let flavor = match self.flavor {
             Flavor::Requests => "requests",
             Flavor::Fast => "fast",
         };
         if let Some(e) = &self.error {
             let desc = exc_to_py(py, &e.exception(self.flavor, &self.request_url))?;
-            let obj = m.call_method1("build_exc", (desc,))?;
+            let obj = callables::build_exc(py)?.call1((desc,))?;
             return Ok(Some(obj.unbind()));
         }
         match self.flavor {
@@ -345,11 +342,9 @@ impl Response {
                 label,
             ) {
                 Some(msg) => Ok(Some(
-                    m.call_method1(
-                        "make_error",
-                        ("http", flavor, msg, self.url.as_str(), self.status, slf),
-                    )?
-                    .unbind(),
+                    callables::make_error(py)?
+                        .call1(("http", flavor, msg, self.url.as_str(), self.status, slf))?
+                        .unbind(),
                 )),
                 None => Ok(None),
             },
@@ -358,18 +353,16 @@ impl Response {
                     Ok(None)
                 } else {
                     Ok(Some(
-                        m.call_method1(
-                            "make_error",
-                            (
+                        callables::make_error(py)?
+                            .call1((
                                 "badstatus",
                                 flavor,
                                 String::new(),
                                 self.url.as_str(),
                                 self.status,
                                 slf,
-                            ),
-                        )?
-                        .unbind(),
+                            ))?
+                            .unbind(),
                     ))
                 }
             }
@@ -435,7 +428,7 @@ impl Response {
 
     /// requests' `__getstate__`: the `__attrs__` with the body read (what pickling saves).
     fn __getstate__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        bridge_mod(slf.py())?.call_method1("response_state", (slf,))
+        callables::response_state(slf.py())?.call1((slf,))
     }
 
     /// requests' iteration: the body in pieces of 128 bytes (`in`, `list()`, `for` go through it).
@@ -539,7 +532,7 @@ impl Response {
         Ok(slf.borrow().body.as_ref().map(|b| PyBytes::new(py, b)))
     }
 
-    /// Start reading the next piece of a streamed body: the ticket it arrives with (`locust._bridge.read_piece`
+    /// Start reading the next piece of a streamed body: the ticket it arrives with (`locust._stream.read_piece`
     /// waits for it), or None when there is no more (or no streamed body).
     fn _read_piece(&self) -> PyResult<Option<u64>> {
         let Some(slot) = &self.tail else {
@@ -567,7 +560,7 @@ impl Response {
         Ok(Some(ticket))
     }
 
-    /// The streamed body read to its end by `locust._bridge.read_rest`: `rest` follows what was read with the head.
+    /// The streamed body read to its end by `locust._stream.read_rest`: `rest` follows what was read with the head.
     fn _finish_body(&mut self, rest: &[u8]) {
         let mut all = Vec::with_capacity(self.body.as_ref().map_or(0, |b| b.len()) + rest.len());
         all.extend_from_slice(self.body.as_deref().unwrap_or_default());
@@ -640,7 +633,7 @@ impl Response {
         let py = slf.py();
         Self::whole_body(slf)?;
         let body = PyBytes::new(py, slf.borrow().body.as_deref().unwrap_or_default());
-        bridge_mod(py)?.call_method1("apparent_encoding", (body,))
+        callables::apparent_encoding(py)?.call1((body,))
     }
 
     #[getter]
@@ -669,8 +662,8 @@ impl Response {
         if let Some(h) = &this.headers_obj {
             return Ok(h.clone_ref(py));
         }
-        let obj = bridge_mod(py)?
-            .call_method1("make_headers", (this.headers.clone(),))?
+        let obj = callables::make_headers(py)?
+            .call1((this.headers.clone(),))?
             .unbind();
         this.headers_obj = Some(obj.clone_ref(py));
         Ok(obj)
@@ -688,7 +681,7 @@ impl Response {
                 pairs.push((n.trim().to_string(), val.trim().to_string()));
             }
         }
-        bridge_mod(py)?.call_method1("make_cookies", (pairs,))
+        callables::make_cookies(py)?.call1((pairs,))
     }
 
     #[getter]
@@ -729,17 +722,14 @@ impl Response {
                 Some(b) => PyBytes::new(py, b).into_any().unbind(),
                 None => py.None(),
             };
-            bridge_mod(py)?
-                .call_method1(
-                    "make_request",
-                    (
-                        this.request_method.as_str(),
-                        this.url.as_str(),
-                        header_pairs(&this.request_headers),
-                        body,
-                        slf,
-                    ),
-                )?
+            callables::make_request(py)?
+                .call1((
+                    this.request_method.as_str(),
+                    this.url.as_str(),
+                    header_pairs(&this.request_headers),
+                    body,
+                    slf,
+                ))?
                 .unbind()
         };
         if let Ok(mut this) = slf.try_borrow_mut() {
@@ -756,7 +746,7 @@ impl Response {
     /// requests' `Response.links`: the `Link` header parsed, keyed by `rel` (or the URL).
     #[getter]
     fn links<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        bridge_mod(py)?.call_method1("parse_links", (crate::http::header(&self.headers, "link"),))
+        callables::parse_links(py)?.call1((crate::http::header(&self.headers, "link"),))
     }
 
     #[getter]
@@ -768,9 +758,7 @@ impl Response {
     #[getter]
     fn next(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
-        Ok(bridge_mod(py)?
-            .call_method1("next_request", (slf,))?
-            .unbind())
+        Ok(callables::next_request(py)?.call1((slf,))?.unbind())
     }
 
     /// requests' `Response.raw`: a file-like object over the body (read once when the call had `stream=True`,
@@ -778,7 +766,7 @@ impl Response {
     #[getter]
     fn raw(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
-        Ok(bridge_mod(py)?.call_method1("make_raw", (slf,))?.unbind())
+        Ok(callables::make_raw(py)?.call1((slf,))?.unbind())
     }
 
     #[pyo3(signature = (chunk_size=512, decode_unicode=false, delimiter=None))]
@@ -788,8 +776,7 @@ impl Response {
         decode_unicode: bool,
         delimiter: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        bridge_mod(slf.py())?
-            .call_method1("iter_lines", (slf, chunk_size, decode_unicode, delimiter))
+        callables::iter_lines(slf.py())?.call1((slf, chunk_size, decode_unicode, delimiter))
     }
 
     #[getter]
@@ -869,13 +856,12 @@ impl Response {
         let py = slf.py();
         let text = Self::text(slf)?;
         let text = text.bind(py);
-        let m = bridge_mod(py)?;
         let src: Bound<'py, PyAny> = if text.is_none() {
             PyString::new(py, "").into_any()
         } else {
             text.clone()
         };
-        m.call_method("json_loads", (src,), kwargs)
+        callables::json_loads(py)?.call((src,), kwargs)
     }
 
     #[pyo3(signature = (chunk_size=1, decode_unicode=false))]
@@ -887,15 +873,12 @@ impl Response {
         let py = slf.py();
         if slf.borrow().tail.is_some() {
             // a streamed body: its pieces as they arrive
-            return bridge_mod(py)?.call_method1(
-                "iter_stream",
-                (
-                    slf,
-                    chunk_size,
-                    decode_unicode,
-                    slf.borrow().effective_encoding(),
-                ),
-            );
+            return callables::iter_stream(py)?.call1((
+                slf,
+                chunk_size,
+                decode_unicode,
+                slf.borrow().effective_encoding(),
+            ));
         }
         let this = slf.borrow();
         let body = this.body.clone().unwrap_or_default();
@@ -909,7 +892,7 @@ impl Response {
             // requests decodes the chunks incrementally with the response's encoding, and yields them as bytes
             // when it has none
             let encoding = slf.borrow().effective_encoding();
-            return bridge_mod(py)?.call_method1("decode_chunks", (list, encoding));
+            return callables::decode_chunks(py)?.call1((list, encoding));
         }
         list.call_method0("__iter__")
     }
@@ -1000,8 +983,8 @@ impl Response {
     #[getter]
     fn _escape(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         match &self.escape {
-            Some(e) => Ok(bridge_mod(py)?
-                .call_method1("build_exc", (exc_to_py(py, e)?,))?
+            Some(e) => Ok(callables::build_exc(py)?
+                .call1((exc_to_py(py, e)?,))?
                 .unbind()),
             None => Ok(py.None()),
         }
@@ -1047,11 +1030,7 @@ fn not_catch_response(py: Python<'_>) -> PyErr {
 }
 
 fn locust_error(py: Python<'_>, msg: &str) -> PyErr {
-    match py
-        .import("locust.exception")
-        .and_then(|m| m.getattr("LocustError"))
-        .and_then(|c| c.call1((msg,)))
-    {
+    match callables::locust_error(py).and_then(|c| c.call1((msg,))) {
         Ok(e) => PyErr::from_value(e),
         Err(e) => e,
     }

@@ -8,10 +8,10 @@
 //! Who calls it: `report::outputs` (final tables, `--json`), the periodic printer (`app::session`),
 //! `report::csv`, `report::summary`, `report::prometheus`, `report::html`, `web::routes`. What it must not do:
 //! read live state (always a `runner::open::Snapshot`), print or write anything itself.
+use crate::pyfmt::json::J;
 use crate::runner::open::Snapshot;
 use crate::runner::open::schedule::fmt_rate;
 use crate::runner::open::tally::{LagPercentiles, Point};
-use crate::web::json::J;
 use std::fmt::Write as _;
 
 /// The console table's first words (tools that skip the stats tables in a log can skip it by them).
@@ -231,7 +231,7 @@ mod tests {
             CSV_HEADER.split(',').count(),
             csv_row(&snap(true), 0.0).split(',').count()
         );
-        let j = crate::web::json::pretty(&json(&snap(true), false));
+        let j = crate::pyfmt::json::pretty(&json(&snap(true), false));
         assert!(
             j.contains("\"dropped\": 8") && j.contains("\"users_busy\": 20"),
             "{j}"

@@ -9,9 +9,17 @@
 //! What it must not do: write anywhere or decide when to print; each function returns the text,
 //! one `\n` after every line.
 
-use crate::report::pyfmt::{py_fixed, py_int_trunc, py_round_int, readable_percentiles};
+use crate::pyfmt::{py_fixed, py_int_trunc, py_round_int, readable_percentiles};
 use crate::stats::{EntrySnapshot, Snapshot, percentiles_to_report};
 use std::fmt::Write as _;
+
+/// Width of the name column (W): 80 unless stdout is a terminal (reference §5.2).
+pub fn name_width() -> usize {
+    match crate::sys::stdout_columns() {
+        Some(cols) => (cols as i64 - 80).clamp(0, 80) as usize,
+        None => 80,
+    }
+}
 
 /// Locust's `STATS_TYPE_WIDTH`.
 const TYPE_WIDTH: usize = 8;
@@ -157,7 +165,7 @@ pub fn error_name(method: &str, name: &str, error: &str) -> String {
         // NOTE: Locust unwraps the exception object's args[0]; we hold its repr, so parse the
         // string literal back. Anything else inside is shown as is (Locust's distributed mode).
         Some(inner) => {
-            crate::report::pyfmt::parse_py_str_literal(inner).unwrap_or_else(|| inner.to_owned())
+            crate::pyfmt::parse_py_str_literal(inner).unwrap_or_else(|| inner.to_owned())
         }
         None => error.to_owned(),
     };

@@ -12,7 +12,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::pyfmt::{py_round_int, readable_percentiles};
+use crate::pyfmt::{py_round_int, readable_percentiles};
 use crate::stats::{EntrySnapshot, Snapshot, percentiles_to_report};
 
 /// The console table's title (it starts as Locust's percentile table does, so tools that skip the stats tables
@@ -130,7 +130,7 @@ pub fn html_section(snap: &Snapshot, percentiles: &[f64]) -> Option<String> {
          <div class=\"table-wrap\"><table id=\"response-times-corrected\">\n<thead><tr><th>Method</th><th>Name</th>",
     );
     for &p in percentiles {
-        let label = crate::report::pyfmt::readable_percentile(p);
+        let label = crate::pyfmt::readable_percentile(p);
         let _ = write!(out, "<th class=\"num\">{}ile (ms)</th>", escape(&label));
     }
     out.push_str(

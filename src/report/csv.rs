@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::report::pyfmt::{
+use crate::pyfmt::{
     format_utc_timestamp, py_fixed, py_float_repr, py_int_trunc, py_num, py_round_int, py_str_repr,
     readable_percentiles,
 };

@@ -9,14 +9,13 @@
 //!
 //! Who calls it: `web` (`/stats/report`, and [`RunInfo`] for the dashboard's template args) and
 //! `report::outputs` (`--html FILE`, written once at shutdown, by the watchdog too). Pure Rust: it reads the
-//! stats, the runner's state and [`RunInfo`]; never Python, so a report is written even when the Python thread
-//! is stuck.
-use crate::report::pyfmt::{format_utc_timestamp, py_float_repr, py_round_int};
-use crate::runner::{Shared, State};
+//! stats, the users through [`Users`] (the runner's state as one) and [`RunInfo`]; never Python, so a report is
+//! written even when the Python thread is stuck; never `web` (it is fed, not tied).
+use crate::pyfmt::json::{J, script_json};
+use crate::pyfmt::{format_utc_timestamp, py_float_repr, py_round_int};
+use crate::report::ui_json::{self as api, TaskTrees};
 use crate::stats::RequestStats;
 use crate::stats::history::HistoryPoint;
-use crate::web::api::{self, TaskTrees};
-use crate::web::json::{J, script_json};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -227,8 +226,42 @@ impl RunInfo {
 /// Everything a report is built from.
 pub struct Report {
     pub stats: Arc<RequestStats>,
-    pub shared: Arc<Shared>,
+    pub users: Arc<dyn Users>,
     pub info: Arc<RunInfo>,
+}
+
+/// What a report reads of the run's users each time it is built (`runner::Shared` implements it).
+pub trait Users: Send + Sync {
+    /// Users alive now.
+    fn count(&self) -> u64;
+    /// Users alive per class; once the run is stopping or stopped, the counts it had when it stopped.
+    fn per_class(&self) -> BTreeMap<String, u64>;
+    /// Whether a run was ever started (the runner left "ready").
+    fn started(&self) -> bool;
+}
+
+/// The command line's runner state, read as [`Users`].
+impl Users for crate::runner::Shared {
+    fn count(&self) -> u64 {
+        self.user_count()
+    }
+
+    fn per_class(&self) -> std::collections::BTreeMap<String, u64> {
+        if matches!(
+            self.state(),
+            crate::runner::State::Stopped | crate::runner::State::Stopping
+        ) {
+            self.final_user_classes_count()
+        } else {
+            self.user_classes_count()
+        }
+        .into_iter()
+        .collect()
+    }
+
+    fn started(&self) -> bool {
+        self.state() != crate::runner::State::Ready
+    }
 }
 
 /// Locust's `format_duration(start, end)`: "1 day, 2 hours and 1 second", "0 seconds".
@@ -329,19 +362,12 @@ impl Report {
             && format_utc_timestamp(last.time as f64) < end_time
         {
             // (Locust computes it now and stamps it with the end time)
-            let mut point = HistoryPoint::of_total(total, self.shared.user_count(), now);
+            let mut point = HistoryPoint::of_total(total, self.users.count(), now);
             point.time = end_ts.trunc() as i64;
             history.push(api::history_point(&point, &end_time));
         }
-        let state = self.shared.state();
-        let alive: BTreeMap<String, u64> = if matches!(state, State::Stopped | State::Stopping) {
-            self.shared.final_user_classes_count()
-        } else {
-            self.shared.user_classes_count()
-        }
-        .into_iter()
-        .collect();
-        let (host, _, _) = self.info.host_and_warnings(state != State::Ready);
+        let alive = self.users.per_class();
+        let (host, _, _) = self.info.host_and_warnings(self.users.started());
         let mut args = J::obj([
             ("is_report", J::Bool(true)),
             ("requests_statistics", J::Arr(requests)),
@@ -435,6 +461,7 @@ pub fn fill(args: &J, theme: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runner::Shared;
 
     #[test]
     fn durations_read_as_locusts() {
@@ -512,7 +539,7 @@ mod tests {
         };
         let report = Report {
             stats,
-            shared,
+            users: shared,
             info: Arc::new(info),
         };
         let page = report.render(false, "light");

@@ -7,37 +7,10 @@
 //!
 //! What it must not do: write files or reset statistics itself.
 
-use crate::report::pyfmt::{py_float_repr, py_num};
+use crate::pyfmt::json::json_str;
+use crate::pyfmt::{py_float_repr, py_num};
 use crate::stats::{EntrySnapshot, Num, Snapshot};
 use std::fmt::Write as _;
-
-/// A JSON string as Python's `json.dumps` writes it (`ensure_ascii=True`): `\"`, `\\`, `\n`,
-/// `\r`, `\t`, `\b`, `\f`, and `\uXXXX` (surrogate pairs above U+FFFF) for everything outside
-/// printable ASCII.
-pub fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            c => {
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{u:04x}");
-                }
-            }
-        }
-    }
-    out.push('"');
-    out
-}
 
 /// A Python float as `json.dumps` writes it (`Infinity`, `-Infinity`, `NaN` for the
 /// non-finite values, which Python allows by default).
@@ -135,9 +108,9 @@ pub fn serialize_stats(snap: &Snapshot) -> String {
 
 /// `--json` when an open workload ran (rlocust's own, `report::arrivals`): an object holding Locust's array as
 /// `stats` and the open workload's accounting as `arrivals`, both indented by 4 as the array is.
-pub fn with_arrivals(stats: &str, arrivals: &crate::web::json::J) -> String {
+pub fn with_arrivals(stats: &str, arrivals: &crate::pyfmt::json::J) -> String {
     let indent = |text: &str| text.trim_end().replace('\n', "\n    ");
-    let arrivals = crate::web::json::pretty(arrivals);
+    let arrivals = crate::pyfmt::json::pretty(arrivals);
     format!(
         "{{\n    \"stats\": {},\n    \"arrivals\": {}\n}}",
         indent(stats),

@@ -8,10 +8,9 @@
 //!   runs with fixed-rate users.
 //! - `csv`: the four `--csv` files and their writer.
 //! - `json`: the `--json` / `--json-file` document.
-//! - `pyfmt`: Python-compatible number and string formatting shared by the three.
 //!
-//! Who calls it: the runner's periodic printers and writers, and the shutdown path. The web UI
-//! may reuse `pyfmt`.
+//! Who calls it: the runner's periodic printers and writers, and the shutdown path. The numbers are printed
+//! with `crate::pyfmt`.
 //!
 //! What it must not do: read live statistics (always a `Snapshot`), decide when to print or
 //! write (the caller's job), or touch Python.
@@ -24,9 +23,9 @@ pub mod html;
 pub mod json;
 pub mod outputs;
 pub mod prometheus;
-pub mod pyfmt;
 pub mod summary;
 pub mod thresholds;
+pub mod ui_json;
 
 /// A scenario replayed once through real Locust 2.47 (`locust.stats.RequestStats`, its
 /// `get_*_summary` functions, `StatsCSV`/`StatsCSVFileWriter` and `json.dumps(serialize_stats(),

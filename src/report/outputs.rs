@@ -166,6 +166,17 @@ impl Outputs {
     }
 }
 
+/// The watchdog writes the results of a run it ends (see `runner::watchdog`).
+impl crate::runner::watchdog::Results for Outputs {
+    fn had_errors(&self) -> bool {
+        Outputs::had_errors(self)
+    }
+
+    fn write_final(&self, user_count: u64) {
+        Outputs::write_final(self, user_count);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

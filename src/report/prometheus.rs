@@ -21,9 +21,11 @@
 //!
 //! Who calls it: the web UI's `/metrics` route and the `--metrics-port` listener (`web::metrics`), off the
 //! tokio workers that run the load. What it must not do: read live statistics, touch Python, or block.
+//!
+//! To add a family: a named part called from [`render`] in its place (the order is the document's), writing
+//! `w.family(...)` then its samples; a test in `tests/obs` reads it as Prometheus scrapes it.
 use std::fmt::Write as _;
 
-use crate::dist::node::WorkerInfo;
 use crate::stats::{EntrySnapshot, Snapshot};
 
 /// The `le` bounds of the response-time histogram in ms unless `--metrics-buckets` sets them.
@@ -103,11 +105,24 @@ pub struct Exposition<'a> {
     pub process_cpu_seconds: f64,
     pub process_start_time: f64,
     /// On a master, every worker it knows (missing ones included); `None` elsewhere.
-    pub workers: Option<Vec<WorkerInfo>>,
+    pub workers: Option<Vec<WorkerRow>>,
     /// `le` bounds in ms.
     pub buckets_ms: &'a [f64],
     /// Request rows: without them (a worker, whose rows go to its master) only the process series.
     pub with_requests: bool,
+}
+
+/// One worker of a master as the scrape shows it (the caller copies it from the master's roster).
+#[derive(Clone, Debug)]
+pub struct WorkerRow {
+    pub id: String,
+    /// `ready`, `spawning`, `running`, `missing`.
+    pub state: &'static str,
+    pub user_count: u64,
+    /// Percent of one core, from its heartbeats.
+    pub cpu_usage: f64,
+    /// RSS bytes, from its heartbeats.
+    pub memory_usage: u64,
 }
 
 /// A Prometheus label value: `\`, `"` and newlines escaped.
@@ -299,20 +314,42 @@ fn cumulative(hist: &[(u64, u64)], bounds_us: &[f64]) -> Vec<u64> {
     out
 }
 
-/// Write the whole document.
+/// Write the whole document: the families in a fixed order, each part below writing its own.
 pub fn render(x: &Exposition<'_>, format: Format) -> String {
     let mut w = Writer {
         out: String::with_capacity(4096),
         format,
     };
-    let snap = x.snap;
-    let total = &snap.total;
     let entries = if x.with_requests {
-        rows(snap)
+        rows(x.snap)
     } else {
         Vec::new()
     };
+    info(&mut w);
+    if x.with_requests {
+        request_counters(&mut w, x.snap, &entries);
+        response_time_histogram(&mut w, x.buckets_ms, &entries);
+        response_time_percentiles(&mut w, &x.snap.total, &entries);
+        if x.snap.has_corrected() {
+            corrected_percentiles(&mut w, &x.snap.total, &entries);
+        }
+    }
+    users_and_state(&mut w, x);
+    generator_lateness(&mut w);
+    arrival_series(&mut w);
+    if let Some(workers) = &x.workers {
+        worker_families(&mut w, workers);
+    }
+    process_families(&mut w, x);
+    exporter_compat(&mut w, x, &entries);
+    if format == Format::OpenMetrics {
+        w.out.push_str("# EOF\n");
+    }
+    w.out
+}
 
+/// `rlocust_info`: the versions.
+fn info(w: &mut Writer) {
     w.family(
         "rlocust_info",
         Kind::Gauge,
@@ -322,172 +359,185 @@ pub fn render(x: &Exposition<'_>, format: Format) -> String {
     w.sample(
         "rlocust_info",
         &[
-            ("version", crate::app::VERSION),
-            ("locust_version", crate::app::LOCUST_VERSION),
+            ("version", crate::version::VERSION),
+            ("locust_version", crate::version::LOCUST_VERSION),
         ],
         1.0,
     );
+}
 
-    if x.with_requests {
-        w.family(
-            "rlocust_requests",
-            Kind::Counter,
-            None,
-            "Requests recorded, failures included, by method and request name.",
+/// Requests, failures, errors and response bytes per row.
+fn request_counters(w: &mut Writer, snap: &Snapshot, entries: &[&EntrySnapshot]) {
+    w.family(
+        "rlocust_requests",
+        Kind::Counter,
+        None,
+        "Requests recorded, failures included, by method and request name.",
+    );
+    for e in entries {
+        w.sample(
+            "rlocust_requests_total",
+            &[("method", &e.method), ("name", &e.name)],
+            e.num_requests as f64,
         );
-        for e in &entries {
-            w.sample(
-                "rlocust_requests_total",
-                &[("method", &e.method), ("name", &e.name)],
-                e.num_requests as f64,
-            );
-        }
-        w.family(
-            "rlocust_request_failures",
-            Kind::Counter,
-            None,
-            "Failed requests by method and request name.",
+    }
+    w.family(
+        "rlocust_request_failures",
+        Kind::Counter,
+        None,
+        "Failed requests by method and request name.",
+    );
+    for e in entries {
+        w.sample(
+            "rlocust_request_failures_total",
+            &[("method", &e.method), ("name", &e.name)],
+            e.num_failures as f64,
         );
-        for e in &entries {
-            w.sample(
-                "rlocust_request_failures_total",
-                &[("method", &e.method), ("name", &e.name)],
-                e.num_failures as f64,
-            );
-        }
-        w.family(
-            "rlocust_errors",
-            Kind::Counter,
-            None,
-            "Failures by method, request name and error text (the failures table's rows).",
+    }
+    w.family(
+        "rlocust_errors",
+        Kind::Counter,
+        None,
+        "Failures by method, request name and error text (the failures table's rows).",
+    );
+    for err in &snap.errors {
+        w.sample(
+            "rlocust_errors_total",
+            &[
+                ("method", &err.method),
+                ("name", &err.name),
+                ("error", &err.error),
+            ],
+            err.occurrences as f64,
         );
-        for err in &snap.errors {
-            w.sample(
-                "rlocust_errors_total",
-                &[
-                    ("method", &err.method),
-                    ("name", &err.name),
-                    ("error", &err.error),
-                ],
-                err.occurrences as f64,
-            );
-        }
-        w.family(
-            "rlocust_response_bytes",
-            Kind::Counter,
-            Some("bytes"),
-            "Response body bytes (the content length Locust records) by method and request name.",
+    }
+    w.family(
+        "rlocust_response_bytes",
+        Kind::Counter,
+        Some("bytes"),
+        "Response body bytes (the content length Locust records) by method and request name.",
+    );
+    for e in entries {
+        w.sample(
+            "rlocust_response_bytes_total",
+            &[("method", &e.method), ("name", &e.name)],
+            e.total_content_length as f64,
         );
-        for e in &entries {
-            w.sample(
-                "rlocust_response_bytes_total",
-                &[("method", &e.method), ("name", &e.name)],
-                e.total_content_length as f64,
-            );
-        }
+    }
+}
 
-        // the histogram, from each row's exact buckets
-        let bounds_us: Vec<f64> = x.buckets_ms.iter().map(|ms| ms * 1000.0).collect();
-        let le: Vec<String> = x
-            .buckets_ms
-            .iter()
-            .map(|ms| float_label(ms / 1000.0))
-            .collect();
-        w.family(
-            "rlocust_response_time_seconds",
-            Kind::Histogram,
-            Some("seconds"),
-            "Response times by method and request name, from rlocust's exact histograms (bucket bounds: --metrics-buckets).",
-        );
-        for e in &entries {
-            let counts = cumulative(e.histogram_us(), &bounds_us);
-            for (bound, c) in le.iter().zip(&counts) {
-                w.sample(
-                    "rlocust_response_time_seconds_bucket",
-                    &[("method", &e.method), ("name", &e.name), ("le", bound)],
-                    *c as f64,
-                );
-            }
-            let n = e.num_timed_requests();
+/// `rlocust_response_time_seconds`, from each row's exact buckets, at the `--metrics-buckets` bounds.
+fn response_time_histogram(w: &mut Writer, buckets_ms: &[f64], entries: &[&EntrySnapshot]) {
+    let bounds_us: Vec<f64> = buckets_ms.iter().map(|ms| ms * 1000.0).collect();
+    let le: Vec<String> = buckets_ms
+        .iter()
+        .map(|ms| float_label(ms / 1000.0))
+        .collect();
+    w.family(
+        "rlocust_response_time_seconds",
+        Kind::Histogram,
+        Some("seconds"),
+        "Response times by method and request name, from rlocust's exact histograms (bucket bounds: --metrics-buckets).",
+    );
+    for e in entries {
+        let counts = cumulative(e.histogram_us(), &bounds_us);
+        for (bound, c) in le.iter().zip(&counts) {
             w.sample(
                 "rlocust_response_time_seconds_bucket",
-                &[("method", &e.method), ("name", &e.name), ("le", "+Inf")],
-                n as f64,
-            );
-            w.sample(
-                "rlocust_response_time_seconds_sum",
-                &[("method", &e.method), ("name", &e.name)],
-                e.total_response_time / 1000.0,
-            );
-            w.sample(
-                "rlocust_response_time_seconds_count",
-                &[("method", &e.method), ("name", &e.name)],
-                n as f64,
+                &[("method", &e.method), ("name", &e.name), ("le", bound)],
+                *c as f64,
             );
         }
-
-        w.family(
-            "rlocust_response_time_percentile_seconds",
-            Kind::Gauge,
-            Some("seconds"),
-            "Whole-run response-time percentiles by method and request name (name=\"Aggregated\", method=\"\": all requests), exact to 0.1 %.",
+        let n = e.num_timed_requests();
+        w.sample(
+            "rlocust_response_time_seconds_bucket",
+            &[("method", &e.method), ("name", &e.name), ("le", "+Inf")],
+            n as f64,
         );
-        let quantiles: Vec<String> = EXPORTED_PERCENTILES
-            .iter()
-            .map(|&p| float_label(p))
-            .collect();
-        for e in entries.iter().copied().chain(std::iter::once(total)) {
-            if !e.has_response_times() {
-                continue;
-            }
-            for (p, q) in EXPORTED_PERCENTILES.iter().zip(&quantiles) {
-                w.sample(
-                    "rlocust_response_time_percentile_seconds",
-                    &[("method", &e.method), ("name", &e.name), ("quantile", q)],
-                    e.percentile(*p) / 1000.0,
-                );
-            }
-        }
+        w.sample(
+            "rlocust_response_time_seconds_sum",
+            &[("method", &e.method), ("name", &e.name)],
+            e.total_response_time / 1000.0,
+        );
+        w.sample(
+            "rlocust_response_time_seconds_count",
+            &[("method", &e.method), ("name", &e.name)],
+            n as f64,
+        );
+    }
+}
 
-        if snap.has_corrected() {
-            w.family(
-                "rlocust_response_time_corrected_percentile_seconds",
-                Kind::Gauge,
-                Some("seconds"),
-                "Whole-run percentiles corrected for coordinated omission (rows with requests of constant_pacing/constant_throughput users; docs/observability.md).",
+/// Whole-run percentiles per row and of the total.
+fn response_time_percentiles(w: &mut Writer, total: &EntrySnapshot, entries: &[&EntrySnapshot]) {
+    w.family(
+        "rlocust_response_time_percentile_seconds",
+        Kind::Gauge,
+        Some("seconds"),
+        "Whole-run response-time percentiles by method and request name (name=\"Aggregated\", method=\"\": all requests), exact to 0.1 %.",
+    );
+    let quantiles: Vec<String> = EXPORTED_PERCENTILES
+        .iter()
+        .map(|&p| float_label(p))
+        .collect();
+    for e in entries.iter().copied().chain(std::iter::once(total)) {
+        if !e.has_response_times() {
+            continue;
+        }
+        for (p, q) in EXPORTED_PERCENTILES.iter().zip(&quantiles) {
+            w.sample(
+                "rlocust_response_time_percentile_seconds",
+                &[("method", &e.method), ("name", &e.name), ("quantile", q)],
+                e.percentile(*p) / 1000.0,
             );
-            for e in entries.iter().copied().chain(std::iter::once(total)) {
-                if !e.has_response_times() || e.corrected_counts().is_none() {
-                    continue;
-                }
-                for (p, q) in EXPORTED_PERCENTILES.iter().zip(&quantiles) {
-                    if let Some(ms) = e.corrected_percentile(*p) {
-                        w.sample(
-                            "rlocust_response_time_corrected_percentile_seconds",
-                            &[("method", &e.method), ("name", &e.name), ("quantile", q)],
-                            ms / 1000.0,
-                        );
-                    }
-                }
-            }
-            w.family(
-                "rlocust_coordinated_omission_samples",
-                Kind::Counter,
-                None,
-                "Synthetic samples the coordinated-omission correction added (requests a stalled fixed-rate user could not send).",
-            );
-            for e in entries.iter().copied() {
-                if let Some(c) = e.corrected_counts() {
-                    w.sample(
-                        "rlocust_coordinated_omission_samples_total",
-                        &[("method", &e.method), ("name", &e.name)],
-                        c.synthetic_samples as f64,
-                    );
-                }
+        }
+    }
+}
+
+/// The coordinated-omission corrected percentiles and the synthetic samples (runs with fixed-rate users).
+fn corrected_percentiles(w: &mut Writer, total: &EntrySnapshot, entries: &[&EntrySnapshot]) {
+    let quantiles: Vec<String> = EXPORTED_PERCENTILES
+        .iter()
+        .map(|&p| float_label(p))
+        .collect();
+    w.family(
+        "rlocust_response_time_corrected_percentile_seconds",
+        Kind::Gauge,
+        Some("seconds"),
+        "Whole-run percentiles corrected for coordinated omission (rows with requests of constant_pacing/constant_throughput users; docs/observability.md).",
+    );
+    for e in entries.iter().copied().chain(std::iter::once(total)) {
+        if !e.has_response_times() || e.corrected_counts().is_none() {
+            continue;
+        }
+        for (p, q) in EXPORTED_PERCENTILES.iter().zip(&quantiles) {
+            if let Some(ms) = e.corrected_percentile(*p) {
+                w.sample(
+                    "rlocust_response_time_corrected_percentile_seconds",
+                    &[("method", &e.method), ("name", &e.name), ("quantile", q)],
+                    ms / 1000.0,
+                );
             }
         }
     }
+    w.family(
+        "rlocust_coordinated_omission_samples",
+        Kind::Counter,
+        None,
+        "Synthetic samples the coordinated-omission correction added (requests a stalled fixed-rate user could not send).",
+    );
+    for e in entries.iter().copied() {
+        if let Some(c) = e.corrected_counts() {
+            w.sample(
+                "rlocust_coordinated_omission_samples_total",
+                &[("method", &e.method), ("name", &e.name)],
+                c.synthetic_samples as f64,
+            );
+        }
+    }
+}
 
+/// Users by class, the target count, the runner state and the generator's CPU use.
+fn users_and_state(w: &mut Writer, x: &Exposition<'_>) {
     w.family(
         "rlocust_users",
         Kind::Gauge,
@@ -526,6 +576,10 @@ pub fn render(x: &Exposition<'_>, format: Format) -> String {
         "CPU used by this generator's Python thread (percent of one core), as the saturation warning reads it.",
     );
     w.sample("rlocust_cpu_usage_percent", &[], x.cpu_percent);
+}
+
+/// How late responses and waits were on this generator (`stats::lateness`).
+fn generator_lateness(w: &mut Writer) {
     let l = crate::stats::lateness::snapshot();
     for (name, help, d) in [
         (
@@ -555,64 +609,66 @@ pub fn render(x: &Exposition<'_>, format: Format) -> String {
             w.sample(name, &[("quantile", q)], v / 1000.0);
         }
     }
+}
 
-    arrival_series(&mut w);
-
-    if let Some(workers) = &x.workers {
-        w.family(
+/// On a master: each worker's state, users, CPU and memory.
+fn worker_families(w: &mut Writer, workers: &[WorkerRow]) {
+    w.family(
+        "rlocust_worker_state",
+        Kind::Gauge,
+        None,
+        "Each worker's state (1 for its current one).",
+    );
+    for wk in workers {
+        w.sample(
             "rlocust_worker_state",
-            Kind::Gauge,
-            None,
-            "Each worker's state (1 for its current one).",
+            &[("worker", &wk.id), ("state", wk.state)],
+            1.0,
         );
-        for wk in workers {
-            w.sample(
-                "rlocust_worker_state",
-                &[("worker", &wk.id), ("state", wk.state)],
-                1.0,
-            );
-        }
-        w.family(
-            "rlocust_worker_users",
-            Kind::Gauge,
-            None,
-            "Users running on each worker, as its last heartbeat said.",
-        );
-        for wk in workers {
-            w.sample(
-                "rlocust_worker_users",
-                &[("worker", &wk.id)],
-                wk.user_count as f64,
-            );
-        }
-        w.family(
-            "rlocust_worker_cpu_usage_percent",
-            Kind::Gauge,
-            None,
-            "Each worker's CPU use (percent of one core) from its heartbeats.",
-        );
-        for wk in workers {
-            w.sample(
-                "rlocust_worker_cpu_usage_percent",
-                &[("worker", &wk.id)],
-                wk.cpu_usage,
-            );
-        }
-        w.family(
-            "rlocust_worker_memory_bytes",
-            Kind::Gauge,
-            Some("bytes"),
-            "Each worker's memory (RSS) from its heartbeats.",
-        );
-        for wk in workers {
-            w.sample(
-                "rlocust_worker_memory_bytes",
-                &[("worker", &wk.id)],
-                wk.memory_usage as f64,
-            );
-        }
     }
+    w.family(
+        "rlocust_worker_users",
+        Kind::Gauge,
+        None,
+        "Users running on each worker, as its last heartbeat said.",
+    );
+    for wk in workers {
+        w.sample(
+            "rlocust_worker_users",
+            &[("worker", &wk.id)],
+            wk.user_count as f64,
+        );
+    }
+    w.family(
+        "rlocust_worker_cpu_usage_percent",
+        Kind::Gauge,
+        None,
+        "Each worker's CPU use (percent of one core) from its heartbeats.",
+    );
+    for wk in workers {
+        w.sample(
+            "rlocust_worker_cpu_usage_percent",
+            &[("worker", &wk.id)],
+            wk.cpu_usage,
+        );
+    }
+    w.family(
+        "rlocust_worker_memory_bytes",
+        Kind::Gauge,
+        Some("bytes"),
+        "Each worker's memory (RSS) from its heartbeats.",
+    );
+    for wk in workers {
+        w.sample(
+            "rlocust_worker_memory_bytes",
+            &[("worker", &wk.id)],
+            wk.memory_usage as f64,
+        );
+    }
+}
 
+/// The standard process series.
+fn process_families(w: &mut Writer, x: &Exposition<'_>) {
     w.family(
         "process_cpu_seconds",
         Kind::Counter,
@@ -634,13 +690,6 @@ pub fn render(x: &Exposition<'_>, format: Format) -> String {
         "Start time of this rlocust process (Unix time).",
     );
     w.sample("process_start_time_seconds", &[], x.process_start_time);
-
-    exporter_compat(&mut w, x, &entries);
-
-    if format == Format::OpenMetrics {
-        w.out.push_str("# EOF\n");
-    }
-    w.out
 }
 
 /// The gauges ContainerSolutions' `locust_exporter` derives from `/stats/requests`, with its names and values.
@@ -925,12 +974,10 @@ mod tests {
         let s = stats();
         let snap = s.snapshot();
         let mut x = exposition(&snap);
-        x.workers = Some(vec![WorkerInfo {
+        x.workers = Some(vec![WorkerRow {
             id: "host_abc".into(),
-            index: 0,
             state: "running",
             user_count: 4,
-            user_classes_count: vec![],
             cpu_usage: 33.0,
             memory_usage: 2048,
         }]);

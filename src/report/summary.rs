@@ -19,9 +19,9 @@
 //!
 //! Who calls it: `app::session` at the end of a run (also after an interrupt or a task's `sys.exit`). What it
 //! must not do: read live statistics or decide anything (the exit code and outcomes are given).
+use crate::pyfmt::json::{J, pretty};
 use crate::report::thresholds::Outcome;
 use crate::stats::{EntrySnapshot, Snapshot};
-use crate::web::json::{J, pretty};
 
 /// The schema name; a new one only when a field changes meaning or goes away.
 pub const SCHEMA: &str = "rlocust-summary/1";
@@ -193,8 +193,8 @@ pub fn render(s: &RunSummary<'_>) -> String {
     let duration = s.started_at.map(|t| (s.ended_at - t).max(0.0));
     let doc = J::obj([
         ("schema", J::str(SCHEMA)),
-        ("rlocust_version", J::str(crate::app::VERSION)),
-        ("locust_version", J::str(crate::app::LOCUST_VERSION)),
+        ("rlocust_version", J::str(crate::version::VERSION)),
+        ("locust_version", J::str(crate::version::LOCUST_VERSION)),
         ("started_at", J::opt_float(s.started_at)),
         ("ended_at", J::Float(s.ended_at)),
         ("duration_s", J::opt_float(duration)),

@@ -19,6 +19,7 @@
 use super::{Control, Shared, State};
 use crate::bridge::{Bridge, Command};
 use crate::log::{self, Level};
+use crate::sys::{self, StdinReady};
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,7 +42,7 @@ impl Browser {
 }
 
 /// The terminal settings to put back, while ours are in effect.
-static SAVED: Mutex<Option<libc::termios>> = Mutex::new(None);
+static SAVED: Mutex<Option<sys::SavedTerminal>> = Mutex::new(None);
 
 const POLL: Duration = Duration::from_millis(200);
 
@@ -75,47 +76,16 @@ pub fn press(shared: &Shared, key: u8) {
     });
 }
 
-/// Why stdin cannot take keys, if it cannot.
-fn unusable() -> Option<&'static str> {
-    // SAFETY: isatty/tcgetpgrp/getpgrp only read the state of file descriptor 0 and of this process.
-    unsafe {
-        if libc::isatty(0) != 1 {
-            return Some("Terminal was not a tty. Keyboard input disabled");
-        }
-        let fg = libc::tcgetpgrp(0);
-        // (on a terminal that is not our controlling terminal tcgetpgrp fails: nobody to stop us then)
-        if fg > 0 && fg != libc::getpgrp() {
-            return Some(
-                "Terminal belongs to the foreground job, not to this background process. Keyboard input disabled",
-            );
-        }
-    }
-    None
-}
-
 /// Put stdin in cbreak mode and start reading keys; logs (DEBUG) why not when stdin is no terminal. `browser`:
 /// what Enter opens (None without a web UI).
 pub fn start(shared: Arc<Shared>, browser: Option<Browser>) {
-    if let Some(why) = unusable() {
+    if let Some(why) = sys::stdin_keys_unusable() {
         log::log(Level::Debug, "root", why);
         return;
     }
-    // SAFETY: `saved` is a valid out-pointer for tcgetattr; tcsetattr gets a termios derived from it.
-    let ok = unsafe {
-        let mut saved: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(0, &mut saved) != 0 {
-            false
-        } else {
-            let mut raw = saved;
-            raw.c_lflag &= !(libc::ECHO | libc::ICANON);
-            raw.c_cc[libc::VMIN] = 1;
-            raw.c_cc[libc::VTIME] = 0;
-            *SAVED.lock() = Some(saved);
-            libc::tcsetattr(0, libc::TCSANOW, &raw) == 0
-        }
-    };
-    if !ok {
-        let e = std::io::Error::last_os_error();
+    let (saved, set) = sys::stdin_cbreak();
+    *SAVED.lock() = saved;
+    if let Err(e) = set {
         restore();
         log::warning("root", &format!("Exception in keyboard input poller: {e}"));
         return;
@@ -135,42 +105,21 @@ pub fn start(shared: Arc<Shared>, browser: Option<Browser>) {
 
 /// Read keys until stdin ends or the run is quitting.
 fn read_keys(shared: &Shared, browser: Option<&Browser>) -> std::io::Result<()> {
-    let mut fds = libc::pollfd {
-        fd: 0,
-        events: libc::POLLIN,
-        revents: 0,
-    };
     while !shared.is_quitting() {
-        // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut fds, 1, POLL.as_millis() as libc::c_int) };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
+        match sys::poll_stdin(POLL)? {
+            StdinReady::Nothing => continue,
+            StdinReady::Gone => return Ok(()), // the terminal went away
+            StdinReady::Readable => {}
         }
-        if n == 0 {
-            continue;
-        }
-        if fds.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
-            && fds.revents & libc::POLLIN == 0
-        {
-            return Ok(()); // the terminal went away
-        }
-        let mut byte = 0u8;
-        // SAFETY: reads at most one byte into `byte`.
-        let got = unsafe { libc::read(0, (&mut byte as *mut u8).cast(), 1) };
-        match got {
-            1 if byte == b'\n' || byte == b'\r' => {
+        match sys::read_stdin_byte() {
+            Ok(Some(byte)) if byte == b'\n' || byte == b'\r' => {
                 if let Some(b) = browser {
                     b.open();
                 }
             }
-            1 => press(shared, byte),
-            0 => return Ok(()),
-            _ => {
-                let e = std::io::Error::last_os_error();
+            Ok(Some(byte)) => press(shared, byte),
+            Ok(None) => return Ok(()),
+            Err(e) => {
                 if e.kind() != std::io::ErrorKind::Interrupted
                     && e.kind() != std::io::ErrorKind::WouldBlock
                 {
@@ -185,10 +134,7 @@ fn read_keys(shared: &Shared, browser: Option<&Browser>) -> std::io::Result<()> 
 /// Put the terminal's settings back (nothing when they were never changed, or already restored).
 pub fn restore() {
     if let Some(saved) = SAVED.lock().take() {
-        // SAFETY: `saved` came from tcgetattr on the same descriptor.
-        unsafe {
-            libc::tcsetattr(0, libc::TCSANOW, &saved);
-        }
+        sys::restore_terminal(saved);
     }
 }
 

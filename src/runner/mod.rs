@@ -660,7 +660,7 @@ pub(crate) fn counts_json<'a>(
     }
     let body: Vec<String> = pairs
         .iter()
-        .map(|(k, v)| format!("{}: {v}", crate::report::json::json_str(k)))
+        .map(|(k, v)| format!("{}: {v}", crate::pyfmt::json::json_str(k)))
         .collect();
     format!("{{{}}}", body.join(", "))
 }

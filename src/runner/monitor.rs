@@ -15,56 +15,7 @@ use std::time::{Duration, Instant};
 pub const CPU_MONITOR_INTERVAL: Duration = Duration::from_secs(10);
 pub const CPU_WARNING_THRESHOLD: f64 = 90.0;
 
-/// A CPU-time clock of one thread, readable from any thread.
-#[derive(Clone, Copy)]
-pub struct ThreadClock(libc::clockid_t);
-
-impl ThreadClock {
-    /// The clock of the calling thread (call it on the hub thread).
-    pub fn current() -> Option<ThreadClock> {
-        let mut id: libc::clockid_t = 0;
-        // SAFETY: pthread_self is always valid for the calling thread; id is written on success.
-        let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut id) };
-        (rc == 0).then_some(ThreadClock(id))
-    }
-
-    /// CPU seconds the thread has used.
-    pub fn seconds(self) -> Option<f64> {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: ts is a valid out-pointer; an invalid clock id returns an error, not UB.
-        let rc = unsafe { libc::clock_gettime(self.0, &mut ts) };
-        (rc == 0).then(|| ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9)
-    }
-}
-
-/// Resident set size of this process in bytes (0 if unknown).
-pub fn rss_bytes() -> u64 {
-    let pages = std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .unwrap_or(0);
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    pages * page.max(0) as u64
-}
-
-/// CPU seconds (user + system) used by the whole process.
-pub fn process_cpu_seconds() -> f64 {
-    // SAFETY: ru is a valid out-pointer.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
-        return 0.0;
-    }
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    tv(ru.ru_utime) + tv(ru.ru_stime)
-}
+pub use crate::sys::{ThreadClock, process_cpu_seconds, rss_bytes};
 
 /// Percent of one core used between two readings.
 pub fn percent(cpu_delta: f64, wall_delta: f64) -> f64 {

@@ -22,7 +22,6 @@
 use super::{Control, Shared};
 use crate::bridge::Bridge;
 use crate::log::{self, Level};
-use crate::report::outputs::Outputs;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -35,11 +34,20 @@ pub const ABANDON_AFTER: Duration = Duration::from_secs(5);
 pub const RETRY_AFTER: Duration = Duration::from_millis(300);
 const TICK: Duration = Duration::from_millis(100);
 
+/// The results a run that ends here must still write (`report::outputs` implements it; handed in by `app`, so this
+/// floor does not import the reports).
+pub trait Results: Send + Sync {
+    /// Whether the run recorded request failures or task exceptions (`--exit-code-on-error`).
+    fn had_errors(&self) -> bool;
+    /// Write the final rows, tables and files (nothing when they were written already).
+    fn write_final(&self, user_count: u64);
+}
+
 /// What the watchdog needs to end a run on its own.
 pub struct Watchdog {
     pub shared: Arc<Shared>,
     pub bridge: Arc<Bridge>,
-    pub outputs: Arc<Outputs>,
+    pub outputs: Arc<dyn Results>,
     /// `--exit-code-on-error`.
     pub exit_code_on_error: i32,
     /// Makes the Python thread raise `KeyboardInterrupt` at its next bytecode (from any thread).
@@ -66,8 +74,8 @@ impl Watchdog {
         self.outputs.write_final(self.shared.user_count());
         log::info("locust.main", &format!("Shutting down (exit code {code})"));
         let _ = std::io::Write::flush(&mut std::io::stderr());
-        // SAFETY: _exit ends the process at once; the Python thread is not in a state to run its exit handlers.
-        unsafe { libc::_exit(code) }
+        // (at once: the Python thread is not in a state to run its exit handlers)
+        crate::sys::exit_now(code)
     }
 }
 
@@ -86,21 +94,11 @@ pub fn note_sigint_disposition() {
 /// so a real SIGINT still does nothing, as the user's environment asked.
 pub fn keep_sigint_ignored() {
     if SIGINT_IGNORED_AT_START.load(std::sync::atomic::Ordering::Relaxed) {
-        // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
-        unsafe {
-            libc::signal(libc::SIGINT, libc::SIG_IGN);
-        }
+        crate::sys::ignore_sigint();
     }
 }
 
-fn sigint_ignored() -> bool {
-    // SAFETY: querying the current disposition with a null new action changes nothing; `old` is a valid out-pointer.
-    unsafe {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(libc::SIGINT, std::ptr::null(), &mut old) == 0
-            && old.sa_sigaction == libc::SIG_IGN
-    }
-}
+use crate::sys::sigint_ignored;
 
 /// Install the signal handlers and start watching. Call on the runtime before the hub runs.
 pub fn start(rt: &tokio::runtime::Handle, dog: Watchdog) {
@@ -136,7 +134,7 @@ pub fn start(rt: &tokio::runtime::Handle, dog: Watchdog) {
                 // what gevent's hub prints as it throws the KeyboardInterrupt into Locust's main greenlet
                 eprint!(
                     "KeyboardInterrupt\n{}\n",
-                    crate::report::pyfmt::format_utc_timestamp(log::now())
+                    crate::pyfmt::format_utc_timestamp(log::now())
                 );
             }
             signals.shared.send(Control::Interrupt {

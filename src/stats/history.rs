@@ -45,7 +45,7 @@ impl HistoryPoint {
                 .map(|&p| {
                     total
                         .current_percentile_at(p, now)
-                        .map_or(0, crate::report::pyfmt::py_round_int)
+                        .map_or(0, crate::pyfmt::py_round_int)
                 })
                 .collect(),
             current_rps: total.current_rps(total),

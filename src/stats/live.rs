@@ -7,7 +7,7 @@
 //! Who calls it: the HTTP engine and the Python bridge record through
 //! [`RequestStats::log_request`], [`RequestStats::log_error`] and [`RequestStats::log_exception`]
 //! (from tokio worker threads, up to ~100k calls/s); the runner resets and clears; readers call
-//! [`RequestStats::snapshot`] and get an owned [`Snapshot`]. In distributed mode (`dist::stats_wire`) a worker
+//! [`RequestStats::snapshot`] and get an owned [`Snapshot`]. In distributed mode (`distributed::stats_wire`) a worker
 //! moves its rows out with [`RequestStats::take_report`] and a master merges them in with
 //! [`RequestStats::merge_report`], both as [`RowData`].
 //!

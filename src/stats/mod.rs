@@ -43,6 +43,8 @@ mod window;
 pub use live::{CoRow, ReportData, RequestStats, RowData};
 pub use snapshot::{CorrectedCounts, EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, Snapshot};
 pub use window::PerSecond;
+// the number type reports print (defined on the ground floor, with the formatting that prints it)
+pub use crate::pyfmt::Num;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,7 +58,7 @@ pub const PERCENTILES_TO_CHART: [f64; 2] = [0.5, 0.95];
 /// Locust `proper_round(x, digits=2)`: Python `round(x + 10 ** (-len(str(x)) - 1), 2)`. A zero average is
 /// 0.01, as in Locust.
 pub fn proper_round_2(x: f64) -> f64 {
-    let digits = crate::report::pyfmt::py_float_repr(x).len() as i32;
+    let digits = crate::pyfmt::py_float_repr(x).len() as i32;
     ((x + 10f64.powi(-digits - 1)) * 100.0).round_ties_even() / 100.0
 }
 
@@ -111,24 +113,6 @@ pub fn unix_now() -> f64 {
     match SystemTime::now().duration_since(UNIX_EPOCH) {
         Ok(d) => d.as_secs_f64(),
         Err(e) => -e.duration().as_secs_f64(),
-    }
-}
-
-/// A number with the Python type Locust would hold there (`int` or `float`), so reports can
-/// print `0` versus `0.0` exactly as `str()` would.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Num {
-    Int(i64),
-    Float(f64),
-}
-
-impl Num {
-    /// The value as a float (for arithmetic and `%d`-style printing).
-    pub fn as_f64(self) -> f64 {
-        match self {
-            Num::Int(i) => i as f64,
-            Num::Float(f) => f,
-        }
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! Who calls it: `web::routes` for `POST /swarm`. Pure functions on bytes and strings; no I/O, no Python.
 use crate::cli::pyval::{py_float, py_int_saturating};
-use crate::report::pyfmt::py_str_repr;
+use crate::pyfmt::py_str_repr;
 use std::collections::BTreeMap;
 
 /// A parsed form: each key once with its first value, in the order keys first appear (werkzeug's

@@ -12,8 +12,9 @@
 //! `auth_args` (plus the session's `auth_error` and `auth_info`) and the title, and the page is
 //! `webui/dist/auth.html` filled with them.
 //!
-//! Who calls it: `routes::route`, after basic auth and the routing, only with `--web-login`. It never blocks a
-//! worker (it awaits the hub's reply, as `python_routes::forward` does) and keeps no session state itself.
+//! Who calls it: `routes::api` (and `routes::login`), after basic auth and the routing, only with `--web-login`.
+//! It never blocks a worker (it awaits the hub's reply, as `python_routes::forward` does) and keeps no session
+//! state itself.
 use super::WebState;
 use super::python_routes::{self, GATE_HEADER};
 use crate::bridge::WebReply;

@@ -64,7 +64,17 @@ impl MetricsSource {
             rss_bytes: crate::runner::monitor::rss_bytes(),
             process_cpu_seconds: crate::runner::monitor::process_cpu_seconds(),
             process_start_time: self.start_time,
-            workers: workers.map(|w| (*w).clone()),
+            workers: workers.map(|w| {
+                w.iter()
+                    .map(|w| prometheus::WorkerRow {
+                        id: w.id.clone(),
+                        state: w.state,
+                        user_count: w.user_count,
+                        cpu_usage: w.cpu_usage,
+                        memory_usage: w.memory_usage,
+                    })
+                    .collect()
+            }),
             buckets_ms: &self.buckets_ms,
             with_requests: self.with_requests,
         };
@@ -99,7 +109,7 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
 }
 
 async fn serve(AxState(source): AxState<Arc<MetricsSource>>, req: Request) -> Response {
-    if !super::routes::basic_auth_ok(source.basic_auth.as_deref(), req.headers()) {
+    if !super::basic_auth::ok(source.basic_auth.as_deref(), req.headers()) {
         let mut r = plain(
             StatusCode::UNAUTHORIZED,
             "Unauthorized: this endpoint needs a user name and password (HTTP basic authentication).\n",

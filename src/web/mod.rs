@@ -13,8 +13,8 @@
 //! Who calls it: `app::session` in a run without `--headless`. It must not block a tokio worker, take the GIL,
 //! or keep a second copy of the run state: every control goes through `runner::Control`.
 pub mod api;
+mod basic_auth;
 pub mod form;
-pub mod json;
 mod login;
 pub mod metrics;
 mod page;
@@ -150,7 +150,7 @@ impl WebState {
             stop_timeout: shared.stop_timeout(),
             report: Arc::new(Report {
                 stats: stats.clone(),
-                shared: shared.clone(),
+                users: shared.clone(),
                 info: info.clone(),
             }),
             shared,
@@ -171,7 +171,7 @@ impl WebState {
 /// The web UI's own runtime: one thread ("rlocust-web"), started with the first UI of the process.
 ///
 /// NOTE: not the engine's I/O runtime, whose threads a master lets sleep for 20 ms before they wait on their
-/// sockets (`dist::router::before_park`, which makes 1,000 workers' messages cost a quarter less): a request to the
+/// sockets (`distributed::router::before_park`, which makes 1,000 workers' messages cost a quarter less): a request to the
 /// UI took several such wake-ups, 35-50 ms where Locust's master answers in about 6 (bench/fleet.py --web). Here it
 /// is answered as it arrives; nor does a load that keeps the I/O threads busy slow the UI down.
 fn runtime() -> Result<tokio::runtime::Handle, String> {

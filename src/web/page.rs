@@ -7,7 +7,8 @@
 //! stats history, [`RunInfo`](crate::report::html::RunInfo)); nothing here calls Python. Assets are served with
 //! Locust's `Cache-Control: no-cache`, an `ETag` (304 on `If-None-Match`) and gzip when the browser accepts it.
 use super::WebState;
-use super::json::{J, script_json};
+use crate::pyfmt::json::{J, script_json};
+use crate::report::ui_json;
 use crate::runner::State;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -55,12 +56,8 @@ fn asset(path: &str) -> Option<&'static Asset> {
 }
 
 /// Whether `path` (under the base path) is one of the dashboard's assets.
-pub fn is_asset(path: &str) -> bool {
-    matches!(
-        path,
-        "/assets/index.js" | "/assets/index.css" | "/assets/auth.js"
-    )
-}
+/// The assets' paths under the base path.
+pub const ASSETS: [&str; 3] = ["/assets/index.js", "/assets/index.css", "/assets/auth.js"];
 
 /// `GET <base>/assets/…`.
 pub fn serve_asset(path: &str, headers: &HeaderMap) -> Option<Response> {
@@ -111,7 +108,7 @@ pub fn index_args(st: &WebState) -> J {
     let started = state != State::Ready;
     let (host, override_host_warning, missing_host_warning) = info.host_and_warnings(started);
     let history = if st.stats.num_requests() > 0 {
-        super::api::history(&st.stats.history())
+        ui_json::history(&st.stats.history())
     } else {
         J::Arr(Vec::new())
     };
@@ -166,7 +163,7 @@ pub fn index_args(st: &WebState) -> J {
             J::Bool(super::api::master_workers().is_some()),
         ),
         ("user_count", J::Int(st.shared.user_count() as i64)),
-        ("version", J::str(crate::app::LOCUST_VERSION)),
+        ("version", J::str(crate::version::LOCUST_VERSION)),
         ("host", J::str(host.unwrap_or_default())),
         ("history", history),
         ("override_host_warning", J::Bool(override_host_warning)),
@@ -201,11 +198,11 @@ pub fn index_args(st: &WebState) -> J {
         ("users", users_map),
         (
             "percentiles_to_chart",
-            floats(&super::api::PERCENTILES_TO_CHART),
+            floats(&ui_json::PERCENTILES_TO_CHART),
         ),
         (
             "percentiles_to_statistics",
-            floats(&super::api::PERCENTILES_TO_STATISTICS),
+            floats(&ui_json::PERCENTILES_TO_STATISTICS),
         ),
         ("is_host_required", J::Bool(info.is_host_required)),
         (

@@ -10,7 +10,7 @@
 //!
 //! - [`ask`] and [`web_request`]: the same round trip for `web::login`'s checks (marked with [`GATE_HEADER`]).
 //!
-//! Who calls it: `routes::route` at its not-found fallback, after basic auth and, for methods that may change
+//! Who calls it: `routes::not_found` (the router's fallback), after basic auth and, for methods that may change
 //! state, the cross-site check; only when the shim reported that the locustfile created `web_ui.app` (otherwise
 //! the Rust 404 stands and Python is not involved). It never blocks a worker: the handler awaits a channel.
 use super::WebState;

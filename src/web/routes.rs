@@ -9,18 +9,20 @@
 use super::WebState;
 use super::api;
 use super::form::{Form, MISSING_COUNTS, Swarm};
-use super::json::{J, pretty};
 use super::page;
 use crate::bridge::Command;
 use crate::log;
+use crate::pyfmt::json::{J, pretty};
 use crate::report::csv;
+use crate::report::ui_json;
 use crate::runner::{Control, State};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::Response;
-use base64::Engine as _;
+use axum::routing::{MethodRouter, any};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,7 +32,7 @@ use std::time::{Duration, Instant};
 pub struct Memo {
     at: Option<Instant>,
     body: String,
-    /// How many names the document's snapshot had (it sends at most `api::MAX_ROWS`).
+    /// How many names the document's snapshot had (it sends at most `ui_json::MAX_ROWS`).
     names: usize,
     timeout: Duration,
 }
@@ -51,10 +53,6 @@ const HUB_WAIT: Duration = Duration::from_secs(5);
 
 /// Largest request body read.
 const MAX_BODY: usize = 1 << 20;
-
-pub fn router(state: Arc<WebState>) -> Router {
-    Router::new().fallback(dispatch).with_state(state)
-}
 
 const NOT_FOUND_HTML: &str = "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n";
 const NOT_ALLOWED_HTML: &str = "<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n";
@@ -84,34 +82,69 @@ fn redirect(status: StatusCode, location: &str) -> Response {
     r
 }
 
-/// The routes: path (under the base path) and whether it is a POST route (else GET, with HEAD).
-const ROUTES: [(&str, bool); 19] = [
-    ("/", false),
-    ("/swarm", true),
-    ("/stop", true),
-    ("/stats/reset", true),
-    ("/stats/requests", false),
-    ("/stats/requests/csv", false),
-    ("/stats/requests_full_history/csv", false),
-    ("/stats/failures/csv", false),
-    ("/stats/report", false),
-    ("/exceptions", false),
-    ("/exceptions/csv", false),
-    ("/tasks", false),
-    ("/logs", false),
-    ("/worker-count", false),
-    ("/user", true),
-    ("/metrics", false),
-    // rlocust's own: how late the generator was (the dashboard's "Generator lag"; not in Locust's API)
-    ("/rlocust/generator", false),
-    // rlocust's version (the dashboard's About)
-    ("/rlocust/version", false),
-    // rlocust's open workload (issue 31): the run's arrival-rate plan and its accounting (not in Locust's API)
-    ("/rlocust/arrivals", false),
-];
+/// The server's routes under `--web-base-path`, each a named handler. The API routes go through [`api`] (Flask's
+/// method handling, the cross-site refusal, `--web-login`'s gate); `/login` and the assets answer GET and HEAD
+/// themselves; `<base>` redirects to `<base>/`; every other path goes to [`not_found`]. Basic auth and
+/// `Access-Control-Allow-Origin: *` wrap them all ([`edge`]).
+///
+/// To add an API route: write `async fn name(st: Arc<WebState>, req: Request) -> Response`, add
+/// `.route(&at("/path"), api(GET, name))` (or `POST`) below, and a test in tests/web that compares it with
+/// Locust's (docs/web.md).
+pub fn router(state: Arc<WebState>) -> Router {
+    let base = state.config.base_path.clone();
+    // the base path is the user's text: braces escaped, and `:`/`*` segments are literal (axum's 0.7 checks off)
+    let literal = |p: &str| p.replace('{', "{{").replace('}', "}}");
+    let at = |p: &str| format!("{}{p}", literal(&base));
+    let mut r = Router::new().without_v07_checks();
+    // (a base path that does not start with `/` matches no request: everything is not found)
+    if base.is_empty() || base.starts_with('/') {
+        r = r
+            .route(&at("/"), api(GET, index))
+            .route(&at("/swarm"), api(POST, swarm))
+            .route(&at("/stop"), api(POST, stop))
+            .route(&at("/stats/reset"), api(POST, reset))
+            .route(&at("/stats/requests"), api(GET, stats_requests))
+            .route(&at("/stats/requests/csv"), api(GET, requests_csv))
+            .route(
+                &at("/stats/requests_full_history/csv"),
+                api(GET, full_history_csv),
+            )
+            .route(&at("/stats/failures/csv"), api(GET, failures_csv))
+            .route(&at("/stats/report"), api(GET, stats_report))
+            .route(&at("/exceptions"), api(GET, exceptions))
+            .route(&at("/exceptions/csv"), api(GET, exceptions_csv))
+            .route(&at("/tasks"), api(GET, tasks))
+            .route(&at("/logs"), api(GET, logs))
+            .route(&at("/worker-count"), api(GET, worker_count))
+            .route(&at("/user"), api(POST, user))
+            .route(&at("/metrics"), api(GET, metrics))
+            // rlocust's own: how late the generator was (the dashboard's "Generator lag"; not in Locust's API)
+            .route(&at("/rlocust/generator"), api(GET, generator))
+            // rlocust's version (the dashboard's About)
+            .route(&at("/rlocust/version"), api(GET, version))
+            // rlocust's open workload (issue 31): the run's arrival-rate plan and its accounting (not in Locust's API)
+            .route(&at("/rlocust/arrivals"), api(GET, arrivals_route))
+            .route(&at("/login"), any(login));
+        for asset in page::ASSETS {
+            r = r.route(&at(asset), any(serve_asset));
+        }
+        if !base.is_empty() {
+            r = r.route(&literal(&base), any(to_base_slash));
+        }
+    }
+    r.fallback(fallback)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge))
+        .with_state(state)
+}
 
-async fn dispatch(AxState(st): AxState<Arc<WebState>>, req: Request) -> Response {
-    let mut response = route(&st, req).await;
+/// Around every answer: basic auth first (`--web-auth`), and `Access-Control-Allow-Origin: *` on whatever comes
+/// back.
+async fn edge(AxState(st): AxState<Arc<WebState>>, req: Request, next: Next) -> Response {
+    let mut response = if authorized(&st, req.headers()) {
+        next.run(req).await
+    } else {
+        unauthorized()
+    };
     response.headers_mut().insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
@@ -119,71 +152,102 @@ async fn dispatch(AxState(st): AxState<Arc<WebState>>, req: Request) -> Response
     response
 }
 
-async fn route(st: &Arc<WebState>, req: Request) -> Response {
-    if !authorized(st, req.headers()) {
-        let mut r = respond(
-            StatusCode::UNAUTHORIZED,
-            "text/plain; charset=utf-8",
-            "Unauthorized: this web UI needs a user name and password (HTTP basic authentication).\n",
-        );
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"rlocust\", charset=\"UTF-8\""),
-        );
-        return r;
-    }
-    let full = req.uri().path().to_string();
-    let base = st.config.base_path.as_str();
-    let path = if base.is_empty() {
-        full.as_str()
-    } else if full == base {
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
-        let query = req
-            .uri()
-            .query()
-            .map(|q| format!("?{q}"))
-            .unwrap_or_default();
-        return redirect(
-            StatusCode::PERMANENT_REDIRECT,
-            &format!("{}://{host}{base}/{query}", st.config.scheme()),
-        );
+fn unauthorized() -> Response {
+    let mut r = respond(
+        StatusCode::UNAUTHORIZED,
+        "text/plain; charset=utf-8",
+        "Unauthorized: this web UI needs a user name and password (HTTP basic authentication).\n",
+    );
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"rlocust\", charset=\"UTF-8\""),
+    );
+    r
+}
+
+/// The path of a request under the base path (the whole path when there is none).
+fn under_base<'a>(st: &WebState, req: &'a Request) -> &'a str {
+    let full = req.uri().path();
+    full.strip_prefix(st.config.base_path.as_str())
+        .unwrap_or(full)
+}
+
+/// `<base>` without its slash: Flask's 308 to `<base>/` (the query kept), for every method.
+async fn to_base_slash(AxState(st): AxState<Arc<WebState>>, req: Request) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let query = req
+        .uri()
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    redirect(
+        StatusCode::PERMANENT_REDIRECT,
+        &format!(
+            "{}://{host}{}/{query}",
+            st.config.scheme(),
+            st.config.base_path
+        ),
+    )
+}
+
+/// `GET <base>/login`: the locustfile's login page with `--web-login`, else a redirect to the dashboard.
+async fn login(AxState(st): AxState<Arc<WebState>>, req: Request) -> Response {
+    let m = req.method();
+    if st.config.web_login && (m == Method::GET || m == Method::HEAD) {
+        let probe = super::login::probe(&st, &req, "login");
+        super::login::page(&st, probe).await
+    } else if m == Method::GET || m == Method::HEAD {
+        redirect(StatusCode::FOUND, &format!("{}/", st.config.base_path))
     } else {
-        match full.strip_prefix(base) {
-            Some(rest) if rest.starts_with('/') => rest,
-            _ => return not_found(st, req).await,
-        }
-    };
-    if path == "/login" {
-        let m = req.method();
-        return if st.config.web_login && (m == Method::GET || m == Method::HEAD) {
-            let probe = super::login::probe(st, &req, "login");
-            super::login::page(st, probe).await
-        } else if m == Method::GET || m == Method::HEAD {
-            redirect(StatusCode::FOUND, &format!("{base}/"))
-        } else {
-            not_allowed("GET, HEAD, OPTIONS")
-        };
+        not_allowed("GET, HEAD, OPTIONS")
     }
-    if page::is_asset(path) {
-        let m = req.method();
-        return if m == Method::GET || m == Method::HEAD {
-            page::serve_asset(path, req.headers())
-                .unwrap_or_else(|| respond(StatusCode::NOT_FOUND, HTML, NOT_FOUND_HTML))
-        } else {
-            not_allowed("GET, HEAD, OPTIONS")
-        };
-    }
-    let Some(&(_, is_post)) = ROUTES.iter().find(|(p, _)| *p == path) else {
-        return not_found(st, req).await;
-    };
-    let allow = if is_post {
-        "OPTIONS, POST"
+}
+
+/// `GET <base>/assets/…`: the dashboard's script and styles (no login needed, as Locust's).
+async fn serve_asset(AxState(st): AxState<Arc<WebState>>, req: Request) -> Response {
+    let m = req.method();
+    if m == Method::GET || m == Method::HEAD {
+        page::serve_asset(under_base(&st, &req), req.headers())
+            .unwrap_or_else(|| respond(StatusCode::NOT_FOUND, HTML, NOT_FOUND_HTML))
     } else {
-        "GET, HEAD, OPTIONS"
+        not_allowed("GET, HEAD, OPTIONS")
+    }
+}
+
+/// Whether an API route answers GET (with HEAD) or POST.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Get,
+    Post,
+}
+use Verb::{Get as GET, Post as POST};
+
+/// An API route: OPTIONS answers with `Allow`, another method than the route's is Flask's 405; a browser's
+/// cross-site POST is refused (403); with `--web-login` the locustfile's check runs first (and what it sets,
+/// cookies say, goes onto the answer); then `handler`.
+fn api<F, Fut>(verb: Verb, handler: F) -> MethodRouter<Arc<WebState>>
+where
+    F: Fn(Arc<WebState>, Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response> + Send + 'static,
+{
+    any(move |AxState(st): AxState<Arc<WebState>>, req: Request| {
+        let handler = handler.clone();
+        async move { guarded(verb, handler, st, req).await }
+    })
+}
+
+async fn guarded<F, Fut>(verb: Verb, handler: F, st: Arc<WebState>, req: Request) -> Response
+where
+    F: Fn(Arc<WebState>, Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let allow = match verb {
+        POST => "OPTIONS, POST",
+        GET => "GET, HEAD, OPTIONS",
     };
     let method = req.method().clone();
     if method == Method::OPTIONS {
@@ -192,19 +256,21 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
             .insert(header::ALLOW, HeaderValue::from_static(allow));
         return r;
     }
-    let allowed = if is_post {
-        method == Method::POST
-    } else {
-        method == Method::GET || method == Method::HEAD
+    let allowed = match verb {
+        POST => method == Method::POST,
+        GET => method == Method::GET || method == Method::HEAD,
     };
     if !allowed {
         return not_allowed(allow);
     }
-    if is_post && cross_site(req.headers()) {
+    if verb == POST && cross_site(req.headers()) {
         log::log(
             log::Level::Warning,
             "locust.web",
-            &format!("Refused a cross-site POST {path} (Origin/Sec-Fetch-Site)"),
+            &format!(
+                "Refused a cross-site POST {} (Origin/Sec-Fetch-Site)",
+                under_base(&st, &req)
+            ),
         );
         return respond(
             StatusCode::FORBIDDEN,
@@ -214,83 +280,119 @@ async fn route(st: &Arc<WebState>, req: Request) -> Response {
     }
     // --web-login: Locust's login_required, asked of the locustfile's app (web::login)
     let passed = if st.config.web_login {
-        let probe = super::login::probe(st, &req, "auth");
-        match super::login::gate(st, probe).await {
+        let probe = super::login::probe(&st, &req, "auth");
+        match super::login::gate(&st, probe).await {
             Ok(passed) => Some(passed),
             Err(answer) => return answer,
         }
     } else {
         None
     };
-    let path = path.to_string();
-    let mut response = match path.as_str() {
-        "/" => respond(StatusCode::OK, HTML, page::index_html(st)),
-        "/swarm" => swarm(st, req).await,
-        "/stop" => stop(st).await,
-        "/stats/reset" => reset(st).await,
-        "/stats/requests" => {
-            // a snapshot of many entries takes milliseconds: off the workers that run the load's I/O
-            let st = st.clone();
-            tokio::task::spawn_blocking(move || stats_requests(&st))
-                .await
-                .unwrap_or_else(|_| {
-                    respond(StatusCode::INTERNAL_SERVER_ERROR, HTML, "internal error")
-                })
-        }
-        "/stats/requests/csv" => {
-            let snap = st.stats.snapshot();
-            csv_download(st, csv::stats_csv(&snap), "requests")
-        }
-        "/stats/failures/csv" => {
-            let snap = st.stats.snapshot();
-            csv_download(st, csv::failures_csv(&snap), "failures")
-        }
-        "/exceptions/csv" => {
-            let snap = st.stats.snapshot();
-            csv_download(st, csv::exceptions_csv(&snap), "exceptions")
-        }
-        "/stats/requests_full_history/csv" => full_history(st),
-        "/stats/report" => {
-            let args = page::query_args(req.uri().query());
-            let st = st.clone();
-            tokio::task::spawn_blocking(move || stats_report(&st, &args))
-                .await
-                .unwrap_or_else(|_| {
-                    respond(StatusCode::INTERNAL_SERVER_ERROR, HTML, "internal error")
-                })
-        }
-        "/exceptions" => json(StatusCode::OK, &api::exceptions(&st.stats.snapshot())),
-        "/rlocust/generator" => json(StatusCode::OK, &crate::report::summary::generator()),
-        "/rlocust/arrivals" => json(StatusCode::OK, &arrivals()),
-        "/rlocust/version" => json(
-            StatusCode::OK,
-            &J::obj([
-                ("locust", J::str(crate::app::LOCUST_VERSION)),
-                ("rlocust", J::str(env!("CARGO_PKG_VERSION"))),
-            ]),
-        ),
-        "/tasks" => {
-            let alive: BTreeMap<String, u64> = st.shared.user_classes_count().into_iter().collect();
-            json(
-                StatusCode::OK,
-                &api::tasks(&st.info.running_trees(), &alive),
-            )
-        }
-        "/logs" => json(StatusCode::OK, &api::logs(log::recent_lines())),
-        "/worker-count" => json(
-            StatusCode::OK,
-            &J::obj([("worker_count", J::Int(api::worker_count()))]),
-        ),
-        "/user" => user(st, req).await,
-        // a locustfile's own Flask /metrics route wins, as it would under Locust
-        "/metrics" if st.info.python_metrics => not_found(st, req).await,
-        "/metrics" => super::metrics::respond_metrics(st.metrics.clone(), req.headers()).await,
-        _ => respond(StatusCode::NOT_FOUND, HTML, NOT_FOUND_HTML),
-    };
+    let mut response = handler(st, req).await;
     if let Some(passed) = passed {
         passed.apply(&mut response);
     }
     response
+}
+
+/// `GET /`: the dashboard.
+async fn index(st: Arc<WebState>, _req: Request) -> Response {
+    respond(StatusCode::OK, HTML, page::index_html(&st))
+}
+
+/// `GET /stats/requests`, computed off the load's workers (a snapshot of many entries takes milliseconds).
+async fn stats_requests(st: Arc<WebState>, _req: Request) -> Response {
+    tokio::task::spawn_blocking(move || stats_requests_doc(&st))
+        .await
+        .unwrap_or_else(|_| respond(StatusCode::INTERNAL_SERVER_ERROR, HTML, "internal error"))
+}
+
+/// `GET /stats/requests/csv`.
+async fn requests_csv(st: Arc<WebState>, _req: Request) -> Response {
+    let snap = st.stats.snapshot();
+    csv_download(&st, csv::stats_csv(&snap), "requests")
+}
+
+/// `GET /stats/failures/csv`.
+async fn failures_csv(st: Arc<WebState>, _req: Request) -> Response {
+    let snap = st.stats.snapshot();
+    csv_download(&st, csv::failures_csv(&snap), "failures")
+}
+
+/// `GET /exceptions/csv`.
+async fn exceptions_csv(st: Arc<WebState>, _req: Request) -> Response {
+    let snap = st.stats.snapshot();
+    csv_download(&st, csv::exceptions_csv(&snap), "exceptions")
+}
+
+/// `GET /stats/requests_full_history/csv`.
+async fn full_history_csv(st: Arc<WebState>, _req: Request) -> Response {
+    full_history(&st)
+}
+
+/// `GET /stats/report`, built off the load's workers.
+async fn stats_report(st: Arc<WebState>, req: Request) -> Response {
+    let args = page::query_args(req.uri().query());
+    tokio::task::spawn_blocking(move || report_page(&st, &args))
+        .await
+        .unwrap_or_else(|_| respond(StatusCode::INTERNAL_SERVER_ERROR, HTML, "internal error"))
+}
+
+/// `GET /exceptions`.
+async fn exceptions(st: Arc<WebState>, _req: Request) -> Response {
+    json(StatusCode::OK, &ui_json::exceptions(&st.stats.snapshot()))
+}
+
+/// `GET /tasks`: the task ratios of the users alive.
+async fn tasks(st: Arc<WebState>, _req: Request) -> Response {
+    let alive: BTreeMap<String, u64> = st.shared.user_classes_count().into_iter().collect();
+    json(
+        StatusCode::OK,
+        &ui_json::tasks(&st.info.running_trees(), &alive),
+    )
+}
+
+/// `GET /logs`.
+async fn logs(_st: Arc<WebState>, _req: Request) -> Response {
+    json(StatusCode::OK, &api::logs(log::recent_lines()))
+}
+
+/// `GET /worker-count`.
+async fn worker_count(_st: Arc<WebState>, _req: Request) -> Response {
+    json(
+        StatusCode::OK,
+        &J::obj([("worker_count", J::Int(api::worker_count()))]),
+    )
+}
+
+/// `GET /metrics`: the Prometheus exposition, unless the locustfile's own Flask `/metrics` route wins (as it
+/// would under Locust).
+async fn metrics(st: Arc<WebState>, req: Request) -> Response {
+    if st.info.python_metrics {
+        return not_found(&st, req).await;
+    }
+    super::metrics::respond_metrics(st.metrics.clone(), req.headers()).await
+}
+
+/// `GET /rlocust/generator`.
+async fn generator(_st: Arc<WebState>, _req: Request) -> Response {
+    json(StatusCode::OK, &crate::report::summary::generator())
+}
+
+/// `GET /rlocust/version`.
+async fn version(_st: Arc<WebState>, _req: Request) -> Response {
+    json(
+        StatusCode::OK,
+        &J::obj([
+            ("locust", J::str(crate::version::LOCUST_VERSION)),
+            ("rlocust", J::str(crate::version::VERSION)),
+        ]),
+    )
+}
+
+/// Every path no route takes.
+async fn fallback(AxState(st): AxState<Arc<WebState>>, req: Request) -> Response {
+    not_found(&st, req).await
 }
 
 /// A path this server does not serve: the locustfile's Flask routes when it created `web_ui.app` (Locust serves
@@ -329,34 +431,7 @@ fn not_allowed(allow: &'static str) -> Response {
 
 /// With `--basic-auth`: whether the request carries that user and password.
 fn authorized(st: &WebState, headers: &HeaderMap) -> bool {
-    basic_auth_ok(st.config.basic_auth.as_deref(), headers)
-}
-
-/// Whether `headers` carry the `user:password` of `--basic-auth` (always true without it).
-pub(crate) fn basic_auth_ok(expected: Option<&str>, headers: &HeaderMap) -> bool {
-    let Some(expected) = expected else {
-        return true;
-    };
-    let Some(given) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("basic")
-                .then(|| token.trim().to_string())
-        })
-        .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
-    else {
-        return false;
-    };
-    // compare without an early exit, so the time taken says nothing about the password
-    let want = expected.as_bytes();
-    let mut diff = given.len() ^ want.len();
-    for (i, b) in want.iter().enumerate() {
-        diff |= (*b ^ given.get(i).copied().unwrap_or(0)) as usize;
-    }
-    diff == 0
+    super::basic_auth::ok(st.config.basic_auth.as_deref(), headers)
 }
 
 /// A browser's cross-site request: `Sec-Fetch-Site` other than `same-origin`/`none`, or an `Origin` whose host
@@ -382,7 +457,7 @@ fn cross_site(headers: &HeaderMap) -> bool {
 }
 
 /// `GET /stats/report` (`?download=1` as an attachment, `?theme=dark`): the HTML report of the test so far.
-fn stats_report(st: &WebState, args: &BTreeMap<String, String>) -> Response {
+fn report_page(st: &WebState, args: &BTreeMap<String, String>) -> Response {
     let download = args.get("download").is_some_and(|d| !d.is_empty());
     let theme = args.get("theme").map(String::as_str).unwrap_or("");
     let page = st.report.render(!download, theme);
@@ -463,7 +538,8 @@ async fn read_body(req: Request) -> (String, Vec<u8>) {
 }
 
 /// `POST /swarm` (reference §1.3.1): always 200; a new start, or an edit of the running test.
-async fn swarm(st: &Arc<WebState>, req: Request) -> Response {
+async fn swarm(st: Arc<WebState>, req: Request) -> Response {
+    let st = &st;
     let (content_type, body) = read_body(req).await;
     let form = Form::parse(&content_type, &body);
     let picked = if st.class_picker {
@@ -583,6 +659,10 @@ fn start_run_timer(st: &WebState, run_time: Option<u64>) {
     }
 }
 
+async fn arrivals_route(_st: Arc<WebState>, _req: Request) -> Response {
+    json(StatusCode::OK, &arrivals())
+}
+
 /// `GET /rlocust/arrivals`: the run's arrival-rate plan (the start form's defaults; null without one) and the
 /// open workload's accounting with its history (null when none ran).
 fn arrivals() -> J {
@@ -666,7 +746,8 @@ fn remember_form(st: &WebState, walked: &Swarm) {
 
 /// `POST /stop`: cancels the run-time timer and stops the users; answers once they have stopped (Locust's
 /// `runner.stop()` runs in the request), or after the stop timeout and a margin.
-async fn stop(st: &WebState) -> Response {
+async fn stop(st: Arc<WebState>, _req: Request) -> Response {
+    let st = &*st;
     cancel_run_timer(st);
     st.shared.send(Control::Stop);
     let limit = Duration::from_secs_f64(st.stop_timeout.min(3600.0)) + Duration::from_secs(10);
@@ -686,14 +767,15 @@ async fn stop(st: &WebState) -> Response {
 
 /// `POST /stats/reset`: the `reset_stats` event on the hub, then every entry zeroed, the failures and
 /// exceptions cleared. The `/stats/requests` memo is kept, as in Locust.
-async fn reset(st: &WebState) -> Response {
+async fn reset(st: Arc<WebState>, _req: Request) -> Response {
+    let st = &*st;
     on_hub(st, "reset_stats", "{}".into()).await;
     st.stats.reset_all(log::now());
     st.stats.clear_exceptions();
     respond(StatusCode::OK, HTML, "ok")
 }
 
-fn stats_requests(st: &WebState) -> Response {
+fn stats_requests_doc(st: &WebState) -> Response {
     let mut memo = st.memo.lock();
     let fresh = memo.at.is_some_and(|at| at.elapsed() <= memo.timeout);
     if !fresh {
@@ -708,7 +790,7 @@ fn stats_requests(st: &WebState) -> Response {
         }
     }
     let mut r = respond(StatusCode::OK, "application/json", memo.body.clone());
-    // rlocust's: how many names there are (the document holds at most api::MAX_ROWS; the dashboard says so)
+    // rlocust's: how many names there are (the document holds at most ui_json::MAX_ROWS; the dashboard says so)
     r.headers_mut()
         .insert("x-rlocust-names", HeaderValue::from(memo.names));
     r
@@ -739,17 +821,10 @@ fn csv_file_name(st: &WebState, kind: &str) -> String {
 
 /// Python's `datetime.fromtimestamp(int(t)).strftime("%Y-%m-%d-%Hh%M")` (local time).
 fn safe_timestamp(t: f64) -> String {
-    let secs = t.trunc() as libc::time_t;
-    // SAFETY: tm is plain data; localtime_r writes it fully on success.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    unsafe { libc::localtime_r(&secs, &mut tm) };
+    let tm = crate::sys::localtime(t.trunc() as i64);
     format!(
         "{:04}-{:02}-{:02}-{:02}h{:02}",
-        tm.tm_year + 1900,
-        tm.tm_mon + 1,
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min
+        tm.year, tm.month, tm.day, tm.hour, tm.minute
     )
 }
 
@@ -787,7 +862,8 @@ fn full_history(st: &WebState) -> Response {
 }
 
 /// `POST /user`: class attributes from a JSON object (Locust's `update_user_class`), 201 `{}`.
-async fn user(st: &WebState, req: Request) -> Response {
+async fn user(st: Arc<WebState>, req: Request) -> Response {
+    let st = &*st;
     let (_, body) = read_body(req).await;
     let Ok(serde_json::Value::Object(settings)) =
         serde_json::from_slice::<serde_json::Value>(&body)
@@ -838,7 +914,7 @@ async fn user(st: &WebState, req: Request) -> Response {
         Some(false) => respond(
             StatusCode::INTERNAL_SERVER_ERROR,
             HTML,
-            crate::report::pyfmt::py_str_repr(&class),
+            crate::pyfmt::py_str_repr(&class),
         ),
         None => respond(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -853,7 +929,7 @@ fn filter_tasks(st: &WebState, class: &str, names: &[&str]) {
     let Some(original) = st.info.task_trees.get(class) else {
         return;
     };
-    let kept: BTreeMap<String, api::TaskNode> = original
+    let kept: BTreeMap<String, ui_json::TaskNode> = original
         .iter()
         .filter(|(name, _)| names.contains(&name.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))

@@ -1,106 +1,35 @@
-"""Fixtures of the observability tests (tests/obs): the binaries, the loopback target, a runner for bounded
-rlocust/Locust processes, and a real Prometheus server (Debian's `prometheus`) started per test on 127.0.0.1.
-Every process is bounded in time and killed with its session at the end."""
+"""Fixtures of the observability tests (tests/obs): the binaries, the loopback target, bounded rlocust/Locust
+processes (tests/support/bounded.py), and a real Prometheus server (Debian's `prometheus`) started per test on
+127.0.0.1. Every process is bounded in time and killed with its session at the end."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from support.bounded import ROOT, Run, binary, clean_env, finish, free_port, run, serve_target, start  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _binary(env: str, default: Path) -> str:
-    path = os.environ.get(env) or str(default)
-    if not Path(path).exists():
-        pytest.fail(f"{env}: {path} does not exist (run `make build`)")
-    return path
+__all__ = ["HERE", "ROOT", "Prometheus", "Run", "clean_env", "finish", "free_port", "run", "start"]
 
 
 @pytest.fixture(scope="session")
 def rlocust() -> str:
-    return _binary("RLOCUST_BIN", ROOT / "target/release/rlocust")
+    return binary("RLOCUST_BIN", ROOT / "target/release/rlocust")
 
 
 @pytest.fixture(scope="session")
 def target_url():
-    binary = _binary("RLOCUST_TARGET_BIN", ROOT / "target/release/rlocust-target")
-    port = free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--max-seconds", "900"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url + "/", timeout=1)
-            break
-        except requests.RequestException:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("rlocust-target did not start")
-    yield url
-    proc.kill()
-    proc.wait()
-
-
-def clean_env(extra: dict | None = None) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "RLOCUST_"))}
-    env.update(extra or {})
-    return env
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-    seconds: float
-
-
-def run(argv: list[str], cwd: Path, timeout: float = 60, env: dict | None = None) -> Run:
-    """Run a bounded command to its end (killed with its process group after `timeout`)."""
-    t0 = time.monotonic()
-    proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env or clean_env(), start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        pytest.fail(f"{argv[:3]} did not end within {timeout} s:\n{err.decode(errors='replace')[-3000:]}")
-    return Run(proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"), time.monotonic() - t0)
-
-
-def start(argv: list[str], cwd: Path, env: dict | None = None) -> subprocess.Popen:
-    """Start a bounded command in the background (stdout/stderr to files in cwd)."""
-    return subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=open(cwd / "stdout.txt", "wb"),
-                            stderr=open(cwd / "stderr.txt", "wb"), env=env or clean_env(), start_new_session=True)
-
-
-def finish(proc: subprocess.Popen, timeout: float = 60) -> int:
-    try:
-        return proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        pytest.fail("the process did not end in time")
+    yield from serve_target(900)
 
 
 class Prometheus:

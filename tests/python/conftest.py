@@ -1,6 +1,7 @@
 """Make ``import locust`` resolve to rlocust's shim (python/shim/locust), never an installed Locust."""
 
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -28,6 +29,8 @@ for _name in list(sys.modules):
 # Stand-in for ``_rlocust``, the Rust engine module that only exists inside an rlocust run. The shim's client
 # modules touch it at import time (e.g. ``_rlocust.Response``); these tests never send requests, so any attribute
 # is an inert placeholder class that accepts any arguments. Kept as source so subprocess tests can run it too.
+_LOCUST_VERSION = re.search(r'LOCUST_VERSION: &str = "([^"]+)"',
+                            (Path(__file__).resolve().parents[2] / "src/version.rs").read_text()).group(1)
 ENGINE_STUB_SOURCE = """
 import sys as _sys
 try:
@@ -37,6 +40,7 @@ except ImportError:
 
     _stub = _types.ModuleType("_rlocust")
     _stub.__rlocust_test_stub__ = True
+    _stub.LOCUST_VERSION = LOCUST_VERSION_OF_THE_CRATE
     _made = {}
 
     def _stub_getattr(name):
@@ -49,7 +53,7 @@ except ImportError:
 
     _stub.__getattr__ = _stub_getattr
     _sys.modules["_rlocust"] = _stub
-"""
+""".replace("LOCUST_VERSION_OF_THE_CRATE", repr(_LOCUST_VERSION))
 exec(ENGINE_STUB_SOURCE, {})  # noqa: S102
 
 import locust

@@ -1,4 +1,4 @@
-"""The exception objects the shim builds from the engine's descriptions (`locust._bridge.build_exc`): real classes
+"""The exception objects the shim builds from the engine's descriptions (`locust._ffi.build_exc`): real classes
 when requests/urllib3/geventhttpclient are installed, look-alikes with the same module, name, bases and repr()
 when they are not, and Locust's unwrapping of connection errors (`reported_error`)."""
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import ENGINE_STUB_SOURCE
 
-from locust import _bridge
+from locust import _ffi
 
 SHIM = Path(__file__).resolve().parents[2] / "python" / "shim"
 
@@ -29,7 +29,7 @@ REFUSED = ("E", "requests.exceptions.ConnectionError", [MAX_RETRY], [], MAX_RETR
 
 
 def test_descriptions_become_the_clients_own_exceptions():
-    e = _bridge.build_exc(CHUNKED)
+    e = _ffi.build_exc(CHUNKED)
     import requests
 
     assert isinstance(e, requests.exceptions.ChunkedEncodingError)
@@ -37,12 +37,12 @@ def test_descriptions_become_the_clients_own_exceptions():
                        "expected)', IncompleteRead(3 bytes read, 7 more expected)))")
     assert e.response is None and e.request is None
     assert e.__context__.__cause__ is e.__context__.__context__, "raise ProtocolError(...) from e"
-    assert _bridge.reported_error(e) is e, "Locust does not look through ChunkedEncodingError"
+    assert _ffi.reported_error(e) is e, "Locust does not look through ChunkedEncodingError"
 
 
 def test_connection_errors_are_reported_by_their_root_cause():
-    e = _bridge.build_exc(REFUSED)
-    root = _bridge.reported_error(e)
+    e = _ffi.build_exc(REFUSED)
+    root = _ffi.reported_error(e)
     assert repr(root) == "ConnectionRefusedError(111, 'Connection refused')"
     assert isinstance(root, ConnectionRefusedError) and root.errno == 111
 
@@ -50,7 +50,7 @@ def test_connection_errors_are_reported_by_their_root_cause():
 def test_objects_shown_only_by_repr_keep_it():
     d = ("E", "urllib3.exceptions.ConnectTimeoutError",
          [("O", "<urllib3.connection.HTTPConnection object at 0x....>"), "Connection to h timed out."], [], None, 0)
-    assert repr(_bridge.build_exc(d)) == ("ConnectTimeoutError(<urllib3.connection.HTTPConnection object at 0x....>, "
+    assert repr(_ffi.build_exc(d)) == ("ConnectTimeoutError(<urllib3.connection.HTTPConnection object at 0x....>, "
                                           "'Connection to h timed out.')")
 
 
@@ -61,18 +61,18 @@ import sys
 for name in ("requests", "urllib3", "geventhttpclient"):
     sys.modules[name] = None
 sys.path.insert(0, {str(SHIM)!r})
-from locust import _bridge
-chunked = _bridge.build_exc({CHUNKED!r})
+from locust import _ffi
+chunked = _ffi.build_exc({CHUNKED!r})
 print(type(chunked).__module__, type(chunked).__qualname__, isinstance(chunked, IOError))
 print(repr(chunked))
-print(repr(_bridge.reported_error(_bridge.build_exc({REFUSED!r}))))
-icl = _bridge.build_exc(("E", "urllib3.exceptions.InvalidChunkLength", [], [("length", b"zz\\r\\n"), ("partial", 0)], None, 2))
+print(repr(_ffi.reported_error(_ffi.build_exc({REFUSED!r}))))
+icl = _ffi.build_exc(("E", "urllib3.exceptions.InvalidChunkLength", [], [("length", b"zz\\r\\n"), ("partial", 0)], None, 2))
 print(repr(icl))
-ghc = _bridge.build_exc(("E", "geventhttpclient.useragent.RetriesExceeded", ["http://h/x", 0],
+ghc = _ffi.build_exc(("E", "geventhttpclient.useragent.RetriesExceeded", ["http://h/x", 0],
                          [("url", "http://h/x"), ("text", "0, original=timed out"), ("kw_text", "original=timed out")],
                          None, 0))
 print(repr(ghc), str(ghc))
-print(_bridge._exc_module().MissingSchema.__module__, _bridge._exc_module().MissingSchema.__name__)
+print(_ffi.exc_module().MissingSchema.__module__, _ffi.exc_module().MissingSchema.__name__)
 """
     out = subprocess.run([sys.executable, "-c", ENGINE_STUB_SOURCE + code], capture_output=True, text=True, timeout=60,
                          env={**os.environ, "LOCUST_SKIP_MONKEY_PATCH": "1"})
@@ -91,5 +91,5 @@ print(_bridge._exc_module().MissingSchema.__module__, _bridge._exc_module().Miss
 def test_escaping_errors_are_raised_from_a_frame_named_after_their_class(name):
     err = ValueError("x") if name == "ValueError" else UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
     with pytest.raises(type(err)) as info:
-        _bridge.raise_escaped(err)
+        _ffi.raise_escaped(err)
     assert info.traceback[-1].name == f"raise_{name}"

@@ -3,7 +3,7 @@
 import os
 
 # Set before the other imports: some locust modules read it while being imported.
-__version__ = "2.47.0"
+from _rlocust import LOCUST_VERSION as __version__  # the Locust version rlocust follows (src/version.rs)
 
 if os.getenv("LOCUST_PLAYWRIGHT", None):
     print(

@@ -14,97 +14,9 @@ import os
 import sys
 import traceback
 
-from locust.util.url import is_url
-
-
-class UserFacingError(Exception):
-    """A finished one-line (or traceback) message for the user, with the exit code to use."""
-
-    def __init__(self, message, code=1):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-class _State:
-    user_classes = {}
-    # the classes' own hosts, before -H replaced them (the web UI shows them until a test starts, as Locust does)
-    class_hosts = {}
-    user_tasks = {}
-    shape_classes = []
-    arrival_shapes = {}  # name -> ArrivalRateShape subclass (rlocust's open workload)
-    parser = None
-    options = None
-    env = None
-    percentiles = None  # PERCENTILES_TO_REPORT as handed to Rust before the CSV files were made
-    locustfiles = []
-
-
-def _download(url):
-    """Locust's locustfile download (`-f https://...`): the body must be Python source; it is saved in the temp
-    directory under the URL's last path segment and removed at exit."""
-    import ast
-    import atexit
-    import tempfile
-    import urllib.error
-    import urllib.request
-    from urllib.parse import urlparse
-
-    try:
-        try:
-            with urllib.request.urlopen(url, timeout=60) as response:
-                body = response.read()
-        except urllib.error.HTTPError as e:  # like requests.get: an error status still has a body to check
-            body = e.read()
-    except (OSError, ValueError) as e:
-        raise UserFacingError(f"Failed to get locustfile from: {url}. Exception: {e}", 1)
-    text = body.decode("utf-8", "replace")
-    try:
-        ast.parse(text)
-    except SyntaxError:
-        raise UserFacingError(
-            f"Failed to get locustfile from: {url}. Response was not valid python code: '{text[:100]}'", 1
-        )
-    name = os.path.join(tempfile.gettempdir(), urlparse(url).path.split("/")[-1])
-    with open(name, "w") as locustfile:
-        locustfile.write(text)
-
-    def remove():
-        try:
-            os.remove(name)
-        except OSError:
-            pass
-
-    atexit.register(remove)
-    return name
-
-
-def _resolve(paths):
-    files = []
-    for raw in paths:
-        path = raw.strip()
-        if not path:
-            continue
-        if is_url(path):
-            files.append(_download(path))
-        elif os.path.isdir(path):
-            found = []
-            for root, _dirs, names in os.walk(path):
-                for n in names:
-                    if n.endswith(".py") and not n.startswith("_"):
-                        found.append(os.path.abspath(os.path.join(root, n)))
-            if not found:
-                raise UserFacingError(f"Could not find any locustfiles in directory '{path}'", 1)
-            files.extend(found)
-        elif os.path.isfile(path) and path.endswith(".py"):
-            files.append(os.path.abspath(path))
-        else:
-            raise UserFacingError(
-                f"Could not find '{path}'. Ensure your locustfile ends with '.py' or is a directory with locustfiles. "
-                "See --help for available options.",
-                1,
-            )
-    return files
+from locust import _hub
+from locust._discover import UserFacingError, _resolve  # noqa: F401 (UserFacingError: read by Rust)
+from locust._state import _State, _ui_extra_options, web_info  # noqa: F401 (web_info: called by Rust)
 
 
 def _module_name(path):
@@ -296,82 +208,6 @@ def task_ratio(as_json):
     return "".join(line + "\n" for line in lines)
 
 
-def web_info():
-    """What the Rust web server needs from Python once, after `init`: the locustfile's name, whether the
-    locustfile created `environment.web_ui.app` (Flask routes to hand requests to), and each user class's
-    task tree (`{class: {task: {"n": occurrences, "len": list length, "tasks"?: {...}}}}`), from which it computes
-    `/tasks` for the live user counts. JSON text."""
-    import json
-
-    from locust.user.task import TaskSet
-
-    def tree(tasks):
-        occurrences = {}
-        for t in tasks:
-            occurrences[t] = occurrences.get(t, 0) + 1
-        out = {}
-        for t, n in occurrences.items():
-            node = {"n": n, "len": len(tasks)}
-            if inspect.isclass(t) and issubclass(t, TaskSet):
-                node["tasks"] = tree(t.tasks)
-            out[t.__name__] = node
-        return out
-
-    env = _State.env
-
-    def described(cls):
-        from locust.contrib.fasthttp import FastHttpUser
-        from locust.user.users import HttpUser
-
-        host = _State.class_hosts.get(cls.__name__, cls.host)
-        return {
-            "name": cls.__name__,
-            "host": host if isinstance(host, str) else None,
-            "weight": cls.weight,
-            "fixed_count": cls.fixed_count,
-            "tasks": [t.__name__ for t in cls.tasks],
-            "http": issubclass(cls, (HttpUser, FastHttpUser)),
-        }
-
-    options = env.parsed_options
-    return json.dumps({
-        "locustfile": env.locustfile,
-        "classes": {cls.__name__: tree(cls.tasks) for cls in env.user_classes},
-        "running_classes": [cls.__name__ for cls in env.user_classes],
-        "available_user_classes": [described(c) for c in (env.available_user_classes or {}).values()],
-        "available_shape_classes": sorted(env.available_shape_classes or {}),
-        "extra_options": _ui_extra_options(options),
-        "is_host_required": bool(getattr(sys.modules.get("locust.web"), "HOST_IS_REQUIRED", False)),
-        "profile": env.profile,
-        "shape": type(env.shape_class).__name__ if env.shape_class is not None else None,
-        "shape_use_common_options": (bool(getattr(env.shape_class, "use_common_options", False))
-                                     if env.shape_class is not None else None),
-        # the locustfile created `web_ui.app`: the server hands the paths it does not serve to it
-        "python_routes": bool(getattr(env.web_ui, "has_app", False)),
-        # ... and whether it serves its own /metrics (which then wins over rlocust's Prometheus endpoint)
-        "python_metrics": _serves_metrics(env.web_ui),
-    }, default=str)
-
-
-def _serves_metrics(web_ui):
-    if not getattr(web_ui, "has_app", False):
-        return False
-    try:
-        return any(rule.rule == "/metrics" for rule in web_ui.app.url_map.iter_rules())
-    except Exception:
-        return False
-
-
-def _ui_extra_options(options):
-    """Locust's `ui_extra_args_dict()`: the locustfile's own options shown in the web UI's form, each with its
-    current value (command line, config file or environment) as the default."""
-    from locust.argument_parser import ui_extra_options
-
-    if _State.parser is None:
-        return {}
-    return ui_extra_options(_State.parser, vars(options) if options is not None else {})
-
-
 def configure(values, custom_argv):
     """Build `parsed_options` (the built-in values plus the locustfile's own options, converted by its argparse
     parser) and set up Python's logging, as Locust does right after parsing."""
@@ -467,8 +303,6 @@ def create_runner(role="local"):
     """The runner objects (`role`: local, worker or master), and the listener `--equal-weights` adds (after the
     locustfile's, as in Locust)."""
     import locust
-    from locust import _bridge
-
     env = _State.env
     options = env.parsed_options
     if role == "worker":
@@ -483,8 +317,8 @@ def create_runner(role="local"):
         env.shape_class.runner = runner
     if getattr(env.parsed_options, "equal_weights", False):
         locust.events.init.add_listener(lambda environment, **_kw: environment.assign_equal_weights())
-    _bridge.set_runner(runner)
-    _bridge.ensure_started()
+    _hub.set_runner(runner)
+    _hub.ensure_started()
     _State.percentiles = _report_settings()
 
 
@@ -600,8 +434,6 @@ def shape_info():
 def run_hub():
     """Run the test until the hub leaves its loop; returns the exit status a task gave sys.exit(), or None."""
     import _rlocust
-    from locust import _bridge
-
     env = _State.env
     options = env.parsed_options if env is not None else None
     automatic = getattr(options, "headless", True) or getattr(options, "autostart", False)
@@ -610,7 +442,7 @@ def run_hub():
     if env is not None and env.shape_class is not None and automatic and not master:
         env.runner._shape_autostarted = not getattr(options, "headless", True)
         env.runner.start_shape()
-    exit_status = _bridge.run_until_quit()
+    exit_status = _hub.run_until_quit()
     phase, logged = _rlocust.runner_shape()
     if phase == "ended":
         log = logging.getLogger("locust.main")
@@ -626,9 +458,7 @@ def run_hub():
 def stop_users():
     """After an interrupt (Ctrl+C, SIGTERM) and the quitting event: run the hub until the runner has stopped the
     users (Locust's shutdown() calls runner.quit() after `quitting`). Returns what run_hub returns."""
-    from locust import _bridge
-
-    return _bridge.run_until_quit()
+    return _hub.run_until_quit()
 
 
 def fire_quitting():

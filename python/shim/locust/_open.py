@@ -8,7 +8,7 @@ A closed-model run never sets ACTIVE, and then nothing here runs.
 """
 
 import _rlocust
-from locust import _bridge
+from locust import _hub
 from locust.exception import StopUser
 
 ACTIVE = False
@@ -37,7 +37,7 @@ def arrive(user):
     # idle: a stop kills the user at once, as one waiting in wait_time
     user._state = _WAITING
     try:
-        _bridge.wait(ticket)
+        _hub.wait(ticket)
     except BaseException:
         _rlocust.open_cancel(ticket)
         raise

@@ -50,10 +50,8 @@ def handle(env, action, payload):
             env.runner.start_shape()
         elif action == "user":
             env.update_user_class(data)
-            from locust.runners import MasterRunner
-
-            if isinstance(env.runner, MasterRunner):  # as Locust's /user: the workers apply it too
-                env.runner.send_message("update_user_class", data)
+            if env.runner is not None:  # (a master's workers apply it too, as under Locust's /user)
+                env.runner._user_class_updated(data)
         elif action == "reset_stats":
             env.events.reset_stats.fire()
             if env.runner is not None:

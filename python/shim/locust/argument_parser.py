@@ -13,6 +13,8 @@ import json
 import os
 import sys
 
+from locust import _discover
+
 _EXTRA_KWARGS = ("include_in_web_ui", "is_secret", "is_required", "is_multiple", "env_var")
 
 # Locust's config files, read in this order (`get_parser(default_config_files=...)` replaces them).
@@ -207,11 +209,9 @@ def parse_locustfile_option(args=None):
 def parse_locustfile_paths(paths):
     """The locustfiles named by `paths` (files, directories searched for `*.py` not starting with `_`, URLs
     downloaded), as absolute paths, by Locust's rules; an unusable one writes Locust's message and exits 1."""
-    from locust import _main
-
     try:
-        return _main._resolve(paths)
-    except _main.UserFacingError as e:
+        return _discover._resolve(paths)
+    except _discover.UserFacingError as e:
         sys.stderr.write(e.message + "\n")
         sys.exit(e.code)
 

@@ -100,9 +100,9 @@ _env: Environment | None = None  # the one Environment of run_single_user in thi
 
 def _options():
     try:
-        from locust import _main
+        from locust import _state
 
-        current = _main._State.env
+        current = _state._State.env
     except Exception:
         current = None
     if current is not None and current.parsed_options is not None:

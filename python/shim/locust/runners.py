@@ -16,7 +16,7 @@ from gevent.lock import Semaphore
 from gevent.pool import Group
 
 import _rlocust
-from locust import _open
+from locust import _hub, _open, _web
 from locust.exception import StopTest
 from locust.user.task import LOCUST_STATE_STOPPING
 from locust.user.users import User
@@ -41,7 +41,7 @@ CONNECT_RETRY_COUNT = 60
 
 
 def _record_request(request_type, name, response_time, response_length, exception=None, **_kwargs):
-    from locust.clients import parse_error
+    from locust._clientlib import parse_error
 
     _rlocust.log_request(request_type, name, response_time, response_length,
                          None if exception is None else parse_error(exception), _current_pacing_ms())
@@ -114,12 +114,20 @@ class Runner:
 
         environment.events.user_error.add_listener(on_user_error)
 
+    def _web(self, command):
+        """The hub's `Web` command (a web UI action that changes Python state) or `WebRequest` (a request for the
+        locustfile's Flask app): whether it succeeded."""
+        if isinstance(command, _rlocust.WebRequest):
+            return _web.wsgi(self.environment, command)
+        return _web.handle(self.environment, command.action, command.payload)
+
+    def _user_class_updated(self, data):
+        """`POST /user` changed a user class's attributes (only a master passes it on)."""
+
     def _is_current(self):
         """Whether this runner is the one the Rust runner serves (a script may make several, one after another,
         sharing `locust.events`: only the newest one records)."""
-        from locust import _bridge
-
-        return _bridge._runner is None or _bridge._runner is self
+        return _hub._runner is None or _hub._runner is self
 
     @property
     def user_classes(self):
@@ -586,16 +594,14 @@ class LocalRunner(Runner):
     def _library_init(self):
         from gevent.event import Event
 
-        from locust import _bridge
-
         self._quit_event = Event()
         self._stopped_event = Event()
         self._spawned_event = Event()
         self._spawned_event.set()
         self._lib_classes = None
         self._lib_new_runner()
-        _bridge.set_runner(self)
-        _bridge.ensure_started()
+        _hub.set_runner(self)
+        _hub.ensure_started()
         self.greenlet.spawn(self._quit_event.wait)
 
     def _class_specs(self):
@@ -610,9 +616,7 @@ class LocalRunner(Runner):
 
     def _lib_wait(self, event):
         """Wait for `event`, unless this greenlet carries out a runner command (the runner waits for it)."""
-        from locust import _bridge
-
-        if _bridge.in_command():
+        if _hub.in_command():
             return
         event.wait(timeout=float(self.environment.stop_timeout or 0) + 60)
 
@@ -699,6 +703,9 @@ class MasterRunner(DistributedRunner):
 
     def _user_error(self, msg, formatted_tb):
         pass  # a master runs no users
+
+    def _user_class_updated(self, data):
+        self.send_message("update_user_class", data)  # as Locust's /user: the workers apply it too
 
     def _publish_spawn_info(self):
         """What the next `spawn` messages carry: the host and every parsed option."""

@@ -74,7 +74,7 @@ class StatsEntry:
         _rlocust.log_request(self.method, self.name, response_time, content_length, None)
 
     def log_error(self, error):
-        from locust.clients import parse_error
+        from locust._clientlib import parse_error
 
         _rlocust.log_request(self.method, self.name, None, 0, parse_error(error))
 
@@ -167,7 +167,7 @@ class RequestStats:
         _rlocust.log_request(method, name, response_time, content_length, None)
 
     def log_error(self, method, name, error):
-        from locust.clients import parse_error
+        from locust._clientlib import parse_error
 
         _rlocust.log_error(method, name, parse_error(error))
 
@@ -197,7 +197,7 @@ class StatsError:
     def parse_error(cls, error):
         if isinstance(error, str):
             return error
-        from locust.clients import parse_error
+        from locust._clientlib import parse_error
 
         return parse_error(error)
 

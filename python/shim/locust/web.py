@@ -5,7 +5,7 @@ The web server itself is Rust (src/web/): it serves Locust's pages and API witho
 extension point Locust documents: `web_ui.app` is a real `flask.Flask` app, created the first time a locustfile
 touches it, and the Rust server hands every request for a path it does not serve to that app on the hub
 (`locust._web.wsgi`). Routes must exist by the end of `init` (the shim tells the server then whether the app
-exists, see `locust._main.web_info`). Flask is not a dependency of rlocust: without it, `web_ui.app` raises a
+exists, see `locust._state.web_info`). Flask is not a dependency of rlocust: without it, `web_ui.app` raises a
 ModuleNotFoundError that says to `pip install flask` (a locustfile that only tests `if environment.web_ui:`
 works unchanged).
 
@@ -223,7 +223,7 @@ class WebUI:
     def start(self):
         """Start the Rust web server for a script that drives the run (`rlocust-python`, `create_web_ui`)."""
         import _rlocust
-        from locust import _main
+        from locust import _state
         from locust._mode import library_mode
 
         if not library_mode():
@@ -238,12 +238,12 @@ class WebUI:
             args += ["--tls-cert", self.tls_cert, "--tls-key", self.tls_key]
         if self.userclass_picker_is_active:
             args.append("--class-picker")
-        previous = _main._State.env
-        _main._State.env = self.environment
+        previous = _state._State.env
+        _state._State.env = self.environment
         try:
-            info = _main.web_info()
+            info = _state.web_info()
         finally:
-            _main._State.env = previous if previous is not None else self.environment
+            _state._State.env = previous if previous is not None else self.environment
         bound_host, self.port = _rlocust.lib_web_ui(args, info)
         self.server = _BoundServer(bound_host, self.port)
 

@@ -3,14 +3,14 @@
 //!
 //! Two readers use one description: the engine computes the failure text Locust records from it
 //! ([`PyExc::reported`] then [`PyExc::repr`], the same unwrapping and `repr()` Locust applies), and the hub turns it
-//! into real exception objects (`locust._bridge.build_exc`) so `response.error`, `raise_for_status()` and
+//! into real exception objects (`locust._ffi.build_exc`) so `response.error`, `raise_for_status()` and
 //! `except requests.exceptions.ChunkedEncodingError:` behave as they do under Locust. Keeping one description
 //! for both is what keeps the failure rows and the exceptions a locustfile sees identical.
 //!
 //! NOTE: the classes are named by their import path (`http.client.IncompleteRead`); when the package is not
 //! installed (requests, urllib3, geventhttpclient are optional for rlocust) the shim uses look-alike classes
 //! with the same name and `repr()`.
-use crate::report::pyfmt::py_str_repr;
+use crate::pyfmt::py_str_repr;
 
 /// A Python value in an exception's args or attributes.
 #[derive(Debug, Clone, PartialEq)]

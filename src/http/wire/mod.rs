@@ -212,8 +212,8 @@ impl Reader for AnyReader {
 /// the `except` clauses and Locust's failure handling of each client catch it.
 pub fn body_too_large(dialect: Dialect, limit: usize) -> PyExc {
     let class = match dialect {
-        Dialect::Requests => "locust._bridge.ResponseTooLarge",
-        Dialect::Fast => "locust._bridge.FastResponseTooLarge",
+        Dialect::Requests => "locust._ffi.ResponseTooLarge",
+        Dialect::Fast => "locust._ffi.FastResponseTooLarge",
     };
     PyExc::new(
         class,

@@ -11,7 +11,7 @@
 //!
 //! An iteration is one run of a task that is a function (as `-i/--iterations` counts them): before each, the
 //! user waits for an arrival (idle); `wait_time` is not used between arrivals (the schedule is the pacing).
-//! Who calls it: `runner::run` (a local test), `dist::worker` (a worker's share), `py` (the users' calls), the
+//! Who calls it: `runner::run` (a local test), `distributed::worker` (a worker's share), `py` (the users' calls), the
 //! outputs ([`snapshot`]). Never touches Python; the users are started with the bridge's `Spawn` command and
 //! woken with its `wake`, like users whose waits are over.
 pub mod config;
@@ -251,7 +251,7 @@ pub async fn start(
     let _ = bridge
         .command(Command::Dist {
             kind: "_open_mode".into(),
-            data: crate::dist::Value::Bool(true),
+            data: crate::msgpack::Value::Bool(true),
             node_id: String::new(),
         })
         .await;

@@ -11,7 +11,7 @@
 //! the global sequence, none twice.
 //!
 //! Who calls it: `runner::open` (the arrival clock, the accounting of the intended rate), `cli` (parsing
-//! `--arrival-rate`/`--arrival-stages`), `dist` (the schedule travels in the master's `spawn`). Pure functions, no
+//! `--arrival-rate`/`--arrival-stages`), `distributed` (the schedule travels in the master's `spawn`). Pure functions, no
 //! clock and no I/O.
 
 /// One stage: over `duration` seconds the rate moves linearly from where it was to `target` per second.

@@ -7,7 +7,7 @@
 //! `active` says whether an open workload ran since the statistics were last cleared: a closed-model run never
 //! sets it, so no output changes for it (the console, CSV, JSON and web documents stay Locust's, byte for byte).
 //!
-//! Who calls it: `runner::open` (the arrival clock, the users' start of an iteration), `dist` (a worker's report
+//! Who calls it: `runner::open` (the arrival clock, the users' start of an iteration), `distributed` (a worker's report
 //! deltas, a master's merge), the outputs through [`Snapshot`]. One short lock per event; no I/O, no Python.
 use hdrhistogram::Histogram;
 use parking_lot::Mutex;

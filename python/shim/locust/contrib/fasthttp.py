@@ -12,11 +12,13 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import _rlocust
-from locust import _bridge
-from locust.clients import (
+from _rlocust import Request as _Request
+from locust import _ffi, _hub
+from locust._clientlib import (
     CookieJarView,
     ResponseContextManager,
     RestResponseContextManager,
+    add_params,
     basic_auth_header,
     encode_body,
     finish_call,
@@ -35,24 +37,8 @@ _GEVENTHTTPCLIENT_VERSION = "2.6.1"
 FastResponse = _rlocust.Response
 
 
-# geventhttpclient.useragent.ConnectionError: the real class when geventhttpclient is installed (so `except` clauses
-# in locustfiles catch LocustBadStatusCode), else the look-alike every other Fast error uses
-_ConnBase = _bridge._exc_class("geventhttpclient.useragent.ConnectionError")
-
-
-class LocustBadStatusCode(_ConnBase):
-    """A status code outside the accepted set; its repr is `LocustBadStatusCode(code=N)`."""
-
-    def __init__(self, url, code=None):
-        self.url = url
-        self.code = code
-        Exception.__init__(self, url, code)
-
-    def __repr__(self):
-        return "LocustBadStatusCode(code=%r)" % (self.code,)
-
-    def __str__(self):
-        return "URL %s: code=%s" % (self.url, self.code)
+# (its repr is `LocustBadStatusCode(code=N)`; made in `locust._ffi`, where the Rust Response makes it too)
+LocustBadStatusCode = _ffi.LocustBadStatusCode
 
 
 _STREAMED, _NOT_STREAMED = {"stream": True}, {}
@@ -244,8 +230,6 @@ class FastHttpSession:
             if ctype and "content-type" not in lower:
                 hdrs["Content-Type"] = ctype
         if params:
-            from locust.clients import add_params
-
             built = add_params(built, params)
         max_redirects = kwargs.pop("max_redirects", None)
         listeners = catch_response or has_user_listeners(self.request_event)
@@ -260,7 +244,7 @@ class FastHttpSession:
             # no host (`http:///path`): geventhttpclient looks up "" and fails with gaierror, after it has built the
             # request (so a bad header is reported first). The engine is told so; the URL it parses needs a host.
             target = urlunsplit((parts.scheme, "localhost", parts.path, parts.query, parts.fragment))
-        ticket = self._core.send(
+        ticket = self._core.send(_Request(
             method,
             requote(target),
             name or url,
@@ -279,8 +263,8 @@ class FastHttpSession:
             proxy=self._proxy,
             # stream=True: recorded at the response head, with Content-Length as its length, as Locust does
             **(_STREAMED if stream else _NOT_STREAMED),
-        )
-        response = _bridge.wait(ticket)
+        ))
+        response = _hub.wait(ticket)
         if text_body:
             response.__dict__["_rlocust_text_body"] = True  # `response.request.body` as text
         if stream and response._escape is None:

@@ -18,7 +18,7 @@ import gevent
 from gevent import GreenletExit
 
 import _rlocust
-from locust import _bridge, _open
+from locust import _hub, _open
 from locust.exception import (
     InterruptTaskSet,
     MissingWaitTimeError,
@@ -352,8 +352,8 @@ class TaskSet(metaclass=TaskSetMeta):
     def _sleep(self, seconds):
         # a plain number of seconds waits on Rust's timers (resumed in batches: less CPU per wait than a libev
         # timer); anything else (0, negative, a Decimal, a bad value) goes to gevent.sleep with its own behaviour
-        if (type(seconds) is float or type(seconds) is int) and 0 < seconds < 1e7 and _bridge.started():
-            _bridge.sleep(seconds)
+        if (type(seconds) is float or type(seconds) is int) and 0 < seconds < 1e7 and _hub.started():
+            _hub.sleep(seconds)
         else:
             gevent.sleep(seconds)
 

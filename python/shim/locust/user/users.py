@@ -20,6 +20,7 @@ from gevent.pool import Group
 
 import _rlocust
 from locust import _open
+from locust._ffi import exc_class
 from locust.exception import CatchResponseError, StopTest, StopUser
 from locust.user.task import (
     LOCUST_STATE_RUNNING,
@@ -300,12 +301,10 @@ class PytestUser(User):
     fixtures: list
 
     def run(self):
-        from locust._bridge import _exc_class
-
         self._state = LOCUST_STATE_RUNNING
         self.fixtures = [next(f.fixturedef.func(self)) for f in self.functions]
-        request_error = _exc_class("requests.exceptions.RequestException")
-        quiet = (request_error, CatchResponseError, _exc_class("geventhttpclient.useragent.ConnectionError"))
+        request_error = exc_class("requests.exceptions.RequestException")
+        quiet = (request_error, CatchResponseError, exc_class("geventhttpclient.useragent.ConnectionError"))
         while True:
             for function, fixture in zip(self.functions, self.fixtures, strict=False):
                 if _open.ACTIVE:

@@ -597,7 +597,7 @@ fn memory_is_bounded_by_the_body_limit() {
             .result
             .unwrap_err()
             .class,
-        "locust._bridge.FastResponseTooLarge"
+        "locust._ffi.FastResponseTooLarge"
     );
 }
 

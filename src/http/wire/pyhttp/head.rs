@@ -16,7 +16,7 @@ use super::errors::{aborted, trunc200, value_error, wrap};
 use super::pyint::{INT_MAX_STR_DIGITS, IntErr, PyInt, py_int10};
 use super::{Phase, PyReader};
 use crate::http::wire::exc::{PyExc, PyVal};
-use crate::report::pyfmt::py_str_repr;
+use crate::pyfmt::py_str_repr;
 
 /// http.client's `_MAXHEADERS`.
 const MAXHEADERS: usize = 100;

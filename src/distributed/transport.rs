@@ -8,7 +8,7 @@
 //! # Decision: `zeromq` (pure Rust, tokio), not `zmq` (libzmq bindings)
 //!
 //! Measured on this machine (2 cores), 2026-11-22:
-//! - **Interoperates with pyzmq exactly as §2.1 says.** `tests/dist_interop.rs` runs real Locust 2.47 (pyzmq 27.3.0
+//! - **Interoperates with pyzmq exactly as §2.1 says.** `tests/it/dist_interop.rs` runs real Locust 2.47 (pyzmq 27.3.0
 //!   with its bundled libzmq 4.3.5, ZMTP 3) both ways: an rlocust DEALER with identity `<host>_<uuid hex>` is taken
 //!   by a Locust master as a worker (ack, heartbeats, spawn, stats, quit; the master exits 0), and a Locust worker's
 //!   DEALER identity arrives here as the first ROUTER frame and its `client_ready` as the second, and our 2-frame
@@ -40,7 +40,7 @@ use zeromq::{
     ZmqMessage,
 };
 
-use super::codec::{CodecError, Message};
+use crate::msgpack::{CodecError, Message};
 
 #[derive(Debug, Error)]
 pub enum TransportError {

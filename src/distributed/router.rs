@@ -26,8 +26,8 @@
 //! Like libzmq, peers are not told apart by connection state: a closed connection only stops routing to its
 //! identity (Locust's master learns of lost workers from missing heartbeats). Not done, as Locust does not need
 //! them: TCP keepalive (the heartbeats find dead peers), IPv6 for `*` (bound as 0.0.0.0, as before).
-use super::codec::{CodecError, Message};
 use super::zmtp::{self, Incoming, ZmtpError};
+use crate::msgpack::{CodecError, Message};
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -497,7 +497,7 @@ async fn write_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dist::codec::Value;
+    use crate::msgpack::Value;
     use tokio::net::TcpStream;
 
     async fn dealer(port: u16, id: &str) -> (TcpStream, zmtp::Decoder) {

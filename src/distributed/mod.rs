@@ -1,8 +1,7 @@
 //! Locust's distributed mode, on Locust's own wire protocol (reference/locust-web-dist.md §2), so rlocust nodes
 //! and Locust 2.47 nodes can be master and worker of each other (`--master`, `--worker`, `--processes`).
 //!
-//! - `codec`: the msgpack `[type, data, node_id]` message, byte for byte as Python's msgpack writes it;
-//! - `zmtp`: ZeroMQ's wire protocol (greeting, READY, frames), and `router`: the master's ROUTER on it;
+//! //! - `zmtp`: ZeroMQ's wire protocol (greeting, READY, frames), and `router`: the master's ROUTER on it;
 //! - `transport`: the worker's DEALER (the `zeromq` crate), and why it is pure Rust;
 //! - `proto`: message type names, timing constants, the client id, builders for the messages a node sends;
 //! - `stats_wire`: the `stats` report both ways (a worker's delta report, a master's merge), with rlocust's exact
@@ -14,7 +13,6 @@
 //!   listeners, so the runners call Python only for those;
 //! - `node`: what Python's runner object reads of the node (ids, index, the master's workers) and sends;
 //! - `processes`: `--processes N`, local worker processes started and reaped by this one.
-pub mod codec;
 pub mod dispatch;
 pub mod listened;
 pub mod master;
@@ -29,5 +27,5 @@ pub mod transport;
 pub mod worker;
 pub mod zmtp;
 
-pub use codec::{CodecError, MAX_DEPTH, Message, Value};
+pub use crate::msgpack::{CodecError, MAX_DEPTH, Message, Value};
 pub use transport::{MasterSocket, TransportError, WorkerSocket};

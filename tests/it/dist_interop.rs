@@ -1,4 +1,4 @@
-//! Interop spike of `rlocust::dist` against real Locust 2.47, both directions, on 127.0.0.1 only:
+//! Interop spike of `rlocust::distributed` against real Locust 2.47, both directions, on 127.0.0.1 only:
 //! - an rlocust DEALER plays a minimal worker for a headless Locust master (`client_ready` → `ack`, heartbeats both
 //!   ways, `spawn` → `spawning` + `spawning_complete`, `stats` every 3 s, `quit` → final `stats` + `quit`), and the
 //!   master runs its `-t 3s` test to the end and exits 0;
@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rlocust::dist::proto::{self, WorkerState, kind};
-use rlocust::dist::{MasterSocket, Message, Value, WorkerSocket};
+use rlocust::distributed::proto::{self, WorkerState, kind};
+use rlocust::distributed::{MasterSocket, Message, Value, WorkerSocket};
 
 const LOCUSTFILE: &str = "\
 from locust import User, constant, task

@@ -1,7 +1,7 @@
 //! A master's open workload (issue 31): the arrival rate split over its rlocust workers, as it splits users.
 //!
 //! Each worker gets a share `(index, count)` of the whole arrival sequence (`runner::open::schedule`), a part of
-//! the maximum and initial users, and where the schedule is (`dist::open_wire`), in a `spawn` of its own; the
+//! the maximum and initial users, and where the schedule is (`distributed::open_wire`), in a `spawn` of its own; the
 //! workers run their clocks and report their counts with their stats, which are summed here
 //! (`runner::open::tally`). Workers that join, come back or leave while it runs are handled by the master's usual
 //! re-dispatch (the dispatcher is kept for its bookkeeping only), which lands in [`Master::open_reshare`]: every
@@ -10,12 +10,12 @@
 //! A real Locust worker cannot run an arrival rate: its heartbeats lack rlocust's key, and it is refused (one
 //! error line each, no share); a test with no rlocust worker does not start.
 //!
-//! Who calls it: `dist::master` (its start, controls, heartbeats, reports and stop). Never touches Python.
+//! Who calls it: `distributed::master` (its start, controls, heartbeats, reports and stop). Never touches Python.
 use super::{Master, Priority, Value, WorkerDispatcher, kind};
 use crate::bridge::Arg;
-use crate::dist::codec::Message;
-use crate::dist::open_wire;
+use crate::distributed::open_wire;
 use crate::log;
+use crate::msgpack::Message;
 use crate::runner::open::{self, Assignment, OpenPlan, tally};
 use crate::runner::{self, Control, State};
 use std::collections::{HashMap, HashSet};

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use super::codec::{Message, Value};
+use crate::msgpack::{Message, Value};
 
 /// The version a Rust node announces in `client_ready` and expects from workers. A Locust master accepts any
 /// truthy version (a different patch version is a DEBUG line, a different minor one a WARNING, never a refusal).
-pub const LOCUST_VERSION: &str = "2.47.0";
+pub use crate::version::LOCUST_VERSION;
 
 /// `--master-port` / `--master-bind-port` default.
 pub const DEFAULT_MASTER_PORT: u16 = 5557;
@@ -136,23 +136,12 @@ impl WorkerState {
 
 /// `<socket.gethostname()>_<uuid4 hex>`, the id a Locust worker gives itself (ZeroMQ identity and node_id).
 pub fn worker_client_id() -> String {
-    format!("{}_{}", hostname(), uuid4_hex())
+    format!("{}_{}", crate::sys::hostname(), uuid4_hex())
 }
 
 /// The part of a client id before the first `_`: the "host" the dispatcher spreads users over.
 pub fn client_id_host(client_id: &str) -> &str {
     client_id.split('_').next().unwrap_or(client_id)
-}
-
-fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "localhost".to_owned();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
 /// 32 lowercase hex digits of a random (version 4, RFC 4122 variant) UUID, as Python's `uuid4().hex`.

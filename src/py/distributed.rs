@@ -1,8 +1,8 @@
 //! Distributed mode as Python sees it: msgpack values to and from Python objects (the types Locust's
 //! `msgpack.dumps(default=encode)`/`loads(object_hook=decode)` give), and the `_rlocust.dist_*` functions behind the
 //! shim's `WorkerRunner`/`MasterRunner` (`client_id`, `worker_index`, `clients`, `send_message`).
-use crate::dist::node::{Custom, Node};
-use crate::dist::{MAX_DEPTH, Value};
+use crate::distributed::node::{Custom, Node};
+use crate::distributed::{MAX_DEPTH, Value};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -186,10 +186,10 @@ pub fn dist_set_spawn_info(
     Ok(())
 }
 
-/// The shim's `EventHook`: whether the distributed-mode event `name` has listeners now (see `dist::listened`).
+/// The shim's `EventHook`: whether the distributed-mode event `name` has listeners now (see `distributed::listened`).
 #[pyfunction]
 pub fn dist_listened(name: &str, on: bool) -> bool {
-    crate::dist::listened::set(name, on)
+    crate::distributed::listened::set(name, on)
 }
 
 /// A worker's `report_to_master` listeners are done: the keys they put in `data` go into the `stats` message being
@@ -200,7 +200,7 @@ pub fn dist_report_extra(data: &Bound<'_, PyDict>) -> PyResult<()> {
     for (k, v) in data.iter() {
         pairs.push((from_py(&k)?, from_py(&v)?));
     }
-    crate::dist::listened::set_report_extra(pairs);
+    crate::distributed::listened::set_report_extra(pairs);
     Ok(())
 }
 

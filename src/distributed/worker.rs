@@ -10,13 +10,13 @@
 //!   monitor's CPU/RSS, a `stats` report every 3 s (a delta of the Rust stats, `stats_wire`), the master's
 //!   `spawn`/`stop`/`quit`/`spawning_complete`/`update_user_class`/custom messages, the 60 s master timeout, and
 //!   the same [`Control`] messages the local runner serves (Ctrl+C, SIGTERM, `runner.quit()` in a task).
-use super::codec::{Message, Value};
 use super::listened;
 use super::node::{Custom, Node};
 use super::proto::{self, WorkerState, kind};
 use super::transport::{TransportError, WorkerSocket};
 use crate::bridge::{Arg, Bridge, Command};
 use crate::log;
+use crate::msgpack::{Message, Value};
 use crate::runner::{self, Control, Shared, State};
 use crate::stats::RequestStats;
 use indexmap::IndexMap;
@@ -465,7 +465,7 @@ impl Worker {
                 // an rlocust worker says so: its master may give it a share of an arrival rate
                 (
                     super::open_wire::HEARTBEAT_KEY,
-                    Value::str(crate::app::VERSION),
+                    Value::str(crate::version::VERSION),
                 ),
             ]),
         );

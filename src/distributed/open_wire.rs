@@ -7,9 +7,9 @@
 //! - `rlocust` in a worker's heartbeat: its version, so a master knows which of its workers can take an arrival
 //!   rate (a Locust master reads the keys it knows and ignores this one).
 //!
-//! Who calls it: `dist::worker` (decode the share, encode its report), `dist::master` (encode the shares, merge the
+//! Who calls it: `distributed::worker` (decode the share, encode its report), `distributed::master` (encode the shares, merge the
 //! reports). Pure data conversion.
-use super::codec::Value;
+use crate::msgpack::Value;
 use crate::runner::open::schedule::{Schedule, Share, Stage};
 use crate::runner::open::tally::{Delta, Gauges};
 use crate::runner::open::{Assignment, OpenPlan};
@@ -180,10 +180,10 @@ mod tests {
             share: Share { index: 1, count: 3 },
             elapsed: 4.5,
         };
-        let wire = super::super::codec::Message::new("spawn", encode_assignment(&a), "w")
+        let wire = crate::msgpack::Message::new("spawn", encode_assignment(&a), "w")
             .encode()
             .unwrap();
-        let back = super::super::codec::Message::decode(&wire).unwrap();
+        let back = crate::msgpack::Message::decode(&wire).unwrap();
         assert_eq!(decode_assignment(&back.data), Some(a));
         let d = Delta {
             intended: 10,

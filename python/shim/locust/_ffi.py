@@ -1,246 +1,17 @@
-"""rlocust internals: the hub side of the Rust bridge.
+"""rlocust internals: the Python objects the Rust engine makes and calls (a leaf: it imports nothing else of the shim).
 
-Runs on the one Python thread. A user greenlet that makes a request parks in `wait(ticket)`; tokio finishes the
-exchange, queues it and writes an eventfd that gevent's loop watches; `_on_wake` drains the queue in one batch
-and switches each parked greenlet back in with its Response. Runner commands (`_rlocust.Spawn`, `Stop`, `Fire`,
-`Web`, `WebRequest`, `Quit`) arrive in the same drain and run in their own greenlets, each acknowledged by its id when done (see
-src/bridge.rs for the protocol's invariants). Also holds the small factories the Rust `Response` uses for
-Python-side objects.
+The Rust `Response` (src/py/response.rs) builds its Python-side values here: the case-insensitive header mapping,
+cookies, `response.request`, exception objects from the engine's descriptions, and requests' Response helpers
+(links, next, iter_lines, apparent_encoding). Rust looks these up once each, by name, through its table of
+callables (src/py/callables.rs); both clients (`locust.clients`, `locust.contrib.fasthttp`) take the exception
+classes from here too.
 """
 
-import functools
+import codecs
+import copy as _copy
 import json as _json
-import logging
-
-import gevent
-import greenlet
-from gevent.event import Event
-
-import _rlocust
-
-_pending = {}
-_getcurrent = greenlet.getcurrent
-_hub = None
-_watcher = None
-_done = Event()
-_runner = None
-
-
-def _on_sigint(signum, frame):
-    """Python's SIGINT handler during a run: Ctrl+C itself is handled in Rust (it stops the test through the
-    runner); this raises KeyboardInterrupt only when the watchdog asks for it, in a task that never yields."""
-    if _rlocust.take_interrupt():
-        raise KeyboardInterrupt()
-
-
-def ensure_started():
-    """Install the eventfd watcher on this thread's hub (idempotent). SIGINT and SIGTERM are handled in Rust
-    (`runner::watchdog`), so they stop the test even when a task never yields; Python's default SIGINT handler
-    (a KeyboardInterrupt wherever Python happens to run) is replaced, a locustfile's own handler is kept."""
-    global _hub, _watcher
-    if _watcher is None:
-        import signal
-
-        # (also when SIGINT was ignored at start, as in a background job of a script: Rust takes SIGINT at the OS
-        # level anyway, and the watchdog's interrupt of a task that never yields needs this handler). When a script
-        # drives the run (`rlocust-python`), Ctrl+C stays Python's KeyboardInterrupt.
-        from locust._mode import library_mode
-
-        library = library_mode()
-        global _library
-        _library = library
-        if not library and signal.getsignal(signal.SIGINT) in (signal.default_int_handler, signal.SIG_IGN):
-            signal.signal(signal.SIGINT, _on_sigint)
-        _hub = gevent.get_hub()
-        _watcher = _hub.loop.io(_rlocust.wake_fd(), 1)
-        _watcher.start(_on_wake)
-        # Requests are handed to tokio in one batch per pass of the loop: the first send of a batch schedules
-        # the flush as a hub callback (gevent runs callbacks before it polls, so nothing waits on a blocked loop).
-        _rlocust.set_flush_hook(functools.partial(_hub.loop.run_callback, _rlocust.flush))
-
-
-def wait(ticket):
-    """Park the current greenlet until the call `ticket` completes; returns its Response."""
-    if _hub is None:  # a script's first request before any runner (`rlocust-python`: pytest, run_single_user)
-        ensure_started()
-    _pending[ticket] = _getcurrent()
-    try:
-        return _hub.switch()
-    except BaseException:
-        # killed while waiting (a stop): Locust records nothing for the request a killed user was in
-        if _pending.pop(ticket, None) is not None:
-            _rlocust.abandon(ticket)
-        raise
-
-
-def started():
-    """Whether the hub watches the bridge (inside an rlocust run; not under the unit tests' engine stub)."""
-    return _watcher is not None
-
-
-def sleep(seconds):
-    """gevent.sleep(seconds) for a user's wait, with the timer kept by tokio: the users whose waits end in the
-    same millisecond are resumed together, in the drain that brings the responses (src/engine/timers.rs).
-    `seconds` is a positive float or int below `_rlocust`'s limit; a kill or a gevent.Timeout lands here as in
-    gevent.sleep."""
-    wait(_rlocust.sleep(seconds))
-
-
-_library = False  # a script drives the run (`rlocust-python`): the runner's log lines go to Python's logging
-
-
-def _forward_logs():
-    for level, name, message in _rlocust.lib_take_logs():
-        logging.getLogger(name).log(level, message)
-
-
-def _on_wake():
-    if _library:
-        _forward_logs()
-    completions, commands = _rlocust.drain()
-    # Most commands' greenlets start at their next turn, after the users resumed below have parked again. The
-    # stop's steps (its events, the stop itself, the quit) start here and now, from the hub: behind a full round of
-    # busy users (tasks that never wait) each step took a round, three rounds for a stop where Locust, whose
-    # stop runs in one greenlet, takes about one (1,000 raising users: 8 s instead of 1).
-    for command in commands:
-        # a lambda, as Locust spawns its spawning greenlet: a User.__init__ that raises is reported as
-        # "<Greenlet at 0x…: <lambda>> failed with …" by both
-        # (a Web command's greenlet stands for Locust's main greenlet: Enter at the prompt)
-        logger = "locust.main" if isinstance(command, _rlocust.Web) else "locust.runners"
-        g = gevent.Greenlet(lambda c=command: _command(c))
-        g.link_exception(functools.partial(_command_failed, logger))
-        if isinstance(command, _AT_ONCE):
-            g.switch()  # (runs until it waits, then the hub carries on here)
-        else:
-            g.start()
-    for ticket, response in completions:
-        g = _pending.pop(ticket, None)
-        if g is not None:
-            g.switch(response)
-        else:
-            _rlocust.forget(ticket)
-
-
-_AT_ONCE = (_rlocust.Fire, _rlocust.Stop, _rlocust.Quit)
-
-
-def set_runner(runner):
-    global _runner
-    _runner = runner
-
-
-_command_greenlets = set()
-
-
-def in_command():
-    """Whether the current greenlet carries out a runner command (the runner waits for it to end)."""
-    return _getcurrent() in _command_greenlets
-
-
-def _command(command):
-    """Carry out one runner command, then acknowledge it (exactly once, whatever happens)."""
-    ok = False
-    me = _getcurrent()
-    _command_greenlets.add(me)
-    try:
-        match command:
-            case _rlocust.Spawn():
-                # NOTE: as in Locust, an exception from a User's __init__ ends the spawning greenlet: it is
-                # reported as an unhandled greenlet exception (exit code 2) and the ramp stops where it is.
-                _runner._spawn(command.class_name, command.count)
-            case _rlocust.Stop():
-                _runner._stop(command.class_name, command.count, command.timeout)
-            case _rlocust.Fire():
-                _runner._fire(command.event, dict(command.kwargs))
-            case _rlocust.Web():
-                from locust import _web
-
-                ok = _web.handle(_runner.environment, command.action, command.payload)
-                return
-            case _rlocust.WebRequest():
-                from locust import _web
-
-                ok = _web.wsgi(_runner.environment, command)
-                return
-            case _rlocust.DistMessage():
-                _runner._on_dist_message(command.type, command.data, command.node_id)
-            case _rlocust.Quit():
-                _done.set()
-                quit_event = getattr(_runner, "_quit_event", None)
-                if quit_event is not None:  # a script's runner.greenlet ends (`rlocust-python`)
-                    quit_event.set()
-        ok = True
-    except SystemExit as e:
-        node = _rlocust.dist_node()
-        if isinstance(command, _rlocust.Fire) and node is not None and node[0] == "worker":
-            # Locust's worker fires these events in its message loop greenlet, whose death is logged so
-            logging.getLogger("locust.runners").info(
-                f"sys.exit({e}) called (use log level DEBUG for callstack)"
-            )
-        raise
-    except Exception:
-        if isinstance(command, _rlocust.Spawn):
-            raise
-        logging.getLogger("locust.runners").exception(
-            "Error while handling runner command %s", type(command).__name__.lower()
-        )
-        ok = True
-    finally:
-        _command_greenlets.discard(me)
-        _rlocust.ack(command.id, ok)
-
-
-def _command_failed(logger, greenlet):
-    """A command greenlet died (a User's __init__ raised while spawning, sys.exit() in a patched webbrowser):
-    Locust's report of it (its greenlet_exception_logger, on the logger of the greenlet it stands for; a StopTest
-    from a User's __init__ stops the test instead, as Locust's spawning greenlet's handler does)."""
-    import locust.log
-    from locust.exception import StopTest
-
-    if greenlet.exc_info[0] is StopTest and _runner is not None:
-        _runner._spawn_failed_with_stop_test(greenlet.exc_info[1])
-        return
-    locust.log.greenlet_exception_logger(logging.getLogger(logger))(greenlet)
-
-
-def run_until_quit():
-    """Run the hub until the runner says so (its Quit command). Returns None then, or the exit status a task gave
-    sys.exit(): as under Locust, that ends the process at once (no stop sequence, no quitting event).
-
-    Called once for the test, and once more after an interrupt (the users are stopped after `quitting`).
-    A KeyboardInterrupt raised in a user's task (or the watchdog's interrupt of a task that never yields)
-    reaches this greenlet, as it reaches Locust's main greenlet, and interrupts the run as a Ctrl+C does."""
-    ensure_started()
-    _done.clear()
-    while True:
-        try:
-            _done.wait()
-            return None
-        except KeyboardInterrupt:
-            _rlocust.runner_control("interrupt")
-        except SystemExit as e:
-            _last_turn()
-            if e.code is None or isinstance(e.code, int):
-                return e.code or 0
-            import sys
-
-            print(e.code, file=sys.stderr)  # sys.exit("message"): Python prints it and exits with 1
-            return 1
-
-
-def _last_turn():
-    """What gevent's threading patch does as Locust's interpreter exits: one more turn of the hub, in which the
-    greenlets already scheduled run (e.g. the other users a stop is killing); an exception one of them throws into
-    the main greenlet (a second sys.exit() in an on_stop) is printed as gevent prints it, "<main greenlet> failed
-    with SystemExit"."""
-    main = _getcurrent()
-    try:
-        gevent.sleep()
-    except BaseException:  # noqa: BLE001 (anything thrown in here is only reported, as gevent does)
-        import sys
-
-        gevent.get_hub().print_exception(main, *sys.exc_info())
-
+import re
+from urllib.parse import urljoin, urlsplit
 
 # ---- factories used by the Rust Response -------------------------------------------------------------------
 
@@ -372,8 +143,6 @@ def response_state(response):
 
 def make_request(method, url, headers, body, response=None):
     """`response.request`: requests' PreparedRequest (the real class when requests is installed) of what was sent."""
-    from locust._reqcompat import new_prepared
-
     if body is not None and response is not None and response.__dict__.get("_rlocust_text_body"):
         body = body.decode("utf-8")
     # NOTE: the engine keeps header names in lower case; requests shows them as the locustfile wrote them, which for
@@ -488,7 +257,7 @@ class _Shown:
         return self._text
 
 
-def _exc_class(path):
+def exc_class(path):
     """The exception class at import path `path` (real, or its look-alike when the package is missing)."""
     cls = _classes.get(path)
     if cls is not None:
@@ -496,7 +265,7 @@ def _exc_class(path):
     global _fallbacks
     module, _, name = path.rpartition(".")
     try:
-        if module == "locust._bridge":
+        if module == "locust._ffi":
             cls = _own_class(name)
         else:
             import importlib
@@ -516,7 +285,7 @@ def _exc_class(path):
 def _own_class(name):
     """rlocust's own failures, made to be caught like each client's connection errors."""
     if name == "ResponseTooLarge":
-        base = _exc_class("requests.exceptions.ConnectionError")
+        base = exc_class("requests.exceptions.ConnectionError")
     else:
         base = ConnectionError
     return type(name, (base,), {"__module__": "locust.exception", "__qualname__": name})
@@ -528,7 +297,7 @@ def build_exc(desc, response=None):
         return _Shown(desc[1])
     _, path, args, attrs, context, chain = desc
     args = tuple(build_exc(a) if isinstance(a, tuple) else a for a in args)
-    cls = _exc_class(path)
+    cls = exc_class(path)
     # NOTE: the instance is made without the class's own __init__ (urllib3's and geventhttpclient's take pools,
     # connections and responses the engine does not have); args and the attributes its repr and str need are set
     # as that __init__ would leave them.
@@ -540,7 +309,7 @@ def build_exc(desc, response=None):
     for key, value in attrs:
         setattr(obj, key, build_exc(value) if isinstance(value, tuple) else value)
     rex = _requests_exceptions()
-    req_base = rex.RequestException if rex is not None else _exc_class("requests.exceptions.RequestException")
+    req_base = rex.RequestException if rex is not None else exc_class("requests.exceptions.RequestException")
     if isinstance(obj, req_base):
         obj.response = response
         obj.request = None
@@ -553,7 +322,7 @@ def build_exc(desc, response=None):
     return obj
 
 
-def _exc_module():
+def exc_module():
     """requests.exceptions, or a namespace of the look-alike classes."""
     rex = _requests_exceptions()
     if rex is not None:
@@ -563,14 +332,12 @@ def _exc_module():
     ns = types.SimpleNamespace()
     for path in list(_fallback_classes()):
         if path.startswith("requests.exceptions."):
-            setattr(ns, path.rpartition(".")[2], _exc_class(path))
+            setattr(ns, path.rpartition(".")[2], exc_class(path))
     return ns
 
 
 def _fast_error(kind, message, url, status):
     if kind == "badstatus":
-        from locust.contrib.fasthttp import LocustBadStatusCode
-
         return LocustBadStatusCode(url, code=status)
     return OSError(message)
 
@@ -580,7 +347,7 @@ def make_error(kind, flavor, message, url, status, response):
     or FastHttpUser's LocustBadStatusCode. Connection and read failures come from `build_exc`."""
     if flavor == "fast":
         return _fast_error(kind, message, url, status)
-    return _exc_module().HTTPError(message, response=response)
+    return exc_module().HTTPError(message, response=response)
 
 
 _raisers = {}
@@ -596,7 +363,7 @@ def raise_escaped(error):
     if raiser is None:
         code = "def raise_%s(error):\n    raise error\n" % (name if name.isidentifier() else "error")
         scope = {}
-        exec(compile(code, "<rlocust>/locust/_bridge.py", "exec"), scope)  # noqa: S102
+        exec(compile(code, "<rlocust>/locust/_ffi.py", "exec"), scope)  # noqa: S102
         raiser = _raisers[name] = scope["raise_%s" % (name if name.isidentifier() else "error")]
     raiser(error)
 
@@ -610,7 +377,7 @@ def reported_error(error):
     ProtocolError, MaxRetryError and NewConnectionError to their __context__ (the root cause)."""
     if error is None:
         return None
-    classes = tuple(_exc_class(p) for p in _UNWRAPPED)
+    classes = tuple(exc_class(p) for p in _UNWRAPPED)
     while isinstance(error, classes) and error.__context__ is not None:
         error = error.__context__
     return error
@@ -620,20 +387,246 @@ def json_loads(text, **kwargs):
     try:
         return _json.loads(text, **kwargs)
     except _json.JSONDecodeError as e:
-        cls = getattr(_exc_module(), "JSONDecodeError", None)
+        cls = getattr(exc_module(), "JSONDecodeError", None)
         if cls is None:
             raise
         raise cls(e.msg, e.doc, e.pos) from None
 
 
 # requests' Response helpers the Rust Response calls (locust/_reqcompat.py)
-from locust._reqcompat import (  # noqa: E402, F401
-    apparent_encoding,
-    decode_chunks,
-    iter_lines,
-    iter_stream,
-    make_raw,
-    next_request,
-    parse_links,
-    read_rest,
-)
+
+
+# geventhttpclient.useragent.ConnectionError: the real class when geventhttpclient is installed (so `except` clauses
+# in locustfiles catch LocustBadStatusCode), else the look-alike every other Fast error uses
+_ConnBase = exc_class("geventhttpclient.useragent.ConnectionError")
+
+
+class LocustBadStatusCode(_ConnBase):
+    """A status code outside the accepted set; its repr is `LocustBadStatusCode(code=N)` (FastHttpUser's, shown as
+    `locust.contrib.fasthttp.LocustBadStatusCode`)."""
+
+    def __init__(self, url, code=None):
+        self.url = url
+        self.code = code
+        Exception.__init__(self, url, code)
+
+    def __repr__(self):
+        return "LocustBadStatusCode(code=%r)" % (self.code,)
+
+    def __str__(self):
+        return "URL %s: code=%s" % (self.url, self.code)
+
+
+LocustBadStatusCode.__module__ = "locust.contrib.fasthttp"
+
+
+# ---- requests' prepared request -------------------------------------------------------------------------------
+
+HOOKS = ["response"]
+
+
+def default_hooks():
+    return {event: [] for event in HOOKS}
+
+
+def _requests():
+    try:
+        import requests
+
+        return requests
+    except Exception:
+        return None
+
+
+class PreparedRequest:
+    """requests' `PreparedRequest` for when requests is not installed: method, url, headers, body, hooks."""
+
+    def __init__(self):
+        self.method = None
+        self.url = None
+        self.headers = None
+        self.body = None
+        self.hooks = default_hooks()
+        self._cookies = None
+        self._body_position = None
+
+    def register_hook(self, event, hook):
+        if event not in self.hooks:
+            raise ValueError(f'Unsupported event specified, with event name "{event}"')
+        if callable(hook):
+            self.hooks[event].append(hook)
+        elif hasattr(hook, "__iter__"):
+            self.hooks[event].extend(h for h in hook if callable(h))
+
+    def deregister_hook(self, event, hook):
+        try:
+            self.hooks[event].remove(hook)
+            return True
+        except ValueError:
+            return False
+
+    def copy(self):
+        p = PreparedRequest()
+        p.method = self.method
+        p.url = self.url
+        p.headers = self.headers.copy() if self.headers is not None else None
+        p._cookies = _copy.copy(self._cookies)
+        p.body = self.body
+        p.hooks = self.hooks
+        p._body_position = self._body_position
+        return p
+
+    def prepare_cookies(self, cookies):
+        pass
+
+    @property
+    def path_url(self):
+        p = urlsplit(self.url)
+        return (p.path or "/") + ("?" + p.query if p.query else "")
+
+    def __repr__(self):
+        return f"<PreparedRequest [{self.method}]>"
+
+
+def new_prepared(method, url, headers, body):
+    """A prepared request holding what the engine is about to send (headers: a case-insensitive mapping)."""
+    rq = _requests()
+    if rq is not None:
+        p = rq.PreparedRequest()
+        p.method = method
+        p.url = url
+        p.headers = rq.structures.CaseInsensitiveDict(headers)
+        p.body = body
+        p._cookies = rq.cookies.RequestsCookieJar()
+        return p
+    p = PreparedRequest()
+    p.method = method
+    p.url = url
+    p.headers = CaseInsensitiveDict(headers)
+    p.body = body
+    return p
+
+
+
+# ---- requests' Response helpers ------------------------------------------------------------------------------
+
+_LINK_SPLIT = re.compile(r", *<")
+
+
+def parse_links(value):
+    """requests' `Response.links` from the Link header value (None: no header)."""
+    if not value:
+        return {}
+    links = []
+    replace_chars = " '\""
+    value = value.strip(replace_chars)
+    if not value:
+        return {}
+    for val in _LINK_SPLIT.split(value):
+        try:
+            url, params = val.split(";", 1)
+        except ValueError:
+            url, params = val, ""
+        link = {"url": url.strip("<> '\"")}
+        for param in params.split(";"):
+            try:
+                key, v = param.split("=")
+            except ValueError:
+                break
+            link[key.strip(replace_chars)] = v.strip(replace_chars)
+        links.append(link)
+    out = {}
+    for link in links:
+        key = link.get("rel") or link.get("url")
+        out[key] = link
+    return out
+
+
+def next_request(response):
+    """requests' `Response.next`: the next hop's request of a redirect that was not followed, else None."""
+    if not response.is_redirect:
+        return None
+    if response.history:  # redirects were followed: requests sets no `_next`
+        return None
+    location = response.headers.get("location")
+    req = response.request
+    method = req.method
+    if response.status_code == 303 and method != "HEAD":
+        method = "GET"
+    elif response.status_code in (301, 302) and method == "POST":
+        method = "GET"
+    url = urljoin(response.url, location)
+    headers = dict(req.headers.items()) if req.headers is not None else {}
+    body = req.body
+    if response.status_code not in (307, 308):
+        for h in ("Content-Length", "Content-Type", "Transfer-Encoding"):
+            headers.pop(h, None)
+            headers.pop(h.lower(), None)
+        body = None
+    return new_prepared(method, url, headers, body)
+
+
+
+def iter_lines(response, chunk_size=512, decode_unicode=False, delimiter=None):
+    """requests' `Response.iter_lines` (its pending-line algorithm, over `iter_content`)."""
+    pending = None
+    for chunk in response.iter_content(chunk_size=chunk_size, decode_unicode=decode_unicode):
+        if pending is not None:
+            chunk = pending + chunk
+        lines = chunk.split(delimiter) if delimiter else chunk.splitlines()
+        if lines and lines[-1] and chunk and lines[-1][-1] == chunk[-1]:
+            pending = lines.pop()
+        else:
+            pending = None
+        yield from lines
+    if pending is not None:
+        yield pending
+
+
+def decode_chunks(chunks, encoding):
+    """requests' `stream_decode_response_unicode`: chunks decoded incrementally, or as they are without an encoding."""
+    if encoding is None:
+        yield from chunks
+        return
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    except LookupError:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    for chunk in chunks:
+        rv = decoder.decode(chunk)
+        if rv:
+            yield rv
+    rv = decoder.decode(b"", final=True)
+    if rv:
+        yield rv
+
+
+def apparent_encoding(content):
+    """requests' `Response.apparent_encoding`: chardet's guess when chardet is installed, else charset_normalizer's
+    (requests' own order); without either, ascii / utf-8 / None by what the bytes decode as."""
+    detect = None
+    try:
+        import chardet
+
+        detect = chardet.detect
+    except Exception:
+        try:
+            import charset_normalizer
+
+            detect = charset_normalizer.detect
+        except Exception:
+            pass
+    if detect is not None:
+        return detect(content)["encoding"]
+    if not content:
+        return "utf-8"
+    try:
+        content.decode("ascii")
+        return "ascii"
+    except UnicodeDecodeError:
+        pass
+    try:
+        content.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return None

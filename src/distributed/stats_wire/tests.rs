@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::*;
-use crate::dist::codec::{Message, decode_value, encode_value};
+use crate::msgpack::{Message, decode_value, encode_value};
 use crate::stats::{EntrySnapshot, PERCENTILES_TO_REPORT, Snapshot};
 
 const T0: f64 = 1_795_332_746.25;

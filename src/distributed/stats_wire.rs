@@ -41,7 +41,7 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::{Serializer as _, V2Serializer};
 
-use super::codec::Value;
+use crate::msgpack::Value;
 use crate::stats::{
     CoRow, ErrorSnapshot, ReportData, RequestStats, RowData, bucket_response_time, unix_now,
 };

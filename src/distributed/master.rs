@@ -30,7 +30,6 @@
 //!   comes first), 0.5 s at least as in Locust when some do not, and at most a few seconds.
 mod open;
 
-use super::codec::{self, Message, Value};
 use super::dispatch::WorkerDispatcher;
 use super::listened;
 use super::node::{Custom, Node};
@@ -39,6 +38,7 @@ use super::roster::{Change, NodeState, Roster};
 use super::router::{Conn, Inbound, Priority, Router};
 use crate::bridge::{Arg, Bridge, Command};
 use crate::log;
+use crate::msgpack::{self, Message, Value};
 use crate::runner::dispatch::UserClassSpec;
 use crate::runner::{self, Control, ShapePhase, Shared, State};
 use crate::stats::RequestStats;
@@ -1387,7 +1387,7 @@ impl SpawnEncoder {
         stop_timeout: f64,
         options: &Value,
     ) -> SpawnEncoder {
-        let enc = |v: &Value| codec::encode_value(v).unwrap_or_default();
+        let enc = |v: &Value| msgpack::encode_value(v).unwrap_or_default();
         // [kind, {timestamp, user_classes_count, host, stop_timeout, parsed_options}, node_id]
         let mut head = vec![0x93];
         head.extend(enc(&Value::str(kind::SPAWN)));
@@ -1412,8 +1412,8 @@ impl SpawnEncoder {
                 .map(|(c, n)| (Value::str(c.as_str()), Value::from_u64(*n)))
                 .collect(),
         );
-        let counts = codec::encode_value(&counts).ok()?;
-        let id = codec::encode_value(&Value::str(node_id)).ok()?;
+        let counts = msgpack::encode_value(&counts).ok()?;
+        let id = msgpack::encode_value(&Value::str(node_id)).ok()?;
         let len = self.head.len() + counts.len() + self.tail.len() + id.len();
         let mut out = Vec::with_capacity(len + 9);
         super::zmtp::put_header(&mut out, len, false, false);
@@ -1456,12 +1456,14 @@ mod tests {
 
     #[test]
     fn report_wait_follows_locusts_variable() {
-        // SAFETY (test): the variable is only read by this test's calls
+        // SAFETY: (test) the variable is only read by this test's calls
         unsafe { std::env::remove_var("LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP") };
         assert_eq!(wait_for_reports(), Duration::from_secs(1));
         let with = |v: &str| {
+            // SAFETY: as above
             unsafe { std::env::set_var("LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP", v) };
             let d = wait_for_reports();
+            // SAFETY: as above
             unsafe { std::env::remove_var("LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP") };
             d
         };

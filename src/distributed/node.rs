@@ -2,7 +2,7 @@
 //! client id and worker index, the workers a master knows, and the way out for `runner.send_message`.
 //!
 //! Set once when the worker has connected or the master has bound; read from the hub thread (`_rlocust`).
-use super::codec::Value;
+use crate::msgpack::Value;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};

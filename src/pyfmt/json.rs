@@ -1,13 +1,42 @@
-//! The JSON the web API answers with, as Flask's debug-mode `jsonify` writes it: keys sorted, 2-space indent,
-//! `", "`-free separators (`,` + newline, `": "`), `ensure_ascii`, Python's float text (`6.0`, `0.1`,
-//! `NaN`), and a trailing newline.
+//! JSON as Python writes it: the value type [`J`] (Python's int/float distinction, keys sorted), Flask's
+//! debug-mode `jsonify` text ([`pretty`]: 2-space indent, `,` + newline, `": "`, `ensure_ascii`, Python's float
+//! text `6.0`/`0.1`/`NaN`, a trailing newline), the compact form a page's `<script>` embeds, and one string as
+//! `json.dumps` writes it ([`json_str`]).
 //!
-//! Who calls it: the route handlers of `web::routes` (through `web::api`). Plain data and text; no I/O.
-use crate::report::json::json_str;
-use crate::report::pyfmt::py_float_repr;
-use crate::stats::Num;
+//! Who calls it: the web API's handlers, the HTML report, the summary JSON, the `--json` writer, the runner's
+//! custom-message lines. What it must not do: know where the values come from (plain data and text; no I/O,
+//! nothing of the crate above `pyfmt`).
+use super::{Num, py_float_repr};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+/// A JSON string as Python's `json.dumps` writes it (`ensure_ascii=True`): `\"`, `\\`, `\n`,
+/// `\r`, `\t`, `\b`, `\f`, and `\uXXXX` (surrogate pairs above U+FFFF) for everything outside
+/// printable ASCII.
+pub fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{u:04x}");
+                }
+            }
+        }
+    }
+    out.push('"');
+    out
+}
 
 /// A JSON value with Python's int/float distinction. Objects are ordered by key (what Flask's `sort_keys`
 /// gives), so insertion order does not matter.

@@ -1,4 +1,6 @@
 //! Locust's message codec: one msgpack value per ZeroMQ payload, the 3-element array `[type, data, node_id]`.
+//! A ground floor (it imports nothing of the crate): `distributed` speaks it, and `bridge` carries its [`Value`]
+//! to Python (a distributed-mode message for the shim).
 //!
 //! Byte for byte what Locust 2.47 writes with `msgpack.dumps((type, data, node_id), default=encode)` and reads with
 //! `msgpack.loads(raw=False, strict_map_key=False, object_hook=decode)` (`locust/rpc/protocol.py`, msgpack ≥ 1.0):
@@ -573,7 +575,11 @@ mod tests {
         assert_eq!(hb, want);
         assert_eq!(
             Message::decode(&ready).unwrap(),
-            crate::dist::proto::client_ready(ID)
+            Message::new(
+                "client_ready",
+                Value::str(crate::version::LOCUST_VERSION),
+                ID
+            )
         );
     }
 
@@ -581,7 +587,6 @@ mod tests {
     /// `msgpack.dumps(v, default=locust.rpc.protocol.encode).hex()` / `Message(...).serialize().hex()`.
     #[test]
     fn byte_for_byte_as_pythons_msgpack() {
-        use crate::dist::proto;
         let mut all_ints = vec![
             0,
             127,
@@ -680,16 +685,32 @@ mod tests {
         );
         let msgs = [
             (
-                proto::ack(ID, 0),
+                Message::new("ack", Value::map([("index", Value::Int(0))]), ID),
                 "93a361636b81a5696e64657800d923766d5f3963346265653534623834393437356639393933343936396437623764323761",
             ),
             (
-                proto::worker_heartbeat("w_1", proto::WorkerState::Ready, 0.0, 0),
+                Message::new(
+                    "heartbeat",
+                    Value::map([
+                        ("state", Value::str("ready")),
+                        ("current_cpu_usage", Value::Float(0.0)),
+                        ("current_memory_usage", Value::Int(0)),
+                    ]),
+                    "w_1",
+                ),
                 "93a968656172746265617483a57374617465a57265616479b163757272656e745f6370755f7573616765cb0000000000000000\
                  b463757272656e745f6d656d6f72795f757361676500a3775f31",
             ),
             (
-                proto::worker_heartbeat("w_1", proto::WorkerState::Running, 12.5, 45678912),
+                Message::new(
+                    "heartbeat",
+                    Value::map([
+                        ("state", Value::str("running")),
+                        ("current_cpu_usage", Value::Float(12.5)),
+                        ("current_memory_usage", Value::Int(45678912)),
+                    ]),
+                    "w_1",
+                ),
                 "93a968656172746265617483a57374617465a772756e6e696e67b163757272656e745f6370755f7573616765cb4029000000000000\
                  b463757272656e745f6d656d6f72795f7573616765ce02b90140a3775f31",
             ),

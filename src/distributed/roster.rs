@@ -5,9 +5,9 @@
 //! and the web UI) walks the table, and the master takes it on a timer, not per message.
 //!
 //! Who calls it: [`super::master`] only (one task owns it). Never touches Python.
-use super::codec::Value;
 use super::node::WorkerInfo;
 use super::router::Conn;
+use crate::msgpack::Value;
 use bytes::Bytes;
 use indexmap::IndexMap;
 use std::collections::HashMap;
@@ -201,7 +201,7 @@ impl Roster {
     /// A worker (re)registers: a new record in `ready`, or the known one reset in place (Locust replaces the dict
     /// entry, which keeps its position).
     pub fn insert(&mut self, id: Arc<str>, index: i64, conn: Arc<Conn>, at: Instant) {
-        let reply = super::codec::Message::new(super::proto::kind::HEARTBEAT, Value::Nil, &*id)
+        let reply = crate::msgpack::Message::new(super::proto::kind::HEARTBEAT, Value::Nil, &*id)
             .encode()
             .map(|p| Bytes::from(super::zmtp::frame(&p)))
             .unwrap_or_default();
@@ -422,8 +422,8 @@ mod tests {
 
     /// A roster whose workers need a connection: take one from a real router on loopback.
     async fn conn() -> Arc<Conn> {
-        use crate::dist::router::Router;
-        use crate::dist::zmtp;
+        use crate::distributed::router::Router;
+        use crate::distributed::zmtp;
         let (router, mut rx) = Router::bind("127.0.0.1", 0).await.unwrap();
         let mut s = tokio::net::TcpStream::connect(("127.0.0.1", router.port()))
             .await
@@ -436,7 +436,7 @@ mod tests {
         )
         .await
         .unwrap();
-        let m = crate::dist::codec::Message::new("heartbeat", Value::Nil, "x");
+        let m = crate::msgpack::Message::new("heartbeat", Value::Nil, "x");
         tokio::io::AsyncWriteExt::write_all(&mut s, &zmtp::frame(&m.encode().unwrap()))
             .await
             .unwrap();

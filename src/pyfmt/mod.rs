@@ -1,14 +1,34 @@
-//! Python-compatible text formatting: `repr()`/`str()` of floats and strings, `%d` on floats,
-//! `%.Nf`, the `str()` of a [`Num`], Python string-literal parsing, and Locust's
-//! `format_utc_timestamp`.
+//! Python-shaped text, the ground floor: `repr()`/`str()` of floats and strings, `%d` on floats, `%.Nf`, the
+//! [`Num`] that keeps Python's int/float distinction and its `str()`, Python string-literal parsing, Locust's
+//! `format_utc_timestamp`, and in [`json`] the JSON value type and the JSON text Python and Flask write.
 //!
-//! Who calls it: the console, CSV and JSON writers in `report` (and anything else that must print
-//! numbers the way Locust's Python does).
+//! Who calls it: every module that prints what Locust's Python prints (reports, the web API, the CLI's error
+//! lines, the HTTP client's exception texts, statistics' rounding, OpenTelemetry's console exporter).
 //!
-//! What it must not do: know about statistics or files; it only turns values into text.
+//! What it must not do: import anything of the crate (it is the floor the others stand on); know about
+//! statistics or files; it only turns values into text.
 
-use crate::stats::Num;
+pub mod json;
+
 use std::fmt::Write as _;
+
+/// A number with the Python type Locust would hold there (`int` or `float`), so reports can
+/// print `0` versus `0.0` exactly as `str()` would.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Num {
+    Int(i64),
+    Float(f64),
+}
+
+impl Num {
+    /// The value as a float (for arithmetic and `%d`-style printing).
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Num::Int(i) => i as f64,
+            Num::Float(f) => f,
+        }
+    }
+}
 
 /// Python `repr(float)` / `str(float)`: the shortest string that round-trips, `.0` on integral
 /// values in fixed notation, scientific notation when the exponent is < -4 or >= 16 (`1e-05`,
@@ -116,7 +136,7 @@ pub fn readable_percentile(p: f64) -> String {
     }
 }
 
-/// The column labels for [`crate::stats::PERCENTILES_TO_REPORT`].
+/// The column labels for the percentiles of the console table and the CSV files (`PERCENTILES_TO_REPORT`).
 pub fn readable_percentiles(ps: &[f64]) -> Vec<String> {
     ps.iter().map(|&p| readable_percentile(p)).collect()
 }
@@ -306,7 +326,9 @@ mod tests {
 
     #[test]
     fn readable_percentile_labels() {
-        let labels = readable_percentiles(&crate::stats::PERCENTILES_TO_REPORT);
+        let labels = readable_percentiles(&[
+            0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0,
+        ]);
         // python3: get_readable_percentiles(PERCENTILES_TO_REPORT)
         assert_eq!(
             labels,

@@ -1,0 +1,227 @@
+"""rlocust internals: the hub, the Python side of the Rust bridge.
+
+Runs on the one Python thread. A user greenlet that makes a request parks in `wait(ticket)`; tokio finishes the
+exchange, queues it and writes an eventfd that gevent's loop watches; `_on_wake` drains the queue in one batch
+and switches each parked greenlet back in with its Response. Runner commands (`_rlocust.Spawn`, `Stop`, `Fire`,
+`Web`, `WebRequest`, `Quit`) arrive in the same drain and run in their own greenlets, each acknowledged by its id when done (see
+src/bridge.rs for the protocol's invariants). The objects the Rust `Response` makes are in `locust._ffi`.
+"""
+
+import functools
+import logging
+import signal
+import sys
+
+import gevent
+import greenlet
+from gevent.event import Event
+
+import _rlocust
+from locust import log
+from locust._mode import library_mode
+from locust.exception import StopTest
+
+_pending = {}
+_getcurrent = greenlet.getcurrent
+_hub = None
+_watcher = None
+_done = Event()
+_runner = None
+
+
+def _on_sigint(signum, frame):
+    """Python's SIGINT handler during a run: Ctrl+C itself is handled in Rust (it stops the test through the
+    runner); this raises KeyboardInterrupt only when the watchdog asks for it, in a task that never yields."""
+    if _rlocust.take_interrupt():
+        raise KeyboardInterrupt()
+
+
+def ensure_started():
+    """Install the eventfd watcher on this thread's hub (idempotent). SIGINT and SIGTERM are handled in Rust
+    (`runner::watchdog`), so they stop the test even when a task never yields; Python's default SIGINT handler
+    (a KeyboardInterrupt wherever Python happens to run) is replaced, a locustfile's own handler is kept."""
+    global _hub, _watcher
+    if _watcher is None:
+        # (also when SIGINT was ignored at start, as in a background job of a script: Rust takes SIGINT at the OS
+        # level anyway, and the watchdog's interrupt of a task that never yields needs this handler). When a script
+        # drives the run (`rlocust-python`), Ctrl+C stays Python's KeyboardInterrupt.
+        library = library_mode()
+        global _library
+        _library = library
+        if not library and signal.getsignal(signal.SIGINT) in (signal.default_int_handler, signal.SIG_IGN):
+            signal.signal(signal.SIGINT, _on_sigint)
+        _hub = gevent.get_hub()
+        _watcher = _hub.loop.io(_rlocust.wake_fd(), 1)
+        _watcher.start(_on_wake)
+        # Requests are handed to tokio in one batch per pass of the loop: the first send of a batch schedules
+        # the flush as a hub callback (gevent runs callbacks before it polls, so nothing waits on a blocked loop).
+        _rlocust.set_flush_hook(functools.partial(_hub.loop.run_callback, _rlocust.flush))
+
+
+def wait(ticket):
+    """Park the current greenlet until the call `ticket` completes; returns its Response."""
+    if _hub is None:  # a script's first request before any runner (`rlocust-python`: pytest, run_single_user)
+        ensure_started()
+    _pending[ticket] = _getcurrent()
+    try:
+        return _hub.switch()
+    except BaseException:
+        # killed while waiting (a stop): Locust records nothing for the request a killed user was in
+        if _pending.pop(ticket, None) is not None:
+            _rlocust.abandon(ticket)
+        raise
+
+
+def started():
+    """Whether the hub watches the bridge (inside an rlocust run; not under the unit tests' engine stub)."""
+    return _watcher is not None
+
+
+def sleep(seconds):
+    """gevent.sleep(seconds) for a user's wait, with the timer kept by tokio: the users whose waits end in the
+    same millisecond are resumed together, in the drain that brings the responses (src/engine/timers.rs).
+    `seconds` is a positive float or int below `_rlocust`'s limit; a kill or a gevent.Timeout lands here as in
+    gevent.sleep."""
+    wait(_rlocust.sleep(seconds))
+
+
+_library = False  # a script drives the run (`rlocust-python`): the runner's log lines go to Python's logging
+
+
+def _forward_logs():
+    for level, name, message in _rlocust.lib_take_logs():
+        logging.getLogger(name).log(level, message)
+
+
+def _on_wake():
+    if _library:
+        _forward_logs()
+    completions, commands = _rlocust.drain()
+    # Most commands' greenlets start at their next turn, after the users resumed below have parked again. The
+    # stop's steps (its events, the stop itself, the quit) start here and now, from the hub: behind a full round of
+    # busy users (tasks that never wait) each step took a round, three rounds for a stop where Locust, whose
+    # stop runs in one greenlet, takes about one (1,000 raising users: 8 s instead of 1).
+    for command in commands:
+        # a lambda, as Locust spawns its spawning greenlet: a User.__init__ that raises is reported as
+        # "<Greenlet at 0x…: <lambda>> failed with …" by both
+        # (a Web command's greenlet stands for Locust's main greenlet: Enter at the prompt)
+        logger = "locust.main" if isinstance(command, _rlocust.Web) else "locust.runners"
+        g = gevent.Greenlet(lambda c=command: _command(c))
+        g.link_exception(functools.partial(_command_failed, logger))
+        if isinstance(command, _AT_ONCE):
+            g.switch()  # (runs until it waits, then the hub carries on here)
+        else:
+            g.start()
+    for ticket, response in completions:
+        g = _pending.pop(ticket, None)
+        if g is not None:
+            g.switch(response)
+        else:
+            _rlocust.forget(ticket)
+
+
+_AT_ONCE = (_rlocust.Fire, _rlocust.Stop, _rlocust.Quit)
+
+
+def set_runner(runner):
+    global _runner
+    _runner = runner
+
+
+_command_greenlets = set()
+
+
+def in_command():
+    """Whether the current greenlet carries out a runner command (the runner waits for it to end)."""
+    return _getcurrent() in _command_greenlets
+
+
+def _command(command):
+    """Carry out one runner command, then acknowledge it (exactly once, whatever happens)."""
+    ok = False
+    me = _getcurrent()
+    _command_greenlets.add(me)
+    try:
+        match command:
+            case _rlocust.Spawn():
+                # NOTE: as in Locust, an exception from a User's __init__ ends the spawning greenlet: it is
+                # reported as an unhandled greenlet exception (exit code 2) and the ramp stops where it is.
+                _runner._spawn(command.class_name, command.count)
+            case _rlocust.Stop():
+                _runner._stop(command.class_name, command.count, command.timeout)
+            case _rlocust.Fire():
+                _runner._fire(command.event, dict(command.kwargs))
+            case _rlocust.Web() | _rlocust.WebRequest():
+                ok = _runner._web(command)
+                return
+            case _rlocust.DistMessage():
+                _runner._on_dist_message(command.type, command.data, command.node_id)
+            case _rlocust.Quit():
+                _done.set()
+                quit_event = getattr(_runner, "_quit_event", None)
+                if quit_event is not None:  # a script's runner.greenlet ends (`rlocust-python`)
+                    quit_event.set()
+        ok = True
+    except SystemExit as e:
+        node = _rlocust.dist_node()
+        if isinstance(command, _rlocust.Fire) and node is not None and node[0] == "worker":
+            # Locust's worker fires these events in its message loop greenlet, whose death is logged so
+            logging.getLogger("locust.runners").info(
+                f"sys.exit({e}) called (use log level DEBUG for callstack)"
+            )
+        raise
+    except Exception:
+        if isinstance(command, _rlocust.Spawn):
+            raise
+        logging.getLogger("locust.runners").exception(
+            "Error while handling runner command %s", type(command).__name__.lower()
+        )
+        ok = True
+    finally:
+        _command_greenlets.discard(me)
+        _rlocust.ack(command.id, ok)
+
+
+def _command_failed(logger, greenlet):
+    """A command greenlet died (a User's __init__ raised while spawning, sys.exit() in a patched webbrowser):
+    Locust's report of it (its greenlet_exception_logger, on the logger of the greenlet it stands for; a StopTest
+    from a User's __init__ stops the test instead, as Locust's spawning greenlet's handler does)."""
+    if greenlet.exc_info[0] is StopTest and _runner is not None:
+        _runner._spawn_failed_with_stop_test(greenlet.exc_info[1])
+        return
+    log.greenlet_exception_logger(logging.getLogger(logger))(greenlet)
+
+
+def run_until_quit():
+    """Run the hub until the runner says so (its Quit command). Returns None then, or the exit status a task gave
+    sys.exit(): as under Locust, that ends the process at once (no stop sequence, no quitting event).
+
+    Called once for the test, and once more after an interrupt (the users are stopped after `quitting`).
+    A KeyboardInterrupt raised in a user's task (or the watchdog's interrupt of a task that never yields)
+    reaches this greenlet, as it reaches Locust's main greenlet, and interrupts the run as a Ctrl+C does."""
+    ensure_started()
+    _done.clear()
+    while True:
+        try:
+            _done.wait()
+            return None
+        except KeyboardInterrupt:
+            _rlocust.runner_control("interrupt")
+        except SystemExit as e:
+            _last_turn()
+            if e.code is None or isinstance(e.code, int):
+                return e.code or 0
+            print(e.code, file=sys.stderr)  # sys.exit("message"): Python prints it and exits with 1
+            return 1
+
+
+def _last_turn():
+    """What gevent's threading patch does as Locust's interpreter exits: one more turn of the hub, in which the
+    greenlets already scheduled run (e.g. the other users a stop is killing); an exception one of them throws into
+    the main greenlet (a second sys.exit() in an on_stop) is printed as gevent prints it, "<main greenlet> failed
+    with SystemExit"."""
+    main = _getcurrent()
+    try:
+        gevent.sleep()
+    except BaseException:  # noqa: BLE001 (anything thrown in here is only reported, as gevent does)
+        gevent.get_hub().print_exception(main, *sys.exc_info())

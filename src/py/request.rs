@@ -1,0 +1,105 @@
+//! `_rlocust.Request`: one HTTP call as the shim's clients describe it (`HttpSession`, `FastHttpSession`, a
+//! prepared request's `send`), built on the hub thread and handed whole to `Session.send`, which takes its fields
+//! out (a Request is sent once). It holds what Python handed over, converted by pyo3 as the constructor's
+//! arguments are; nothing here parses, checks or does I/O (`Session.send` does, with the client's rules).
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+
+/// `timeout`: (connect seconds, read seconds, connect as text, read as text), None for "wait forever".
+pub type TimeoutArg = (Option<f64>, Option<f64>, String, Option<String>);
+
+/// The fields, in the constructor's order.
+#[pyclass(module = "_rlocust", name = "Request")]
+#[derive(Default)]
+pub struct Request {
+    pub method: String,
+    /// The URL to request (absolute, already joined with the host).
+    pub url: String,
+    /// The stats name; None resolves to the client's default (requests: path and query; FastHttp: the url as
+    /// given).
+    pub name: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<PyBackedBytes>,
+    /// None, or the timeouts as the shim validated them (the client's rules).
+    pub timeout: Option<TimeoutArg>,
+    pub allow_redirects: bool,
+    pub verify: bool,
+    /// Cookies of this call only (requests' `cookies=`), beside the session's jar.
+    pub cookies: Vec<(String, String)>,
+    /// Recorded by the engine itself (no listener or `catch_response` needs the Python side to report it).
+    pub record: bool,
+    pub max_redirects: u32,
+    /// FastHttpUser: the URL as the locustfile gave it (its default stats name).
+    pub url_as_given: Option<String>,
+    pub retries_on_close: u32,
+    /// The client's text for a header part the shim refused after `headers` (the call fails with it unless one of
+    /// `headers` is refused first).
+    pub header_fault: Option<String>,
+    /// The URL the locustfile gave has no host (`url` has one, to be parsed).
+    pub no_host: bool,
+    /// The http:// proxy URL requests chose.
+    pub proxy: Option<String>,
+    /// requests' `verify=<path>`.
+    pub ca_bundle: Option<String>,
+    /// requests' `cert=`: the certificate and its key.
+    pub cert: Option<String>,
+    pub key: Option<String>,
+    /// What Python's ssl raised loading `ca_bundle`/`cert` (errno, text).
+    pub tls_error: Option<(i32, String)>,
+    /// `stream=True`: the body is read as the locustfile asks for it.
+    pub stream: bool,
+}
+
+#[pymethods]
+impl Request {
+    #[new]
+    #[pyo3(signature = (method, url, name, headers, body, timeout, allow_redirects, verify, cookies, record, max_redirects=30, url_as_given=None, retries_on_close=0, *, header_fault=None, no_host=false, proxy=None, ca_bundle=None, cert=None, key=None, tls_error=None, stream=false))]
+    #[allow(clippy::too_many_arguments)] // one keyword per field: the shim's calls name them
+    fn new(
+        method: String,
+        url: String,
+        name: Option<String>,
+        headers: Vec<(String, String)>,
+        body: Option<PyBackedBytes>,
+        timeout: Option<TimeoutArg>,
+        allow_redirects: bool,
+        verify: bool,
+        cookies: Vec<(String, String)>,
+        record: bool,
+        max_redirects: u32,
+        url_as_given: Option<String>,
+        retries_on_close: u32,
+        header_fault: Option<String>,
+        no_host: bool,
+        proxy: Option<String>,
+        ca_bundle: Option<String>,
+        cert: Option<String>,
+        key: Option<String>,
+        tls_error: Option<(i32, String)>,
+        stream: bool,
+    ) -> Self {
+        Request {
+            method,
+            url,
+            name,
+            headers,
+            body,
+            timeout,
+            allow_redirects,
+            verify,
+            cookies,
+            record,
+            max_redirects,
+            url_as_given,
+            retries_on_close,
+            header_fault,
+            no_host,
+            proxy,
+            ca_bundle,
+            cert,
+            key,
+            tls_error,
+            stream,
+        }
+    }
+}
