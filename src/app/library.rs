@@ -80,6 +80,6 @@ pub(crate) fn start_web_ui(
         config, shared, stats, bridge, options, info, metrics,
     ));
     let _rt = rt.enter();
-    let addr = crate::web::start(state)?;
+    let addr = crate::web::start(state, None)?;
     Ok((addr.ip().to_string(), addr.port()))
 }

@@ -398,7 +398,10 @@ impl<'a> Session<'a> {
                 info,
                 metrics,
             ));
-            web::start(state).map_err(|e| ExitStatus::user(e, 1))?;
+            // --autostart: the first page shows the state after the first spawn step, as Locust's does
+            let hold = (automatic && !is_master && setup.shape.is_none())
+                .then(|| Box::pin(runner.shared.first_settled()) as web::Hold);
+            web::start(state, hold).map_err(|e| ExitStatus::user(e, 1))?;
         }
         let shared = runner.shared.clone();
         let plan = Plan {

@@ -114,6 +114,9 @@ pub struct Shared {
     /// heartbeats carry them).
     usage: Mutex<(f64, u64)>,
     gave_up: AtomicBool,
+    /// Counts the moments the runner has served a control and waits for the next (and each pause between the
+    /// steps of a ramp): where Locust's gevent loop would next serve a web request. See [`Shared::first_settled`].
+    settled: tokio::sync::watch::Sender<u64>,
 }
 
 impl Shared {
@@ -134,6 +137,7 @@ impl Shared {
             stop_timeout: std::sync::atomic::AtomicU64::new(stop_timeout.to_bits()),
             usage: Mutex::new((0.0, 0)),
             gave_up: AtomicBool::new(false),
+            settled: tokio::sync::watch::Sender::new(0),
         };
         (Arc::new(shared), rx)
     }
@@ -157,6 +161,21 @@ impl Shared {
 
     pub fn set_usage(&self, cpu_percent: f64, rss: u64) {
         *self.usage.lock() = (cpu_percent, rss);
+    }
+
+    /// The runner has served a control (or a ramp step) and waits.
+    fn settle(&self) {
+        self.settled.send_modify(|n| *n += 1);
+    }
+
+    /// Resolves once the runner has served its first control. `--autostart` holds the web UI's first answer
+    /// until then: in Locust the first spawn step (and, when it is the whole ramp, `spawning_complete`) runs
+    /// before the gevent loop serves any request, so the first page already says "spawning" or "running".
+    pub fn first_settled(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.settled.subscribe();
+        async move {
+            let _ = rx.wait_for(|n| *n > 0).await;
+        }
     }
 
     pub(crate) fn set_state(&self, s: State) {
@@ -330,10 +349,17 @@ pub async fn run(
         .reset_stats
         .store(plan.reset_stats, Ordering::Relaxed);
     let mut next: Option<Control> = None;
+    let mut served = false;
     loop {
         let msg = match next.take() {
             Some(m) => m,
-            None => rx.recv().await.unwrap_or(Control::Quit),
+            None => {
+                if served {
+                    shared.settle();
+                }
+                served = true;
+                rx.recv().await.unwrap_or(Control::Quit)
+            }
         };
         match msg {
             Control::Start {
@@ -529,6 +555,7 @@ async fn run_open(
         )
         .await;
     }
+    shared.settle();
     tokio::select! {
         m = rx.recv() => Some(m.unwrap_or(Control::Quit)),
         _ = open::schedule_ended() => {
@@ -735,6 +762,7 @@ async fn ramp(
             break;
         }
         let wait = Duration::from_secs_f64(interval).saturating_sub(t0.elapsed());
+        shared.settle();
         tokio::select! {
             m = rx.recv() => return Some(m.unwrap_or(Control::Quit)),
             _ = tokio::time::sleep(wait) => {}

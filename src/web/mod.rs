@@ -192,8 +192,16 @@ fn runtime() -> Result<tokio::runtime::Handle, String> {
     Ok(WEB.get_or_init(|| handle).clone())
 }
 
+/// What the web UI waits for before it answers its first request (the socket is bound and listening already,
+/// so a client's connection waits in the backlog): `--autostart`'s first spawn step, see
+/// [`crate::runner::Shared::first_settled`].
+pub type Hold = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// How long [`Hold`] may keep the web UI from answering (a User `__init__` that blocks does not keep it dark).
+const HOLD_AT_MOST: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Bind and serve on the web UI's thread. Returns the bound address, or one line saying why it cannot listen.
-pub fn start(state: Arc<WebState>) -> Result<std::net::SocketAddr, String> {
+pub fn start(state: Arc<WebState>, hold: Option<Hold>) -> Result<std::net::SocketAddr, String> {
     let rt = &runtime()?;
     let config = state.config.clone();
     let tls = match &config.tls {
@@ -243,6 +251,9 @@ pub fn start(state: Arc<WebState>) -> Result<std::net::SocketAddr, String> {
             let listener = tls::TlsListener::new(listener, tls)
                 .map_err(|e| format!("rlocust: cannot start the web UI: {e}"))?;
             rt.spawn(async move {
+                if let Some(hold) = hold {
+                    let _ = tokio::time::timeout(HOLD_AT_MOST, hold).await;
+                }
                 if let Err(e) = axum::serve(listener, app).await {
                     stopped(e);
                 }
@@ -250,6 +261,9 @@ pub fn start(state: Arc<WebState>) -> Result<std::net::SocketAddr, String> {
         }
         None => {
             rt.spawn(async move {
+                if let Some(hold) = hold {
+                    let _ = tokio::time::timeout(HOLD_AT_MOST, hold).await;
+                }
                 if let Err(e) = axum::serve(listener, app).await {
                     stopped(e);
                 }
