@@ -30,8 +30,9 @@
 //! - `target`: the small loopback HTTP server used by the demo and the tests.
 //!
 //! Where a newcomer adds things (each place has its own note):
-//! - an option: its row in `cli::spec::table` (flags, default, env variable, help, group), and, when Rust reads it,
-//!   a field of `cli::options::Options` read in `Options::from_values`;
+//! - an option: one row in `cli::spec`'s `declare!` list (flags, destination, type, default, env variable, group,
+//!   help), ending in the typed field of `cli::Options` that Rust reads (with its reader in `cli::options::read`) or
+//!   in `@python`; the table, the struct and `Options::from_values` are generated from it;
 //! - an API route of the web UI: `web::routes::router` (one `.route` line and a named handler);
 //! - a Response attribute (Python's `requests.Response` surface): `py::response` (the module header says how);
 //! - a chart of the dashboard or the HTML report: `webui/README.md`;

@@ -81,55 +81,44 @@ pub fn run(argv: Vec<String>) -> i32 {
 /// A child of `--processes` (see `distributed::processes`): a worker of the master at `master` (`host:port`; `None`: the
 /// command line's `--master-host`/`--master-port`), without the options that make no sense on a worker.
 fn become_process_worker(parsed: &mut cli::Parsed, master: Option<&str>) {
-    let o = &mut parsed.options;
-    if let Some((host, port)) = master.and_then(|m| m.rsplit_once(':')) {
-        o.master_host = host.to_owned();
-        o.master_port = port.parse().unwrap_or(5557);
+    use cli::Value::{Bool, Int, None as Unset, Str};
+    if let Some((host, port)) = master.and_then(|m| m.rsplit_once(':'))
+        && let Ok(port) = port.parse()
+    {
+        parsed.set("master_host", Str(host.to_owned()));
+        parsed.set("master_port", Int(port));
     }
-    o.worker = true;
-    o.master = false;
-    o.processes = None;
-    o.run_time = None;
-    o.autostart = false;
-    o.csv_prefix = None;
-    o.csv_full_history = false;
-    o.html_file = None;
-    o.print_stats = false;
-    o.json = false;
-    o.json_file = None;
-    // the master exports, checks and summarizes the run; a child's port would clash with its siblings'
-    o.metrics_port = None;
-    o.thresholds = None;
-    o.summary_json = None;
-    // the master splits an arrival rate over its workers
-    o.arrival_rate = None;
-    o.arrival_stages = None;
-    o.max_users = None;
-    o.initial_users = None;
-    let v = &mut parsed.values;
-    v.insert("worker".into(), cli::Value::Bool(true));
-    v.insert("master".into(), cli::Value::Bool(false));
-    v.insert("master_host".into(), cli::Value::Str(o.master_host.clone()));
-    v.insert("master_port".into(), cli::Value::Int(o.master_port));
-    for dest in ["run_time", "csv_prefix", "html_file", "json_file"] {
-        v.insert(dest.into(), cli::Value::None);
-    }
-    for dest in ["autostart", "stats_history_enabled", "print_stats", "json"] {
-        v.insert(dest.into(), cli::Value::Bool(false));
+    // Locust's child sets these on its parsed options too (`processes` stays as given)
+    for (dest, value) in [
+        ("worker", Bool(true)),
+        ("master", Bool(false)),
+        ("run_time", Unset),
+        ("autostart", Bool(false)),
+        ("csv_prefix", Unset),
+        ("stats_history_enabled", Bool(false)),
+        ("html_file", Unset),
+        ("print_stats", Bool(false)),
+        ("json", Bool(false)),
+        ("json_file", Unset),
+        // the master exports, checks and summarizes the run; a child's port would clash with its siblings'
+        ("metrics_port", Unset),
+        ("thresholds", Unset),
+        ("summary_json", Unset),
+        // the master splits an arrival rate over its workers
+        ("arrival_rate", Unset),
+        ("arrival_stages", Unset),
+        ("arrival_max_users", Unset),
+        ("arrival_initial_users", Unset),
+    ] {
+        parsed.set(dest, value);
     }
 }
 
 /// `--processes N` without `--worker`: this process becomes the master of N local workers.
 fn become_processes_master(parsed: &mut cli::Parsed, n: usize) {
-    parsed.options.master = true;
-    parsed.options.expect_workers = n as i64;
-    parsed.options.processes = Some(n as i64);
-    parsed
-        .values
-        .insert("master".into(), cli::Value::Bool(true));
-    parsed
-        .values
-        .insert("expect_workers".into(), cli::Value::Int(n as i64));
+    parsed.set("master", cli::Value::Bool(true));
+    parsed.set("expect_workers", cli::Value::Int(n as i64));
+    parsed.set("processes", cli::Value::Int(n as i64));
 }
 
 /// `--processes`: fork the workers now (the interpreter and the locustfile are loaded, no other thread runs yet),
@@ -242,14 +231,7 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     startup::setup_logging(options)?;
     // kept until the run has ended: dropping it sends the last data (see crate::otel)
     let otel = if options.otel {
-        let text = |dest: &str| match parsed.values.get(dest) {
-            Some(cli::Value::Str(s)) => Some(s.clone()),
-            _ => None,
-        };
-        crate::otel::start(
-            &text("locustfile").unwrap_or_default(),
-            text("profile").as_deref(),
-        )
+        crate::otel::start(&options.locustfile, options.profile.as_deref())
     } else {
         None
     };

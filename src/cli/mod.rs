@@ -106,6 +106,17 @@ pub struct Parsed {
 
 /// Raw reads of [`Parsed::values`] (what Python will see), for tests and for `parsed_options`.
 impl Parsed {
+    /// Sets one destination after the parse (`--processes` makes a master or a worker of the process): in the
+    /// values Python sees and, derived from them again, in [`Parsed::options`].
+    pub fn set(&mut self, dest: &str, value: Value) {
+        debug_assert!(self.values.contains_key(dest), "{dest} is not an option");
+        self.values.insert(dest.to_string(), value);
+        let given = std::mem::take(&mut self.options.given);
+        let checks_by_plugin = self.options.checks_by_plugin;
+        self.options = Options::from_values(&self.values, given);
+        self.options.checks_by_plugin = checks_by_plugin;
+    }
+
     pub fn get(&self, dest: &str) -> Option<&Value> {
         self.values.get(dest)
     }
@@ -338,28 +349,22 @@ pub fn pre_parse(argv: &[String], env: &Env) -> Result<Pre, CliError> {
     for t in &outcome.taken {
         values.insert(actions[t.action].dest.clone(), t.value.clone());
     }
-    let flag = |k: &str| matches!(values.get(k), Some(Value::Bool(true)));
-    let text = |k: &str| match values.get(k) {
-        Some(Value::Str(s)) => Some(s.clone()),
-        _ => None,
-    };
+    let o = Options::from_values(&values, BTreeSet::new());
     let mut pre = Pre {
-        locustfiles: text("locustfile")
-            .unwrap_or_else(|| "locustfile.py".into())
+        locustfiles: o
+            .locustfile
             .split(',')
             .map(|p| p.trim().to_string())
             .collect(),
         help: false,
         version: false,
-        config: text("config"),
-        worker: flag("worker"),
-        master: flag("master"),
-        master_host: text("master_host").unwrap_or_else(|| "127.0.0.1".into()),
-        master_port: match values.get("master_port") {
-            Some(Value::Int(p)) => *p,
-            _ => 5557,
-        },
+        config: o.config,
+        worker: o.worker,
+        master: o.master,
+        master_host: o.master_host,
+        master_port: o.master_port,
     };
+    let flag = |k: &str| matches!(values.get(k), Some(Value::Bool(true)));
     if flag("help") || flag("version") {
         let full: Vec<Action> = spec::table().iter().map(to_action).collect();
         let args = config::merged_args(argv, env, &full, true)?;

@@ -4,112 +4,8 @@
 //!
 //! Also here: what rlocust has not built yet ([`NotBuilt`], refused with one line), and the options Locust
 //! itself ignores in a run ([`Options::ignored_web_options`], warned about). Plain data; no I/O.
-use super::Value;
-use crate::log::Level;
-use indexmap::IndexMap;
-use std::collections::BTreeSet;
 
-/// Every option rlocust acts on, with Locust's defaults already applied.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Options {
-    /// `-H`; `None` when not given or empty.
-    pub host: Option<String>,
-    /// `-u` as given; may be negative (Locust accepts `-u -5` and fails later). `None`: not given (1 user).
-    pub users: Option<i64>,
-    /// `-r` (> 0 and finite when given). `None`: not given (1 per second).
-    pub spawn_rate: Option<f64>,
-    /// `-t` in seconds; `None` when not given or 0 (no limit, as in Locust).
-    pub run_time: Option<u64>,
-    /// `-s` in seconds (a Locust time span).
-    pub stop_timeout: f64,
-    /// `-l`.
-    pub list_commands: bool,
-    pub show_task_ratio: bool,
-    pub show_task_ratio_json: bool,
-    /// `--headless` (cleared by `--headful`).
-    pub headless: bool,
-    pub autostart: bool,
-    /// `--autoquit N` (only with `--autostart`); `None` for Locust's -1 (never).
-    pub autoquit: Option<u64>,
-    /// `--web-host` (`""` and `*`: every interface).
-    pub web_host: String,
-    /// `--web-host-display-name`: only changes the URL logged at startup.
-    pub web_host_display_name: Option<String>,
-    /// `--web-port`/`-P`.
-    pub web_port: i64,
-    /// `--web-base-path` (`""` or a path starting with `/`; checked at startup).
-    pub web_base_path: String,
-    /// `--basic-auth USER:PASS` (env `RLOCUST_WEB_AUTH`): HTTP basic auth in front of the web UI.
-    pub basic_auth: Option<String>,
-    pub web_login: bool,
-    pub class_picker: bool,
-    /// `--tls-cert` and `--tls-key` when both are set.
-    pub tls: Option<(String, String)>,
-    /// `--print-stats`: the periodic console table in a web UI run too.
-    pub print_stats: bool,
-    pub master: bool,
-    pub worker: bool,
-    /// `--processes` when given.
-    pub processes: Option<i64>,
-    /// `--master-host`/`--master-port`: where a worker connects.
-    pub master_host: String,
-    pub master_port: i64,
-    /// `--master-bind-host`/`--master-bind-port`: where a master listens (`*`: every interface).
-    pub master_bind_host: String,
-    pub master_bind_port: i64,
-    /// `--expect-workers` (headless/autostart masters wait for this many ready workers).
-    pub expect_workers: i64,
-    /// `--expect-workers-max-wait` seconds (0: wait forever).
-    pub expect_workers_max_wait: f64,
-    pub enable_rebalancing: bool,
-    /// `--csv PREFIX`.
-    pub csv_prefix: Option<String>,
-    /// `--csv-full-history`.
-    pub csv_full_history: bool,
-    pub only_summary: bool,
-    pub reset_stats: bool,
-    /// `--html FILE`.
-    pub html_file: Option<String>,
-    /// `--json`: the final statistics as JSON on stdout.
-    pub json: bool,
-    /// `--json-file NAME`.
-    pub json_file: Option<String>,
-    pub skip_log_setup: bool,
-    pub loglevel: Level,
-    pub logfile: Option<String>,
-    pub exit_code_on_error: i32,
-    /// `--otel`.
-    pub otel: bool,
-    /// `--check-rps`, `--check-fail-ratio`, `--check-avg-response-time` (locust-plugins' checks).
-    pub check_rps: Option<f64>,
-    pub check_fail_ratio: Option<f64>,
-    pub check_avg_response_time: Option<f64>,
-    /// The locustfile imported locust-plugins, whose `quitting` listener does the checks itself.
-    pub checks_by_plugin: bool,
-    /// `--thresholds` as given (parsed by `report::thresholds`).
-    pub thresholds: Option<String>,
-    /// `--summary-json FILE` (`-`: stdout).
-    pub summary_json: Option<String>,
-    /// `--csv-generator`: also write `{prefix}_generator.csv` (`stats::lateness`).
-    pub csv_generator: bool,
-    /// `--metrics-port`, `--metrics-host`, `--metrics-buckets`.
-    pub metrics_port: Option<i64>,
-    pub metrics_host: String,
-    pub metrics_buckets: Option<String>,
-    /// `--arrival-rate`, `--arrival-stages`, `--arrival-max-users`, `--arrival-initial-users` as given (an open workload; checked and
-    /// turned into a plan by `runner::open::config`).
-    pub arrival_rate: Option<String>,
-    pub arrival_stages: Option<String>,
-    pub max_users: Option<i64>,
-    pub initial_users: Option<i64>,
-    /// `-T`/`--tags` and `-E`/`--exclude-tags`.
-    pub tags: Vec<String>,
-    pub exclude_tags: Vec<String>,
-    /// The positional user classes (or `LOCUST_USER_CLASSES`).
-    pub user_classes: Vec<String>,
-    /// Destinations set on the command line, in a config file or by a `LOCUST_*` variable (not defaults).
-    pub given: BTreeSet<String>,
-}
+pub use super::spec::Options;
 
 /// Something rlocust has not built yet, asked for by an option: refused with one line, exit 1.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,120 +43,170 @@ pub fn is_not_built(dest: &str) -> bool {
     NOT_BUILT.iter().any(|(d, _, _)| *d == dest)
 }
 
-fn flag(values: &IndexMap<String, Value>, dest: &str) -> bool {
-    matches!(values.get(dest), Some(Value::Bool(true)))
-}
+/// The readers of [`Options`]' fields (named in `spec`'s rows): each converts the value of one destination, with the
+/// row's own default where the parse left none.
+pub mod read {
+    use super::super::spec::{Def, Kind};
+    use super::super::{Value, argparse};
+    use crate::log::Level;
 
-fn text(values: &IndexMap<String, Value>, dest: &str) -> Option<String> {
-    match values.get(dest) {
-        Some(Value::Str(s)) if !s.is_empty() => Some(s.clone()),
-        _ => None,
+    /// One destination's value as parsed (if any), and the table's default of it.
+    pub struct Field<'a> {
+        value: Option<&'a Value>,
+        default: Value,
     }
-}
 
-fn int(values: &IndexMap<String, Value>, dest: &str) -> Option<i64> {
-    match values.get(dest) {
-        Some(Value::Int(i)) => Some(*i),
-        _ => None,
+    impl<'a> Field<'a> {
+        pub fn new(value: Option<&'a Value>, kind: &Kind, default: Def) -> Field<'a> {
+            let default = match default {
+                Def::None => Value::None,
+                Def::False => Value::Bool(false),
+                Def::Int(i) => Value::Int(i),
+                Def::Str(v) => Value::Str(v.to_string()),
+                // converted by the option's type, as argparse does (`-s` has "0")
+                Def::Typed(v) => match kind {
+                    Kind::Single(ty) => {
+                        argparse::convert(*ty, v, std::path::Path::new(".")).unwrap_or(Value::None)
+                    }
+                    _ => Value::Str(v.to_string()),
+                },
+                Def::UserClassesEnv => Value::List(Vec::new()),
+            };
+            Field { value, default }
+        }
+
+        /// The parsed value, else the default.
+        fn value(&self) -> &Value {
+            self.value.unwrap_or(&self.default)
+        }
     }
-}
 
-fn float(values: &IndexMap<String, Value>, dest: &str) -> Option<f64> {
-    match values.get(dest) {
-        Some(Value::Int(i)) => Some(*i as f64),
-        Some(Value::Float(x)) => Some(*x),
-        _ => None,
+    fn nonempty(v: &Value) -> Option<String> {
+        match v {
+            Value::Str(s) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    fn integer(v: &Value) -> Option<i64> {
+        match v {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    fn number(v: &Value) -> Option<f64> {
+        match v {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(x) => Some(*x),
+            _ => None,
+        }
+    }
+
+    /// A `store_true` flag.
+    pub fn flag(f: Field) -> bool {
+        matches!(f.value(), Value::Bool(true))
+    }
+
+    /// Text; `None` when not given or empty.
+    pub fn text(f: Field) -> Option<String> {
+        nonempty(f.value())
+    }
+
+    /// Text that is not only blanks.
+    pub fn nonblank(f: Field) -> Option<String> {
+        text(f).filter(|t| !t.trim().is_empty())
+    }
+
+    /// Text, the default when not given or empty.
+    pub fn text_or_default(f: Field) -> String {
+        nonempty(f.value())
+            .or_else(|| nonempty(&f.default))
+            .unwrap_or_default()
+    }
+
+    /// Text as given (even empty), the default when not given.
+    pub fn string(f: Field) -> String {
+        match f.value() {
+            Value::Str(s) => s.clone(),
+            _ => nonempty(&f.default).unwrap_or_default(),
+        }
+    }
+
+    /// An interface to listen on: `*` is every interface (`""`); an empty value stays empty.
+    pub fn interface(f: Field) -> String {
+        match f.value() {
+            Value::Str(h) if h == "*" => String::new(),
+            Value::Str(h) => h.clone(),
+            _ => match &f.default {
+                Value::Str(h) if h != "*" => h.clone(),
+                _ => String::new(),
+            },
+        }
+    }
+
+    pub fn int(f: Field) -> Option<i64> {
+        integer(f.value())
+    }
+
+    /// An integer, the default when the value is not one.
+    pub fn int_or_default(f: Field) -> i64 {
+        integer(f.value())
+            .or_else(|| integer(&f.default))
+            .unwrap_or_default()
+    }
+
+    /// `--exit-code-on-error`.
+    pub fn exit_code(f: Field) -> i32 {
+        int_or_default(f) as i32
+    }
+
+    /// `-t` in seconds: `None` for 0 (no limit).
+    pub fn positive_seconds(f: Field) -> Option<u64> {
+        int(f).filter(|t| *t > 0).map(|t| t as u64)
+    }
+
+    /// `--autoquit`: `None` for a negative count (Locust's -1, never).
+    pub fn non_negative(f: Field) -> Option<u64> {
+        int(f).filter(|n| *n >= 0).map(|n| n as u64)
+    }
+
+    pub fn float(f: Field) -> Option<f64> {
+        number(f.value())
+    }
+
+    pub fn float_or_default(f: Field) -> f64 {
+        number(f.value())
+            .or_else(|| number(&f.default))
+            .unwrap_or_default()
+    }
+
+    /// `-s`: seconds, at least 0.
+    pub fn seconds(f: Field) -> f64 {
+        float_or_default(f).max(0.0)
+    }
+
+    /// `-L`: a log level (argparse upper-cased and checked it).
+    pub fn level(f: Field) -> Level {
+        nonempty(f.value())
+            .or_else(|| nonempty(&f.default))
+            .and_then(|l| Level::parse(&l))
+            .unwrap_or(Level::Info)
+    }
+
+    /// `nargs="*"`: the list given (empty when not).
+    pub fn list(f: Field) -> Vec<String> {
+        match f.value() {
+            Value::List(l) => l.clone(),
+            _ => Vec::new(),
+        }
     }
 }
 
 impl Options {
-    /// The typed view of the parsed values (`values` holds every built-in destination with Locust's default;
-    /// `given` the destinations that were set).
-    pub fn from_values(values: &IndexMap<String, Value>, given: BTreeSet<String>) -> Options {
-        Options {
-            host: text(values, "host"),
-            users: int(values, "num_users"),
-            spawn_rate: float(values, "spawn_rate"),
-            run_time: int(values, "run_time").filter(|t| *t > 0).map(|t| t as u64),
-            stop_timeout: float(values, "stop_timeout").unwrap_or(0.0).max(0.0),
-            list_commands: flag(values, "list_commands"),
-            show_task_ratio: flag(values, "show_task_ratio"),
-            show_task_ratio_json: flag(values, "show_task_ratio_json"),
-            headless: flag(values, "headless"),
-            autostart: flag(values, "autostart"),
-            autoquit: int(values, "autoquit")
-                .filter(|n| *n >= 0)
-                .map(|n| n as u64),
-            web_host: match text(values, "web_host") {
-                Some(h) if h != "*" => h,
-                _ => String::new(),
-            },
-            web_host_display_name: text(values, "web_host_display_name"),
-            web_port: int(values, "web_port").unwrap_or(8089),
-            web_base_path: text(values, "web_base_path").unwrap_or_default(),
-            basic_auth: text(values, "basic_auth"),
-            web_login: flag(values, "web_login"),
-            class_picker: flag(values, "class_picker"),
-            tls: text(values, "tls_cert").zip(text(values, "tls_key")),
-            print_stats: flag(values, "print_stats"),
-            master: flag(values, "master"),
-            worker: flag(values, "worker"),
-            processes: int(values, "processes"),
-            master_host: text(values, "master_host").unwrap_or_else(|| "127.0.0.1".into()),
-            master_port: int(values, "master_port").unwrap_or(5557),
-            master_bind_host: text(values, "master_bind_host").unwrap_or_else(|| "*".into()),
-            master_bind_port: int(values, "master_bind_port").unwrap_or(5557),
-            expect_workers: int(values, "expect_workers").unwrap_or(1),
-            expect_workers_max_wait: float(values, "expect_workers_max_wait").unwrap_or(0.0),
-            enable_rebalancing: flag(values, "enable_rebalancing"),
-            csv_prefix: text(values, "csv_prefix"),
-            csv_full_history: flag(values, "stats_history_enabled"),
-            only_summary: flag(values, "only_summary"),
-            reset_stats: flag(values, "reset_stats"),
-            html_file: text(values, "html_file"),
-            json: flag(values, "json"),
-            json_file: text(values, "json_file"),
-            skip_log_setup: flag(values, "skip_log_setup"),
-            loglevel: text(values, "loglevel")
-                .and_then(|l| Level::parse(&l))
-                .unwrap_or(Level::Info),
-            logfile: text(values, "logfile"),
-            exit_code_on_error: int(values, "exit_code_on_error")
-                .map(|c| c as i32)
-                .unwrap_or(1),
-            otel: flag(values, "otel"),
-            check_rps: float(values, "check_rps"),
-            check_fail_ratio: float(values, "check_fail_ratio"),
-            check_avg_response_time: float(values, "check_avg_response_time"),
-            checks_by_plugin: false,
-            thresholds: text(values, "thresholds").filter(|t| !t.trim().is_empty()),
-            summary_json: text(values, "summary_json").filter(|t| !t.is_empty()),
-            csv_generator: flag(values, "csv_generator"),
-            metrics_port: int(values, "metrics_port"),
-            metrics_host: match values.get("metrics_host") {
-                Some(Value::Str(h)) if h == "*" => String::new(),
-                Some(Value::Str(h)) => h.clone(),
-                _ => "127.0.0.1".into(),
-            },
-            metrics_buckets: text(values, "metrics_buckets"),
-            arrival_rate: text(values, "arrival_rate").filter(|t| !t.trim().is_empty()),
-            arrival_stages: text(values, "arrival_stages").filter(|t| !t.trim().is_empty()),
-            max_users: int(values, "arrival_max_users"),
-            initial_users: int(values, "arrival_initial_users"),
-            tags: match values.get("tags") {
-                Some(Value::List(l)) => l.clone(),
-                _ => Vec::new(),
-            },
-            exclude_tags: match values.get("exclude_tags") {
-                Some(Value::List(l)) => l.clone(),
-                _ => Vec::new(),
-            },
-            user_classes: match values.get("user_classes") {
-                Some(Value::List(l)) => l.clone(),
-                _ => Vec::new(),
-            },
-            given,
-        }
+    /// `--tls-cert` and `--tls-key` when both are set: the web UI serves HTTPS.
+    pub fn tls(&self) -> Option<(String, String)> {
+        self.tls_cert.clone().zip(self.tls_key.clone())
     }
 
     /// The number of users to start: `-u`, or 1 (Locust's headless default).
@@ -336,8 +282,12 @@ impl std::fmt::Display for NotBuilt {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Env, parse};
+    use super::super::spec::{self, Kind, Ty};
+    use super::super::{Env, Value, parse};
     use super::*;
+    use crate::log::Level;
+    use indexmap::IndexMap;
+    use std::collections::BTreeSet;
 
     fn options(args: &[&str]) -> Options {
         let argv: Vec<String> = args.iter().map(|a| a.to_string()).collect();
@@ -390,6 +340,113 @@ mod tests {
         // -t 0 means no limit; -u -1 is accepted here and refused by the run
         let o = options(&["-t", "0", "-u", "-1"]);
         assert_eq!((o.run_time, o.user_count()), (None, None));
+    }
+
+    /// A value of this kind that no option has as its default.
+    fn distinct(kind: &Kind) -> Value {
+        match kind {
+            Kind::Flag => Value::Bool(true),
+            Kind::Single(Ty::Str | Ty::Raw | Ty::ConfigUsers) => Value::Str("x-set".into()),
+            Kind::Single(Ty::LogLevel) => Value::Str("DEBUG".into()),
+            Kind::Single(Ty::Int | Ty::PositiveInt | Ty::Timespan) => Value::Int(4242),
+            Kind::Single(Ty::SpawnRate | Ty::Float) => Value::Float(4.5),
+            Kind::Multi(_) | Kind::Positional => Value::List(vec!["x-set".into()]),
+            other => panic!("{other:?} has no value"),
+        }
+    }
+
+    #[test]
+    fn every_declared_option_is_read_by_its_field_or_said_to_be_python_s() {
+        let table = spec::table();
+        let dests: Vec<&str> = table
+            .iter()
+            .map(|s| s.dest)
+            .filter(|d| !d.is_empty())
+            .collect();
+        // each destination once, each either a typed field or untyped (Python's, or the parser's own)
+        let mut declared: Vec<&str> = spec::FIELDS.iter().map(|(_, d)| *d).collect();
+        declared.extend(
+            spec::UNTYPED
+                .iter()
+                .map(|(d, _)| *d)
+                .filter(|d| !d.is_empty()),
+        );
+        let mut sorted = declared.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), declared.len(), "a destination declared twice");
+        let mut all = dests.clone();
+        all.sort_unstable();
+        assert_eq!(sorted, all);
+        for (_, who) in spec::UNTYPED {
+            assert!(["python", "parser"].contains(who), "{who}");
+        }
+        // every field reads its own destination: setting it (and nothing else) changes the options
+        let defaults = parse(&[], &Env::new(std::env::temp_dir(), None), &[])
+            .unwrap()
+            .values;
+        let base = Options::from_values(&defaults, BTreeSet::new());
+        for (field, dest) in spec::FIELDS {
+            let row = table.iter().find(|s| s.dest == *dest).unwrap();
+            let mut values = defaults.clone();
+            values.insert(dest.to_string(), distinct(&row.kind));
+            assert_ne!(
+                Options::from_values(&values, BTreeSet::new()),
+                base,
+                "field {field} does not read {dest}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_table_default_is_the_only_default() {
+        // with no value at all, each field takes the default its row declares, as after a parse that filled in
+        // the defaults
+        let defaults = parse(&[], &Env::new(std::env::temp_dir(), None), &[])
+            .unwrap()
+            .values;
+        assert_eq!(
+            Options::from_values(&IndexMap::new(), BTreeSet::new()),
+            Options::from_values(&defaults, BTreeSet::new())
+        );
+        let o = Options::from_values(&IndexMap::new(), BTreeSet::new());
+        assert_eq!(
+            (o.web_port, o.master_port, o.master_bind_port),
+            (8089, 5557, 5557)
+        );
+        assert_eq!(
+            (o.master_host.as_str(), o.metrics_host.as_str()),
+            ("127.0.0.1", "127.0.0.1")
+        );
+        assert_eq!(
+            (o.expect_workers, o.exit_code_on_error, o.stop_timeout),
+            (1, 1, 0.0)
+        );
+        assert_eq!(
+            (o.locustfile.as_str(), o.loglevel),
+            ("locustfile.py", Level::Info)
+        );
+    }
+
+    #[test]
+    fn a_value_set_after_the_parse_reaches_python_and_the_options() {
+        let mut parsed = parse(
+            &["--processes".into(), "-1".into()],
+            &Env::new(std::env::temp_dir(), None),
+            &[],
+        )
+        .unwrap();
+        parsed.set("processes", Value::Int(4));
+        parsed.set("master", Value::Bool(true));
+        assert_eq!(parsed.get("processes"), Some(&Value::Int(4)));
+        assert_eq!(
+            (parsed.options.processes, parsed.options.master),
+            (Some(4), true)
+        );
+        assert!(
+            parsed.options.given.contains("processes"),
+            "what was given stays given"
+        );
     }
 
     #[test]

@@ -4,6 +4,11 @@
 //!
 //! Option names, destinations, defaults, metavars, environment variables and group titles are Locust's
 //! interface; the help sentences are rlocust's own wording.
+//!
+//! Each option is declared once, in [`declare!`]'s invocation below: the row gives the parser, the help, the config
+//! files and the environment pass everything they know of it, and names the typed field of [`Options`] that Rust
+//! reads (with its reader), or says that only Python reads it. To add an option: add its row where Locust (or,
+//! for rlocust's own, the end of the list) has it; a test checks that every field reads its own destination.
 
 /// How an option converts its text (Locust's argparse `type=`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,877 +142,676 @@ pub struct OptSpec {
     pub help: Option<&'static str>,
 }
 
-#[allow(clippy::too_many_arguments)]
-const fn o(
-    flags: &'static [&'static str],
-    dest: &'static str,
-    kind: Kind,
-    default: Def,
-    env: Option<&'static str>,
-    group: Group,
-    metavar: Option<&'static str>,
-    help: Option<&'static str>,
-) -> OptSpec {
-    OptSpec {
-        flags,
-        dest,
-        kind,
-        default,
-        env,
-        group,
-        metavar,
-        help,
-    }
+use super::Value;
+use super::options::read;
+use crate::log::Level;
+use Def as D;
+use Kind as K;
+use indexmap::IndexMap;
+use std::collections::BTreeSet;
+
+/// `Some(x)` for a field that is there, `None` for one left out.
+macro_rules! some {
+    () => {
+        None
+    };
+    ($x:expr) => {
+        Some($x)
+    };
 }
 
-use Def as D;
-use Group as G;
-use Kind as K;
+/// Declares the options: each row is one option, written once: its flags, destination (`parsed_options`' attribute
+/// and the config files' key), kind and type, default, help group, environment variable, metavar and help, and
+/// after `=>` who reads it: a typed field of [`Options`] with the reader that converts the value (`super::options::read`),
+/// `@python` (only the locustfile and the shim read it, from `environment.parsed_options`), or `@parser` (the parser
+/// acts on it itself: help, version, `--headful`, the removed options). Generates [`table`] (the rows in order),
+/// [`Options`] (its fields; the table's default is a field's only default) and [`Options::from_values`].
+macro_rules! declare {
+    ($(
+        {
+            flags: [$($flag:literal),*], dest: $dest:literal,
+            kind: $kind:expr, default: $def:expr,
+            group: $group:ident, $(env: $env:literal,)?
+            $(metavar: $metavar:literal,)?
+            $(help: $help:literal,)?
+        } => $(@$who:ident)? $($(#[$fdoc:meta])* $field:ident: $fty:ty = $read:path)?;
+    )*) => {
+        /// Every built-in option, in Locust's declaration order.
+        pub fn table() -> Vec<OptSpec> {
+            vec![$(OptSpec {
+                flags: &[$($flag),*],
+                dest: $dest,
+                kind: $kind,
+                default: $def,
+                env: some!($($env)?),
+                group: Group::$group,
+                metavar: some!($($metavar)?),
+                help: some!($($help)?),
+            }),*]
+        }
 
-/// Every built-in option, in Locust's declaration order.
-pub fn table() -> Vec<OptSpec> {
-    vec![
-        o(
-            &["-h", "--help"],
-            "",
-            K::Help,
-            D::None,
-            None,
-            G::Common,
-            None,
-            Some("Show this help text and exit."),
-        ),
-        o(
-            &["-f", "--locustfile"],
-            "locustfile",
-            K::Single(Ty::Str),
-            D::Str("locustfile.py"),
-            Some("LOCUST_LOCUSTFILE"),
-            G::Common,
-            Some("<filename>"),
-            Some(
-                "The Python file with the test, e.g. 'my_test.py'. Several .py files separated by commas, a package or directory, or the URL of a locustfile to download also work. Defaults to 'locustfile.py'.",
-            ),
-        ),
-        o(
-            &["--config"],
-            "config",
-            K::Single(Ty::Str),
-            D::None,
-            None,
-            G::Common,
-            Some("<filename>"),
-            Some(
-                "Read more settings from this file (keys are the long option names without the dashes).",
-            ),
-        ),
-        o(
-            &["-H", "--host"],
-            "host",
-            K::Single(Ty::Str),
-            D::None,
-            Some("LOCUST_HOST"),
-            G::Common,
-            Some("<base url>"),
-            Some("Base URL of the system under test, e.g. https://www.example.com"),
-        ),
-        o(
-            &["-u", "--users"],
-            "num_users",
-            K::Single(Ty::Int),
-            D::None,
-            Some("LOCUST_USERS"),
-            G::Common,
-            Some("<int>"),
-            Some(
-                "Peak number of simultaneous users, mostly used with --headless or --autostart. During a test the keys w and W add 1 or 10 users, s and S remove 1 or 10.",
-            ),
-        ),
-        o(
-            &["-r", "--spawn-rate"],
-            "spawn_rate",
-            K::Single(Ty::SpawnRate),
-            D::None,
-            Some("LOCUST_SPAWN_RATE"),
-            G::Common,
-            Some("<float>"),
-            Some("How many users to start per second, mostly used with --headless or --autostart."),
-        ),
-        o(
-            &["-t", "--run-time"],
-            "run_time",
-            K::Single(Ty::Timespan),
-            D::None,
-            Some("LOCUST_RUN_TIME"),
-            G::Common,
-            Some("<time string>"),
-            Some(
-                "Stop the test after this long, e.g. 300s, 20m, 3h or 1h30m. Only used with --headless or --autostart. Without it the test runs until it is stopped.",
-            ),
-        ),
-        o(
-            &["-l", "--list"],
-            "list_commands",
-            K::Flag,
-            D::False,
-            None,
-            G::Common,
-            None,
-            Some("List the available User classes and exit."),
-        ),
-        o(
-            &["--config-users"],
-            "config_users",
-            K::Multi(Ty::ConfigUsers),
-            D::None,
-            Some("LOCUST_CONFIG_USERS"),
-            G::Common,
-            None,
-            Some(
-                "Per-class user settings as JSON: an object, an array of objects or the path of a .json file. Several may be given.",
-            ),
-        ),
-        o(
-            &["--web-host"],
-            "web_host",
-            K::Single(Ty::Str),
-            D::Str(""),
-            Some("LOCUST_WEB_HOST"),
-            G::WebUi,
-            Some("<ip>"),
-            Some("Interface the web UI listens on. Defaults to '*' (every interface)."),
-        ),
-        o(
-            &["--web-host-display-name"],
-            "web_host_display_name",
-            K::Single(Ty::Str),
-            D::None,
-            Some("LOCUST_WEB_HOST_DISPLAY_NAME"),
-            G::WebUi,
-            None,
-            None,
-        ),
-        o(
-            &["--web-port", "-P"],
-            "web_port",
-            K::Single(Ty::Int),
-            D::Int(8089),
-            Some("LOCUST_WEB_PORT"),
-            G::WebUi,
-            Some("<port number>"),
-            Some("Port the web UI listens on."),
-        ),
-        o(
-            &["--headless"],
-            "headless",
-            K::Flag,
-            D::False,
-            Some("LOCUST_HEADLESS"),
-            G::WebUi,
-            None,
-            Some(
-                "Run without the web UI and start the test at once; -u and -t control the user count and run time.",
-            ),
-        ),
-        o(
-            &["--autostart"],
-            "autostart",
-            K::Flag,
-            D::False,
-            Some("LOCUST_AUTOSTART"),
-            G::WebUi,
-            None,
-            Some("Start the test at once, like --headless, but keep the web UI."),
-        ),
-        o(
-            &["--autoquit"],
-            "autoquit",
-            K::Single(Ty::Int),
-            D::Int(-1),
-            Some("LOCUST_AUTOQUIT"),
-            G::WebUi,
-            Some("<seconds>"),
-            Some(
-                "With --autostart, exit completely this many seconds after the test has finished. By default the process keeps running until you stop it with CTRL+C.",
-            ),
-        ),
-        o(
-            &["--headful"],
-            "headful",
-            K::Flag,
-            D::False,
-            Some("LOCUST_HEADFUL"),
-            G::WebUi,
-            None,
-            None,
-        ),
-        o(
-            &["--web-auth"],
-            "web_auth",
-            K::Reject {
-                message: "The --web-auth parameters has been replaced with --web-login. See https://docs.locust.io/en/stable/extending-locust.html#authentication for details",
-                takes_value: true,
-            },
-            D::None,
-            Some("LOCUST_WEB_AUTH"),
-            G::WebUi,
-            Some("<username:password>"),
-            None,
-        ),
-        o(
-            &["--web-login"],
-            "web_login",
-            K::Flag,
-            D::False,
-            Some("LOCUST_WEB_LOGIN"),
-            G::WebUi,
-            None,
-            Some("Put a login page in front of the web UI."),
-        ),
-        o(
-            &["--tls-cert"],
-            "tls_cert",
-            K::Single(Ty::Str),
-            D::Str(""),
-            Some("LOCUST_TLS_CERT"),
-            G::WebUi,
-            Some("<filename>"),
-            Some(
-                "TLS certificate file for serving the web UI over HTTPS (together with --tls-key).",
-            ),
-        ),
-        o(
-            &["--tls-key"],
-            "tls_key",
-            K::Single(Ty::Str),
-            D::Str(""),
-            Some("LOCUST_TLS_KEY"),
-            G::WebUi,
-            Some("<filename>"),
-            Some(
-                "TLS private key file for serving the web UI over HTTPS (together with --tls-cert).",
-            ),
-        ),
-        o(
-            &["--class-picker"],
-            "class_picker",
-            K::Flag,
-            D::False,
-            Some("LOCUST_USERCLASS_PICKER"),
-            G::WebUi,
-            None,
-            Some("Let the web UI choose among all the available User and Shape classes."),
-        ),
-        o(
-            &["--build-path"],
-            "build_path",
-            K::Single(Ty::Str),
-            D::Str(""),
-            Some("LOCUST_BUILD_PATH"),
-            G::WebUi,
-            None,
-            None,
-        ),
-        o(
-            &["--legacy-ui"],
-            "legacy_ui",
-            K::Reject {
-                message: "--legacy-ui is no longer supported, remove the parameter to continue",
-                takes_value: false,
-            },
-            D::False,
-            Some("LOCUST_LEGACY_UI"),
-            G::WebUi,
-            None,
-            None,
-        ),
-        o(
-            &["--master"],
-            "master",
-            K::Flag,
-            D::False,
-            Some("LOCUST_MODE_MASTER"),
-            G::Master,
-            None,
-            Some("Run as the master node of a distributed test; workers connect to it."),
-        ),
-        o(
-            &["--master-bind-host"],
-            "master_bind_host",
-            K::Single(Ty::Str),
-            D::Str("*"),
-            Some("LOCUST_MASTER_BIND_HOST"),
-            G::Master,
-            Some("<ip>"),
-            Some(
-                "Address the master listens on, e.g. '192.168.1.1'. Defaults to * (every interface).",
-            ),
-        ),
-        o(
-            &["--master-bind-port"],
-            "master_bind_port",
-            K::Single(Ty::Int),
-            D::Int(5557),
-            Some("LOCUST_MASTER_BIND_PORT"),
-            G::Master,
-            Some("<port number>"),
-            Some("Port the master listens on. Defaults to 5557."),
-        ),
-        o(
-            &["--expect-workers"],
-            "expect_workers",
-            K::Single(Ty::PositiveInt),
-            D::Int(1),
-            Some("LOCUST_EXPECT_WORKERS"),
-            G::Master,
-            Some("<int>"),
-            Some(
-                "With --headless or --autostart, wait for this many workers to connect before starting the test.",
-            ),
-        ),
-        o(
-            &["--expect-workers-max-wait"],
-            "expect_workers_max_wait",
-            K::Single(Ty::Int),
-            D::Int(0),
-            Some("LOCUST_EXPECT_WORKERS_MAX_WAIT"),
-            G::Master,
-            Some("<int>"),
-            Some(
-                "Seconds the master waits for the workers to connect before giving up. By default it waits forever.",
-            ),
-        ),
-        o(
-            &["--enable-rebalancing"],
-            "enable_rebalancing",
-            K::Flag,
-            D::False,
-            None,
-            G::Master,
-            None,
-            Some("Redistribute the users when workers join or leave during a test. Experimental."),
-        ),
-        o(
-            &["--expect-slaves"],
-            "expect_slaves",
-            K::Reject {
-                message: "The --expect-slaves parameter has been renamed --expect-workers",
-                takes_value: false,
-            },
-            D::None,
-            None,
-            G::Master,
-            None,
-            None,
-        ),
-        o(
-            &["--worker"],
-            "worker",
-            K::Flag,
-            D::False,
-            Some("LOCUST_MODE_WORKER"),
-            G::Worker,
-            None,
-            Some(
-                "Run as a worker of a distributed test. With --locustfile - the locustfile is fetched from the master.",
-            ),
-        ),
-        o(
-            &["--processes"],
-            "processes",
-            K::Single(Ty::Int),
-            D::None,
-            Some("LOCUST_PROCESSES"),
-            G::Worker,
-            Some("<int>"),
-            Some(
-                "Fork this many processes (-1: one per CPU core). Combine it with --worker, or let it start a master and its workers by itself. Not available on Windows. Experimental.",
-            ),
-        ),
-        o(
-            &["--slave"],
-            "slave",
-            K::Reject {
-                message: "The --slave parameter has been renamed --worker",
-                takes_value: false,
-            },
-            D::None,
-            None,
-            G::Worker,
-            None,
-            None,
-        ),
-        o(
-            &["--master-host"],
-            "master_host",
-            K::Single(Ty::Str),
-            D::Str("127.0.0.1"),
-            Some("LOCUST_MASTER_NODE_HOST"),
-            G::Worker,
-            Some("<hostname>"),
-            Some("Host name or address of the master to connect to. Defaults to 127.0.0.1."),
-        ),
-        o(
-            &["--master-port"],
-            "master_port",
-            K::Single(Ty::Int),
-            D::Int(5557),
-            Some("LOCUST_MASTER_NODE_PORT"),
-            G::Worker,
-            Some("<port number>"),
-            Some("Port of the master to connect to. Defaults to 5557."),
-        ),
-        o(
-            &["--web-base-path"],
-            "web_base_path",
-            K::Single(Ty::Str),
-            D::Str(""),
-            Some("LOCUST_WEB_BASE_PATH"),
-            G::WebUi,
-            None,
-            Some(
-                "Path prefix of the web UI, e.g. '/locust'. Empty by default (served at the root).",
-            ),
-        ),
-        o(
-            &["-T", "--tags"],
-            "tags",
-            K::Multi(Ty::Str),
-            D::None,
-            Some("LOCUST_TAGS"),
-            G::Tag,
-            Some("<tag>"),
-            Some("Run only the tasks that have at least one of these tags."),
-        ),
-        o(
-            &["-E", "--exclude-tags"],
-            "exclude_tags",
-            K::Multi(Ty::Str),
-            D::None,
-            Some("LOCUST_EXCLUDE_TAGS"),
-            G::Tag,
-            Some("<tag>"),
-            Some("Skip the tasks that have any of these tags."),
-        ),
-        o(
-            &["--csv"],
-            "csv_prefix",
-            K::Single(Ty::Str),
-            D::None,
-            Some("LOCUST_CSV"),
-            G::Stats,
-            Some("<filename>"),
-            Some(
-                "Write the request statistics as CSV files named after this prefix: <prefix>_stats.csv, <prefix>_stats_history.csv and <prefix>_failures.csv. Missing directories in the prefix are created.",
-            ),
-        ),
-        o(
-            &["--csv-full-history"],
-            "stats_history_enabled",
-            K::Flag,
-            D::False,
-            Some("LOCUST_CSV_FULL_HISTORY"),
-            G::Stats,
-            None,
-            Some(
-                "Write every stats entry to the _stats_history.csv file, not only the aggregated one. Needs --csv.",
-            ),
-        ),
-        o(
-            &["--print-stats"],
-            "print_stats",
-            K::Flag,
-            D::False,
-            Some("LOCUST_PRINT_STATS"),
-            G::Stats,
-            None,
-            Some("Print the stats table periodically in web UI runs too."),
-        ),
-        o(
-            &["--only-summary"],
-            "only_summary",
-            K::Flag,
-            D::False,
-            Some("LOCUST_ONLY_SUMMARY"),
-            G::Stats,
-            None,
-            Some(
-                "In --headless runs, print only the final summary instead of the periodic stats tables.",
-            ),
-        ),
-        o(
-            &["--reset-stats"],
-            "reset_stats",
-            K::Flag,
-            D::False,
-            Some("LOCUST_RESET_STATS"),
-            G::Stats,
-            None,
-            Some(
-                "Reset the statistics once every user has been spawned. In a distributed run set it on the master and the workers.",
-            ),
-        ),
-        o(
-            &["--html"],
-            "html_file",
-            K::Single(Ty::Str),
-            D::None,
-            Some("LOCUST_HTML"),
-            G::Stats,
-            Some("<filename>"),
-            Some(
-                "Write an HTML report to this file. {u}, {r} and {t} in the name become the user count, spawn rate and run time.",
-            ),
-        ),
-        o(
-            &["--json"],
-            "json",
-            K::Flag,
-            D::False,
-            None,
-            G::Stats,
-            None,
-            Some(
-                "Print the final statistics as JSON on stdout, for other programs to read. With --headless and --skip-log the output is only the JSON.",
-            ),
-        ),
-        o(
-            &["--json-file"],
-            "json_file",
-            K::Single(Ty::Str),
-            D::None,
-            None,
-            G::Stats,
-            Some("<filename>"),
-            Some(
-                "Write the final statistics as JSON to this file (.json is appended to the name).",
-            ),
-        ),
-        o(
-            &["--skip-log-setup"],
-            "skip_log_setup",
-            K::Flag,
-            D::False,
-            Some("LOCUST_SKIP_LOG_SETUP"),
-            G::Logging,
-            None,
-            Some("Leave logging alone, so the locustfile or Python's defaults configure it."),
-        ),
-        o(
-            &["--loglevel", "-L"],
-            "loglevel",
-            K::Single(Ty::LogLevel),
-            D::Str("INFO"),
-            Some("LOCUST_LOGLEVEL"),
-            G::Logging,
-            Some("<level>"),
-            Some("Log level: DEBUG, INFO, WARNING, ERROR or CRITICAL. Defaults to INFO."),
-        ),
-        o(
-            &["--logfile"],
-            "logfile",
-            K::Single(Ty::Str),
-            D::None,
-            Some("LOCUST_LOGFILE"),
-            G::Logging,
-            Some("<filename>"),
-            Some("Write the log to this file instead of stderr."),
-        ),
-        o(
-            &["--show-task-ratio"],
-            "show_task_ratio",
-            K::Flag,
-            D::False,
-            None,
-            G::Other,
-            None,
-            Some(
-                "Print a table of the User classes' task execution ratios and exit. Give a non-zero -u when some classes set fixed_count.",
-            ),
-        ),
-        o(
-            &["--show-task-ratio-json"],
-            "show_task_ratio_json",
-            K::Flag,
-            D::False,
-            None,
-            G::Other,
-            None,
-            Some(
-                "Print the task execution ratios as JSON and exit. Give a non-zero -u when some classes set fixed_count.",
-            ),
-        ),
-        o(
-            &["--version", "-V"],
-            "",
-            K::Version,
-            D::None,
-            None,
-            G::Other,
-            None,
-            Some("Print the version and exit."),
-        ),
-        o(
-            &["--exit-code-on-error"],
-            "exit_code_on_error",
-            K::Single(Ty::Int),
-            D::Int(1),
-            Some("LOCUST_EXIT_CODE_ON_ERROR"),
-            G::Other,
-            Some("<int>"),
-            Some("Process exit code when the test had any failure or error. Defaults to 1."),
-        ),
-        o(
-            &["-s", "--stop-timeout"],
-            "stop_timeout",
-            K::Single(Ty::Timespan),
-            D::Typed("0"),
-            Some("LOCUST_STOP_TIMEOUT"),
-            G::Other,
-            Some("<number>"),
-            Some(
-                "How long a stopping user may go on with its current task before it is killed. By default users stop at once. In a distributed run only the master needs it.",
-            ),
-        ),
-        o(
-            &["--equal-weights"],
-            "equal_weights",
-            K::Flag,
-            D::False,
-            None,
-            G::Other,
-            None,
-            Some("Give every task the same weight, whatever the locustfile says."),
-        ),
-        o(
-            &["--profile"],
-            "profile",
-            K::Single(Ty::Str),
-            D::None,
-            None,
-            G::Other,
-            None,
-            Some("A profile name that groups test runs together."),
-        ),
-        o(
-            &["--otel"],
-            "otel",
-            K::Flag,
-            D::False,
-            Some("LOCUST_ENABLE_OPENTELEMETRY"),
-            G::Other,
-            None,
-            Some("Instrument the test run with OpenTelemetry."),
-        ),
-        // Not in Locust itself: locust-plugins adds it (reference §3.10), after Locust's own options.
-        o(
-            &["-i", "--iterations"],
-            "iterations",
-            K::Single(Ty::Int),
-            D::Int(0),
-            Some("LOCUST_ITERATIONS"),
-            G::Other,
-            None,
-            Some(
-                "Stop after this many task runs in total (0: no limit): once they have started, each user stops when it would start another task, and the test ends when the last one has stopped.",
-            ),
-        ),
-        // Not in Locust: rlocust's protection of the web UI (Locust's --web-login needs Flask-Login and code in the
-        // locustfile; its --web-auth was removed and stays an error).
-        o(
-            &["--basic-auth"],
-            "basic_auth",
-            K::Single(Ty::Str),
-            D::None,
-            Some("RLOCUST_WEB_AUTH"),
-            G::WebUi,
-            Some("<username:password>"),
-            Some(
-                "Require HTTP basic authentication with this user name and password for every page and API call of the web UI (or set RLOCUST_WEB_AUTH).",
-            ),
-        ),
-        // Not in Locust: HTTP/2 for HttpUser and FastHttpUser (a user class's `http2` attribute wins over it).
-        o(
-            &["--http2"],
-            "http2",
-            K::Flag,
-            D::False,
-            Some("RLOCUST_HTTP2"),
-            G::Other,
-            None,
-            Some(
-                "Speak HTTP/2 where the server does: ALPN h2 over TLS (HTTP/1.1 when the server picks it), prior-knowledge h2c for http:// URLs. One multiplexed connection per user and host. A user class's http2 attribute overrides it.",
-            ),
-        ),
-        // Not in Locust: locust-plugins' checks (exit code 3 when one fails), built in. When the locustfile
-        // imports locust_plugins, its own options are these (same dests) and the plugin does the checking.
-        o(
-            &["--check-rps"],
-            "check_rps",
-            K::Single(Ty::Float),
-            D::None,
-            Some("LOCUST_CHECK_RPS"),
-            G::Other,
-            None,
-            Some("Exit with code 3 if the run's average requests per second was below this."),
-        ),
-        o(
-            &["--check-fail-ratio"],
-            "check_fail_ratio",
-            K::Single(Ty::Float),
-            D::None,
-            Some("LOCUST_CHECK_FAIL_RATIO"),
-            G::Other,
-            None,
-            Some(
-                "Exit with code 3 if the ratio of failed requests (0.0-1.0) was above this; failures alone then do not make the exit code 1.",
-            ),
-        ),
-        o(
-            &["--check-avg-response-time"],
-            "check_avg_response_time",
-            K::Single(Ty::Float),
-            D::None,
-            Some("LOCUST_CHECK_AVG_RESPONSE_TIME"),
-            G::Other,
-            None,
-            Some("Exit with code 3 if the average response time (ms) was above this."),
-        ),
-        // Not in Locust: thresholds, Prometheus and the run summary (docs/observability.md).
-        o(
-            &["--thresholds"],
-            "thresholds",
-            K::Single(Ty::Str),
-            D::None,
-            Some("RLOCUST_THRESHOLDS"),
-            G::Other,
-            Some("<rules>"),
-            Some(
-                "Pass/fail rules separated by ';', e.g. 'p95<500; fail_ratio<0.01; GET /login: p99<800 abort=30s'. Metrics: p50..p99.9, avg, min, max, fail_ratio, rps, requests, failures; a 'NAME:' prefix (optionally 'METHOD NAME:') limits a rule to those rows. A failed rule prints in the thresholds table and exits with code 3; 'abort' stops the run as soon as it fails (after an optional grace time).",
-            ),
-        ),
-        o(
-            &["--summary-json"],
-            "summary_json",
-            K::Single(Ty::Str),
-            D::None,
-            Some("RLOCUST_SUMMARY_JSON"),
-            G::Stats,
-            Some("<filename>"),
-            Some(
-                "Write a machine-readable summary of the run (parameters, totals, percentiles, thresholds, exit code; schema in docs/observability.md) to this file at the end ('-' for stdout).",
-            ),
-        ),
-        o(
-            &["--csv-generator"],
-            "csv_generator",
-            K::Flag,
-            D::False,
-            Some("RLOCUST_CSV_GENERATOR"),
-            G::Stats,
-            None,
-            Some(
-                "With --csv, also write PREFIX_generator.csv: how late this generator itself was (response bytes waiting in sockets, responses waiting for Python, users resuming late after their waits), as percentiles in ms.",
-            ),
-        ),
-        o(
-            &["--metrics-port"],
-            "metrics_port",
-            K::Single(Ty::Int),
-            D::None,
-            Some("RLOCUST_METRICS_PORT"),
-            G::Stats,
-            Some("<port>"),
-            Some(
-                "Serve Prometheus metrics at http://<metrics-host>:<port>/metrics (the web UI always serves them at /metrics).",
-            ),
-        ),
-        o(
-            &["--metrics-host"],
-            "metrics_host",
-            K::Single(Ty::Str),
-            D::Str("127.0.0.1"),
-            Some("RLOCUST_METRICS_HOST"),
-            G::Stats,
-            Some("<ip>"),
-            Some(
-                "Interface --metrics-port listens on ('' or '*' for all). --basic-auth protects it too.",
-            ),
-        ),
-        o(
-            &["--metrics-buckets"],
-            "metrics_buckets",
-            K::Single(Ty::Str),
-            D::None,
-            Some("RLOCUST_METRICS_BUCKETS"),
-            G::Stats,
-            Some("<ms,ms,...>"),
-            Some(
-                "Bucket bounds (ms) of the response-time histogram in /metrics. Default 1,2.5,5,10,25,50,75,100,150,200,300,500,750,1000,1500,2000,3000,5000,10000,30000,60000.",
-            ),
-        ),
-        // Not in Locust: the open workload model (issue 31; runner::open, docs/performance.md).
-        o(
-            &["--arrival-rate"],
-            "arrival_rate",
-            K::Single(Ty::Str),
-            D::None,
-            Some("RLOCUST_ARRIVAL_RATE"),
-            G::Common,
-            Some("<rate>"),
-            Some(
-                "Open workload: start iterations (one task run each) at this rate, e.g. 50, 50/s, 3000/m, on idle users, however long earlier ones take; a new user is started when none is idle, up to --arrival-max-users; when all of those are busy the iteration is counted as dropped, never delayed. wait_time does not apply between arrivals. Instead of -u/-r. With --arrival-stages: the rate at the start.",
-            ),
-        ),
-        o(
-            &["--arrival-stages"],
-            "arrival_stages",
-            K::Single(Ty::Str),
-            D::None,
-            Some("RLOCUST_ARRIVAL_STAGES"),
-            G::Common,
-            Some("<stages>"),
-            Some(
-                "A ramping arrival rate: stages 'DURATION:RATE, ...', each moving the rate linearly to RATE over DURATION (from --arrival-rate, 0 when not given), e.g. '30s:100, 2m:100, 30s:0'. The test ends with the last stage.",
-            ),
-        ),
-        o(
-            &["--arrival-max-users"],
-            "arrival_max_users",
-            K::Single(Ty::Int),
-            D::None,
-            Some("RLOCUST_ARRIVAL_MAX_USERS"),
-            G::Common,
-            Some("<int>"),
-            Some(
-                "With --arrival-rate: the most users that may run iterations at the same time (required).",
-            ),
-        ),
-        o(
-            &["--arrival-initial-users"],
-            "arrival_initial_users",
-            K::Single(Ty::Int),
-            D::None,
-            Some("RLOCUST_ARRIVAL_INITIAL_USERS"),
-            G::Common,
-            Some("<int>"),
-            Some(
-                "With --arrival-rate: users started (on_start included) before the first arrival, so early iterations do not wait for a user to start. Default 0.",
-            ),
-        ),
-        o(
-            &[],
-            "user_classes",
-            K::Positional,
-            D::UserClassesEnv,
-            None,
-            G::UserClasses,
-            Some("<UserClass1 UserClass2>"),
-            Some(
-                "User classes to run, listed at the end of the command line (--list shows them). The LOCUST_USER_CLASSES environment variable works too. By default every User class runs.",
-            ),
-        ),
-    ]
+        /// Every option rlocust acts on, typed, with the table's defaults (built by [`Options::from_values`]).
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct Options {
+            $($($(#[$fdoc])* pub $field: $fty,)?)*
+            /// The locustfile imported locust-plugins, whose `quitting` listener does the `--check-*` checks itself.
+            pub checks_by_plugin: bool,
+            /// Destinations set on the command line, in a config file or by a `LOCUST_*` variable (not defaults).
+            pub given: BTreeSet<String>,
+        }
+
+        impl Options {
+            /// The typed view of the parsed values: each field read from its own destination by its reader, the
+            /// table's default where `values` has none.
+            pub fn from_values(values: &IndexMap<String, Value>, given: BTreeSet<String>) -> Options {
+                Options {
+                    $($($field: $read(read::Field::new(values.get($dest), &$kind, $def)),)?)*
+                    checks_by_plugin: false,
+                    given,
+                }
+            }
+        }
+
+        /// Each typed field of [`Options`] with the destination it reads.
+        #[cfg(test)]
+        pub const FIELDS: &[(&str, &str)] = &[$($((stringify!($field), $dest),)?)*];
+
+        /// The destinations only Python reads (`@python`) or the parser acts on (`@parser`).
+        #[cfg(test)]
+        pub const UNTYPED: &[(&str, &str)] = &[$($(($dest, stringify!($who)),)?)*];
+    };
+}
+
+declare! {
+    {
+        flags: ["-h", "--help"], dest: "",
+        kind: K::Help, default: D::None,
+        group: Common,
+        help: "Show this help text and exit.",
+    } => @parser;
+    {
+        flags: ["-f", "--locustfile"], dest: "locustfile",
+        kind: K::Single(Ty::Str), default: D::Str("locustfile.py"),
+        group: Common, env: "LOCUST_LOCUSTFILE",
+        metavar: "<filename>",
+        help: "The Python file with the test, e.g. 'my_test.py'. Several .py files separated by commas, a package or directory, or the URL of a locustfile to download also work. Defaults to 'locustfile.py'.",
+    } =>
+        /// `-f`: the locustfile path(s) as given (commas separate several).
+        locustfile: String = read::string;
+    {
+        flags: ["--config"], dest: "config",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Common,
+        metavar: "<filename>",
+        help: "Read more settings from this file (keys are the long option names without the dashes).",
+    } =>
+        /// `--config`: a config file read before the others.
+        config: Option<String> = read::text;
+    {
+        flags: ["-H", "--host"], dest: "host",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Common, env: "LOCUST_HOST",
+        metavar: "<base url>",
+        help: "Base URL of the system under test, e.g. https://www.example.com",
+    } =>
+        /// `-H`; `None` when not given or empty.
+        host: Option<String> = read::text;
+    {
+        flags: ["-u", "--users"], dest: "num_users",
+        kind: K::Single(Ty::Int), default: D::None,
+        group: Common, env: "LOCUST_USERS",
+        metavar: "<int>",
+        help: "Peak number of simultaneous users, mostly used with --headless or --autostart. During a test the keys w and W add 1 or 10 users, s and S remove 1 or 10.",
+    } =>
+        /// `-u` as given; may be negative (Locust accepts `-u -5` and fails later). `None`: not given (1 user).
+        users: Option<i64> = read::int;
+    {
+        flags: ["-r", "--spawn-rate"], dest: "spawn_rate",
+        kind: K::Single(Ty::SpawnRate), default: D::None,
+        group: Common, env: "LOCUST_SPAWN_RATE",
+        metavar: "<float>",
+        help: "How many users to start per second, mostly used with --headless or --autostart.",
+    } =>
+        /// `-r` (> 0 and finite when given). `None`: not given (1 per second).
+        spawn_rate: Option<f64> = read::float;
+    {
+        flags: ["-t", "--run-time"], dest: "run_time",
+        kind: K::Single(Ty::Timespan), default: D::None,
+        group: Common, env: "LOCUST_RUN_TIME",
+        metavar: "<time string>",
+        help: "Stop the test after this long, e.g. 300s, 20m, 3h or 1h30m. Only used with --headless or --autostart. Without it the test runs until it is stopped.",
+    } =>
+        /// `-t` in seconds; `None` when not given or 0 (no limit, as in Locust).
+        run_time: Option<u64> = read::positive_seconds;
+    {
+        flags: ["-l", "--list"], dest: "list_commands",
+        kind: K::Flag, default: D::False,
+        group: Common,
+        help: "List the available User classes and exit.",
+    } =>
+        /// `-l`.
+        list_commands: bool = read::flag;
+    {
+        flags: ["--config-users"], dest: "config_users",
+        kind: K::Multi(Ty::ConfigUsers), default: D::None,
+        group: Common, env: "LOCUST_CONFIG_USERS",
+        help: "Per-class user settings as JSON: an object, an array of objects or the path of a .json file. Several may be given.",
+    } => @python;
+    {
+        flags: ["--web-host"], dest: "web_host",
+        kind: K::Single(Ty::Str), default: D::Str(""),
+        group: WebUi, env: "LOCUST_WEB_HOST",
+        metavar: "<ip>",
+        help: "Interface the web UI listens on. Defaults to '*' (every interface).",
+    } =>
+        /// `--web-host` (`""` and `*`: every interface).
+        web_host: String = read::interface;
+    {
+        flags: ["--web-host-display-name"], dest: "web_host_display_name",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: WebUi, env: "LOCUST_WEB_HOST_DISPLAY_NAME",
+    } =>
+        /// `--web-host-display-name`: only changes the URL logged at startup.
+        web_host_display_name: Option<String> = read::text;
+    {
+        flags: ["--web-port", "-P"], dest: "web_port",
+        kind: K::Single(Ty::Int), default: D::Int(8089),
+        group: WebUi, env: "LOCUST_WEB_PORT",
+        metavar: "<port number>",
+        help: "Port the web UI listens on.",
+    } =>
+        /// `--web-port`/`-P`.
+        web_port: i64 = read::int_or_default;
+    {
+        flags: ["--headless"], dest: "headless",
+        kind: K::Flag, default: D::False,
+        group: WebUi, env: "LOCUST_HEADLESS",
+        help: "Run without the web UI and start the test at once; -u and -t control the user count and run time.",
+    } =>
+        /// `--headless` (cleared by `--headful`).
+        headless: bool = read::flag;
+    {
+        flags: ["--autostart"], dest: "autostart",
+        kind: K::Flag, default: D::False,
+        group: WebUi, env: "LOCUST_AUTOSTART",
+        help: "Start the test at once, like --headless, but keep the web UI.",
+    } =>
+        autostart: bool = read::flag;
+    {
+        flags: ["--autoquit"], dest: "autoquit",
+        kind: K::Single(Ty::Int), default: D::Int(-1),
+        group: WebUi, env: "LOCUST_AUTOQUIT",
+        metavar: "<seconds>",
+        help: "With --autostart, exit completely this many seconds after the test has finished. By default the process keeps running until you stop it with CTRL+C.",
+    } =>
+        /// `--autoquit N` (only with `--autostart`); `None` for Locust's -1 (never).
+        autoquit: Option<u64> = read::non_negative;
+    {
+        flags: ["--headful"], dest: "headful",
+        kind: K::Flag, default: D::False,
+        group: WebUi, env: "LOCUST_HEADFUL",
+    } => @parser;
+    {
+        flags: ["--web-auth"], dest: "web_auth",
+        kind: K::Reject { message: "The --web-auth parameters has been replaced with --web-login. See https://docs.locust.io/en/stable/extending-locust.html#authentication for details", takes_value: true, }, default: D::None,
+        group: WebUi, env: "LOCUST_WEB_AUTH",
+        metavar: "<username:password>",
+    } => @parser;
+    {
+        flags: ["--web-login"], dest: "web_login",
+        kind: K::Flag, default: D::False,
+        group: WebUi, env: "LOCUST_WEB_LOGIN",
+        help: "Put a login page in front of the web UI.",
+    } =>
+        web_login: bool = read::flag;
+    {
+        flags: ["--tls-cert"], dest: "tls_cert",
+        kind: K::Single(Ty::Str), default: D::Str(""),
+        group: WebUi, env: "LOCUST_TLS_CERT",
+        metavar: "<filename>",
+        help: "TLS certificate file for serving the web UI over HTTPS (together with --tls-key).",
+    } =>
+        /// `--tls-cert` (the web UI serves HTTPS with `--tls-key`, see [`Options::tls`]).
+        tls_cert: Option<String> = read::text;
+    {
+        flags: ["--tls-key"], dest: "tls_key",
+        kind: K::Single(Ty::Str), default: D::Str(""),
+        group: WebUi, env: "LOCUST_TLS_KEY",
+        metavar: "<filename>",
+        help: "TLS private key file for serving the web UI over HTTPS (together with --tls-cert).",
+    } =>
+        /// `--tls-key`.
+        tls_key: Option<String> = read::text;
+    {
+        flags: ["--class-picker"], dest: "class_picker",
+        kind: K::Flag, default: D::False,
+        group: WebUi, env: "LOCUST_USERCLASS_PICKER",
+        help: "Let the web UI choose among all the available User and Shape classes.",
+    } =>
+        class_picker: bool = read::flag;
+    {
+        flags: ["--build-path"], dest: "build_path",
+        kind: K::Single(Ty::Str), default: D::Str(""),
+        group: WebUi, env: "LOCUST_BUILD_PATH",
+    } => @python;
+    {
+        flags: ["--legacy-ui"], dest: "legacy_ui",
+        kind: K::Reject { message: "--legacy-ui is no longer supported, remove the parameter to continue", takes_value: false, }, default: D::False,
+        group: WebUi, env: "LOCUST_LEGACY_UI",
+    } => @parser;
+    {
+        flags: ["--master"], dest: "master",
+        kind: K::Flag, default: D::False,
+        group: Master, env: "LOCUST_MODE_MASTER",
+        help: "Run as the master node of a distributed test; workers connect to it.",
+    } =>
+        master: bool = read::flag;
+    {
+        flags: ["--master-bind-host"], dest: "master_bind_host",
+        kind: K::Single(Ty::Str), default: D::Str("*"),
+        group: Master, env: "LOCUST_MASTER_BIND_HOST",
+        metavar: "<ip>",
+        help: "Address the master listens on, e.g. '192.168.1.1'. Defaults to * (every interface).",
+    } =>
+        /// `--master-bind-host`: where a master listens (`*`: every interface).
+        master_bind_host: String = read::text_or_default;
+    {
+        flags: ["--master-bind-port"], dest: "master_bind_port",
+        kind: K::Single(Ty::Int), default: D::Int(5557),
+        group: Master, env: "LOCUST_MASTER_BIND_PORT",
+        metavar: "<port number>",
+        help: "Port the master listens on. Defaults to 5557.",
+    } =>
+        /// `--master-bind-port`.
+        master_bind_port: i64 = read::int_or_default;
+    {
+        flags: ["--expect-workers"], dest: "expect_workers",
+        kind: K::Single(Ty::PositiveInt), default: D::Int(1),
+        group: Master, env: "LOCUST_EXPECT_WORKERS",
+        metavar: "<int>",
+        help: "With --headless or --autostart, wait for this many workers to connect before starting the test.",
+    } =>
+        /// `--expect-workers` (headless/autostart masters wait for this many ready workers).
+        expect_workers: i64 = read::int_or_default;
+    {
+        flags: ["--expect-workers-max-wait"], dest: "expect_workers_max_wait",
+        kind: K::Single(Ty::Int), default: D::Int(0),
+        group: Master, env: "LOCUST_EXPECT_WORKERS_MAX_WAIT",
+        metavar: "<int>",
+        help: "Seconds the master waits for the workers to connect before giving up. By default it waits forever.",
+    } =>
+        /// `--expect-workers-max-wait` seconds (0: wait forever).
+        expect_workers_max_wait: f64 = read::float_or_default;
+    {
+        flags: ["--enable-rebalancing"], dest: "enable_rebalancing",
+        kind: K::Flag, default: D::False,
+        group: Master,
+        help: "Redistribute the users when workers join or leave during a test. Experimental.",
+    } =>
+        enable_rebalancing: bool = read::flag;
+    {
+        flags: ["--expect-slaves"], dest: "expect_slaves",
+        kind: K::Reject { message: "The --expect-slaves parameter has been renamed --expect-workers", takes_value: false, }, default: D::None,
+        group: Master,
+    } => @parser;
+    {
+        flags: ["--worker"], dest: "worker",
+        kind: K::Flag, default: D::False,
+        group: Worker, env: "LOCUST_MODE_WORKER",
+        help: "Run as a worker of a distributed test. With --locustfile - the locustfile is fetched from the master.",
+    } =>
+        worker: bool = read::flag;
+    {
+        flags: ["--processes"], dest: "processes",
+        kind: K::Single(Ty::Int), default: D::None,
+        group: Worker, env: "LOCUST_PROCESSES",
+        metavar: "<int>",
+        help: "Fork this many processes (-1: one per CPU core). Combine it with --worker, or let it start a master and its workers by itself. Not available on Windows. Experimental.",
+    } =>
+        /// `--processes` when given.
+        processes: Option<i64> = read::int;
+    {
+        flags: ["--slave"], dest: "slave",
+        kind: K::Reject { message: "The --slave parameter has been renamed --worker", takes_value: false, }, default: D::None,
+        group: Worker,
+    } => @parser;
+    {
+        flags: ["--master-host"], dest: "master_host",
+        kind: K::Single(Ty::Str), default: D::Str("127.0.0.1"),
+        group: Worker, env: "LOCUST_MASTER_NODE_HOST",
+        metavar: "<hostname>",
+        help: "Host name or address of the master to connect to. Defaults to 127.0.0.1.",
+    } =>
+        /// `--master-host`: where a worker connects.
+        master_host: String = read::text_or_default;
+    {
+        flags: ["--master-port"], dest: "master_port",
+        kind: K::Single(Ty::Int), default: D::Int(5557),
+        group: Worker, env: "LOCUST_MASTER_NODE_PORT",
+        metavar: "<port number>",
+        help: "Port of the master to connect to. Defaults to 5557.",
+    } =>
+        /// `--master-port`.
+        master_port: i64 = read::int_or_default;
+    {
+        flags: ["--web-base-path"], dest: "web_base_path",
+        kind: K::Single(Ty::Str), default: D::Str(""),
+        group: WebUi, env: "LOCUST_WEB_BASE_PATH",
+        help: "Path prefix of the web UI, e.g. '/locust'. Empty by default (served at the root).",
+    } =>
+        /// `--web-base-path` (`""` or a path starting with `/`; checked at startup).
+        web_base_path: String = read::text_or_default;
+    {
+        flags: ["-T", "--tags"], dest: "tags",
+        kind: K::Multi(Ty::Str), default: D::None,
+        group: Tag, env: "LOCUST_TAGS",
+        metavar: "<tag>",
+        help: "Run only the tasks that have at least one of these tags.",
+    } =>
+        /// `-T`/`--tags`.
+        tags: Vec<String> = read::list;
+    {
+        flags: ["-E", "--exclude-tags"], dest: "exclude_tags",
+        kind: K::Multi(Ty::Str), default: D::None,
+        group: Tag, env: "LOCUST_EXCLUDE_TAGS",
+        metavar: "<tag>",
+        help: "Skip the tasks that have any of these tags.",
+    } =>
+        /// `-E`/`--exclude-tags`.
+        exclude_tags: Vec<String> = read::list;
+    {
+        flags: ["--csv"], dest: "csv_prefix",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Stats, env: "LOCUST_CSV",
+        metavar: "<filename>",
+        help: "Write the request statistics as CSV files named after this prefix: <prefix>_stats.csv, <prefix>_stats_history.csv and <prefix>_failures.csv. Missing directories in the prefix are created.",
+    } =>
+        /// `--csv PREFIX`.
+        csv_prefix: Option<String> = read::text;
+    {
+        flags: ["--csv-full-history"], dest: "stats_history_enabled",
+        kind: K::Flag, default: D::False,
+        group: Stats, env: "LOCUST_CSV_FULL_HISTORY",
+        help: "Write every stats entry to the _stats_history.csv file, not only the aggregated one. Needs --csv.",
+    } =>
+        /// `--csv-full-history`.
+        csv_full_history: bool = read::flag;
+    {
+        flags: ["--print-stats"], dest: "print_stats",
+        kind: K::Flag, default: D::False,
+        group: Stats, env: "LOCUST_PRINT_STATS",
+        help: "Print the stats table periodically in web UI runs too.",
+    } =>
+        /// `--print-stats`: the periodic console table in a web UI run too.
+        print_stats: bool = read::flag;
+    {
+        flags: ["--only-summary"], dest: "only_summary",
+        kind: K::Flag, default: D::False,
+        group: Stats, env: "LOCUST_ONLY_SUMMARY",
+        help: "In --headless runs, print only the final summary instead of the periodic stats tables.",
+    } =>
+        only_summary: bool = read::flag;
+    {
+        flags: ["--reset-stats"], dest: "reset_stats",
+        kind: K::Flag, default: D::False,
+        group: Stats, env: "LOCUST_RESET_STATS",
+        help: "Reset the statistics once every user has been spawned. In a distributed run set it on the master and the workers.",
+    } =>
+        reset_stats: bool = read::flag;
+    {
+        flags: ["--html"], dest: "html_file",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Stats, env: "LOCUST_HTML",
+        metavar: "<filename>",
+        help: "Write an HTML report to this file. {u}, {r} and {t} in the name become the user count, spawn rate and run time.",
+    } =>
+        /// `--html FILE`.
+        html_file: Option<String> = read::text;
+    {
+        flags: ["--json"], dest: "json",
+        kind: K::Flag, default: D::False,
+        group: Stats,
+        help: "Print the final statistics as JSON on stdout, for other programs to read. With --headless and --skip-log the output is only the JSON.",
+    } =>
+        /// `--json`: the final statistics as JSON on stdout.
+        json: bool = read::flag;
+    {
+        flags: ["--json-file"], dest: "json_file",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Stats,
+        metavar: "<filename>",
+        help: "Write the final statistics as JSON to this file (.json is appended to the name).",
+    } =>
+        /// `--json-file NAME`.
+        json_file: Option<String> = read::text;
+    {
+        flags: ["--skip-log-setup"], dest: "skip_log_setup",
+        kind: K::Flag, default: D::False,
+        group: Logging, env: "LOCUST_SKIP_LOG_SETUP",
+        help: "Leave logging alone, so the locustfile or Python's defaults configure it.",
+    } =>
+        skip_log_setup: bool = read::flag;
+    {
+        flags: ["--loglevel", "-L"], dest: "loglevel",
+        kind: K::Single(Ty::LogLevel), default: D::Str("INFO"),
+        group: Logging, env: "LOCUST_LOGLEVEL",
+        metavar: "<level>",
+        help: "Log level: DEBUG, INFO, WARNING, ERROR or CRITICAL. Defaults to INFO.",
+    } =>
+        /// `-L`.
+        loglevel: Level = read::level;
+    {
+        flags: ["--logfile"], dest: "logfile",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Logging, env: "LOCUST_LOGFILE",
+        metavar: "<filename>",
+        help: "Write the log to this file instead of stderr.",
+    } =>
+        logfile: Option<String> = read::text;
+    {
+        flags: ["--show-task-ratio"], dest: "show_task_ratio",
+        kind: K::Flag, default: D::False,
+        group: Other,
+        help: "Print a table of the User classes' task execution ratios and exit. Give a non-zero -u when some classes set fixed_count.",
+    } =>
+        show_task_ratio: bool = read::flag;
+    {
+        flags: ["--show-task-ratio-json"], dest: "show_task_ratio_json",
+        kind: K::Flag, default: D::False,
+        group: Other,
+        help: "Print the task execution ratios as JSON and exit. Give a non-zero -u when some classes set fixed_count.",
+    } =>
+        show_task_ratio_json: bool = read::flag;
+    {
+        flags: ["--version", "-V"], dest: "",
+        kind: K::Version, default: D::None,
+        group: Other,
+        help: "Print the version and exit.",
+    } => @parser;
+    {
+        flags: ["--exit-code-on-error"], dest: "exit_code_on_error",
+        kind: K::Single(Ty::Int), default: D::Int(1),
+        group: Other, env: "LOCUST_EXIT_CODE_ON_ERROR",
+        metavar: "<int>",
+        help: "Process exit code when the test had any failure or error. Defaults to 1.",
+    } =>
+        exit_code_on_error: i32 = read::exit_code;
+    {
+        flags: ["-s", "--stop-timeout"], dest: "stop_timeout",
+        kind: K::Single(Ty::Timespan), default: D::Typed("0"),
+        group: Other, env: "LOCUST_STOP_TIMEOUT",
+        metavar: "<number>",
+        help: "How long a stopping user may go on with its current task before it is killed. By default users stop at once. In a distributed run only the master needs it.",
+    } =>
+        /// `-s` in seconds (a Locust time span).
+        stop_timeout: f64 = read::seconds;
+    {
+        flags: ["--equal-weights"], dest: "equal_weights",
+        kind: K::Flag, default: D::False,
+        group: Other,
+        help: "Give every task the same weight, whatever the locustfile says.",
+    } => @python;
+    {
+        flags: ["--profile"], dest: "profile",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Other,
+        help: "A profile name that groups test runs together.",
+    } =>
+        /// `--profile`: a name for the run (OpenTelemetry's resource, the report).
+        profile: Option<String> = read::text;
+    {
+        flags: ["--otel"], dest: "otel",
+        kind: K::Flag, default: D::False,
+        group: Other, env: "LOCUST_ENABLE_OPENTELEMETRY",
+        help: "Instrument the test run with OpenTelemetry.",
+    } =>
+        /// `--otel`.
+        otel: bool = read::flag;
+    // Not in Locust itself: locust-plugins adds it (reference §3.10), after Locust's own options.
+    {
+        flags: ["-i", "--iterations"], dest: "iterations",
+        kind: K::Single(Ty::Int), default: D::Int(0),
+        group: Other, env: "LOCUST_ITERATIONS",
+        help: "Stop after this many task runs in total (0: no limit): once they have started, each user stops when it would start another task, and the test ends when the last one has stopped.",
+    } => @python;
+    // Not in Locust: rlocust's protection of the web UI (Locust's --web-login needs Flask-Login and code in the
+    // locustfile; its --web-auth was removed and stays an error).
+    {
+        flags: ["--basic-auth"], dest: "basic_auth",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: WebUi, env: "RLOCUST_WEB_AUTH",
+        metavar: "<username:password>",
+        help: "Require HTTP basic authentication with this user name and password for every page and API call of the web UI (or set RLOCUST_WEB_AUTH).",
+    } =>
+        /// `--basic-auth USER:PASS` (env `RLOCUST_WEB_AUTH`): HTTP basic auth in front of the web UI.
+        basic_auth: Option<String> = read::text;
+    // Not in Locust: HTTP/2 for HttpUser and FastHttpUser (a user class's `http2` attribute wins over it).
+    {
+        flags: ["--http2"], dest: "http2",
+        kind: K::Flag, default: D::False,
+        group: Other, env: "RLOCUST_HTTP2",
+        help: "Speak HTTP/2 where the server does: ALPN h2 over TLS (HTTP/1.1 when the server picks it), prior-knowledge h2c for http:// URLs. One multiplexed connection per user and host. A user class's http2 attribute overrides it.",
+    } => @python;
+    // Not in Locust: locust-plugins' checks (exit code 3 when one fails), built in. When the locustfile
+    // imports locust_plugins, its own options are these (same dests) and the plugin does the checking.
+    {
+        flags: ["--check-rps"], dest: "check_rps",
+        kind: K::Single(Ty::Float), default: D::None,
+        group: Other, env: "LOCUST_CHECK_RPS",
+        help: "Exit with code 3 if the run's average requests per second was below this.",
+    } =>
+        /// `--check-rps`, `--check-fail-ratio`, `--check-avg-response-time` (locust-plugins' checks).
+        check_rps: Option<f64> = read::float;
+    {
+        flags: ["--check-fail-ratio"], dest: "check_fail_ratio",
+        kind: K::Single(Ty::Float), default: D::None,
+        group: Other, env: "LOCUST_CHECK_FAIL_RATIO",
+        help: "Exit with code 3 if the ratio of failed requests (0.0-1.0) was above this; failures alone then do not make the exit code 1.",
+    } =>
+        check_fail_ratio: Option<f64> = read::float;
+    {
+        flags: ["--check-avg-response-time"], dest: "check_avg_response_time",
+        kind: K::Single(Ty::Float), default: D::None,
+        group: Other, env: "LOCUST_CHECK_AVG_RESPONSE_TIME",
+        help: "Exit with code 3 if the average response time (ms) was above this.",
+    } =>
+        check_avg_response_time: Option<f64> = read::float;
+    // Not in Locust: thresholds, Prometheus and the run summary (docs/observability.md).
+    {
+        flags: ["--thresholds"], dest: "thresholds",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Other, env: "RLOCUST_THRESHOLDS",
+        metavar: "<rules>",
+        help: "Pass/fail rules separated by ';', e.g. 'p95<500; fail_ratio<0.01; GET /login: p99<800 abort=30s'. Metrics: p50..p99.9, avg, min, max, fail_ratio, rps, requests, failures; a 'NAME:' prefix (optionally 'METHOD NAME:') limits a rule to those rows. A failed rule prints in the thresholds table and exits with code 3; 'abort' stops the run as soon as it fails (after an optional grace time).",
+    } =>
+        /// `--thresholds` as given (parsed by `report::thresholds`).
+        thresholds: Option<String> = read::nonblank;
+    {
+        flags: ["--summary-json"], dest: "summary_json",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Stats, env: "RLOCUST_SUMMARY_JSON",
+        metavar: "<filename>",
+        help: "Write a machine-readable summary of the run (parameters, totals, percentiles, thresholds, exit code; schema in docs/observability.md) to this file at the end ('-' for stdout).",
+    } =>
+        /// `--summary-json FILE` (`-`: stdout).
+        summary_json: Option<String> = read::text;
+    {
+        flags: ["--csv-generator"], dest: "csv_generator",
+        kind: K::Flag, default: D::False,
+        group: Stats, env: "RLOCUST_CSV_GENERATOR",
+        help: "With --csv, also write PREFIX_generator.csv: how late this generator itself was (response bytes waiting in sockets, responses waiting for Python, users resuming late after their waits), as percentiles in ms.",
+    } =>
+        /// `--csv-generator`: also write `{prefix}_generator.csv` (`stats::lateness`).
+        csv_generator: bool = read::flag;
+    {
+        flags: ["--metrics-port"], dest: "metrics_port",
+        kind: K::Single(Ty::Int), default: D::None,
+        group: Stats, env: "RLOCUST_METRICS_PORT",
+        metavar: "<port>",
+        help: "Serve Prometheus metrics at http://<metrics-host>:<port>/metrics (the web UI always serves them at /metrics).",
+    } =>
+        /// `--metrics-port`, `--metrics-host` (`*`: every interface), `--metrics-buckets`.
+        metrics_port: Option<i64> = read::int;
+    {
+        flags: ["--metrics-host"], dest: "metrics_host",
+        kind: K::Single(Ty::Str), default: D::Str("127.0.0.1"),
+        group: Stats, env: "RLOCUST_METRICS_HOST",
+        metavar: "<ip>",
+        help: "Interface --metrics-port listens on ('' or '*' for all). --basic-auth protects it too.",
+    } =>
+        metrics_host: String = read::interface;
+    {
+        flags: ["--metrics-buckets"], dest: "metrics_buckets",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Stats, env: "RLOCUST_METRICS_BUCKETS",
+        metavar: "<ms,ms,...>",
+        help: "Bucket bounds (ms) of the response-time histogram in /metrics. Default 1,2.5,5,10,25,50,75,100,150,200,300,500,750,1000,1500,2000,3000,5000,10000,30000,60000.",
+    } =>
+        metrics_buckets: Option<String> = read::text;
+    // Not in Locust: the open workload model (issue 31; runner::open, docs/performance.md).
+    {
+        flags: ["--arrival-rate"], dest: "arrival_rate",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Common, env: "RLOCUST_ARRIVAL_RATE",
+        metavar: "<rate>",
+        help: "Open workload: start iterations (one task run each) at this rate, e.g. 50, 50/s, 3000/m, on idle users, however long earlier ones take; a new user is started when none is idle, up to --arrival-max-users; when all of those are busy the iteration is counted as dropped, never delayed. wait_time does not apply between arrivals. Instead of -u/-r. With --arrival-stages: the rate at the start.",
+    } =>
+        /// `--arrival-rate`, `--arrival-stages`, `--arrival-max-users`, `--arrival-initial-users` as given (an open
+        /// workload; checked and turned into a plan by `runner::open::config`).
+        arrival_rate: Option<String> = read::nonblank;
+    {
+        flags: ["--arrival-stages"], dest: "arrival_stages",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Common, env: "RLOCUST_ARRIVAL_STAGES",
+        metavar: "<stages>",
+        help: "A ramping arrival rate: stages 'DURATION:RATE, ...', each moving the rate linearly to RATE over DURATION (from --arrival-rate, 0 when not given), e.g. '30s:100, 2m:100, 30s:0'. The test ends with the last stage.",
+    } =>
+        arrival_stages: Option<String> = read::nonblank;
+    {
+        flags: ["--arrival-max-users"], dest: "arrival_max_users",
+        kind: K::Single(Ty::Int), default: D::None,
+        group: Common, env: "RLOCUST_ARRIVAL_MAX_USERS",
+        metavar: "<int>",
+        help: "With --arrival-rate: the most users that may run iterations at the same time (required).",
+    } =>
+        max_users: Option<i64> = read::int;
+    {
+        flags: ["--arrival-initial-users"], dest: "arrival_initial_users",
+        kind: K::Single(Ty::Int), default: D::None,
+        group: Common, env: "RLOCUST_ARRIVAL_INITIAL_USERS",
+        metavar: "<int>",
+        help: "With --arrival-rate: users started (on_start included) before the first arrival, so early iterations do not wait for a user to start. Default 0.",
+    } =>
+        initial_users: Option<i64> = read::int;
+    {
+        flags: [], dest: "user_classes",
+        kind: K::Positional, default: D::UserClassesEnv,
+        group: UserClasses,
+        metavar: "<UserClass1 UserClass2>",
+        help: "User classes to run, listed at the end of the command line (--list shows them). The LOCUST_USER_CLASSES environment variable works too. By default every User class runs.",
+    } =>
+        /// The positional user classes (or `LOCUST_USER_CLASSES`).
+        user_classes: Vec<String> = read::list;
 }
 
 /// The options Locust reads before importing the locustfile (reference §4.2, step 1). Help and version
@@ -1015,29 +819,21 @@ pub fn table() -> Vec<OptSpec> {
 pub fn pre_table() -> Vec<OptSpec> {
     let full = table();
     let pick = |dest: &str| full.iter().find(|s| s.dest == dest).cloned();
+    // -h and -V store a flag here instead of acting
+    let as_flag = |kind: Kind, dest: &'static str| {
+        full.iter().find(|s| s.kind == kind).map(|s| OptSpec {
+            dest,
+            kind: Kind::Flag,
+            default: Def::False,
+            help: None,
+            ..s.clone()
+        })
+    };
     let mut out = Vec::new();
     out.extend(pick("locustfile"));
     out.extend(pick("config"));
-    out.push(o(
-        &["-h", "--help"],
-        "help",
-        K::Flag,
-        D::False,
-        None,
-        G::Common,
-        None,
-        None,
-    ));
-    out.push(o(
-        &["--version", "-V"],
-        "version",
-        K::Flag,
-        D::False,
-        None,
-        G::Common,
-        None,
-        None,
-    ));
+    out.extend(as_flag(Kind::Help, "help"));
+    out.extend(as_flag(Kind::Version, "version"));
     out.extend(pick("worker"));
     out.extend(pick("master"));
     out.extend(pick("master_host"));

@@ -69,7 +69,7 @@ impl WebConfig {
             base_path: base.trim_end_matches('/').to_string(),
             basic_auth: options.basic_auth.clone(),
             web_login: options.web_login,
-            tls: options.tls.clone(),
+            tls: options.tls(),
         })
     }
 
