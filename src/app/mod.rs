@@ -153,7 +153,8 @@ fn processes(
                 Forked::Parent { children, .. } => children,
             }
         } else {
-            let port = u16::try_from(parsed.options.master_port).unwrap_or(5557);
+            let port = cli::port("--master-port", parsed.options.master_port)
+                .map_err(|e| ExitStatus::user(e, 1))?;
             procs::spawn(n, argv, &parsed.options.master_host, port).map_err(cannot)?
         };
         return Err(ExitStatus::Run(children.wait_all()));
@@ -192,8 +193,10 @@ fn processes_fail_too(options: &cli::Options, local_workers: Option<session::Loc
         }
         Some(session::LocalWorkers::Start(n)) => {
             let argv = ARGV.get().cloned().unwrap_or_default();
-            let port = u16::try_from(options.master_bind_port).unwrap_or(5557);
-            if let Ok(children) = crate::distributed::processes::spawn(n, &argv, "127.0.0.1", port)
+            // (a port out of range has failed the master already)
+            if let Ok(port) = cli::port("--master-bind-port", options.master_bind_port)
+                && let Ok(children) =
+                    crate::distributed::processes::spawn(n, &argv, "127.0.0.1", port)
             {
                 children.wait_all();
             }

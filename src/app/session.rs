@@ -108,15 +108,8 @@ struct WorkerConn {
 /// `--worker`: connect to `--master-host:--master-port` (Locust's `connect_to_master`; exit 255 when the master
 /// never answers).
 fn connect_worker(services: &Services, options: &Options) -> Result<WorkerConn, ExitStatus> {
-    let port = u16::try_from(options.master_port).map_err(|_| {
-        ExitStatus::user(
-            format!(
-                "rlocust: --master-port must be a port number (0-65535), got {}",
-                options.master_port
-            ),
-            1,
-        )
-    })?;
+    let port = crate::cli::port("--master-port", options.master_port)
+        .map_err(|e| ExitStatus::user(e, 1))?;
     let (mut host, mut port) = (options.master_host.clone(), port);
     // a forked `--processes` child learns where its parent listens only now
     match distributed::processes::master_address() {

@@ -145,8 +145,7 @@ pub fn load_locustfiles(pre: &cli::Pre) -> Result<Loaded, ExitStatus> {
 /// On a runtime of its own, gone before the locustfile is loaded: `--processes` forks after that, and a process
 /// that forks must not have other threads.
 fn download_locustfiles(pre: &cli::Pre) -> Result<Vec<String>, ExitStatus> {
-    let port =
-        u16::try_from(pre.master_port).unwrap_or(crate::distributed::proto::DEFAULT_MASTER_PORT);
+    let port = cli::port("--master-port", pre.master_port).map_err(|e| ExitStatus::user(e, 1))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -39,7 +39,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use options::{NotBuilt, Options};
+pub use options::{NotBuilt, Options, port};
 pub use timespan::parse_timespan;
 
 /// The program name in messages.

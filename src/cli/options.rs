@@ -203,6 +203,12 @@ pub mod read {
     }
 }
 
+/// A port option's value as a port number, or the line that refuses it.
+pub fn port(flag: &str, n: i64) -> Result<u16, String> {
+    u16::try_from(n)
+        .map_err(|_| format!("rlocust: {flag} must be a port number (0-65535), got {n}"))
+}
+
 impl Options {
     /// `--tls-cert` and `--tls-key` when both are set: the web UI serves HTTPS.
     pub fn tls(&self) -> Option<(String, String)> {

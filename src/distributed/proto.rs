@@ -10,9 +10,6 @@ use crate::msgpack::{Message, Value};
 /// truthy version (a different patch version is a DEBUG line, a different minor one a WARNING, never a refusal).
 pub use crate::version::LOCUST_VERSION;
 
-/// `--master-port` / `--master-bind-port` default.
-pub const DEFAULT_MASTER_PORT: u16 = 5557;
-
 /// A worker heartbeat every second; the master's liveness loop ticks at the same period.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
 /// The liveness counter a heartbeat sets; one tick takes one off, below 0 the worker is `missing`.
