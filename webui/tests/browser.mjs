@@ -265,12 +265,14 @@ async function main() {
       const picked = () => bp.locator("input[name=user_classes]:checked").count();
       const classes = await bp.locator("input[name=user_classes]").count();
       assert(classes >= 2 && (await picked()) === classes && (await all.isChecked()), "every class picked at first");
+      // (each change is drawn in the frame after the click)
       await all.uncheck();
-      assert((await picked()) === 0, "select-all did not unpick every class");
+      await until(async () => (await picked()) === 0, 2000, "select-all to unpick every class");
       await all.check();
-      assert((await picked()) === classes, "select-all did not pick every class");
+      await until(async () => (await picked()) === classes, 2000, "select-all to pick every class");
       await bp.uncheck("input[name=user_classes][value=ShopVisitor]");
-      assert(await all.evaluate((el) => el.indeterminate && !el.checked), "select-all is not mixed with one unpicked");
+      await until(() => all.evaluate((el) => el.indeterminate && !el.checked), 2000,
+        "select-all to be mixed with one class unpicked");
       // The class's settings editor (POST user): weight 3, seen by Locust in its next index page.
       await bp.click("#edit-user-ArgUser");
       await bp.fill("#user-ArgUser-weight", "3");

@@ -36,8 +36,9 @@ function cleanup() {
  * `waitFor` in its output (30 s at most). The child is killed at the end of the test. `child` and `output()`
  * are on the returned match as `.child` and `.output`.
  */
-export function start(cmd, args, waitFor, { readyMs = 30_000 } = {}) {
-  const child = spawn("timeout", ["290", cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+export function start(cmd, args, waitFor, { readyMs = 30_000, env = {} } = {}) {
+  const child = spawn("timeout", ["290", cmd, ...args], { stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env } });
   children.push(child);
   let out = "";
   let ready = false;

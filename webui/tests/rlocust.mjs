@@ -9,7 +9,7 @@
 // the Download Data tab and downloaded (Content-Disposition attachment) and the downloaded file is opened from
 // file:// with every other request refused. Then SIGTERM: the --html file (report_5.html) must exist with Locust's
 // report keys and open offline the same way. A second rlocust under --web-base-path /ui serves the page, its assets
-// and its API under /ui/; a third runs a LoadTestShape from the form. Screenshots: rlocust-dashboard-light.png, rlocust-dashboard-dark.png, rlocust-report.png.
+// and its API under /ui/; a third runs a LoadTestShape from the form; a fourth an arrival rate (issue 31). Screenshots: rlocust-dashboard-light.png, rlocust-dashboard-dark.png, rlocust-report.png.
 // Every process is bounded (timeouts, killed at the end); the whole test gives up after 300 s.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -245,7 +245,8 @@ async function main() {
 
     await step("charts: zero-based, latest values in the legend, first point at the start, save as PNG, zoom", async () => {
       await page.click("#tab-charts");
-      assert((await page.locator(".chart .uplot canvas").count()) === 3, "not 3 uPlot charts");
+      // (the tab draws its charts after the click's frame)
+      await until(async () => (await page.locator(".chart .uplot canvas").count()) === 3, 5000, "3 uPlot charts");
       const n = await until(() => chartPoints(page), 10_000, "chart points");
       await until(async () => (await chartPoints(page)) > n, 10_000, "a new chart point");
       await page.mouse.move(0, 0);
@@ -335,7 +336,9 @@ async function main() {
       const lines = await page.locator("pre.logs > div").count();
       await page.click("#btn-edit");
       await page.waitForSelector(".modal #user_count");
-      assert((await page.evaluate(() => document.activeElement.id)) === "user_count", "the dialog did not take the focus");
+      // (the dialog moves the focus in the frame after it is drawn)
+      await until(async () => (await page.evaluate(() => document.activeElement.id)) === "user_count", 2000,
+        "the dialog to take the focus");
       await axeCheck(page, "Edit dialog");
       await page.fill(".modal #user_count", "5");
       await page.click(".modal button[type=submit]");
@@ -519,6 +522,58 @@ async function main() {
       setLastPage(page);
       const code = await stopChild(rl3.child, "SIGTERM", 20_000);
       assert(code === 0 || code === 1, `rlocust with a shape exited ${code}`);
+    });
+
+    await step("an arrival rate from the form: the open workload runs; dropped iterations in the top bar and the table", async () => {
+      // each iteration's response takes 0.5 s: 3 users start at most 6 of the 20 arrivals a second, the rest drop
+      const p4 = await freePort();
+      const rl4 = await start(RLOCUST, ["-f", join(repo, "tests/open/open_locustfile.py"), "--web-host", "127.0.0.1",
+        "--web-port", String(p4), "-H", targetUrl], /Starting web interface/, { env: { OPEN_DELAY_MS: "500" } });
+      const root = `http://127.0.0.1:${p4}/`;
+      await answering(root);
+      const op = await ctx.newPage();
+      op.setDefaultTimeout(15_000);
+      watch(op, "arrivals");
+      setLastPage(op);
+      await op.goto(root);
+      await op.waitForSelector("form.swarm-form");
+      // without a plan on the command line the fields are folded away and empty
+      assert(!(await op.locator("details.open-model").evaluate((d) => d.open)), "the arrival fields are unfolded");
+      await op.click("details.open-model summary");
+      assert((await op.inputValue("#arrival_rate")) === "", "an arrival rate is prefilled");
+      await op.fill("#arrival_rate", "20/s");
+      await op.fill("#arrival_max_users", "3");
+      await op.fill("#arrival_initial_users", "1");
+      await axeCheck(op, "start form with the arrival fields");
+      await op.click("form.swarm-form button[type=submit]");
+      await until(() => rl4.output().includes("Starting iterations at 20/s (at most 3 users, 1 started first)"), 10_000,
+        "rlocust to log the arrival plan");
+      await op.waitForSelector("section.arrivals");
+      const count = async (sel) => Number((await text(op, sel)).split(" ")[0].replace(/,/g, ""));
+      await until(async () => (await op.locator("#nav-dropped").count()) && (await count("#nav-dropped")) > 0, 15_000,
+        "dropped iterations in the top bar");
+      assert((await op.locator("#nav-dropped").getAttribute("class")) === "lag-some", "the top bar's dropped is plain");
+      assert((await text(op, "#arr-schedule")) === "20/s", `schedule ${await text(op, "#arr-schedule")}`);
+      assert(/^\d+ \/ 3 \/ 3$/.test((await text(op, "#arr-busy")).trim()), `busy ${await text(op, "#arr-busy")}`);
+      await until(async () => (await count("#arr-dropped")) > 0, 6000, "dropped iterations in the table");
+      const intended = await count("#arr-intended");
+      const started = await count("#arr-started");
+      assert(started > 0 && started < intended, `started ${started} of ${intended} intended`);
+      assert((await text(op, ".arrivals")).includes("Started/s (intended/s)"), "the live rates");
+      // the page reads what the API says
+      const api = (await (await get(root + "rlocust/arrivals")).json()).arrivals;
+      assert(api.schedule === "20/s" && api.max_users === 3 && api.dropped > 0, `api ${JSON.stringify(api)}`);
+      await axeCheck(op, "arrivals");
+      await shot(op, "rlocust-arrivals.png");
+      await op.click("#btn-stop");
+      await until(async () => (await text(op, "#nav-state")) === "STOPPED", 10_000, "STOPPED");
+      // once stopped, the table keeps the run's accounting with its average rate
+      await until(async () => (await text(op, ".arrivals")).includes("Started/s (average)"), 6000, "the run's average");
+      assert((await count("#arr-dropped")) >= api.dropped, "the dropped count went down after the stop");
+      await op.close();
+      setLastPage(page);
+      const code = await stopChild(rl4.child, "SIGTERM", 20_000);
+      assert(code === 0 || code === 1, `rlocust with an arrival rate exited ${code}`);
     });
 
     await step("no JavaScript or console errors", async () => assert(errors.length === 0, errors.join("; ")));
