@@ -101,6 +101,7 @@ def test_constant_rate_without_wait_time_and_in_every_output(rlocust, target_url
     a = doc["arrivals"]
     assert 108 <= a["started"] <= 124, a
     assert a["dropped"] == 0 and a["max_users"] == 10 and a["schedule"] == "40/s"
+    assert a["intended_rate"] == 40  # the schedule's rate as the arrivals stopped (not the 0 after them)
     assert a["start_lag_ms"]["count"] == a["started"] and a["clock_lag_ms"]["count"] == a["intended"]
     assert a["intended"] == a["started"] + a["dropped"] + a["pending"]
     visits = [r for r in doc["requests"] if r["name"] == "visit"][0]

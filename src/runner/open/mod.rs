@@ -353,6 +353,8 @@ pub fn halt() -> bool {
     let Some(open) = CURRENT.write().take() else {
         return false;
     };
+    // the gauges as the arrivals stop (what the run's last outputs show): the schedule's rate then, not the 0 after
+    let rate = tally().intended_rate_now();
     stop_clock(&open);
     let last = {
         let pool = open.pool.lock();
@@ -360,7 +362,7 @@ pub fn halt() -> bool {
             busy: pool.busy(),
             users: pool.users(),
             max_users: pool.max_users(),
-            intended_rate: 0.0,
+            intended_rate: rate,
         }
     };
     tally().end(Some(last));
@@ -397,8 +399,11 @@ pub fn gauges() -> tally::Gauges {
             }
         }
         None => {
+            // a master's workers' (or, once stopped, those of the moment the arrivals stopped)
             let mut g = tally().worker_gauges();
-            g.intended_rate = tally().intended_rate_now();
+            if let Some(rate) = tally().scheduled_rate() {
+                g.intended_rate = rate;
+            }
             g
         }
     }

@@ -241,16 +241,13 @@ impl Tally {
         g.rate = Some((schedule.clone(), origin, fraction));
     }
 
-    /// The workload stopped: no rate is intended any more (the counts, and the gauges `last` of that moment, stay
-    /// for the reports).
+    /// The workload stopped: no rate is intended any more (the counts, and the gauges `last` of that moment with the
+    /// rate it had, stay for the reports).
     pub fn end(&self, last: Option<Gauges>) {
         let mut g = self.inner.lock();
         g.rate = None;
         if let Some(last) = last {
-            g.last = Gauges {
-                intended_rate: 0.0,
-                ..last
-            };
+            g.last = last;
         }
     }
 
@@ -383,11 +380,15 @@ impl Tally {
 
     /// The schedule's rate now for this process (0 when no workload runs).
     pub fn intended_rate_now(&self) -> f64 {
+        self.scheduled_rate().unwrap_or(0.0)
+    }
+
+    /// The schedule's rate now, while a workload runs here.
+    pub fn scheduled_rate(&self) -> Option<f64> {
         let g = self.inner.lock();
-        match &g.rate {
-            Some((s, origin, fraction)) => s.rate_at(origin.elapsed().as_secs_f64()) * fraction,
-            None => 0.0,
-        }
+        g.rate
+            .as_ref()
+            .map(|(s, origin, fraction)| s.rate_at(origin.elapsed().as_secs_f64()) * fraction)
     }
 
     /// A history point (every 5 s while a workload runs), with the gauges of that moment.
