@@ -147,7 +147,7 @@ def step_stat(args, work):
 GROUPS = [
     ("kernel: TCP/IP", re.compile(r"tcp_|ip_|__dev_queue|loopback|net_rx|__netif|skb|sock_|inet_")),
     ("kernel: epoll, futex, scheduler", re.compile(r"ep_|epoll|futex|schedule|__switch_to|finish_task_switch|try_to_wake")),
-    ("kernel: other", re.compile(r"^\[k\]")),
+    ("kernel: other", re.compile(r"^\[k\]")),  # (the fallback of classify)
     ("allocation", re.compile(r"mi_|malloc|free|realloc|_int_malloc|_int_free|cfree|alloc::")),
     ("memcpy/memmove", re.compile(r"memmove|memcpy|memset")),
     ("greenlet switches", re.compile(r"greenlet|slp_")),
@@ -161,8 +161,18 @@ GROUPS = [
 
 
 def classify(stack: list[str]) -> str:
+    if stack and stack[0].startswith("[k]"):
+        # in the kernel: by the first kernel frame of a known path from the leaf up (a copy or a lock under
+        # tcp_sendmsg is TCP's), else the kernel's own (syscall entry and exit, page faults, timers)
+        for frame in stack:
+            if not frame.startswith("[k]"):
+                break
+            for name, rx in GROUPS[:2]:
+                if rx.search(frame):
+                    return name
+        return "kernel: other"
     for frame in stack:  # leaf first
-        for name, rx in GROUPS:
+        for name, rx in GROUPS[3:]:
             if rx.search(frame):
                 return name
     return "other"
@@ -225,10 +235,11 @@ def step_pyspy(args, work):
     run = Run(args, work, "pyspy")
     raw = run.dir / "pyspy.txt"
     n, cpu = run.window(lambda pid, secs: subprocess.Popen(
-        [args.py_spy, "record", "--native", "--nonblocking", "-r", "250", "-d", str(int(secs)), "-f", "raw",
+        [args.py_spy, "record", "--native", "-r", "250", "-d", str(int(secs)), "-f", "raw",
          "-o", str(raw), "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     run.finish()
     counts = collections.Counter()
+    py_leaf = collections.Counter()  # the innermost Python frame of each sample
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, c = line.rpartition(" ")
@@ -238,6 +249,8 @@ def step_pyspy(args, work):
         if not frames or "idle" in frames[-1]:
             continue
         total += int(c)
+        leaf = next((f for f in reversed(frames) if re.search(r"\.py:\d+\)$", f)), "(no Python frame)")
+        py_leaf[re.sub(r":\d+\)$", ")", leaf)] += int(c)
         name = "other"
         for frame in reversed(frames):
             hit = next((a for a, rx in ACTIVITIES if rx.search(frame)), None)
@@ -252,6 +265,9 @@ def step_pyspy(args, work):
     for a, c in counts.most_common():
         print(f"    {a:50} {us * c / total:6.2f} µs ({c / total * 100:4.1f}%)")
         rows.append((a, us * c / total))
+    print("  the innermost Python function of the samples:")
+    for f, c in py_leaf.most_common(20):
+        print(f"    {f[:70]:70} {us * c / total:6.2f} µs ({c / total * 100:4.1f}%)")
     return rows
 
 
