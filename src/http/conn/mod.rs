@@ -33,6 +33,10 @@ mod stamp;
 
 /// Idle connections a user keeps (per pool; a user rarely has more than one request in flight).
 const MAX_IDLE: usize = 16;
+/// Below this idle time a pooled connection's readiness, as the reactor knows it, decides its reuse (see
+/// `Stream::reusable`).
+const TRUST_READINESS: Duration = Duration::from_millis(500);
+
 /// Idle connections older than this are closed instead of reused (hyper's and urllib3's order of magnitude).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// First read of a response; grown as needed.
@@ -85,7 +89,21 @@ impl Stream {
 
     /// Whether an idle connection can carry another request: the peer has not closed it and has sent nothing
     /// unasked (a TLS close_notify, a stray byte). Checked without blocking and without consuming anything.
-    fn reusable(&self) -> bool {
+    ///
+    /// A connection idle for less than [`TRUST_READINESS`] is asked of the reactor only: the response's last
+    /// (short) read cleared the socket's readiness, so no readiness means no byte and no close has arrived, and
+    /// no system call is made (the `recv` below was one per request: 0.9 of the 3.35 per request of the
+    /// throughput benchmark, docs/performance.md). Servers close or answer idle connections after seconds
+    /// (their keep-alive timeouts); a connection idle that long, or one the reactor has seen something on, is
+    /// asked of the socket itself. A close that arrives in between is the stale connection every client meets:
+    /// the request goes again on a new one (`closed_early`).
+    fn reusable(&self, idle: Duration) -> bool {
+        if idle < TRUST_READINESS {
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            if self.tcp().poll_read_ready(&mut cx).is_pending() {
+                return true;
+            }
+        }
         let mut byte = 0u8;
         // SAFETY: recv on a valid, open socket fd into a one-byte buffer we own; MSG_PEEK leaves the data queued.
         let n = unsafe {
@@ -200,7 +218,8 @@ impl Pool {
         let mut idle = self.idle.lock();
         while let Some(i) = idle.iter().rposition(|c| &c.key == key) {
             let c = idle.swap_remove(i);
-            if c.since.elapsed() < IDLE_TIMEOUT && c.stream.reusable() {
+            let idle = c.since.elapsed();
+            if idle < IDLE_TIMEOUT && c.stream.reusable(idle) {
                 return Some(c.stream);
             }
         }

@@ -190,6 +190,46 @@ async fn a_connection_the_server_closed_while_idle_is_replaced() {
 }
 
 #[tokio::test]
+async fn an_idle_connection_the_server_wrote_to_unasked_is_not_reused() {
+    // The server answers, then (as some servers do when they time an idle connection out) writes a 408 nobody
+    // asked for and keeps the connection open; the next request must get its own answer on a new connection.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    let (wrote_tx, mut wrote) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut kept = Vec::new();
+        for body in [&b"a"[..], &b"b"[..]] {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut b = [0u8; 1024];
+            let _ = sock.read(&mut b).await.unwrap();
+            let mut answer = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n".to_vec();
+            answer.extend_from_slice(body);
+            sock.write_all(&answer).await.unwrap();
+            // (after the client has read its answer: the 408 arrives on the idle connection)
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            sock.write_all(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
+                .await
+                .unwrap();
+            let _ = wrote_tx.send(());
+            kept.push(sock);
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    });
+    let pool = Arc::new(Pool::default());
+    let first = get(&pool, Method::GET, &url).await.unwrap();
+    assert_eq!((first.head.status, &first.body[..]), (200, &b"a"[..]));
+    wrote.recv().await.unwrap();
+    // (long enough for the reactor to have seen the bytes, well under the time readiness alone is trusted)
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let second = get(&pool, Method::GET, &url).await.unwrap();
+    assert_eq!((second.head.status, &second.body[..]), (200, &b"b"[..]));
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
 async fn truncated_bodies_and_refused_connections_are_errors() {
     let (url, _, _) = raw_server(vec![vec![
         b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
