@@ -31,7 +31,7 @@
 //!
 //! Where a newcomer adds things (each place has its own note):
 //! - an option: one row in `cli::spec`'s `declare!` list (flags, destination, type, default, env variable, group,
-//!   help), ending in the typed field of `cli::Options` that Rust reads (with its reader in `cli::options::read`) or
+//!   help), ending in the typed field of `cli::Options` that Rust reads (with its reader in `cli::spec::read`) or
 //!   in `@python`; the table, the struct and `Options::from_values` are generated from it;
 //! - an API route of the web UI: `web::routes::router` (one `.route` line and a named handler);
 //! - a Response attribute (Python's `requests.Response` surface): `py::response` (the module header says how);

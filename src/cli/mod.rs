@@ -319,15 +319,8 @@ fn user_classes_env(env: &Env) -> Vec<String> {
 
 fn default_value(s: &OptSpec, env: &Env) -> Value {
     match s.default {
-        Def::None => Value::None,
-        Def::False => Value::Bool(false),
-        Def::Int(i) => Value::Int(i),
-        Def::Str(v) => Value::Str(v.to_string()),
-        Def::Typed(v) => match &s.kind {
-            Kind::Single(ty) => argparse::convert(*ty, v, &env.cwd).unwrap_or(Value::None),
-            _ => Value::Str(v.to_string()),
-        },
         Def::UserClassesEnv => Value::List(user_classes_env(env)),
+        d => d.value(&s.kind),
     }
 }
 

@@ -68,6 +68,32 @@ pub enum Def {
     UserClassesEnv,
 }
 
+impl Def {
+    /// This default as a value of an option of `kind`: argparse converts a string default by the option's type
+    /// (`-s` has "0"). The positional's list is empty here (the parser reads `LOCUST_USER_CLASSES` for it).
+    pub fn value(self, kind: &Kind) -> Value {
+        match self {
+            Def::None => Value::None,
+            Def::False => Value::Bool(false),
+            Def::Int(i) => Value::Int(i),
+            Def::Str(v) => Value::Str(v.to_string()),
+            Def::Typed(v) => match kind {
+                Kind::Single(Ty::Timespan) => super::parse_timespan(v)
+                    .map(|s| Value::Int(s as i64))
+                    .unwrap_or(Value::None),
+                Kind::Single(Ty::Int | Ty::PositiveInt) => {
+                    v.parse().map(Value::Int).unwrap_or(Value::None)
+                }
+                Kind::Single(Ty::Float | Ty::SpawnRate) => {
+                    v.parse().map(Value::Float).unwrap_or(Value::None)
+                }
+                _ => Value::Str(v.to_string()),
+            },
+            Def::UserClassesEnv => Value::List(Vec::new()),
+        }
+    }
+}
+
 /// Help groups, in the order the help shows them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Group {
@@ -143,12 +169,158 @@ pub struct OptSpec {
 }
 
 use super::Value;
-use super::options::read;
 use crate::log::Level;
 use Def as D;
 use Kind as K;
 use indexmap::IndexMap;
 use std::collections::BTreeSet;
+
+/// The readers of [`Options`]' fields (named in `spec`'s rows): each converts the value of one destination, with the
+/// row's own default where the parse left none.
+pub mod read {
+    use super::super::Value;
+    use super::{Def, Kind};
+    use crate::log::Level;
+
+    /// One destination's value as parsed (if any), and the table's default of it.
+    pub struct Field<'a> {
+        value: Option<&'a Value>,
+        default: Value,
+    }
+
+    impl<'a> Field<'a> {
+        pub fn new(value: Option<&'a Value>, kind: &Kind, default: Def) -> Field<'a> {
+            let default = default.value(kind);
+            Field { value, default }
+        }
+
+        /// The parsed value, else the default.
+        fn value(&self) -> &Value {
+            self.value.unwrap_or(&self.default)
+        }
+    }
+
+    fn nonempty(v: &Value) -> Option<String> {
+        match v {
+            Value::Str(s) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    fn integer(v: &Value) -> Option<i64> {
+        match v {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    fn number(v: &Value) -> Option<f64> {
+        match v {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(x) => Some(*x),
+            _ => None,
+        }
+    }
+
+    /// A `store_true` flag.
+    pub fn flag(f: Field) -> bool {
+        matches!(f.value(), Value::Bool(true))
+    }
+
+    /// Text; `None` when not given or empty.
+    pub fn text(f: Field) -> Option<String> {
+        nonempty(f.value())
+    }
+
+    /// Text that is not only blanks.
+    pub fn nonblank(f: Field) -> Option<String> {
+        text(f).filter(|t| !t.trim().is_empty())
+    }
+
+    /// Text, the default when not given or empty.
+    pub fn text_or_default(f: Field) -> String {
+        nonempty(f.value())
+            .or_else(|| nonempty(&f.default))
+            .unwrap_or_default()
+    }
+
+    /// Text as given (even empty), the default when not given.
+    pub fn string(f: Field) -> String {
+        match f.value() {
+            Value::Str(s) => s.clone(),
+            _ => nonempty(&f.default).unwrap_or_default(),
+        }
+    }
+
+    /// An interface to listen on: `*` is every interface (`""`); an empty value stays empty.
+    pub fn interface(f: Field) -> String {
+        match f.value() {
+            Value::Str(h) if h == "*" => String::new(),
+            Value::Str(h) => h.clone(),
+            _ => match &f.default {
+                Value::Str(h) if h != "*" => h.clone(),
+                _ => String::new(),
+            },
+        }
+    }
+
+    pub fn int(f: Field) -> Option<i64> {
+        integer(f.value())
+    }
+
+    /// An integer, the default when the value is not one.
+    pub fn int_or_default(f: Field) -> i64 {
+        integer(f.value())
+            .or_else(|| integer(&f.default))
+            .unwrap_or_default()
+    }
+
+    /// `--exit-code-on-error`.
+    pub fn exit_code(f: Field) -> i32 {
+        int_or_default(f) as i32
+    }
+
+    /// `-t` in seconds: `None` for 0 (no limit).
+    pub fn positive_seconds(f: Field) -> Option<u64> {
+        int(f).filter(|t| *t > 0).map(|t| t as u64)
+    }
+
+    /// `--autoquit`: `None` for a negative count (Locust's -1, never).
+    pub fn non_negative(f: Field) -> Option<u64> {
+        int(f).filter(|n| *n >= 0).map(|n| n as u64)
+    }
+
+    pub fn float(f: Field) -> Option<f64> {
+        number(f.value())
+    }
+
+    pub fn float_or_default(f: Field) -> f64 {
+        number(f.value())
+            .or_else(|| number(&f.default))
+            .unwrap_or_default()
+    }
+
+    /// `-s`: seconds, at least 0.
+    pub fn seconds(f: Field) -> f64 {
+        float_or_default(f).max(0.0)
+    }
+
+    /// `-L`: a log level (argparse upper-cased and checked it).
+    pub fn level(f: Field) -> Level {
+        nonempty(f.value())
+            .or_else(|| nonempty(&f.default))
+            .and_then(|l| Level::parse(&l))
+            .unwrap_or(Level::Info)
+    }
+
+    /// `nargs="*"`: the list given (empty when not).
+    pub fn list(f: Field) -> Vec<String> {
+        match f.value() {
+            Value::List(l) => l.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
 
 /// `Some(x)` for a field that is there, `None` for one left out.
 macro_rules! some {
@@ -162,7 +334,7 @@ macro_rules! some {
 
 /// Declares the options: each row is one option, written once: its flags, destination (`parsed_options`' attribute
 /// and the config files' key), kind and type, default, help group, environment variable, metavar and help, and
-/// after `=>` who reads it: a typed field of [`Options`] with the reader that converts the value (`super::options::read`),
+/// after `=>` who reads it: a typed field of [`Options`] with the reader that converts the value ([`read`]),
 /// `@python` (only the locustfile and the shim read it, from `environment.parsed_options`), or `@parser` (the parser
 /// acts on it itself: help, version, `--headful`, the removed options). Generates [`table`] (the rows in order),
 /// [`Options`] (its fields; the table's default is a field's only default) and [`Options::from_values`].
