@@ -20,7 +20,7 @@ counted from rlocust's `/metrics` (`rlocust_requests_total`) at both ends.
    switches), turned into µs per request the same way.
 
 Needs nginx with the echo module (as compare.py), perf, and py-spy (`pip install py-spy`; give --py-spy). Loopback
-only; every run is bounded by -t. Prints one table per step and the markdown for docs/performance.md.
+only; every run is bounded by -t. Prints one table per step (docs/performance.md quotes them).
 """
 
 from __future__ import annotations
@@ -41,10 +41,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "bench")
 import compare  # noqa: E402  (nginx and the locustfile of the throughput scenario)
 
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    return compare.free_port()
 
 
 def requests_total(port: int) -> int:
@@ -76,7 +72,7 @@ class Run:
         self.dir.mkdir(parents=True, exist_ok=True)
         lf = self.dir / "locustfile.py"
         lf.write_text(compare.LOCUSTFILE.format(base=args.client, wait="0", path="/"))
-        self.metrics = free_port()
+        self.metrics = compare.free_port()
         cmd = [args.rlocust, "-f", str(lf), "--headless", "-u", str(args.users), "-r", str(args.users),
                "-t", f"{args.seconds}s", "-H", args.host, "--only-summary", "--loglevel", "WARNING",
                "--metrics-port", str(self.metrics)]
@@ -115,7 +111,6 @@ def step_plain(args, work):
     for name, s in sorted(cpu.items(), key=lambda kv: -kv[1]):
         if s > 0:
             print(f"  {name:20} {s * 1e6 / n:6.2f} µs/request ({s / args.window * 100:5.1f}% of a core)")
-    return n, cpu
 
 
 def step_stat(args, work):
@@ -178,7 +173,7 @@ def classify(stack: list[str]) -> str:
     return "other"
 
 
-def step_record(args, work, cpu_plain, n_plain):
+def step_record(args, work):
     run = Run(args, work, "record")
     data = run.dir / "perf.data"
     n, cpu = run.window(lambda pid, secs: subprocess.Popen(
@@ -204,15 +199,12 @@ def step_record(args, work, cpu_plain, n_plain):
             stack.append(("[k] " if "kernel" in dso else "") + sym + " " + os.path.basename(dso))
         by_thread[comm][classify(stack)] += 1
     print(f"\n## perf record ({n:,} requests): each thread's CPU per request, by where its samples are")
-    rows = []
     for comm, groups in sorted(by_thread.items(), key=lambda kv: -sum(kv[1].values())):
         samples = sum(groups.values())
         us = cpu.get(comm, 0) * 1e6 / n
         print(f"  {comm}: {us:.2f} µs/request ({samples} samples)")
         for g, c in groups.most_common():
             print(f"    {g:50} {us * c / samples:6.2f} µs ({c / samples * 100:4.1f}%)")
-            rows.append((comm, g, us * c / samples))
-    return rows
 
 
 # py-spy: the Python thread by Locust-level activity, by the first matching frame from the leaf up
@@ -231,7 +223,7 @@ ACTIVITIES = [
 def step_pyspy(args, work):
     if not args.py_spy:
         print("\n## py-spy: skipped (give --py-spy PATH)")
-        return []
+        return
     run = Run(args, work, "pyspy")
     raw = run.dir / "pyspy.txt"
     n, cpu = run.window(lambda pid, secs: subprocess.Popen(
@@ -261,14 +253,11 @@ def step_pyspy(args, work):
     py = max(cpu.items(), key=lambda kv: kv[1] if "tokio" not in kv[0] and "rlocust-" not in kv[0] else 0)
     us = py[1] * 1e6 / n
     print(f"\n## py-spy ({n:,} requests): the Python thread ({py[0]}, {us:.2f} µs/request, {total} samples)")
-    rows = []
     for a, c in counts.most_common():
         print(f"    {a:50} {us * c / total:6.2f} µs ({c / total * 100:4.1f}%)")
-        rows.append((a, us * c / total))
     print("  the innermost Python function of the samples:")
     for f, c in py_leaf.most_common(20):
         print(f"    {f[:70]:70} {us * c / total:6.2f} µs ({c / total * 100:4.1f}%)")
-    return rows
 
 
 def main():
@@ -287,11 +276,12 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="breakdown-"))
     nginx, args.host = compare.start_nginx(str(work))
     try:
-        n_plain, cpu_plain = step_plain(args, work) if "plain" in steps else (0, {})
+        if "plain" in steps:
+            step_plain(args, work)
         if "stat" in steps and shutil.which("perf"):
             step_stat(args, work)
         if "record" in steps and shutil.which("perf"):
-            step_record(args, work, cpu_plain, n_plain)
+            step_record(args, work)
         if "pyspy" in steps:
             step_pyspy(args, work)
     finally:

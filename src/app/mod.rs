@@ -85,11 +85,13 @@ fn become_process_worker(parsed: &mut cli::Parsed, master: Option<&str>) {
     if let Some((host, port)) = master.and_then(|m| m.rsplit_once(':'))
         && let Ok(port) = port.parse()
     {
-        parsed.set("master_host", Str(host.to_owned()));
-        parsed.set("master_port", Int(port));
+        parsed.set([
+            ("master_host", Str(host.to_owned())),
+            ("master_port", Int(port)),
+        ]);
     }
     // Locust's child sets these on its parsed options too (`processes` stays as given)
-    for (dest, value) in [
+    parsed.set([
         ("worker", Bool(true)),
         ("master", Bool(false)),
         ("run_time", Unset),
@@ -109,16 +111,16 @@ fn become_process_worker(parsed: &mut cli::Parsed, master: Option<&str>) {
         ("arrival_stages", Unset),
         ("arrival_max_users", Unset),
         ("arrival_initial_users", Unset),
-    ] {
-        parsed.set(dest, value);
-    }
+    ]);
 }
 
 /// `--processes N` without `--worker`: this process becomes the master of N local workers.
 fn become_processes_master(parsed: &mut cli::Parsed, n: usize) {
-    parsed.set("master", cli::Value::Bool(true));
-    parsed.set("expect_workers", cli::Value::Int(n as i64));
-    parsed.set("processes", cli::Value::Int(n as i64));
+    parsed.set([
+        ("master", cli::Value::Bool(true)),
+        ("expect_workers", cli::Value::Int(n as i64)),
+        ("processes", cli::Value::Int(n as i64)),
+    ]);
 }
 
 /// `--processes`: fork the workers now (the interpreter and the locustfile are loaded, no other thread runs yet),

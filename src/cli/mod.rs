@@ -106,11 +106,13 @@ pub struct Parsed {
 
 /// Raw reads of [`Parsed::values`] (what Python will see), for tests and for `parsed_options`.
 impl Parsed {
-    /// Sets one destination after the parse (`--processes` makes a master or a worker of the process): in the
-    /// values Python sees and, derived from them again, in [`Parsed::options`].
-    pub fn set(&mut self, dest: &str, value: Value) {
-        debug_assert!(self.values.contains_key(dest), "{dest} is not an option");
-        self.values.insert(dest.to_string(), value);
+    /// Sets destinations after the parse (`--processes` makes a master or a worker of the process): in the values
+    /// Python sees and, derived from them again once, in [`Parsed::options`].
+    pub fn set<'k>(&mut self, changes: impl IntoIterator<Item = (&'k str, Value)>) {
+        for (dest, value) in changes {
+            debug_assert!(self.values.contains_key(dest), "{dest} is not an option");
+            self.values.insert(dest.to_string(), value);
+        }
         let given = std::mem::take(&mut self.options.given);
         let checks_by_plugin = self.options.checks_by_plugin;
         self.options = Options::from_values(&self.values, given);

@@ -282,8 +282,7 @@ mod tests {
             &[],
         )
         .unwrap();
-        parsed.set("processes", Value::Int(4));
-        parsed.set("master", Value::Bool(true));
+        parsed.set([("processes", Value::Int(4)), ("master", Value::Bool(true))]);
         assert_eq!(parsed.get("processes"), Some(&Value::Int(4)));
         assert_eq!(
             (parsed.options.processes, parsed.options.master),

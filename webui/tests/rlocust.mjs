@@ -131,6 +131,29 @@ async function main() {
     setLastPage(page);
     watch(page, "dashboard");
 
+    /** Another rlocust with its web UI on the target, and a page of its dashboard at the start form. */
+    const another = async (locustfile, label, env = {}) => {
+      const port = await freePort();
+      const proc = await start(RLOCUST, ["-f", join(repo, locustfile), "--web-host", "127.0.0.1",
+        "--web-port", String(port), "-H", targetUrl], /Starting web interface/, { env });
+      const root = `http://127.0.0.1:${port}/`;
+      await answering(root);
+      const p = await ctx.newPage();
+      p.setDefaultTimeout(15_000);
+      watch(p, label);
+      setLastPage(p);
+      await p.goto(root);
+      await p.waitForSelector("form.swarm-form");
+      return { proc, root, page: p };
+    };
+    /** Closes `another`'s page and ends its rlocust with SIGTERM (exit 0 or 1). */
+    const done = async ({ proc, page: p }, what) => {
+      await p.close();
+      setLastPage(page);
+      const code = await stopChild(proc.child, "SIGTERM", 20_000);
+      assert(code === 0 || code === 1, `rlocust ${what} exited ${code}`);
+    };
+
     await step("rlocust serves the dashboard; the form shows the command line's values", async () => {
       const assets = [];
       page.on("response", (r) => { if (r.url().includes("/assets/")) assets.push([r.url(), r.status(), r.headers()["content-type"]]); });
@@ -491,17 +514,8 @@ async function main() {
     });
 
     await step("a LoadTestShape: the form has no counts, Start runs the shape, its end stops the test", async () => {
-      const p3 = await freePort();
-      const rl3 = await start(RLOCUST, ["-f", join(repo, "locustfiles/load_shape.py"), "--web-host", "127.0.0.1",
-        "--web-port", String(p3), "-H", targetUrl], /Starting web interface/);
-      const root = `http://127.0.0.1:${p3}/`;
-      await answering(root);
-      const sp = await ctx.newPage();
-      sp.setDefaultTimeout(15_000);
-      watch(sp, "shape");
-      setLastPage(sp);
-      await sp.goto(root);
-      await sp.waitForSelector("form.swarm-form");
+      const shape = await another("locustfiles/load_shape.py", "shape");
+      const [rl3, sp] = [shape.proc, shape.page];
       const args = await sp.evaluate(() => window.templateArgs);
       assert(args.hide_common_options === true && args.shape_use_common_options === false, "shape args");
       assert((await sp.locator("#user_count").count()) === 0 && (await sp.locator("#spawn_rate").count()) === 0,
@@ -518,25 +532,13 @@ async function main() {
       await four;
       await until(async () => (await text(sp, "#nav-state")) === "STOPPED", 20_000, "STOPPED at the shape's end");
       assert(rl3.child.exitCode === null, "rlocust exited at the end of the shape");
-      await sp.close();
-      setLastPage(page);
-      const code = await stopChild(rl3.child, "SIGTERM", 20_000);
-      assert(code === 0 || code === 1, `rlocust with a shape exited ${code}`);
+      await done(shape, "with a shape");
     });
 
     await step("an arrival rate from the form: the open workload runs; dropped iterations in the top bar and the table", async () => {
       // each iteration's response takes 0.5 s: 3 users start at most 6 of the 20 arrivals a second, the rest drop
-      const p4 = await freePort();
-      const rl4 = await start(RLOCUST, ["-f", join(repo, "tests/open/open_locustfile.py"), "--web-host", "127.0.0.1",
-        "--web-port", String(p4), "-H", targetUrl], /Starting web interface/, { env: { OPEN_DELAY_MS: "500" } });
-      const root = `http://127.0.0.1:${p4}/`;
-      await answering(root);
-      const op = await ctx.newPage();
-      op.setDefaultTimeout(15_000);
-      watch(op, "arrivals");
-      setLastPage(op);
-      await op.goto(root);
-      await op.waitForSelector("form.swarm-form");
+      const open = await another("tests/open/open_locustfile.py", "arrivals", { OPEN_DELAY_MS: "500" });
+      const [rl4, op, root] = [open.proc, open.page, open.root];
       // without a plan on the command line the fields are folded away and empty
       assert(!(await op.locator("details.open-model").evaluate((d) => d.open)), "the arrival fields are unfolded");
       await op.click("details.open-model summary");
@@ -570,10 +572,7 @@ async function main() {
       // once stopped, the table keeps the run's accounting with its average rate
       await until(async () => (await text(op, ".arrivals")).includes("Started/s (average)"), 6000, "the run's average");
       assert((await count("#arr-dropped")) >= api.dropped, "the dropped count went down after the stop");
-      await op.close();
-      setLastPage(page);
-      const code = await stopChild(rl4.child, "SIGTERM", 20_000);
-      assert(code === 0 || code === 1, `rlocust with an arrival rate exited ${code}`);
+      await done(open, "with an arrival rate");
     });
 
     await step("no JavaScript or console errors", async () => assert(errors.length === 0, errors.join("; ")));

@@ -197,36 +197,44 @@ async fn an_idle_connection_the_server_wrote_to_unasked_is_not_reused() {
     let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
     let accepted = Arc::new(AtomicUsize::new(0));
     let count = accepted.clone();
-    let (wrote_tx, mut wrote) = tokio::sync::mpsc::unbounded_channel();
+    let (go_tx, go) = tokio::sync::oneshot::channel::<()>();
+    let (end_tx, end) = tokio::sync::oneshot::channel::<()>();
+    let answer =
+        |body: &[u8]| [&b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n"[..], body].concat();
     tokio::spawn(async move {
-        let mut kept = Vec::new();
-        for body in [&b"a"[..], &b"b"[..]] {
-            let (mut sock, _) = listener.accept().await.unwrap();
-            count.fetch_add(1, Ordering::SeqCst);
-            let mut b = [0u8; 1024];
-            let _ = sock.read(&mut b).await.unwrap();
-            let mut answer = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n".to_vec();
-            answer.extend_from_slice(body);
-            sock.write_all(&answer).await.unwrap();
-            // (after the client has read its answer: the 408 arrives on the idle connection)
-            tokio::time::sleep(Duration::from_millis(30)).await;
-            sock.write_all(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
-                .await
-                .unwrap();
-            let _ = wrote_tx.send(());
-            kept.push(sock);
-        }
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        let mut b = [0u8; 1024];
+        let (mut first, _) = listener.accept().await.unwrap();
+        count.fetch_add(1, Ordering::SeqCst);
+        let _ = first.read(&mut b).await.unwrap();
+        first.write_all(&answer(b"a")).await.unwrap();
+        // once the client has its answer, on the connection now idle in its pool
+        go.await.unwrap();
+        first
+            .write_all(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        let (mut second, _) = listener.accept().await.unwrap();
+        count.fetch_add(1, Ordering::SeqCst);
+        let _ = second.read(&mut b).await.unwrap();
+        second.write_all(&answer(b"b")).await.unwrap();
+        let _ = end.await; // (the first connection stays open until the test ends)
     });
     let pool = Arc::new(Pool::default());
     let first = get(&pool, Method::GET, &url).await.unwrap();
     assert_eq!((first.head.status, &first.body[..]), (200, &b"a"[..]));
-    wrote.recv().await.unwrap();
-    // (long enough for the reactor to have seen the bytes, well under the time readiness alone is trusted)
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    go_tx.send(()).unwrap();
+    // until the reactor has seen the 408 arrive on the pooled connection (taken out to wait, put back as it was)
+    let idle = pool
+        .idle
+        .lock()
+        .pop()
+        .expect("the first connection is pooled");
+    idle.stream.tcp().readable().await.unwrap();
+    pool.idle.lock().push(idle);
     let second = get(&pool, Method::GET, &url).await.unwrap();
     assert_eq!((second.head.status, &second.body[..]), (200, &b"b"[..]));
     assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    let _ = end_tx.send(());
 }
 
 #[tokio::test]
