@@ -18,7 +18,11 @@ function config(entry, outDir, name) {
     configFile: false,
     logLevel: "warn",
     base: "./",
-    oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
+    // JSX compiles to Preact's h(type, props, ...children) rather than the automatic runtime's
+    // jsx(type, {...props, children: [...]}): the same vnodes, 2.3 KB less script (measured on the dashboard).
+    // tsconfig.json keeps the automatic runtime: the types are the same and no file has to import h for tsc.
+    oxc: { jsx: { runtime: "classic", pragma: "h", pragmaFrag: "Fragment" },
+      jsxInject: `import { h, Fragment } from "preact"` },
     build: {
       outDir,
       emptyOutDir: true,

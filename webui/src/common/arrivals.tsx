@@ -1,7 +1,7 @@
 // rlocust's open workload (an arrival rate, issue 31) in the dashboard and the HTML report: arrivals intended and
 // iterations started, dropped iterations, users busy of the maximum, and how late iterations started. Shown only
 // when an open workload ran (the server sends nothing otherwise; real Locust has no such data).
-import type { Arrivals } from "./types";
+import type { Arrivals, ArrivalsResponse } from "./types";
 import { num } from "./format";
 
 function pct(v: number): string {
@@ -35,7 +35,7 @@ export function ArrivalsTable({ a, live }: { a: Arrivals; live: boolean }) {
 }
 
 /** rlocust's shape (anything else: a proxy's or a locustfile's own route of that name). */
-export function isArrivalsResponse(v: unknown): v is { plan: unknown; arrivals: Arrivals | null } {
+export function isArrivalsResponse(v: unknown): v is ArrivalsResponse {
   const o = v as Record<string, unknown> | null;
   return !!o && typeof o === "object" && "plan" in o && "arrivals" in o;
 }

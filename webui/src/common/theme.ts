@@ -1,15 +1,12 @@
 // Light and dark: follows the OS until the user picks one, which is remembered in localStorage.
 import { useEffect, useState } from "preact/hooks";
+import { load, save } from "./store";
 
 const KEY = "rlocust.theme";
 
 function stored(): string | null {
-  try {
-    const v = localStorage.getItem(KEY);
-    return v === "light" || v === "dark" ? v : null;
-  } catch {
-    return null; // file:// pages or storage disabled
-  }
+  const v = load(KEY);
+  return v === "light" || v === "dark" ? v : null;
 }
 
 function osTheme(): string {
@@ -34,11 +31,7 @@ export function useTheme(initial?: string): [string, () => void] {
 
   const toggle = () => {
     const next = theme === "dark" ? "light" : "dark";
-    try {
-      localStorage.setItem(KEY, next);
-    } catch {
-      // not remembered; still switched
-    }
+    save(KEY, next); // switched even when it cannot be remembered
     setTheme(next);
   };
   return [theme, toggle];

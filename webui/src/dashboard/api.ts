@@ -1,6 +1,6 @@
 // Requests to Locust's API. Every URL is relative to the page, so the dashboard works under --web-base-path
 // (the page is `<base>/`, the API `<base>/stats/requests`, …). Every request has a time limit.
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 
 const TIMEOUT_MS = 15000;
 
@@ -80,4 +80,41 @@ export function usePoll(fn: () => Promise<unknown>, ms: number, enabled: boolean
       clearTimeout(timer);
     };
   }, [enabled, ms]);
+}
+
+/**
+ * `path`'s JSON while `wanted`: every `ms` while `live`, and once whenever it is wanted while not live (a tab
+ * opened after the run, or the run that just ended, is not left empty or stale).
+ */
+export function useJson<T>(path: string, ms: number, wanted: boolean, live: boolean): T | null {
+  const [value, setValue] = useState<T | null>(null);
+  usePoll(async () => setValue(await getJson<T>(path)), ms, wanted && live);
+  useEffect(() => {
+    if (wanted && !live) getJson<T>(path).then(setValue).catch(() => {});
+  }, [wanted, live]);
+  return value;
+}
+
+/**
+ * One of rlocust's own routes beside Locust's API, polled every `ms` while `enabled`: null until it answers, and
+ * for good once it fails or answers with anything `is` refuses (Locust itself; a proxy's or a locustfile's route
+ * of that name). Also its setter and a fetch now.
+ */
+export function useOwnRoute<T>(path: string, is: (v: unknown) => v is T, ms: number, enabled: boolean):
+  [T | null, (v: T | null) => void, () => Promise<void>] {
+  const [value, setValue] = useState<T | null>(null);
+  const there = useRef(true);
+  const fetchNow = async () => {
+    if (!there.current) return;
+    try {
+      const got = await getJson<unknown>(path);
+      if (!is(got)) throw new Error(`${path}: not rlocust's`);
+      setValue(got);
+    } catch {
+      there.current = false;
+      setValue(null);
+    }
+  };
+  usePoll(fetchNow, ms, enabled);
+  return [value, setValue, fetchNow];
 }

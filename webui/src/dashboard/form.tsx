@@ -3,10 +3,23 @@
 // NOTE: fields are uncontrolled (defaultValue/defaultChecked): the page re-renders on every 2 s poll, and a
 // `value` prop would put back the initial value over what the user is typing.
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { ComponentChildren, JSX } from "preact";
 import type { ArrivalsResponse, ExtraOption, IndexArgs } from "../common/types";
 import { timespan } from "../common/format";
 import { postSwarm, SwarmReply } from "./api";
 import { UserClassEditor } from "./user";
+
+/** A labelled input whose id and form field are `name`; `children` follow it (help). */
+function Input({ label, children, ...input }: { label: string; name: string; children?: ComponentChildren }
+  & Omit<JSX.InputHTMLAttributes<HTMLInputElement>, "label">) {
+  return (
+    <div class="field">
+      <label for={input.name}>{label}</label>
+      <input id={input.name} {...input} />
+      {children}
+    </div>
+  );
+}
 
 function ExtraField({ name, opt }: { name: string; opt: ExtraOption }) {
   const id = `opt-${name}`;
@@ -53,24 +66,14 @@ function ArrivalFields({ plan }: { plan: ArrivalsResponse["plan"] }) {
       <summary>Arrival rate (open workload, instead of the number of users)</summary>
       <small class="help">Iterations start at this rate on idle users however long earlier ones take; when the
         maximum of users are busy they are counted as dropped, never delayed. Leave the rate empty to run users.</small>
-      <div class="field">
-        <label for="arrival_rate">Arrival rate (e.g. 50, 50/s, 3000/m)</label>
-        <input id="arrival_rate" name="arrival_rate" type="text" defaultValue={plan?.arrival_rate ?? ""} autocomplete="off" />
-      </div>
-      <div class="field">
-        <label for="arrival_stages">Stages (e.g. 30s:100, 2m:100, 30s:0)</label>
-        <input id="arrival_stages" name="arrival_stages" type="text" defaultValue={plan?.arrival_stages ?? ""} autocomplete="off" />
-      </div>
-      <div class="field">
-        <label for="arrival_max_users">Max users</label>
-        <input id="arrival_max_users" name="arrival_max_users" type="number" min="1" step="1"
-          defaultValue={plan ? String(plan.max_users) : ""} />
-      </div>
-      <div class="field">
-        <label for="arrival_initial_users">Initial users</label>
-        <input id="arrival_initial_users" name="arrival_initial_users" type="number" min="0" step="1"
-          defaultValue={plan ? String(plan.initial_users) : ""} />
-      </div>
+      <Input label="Arrival rate (e.g. 50, 50/s, 3000/m)" name="arrival_rate" type="text"
+        defaultValue={plan?.arrival_rate ?? ""} autocomplete="off" />
+      <Input label="Stages (e.g. 30s:100, 2m:100, 30s:0)" name="arrival_stages" type="text"
+        defaultValue={plan?.arrival_stages ?? ""} autocomplete="off" />
+      <Input label="Max users" name="arrival_max_users" type="number" min="1" step="1"
+        defaultValue={plan ? String(plan.max_users) : ""} />
+      <Input label="Initial users" name="arrival_initial_users" type="number" min="0" step="1"
+        defaultValue={plan ? String(plan.initial_users) : ""} />
     </details>
   );
 }
@@ -136,29 +139,21 @@ export function SwarmForm(props: {
       <h2>{edit ? "Edit running load test" : "Start new load test"}</h2>
       {!hideCommon ? (
         <>
-          <div class="field">
-            <label for="user_count">Number of users (peak concurrency)</label>
-            <input id="user_count" name="user_count" type="number" min="0" step="1" required
-              defaultValue={String(current.users)} />
-          </div>
-          <div class="field">
-            <label for="spawn_rate">Ramp up (users started/second)</label>
-            <input id="spawn_rate" name="spawn_rate" type="number" min="0" step="any" required
-              defaultValue={String(current.spawnRate)} />
-          </div>
+          <Input label="Number of users (peak concurrency)" name="user_count" type="number" min="0" step="1" required
+            defaultValue={String(current.users)} />
+          <Input label="Ramp up (users started/second)" name="spawn_rate" type="number" min="0" step="any" required
+            defaultValue={String(current.spawnRate)} />
         </>
       ) : null}
       {props.open && !hideCommon ? <ArrivalFields plan={props.open.plan} /> : null}
       {!edit ? (
         <>
-          <div class="field">
-            <label for="host">Host</label>
-            <input id="host" name="host" type="text" defaultValue={current.host} required={!!args.is_host_required}
-              placeholder="https://example.com" />
+          <Input label="Host" name="host" type="text" defaultValue={current.host} required={!!args.is_host_required}
+            placeholder="https://example.com">
             {args.override_host_warning ? (
               <small class="help">Setting a host here overrides the host of the User classes.</small>
             ) : null}
-          </div>
+          </Input>
           {args.show_userclass_picker ? (
             <fieldset class="picker">
               <legend>User classes</legend>
@@ -196,15 +191,10 @@ export function SwarmForm(props: {
           <details class="advanced">
             <summary>Advanced options</summary>
             {!hideCommon ? (
-              <div class="field">
-                <label for="run_time">Run time (e.g. 20, 20s, 3m, 2h, 1h20m, 3h30m10s)</label>
-                <input id="run_time" name="run_time" type="text" defaultValue={timespan(args.run_time)} />
-              </div>
+              <Input label="Run time (e.g. 20, 20s, 3m, 2h, 1h20m, 3h30m10s)" name="run_time" type="text"
+                defaultValue={timespan(args.run_time)} />
             ) : null}
-            <div class="field">
-              <label for="profile">Profile</label>
-              <input id="profile" name="profile" type="text" defaultValue={args.profile ?? ""} />
-            </div>
+            <Input label="Profile" name="profile" type="text" defaultValue={args.profile ?? ""} />
           </details>
           {extras.length ? (
             <fieldset class="custom">

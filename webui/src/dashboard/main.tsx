@@ -4,20 +4,20 @@
 import { render } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import "../style.css";
-import type { ExceptionRow, GeneratorLateness, IndexArgs, LogsResponse, StatsResponse, TasksResponse } from "../common/types";
+import type { ExceptionRow, IndexArgs, LogsResponse, StatsResponse, TasksResponse } from "../common/types";
 import { ChartData, Charts, chartSpecs } from "../common/charts";
 import { Table } from "../common/table";
 import { bytes, num, percentileKey } from "../common/format";
 import { ExceptionsTable, FailuresTable, liveStatColumns, Ratios } from "../common/views";
 import { useTheme } from "../common/theme";
-import { getJson, getJsonAndHeaders, post, usePoll } from "./api";
+import { getJson, getJsonAndHeaders, post, useJson, useOwnRoute, usePoll } from "./api";
 import { SwarmForm } from "./form";
 import { About } from "./about";
 import { Dialog } from "./dialog";
 import { isLateness, LagItem } from "./lag";
 import { ArrivalsTable, isArrivalsResponse } from "../common/arrivals";
-import type { ArrivalsResponse } from "../common/types";
 import { StatsTab } from "./stats";
+import { load, save } from "../common/store";
 
 const LIVE = new Set(["spawning", "running"]);
 // Locust's UI polls only while spawning/running; a master passes through "stopping" (and a runner through
@@ -41,14 +41,6 @@ function initialTab(): Tab {
   return (TABS.find(([k]) => k === t)?.[0] ?? "stats") as Tab;
 }
 
-function readSeen(): number {
-  try {
-    return Number(localStorage.getItem(LOG_SEEN_KEY) ?? 0) || 0;
-  } catch {
-    return 0;
-  }
-}
-
 function App({ args }: { args: IndexArgs }) {
   const [theme, toggleTheme] = useTheme();
   const [state, setState] = useState(args.state);
@@ -60,10 +52,7 @@ function App({ args }: { args: IndexArgs }) {
   const [hideCommon, setHideCommon] = useState(!!args.hide_common_options);
   const [totalNames, setTotalNames] = useState<number | null>(null);
   const [workerCount, setWorkerCount] = useState(args.worker_count ?? 0);
-  const [logs, setLogs] = useState<LogsResponse | null>(null);
-  const [logSeen, setLogSeen] = useState(readSeen);
-  const [exceptions, setExceptions] = useState<ExceptionRow[] | null>(null);
-  const [tasks, setTasks] = useState<TasksResponse | null>(null);
+  const [logSeen, setLogSeen] = useState(() => Number(load(LOG_SEEN_KEY)) || 0);
   const [notice, setNotice] = useState("");
   const [offline, setOffline] = useState("");
   const [form, setForm] = useState({
@@ -113,55 +102,22 @@ function App({ args }: { args: IndexArgs }) {
     setTimeout(() => fetchStats().catch(() => {}), 2200); // after the 2 s memo expires
   };
 
-  usePoll(fetchStats, 2000, POLLED.has(state));
-  // rlocust's own lateness, beside Locust's API (a server without the route, e.g. Locust itself: asked once)
-  const [lateness, setLateness] = useState<GeneratorLateness | null>(null);
-  const hasLateness = useRef(true);
-  const fetchLateness = async () => {
-    if (!hasLateness.current) return;
-    try {
-      const got = await getJson<unknown>("rlocust/generator");
-      // anything but rlocust's shape (a proxy's or a locustfile's own route) means: no such route here
-      if (!isLateness(got)) throw new Error("not rlocust's generator lateness");
-      setLateness(got);
-    } catch {
-      hasLateness.current = false;
-      setLateness(null);
-    }
-  };
-  usePoll(fetchLateness, 4000, POLLED.has(state));
-  // rlocust's open workload (arrival rate): the run's plan for the form, and the accounting while one runs
-  const [open, setOpen] = useState<ArrivalsResponse | null>(null);
-  const hasArrivals = useRef(true);
-  const fetchArrivals = async () => {
-    if (!hasArrivals.current) return;
-    try {
-      const got = await getJson<unknown>("rlocust/arrivals");
-      if (!isArrivalsResponse(got)) throw new Error("not rlocust's arrivals");
-      setOpen(got as ArrivalsResponse);
-    } catch {
-      hasArrivals.current = false;
-      setOpen(null);
-    }
-  };
-  usePoll(fetchArrivals, 2000, POLLED.has(state));
-  useEffect(() => { fetchArrivals().catch(() => {}); }, [state]);
+  const polled = POLLED.has(state);
+  usePoll(fetchStats, 2000, polled);
+  // rlocust's own lateness and open workload (arrival rate: the run's plan for the form, the accounting while one
+  // runs), beside Locust's API
+  const [lateness, setLateness] = useOwnRoute("rlocust/generator", isLateness, 4000, polled);
+  const [open, , fetchArrivals] = useOwnRoute("rlocust/arrivals", isArrivalsResponse, 2000, polled);
+  useEffect(() => { fetchArrivals(); }, [state]);
   // what it showed belongs to the test that stopped (a reset clears it on the server too)
-  useEffect(() => { if (!POLLED.has(state)) setLateness(null); }, [state]);
-  useEffect(() => { if (!POLLED.has(state)) fetchStats().catch(() => {}); }, []);
-  usePoll(async () => setLogs(await getJson<LogsResponse>("logs")), 5000, live);
-  useEffect(() => { if (!live) getJson<LogsResponse>("logs").then(setLogs).catch(() => {}); }, []);
+  useEffect(() => { if (!polled) setLateness(null); }, [state]);
+  useEffect(() => { if (!polled) fetchStats().catch(() => {}); }, []);
+  const logs = useJson<LogsResponse>("logs", 5000, true, live);
   usePoll(async () => setWorkerCount((await getJson<{ worker_count: number }>("worker-count")).worker_count),
     2000, args.is_distributed && state === "ready");
-  usePoll(async () => setExceptions((await getJson<{ exceptions: ExceptionRow[] }>("exceptions")).exceptions),
-    5000, tab === "exceptions" && live);
-  usePoll(async () => setTasks(await getJson<TasksResponse>("tasks")), 5000, tab === "ratios" && live);
-  // Opened while not running: one fetch so the tab is not empty.
-  useEffect(() => {
-    if (live) return;
-    if (tab === "exceptions") getJson<{ exceptions: ExceptionRow[] }>("exceptions").then((r) => setExceptions(r.exceptions)).catch(() => {});
-    if (tab === "ratios") getJson<TasksResponse>("tasks").then(setTasks).catch(() => {});
-  }, [tab, live]);
+  // the tabs' own data: polled while open and running, fetched once when opened otherwise
+  const exceptions = useJson<{ exceptions: ExceptionRow[] }>("exceptions", 5000, tab === "exceptions", live)?.exceptions;
+  const tasks = useJson<TasksResponse>("tasks", 5000, tab === "ratios", live);
 
   const alertLines = useMemo(() => {
     if (!logs) return 0;
@@ -172,11 +128,7 @@ function App({ args }: { args: IndexArgs }) {
   useEffect(() => {
     if (tab !== "logs" || alertLines === logSeen) return;
     setLogSeen(alertLines);
-    try {
-      localStorage.setItem(LOG_SEEN_KEY, String(alertLines));
-    } catch {
-      // not remembered
-    }
+    save(LOG_SEEN_KEY, String(alertLines));
   }, [tab, alertLines]);
 
   const started = (reply: { host?: string | null }, users: number, spawnRate: number) => {
@@ -223,6 +175,12 @@ function App({ args }: { args: IndexArgs }) {
   const failPct = stats ? Math.round((stats.fail_ratio ?? 0) * 100) : 0;
   const users = stats?.user_count ?? args.user_count ?? 0;
   const noWorkers = args.is_distributed && !workerCount;
+  // the start page's form, and the New and Edit dialogs'
+  const swarmForm = (more: { edit?: boolean; onCancel?: () => void }) => (
+    <SwarmForm args={args} current={form} onStarted={started} hideCommon={hideCommon} open={open}
+      onShapeChange={(shape) => setHideCommon(shape !== "Default" && !args.shape_use_common_options)}
+      disabledReason={noWorkers ? NO_WORKERS : ""} {...more} />
+  );
   // Tabs move with the arrow keys, Home and End (the WAI-ARIA tabs pattern: one tab stop, the selected tab).
   const onTabKey = (e: KeyboardEvent) => {
     const i = tabs.findIndex(([k]) => k === tab);
@@ -274,9 +232,7 @@ function App({ args }: { args: IndexArgs }) {
           {args.missing_host_warning ? (
             <p class="warning">No host is set: give one below, or set a host on your User classes.</p>
           ) : null}
-          <SwarmForm args={args} current={form} onStarted={started} hideCommon={hideCommon} open={open}
-            onShapeChange={(shape) => setHideCommon(shape !== "Default" && !args.shape_use_common_options)}
-            disabledReason={noWorkers ? NO_WORKERS : ""} />
+          {swarmForm({})}
         </main>
       ) : (
         <main>
@@ -305,9 +261,7 @@ function App({ args }: { args: IndexArgs }) {
       )}
       {dialog === "edit" || dialog === "new" ? (
         <Dialog label={dialog === "edit" ? "Edit running load test" : "Start new load test"} onClose={() => setDialog(null)}>
-          <SwarmForm args={args} edit={dialog === "edit"} current={form} onStarted={started} hideCommon={hideCommon} open={open}
-            onShapeChange={(shape) => setHideCommon(shape !== "Default" && !args.shape_use_common_options)}
-            disabledReason={noWorkers ? NO_WORKERS : ""} onCancel={() => setDialog(null)} />
+          {swarmForm({ edit: dialog === "edit", onCancel: () => setDialog(null) })}
         </Dialog>
       ) : null}
       {dialog === "about" ? <About locustVersion={args.version} onClose={() => setDialog(null)} /> : null}

@@ -6,6 +6,7 @@ import type { StatRow } from "../common/types";
 import type { Column } from "../common/table";
 import { Table } from "../common/table";
 import { isTotal, statKey } from "../common/views";
+import { load, save } from "../common/store";
 
 /** Rows the API sends before Aggregated (Locust's `stats/requests` truncates there). */
 export const MAX_API_ROWS = 500;
@@ -13,7 +14,7 @@ const HIDDEN_KEY = "rlocust.hiddenColumns";
 
 function readHidden(): string[] {
   try {
-    const v = JSON.parse(localStorage.getItem(HIDDEN_KEY) ?? "[]");
+    const v = JSON.parse(load(HIDDEN_KEY) ?? "[]");
     return Array.isArray(v) ? v.filter((x) => typeof x === "string") : [];
   } catch {
     return [];
@@ -53,11 +54,7 @@ export function StatsTab({ rows, columns, totalNames }: {
   const [hidden, setHiddenState] = useState(readHidden);
   const setHidden = (h: string[]) => {
     setHiddenState(h);
-    try {
-      localStorage.setItem(HIDDEN_KEY, JSON.stringify(h));
-    } catch {
-      // not remembered
-    }
+    save(HIDDEN_KEY, JSON.stringify(h));
   };
   const shown = useMemo(() => columns.filter((c) => !hidden.includes(c.label)), [columns, hidden]);
   const needle = filter.trim().toLowerCase();
