@@ -12,6 +12,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from time import perf_counter, time
+from types import FunctionType
 from typing import TYPE_CHECKING, Protocol, TypeVar, final, overload, runtime_checkable
 
 import gevent
@@ -244,7 +245,7 @@ class TaskSet(metaclass=TaskSetMeta):
                     self.schedule_task(self.get_next_task())
 
                 try:
-                    if self.user._state == LOCUST_STATE_STOPPING:
+                    if self._user._state == LOCUST_STATE_STOPPING:
                         raise StopUser()
                     self.execute_next_task()
                 except RescheduleTaskImmediately:
@@ -320,8 +321,9 @@ class TaskSet(metaclass=TaskSetMeta):
 
     def wait_time(self):
         """Seconds to sleep after a task: the user's wait_time, else min_wait/max_wait (ms)."""
-        if self.user.wait_time:
-            return self.user.wait_time()
+        user = self._user
+        if user.wait_time:
+            return user.wait_time()
         if self.min_wait is not None and self.max_wait is not None:
             return random.randint(self.min_wait, self.max_wait) / 1000.0
         # the placeholders are deliberately left unformatted (as in Locust)
@@ -331,11 +333,13 @@ class TaskSet(metaclass=TaskSetMeta):
 
     def wait(self):
         """Sleep for wait_time(); a user being stopped gets StopUser before or after the sleep."""
-        if self.user._state == LOCUST_STATE_STOPPING:
+        # (self._user: the `user` property's value, read on every task without the property call)
+        user = self._user
+        if user._state == LOCUST_STATE_STOPPING:
             raise StopUser()
         if _open.ACTIVE:
             return  # an open workload: the arrivals pace the users, wait_time is not used
-        self.user._state = LOCUST_STATE_WAITING
+        user._state = LOCUST_STATE_WAITING
         seconds = self.wait_time()
         start = perf_counter()
         # a bad wait_time fails in the sleep, with gevent's error, as in Locust
@@ -345,15 +349,19 @@ class TaskSet(metaclass=TaskSetMeta):
             _rlocust.note_wait_late(perf_counter() - start - seconds)
         except TypeError:  # a number gevent sleeps on but a float cannot subtract (e.g. a Decimal)
             pass
-        if self.user._state == LOCUST_STATE_STOPPING:
+        if user._state == LOCUST_STATE_STOPPING:
             raise StopUser()
-        self.user._state = LOCUST_STATE_RUNNING
+        user._state = LOCUST_STATE_RUNNING
 
     def _sleep(self, seconds):
         # a plain number of seconds waits on Rust's timers (resumed in batches: less CPU per wait than a libev
-        # timer); anything else (0, negative, a Decimal, a bad value) goes to gevent.sleep with its own behaviour
-        if (type(seconds) is float or type(seconds) is int) and 0 < seconds < 1e7 and _hub.started():
-            _hub.sleep(seconds)
+        # timer), a plain 0 yields to the hub as gevent.sleep(0) does (batched too); anything else (negative, a
+        # Decimal, a bad value) goes to gevent.sleep with its own behaviour
+        if (type(seconds) is float or type(seconds) is int) and 0 <= seconds < 1e7 and _hub._watcher is not None:
+            if seconds:
+                _hub.sleep(seconds)
+            else:
+                _hub.yield_now()
         else:
             gevent.sleep(seconds)
 
@@ -370,7 +378,8 @@ class DefaultTaskSet(TaskSet):
     """Root TaskSet of a User: runs ``User.tasks``, passing the User instance to function tasks."""
 
     def get_next_task(self):
-        if not self.user.tasks:
+        tasks = self._user.tasks
+        if not tasks:
             if getattr(self.user, "task", None):
                 hint = ", but you have set a 'task' attribute on your class - maybe you meant to set 'tasks'?"
             else:
@@ -380,12 +389,15 @@ class DefaultTaskSet(TaskSet):
                 "Use the @task decorator or set the 'tasks' attribute of the User "
                 "(or mark it as abstract = True if you only intend to subclass it)"
             )
-        return random.choice(self.user.tasks)
+        return random.choice(tasks)
 
     def execute_task(self, task):
-        if hasattr(task, "tasks") and issubclass(task, TaskSet):
-            task(self.user).run()
+        user = self._user
+        # (a plain function first: hasattr on one fails inside, which costs more than the task's own call)
+        if not (task.__class__ is FunctionType and "tasks" not in task.__dict__) and hasattr(task, "tasks") \
+                and issubclass(task, TaskSet):
+            task(user).run()
         else:
             if _open.ACTIVE:
-                _open.arrive(self.user)  # an open workload: the task starts with an arrival
-            task(self.user)
+                _open.arrive(user)  # an open workload: the task starts with an arrival
+            task(user)
