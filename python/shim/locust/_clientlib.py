@@ -87,6 +87,22 @@ def add_params(url, params):
     return urlunsplit((scheme, netloc, path, query, frag))
 
 
+def memoized(make, size=4096):
+    """`make(*args)` kept for the same arguments (hashable; at most `size` of them, all forgotten when full): for
+    what the same calls bring back on every iteration of every user."""
+    table = {}
+
+    def get(*args):
+        got = table.get(args)
+        if got is None:
+            if len(table) >= size:
+                table.clear()
+            got = table[args] = make(*args)
+        return got
+
+    return get
+
+
 _requoted = {}
 
 

@@ -29,6 +29,7 @@ from locust._clientlib import (  # noqa: F401 (parse_error: a name of locust.cli
     has_user_listeners,
     header_pairs,
     http2_wanted,
+    memoized,
     parse_error,
     requote,
     split_credentials,
@@ -334,27 +335,22 @@ def _requests_method(name):
     return getattr(rq.Session, name)
 
 
-_plain_urls = {}  # (base URL, URL as called) -> the URL as sent, or False: only `request` can send it
 _NO_CONTEXT = {}
 _NAME_ONLY = {"name"}
 
 
-def _plain_url(base, url):
-    """What `request` sends for `url` on a session with `base` (memoized: the same calls come back on every
-    iteration of every user), or False where `request` would refuse, pass it to a mounted adapter, or raise."""
-    key = (base, url)
-    done = _plain_urls.get(key)
-    if done is None:
-        if len(_plain_urls) >= 4096:
-            _plain_urls.clear()
-        done = False
-        if _ABSOLUTE.match(url):
-            if not _NO_HOST.match(url) and not _BAD_LABEL.match(url):
-                done = requote(url)
-        elif base.__class__ is str and _ABSOLUTE.match(base + url):
-            done = requote(base + url)
-        _plain_urls[key] = done
-    return done
+def _plain_url_of(base, url):
+    """What `request` sends for `url` on a session with `base`, or False where `request` would refuse, pass it to
+    a mounted adapter, or raise."""
+    if _ABSOLUTE.match(url):
+        if not _NO_HOST.match(url) and not _BAD_LABEL.match(url):
+            return requote(url)
+    elif base.__class__ is str and _ABSOLUTE.match(base + url):
+        return requote(base + url)
+    return False
+
+
+_plain_url = memoized(_plain_url_of)
 
 
 class HttpSession:

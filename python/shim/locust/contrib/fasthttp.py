@@ -25,6 +25,7 @@ from locust._clientlib import (
     has_user_listeners,
     header_pairs,
     http2_wanted,
+    memoized,
     requote,
     split_credentials,
 )
@@ -42,6 +43,28 @@ LocustBadStatusCode = _ffi.LocustBadStatusCode
 
 
 _STREAMED, _NOT_STREAMED = {"stream": True}, {}
+_plain_pairs = None  # the headers of a request with none of its own, as `request` makes them
+_NO_CONTEXT = {}
+_NAME_ONLY = {"name"}
+
+
+def _plain_plan_of(base, url):
+    """What `request` sends and reports for `url` with no arguments: (URL as sent, URL as reported, scheme), or
+    False where it does more: a URL with tabs or line breaks, a bad port, no host."""
+    built = url if _ABSOLUTE.match(url) else "%s%s" % (base or "", url)
+    if not _ABSOLUTE.match(built) or "\t" in built or "\n" in built or "\r" in built:
+        return False
+    parts = urlsplit(built)
+    try:
+        parts.port
+    except ValueError:
+        return False
+    if not parts.hostname:
+        return False
+    return (requote(built), built, parts.scheme)
+
+
+_plain_plan = memoized(_plain_plan_of)
 
 
 def fast_body(data, files):
@@ -272,6 +295,35 @@ class FastHttpSession:
             response.__dict__["stream"] = io.BytesIO(response.content or b"")
         return finish_call(self, response, method, built, context, catch_response, listeners)
 
+    def _plain_call(self, method, url, name):
+        """`request` for the commonest call, a URL (and a name) on a session without default headers or credentials
+        and with `request` neither overridden nor patched: the same request goes out and the same Response comes
+        back, without the argument handling (issue 29). None: the call needs `request`."""
+        global _plain_pairs
+        if (
+            self.__class__ is not FastHttpSession
+            or FastHttpSession.request is not _PLAIN_REQUEST
+            or url.__class__ is not str
+            or self.default_headers
+            or self.auth_header
+        ):
+            return None
+        plan = _plain_plan(self.base_url, url)
+        if plan is False:
+            return None
+        target, built, scheme = plan
+        if self.request_name and not name:
+            name = self.request_name
+        if _plain_pairs is None:
+            _plain_pairs = header_pairs({"User-Agent": "python/gevent-http-client-" + _GEVENTHTTPCLIENT_VERSION,
+                                         "Accept-Encoding": "gzip, deflate, br"}, fast=True)[0]
+        listeners = has_user_listeners(self.request_event)
+        ticket = self._core.send(_Request(
+            method, target, name or url, _plain_pairs, None, self._timeouts(), True, self._verify(scheme), [],
+            not listeners, self.max_redirects, None, self.concurrency + 1, proxy=self._proxy,
+        ))
+        return finish_call(self, _hub.wait(ticket), method, built, _NO_CONTEXT, False, listeners)
+
     def _verify(self, scheme):
         """Whether the certificate of an https URL is checked: as `insecure` says, or, with an
         `ssl_context_factory`, as the context it makes says (its `verify_mode`). The factory is called on the first
@@ -289,7 +341,12 @@ class FastHttpSession:
     def _timeouts(self):
         """(connect s, read s, connect as text, read as text) from connection_timeout and network_timeout, checked
         as gevent's sockets check them: negative raises ValueError; 0 makes the socket non-blocking (every request
-        fails with BlockingIOError, the engine does the same); inf, nan and huge values mean no timeout."""
+        fails with BlockingIOError, the engine does the same); inf, nan and huge values mean no timeout. Every call
+        asks, so the answer is kept for the two objects it was made from."""
+        connect, network = self.connection_timeout, self.network_timeout
+        memo = self._timeouts_memo
+        if memo is not None and memo[0] is connect and memo[1] is network:
+            return memo[2]
         out = []
         for value in (self.connection_timeout, self.network_timeout):
             if value is None:
@@ -299,9 +356,17 @@ class FastHttpSession:
             if value < 0:
                 raise ValueError("Timeout value out of range")
             out.append(value)
-        return (out[0], out[1], str(self.connection_timeout), str(self.network_timeout))
+        made = (out[0], out[1], str(self.connection_timeout), str(self.network_timeout))
+        self._timeouts_memo = (connect, network, made)
+        return made
+
+    _timeouts_memo = None
 
     def get(self, url, **kwargs):
+        if not kwargs or kwargs.keys() == _NAME_ONLY:
+            response = self._plain_call("GET", url, kwargs.get("name"))
+            if response is not None:
+                return response
         return self.request("GET", url, **kwargs)
 
     def head(self, url, **kwargs):
@@ -311,6 +376,10 @@ class FastHttpSession:
         return self.request("OPTIONS", url, **kwargs)
 
     def delete(self, url, **kwargs):
+        if not kwargs or kwargs.keys() == _NAME_ONLY:
+            response = self._plain_call("DELETE", url, kwargs.get("name"))
+            if response is not None:
+                return response
         return self.request("DELETE", url, **kwargs)
 
     def post(self, url, data=None, json=None, **kwargs):
@@ -334,6 +403,9 @@ class FastHttpSession:
             yield from lines
         if pending:
             yield pending
+
+
+_PLAIN_REQUEST = FastHttpSession.request  # (a locustfile that patches FastHttpSession.request keeps its patch)
 
 
 class FastHttpUser(User, RestMixin):
