@@ -87,6 +87,12 @@ def add_params(url, params):
     return urlunsplit((scheme, netloc, path, query, frag))
 
 
+# The plain call of both clients (their `_plain_call`): the verbs take it when `name` is all they were given, and
+# it reports the call with no context of its own.
+NAME_ONLY = frozenset(("name",))
+NO_CONTEXT = {}
+
+
 def memoized(make, size=4096):
     """`make(*args)` kept for the same arguments (hashable; at most `size` of them, all forgotten when full): for
     what the same calls bring back on every iteration of every user."""

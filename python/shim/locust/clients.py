@@ -16,6 +16,8 @@ import _rlocust
 from _rlocust import Request as _Request
 from locust import _ffi, _hub, _reqcompat
 from locust._clientlib import (  # noqa: F401 (parse_error: a name of locust.clients)
+    NAME_ONLY,
+    NO_CONTEXT,
     CookieJarView,
     ResponseContextManager,
     RestResponseContextManager,
@@ -333,10 +335,6 @@ def _requests_method(name):
     if rq is None:
         raise ModuleNotFoundError(f"Session.{name} needs requests installed (pip install requests)")
     return getattr(rq.Session, name)
-
-
-_NO_CONTEXT = {}
-_NAME_ONLY = {"name"}
 
 
 def _plain_url_of(base, url):
@@ -779,10 +777,10 @@ class HttpSession:
             ))
         except ValueError:
             return None  # nothing went out: `request` raises it as requests does
-        return finish_call(self, _hub.wait(ticket), method, sent, _NO_CONTEXT, False, listeners)
+        return finish_call(self, _hub.wait(ticket), method, sent, NO_CONTEXT, False, listeners)
 
     def get(self, url, *, data=None, json=None, **kwargs):
-        if data is None and json is None and (not kwargs or kwargs.keys() == _NAME_ONLY):
+        if data is None and json is None and (not kwargs or kwargs.keys() == NAME_ONLY):
             response = self._plain_call("GET", url, kwargs.get("name"), True)
             if response is not None:
                 return response
@@ -807,7 +805,7 @@ class HttpSession:
         return self.request("PATCH", url, data=data, json=json, **kwargs)
 
     def delete(self, url, *, data=None, json=None, **kwargs):
-        if data is None and json is None and (not kwargs or kwargs.keys() == _NAME_ONLY):
+        if data is None and json is None and (not kwargs or kwargs.keys() == NAME_ONLY):
             response = self._plain_call("DELETE", url, kwargs.get("name"), True)
             if response is not None:
                 return response

@@ -15,6 +15,8 @@ import _rlocust
 from _rlocust import Request as _Request
 from locust import _ffi, _hub
 from locust._clientlib import (
+    NAME_ONLY,
+    NO_CONTEXT,
     CookieJarView,
     ResponseContextManager,
     RestResponseContextManager,
@@ -43,9 +45,9 @@ LocustBadStatusCode = _ffi.LocustBadStatusCode
 
 
 _STREAMED, _NOT_STREAMED = {"stream": True}, {}
-_plain_pairs = None  # the headers of a request with none of its own, as `request` makes them
-_NO_CONTEXT = {}
-_NAME_ONLY = {"name"}
+# the headers of a request with none of its own, as `request` makes them
+_PLAIN_PAIRS = header_pairs({"User-Agent": "python/gevent-http-client-" + _GEVENTHTTPCLIENT_VERSION,
+                             "Accept-Encoding": "gzip, deflate, br"}, fast=True)[0]
 
 
 def _plain_plan_of(base, url):
@@ -299,7 +301,6 @@ class FastHttpSession:
         """`request` for the commonest call, a URL (and a name) on a session without default headers or credentials
         and with `request` neither overridden nor patched: the same request goes out and the same Response comes
         back, without the argument handling (issue 29). None: the call needs `request`."""
-        global _plain_pairs
         if (
             self.__class__ is not FastHttpSession
             or FastHttpSession.request is not _PLAIN_REQUEST
@@ -314,15 +315,12 @@ class FastHttpSession:
         target, built, scheme = plan
         if self.request_name and not name:
             name = self.request_name
-        if _plain_pairs is None:
-            _plain_pairs = header_pairs({"User-Agent": "python/gevent-http-client-" + _GEVENTHTTPCLIENT_VERSION,
-                                         "Accept-Encoding": "gzip, deflate, br"}, fast=True)[0]
         listeners = has_user_listeners(self.request_event)
         ticket = self._core.send(_Request(
-            method, target, name or url, _plain_pairs, None, self._timeouts(), True, self._verify(scheme), [],
+            method, target, name or url, _PLAIN_PAIRS, None, self._timeouts(), True, self._verify(scheme), [],
             not listeners, self.max_redirects, None, self.concurrency + 1, proxy=self._proxy,
         ))
-        return finish_call(self, _hub.wait(ticket), method, built, _NO_CONTEXT, False, listeners)
+        return finish_call(self, _hub.wait(ticket), method, built, NO_CONTEXT, False, listeners)
 
     def _verify(self, scheme):
         """Whether the certificate of an https URL is checked: as `insecure` says, or, with an
@@ -363,7 +361,7 @@ class FastHttpSession:
     _timeouts_memo = None
 
     def get(self, url, **kwargs):
-        if not kwargs or kwargs.keys() == _NAME_ONLY:
+        if not kwargs or kwargs.keys() == NAME_ONLY:
             response = self._plain_call("GET", url, kwargs.get("name"))
             if response is not None:
                 return response
@@ -376,7 +374,7 @@ class FastHttpSession:
         return self.request("OPTIONS", url, **kwargs)
 
     def delete(self, url, **kwargs):
-        if not kwargs or kwargs.keys() == _NAME_ONLY:
+        if not kwargs or kwargs.keys() == NAME_ONLY:
             response = self._plain_call("DELETE", url, kwargs.get("name"))
             if response is not None:
                 return response
