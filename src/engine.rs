@@ -23,6 +23,7 @@ use futures_util::FutureExt;
 use parking_lot::Mutex;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// One request as the hub sent it: what to run, for which user, and how to report it.
@@ -109,7 +110,19 @@ impl Submitter {
 }
 
 /// Run one job to its end and hand its completion to the hub (on a tokio worker).
-async fn run(ticket: u64, job: Job, stats: Arc<RequestStats>, bridge: Arc<Bridge>) {
+///
+/// NOTE: what tokio spawns is kept small, as it is moved into the task's cell when it is spawned (on the hub
+/// thread) and its slot is rewritten when the task ends. As `async fn`s passing the job and the execution down,
+/// it was 6,456 bytes: an `async fn` keeps each argument twice (as passed, and as the local it is moved to), and
+/// the execution's state (2,656 bytes) was held twice more, as `complete`'s argument and as the future it
+/// awaited; the `memmove`s of those copies were 4% of the process's CPU (`perf record` of `bench/breakdown.py`).
+/// Now the execution is boxed and `complete` is a block that holds what it captures once.
+fn run(
+    ticket: u64,
+    job: Job,
+    stats: Arc<RequestStats>,
+    bridge: Arc<Bridge>,
+) -> impl Future<Output = ()> + Send {
     let Job {
         route,
         jar,
@@ -117,77 +130,76 @@ async fn run(ticket: u64, job: Job, stats: Arc<RequestStats>, bridge: Arc<Bridge
         meta,
     } = job;
     let flavor = meta.flavor;
-    complete(
-        ticket,
-        meta,
-        UserClient::execute(route, jar, spec, flavor),
-        &stats,
-        &bridge,
-    )
-    .await;
+    let execution: Pin<Box<dyn Future<Output = Outcome> + Send>> =
+        Box::pin(UserClient::execute(route, jar, spec, flavor));
+    complete(ticket, meta, execution, stats, bridge)
 }
 
 /// Await `execution` (the call of `meta`), record it, and push its completion for `ticket` onto the bridge.
 /// Always pushes exactly one completion, whatever `execution` does short of never ending.
-async fn complete(
+/// (A block rather than an `async fn`, which would keep its arguments twice: see [`run`].)
+#[allow(clippy::manual_async_fn)]
+fn complete(
     ticket: u64,
     meta: CallMeta,
-    execution: impl Future<Output = Outcome>,
-    stats: &RequestStats,
-    bridge: &Bridge,
-) {
-    // A panic in the engine must not lose the user parked on this call: it becomes a failure.
-    let mut outcome = match AssertUnwindSafe(execution).catch_unwind().await {
-        Ok(o) => o,
-        Err(panic) => Outcome {
-            response: None,
-            history: Vec::new(),
-            error: Some(HttpError::Internal(panic_text(&*panic))),
-            response_time_ms: 0.0,
-            head_ms: 0.0,
-            start_time: crate::log::now(),
-            tail: None,
-        },
-    };
-    if meta.stream {
-        outcome.response_time_ms = outcome.head_ms;
-    }
-    let failure = http::default_failure(&outcome, &meta);
-    // an exception the client raises out of the call is no request in Locust's stats
-    let escapes = http::escaping_error(&outcome, &meta).is_some();
-    if meta.recorded && !escapes && !bridge.take_abandoned(ticket) {
-        let now = crate::log::now();
-        let len = outcome
-            .response
-            .as_ref()
-            .map(|r| http::recorded_length(r, meta.stream) as u64)
-            .unwrap_or(0);
-        stats.log_request_paced(
-            &meta.method_label,
-            &meta.name,
-            Some(outcome.response_time_ms),
-            len,
-            now,
-            meta.pacing_ms,
-        );
-        if let Some(f) = &failure {
-            stats.log_error(&meta.method_label, &meta.name, f, now);
+    execution: impl Future<Output = Outcome> + Send,
+    stats: Arc<RequestStats>,
+    bridge: Arc<Bridge>,
+) -> impl Future<Output = ()> + Send {
+    async move {
+        // A panic in the engine must not lose the user parked on this call: it becomes a failure.
+        let mut outcome = match AssertUnwindSafe(execution).catch_unwind().await {
+            Ok(o) => o,
+            Err(panic) => Outcome {
+                response: None,
+                history: Vec::new(),
+                error: Some(HttpError::Internal(panic_text(&*panic))),
+                response_time_ms: 0.0,
+                head_ms: 0.0,
+                start_time: crate::log::now(),
+                tail: None,
+            },
+        };
+        if meta.stream {
+            outcome.response_time_ms = outcome.head_ms;
         }
-        crate::otel::record::request(
-            &meta.name,
-            Some(outcome.response_time_ms),
-            failure.as_deref(),
+        let failure = http::default_failure(&outcome, &meta);
+        // an exception the client raises out of the call is no request in Locust's stats
+        let escapes = http::escaping_error(&outcome, &meta).is_some();
+        if meta.recorded && !escapes && !bridge.take_abandoned(ticket) {
+            let now = crate::log::now();
+            let len = outcome
+                .response
+                .as_ref()
+                .map(|r| http::recorded_length(r, meta.stream) as u64)
+                .unwrap_or(0);
+            stats.log_request_paced(
+                &meta.method_label,
+                &meta.name,
+                Some(outcome.response_time_ms),
+                len,
+                now,
+                meta.pacing_ms,
+            );
+            if let Some(f) = &failure {
+                stats.log_error(&meta.method_label, &meta.name, f, now);
+            }
+            crate::otel::record::request(
+                &meta.name,
+                Some(outcome.response_time_ms),
+                failure.as_deref(),
+            );
+        }
+        crate::otel::record::call_done(&meta, &outcome, failure.as_deref());
+        bridge.complete(
+            ticket,
+            Box::new(Completed {
+                outcome,
+                meta,
+                failure,
+            }),
         );
     }
-    crate::otel::record::call_done(&meta, &outcome, failure.as_deref());
-    bridge.complete(
-        ticket,
-        Box::new(Completed {
-            outcome,
-            meta,
-            failure,
-        }),
-    );
 }
 
 /// The message of a caught panic.

@@ -226,14 +226,7 @@ async fn a_panic_in_the_execution_completes_the_ticket_as_a_recorded_failure() {
     let stats = rig.stats.clone();
     let bridge = rig.bridge.clone();
     tokio::spawn(async move {
-        complete(
-            ticket,
-            meta,
-            async { panic!("engine bug") },
-            &stats,
-            &bridge,
-        )
-        .await
+        complete(ticket, meta, async { panic!("engine bug") }, stats, bridge).await
     })
     .await
     .unwrap();

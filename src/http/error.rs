@@ -6,6 +6,7 @@
 //! Who calls it: the engine (`conn` builds the errors, `py` turns the descriptions into Python objects and the
 //! stats into failure rows). Plain data; never touches Python.
 use super::{Flavor, path_url, tls, wire};
+use std::fmt::Write;
 use url::Url;
 use wire::exc::{PyExc, PyVal};
 
@@ -138,7 +139,10 @@ pub fn pool_name(url: &Url) -> String {
     } else {
         "HTTPConnectionPool"
     };
-    format!("{pool}(host='{host}', port={port})")
+    // (one allocation of the right size: this is made for every request, for the texts of its errors)
+    let mut name = String::with_capacity(pool.len() + host.len() + 24);
+    let _ = write!(name, "{pool}(host='{host}', port={port})");
+    name
 }
 
 fn exc(class: &'static str, args: Vec<PyVal>) -> PyExc {

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use cookie_store::CookieStore;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use parking_lot::Mutex;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use url::Url;
@@ -364,78 +365,83 @@ impl UserClient {
     }
 
     /// Run the call to the end (redirects, body, decompression), with the connect and read timeouts of `spec`.
-    pub async fn execute(
+    ///
+    /// (A block rather than an `async fn`, which would keep its arguments twice: `engine::run`.)
+    #[allow(clippy::manual_async_fn)]
+    pub fn execute(
         route: Route,
         jar: Arc<Mutex<CookieStore>>,
         spec: RequestSpec,
         flavor: Flavor,
-    ) -> Outcome {
-        let start_time = crate::log::now();
-        let t0 = Instant::now();
-        let (result, history) = run_chain(&route, &jar, &spec, flavor).await;
-        let (result, tail) = match result {
-            Ok((r, tail)) => (Ok(r), tail),
-            Err(e) => (Err(e), None),
-        };
-        // the bytes that ended the response may have waited in the socket for the I/O thread: that wait is the
-        // generator's, not the server's (conn::stamp)
-        let lag = match &result {
-            Ok(r) => r.lag,
-            Err(_) => Duration::ZERO,
-        };
-        if !lag.is_zero() {
-            crate::stats::lateness::record_socket(lag.as_micros() as u64);
-        }
-        let response_time_ms = t0.elapsed().saturating_sub(lag).as_secs_f64() * 1000.0;
-        let head_ms = match &result {
-            Ok(r) => r.head_at.saturating_duration_since(t0).as_secs_f64() * 1000.0,
-            _ => response_time_ms,
-        };
-        match result {
-            // FastHttpUser keeps the status and headers of a response whose body failed, if it accepts the status
-            // (for any other status geventhttpclient reads the body before it returns, and Locust shows status 0)
-            Err(HttpError::Read {
-                exc,
-                head: Some(head),
-            }) if flavor == Flavor::Fast && fast_status_ok(head.status) => Outcome {
-                response: Some(Exchange {
-                    status: head.status,
-                    reason: head.reason,
-                    headers: head.headers,
-                    url: spec.url.clone(),
-                    method: spec.method.clone(),
-                    request_headers: HeaderMap::new(),
-                    body: Bytes::new(),
-                    elapsed: Duration::ZERO,
-                    version: head.version,
-                    head_at: Instant::now(),
-                    lag: Duration::ZERO,
-                }),
-                history,
-                error: Some(HttpError::Read { exc, head: None }),
-                response_time_ms,
-                head_ms,
-                start_time,
-                tail: None,
-            },
-            Ok(resp) => Outcome {
-                response: Some(resp),
-                history,
-                error: None,
-                response_time_ms,
-                head_ms,
-                start_time,
-                tail,
-            },
-            Err(e) => Outcome {
-                response: None,
-                history,
-                error: Some(e),
-                response_time_ms,
-                head_ms,
-                start_time,
-                tail: None,
-            },
+    ) -> impl Future<Output = Outcome> + Send {
+        async move {
+            let start_time = crate::log::now();
+            let t0 = Instant::now();
+            let (result, history) = run_chain(&route, &jar, &spec, flavor).await;
+            let (result, tail) = match result {
+                Ok((r, tail)) => (Ok(r), tail),
+                Err(e) => (Err(e), None),
+            };
+            // the bytes that ended the response may have waited in the socket for the I/O thread: that wait is the
+            // generator's, not the server's (conn::stamp)
+            let lag = match &result {
+                Ok(r) => r.lag,
+                Err(_) => Duration::ZERO,
+            };
+            if !lag.is_zero() {
+                crate::stats::lateness::record_socket(lag.as_micros() as u64);
+            }
+            let response_time_ms = t0.elapsed().saturating_sub(lag).as_secs_f64() * 1000.0;
+            let head_ms = match &result {
+                Ok(r) => r.head_at.saturating_duration_since(t0).as_secs_f64() * 1000.0,
+                _ => response_time_ms,
+            };
+            match result {
+                // FastHttpUser keeps the status and headers of a response whose body failed, if it accepts the status
+                // (for any other status geventhttpclient reads the body before it returns, and Locust shows status 0)
+                Err(HttpError::Read {
+                    exc,
+                    head: Some(head),
+                }) if flavor == Flavor::Fast && fast_status_ok(head.status) => Outcome {
+                    response: Some(Exchange {
+                        status: head.status,
+                        reason: head.reason,
+                        headers: head.headers,
+                        url: spec.url.clone(),
+                        method: spec.method.clone(),
+                        request_headers: HeaderMap::new(),
+                        body: Bytes::new(),
+                        elapsed: Duration::ZERO,
+                        version: head.version,
+                        head_at: Instant::now(),
+                        lag: Duration::ZERO,
+                    }),
+                    history,
+                    error: Some(HttpError::Read { exc, head: None }),
+                    response_time_ms,
+                    head_ms,
+                    start_time,
+                    tail: None,
+                },
+                Ok(resp) => Outcome {
+                    response: Some(resp),
+                    history,
+                    error: None,
+                    response_time_ms,
+                    head_ms,
+                    start_time,
+                    tail,
+                },
+                Err(e) => Outcome {
+                    response: None,
+                    history,
+                    error: Some(e),
+                    response_time_ms,
+                    head_ms,
+                    start_time,
+                    tail: None,
+                },
+            }
         }
     }
 
@@ -579,15 +585,15 @@ async fn run_chain(
                 HeaderValue::from(payload.len()),
             );
         }
-        let ctx = wire::Context {
+        let ctx = Arc::new(wire::Context {
             method: check::method_str(&method).to_string(),
-            url: url.to_string(),
+            url: url.as_str().to_owned(),
             pool: pool_name(&url),
             read_timeout: spec.timeout_texts.1.clone(),
             limits: wire::Limits {
                 max_body: spec.max_body,
             },
-        };
+        });
         let call = conn::Call {
             verify: route.verify,
             method: &method,

@@ -310,12 +310,13 @@ mod tests {
     use super::*;
     use crate::http::wire::{Context, Dialect, Limits};
     use http::Method;
+    use std::sync::Arc;
 
     fn call<'a>(
         url: &'a url::Url,
         headers: &'a HeaderMap,
         body: &'a [u8],
-        ctx: &'a Context,
+        ctx: &'a Arc<Context>,
     ) -> super::super::Call<'a> {
         super::super::Call {
             verify: false,
@@ -339,13 +340,13 @@ mod tests {
     #[test]
     fn request_drops_connection_headers_and_takes_authority_from_host() {
         let url = url::Url::parse("https://example.test:8443/a/b?q=1").unwrap();
-        let ctx = Context {
+        let ctx = Arc::new(Context {
             method: "POST".into(),
             url: url.to_string(),
             pool: String::new(),
             read_timeout: None,
             limits: Limits::default(),
-        };
+        });
         let mut headers = HeaderMap::new();
         headers.insert("connection", HeaderValue::from_static("keep-alive"));
         headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));

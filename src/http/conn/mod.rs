@@ -274,7 +274,7 @@ pub struct Call<'a> {
     pub extra_head: &'a [u8],
     pub body: &'a [u8],
     pub dialect: Dialect,
-    pub ctx: &'a wire::Context,
+    pub ctx: &'a Arc<wire::Context>,
     pub timeouts: Timeouts,
     /// The connect timeout as the locustfile gave it (for requests' ConnectTimeoutError text).
     pub connect_timeout: &'a str,

@@ -83,14 +83,14 @@ fn tls() -> Tls {
     Tls::with_connectors(c.clone(), c)
 }
 
-fn ctx(method: &Method, url: &Url) -> wire::Context {
-    wire::Context {
+fn ctx(method: &Method, url: &Url) -> Arc<wire::Context> {
+    Arc::new(wire::Context {
         method: method.as_str().to_string(),
         url: url.to_string(),
         pool: crate::http::pool_name(url),
         read_timeout: None,
         limits: wire::Limits::default(),
-    }
+    })
 }
 
 async fn call(
@@ -417,7 +417,7 @@ async fn a_silent_server_and_a_stalled_body_are_read_timeouts_of_each_client() {
         read: Some(Duration::from_millis(200)),
     };
     let mut ctx = ctx(&Method::GET, &url);
-    ctx.read_timeout = Some("0.2".into());
+    Arc::make_mut(&mut ctx).read_timeout = Some("0.2".into());
     let headers = HeaderMap::new();
     let mut c = Call {
         verify: true,

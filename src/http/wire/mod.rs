@@ -18,6 +18,7 @@ pub mod pyhttp;
 
 use bytes::{Bytes, BytesMut};
 use exc::PyExc;
+use std::sync::Arc;
 
 /// Which client's reading rules apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,7 +150,8 @@ pub trait Reader: Send {
 
 /// A reader for `dialect`. Boxed: the reader state (~1 KB for HttpUser) would otherwise sit in every request's
 /// future for its whole life.
-pub fn reader(dialect: Dialect, ctx: Context) -> AnyReader {
+/// (`ctx` is shared: one per hop of a call, made once, not once per attempt.)
+pub fn reader(dialect: Dialect, ctx: Arc<Context>) -> AnyReader {
     match dialect {
         Dialect::Requests => AnyReader::Requests(Box::new(pyhttp::PyReader::new(ctx))),
         Dialect::Fast => AnyReader::Fast(Box::new(llhttp::LlReader::new(ctx))),

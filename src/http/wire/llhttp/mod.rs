@@ -60,6 +60,7 @@ use decode::{Encoding, content_encoding, decode_content};
 pub use errors::{LOCUST_VALID_STATUSES, errno_exc, locust_bad_status, recorded_by_locust};
 use errors::{bad_fd, connection_closed, parse_error, parse_text, retries_exceeded};
 use parser::{Finish, HPE_INVALID_EOF_STATE, PErr, Parser, perr};
+use std::sync::Arc;
 
 /// geventhttpclient's `HTTPSocketResponse.DEFAULT_BLOCK_SIZE`: what one `recv()` asks for.
 const BLOCK: usize = 4096;
@@ -250,7 +251,7 @@ enum Phase {
 
 /// Reads one response the way FastHttpUser's client stack reads it (see the module docs).
 pub struct LlReader {
-    ctx: Context,
+    ctx: Arc<Context>,
     parser: Parser,
     resp: Resp,
     /// The C wrapper's `self->error`: once set, every `feed` raises it again.
@@ -268,7 +269,8 @@ pub struct LlReader {
 }
 
 impl LlReader {
-    pub fn new(ctx: Context) -> Self {
+    pub fn new(ctx: impl Into<Arc<Context>>) -> Self {
+        let ctx = ctx.into();
         let head = ctx.method.eq_ignore_ascii_case("HEAD");
         let cap = ctx.limits.max_body;
         LlReader {

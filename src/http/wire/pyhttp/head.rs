@@ -17,6 +17,7 @@ use super::pyint::{INT_MAX_STR_DIGITS, IntErr, PyInt, py_int10};
 use super::{Phase, PyReader};
 use crate::http::wire::exc::{PyExc, PyVal};
 use crate::pyfmt::py_str_repr;
+use std::borrow::Cow;
 
 /// http.client's `_MAXHEADERS`.
 const MAXHEADERS: usize = 100;
@@ -48,28 +49,21 @@ impl PyReader {
         let no_body =
             status == 204 || status == 304 || (100..200).contains(&status) || self.is_head;
         let hp = &self.hp;
+        let fields = &self.head.headers[..];
 
         // http.client (the raw values of the first field of each name)
-        let hc_chunked = hp
-            .te
-            .as_deref()
-            .is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
+        let hc_chunked =
+            Slot::raw(&hp.te, fields).is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
         let mut will_close = if self.head.version == 11 {
-            hp.conn
-                .as_deref()
-                .is_some_and(|c| contains_ignore_ascii_case(c, "close"))
+            Slot::raw(&hp.conn, fields).is_some_and(|c| contains_ignore_ascii_case(c, "close"))
         } else {
-            !(hp.keep_alive.as_deref().is_some_and(|k| !k.is_empty())
-                || hp
-                    .conn
-                    .as_deref()
+            !(Slot::raw(&hp.keep_alive, fields).is_some_and(|k| !k.is_empty())
+                || Slot::raw(&hp.conn, fields)
                     .is_some_and(|c| contains_ignore_ascii_case(c, "keep-alive"))
-                || hp
-                    .pconn
-                    .as_deref()
+                || Slot::raw(&hp.pconn, fields)
                     .is_some_and(|c| contains_ignore_ascii_case(c, "keep-alive")))
         };
-        let mut hc_left = match hp.cl.as_deref() {
+        let mut hc_left = match Slot::raw(&hp.cl, fields) {
             Some(cl) if !cl.is_empty() && !hc_chunked => match py_int10(cl) {
                 Ok(n) if !n.neg => Some(n.to_u64_saturating()),
                 _ => None,
@@ -145,9 +139,21 @@ impl PyReader {
 // the status line
 
 pub(super) struct StatusLine {
-    pub(super) version: String,
+    /// The line as latin-1 text; the version and the reason are parts of it.
+    text: String,
+    version: std::ops::Range<usize>,
     pub(super) status: u16,
-    pub(super) reason: String,
+    reason: std::ops::Range<usize>,
+}
+
+impl StatusLine {
+    pub(super) fn version(&self) -> &str {
+        &self.text[self.version.clone()]
+    }
+
+    pub(super) fn reason(&self) -> &str {
+        &self.text[self.reason.clone()]
+    }
 }
 
 /// `HTTPResponse._read_status`.
@@ -201,10 +207,20 @@ pub(super) fn parse_status(line: &[u8]) -> Result<StatusLine, PyExc> {
         (false, Ok(s)) if (100..=999).contains(&s) => s,
         _ => return Err(bad(None)),
     };
+    // (the parts are slices of `text`, or "")
+    let at = |part: &str| {
+        let start = (part.as_ptr() as usize)
+            .checked_sub(text.as_ptr() as usize)
+            .filter(|&i| i <= text.len())
+            .unwrap_or(0);
+        start..start + part.len()
+    };
+    let (version, reason) = (at(version), at(reason));
     Ok(StatusLine {
-        version: version.to_owned(),
+        text,
+        version,
         status,
-        reason: reason.to_owned(),
+        reason,
     })
 }
 
@@ -249,6 +265,15 @@ fn contains_ignore_ascii_case(hay: &str, needle: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
+/// Bytes decoded as latin-1, reusing their buffer when they are ASCII (as header values nearly always are).
+fn latin1_owned(b: Vec<u8>) -> String {
+    match String::from_utf8(b) {
+        Ok(s) if s.is_ascii() => s,
+        Ok(s) => latin1(s.as_bytes()),
+        Err(e) => latin1(e.as_bytes()),
+    }
+}
+
 /// Bytes decoded as latin-1.
 fn latin1(b: &[u8]) -> String {
     if b.is_ascii() {
@@ -269,13 +294,29 @@ pub(super) struct HeadParse {
     /// The email parser left its header section (a blank or non-field line): later lines are "body".
     email_done: bool,
     /// The field being collected: name, and value lines (the first without its leading blanks).
-    pending: Option<(Vec<u8>, Vec<u8>)>,
+    pending: Option<(String, Vec<u8>)>,
     /// The raw values of the first field of each name http.client looks at.
-    cl: Option<String>,
-    te: Option<String>,
-    conn: Option<String>,
-    keep_alive: Option<String>,
-    pconn: Option<String>,
+    cl: Option<Slot>,
+    te: Option<Slot>,
+    conn: Option<Slot>,
+    keep_alive: Option<Slot>,
+    pconn: Option<Slot>,
+}
+
+/// The raw value of a field http.client looks at: where it is in the field list, where it is the same (not
+/// folded), or the raw value itself (folded: the list has it unfolded).
+enum Slot {
+    At(usize),
+    Raw(String),
+}
+
+impl Slot {
+    fn raw<'a>(slot: &'a Option<Slot>, fields: &'a [(String, String)]) -> Option<&'a str> {
+        match slot.as_ref()? {
+            Slot::At(i) => fields.get(*i).map(|(_, v)| v.as_str()),
+            Slot::Raw(v) => Some(v),
+        }
+    }
 }
 
 impl HeadParse {
@@ -340,7 +381,7 @@ impl HeadParse {
             .iter()
             .take_while(|&&c| c == b' ' || c == b'\t')
             .count();
-        self.pending = Some((line[..colon].to_vec(), rest[lead..].to_vec()));
+        self.pending = Some((latin1(&line[..colon]), rest[lead..].to_vec()));
     }
 
     /// `compat32.header_source_parse` of the pending field; urllib3's unfolding for the field list.
@@ -351,8 +392,8 @@ impl HeadParse {
         while matches!(value.last(), Some(b'\r' | b'\n')) {
             value.pop();
         }
-        let name = latin1(&name);
-        let value = latin1(&value);
+        let value = latin1_owned(value);
+        let folded = value.contains("\r\n");
         let slot = if name.eq_ignore_ascii_case("content-length") {
             Some(&mut self.cl)
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
@@ -369,13 +410,13 @@ impl HeadParse {
         if let Some(slot) = slot
             && slot.is_none()
         {
-            *slot = Some(value.clone());
+            *slot = Some(if folded {
+                Slot::Raw(value.clone())
+            } else {
+                Slot::At(out.len())
+            });
         }
-        let value = if value.contains("\r\n") {
-            unfold(&value)
-        } else {
-            value
-        };
+        let value = if folded { unfold(&value) } else { value };
         out.push((name, value));
     }
 }
@@ -426,16 +467,19 @@ pub(super) fn unfold(v: &str) -> String {
 }
 
 /// urllib3's `HTTPHeaderDict.get(name)`: the values of every field `name`, joined with ", ".
-fn joined(headers: &[(String, String)], name: &str) -> Option<String> {
+fn joined<'a>(headers: &'a [(String, String)], name: &str) -> Option<Cow<'a, str>> {
     let mut it = headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str());
     let first = it.next()?;
-    let mut s = first.to_owned();
+    let Some(second) = it.next() else {
+        return Some(Cow::Borrowed(first));
+    };
+    let mut s = format!("{first}, {second}");
     for v in it {
         s.push_str(", ");
         s.push_str(v);
     }
-    Some(s)
+    Some(Cow::Owned(s))
 }

@@ -54,6 +54,7 @@ use body::{BodySt, Framing};
 use bytes::{Buf, BytesMut};
 use errors::{aborted, broken, internal, line_too_long, os_exc, read_timeout_error, wrap};
 use head::{HeadParse, parse_status, py_strip};
+use std::sync::Arc;
 
 mod body;
 mod decode;
@@ -81,7 +82,7 @@ enum Phase {
 
 /// HttpUser's reader of one response.
 pub struct PyReader {
-    ctx: Context,
+    ctx: Arc<Context>,
     is_head: bool,
     phase: Phase,
     /// Bytes at the front of the caller's buffer already searched for `\n` without finding one.
@@ -96,7 +97,8 @@ pub struct PyReader {
 }
 
 impl PyReader {
-    pub fn new(ctx: Context) -> Self {
+    pub fn new(ctx: impl Into<Arc<Context>>) -> Self {
+        let ctx = ctx.into();
         let is_head = ctx.method == "HEAD";
         PyReader {
             ctx,
@@ -174,12 +176,12 @@ impl PyReader {
                         self.phase = Phase::Skip;
                         continue;
                     }
-                    let version = if st.version == "HTTP/1.0" || st.version == "HTTP/0.9" {
+                    let version = if st.version() == "HTTP/1.0" || st.version() == "HTTP/0.9" {
                         10
-                    } else if st.version.starts_with("HTTP/1.") {
+                    } else if st.version().starts_with("HTTP/1.") {
                         11
                     } else {
-                        let v = PyVal::str(st.version.clone());
+                        let v = PyVal::str(st.version().to_owned());
                         return Err(aborted(
                             PyExc::new("http.client.UnknownProtocol", vec![v.clone()])
                                 .with_attr("version", v),
@@ -187,8 +189,8 @@ impl PyReader {
                     };
                     self.head = Head {
                         status: st.status,
-                        reason: py_strip(&st.reason).to_owned(),
-                        headers: Vec::new(),
+                        reason: py_strip(st.reason()).to_owned(),
+                        headers: Vec::with_capacity(8),
                         version,
                     };
                     self.hp = HeadParse::default();
