@@ -68,6 +68,7 @@ __all__ = [
     "set_flush_hook",
     "set_ssl_suffix",
     "set_stats_settings",
+    "share_headers",
     "sleep",
     "stats_clear",
     "stats_current_percentile",
@@ -563,6 +564,10 @@ def web_reply(id: int, status: int, headers: Sequence[tuple[str, bytes]], body: 
 
 def flush() -> None:
     """Hand the requests sent since the last call to tokio (scheduled through the flush hook)."""
+
+def share_headers(pairs: Sequence[tuple[str, str]]) -> None:
+    """Register a header list the shim never changes: a Request given this very object shares its pairs, converted
+    once here."""
 
 def set_flush_hook(hook: Callable[[], object]) -> None:
     """What `Session.send` calls when a batch of requests starts (the shim schedules `flush` with it)."""

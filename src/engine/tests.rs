@@ -70,7 +70,7 @@ fn call(url: &Url, flavor: Flavor, recorded: bool) -> (RequestSpec, CallMeta) {
     let spec = RequestSpec {
         method: ::http::Method::GET,
         url: url.clone(),
-        headers: Vec::new(),
+        headers: Default::default(),
         header_fault: None,
         no_host: false,
         body: None,

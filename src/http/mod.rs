@@ -62,8 +62,9 @@ pub fn path_url(url: &Url) -> String {
 pub struct RequestSpec {
     pub method: Method,
     pub url: Url,
-    /// Request headers in order; later entries with the same name replace earlier ones.
-    pub headers: Vec<(String, String)>,
+    /// Request headers in order; later entries with the same name replace earlier ones (often a list many
+    /// calls share: `py::request`).
+    pub headers: Arc<Vec<(String, String)>>,
     /// The client's text for a header part the shim refused (one Rust never sees: a `bytes` name, a value that is
     /// not `str`). It comes after `headers` in the client's order: a refused pair among them is reported first.
     pub header_fault: Option<String>,
@@ -491,7 +492,7 @@ fn request_headers(spec: &RequestSpec, flavor: Flavor) -> Result<(HeaderMap, Vec
     let mut headers = HeaderMap::new();
     let mut extra = Vec::new();
     let mut encoding = None;
-    for (k, v) in &spec.headers {
+    for (k, v) in spec.headers.iter() {
         match flavor {
             Flavor::Requests => {
                 if let Some(m) = check::requests_header_fault(k, v) {

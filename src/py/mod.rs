@@ -760,6 +760,7 @@ pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(flush, m)?)?;
     m.add_function(wrap_pyfunction!(set_stats_settings, m)?)?;
     m.add_function(wrap_pyfunction!(set_flush_hook, m)?)?;
+    m.add_function(wrap_pyfunction!(request::share_headers, m)?)?;
     m.add_function(wrap_pyfunction!(set_ssl_suffix, m)?)?;
     m.add_function(wrap_pyfunction!(ack, m)?)?;
     m.add_function(wrap_pyfunction!(web_reply, m)?)?;

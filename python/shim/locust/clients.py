@@ -59,6 +59,7 @@ def _shared_default_headers():
     if _shared_defaults is None:
         headers = _default_headers()
         _shared_defaults = (headers, list(headers.items()))
+        _rlocust.share_headers(_shared_defaults[1])  # converted once, not per call
     return _shared_defaults
 
 

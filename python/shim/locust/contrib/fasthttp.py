@@ -48,6 +48,7 @@ _STREAMED, _NOT_STREAMED = {"stream": True}, {}
 # the headers of a request with none of its own, as `request` makes them
 _PLAIN_PAIRS = header_pairs({"User-Agent": "python/gevent-http-client-" + _GEVENTHTTPCLIENT_VERSION,
                              "Accept-Encoding": "gzip, deflate, br"}, fast=True)[0]
+_rlocust.share_headers(_PLAIN_PAIRS)  # never changed: converted once, not per call
 
 
 def _plain_plan_of(base, url):

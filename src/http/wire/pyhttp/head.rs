@@ -207,12 +207,12 @@ pub(super) fn parse_status(line: &[u8]) -> Result<StatusLine, PyExc> {
         (false, Ok(s)) if (100..=999).contains(&s) => s,
         _ => return Err(bad(None)),
     };
-    // (the parts are slices of `text`, or "")
+    // (the parts are slices of `text`, or an empty literal)
     let at = |part: &str| {
-        let start = (part.as_ptr() as usize)
-            .checked_sub(text.as_ptr() as usize)
-            .filter(|&i| i <= text.len())
-            .unwrap_or(0);
+        if part.is_empty() {
+            return 0..0;
+        }
+        let start = part.as_ptr() as usize - text.as_ptr() as usize;
         start..start + part.len()
     };
     let (version, reason) = (at(version), at(reason));

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Two rlocust binaries measured at the same time (issue 29's before/after figures on a machine whose speed wanders).
+
+    python3 bench/simultaneous.py BEFORE AFTER [--users 25] [--rounds 4] [--window 10]
+
+On this VM the same binary's CPU per request moves by a third between minutes, so runs one after another (even
+alternated) need many pairs to show a 5-10% change. Here both binaries run the throughput workload of
+bench/breakdown.py (no wait, `GET /` on one nginx over loopback, `--users` each) side by side, and each one's CPU
+(user + sys, per thread) and requests (its `/metrics`) are read over the same window: whatever the machine does
+then, both see it. The order the two start in alternates between rounds. Prints one line per round: requests/s and
+CPU µs per request of each (I/O threads and the Python thread), and AFTER/BEFORE.
+
+Loopback only; every run is bounded by -t.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import breakdown  # noqa: E402  (the workload, its nginx, and the per-thread CPU reading)
+
+
+def measure(runs, window):
+    """Each run's requests and CPU split over one window that starts 6 s in."""
+    time.sleep(6)
+    start = {label: (breakdown.requests_total(r.metrics), breakdown.thread_cpu(r.pid)) for label, r in runs}
+    time.sleep(window)
+    out = {}
+    for label, r in runs:
+        n0, c0 = start[label]
+        n = breakdown.requests_total(r.metrics) - n0
+        cpu = {k: v - c0.get(k, 0) for k, v in breakdown.thread_cpu(r.pid).items()}
+        io = sum(v for k, v in cpu.items() if k.startswith("rlocust-io"))
+        total = sum(cpu.values())
+        out[label] = (n / window, total * 1e6 / n, io * 1e6 / n, (total - io) * 1e6 / n)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("before")
+    ap.add_argument("after")
+    ap.add_argument("--users", type=int, default=25)
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--window", type=float, default=10)
+    o = ap.parse_args()
+    breakdown.compare.ensure_nginx()
+    work = Path(tempfile.mkdtemp(prefix="simultaneous-"))
+    nginx, host = breakdown.compare.start_nginx(str(work))
+    ratios = []
+    try:
+        for i in range(o.rounds):
+            order = [("before", o.before), ("after", o.after)]
+            if i % 2:
+                order.reverse()
+            runs = []
+            for label, binary in order:
+                args = argparse.Namespace(rlocust=binary, client="HttpUser", users=o.users, host=host,
+                                          seconds=int(o.window) + 12, window=o.window)
+                runs.append((label, breakdown.Run(args, work, f"round{i + 1}-{label}")))
+            res = measure(runs, o.window)
+            for _, r in runs:
+                r.finish()
+            b, a = res["before"], res["after"]
+            ratios.append(a[1] / b[1])
+            print(f"round {i + 1}: before {b[0]:,.0f}/s {b[1]:.1f} µs (I/O {b[2]:.2f}, Python {b[3]:.2f}) | "
+                  f"after {a[0]:,.0f}/s {a[1]:.1f} µs (I/O {a[2]:.2f}, Python {a[3]:.2f}) | after/before "
+                  f"{a[1] / b[1]:.3f}", flush=True)
+    finally:
+        nginx.terminate()
+        nginx.wait()
+    print(f"median after/before: {statistics.median(ratios):.3f}")
+
+
+if __name__ == "__main__":
+    main()
