@@ -57,6 +57,56 @@ pub fn path_url(url: &Url) -> String {
     s
 }
 
+/// A call's header pairs, in order. Often one list that many calls share (a session's default headers:
+/// `py::request`), which keeps what each client made of it, so that it is checked and built once, not per call.
+#[derive(Debug, Default)]
+pub struct HeaderList {
+    pairs: Vec<(String, String)>,
+    /// Calls share this list: what [`request_headers`] builds from it is kept.
+    shared: bool,
+    /// What each flavor's client makes of `pairs` (indexed by `Flavor as usize`), once built without a refusal.
+    built: [std::sync::OnceLock<(HeaderMap, Vec<u8>)>; 2],
+}
+
+impl HeaderList {
+    /// The pairs of one call.
+    pub fn new(pairs: Vec<(String, String)>) -> HeaderList {
+        HeaderList {
+            pairs,
+            ..HeaderList::default()
+        }
+    }
+
+    /// The pairs of a list calls share.
+    pub fn shared(pairs: Vec<(String, String)>) -> HeaderList {
+        HeaderList {
+            pairs,
+            shared: true,
+            ..HeaderList::default()
+        }
+    }
+
+    /// The pairs to change (a copy that is the call's own, as `Arc::make_mut` makes it: see `Clone`).
+    pub fn pairs_mut(&mut self) -> &mut Vec<(String, String)> {
+        &mut self.pairs
+    }
+}
+
+/// A copy is one call's own list, to be changed: it keeps nothing built.
+impl Clone for HeaderList {
+    fn clone(&self) -> HeaderList {
+        HeaderList::new(self.pairs.clone())
+    }
+}
+
+impl std::ops::Deref for HeaderList {
+    type Target = [(String, String)];
+
+    fn deref(&self) -> &Self::Target {
+        &self.pairs
+    }
+}
+
 /// One request as plain data (built by `py` from the Python call's arguments).
 #[derive(Debug, Clone)]
 pub struct RequestSpec {
@@ -64,7 +114,7 @@ pub struct RequestSpec {
     pub url: Url,
     /// Request headers in order; later entries with the same name replace earlier ones (often a list many
     /// calls share: `py::request`).
-    pub headers: Arc<Vec<(String, String)>>,
+    pub headers: Arc<HeaderList>,
     /// The client's text for a header part the shim refused (one Rust never sees: a `bytes` name, a value that is
     /// not `str`). It comes after `headers` in the client's order: a refused pair among them is reported first.
     pub header_fault: Option<String>,
@@ -478,21 +528,63 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
 /// The request's headers as the client sends them, or why it refuses the request before sending it: checked in
 /// the client's order (FastHttpUser: the target, then each header; HttpUser: every header as requests prepares
 /// them, then their encodings as http.client writes them). Values go out in latin-1, as both clients write them;
-/// the second part holds the header lines a `HeaderMap` cannot (see `conn::Call::extra_head`).
+/// the second part holds the header lines a `HeaderMap` cannot (see `conn::Call::extra_head`). A shared list's
+/// are built once per client ([`HeaderList`]): the checks and the `HeaderMap` were 6 allocations a call.
 fn request_headers(spec: &RequestSpec, flavor: Flavor) -> Result<(HeaderMap, Vec<u8>), HttpError> {
-    let refused = |class: &'static str, text: String, recorded: bool| HttpError::Refused {
-        exc: Box::new(PyExc::new(class, vec![wire::exc::PyVal::str(text)])),
-        recorded,
-    };
     if flavor == Flavor::Fast
         && let Some(m) = check::fast_target_fault(spec.url.path(), spec.url.query())
     {
         return Err(refused("builtins.ValueError", m, false));
     }
+    let list = &*spec.headers;
+    let kept = &list.built[flavor as usize];
+    let built = match kept.get() {
+        Some((headers, extra)) => Ok((headers.clone(), extra.clone())),
+        None => match header_map(list, flavor)? {
+            (headers, extra, None) => {
+                if list.shared {
+                    let _ = kept.set((headers.clone(), extra.clone()));
+                }
+                Ok((headers, extra))
+            }
+            (_, _, Some(encoding)) => Err(encoding),
+        },
+    };
+    if let Some(m) = &spec.header_fault {
+        return Err(match flavor {
+            Flavor::Requests => refused("requests.exceptions.InvalidHeader", m.clone(), true),
+            Flavor::Fast => refused("builtins.ValueError", m.clone(), false),
+        });
+    }
+    let (headers, extra) = built.map_err(|e| HttpError::Refused {
+        exc: Box::new(e),
+        recorded: false,
+    })?;
+    if spec.no_host {
+        return Err(error::no_host());
+    }
+    Ok((headers, extra))
+}
+
+/// The client refuses the request before sending it, with this exception.
+fn refused(class: &'static str, text: String, recorded: bool) -> HttpError {
+    HttpError::Refused {
+        exc: Box::new(PyExc::new(class, vec![wire::exc::PyVal::str(text)])),
+        recorded,
+    }
+}
+
+/// The header pairs as the client sends them (what a `HeaderMap` holds, then the other lines), and the
+/// exception requests raises when it encodes a value it cannot (after every pair is checked); a refused pair
+/// is the error.
+fn header_map(
+    pairs: &[(String, String)],
+    flavor: Flavor,
+) -> Result<(HeaderMap, Vec<u8>, Option<PyExc>), HttpError> {
     let mut headers = HeaderMap::new();
     let mut extra = Vec::new();
     let mut encoding = None;
-    for (k, v) in spec.headers.iter() {
+    for (k, v) in pairs {
         match flavor {
             Flavor::Requests => {
                 if let Some(m) = check::requests_header_fault(k, v) {
@@ -527,22 +619,7 @@ fn request_headers(spec: &RequestSpec, flavor: Flavor) -> Result<(HeaderMap, Vec
             }
         }
     }
-    if let Some(m) = &spec.header_fault {
-        return Err(match flavor {
-            Flavor::Requests => refused("requests.exceptions.InvalidHeader", m.clone(), true),
-            Flavor::Fast => refused("builtins.ValueError", m.clone(), false),
-        });
-    }
-    if let Some(e) = encoding {
-        return Err(HttpError::Refused {
-            exc: Box::new(e),
-            recorded: false,
-        });
-    }
-    if spec.no_host {
-        return Err(error::no_host());
-    }
-    Ok((headers, extra))
+    Ok((headers, extra, encoding))
 }
 
 async fn run_chain(
@@ -718,5 +795,78 @@ mod tests {
             "/abs?q=2"
         );
         assert_eq!(path_url(&Url::parse("http://h:1").unwrap()), "/");
+    }
+
+    fn spec(headers: Arc<HeaderList>, header_fault: Option<&str>) -> RequestSpec {
+        RequestSpec {
+            method: Method::GET,
+            url: Url::parse("http://127.0.0.1:9/a").unwrap(),
+            headers,
+            header_fault: header_fault.map(str::to_string),
+            no_host: false,
+            body: None,
+            timeouts: Timeouts::default(),
+            timeout_texts: ("None".into(), None),
+            allow_redirects: true,
+            max_redirects: 30,
+            verify: true,
+            extra_cookies: Vec::new(),
+            retries_on_close: 0,
+            max_body: wire::DEFAULT_MAX_BODY,
+            proxy: None,
+            tls: None,
+            http2: false,
+            stream: false,
+        }
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_shared_header_list_is_built_once_per_client_and_still_checked_with_each_call() {
+        let list = Arc::new(HeaderList::shared(pairs(&[
+            ("User-Agent", "u"),
+            ("X-A", "b"),
+        ])));
+        for flavor in [Flavor::Requests, Flavor::Fast] {
+            let (map, extra) = request_headers(&spec(list.clone(), None), flavor).unwrap();
+            assert_eq!(map.get("user-agent").unwrap(), "u");
+            assert_eq!(map.get("x-a").unwrap(), "b");
+            assert!(extra.is_empty());
+            assert!(list.built[flavor as usize].get().is_some());
+            // kept: the same again, and a fault of this call is still reported
+            assert_eq!(
+                request_headers(&spec(list.clone(), None), flavor)
+                    .unwrap()
+                    .0,
+                map
+            );
+            assert!(request_headers(&spec(list.clone(), Some("bad")), flavor).is_err());
+        }
+        // a call's own copy (tracing adds a header to it) keeps nothing of the shared list's
+        let mut own = list.clone();
+        Arc::make_mut(&mut own)
+            .pairs_mut()
+            .push(("traceparent".into(), "t".into()));
+        assert!(own.built.iter().all(|b| b.get().is_none()));
+        let (map, _) = request_headers(&spec(own, None), Flavor::Requests).unwrap();
+        assert_eq!(map.get("traceparent").unwrap(), "t");
+    }
+
+    #[test]
+    fn a_header_list_that_is_refused_or_not_shared_keeps_nothing() {
+        let refused = Arc::new(HeaderList::shared(pairs(&[("X-Bad", "a\nb")])));
+        assert!(request_headers(&spec(refused.clone(), None), Flavor::Requests).is_err());
+        assert!(refused.built[0].get().is_none());
+        let encoded = Arc::new(HeaderList::shared(pairs(&[("X-Name", "\u{2603}")])));
+        assert!(request_headers(&spec(encoded.clone(), None), Flavor::Requests).is_err());
+        assert!(encoded.built[0].get().is_none());
+        let own = Arc::new(HeaderList::new(pairs(&[("X-A", "1")])));
+        assert!(request_headers(&spec(own.clone(), None), Flavor::Requests).is_ok());
+        assert!(own.built[0].get().is_none());
     }
 }

@@ -171,14 +171,14 @@ pub fn start_span(
     method: &str,
     explicit_name: Option<&str>,
     url: &url::Url,
-    headers: &mut std::sync::Arc<Vec<(String, String)>>,
+    headers: &mut std::sync::Arc<crate::http::HeaderList>,
 ) -> Option<Box<dyn CallTrace>> {
     PROPAGATE.get()?;
     if flavor != Flavor::Requests {
         return None;
     }
     // (the call's own copy of a shared header list)
-    let headers = std::sync::Arc::make_mut(headers);
+    let headers = std::sync::Arc::make_mut(headers).pairs_mut();
     let ids = RandomIdGenerator::default();
     let (trace_id, span_id) = (ids.new_trace_id(), ids.new_span_id());
     headers.retain(|(k, _)| !k.eq_ignore_ascii_case("traceparent"));

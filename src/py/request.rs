@@ -14,7 +14,7 @@ use std::sync::Arc;
 static SHARED: Mutex<Vec<(Py<PyAny>, Pairs)>> = Mutex::new(Vec::new());
 
 /// Header pairs in order, as `http::RequestSpec` holds them.
-type Pairs = Arc<Vec<(String, String)>>;
+type Pairs = Arc<crate::http::HeaderList>;
 
 /// Register `pairs` (a list of `(name, value)` the shim never changes) as a shared header list.
 #[pyfunction]
@@ -22,7 +22,10 @@ pub fn share_headers(pairs: &Bound<'_, PyAny>) -> PyResult<()> {
     let converted: Vec<(String, String)> = pairs.extract()?;
     let mut shared = SHARED.lock();
     if !shared.iter().any(|(o, _)| o.is(pairs)) {
-        shared.push((pairs.clone().unbind(), Arc::new(converted)));
+        shared.push((
+            pairs.clone().unbind(),
+            Arc::new(crate::http::HeaderList::shared(converted)),
+        ));
     }
     Ok(())
 }
@@ -32,7 +35,7 @@ fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Pairs> {
     if let Some((_, pairs)) = SHARED.lock().iter().find(|(o, _)| o.is(headers)) {
         return Ok(pairs.clone());
     }
-    Ok(Arc::new(headers.extract()?))
+    Ok(Arc::new(crate::http::HeaderList::new(headers.extract()?)))
 }
 
 /// `timeout`: (connect seconds, read seconds, connect as text, read as text), None for "wait forever".
