@@ -1,7 +1,7 @@
 //! The operating system's calls, as safe functions: host name, local time, the terminal (width, cbreak mode,
-//! polling stdin), the open-file limit, CPU clocks and memory, signal dispositions, an eventfd, and
-//! `gai_strerror`. Each `unsafe` block carries its `// SAFETY:` reasoning here, once, so the rest of the crate
-//! calls plain Rust functions.
+//! polling stdin), the open-file limit, CPU clocks and memory (transparent huge pages, the allocator's collection),
+//! signal dispositions, an eventfd, and `gai_strerror`. Each `unsafe` block carries its `// SAFETY:` reasoning
+//! here, once, so the rest of the crate calls plain Rust functions.
 //!
 //! Who calls it: `log` (host name, asctime), `web` (download names), `app` (terminal width, open-file limit),
 //! `runner` (keyboard, watchdog, CPU monitor), `bridge` (its eventfd), `http` (resolver messages), `otel` and the
@@ -135,6 +135,22 @@ pub fn rss_bytes() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     pages * page.max(0) as u64
+}
+
+/// Stop the kernel from backing this process's memory with transparent huge pages from now on (Linux's
+/// `PR_SET_THP_DISABLE`, checked when a page is first touched, and kept by `--processes`' children). Returns whether
+/// the kernel took it.
+pub fn disable_transparent_huge_pages() -> bool {
+    // SAFETY: prctl with PR_SET_THP_DISABLE takes plain integers and changes only this process's flag.
+    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1 as libc::c_ulong, 0, 0, 0) == 0 }
+}
+
+/// Have the allocator (mimalloc, the global allocator) give the calling thread's empty pages back and return what
+/// it freed to the OS now (`mi_collect(true)`, forced: the unforced call gave nothing back at 10,000 users).
+pub fn allocator_collect() {
+    // SAFETY: mi_collect takes a plain bool and only touches the calling thread's heap and the shared arenas,
+    // which mimalloc synchronizes itself.
+    unsafe { libmimalloc_sys::mi_collect(true) }
 }
 
 /// CPU seconds (user + system) used by the whole process.

@@ -70,12 +70,25 @@ fn install_panic_hook() {
 /// Run rlocust with `argv` (without the program name). Returns the process exit code.
 pub fn run(argv: Vec<String>) -> i32 {
     install_panic_hook();
+    no_huge_pages();
     crate::runner::watchdog::note_sigint_disposition();
     let _ = ARGV.set(argv.clone());
     let status = steps(argv).unwrap_or_else(|end| end);
     status.report();
     interp::finish();
     status.code()
+}
+
+/// No transparent huge pages for this process, unless the environment asks mimalloc for them
+/// (`MIMALLOC_ALLOW_THP`). mimalloc asks for them on its whole arena (`MADV_HUGEPAGE`), and a 2 MiB page is resident
+/// in full however little of it is used: at 10,000 users that was 18 MB of the 41 MB the Rust heap held (issue 29,
+/// docs/performance.md). The CPU per request did not move (bench/simultaneous.py against the build before, with the
+/// other memory changes of that issue: median 1.003 over 6 rounds).
+pub fn no_huge_pages() {
+    // (a kernel that refuses it only leaves the memory as it was)
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        crate::sys::disable_transparent_huge_pages();
+    }
 }
 
 /// A child of `--processes` (see `distributed::processes`): a worker of the master at `master` (`host:port`; `None`: the

@@ -43,7 +43,10 @@ impl Services {
                     .unwrap_or(1),
             )
             .thread_name("rlocust-io")
-            .on_thread_park(crate::distributed::router::before_park)
+            .on_thread_park(|| {
+                crate::engine::return_freed_memory();
+                crate::distributed::router::before_park();
+            })
             .enable_all()
             .build()
             .map_err(|e| ExitStatus::Internal(format!("cannot start the I/O runtime: {e}")))?;

@@ -358,6 +358,7 @@ fn drain(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
     let bridge = &core()?.bridge;
     let mut batch = BATCH.lock();
     bridge.drain_into(&mut batch);
+    crate::engine::return_freed_memory();
     messages::drained_to_py(py, &mut batch)
 }
 

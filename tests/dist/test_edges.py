@@ -36,14 +36,23 @@ def test_ctrl_c_on_processes_counts_the_last_reports(tool, tmp_path, nodes):  # 
         "runners.WORKER_REPORT_INTERVAL = 30\n"
         f"class U(HttpUser):\n    host = 'http://127.0.0.1:{free_port()}'\n    wait_time = constant(0.1)\n"
         "    @task\n    def t(self):\n        self.client.get('/')\n"))
-    port = free_port()
-    master = nodes(tool, ["-f", lf, "--processes", "2", "--headless", "-u", "2", "-r", "2",
-                          "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
-                          "--master-port", str(port)], tmp_path, "master")
-    master.wait_for(r"All users spawned", 30)
-    time.sleep(1.0)
-    master.proc.send_signal(signal.SIGINT)
-    code = master.wait(30)
+    # Locust's own master has once stayed alive after printing its final stats (a CI run with the suites side by
+    # side; 36 of 36 runs exit at once on a quiet machine): the oracle gets a second run when that happens,
+    # rlocust does not.
+    for attempt in range(2 if tool == "locust" else 1):
+        port = free_port()
+        master = nodes(tool, ["-f", lf, "--processes", "2", "--headless", "-u", "2", "-r", "2",
+                              "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+                              "--master-port", str(port)], tmp_path, f"master{attempt}")
+        master.wait_for(r"All users spawned", 30)
+        time.sleep(1.0)
+        master.proc.send_signal(signal.SIGINT)
+        try:
+            code = master.wait(30)
+            break
+        except AssertionError:
+            if tool != "locust" or attempt:
+                raise
     log = master.log()
     assert "The last worker quit, stopping test." in log, log[-3000:]
     assert "Connection refused" in log, log[-3000:]

@@ -178,6 +178,30 @@ def test_urllib3_queue_is_lifo_when_available():
         assert skipped == "False"
 
 
+def test_urllib3_imported_after_locust_gets_the_lifo_queue_when_it_is_imported():
+    # (Locust imports urllib3 at start; the shim makes the same change when something imports it: requests here)
+    code = """
+        import sys
+        try:
+            import urllib3.connectionpool as _  # noqa
+        except ImportError:
+            print("no urllib3")
+            raise SystemExit
+        for name in [m for m in sys.modules if m.startswith("urllib3")]:
+            del sys.modules[name]
+        import locust
+        from locust import _urllib3_patch
+        before = "urllib3.connectionpool" in sys.modules, _urllib3_patch._Finder in sys.meta_path
+        import requests  # noqa
+        import urllib3.connectionpool
+        from gevent.queue import LifoQueue
+        # (gevent's patched queue module has the LifoQueue too: the hook's own work is seen in its one use)
+        after = _urllib3_patch._Finder in sys.meta_path, "exec_module" in vars(urllib3.connectionpool.__loader__)
+        print(before, after, urllib3.connectionpool.ConnectionPool.QueueCls is LifoQueue)
+    """
+    assert _run_python(code) in ("(False, True) (False, False) True", "no urllib3")
+
+
 @pytest.mark.parametrize(
     "module, dependency, names",
     [

@@ -7,6 +7,7 @@ import itertools
 import logging
 import random
 import time
+from collections import deque
 
 import gevent
 import pytest
@@ -760,6 +761,44 @@ def test_taskset_init_attributes(env):
     inner.schedule_task("a")
     inner.schedule_task("b", first=True)
     assert list(inner._task_queue) == ["b", "a"]
+    # the queue is a list (a deque's first block is ~770 bytes a user) with the deque methods Locust's is used by
+    queue = inner._task_queue
+    queue.extendleft(["c", "d"])
+    assert list(queue) == ["d", "c", "b", "a"]
+    queue.rotate()
+    assert list(queue) == ["a", "d", "c", "b"]
+    queue.rotate(-2)
+    assert list(queue) == ["c", "b", "a", "d"]
+    assert queue.popleft() == "c" and queue.pop() == "d"
+    queue.appendleft("e")
+    assert list(queue) == ["e", "b", "a"]
+
+
+def test_a_deque_put_in_the_task_queue_is_used_as_locust_uses_its_own(env, sleeps, run):
+    # (Locust's own tests replace a TaskSet's _task_queue with a deque of bound methods)
+    log = []
+
+    class U(User):
+        wait_time = constant(0)
+
+        @task
+        def t(self):
+            log.append("t")
+            if len(log) >= 4:
+                raise StopUser()
+
+        def on_start(self):
+            self._taskset_instance._task_queue = deque([U.first, U.second])
+
+        def first(self):
+            log.append("first")
+
+        def second(self):
+            log.append("second")
+            self._taskset_instance.schedule_task(U.first, first=True)
+
+    run(U(env))
+    assert log == ["first", "second", "first", "t"]
 
 
 @pytest.mark.parametrize("exc_type", [StopUser, StopTest])

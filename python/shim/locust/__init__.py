@@ -21,14 +21,12 @@ if not os.getenv("LOCUST_SKIP_MONKEY_PATCH", None):
     monkey.patch_all()
 
     if not os.getenv("LOCUST_SKIP_URLLIB3_PATCH", None):
-        try:
-            import urllib3.connectionpool
-        except ImportError:
-            pass
-        else:
-            from gevent.queue import LifoQueue
+        # Locust imports urllib3 here to give its pools gevent's LifoQueue. rlocust's clients do not use urllib3, so
+        # the same change is made when something imports it (requests, a locustfile): ~2 MB and 60 ms less for the
+        # rest (issue 29).
+        from . import _urllib3_patch
 
-            urllib3.connectionpool.ConnectionPool.QueueCls = LifoQueue
+        _urllib3_patch.install()
 
 from .event import Events
 

@@ -4,6 +4,7 @@ The Rust runner decides when users start and stop; the hub executes its commands
 `_fire`), because creating and killing greenlets must happen on the Python thread.
 """
 
+import functools
 import gc
 import logging
 import socket
@@ -454,7 +455,7 @@ class Runner:
 
     def _spawn(self, class_name, count):
         cls = self.user_classes_by_name[class_name]
-        users = self._users.setdefault(class_name, {})  # id -> user, in spawn order (O(1) removal)
+        users = self._users.setdefault(class_name, {})  # greenlet -> user, in spawn order (O(1) removal)
         me = gevent.getcurrent()
         self._spawning.add(me)
         try:
@@ -469,6 +470,20 @@ class Runner:
             gc.freeze()
 
     def _spawn_users(self, cls, class_name, users, count, spawned=None):
+        # One exit callback for the batch, called in the hub (it only does bookkeeping), where a link per user
+        # (Locust's lambda, and the greenlet link() spawns to run it) cost ~300 bytes a user; and the user
+        # greenlets without gevent's spawn tree (the spawner's stack copied into each: ~330 bytes a user, and time).
+        on_exit = functools.partial(self._user_greenlet_exit, class_name)
+        tracked = gevent.config.track_greenlet_tree
+        if tracked:
+            gevent.config.track_greenlet_tree = False
+        try:
+            self._spawn_users_untracked(cls, class_name, users, count, spawned, on_exit)
+        finally:
+            if tracked:
+                gevent.config.track_greenlet_tree = True
+
+    def _spawn_users_untracked(self, cls, class_name, users, count, spawned, on_exit):
         for n in range(1, count + 1):
             # (a StopTest from User.__init__ ends the spawning greenlet: see _spawn_failed_with_stop_test)
             user = cls(self.environment)
@@ -477,11 +492,11 @@ class Runner:
                 "forgot to call the base constructor? (super().__init__(*args, **kwargs))"
             )
             user.start(self.user_greenlets)
-            users[id(user)] = user
+            users[user._greenlet] = user
             if spawned is not None:
                 spawned.append(user)
             _rlocust.user_started(class_name)
-            user._greenlet.link(lambda _g, u=user, name=class_name: self._on_user_exit(u, name))
+            user._greenlet.rawlink(on_exit)
             if n % 10 == 0 or n == count:
                 logger.debug("%i users spawned" % self.user_count)
         logger.debug(f"All users of class {class_name} spawned")
@@ -501,12 +516,12 @@ class Runner:
             logger.info("All users stopped\n")
         return new_users
 
-    def _on_user_exit(self, user, class_name):
-        if _open.ACTIVE:
-            _open.user_left(user)
+    def _user_greenlet_exit(self, class_name, greenlet):
+        """A user's greenlet ended (called in the hub, by the greenlet's links)."""
         users = self._users.get(class_name)
-        if users:
-            users.pop(id(user), None)
+        user = users.pop(greenlet, None) if users else None
+        if _open.ACTIVE and user is not None:
+            _open.user_left(user)
         if self._is_current():  # (a user of an earlier runner of a script does not count for the newest one)
             _rlocust.user_stopped(class_name)
 

@@ -126,9 +126,14 @@ pub fn enable(tcp: &TcpStream) {
     let _ = tcp;
 }
 
-/// Read what `tcp` has into `buf`'s spare room (at least one byte of room is needed): the byte count (0 at the
-/// end of the stream) and how long the last byte read had waited in the socket, when the kernel said.
-pub async fn read(tcp: &TcpStream, buf: &mut BytesMut) -> io::Result<(usize, Option<Duration>)> {
+/// Read what `tcp` has into `buf`'s spare room, made at least `room` bytes once the socket is readable (not
+/// before: a request waiting for its response holds no buffer; `room` 0 needs room already there): the byte count
+/// (0 at the end of the stream) and how long the last byte read had waited in the socket, when the kernel said.
+pub async fn read(
+    tcp: &TcpStream,
+    buf: &mut BytesMut,
+    room: usize,
+) -> io::Result<(usize, Option<Duration>)> {
     #[cfg(all(
         target_os = "linux",
         any(target_arch = "x86_64", target_arch = "aarch64")
@@ -136,6 +141,7 @@ pub async fn read(tcp: &TcpStream, buf: &mut BytesMut) -> io::Result<(usize, Opt
     {
         loop {
             tcp.readable().await?;
+            buf.reserve(room);
             let spare = buf.chunk_mut();
             // SAFETY: the kernel writes at most `len` bytes into the spare room; only those are marked initialized
             // (advance_mut below), so no uninitialized byte is ever read.
@@ -178,6 +184,7 @@ pub async fn read(tcp: &TcpStream, buf: &mut BytesMut) -> io::Result<(usize, Opt
     {
         use tokio::io::AsyncReadExt;
         let mut tcp = tcp;
+        buf.reserve(room);
         Ok((tcp.read_buf(buf).await?, None))
     }
 }
@@ -201,7 +208,7 @@ mod tests {
         for _ in 0..50 {
             server.write_all(b"warm").await.unwrap();
             buf.clear();
-            if read(&client, &mut buf).await.unwrap().1.is_some() {
+            if read(&client, &mut buf, 0).await.unwrap().1.is_some() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -209,7 +216,7 @@ mod tests {
         server.write_all(b"hello").await.unwrap();
         std::thread::sleep(Duration::from_millis(120));
         buf.clear();
-        let (n, lag) = read(&client, &mut buf).await.unwrap();
+        let (n, lag) = read(&client, &mut buf, 0).await.unwrap();
         assert_eq!(&buf[..n], b"hello");
         let lag = lag.expect("Linux stamps loopback packets");
         assert!(
@@ -220,13 +227,13 @@ mod tests {
         server.write_all(b"again").await.unwrap();
         tokio::time::sleep(Duration::from_millis(5)).await;
         buf.clear();
-        let (n, lag) = read(&client, &mut buf).await.unwrap();
+        let (n, lag) = read(&client, &mut buf, 0).await.unwrap();
         assert_eq!(&buf[..n], b"again");
         assert!(lag.unwrap() < Duration::from_millis(100));
         // the end of the stream
         drop(server);
         buf.clear();
-        assert_eq!(read(&client, &mut buf).await.unwrap().0, 0);
+        assert_eq!(read(&client, &mut buf, 0).await.unwrap().0, 0);
     }
 
     /// A short read forgets the socket's readiness (as tokio's own reads do): the next read still gets the bytes
@@ -248,7 +255,7 @@ mod tests {
             };
             buf.clear();
             let (read, ()) = tokio::join!(
-                tokio::time::timeout(Duration::from_secs(5), read(&client, &mut buf)),
+                tokio::time::timeout(Duration::from_secs(5), read(&client, &mut buf, 0)),
                 writer
             );
             let (n, _) = read
@@ -261,10 +268,10 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let mut small = BytesMut::with_capacity(64);
         let room = small.capacity();
-        let (n, _) = read(&client, &mut small).await.unwrap();
+        let (n, _) = read(&client, &mut small, 0).await.unwrap();
         assert_eq!(n, room);
         let mut rest = BytesMut::with_capacity(256);
-        let (m, _) = tokio::time::timeout(Duration::from_secs(5), read(&client, &mut rest))
+        let (m, _) = tokio::time::timeout(Duration::from_secs(5), read(&client, &mut rest, 0))
             .await
             .expect("the rest is read at once")
             .unwrap();

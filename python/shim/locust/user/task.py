@@ -190,6 +190,31 @@ class TaskSetMeta(type):
         return type.__new__(mcs, classname, bases, class_dict)
 
 
+class _TaskQueue(list):
+    """A TaskSet's queue of scheduled tasks, with the deque methods Locust's queue is used through.
+
+    Locust's is a ``deque``, whose first block (~770 bytes) every user keeps for a queue that holds one task at a
+    time; a list of one is ~80 bytes (issue 29's memory per user). Locust's tests put a ``deque`` there, which works
+    as well."""
+
+    __slots__ = ()
+
+    def popleft(self):
+        return self.pop(0)
+
+    def appendleft(self, item):
+        self.insert(0, item)
+
+    def extendleft(self, items):
+        for item in items:
+            self.insert(0, item)
+
+    def rotate(self, n=1):
+        if self:
+            n %= len(self)
+            self[:] = self[-n:] + self[:-n]
+
+
 class TaskSet(metaclass=TaskSetMeta):
     """A group of tasks run by a User; may be nested (a TaskSet class can be a task)."""
 
@@ -202,7 +227,7 @@ class TaskSet(metaclass=TaskSetMeta):
     _parent: User
 
     def __init__(self, parent: User) -> None:
-        self._task_queue: deque = deque()
+        self._task_queue: deque = _TaskQueue()
         self._time_start = time()
         self._user = parent.user if isinstance(parent, TaskSet) else parent
         self._parent = parent
@@ -285,7 +310,8 @@ class TaskSet(metaclass=TaskSetMeta):
                 self.wait()
 
     def execute_next_task(self):
-        self.execute_task(self._task_queue.popleft())
+        queue = self._task_queue  # (a locustfile may have put a deque there)
+        self.execute_task(queue.pop(0) if type(queue) is _TaskQueue else queue.popleft())
 
     def execute_task(self, task):
         if _open.ACTIVE and not (hasattr(task, "tasks") and issubclass(task, TaskSet)):
