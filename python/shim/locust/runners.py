@@ -520,6 +520,7 @@ class Runner:
         """A user's greenlet ended (called in the hub, by the greenlet's links)."""
         users = self._users.get(class_name)
         user = users.pop(greenlet, None) if users else None
+        _hub.killing.discard(greenlet)
         if _open.ACTIVE and user is not None:
             _open.user_left(user)
         if self._is_current():  # (a user of an earlier runner of a script does not count for the newest one)

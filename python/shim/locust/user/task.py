@@ -20,6 +20,7 @@ from gevent import GreenletExit
 
 import _rlocust
 from locust import _hub, _open
+from locust._hub import killing as _killing
 from locust.exception import (
     InterruptTaskSet,
     MissingWaitTimeError,
@@ -377,6 +378,8 @@ class TaskSet(metaclass=TaskSetMeta):
             pass
         if user._state == LOCUST_STATE_STOPPING:
             raise StopUser()
+        if _killing and gevent.getcurrent() in _killing:
+            _hub.await_kill()  # a stop killed this user as it waited; the kill lands before the next task
         user._state = LOCUST_STATE_RUNNING
 
     def _sleep(self, seconds):

@@ -19,7 +19,7 @@ from gevent import GreenletExit, greenlet
 from gevent.pool import Group
 
 import _rlocust
-from locust import _open
+from locust import _hub, _open
 from locust._ffi import exc_class
 from locust.exception import CatchResponseError, StopTest, StopUser
 from locust.user.task import (
@@ -145,7 +145,11 @@ class User(metaclass=UserMeta):
     def _stop(self, force, block):
         """stop(); the runner stops many users at once without waiting for each kill (block=False)."""
         if force or self._state in (None, LOCUST_STATE_WAITING):
+            if self._state == LOCUST_STATE_WAITING:
+                _hub.killing.add(self._greenlet)  # resumed before the kill lands, it waits for it (_hub.killing)
             self._group.killone(self._greenlet, block=block)
+            if block:
+                _hub.killing.discard(self._greenlet)
             return True
         if self._state == LOCUST_STATE_RUNNING:
             self._state = LOCUST_STATE_STOPPING
