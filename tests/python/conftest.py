@@ -170,3 +170,21 @@ def run_user(user, timeout=2.0):
 @pytest.fixture
 def run():
     return run_user
+
+
+@pytest.fixture(scope="module")
+def host():
+    """The URL of an rlocust-target on 127.0.0.1 (RLOCUST_TARGET_BIN, else this checkout's build; it stops by itself
+    after 300 s at the latest), for the tests that run the built binary; RLOCUST_BIN must exist too."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    rlocust = os.environ.get("RLOCUST_BIN", str(root / "target/release/rlocust"))
+    target = os.environ.get("RLOCUST_TARGET_BIN", str(root / "target/release/rlocust-target"))
+    for b in (rlocust, target):
+        assert os.path.exists(b), f"{b} is missing: build with `cargo build --release` first"
+    p = subprocess.Popen([target, "--port", "0", "--max-seconds", "300"], stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    yield line.strip().rsplit(" ", 1)[-1]
+    p.kill()
+    p.wait()

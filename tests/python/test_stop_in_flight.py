@@ -15,11 +15,8 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 RLOCUST = os.environ.get("RLOCUST_BIN", str(ROOT / "target/release/rlocust"))
-TARGET = os.environ.get("RLOCUST_TARGET_BIN", str(ROOT / "target/release/rlocust-target"))
 
 # every request a task began is counted before it is sent; every request the results record, by the listener
 LOCUSTFILE = """
@@ -59,17 +56,6 @@ class UpAndDown(LoadTestShape):
             return None
         return (300 if int(t * 4) % 2 == 0 else 100), 3000
 """
-
-
-@pytest.fixture(scope="module")
-def host():
-    for b in (RLOCUST, TARGET):
-        assert os.path.exists(b), f"{b} is missing: build with `cargo build --release` first"
-    target = subprocess.Popen([TARGET, "--port", "0", "--max-seconds", "300"], stdout=subprocess.PIPE, text=True)
-    line = target.stdout.readline()
-    yield line.strip().rsplit(" ", 1)[-1]
-    target.kill()
-    target.wait()
 
 
 def run(tmp_path, host, text, *args):

@@ -16,7 +16,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 RLOCUST = os.environ.get("RLOCUST_BIN", str(ROOT / "target/release/rlocust"))
-TARGET = os.environ.get("RLOCUST_TARGET_BIN", str(ROOT / "target/release/rlocust-target"))
 
 LOCUSTFILE = '''
 import os, sys, time
@@ -55,17 +54,6 @@ class Busy(HttpUser):
 
 START = time.time()
 '''
-
-
-@pytest.fixture(scope="module")
-def host():
-    for b in (RLOCUST, TARGET):
-        assert os.path.exists(b), f"{b} is missing: build with `cargo build --release` first"
-    target = subprocess.Popen([TARGET, "--port", "0", "--max-seconds", "300"], stdout=subprocess.PIPE, text=True)
-    line = target.stdout.readline()
-    yield line.strip().rsplit(" ", 1)[-1]
-    target.kill()
-    target.wait()
 
 
 def start(tmp_path, host, mode, *args, preexec_fn=None, stdin=subprocess.DEVNULL):

@@ -11,11 +11,8 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 RLOCUST = os.environ.get("RLOCUST_BIN", str(ROOT / "target/release/rlocust"))
-TARGET = os.environ.get("RLOCUST_TARGET_BIN", str(ROOT / "target/release/rlocust-target"))
 
 LOCUSTFILE = """
 import gevent
@@ -67,17 +64,6 @@ class Mixed(HttpUser):
         if counts["mixed"] % 2:
             self.client.get("/hello", name="mixed")
 """
-
-
-@pytest.fixture(scope="module")
-def host():
-    for b in (RLOCUST, TARGET):
-        assert os.path.exists(b), f"{b} is missing: build with `cargo build --release` first"
-    target = subprocess.Popen([TARGET, "--port", "0", "--max-seconds", "300"], stdout=subprocess.PIPE, text=True)
-    line = target.stdout.readline()
-    yield line.strip().rsplit(" ", 1)[-1]
-    target.kill()
-    target.wait()
 
 
 def test_users_without_io_and_the_locustfiles_greenlet_all_get_turns(tmp_path, host):
