@@ -77,11 +77,11 @@ def test_users_without_io_and_the_locustfiles_greenlet_all_get_turns(tmp_path, h
     assert m, (r.stdout[-2000:], r.stderr[-2000:])
     spins, calls, ticks, mixed = map(int, m.groups())
     # every one of them ran all along: a greenlet that never got its turn back would stay near 0
-    assert calls > 200 and mixed > 200 and ticks > 1000, (spins, calls, ticks, mixed)
+    assert calls > 100 and mixed > 100 and ticks > 1000, (spins, calls, ticks, mixed)
     # NOTE: the spinners get far fewer turns than under Locust beside a greenlet that yields in a loop (about 800
     # against Locust's 119,000 in 2 s, and it was so before the users that come back from a request stopped
     # yielding): `_resume_ready` resumes the users that yield again at the loop's next pass, after up to a switch
     # interval of the other greenlet's callbacks.
-    assert spins > 200, (spins, calls, ticks, mixed)
+    assert spins > 100, (spins, calls, ticks, mixed)
     # the watchdog did not have to interrupt anything: the run stopped as asked
     assert "did not yield" not in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
