@@ -129,8 +129,9 @@ def yield_now():
     When the greenlet the hub last resumed from a park on the bridge (a request, a wait on Rust's timers) is the
     user itself, it has handed the hub its turn since it last yielded: it goes on without yielding again, once (a
     task that does no I/O yields every time). Under no wait, each request was followed by two more greenlet
-    switches and a turn in `_resume_ready`: 4.5% of the process's CPU per request (bench/simultaneous.py). Only the
-    order differs from gevent.sleep(0), which would let the users resumed after it in the same drain go first."""
+    switches and a turn in `_resume_ready`: about 4% of the process's CPU per request (bench/simultaneous.py).
+    Only the order differs from gevent.sleep(0), which would let the users resumed after it in the same drain go
+    first."""
     global _resumed
     me = _getcurrent()
     if _resumed is me:

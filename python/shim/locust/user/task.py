@@ -396,7 +396,6 @@ class TaskSet(metaclass=TaskSetMeta):
             _hub.await_kill()  # a stop killed this user as it waited; the kill lands before the next task
         user._state = LOCUST_STATE_RUNNING
 
-
     def _sleep(self, seconds):
         """gevent.sleep(seconds): a wait that is not a plain number of seconds, or outside an rlocust run (the unit
         tests put a recorder here)."""
