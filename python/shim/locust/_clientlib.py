@@ -106,7 +106,6 @@ def memoized(make, size=4096):
             got = table[args] = make(*args)
         return got
 
-    get.table = table  # (a hot caller may look up `table.get(args)` itself and call `get` only on a miss)
     return get
 
 

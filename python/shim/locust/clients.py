@@ -350,7 +350,6 @@ def _plain_url_of(base, url):
 
 
 _plain_url = memoized(_plain_url_of)
-_plain_urls = _plain_url.table
 
 
 class HttpSession:
@@ -766,21 +765,12 @@ class HttpSession:
             or self.cert is not None
         ):
             return None
-        # (what has_user_listeners, the memoized _plain_url and finish_call do, inline: each call of a Python
-        # function on this path is about 1% of the Python thread's time per request)
-        base = self.base_url
-        sent = _plain_urls.get((base, url))
-        if sent is None:
-            sent = _plain_url(base, url)
+        sent = _plain_url(self.base_url, url)
         if sent is False:
             return None
         if name is None:
             name = self.request_name
-        listeners = False
-        for h in self.request_event._handlers:
-            if not getattr(h, "_rlocust_builtin", False):
-                listeners = True
-                break
+        listeners = has_user_listeners(self.request_event)
         try:
             ticket = self._core.send(_Request(
                 method, sent, name, (_shared_defaults or _shared_default_headers())[1], None, None, allow_redirects,
@@ -788,10 +778,7 @@ class HttpSession:
             ))
         except ValueError:
             return None  # nothing went out: `request` raises it as requests does
-        response = _hub.wait(ticket)
-        if not listeners and response._escape is None:
-            return response
-        return finish_call(self, response, method, sent, NO_CONTEXT, False, listeners)
+        return finish_call(self, _hub.wait(ticket), method, sent, NO_CONTEXT, False, listeners)
 
     def get(self, url, *, data=None, json=None, **kwargs):
         if data is None and json is None and (not kwargs or kwargs.keys() == NAME_ONLY):

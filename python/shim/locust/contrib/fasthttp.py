@@ -68,7 +68,6 @@ def _plain_plan_of(base, url):
 
 
 _plain_plan = memoized(_plain_plan_of)
-_plain_plans = _plain_plan.table
 
 
 def fast_body(data, files):
@@ -311,29 +310,18 @@ class FastHttpSession:
             or self.auth_header
         ):
             return None
-        # (has_user_listeners, the memoized _plain_plan and finish_call inline, as in HttpSession._plain_call)
-        base = self.base_url
-        plan = _plain_plans.get((base, url))
-        if plan is None:
-            plan = _plain_plan(base, url)
+        plan = _plain_plan(self.base_url, url)
         if plan is False:
             return None
         target, built, scheme = plan
         if self.request_name and not name:
             name = self.request_name
-        listeners = False
-        for h in self.request_event._handlers:
-            if not getattr(h, "_rlocust_builtin", False):
-                listeners = True
-                break
+        listeners = has_user_listeners(self.request_event)
         ticket = self._core.send(_Request(
             method, target, name or url, _PLAIN_PAIRS, None, self._timeouts(), True, self._verify(scheme), [],
             not listeners, self.max_redirects, None, self.concurrency + 1, proxy=self._proxy,
         ))
-        response = _hub.wait(ticket)
-        if not listeners and response._escape is None:
-            return response
-        return finish_call(self, response, method, built, NO_CONTEXT, False, listeners)
+        return finish_call(self, _hub.wait(ticket), method, built, NO_CONTEXT, False, listeners)
 
     def _verify(self, scheme):
         """Whether the certificate of an https URL is checked: as `insecure` says, or, with an

@@ -367,12 +367,7 @@ class TaskSet(metaclass=TaskSetMeta):
         if _open.ACTIVE:
             return  # an open workload: the arrivals pace the users, wait_time is not used
         user._state = LOCUST_STATE_WAITING
-        # (TaskSet.wait_time's commonest path inline, and the sleep: a Python call each per request otherwise)
-        wait_time = user.wait_time
-        if wait_time and type(self).wait_time is _WAIT_TIME and "wait_time" not in self.__dict__:
-            seconds = wait_time()
-        else:
-            seconds = self.wait_time()
+        seconds = self.wait_time()
         start = perf_counter()
         # A plain number of seconds waits on Rust's timers (resumed in batches: less CPU per wait than a libev
         # timer), a plain 0 yields to the hub as gevent.sleep(0) does (batched too); anything else (negative, a
@@ -408,9 +403,6 @@ class TaskSet(metaclass=TaskSetMeta):
     @property
     def client(self):
         return self.user.client
-
-
-_WAIT_TIME = TaskSet.wait_time  # (TaskSet.wait reads the user's wait_time itself where this is the method)
 
 
 class DefaultTaskSet(TaskSet):
