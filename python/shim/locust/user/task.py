@@ -372,8 +372,15 @@ class TaskSet(metaclass=TaskSetMeta):
         # A plain number of seconds waits on Rust's timers (resumed in batches: less CPU per wait than a libev
         # timer), a plain 0 yields to the hub as gevent.sleep(0) does (batched too); anything else (negative, a
         # Decimal, a bad value) goes to gevent.sleep with its own behaviour: a bad wait_time fails there, with
-        # gevent's error, as in Locust.
-        if (type(seconds) is float or type(seconds) is int) and 0 <= seconds < 1e7 and _hub._watcher is not None:
+        # gevent's error, as in Locust. A TaskSet whose _sleep is its own (on its class or on the instance) sleeps
+        # with that, as in Locust.
+        if (
+            (type(seconds) is float or type(seconds) is int)
+            and 0 <= seconds < 1e7
+            and _hub._watcher is not None
+            and type(self)._sleep is _SLEEP
+            and "_sleep" not in self.__dict__
+        ):
             if seconds:
                 _hub.sleep(seconds)
             else:
@@ -392,8 +399,9 @@ class TaskSet(metaclass=TaskSetMeta):
         user._state = LOCUST_STATE_RUNNING
 
     def _sleep(self, seconds):
-        """gevent.sleep(seconds): a wait that is not a plain number of seconds, or outside an rlocust run (the unit
-        tests put a recorder here)."""
+        """gevent.sleep(seconds): a wait that is not a plain number of seconds, or outside an rlocust run. A
+        locustfile may override it (its TaskSet's, or an instance's): every wait then sleeps here, as in Locust (the
+        unit tests put a recorder here too)."""
         gevent.sleep(seconds)
 
     def interrupt(self, reschedule=True):
@@ -403,6 +411,9 @@ class TaskSet(metaclass=TaskSetMeta):
     @property
     def client(self):
         return self.user.client
+
+
+_SLEEP = TaskSet._sleep  # (TaskSet.wait sleeps on Rust's timers itself only where _sleep is this one)
 
 
 class DefaultTaskSet(TaskSet):
