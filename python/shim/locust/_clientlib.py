@@ -198,7 +198,10 @@ def finish_call(session, response, method, url, context, catch_response, listene
     if escape is not None:
         _ffi.raise_escaped(escape)
     if not listeners:
-        return response
+        # (no listener when the request went out: the engine recorded it. One added since, with add_listener, sees it,
+        # as in Locust, where every request that completes after add_listener reaches the listener.)
+        if not session.request_event._added or not has_user_listeners(session.request_event):
+            return response
     user = session.user
     meta = {
         "request_type": method,
@@ -214,7 +217,10 @@ def finish_call(session, response, method, url, context, catch_response, listene
     if catch_response:
         return ResponseContextManager(response, session.request_event, meta)
     meta["exception"] = _ffi.reported_error(response._error)
-    session.request_event.fire(**meta)
+    if listeners:
+        session.request_event.fire(**meta)
+    else:
+        session.request_event._fire_user_listeners(meta)
     return response
 
 

@@ -32,8 +32,23 @@ _PASS_THROUGH = (
 )
 
 
+def _call_each(listeners, kwargs):
+    for listener in listeners:
+        try:
+            listener(**kwargs)
+        except _PASS_THROUGH:
+            raise
+        except Exception:
+            logging.error("Uncaught exception in event handler: \n%s", traceback.format_exc())
+            log.unhandled_greenlet_exception = True
+
+
 class EventHook:
     """A list of listeners that are called, with keyword arguments only, when the event fires."""
+
+    # how many listeners of the locustfile's add_listener gave it and remove_listener did not take back (a client asks
+    # it as a request it sent without listeners comes back: locust._clientlib.finish_call)
+    _added = 0
 
     def __init__(self):
         self._handlers = []
@@ -42,28 +57,26 @@ class EventHook:
 
     def add_listener(self, handler):
         self._handlers.append(handler)
+        if not getattr(handler, "_rlocust_builtin", False):
+            self._added += 1
         if self._engine_name is not None:
             _tell_engine(self._engine_name, True)
         return handler
 
     def remove_listener(self, handler):
         self._handlers.remove(handler)
+        if self._added and not getattr(handler, "_rlocust_builtin", False):
+            self._added -= 1
         if self._engine_name is not None:
             _tell_engine(self._engine_name, bool(self._handlers))
 
     def fire(self, *, reverse=False, **kwargs):
         # work on a snapshot: listeners may add/remove listeners while we iterate
-        snapshot = list(reversed(self._handlers)) if reverse else list(self._handlers)
-        for listener in snapshot:
-            try:
-                listener(**kwargs)
-            except _PASS_THROUGH:
-                raise
-            except Exception:
-                logging.error(
-                    "Uncaught exception in event handler: \n%s", traceback.format_exc()
-                )
-                log.unhandled_greenlet_exception = True
+        _call_each(list(reversed(self._handlers)) if reverse else list(self._handlers), kwargs)
+
+    def _fire_user_listeners(self, kwargs):
+        """fire() for the locustfile's listeners only, not rlocust's own (the engine recorded the request)."""
+        _call_each([h for h in self._handlers if not getattr(h, "_rlocust_builtin", False)], kwargs)
 
     @contextmanager
     def measure(
