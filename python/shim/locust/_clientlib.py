@@ -18,8 +18,13 @@ Response = _rlocust.Response
 
 
 def has_user_listeners(hook):
-    """True when `hook` has listeners besides rlocust's own stats recorder."""
-    for h in hook._handlers:
+    """True when `hook` has listeners besides rlocust's own stats recorder. A request_event that is not an EventHook
+    (an object of the locustfile's with a `fire` method) counts as listened to: Locust fires it on every request."""
+    try:
+        handlers = hook._handlers
+    except AttributeError:
+        return True
+    for h in handlers:
         if not getattr(h, "_rlocust_builtin", False):
             return True
     return False

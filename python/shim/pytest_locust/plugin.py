@@ -17,6 +17,7 @@ class NoOpEvent:
     """Stands in for the request event when a fixture runs outside a load test."""
 
     _handlers = ()  # no listeners (rlocust's clients look)
+    _added = 0  # and none added since a request went out
 
     def fire(self, *, reverse=False, **kwargs):
         pass
