@@ -55,11 +55,12 @@ CONTRIB_SITE ?= .contrib-site
 ORACLE_OTEL ?= .venv-oracle-otel
 BUILD_VENV ?= .venv-build
 LOCUST_TESTS_SITE ?= .locust-tests-site
-# Locust's own tests are in its repository only (not in its sdist or wheel on PyPI): LOCUST_SRC is a checkout of
-# Locust 2.47.0 or its git directory. Without it the scripts clone tag 2.47.0 from GitHub; where GitHub cannot be
-# reached either (this workplace reaches package registries only), the snapshot the workplace's fetch tool keeps
-# is used when it is there, and `make test-locust-e2e` says it did not run when nothing is.
-LOCUST_SRC ?= $(firstword $(wildcard /work/.mirror/locustio+locust/repo))
+# Locust's own tests are in its repository only (not in its sdist or wheel on PyPI). The scripts look for them at
+# LOCUST_SRC (a checkout of Locust 2.47.0 or its git directory) when it is set, else at ../shared/upstream/locust
+# beside this checkout (Locust's locust/test and examples, unchanged), else clone tag 2.47.0 from GitHub; with none of
+# these, `make test-locust-e2e` and `make locust-own-tests` fail with one line saying how to provide them.
+# RLOCUST_SKIP_LOCUST_TESTS=1 skips them on purpose, and `make test` says they were skipped.
+LOCUST_SRC ?=
 # Taurus (bzt, requirements-bzt.txt): test_as_locust.py runs its Locust executor on rlocust.
 BZT_VENV ?= .venv-bzt
 # The wheel's manylinux policy: the newest glibc symbol version the extension module needs on this build host
@@ -155,16 +156,26 @@ $(ORACLE_PLUGINS)/bin/locust:
 TEST_COMPILE := wheel build test-rust
 TEST_LANE_DIFF := test-diff test-webui test-deploy
 TEST_LANE := test-python test-lib test-locust-e2e test-web test-dist test-otel test-packaging test-contrib test-obs test-open webui-check
-# one target after another, each timed, all of them run (the exit code says whether any failed)
-run_timed = fail=""; for t in $(1); do s=$$(date +%s); $(MAKE) --no-print-directory -j1 $$t || fail="$$fail $$t"; \
+# one target after another, each timed, all of them run (the exit code says whether any failed). Each one's output
+# is kept in .test-logs/TARGET.log, and a suite that passed must also show that it ran (scripts/suite_guard.py: its
+# runners' closing lines, no zero-test run, no "NOT RUN", no skip for a missing input); what the guard notes (a
+# suite skipped on purpose, an allowed skip) goes to .test-logs/summary.txt, which `make test` prints at its end.
+TEST_LOGS := .test-logs
+run_timed = fail=""; mkdir -p $(TEST_LOGS); for t in $(1); do s=$$(date +%s); \
+	{ $(MAKE) --no-print-directory -j1 $$t 2>&1; echo $$? > $(TEST_LOGS)/$$t.rc; } | tee $(TEST_LOGS)/$$t.log; \
+	if [ "$$(cat $(TEST_LOGS)/$$t.rc)" != 0 ]; then fail="$$fail $$t"; \
+	elif ! $(VPY) scripts/suite_guard.py $$t $(TEST_LOGS)/$$t.log --summary $(TEST_LOGS)/summary.txt; then \
+	fail="$$fail $$t"; fi; \
 	echo "== $$t: $$(( $$(date +%s) - s )) s$${fail:+ (failed so far:$$fail)}"; done; test -z "$$fail"
 
 # (tests/deploy's Debian base image is made in the background meanwhile: it needs no build, mostly waits on
 # downloads and dpkg, and the suite waits for it through a lock)
 test: tools deps $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
 	@mkdir -p .deploy-cache && ( $(VPY) tests/deploy/images.py base > .deploy-cache/base.log 2>&1 & )
-	@rc=0; { $(call run_timed,$(TEST_COMPILE)); } || rc=1; \
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-lane-diff test-lane-rest || rc=1; exit $$rc
+	@rm -rf $(TEST_LOGS); s=$$(date +%s); rc=0; { $(call run_timed,$(TEST_COMPILE)); } || rc=1; \
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-lane-diff test-lane-rest || rc=1; \
+	echo "== make test: $$(( $$(date +%s) - s )) s, $$([ $$rc = 0 ] && echo passed || echo FAILED)"; \
+	if [ -s $(TEST_LOGS)/summary.txt ]; then sed 's/^/   /' $(TEST_LOGS)/summary.txt; fi; exit $$rc
 
 test-lane-diff:
 	@$(call run_timed,$(TEST_LANE_DIFF))
@@ -176,14 +187,14 @@ test-rust: deps $(ORACLE)/bin/locust
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust cargo test --release
 
 test-python: deps
-	$(VPY) -m pytest -q tests/python
+	$(VPY) -m pytest -q -rs tests/python
 
 # rlocust-python's three workflows with real files against the loopback target, and real Locust left alone in a
 # plain `python` (tests/lib, about 20 s).
 test-lib: build $(ORACLE)/bin/locust
 	ORACLE_VENV=$(CURDIR)/$(ORACLE) RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
 	RLOCUST_PYTHON_BIN=$(CURDIR)/target/release/rlocust-python \
-	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/lib
+	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q -rs tests/lib
 
 $(LOCUST_TESTS_SITE)/.installed: tests/locust_own/requirements.txt | deps
 	rm -rf $(LOCUST_TESTS_SITE)
@@ -207,18 +218,18 @@ test-locust-e2e: build $(ORACLE)/bin/locust $(LOCUST_TESTS_SITE)/.installed
 test-diff: deps
 	DIFF_PARALLEL=$${DIFF_PARALLEL:-1} LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust LOCUST_PLUGINS_BIN=$(CURDIR)/$(ORACLE_PLUGINS)/bin/locust \
 	RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
-	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/diff
+	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q -rs tests/diff
 
 # The web UI's HTTP API side by side with real Locust, and rlocust's web options (tests/web).
 test-web: deps
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
-	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/web
+	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q -rs tests/web
 
 # Distributed mode with real Locust 2.47 masters and workers on the other side (tests/dist).
 test-dist: deps
 	cargo build --release --example fleet
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
-	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/dist
+	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q -rs tests/dist
 
 # Locust with its otel extra, again when the pinned set changes.
 $(ORACLE_OTEL)/.installed: requirements-oracle-otel.txt
@@ -229,7 +240,7 @@ $(ORACLE_OTEL)/.installed: requirements-oracle-otel.txt
 # --otel against the OTLP receiver of tests/otel (grpcio, opentelemetry-proto: requirements-test.txt) on 127.0.0.1.
 test-otel: build $(ORACLE_OTEL)/.installed
 	LOCUST_OTEL_BIN=$(CURDIR)/$(ORACLE_OTEL)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
-	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/otel
+	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q -rs tests/otel
 
 # The wheel (built once, `make wheel`) in fresh venvs with no Rust toolchain on PATH and next to locust==2.47.0 and
 # faker; the standalone binary's run-time needs and its errors when its Python is missing; the Dockerfile (hadolint).
@@ -238,14 +249,14 @@ test-packaging: deps build wheel $(ORACLE)/bin/locust $(BZT_VENV)/.installed
 	rm -rf .venv-packaging
 	PACKAGING_VENV=$(CURDIR)/.venv-packaging RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust BZT_VENV=$(CURDIR)/$(BZT_VENV) \
-	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q -rP tests/packaging
+	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q -rs -rP tests/packaging
 
 # rlocust's image run the way each launcher runs locustio/locust (tests/deploy, podman with runc): the Dockerfile built
 # on a Debian base made with mmdebstrap (no registry image can be pulled here; cached in podman's store by content),
 # then the deliveryhero Helm chart's, the official and the community Kubernetes operators' and Locust's
 # docker-compose pod specs, each in a private network namespace against a counting target; plus the image's layout.
 test-deploy: tools deps wheel
-	$(VPY) -m pytest -q tests/deploy
+	$(VPY) -m pytest -q -rs tests/deploy
 
 # The image, for users: `make image`, then e.g. `docker run -p 8089:8089 -v "$$PWD:/mnt/locust" rlocust:$(VERSION) -f
 # /mnt/locust/locustfile.py`. Tags: rlocust's version, and rlocust's version with the Locust version it follows.
@@ -263,17 +274,17 @@ $(CONTRIB_SITE)/.installed: tests/contrib/requirements.txt | deps
 # 127.0.0.1 (tests/contrib/conftest.py); a server that cannot start fails its test.
 test-contrib: build $(ORACLE)/bin/locust $(CONTRIB_SITE)/.installed
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
-	CONTRIB_SITE=$(CURDIR)/$(CONTRIB_SITE) $(VPY) -m pytest -q tests/contrib
+	CONTRIB_SITE=$(CURDIR)/$(CONTRIB_SITE) $(VPY) -m pytest -q -rs tests/contrib
 
 # Prometheus scraping rlocust (Debian's prometheus, started by the tests on 127.0.0.1), --thresholds and the
 # --check-* options side by side with Locust 2.47 + locust-plugins, --summary-json (tests/obs).
 test-obs: build $(ORACLE_PLUGINS)/bin/locust
 	LOCUST_PLUGINS_BIN=$(CURDIR)/$(ORACLE_PLUGINS)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
-	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q tests/obs
+	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q -rs tests/obs
 
 test-open: build
 	RLOCUST_BIN=$(CURDIR)/target/release/rlocust RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
-	$(VPY) -m pytest -q tests/open
+	$(VPY) -m pytest -q -rs tests/open
 
 lint: deps
 	cargo fmt --check
@@ -281,7 +292,7 @@ lint: deps
 	$(VENV)/bin/ruff check python tests locustfiles bench examples scripts
 
 clean:
-	rm -rf target dist demo-results $(VENV) $(ORACLE) $(ORACLE_PLUGINS) $(CONTRIB_SITE) $(ORACLE_OTEL) $(BUILD_VENV) $(LOCUST_TESTS_SITE) $(BZT_VENV) .venv-packaging .deploy-cache .pytest_cache .ruff_cache webui/node_modules
+	rm -rf target dist demo-results .test-logs $(VENV) $(ORACLE) $(ORACLE_PLUGINS) $(CONTRIB_SITE) $(ORACLE_OTEL) $(BUILD_VENV) $(LOCUST_TESTS_SITE) $(BZT_VENV) .venv-packaging .deploy-cache .pytest_cache .ruff_cache webui/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The web UI's sources are in webui/ (TypeScript, Preact, uPlot); its build output webui/dist is committed, so

@@ -5,7 +5,9 @@ PATH pointing at rlocust, compared with a list of the tests expected to fail tod
     scripts/locust_e2e_tests.py --locust BIN --python PYTHON [--locust-src DIR] [-n WORKERS] [-k EXPR]
 
 - The tests come from Locust's repository (see `locust_own_tests.locust_source`: --locust-src, $LOCUST_SRC, a
-  checkout or a git directory, else a clone of tag 2.47.0). They are not part of rlocust and are not kept here.
+  checkout or a git directory, else ../shared/upstream/locust beside the repository, else a clone of tag 2.47.0).
+  They are not part of rlocust and are not kept here. With none of these the run fails with one line;
+  RLOCUST_SKIP_LOCUST_TESTS=1 skips it on purpose (and says so).
 - The test process itself is Locust's test driver: pytest under PYTHON (the oracle venv's interpreter, whose real
   Locust gives the tests their helpers: `mock_locustfile`, `TestProcess`), with pyquery and cryptography from
   --deps (a `pip install --target` directory of tests/locust_own/requirements.txt). What is tested is the `locust`
@@ -43,7 +45,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from locust_own_tests import BASELINE_INIT, locust_source  # noqa: E402
+from locust_own_tests import BASELINE_INIT, MISSING, locust_source, skipped_on_purpose  # noqa: E402
 
 TESTS = ["locust/test/test_main.py", "locust/test/test_log.py::TestLoggingOptions"]
 
@@ -251,14 +253,15 @@ def main():
     parser.add_argument("--timeout", type=float, default=1200)
     args = parser.parse_args()
 
+    if skipped_on_purpose("locust-e2e"):
+        return 0
     tmp = Path(tempfile.mkdtemp(prefix="locust-e2e-"))
     server, url = start_target()
     try:
         src = locust_source(args.locust_src, tmp / "locust-src")
         if src is None:
-            print("locust-e2e: NOT RUN: Locust's test sources are not available here (give --locust-src or "
-                  "LOCUST_SRC: a checkout of Locust 2.47.0 or its git directory; GitHub is not reachable)")
-            return 0
+            print(f"locust-e2e: {MISSING}", file=sys.stderr)
+            return 1
         work = Path(args.keep) if args.keep else tmp / "work"
         if work.exists():
             shutil.rmtree(work)

@@ -3,8 +3,9 @@
 per module (a Markdown table, as in docs/compatibility.md).
 
 Locust's tests are not part of rlocust, and not in Locust's sdist or wheel: they are taken from a checkout of
-Locust's repository or its git directory (--locust-src, or LOCUST_SRC), else cloned at tag 2.47.0 from GitHub
-(`locust_source`). Only `locust/test/` (and `examples/`) is copied into a temporary directory: `locust` itself is
+Locust's repository or its git directory (--locust-src, or LOCUST_SRC), else from ../shared/upstream/locust beside the
+repository, else cloned at tag 2.47.0 from GitHub (`locust_source`); with none of these the run fails with one line
+(RLOCUST_SKIP_LOCUST_TESTS=1 skips it on purpose). Only `locust/test/` (and `examples/`) is copied into a temporary directory: `locust` itself is
 rlocust's (the launcher serves it), and the tests' package is added to its search path by a conftest.py, so `from
 locust.test.testcases import LocustTestCase` finds the tests' helpers next to rlocust's modules. The tests' own
 dependencies come from the interpreter the launcher runs (its virtualenv, or the one named with VIRTUAL_ENV) and
@@ -121,11 +122,22 @@ if locust.__file__.startswith("<rlocust>"):  # (not under --baseline, real Locus
 '''
 
 
+# Locust's tests and examples as the workplace keeps them beside every checkout (../shared/upstream/locust: Locust's
+# locust/test and examples, unchanged, with their SOURCE.md), the second place looked in.
+UPSTREAM = ROOT.parent / "shared" / "upstream" / "locust"
+# Set to 1 to skip Locust's own tests on purpose (`make test` then says they were skipped).
+SKIP_VAR = "RLOCUST_SKIP_LOCUST_TESTS"
+MISSING = (f"Locust's test sources were not found: set LOCUST_SRC to a checkout of Locust {TAG} (or its git "
+           f"directory), or put one at {UPSTREAM}, or let `git clone {REPO}` reach GitHub; {SKIP_VAR}=1 skips "
+           "these tests on purpose")
+
+
 def locust_source(given, dest):
-    """A directory with Locust's sources (locust/test, examples) at TAG: `given` (or $LOCUST_SRC) when it is a
-    checkout; when it is a git directory (e.g. a bare mirror), its TAG, or its HEAD when it has no such tag, unpacked
-    into `dest`; else a clone of TAG from GitHub into `dest`. None when none of these can be had. Locust's sdist and
-    wheel on PyPI have no tests."""
+    """A directory with Locust's sources (locust/test, examples) at TAG, looked for in this order: `given` (or
+    $LOCUST_SRC), a checkout or a git directory (e.g. a bare mirror: its TAG, or its HEAD when it has no such tag,
+    unpacked into `dest`); ../shared/upstream/locust beside the repository; a clone of TAG from GitHub into `dest`.
+    None when none of these can be had. Locust's sdist and wheel on PyPI have no tests. A directory handed over is
+    only read: the callers copy what they run."""
     given = given or os.environ.get("LOCUST_SRC")
     if given:
         path = Path(given)
@@ -142,11 +154,22 @@ def locust_source(given, dest):
         subprocess.run(["tar", "x", "-C", str(dest)], input=archive.stdout, check=True)
         print(f"Locust's tests from {given} at {rev} ({commit.stdout.strip()[:10]})", file=sys.stderr)
         return dest
+    if (UPSTREAM / "locust" / "test").is_dir():
+        print(f"Locust's tests from {UPSTREAM}", file=sys.stderr)
+        return UPSTREAM
     r = subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", TAG, REPO, str(dest)],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
         return None
     return dest
+
+
+def skipped_on_purpose(what):
+    """True (after saying so) when SKIP_VAR asks to skip Locust's own tests."""
+    if os.environ.get(SKIP_VAR) == "1":
+        print(f"{what}: SKIPPED on purpose ({SKIP_VAR}=1): Locust's own tests did not run")
+        return True
+    return False
 
 
 BASELINE_INIT = '''"""The baseline run: this package is the installed Locust (its modules come first on __path__), with Locust's
@@ -227,12 +250,13 @@ def main():
     parser.add_argument("--deps", help="a `pip install --target` directory with tests/locust_own/requirements.txt "
                         "(default: installed into the work directory)")
     args = parser.parse_args()
+    if skipped_on_purpose("locust-own-tests"):
+        return
     tmp = Path(tempfile.mkdtemp(prefix="locust-own-tests-"))
     try:
         src = locust_source(args.locust_src, tmp / "locust-src")
         if src is None:
-            sys.exit(f"locust_own_tests: cannot clone {REPO} at {TAG}; give --locust-src DIR (or LOCUST_SRC), a "
-                     "checkout of Locust at that tag or its git directory")
+            sys.exit(f"locust-own-tests: {MISSING}")
         work = Path(args.keep) if args.keep else tmp / "work"
         if work.exists():
             shutil.rmtree(work)

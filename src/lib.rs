@@ -63,6 +63,23 @@ pub mod target;
 pub mod version;
 pub mod web;
 
+/// The recorded Locust samples the unit tests compare with (tests/samples, see its README): read, or fail the test.
+#[cfg(test)]
+pub(crate) mod test_samples {
+    /// The text of `tests/samples/locust-2.47/<relative>`; panics (failing the test) when it is missing.
+    pub fn read(relative: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/samples/locust-2.47")
+            .join(relative);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "the recorded sample {} cannot be read ({e})",
+                path.display()
+            )
+        })
+    }
+}
+
 // Every request allocates and frees small buffers on two threads (the Python thread builds the request, a tokio
 // worker finishes it, the Python thread drops the response): glibc's malloc spent ~20% of all CPU there.
 #[global_allocator]

@@ -937,33 +937,15 @@ mod tests {
         v
     }
 
-    fn samples_dir() -> Option<std::path::PathBuf> {
-        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        [
-            here.join("../shared/reference/samples/distributed"),
-            "/work/shared/reference/samples/distributed".into(),
-        ]
-        .into_iter()
-        .find(|p| p.is_dir())
-    }
-
     #[test]
     fn every_recorded_message_round_trips_byte_exact() {
-        let Some(dir) = samples_dir() else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "shared/reference/samples/distributed is missing"
-            );
-            eprintln!("skipped: no shared/reference/samples/distributed");
-            return;
-        };
         let (mut total, mut exact, mut raw_checked) = (0, 0, 0);
         for file in [
             "headless_run_messages.jsonl",
             "webui_run_messages.jsonl",
             "custom_message_run.jsonl",
         ] {
-            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            let text = crate::test_samples::read(&format!("distributed/{file}"));
             for (n, line) in text.lines().enumerate() {
                 let rec = parse_json(line);
                 let data = rec.get("data").unwrap().clone();

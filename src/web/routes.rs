@@ -663,11 +663,17 @@ async fn arrivals_route(_st: Arc<WebState>, _req: Request) -> Response {
     json(StatusCode::OK, &arrivals())
 }
 
-/// `GET /rlocust/arrivals`: the run's arrival-rate plan (the start form's defaults; null without one) and the
-/// open workload's accounting with its history (null when none ran).
+/// `GET /rlocust/arrivals`: the run's arrival-rate plan (the start form's defaults; null without one), the
+/// open workload's accounting with its history (null when none ran), and whether arrivals are still being scheduled
+/// (`running`: false once the workload stopped, so the accounting is the run's final one; the dashboard labels its
+/// rates by this, not by the state `/stats/requests` gives, which is memoized and read at another moment).
 fn arrivals() -> J {
     let s = crate::runner::open::snapshot();
+    let running = crate::runner::open::tally::tally()
+        .scheduled_rate()
+        .is_some();
     J::obj([
+        ("running", J::Bool(running)),
         (
             "plan",
             crate::runner::open::default_plan().map_or(J::Null, |p| {

@@ -168,8 +168,7 @@ def test_pytest_suite_functional(target):
 def test_pytest_suite_with_locusts_plugin_installed(target, tmp_path):
     """With real Locust (and its pytest11 entry point) in the active virtualenv, pytest under the launcher loads
     the plugin once, from rlocust (no duplicate --host), and the fixtures use rlocust's clients."""
-    if not (ORACLE / "bin" / "locust").exists():
-        pytest.skip(f"no Locust in {ORACLE}")
+    assert (ORACLE / "bin" / "locust").exists(), f"no Locust in {ORACLE} (ORACLE_VENV; `make .venv-oracle/bin/locust`)"
     suite = tmp_path / "suite"
     shutil.copytree(FILES / "suite", suite)
     (suite / "conftest.py").write_text("def pytest_sessionfinish(session):\n    import locust.clients\n"
@@ -200,8 +199,7 @@ def test_pytest_suite_as_load_test(target, tmp_path):
 def test_plain_python_keeps_real_locust():
     """rlocust's `locust` exists only under its launchers: the same interpreter's plain `python` imports the
     installed Locust, and rlocust-python (with that virtualenv active) the shim."""
-    if not (ORACLE / "bin" / "python").exists():
-        pytest.skip(f"no Locust in {ORACLE}")
+    assert (ORACLE / "bin" / "python").exists(), f"no Locust in {ORACLE} (ORACLE_VENV; `make .venv-oracle/bin/locust`)"
     code = "import locust, sys; print(locust.__file__); print(locust.__version__)"
     plain = subprocess.run([str(ORACLE / "bin" / "python"), "-c", code], capture_output=True, text=True, timeout=60,
                            env=_env())
@@ -240,8 +238,7 @@ def test_each_new_environment_starts_with_empty_statistics(target):
     ours = _run([LAUNCHER, "two_environments.py", target])
     assert ours.returncode == 0, ours.stdout + ours.stderr
     assert "second, new: [] 0" in ours.stdout, ours.stdout
-    if not (ORACLE / "bin" / "python").exists():
-        pytest.skip(f"no Locust in {ORACLE}")
+    assert (ORACLE / "bin" / "python").exists(), f"no Locust in {ORACLE} (ORACLE_VENV; `make .venv-oracle/bin/locust`)"
     theirs = _run([str(ORACLE / "bin" / "python"), "two_environments.py", target])
     assert theirs.returncode == 0, theirs.stdout + theirs.stderr
     assert ours.stdout.splitlines() == theirs.stdout.splitlines(), (ours.stdout, theirs.stdout)
@@ -257,8 +254,7 @@ def test_parser_and_entry_module_api(tmp_path):
     assert ours.returncode == 0, ours.stdout + ours.stderr
     assert "command line: [('host', 'http://127.0.0.1:1'), ('num_users', 7)" in ours.stdout, ours.stdout
     assert "['--unknown-flag-print-stats'] exit 2 | did you mean: True" in ours.stdout, ours.stdout
-    if not (ORACLE / "bin" / "python").exists():
-        pytest.skip(f"no Locust in {ORACLE}")
+    assert (ORACLE / "bin" / "python").exists(), f"no Locust in {ORACLE} (ORACLE_VENV; `make .venv-oracle/bin/locust`)"
     (tmp_path / "theirs").mkdir()
     theirs = _run([str(ORACLE / "bin" / "python"), "parser_api.py", str(tmp_path / "theirs")])
     assert theirs.returncode == 0, theirs.stdout + theirs.stderr

@@ -174,7 +174,6 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_tls(rlocust, tmp_path):
-    pytest.importorskip("cryptography")
     cert, key = _self_signed(tmp_path)
     proc, url, err = start(rlocust, ["--web-host", "127.0.0.1", "--tls-cert", str(cert), "--tls-key", str(key)],
                            tmp_path)

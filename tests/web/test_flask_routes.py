@@ -2,7 +2,7 @@
 and Blueprints answered through the Rust server (method, path, query, body, headers, status), Flask's 404 for an
 unknown path once the app exists, the Rust 404 without Python when it does not, `--web-base-path` (Locust serves
 the app's routes at the root), basic auth and the cross-site check in front of them, `web_ui` None headless, the
-error without Flask, and Locust's own example (examples/extend_web_ui.py, from a Locust checkout).
+error without Flask, and Locust's own example (examples/extend_web_ui.py, from Locust's sources: tests/support/upstream.py).
 
 The same requests also go to real Locust 2.47 (LOCUST_BIN) and must get the same statuses and bodies.
 Loopback only; every process and request bounded in time. Needs Flask in the Python rlocust embeds
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -26,7 +27,8 @@ TIMEOUT = 10
 NOT_FOUND = ("<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested "
              "URL was not found on the server. If you entered the URL manually please check your spelling and try "
              "again.</p>\n")
-LOCUST_REPO = Path(os.environ.get("LOCUST_REPO", "/work/.mirror/locustio+locust/repo"))
+sys.path.insert(0, str(HERE.parent))
+from support.upstream import locust_file  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -267,10 +269,7 @@ INDEX_TEMPLATE = "<html><body>{{ template_args['extended_tabs'][0]['title'] }} {
 def test_locusts_extend_web_ui_example(rlocust, tmp_path):
     """examples/extend_web_ui.py of Locust, unchanged: its Blueprint's CSV download and its templated page (its
     `after_request` on /stats/requests does not apply: that route is the Rust server's)."""
-    if not (LOCUST_REPO / ".git").exists() and not (LOCUST_REPO / "HEAD").exists():
-        pytest.skip(f"no Locust checkout at {LOCUST_REPO} (LOCUST_REPO)")
-    source = subprocess.run(["git", "-C", str(LOCUST_REPO), "show", "HEAD:examples/extend_web_ui.py"],
-                            capture_output=True, timeout=30, check=True).stdout
+    source = locust_file("examples/extend_web_ui.py").read_bytes()
     (tmp_path / "extend_web_ui.py").write_bytes(source)
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "index.html").write_text(INDEX_TEMPLATE)

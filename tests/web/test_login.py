@@ -3,8 +3,8 @@ Flask-Login's user loader, a secret key, `auth_args` and its own login routes) u
 the same order, the same answers: the redirect to `/login?next=…` for every protected page and API route, the
 login page's `authArgs` (with the session's error and info), the locustfile's routes behind
 `auth_required_if_enabled`, Locust's "auth exception" text without a secret key, and the dashboard and API once
-logged in (rlocust then runs a test from it). Also Locust's own examples/web_ui_auth/*.py (from a Locust checkout,
-LOCUST_REPO), and the one line a locustfile gets when it imports a package Locust installs and rlocust does not.
+logged in (rlocust then runs a test from it). Also Locust's own examples/web_ui_auth/*.py (from Locust's sources,
+tests/support/upstream.py), and the one line a locustfile gets when it imports a package Locust installs and rlocust does not.
 
 Loopback only; every process and request bounded in time. Needs Flask and Flask-Login in the Python rlocust embeds
 (requirements-test.txt)."""
@@ -19,7 +19,7 @@ import time
 import pytest
 import requests
 from test_api import target_url  # noqa: F401 (fixture)
-from test_flask_routes import HERE, LOCUST_REPO, Run, locust, rlocust  # noqa: F401 (fixtures)
+from test_flask_routes import HERE, Run, locust, locust_file, rlocust  # noqa: F401 (fixtures)
 
 LOGIN = HERE / "login_locustfile.py"
 AUTH_ARGS = re.compile(r"window\.authArgs\s*=\s*(\{.*?\})\s*;?\s*</script>", re.S)
@@ -113,10 +113,7 @@ def test_without_secret_key_the_auth_exception_text(rlocust, locust, tmp_path): 
 
 @pytest.mark.parametrize("example", ["basic", "custom_form"])
 def test_locust_login_examples(rlocust, locust, tmp_path, example):  # noqa: F811
-    if not (LOCUST_REPO / ".git").exists() and not (LOCUST_REPO / "HEAD").exists():
-        pytest.skip(f"no Locust checkout at {LOCUST_REPO} (LOCUST_REPO)")
-    source = subprocess.run(["git", "-C", str(LOCUST_REPO), "show", f"HEAD:examples/web_ui_auth/{example}.py"],
-                            capture_output=True, timeout=30, check=True).stdout
+    source = locust_file(f"examples/web_ui_auth/{example}.py").read_bytes()
     (tmp_path / f"{example}.py").write_bytes(source)
     form = {"username": "someone@example.com", "password": "x", "confirm_password": "x", "is_admin": "on",
             "user_group": "developer"}

@@ -198,4 +198,6 @@ export interface Arrivals {
 export interface ArrivalsResponse {
   plan: { arrival_rate: string; arrival_stages: string; max_users: number; initial_users: number } | null;
   arrivals: Arrivals | null;
+  /** Arrivals are still being scheduled (false: `arrivals` is the stopped run's final accounting). */
+  running?: boolean;
 }

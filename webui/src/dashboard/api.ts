@@ -88,11 +88,34 @@ export function usePoll(fn: () => Promise<unknown>, ms: number, enabled: boolean
  */
 export function useJson<T>(path: string, ms: number, wanted: boolean, live: boolean): T | null {
   const [value, setValue] = useState<T | null>(null);
-  usePoll(async () => setValue(await getJson<T>(path)), ms, wanted && live);
+  const seq = useSequence();
+  const load = async () => {
+    const n = seq.next();
+    const got = await getJson<T>(path);
+    if (seq.take(n)) setValue(got);
+  };
+  usePoll(load, ms, wanted && live);
   useEffect(() => {
-    if (wanted && !live) getJson<T>(path).then(setValue).catch(() => {});
+    if (wanted && !live) load().catch(() => {});
   }, [wanted, live]);
   return value;
+}
+
+/**
+ * Numbers a hook's requests as they go out: `take(n)` is false for an answer when the answer to a later request
+ * was taken already. A poll sent while the test ran and answered after the fetch made at the stop would otherwise
+ * put the older figures back on the page.
+ */
+function useSequence() {
+  const seq = useRef({ sent: 0, taken: 0 });
+  return {
+    next: () => ++seq.current.sent,
+    take: (n: number) => {
+      if (n < seq.current.taken) return false;
+      seq.current.taken = n;
+      return true;
+    },
+  };
 }
 
 /**
@@ -104,12 +127,14 @@ export function useOwnRoute<T>(path: string, is: (v: unknown) => v is T, ms: num
   [T | null, (v: T | null) => void, () => Promise<void>] {
   const [value, setValue] = useState<T | null>(null);
   const there = useRef(true);
+  const seq = useSequence();
   const fetchNow = async () => {
     if (!there.current) return;
+    const n = seq.next();
     try {
       const got = await getJson<unknown>(path);
       if (!is(got)) throw new Error(`${path}: not rlocust's`);
-      setValue(got);
+      if (seq.take(n)) setValue(got);
     } catch {
       there.current = false;
       setValue(null);

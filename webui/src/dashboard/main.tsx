@@ -247,7 +247,7 @@ function App({ args }: { args: IndexArgs }) {
             ))}
           </nav>
           <section class="panel" id="panel" role="tabpanel" aria-labelledby={`tab-${tab}`}>
-            {tab === "stats" && open?.arrivals ? <ArrivalsTable a={open.arrivals} live={LIVE.has(state)} /> : null}
+            {tab === "stats" && open?.arrivals ? <ArrivalsTable a={open.arrivals} live={open.running ?? LIVE.has(state)} /> : null}
             {tab === "stats" ? <StatsTab rows={stats?.stats ?? []} columns={statColumns} totalNames={totalNames} /> : null}
             {tab === "charts" ? <Charts data={chart} specs={specs} theme={theme} /> : null}
             {tab === "failures" ? <FailuresTable rows={stats?.errors ?? []} /> : null}
