@@ -242,7 +242,7 @@ class Response:
     __attrs__: list[str]
     def __nonzero__(self) -> bool: ...
     def __iter__(self) -> Iterator[bytes]:
-        """requests' iteration: `iter_content(128)`."""
+        """requests' iteration: `iter_content(128)`; FastHttpUser's: `stream`'s blocks."""
     @property  # type: ignore[misc]
     def __class__(self) -> type:  # type: ignore[override]
         """`requests.Response` for an HttpUser's response once requests is imported (isinstance), else the type."""
@@ -287,6 +287,15 @@ class Response:
     def _streaming(self) -> bool:
         """Whether a streamed body's rest is still unread."""
     @property
+    def _stream_call(self) -> bool:
+        """The call had `stream=True`."""
+    @property
+    def _stream_consumed(self) -> bool:
+        """`iter_content` went through the streamed body (another raises requests' StreamConsumedError)."""
+    @property
+    def _chunk_encoding(self) -> str | None:
+        """The encoding `iter_content(decode_unicode=True)` decodes with."""
+    @property
     def _version(self) -> int:
         """The HTTP version the response came in, as urllib3 numbers it (11, or 20 over HTTP/2)."""
     @property
@@ -319,11 +328,23 @@ class Response:
         """The next hop's request of a redirect that was not followed, else None."""
     @property
     def raw(self) -> Any:
-        """A file-like object over the body (readable once after `stream=True`, else empty)."""
-    def iter_lines(
-        self, chunk_size: int | None = 512, decode_unicode: bool = False, delimiter: Any = None
-    ) -> Iterator[Any]:
-        """The body's lines (requests' algorithm over iter_content)."""
+        """urllib3's response over the body (readable once after `stream=True`, else empty); HttpUser only."""
+    @property
+    def iter_lines(self) -> Callable[..., Iterator[Any]]:
+        """requests' `iter_lines(chunk_size=512, decode_unicode=False, delimiter=None)`, bound; HttpUser only."""
+    @property
+    def stream(self) -> Any:
+        """geventhttpclient's socket response (`locust._stream.FastStream`): the body as it came, readable once,
+        empty once `content` was read; FastHttpUser only."""
+    @property
+    def read(self) -> Callable[..., bytes]:
+        """FastHttpUser's `read(n=None)` of `stream`, bound."""
+    @property
+    def readline(self) -> Callable[[], bytes]:
+        """FastHttpUser's `readline()` of `stream`, bound."""
+    @property
+    def release(self) -> Callable[[], None]:
+        """FastHttpUser's `release()` of `stream`, bound."""
     @property
     def is_redirect(self) -> bool:
         """A redirect status with a Location header."""
@@ -340,9 +361,9 @@ class Response:
         """Raise `error` if there is one."""
     def json(self, **kwargs: Any) -> Any:
         """`json.loads` of `text` (requests' JSONDecodeError when it is not JSON)."""
-    def iter_content(self, chunk_size: int | None = 1, decode_unicode: bool = False) -> Iterator[bytes | str]:
-        """The body in chunks of `chunk_size` bytes (all of it for None), decoded incrementally with decode_unicode
-        when the response has an encoding."""
+    def iter_content(self, *args: Any, **kwargs: Any) -> Iterator[bytes | str]:
+        """requests' `iter_content(chunk_size=1, decode_unicode=False)`, or FastHttpUser's
+        `iter_content(chunk_size=1024, decode_content=True)` (`locust._stream`)."""
     def close(self) -> None:
         """Nothing to release."""
     def _rename(self, name: str) -> None:

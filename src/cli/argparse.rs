@@ -8,7 +8,7 @@
 //! - an option that takes one value refuses a following option (`-u -H`), but negative numbers are values;
 //! - `nargs="*"` options take every following value; the positional user-class list is consumed the first
 //!   time values appear (before the first option, or after the last one), so values after that are
-//!   unrecognized;
+//!   unrecognized; a locustfile's options also take `"?"`, `"+"` and counts (argparse's "expected ..." errors);
 //! - values are converted (and their errors raised) in command-line order; the "unrecognized arguments"
 //!   error comes only at the end; help and version stop parsing when they are reached.
 //!
@@ -32,20 +32,97 @@ pub struct Action {
     pub kind: Kind,
     pub env: Option<String>,
     pub metavar: Option<String>,
-    /// A locustfile's option (its values are passed on, not converted).
-    pub custom: bool,
+    /// A locustfile's option (its values are passed on to Python's argparse, not converted): how many values it
+    /// takes and what configargparse makes of its action class. `None` for a built-in option.
+    pub custom: Option<Custom>,
 }
 
-/// How many values an action takes (argparse's nargs, as far as Locust uses it).
+/// How many values an action takes (argparse's nargs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Nargs {
+    /// `nargs=0` (flags, counters, `store_const`, ...).
     Zero,
+    /// No nargs: one value, stored as is.
     One,
+    /// `"?"`: one value if one follows, else none (the action's `const`).
+    Optional,
+    /// `"*"`.
     Star,
+    /// `"+"`.
+    Plus,
+    /// An integer: exactly that many values (stored as a list, even for 1).
+    Exactly(usize),
+}
+
+impl Nargs {
+    /// A locustfile action's nargs as `custom_arg_specs` writes it: `None` for none, else `str(nargs)`. argparse's
+    /// `"..."` (REMAINDER) and `"A..."` (sub-parsers) are read as `"*"`.
+    pub fn from_python(nargs: Option<&str>) -> Nargs {
+        match nargs {
+            None => Nargs::One,
+            Some("?") => Nargs::Optional,
+            Some("+") => Nargs::Plus,
+            Some(n) => match n.parse::<usize>() {
+                Ok(0) => Nargs::Zero,
+                Ok(n) => Nargs::Exactly(n),
+                Err(_) => Nargs::Star,
+            },
+        }
+    }
+
+    /// Python's truth value of the action's `nargs` (configargparse tests it): false for none and for 0.
+    pub fn truthy(self) -> bool {
+        !matches!(self, Nargs::Zero | Nargs::One | Nargs::Exactly(0))
+    }
+
+    /// configargparse's "accepts a list": `"*"`, `"+"` or an integer above 1.
+    pub fn takes_list(self) -> bool {
+        matches!(self, Nargs::Star | Nargs::Plus) || matches!(self, Nargs::Exactly(n) if n > 1)
+    }
+}
+
+/// The action class of a locustfile's option, as far as configargparse tells them apart when it turns a config-file
+/// or environment value into arguments (by `isinstance`, so subclasses count as their base).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// `store` and any other class (a locustfile's own `argparse.Action`): the value as `--x=value`.
+    Store,
+    /// `append` and `extend`: a list value gives the option once per element.
+    Append,
+    /// `store_true`, `store_false`, `store_const`, `append_const`: true/yes/on/1 gives the option, false/... nothing.
+    Flag,
+    /// `count`: as a flag, or a number N gives the first option string N times.
+    Count,
+    /// `argparse.BooleanOptionalAction`: true gives its first option string, false its second (`--no-x`).
+    BooleanOptional,
+}
+
+impl Class {
+    /// The class as `custom_arg_specs` names it (`store`, `append`, `flag`, `count`, `boolean_optional`); an unknown
+    /// name is `store`.
+    pub fn from_name(name: &str) -> Class {
+        match name {
+            "append" => Class::Append,
+            "flag" => Class::Flag,
+            "count" => Class::Count,
+            "boolean_optional" => Class::BooleanOptional,
+            _ => Class::Store,
+        }
+    }
+}
+
+/// What the parser knows of a locustfile's option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Custom {
+    pub nargs: Nargs,
+    pub class: Class,
 }
 
 impl Action {
     pub fn nargs(&self) -> Nargs {
+        if let Some(c) = &self.custom {
+            return c.nargs;
+        }
         match self.kind {
             Kind::Flag | Kind::Help | Kind::Version => Nargs::Zero,
             Kind::Reject {
@@ -61,7 +138,19 @@ impl Action {
 
     /// configargparse's "action that needs no value" (set with true/false in env vars and config files).
     pub fn is_flag_type(&self) -> bool {
-        matches!(self.kind, Kind::Flag)
+        match &self.custom {
+            Some(c) => matches!(c.class, Class::Flag | Class::Count | Class::BooleanOptional),
+            None => matches!(self.kind, Kind::Flag),
+        }
+    }
+
+    /// The action's class as configargparse sees it (built-in flags are `store_true`, the others `store`).
+    pub fn class(&self) -> Class {
+        match &self.custom {
+            Some(c) => c.class,
+            None if self.is_flag_type() => Class::Flag,
+            None => Class::Store,
+        }
     }
 
     /// A positional takes no option strings.
@@ -92,6 +181,9 @@ pub enum Stop {
 #[derive(Clone, Debug)]
 pub struct Taken {
     pub action: usize,
+    /// The option string that took it, in full (`--no-chat` for `--no-c`; `-v` for each `v` of `-vvv`); empty for
+    /// the positional.
+    pub option: String,
     /// The values as written (for locustfile options, passed on to Python).
     pub raw: Vec<String>,
     /// The converted value (built-in actions only; `Value::None` for locustfile ones).
@@ -255,19 +347,21 @@ impl<'a> Parser<'a> {
     /// How many of the values described by `pattern` an option takes (argparse's `_match_argument`).
     fn match_option(&self, action: usize, pattern: &[u8]) -> Result<usize, String> {
         let a = &self.actions[action];
+        let values = pattern.iter().take_while(|&&c| c == b'A').count();
+        let expected = |what: String| Err(format!("argument {}: {what}", a.display_name()));
         match a.nargs() {
             Nargs::Zero => Ok(0),
-            Nargs::One => {
-                if pattern.first() == Some(&b'A') {
-                    Ok(1)
-                } else {
-                    Err(format!(
-                        "argument {}: expected one argument",
-                        a.display_name()
-                    ))
-                }
-            }
-            Nargs::Star => Ok(pattern.iter().take_while(|&&c| c == b'A').count()),
+            Nargs::One if values == 0 => expected("expected one argument".into()),
+            Nargs::One => Ok(1),
+            Nargs::Optional => Ok(values.min(1)),
+            Nargs::Star => Ok(values),
+            Nargs::Plus if values == 0 => expected("expected at least one argument".into()),
+            Nargs::Plus => Ok(values),
+            Nargs::Exactly(n) if values < n => expected(format!(
+                "expected {n} argument{}",
+                if n == 1 { "" } else { "s" }
+            )),
+            Nargs::Exactly(n) => Ok(n),
         }
     }
 
@@ -362,7 +456,7 @@ impl<'a> Parser<'a> {
             return Ok(start + 1);
         };
         let (mut action, mut option, mut explicit) = (*action, option.clone(), explicit.clone());
-        let mut pending: Vec<(usize, Vec<String>)> = Vec::new();
+        let mut pending: Vec<(usize, String, Vec<String>)> = Vec::new();
         let stop;
         loop {
             let Some(act) = action else {
@@ -373,7 +467,7 @@ impl<'a> Parser<'a> {
                 let count = self.match_option(act, b"A")?;
                 let single_dash = option.chars().nth(1).is_some_and(|c| c != '-');
                 if count == 0 && single_dash && !exp.is_empty() {
-                    pending.push((act, Vec::new()));
+                    pending.push((act, option.clone(), Vec::new()));
                     let (c, rest) = split_first_char(&exp);
                     option = format!("-{c}");
                     match self.lookup(&option) {
@@ -395,7 +489,7 @@ impl<'a> Parser<'a> {
                     }
                 } else if count == 1 {
                     stop = start + 1;
-                    pending.push((act, vec![exp]));
+                    pending.push((act, option, vec![exp]));
                     break;
                 } else {
                     return Err(format!(
@@ -408,12 +502,12 @@ impl<'a> Parser<'a> {
                 let from = start + 1;
                 let count = self.match_option(act, &pattern[from.min(pattern.len())..])?;
                 stop = from + count;
-                pending.push((act, args[from..stop].to_vec()));
+                pending.push((act, option, args[from..stop].to_vec()));
                 break;
             }
         }
-        for (act, values) in pending {
-            self.take(act, values, out)?;
+        for (act, option, values) in pending {
+            self.take(act, option, values, out)?;
             if out.stop.is_some() {
                 break;
             }
@@ -438,12 +532,23 @@ impl<'a> Parser<'a> {
             .take_while(|&&c| c == b'A' || c == b'-')
             .count();
         positionals.remove(0);
-        self.take(first, args[start..start + count].to_vec(), out)?;
+        self.take(
+            first,
+            String::new(),
+            args[start..start + count].to_vec(),
+            out,
+        )?;
         Ok(start + count)
     }
 
     /// argparse's `take_action`: convert (raising conversion errors now) and record.
-    fn take(&self, act: usize, raw: Vec<String>, out: &mut Outcome) -> Result<(), String> {
+    fn take(
+        &self,
+        act: usize,
+        option: String,
+        raw: Vec<String>,
+        out: &mut Outcome,
+    ) -> Result<(), String> {
         let a = &self.actions[act];
         let mut values = raw.clone();
         if let Some(pos) = values.iter().position(|v| v == "--") {
@@ -461,7 +566,7 @@ impl<'a> Parser<'a> {
             }
             Kind::Reject { message, .. } => return Err(err(message.to_string())),
             Kind::Flag => Value::Bool(true),
-            _ if a.custom => Value::None,
+            _ if a.custom.is_some() => Value::None,
             Kind::Single(ty) => match values.as_slice() {
                 [one] => convert(*ty, one, &self.cwd).map_err(err)?,
                 _ => Value::List(Vec::new()),
@@ -486,6 +591,7 @@ impl<'a> Parser<'a> {
         };
         out.taken.push(Taken {
             action: act,
+            option,
             raw,
             value,
         });

@@ -10,11 +10,17 @@
 //!   "unrecognized arguments" error);
 //! - flags take true/yes/on/1 or false/no/off/0; `[a, b]` is a list; an empty value is skipped for list
 //!   options.
+//!
+//! A locustfile's options follow the same rules by their argparse action: `store_true`, `store_false`,
+//! `store_const`, `append_const` are flags; a `count` also takes a number (the option that many times); a
+//! `BooleanOptionalAction` gives `--x` for true and `--no-x` for false; an `append`/`extend` option takes a list as
+//! one option per element; any option with a `nargs` skips an empty value and reads `[a, b]` from a variable.
 
 use super::CliError;
 use super::Env;
-use super::argparse::{Action, Nargs, Parser, os_error_text};
-use super::pyval::{PyVal, json_loads};
+use super::argparse::{Action, Class, Parser, os_error_text};
+use super::pyval::{PyVal, json_loads, py_int};
+use crate::pyfmt::py_str_repr;
 use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
 
@@ -68,6 +74,15 @@ fn insertion_index(args: &[String]) -> usize {
         .unwrap_or(args.len())
 }
 
+/// Option string `i` of a flag (configargparse indexes a `BooleanOptionalAction`'s strings as Python does; a
+/// missing one is Python's IndexError).
+fn nth_flag(a: &Action, i: usize) -> Result<String, CliError> {
+    a.flags.get(i).cloned().ok_or_else(|| CliError::Fatal {
+        message: "IndexError: list index out of range".into(),
+        code: 1,
+    })
+}
+
 /// configargparse's `convert_item_to_command_line_arg`.
 fn to_args(action: Option<&Action>, key: &str, item: Item) -> Result<Vec<String>, CliError> {
     let cl_key = match action {
@@ -84,9 +99,28 @@ fn to_args(action: Option<&Action>, key: &str, item: Item) -> Result<Vec<String>
                 code: 1,
             });
         };
+        let class = a.class();
         match value.to_lowercase().as_str() {
+            "true" | "yes" | "on" | "1" if class == Class::BooleanOptional => {
+                out.push(nth_flag(a, 0)?)
+            }
             "true" | "yes" | "on" | "1" => out.push(cl_key),
+            "false" | "no" | "off" | "0" if class == Class::BooleanOptional => {
+                out.push(nth_flag(a, 1)?)
+            }
             "false" | "no" | "off" | "0" => {}
+            _ if class == Class::Count => {
+                // the first option string as many times as the number says (none for a negative one)
+                let n = py_int(&value).ok_or_else(|| CliError::Fatal {
+                    message: format!(
+                        "ValueError: invalid literal for int() with base 10: {}",
+                        py_str_repr(&value)
+                    ),
+                    code: 1,
+                })?;
+                let first = nth_flag(a, 0)?;
+                out.extend(std::iter::repeat_n(first, n.max(0) as usize));
+            }
             _ => {
                 return Err(CliError::Usage(format!(
                     "Unexpected value for {key}: '{value}'. Expecting 'true', 'false', 'yes', 'no', 'on', 'off', '1' or '0'"
@@ -97,10 +131,18 @@ fn to_args(action: Option<&Action>, key: &str, item: Item) -> Result<Vec<String>
     }
     match item {
         Item::List(items) => {
-            let takes_list = action.is_some_and(|a| a.nargs() == Nargs::Star);
-            if action.is_none() {
+            let takes_list = action.is_some_and(|a| a.nargs().takes_list());
+            if action.is_none_or(|a| a.class() == Class::Append) {
+                // once per element; an element that is itself a list gives several values to an option that
+                // takes them
                 for e in &items {
-                    out.push(format!("{cl_key}={}", e.py_str()));
+                    match e {
+                        PyVal::List(sub) if takes_list => {
+                            out.push(cl_key.clone());
+                            out.extend(sub.iter().map(PyVal::py_str));
+                        }
+                        _ => out.push(format!("{cl_key}={}", e.py_str())),
+                    }
                 }
             } else if takes_list {
                 out.push(cl_key);
@@ -141,11 +183,12 @@ fn env_args(
         if on_command_line(cli, &a.flags) {
             continue;
         }
-        let star = a.nargs() == Nargs::Star;
-        if value.is_empty() && star {
+        let nargs = a.nargs().truthy();
+        if value.is_empty() && nargs {
             continue;
         }
-        let item = if star && value.starts_with('[') && value.ends_with(']') {
+        let listy = nargs || a.class() == Class::Append;
+        let item = if listy && value.starts_with('[') && value.ends_with(']') {
             bracket_list(value)
         } else {
             Item::Text(value.to_string())
@@ -208,7 +251,7 @@ fn sources(args: &[String], env: &Env) -> Result<Vec<Source>, CliError> {
         kind: super::spec::Kind::Single(super::spec::Ty::Str),
         env: None,
         metavar: None,
-        custom: false,
+        custom: None,
     }];
     let found = Parser::new(&only, &env.cwd, Vec::new())
         .parse(args)
@@ -495,7 +538,7 @@ pub fn merged_args(
             };
             if let (Some(i), Item::Text(v)) = (action, &item)
                 && v.is_empty()
-                && actions[i].nargs() == Nargs::Star
+                && actions[i].nargs().truthy()
             {
                 continue;
             }

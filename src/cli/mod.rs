@@ -33,6 +33,7 @@ mod tests;
 
 use crate::pyfmt::{py_float_repr, py_str_repr};
 use argparse::{Action, Parser, Stop, unrecognized};
+pub use argparse::{Class, Custom, Nargs};
 use indexmap::IndexMap;
 use spec::{Def, Kind, OptSpec, Ty};
 use std::collections::BTreeSet;
@@ -74,19 +75,36 @@ impl fmt::Display for Value {
     }
 }
 
-/// A custom option a locustfile added via `init_command_line_parser` (argparse `add_argument`).
-#[derive(Clone, Debug, PartialEq, Default)]
+/// A custom option a locustfile added via `init_command_line_parser` (argparse `add_argument`). The default is a
+/// `store_true` flag with no option strings.
+#[derive(Clone, Debug, PartialEq)]
 pub struct CustomArg {
     /// Option strings, e.g. `["--my-arg", "-m"]`.
     pub flags: Vec<String>,
     pub dest: String,
-    pub takes_value: bool,
-    /// `nargs="*"` or `"+"`.
-    pub multiple: bool,
+    /// argparse's nargs (`Zero` for flags, counters and the like).
+    pub nargs: Nargs,
+    /// The action's class as configargparse tells them apart (config files and environment variables).
+    pub class: Class,
     pub env_var: Option<String>,
     pub help: Option<String>,
     pub default_display: Option<String>,
     pub hidden: bool,
+}
+
+impl Default for CustomArg {
+    fn default() -> Self {
+        CustomArg {
+            flags: Vec::new(),
+            dest: String::new(),
+            nargs: Nargs::Zero,
+            class: Class::Flag,
+            env_var: None,
+            help: None,
+            default_display: None,
+            hidden: false,
+        }
+    }
 }
 
 /// The result of the full parse.
@@ -276,7 +294,7 @@ fn to_action(s: &OptSpec) -> Action {
         kind: s.kind.clone(),
         env: s.env.map(str::to_string),
         metavar: s.metavar.map(str::to_string),
-        custom: false,
+        custom: None,
     }
 }
 
@@ -298,10 +316,10 @@ fn custom_action(c: &CustomArg) -> Option<Action> {
     if flags.is_empty() {
         return None;
     }
-    let kind = match (c.takes_value, c.multiple) {
-        (false, _) => Kind::Flag,
-        (true, false) => Kind::Single(Ty::Raw),
-        (true, true) => Kind::Multi(Ty::Raw),
+    let kind = match c.nargs {
+        Nargs::Zero => Kind::Flag,
+        Nargs::One | Nargs::Optional | Nargs::Exactly(1) => Kind::Single(Ty::Raw),
+        Nargs::Star | Nargs::Plus | Nargs::Exactly(_) => Kind::Multi(Ty::Raw),
     };
     Some(Action {
         flags,
@@ -309,7 +327,10 @@ fn custom_action(c: &CustomArg) -> Option<Action> {
         kind,
         env: c.env_var.clone(),
         metavar: None,
-        custom: true,
+        custom: Some(Custom {
+            nargs: c.nargs,
+            class: c.class,
+        }),
     })
 }
 
@@ -425,18 +446,15 @@ fn parse_inner(
     let mut given = BTreeSet::new();
     for t in &outcome.taken {
         let a = &actions[t.action];
-        if a.custom {
-            let canonical = a
-                .flags
-                .iter()
-                .find(|f| f.starts_with("--"))
-                .unwrap_or(&a.flags[0])
-                .clone();
-            match (&a.kind, t.raw.as_slice()) {
-                (Kind::Flag, _) | (_, []) => custom_argv.push(canonical),
-                (_, [one]) => custom_argv.push(format!("{canonical}={one}")),
-                (_, many) => {
-                    custom_argv.push(canonical);
+        if a.custom.is_some() {
+            // the option string that was used (its action may tell them apart: `--x`/`--no-x`, a custom
+            // Action's option_string), with the values it took
+            let option = t.option.clone();
+            match t.raw.as_slice() {
+                [] => custom_argv.push(option),
+                [one] => custom_argv.push(format!("{option}={one}")),
+                many => {
+                    custom_argv.push(option);
                     custom_argv.extend(many.iter().cloned());
                 }
             }
@@ -506,6 +524,25 @@ fn invocation(flags: &[String], kind: &Kind, metavar: Option<&str>, dest: &str) 
         .join(", ")
 }
 
+/// How argparse writes a locustfile's option in the help, by its nargs: `--x X`, `--x [X]`, `--x [X ...]`,
+/// `--x X [X ...]`, `--x X X`, or the option strings alone.
+fn custom_invocation(flags: &[String], nargs: Nargs, dest: &str) -> String {
+    let m = dest.to_uppercase();
+    let args = match nargs {
+        Nargs::Zero => return flags.join(", "),
+        Nargs::One => m,
+        Nargs::Optional => format!("[{m}]"),
+        Nargs::Star => format!("[{m} ...]"),
+        Nargs::Plus => format!("{m} [{m} ...]"),
+        Nargs::Exactly(n) => vec![m; n].join(" "),
+    };
+    flags
+        .iter()
+        .map(|f| format!("{f} {args}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// argparse's `%(name)s` substitutions in a locustfile option's help.
 fn expand_help(c: &CustomArg, text: &str) -> String {
     let metavar = c.dest.to_uppercase();
@@ -550,7 +587,7 @@ pub fn help_text_width(custom: &[CustomArg], columns: usize) -> String {
             for c in custom.iter().filter(|c| !c.hidden) {
                 let Some(a) = custom_action(c) else { continue };
                 entries.push(help::Entry {
-                    invocation: invocation(&a.flags, &a.kind, None, &c.dest),
+                    invocation: custom_invocation(&a.flags, c.nargs, &c.dest),
                     help: c.help.as_deref().map(|h| expand_help(c, h)),
                     group: spec::Group::Common,
                 });

@@ -623,7 +623,8 @@ fn custom_args() -> Vec<CustomArg> {
         CustomArg {
             flags: vec!["--my-arg".into(), "-m".into()],
             dest: "my_arg".into(),
-            takes_value: true,
+            nargs: Nargs::One,
+            class: Class::Store,
             env_var: Some("LOCUST_MY_ARG".into()),
             help: Some("My argument (default %(default)s)".into()),
             default_display: Some("1".into()),
@@ -638,14 +639,15 @@ fn custom_args() -> Vec<CustomArg> {
         CustomArg {
             flags: vec!["--my-list".into()],
             dest: "my_list".into(),
-            takes_value: true,
-            multiple: true,
+            nargs: Nargs::Star,
+            class: Class::Store,
             ..Default::default()
         },
         CustomArg {
             flags: vec!["--secret-opt".into()],
             dest: "secret_opt".into(),
-            takes_value: true,
+            nargs: Nargs::One,
+            class: Class::Store,
             hidden: true,
             help: Some("never shown".into()),
             ..Default::default()
@@ -665,34 +667,28 @@ fn custom_args_fragment_in_precedence_order() {
     assert_eq!(
         p.custom_argv,
         argv(&[
-            "--my-arg=3",
+            "-m=3",
             "--my-flag",
             "--my-list",
             "x",
             "y",
-            "--my-arg=7",
+            "-m=7",
             "--my-list=a"
         ])
     );
-    // the environment comes after the config files, and (written as `-m=5`) hides their my-arg
+    // the environment comes after the config files, and (written as `-m=5`) hides their my-arg; each value goes to
+    // Python with the option string that gave it (a config file's and a variable's: the last one)
     let env = d.env().var("LOCUST_MY_ARG", "5");
     let p = parse(&argv(&["-m7"]), &env, &custom).expect("parse");
     assert_eq!(
         p.custom_argv,
-        argv(&[
-            "--my-flag",
-            "--my-list",
-            "x",
-            "y",
-            "--my-arg=5",
-            "--my-arg=7"
-        ])
+        argv(&["--my-flag", "--my-list", "x", "y", "-m=5", "-m=7"])
     );
     // an exact option string on the command line hides the other sources
     let p = parse(&argv(&["-m", "7"]), &env, &custom).expect("parse");
     assert_eq!(
         p.custom_argv,
-        argv(&["--my-flag", "--my-list", "x", "y", "--my-arg=7"])
+        argv(&["--my-flag", "--my-list", "x", "y", "-m=7"])
     );
     let (_n, plain) = no_files();
     let p = parse(&argv(&["--my-list"]), &plain, &custom).expect("parse");
@@ -1058,7 +1054,8 @@ fn a_locustfile_option_that_repeats_a_builtin_one_is_parsed_as_the_builtin() {
     let plugin = vec![CustomArg {
         flags: vec!["-i".into(), "--iterations".into()],
         dest: "iterations".into(),
-        takes_value: true,
+        nargs: Nargs::One,
+        class: Class::Store,
         env_var: Some("LOCUST_ITERATIONS".into()),
         help: Some("plugin help".into()),
         default_display: Some("0".into()),
@@ -1076,4 +1073,227 @@ fn a_locustfile_option_that_repeats_a_builtin_one_is_parsed_as_the_builtin() {
         "{help}"
     );
     assert!(!help.contains("plugin help"));
+}
+
+/// Options with each argparse action class and nargs (as `custom_arg_specs` describes them).
+fn action_args() -> Vec<CustomArg> {
+    let arg =
+        |flags: &[&str], dest: &str, nargs: Nargs, class: Class, env: Option<&str>| CustomArg {
+            flags: flags.iter().map(|f| f.to_string()).collect(),
+            dest: dest.into(),
+            nargs,
+            class,
+            env_var: env.map(str::to_string),
+            ..Default::default()
+        };
+    vec![
+        arg(
+            &["--chat", "--no-chat"],
+            "chat",
+            Nargs::Zero,
+            Class::BooleanOptional,
+            Some("LOCUST_CHAT"),
+        ),
+        arg(
+            &["-v", "--verbose"],
+            "verbose",
+            Nargs::Zero,
+            Class::Count,
+            Some("LOCUST_VERBOSE"),
+        ),
+        arg(&["--yes"], "yes", Nargs::Zero, Class::Flag, None),
+        arg(
+            &["--item"],
+            "items",
+            Nargs::One,
+            Class::Append,
+            Some("LOCUST_ITEM"),
+        ),
+        arg(&["--ext"], "ext", Nargs::Plus, Class::Append, None),
+        arg(&["--pair"], "pair", Nargs::Exactly(2), Class::Store, None),
+        arg(
+            &["--maybe"],
+            "maybe",
+            Nargs::Optional,
+            Class::Store,
+            Some("LOCUST_MAYBE"),
+        ),
+        arg(&["--toggle"], "toggle", Nargs::Zero, Class::Store, None),
+    ]
+}
+
+fn custom_argv(args: &[&str], env: &Env) -> Vec<String> {
+    match parse(&argv(args), env, &action_args()) {
+        Ok(p) => p.custom_argv,
+        Err(e) => panic!("{args:?} failed: {}", e.message()),
+    }
+}
+
+fn custom_err(args: &[&str], env: &Env) -> String {
+    match parse(&argv(args), env, &action_args()) {
+        Ok(p) => panic!("{args:?} parsed: {:?}", p.custom_argv),
+        Err(e) => e.message(),
+    }
+}
+
+#[test]
+fn a_locustfile_option_is_passed_on_with_the_option_string_used() {
+    let (_d, env) = no_files();
+    // BooleanOptionalAction tells --x from --no-x by the option string (an abbreviation is written in full)
+    assert_eq!(custom_argv(&["--no-chat"], &env), argv(&["--no-chat"]));
+    assert_eq!(
+        custom_argv(&["--no-c", "--chat"], &env),
+        argv(&["--no-chat", "--chat"])
+    );
+    // a counter's short cluster is one option per letter; its long form stays long
+    assert_eq!(
+        custom_argv(&["-vvv", "--verb"], &env),
+        argv(&["-v", "-v", "-v", "--verbose"])
+    );
+    assert_eq!(
+        custom_argv(&["--item", "a", "--item=-x", "--ext", "1", "2"], &env),
+        argv(&["--item=a", "--item=-x", "--ext", "1", "2"])
+    );
+    // nargs="?" with and without its value, nargs=2, a custom action that takes none
+    assert_eq!(
+        custom_argv(
+            &["--maybe", "--maybe", "m", "--pair", "-1", "-2", "--toggle"],
+            &env
+        ),
+        argv(&["--maybe", "--maybe=m", "--pair", "-1", "-2", "--toggle"])
+    );
+}
+
+#[test]
+fn a_locustfile_option_takes_the_values_its_nargs_says() {
+    let (_d, env) = no_files();
+    assert_eq!(
+        custom_err(&["--ext"], &env),
+        "rlocust: error: argument --ext: expected at least one argument"
+    );
+    assert_eq!(
+        custom_err(&["--pair", "a"], &env),
+        "rlocust: error: argument --pair: expected 2 arguments"
+    );
+    assert_eq!(
+        custom_err(&["--pair=a"], &env),
+        "rlocust: error: argument --pair: expected 2 arguments"
+    );
+    assert_eq!(
+        custom_err(&["--toggle=1"], &env),
+        "rlocust: error: argument --toggle: ignored explicit argument '1'"
+    );
+    // "?" takes one value at most: the next one is the user class list
+    let p = parse(&argv(&["--maybe", "a", "b"]), &env, &action_args()).expect("parse");
+    assert_eq!(p.custom_argv, argv(&["--maybe=a"]));
+    assert_eq!(p.get("user_classes"), Some(&list(&["b"])));
+}
+
+#[test]
+fn a_locustfile_option_from_a_config_file_as_configargparse_writes_it() {
+    let d = Dirs::new();
+    d.file(
+        "locust.conf",
+        "chat = false\nverbose = 3\nyes = on\nitem = [a, b]\next = [1, 2]\npair = [p, q]\nmaybe =\n",
+    );
+    assert_eq!(
+        custom_argv(&[], &d.env()),
+        argv(&[
+            "--no-chat",
+            "-v",
+            "-v",
+            "-v",
+            "--yes",
+            "--item=a",
+            "--item=b",
+            "--ext=1",
+            "--ext=2",
+            "--pair",
+            "p",
+            "q"
+        ])
+    );
+    // true gives --x (and a count's last option string), false --no-x (and nothing for a count)
+    d.file("locust.conf", "chat = true\nverbose = true\n");
+    assert_eq!(custom_argv(&[], &d.env()), argv(&["--chat", "--verbose"]));
+    d.file("locust.conf", "chat = off\nverbose = 0\n");
+    assert_eq!(custom_argv(&[], &d.env()), argv(&["--no-chat"]));
+    // TOML: booleans and numbers as Python's str() of them, nested lists as one option with several values
+    d.file(
+        "pyproject.toml",
+        "[tool.locust]\nchat = true\nverbose = 2\nitem = [\"t\", 3]\next = [[5, 6]]\n",
+    );
+    d.file("locust.conf", "");
+    assert_eq!(
+        custom_argv(&[], &d.env()),
+        argv(&[
+            "--chat", "-v", "-v", "--item=t", "--item=3", "--ext", "5", "6"
+        ])
+    );
+    // a value the action cannot take: Locust's errors
+    for (text, message) in [
+        (
+            "verbose = x\n",
+            "ValueError: invalid literal for int() with base 10: 'x'",
+        ),
+        (
+            "chat = maybe\n",
+            "rlocust: error: Unexpected value for chat: 'maybe'. Expecting 'true', 'false', 'yes', 'no', 'on', 'off', '1' or '0'",
+        ),
+        (
+            "maybe = [a, b]\n",
+            "rlocust: error: maybe can't be set to a list '['a', 'b']' unless its action type is changed to 'append' or nargs is set to '*', '+', or > 1",
+        ),
+        (
+            "toggle = true\n",
+            "rlocust: error: argument --toggle: ignored explicit argument 'true'",
+        ),
+    ] {
+        d.file("pyproject.toml", "");
+        d.file("locust.conf", text);
+        assert_eq!(custom_err(&[], &d.env()), message, "{text}");
+    }
+}
+
+#[test]
+fn a_locustfile_option_from_the_environment_as_configargparse_writes_it() {
+    let (_d, env) = no_files();
+    let env = env
+        .var("LOCUST_CHAT", "no")
+        .var("LOCUST_VERBOSE", "2")
+        .var("LOCUST_ITEM", "[e1, e2]")
+        .var("LOCUST_MAYBE", "");
+    assert_eq!(
+        custom_argv(&[], &env),
+        argv(&["--no-chat", "-v", "-v", "--item=e1", "--item=e2"])
+    );
+    // a flag set in the environment hides the config files' value, an option on the command line both
+    let d = Dirs::new();
+    d.file("locust.conf", "chat = true\nverbose = 5\nitem = c\n");
+    let env = d
+        .env()
+        .var("LOCUST_CHAT", "false")
+        .var("LOCUST_VERBOSE", "4");
+    assert_eq!(
+        custom_argv(&["-v", "--item", "z"], &env),
+        argv(&["--no-chat", "-v", "--item=z"])
+    );
+}
+
+#[test]
+fn nargs_as_custom_arg_specs_writes_them() {
+    assert_eq!(Nargs::from_python(None), Nargs::One);
+    assert_eq!(Nargs::from_python(Some("0")), Nargs::Zero);
+    assert_eq!(Nargs::from_python(Some("1")), Nargs::Exactly(1));
+    assert_eq!(Nargs::from_python(Some("?")), Nargs::Optional);
+    assert_eq!(Nargs::from_python(Some("*")), Nargs::Star);
+    assert_eq!(Nargs::from_python(Some("+")), Nargs::Plus);
+    assert!(Nargs::Exactly(1).truthy() && !Nargs::One.truthy() && !Nargs::Zero.truthy());
+    assert!(
+        Nargs::Exactly(2).takes_list()
+            && !Nargs::Exactly(1).takes_list()
+            && !Nargs::Optional.takes_list()
+    );
+    assert_eq!(Class::from_name("boolean_optional"), Class::BooleanOptional);
+    assert_eq!(Class::from_name("whatever"), Class::Store);
 }

@@ -235,6 +235,9 @@ pub struct Exchange {
     pub method: Method,
     pub request_headers: HeaderMap,
     pub body: Bytes,
+    /// FastHttpUser's `stream=True`: the body before content decoding, where it differs from `body` (what its
+    /// `response.stream` and `iter_content` read, as geventhttpclient hands them the socket's bytes).
+    pub encoded: Option<Bytes>,
     /// From sending the request to the response headers (requests' `Response.elapsed`).
     pub elapsed: Duration,
     /// The HTTP version the response came in, as urllib3 numbers it (`response.raw.version`): 10, 11 or 20.
@@ -462,6 +465,7 @@ impl UserClient {
                         method: spec.method.clone(),
                         request_headers: HeaderMap::new(),
                         body: Bytes::new(),
+                        encoded: None,
                         elapsed: Duration::ZERO,
                         version: head.version,
                         head_at: Instant::now(),
@@ -735,6 +739,9 @@ async fn run_chain(
             method: method.clone(),
             request_headers: req_headers,
             body: raw.body,
+            encoded: raw
+                .encoded
+                .filter(|_| spec.stream && flavor == Flavor::Fast),
             elapsed,
             version,
             head_at: raw.head_at,

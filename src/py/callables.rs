@@ -51,20 +51,28 @@ callables! {
     parse_links = FFI."parse_links";
     /// `next_request(response)`: `response.next`.
     next_request = FFI."next_request";
-    /// `iter_lines(response, chunk_size, decode_unicode, delimiter)`.
+    /// `iter_lines(response, chunk_size=512, decode_unicode=False, delimiter=None)`: requests' `iter_lines`.
     iter_lines = FFI."iter_lines";
-    /// `decode_chunks(chunks, encoding)`: `iter_content(decode_unicode=True)`.
-    decode_chunks = FFI."decode_chunks";
+    /// `types.MethodType(function, response)`: a function bound as the response's method.
+    bound_method = FFI."bound_method";
     /// `apparent_encoding(content)`.
     apparent_encoding = FFI."apparent_encoding";
 
     // ---- a streamed body (locust._stream) ----
     /// `read_rest(response)`: the rest of a streamed body, for `content`.
     read_rest = STREAM."read_rest";
-    /// `iter_stream(response, chunk_size, decode_unicode, encoding)`: `iter_content` of a streamed body.
-    iter_stream = STREAM."iter_stream";
+    /// `iter_content(response, chunk_size=1, decode_unicode=False)`: requests' `iter_content`.
+    iter_content = STREAM."iter_content";
     /// `make_raw(response)`: `response.raw`.
     make_raw = STREAM."make_raw";
+    /// `fast_iter_content(response, chunk_size=1024, decode_content=True)`: FastHttpUser's `iter_content`.
+    fast_iter_content = STREAM."fast_iter_content";
+    /// `FastStream(data)`: FastHttpUser's `response.stream`.
+    fast_stream = STREAM."FastStream";
+    /// `fast_method(response, name)`: FastHttpUser's `read`, `readline` or `release`, bound.
+    fast_method = STREAM."fast_method";
+    /// `fast_content(response, stream)`: FastHttpUser's `content` after `response.stream` was read from, or None.
+    fast_content = STREAM."fast_content";
 
     /// `locust.exception.LocustError`.
     locust_error = EXCEPTION."LocustError";

@@ -246,11 +246,11 @@ pub fn custom_args(
     specs
         .into_iter()
         .map(|t| {
-            let (flags, dest, takes_value, multiple, env_var, help, default_display, hidden): (
+            let (flags, dest, nargs, class, env_var, help, default_display, hidden): (
                 Vec<String>,
                 String,
-                bool,
-                bool,
+                Option<String>,
+                String,
                 Option<String>,
                 Option<String>,
                 Option<String>,
@@ -259,8 +259,8 @@ pub fn custom_args(
             Ok(crate::cli::CustomArg {
                 flags,
                 dest,
-                takes_value,
-                multiple,
+                nargs: crate::cli::Nargs::from_python(nargs.as_deref()),
+                class: crate::cli::Class::from_name(&class),
                 env_var,
                 help,
                 default_display,

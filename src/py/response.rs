@@ -93,6 +93,14 @@ pub struct Response {
     tail: Option<TailSlot>,
     /// `iter_content` read the streamed body through: `content` raises as requests' does.
     consumed: bool,
+    /// FastHttpUser with `stream=True`: the body before content decoding, where it differs from `body` (what
+    /// geventhttpclient's socket response, `response.stream`, hands out).
+    encoded: Option<Bytes>,
+    /// FastHttpUser: `response.stream` once made (`locust._stream.FastStream`).
+    fast_stream: Option<Py<PyAny>>,
+    /// FastHttpUser: `content` has been read (Locust reads it in the call unless `stream=True`), so
+    /// `response.stream` has nothing left.
+    fast_content_read: bool,
     response_time_ms: f64,
     start_time: f64,
     encoding_override: Option<Option<String>>,
@@ -127,10 +135,17 @@ impl Response {
     /// What needs the whole body (`content`, `text`, `json()`, `apparent_encoding`) first reads a streamed body
     /// to its end; after `iter_content` went through it, requests' RuntimeError instead.
     fn whole_body(slf: &Bound<'_, Self>) -> PyResult<()> {
-        let (streaming, consumed) = {
+        let (streaming, consumed, fast_unread) = {
             let this = slf.borrow();
-            (this.tail.is_some(), this.consumed)
+            (
+                this.tail.is_some(),
+                this.consumed,
+                this.flavor == Flavor::Fast && !this.fast_content_read,
+            )
         };
+        if fast_unread {
+            Self::fast_read_content(slf)?;
+        }
         if consumed {
             return Err(pyo3::exceptions::PyRuntimeError::new_err(
                 "The content for this response was already consumed",
@@ -142,6 +157,50 @@ impl Response {
         Ok(())
     }
 
+    /// FastHttpUser's `content` read for the first time: from what `response.stream` left of the body, where the
+    /// locustfile read some of it first (`locust._stream.fast_content`, which decodes the rest as geventhttpclient
+    /// does, raising what it raises); then `response.stream` has nothing left.
+    fn fast_read_content(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let stream = {
+            let mut this = slf.borrow_mut();
+            this.fast_content_read = true;
+            this.fast_stream.as_ref().map(|s| s.clone_ref(slf.py()))
+        };
+        let Some(stream) = stream else {
+            return Ok(());
+        };
+        let rest = callables::fast_content(slf.py())?.call1((slf, stream))?;
+        if !rest.is_none() {
+            let mut this = slf.borrow_mut();
+            this.body = Some(Bytes::copy_from_slice(rest.extract::<&[u8]>()?));
+            this.text_obj = None;
+        }
+        Ok(())
+    }
+
+    /// The AttributeError of an attribute this flavor's response does not have (requests' Response has no
+    /// `stream`, Locust's FastResponse no `raw`).
+    fn no_attribute(slf: &Bound<'_, Self>, name: &str) -> PyErr {
+        let cls = if slf.borrow().flavor == Flavor::Fast {
+            "FastResponse"
+        } else {
+            "Response"
+        };
+        pyo3::exceptions::PyAttributeError::new_err(format!(
+            "'{cls}' object has no attribute '{name}'"
+        ))
+    }
+
+    /// FastHttpUser's `read`, `readline`, `release`, bound to the response (`locust._stream.fast_method`).
+    fn fast_method(slf: &Bound<'_, Self>, name: &str) -> PyResult<Py<PyAny>> {
+        if slf.borrow().flavor != Flavor::Fast {
+            return Err(Self::no_attribute(slf, name));
+        }
+        Ok(callables::fast_method(slf.py())?
+            .call1((slf, name))?
+            .unbind())
+    }
+
     pub fn from_completed(c: Completed) -> Response {
         let escape = crate::http::escaping_error(&c.outcome, &c.meta);
         let Completed {
@@ -150,6 +209,7 @@ impl Response {
             failure,
         } = c;
         let version = outcome.response.as_ref().map_or(0, |r| r.version);
+        let encoded = outcome.response.as_ref().and_then(|r| r.encoded.clone());
         let (status, reason, headers, body, url, elapsed, rmethod, rheaders) =
             match outcome.response {
                 Some(r) => (
@@ -198,6 +258,9 @@ impl Response {
                 .tail
                 .map(|t| std::sync::Arc::new(parking_lot::Mutex::new(Some(t)))),
             consumed: false,
+            encoded,
+            fast_stream: None,
+            fast_content_read: !meta.stream,
             response_time_ms: outcome.response_time_ms,
             start_time: outcome.start_time,
             encoding_override: None,
@@ -234,6 +297,9 @@ impl Response {
             stream: parent.stream,
             tail: None,
             consumed: false,
+            encoded: None,
+            fast_stream: None,
+            fast_content_read: true,
             response_time_ms: parent.response_time_ms,
             start_time: parent.start_time,
             encoding_override: None,
@@ -271,6 +337,9 @@ impl Response {
             stream: false,
             tail: None,
             consumed: false,
+            encoded: None,
+            fast_stream: None,
+            fast_content_read: true,
             response_time_ms: 0.0,
             start_time: 0.0,
             encoding_override: None,
@@ -431,9 +500,16 @@ impl Response {
         callables::response_state(slf.py())?.call1((slf,))
     }
 
-    /// requests' iteration: the body in pieces of 128 bytes (`in`, `list()`, `for` go through it).
+    /// requests' iteration: the body in pieces of 128 bytes (`in`, `list()`, `for` go through it); FastHttpUser's:
+    /// `response.stream`'s blocks, as geventhttpclient's CompatResponse iterates.
     fn __iter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        Self::iter_content(slf, Some(128), false)
+        if slf.borrow().flavor == Flavor::Fast {
+            return Self::stream(slf)?
+                .into_bound(slf.py())
+                .try_iter()
+                .map(|i| i.into_any());
+        }
+        callables::iter_content(slf.py())?.call1((slf, 128))
     }
 
     /// NOTE: Locust's HttpSession returns a subclass of `requests.Response`; this class cannot be one (a native
@@ -761,22 +837,86 @@ impl Response {
         Ok(callables::next_request(py)?.call1((slf,))?.unbind())
     }
 
-    /// requests' `Response.raw`: a file-like object over the body (read once when the call had `stream=True`,
-    /// empty otherwise, as requests has already consumed it).
+    /// requests' `Response.raw`: urllib3's response, a file-like object over the body (read once when the call had
+    /// `stream=True`, empty otherwise, as requests has already consumed it). Not FastHttpUser's.
     #[getter]
     fn raw(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        if slf.borrow().flavor == Flavor::Fast {
+            return Err(Self::no_attribute(slf, "raw"));
+        }
         let py = slf.py();
         Ok(callables::make_raw(py)?.call1((slf,))?.unbind())
     }
 
-    #[pyo3(signature = (chunk_size=512, decode_unicode=false, delimiter=None))]
-    fn iter_lines<'py>(
-        slf: &Bound<'py, Self>,
-        chunk_size: Option<usize>,
-        decode_unicode: bool,
-        delimiter: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        callables::iter_lines(slf.py())?.call1((slf, chunk_size, decode_unicode, delimiter))
+    /// requests' `Response.iter_lines(chunk_size=512, decode_unicode=False, delimiter=None)` (bound). Not
+    /// FastHttpUser's (its session has one).
+    #[getter]
+    fn iter_lines(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        if slf.borrow().flavor == Flavor::Fast {
+            return Err(Self::no_attribute(slf, "iter_lines"));
+        }
+        Ok(callables::bound_method(slf.py())?
+            .call1((callables::iter_lines(slf.py())?, slf))?
+            .unbind())
+    }
+
+    /// FastHttpUser's `response.stream` (geventhttpclient's socket response): the body as it came, before content
+    /// decoding, readable once; empty once `content` was read, which Locust does in the call unless `stream=True`.
+    /// None for a response without one (a connection error). Not requests'.
+    #[getter]
+    fn stream(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let data = {
+            let this = slf.borrow();
+            if this.flavor != Flavor::Fast {
+                drop(this);
+                return Err(Self::no_attribute(slf, "stream"));
+            }
+            if let Some(s) = &this.fast_stream {
+                return Ok(s.clone_ref(py));
+            }
+            if this.status == 0 && this.error.is_some() {
+                return Ok(py.None());
+            }
+            match (&this.encoded, &this.body) {
+                _ if this.fast_content_read => Bytes::new(),
+                (Some(e), _) => e.clone(),
+                (None, b) => b.clone().unwrap_or_default(),
+            }
+        };
+        let obj = callables::fast_stream(py)?
+            .call1((PyBytes::new(py, &data),))?
+            .unbind();
+        slf.borrow_mut().fast_stream = Some(obj.clone_ref(py));
+        Ok(obj)
+    }
+
+    /// FastHttpUser's `read(n=None)`, `readline()` and `release()`: of `response.stream` (bound). Not requests'.
+    #[getter]
+    fn read(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Self::fast_method(slf, "read")
+    }
+
+    #[getter]
+    fn readline(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Self::fast_method(slf, "readline")
+    }
+
+    #[getter]
+    fn release(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Self::fast_method(slf, "release")
+    }
+
+    /// The call had `stream=True`.
+    #[getter]
+    fn _stream_call(&self) -> bool {
+        self.stream
+    }
+
+    /// `iter_content` went through the streamed body (requests then raises StreamConsumedError for another).
+    #[getter]
+    fn _stream_consumed(&self) -> bool {
+        self.consumed
     }
 
     #[getter]
@@ -864,37 +1004,30 @@ impl Response {
         callables::json_loads(py)?.call((src,), kwargs)
     }
 
-    #[pyo3(signature = (chunk_size=1, decode_unicode=false))]
+    /// requests' `iter_content(chunk_size=1, decode_unicode=False)`, or FastHttpUser's
+    /// `iter_content(chunk_size=1024, decode_content=True)` (`locust._stream`: the arguments are checked there, as
+    /// each client checks them).
+    #[pyo3(signature = (*args, **kwargs))]
     fn iter_content<'py>(
         slf: &Bound<'py, Self>,
-        chunk_size: Option<usize>,
-        decode_unicode: bool,
+        args: &Bound<'py, pyo3::types::PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        if slf.borrow().tail.is_some() {
-            // a streamed body: its pieces as they arrive
-            return callables::iter_stream(py)?.call1((
-                slf,
-                chunk_size,
-                decode_unicode,
-                slf.borrow().effective_encoding(),
-            ));
-        }
-        let this = slf.borrow();
-        let body = this.body.clone().unwrap_or_default();
-        drop(this);
-        let size = chunk_size.unwrap_or(body.len().max(1)).max(1);
-        let list = PyList::empty(py);
-        for chunk in body.chunks(size) {
-            list.append(PyBytes::new(py, chunk))?;
-        }
-        if decode_unicode {
-            // requests decodes the chunks incrementally with the response's encoding, and yields them as bytes
-            // when it has none
-            let encoding = slf.borrow().effective_encoding();
-            return callables::decode_chunks(py)?.call1((list, encoding));
-        }
-        list.call_method0("__iter__")
+        let f = if slf.borrow().flavor == Flavor::Fast {
+            callables::fast_iter_content(py)?
+        } else {
+            callables::iter_content(py)?
+        };
+        let mut all = vec![slf.clone().into_any()];
+        all.extend(args.iter());
+        f.call(pyo3::types::PyTuple::new(py, all)?, kwargs)
+    }
+
+    /// The encoding `iter_content(decode_unicode=True)` decodes with (requests': the response's `encoding`).
+    #[getter]
+    fn _chunk_encoding(&self) -> Option<String> {
+        self.effective_encoding()
     }
 
     /// Drop a streamed body's unread rest (and its connection), as requests' `close()` releases it.

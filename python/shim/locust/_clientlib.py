@@ -3,6 +3,7 @@
 cookie jar's view, the report of a finished call and the `catch_response` with-block."""
 
 import base64
+import io
 import json as _json
 import os
 import re
@@ -148,38 +149,84 @@ def encode_body(data, json, files, headers):
     return None, None
 
 
+def _key_values(value):
+    """requests' `to_key_val_list`: the (key, value) pairs of a mapping or of a list of pairs."""
+    if isinstance(value, (str, bytes, bool, int)):
+        raise ValueError("cannot encode objects that are not 2-tuples")
+    return list(value.items()) if hasattr(value, "items") else list(value)
+
+
+def _guess_filename(obj):
+    """requests' `guess_filename`: the base name of a file object's `name`, unless it looks like `<stdin>`."""
+    name = getattr(obj, "name", None)
+    if name and isinstance(name, (str, bytes)) and name[0] != "<" and name[-1] != ">":
+        return os.path.basename(name)
+    return None
+
+
+def _part_param(name, value):
+    """urllib3's `format_multipart_header_param`: `name="value"`, with LF, CR and '"' percent-encoded."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    return '%s="%s"' % (name, value.translate({10: "%0A", 13: "%0D", 34: "%22"}))
+
+
 def _multipart(data, files):
-    boundary = uuid.uuid4().hex
-    out = []
-    for k, v in _to_pairs(data) or []:
-        out.append(b"--" + boundary.encode() + b"\r\n")
-        out.append(b'Content-Disposition: form-data; name="' + _enc(k) + b'"\r\n\r\n')
-        out.append(_enc(v) + b"\r\n")
-    items = files.items() if hasattr(files, "items") else files
-    for field, spec in items:
-        ctype = None
+    """The multipart/form-data body requests makes for `files=` (with `data=` as form fields first), as urllib3
+    encodes it: a file given as a tuple keeps the filename given (2-, 3- or 4-tuple: filename, content, content
+    type, headers of the part), a file object without one is named by the base name of its `.name` (or the field),
+    None content leaves the field out; only a content type given is sent. A random 32-hex-digit boundary."""
+    if isinstance(data, (str, bytes)):
+        raise ValueError("Data must not be a string.")
+    parts = []  # (name, data, filename, content type, part headers)
+    for field, value in _key_values(data or {}):
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+            value = [value]
+        for v in value:
+            if v is None:
+                continue
+            if not isinstance(v, bytes):
+                v = str(v)
+            name = field.decode("utf-8") if isinstance(field, bytes) else field
+            parts.append((name, v.encode("utf-8") if isinstance(v, str) else v, None, None, None))
+    for field, spec in _key_values(files or {}):
+        ctype = extra = None
         if isinstance(spec, (tuple, list)):
-            fname = spec[0]
-            content = spec[1]
-            if len(spec) > 2:
-                ctype = spec[2]
+            if len(spec) == 2:
+                filename, content = spec
+            elif len(spec) == 3:
+                filename, content, ctype = spec
+            else:
+                filename, content, ctype, extra = spec
         else:
+            filename = _guess_filename(spec) or field
             content = spec
-            fname = getattr(spec, "name", field)
-        if hasattr(content, "read"):
+        if isinstance(content, (str, bytes, bytearray)):
+            pass
+        elif hasattr(content, "read"):
             content = content.read()
-        if isinstance(fname, str):
-            fname = fname.rsplit("/", 1)[-1]
-        out.append(b"--" + boundary.encode() + b"\r\n")
-        disp = b'Content-Disposition: form-data; name="' + _enc(field) + b'"'
-        if fname is not None:
-            disp += b'; filename="' + _enc(fname) + b'"'
-        out.append(disp + b"\r\n")
-        if ctype:
-            out.append(b"Content-Type: " + _enc(ctype) + b"\r\n")
-        out.append(b"\r\n" + _enc(content) + b"\r\n")
-    out.append(b"--" + boundary.encode() + b"--\r\n")
-    return b"".join(out), "multipart/form-data; boundary=" + boundary
+        elif content is None:
+            continue
+        parts.append((field, content, filename, ctype, extra))
+    boundary = uuid.uuid4().hex
+    out = io.BytesIO()
+    for name, content, filename, ctype, extra in parts:
+        disposition = "form-data; " + _part_param("name", name)
+        if filename is not None:
+            disposition += "; " + _part_param("filename", filename)
+        headers = dict(extra) if extra else {}
+        headers.update({"Content-Disposition": disposition, "Content-Type": ctype, "Content-Location": None})
+        first = ("Content-Disposition", "Content-Type", "Content-Location")
+        lines = [f"{k}: {headers[k]}" for k in first if headers[k]]
+        lines += [f"{k}: {v}" for k, v in headers.items() if k not in first and v]
+        out.write(f"--{boundary}\r\n".encode("latin-1"))
+        out.write(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"))
+        if isinstance(content, int):
+            content = str(content)
+        out.write(content.encode("utf-8") if isinstance(content, str) else content)
+        out.write(b"\r\n")
+    out.write(f"--{boundary}--\r\n".encode("latin-1"))
+    return out.getvalue(), "multipart/form-data; boundary=" + boundary
 
 
 def parse_error(error):

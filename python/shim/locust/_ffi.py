@@ -11,6 +11,7 @@ import codecs
 import copy as _copy
 import json as _json
 import re
+import types as _types
 from urllib.parse import urljoin, urlsplit
 
 # ---- factories used by the Rust Response -------------------------------------------------------------------
@@ -568,7 +569,8 @@ def next_request(response):
 
 
 def iter_lines(response, chunk_size=512, decode_unicode=False, delimiter=None):
-    """requests' `Response.iter_lines` (its pending-line algorithm, over `iter_content`)."""
+    """requests' `Response.iter_lines` (its pending-line algorithm, over `iter_content`); the Rust Response binds it
+    (`bound_method`), so its arguments are checked as requests' are."""
     pending = None
     for chunk in response.iter_content(chunk_size=chunk_size, decode_unicode=decode_unicode):
         if pending is not None:
@@ -581,6 +583,14 @@ def iter_lines(response, chunk_size=512, decode_unicode=False, delimiter=None):
         yield from lines
     if pending is not None:
         yield pending
+
+
+iter_lines.__qualname__ = "Response.iter_lines"
+
+
+def bound_method(function, response):
+    """`function` as a method of `response` (a Response method written here, with its own signature)."""
+    return _types.MethodType(function, response)
 
 
 def decode_chunks(chunks, encoding):

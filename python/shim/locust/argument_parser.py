@@ -9,6 +9,7 @@ command line the way Locust does gets the same namespace.
 """
 
 import argparse
+import difflib
 import json
 import os
 import sys
@@ -48,6 +49,17 @@ class LocustArgumentParser(argparse.ArgumentParser):
         self.add_argument = _add_argument_with_extras(super().add_argument)
         # the config files of the full parser (get_parser); None: only the actions added here
         self._builtin_config_files = None
+
+    def error(self, message):
+        """Locust's usage error: `prog: error: message` (no usage text), with a "Did you mean" for an unrecognized
+        option; exit code 2."""
+        if "unrecognized arguments:" in message:
+            words = message.split("unrecognized arguments:", 1)[1].split()
+            known = [s for a in self._actions for s in a.option_strings]
+            close = difflib.get_close_matches(words[0], known, n=1) if words else []
+            if close:
+                message += f"\nDid you mean '{close[0]}'?"
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
     def add_argument_group(self, *args, **kwargs):
         group = super().add_argument_group(*args, **kwargs)
@@ -152,7 +164,7 @@ def ui_extra_options(parser, values, skip=()):
     parsed options) as the default: Locust's `UIExtraArgOptions` as dicts. Names in `skip` are left out."""
     out = {}
     for dest, action in parser.args_included_in_web_ui.items():
-        if not action.option_strings or dest in skip:
+        if not action.option_strings or dest in skip or (dest not in values and action.default is argparse.SUPPRESS):
             continue
         out[dest] = {
             "default_value": values.get(dest, action.default),
@@ -172,16 +184,37 @@ def ui_extra_args_dict(args=None):
     return ui_extra_options(parser, vars(parser.parse_args(args)), skip=default_args_dict())
 
 
+# The action classes configargparse sets from a config file or a variable with true/false (`--x` or nothing).
+_FLAG_ACTIONS = (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse._StoreConstAction,
+                 argparse._AppendConstAction)
+
+
+def _config_class(action):
+    """What configargparse makes of an action's config-file or environment value, by its class (subclasses
+    included): `boolean_optional` (true: `--x`, false: `--no-x`), `count` (also a number of times), `flag`
+    (true: the option), `append` (`append` and `extend`: a list gives the option once per element) or `store`."""
+    if isinstance(action, argparse.BooleanOptionalAction):
+        return "boolean_optional"
+    if isinstance(action, argparse._CountAction):
+        return "count"
+    if isinstance(action, _FLAG_ACTIONS):
+        return "flag"
+    if isinstance(action, argparse._AppendAction):
+        return "append"
+    return "store"
+
+
 def custom_arg_specs(parser):
-    """The added options as plain tuples for the Rust command-line parser."""
+    """The added options as plain tuples for the Rust command-line parser: option strings, dest, nargs (None or
+    `str(nargs)`), configargparse's view of the action class (`_config_class`), env_var, help, default as text,
+    hidden. Rust finds which arguments each option takes; argparse here runs the actions on them."""
     out = []
     for a in parser._actions:
         if not a.option_strings or isinstance(a, argparse._HelpAction):
             continue
-        multiple = a.nargs in ("*", "+") or (isinstance(a.nargs, int) and a.nargs > 1)
-        takes_value = a.nargs != 0
+        nargs = None if a.nargs is None else str(a.nargs)
         default = None if a.default is None or a.default is argparse.SUPPRESS else str(a.default)
-        out.append((list(a.option_strings), a.dest, takes_value, multiple, getattr(a, "env_var", None),
+        out.append((list(a.option_strings), a.dest, nargs, _config_class(a), getattr(a, "env_var", None),
                     None if a.help is argparse.SUPPRESS else a.help, default, a.help is argparse.SUPPRESS))
     return out
 

@@ -230,6 +230,7 @@ pub(super) async fn attempt(
     Ok(RawResponse {
         head,
         body: complete.body,
+        encoded: complete.encoded,
         head_at,
         lag: std::time::Duration::ZERO,
         tail: None,

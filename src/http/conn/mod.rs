@@ -247,6 +247,8 @@ impl Pool {
 pub struct RawResponse {
     pub head: wire::Head,
     pub body: Bytes,
+    /// The body before content decoding, where it differs ([`wire::Complete::encoded`]).
+    pub encoded: Option<Bytes>,
     /// When the response head had been read (when it arrived, where the kernel stamps packets: `stamp`).
     pub head_at: Instant,
     /// How long the last bytes read of the response (of its head, for a streamed response) had waited in the
@@ -759,6 +761,7 @@ async fn attempt(
             let resp = RawResponse {
                 head: reader.head_so_far().cloned().unwrap_or_default(),
                 body: reader.take_body(),
+                encoded: None,
                 head_at: state.head_at.unwrap_or_else(Instant::now),
                 lag: state.lag,
                 tail: None,
@@ -785,6 +788,7 @@ async fn attempt(
     let resp = RawResponse {
         head: complete.head,
         body: complete.body,
+        encoded: complete.encoded,
         head_at: state.head_at.unwrap_or_else(Instant::now),
         lag: state.lag,
         tail: None,

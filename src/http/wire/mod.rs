@@ -99,6 +99,9 @@ pub struct Complete {
     pub head: Head,
     /// The body as the client hands it to user code: content-decoded (gzip, deflate) where it decodes.
     pub body: Bytes,
+    /// FastHttpUser: the body as it came (before content decoding), where a `Content-Encoding` made `body`
+    /// differ from it; what a `stream=True` response's `response.stream` and `iter_content` read.
+    pub encoded: Option<Bytes>,
     /// Whether the connection can carry another request (the response ended cleanly by its framing, no
     /// `Connection: close`, nothing unasked left in the buffer).
     pub reusable: bool,

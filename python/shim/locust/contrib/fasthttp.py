@@ -2,10 +2,11 @@
 
 Differences from `HttpSession` that users see are kept: the stats name is the url as passed (absolute URLs stay
 whole), any status outside geventhttpclient's accepted set fails as `LocustBadStatusCode(code=N)`, no TLS
-verification by default, and FastHttpUser's own class attributes and argument names.
+verification by default, geventhttpclient's bodies (`files=` as its multipart), FastHttpUser's own class attributes
+and argument names, and its responses' reading surface (`iter_content(chunk_size, decode_content)`, `stream`,
+`read`: locust._stream).
 """
 
-import io
 import json as unshadowed_json
 import re
 from contextlib import contextmanager
@@ -143,11 +144,14 @@ def fast_multipart(data, files):
             else:
                 fname, content, ctype, extra, _ = v
         else:
+            # geventhttpclient's `_guess_filename`: the base name of `.name`, unless it starts with "<" or ends with
+            # ">"; the field's name when that gives nothing
             name = getattr(v, "name", None)
             if isinstance(name, bytes):
                 name = name.decode()
-            fname = os.path.basename(name) if isinstance(name, str) and name and not (
-                name[0] == "<" and name[-1] == ">") else k
+            guessed = os.path.basename(name) if isinstance(name, str) and name and name[0] != "<" and name[
+                -1] != ">" else None
+            fname = guessed or k
             content = v
         if not isinstance(content, (str, bytes, bytearray)):
             if hasattr(content, "read"):
@@ -245,6 +249,9 @@ class FastHttpSession:
         body = None
         text_body = isinstance(data, str)  # geventhttpclient's request keeps a str payload (and json's) as text
         if not data and json is not None:
+            if kwargs.get("files"):
+                # Locust passes json= as a str payload, which geventhttpclient refuses next to files
+                raise ValueError("Data must not be a string.")
             text_body = True
             body = unshadowed_json.dumps(json).encode("utf-8")
             if "content-type" not in lower:
@@ -252,8 +259,14 @@ class FastHttpSession:
             if "accept" not in lower:
                 hdrs["Accept"] = "application/json"
         else:
-            body, ctype = fast_body(data, kwargs.pop("files", None))
-            if ctype and "content-type" not in lower:
+            files = kwargs.pop("files", None)
+            body, ctype = fast_body(data, files)
+            if files:
+                # geventhttpclient's multipart Content-Type (with its boundary) replaces one the locustfile gave
+                for k in [k for k in hdrs if k.lower() == "content-type"]:
+                    del hdrs[k]
+                hdrs["Content-Type"] = ctype
+            elif ctype and "content-type" not in lower:
                 hdrs["Content-Type"] = ctype
         if params:
             built = add_params(built, params)
@@ -293,9 +306,6 @@ class FastHttpSession:
         response = _hub.wait(ticket)
         if text_body:
             response.__dict__["_rlocust_text_body"] = True  # `response.request.body` as text
-        if stream and response._escape is None:
-            # geventhttpclient's `response.stream`, the body as a file (FastHttpUser has read it whole already)
-            response.__dict__["stream"] = io.BytesIO(response.content or b"")
         return finish_call(self, response, method, built, context, catch_response, listeners)
 
     def _plain_call(self, method, url, name):
@@ -396,7 +406,7 @@ class FastHttpSession:
         response = self.request(method, url, stream=True, **kwargs)
         response.raise_for_status()
         pending = ""
-        for chunk in response.iter_content(1024):
+        for chunk in response.iter_content(chunk_size=1024, decode_content=True):
             pending += chunk.decode("utf-8", errors="replace") if isinstance(chunk, bytes) else chunk
             *lines, pending = pending.split("\n")
             yield from lines

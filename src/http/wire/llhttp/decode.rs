@@ -58,9 +58,9 @@ fn py_lower_latin1(s: &str) -> String {
 }
 
 /// The body as `response.content` gives it.
-pub(super) fn decode_content(encoding: Encoding, raw: Vec<u8>, cap: usize) -> Result<Bytes, PyExc> {
+pub(super) fn decode_content(encoding: Encoding, raw: Bytes, cap: usize) -> Result<Bytes, PyExc> {
     let decoded = match encoding {
-        Encoding::Identity => return Ok(Bytes::from(raw)),
+        Encoding::Identity => return Ok(raw),
         Encoding::Gzip => zlib_decompress(&raw, Format::Gzip, cap),
         Encoding::Deflate => match zlib_decompress(&raw, Format::Raw, cap) {
             Err(Zlib::Error(first)) => match zlib_decompress(&raw, Format::Zlib, cap) {

@@ -55,7 +55,7 @@ mod tests;
 
 use super::exc::{PyExc, PyVal};
 use super::{Complete, Context, Dialect, Head, Reader, Step, body_too_large};
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use decode::{Encoding, content_encoding, decode_content};
 pub use errors::{LOCUST_VALID_STATUSES, errno_exc, locust_bad_status, recorded_by_locust};
 use errors::{bad_fd, connection_closed, parse_error, parse_text, retries_exceeded};
@@ -484,7 +484,8 @@ impl LlReader {
         let reusable = self.reusable_now(buf);
         self.resp.released = true;
         self.phase = Phase::Finished;
-        let raw = std::mem::take(&mut self.resp.body);
+        let raw = Bytes::from(std::mem::take(&mut self.resp.body));
+        let encoded = (self.encoding != Encoding::Identity).then(|| raw.clone());
         let body = decode_content(self.encoding, raw, self.ctx.limits.max_body)?;
         self.sync_head();
         self.head_shown = false;
@@ -492,6 +493,7 @@ impl LlReader {
         Ok(Step::Done(Complete {
             head,
             body,
+            encoded,
             reusable,
         }))
     }

@@ -244,6 +244,7 @@ impl PyReader {
         Complete {
             head: std::mem::take(&mut self.head),
             body: std::mem::take(&mut self.body).freeze(),
+            encoded: None,
             reusable,
         }
     }
