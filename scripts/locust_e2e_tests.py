@@ -45,7 +45,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from locust_own_tests import BASELINE_INIT, MISSING, locust_source, skipped_on_purpose  # noqa: E402
+from locust_own_tests import BASELINE_INIT, MISSING, default_sigint, locust_source, skipped_on_purpose  # noqa: E402
 
 TESTS = ["locust/test/test_main.py", "locust/test/test_log.py::TestLoggingOptions"]
 
@@ -239,6 +239,7 @@ def run_shards(args, src, work, env, only=None, prefix="shard"):
 
 
 def main():
+    default_sigint()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--locust", required=True, help="the program the tests run as `locust` (rlocust)")
     parser.add_argument("--python", required=True, help="the test driver's interpreter (with Locust installed)")

@@ -21,6 +21,7 @@ counts its unfinished tests as failed.
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -132,6 +133,14 @@ MISSING = (f"Locust's test sources were not found: set LOCUST_SRC to a checkout 
            "these tests on purpose")
 
 
+def default_sigint():
+    """Give the processes the tests start the ordinary Ctrl+C when this script runs with SIGINT ignored (a background
+    job of a non-interactive shell): ignored signals survive exec, and Locust's tests that send SIGINT would find the
+    tools ignoring it (tests/conftest.py does the same for the project's own suites)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def locust_source(given, dest):
     """A directory with Locust's sources (locust/test, examples) at TAG, looked for in this order: `given` (or
     $LOCUST_SRC), a checkout or a git directory (e.g. a bare mirror: its TAG, or its HEAD when it has no such tag,
@@ -238,6 +247,7 @@ def run_module(launcher, work, module, timeout, env):
 
 
 def main():
+    default_sigint()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("modules", nargs="*", help="test modules (default: all but test_main.py)")
     parser.add_argument("--locust-src", help="a checkout of Locust (default: clone tag %s)" % TAG)

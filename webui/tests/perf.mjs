@@ -106,6 +106,7 @@ const ctx = await chromium.launchPersistentContext(profile, {
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
+const started = Date.now();
 let failed = 0;
 let passed = 0;
 const check = (ok, msg) => { if (ok) passed++; else failed++; console.log(`${ok ? "ok  " : "FAIL"} ${msg}`); };
@@ -211,6 +212,7 @@ try {
   rmSync(profile, { recursive: true, force: true });
   server.close();
   clearTimeout(hardStop);
-  console.log(`perf: ${passed} passed, ${failed} failed`);
+  // the closing line every browser test prints (scripts/suite_guard.py reads it)
+  console.log(`perf: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   process.exitCode = failed ? 1 : 0;
 }
