@@ -153,6 +153,9 @@ pub struct Drained {
     pub pieces: Vec<Piece>,
     /// Tickets of users' waits that are over (`engine::timers`).
     pub wakes: Vec<u64>,
+    /// How long the first message of the batch waited in the queue before this drain, and how many completions
+    /// the batch brought (the generator's hub lateness, which the drain's caller records: `engine::record`).
+    pub waited: Option<(Duration, u64)>,
 }
 
 impl Drained {
@@ -163,6 +166,7 @@ impl Drained {
             commands: Vec::new(),
             pieces: Vec::new(),
             wakes: Vec::new(),
+            waited: None,
         }
     }
 
@@ -210,6 +214,7 @@ impl Bridge {
                     commands: Vec::new(),
                     pieces: Vec::new(),
                     wakes: Vec::with_capacity(1024),
+                    waited: None,
                 },
                 pinged: false,
                 since: None,
@@ -297,12 +302,10 @@ impl Bridge {
     pub fn drain_into(&self, into: &mut Drained) {
         self.efd.drain();
         let mut q = self.queue.lock();
-        if let Some(since) = q.since.take() {
-            crate::stats::lateness::record_hub(
-                since.elapsed().as_micros() as u64,
-                q.waiting.completions.len() as u64,
-            );
-        }
+        into.waited = q
+            .since
+            .take()
+            .map(|since| (since.elapsed(), q.waiting.completions.len() as u64));
         q.pinged = false;
         let waiting = &mut q.waiting;
         if into.completions.is_empty() {

@@ -11,9 +11,10 @@
 //! 2. [`Submitter::flush`] (hub thread) spawns every pending job on the runtime at once.
 //! 3. On a tokio worker the call runs to its end ([`UserClient::execute`]); a panic in it becomes an
 //!    [`HttpError::Internal`] failure, so the user parked on the ticket is always resumed.
-//! 4. The default failure rule is applied and the call is recorded in the statistics, unless the caller records
-//!    it itself (`recorded == false`: `catch_response=True`) or its error escapes into the task instead of
-//!    failing (Locust's sessions only turn their client's connection errors into failures).
+//! 4. The default failure rule is applied and the call is recorded ([`record::Recorder::call`]: its timings
+//!    become the request row, lateness and OpenTelemetry), unless the caller records it itself
+//!    (`recorded == false`: `catch_response=True`) or its error escapes into the task instead of failing
+//!    (Locust's sessions only turn their client's connection errors into failures).
 //! 5. The completion is pushed onto the bridge with its ticket; the hub resumes the parked user with it.
 use crate::bridge::Bridge;
 use crate::http::{self, CallMeta, Completed, HttpError, Outcome, RequestSpec, Route, UserClient};
@@ -21,6 +22,7 @@ use crate::stats::RequestStats;
 use cookie_store::CookieStore;
 use futures_util::FutureExt;
 use parking_lot::Mutex;
+use record::Recorder;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -90,7 +92,7 @@ pub struct Queued {
 /// context switches); the hub submits all the requests its users sent in one pass of its loop together.
 pub struct Submitter {
     http: Arc<http::Engine>,
-    stats: Arc<RequestStats>,
+    recorder: Recorder,
     bridge: Arc<Bridge>,
     /// Jobs queued since the last flush, each with its ticket.
     pending: Mutex<Vec<(u64, Job)>>,
@@ -104,7 +106,7 @@ impl Submitter {
     ) -> Submitter {
         Submitter {
             http,
-            stats,
+            recorder: Recorder::new(stats),
             bridge,
             pending: Mutex::new(Vec::new()),
         }
@@ -129,7 +131,7 @@ impl Submitter {
         for (ticket, job) in batch {
             self.http
                 .handle
-                .spawn(run(ticket, job, self.stats.clone(), self.bridge.clone()));
+                .spawn(run(ticket, job, self.recorder.clone(), self.bridge.clone()));
         }
         n
     }
@@ -146,7 +148,7 @@ impl Submitter {
 fn run(
     ticket: u64,
     job: Job,
-    stats: Arc<RequestStats>,
+    recorder: Recorder,
     bridge: Arc<Bridge>,
 ) -> impl Future<Output = ()> + Send {
     let Job {
@@ -158,10 +160,11 @@ fn run(
     let flavor = meta.flavor;
     let execution: Pin<Box<dyn Future<Output = Outcome> + Send>> =
         Box::pin(UserClient::execute(route, jar, spec, flavor));
-    complete(ticket, meta, execution, stats, bridge)
+    complete(ticket, meta, execution, recorder, bridge)
 }
 
-/// Await `execution` (the call of `meta`), record it, and push its completion for `ticket` onto the bridge.
+/// Await `execution` (the call of `meta`), record it (`record`), and push its completion for `ticket` onto the
+/// bridge.
 /// Always pushes exactly one completion, whatever `execution` does short of never ending.
 /// (A block rather than an `async fn`, which would keep its arguments twice: see [`run`].)
 #[allow(clippy::manual_async_fn)]
@@ -169,59 +172,32 @@ fn complete(
     ticket: u64,
     meta: CallMeta,
     execution: impl Future<Output = Outcome> + Send,
-    stats: Arc<RequestStats>,
+    recorder: Recorder,
     bridge: Arc<Bridge>,
 ) -> impl Future<Output = ()> + Send {
     async move {
         // A panic in the engine must not lose the user parked on this call: it becomes a failure.
-        let mut outcome = match AssertUnwindSafe(execution).catch_unwind().await {
+        let outcome = match AssertUnwindSafe(execution).catch_unwind().await {
             Ok(o) => o,
             Err(panic) => Outcome {
                 response: None,
                 history: Vec::new(),
                 error: Some(HttpError::Internal(panic_text(&*panic))),
-                response_time_ms: 0.0,
-                head_ms: 0.0,
-                start_time: crate::log::now(),
+                timings: http::Timings::start_now(),
                 tail: None,
             },
         };
-        if meta.stream {
-            outcome.response_time_ms = outcome.head_ms;
-        }
         let failure = http::default_failure(&outcome, &meta);
         // an exception the client raises out of the call is no request in Locust's stats
         let escapes = http::escaping_error(&outcome, &meta).is_some();
-        if meta.recorded && !escapes && !bridge.take_abandoned(ticket) {
-            let now = crate::log::now();
-            let len = outcome
-                .response
-                .as_ref()
-                .map(|r| http::recorded_length(r, meta.stream) as u64)
-                .unwrap_or(0);
-            stats.log_request_paced(
-                &meta.method_label,
-                &meta.name,
-                Some(outcome.response_time_ms),
-                len,
-                now,
-                meta.pacing_ms,
-            );
-            if let Some(f) = &failure {
-                stats.log_error(&meta.method_label, &meta.name, f, now);
-            }
-            crate::otel::record::request(
-                &meta.name,
-                Some(outcome.response_time_ms),
-                failure.as_deref(),
-            );
-        }
-        crate::otel::record::call_done(&meta, &outcome, failure.as_deref());
+        let row = meta.recorded && !escapes && !bridge.take_abandoned(ticket);
+        let response_time_ms = recorder.call(&meta, &outcome, failure.as_deref(), row);
         bridge.complete(
             ticket,
             Box::new(Completed {
                 outcome,
                 meta,
+                response_time_ms,
                 failure,
             }),
         );
@@ -239,6 +215,7 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+pub mod record;
 pub mod timers;
 
 #[cfg(test)]

@@ -181,36 +181,45 @@ fn locust_buckets(hist: &Histogram<u64>) -> BTreeMap<i64, u64> {
 /// `total_response_time` and `max_response_time` stay the int 0 until a (positive) time adds a float, and
 /// `min_response_time` is nil until the first timed request.
 fn entry_dict(row: &RowData) -> Value {
-    let timed = row.num_requests.saturating_sub(row.num_none_requests);
+    let timed = row
+        .totals
+        .num_requests
+        .saturating_sub(row.totals.num_none_requests);
     let opt = |v: Option<f64>| v.map_or(Value::Nil, Value::Float);
     Value::map([
         ("name", Value::str(row.name.as_str())),
         ("method", Value::str(row.method.as_str())),
-        ("last_request_timestamp", opt(row.last_request_timestamp)),
-        ("start_time", Value::Float(row.start_time)),
-        ("num_requests", Value::from_u64(row.num_requests)),
-        ("num_none_requests", Value::from_u64(row.num_none_requests)),
-        ("num_failures", Value::from_u64(row.num_failures)),
+        (
+            "last_request_timestamp",
+            opt(row.totals.last_request_timestamp),
+        ),
+        ("start_time", Value::Float(row.totals.start_time)),
+        ("num_requests", Value::from_u64(row.totals.num_requests)),
+        (
+            "num_none_requests",
+            Value::from_u64(row.totals.num_none_requests),
+        ),
+        ("num_failures", Value::from_u64(row.totals.num_failures)),
         (
             "total_response_time",
             if timed == 0 {
                 Value::Int(0)
             } else {
-                Value::Float(row.total_response_time)
+                Value::Float(row.totals.total_response_time)
             },
         ),
         (
             "max_response_time",
-            if row.max_response_time > 0.0 {
-                Value::Float(row.max_response_time)
+            if row.totals.max_response_time > 0.0 {
+                Value::Float(row.totals.max_response_time)
             } else {
                 Value::Int(0)
             },
         ),
-        ("min_response_time", opt(row.min_response_time)),
+        ("min_response_time", opt(row.totals.min_response_time)),
         (
             "total_content_length",
-            Value::from_u64(row.total_content_length),
+            Value::from_u64(row.totals.total_content_length),
         ),
         (
             "response_times",
@@ -476,15 +485,15 @@ fn parse_entry(v: &Value, what: &str, now: f64) -> Result<RowData, String> {
         };
         let at = At(what, key, "");
         match key {
-            "last_request_timestamp" => row.last_request_timestamp = opt_number(val, at)?,
-            "start_time" => row.start_time = number(val, at)?,
-            "num_requests" => row.num_requests = uint(val, at)?,
-            "num_none_requests" => row.num_none_requests = uint(val, at)?,
-            "num_failures" => row.num_failures = uint(val, at)?,
-            "total_response_time" => row.total_response_time = number(val, at)?,
-            "max_response_time" => row.max_response_time = number(val, at)?,
-            "min_response_time" => row.min_response_time = opt_number(val, at)?,
-            "total_content_length" => row.total_content_length = uint(val, at)?,
+            "last_request_timestamp" => row.totals.last_request_timestamp = opt_number(val, at)?,
+            "start_time" => row.totals.start_time = number(val, at)?,
+            "num_requests" => row.totals.num_requests = uint(val, at)?,
+            "num_none_requests" => row.totals.num_none_requests = uint(val, at)?,
+            "num_failures" => row.totals.num_failures = uint(val, at)?,
+            "total_response_time" => row.totals.total_response_time = number(val, at)?,
+            "max_response_time" => row.totals.max_response_time = number(val, at)?,
+            "min_response_time" => row.totals.min_response_time = opt_number(val, at)?,
+            "total_content_length" => row.totals.total_content_length = uint(val, at)?,
             "response_times" => {
                 for (ms, n) in map(val, at)? {
                     let ms = number(ms, At(what, key, " key"))?;

@@ -135,7 +135,7 @@ fn row(stats: &RequestStats, name: &str) -> Option<(u64, u64)> {
     snap.entries
         .iter()
         .find(|e| e.name == name && e.method == "GET")
-        .map(|e| (e.num_requests, e.num_failures))
+        .map(|e| (e.totals.num_requests, e.totals.num_failures))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,7 +177,7 @@ async fn completions_carry_their_tickets_and_are_recorded_with_the_default_rule(
     assert_eq!(row(&rig.stats, "/hello"), Some((1, 0)));
     assert_eq!(row(&rig.stats, "/status/500"), Some((1, 1)));
     let snap = rig.stats.snapshot();
-    assert_eq!(snap.total.num_requests, 2);
+    assert_eq!(snap.total.totals.num_requests, 2);
     assert_eq!(snap.errors.len(), 1);
 }
 
@@ -198,7 +198,7 @@ async fn a_call_the_caller_records_itself_completes_unrecorded() {
         done[0].done.failure.is_some(),
         "the verdict still travels to the hub"
     );
-    assert_eq!(rig.stats.snapshot().total.num_requests, 0);
+    assert_eq!(rig.stats.snapshot().total.totals.num_requests, 0);
     assert!(rig.stats.snapshot().errors.is_empty());
 }
 
@@ -214,7 +214,7 @@ async fn an_error_that_escapes_into_the_task_is_no_request_in_the_stats() {
     assert_eq!(done[0].ticket, q.ticket);
     assert!(http::escaping_error(&done[0].done.outcome, &done[0].done.meta).is_some());
     assert_eq!(done[0].done.failure, None);
-    assert_eq!(rig.stats.snapshot().total.num_requests, 0);
+    assert_eq!(rig.stats.snapshot().total.totals.num_requests, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,10 +223,17 @@ async fn a_panic_in_the_execution_completes_the_ticket_as_a_recorded_failure() {
     let url = Url::parse("http://127.0.0.1:9/boom").unwrap();
     let (_, meta) = call(&url, Flavor::Requests, true);
     let ticket = rig.bridge.next_ticket();
-    let stats = rig.stats.clone();
+    let recorder = record::Recorder::new(rig.stats.clone());
     let bridge = rig.bridge.clone();
     tokio::spawn(async move {
-        complete(ticket, meta, async { panic!("engine bug") }, stats, bridge).await
+        complete(
+            ticket,
+            meta,
+            async { panic!("engine bug") },
+            recorder,
+            bridge,
+        )
+        .await
     })
     .await
     .unwrap();
@@ -269,4 +276,105 @@ async fn a_refused_connection_is_a_recorded_failure_and_the_user_keeps_its_cooki
         [("k".to_string(), "v".to_string())],
         "the job updated the user's own jar"
     );
+}
+
+/// A loopback server whose every response sends its head at once and its 5-byte body `delay` later.
+async fn slow_body_server(delay: Duration) -> Url {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut b = [0u8; 1024];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = sock.read(&mut b).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&b[..n]);
+                }
+                let _ = sock
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n")
+                    .await;
+                tokio::time::sleep(delay).await;
+                let _ = sock.write_all(b"hello").await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_records_a_streamed_call_at_its_head_and_hands_that_time_to_the_hub() {
+    let rig = rig();
+    let base = slow_body_server(Duration::from_millis(300)).await;
+    let (whole, streamed) = (base.join("whole").unwrap(), base.join("streamed").unwrap());
+    let (spec, meta) = call(&whole, Flavor::Requests, true);
+    rig.submitter
+        .queue(Job::new(&rig.http.user_client(), spec, meta));
+    let (mut spec, mut meta) = call(&streamed, Flavor::Requests, true);
+    spec.stream = true;
+    meta.stream = true;
+    rig.submitter
+        .queue(Job::new(&rig.http.user_client(), spec, meta));
+    rig.submitter.flush();
+    let done = completions(&rig.bridge, 2).await;
+    let snap = rig.stats.snapshot();
+    for c in &done {
+        let e = snap
+            .entries
+            .iter()
+            .find(|e| e.name == c.done.meta.name)
+            .unwrap();
+        // the row holds exactly the time the hub was handed
+        assert_eq!(e.totals.total_response_time, c.done.response_time_ms);
+        let t = &c.done.outcome.timings;
+        assert!(t.head.is_some() && t.head_ms() <= t.response_ms());
+        // each call opened its connection (plain HTTP: no TLS)
+        assert!(
+            t.connected
+                .is_some_and(|at| at >= t.start && at <= t.head.unwrap())
+        );
+        assert!(t.secured.is_none());
+        if c.done.meta.stream {
+            assert!(
+                c.done.response_time_ms < 250.0,
+                "{}",
+                c.done.response_time_ms
+            );
+            assert_eq!(c.done.response_time_ms, t.head_ms());
+            // it returned at the head, before the body's first byte
+            assert!(t.first_byte.is_none());
+        } else {
+            assert!(
+                c.done.response_time_ms >= 290.0,
+                "{}",
+                c.done.response_time_ms
+            );
+            assert_eq!(c.done.response_time_ms, t.response_ms());
+            let gap = t.first_byte.unwrap() - t.head.unwrap();
+            assert!(gap >= Duration::from_millis(290), "{gap:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_on_a_reused_connection_has_no_setup_and_its_body_arrives_with_its_head() {
+    let rig = rig();
+    let url = target().await;
+    let client = rig.http.user_client();
+    for round in 0..2 {
+        let (spec, meta) = call(&url, Flavor::Requests, true);
+        rig.submitter.queue(Job::new(&client, spec, meta));
+        rig.submitter.flush();
+        let done = completions(&rig.bridge, 1).await;
+        let t = &done[0].done.outcome.timings;
+        assert_eq!(t.connected.is_some(), round == 0, "round {round}");
+        assert!(
+            t.head.is_some() && t.first_byte == t.head,
+            "round {round}: {t:?}"
+        );
+    }
 }

@@ -18,11 +18,13 @@ mod conn;
 mod error;
 #[cfg(test)]
 mod proxy_tests;
+mod timings;
 pub mod tls;
 pub mod wire;
 
-pub use conn::{Tail, Timeouts};
+pub use conn::{Setup, Tail, Timeouts};
 pub use error::{HttpError, fast_retries_exceeded, pool_name, strerror};
+pub use timings::Timings;
 use wire::Dialect;
 use wire::exc::PyExc;
 
@@ -246,6 +248,10 @@ pub struct Exchange {
     pub head_at: Instant,
     /// How long the bytes that ended it had waited in the socket (`conn::RawResponse::lag`).
     pub lag: Duration,
+    /// When the first byte of its body arrived (`None` without a body, or before one arrived).
+    pub body_at: Option<Instant>,
+    /// When the connection opened for it was connected and secured (`None` on a reused connection).
+    pub setup: Option<Setup>,
 }
 
 /// The result of a whole call: the final response (if any), the responses redirected through, or the error.
@@ -254,13 +260,8 @@ pub struct Outcome {
     pub response: Option<Exchange>,
     pub history: Vec<Exchange>,
     pub error: Option<HttpError>,
-    /// Wall time of the whole call in ms, body included (what Locust records).
-    pub response_time_ms: f64,
-    /// From the start of the call to the final response's head in ms (what Locust records for `stream=True`,
-    /// where requests returns before the body); the whole call's time when there is no response.
-    pub head_ms: f64,
-    /// Unix time when the call started.
-    pub start_time: f64,
+    /// When the call started, had its final head and ended (what the engine records from).
+    pub timings: Timings,
     /// The unread body of a streamed final response (`RequestSpec::stream`).
     pub tail: Option<Box<Tail>>,
 }
@@ -291,8 +292,9 @@ pub struct CallMeta {
 /// The hook an observer of calls implements (`otel`'s span of an HttpUser call): opened when the call is built,
 /// carried with it, ended at its completion. `http` never looks inside; the engine hands it the finished call.
 pub trait CallTrace: std::fmt::Debug + Send + Sync {
-    /// The call has completed with `outcome` (`failure`: the failure's text under the default success rule).
-    fn end(&self, meta: &CallMeta, outcome: &Outcome, failure: Option<&str>);
+    /// The call has completed with `outcome`, recorded with `response_ms` (`failure`: the failure's text under the
+    /// default success rule).
+    fn end(&self, meta: &CallMeta, outcome: &Outcome, response_ms: f64, failure: Option<&str>);
 }
 
 /// A finished call on its way to the hub.
@@ -300,6 +302,8 @@ pub trait CallTrace: std::fmt::Debug + Send + Sync {
 pub struct Completed {
     pub outcome: Outcome,
     pub meta: CallMeta,
+    /// The call's response time in ms as the engine records it (`engine::record`: to the head for `stream=True`).
+    pub response_time_ms: f64,
     /// `repr()` of the failure under the default success rule, if it failed.
     pub failure: Option<String>,
 }
@@ -429,27 +433,22 @@ impl UserClient {
         flavor: Flavor,
     ) -> impl Future<Output = Outcome> + Send {
         async move {
-            let start_time = crate::log::now();
-            let t0 = Instant::now();
+            let mut timings = Timings::start_now();
             let (result, history) = run_chain(&route, &jar, &spec, flavor).await;
             let (result, tail) = match result {
                 Ok((r, tail)) => (Ok(r), tail),
                 Err(e) => (Err(e), None),
             };
-            // the bytes that ended the response may have waited in the socket for the I/O thread: that wait is the
-            // generator's, not the server's (conn::stamp)
-            let lag = match &result {
-                Ok(r) => r.lag,
-                Err(_) => Duration::ZERO,
-            };
-            if !lag.is_zero() {
-                crate::stats::lateness::record_socket(lag.as_micros() as u64);
+            timings.end = Instant::now();
+            if let Ok(r) = &result {
+                timings.head = Some(r.head_at);
+                timings.first_byte = r.body_at;
+                timings.socket_wait = r.lag;
+                if let Some(setup) = r.setup {
+                    timings.connected = Some(setup.connected);
+                    timings.secured = setup.secured;
+                }
             }
-            let response_time_ms = t0.elapsed().saturating_sub(lag).as_secs_f64() * 1000.0;
-            let head_ms = match &result {
-                Ok(r) => r.head_at.saturating_duration_since(t0).as_secs_f64() * 1000.0,
-                _ => response_time_ms,
-            };
             match result {
                 // FastHttpUser keeps the status and headers of a response whose body failed, if it accepts the status
                 // (for any other status geventhttpclient reads the body before it returns, and Locust shows status 0)
@@ -470,30 +469,26 @@ impl UserClient {
                         version: head.version,
                         head_at: Instant::now(),
                         lag: Duration::ZERO,
+                        body_at: None,
+                        setup: None,
                     }),
                     history,
                     error: Some(HttpError::Read { exc, head: None }),
-                    response_time_ms,
-                    head_ms,
-                    start_time,
+                    timings,
                     tail: None,
                 },
                 Ok(resp) => Outcome {
                     response: Some(resp),
                     history,
                     error: None,
-                    response_time_ms,
-                    head_ms,
-                    start_time,
+                    timings,
                     tail,
                 },
                 Err(e) => Outcome {
                     response: None,
                     history,
                     error: Some(e),
-                    response_time_ms,
-                    head_ms,
-                    start_time,
+                    timings,
                     tail: None,
                 },
             }
@@ -746,6 +741,8 @@ async fn run_chain(
             version,
             head_at: raw.head_at,
             lag: raw.lag,
+            body_at: raw.body_at,
+            setup: raw.setup,
         };
         if spec.allow_redirects
             && is_redirect(status)

@@ -1,9 +1,9 @@
 //! The request-path hooks of `--otel`: `locust.client.duration` and `http.client.duration` into the SDK's
 //! histograms, the W3C `traceparent` of an HttpUser call and its CLIENT span, and the `locust.users.count` gauge.
 //!
-//! Who calls it: the engine at a call's completion ([`call_done`], [`request`]) on tokio threads, the Python
-//! bridge for requests recorded from Python ([`request`]) and when it builds an HttpUser call ([`start_span`])
-//! on the hub thread; [`super::start`] installs the instruments. What it must not do: cost more than one load of
+//! Who calls it: `engine::record` alone: at a call's completion ([`call_done`], [`request`]) on tokio threads, for
+//! requests reported from Python ([`request`]) and when an HttpUser call is built ([`start_span`]) on the hub
+//! thread; [`super::start`] installs the instruments. What it must not do: cost more than one load of
 //! an unset `OnceLock` per call when `--otel` is off, allocate per call for a known request name, or block.
 use crate::http::{CallMeta, CallTrace, Flavor, Outcome};
 use opentelemetry::KeyValue;
@@ -233,7 +233,7 @@ fn unix(t: f64) -> SystemTime {
 /// A call has completed: end its span and record `http.client.duration` (HttpUser calls only, as the requests
 /// instrumentation records them under Locust).
 #[inline]
-pub fn call_done(meta: &CallMeta, outcome: &Outcome, failure: Option<&str>) {
+pub fn call_done(meta: &CallMeta, outcome: &Outcome, response_ms: f64, failure: Option<&str>) {
     if meta.flavor != Flavor::Requests {
         return;
     }
@@ -262,20 +262,20 @@ pub fn call_done(meta: &CallMeta, outcome: &Outcome, failure: Option<&str>) {
             };
             attrs.push(KeyValue::new("http.flavor", flavor));
         }
-        ins.http_duration.record(outcome.response_time_ms, &attrs);
+        ins.http_duration.record(response_ms, &attrs);
     }
     if let Some(span) = &meta.trace {
-        span.end(meta, outcome, failure);
+        span.end(meta, outcome, response_ms, failure);
     }
 }
 
 impl CallTrace for CallSpan {
     /// Export the call's CLIENT span (when a tracer is installed) with the ids its `traceparent` announced.
-    fn end(&self, meta: &CallMeta, outcome: &Outcome, failure: Option<&str>) {
+    fn end(&self, meta: &CallMeta, outcome: &Outcome, response_ms: f64, failure: Option<&str>) {
         let Some(tracer) = TRACER.get() else {
             return;
         };
-        end_span(self, tracer, meta, outcome, failure);
+        end_span(self, tracer, meta, outcome, response_ms, failure);
     }
 }
 
@@ -284,11 +284,12 @@ fn end_span(
     tracer: &SdkTracer,
     meta: &CallMeta,
     outcome: &Outcome,
+    response_ms: f64,
     failure: Option<&str>,
 ) {
     let status = outcome.response.as_ref().map(|r| r.status);
-    let start = unix(outcome.start_time);
-    let end = start + Duration::from_secs_f64((outcome.response_time_ms / 1000.0).max(0.0));
+    let start = unix(outcome.timings.start_unix);
+    let end = start + Duration::from_secs_f64((response_ms / 1000.0).max(0.0));
     let mut attrs = vec![
         KeyValue::new("http.method", meta.method_label.to_uppercase()),
         KeyValue::new("http.url", meta.request_url.to_string()),

@@ -15,6 +15,7 @@ mod request;
 pub mod response;
 
 use crate::bridge::{Bridge, Drained};
+use crate::engine::record::Recorder;
 use crate::engine::{Job, Submitter};
 use crate::http::{self, CallMeta, Engine, Flavor, RequestSpec, UserClient};
 use crate::runner::{Control, Shared};
@@ -41,6 +42,8 @@ pub struct Core {
 struct Installed {
     core: Arc<Core>,
     requests: Submitter,
+    /// What Python reports or measures of requests goes into the records through the engine's recorder.
+    recorder: Recorder,
     timers: Arc<crate::engine::timers::Timers>,
 }
 
@@ -50,9 +53,11 @@ pub fn install(core: Arc<Core>) {
     let requests = Submitter::new(core.engine.clone(), core.stats.clone(), core.bridge.clone());
     let timers =
         crate::engine::timers::Timers::new(core.engine.handle.clone(), core.bridge.clone());
+    let recorder = Recorder::new(core.stats.clone());
     let _ = INSTALLED.set(Installed {
         core,
         requests,
+        recorder,
         timers,
     });
 }
@@ -198,7 +203,12 @@ impl Session {
             stream,
         } = std::mem::take(&mut *request.borrow_mut());
         let (method, url) = (method.as_str(), url.as_str());
-        let Installed { core, requests, .. } = installed()?;
+        let Installed {
+            core,
+            requests,
+            recorder,
+            ..
+        } = installed()?;
         // a proxy URL requests refuses: its exception, raised by the shim (`ValueError("proxy", class, text)`)
         let proxy = match proxy.as_deref().map(http::Proxy::parse) {
             None => None,
@@ -212,13 +222,8 @@ impl Session {
         let http_method =
             http::check::request_method(self.flavor, method, &headers, header_fault.is_some())
                 .map_err(PyValueError::new_err)?;
-        let trace = crate::otel::record::start_span(
-            self.flavor,
-            method,
-            name.as_deref(),
-            &parsed,
-            &mut headers,
-        );
+        let trace =
+            recorder.open_trace(self.flavor, method, name.as_deref(), &parsed, &mut headers);
         let name = name.unwrap_or_else(|| match self.flavor {
             Flavor::Requests => http::path_url(&parsed),
             Flavor::Fast => url_as_given.unwrap_or_else(|| url.to_string()),
@@ -358,6 +363,9 @@ fn drain(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
     let bridge = &core()?.bridge;
     let mut batch = BATCH.lock();
     bridge.drain_into(&mut batch);
+    if let Some((waited, count)) = batch.waited.take() {
+        crate::engine::record::hub_late(waited, count);
+    }
     crate::engine::return_freed_memory();
     messages::drained_to_py(py, &mut batch)
 }
@@ -378,7 +386,7 @@ fn sleep(seconds: f64) -> PyResult<u64> {
 /// (`stats::lateness`).
 #[pyfunction]
 fn note_wait_late(seconds: f64) {
-    crate::stats::lateness::record_wait(seconds);
+    crate::engine::record::wait_late(seconds);
 }
 
 /// An open workload's user comes to the start of a task (`first`: its first): 0 when it starts at once, else the
@@ -456,15 +464,10 @@ fn log_request(
     error: Option<&str>,
     pacing_ms: Option<f64>,
 ) -> PyResult<()> {
-    let core = core()?;
-    let now = crate::log::now();
     let len = response_length.unwrap_or(0.0).max(0.0) as u64;
-    core.stats
-        .log_request_paced(request_type, name, response_time, len, now, pacing_ms);
-    if let Some(e) = error {
-        core.stats.log_error(request_type, name, e, now);
-    }
-    crate::otel::record::request(name, response_time, error);
+    installed()?
+        .recorder
+        .reported(request_type, name, response_time, len, error, pacing_ms);
     Ok(())
 }
 
@@ -685,9 +688,7 @@ fn stats_current_percentile(name: &str, method: &str, p: f64) -> PyResult<Option
 /// Record one failure row (without a request; `events.request` listeners record both).
 #[pyfunction]
 fn log_error(request_type: &str, name: &str, error: &str) -> PyResult<()> {
-    core()?
-        .stats
-        .log_error(request_type, name, error, crate::log::now());
+    installed()?.recorder.failure(request_type, name, error);
     Ok(())
 }
 

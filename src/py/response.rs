@@ -206,6 +206,7 @@ impl Response {
         let Completed {
             outcome,
             meta,
+            response_time_ms,
             failure,
         } = c;
         let version = outcome.response.as_ref().map_or(0, |r| r.version);
@@ -261,8 +262,8 @@ impl Response {
             encoded,
             fast_stream: None,
             fast_content_read: !meta.stream,
-            response_time_ms: outcome.response_time_ms,
-            start_time: outcome.start_time,
+            response_time_ms,
+            start_time: outcome.timings.start_unix,
             encoding_override: None,
             headers_obj: None,
             request_obj: None,

@@ -63,7 +63,7 @@ pub fn entry_dict(
         }
         d.set_item("min_response_time", py.None())?;
         d.set_item("last_request_timestamp", py.None())?;
-        d.set_item("start_time", snap.total.start_time)?;
+        d.set_item("start_time", snap.total.totals.start_time)?;
         d.set_item("percentiles", PyDict::new(py))?;
         d.set_item("num_reqs_per_sec", PyDict::new(py))?;
         d.set_item("num_fail_per_sec", PyDict::new(py))?;
@@ -73,15 +73,15 @@ pub fn entry_dict(
     let total = &snap.total;
     d.set_item("name", &e.name)?;
     d.set_item("method", &e.method)?;
-    d.set_item("num_requests", e.num_requests)?;
-    d.set_item("num_none_requests", e.num_none_requests)?;
-    d.set_item("num_failures", e.num_failures)?;
-    d.set_item("total_response_time", e.total_response_time)?;
-    d.set_item("min_response_time", e.min_response_time)?;
-    d.set_item("max_response_time", e.max_response_time)?;
-    d.set_item("total_content_length", e.total_content_length)?;
-    d.set_item("start_time", e.start_time)?;
-    d.set_item("last_request_timestamp", e.last_request_timestamp)?;
+    d.set_item("num_requests", e.totals.num_requests)?;
+    d.set_item("num_none_requests", e.totals.num_none_requests)?;
+    d.set_item("num_failures", e.totals.num_failures)?;
+    d.set_item("total_response_time", e.totals.total_response_time)?;
+    d.set_item("min_response_time", e.totals.min_response_time)?;
+    d.set_item("max_response_time", e.totals.max_response_time)?;
+    d.set_item("total_content_length", e.totals.total_content_length)?;
+    d.set_item("start_time", e.totals.start_time)?;
+    d.set_item("last_request_timestamp", e.totals.last_request_timestamp)?;
     d.set_item("avg_response_time", e.avg_response_time())?;
     d.set_item("median_response_time", num(py, e.median_response_time())?)?;
     d.set_item("fail_ratio", e.fail_ratio())?;

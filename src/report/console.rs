@@ -80,7 +80,7 @@ fn stats_row(e: &EntrySnapshot, total: &EntrySnapshot, current: bool, nw: usize)
     };
     let fails = format!(
         "{}({}%)",
-        e.num_failures,
+        e.totals.num_failures,
         py_fixed(e.fail_ratio() * 100.0, 2)
     );
     let (rps, fail_per_sec) = if current {
@@ -92,11 +92,11 @@ fn stats_row(e: &EntrySnapshot, total: &EntrySnapshot, current: bool, nw: usize)
         "{:<TYPE_WIDTH$} {:<nw$} {:>7} {:>12} |{:>7} {:>7} {:>7}{:>7} | {:>7} {:>11}",
         kind,
         e.name,
-        e.num_requests,
+        e.totals.num_requests,
         fails,
         py_int_trunc(e.avg_response_time()),
-        py_int_trunc(e.min_response_time.unwrap_or(0.0)),
-        py_int_trunc(e.max_response_time),
+        py_int_trunc(e.totals.min_response_time.unwrap_or(0.0)),
+        py_int_trunc(e.totals.max_response_time),
         py_int_trunc(e.median_response_time().as_f64()),
         py_fixed(rps, 2),
         py_fixed(fail_per_sec, 2),
@@ -151,7 +151,7 @@ fn percentile_row(e: &EntrySnapshot, w: usize) -> String {
             write!(row, " {v:>6}")
         };
     }
-    let _ = write!(row, " {:>6}", e.num_requests);
+    let _ = write!(row, " {:>6}", e.totals.num_requests);
     row
 }
 

@@ -76,7 +76,7 @@ pub fn console_table(snap: &Snapshot, name_width: usize) -> Option<String> {
             };
         }
         let added = e.corrected_counts().map_or(0, |c| c.synthetic_samples);
-        let _ = write!(line, " {:>6} {added:>8}", e.num_requests);
+        let _ = write!(line, " {:>6} {added:>8}", e.totals.num_requests);
         line
     };
     out.push_str(&separator);
@@ -157,7 +157,7 @@ pub fn html_section(snap: &Snapshot, percentiles: &[f64]) -> Option<String> {
         let _ = writeln!(
             out,
             "<td class=\"num\">{measured}</td><td class=\"num\">{}</td><td class=\"num\">{added}</td></tr>",
-            e.num_requests
+            e.totals.num_requests
         );
     }
     out.push_str("</tbody></table></div>\n</main>\n");

@@ -116,7 +116,7 @@ pub fn exceptions_header() -> String {
 /// Locust `_percentile_fields`: `N/A` each when the entry has no requests; otherwise the
 /// cumulative (or, with `current`, the last-10-s) percentiles as whole ms.
 fn percentile_fields(e: &EntrySnapshot, current: bool) -> Vec<String> {
-    if e.num_requests == 0 {
+    if e.totals.num_requests == 0 {
         return vec!["N/A".to_owned(); percentiles_to_report().len()];
     }
     percentiles_to_report()
@@ -139,8 +139,8 @@ pub fn stats_csv(snap: &Snapshot) -> String {
         let mut fields = vec![
             e.method.clone(),
             e.name.clone(),
-            e.num_requests.to_string(),
-            e.num_failures.to_string(),
+            e.totals.num_requests.to_string(),
+            e.totals.num_failures.to_string(),
             py_num(e.median_response_time()),
             py_float_repr(e.avg_response_time()),
             py_num(e.min_or_zero()),
@@ -222,8 +222,8 @@ pub fn history_rows(snap: &Snapshot, user_count: u64, full_history: bool, now: f
         ];
         fields.extend(percentile_fields(e, full_history));
         fields.extend([
-            e.num_requests.to_string(),
-            e.num_failures.to_string(),
+            e.totals.num_requests.to_string(),
+            e.totals.num_failures.to_string(),
             py_num(e.median_response_time()),
             py_float_repr(e.avg_response_time()),
             py_num(e.min_or_zero()),

@@ -313,8 +313,11 @@ impl Report {
         let now = crate::stats::unix_now();
         let snap = self.stats.snapshot_at(now);
         let total = &snap.total;
-        let start_time = format_utc_timestamp(total.start_time);
-        let end_ts = total.last_request_timestamp.unwrap_or(total.start_time);
+        let start_time = format_utc_timestamp(total.totals.start_time);
+        let end_ts = total
+            .totals
+            .last_request_timestamp
+            .unwrap_or(total.totals.start_time);
         let end_time = format_utc_timestamp(end_ts);
         let entries: Vec<&crate::stats::EntrySnapshot> = snap
             .sorted_entries()
@@ -378,7 +381,7 @@ impl Report {
             ("end_time", J::str(&end_time)),
             (
                 "duration",
-                J::str(format_duration(total.start_time, end_ts)),
+                J::str(format_duration(total.totals.start_time, end_ts)),
             ),
             ("host", J::str(host.unwrap_or_else(|| "None".into()))),
             ("history", J::Arr(history)),

@@ -52,21 +52,26 @@ fn entry_object(e: &EntrySnapshot) -> String {
         ("method", json_str(&e.method)),
         (
             "last_request_timestamp",
-            e.last_request_timestamp
+            e.totals
+                .last_request_timestamp
                 .map_or_else(|| "null".to_owned(), json_float),
         ),
-        ("start_time", json_float(e.start_time)),
-        ("num_requests", e.num_requests.to_string()),
-        ("num_none_requests", e.num_none_requests.to_string()),
-        ("num_failures", e.num_failures.to_string()),
+        ("start_time", json_float(e.totals.start_time)),
+        ("num_requests", e.totals.num_requests.to_string()),
+        ("num_none_requests", e.totals.num_none_requests.to_string()),
+        ("num_failures", e.totals.num_failures.to_string()),
         ("total_response_time", json_num(e.total_response_time_num())),
         ("max_response_time", json_num(e.max_response_time_num())),
         (
             "min_response_time",
-            e.min_response_time
+            e.totals
+                .min_response_time
                 .map_or_else(|| "null".to_owned(), json_float),
         ),
-        ("total_content_length", e.total_content_length.to_string()),
+        (
+            "total_content_length",
+            e.totals.total_content_length.to_string(),
+        ),
         // NOTE: Locust's dict is in first-seen order; ours is ascending (the buckets come from
         // the histogram), which is the same whenever response times grow over the run.
         (
@@ -97,7 +102,7 @@ pub fn serialize_stats(snap: &Snapshot) -> String {
     let objects: Vec<String> = snap
         .entries
         .iter()
-        .filter(|e| e.num_requests != 0 || e.num_failures != 0)
+        .filter(|e| e.totals.num_requests != 0 || e.totals.num_failures != 0)
         .map(entry_object)
         .collect();
     if objects.is_empty() {

@@ -378,7 +378,7 @@ fn request_counters(w: &mut Writer, snap: &Snapshot, entries: &[&EntrySnapshot])
         w.sample(
             "rlocust_requests_total",
             &[("method", &e.method), ("name", &e.name)],
-            e.num_requests as f64,
+            e.totals.num_requests as f64,
         );
     }
     w.family(
@@ -391,7 +391,7 @@ fn request_counters(w: &mut Writer, snap: &Snapshot, entries: &[&EntrySnapshot])
         w.sample(
             "rlocust_request_failures_total",
             &[("method", &e.method), ("name", &e.name)],
-            e.num_failures as f64,
+            e.totals.num_failures as f64,
         );
     }
     w.family(
@@ -421,7 +421,7 @@ fn request_counters(w: &mut Writer, snap: &Snapshot, entries: &[&EntrySnapshot])
         w.sample(
             "rlocust_response_bytes_total",
             &[("method", &e.method), ("name", &e.name)],
-            e.total_content_length as f64,
+            e.totals.total_content_length as f64,
         );
     }
 }
@@ -457,7 +457,7 @@ fn response_time_histogram(w: &mut Writer, buckets_ms: &[f64], entries: &[&Entry
         w.sample(
             "rlocust_response_time_seconds_sum",
             &[("method", &e.method), ("name", &e.name)],
-            e.total_response_time / 1000.0,
+            e.totals.total_response_time / 1000.0,
         );
         w.sample(
             "rlocust_response_time_seconds_count",
@@ -800,14 +800,14 @@ fn exporter_compat(w: &mut Writer, x: &Exposition<'_>, entries: &[&EntrySnapshot
         .collect();
     type RowValue = fn(&EntrySnapshot, &EntrySnapshot) -> f64;
     let per_row: [(&str, RowValue); 11] = [
-        ("num_requests", |e, _| e.num_requests as f64),
-        ("num_failures", |e, _| e.num_failures as f64),
+        ("num_requests", |e, _| e.totals.num_requests as f64),
+        ("num_failures", |e, _| e.totals.num_failures as f64),
         ("avg_response_time", |e, _| e.avg_response_time()),
         ("current_fail_per_sec", |e, t| e.current_fail_per_sec(t)),
         ("min_response_time", |e, _| {
-            e.min_response_time.unwrap_or(0.0)
+            e.totals.min_response_time.unwrap_or(0.0)
         }),
-        ("max_response_time", |e, _| e.max_response_time),
+        ("max_response_time", |e, _| e.totals.max_response_time),
         ("current_rps", |e, t| e.current_rps(t)),
         ("median_response_time", |e, _| {
             e.median_response_time().as_f64()

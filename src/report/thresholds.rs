@@ -381,12 +381,12 @@ fn value_of(metric: Metric, e: &EntrySnapshot, total: &EntrySnapshot) -> Option<
         Metric::Percentile(p) => e.percentile(p),
         Metric::CorrectedPercentile(p) => e.corrected_percentile(p).unwrap_or(e.percentile(p)),
         Metric::Avg => e.avg_response_time(),
-        Metric::Min => e.min_response_time.unwrap_or(0.0),
-        Metric::Max => e.max_response_time,
+        Metric::Min => e.totals.min_response_time.unwrap_or(0.0),
+        Metric::Max => e.totals.max_response_time,
         Metric::FailRatio => e.fail_ratio(),
         Metric::Rps => e.total_rps(total),
-        Metric::Requests => e.num_requests as f64,
-        Metric::Failures => e.num_failures as f64,
+        Metric::Requests => e.totals.num_requests as f64,
+        Metric::Failures => e.totals.num_failures as f64,
         Metric::Dropped | Metric::DroppedRatio | Metric::IterationRate | Metric::StartLag(_) => {
             return None;
         }

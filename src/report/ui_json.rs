@@ -29,7 +29,7 @@ pub fn proper_round(x: f64) -> f64 {
 pub fn stat_row(e: &EntrySnapshot, total: &EntrySnapshot) -> J {
     // `current_rps` is the int 0 before any request (Locust returns 0 when there is no last request time)
     let current = |x: f64| {
-        if total.last_request_timestamp.is_none() {
+        if total.totals.last_request_timestamp.is_none() {
             J::Int(0)
         } else {
             J::Float(x)
@@ -38,16 +38,17 @@ pub fn stat_row(e: &EntrySnapshot, total: &EntrySnapshot) -> J {
     let mut row = BTreeMap::new();
     row.insert("method".into(), J::str(&e.method));
     row.insert("name".into(), J::str(&e.name));
-    row.insert("num_requests".into(), J::Int(e.num_requests as i64));
-    row.insert("num_failures".into(), J::Int(e.num_failures as i64));
+    row.insert("num_requests".into(), J::Int(e.totals.num_requests as i64));
+    row.insert("num_failures".into(), J::Int(e.totals.num_failures as i64));
     row.insert(
         "min_response_time".into(),
-        e.min_response_time
+        e.totals
+            .min_response_time
             .map_or(J::Int(0), |m| J::Float(proper_round(m))),
     );
     row.insert(
         "max_response_time".into(),
-        J::Float(proper_round(e.max_response_time)),
+        J::Float(proper_round(e.totals.max_response_time)),
     );
     row.insert("current_rps".into(), current(e.current_rps(total)));
     row.insert(

@@ -12,8 +12,8 @@
 //! and that share of a reported response time (or of a missed schedule) is the generator's, not the target's.
 //! Reset with the statistics. Local to this process (a master does not get its workers').
 //!
-//! Who calls it: `http::UserClient::execute` ([`record_socket`]), `bridge::Bridge::drain_into` ([`record_hub`]),
-//! `py::note_wait_late` ([`record_wait`]), the statistics' resets ([`reset`]), the summary, the `_generator.csv`
+//! Who calls it: `engine::record` alone records (from a call's `http::Timings`, the bridge's drain and a user's
+//! wait: [`record_socket`], [`record_hub`], [`record_wait`]); the statistics' resets ([`reset`]), the summary, the `_generator.csv`
 //! file and `/metrics` ([`snapshot`]). What it must not do: block (one short lock per response, per batch or per
 //! wait), or know about rows.
 use std::sync::LazyLock;

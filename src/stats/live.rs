@@ -26,40 +26,11 @@ use super::co::{CoState, Corrected};
 use super::hist::RowHist;
 use super::history::{History, HistoryPoint};
 use super::snapshot::{EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, Snapshot};
+use super::totals::Totals;
 use super::window::{PerSecond, Window, WindowCopy, bucket_index};
 use super::{
     Buckets, CURRENT_WINDOW_SECS, HistVersion, ms_to_us, new_epoch, new_histogram, sec_of, unix_now,
 };
-
-/// A row's plain counters: live in [`EntryState`], copied whole into [`RawEntry`] under the lock.
-#[derive(Debug, Clone, Copy)]
-struct Counters {
-    num_requests: u64,
-    num_none_requests: u64,
-    num_failures: u64,
-    total_response_time: f64,
-    min_response_time: Option<f64>,
-    max_response_time: f64,
-    total_content_length: u64,
-    start_time: f64,
-    last_request_timestamp: Option<f64>,
-}
-
-impl Counters {
-    fn new(now: f64) -> Self {
-        Counters {
-            num_requests: 0,
-            num_none_requests: 0,
-            num_failures: 0,
-            total_response_time: 0.0,
-            min_response_time: None,
-            max_response_time: 0.0,
-            total_content_length: 0,
-            start_time: now,
-            last_request_timestamp: None,
-        }
-    }
-}
 
 /// One row as a distributed report carries it: what a worker takes out of a row (and resets), or what a
 /// master merges into one (Locust's `StatsEntry` fields; the response times as an HDR histogram in µs).
@@ -67,16 +38,7 @@ impl Counters {
 pub struct RowData {
     pub name: String,
     pub method: String,
-    pub num_requests: u64,
-    pub num_none_requests: u64,
-    pub num_failures: u64,
-    /// Sum of the raw response times (ms).
-    pub total_response_time: f64,
-    pub min_response_time: Option<f64>,
-    pub max_response_time: f64,
-    pub total_content_length: u64,
-    pub start_time: f64,
-    pub last_request_timestamp: Option<f64>,
+    pub totals: Totals,
     /// The response times in µs (3 significant digits when built by rlocust).
     pub hist: Histogram<u64>,
     /// Instead of `hist` when set: `(µs, count)` pairs (a received report, decoded without building a
@@ -120,15 +82,7 @@ impl RowData {
         RowData {
             name: name.to_owned(),
             method: method.to_owned(),
-            num_requests: 0,
-            num_none_requests: 0,
-            num_failures: 0,
-            total_response_time: 0.0,
-            min_response_time: None,
-            max_response_time: 0.0,
-            total_content_length: 0,
-            start_time: now,
-            last_request_timestamp: None,
+            totals: Totals::new(now),
             // the smallest histogram hdrhistogram makes (a few hundred bytes); unused while `samples` is set
             hist: Histogram::new_with_bounds(1, 2, 1).expect("a valid histogram configuration"),
             samples: Some(Vec::new()),
@@ -186,7 +140,7 @@ pub struct ReportData {
 /// One row of live statistics (an entry or the total).
 #[derive(Debug)]
 pub(super) struct EntryState {
-    counters: Counters,
+    totals: Totals,
     pub(super) hist: RowHist,
     /// `(epoch, changes)`: a fresh epoch on creation and reset, changes bumped per sample.
     hist_version: HistVersion,
@@ -207,7 +161,7 @@ pub(super) struct EntryState {
 impl EntryState {
     fn new(now: f64) -> Self {
         EntryState {
-            counters: Counters::new(now),
+            totals: Totals::new(now),
             hist: RowHist::default(),
             hist_version: (new_epoch(), 0),
             exported: None,
@@ -222,7 +176,7 @@ impl EntryState {
 
     /// Locust `StatsEntry.reset()`: zero everything, `start_time` = now. Keeps allocations.
     fn reset(&mut self, now: f64) {
-        self.counters = Counters::new(now);
+        self.totals = Totals::new(now);
         self.hist.reset();
         self.hist_version = (new_epoch(), 0);
         self.exported = None;
@@ -245,28 +199,12 @@ impl EntryState {
         interval_us: u64,
     ) {
         let sec = sec_of(now);
-        let c = &mut self.counters;
-        c.num_requests += 1;
+        self.totals.record(response_time, content_length, now);
         self.reqs_per_sec.add(sec, 1);
-        // NOTE: Locust overwrites the timestamp; requests recorded from several threads can
-        // arrive slightly out of order, so keep the newest.
-        c.last_request_timestamp = Some(match c.last_request_timestamp {
-            Some(t) if t > now => t,
-            _ => now,
-        });
-        c.total_content_length = c.total_content_length.saturating_add(content_length);
-        let (Some(rt), Some((us, idx))) = (response_time, sample) else {
-            c.num_none_requests += 1;
+        // (`sample` is there exactly when `response_time` is)
+        let Some((us, idx)) = sample else {
             return;
         };
-        c.total_response_time += rt;
-        c.min_response_time = Some(match c.min_response_time {
-            Some(m) if m <= rt => m,
-            _ => rt,
-        });
-        if rt > c.max_response_time {
-            c.max_response_time = rt;
-        }
         self.hist.record_n(us, idx, 1);
         self.hist_version.1 += 1;
         if self.pending_base.is_some() {
@@ -287,7 +225,7 @@ impl EntryState {
     }
 
     fn log_failure(&mut self, now: f64) {
-        self.counters.num_failures += 1;
+        self.totals.fail();
         self.fails_per_sec.add(sec_of(now), 1);
     }
 
@@ -311,7 +249,7 @@ impl EntryState {
         RawEntry {
             name,
             method,
-            counters: self.counters,
+            totals: self.totals,
             hist,
             window: if with_window {
                 self.window.copy(sec_of(now) - (CURRENT_WINDOW_SECS - 1))
@@ -328,29 +266,10 @@ impl EntryState {
 impl EntryState {
     /// The row's figures, moved out (the caller has swapped a fresh state in under the lock).
     fn into_row(self, name: String, method: String) -> RowData {
-        let Counters {
-            num_requests,
-            num_none_requests,
-            num_failures,
-            total_response_time,
-            min_response_time,
-            max_response_time,
-            total_content_length,
-            start_time,
-            last_request_timestamp,
-        } = self.counters;
         RowData {
             name,
             method,
-            num_requests,
-            num_none_requests,
-            num_failures,
-            total_response_time,
-            min_response_time,
-            max_response_time,
-            total_content_length,
-            start_time,
-            last_request_timestamp,
+            totals: self.totals,
             hist: self.hist.into_histogram(),
             samples: None,
             reqs_per_sec: self.reqs_per_sec.iter().collect(),
@@ -366,24 +285,7 @@ impl EntryState {
     /// per-second counts added. The merged samples count in the current window at second `sec` (their arrival,
     /// as Locust's master caches its histogram when reports arrive).
     fn merge(&mut self, row: &RowData, sec: i64) {
-        let c = &mut self.counters;
-        c.last_request_timestamp = match (c.last_request_timestamp, row.last_request_timestamp) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-        c.start_time = c.start_time.min(row.start_time);
-        c.num_requests = c.num_requests.saturating_add(row.num_requests);
-        c.num_none_requests = c.num_none_requests.saturating_add(row.num_none_requests);
-        c.num_failures = c.num_failures.saturating_add(row.num_failures);
-        c.total_response_time += row.total_response_time;
-        c.max_response_time = c.max_response_time.max(row.max_response_time);
-        c.min_response_time = match (c.min_response_time, row.min_response_time) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        c.total_content_length = c
-            .total_content_length
-            .saturating_add(row.total_content_length);
+        self.totals.merge(&row.totals);
         for &(s, n) in &row.reqs_per_sec {
             self.reqs_per_sec.add(s, n);
         }
@@ -483,7 +385,7 @@ fn merge_samples(base: &[(u64, u64)], samples: &[u32]) -> Vec<(u64, u64)> {
 struct RawEntry {
     name: String,
     method: String,
-    counters: Counters,
+    totals: Totals,
     hist: HistCopy,
     window: Option<WindowCopy>,
     reqs_per_sec: PerSecond,
@@ -509,31 +411,12 @@ impl RawEntry {
                 (Arc::clone(&b), Some((version, b)))
             }
         };
-        let Counters {
-            num_requests,
-            num_none_requests,
-            num_failures,
-            total_response_time,
-            min_response_time,
-            max_response_time,
-            total_content_length,
-            start_time,
-            last_request_timestamp,
-        } = self.counters;
         let num_samples = buckets.iter().map(|b| b.1).sum();
         let corrected = self.co.map(|c| Corrected::of(&c, &buckets, num_samples));
         let snap = EntrySnapshot {
             name: self.name,
             method: self.method,
-            num_requests,
-            num_none_requests,
-            num_failures,
-            total_response_time,
-            min_response_time,
-            max_response_time,
-            total_content_length,
-            start_time,
-            last_request_timestamp,
+            totals: self.totals,
             num_samples,
             buckets,
             window: self.window.map(WindowCopy::export).unwrap_or_default(),
@@ -821,7 +704,7 @@ impl RequestStats {
         let guard = self.inner.lock();
         for e in guard.entries.values() {
             let mut e = e.lock();
-            if e.counters.num_requests != 0 || e.counters.num_failures != 0 {
+            if e.totals.num_requests != 0 || e.totals.num_failures != 0 {
                 e.reset(now);
             }
         }
@@ -849,7 +732,7 @@ impl RequestStats {
             let mut taken = Vec::new();
             for (k, e) in &inner.entries {
                 let mut e = e.lock();
-                if e.counters.num_requests == 0 && e.counters.num_failures == 0 {
+                if e.totals.num_requests == 0 && e.totals.num_failures == 0 {
                     continue;
                 }
                 // an entry created since the count above costs one allocation under the lock
@@ -1075,7 +958,7 @@ impl RequestStats {
 
     /// Begin a new test's history with its start (0 users, no requests, at the statistics' start time).
     pub fn history_start(&self, now: f64) {
-        let start = self.total_at(now).start_time;
+        let start = self.total_at(now).totals.start_time;
         self.history.lock().push(HistoryPoint::start(start));
     }
 
@@ -1101,6 +984,6 @@ impl RequestStats {
 
     /// Requests in the total (including failures and none requests).
     pub fn num_requests(&self) -> u64 {
-        self.total.lock().counters.num_requests
+        self.total.lock().totals.num_requests
     }
 }

@@ -18,6 +18,8 @@
 //! significant digits, so percentiles are exact to 0.1 % instead of Locust's 2-digit buckets.
 //!
 //! Files (one responsibility each):
+//! - `totals`: a row's counts and sums ([`Totals`]), declared once for the live row, the distributed report and
+//!   the snapshot (its header says how to add a figure to every row).
 //! - `live`: the recording side: [`RequestStats`], its locks, one row's live state, the failure
 //!   and exception rows, and the copy a snapshot takes under a row's lock.
 //! - `window`: the per-second machinery: [`PerSecond`], the histogram bucket layout and the
@@ -38,10 +40,12 @@ mod live;
 mod snapshot;
 #[cfg(test)]
 mod tests;
+mod totals;
 mod window;
 
 pub use live::{CoRow, ReportData, RequestStats, RowData};
 pub use snapshot::{CorrectedCounts, EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, Snapshot};
+pub use totals::Totals;
 pub use window::PerSecond;
 // the number type reports print (defined on the ground floor, with the formatting that prints it)
 pub use crate::pyfmt::Num;

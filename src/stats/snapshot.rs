@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use super::co::Corrected;
+use super::totals::Totals;
 use super::window::PerSecond;
 use super::{Buckets, Num, bucket_response_time, sec_of};
 
@@ -55,18 +56,8 @@ impl Snapshot {
 pub struct EntrySnapshot {
     pub name: String,
     pub method: String,
-    pub num_requests: u64,
-    pub num_none_requests: u64,
-    pub num_failures: u64,
-    /// Sum of the raw response times (ms).
-    pub total_response_time: f64,
-    /// Raw minimum (ms); `None` until the first timed request.
-    pub min_response_time: Option<f64>,
-    /// Raw maximum (ms); 0 until a positive time is recorded.
-    pub max_response_time: f64,
-    pub total_content_length: u64,
-    pub start_time: f64,
-    pub last_request_timestamp: Option<f64>,
+    /// The row's counts and sums (`totals`).
+    pub totals: Totals,
     /// Histogram buckets as `(lowest µs of the bucket, count)`, ascending, shared between
     /// snapshots while unchanged. NOTE: the lower bound is exact for every value the bucket can
     /// hold exactly (all whole µs below 2.048 ms, even µs below 4.096 ms, ...) and is otherwise
@@ -115,7 +106,7 @@ impl EntrySnapshot {
 
     /// Requests with a response time (Locust `num_requests - num_none_requests`).
     pub fn num_timed_requests(&self) -> u64 {
-        self.num_requests - self.num_none_requests
+        self.totals.num_requests - self.totals.num_none_requests
     }
 
     /// True when the response-time histogram has samples (Locust `if r.response_times`).
@@ -126,8 +117,8 @@ impl EntrySnapshot {
     fn clamp_ms(&self, ms: f64) -> f64 {
         // A bucket's lower bound can lie just below the raw min (by < 0.1 %); never report a
         // value outside the raw [min, max].
-        match self.min_response_time {
-            Some(min) => ms.min(self.max_response_time).max(min),
+        match self.totals.min_response_time {
+            Some(min) => ms.min(self.totals.max_response_time).max(min),
             None => ms,
         }
     }
@@ -141,10 +132,10 @@ impl EntrySnapshot {
         }
         let rank = percentile_rank(n, p);
         if rank == n - 1 {
-            return self.max_response_time;
+            return self.totals.max_response_time;
         }
         if rank == 0
-            && let Some(min) = self.min_response_time
+            && let Some(min) = self.totals.min_response_time
         {
             return min;
         }
@@ -171,7 +162,7 @@ impl EntrySnapshot {
     /// 2 s after a start or a reset, or after a long pause).
     pub fn has_current_window(&self, now: f64) -> bool {
         let t = now.floor() as i64;
-        let start = self.start_time.floor() as i64;
+        let start = self.totals.start_time.floor() as i64;
         (t - 18..=t - 2)
             .any(|x| x == start || (x >= start && self.num_reqs_per_sec().get(x + 1) > 0))
     }
@@ -198,9 +189,10 @@ impl EntrySnapshot {
         let n = c.num_samples;
         let rank = percentile_rank(n, p);
         if rank == n - 1 {
-            return Some(self.max_response_time);
+            return Some(self.totals.max_response_time);
         }
-        value_at_rank(&c.buckets, rank).map(|us| (us as f64 / 1000.0).min(self.max_response_time))
+        value_at_rank(&c.buckets, rank)
+            .map(|us| (us as f64 / 1000.0).min(self.totals.max_response_time))
     }
 
     /// The corrected distribution's figures, `None` as for [`Self::corrected_percentile`]: timed requests of
@@ -219,7 +211,7 @@ impl EntrySnapshot {
         if n == 0 {
             0.0
         } else {
-            self.total_response_time / n as f64
+            self.totals.total_response_time / n as f64
         }
     }
 
@@ -231,9 +223,9 @@ impl EntrySnapshot {
             return Num::Int(0);
         }
         let median = self.percentile(0.5).round_ties_even();
-        if median > self.max_response_time {
-            Num::Float(self.max_response_time)
-        } else if let Some(min) = self.min_response_time
+        if median > self.totals.max_response_time {
+            Num::Float(self.totals.max_response_time)
+        } else if let Some(min) = self.totals.min_response_time
             && median < min
         {
             Num::Float(min)
@@ -244,25 +236,29 @@ impl EntrySnapshot {
 
     /// Locust `fail_ratio`.
     pub fn fail_ratio(&self) -> f64 {
-        if self.num_requests == 0 {
-            if self.num_failures > 0 { 1.0 } else { 0.0 }
+        if self.totals.num_requests == 0 {
+            if self.totals.num_failures > 0 {
+                1.0
+            } else {
+                0.0
+            }
         } else {
-            self.num_failures as f64 / self.num_requests as f64
+            self.totals.num_failures as f64 / self.totals.num_requests as f64
         }
     }
 
     /// Locust `avg_content_length` (`int 0` when there are no requests).
     pub fn avg_content_length(&self) -> Num {
-        if self.num_requests == 0 {
+        if self.totals.num_requests == 0 {
             Num::Int(0)
         } else {
-            Num::Float(self.total_content_length as f64 / self.num_requests as f64)
+            Num::Float(self.totals.total_content_length as f64 / self.totals.num_requests as f64)
         }
     }
 
     /// `min_response_time or 0` as Locust writes it in the CSV.
     pub fn min_or_zero(&self) -> Num {
-        match self.min_response_time {
+        match self.totals.min_response_time {
             Some(v) if v != 0.0 => Num::Float(v),
             _ => Num::Int(0),
         }
@@ -270,8 +266,8 @@ impl EntrySnapshot {
 
     /// `max_response_time` with Locust's type: the int 0 until a positive time is recorded.
     pub fn max_response_time_num(&self) -> Num {
-        if self.max_response_time > 0.0 {
-            Num::Float(self.max_response_time)
+        if self.totals.max_response_time > 0.0 {
+            Num::Float(self.totals.max_response_time)
         } else {
             Num::Int(0)
         }
@@ -282,24 +278,24 @@ impl EntrySnapshot {
         if self.num_timed_requests() == 0 {
             Num::Int(0)
         } else {
-            Num::Float(self.total_response_time)
+            Num::Float(self.totals.total_response_time)
         }
     }
 
-    /// Locust `total_rps`: `requests / (total.last_request_timestamp - total.start_time)`.
+    /// Locust `total_rps`: `requests / (total.totals.last_request_timestamp - total.totals.start_time)`.
     pub fn total_rps(&self, total: &EntrySnapshot) -> f64 {
-        Self::per_total_second(self.num_requests, total)
+        Self::per_total_second(self.totals.num_requests, total)
     }
 
     /// Locust `total_fail_per_sec`.
     pub fn total_fail_per_sec(&self, total: &EntrySnapshot) -> f64 {
-        Self::per_total_second(self.num_failures, total)
+        Self::per_total_second(self.totals.num_failures, total)
     }
 
     fn per_total_second(n: u64, total: &EntrySnapshot) -> f64 {
-        match total.last_request_timestamp {
-            Some(last) if last != 0.0 && total.start_time != 0.0 => {
-                let span = last - total.start_time;
+        match total.totals.last_request_timestamp {
+            Some(last) if last != 0.0 && total.totals.start_time != 0.0 => {
+                let span = last - total.totals.start_time;
                 // NOTE: Locust only guards span == 0; a negative span cannot happen there.
                 if span > 0.0 { n as f64 / span } else { 0.0 }
             }
@@ -307,8 +303,8 @@ impl EntrySnapshot {
         }
     }
 
-    /// Locust `current_rps` (reference §5.6): `L = int(total.last_request_timestamp)`,
-    /// `S = max(L - 12, int(total.start_time))`; the mean of this entry's per-second counts over
+    /// Locust `current_rps` (reference §5.6): `L = int(total.totals.last_request_timestamp)`,
+    /// `S = max(L - 12, int(total.totals.start_time))`; the mean of this entry's per-second counts over
     /// `[S, L - 2)` (missing seconds are 0; 0 when the range is empty).
     pub fn current_rps(&self, total: &EntrySnapshot) -> f64 {
         Self::current_rate(&self.reqs_per_sec, total)
@@ -320,11 +316,11 @@ impl EntrySnapshot {
     }
 
     fn current_rate(counts: &PerSecond, total: &EntrySnapshot) -> f64 {
-        let Some(last) = total.last_request_timestamp else {
+        let Some(last) = total.totals.last_request_timestamp else {
             return 0.0;
         };
         let l = sec_of(last);
-        let s = (l - 12).max(sec_of(total.start_time));
+        let s = (l - 12).max(sec_of(total.totals.start_time));
         let end = l - 2;
         if end <= s {
             return 0.0;

@@ -29,17 +29,21 @@ fn counts_min_max_avg_and_none_requests() {
     let snap = s.snapshot_with_windows_at(T0 + 3.0);
     let e = &snap.entries[0];
     assert_eq!(
-        (e.num_requests, e.num_none_requests, e.num_failures),
+        (
+            e.totals.num_requests,
+            e.totals.num_none_requests,
+            e.totals.num_failures
+        ),
         (3, 1, 0)
     );
-    assert_eq!(e.min_response_time, Some(2.25));
-    assert_eq!(e.max_response_time, 10.5);
-    assert_eq!(e.total_response_time, 12.75);
+    assert_eq!(e.totals.min_response_time, Some(2.25));
+    assert_eq!(e.totals.max_response_time, 10.5);
+    assert_eq!(e.totals.total_response_time, 12.75);
     assert_eq!(e.avg_response_time(), 12.75 / 2.0);
-    assert_eq!(e.total_content_length, 20);
+    assert_eq!(e.totals.total_content_length, 20);
     assert_eq!(e.avg_content_length(), Num::Float(20.0 / 3.0));
-    assert_eq!(e.last_request_timestamp, Some(T0 + 2.0));
-    assert_eq!(snap.total.num_requests, 3);
+    assert_eq!(e.totals.last_request_timestamp, Some(T0 + 2.0));
+    assert_eq!(snap.total.totals.num_requests, 3);
     assert_eq!(snap.total.name, "Aggregated");
     assert_eq!(snap.total.method, "");
 }
@@ -151,7 +155,7 @@ fn zero_response_time_is_recorded() {
     one(&s, "/", 0.0, T0);
     let e = &s.snapshot_with_windows_at(T0).entries[0];
     assert!(e.has_response_times());
-    assert_eq!(e.min_response_time, Some(0.0));
+    assert_eq!(e.totals.min_response_time, Some(0.0));
     assert_eq!(e.min_or_zero(), Num::Int(0));
     assert_eq!(e.max_response_time_num(), Num::Int(0));
     assert_eq!(e.total_response_time_num(), Num::Float(0.0));
@@ -353,8 +357,8 @@ fn out_of_order_seconds_stay_sorted() {
     one(&s, "/", 4.0, 980.0); // too old for the window, still counted
     let snap = s.snapshot_with_windows_at(1005.5);
     let e = &snap.entries[0];
-    assert_eq!(e.num_requests, 4);
-    assert_eq!(e.last_request_timestamp, Some(1005.0));
+    assert_eq!(e.totals.num_requests, 4);
+    assert_eq!(e.totals.last_request_timestamp, Some(1005.0));
     assert_eq!(e.current_percentile(1.0), Some(3.0));
     assert_eq!(
         e.num_reqs_per_sec().to_map(),
@@ -379,10 +383,10 @@ fn errors_are_keyed_and_ordered() {
     assert_eq!(snap.errors[0].first_seen, Some(T0 + 1.0));
     assert_eq!(snap.errors[0].last_seen, Some(T0 + 3.0));
     assert_eq!(snap.errors[1].method, "POST");
-    assert_eq!(snap.total.num_failures, 3);
+    assert_eq!(snap.total.totals.num_failures, 3);
     // log_error alone creates the entry (Locust's entries dict auto-creates).
     let post = snap.entries.iter().find(|e| e.method == "POST").unwrap();
-    assert_eq!((post.num_requests, post.num_failures), (0, 1));
+    assert_eq!((post.totals.num_requests, post.totals.num_failures), (0, 1));
     assert_eq!(post.fail_ratio(), 1.0);
     assert!(s.has_failures());
 }
@@ -415,12 +419,12 @@ fn reset_all_keeps_entries_and_clear_all_drops_them() {
     let snap = s.snapshot_with_windows_at(T0 + 10.0);
     assert_eq!(snap.entries.len(), 1);
     let e = &snap.entries[0];
-    assert_eq!((e.num_requests, e.num_failures), (0, 0));
-    assert_eq!(e.start_time, T0 + 10.0);
-    assert_eq!(e.last_request_timestamp, None);
+    assert_eq!((e.totals.num_requests, e.totals.num_failures), (0, 0));
+    assert_eq!(e.totals.start_time, T0 + 10.0);
+    assert_eq!(e.totals.last_request_timestamp, None);
     assert!(!e.has_response_times());
     assert!(e.num_reqs_per_sec().is_empty());
-    assert_eq!(snap.total.start_time, T0 + 10.0);
+    assert_eq!(snap.total.totals.start_time, T0 + 10.0);
     assert!(snap.errors.is_empty());
     assert!(!s.has_failures());
     one(&s, "/", 5.0, T0 + 11.0);
@@ -428,8 +432,8 @@ fn reset_all_keeps_entries_and_clear_all_drops_them() {
     s.clear_all(T0 + 20.0);
     let snap = s.snapshot_with_windows_at(T0 + 20.0);
     assert!(snap.entries.is_empty());
-    assert_eq!(snap.total.num_requests, 0);
-    assert_eq!(snap.total.start_time, T0 + 20.0);
+    assert_eq!(snap.total.totals.num_requests, 0);
+    assert_eq!(snap.total.totals.start_time, T0 + 20.0);
 }
 
 #[test]
@@ -438,8 +442,8 @@ fn reset_reported_entries_leaves_total() {
     one(&s, "/", 5.0, T0 + 1.0);
     s.reset_reported_entries(T0 + 2.0);
     let snap = s.snapshot_with_windows_at(T0 + 2.0);
-    assert_eq!(snap.entries[0].num_requests, 0);
-    assert_eq!(snap.total.num_requests, 1);
+    assert_eq!(snap.entries[0].totals.num_requests, 0);
+    assert_eq!(snap.total.totals.num_requests, 1);
 }
 
 #[test]
@@ -554,11 +558,11 @@ fn concurrent_logging_is_consistent() {
         std::thread::spawn(move || {
             for _ in 0..200 {
                 let snap = s.snapshot_with_windows_at(T0 + 3.0);
-                let rows: u64 = snap.entries.iter().map(|e| e.num_requests).sum();
+                let rows: u64 = snap.entries.iter().map(|e| e.totals.num_requests).sum();
                 assert!(
-                    snap.total.num_requests >= rows,
+                    snap.total.totals.num_requests >= rows,
                     "{} < {rows}",
-                    snap.total.num_requests
+                    snap.total.totals.num_requests
                 );
             }
         })
@@ -568,9 +572,12 @@ fn concurrent_logging_is_consistent() {
     }
     reader.join().unwrap();
     let snap = s.snapshot_with_windows_at(T0 + 5.0);
-    assert_eq!(snap.total.num_requests, 20_000);
+    assert_eq!(snap.total.totals.num_requests, 20_000);
     assert_eq!(
-        snap.entries.iter().map(|e| e.num_requests).sum::<u64>(),
+        snap.entries
+            .iter()
+            .map(|e| e.totals.num_requests)
+            .sum::<u64>(),
         20_000
     );
     assert_eq!(snap.total.percentile(1.0), 49.99);
@@ -662,7 +669,7 @@ fn a_row_with_few_distinct_times_stays_small() {
     one(&s, "/few", 45_000.0, 1002.5);
     let snap = s.snapshot_with_windows_at(1003.0);
     let e = &snap.entries[0];
-    assert_eq!(e.num_requests, 201);
+    assert_eq!(e.totals.num_requests, 201);
     assert_eq!(e.percentile(1.0), 45_000.0);
     assert_eq!(e.buckets.len(), 21);
     assert!(s.total.lock().hist.is_sparse());
@@ -770,7 +777,7 @@ fn corrected_percentiles_only_for_rows_with_fixed_rate_requests() {
     // rank int(209 * .99) = 206 -> 3rd of the 10 largest from the top: 1000, 900, 800
     near(snap.total.corrected_percentile(0.99), 800.0);
     // the measured figures are untouched
-    assert_eq!(snap.total.num_requests, 200);
+    assert_eq!(snap.total.totals.num_requests, 200);
     assert_eq!(snap.total.percentile(0.99), 10.0);
 }
 
@@ -863,7 +870,7 @@ fn co_recording_cost() {
             let t = std::time::Instant::now();
             let snap = s.snapshot_at(T0 + 100.0);
             let snap_us = t.elapsed().as_micros();
-            assert_eq!(snap.total.num_requests, n);
+            assert_eq!(snap.total.totals.num_requests, n);
             println!("round {round}: {label:40} {per:6.1} ns/request; snapshot {snap_us} µs");
         }
     }

@@ -805,7 +805,11 @@ fn stats_requests_doc(st: &WebState) -> Response {
 /// `Locust_<YYYY-MM-DD-HHhMM local time of the stats start>_<locustfile>[_<host>]<suffix>`: Locust's names of the
 /// downloads (`_requests.csv`, …, `.html`).
 fn download_name(st: &WebState, suffix: &str) -> String {
-    let start = st.stats.total_at(crate::stats::unix_now()).start_time;
+    let start = st
+        .stats
+        .total_at(crate::stats::unix_now())
+        .totals
+        .start_time;
     let host = st
         .info
         .host

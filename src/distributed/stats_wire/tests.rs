@@ -100,23 +100,35 @@ fn assert_same_row(got: &EntrySnapshot, want: &EntrySnapshot, exact_percentiles:
         (got.name.as_str(), got.method.as_str()),
         (want.name.as_str(), want.method.as_str())
     );
-    assert_eq!(got.num_requests, want.num_requests, "{what}");
-    assert_eq!(got.num_none_requests, want.num_none_requests, "{what}");
-    assert_eq!(got.num_failures, want.num_failures, "{what}");
-    assert!(
-        close(got.total_response_time, want.total_response_time),
-        "{what}: {} vs {}",
-        got.total_response_time,
-        want.total_response_time
-    );
-    assert_eq!(got.min_response_time, want.min_response_time, "{what}");
-    assert_eq!(got.max_response_time, want.max_response_time, "{what}");
+    assert_eq!(got.totals.num_requests, want.totals.num_requests, "{what}");
     assert_eq!(
-        got.total_content_length, want.total_content_length,
+        got.totals.num_none_requests, want.totals.num_none_requests,
+        "{what}"
+    );
+    assert_eq!(got.totals.num_failures, want.totals.num_failures, "{what}");
+    assert!(
+        close(
+            got.totals.total_response_time,
+            want.totals.total_response_time
+        ),
+        "{what}: {} vs {}",
+        got.totals.total_response_time,
+        want.totals.total_response_time
+    );
+    assert_eq!(
+        got.totals.min_response_time, want.totals.min_response_time,
         "{what}"
     );
     assert_eq!(
-        got.last_request_timestamp, want.last_request_timestamp,
+        got.totals.max_response_time, want.totals.max_response_time,
+        "{what}"
+    );
+    assert_eq!(
+        got.totals.total_content_length, want.totals.total_content_length,
+        "{what}"
+    );
+    assert_eq!(
+        got.totals.last_request_timestamp, want.totals.last_request_timestamp,
         "{what}"
     );
     assert_eq!(
@@ -158,7 +170,11 @@ fn assert_same(got: &Snapshot, want: &Snapshot, exact_percentiles: bool) {
     assert_eq!(g.len(), w.len());
     for (a, b) in g.iter().zip(&w) {
         assert_same_row(a, b, exact_percentiles);
-        assert_eq!(a.start_time, b.start_time, "{} start_time", b.name);
+        assert_eq!(
+            a.totals.start_time, b.totals.start_time,
+            "{} start_time",
+            b.name
+        );
     }
     assert_same_row(&got.total, &want.total, exact_percentiles);
     let key = |e: &ErrorSnapshot| (e.method.clone(), e.name.clone(), e.error.clone());
@@ -180,7 +196,7 @@ fn rlocust_worker_to_rlocust_master_equals_recording_directly() {
     let master = RequestStats::new_at(T0 - 1.0);
     merge_worker_report(&master, &data).unwrap();
     let (got, want) = (master.snapshot_at(T0 + 61.0), direct.snapshot_at(T0 + 61.0));
-    assert!(want.total.num_requests == 3000 && !want.errors.is_empty());
+    assert!(want.total.totals.num_requests == 3000 && !want.errors.is_empty());
     assert_same(&got, &want, true);
     assert!(
         !got.total.has_current_window(T0 + 61.0) || got.total.current_percentile(0.5).is_some()
@@ -204,10 +220,10 @@ fn the_worker_is_reset_and_deltas_sum_to_the_whole() {
         after
             .entries
             .iter()
-            .all(|e| e.num_requests == 0 && e.num_failures == 0)
+            .all(|e| e.totals.num_requests == 0 && e.totals.num_failures == 0)
     );
-    assert_eq!(after.total.num_requests, 0);
-    assert_eq!(after.total.start_time, T0 + 20.0);
+    assert_eq!(after.total.totals.num_requests, 0);
+    assert_eq!(after.total.totals.start_time, T0 + 20.0);
     assert!(after.errors.is_empty());
     record(&worker, second);
     merge_worker_report(&master, &report_message(&worker, T0 + 40.0)).unwrap();
@@ -282,7 +298,7 @@ fn without_the_extension_a_master_uses_locusts_buckets() {
     }
     let other = RequestStats::new_at(T0 - 1.0);
     merge_worker_report(&other, &damaged).unwrap();
-    assert_eq!(other.snapshot_at(T0 + 61.0).total.num_requests, 1500);
+    assert_eq!(other.snapshot_at(T0 + 61.0).total.totals.num_requests, 1500);
 }
 
 #[test]
@@ -505,14 +521,14 @@ fn locusts_recorded_reports_merge_to_locusts_numbers() {
         }
     }
     let check = |got: &EntrySnapshot, w: &Want| {
-        assert_eq!(got.num_requests, w.n, "{}", got.name);
-        assert_eq!(got.num_failures, w.fails);
-        assert!(close(got.total_response_time, w.sum));
-        assert_eq!(got.min_response_time, w.min);
-        assert_eq!(got.max_response_time, w.max);
-        assert_eq!(got.total_content_length, w.len);
-        assert_eq!(got.start_time, w.start);
-        assert_eq!(got.last_request_timestamp, Some(w.last));
+        assert_eq!(got.totals.num_requests, w.n, "{}", got.name);
+        assert_eq!(got.totals.num_failures, w.fails);
+        assert!(close(got.totals.total_response_time, w.sum));
+        assert_eq!(got.totals.min_response_time, w.min);
+        assert_eq!(got.totals.max_response_time, w.max);
+        assert_eq!(got.totals.total_content_length, w.len);
+        assert_eq!(got.totals.start_time, w.start);
+        assert_eq!(got.totals.last_request_timestamp, Some(w.last));
         assert_eq!(got.response_times_buckets(), w.buckets);
         assert_eq!(got.num_reqs_per_sec().to_map(), w.rps);
         assert_eq!(got.num_fail_per_sec().to_map(), w.fps);
@@ -657,7 +673,7 @@ fn malformed_reports_are_refused_whole() {
         let snap = master.snapshot_at(T0 + 10.0);
         assert_eq!(
             (
-                snap.total.num_requests,
+                snap.total.totals.num_requests,
                 snap.entries.len(),
                 snap.errors.len()
             ),
@@ -899,31 +915,38 @@ fn a_locust_master_parses_our_reports() {
     let fl = |v: &serde_json::Value| v.as_str().map(|t| t.parse::<f64>().unwrap());
     let check = |got: &EntrySnapshot, l: &serde_json::Value| {
         let what = format!("{} {}", got.method, got.name);
-        assert_eq!(l["num_requests"], got.num_requests, "{what}");
-        assert_eq!(l["num_none_requests"], got.num_none_requests, "{what}");
-        assert_eq!(l["num_failures"], got.num_failures, "{what}");
+        assert_eq!(l["num_requests"], got.totals.num_requests, "{what}");
+        assert_eq!(
+            l["num_none_requests"], got.totals.num_none_requests,
+            "{what}"
+        );
+        assert_eq!(l["num_failures"], got.totals.num_failures, "{what}");
         // the float sum of two deltas differs from one sum in the last bits
         assert!(
             close(
                 fl(&l["total_response_time"]).unwrap(),
-                got.total_response_time
+                got.totals.total_response_time
             ),
             "{what}"
         );
-        assert_eq!(fl(&l["min_response_time"]), got.min_response_time, "{what}");
+        assert_eq!(
+            fl(&l["min_response_time"]),
+            got.totals.min_response_time,
+            "{what}"
+        );
         assert_eq!(
             fl(&l["max_response_time"]),
-            Some(got.max_response_time),
+            Some(got.totals.max_response_time),
             "{what}"
         );
         assert_eq!(
-            l["total_content_length"], got.total_content_length,
+            l["total_content_length"], got.totals.total_content_length,
             "{what}"
         );
-        assert_eq!(fl(&l["start_time"]), Some(got.start_time), "{what}");
+        assert_eq!(fl(&l["start_time"]), Some(got.totals.start_time), "{what}");
         assert_eq!(
             fl(&l["last_request_timestamp"]),
-            got.last_request_timestamp,
+            got.totals.last_request_timestamp,
             "{what}"
         );
         assert_eq!(
@@ -1036,12 +1059,21 @@ fn reports_taken_while_recording_lose_nothing_and_count_nothing_twice() {
     }
     let snap = master.snapshot_at(T0 + 30.0);
     let n = THREADS * PER_THREAD;
-    assert_eq!(snap.total.num_requests, n);
-    assert_eq!(snap.total.num_failures, n / 10);
+    assert_eq!(snap.total.totals.num_requests, n);
+    assert_eq!(snap.total.totals.num_failures, n / 10);
     assert_eq!(snap.total.percentile(1.0), 50.0);
-    assert_eq!(snap.entries.iter().map(|e| e.num_requests).sum::<u64>(), n);
     assert_eq!(
-        snap.entries.iter().map(|e| e.num_failures).sum::<u64>(),
+        snap.entries
+            .iter()
+            .map(|e| e.totals.num_requests)
+            .sum::<u64>(),
+        n
+    );
+    assert_eq!(
+        snap.entries
+            .iter()
+            .map(|e| e.totals.num_failures)
+            .sum::<u64>(),
         n / 10
     );
     assert_eq!(
@@ -1053,7 +1085,7 @@ fn reports_taken_while_recording_lose_nothing_and_count_nothing_twice() {
     for e in &snap.entries {
         assert_eq!(
             e.response_times_buckets().values().sum::<u64>(),
-            e.num_requests
+            e.totals.num_requests
         );
     }
 }
@@ -1125,6 +1157,6 @@ fn corrected_percentiles_travel_between_rlocust_nodes() {
     let master = RequestStats::new_at(T0);
     merge_worker_report(&master, &data).unwrap();
     let snap = master.snapshot_at(T0 + 4.0);
-    assert_eq!(snap.total.num_requests, 201);
+    assert_eq!(snap.total.totals.num_requests, 201);
     assert!(!snap.has_corrected());
 }

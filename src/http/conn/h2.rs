@@ -174,6 +174,7 @@ pub(super) async fn attempt(
         }
     };
     let head_at = Instant::now();
+    let mut body_at = None;
     let (parts, mut data) = response.into_parts();
     let mut buf = BytesMut::with_capacity(512);
     synthetic_head(&mut buf, parts.status, &parts.headers);
@@ -207,6 +208,7 @@ pub(super) async fn attempt(
             Some(Ok(chunk)) => {
                 let _ = data.flow_control().release_capacity(chunk.len());
                 if !chunk.is_empty() {
+                    body_at.get_or_insert_with(Instant::now);
                     buf.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
                     buf.extend_from_slice(&chunk);
                     buf.extend_from_slice(b"\r\n");
@@ -234,6 +236,8 @@ pub(super) async fn attempt(
         head_at,
         lag: std::time::Duration::ZERO,
         tail: None,
+        body_at,
+        setup: None,
     })
 }
 

@@ -256,6 +256,19 @@ pub struct RawResponse {
     pub lag: Duration,
     /// A streamed response's unread body (the call had `stream=True`); `body` is what was decoded with the head.
     pub tail: Option<Box<Tail>>,
+    /// When the first byte of its body arrived (with the head when they came together); `None` before any did.
+    pub body_at: Option<Instant>,
+    /// The setup of the connection opened for it; `None` on a connection that was already open.
+    pub setup: Option<Setup>,
+}
+
+/// When a new connection was ready: its TCP connection (through the proxy's tunnel, if any) and its TLS
+/// handshake.
+#[derive(Debug, Clone, Copy)]
+pub struct Setup {
+    pub connected: Instant,
+    /// `None` for plain HTTP.
+    pub secured: Option<Instant>,
 }
 
 /// Why an attempt failed, and whether trying again on a new connection is what the client does: nothing of a
@@ -386,7 +399,11 @@ pub async fn exchange(
     }
     loop {
         // boxed: the TLS handshake state is large and only needed when a connection is opened
-        let stream = Box::pin(connect(tls, &key, call)).await?;
+        let (stream, setup) = Box::pin(connect(tls, &key, call)).await?;
+        let set_up = |resp: RawResponse| RawResponse {
+            setup: Some(setup),
+            ..resp
+        };
         if key.h2 && stream.speaks_h2(key.https) && !pool.h1_only(&key) {
             let plain = matches!(stream, Stream::Plain(_));
             let handshake = h2::handshake(stream);
@@ -402,7 +419,7 @@ pub async fn exchange(
             };
             pool.put_h2(key.clone(), send.clone());
             match h2::attempt(send, call).await {
-                Ok(resp) => return Ok(resp),
+                Ok(resp) => return Ok(set_up(resp)),
                 Err(f) if f.closed_early && retries > 0 => {
                     pool.drop_h2(&key);
                     retries -= 1;
@@ -420,9 +437,9 @@ pub async fn exchange(
         match attempt(stream, &wire, rest, call, close).await {
             Ok((resp, Some(stream))) => {
                 pool.put(key, stream);
-                return Ok(resp);
+                return Ok(set_up(resp));
             }
-            Ok((resp, None)) => return Ok(homed(resp, pool, &key)),
+            Ok((resp, None)) => return Ok(homed(set_up(resp), pool, &key)),
             Err(f) if f.closed_early && retries > 0 => retries -= 1,
             Err(f) => return Err(f.error),
         }
@@ -439,7 +456,7 @@ fn homed(mut resp: RawResponse, pool: &Arc<Pool>, key: &Key) -> RawResponse {
 
 /// TCP connect (to the proxy when there is one, then its CONNECT tunnel for HTTPS), then the TLS handshake, each
 /// bounded by the connect timeout (as in both clients).
-async fn connect(tls: &Tls, key: &Key, call: &Call<'_>) -> Result<Stream, HttpError> {
+async fn connect(tls: &Tls, key: &Key, call: &Call<'_>) -> Result<(Stream, Setup), HttpError> {
     let limit = call.timeouts.connect;
     let (host, port) = match &key.proxy {
         Some(p) => (p.host.as_str(), p.port),
@@ -472,10 +489,17 @@ async fn connect(tls: &Tls, key: &Key, call: &Call<'_>) -> Result<Stream, HttpEr
             });
         }
     };
+    let connected = Instant::now();
     if !key.https {
-        return Ok(Stream::Plain(tcp));
+        return Ok((
+            Stream::Plain(tcp),
+            Setup {
+                connected,
+                secured: None,
+            },
+        ));
     }
-    match limit {
+    let stream = match limit {
         Some(t) => match tokio::time::timeout(t, handshake(tls, key, tcp)).await {
             Ok(r) => r,
             Err(_) => Err(HttpError::HandshakeTimeout {
@@ -483,7 +507,9 @@ async fn connect(tls: &Tls, key: &Key, call: &Call<'_>) -> Result<Stream, HttpEr
             }),
         },
         None => handshake(tls, key, tcp).await,
-    }
+    }?;
+    let secured = Some(Instant::now());
+    Ok((stream, Setup { connected, secured }))
 }
 
 async fn connect_tcp(host_text: &str, port: u16) -> Result<TcpStream, HttpError> {
@@ -744,6 +770,7 @@ async fn attempt(
     let head_deadline = call.timeouts.read.map(|t| tokio::time::Instant::now() + t);
     let mut state = ReadState {
         head_at: None,
+        body_at: None,
         lag: Duration::ZERO,
         received: false,
         head_deadline,
@@ -765,6 +792,8 @@ async fn attempt(
                 head_at: state.head_at.unwrap_or_else(Instant::now),
                 lag: state.lag,
                 tail: None,
+                body_at: state.body_at,
+                setup: None,
             };
             let tail = Tail {
                 conn: Some(stream),
@@ -792,6 +821,8 @@ async fn attempt(
         head_at: state.head_at.unwrap_or_else(Instant::now),
         lag: state.lag,
         tail: None,
+        body_at: state.body_at,
+        setup: None,
     };
     Ok((resp, reusable.then_some(stream)))
 }
@@ -799,6 +830,8 @@ async fn attempt(
 /// Where reading a response stands between two [`pump`]s.
 struct ReadState {
     head_at: Option<Instant>,
+    /// When the first byte after the head arrived.
+    body_at: Option<Instant>,
     /// The socket wait of the last read that brought bytes (`stamp::read`).
     lag: Duration,
     /// Some byte of the response arrived (a reset before any means the connection was closed while idle).
@@ -843,7 +876,12 @@ async fn pump(
             }
             Ok(Step::Head) => {
                 let now = Instant::now();
-                state.head_at = Some(now.checked_sub(state.lag).unwrap_or(now));
+                let arrived = now.checked_sub(state.lag).unwrap_or(now);
+                state.head_at = Some(arrived);
+                // what the reader left in `buf` is the body's start, read with the head
+                if !buf.is_empty() {
+                    state.body_at = Some(arrived);
+                }
                 if until == Until::Head {
                     return Ok(Pumped::Head);
                 }
@@ -871,6 +909,10 @@ async fn pump(
             Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => None,
             Ok(Ok(_)) => {
                 state.received = true;
+                if state.head_at.is_some() && state.body_at.is_none() {
+                    let now = Instant::now();
+                    state.body_at = Some(now.checked_sub(state.lag).unwrap_or(now));
+                }
                 continue;
             }
             Err(_) => Some((reader.timeout(), false)),

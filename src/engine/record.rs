@@ -1,0 +1,131 @@
+//! The one place where what happened to a request becomes records: its row and failure row in the statistics,
+//! the generator's own lateness, and OpenTelemetry's request metrics and span.
+//!
+//! Who calls it: the engine at a call's completion ([`Recorder::call`], on tokio workers); `py` for what Python
+//! reports or measures ([`Recorder::reported`], [`Recorder::failure`], [`Recorder::open_trace`], [`wait_late`],
+//! [`hub_late`], on the hub thread). Nothing below `engine` writes statistics: `http` hands over a call's
+//! [`Timings`](crate::http::Timings) and the bridge how long a batch waited, and the decisions of what a figure
+//! means (a `stream=True` call is timed to its head, as Locust times it) are made here.
+//!
+//! What it must not do: touch Python, block, or cost more per call than the writes it makes (the statistics' one
+//! row lock, an unset `OnceLock` load when `--otel` is off).
+//!
+//! To record something new about a request: have `http` observe it into `Timings`, decide here what it becomes,
+//! and write it through `stats` (or `otel`), so every source of requests records it the same way.
+use crate::http::{self, CallMeta, CallTrace, Flavor, Outcome};
+use crate::stats::{RequestStats, lateness};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Records requests into one run's statistics (and the process's lateness and OpenTelemetry instruments).
+#[derive(Clone)]
+pub struct Recorder {
+    stats: Arc<RequestStats>,
+}
+
+impl Recorder {
+    pub fn new(stats: Arc<RequestStats>) -> Recorder {
+        Recorder { stats }
+    }
+
+    /// A call the engine ran has ended with `outcome`; `failure` is its text under the default success rule.
+    /// `row`: whether it is a request of the statistics (not when `catch_response=True` leaves the verdict to the
+    /// locustfile, when its error escapes into the task, or when its user was killed while it ran). Returns the
+    /// response time recorded (or that a verdict from Python will record) in ms.
+    pub fn call(
+        &self,
+        meta: &CallMeta,
+        outcome: &Outcome,
+        failure: Option<&str>,
+        row: bool,
+    ) -> f64 {
+        let t = &outcome.timings;
+        if !t.socket_wait.is_zero() {
+            lateness::record_socket(t.socket_wait.as_micros() as u64);
+        }
+        // requests returns from a `stream=True` call with the head, before the body: Locust times it there
+        let response_ms = if meta.stream {
+            t.head_ms()
+        } else {
+            t.response_ms()
+        };
+        if row {
+            let now = crate::log::now();
+            let len = outcome
+                .response
+                .as_ref()
+                .map(|r| http::recorded_length(r, meta.stream) as u64)
+                .unwrap_or(0);
+            self.stats.log_request_paced(
+                &meta.method_label,
+                &meta.name,
+                Some(response_ms),
+                len,
+                now,
+                meta.pacing_ms,
+            );
+            if let Some(f) = failure {
+                self.stats.log_error(&meta.method_label, &meta.name, f, now);
+            }
+            crate::otel::record::request(&meta.name, Some(response_ms), failure);
+        }
+        crate::otel::record::call_done(meta, outcome, response_ms, failure);
+        response_ms
+    }
+
+    /// A request Python reports (Locust's built-in `request` listener: `events.request.fire`, a
+    /// `catch_response` verdict, a locustfile's own client). `pacing_ms`: the fixed-rate interval of the user that
+    /// made it, for the coordinated-omission correction.
+    pub fn reported(
+        &self,
+        request_type: &str,
+        name: &str,
+        response_time: Option<f64>,
+        response_length: u64,
+        error: Option<&str>,
+        pacing_ms: Option<f64>,
+    ) {
+        let now = crate::log::now();
+        self.stats.log_request_paced(
+            request_type,
+            name,
+            response_time,
+            response_length,
+            now,
+            pacing_ms,
+        );
+        if let Some(e) = error {
+            self.stats.log_error(request_type, name, e, now);
+        }
+        crate::otel::record::request(name, response_time, error);
+    }
+
+    /// A failure row without a request (Python's `log_error`).
+    pub fn failure(&self, request_type: &str, name: &str, error: &str) {
+        self.stats
+            .log_error(request_type, name, error, crate::log::now());
+    }
+
+    /// What an observer opens for a call as it is built (`--otel` with traces: an HttpUser call's span, whose
+    /// `traceparent` goes into `headers`).
+    pub fn open_trace(
+        &self,
+        flavor: Flavor,
+        method: &str,
+        name: Option<&str>,
+        url: &url::Url,
+        headers: &mut Arc<http::HeaderList>,
+    ) -> Option<Box<dyn CallTrace>> {
+        crate::otel::record::start_span(flavor, method, name, url, headers)
+    }
+}
+
+/// A user's wait ended `seconds` after it was due (`TaskSet.wait`).
+pub fn wait_late(seconds: f64) {
+    lateness::record_wait(seconds);
+}
+
+/// `count` completions reached Python `waited` after the first of their batch was queued (the bridge's drain).
+pub fn hub_late(waited: Duration, count: u64) {
+    lateness::record_hub(waited.as_micros() as u64, count);
+}
