@@ -10,7 +10,10 @@ from locust import User, constant, events, task
 from locust.clients import HttpSession
 from locust.contrib.fasthttp import FastHttpSession
 
-fired = {"forward": 0, "drop": 0, "made": 0}
+fired = {"forward": 0, "drop": 0}
+# requests that came back to the task, counted as each returns (a request still out when the run stops is killed
+# with its user, under Locust as under rlocust, and fires nothing)
+made = {"forward": 0, "drop": 0}
 
 
 class Forward:
@@ -41,16 +44,19 @@ class Own(User):
     @task
     def t(self):
         self.plain.get("/hello")
+        made["forward"] += 1
         self.plain.get("/items/1", name="item")
+        made["forward"] += 1
         self.fast.get("/hello")
+        made["forward"] += 1
         with self.plain.get("/json", catch_response=True) as r:
             r.success()
+        made["forward"] += 1
         self.dropped.get("/world")
-        fired["made"] += 5
+        made["drop"] += 1
 
 
 @events.test_stop.add_listener
 def _(environment, **kw):
-    print("MARK every request fired its own event once:", fired["forward"] + fired["drop"] == fired["made"] > 0,
-          flush=True)
-    print("MARK dropped requests fired:", fired["drop"] == fired["made"] // 5, flush=True)
+    print("MARK every forwarded request fired its event once:", fired["forward"] == made["forward"] > 0, flush=True)
+    print("MARK every dropped request fired its event once:", fired["drop"] == made["drop"] > 0, flush=True)
