@@ -43,11 +43,17 @@ fn main() {
     let mut files = Vec::new();
     collect(Path::new("python/shim"), &mut files);
     files.sort();
+    // and the `rlocust` package's own module (`rlocust.metric`), served as `rlocust` in the binary's runs
+    println!("cargo:rerun-if-changed=python/rlocust/__init__.py");
+    files.push(Path::new("python/rlocust/__init__.py").to_path_buf());
     let mut out = String::from(
         "/// (module name, is package, source) for every shim module.\npub static SHIM_SOURCES: &[(&str, bool, &str)] = &[\n",
     );
     for f in files {
-        let rel = f.strip_prefix("python/shim").unwrap_or(&f);
+        let rel = f
+            .strip_prefix("python/shim")
+            .or_else(|_| f.strip_prefix("python"))
+            .unwrap_or(&f);
         let mut parts: Vec<String> = rel
             .iter()
             .map(|c| c.to_string_lossy().into_owned())

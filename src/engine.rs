@@ -16,6 +16,8 @@
 //!    (`recorded == false`: `catch_response=True`) or its error escapes into the task instead of failing
 //!    (Locust's sessions only turn their client's connection errors into failures).
 //! 5. The completion is pushed onto the bridge with its ticket; the hub resumes the parked user with it.
+//! 6. A `stream=True` body goes on being read after that, into the response's feed (`stream`), and a watched
+//!    body's metrics are recorded when it ends (`record::Recorder::stream`).
 use crate::bridge::Bridge;
 use crate::http::{self, CallMeta, Completed, HttpError, Outcome, RequestSpec, Route, UserClient};
 use crate::stats::RequestStats;
@@ -185,6 +187,7 @@ fn complete(
                 error: Some(HttpError::Internal(panic_text(&*panic))),
                 timings: http::Timings::start_now(),
                 tail: None,
+                marks: None,
             },
         };
         let failure = http::default_failure(&outcome, &meta);
@@ -192,6 +195,35 @@ fn complete(
         let escapes = http::escaping_error(&outcome, &meta).is_some();
         let row = meta.recorded && !escapes && !bridge.take_abandoned(ticket);
         let response_time_ms = recorder.call(&meta, &outcome, failure.as_deref(), row);
+        // a body watched as it arrived (`http::events`) is recorded when it ends: a streamed one by its reader,
+        // which goes on after the call returns; a failed call's is not (its stream metrics would measure errors)
+        let mut outcome = outcome;
+        let feed = match outcome.tail.take() {
+            Some(tail) => {
+                let feed = Arc::new(http::Feed::new());
+                let name = if failure.is_none() {
+                    Some(meta.name.clone())
+                } else {
+                    None
+                };
+                tokio::spawn(stream::read(
+                    tail,
+                    feed.clone(),
+                    name,
+                    outcome.timings,
+                    recorder,
+                ));
+                Some(feed)
+            }
+            None => {
+                if let Some(marks) = outcome.marks.take()
+                    && failure.is_none()
+                {
+                    recorder.stream(&meta.name, &outcome.timings, &marks);
+                }
+                None
+            }
+        };
         bridge.complete(
             ticket,
             Box::new(Completed {
@@ -199,6 +231,7 @@ fn complete(
                 meta,
                 response_time_ms,
                 failure,
+                feed,
             }),
         );
     }
@@ -216,6 +249,7 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 pub mod record;
+mod stream;
 pub mod timers;
 
 #[cfg(test)]

@@ -11,14 +11,29 @@ under `rlocust-python -m pytest` that the package, imported by the console scrip
 import sys
 
 
+def _native():
+    # the engine's module: `rlocust._rlocust` in the wheel, the binary's built-in `_rlocust` (which serves this file
+    # as `rlocust` in its runs)
+    native = sys.modules.get("_rlocust")
+    if native is None:
+        from rlocust import _rlocust as native
+    return native
+
+
 def __getattr__(name):
     # rlocust's version and the Locust version it follows, defined once (the crate's src/version.rs) and read from
     # the native module when asked for, so `import rlocust` alone does not load it
     if name in ("__version__", "LOCUST_VERSION"):
-        from rlocust import _rlocust
-
-        return getattr(_rlocust, name)
+        return getattr(_native(), name)
     raise AttributeError(f"module 'rlocust' has no attribute {name!r}")
+
+
+def metric(metric, value, unit="", name=""):
+    """Record `value` (a number >= 0, in `unit`) in the metric row `(metric, name)` of this run: shown with the
+    stream metrics (`ttft`, `itl`, ...) in the console table, `_metrics.csv`, the summary JSON, the web UI and
+    /metrics, merged exactly across workers, and never counted as a request. A metric keeps the unit it was first
+    recorded with. Under Locust this module is not there: see docs/llm.md for the shape that runs under both."""
+    _native().log_metric(str(metric), float(value), str(unit), str(name))
 
 
 def main():

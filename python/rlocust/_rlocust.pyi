@@ -273,8 +273,8 @@ class Response:
     @property
     def url(self) -> str:
         """The final URL (after redirects)."""
-    def _read_piece(self) -> int | None:
-        """Start reading the next piece of a streamed body: its ticket, or None when there is no more."""
+    def _read_piece(self) -> bytes | int | tuple | None:
+        """The next piece of a streamed body: bytes, None at its end, an error tuple, or the ticket it will come with."""
     def _finish_body(self, rest: bytes) -> None:
         """The streamed body read to its end: `rest` follows what came with the head."""
     def _take_first(self) -> tuple[bytes, bool]:

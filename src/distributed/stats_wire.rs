@@ -27,6 +27,13 @@
 //! ignores [`HDR_KEY`]; a Locust worker sends none, so its requests are merged as measured only. An rlocust
 //! master ignores a malformed one (the correction of that report is lost, the report itself is merged).
 //!
+//! A third carries the metric rows (`stats::metrics`: a stream's `ttft`, `itl`, ...; a locustfile's own values),
+//! which are not requests, under [`METRICS_KEY`] (`"rlocust_metrics"`, only in reports that have such rows):
+//! `{"version": 1, "rows": [{"unit": str, "row": StatsEntryDict, "hdr": bin}]}`, each `row` a `StatsEntryDict`
+//! whose `method` is the metric and whose "response times" are the values (× 1000 in `hdr`, as µs are to ms),
+//! `hdr` its exact histogram as in [`HDR_KEY`]. A Locust master ignores it; an rlocust master merges each row into
+//! its metric rows exactly, and ignores a malformed extension (that report's metric values are lost).
+//!
 //! Who calls it: the worker runner every `WORKER_REPORT_INTERVAL` (it adds `user_classes_count` and
 //! `user_count`), the master runner for each `stats` message.
 //!
@@ -43,7 +50,8 @@ use hdrhistogram::serialization::{Serializer as _, V2Serializer};
 
 use crate::msgpack::Value;
 use crate::stats::{
-    CoRow, ErrorSnapshot, ReportData, RequestStats, RowData, bucket_response_time, unix_now,
+    CoRow, ErrorSnapshot, MetricRowData, ReportData, RequestStats, RowData, bucket_response_time,
+    unix_now,
 };
 
 /// The top-level report key of the rlocust extension (exact histograms).
@@ -57,6 +65,12 @@ pub const CO_KEY: &str = "rlocust_co";
 
 /// Version of the [`CO_KEY`] map's layout.
 const CO_VERSION: i64 = 1;
+
+/// The top-level report key of the metric rows' extension.
+pub const METRICS_KEY: &str = "rlocust_metrics";
+
+/// Version of the [`METRICS_KEY`] map's layout.
+const METRICS_VERSION: i64 = 1;
 
 /// Worker side: Locust's `report_to_master` stats part. Returns the values for the keys "stats" (list of
 /// StatsEntryDicts of entries with requests or failures), "stats_total", "errors" ({sha256 key: StatsErrorDict})
@@ -103,7 +117,55 @@ fn report_values(report: &ReportData) -> Vec<(String, Value)> {
     if let Some(co) = co_value(report) {
         values.push((CO_KEY.to_owned(), co));
     }
+    if !report.metrics.is_empty() {
+        values.push((METRICS_KEY.to_owned(), metrics_value(&report.metrics)));
+    }
     values
+}
+
+/// The [`METRICS_KEY`] map.
+fn metrics_value(rows: &[MetricRowData]) -> Value {
+    let rows = rows
+        .iter()
+        .map(|m| {
+            let mut row = vec![
+                (Value::str("unit"), Value::str(m.unit.as_str())),
+                (Value::str("row"), entry_dict(&m.row)),
+            ];
+            if let Some(b) = hdr_bytes(&m.row.hist) {
+                row.push((Value::str("hdr"), Value::Bytes(b)));
+            }
+            Value::Map(row)
+        })
+        .collect();
+    Value::Map(vec![
+        (Value::str("version"), Value::Int(METRICS_VERSION)),
+        (Value::str("rows"), Value::Array(rows)),
+    ])
+}
+
+/// The metric rows of a [`METRICS_KEY`] extension; `None` when it is malformed (all or none).
+fn parse_metrics(ext: &Value, now: f64) -> Option<Vec<MetricRowData>> {
+    if ext.get("version").and_then(Value::as_i64) != Some(METRICS_VERSION) {
+        return None;
+    }
+    let Some(Value::Array(rows)) = ext.get("rows") else {
+        return None;
+    };
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let unit = r.get("unit")?.as_str()?.to_owned();
+            let mut row = parse_entry(r.get("row")?, &format!("{METRICS_KEY}[{i}]"), now).ok()?;
+            if let Some(Value::Bytes(b)) = r.get("hdr")
+                && let Ok(samples) = hdr_samples(b)
+                && samples.iter().map(|&(_, n)| n).sum::<u64>() == row.sample_count()
+            {
+                row.samples = Some(samples);
+            }
+            Some(MetricRowData { unit, row })
+        })
+        .collect()
 }
 
 /// The [`CO_KEY`] map, when a row of the report has a correction.
@@ -631,10 +693,15 @@ fn parse_report(data: &Value) -> Result<ReportData, String> {
         .iter()
         .map(|(k, v)| parse_error(k, v))
         .collect::<Result<Vec<_>, _>>()?;
+    let metrics = data
+        .get(METRICS_KEY)
+        .and_then(|ext| parse_metrics(ext, now))
+        .unwrap_or_default();
     let mut report = ReportData {
         entries,
         total,
         errors,
+        metrics,
     };
     if let Some(ext) = data.get(HDR_KEY) {
         apply_hdr(&mut report, ext);

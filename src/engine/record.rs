@@ -100,6 +100,54 @@ impl Recorder {
         crate::otel::record::request(name, response_time, error);
     }
 
+    /// A watched body of request `name` ended (or was abandoned) with `marks` (`http::events`): its metric rows,
+    /// never requests. `ttft` (the call's start to the first content event; for a body that is no event stream,
+    /// its first byte) and `itl` (the gaps between content events) are kept for any stream, as measured; `e2e`
+    /// (the start to the body's end), `output_tokens` (the stream's `usage`) and `tpot` ((e2e - ttft) / (tokens
+    /// - 1)) only for one that ended cleanly.
+    pub fn stream(&self, name: &str, t: &http::Timings, m: &http::Marks) {
+        let now = crate::log::now();
+        let since =
+            |i: std::time::Instant| i.saturating_duration_since(t.start).as_secs_f64() * 1000.0;
+        let put = |metric: &str, unit: &str, values: &[f64]| {
+            // (the values are finite and >= 0 and the labels bounded by construction: it cannot be refused)
+            let _ = self.stats.log_metric(metric, name, unit, values, now);
+        };
+        let ttft = m.first.map(since);
+        if let Some(v) = ttft {
+            put(TTFT, MS, &[v]);
+        }
+        if !m.gaps_us.is_empty() {
+            let gaps: Vec<f64> = m.gaps_us.iter().map(|&us| f64::from(us) / 1000.0).collect();
+            put(ITL, MS, &gaps);
+        }
+        let Some(end) = m.end else {
+            return;
+        };
+        let e2e = since(end);
+        put(E2E, MS, &[e2e]);
+        if let Some(tokens) = m.output_tokens {
+            put(OUTPUT_TOKENS, TOKENS, &[tokens as f64]);
+            if let Some(ttft) = ttft
+                && tokens >= 2
+            {
+                put(TPOT, MS, &[(e2e - ttft).max(0.0) / (tokens - 1) as f64]);
+            }
+        }
+    }
+
+    /// A value a locustfile records itself (the custom metric API): a metric row, never a request.
+    pub fn metric(
+        &self,
+        metric: &str,
+        name: &str,
+        unit: &str,
+        value: f64,
+    ) -> Result<(), crate::stats::MetricError> {
+        self.stats
+            .log_metric(metric, name, unit, &[value], crate::log::now())
+    }
+
     /// A failure row without a request (Python's `log_error`).
     pub fn failure(&self, request_type: &str, name: &str, error: &str) {
         self.stats
@@ -119,6 +167,15 @@ impl Recorder {
         crate::otel::record::start_span(flavor, method, name, url, headers)
     }
 }
+
+/// The stream metrics' names and units (`Recorder::stream`), as every output shows them.
+pub const TTFT: &str = "ttft";
+pub const ITL: &str = "itl";
+pub const E2E: &str = "e2e";
+pub const TPOT: &str = "tpot";
+pub const OUTPUT_TOKENS: &str = "output_tokens";
+const MS: &str = "ms";
+const TOKENS: &str = "tokens";
 
 /// A user's wait ended `seconds` after it was due (`TaskSet.wait`).
 pub fn wait_late(seconds: f64) {

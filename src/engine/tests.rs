@@ -378,3 +378,177 @@ async fn a_call_on_a_reused_connection_has_no_setup_and_its_body_arrives_with_it
         );
     }
 }
+
+/// A POST of an OpenAI-style streaming request to the target's `path` (with its query's schedule).
+fn llm_call(base: &Url, path: &str, flavor: Flavor, stream: bool) -> (RequestSpec, CallMeta) {
+    let url = base.join(path).unwrap();
+    let (mut spec, mut meta) = call(&url, flavor, true);
+    spec.method = ::http::Method::POST;
+    spec.body = Some(bytes::Bytes::from_static(
+        br#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#,
+    ));
+    spec.stream = stream;
+    meta.stream = stream;
+    meta.method_label = "POST".into();
+    meta.name = "chat".into();
+    (spec, meta)
+}
+
+fn metric(stats: &RequestStats, metric: &str) -> Option<crate::stats::MetricSnapshot> {
+    stats
+        .snapshot()
+        .metrics
+        .into_iter()
+        .find(|m| m.metric() == metric && m.name() == "chat")
+}
+
+/// Read a feed to its end as a slow locustfile would, with the hub's waits; the pieces joined, or the failure.
+async fn read_feed(feed: &http::Feed) -> Result<Vec<u8>, HttpError> {
+    use crate::http::feed::Next;
+    let mut body = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(Instant::now() < deadline, "the feed never ended");
+        // (what comes while nothing is there goes to the waiter, as it goes to a parked user)
+        let (tx, rx) = std::sync::mpsc::channel();
+        let next = match feed.next(move |n| tx.send(n).unwrap()) {
+            Some(n) => n,
+            None => loop {
+                if let Ok(n) = rx.try_recv() {
+                    break n;
+                }
+                assert!(Instant::now() < deadline, "the feed never ended");
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            },
+        };
+        match next {
+            Next::Piece(p) => body.extend_from_slice(&p),
+            Next::End => return Ok(body),
+            Next::Failed(e) => return Err(e),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_is_timed_at_the_wire_however_late_the_locustfile_reads_it() {
+    let rig = rig();
+    let base = target().await;
+    let (spec, meta) = llm_call(
+        &base,
+        "/v1/chat/completions?ttft_ms=80&itl_ms=30&tokens=5",
+        Flavor::Requests,
+        true,
+    );
+    rig.submitter
+        .queue(Job::new(&rig.http.user_client(), spec, meta));
+    rig.submitter.flush();
+    let done = completions(&rig.bridge, 1).await;
+    let c = &done[0].done;
+    // the call returned at the head, before the first token, and its row is timed there
+    assert!(c.response_time_ms < 60.0, "{}", c.response_time_ms);
+    let feed = c.feed.clone().expect("a streamed call hands over its feed");
+    // the locustfile is busy for longer than the whole stream takes: its stamps do not move
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let body = String::from_utf8(read_feed(&feed).await.unwrap()).unwrap();
+    assert_eq!(body.matches("\"content\":\"tok \"").count(), 5, "{body}");
+    assert!(body.ends_with("data: [DONE]\n\n"));
+    let ttft = metric(&rig.stats, "ttft").unwrap();
+    assert_eq!(ttft.count(), 1);
+    let v = ttft.row.percentile(0.5);
+    assert!((79.0..100.0).contains(&v), "ttft {v}");
+    let itl = metric(&rig.stats, "itl").unwrap();
+    assert_eq!(itl.count(), 4);
+    for p in [0.0, 1.0] {
+        let v = itl.row.percentile(p);
+        assert!((20.0..40.0).contains(&v), "itl {v}");
+    }
+    let e2e = metric(&rig.stats, "e2e").unwrap().row.percentile(0.5);
+    assert!((199.0..260.0).contains(&e2e), "e2e {e2e}");
+    assert_eq!(
+        metric(&rig.stats, "output_tokens")
+            .unwrap()
+            .row
+            .percentile(0.5),
+        5.0
+    );
+    let tpot = metric(&rig.stats, "tpot").unwrap().row.percentile(0.5);
+    assert!((tpot - (e2e - v) / 4.0).abs() < 0.5, "tpot {tpot}");
+    // metric values are never requests
+    assert_eq!(rig.stats.snapshot().total.totals.num_requests, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_stream_read_whole_is_timed_too_by_both_clients() {
+    let rig = rig();
+    let base = target().await;
+    for flavor in [Flavor::Requests, Flavor::Fast] {
+        let (spec, meta) = llm_call(
+            &base,
+            "/v1/completions?ttft_ms=40&itl_ms=20&tokens=3",
+            flavor,
+            false,
+        );
+        rig.submitter
+            .queue(Job::new(&rig.http.user_client(), spec, meta));
+    }
+    rig.submitter.flush();
+    let done = completions(&rig.bridge, 2).await;
+    assert!(done.iter().all(|c| c.done.feed.is_none()));
+    let ttft = metric(&rig.stats, "ttft").unwrap();
+    assert_eq!(ttft.count(), 2, "one per flavor");
+    assert!(ttft.row.percentile(0.0) >= 39.0);
+    assert_eq!(metric(&rig.stats, "itl").unwrap().count(), 4);
+    assert_eq!(metric(&rig.stats, "output_tokens").unwrap().count(), 2);
+    // whole, the request rows are timed to the end, as Locust times them
+    let snap = rig.stats.snapshot();
+    assert!(snap.total.totals.max_response_time >= 79.0);
+    assert_eq!(snap.total.totals.num_requests, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_breaks_or_is_dropped_keeps_what_it_measured_and_stops_the_engine() {
+    let rig = rig();
+    let base = target().await;
+    let (spec, meta) = llm_call(
+        &base,
+        "/v1/chat/completions?ttft_ms=20&itl_ms=10&tokens=50&reset_after=3",
+        Flavor::Requests,
+        true,
+    );
+    rig.submitter
+        .queue(Job::new(&rig.http.user_client(), spec, meta));
+    rig.submitter.flush();
+    let done = completions(&rig.bridge, 1).await;
+    let feed = done[0].done.feed.clone().unwrap();
+    let err = read_feed(&feed).await.unwrap_err();
+    assert!(matches!(err, HttpError::Read { .. }), "{err:?}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(metric(&rig.stats, "ttft").unwrap().count(), 1);
+    assert_eq!(metric(&rig.stats, "itl").unwrap().count(), 2);
+    assert!(metric(&rig.stats, "e2e").is_none(), "no end, no e2e");
+
+    // a stream that stalls: the locustfile lets go of it (its user stopped), and the engine stops reading
+    let (spec, meta) = llm_call(
+        &base,
+        "/v1/chat/completions?ttft_ms=10&itl_ms=10&tokens=50&stall_after=2",
+        Flavor::Requests,
+        true,
+    );
+    rig.submitter
+        .queue(Job::new(&rig.http.user_client(), spec, meta));
+    rig.submitter.flush();
+    let done = completions(&rig.bridge, 1).await;
+    let feed = done[0].done.feed.clone().unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    feed.close();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while metric(&rig.stats, "ttft").unwrap().count() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the abandoned stream was never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(metric(&rig.stats, "itl").unwrap().count(), 3);
+    assert!(metric(&rig.stats, "e2e").is_none());
+}

@@ -16,6 +16,8 @@ use url::Url;
 pub mod check;
 mod conn;
 mod error;
+pub mod events;
+pub mod feed;
 #[cfg(test)]
 mod proxy_tests;
 mod timings;
@@ -24,6 +26,8 @@ pub mod wire;
 
 pub use conn::{Setup, Tail, Timeouts};
 pub use error::{HttpError, fast_retries_exceeded, pool_name, strerror};
+pub use events::Marks;
+pub use feed::Feed;
 pub use timings::Timings;
 use wire::Dialect;
 use wire::exc::PyExc;
@@ -252,6 +256,8 @@ pub struct Exchange {
     pub body_at: Option<Instant>,
     /// When the connection opened for it was connected and secured (`None` on a reused connection).
     pub setup: Option<Setup>,
+    /// What its body showed as it arrived, when it was watched (`events`; a streamed body's are its tail's).
+    pub marks: Option<Box<Marks>>,
 }
 
 /// The result of a whole call: the final response (if any), the responses redirected through, or the error.
@@ -264,6 +270,8 @@ pub struct Outcome {
     pub timings: Timings,
     /// The unread body of a streamed final response (`RequestSpec::stream`).
     pub tail: Option<Box<Tail>>,
+    /// What the final response's body showed as it arrived, when it was read whole and watched (`events`).
+    pub marks: Option<Box<Marks>>,
 }
 
 /// What the hub needs besides the outcome to build the Python response and report it.
@@ -306,6 +314,8 @@ pub struct Completed {
     pub response_time_ms: f64,
     /// `repr()` of the failure under the default success rule, if it failed.
     pub failure: Option<String>,
+    /// A `stream=True` body as the engine reads it on (the outcome's tail, taken over by `engine::stream`).
+    pub feed: Option<Arc<Feed>>,
 }
 
 /// The default success rule of each client (reference §1.4, §1.7): the failure text, if any.
@@ -471,13 +481,16 @@ impl UserClient {
                         lag: Duration::ZERO,
                         body_at: None,
                         setup: None,
+                        marks: None,
                     }),
                     history,
                     error: Some(HttpError::Read { exc, head: None }),
                     timings,
                     tail: None,
+                    marks: None,
                 },
-                Ok(resp) => Outcome {
+                Ok(mut resp) => Outcome {
+                    marks: resp.marks.take(),
                     response: Some(resp),
                     history,
                     error: None,
@@ -490,6 +503,7 @@ impl UserClient {
                     error: Some(e),
                     timings,
                     tail: None,
+                    marks: None,
                 },
             }
         }
@@ -685,6 +699,7 @@ async fn run_chain(
             tls: spec.tls.clone(),
             http2: spec.http2,
             stream: spec.stream && flavor == Flavor::Requests,
+            watch: spec.stream,
             proxy: spec
                 .proxy
                 .as_ref()
@@ -743,6 +758,7 @@ async fn run_chain(
             lag: raw.lag,
             body_at: raw.body_at,
             setup: raw.setup,
+            marks: raw.marks,
         };
         if spec.allow_redirects
             && is_redirect(status)

@@ -471,6 +471,17 @@ fn log_request(
     Ok(())
 }
 
+/// Record a value of a locustfile's own metric (`rlocust.metric`): a metric row, never a request. A negative or
+/// non-finite value, an empty metric name or a metric's second unit raise `ValueError`.
+#[pyfunction]
+#[pyo3(signature = (metric, value, unit="", name=""))]
+fn log_metric(metric: &str, value: f64, unit: &str, name: &str) -> PyResult<()> {
+    installed()?
+        .recorder
+        .metric(metric, name, unit, value)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+}
+
 /// Record a task exception (message, formatted traceback, node id) for the exceptions table.
 #[pyfunction]
 fn log_exception(msg: &str, traceback: &str, node: &str) -> PyResult<()> {
@@ -768,6 +779,7 @@ pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(web_reply, m)?)?;
     m.add_function(wrap_pyfunction!(log_request, m)?)?;
     m.add_function(wrap_pyfunction!(log_exception, m)?)?;
+    m.add_function(wrap_pyfunction!(log_metric, m)?)?;
     m.add_function(wrap_pyfunction!(log_line, m)?)?;
     m.add_function(wrap_pyfunction!(user_started, m)?)?;
     m.add_function(wrap_pyfunction!(user_stopped, m)?)?;

@@ -88,9 +88,9 @@ pub struct Response {
     recorded: bool,
     /// `stream=True`: Locust's `response_length` is the Content-Length header's value.
     stream: bool,
-    /// A streamed body's unread rest (HttpUser with `stream=True`): read piece by piece by `iter_content`,
-    /// `iter_lines` and `raw`, or whole by `content`; the slot is empty while a piece is being read.
-    tail: Option<TailSlot>,
+    /// A streamed body's unread rest (HttpUser with `stream=True`), as the engine reads it on: read piece by piece
+    /// by `iter_content`, `iter_lines` and `raw`, or whole by `content`.
+    feed: Option<FeedRef>,
     /// `iter_content` read the streamed body through: `content` raises as requests' does.
     consumed: bool,
     /// FastHttpUser with `stream=True`: the body before content decoding, where it differs from `body` (what
@@ -128,8 +128,15 @@ fn header_pairs(h: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A streamed body's rest, shared with the task reading its next piece.
-type TailSlot = std::sync::Arc<parking_lot::Mutex<Option<Box<crate::http::Tail>>>>;
+/// A streamed body's feed, let go of (the engine stops reading it) when the response closes, is dropped or has
+/// read it through.
+struct FeedRef(std::sync::Arc<crate::http::Feed>);
+
+impl Drop for FeedRef {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
 
 impl Response {
     /// What needs the whole body (`content`, `text`, `json()`, `apparent_encoding`) first reads a streamed body
@@ -138,7 +145,7 @@ impl Response {
         let (streaming, consumed, fast_unread) = {
             let this = slf.borrow();
             (
-                this.tail.is_some(),
+                this.feed.is_some(),
                 this.consumed,
                 this.flavor == Flavor::Fast && !this.fast_content_read,
             )
@@ -208,6 +215,7 @@ impl Response {
             meta,
             response_time_ms,
             failure,
+            feed,
         } = c;
         let version = outcome.response.as_ref().map_or(0, |r| r.version);
         let encoded = outcome.response.as_ref().and_then(|r| r.encoded.clone());
@@ -255,9 +263,7 @@ impl Response {
             escape,
             recorded: meta.recorded,
             stream: meta.stream,
-            tail: outcome
-                .tail
-                .map(|t| std::sync::Arc::new(parking_lot::Mutex::new(Some(t)))),
+            feed: feed.map(FeedRef),
             consumed: false,
             encoded,
             fast_stream: None,
@@ -296,7 +302,7 @@ impl Response {
             escape: None,
             recorded: false,
             stream: parent.stream,
-            tail: None,
+            feed: None,
             consumed: false,
             encoded: None,
             fast_stream: None,
@@ -336,7 +342,7 @@ impl Response {
             escape: None,
             recorded: true,
             stream: false,
-            tail: None,
+            feed: None,
             consumed: false,
             encoded: None,
             fast_stream: None,
@@ -609,32 +615,37 @@ impl Response {
         Ok(slf.borrow().body.as_ref().map(|b| PyBytes::new(py, b)))
     }
 
-    /// Start reading the next piece of a streamed body: the ticket it arrives with (`locust._stream.read_piece`
-    /// waits for it), or None when there is no more (or no streamed body).
-    fn _read_piece(&self) -> PyResult<Option<u64>> {
-        let Some(slot) = &self.tail else {
-            return Ok(None);
-        };
-        let Some(mut tail) = slot.lock().take() else {
-            return Ok(None);
+    /// The next piece of a streamed body as the engine read it (`locust._stream.read_piece`): its bytes, None at
+    /// the end (or without a streamed body), the exception reading it raises (as a tuple, `_ffi.build_exc`), or,
+    /// when nothing has arrived yet, the ticket (an int) the next of these comes with.
+    fn _read_piece(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        use crate::http::feed::Next;
+        let Some(feed) = &self.feed else {
+            return Ok(py.None());
         };
         let core = super::core()?;
         let bridge = core.bridge.clone();
         let ticket = bridge.next_ticket();
-        let slot = slot.clone();
         let url = self.request_url.clone();
         let flavor = self.flavor;
-        core.engine.handle.spawn(async move {
-            let data = match tail.next().await {
-                Ok(piece) => Ok(piece),
-                Err(e) => Err(Box::new(e.exception(flavor, &url))),
-            };
-            if !tail.is_done() {
-                *slot.lock() = Some(tail);
-            }
-            bridge.piece(crate::bridge::Piece { ticket, data });
-        });
-        Ok(Some(ticket))
+        let exception = move |e: HttpError| Box::new(e.exception(flavor, &url));
+        let now = {
+            let exception = exception.clone();
+            feed.0.next(move |next| {
+                let data = match next {
+                    Next::Piece(b) => Ok(Some(b)),
+                    Next::End => Ok(None),
+                    Next::Failed(e) => Err(exception(e)),
+                };
+                bridge.piece(crate::bridge::Piece { ticket, data });
+            })
+        };
+        Ok(match now {
+            None => ticket.into_pyobject(py)?.into_any().unbind(),
+            Some(Next::Piece(b)) => PyBytes::new(py, &b).into_any().unbind(),
+            Some(Next::End) => py.None(),
+            Some(Next::Failed(e)) => exc_to_py(py, &exception(e))?,
+        })
     }
 
     /// The streamed body read to its end by `locust._stream.read_rest`: `rest` follows what was read with the head.
@@ -643,7 +654,7 @@ impl Response {
         all.extend_from_slice(self.body.as_deref().unwrap_or_default());
         all.extend_from_slice(rest);
         self.body = Some(Bytes::from(all));
-        self.tail = None;
+        self.feed = None;
         self.text_obj = None;
     }
 
@@ -652,7 +663,7 @@ impl Response {
     fn _take_first(&mut self) -> (Vec<u8>, bool) {
         let first = self.body.take().map(|b| b.to_vec()).unwrap_or_default();
         self.body = Some(Bytes::new());
-        (first, self.tail.is_some())
+        (first, self.feed.is_some())
     }
 
     /// What `raw.read(amt)` read beyond `amt`: the next read (or `content`) starts with it.
@@ -667,7 +678,7 @@ impl Response {
 
     #[getter]
     fn _streaming(&self) -> bool {
-        self.tail.is_some()
+        self.feed.is_some()
     }
 
     #[getter]
@@ -1033,7 +1044,7 @@ impl Response {
 
     /// Drop a streamed body's unread rest (and its connection), as requests' `close()` releases it.
     fn close(&mut self) {
-        self.tail = None;
+        self.feed = None;
     }
 
     /// A call's response needs `catch_response=True` for a with-block (Locust's message); requests' own responses

@@ -1,6 +1,7 @@
 //! The `--csv <prefix>` files (reference §6.1): `<prefix>_stats.csv`, `_stats_history.csv`,
 //! `_failures.csv` and `_exceptions.csv`, byte-identical to Locust 2.47's (Python `csv.writer`
-//! default dialect: comma, minimal quoting, CRLF; numbers as Python `str()`).
+//! default dialect: comma, minimal quoting, CRLF; numbers as Python `str()`); rlocust's own `_arrivals.csv` (an
+//! open workload) and `_metrics.csv` (metric rows, `report::metrics`) once the run has what they show.
 //!
 //! Who calls it: the runner owns one [`CsvWriter`], calls [`CsvWriter::tick`] once per second
 //! with a fresh snapshot and [`CsvWriter::finish`] at shutdown. The `*_csv` / `history_*`
@@ -248,6 +249,8 @@ pub struct CsvWriter {
     /// `{prefix}_arrivals.csv`: an open workload's accounting (`report::arrivals`), a row per cycle; created at
     /// the first cycle an open workload runs, so a closed-model run writes Locust's files only.
     arrivals: Option<File>,
+    /// `_metrics.csv`, created when the run first has a metric row.
+    metrics: Option<File>,
     prefix: String,
     full_history: bool,
     last_history_second: Option<i64>,
@@ -310,6 +313,7 @@ impl CsvWriter {
                 None
             },
             arrivals: None,
+            metrics: None,
             prefix: prefix.to_string(),
             full_history,
             last_history_second: None,
@@ -336,6 +340,18 @@ impl CsvWriter {
 
     fn rewrite_totals(&mut self, snap: &Snapshot) -> io::Result<()> {
         rewrite(&mut self.stats, &stats_csv(snap))?;
+        // `_metrics.csv` once the run has a metric row (a stream's, or a locustfile's own)
+        if let Some(text) = crate::report::metrics::csv(snap) {
+            if self.metrics.is_none() {
+                self.metrics = Some(open_with_header(
+                    Path::new(&format!("{}_metrics.csv", self.prefix)),
+                    "",
+                )?);
+            }
+            if let Some(f) = &mut self.metrics {
+                rewrite(f, &text)?;
+            }
+        }
         rewrite(&mut self.failures, &failures_csv(snap))?;
         if let Some(f) = &mut self.generator {
             rewrite(
@@ -393,6 +409,9 @@ impl CsvWriter {
             f.flush()?;
         }
         if let Some(f) = &mut self.arrivals {
+            f.flush()?;
+        }
+        if let Some(f) = &mut self.metrics {
             f.flush()?;
         }
         Ok(())

@@ -8,6 +8,8 @@
 //!   runs with fixed-rate users.
 //! - `csv`: the four `--csv` files and their writer.
 //! - `json`: the `--json` / `--json-file` document.
+//! - `metrics`: the metric rows (stream metrics, custom metrics): their console table, `_metrics.csv` and JSON
+//!   rows, only for runs that recorded any.
 //!
 //! Who calls it: the runner's periodic printers and writers, and the shutdown path. The numbers are printed
 //! with `crate::pyfmt`.
@@ -21,6 +23,7 @@ pub mod corrected;
 pub mod csv;
 pub mod html;
 pub mod json;
+pub mod metrics;
 pub mod outputs;
 pub mod prometheus;
 pub mod summary;

@@ -124,6 +124,9 @@ impl Outputs {
             if let Some(t) = super::corrected::console_table(&snap, self.name_width) {
                 out.push_str(&t);
             }
+            if let Some(t) = super::metrics::console_table(&snap, self.name_width) {
+                out.push_str(&t);
+            }
             out.push_str(&console::error_report(&snap, self.name_width));
             log::print_table(&out);
         }

@@ -10,7 +10,9 @@
 //! `errors`, `generator` (this process's own lateness: `socket_wait_ms`, `response_handling_delay_ms` and
 //! `wait_lateness_ms`, each
 //! `count`, `p50`, `p90`, `p99`, `p99.9`, `max`; see `stats::lateness`), `arrivals` (null, or an open workload's
-//! accounting: `report::arrivals`). A row: `method`, `name`, `requests`, `failures`, `fail_ratio`, `rps`, `avg_ms`, `min_ms`, `max_ms`,
+//! accounting: `report::arrivals`), `metrics` (the metric rows: a stream's `ttft`, `itl`, `e2e`, `tpot`,
+//! `output_tokens` and a locustfile's own, each `metric`, `name`, `unit`, `count`, `avg`, `min`, `max`,
+//! `percentiles`, `current`; `report::metrics`). A row: `method`, `name`, `requests`, `failures`, `fail_ratio`, `rps`, `avg_ms`, `min_ms`, `max_ms`,
 //! `median_ms`, `avg_bytes`, `percentiles_ms` (keys `50`, `66`, `75`, `80`, `90`, `95`, `98`, `99`, `99.9`,
 //! `99.99`, `100`; exact to 0.1 %, not Locust's 2-digit rounding), `coordinated_omission` (null, or for rows
 //! with requests of fixed-rate users `fixed_rate_requests`, `synthetic_samples` and the corrected
@@ -159,11 +161,20 @@ fn outcome(o: &Outcome) -> J {
     J::obj([
         ("rule", J::str(&o.rule.text)),
         ("target", J::str(&o.target)),
-        ("metric", J::str(o.rule.metric.label())),
+        (
+            "metric",
+            J::str(match &o.rule.series {
+                Some(s) if o.rule.metric == crate::report::thresholds::Metric::Requests => {
+                    format!("{s}.count")
+                }
+                Some(s) => format!("{s}.{}", o.rule.metric.label()),
+                None => o.rule.metric.label(),
+            }),
+        ),
         ("op", J::str(o.rule.op.as_str())),
         ("limit", J::Float(o.rule.limit)),
         ("actual", J::opt_float(o.actual)),
-        ("unit", J::str(o.rule.metric.unit())),
+        ("unit", J::str(&o.unit)),
         ("passed", J::Bool(o.passed)),
         ("abort", J::Bool(o.rule.abort_after.is_some())),
     ])
@@ -214,6 +225,7 @@ pub fn render(s: &RunSummary<'_>) -> String {
         ("generator", generator()),
         ("arrivals", arrivals()),
         ("totals", row(total, total)),
+        ("metrics", super::metrics::json(s.snap)),
         (
             "requests",
             J::Arr(
@@ -303,5 +315,6 @@ mod tests {
         assert!(none["percentiles_ms"].is_null() && none["avg_ms"].is_null());
         assert_eq!(v["parameters"]["users"], 3);
         assert!(v["totals"]["coordinated_omission"].is_null());
+        assert_eq!(v["metrics"], serde_json::json!([]));
     }
 }

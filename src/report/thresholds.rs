@@ -8,6 +8,11 @@
 //!   `dropped_ratio` (dropped / intended, 0..1 or a %), `iteration_rate` (iterations started per second, on
 //!   average), `start_lag_p50` … `start_lag_p99.9` and `start_lag_max` (ms: how late iterations started after
 //!   their intended instants). Without an open workload they have no data (and fail).
+//!   A metric row's (`stats::metrics`: a stream's `ttft`, `itl`, `e2e`, `tpot`, `output_tokens`, or a locustfile's
+//!   own): `SERIES.STAT`, STAT one of `p50` … `p99.9`, `avg`, `min`, `max`, `count` (`ttft.p99<500`,
+//!   `output_tokens.avg>=100`), in the metric's unit (`ms` or `s` may end the value of a metric in ms); with
+//!   `NAME:` about that request name's row, else about the metric's row over all names. A rule on a metric the run
+//!   never recorded has no data (and fails).
 //! - OP: `<`, `<=`, `>`, `>=`.
 //! - The text before the last `:` selects rows by request name, optionally preceded by the method (`GET
 //!   /login:`); without it the rule is about the Aggregated row. A rule that selects several rows (one name
@@ -150,6 +155,8 @@ pub struct Rule {
     /// `abort`: seconds of grace from the start of the test.
     pub abort_after: Option<f64>,
     pub check: Option<Check>,
+    /// `SERIES.STAT`: the metric whose rows it is about (`metric` is then the statistic, `Requests` its count).
+    pub series: Option<String>,
 }
 
 /// A rule's result.
@@ -161,6 +168,8 @@ pub struct Outcome {
     /// `None`: no data (a latency rule on rows without response times).
     pub actual: Option<f64>,
     pub passed: bool,
+    /// The unit of `actual` (a metric row's own unit for `SERIES.STAT`).
+    pub unit: String,
 }
 
 /// `0.999` → `99.9`.
@@ -272,14 +281,37 @@ fn parse_rule(text: &str) -> Result<Rule, String> {
     } else {
         (Op::Gt, &rest[1..])
     };
-    let metric = parse_metric(metric_text).ok_or_else(|| {
-        bad(&format!(
-            "unknown metric '{}' (p50..p99.9, p99_corrected, avg, min, max, fail_ratio, rps, requests, failures, dropped, dropped_ratio, iteration_rate, start_lag_p99)",
-            metric_text.trim()
-        ))
-    })?;
+    let (series, metric) = match parse_metric(metric_text) {
+        Some(m) => (None, m),
+        None => match parse_series(metric_text) {
+            Some((series, m)) => (Some(series), m),
+            None => {
+                return Err(bad(&format!(
+                    "unknown metric '{}' (p50..p99.9, p99_corrected, avg, min, max, fail_ratio, rps, requests, failures, dropped, dropped_ratio, iteration_rate, start_lag_p99; a metric row's SERIES.STAT, e.g. ttft.p99)",
+                    metric_text.trim()
+                )));
+            }
+        },
+    };
     let limit = parse_value(value_text, metric)
         .ok_or_else(|| bad(&format!("'{}' is not a number", value_text.trim())))?;
+    if series.is_some() {
+        let name = match selector {
+            Some("") => return Err(bad("empty request name before ':'")),
+            s => s.map(str::to_string),
+        };
+        return Ok(Rule {
+            text: text.trim().to_string(),
+            method: None,
+            name,
+            metric,
+            op,
+            limit,
+            abort_after,
+            check: None,
+            series,
+        });
+    }
     if metric.is_open() && selector.is_some() {
         return Err(bad(
             "an arrival-rate metric is about the whole run: no 'NAME:' before it",
@@ -308,7 +340,25 @@ fn parse_rule(text: &str) -> Result<Rule, String> {
         limit,
         abort_after,
         check: None,
+        series: None,
     })
+}
+
+/// `SERIES.STAT` (a metric row's statistic): the series and the statistic (`count` is `Requests`).
+fn parse_series(s: &str) -> Option<(String, Metric)> {
+    let (series, stat) = s.trim().split_once('.')?;
+    let series = series.trim();
+    if series.is_empty() || series.contains(char::is_whitespace) {
+        return None;
+    }
+    let metric = match stat.trim().to_ascii_lowercase().as_str() {
+        "count" => Metric::Requests,
+        other => match parse_metric(other)? {
+            m @ (Metric::Percentile(_) | Metric::Avg | Metric::Min | Metric::Max) => m,
+            _ => return None,
+        },
+    };
+    Some((series.to_string(), metric))
 }
 
 /// `--thresholds` (rules separated by `;`) followed by the `--check-*` options, as rules.
@@ -333,6 +383,7 @@ pub fn parse(
         limit,
         abort_after: None,
         check: Some(check),
+        series: None,
     };
     // the plugin fails a check when the figure is strictly beyond the limit
     if let Some(v) = check_fail_ratio {
@@ -432,16 +483,46 @@ fn evaluate_open(rule: &Rule, s: &crate::runner::open::Snapshot) -> Outcome {
         target: "Arrivals".into(),
         passed: actual.is_some_and(|a| rule.op.holds(a, rule.limit)),
         actual,
+        unit: rule.metric.unit().into(),
+    }
+}
+
+/// A rule about a metric row (`SERIES.STAT`): its request name's row, or the metric's row over all names.
+fn evaluate_series(rule: &Rule, series: &str, snap: &Snapshot) -> Outcome {
+    let name = rule
+        .name
+        .as_deref()
+        .unwrap_or(crate::stats::metrics::AGGREGATED);
+    let row = snap
+        .metrics
+        .iter()
+        .find(|m| m.metric() == series && m.name() == name);
+    let actual = row.and_then(|m| {
+        if m.count() == 0 && rule.metric != Metric::Requests {
+            return None;
+        }
+        value_of(rule.metric, &m.row, &m.row)
+    });
+    Outcome {
+        rule: rule.clone(),
+        target: format!("{series} {name}"),
+        passed: actual.is_some_and(|a| rule.op.holds(a, rule.limit)),
+        actual,
+        unit: row.map_or_else(String::new, |m| m.unit.clone()),
     }
 }
 
 fn evaluate_one(rule: &Rule, snap: &Snapshot) -> Outcome {
+    if let Some(series) = &rule.series {
+        return evaluate_series(rule, series, snap);
+    }
     let total = &snap.total;
     let decide = |target: String, actual: Option<f64>| Outcome {
         rule: rule.clone(),
         target,
         passed: actual.is_some_and(|a| rule.op.holds(a, rule.limit)),
         actual,
+        unit: rule.metric.unit().into(),
     };
     let Some(name) = &rule.name else {
         return decide("Aggregated".into(), value_of(rule.metric, total, total));
@@ -476,7 +557,15 @@ fn evaluate_one(rule: &Rule, snap: &Snapshot) -> Outcome {
 }
 
 /// The value as the table shows it.
-fn shown(metric: Metric, v: Option<f64>) -> String {
+fn shown(o: &Outcome) -> String {
+    let (metric, v) = (o.rule.metric, o.actual);
+    if o.rule.series.is_some() {
+        return match v {
+            None => "no data".into(),
+            Some(v) if metric == Metric::Requests => format!("{v:.0}"),
+            Some(v) => format!("{v:.2} {}", o.unit).trim_end().to_string(),
+        };
+    }
     match v {
         None => "no data".into(),
         Some(v) => match metric {
@@ -518,7 +607,7 @@ pub fn table(outcomes: &[Outcome]) -> String {
             "{:<rule_w$} | {:<target_w$} | {:>14} | {}",
             text,
             target,
-            shown(o.rule.metric, o.actual),
+            shown(o),
             if o.passed { "passed" } else { "FAILED" }
         );
     }
@@ -656,5 +745,45 @@ mod tests {
                 .unwrap()
                 .starts_with("CHECK FAILED: avg response time was 58.4")
         );
+    }
+
+    #[test]
+    fn metric_rows_have_rules_of_their_own() {
+        let now = 1_700_000_000.0;
+        let s = RequestStats::new_at(now);
+        let ttft: Vec<f64> = (0..100).map(|i| 300.0 + f64::from(i)).collect();
+        s.log_metric("ttft", "/v1/chat/completions", "ms", &ttft, now + 1.0)
+            .unwrap();
+        s.log_metric(
+            "output_tokens",
+            "/v1/chat/completions",
+            "tokens",
+            &[50.0, 70.0],
+            now + 1.0,
+        )
+        .unwrap();
+        let snap = s.snapshot();
+        let rules = parse(
+            Some("ttft.p99<=0.4s; /v1/chat/completions: ttft.p50<350; output_tokens.avg>=100; itl.p50<30; ttft.count>=100"),
+            None,
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(rules[0].series.as_deref(), Some("ttft"));
+        assert_eq!(rules[0].limit, 400.0);
+        let out = evaluate(&rules, &snap);
+        assert!(out[0].passed, "{:?}", out[0]);
+        assert_eq!(out[0].target, "ttft Aggregated");
+        assert_eq!(out[0].actual, Some(399.0));
+        assert!(out[1].passed && out[1].target == "ttft /v1/chat/completions");
+        assert!(!out[2].passed && out[2].unit == "tokens" && out[2].actual == Some(60.0));
+        // a metric the run never recorded has no data
+        assert!(!out[3].passed && out[3].actual.is_none());
+        assert!(out[4].passed);
+        let t = table(&out);
+        assert!(t.contains("60.00 tokens") && t.contains("no data"), "{t}");
+        assert!(parse(Some("ttft.rps<3"), None, None, None).is_err());
+        assert!(parse(Some(".p99<3"), None, None, None).is_err());
     }
 }

@@ -25,6 +25,7 @@ use parking_lot::Mutex;
 use super::co::{CoState, Corrected};
 use super::hist::RowHist;
 use super::history::{History, HistoryPoint};
+use super::metrics::{MetricError, MetricRowData, MetricStats};
 use super::snapshot::{EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, Snapshot};
 use super::totals::Totals;
 use super::window::{PerSecond, Window, WindowCopy, bucket_index};
@@ -135,12 +136,14 @@ pub struct ReportData {
     pub entries: Vec<RowData>,
     pub total: RowData,
     pub errors: Vec<ErrorSnapshot>,
+    /// The metric rows that had values (`metrics`).
+    pub metrics: Vec<MetricRowData>,
 }
 
 /// One row of live statistics (an entry or the total).
 #[derive(Debug)]
 pub(super) struct EntryState {
-    totals: Totals,
+    pub(super) totals: Totals,
     pub(super) hist: RowHist,
     /// `(epoch, changes)`: a fresh epoch on creation and reset, changes bumped per sample.
     hist_version: HistVersion,
@@ -159,7 +162,7 @@ pub(super) struct EntryState {
 }
 
 impl EntryState {
-    fn new(now: f64) -> Self {
+    pub(super) fn new(now: f64) -> Self {
         EntryState {
             totals: Totals::new(now),
             hist: RowHist::default(),
@@ -175,7 +178,7 @@ impl EntryState {
     }
 
     /// Locust `StatsEntry.reset()`: zero everything, `start_time` = now. Keeps allocations.
-    fn reset(&mut self, now: f64) {
+    pub(super) fn reset(&mut self, now: f64) {
         self.totals = Totals::new(now);
         self.hist.reset();
         self.hist_version = (new_epoch(), 0);
@@ -190,7 +193,7 @@ impl EntryState {
 
     /// `sample` = (recorded µs, its bucket index) for a timed request; `interval_us` > 0: the request came
     /// from a user expected to start a task every `interval_us` µs (see `co`).
-    fn log(
+    pub(super) fn log(
         &mut self,
         response_time: Option<f64>,
         sample: Option<(u64, usize)>,
@@ -231,7 +234,13 @@ impl EntryState {
 
     /// Copy what a snapshot at `now` needs (under the lock; memcpy-cheap). The current window
     /// is `[int(now) - 9, ...]`.
-    fn copy(&mut self, name: String, method: String, now: f64, with_window: bool) -> RawEntry {
+    pub(super) fn copy(
+        &mut self,
+        name: String,
+        method: String,
+        now: f64,
+        with_window: bool,
+    ) -> RawEntry {
         let hist = match &self.exported {
             Some((v, b)) if *v == self.hist_version => HistCopy::Exported(Arc::clone(b)),
             Some((v, b)) if self.pending_base == Some(*v) => HistCopy::Delta {
@@ -265,7 +274,7 @@ impl EntryState {
 
 impl EntryState {
     /// The row's figures, moved out (the caller has swapped a fresh state in under the lock).
-    fn into_row(self, name: String, method: String) -> RowData {
+    pub(super) fn into_row(self, name: String, method: String) -> RowData {
         RowData {
             name,
             method,
@@ -284,7 +293,7 @@ impl EntryState {
     /// Locust `StatsEntry.extend`: sums, min/max, the earliest start, the latest request, the histogram and the
     /// per-second counts added. The merged samples count in the current window at second `sec` (their arrival,
     /// as Locust's master caches its histogram when reports arrive).
-    fn merge(&mut self, row: &RowData, sec: i64) {
+    pub(super) fn merge(&mut self, row: &RowData, sec: i64) {
         self.totals.merge(&row.totals);
         for &(s, n) in &row.reqs_per_sec {
             self.reqs_per_sec.add(s, n);
@@ -382,7 +391,7 @@ fn merge_samples(base: &[(u64, u64)], samples: &[u32]) -> Vec<(u64, u64)> {
 }
 
 /// What a snapshot copies under the lock; [`RawEntry::finish`] does the rest without it.
-struct RawEntry {
+pub(super) struct RawEntry {
     name: String,
     method: String,
     totals: Totals,
@@ -395,7 +404,7 @@ struct RawEntry {
 
 impl RawEntry {
     /// Build the snapshot row; also returns a fresh export `(version, buckets)` to cache.
-    fn finish(self) -> (EntrySnapshot, Option<(HistVersion, Buckets)>) {
+    pub(super) fn finish(self) -> (EntrySnapshot, Option<(HistVersion, Buckets)>) {
         let (buckets, fresh) = match self.hist {
             HistCopy::Exported(b) => (b, None),
             HistCopy::Delta {
@@ -431,7 +440,7 @@ impl RawEntry {
 impl EntryState {
     /// Keep a histogram export computed outside the lock if the histogram has not changed since.
     /// The samples kept since then that the export already holds are dropped.
-    fn store_export(&mut self, fresh: Option<(HistVersion, Buckets)>) {
+    pub(super) fn store_export(&mut self, fresh: Option<(HistVersion, Buckets)>) {
         let Some((version, b)) = fresh else {
             return;
         };
@@ -535,6 +544,8 @@ pub struct RequestStats {
     inner: Mutex<Inner>,
     /// The charts' history (cleared with the stats, as Locust's `stats.history`).
     history: Mutex<History>,
+    /// The metric rows (`metrics`): reset, cleared, reported and merged with the request rows.
+    metrics: MetricStats,
 }
 
 impl Default for RequestStats {
@@ -559,6 +570,7 @@ impl RequestStats {
                 exceptions: IndexMap::new(),
             }),
             history: Mutex::new(History::default()),
+            metrics: MetricStats::default(),
         }
     }
 
@@ -690,6 +702,7 @@ impl RequestStats {
     pub fn reset_all(&self, now: f64) {
         super::lateness::reset();
         self.history.lock().clear();
+        self.metrics.reset(now);
         self.total.lock().reset(now);
         let mut guard = self.inner.lock();
         for e in guard.entries.values() {
@@ -748,7 +761,9 @@ impl RequestStats {
         let fresh_total = EntryState::new(now);
         let total = std::mem::replace(&mut *self.total.lock(), fresh_total);
         drop(fresh);
+        let metrics = self.metrics.take_report(now);
         ReportData {
+            metrics,
             entries: taken
                 .into_iter()
                 .map(|(name, method, state)| state.into_row(name, method))
@@ -778,6 +793,7 @@ impl RequestStats {
     /// ahead of it. Each row's lock is held for its merge (sums and a histogram addition).
     pub fn merge_report(&self, report: &ReportData, now: f64) {
         let sec = sec_of(now);
+        self.metrics.merge_report(&report.metrics, now);
         self.total.lock().merge(&report.total, sec);
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
@@ -820,6 +836,18 @@ impl RequestStats {
         }
     }
 
+    /// Record `values` of a metric (`metrics`): never a request, only a metric row of `(metric, name)`.
+    pub fn log_metric(
+        &self,
+        metric: &str,
+        name: &str,
+        unit: &str,
+        values: &[f64],
+        now: f64,
+    ) -> Result<(), MetricError> {
+        self.metrics.record(metric, name, unit, values, now)
+    }
+
     /// Forget all task exceptions.
     pub fn clear_exceptions(&self) {
         self.inner.lock().exceptions.clear();
@@ -829,6 +857,7 @@ impl RequestStats {
     pub fn clear_all(&self, now: f64) {
         super::lateness::reset();
         self.history.lock().clear();
+        self.metrics.clear();
         *self.total.lock() = EntryState::new(now);
         let mut guard = self.inner.lock();
         guard.entries.clear();
@@ -934,6 +963,7 @@ impl RequestStats {
             total,
             errors,
             exceptions,
+            metrics: self.metrics.snapshot(now),
         }
     }
 

@@ -24,6 +24,8 @@
 //!   and exception rows, and the copy a snapshot takes under a row's lock.
 //! - `window`: the per-second machinery: [`PerSecond`], the histogram bucket layout and the
 //!   `CURRENT_WINDOW_SECS` window behind the current percentiles.
+//! - `metrics`: the metric rows (a stream's `ttft`, `itl`, ...; a locustfile's own values), keyed
+//!   `(metric, name)`, with a request row's machinery but never counted as requests.
 //! - `co`: the coordinated-omission correction of fixed-rate users' requests (synthetic samples per row,
 //!   merged into a corrected distribution in snapshots; `RequestStats::log_request_paced`).
 //! - `snapshot`: the owned [`Snapshot`], [`EntrySnapshot`], [`ErrorSnapshot`] and
@@ -37,6 +39,7 @@ mod hist;
 pub mod history;
 pub mod lateness;
 mod live;
+pub mod metrics;
 mod snapshot;
 #[cfg(test)]
 mod tests;
@@ -44,6 +47,7 @@ mod totals;
 mod window;
 
 pub use live::{CoRow, ReportData, RequestStats, RowData};
+pub use metrics::{MetricError, MetricRowData, MetricSnapshot};
 pub use snapshot::{CorrectedCounts, EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, Snapshot};
 pub use totals::Totals;
 pub use window::PerSecond;

@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use super::co::Corrected;
+use super::metrics::MetricSnapshot;
 use super::totals::Totals;
 use super::window::PerSecond;
 use super::{Buckets, Num, bucket_response_time, sec_of};
@@ -32,6 +33,9 @@ pub struct Snapshot {
     pub errors: Vec<ErrorSnapshot>,
     /// Task exceptions in insertion order.
     pub exceptions: Vec<ExceptionSnapshot>,
+    /// The metric rows (never requests): each `(metric, name)` in the order first recorded, then each metric's
+    /// row over all names (`metrics`).
+    pub metrics: Vec<MetricSnapshot>,
 }
 
 impl Snapshot {

@@ -1,9 +1,9 @@
 """rlocust internals: reading a response body in pieces, as each client's response object lets a locustfile do.
 
 HttpUser (requests): `iter_content`, and `response.raw` (urllib3's HTTPResponse as requests leaves it). With
-`stream=True` the body is read off the connection as the locustfile asks for it: each piece is a ticket the
-engine answers, waited for on the hub like a request; without it requests has read the body already (`raw` is
-empty). FastHttpUser (Locust's FastResponse over geventhttpclient): `iter_content`, `response.stream` (the socket
+`stream=True` the engine reads the body off the connection as it arrives (stamping it for the stream metrics) and
+the locustfile takes its pieces at its own pace: one that has not arrived yet is waited for on the hub like a
+request; without it requests has read the body already (`raw` is empty). FastHttpUser (Locust's FastResponse over geventhttpclient): `iter_content`, `response.stream` (the socket
 response), `read`, `readline`, `release` and iteration, over the body the engine has read whole.
 
 The Rust `Response` (src/py/response.rs) calls the functions here; each has the signature of the method it stands
@@ -22,11 +22,11 @@ from locust import _ffi, _hub
 
 
 def read_piece(response):
-    """The next piece of a streamed body (bytes), or None at its end; raises what the client raises reading it."""
-    ticket = response._read_piece()
-    if ticket is None:
-        return None
-    value = _hub.wait(ticket)
+    """The next piece of a streamed body (bytes), or None at its end; raises what the client raises reading it.
+    The engine reads the body as it arrives; a piece not there yet is waited for on the hub like a request."""
+    value = response._read_piece()
+    if value.__class__ is int:
+        value = _hub.wait(value)
     if value.__class__ is tuple:
         raise _ffi.build_exc(value)
     return value

@@ -239,6 +239,61 @@ fn the_worker_is_reset_and_deltas_sum_to_the_whole() {
 }
 
 #[test]
+fn metric_rows_travel_exactly_and_never_become_requests() {
+    let master = RequestStats::new_at(T0);
+    let mut want = 0u64;
+    let mut max: f64 = 0.0;
+    for w in 0..4u32 {
+        let worker = RequestStats::new_at(T0);
+        record(&worker, &calls(u64::from(w) + 1, 50));
+        let values: Vec<f64> = (0..(100 + w))
+            .map(|k| 25.0 + f64::from(k) * 0.125)
+            .collect();
+        max = max.max(*values.last().unwrap());
+        want += values.len() as u64;
+        worker
+            .log_metric("itl", "/chat", "ms", &values, T0 + 1.0)
+            .unwrap();
+        worker
+            .log_metric("output_tokens", "/chat", "tokens", &[64.0], T0 + 1.0)
+            .unwrap();
+        merge_worker_report(&master, &report_message(&worker, T0 + 3.0)).unwrap();
+    }
+    let snap = master.snapshot_at(T0 + 4.0);
+    assert_eq!(
+        snap.total.totals.num_requests, 200,
+        "metric values are no requests"
+    );
+    let itl = snap
+        .metrics
+        .iter()
+        .find(|m| m.metric() == "itl" && m.name() == "/chat")
+        .unwrap();
+    assert_eq!(itl.count(), want);
+    assert_eq!(itl.unit, "ms");
+    assert_eq!(itl.row.percentile(1.0), max);
+    assert_eq!(itl.row.percentile(0.0), 25.0);
+    // exact: the 50th percentile of the merged values, as the workers' histograms hold them
+    let p50 = itl.row.percentile(0.5);
+    assert!((p50 - 31.25).abs() <= 0.032, "{p50}");
+    let tokens = snap
+        .metrics
+        .iter()
+        .find(|m| m.metric() == "output_tokens" && m.name() == "/chat")
+        .unwrap();
+    assert_eq!((tokens.count(), tokens.unit.as_str()), (4, "tokens"));
+    // a malformed extension loses that report's metric values, not the report
+    let worker = RequestStats::new_at(T0);
+    record(&worker, &calls(9, 10));
+    let mut data = report_message(&worker, T0 + 5.0);
+    if let Value::Map(m) = &mut data {
+        m.push((Value::str(METRICS_KEY), Value::Int(3)));
+    }
+    merge_worker_report(&master, &data).unwrap();
+    assert_eq!(master.snapshot_at(T0 + 6.0).total.totals.num_requests, 210);
+}
+
+#[test]
 fn two_workers_merge_like_one_recorder() {
     // the second worker's requests come after the first's, as they are recorded directly one after the other
     let a = calls(3, 900);
@@ -887,7 +942,12 @@ fn a_locust_master_parses_our_reports() {
     let mut files = Vec::new();
     for (i, part) in [first, second].into_iter().enumerate() {
         record(&worker, part);
+        // metric rows ride along under their own key, which a Locust master must not mind
+        worker
+            .log_metric("ttft", "/chat", "ms", &[300.5, 301.25], T0)
+            .unwrap();
         let data = report_message(&worker, T0 + 30.0 * (i + 1) as f64);
+        assert!(data.get(METRICS_KEY).is_some());
         merge_worker_report(&ours, &data).unwrap();
         let path = dir.join(format!("stats{i}.msgpack"));
         std::fs::write(

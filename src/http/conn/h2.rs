@@ -238,6 +238,7 @@ pub(super) async fn attempt(
         tail: None,
         body_at,
         setup: None,
+        marks: None,
     })
 }
 
@@ -339,6 +340,7 @@ mod tests {
             tls: None,
             http2: true,
             stream: false,
+            watch: false,
         }
     }
 

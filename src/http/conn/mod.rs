@@ -12,6 +12,7 @@
 //! read timeout bounds each wait for bytes of the body, so a slow but steady body is not a failure. rlocust bounds
 //! more than requests in one place, deliberately: the whole response head must arrive within the read timeout
 //! (requests waits for a head that trickles in forever).
+use super::events::{Framing, Marks, Watch};
 use super::tls::{self, Tls};
 use super::wire::{self, Dialect, Reader, Step};
 use super::{HttpError, Proxy};
@@ -260,6 +261,9 @@ pub struct RawResponse {
     pub body_at: Option<Instant>,
     /// The setup of the connection opened for it; `None` on a connection that was already open.
     pub setup: Option<Setup>,
+    /// What its body showed as it arrived (`events`), when it was watched: a call with `stream=True`, or an
+    /// event stream. A streamed response's marks stay with its [`Tail`] until the body ends.
+    pub marks: Option<Box<Marks>>,
 }
 
 /// When a new connection was ready: its TCP connection (through the proxy's tunnel, if any) and its TLS
@@ -307,6 +311,9 @@ pub struct Call<'a> {
     pub http2: bool,
     /// `stream=True` (HttpUser): return at the response head, the body to be read through [`RawResponse::tail`].
     pub stream: bool,
+    /// The call asked for a stream (`stream=True`, either client): its body is watched (`events`) whatever its
+    /// type; without it only event streams (`text/event-stream`, NDJSON) are.
+    pub watch: bool,
 }
 
 /// Send one request and read its response, reusing an idle connection of `pool` when there is one.
@@ -775,6 +782,9 @@ async fn attempt(
         received: false,
         head_deadline,
         read_timeout: call.timeouts.read,
+        read_at: None,
+        watch_all: call.watch,
+        watch: None,
     };
     let until = if call.stream {
         Until::Head
@@ -794,6 +804,7 @@ async fn attempt(
                 tail: None,
                 body_at: state.body_at,
                 setup: None,
+                marks: None,
             };
             let tail = Tail {
                 conn: Some(stream),
@@ -823,6 +834,7 @@ async fn attempt(
         tail: None,
         body_at: state.body_at,
         setup: None,
+        marks: state.watch.map(|w| Box::new(w.into_marks())),
     };
     Ok((resp, reusable.then_some(stream)))
 }
@@ -838,6 +850,40 @@ struct ReadState {
     received: bool,
     head_deadline: Option<tokio::time::Instant>,
     read_timeout: Option<Duration>,
+    /// When the bytes of the latest read arrived (less their socket wait).
+    read_at: Option<Instant>,
+    /// Watch the body whatever its type ([`Call::watch`]).
+    watch_all: bool,
+    /// The body's watch, made with the head when the body is watched.
+    watch: Option<Box<Watch>>,
+}
+
+impl ReadState {
+    /// The head is in: watch the body when the call streams or the body is an event stream.
+    fn start_watch(&mut self, head: Option<&wire::Head>) {
+        let framing = Framing::of(head.and_then(|h| h.get("content-type")));
+        if self.watch_all || framing.is_events() {
+            self.watch = Some(Box::new(Watch::new(framing)));
+        }
+    }
+
+    /// What the reader holds of the body now, seen by the watch as arrived at the latest read.
+    fn watch_growth(&mut self, reader: &wire::AnyReader) {
+        if let (Some(w), Some(at)) = (self.watch.as_mut(), self.read_at) {
+            w.grown(reader.body_so_far(), at);
+        }
+    }
+
+    /// The body ended cleanly with `last` (what the reader held at its end; see [`Watch::grown`]).
+    fn watch_end(&mut self, last: Option<&[u8]>) {
+        if let Some(w) = self.watch.as_mut() {
+            let at = self.read_at.unwrap_or_else(Instant::now);
+            if let Some(b) = last {
+                w.grown(b, at);
+            }
+            w.end(at);
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -870,24 +916,42 @@ async fn pump(
                 if until == Until::Chunk {
                     let piece = reader.take_body();
                     if !piece.is_empty() {
+                        if let (Some(w), Some(at)) = (state.watch.as_mut(), state.read_at) {
+                            w.push(&piece, at);
+                        }
                         return Ok(Pumped::Chunk(piece));
                     }
+                } else {
+                    state.watch_growth(reader);
                 }
             }
             Ok(Step::Head) => {
                 let now = Instant::now();
                 let arrived = now.checked_sub(state.lag).unwrap_or(now);
                 state.head_at = Some(arrived);
+                state.read_at = Some(arrived);
                 // what the reader left in `buf` is the body's start, read with the head
                 if !buf.is_empty() {
                     state.body_at = Some(arrived);
                 }
+                state.start_watch(reader.head_so_far());
                 if until == Until::Head {
                     return Ok(Pumped::Head);
                 }
                 continue;
             }
-            Ok(Step::Done(c)) => return Ok(Pumped::Done(c)),
+            Ok(Step::Done(c)) => {
+                let last = if until == Until::Chunk {
+                    if let (Some(w), Some(at)) = (state.watch.as_mut(), state.read_at) {
+                        w.push(&c.body, at);
+                    }
+                    None
+                } else {
+                    Some(c.encoded.as_deref().unwrap_or(&c.body))
+                };
+                state.watch_end(last);
+                return Ok(Pumped::Done(c));
+            }
             Err(e) => {
                 return Err(Failed {
                     error: read_error(e, reader.head()),
@@ -909,9 +973,11 @@ async fn pump(
             Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => None,
             Ok(Ok(_)) => {
                 state.received = true;
+                let now = Instant::now();
+                let arrived = now.checked_sub(state.lag).unwrap_or(now);
+                state.read_at = Some(arrived);
                 if state.head_at.is_some() && state.body_at.is_none() {
-                    let now = Instant::now();
-                    state.body_at = Some(now.checked_sub(state.lag).unwrap_or(now));
+                    state.body_at = Some(arrived);
                 }
                 continue;
             }
@@ -934,7 +1000,18 @@ async fn pump(
         let (failure, closed_early) = match failure {
             Some(f) => f,
             None => match reader.eof(buf) {
-                Ok(Step::Done(c)) => return Ok(Pumped::Done(c)),
+                Ok(Step::Done(c)) => {
+                    let last = if until == Until::Chunk {
+                        if let (Some(w), Some(at)) = (state.watch.as_mut(), state.read_at) {
+                            w.push(&c.body, at);
+                        }
+                        None
+                    } else {
+                        Some(c.encoded.as_deref().unwrap_or(&c.body))
+                    };
+                    state.watch_end(last);
+                    return Ok(Pumped::Done(c));
+                }
                 Ok(_) => (reader.io_error(&io::ErrorKind::UnexpectedEof.into()), false),
                 Err(e) => (e, !state.received),
             },
@@ -1031,6 +1108,12 @@ impl Tail {
     /// Whether the body has ended (or failed).
     pub fn is_done(&self) -> bool {
         self.done
+    }
+
+    /// What the body showed as it arrived (`None` when it was not watched); its `end` is set when it ended
+    /// cleanly.
+    pub fn take_marks(&mut self) -> Option<Box<Marks>> {
+        self.state.watch.take().map(|w| Box::new(w.into_marks()))
     }
 
     /// Read the rest of the body and drop it (a redirect followed while streaming).

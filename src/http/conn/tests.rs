@@ -120,6 +120,7 @@ async fn call(
         tls: None,
         http2: false,
         stream: false,
+        watch: false,
     };
     exchange(tls, pool, &c).await
 }
@@ -435,6 +436,7 @@ async fn a_silent_server_and_a_stalled_body_are_read_timeouts_of_each_client() {
         tls: None,
         http2: false,
         stream: false,
+        watch: false,
     };
     let t0 = Instant::now();
     let head = exchange(&tls(), &Arc::new(Pool::default()), &c)
@@ -490,6 +492,7 @@ async fn fast_http_retries_connections_closed_before_any_byte_and_requests_does_
         tls: None,
         http2: false,
         stream: false,
+        watch: false,
     };
     let r = exchange(&tls(), &Arc::new(Pool::default()), &c)
         .await
@@ -590,6 +593,7 @@ async fn a_connect_that_never_completes_is_a_connect_timeout() {
         tls: None,
         http2: false,
         stream: false,
+        watch: false,
     };
     let e = exchange(&tls(), &Arc::new(Pool::default()), &c)
         .await
@@ -654,6 +658,7 @@ async fn a_streamed_response_returns_at_its_head_and_hands_its_connection_back_a
         tls: None,
         http2: false,
         stream: true,
+        watch: false,
     };
     let mut r = exchange(&tls(), &pool, &c).await.unwrap();
     assert_eq!(r.head.status, 200);

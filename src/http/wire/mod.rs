@@ -149,6 +149,11 @@ pub trait Reader: Send {
     fn head_so_far(&self) -> Option<&Head> {
         self.head()
     }
+    /// The body held so far, as it grows while the response is read whole (HttpUser: content-decoded as it
+    /// comes; FastHttpUser: as it came): what `events` watches of a body that is not streamed.
+    fn body_so_far(&self) -> &[u8] {
+        &[]
+    }
 }
 
 /// A reader for `dialect`. Boxed: the reader state (~1 KB for HttpUser) would otherwise sit in every request's
@@ -208,6 +213,12 @@ impl Reader for AnyReader {
         match self {
             AnyReader::Requests(r) => r.head_so_far(),
             AnyReader::Fast(r) => r.head_so_far(),
+        }
+    }
+    fn body_so_far(&self) -> &[u8] {
+        match self {
+            AnyReader::Requests(r) => r.body_so_far(),
+            AnyReader::Fast(r) => r.body_so_far(),
         }
     }
 }

@@ -555,6 +555,10 @@ impl Reader for LlReader {
         self.head_shown.then_some(&self.resp.head)
     }
 
+    fn body_so_far(&self) -> &[u8] {
+        &self.resp.body
+    }
+
     fn timeout(&self) -> PyExc {
         let timed_out = PyExc::new("builtins.TimeoutError", vec![PyVal::str("timed out")]);
         match self.phase {

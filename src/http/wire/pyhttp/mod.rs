@@ -300,6 +300,10 @@ impl Reader for PyReader {
         (self.phase == Phase::Body).then_some(&self.head)
     }
 
+    fn body_so_far(&self) -> &[u8] {
+        &self.body
+    }
+
     fn take_body(&mut self) -> bytes::Bytes {
         // the identity piece being read stays (a short read's IncompleteRead shows its bytes); the limits then
         // bound what is held, not what has streamed through

@@ -2,7 +2,8 @@
 //!
 //! It offers just enough endpoints for realistic locustfiles: plain text and JSON pages, chosen status
 //! codes, delays, an echo of the request, a cookie login, redirects, basic auth, multipart upload, a gzip
-//! body, cookies and an in-memory todo CRUD (the FastAPI exercise). It binds 127.0.0.1 only.
+//! body, cookies and an in-memory todo CRUD (the FastAPI exercise); OpenAI-style streaming inference endpoints on
+//! a token schedule (`llm`). It binds 127.0.0.1 only.
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +19,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use base64::Engine as _;
 use serde_json::{Value, json};
+
+pub mod llm;
 
 const MAX_TODOS: usize = 10_000;
 
@@ -105,6 +108,9 @@ pub fn router() -> Router {
         .route("/brotli", any(brotli))
         .route("/encoding/{name}", any(encoding))
         .route("/upload", post(upload))
+        .route("/v1/chat/completions", post(llm::chat))
+        .route("/v1/completions", post(llm::completions))
+        .route("/v1/_stamps", get(llm::stamps))
         .route("/gzip", any(gzip))
         .route("/todos", get(list_todos).post(create_todo))
         .route("/todos/", get(list_todos).post(create_todo))
@@ -156,7 +162,7 @@ pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
 
 /// `rlocust-target --help`.
 pub const USAGE: &str = "\
-Usage: rlocust-target [--port N] [--max-seconds N]
+Usage: rlocust-target [--port N] [--max-seconds N] [--llm-ttft-ms MS] [--llm-itl-ms MS] [--llm-tokens N]
 
 The loopback HTTP server of rlocust's demo and tests. It listens on 127.0.0.1 only, prints
 \"rlocust-target listening on http://127.0.0.1:PORT\" and serves until SIGINT or SIGTERM.
@@ -164,24 +170,34 @@ The loopback HTTP server of rlocust's demo and tests. It listens on 127.0.0.1 on
 Options:
   --port N         port to listen on (0, the default: a free port chosen by the system)
   --max-seconds N  stop by itself after N seconds (fractions allowed)
+  --llm-ttft-ms MS, --llm-itl-ms MS, --llm-tokens N
+                   the inference endpoints' token schedule: the first token MS after the request (50), then
+                   one every MS (10), N tokens (16); a request's ?ttft_ms=&itl_ms=&tokens= override them
   -h, --help       show this help and exit
 
 Endpoints: / /hello /world /json /items/{id} /status/{code} /delay/{ms} /bytes/{n} /echo
 /headers /cookies /set-cookie /login /logout /me /redirect /redirect/{n} /basic-auth/{user}/{pass}
-/upload /gzip /todos /todos/{id}; /_served counts the requests served so far
+/upload /gzip /todos /todos/{id}; POST /v1/chat/completions and /v1/completions (OpenAI-style, streamed
+with \"stream\": true); /v1/_stamps the server's own TTFT and ITL of what it streamed; /_served counts the
+requests served so far
 ";
 
 /// What the command line of `rlocust-target` asks for.
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Help,
-    Serve { port: u16, max_seconds: Option<f64> },
+    Serve {
+        port: u16,
+        max_seconds: Option<f64>,
+        llm: llm::Schedule,
+    },
 }
 
 /// Parse `rlocust-target`'s arguments (without the program name). The error is the line to print (exit 2).
 pub fn parse_args(args: &[String]) -> Result<Command, String> {
     let mut port: u16 = 0;
     let mut max_seconds = None;
+    let mut llm = llm::Schedule::default();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "-h" || a == "--help" {
@@ -193,6 +209,11 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
                 port = p as u16
             }
             ("--max-seconds", Some(Ok(s))) if s >= 0.0 && s.is_finite() => max_seconds = Some(s),
+            ("--llm-ttft-ms", Some(Ok(v))) if v >= 0.0 && v.is_finite() => llm.ttft_ms = v,
+            ("--llm-itl-ms", Some(Ok(v))) if v >= 0.0 && v.is_finite() => llm.itl_ms = v,
+            ("--llm-tokens", Some(Ok(v))) if v >= 1.0 && v.fract() == 0.0 && v <= 100_000.0 => {
+                llm.tokens = v as u64
+            }
             _ => {
                 return Err(format!(
                     "rlocust-target: bad argument: {a} (usage: rlocust-target [--port N] [--max-seconds N]; --help for more)"
@@ -200,7 +221,11 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
             }
         }
     }
-    Ok(Command::Serve { port, max_seconds })
+    Ok(Command::Serve {
+        port,
+        max_seconds,
+        llm,
+    })
 }
 
 /// The `rlocust-target` program: returns its exit code.
@@ -210,7 +235,12 @@ pub fn main(args: &[String]) -> i32 {
             print!("{USAGE}");
             0
         }
-        Ok(Command::Serve { port, max_seconds }) => {
+        Ok(Command::Serve {
+            port,
+            max_seconds,
+            llm,
+        }) => {
+            llm::set_defaults(llm);
             run_blocking_for(&format!("127.0.0.1:{port}"), max_seconds)
         }
         Err(line) => {
@@ -941,14 +971,16 @@ mod tests {
             parse_args(&args(&[])),
             Ok(Command::Serve {
                 port: 0,
-                max_seconds: None
+                max_seconds: None,
+                llm: llm::Schedule::default(),
             })
         );
         assert_eq!(
             parse_args(&args(&["--port", "8080", "--max-seconds", "1.5"])),
             Ok(Command::Serve {
                 port: 8080,
-                max_seconds: Some(1.5)
+                max_seconds: Some(1.5),
+                llm: llm::Schedule::default(),
             })
         );
         for bad in [

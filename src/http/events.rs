@@ -1,0 +1,524 @@
+//! What a streamed body's bytes say as they arrive: `text/event-stream` split into server-sent events,
+//! `application/x-ndjson` (and `application/jsonl`) into lines, anything else left as bytes; which events carry
+//! content (a token), and the output-token count a stream reports in its `usage`.
+//!
+//! Who calls it: `conn` feeds a [`Watch`] each decoded piece of a response body with the instant its bytes
+//! arrived; the watch's [`Marks`] travel with the call to `engine::record`, which decides what they become
+//! (`ttft`, `itl`, `e2e`, `tpot`, `output_tokens`). What it must not do: read sockets, the clock or statistics,
+//! or hold more than [`EVENT_CAP`] bytes of one event and [`GAPS_CAP`] gaps, whatever the stream sends.
+//!
+//! A content event: an event whose data is not `[DONE]` and, when it is a JSON object, carries generated
+//! content: OpenAI-style `choices` with a non-empty `delta.content` / `reasoning_content` / `reasoning` /
+//! `tool_calls` or `text`; a typed event (`type`) whose type names a delta (`response.output_text.delta`,
+//! `content_block_delta`); Ollama's `message.content` or `response`; any other JSON object or non-JSON data.
+//! A role-only first chunk or a usage-only last chunk is no content event. Output tokens: the last
+//! `usage.completion_tokens` (or `usage.output_tokens`, `response.usage.output_tokens`, Ollama's `eval_count`).
+use std::time::Instant;
+
+/// The longest event (SSE) or line (NDJSON) kept whole for classification; longer ones still count as events,
+/// as content, but are not parsed.
+pub const EVENT_CAP: usize = 64 << 10;
+
+/// The most gaps between content events kept per response (256 KiB); beyond it gaps are counted, not kept.
+pub const GAPS_CAP: usize = 65_536;
+
+/// How a body is split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// `text/event-stream`.
+    Sse,
+    /// `application/x-ndjson`, `application/jsonl`, `application/json-seq`-like line streams.
+    Lines,
+    /// Anything else: only the first byte and the end matter.
+    Bytes,
+}
+
+impl Framing {
+    /// The framing of a body with this `Content-Type`.
+    pub fn of(content_type: Option<&str>) -> Framing {
+        let Some(ct) = content_type else {
+            return Framing::Bytes;
+        };
+        let mime = ct.split(';').next().unwrap_or("").trim();
+        if mime.eq_ignore_ascii_case("text/event-stream") {
+            Framing::Sse
+        } else if [
+            "application/x-ndjson",
+            "application/ndjson",
+            "application/jsonl",
+            "application/x-jsonlines",
+        ]
+        .iter()
+        .any(|m| mime.eq_ignore_ascii_case(m))
+        {
+            Framing::Lines
+        } else {
+            Framing::Bytes
+        }
+    }
+
+    /// Whether a body of this framing is watched even when the call did not ask to stream it.
+    pub fn is_events(self) -> bool {
+        self != Framing::Bytes
+    }
+}
+
+/// What a watched body showed, for `engine::record`.
+#[derive(Debug, Clone)]
+pub struct Marks {
+    pub framing: Framing,
+    /// The first content event (for [`Framing::Bytes`], the first body byte).
+    pub first: Option<Instant>,
+    /// The latest content event.
+    pub last: Option<Instant>,
+    /// Content events.
+    pub events: u64,
+    /// The gaps between consecutive content events in µs, at most [`GAPS_CAP`] of them.
+    pub gaps_us: Vec<u32>,
+    /// Gaps beyond [`GAPS_CAP`], not kept.
+    pub gaps_dropped: u64,
+    /// The output tokens the stream reported (`usage`).
+    pub output_tokens: Option<u64>,
+    /// Events longer than [`EVENT_CAP`].
+    pub oversized: u64,
+    /// When the body ended cleanly; `None` while it is read, or when it failed or was abandoned.
+    pub end: Option<Instant>,
+}
+
+/// Splits one body as it arrives and keeps its [`Marks`].
+#[derive(Debug)]
+pub struct Watch {
+    marks: Marks,
+    /// The current line (bounded by [`EVENT_CAP`]; `long` when it was cut).
+    line: Vec<u8>,
+    long: bool,
+    /// SSE: the data lines of the current event, joined by `\n` (bounded; `data_long` when cut).
+    data: Vec<u8>,
+    has_data: bool,
+    data_long: bool,
+    /// SSE: the previous piece ended with `\r` (a `\n` opening the next belongs to it).
+    after_cr: bool,
+    /// Bytes of the body already seen, when fed by growth ([`Watch::grown`]).
+    seen: usize,
+}
+
+impl Watch {
+    pub fn new(framing: Framing) -> Watch {
+        Watch {
+            marks: Marks {
+                framing,
+                first: None,
+                last: None,
+                events: 0,
+                gaps_us: Vec::new(),
+                gaps_dropped: 0,
+                output_tokens: None,
+                oversized: 0,
+                end: None,
+            },
+            line: Vec::new(),
+            long: false,
+            data: Vec::new(),
+            has_data: false,
+            data_long: false,
+            after_cr: false,
+            seen: 0,
+        }
+    }
+
+    /// The next piece of the (content-decoded) body, whose bytes arrived `at`.
+    pub fn push(&mut self, piece: &[u8], at: Instant) {
+        if piece.is_empty() {
+            return;
+        }
+        match self.marks.framing {
+            Framing::Bytes => {
+                if self.marks.first.is_none() {
+                    self.marks.first = Some(at);
+                }
+            }
+            Framing::Sse | Framing::Lines => self.split(piece, at),
+        }
+    }
+
+    /// The body as held so far (`body`, which only grows): what is new since the last call is pushed.
+    pub fn grown(&mut self, body: &[u8], at: Instant) {
+        if body.len() > self.seen {
+            let from = self.seen;
+            self.seen = body.len();
+            self.push(&body[from..], at);
+        }
+    }
+
+    /// The body ended cleanly at `at`: a last line without its terminator still counts.
+    pub fn end(&mut self, at: Instant) {
+        match self.marks.framing {
+            Framing::Lines if !self.line.is_empty() || self.long => self.end_line(at),
+            Framing::Sse => {
+                // the spec drops an event not closed by a blank line; servers that end the body right after the
+                // last data line mean it as an event
+                if !self.line.is_empty() || self.long {
+                    self.end_line(at);
+                }
+                if self.has_data {
+                    self.dispatch(at);
+                }
+            }
+            _ => {}
+        }
+        self.marks.end = Some(at);
+    }
+
+    pub fn marks(&self) -> &Marks {
+        &self.marks
+    }
+
+    pub fn into_marks(self) -> Marks {
+        self.marks
+    }
+
+    fn split(&mut self, mut piece: &[u8], at: Instant) {
+        if self.after_cr {
+            self.after_cr = false;
+            if piece.first() == Some(&b'\n') {
+                piece = &piece[1..];
+            }
+        }
+        let sse = self.marks.framing == Framing::Sse;
+        while !piece.is_empty() {
+            // SSE ends lines at CR, LF or CRLF; a line stream at LF (a CR before it is stripped)
+            let end = if sse {
+                piece.iter().position(|&b| b == b'\n' || b == b'\r')
+            } else {
+                piece.iter().position(|&b| b == b'\n')
+            };
+            let Some(i) = end else {
+                self.keep(piece);
+                return;
+            };
+            self.keep(&piece[..i]);
+            let cr = piece[i] == b'\r';
+            piece = &piece[i + 1..];
+            if cr {
+                match piece.first() {
+                    Some(b'\n') => piece = &piece[1..],
+                    None => self.after_cr = true,
+                    Some(_) => {}
+                }
+            }
+            self.end_line(at);
+        }
+    }
+
+    fn keep(&mut self, bytes: &[u8]) {
+        let room = EVENT_CAP.saturating_sub(self.line.len());
+        if bytes.len() > room {
+            self.long = true;
+        }
+        self.line.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    fn end_line(&mut self, at: Instant) {
+        let mut buf = std::mem::take(&mut self.line);
+        let long = std::mem::replace(&mut self.long, false);
+        self.line_done(&buf, long, at);
+        // (the buffer goes back for the next line, its allocation kept)
+        buf.clear();
+        self.line = buf;
+    }
+
+    fn line_done(&mut self, line: &[u8], long: bool, at: Instant) {
+        match self.marks.framing {
+            Framing::Sse => {
+                if line.is_empty() && !long {
+                    if self.has_data {
+                        self.dispatch(at);
+                    }
+                    return;
+                }
+                if line.first() == Some(&b':') {
+                    return; // a comment (keep-alive)
+                }
+                let (field, value) = match line.iter().position(|&b| b == b':') {
+                    Some(i) => {
+                        let v = &line[i + 1..];
+                        (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
+                    }
+                    None => (line, &[][..]),
+                };
+                if field == b"data" {
+                    if self.has_data {
+                        self.push_data(b"\n");
+                    }
+                    self.has_data = true;
+                    self.push_data(value);
+                    if long {
+                        self.data_long = true;
+                    }
+                }
+            }
+            Framing::Lines => {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.iter().all(u8::is_ascii_whitespace) && !long {
+                    return;
+                }
+                self.event(line, long, at);
+            }
+            Framing::Bytes => {}
+        }
+    }
+
+    fn push_data(&mut self, bytes: &[u8]) {
+        let room = EVENT_CAP.saturating_sub(self.data.len());
+        if bytes.len() > room {
+            self.data_long = true;
+        }
+        self.data.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    fn dispatch(&mut self, at: Instant) {
+        let data = std::mem::take(&mut self.data);
+        let long = std::mem::replace(&mut self.data_long, false);
+        self.has_data = false;
+        self.event(&data, long, at);
+        let mut data = data;
+        data.clear();
+        self.data = data;
+    }
+
+    /// One event (its data) arrived `at`.
+    fn event(&mut self, data: &[u8], long: bool, at: Instant) {
+        let (content, tokens) = if long {
+            self.marks.oversized += 1;
+            (true, None)
+        } else {
+            classify(data)
+        };
+        if let Some(t) = tokens {
+            self.marks.output_tokens = Some(t);
+        }
+        if !content {
+            return;
+        }
+        self.marks.events += 1;
+        if self.marks.first.is_none() {
+            self.marks.first = Some(at);
+        }
+        if let Some(last) = self.marks.last {
+            let gap = at.saturating_duration_since(last).as_micros();
+            if self.marks.gaps_us.len() < GAPS_CAP {
+                self.marks
+                    .gaps_us
+                    .push(u32::try_from(gap).unwrap_or(u32::MAX));
+            } else {
+                self.marks.gaps_dropped += 1;
+            }
+        }
+        self.marks.last = Some(at);
+    }
+}
+
+/// Whether an event's data is content, and the output tokens it reports.
+fn classify(data: &[u8]) -> (bool, Option<u64>) {
+    let trimmed = data.trim_ascii();
+    if trimmed.is_empty() || trimmed == b"[DONE]" {
+        return (false, None);
+    }
+    if trimmed.first() != Some(&b'{') {
+        return (true, None);
+    }
+    match serde_json::from_slice::<serde_json::Value>(trimmed) {
+        Ok(v) => (has_content(&v), output_tokens(&v)),
+        Err(_) => (true, None),
+    }
+}
+
+fn nonempty(v: Option<&serde_json::Value>) -> bool {
+    match v {
+        Some(serde_json::Value::String(s)) => !s.is_empty(),
+        Some(serde_json::Value::Array(a)) => !a.is_empty(),
+        Some(serde_json::Value::Object(o)) => !o.is_empty(),
+        _ => false,
+    }
+}
+
+fn has_text(v: Option<&serde_json::Value>) -> bool {
+    let Some(v) = v else {
+        return false;
+    };
+    [
+        "content",
+        "reasoning_content",
+        "reasoning",
+        "tool_calls",
+        "text",
+        "thinking",
+        "function_call",
+    ]
+    .iter()
+    .any(|k| nonempty(v.get(k)))
+}
+
+fn has_content(v: &serde_json::Value) -> bool {
+    if let Some(choices) = v.get("choices").and_then(|c| c.as_array()) {
+        return choices.iter().any(|c| {
+            has_text(c.get("delta")) || nonempty(c.get("text")) || has_text(c.get("message"))
+        });
+    }
+    if let Some(t) = v.get("type").and_then(|t| t.as_str()) {
+        // (Anthropic's `message_delta` carries the stop reason and usage, no content)
+        return t.contains("delta") && t != "message_delta";
+    }
+    if v.get("message").is_some_and(|m| m.is_object()) {
+        return has_text(v.get("message"));
+    }
+    if let Some(r) = v.get("response").filter(|r| r.is_string()) {
+        return nonempty(Some(r));
+    }
+    if v.get("done").and_then(|d| d.as_bool()) == Some(true) {
+        return false;
+    }
+    true
+}
+
+fn output_tokens(v: &serde_json::Value) -> Option<u64> {
+    let usage = v
+        .get("usage")
+        .or_else(|| v.get("response").and_then(|r| r.get("usage")))
+        .filter(|u| u.is_object());
+    if let Some(u) = usage
+        && let Some(n) = u
+            .get("completion_tokens")
+            .or_else(|| u.get("output_tokens"))
+            .and_then(|n| n.as_u64())
+    {
+        return Some(n);
+    }
+    v.get("eval_count").and_then(|n| n.as_u64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn at(t0: Instant, ms: u64) -> Instant {
+        t0 + Duration::from_millis(ms)
+    }
+
+    const CHAT: &[&str] = &[
+        "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n",
+        "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n",
+        "data: {\"choices\":[{\"delta\":{\"content\":\"lo\"}}]}\n\n",
+        ": keep-alive\n\n",
+        "data: {\"choices\":[{\"delta\":{\"content\":\"!\"},\"finish_reason\":\"stop\"}]}\n\n",
+        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3}}\n\n",
+        "data: [DONE]\n\n",
+    ];
+
+    #[test]
+    fn an_openai_chat_stream_gives_its_first_token_its_gaps_and_its_usage() {
+        let t0 = Instant::now();
+        let mut w = Watch::new(Framing::of(Some("text/event-stream; charset=utf-8")));
+        for (i, e) in CHAT.iter().enumerate() {
+            w.push(e.as_bytes(), at(t0, 300 + 25 * i as u64));
+        }
+        w.end(at(t0, 500));
+        let m = w.into_marks();
+        // the role-only chunk is no token: the first content came with the second event
+        assert_eq!(m.first, Some(at(t0, 325)));
+        assert_eq!(m.events, 3);
+        assert_eq!(m.gaps_us, [25_000, 50_000]);
+        assert_eq!(m.output_tokens, Some(3));
+        assert_eq!(m.end, Some(at(t0, 500)));
+    }
+
+    #[test]
+    fn events_split_across_pieces_and_line_endings_count_where_they_end() {
+        let t0 = Instant::now();
+        let body = "data: {\"choices\":[{\"text\":\"a\"}]}\r\n\r\ndata: {\"choices\":[{\"text\":\"b\"}]}\r\r\
+                    data: x\ndata: y\n\n";
+        let bytes = body.as_bytes();
+        let mut w = Watch::new(Framing::Sse);
+        // one byte at a time, each a millisecond later: an event counts when its blank line arrives
+        for (i, b) in bytes.iter().enumerate() {
+            w.push(std::slice::from_ref(b), at(t0, i as u64));
+        }
+        let m = w.marks();
+        assert_eq!(m.events, 3);
+        let first_end = body.find("\r\n\r\n").unwrap() + 2; // the blank line's CR
+        assert_eq!(m.first, Some(at(t0, first_end as u64)));
+        assert_eq!(m.gaps_us.len(), 2);
+    }
+
+    #[test]
+    fn ndjson_lines_and_ollama_done_line() {
+        let t0 = Instant::now();
+        let mut w = Watch::new(Framing::of(Some("application/x-ndjson")));
+        w.push(
+            b"{\"message\":{\"content\":\"a\"},\"done\":false}\n{\"mess",
+            at(t0, 10),
+        );
+        w.push(
+            b"age\":{\"content\":\"b\"},\"done\":false}\r\n\n",
+            at(t0, 30),
+        );
+        w.push(
+            b"{\"message\":{\"content\":\"\"},\"done\":true,\"eval_count\":2}",
+            at(t0, 40),
+        );
+        w.end(at(t0, 41));
+        let m = w.into_marks();
+        assert_eq!(
+            (m.events, m.first, m.last),
+            (2, Some(at(t0, 10)), Some(at(t0, 30)))
+        );
+        assert_eq!(m.gaps_us, [20_000]);
+        assert_eq!(m.output_tokens, Some(2));
+    }
+
+    #[test]
+    fn other_bodies_mark_their_first_byte_and_growth_is_seen_once() {
+        let t0 = Instant::now();
+        let mut w = Watch::new(Framing::of(Some("application/octet-stream")));
+        w.grown(b"", at(t0, 1));
+        w.grown(b"ab", at(t0, 2));
+        w.grown(b"abcd", at(t0, 3));
+        w.end(at(t0, 4));
+        let m = w.into_marks();
+        assert_eq!((m.first, m.events), (Some(at(t0, 2)), 0));
+    }
+
+    #[test]
+    fn an_oversized_or_malformed_event_is_bounded_and_still_counts() {
+        let t0 = Instant::now();
+        let mut w = Watch::new(Framing::Sse);
+        let big = vec![b'x'; EVENT_CAP * 3];
+        w.push(b"data: ", at(t0, 1));
+        w.push(&big, at(t0, 2));
+        w.push(b"\n\ndata: {not json\n\n", at(t0, 3));
+        let m = w.marks();
+        assert_eq!((m.events, m.oversized), (2, 1));
+        assert!(w.line.capacity() <= EVENT_CAP * 2 && w.data.capacity() <= EVENT_CAP * 2);
+    }
+
+    #[test]
+    fn typed_events_count_their_deltas_and_report_usage() {
+        assert_eq!(
+            classify(b"{\"type\":\"response.output_text.delta\",\"delta\":\"x\"}"),
+            (true, None)
+        );
+        assert_eq!(
+            classify(
+                b"{\"type\":\"response.completed\",\"response\":{\"usage\":{\"output_tokens\":9}}}"
+            ),
+            (false, Some(9))
+        );
+        assert_eq!(
+            classify(b"{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":4}}"),
+            (false, Some(4))
+        );
+        assert_eq!(classify(b"{\"token\":{\"text\":\"x\"}}"), (true, None));
+        assert_eq!(classify(b"[DONE]"), (false, None));
+    }
+}

@@ -1,0 +1,330 @@
+//! The metric rows (`stats::metrics`: a stream's `ttft`, `itl`, `e2e`, `tpot`, `output_tokens`; a locustfile's own
+//! values) in every file and table that shows requests: the console table printed after the request tables,
+//! `PREFIX_metrics.csv`, and the rows of the summary JSON and the web UI.
+//!
+//! Values are in each metric's unit and exact to 0.1 % (the rows' HDR histograms), printed with up to three
+//! decimals; the percentile columns are Locust's (`PERCENTILES_TO_REPORT`, or the locustfile's).
+//!
+//! Who calls it: `report::outputs` (console, CSV), `report::summary`, `web`. What it must not do: take
+//! snapshots, write files, or show anything when the run recorded no metric (a run without streams or
+//! custom metrics prints and writes exactly what it did before).
+use std::fmt::Write as _;
+
+use crate::pyfmt::json::J;
+use crate::pyfmt::readable_percentiles;
+use crate::stats::{MetricSnapshot, Snapshot, percentiles_to_report};
+
+/// The CSV header: `Metric,Name,Unit,Count,Average,Min,Max` and the percentile columns.
+pub fn csv_header() -> String {
+    let mut h = String::from("Metric,Name,Unit,Count,Average,Min,Max");
+    for label in readable_percentiles(percentiles_to_report()) {
+        h.push(',');
+        h.push_str(&label);
+    }
+    h.push_str("\r\n");
+    h
+}
+
+/// A value as the tables and files print it: at most three decimals, no trailing zeros.
+pub fn fmt_value(v: f64) -> String {
+    let mut s = format!("{v:.3}");
+    while s.ends_with('0') {
+        s.pop();
+    }
+    if s.ends_with('.') {
+        s.pop();
+    }
+    if s == "-0" { "0".into() } else { s }
+}
+
+fn csv_field(out: &mut String, f: &str) {
+    if f.contains([',', '"', '\r', '\n']) {
+        out.push('"');
+        out.push_str(&f.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(f);
+    }
+}
+
+/// The rows in the order shown: each metric in the order first recorded, its names sorted, then its row over
+/// all names.
+fn ordered(snap: &Snapshot) -> Vec<&MetricSnapshot> {
+    let mut metrics: Vec<&str> = Vec::new();
+    for m in &snap.metrics {
+        if !metrics.contains(&m.metric()) {
+            metrics.push(m.metric());
+        }
+    }
+    let mut out = Vec::with_capacity(snap.metrics.len());
+    for metric in metrics {
+        let mut rows: Vec<&MetricSnapshot> = snap
+            .metrics
+            .iter()
+            .filter(|m| m.metric() == metric && !m.is_aggregated())
+            .collect();
+        rows.sort_by(|a, b| a.name().cmp(b.name()));
+        out.extend(rows);
+        out.extend(
+            snap.metrics
+                .iter()
+                .filter(|m| m.metric() == metric && m.is_aggregated()),
+        );
+    }
+    out
+}
+
+/// `PREFIX_metrics.csv`'s content (header included); `None` without metric rows.
+pub fn csv(snap: &Snapshot) -> Option<String> {
+    if snap.metrics.is_empty() {
+        return None;
+    }
+    let mut out = csv_header();
+    for m in ordered(snap) {
+        let r = &m.row;
+        csv_field(&mut out, m.metric());
+        out.push(',');
+        csv_field(&mut out, m.name());
+        out.push(',');
+        csv_field(&mut out, &m.unit);
+        let count = m.count();
+        let _ = write!(out, ",{count}");
+        if count == 0 {
+            for _ in 0..3 + percentiles_to_report().len() {
+                out.push_str(",N/A");
+            }
+        } else {
+            let _ = write!(
+                out,
+                ",{},{},{}",
+                fmt_value(r.avg_response_time()),
+                fmt_value(r.totals.min_response_time.unwrap_or(0.0)),
+                fmt_value(r.totals.max_response_time)
+            );
+            for &p in percentiles_to_report() {
+                let _ = write!(out, ",{}", fmt_value(r.percentile(p)));
+            }
+        }
+        out.push_str("\r\n");
+    }
+    Some(out)
+}
+
+/// The console table (after the request tables); `None` without metric rows. A metric's row over all names is
+/// shown when it has more than one name.
+pub fn console_table(snap: &Snapshot, name_width: usize) -> Option<String> {
+    if snap.metrics.is_empty() {
+        return None;
+    }
+    // the name column as wide as the longest name (Locust's width at most)
+    let longest = snap
+        .metrics
+        .iter()
+        .map(|m| m.name().chars().count())
+        .max()
+        .unwrap_or(0);
+    let w = longest.clamp(10, name_width.max(10));
+    let labels = readable_percentiles(percentiles_to_report());
+    let mut out = String::from(
+        "Metric percentiles (streams and custom metrics; never counted as requests)\n",
+    );
+    let mut header = format!(
+        "{:<14} {:<w$} {:<8} {:>8} {:>9}",
+        "Metric", "Name", "Unit", "# values", "Avg"
+    );
+    for label in &labels {
+        let _ = write!(header, " {label:>9}");
+    }
+    out.push_str(&header);
+    out.push('\n');
+    let mut sep = format!(
+        "{}|{}|{}|{}|{}",
+        "-".repeat(14),
+        "-".repeat(w),
+        "-".repeat(8),
+        "-".repeat(9),
+        "-".repeat(10)
+    );
+    for _ in &labels {
+        sep.push('|');
+        sep.push_str(&"-".repeat(9));
+    }
+    out.push_str(&sep);
+    out.push('\n');
+    let names = |metric: &str| {
+        snap.metrics
+            .iter()
+            .filter(|m| m.metric() == metric && !m.is_aggregated())
+            .count()
+    };
+    for m in ordered(snap) {
+        if m.is_aggregated() && names(m.metric()) < 2 {
+            continue;
+        }
+        let r = &m.row;
+        let mut line = format!(
+            "{:<14} {:<w$} {:<8} {:>8} {:>9}",
+            m.metric(),
+            m.name(),
+            m.unit,
+            m.count(),
+            if m.count() == 0 {
+                "N/A".into()
+            } else {
+                fmt_value(r.avg_response_time())
+            }
+        );
+        for &p in percentiles_to_report() {
+            let v = if m.count() == 0 {
+                "N/A".into()
+            } else {
+                fmt_value(r.percentile(p))
+            };
+            let _ = write!(line, " {v:>9}");
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push('\n');
+    Some(out)
+}
+
+fn pct_key(p: f64) -> String {
+    fmt_value(p * 100.0)
+}
+
+/// One row as the summary JSON and the web UI carry it: `metric`, `name`, `unit`, `count`, `avg`, `min`, `max`,
+/// `percentiles` (keys `50` … `100`, Locust's `PERCENTILES_TO_REPORT`), `current` (the `50` and `95` of the last
+/// 10 seconds, null without values then).
+pub fn json_row(m: &MetricSnapshot) -> J {
+    let r = &m.row;
+    let has = m.count() > 0;
+    let v = |x: f64| if has { J::Float(x) } else { J::Null };
+    J::obj([
+        ("metric", J::str(m.metric())),
+        ("name", J::str(m.name())),
+        ("unit", J::str(&m.unit)),
+        ("count", J::Int(m.count() as i64)),
+        ("avg", v(r.avg_response_time())),
+        ("min", v(r.totals.min_response_time.unwrap_or(0.0))),
+        ("max", v(r.totals.max_response_time)),
+        (
+            "percentiles",
+            if has {
+                J::obj(
+                    percentiles_to_report()
+                        .iter()
+                        .map(|&p| (pct_key(p), J::Float(r.percentile(p)))),
+                )
+            } else {
+                J::Null
+            },
+        ),
+        (
+            "current",
+            J::obj([
+                ("50", J::opt_float(r.current_percentile(0.5))),
+                ("95", J::opt_float(r.current_percentile(0.95))),
+            ]),
+        ),
+    ])
+}
+
+/// Every row, in the order shown.
+pub fn json(snap: &Snapshot) -> J {
+    J::Arr(ordered(snap).into_iter().map(json_row).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::RequestStats;
+
+    fn snap() -> Snapshot {
+        let s = RequestStats::new_at(1000.0);
+        s.log_request("POST", "/v1/chat/completions", Some(5.0), 10, 1001.0);
+        s.log_metric(
+            "ttft",
+            "/v1/chat/completions",
+            "ms",
+            &[300.25, 301.5, 302.0],
+            1001.0,
+        )
+        .unwrap();
+        s.log_metric("ttft", "other,name", "ms", &[10.0], 1001.0)
+            .unwrap();
+        s.log_metric(
+            "output_tokens",
+            "/v1/chat/completions",
+            "tokens",
+            &[16.0],
+            1001.0,
+        )
+        .unwrap();
+        s.snapshot_at(1002.0)
+    }
+
+    #[test]
+    fn the_csv_has_the_issue_s_columns_one_row_per_metric_and_name_and_each_metric_s_total() {
+        let text = csv(&snap()).unwrap();
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert_eq!(
+            lines[0],
+            "Metric,Name,Unit,Count,Average,Min,Max,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%"
+        );
+        assert!(
+            lines[1].starts_with("ttft,/v1/chat/completions,ms,3,301.25,300.25,302,301.312,"),
+            "{}",
+            lines[1]
+        );
+        // (percentiles as the histogram holds them: exact to 0.1 %, the raw min and max exactly)
+        assert!(lines[1].ends_with(",302"));
+        assert!(
+            lines[2].starts_with("ttft,\"other,name\",ms,1,10,10,10,10,"),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            lines[3].starts_with("ttft,Aggregated,ms,4,"),
+            "{}",
+            lines[3]
+        );
+        assert!(lines[4].starts_with("output_tokens,/v1/chat/completions,tokens,1,16,16,16,16"));
+        assert!(lines[5].starts_with("output_tokens,Aggregated,tokens,1,"));
+        assert_eq!(lines[6], "");
+        assert!(csv(&RequestStats::new().snapshot()).is_none());
+    }
+
+    #[test]
+    fn the_console_table_follows_the_percentile_columns_and_metric_values_are_no_requests() {
+        let s = snap();
+        assert_eq!(s.total.totals.num_requests, 1);
+        let t = console_table(&s, 40).unwrap();
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[1].starts_with("Metric         Name"), "{}", lines[1]);
+        assert!(lines[1].ends_with("100%"));
+        assert!(lines[3].starts_with("ttft           /v1/chat/completions"));
+        assert!(lines[3].contains(" ms "));
+        // ttft has two names: its total is shown; output_tokens has one
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("ttft           Aggregated"))
+        );
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.starts_with("output_tokens  Aggregated"))
+        );
+        assert!(console_table(&RequestStats::new().snapshot(), 40).is_none());
+    }
+
+    #[test]
+    fn values_print_with_at_most_three_decimals() {
+        assert_eq!(fmt_value(300.0), "300");
+        assert_eq!(fmt_value(25.1254), "25.125");
+        assert_eq!(fmt_value(0.0001), "0");
+        assert_eq!(pct_key(0.999), "99.9");
+        assert_eq!(pct_key(0.9999), "99.99");
+    }
+}

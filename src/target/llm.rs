@@ -1,0 +1,305 @@
+//! The target's OpenAI-style inference endpoints: `POST /v1/chat/completions` and `POST /v1/completions`,
+//! streamed as server-sent events (`"stream": true`) on a token schedule, or answered whole; and the server's own
+//! stamps of what it sent (`GET /v1/_stamps`), which the stream metrics are checked against.
+//!
+//! The schedule: the first token `ttft_ms` after the request arrived, then one every `itl_ms`, `max_tokens` (or
+//! `max_completion_tokens`) of them; each from the command line's defaults (`--llm-ttft-ms`, `--llm-itl-ms`,
+//! `--llm-tokens`), overridden per request by the query (`?ttft_ms=300&itl_ms=25&tokens=64`). Tokens go out at
+//! absolute instants (start + ttft + k × itl), so a late timer does not shift the ones after it. A chat stream
+//! opens with a role-only chunk at once (as vLLM's does: no token), ends with a `finish_reason` chunk, a usage
+//! chunk when `stream_options.include_usage` is set, and `data: [DONE]`.
+//!
+//! Faults for the bad-stream tests, by query: `stall_after=N` (stop sending after N tokens, connection held
+//! open), `reset_after=N` (close the connection after N tokens, mid-body), `garbage=1` (one malformed event
+//! among the tokens).
+//!
+//! Who calls it: the target's router. What it must not do: bind anything but loopback (the target does), or
+//! keep more than [`MAX_STAMPS`] stamps.
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::Query;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// Stamps kept (values of `ttft_ms` and `itl_ms` together); older ones are not replaced, newer ones dropped.
+const MAX_STAMPS: usize = 2_000_000;
+
+/// The longest schedule accepted (tokens), so a request cannot hold the server forever.
+const MAX_TOKENS: u64 = 100_000;
+
+/// The command line's schedule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Schedule {
+    pub ttft_ms: f64,
+    pub itl_ms: f64,
+    pub tokens: u64,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule {
+            ttft_ms: 50.0,
+            itl_ms: 10.0,
+            tokens: 16,
+        }
+    }
+}
+
+static DEFAULTS: std::sync::OnceLock<Schedule> = std::sync::OnceLock::new();
+
+/// Set the defaults (once, at start).
+pub fn set_defaults(s: Schedule) {
+    let _ = DEFAULTS.set(s);
+}
+
+#[derive(Default)]
+struct Stamps {
+    /// Request arrival to the first content token written, ms.
+    ttft_ms: Vec<f64>,
+    /// Between consecutive content tokens written, ms.
+    itl_ms: Vec<f64>,
+    streams: u64,
+}
+
+static STAMPS: Mutex<Stamps> = Mutex::new(Stamps {
+    ttft_ms: Vec::new(),
+    itl_ms: Vec::new(),
+    streams: 0,
+});
+
+fn param(q: &std::collections::HashMap<String, String>, k: &str) -> Option<f64> {
+    q.get(k)
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v >= 0.0)
+}
+
+/// `POST /v1/chat/completions`.
+pub async fn chat(
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    respond(q, body, true).await
+}
+
+/// `POST /v1/completions`.
+pub async fn completions(
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    respond(q, body, false).await
+}
+
+/// `GET /v1/_stamps`: what the server sent, as it stamped it: streams completed, and `ttft_ms` and `itl_ms` as
+/// `count`, `p50`, `p90`, `p99`, `max` (exact: sorted values). `?reset=1` forgets them after answering.
+pub async fn stamps(Query(q): Query<std::collections::HashMap<String, String>>) -> Response {
+    let mut s = STAMPS.lock().unwrap_or_else(|e| e.into_inner());
+    let summary = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        let at = |p: f64| {
+            if v.is_empty() {
+                Value::Null
+            } else {
+                let i = ((v.len() as f64 * p) as usize).min(v.len() - 1);
+                json!(v[i])
+            }
+        };
+        json!({"count": v.len(), "p50": at(0.5), "p90": at(0.9), "p99": at(0.99), "max": at(1.0)})
+    };
+    let doc =
+        json!({"streams": s.streams, "ttft_ms": summary(&s.ttft_ms), "itl_ms": summary(&s.itl_ms)});
+    if q.contains_key("reset") {
+        *s = Stamps::default();
+    }
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        doc.to_string(),
+    )
+        .into_response()
+}
+
+async fn respond(
+    q: std::collections::HashMap<String, String>,
+    body: Bytes,
+    chat: bool,
+) -> Response {
+    let arrived = Instant::now();
+    let req: Value = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                [(header::CONTENT_TYPE, "application/json")],
+                json!({"error": {"message": "the body must be a JSON object", "type": "invalid_request_error"}})
+                    .to_string(),
+            )
+                .into_response();
+        }
+    };
+    let d = *DEFAULTS.get_or_init(Schedule::default);
+    let tokens = param(&q, "tokens")
+        .map(|t| t as u64)
+        .or_else(|| req.get("max_completion_tokens").and_then(Value::as_u64))
+        .or_else(|| req.get("max_tokens").and_then(Value::as_u64))
+        .unwrap_or(d.tokens)
+        .clamp(1, MAX_TOKENS);
+    let plan = Plan {
+        ttft: Duration::from_secs_f64(param(&q, "ttft_ms").unwrap_or(d.ttft_ms) / 1000.0),
+        itl: Duration::from_secs_f64(param(&q, "itl_ms").unwrap_or(d.itl_ms) / 1000.0),
+        tokens,
+        chat,
+        usage: req
+            .pointer("/stream_options/include_usage")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        stall_after: param(&q, "stall_after").map(|n| n as u64),
+        reset_after: param(&q, "reset_after").map(|n| n as u64),
+        garbage: q.contains_key("garbage"),
+        model: req
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or("rlocust-mock")
+            .to_string(),
+    };
+    if req.get("stream").and_then(Value::as_bool) == Some(true) {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+        tokio::spawn(plan.stream(arrived, tx));
+        let body = Body::from_stream(tokio_stream_of(rx));
+        Response::builder()
+            .header(header::CONTENT_TYPE, "text/event-stream")
+            .header(header::CACHE_CONTROL, "no-cache")
+            .body(body)
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    } else {
+        let last = plan.ttft + plan.itl * (plan.tokens.saturating_sub(1) as u32);
+        tokio::time::sleep_until((arrived + last).into()).await;
+        let text = "tok ".repeat(plan.tokens as usize);
+        let choice = if chat {
+            json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"})
+        } else {
+            json!({"index": 0, "text": text, "finish_reason": "stop"})
+        };
+        let doc = json!({
+            "id": "cmpl-rlocust", "object": if chat { "chat.completion" } else { "text_completion" },
+            "model": plan.model, "choices": [choice],
+            "usage": {"prompt_tokens": 8, "completion_tokens": plan.tokens, "total_tokens": 8 + plan.tokens},
+        });
+        (
+            [(header::CONTENT_TYPE, "application/json")],
+            doc.to_string(),
+        )
+            .into_response()
+    }
+}
+
+/// A receiver as the body's stream of chunks.
+fn tokio_stream_of(
+    rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) })
+}
+
+struct Plan {
+    ttft: Duration,
+    itl: Duration,
+    tokens: u64,
+    chat: bool,
+    usage: bool,
+    stall_after: Option<u64>,
+    reset_after: Option<u64>,
+    garbage: bool,
+    model: String,
+}
+
+impl Plan {
+    fn chunk(&self, content: Option<&str>, finish: bool) -> Bytes {
+        let choice = if self.chat {
+            let delta = match content {
+                Some(c) => json!({"content": c}),
+                None if finish => json!({}),
+                None => json!({"role": "assistant", "content": ""}),
+            };
+            json!({"index": 0, "delta": delta, "finish_reason": if finish { json!("stop") } else { Value::Null }})
+        } else {
+            json!({"index": 0, "text": content.unwrap_or(""), "finish_reason": if finish { json!("stop") } else { Value::Null }})
+        };
+        let doc = json!({
+            "id": "cmpl-rlocust",
+            "object": if self.chat { "chat.completion.chunk" } else { "text_completion" },
+            "model": self.model, "choices": [choice],
+        });
+        Bytes::from(format!("data: {doc}\n\n"))
+    }
+
+    async fn stream(
+        self,
+        arrived: Instant,
+        tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    ) {
+        if self.chat && tx.send(Ok(self.chunk(None, false))).await.is_err() {
+            return;
+        }
+        let mut sent: Vec<Instant> = Vec::with_capacity(self.tokens as usize);
+        for k in 0..self.tokens {
+            if self.stall_after == Some(k) {
+                // hold the connection open, sending nothing, until the client goes
+                tx.closed().await;
+                return;
+            }
+            if self.reset_after == Some(k) {
+                // (a pause first: hyper drops what it has not written yet when the body fails)
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let _ = tx
+                    .send(Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "reset",
+                    )))
+                    .await;
+                return;
+            }
+            let due = arrived + self.ttft + self.itl * (k as u32);
+            tokio::time::sleep_until(due.into()).await;
+            if self.garbage
+                && k == 1
+                && tx
+                    .send(Ok(Bytes::from_static(b"data: {not json\n\n")))
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+            sent.push(Instant::now());
+            if tx.send(Ok(self.chunk(Some("tok "), false))).await.is_err() {
+                return;
+            }
+        }
+        let mut tail = Vec::new();
+        tail.extend_from_slice(&self.chunk(None, true));
+        if self.usage {
+            let usage = json!({
+                "id": "cmpl-rlocust", "object": "chat.completion.chunk", "model": self.model, "choices": [],
+                "usage": {"prompt_tokens": 8, "completion_tokens": self.tokens, "total_tokens": 8 + self.tokens},
+            });
+            tail.extend_from_slice(format!("data: {usage}\n\n").as_bytes());
+        }
+        tail.extend_from_slice(b"data: [DONE]\n\n");
+        if tx.send(Ok(Bytes::from(tail))).await.is_err() {
+            return;
+        }
+        let mut s = STAMPS.lock().unwrap_or_else(|e| e.into_inner());
+        s.streams += 1;
+        if let Some(first) = sent.first()
+            && s.ttft_ms.len() + s.itl_ms.len() + sent.len() <= MAX_STAMPS
+        {
+            s.ttft_ms
+                .push(first.duration_since(arrived).as_secs_f64() * 1000.0);
+            for w in sent.windows(2) {
+                s.itl_ms
+                    .push(w[1].duration_since(w[0]).as_secs_f64() * 1000.0);
+            }
+        }
+    }
+}
