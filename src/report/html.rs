@@ -407,6 +407,12 @@ impl Report {
                     .map_or(J::Null, J::Str),
             ),
         ]);
+        // the metric rows (`report::metrics`): only when the run has any, as the open workload's below
+        if !snap.metrics.is_empty()
+            && let J::Obj(m) = &mut args
+        {
+            m.insert("metrics".into(), super::metrics::json(&snap));
+        }
         // rlocust's open workload (`report::arrivals`): only when one ran, so a closed run's args stay Locust's
         let open = crate::runner::open::snapshot();
         if open.active

@@ -6,7 +6,9 @@
 //! - rlocust's own series, `rlocust_*`: counters of requests, failures, errors and response bytes per
 //!   `(method, name)`; the response times as a histogram in seconds with fixed `le` buckets
 //!   ([`DEFAULT_BUCKETS_MS`], or `--metrics-buckets`), filled from the exact HDR histogram of each row; the
-//!   whole-run percentiles per row and for the total (exact to the histogram's 0.1 %); users by class,
+//!   whole-run percentiles per row and for the total (exact to the histogram's 0.1 %); the metric rows (a stream's
+//!   `ttft`, `itl`, ..., a locustfile's own: `rlocust_metric_values_total`, `rlocust_metric_percentile`, in each
+//!   metric's unit); users by class,
 //!   the target user count, the runner state, the generator's CPU use; under a master, one series per worker
 //!   (state, users, CPU, memory).
 //! - the standard process series (`process_cpu_seconds_total`, `process_resident_memory_bytes`,
@@ -333,6 +335,9 @@ pub fn render(x: &Exposition<'_>, format: Format) -> String {
         if x.snap.has_corrected() {
             corrected_percentiles(&mut w, &x.snap.total, &entries);
         }
+        if !x.snap.metrics.is_empty() {
+            metric_series(&mut w, x.snap);
+        }
     }
     users_and_state(&mut w, x);
     generator_lateness(&mut w);
@@ -488,6 +493,53 @@ fn response_time_percentiles(w: &mut Writer, total: &EntrySnapshot, entries: &[&
                 "rlocust_response_time_percentile_seconds",
                 &[("method", &e.method), ("name", &e.name), ("quantile", q)],
                 e.percentile(*p) / 1000.0,
+            );
+        }
+    }
+}
+
+/// The metric rows (`stats::metrics`: a stream's `ttft`, `itl`, `e2e`, `tpot`, `output_tokens`, a locustfile's own),
+/// only when the run has any: how many values each holds and their whole-run percentiles, in the metric's own
+/// unit (the `unit` label: a metric in ms is exported in ms, as every other output shows it).
+fn metric_series(w: &mut Writer, snap: &Snapshot) {
+    w.family(
+        "rlocust_metric_values",
+        Kind::Counter,
+        None,
+        "Values recorded by metric and request name (stream metrics and custom metrics; never requests).",
+    );
+    for m in &snap.metrics {
+        w.sample(
+            "rlocust_metric_values_total",
+            &[
+                ("metric", m.metric()),
+                ("name", m.name()),
+                ("unit", &m.unit),
+            ],
+            m.count() as f64,
+        );
+    }
+    w.family(
+        "rlocust_metric_percentile",
+        Kind::Gauge,
+        None,
+        "Whole-run percentiles of each metric row in its unit (the unit label), exact to 0.1 %.",
+    );
+    let quantiles: Vec<String> = EXPORTED_PERCENTILES
+        .iter()
+        .map(|&p| float_label(p))
+        .collect();
+    for m in snap.metrics.iter().filter(|m| m.count() > 0) {
+        for (p, q) in EXPORTED_PERCENTILES.iter().zip(&quantiles) {
+            w.sample(
+                "rlocust_metric_percentile",
+                &[
+                    ("metric", m.metric()),
+                    ("name", m.name()),
+                    ("unit", &m.unit),
+                    ("quantile", q),
+                ],
+                m.row.percentile(*p),
             );
         }
     }
@@ -956,6 +1008,27 @@ mod tests {
         assert!(doc.contains("locust_requests_num_failures{method=\"POST\",name=\"/b\"} 1\n"));
         assert!(doc.contains("locust_running 2\n"));
         assert!(!doc.contains("# EOF"));
+    }
+
+    #[test]
+    fn metric_rows_are_their_own_families_only_when_recorded() {
+        let s = stats();
+        assert!(!render(&exposition(&s.snapshot()), Format::Text).contains("rlocust_metric"));
+        s.log_metric("ttft", "/chat", "ms", &[300.0, 310.0], 1_700_000_001.0)
+            .unwrap();
+        let snap = s.snapshot();
+        let doc = render(&exposition(&snap), Format::Text);
+        assert!(doc.contains("# TYPE rlocust_metric_values_total counter\n"));
+        assert!(doc.contains(
+            "rlocust_metric_values_total{metric=\"ttft\",name=\"/chat\",unit=\"ms\"} 2\n"
+        ));
+        assert!(doc.contains(
+            "rlocust_metric_percentile{metric=\"ttft\",name=\"Aggregated\",unit=\"ms\",quantile=\"1.0\"} 310\n"
+        ));
+        // metric values are not requests: the request counters did not move
+        assert!(doc.contains("locust_requests_num_requests{method=\"\",name=\"Aggregated\"} 7\n"));
+        let om = render(&exposition(&snap), Format::OpenMetrics);
+        assert!(om.contains("# TYPE rlocust_metric_values counter\n") && om.ends_with("# EOF\n"));
     }
 
     #[test]

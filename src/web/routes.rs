@@ -124,6 +124,8 @@ pub fn router(state: Arc<WebState>) -> Router {
             .route(&at("/rlocust/version"), api(GET, version))
             // rlocust's open workload (issue 31): the run's arrival-rate plan and its accounting (not in Locust's API)
             .route(&at("/rlocust/arrivals"), api(GET, arrivals_route))
+            // the metric rows (issue 40: a stream's ttft, itl, ...; a locustfile's own), for the Metrics tab
+            .route(&at("/rlocust/metrics"), api(GET, metrics_route))
             .route(&at("/login"), any(login));
         for asset in page::ASSETS {
             r = r.route(&at(asset), any(serve_asset));
@@ -657,6 +659,15 @@ fn start_run_timer(st: &WebState, run_time: Option<u64>) {
         });
         *st.run_timer.lock() = Some(timer.abort_handle());
     }
+}
+
+/// `GET /rlocust/metrics`: `{"metrics": [row, ...]}`, each row as the summary JSON has it (`report::metrics`).
+async fn metrics_route(st: Arc<WebState>, _req: Request) -> Response {
+    let snap = st.stats.snapshot();
+    json(
+        StatusCode::OK,
+        &J::obj([("metrics", crate::report::metrics::json(&snap))]),
+    )
 }
 
 async fn arrivals_route(_st: Arc<WebState>, _req: Request) -> Response {

@@ -166,6 +166,8 @@ export interface ReportArgs {
   profile: string | null;
   /** rlocust's open workload, when one ran. */
   arrivals?: Arrivals | null;
+  /** rlocust's metric rows, when the run recorded any. */
+  metrics?: MetricRow[] | null;
 }
 
 declare global {
@@ -173,6 +175,26 @@ declare global {
     templateArgs: IndexArgs | ReportArgs;
     theme?: string;
   }
+}
+
+/** One metric row (`GET rlocust/metrics`, the report's `metrics`): values in `unit`, never requests. */
+export interface MetricRow {
+  metric: string;
+  name: string;
+  unit: string;
+  count: number;
+  avg: number | null;
+  min: number | null;
+  max: number | null;
+  /** Keys "50" … "100" (Locust's percentiles to report). */
+  percentiles: Record<string, number> | null;
+  /** The last 10 seconds' "50" and "95" (null without values then). */
+  current: { "50": number | null; "95": number | null };
+}
+
+/** `GET rlocust/metrics`. */
+export interface MetricsResponse {
+  metrics: MetricRow[];
 }
 
 /** rlocust's open workload accounting (`GET rlocust/arrivals`'s `arrivals`, the report's `arrivals`). */

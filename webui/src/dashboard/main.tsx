@@ -16,6 +16,7 @@ import { About } from "./about";
 import { Dialog } from "./dialog";
 import { isLateness, LagItem } from "./lag";
 import { ArrivalsTable, isArrivalsResponse } from "../common/arrivals";
+import { MetricSeries, MetricsTab, isMetricsResponse } from "../common/metrics";
 import { StatsTab } from "./stats";
 import { load, save } from "../common/store";
 
@@ -30,9 +31,9 @@ export const NO_WORKERS = "You can't start a distributed test before at least on
 /** Locust's reason for a disabled Edit while a LoadTestShape runs the test (its EditButton). */
 export const SHAPE_EDIT = "Disabled for tests using LoadTestShape class";
 
-type Tab = "stats" | "charts" | "failures" | "exceptions" | "ratios" | "downloads" | "logs" | "workers";
+type Tab = "stats" | "charts" | "metrics" | "failures" | "exceptions" | "ratios" | "downloads" | "logs" | "workers";
 const TABS: [Tab, string][] = [
-  ["stats", "Statistics"], ["charts", "Charts"], ["failures", "Failures"], ["exceptions", "Exceptions"],
+  ["stats", "Statistics"], ["charts", "Charts"], ["metrics", "Metrics"], ["failures", "Failures"], ["exceptions", "Exceptions"],
   ["ratios", "Current Ratio"], ["downloads", "Download Data"], ["logs", "Logs"], ["workers", "Workers"],
 ];
 
@@ -109,6 +110,13 @@ function App({ args }: { args: IndexArgs }) {
   const [lateness, setLateness] = useOwnRoute("rlocust/generator", isLateness, 4000, polled);
   const [open, , fetchArrivals] = useOwnRoute("rlocust/arrivals", isArrivalsResponse, 2000, polled);
   useEffect(() => { fetchArrivals(); }, [state]);
+  // rlocust's metric rows (streams' ttft, itl, ...; a locustfile's own): the tab shows once there are any
+  const metricSeries = useRef(new MetricSeries());
+  const [metrics, , fetchMetrics] = useOwnRoute("rlocust/metrics", isMetricsResponse, 2000, polled);
+  useEffect(() => { fetchMetrics(); }, [state]);
+  useEffect(() => {
+    if (metrics?.metrics.length && LIVE.has(state)) metricSeries.current.push(Date.now() / 1000, metrics.metrics);
+  }, [metrics]);
   // what it showed belongs to the test that stopped (a reset clears it on the server too)
   useEffect(() => { if (!polled) setLateness(null); }, [state]);
   useEffect(() => { if (!polled) fetchStats().catch(() => {}); }, []);
@@ -171,7 +179,7 @@ function App({ args }: { args: IndexArgs }) {
 
   const statColumns = useMemo(() => liveStatColumns(args.percentiles_to_statistics ?? []), []);
   const specs = useMemo(() => chartSpecs(args.percentiles_to_chart ?? []), []);
-  const tabs = TABS.filter(([k]) => k !== "workers" || args.is_distributed);
+  const tabs = TABS.filter(([k]) => (k !== "workers" || args.is_distributed) && (k !== "metrics" || !!metrics?.metrics.length));
   const failPct = stats ? Math.round((stats.fail_ratio ?? 0) * 100) : 0;
   const users = stats?.user_count ?? args.user_count ?? 0;
   const noWorkers = args.is_distributed && !workerCount;
@@ -250,6 +258,7 @@ function App({ args }: { args: IndexArgs }) {
             {tab === "stats" && open?.arrivals ? <ArrivalsTable a={open.arrivals} live={open.running ?? LIVE.has(state)} /> : null}
             {tab === "stats" ? <StatsTab rows={stats?.stats ?? []} columns={statColumns} totalNames={totalNames} /> : null}
             {tab === "charts" ? <Charts data={chart} specs={specs} theme={theme} /> : null}
+            {tab === "metrics" ? <MetricsTab rows={metrics?.metrics ?? []} series={metricSeries.current} theme={theme} /> : null}
             {tab === "failures" ? <FailuresTable rows={stats?.errors ?? []} /> : null}
             {tab === "exceptions" ? (exceptions ? <ExceptionsTable rows={exceptions} /> : <p class="empty">Loading…</p>) : null}
             {tab === "ratios" ? <Ratios tasks={tasks} /> : null}

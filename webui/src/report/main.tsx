@@ -10,6 +10,7 @@ import { num } from "../common/format";
 import { ExceptionsTable, FailuresTable, isTotal, Ratios, reportStatColumns, statKey } from "../common/views";
 import { useTheme } from "../common/theme";
 import { ArrivalsTable } from "../common/arrivals";
+import { MetricsTable } from "../common/metrics";
 
 function fmtTime(iso: string): string {
   const d = new Date(iso);
@@ -49,6 +50,15 @@ function Report({ args }: { args: ReportArgs }) {
         </dl>
 
         {args.arrivals ? <ArrivalsTable a={args.arrivals} live={false} /> : null}
+
+        {args.metrics?.length ? (
+          <>
+            <h2>Metrics</h2>
+            <p class="note">Streams timed at the wire (ttft, itl, e2e, tpot, output tokens) and the locustfile's own
+              metrics; values in each metric's unit, not requests.</p>
+            <MetricsTable rows={args.metrics} />
+          </>
+        ) : null}
 
         <h2>Request Statistics</h2>
         <Table id="requests" columns={reportStatColumns()} rows={args.requests_statistics ?? []} rowKey={statKey}
