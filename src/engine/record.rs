@@ -112,6 +112,7 @@ impl Recorder {
         let put = |metric: &str, unit: &str, values: &[f64]| {
             // (the values are finite and >= 0 and the labels bounded by construction: it cannot be refused)
             let _ = self.stats.log_metric(metric, name, unit, values, now);
+            crate::otel::record::metric(metric, name, unit, values);
         };
         let ttft = m.first.map(since);
         if let Some(v) = ttft {
@@ -145,7 +146,9 @@ impl Recorder {
         value: f64,
     ) -> Result<(), crate::stats::MetricError> {
         self.stats
-            .log_metric(metric, name, unit, &[value], crate::log::now())
+            .log_metric(metric, name, unit, &[value], crate::log::now())?;
+        crate::otel::record::metric(metric, name, unit, &[value]);
+        Ok(())
     }
 
     /// A failure row without a request (Python's `log_error`).

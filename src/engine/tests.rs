@@ -552,3 +552,33 @@ async fn a_stream_that_breaks_or_is_dropped_keeps_what_it_measured_and_stops_the
     assert_eq!(metric(&rig.stats, "itl").unwrap().count(), 3);
     assert!(metric(&rig.stats, "e2e").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_read_timeout_applies_between_the_pieces_of_a_stream() {
+    let rig = rig();
+    let base = target().await;
+    let (mut spec, meta) = llm_call(
+        &base,
+        "/v1/chat/completions?ttft_ms=10&itl_ms=10&tokens=50&stall_after=3",
+        Flavor::Requests,
+        true,
+    );
+    spec.timeouts.read = Some(Duration::from_millis(300));
+    spec.timeout_texts.1 = Some("0.3".into());
+    rig.submitter
+        .queue(Job::new(&rig.http.user_client(), spec, meta));
+    rig.submitter.flush();
+    let done = completions(&rig.bridge, 1).await;
+    let feed = done[0].done.feed.clone().unwrap();
+    let t0 = Instant::now();
+    let err = read_feed(&feed).await.unwrap_err();
+    // requests' ReadTimeoutError inside its ConnectionError, raised where the locustfile reads
+    let HttpError::Read { exc, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(format!("{exc:?}").contains("Read timed out"), "{exc:?}");
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(metric(&rig.stats, "itl").unwrap().count(), 2);
+    assert!(metric(&rig.stats, "e2e").is_none());
+}

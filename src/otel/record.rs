@@ -24,6 +24,9 @@ const TOO_MANY: &str = "Too many unique request names";
 struct Instruments {
     duration: Histogram<f64>,
     http_duration: Histogram<f64>,
+    /// `rlocust.metric`: the metric rows' values (stream metrics, a locustfile's own), attributes `metric`, `name`,
+    /// `unit`.
+    metric: Histogram<f64>,
     /// The `name` attribute of each name seen so far (at most [`MAX_REQUEST_NAMES`]).
     names: RwLock<HashMap<String, KeyValue>>,
     too_many: KeyValue,
@@ -58,9 +61,17 @@ pub(super) fn install_meter(p: &SdkMeterProvider) {
         .with_unit("ms")
         .with_description("measures the duration of the outbound HTTP request")
         .build();
+    let metric = p
+        .meter("rlocust")
+        .f64_histogram("rlocust.metric")
+        .with_description(
+            "Stream metrics (ttft, itl, e2e, tpot, output_tokens) and custom metrics, in the unit of the unit attribute",
+        )
+        .build();
     let _ = INSTRUMENTS.set(Instruments {
         duration,
         http_duration,
+        metric,
         names: RwLock::new(HashMap::new()),
         too_many: KeyValue::new("name", TOO_MANY),
     });
@@ -116,6 +127,21 @@ pub fn request(name: &str, response_time_ms: Option<f64>, error: Option<&str>) {
         return;
     };
     record_named(ins, name, ms / 1000.0, error);
+}
+
+/// Values of a metric row (`engine::record`: a stream's metrics at its end, a locustfile's own).
+pub fn metric(metric: &str, name: &str, unit: &str, values: &[f64]) {
+    let Some(ins) = INSTRUMENTS.get() else {
+        return;
+    };
+    let attrs = [
+        KeyValue::new("metric", metric.to_owned()),
+        KeyValue::new("name", name.to_owned()),
+        KeyValue::new("unit", unit.to_owned()),
+    ];
+    for &v in values {
+        ins.metric.record(v, &attrs);
+    }
 }
 
 fn record_named(ins: &Instruments, name: &str, secs: f64, error: Option<&str>) {

@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import SITE, Run
+from conftest import REPO, RLOCUST_BIN, SITE, Run, free_port, run_tool, stop, wait_listening
 
 # -u 2 -r 2 -t 4s: every locustfile also bounds its users' iterations, so neither the time nor the count is open
 ARGS = ["-u", "2", "-r", "2", "-t", "4s"]
@@ -175,3 +175,33 @@ def test_openai(side_by_side, base_env, openai_endpoint):
         rows = run.rows()
         assert rows[("POST", "mini")]["Average Content Size"] == "7.0", run.describe()
         assert rows[("POST", "/v1/chat/completions")]["Average Content Size"] == "0.0", run.describe()
+
+
+def test_openai_streams_are_timed_at_the_wire(base_env, tmp_path):
+    """rlocust only (Locust's OpenAIUser hook reads a streamed answer as JSON and raises): examples/llm/openai_user.py
+    against rlocust-target's streaming chat completions; the client's exchanges run on the engine, so the stream has
+    its metrics under the rename_request name, and the request rows are the hook's, as under Locust."""
+    target = str(REPO / "target" / "release" / "rlocust-target")
+    port = free_port()
+    server = subprocess.Popen([target, "--port", str(port), "--max-seconds", "120", "--llm-ttft-ms", "80",
+                               "--llm-itl-ms", "10"], stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_listening(port, server, "rlocust-target")
+        env = dict(base_env, OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=f"http://127.0.0.1:{port}/v1")
+        run = run_tool("rlocust", RLOCUST_BIN, str(REPO / "examples/llm/openai_user.py"),
+                       ["-u", "3", "-r", "3", "-t", "3s", "--stop-timeout", "5"], env, tmp_path)
+    finally:
+        stop(server)
+    assert run.code == 0, run.describe()
+    rows = run.rows()
+    chat = rows[("POST", "chat")]
+    n = int(chat["Request Count"])
+    assert n > 0 and chat["Failure Count"] == "0", run.describe()
+    # the hook's response_length: the stream's output tokens (48 asked, 48 sent)
+    assert chat["Average Content Size"] == "48.0", run.describe()
+    with open(tmp_path / "out_metrics.csv", newline="") as f:
+        metrics = {(r["Metric"], r["Name"]): r for r in csv.DictReader(f)}
+    assert int(metrics[("e2e", "chat")]["Count"]) == n
+    assert int(metrics[("itl", "chat")]["Count"]) == n * 47
+    assert metrics[("output_tokens", "chat")]["Max"] == "48"
+    assert 79 <= float(metrics[("ttft", "chat")]["50%"]) < 95

@@ -3,8 +3,14 @@ openai`) and its httpx client. Importing it needs OPENAI_API_KEY set, as in Locu
 
 Each HTTP exchange of the OpenAI client is reported: request_type the method, name the URL path (or the name of a
 `rename_request` block), response_length the response's `usage.output_tokens`, failure an httpx.HTTPStatusError.
+
+rlocust runs the client's exchanges on its engine (an httpx transport over an unrecorded engine call), so a streamed
+answer (`stream=True`) is timed at the wire like any other stream: `ttft`, `itl`, `e2e`, `output_tokens` and `tpot`
+under the same name (docs/llm.md). NOTE: Locust's hook reads a streamed answer as JSON and raises; here a streamed
+answer's response_length is the output tokens of its `usage` event (0 without one).
 """
 
+import json
 import os
 import time
 from contextlib import contextmanager
@@ -16,6 +22,82 @@ from locust.user import User
 
 if "OPENAI_API_KEY" not in os.environ:
     raise Exception("You need to set OPENAI_API_KEY env var to use OpenAIUser")
+
+
+def _output_tokens(response):
+    """`usage.output_tokens` of a whole JSON answer; of a streamed one (server-sent events), its last usage event's
+    output (or completion) tokens."""
+    if (response.headers.get("content-type") or "").startswith("text/event-stream"):
+        tokens = 0
+        for line in response.text.splitlines():
+            if not line.startswith("data:"):
+                continue
+            try:
+                usage = json.loads(line[5:]).get("usage") or {}
+            except (ValueError, AttributeError):
+                continue
+            tokens = usage.get("output_tokens", usage.get("completion_tokens", tokens))
+        return tokens
+    return response.json().get("usage", {}).get("output_tokens", 0)
+
+
+class _EngineBody(httpx.SyncByteStream):
+    """A response body as rlocust's engine reads it: the pieces as they arrived (already content-decoded)."""
+
+    def __init__(self, response):
+        self._response = response
+
+    def __iter__(self):
+        yield from self._response.iter_content(None)
+
+    def close(self):
+        self._response.close()
+
+
+class _EngineTransport(httpx.BaseTransport):
+    """httpx's transport on rlocust's engine: the exchange is sent by an HttpSession call that records nothing
+    itself (`catch_response=True`, never entered), so the client's hook reports it as Locust's does."""
+
+    def __init__(self, owner, user):
+        from locust.clients import HttpSession
+
+        self._owner = owner
+        self._session = HttpSession("", None, user)
+
+    def handle_request(self, request):
+        # (the engine sets the host, the length and the encodings it decodes)
+        headers = {k: v for k, v in request.headers.items()
+                   if k.lower() not in ("host", "content-length", "accept-encoding")}
+        body = request.read()
+        response = self._session.request(
+            request.method, str(request.url), name=self._owner.request_name or request.url.path,
+            catch_response=True, data=body, headers=headers, stream=_asks_stream(body), allow_redirects=False,
+            timeout=_timeout(request))
+        if not response.status_code:
+            error = response.error
+            cls = httpx.TimeoutException if "Timeout" in type(error).__name__ else httpx.ConnectError
+            raise cls(str(error), request=request)
+        # the engine decoded the body already: httpx must not decode it again
+        kept = [(k, v) for k, v in response.headers.items()
+                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=kept, stream=_EngineBody(response), request=request)
+
+
+def _asks_stream(body):
+    """Whether the call asks for a streamed answer (`"stream": true` in its JSON body): it is then read as it
+    arrives; any other answer is read whole (an event stream is still watched)."""
+    if b'"stream"' not in body:
+        return False
+    try:
+        return json.loads(body).get("stream") is True
+    except (ValueError, AttributeError):
+        return False
+
+
+def _timeout(request):
+    t = request.extensions.get("timeout") or {}
+    connect, read = t.get("connect"), t.get("read")
+    return None if connect is None and read is None else (connect, read)
 
 
 class OpenAIClient(OpenAI):
@@ -43,12 +125,13 @@ class OpenAIClient(OpenAI):
                 exception=exception,
                 start_time=response.request.start_time,
                 response_time=elapsed,
-                response_length=response.json().get("usage", {}).get("output_tokens", 0),
+                response_length=_output_tokens(response),
                 url=response.url,
             )
 
         super().__init__(*args, **kwargs,
-                         http_client=httpx.Client(event_hooks={"request": [on_request], "response": [on_response]}))
+                         http_client=httpx.Client(transport=_EngineTransport(self, user),
+                                                  event_hooks={"request": [on_request], "response": [on_response]}))
 
     @contextmanager
     def rename_request(self, name):
