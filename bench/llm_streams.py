@@ -51,10 +51,10 @@ class Streamer(HttpUser):
         first = None
         body = {"model": "m", "stream": True, "stream_options": {"include_usage": True}, "max_tokens": %(tokens)d,
                 "messages": [{"role": "user", "content": "hi"}]}
-        with self.client.post("/v1/chat/completions", json=body, stream=True, name="chat") as r:
-            for line in r.iter_lines():
-                if first is None and line.startswith(b"data: ") and b'"content":"tok' in line:
-                    first = time.perf_counter()
+        r = self.client.post("/v1/chat/completions", json=body, stream=True, name="chat")
+        for line in r.iter_lines():
+            if first is None and line.startswith(b"data: ") and b'"content":"tok' in line:
+                first = time.perf_counter()
         if first is not None:
             metric("python_ttft", (first - t0) * 1000, unit="ms", name="chat")
 
@@ -102,7 +102,8 @@ def rlocust_round(rlocust: str, base: str, users: int, busy: int, seconds: int, 
     get_json(base + "/v1/_stamps?reset=1")
     env = dict(os.environ, LLM_BENCH_USERS=str(users), LLM_BENCH_BUSY=str(busy))
     total = users + busy
-    proc = subprocess.Popen([rlocust, "-f", str(lf), "--headless", "-u", str(total), "-r", str(total), "-t",
+    # (spawned over 5 s: 100 requests arriving at once queue in the server before its stamps start)
+    proc = subprocess.Popen([rlocust, "-f", str(lf), "--headless", "-u", str(total), "-r", str(total / 5), "-t",
                              f"{seconds}s", "--stop-timeout", "5", "-H", base, "--csv", str(work / "r"),
                              "--only-summary"], env=env, cwd=work, stdout=subprocess.DEVNULL,
                             stderr=open(work / "rlocust.log", "wb"))
@@ -118,6 +119,8 @@ def rlocust_round(rlocust: str, base: str, users: int, busy: int, seconds: int, 
         sys.exit("rlocust did not end in time")
     main = proc.args[0].rsplit("/", 1)[-1][:15]
     hub = (after.get(main, 0) - before.get(main, 0)) / (t1 - t0)
+    if not (work / "r_metrics.csv").exists():
+        sys.exit("rlocust wrote no metrics:\n" + (work / "rlocust.log").read_text()[-3000:])
     rows = {(r["Metric"], r["Name"]): r for r in csv.DictReader(open(work / "r_metrics.csv", newline=""))}
     stats = {r["Name"]: r for r in csv.DictReader(open(work / "r_stats.csv", newline=""))}
     server = get_json(base + "/v1/_stamps")

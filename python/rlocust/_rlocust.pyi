@@ -48,6 +48,7 @@ __all__ = [
     "log_error",
     "log_exception",
     "log_line",
+    "log_metric",
     "log_request",
     "note_wait_late",
     "open_acquire",
@@ -642,6 +643,10 @@ def log_error(request_type: str, name: str, error: str) -> None:
 
 def log_exception(msg: str, traceback: str, node: str) -> None:
     """Record a task exception (message, formatted traceback, node id) for the exceptions table."""
+
+def log_metric(metric: str, value: float, unit: str = "", name: str = "") -> None:
+    """Record a value of a locustfile's own metric (`rlocust.metric`): a metric row, never a request. A negative or
+    non-finite value, an empty metric name or a metric's second unit raise ValueError."""
 
 def log_line(line: str) -> None:
     """Keep one formatted log line for the web UI's `/logs` (the last 500 are kept)."""

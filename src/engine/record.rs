@@ -101,14 +101,16 @@ impl Recorder {
     }
 
     /// A watched body of request `name` ended (or was abandoned) with `marks` (`http::events`): its metric rows,
-    /// never requests. `ttft` (the call's start to the first content event; for a body that is no event stream,
-    /// its first byte) and `itl` (the gaps between content events) are kept for any stream, as measured; `e2e`
-    /// (the start to the body's end), `output_tokens` (the stream's `usage`) and `tpot` ((e2e - ttft) / (tokens
+    /// never requests. `ttft` (the request sent, its last byte written, to the first content event; for a body that
+    /// is no event stream, its first byte) and `itl` (the gaps between content events) are kept for any stream, as
+    /// measured; `e2e` (the request sent to the body's end), `output_tokens` (the stream's `usage`) and `tpot` ((e2e - ttft) / (tokens
     /// - 1)) only for one that ended cleanly.
     pub fn stream(&self, name: &str, t: &http::Timings, m: &http::Marks) {
         let now = crate::log::now();
+        // from the request sent (the call's start where that is unknown: HTTP/2)
+        let from = t.sent.unwrap_or(t.start);
         let since =
-            |i: std::time::Instant| i.saturating_duration_since(t.start).as_secs_f64() * 1000.0;
+            |i: std::time::Instant| i.saturating_duration_since(from).as_secs_f64() * 1000.0;
         let put = |metric: &str, unit: &str, values: &[f64]| {
             // (the values are finite and >= 0 and the labels bounded by construction: it cannot be refused)
             let _ = self.stats.log_metric(metric, name, unit, values, now);

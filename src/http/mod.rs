@@ -258,6 +258,8 @@ pub struct Exchange {
     pub setup: Option<Setup>,
     /// What its body showed as it arrived, when it was watched (`events`; a streamed body's are its tail's).
     pub marks: Option<Box<Marks>>,
+    /// When the request had been written to the connection (`None` where unknown).
+    pub sent_at: Option<Instant>,
 }
 
 /// The result of a whole call: the final response (if any), the responses redirected through, or the error.
@@ -453,6 +455,7 @@ impl UserClient {
             if let Ok(r) = &result {
                 timings.head = Some(r.head_at);
                 timings.first_byte = r.body_at;
+                timings.sent = r.sent_at;
                 timings.socket_wait = r.lag;
                 if let Some(setup) = r.setup {
                     timings.connected = Some(setup.connected);
@@ -482,6 +485,7 @@ impl UserClient {
                         body_at: None,
                         setup: None,
                         marks: None,
+                        sent_at: None,
                     }),
                     history,
                     error: Some(HttpError::Read { exc, head: None }),
@@ -759,6 +763,7 @@ async fn run_chain(
             body_at: raw.body_at,
             setup: raw.setup,
             marks: raw.marks,
+            sent_at: raw.sent,
         };
         if spec.allow_redirects
             && is_redirect(status)

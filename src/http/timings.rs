@@ -21,6 +21,9 @@ pub struct Timings {
     /// TLS handshake done, if the call opened it; `None` when it reused one.
     pub connected: Option<Instant>,
     pub secured: Option<Instant>,
+    /// When the final request had been written to its connection (`None` when unknown: HTTP/2, or no request
+    /// went out).
+    pub sent: Option<Instant>,
     /// When the final response's head had arrived (as the kernel stamped its packets, where it does); `None`
     /// when the call ended without a response.
     pub head: Option<Instant>,
@@ -43,6 +46,7 @@ impl Timings {
             start,
             connected: None,
             secured: None,
+            sent: None,
             head: None,
             first_byte: None,
             end: start,

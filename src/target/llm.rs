@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::Query;
+use axum::extract::{Extension, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -76,20 +76,26 @@ fn param(q: &std::collections::HashMap<String, String>, k: &str) -> Option<f64> 
         .filter(|v| v.is_finite() && *v >= 0.0)
 }
 
+/// When the server had read a request's head (set by the target's first middleware): the schedule's zero.
+#[derive(Clone, Copy)]
+pub struct Arrived(pub Instant);
+
 /// `POST /v1/chat/completions`.
 pub async fn chat(
+    arrived: Option<Extension<Arrived>>,
     Query(q): Query<std::collections::HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    respond(q, body, true).await
+    respond(arrived, q, body, true).await
 }
 
 /// `POST /v1/completions`.
 pub async fn completions(
+    arrived: Option<Extension<Arrived>>,
     Query(q): Query<std::collections::HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    respond(q, body, false).await
+    respond(arrived, q, body, false).await
 }
 
 /// `GET /v1/_stamps`: what the server sent, as it stamped it: streams completed, and `ttft_ms` and `itl_ms` as
@@ -122,11 +128,12 @@ pub async fn stamps(Query(q): Query<std::collections::HashMap<String, String>>) 
 }
 
 async fn respond(
+    arrived: Option<Extension<Arrived>>,
     q: std::collections::HashMap<String, String>,
     body: Bytes,
     chat: bool,
 ) -> Response {
-    let arrived = Instant::now();
+    let arrived = arrived.map_or_else(Instant::now, |a| a.0.0);
     let req: Value = match serde_json::from_slice(&body) {
         Ok(v @ Value::Object(_)) => v,
         _ => {

@@ -141,7 +141,10 @@ static SERVED: AtomicU64 = AtomicU64::new(0);
 /// Reads every request body before routing. A handler that ignores the body would make hyper close the
 /// keep-alive connection after responding, and clients that reuse it then fail at random with
 /// "Remote end closed connection without response".
-async fn read_whole_body(req: Request, next: Next) -> Response {
+async fn read_whole_body(mut req: Request, next: Next) -> Response {
+    // (the inference endpoints time their tokens from here: the request's head has just been read)
+    req.extensions_mut()
+        .insert(llm::Arrived(std::time::Instant::now()));
     if req.uri().path() != "/_served" {
         SERVED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }

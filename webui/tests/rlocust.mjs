@@ -9,7 +9,8 @@
 // the Download Data tab and downloaded (Content-Disposition attachment) and the downloaded file is opened from
 // file:// with every other request refused. Then SIGTERM: the --html file (report_5.html) must exist with Locust's
 // report keys and open offline the same way. A second rlocust under --web-base-path /ui serves the page, its assets
-// and its API under /ui/; a third runs a LoadTestShape from the form; a fourth an arrival rate (issue 31). Screenshots: rlocust-dashboard-light.png, rlocust-dashboard-dark.png, rlocust-report.png.
+// and its API under /ui/; a third runs a LoadTestShape from the form; a fourth an arrival rate (issue 31); a fifth a
+// streaming locustfile, whose Metrics tab shows the stream metrics (issue 40). Screenshots: rlocust-dashboard-light.png, rlocust-dashboard-dark.png, rlocust-report.png.
 // Every process is bounded (timeouts, killed at the end); the whole test gives up after 300 s.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -595,6 +596,35 @@ async function main() {
         `the table (${final}) is not the stopped run's accounting ${JSON.stringify(stopped.arrivals?.dropped)}`);
       await op.unroute("**/rlocust/arrivals");
       await done(open, "with an arrival rate");
+    });
+
+    await step("a streaming locustfile: the Metrics tab appears with its table and a chart per metric (issue 40)", async () => {
+      const llm = await another("examples/llm/chat_stream.py", "metrics");
+      const [mp, root] = [llm.page, llm.root];
+      await mp.fill("#user_count", "4");
+      await mp.fill("#spawn_rate", "4");
+      await mp.click("form.swarm-form button[type=submit]");
+      // the tab shows once the run has a metric; the statistics keep one row per request, not per token
+      await mp.waitForSelector("#tab-metrics", { timeout: 15_000 });
+      await mp.click("#tab-metrics");
+      await mp.waitForSelector("#metrics tbody tr");
+      const cells = async () => (await mp.locator("#metrics tbody td:nth-child(1)").allTextContents());
+      await until(async () => {
+        const got = await cells();
+        return ["ttft", "itl", "e2e", "tpot", "output_tokens", "answer_chars"].every((m) => got.includes(m));
+      }, 15_000, "every stream metric in the table");
+      const api = (await (await get(root + "rlocust/metrics")).json()).metrics;
+      const ttft = api.find((m) => m.metric === "ttft" && m.name === "chat");
+      assert(ttft && ttft.unit === "ms" && ttft.count > 0 && ttft.percentiles["50"] >= 50, `api ${JSON.stringify(ttft)}`);
+      // a chart per metric once two polls came in (p50 and p95 of the last 10 s)
+      await until(async () => (await mp.locator(".metrics .chart .uplot canvas").count()) >= 5, 15_000,
+        "the metric charts");
+      const stats = await apiStats(root);
+      const chat = stats.stats.find((r) => r.name === "chat");
+      assert(chat && chat.num_requests < ttft.count * 2, `requests ${chat?.num_requests} vs streams ${ttft.count}`);
+      await axeCheck(mp, "metrics tab");
+      await shot(mp, "rlocust-metrics.png");
+      await done(llm, "with a streaming locustfile");
     });
 
     await step("no JavaScript or console errors", async () => assert(errors.length === 0, errors.join("; ")));

@@ -239,6 +239,7 @@ pub(super) async fn attempt(
         body_at,
         setup: None,
         marks: None,
+        sent: None,
     })
 }
 

@@ -264,6 +264,8 @@ pub struct RawResponse {
     /// What its body showed as it arrived (`events`), when it was watched: a call with `stream=True`, or an
     /// event stream. A streamed response's marks stay with its [`Tail`] until the body ends.
     pub marks: Option<Box<Marks>>,
+    /// When the request's last byte had been written to the connection (`None` where unknown: HTTP/2).
+    pub sent: Option<Instant>,
 }
 
 /// When a new connection was ready: its TCP connection (through the proxy's tunnel, if any) and its TLS
@@ -739,6 +741,7 @@ async fn attempt(
             .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into())),
         None => sent.await,
     };
+    let written = Instant::now();
     match sent {
         Ok(()) => {}
         // NOTE: both clients go on to read when the server closed while the request was being sent: it may have
@@ -805,6 +808,7 @@ async fn attempt(
                 body_at: state.body_at,
                 setup: None,
                 marks: None,
+                sent: Some(written),
             };
             let tail = Tail {
                 conn: Some(stream),
@@ -835,6 +839,7 @@ async fn attempt(
         body_at: state.body_at,
         setup: None,
         marks: state.watch.map(|w| Box::new(w.into_marks())),
+        sent: Some(written),
     };
     Ok((resp, reusable.then_some(stream)))
 }
