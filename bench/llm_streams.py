@@ -11,8 +11,10 @@ time, so the interpreter is busy (the run reports how busy its thread was). Comp
 - rlocust's `ttft` and `itl` (timed by the engine as the bytes arrive);
 - a TTFT timed in the locustfile in Python (today's workaround: `time.perf_counter()` around the call and the first
   data line), recorded with `rlocust.metric` so it adds no request rows;
-- with `--guidellm PATH` (GuideLLM 0.8's `guidellm` command, which pulls torch: not in the default path), GuideLLM
-  at the same concurrency on the same server, its TTFT and ITL and its CPU per streamed request.
+- with `--guidellm PATH` (GuideLLM 0.8's `guidellm` command in its own venv, `pip install guidellm==0.8.*`, which
+  pulls torch: not in the default path), GuideLLM's `run` at the same concurrency on the same server (a local
+  word-level tokenizer for its synthetic prompts), its TTFT and ITL (GuideLLM's ITL is one value per request,
+  (latency - TTFT) / (tokens - 1)) and its CPU per streamed request. rlocust's CPU per stream is printed beside it.
 Every process is bounded in time and all traffic stays on 127.0.0.1.
 """
 
@@ -102,6 +104,7 @@ def rlocust_round(rlocust: str, base: str, users: int, busy: int, seconds: int, 
     get_json(base + "/v1/_stamps?reset=1")
     env = dict(os.environ, LLM_BENCH_USERS=str(users), LLM_BENCH_BUSY=str(busy))
     total = users + busy
+    c0 = os.times()
     # (spawned over 5 s: 100 requests arriving at once queue in the server before its stamps start)
     proc = subprocess.Popen([rlocust, "-f", str(lf), "--headless", "-u", str(total), "-r", str(total / 5), "-t",
                              f"{seconds}s", "--stop-timeout", "5", "-H", base, "--csv", str(work / "r"),
@@ -117,6 +120,8 @@ def rlocust_round(rlocust: str, base: str, users: int, busy: int, seconds: int, 
     except subprocess.TimeoutExpired:
         proc.kill()
         sys.exit("rlocust did not end in time")
+    c1 = os.times()
+    cpu = (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
     main = proc.args[0].rsplit("/", 1)[-1][:15]
     hub = (after.get(main, 0) - before.get(main, 0)) / (t1 - t0)
     if not (work / "r_metrics.csv").exists():
@@ -133,6 +138,7 @@ def rlocust_round(rlocust: str, base: str, users: int, busy: int, seconds: int, 
         "requests": int(stats["chat"]["Request Count"]),
         "aggregated": int(stats["Aggregated"]["Request Count"]),
         "streams_completed": int(rows[("e2e", "chat")]["Count"]),
+        "cpu_us_per_stream": cpu / max(int(rows[("e2e", "chat")]["Count"]), 1) * 1e6,
         "server": {"ttft_p50": server["ttft_ms"]["p50"], "ttft_p99": server["ttft_ms"]["p99"],
                    "itl_p50": server["itl_ms"]["p50"], "itl_p99": server["itl_ms"]["p99"],
                    "streams": server["streams"]},
@@ -142,37 +148,60 @@ def rlocust_round(rlocust: str, base: str, users: int, busy: int, seconds: int, 
     }
 
 
+def local_tokenizer(work: Path, guidellm: str) -> Path:
+    """A word-level tokenizer saved on disk for GuideLLM's synthetic prompts (its default would come from the Hugging
+    Face hub, which a loopback benchmark does not reach), made with the interpreter GuideLLM runs on."""
+    out = work / "tokenizer"
+    code = (
+        "from tokenizers import Tokenizer, models, pre_tokenizers\n"
+        "from transformers import PreTrainedTokenizerFast\n"
+        "words = ['[UNK]', '[BOS]', '[EOS]'] + [f'w{i}' for i in range(2000)]\n"
+        "t = Tokenizer(models.WordLevel(vocab={w: i for i, w in enumerate(words)}, unk_token='[UNK]'))\n"
+        "t.pre_tokenizer = pre_tokenizers.Whitespace()\n"
+        f"PreTrainedTokenizerFast(tokenizer_object=t, unk_token='[UNK]', bos_token='[BOS]', eos_token='[EOS]')"
+        f".save_pretrained({str(out)!r})\n"
+    )
+    python = str(Path(guidellm).with_name("python"))
+    subprocess.run([python, "-c", code], check=True, timeout=120)
+    return out
+
+
 def guidellm_round(guidellm: str, base: str, users: int, seconds: int, work: Path) -> dict | None:
+    """GuideLLM 0.8's `run` at `users` concurrent streams on the same server, for `seconds`."""
+    tokenizer = local_tokenizer(work, guidellm)
     get_json(base + "/v1/_stamps?reset=1")
     out = work / "guidellm.json"
     t0 = os.times()
-    start = time.monotonic()
-    r = subprocess.run([guidellm, "benchmark", "--target", base, "--profile", "concurrent", "--rate", str(users),
-                        "--max-seconds", str(seconds), "--data", f"prompt_tokens=16,output_tokens={TOKENS}",
-                        "--output-path", str(out)], cwd=work, capture_output=True, text=True,
-                       timeout=seconds + 600)
+    r = subprocess.run([guidellm, "run", "--backend", f"kind=openai_http,target={base},model=m,validate_backend=false",
+                        "--profile", f"kind=concurrent,streams={users}",
+                        "--constraint", f"kind=max_duration,seconds={seconds}",
+                        "--data", f"kind=synthetic_text,prompt_tokens=16,output_tokens={TOKENS}",
+                        "--tokenizer", f"kind=hf_auto,model={tokenizer}",
+                        "--output", f"kind=json,path={out}", "--disable-console-interactive"],
+                       cwd=work, capture_output=True, text=True, timeout=seconds + 600)
     t1 = os.times()
     if r.returncode != 0 or not out.exists():
         print(f"guidellm failed ({r.returncode}): {r.stderr[-2000:]}", file=sys.stderr)
         return None
     server = get_json(base + "/v1/_stamps")
     cpu = (t1.children_user - t0.children_user) + (t1.children_system - t0.children_system)
-    doc = json.loads(out.read_text())
-    bench = doc["benchmarks"][0]["metrics"]
+    metrics = json.loads(out.read_text())["benchmarks"][0]["metrics"]
 
     def stat(name: str, p: str) -> float | None:
         try:
-            return float(bench[name]["successful"]["percentiles"][p])
+            return float(metrics[name]["successful"]["percentiles"][p])
         except (KeyError, TypeError, ValueError):
             return None
 
+    streams = int(metrics["time_to_first_token_ms"]["successful"]["count"])
     return {
-        "server": {"ttft_p50": server["ttft_ms"]["p50"], "itl_p50": server["itl_ms"]["p50"],
+        "server": {"ttft_p50": server["ttft_ms"]["p50"], "ttft_p99": server["ttft_ms"]["p99"],
+                   "itl_p50": server["itl_ms"]["p50"], "itl_p99": server["itl_ms"]["p99"],
                    "streams": server["streams"]},
         "guidellm": {"ttft_p50": stat("time_to_first_token_ms", "p50"), "ttft_p99": stat("time_to_first_token_ms", "p99"),
                      "itl_p50": stat("inter_token_latency_ms", "p50"), "itl_p99": stat("inter_token_latency_ms", "p99")},
+        "streams": streams,
         "cpu_us_per_stream": cpu / max(server["streams"], 1) * 1e6,
-        "wall": time.monotonic() - start,
     }
 
 
@@ -213,13 +242,23 @@ def main() -> None:
             print(f"| {i} | TTFT timed in Python | {py['ttft_p50']:.2f} | {py['ttft_p99']:.2f} | | | | |")
             print(f"|   | (requests: chat {r['requests']}, Aggregated {r['aggregated']}) | | | | | | |")
             if a.guidellm:
+                # the CPU comparison: rlocust alone (no busy users) and GuideLLM, the same streams
+                with tempfile.TemporaryDirectory() as d:
+                    q = rlocust_round(a.rlocust, base, a.users, 0, a.seconds, Path(d))
+                ql = q["rlocust"]
+                print(f"| {i} | rlocust, no busy users | {ql['ttft_p50']:.2f} | {ql['ttft_p99']:.2f} | "
+                      f"{ql['itl_p50']:.2f} | {ql['itl_p99']:.2f} | {q['streams_completed']} | "
+                      f"CPU {q['cpu_us_per_stream']:.0f} µs/stream |")
                 with tempfile.TemporaryDirectory() as d:
                     g = guidellm_round(a.guidellm, base, a.users, a.seconds, Path(d))
                 if g:
-                    gl = g["guidellm"]
+                    gs, gl = g["server"], g["guidellm"]
                     fmt = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
-                    print(f"| {i} | GuideLLM | {fmt(gl['ttft_p50'])} | {fmt(gl['ttft_p99'])} | {fmt(gl['itl_p50'])} | "
-                          f"{fmt(gl['itl_p99'])} | {g['server']['streams']} | CPU {g['cpu_us_per_stream']:.0f} µs/stream |")
+                    print(f"| {i} | server's stamps (GuideLLM's run) | {gs['ttft_p50']:.2f} | {gs['ttft_p99']:.2f} | "
+                          f"{gs['itl_p50']:.2f} | {gs['itl_p99']:.2f} | {gs['streams']} | |")
+                    print(f"| {i} | GuideLLM (its ITL: per request) | {fmt(gl['ttft_p50'])} | {fmt(gl['ttft_p99'])} | "
+                          f"{fmt(gl['itl_p50'])} | {fmt(gl['itl_p99'])} | {g['streams']} | "
+                          f"CPU {g['cpu_us_per_stream']:.0f} µs/stream |")
     finally:
         server.kill()
         server.wait()

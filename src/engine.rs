@@ -216,10 +216,18 @@ fn complete(
                 Some(feed)
             }
             None => {
-                if let Some(marks) = outcome.marks.take()
-                    && failure.is_none()
-                {
-                    recorder.stream(&meta.name, &outcome.timings, &marks);
+                if failure.is_none() {
+                    if let Some(marks) = outcome.marks.take() {
+                        recorder.stream(&meta.name, &outcome.timings, &marks);
+                    } else if let Some(r) = &outcome.response
+                        && let Some(tokens) = http::events::body_output_tokens(
+                            http::header(&r.headers, "content-type"),
+                            &r.body,
+                        )
+                    {
+                        // a whole JSON answer's usage (a completion asked for without streaming)
+                        recorder.output_tokens(&meta.name, tokens);
+                    }
                 }
                 None
             }

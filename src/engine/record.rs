@@ -139,6 +139,15 @@ impl Recorder {
         }
     }
 
+    /// The output tokens a whole (not streamed) JSON answer of request `name` reported in its `usage`.
+    pub fn output_tokens(&self, name: &str, tokens: u64) {
+        let values = [tokens as f64];
+        let _ = self
+            .stats
+            .log_metric(OUTPUT_TOKENS, name, TOKENS, &values, crate::log::now());
+        crate::otel::record::metric(OUTPUT_TOKENS, name, TOKENS, &values);
+    }
+
     /// A value a locustfile records itself (the custom metric API): a metric row, never a request.
     pub fn metric(
         &self,

@@ -582,3 +582,24 @@ async fn the_read_timeout_applies_between_the_pieces_of_a_stream() {
     assert_eq!(metric(&rig.stats, "itl").unwrap().count(), 2);
     assert!(metric(&rig.stats, "e2e").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_json_answer_reports_its_output_tokens_only() {
+    let rig = rig();
+    let base = target().await;
+    let (mut spec, meta) = llm_call(
+        &base,
+        "/v1/chat/completions?ttft_ms=5&itl_ms=1&tokens=9",
+        Flavor::Requests,
+        false,
+    );
+    spec.body = Some(bytes::Bytes::from_static(br#"{"model":"m"}"#));
+    rig.submitter
+        .queue(Job::new(&rig.http.user_client(), spec, meta));
+    rig.submitter.flush();
+    completions(&rig.bridge, 1).await;
+    let tokens = metric(&rig.stats, "output_tokens").unwrap();
+    assert_eq!((tokens.count(), tokens.row.percentile(0.5)), (1, 9.0));
+    // no stream, no stream timings
+    assert!(metric(&rig.stats, "ttft").is_none() && metric(&rig.stats, "e2e").is_none());
+}

@@ -381,6 +381,25 @@ fn has_content(v: &serde_json::Value) -> bool {
     true
 }
 
+/// The output tokens a whole JSON answer reports (a non-streamed completion's `usage`), when its type is JSON and
+/// the end of its body names them (where OpenAI's, vLLM's and Ollama's answers put them); `None` for anything else.
+/// Its cost on other JSON bodies is a search of their last 1 KiB: no JSON is parsed for them.
+pub fn body_output_tokens(content_type: Option<&str>, body: &[u8]) -> Option<u64> {
+    let mime = content_type?.split(';').next()?.trim();
+    if !mime.eq_ignore_ascii_case("application/json") || body.len() > EVENT_CAP * 16 {
+        return None;
+    }
+    let tail = &body[body.len().saturating_sub(1024)..];
+    let mentions = |needle: &[u8]| tail.windows(needle.len()).any(|w| w == needle);
+    if !(mentions(b"\"completion_tokens\"")
+        || mentions(b"\"output_tokens\"")
+        || mentions(b"\"eval_count\""))
+    {
+        return None;
+    }
+    output_tokens(&serde_json::from_slice(body).ok()?)
+}
+
 fn output_tokens(v: &serde_json::Value) -> Option<u64> {
     let usage = v
         .get("usage")
@@ -500,6 +519,29 @@ mod tests {
         let m = w.marks();
         assert_eq!((m.events, m.oversized), (2, 1));
         assert!(w.line.capacity() <= EVENT_CAP * 2 && w.data.capacity() <= EVENT_CAP * 2);
+    }
+
+    #[test]
+    fn a_whole_json_answer_reports_its_usage_and_other_bodies_nothing() {
+        let chat = br#"{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":3,"completion_tokens":7}}"#;
+        assert_eq!(body_output_tokens(Some("application/json"), chat), Some(7));
+        assert_eq!(
+            body_output_tokens(
+                Some("application/json; charset=utf-8"),
+                br#"{"usage":{"output_tokens":9}}"#
+            ),
+            Some(9)
+        );
+        assert_eq!(body_output_tokens(Some("text/plain"), chat), None);
+        assert_eq!(body_output_tokens(None, chat), None);
+        assert_eq!(
+            body_output_tokens(Some("application/json"), br#"{"items":[1,2]}"#),
+            None
+        );
+        assert_eq!(
+            body_output_tokens(Some("application/json"), br#"{"completion_tokens": broken"#),
+            None
+        );
     }
 
     #[test]

@@ -13,6 +13,9 @@
 //! open), `reset_after=N` (close the connection after N tokens, mid-body), `garbage=1` (one malformed event
 //! among the tokens).
 //!
+//! `GET /v1/models` lists one model and `GET /health` answers 200, as vLLM's server does (benchmark clients such as
+//! GuideLLM check them before they start).
+//!
 //! Who calls it: the target's router. What it must not do: bind anything but loopback (the target does), or
 //! keep more than [`MAX_STAMPS`] stamps.
 use std::sync::Mutex;
@@ -96,6 +99,16 @@ pub async fn completions(
     body: Bytes,
 ) -> Response {
     respond(arrived, q, body, false).await
+}
+
+/// `GET /v1/models`: the one model it serves (what inference clients ask before they start).
+pub async fn models() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"object": "list", "data": [{"id": "rlocust-mock", "object": "model", "owned_by": "rlocust"}]})
+            .to_string(),
+    )
+        .into_response()
 }
 
 /// `GET /v1/_stamps`: what the server sent, as it stamped it: streams completed, and `ttft_ms` and `itl_ms` as

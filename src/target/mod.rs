@@ -111,6 +111,8 @@ pub fn router() -> Router {
         .route("/v1/chat/completions", post(llm::chat))
         .route("/v1/completions", post(llm::completions))
         .route("/v1/_stamps", get(llm::stamps))
+        .route("/v1/models", get(llm::models))
+        .route("/health", get(|| async { StatusCode::OK }))
         .route("/gzip", any(gzip))
         .route("/todos", get(list_todos).post(create_todo))
         .route("/todos/", get(list_todos).post(create_todo))

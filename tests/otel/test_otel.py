@@ -397,3 +397,27 @@ def test_console_exporters_side_by_side(target, locust_bin):
              for rm in d["resource_metrics"] for sm in rm["scope_metrics"] for m in sm["metrics"]
              if m["name"] == "locust.users.count"]
     assert 3 in users, users
+
+
+def test_stream_metrics_are_exported_as_rlocust_metric(receiver, target):
+    """Issue 40: a streaming locustfile's metric rows (ttft, itl, e2e, ...) go out as the `rlocust.metric` histogram,
+    one series per (metric, name, unit), each as many values as the run recorded."""
+    locustfile = str(Path(__file__).resolve().parents[2] / "examples/llm/chat_stream.py")
+    result = run(RLOCUST, locustfile, target, otel_env(receiver, "grpc"), seconds=3,
+                 extra=("--stop-timeout", "5"))
+    assert result.code == 0, result.log
+    streams = result.requests("chat")
+    assert streams > 0
+
+    def exported():
+        counts = {(dict(k)["metric"], dict(k)["name"], dict(k)["unit"]): n
+                  for k, n in receiver.last_histogram_counts("rlocust.metric").items()}
+        assert counts.get(("ttft", "chat", "ms")) == streams, counts
+        assert counts.get(("e2e", "chat", "ms")) == streams, counts
+        assert counts.get(("output_tokens", "chat", "tokens")) == streams, counts
+        assert counts.get(("itl", "chat", "ms")) == streams * 63, counts
+        assert counts.get(("answer_chars", "chat", "chars")) == streams, counts
+
+    settle(exported)
+    # the request histogram still counts requests only, one per stream
+    settle(lambda: _assert(histogram_counts_by_name(receiver, "locust.client.duration") == {"chat": streams}))
