@@ -95,7 +95,8 @@ async function main() {
     await step("charts draw and grow with each poll", async () => {
       await page.click("#tab-charts");
       assert(new URL(page.url()).searchParams.get("tab") === "charts", "?tab= not kept");
-      assert((await page.locator(".chart canvas").count()) === 3, "not 3 charts");
+      // (uPlot makes each canvas after its panel renders: a fresh-clone run counted 2 of the 3 at once)
+      await until(async () => (await page.locator(".chart canvas").count()) === 3, 5000, "3 charts");
       const n = await until(() => chartPoints(page), 10_000, "chart points");
       await until(async () => (await chartPoints(page)) > n, 10_000, "a new chart point");
       await page.mouse.move(0, 0);
