@@ -24,7 +24,7 @@ use crate::pyfmt::{
 use crate::stats::{EntrySnapshot, ErrorSnapshot, Snapshot, percentiles_to_report};
 
 /// Append one field with Python `csv.QUOTE_MINIMAL` rules.
-fn push_field(out: &mut String, field: &str) {
+pub(crate) fn push_field(out: &mut String, field: &str) {
     if field.contains([',', '"', '\r', '\n']) {
         out.push('"');
         out.push_str(&field.replace('"', "\"\""));

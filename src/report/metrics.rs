@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 
 use crate::pyfmt::json::J;
 use crate::pyfmt::readable_percentiles;
+use crate::report::csv::push_field;
 use crate::stats::{MetricSnapshot, Snapshot, percentiles_to_report};
 
 /// The CSV header: `Metric,Name,Unit,Count,Average,Min,Max` and the percentile columns.
@@ -35,16 +36,6 @@ pub fn fmt_value(v: f64) -> String {
         s.pop();
     }
     if s == "-0" { "0".into() } else { s }
-}
-
-fn csv_field(out: &mut String, f: &str) {
-    if f.contains([',', '"', '\r', '\n']) {
-        out.push('"');
-        out.push_str(&f.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(f);
-    }
 }
 
 /// The rows in the order shown: each metric in the order first recorded, its names sorted, then its row over
@@ -82,11 +73,11 @@ pub fn csv(snap: &Snapshot) -> Option<String> {
     let mut out = csv_header();
     for m in ordered(snap) {
         let r = &m.row;
-        csv_field(&mut out, m.metric());
+        push_field(&mut out, m.metric());
         out.push(',');
-        csv_field(&mut out, m.name());
+        push_field(&mut out, m.name());
         out.push(',');
-        csv_field(&mut out, &m.unit);
+        push_field(&mut out, &m.unit);
         let count = m.count();
         let _ = write!(out, ",{count}");
         if count == 0 {

@@ -879,6 +879,20 @@ impl ReadState {
         }
     }
 
+    /// The response is complete: the watch sees its last bytes (a streamed body's rest; a whole body as the reader
+    /// held it, see [`Watch::grown`]) and its end.
+    fn watch_done(&mut self, c: &wire::Complete, until: Until) {
+        let last = if until == Until::Chunk {
+            if let (Some(w), Some(at)) = (self.watch.as_mut(), self.read_at) {
+                w.push(&c.body, at);
+            }
+            None
+        } else {
+            Some(c.encoded.as_deref().unwrap_or(&c.body))
+        };
+        self.watch_end(last);
+    }
+
     /// The body ended cleanly with `last` (what the reader held at its end; see [`Watch::grown`]).
     fn watch_end(&mut self, last: Option<&[u8]>) {
         if let Some(w) = self.watch.as_mut() {
@@ -946,15 +960,7 @@ async fn pump(
                 continue;
             }
             Ok(Step::Done(c)) => {
-                let last = if until == Until::Chunk {
-                    if let (Some(w), Some(at)) = (state.watch.as_mut(), state.read_at) {
-                        w.push(&c.body, at);
-                    }
-                    None
-                } else {
-                    Some(c.encoded.as_deref().unwrap_or(&c.body))
-                };
-                state.watch_end(last);
+                state.watch_done(&c, until);
                 return Ok(Pumped::Done(c));
             }
             Err(e) => {
@@ -1006,15 +1012,7 @@ async fn pump(
             Some(f) => f,
             None => match reader.eof(buf) {
                 Ok(Step::Done(c)) => {
-                    let last = if until == Until::Chunk {
-                        if let (Some(w), Some(at)) = (state.watch.as_mut(), state.read_at) {
-                            w.push(&c.body, at);
-                        }
-                        None
-                    } else {
-                        Some(c.encoded.as_deref().unwrap_or(&c.body))
-                    };
-                    state.watch_end(last);
+                    state.watch_done(&c, until);
                     return Ok(Pumped::Done(c));
                 }
                 Ok(_) => (reader.io_error(&io::ErrorKind::UnexpectedEof.into()), false),
