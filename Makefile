@@ -52,6 +52,7 @@ ORACLE ?= .venv-oracle
 # The oracle of scenarios that use locust-plugins' options (-i/--iterations): Locust with the plugin installed.
 ORACLE_PLUGINS ?= .venv-oracle-plugins
 CONTRIB_SITE ?= .contrib-site
+AIO_SITE ?= .aio-site
 ORACLE_OTEL ?= .venv-oracle-otel
 BUILD_VENV ?= .venv-build
 LOCUST_TESTS_SITE ?= .locust-tests-site
@@ -75,7 +76,7 @@ VPY := $(CURDIR)/$(VENV)/bin/python
 export PYO3_PYTHON := $(VPY)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: tools image test-deploy deps build demo sdist wheel wheel-aarch64 test test-lane-diff test-lane-rest test-rust test-python test-lib locust-own-tests test-locust-e2e test-diff test-web test-dist test-packaging test-contrib test-obs test-open test-otel lint clean webui webui-check test-webui
+.PHONY: tools image test-deploy deps build demo sdist wheel wheel-aarch64 test test-lane-diff test-lane-rest test-rust test-python test-lib locust-own-tests test-locust-e2e test-diff test-web test-dist test-packaging test-contrib test-obs test-open test-aio test-otel lint clean webui webui-check test-webui
 
 # The venv, and the packages of both requirements files in it (again when either file changes).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -155,7 +156,7 @@ $(ORACLE_PLUGINS)/bin/locust:
 # pyo3 and rlocust; done here, the lanes' `build` has nothing left to do)
 TEST_COMPILE := wheel build test-rust
 TEST_LANE_DIFF := test-diff test-webui test-deploy
-TEST_LANE := test-python test-lib test-locust-e2e test-web test-dist test-otel test-packaging test-contrib test-obs test-open webui-check
+TEST_LANE := test-python test-lib test-locust-e2e test-web test-dist test-otel test-packaging test-contrib test-obs test-open test-aio webui-check
 # one target after another, each timed, all of them run (the exit code says whether any failed). Each one's output
 # is kept in .test-logs/TARGET.log, and a suite that passed must also show that it ran (scripts/suite_guard.py: its
 # runners' closing lines, no zero-test run, no "NOT RUN", no skip for a missing input); what the guard notes (a
@@ -282,6 +283,17 @@ test-obs: build $(ORACLE_PLUGINS)/bin/locust
 	LOCUST_PLUGINS_BIN=$(CURDIR)/$(ORACLE_PLUGINS)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
 	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q -rs tests/obs
 
+# `async def` tasks with the asyncio libraries users bring (websockets, openai, httpx, aiohttp: tests/aio/requirements.txt,
+# installed into .aio-site) against rlocust-target and a real websockets server on 127.0.0.1 (tests/aio, about a minute).
+$(AIO_SITE)/.installed: tests/aio/requirements.txt | deps
+	rm -rf $(AIO_SITE)
+	$(VPY) -m pip install -q --target $(AIO_SITE) -r tests/aio/requirements.txt
+	touch $@
+
+test-aio: build $(AIO_SITE)/.installed
+	RLOCUST_BIN=$(CURDIR)/target/release/rlocust RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
+	AIO_SITE=$(CURDIR)/$(AIO_SITE) $(VPY) -m pytest -q -rs tests/aio
+
 test-open: build
 	RLOCUST_BIN=$(CURDIR)/target/release/rlocust RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
 	$(VPY) -m pytest -q -rs tests/open
@@ -292,7 +304,7 @@ lint: deps
 	$(VENV)/bin/ruff check python tests locustfiles bench examples scripts
 
 clean:
-	rm -rf target dist demo-results .test-logs $(VENV) $(ORACLE) $(ORACLE_PLUGINS) $(CONTRIB_SITE) $(ORACLE_OTEL) $(BUILD_VENV) $(LOCUST_TESTS_SITE) $(BZT_VENV) .venv-packaging .deploy-cache .pytest_cache .ruff_cache webui/node_modules
+	rm -rf target dist demo-results .test-logs $(VENV) $(ORACLE) $(ORACLE_PLUGINS) $(CONTRIB_SITE) $(AIO_SITE) $(ORACLE_OTEL) $(BUILD_VENV) $(LOCUST_TESTS_SITE) $(BZT_VENV) .venv-packaging .deploy-cache .pytest_cache .ruff_cache webui/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The web UI's sources are in webui/ (TypeScript, Preact, uPlot); its build output webui/dist is committed, so

@@ -71,7 +71,10 @@ class Run:
         self.dir = work / label
         self.dir.mkdir(parents=True, exist_ok=True)
         lf = self.dir / "locustfile.py"
-        lf.write_text(compare.LOCUSTFILE.format(base=args.client, wait="0", path="/"))
+        text = compare.LOCUSTFILE.format(base=args.client, wait="0", path="/")
+        if getattr(args, "flavour", "sync") == "async":  # the same task as a coroutine (bench/simultaneous.py --async)
+            text = text.replace("    def t(self):", "    async def t(self):").replace("self.client.", "await self.client.")
+        lf.write_text(text)
         self.metrics = compare.free_port()
         cmd = [args.rlocust, "-f", str(lf), "--headless", "-u", str(args.users), "-r", str(args.users),
                "-t", f"{args.seconds}s", "-H", args.host, "--only-summary", "--loglevel", "WARNING",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Two rlocust binaries measured at the same time (issue 29's before/after figures on a machine whose speed wanders).
 
-    python3 bench/simultaneous.py BEFORE AFTER [--users 25] [--rounds 4] [--window 10]
+    python3 bench/simultaneous.py BEFORE AFTER [--users 25] [--rounds 4] [--window 10] [--async-after] [--client C]
 
 On this VM the same binary's CPU per request moves by a third between minutes, so runs one after another (even
 alternated) need many pairs to show a 5-10% change. Here both binaries run the throughput workload of
@@ -9,6 +9,10 @@ bench/breakdown.py (no wait, `GET /` on one nginx over loopback, `--users` each)
 (user + sys, per thread) and requests (its `/metrics`) are read over the same window: whatever the machine does
 then, both see it. The order the two start in alternates between rounds. Prints one line per round: requests/s and
 CPU µs per request of each (I/O threads and the Python thread), and AFTER/BEFORE.
+
+With --async-after, AFTER runs the same task as a coroutine (`async def t(self): await self.client.get("/")`,
+issue 41): give the same binary twice to compare an awaited call with the sync one. --client FastHttpUser for the
+other client.
 
 Loopback only; every run is bounded by -t.
 """
@@ -49,6 +53,8 @@ def main():
     ap.add_argument("--users", type=int, default=25)
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--window", type=float, default=10)
+    ap.add_argument("--async-after", action="store_true", help="AFTER's task is `async def` and awaits its call")
+    ap.add_argument("--client", default="HttpUser")
     o = ap.parse_args()
     breakdown.compare.ensure_nginx()
     work = Path(tempfile.mkdtemp(prefix="simultaneous-"))
@@ -61,8 +67,9 @@ def main():
                 order.reverse()
             runs = []
             for label, binary in order:
-                args = argparse.Namespace(rlocust=binary, client="HttpUser", users=o.users, host=host,
-                                          seconds=int(o.window) + 12, window=o.window)
+                flavour = "async" if o.async_after and label == "after" else "sync"
+                args = argparse.Namespace(rlocust=binary, client=o.client, users=o.users, host=host,
+                                          seconds=int(o.window) + 12, window=o.window, flavour=flavour)
                 runs.append((label, breakdown.Run(args, work, f"round{i + 1}-{label}")))
             res = measure(runs, o.window)
             for _, r in runs:

@@ -44,6 +44,7 @@ SUITES: dict[str, dict[str, object] | None] = {
     "test-contrib": {"pytest": 1},
     "test-obs": {"pytest": 1},
     "test-open": {"pytest": 1},
+    "test-aio": {"pytest": 1},
     "webui-check": {"line": "webui/dist matches a fresh build"},
 }
 

@@ -130,6 +130,7 @@ impl Submitter {
     pub fn flush(&self) -> usize {
         let batch = std::mem::take(&mut *self.pending.lock());
         let n = batch.len();
+        crate::stats::in_flight::sent(n as u64);
         for (ticket, job) in batch {
             self.http
                 .handle

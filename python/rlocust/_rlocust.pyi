@@ -8,7 +8,7 @@ Checked against the real module by tests/python/test_native_stub.py: every publi
 every name here is in the module, with the same parameters.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, Literal, NoReturn, Self, TypeAlias, final
 
@@ -365,6 +365,10 @@ class Response:
     def iter_content(self, *args: Any, **kwargs: Any) -> Iterator[bytes | str]:
         """requests' `iter_content(chunk_size=1, decode_unicode=False)`, or FastHttpUser's
         `iter_content(chunk_size=1024, decode_content=True)` (`locust._stream`)."""
+    def aiter_content(self, *args: Any, **kwargs: Any) -> AsyncIterator[bytes | str]:
+        """`iter_content(...)` with `async for`, inside a coroutine (`locust._aio`)."""
+    def aiter_lines(self, *args: Any, **kwargs: Any) -> AsyncIterator[bytes | str]:
+        """`iter_lines(...)` with `async for`, inside a coroutine (`locust._aio`)."""
     def close(self) -> None:
         """Nothing to release."""
     def _rename(self, name: str) -> None:

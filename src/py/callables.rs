@@ -12,6 +12,8 @@ use pyo3::sync::PyOnceLock;
 const FFI: &str = "locust._ffi";
 /// A streamed body read off the connection (waits on the hub).
 const STREAM: &str = "locust._stream";
+/// Coroutines: `async for` over a streamed body.
+const AIO: &str = "locust._aio";
 /// The run's Python-side flow: load locustfiles, build the Environment, run the hub, fire the final events.
 pub const MAIN: &str = "locust._main";
 /// `rlocust-python`'s launcher (runs a script, `-m module` or `-c code` as `python` does).
@@ -73,6 +75,12 @@ callables! {
     fast_method = STREAM."fast_method";
     /// `fast_content(response, stream)`: FastHttpUser's `content` after `response.stream` was read from, or None.
     fast_content = STREAM."fast_content";
+
+    // ---- inside a coroutine (locust._aio) ----
+    /// `aiter_content(response, *args, **kwargs)`: `iter_content(...)` as an async iterator.
+    aiter_content = AIO."aiter_content";
+    /// `aiter_lines(response, *args, **kwargs)`: `iter_lines(...)` as an async iterator.
+    aiter_lines = AIO."aiter_lines";
 
     /// `locust.exception.LocustError`.
     locust_error = EXCEPTION."LocustError";

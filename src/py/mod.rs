@@ -363,6 +363,7 @@ fn drain(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
     let bridge = &core()?.bridge;
     let mut batch = BATCH.lock();
     bridge.drain_into(&mut batch);
+    crate::stats::in_flight::returned(batch.completions.len() as u64);
     if let Some((waited, count)) = batch.waited.take() {
         crate::engine::record::hub_late(waited, count);
     }

@@ -139,6 +139,18 @@ impl Drop for FeedRef {
 }
 
 impl Response {
+    /// `f(self, *args, **kwargs)`: a method of the Response that a shim function carries out.
+    fn call_with_self<'py>(
+        slf: &Bound<'py, Self>,
+        f: &Bound<'py, PyAny>,
+        args: &Bound<'py, pyo3::types::PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut all = vec![slf.clone().into_any()];
+        all.extend(args.iter());
+        f.call(pyo3::types::PyTuple::new(slf.py(), all)?, kwargs)
+    }
+
     /// What needs the whole body (`content`, `text`, `json()`, `apparent_encoding`) first reads a streamed body
     /// to its end; after `iter_content` went through it, requests' RuntimeError instead.
     fn whole_body(slf: &Bound<'_, Self>) -> PyResult<()> {
@@ -1031,9 +1043,29 @@ impl Response {
         } else {
             callables::iter_content(py)?
         };
-        let mut all = vec![slf.clone().into_any()];
-        all.extend(args.iter());
-        f.call(pyo3::types::PyTuple::new(py, all)?, kwargs)
+        Self::call_with_self(slf, f, args, kwargs)
+    }
+
+    /// `async for piece in response.aiter_content(...)`: `iter_content(...)` inside a coroutine, each piece that has
+    /// not arrived yet awaited without holding up the loop (`locust._aio`; rlocust's, not Locust's).
+    #[pyo3(signature = (*args, **kwargs))]
+    fn aiter_content<'py>(
+        slf: &Bound<'py, Self>,
+        args: &Bound<'py, pyo3::types::PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        Self::call_with_self(slf, callables::aiter_content(slf.py())?, args, kwargs)
+    }
+
+    /// `async for line in response.aiter_lines(...)`: `iter_lines(...)` inside a coroutine (a FastHttpUser response:
+    /// its body's lines as its session's `iter_lines` splits them); rlocust's, not Locust's.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn aiter_lines<'py>(
+        slf: &Bound<'py, Self>,
+        args: &Bound<'py, pyo3::types::PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        Self::call_with_self(slf, callables::aiter_lines(slf.py())?, args, kwargs)
     }
 
     /// The encoding `iter_content(decode_unicode=True)` decodes with (requests': the response's `encoding`).

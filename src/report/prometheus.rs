@@ -628,6 +628,28 @@ fn users_and_state(w: &mut Writer, x: &Exposition<'_>) {
         "CPU used by this generator's Python thread (percent of one core), as the saturation warning reads it.",
     );
     w.sample("rlocust_cpu_usage_percent", &[], x.cpu_percent);
+    w.family(
+        "rlocust_requests_in_flight",
+        Kind::Gauge,
+        None,
+        "Requests this process has handed to its engine and not yet completed.",
+    );
+    w.sample(
+        "rlocust_requests_in_flight",
+        &[],
+        crate::stats::in_flight::now() as f64,
+    );
+    w.family(
+        "rlocust_requests_in_flight_peak",
+        Kind::Gauge,
+        None,
+        "The most requests this process had in flight at once since it started.",
+    );
+    w.sample(
+        "rlocust_requests_in_flight_peak",
+        &[],
+        crate::stats::in_flight::peak() as f64,
+    );
 }
 
 /// How late responses and waits were on this generator (`stats::lateness`).

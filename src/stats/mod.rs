@@ -37,6 +37,7 @@
 mod co;
 mod hist;
 pub mod history;
+pub mod in_flight;
 pub mod lateness;
 mod live;
 pub mod metrics;

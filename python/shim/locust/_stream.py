@@ -373,6 +373,18 @@ class FastStream:
         pass
 
 
+def fast_lines(response):
+    """A FastHttpUser response's body as lines of text, split at "\\n" (the last one even without it), as its
+    session's `iter_lines` gives them."""
+    pending = ""
+    for chunk in response.iter_content(chunk_size=1024, decode_content=True):
+        pending += chunk.decode("utf-8", errors="replace") if isinstance(chunk, bytes) else chunk
+        *lines, pending = pending.split("\n")
+        yield from lines
+    if pending:
+        yield pending
+
+
 def fast_iter_content(self, chunk_size=1024, decode_content=True):
     """Locust's FastResponse.iter_content: `response.stream` read `chunk_size` bytes at a time, the bytes as they
     came (not content-decoded); `decode_content` turns each chunk that is valid UTF-8 into str (the others stay

@@ -12,9 +12,11 @@ import re
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
+from greenlet import getcurrent as _getcurrent
+
 import _rlocust
 from _rlocust import Request as _Request
-from locust import _ffi, _hub
+from locust import _aio, _ffi, _hub, _stream
 from locust._clientlib import (
     NAME_ONLY,
     NO_CONTEXT,
@@ -216,6 +218,9 @@ class FastHttpSession:
 
     def request(self, method, url, name=None, data=None, catch_response=False, stream=False, headers=None,
                 auth=None, json=None, allow_redirects=True, context={}, **kwargs):
+        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+            return _aio.Call(FastHttpSession.request, self, (method, url, name, data, catch_response, stream, headers,
+                                                             auth, json, allow_redirects, context), kwargs)
         if self.request_name and not name:
             name = self.request_name
         built = self._build_url(url)
@@ -372,6 +377,8 @@ class FastHttpSession:
     _timeouts_memo = None
 
     def get(self, url, **kwargs):
+        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+            return _aio.Call(FastHttpSession.get, self, (url,), kwargs)
         if not kwargs or kwargs.keys() == NAME_ONLY:
             response = self._plain_call("GET", url, kwargs.get("name"))
             if response is not None:
@@ -379,12 +386,18 @@ class FastHttpSession:
         return self.request("GET", url, **kwargs)
 
     def head(self, url, **kwargs):
+        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+            return _aio.Call(FastHttpSession.head, self, (url,), kwargs)
         return self.request("HEAD", url, **kwargs)
 
     def options(self, url, **kwargs):
+        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+            return _aio.Call(FastHttpSession.options, self, (url,), kwargs)
         return self.request("OPTIONS", url, **kwargs)
 
     def delete(self, url, **kwargs):
+        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+            return _aio.Call(FastHttpSession.delete, self, (url,), kwargs)
         if not kwargs or kwargs.keys() == NAME_ONLY:
             response = self._plain_call("DELETE", url, kwargs.get("name"))
             if response is not None:
@@ -392,26 +405,33 @@ class FastHttpSession:
         return self.request("DELETE", url, **kwargs)
 
     def post(self, url, data=None, json=None, **kwargs):
+        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+            return _aio.Call(FastHttpSession.post, self, (url, data, json), kwargs)
         return self.request("POST", url, data=data, json=json, **kwargs)
 
     def put(self, url, data=None, **kwargs):
+        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+            return _aio.Call(FastHttpSession.put, self, (url, data), kwargs)
         return self.request("PUT", url, data=data, **kwargs)
 
     def patch(self, url, data=None, **kwargs):
+        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+            return _aio.Call(FastHttpSession.patch, self, (url, data), kwargs)
         return self.request("PATCH", url, data=data, **kwargs)
 
     def iter_lines(self, url, method="GET", **kwargs):
         """The lines of a `stream=True` request's body as text (split at "\\n", the last one even without it), as
-        Locust's FastHttpSession gives them; raises the request's error first."""
+        Locust's FastHttpSession gives them; raises the request's error first. Inside a coroutine, an async iterator
+        over them (`async for`)."""
+        lines = self._lines(url, method, kwargs)
+        if _aio.in_loop():
+            return _aio.aiter_pieces(lines)
+        return lines
+
+    def _lines(self, url, method, kwargs):
         response = self.request(method, url, stream=True, **kwargs)
         response.raise_for_status()
-        pending = ""
-        for chunk in response.iter_content(chunk_size=1024, decode_content=True):
-            pending += chunk.decode("utf-8", errors="replace") if isinstance(chunk, bytes) else chunk
-            *lines, pending = pending.split("\n")
-            yield from lines
-        if pending:
-            yield pending
+        yield from _stream.fast_lines(response)
 
 
 _PLAIN_REQUEST = FastHttpSession.request  # (a locustfile that patches FastHttpSession.request keeps its patch)

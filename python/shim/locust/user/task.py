@@ -19,7 +19,7 @@ import gevent
 from gevent import GreenletExit
 
 import _rlocust
-from locust import _hub, _open
+from locust import _aio, _hub, _open
 from locust._hub import killing as _killing
 from locust.exception import (
     InterruptTaskSet,
@@ -259,7 +259,9 @@ class TaskSet(metaclass=TaskSetMeta):
     @final
     def run(self):
         try:
-            self.on_start()
+            started = self.on_start()
+            if started is not None:
+                _aio.run(self._user, started, keep=True)  # async def on_start
         except InterruptTaskSet as e:
             # leaving during on_start: no on_stop, hand control back to the parent
             replacement = RescheduleTaskImmediately if e.reschedule else RescheduleTask
@@ -282,7 +284,7 @@ class TaskSet(metaclass=TaskSetMeta):
                     self.wait()
             except InterruptTaskSet as e:
                 try:
-                    self.on_stop()
+                    self._on_stop()
                 except (StopUser, StopTest, GreenletExit):
                     raise
                 except Exception:
@@ -295,7 +297,7 @@ class TaskSet(metaclass=TaskSetMeta):
                 raise replacement(e.reschedule) from e
             except (StopUser, StopTest, GreenletExit):
                 try:
-                    self.on_stop()
+                    self._on_stop()
                 except Exception:
                     logging.error(
                         "Uncaught exception in on_stop: \n%s", traceback.format_exc()
@@ -310,6 +312,11 @@ class TaskSet(metaclass=TaskSetMeta):
                 logger.error("%s\n%s", e, traceback.format_exc())
                 self.wait()
 
+    def _on_stop(self):
+        stopped = self.on_stop()
+        if stopped is not None:
+            _aio.run(self._user, stopped)  # async def on_stop
+
     def execute_next_task(self):
         queue = self._task_queue  # (a locustfile may have put a deque there)
         self.execute_task(queue.pop(0) if type(queue) is _TaskQueue else queue.popleft())
@@ -319,13 +326,16 @@ class TaskSet(metaclass=TaskSetMeta):
             _open.arrive(self.user)  # an open workload: the task starts with an arrival
         if hasattr(task, "__self__") and task.__self__ == self:
             # a method bound to this TaskSet
-            task()
+            done = task()
         elif hasattr(task, "tasks") and issubclass(task, TaskSet):
             # a nested TaskSet class: run it with us as parent
             task(self).run()
+            return
         else:
             # a plain function: gets this TaskSet as argument
-            task(self)
+            done = task(self)
+        if done is not None:
+            _aio.run(self._user, done)  # an async def task: its coroutine runs on the loop
 
     def schedule_task(self, task_callable, first=False):
         """Queue ``task_callable`` to run next (``first=True``) or after the queued ones."""
@@ -442,4 +452,6 @@ class DefaultTaskSet(TaskSet):
         else:
             if _open.ACTIVE:
                 _open.arrive(user)  # an open workload: the task starts with an arrival
-            task(user)
+            done = task(user)
+            if done is not None:
+                _aio.run(user, done)  # an async def task: its coroutine runs on the loop

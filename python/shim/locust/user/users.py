@@ -19,7 +19,7 @@ from gevent import GreenletExit, greenlet
 from gevent.pool import Group
 
 import _rlocust
-from locust import _hub, _open
+from locust import _aio, _hub, _open
 from locust._ffi import exc_class
 from locust.exception import CatchResponseError, StopTest, StopUser
 from locust.user.task import (
@@ -115,7 +115,9 @@ class User(metaclass=UserMeta):
         self._taskset_instance = DefaultTaskSet(self)
         try:
             try:
-                self.on_start()
+                started = self.on_start()
+                if started is not None:
+                    _aio.run(self, started, keep=True)  # async def on_start
             except Exception as e:
                 logger.error("%s\n%s", e, traceback.format_exc())
                 if not isinstance(e, (StopUser, StopTest)):
@@ -125,7 +127,12 @@ class User(metaclass=UserMeta):
                 raise
             self._taskset_instance.run()
         except (GreenletExit, StopUser, StopTest):
-            self.on_stop()
+            stopped = self.on_stop()
+            if stopped is not None:
+                _aio.run(self, stopped)  # async def on_stop
+        finally:
+            if "_rlocust_aio" in self.__dict__:
+                _aio.user_stopped(self)  # the tasks its coroutines left running
 
     def wait(self):
         """Sleep for the user's wait_time (the user may be stopped gracefully during it)."""
@@ -204,6 +211,7 @@ class RestMixin(Generic[RestResponseT]):
 
     _callstack_regex = re.compile(r'  File "(\/.[^"]*)", line (\d*),(.*)')
 
+    @_aio.awaitable  # inside a coroutine: `async with self.rest(...) as resp`
     @contextmanager
     def rest(
         self, method, url, headers: dict | None = None, **kwargs
@@ -253,6 +261,7 @@ class RestMixin(Generic[RestResponseT]):
                     f"{e.__class__.__name__}: {e} at {', '.join(where)}. Response was {_short_text(resp)}"
                 )
 
+    @_aio.awaitable  # inside a coroutine: `async with self.rest(...) as resp`
     @contextmanager
     def rest_(self, method, url, name=None, **kwargs) -> Generator[RestResponseT]:
         """Like ``rest`` but appends a cache-busting ``_=<ms timestamp>`` query parameter."""
