@@ -149,13 +149,6 @@ def test_a_coroutine_that_never_awaits_is_interrupted_like_a_busy_sync_task(rloc
     assert r.seconds < s.seconds + 2
 
 
-def test_a_sync_task_can_run_its_own_event_loop_beside_async_tasks(rlocust, target_url, tmp_path):
-    r = run(rlocust, LOCUSTFILES / "asyncio_run_beside.py", target_url, tmp_path, users=6, seconds=3)
-    assert r.code == 0, r.stderr[-3000:]
-    t = rows(tmp_path)
-    assert count(t, "sync") > 10 and count(t, "async") > 10 and failures(t) == 0
-
-
 def test_mistakes_in_coroutines_say_what_to_write(rlocust, target_url, tmp_path):
     r = run(rlocust, LOCUSTFILES / "misuse.py", target_url, tmp_path, users=2, seconds=2)
     assert "write `await self.client...`" in r.stderr, r.stderr[-3000:]

@@ -11,6 +11,9 @@ and neither side can starve the other: the loop greenlet yields to the hub at le
 asyncio's running loop is kept per thread, and greenlets share the thread: the loop is the running one only
 while its greenlet runs (it hands back whatever was running, usually none, each time it parks). So a sync task
 that calls `asyncio.run()` keeps working next to async tasks (Locust #2383: "event loop already running").
+
+A user's own coroutine (its task, on_start, on_stop) is an asyncio Task of this loop whose steps run in the user's
+greenlet, not here (`locust._aio`): `call_soon` hands such a task's steps to the driver the task carries.
 """
 
 import asyncio
@@ -21,6 +24,8 @@ from time import perf_counter
 
 import gevent
 import greenlet
+
+_aio = None  # the users' side (`locust._aio`, handed to `start`): who runs coroutine code now, the task being made
 
 _BUDGET = sys.getswitchinterval()
 
@@ -43,7 +48,6 @@ class HubSelector(selectors._BaseSelectorImpl):
         self._later = None  # a 0 s timer: the hub's next pass, after it polled
         self._since = perf_counter()  # when the loop's greenlet last let the hub run
         self._outer = None  # the running loop the thread had when this greenlet was switched in
-        self._outer_hooks = sys.get_asyncgen_hooks()  # and its async generator hooks
 
     # ---- registration -------------------------------------------------------------------------------------
 
@@ -135,19 +139,18 @@ class HubSelector(selectors._BaseSelectorImpl):
                 timer = self._hub.loop.timer(timeout)
             timer.start(self._resume)
         self.parked = True
-        # the thread's running loop and async generator hooks are asyncio's per-thread state: hand back what the
-        # thread had (another greenlet's asyncio.run, or none) while parked
-        own_hooks = sys.get_asyncgen_hooks()
-        _events._set_running_loop(self._outer)
-        sys.set_asyncgen_hooks(*self._outer_hooks)
+        loop = self._loop
+        # the thread's running loop is asyncio's per-thread state: hand back what the thread had (another
+        # greenlet's asyncio.run, or none) while parked
+        _events._set_running_loop(_aio.foreign(self._outer))
+        _aio.inside = None
         try:
             self._hub.switch()
         finally:
             self.parked = False
             self._outer = _events._get_running_loop()
-            self._outer_hooks = sys.get_asyncgen_hooks()
-            _events._set_running_loop(self._loop)
-            sys.set_asyncgen_hooks(*own_hooks)
+            _events._set_running_loop(loop)
+            _aio.inside = self._greenlet
             self._since = perf_counter()
             if timer is not None:
                 timer.stop()
@@ -166,6 +169,12 @@ class HubLoop(asyncio.SelectorEventLoop):
         self._hub_selector = selector
 
     def call_soon(self, callback, *args, context=None):
+        # a step of a task that runs in its user's greenlet (`locust._aio`: the task carries the driver that runs
+        # it) goes to that greenlet instead of this loop's queue
+        driver = getattr(getattr(callback, "__self__", None), "_rlocust_driver", None) or _aio.creating
+        if driver is not None:
+            driver.hand(callback, args, context)
+            return None
         handle = super().call_soon(callback, *args, context=context)
         if self._hub_selector.parked:
             self._hub_selector.kick()
@@ -183,8 +192,11 @@ class HubLoop(asyncio.SelectorEventLoop):
         pass
 
 
-def start(task_factory, on_escape):
-    """Make the loop and its greenlet (started at the hub's next callback); returns (loop, greenlet)."""
+def start(task_factory, on_escape, users_side):
+    """Make the loop and its greenlet (started at the hub's next callback); returns (loop, greenlet). `users_side` is
+    `locust._aio` (handed in, not imported: it imports this module)."""
+    global _aio
+    _aio = users_side
     loop = HubLoop()
     loop.set_task_factory(task_factory)
     hub = gevent.get_hub()
@@ -192,7 +204,7 @@ def start(task_factory, on_escape):
     def run():
         selector = loop._hub_selector
         selector._outer = _events._get_running_loop()
-        selector._outer_hooks = sys.get_asyncgen_hooks()
+        _aio.inside = g
         _events._set_running_loop(None)
         while True:
             try:
@@ -200,9 +212,12 @@ def start(task_factory, on_escape):
             except BaseException as e:  # noqa: BLE001 (asyncio re-raises a task's SystemExit/KeyboardInterrupt here)
                 on_escape(e)
                 hub.loop.run_callback(g.switch)  # one turn of the hub before the loop goes on
+                _aio.inside = None
                 hub.switch()
+                _aio.inside = g
 
     g = greenlet.greenlet(run, parent=hub)
+    g.switch_out = _aio.switch_out  # (gevent calls it before this greenlet waits on the hub)
     loop._hub_selector._greenlet = g
     hub.loop.run_callback(g.switch)
     return loop, g

@@ -454,7 +454,7 @@ class HttpSession:
     _mounts = ()
 
     def request(self, method, url, name=None, catch_response=False, context={}, *, data=None, json=None, **kwargs):
-        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+        if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(HttpSession.request, self, (method, url, name, catch_response, context), dict(kwargs, data=data, json=json))
         full = self._build_url(url)
         if not _ABSOLUTE.match(full):
@@ -785,7 +785,7 @@ class HttpSession:
         return finish_call(self, _hub.wait(ticket), method, sent, NO_CONTEXT, False, listeners)
 
     def get(self, url, *, data=None, json=None, **kwargs):
-        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+        if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(HttpSession.get, self, (url,), dict(kwargs, data=data, json=json))
         if data is None and json is None and (not kwargs or kwargs.keys() == NAME_ONLY):
             response = self._plain_call("GET", url, kwargs.get("name"), True)
@@ -795,34 +795,34 @@ class HttpSession:
         return self.request("GET", url, data=data, json=json, **kwargs)
 
     def options(self, url, *, data=None, json=None, **kwargs):
-        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+        if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(HttpSession.options, self, (url,), dict(kwargs, data=data, json=json))
         kwargs.setdefault("allow_redirects", True)
         return self.request("OPTIONS", url, data=data, json=json, **kwargs)
 
     def head(self, url, *, data=None, json=None, **kwargs):
-        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+        if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(HttpSession.head, self, (url,), dict(kwargs, data=data, json=json))
         kwargs.setdefault("allow_redirects", False)
         return self.request("HEAD", url, data=data, json=json, **kwargs)
 
     def post(self, url, data=None, json=None, **kwargs):
-        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+        if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(HttpSession.post, self, (url, data, json), kwargs)
         return self.request("POST", url, data=data, json=json, **kwargs)
 
     def put(self, url, data=None, *, json=None, **kwargs):
-        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+        if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(HttpSession.put, self, (url, data), dict(kwargs, json=json))
         return self.request("PUT", url, data=data, json=json, **kwargs)
 
     def patch(self, url, data=None, *, json=None, **kwargs):
-        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+        if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(HttpSession.patch, self, (url, data), dict(kwargs, json=json))
         return self.request("PATCH", url, data=data, json=json, **kwargs)
 
     def delete(self, url, *, data=None, json=None, **kwargs):
-        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+        if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(HttpSession.delete, self, (url,), dict(kwargs, data=data, json=json))
         if data is None and json is None and (not kwargs or kwargs.keys() == NAME_ONLY):
             response = self._plain_call("DELETE", url, kwargs.get("name"), True)

@@ -218,7 +218,7 @@ class FastHttpSession:
 
     def request(self, method, url, name=None, data=None, catch_response=False, stream=False, headers=None,
                 auth=None, json=None, allow_redirects=True, context={}, **kwargs):
-        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+        if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(FastHttpSession.request, self, (method, url, name, data, catch_response, stream, headers,
                                                              auth, json, allow_redirects, context), kwargs)
         if self.request_name and not name:
@@ -377,7 +377,7 @@ class FastHttpSession:
     _timeouts_memo = None
 
     def get(self, url, **kwargs):
-        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+        if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(FastHttpSession.get, self, (url,), kwargs)
         if not kwargs or kwargs.keys() == NAME_ONLY:
             response = self._plain_call("GET", url, kwargs.get("name"))
@@ -386,17 +386,17 @@ class FastHttpSession:
         return self.request("GET", url, **kwargs)
 
     def head(self, url, **kwargs):
-        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+        if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(FastHttpSession.head, self, (url,), kwargs)
         return self.request("HEAD", url, **kwargs)
 
     def options(self, url, **kwargs):
-        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+        if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(FastHttpSession.options, self, (url,), kwargs)
         return self.request("OPTIONS", url, **kwargs)
 
     def delete(self, url, **kwargs):
-        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+        if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(FastHttpSession.delete, self, (url,), kwargs)
         if not kwargs or kwargs.keys() == NAME_ONLY:
             response = self._plain_call("DELETE", url, kwargs.get("name"))
@@ -405,17 +405,17 @@ class FastHttpSession:
         return self.request("DELETE", url, **kwargs)
 
     def post(self, url, data=None, json=None, **kwargs):
-        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+        if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(FastHttpSession.post, self, (url, data, json), kwargs)
         return self.request("POST", url, data=data, json=json, **kwargs)
 
     def put(self, url, data=None, **kwargs):
-        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+        if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(FastHttpSession.put, self, (url, data), kwargs)
         return self.request("PUT", url, data=data, **kwargs)
 
     def patch(self, url, data=None, **kwargs):
-        if _getcurrent() is _aio.loop_greenlet:  # inside a coroutine: a Call to await (locust._aio)
+        if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(FastHttpSession.patch, self, (url, data), kwargs)
         return self.request("PATCH", url, data=data, **kwargs)
 
