@@ -166,11 +166,12 @@ def test_constant_pacing_applies_between_async_tasks(rlocust, target_url, tmp_pa
 
 def test_asyncio_libraries_and_both_clients_side_by_side(rlocust, target_url, tmp_path):
     r = run(rlocust, LOCUSTFILES / "libraries.py", target_url, tmp_path, users=4, seconds=3)
-    assert r.code == 0, r.stderr[-3000:]
+    assert r.code == 1, r.stderr[-3000:]  # (the failed "caught" calls)
     t = rows(tmp_path)
-    for name in ("httpx", "aiohttp", "client", "fast get", "fast rest", "fast lines"):
+    for name in ("httpx", "aiohttp", "client", "caught", "fast get", "fast rest", "fast lines"):
         assert count(t, name) > 5, (name, r.stderr[-3000:])
-    assert failures(t) == 0, r.stderr[-3000:]
+    # the catch_response block's verdict is the row's: every "caught" call failed, nothing else did
+    assert int(t["caught"]["Failure Count"]) == count(t, "caught") == failures(t), r.stderr[-3000:]
 
 
 def test_async_users_run_in_worker_processes(rlocust, target_url, tmp_path):

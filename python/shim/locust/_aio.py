@@ -291,9 +291,26 @@ async def _awaiting(awaitable):
 
 
 def _value(value):
-    """An await's iterator that is done, with `value`."""
+    """An await iterator that is done, with `value`."""
     return value
     yield  # noqa: RET503 (a generator)
+
+
+def _pending(future):
+    """An await iterator of `future`."""
+    return (yield from future)
+
+
+class _Awaiting:
+    """An awaitable whose await iterator is `it`."""
+
+    __slots__ = ("_it",)
+
+    def __init__(self, it):
+        self._it = it
+
+    def __await__(self):
+        return self._it
 
 
 def _cancel_all(tasks):
@@ -316,8 +333,9 @@ def user_stopped(user):
 
 
 def awaitable(method):
-    """Wrap a client method: called from coroutine code (the loop's greenlet) it returns a `Call` to await instead
-    of waiting; called anywhere else it is the method itself (one identity check more)."""
+    """Wrap a client method (`rest`, `rest_`): called from coroutine code it returns a `Call` to await instead of
+    waiting; called anywhere else it is the method itself. (The clients' own methods check `inside` inline: a
+    wrapper's frame cost a sync call 0.28 µs.)"""
 
     def call(self, *args, **kwargs):
         if _getcurrent() is not inside:
@@ -357,11 +375,12 @@ class Call(Coroutine):
         self._used = True
         driver = _stepping.get(_getcurrent())
         if driver is not None:
-            return self._inline(driver)
-        self._it = it = offload(self._call).__await__()
+            self._it = it = self._inline(driver, False)
+        else:
+            self._it = it = offload(self._call).__await__()
         return it
 
-    def _inline(self, driver):
+    def _inline(self, driver, enter):
         """The call made here and now, by the user greenlet running its coroutine's step: the greenlet parks on the
         engine's ticket as in a sync call (the task is not the loop's current one meanwhile, and the loop is not
         running: other greenlets may step theirs). Returns the await's iterator, already finished with the call's
@@ -380,6 +399,8 @@ class Call(Coroutine):
         _leave_task(lp, task)
         _set_running(driver.outer)
         try:
+            if enter:
+                return _value(self._enter())
             return _value(self._method(self._self, *self._args, **self._kwargs))
         except _Interrupted:
             pass  # the task was cancelled; its cancel is delivered below
@@ -394,7 +415,7 @@ class Call(Coroutine):
             _stepping[me] = driver
             me.switch_out = switch_out
             inside = me
-        return lp.create_future().__await__()  # the task cancels it at once (its cancel is pending)
+        return _pending(lp.create_future())  # the task cancels it at once (its cancel is pending)
 
     def send(self, value):
         it = self._it or self.__await__()
@@ -417,9 +438,12 @@ class Call(Coroutine):
         self._cm = cm
         return enter(cm)
 
-    async def __aenter__(self):
+    def __aenter__(self):
         self._used = True
-        return await offload(self._enter)
+        driver = _stepping.get(_getcurrent())
+        if driver is not None:
+            return _Awaiting(self._inline(driver, True))
+        return offload(self._enter)
 
     async def __aexit__(self, exc_type, exc, tb):
         cm = self._cm

@@ -1,5 +1,6 @@
-"""httpx's AsyncClient and aiohttp's ClientSession inside users, beside `await self.client` calls and FastHttpUser's
-awaitable client (rest() and iter_lines included). The libraries' calls are reported with events.request."""
+"""httpx's AsyncClient and aiohttp's ClientSession inside users, beside `await self.client` calls (a catch_response
+block that fails its call included) and FastHttpUser's awaitable client (rest() and iter_lines included). The
+libraries' calls are reported with events.request."""
 
 import time
 
@@ -37,6 +38,12 @@ class Libraries(HttpUser):
     @task
     async def with_client(self):
         await self.client.get("/json", name="client")
+
+    @task
+    async def caught(self):
+        async with self.client.get("/hello", name="caught", catch_response=True) as r:
+            if r.status_code == 200:
+                r.failure("marked failed in the block")
 
     async def on_stop(self):
         await self.httpx.aclose()
