@@ -10,7 +10,8 @@ import threading
 import time
 
 import requests
-from conftest import EXAMPLES, LOCUSTFILES, count, free_port, rows, run, stop_seconds, ws_stats
+from conftest import EXAMPLES, LOCUSTFILES, count, free_port, rows, run, site_env, stop_seconds, ws_stats
+from support.bounded import run as run_bounded
 
 
 def failures(table: dict) -> int:
@@ -137,9 +138,6 @@ def test_a_coroutine_that_never_awaits_is_interrupted_like_a_busy_sync_task(rloc
     r = run(rlocust, LOCUSTFILES / "never_awaits.py", target_url, tmp_path, users=2, seconds=1, timeout=40)
     sync_dir = tmp_path / "sync"
     sync_dir.mkdir()
-    from conftest import site_env
-    from support.bounded import run as run_bounded
-
     s = run_bounded([rlocust, "-f", LOCUSTFILES / "never_awaits.py", "--headless", "-u", 2, "-r", 2, "-t", "1s"],
                     sync_dir, timeout=40, env=site_env({"SYNC": "1"}))
     assert "interrupting it with KeyboardInterrupt" in r.stderr and "interrupting it with KeyboardInterrupt" in s.stderr
@@ -180,3 +178,19 @@ def test_async_users_run_in_worker_processes(rlocust, target_url, tmp_path):
     assert r.code == 0, r.stderr[-3000:]
     t = rows(tmp_path)
     assert count(t, "/login") == 4 and count(t, "/items/[id]") == 10 * count(t, "/") > 0
+
+
+def test_markov_transitions_and_iterations_with_async_tasks(rlocust, target_url, tmp_path):
+    r = run(rlocust, LOCUSTFILES / "markov_and_iterations.py", target_url, tmp_path, users=2, seconds=2)
+    assert r.code == 0, r.stderr[-3000:]
+    t = rows(tmp_path)
+    a, b = count(t, "markov a"), count(t, "markov b")
+    assert a > 10 and abs(a - b) <= 2, (a, b)  # each user alternates a, b, a, ...
+
+    counted = tmp_path / "iterations"
+    counted.mkdir()
+    r = run_bounded([rlocust, "-f", LOCUSTFILES / "markov_and_iterations.py", "--headless", "-u", 2, "-r", 2, "-i", 7,
+                     "-H", target_url, "--csv", counted / "r"], counted, timeout=60, env=site_env({"MODE": "iterations"}))
+    assert r.code == 0, r.stderr[-3000:]
+    assert count(rows(counted), "iteration") == 7
+
