@@ -9,8 +9,7 @@ and neither side can starve the other: the loop greenlet yields to the hub at le
 (5 ms) while it has callbacks ready, as `_hub.yield_now` does for greenlets.
 
 asyncio's running loop is kept per thread, and greenlets share the thread: the loop is the running one only
-while its greenlet runs (it hands back whatever was running, usually none, each time it parks). So a sync task
-that calls `asyncio.run()` keeps working next to async tasks (Locust #2383: "event loop already running").
+while its greenlet runs (it hands back whatever was running, usually none, each time it parks).
 
 A user's own coroutine (its task, on_start, on_stop) is an asyncio Task of this loop whose steps run in the user's
 greenlet, not here (`locust._aio`): `call_soon` hands such a task's steps to the driver the task carries.
@@ -211,9 +210,15 @@ def start(task_factory, on_escape, users_side):
                 loop.run_forever()
             except BaseException as e:  # noqa: BLE001 (asyncio re-raises a task's SystemExit/KeyboardInterrupt here)
                 on_escape(e)
-                hub.loop.run_callback(g.switch)  # one turn of the hub before the loop goes on
+                # one turn of the hub before the loop goes on (as a wait of the loop's own: `switch_out` leaves it)
+                hub.loop.run_callback(g.switch)
                 _aio.inside = None
-                hub.switch()
+                selector.parked = True
+                try:
+                    hub.switch()
+                finally:
+                    selector.parked = False
+                _events._set_running_loop(None)
                 _aio.inside = g
 
     g = greenlet.greenlet(run, parent=hub)
