@@ -194,3 +194,9 @@ def test_markov_transitions_and_iterations_with_async_tasks(rlocust, target_url,
     assert r.code == 0, r.stderr[-3000:]
     assert count(rows(counted), "iteration") == 7
 
+
+def test_sys_exit_in_a_task_a_coroutine_started_ends_the_run_with_its_code(rlocust, target_url, tmp_path):
+    r = run(rlocust, LOCUSTFILES / "child_exit.py", target_url, tmp_path, users=2, seconds=5)
+    assert r.code == 3, r.stderr[-3000:]
+    assert r.seconds < 5  # at once, not at the run-time limit
+
