@@ -12,7 +12,8 @@
 #   make webui-check   fail if the committed webui/dist differs from a fresh build
 #   make test-webui    the browser tests: the built UI against real Locust 2.47 and as rlocust serves it, in
 #                      headless Chromium
-#   make test-obs      Prometheus scraping /metrics (Debian's prometheus), --thresholds, --check-*, --summary-json
+#   make test-obs      Prometheus scraping /metrics (Debian's prometheus), --thresholds, --check-*, --summary-json,
+#                      --baseline/--baseline-gate and rlocust-report compare (beside a real Locust's _stats.csv)
 #   make test-open     the open workload model (--arrival-rate, ArrivalRateShape): rates, dropped iterations in every
 #                      output, the refusals, --processes (tests/open, about 30 s)
 #   make test-otel     --otel against an OTLP receiver on loopback (gRPC and HTTP/protobuf), side by side with real
@@ -281,6 +282,7 @@ test-contrib: build $(ORACLE)/bin/locust $(CONTRIB_SITE)/.installed
 # --check-* options side by side with Locust 2.47 + locust-plugins, --summary-json (tests/obs).
 test-obs: build $(ORACLE_PLUGINS)/bin/locust
 	LOCUST_PLUGINS_BIN=$(CURDIR)/$(ORACLE_PLUGINS)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
+	RLOCUST_REPORT_BIN=$(CURDIR)/target/release/rlocust-report \
 	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target $(VPY) -m pytest -q -rs tests/obs
 
 # `async def` tasks with the asyncio libraries users bring (websockets, openai, httpx, aiohttp: tests/aio/requirements.txt,
@@ -319,10 +321,11 @@ webui-check:
 # then as rlocust's own server serves it (tests/rlocust.mjs: dashboard, charts, report, --html, --web-base-path,
 # axe-core's accessibility checks; tests/guards.mjs: a master without workers, 600 names, a host without a scheme;
 # tests/login.mjs: --web-login beside Locust's own login page), then measures it with 1,000 request names
-# (tests/perf.mjs, a fake API).
+# (tests/perf.mjs, a fake API), and prints the report with a baseline comparison in both themes (tests/report-print.mjs:
+# nothing cut at A4 width, charts resized for print, the dashboard's baseline column).
 test-webui: $(ORACLE)/bin/locust build
 	cd webui && npm ci --no-audit --no-fund --loglevel=error && \
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
 	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
 	npm test && node tests/browser.mjs && node tests/rlocust.mjs && node tests/guards.mjs && node tests/login.mjs && \
-	node tests/perf.mjs
+	node tests/perf.mjs && node tests/report-print.mjs

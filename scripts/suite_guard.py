@@ -32,7 +32,7 @@ SUITES: dict[str, dict[str, object] | None] = {
     "build": None,
     "test-rust": {"cargo": 2},
     "test-diff": {"pytest": 1},
-    "test-webui": {"node": 1, "harness": ["browser", "rlocust", "guards", "login", "perf"]},
+    "test-webui": {"node": 1, "harness": ["browser", "rlocust", "guards", "login", "perf", "report-print"]},
     "test-deploy": {"pytest": 1},
     "test-python": {"pytest": 1},
     "test-lib": {"pytest": 1},

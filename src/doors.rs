@@ -28,6 +28,11 @@ pub fn main_python(argv: Vec<String>) -> i32 {
     app::run_python(argv)
 }
 
+/// The `rlocust-report` binary: results compared without re-running them. Returns the process exit code.
+pub fn main_report(argv: Vec<String>) -> i32 {
+    app::report_cli::main(argv)
+}
+
 /// Adds `_rlocust` to the embedded interpreter's built-in modules (before it starts). In the wheel (an extension
 /// module, on the stable ABI without `PyImport_AppendInittab`) the host interpreter imports it instead.
 fn register() {
@@ -55,6 +60,12 @@ fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
 #[pyfunction]
 fn run_python(argv: Vec<String>) -> i32 {
     app::run_python(argv)
+}
+
+/// `rlocust-report` inside a host interpreter (the wheel's console script).
+#[pyfunction]
+fn run_report(argv: Vec<String>) -> i32 {
+    app::report_cli::main(argv)
 }
 
 /// The wheel's pytest plugin (`rlocust.pytest_plugin`) in a plain `pytest`: start the engine in this interpreter
@@ -160,6 +171,7 @@ pub fn rlocust_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("LOCUST_VERSION", crate::version::LOCUST_VERSION)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(run_python, m)?)?;
+    m.add_function(wrap_pyfunction!(run_report, m)?)?;
     m.add_function(wrap_pyfunction!(activate_library, m)?)?;
     m.add_function(wrap_pyfunction!(serve_shim, m)?)?;
     m.add_function(wrap_pyfunction!(lib_web_ui, m)?)?;

@@ -17,8 +17,9 @@
 //! - `bridge`: the queue and eventfd between tokio and the Python thread (typed messages, one consumer).
 //! - `engine`: the tokio half of a request: batches the hub's requests, runs them, records them, completes them.
 //! - `runner`: when users start and stop; the user-class dispatch sequence; keyboard, watchdog, CPU monitor.
-//! - `report`: console tables, CSV, JSON, the HTML report, the summary JSON, thresholds, `/metrics`'s text, and
-//!   the JSON rows the web API and the report share (`report::ui_json`). Fed snapshots and plain data.
+//! - `report`: console tables, CSV, JSON, the HTML report, the summary JSON, thresholds, the comparison with a
+//!   baseline (`report::compare`), `/metrics`'s text, and the JSON rows the web API and the report share
+//!   (`report::ui_json`). Fed snapshots and plain data.
 //! - `distributed`: distributed mode (Locust's master/worker protocol: ZeroMQ transport, the master, the worker,
 //!   `--processes`).
 //! - `web`: the web UI's server (axum on the engine's runtime): the API's routes, pages, login, `/metrics`.

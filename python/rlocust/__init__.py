@@ -49,3 +49,11 @@ def python_main():
     from rlocust._rlocust import run_python
 
     sys.exit(run_python(sys.argv[1:]))
+
+
+def report_main():
+    """`rlocust-report` console script: compare stored results (`rlocust-report compare BASELINE CURRENT`); exit with
+    its code."""
+    from rlocust._rlocust import run_report
+
+    sys.exit(run_report(sys.argv[1:]))

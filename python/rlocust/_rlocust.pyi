@@ -104,6 +104,9 @@ def run_python(argv: list[str]) -> int:
     """`rlocust-python` inside this interpreter: run `argv` (python's arguments: a script, `-m module`, `-c code`)
     with rlocust's `locust` and engine; returns the exit code."""
 
+def run_report(argv: list[str]) -> int:
+    """`rlocust-report` (`compare BASELINE CURRENT [options]`): stored results compared; returns the exit code."""
+
 # ---- library mode (`rlocust-python`: a script drives the run) ------------------------------------------------
 
 def activate_library() -> None:

@@ -1,6 +1,8 @@
 //! The run's CI gates and exports, wired into a session: the `--thresholds`/`--check-*` rules (evaluated at the
-//! end, and every second during the run for `abort` rules), the `--summary-json` document, and the Prometheus
-//! sources (`--metrics-port`, the web UI's `/metrics`).
+//! end, and every second during the run for `abort` rules), `--baseline` (the comparison every output shows,
+//! and `--baseline-gate`'s regressions), the `--summary-json` document, and the Prometheus sources
+//! (`--metrics-port`, the web UI's `/metrics`). It is also the reports' [`RunContext`]: the run's parameters
+//! and its comparison.
 //!
 //! Who calls it: `app::session` — [`Gates::new`] while preparing (a bad rule or bucket list ends the invocation
 //! with one line), [`Gates::watch`] when the test starts, [`Gates::finish`] once the exit code is decided, and
@@ -14,6 +16,8 @@ use parking_lot::Mutex;
 use super::exit::ExitStatus;
 use crate::cli::Options;
 use crate::log;
+use crate::report::compare::{self, Baseline};
+use crate::report::html::RunContext;
 use crate::report::prometheus;
 use crate::report::summary::{self, Parameters, RunSummary};
 use crate::report::thresholds::{self, Outcome, Rule};
@@ -37,6 +41,14 @@ pub struct Gates {
     workers_seen: std::sync::atomic::AtomicU64,
     /// The user classes the run uses (the summary's `user_classes`).
     classes: Mutex<Vec<String>>,
+    /// `--baseline` (read at startup).
+    baseline: Option<Arc<Baseline>>,
+    /// `--baseline-gate`: the breach lines of the final comparison (empty: no regression).
+    breaches: Mutex<Vec<String>>,
+    /// The options the run's parameters are stated from.
+    options: Options,
+    /// The locustfiles as loaded (read from the interpreter once, with the user classes).
+    locustfiles: Mutex<Option<Vec<String>>>,
 }
 
 impl Gates {
@@ -54,6 +66,33 @@ impl Gates {
             options.check_avg_response_time.filter(|_| !plugin),
         )
         .map_err(|e| ExitStatus::user(e, 1))?;
+        let baseline = match (&options.baseline, options.worker) {
+            (_, true) => None,
+            (Some(path), false) => Some(Arc::new(
+                Baseline::load(
+                    path,
+                    options.baseline_limits.as_deref(),
+                    options.baseline_gate,
+                )
+                .map_err(|e| ExitStatus::user(e, 1))?,
+            )),
+            (None, false) => {
+                for (given, flag) in [
+                    (options.baseline_gate, "--baseline-gate"),
+                    (options.baseline_limits.is_some(), "--baseline-limits"),
+                ] {
+                    if given {
+                        return Err(ExitStatus::user(
+                            format!(
+                                "rlocust: {flag} needs --baseline FILE (the run to compare with)"
+                            ),
+                            1,
+                        ));
+                    }
+                }
+                None
+            }
+        };
         let buckets_ms = match &options.metrics_buckets {
             Some(text) => prometheus::parse_buckets(text).map_err(|e| ExitStatus::user(e, 1))?,
             None => prometheus::DEFAULT_BUCKETS_MS.to_vec(),
@@ -75,12 +114,17 @@ impl Gates {
             process_start: crate::stats::unix_now(),
             classes: Mutex::new(Vec::new()),
             workers_seen: std::sync::atomic::AtomicU64::new(0),
+            baseline,
+            breaches: Mutex::new(Vec::new()),
+            options: options.clone(),
+            locustfiles: Mutex::new(None),
         }))
     }
 
     /// The user classes of the run, once the locustfile is loaded.
     pub fn set_user_classes(&self, classes: Vec<String>) {
         *self.classes.lock() = classes;
+        *self.locustfiles.lock() = crate::interp::locustfile_paths().ok();
     }
 
     /// The Prometheus source of this run (`with_requests` false on a worker).
@@ -203,9 +247,26 @@ impl Gates {
         thresholds::tolerates_failures(&self.rules)
     }
 
+    /// `--baseline`: what the run is compared with.
+    pub fn baseline(&self) -> Option<Arc<Baseline>> {
+        self.baseline.clone()
+    }
+
+    /// `--baseline-gate` found a regression in the final comparison (the run exits with code 3).
+    pub fn regressed(&self) -> bool {
+        !self.breaches.lock().is_empty()
+    }
+
     /// Evaluate every rule on the final statistics; logs locust-plugins' `CHECK …` lines. An aborted run keeps
-    /// the failure that aborted it even if the numbers recovered by the end.
+    /// the failure that aborted it even if the numbers recovered by the end. Also makes the final baseline
+    /// comparison (every output shows this one) and keeps `--baseline-gate`'s breaches.
     pub fn evaluate(&self, stats: &RequestStats) -> Vec<Outcome> {
+        if let Some(b) = &self.baseline {
+            let c = b.at_end(&stats.snapshot());
+            if b.gate {
+                *self.breaches.lock() = compare::render::breaches(&c);
+            }
+        }
         if self.rules.is_empty() {
             return Vec::new();
         }
@@ -229,10 +290,63 @@ impl Gates {
         outcomes
     }
 
-    /// The thresholds table (after the final statistics).
+    /// The thresholds table (after the final statistics), then one line per request name that regressed
+    /// against the baseline (errors when they fail the run, warnings otherwise).
     pub fn print_table(&self, outcomes: &[Outcome]) {
         if !outcomes.is_empty() {
             log::print_table(&thresholds::table(outcomes));
+        }
+        let Some(b) = &self.baseline else {
+            return;
+        };
+        let Some(c) = b.finished() else {
+            return;
+        };
+        let level = if b.gate {
+            log::Level::Error
+        } else {
+            log::Level::Warning
+        };
+        for line in compare::render::breaches(&c) {
+            log::log(
+                level,
+                "rlocust.baseline",
+                &format!("Regression against the baseline: {line}"),
+            );
+        }
+    }
+
+    /// The run's parameters as the summary and the report state them (without Python: the watchdog writes the
+    /// report of a run whose Python thread no longer answers).
+    fn parameters(&self) -> Parameters {
+        let options = &self.options;
+        // every worker that took part (at the end they may have quit already)
+        let workers = crate::web::api::master_workers().map(|w| {
+            (w.len() as u64).max(self.workers_seen.load(std::sync::atomic::Ordering::Relaxed))
+        });
+        Parameters {
+            locustfiles: self
+                .locustfiles
+                .lock()
+                .clone()
+                .unwrap_or_else(|| vec![options.locustfile.clone()]),
+            host: options.host.clone(),
+            users: options.user_count(),
+            spawn_rate: Some(options.spawn_rate_or_default()),
+            run_time: options.run_time,
+            user_classes: self.classes.lock().clone(),
+            mode: if options.master {
+                "master"
+            } else if options.worker {
+                "worker"
+            } else {
+                "local"
+            },
+            workers,
+            tags: options.tags.clone(),
+            exclude_tags: options.exclude_tags.clone(),
+            arrival_rate: options.arrival_rate.clone(),
+            python_version: crate::interp::python_version(),
         }
     }
 
@@ -250,28 +364,8 @@ impl Gates {
             return true;
         };
         let snap = stats.snapshot();
-        // every worker that took part (at the end they may have quit already)
-        let workers = crate::web::api::master_workers().map(|w| {
-            (w.len() as u64).max(self.workers_seen.load(std::sync::atomic::Ordering::Relaxed))
-        });
-        let params = Parameters {
-            locustfiles: crate::interp::locustfile_paths().unwrap_or_default(),
-            host: options.host.clone(),
-            users: options.user_count(),
-            spawn_rate: Some(options.spawn_rate_or_default()),
-            run_time: options.run_time,
-            user_classes: self.classes.lock().clone(),
-            mode: if options.master {
-                "master"
-            } else if options.worker {
-                "worker"
-            } else {
-                "local"
-            },
-            workers,
-            tags: options.tags.clone(),
-            exclude_tags: options.exclude_tags.clone(),
-        };
+        let params = self.parameters();
+        let _ = options;
         let text = summary::render(&RunSummary {
             snap: &snap,
             params,
@@ -281,6 +375,11 @@ impl Gates {
             interrupted,
             outcomes,
             aborted_by: self.aborted_by.lock().as_ref().map(|o| o.rule.text.clone()),
+            baseline: self
+                .baseline
+                .as_ref()
+                .map(|b| compare::render::json(&b.at_end(&snap))),
+            baseline_gate: self.baseline.as_ref().is_some_and(|b| b.gate),
         });
         let written = if path == "-" {
             use std::io::Write as _;
@@ -300,5 +399,30 @@ impl Gates {
                 false
             }
         }
+    }
+}
+
+/// The reports' view of the run: its parameters and its baseline comparison.
+impl RunContext for Gates {
+    fn run(&self) -> crate::pyfmt::json::J {
+        summary::run_json(
+            &self.parameters(),
+            *self.started_at.lock(),
+            crate::stats::unix_now(),
+        )
+    }
+
+    fn comparison(&self, snap: &crate::stats::Snapshot) -> Option<crate::pyfmt::json::J> {
+        let b = self.baseline.as_ref()?;
+        Some(compare::render::json(&b.latest(snap)))
+    }
+
+    fn baseline_source(&self) -> Option<crate::pyfmt::json::J> {
+        use crate::pyfmt::json::J;
+        let b = self.baseline.as_ref()?;
+        Some(J::obj([
+            ("source", b.side.source.clone().map_or(J::Null, J::Str)),
+            ("format", J::str(b.side.format)),
+        ]))
     }
 }

@@ -12,6 +12,7 @@
 mod exit;
 mod gates;
 pub mod library;
+pub mod report_cli;
 mod session;
 mod startup;
 
@@ -119,6 +120,9 @@ fn become_process_worker(parsed: &mut cli::Parsed, master: Option<&str>) {
         ("metrics_port", Unset),
         ("thresholds", Unset),
         ("summary_json", Unset),
+        ("baseline", Unset),
+        ("baseline_limits", Unset),
+        ("baseline_gate", Bool(false)),
         // the master splits an arrival rate over its workers
         ("arrival_rate", Unset),
         ("arrival_stages", Unset),

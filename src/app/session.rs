@@ -273,6 +273,9 @@ impl<'a> Session<'a> {
         if worker.is_some() {
             outputs.without_tables();
         }
+        if let Some(b) = gates.baseline() {
+            outputs.set_baseline(b, options.csv_prefix.clone());
+        }
         if options.autostart && options.worker {
             log::log(
                 log::Level::Debug,
@@ -374,7 +377,14 @@ impl<'a> Session<'a> {
             None
         };
         if let Some(info) = &info {
-            attach_html_report(&outputs, options, &services, &runner.shared, info.clone());
+            attach_html_report(
+                &outputs,
+                options,
+                &services,
+                &runner.shared,
+                info.clone(),
+                gates.clone(),
+            );
         }
         // Enter opens the web UI (Locust's prompt), from the keyboard thread
         let mut keys_browser = web.as_ref().map(|c| runner::keyboard::Browser {
@@ -390,6 +400,7 @@ impl<'a> Session<'a> {
                 options,
                 info,
                 metrics,
+                Some(gates.clone() as Arc<dyn crate::report::html::RunContext>),
             ));
             // --autostart: the first page shows the state after the first spawn step, as Locust's does
             let hold = (automatic && !is_master && setup.shape.is_none())
@@ -507,6 +518,7 @@ impl<'a> Session<'a> {
                 &self.services,
                 &self.runner.shared,
                 info,
+                self.gates.clone(),
             );
         }
         let Session {
@@ -669,6 +681,7 @@ fn attach_html_report(
     services: &Services,
     shared: &Arc<runner::Shared>,
     info: Arc<RunInfo>,
+    gates: Arc<Gates>,
 ) {
     if let Some(pattern) = &options.html_file {
         outputs.set_html_report(
@@ -677,6 +690,7 @@ fn attach_html_report(
                 stats: services.stats.clone(),
                 users: shared.clone(),
                 info,
+                context: Some(gates),
             }),
         );
     }
@@ -772,7 +786,7 @@ impl Running<'_> {
             1
         } else if let Some(c) = process_code {
             c
-        } else if outcomes.iter().any(|o| !o.passed) {
+        } else if outcomes.iter().any(|o| !o.passed) || self.gates.regressed() {
             THRESHOLD_EXIT_CODE
         } else if self.outputs.had_errors() && self.gates.tolerates_failures() {
             0

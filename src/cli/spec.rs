@@ -907,6 +907,31 @@ declare! {
     } =>
         /// `--summary-json FILE` (`-`: stdout).
         summary_json: Option<String> = read::text;
+    // Not in Locust: a run compared with a baseline (issue 42; report::compare, docs/reports.md).
+    {
+        flags: ["--baseline"], dest: "baseline",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Stats, env: "RLOCUST_BASELINE",
+        metavar: "<file>",
+        help: "Compare this run with a previous one: its --summary-json file, a _stats.csv (Locust's or rlocust's --csv) or a --json document. The final tables, --csv (PREFIX_baseline.csv), --summary-json, --html and the web UI then show per name the baseline's and this run's requests/s, failure ratio and p50/p95/p99 with their deltas, flagging regressions (see --baseline-limits).",
+    } =>
+        /// `--baseline FILE`, `--baseline-limits RULES`, `--baseline-gate` (`report::compare`).
+        baseline: Option<String> = read::nonblank;
+    {
+        flags: ["--baseline-limits"], dest: "baseline_limits",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Stats, env: "RLOCUST_BASELINE_LIMITS",
+        metavar: "<rules>",
+        help: "What counts as a regression against --baseline: rules separated by ';', '[[METHOD] NAME:] FIGURE TOLERANCE [TOLERANCE]', FIGURE one of p50..p99.9, fail_ratio, rps, e.g. 'p95 +10% +5ms; fail_ratio +0.5pt; GET /login: p99 +20%'. With two tolerances a figure must be worse by more than both, and the runs' confidence intervals must not overlap. Default: 'p50 +5% +0.5ms; p95 +10% +2ms; p99 +15% +5ms; fail_ratio +0.5pt'.",
+    } =>
+        baseline_limits: Option<String> = read::nonblank;
+    {
+        flags: ["--baseline-gate"], dest: "baseline_gate",
+        kind: K::Flag, default: D::False,
+        group: Stats, env: "RLOCUST_BASELINE_GATE",
+        help: "Exit with code 3 when a request name regressed against --baseline (one line per name naming the figures and both values).",
+    } =>
+        baseline_gate: bool = read::flag;
     {
         flags: ["--csv-generator"], dest: "csv_generator",
         kind: K::Flag, default: D::False,

@@ -436,6 +436,18 @@ pub fn create_environment(selected: &[String]) -> Result<Vec<ClassInfo>, InterpE
     })
 }
 
+/// The interpreter's version (`3.11.2`), from CPython's static version text: no GIL, so any thread may ask.
+pub fn python_version() -> String {
+    // SAFETY: Py_GetVersion returns a pointer to a static NUL-terminated string, valid for the whole process,
+    // and reads no interpreter state.
+    let text = unsafe { std::ffi::CStr::from_ptr(pyo3::ffi::Py_GetVersion()) };
+    text.to_string_lossy()
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// The locustfiles as loaded (directories expanded, URLs downloaded): a master sends them to `-f -` workers.
 pub fn locustfile_paths() -> Result<Vec<String>, InterpError> {
     Python::attach(|py| {

@@ -228,6 +228,19 @@ pub struct Report {
     pub stats: Arc<RequestStats>,
     pub users: Arc<dyn Users>,
     pub info: Arc<RunInfo>,
+    /// The run's parameters and its baseline comparison (none in a library's web UI).
+    pub context: Option<Arc<dyn RunContext>>,
+}
+
+/// What a report adds about the run beyond its statistics (`app::gates` provides it): its parameters (the
+/// args' `run`) and, with `--baseline`, its comparison (`baseline`: `report::compare::render::json`).
+pub trait RunContext: Send + Sync {
+    /// The `run` object (`report::summary::run_json`).
+    fn run(&self) -> J;
+    /// The comparison of `snap` with the baseline: the final one once the run has ended; none without one.
+    fn comparison(&self, snap: &crate::stats::Snapshot) -> Option<J>;
+    /// The baseline's file and format, for the dashboard's template args.
+    fn baseline_source(&self) -> Option<J>;
 }
 
 /// What a report reads of the run's users each time it is built (`runner::Shared` implements it).
@@ -413,6 +426,15 @@ impl Report {
         {
             m.insert("metrics".into(), super::metrics::json(&snap));
         }
+        // the run's parameters and its comparison with a baseline (report::compare), rlocust's own keys
+        if let Some(ctx) = &self.context
+            && let J::Obj(m) = &mut args
+        {
+            m.insert("run".into(), ctx.run());
+            if let Some(c) = ctx.comparison(&snap) {
+                m.insert("baseline".into(), c);
+            }
+        }
         // rlocust's open workload (`report::arrivals`): only when one ran, so a closed run's args stay Locust's
         let open = crate::runner::open::snapshot();
         if open.active
@@ -550,6 +572,7 @@ mod tests {
             stats,
             users: shared,
             info: Arc::new(info),
+            context: None,
         };
         let page = report.render(false, "light");
         assert!(page.len() < 250_000, "{} bytes", page.len());

@@ -3,6 +3,8 @@
 //!
 //! - `arrivals`: an open workload's accounting (arrival rates, dropped iterations, users busy), only for runs
 //!   with an arrival rate.
+//! - `compare`: a run compared with a baseline (`--baseline`, `rlocust-report compare`): per name deltas and
+//!   noise-aware verdicts, as JSON, a console table and `_baseline.csv` (rlocust's own; docs/reports.md).
 //! - `console`: the request table, the percentile table and the error report (stderr).
 //! - `corrected`: the coordinated-omission corrected percentiles (console table, report section), only for
 //!   runs with fixed-rate users.
@@ -18,6 +20,7 @@
 //! write (the caller's job), or touch Python.
 
 pub mod arrivals;
+pub mod compare;
 pub mod console;
 pub mod corrected;
 pub mod csv;

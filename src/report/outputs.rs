@@ -1,9 +1,11 @@
 //! The run's result files and final tables, owned in one place so they are written exactly once: by the normal
 //! shutdown, or by the watchdog (`runner::watchdog`) when the Python thread no longer responds and the process
-//! must end without it. Either way the user gets the CSV totals, the JSON and the final tables they asked for.
+//! must end without it. Either way the user gets the CSV totals, the JSON and the final tables they asked for,
+//! and with `--baseline` the comparison table and `PREFIX_baseline.csv` (`report::compare`).
 //!
 //! Who calls it: `app` (creates it, ticks the CSV writer once a period, writes at shutdown) and the watchdog.
 //! Runs on any thread; never touches Python.
+use super::compare::{Baseline, render as compared};
 use super::csv::CsvWriter;
 use super::html::Report;
 use super::{console, json};
@@ -31,6 +33,8 @@ pub struct Outputs {
     failed: AtomicBool,
     /// Print the final tables (a worker prints none: its master has the numbers).
     tables: AtomicBool,
+    /// `--baseline`, and the `--csv` prefix its CSV file takes.
+    baseline: Mutex<Option<(Arc<Baseline>, Option<String>)>>,
 }
 
 impl Outputs {
@@ -51,7 +55,13 @@ impl Outputs {
             written: Mutex::new(false),
             failed: AtomicBool::new(false),
             tables: AtomicBool::new(true),
+            baseline: Mutex::new(None),
         }
+    }
+
+    /// `--baseline`: the comparison table after the final tables, and `PREFIX_baseline.csv` with `--csv`.
+    pub fn set_baseline(&self, baseline: Arc<Baseline>, csv_prefix: Option<String>) {
+        *self.baseline.lock() = Some((baseline, csv_prefix));
     }
 
     /// A worker's run: no final tables (Locust's worker prints none).
@@ -115,6 +125,24 @@ impl Outputs {
         }
         let snap = self.stats.snapshot();
         let open = crate::runner::open::snapshot();
+        let comparison = self.baseline.lock().clone().map(|(b, prefix)| {
+            let c = b.at_end(&snap);
+            if let Some(prefix) = prefix {
+                let path = format!("{prefix}_baseline.csv");
+                if let Err(e) = std::fs::write(&path, compared::csv(&c)) {
+                    self.fail(format!("cannot write {path}: {e}"));
+                }
+            }
+            c
+        });
+        if print
+            && self.json_file.is_some()
+            && self.tables.load(Ordering::Relaxed)
+            && let Some(c) = &comparison
+        {
+            // (--json-file leaves out Locust's tables, not the comparison the user asked for)
+            log::print_table(&compared::table(c, self.name_width));
+        }
         if print && self.json_file.is_none() && self.tables.load(Ordering::Relaxed) {
             let mut out = console::stats_table(&snap, false, self.name_width);
             if let Some(t) = super::arrivals::console_table(&open, false) {
@@ -128,6 +156,9 @@ impl Outputs {
                 out.push_str(&t);
             }
             out.push_str(&console::error_report(&snap, self.name_width));
+            if let Some(c) = &comparison {
+                out.push_str(&compared::table(c, self.name_width));
+            }
             log::print_table(&out);
         }
         let json_doc = || {

@@ -16,7 +16,10 @@
 //! `median_ms`, `avg_bytes`, `percentiles_ms` (keys `50`, `66`, `75`, `80`, `90`, `95`, `98`, `99`, `99.9`,
 //! `99.99`, `100`; exact to 0.1 %, not Locust's 2-digit rounding), `coordinated_omission` (null, or for rows
 //! with requests of fixed-rate users `fixed_rate_requests`, `synthetic_samples` and the corrected
-//! `percentiles_ms`). Fields are only ever added within a schema
+//! `percentiles_ms`), `histogram_us` (null, or the exact response-time histogram: `[lowest µs of the bucket,
+//! count]` pairs, ascending; what makes a summary an exact baseline). Since issue 42 also `python_version`,
+//! `parameters.arrival_rate`, `baseline` (null, or the comparison with `--baseline`: `report::compare::render`,
+//! schema `rlocust-comparison/1`) and `baseline_gate` (`--baseline-gate`). Fields are only ever added within a schema
 //! version.
 //!
 //! Who calls it: `app::session` at the end of a run (also after an interrupt or a task's `sys.exit`). What it
@@ -46,6 +49,10 @@ pub struct Parameters {
     pub workers: Option<u64>,
     pub tags: Vec<String>,
     pub exclude_tags: Vec<String>,
+    /// `--arrival-rate` as given (an open workload).
+    pub arrival_rate: Option<String>,
+    /// The interpreter's version (`3.11.2`).
+    pub python_version: String,
 }
 
 /// Everything the document holds.
@@ -58,6 +65,9 @@ pub struct RunSummary<'a> {
     pub interrupted: bool,
     pub outcomes: &'a [Outcome],
     pub aborted_by: Option<String>,
+    /// `--baseline`: the comparison object (`report::compare::render::json`) and whether it gates the run.
+    pub baseline: Option<J>,
+    pub baseline_gate: bool,
 }
 
 fn pct_key(p: f64) -> String {
@@ -87,6 +97,19 @@ fn row(e: &EntrySnapshot, total: &EntrySnapshot) -> J {
         ("median_ms", ms(e.percentile(0.5))),
         ("avg_bytes", J::Float(e.avg_content_length().as_f64())),
         ("coordinated_omission", corrected(e)),
+        (
+            "histogram_us",
+            if timed {
+                J::Arr(
+                    e.histogram_us()
+                        .iter()
+                        .map(|&(us, n)| J::Arr(vec![J::Int(us as i64), J::Int(n as i64)]))
+                        .collect(),
+                )
+            } else {
+                J::Null
+            },
+        ),
         (
             "percentiles_ms",
             if timed {
@@ -184,28 +207,57 @@ fn strs(v: &[String]) -> J {
     J::Arr(v.iter().map(J::str).collect())
 }
 
-/// The document's text.
-pub fn render(s: &RunSummary<'_>) -> String {
-    let total = &s.snap.total;
-    let p = &s.params;
+/// The `parameters` object.
+pub fn parameters_json(p: &Parameters) -> J {
     let opt_int = |v: Option<u64>| v.map_or(J::Null, |n| J::Int(n as i64));
-    let params = J::obj([
+    J::obj([
         ("locustfile", J::str(p.locustfiles.join(","))),
         ("host", p.host.clone().map_or(J::Null, J::Str)),
         ("users", opt_int(p.users)),
         ("spawn_rate", J::opt_float(p.spawn_rate)),
         ("run_time_s", opt_int(p.run_time)),
+        (
+            "arrival_rate",
+            p.arrival_rate.clone().map_or(J::Null, J::Str),
+        ),
         ("user_classes", strs(&p.user_classes)),
         ("mode", J::str(p.mode)),
         ("workers", opt_int(p.workers)),
         ("tags", strs(&p.tags)),
         ("exclude_tags", strs(&p.exclude_tags)),
-    ]);
+    ])
+}
+
+/// The run as the HTML report's `run` object states it: the parameters, the versions and the times.
+pub fn run_json(p: &Parameters, started_at: Option<f64>, ended_at: f64) -> J {
+    let J::Obj(mut run) = parameters_json(p) else {
+        unreachable!("parameters are an object")
+    };
+    run.insert("rlocust_version".into(), J::str(crate::version::VERSION));
+    run.insert(
+        "locust_version".into(),
+        J::str(crate::version::LOCUST_VERSION),
+    );
+    run.insert("python_version".into(), J::str(&p.python_version));
+    run.insert("started_at".into(), J::opt_float(started_at));
+    run.insert("ended_at".into(), J::Float(ended_at));
+    run.insert(
+        "duration_s".into(),
+        J::opt_float(started_at.map(|t| (ended_at - t).max(0.0))),
+    );
+    J::Obj(run)
+}
+
+/// The document's text.
+pub fn render(s: &RunSummary<'_>) -> String {
+    let total = &s.snap.total;
+    let params = parameters_json(&s.params);
     let duration = s.started_at.map(|t| (s.ended_at - t).max(0.0));
     let doc = J::obj([
         ("schema", J::str(SCHEMA)),
         ("rlocust_version", J::str(crate::version::VERSION)),
         ("locust_version", J::str(crate::version::LOCUST_VERSION)),
+        ("python_version", J::str(&s.params.python_version)),
         ("started_at", J::opt_float(s.started_at)),
         ("ended_at", J::Float(s.ended_at)),
         ("duration_s", J::opt_float(duration)),
@@ -223,6 +275,8 @@ pub fn render(s: &RunSummary<'_>) -> String {
             J::Bool(s.outcomes.iter().all(|o| o.passed)),
         ),
         ("generator", generator()),
+        ("baseline", s.baseline.clone().unwrap_or(J::Null)),
+        ("baseline_gate", J::Bool(s.baseline_gate)),
         ("arrivals", arrivals()),
         ("totals", row(total, total)),
         ("metrics", super::metrics::json(s.snap)),
@@ -287,6 +341,8 @@ mod tests {
                 workers: None,
                 tags: vec![],
                 exclude_tags: vec![],
+                arrival_rate: None,
+                python_version: "3.11.2".into(),
             },
             started_at: Some(now),
             ended_at: now + 3.0,
@@ -294,6 +350,8 @@ mod tests {
             interrupted: false,
             outcomes: &outcomes,
             aborted_by: None,
+            baseline: None,
+            baseline_gate: false,
         });
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["schema"], "rlocust-summary/1");
@@ -316,5 +374,20 @@ mod tests {
         assert_eq!(v["parameters"]["users"], 3);
         assert!(v["totals"]["coordinated_omission"].is_null());
         assert_eq!(v["metrics"], serde_json::json!([]));
+        assert_eq!(
+            v["totals"]["histogram_us"],
+            serde_json::json!([[10000, 1], [20000, 1], [30000, 1], [40000, 1]])
+        );
+        assert!(none["histogram_us"].is_null());
+        assert!(v["baseline"].is_null());
+        // the summary is a baseline: read back, its rows give the same percentiles
+        let side = crate::report::compare::load::from_text(&text).unwrap();
+        assert_eq!(side.format, "rlocust summary");
+        assert_eq!(side.total.dist.quantile(0.5), Some(30.0));
+        assert_eq!(side.total.dist.quantile(1.0), Some(40.0));
+        let Some(J::Obj(run)) = side.run else {
+            panic!("a summary states its run")
+        };
+        assert_eq!(run.get("python_version"), Some(&J::str("3.11.2")));
     }
 }

@@ -247,6 +247,21 @@ fn parse_value(s: &str, metric: Metric) -> Option<f64> {
 }
 
 /// One rule of `--thresholds`.
+/// A rule's `[METHOD] NAME` selector: an all-capitals first word is the method (`GET /login`), else it is all
+/// name. (Also `--baseline-limits`'s.)
+pub(crate) fn method_and_name(sel: &str) -> (Option<String>, String) {
+    match sel.split_once(' ') {
+        Some((m, n))
+            if !m.is_empty()
+                && m.chars().all(|c| c.is_ascii_uppercase())
+                && !n.trim().is_empty() =>
+        {
+            (Some(m.to_string()), n.trim().to_string())
+        }
+        _ => (None, sel.to_string()),
+    }
+}
+
 fn parse_rule(text: &str) -> Result<Rule, String> {
     let bad = |why: &str| format!("rlocust: --thresholds: '{text}': {why}");
     // a trailing `abort` / `abort=GRACE`
@@ -320,16 +335,10 @@ fn parse_rule(text: &str) -> Result<Rule, String> {
     let (method, name) = match selector {
         None => (None, None),
         Some("") => return Err(bad("empty request name before ':'")),
-        Some(sel) => match sel.split_once(' ') {
-            Some((m, n))
-                if !m.is_empty()
-                    && m.chars().all(|c| c.is_ascii_uppercase())
-                    && !n.trim().is_empty() =>
-            {
-                (Some(m.to_string()), Some(n.trim().to_string()))
-            }
-            _ => (None, Some(sel.to_string())),
-        },
+        Some(sel) => {
+            let (m, n) = method_and_name(sel);
+            (m, Some(n))
+        }
     };
     Ok(Rule {
         text: text.trim().to_string(),

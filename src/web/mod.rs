@@ -132,6 +132,7 @@ pub struct WebState {
 
 impl WebState {
     /// The state for a run.
+    #[allow(clippy::too_many_arguments)] // one per part of the run the server reads
     pub fn new(
         config: WebConfig,
         shared: Arc<Shared>,
@@ -140,6 +141,7 @@ impl WebState {
         options: &Options,
         info: Arc<RunInfo>,
         metrics: Arc<metrics::MetricsSource>,
+        context: Option<Arc<dyn crate::report::html::RunContext>>,
     ) -> WebState {
         let history_csv = match (&options.csv_prefix, options.csv_full_history) {
             (Some(prefix), true) => Some(crate::report::csv::csv_paths(prefix)[1].clone()),
@@ -152,6 +154,7 @@ impl WebState {
                 stats: stats.clone(),
                 users: shared.clone(),
                 info: info.clone(),
+                context,
             }),
             shared,
             stats,

@@ -155,7 +155,7 @@ pub fn index_args(st: &WebState) -> J {
     let mut shapes = vec![J::str("Default")];
     shapes.extend(info.shape_classes.iter().map(J::str));
     let floats = |ps: &[f64]| J::Arr(ps.iter().map(|p| J::Float(*p)).collect());
-    J::obj([
+    let mut args = J::obj([
         ("locustfile", J::str(&info.locustfile)),
         ("state", J::str(state.as_str())),
         (
@@ -209,7 +209,15 @@ pub fn index_args(st: &WebState) -> J {
             "profile",
             info.profile.lock().clone().map_or(J::Null, J::Str),
         ),
-    ])
+    ]);
+    // rlocust's `--baseline` (issue 42): the dashboard then polls `rlocust/baseline`; without one the args stay
+    // Locust's
+    if let Some(source) = st.report.context.as_ref().and_then(|c| c.baseline_source())
+        && let J::Obj(m) = &mut args
+    {
+        m.insert("baseline".into(), source);
+    }
+    args
 }
 
 /// The dashboard page with its template args.

@@ -126,6 +126,8 @@ pub fn router(state: Arc<WebState>) -> Router {
             .route(&at("/rlocust/arrivals"), api(GET, arrivals_route))
             // the metric rows (issue 40: a stream's ttft, itl, ...; a locustfile's own), for the Metrics tab
             .route(&at("/rlocust/metrics"), api(GET, metrics_route))
+            // the run compared with its --baseline (issue 42), for the statistics tab's delta column
+            .route(&at("/rlocust/baseline"), api(GET, baseline_route))
             .route(&at("/login"), any(login));
         for asset in page::ASSETS {
             r = r.route(&at(asset), any(serve_asset));
@@ -379,6 +381,20 @@ async fn metrics(st: Arc<WebState>, req: Request) -> Response {
 /// `GET /rlocust/generator`.
 async fn generator(_st: Arc<WebState>, _req: Request) -> Response {
     json(StatusCode::OK, &crate::report::summary::generator())
+}
+
+/// `GET /rlocust/baseline`: the comparison with `--baseline` as it stands (`report::compare::render::json`), 404
+/// when the run has none.
+async fn baseline_route(st: Arc<WebState>, req: Request) -> Response {
+    let comparison = st
+        .report
+        .context
+        .as_ref()
+        .and_then(|c| c.comparison(&st.stats.snapshot()));
+    match comparison {
+        Some(c) => json(StatusCode::OK, &c),
+        None => not_found(&st, req).await,
+    }
 }
 
 /// `GET /rlocust/version`.

@@ -15,6 +15,7 @@ The install time is printed (`pytest -rP` shows it); it is a few seconds, the RE
 """
 
 import glob
+import json
 import os
 import platform
 import re
@@ -159,3 +160,10 @@ def test_wheel_installs_and_runs_without_a_rust_toolchain(python, wheel, host, p
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "locust from <rlocust>/locust/__init__.py" in r.stdout, r.stdout
     assert "GET\t/items/7" in r.stdout, r.stdout
+    # the `rlocust-report` console script compares the two runs' CSVs (issue 42): both runs hit the same names
+    r = sh([str(venv / "bin/rlocust-report"), "compare", "script_stats.csv", "m_stats.csv", "--json", "-"],
+           cwd=tmp_path, env=env, timeout=60)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == "rlocust-comparison/1" and doc["baseline"]["format"] == "Locust _stats.csv", doc
+    assert {row["name"] for row in doc["rows"]} == {"/", "/items/[id]", "Aggregated"}, doc["rows"]

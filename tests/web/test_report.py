@@ -24,6 +24,8 @@ from test_api import LOCUSTFILE, REPO, Server, _binary, _release, shape, target_
 REPORT_KEYS = {"is_report", "requests_statistics", "failures_statistics", "exceptions_statistics",
                "response_time_statistics", "start_time", "end_time", "duration", "host", "history",
                "show_download_link", "locustfile", "tasks", "percentiles_to_chart", "profile"}
+# rlocust's own, beside Locust's: the run's parameters (issue 42; `baseline` too when the run has one)
+RLOCUST_KEYS = {"run"}
 UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
@@ -49,7 +51,7 @@ def tools():
 def report_view(args: dict) -> dict:
     """What must agree between the tools in report args: keys, kinds and the values that do not depend on timing."""
     return {
-        "keys": sorted(args),
+        "keys": sorted(set(args) - RLOCUST_KEYS),
         "names": [(s["method"], s["name"]) for s in args["requests_statistics"]],
         "row shape": shape(args["requests_statistics"]),
         "percentile rows": [sorted(r) for r in args["response_time_statistics"]],
@@ -90,7 +92,8 @@ def test_html_file_name_and_args(html_runs):
     assert lfiles == ["out/sub/report_4_4_7.html"]
     assert rfiles == lfiles, rlog[-2000:]
     largs, rargs = template_args(lpage), template_args(rpage)
-    assert set(rargs) == REPORT_KEYS == set(largs)
+    assert set(rargs) == REPORT_KEYS | RLOCUST_KEYS and set(largs) == REPORT_KEYS
+    assert rargs["run"]["users"] == 4 and rargs["run"]["run_time_s"] == 7 and rargs["run"]["locust_version"] == "2.47.0"
     assert not differences(report_view(largs), report_view(rargs))
     assert theme(rpage) == theme(lpage) == "light"
     assert rargs["show_download_link"] is False

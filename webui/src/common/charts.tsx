@@ -8,6 +8,7 @@ import "uplot/dist/uPlot.min.css";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { HistoryPoint } from "./types";
 import { num, percentileKey, percentileLabel } from "./format";
+import { chartSize, trackChart } from "./print";
 
 export const MAX_POINTS = 2000;
 
@@ -221,11 +222,11 @@ function Chart({ spec, data, theme }: { spec: ChartSpec; data: ChartData; theme:
 
   useEffect(() => {
     const el = box.current!;
-    const axis = { stroke: css("--fg-muted"), grid: { stroke: css("--grid"), width: 1 }, ticks: { show: false } };
+    // colours read at each draw: printing redraws in the light theme's
+    const axis = { stroke: () => css("--fg-muted"), grid: { stroke: () => css("--grid"), width: 1 }, ticks: { show: false } };
     const value = (_u: uPlot, v: number | null) => (v == null ? "--" : num(v, spec.dp));
     const opts: uPlot.Options = {
-      width: Math.max(el.clientWidth, 300),
-      height: 260,
+      ...chartSize(el),
       legend: { show: true, live: true },
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: true }, y: { range: fromZero } },
@@ -246,9 +247,11 @@ function Chart({ spec, data, theme }: { spec: ChartSpec; data: ChartData; theme:
     const u = new uPlot(opts, [data.t, ...spec.data(data)] as uPlot.AlignedData, el);
     plot.current = u;
     (el as unknown as { uplot: uPlot }).uplot = u; // for the browser tests
-    const ro = new ResizeObserver(() => u.setSize({ width: Math.max(el.clientWidth, 300), height: 260 }));
+    const ro = new ResizeObserver(() => u.setSize(chartSize(el)));
     ro.observe(el);
+    const untrack = trackChart(u, el);
     return () => {
+      untrack();
       ro.disconnect();
       u.destroy();
       plot.current = null;

@@ -28,21 +28,22 @@ interface RowProps {
   numeric: boolean[];
   classes: (string | undefined)[];
   extraClass?: string;
+  verdict?: string;
 }
 
 class Row extends Component<RowProps> {
   shouldComponentUpdate(next: RowProps) {
     const a = this.props.cells;
     const b = next.cells;
-    if (a.length !== b.length || this.props.extraClass !== next.extraClass) return true;
+    if (a.length !== b.length || this.props.extraClass !== next.extraClass || this.props.verdict !== next.verdict) return true;
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return true;
     return false;
   }
 
   render() {
-    const { cells, numeric, classes, extraClass } = this.props;
+    const { cells, numeric, classes, extraClass, verdict } = this.props;
     return (
-      <tr class={extraClass}>
+      <tr class={extraClass} data-verdict={verdict}>
         {cells.map((c, i) => (
           <td class={(numeric[i] ? "num " : "") + (classes[i] ?? "")} title={classes[i] ? c : undefined}>{c}</td>
         ))}
@@ -58,6 +59,8 @@ export function Table<R>(props: {
   pinLast?: (row: R) => boolean;
   empty?: ComponentChildren;
   rowClass?: (row: R) => string | undefined;
+  /** The row's `data-verdict` (a run compared with a baseline). */
+  verdict?: (row: R) => string | undefined;
   id?: string;
   windowed?: boolean;
 }) {
@@ -119,7 +122,7 @@ export function Table<R>(props: {
   };
   const fixedWidth = columns.reduce((s, c) => s + (c.width ?? 0), 0);
   const row = (r: R, i: number, pin: boolean) => (
-    <Row key={rowKey(r)} cells={columns.map((c) => c.text(r))} numeric={numeric} classes={classes}
+    <Row key={rowKey(r)} cells={columns.map((c) => c.text(r))} numeric={numeric} classes={classes} verdict={props.verdict?.(r)}
       extraClass={pin ? "total" : [(i & 1) ? "odd" : "", props.rowClass?.(r) ?? ""].join(" ").trim() || undefined} />
   );
 

@@ -139,6 +139,8 @@ export interface IndexArgs {
   percentiles_to_chart: number[];
   percentiles_to_statistics: number[];
   profile: string | null;
+  /** rlocust's comparison with `--baseline` at page load (absent or null without one; not Locust's). */
+  baseline?: Comparison | null;
 }
 
 export interface ResponseTimeRow {
@@ -168,6 +170,74 @@ export interface ReportArgs {
   arrivals?: Arrivals | null;
   /** rlocust's metric rows, when the run recorded any. */
   metrics?: MetricRow[] | null;
+  /** rlocust's run parameters (absent in older reports). */
+  run?: RunInfo | null;
+  /** The comparison with `--baseline` (absent or null without one). */
+  baseline?: Comparison | null;
+  /** `rlocust-report compare`: the page shows only the comparison (no run statistics of its own). */
+  comparison_only?: boolean;
+}
+
+/** A run's parameters (the report's `run`, a comparison side's `run`); null: not known. */
+export interface RunInfo {
+  locustfile?: string | null;
+  host?: string | null;
+  users?: number | null;
+  spawn_rate?: number | null;
+  run_time_s?: number | null;
+  arrival_rate?: string | null;
+  mode?: string | null;
+  workers?: number | null;
+  user_classes?: string[] | null;
+  tags?: string[] | null;
+  exclude_tags?: string[] | null;
+  rlocust_version?: string | null;
+  locust_version?: string | null;
+  python_version?: string | null;
+  /** Unix seconds. */
+  started_at?: number | null;
+  ended_at?: number | null;
+  duration_s?: number | null;
+}
+
+/** One figure of a compared name: "regressed", "improved", "unchanged", "too few samples" or "not judged". */
+export interface Figure {
+  baseline: number | null;
+  current: number | null;
+  delta: number | null;
+  delta_pct: number | null;
+  verdict: string;
+  limit: string | null;
+}
+
+export interface ComparisonRow {
+  method: string;
+  name: string;
+  /** "compared", "new" or "vanished". */
+  status: string;
+  /** "regressed", "improved", "unchanged", "too few samples", "new" or "vanished". */
+  verdict: string;
+  /** `requests`, `rps`, `fail_ratio` (a fraction), `p50`, `p95`, `p99` (ms), … */
+  figures: Record<string, Figure | undefined>;
+}
+
+export interface ComparisonSide {
+  source: string | null;
+  format: string;
+  run: RunInfo | null;
+}
+
+/** `rlocust-comparison/1`: the report's `baseline`, the dashboard's `templateArgs.baseline` and `GET rlocust/baseline`. */
+export interface Comparison {
+  schema: string;
+  baseline: ComparisonSide;
+  current: ComparisonSide;
+  limits: string[];
+  min_tail_samples: number;
+  counts: Record<string, number>;
+  /** One per name, Aggregated last. */
+  rows: ComparisonRow[];
+  breaches: string[];
 }
 
 declare global {

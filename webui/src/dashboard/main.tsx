@@ -19,6 +19,7 @@ import { ArrivalsTable, isArrivalsResponse } from "../common/arrivals";
 import { MetricSeries, MetricsTab, isMetricsResponse } from "../common/metrics";
 import { StatsTab } from "./stats";
 import { load, save } from "../common/store";
+import { isComparison } from "../common/baseline";
 
 const LIVE = new Set(["spawning", "running"]);
 // Locust's UI polls only while spawning/running; a master passes through "stopping" (and a runner through
@@ -121,6 +122,9 @@ function App({ args }: { args: IndexArgs }) {
   useEffect(() => { if (!polled) setLateness(null); }, [state]);
   useEffect(() => { if (!polled) fetchStats().catch(() => {}); }, []);
   const logs = useJson<LogsResponse>("logs", 5000, true, live);
+  // rlocust's comparison with --baseline (templateArgs.baseline at load, then GET rlocust/baseline with the stats)
+  const liveBaseline = useJson<unknown>("rlocust/baseline", 2000, !!args.baseline, polled);
+  const baseline = isComparison(liveBaseline) ? liveBaseline : args.baseline;
   usePoll(async () => setWorkerCount((await getJson<{ worker_count: number }>("worker-count")).worker_count),
     2000, args.is_distributed && state === "ready");
   // the tabs' own data: polled while open and running, fetched once when opened otherwise
@@ -256,7 +260,8 @@ function App({ args }: { args: IndexArgs }) {
           </nav>
           <section class="panel" id="panel" role="tabpanel" aria-labelledby={`tab-${tab}`}>
             {tab === "stats" && open?.arrivals ? <ArrivalsTable a={open.arrivals} live={open.running ?? LIVE.has(state)} /> : null}
-            {tab === "stats" ? <StatsTab rows={stats?.stats ?? []} columns={statColumns} totalNames={totalNames} /> : null}
+            {tab === "stats" ? <StatsTab rows={stats?.stats ?? []} columns={statColumns} totalNames={totalNames}
+              baseline={baseline} /> : null}
             {tab === "charts" ? <Charts data={chart} specs={specs} theme={theme} /> : null}
             {tab === "metrics" ? <MetricsTab rows={metrics?.metrics ?? []} series={metricSeries.current} theme={theme} /> : null}
             {tab === "failures" ? <FailuresTable rows={stats?.errors ?? []} /> : null}

@@ -2,11 +2,12 @@
 // localStorage) and a note when the server sent only part of the names: Locust's API sends at most 500 rows plus
 // Aggregated; rlocust also says how many there are (`X-Rlocust-Names` on the same response).
 import { useMemo, useState } from "preact/hooks";
-import type { StatRow } from "../common/types";
+import type { Comparison, StatRow } from "../common/types";
 import type { Column } from "../common/table";
 import { Table } from "../common/table";
 import { isTotal, statKey } from "../common/views";
 import { load, save } from "../common/store";
+import { p95Text, rowKey, summaryLine } from "../common/baseline";
 
 /** Rows the API sends before Aggregated (Locust's `stats/requests` truncates there). */
 export const MAX_API_ROWS = 500;
@@ -44,12 +45,24 @@ function ColumnChooser({ columns, hidden, setHidden }: {
   );
 }
 
-export function StatsTab({ rows, columns, totalNames }: {
+export function StatsTab({ rows, columns: own, totalNames, baseline }: {
   rows: StatRow[];
   columns: Column<StatRow>[];
   /** How many names the server has (rlocust's header), or null when it does not say (Locust). */
   totalNames: number | null;
+  /** rlocust's comparison with `--baseline`: a "vs baseline" column (p95) and each row's verdict. */
+  baseline?: Comparison | null;
 }) {
+  const compared = useMemo(() => new Map(baseline?.rows.map((r) => [rowKey(r), r])), [baseline]);
+  // "vs baseline" (the p95 delta) beside the percentiles, before the averages
+  const columns = useMemo(() => {
+    if (!baseline) return own;
+    const at = own.findIndex((c) => c.label === "Average (ms)");
+    const cols = own.slice();
+    cols.splice(at < 0 ? cols.length : at, 0,
+      { label: "vs baseline", text: (r) => p95Text(compared.get(statKey(r))), className: "verdict", width: 130 });
+    return cols;
+  }, [own, compared]);
   const [filter, setFilter] = useState("");
   const [hidden, setHiddenState] = useState(readHidden);
   const setHidden = (h: string[]) => {
@@ -68,6 +81,7 @@ export function StatsTab({ rows, columns, totalNames }: {
 
   return (
     <>
+      {baseline ? <p id="baseline-note">{summaryLine(baseline)}</p> : null}
       <div class="toolbar">
         <label class="filter">
           <span class="sr-only">Filter by name</span>
@@ -85,7 +99,8 @@ export function StatsTab({ rows, columns, totalNames }: {
         <ColumnChooser columns={columns} hidden={hidden} setHidden={setHidden} />
       </div>
       <Table id="stats" columns={shown} rows={visible} rowKey={statKey} pinLast={isTotal}
-        empty={needle && rows.length ? "No name matches the filter." : "No requests yet."} windowed />
+        empty={needle && rows.length ? "No name matches the filter." : "No requests yet."} windowed
+        verdict={baseline ? (r) => compared.get(statKey(r))?.verdict : undefined} />
     </>
   );
 }
