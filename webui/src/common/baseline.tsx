@@ -180,6 +180,19 @@ function Bars({ rows }: { rows: ComparisonRow[] }) {
   );
 }
 
+/** The bars show at most this many names (a chart must fit a printed page): regressed first, then by how much
+ * their p95 moved; the Aggregated row last. The table has every name. */
+const BAR_NAMES = 15;
+
+function barRows(compared: ComparisonRow[]): ComparisonRow[] {
+  const names = compared.filter((r) => !(r.method === "" && r.name === "Aggregated"));
+  if (names.length <= BAR_NAMES) return compared;
+  const moved = (r: ComparisonRow) => Math.abs(r.figures.p95?.delta_pct ?? 0);
+  const rank = (r: ComparisonRow) => (r.verdict === "regressed" ? 0 : r.verdict === "improved" ? 1 : 2);
+  const top = [...names].sort((a, b) => rank(a) - rank(b) || moved(b) - moved(a)).slice(0, BAR_NAMES);
+  return [...top, ...compared.filter((r) => r.method === "" && r.name === "Aggregated")];
+}
+
 const side = (s: ComparisonSide) => (s.source ? `${s.source} (${s.format})` : s.format);
 
 export function ComparisonSection({ c, run }: { c: Comparison; run?: RunInfo | null }) {
@@ -202,10 +215,15 @@ export function ComparisonSection({ c, run }: { c: Comparison; run?: RunInfo | n
       <ComparisonTable c={c} />
       <p class="note">Δ = this − base; ▲ regressed, ▼ improved (beyond limit and noise)</p>
       {compared.length ? (
-        <>
+        // one block, so a printed page never leaves the heading behind the chart
+        <div class="cmp-bars">
           <h3>p50 (solid) and p95 (light), ms; grey: the baseline</h3>
-          <Bars rows={compared} />
-        </>
+          {barRows(compared).length < compared.length ? (
+            <p class="note" id="bars-note">The {BAR_NAMES} names whose p95 changed most, regressions first, of{" "}
+              {compared.length - 1}; the table above has every name.</p>
+          ) : null}
+          <Bars rows={barRows(compared)} />
+        </div>
       ) : null}
       {c.baseline.run ? (
         <>
