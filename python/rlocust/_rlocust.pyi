@@ -57,6 +57,7 @@ __all__ = [
     "open_leave",
     "run",
     "run_python",
+    "run_report",
     "runner_control",
     "runner_final_user_classes_count",
     "runner_shape",
