@@ -141,6 +141,7 @@ impl Gates {
             with_requests: !options.worker,
             start_time: self.process_start,
             basic_auth: options.basic_auth.clone(),
+            baseline: self.baseline.clone(),
         })
     }
 
@@ -355,7 +356,6 @@ impl Gates {
     pub fn write_summary(
         &self,
         stats: &RequestStats,
-        options: &Options,
         outcomes: &[Outcome],
         exit_code: i32,
         interrupted: bool,
@@ -365,7 +365,6 @@ impl Gates {
         };
         let snap = stats.snapshot();
         let params = self.parameters();
-        let _ = options;
         let text = summary::render(&RunSummary {
             snap: &snap,
             params,

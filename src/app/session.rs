@@ -507,6 +507,14 @@ impl<'a> Session<'a> {
                 "--run-time specified for a worker node will be ignored.",
             );
         }
+        // the master compares the run with its baseline (it has every worker's numbers)
+        if options.baseline.is_some() || options.baseline_gate || options.baseline_limits.is_some()
+        {
+            log::warning(
+                "rlocust.baseline",
+                "--baseline, --baseline-limits and --baseline-gate are the master's: this worker ignores them",
+            );
+        }
         self.start_reporters();
         self.start_watchdog();
         let conn = self.worker.take().expect("a worker session");
@@ -728,13 +736,8 @@ impl Running<'_> {
                 runner::keyboard::restore();
                 self.outputs.write_final(self.shared.user_count());
                 let status: ExitStatus = e.into();
-                self.gates.write_summary(
-                    &self.services.stats,
-                    self.options,
-                    &[],
-                    status.code(),
-                    false,
-                );
+                self.gates
+                    .write_summary(&self.services.stats, &[], status.code(), false);
                 status
             }
             Ok(Some(code)) => self.exit_now(code),
@@ -749,7 +752,7 @@ impl Running<'_> {
         runner::keyboard::restore();
         self.outputs.write_files(self.shared.user_count());
         self.gates
-            .write_summary(&self.services.stats, self.options, &[], code, true);
+            .write_summary(&self.services.stats, &[], code, true);
         self.close();
         ExitStatus::Run(code)
     }
@@ -818,13 +821,9 @@ impl Running<'_> {
         } else {
             code
         };
-        let summary_written = self.gates.write_summary(
-            &self.services.stats,
-            self.options,
-            &outcomes,
-            code,
-            interrupted,
-        );
+        let summary_written =
+            self.gates
+                .write_summary(&self.services.stats, &outcomes, code, interrupted);
         let code = if code == 0 && !summary_written {
             1
         } else {

@@ -112,6 +112,8 @@ pub struct Exposition<'a> {
     pub buckets_ms: &'a [f64],
     /// Request rows: without them (a worker, whose rows go to its master) only the process series.
     pub with_requests: bool,
+    /// `--baseline`: the run compared with it as it stands (`report::compare`).
+    pub comparison: Option<&'a crate::report::compare::Comparison>,
 }
 
 /// One worker of a master as the scrape shows it (the caller copies it from the master's roster).
@@ -338,6 +340,9 @@ pub fn render(x: &Exposition<'_>, format: Format) -> String {
         if !x.snap.metrics.is_empty() {
             metric_series(&mut w, x.snap);
         }
+        if let Some(c) = x.comparison {
+            baseline_series(&mut w, c);
+        }
     }
     users_and_state(&mut w, x);
     generator_lateness(&mut w);
@@ -493,6 +498,49 @@ fn response_time_percentiles(w: &mut Writer, total: &EntrySnapshot, entries: &[&
                 "rlocust_response_time_percentile_seconds",
                 &[("method", &e.method), ("name", &e.name), ("quantile", q)],
                 e.percentile(*p) / 1000.0,
+            );
+        }
+    }
+}
+
+/// `--baseline` (`report::compare`): per request name, whether it regressed against the baseline and how its p95
+/// moved, for alerts and dashboards beside the run's own series.
+fn baseline_series(w: &mut Writer, c: &crate::report::compare::Comparison) {
+    use crate::report::compare::{Figure, Verdict};
+    w.family(
+        "rlocust_baseline_regressed",
+        Kind::Gauge,
+        None,
+        "1 when the request name regressed against --baseline (worse beyond --baseline-limits and beyond its sampling noise), else 0.",
+    );
+    for r in c.rows.iter().filter(|r| !r.aggregated) {
+        w.sample(
+            "rlocust_baseline_regressed",
+            &[("method", &r.method), ("name", &r.name)],
+            if r.verdict == Verdict::Regressed {
+                1.0
+            } else {
+                0.0
+            },
+        );
+    }
+    w.family(
+        "rlocust_baseline_p95_change_ratio",
+        Kind::Gauge,
+        None,
+        "The p95 response time against --baseline's, as a ratio minus one (0.2: 20 % slower), for names in both runs (name=\"Aggregated\", method=\"\": all requests).",
+    );
+    for r in &c.rows {
+        if let Some(pct) = r
+            .figures
+            .iter()
+            .find(|f| f.figure == Figure::Pct(0.95))
+            .and_then(|f| f.delta_pct())
+        {
+            w.sample(
+                "rlocust_baseline_p95_change_ratio",
+                &[("method", &r.method), ("name", &r.name)],
+                pct / 100.0,
             );
         }
     }
@@ -956,7 +1004,61 @@ mod tests {
             workers: None,
             buckets_ms: &DEFAULT_BUCKETS_MS,
             with_requests: true,
+            comparison: None,
         }
+    }
+
+    #[test]
+    fn baseline_series_say_which_name_regressed() {
+        use crate::report::compare::{self, limits::Limits, load};
+        let now = 1_700_000_000.0;
+        let run = |slow: f64| {
+            let s = RequestStats::new_at(now);
+            for i in 0..1000 {
+                let k = 1.0 + 0.5 * i as f64 / 1000.0;
+                s.log_request("GET", "/slow", Some(50.0 * k * slow), 10, now + 1.0);
+                s.log_request("GET", "/same", Some(20.0 * k), 10, now + 1.0);
+            }
+            s.snapshot()
+        };
+        let (before, after) = (run(1.0), run(1.2));
+        let c = compare::compare(
+            load::from_snapshot(&before, None),
+            load::from_snapshot(&after, None),
+            Limits::default_limits(),
+        );
+        let mut x = exposition(&after);
+        x.comparison = Some(&c);
+        let doc = render(&x, Format::Text);
+        assert!(
+            doc.contains("# TYPE rlocust_baseline_regressed gauge\n"),
+            "{doc}"
+        );
+        assert_eq!(
+            line(
+                &doc,
+                "rlocust_baseline_regressed{method=\"GET\",name=\"/slow\"}"
+            ),
+            "rlocust_baseline_regressed{method=\"GET\",name=\"/slow\"} 1"
+        );
+        assert_eq!(
+            line(
+                &doc,
+                "rlocust_baseline_regressed{method=\"GET\",name=\"/same\"}"
+            ),
+            "rlocust_baseline_regressed{method=\"GET\",name=\"/same\"} 0"
+        );
+        let ratio: f64 = line(
+            &doc,
+            "rlocust_baseline_p95_change_ratio{method=\"GET\",name=\"/slow\"}",
+        )
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+        assert!((ratio - 0.2).abs() < 0.01, "{ratio}");
+        assert!(!render(&exposition(&after), Format::Text).contains("rlocust_baseline"));
     }
 
     fn stats() -> RequestStats {

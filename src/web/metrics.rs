@@ -33,6 +33,8 @@ pub struct MetricsSource {
     pub start_time: f64,
     /// `--basic-auth` for the `--metrics-port` listener (the UI's route uses the UI's own check).
     pub basic_auth: Option<String>,
+    /// `--baseline`: the comparison's series.
+    pub baseline: Option<Arc<crate::report::compare::Baseline>>,
 }
 
 impl MetricsSource {
@@ -54,7 +56,13 @@ impl MetricsSource {
             None => self.shared.user_classes_count().into_iter().collect(),
         };
         let (cpu_percent, _) = self.shared.usage();
+        let comparison = self
+            .baseline
+            .as_ref()
+            .filter(|_| self.with_requests)
+            .map(|b| b.latest(&snap));
         let x = Exposition {
+            comparison: comparison.as_deref(),
             snap: &snap,
             state: self.shared.state().as_str(),
             users_by_class,

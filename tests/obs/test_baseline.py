@@ -2,7 +2,7 @@
 Locust writes it) and rlocust's own CSV; the comparison in the console, `PREFIX_baseline.csv`, the summary JSON,
 the HTML report (also printed to PDF by headless Chromium) and the web UI; `--baseline-gate`'s exit code 3 with
 one line naming the name that regressed; `rlocust-report compare` on stored results; and mistakes refused in one
-line. The server is rlocust-target on loopback; one of its three names is made 20 % slower between the runs
+line; the web UI's route and `/metrics` series. The server is rlocust-target on loopback; one of its three names is made 20 % slower between the runs
 (/delay/50 then /delay/60). Every process bounded in time."""
 
 from __future__ import annotations
@@ -193,6 +193,11 @@ def test_the_web_ui_shows_the_comparison(pair, rlocust, target_url, tmp_path):
         page = requests.get(base, timeout=5).text
         args = json.loads(re.search(r"window\.templateArgs = (.*?);</script>", page, re.S).group(1))
         assert args["baseline"] == {"source": str(d / "base.json"), "format": "rlocust summary"}
+        # and the Prometheus exposition has the verdicts
+        metrics = requests.get(base + "metrics", timeout=5).text
+        assert 'rlocust_baseline_regressed{method="GET",name="/slow"} 1' in metrics, metrics[-3000:]
+        assert 'rlocust_baseline_regressed{method="GET",name="/other"} 0' in metrics
+        assert 'rlocust_baseline_p95_change_ratio{method="GET",name="/slow"} 0.' in metrics
     finally:
         finish(proc, timeout=40)
 
@@ -228,3 +233,31 @@ def test_mistakes_are_one_line(rlocust, target_url, tmp_path, args, says):
     assert r.code == 1, r.stderr
     assert says in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
     assert "Traceback" not in r.stderr and "panicked" not in r.stderr
+
+
+def test_a_master_compares_its_workers_numbers(pair, rlocust, target_url, tmp_path):
+    """Distributed: the master (which has every worker's numbers) compares and gates; a worker given the options
+    says it ignores them."""
+    d, _ = pair
+    port = free_port()
+    env = clean_env({"SLOW_MS": "60"})
+    master_dir, worker_dir = tmp_path / "master", tmp_path / "worker"
+    master_dir.mkdir()
+    worker_dir.mkdir()
+    master = start([rlocust, "-f", LOCUSTFILE, "--master", "--headless", "--expect-workers", "1", "-u", "10", "-r",
+                    "50", "-t", "6s", "-H", target_url, "--master-bind-host", "127.0.0.1", "--master-bind-port",
+                    str(port), "--only-summary", "--baseline", d / "base.json", "--baseline-gate", "--summary-json",
+                    "m.json"], master_dir, env=env)
+    worker = start([rlocust, "-f", LOCUSTFILE, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port),
+                    "--baseline", d / "base.json"], worker_dir, env=env)
+    try:
+        assert finish(master, timeout=60) == 3, (master_dir / "stderr.txt").read_text()[-3000:]
+    finally:
+        finish(worker, timeout=30)
+    lines = regressed_lines((master_dir / "stderr.txt").read_text())
+    assert len(lines) == 1 and "GET /slow: p50 " in lines[0], lines
+    doc = json.loads((master_dir / "m.json").read_text())
+    assert doc["parameters"]["workers"] == 1 and doc["baseline"]["counts"]["regressed"] == 1
+    worker_err = (worker_dir / "stderr.txt").read_text()
+    assert "WARNING/rlocust.baseline: --baseline, --baseline-limits and --baseline-gate are the master's" in worker_err
+    assert regressed_lines(worker_err) == [] and "Compared with baseline" not in worker_err

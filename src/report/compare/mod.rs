@@ -460,8 +460,12 @@ pub fn compare(baseline: Side, current: Side, limits: Limits) -> Comparison {
             aggregated,
         }
     };
+    let in_baseline: std::collections::HashMap<(&str, &str), &Row> =
+        baseline.rows.iter().map(|b| (b.key(), b)).collect();
+    let in_current: std::collections::HashSet<(&str, &str)> =
+        current.rows.iter().map(Row::key).collect();
     for c in &current.rows {
-        match baseline.rows.iter().find(|b| b.key() == c.key()) {
+        match in_baseline.get(&c.key()).copied() {
             Some(b) => rows.push(compare_rows(b, c, false)),
             None => rows.push(RowComparison {
                 method: c.method.clone(),
@@ -474,7 +478,7 @@ pub fn compare(baseline: Side, current: Side, limits: Limits) -> Comparison {
         }
     }
     for b in &baseline.rows {
-        if !current.rows.iter().any(|c| c.key() == b.key()) {
+        if !in_current.contains(&b.key()) {
             rows.push(RowComparison {
                 method: b.method.clone(),
                 name: b.name.clone(),
