@@ -49,8 +49,9 @@ def requests_total(port: int) -> int:
     return sum(int(float(m.group(1))) for m in re.finditer(r"^rlocust_requests_total\{[^}]*\} (\S+)$", text, re.M))
 
 
-def thread_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds (user + sys) of each thread, by thread name (threads of one name summed)."""
+def thread_cpu(pid: int, split: bool = False) -> dict[str, float]:
+    """CPU seconds (user + sys) of each thread, by thread name (threads of one name summed); with `split`, user and
+    system time apart, as `NAME user` and `NAME sys`."""
     out: dict[str, float] = collections.defaultdict(float)
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
@@ -59,7 +60,11 @@ def thread_cpu(pid: int) -> dict[str, float]:
             continue
         name = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
-        out[name] += (int(fields[11]) + int(fields[12])) / TICKS
+        if split:
+            out[f"{name} user"] += int(fields[11]) / TICKS
+            out[f"{name} sys"] += int(fields[12]) / TICKS
+        else:
+            out[name] += (int(fields[11]) + int(fields[12])) / TICKS
     return dict(out)
 
 
@@ -83,17 +88,17 @@ class Run:
                                      stderr=open(self.dir / "stderr", "w"))
         self.pid = self.proc.pid
 
-    def window(self, during=None):
+    def window(self, during=None, split=False):
         """Waits for the window, runs `during(pid, seconds)` (a tool attached for the window) in it; returns the
-        requests and each thread's CPU seconds in the window."""
+        requests and each thread's CPU seconds in the window (user and system apart with `split`)."""
         time.sleep(6)
-        r0, c0 = requests_total(self.metrics), thread_cpu(self.pid)
+        r0, c0 = requests_total(self.metrics), thread_cpu(self.pid, split)
         tool = during(self.pid, self.args.window) if during else None
         if tool is None:
             time.sleep(self.args.window)
         else:
             tool.wait(timeout=self.args.window + 30)
-        r1, c1 = requests_total(self.metrics), thread_cpu(self.pid)
+        r1, c1 = requests_total(self.metrics), thread_cpu(self.pid, split)
         return r1 - r0, {k: c1.get(k, 0) - c0.get(k, 0) for k in c1}
 
     def finish(self):
@@ -106,14 +111,19 @@ class Run:
 
 def step_plain(args, work):
     run = Run(args, work, "plain")
-    n, cpu = run.window()
+    n, cpu = run.window(split=True)
     run.finish()
     total = sum(cpu.values())
     print(f"\n## plain: {n:,} requests in {args.window} s ({n / args.window:,.0f}/s), "
-          f"{total * 1e6 / n:.1f} CPU µs per request")
-    for name, s in sorted(cpu.items(), key=lambda kv: -kv[1]):
-        if s > 0:
-            print(f"  {name:20} {s * 1e6 / n:6.2f} µs/request ({s / args.window * 100:5.1f}% of a core)")
+          f"{total * 1e6 / n:.1f} CPU µs per request "
+          f"(user {sum(v for k, v in cpu.items() if k.endswith(' user')) * 1e6 / n:.2f}, "
+          f"system {sum(v for k, v in cpu.items() if k.endswith(' sys')) * 1e6 / n:.2f})")
+    threads = sorted({k.rsplit(" ", 1)[0] for k in cpu}, key=lambda t: -(cpu[t + " user"] + cpu[t + " sys"]))
+    for name in threads:
+        u, s = cpu[name + " user"], cpu[name + " sys"]
+        if u + s > 0:
+            print(f"  {name:20} {(u + s) * 1e6 / n:6.2f} µs/request (user {u * 1e6 / n:5.2f}, system "
+                  f"{s * 1e6 / n:5.2f}; {(u + s) / args.window * 100:5.1f}% of a core)")
 
 
 def step_stat(args, work):

@@ -8,7 +8,8 @@
 //! A request's life, in order:
 //! 1. [`Submitter::queue`] (hub thread) gives the job its ticket and puts it in the pending batch. When the job
 //!    opens a new batch, the caller arranges one [`Submitter::flush`] before the hub next waits for I/O.
-//! 2. [`Submitter::flush`] (hub thread) spawns every pending job on the runtime at once.
+//! 2. [`Submitter::flush`] (hub thread) hands every pending job to the runtime at once: a batch as one task that
+//!    spawns its calls from a tokio worker (issue 43), a lone job as its own task.
 //! 3. On a tokio worker the call runs to its end ([`UserClient::execute`]); a panic in it becomes an
 //!    [`HttpError::Internal`] failure, so the user parked on the ticket is always resumed.
 //! 4. The default failure rule is applied and the call is recorded ([`record::Recorder::call`]: its timings
@@ -131,11 +132,26 @@ impl Submitter {
         let batch = std::mem::take(&mut *self.pending.lock());
         let n = batch.len();
         crate::stats::in_flight::sent(n as u64);
-        for (ticket, job) in batch {
-            self.http
-                .handle
-                .spawn(run(ticket, job, self.recorder.clone(), self.bridge.clone()));
+        if n <= 1 {
+            for (ticket, job) in batch {
+                self.http.handle.spawn(run(
+                    ticket,
+                    job,
+                    self.recorder.clone(),
+                    self.bridge.clone(),
+                ));
+            }
+            return n;
         }
+        // A batch crosses to the runtime as one task, which spawns its calls there: a spawn from a worker goes on
+        // that worker's own queue, where one from the hub thread took the runtime's shared queue and its lock for
+        // each call, and the calls' tasks are made on the thread that runs them.
+        let (recorder, bridge) = (self.recorder.clone(), self.bridge.clone());
+        self.http.handle.spawn(async move {
+            for (ticket, job) in batch {
+                tokio::spawn(run(ticket, job, recorder.clone(), bridge.clone()));
+            }
+        });
         n
     }
 }

@@ -29,6 +29,23 @@ pub fn method_str(m: &Method) -> &str {
     }
 }
 
+/// [`method_str`] as an owned text that copies nothing for a standard method.
+pub fn method_text(m: &Method) -> std::borrow::Cow<'static, str> {
+    use std::borrow::Cow::Borrowed;
+    match *m {
+        Method::GET => Borrowed("GET"),
+        Method::POST => Borrowed("POST"),
+        Method::PUT => Borrowed("PUT"),
+        Method::DELETE => Borrowed("DELETE"),
+        Method::HEAD => Borrowed("HEAD"),
+        Method::OPTIONS => Borrowed("OPTIONS"),
+        Method::PATCH => Borrowed("PATCH"),
+        Method::TRACE => Borrowed("TRACE"),
+        Method::CONNECT => Borrowed("CONNECT"),
+        _ => method_str(m).to_owned().into(),
+    }
+}
+
 /// RFC 9110 `tchar` (urllib3's `_CONTAINS_CONTROL_CHAR_RE` complement, geventhttpclient's `_TOKEN_RE`).
 fn is_tchar(b: u8) -> bool {
     matches!(b,

@@ -18,6 +18,7 @@ mod conn;
 mod error;
 pub mod events;
 pub mod feed;
+mod fields;
 #[cfg(test)]
 mod proxy_tests;
 mod timings;
@@ -28,6 +29,7 @@ pub use conn::{Setup, Tail, Timeouts};
 pub use error::{HttpError, fast_retries_exceeded, pool_name, strerror};
 pub use events::Marks;
 pub use feed::Feed;
+pub use fields::Fields;
 pub use timings::Timings;
 use wire::Dialect;
 use wire::exc::PyExc;
@@ -71,7 +73,7 @@ pub struct HeaderList {
     /// Calls share this list: what [`request_headers`] builds from it is kept.
     shared: bool,
     /// What each flavor's client makes of `pairs` (indexed by `Flavor as usize`), once built without a refusal.
-    built: [std::sync::OnceLock<(HeaderMap, Vec<u8>)>; 2],
+    built: [std::sync::OnceLock<(Arc<HeaderMap>, Vec<u8>)>; 2],
 }
 
 impl HeaderList {
@@ -110,6 +112,45 @@ impl std::ops::Deref for HeaderList {
 
     fn deref(&self) -> &Self::Target {
         &self.pairs
+    }
+}
+
+/// The headers a request went out with: the map a shared [`HeaderList`] keeps, shared as it is, until a call changes
+/// it (a cookie, a body's length), when it becomes the call's own copy. Copying the map for every call was two of
+/// the allocations of each request (issue 43).
+#[derive(Debug, Clone)]
+pub enum SentHeaders {
+    Shared(Arc<HeaderMap>),
+    Own(HeaderMap),
+}
+
+impl SentHeaders {
+    /// The call's own map, copied first if it is shared.
+    pub fn to_mut(&mut self) -> &mut HeaderMap {
+        if let SentHeaders::Shared(m) = self {
+            *self = SentHeaders::Own(HeaderMap::clone(m));
+        }
+        match self {
+            SentHeaders::Own(m) => m,
+            SentHeaders::Shared(_) => unreachable!("made the call's own above"),
+        }
+    }
+}
+
+impl Default for SentHeaders {
+    fn default() -> SentHeaders {
+        SentHeaders::Own(HeaderMap::new())
+    }
+}
+
+impl std::ops::Deref for SentHeaders {
+    type Target = HeaderMap;
+
+    fn deref(&self) -> &HeaderMap {
+        match self {
+            SentHeaders::Shared(m) => m,
+            SentHeaders::Own(m) => m,
+        }
     }
 }
 
@@ -234,12 +275,12 @@ impl Proxy {
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub status: u16,
-    pub reason: String,
+    pub reason: std::borrow::Cow<'static, str>,
     /// Response headers as the client keeps them (latin-1 text, in order, repeated names kept).
-    pub headers: Vec<(String, String)>,
+    pub headers: Fields,
     pub url: Url,
     pub method: Method,
-    pub request_headers: HeaderMap,
+    pub request_headers: SentHeaders,
     pub body: Bytes,
     /// FastHttpUser's `stream=True`: the body before content decoding, where it differs from `body` (what its
     /// `response.stream` and `iter_content` read, as geventhttpclient hands them the socket's bytes).
@@ -369,7 +410,7 @@ pub fn recorded_length(r: &Exchange, stream: bool) -> usize {
 }
 
 /// The Content-Length header's value, 0 without one (or with one that is not a number).
-pub fn content_length(headers: &[(String, String)]) -> usize {
+pub fn content_length(headers: &Fields) -> usize {
     header(headers, "content-length")
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
@@ -475,7 +516,7 @@ impl UserClient {
                         headers: head.headers,
                         url: spec.url.clone(),
                         method: spec.method.clone(),
-                        request_headers: HeaderMap::new(),
+                        request_headers: SentHeaders::default(),
                         body: Bytes::new(),
                         encoded: None,
                         elapsed: Duration::ZERO,
@@ -535,11 +576,8 @@ fn is_redirect(status: u16) -> bool {
 }
 
 /// A response header's first value (case-insensitive name).
-pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+pub fn header<'a>(headers: &'a Fields, name: &str) -> Option<&'a str> {
+    headers.first(name)
 }
 
 /// The request's headers as the client sends them, or why it refuses the request before sending it: checked in
@@ -547,7 +585,10 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
 /// them, then their encodings as http.client writes them). Values go out in latin-1, as both clients write them;
 /// the second part holds the header lines a `HeaderMap` cannot (see `conn::Call::extra_head`). A shared list's
 /// are built once per client ([`HeaderList`]): the checks and the `HeaderMap` were 6 allocations a call.
-fn request_headers(spec: &RequestSpec, flavor: Flavor) -> Result<(HeaderMap, Vec<u8>), HttpError> {
+fn request_headers(
+    spec: &RequestSpec,
+    flavor: Flavor,
+) -> Result<(SentHeaders, Vec<u8>), HttpError> {
     if flavor == Flavor::Fast
         && let Some(m) = check::fast_target_fault(spec.url.path(), spec.url.query())
     {
@@ -556,13 +597,16 @@ fn request_headers(spec: &RequestSpec, flavor: Flavor) -> Result<(HeaderMap, Vec
     let list = &*spec.headers;
     let kept = &list.built[flavor as usize];
     let built = match kept.get() {
-        Some((headers, extra)) => Ok((headers.clone(), extra.clone())),
+        Some((headers, extra)) => Ok((SentHeaders::Shared(headers.clone()), extra.clone())),
         None => match header_map(list, flavor)? {
             (headers, extra, None) => {
                 if list.shared {
+                    let headers = Arc::new(headers);
                     let _ = kept.set((headers.clone(), extra.clone()));
+                    Ok((SentHeaders::Shared(headers), extra))
+                } else {
+                    Ok((SentHeaders::Own(headers), extra))
                 }
-                Ok((headers, extra))
             }
             (_, _, Some(encoding)) => Err(encoding),
         },
@@ -652,12 +696,32 @@ async fn run_chain(
     let mut url = spec.url.clone();
     let mut method = spec.method.clone();
     let mut body = spec.body.clone();
-    let (mut headers, extra_head) = match request_headers(spec, flavor) {
+    let (first, extra_head) = match request_headers(spec, flavor) {
         Ok(h) => h,
         Err(e) => return (Err(e), history),
     };
+    // The first hop sends the headers as they were built; a redirect builds them again (without copying them for
+    // every call in case one comes), less what the redirects so far took out.
+    let mut first = Some(first);
+    let (mut strip_body, mut strip_auth) = (false, false);
     loop {
-        let mut req_headers = headers.clone();
+        let mut req_headers = match first.take() {
+            Some(h) => h,
+            None => {
+                let mut h = match request_headers(spec, flavor) {
+                    Ok((h, _)) => h,
+                    Err(e) => return (Err(e), history),
+                };
+                if strip_body {
+                    h.to_mut().remove(http::header::CONTENT_TYPE);
+                    h.to_mut().remove(http::header::CONTENT_LENGTH);
+                }
+                if strip_auth {
+                    h.to_mut().remove(http::header::AUTHORIZATION);
+                }
+                h
+            }
+        };
         let mut cookie_pairs: Vec<String> = {
             let jar = jar.lock();
             jar.get_request_values(&url)
@@ -671,19 +735,19 @@ async fn run_chain(
             && !req_headers.contains_key(http::header::COOKIE)
             && let Ok(v) = HeaderValue::from_str(&cookie_pairs.join("; "))
         {
-            req_headers.insert(http::header::COOKIE, v);
+            req_headers.to_mut().insert(http::header::COOKIE, v);
         }
         let payload = body.clone().unwrap_or_default();
         if body.is_some() || matches!(method, Method::POST | Method::PUT | Method::PATCH) {
-            req_headers.insert(
+            req_headers.to_mut().insert(
                 http::header::CONTENT_LENGTH,
                 HeaderValue::from(payload.len()),
             );
         }
         let ctx = Arc::new(wire::Context {
-            method: check::method_str(&method).to_string(),
+            method: check::method_text(&method),
             url: url.as_str().to_owned(),
-            pool: pool_name(&url),
+            pool: None,
             read_timeout: spec.timeout_texts.1.clone(),
             limits: wire::Limits {
                 max_body: spec.max_body,
@@ -738,10 +802,8 @@ async fn run_chain(
         } = raw.head;
         {
             let mut jar = jar.lock();
-            for (n, v) in &resp_headers {
-                if n.eq_ignore_ascii_case("set-cookie") {
-                    let _ = jar.parse(v, &url);
-                }
+            for v in resp_headers.all("set-cookie") {
+                let _ = jar.parse(v, &url);
             }
         }
         let location = header(&resp_headers, "location").map(str::to_string);
@@ -749,7 +811,7 @@ async fn run_chain(
             status,
             reason,
             headers: resp_headers,
-            url: url.clone(),
+            url,
             method: method.clone(),
             request_headers: req_headers,
             body: raw.body,
@@ -775,7 +837,7 @@ async fn run_chain(
             {
                 return (Err(e), history);
             }
-            let next = match url.join(&loc) {
+            let next = match exchange.url.join(&loc) {
                 Ok(u) => u,
                 Err(e) => return (Err(HttpError::InvalidUrl(e.to_string())), history),
             };
@@ -795,11 +857,10 @@ async fn run_chain(
             }
             if !matches!(status, 307 | 308) {
                 body = None;
-                headers.remove(http::header::CONTENT_TYPE);
-                headers.remove(http::header::CONTENT_LENGTH);
+                strip_body = true;
             }
-            if next.host_str() != url.host_str() {
-                headers.remove(http::header::AUTHORIZATION);
+            if next.host_str() != exchange.url.host_str() {
+                strip_auth = true;
             }
             history.push(exchange);
             url = next;
@@ -864,12 +925,20 @@ mod tests {
             assert!(extra.is_empty());
             assert!(list.built[flavor as usize].get().is_some());
             // kept: the same again, and a fault of this call is still reported
-            assert_eq!(
-                request_headers(&spec(list.clone(), None), flavor)
-                    .unwrap()
-                    .0,
-                map
-            );
+            let again = request_headers(&spec(list.clone(), None), flavor)
+                .unwrap()
+                .0;
+            assert_eq!(*again, *map);
+            // shared, not copied, until a call changes its own
+            let (SentHeaders::Shared(a), SentHeaders::Shared(b)) = (&again, &map) else {
+                panic!("a shared list's map is shared")
+            };
+            assert!(Arc::ptr_eq(a, b));
+            let mut mine = again.clone();
+            mine.to_mut()
+                .insert(http::header::COOKIE, HeaderValue::from_static("a=1"));
+            assert!(matches!(mine, SentHeaders::Own(_)) && map.get("cookie").is_none());
+            assert_eq!(mine.len(), map.len() + 1);
             assert!(request_headers(&spec(list.clone(), Some("bad")), flavor).is_err());
         }
         // a call's own copy (tracing adds a header to it) keeps nothing of the shared list's

@@ -65,9 +65,9 @@ pub fn exc_to_py(py: Python<'_>, e: &PyExc) -> PyResult<Py<PyAny>> {
 #[pyclass(module = "locust.clients", name = "Response", dict)]
 pub struct Response {
     status: u16,
-    reason: Option<String>,
+    reason: Option<std::borrow::Cow<'static, str>>,
     /// Response headers as the client keeps them (latin-1 text, in order).
-    headers: Vec<(String, String)>,
+    headers: crate::http::Fields,
     body: Option<Bytes>,
     url: String,
     elapsed: f64,
@@ -80,7 +80,7 @@ pub struct Response {
     method_label: String,
     request_url: url::Url,
     request_method: String,
-    request_headers: HeaderMap,
+    request_headers: crate::http::SentHeaders,
     request_body: Option<Bytes>,
     failure: Option<String>,
     /// What the call raises into the task instead of failing (see `http::escaping_error`).
@@ -246,12 +246,12 @@ impl Response {
                 None => (
                     0,
                     None,
-                    Vec::new(),
+                    crate::http::Fields::new(),
                     None,
                     meta.request_url.to_string(),
                     0.0,
                     meta.method_label.to_ascii_uppercase(),
-                    HeaderMap::new(),
+                    crate::http::SentHeaders::default(),
                 ),
             };
         Response {
@@ -336,7 +336,7 @@ impl Response {
         Response {
             status: 0,
             reason: None,
-            headers: Vec::new(),
+            headers: crate::http::Fields::new(),
             body: None,
             url: String::new(),
             elapsed: 0.0,
@@ -348,7 +348,7 @@ impl Response {
             method_label: String::new(),
             request_url: placeholder_url(),
             request_method: String::new(),
-            request_headers: HeaderMap::new(),
+            request_headers: crate::http::SentHeaders::default(),
             request_body: None,
             failure: None,
             escape: None,
@@ -466,8 +466,8 @@ impl Response {
     }
 
     #[getter]
-    fn reason(&self) -> Option<String> {
-        self.reason.clone()
+    fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
     }
 
     /// requests' `ok` (no HTTPError from `raise_for_status()`): False for 4xx and 5xx only. As under Locust, whose
@@ -569,11 +569,11 @@ impl Response {
         let get = |k: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
             Ok(state.get_item(k)?.filter(|v| !v.is_none()))
         };
-        let mut headers = Vec::new();
+        let mut headers = crate::http::Fields::new();
         if let Some(h) = get("headers")? {
             for item in h.call_method0("items")?.try_iter()? {
                 let (k, v): (String, String) = item?.extract()?;
-                headers.push((k, v));
+                headers.push(&k, &v);
             }
         }
         let body = match get("_content")? {
@@ -591,7 +591,10 @@ impl Response {
             Some(v) => v.extract()?,
             None => 0,
         };
-        this.reason = get("reason")?.map(|v| v.extract()).transpose()?;
+        this.reason = get("reason")?
+            .map(|v| v.extract::<String>())
+            .transpose()?
+            .map(Into::into);
         this.url = get("url")?
             .map(|v| v.extract())
             .transpose()?
@@ -762,9 +765,8 @@ impl Response {
         if let Some(h) = &this.headers_obj {
             return Ok(h.clone_ref(py));
         }
-        let obj = callables::make_headers(py)?
-            .call1((this.headers.clone(),))?
-            .unbind();
+        let pairs = pyo3::types::PyList::new(py, this.headers.iter())?;
+        let obj = callables::make_headers(py)?.call1((pairs,))?.unbind();
         this.headers_obj = Some(obj.clone_ref(py));
         Ok(obj)
     }
@@ -773,10 +775,8 @@ impl Response {
     #[getter]
     fn cookies<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let mut pairs = Vec::new();
-        for (name, s) in &self.headers {
-            if name.eq_ignore_ascii_case("set-cookie")
-                && let Some((n, rest)) = s.split_once('=')
-            {
+        for s in self.headers.all("set-cookie") {
+            if let Some((n, rest)) = s.split_once('=') {
                 let val = rest.split(';').next().unwrap_or("");
                 pairs.push((n.trim().to_string(), val.trim().to_string()));
             }

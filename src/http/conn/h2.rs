@@ -222,12 +222,12 @@ pub(super) async fn attempt(
         }
     };
     let mut head = complete.head;
-    head.headers = parts
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str().to_string(), latin1(v.as_bytes())))
-        .collect();
-    head.reason = parts.status.canonical_reason().unwrap_or("").to_string();
+    head.headers = crate::http::Fields::new();
+    for (n, v) in &parts.headers {
+        head.headers
+            .push_latin1(n.as_str().as_bytes(), v.as_bytes());
+    }
+    head.reason = parts.status.canonical_reason().unwrap_or("").into();
     head.version = 20;
     Ok(RawResponse {
         head,
@@ -241,10 +241,6 @@ pub(super) async fn attempt(
         marks: None,
         sent: None,
     })
-}
-
-fn latin1(b: &[u8]) -> String {
-    b.iter().map(|&c| c as char).collect()
 }
 
 /// The response head as the HTTP/1.1 reader takes it: the status and headers, the body chunked (HTTP/2 frames
@@ -351,7 +347,7 @@ mod tests {
         let ctx = Arc::new(Context {
             method: "POST".into(),
             url: url.to_string(),
-            pool: String::new(),
+            pool: None,
             read_timeout: None,
             limits: Limits::default(),
         });

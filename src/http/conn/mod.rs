@@ -67,6 +67,42 @@ struct Key {
     h2: bool,
 }
 
+/// A [`Key`] made of the call's own parts, to look up an idle connection without copying them (the host's
+/// `String` was one of the allocations of every request).
+struct KeyRef<'a> {
+    https: bool,
+    host: &'a str,
+    port: u16,
+    verify: bool,
+    proxy: Option<&'a Proxy>,
+    tls: Option<&'a Arc<tls::TlsProfile>>,
+    h2: bool,
+}
+
+impl KeyRef<'_> {
+    fn matches(&self, k: &Key) -> bool {
+        k.https == self.https
+            && k.port == self.port
+            && k.verify == self.verify
+            && k.h2 == self.h2
+            && k.host == self.host
+            && k.proxy.as_ref() == self.proxy
+            && k.tls.as_ref() == self.tls
+    }
+
+    fn to_owned(&self) -> Key {
+        Key {
+            https: self.https,
+            host: self.host.to_string(),
+            port: self.port,
+            verify: self.verify,
+            proxy: self.proxy.cloned(),
+            tls: self.tls.cloned(),
+            h2: self.h2,
+        }
+    }
+}
+
 enum Stream {
     Plain(TcpStream),
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
@@ -215,13 +251,14 @@ impl Pool {
         self.h1_only.lock().contains(key)
     }
 
-    fn take(&self, key: &Key) -> Option<Stream> {
+    /// An idle connection for `key` that can carry another request, with the key it was kept under.
+    fn take(&self, key: &KeyRef<'_>) -> Option<(Key, Stream)> {
         let mut idle = self.idle.lock();
-        while let Some(i) = idle.iter().rposition(|c| &c.key == key) {
+        while let Some(i) = idle.iter().rposition(|c| key.matches(&c.key)) {
             let c = idle.swap_remove(i);
             let idle = c.since.elapsed();
             if idle < IDLE_TIMEOUT && c.stream.reusable(idle) {
-                return Some(c.stream);
+                return Some((c.key, c.stream));
             }
         }
         None
@@ -341,13 +378,13 @@ pub async fn exchange(
             url.as_str()
         )));
     };
-    let key = Key {
+    let look = KeyRef {
         https,
-        host: host.to_string(),
+        host,
         port: url.port_or_known_default().unwrap_or(80),
         verify: call.verify,
-        proxy: call.proxy.cloned(),
-        tls: call.tls.clone().filter(|_| https),
+        proxy: call.proxy,
+        tls: call.tls.as_ref().filter(|_| https),
         h2: call.http2 && (https || call.proxy.is_none()),
     };
     if call.dialect == Dialect::Fast
@@ -384,28 +421,35 @@ pub async fn exchange(
     };
     let close = wants_close(call.headers);
     let mut retries = call.retries_on_close;
-    if key.h2 && !pool.h1_only(&key) {
-        if let Some(send) = pool.h2(&key) {
-            match h2::attempt(send, call).await {
-                Ok(resp) => return Ok(resp),
-                Err(f) if f.closed_early => pool.drop_h2(&key), // gone while idle: a new connection follows
-                Err(f) => return Err(f.error),
+    // (the key is made only for a new connection or HTTP/2: a reused connection goes back under its own)
+    let mut owned = None;
+    if look.h2 {
+        let key = look.to_owned();
+        if !pool.h1_only(&key) {
+            if let Some(send) = pool.h2(&key) {
+                match h2::attempt(send, call).await {
+                    Ok(resp) => return Ok(resp),
+                    Err(f) if f.closed_early => pool.drop_h2(&key), // gone while idle: a new connection follows
+                    Err(f) => return Err(f.error),
+                }
             }
+            // a fresh HTTP/2 connection gets one more try when the server refuses the stream at once
+            retries = retries.max(1);
         }
-        // a fresh HTTP/2 connection gets one more try when the server refuses the stream at once
-        retries = retries.max(1);
+        owned = Some(key);
     }
-    if let Some(stream) = pool.take(&key) {
+    if let Some((key, stream)) = pool.take(&look) {
         match attempt(stream, &wire, rest, call, close).await {
             Ok((resp, Some(stream))) => {
                 pool.put(key, stream);
                 return Ok(resp);
             }
             Ok((resp, None)) => return Ok(homed(resp, pool, &key)),
-            Err(f) if f.closed_early => {} // closed while idle: a new connection follows
+            Err(f) if f.closed_early => owned = Some(key), // closed while idle: a new connection follows
             Err(f) => return Err(f.error),
         }
     }
+    let key = owned.unwrap_or_else(|| look.to_owned());
     loop {
         // boxed: the TLS handshake state is large and only needed when a connection is opened
         let (stream, setup) = Box::pin(connect(tls, &key, call)).await?;
@@ -677,7 +721,7 @@ fn request_head(
         h.extend_from_slice(url.host_str().unwrap_or("").as_bytes());
         if let Some(port) = url.port() {
             h.push(b':');
-            h.extend_from_slice(port.to_string().as_bytes());
+            push_decimal(&mut h, port);
         }
     }
     let path = url.path();
@@ -696,7 +740,7 @@ fn request_head(
         h.extend_from_slice(url.host_str().unwrap_or("").as_bytes());
         if let Some(port) = url.port() {
             h.push(b':');
-            h.extend_from_slice(port.to_string().as_bytes());
+            push_decimal(&mut h, port);
         }
         h.extend_from_slice(b"\r\n");
     }
@@ -716,6 +760,58 @@ fn request_head(
     h.extend_from_slice(extra);
     h.extend_from_slice(b"\r\n");
     h
+}
+
+/// The read buffers of finished exchanges, kept for the next ones on the same thread: a buffer per exchange was
+/// one of the allocations of every request (issue 43). A buffer comes back empty of content and keeps its room.
+mod read_buf {
+    use bytes::BytesMut;
+    use std::cell::RefCell;
+
+    /// How many a thread keeps at most, and the largest one kept (a buffer a large head grew is let go).
+    const KEPT: usize = 256;
+    const LARGEST: usize = 64 << 10;
+
+    thread_local! {
+        static FREE: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn take() -> BytesMut {
+        FREE.with(|f| f.borrow_mut().pop()).unwrap_or_default()
+    }
+
+    pub(super) fn give(mut buf: BytesMut) {
+        if buf.capacity() == 0 || buf.capacity() > LARGEST {
+            return;
+        }
+        buf.clear();
+        // (the room the reads advanced past is taken back; nothing is allocated for a buffer used alone)
+        buf.reserve(super::READ_CHUNK);
+        if buf.capacity() <= LARGEST {
+            FREE.with(|f| {
+                let mut f = f.borrow_mut();
+                if f.len() < KEPT {
+                    f.push(buf);
+                }
+            });
+        }
+    }
+}
+
+/// `n` in decimal onto `h`, without the allocation `to_string` makes.
+fn push_decimal(h: &mut Vec<u8>, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    h.extend_from_slice(&digits[i..]);
 }
 
 /// One request/response on `stream` (`wire`: the head, with the body when it is small; `rest`: a large body);
@@ -774,8 +870,8 @@ async fn attempt(
         }
     }
 
-    // (empty: its room is made when the response starts to arrive, `read_stamped`)
-    let mut buf = BytesMut::new();
+    // (its room is made when the response starts to arrive, `read_stamped`)
+    let mut buf = read_buf::take();
     // NOTE: the whole head within the read timeout (see the module header); then each read of the body.
     let head_deadline = call.timeouts.read.map(|t| tokio::time::Instant::now() + t);
     let mut state = ReadState {
@@ -829,6 +925,7 @@ async fn attempt(
         }
     };
     let reusable = complete.reusable && !close && buf.is_empty();
+    read_buf::give(buf);
     let resp = RawResponse {
         head: complete.head,
         body: complete.body,

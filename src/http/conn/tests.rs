@@ -17,6 +17,15 @@ fn head_lists_host_first_and_keeps_the_query() {
 }
 
 #[test]
+fn ports_are_written_in_decimal() {
+    for port in [0u16, 7, 10, 80, 443, 8089, 10000, 65535] {
+        let mut h = b"x".to_vec();
+        push_decimal(&mut h, port);
+        assert_eq!(h, format!("x{port}").into_bytes());
+    }
+}
+
+#[test]
 fn head_writes_the_empty_method_and_extra_lines() {
     let url = Url::parse("http://h/x").unwrap();
     let head = request_head(
@@ -85,9 +94,9 @@ fn tls() -> Tls {
 
 fn ctx(method: &Method, url: &Url) -> Arc<wire::Context> {
     Arc::new(wire::Context {
-        method: method.as_str().to_string(),
+        method: method.as_str().to_string().into(),
         url: url.to_string(),
-        pool: crate::http::pool_name(url),
+        pool: None,
         read_timeout: None,
         limits: wire::Limits::default(),
     })
@@ -161,10 +170,7 @@ async fn bodies_by_each_framing_and_keep_alive_reuse() {
     let r = get(&pool, Method::GET, &url).await.unwrap();
     assert_eq!((r.head.status, r.body.len()), (204, 0));
     let r = get(&pool, Method::GET, &url).await.unwrap();
-    assert_eq!(
-        (r.head.reason.as_str(), &r.body[..]),
-        ("OK", &b"until close"[..])
-    );
+    assert_eq!((&*r.head.reason, &r.body[..]), ("OK", &b"until close"[..]));
     assert_eq!(
         accepted.load(Ordering::SeqCst),
         1,

@@ -18,6 +18,7 @@ pub mod pyhttp;
 
 use bytes::{Bytes, BytesMut};
 use exc::PyExc;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Which client's reading rules apply.
@@ -51,26 +52,50 @@ pub const DEFAULT_MAX_BODY: usize = 256 << 20;
 /// What the reader knows of the exchange it reads, for its decisions and error texts.
 #[derive(Clone, Debug)]
 pub struct Context {
-    /// The request method, upper case (`HEAD` responses have no body).
-    pub method: String,
+    /// The request method, upper case (`HEAD` responses have no body); a standard one is not copied.
+    pub method: std::borrow::Cow<'static, str>,
     /// The request URL as sent (error texts of FastHttpUser name it).
     pub url: String,
-    /// `HTTPConnectionPool(host='127.0.0.1', port=8080)` (or `HTTPSConnectionPool…`): urllib3's pool, named in
-    /// requests' timeout texts.
-    pub pool: String,
+    /// urllib3's pool as requests' timeout texts name it, when it is not the one of `url` ([`Context::pool`]).
+    pub pool: Option<String>,
     /// The read timeout as the locustfile gave it, formatted by Python `str()` (`2`, `2.0`, `0.5`), if any.
     pub read_timeout: Option<String>,
     pub limits: Limits,
+}
+
+/// A reason phrase as kept: the standard phrase of `status` (as most responses give it) without a copy.
+pub fn reason(status: u16, text: &str) -> Cow<'static, str> {
+    match http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        Some(standard) if standard == text => Cow::Borrowed(standard),
+        _ if text.is_empty() => Cow::Borrowed(""),
+        _ => Cow::Owned(text.to_owned()),
+    }
+}
+
+impl Context {
+    /// `HTTPConnectionPool(host='127.0.0.1', port=8080)` (or `HTTPSConnectionPool…`): urllib3's pool, named in
+    /// requests' timeout texts; made from the URL when a text needs it, not for every request.
+    pub fn pool(&self) -> String {
+        match (&self.pool, url::Url::parse(&self.url)) {
+            (Some(p), _) => p.clone(),
+            (None, Ok(u)) => crate::http::pool_name(&u),
+            (None, Err(_)) => String::new(),
+        }
+    }
 }
 
 /// The final response's status line and headers.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Head {
     pub status: u16,
-    /// The reason phrase as the client keeps it (may be empty).
-    pub reason: String,
+    /// The reason phrase as the client keeps it (may be empty); the standard phrase of its status is not copied
+    /// ([`reason`]).
+    pub reason: Cow<'static, str>,
     /// Header fields in arrival order as the client keeps them: names and values decoded as latin-1.
-    pub headers: Vec<(String, String)>,
+    pub headers: crate::http::Fields,
     /// HTTP minor version as the client understood it: 10 for HTTP/1.0 (and 0.9), 11 otherwise.
     pub version: u8,
 }
@@ -78,18 +103,12 @@ pub struct Head {
 impl Head {
     /// The first value of header `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.first(name)
     }
 
     /// All values of header `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.all(name)
     }
 }
 

@@ -21,11 +21,8 @@ pub(super) enum Encoding {
 
 /// `CompatResponse._content`'s choice by the first `Content-Encoding` (lower-cased, not stripped), made before it
 /// reads the body: an unknown one is a `ValueError` without reading anything.
-pub(super) fn content_encoding(headers: &[(String, String)]) -> Result<Encoding, PyExc> {
-    let Some((_, enc)) = headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-encoding"))
-    else {
+pub(super) fn content_encoding(headers: &crate::http::Fields) -> Result<Encoding, PyExc> {
+    let Some(enc) = headers.first("content-encoding") else {
         return Ok(Encoding::Identity);
     };
     let enc = py_lower_latin1(enc);

@@ -87,13 +87,14 @@ struct Resp {
     head: Head,
     headers_bytes: usize,
     hstate: HState,
-    field: Vec<u8>,
+    /// A field is open: the last of `head.headers`, its name (then its value) read in pieces as they come.
     has_field: bool,
-    value: Vec<u8>,
     has_value: bool,
+    /// The bytes of the open field as they came (the limit's count; its text may be longer).
+    field_bytes: usize,
     body: Vec<u8>,
     /// `status_message`: the last piece `on_status` got (None: never called).
-    status: Option<Vec<u8>>,
+    status: Option<smallvec::SmallVec<[u8; 32]>>,
     /// The C wrapper's `should_keep_alive`, taken at the last `on_message_complete`.
     keep_alive: Option<bool>,
     /// `release()` ran: `_sock` is None, `read()` returns what is buffered.
@@ -115,10 +116,9 @@ impl Resp {
             head: Head::default(),
             headers_bytes: 0,
             hstate: HState::Init,
-            field: Vec::new(),
             has_field: false,
-            value: Vec::new(),
             has_value: false,
+            field_bytes: 0,
             body: Vec::new(),
             status: None,
             keep_alive: None,
@@ -131,7 +131,7 @@ impl Resp {
 
     /// Bytes held for the response; past the cap nothing more is kept and the reader fails.
     fn room(&mut self, more: usize) -> bool {
-        let held = self.headers_bytes + self.field.len() + self.value.len() + self.body.len();
+        let held = self.headers_bytes + self.field_bytes + self.body.len();
         if held.saturating_add(more) > self.cap {
             self.too_large = true;
         }
@@ -148,11 +148,12 @@ impl Resp {
             self.hstate = HState::Init;
             self.has_field = false;
             self.has_value = false;
+            self.field_bytes = 0;
         }
     }
 
     fn on_status(&mut self, piece: &[u8]) {
-        let s = self.status.get_or_insert_with(Vec::new);
+        let s = self.status.get_or_insert_with(Default::default);
         s.clear();
         s.extend_from_slice(&piece[..piece.len().min(BLOCK)]);
     }
@@ -162,40 +163,36 @@ impl Resp {
             if self.hstate == HState::Value {
                 self.flush_header();
             }
-            self.field.clear();
+            self.head.headers.open();
             self.has_field = true;
+            self.field_bytes = 0;
         }
         if self.room(piece.len()) {
-            self.field.extend_from_slice(piece);
+            self.head.headers.extend_last_name_latin1(piece);
+            self.field_bytes += piece.len();
         }
         self.hstate = HState::Field;
     }
 
     fn on_header_value(&mut self, piece: &[u8]) {
         if self.hstate != HState::Value {
-            self.value.clear();
             self.has_value = true;
         }
-        if self.room(piece.len()) {
-            self.value.extend_from_slice(piece);
+        if self.has_field && self.room(piece.len()) {
+            self.head.headers.extend_last_latin1(piece);
+            self.field_bytes += piece.len();
         }
         self.hstate = HState::Value;
     }
 
     fn flush_header(&mut self) {
         if self.has_field {
-            let value = if self.has_value {
-                latin1(&self.value)
-            } else {
-                String::new()
-            };
-            let name = latin1(&self.field);
-            self.headers_bytes += name.len() + value.len() + HEADER_OVERHEAD;
-            self.head.headers.push((name, value));
-            self.field.clear();
-            self.value.clear();
+            // (the text's length as it is kept: a latin-1 byte past ASCII is two bytes of UTF-8)
+            self.headers_bytes += self.head.headers.last_len() + HEADER_OVERHEAD;
+            self.head.headers.commit();
             self.has_field = false;
             self.has_value = false;
+            self.field_bytes = 0;
         }
     }
 
@@ -210,6 +207,14 @@ impl Resp {
         self.head_method
     }
 
+    /// The body's length is known: its buffer is made that size (up to 1 MiB: a length is the peer's claim), so
+    /// that it becomes the response's `Bytes` as it is (a larger buffer takes a shared header more).
+    pub(super) fn expect_body(&mut self, len: u64) {
+        if self.body.capacity() == 0 && len <= (1 << 20) && len as usize <= self.cap {
+            self.body.reserve_exact(len as usize);
+        }
+    }
+
     fn on_body(&mut self, piece: &[u8]) {
         if self.room(piece.len()) {
             self.body.extend_from_slice(piece);
@@ -219,6 +224,14 @@ impl Resp {
     /// `_on_message_complete` of HTTPSocketResponse: complete, then `release()` (the first one hands the socket back
     /// to the pool or, without keep-alive, closes it).
     fn on_message_complete(&mut self, keep_alive: bool) {
+        if self.has_field {
+            // a trailer field still open when the message ends is never flushed (geventhttpclient flushes a field
+            // when the next one starts, or at the end of the headers, which trailers do not reach)
+            self.head.headers.drop_open();
+            self.has_field = false;
+            self.has_value = false;
+            self.field_bytes = 0;
+        }
         self.keep_alive = Some(keep_alive);
         self.message_complete = true;
         if !self.released {
@@ -291,7 +304,14 @@ impl LlReader {
     fn sync_head(&mut self) {
         let head = &mut self.resp.head;
         head.status = self.parser.status_code;
-        head.reason = self.resp.status.as_deref().map(latin1).unwrap_or_default();
+        head.reason = match self.resp.status.as_deref() {
+            Some(b) if b.is_ascii() => super::reason(
+                self.parser.status_code,
+                std::str::from_utf8(b).unwrap_or_default(),
+            ),
+            Some(b) => latin1(b).into(),
+            None => "".into(),
+        };
         head.version = if self.parser.http_major > 0 && self.parser.http_minor > 0 {
             11
         } else {

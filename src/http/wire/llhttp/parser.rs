@@ -343,6 +343,9 @@ impl Parser {
         }
         let skip = self.flags & F_SKIPBODY != 0;
         let has_body = self.flags & F_CHUNKED != 0 || self.content_length > 0;
+        if !skip && self.flags & F_CHUNKED == 0 && self.content_length > 0 {
+            resp.expect_body(self.content_length);
+        }
         let status = self.status_code;
         if (self.upgrade && (skip || !has_body)) || status == 101 {
             self.message_complete(resp);

@@ -14,9 +14,9 @@ const URL: &str = "http://127.0.0.1:{PORT}";
 
 fn ctx(method: &str, url: &str, max_body: usize) -> Context {
     Context {
-        method: method.into(),
+        method: method.to_owned().into(),
         url: url.into(),
-        pool: String::new(),
+        pool: None,
         read_timeout: None,
         limits: Limits { max_body },
     }
@@ -342,12 +342,7 @@ fn heads_and_headers_are_kept_as_geventhttpclient_keeps_them() {
     let c = all_at_once(raw, "GET").unwrap();
     assert_eq!(c.head.reason, "\u{e9}t\u{e9}");
     assert_eq!(c.head.version, 11);
-    let h: Vec<(&str, &str)> = c
-        .head
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
+    let h: Vec<(&str, &str)> = c.head.headers.iter().collect();
     assert_eq!(
         h,
         [
@@ -374,7 +369,7 @@ fn heads_and_headers_are_kept_as_geventhttpclient_keeps_them() {
         "GET",
     )
     .unwrap();
-    let names: Vec<&str> = c.head.headers.iter().map(|(n, _)| n.as_str()).collect();
+    let names: Vec<&str> = c.head.headers.iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["Transfer-Encoding", "A"]);
     // HTTP/1.0 and HTTP/2.0 have no keep-alive without the header
     assert_eq!(

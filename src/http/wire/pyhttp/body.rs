@@ -64,8 +64,14 @@ impl PyReader {
                 });
             } else {
                 if let Some(n) = fr.hc_left {
-                    self.body
-                        .reserve(n.min(self.ctx.limits.max_body as u64).min(1 << 20) as usize);
+                    // exactly (up to 1 MiB: a length is the peer's claim): a buffer as large as its content
+                    // becomes the `Bytes` of the body as it is, where a larger one takes a shared header more
+                    let n = n.min(self.ctx.limits.max_body as u64).min(1 << 20) as usize;
+                    if self.body.capacity() == 0 {
+                        self.body = BytesMut::with_capacity(n);
+                    } else {
+                        self.body.reserve(n);
+                    }
                 }
                 self.body_st = BodySt::Plain(Plain {
                     hc_left: fr.hc_left,

@@ -15,6 +15,7 @@ use super::decode::decoder_for;
 use super::errors::{aborted, trunc200, value_error, wrap};
 use super::pyint::{INT_MAX_STR_DIGITS, IntErr, PyInt, py_int10};
 use super::{Phase, PyReader};
+use crate::http::Fields;
 use crate::http::wire::exc::{PyExc, PyVal};
 use crate::pyfmt::py_str_repr;
 use std::borrow::Cow;
@@ -49,7 +50,7 @@ impl PyReader {
         let no_body =
             status == 204 || status == 304 || (100..200).contains(&status) || self.is_head;
         let hp = &self.hp;
-        let fields = &self.head.headers[..];
+        let fields = &self.head.headers;
 
         // http.client (the raw values of the first field of each name)
         let hc_chunked =
@@ -84,22 +85,24 @@ impl PyReader {
             .is_some_and(|t| py_lower(t).split(',').any(|e| py_strip(e) == "chunked"));
         let mut u3_len = None;
         if !u3_chunked && let Some(cl) = joined(&self.head.headers, "content-length") {
-            let mut values: Vec<PyInt> = Vec::new();
+            // the distinct values: one, or more than one (an error)
+            let mut value: Option<PyInt> = None;
+            let mut several = false;
             let mut valid = true;
             for part in cl.split(',') {
                 match py_int10(part) {
-                    Ok(n) => {
-                        if !values.contains(&n) {
-                            values.push(n);
-                        }
-                    }
+                    Ok(n) => match &value {
+                        None => value = Some(n),
+                        Some(v) if *v != n => several = true,
+                        Some(_) => {}
+                    },
                     Err(_) => {
                         valid = false;
                         break;
                     }
                 }
             }
-            if valid && values.len() > 1 {
+            if valid && several {
                 let inner = PyExc::new(
                     "urllib3.exceptions.InvalidHeader",
                     vec![PyVal::str(format!(
@@ -109,7 +112,7 @@ impl PyReader {
                 return Err(wrap("requests.exceptions.InvalidHeader", inner));
             }
             if valid
-                && let Some(n) = values.pop()
+                && let Some(n) = value
                 && !n.neg
             {
                 u3_len = Some(n);
@@ -138,26 +141,28 @@ impl PyReader {
 // ---------------------------------------------------------------------------------------------------------
 // the status line
 
-pub(super) struct StatusLine {
-    /// The line as latin-1 text; the version and the reason are parts of it.
-    text: String,
+pub(super) struct StatusLine<'a> {
+    /// The line as latin-1 text (the line itself when it is ASCII, as it nearly always is); the version and the
+    /// reason are parts of it.
+    text: Cow<'a, str>,
     version: std::ops::Range<usize>,
     pub(super) status: u16,
     reason: std::ops::Range<usize>,
 }
 
-impl StatusLine {
+impl StatusLine<'_> {
     pub(super) fn version(&self) -> &str {
         &self.text[self.version.clone()]
     }
 
-    pub(super) fn reason(&self) -> &str {
-        &self.text[self.reason.clone()]
+    /// The reason as http.client keeps it (stripped); the standard phrase of the status is not copied.
+    pub(super) fn reason(&self) -> Cow<'static, str> {
+        crate::http::wire::reason(self.status, py_strip(&self.text[self.reason.clone()]))
     }
 }
 
 /// `HTTPResponse._read_status`.
-pub(super) fn parse_status(line: &[u8]) -> Result<StatusLine, PyExc> {
+pub(super) fn parse_status(line: &[u8]) -> Result<StatusLine<'_>, PyExc> {
     if line.is_empty() {
         let rd = PyExc::new(
             "http.client.RemoteDisconnected",
@@ -166,9 +171,12 @@ pub(super) fn parse_status(line: &[u8]) -> Result<StatusLine, PyExc> {
         .with_attr("line", PyVal::str("''"));
         return Err(aborted(rd));
     }
-    let text = latin1(line);
+    let text: Cow<'_, str> = match std::str::from_utf8(line) {
+        Ok(s) if s.is_ascii() => Cow::Borrowed(s),
+        _ => Cow::Owned(latin1(line)),
+    };
     let bad = |context: Option<PyExc>| {
-        let v = PyVal::str(text.clone());
+        let v = PyVal::str(text.clone().into_owned());
         let mut e = PyExc::new("http.client.BadStatusLine", vec![v.clone()]).with_attr("line", v);
         e.context = context.map(Box::new);
         aborted(e)
@@ -203,8 +211,8 @@ pub(super) fn parse_status(line: &[u8]) -> Result<StatusLine, PyExc> {
             return Err(bad(Some(value_error(msg))));
         }
     };
-    let status = match (n.neg, n.digits.parse::<u16>()) {
-        (false, Ok(s)) if (100..=999).contains(&s) => s,
+    let status = match (n.neg, n.magnitude()) {
+        (false, Some(s)) if (100..=999).contains(&s) => s as u16,
         _ => return Err(bad(None)),
     };
     // (the parts are slices of `text`, or an empty literal)
@@ -265,15 +273,6 @@ fn contains_ignore_ascii_case(hay: &str, needle: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
-/// Bytes decoded as latin-1, reusing their buffer when they are ASCII (as header values nearly always are).
-fn latin1_owned(b: Vec<u8>) -> String {
-    match String::from_utf8(b) {
-        Ok(s) if s.is_ascii() => s,
-        Ok(s) => latin1(s.as_bytes()),
-        Err(e) => latin1(e.as_bytes()),
-    }
-}
-
 /// Bytes decoded as latin-1.
 fn latin1(b: &[u8]) -> String {
     if b.is_ascii() {
@@ -293,8 +292,9 @@ pub(super) struct HeadParse {
     pub(super) lines: usize,
     /// The email parser left its header section (a blank or non-field line): later lines are "body".
     email_done: bool,
-    /// The field being collected: name, and value lines (the first without its leading blanks).
-    pending: Option<(String, Vec<u8>)>,
+    /// A field is being collected: the field list's open one (not shown until `flush` commits it), its value
+    /// lines (the first without its leading blanks) as they came.
+    pending: bool,
     /// The raw values of the first field of each name http.client looks at.
     cl: Option<Slot>,
     te: Option<Slot>,
@@ -311,9 +311,9 @@ enum Slot {
 }
 
 impl Slot {
-    fn raw<'a>(slot: &'a Option<Slot>, fields: &'a [(String, String)]) -> Option<&'a str> {
+    fn raw<'a>(slot: &'a Option<Slot>, fields: &'a Fields) -> Option<&'a str> {
         match slot.as_ref()? {
-            Slot::At(i) => fields.get(*i).map(|(_, v)| v.as_str()),
+            Slot::At(i) => fields.get(*i).map(|(_, v)| v),
             Slot::Raw(v) => Some(v),
         }
     }
@@ -321,7 +321,7 @@ impl Slot {
 
 impl HeadParse {
     /// One http.client line, cut into the email parser's lines (`\r\n`, `\r` or `\n` ends one).
-    fn feed_line(&mut self, line: &[u8], out: &mut Vec<(String, String)>) {
+    fn feed_line(&mut self, line: &[u8], out: &mut Fields) {
         let mut start = 0;
         let mut i = 0;
         while i < line.len() {
@@ -350,7 +350,7 @@ impl HeadParse {
     }
 
     /// `FeedParser._parsegen` (header section) and `_parse_headers`, one line at a time.
-    fn email_line(&mut self, line: &[u8], out: &mut Vec<(String, String)>) {
+    fn email_line(&mut self, line: &[u8], out: &mut Fields) {
         if self.email_done || line.is_empty() {
             return;
         }
@@ -361,8 +361,8 @@ impl HeadParse {
         }
         if line[0] == b' ' || line[0] == b'\t' {
             // a continuation line; without a field before it, a defect and dropped
-            if let Some((_, value)) = self.pending.as_mut() {
-                value.extend_from_slice(line);
+            if self.pending {
+                out.extend_last_latin1(line);
             }
             return;
         }
@@ -381,43 +381,56 @@ impl HeadParse {
             .iter()
             .take_while(|&&c| c == b' ' || c == b'\t')
             .count();
-        self.pending = Some((latin1(&line[..colon]), rest[lead..].to_vec()));
+        self.pending = true;
+        out.open();
+        out.extend_last_name_latin1(&line[..colon]);
+        out.extend_last_latin1(&rest[lead..]);
     }
 
-    /// `compat32.header_source_parse` of the pending field; urllib3's unfolding for the field list.
-    fn flush(&mut self, out: &mut Vec<(String, String)>) {
-        let Some((name, mut value)) = self.pending.take() else {
+    /// `compat32.header_source_parse` of the pending field (the last of `out`); urllib3's unfolding for the
+    /// field list.
+    fn flush(&mut self, out: &mut Fields) {
+        if !std::mem::take(&mut self.pending) {
+            return;
+        }
+        // (the open field's index once committed)
+        let i = out.len();
+        let Some((name, value)) = out.last() else {
             return;
         };
-        while matches!(value.last(), Some(b'\r' | b'\n')) {
-            value.pop();
-        }
-        let value = latin1_owned(value);
-        let folded = value.contains("\r\n");
+        let trimmed = value.trim_end_matches(['\r', '\n']);
+        let folded = trimmed.contains("\r\n");
+        let mut other = None;
         let slot = if name.eq_ignore_ascii_case("content-length") {
-            Some(&mut self.cl)
+            &mut self.cl
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            Some(&mut self.te)
+            &mut self.te
         } else if name.eq_ignore_ascii_case("connection") {
-            Some(&mut self.conn)
+            &mut self.conn
         } else if name.eq_ignore_ascii_case("keep-alive") {
-            Some(&mut self.keep_alive)
+            &mut self.keep_alive
         } else if name.eq_ignore_ascii_case("proxy-connection") {
-            Some(&mut self.pconn)
+            &mut self.pconn
         } else {
-            None
+            &mut other
         };
-        if let Some(slot) = slot
-            && slot.is_none()
-        {
-            *slot = Some(if folded {
-                Slot::Raw(value.clone())
-            } else {
-                Slot::At(out.len())
-            });
+        if !folded {
+            let keep = trimmed.len();
+            if slot.is_none() {
+                *slot = Some(Slot::At(i));
+            }
+            out.truncate_last_value(keep);
+            out.commit();
+            return;
         }
-        let value = if folded { unfold(&value) } else { value };
-        out.push((name, value));
+        // a folded value (rare): http.client keeps it raw, urllib3's list unfolded
+        let raw = trimmed.to_owned();
+        let unfolded = unfold(&raw);
+        if slot.is_none() {
+            *slot = Some(Slot::Raw(raw));
+        }
+        out.set_last_value(&unfolded);
+        out.commit();
     }
 }
 
@@ -467,11 +480,8 @@ pub(super) fn unfold(v: &str) -> String {
 }
 
 /// urllib3's `HTTPHeaderDict.get(name)`: the values of every field `name`, joined with ", ".
-fn joined<'a>(headers: &'a [(String, String)], name: &str) -> Option<Cow<'a, str>> {
-    let mut it = headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str());
+fn joined<'a>(headers: &'a Fields, name: &'a str) -> Option<Cow<'a, str>> {
+    let mut it = headers.all(name);
     let first = it.next()?;
     let Some(second) = it.next() else {
         return Some(Cow::Borrowed(first));

@@ -50,10 +50,11 @@
 //! - `tests`: the tests of all of the above (`tests/props`: the property tests).
 use super::exc::{PyExc, PyVal};
 use super::{Complete, Context, Dialect, Head, Reader, Step, body_too_large};
+use crate::http::Fields;
 use body::{BodySt, Framing};
 use bytes::{Buf, BytesMut};
 use errors::{aborted, broken, internal, line_too_long, os_exc, read_timeout_error, wrap};
-use head::{HeadParse, parse_status, py_strip};
+use head::{HeadParse, parse_status};
 use std::sync::Arc;
 
 mod body;
@@ -170,8 +171,8 @@ impl PyReader {
                         return Ok(Step::More);
                     };
                     let st = parse_status(&buf[..n])?;
-                    buf.advance(n);
                     if st.status == 100 {
+                        buf.advance(n);
                         self.hp.lines = 0;
                         self.phase = Phase::Skip;
                         continue;
@@ -189,10 +190,11 @@ impl PyReader {
                     };
                     self.head = Head {
                         status: st.status,
-                        reason: py_strip(st.reason()).to_owned(),
-                        headers: Vec::with_capacity(8),
+                        reason: st.reason(),
+                        headers: Fields::new(),
                         version,
                     };
+                    buf.advance(n);
                     self.hp = HeadParse::default();
                     self.phase = Phase::Headers;
                 }
@@ -315,7 +317,7 @@ impl Reader for PyReader {
 
 impl PyReader {
     fn timeout_from(&self, cause: PyExc) -> PyExc {
-        let pool = &self.ctx.pool;
+        let pool = &self.ctx.pool();
         if matches!(self.phase, Phase::Status | Phase::Skip | Phase::Headers) {
             // `_make_request`'s `_raise_timeout`, then requests' ReadTimeout (which Locust reports as it is)
             let t = self.ctx.read_timeout.as_deref().unwrap_or("None");

@@ -11,40 +11,61 @@
 /// CPython's default `sys.get_int_max_str_digits()`.
 pub(super) const INT_MAX_STR_DIGITS: usize = 4300;
 
-/// A Python int as `int()` parsed it: sign and decimal digits without leading zeros (`0` is not negative).
+/// A Python int as `int()` parsed it: its sign and its magnitude, held as a `u64` when it fits (every status
+/// code and nearly every Content-Length: no allocation) and as decimal digits without leading zeros when it
+/// does not (`0` is not negative). One value has one representation, so `==` compares values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct PyInt {
     pub(super) neg: bool,
-    pub(super) digits: String,
+    /// The magnitude when `big` is empty.
+    small: u64,
+    /// The magnitude's digits when it is larger than `u64::MAX`, else empty.
+    big: String,
 }
 
 impl PyInt {
     pub(super) fn zero() -> PyInt {
         PyInt {
             neg: false,
-            digits: "0".into(),
+            small: 0,
+            big: String::new(),
         }
     }
 
     pub(super) fn is_zero(&self) -> bool {
-        self.digits == "0"
+        self.big.is_empty() && self.small == 0
+    }
+
+    /// The magnitude, when it fits in a `u64`.
+    pub(super) fn magnitude(&self) -> Option<u64> {
+        self.big.is_empty().then_some(self.small)
+    }
+
+    /// The magnitude's decimal digits.
+    #[cfg(test)]
+    pub(super) fn digits(&self) -> std::borrow::Cow<'_, str> {
+        match self.magnitude() {
+            Some(n) => n.to_string().into(),
+            None => self.big.as_str().into(),
+        }
     }
 
     pub(super) fn to_u64_saturating(&self) -> u64 {
         if self.neg {
             return 0;
         }
-        self.digits.parse::<u64>().unwrap_or(u64::MAX)
+        self.magnitude().unwrap_or(u64::MAX)
     }
 
     /// `self - b` for a non-negative `self`, as decimal text.
     pub(super) fn minus(&self, b: u64) -> String {
-        if let Ok(a) = self.digits.parse::<i128>() {
+        if let Some(a) = self.magnitude() {
+            let a = i128::from(a);
             let a = if self.neg { -a } else { a };
             return (a - i128::from(b)).to_string();
         }
-        // more than 38 digits: larger than any u64, so the result stays positive
-        let mut out: Vec<u8> = self.digits.bytes().rev().map(|d| d - b'0').collect();
+        // larger than any u64, so the result stays positive
+        let mut out: Vec<u8> = self.big.bytes().rev().map(|d| d - b'0').collect();
         let mut borrow = 0u64;
         let mut sub = b;
         for d in out.iter_mut() {
@@ -78,11 +99,18 @@ fn is_c_space(c: u8) -> bool {
 /// `int(s)` of a latin-1 `str` (base 10): ASCII whitespace, `\x85` and `\xa0` around it, a sign, digits with
 /// single underscores between them, at most 4300 digits.
 pub(super) fn py_int10(s: &str) -> Result<PyInt, IntErr> {
-    // latin-1 text: every char is one byte (anything else cannot be a digit or a space)
-    let s: Vec<u8> = s
-        .chars()
-        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-        .collect();
+    // latin-1 text: every char is one byte (anything else cannot be a digit or a space); ASCII text, as a
+    // status code or a Content-Length nearly always is, is read in place
+    let copy: Vec<u8>;
+    let s: &[u8] = if s.is_ascii() {
+        s.as_bytes()
+    } else {
+        copy = s
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+            .collect();
+        &copy
+    };
     let space = |c: u8| is_c_space(c) || c == 0x85 || c == 0xa0;
     let mut i = 0;
     while i < s.len() && space(s[i]) {
@@ -95,14 +123,24 @@ pub(super) fn py_int10(s: &str) -> Result<PyInt, IntErr> {
         neg = c == b'-';
         i += 1;
     }
-    let mut digits = String::new();
+    let mut small = 0u64;
+    let mut big = String::new();
     let mut count = 0usize;
     let mut prev_underscore = true; // no leading underscore
     while let Some(&c) = s.get(i) {
         if c.is_ascii_digit() {
             count += 1;
-            if !(digits.is_empty() && c == b'0') {
-                digits.push(c as char);
+            let d = u64::from(c - b'0');
+            if big.is_empty() {
+                match small.checked_mul(10).and_then(|v| v.checked_add(d)) {
+                    Some(v) => small = v,
+                    None => {
+                        big = small.to_string();
+                        big.push(c as char);
+                    }
+                }
+            } else {
+                big.push(c as char);
             }
             prev_underscore = false;
         } else if c == b'_' && !prev_underscore {
@@ -124,10 +162,10 @@ pub(super) fn py_int10(s: &str) -> Result<PyInt, IntErr> {
     if i != s.len() {
         return Err(IntErr::Invalid);
     }
-    if digits.is_empty() {
+    if big.is_empty() && small == 0 {
         return Ok(PyInt::zero());
     }
-    Ok(PyInt { neg, digits })
+    Ok(PyInt { neg, small, big })
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -126,14 +126,14 @@ fn check_raw_case(i: usize, case: &Value, raw: &[u8], locust: bool) -> (Vec<Stri
     if let Ok(c) = &all.result {
         // geventhttpclient's Headers lists repeated names together
         let mut grouped: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        for (n, _) in &c.head.headers {
+        for (n, _) in c.head.headers.iter() {
             if grouped
                 .iter()
                 .any(|(g, _)| latin1_json(n).eq_ignore_ascii_case(g))
             {
                 continue;
             }
-            for (m, w) in &c.head.headers {
+            for (m, w) in c.head.headers.iter() {
                 if m.eq_ignore_ascii_case(n) {
                     grouped.push((latin1_json(m), latin1_json(w)));
                 }
