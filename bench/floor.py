@@ -123,7 +123,7 @@ def main() -> None:
         gens.append(("rlocust FastHttpUser", lambda h, w: run_locustfile(
             "rlocust FastHttpUser", rlocust, "FastHttpUser", h, a, w)))
     if "locust" in only:
-        locust = a.locust or compare.ensure_locust()
+        locust = str(Path(a.locust).resolve()) if a.locust else compare.ensure_locust()
         gens.append(("Locust 2.47 FastHttpUser", lambda h, w: run_locustfile(
             "Locust FastHttpUser", locust, "FastHttpUser", h, a, w)))
     results: dict[str, list[dict]] = {name: [] for name, _ in gens}

@@ -769,7 +769,7 @@ mod read_buf {
     use std::cell::RefCell;
 
     /// How many a thread keeps at most, and the largest one kept (a buffer a large head grew is let go).
-    const KEPT: usize = 256;
+    const KEPT: usize = 64;
     const LARGEST: usize = 64 << 10;
 
     thread_local! {
