@@ -10,7 +10,6 @@
 //!
 //! What it must not do: tidy what the clients keep (case, order, repeats, empty values stay as they came).
 use std::fmt;
-use std::ops::Range;
 
 /// What a usual response head needs (nginx's 6 fields are about 150 bytes): one allocation each.
 const TEXT: usize = 256;
@@ -212,13 +211,6 @@ impl Fields {
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
     }
-
-    /// Where field `i`'s value is in the block.
-    pub fn value_range(&self, i: usize) -> Option<Range<usize>> {
-        self.shown()
-            .get(i)
-            .map(|&(_, name_end, end)| name_end as usize..end as usize)
-    }
 }
 
 /// Equal when the fields shown are (whatever the text holds besides).
@@ -281,8 +273,6 @@ mod tests {
         assert_eq!(f.get(1), Some(("X-Name", "caf\u{e9}")));
         assert_eq!(f.get(4), None);
         assert_eq!(f.iter().next_back(), Some(("Empty", "")));
-        let r = f.value_range(0).unwrap();
-        assert_eq!(r.len(), 3);
         let g: Fields = f.iter().collect();
         assert_eq!(g, f);
         let mut h = g.clone();

@@ -26,6 +26,59 @@ fn ports_are_written_in_decimal() {
 }
 
 #[test]
+fn an_idle_connection_is_found_only_under_every_part_of_its_key() {
+    let proxy = crate::http::Proxy::parse("http://127.0.0.1:3128").unwrap();
+    let other_proxy = crate::http::Proxy::parse("http://127.0.0.1:3129").unwrap();
+    let look = KeyRef {
+        https: false,
+        host: "h",
+        port: 80,
+        verify: true,
+        proxy: Some(&proxy),
+        tls: None,
+        h2: false,
+    };
+    let kept = look.to_owned();
+    assert!(look.matches(&kept));
+    let differ: [&dyn Fn(&mut Key); 6] = [
+        &|k| k.https = true,
+        &|k| k.host = "g".into(),
+        &|k| k.port = 81,
+        &|k| k.verify = false,
+        &|k| k.h2 = true,
+        &|k| k.proxy = Some(other_proxy.clone()),
+    ];
+    for change in differ {
+        let mut k = kept.clone();
+        change(&mut k);
+        assert!(!look.matches(&k), "{k:?}");
+    }
+    let mut k = kept.clone();
+    k.proxy = None;
+    assert!(!look.matches(&k));
+}
+
+#[test]
+fn a_kept_read_buffer_comes_back_empty_with_its_room() {
+    let mut buf = read_buf::take();
+    buf.reserve(READ_CHUNK);
+    buf.extend_from_slice(b"HTTP/1.1 200 OK\r\nleftover");
+    bytes::Buf::advance(&mut buf, 17);
+    read_buf::give(buf);
+    let again = read_buf::take();
+    assert!(
+        again.is_empty(),
+        "a kept buffer holds nothing of the exchange before"
+    );
+    assert!(again.capacity() >= READ_CHUNK);
+    // a buffer grown past the largest kept is let go
+    let mut big = BytesMut::with_capacity(1 << 20);
+    big.extend_from_slice(b"x");
+    read_buf::give(big);
+    assert!(read_buf::take().capacity() < 1 << 20);
+}
+
+#[test]
 fn head_writes_the_empty_method_and_extra_lines() {
     let url = Url::parse("http://h/x").unwrap();
     let head = request_head(
