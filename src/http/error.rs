@@ -157,14 +157,24 @@ fn exc_arg(e: &PyExc) -> PyVal {
 /// `cause`, raised while handling it, as requests' adapter does; Locust follows the chain to `cause`'s own
 /// `__context__`.
 fn max_retries(url: &Url, cause: PyExc, class: &'static str) -> PyExc {
-    let msg = format!(
-        "{}: Max retries exceeded with url: {} (Caused by {})",
-        pool_name(url),
-        path_url(url),
-        cause.repr()
-    );
-    let mre = exc("urllib3.exceptions.MaxRetryError", vec![PyVal::str(msg)]).during(cause);
+    let mre = max_retry_error(pool_name(url), path_url(url), &cause).during(cause);
     exc(class, vec![exc_arg(&mre)]).during(mre)
+}
+
+/// urllib3's `MaxRetryError(pool, url, reason)`: its text, and the `url`, `reason` and `_message` its `__init__`
+/// keeps (a locustfile reads `e.args[0].reason` to tell a refused connection from a failed lookup).
+fn max_retry_error(pool: String, target: String, reason: &PyExc) -> PyExc {
+    let message = format!(
+        "Max retries exceeded with url: {target} (Caused by {})",
+        reason.repr()
+    );
+    exc(
+        "urllib3.exceptions.MaxRetryError",
+        vec![PyVal::str(format!("{pool}: {message}"))],
+    )
+    .with_attr("url", PyVal::str(target))
+    .with_attr("reason", exc_arg(reason))
+    .with_attr("_message", PyVal::str(message))
 }
 
 /// requests' `ProxyError(MaxRetryError(...))` for a request through a proxy (`proxy_host`:`proxy_port`) that
@@ -175,18 +185,14 @@ fn proxy_max_retries(url: &Url, proxy_host: &str, proxy_port: u16, root: PyExc) 
     } else {
         (
             format!("HTTPConnectionPool(host='{proxy_host}', port={proxy_port})"),
-            url.as_str().to_string(),
+            crate::http::urllib3_url(url, true),
         )
     };
     let reason = exc(
         "urllib3.exceptions.ProxyError",
         vec![PyVal::str("Unable to connect to proxy"), exc_arg(&root)],
     );
-    let msg = format!(
-        "{pool}: Max retries exceeded with url: {target} (Caused by {})",
-        reason.repr()
-    );
-    let mre = exc("urllib3.exceptions.MaxRetryError", vec![PyVal::str(msg)]).during(root);
+    let mre = max_retry_error(pool, target, &reason).during(root);
     exc("requests.exceptions.ProxyError", vec![exc_arg(&mre)]).during(mre)
 }
 
@@ -212,6 +218,18 @@ fn conn_name(url: &Url) -> &'static str {
 
 impl HttpError {
     /// The exception the client call raises for this failure (`response.error` in Locust).
+    /// Whether requests raised this error with the request it was sending (`e.request`), as its adapter does;
+    /// one raised while reading the body (`iter_content`) has none, and Locust's failed response neither.
+    pub fn carries_request(&self) -> bool {
+        match self {
+            HttpError::Read { exc, .. } => !exc
+                .attrs
+                .iter()
+                .any(|(name, value)| *name == "request" && *value == PyVal::None),
+            _ => true,
+        }
+    }
+
     pub fn exception(&self, flavor: Flavor, url: &Url) -> PyExc {
         let host = url.host_str().unwrap_or("");
         let port = url.port_or_known_default().unwrap_or(80);
@@ -437,6 +455,19 @@ mod tests {
         assert!(e.str_text().starts_with(
             "HTTPConnectionPool(host='127.0.0.1', port=1): Max retries exceeded with url: /x (Caused by NewConnectionError(\"HTTPConnection(host='127.0.0.1', port=1): Failed to establish a new connection: [Errno 111] Connection refused\"))"
         ), "{}", e.str_text());
+        // what urllib3's MaxRetryError keeps: the path and query it was given, the reason, the message
+        let Some(PyVal::Exc(mre)) = e.args.first() else {
+            panic!("{e:?}")
+        };
+        let attr = |name: &str| mre.attrs.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+        assert_eq!(attr("url"), Some(&PyVal::str("/x")));
+        assert!(
+            matches!(attr("reason"), Some(PyVal::Exc(r)) if r.class == "urllib3.exceptions.NewConnectionError")
+        );
+        assert!(
+            matches!(attr("_message"), Some(PyVal::Str(m)) if m.starts_with("Max retries exceeded with url: /x (Caused by NewConnectionError("))
+        );
+        assert!(HttpError::ConnectionRefused.carries_request());
         let t = HttpError::ConnectTimeout {
             timeout: "2.5".into(),
         };
@@ -456,6 +487,15 @@ mod tests {
             HttpError::TooManyRedirects(30).repr(Flavor::Requests, &u),
             "TooManyRedirects('Exceeded 30 redirects.')"
         );
+    }
+
+    #[test]
+    fn urllib3_url_is_the_path_or_through_a_proxy_the_whole_url_without_fragment_or_credentials() {
+        let u = Url::parse("http://user:pw@h:81/a/b?x=1#frag").unwrap();
+        assert_eq!(crate::http::urllib3_url(&u, false), "/a/b?x=1");
+        assert_eq!(crate::http::urllib3_url(&u, true), "http://h:81/a/b?x=1");
+        let bare = Url::parse("http://h").unwrap();
+        assert_eq!(crate::http::urllib3_url(&bare, false), "/");
     }
 
     #[test]

@@ -65,6 +65,20 @@ pub fn path_url(url: &Url) -> String {
     s
 }
 
+/// The `url` urllib3's errors keep (`MaxRetryError.url`, `ReadTimeoutError.url`): what requests' adapter passed to
+/// `urlopen`, the path and query, or the whole URL without its fragment and credentials when the request went to
+/// an HTTP proxy in absolute form (`HTTPAdapter.request_url`).
+pub fn urllib3_url(url: &Url, forwarded: bool) -> String {
+    if !forwarded {
+        return path_url(url);
+    }
+    let mut whole = url.clone();
+    let _ = whole.set_username("");
+    let _ = whole.set_password(None);
+    whole.set_fragment(None);
+    whole.into()
+}
+
 /// A call's header pairs, in order. Often one list that many calls share (a session's default headers:
 /// `py::request`), which keeps what each client made of it, so that it is checked and built once, not per call.
 #[derive(Debug, Default)]
@@ -748,6 +762,9 @@ async fn run_chain(
             method: check::method_text(&method),
             url: url.as_str().to_owned(),
             pool: None,
+            forwarded: spec.proxy.is_some()
+                && url.scheme() == spec.url.scheme()
+                && url.scheme() != "https",
             read_timeout: spec.timeout_texts.1.clone(),
             limits: wire::Limits {
                 max_body: spec.max_body,

@@ -43,7 +43,7 @@ callables! {
     make_request = FFI."make_request";
     /// `response_state(response)`: what pickling saves.
     response_state = FFI."response_state";
-    /// `build_exc(desc, response=None)`: the exception object the engine describes (see [`super::response::exc_to_py`]).
+    /// `build_exc(desc, response=None, request=None)`: the exception object the engine describes (see [`super::response::exc_to_py`]).
     build_exc = FFI."build_exc";
     /// `make_error(kind, flavor, message, url, status, response)`: a failing status's exception.
     make_error = FFI."make_error";

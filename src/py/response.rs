@@ -420,7 +420,12 @@ impl Response {
         };
         if let Some(e) = &self.error {
             let desc = exc_to_py(py, &e.exception(self.flavor, &self.request_url))?;
-            let obj = callables::build_exc(py)?.call1((desc,))?;
+            // requests raises its errors with the request they were sending (`e.request`, the Response's own)
+            let request = match self.flavor {
+                Flavor::Requests if e.carries_request() => Response::request(slf)?,
+                _ => py.None(),
+            };
+            let obj = callables::build_exc(py)?.call1((desc, py.None(), request))?;
             return Ok(Some(obj.unbind()));
         }
         match self.flavor {
@@ -813,8 +818,17 @@ impl Response {
     #[getter]
     fn request(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
-        if let Some(r) = &slf.borrow().request_obj {
-            return Ok(r.clone_ref(py));
+        {
+            let this = slf.borrow();
+            if let Some(r) = &this.request_obj {
+                return Ok(r.clone_ref(py));
+            }
+            // Locust's response of a failed call has its error's request: none for an error raised reading the body
+            if this.flavor == Flavor::Requests
+                && this.error.as_ref().is_some_and(|e| !e.carries_request())
+            {
+                return Ok(py.None());
+            }
         }
         let obj = {
             let this = slf.borrow();
@@ -966,6 +980,13 @@ impl Response {
         let py = slf.py();
         if let Some(e) = &slf.borrow().error_obj {
             return Ok(e.clone_ref(py));
+        }
+        let conn_error = {
+            let this = slf.borrow();
+            this.flavor == Flavor::Requests && this.error.is_some()
+        };
+        if conn_error {
+            Self::request(slf)?; // (made and kept first: the error carries this very object)
         }
         let made = {
             let this = slf.borrow();

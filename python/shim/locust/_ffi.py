@@ -292,8 +292,9 @@ def _own_class(name):
     return type(name, (base,), {"__module__": "locust.exception", "__qualname__": name})
 
 
-def build_exc(desc, response=None):
-    """The exception object the engine describes (see `exc_to_py` in src/py/response.rs)."""
+def build_exc(desc, response=None, request=None):
+    """The exception object the engine describes (see `exc_to_py` in src/py/response.rs); a requests exception
+    carries `response` and `request` as requests sets them (the request being sent, for a connection error)."""
     if desc[0] == "O":
         return _Shown(desc[1])
     _, path, args, attrs, context, chain = desc
@@ -307,13 +308,13 @@ def build_exc(desc, response=None):
     else:
         obj = cls.__new__(cls, *args)
         BaseException.__init__(obj, *args)
-    for key, value in attrs:
-        setattr(obj, key, build_exc(value) if isinstance(value, tuple) else value)
     rex = _requests_exceptions()
     req_base = rex.RequestException if rex is not None else exc_class("requests.exceptions.RequestException")
     if isinstance(obj, req_base):
         obj.response = response
-        obj.request = None
+        obj.request = request
+    for key, value in attrs:  # (after those: one raised reading the body says request=None itself)
+        setattr(obj, key, build_exc(value) if isinstance(value, tuple) else value)
     if context is not None:
         obj.__context__ = build_exc(context)
         if chain == 1:  # raise ... from context

@@ -348,6 +348,7 @@ mod tests {
             method: "POST".into(),
             url: url.to_string(),
             pool: None,
+            forwarded: false,
             read_timeout: None,
             limits: Limits::default(),
         });

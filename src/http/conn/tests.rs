@@ -150,6 +150,7 @@ fn ctx(method: &Method, url: &Url) -> Arc<wire::Context> {
         method: method.as_str().to_string().into(),
         url: url.to_string(),
         pool: None,
+        forwarded: false,
         read_timeout: None,
         limits: wire::Limits::default(),
     })

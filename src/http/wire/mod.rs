@@ -58,6 +58,8 @@ pub struct Context {
     pub url: String,
     /// urllib3's pool as requests' timeout texts name it, when it is not the one of `url` ([`Context::pool`]).
     pub pool: Option<String>,
+    /// The request went to an HTTP proxy in absolute form ([`crate::http::urllib3_url`]).
+    pub forwarded: bool,
     /// The read timeout as the locustfile gave it, formatted by Python `str()` (`2`, `2.0`, `0.5`), if any.
     pub read_timeout: Option<String>,
     pub limits: Limits,
@@ -83,6 +85,14 @@ impl Context {
             (Some(p), _) => p.clone(),
             (None, Ok(u)) => crate::http::pool_name(&u),
             (None, Err(_)) => String::new(),
+        }
+    }
+
+    /// The `url` urllib3's errors keep for this request ([`crate::http::urllib3_url`]); made for an error only.
+    pub fn urllib3_url(&self) -> String {
+        match url::Url::parse(&self.url) {
+            Ok(u) => crate::http::urllib3_url(&u, self.forwarded),
+            Err(_) => self.url.clone(),
         }
     }
 }

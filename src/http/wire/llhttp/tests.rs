@@ -17,6 +17,7 @@ fn ctx(method: &str, url: &str, max_body: usize) -> Context {
         method: method.to_owned().into(),
         url: url.into(),
         pool: None,
+        forwarded: false,
         read_timeout: None,
         limits: Limits { max_body },
     }

@@ -13,8 +13,8 @@
 use super::PyReader;
 use super::decode::{Dec, ZErr};
 use super::errors::{
-    broken, chunked_error, exc_val, hc_incomplete, internal, protocol_error, trunc200, value_error,
-    wrap,
+    broken, chunked_error, exc_val, hc_incomplete, in_body, internal, protocol_error, trunc200,
+    value_error,
 };
 use super::pyint::{ChunkSize, PyInt, py_int16};
 use crate::http::wire::exc::{PyExc, PyVal, py_bytes_repr};
@@ -356,7 +356,7 @@ impl PyReader {
                     vec![PyVal::str(msg), exc_val(&e)],
                 )
                 .caused_by(e);
-                Err(wrap("requests.exceptions.ContentDecodingError", de))
+                Err(in_body("requests.exceptions.ContentDecodingError", de))
             }
         }
     }

@@ -11,7 +11,7 @@
 //!
 //! What it must not do: know about framing or the caller's buffer, or produce more than its budget (the body
 //! limit): it stops with `ZErr::TooLarge` as soon as its output would pass it.
-use super::errors::{trunc200, wrap};
+use super::errors::{in_body, trunc200};
 use super::head::py_strip;
 use crate::http::wire::brotli;
 use crate::http::wire::exc::{PyExc, PyVal};
@@ -47,7 +47,7 @@ pub(super) fn decoder_for(encoding: &str, budget: usize) -> Result<Option<Dec>, 
                 modes.len()
             ))],
         );
-        return Err(wrap("requests.exceptions.ContentDecodingError", de));
+        return Err(in_body("requests.exceptions.ContentDecodingError", de));
     }
     Ok(Some(Dec::Multi(
         modes.into_iter().map(|m| Dec::single(m, budget)).collect(),

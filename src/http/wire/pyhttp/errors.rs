@@ -20,6 +20,13 @@ pub(super) fn wrap(class: &'static str, inner: PyExc) -> PyExc {
     PyExc::new(class, vec![exc_val(&inner)]).during(inner)
 }
 
+/// `Outer(inner)` as requests' `iter_content` raises it while reading the body: without the request (its
+/// `.request` is None, and Locust's failed response then has no `request` either), where the adapter's errors
+/// carry the request they were sending.
+pub(super) fn in_body(class: &'static str, inner: PyExc) -> PyExc {
+    wrap(class, inner).with_attr("request", PyVal::None)
+}
+
 pub(super) fn protocol_error(args: Vec<PyVal>) -> PyExc {
     PyExc::new("urllib3.exceptions.ProtocolError", args)
 }
@@ -40,7 +47,7 @@ pub(super) fn broken(cause: PyExc) -> PyExc {
 }
 
 pub(super) fn chunked_error(pe: PyExc) -> PyExc {
-    wrap("requests.exceptions.ChunkedEncodingError", pe)
+    in_body("requests.exceptions.ChunkedEncodingError", pe)
 }
 
 pub(super) fn line_too_long(what: &str) -> PyExc {

@@ -53,7 +53,7 @@ use super::{Complete, Context, Dialect, Head, Reader, Step, body_too_large};
 use crate::http::Fields;
 use body::{BodySt, Framing};
 use bytes::{Buf, BytesMut};
-use errors::{aborted, broken, internal, line_too_long, os_exc, read_timeout_error, wrap};
+use errors::{aborted, broken, in_body, internal, line_too_long, os_exc, read_timeout_error, wrap};
 use head::{HeadParse, parse_status};
 use std::sync::Arc;
 
@@ -322,13 +322,13 @@ impl PyReader {
             // `_make_request`'s `_raise_timeout`, then requests' ReadTimeout (which Locust reports as it is)
             let t = self.ctx.read_timeout.as_deref().unwrap_or("None");
             let message = format!("Read timed out. (read timeout={t})");
-            let rte = read_timeout_error(pool, PyVal::str(self.ctx.url.clone()), &message)
+            let rte = read_timeout_error(pool, PyVal::str(self.ctx.urllib3_url()), &message)
                 .caused_by(cause);
             wrap("requests.exceptions.ReadTimeout", rte)
         } else {
             // `_error_catcher` (no URL), then requests' ConnectionError in iter_content
             let rte = read_timeout_error(pool, PyVal::None, "Read timed out.").caused_by(cause);
-            wrap("requests.exceptions.ConnectionError", rte)
+            in_body("requests.exceptions.ConnectionError", rte)
         }
     }
 }

@@ -22,6 +22,7 @@ fn ctx(method: &str) -> Context {
         method: method.to_owned().into(),
         url: "/path".into(),
         pool: Some(POOL.into()),
+        forwarded: false,
         read_timeout: Some("2".into()),
         limits: Limits::default(),
     }
@@ -683,6 +684,13 @@ fn socket_errors_and_timeouts() {
         "ReadTimeout(ReadTimeoutError(\"HTTPConnectionPool(host='127.0.0.1', port=43883): Read timed out. (read \
          timeout=2)\"))"
     );
+    // in the head, requests' adapter raises with the request; urllib3's url is the path it was given
+    let head_timeout = r.timeout();
+    assert!(!said_no_request(&head_timeout));
+    let Some(PyVal::Exc(rte)) = head_timeout.args.first() else {
+        panic!("{head_timeout:?}")
+    };
+    assert!(rte.attrs.contains(&("url", PyVal::str("/path"))), "{rte:?}");
     let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n012"[..]);
     assert!(matches!(r.feed(&mut buf), Ok(Step::Head)));
     assert!(matches!(r.feed(&mut buf), Ok(Step::More)));
@@ -703,6 +711,9 @@ fn socket_errors_and_timeouts() {
         t.reported().repr(),
         "ReadTimeoutError(\"HTTPConnectionPool(host='127.0.0.1', port=43883): Read timed out.\")"
     );
+    // in the body, iter_content raises without the request
+    assert!(said_no_request(&t));
+    assert!(said_no_request(&r.io_error(&reset)));
     assert_eq!(
         chain(&t),
         [
@@ -878,3 +889,8 @@ fn speed() {
 
 // ---- properties: no panic, progress, and the same outcome however the input is cut ----
 mod props;
+
+/// The exception says `request=None`, as requests' `iter_content` raises (see `errors::in_body`).
+fn said_no_request(e: &PyExc) -> bool {
+    e.attrs.contains(&("request", PyVal::None))
+}
