@@ -4,7 +4,7 @@ Locust 2.47 FastHttpUser against one nginx on loopback, 50 connections/users, no
 alternated in rounds within one run, with each generator's ratio to wrk's.
 
     python3 bench/floor.py --rlocust target/release/rlocust [--rounds 3] [--seconds 15] [--users 50]
-        [--only wrk,goose,http,fast,locust] [--locust PATH]
+        [--only wrk,goose,http,fast,locust,call] [--locust PATH]
 
 - wrk: Debian's `wrk -t1 -c50` (installed with apt-get when missing and running as root). C, nothing per request
   but the kernel's loopback TCP: the floor.
@@ -12,6 +12,10 @@ alternated in rounds within one run, with each generator's ratio to wrk's.
   `--users 50 --increase-rate 50`, no wait.
 - rlocust and Locust: ../shared/bench/compare.py's throughput locustfile (`constant(0)`, `GET /`), counted from
   each one's own CSV as compare.py counts them; Locust 2.47 from compare.py's cached venv unless --locust is given.
+- `call` (not in the default set): rlocust HttpUser running the client call alone, one task per user that calls
+  `self.client.get("/")` in a loop (bounded by the run time), so no task selection, no `wait()` and no task
+  loop: what rlocust pays per request below everything Locust's semantics add, the part a faster task loop
+  cannot reach.
 
 CPU is user+system of the generator's process tree (getrusage of the children) over the whole run, divided by
 the requests it made. Each round runs every generator once, the order rotated by one each round so a drifting
@@ -91,8 +95,29 @@ def run_goose(goose: str, host: str, a, work: str) -> dict:
     return {"requests": int(m.group(1).replace(",", "")), "cpu_s": cpu}
 
 
-def run_locustfile(label: str, cmd: str, base: str, host: str, a, work: str) -> dict:
-    row = compare.run_generator(label, cmd, base, 0, "/", a.users, a.seconds, host, work, False)
+# the `call` generator's locustfile: each user's one task makes its requests in a loop of its own
+CALL_ONLY = """\
+from locust import {base}, task, constant
+
+
+class Bench({base}):
+    wait_time = constant({wait})
+
+    @task
+    def t(self):
+        get = self.client.get
+        while True:  # ends with the run (-t stops the user)
+            get("{path}")
+"""
+
+
+def run_locustfile(label: str, cmd: str, base: str, host: str, a, work: str, text: str | None = None) -> dict:
+    saved = compare.LOCUSTFILE
+    compare.LOCUSTFILE = text or saved  # (compare.run_generator writes its locustfile from this template)
+    try:
+        row = compare.run_generator(label, cmd, base, 0, "/", a.users, a.seconds, host, work, False)
+    finally:
+        compare.LOCUSTFILE = saved
     if not row.get("requests") or row.get("failures"):
         sys.exit(f"{label}: {row}")
     return {"requests": row["requests"], "cpu_s": row["cpu_s"]}
@@ -122,6 +147,9 @@ def main() -> None:
     if "fast" in only:
         gens.append(("rlocust FastHttpUser", lambda h, w: run_locustfile(
             "rlocust FastHttpUser", rlocust, "FastHttpUser", h, a, w)))
+    if "call" in only:
+        gens.append(("rlocust HttpUser, the call alone", lambda h, w: run_locustfile(
+            "rlocust HttpUser call", rlocust, "HttpUser", h, a, w, CALL_ONLY)))
     if "locust" in only:
         locust = str(Path(a.locust).resolve()) if a.locust else compare.ensure_locust()
         gens.append(("Locust 2.47 FastHttpUser", lambda h, w: run_locustfile(
