@@ -1,4 +1,4 @@
-# diff: -u 1 -r 1 -t 6s
+# diff: -u 2 -r 2 -t 8s
 # diff-sequential: response times against the one fault server decide the outcome
 # diff-host: {fault_host}
 # diff-check: exit markers
@@ -9,10 +9,11 @@
 and `ReadTimeoutError.url` (the path and query requests passed to urllib3, the whole URL without its fragment
 through an HTTP proxy; None for a body that stalls, whose error, raised reading the body, has no request, and
 whose response then has none either). Locust 2.47's HttpSession gives these; each case prints them. (The user
-quits right after its cases, before the CSVs are written again: only the markers and the exit code are compared.)"""
+quits right after its cases, before the CSVs are written again: only the markers and the exit code are compared.)
+A FastHttpUser's RetriesExceeded keeps geventhttpclient's `url`, `text`, `kw_text` and `original`."""
 import socket
 
-from locust import HttpUser, constant, task
+from locust import FastHttpUser, HttpUser, constant, task
 
 
 def dead_port():
@@ -60,4 +61,34 @@ class Errors(HttpUser):
             with call() as r:
                 describe(label, r)
                 r.failure(label)
-        self.environment.runner.quit()
+        finished(self)
+
+
+FINISHED = set()
+
+
+def finished(user):
+    """The run ends once both users have shown their cases."""
+    FINISHED.add(type(user).__name__)
+    if len(FINISHED) == 2:
+        user.environment.runner.quit()
+
+
+class FastErrors(FastHttpUser):
+    wait_time = constant(60)
+    network_timeout = 1
+
+    @task
+    def cases(self):
+        for label, url in [("fast silent", "/silent?a=1#frag"), ("fast refused", f"http://127.0.0.1:{DEAD}/p")]:
+            with self.client.get(url, catch_response=True) as r:
+                e = r.error
+                print(
+                    "MARK", label, type(e).__name__,
+                    *("%s=%r" % (k, str(getattr(e, k, "-")).replace(str(DEAD), "<dead>").split("//")[-1].split("/", 1)[-1])
+                      for k in ("url", "text", "kw_text")),
+                    "original=%s" % type(getattr(e, "original", None)).__name__,
+                    flush=True,
+                )
+                r.failure(label)
+        finished(self)

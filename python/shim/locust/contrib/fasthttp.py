@@ -252,7 +252,9 @@ class FastHttpSession:
             elif isinstance(params, dict):
                 params.update(extra)
         body = None
-        text_body = isinstance(data, str)  # geventhttpclient's request keeps a str payload (and json's) as text
+        # geventhttpclient's request keeps a str payload as text only under a Content-Type the call already has (as
+        # json's); without one it encodes it (`_make_request`: text/plain, bytes)
+        text_body = isinstance(data, str) and any(k.lower() == "content-type" and v for k, v in hdrs.items())
         if not data and json is not None:
             if kwargs.get("files"):
                 # Locust passes json= as a str payload, which geventhttpclient refuses next to files

@@ -38,13 +38,16 @@ pub(super) fn bad_fd() -> PyExc {
 /// `RetriesExceeded(url, 0, original=<e>)`: UserAgent.urlopen after a retriable error, with FastHttpUser's
 /// `max_retries = 0`.
 pub(super) fn retries_exceeded(url: &str, original: PyExc) -> PyExc {
-    let text = original.str_text();
+    let kw = format!("original={}", original.str_text());
+    // (geventhttpclient's ConnectionError keeps the URL, and `text`: its args' and keywords' text)
     PyExc::new(
         "geventhttpclient.useragent.RetriesExceeded",
         vec![PyVal::str(url), PyVal::int(0)],
     )
+    .with_attr("url", PyVal::str(url))
     .with_attr("original", PyVal::Exc(Box::new(original)))
-    .with_attr("kw_text", PyVal::str(format!("original={text}")))
+    .with_attr("text", PyVal::str(format!("0, {kw}")))
+    .with_attr("kw_text", PyVal::str(kw))
 }
 
 /// The OSError subclass and `strerror` text CPython gives an errno.
