@@ -10,7 +10,9 @@ and `ReadTimeoutError.url` (the path and query requests passed to urllib3, the w
 through an HTTP proxy; None for a body that stalls, whose error, raised reading the body, has no request, and
 whose response then has none either). Locust 2.47's HttpSession gives these; each case prints them. (The user
 quits right after its cases, before the CSVs are written again: only the markers and the exit code are compared.)
-A FastHttpUser's RetriesExceeded keeps geventhttpclient's `url`, `text`, `kw_text` and `original`."""
+A FastHttpUser's RetriesExceeded keeps geventhttpclient's `url`, `text`, `kw_text` and `original`; a socket error
+it lets through has the request (its URL is compared), and the response of a call that got none has no headers,
+content or text (Locust's ErrorResponse)."""
 import socket
 
 from locust import FastHttpUser, HttpUser, constant, task
@@ -88,6 +90,8 @@ class FastErrors(FastHttpUser):
                     *("%s=%r" % (k, str(getattr(e, k, "-")).replace(str(DEAD), "<dead>").split("//")[-1].split("/", 1)[-1])
                       for k in ("url", "text", "kw_text")),
                     "original=%s" % type(getattr(e, "original", None)).__name__,
+                    "request=%s" % getattr(getattr(e, "request", None), "url", "-").replace(str(DEAD), "<dead>"),
+                    "headers=%r content=%r text=%r" % (r.headers, r.content, r.text),
                     flush=True,
                 )
                 r.failure(label)

@@ -405,6 +405,20 @@ impl Response {
         }
     }
 
+    /// Whether the connection error carries the request being sent (`e.request`): requests' adapter errors do
+    /// (not those raised reading the body), and so do the socket errors geventhttpclient lets through (not its
+    /// RetriesExceeded).
+    fn error_has_request(&self) -> bool {
+        match (&self.error, self.flavor) {
+            (Some(e), Flavor::Requests) => e.carries_request(),
+            (Some(e), Flavor::Fast) => !e
+                .exception(Flavor::Fast, &self.request_url)
+                .class
+                .starts_with("geventhttpclient."),
+            (None, _) => false,
+        }
+    }
+
     /// The error as a Python exception instance, made by the shim (classes users catch). `label` stands for the URL
     /// in an HTTP error's text: the request's name for the statistics (as Locust reports it), the URL for
     /// `raise_for_status()`.
@@ -421,9 +435,10 @@ impl Response {
         if let Some(e) = &self.error {
             let desc = exc_to_py(py, &e.exception(self.flavor, &self.request_url))?;
             // requests raises its errors with the request they were sending (`e.request`, the Response's own)
-            let request = match self.flavor {
-                Flavor::Requests if e.carries_request() => Response::request(slf)?,
-                _ => py.None(),
+            let request = if self.error_has_request() {
+                Response::request(slf)?
+            } else {
+                py.None()
             };
             let obj = callables::build_exc(py)?.call1((desc, py.None(), request))?;
             return Ok(Some(obj.unbind()));
@@ -770,6 +785,10 @@ impl Response {
         if let Some(h) = &this.headers_obj {
             return Ok(h.clone_ref(py));
         }
+        if this.flavor == Flavor::Fast && this.status == 0 && this.error.is_some() {
+            // Locust's ErrorResponse (a call that got no response) has no headers
+            return Ok(py.None());
+        }
         let pairs = pyo3::types::PyList::new(py, this.headers.iter())?;
         let obj = callables::make_headers(py)?.call1((pairs,))?.unbind();
         this.headers_obj = Some(obj.clone_ref(py));
@@ -981,11 +1000,8 @@ impl Response {
         if let Some(e) = &slf.borrow().error_obj {
             return Ok(e.clone_ref(py));
         }
-        let conn_error = {
-            let this = slf.borrow();
-            this.flavor == Flavor::Requests && this.error.is_some()
-        };
-        if conn_error {
+        let has_request = slf.borrow().error_has_request();
+        if has_request {
             Self::request(slf)?; // (made and kept first: the error carries this very object)
         }
         let made = {

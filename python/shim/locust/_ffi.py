@@ -294,7 +294,8 @@ def _own_class(name):
 
 def build_exc(desc, response=None, request=None):
     """The exception object the engine describes (see `exc_to_py` in src/py/response.rs); a requests exception
-    carries `response` and `request` as requests sets them (the request being sent, for a connection error)."""
+    carries `response` and `request` as requests sets them (the request being sent, for a connection error), another
+    one `request` when it is given (FastHttpUser's socket errors)."""
     if desc[0] == "O":
         return _Shown(desc[1])
     _, path, args, attrs, context, chain = desc
@@ -313,6 +314,8 @@ def build_exc(desc, response=None, request=None):
     if isinstance(obj, req_base):
         obj.response = response
         obj.request = request
+    elif request is not None:
+        obj.request = request  # (geventhttpclient sets it on the socket errors it lets through)
     for key, value in attrs:  # (after those: one raised reading the body says request=None itself)
         setattr(obj, key, build_exc(value) if isinstance(value, tuple) else value)
     if context is not None:
