@@ -217,7 +217,6 @@ fn conn_name(url: &Url) -> &'static str {
 }
 
 impl HttpError {
-    /// The exception the client call raises for this failure (`response.error` in Locust).
     /// Whether requests raised this error with the request it was sending (`e.request`), as its adapter does;
     /// one raised while reading the body (`iter_content`) has none, and Locust's failed response neither.
     pub fn carries_request(&self) -> bool {
@@ -230,6 +229,7 @@ impl HttpError {
         }
     }
 
+    /// The exception the client call raises for this failure (`response.error` in Locust).
     pub fn exception(&self, flavor: Flavor, url: &Url) -> PyExc {
         let host = url.host_str().unwrap_or("");
         let port = url.port_or_known_default().unwrap_or(80);
