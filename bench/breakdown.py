@@ -76,7 +76,11 @@ class Run:
         self.dir = work / label
         self.dir.mkdir(parents=True, exist_ok=True)
         lf = self.dir / "locustfile.py"
-        text = compare.LOCUSTFILE.format(base=args.client, wait="0", path="/")
+        template = compare.LOCUSTFILE
+        if getattr(args, "call_alone", False):  # the client call alone, no task loop or wait (bench/floor.py's `call`)
+            from floor import CALL_ONLY
+            template = CALL_ONLY
+        text = template.format(base=args.client, wait="0", path="/")
         if getattr(args, "flavour", "sync") == "async":  # the same task as a coroutine (bench/simultaneous.py --async)
             text = text.replace("    def t(self):", "    async def t(self):").replace("self.client.", "await self.client.")
         lf.write_text(text)
@@ -282,6 +286,9 @@ def main():
     ap.add_argument("--window", type=float, default=12)
     ap.add_argument("--py-spy", help="the py-spy executable")
     ap.add_argument("--only", help="comma-separated steps: plain,stat,record,pyspy")
+    ap.add_argument("--call-alone", action="store_true",
+                    help="each user's one task calls client.get in a loop (bench/floor.py's `call`): no task "
+                         "selection, no wait, no task loop")
     args = ap.parse_args()
     args.rlocust = os.path.abspath(args.rlocust) if os.path.exists(args.rlocust) else args.rlocust
     steps = set((args.only or "plain,stat,record,pyspy").split(","))
