@@ -758,13 +758,17 @@ async fn run_chain(
                 HeaderValue::from(payload.len()),
             );
         }
+        // the proxy applies to the scheme it was chosen for; a plain-HTTP request through it is forwarded in
+        // absolute form (an HTTPS one is tunnelled: `conn::exchange`)
+        let proxy = spec
+            .proxy
+            .as_ref()
+            .filter(|_| url.scheme() == spec.url.scheme());
         let ctx = Arc::new(wire::Context {
             method: check::method_text(&method),
             url: url.as_str().to_owned(),
             pool: None,
-            forwarded: spec.proxy.is_some()
-                && url.scheme() == spec.url.scheme()
-                && url.scheme() != "https",
+            forwarded: proxy.is_some() && url.scheme() != "https",
             read_timeout: spec.timeout_texts.1.clone(),
             limits: wire::Limits {
                 max_body: spec.max_body,
@@ -785,10 +789,7 @@ async fn run_chain(
             http2: spec.http2,
             stream: spec.stream && flavor == Flavor::Requests,
             watch: spec.stream,
-            proxy: spec
-                .proxy
-                .as_ref()
-                .filter(|_| url.scheme() == spec.url.scheme()),
+            proxy,
             // NOTE: geventhttpclient retries only idempotent methods (RFC 9110 §9.2.2)
             retries_on_close: if matches!(
                 method,
