@@ -45,6 +45,7 @@ SUITES: dict[str, dict[str, object] | None] = {
     "test-obs": {"pytest": 1},
     "test-open": {"pytest": 1},
     "test-aio": {"pytest": 1},
+    "test-security": {"pytest": 1},
     "webui-check": {"line": "webui/dist matches a fresh build"},
 }
 
