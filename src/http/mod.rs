@@ -726,12 +726,19 @@ async fn run_chain(
                     Ok((h, _)) => h,
                     Err(e) => return (Err(e), history),
                 };
-                if strip_body {
-                    h.to_mut().remove(http::header::CONTENT_TYPE);
-                    h.to_mut().remove(http::header::CONTENT_LENGTH);
-                }
-                if strip_auth {
-                    h.to_mut().remove(http::header::AUTHORIZATION);
+                redirected_headers(h.to_mut(), flavor, strip_body, strip_auth);
+                // requests' rebuild_proxies: the proxy's own credentials, in the headers of a plain-HTTP request
+                // that goes through it
+                if flavor == Flavor::Requests
+                    && url.scheme() == "http"
+                    && let Some(auth) = spec
+                        .proxy
+                        .as_ref()
+                        .filter(|_| url.scheme() == spec.url.scheme())
+                        .and_then(|p| p.authorization.as_deref())
+                    && let Ok(v) = HeaderValue::from_str(auth)
+                {
+                    h.to_mut().insert(http::header::PROXY_AUTHORIZATION, v);
                 }
                 h
             }
@@ -772,6 +779,7 @@ async fn run_chain(
             read_timeout: spec.timeout_texts.1.clone(),
             limits: wire::Limits {
                 max_body: spec.max_body,
+                max_head: wire::max_head(),
             },
         });
         let call = conn::Call {
@@ -867,9 +875,15 @@ async fn run_chain(
                 );
             }
             // NOTE: requests' rebuild_method: 303 (not HEAD) and 302 (not HEAD) become GET, 301 turns POST into GET;
-            // 307/308 keep the method and the body.
-            let to_get = (matches!(status, 302 | 303) && method != Method::HEAD)
-                || (status == 301 && method == Method::POST);
+            // geventhttpclient's CompatRequest.redirect: 301, 302 and 303 turn any method but HEAD into GET.
+            // 307/308 keep the method and the body in both.
+            let to_get = match flavor {
+                Flavor::Requests => {
+                    (matches!(status, 302 | 303) && method != Method::HEAD)
+                        || (status == 301 && method == Method::POST)
+                }
+                Flavor::Fast => matches!(status, 301 | 302 | 303) && method != Method::HEAD,
+            };
             if to_get {
                 method = Method::GET;
             }
@@ -877,7 +891,7 @@ async fn run_chain(
                 body = None;
                 strip_body = true;
             }
-            if next.host_str() != exchange.url.host_str() {
+            if strips_authorization(flavor, &spec.url, &exchange.url, &next) {
                 strip_auth = true;
             }
             history.push(exchange);
@@ -888,9 +902,195 @@ async fn run_chain(
     }
 }
 
+/// What a redirect takes out of the headers the locustfile gave, each client's way (`strip_body`: the status
+/// dropped the body; `strip_auth`: [`strips_authorization`] said so at this hop or an earlier one).
+///
+/// - HttpUser, requests' `resolve_redirects`: `Content-Length`, `Content-Type` and `Transfer-Encoding` with the
+///   body; `Cookie` on every hop (the session's jar then gives the cookies of the new URL); `Proxy-Authorization`
+///   on every hop (`rebuild_proxies`, which sets the proxy's own again where it applies: the caller);
+///   `Authorization` as `rebuild_auth` decides.
+/// - FastHttpUser, geventhttpclient's `CompatRequest.redirect`: `Content-Length`, `Content-Type` and
+///   `Content-Encoding` with the body; `Cookie` and `Cookie2` on every hop (the jar gives the new URL's);
+///   `Authorization` when the origin is no longer the first request's. `Proxy-Authorization` stays.
+fn redirected_headers(h: &mut HeaderMap, flavor: Flavor, strip_body: bool, strip_auth: bool) {
+    h.remove(http::header::COOKIE);
+    match flavor {
+        Flavor::Requests => {
+            h.remove(http::header::PROXY_AUTHORIZATION);
+            if strip_body {
+                h.remove(http::header::TRANSFER_ENCODING);
+            }
+        }
+        Flavor::Fast => {
+            h.remove("cookie2");
+            if strip_body {
+                h.remove(http::header::CONTENT_ENCODING);
+            }
+        }
+    }
+    if strip_body {
+        h.remove(http::header::CONTENT_TYPE);
+        h.remove(http::header::CONTENT_LENGTH);
+    }
+    if strip_auth {
+        h.remove(http::header::AUTHORIZATION);
+    }
+}
+
+/// Whether a redirect from `from` to `to` (in a call that began at `first`) takes `Authorization` out.
+///
+/// - HttpUser, requests' `should_strip_auth(from, to)`: another host; else keep it from `http` on port 80 to
+///   `https` on port 443 (requests' exception for an upgrade); else another scheme or port (a port left out is
+///   the scheme's default).
+/// - FastHttpUser, geventhttpclient's `_is_same_origin`: the new URL's origin (scheme, host, port with the
+///   scheme's default) is not the one the call began with.
+///
+/// Once taken out it stays out for the rest of the chain in both (the next hop's headers are this one's).
+pub(crate) fn strips_authorization(flavor: Flavor, first: &Url, from: &Url, to: &Url) -> bool {
+    match flavor {
+        Flavor::Requests => {
+            if from.host_str() != to.host_str() {
+                return true;
+            }
+            let (from_port, to_port) = (from.port_or_known_default(), to.port_or_known_default());
+            if from.scheme() == "http"
+                && from_port == Some(80)
+                && to.scheme() == "https"
+                && to_port == Some(443)
+            {
+                return false;
+            }
+            from.scheme() != to.scheme() || from_port != to_port
+        }
+        Flavor::Fast => {
+            (
+                first.scheme(),
+                first.host_str(),
+                first.port_or_known_default(),
+            ) != (to.scheme(), to.host_str(), to.port_or_known_default())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn requests_strips_authorization_as_should_strip_auth_does() {
+        let strip = |from: &str, to: &str| {
+            strips_authorization(Flavor::Requests, &u(from), &u(from), &u(to))
+        };
+        // the same origin, a port written out or left to its default
+        assert!(!strip("http://a:8080/x", "http://a:8080/y"));
+        assert!(!strip("http://a/x", "http://a:80/y"));
+        assert!(!strip("https://a:443/x", "https://a/y"));
+        // another host: 127.0.0.1, localhost and 127.0.0.2 are three hosts; case does not count
+        assert!(strip("http://127.0.0.1:8080/", "http://localhost:8080/"));
+        assert!(strip("http://127.0.0.1:8080/", "http://127.0.0.2:8080/"));
+        assert!(!strip("http://A.example/", "http://a.example/"));
+        // another port, another scheme (https -> http in clear, and http -> https off the default ports)
+        assert!(strip("http://a:8080/", "http://a:8081/"));
+        assert!(strip("https://a/", "http://a/"));
+        assert!(strip("https://a:8443/", "http://a:8443/"));
+        assert!(strip("http://a:8080/", "https://a:8080/"));
+        assert!(strip("http://a:443/", "https://a/"));
+        // requests' exception: http on 80 -> https on 443 keeps it
+        assert!(!strip("http://a/", "https://a/"));
+        assert!(!strip("http://a:80/", "https://a:443/x"));
+        assert!(strip("http://a/", "https://a:8443/"));
+    }
+
+    #[test]
+    fn fast_strips_authorization_off_the_first_origin() {
+        let strip = |first: &str, from: &str, to: &str| {
+            strips_authorization(Flavor::Fast, &u(first), &u(from), &u(to))
+        };
+        assert!(!strip(
+            "http://a:8080/",
+            "http://a:8080/",
+            "http://a:8080/y"
+        ));
+        assert!(!strip("http://a/", "http://a/", "http://a:80/y"));
+        assert!(strip("http://a:8080/", "http://a:8080/", "http://a:8081/"));
+        assert!(strip(
+            "http://127.0.0.1:1/",
+            "http://127.0.0.1:1/",
+            "http://localhost:1/"
+        ));
+        // geventhttpclient has no upgrade exception
+        assert!(strip("http://a/", "http://a/", "https://a/"));
+        // compared with the first request, not the previous hop
+        assert!(!strip("http://a:1/", "http://b:1/", "http://a:1/"));
+        assert!(strip("http://a:1/", "http://a:1/", "http://b:1/"));
+    }
+
+    #[test]
+    fn a_redirect_takes_out_what_each_client_takes_out() {
+        let all = || {
+            let mut h = HeaderMap::new();
+            for name in [
+                "cookie",
+                "cookie2",
+                "authorization",
+                "proxy-authorization",
+                "content-type",
+                "content-length",
+                "content-encoding",
+                "transfer-encoding",
+                "x-kept",
+            ] {
+                h.insert(HeaderName::from_static(name), HeaderValue::from_static("v"));
+            }
+            h
+        };
+        let names = |h: &HeaderMap| {
+            let mut n: Vec<String> = h.keys().map(|k| k.as_str().to_string()).collect();
+            n.sort();
+            n
+        };
+        let mut h = all();
+        redirected_headers(&mut h, Flavor::Requests, false, false);
+        assert_eq!(
+            names(&h),
+            [
+                "authorization",
+                "content-encoding",
+                "content-length",
+                "content-type",
+                "cookie2",
+                "transfer-encoding",
+                "x-kept"
+            ]
+        );
+        let mut h = all();
+        redirected_headers(&mut h, Flavor::Requests, true, true);
+        assert_eq!(names(&h), ["content-encoding", "cookie2", "x-kept"]);
+        let mut h = all();
+        redirected_headers(&mut h, Flavor::Fast, false, false);
+        assert_eq!(
+            names(&h),
+            [
+                "authorization",
+                "content-encoding",
+                "content-length",
+                "content-type",
+                "proxy-authorization",
+                "transfer-encoding",
+                "x-kept"
+            ]
+        );
+        let mut h = all();
+        redirected_headers(&mut h, Flavor::Fast, true, true);
+        assert_eq!(
+            names(&h),
+            ["proxy-authorization", "transfer-encoding", "x-kept"]
+        );
+    }
 
     #[test]
     fn path_url_keeps_query_and_defaults_to_slash() {

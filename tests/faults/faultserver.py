@@ -15,7 +15,15 @@ Listeners:
 - https:     the same paths over TLS (a self-signed certificate made at start; clients use verify=False);
 - tls_alert: answers the ClientHello with a fatal handshake_failure alert;
 - tls_slow:  accepts, then waits SLOW_TLS seconds before the TLS handshake (then serves the paths);
-- tls_reset: accepts and resets the connection during the handshake.
+- tls_reset: accepts and resets the connection during the handshake;
+- http_b:    the http listener's paths on another loopback port (a redirect to another port);
+- alt:       the http listener's paths on 127.0.0.2, on the http listener's port (a redirect to another host).
+
+Besides the fault modes, every listener serves the redirect paths of locustfiles/redirect_credentials.py (not
+modes: they are well-formed answers): `/hop?to=URL[&code=N][&set=COOKIE]` redirects to URL with status N
+(default 302), setting COOKIE if given; `/echo` answers 200 with the request's method and the headers a
+redirect may leak (Cookie, Cookie2, Authorization, Proxy-Authorization, Content-Type, Content-Length), one
+`name=value` line each.
 """
 from __future__ import annotations
 
@@ -324,6 +332,36 @@ def _stall_mid_head(s):
 CORPUS: list[bytes] = []
 
 
+ECHOED = ("cookie", "cookie2", "authorization", "proxy-authorization", "content-type", "content-length")
+
+
+def _redirect_paths(conn, head: bytes, target: str) -> bool:
+    """`/hop` and `/echo` (see the module's docstring); False for any other path."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(target)
+    if parts.path == "/echo":
+        lines = [b"method=" + head.split(b" ", 1)[0]]
+        fields = {}
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            fields.setdefault(name.strip().lower().decode("latin-1"), []).append(value.strip())
+        for name in ECHOED:
+            for value in fields.get(name, []):
+                lines.append(name.encode() + b"=" + value)
+        _send_all(conn, ok(b"\n".join(lines)))
+        return True
+    if parts.path == "/hop":
+        q = parse_qs(parts.query)
+        code = int(q.get("code", ["302"])[0])
+        extra = b"".join(b"Set-Cookie: %s; Path=/\r\n" % c.encode() for c in q.get("set", []))
+        location = q.get("to", ["/echo"])[0].encode("latin-1")
+        _send_all(conn, b"HTTP/1.1 %d Redirect\r\nLocation: %s\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n"
+                  % (code, location, extra))
+        return True
+    return False
+
+
 def read_request(conn) -> bytes | None:
     """The request head (and its Content-Length body, read and dropped); None if the client went away."""
     data = b""
@@ -366,6 +404,9 @@ def serve_request(conn):
     except IndexError:
         return
     path = target.split("?", 1)[0]
+    if path in ("/hop", "/echo"):
+        _redirect_paths(conn, head, target)
+        return
     if path.startswith("/raw/"):
         try:
             raw = CORPUS[int(path[5:])]
@@ -432,10 +473,10 @@ def handle_tls_reset(conn):
     _reset(conn)
 
 
-def listen():
+def listen(host="127.0.0.1", port=0):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", 0))
+    s.bind((host, port))
     s.listen(512)
     return s
 
@@ -496,8 +537,11 @@ def start(workdir=None, corpus_seed=1, corpus_count=400):
     CORPUS[:] = corpus.cases(corpus_seed, corpus_count)
     workdir = workdir or tempfile.mkdtemp(prefix="faultserver-")
     ctx = tls_context(workdir)
+    plain = listen()
     listeners = {
-        "http": (listen(), lambda c: handle(c)),
+        "http": (plain, lambda c: handle(c)),
+        "http_b": (listen(), lambda c: handle(c)),
+        "alt": (listen("127.0.0.2", plain.getsockname()[1]), lambda c: handle(c)),
         "https": (listen(), lambda c: handle(c, ctx)),
         "tls_alert": (listen(), handle_alert),
         "tls_slow": (listen(), lambda c: handle(c, ctx, SLOW_TLS)),
@@ -505,8 +549,8 @@ def start(workdir=None, corpus_seed=1, corpus_count=400):
     }
     urls = {}
     for name, (sock, handler) in listeners.items():
-        scheme = "http" if name == "http" else "https"
-        urls[name] = "%s://127.0.0.1:%d" % (scheme, sock.getsockname()[1])
+        scheme = "http" if name in ("http", "http_b", "alt") else "https"
+        urls[name] = "%s://%s:%d" % (scheme, *sock.getsockname())
         threading.Thread(target=accept_loop, args=(sock, handler), daemon=True).start()
     return urls
 
