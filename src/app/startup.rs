@@ -33,9 +33,20 @@ pub struct RunnerHandle {
 
 impl Services {
     /// Start the runtime (one thread fewer than the cores, at least one), the wake-up fd and the HTTP engine
-    /// (with `RLOCUST_MAX_BODY_SIZE`).
+    /// (with `RLOCUST_MAX_BODY_SIZE`, `RLOCUST_MAX_HEAD_SIZE` and `RLOCUST_MAX_BODY_MEMORY`).
     pub fn start() -> Result<Services, ExitStatus> {
-        let max_body = max_body_size(std::env::var("RLOCUST_MAX_BODY_SIZE").ok().as_deref())?;
+        let env = |name| std::env::var(name).ok();
+        let max_body = max_body_size(env("RLOCUST_MAX_BODY_SIZE").as_deref())?;
+        crate::http::wire::set_max_head(byte_size(
+            "RLOCUST_MAX_HEAD_SIZE",
+            env("RLOCUST_MAX_HEAD_SIZE").as_deref(),
+            crate::http::wire::DEFAULT_MAX_HEAD,
+        )?);
+        crate::http::wire::hold::BODIES.set_budget(byte_size(
+            "RLOCUST_MAX_BODY_MEMORY",
+            env("RLOCUST_MAX_BODY_MEMORY").as_deref(),
+            default_body_memory(),
+        )?);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(
                 std::thread::available_parallelism()
@@ -92,8 +103,36 @@ impl Services {
 /// `RLOCUST_MAX_BODY_SIZE`: bytes a response body may have, with an optional K, M or G (binary multiples);
 /// 0 means no limit. Unset: 256 MiB.
 fn max_body_size(value: Option<&str>) -> Result<usize, ExitStatus> {
+    byte_size(
+        "RLOCUST_MAX_BODY_SIZE",
+        value,
+        crate::http::wire::DEFAULT_MAX_BODY,
+    )
+}
+
+/// The default of `RLOCUST_MAX_BODY_MEMORY` (the bytes of response bodies all users may hold at once): half of
+/// the memory the process may use (the machine's, or its cgroup's limit where lower), at least 256 MiB.
+fn default_body_memory() -> usize {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            let line = t.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib.saturating_mul(1024))
+        })
+        .unwrap_or(2 << 30);
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|t| t.trim().parse::<usize>().ok())
+        .unwrap_or(usize::MAX);
+    (total.min(cgroup) / 2).max(256 << 20)
+}
+
+/// A byte size from the environment variable `name`, with an optional K, M or G (binary multiples); 0 means no
+/// limit (`usize::MAX`). Unset or empty: `default`.
+fn byte_size(name: &str, value: Option<&str>, default: usize) -> Result<usize, ExitStatus> {
     let Some(text) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(crate::http::wire::DEFAULT_MAX_BODY);
+        return Ok(default);
     };
     let (digits, unit) = match text.as_bytes()[text.len() - 1].to_ascii_uppercase() {
         b'K' => (&text[..text.len() - 1], 1usize << 10),
@@ -105,9 +144,7 @@ fn max_body_size(value: Option<&str>) -> Result<usize, ExitStatus> {
         Ok(0) => Ok(usize::MAX),
         Ok(n) => Ok(n.saturating_mul(unit)),
         Err(_) => Err(ExitStatus::User {
-            message: format!(
-                "rlocust: RLOCUST_MAX_BODY_SIZE must be a number of bytes; got {text:?}"
-            ),
+            message: format!("rlocust: {name} must be a number of bytes; got {text:?}"),
             hint: Some(
                 "add K, M or G for binary multiples (e.g. 512M), or use 0 for no limit".into(),
             ),
@@ -343,5 +380,26 @@ mod tests {
         let err = max_body_size(Some("lots")).unwrap_err();
         assert_eq!(err.code(), 1);
         assert!(err.text().1.contains("hint: "), "{:?}", err.text());
+        let err = byte_size("RLOCUST_MAX_HEAD_SIZE", Some("1.5M"), 1).unwrap_err();
+        assert!(
+            err.text().1.contains("RLOCUST_MAX_HEAD_SIZE must be"),
+            "{:?}",
+            err.text()
+        );
+        assert_eq!(byte_size("X", Some("64K"), 1).ok(), Some(64 << 10));
+        assert_eq!(byte_size("X", None, 7).ok(), Some(7));
+    }
+
+    #[test]
+    fn the_default_body_memory_is_half_of_what_the_process_may_use() {
+        let m = default_body_memory();
+        assert!(m >= 256 << 20);
+        let total_kib: usize = std::fs::read_to_string("/proc/meminfo")
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("MemTotal:"))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap();
+        assert!(m <= (total_kib * 1024 / 2).max(256 << 20));
     }
 }

@@ -33,7 +33,8 @@ impl Write for Sink {
         if self.written > self.cap {
             return Err(std::io::Error::other("too large"));
         }
-        self.out.lock().extend_from_slice(data);
+        // doubling up to hold::GROW_LIMIT, then the rest of the cap at once (no copy at the cap)
+        super::hold::extend_vec(&mut self.out.lock(), data, self.cap);
         Ok(data.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {

@@ -13,6 +13,7 @@
 //! buffer is capped by [`Limits`]), or panic on any input.
 pub mod brotli;
 pub mod exc;
+pub mod hold;
 pub mod llhttp;
 pub mod pyhttp;
 
@@ -33,21 +34,43 @@ pub enum Dialect {
 /// Bounds on what one response may make the reader hold.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Bytes of body, before and after content decoding, and (FastHttpUser, which has no head limit of its own)
-    /// of head. Beyond it the response fails with [`exc::body_too_large`].
+    /// Bytes of body, before and after content decoding, and (FastHttpUser) of head and body together. Beyond
+    /// it the response fails with [`body_too_large`].
     pub max_body: usize,
+    /// FastHttpUser: bytes of head (geventhttpclient has no bound of its own; HttpUser has http.client's 100
+    /// header lines of 64 KiB). Beyond it the response fails with [`head_too_large`].
+    pub max_head: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body: DEFAULT_MAX_BODY,
+            max_head: DEFAULT_MAX_HEAD,
         }
     }
 }
 
 /// The default of [`Limits::max_body`]: 256 MiB (`RLOCUST_MAX_BODY_SIZE` changes it).
 pub const DEFAULT_MAX_BODY: usize = 256 << 20;
+
+/// The default of [`Limits::max_head`]: 8 MiB (`RLOCUST_MAX_HEAD_SIZE` changes it). Locust's own fault tests
+/// have FastHttpUser read a 1 MiB header line and 10,000 headers; both stay well within it.
+pub const DEFAULT_MAX_HEAD: usize = 8 << 20;
+
+/// The head bound of the process (`RLOCUST_MAX_HEAD_SIZE`, set once at start by `app::startup`).
+static MAX_HEAD: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(DEFAULT_MAX_HEAD);
+
+/// Sets the head bound of the process ([`Limits::max_head`]; `usize::MAX`: none).
+pub fn set_max_head(bytes: usize) {
+    MAX_HEAD.store(bytes, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The head bound of the process.
+pub fn max_head() -> usize {
+    MAX_HEAD.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// What the reader knows of the exchange it reads, for its decisions and error texts.
 #[derive(Clone, Debug)]
@@ -250,6 +273,21 @@ impl Reader for AnyReader {
             AnyReader::Fast(r) => r.body_so_far(),
         }
     }
+}
+
+/// The failure of a FastHttpUser response whose head is larger than [`Limits::max_head`] (rlocust's own bound:
+/// geventhttpclient has none). The same class as [`body_too_large`].
+pub fn head_too_large(dialect: Dialect, limit: usize) -> PyExc {
+    let class = match dialect {
+        Dialect::Requests => "locust._ffi.ResponseTooLarge",
+        Dialect::Fast => "locust._ffi.FastResponseTooLarge",
+    };
+    PyExc::new(
+        class,
+        vec![exc::PyVal::str(format!(
+            "response head larger than {limit} bytes (rlocust's limit; set RLOCUST_MAX_HEAD_SIZE to change it)"
+        ))],
+    )
 }
 
 /// The failure of a response larger than [`Limits::max_body`] (rlocust's own bound: neither client has one).

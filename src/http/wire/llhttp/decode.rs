@@ -7,6 +7,7 @@
 //! Must not: decode while the body arrives (geventhttpclient decodes once, at the end), or let the decoded body
 //! grow past the body limit (that fails with `body_too_large`).
 use crate::http::wire::exc::{PyExc, PyVal};
+use crate::http::wire::hold::{self, Charge};
 use crate::http::wire::{Dialect, body_too_large, brotli};
 use bytes::Bytes;
 
@@ -54,23 +55,28 @@ fn py_lower_latin1(s: &str) -> String {
         .collect()
 }
 
-/// The body as `response.content` gives it.
+/// The body as `response.content` gives it (the decoded one counted against the process's budget of bodies
+/// while it grows and for as long as it lives).
 pub(super) fn decode_content(encoding: Encoding, raw: Bytes, cap: usize) -> Result<Bytes, PyExc> {
+    let mut charge = Charge::default();
     let decoded = match encoding {
         Encoding::Identity => return Ok(raw),
-        Encoding::Gzip => zlib_decompress(&raw, Format::Gzip, cap),
-        Encoding::Deflate => match zlib_decompress(&raw, Format::Raw, cap) {
-            Err(Zlib::Error(first)) => match zlib_decompress(&raw, Format::Zlib, cap) {
-                Err(Zlib::Error(second)) => {
-                    return Err(zlib_error(second).during(zlib_error(first)));
+        Encoding::Gzip => zlib_decompress(&raw, Format::Gzip, cap, &mut charge),
+        Encoding::Deflate => match zlib_decompress(&raw, Format::Raw, cap, &mut charge) {
+            Err(Zlib::Error(first)) => {
+                match zlib_decompress(&raw, Format::Zlib, cap, &mut charge) {
+                    Err(Zlib::Error(second)) => {
+                        return Err(zlib_error(second).during(zlib_error(first)));
+                    }
+                    other => other,
                 }
-                other => other,
-            },
+            }
             other => other,
         },
         Encoding::Brotli => {
             return match brotli::decompress_all(&raw, cap) {
-                Ok(v) => Ok(Bytes::from(v)),
+                Ok(v) if charge.cover(v.len()).is_err() => Err(hold::over_budget(Dialect::Fast)),
+                Ok(v) => Ok(charge.attach(Bytes::from(v))),
                 Err(brotli::Failed::TooLarge) => Err(body_too_large(Dialect::Fast, cap)),
                 Err(brotli::Failed::Invalid) => Err(PyExc::new(
                     "brotli.error",
@@ -80,8 +86,9 @@ pub(super) fn decode_content(encoding: Encoding, raw: Bytes, cap: usize) -> Resu
         }
     };
     match decoded {
-        Ok(v) => Ok(Bytes::from(v)),
+        Ok(v) => Ok(charge.attach(Bytes::from(v))),
         Err(Zlib::TooLarge) => Err(body_too_large(Dialect::Fast, cap)),
+        Err(Zlib::OverBudget) => Err(hold::over_budget(Dialect::Fast)),
         Err(Zlib::Error(text)) => Err(zlib_error(text)),
     }
 }
@@ -96,6 +103,7 @@ enum Format {
 enum Zlib {
     Error(String),
     TooLarge,
+    OverBudget,
 }
 
 fn zlib_error(text: String) -> PyExc {
@@ -105,18 +113,29 @@ fn zlib_error(text: String) -> PyExc {
 /// CPython's one-shot `zlib.decompress(data, wbits)`: inflate with Z_FINISH while the output fills up; the data
 /// after the end of the stream is ignored, a stream that stops short is `Error -5 ...: incomplete or truncated
 /// stream`, corrupt data `Error -3 ...: <zlib's message>`.
-fn zlib_decompress(data: &[u8], format: Format, cap: usize) -> Result<Vec<u8>, Zlib> {
-    match inflate(data, format, cap, false) {
+fn zlib_decompress(
+    data: &[u8],
+    format: Format,
+    cap: usize,
+    charge: &mut Charge,
+) -> Result<Vec<u8>, Zlib> {
+    match inflate(data, format, cap, false, charge) {
         // zlib-rs's fast loop (big output buffers) reports a corrupt stream under this message instead of zlib's;
         // its byte-wise loop, used when little output room is left, keeps zlib's
         Err(Zlib::Error(msg)) if msg.ends_with("repeated call with bad state") => {
-            inflate(data, format, cap, true)
+            inflate(data, format, cap, true, charge)
         }
         other => other,
     }
 }
 
-fn inflate(data: &[u8], format: Format, cap: usize, small_steps: bool) -> Result<Vec<u8>, Zlib> {
+fn inflate(
+    data: &[u8],
+    format: Format,
+    cap: usize,
+    small_steps: bool,
+    charge: &mut Charge,
+) -> Result<Vec<u8>, Zlib> {
     use flate2::{Decompress, FlushDecompress, Status};
     let mut d = match format {
         Format::Gzip => Decompress::new_gzip(15),
@@ -139,13 +158,21 @@ fn inflate(data: &[u8], format: Format, cap: usize, small_steps: bool) -> Result
             (r, n == step.len())
         } else {
             if out.len() == out.capacity() {
-                out.reserve(out.len().max(4096));
+                // doubling up to hold::GROW_LIMIT, then the rest of the cap at once (no copy at the cap)
+                let more = out.len().max(4096);
+                match hold::reserve_for(out.len(), out.capacity(), more, cap) {
+                    Some(total) => out.reserve_exact(total - out.len()),
+                    None => out.reserve(more),
+                }
             }
             let r = d.decompress_vec(&data[consumed..], &mut out, FlushDecompress::Finish);
             (r, out.len() == out.capacity())
         };
         if out.len() > cap {
             return Err(Zlib::TooLarge);
+        }
+        if charge.cover(out.len()).is_err() {
+            return Err(Zlib::OverBudget);
         }
         match result {
             Ok(Status::StreamEnd) => return Ok(out),

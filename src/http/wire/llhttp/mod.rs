@@ -45,7 +45,9 @@
 //!
 //! Who calls it: `wire::reader` (one [`LlReader`] per FastHttpUser exchange, fed by `http::conn`) and the engine
 //! (`http`) for Locust's status check. Must not: do I/O, hold more than
-//! [`Limits::max_body`](super::Limits::max_body) of head and body, or panic on any input.
+//! [`Limits::max_body`](super::Limits::max_body) of head and body or
+//! [`Limits::max_head`](super::Limits::max_head) of head, pass the process's budget of bodies
+//! ([`hold`](super::hold)), or panic on any input.
 mod decode;
 mod errors;
 mod parser;
@@ -54,7 +56,8 @@ mod states;
 mod tests;
 
 use super::exc::{PyExc, PyVal};
-use super::{Complete, Context, Dialect, Head, Reader, Step, body_too_large};
+use super::hold::{self, Charge};
+use super::{Complete, Context, Dialect, Head, Reader, Step, body_too_large, head_too_large};
 use bytes::{Buf, Bytes, BytesMut};
 use decode::{Encoding, content_encoding, decode_content};
 pub use errors::{LOCUST_VALID_STATUSES, errno_exc, locust_bad_status, recorded_by_locust};
@@ -102,11 +105,27 @@ struct Resp {
     /// `release()` closed the socket (the message had no keep-alive): the next `recv()` fails with EBADF.
     sock_closed: bool,
     cap: usize,
-    too_large: bool,
+    /// The head's own bound ([`Limits::max_head`](super::Limits::max_head)).
+    head_cap: usize,
+    /// What the response holds, counted against the process's budget of bodies.
+    charge: Charge,
+    /// The bound the response passed: nothing more is kept and the reader fails.
+    over: Option<Over>,
+}
+
+/// A bound a response passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Over {
+    /// The body (or head and body together) passed the per-response cap.
+    Body,
+    /// The head passed its own bound before it was complete.
+    Head,
+    /// The bodies held by all users would pass the process's budget.
+    Budget,
 }
 
 impl Resp {
-    fn new(head_method: bool, cap: usize) -> Self {
+    fn new(head_method: bool, cap: usize, head_cap: usize) -> Self {
         Resp {
             head_method,
             headers_complete: false,
@@ -125,17 +144,28 @@ impl Resp {
             released: false,
             sock_closed: false,
             cap,
-            too_large: false,
+            head_cap,
+            charge: Charge::default(),
+            over: None,
         }
     }
 
-    /// Bytes held for the response; past the cap nothing more is kept and the reader fails.
+    /// Bytes held for the response; past the cap, the head's bound or the budget nothing more is kept and the
+    /// reader fails.
     fn room(&mut self, more: usize) -> bool {
-        let held = self.headers_bytes + self.field_bytes + self.body.len();
-        if held.saturating_add(more) > self.cap {
-            self.too_large = true;
+        if self.over.is_some() {
+            return false;
         }
-        !self.too_large
+        let head = self.headers_bytes + self.field_bytes;
+        let held = (head + self.body.len()).saturating_add(more);
+        if held > self.cap {
+            self.over = Some(Over::Body);
+        } else if !self.headers_complete && held > self.head_cap {
+            self.over = Some(Over::Head);
+        } else if self.charge.cover(held).is_err() {
+            self.over = Some(Over::Budget);
+        }
+        self.over.is_none()
     }
 
     fn on_message_begin(&mut self) {
@@ -217,7 +247,7 @@ impl Resp {
 
     fn on_body(&mut self, piece: &[u8]) {
         if self.room(piece.len()) {
-            self.body.extend_from_slice(piece);
+            hold::extend_vec(&mut self.body, piece, self.cap);
         }
     }
 
@@ -285,11 +315,11 @@ impl LlReader {
     pub fn new(ctx: impl Into<Arc<Context>>) -> Self {
         let ctx = ctx.into();
         let head = ctx.method.eq_ignore_ascii_case("HEAD");
-        let cap = ctx.limits.max_body;
+        let (cap, head_cap) = (ctx.limits.max_body, ctx.limits.max_head);
         LlReader {
             ctx,
             parser: Parser::new(),
-            resp: Resp::new(head, cap),
+            resp: Resp::new(head, cap, head_cap),
             c_error: None,
             phase: Phase::Head,
             start: true,
@@ -346,8 +376,15 @@ impl LlReader {
         } else {
             self.c_feed(data)
         };
-        if self.resp.too_large {
-            return Err(body_too_large(Dialect::Fast, self.ctx.limits.max_body));
+        match self.resp.over {
+            None => {}
+            Some(Over::Body) => {
+                return Err(body_too_large(Dialect::Fast, self.ctx.limits.max_body));
+            }
+            Some(Over::Head) => {
+                return Err(head_too_large(Dialect::Fast, self.ctx.limits.max_head));
+            }
+            Some(Over::Budget) => return Err(hold::over_budget(Dialect::Fast)),
         }
         match r {
             Ok(()) => Ok(()),
@@ -504,7 +541,9 @@ impl LlReader {
         let reusable = self.reusable_now(buf);
         self.resp.released = true;
         self.phase = Phase::Finished;
-        let raw = Bytes::from(std::mem::take(&mut self.resp.body));
+        // the body keeps what it counts against the budget for as long as it lives (the decoded one its own)
+        let raw = std::mem::take(&mut self.resp.charge)
+            .attach(Bytes::from(std::mem::take(&mut self.resp.body)));
         let encoded = (self.encoding != Encoding::Identity).then(|| raw.clone());
         let body = decode_content(self.encoding, raw, self.ctx.limits.max_body)?;
         self.sync_head();

@@ -19,7 +19,10 @@ fn ctx(method: &str, url: &str, max_body: usize) -> Context {
         pool: None,
         forwarded: false,
         read_timeout: None,
-        limits: Limits { max_body },
+        limits: Limits {
+            max_body,
+            ..Limits::default()
+        },
     }
 }
 

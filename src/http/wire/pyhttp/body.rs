@@ -18,6 +18,7 @@ use super::errors::{
 };
 use super::pyint::{ChunkSize, PyInt, py_int16};
 use crate::http::wire::exc::{PyExc, PyVal, py_bytes_repr};
+use crate::http::wire::{Dialect, hold};
 use bytes::{Buf, BytesMut};
 
 /// How the urllib3 response in `InvalidChunkLength.args` shows (its address masked as Locust masks them).
@@ -117,10 +118,16 @@ impl PyReader {
     }
 
     fn push_body(&mut self, data: &[u8]) -> Result<(), PyExc> {
-        if self.body.len().saturating_add(data.len()) > self.max_body() {
+        let len = self.body.len().saturating_add(data.len());
+        if len > self.max_body() {
             return Err(self.too_large());
         }
-        self.body.extend_from_slice(data);
+        if self.charge.cover(len).is_err() {
+            return Err(hold::over_budget(Dialect::Requests));
+        }
+        // doubling up to hold::GROW_LIMIT, then the rest of the cap at once (no copy at the cap)
+        let cap = self.max_body();
+        hold::extend_bytes(&mut self.body, data, cap);
         Ok(())
     }
 

@@ -49,6 +49,7 @@
 //! - `pyint`: Python's `int()` for status codes, Content-Length values (base 10) and chunk sizes (base 16).
 //! - `tests`: the tests of all of the above (`tests/props`: the property tests).
 use super::exc::{PyExc, PyVal};
+use super::hold::Charge;
 use super::{Complete, Context, Dialect, Head, Reader, Step, body_too_large};
 use crate::http::Fields;
 use body::{BodySt, Framing};
@@ -93,6 +94,8 @@ pub struct PyReader {
     fr: Option<Framing>,
     body_st: BodySt,
     body: BytesMut,
+    /// What `body` counts against the process's budget of bodies (`wire::hold`).
+    charge: Charge,
     /// Body bytes taken off the wire (chunk payloads, not their framing).
     raw_total: usize,
 }
@@ -111,6 +114,7 @@ impl PyReader {
             fr: None,
             body_st: BodySt::Start,
             body: BytesMut::new(),
+            charge: Charge::default(),
             raw_total: 0,
         }
     }
@@ -245,7 +249,8 @@ impl PyReader {
         let reusable = clean && fr.is_some_and(|f| !f.will_close && !f.informational);
         Complete {
             head: std::mem::take(&mut self.head),
-            body: std::mem::take(&mut self.body).freeze(),
+            // the body keeps what it counts against the budget for as long as it lives
+            body: std::mem::take(&mut self.charge).attach(std::mem::take(&mut self.body).freeze()),
             encoded: None,
             reusable,
         }
@@ -311,7 +316,9 @@ impl Reader for PyReader {
         // bound what is held, not what has streamed through
         let keep = self.body_st.unfinished_piece(self.body.len());
         self.raw_total = 0;
-        self.body.split_to(self.body.len() - keep).freeze()
+        let piece = self.body.split_to(self.body.len() - keep).freeze();
+        self.charge.shrink_to(self.body.len());
+        piece
     }
 }
 

@@ -742,7 +742,10 @@ fn socket_errors_and_timeouts() {
 
 fn capped(limit: usize) -> Context {
     let mut c = ctx("GET");
-    c.limits = Limits { max_body: limit };
+    c.limits = Limits {
+        max_body: limit,
+        ..Limits::default()
+    };
     c
 }
 
