@@ -1,4 +1,4 @@
-# diff: -u 2 -r 2 -t 20s
+# diff: -u 2 -r 2 -t 8s
 # diff-host: {fault_host}
 # diff-env: FAULT_HTTP_B={fault_http_b} FAULT_ALT={fault_alt} FAULT_HTTPS={fault_https}
 # diff-check: exit markers

@@ -882,7 +882,7 @@ async fn run_chain(
                     (matches!(status, 302 | 303) && method != Method::HEAD)
                         || (status == 301 && method == Method::POST)
                 }
-                Flavor::Fast => matches!(status, 301 | 302 | 303) && method != Method::HEAD,
+                Flavor::Fast => matches!(status, 301..=303) && method != Method::HEAD,
             };
             if to_get {
                 method = Method::GET;

@@ -22,9 +22,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Up to this size a body buffer grows by doubling; past it, it is reserved up to the per-response cap at once.
 pub const GROW_LIMIT: usize = 8 << 20;
-/// A cap above this is not reserved at once (the buffer doubles instead): an address space reservation of this
-/// size is harmless, an unbounded one is not possible.
-const RESERVE_MAX: usize = 4 << 30;
+/// A cap above this is not reserved at once (the buffer doubles instead): the reservation must be one the kernel
+/// grants (its overcommit heuristic refuses a single mapping larger than the machine's memory and swap), so it is
+/// also kept within the budget of bodies, which is half of the memory by default.
+const RESERVE_MAX: usize = 1 << 30;
 /// The budget counts a body's bytes in steps of this size (a body of up to one step is not counted).
 pub const GRAIN: usize = 64 << 10;
 
@@ -181,11 +182,12 @@ impl AsRef<[u8]> for Held {
 }
 
 /// The capacity to reserve for a buffer of `len` bytes that needs `more` (`cap`: the per-response limit), if it
-/// does not have room: `None` lets it grow as it does (doubling); past [`GROW_LIMIT`] the rest up to the cap.
+/// does not have room: `None` lets it grow as it does (doubling); past [`GROW_LIMIT`] the rest up to the cap (a cap
+/// above [`RESERVE_MAX`] or the budget of bodies doubles as before).
 #[inline]
 pub fn reserve_for(len: usize, capacity: usize, more: usize, cap: usize) -> Option<usize> {
     let need = len.saturating_add(more);
-    if need <= capacity || need <= GROW_LIMIT || cap > RESERVE_MAX {
+    if need <= capacity || need <= GROW_LIMIT || cap > RESERVE_MAX || cap >= BODIES.budget() {
         return None;
     }
     // one byte past the cap proves it is crossed
@@ -201,11 +203,12 @@ pub fn extend_bytes(body: &mut BytesMut, data: &[u8], cap: usize) {
     body.extend_from_slice(data);
 }
 
-/// Appends `data` to a `Vec` body, reserving as [`reserve_for`] says.
+/// Appends `data` to a `Vec` body, reserving as [`reserve_for`] says (where the allocator refuses the
+/// reservation, the buffer grows as it does).
 #[inline]
 pub fn extend_vec(body: &mut Vec<u8>, data: &[u8], cap: usize) {
     if let Some(total) = reserve_for(body.len(), body.capacity(), data.len(), cap) {
-        body.reserve_exact(total - body.len());
+        let _ = body.try_reserve_exact(total - body.len());
     }
     body.extend_from_slice(data);
 }

@@ -161,8 +161,8 @@ fn inflate(
                 // doubling up to hold::GROW_LIMIT, then the rest of the cap at once (no copy at the cap)
                 let more = out.len().max(4096);
                 match hold::reserve_for(out.len(), out.capacity(), more, cap) {
-                    Some(total) => out.reserve_exact(total - out.len()),
-                    None => out.reserve(more),
+                    Some(total) if out.try_reserve_exact(total - out.len()).is_ok() => {}
+                    _ => out.reserve(more),
                 }
             }
             let r = d.decompress_vec(&data[consumed..], &mut out, FlushDecompress::Finish);
