@@ -639,6 +639,7 @@ impl Worker {
                     "locust.runners",
                     "Got quit message from master, shutting down...",
                 );
+                self.shared.end_because(crate::runner::EndCause::Master);
                 self.quit().await;
                 return true;
             }
