@@ -110,7 +110,11 @@ struct WorkerConn {
 
 /// `--worker`: connect to `--master-host:--master-port` (Locust's `connect_to_master`; exit 255 when the master
 /// never answers).
-fn connect_worker(services: &Services, options: &Options) -> Result<WorkerConn, ExitStatus> {
+fn connect_worker(
+    services: &Services,
+    options: &Options,
+    shared: &Arc<runner::Shared>,
+) -> Result<WorkerConn, ExitStatus> {
     let port = crate::cli::port("--master-port", options.master_port)
         .map_err(|e| ExitStatus::user(e, 1))?;
     let (mut host, mut port) = (options.master_host.clone(), port);
@@ -154,7 +158,7 @@ fn connect_worker(services: &Services, options: &Options) -> Result<WorkerConn, 
         conn.index,
     );
     let _rt = services.rt.enter();
-    let (link, inbound) = worker::start_link(addr, conn);
+    let (link, inbound) = worker::start_link(addr, conn, shared.clone());
     Ok(WorkerConn {
         node,
         link,
@@ -187,7 +191,7 @@ impl<'a> Session<'a> {
         interp::create_runner(role)?;
         runner::watchdog::keep_sigint_ignored();
         let worker = if options.worker {
-            Some(connect_worker(&services, options)?)
+            Some(connect_worker(&services, options, &runner.shared)?)
         } else {
             None
         };

@@ -361,6 +361,12 @@ impl Shared {
         self.interrupted.load(Ordering::Relaxed)
     }
 
+    /// The run is ending without a [`Control::Quit`] through [`Shared::send`] (a worker told `quit` by its master,
+    /// or that lost it): the watchdog watches the stop from now on.
+    pub fn mark_quitting(&self) {
+        self.quitting.store(true, Ordering::Relaxed);
+    }
+
     pub fn is_quitting(&self) -> bool {
         self.quitting.load(Ordering::Relaxed)
     }
