@@ -9,8 +9,9 @@ use crate::interp::InterpError;
 pub enum ExitStatus {
     /// Nothing more to say: `--list`, `--show-task-ratio`, or help/version text already printed.
     Success,
-    /// A test ran; the code follows Locust's rules (0, `--exit-code-on-error` after failures, 2 after an
-    /// unhandled exception, `environment.process_exit_code`, or a task's `sys.exit(N)`).
+    /// A test ran; the code is its verdict's (`app::run_end::decide`: Locust's rules — 0, `--exit-code-on-error`
+    /// after failures, 2 after an unhandled exception, `environment.process_exit_code`, or a task's `sys.exit(N)` —
+    /// then 3 for a failed threshold or `--baseline-gate` regression), however the run ended.
     Run(i32),
     /// The command line (help and version included): argparse's usage errors exit 2.
     Cli(CliError),

@@ -5,8 +5,8 @@
 //! and its comparison.
 //!
 //! Who calls it: `app::session` — [`Gates::new`] while preparing (a bad rule or bucket list ends the invocation
-//! with one line), [`Gates::watch`] when the test starts, [`Gates::finish`] once the exit code is decided, and
-//! [`Gates::write_summary`] on every way out of a run. What it must not do: own any run state (it reads
+//! with one line), [`Gates::watch`] when the test starts; `app::run_end` (the one end of every run) calls
+//! [`Gates::evaluate`] to judge the run, then [`Gates::print_table`] and [`Gates::write_summary`]. What it must not do: own any run state (it reads
 //! `runner::Shared` and sends `Control`s like any other client) or touch Python.
 use std::sync::Arc;
 use std::time::Duration;
@@ -227,6 +227,7 @@ impl Gates {
                                 ),
                             );
                             *gates.aborted_by.lock() = Some(failed);
+                            shared.end_because(crate::runner::EndCause::Abort);
                             shared.send(if quit_on_abort {
                                 Control::Quit
                             } else {
@@ -359,6 +360,7 @@ impl Gates {
         outcomes: &[Outcome],
         exit_code: i32,
         interrupted: bool,
+        ended_by: &str,
     ) -> bool {
         let Some(path) = &self.summary_path else {
             return true;
@@ -372,6 +374,7 @@ impl Gates {
             ended_at: crate::stats::unix_now(),
             exit_code,
             interrupted,
+            ended_by,
             outcomes,
             aborted_by: self.aborted_by.lock().as_ref().map(|o| o.rule.text.clone()),
             baseline: self

@@ -6,7 +6,8 @@
 //! Threads: called on the main thread, which runs the hub (Python) inside [`Session::run_hub`]; everything it
 //! starts (runner, reporters, watchdog) runs on the tokio runtime of [`Services`] and never touches Python.
 use super::ExitStatus;
-use super::gates::{Gates, THRESHOLD_EXIT_CODE};
+use super::gates::Gates;
+use super::run_end::{End, RunEnd, Said};
 use super::startup::{RunnerHandle, Services, Setup};
 use crate::cli::Options;
 use crate::distributed::{self, node::Node, worker};
@@ -43,6 +44,8 @@ pub struct Session<'a> {
     children: Option<distributed::processes::Children>,
     /// Thresholds, the run summary and the Prometheus sources.
     gates: Arc<Gates>,
+    /// The one end of the run (its verdict and final outputs), for the shutdown and the watchdog alike.
+    end: Arc<RunEnd>,
 }
 
 /// `--processes` under this master: workers forked already (told the port once it is bound), or to start then.
@@ -107,7 +110,11 @@ struct WorkerConn {
 
 /// `--worker`: connect to `--master-host:--master-port` (Locust's `connect_to_master`; exit 255 when the master
 /// never answers).
-fn connect_worker(services: &Services, options: &Options) -> Result<WorkerConn, ExitStatus> {
+fn connect_worker(
+    services: &Services,
+    options: &Options,
+    shared: &Arc<runner::Shared>,
+) -> Result<WorkerConn, ExitStatus> {
     let port = crate::cli::port("--master-port", options.master_port)
         .map_err(|e| ExitStatus::user(e, 1))?;
     let (mut host, mut port) = (options.master_host.clone(), port);
@@ -151,7 +158,7 @@ fn connect_worker(services: &Services, options: &Options) -> Result<WorkerConn, 
         conn.index,
     );
     let _rt = services.rt.enter();
-    let (link, inbound) = worker::start_link(addr, conn);
+    let (link, inbound) = worker::start_link(addr, conn, shared.clone());
     Ok(WorkerConn {
         node,
         link,
@@ -184,7 +191,7 @@ impl<'a> Session<'a> {
         interp::create_runner(role)?;
         runner::watchdog::keep_sigint_ignored();
         let worker = if options.worker {
-            Some(connect_worker(&services, options)?)
+            Some(connect_worker(&services, options, &runner.shared)?)
         } else {
             None
         };
@@ -293,6 +300,18 @@ impl<'a> Session<'a> {
         setup.classes = interp::fire_init(web_ui)?.ok_or_else(|| ExitStatus::user("", 1))?;
         gates.set_user_classes(setup.classes.iter().map(|c| c.name.clone()).collect());
         let (done, _) = tokio::sync::watch::channel(false);
+        let end = RunEnd::new(
+            runner.shared.clone(),
+            outputs.clone(),
+            gates.clone(),
+            options.exit_code_on_error,
+            Box::new(|within| {
+                interp::exit_facts_within(within).map(|(process_exit_code, unhandled)| Said {
+                    process_exit_code,
+                    unhandled,
+                })
+            }),
+        );
         Ok(Session {
             services,
             runner,
@@ -306,12 +325,13 @@ impl<'a> Session<'a> {
             master,
             children,
             gates,
+            end,
         })
     }
 
     /// Start the reporters, the watchdog, the saturation monitor and the runner task, and (without a shape)
     /// the first ramp.
-    pub fn start(self) -> Result<Running<'a>, ExitStatus> {
+    pub fn start(self) -> Result<Running, ExitStatus> {
         let options = self.options;
         if self.worker.is_some() {
             return self.start_worker();
@@ -360,6 +380,7 @@ impl<'a> Session<'a> {
             master,
             children,
             gates,
+            end,
         } = self;
         let metrics = gates.metrics_source(&runner.shared, &services.stats, options);
         gates.start_metrics_listener(services.rt.handle(), metrics.clone(), options)?;
@@ -486,19 +507,17 @@ impl<'a> Session<'a> {
         Ok(Running {
             services,
             shared,
-            options,
-            outputs,
             done,
             hub_done,
             link: None,
             master_done,
             children,
-            gates,
+            end,
         })
     }
 
     /// `--worker`: the worker's runner instead of the local one; the master starts and stops the users.
-    fn start_worker(mut self) -> Result<Running<'a>, ExitStatus> {
+    fn start_worker(mut self) -> Result<Running, ExitStatus> {
         let options = self.options;
         if options.run_time.is_some() {
             log::log(
@@ -533,10 +552,10 @@ impl<'a> Session<'a> {
             services,
             runner,
             setup,
-            outputs,
             done,
             hub_done,
             gates,
+            end,
             ..
         } = self;
         let shared = runner.shared.clone();
@@ -567,14 +586,12 @@ impl<'a> Session<'a> {
         Ok(Running {
             services,
             shared,
-            options,
-            outputs,
             done,
             hub_done,
             link: Some(conn.link),
             master_done: None,
             children: None,
-            gates,
+            end,
         })
     }
 
@@ -665,8 +682,7 @@ impl<'a> Session<'a> {
             runner::watchdog::Watchdog {
                 shared: shared.clone(),
                 bridge: bridge.clone(),
-                outputs: self.outputs.clone(),
-                exit_code_on_error: self.options.exit_code_on_error,
+                ending: self.end.clone(),
                 interrupt: Box::new(interp::interrupt),
                 hub_done: self.hub_done.clone(),
             },
@@ -704,12 +720,10 @@ fn attach_html_report(
     }
 }
 
-/// A started test: the hub runs it, then the shutdown writes its results.
-pub struct Running<'a> {
+/// A started test: the hub runs it, then the shutdown ends it through the run's one end ([`RunEnd`]).
+pub struct Running {
     services: Services,
     shared: Arc<runner::Shared>,
-    options: &'a Options,
-    outputs: Arc<Outputs>,
     done: tokio::sync::watch::Sender<bool>,
     hub_done: Arc<AtomicBool>,
     /// A worker's way to its master (the shutdown says `quit` on it, as Locust's `quitting` listener does).
@@ -718,10 +732,10 @@ pub struct Running<'a> {
     master_done: Option<tokio::sync::watch::Receiver<bool>>,
     /// `--processes`: the local workers, reaped when the master is done.
     children: Option<distributed::processes::Children>,
-    gates: Arc<Gates>,
+    end: Arc<RunEnd>,
 }
 
-impl Running<'_> {
+impl Running {
     /// Run the gevent hub until the runner quits, then shut down: the exit code of the run.
     pub fn finish(self) -> ExitStatus {
         let hub = interp::run_hub();
@@ -732,34 +746,35 @@ impl Running<'_> {
             self.hub_done.store(true, Ordering::Release);
         }
         match hub {
-            Err(e) => {
-                runner::keyboard::restore();
-                self.outputs.write_final(self.shared.user_count());
-                let status: ExitStatus = e.into();
-                self.gates
-                    .write_summary(&self.services.stats, &[], status.code(), false);
-                status
-            }
+            Err(e) => self.failed(e.into()),
             Ok(Some(code)) => self.exit_now(code),
             Ok(None) => self.shutdown(interrupted),
         }
     }
 
+    /// An error of the Python side ended the run: its outputs are still written (the summary says `error`), and
+    /// the error's text and code are the invocation's.
+    fn failed(self, status: ExitStatus) -> ExitStatus {
+        runner::keyboard::restore();
+        self.end
+            .conclude(End::Failed(status.code()), Said::default());
+        self.close();
+        status
+    }
+
     /// NOTE: a task's (or, after an interrupt, a stopping user's) sys.exit(N) ends Locust's process at once with
     /// N: no stop sequence, no quitting event, no final tables. The result files the user asked for are still
-    /// written.
+    /// written, and a failed gate still makes the code 3 (`run_end::decide`).
     fn exit_now(self, code: i32) -> ExitStatus {
         runner::keyboard::restore();
-        self.outputs.write_files(self.shared.user_count());
-        self.gates
-            .write_summary(&self.services.stats, &[], code, true);
+        let (_, code) = self.end.conclude(End::SysExit(code), Said::default());
         self.close();
         ExitStatus::Run(code)
     }
 
-    /// Locust's `shutdown()`: fire `quitting`, choose the exit code, stop the users if an interrupt (Ctrl+C,
-    /// SIGTERM) left them running (Locust's `runner.quit()` comes after `quitting`), write the final output,
-    /// fire `quit`.
+    /// Locust's `shutdown()`: fire `quitting`, judge the run (the exit code), stop the users if an interrupt
+    /// (Ctrl+C, SIGTERM) left them running (Locust's `runner.quit()` comes after `quitting`), write the final
+    /// output, fire `quit`.
     fn shutdown(self, interrupted: bool) -> ExitStatus {
         // NOTE: Locust's master runner listens to `quitting` itself and quits there, before the locustfile's own
         // listeners and before the exit code is decided: the workers' last reports (their failures) count.
@@ -774,33 +789,21 @@ impl Running<'_> {
                 return self.exit_now(code);
             }
         }
-        let (process_code, unhandled) = match interp::quitting() {
-            Ok(r) => r,
-            Err(e) => {
-                self.outputs.write_final(self.shared.user_count());
-                return e.into();
-            }
+        let said = match interp::quitting() {
+            Ok((process_exit_code, unhandled)) => Said {
+                process_exit_code,
+                unhandled,
+            },
+            Err(e) => return self.failed(e.into()),
         };
         if let Some(link) = &self.link {
             self.services.rt.block_on(link.send_quit());
         }
-        let outcomes = self.gates.evaluate(&self.services.stats);
-        let code = if self.shared.gave_up() {
-            1
-        } else if let Some(c) = process_code {
-            c
-        } else if outcomes.iter().any(|o| !o.passed) || self.gates.regressed() {
-            THRESHOLD_EXIT_CODE
-        } else if self.outputs.had_errors() && self.gates.tolerates_failures() {
-            0
-        } else if self.outputs.had_errors() {
-            self.options.exit_code_on_error
-        } else if unhandled {
-            2
-        } else {
-            0
-        };
-        log::info("locust.main", &format!("Shutting down (exit code {code})"));
+        let verdict = self.end.judge(End::Stopped(self.shared.end_cause()), said);
+        log::info(
+            "locust.main",
+            &format!("Shutting down (exit code {})", verdict.code),
+        );
         if interrupted && self.master_done.is_none() {
             self.shared.send(Control::Quit);
             let stopped = interp::stop_users();
@@ -813,22 +816,7 @@ impl Running<'_> {
         }
         runner::keyboard::restore();
         let _ = self.done.send(true);
-        self.outputs.write_final(self.shared.user_count());
-        self.gates.print_table(&outcomes);
-        // a result file the user asked for that could not be written fails a run that passed
-        let code = if code == 0 && self.outputs.write_failed() {
-            1
-        } else {
-            code
-        };
-        let summary_written =
-            self.gates
-                .write_summary(&self.services.stats, &outcomes, code, interrupted);
-        let code = if code == 0 && !summary_written {
-            1
-        } else {
-            code
-        };
+        let code = self.end.write(&verdict).unwrap_or(verdict.code);
         let _ = interp::quit(code);
         self.close();
         ExitStatus::Run(code)

@@ -224,14 +224,20 @@ impl Link {
 }
 
 /// Start the socket task for a connected worker; messages from the master arrive on the returned receiver.
-pub fn start_link(addr: Address, conn: Connected) -> (Link, mpsc::UnboundedReceiver<Message>) {
+/// `shared`: the run's state, told at once when the master says `quit` (the worker's runner may be waiting on a
+/// hub that never answers, a task that swallows the interrupt: the watchdog then ends the run).
+pub fn start_link(
+    addr: Address,
+    conn: Connected,
+    shared: Arc<Shared>,
+) -> (Link, mpsc::UnboundedReceiver<Message>) {
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (in_tx, in_rx) = mpsc::unbounded_channel();
     let link = Link {
         out: out_tx,
         client_id: addr.client_id.clone(),
     };
-    tokio::spawn(socket_task(addr, conn.socket, out_rx, in_tx));
+    tokio::spawn(socket_task(addr, conn.socket, out_rx, in_tx, shared));
     (link, in_rx)
 }
 
@@ -240,11 +246,16 @@ async fn socket_task(
     mut socket: WorkerSocket,
     mut out_rx: mpsc::UnboundedReceiver<Out>,
     in_tx: mpsc::UnboundedSender<Message>,
+    shared: Arc<Shared>,
 ) {
     loop {
         tokio::select! {
             r = socket.recv() => match r {
                 Ok(m) => {
+                    if m.kind == kind::QUIT {
+                        shared.end_because(crate::runner::EndCause::Master);
+                        shared.mark_quitting();
+                    }
                     if in_tx.send(m).is_err() {
                         return;
                     }
@@ -792,6 +803,8 @@ impl Worker {
     /// Stop, send the last report, and make the hub leave (the shutdown sends `quit`). After an interrupt the
     /// worker has said `quit` already (in `quitting`): no report follows it, as in Locust.
     async fn quit(&mut self) {
+        // (a stop the hub never finishes, a task that swallows the interrupt, is the watchdog's from here)
+        self.shared.mark_quitting();
         self.stop().await;
         if !self.shared.users_left_running() {
             self.report().await;

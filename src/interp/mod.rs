@@ -675,6 +675,26 @@ pub fn quitting() -> Result<(Option<i32>, bool), InterpError> {
     })
 }
 
+/// What the locustfile has said about the exit code so far (`environment.process_exit_code`, and whether an
+/// unhandled exception was logged), without firing anything: for a run the watchdog ends. Asked from a thread of
+/// its own, since the Python thread may never hand over the GIL (stuck in C code): `None` after `within`.
+pub fn exit_facts_within(within: std::time::Duration) -> Option<(Option<i32>, bool)> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("rlocust-exit-facts".into())
+        .spawn(move || {
+            let facts = Python::attach(|py| {
+                callables::exit_facts(py)
+                    .and_then(|f| f.call0())
+                    .and_then(|r| r.extract::<(Option<i32>, bool)>())
+                    .ok()
+            });
+            let _ = tx.send(facts);
+        })
+        .ok()?;
+    rx.recv_timeout(within).ok().flatten()
+}
+
 /// Fire `quit(exit_code=…)`, the last event.
 pub fn quit(code: i32) -> Result<(), InterpError> {
     Python::attach(|py| {

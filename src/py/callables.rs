@@ -103,6 +103,7 @@ callables! {
     run_hub = MAIN."run_hub";
     stop_users = MAIN."stop_users";
     fire_quitting = MAIN."fire_quitting";
+    exit_facts = MAIN."exit_facts";
     fire_quit = MAIN."fire_quit";
 
     /// `rlocust-python`: `_rlocust_launch.main(argv, embedded)`.

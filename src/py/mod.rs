@@ -649,7 +649,10 @@ fn runner_control(
         "quit" => Control::Quit,
         "stop" => Control::Stop,
         // a KeyboardInterrupt that reached the hub (raised in a task): what a Ctrl+C does
-        "interrupt" => Control::Interrupt { sigterm: false },
+        "interrupt" => {
+            runner()?.end_because(crate::runner::EndCause::Sigint);
+            Control::Interrupt { sigterm: false }
+        }
         "start" => Control::Start {
             users,
             spawn_rate,

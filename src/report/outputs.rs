@@ -1,10 +1,10 @@
-//! The run's result files and final tables, owned in one place so they are written exactly once: by the normal
-//! shutdown, or by the watchdog (`runner::watchdog`) when the Python thread no longer responds and the process
-//! must end without it. Either way the user gets the CSV totals, the JSON and the final tables they asked for,
-//! and with `--baseline` the comparison table and `PREFIX_baseline.csv` (`report::compare`).
+//! The run's result files and final tables, written exactly once at the end of the run: the HTML report, the CSV
+//! totals, the JSON and the final tables the user asked for, and with `--baseline` the comparison table and
+//! `PREFIX_baseline.csv` (`report::compare`).
 //!
-//! Who calls it: `app` (creates it, ticks the CSV writer once a period, writes at shutdown) and the watchdog.
-//! Runs on any thread; never touches Python.
+//! Who calls it: `app::session` creates it and ticks the CSV writer once a period; `app::run_end`, the one end of
+//! every run (the shutdown's, the watchdog's, a `sys.exit`'s), writes it. Runs on any thread; never touches
+//! Python, decides no exit code.
 use super::compare::{Baseline, render as compared};
 use super::csv::CsvWriter;
 use super::html::Report;
@@ -194,20 +194,14 @@ impl Outputs {
         }
     }
 
+    /// The run's statistics.
+    pub fn stats(&self) -> Arc<RequestStats> {
+        self.stats.clone()
+    }
+
     /// Whether the run recorded request failures or task exceptions (Locust's `--exit-code-on-error` rule).
     pub fn had_errors(&self) -> bool {
         self.stats.has_failures() || self.stats.has_exceptions()
-    }
-}
-
-/// The watchdog writes the results of a run it ends (see `runner::watchdog`).
-impl crate::runner::watchdog::Results for Outputs {
-    fn had_errors(&self) -> bool {
-        Outputs::had_errors(self)
-    }
-
-    fn write_final(&self, user_count: u64) {
-        Outputs::write_final(self, user_count);
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! Schema `rlocust-summary/1` (keys sorted; times in ms, rates per second, Unix times in seconds):
 //! `schema`, `rlocust_version`, `locust_version`, `started_at`/`ended_at` (Unix seconds, null when the test
-//! never started), `duration_s`, `exit_code`, `passed` (exit code 0), `interrupted` (Ctrl+C, SIGTERM or a task's `sys.exit` ended it), `aborted_by` (the
+//! never started), `duration_s`, `exit_code`, `passed` (exit code 0), `interrupted` (Ctrl+C, SIGTERM, a task's `sys.exit` or the watchdog ended it), `aborted_by` (the
 //! threshold that stopped the run, or null), `parameters` (locustfile, host, users, spawn_rate, run_time_s,
 //! user_classes, mode, workers, tags, exclude_tags), `thresholds` (each rule with its target, metric, op, limit,
 //! actual, unit, passed, abort), `thresholds_passed`, `totals` (the Aggregated row), `requests` (every row),
@@ -19,8 +19,9 @@
 //! `percentiles_ms`), `histogram_us` (null, or the exact response-time histogram: `[lowest µs of the bucket,
 //! count]` pairs, ascending; what makes a summary an exact baseline). Since issue 42 also `python_version`,
 //! `parameters.arrival_rate`, `baseline` (null, or the comparison with `--baseline`: `report::compare::render`,
-//! schema `rlocust-comparison/1`) and `baseline_gate` (`--baseline-gate`). Fields are only ever added within a schema
-//! version.
+//! schema `rlocust-comparison/1`) and `baseline_gate` (`--baseline-gate`). Since issue 51 `ended_by`: how the run ended
+//! (`run_time`, `quit`, `sigint`, `sigterm`, `abort`, `master`, `sys_exit`, `abandoned` or `error`; `app::run_end`).
+//! Fields are only ever added within a schema version.
 //!
 //! Who calls it: `app::session` at the end of a run (also after an interrupt or a task's `sys.exit`). What it
 //! must not do: read live statistics or decide anything (the exit code and outcomes are given).
@@ -63,6 +64,8 @@ pub struct RunSummary<'a> {
     pub ended_at: f64,
     pub exit_code: i32,
     pub interrupted: bool,
+    /// How the run ended (`app::run_end::Verdict::ended_by`).
+    pub ended_by: &'a str,
     pub outcomes: &'a [Outcome],
     pub aborted_by: Option<String>,
     /// `--baseline`: the comparison object (`report::compare::render::json`) and whether it gates the run.
@@ -264,6 +267,7 @@ pub fn render(s: &RunSummary<'_>) -> String {
         ("exit_code", J::Int(s.exit_code as i64)),
         ("passed", J::Bool(s.exit_code == 0)),
         ("interrupted", J::Bool(s.interrupted)),
+        ("ended_by", J::str(s.ended_by)),
         ("aborted_by", s.aborted_by.clone().map_or(J::Null, J::Str)),
         ("parameters", params),
         (
@@ -348,6 +352,7 @@ mod tests {
             ended_at: now + 3.0,
             exit_code: 3,
             interrupted: false,
+            ended_by: "run_time",
             outcomes: &outcomes,
             aborted_by: None,
             baseline: None,
@@ -357,6 +362,7 @@ mod tests {
         assert_eq!(v["schema"], "rlocust-summary/1");
         assert_eq!(v["exit_code"], 3);
         assert_eq!(v["passed"], false);
+        assert_eq!(v["ended_by"], "run_time");
         assert_eq!(v["duration_s"], 3.0);
         assert_eq!(v["thresholds"][0]["actual"], 40.0);
         assert_eq!(v["thresholds"][0]["passed"], false);

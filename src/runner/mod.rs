@@ -45,6 +45,36 @@ impl State {
     }
 }
 
+/// What asked the run to end, as far as the runner's clients say (the first one said is kept): the summary's
+/// `ended_by` and the run's verdict (`app::run_end`) name it. A quit nobody named (the locustfile's `runner.quit()`,
+/// the web UI, a shape's or the arrival stages' end) is [`EndCause::Quit`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndCause {
+    Quit,
+    /// `-t` (and `--autoquit` after it).
+    RunTime,
+    /// Ctrl+C, or a `KeyboardInterrupt` raised in a task.
+    Sigint,
+    Sigterm,
+    /// An `abort` threshold rule.
+    Abort,
+    /// A worker's master said `quit`.
+    Master,
+}
+
+impl EndCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndCause::Quit => "quit",
+            EndCause::RunTime => "run_time",
+            EndCause::Sigint => "sigint",
+            EndCause::Sigterm => "sigterm",
+            EndCause::Abort => "abort",
+            EndCause::Master => "master",
+        }
+    }
+}
+
 /// Requests to the runner from outside its task.
 #[derive(Debug)]
 pub enum Control {
@@ -114,6 +144,8 @@ pub struct Shared {
     /// heartbeats carry them).
     usage: Mutex<(f64, u64)>,
     gave_up: AtomicBool,
+    /// What asked the run to end first ([`Shared::end_because`]).
+    end_cause: Mutex<Option<EndCause>>,
     /// Counts the moments the runner has served a control and waits for the next (and each pause between the
     /// steps of a ramp): where Locust's gevent loop would next serve a web request. See [`Shared::first_settled`].
     settled: tokio::sync::watch::Sender<u64>,
@@ -137,6 +169,7 @@ impl Shared {
             stop_timeout: std::sync::atomic::AtomicU64::new(stop_timeout.to_bits()),
             usage: Mutex::new((0.0, 0)),
             gave_up: AtomicBool::new(false),
+            end_cause: Mutex::new(None),
             settled: tokio::sync::watch::Sender::new(0),
         };
         (Arc::new(shared), rx)
@@ -258,6 +291,16 @@ impl Shared {
         self.gave_up.load(Ordering::Relaxed)
     }
 
+    /// Say what ends the run (before sending the control that ends it); the first cause said is kept.
+    pub fn end_because(&self, cause: EndCause) {
+        self.end_cause.lock().get_or_insert(cause);
+    }
+
+    /// What asked the run to end ([`EndCause::Quit`] when nobody said).
+    pub fn end_cause(&self) -> EndCause {
+        self.end_cause.lock().unwrap_or(EndCause::Quit)
+    }
+
     /// A master's users are its workers': the counts they reported.
     pub fn set_user_classes_count(&self, counts: IndexMap<String, u64>) {
         *self.alive.lock() = counts;
@@ -316,6 +359,12 @@ impl Shared {
 
     pub fn interrupted_users(&self) -> u64 {
         self.interrupted.load(Ordering::Relaxed)
+    }
+
+    /// The run is ending without a [`Control::Quit`] through [`Shared::send`] (a worker told `quit` by its master,
+    /// or that lost it): the watchdog watches the stop from now on.
+    pub fn mark_quitting(&self) {
+        self.quitting.store(true, Ordering::Relaxed);
     }
 
     pub fn is_quitting(&self) -> bool {
@@ -582,6 +631,7 @@ pub(crate) async fn run_time_limit(
     tokio::time::sleep(Duration::from_secs(secs)).await;
     if headless {
         log::info("locust.main", "--run-time limit reached, shutting down");
+        shared.end_because(EndCause::RunTime);
         shared.send(Control::Quit);
         return;
     }
@@ -596,6 +646,7 @@ pub(crate) async fn run_time_limit(
             );
             tokio::time::sleep(Duration::from_secs(wait)).await;
             log::info("locust.main", "--autoquit time reached, shutting down");
+            shared.end_because(EndCause::RunTime);
             shared.send(Control::Quit);
         }
         None => log::info(

@@ -11,15 +11,17 @@
 //!    [`INTERRUPT_AFTER`], the Python thread is interrupted: it raises `KeyboardInterrupt` in whatever it is running,
 //!    as a Ctrl+C does under Locust, and the stop sequence goes on without the interrupted user.
 //! 3. When the hub still does not respond [`ABANDON_AFTER`] later (a task that swallows the interrupt, or a C call
-//!    that never returns), or on a second SIGINT/SIGTERM, the results are written from Rust (CSV, tables, JSON:
-//!    everything is in Rust already) and the process exits with Locust's exit code for the run, without running
-//!    the locustfile's remaining listeners.
+//!    that never returns), or on a second SIGINT/SIGTERM, the run ends here through its one end ([`Ending`]:
+//!    `app::run_end`): judged by the same rule as every other end (Locust's exit code, then thresholds and
+//!    `--baseline-gate`), every output asked for written from Rust (CSV, HTML, JSON, tables, the summary: the
+//!    statistics are all Rust's), and the process exits with that code, without running the locustfile's
+//!    remaining listeners.
 //!
 //! NOTE (Locust 2.47): SIGINT that the process inherited as ignored (e.g. `nohup`, background jobs of a
 //! non-interactive shell) stays ignored, as it does for Python.
 //!
 //! Runs on the tokio runtime; never touches Python itself (the interrupt is a function `app` hands in).
-use super::{Control, Shared};
+use super::{Control, EndCause, Shared};
 use crate::bridge::Bridge;
 use crate::log::{self, Level};
 use std::sync::Arc;
@@ -34,22 +36,20 @@ pub const ABANDON_AFTER: Duration = Duration::from_secs(5);
 pub const RETRY_AFTER: Duration = Duration::from_millis(300);
 const TICK: Duration = Duration::from_millis(100);
 
-/// The results a run that ends here must still write (`report::outputs` implements it; handed in by `app`, so this
-/// floor does not import the reports).
-pub trait Results: Send + Sync {
-    /// Whether the run recorded request failures or task exceptions (`--exit-code-on-error`).
-    fn had_errors(&self) -> bool;
-    /// Write the final rows, tables and files (nothing when they were written already).
-    fn write_final(&self, user_count: u64);
+/// The run's one end (`app::run_end` implements it; handed in by `app`, so this floor imports neither the reports
+/// nor the gates).
+pub trait Ending: Send + Sync {
+    /// Judge a run that ends here, without the locustfile's remaining listeners, by the same rule as every other
+    /// end (thresholds and `--baseline-gate` included); write every output asked for (nothing when they were
+    /// written already); log "Shutting down"; return the exit code.
+    fn abandon(&self) -> i32;
 }
 
 /// What the watchdog needs to end a run on its own.
 pub struct Watchdog {
     pub shared: Arc<Shared>,
     pub bridge: Arc<Bridge>,
-    pub outputs: Arc<dyn Results>,
-    /// `--exit-code-on-error`.
-    pub exit_code_on_error: i32,
+    pub ending: Arc<dyn Ending>,
     /// Makes the Python thread raise `KeyboardInterrupt` at its next bytecode (from any thread).
     pub interrupt: Box<dyn Fn() + Send + Sync>,
     /// Set when the hub has left its loop: from then on the main thread owns the shutdown.
@@ -57,22 +57,12 @@ pub struct Watchdog {
 }
 
 impl Watchdog {
-    /// The exit code of a run that ends here: Locust's rule without the Python-side parts.
-    fn exit_code(&self) -> i32 {
-        if self.outputs.had_errors() {
-            self.exit_code_on_error
-        } else {
-            0
-        }
-    }
-
     /// Write the results and end the process now.
     fn abandon(&self, why: &str) -> ! {
-        let code = self.exit_code();
         super::keyboard::restore();
         log::log(Level::Error, "locust.main", why);
-        self.outputs.write_final(self.shared.user_count());
-        log::info("locust.main", &format!("Shutting down (exit code {code})"));
+        let code = self.ending.abandon();
+        let _ = std::io::Write::flush(&mut std::io::stdout());
         let _ = std::io::Write::flush(&mut std::io::stderr());
         // (at once: the Python thread is not in a state to run its exit handlers)
         crate::sys::exit_now(code)
@@ -128,6 +118,11 @@ pub fn start(rt: &tokio::runtime::Handle, dog: Watchdog) {
                     "{name} again: writing the results and exiting without waiting for the users to stop"
                 ));
             }
+            signals.shared.end_because(if name == "SIGTERM" {
+                EndCause::Sigterm
+            } else {
+                EndCause::Sigint
+            });
             if name == "SIGTERM" {
                 log::info("locust.main", "Got SIGTERM signal");
             } else {

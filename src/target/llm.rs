@@ -11,13 +11,14 @@
 //!
 //! Faults for the bad-stream tests, by query: `stall_after=N` (stop sending after N tokens, connection held
 //! open), `reset_after=N` (close the connection after N tokens, mid-body), `garbage=1` (one malformed event
-//! among the tokens).
+//! among the tokens). A query number out of its range (`ttft_ms`/`itl_ms` 0 to 600000, the others 0 to
+//! [`MAX_TOKENS`]; not a number, `nan`, `inf`, negative, empty) is answered 400 with one line.
 //!
 //! `GET /v1/models` lists one model and `GET /health` answers 200, as vLLM's server does (benchmark clients such as
 //! GuideLLM check them before they start).
 //!
 //! Who calls it: the target's router. What it must not do: bind anything but loopback (the target does), or
-//! keep more than [`MAX_STAMPS`] stamps.
+//! keep more than [`MAX_STAMPS`] stamps, or panic on any value of a request (a query number is checked first).
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -73,10 +74,51 @@ static STAMPS: Mutex<Stamps> = Mutex::new(Stamps {
     streams: 0,
 });
 
-fn param(q: &std::collections::HashMap<String, String>, k: &str) -> Option<f64> {
-    q.get(k)
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|v| v.is_finite() && *v >= 0.0)
+/// The longest wait a query may ask for, before the first token or between two (10 minutes): the end of any
+/// schedule stays far inside what an `Instant` plus a `Duration` can hold.
+const MAX_WAIT_MS: f64 = 600_000.0;
+
+/// A number of the query: `None` when absent; a value that is not a number from 0 to `max` (empty, `nan`, `inf`,
+/// negative, too large) is refused: the one line of the 400 that answers it.
+fn param(
+    q: &std::collections::HashMap<String, String>,
+    k: &str,
+    max: f64,
+) -> Result<Option<f64>, String> {
+    let Some(text) = q.get(k) else {
+        return Ok(None);
+    };
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=max).contains(&v) => Ok(Some(v)),
+        _ => {
+            let shown: String = text.chars().take(40).collect();
+            Err(format!(
+                "{k}: expected a number from 0 to {max}, got {shown:?}\n"
+            ))
+        }
+    }
+}
+
+/// The query's schedule and faults, each checked ([`param`]).
+struct Asked {
+    ttft_ms: Option<f64>,
+    itl_ms: Option<f64>,
+    tokens: Option<f64>,
+    stall_after: Option<f64>,
+    reset_after: Option<f64>,
+}
+
+impl Asked {
+    fn read(q: &std::collections::HashMap<String, String>) -> Result<Asked, String> {
+        let tokens = MAX_TOKENS as f64;
+        Ok(Asked {
+            ttft_ms: param(q, "ttft_ms", MAX_WAIT_MS)?,
+            itl_ms: param(q, "itl_ms", MAX_WAIT_MS)?,
+            tokens: param(q, "tokens", tokens)?,
+            stall_after: param(q, "stall_after", tokens)?,
+            reset_after: param(q, "reset_after", tokens)?,
+        })
+    }
 }
 
 /// When the server had read a request's head (set by the target's first middleware): the schedule's zero.
@@ -159,24 +201,36 @@ async fn respond(
                 .into_response();
         }
     };
+    let asked = match Asked::read(&q) {
+        Ok(a) => a,
+        Err(line) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                line,
+            )
+                .into_response();
+        }
+    };
     let d = *DEFAULTS.get_or_init(Schedule::default);
-    let tokens = param(&q, "tokens")
+    let tokens = asked
+        .tokens
         .map(|t| t as u64)
         .or_else(|| req.get("max_completion_tokens").and_then(Value::as_u64))
         .or_else(|| req.get("max_tokens").and_then(Value::as_u64))
         .unwrap_or(d.tokens)
         .clamp(1, MAX_TOKENS);
     let plan = Plan {
-        ttft: Duration::from_secs_f64(param(&q, "ttft_ms").unwrap_or(d.ttft_ms) / 1000.0),
-        itl: Duration::from_secs_f64(param(&q, "itl_ms").unwrap_or(d.itl_ms) / 1000.0),
+        ttft: Duration::from_secs_f64(asked.ttft_ms.unwrap_or(d.ttft_ms) / 1000.0),
+        itl: Duration::from_secs_f64(asked.itl_ms.unwrap_or(d.itl_ms) / 1000.0),
         tokens,
         chat,
         usage: req
             .pointer("/stream_options/include_usage")
             .and_then(Value::as_bool)
             .unwrap_or(false),
-        stall_after: param(&q, "stall_after").map(|n| n as u64),
-        reset_after: param(&q, "reset_after").map(|n| n as u64),
+        stall_after: asked.stall_after.map(|n| n as u64),
+        reset_after: asked.reset_after.map(|n| n as u64),
         garbage: q.contains_key("garbage"),
         model: req
             .get("model")

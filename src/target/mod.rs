@@ -1034,6 +1034,90 @@ mod tests {
         )
     }
 
+    /// No query or path value makes the target panic (a panic drops the connection): each numeric one is either
+    /// used within its bounds or refused with a 400 and one line.
+    #[tokio::test]
+    async fn no_number_in_a_request_panics_the_target() {
+        let a = start().await;
+        const BAD: [&str; 10] = [
+            "1e300",
+            "-1",
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "18446744073709551616",
+            "",
+            "x",
+            "600001",
+        ];
+        let body = r#"{"model": "m", "stream": STREAM, "max_tokens": 2}"#;
+        for path in ["/v1/chat/completions", "/v1/completions"] {
+            for stream in ["true", "false"] {
+                let body = body.replace("STREAM", stream);
+                for key in ["ttft_ms", "itl_ms", "tokens", "stall_after", "reset_after"] {
+                    for value in BAD {
+                        if value == "600001" && !key.ends_with("_ms") {
+                            continue;
+                        }
+                        let (code, _, text) =
+                            req(a, "POST", &format!("{path}?{key}={value}"), "", &body).await;
+                        assert_eq!(code, 400, "{path}?{key}={value}: {text}");
+                        assert!(
+                            text.starts_with(&format!("{key}: expected a number from 0 to "))
+                                && text.trim_end().lines().count() == 1,
+                            "{text}"
+                        );
+                    }
+                }
+                // the most tokens accepted are served
+                if stream == "false" {
+                    let (code, _, text) = req(
+                        a,
+                        "POST",
+                        &format!("{path}?tokens=100000&ttft_ms=0&itl_ms=0&stall_after=100000"),
+                        "",
+                        &body,
+                    )
+                    .await;
+                    assert_eq!(code, 200, "{text}");
+                }
+                let (code, _, text) = req(
+                    a,
+                    "POST",
+                    &format!("{path}?ttft_ms=0&itl_ms=0&tokens=2"),
+                    "",
+                    &body,
+                )
+                .await;
+                assert_eq!(code, 200, "{text}");
+            }
+        }
+        // the other numbers of the target: paths are typed (axum refuses what does not fit), todos' skip/limit
+        // fall back to their defaults
+        for value in BAD {
+            for path in ["/status/", "/delay/", "/bytes/", "/redirect/", "/stream/"] {
+                if value.is_empty() || value == "600001" {
+                    continue;
+                }
+                let (code, _, _) = req(a, "GET", &format!("{path}{value}"), "", "").await;
+                assert!((400..500).contains(&code), "{path}{value}: {code}");
+            }
+            let (code, _, _) = req(
+                a,
+                "GET",
+                &format!("/todos?skip={value}&limit={value}"),
+                "",
+                "",
+            )
+            .await;
+            assert_eq!(code, 200);
+            let (code, _, _) = req(a, "GET", &format!("/v1/_stamps?reset={value}"), "", "").await;
+            assert_eq!(code, 200);
+        }
+        assert_eq!(req(a, "GET", "/hello", "", "").await.2, "Hello!");
+    }
+
     #[tokio::test]
     async fn pages_status_and_echo() {
         let a = start().await;

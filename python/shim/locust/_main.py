@@ -462,14 +462,19 @@ def stop_users():
 
 
 def fire_quitting():
-    import locust.log
-
     env = _State.env
     if env is not None:
         env.events.quitting.fire(environment=env, reverse=True)
-        code = env.process_exit_code
-    else:
-        code = None
+    return exit_facts()
+
+
+def exit_facts():
+    """What the exit code is decided from on the Python side, without firing anything: (environment.process_exit_code,
+    whether an unhandled exception was logged). Also asked by the watchdog when it ends a run whose hub is stuck."""
+    import locust.log
+
+    env = _State.env
+    code = env.process_exit_code if env is not None else None
     return (None if code is None else int(code)), bool(locust.log.unhandled_greenlet_exception)
 
 
