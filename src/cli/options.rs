@@ -17,7 +17,7 @@ pub struct NotBuilt {
 }
 
 /// The web UI's options: they do nothing under `--headless`, in Locust as in rlocust.
-const WEB_UI_OPTIONS: [(&str, &str); 11] = [
+const WEB_UI_OPTIONS: [(&str, &str); 13] = [
     ("web_host", "--web-host"),
     ("web_host_display_name", "--web-host-display-name"),
     ("web_port", "--web-port"),
@@ -29,6 +29,8 @@ const WEB_UI_OPTIONS: [(&str, &str); 11] = [
     ("build_path", "--build-path"),
     ("web_base_path", "--web-base-path"),
     ("basic_auth", "--basic-auth"),
+    ("web_allowed_hosts", "--web-allowed-hosts"),
+    ("web_cors_origins", "--web-cors-origins"),
 ];
 
 /// Options whose feature is not built yet (their help says so), with what to do instead: none today

@@ -4,7 +4,8 @@
 //! process's CPU and memory, a master's workers) and answers in the format the scraper asked for.
 //!
 //! Access: the listener binds `--metrics-host` (127.0.0.1 unless given) and asks for `--basic-auth` when it is
-//! set, as the web UI does. It is read-only: nothing here can start or change a run.
+//! set, as the web UI does; it runs in `web::serve`'s accept loop, with the UI's connection cap and timeouts. It is
+//! read-only: nothing here can start or change a run.
 //!
 //! Who calls it: `web::routes` (the UI's route) and `app::session` ([`start_listener`]). It must not block a
 //! tokio worker (the snapshot is taken on the blocking pool) or touch Python.
@@ -167,15 +168,7 @@ pub fn start_listener(
     let listener = tokio::net::TcpListener::from_std(listener)
         .map_err(|e| format!("rlocust: cannot serve --metrics-port: {e}"))?;
     let app = Router::new().fallback(serve).with_state(source);
-    rt.spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            log::log(
-                log::Level::Error,
-                "locust.web",
-                &format!("The metrics endpoint stopped: {e}"),
-            );
-        }
-    });
+    rt.spawn(super::serve::serve(listener, None, app, "metrics endpoint"));
     log::info(
         "locust.main",
         &format!("Prometheus metrics at http://{addr}/metrics"),
