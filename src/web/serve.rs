@@ -4,8 +4,8 @@
 //! limit on a request head's size. (axum::serve offers none of them: a client that sends half a request head kept
 //! its connection, a task and a buffer for as long as it liked.)
 //!
-//! Past the cap, a new connection closes the oldest one that has not sent a request yet, so silent or half-sent
-//! connections cannot keep a real client out for as long as their timeout.
+//! Past the cap, a new connection closes the oldest one that is not answering a request (silent, half-sent, or idle
+//! between requests), so such connections cannot keep a real client out for as long as their timeout.
 //!
 //! Who calls it: `web::start` and `web::metrics::start_listener`, on the web UI's runtime. It serves each
 //! connection in a task of its own with hyper's HTTP/1.1 server and hands each request to the axum router with the
@@ -27,7 +27,7 @@ use tokio_rustls::TlsAcceptor;
 
 /// Connections open at once. Each costs a task, a socket and a read buffer of at most [`MAX_HEAD_BYTES`] (a browser
 /// keeps at most six to a server, the operators' and KEDA's polls one each). Held from accept to close, TLS
-/// handshake included; past it, a new connection closes the oldest one that has not sent a request ([`serve`]).
+/// handshake included; past it, a new connection closes the oldest one that is not answering a request ([`serve`]).
 pub const MAX_CONNECTIONS: usize = 512;
 
 /// How long a client has to send a whole request head: from the connection's start (after TLS), and again after each
@@ -42,55 +42,56 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// werkzeug's development server builds on, reads at most 64 KiB a line and 100 headers.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
-/// A connection as the accept loop sees it: whether it has sent a request yet, and how to close it.
+/// A connection as the accept loop sees it: whether a request is being answered on it, and how to close it.
 #[derive(Default)]
 struct Conn {
-    /// Set by the first request: a connection that has shown it is a client, never closed to make room.
-    served: AtomicBool,
+    /// Set while a request is being answered: such a connection is never closed to make room. (It is cleared when
+    /// the response is ready, before hyper has written all of its body: under a flood at the cap, a large body
+    /// being written may be cut, and the client reconnects.)
+    busy: AtomicBool,
     /// Closes the connection (its task drops it).
     close: Notify,
 }
 
-/// The open connections in accept order (dead and served ones dropped as they are met).
+/// The open connections in accept order (ended ones dropped as they are met).
 #[derive(Default)]
 struct Conns(VecDeque<Weak<Conn>>);
 
 impl Conns {
     fn add(&mut self, conn: &Arc<Conn>) {
-        while self
-            .0
-            .front()
-            .is_some_and(|c| c.upgrade().is_none_or(|c| c.served.load(Ordering::Relaxed)))
-        {
+        while self.0.front().is_some_and(|c| c.strong_count() == 0) {
             self.0.pop_front();
         }
         if self.0.len() >= 2 * MAX_CONNECTIONS {
-            self.0.retain(|c| {
-                c.upgrade()
-                    .is_some_and(|c| !c.served.load(Ordering::Relaxed))
-            });
+            self.0.retain(|c| c.strong_count() > 0);
         }
         self.0.push_back(Arc::downgrade(conn));
     }
 
-    /// Close the oldest connection that has not sent a request yet (`false`: every one has).
-    fn close_oldest_unserved(&mut self) -> bool {
-        while let Some(c) = self.0.pop_front() {
-            if let Some(c) = c.upgrade()
-                && !c.served.load(Ordering::Relaxed)
-            {
+    /// Close the oldest connection that is not answering a request (one that has sent nothing, half a request
+    /// head, or waits idle for its next request); `false` when every one is busy.
+    fn close_oldest_idle(&mut self) -> bool {
+        let found = self
+            .0
+            .iter()
+            .position(|c| c.upgrade().is_some_and(|c| !c.busy.load(Ordering::Relaxed)));
+        match found
+            .and_then(|i| self.0.remove(i))
+            .and_then(|c| c.upgrade())
+        {
+            Some(c) => {
                 c.close.notify_one();
-                return true;
+                true
             }
+            None => false,
         }
-        false
     }
 }
 
 /// Serve `app` on `listener` (HTTPS when `tls` is given) until the process ends; `what` names the server in the
-/// log lines. At [`MAX_CONNECTIONS`], each new client makes room by closing the oldest connection that has not
-/// sent a request (a flood of silent or half-sent connections cannot keep a real client out); when every one has,
-/// new clients wait in the backlog until one closes.
+/// log lines. At [`MAX_CONNECTIONS`], each new client makes room by closing the oldest connection that is not
+/// answering a request (a flood of silent, half-sent or idle connections cannot keep a real client out); when
+/// every one is busy, new clients wait in the backlog until one closes.
 pub async fn serve(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
@@ -124,12 +125,12 @@ pub async fn serve(
                         log::Level::Warning,
                         "locust.web",
                         &format!(
-                            "The {what} has {MAX_CONNECTIONS} connections open: each new one closes the oldest that has sent no request yet (an idle one closes after {} s anyway)",
+                            "The {what} has {MAX_CONNECTIONS} connections open: each new one closes the oldest that is not answering a request (an idle one closes after {} s anyway)",
                             HEADER_READ_TIMEOUT.as_secs()
                         ),
                     );
                 }
-                conns.close_oldest_unserved();
+                conns.close_oldest_idle();
                 match slots.clone().acquire_owned().await {
                     Ok(slot) => slot,
                     Err(_) => return,
@@ -177,18 +178,23 @@ pub async fn serve(
     }
 }
 
-/// One connection's requests, each handed to `app` with the client's address; the first marks `conn` served.
+/// One connection's requests, each handed to `app` with the client's address; `conn` is busy while one is answered.
 async fn connection<I>(io: I, peer: SocketAddr, app: Router, conn: &Arc<Conn>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let conn = conn.clone();
     let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-        conn.served.store(true, Ordering::Relaxed);
+        conn.busy.store(true, Ordering::Relaxed);
         let mut req = req.map(axum::body::Body::new);
         req.extensions_mut().insert(ConnectInfo(Peer(peer)));
         let mut app = app.clone();
-        async move { tower_service::Service::call(&mut app, req).await }
+        let conn = conn.clone();
+        async move {
+            let response = tower_service::Service::call(&mut app, req).await;
+            conn.busy.store(false, Ordering::Relaxed);
+            response
+        }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
