@@ -14,7 +14,8 @@
 //! - [`finish`]: the headers of every answer (no framing, no MIME sniffing, CORS only for `--web-cors-origins`, the
 //!   cookies `SameSite=Lax` and, under TLS, `Secure`).
 //!
-//! Who calls it: `web::routes` (`edge`, and the locustfile's routes for `--web-login`) and `web::metrics`. Pure
+//! Who calls it: `web::routes` (`edge`, and the locustfile's routes for `--web-login`) and `web::metrics` (the
+//! `--metrics-port` listener: the same `Host` rule, the same [`throttle`], the same headers but CORS). Pure
 //! Rust, no I/O but the log; it never logs a password or a user name.
 use crate::log;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -241,6 +242,13 @@ pub const FREE_FAILURES: u32 = 10;
 
 /// Addresses tracked at once (expired ones are dropped first); beyond it, new addresses share one count.
 const TRACKED: usize = 4096;
+
+/// The process's failed-login counts: the web UI and the `--metrics-port` listener share one password, so an
+/// address's guesses at either count together.
+pub fn throttle() -> &'static Throttle {
+    static THROTTLE: std::sync::OnceLock<Throttle> = std::sync::OnceLock::new();
+    THROTTLE.get_or_init(Throttle::default)
+}
 
 /// Failed logins per client address.
 #[derive(Default)]

@@ -141,8 +141,6 @@ pub struct WebState {
     pub(crate) python_routes: bool,
     /// What `/metrics` reads.
     pub(crate) metrics: Arc<metrics::MetricsSource>,
-    /// Failed logins per client address (basic auth and `--web-login`).
-    pub(crate) throttle: guard::Throttle,
 }
 
 impl WebState {
@@ -182,7 +180,6 @@ impl WebState {
             memo: Mutex::new(routes::Memo::default()),
             config,
             metrics,
-            throttle: guard::Throttle::default(),
         }
     }
 }

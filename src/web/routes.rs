@@ -184,12 +184,12 @@ async fn edge(AxState(st): AxState<Arc<WebState>>, req: Request, next: Next) -> 
     } else {
         let peer = super::python_routes::peer_of(&req).ip();
         let attempt = req.headers().contains_key(header::AUTHORIZATION);
-        match st.throttle.wait(peer) {
+        match super::guard::throttle().wait(peer) {
             Some(wait) if attempt => super::guard::too_many(wait),
             _ if authorized(&st, req.headers()) => next.run(req).await,
             _ => {
                 if attempt {
-                    st.throttle.failed(peer, "basic auth");
+                    super::guard::throttle().failed(peer, "basic auth");
                 }
                 unauthorized()
             }
@@ -501,12 +501,12 @@ async fn not_found(st: &Arc<WebState>, req: Request) -> Response {
     // address's POSTs are refused before they reach Python
     let login_post = st.config.web_login && req.method() == Method::POST;
     let peer = super::python_routes::peer_of(&req).ip();
-    if login_post && let Some(wait) = st.throttle.wait(peer) {
+    if login_post && let Some(wait) = super::guard::throttle().wait(peer) {
         return super::guard::too_many(wait);
     }
     let response = super::python_routes::forward(st, req).await;
     if login_post && back_to_login(st, &response) {
-        st.throttle.failed(peer, "--web-login");
+        super::guard::throttle().failed(peer, "--web-login");
     }
     response
 }

@@ -14,7 +14,8 @@ UI on a free 127.0.0.1 port (its target a closed port: nothing leaves the machin
 - a crafted multipart /swarm (a 64 KB boundary held the web thread 8.4 s) -> refused at once, the UI still answers;
 - a cross-origin page reading the API -> no Access-Control-Allow-Origin unless --web-cors-origins names it;
 - a page framing the UI (clickjacking) -> X-Frame-Options/CSP frame-ancestors on every answer;
-- a cross-site request riding the --web-login cookie -> the cookie is SameSite=Lax (and Secure under TLS).
+- a cross-site request riding the --web-login cookie -> the cookie is SameSite=Lax (and Secure under TLS);
+- the same rebinding page and guesser against --metrics-port -> the same rules (one failed-login count per address).
 
 Every process is bounded in time and killed at the end; every request loop is bounded in count and time."""
 
@@ -413,3 +414,28 @@ def test_the_web_login_cookie_is_samesite_and_secure_under_tls(rlocust, tmp_path
                 scheme="https") as (_p, url, _log):
         cookie = login_cookie(url, verify=False)
         assert "SameSite=Lax" in cookie and "Secure" in cookie, cookie
+
+
+def test_the_metrics_port_has_the_same_rules(rlocust, tmp_path):
+    """--metrics-port: the same Host rule, the same count of failed logins per address, the same headers."""
+    mport = free_port()
+    env = {"RLOCUST_WEB_AUTH": "alice:s3cret-pass"}
+    with web_ui(rlocust, tmp_path, "--metrics-port", mport, env=env) as (_p, url, log):
+        metrics = f"http://127.0.0.1:{mport}/metrics"
+        right = basic("alice", "s3cret-pass")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = requests.get(metrics, headers=right, timeout=5)
+                break
+            except requests.RequestException:
+                assert time.monotonic() < deadline, "the metrics port did not come up"
+                time.sleep(0.2)
+        assert r.status_code == 200 and all(r.headers.get(k) == v for k, v in FRAME.items()), r.headers
+        assert requests.get(metrics, headers={**right, "Host": "attacker.example"}, timeout=10).status_code == 403
+        statuses = [requests.get(metrics, headers=basic("alice", f"guess-{i}"), timeout=10).status_code
+                    for i in range(FREE_FAILURES + 3)]
+        assert statuses == [401] * FREE_FAILURES + [429] * 3, statuses
+        assert get(url, headers=right).status_code == 429  # one count per address for both doors
+        text = log()
+    assert "for the host name 'attacker.example'" in text and "guess-" not in text and "s3cret" not in text
