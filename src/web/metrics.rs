@@ -144,7 +144,10 @@ async fn route(listener: &Listener, req: Request) -> Response {
         .get(header::HOST)
         .map(|v| v.to_str().unwrap_or("\u{fffd}"));
     if !listener.hosts.allows(host) {
-        let name = super::guard::name_of(host.unwrap_or("")).to_string();
+        let name: String = super::guard::name_of(host.unwrap_or(""))
+            .chars()
+            .take(255)
+            .collect();
         if listener.hosts.first_refusal(&name) {
             log::log(
                 log::Level::Warning,

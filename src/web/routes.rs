@@ -200,7 +200,7 @@ async fn edge(AxState(st): AxState<Arc<WebState>>, req: Request, next: Next) -> 
 }
 
 /// The host name a request is for when the allow-list refuses it (`Host`, and the authority of an absolute
-/// request target), without its port.
+/// request target), without its port and cut to 255 characters (it is logged and remembered).
 fn refused_host(st: &WebState, req: &Request) -> Option<String> {
     let allowed = &st.config.allowed_hosts;
     let host = req
@@ -212,7 +212,7 @@ fn refused_host(st: &WebState, req: &Request) -> Option<String> {
         .into_iter()
         .flatten()
         .find(|h| !allowed.allows(Some(h)))
-        .map(|h| super::guard::name_of(h).to_string())
+        .map(|h| super::guard::name_of(h).chars().take(255).collect())
 }
 
 fn unauthorized() -> Response {
