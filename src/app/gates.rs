@@ -156,9 +156,15 @@ impl Gates {
             return Ok(());
         };
         let port = u16::try_from(port).unwrap_or(0);
-        crate::web::metrics::start_listener(rt, source, &options.metrics_host, port)
-            .map(|_| ())
-            .map_err(|e| ExitStatus::user(e, 1))
+        crate::web::metrics::start_listener(
+            rt,
+            source,
+            &options.metrics_host,
+            port,
+            options.web_allowed_hosts.as_deref(),
+        )
+        .map(|_| ())
+        .map_err(|e| ExitStatus::user(e, 1))
     }
 
     /// Note when the test starts, and check the `abort` rules every second while it runs: the first one that

@@ -16,8 +16,9 @@ pub struct NotBuilt {
     pub instead: &'static str,
 }
 
-/// The web UI's options: they do nothing under `--headless`, in Locust as in rlocust.
-const WEB_UI_OPTIONS: [(&str, &str); 11] = [
+/// The web UI's options: they do nothing under `--headless`, in Locust as in rlocust. (`--web-allowed-hosts` is
+/// not one: `--metrics-port` reads it.)
+const WEB_UI_OPTIONS: [(&str, &str); 12] = [
     ("web_host", "--web-host"),
     ("web_host_display_name", "--web-host-display-name"),
     ("web_port", "--web-port"),
@@ -29,6 +30,7 @@ const WEB_UI_OPTIONS: [(&str, &str); 11] = [
     ("build_path", "--build-path"),
     ("web_base_path", "--web-base-path"),
     ("basic_auth", "--basic-auth"),
+    ("web_cors_origins", "--web-cors-origins"),
 ];
 
 /// Options whose feature is not built yet (their help says so), with what to do instead: none today

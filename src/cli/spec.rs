@@ -857,6 +857,25 @@ declare! {
     } =>
         /// `--basic-auth USER:PASS` (env `RLOCUST_WEB_AUTH`): HTTP basic auth in front of the web UI.
         basic_auth: Option<String> = read::text;
+    // Not in Locust: the web UI's defence against DNS rebinding (web::guard, docs/web.md#security).
+    {
+        flags: ["--web-allowed-hosts"], dest: "web_allowed_hosts",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: WebUi, env: "RLOCUST_WEB_ALLOWED_HOSTS",
+        metavar: "<names>",
+        help: "Host names the web UI answers to besides the defaults (localhost, IP addresses, this machine's names, --web-host, one-label names such as Kubernetes Service names, *.svc and *.svc.cluster.local), separated by commas: ui.example.com, .example.com for a domain and its subdomains, * for any. Requests for other names get 403 (a defence against DNS rebinding).",
+    } =>
+        /// `--web-allowed-hosts` as given (checked by `web::guard::AllowedHosts`).
+        web_allowed_hosts: Option<String> = read::nonblank;
+    {
+        flags: ["--web-cors-origins"], dest: "web_cors_origins",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: WebUi, env: "RLOCUST_WEB_CORS_ORIGINS",
+        metavar: "<origins>",
+        help: "Origins whose web pages may read the web UI's answers (Access-Control-Allow-Origin), separated by commas, e.g. https://dash.example.com, or * for any. None by default (Locust sends '*' to every origin). Cross-site POSTs stay refused.",
+    } =>
+        /// `--web-cors-origins` as given (checked by `web::guard::Cors`).
+        web_cors_origins: Option<String> = read::nonblank;
     // Not in Locust: HTTP/2 for HttpUser and FastHttpUser (a user class's `http2` attribute wins over it).
     {
         flags: ["--http2"], dest: "http2",

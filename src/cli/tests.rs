@@ -161,6 +161,8 @@ fn defaults_cover_every_dest_in_locust_order() {
         "iterations",
         // rlocust's own (after Locust's and locust-plugins')
         "basic_auth",
+        "web_allowed_hosts",
+        "web_cors_origins",
         "http2",
         "check_rps",
         "check_fail_ratio",

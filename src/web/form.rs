@@ -2,6 +2,9 @@
 //! walked in form order (each key once, with its first value), `user_count` is Python `int()`, `spawn_rate`
 //! Python `float()`, `run_time` a Locust time span; the first bad field ends the walk with Locust's message.
 //!
+//! Multipart bodies are bounded: a boundary of RFC 2046's 1 to 70 characters, at most [`MAX_PARTS`] parts, parsed
+//! in one linear pass (the body itself is at most `routes::MAX_BODY`, read within `routes::BODY_READ_TIMEOUT`).
+//!
 //! Who calls it: `web::routes` for `POST /swarm`. Pure functions on bytes and strings; no I/O, no Python.
 use crate::cli::pyval::{py_float, py_int_saturating};
 use crate::pyfmt::py_str_repr;
@@ -30,7 +33,9 @@ impl Form {
 
     /// The body of a request with this `Content-Type`: `application/x-www-form-urlencoded` or
     /// `multipart/form-data` (file parts are not form fields, as in werkzeug); anything else is an empty form.
-    pub fn parse(content_type: &str, body: &[u8]) -> Form {
+    /// `Err` is the 400 or 413 a bad multipart body gets: no boundary, one that RFC 2046 does not allow (1 to 70
+    /// characters), or more than [`MAX_PARTS`] parts.
+    pub fn parse(content_type: &str, body: &[u8]) -> Result<Form, Refused> {
         let mime = content_type
             .split(';')
             .next()
@@ -38,50 +43,74 @@ impl Form {
             .trim()
             .to_ascii_lowercase();
         match mime.as_str() {
-            "application/x-www-form-urlencoded" => Form::from_pairs(
+            "application/x-www-form-urlencoded" => Ok(Form::from_pairs(
                 url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())),
-            ),
-            "multipart/form-data" => match boundary(content_type) {
-                Some(b) => Form::from_pairs(multipart_fields(body, &b)),
-                None => Form::default(),
-            },
-            _ => Form::default(),
+            )),
+            "multipart/form-data" => {
+                let b = boundary(content_type).ok_or(Refused::BadBoundary)?;
+                Ok(Form::from_pairs(multipart_fields(body, &b)?))
+            }
+            _ => Ok(Form::default()),
         }
     }
 }
 
+/// Why a multipart body is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// No boundary, or not 1 to 70 of RFC 2046's characters: 400.
+    BadBoundary,
+    /// More than [`MAX_PARTS`] parts: 413.
+    TooManyParts,
+}
+
+/// The most parts a multipart body may have (werkzeug's `max_form_parts` default; the start form has about ten).
+pub const MAX_PARTS: usize = 1000;
+
+/// RFC 2046's longest boundary. A longer one made every delimiter search cost its length at every byte of the body
+/// (a 64 KB boundary held the web UI's thread 8.4 s on a 1 MiB body).
+const MAX_BOUNDARY: usize = 70;
+
 fn boundary(content_type: &str) -> Option<String> {
-    content_type.split(';').skip(1).find_map(|p| {
+    let b = content_type.split(';').skip(1).find_map(|p| {
         let (k, v) = p.split_once('=')?;
         (k.trim().eq_ignore_ascii_case("boundary")).then(|| v.trim().trim_matches('"').to_string())
-    })
+    })?;
+    // bchars: digits, letters and '()+_,-./:=? and space, not ending in a space
+    let bchar = |c: u8| c.is_ascii_alphanumeric() || b"'()+_,-./:=? ".contains(&c);
+    (!b.is_empty() && b.len() <= MAX_BOUNDARY && b.bytes().all(bchar) && !b.ends_with(' '))
+        .then_some(b)
 }
 
 fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if needle.is_empty() || from > hay.len() {
         return None;
     }
-    hay[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
+    memchr::memmem::find(&hay[from..], needle).map(|p| p + from)
 }
 
-/// The `name`d text parts of a multipart body (parts with a `filename` are files, not form fields).
-fn multipart_fields(body: &[u8], boundary: &str) -> Vec<(String, String)> {
+/// The `name`d text parts of a multipart body (parts with a `filename` are files, not form fields). Linear in the
+/// body's length: each delimiter is searched for once, from where the last one ended.
+fn multipart_fields(body: &[u8], boundary: &str) -> Result<Vec<(String, String)>, Refused> {
     let delim = format!("--{boundary}").into_bytes();
+    let next_delim = [b"\r\n", delim.as_slice()].concat();
     let mut out = Vec::new();
     let Some(mut pos) = find(body, &delim, 0) else {
-        return out;
+        return Ok(out);
     };
+    let mut parts = 0;
     loop {
         let start = pos + delim.len();
         if body[start..].starts_with(b"--") {
             break; // the closing delimiter
         }
-        let Some(next) = find(body, &[b"\r\n", delim.as_slice()].concat(), start) else {
+        let Some(next) = find(body, &next_delim, start) else {
             break;
         };
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(Refused::TooManyParts);
+        }
         let part = &body[start..next];
         let part = part.strip_prefix(b"\r\n").unwrap_or(part);
         if let Some(split) = find(part, b"\r\n\r\n", 0) {
@@ -103,7 +132,7 @@ fn multipart_fields(body: &[u8], boundary: &str) -> Vec<(String, String)> {
         }
         pos = next + 2;
     }
-    out
+    Ok(out)
 }
 
 /// What a `/swarm` form asks for once its fields have been walked.
@@ -192,7 +221,7 @@ mod tests {
     use super::*;
 
     fn form(body: &str) -> Form {
-        Form::parse("application/x-www-form-urlencoded", body.as_bytes())
+        Form::parse("application/x-www-form-urlencoded", body.as_bytes()).unwrap()
     }
 
     #[test]
@@ -207,13 +236,13 @@ mod tests {
             ]
         );
         assert_eq!(f.lists["user_classes"], ["B", "A"]);
-        assert_eq!(Form::parse("text/plain", b"a=1"), Form::default());
+        assert_eq!(Form::parse("text/plain", b"a=1"), Ok(Form::default()));
     }
 
     #[test]
     fn multipart_text_fields() {
         let body = "--XyZ\r\nContent-Disposition: form-data; name=\"user_count\"\r\n\r\n3\r\n--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nfile\r\n--XyZ\r\nContent-Disposition: form-data; name=\"spawn_rate\"\r\n\r\n1.5\r\n--XyZ--\r\n";
-        let f = Form::parse("multipart/form-data; boundary=XyZ", body.as_bytes());
+        let f = Form::parse("multipart/form-data; boundary=XyZ", body.as_bytes()).unwrap();
         assert_eq!(
             f.items,
             [
@@ -221,6 +250,30 @@ mod tests {
                 ("spawn_rate".into(), "1.5".into())
             ]
         );
+    }
+
+    #[test]
+    fn multipart_refusals() {
+        let part = "--b\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\nv\r\n";
+        let body = format!("{}--b--\r\n", part.repeat(MAX_PARTS));
+        let ct = "multipart/form-data; boundary=b";
+        assert_eq!(
+            Form::parse(ct, body.as_bytes()).unwrap().lists["k"].len(),
+            MAX_PARTS
+        );
+        let body = format!("{}--b--\r\n", part.repeat(MAX_PARTS + 1));
+        assert_eq!(Form::parse(ct, body.as_bytes()), Err(Refused::TooManyParts));
+        let long = format!("multipart/form-data; boundary={}", "-".repeat(71));
+        assert_eq!(Form::parse(&long, b"x"), Err(Refused::BadBoundary));
+        let ok = format!("multipart/form-data; boundary=\"{}\"", "-".repeat(70));
+        assert_eq!(Form::parse(&ok, b"x"), Ok(Form::default()));
+        for bad in [
+            "multipart/form-data",
+            "multipart/form-data; boundary=",
+            "multipart/form-data; boundary=a\u{7f}b",
+        ] {
+            assert_eq!(Form::parse(bad, b"x"), Err(Refused::BadBoundary), "{bad}");
+        }
     }
 
     #[test]

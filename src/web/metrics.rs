@@ -4,7 +4,9 @@
 //! process's CPU and memory, a master's workers) and answers in the format the scraper asked for.
 //!
 //! Access: the listener binds `--metrics-host` (127.0.0.1 unless given) and asks for `--basic-auth` when it is
-//! set, as the web UI does. It is read-only: nothing here can start or change a run.
+//! set, as the web UI does, with the UI's `Host` rule, throttle of failed logins and headers (`web::guard`); it runs
+//! in `web::serve`'s accept loop, with the UI's connection cap and timeouts. It is read-only: nothing here can
+//! start or change a run.
 //!
 //! Who calls it: `web::routes` (the UI's route) and `app::session` ([`start_listener`]). It must not block a
 //! tokio worker (the snapshot is taken on the blocking pool) or touch Python.
@@ -116,17 +118,70 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
     r
 }
 
-async fn serve(AxState(source): AxState<Arc<MetricsSource>>, req: Request) -> Response {
-    if !super::basic_auth::ok(source.basic_auth.as_deref(), req.headers()) {
-        let mut r = plain(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized: this endpoint needs a user name and password (HTTP basic authentication).\n",
-        );
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"rlocust\", charset=\"UTF-8\""),
-        );
-        return r;
+/// The listener's state: what a scrape reads and the `Host` names it answers.
+struct Listener {
+    source: Arc<MetricsSource>,
+    hosts: super::guard::AllowedHosts,
+}
+
+/// Every request of the listener: the web UI's `Host` rule and basic auth with its throttle, then the route; every
+/// answer gets the UI's headers (no CORS).
+async fn serve(AxState(listener): AxState<Arc<Listener>>, req: Request) -> Response {
+    let mut response = route(&listener, req).await;
+    super::guard::finish(
+        &mut response,
+        &HeaderMap::new(),
+        &super::guard::Cors::default(),
+        false,
+    );
+    response
+}
+
+async fn route(listener: &Listener, req: Request) -> Response {
+    let source = listener.source.clone();
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    if !listener.hosts.allows(host) {
+        let name: String = super::guard::name_of(host.unwrap_or(""))
+            .chars()
+            .take(255)
+            .collect();
+        if listener.hosts.first_refusal(&name) {
+            log::log(
+                log::Level::Warning,
+                "locust.web",
+                &format!(
+                    "The metrics endpoint refused a request for the host name {} (a DNS rebinding defence). If the name is yours, allow it with {} {}",
+                    crate::pyfmt::py_str_repr(&name),
+                    super::guard::ALLOWED_HOSTS_OPTION,
+                    crate::pyfmt::py_str_repr(&name),
+                ),
+            );
+        }
+        return super::guard::refused_host(&name);
+    }
+    if source.basic_auth.is_some() {
+        let peer = super::python_routes::peer_of(&req).ip();
+        let attempt = req.headers().contains_key(header::AUTHORIZATION);
+        if attempt && let Some(wait) = super::guard::throttle().wait(peer) {
+            return super::guard::too_many(wait);
+        }
+        if !super::basic_auth::ok(source.basic_auth.as_deref(), req.headers()) {
+            if attempt {
+                super::guard::throttle().failed(peer, "basic auth, --metrics-port");
+            }
+            let mut r = plain(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized: this endpoint needs a user name and password (HTTP basic authentication).\n",
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"rlocust\", charset=\"UTF-8\""),
+            );
+            return r;
+        }
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
@@ -144,13 +199,16 @@ async fn serve(AxState(source): AxState<Arc<MetricsSource>>, req: Request) -> Re
     }
 }
 
-/// Bind `host:port` and serve `/metrics` on `rt`. Returns the bound address, or one line saying why not.
+/// Bind `host:port` and serve `/metrics` on `rt`, answering the host names of the web UI's rule and
+/// `allowed_hosts` (`--web-allowed-hosts`). Returns the bound address, or one line saying why not.
 pub fn start_listener(
     rt: &tokio::runtime::Handle,
     source: Arc<MetricsSource>,
     host: &str,
     port: u16,
+    allowed_hosts: Option<&str>,
 ) -> Result<std::net::SocketAddr, String> {
+    let hosts = super::guard::AllowedHosts::new(host, allowed_hosts)?;
     let bind_host = match host {
         "" | "*" => "0.0.0.0",
         h => h,
@@ -166,16 +224,10 @@ pub fn start_listener(
     let _guard = rt.enter();
     let listener = tokio::net::TcpListener::from_std(listener)
         .map_err(|e| format!("rlocust: cannot serve --metrics-port: {e}"))?;
-    let app = Router::new().fallback(serve).with_state(source);
-    rt.spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            log::log(
-                log::Level::Error,
-                "locust.web",
-                &format!("The metrics endpoint stopped: {e}"),
-            );
-        }
-    });
+    let app = Router::new()
+        .fallback(serve)
+        .with_state(Arc::new(Listener { source, hosts }));
+    rt.spawn(super::serve::serve(listener, None, app, "metrics endpoint"));
     log::info(
         "locust.main",
         &format!("Prometheus metrics at http://{addr}/metrics"),

@@ -8,18 +8,22 @@
 //! - `routes`: routing, Flask's status codes and texts, access control. `api`: the JSON documents.
 //!   `form`: form bodies and the `/swarm` rules. `json`: Flask's JSON text. `python_routes`: paths the
 //!   locustfile added to `environment.web_ui.app` (Flask), answered on the hub (`bridge::Command::WebRequest`).
-//!   `login`: `--web-login`, checked by the locustfile's Flask-Login setup on the hub.
+//!   `login`: `--web-login`, checked by the locustfile's Flask-Login setup on the hub. `guard`: what every request
+//!   passes first (the `Host` allow-list against DNS rebinding, the throttle of failed logins, the headers every
+//!   answer carries). `serve`: the accept loop and its limits (connections, handshake and header-read timeouts).
 //!
 //! Who calls it: `app::session` in a run without `--headless`. It must not block a tokio worker, take the GIL,
 //! or keep a second copy of the run state: every control goes through `runner::Control`.
 pub mod api;
 mod basic_auth;
 pub mod form;
+mod guard;
 mod login;
 pub mod metrics;
 mod page;
 mod python_routes;
 mod routes;
+mod serve;
 mod tls;
 
 use crate::bridge::Bridge;
@@ -46,6 +50,10 @@ pub struct WebConfig {
     pub web_login: bool,
     /// `--tls-cert` and `--tls-key` (PEM files): HTTPS.
     pub tls: Option<(String, String)>,
+    /// The `Host` names answered (`--web-allowed-hosts` and the defaults, `guard`).
+    pub allowed_hosts: Arc<guard::AllowedHosts>,
+    /// `--web-cors-origins`: the origins that get `Access-Control-Allow-Origin` (none by default).
+    pub cors: guard::Cors,
 }
 
 impl WebConfig {
@@ -70,6 +78,11 @@ impl WebConfig {
             basic_auth: options.basic_auth.clone(),
             web_login: options.web_login,
             tls: options.tls(),
+            allowed_hosts: Arc::new(guard::AllowedHosts::new(
+                &options.web_host,
+                options.web_allowed_hosts.as_deref(),
+            )?),
+            cors: guard::Cors::new(options.web_cors_origins.as_deref())?,
         })
     }
 
@@ -240,38 +253,12 @@ pub fn start(state: Arc<WebState>, hold: Option<Hold>) -> Result<std::net::Socke
     let _guard = rt.enter();
     let listener = tokio::net::TcpListener::from_std(listener)
         .map_err(|e| format!("rlocust: cannot start the web UI: {e}"))?;
-    // with each connection's client address (WSGI's REMOTE_ADDR for the locustfile's Flask routes)
-    let app = routes::router(state).into_make_service_with_connect_info::<python_routes::Peer>();
-    let stopped = |e: std::io::Error| {
-        log::log(
-            log::Level::Error,
-            "locust.web",
-            &format!("The web UI stopped: {e}"),
-        )
-    };
-    match tls {
-        Some(tls) => {
-            let listener = tls::TlsListener::new(listener, tls)
-                .map_err(|e| format!("rlocust: cannot start the web UI: {e}"))?;
-            rt.spawn(async move {
-                if let Some(hold) = hold {
-                    let _ = tokio::time::timeout(HOLD_AT_MOST, hold).await;
-                }
-                if let Err(e) = axum::serve(listener, app).await {
-                    stopped(e);
-                }
-            });
+    let app = routes::router(state);
+    rt.spawn(async move {
+        if let Some(hold) = hold {
+            let _ = tokio::time::timeout(HOLD_AT_MOST, hold).await;
         }
-        None => {
-            rt.spawn(async move {
-                if let Some(hold) = hold {
-                    let _ = tokio::time::timeout(HOLD_AT_MOST, hold).await;
-                }
-                if let Err(e) = axum::serve(listener, app).await {
-                    stopped(e);
-                }
-            });
-        }
-    }
+        serve::serve(listener, tls, app, "web UI").await;
+    });
     Ok(addr)
 }

@@ -2,11 +2,12 @@
 //! `register_blueprint`): a request for a path the Rust server does not serve is handed to the locustfile's Flask
 //! app on the hub, as one `bridge::Command::WebRequest`, and the app's status, headers and body are sent back.
 //!
-//! - [`forward`]: reads the body (at most [`MAX_REQUEST_BODY`]), queues the request with the client's address and
-//!   the server's, and awaits the reply for at most [`REPLY_WAIT`] (then 504). The hub side is
-//!   `python/shim/locust/_web.py` (`wsgi`): it builds the WSGI environ and calls the app in a greenlet.
-//! - [`Peer`]: the client address the server records for each connection (WSGI `REMOTE_ADDR`), for plain TCP and
-//!   TLS listeners alike.
+//! - [`forward`]: reads the body (at most [`MAX_REQUEST_BODY`], within `routes::BODY_READ_TIMEOUT`), queues the
+//!   request with the client's address and the server's, and awaits the reply for at most [`REPLY_WAIT`] (then
+//!   504). The hub side is `python/shim/locust/_web.py` (`wsgi`): it builds the WSGI environ and calls the app
+//!   in a greenlet.
+//! - [`Peer`]: the client address `web::serve` records on each request (WSGI `REMOTE_ADDR`), for plain TCP and
+//!   TLS alike.
 //!
 //! - [`ask`] and [`web_request`]: the same round trip for `web::login`'s checks (marked with [`GATE_HEADER`]).
 //!
@@ -18,10 +19,9 @@ use crate::bridge::{WebReply, WebRequest};
 use crate::log;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::extract::connect_info::ConnectInfo;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
-use axum::serve::IncomingStream;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -31,21 +31,9 @@ pub const REPLY_WAIT: Duration = Duration::from_secs(30);
 /// Largest request body handed to the Flask app (larger: 413). The reply's body is bounded on the Python side.
 pub const MAX_REQUEST_BODY: usize = 16 << 20;
 
-/// The client's address of a connection (axum's connect info).
+/// The client's address of a connection (set by `web::serve` as axum's connect info).
 #[derive(Clone, Copy, Debug)]
 pub struct Peer(pub SocketAddr);
-
-impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, tokio::net::TcpListener>) -> Peer {
-        Peer(*stream.remote_addr())
-    }
-}
-
-impl Connected<IncomingStream<'_, super::tls::TlsListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, super::tls::TlsListener>) -> Peer {
-        Peer(*stream.remote_addr())
-    }
-}
 
 /// Headers that describe one hop's connection, not the response: hyper writes its own.
 const HOP_BY_HOP: [&str; 7] = [
@@ -161,11 +149,21 @@ pub async fn forward(st: &WebState, req: Request) -> Response {
             "Payload Too Large: rlocust hands at most 16 MiB to the locustfile's web routes.\n",
         );
     }
-    let Ok(body) = axum::body::to_bytes(body, MAX_REQUEST_BODY).await else {
-        return plain(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Payload Too Large: rlocust hands at most 16 MiB to the locustfile's web routes.\n",
-        );
+    let read = axum::body::to_bytes(body, MAX_REQUEST_BODY);
+    let body = match tokio::time::timeout(super::routes::BODY_READ_TIMEOUT, read).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => {
+            return plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload Too Large: rlocust hands at most 16 MiB to the locustfile's web routes.\n",
+            );
+        }
+        Err(_) => {
+            return plain(
+                StatusCode::REQUEST_TIMEOUT,
+                "Request Timeout: the request body did not arrive in time.\n",
+            );
+        }
     };
     let request = web_request(
         st,

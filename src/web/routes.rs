@@ -1,14 +1,15 @@
 //! Routing of the web API under `--web-base-path`, with Flask's answers at the edges (404 and 405 pages,
-//! `Allow`, the 308 from `<base>` to `<base>/`), `Access-Control-Allow-Origin: *` on every response, HTTP basic
-//! auth when configured, `--web-login`'s check before each route it serves (`web::login`), and the refusal (403)
-//! of cross-site POSTs from browsers (`Origin` / `Sec-Fetch-Site`).
+//! `Allow`, the 308 from `<base>` to `<base>/`), the `Host` allow-list and the headers of every answer
+//! (`web::guard`), HTTP basic auth when configured (failed logins throttled), `--web-login`'s check before each
+//! route it serves (`web::login`), and the refusal (403) of cross-site POSTs from browsers (`Origin` /
+//! `Sec-Fetch-Site`).
 //!
 //! Who calls it: `web::start` builds the router. Handlers read `WebState`, send `runner::Control`s and, for the
 //! few actions that change Python state, a `bridge::Command::Web` whose acknowledgement they await with a time
 //! limit. They never block a worker thread and never take the GIL.
 use super::WebState;
 use super::api;
-use super::form::{Form, MISSING_COUNTS, Swarm};
+use super::form::{Form, MISSING_COUNTS, Refused, Swarm};
 use super::page;
 use crate::bridge::Command;
 use crate::log;
@@ -54,6 +55,10 @@ const HUB_WAIT: Duration = Duration::from_secs(5);
 /// Largest request body read.
 const MAX_BODY: usize = 1 << 20;
 
+/// How long a client has to send a request body the server reads itself (`/swarm`, `/user`): a body sent a byte
+/// at a time does not hold its connection longer.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 const NOT_FOUND_HTML: &str = "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n";
 const NOT_ALLOWED_HTML: &str = "<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n";
 const HTML: &str = "text/html; charset=utf-8";
@@ -84,8 +89,8 @@ fn redirect(status: StatusCode, location: &str) -> Response {
 
 /// The server's routes under `--web-base-path`, each a named handler. The API routes go through [`api`] (Flask's
 /// method handling, the cross-site refusal, `--web-login`'s gate); `/login` and the assets answer GET and HEAD
-/// themselves; `<base>` redirects to `<base>/`; every other path goes to [`not_found`]. Basic auth and
-/// `Access-Control-Allow-Origin: *` wrap them all ([`edge`]).
+/// themselves; `<base>` redirects to `<base>/`; every other path goes to [`not_found`]. The `Host` check, basic
+/// auth and the headers of every answer wrap them all ([`edge`]).
 ///
 /// To add an API route: write `async fn name(st: Arc<WebState>, req: Request) -> Response`, add
 /// `.route(&at("/path"), api(GET, name))` (or `POST`) below, and a test in tests/web that compares it with
@@ -141,19 +146,73 @@ pub fn router(state: Arc<WebState>) -> Router {
         .with_state(state)
 }
 
-/// Around every answer: basic auth first (`--web-auth`), and `Access-Control-Allow-Origin: *` on whatever comes
-/// back.
+/// Around every answer: the `Host` allow-list first (`guard::AllowedHosts`, whatever the authentication: a
+/// refused name gets 403 and one log line the first time), then basic auth with its throttle of failed logins
+/// (`guard::Throttle`), then the route; every answer gets `guard::finish`'s headers.
 async fn edge(AxState(st): AxState<Arc<WebState>>, req: Request, next: Next) -> Response {
-    let mut response = if authorized(&st, req.headers()) {
+    let cors = &st.config.cors;
+    // what `finish` reads of the request (only CORS needs any of it)
+    let mut asked = HeaderMap::new();
+    if cors.enabled() {
+        for name in [
+            header::ORIGIN,
+            header::ACCESS_CONTROL_REQUEST_METHOD,
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+        ] {
+            if let Some(v) = req.headers().get(&name) {
+                asked.insert(name, v.clone());
+            }
+        }
+    }
+    let mut response = if let Some(name) = refused_host(&st, &req) {
+        let peer = super::python_routes::peer_of(&req).ip();
+        if st.config.allowed_hosts.first_refusal(&name) {
+            log::log(
+                log::Level::Warning,
+                "locust.web",
+                &format!(
+                    "Refused a request from {peer} for the host name {} (a DNS rebinding defence). If the name is yours, allow it with {} {}. Further requests for it are refused without a log line",
+                    crate::pyfmt::py_str_repr(&name),
+                    super::guard::ALLOWED_HOSTS_OPTION,
+                    crate::pyfmt::py_str_repr(&name),
+                ),
+            );
+        }
+        super::guard::refused_host(&name)
+    } else if st.config.basic_auth.is_none() {
         next.run(req).await
     } else {
-        unauthorized()
+        let peer = super::python_routes::peer_of(&req).ip();
+        let attempt = req.headers().contains_key(header::AUTHORIZATION);
+        match super::guard::throttle().wait(peer) {
+            Some(wait) if attempt => super::guard::too_many(wait),
+            _ if authorized(&st, req.headers()) => next.run(req).await,
+            _ => {
+                if attempt {
+                    super::guard::throttle().failed(peer, "basic auth");
+                }
+                unauthorized()
+            }
+        }
     };
-    response.headers_mut().insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
+    super::guard::finish(&mut response, &asked, cors, st.config.tls.is_some());
     response
+}
+
+/// The host name a request is for when the allow-list refuses it (`Host`, and the authority of an absolute
+/// request target), without its port and cut to 255 characters (it is logged and remembered).
+fn refused_host(st: &WebState, req: &Request) -> Option<String> {
+    let allowed = &st.config.allowed_hosts;
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    let authority = req.uri().authority().map(|a| a.as_str());
+    [host, authority]
+        .into_iter()
+        .flatten()
+        .find(|h| !allowed.allows(Some(h)))
+        .map(|h| super::guard::name_of(h).chars().take(255).collect())
 }
 
 fn unauthorized() -> Response {
@@ -437,7 +496,40 @@ async fn not_found(st: &Arc<WebState>, req: Request) -> Response {
             "Forbidden: cross-site requests may not control this test.\n",
         );
     }
-    super::python_routes::forward(st, req).await
+    // --web-login: the locustfile's login form posts to one of its routes, which answers a wrong password with a
+    // redirect back to the login page (Locust's documented pattern): counted per address, and a throttled
+    // address's POSTs are refused before they reach Python
+    let login_post = st.config.web_login && req.method() == Method::POST;
+    let peer = super::python_routes::peer_of(&req).ip();
+    if login_post && let Some(wait) = super::guard::throttle().wait(peer) {
+        return super::guard::too_many(wait);
+    }
+    let response = super::python_routes::forward(st, req).await;
+    if login_post && back_to_login(st, &response) {
+        super::guard::throttle().failed(peer, "--web-login");
+    }
+    response
+}
+
+/// Whether an answer redirects to the login page (`<base>/login`, whatever its query).
+fn back_to_login(st: &WebState, response: &Response) -> bool {
+    if !response.status().is_redirection() {
+        return false;
+    }
+    let Some(location) = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    // a relative reference, or an absolute URL whose path is taken
+    let path = match location.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => location,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    path == format!("{}/login", st.config.base_path)
 }
 
 fn not_allowed(allow: &'static str) -> Response {
@@ -541,6 +633,8 @@ fn cancel_run_timer(st: &WebState) {
     }
 }
 
+/// The request's `Content-Type` and body (at most [`MAX_BODY`], read within [`BODY_READ_TIMEOUT`]; empty when
+/// larger or slower).
 async fn read_body(req: Request) -> (String, Vec<u8>) {
     let content_type = req
         .headers()
@@ -548,18 +642,43 @@ async fn read_body(req: Request) -> (String, Vec<u8>) {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let body = axum::body::to_bytes(req.into_body(), MAX_BODY)
-        .await
-        .map(|b| b.to_vec())
-        .unwrap_or_default();
+    let body = match tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        axum::body::to_bytes(req.into_body(), MAX_BODY),
+    )
+    .await
+    {
+        Ok(Ok(b)) => b.to_vec(),
+        _ => Vec::new(),
+    };
     (content_type, body)
 }
 
-/// `POST /swarm` (reference §1.3.1): always 200; a new start, or an edit of the running test.
+/// `POST /swarm` (reference §1.3.1): always 200 (but for a multipart body it cannot read: 400 or 413); a new
+/// start, or an edit of the running test.
 async fn swarm(st: Arc<WebState>, req: Request) -> Response {
     let st = &st;
     let (content_type, body) = read_body(req).await;
-    let form = Form::parse(&content_type, &body);
+    let form = match Form::parse(&content_type, &body) {
+        Ok(form) => form,
+        Err(Refused::BadBoundary) => {
+            return respond(
+                StatusCode::BAD_REQUEST,
+                "text/plain; charset=utf-8",
+                "Bad Request: a multipart/form-data body needs a boundary of 1 to 70 characters (RFC 2046).\n",
+            );
+        }
+        Err(Refused::TooManyParts) => {
+            return respond(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "text/plain; charset=utf-8",
+                format!(
+                    "Payload Too Large: a form may have at most {} parts.\n",
+                    super::form::MAX_PARTS
+                ),
+            );
+        }
+    };
     let picked = if st.class_picker {
         match pick_classes(st, &form) {
             Ok(picked) => picked,

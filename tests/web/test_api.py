@@ -262,7 +262,14 @@ KEYS = ["ready stats", "worker-count", "ready tasks", "swarm bad user_count", "s
         "running stats shape", "running tasks", "exceptions", "logs", "/stats/requests/csv", "/stats/failures/csv",
         "/exceptions/csv", "full history csv", "user", "user unknown", "swarm edit", "tasks after /user", "edited users", "reset", "stop", "stopped stats", "class shares after /user weights",
         "get /nope", "get /stop", "get /swarm", "post /stats/requests", "get /stats/requests/", "get /stats/reset",
-        "post /tasks", "login", "cors", "exit code after SIGTERM", "csv files", "stats csv rows"]
+        "post /tasks", "login", "exit code after SIGTERM", "csv files", "stats csv rows"]
+
+
+def test_cors_only_where_asked(transcripts):
+    """The one header that differs on purpose: Locust's flask-cors answers every origin with `*`; rlocust sends no
+    Access-Control-Allow-Origin unless --web-cors-origins names the origin (docs/web.md, "Headers of every answer")."""
+    assert transcripts["locust"][0]["cors"] == "*"
+    assert transcripts["rlocust"][0]["cors"] is None
 
 
 @pytest.mark.parametrize("key", KEYS)
