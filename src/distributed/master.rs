@@ -12,9 +12,8 @@
 //! # Strangers (docs/distributed.md, "Who may join")
 //!
 //! Only `client_ready` (which registers a worker) and `locustfile` (a `-f -` worker's request) are taken from any
-//! peer; every other message is acted upon only when it comes from a registered worker, on a registered connection
-//! whose identity is the message's node id ([`Master::admitted`]); the rest is refused with one line per
-//! connection. Kinds the protocol does not have go to Python as messages off the network (`Command::Dist`), where
+//! peer; every other message is acted upon only when it comes from a registered connection whose identity is the
+//! message's node id ([`Master::admitted`]); the rest is refused with one line per connection. Kinds the protocol does not have go to Python as messages off the network (`Command::Dist`), where
 //! only the locustfile's registered types are taken; the runner's own commands to Python are `Command::Own`,
 //! which nothing read here can become. The sizes, queues and the master secret are the router's
 //! ([`super::router`], [`super::auth`]).
@@ -968,43 +967,37 @@ impl Master {
         over
     }
 
-    /// Whether a message from `conn` that names worker `id` comes from that registered worker: the connection's
-    /// identity is the worker's, and the connection registered (its `client_ready` taken, or, as after Locust's
-    /// `reconnect`, a new connection with a registered worker's identity: the router registers those; with the
-    /// master secret, every connection that reaches here has proven it).
+    /// Whether a message from `conn` that names worker `id` comes from that worker: the connection's identity is
+    /// the worker's, and the connection registered (its `client_ready` taken, or, as after Locust's `reconnect`, a
+    /// new connection with a registered worker's identity: the router registers those; with the master secret,
+    /// every connection that reaches here has proven it). A worker this master removed since (missing too long)
+    /// is still heard on its connection: its late reports are merged, as Locust merges them, and the handlers of
+    /// the other kinds look it up in the roster as Locust's do.
     fn admitted(&self, conn: &Conn, id: &str) -> bool {
-        &*conn.id == id && self.roster.contains(id) && conn.is_registered()
+        &*conn.id == id && conn.is_registered()
     }
 
-    /// A message from a peer that is not a registered worker: nothing is done, one line per peer.
+    /// A message from a peer that is not a registered worker (or that names another worker): nothing is done, one
+    /// line per connection.
     fn refuse(&self, conn: &Conn, msg: &Message) {
-        if !conn
+        if conn
             .refusal_logged
             .swap(true, std::sync::atomic::Ordering::Relaxed)
         {
-            // a worker this master removed (it went missing, or said it stopped) is no stranger: Locust logs its
-            // late heartbeats at debug level
-            let level = if conn.is_registered() {
-                log::Level::Debug
-            } else {
-                log::Level::Warning
-            };
-            log::log(
-                level,
-                "locust.runners",
-                &format!(
-                    "Ignored a '{}' message from {} (node id '{}'): not a registered worker (it has not sent client_ready{}). Further messages from it are ignored without a line",
-                    msg.kind,
-                    conn.id,
-                    msg.node_id,
-                    if &*conn.id == msg.node_id.as_str() {
-                        ""
-                    } else {
-                        ", or the node id is not its own"
-                    }
-                ),
-            );
+            return;
         }
+        let why = if conn.is_registered() {
+            "its node id is not its connection's"
+        } else {
+            "not a registered worker (it has not sent client_ready)"
+        };
+        log::warning(
+            "locust.runners",
+            &format!(
+                "Ignored a '{}' message from {} (node id '{}'): {why}. Further messages from it are ignored without a line",
+                msg.kind, conn.id, msg.node_id
+            ),
+        );
     }
 
     /// A worker (or the router) is done with a worker: a new connection with its identity must register again.
@@ -1057,9 +1050,16 @@ impl Master {
                         &format!("Bad stats report from worker {id}: {e}"),
                     );
                 }
-                // (admitted above: a registered worker's)
-                if let Some(counts) = msg.data.get("user_classes_count").and_then(Value::as_map) {
-                    self.roster.set_counts(id, counts);
+                if self.roster.contains(id) {
+                    if let Some(counts) = msg.data.get("user_classes_count").and_then(Value::as_map)
+                    {
+                        self.roster.set_counts(id, counts);
+                    }
+                } else {
+                    log::info(
+                        "locust.runners",
+                        &format!("Discarded report from unrecognized worker {id}"),
+                    );
                 }
             }
             kind::SPAWNING => {
