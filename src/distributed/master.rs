@@ -1567,6 +1567,16 @@ mod tests {
     }
 
     #[test]
+    fn only_loopback_binds_skip_the_warning() {
+        for host in ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"] {
+            assert!(loopback(host), "{host}");
+        }
+        for host in ["*", "", "0.0.0.0", "::", "10.0.0.5", "my-host"] {
+            assert!(!loopback(host), "{host}");
+        }
+    }
+
+    #[test]
     fn counts_log_form() {
         let mut counts = IndexMap::new();
         counts.insert("B".to_string(), 2);
