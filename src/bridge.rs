@@ -61,11 +61,20 @@ pub enum Command {
     /// An HTTP request for the locustfile's Flask routes (`web::python_routes`), answered with
     /// [`Bridge::web_reply`]. Boxed: the request is large and rare.
     WebRequest(Box<WebRequest>),
-    /// A distributed-mode message for Python (`src/distributed`): the master's `update_user_class`, a locustfile's own
-    /// message type (`runner.register_message`), or `_spawn_options` (a worker applies the master's host and
-    /// options). `data` becomes the Python value Locust's msgpack decoding gives.
+    /// A message another node sent (`src/distributed`), for Python: on a worker the master's `update_user_class` or a
+    /// locustfile's own message type (`runner.register_message`), on a master a locustfile's own type. `data`
+    /// becomes the Python value Locust's msgpack decoding gives. Never one of the runners' own commands
+    /// ([`Command::Own`]): what comes off the network is told apart from them by its variant.
     Dist {
         kind: String,
+        data: crate::msgpack::Value,
+        node_id: String,
+    },
+    /// A command of the Rust runners for the shim's runner (`_start_shape`, `_end_shape`, `_worker_report`,
+    /// `_open_mode`, `_spawn_options`, `_report_to_master`). The kind is a constant of the code (`&'static str`),
+    /// so nothing a peer sends can become one.
+    Own {
+        kind: &'static str,
         data: crate::msgpack::Value,
         node_id: String,
     },

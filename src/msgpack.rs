@@ -64,10 +64,17 @@ pub enum CodecError {
     NotAMessage(String),
     #[error("value too large to pack")]
     TooLarge,
+    #[error("more than {MAX_ELEMENTS} values in one message")]
+    TooMany,
 }
 
 /// Deeper than any Locust message; a bound so hostile input cannot exhaust the stack.
 pub const MAX_DEPTH: usize = 512;
+/// The most values (scalars, arrays, maps, each key and value counted) one decoded payload may hold. Each costs a
+/// [`Value`] (32 bytes) or more, however few bytes it took on the wire (a nil is one byte): ~41 times a hostile
+/// frame's size without a bound. A stats report of 10,000 names with a hundred response-time buckets each is
+/// about 2.5 million values; 8 million leaves room and bounds one message's values to about 256 MiB.
+pub const MAX_ELEMENTS: usize = 8 << 20;
 
 const DATETIME_KEY: &str = "__datetime__";
 const OBJECTID_KEY: &str = "__ObjectId__";
@@ -217,20 +224,26 @@ impl Message {
 
     /// `Message.unserialize(payload)`: exactly one value, an array of three with str type and node id.
     pub fn decode(payload: &[u8]) -> Result<Message, CodecError> {
-        let value = decode_value(payload)?;
+        Message::decode_counted(payload).map(|(m, _)| m)
+    }
+
+    /// [`Message::decode`], and how many values it holds (what its decoding cost, see [`MAX_ELEMENTS`]).
+    pub fn decode_counted(payload: &[u8]) -> Result<(Message, usize), CodecError> {
+        let (value, count) = decode_counted(payload, MAX_ELEMENTS)?;
         let Value::Array(items) = value else {
             return Err(CodecError::NotAMessage(value.type_name().to_owned()));
         };
         let n = items.len();
         let mut it = items.into_iter();
         match (it.next(), it.next(), it.next()) {
-            (Some(Value::Str(kind)), Some(data), Some(Value::Str(node_id))) if n == 3 => {
-                Ok(Message {
+            (Some(Value::Str(kind)), Some(data), Some(Value::Str(node_id))) if n == 3 => Ok((
+                Message {
                     kind,
                     data,
                     node_id,
-                })
-            }
+                },
+                count,
+            )),
             _ => Err(CodecError::NotAMessage(format!("an array of {n}"))),
         }
     }
@@ -245,12 +258,27 @@ pub fn encode_value(value: &Value) -> Result<Vec<u8>, CodecError> {
 
 /// Unpacks exactly one value (trailing bytes are an error), as Locust's `msgpack.loads` call.
 pub fn decode_value(bytes: &[u8]) -> Result<Value, CodecError> {
-    let mut reader = Reader { buf: bytes, pos: 0 };
+    decode_value_within(bytes, MAX_ELEMENTS)
+}
+
+/// [`decode_value`] holding at most `max_elements` values (`CodecError::TooMany` past them, found before they
+/// are all built).
+pub fn decode_value_within(bytes: &[u8], max_elements: usize) -> Result<Value, CodecError> {
+    decode_counted(bytes, max_elements).map(|(v, _)| v)
+}
+
+/// Exactly one value of at most `max_elements` values, and how many it holds.
+fn decode_counted(bytes: &[u8], max_elements: usize) -> Result<(Value, usize), CodecError> {
+    let mut reader = Reader {
+        buf: bytes,
+        pos: 0,
+        left: max_elements,
+    };
     let value = reader.value(0)?;
     if reader.pos != bytes.len() {
         return Err(CodecError::ExtraData);
     }
-    Ok(value)
+    Ok((value, max_elements - reader.left))
 }
 
 // Writing into a Vec cannot fail; rmp's writers are generic over io::Write, so the error type is io::Error.
@@ -312,6 +340,8 @@ fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), CodecError> {
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Values that may still be decoded.
+    left: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -359,6 +389,9 @@ impl<'a> Reader<'a> {
         if n > self.buf.len() - self.pos {
             return Err(CodecError::Truncated);
         }
+        if n > self.left {
+            return Err(CodecError::TooMany);
+        }
         let mut items = Vec::with_capacity(n);
         for _ in 0..n {
             items.push(self.value(depth + 1)?);
@@ -369,6 +402,9 @@ impl<'a> Reader<'a> {
     fn map(&mut self, n: usize, depth: usize) -> Result<Value, CodecError> {
         if n > (self.buf.len() - self.pos) / 2 {
             return Err(CodecError::Truncated);
+        }
+        if n.saturating_mul(2) > self.left {
+            return Err(CodecError::TooMany);
         }
         let mut entries = Vec::with_capacity(n);
         for _ in 0..n {
@@ -386,6 +422,7 @@ impl<'a> Reader<'a> {
         if depth > MAX_DEPTH {
             return Err(CodecError::TooDeep);
         }
+        self.left = self.left.checked_sub(1).ok_or(CodecError::TooMany)?;
         let byte = self.be::<1>()?[0];
         Ok(match Marker::from_u8(byte) {
             Marker::FixPos(n) => Value::Int(n as i64),
@@ -554,6 +591,29 @@ mod tests {
     }
 
     /// The two byte strings quoted in reference §2.2, from the tap capture.
+    #[test]
+    fn element_budget() {
+        // an array of 1,000 nils: 1,001 values
+        let mut bytes = vec![0xdc, 0x03, 0xe8];
+        bytes.extend(std::iter::repeat_n(0xc0, 1000));
+        assert!(decode_value_within(&bytes, 1001).is_ok());
+        assert_eq!(decode_value_within(&bytes, 1000), Err(CodecError::TooMany));
+        // a map's length is checked before its entries are allocated
+        let mut map = vec![0xde, 0x01, 0xf4];
+        map.extend(std::iter::repeat_n(0xc0, 1000));
+        assert_eq!(decode_value_within(&map, 999), Err(CodecError::TooMany));
+        // nested empty arrays count one each
+        let nested = [0x93, 0x90, 0x90, 0x90];
+        assert!(decode_value_within(&nested, 4).is_ok());
+        assert_eq!(decode_value_within(&nested, 3), Err(CodecError::TooMany));
+        // the default bound applies to messages
+        let mut big = vec![0x93, 0xa1, b'x', 0xdd];
+        big.extend(((MAX_ELEMENTS + 1) as u32).to_be_bytes());
+        big.extend(std::iter::repeat_n(0xc0, MAX_ELEMENTS + 1));
+        big.extend([0xa1, b'n']);
+        assert_eq!(Message::decode(&big), Err(CodecError::TooMany));
+    }
+
     #[test]
     fn client_ready_and_server_heartbeat_bytes_of_the_capture() {
         let ready = Message::new("client_ready", Value::str("2.47.0"), ID)

@@ -537,10 +537,11 @@ class WebRequest:
 
 @final
 class DistMessage:
-    """Command: a distributed-mode message for Python (the master's `update_user_class`, a locustfile's own message
-    type, or `_spawn_options` on a worker); `data` is decoded as Locust's msgpack decoding gives it."""
+    """Command: a distributed-mode message for Python: one another node sent (a worker's `update_user_class`, a
+    locustfile's own message type), or, with `internal`, a command of the Rust runner (`_spawn_options`,
+    `_start_shape`, ...; never a message off the network); `data` is decoded as Locust's msgpack decoding gives it."""
 
-    def __new__(cls, id: int, type: str, data: Any, node_id: str) -> Self: ...
+    def __new__(cls, id: int, type: str, data: Any, node_id: str, internal: bool = False) -> Self: ...
     @property
     def id(self) -> int:
         """What `ack` takes when the command is done."""
@@ -550,6 +551,8 @@ class DistMessage:
     def data(self) -> Any: ...
     @property
     def node_id(self) -> str: ...
+    @property
+    def internal(self) -> bool: ...
 
 _Command: TypeAlias = Spawn | Stop | Fire | Web | WebRequest | DistMessage | Quit
 

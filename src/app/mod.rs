@@ -133,6 +133,38 @@ fn become_process_worker(parsed: &mut cli::Parsed, master: Option<&str>) {
     ]);
 }
 
+/// The master secret of a distributed run (`distributed::auth`), read before `--processes` forks. A master of
+/// `--processes` workers that was given none and no `--master-bind-host` makes a random one for its own workers
+/// and listens on 127.0.0.1 only: they are local, and nobody else needs to join (an explicit bind host keeps the
+/// choice, and the warning, with the user).
+fn master_secret(parsed: &mut cli::Parsed) -> Result<(), ExitStatus> {
+    use crate::distributed::auth;
+    let o = &parsed.options;
+    let child = std::env::var_os(crate::distributed::processes::CHILD_ENV).is_some();
+    if !(o.master || o.worker || o.processes.is_some() || child) {
+        return Ok(());
+    }
+    let secret = auth::load(
+        o.master_secret_file.as_deref(),
+        std::env::var(auth::ENV).ok(),
+    )
+    .map_err(|line| ExitStatus::user(line, 1))?;
+    let local_master = o.processes.is_some() && !o.worker && !child;
+    if local_master && secret.is_none() && !o.given.contains("master_bind_host") {
+        let made = auth::Secret::random().map_err(|e| {
+            ExitStatus::user(
+                format!("rlocust: cannot make a master secret for --processes (reading /dev/urandom): {e}"),
+                1,
+            )
+        })?;
+        parsed.set([("master_bind_host", cli::Value::Str("127.0.0.1".into()))]);
+        auth::set_process_secret(Some(made), true);
+        return Ok(());
+    }
+    auth::set_process_secret(secret, false);
+    Ok(())
+}
+
 /// `--processes N` without `--worker`: this process becomes the master of N local workers.
 fn become_processes_master(parsed: &mut cli::Parsed, n: usize) {
     parsed.set([
@@ -240,6 +272,7 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     let mut parsed = cli::parse(&argv, &env, &loaded.custom_args)?;
     // an arrival rate where it cannot apply is refused before any process starts
     startup::open_plan(&parsed.options)?;
+    master_secret(&mut parsed)?;
     let (local_workers, child) = processes(&mut parsed, &argv)?;
     // (the runtime starts only now: a process that forks must not have other threads)
     let services = Services::start()?;

@@ -82,7 +82,11 @@ fn bind_master(services: &Services, options: &Options) -> Result<MasterConn, Exi
     let _rt = services.rt.enter();
     let (bound, link) = services
         .rt
-        .block_on(distributed::master::bind(&host, port))
+        .block_on(distributed::master::bind(
+            &host,
+            port,
+            distributed::auth::process_secret(),
+        ))
         .map_err(|message| {
             log::log(log::Level::Error, "locust.runners", &message);
             ExitStatus::user("", 1)
@@ -135,14 +139,22 @@ fn connect_worker(
         port,
         base_path: options.web_base_path.clone(),
         client_id: distributed::proto::worker_client_id(),
+        secret: distributed::auth::process_secret(),
     };
-    let Some(conn) = services.rt.block_on(worker::connect(&addr)) else {
-        log::log(
-            log::Level::Error,
-            "locust.main",
-            "Failed to connect to the Locust master: ",
-        );
-        return Err(ExitStatus::user("", 255));
+    let conn = match services.rt.block_on(worker::connect(&addr)) {
+        Ok(conn) => conn,
+        Err(None) => {
+            log::log(
+                log::Level::Error,
+                "locust.main",
+                "Failed to connect to the Locust master: ",
+            );
+            return Err(ExitStatus::user("", 255));
+        }
+        Err(Some(line)) => {
+            log::log(log::Level::Error, "locust.main", &line);
+            return Err(ExitStatus::user("", 1));
+        }
     };
     log::log(
         log::Level::Debug,

@@ -186,6 +186,11 @@ pub fn load_locustfiles(pre: &cli::Pre) -> Result<Loaded, ExitStatus> {
 /// that forks must not have other threads.
 fn download_locustfiles(pre: &cli::Pre) -> Result<Vec<String>, ExitStatus> {
     let port = cli::port("--master-port", pre.master_port).map_err(|e| ExitStatus::user(e, 1))?;
+    let secret = crate::distributed::auth::load(
+        pre.master_secret_file.as_deref(),
+        std::env::var(crate::distributed::auth::ENV).ok(),
+    )
+    .map_err(|line| ExitStatus::user(line, 1))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -194,6 +199,7 @@ fn download_locustfiles(pre: &cli::Pre) -> Result<Vec<String>, ExitStatus> {
         .block_on(crate::distributed::worker::download_locustfiles(
             &pre.master_host,
             port,
+            secret.as_ref(),
         ))
         .map_err(|line| ExitStatus::user(line, 1))?;
     let mut paths = Vec::new();

@@ -191,6 +191,8 @@ pub struct Pre {
     pub master: bool,
     pub master_host: String,
     pub master_port: i64,
+    /// For `-f -`: the master secret's file (`--master-secret-file`).
+    pub master_secret_file: Option<String>,
 }
 
 /// The process environment, injectable for tests.
@@ -379,6 +381,7 @@ pub fn pre_parse(argv: &[String], env: &Env) -> Result<Pre, CliError> {
         master: o.master,
         master_host: o.master_host,
         master_port: o.master_port,
+        master_secret_file: o.master_secret_file,
     };
     let flag = |k: &str| matches!(values.get(k), Some(Value::Bool(true)));
     if flag("help") || flag("version") {

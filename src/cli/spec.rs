@@ -166,6 +166,9 @@ pub struct OptSpec {
     pub metavar: Option<&'static str>,
     /// `None` hides the option from the help.
     pub help: Option<&'static str>,
+    /// A credential (or where one is kept): a master leaves it out of the options each `spawn` carries to its
+    /// workers (`distributed::node`), which never need it.
+    pub secret: bool,
 }
 
 use super::Value;
@@ -346,6 +349,7 @@ macro_rules! declare {
             group: $group:ident, $(env: $env:literal,)?
             $(metavar: $metavar:literal,)?
             $(help: $help:literal,)?
+            $(secret: $secret:literal,)?
         } => $(@$who:ident)? $($(#[$fdoc:meta])* $field:ident: $fty:ty = $read:path)?;
     )*) => {
         /// Every built-in option, in Locust's declaration order.
@@ -359,6 +363,7 @@ macro_rules! declare {
                 group: Group::$group,
                 metavar: some!($($metavar)?),
                 help: some!($($help)?),
+                secret: false $(|| $secret)?,
             }),*]
         }
 
@@ -528,6 +533,7 @@ declare! {
         kind: K::Reject { message: "The --web-auth parameters has been replaced with --web-login. See https://docs.locust.io/en/stable/extending-locust.html#authentication for details", takes_value: true, }, default: D::None,
         group: WebUi, env: "LOCUST_WEB_AUTH",
         metavar: "<username:password>",
+        secret: true,
     } => @parser;
     {
         flags: ["--web-login"], dest: "web_login",
@@ -854,6 +860,7 @@ declare! {
         group: WebUi, env: "RLOCUST_WEB_AUTH",
         metavar: "<username:password>",
         help: "Require HTTP basic authentication with this user name and password for every page and API call of the web UI (or set RLOCUST_WEB_AUTH).",
+        secret: true,
     } =>
         /// `--basic-auth USER:PASS` (env `RLOCUST_WEB_AUTH`): HTTP basic auth in front of the web UI.
         basic_auth: Option<String> = read::text;
@@ -1019,6 +1026,18 @@ declare! {
         help: "With --arrival-rate: users started (on_start included) before the first arrival, so early iterations do not wait for a user to start. Default 0.",
     } =>
         initial_users: Option<i64> = read::int;
+    // Not in Locust: workers that prove a secret shared with their master (issue 51; distributed::auth). The secret
+    // itself is read from RLOCUST_MASTER_SECRET, never from the command line (which every local user can read).
+    {
+        flags: ["--master-secret-file"], dest: "master_secret_file",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Master, env: "RLOCUST_MASTER_SECRET_FILE",
+        metavar: "<path>",
+        help: "A file holding the master secret (e.g. a mounted Kubernetes Secret); or set the secret itself in RLOCUST_MASTER_SECRET. With a secret, master and workers prove to each other that they hold it (HMAC challenge-response: it never crosses the network; the traffic is not encrypted) and a master refuses workers that do not. Give the same secret to the master and each worker. Off by default (Locust's workers cannot prove one).",
+        secret: true,
+    } =>
+        /// `--master-secret-file PATH` (`distributed::auth::load`).
+        master_secret_file: Option<String> = read::text;
     {
         flags: [], dest: "user_classes",
         kind: K::Positional, default: D::UserClassesEnv,
@@ -1054,7 +1073,22 @@ pub fn pre_table() -> Vec<OptSpec> {
     out.extend(pick("master"));
     out.extend(pick("master_host"));
     out.extend(pick("master_port"));
+    out.extend(pick("master_secret_file"));
     out
+}
+
+/// Whether `dest` is a credential a master keeps to itself (a row marked `secret: true`).
+pub fn is_secret(dest: &str) -> bool {
+    static SECRET: std::sync::OnceLock<BTreeSet<&'static str>> = std::sync::OnceLock::new();
+    SECRET
+        .get_or_init(|| {
+            table()
+                .iter()
+                .filter(|o| o.secret)
+                .map(|o| o.dest)
+                .collect()
+        })
+        .contains(dest)
 }
 
 /// Usage line at the top of the help.

@@ -180,6 +180,7 @@ fn defaults_cover_every_dest_in_locust_order() {
         "arrival_stages",
         "arrival_max_users",
         "arrival_initial_users",
+        "master_secret_file",
         "user_classes",
     ];
     assert_eq!(dests, expected);
@@ -376,7 +377,7 @@ fn abbreviations_and_value_forms() {
     assert_eq!(e.exit_code(), 2);
     assert_eq!(
         err(&["--ma"], &env).message(),
-        "rlocust: error: ambiguous option: --ma could match --master, --master-bind-host, --master-bind-port, --master-host, --master-port"
+        "rlocust: error: ambiguous option: --ma could match --master, --master-bind-host, --master-bind-port, --master-host, --master-port, --master-secret-file"
     );
     for args in [
         &["-u5"][..],

@@ -9,6 +9,15 @@
 //! they run. Stats reports are merged into the run's [`RequestStats`] (`stats_wire`), so the console, CSV, JSON,
 //! HTML and web UI outputs of a master are those of a standalone run.
 //!
+//! # Strangers (docs/distributed.md, "Who may join")
+//!
+//! Only `client_ready` (which registers a worker) and `locustfile` (a `-f -` worker's request) are taken from any
+//! peer; every other message is acted upon only when it comes from a registered connection whose identity is the
+//! message's node id ([`Master::admitted`]); the rest is refused with one line per connection. Kinds the protocol does not have go to Python as messages off the network (`Command::Dist`), where
+//! only the locustfile's registered types are taken; the runner's own commands to Python are `Command::Own`,
+//! which nothing read here can become. The sizes, queues and the master secret are the router's
+//! ([`super::router`], [`super::auth`]).
+//!
 //! # Built for fleets (docs/performance.md, "A master for 10,000 workers")
 //!
 //! - **Constant cost per message.** A message touches its worker's record and the counters it changes (the
@@ -93,9 +102,15 @@ pub struct Link {
 }
 
 /// Bind the ROUTER (Locust's "port was busy" line and exit 1 when the address is in use). Returns the port bound
-/// (for port 0) and the link.
-pub async fn bind(host: &str, port: u16) -> Result<(u16, Link), String> {
-    let (router, inbound) = Router::bind(host, port).await.map_err(|e| {
+/// (for port 0) and the link. `secret`: the master secret workers must prove ([`super::auth`]); without one, a
+/// master listening beyond loopback says at start that anyone who reaches the port can join.
+pub async fn bind(
+    host: &str,
+    port: u16,
+    secret: Option<Arc<super::auth::Secret>>,
+) -> Result<(u16, Link), String> {
+    let open = secret.is_none();
+    let (router, inbound) = Router::bind(host, port, secret).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::AddrInUse {
             let port_string = if host == "*" {
                 port.to_string()
@@ -109,6 +124,16 @@ pub async fn bind(host: &str, port: u16) -> Result<(u16, Link), String> {
             format!("Cannot bind the master to {host}:{port}: {e}")
         }
     })?;
+    if open && !loopback(host) {
+        log::warning(
+            "locust.runners",
+            &format!(
+                "The master listens on {host}:{} and does not authenticate workers: anyone who can reach this port can join as a worker, receive the locustfile's options and tasks and send results. Use --master-bind-host 127.0.0.1, or set a master secret on the master and its workers ({} or --master-secret-file)",
+                router.port(),
+                super::auth::ENV
+            ),
+        );
+    }
     let (done, _) = watch::channel(false);
     Ok((
         router.port(),
@@ -118,6 +143,14 @@ pub async fn bind(host: &str, port: u16) -> Result<(u16, Link), String> {
             done,
         },
     ))
+}
+
+/// Whether a bind host is a loopback address only (`*`, `""`, `0.0.0.0`, `::` and names are not).
+fn loopback(host: &str) -> bool {
+    let h = host.trim_matches(|c| c == '[' || c == ']');
+    h == "localhost"
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Where a start is.
@@ -515,6 +548,7 @@ impl Master {
         if !removed.is_empty() {
             for id in &removed {
                 self.roster.remove(id);
+                self.router.forget(id);
             }
             if matches!(self.shared.state(), State::Running | State::Spawning) {
                 self.dispatcher = None;
@@ -598,8 +632,8 @@ impl Master {
         };
         if self.plan.shape {
             // the shape runs in Python; its ticks come back as Control::Start
-            drop(self.bridge.command(Command::Dist {
-                kind: "_start_shape".into(),
+            drop(self.bridge.command(Command::Own {
+                kind: "_start_shape",
                 data: Value::Nil,
                 node_id: self.node.client_id.clone(),
             }));
@@ -809,8 +843,8 @@ impl Master {
         self.shared.record_final_counts(self.roster.reported());
         self.shared.set_state(State::Stopping);
         if self.shared.shape() == ShapePhase::Running {
-            drop(self.bridge.command(Command::Dist {
-                kind: "_end_shape".into(),
+            drop(self.bridge.command(Command::Own {
+                kind: "_end_shape",
                 data: Value::Nil,
                 node_id: self.node.client_id.clone(),
             }));
@@ -933,14 +967,66 @@ impl Master {
         over
     }
 
+    /// Whether a message from `conn` that names worker `id` comes from that worker: the connection's identity is
+    /// the worker's, and the connection registered (its `client_ready` taken, or, as after Locust's `reconnect`, a
+    /// new connection with a registered worker's identity: the router registers those; with the master secret,
+    /// every connection that reaches here has proven it). A worker this master removed since (missing too long)
+    /// is still heard on its connection: its late reports are merged, as Locust merges them, and the handlers of
+    /// the other kinds look it up in the roster as Locust's do.
+    fn admitted(&self, conn: &Conn, id: &str) -> bool {
+        &*conn.id == id && conn.is_registered()
+    }
+
+    /// A message from a peer that is not a registered worker (or that names another worker): nothing is done, one
+    /// line per connection.
+    fn refuse(&self, conn: &Conn, msg: &Message) {
+        if conn
+            .refusal_logged
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
+        let why = if conn.is_registered() {
+            "its node id is not its connection's"
+        } else {
+            "not a registered worker (it has not sent client_ready)"
+        };
+        log::warning(
+            "locust.runners",
+            &format!(
+                "Ignored a '{}' message from {} (node id '{}'): {why}. Further messages from it are ignored without a line",
+                msg.kind, conn.id, msg.node_id
+            ),
+        );
+    }
+
+    /// A worker (or the router) is done with a worker: a new connection with its identity must register again.
+    fn forget(&mut self, id: &str) {
+        self.router.forget(id);
+    }
+
     /// One message from a worker; true when the run is over.
     async fn handle(&mut self, conn: &Arc<Conn>, at: Instant, msg: Message) -> bool {
         let addr: &str = &conn.id;
         let id = msg.node_id.as_str();
+        match msg.kind.as_str() {
+            // a peer becomes a worker with `client_ready`; a `-f -` worker asks for the locustfiles before it
+            // (from a temporary id, as Locust's)
+            kind::CLIENT_READY | kind::LOCUSTFILE => {}
+            // Locust asks a worker it does not know that reports spawning to quit (one it removed as dead)
+            kind::SPAWNING | kind::SPAWNING_COMPLETE if addr == id && !self.roster.contains(id) => {
+            }
+            _ if !self.admitted(conn, id) => {
+                self.refuse(conn, &msg);
+                return false;
+            }
+            _ => {}
+        }
         // a worker's messages arrive on its newest connection
         if let Some(w) = self.roster.get_mut(id)
             && !Arc::ptr_eq(&w.conn, conn)
             && &*conn.id == id
+            && conn.is_registered()
         {
             w.conn = conn.clone();
         }
@@ -951,8 +1037,8 @@ impl Master {
                 self.open_report(id, &msg.data);
                 if listened::on(&listened::WORKER_REPORT) {
                     // the locustfile's listeners see the whole report, as Locust's do (theirs run first)
-                    drop(self.bridge.command(Command::Dist {
-                        kind: "_worker_report".into(),
+                    drop(self.bridge.command(Command::Own {
+                        kind: "_worker_report",
                         data: msg.data.clone(),
                         node_id: msg.node_id.clone(),
                     }));
@@ -1001,6 +1087,7 @@ impl Master {
                 }
             }
             kind::CLIENT_STOPPED => {
+                self.forget(id);
                 if self.roster.remove(id).is_none() {
                     log::warning(
                         "locust.runners",
@@ -1022,6 +1109,7 @@ impl Master {
                 if let Some(q) = self.quitting.as_mut() {
                     q.last_answer = Instant::now();
                 }
+                self.forget(id);
                 if self.roster.remove(id).is_some() {
                     if self.dispatcher.is_some() {
                         self.leave(id);
@@ -1079,7 +1167,9 @@ impl Master {
             }
             kind::LOCUSTFILE => self.send_locustfiles(conn, &msg),
             _ => {
-                // the locustfile's own message types (Python knows which are registered)
+                // anything else a registered worker sends is Python's: one of the locustfile's own message types,
+                // or Locust's "Unknown message type" warning (never one of the runners' own commands: those are
+                // `Command::Own`, which nothing off the network becomes)
                 drop(self.bridge.command(Command::Dist {
                     kind: msg.kind,
                     data: msg.data,
@@ -1145,6 +1235,7 @@ impl Master {
             kwargs: vec![("client_id".into(), Arg::Str(msg.node_id.clone()))],
         }));
         let again = self.roster.contains(&addr);
+        conn.register();
         self.roster.insert(addr.clone(), index, conn.clone(), at);
         if self.dispatcher.is_some() {
             self.join(&addr);
@@ -1473,6 +1564,16 @@ mod tests {
             Duration::from_secs_f64(4.5)
         );
         assert_eq!(with("lots"), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn only_loopback_binds_skip_the_warning() {
+        for host in ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"] {
+            assert!(loopback(host), "{host}");
+        }
+        for host in ["*", "", "0.0.0.0", "::", "10.0.0.5", "my-host"] {
+            assert!(!loopback(host), "{host}");
+        }
     }
 
     #[test]

@@ -12,7 +12,9 @@
 //! - `listened`: which distributed-mode events (`report_to_master`, `worker_report`, `heartbeat_*`) have Python
 //!   listeners, so the runners call Python only for those;
 //! - `node`: what Python's runner object reads of the node (ids, index, the master's workers) and sends;
-//! - `processes`: `--processes N`, local worker processes started and reaped by this one.
+//! - `processes`: `--processes N`, local worker processes started and reaped by this one;
+//! - `auth`: the master secret (opt-in): workers and master prove it to each other on each connection.
+pub mod auth;
 pub mod dispatch;
 pub mod listened;
 pub mod master;

@@ -139,7 +139,47 @@ impl Node {
         self.spawn_info.lock().clone()
     }
 
+    /// What the next `spawn` messages carry. The credentials among the options (`--basic-auth`, the master secret's
+    /// file: the rows `cli::spec` marks `secret`) are left out here, the one way into a `spawn`: the web UI's
+    /// password never leaves the master. The locustfile's own options go as they are (its tasks on the workers
+    /// read them, as under Locust), and only to registered workers (the master sends `spawn` to no one else).
     pub fn set_spawn_info(&self, host: Option<String>, parsed_options: Value) {
-        *self.spawn_info.lock() = (host, parsed_options);
+        *self.spawn_info.lock() = (host, without_secrets(parsed_options));
+    }
+}
+
+/// `parsed_options` without rlocust's credentials.
+fn without_secrets(options: Value) -> Value {
+    match options {
+        Value::Map(pairs) => Value::Map(
+            pairs
+                .into_iter()
+                .filter(|(k, _)| !k.as_str().is_some_and(crate::cli::spec::is_secret))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spawn_options_leave_credentials_behind() {
+        let options = without_secrets(Value::map([
+            ("basic_auth", Value::str("admin:hunter2")),
+            ("web_auth", Value::str("a:b")),
+            ("master_secret_file", Value::str("/run/secret")),
+            ("num_users", Value::Int(3)),
+            ("my_custom_token", Value::str("kept: the locustfile's own")),
+        ]));
+        let keys: Vec<&str> = options
+            .as_map()
+            .unwrap()
+            .iter()
+            .filter_map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(keys, ["num_users", "my_custom_token"]);
     }
 }

@@ -15,6 +15,10 @@
 //! exporters) cannot be forked safely; rlocust then starts the program again per child ([`spawn`]), each child
 //! told its master's address by the environment variable [`CHILD_ENV`].
 //!
+//! Its workers being local, such a master listens on 127.0.0.1 and gives them a random master secret
+//! (`distributed::auth`: set before the fork, so forked children hold it; in a started child's environment),
+//! unless `--master-bind-host` or a secret was given (`app::master_secret`).
+//!
 //! Either way a child drops what makes no sense on a worker, as Locust's children do (`-t`, `--autostart`,
 //! `--csv`, `--csv-full-history`, `--html`, `--print-stats`; rlocust also drops `--json` and `--json-file`,
 //! which the master writes, so the children do not overwrite its file).
@@ -65,6 +69,11 @@ pub fn spawn(n: usize, argv: &[String], host: &str, port: u16) -> std::io::Resul
     for _ in 0..n {
         let mut c = relaunch();
         c.args(argv).env(CHILD_ENV, format!("{host}:{port}"));
+        if let Some(secret) = super::auth::generated_secret() {
+            // the master secret this master made for its own workers (in the environment: a command line is
+            // readable by every local user)
+            c.env(super::auth::ENV, secret.text());
+        }
         let child = c.spawn()?;
         // reaped by pid below (a `Child` is not reaped when dropped)
         started.pids.push(child.id() as libc::pid_t);

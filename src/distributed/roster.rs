@@ -424,7 +424,7 @@ mod tests {
     async fn conn() -> Arc<Conn> {
         use crate::distributed::router::Router;
         use crate::distributed::zmtp;
-        let (router, mut rx) = Router::bind("127.0.0.1", 0).await.unwrap();
+        let (router, mut rx) = Router::bind("127.0.0.1", 0, None).await.unwrap();
         let mut s = tokio::net::TcpStream::connect(("127.0.0.1", router.port()))
             .await
             .unwrap();

@@ -23,14 +23,32 @@
 //! - **A peer reconnecting with the same identity takes over** (libzmq's `ZMQ_ROUTER_HANDOVER`): Locust's
 //!   `reconnect` makes a worker open a new connection with its old id, and the new one must win.
 //!
+//! # Strangers (issue 51)
+//!
+//! The port takes connections from anyone who reaches it, so what a peer can cost is bounded before it is trusted:
+//! - **The master secret** ([`super::auth`], opt-in): with it, a new connection's first message must answer the
+//!   challenge sent right after the ZMTP handshake; until then nothing it sends reaches the master's loop and it
+//!   takes over no identity. A peer that does not answer is refused with one line (once per identity) and held
+//!   until [`REGISTER_TIMEOUT`]; one with a wrong proof is told so and closed.
+//! - **Registration**: a connection is registered once the master took its `client_ready` (or, without a secret,
+//!   when its identity is a registered worker's: Locust's `reconnect` opens a new connection that sends no
+//!   `client_ready`). Before that its frames are at most [`UNREGISTERED_MAX_FRAME`] bytes, and it is closed after
+//!   [`REGISTER_TIMEOUT`]; at most [`MAX_UNREGISTERED`] such connections are open at once and at most
+//!   [`MAX_CONNECTIONS`] in all (past either, no new connection is accepted until one ends: the kernel's backlog
+//!   holds them, as a full libzmq socket does).
+//! - **Replies are bounded per peer**: once [`PEER_QUEUE_LIMIT`] bytes wait to be written to a peer, its connection
+//!   is not read until they drain (libzmq's high-water mark does the same), so a peer that sends PINGs and never
+//!   reads stops being read instead of growing the master's memory.
+//!
 //! Like libzmq, peers are not told apart by connection state: a closed connection only stops routing to its
 //! identity (Locust's master learns of lost workers from missing heartbeats). Not done, as Locust does not need
 //! them: TCP keepalive (the heartbeats find dead peers), IPv6 for `*` (bound as 0.0.0.0, as before).
+use super::auth::{self, Refusal, Secret};
 use super::zmtp::{self, Incoming, ZmtpError};
-use crate::msgpack::{CodecError, Message};
+use crate::msgpack::{CodecError, Message, Value};
 use bytes::Bytes;
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -43,6 +61,33 @@ use tokio::sync::{Notify, mpsc};
 pub const INBOUND_CAPACITY: usize = 32 * 1024;
 /// Unwritten routine bytes to one peer past which more routine messages to it are dropped.
 pub const ROUTINE_BACKLOG_LIMIT: usize = 1 << 20;
+/// Unwritten bytes to one peer past which its connection is not read until they drain: what a peer that never
+/// reads can make the master hold (PONGs to its PINGs, replies to its heartbeats). Far above what a worker has
+/// waiting in normal runs (a `spawn` is about a kilobyte); a larger single message (a locustfile) still goes out.
+pub const PEER_QUEUE_LIMIT: usize = 256 << 10;
+/// The largest frame from a connection that has not registered: a `client_ready`, a `locustfile` request or an
+/// answer to the master secret's challenge is under 200 bytes; 64 KiB leaves room and bounds what
+/// [`MAX_UNREGISTERED`] strangers can make the master buffer (64 MiB at most).
+pub const UNREGISTERED_MAX_FRAME: usize = 64 << 10;
+/// How long a connection may stay unregistered (no `client_ready` taken, or the secret not proven) before it is
+/// closed. A worker registers within milliseconds; a `-f -` worker's download connection is done within seconds.
+pub const REGISTER_TIMEOUT: Duration = Duration::from_secs(60);
+/// Connections not registered yet, at most (past it, no connection is accepted until one registers or ends).
+/// 10,000 workers starting together register as fast as the master reads them, well within this.
+pub const MAX_UNREGISTERED: usize = 2048;
+/// Connections in all, at most: room for the 10,000-worker fleet (bench/fleet.py) with their reconnections,
+/// and a bound on the file descriptors and tasks a crowd of peers can take.
+pub const MAX_CONNECTIONS: usize = 20_000;
+/// Decoded values (msgpack scalars, arrays and maps: 32 bytes each at least) in messages read and not yet handled
+/// by the master's loop, over all connections, at most: past it, connections wait before they decode more, as
+/// they wait when the inbound queue is full. Bounds what decoded messages can hold at once (about 512 MiB of values
+/// at most) where [`INBOUND_CAPACITY`] counts messages whatever their size; a fleet's reports are a few thousand
+/// values each, far below it while the master keeps up.
+pub const INFLIGHT_VALUES: usize = 16 << 20;
+/// How long a new connection has to answer the master secret's challenge.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Identities whose refusal was logged, at most (then the memory is cleared and starts over).
+const REFUSALS_REMEMBERED: usize = 4096;
 /// How long an idle I/O thread of a master waits before it sleeps on its sockets, in µs (0: not a master).
 static PARK_DELAY_US: AtomicU64 = AtomicU64::new(0);
 
@@ -91,6 +136,36 @@ pub struct Inbound {
     pub at: Instant,
     /// The decoded message, or why it could not be decoded.
     pub msg: Result<Message, CodecError>,
+    /// Its decoded values, counted in the router's in-flight budget until the master's loop drops it.
+    _charge: Charge,
+}
+
+/// Values decoded and not yet handled by the master ([`INFLIGHT_VALUES`]), given back when dropped.
+struct Charge {
+    shared: Arc<Shared>,
+    values: usize,
+}
+
+impl Charge {
+    /// The values actually decoded (at most those reserved): give the rest back.
+    fn settle(&mut self, values: usize) {
+        let back = self.values.saturating_sub(values);
+        if back > 0 {
+            self.values -= back;
+            self.shared.inflight.fetch_sub(back, Ordering::AcqRel);
+            self.shared.inflight_room.notify_waiters();
+        }
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.shared
+            .inflight
+            .fetch_sub(self.values, Ordering::AcqRel);
+        // (waiters are rare: only while the master is far behind)
+        self.shared.inflight_room.notify_waiters();
+    }
 }
 
 struct Out {
@@ -110,6 +185,14 @@ pub struct Conn {
     serial: u64,
     /// This connection, for the routine batch.
     me: std::sync::OnceLock<std::sync::Weak<Conn>>,
+    /// The master took this connection's `client_ready` (or its identity is a registered worker's).
+    registered: Arc<AtomicBool>,
+    /// The master logged a refusal of this connection's messages already (one line per peer).
+    pub refusal_logged: AtomicBool,
+    /// Bytes queued to this peer and not written yet (all priorities).
+    queued_bytes: AtomicUsize,
+    /// Woken when `queued_bytes` falls to [`PEER_QUEUE_LIMIT`] (the reader waits for it).
+    room: Notify,
 }
 
 impl Conn {
@@ -127,6 +210,7 @@ impl Conn {
             self.routine_queued.fetch_add(len, Ordering::Relaxed);
         }
         self.shared.queued.fetch_add(1, Ordering::AcqRel);
+        self.queued_bytes.fetch_add(len, Ordering::AcqRel);
         if priority == Priority::Routine {
             // routine messages leave together, every ROUTINE_FLUSH (see `flush_routine`)
             let mut batch = self.shared.routine.lock();
@@ -167,6 +251,10 @@ impl Conn {
         if priority == Priority::Routine {
             self.routine_queued.fetch_sub(len, Ordering::Relaxed);
         }
+        let before = self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+        if before > PEER_QUEUE_LIMIT && before - len <= PEER_QUEUE_LIMIT {
+            self.room.notify_waiters();
+        }
         if self.shared.queued.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.shared.drained.notify_waiters();
         }
@@ -190,6 +278,33 @@ impl Conn {
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Relaxed)
     }
+
+    /// Whether the master took this connection as a worker's.
+    pub fn is_registered(&self) -> bool {
+        self.registered.load(Ordering::Acquire)
+    }
+
+    /// The master takes this connection as its worker's: larger frames, no registration deadline; its identity is
+    /// remembered as a worker's (a reconnection with it is registered at once, see [`Router::forget`]).
+    pub fn register(&self) {
+        if !self.registered.swap(true, Ordering::AcqRel) {
+            self.shared.unregistered.fetch_sub(1, Ordering::AcqRel);
+        }
+        self.shared.known.lock().insert(self.id.clone());
+    }
+
+    /// Wait until the bytes queued to this peer are at most [`PEER_QUEUE_LIMIT`].
+    async fn room(&self) {
+        loop {
+            let notified = self.room.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.queued_bytes.load(Ordering::Acquire) <= PEER_QUEUE_LIMIT || self.is_closed() {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 struct Shared {
@@ -201,6 +316,56 @@ struct Shared {
     queued: AtomicUsize,
     drained: Notify,
     serial: AtomicU64,
+    /// The master secret (`None`: anyone may connect, as with Locust).
+    secret: Option<Arc<Secret>>,
+    /// Open connections, and those of them not registered.
+    connections: AtomicUsize,
+    unregistered: AtomicUsize,
+    /// The identities of registered workers (a reconnection with one is registered at once).
+    known: Mutex<HashSet<Arc<str>>>,
+    /// Identities (or addresses) whose refusal was logged.
+    refused: Mutex<HashSet<String>>,
+    /// Decoded values not handled yet ([`INFLIGHT_VALUES`]), and the wake-up of connections waiting for room.
+    inflight: AtomicUsize,
+    inflight_room: Notify,
+}
+
+impl Shared {
+    /// Reserve room for decoding a payload of `len` bytes (it holds at most that many values): wait while the
+    /// values in flight would pass [`INFLIGHT_VALUES`] (never when none are, so one large message always goes).
+    async fn reserve(self: &Arc<Self>, len: usize) -> Charge {
+        let want = len.min(crate::msgpack::MAX_ELEMENTS);
+        loop {
+            let notified = self.inflight_room.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let now = self.inflight.load(Ordering::Acquire);
+            if (now == 0 || now + want <= INFLIGHT_VALUES)
+                && self
+                    .inflight
+                    .compare_exchange(now, now + want, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+            {
+                return Charge {
+                    shared: self.clone(),
+                    values: want,
+                };
+            }
+            if now == 0 || now + want <= INFLIGHT_VALUES {
+                continue;
+            }
+            notified.await;
+        }
+    }
+
+    /// True the first time `who` is refused (so each refusal is one line per peer).
+    fn first_refusal(&self, who: &str) -> bool {
+        let mut r = self.refused.lock();
+        if r.len() >= REFUSALS_REMEMBERED {
+            r.clear();
+        }
+        r.insert(who.to_owned())
+    }
 }
 
 /// The bound ROUTER.
@@ -212,7 +377,11 @@ pub struct Router {
 impl Router {
     /// Bind `host:port` (`*`: every IPv4 interface; port 0 picks one) and start accepting; what arrives goes to the
     /// returned queue.
-    pub async fn bind(host: &str, port: u16) -> std::io::Result<(Router, mpsc::Receiver<Inbound>)> {
+    pub async fn bind(
+        host: &str,
+        port: u16,
+        secret: Option<Arc<Secret>>,
+    ) -> std::io::Result<(Router, mpsc::Receiver<Inbound>)> {
         let host = if host == "*" { "0.0.0.0" } else { host };
         let host = host.trim_matches(|c| c == '[' || c == ']');
         let listener = listen(host, port).await?;
@@ -224,6 +393,13 @@ impl Router {
             queued: AtomicUsize::new(0),
             drained: Notify::new(),
             serial: AtomicU64::new(0),
+            secret,
+            connections: AtomicUsize::new(0),
+            unregistered: AtomicUsize::new(0),
+            known: Mutex::new(HashSet::new()),
+            refused: Mutex::new(HashSet::new()),
+            inflight: AtomicUsize::new(0),
+            inflight_room: Notify::new(),
         });
         let (tx, rx) = mpsc::channel(INBOUND_CAPACITY);
         tokio::spawn(flush_routine(shared.clone(), tx.clone()));
@@ -256,6 +432,16 @@ impl Router {
     /// Connected peers.
     pub fn connections(&self) -> usize {
         self.shared.conns.lock().len()
+    }
+
+    /// A worker left (or was removed): a later connection with its identity must register again.
+    pub fn forget(&self, id: &str) {
+        self.shared.known.lock().remove(id);
+    }
+
+    /// True the first time this peer is refused (one log line per peer).
+    pub fn first_refusal(&self, who: &str) -> bool {
+        self.shared.first_refusal(who)
     }
 
     /// Wait until everything queued has been written (or `timeout`). True when it was.
@@ -323,12 +509,49 @@ async fn flush_routine(shared: Arc<Shared>, alive: mpsc::Sender<Inbound>) {
     }
 }
 
+/// Counts an open connection (and an unregistered one until it registers) for as long as it lives.
+struct Counted(Arc<Shared>, Arc<AtomicBool>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::AcqRel);
+        if !self.1.swap(true, Ordering::AcqRel) {
+            self.0.unregistered.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tx: mpsc::Sender<Inbound>) {
+    let mut full_logged = false;
     loop {
+        // past the caps, accept nothing until a connection registers or ends (the backlog holds the others)
+        while shared.connections.load(Ordering::Acquire) >= MAX_CONNECTIONS
+            || shared.unregistered.load(Ordering::Acquire) >= MAX_UNREGISTERED
+        {
+            if !full_logged {
+                full_logged = true;
+                crate::log::log(
+                    crate::log::Level::Warning,
+                    "locust.runners",
+                    &format!(
+                        "Master socket: {} connections open, {} of them not registered (limits {MAX_CONNECTIONS} and {MAX_UNREGISTERED}): new connections wait until some end",
+                        shared.connections.load(Ordering::Acquire),
+                        shared.unregistered.load(Ordering::Acquire)
+                    ),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if tx.is_closed() {
+                return;
+            }
+        }
         match listener.accept().await {
-            Ok((stream, _)) => {
+            Ok((stream, from)) => {
+                full_logged = false;
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(connection(stream, shared.clone(), tx.clone()));
+                shared.connections.fetch_add(1, Ordering::AcqRel);
+                shared.unregistered.fetch_add(1, Ordering::AcqRel);
+                tokio::spawn(connection(stream, from, shared.clone(), tx.clone()));
             }
             Err(e) => {
                 // out of file descriptors, most likely: wait for some to be freed
@@ -348,10 +571,14 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tx: mpsc::Sende
 
 async fn connection(
     mut stream: tokio::net::TcpStream,
+    from: std::net::SocketAddr,
     shared: Arc<Shared>,
     tx: mpsc::Sender<Inbound>,
 ) {
-    let (peer, dec) =
+    let registered = Arc::new(AtomicBool::new(false));
+    let _counted = Counted(shared.clone(), registered.clone());
+    let deadline = tokio::time::Instant::now() + REGISTER_TIMEOUT;
+    let (peer, mut dec) =
         match zmtp::handshake(&mut stream, "ROUTER", Some(b""), HANDSHAKE_TIMEOUT).await {
             Ok(x) => x,
             Err(e) => {
@@ -363,6 +590,7 @@ async fn connection(
                 return;
             }
         };
+    dec.set_max_frame(UNREGISTERED_MAX_FRAME);
     let serial = shared.serial.fetch_add(1, Ordering::Relaxed);
     let id: Arc<str> = if peer.identity.is_empty() {
         // libzmq makes up an id for a peer that set none; ours is readable
@@ -370,6 +598,30 @@ async fn connection(
     } else {
         Arc::from(String::from_utf8_lossy(&peer.identity).as_ref())
     };
+    if let Some(secret) = shared.secret.clone() {
+        match authenticate(&mut stream, &mut dec, &secret, &peer.identity, &id).await {
+            Ok(()) => {}
+            Err(Some(refusal)) => {
+                let who = format!("{id} from {}", from.ip());
+                if shared.first_refusal(&id) {
+                    crate::log::log(
+                        crate::log::Level::Warning,
+                        "locust.runners",
+                        &refusal_line(&who, &refusal),
+                    );
+                }
+                if matches!(refusal, Refusal::NoAnswer(_)) {
+                    // a Locust worker (or an rlocust one without the secret): held, unread, until the deadline,
+                    // so that its socket does not reconnect (and be refused) again and again
+                    hold(&mut stream, &mut dec, deadline).await;
+                }
+                return;
+            }
+            Err(None) => return,
+        }
+    }
+    // (registered, a peer's frames may be large: judged when each frame's header is read)
+    dec.set_max_frame_until(UNREGISTERED_MAX_FRAME, registered.clone());
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (close_tx, close_rx) = tokio::sync::oneshot::channel();
     let conn = Arc::new(Conn {
@@ -381,14 +633,22 @@ async fn connection(
         shared: shared.clone(),
         serial,
         me: std::sync::OnceLock::new(),
+        registered,
+        refusal_logged: AtomicBool::new(false),
+        queued_bytes: AtomicUsize::new(0),
+        room: Notify::new(),
     });
     let _ = conn.me.set(Arc::downgrade(&conn));
+    if shared.known.lock().contains(&id) {
+        // a registered worker's new connection (Locust's `reconnect` sends no new `client_ready`)
+        conn.register();
+    }
     if let Some(old) = shared.conns.lock().insert(id, conn.clone()) {
         old.shut();
     }
     let (read, write) = stream.into_split();
     let writer = tokio::spawn(write_loop(write, conn.clone(), out_rx));
-    read_loop(read, dec, conn.clone(), tx, close_rx).await;
+    read_loop(read, dec, conn.clone(), tx, close_rx, deadline).await;
     conn.shut();
     {
         let mut conns = shared.conns.lock();
@@ -399,24 +659,171 @@ async fn connection(
     let _ = writer.await;
 }
 
+/// The log line of a refused connection.
+fn refusal_line(who: &str, refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::NoAnswer(kind) => format!(
+            "Refused worker {who}: it did not prove the master secret (its first message was '{kind}': a Locust worker, or an rlocust worker without {} or --master-secret-file)",
+            auth::ENV
+        ),
+        Refusal::WrongSecret => format!(
+            "Refused worker {who}: its proof of the master secret is wrong (another secret)"
+        ),
+        Refusal::Malformed => {
+            format!("Refused worker {who}: malformed answer to the master secret's challenge")
+        }
+    }
+}
+
+/// Write one message straight to a connection not set up yet.
+async fn write_message(
+    stream: &mut tokio::net::TcpStream,
+    kind: &str,
+    data: Value,
+    id: &str,
+) -> std::io::Result<()> {
+    let payload = Message::new(kind, data, id)
+        .encode()
+        .map_err(std::io::Error::other)?;
+    stream.write_all(&zmtp::frame(&payload)).await
+}
+
+/// The master secret's exchange on a new connection ([`super::auth`]). `Err(None)`: the connection failed (or
+/// timed out) on its own, nothing to log above debug.
+async fn authenticate(
+    stream: &mut tokio::net::TcpStream,
+    dec: &mut zmtp::Decoder,
+    secret: &Secret,
+    identity: &[u8],
+    id: &str,
+) -> Result<(), Option<Refusal>> {
+    let debug = |e: &dyn std::fmt::Display| -> Option<Refusal> {
+        crate::log::log(
+            crate::log::Level::Debug,
+            "locust.runners",
+            &format!("Master socket: authentication of {id} failed: {e}"),
+        );
+        None
+    };
+    let (challenge, data) = auth::challenge().map_err(|e| {
+        crate::log::log(
+            crate::log::Level::Error,
+            "locust.runners",
+            &format!("Master socket: cannot make a challenge (reading /dev/urandom): {e}"),
+        );
+        None
+    })?;
+    write_message(stream, auth::KIND, data, id)
+        .await
+        .map_err(|e| debug(&e))?;
+    let first = async {
+        loop {
+            match zmtp::read_message(stream, dec).await? {
+                Incoming::Message(payload) => return Ok(payload),
+                // (a PING before the answer: nothing is owed to an unauthenticated peer)
+                Incoming::Ping(_) => {}
+            }
+        }
+    };
+    let payload: Bytes = match tokio::time::timeout(AUTH_TIMEOUT, first).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => {
+            let e: ZmtpError = e;
+            return Err(debug(&e));
+        }
+        Err(_) => return Err(debug(&"no answer in time")),
+    };
+    let msg = Message::decode(&payload).map_err(|e| {
+        debug(&e);
+        Some(Refusal::Malformed)
+    })?;
+    match auth::check_answer(secret, &challenge, identity, &msg.kind, &msg.data) {
+        Ok(reply) => write_message(stream, auth::KIND, reply, id)
+            .await
+            .map_err(|e| debug(&e)),
+        Err(refusal) => {
+            if !matches!(refusal, Refusal::NoAnswer(_)) {
+                let error = Value::map([(
+                    "error",
+                    Value::str("the master refused this worker: its master secret differs"),
+                )]);
+                let _ = write_message(stream, auth::KIND, error, id).await;
+            }
+            Err(Some(refusal))
+        }
+    }
+}
+
+/// Read and drop what a refused peer sends until `deadline` (or its connection ends).
+async fn hold(
+    stream: &mut tokio::net::TcpStream,
+    dec: &mut zmtp::Decoder,
+    deadline: tokio::time::Instant,
+) {
+    let drain = async { while zmtp::read_message(stream, dec).await.is_ok() {} };
+    let _ = tokio::time::timeout_at(deadline, drain).await;
+}
+
 async fn read_loop(
     mut read: OwnedReadHalf,
     mut dec: zmtp::Decoder,
     conn: Arc<Conn>,
     tx: mpsc::Sender<Inbound>,
     mut close: tokio::sync::oneshot::Receiver<()>,
+    deadline: tokio::time::Instant,
 ) {
     loop {
+        let registered = conn.is_registered();
+        let unregistered_until = async {
+            if registered {
+                std::future::pending::<()>().await
+            } else {
+                tokio::time::sleep_until(deadline).await
+            }
+        };
+        let next = async {
+            // a peer with too much waiting to be written to it is not read (libzmq's high-water mark)
+            conn.room().await;
+            zmtp::read_message(&mut read, &mut dec).await
+        };
         let incoming = tokio::select! {
-            r = zmtp::read_message(&mut read, &mut dec) => r,
+            r = next => r,
             _ = &mut close => return,
+            _ = unregistered_until => {
+                if !conn.is_registered() {
+                    crate::log::log(
+                        crate::log::Level::Debug,
+                        "locust.runners",
+                        &format!(
+                            "Master socket: closed the connection of {}: not registered within {} s",
+                            conn.id,
+                            REGISTER_TIMEOUT.as_secs()
+                        ),
+                    );
+                    return;
+                }
+                continue;
+            }
         };
         match incoming {
             Ok(Incoming::Message(payload)) => {
+                let at = Instant::now();
+                let mut charge = conn.shared.reserve(payload.len()).await;
+                let msg = match Message::decode_counted(&payload) {
+                    Ok((m, values)) => {
+                        charge.settle(values);
+                        Ok(m)
+                    }
+                    Err(e) => {
+                        charge.settle(0);
+                        Err(e)
+                    }
+                };
                 let item = Inbound {
                     conn: conn.clone(),
-                    at: Instant::now(),
-                    msg: Message::decode(&payload),
+                    at,
+                    msg,
+                    _charge: charge,
                 };
                 if tx.send(item).await.is_err() {
                     return;
@@ -426,6 +833,24 @@ async fn read_loop(
                 conn.send_frame(Bytes::from(pong), Priority::Control);
             }
             Err(ZmtpError::Closed) => return,
+            Err(e @ ZmtpError::TooLarge(..)) => {
+                let who = conn.id.to_string();
+                if conn.shared.first_refusal(&format!("frame:{who}")) {
+                    crate::log::log(
+                        crate::log::Level::Warning,
+                        "locust.runners",
+                        &format!(
+                            "Master socket: closed the connection of {who}: {e} ({})",
+                            if conn.is_registered() {
+                                "a registered worker"
+                            } else {
+                                "not registered yet"
+                            }
+                        ),
+                    );
+                }
+                return;
+            }
             Err(e) => {
                 crate::log::log(
                     crate::log::Level::Debug,
@@ -523,7 +948,7 @@ mod tests {
 
     #[tokio::test]
     async fn messages_both_ways_and_flush() {
-        let (router, mut rx) = Router::bind("127.0.0.1", 0).await.unwrap();
+        let (router, mut rx) = Router::bind("127.0.0.1", 0, None).await.unwrap();
         let (mut s, mut dec) = dealer(router.port(), "host_1").await;
         let hello = Message::new("client_ready", Value::str("2.47.0"), "host_1");
         s.write_all(&zmtp::frame(&hello.encode().unwrap()))
@@ -556,7 +981,7 @@ mod tests {
 
     #[tokio::test]
     async fn same_identity_takes_over() {
-        let (router, mut rx) = Router::bind("127.0.0.1", 0).await.unwrap();
+        let (router, mut rx) = Router::bind("127.0.0.1", 0, None).await.unwrap();
         let (mut first, mut dec1) = dealer(router.port(), "w").await;
         let (mut second, mut dec2) = dealer(router.port(), "w").await;
         let m = Message::new("heartbeat", Value::Nil, "w");
@@ -577,5 +1002,151 @@ mod tests {
         .unwrap();
         assert!(r.is_err());
         assert_eq!(router.connections(), 1);
+    }
+    #[tokio::test]
+    async fn strangers_get_small_frames_and_registered_workers_large_ones() {
+        let (router, mut rx) = Router::bind("127.0.0.1", 0, None).await.unwrap();
+        let (mut s, _dec) = dealer(router.port(), "w").await;
+        let hello = Message::new("client_ready", Value::str("2.47.0"), "w");
+        s.write_all(&zmtp::frame(&hello.encode().unwrap()))
+            .await
+            .unwrap();
+        let got = rx.recv().await.unwrap();
+        assert!(!got.conn.is_registered());
+        got.conn.register();
+        // a registered worker may send a frame larger than a stranger's limit
+        let big = Message::new(
+            "logs",
+            Value::Bytes(vec![7; UNREGISTERED_MAX_FRAME * 2]),
+            "w",
+        );
+        s.write_all(&zmtp::frame(&big.encode().unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(rx.recv().await.unwrap().msg.unwrap().kind, "logs");
+        // a stranger may not: its connection is closed
+        let (mut t, mut dec) = dealer(router.port(), "stranger").await;
+        t.write_all(&zmtp::frame(&big.encode().unwrap()))
+            .await
+            .unwrap();
+        let r = tokio::time::timeout(Duration::from_secs(5), zmtp::read_message(&mut t, &mut dec))
+            .await
+            .unwrap();
+        assert!(r.is_err());
+        // a new connection with a registered worker's identity is registered at once (Locust's reconnect), until
+        // the master forgets the worker
+        for (registered, forget) in [(true, true), (false, false)] {
+            let (mut again, _d) = dealer(router.port(), "w").await;
+            let hb = Message::new("heartbeat", Value::Nil, "w");
+            again
+                .write_all(&zmtp::frame(&hb.encode().unwrap()))
+                .await
+                .unwrap();
+            assert_eq!(rx.recv().await.unwrap().conn.is_registered(), registered);
+            if forget {
+                router.forget("w");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_does_not_read_stops_being_read() {
+        let (router, mut rx) = Router::bind("127.0.0.1", 0, None).await.unwrap();
+        let (mut s, _dec) = dealer(router.port(), "w").await;
+        let hb = Message::new("heartbeat", Value::Nil, "w");
+        s.write_all(&zmtp::frame(&hb.encode().unwrap()))
+            .await
+            .unwrap();
+        let conn = rx.recv().await.unwrap().conn;
+        // more than the limit waits to be written to it (its socket is never read here)
+        let blob = Bytes::from(zmtp::frame(&vec![0u8; 64 << 10]));
+        for _ in 0..(PEER_QUEUE_LIMIT * 64 / (64 << 10)) {
+            conn.send_frame(blob.clone(), Priority::Control);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(conn.queued_bytes.load(Ordering::Acquire) > PEER_QUEUE_LIMIT);
+        // what it sends now is not read (past the one message its reader was already waiting for)
+        s.write_all(&zmtp::frame(&hb.encode().unwrap()))
+            .await
+            .unwrap();
+        let _ = tokio::time::timeout(Duration::from_millis(500), rx.recv()).await;
+        s.write_all(&zmtp::frame(&hb.encode().unwrap()))
+            .await
+            .unwrap();
+        assert!(nothing_arrives(&mut rx).await);
+    }
+
+    /// Nothing reaches the master's queue for half a second.
+    async fn nothing_arrives(rx: &mut mpsc::Receiver<Inbound>) -> bool {
+        tokio::time::timeout(Duration::from_millis(500), rx.recv())
+            .await
+            .is_err()
+    }
+
+    #[tokio::test]
+    async fn the_secret_is_asked_before_anything_else() {
+        use crate::distributed::transport::{TransportError, WorkerSocket};
+        let secret = Arc::new(Secret::new("s3cret").unwrap());
+        let (router, mut rx) = Router::bind("127.0.0.1", 0, Some(secret.clone()))
+            .await
+            .unwrap();
+        let port = router.port();
+        // the right secret: connected, and its messages arrive
+        let mut w = WorkerSocket::connect(
+            "127.0.0.1",
+            port,
+            "w_1",
+            Duration::from_secs(5),
+            Some(&secret),
+        )
+        .await
+        .unwrap();
+        w.send(&Message::new("client_ready", Value::str("2.47.0"), "w_1"))
+            .await
+            .unwrap();
+        let got = rx.recv().await.unwrap();
+        assert_eq!(got.msg.unwrap().kind, "client_ready");
+        // another secret: refused with a line, and nothing arrives
+        let other = Secret::new("other").unwrap();
+        let r = WorkerSocket::connect(
+            "127.0.0.1",
+            port,
+            "w_2",
+            Duration::from_secs(5),
+            Some(&other),
+        )
+        .await;
+        assert!(
+            matches!(r, Err(TransportError::Auth(ref e)) if e.contains("refused")),
+            "{:?}",
+            r.err()
+        );
+        // none: its client_ready never reaches the master, and the challenge is what it reads
+        let (mut s, mut dec) = dealer(port, "w_3").await;
+        let asked = recv(&mut s, &mut dec).await;
+        assert_eq!(asked.kind, auth::KIND);
+        s.write_all(&zmtp::frame(
+            &Message::new("client_ready", Value::str("2.47.0"), "w_3")
+                .encode()
+                .unwrap(),
+        ))
+        .await
+        .unwrap();
+        assert!(nothing_arrives(&mut rx).await);
+        // a stranger with a registered worker's identity does not take its connection over
+        let (mut t, mut tdec) = dealer(port, "w_1").await;
+        assert_eq!(recv(&mut t, &mut tdec).await.kind, auth::KIND);
+        assert!(!router.conn("w_1").unwrap().is_closed());
+        // a worker with a secret facing a master without one stops with a line
+        let (plain, _rx2) = Router::bind("127.0.0.1", 0, None).await.unwrap();
+        let r = WorkerSocket::connect(
+            "127.0.0.1",
+            plain.port(),
+            "w_4",
+            Duration::from_secs(5),
+            Some(&secret),
+        )
+        .await;
+        assert!(matches!(r, Err(TransportError::Auth(ref e)) if e.contains("did not ask")));
     }
 }

@@ -40,7 +40,12 @@ use zeromq::{
     ZmqMessage,
 };
 
+use super::auth::{self, Secret};
 use crate::msgpack::{CodecError, Message};
+
+/// How long a worker holding the master secret waits for each step of the master's side of the exchange (the
+/// master asks as soon as the connection is up).
+const AUTH_WAIT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Error)]
 pub enum TransportError {
@@ -59,6 +64,9 @@ pub enum TransportError {
     Frames(String),
     #[error("timed out")]
     Timeout,
+    /// The master secret's exchange failed: the line to stop with (retrying cannot help).
+    #[error("{0}")]
+    Auth(String),
 }
 
 fn endpoint(host: &str, port: u16) -> String {
@@ -76,19 +84,66 @@ pub struct WorkerSocket {
 }
 
 impl WorkerSocket {
-    /// Connects to the master at `host:port` (retrying while nothing listens yet, at most `timeout`).
+    /// Connects to the master at `host:port` (retrying while nothing listens yet, at most `timeout`). With a
+    /// `secret`, worker and master then prove it to each other ([`super::auth`]) before this returns.
     pub async fn connect(
         host: &str,
         port: u16,
         identity: &str,
         timeout: Duration,
+        secret: Option<&Secret>,
     ) -> Result<Self, TransportError> {
         let mut options = SocketOptions::default();
         options.peer_identity(identity.parse()?);
         options.connect_timeout(timeout);
         let mut socket = DealerSocket::with_options(options);
         socket.connect(&endpoint(host, port)).await?;
-        Ok(WorkerSocket { socket })
+        let mut s = WorkerSocket { socket };
+        if let Some(secret) = secret {
+            s.authenticate(secret, identity, host, port).await?;
+        }
+        Ok(s)
+    }
+
+    /// The worker's side of the master secret's exchange.
+    async fn authenticate(
+        &mut self,
+        secret: &Secret,
+        identity: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<(), TransportError> {
+        let fail = |what: String| TransportError::Auth(format!("Master {host}:{port}: {what}"));
+        let asked = match self.recv_timeout(AUTH_WAIT).await {
+            Ok(m) => m,
+            Err(TransportError::Timeout) => {
+                return Err(fail(format!(
+                    "it did not ask for the master secret within {} s: it runs without one (or is Locust's). Set the same secret on the master, or none on this worker ({} / --master-secret-file)",
+                    AUTH_WAIT.as_secs(),
+                    auth::ENV
+                )));
+            }
+            Err(e) => return Err(e),
+        };
+        if asked.kind != auth::KIND {
+            return Err(fail(format!(
+                "it sent '{}' instead of asking for the master secret: it runs without one. Set the same secret on the master, or none on this worker",
+                asked.kind
+            )));
+        }
+        let (data, expect) =
+            auth::answer(secret, identity.as_bytes(), &asked.data).map_err(fail)?;
+        self.send(&Message::new(auth::KIND, data, identity)).await?;
+        let reply = match self.recv_timeout(AUTH_WAIT).await {
+            Ok(m) => m,
+            Err(TransportError::Timeout) => {
+                return Err(fail(
+                    "it did not answer this worker's proof of the master secret".into(),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        auth::check_reply(&expect, &reply.data).map_err(fail)
     }
 
     pub async fn send(&mut self, msg: &Message) -> Result<(), TransportError> {

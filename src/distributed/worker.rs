@@ -34,6 +34,8 @@ pub struct Address {
     /// `--web-base-path`, which Locust appends to the address in its retry lines.
     pub base_path: String,
     pub client_id: String,
+    /// The master secret this worker proves (`None`: Locust's protocol as it is).
+    pub secret: Option<Arc<super::auth::Secret>>,
 }
 
 /// A connected worker socket and the index the master's `ack` gave it.
@@ -42,40 +44,51 @@ pub struct Connected {
     pub index: i64,
 }
 
-/// Locust's `connect_to_master`: send `client_ready` and wait up to 5 s for `ack`, up to 61 tries. `None` when the
-/// master never answered (the caller logs "Failed to connect to the Locust master" and exits 255).
-pub async fn connect(addr: &Address) -> Option<Connected> {
+/// Locust's `connect_to_master`: send `client_ready` and wait up to 5 s for `ack`, up to 61 tries. `Err(None)`
+/// when the master never answered (the caller logs "Failed to connect to the Locust master" and exits 255);
+/// `Err(Some(line))` when the master secret's exchange failed, or the master asks for a secret this worker does
+/// not have (the caller exits 1 with the line: retrying cannot help).
+pub async fn connect(addr: &Address) -> Result<Connected, Option<String>> {
     let mut socket: Option<WorkerSocket> = None;
     for retry in 1..=proto::tunables().connect_retry_count + 1 {
         let started = Instant::now();
-        let attempt = async {
-            if socket.is_none() {
-                socket = Some(
-                    WorkerSocket::connect(
-                        &addr.host,
-                        addr.port,
-                        &addr.client_id,
-                        proto::tunables().connect_timeout,
-                    )
-                    .await?,
-                );
+        if socket.is_none() {
+            match open(addr).await {
+                Ok(s) => socket = Some(s),
+                Err(TransportError::Auth(line)) => return Err(Some(line)),
+                Err(e) => log::log(
+                    log::Level::Debug,
+                    "locust.runners",
+                    &format!("Connecting to the master failed: {e}"),
+                ),
             }
-            let s = socket.as_mut().expect("connected above");
+        }
+        let attempt = async {
+            let Some(s) = socket.as_mut() else {
+                return Err(TransportError::Timeout);
+            };
             s.send(&proto::client_ready(&addr.client_id)).await?;
             loop {
                 let m = s.recv().await?;
                 if m.kind == kind::ACK {
                     return Ok::<i64, TransportError>(ack_index(&m.data));
                 }
+                if m.kind == super::auth::KIND && addr.secret.is_none() {
+                    return Err(TransportError::Auth(super::auth::none_here(
+                        &addr.host, addr.port,
+                    )));
+                }
             }
         };
         match tokio::time::timeout(proto::tunables().connect_timeout, attempt).await {
             Ok(Ok(index)) => {
-                return Some(Connected {
+                return Ok(Connected {
                     socket: socket.expect("connected"),
                     index,
                 });
             }
+            Ok(Err(TransportError::Auth(line))) => return Err(Some(line)),
+            Ok(Err(TransportError::Timeout)) => {}
             Ok(Err(e)) => {
                 log::log(
                     log::Level::Debug,
@@ -109,14 +122,18 @@ pub async fn connect(addr: &Address) -> Option<Connected> {
             ),
         );
     }
-    None
+    Err(None)
 }
 
 /// `-f -`: Locust's `download_locustfile_from_master`: from a temporary id (`<hostname>_download_locustfile_<hex>`),
 /// ask for the locustfiles every second until the master answers (at most 300 s; after 10 s, and then every 60 s,
 /// "Waiting to connect to master to receive locustfile..." on stderr). Returns the master's `locustfiles` list
 /// (`{"filename", "contents"}` maps or URLs), or the line to exit 1 with.
-pub async fn download_locustfiles(host: &str, port: u16) -> Result<Vec<Value>, String> {
+pub async fn download_locustfiles(
+    host: &str,
+    port: u16,
+    secret: Option<&super::auth::Secret>,
+) -> Result<Vec<Value>, String> {
     let id = format!(
         "{}_download_locustfile_{}",
         proto::worker_client_id()
@@ -148,9 +165,13 @@ pub async fn download_locustfiles(host: &str, port: u16) -> Result<Vec<Value>, S
             warned_at = Some(Instant::now());
         }
         if socket.is_none() {
-            socket = WorkerSocket::connect(host, port, &id, Duration::from_secs(1))
+            socket = match WorkerSocket::connect(host, port, &id, Duration::from_secs(1), secret)
                 .await
-                .ok();
+            {
+                Ok(s) => Some(s),
+                Err(TransportError::Auth(line)) => return Err(line),
+                Err(_) => None,
+            };
         }
         if let Some(s) = socket.as_mut() {
             if s.send(&ask).await.is_err() {
@@ -166,6 +187,9 @@ pub async fn download_locustfiles(host: &str, port: u16) -> Result<Vec<Value>, S
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     };
+    if reply.kind == super::auth::KIND && secret.is_none() {
+        return Err(super::auth::none_here(host, port));
+    }
     if reply.kind != kind::LOCUSTFILE {
         return Err(format!("Got wrong message type from master {}", reply.kind));
     }
@@ -303,15 +327,20 @@ async fn socket_task(
     }
 }
 
-async fn reconnect(addr: &Address) -> Option<WorkerSocket> {
-    match WorkerSocket::connect(
+/// A new connection to the master at `addr` (the master secret proven, when this worker has one).
+async fn open(addr: &Address) -> Result<WorkerSocket, TransportError> {
+    WorkerSocket::connect(
         &addr.host,
         addr.port,
         &addr.client_id,
         proto::tunables().connect_timeout,
+        addr.secret.as_deref(),
     )
     .await
-    {
+}
+
+async fn reconnect(addr: &Address) -> Option<WorkerSocket> {
+    match open(addr).await {
         Ok(s) => Some(s),
         Err(e) => {
             log::log(
@@ -515,8 +544,8 @@ impl Worker {
         let extra = if listened::on(&listened::REPORT_TO_MASTER) {
             let _ = self
                 .bridge
-                .command(Command::Dist {
-                    kind: "_report_to_master".into(),
+                .command(Command::Own {
+                    kind: "_report_to_master",
                     data: Value::Nil,
                     node_id: self.link.client_id.clone(),
                 })
@@ -695,8 +724,8 @@ impl Worker {
         // host and parsed_options go to Python (environment.host, the user classes' host, parsed_options)
         let _ = self
             .bridge
-            .command(Command::Dist {
-                kind: "_spawn_options".into(),
+            .command(Command::Own {
+                kind: "_spawn_options",
                 data: Value::map([
                     ("host", data.get("host").cloned().unwrap_or(Value::Nil)),
                     ("parsed_options", custom_options(data.get("parsed_options"))),

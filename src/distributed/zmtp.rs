@@ -12,6 +12,8 @@
 //! multipart message is frames with the MORE bit on all but the last. Older revisions (ZMTP 1.0/2.0, used by
 //! libzmq < 4) and the PLAIN/CURVE mechanisms are refused with an error: Locust never uses them.
 use bytes::{Buf, Bytes, BytesMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -22,9 +24,13 @@ pub const GREETING_LEN: usize = 64;
 const MORE: u8 = 0x01;
 const LONG: u8 = 0x02;
 const COMMAND: u8 = 0x04;
-/// The largest frame accepted (a `logs` message is tens of KB, a locustfile a few hundred; 64 MiB leaves room for
-/// any real one and keeps a broken peer from making the master allocate gigabytes).
+/// The largest frame accepted by default (a `logs` message is tens of KB, a locustfile a few hundred, a stats
+/// report of 10,000 names a few MB; 64 MiB leaves room for any real one and keeps a broken peer from making the
+/// master allocate gigabytes). The master's ROUTER lowers it for peers that have not registered
+/// ([`Decoder::set_max_frame`], `router::UNREGISTERED_MAX_FRAME`).
 pub const MAX_FRAME: usize = 64 << 20;
+/// The largest frame during the handshake (a READY command is under 100 bytes with Locust's properties).
+const HANDSHAKE_MAX_FRAME: usize = 64 << 10;
 
 #[derive(Debug, Error)]
 pub enum ZmtpError {
@@ -40,8 +46,8 @@ pub enum ZmtpError {
     Command(&'static str),
     #[error("peer socket type {0:?} cannot talk to a {1}")]
     SocketType(String, &'static str),
-    #[error("frame of {0} bytes is larger than the {MAX_FRAME}-byte limit")]
-    TooLarge(u64),
+    #[error("frame of {0} bytes is larger than the {1}-byte limit")]
+    TooLarge(u64, usize),
     #[error("the handshake timed out")]
     Timeout,
     #[error("connection closed")]
@@ -175,9 +181,19 @@ pub struct Frame {
 }
 
 /// Frames out of a byte stream, as they complete.
-#[derive(Default)]
 pub struct Decoder {
     buf: BytesMut,
+    /// The largest frame taken (a larger one is an error before any of it is buffered).
+    max_frame: usize,
+    /// Once this flag is set, frames up to [`MAX_FRAME`] are taken (a master's peer that registered meanwhile:
+    /// looked at when each frame's header is read, so a frame sent after the registration is judged by it).
+    lifted_by: Option<Arc<AtomicBool>>,
+}
+
+impl Default for Decoder {
+    fn default() -> Decoder {
+        Decoder::new()
+    }
 }
 
 impl Decoder {
@@ -186,6 +202,27 @@ impl Decoder {
         // `fill` and `next_frame` as frames need
         Decoder {
             buf: BytesMut::with_capacity(1024),
+            max_frame: MAX_FRAME,
+            lifted_by: None,
+        }
+    }
+
+    /// Take frames of at most `max` bytes from now on.
+    pub fn set_max_frame(&mut self, max: usize) {
+        self.max_frame = max;
+        self.lifted_by = None;
+    }
+
+    /// Take frames of at most `max` bytes until `flag` is set, then up to [`MAX_FRAME`].
+    pub fn set_max_frame_until(&mut self, max: usize, flag: Arc<AtomicBool>) {
+        self.max_frame = max;
+        self.lifted_by = Some(flag);
+    }
+
+    fn limit(&self) -> usize {
+        match &self.lifted_by {
+            Some(f) if f.load(Ordering::Acquire) => MAX_FRAME,
+            _ => self.max_frame,
         }
     }
 
@@ -207,8 +244,9 @@ impl Decoder {
             }
             (2, u64::from(self.buf[1]))
         };
-        if len > MAX_FRAME as u64 {
-            return Err(ZmtpError::TooLarge(len));
+        let limit = self.limit();
+        if len > limit as u64 {
+            return Err(ZmtpError::TooLarge(len, limit));
         }
         let len = len as usize;
         if self.buf.len() < head + len {
@@ -304,6 +342,7 @@ async fn handshake_inner<S: AsyncRead + AsyncWrite + Unpin>(
     out.extend_from_slice(&ready(socket_type, identity));
     io.write_all(&out).await?;
     let mut dec = Decoder::new();
+    dec.set_max_frame(HANDSHAKE_MAX_FRAME);
     while dec.buf.len() < GREETING_LEN {
         dec.fill(io).await?;
         // a peer that is not ZeroMQ is told apart by its first byte
@@ -343,6 +382,7 @@ async fn handshake_inner<S: AsyncRead + AsyncWrite + Unpin>(
             if !compatible(socket_type, &info.socket_type) {
                 return Err(ZmtpError::SocketType(info.socket_type, socket_type));
             }
+            dec.set_max_frame(MAX_FRAME);
             return Ok((info, dec));
         }
         dec.fill(io).await?;
@@ -367,7 +407,21 @@ mod tests {
         assert!(dec.next_frame().unwrap().is_none());
         // a long header with a body over the limit is refused before anything is allocated
         dec.buf.extend_from_slice(&[LONG, 0, 0, 0, 1, 0, 0, 0, 0]);
-        assert!(matches!(dec.next_frame(), Err(ZmtpError::TooLarge(_))));
+        assert!(matches!(
+            dec.next_frame(),
+            Err(ZmtpError::TooLarge(_, MAX_FRAME))
+        ));
+        // a lower limit (a master's, for a peer not registered yet)
+        let mut dec = Decoder::new();
+        dec.set_max_frame(1000);
+        dec.buf.extend_from_slice(&frame(&[0u8; 1000]));
+        assert_eq!(dec.next_frame().unwrap().unwrap().body.len(), 1000);
+        dec.buf
+            .extend_from_slice(&[LONG, 0, 0, 0, 0, 0, 0, 0x03, 0xe9]);
+        assert!(matches!(
+            dec.next_frame(),
+            Err(ZmtpError::TooLarge(1001, 1000))
+        ));
     }
 
     #[test]

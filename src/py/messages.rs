@@ -136,24 +136,28 @@ impl Web {
     }
 }
 
-/// A distributed-mode message for Python: `type`, `data` (decoded as Locust's msgpack would), `node_id`.
+/// A distributed-mode message for Python: `type`, `data` (decoded as Locust's msgpack would), `node_id`;
+/// `internal`: a command of the Rust runner (`Command::Own`), not a message off the network.
 #[pyclass(frozen, module = "_rlocust", get_all)]
 pub struct DistMessage {
     id: u64,
     r#type: String,
     data: Py<PyAny>,
     node_id: String,
+    internal: bool,
 }
 
 #[pymethods]
 impl DistMessage {
     #[new]
-    fn new(id: u64, r#type: String, data: Py<PyAny>, node_id: String) -> Self {
+    #[pyo3(signature = (id, r#type, data, node_id, internal=false))]
+    fn new(id: u64, r#type: String, data: Py<PyAny>, node_id: String, internal: bool) -> Self {
         DistMessage {
             id,
             r#type,
             data,
             node_id,
+            internal,
         }
     }
 
@@ -319,18 +323,36 @@ fn command_object(py: Python<'_>, issued: IssuedCommand) -> PyResult<Py<PyAny>> 
             kind,
             data,
             node_id,
-        } => Py::new(
-            py,
-            DistMessage {
-                id,
-                r#type: kind,
-                data: super::distributed::to_py(py, &data)?,
-                node_id,
-            },
-        )?
-        .into_any(),
+        } => dist_message(py, id, kind, &data, node_id, false)?,
+        Command::Own {
+            kind,
+            data,
+            node_id,
+        } => dist_message(py, id, kind.to_owned(), &data, node_id, true)?,
         Command::Quit => Py::new(py, Quit { id })?.into_any(),
     })
+}
+
+/// A `DistMessage` for Python (`internal`: one of the runner's own commands).
+fn dist_message(
+    py: Python<'_>,
+    id: u64,
+    kind: String,
+    data: &crate::msgpack::Value,
+    node_id: String,
+    internal: bool,
+) -> PyResult<Py<PyAny>> {
+    Ok(Py::new(
+        py,
+        DistMessage {
+            id,
+            r#type: kind,
+            data: super::distributed::to_py(py, data)?,
+            node_id,
+            internal,
+        },
+    )?
+    .into_any())
 }
 
 /// `(completions, commands)` of one drain, emptying `batch` (its buffers are kept for the next drain).

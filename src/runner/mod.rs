@@ -976,6 +976,7 @@ mod tests {
                     Command::Web { action, .. } => format!("web {action}"),
                     Command::WebRequest(r) => format!("web request {}", r.path),
                     Command::Dist { kind, .. } => format!("dist {kind}"),
+                    Command::Own { kind, .. } => format!("own {kind}"),
                     Command::Quit => "quit".into(),
                 };
                 log.lock().push((what.clone(), state));

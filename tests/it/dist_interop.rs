@@ -157,6 +157,7 @@ async fn dist_rust_worker_runs_a_headless_test_for_a_locust_master() {
         port.parse().unwrap(),
         &id,
         Duration::from_secs(30),
+        None,
     )
     .await
     .unwrap_or_else(|e| panic!("connect: {e}\n{}", master.output()));

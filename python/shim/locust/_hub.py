@@ -244,7 +244,10 @@ def _command(command):
                 ok = _runner._web(command)
                 return
             case _rlocust.DistMessage():
-                _runner._on_dist_message(command.type, command.data, command.node_id)
+                if command.internal:
+                    _runner._on_internal(command.type, command.data, command.node_id)
+                else:
+                    _runner._on_dist_message(command.type, command.data, command.node_id)
             case _rlocust.Quit():
                 _done.set()
                 quit_event = getattr(_runner, "_quit_event", None)

@@ -397,16 +397,25 @@ class Runner:
             raise Exception(f"Tried to register listener method for {msg_type}, but it already had a listener!")
         self.custom_messages[msg_type] = (listener, concurrent)
 
+    # A worker takes `update_user_class` from its master (Locust's WorkerRunner does); a master takes none.
+    _wire_user_class_updates = False
+
     def _on_dist_message(self, msg_type, data, node_id):
-        """A message from another node that Python handles (the Rust runner handles the protocol's own)."""
+        """A message another node sent, that Python handles (the Rust runner handles the protocol's own): a worker's
+        `update_user_class`, or a type the locustfile registered. Never one of the runner's own commands
+        (`_on_internal`): anything else is Locust's "Unknown message type" warning, and nothing happens."""
+        if msg_type == "update_user_class" and self._wire_user_class_updates:
+            self.environment.update_user_class(data)
+            return
+        self._on_custom_message(msg_type, data, node_id)
+
+    def _on_internal(self, msg_type, data, node_id):
+        """A command of the Rust runner (`Command::Own`: never a message off the network)."""
         if msg_type == "_spawn_options":
             self._apply_spawn_options(data)
             return
         if msg_type == "_open_mode":  # an open workload (arrival rate) starts: the users wait for arrivals
             _open.set_mode(data)
-            return
-        if msg_type == "update_user_class":
-            self.environment.update_user_class(data)
             return
         if msg_type == "_report_to_master":  # a worker builds a report: Locust fires this with an empty dict
             data = {}
@@ -425,6 +434,9 @@ class Runner:
                 self.shape_greenlet = None
                 self.shape_last_tick = None
             return
+        logger.error(f"Unknown internal command {msg_type}")
+
+    def _on_custom_message(self, msg_type, data, node_id):
         handler = self.custom_messages.get(msg_type)
         if handler is None:
             self._unknown_message(msg_type, node_id)
@@ -757,7 +769,9 @@ class MasterRunner(DistributedRunner):
         _rlocust.dist_send(msg_type, data, client_id)
 
     def _unknown_message(self, msg_type, node_id):
-        logger.warning(f"Unknown message type received from worker {node_id}: {msg_type}")
+        logger.warning(
+            f"Unknown message type received from worker {node_id} (index {self.get_worker_index(node_id)}): {msg_type}"
+        )
 
     def _received_custom(self, msg_type, node_id):
         logger.debug(f"Received {msg_type} message from worker {node_id} (index {self.get_worker_index(node_id)})")
@@ -792,6 +806,8 @@ class WorkerRunner(DistributedRunner):
     @property
     def worker_state(self):
         return self.state
+
+    _wire_user_class_updates = True
 
     def _user_error(self, msg, formatted_tb):
         _rlocust.dist_send("exception", {"msg": msg, "traceback": formatted_tb}, None)

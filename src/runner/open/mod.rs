@@ -249,8 +249,8 @@ pub async fn start(
     a: Assignment,
 ) -> Vec<(String, u64)> {
     let _ = bridge
-        .command(Command::Dist {
-            kind: "_open_mode".into(),
+        .command(Command::Own {
+            kind: "_open_mode",
             data: crate::msgpack::Value::Bool(true),
             node_id: String::new(),
         })
