@@ -3,7 +3,7 @@
 //! Python `float()`, `run_time` a Locust time span; the first bad field ends the walk with Locust's message.
 //!
 //! Multipart bodies are bounded: a boundary of RFC 2046's 1 to 70 characters, at most [`MAX_PARTS`] parts, parsed
-//! in one linear pass (the body itself is at most `routes::MAX_BODY`, read within `routes::BODY_READ_TIMEOUT`).
+//! in one linear pass (the body itself is at most `routes::MAX_BODY`, read within `serve::BODY_READ_TIMEOUT`).
 //!
 //! Who calls it: `web::routes` for `POST /swarm`. Pure functions on bytes and strings; no I/O, no Python.
 use crate::cli::pyval::{py_float, py_int_saturating};

@@ -73,7 +73,7 @@ pub fn probe(st: &WebState, req: &Request, kind: &'static str) -> Probe {
         req.uri(),
         req.headers(),
         Vec::new(),
-        python_routes::peer_of(req),
+        super::serve::peer_of(req),
     );
     // the marker goes last, after the client's headers (a client's own was dropped)
     request

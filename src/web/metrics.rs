@@ -163,7 +163,7 @@ async fn route(listener: &Listener, req: Request) -> Response {
         return super::guard::refused_host(&name);
     }
     if source.basic_auth.is_some() {
-        let peer = super::python_routes::peer_of(&req).ip();
+        let peer = super::serve::peer_of(&req).ip();
         let attempt = req.headers().contains_key(header::AUTHORIZATION);
         if attempt && let Some(wait) = super::guard::throttle().wait(peer) {
             return super::guard::too_many(wait);

@@ -2,12 +2,11 @@
 //! `register_blueprint`): a request for a path the Rust server does not serve is handed to the locustfile's Flask
 //! app on the hub, as one `bridge::Command::WebRequest`, and the app's status, headers and body are sent back.
 //!
-//! - [`forward`]: reads the body (at most [`MAX_REQUEST_BODY`], within `routes::BODY_READ_TIMEOUT`), queues the
+//! - [`forward`]: reads the body (at most [`MAX_REQUEST_BODY`], within `serve::BODY_READ_TIMEOUT`), queues the
 //!   request with the client's address and the server's, and awaits the reply for at most [`REPLY_WAIT`] (then
 //!   504). The hub side is `python/shim/locust/_web.py` (`wsgi`): it builds the WSGI environ and calls the app
 //!   in a greenlet.
-//! - [`Peer`]: the client address `web::serve` records on each request (WSGI `REMOTE_ADDR`), for plain TCP and
-//!   TLS alike.
+//!   The client's address is `serve::peer_of` (WSGI `REMOTE_ADDR`), for plain TCP and TLS alike.
 //!
 //! - [`ask`] and [`web_request`]: the same round trip for `web::login`'s checks (marked with [`GATE_HEADER`]).
 //!
@@ -19,7 +18,6 @@ use crate::bridge::{WebReply, WebRequest};
 use crate::log;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::extract::connect_info::ConnectInfo;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use std::net::SocketAddr;
@@ -30,10 +28,6 @@ pub const REPLY_WAIT: Duration = Duration::from_secs(30);
 
 /// Largest request body handed to the Flask app (larger: 413). The reply's body is bounded on the Python side.
 pub const MAX_REQUEST_BODY: usize = 16 << 20;
-
-/// The client's address of a connection (set by `web::serve` as axum's connect info).
-#[derive(Clone, Copy, Debug)]
-pub struct Peer(pub SocketAddr);
 
 /// Headers that describe one hop's connection, not the response: hyper writes its own.
 const HOP_BY_HOP: [&str; 7] = [
@@ -63,14 +57,6 @@ fn latin1(bytes: &[u8]) -> String {
 
 /// The header that marks the server's own `--web-login` checks (`web::login`) for the shim; a client's is dropped.
 pub const GATE_HEADER: &str = "x-rlocust-gate";
-
-/// The request's client address (WSGI `REMOTE_ADDR`).
-pub fn peer_of(req: &Request) -> SocketAddr {
-    req.extensions()
-        .get::<ConnectInfo<Peer>>()
-        .map(|c| c.0.0)
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
-}
 
 /// The [`WebRequest`] for a request's method, URI and headers (a client's [`GATE_HEADER`] left out), `body`
 /// and client address.
@@ -136,7 +122,7 @@ pub async fn ask(st: &WebState, request: WebRequest) -> Result<WebReply, Respons
 
 /// Hand `req` to the locustfile's Flask app and return its answer.
 pub async fn forward(st: &WebState, req: Request) -> Response {
-    let peer = peer_of(&req);
+    let peer = super::serve::peer_of(&req);
     let (parts, body) = req.into_parts();
     let declared = parts
         .headers
@@ -150,7 +136,7 @@ pub async fn forward(st: &WebState, req: Request) -> Response {
         );
     }
     let read = axum::body::to_bytes(body, MAX_REQUEST_BODY);
-    let body = match tokio::time::timeout(super::routes::BODY_READ_TIMEOUT, read).await {
+    let body = match tokio::time::timeout(super::serve::BODY_READ_TIMEOUT, read).await {
         Ok(Ok(body)) => body,
         Ok(Err(_)) => {
             return plain(

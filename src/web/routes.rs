@@ -55,10 +55,6 @@ const HUB_WAIT: Duration = Duration::from_secs(5);
 /// Largest request body read.
 const MAX_BODY: usize = 1 << 20;
 
-/// How long a client has to send a request body the server reads itself (`/swarm`, `/user`): a body sent a byte
-/// at a time does not hold its connection longer.
-pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
 const NOT_FOUND_HTML: &str = "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n";
 const NOT_ALLOWED_HTML: &str = "<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n";
 const HTML: &str = "text/html; charset=utf-8";
@@ -165,7 +161,7 @@ async fn edge(AxState(st): AxState<Arc<WebState>>, req: Request, next: Next) -> 
         }
     }
     let mut response = if let Some(name) = refused_host(&st, &req) {
-        let peer = super::python_routes::peer_of(&req).ip();
+        let peer = super::serve::peer_of(&req).ip();
         if st.config.allowed_hosts.first_refusal(&name) {
             log::log(
                 log::Level::Warning,
@@ -182,7 +178,7 @@ async fn edge(AxState(st): AxState<Arc<WebState>>, req: Request, next: Next) -> 
     } else if st.config.basic_auth.is_none() {
         next.run(req).await
     } else {
-        let peer = super::python_routes::peer_of(&req).ip();
+        let peer = super::serve::peer_of(&req).ip();
         let attempt = req.headers().contains_key(header::AUTHORIZATION);
         match super::guard::throttle().wait(peer) {
             Some(wait) if attempt => super::guard::too_many(wait),
@@ -500,7 +496,7 @@ async fn not_found(st: &Arc<WebState>, req: Request) -> Response {
     // redirect back to the login page (Locust's documented pattern): counted per address, and a throttled
     // address's POSTs are refused before they reach Python
     let login_post = st.config.web_login && req.method() == Method::POST;
-    let peer = super::python_routes::peer_of(&req).ip();
+    let peer = super::serve::peer_of(&req).ip();
     if login_post && let Some(wait) = super::guard::throttle().wait(peer) {
         return super::guard::too_many(wait);
     }
@@ -633,7 +629,7 @@ fn cancel_run_timer(st: &WebState) {
     }
 }
 
-/// The request's `Content-Type` and body (at most [`MAX_BODY`], read within [`BODY_READ_TIMEOUT`]; empty when
+/// The request's `Content-Type` and body (at most [`MAX_BODY`], read within [`super::serve::BODY_READ_TIMEOUT`]; empty when
 /// larger or slower).
 async fn read_body(req: Request) -> (String, Vec<u8>) {
     let content_type = req
@@ -643,7 +639,7 @@ async fn read_body(req: Request) -> (String, Vec<u8>) {
         .unwrap_or("")
         .to_string();
     let body = match tokio::time::timeout(
-        BODY_READ_TIMEOUT,
+        super::serve::BODY_READ_TIMEOUT,
         axum::body::to_bytes(req.into_body(), MAX_BODY),
     )
     .await

@@ -9,8 +9,7 @@
 //!
 //! Who calls it: `web::start` and `web::metrics::start_listener`, on the web UI's runtime. It serves each
 //! connection in a task of its own with hyper's HTTP/1.1 server and hands each request to the axum router with the
-//! client's address (`python_routes::Peer`); it never reads a request itself and never touches Python.
-use super::python_routes::Peer;
+//! client's address ([`Peer`], read back with [`peer_of`]); it never reads a request itself and never touches Python.
 use crate::log;
 use axum::Router;
 use axum::extract::connect_info::ConnectInfo;
@@ -24,6 +23,22 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
 use tokio_rustls::TlsAcceptor;
+
+/// How long a client has to send a request body the server reads itself, or hands to the locustfile's routes (`/swarm`, `/user`): a body sent a byte
+/// at a time does not hold its connection longer.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The client's address of a connection (set by `web::serve` as axum's connect info).
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub SocketAddr);
+
+/// The request's client address (WSGI `REMOTE_ADDR`).
+pub fn peer_of(req: &axum::extract::Request) -> SocketAddr {
+    req.extensions()
+        .get::<ConnectInfo<Peer>>()
+        .map(|c| c.0.0)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
+}
 
 /// Connections open at once. Each costs a task, a socket and a read buffer of at most [`MAX_HEAD_BYTES`] (a browser
 /// keeps at most six to a server, the operators' and KEDA's polls one each). Held from accept to close, TLS

@@ -16,7 +16,7 @@
 //! Who calls it: the readers of both dialects (`pyhttp`, `llhttp`) and `app::startup` ([`set_budget`]). Must not:
 //! lock, allocate on the path of a body within one grain, or fail for any other reason than the budget.
 use super::Dialect;
-use super::exc::{PyExc, PyVal};
+use super::exc::PyExc;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -72,17 +72,13 @@ pub static BODIES: Pool = Pool::new();
 
 /// The failure of a response whose body would take the bodies held by all users past the budget.
 pub fn over_budget(dialect: Dialect) -> PyExc {
-    let class = match dialect {
-        Dialect::Requests => "locust._ffi.ResponseTooLarge",
-        Dialect::Fast => "locust._ffi.FastResponseTooLarge",
-    };
-    PyExc::new(
-        class,
-        vec![PyVal::str(format!(
+    super::too_large(
+        dialect,
+        format!(
             "response bodies held by all users would pass {} bytes (rlocust's process-wide limit; set \
              RLOCUST_MAX_BODY_MEMORY to change it)",
             BODIES.budget()
-        ))],
+        ),
     )
 }
 

@@ -278,30 +278,33 @@ impl Reader for AnyReader {
 /// The failure of a FastHttpUser response whose head is larger than [`Limits::max_head`] (rlocust's own bound:
 /// geventhttpclient has none). The same class as [`body_too_large`].
 pub fn head_too_large(dialect: Dialect, limit: usize) -> PyExc {
+    too_large(
+        dialect,
+        format!(
+            "response head larger than {limit} bytes (rlocust's limit; set RLOCUST_MAX_HEAD_SIZE to change it)"
+        ),
+    )
+}
+
+/// The failure of a response past one of rlocust's memory bounds (its head, its body, the bodies of all users:
+/// `text` says which): HttpUser sees a requests `ConnectionError` subclass, FastHttpUser a builtin
+/// `ConnectionError` subclass.
+pub fn too_large(dialect: Dialect, text: String) -> PyExc {
     let class = match dialect {
         Dialect::Requests => "locust._ffi.ResponseTooLarge",
         Dialect::Fast => "locust._ffi.FastResponseTooLarge",
     };
-    PyExc::new(
-        class,
-        vec![exc::PyVal::str(format!(
-            "response head larger than {limit} bytes (rlocust's limit; set RLOCUST_MAX_HEAD_SIZE to change it)"
-        ))],
-    )
+    PyExc::new(class, vec![exc::PyVal::str(text)])
 }
 
 /// The failure of a response larger than [`Limits::max_body`] (rlocust's own bound: neither client has one).
 /// HttpUser sees a requests `ConnectionError` subclass, FastHttpUser a builtin `ConnectionError` subclass, so
 /// the `except` clauses and Locust's failure handling of each client catch it.
 pub fn body_too_large(dialect: Dialect, limit: usize) -> PyExc {
-    let class = match dialect {
-        Dialect::Requests => "locust._ffi.ResponseTooLarge",
-        Dialect::Fast => "locust._ffi.FastResponseTooLarge",
-    };
-    PyExc::new(
-        class,
-        vec![exc::PyVal::str(format!(
+    too_large(
+        dialect,
+        format!(
             "response body larger than {limit} bytes (rlocust's limit; set RLOCUST_MAX_BODY_SIZE to change it)"
-        ))],
+        ),
     )
 }
