@@ -18,7 +18,7 @@
 //! `--metrics-port` listener: the same `Host` rule, the same [`throttle`], the same headers but CORS). Pure
 //! Rust, no I/O but the log; it never logs a password or a user name.
 use crate::log;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::Response;
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
@@ -214,6 +214,60 @@ fn fqdn(host: &str) -> Option<String> {
         name
     };
     name.filter(|n| !n.eq_ignore_ascii_case(host) && dns_name(&normal(n)))
+}
+
+/// The host name a request is for when `allowed` refuses it (its `Host`, and the authority of an absolute request
+/// target), without its port and cut to 255 characters (it is logged and remembered).
+pub fn refused_name(allowed: &AllowedHosts, headers: &HeaderMap, uri: &Uri) -> Option<String> {
+    let host = headers
+        .get(header::HOST)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    let authority = uri.authority().map(|a| a.as_str());
+    [host, authority]
+        .into_iter()
+        .flatten()
+        .find(|h| !allowed.allows(Some(h)))
+        .map(|h| name_of(h).chars().take(255).collect())
+}
+
+/// The answer to a request for a refused name ([`refused_name`]), with one WARNING the first time `listener` ("the
+/// web UI", "the metrics endpoint") refuses the name.
+pub fn refuse(allowed: &AllowedHosts, name: &str, peer: IpAddr, listener: &str) -> Response {
+    if allowed.first_refusal(name) {
+        log::log(
+            log::Level::Warning,
+            "locust.web",
+            &format!(
+                "{listener} refused a request from {peer} for the host name {} (a DNS rebinding defence). If the name is yours, allow it with {ALLOWED_HOSTS_OPTION} {}. Further requests for it are refused without a log line",
+                crate::pyfmt::py_str_repr(name),
+                crate::pyfmt::py_str_repr(name),
+            ),
+        );
+    }
+    refused_host(name)
+}
+
+/// HTTP basic auth of `expected` (`user:password`) behind the [`throttle`]: `None` lets the request on; otherwise
+/// its answer: 429 while `peer` waits and tries again, else `unauthorized()`, a wrong password counted as a failed
+/// login (`how`: which door, for the log line). A request without credentials is not a guess.
+pub fn basic_auth(
+    expected: &str,
+    headers: &HeaderMap,
+    peer: IpAddr,
+    how: &str,
+    unauthorized: fn() -> Response,
+) -> Option<Response> {
+    let attempt = headers.contains_key(header::AUTHORIZATION);
+    if attempt && let Some(wait) = throttle().wait(peer) {
+        return Some(too_many(wait));
+    }
+    if super::basic_auth::ok(Some(expected), headers) {
+        return None;
+    }
+    if attempt {
+        throttle().failed(peer, how);
+    }
+    Some(unauthorized())
 }
 
 /// The answer to a refused `Host`: 403 with one line saying how to allow the name (the name echoed as text only).

@@ -137,51 +137,35 @@ async fn serve(AxState(listener): AxState<Arc<Listener>>, req: Request) -> Respo
     response
 }
 
+/// The 401 of `--metrics-port` under `--basic-auth`.
+fn unauthorized() -> Response {
+    let mut r = plain(
+        StatusCode::UNAUTHORIZED,
+        "Unauthorized: this endpoint needs a user name and password (HTTP basic authentication).\n",
+    );
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"rlocust\", charset=\"UTF-8\""),
+    );
+    r
+}
+
 async fn route(listener: &Listener, req: Request) -> Response {
     let source = listener.source.clone();
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
-    if !listener.hosts.allows(host) {
-        let name: String = super::guard::name_of(host.unwrap_or(""))
-            .chars()
-            .take(255)
-            .collect();
-        if listener.hosts.first_refusal(&name) {
-            log::log(
-                log::Level::Warning,
-                "locust.web",
-                &format!(
-                    "The metrics endpoint refused a request for the host name {} (a DNS rebinding defence). If the name is yours, allow it with {} {}",
-                    crate::pyfmt::py_str_repr(&name),
-                    super::guard::ALLOWED_HOSTS_OPTION,
-                    crate::pyfmt::py_str_repr(&name),
-                ),
-            );
-        }
-        return super::guard::refused_host(&name);
+    let peer = super::serve::peer_of(&req).ip();
+    if let Some(name) = super::guard::refused_name(&listener.hosts, req.headers(), req.uri()) {
+        return super::guard::refuse(&listener.hosts, &name, peer, "The metrics endpoint");
     }
-    if source.basic_auth.is_some() {
-        let peer = super::serve::peer_of(&req).ip();
-        let attempt = req.headers().contains_key(header::AUTHORIZATION);
-        if attempt && let Some(wait) = super::guard::throttle().wait(peer) {
-            return super::guard::too_many(wait);
-        }
-        if !super::basic_auth::ok(source.basic_auth.as_deref(), req.headers()) {
-            if attempt {
-                super::guard::throttle().failed(peer, "basic auth, --metrics-port");
-            }
-            let mut r = plain(
-                StatusCode::UNAUTHORIZED,
-                "Unauthorized: this endpoint needs a user name and password (HTTP basic authentication).\n",
-            );
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"rlocust\", charset=\"UTF-8\""),
-            );
-            return r;
-        }
+    if let Some(expected) = source.basic_auth.as_deref()
+        && let Some(r) = super::guard::basic_auth(
+            expected,
+            req.headers(),
+            peer,
+            "basic auth, --metrics-port",
+            unauthorized,
+        )
+    {
+        return r;
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");

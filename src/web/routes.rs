@@ -160,55 +160,20 @@ async fn edge(AxState(st): AxState<Arc<WebState>>, req: Request, next: Next) -> 
             }
         }
     }
-    let mut response = if let Some(name) = refused_host(&st, &req) {
-        let peer = super::serve::peer_of(&req).ip();
-        if st.config.allowed_hosts.first_refusal(&name) {
-            log::log(
-                log::Level::Warning,
-                "locust.web",
-                &format!(
-                    "Refused a request from {peer} for the host name {} (a DNS rebinding defence). If the name is yours, allow it with {} {}. Further requests for it are refused without a log line",
-                    crate::pyfmt::py_str_repr(&name),
-                    super::guard::ALLOWED_HOSTS_OPTION,
-                    crate::pyfmt::py_str_repr(&name),
-                ),
-            );
-        }
-        super::guard::refused_host(&name)
-    } else if st.config.basic_auth.is_none() {
-        next.run(req).await
-    } else {
-        let peer = super::serve::peer_of(&req).ip();
-        let attempt = req.headers().contains_key(header::AUTHORIZATION);
-        match super::guard::throttle().wait(peer) {
-            Some(wait) if attempt => super::guard::too_many(wait),
-            _ if authorized(&st, req.headers()) => next.run(req).await,
-            _ => {
-                if attempt {
-                    super::guard::throttle().failed(peer, "basic auth");
-                }
-                unauthorized()
-            }
-        }
+    let peer = super::serve::peer_of(&req).ip();
+    let allowed = &st.config.allowed_hosts;
+    let refusal = match super::guard::refused_name(allowed, req.headers(), req.uri()) {
+        Some(name) => Some(super::guard::refuse(allowed, &name, peer, "The web UI")),
+        None => st.config.basic_auth.as_deref().and_then(|expected| {
+            super::guard::basic_auth(expected, req.headers(), peer, "basic auth", unauthorized)
+        }),
+    };
+    let mut response = match refusal {
+        Some(r) => r,
+        None => next.run(req).await,
     };
     super::guard::finish(&mut response, &asked, cors, st.config.tls.is_some());
     response
-}
-
-/// The host name a request is for when the allow-list refuses it (`Host`, and the authority of an absolute
-/// request target), without its port and cut to 255 characters (it is logged and remembered).
-fn refused_host(st: &WebState, req: &Request) -> Option<String> {
-    let allowed = &st.config.allowed_hosts;
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
-    let authority = req.uri().authority().map(|a| a.as_str());
-    [host, authority]
-        .into_iter()
-        .flatten()
-        .find(|h| !allowed.allows(Some(h)))
-        .map(|h| super::guard::name_of(h).chars().take(255).collect())
 }
 
 fn unauthorized() -> Response {
@@ -533,11 +498,6 @@ fn not_allowed(allow: &'static str) -> Response {
     r.headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static(allow));
     r
-}
-
-/// With `--basic-auth`: whether the request carries that user and password.
-fn authorized(st: &WebState, headers: &HeaderMap) -> bool {
-    super::basic_auth::ok(st.config.basic_auth.as_deref(), headers)
 }
 
 /// A browser's cross-site request: `Sec-Fetch-Site` other than `same-origin`/`none`, or an `Origin` whose host

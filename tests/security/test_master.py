@@ -90,6 +90,16 @@ class Master:
     def log(self) -> str:
         return (self.tmp / "stderr.txt").read_text(errors="replace")
 
+    def wait_log(self, pattern: str, count: int = 1, timeout: float = 10) -> str:
+        """The log once `pattern` (a regex) stands in it `count` times: the master has handled those messages."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            log = self.log()
+            if len(re.findall(pattern, log)) >= count:
+                return log
+            time.sleep(0.05)
+        pytest.fail(f"{pattern!r} not {count} times in the master's log within {timeout} s:\n{self.log()[-3000:]}")
+
     def stop(self):
         self.proc.kill()
         self.proc.wait(10)
@@ -142,7 +152,8 @@ def test_b_internal_kinds_from_the_network_start_nothing(master_factory):
     time.sleep(0.5)  # (the worker list Python reads its index from is refreshed every 100 ms)
     for kind in INTERNAL:
         worker.send(kind, None)
-    time.sleep(2)
+    # every message handled (each is refused with a line), then nothing may have started
+    m.wait_log(r"Unknown message type received from worker registered_b", len(INTERNAL))
     assert m.stats()["state"] == "ready"
     # a test that had started would have sent the registered peer a spawn
     with pytest.raises((TimeoutError, socket.timeout)):
@@ -169,12 +180,17 @@ def test_c_stats_from_a_stranger_are_not_merged(master_factory):
               "user_count": 1}
     for _ in range(3):
         peer.send("stats", report)
-    time.sleep(1.5)
+    # the first is refused with a line; a registered worker's heartbeat after the three orders them all handled
+    m.wait_log(r"Ignored a 'stats' message from stranger_c")
+    sync = Peer(m.port, "sync_c")
+    sync.send("client_ready", "2.47.0")
+    sync.recv_kind("ack")
     doc = m.stats()
     assert [r["name"] for r in doc["stats"] if r["name"] != "Aggregated"] == []
     assert doc["stats"][-1]["num_requests"] == 0
     assert len(re.findall(r"Ignored a 'stats' message from stranger_c", m.log())) == 1
     peer.close()
+    sync.close()
 
 
 def test_d_oversized_frame_before_registering(master_factory):
