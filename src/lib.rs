@@ -16,8 +16,11 @@
 //!   hooks.
 //! - `bridge`: the queue and eventfd between tokio and the Python thread (typed messages, one consumer).
 //! - `engine`: the tokio half of a request: batches the hub's requests, runs them, records them, completes them.
-//! - `runner`: when users start and stop; the user-class dispatch sequence; keyboard, watchdog, CPU monitor.
-//! - `report`: console tables, CSV, JSON, the HTML report, the summary JSON, thresholds, the comparison with a
+//! - `runner`: when users start and stop; the user-class dispatch sequence; keyboard, watchdog, CPU monitor; a
+//!   run's readings as one value (`runner::readings`: taken in one place, handed to every writer, windows by
+//!   `since`).
+//! - `judge`: the `--thresholds` grammar and its evaluation on readings, and the capacity search (`--search`).
+//! - `report`: console tables, CSV, JSON, the HTML report, the summary JSON, the comparison with a
 //!   baseline (`report::compare`), `/metrics`'s text, and the JSON rows the web API and the report share
 //!   (`report::ui_json`). Fed snapshots and plain data.
 //! - `distributed`: distributed mode (Locust's master/worker protocol: ZeroMQ transport, the master, the worker,
@@ -51,6 +54,7 @@ pub mod doors;
 pub mod engine;
 pub mod http;
 pub mod interp;
+pub mod judge;
 pub mod log;
 pub mod msgpack;
 pub mod otel;

@@ -15,12 +15,12 @@ use parking_lot::Mutex;
 
 use super::exit::ExitStatus;
 use crate::cli::Options;
+use crate::judge::thresholds::{self, Outcome, Rule};
 use crate::log;
 use crate::report::compare::{self, Baseline};
 use crate::report::html::RunContext;
 use crate::report::prometheus;
 use crate::report::summary::{self, Parameters, RunSummary};
-use crate::report::thresholds::{self, Outcome, Rule};
 use crate::runner::{Control, Shared, State};
 use crate::stats::RequestStats;
 use crate::web::metrics::MetricsSource;
@@ -215,8 +215,8 @@ impl Gates {
                         .cloned()
                         .collect();
                     if !due.is_empty() {
-                        let snap = stats.snapshot();
-                        if let Some(failed) = thresholds::evaluate(&due, &snap)
+                        let readings = crate::runner::readings::take(&stats);
+                        if let Some(failed) = thresholds::evaluate(&due, &readings)
                             .into_iter()
                             .find(|o| !o.passed)
                         {
@@ -278,8 +278,8 @@ impl Gates {
         if self.rules.is_empty() {
             return Vec::new();
         }
-        let snap = stats.snapshot();
-        let mut outcomes = thresholds::evaluate(&self.rules, &snap);
+        let readings = crate::runner::readings::take(stats);
+        let mut outcomes = thresholds::evaluate(&self.rules, &readings);
         if let Some(aborted) = self.aborted_by.lock().clone()
             && let Some(o) = outcomes.iter_mut().find(|o| o.rule == aborted.rule)
             && o.passed

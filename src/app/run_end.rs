@@ -19,9 +19,9 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::gates::{Gates, THRESHOLD_EXIT_CODE};
+use crate::judge::thresholds::Outcome;
 use crate::log;
 use crate::report::outputs::Outputs;
-use crate::report::thresholds::Outcome;
 use crate::runner::{EndCause, Shared, watchdog};
 
 /// How a run ended.

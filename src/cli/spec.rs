@@ -922,7 +922,7 @@ declare! {
         metavar: "<rules>",
         help: "Pass/fail rules separated by ';', e.g. 'p95<500; fail_ratio<0.01; GET /login: p99<800 abort=30s'. Metrics: p50..p99.9, avg, min, max, fail_ratio, rps, requests, failures; a 'NAME:' prefix (optionally 'METHOD NAME:') limits a rule to those rows. A failed rule prints in the thresholds table and exits with code 3; 'abort' stops the run as soon as it fails (after an optional grace time).",
     } =>
-        /// `--thresholds` as given (parsed by `report::thresholds`).
+        /// `--thresholds` as given (parsed by `judge::thresholds`).
         thresholds: Option<String> = read::nonblank;
     {
         flags: ["--summary-json"], dest: "summary_json",

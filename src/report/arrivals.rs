@@ -196,6 +196,7 @@ mod tests {
                 max: 7.5,
             },
             clock_lag_ms: LagPercentiles::default(),
+            lag_us: vec![],
             history: vec![],
             elapsed: 20.0,
         }

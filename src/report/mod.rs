@@ -30,7 +30,6 @@ pub mod metrics;
 pub mod outputs;
 pub mod prometheus;
 pub mod summary;
-pub mod thresholds;
 pub mod ui_json;
 
 /// A scenario replayed once through real Locust 2.47 (`locust.stats.RequestStats`, its

@@ -25,8 +25,8 @@
 //!
 //! Who calls it: `app::session` at the end of a run (also after an interrupt or a task's `sys.exit`). What it
 //! must not do: read live statistics or decide anything (the exit code and outcomes are given).
+use crate::judge::thresholds::Outcome;
 use crate::pyfmt::json::{J, pretty};
-use crate::report::thresholds::Outcome;
 use crate::stats::{EntrySnapshot, Snapshot};
 
 /// The schema name; a new one only when a field changes meaning or goes away.
@@ -190,7 +190,7 @@ fn outcome(o: &Outcome) -> J {
         (
             "metric",
             J::str(match &o.rule.series {
-                Some(s) if o.rule.metric == crate::report::thresholds::Metric::Requests => {
+                Some(s) if o.rule.metric == crate::judge::thresholds::Metric::Requests => {
                     format!("{s}.count")
                 }
                 Some(s) => format!("{s}.{}", o.rule.metric.label()),
@@ -318,7 +318,7 @@ pub fn render(s: &RunSummary<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::thresholds;
+    use crate::judge::thresholds;
     use crate::stats::RequestStats;
 
     #[test]
@@ -331,7 +331,7 @@ mod tests {
         stats.log_request("GET", "/none", None, 0, now + 2.0);
         let snap = stats.snapshot();
         let rules = thresholds::parse(Some("p99<35"), None, None, None).unwrap();
-        let outcomes = thresholds::evaluate(&rules, &snap);
+        let outcomes = thresholds::evaluate(&rules, &crate::runner::readings::of(snap.clone()));
         let text = render(&RunSummary {
             snap: &snap,
             params: Parameters {

@@ -4,10 +4,14 @@
 //! Runs as a tokio task. Everyone else (the CLI flow, signal handlers, Python's `runner.quit()`, later the
 //! web UI and the distributed master) talks to it through [`Control`] messages, so a test can be started,
 //! changed and stopped while it runs. Never touches Python.
+//!
+//! `readings`: the run's readings as one value (statistics, the open workload's accounting, lateness, in flight,
+//! CPU), taken in one place and handed to every writer; a window of them by `Readings::since`.
 pub mod dispatch;
 pub mod keyboard;
 pub mod monitor;
 pub mod open;
+pub mod readings;
 pub mod watchdog;
 
 use crate::bridge::{Arg, Bridge, Command, StopWhat};

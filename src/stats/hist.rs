@@ -94,15 +94,7 @@ impl RowHist {
                 .iter()
                 .map(|&(k, n)| (bucket_value(k as usize), n))
                 .collect(),
-            RowHist::Dense(h) => h
-                .iter_recorded()
-                .map(|v| {
-                    (
-                        h.lowest_equivalent(v.value_iterated_to()),
-                        v.count_at_value(),
-                    )
-                })
-                .collect(),
+            RowHist::Dense(h) => sparse(h),
         }
     }
 
@@ -118,6 +110,19 @@ impl RowHist {
     pub(super) fn is_sparse(&self) -> bool {
         matches!(self, RowHist::Sparse(_))
     }
+}
+
+/// Every non-empty bucket of an HDR histogram as `(lowest value of the bucket, count)`, ascending (the
+/// lateness and start-lag histograms' exports, which windows subtract).
+pub fn sparse(h: &Histogram<u64>) -> Vec<(u64, u64)> {
+    h.iter_recorded()
+        .map(|v| {
+            (
+                h.lowest_equivalent(v.value_iterated_to()),
+                v.count_at_value(),
+            )
+        })
+        .collect()
 }
 
 fn dense_from(v: &[(u32, u64)]) -> Histogram<u64> {

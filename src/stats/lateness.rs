@@ -83,6 +83,8 @@ pub struct Delays {
     pub p99: f64,
     pub p999: f64,
     pub max: f64,
+    /// The histogram as `(lowest µs of a bucket, count)`, ascending (what a window subtracts).
+    pub buckets: Vec<(u64, u64)>,
 }
 
 fn delays(h: &Histogram<u64>) -> Delays {
@@ -94,6 +96,29 @@ fn delays(h: &Histogram<u64>) -> Delays {
         p99: ms(0.99),
         p999: ms(0.999),
         max: h.max() as f64 / 1000.0,
+        buckets: super::hist::sparse(h),
+    }
+}
+
+impl Delays {
+    /// The delays recorded between `earlier` and these (a window's; a reset in between: these whole).
+    pub fn since(&self, earlier: &Delays) -> Delays {
+        if earlier.count > self.count {
+            return self.clone();
+        }
+        let buckets = super::since::bucket_difference(&self.buckets, &earlier.buckets);
+        let ms = |p: f64| {
+            super::since::bucket_percentile(&buckets, p).map_or(0.0, |us| us as f64 / 1000.0)
+        };
+        Delays {
+            count: buckets.iter().map(|b| b.1).sum(),
+            p50: ms(0.5),
+            p90: ms(0.9),
+            p99: ms(0.99),
+            p999: ms(0.999),
+            max: ms(1.0),
+            buckets,
+        }
     }
 }
 
@@ -103,6 +128,17 @@ pub struct Lateness {
     pub socket: Delays,
     pub hub: Delays,
     pub wait: Delays,
+}
+
+impl Lateness {
+    /// The delays recorded between `earlier` and these.
+    pub fn since(&self, earlier: &Lateness) -> Lateness {
+        Lateness {
+            socket: self.socket.since(&earlier.socket),
+            hub: self.hub.since(&earlier.hub),
+            wait: self.wait.since(&earlier.wait),
+        }
+    }
 }
 
 pub fn snapshot() -> Lateness {

@@ -205,7 +205,7 @@ fn parse_rule(text: &str) -> Result<Rule, String> {
         None => (None, None),
         Some("") => return Err(bad("empty request name before ':'".into())),
         Some(sel) => {
-            let (m, n) = crate::report::thresholds::method_and_name(sel);
+            let (m, n) = crate::judge::thresholds::method_and_name(sel);
             (m, Some(n))
         }
     };

@@ -120,6 +120,8 @@ pub struct Snapshot {
     /// How late this process's arrival clock handed the arrivals to users (wakes sent, users started or dropped):
     /// the clock's own error, without the Python thread's delay in resuming the users (`lag_ms` has both).
     pub clock_lag_ms: LagPercentiles,
+    /// The start lags as `(lowest µs of a bucket, count)`, ascending (what a window subtracts).
+    pub lag_us: Vec<(u64, u64)>,
     pub history: Vec<Point>,
     pub elapsed: f64,
 }
@@ -135,6 +137,32 @@ pub struct LagPercentiles {
 }
 
 impl Snapshot {
+    /// What happened between `earlier` and this snapshot: arrivals intended, started and dropped in the window,
+    /// the window's start lags, and its average started rate; the gauges and current rates are this snapshot's.
+    /// A tally cleared in between (fewer arrivals than before) gives this snapshot whole.
+    pub fn since(&self, earlier: &Snapshot) -> Snapshot {
+        if earlier.intended > self.intended || earlier.started > self.started || !earlier.active {
+            return self.clone();
+        }
+        let lag_us = crate::stats::bucket_difference(&self.lag_us, &earlier.lag_us);
+        let length = (self.elapsed - earlier.elapsed).max(0.0);
+        let started = self.started - earlier.started;
+        Snapshot {
+            intended: self.intended - earlier.intended,
+            started,
+            dropped: self.dropped.saturating_sub(earlier.dropped),
+            average_started_rate: if length > 0.0 {
+                started as f64 / length
+            } else {
+                0.0
+            },
+            lag_ms: percentiles_of(&lag_us),
+            lag_us,
+            elapsed: length,
+            ..self.clone()
+        }
+    }
+
     /// dropped / intended (0 before any arrival).
     pub fn dropped_ratio(&self) -> f64 {
         if self.intended == 0 {
@@ -447,6 +475,7 @@ impl Tally {
             gauges,
             lag_ms: lag,
             clock_lag_ms: clock_lag,
+            lag_us: crate::stats::sparse_buckets(&g.lag),
             history: g.history.clone(),
             elapsed,
         }
@@ -466,6 +495,20 @@ fn percentiles(h: &Histogram<u64>) -> LagPercentiles {
         p99: q(0.99),
         p999: q(0.999),
         max: h.max() as f64 / 1000.0,
+    }
+}
+
+/// The same figures of a sparse `(µs, count)` histogram.
+fn percentiles_of(buckets: &[(u64, u64)]) -> LagPercentiles {
+    let q =
+        |p: f64| crate::stats::bucket_percentile(buckets, p).map_or(0.0, |us| us as f64 / 1000.0);
+    LagPercentiles {
+        count: buckets.iter().map(|b| b.1).sum(),
+        p50: q(0.5),
+        p90: q(0.9),
+        p99: q(0.99),
+        p999: q(0.999),
+        max: q(1.0),
     }
 }
 

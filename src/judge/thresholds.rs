@@ -21,11 +21,13 @@
 //! - `abort`: the runner stops the test as soon as the rule fails while it runs (checked every second, after
 //!   GRACE, a Locust time span such as `30s`, from the start of the test).
 //!
-//! Who calls it: `app::session` (parses at startup, evaluates during the run for `abort` rules and at the end),
-//! `report::summary` (the outcomes go into the JSON summary). What it must not do: read live statistics, decide
+//! Who calls it: `app::gates` (parses at startup, evaluates during the run for `abort` rules and at the end),
+//! `report::summary` (the outcomes go into the JSON summary), the capacity search (`judge::search`: an SLO is
+//! rules in this grammar, judged on a probe's window of readings). What it must not do: read live statistics, decide
 //! the exit code (the session does: 3 when a rule failed), or touch Python.
 use std::fmt::Write as _;
 
+use crate::runner::readings::Readings;
 use crate::stats::{EntrySnapshot, Snapshot};
 
 /// What a rule measures.
@@ -455,16 +457,15 @@ fn value_of(metric: Metric, e: &EntrySnapshot, total: &EntrySnapshot) -> Option<
 
 /// Evaluate every rule on a snapshot (and the open workload's accounting, for its rules): one outcome per rule
 /// (the failing row when several rows match).
-pub fn evaluate(rules: &[Rule], snap: &Snapshot) -> Vec<Outcome> {
-    let open = rules
-        .iter()
-        .any(|r| r.metric.is_open())
-        .then(crate::runner::open::snapshot);
+pub fn evaluate(rules: &[Rule], readings: &Readings) -> Vec<Outcome> {
     rules
         .iter()
-        .map(|r| match (&open, r.metric.is_open()) {
-            (Some(o), true) => evaluate_open(r, o),
-            _ => evaluate_one(r, snap),
+        .map(|r| {
+            if r.metric.is_open() {
+                evaluate_open(r, &readings.open)
+            } else {
+                evaluate_one(r, &readings.stats)
+            }
         })
         .collect()
 }
@@ -719,7 +720,7 @@ mod tests {
             None,
         )
         .unwrap();
-        let o = evaluate(&rules, &s);
+        let o = evaluate(&rules, &crate::runner::readings::of(s));
         // total p95 of 102 samples: rank 96 → 96 ms (exact)
         assert_eq!(o[0].actual, Some(96.0));
         assert!(o[0].passed);
@@ -739,7 +740,7 @@ mod tests {
         let s = snap();
         let rules = parse(None, Some(1e9), Some(0.5), Some(10.0)).unwrap();
         assert!(tolerates_failures(&rules));
-        let o = evaluate(&rules, &s);
+        let o = evaluate(&rules, &crate::runner::readings::of(s));
         assert_eq!(
             check_line(&o[0]).unwrap(),
             "CHECK SUCCESSFUL: fail ratio was 0.98% (threshold 50.00%)"
@@ -781,7 +782,7 @@ mod tests {
         .unwrap();
         assert_eq!(rules[0].series.as_deref(), Some("ttft"));
         assert_eq!(rules[0].limit, 400.0);
-        let out = evaluate(&rules, &snap);
+        let out = evaluate(&rules, &crate::runner::readings::of(snap));
         assert!(out[0].passed, "{:?}", out[0]);
         assert_eq!(out[0].target, "ttft Aggregated");
         assert_eq!(out[0].actual, Some(399.0));

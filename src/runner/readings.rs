@@ -1,0 +1,108 @@
+//! A run's readings as one value: [`Readings`] holds everything the run knows at one instant (the request and
+//! metric rows, the open workload's accounting, the generator's own lateness, the requests in flight, the process's
+//! CPU time), taken in one place ([`take`]) and handed to every writer (console, CSV, JSON, HTML, the web UI,
+//! `/metrics`, the thresholds), so no writer fetches a part of the run by path. [`Readings::since`] gives a
+//! window's exact figures (the capacity search judges each probe on its own window).
+//!
+//! Who calls it: the session's printers and writers, the web UI's routes, the end of a run and the capacity search
+//! take readings ([`take`]); everything else is handed them. What it must not do: decide anything, format
+//! anything, or touch Python. Taking readings costs one statistics snapshot and a few short locks.
+
+use crate::runner::open;
+use crate::stats::{RequestStats, Snapshot, lateness};
+
+/// Requests handed to the engine and not yet handed back (this process's; a master does not add up its
+/// workers').
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct InFlight {
+    pub now: u64,
+    /// The most at once since the process started.
+    pub peak: u64,
+}
+
+/// Everything a run knows at one instant ([`take`]), or over a window between two instants ([`Readings::since`]).
+#[derive(Clone, Debug)]
+pub struct Readings {
+    /// Unix time the readings were taken (the statistics' `taken_at`).
+    pub taken_at: f64,
+    /// The request rows, failures, task exceptions and metric rows.
+    pub stats: Snapshot,
+    /// The open workload's accounting with this moment's gauges (`active` false for a closed-model run).
+    pub open: open::Snapshot,
+    /// How late the generator itself was (this process's).
+    pub lateness: lateness::Lateness,
+    pub in_flight: InFlight,
+    /// CPU seconds (user + system) this process has used.
+    pub cpu_seconds: f64,
+    /// `Some(seconds)`: these are a window's readings (`since`), that long.
+    pub window: Option<f64>,
+}
+
+/// The run's readings now.
+pub fn take(stats: &RequestStats) -> Readings {
+    let snapshot = stats.snapshot();
+    of(snapshot)
+}
+
+/// The run's readings with a statistics snapshot already taken (the writers that need a snapshot with per-entry
+/// windows take their own).
+pub fn of(stats: Snapshot) -> Readings {
+    Readings {
+        taken_at: stats.taken_at,
+        stats,
+        open: open::snapshot(),
+        lateness: lateness::snapshot(),
+        in_flight: InFlight {
+            now: crate::stats::in_flight::now(),
+            peak: crate::stats::in_flight::peak(),
+        },
+        cpu_seconds: crate::sys::process_cpu_seconds(),
+        window: None,
+    }
+}
+
+impl Readings {
+    /// What happened between `earlier` and these readings: every count, histogram and sum the difference of the
+    /// two; the gauges (users, in flight now) these readings'.
+    pub fn since(&self, earlier: &Readings) -> Readings {
+        Readings {
+            taken_at: self.taken_at,
+            stats: self.stats.since(&earlier.stats),
+            open: self.open.since(&earlier.open),
+            lateness: self.lateness.since(&earlier.lateness),
+            in_flight: self.in_flight,
+            cpu_seconds: (self.cpu_seconds - earlier.cpu_seconds).max(0.0),
+            window: Some((self.taken_at - earlier.taken_at).max(0.0)),
+        }
+    }
+
+    /// The share of one core this process used over a window (`None` for readings of an instant).
+    pub fn cpu_share(&self) -> Option<f64> {
+        self.window
+            .filter(|w| *w > 0.0)
+            .map(|w| self.cpu_seconds / w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_of_readings_is_the_difference() {
+        let s = RequestStats::new_at(1_000.0);
+        s.log_request("GET", "/", Some(5.0), 1, 1_000.5);
+        let early = of(s.snapshot_at(1_001.0));
+        for _ in 0..30 {
+            s.log_request("GET", "/", Some(50.0), 1, 1_001.5);
+        }
+        let late = of(s.snapshot_at(1_004.0));
+        let w = late.since(&early);
+        assert_eq!(w.window, Some(3.0));
+        assert_eq!(w.stats.total.totals.num_requests, 30);
+        assert!((w.stats.total.percentile(0.0) - 50.0).abs() < 0.05);
+        assert!((w.stats.total.total_rps(&w.stats.total) - 10.0).abs() < 1e-9);
+        assert!(w.cpu_share().is_some_and(|c| c >= 0.0));
+        assert_eq!(early.window, None);
+    }
+}
