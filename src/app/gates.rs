@@ -49,6 +49,8 @@ pub struct Gates {
     options: Options,
     /// The locustfiles as loaded (read from the interpreter once, with the user classes).
     locustfiles: Mutex<Option<Vec<String>>>,
+    /// The capacity search's outcome (published by the search as it goes; empty when the run searches nothing).
+    pub search: crate::judge::search::Handle,
 }
 
 impl Gates {
@@ -118,6 +120,7 @@ impl Gates {
             breaches: Mutex::new(Vec::new()),
             options: options.clone(),
             locustfiles: Mutex::new(None),
+            search: Default::default(),
         }))
     }
 
@@ -423,6 +426,10 @@ impl RunContext for Gates {
     fn comparison(&self, snap: &crate::stats::Snapshot) -> Option<crate::pyfmt::json::J> {
         let b = self.baseline.as_ref()?;
         Some(compare::render::json(&b.latest(snap)))
+    }
+
+    fn search(&self) -> Option<crate::judge::search::Outcome> {
+        self.search.outcome()
     }
 
     fn baseline_source(&self) -> Option<crate::pyfmt::json::J> {

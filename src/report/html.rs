@@ -241,6 +241,8 @@ pub trait RunContext: Send + Sync {
     fn comparison(&self, snap: &crate::stats::Snapshot) -> Option<J>;
     /// The baseline's file and format, for the dashboard's template args.
     fn baseline_source(&self) -> Option<J>;
+    /// The capacity search so far or its result (`None`: the run searches nothing).
+    fn search(&self) -> Option<crate::judge::search::Outcome>;
 }
 
 /// What a report reads of the run's users each time it is built (`runner::Shared` implements it).
