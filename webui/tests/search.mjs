@@ -53,8 +53,11 @@ const chartFacts = (page, id, probe) => page.locator(`#${id}`).evaluate((el, pro
   return out;
 }, probe);
 
-const RED = [200, 55, 47]; // FAILING in common/capacity.tsx
-const GREEN = [24, 122, 66]; // CAPACITY
+/** A CSS variable of the page as [r, g, b] (the marks' colours: --danger, --accent). */
+const cssRgb = (page, name) => page.evaluate((name) => {
+  const hex = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+}, name);
 
 async function checkSection(page, s, where) {
   const text = async (sel) => (await page.locator(sel).textContent()).trim();
@@ -94,7 +97,7 @@ async function checkSection(page, s, where) {
 
   // latency against throughput: sorted by throughput, the SLO's p95 limit in view and drawn, the knee marked
   await until(async () => (await page.locator("#search-latency canvas, #search-achieved canvas").count()) === 2, 5000, "2 charts");
-  const lat = await chartFacts(page, "search-latency", { row: 100, rgb: RED });
+  const lat = await chartFacts(page, "search-latency", { row: 100, rgb: await cssRgb(page, "--danger") });
   const tput = s.probes.map((p) => p.throughput).sort((a, b) => a - b);
   assert(same(lat.xs, tput), `${where}: latency chart x ${lat.xs}`);
   assert(lat.ys.length === 3 && lat.ymax >= 100, `${where}: latency series ${lat.ys.length}, y max ${lat.ymax}`);
@@ -102,7 +105,7 @@ async function checkSection(page, s, where) {
     && lat.marks.includes(`first failing ${ff.offered}/s`), `${where}: latency marks ${lat.marks}`);
   assert(lat.onRow > lat.width / 3, `${where}: the SLO line is not drawn at 100 ms (${lat.onRow} red pixels on its row)`);
   // achieved against offered: sorted by offered, y = x, the capacity's line drawn at its level
-  const ach = await chartFacts(page, "search-achieved", { col: s.capacity, rgb: GREEN });
+  const ach = await chartFacts(page, "search-achieved", { col: s.capacity, rgb: await cssRgb(page, "--accent") });
   const offered = s.probes.map((p) => p.offered).sort((a, b) => a - b);
   assert(same(ach.xs, offered) && same(ach.ys[1], offered), `${where}: achieved chart x ${ach.xs}, y=x ${ach.ys[1]}`);
   assert(ach.onCol > 50, `${where}: the capacity line is not drawn at ${s.capacity} (${ach.onCol} green pixels)`);

@@ -9,7 +9,7 @@ import { useEffect, useRef } from "preact/hooks";
 import type { Search, SearchOutcome, SearchProbe } from "./types";
 import { Table } from "./table";
 import type { Column } from "./table";
-import { axisStyle, fromZero, mountChart, saveImage } from "./charts";
+import { axisStyle, css, fromZero, mountChart, saveImage } from "./charts";
 import { num } from "./format";
 
 /** rlocust's shape of `GET search`: the search, or null without one (anything else: not rlocust's route). */
@@ -52,7 +52,7 @@ function Headline({ s }: { s: Search }) {
   const ff = s.first_failing;
   const n = s.probes.length;
   const status = running ? `running: ${n} probe${n === 1 ? "" : "s"} judged`
-    : `${s.state} after ${n} probe${n === 1 ? "" : "s"}: ${ENDED[s.ended_by] ?? s.ended_by}`;
+    : `${s.state} after ${n} probe${n === 1 ? "" : "s"}${s.ended_by === s.state ? "" : `: ${ENDED[s.ended_by] ?? s.ended_by}`}`;
   return (
     <dl class="summary search-head" id="search-headline">
       <div><dt>{running ? "Capacity so far" : "Capacity"}</dt>
@@ -106,6 +106,7 @@ function ProbeTable({ s }: { s: Search }) {
   );
 }
 
+/** A line at `at` drawn in the CSS variable `color` (the theme's; the light one's in print). */
 interface Mark { at: number; label: string; color: string }
 interface XY {
   id: string;
@@ -130,7 +131,7 @@ function drawMarks(u: uPlot, c: XY) {
   c.vmarks.forEach((m, i) => {
     const x = Math.round(u.valToPos(m.at, "x", true));
     if (x < bbox.left || x > bbox.left + bbox.width) return;
-    ctx.strokeStyle = ctx.fillStyle = m.color;
+    ctx.strokeStyle = ctx.fillStyle = css(m.color);
     ctx.beginPath();
     ctx.moveTo(x, bbox.top);
     ctx.lineTo(x, bbox.top + bbox.height);
@@ -142,7 +143,7 @@ function drawMarks(u: uPlot, c: XY) {
   for (const m of c.hmarks) {
     const y = Math.round(u.valToPos(m.at, "y", true));
     if (y < bbox.top || y > bbox.top + bbox.height) continue;
-    ctx.strokeStyle = ctx.fillStyle = m.color;
+    ctx.strokeStyle = ctx.fillStyle = css(m.color);
     ctx.beginPath();
     ctx.moveTo(bbox.left, y);
     ctx.lineTo(bbox.left + bbox.width, y);
@@ -201,8 +202,8 @@ function XYChart({ c, theme }: { c: XY; theme: string }) {
 }
 
 const LATENCY: [keyof SearchProbe, string, string][] = [["p50", "p50", "#7c5cff"], ["p95", "p95", "#e69b00"], ["p99", "p99", "#d14fa8"]];
-const CAPACITY = "#187a42";
-const FAILING = "#c8372f";
+const CAPACITY = "--accent";
+const FAILING = "--danger";
 
 /** The two charts' data: points sorted by x (uPlot draws in x order), the knee and the SLO's latency limits. */
 function charts(s: Search): XY[] {

@@ -80,7 +80,7 @@ export class ChartData {
 
 const PCT_COLORS = ["#7c5cff", "#e69b00", "#00a3a3", "#d14fa8", "#6b8e23", "#8b5a2b"];
 
-function css(name: string): string {
+export function css(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888";
 }
 
