@@ -3,6 +3,7 @@
 // poll, thinned when it grows past MAX_POINTS so a day-long run costs the same as a ten-minute one.
 // Every y axis starts at 0; the legend shows the latest values unless the pointer is on the plot; dragging zooms
 // the time axis (Reset zoom or a double click undoes it); each chart saves itself as a PNG (title and legend in it).
+// `mountChart` and `axisStyle` are what every uPlot chart of the UI shares (the capacity search's too).
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { useEffect, useRef, useState } from "preact/hooks";

@@ -1,6 +1,8 @@
 // The dashboard: boots from `window.templateArgs` as Locust's index.html provides it (§1.5) and polls Locust's
 // API on Locust's schedule (§1.6): stats every 2 s while spawning/running, logs every 5 s, exceptions and task
 // ratios every 5 s only while their tab is open, the worker count every 2 s while a master waits for workers.
+// rlocust's own routes beside them (rlocust/generator, rlocust/arrivals, rlocust/metrics, rlocust/baseline, and
+// `search` only when templateArgs.search_form says the server has the capacity search) are polled with the stats.
 import { render } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import "../style.css";
