@@ -15,8 +15,9 @@
 //   live to the finished one (9 rows); with GET search answering null, no tab. As Locust (no `search_form`, the
 //   route a 404): no tab and the route never asked, no page error.
 // - The start form: the "Capacity search" part only with `search_form`; a search posts `search`, `slo` and the
-//   given `search_*` fields (no `user_count`, no empty field) and opens the Capacity tab; without a search the
-//   swarm's fields are Locust's as before.
+//   given `search_*` fields (no `user_count`, no empty field), `spawn_rate` for users and `arrival_max_users` for
+//   arrival-rate (never the other, as the command line), and opens the Capacity tab; without a search the swarm's
+//   fields are Locust's as before.
 import http from "node:http";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -262,39 +263,50 @@ async function dashboard(ctx) {
       await page.waitForSelector(".swarm-form");
       assert(await page.locator("#search, .search-fields").count() === 0, "a search part on Locust's form");
     });
-    await step("start form: a search posts its fields, not user_count, and opens the Capacity tab", async () => {
-      api.searchForm = true;
-      api.search = null;
-      api.swarms.length = 0;
-      await page.goto(url);
-      await page.waitForSelector(".search-fields");
-      assert(await page.locator("#user_count").isVisible(), "no user count before a search is chosen");
-      await page.click(".search-fields summary");
-      await page.selectOption("#search", "users");
-      await page.waitForSelector("#slo");
-      assert(await page.locator("#user_count, #arrival_rate").count() === 0, "user count / arrival rate asked with a search");
-      await page.fill("#slo", "p95<100; fail_ratio<0.01");
-      await page.fill("#search_start", "10");
-      await page.fill("#search_max", "200");
-      await page.fill("#search_probe_time", "10s");
-      await page.fill("#search_budget", "8");
-      await page.fill("#arrival_max_users", "50");
-      await page.fill("#host", "http://127.0.0.1:8089");
-      await shot(page, "search-form.png");
-      if (process.env.NOTES_DIR) await page.screenshot({ path: join(process.env.NOTES_DIR, "search-form.png"), fullPage: true });
-      api.search = running;
-      await page.click(".swarm-form button[type=submit]");
-      await until(() => api.swarms.length === 1, 5000, "POST swarm");
-      const sent = Object.fromEntries(api.swarms[0]);
-      const want = { spawn_rate: "5", search: "users", slo: "p95<100; fail_ratio<0.01", search_start: "10", search_max: "200",
-        search_probe_time: "10s", search_budget: "8", arrival_max_users: "50", host: "http://127.0.0.1:8089",
-        run_time: "", profile: "" };
-      assert(same(Object.keys(sent).sort(), Object.keys(want).sort()), `fields ${JSON.stringify(sent)}`);
-      for (const [k, v] of Object.entries(want)) assert(sent[k] === v, `${k}=${JSON.stringify(sent[k])}, expected ${JSON.stringify(v)}`);
-      await page.waitForSelector("#tab-capacity[aria-selected=true]");
-      await page.waitForSelector("#search-probes tbody tr");
-      assert(errors.length === 0, `errors: ${errors.join("; ")}`);
-    });
+    // as the command line: users takes -r (spawn_rate) and refuses --arrival-max-users; arrival-rate the reverse
+    const cases = [
+      ["users", { search_start: "10", search_max: "200", search_probe_time: "10s", search_budget: "8" },
+        { spawn_rate: "5" }, ["#arrival_max_users"]],
+      ["arrival-rate", { search_start: "20", search_warmup: "2s", search_precision: "5%", search_levels: "",
+        arrival_max_users: "50" }, {}, ["#spawn_rate"]],
+    ];
+    for (const [mode, filled, kept, absent] of cases) {
+      await step(`start form: search ${mode} posts its fields, not user_count, and opens the Capacity tab`, async () => {
+        api.state = "ready";
+        api.searchForm = true;
+        api.search = null;
+        api.swarms.length = 0;
+        await page.goto(url);
+        await page.waitForSelector(".search-fields");
+        assert(await page.locator("#user_count").isVisible(), "no user count before a search is chosen");
+        await page.click(".search-fields summary");
+        await page.selectOption("#search", mode);
+        await page.waitForSelector("#slo");
+        for (const sel of ["#user_count", "#arrival_rate", ...absent]) {
+          assert(await page.locator(sel).count() === 0, `${sel} asked with a ${mode} search`);
+        }
+        await page.fill("#slo", "p95<100; fail_ratio<0.01");
+        for (const [k, v] of Object.entries(filled)) await page.fill(`#${k}`, v);
+        await page.fill("#host", "http://127.0.0.1:8089");
+        await axeCheck(page, `start form, ${mode} search`);
+        await shot(page, `search-form-${mode}.png`);
+        if (process.env.NOTES_DIR) {
+          await page.screenshot({ path: join(process.env.NOTES_DIR, `search-form-${mode}.png`), fullPage: true });
+        }
+        api.search = running;
+        await page.click(".swarm-form button[type=submit]");
+        await until(() => api.swarms.length === 1, 5000, "POST swarm");
+        const sent = Object.fromEntries(api.swarms[0]);
+        const given = Object.fromEntries(Object.entries(filled).filter(([, v]) => v !== ""));
+        const want = { search: mode, slo: "p95<100; fail_ratio<0.01", ...given, ...kept, host: "http://127.0.0.1:8089",
+          run_time: "", profile: "" };
+        assert(same(Object.keys(sent).sort(), Object.keys(want).sort()), `fields ${JSON.stringify(sent)}`);
+        for (const [k, v] of Object.entries(want)) assert(sent[k] === v, `${k}=${JSON.stringify(sent[k])}, expected ${JSON.stringify(v)}`);
+        await page.waitForSelector("#tab-capacity[aria-selected=true]");
+        await page.waitForSelector("#search-probes tbody tr");
+        assert(errors.length === 0, `errors: ${errors.join("; ")}`);
+      });
+    }
     await step("start form: without a search the swarm's fields are Locust's", async () => {
       api.state = "ready";
       api.search = null;

@@ -3,8 +3,9 @@
 // NOTE: fields are uncontrolled (defaultValue/defaultChecked): the page re-renders on every 2 s poll, and a
 // `value` prop would put back the initial value over what the user is typing.
 // rlocust's capacity search (`templateArgs.search_form`): `search` (the mode), `slo`, `search_start`, `search_max`,
-// `search_probe_time`, `search_warmup`, `search_precision`, `search_budget`, `search_levels` and `arrival_max_users`
-// instead of `user_count` and the arrival rate; only the fields given are sent, and none without a search.
+// `search_probe_time`, `search_warmup`, `search_precision`, `search_budget`, `search_levels`, and as the command line
+// asks `arrival_max_users` (arrival-rate) or `spawn_rate` (users), instead of `user_count` and the arrival rate;
+// only the fields given are sent, and none without a search.
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ComponentChildren, JSX } from "preact";
 import type { ArrivalsResponse, ExtraOption, IndexArgs } from "../common/types";
@@ -85,7 +86,10 @@ function ArrivalFields({ plan }: { plan: ArrivalsResponse["plan"] }) {
 const SEARCH_FIELDS = ["slo", "search_start", "search_max", "search_probe_time", "search_warmup", "search_precision",
   "search_budget", "search_levels", "arrival_max_users"];
 
-/** rlocust's capacity search: the highest level that meets the SLO, found by probes (instead of a fixed load). */
+/**
+ * rlocust's capacity search: the highest level that meets the SLO, found by probes (instead of a fixed load). The
+ * placeholders are the command line's defaults (`--search-start` 10, …), which an empty field keeps.
+ */
 function SearchFields({ mode, onMode }: { mode: string; onMode: (m: string) => void }) {
   const unit = mode === "users" ? "users" : "per second";
   return (
@@ -104,19 +108,21 @@ function SearchFields({ mode, onMode }: { mode: string; onMode: (m: string) => v
           <Input label="SLO (the --thresholds rules, e.g. p95<500; fail_ratio<0.01)" name="slo" type="text" required
             autocomplete="off" placeholder="p95<500; fail_ratio<0.01" />
           <div class="row">
-            <Input label={`Start (${unit})`} name="search_start" type="number" min="0" step="any" />
+            <Input label={`Start (${unit})`} name="search_start" type="number" min="0" step="any" placeholder="10" />
             <Input label={`Maximum (${unit})`} name="search_max" type="number" min="0" step="any" />
           </div>
           <div class="row">
-            <Input label="Probe time (e.g. 20s)" name="search_probe_time" type="text" autocomplete="off" />
-            <Input label="Warm-up (e.g. 5s)" name="search_warmup" type="text" autocomplete="off" />
+            <Input label="Probe time (e.g. 20s, 1m)" name="search_probe_time" type="text" autocomplete="off" placeholder="20s" />
+            <Input label="Warm-up per level" name="search_warmup" type="text" autocomplete="off" placeholder="5s" />
           </div>
           <div class="row">
-            <Input label="Precision (e.g. 0.05)" name="search_precision" type="number" min="0" step="any" />
-            <Input label="Most probes" name="search_budget" type="number" min="1" step="1" />
+            <Input label="Precision (0.05 or 5%)" name="search_precision" type="text" autocomplete="off" placeholder="5%" />
+            <Input label="Most probes" name="search_budget" type="number" min="2" step="1" placeholder="15" />
           </div>
           <Input label="Levels instead of a search (e.g. 50,100,200,400)" name="search_levels" type="text" autocomplete="off" />
-          <Input label="Max users in flight" name="arrival_max_users" type="number" min="1" step="1" />
+          {mode === "arrival-rate" ? (
+            <Input label="Max users in flight" name="arrival_max_users" type="number" min="1" step="1" required />
+          ) : null}
           <small class="help">Empty fields take the server's defaults. The run ends with the search.</small>
         </>
       ) : null}
@@ -194,8 +200,10 @@ export function SwarmForm(props: {
             <Input label="Number of users (peak concurrency)" name="user_count" type="number" min="0" step="1" required
               defaultValue={String(current.users)} />
           ) : null}
-          <Input label="Ramp up (users started/second)" name="spawn_rate" type="number" min="0" step="any" required
-            defaultValue={String(current.spawnRate)} />
+          {!searching || searchMode === "users" ? (
+            <Input label="Ramp up (users started/second)" name="spawn_rate" type="number" min="0" step="any" required
+              defaultValue={String(current.spawnRate)} />
+          ) : null}
         </>
       ) : null}
       {props.open && !hideCommon && !searching ? <ArrivalFields plan={props.open.plan} /> : null}
