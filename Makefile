@@ -331,10 +331,11 @@ webui-check:
 # axe-core's accessibility checks; tests/guards.mjs: a master without workers, 600 names, a host without a scheme;
 # tests/login.mjs: --web-login beside Locust's own login page), then measures it with 1,000 request names
 # (tests/perf.mjs, a fake API), and prints the report with a baseline comparison in both themes (tests/report-print.mjs:
-# nothing cut at A4 width, charts resized for print, the dashboard's baseline column).
+# nothing cut at A4 width, charts resized for print, the dashboard's baseline column), and shows a capacity search
+# (tests/search.mjs: the report's section, the Capacity tab followed live, the start form's search fields; a fake API).
 test-webui: $(ORACLE)/bin/locust build
 	cd webui && npm ci --no-audit --no-fund --loglevel=error && \
 	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust \
 	RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
 	npm test && node tests/browser.mjs && node tests/rlocust.mjs && node tests/guards.mjs && node tests/login.mjs && \
-	node tests/perf.mjs && node tests/report-print.mjs
+	node tests/perf.mjs && node tests/report-print.mjs && node tests/search.mjs

@@ -49,6 +49,9 @@ async function main() {
     page.on("pageerror", (e) => errors.push(e.message));
     page.on("requestfailed", (r) => console.log(`     request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
     page.on("response", (r) => { if (r.status() >= 400) console.log(`     HTTP ${r.status()}: ${r.request().method()} ${r.url()}`); });
+    // rlocust's capacity search (issue 52) is asked for only where the server says it has one: never of Locust
+    const searchAsked = [];
+    page.on("request", (r) => { if (new URL(r.url()).pathname.endsWith("/search")) searchAsked.push(r.url()); });
 
     await step("start form boots from templateArgs", async () => {
       await page.goto(ui);
@@ -385,6 +388,10 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
 
     await step("no JavaScript errors", async () => assert(errors.length === 0, errors.join("; ")));
+    await step("no capacity search asked of Locust, no Capacity tab or search fields", async () => {
+      assert(searchAsked.length === 0, `asked: ${searchAsked.join(", ")}`);
+      assert(await page.locator("#tab-capacity, #capacity, .search-fields").count() === 0, "capacity search UI on Locust");
+    });
   } finally {
     await close();
   }

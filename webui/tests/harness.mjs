@@ -168,6 +168,16 @@ export async function launch() {
   return { ctx, close };
 }
 
+/** A new page of `ctx` (10 s timeouts, photographed when a step fails) and the page errors it collects. */
+export async function testPage(ctx) {
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(10_000);
+  setLastPage(page);
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  return { page, errors };
+}
+
 /**
  * Opens a report file from file:// in a new page of `ctx` with every other request refused (aborted). Returns
  * the page, the URLs it tried to reach (`outside`) and its errors (page errors and console errors).

@@ -20,7 +20,7 @@ import http from "node:http";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { assert, axeCheck, CHROMIUM, launch, openOffline, run, setLastPage, shot, step, until, webui } from "./harness.mjs";
+import { assert, axeCheck, CHROMIUM, launch, openOffline, run, setLastPage, shot, step, testPage, until, webui } from "./harness.mjs";
 import { fillIndex, fillReport } from "../scripts/template.mjs";
 
 const DIST = resolve(process.env.DIST || join(webui, "dist"));
@@ -245,11 +245,7 @@ async function dashboard(ctx, args) {
   });
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
   const url = `http://127.0.0.1:${server.address().port}/`;
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(10_000);
-  setLastPage(page);
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
+  const { page, errors } = await testPage(ctx);
   try {
     await step("dashboard with a baseline: note, column, row verdicts, polled", async () => {
       await page.goto(url);

@@ -29,8 +29,9 @@ test("report.html: both placeholders once, everything inlined", () => {
   assert.doesNotMatch(html, /<link[^>]+stylesheet/);
   // Without an icon of its own, a report served over HTTP makes the browser ask for /favicon.ico (a 404).
   assert.match(html, /<link rel="icon" href="data:image\/svg\+xml,/);
-  // 91 KB before issue 42, plus its comparison section and print support (~8 KB); a ceiling, not a target.
-  assert.ok(html.length < 106_000, `report template is ${html.length} bytes`);
+  // 91 KB before issue 42, plus its comparison section and print support (~8 KB), plus issue 52's capacity search
+  // section (headline, probe table, two charts: 7.4 KB, 100,484 -> 107,852 bytes); a ceiling, not a target.
+  assert.ok(html.length < 110_000, `report template is ${html.length} bytes`);
 });
 
 test("escaping keeps hostile strings inside the script and the JSON intact", () => {

@@ -3,6 +3,7 @@
 // poll, thinned when it grows past MAX_POINTS so a day-long run costs the same as a ten-minute one.
 // Every y axis starts at 0; the legend shows the latest values unless the pointer is on the plot; dragging zooms
 // the time axis (Reset zoom or a double click undoes it); each chart saves itself as a PNG (title and legend in it).
+// `mountChart` and `axisStyle` are what every uPlot chart of the UI shares (the capacity search's too).
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { useEffect, useRef, useState } from "preact/hooks";
@@ -80,7 +81,7 @@ export class ChartData {
 
 const PCT_COLORS = ["#7c5cff", "#e69b00", "#00a3a3", "#d14fa8", "#6b8e23", "#8b5a2b"];
 
-function css(name: string): string {
+export function css(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888";
 }
 
@@ -133,7 +134,7 @@ function drawRestarts(u: uPlot, times: number[]) {
 }
 
 /** Every y axis from 0 to a round number above the data (1 when there is nothing above 0 yet). */
-const fromZero: uPlot.Range.Function = (_u, _min, max) =>
+export const fromZero: uPlot.Range.Function = (_u, _min, max) =>
   [0, max > 0 && Number.isFinite(max) ? uPlot.rangeNum(0, max, 0.1, true)[1] : 1];
 
 /** The index of each series' last value (the x series: the latest of them), for the legend at rest. */
@@ -201,7 +202,7 @@ export function chartImage(u: uPlot, spec: ChartSpec): HTMLCanvasElement {
   return out;
 }
 
-function saveImage(u: uPlot, spec: ChartSpec) {
+export function saveImage(u: uPlot, spec: ChartSpec) {
   chartImage(u, spec).toBlob((blob) => {
     if (!blob) return;
     const a = document.createElement("a");
@@ -214,6 +215,28 @@ function saveImage(u: uPlot, spec: ChartSpec) {
   }, "image/png");
 }
 
+/** The axes' look; its colours are read at each draw (printing redraws in the light theme's). */
+export const axisStyle = () =>
+  ({ stroke: () => css("--fg-muted"), grid: { stroke: () => css("--grid"), width: 1 }, ticks: { show: false } });
+
+/**
+ * Draws a chart in `el` at its box's width (at most the page's while printing), resized with the box, and exposed
+ * as `el.uplot` for the browser tests; returns it and its undo.
+ */
+export function mountChart(opts: Omit<uPlot.Options, "width" | "height">, data: uPlot.AlignedData,
+  el: HTMLElement): [uPlot, () => void] {
+  const u = new uPlot({ ...chartSize(el), ...opts }, data, el);
+  (el as unknown as { uplot: uPlot }).uplot = u;
+  const ro = new ResizeObserver(() => u.setSize(chartSize(el)));
+  ro.observe(el);
+  const untrack = trackChart(u, el);
+  return [u, () => {
+    untrack();
+    ro.disconnect();
+    u.destroy();
+  }];
+}
+
 function Chart({ spec, data, theme }: { spec: ChartSpec; data: ChartData; theme: string }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -222,11 +245,9 @@ function Chart({ spec, data, theme }: { spec: ChartSpec; data: ChartData; theme:
 
   useEffect(() => {
     const el = box.current!;
-    // colours read at each draw: printing redraws in the light theme's
-    const axis = { stroke: () => css("--fg-muted"), grid: { stroke: () => css("--grid"), width: 1 }, ticks: { show: false } };
+    const axis = axisStyle();
     const value = (_u: uPlot, v: number | null) => (v == null ? "--" : num(v, spec.dp));
-    const opts: uPlot.Options = {
-      ...chartSize(el),
+    const opts: Omit<uPlot.Options, "width" | "height"> = {
       legend: { show: true, live: true },
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: true }, y: { range: fromZero } },
@@ -244,16 +265,10 @@ function Chart({ spec, data, theme }: { spec: ChartSpec; data: ChartData; theme:
         }],
       },
     };
-    const u = new uPlot(opts, [data.t, ...spec.data(data)] as uPlot.AlignedData, el);
+    const [u, undo] = mountChart(opts, [data.t, ...spec.data(data)] as uPlot.AlignedData, el);
     plot.current = u;
-    (el as unknown as { uplot: uPlot }).uplot = u; // for the browser tests
-    const ro = new ResizeObserver(() => u.setSize(chartSize(el)));
-    ro.observe(el);
-    const untrack = trackChart(u, el);
     return () => {
-      untrack();
-      ro.disconnect();
-      u.destroy();
+      undo();
       plot.current = null;
     };
   }, [theme, spec]);

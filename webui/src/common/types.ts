@@ -141,6 +141,8 @@ export interface IndexArgs {
   profile: string | null;
   /** rlocust's comparison with `--baseline` at page load (absent or null without one; not Locust's). */
   baseline?: Comparison | null;
+  /** rlocust's capacity search: the form's "Capacity search" part and `GET search` (absent on Locust). */
+  search_form?: boolean | null;
 }
 
 export interface ResponseTimeRow {
@@ -176,6 +178,8 @@ export interface ReportArgs {
   baseline?: Comparison | null;
   /** `rlocust-report compare`: the page shows only the comparison (no run statistics of its own). */
   comparison_only?: boolean;
+  /** The capacity search (`--search`), when the run had one. */
+  search?: Search | null;
 }
 
 /** A run's parameters (the report's `run`, a comparison side's `run`); null: not known. */
@@ -292,4 +296,71 @@ export interface ArrivalsResponse {
   arrivals: Arrivals | null;
   /** Arrivals are still being scheduled (false: `arrivals` is the stopped run's final accounting). */
   running?: boolean;
+}
+
+/** A capacity search's rule, as parsed from `--slo`. */
+export interface SearchRule {
+  rule: string;
+  /** "p95", "avg", "fail_ratio", "ttft.p95", … */
+  metric: string;
+  op: string;
+  limit: number;
+  unit: string | null;
+  /** A `NAME:` rule's name (null: the aggregate). */
+  target: string | null;
+}
+
+/** A rule's figure in a probe's window. */
+export interface SearchOutcome {
+  rule: string;
+  target: string | null;
+  actual: number | null;
+  unit: string | null;
+  passed?: boolean;
+}
+
+/** One probe: a level held, warmed up and judged on its own window. */
+export interface SearchProbe {
+  index: number;
+  offered: number;
+  achieved: number | null;
+  /** Requests per second. */
+  throughput: number | null;
+  mean_in_flight: number | null;
+  goodput: number | null;
+  goodput_share: number | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  requests: number;
+  failures: number;
+  fail_ratio: number | null;
+  dropped: number;
+  figures?: { label: string; value: number | null; unit: string | null }[] | null;
+  /** "pass", "fail", "undecided", "generator-bound" or "interrupted". */
+  verdict: string;
+  bound_by: string | null;
+  extended?: boolean;
+  ended_early?: boolean;
+  outcomes?: SearchOutcome[] | null;
+}
+
+/** `GET search`, the report's `search`, the summary JSON's `search` (one shape everywhere). */
+export interface Search {
+  /** "arrival-rate" or "users". */
+  mode: string;
+  /** "1/s" or "users". */
+  unit: string;
+  slo: string;
+  rules: SearchRule[];
+  settings?: Record<string, unknown> | null;
+  /** "running", "finished" or "interrupted". */
+  state: string;
+  current: number | null;
+  capacity: number | null;
+  first_failing: { offered: number; index: number; verdict: string; breach: SearchOutcome | null } | null;
+  ended_by: string;
+  gate?: number | null;
+  gate_passed?: boolean | null;
+  probes: SearchProbe[];
 }

@@ -2,6 +2,10 @@
 // spawn_rate, host, run_time, profile, user_classes (repeated), shape_class, and each custom option by its name.
 // NOTE: fields are uncontrolled (defaultValue/defaultChecked): the page re-renders on every 2 s poll, and a
 // `value` prop would put back the initial value over what the user is typing.
+// rlocust's capacity search (`templateArgs.search_form`): `search` (the mode), `slo`, `search_start`, `search_max`,
+// `search_probe_time`, `search_warmup`, `search_precision`, `search_budget`, `search_levels`, and as the command line
+// asks `arrival_max_users` (arrival-rate) or `spawn_rate` (users), instead of `user_count` and the arrival rate;
+// only the fields given are sent, and none without a search.
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ComponentChildren, JSX } from "preact";
 import type { ArrivalsResponse, ExtraOption, IndexArgs } from "../common/types";
@@ -78,12 +82,61 @@ function ArrivalFields({ plan }: { plan: ArrivalsResponse["plan"] }) {
   );
 }
 
+/** The fields of a capacity search (besides `search`, the mode), sent only when given. */
+const SEARCH_FIELDS = ["slo", "search_start", "search_max", "search_probe_time", "search_warmup", "search_precision",
+  "search_budget", "search_levels", "arrival_max_users"];
+
+/**
+ * rlocust's capacity search: the highest level that meets the SLO, found by probes (instead of a fixed load). The
+ * placeholders are the command line's defaults (`--search-start` 10, …), which an empty field keeps.
+ */
+function SearchFields({ mode, onMode }: { mode: string; onMode: (m: string) => void }) {
+  const unit = mode === "users" ? "users" : "per second";
+  return (
+    <details class="advanced search-fields" open={!!mode}>
+      <summary>Capacity search (the highest load that meets an SLO)</summary>
+      <div class="field">
+        <label for="search">Search</label>
+        <select id="search" name="search" onChange={(e) => onMode((e.currentTarget as HTMLSelectElement).value)}>
+          <option value="" selected={!mode}>No search (the load above)</option>
+          <option value="arrival-rate" selected={mode === "arrival-rate"}>Arrival rate (open model)</option>
+          <option value="users" selected={mode === "users"}>Users (closed model)</option>
+        </select>
+      </div>
+      {mode ? (
+        <>
+          <Input label="SLO (the --thresholds rules, e.g. p95<500; fail_ratio<0.01)" name="slo" type="text" required
+            autocomplete="off" placeholder="p95<500; fail_ratio<0.01" />
+          <div class="row">
+            <Input label={`Start (${unit})`} name="search_start" type="number" min="0" step="any" placeholder="10" />
+            <Input label={`Maximum (${unit})`} name="search_max" type="number" min="0" step="any" />
+          </div>
+          <div class="row">
+            <Input label="Probe time (e.g. 20s, 1m)" name="search_probe_time" type="text" autocomplete="off" placeholder="20s" />
+            <Input label="Warm-up per level" name="search_warmup" type="text" autocomplete="off" placeholder="5s" />
+          </div>
+          <div class="row">
+            <Input label="Precision (0.05 or 5%)" name="search_precision" type="text" autocomplete="off" placeholder="5%" />
+            <Input label="Most probes" name="search_budget" type="number" min="2" step="1" placeholder="15" />
+          </div>
+          <Input label="Levels instead of a search (e.g. 50,100,200,400)" name="search_levels" type="text" autocomplete="off" />
+          {mode === "arrival-rate" ? (
+            <Input label="Max users in flight" name="arrival_max_users" type="number" min="1" step="1" required />
+          ) : null}
+          <small class="help">Empty fields take the server's defaults. The run ends with the search.</small>
+        </>
+      ) : null}
+    </details>
+  );
+}
+
 export function SwarmForm(props: {
   args: IndexArgs;
   /** Edit: only users and ramp-up (plus nothing else Locust changes mid-run). */
   edit?: boolean;
   current: { users: number; spawnRate: number; host: string };
-  onStarted: (reply: SwarmReply, users: number, spawnRate: number) => void;
+  /** `search`: a capacity search was started. */
+  onStarted: (reply: SwarmReply, users: number, spawnRate: number, search: boolean) => void;
   onCancel?: () => void;
   /** A LoadTestShape sets the counts: they are not asked for. */
   hideCommon: boolean;
@@ -96,6 +149,8 @@ export function SwarmForm(props: {
 }) {
   const { args, edit, current, hideCommon } = props;
   const [busy, setBusy] = useState(false);
+  const [searchMode, setSearchMode] = useState("");
+  const searching = !!searchMode && !!args.search_form && !edit && !hideCommon;
   const [error, setError] = useState("");
   const available = args.available_user_classes ?? [];
   const [picked, setPicked] = useState<string[]>(available);
@@ -120,13 +175,15 @@ export function SwarmForm(props: {
     formEl.querySelectorAll<HTMLInputElement>("input[data-bool]").forEach((box) => {
       data.set(box.dataset.bool!, box.checked ? "true" : "false");
     });
+    if (!data.get("search")) data.delete("search");
+    else for (const k of SEARCH_FIELDS) if (data.get(k) === "") data.delete(k);
     setBusy(true);
     setError("");
     try {
       const reply = await postSwarm(data);
       if (!reply.success) setError(reply.message || "The server refused the swarm request.");
       else props.onStarted(reply, Number(data.get("user_count") ?? current.users),
-        Number(data.get("spawn_rate") ?? current.spawnRate));
+        Number(data.get("spawn_rate") ?? current.spawnRate), data.has("search"));
     } catch (err) {
       setError(String(err instanceof Error ? err.message : err));
     } finally {
@@ -139,13 +196,18 @@ export function SwarmForm(props: {
       <h2>{edit ? "Edit running load test" : "Start new load test"}</h2>
       {!hideCommon ? (
         <>
-          <Input label="Number of users (peak concurrency)" name="user_count" type="number" min="0" step="1" required
-            defaultValue={String(current.users)} />
-          <Input label="Ramp up (users started/second)" name="spawn_rate" type="number" min="0" step="any" required
-            defaultValue={String(current.spawnRate)} />
+          {!searching ? (
+            <Input label="Number of users (peak concurrency)" name="user_count" type="number" min="0" step="1" required
+              defaultValue={String(current.users)} />
+          ) : null}
+          {!searching || searchMode === "users" ? (
+            <Input label="Ramp up (users started/second)" name="spawn_rate" type="number" min="0" step="any" required
+              defaultValue={String(current.spawnRate)} />
+          ) : null}
         </>
       ) : null}
-      {props.open && !hideCommon ? <ArrivalFields plan={props.open.plan} /> : null}
+      {props.open && !hideCommon && !searching ? <ArrivalFields plan={props.open.plan} /> : null}
+      {args.search_form && !hideCommon && !edit ? <SearchFields mode={searchMode} onMode={setSearchMode} /> : null}
       {!edit ? (
         <>
           <Input label="Host" name="host" type="text" defaultValue={current.host} required={!!args.is_host_required}

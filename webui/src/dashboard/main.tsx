@@ -1,6 +1,8 @@
 // The dashboard: boots from `window.templateArgs` as Locust's index.html provides it (§1.5) and polls Locust's
 // API on Locust's schedule (§1.6): stats every 2 s while spawning/running, logs every 5 s, exceptions and task
 // ratios every 5 s only while their tab is open, the worker count every 2 s while a master waits for workers.
+// rlocust's own routes beside them (rlocust/generator, rlocust/arrivals, rlocust/metrics, rlocust/baseline, and
+// `search` only when templateArgs.search_form says the server has the capacity search) are polled with the stats.
 import { render } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import "../style.css";
@@ -20,6 +22,7 @@ import { MetricSeries, MetricsTab, isMetricsResponse } from "../common/metrics";
 import { StatsTab } from "./stats";
 import { load, save } from "../common/store";
 import { isComparison } from "../common/baseline";
+import { isSearchReply, SearchView } from "../common/capacity";
 
 const LIVE = new Set(["spawning", "running"]);
 // Locust's UI polls only while spawning/running; a master passes through "stopping" (and a runner through
@@ -32,9 +35,9 @@ export const NO_WORKERS = "You can't start a distributed test before at least on
 /** Locust's reason for a disabled Edit while a LoadTestShape runs the test (its EditButton). */
 export const SHAPE_EDIT = "Disabled for tests using LoadTestShape class";
 
-type Tab = "stats" | "charts" | "metrics" | "failures" | "exceptions" | "ratios" | "downloads" | "logs" | "workers";
+type Tab = "stats" | "charts" | "capacity" | "metrics" | "failures" | "exceptions" | "ratios" | "downloads" | "logs" | "workers";
 const TABS: [Tab, string][] = [
-  ["stats", "Statistics"], ["charts", "Charts"], ["metrics", "Metrics"], ["failures", "Failures"], ["exceptions", "Exceptions"],
+  ["stats", "Statistics"], ["charts", "Charts"], ["capacity", "Capacity"], ["metrics", "Metrics"], ["failures", "Failures"], ["exceptions", "Exceptions"],
   ["ratios", "Current Ratio"], ["downloads", "Download Data"], ["logs", "Logs"], ["workers", "Workers"],
 ];
 
@@ -118,6 +121,9 @@ function App({ args }: { args: IndexArgs }) {
   useEffect(() => {
     if (metrics?.metrics.length && LIVE.has(state)) metricSeries.current.push(Date.now() / 1000, metrics.metrics);
   }, [metrics]);
+  // rlocust's capacity search (`GET search`: null without one), asked only of a server that has it
+  const [search, , fetchSearch] = useOwnRoute("search", isSearchReply, 2000, polled && !!args.search_form);
+  useEffect(() => { if (args.search_form) fetchSearch(); }, [state]);
   // what it showed belongs to the test that stopped (a reset clears it on the server too)
   useEffect(() => { if (!polled) setLateness(null); }, [state]);
   useEffect(() => { if (!polled) fetchStats().catch(() => {}); }, []);
@@ -143,7 +149,7 @@ function App({ args }: { args: IndexArgs }) {
     save(LOG_SEEN_KEY, String(alertLines));
   }, [tab, alertLines]);
 
-  const started = (reply: { host?: string | null }, users: number, spawnRate: number) => {
+  const started = (reply: { host?: string | null }, users: number, spawnRate: number, searching = false) => {
     swarmedAt.current = Date.now();
     stoppedAt.current = 0;
     if (dialog === "new" || state === "ready" || state === "stopped") {
@@ -158,6 +164,10 @@ function App({ args }: { args: IndexArgs }) {
     if (reply.host !== undefined) setHost(reply.host ?? "");
     setDialog(null);
     setState("running");
+    if (searching) {
+      setTab("capacity");
+      fetchSearch();
+    }
   };
   const stop = async () => {
     try {
@@ -183,7 +193,8 @@ function App({ args }: { args: IndexArgs }) {
 
   const statColumns = useMemo(() => liveStatColumns(args.percentiles_to_statistics ?? []), []);
   const specs = useMemo(() => chartSpecs(args.percentiles_to_chart ?? []), []);
-  const tabs = TABS.filter(([k]) => (k !== "workers" || args.is_distributed) && (k !== "metrics" || !!metrics?.metrics.length));
+  const tabs = TABS.filter(([k]) => (k !== "workers" || args.is_distributed) && (k !== "metrics" || !!metrics?.metrics.length)
+    && (k !== "capacity" || !!search));
   const failPct = stats ? Math.round((stats.fail_ratio ?? 0) * 100) : 0;
   const users = stats?.user_count ?? args.user_count ?? 0;
   const noWorkers = args.is_distributed && !workerCount;
@@ -263,6 +274,7 @@ function App({ args }: { args: IndexArgs }) {
             {tab === "stats" ? <StatsTab rows={stats?.stats ?? []} columns={statColumns} totalNames={totalNames}
               baseline={baseline} /> : null}
             {tab === "charts" ? <Charts data={chart} specs={specs} theme={theme} /> : null}
+            {tab === "capacity" && search ? <SearchView s={search} theme={theme} /> : null}
             {tab === "metrics" ? <MetricsTab rows={metrics?.metrics ?? []} series={metricSeries.current} theme={theme} /> : null}
             {tab === "failures" ? <FailuresTable rows={stats?.errors ?? []} /> : null}
             {tab === "exceptions" ? (exceptions ? <ExceptionsTable rows={exceptions} /> : <p class="empty">Loading…</p>) : null}

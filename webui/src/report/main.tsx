@@ -12,6 +12,7 @@ import { useTheme } from "../common/theme";
 import { ArrivalsTable } from "../common/arrivals";
 import { MetricsTable } from "../common/metrics";
 import { ComparisonSection, RunParams } from "../common/baseline";
+import { SearchView } from "../common/capacity";
 
 function fmtTime(iso: string): string {
   const d = new Date(iso);
@@ -65,6 +66,13 @@ function Report({ args }: { args: ReportArgs }) {
         {args.baseline ? <ComparisonSection c={args.baseline} run={args.run} /> : null}
 
         {only ? null : <>
+        {args.search ? (
+          <>
+            <h2>Capacity search</h2>
+            <SearchView s={args.search} theme={theme} />
+          </>
+        ) : null}
+
         {args.arrivals ? <ArrivalsTable a={args.arrivals} live={false} /> : null}
 
         {args.metrics?.length ? (
