@@ -1,6 +1,6 @@
 """Capacity searches against servers whose capacity is known (issue 52's measure). Loopback only: rlocust-target's
 `/capacity/{slots}/{service_ms}` pools (true capacity = slots / service time) and its streamed inference endpoint
-with `--llm-slots N` (true capacity = N / (ttft + tokens x itl)); every search bounded by -t.
+with `--llm-slots N` (true capacity = N / (ttft + (tokens - 1) x itl)); every search bounded by -t.
 
     python3 bench/capacity.py --rlocust target/release/rlocust --target target/release/rlocust-target \
         [--rounds 3] [--scenarios pool,pool-processes,stream] [--json out.json]
@@ -52,7 +52,7 @@ SCENARIOS = {
     "pool": dict(kind="pool", slots=8, service_ms=25, slo="p95<100", start=40, processes=0, bar=(0.05, 0.10)),
     "pool-processes": dict(kind="pool", slots=8, service_ms=25, slo="p95<100", start=40, processes=2,
                            bar=(0.05, 0.10)),
-    # 8 slots, first token 20 ms then 32 tokens every 5 ms: each request holds a slot 180 ms -> 44.4/s
+    # 8 slots, first token 20 ms 32 tokens 5 ms apart: each request holds a slot 20 + 31 x 5 = 175 ms -> 45.7/s
     "stream": dict(kind="stream", slots=8, ttft_ms=20, itl_ms=5, tokens=32, slo="ttft.p95<300", start=6,
                    processes=0, bar=(0.10, 0.10)),
 }
@@ -67,7 +67,7 @@ def free_port() -> int:
 def true_capacity(sc: dict) -> float:
     if sc["kind"] == "pool":
         return sc["slots"] / sc["service_ms"] * 1000.0
-    return sc["slots"] / (sc["ttft_ms"] + sc["tokens"] * sc["itl_ms"]) * 1000.0
+    return sc["slots"] / (sc["ttft_ms"] + (sc["tokens"] - 1) * sc["itl_ms"]) * 1000.0
 
 
 def start_target(binary: str, sc: dict) -> tuple[subprocess.Popen, str]:
