@@ -377,7 +377,7 @@ fn parse_pool(slots: &str, service_ms: &str) -> Result<(u64, f64), String> {
     };
     match service_ms.trim().parse::<f64>() {
         // (at least a microsecond: the pools' keys are whole microseconds)
-        Ok(ms) if ms.is_finite() && ms >= 0.001 && ms <= MAX_SERVICE_MS => Ok((s, ms)),
+        Ok(ms) if (0.001..=MAX_SERVICE_MS).contains(&ms) => Ok((s, ms)),
         _ => Err(format!(
             "service_ms: expected a number above 0 up to {MAX_SERVICE_MS}, got {:?}\n",
             shown(service_ms)
@@ -385,7 +385,8 @@ fn parse_pool(slots: &str, service_ms: &str) -> Result<(u64, f64), String> {
     }
 }
 
-fn line(code: StatusCode, text: String) -> Response {
+/// A plain-text answer of one line (the refusals of this module and of `llm`).
+pub(crate) fn line(code: StatusCode, text: String) -> Response {
     (
         code,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

@@ -228,14 +228,7 @@ async fn respond(
     };
     let asked = match Asked::read(&q) {
         Ok(a) => a,
-        Err(line) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                line,
-            )
-                .into_response();
-        }
+        Err(line) => return capacity::line(StatusCode::BAD_REQUEST, line),
     };
     let d = *DEFAULTS.get_or_init(Schedule::default);
     let tokens = asked
@@ -265,14 +258,7 @@ async fn respond(
     };
     let ticket = match slots().map(|p| p.join(plan.service())).transpose() {
         Ok(t) => t,
-        Err(line) => {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                line,
-            )
-                .into_response();
-        }
+        Err(line) => return capacity::line(StatusCode::SERVICE_UNAVAILABLE, line),
     };
     if req.get("stream").and_then(Value::as_bool) == Some(true) {
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);

@@ -243,7 +243,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
                 capacity.slots = v as u64
             }
             ("--capacity-service-ms", Some(Ok(v)))
-                if v >= 0.001 && v <= capacity::MAX_SERVICE_MS =>
+                if (0.001..=capacity::MAX_SERVICE_MS).contains(&v) =>
             {
                 capacity.service_ms = v
             }

@@ -21,40 +21,18 @@ import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from support.bounded import ROOT, binary, free_port  # noqa: E402
+from support.bounded import ROOT, binary, serve_target, start_target  # noqa: E402
 
 SLACK_S = 0.06  # scheduling slack on a busy machine, on top of the 15 %
 LLM = {"slots": 2, "ttft_ms": 50, "itl_ms": 10, "tokens": 6}  # service 50 + 5 × 10 = 100 ms
 DEFAULT_POOL = (2, 100)
 
 
-def start_target(args: list[str], max_seconds: int = 300) -> tuple[subprocess.Popen, str]:
-    program = binary("RLOCUST_TARGET_BIN", ROOT / "target/release/rlocust-target")
-    port = free_port()
-    proc = subprocess.Popen([program, "--port", str(port), "--max-seconds", str(max_seconds), *args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url + "/", timeout=1)
-            return proc, url
-        except requests.RequestException:
-            time.sleep(0.1)
-    proc.kill()
-    proc.wait()
-    pytest.fail("rlocust-target did not start")
-
-
 @pytest.fixture(scope="module")
 def target() -> Iterator[str]:
-    proc, url = start_target(["--llm-slots", str(LLM["slots"]), "--llm-ttft-ms", str(LLM["ttft_ms"]),
-                              "--llm-itl-ms", str(LLM["itl_ms"]), "--llm-tokens", str(LLM["tokens"]),
-                              "--capacity-slots", str(DEFAULT_POOL[0]),
-                              "--capacity-service-ms", str(DEFAULT_POOL[1])])
-    yield url
-    proc.kill()
-    proc.wait()
+    yield from serve_target(300, ["--llm-slots", LLM["slots"], "--llm-ttft-ms", LLM["ttft_ms"],
+                                  "--llm-itl-ms", LLM["itl_ms"], "--llm-tokens", LLM["tokens"],
+                                  "--capacity-slots", DEFAULT_POOL[0], "--capacity-service-ms", DEFAULT_POOL[1]])
 
 
 def at_once(n: int, call: Callable[[int], dict]) -> list[dict]:
@@ -217,7 +195,7 @@ def test_bad_options_are_refused_with_one_line(args: list[str]) -> None:
 
 
 def test_the_number_of_pools_is_bounded() -> None:
-    proc, url = start_target(["--capacity-slots", "3", "--capacity-service-ms", "1"], max_seconds=120)
+    proc, url = start_target(120, ["--capacity-slots", "3", "--capacity-service-ms", "1"])
     try:
         with requests.Session() as s:
             # 64 pools of 1 slot, 1 to 64 µs of service
