@@ -14,6 +14,16 @@
 //! among the tokens). A query number out of its range (`ttft_ms`/`itl_ms` 0 to 600000, the others 0 to
 //! [`MAX_TOKENS`]; not a number, `nan`, `inf`, negative, empty) is answered 400 with one line.
 //!
+//! A server of known capacity (`--llm-slots N`, 0 and so off by default): both endpoints then serve N requests at
+//! once from one [`capacity::Pool`]; a request beyond them waits for a slot in arrival order, the response head
+//! already sent, and its schedule (the chat stream's role chunk included) starts when it gets one: the first token
+//! `ttft_ms` after the grant, so TTFT (from arrival) grows with the queue once the offered rate exceeds the
+//! capacity. It holds the slot from the grant until its last token is due, `ttft_ms + (tokens − 1) × itl_ms`
+//! (given back by `capacity`'s timer to the microsecond, even when the client has gone or a fault cut the stream;
+//! a client gone while waiting leaves the queue). True capacity: `N × 1000 / (ttft_ms + (tokens − 1) × itl_ms)`
+//! requests per second for requests of one schedule (8 slots, 20 ms, 5 ms, 32 tokens: 8000 / 175 = 45.7/s).
+//! Past `capacity::MAX_WAITING` waiting requests, 503 with one line (a memory guard).
+//!
 //! `GET /v1/models` lists one model and `GET /health` answers 200, as vLLM's server does (benchmark clients such as
 //! GuideLLM check them before they start).
 //!
@@ -28,6 +38,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::capacity;
+
 /// Stamps kept (values of `ttft_ms` and `itl_ms` together); older ones are not replaced, newer ones dropped.
 const MAX_STAMPS: usize = 2_000_000;
 
@@ -40,6 +52,8 @@ pub struct Schedule {
     pub ttft_ms: f64,
     pub itl_ms: f64,
     pub tokens: u64,
+    /// Requests served at once (0: no limit).
+    pub slots: u64,
 }
 
 impl Default for Schedule {
@@ -48,11 +62,22 @@ impl Default for Schedule {
             ttft_ms: 50.0,
             itl_ms: 10.0,
             tokens: 16,
+            slots: 0,
         }
     }
 }
 
 static DEFAULTS: std::sync::OnceLock<Schedule> = std::sync::OnceLock::new();
+
+/// The slots of `--llm-slots` (none when it is 0).
+fn slots() -> Option<&'static capacity::Pool> {
+    static POOL: std::sync::OnceLock<Option<capacity::Pool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let n = DEFAULTS.get_or_init(Schedule::default).slots;
+        (n > 0).then(|| capacity::Pool::new(n))
+    })
+    .as_ref()
+}
 
 /// Set the defaults (once, at start).
 pub fn set_defaults(s: Schedule) {
@@ -203,14 +228,7 @@ async fn respond(
     };
     let asked = match Asked::read(&q) {
         Ok(a) => a,
-        Err(line) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                line,
-            )
-                .into_response();
-        }
+        Err(line) => return capacity::line(StatusCode::BAD_REQUEST, line),
     };
     let d = *DEFAULTS.get_or_init(Schedule::default);
     let tokens = asked
@@ -238,9 +256,13 @@ async fn respond(
             .unwrap_or("rlocust-mock")
             .to_string(),
     };
+    let ticket = match slots().map(|p| p.join(plan.service())).transpose() {
+        Ok(t) => t,
+        Err(line) => return capacity::line(StatusCode::SERVICE_UNAVAILABLE, line),
+    };
     if req.get("stream").and_then(Value::as_bool) == Some(true) {
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-        tokio::spawn(plan.stream(arrived, tx));
+        tokio::spawn(plan.stream(arrived, ticket, tx));
         let body = Body::from_stream(tokio_stream_of(rx));
         Response::builder()
             .header(header::CONTENT_TYPE, "text/event-stream")
@@ -248,8 +270,13 @@ async fn respond(
             .body(body)
             .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
     } else {
-        let last = plan.ttft + plan.itl * (plan.tokens.saturating_sub(1) as u32);
-        tokio::time::sleep_until((arrived + last).into()).await;
+        let last = plan.service();
+        match ticket {
+            Some(t) => {
+                t.acquire().await.released().await;
+            }
+            None => tokio::time::sleep_until((arrived + last).into()).await,
+        }
         let text = "tok ".repeat(plan.tokens as usize);
         let choice = if chat {
             json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"})
@@ -289,6 +316,11 @@ struct Plan {
 }
 
 impl Plan {
+    /// From the schedule's start to its last token: how long a request holds its slot.
+    fn service(&self) -> Duration {
+        self.ttft + self.itl * (self.tokens.saturating_sub(1) as u32)
+    }
+
     fn chunk(&self, content: Option<&str>, finish: bool) -> Bytes {
         let choice = if self.chat {
             let delta = match content {
@@ -311,8 +343,19 @@ impl Plan {
     async fn stream(
         self,
         arrived: Instant,
+        ticket: Option<capacity::Ticket>,
         tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
     ) {
+        // the schedule's zero: the arrival, or the grant of a slot (held to the last token, whatever follows)
+        let zero = match ticket {
+            None => arrived,
+            Some(t) => {
+                tokio::select! {
+                    g = t.acquire() => g.at,
+                    _ = tx.closed() => return,
+                }
+            }
+        };
         if self.chat && tx.send(Ok(self.chunk(None, false))).await.is_err() {
             return;
         }
@@ -334,7 +377,7 @@ impl Plan {
                     .await;
                 return;
             }
-            let due = arrived + self.ttft + self.itl * (k as u32);
+            let due = zero + self.ttft + self.itl * (k as u32);
             tokio::time::sleep_until(due.into()).await;
             if self.garbage
                 && k == 1

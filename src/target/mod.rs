@@ -3,7 +3,8 @@
 //! It offers just enough endpoints for realistic locustfiles: plain text and JSON pages, chosen status
 //! codes, delays, an echo of the request, a cookie login, redirects, basic auth, multipart upload, a gzip
 //! body, cookies and an in-memory todo CRUD (the FastAPI exercise); OpenAI-style streaming inference endpoints on
-//! a token schedule (`llm`). It binds 127.0.0.1 only.
+//! a token schedule (`llm`); servers of known capacity, a fixed number of slots held for a fixed service time
+//! (`capacity`, and `llm` with `--llm-slots`). It binds 127.0.0.1 only.
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +21,7 @@ use axum::routing::{any, get, post};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+pub mod capacity;
 pub mod llm;
 
 const MAX_TODOS: usize = 10_000;
@@ -113,6 +115,8 @@ pub fn router() -> Router {
         .route("/v1/_stamps", get(llm::stamps))
         .route("/v1/models", get(llm::models))
         .route("/health", get(|| async { StatusCode::OK }))
+        .route("/capacity", any(capacity::default_pool))
+        .route("/capacity/{slots}/{service_ms}", any(capacity::named))
         .route("/gzip", any(gzip))
         .route("/todos", get(list_todos).post(create_todo))
         .route("/todos/", get(list_todos).post(create_todo))
@@ -168,6 +172,7 @@ pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
 /// `rlocust-target --help`.
 pub const USAGE: &str = "\
 Usage: rlocust-target [--port N] [--max-seconds N] [--llm-ttft-ms MS] [--llm-itl-ms MS] [--llm-tokens N]
+                      [--llm-slots N] [--capacity-slots N] [--capacity-service-ms MS]
 
 The loopback HTTP server of rlocust's demo and tests. It listens on 127.0.0.1 only, prints
 \"rlocust-target listening on http://127.0.0.1:PORT\" and serves until SIGINT or SIGTERM.
@@ -178,11 +183,17 @@ Options:
   --llm-ttft-ms MS, --llm-itl-ms MS, --llm-tokens N
                    the inference endpoints' token schedule: the first token MS after the request (50), then
                    one every MS (10), N tokens (16); a request's ?ttft_ms=&itl_ms=&tokens= override them
+  --llm-slots N    the inference endpoints serve N requests at once (0, the default: no limit); the others
+                   wait for a slot in arrival order (their first token waits too), and each holds its slot from
+                   when it got it until its last token: true capacity N / (ttft + (tokens - 1) x itl)
+  --capacity-slots N, --capacity-service-ms MS
+                   the pool of /capacity: N slots (8), each request holding one for MS (25); true capacity
+                   N / MS x 1000 per second (320/s); /capacity/{slots}/{service_ms} names any other pool
   -h, --help       show this help and exit
 
 Endpoints: / /hello /world /json /items/{id} /status/{code} /delay/{ms} /bytes/{n} /echo
 /headers /cookies /set-cookie /login /logout /me /redirect /redirect/{n} /basic-auth/{user}/{pass}
-/upload /gzip /todos /todos/{id}; POST /v1/chat/completions and /v1/completions (OpenAI-style, streamed
+/upload /gzip /todos /todos/{id} /capacity /capacity/{slots}/{service_ms}; POST /v1/chat/completions and /v1/completions (OpenAI-style, streamed
 with \"stream\": true); /v1/_stamps the server's own TTFT and ITL of what it streamed; /_served counts the
 requests served so far
 ";
@@ -195,6 +206,7 @@ pub enum Command {
         port: u16,
         max_seconds: Option<f64>,
         llm: llm::Schedule,
+        capacity: capacity::Defaults,
     },
 }
 
@@ -203,6 +215,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
     let mut port: u16 = 0;
     let mut max_seconds = None;
     let mut llm = llm::Schedule::default();
+    let mut capacity = capacity::Defaults::default();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "-h" || a == "--help" {
@@ -219,6 +232,21 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
             ("--llm-tokens", Some(Ok(v))) if v >= 1.0 && v.fract() == 0.0 && v <= 100_000.0 => {
                 llm.tokens = v as u64
             }
+            ("--llm-slots", Some(Ok(v)))
+                if v >= 0.0 && v.fract() == 0.0 && v <= capacity::MAX_SLOTS as f64 =>
+            {
+                llm.slots = v as u64
+            }
+            ("--capacity-slots", Some(Ok(v)))
+                if v >= 1.0 && v.fract() == 0.0 && v <= capacity::MAX_SLOTS as f64 =>
+            {
+                capacity.slots = v as u64
+            }
+            ("--capacity-service-ms", Some(Ok(v)))
+                if (0.001..=capacity::MAX_SERVICE_MS).contains(&v) =>
+            {
+                capacity.service_ms = v
+            }
             _ => {
                 return Err(format!(
                     "rlocust-target: bad argument: {a} (usage: rlocust-target [--port N] [--max-seconds N]; --help for more)"
@@ -230,6 +258,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
         port,
         max_seconds,
         llm,
+        capacity,
     })
 }
 
@@ -244,8 +273,10 @@ pub fn main(args: &[String]) -> i32 {
             port,
             max_seconds,
             llm,
+            capacity,
         }) => {
             llm::set_defaults(llm);
+            capacity::set_defaults(capacity);
             run_blocking_for(&format!("127.0.0.1:{port}"), max_seconds)
         }
         Err(line) => {
@@ -978,6 +1009,7 @@ mod tests {
                 port: 0,
                 max_seconds: None,
                 llm: llm::Schedule::default(),
+                capacity: capacity::Defaults::default(),
             })
         );
         assert_eq!(
@@ -986,6 +1018,29 @@ mod tests {
                 port: 8080,
                 max_seconds: Some(1.5),
                 llm: llm::Schedule::default(),
+                capacity: capacity::Defaults::default(),
+            })
+        );
+        assert_eq!(
+            parse_args(&args(&[
+                "--llm-slots",
+                "8",
+                "--capacity-slots",
+                "4",
+                "--capacity-service-ms",
+                "2.5"
+            ])),
+            Ok(Command::Serve {
+                port: 0,
+                max_seconds: None,
+                llm: llm::Schedule {
+                    slots: 8,
+                    ..llm::Schedule::default()
+                },
+                capacity: capacity::Defaults {
+                    slots: 4,
+                    service_ms: 2.5
+                },
             })
         );
         for bad in [
@@ -993,6 +1048,14 @@ mod tests {
             &["--port"],
             &["--max-seconds", "-1"],
             &["-x", "1"],
+            &["--llm-slots", "-1"],
+            &["--llm-slots", "1.5"],
+            &["--llm-slots", "10001"],
+            &["--capacity-slots", "0"],
+            &["--capacity-slots", "nan"],
+            &["--capacity-service-ms", "0"],
+            &["--capacity-service-ms", "inf"],
+            &["--capacity-service-ms", "600001"],
         ] {
             let e = parse_args(&args(bad)).unwrap_err();
             assert!(

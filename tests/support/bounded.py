@@ -33,23 +33,29 @@ def binary(env: str, default: Path) -> str:
     return path
 
 
-def serve_target(max_seconds: int) -> Iterator[str]:
-    """rlocust-target on a free loopback port for at most `max_seconds`: yields its URL (a fixture's body)."""
+def start_target(max_seconds: float, args: list | tuple = ()) -> tuple[subprocess.Popen, str]:
+    """rlocust-target on a free loopback port for at most `max_seconds`, with `args` (e.g. `--llm-slots 8`), once it
+    answers: its process (the caller kills it) and its URL."""
     program = binary("RLOCUST_TARGET_BIN", ROOT / "target/release/rlocust-target")
     port = free_port()
-    proc = subprocess.Popen([program, "--port", str(port), "--max-seconds", str(max_seconds)],
+    proc = subprocess.Popen([program, "--port", str(port), "--max-seconds", str(max_seconds), *map(str, args)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         try:
             requests.get(url + "/", timeout=1)
-            break
+            return proc, url
         except requests.RequestException:
             time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("rlocust-target did not start")
+    proc.kill()
+    proc.wait()
+    pytest.fail("rlocust-target did not start")
+
+
+def serve_target(max_seconds: int, args: list | tuple = ()) -> Iterator[str]:
+    """rlocust-target on a free loopback port for at most `max_seconds`: yields its URL (a fixture's body)."""
+    proc, url = start_target(max_seconds, args)
     yield url
     proc.kill()
     proc.wait()
