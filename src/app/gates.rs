@@ -145,6 +145,7 @@ impl Gates {
             start_time: self.process_start,
             basic_auth: options.basic_auth.clone(),
             baseline: self.baseline.clone(),
+            search: self.search.clone(),
         })
     }
 
@@ -391,6 +392,10 @@ impl Gates {
                 .as_ref()
                 .map(|b| compare::render::json(&b.at_end(&snap))),
             baseline_gate: self.baseline.as_ref().is_some_and(|b| b.gate),
+            search: self
+                .search
+                .outcome()
+                .map(|o| crate::report::search::json(&o)),
         });
         let written = if path == "-" {
             use std::io::Write as _;

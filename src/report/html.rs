@@ -436,6 +436,10 @@ impl Report {
             if let Some(c) = ctx.comparison(&snap) {
                 m.insert("baseline".into(), c);
             }
+            // the capacity search (`report::search`): only when the run searches
+            if let Some(o) = ctx.search() {
+                m.insert("search".into(), super::search::json(&o));
+            }
         }
         // rlocust's open workload (`report::arrivals`): only when one ran, so a closed run's args stay Locust's
         let open = crate::runner::open::snapshot();
