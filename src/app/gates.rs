@@ -107,6 +107,11 @@ impl Gates {
                 1,
             ));
         }
+        // the search's outcome, shared with the baseline (its capacity is compared with the baseline's)
+        let search = crate::judge::search::Handle::default();
+        if let Some(b) = &baseline {
+            b.set_search(search.clone());
+        }
         Ok(Arc::new(Gates {
             rules,
             buckets_ms,
@@ -120,7 +125,7 @@ impl Gates {
             breaches: Mutex::new(Vec::new()),
             options: options.clone(),
             locustfiles: Mutex::new(None),
-            search: Default::default(),
+            search,
         }))
     }
 
