@@ -272,3 +272,51 @@ mod tests {
         assert!(!rows.contains("/b"));
     }
 }
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+    use crate::judge::search::{Handle, Mode};
+
+    #[test]
+    fn search_csv_only_with_a_search() {
+        let dir = tempfile::tempdir().unwrap();
+        let stats = Arc::new(RequestStats::new());
+        stats.log_request("GET", "/a", Some(3.0), 10, log::now());
+        let prefix = dir.path().join("r").to_string_lossy().into_owned();
+        let file = format!("{prefix}_search.csv");
+        let plain = Outputs::new(
+            stats.clone(),
+            Some(CsvWriter::create(&prefix, false, false).unwrap()),
+            false,
+            None,
+            80,
+        );
+        plain.set_search(Handle::default());
+        plain.csv_tick(1);
+        assert!(plain.write_files(1));
+        assert!(!std::path::Path::new(&file).exists(), "no search: no file");
+        let handle = Handle::default();
+        let out = Outputs::new(
+            stats,
+            Some(CsvWriter::create(&prefix, false, false).unwrap()),
+            false,
+            None,
+            80,
+        );
+        out.set_search(handle.clone());
+        let mut o = crate::report::search::tests::converged(Mode::Users);
+        let all = o.probes.clone();
+        o.probes.truncate(2);
+        handle.publish(o.clone());
+        out.csv_tick(1);
+        assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 3);
+        o.probes = all;
+        handle.publish(o.clone());
+        assert!(out.write_files(1));
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            crate::report::search::csv(&o)
+        );
+    }
+}
