@@ -107,6 +107,11 @@ impl Gates {
                 1,
             ));
         }
+        // the search's outcome, shared with the baseline (its capacity is compared with the baseline's)
+        let search = crate::judge::search::Handle::default();
+        if let Some(b) = &baseline {
+            b.set_search(search.clone());
+        }
         Ok(Arc::new(Gates {
             rules,
             buckets_ms,
@@ -120,7 +125,7 @@ impl Gates {
             breaches: Mutex::new(Vec::new()),
             options: options.clone(),
             locustfiles: Mutex::new(None),
-            search: Default::default(),
+            search,
         }))
     }
 
@@ -145,6 +150,7 @@ impl Gates {
             start_time: self.process_start,
             basic_auth: options.basic_auth.clone(),
             baseline: self.baseline.clone(),
+            search: self.search.clone(),
         })
     }
 
@@ -391,6 +397,10 @@ impl Gates {
                 .as_ref()
                 .map(|b| compare::render::json(&b.at_end(&snap))),
             baseline_gate: self.baseline.as_ref().is_some_and(|b| b.gate),
+            search: self
+                .search
+                .outcome()
+                .map(|o| crate::report::search::json(&o)),
         });
         let written = if path == "-" {
             use std::io::Write as _;
@@ -439,5 +449,91 @@ impl RunContext for Gates {
             ("source", b.side.source.clone().map_or(J::Null, J::Str)),
             ("format", J::str(b.side.format)),
         ]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::search::Mode;
+    use crate::report::search::tests::converged;
+
+    fn gates(dir: &std::path::Path, args: &[&str]) -> Arc<Gates> {
+        let env = crate::cli::Env {
+            cwd: dir.to_path_buf(),
+            ..Default::default()
+        };
+        let argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let parsed = crate::cli::parse(&argv, &env, &[])
+            .map_err(|e| e.message())
+            .unwrap();
+        Gates::new(&parsed.options).map_err(|_| "gates").unwrap()
+    }
+
+    fn summary(path: &std::path::Path) -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// A published search reaches the summary and the baseline comparison (with its gate); a run without one
+    /// has neither key.
+    #[test]
+    fn a_published_search_is_in_the_summary_and_the_baseline_comparison() {
+        let dir = tempfile::tempdir().unwrap();
+        let stats = RequestStats::new();
+        stats.log_request("GET", "/a", Some(3.0), 10, log::now());
+        let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+        // the baseline run: capacity 60/s, 70/s failed
+        let base = gates(dir.path(), &["--summary-json", &path("base.json")]);
+        base.search.publish(converged(Mode::ArrivalRate));
+        assert!(base.write_summary(&stats, &[], 0, false, "run_time"));
+        let v = summary(&dir.path().join("base.json"));
+        assert_eq!(v["search"]["capacity"], 60.0);
+        assert_eq!(v["search"]["first_failing"]["offered"], 70.0);
+        // this run: 40/s, 45/s failed — below what the baseline sustained, a regression under the gate
+        let run = gates(
+            dir.path(),
+            &[
+                "--summary-json",
+                &path("run.json"),
+                "--baseline",
+                &path("base.json"),
+                "--baseline-gate",
+            ],
+        );
+        let mut cur = converged(Mode::ArrivalRate);
+        cur.capacity = Some(40.0);
+        cur.probes[5].offered = 45.0;
+        run.search.publish(cur);
+        run.evaluate(&stats);
+        assert!(run.regressed(), "the capacity's drop fails the gate");
+        assert!(run.write_summary(&stats, &[], 3, false, "run_time"));
+        let v = summary(&dir.path().join("run.json"));
+        assert_eq!(v["search"]["capacity"], 40.0);
+        assert_eq!(v["baseline"]["capacity"]["verdict"], "regressed");
+        assert_eq!(v["baseline"]["capacity"]["baseline"]["capacity"], 60.0);
+        assert!(
+            v["baseline"]["breaches"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("capacity: 60/s → 40/s")
+        );
+        // a run without a search against the same baseline: no search key, no capacity, no regression
+        let plain = gates(
+            dir.path(),
+            &[
+                "--summary-json",
+                &path("plain.json"),
+                "--baseline",
+                &path("base.json"),
+                "--baseline-gate",
+            ],
+        );
+        plain.evaluate(&stats);
+        assert!(!plain.regressed());
+        assert!(plain.write_summary(&stats, &[], 0, false, "run_time"));
+        let v = summary(&dir.path().join("plain.json"));
+        assert!(v.get("search").is_none());
+        assert!(v["baseline"].get("capacity").is_none());
+        assert!(plain.search().is_none() && run.search().is_some());
     }
 }

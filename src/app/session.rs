@@ -295,6 +295,7 @@ impl<'a> Session<'a> {
         if let Some(b) = gates.baseline() {
             outputs.set_baseline(b, options.csv_prefix.clone());
         }
+        outputs.set_search(gates.search.clone());
         if options.autostart && options.worker {
             log::log(
                 log::Level::Debug,
@@ -620,12 +621,17 @@ impl<'a> Session<'a> {
             // the first table before the runner (and a shape) starts, as Locust's printer greenlet prints it
             // before the shape's first tick
             log::print_table(&console::stats_table(&stats.snapshot(), true, width));
+            let search = self.gates.search.clone();
             let periodic = move |stats: &RequestStats| {
                 let mut out = console::stats_table(&stats.snapshot(), true, width);
                 if let Some(t) =
                     crate::report::arrivals::console_table(&crate::runner::open::snapshot(), true)
                 {
                     out.push_str(&t);
+                }
+                // the capacity search's probes so far (only a run that searches has any)
+                if let Some(o) = search.outcome() {
+                    out.push_str(&crate::report::search::console_table(&o));
                 }
                 out
             };

@@ -1,7 +1,8 @@
 //! The `--csv <prefix>` files (reference §6.1): `<prefix>_stats.csv`, `_stats_history.csv`,
 //! `_failures.csv` and `_exceptions.csv`, byte-identical to Locust 2.47's (Python `csv.writer`
 //! default dialect: comma, minimal quoting, CRLF; numbers as Python `str()`); rlocust's own `_arrivals.csv` (an
-//! open workload) and `_metrics.csv` (metric rows, `report::metrics`) once the run has what they show.
+//! open workload), `_metrics.csv` (metric rows, `report::metrics`) and `_search.csv` (the capacity search,
+//! `report::search`) once the run has what they show.
 //!
 //! Who calls it: the runner owns one [`CsvWriter`], calls [`CsvWriter::tick`] once per second
 //! with a fresh snapshot and [`CsvWriter::finish`] at shutdown. The `*_csv` / `history_*`
@@ -35,7 +36,7 @@ pub(crate) fn push_field(out: &mut String, field: &str) {
 }
 
 /// Append one CRLF-terminated row (`csv.writer.writerow`).
-fn push_row<S: AsRef<str>>(out: &mut String, fields: &[S]) {
+pub(crate) fn push_row<S: AsRef<str>>(out: &mut String, fields: &[S]) {
     if let [only] = fields
         && only.as_ref().is_empty()
     {
@@ -251,6 +252,8 @@ pub struct CsvWriter {
     arrivals: Option<File>,
     /// `_metrics.csv`, created when the run first has a metric row.
     metrics: Option<File>,
+    /// `_search.csv` (`report::search`), created when the run's capacity search first writes it.
+    search: Option<File>,
     prefix: String,
     full_history: bool,
     last_history_second: Option<i64>,
@@ -314,6 +317,7 @@ impl CsvWriter {
             },
             arrivals: None,
             metrics: None,
+            search: None,
             prefix: prefix.to_string(),
             full_history,
             last_history_second: None,
@@ -336,6 +340,27 @@ impl CsvWriter {
             f.write_all(crate::report::arrivals::csv_row(&open, now).as_bytes())?;
         }
         Ok(())
+    }
+
+    /// `{prefix}_search.csv`: the capacity search's probes so far (created at its first write, rewritten at each
+    /// after). Only a run with a search calls it, so a run without one writes no such file.
+    ///
+    /// # Errors
+    /// Any I/O error creating or writing the file.
+    pub fn write_search(&mut self, o: &crate::judge::search::Outcome) -> io::Result<()> {
+        if self.search.is_none() {
+            self.search = Some(open_with_header(
+                Path::new(&format!("{}_search.csv", self.prefix)),
+                "",
+            )?);
+        }
+        match &mut self.search {
+            Some(f) => {
+                rewrite(f, &crate::report::search::csv(o))?;
+                f.flush()
+            }
+            None => Ok(()),
+        }
     }
 
     fn rewrite_totals(&mut self, snap: &Snapshot) -> io::Result<()> {

@@ -436,6 +436,10 @@ impl Report {
             if let Some(c) = ctx.comparison(&snap) {
                 m.insert("baseline".into(), c);
             }
+            // the capacity search (`report::search`): only when the run searches
+            if let Some(o) = ctx.search() {
+                m.insert("search".into(), super::search::json(&o));
+            }
         }
         // rlocust's open workload (`report::arrivals`): only when one ran, so a closed run's args stay Locust's
         let open = crate::runner::open::snapshot();
@@ -527,6 +531,35 @@ mod tests {
         assert_eq!(html_file_name("r_{u}_{r}_{t}.html", c), "r_6_0.5_{t}.html");
     }
 
+    /// A report of `stats` for a run of class `U` against a local host, with `context`.
+    fn report_of(stats: Arc<RequestStats>, context: Option<Arc<dyn RunContext>>) -> Report {
+        let (shared, _rx) = Shared::new(10.0);
+        let info = RunInfo {
+            locustfile: "locustfile.py".into(),
+            running_classes: Mutex::new(vec!["U".into()]),
+            classes: Vec::new(),
+            class_edits: Mutex::new(BTreeMap::new()),
+            shape_classes: Vec::new(),
+            shape: None,
+            shape_use_common_options: None,
+            extra_options: J::Obj(BTreeMap::new()),
+            is_host_required: false,
+            task_trees: TaskTrees::new(),
+            current_trees: Mutex::new(TaskTrees::new()),
+            host: Mutex::new(Some("http://127.0.0.1:8000".into())),
+            profile: Mutex::new(None),
+            form: Mutex::new(FormCounts::default()),
+            python_routes: false,
+            python_metrics: false,
+        };
+        Report {
+            stats,
+            users: shared,
+            info: Arc::new(info),
+            context,
+        }
+    }
+
     /// A one-hour test (720 history samples) with 20 request names and a failure gives a report under the
     /// issue's ~250 KB, whose history is bounded and ends at the end time.
     #[test]
@@ -551,31 +584,7 @@ mod tests {
             "HTTPError('500 Server Error')",
             4599.0,
         );
-        let (shared, _rx) = Shared::new(10.0);
-        let info = RunInfo {
-            locustfile: "locustfile.py".into(),
-            running_classes: Mutex::new(vec!["U".into()]),
-            classes: Vec::new(),
-            class_edits: Mutex::new(BTreeMap::new()),
-            shape_classes: Vec::new(),
-            shape: None,
-            shape_use_common_options: None,
-            extra_options: J::Obj(BTreeMap::new()),
-            is_host_required: false,
-            task_trees: TaskTrees::new(),
-            current_trees: Mutex::new(TaskTrees::new()),
-            host: Mutex::new(Some("http://127.0.0.1:8000".into())),
-            profile: Mutex::new(None),
-            form: Mutex::new(FormCounts::default()),
-            python_routes: false,
-            python_metrics: false,
-        };
-        let report = Report {
-            stats,
-            users: shared,
-            info: Arc::new(info),
-            context: None,
-        };
+        let report = report_of(stats, None);
         let page = report.render(false, "light");
         assert!(page.len() < 250_000, "{} bytes", page.len());
         let J::Obj(args) = report.args(false) else {
@@ -595,6 +604,37 @@ mod tests {
             "one-hour report: {} bytes, {} history points",
             page.len(),
             history.len()
+        );
+    }
+
+    /// The capacity search's object is in the report's data only when the run searched.
+    #[test]
+    fn the_search_is_in_the_data_only_with_one() {
+        struct Ctx(Option<crate::judge::search::Outcome>);
+        impl RunContext for Ctx {
+            fn run(&self) -> J {
+                J::Null
+            }
+            fn comparison(&self, _: &crate::stats::Snapshot) -> Option<J> {
+                None
+            }
+            fn baseline_source(&self) -> Option<J> {
+                None
+            }
+            fn search(&self) -> Option<crate::judge::search::Outcome> {
+                self.0.clone()
+            }
+        }
+        let stats = Arc::new(RequestStats::new_at(1000.0));
+        let o = crate::report::search::tests::converged(crate::judge::search::Mode::ArrivalRate);
+        let args = |ctx: Ctx| match report_of(stats.clone(), Some(Arc::new(ctx))).args(false) {
+            J::Obj(m) => m,
+            _ => panic!("args are an object"),
+        };
+        assert!(!args(Ctx(None)).contains_key("search"));
+        assert_eq!(
+            args(Ctx(Some(o.clone()))).get("search"),
+            Some(&crate::report::search::json(&o))
         );
     }
 

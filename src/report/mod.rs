@@ -12,6 +12,8 @@
 //! - `json`: the `--json` / `--json-file` document.
 //! - `metrics`: the metric rows (stream metrics, custom metrics): their console table, `_metrics.csv` and JSON
 //!   rows, only for runs that recorded any.
+//! - `search`: the capacity search (`--search`): its JSON, `_search.csv`, the probe table, the headline line and
+//!   the `/metrics` families, only for runs that searched.
 //!
 //! Who calls it: the runner's periodic printers and writers, and the shutdown path. The numbers are printed
 //! with `crate::pyfmt`.
@@ -29,6 +31,7 @@ pub mod json;
 pub mod metrics;
 pub mod outputs;
 pub mod prometheus;
+pub mod search;
 pub mod summary;
 pub mod ui_json;
 

@@ -1,6 +1,7 @@
 //! The run's result files and final tables, written exactly once at the end of the run: the HTML report, the CSV
-//! totals, the JSON and the final tables the user asked for, and with `--baseline` the comparison table and
-//! `PREFIX_baseline.csv` (`report::compare`).
+//! totals, the JSON and the final tables the user asked for, with `--baseline` the comparison table and
+//! `PREFIX_baseline.csv` (`report::compare`), and with a capacity search its probe table, its headline line and
+//! `PREFIX_search.csv` (`report::search`; also at each periodic CSV write).
 //!
 //! Who calls it: `app::session` creates it and ticks the CSV writer once a period; `app::run_end`, the one end of
 //! every run (the shutdown's, the watchdog's, a `sys.exit`'s), writes it. Runs on any thread; never touches
@@ -35,6 +36,8 @@ pub struct Outputs {
     tables: AtomicBool,
     /// `--baseline`, and the `--csv` prefix its CSV file takes.
     baseline: Mutex<Option<(Arc<Baseline>, Option<String>)>>,
+    /// The capacity search (empty when the run searches nothing).
+    search: Mutex<crate::judge::search::Handle>,
 }
 
 impl Outputs {
@@ -56,7 +59,18 @@ impl Outputs {
             failed: AtomicBool::new(false),
             tables: AtomicBool::new(true),
             baseline: Mutex::new(None),
+            search: Mutex::new(Default::default()),
         }
+    }
+
+    /// The run's capacity search: its table and headline after the final tables, `PREFIX_search.csv` with
+    /// `--csv`, once it has published an outcome.
+    pub fn set_search(&self, handle: crate::judge::search::Handle) {
+        *self.search.lock() = handle;
+    }
+
+    fn search(&self) -> Option<crate::judge::search::Outcome> {
+        self.search.lock().outcome()
     }
 
     /// `--baseline`: the comparison table after the final tables, and `PREFIX_baseline.csv` with `--csv`.
@@ -92,6 +106,9 @@ impl Outputs {
     pub fn csv_tick(&self, user_count: u64) {
         if let Some(w) = self.csv.lock().as_mut() {
             let _ = w.tick(&self.csv_snapshot(w), user_count, log::now());
+            if let Some(o) = self.search() {
+                let _ = w.write_search(&o);
+            }
         }
     }
 
@@ -118,11 +135,24 @@ impl Outputs {
         {
             self.fail(e.to_string());
         }
-        if let Some(mut w) = self.csv.lock().take()
-            && let Err(e) = w.finish(&self.csv_snapshot(&w), user_count, log::now())
-        {
-            self.fail(format!("cannot write the CSV files: {e}"));
+        let search = self.search();
+        if let Some(mut w) = self.csv.lock().take() {
+            if let Err(e) = w.finish(&self.csv_snapshot(&w), user_count, log::now()) {
+                self.fail(format!("cannot write the CSV files: {e}"));
+            }
+            if let Some(o) = &search
+                && let Err(e) = w.write_search(o)
+            {
+                self.fail(format!("cannot write the search's CSV file: {e}"));
+            }
         }
+        // the probe table, then the headline: the last line of the search a user sees
+        let search_text = search.as_ref().map(|o| {
+            let mut t = super::search::console_table(o);
+            t.push_str(&super::search::headline(o));
+            t.push('\n');
+            t
+        });
         let snap = self.stats.snapshot();
         let open = crate::runner::open::snapshot();
         let comparison = self.baseline.lock().clone().map(|(b, prefix)| {
@@ -143,6 +173,13 @@ impl Outputs {
             // (--json-file leaves out Locust's tables, not the comparison the user asked for)
             log::print_table(&compared::table(c, self.name_width));
         }
+        if print
+            && self.json_file.is_some()
+            && self.tables.load(Ordering::Relaxed)
+            && let Some(t) = &search_text
+        {
+            log::print_table(t);
+        }
         if print && self.json_file.is_none() && self.tables.load(Ordering::Relaxed) {
             let mut out = console::stats_table(&snap, false, self.name_width);
             if let Some(t) = super::arrivals::console_table(&open, false) {
@@ -158,6 +195,9 @@ impl Outputs {
             out.push_str(&console::error_report(&snap, self.name_width));
             if let Some(c) = &comparison {
                 out.push_str(&compared::table(c, self.name_width));
+            }
+            if let Some(t) = &search_text {
+                out.push_str(t);
             }
             log::print_table(&out);
         }
@@ -230,5 +270,53 @@ mod tests {
         assert!(!out.write_final(2), "a second writer does nothing");
         let rows = std::fs::read_to_string(format!("{prefix}_stats.csv")).unwrap();
         assert!(!rows.contains("/b"));
+    }
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+    use crate::judge::search::{Handle, Mode};
+
+    #[test]
+    fn search_csv_only_with_a_search() {
+        let dir = tempfile::tempdir().unwrap();
+        let stats = Arc::new(RequestStats::new());
+        stats.log_request("GET", "/a", Some(3.0), 10, log::now());
+        let prefix = dir.path().join("r").to_string_lossy().into_owned();
+        let file = format!("{prefix}_search.csv");
+        let plain = Outputs::new(
+            stats.clone(),
+            Some(CsvWriter::create(&prefix, false, false).unwrap()),
+            false,
+            None,
+            80,
+        );
+        plain.set_search(Handle::default());
+        plain.csv_tick(1);
+        assert!(plain.write_files(1));
+        assert!(!std::path::Path::new(&file).exists(), "no search: no file");
+        let handle = Handle::default();
+        let out = Outputs::new(
+            stats,
+            Some(CsvWriter::create(&prefix, false, false).unwrap()),
+            false,
+            None,
+            80,
+        );
+        out.set_search(handle.clone());
+        let mut o = crate::report::search::tests::converged(Mode::Users);
+        let all = o.probes.clone();
+        o.probes.truncate(2);
+        handle.publish(o.clone());
+        out.csv_tick(1);
+        assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 3);
+        o.probes = all;
+        handle.publish(o.clone());
+        assert!(out.write_files(1));
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            crate::report::search::csv(&o)
+        );
     }
 }

@@ -114,6 +114,8 @@ pub struct Exposition<'a> {
     pub with_requests: bool,
     /// `--baseline`: the run compared with it as it stands (`report::compare`).
     pub comparison: Option<&'a crate::report::compare::Comparison>,
+    /// The capacity search so far (`report::search`), `None` when the run searches nothing.
+    pub search: Option<&'a crate::judge::search::Outcome>,
 }
 
 /// One worker of a master as the scrape shows it (the caller copies it from the master's roster).
@@ -298,6 +300,27 @@ fn arrival_series(w: &mut Writer) {
     }
 }
 
+/// The capacity search's families (`report::search::prometheus_families`), only when the run searches.
+fn search_series(w: &mut Writer, o: &crate::judge::search::Outcome) {
+    for f in super::search::prometheus_families(o) {
+        let kind = if f.counter {
+            Kind::Counter
+        } else {
+            Kind::Gauge
+        };
+        w.family(f.name, kind, None, f.help);
+        let sample = if f.counter {
+            format!("{}_total", f.name)
+        } else {
+            f.name.to_string()
+        };
+        for (labels, v) in &f.samples {
+            let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            w.sample(&sample, &labels, *v);
+        }
+    }
+}
+
 /// The rows a scrape exports: every `(method, name)` row in Locust's order.
 fn rows(snap: &Snapshot) -> Vec<&EntrySnapshot> {
     snap.sorted_entries()
@@ -347,6 +370,9 @@ pub fn render(x: &Exposition<'_>, format: Format) -> String {
     users_and_state(&mut w, x);
     generator_lateness(&mut w);
     arrival_series(&mut w);
+    if let Some(o) = x.search {
+        search_series(&mut w, o);
+    }
     if let Some(workers) = &x.workers {
         worker_families(&mut w, workers);
     }
@@ -1005,7 +1031,40 @@ mod tests {
             buckets_ms: &DEFAULT_BUCKETS_MS,
             with_requests: true,
             comparison: None,
+            search: None,
         }
+    }
+
+    #[test]
+    fn search_families_only_with_a_search() {
+        let snap = RequestStats::new().snapshot();
+        let plain = render(&exposition(&snap), Format::Text);
+        assert!(!plain.contains("rlocust_search"));
+        let mut o =
+            crate::report::search::tests::converged(crate::judge::search::Mode::ArrivalRate);
+        o.end = crate::judge::search::End::Running;
+        o.current = Some(65.0);
+        let x = Exposition {
+            search: Some(&o),
+            ..exposition(&snap)
+        };
+        let doc = render(&x, Format::Text);
+        for l in [
+            "# TYPE rlocust_search_level gauge\n",
+            "rlocust_search_level{mode=\"arrival-rate\"} 65\n",
+            "rlocust_search_capacity{mode=\"arrival-rate\"} 60\n",
+            "rlocust_search_first_failing{mode=\"arrival-rate\"} 70\n",
+            "# TYPE rlocust_search_probes_total counter\n",
+            "rlocust_search_probes_total{mode=\"arrival-rate\",verdict=\"pass\"} 4\n",
+            "rlocust_search_probes_total{mode=\"arrival-rate\",verdict=\"generator-bound\"} 0\n",
+        ] {
+            assert!(doc.contains(l), "{l} in\n{doc}");
+        }
+        let om = render(&x, Format::OpenMetrics);
+        assert!(om.contains("# TYPE rlocust_search_probes counter\n"));
+        assert!(
+            om.contains("rlocust_search_probes_total{mode=\"arrival-rate\",verdict=\"fail\"} 2\n")
+        );
     }
 
     #[test]

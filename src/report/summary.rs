@@ -21,6 +21,8 @@
 //! `parameters.arrival_rate`, `baseline` (null, or the comparison with `--baseline`: `report::compare::render`,
 //! schema `rlocust-comparison/1`) and `baseline_gate` (`--baseline-gate`). Since issue 51 `ended_by`: how the run ended
 //! (`run_time`, `quit`, `sigint`, `sigterm`, `abort`, `master`, `sys_exit`, `abandoned` or `error`; `app::run_end`).
+//! Since issue 52 `search`: the capacity search (`--search`; `report::search::json`), a key present only when the
+//! run searched (absent, not null, otherwise).
 //! Fields are only ever added within a schema version.
 //!
 //! Who calls it: `app::session` at the end of a run (also after an interrupt or a task's `sys.exit`). What it
@@ -71,6 +73,8 @@ pub struct RunSummary<'a> {
     /// `--baseline`: the comparison object (`report::compare::render::json`) and whether it gates the run.
     pub baseline: Option<J>,
     pub baseline_gate: bool,
+    /// The capacity search (`report::search::json`); `None`: the run searched nothing, and the key is absent.
+    pub search: Option<J>,
 }
 
 fn pct_key(p: f64) -> String {
@@ -183,20 +187,20 @@ fn arrivals() -> J {
     }
 }
 
+/// A rule's metric as the summary names it: `p95`, `fail_ratio`, `ttft.p95`, `ttft.count`.
+pub fn metric_label(r: &crate::judge::thresholds::Rule) -> String {
+    match &r.series {
+        Some(s) if r.metric == crate::judge::thresholds::Metric::Requests => format!("{s}.count"),
+        Some(s) => format!("{s}.{}", r.metric.label()),
+        None => r.metric.label(),
+    }
+}
+
 fn outcome(o: &Outcome) -> J {
     J::obj([
         ("rule", J::str(&o.rule.text)),
         ("target", J::str(&o.target)),
-        (
-            "metric",
-            J::str(match &o.rule.series {
-                Some(s) if o.rule.metric == crate::judge::thresholds::Metric::Requests => {
-                    format!("{s}.count")
-                }
-                Some(s) => format!("{s}.{}", o.rule.metric.label()),
-                None => o.rule.metric.label(),
-            }),
-        ),
+        ("metric", J::str(metric_label(&o.rule))),
         ("op", J::str(o.rule.op.as_str())),
         ("limit", J::Float(o.rule.limit)),
         ("actual", J::opt_float(o.actual)),
@@ -256,7 +260,7 @@ pub fn render(s: &RunSummary<'_>) -> String {
     let total = &s.snap.total;
     let params = parameters_json(&s.params);
     let duration = s.started_at.map(|t| (s.ended_at - t).max(0.0));
-    let doc = J::obj([
+    let mut doc = J::obj([
         ("schema", J::str(SCHEMA)),
         ("rlocust_version", J::str(crate::version::VERSION)),
         ("locust_version", J::str(crate::version::LOCUST_VERSION)),
@@ -312,6 +316,9 @@ pub fn render(s: &RunSummary<'_>) -> String {
             ),
         ),
     ]);
+    if let (Some(search), J::Obj(m)) = (&s.search, &mut doc) {
+        m.insert("search".into(), search.clone());
+    }
     pretty(&doc)
 }
 
@@ -357,6 +364,7 @@ mod tests {
             aborted_by: None,
             baseline: None,
             baseline_gate: false,
+            search: None,
         });
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["schema"], "rlocust-summary/1");
@@ -386,6 +394,7 @@ mod tests {
         );
         assert!(none["histogram_us"].is_null());
         assert!(v["baseline"].is_null());
+        assert!(v.get("search").is_none(), "no search: no key");
         // the summary is a baseline: read back, its rows give the same percentiles
         let side = crate::report::compare::load::from_text(&text).unwrap();
         assert_eq!(side.format, "rlocust summary");

@@ -37,6 +37,8 @@ pub struct MetricsSource {
     pub basic_auth: Option<String>,
     /// `--baseline`: the comparison's series.
     pub baseline: Option<Arc<crate::report::compare::Baseline>>,
+    /// The capacity search (`--search`): its families while and after it runs.
+    pub search: crate::judge::search::Handle,
 }
 
 impl MetricsSource {
@@ -63,8 +65,10 @@ impl MetricsSource {
             .as_ref()
             .filter(|_| self.with_requests)
             .map(|b| b.latest(&snap));
+        let search = self.search.outcome();
         let x = Exposition {
             comparison: comparison.as_deref(),
+            search: search.as_ref(),
             snap: &snap,
             state: self.shared.state().as_str(),
             users_by_class,

@@ -129,6 +129,8 @@ pub fn router(state: Arc<WebState>) -> Router {
             .route(&at("/rlocust/metrics"), api(GET, metrics_route))
             // the run compared with its --baseline (issue 42), for the statistics tab's delta column
             .route(&at("/rlocust/baseline"), api(GET, baseline_route))
+            // the capacity search (issue 52): its probes as they are judged, and its result (null without one)
+            .route(&at("/search"), api(GET, search_route))
             .route(&at("/login"), any(login));
         for asset in page::ASSETS {
             r = r.route(&at(asset), any(serve_asset));
@@ -415,6 +417,16 @@ async fn baseline_route(st: Arc<WebState>, req: Request) -> Response {
         Some(c) => json(StatusCode::OK, &c),
         None => not_found(&st, req).await,
     }
+}
+
+/// `GET /search`: the capacity search so far or its result (`report::search::json`), `null` when the run
+/// searches nothing.
+async fn search_route(st: Arc<WebState>, _req: Request) -> Response {
+    let search = st.report.context.as_ref().and_then(|c| c.search());
+    json(
+        StatusCode::OK,
+        &search.map_or(J::Null, |o| crate::report::search::json(&o)),
+    )
 }
 
 /// `GET /rlocust/version`.

@@ -216,6 +216,10 @@ def test_the_dashboard_without_a_baseline_has_no_route(rlocust, target_url, tmp_
                 time.sleep(0.2)
         assert "\"baseline\"" not in page
         assert requests.get(f"http://127.0.0.1:{port}/rlocust/baseline", timeout=2).status_code == 404
+        # nor a search: the page has no search data, /search is null, /metrics has no search families
+        assert "\"search\"" not in page
+        assert requests.get(f"http://127.0.0.1:{port}/search", timeout=2).json() is None
+        assert "rlocust_search" not in requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
     finally:
         finish(proc, timeout=30)
 

@@ -61,6 +61,10 @@ def test_basic_auth_and_cross_site_posts(rlocust, tmp_path):
         assert r.status_code == 200
         assert set(r.json()) == {"socket_wait_ms", "response_handling_delay_ms", "wait_lateness_ms"}
         assert r.json()["socket_wait_ms"]["count"] == 0  # nothing ran yet
+        # the capacity search's route too: null when the run searches nothing
+        assert requests.get(url + "/search", timeout=TIMEOUT).status_code == 401
+        r = requests.get(url + "/search", auth=("alice", "s3cret"), timeout=TIMEOUT)
+        assert r.status_code == 200 and r.json() is None
         r = requests.post(url + "/stop", auth=("alice", "s3cret"), timeout=TIMEOUT,
                           headers={"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"})
         assert r.status_code == 403

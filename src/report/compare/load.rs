@@ -1,6 +1,6 @@
 //! A run's result as a comparison [`Side`]: this run's snapshot, or a file a run wrote:
 //! - an rlocust `--summary-json` (schema `rlocust-summary/1`): each row's exact histogram (`histogram_us`, since
-//!   issue 42) or, from older summaries, its `percentiles_ms`;
+//!   issue 42) or, from older summaries, its `percentiles_ms`; and its capacity search (`search`, issue 52);
 //! - a Locust or rlocust `--csv` `_stats.csv`: its percentile columns (Locust rounds them to two significant
 //!   digits), min and max; the quantile curve is interpolated between them;
 //! - a Locust or rlocust `--json`/`--json-file` document: each entry's `response_times` histogram (Locust's
@@ -50,6 +50,7 @@ pub fn from_snapshot(snap: &Snapshot, run: Option<J>) -> Side {
             .map(|e| snapshot_row(e, &snap.total))
             .collect(),
         total: snapshot_row(&snap.total, &snap.total),
+        search: None,
     }
 }
 
@@ -221,6 +222,7 @@ fn from_summary(v: &serde_json::Value) -> Result<Side, String> {
         run: Some(summary_run(v)),
         rows,
         total,
+        search: super::capacity::SearchSide::from_summary(v),
     })
 }
 
@@ -316,6 +318,7 @@ fn from_stats_json(items: &[serde_json::Value]) -> Result<Side, String> {
         run: None,
         rows: out,
         total,
+        search: None,
     })
 }
 
@@ -409,6 +412,7 @@ fn from_csv(text: &str) -> Result<Side, String> {
         run: None,
         rows,
         total,
+        search: None,
     })
 }
 

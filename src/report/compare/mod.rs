@@ -5,6 +5,7 @@
 //!   since issue 42, percentiles only before) or a Locust/rlocust `_stats.csv` (its percentile columns).
 //! - `limits`: `--baseline-limits` (what counts as a regression: per figure, a relative and/or absolute
 //!   tolerance, optionally per request name).
+//! - `capacity`: the capacity two searches found (`--search`), each with its precision, and the verdict.
 //! - `render`: the comparison as JSON (summary, HTML report, web UI), the console table, `_baseline.csv`, and
 //!   the gate's breach lines.
 //!
@@ -20,6 +21,7 @@
 //! Who calls it: `app::gates` (the run's baseline), `report::html` and `web` (through `report::html`'s
 //! [`crate::report::html::RunContext`]), `report::outputs` (console and CSV at the end) and `app::report_cli`.
 //! What it must not do: read live statistics (it is given a snapshot) or decide the exit code.
+pub mod capacity;
 pub mod limits;
 pub mod load;
 pub mod render;
@@ -183,6 +185,8 @@ pub struct Side {
     /// Request rows in the result's order, without the Aggregated row.
     pub rows: Vec<Row>,
     pub total: Row,
+    /// The run's capacity search, when it had one (`capacity`).
+    pub search: Option<capacity::SearchSide>,
 }
 
 /// What a comparison figure is.
@@ -312,6 +316,8 @@ pub struct Comparison {
     pub limits: Limits,
     /// Request rows (this run's order, then the vanished ones), then the Aggregated row.
     pub rows: Vec<RowComparison>,
+    /// Both runs' capacities, when both searched (`capacity`).
+    pub capacity: Option<capacity::CapacityComparison>,
 }
 
 impl Comparison {
@@ -323,6 +329,7 @@ impl Comparison {
             .count()
     }
 
+    /// The request rows that regressed (the capacity's verdict is `capacity`'s).
     pub fn regressed(&self) -> impl Iterator<Item = &RowComparison> {
         self.rows.iter().filter(|r| r.verdict == Verdict::Regressed)
     }
@@ -490,11 +497,13 @@ pub fn compare(baseline: Side, current: Side, limits: Limits) -> Comparison {
         }
     }
     rows.push(compare_rows(&baseline.total, &current.total, true));
+    let capacity = capacity::compare(baseline.search.as_ref(), current.search.as_ref());
     Comparison {
         baseline,
         current,
         limits,
         rows,
+        capacity,
     }
 }
 
@@ -509,6 +518,8 @@ pub struct Baseline {
     pub limits: Limits,
     pub gate: bool,
     at_end: parking_lot::Mutex<Option<std::sync::Arc<Comparison>>>,
+    /// This run's capacity search (compared with the baseline's once it has published an outcome).
+    search: parking_lot::Mutex<crate::judge::search::Handle>,
 }
 
 impl Baseline {
@@ -524,16 +535,24 @@ impl Baseline {
             limits,
             gate,
             at_end: parking_lot::Mutex::new(None),
+            search: parking_lot::Mutex::new(Default::default()),
         })
+    }
+
+    /// This run's capacity search: its capacity is compared with the baseline's (`capacity`).
+    pub fn set_search(&self, handle: crate::judge::search::Handle) {
+        *self.search.lock() = handle;
     }
 
     /// The comparison with the statistics as they are now (the web UI's, while the run goes on).
     pub fn live(&self, snap: &crate::stats::Snapshot) -> Comparison {
-        compare(
-            self.side.clone(),
-            load::from_snapshot(snap, None),
-            self.limits.clone(),
-        )
+        let mut current = load::from_snapshot(snap, None);
+        current.search = self
+            .search
+            .lock()
+            .outcome()
+            .map(|o| capacity::SearchSide::of(&o));
+        compare(self.side.clone(), current, self.limits.clone())
     }
 
     /// The final comparison once [`Baseline::at_end`] made it, else the live one.

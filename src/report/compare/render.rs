@@ -45,9 +45,9 @@ fn row_json(r: &RowComparison) -> J {
     ])
 }
 
-/// The comparison object.
+/// The comparison object (with `capacity` only when both runs searched).
 pub fn json(c: &Comparison) -> J {
-    J::obj([
+    let mut doc = J::obj([
         ("schema", J::str(SCHEMA)),
         ("baseline", side_json(&c.baseline)),
         ("current", side_json(&c.current)),
@@ -75,7 +75,11 @@ pub fn json(c: &Comparison) -> J {
             "breaches",
             J::Arr(breaches(c).into_iter().map(J::Str).collect()),
         ),
-    ])
+    ]);
+    if let (Some(cap), J::Obj(m)) = (&c.capacity, &mut doc) {
+        m.insert("capacity".into(), super::capacity::json(cap));
+    }
+    doc
 }
 
 /// A value in the figure's unit, short: ms with 3 significant digits (at least 1 decimal), rates with 2
@@ -129,7 +133,8 @@ fn row_label(r: &RowComparison) -> String {
 
 /// One line per regressed row: `GET /slow: p50 100.0 → 121.0 ms (+21.0%, limit +10% +1ms), p95 …`.
 pub fn breaches(c: &Comparison) -> Vec<String> {
-    c.regressed()
+    let mut lines: Vec<String> = c
+        .regressed()
         .map(|r| {
             let parts: Vec<String> = r
                 .figures
@@ -149,7 +154,10 @@ pub fn breaches(c: &Comparison) -> Vec<String> {
                 .collect();
             format!("{}: {}", row_label(r), parts.join(", "))
         })
-        .collect()
+        .collect();
+    // a capacity that dropped beyond both searches' precision (`capacity`)
+    lines.extend(c.capacity.as_ref().and_then(super::capacity::breach));
+    lines
 }
 
 /// The row's verdict with the figures behind it: `regressed (p50 p95)`.
@@ -296,6 +304,9 @@ pub fn table(c: &Comparison, name_width: usize) -> String {
         c.count(Verdict::New),
         c.count(Verdict::Vanished),
     );
+    if let Some(cap) = &c.capacity {
+        let _ = writeln!(out, "{}", super::capacity::line(cap));
+    }
     out.push('\n');
     out
 }

@@ -254,3 +254,50 @@ fn console_and_csv_show_every_row_and_figure() {
     );
     assert!(lines[4].starts_with(",Aggregated,compared,"));
 }
+
+#[test]
+fn the_capacity_is_compared_only_when_both_runs_searched() {
+    use crate::judge::search::Mode;
+    let plain = compare(
+        run(&NAMES, &[], 1.0),
+        run(&NAMES, &[], 1.0),
+        Limits::default_limits(),
+    );
+    assert!(plain.capacity.is_none());
+    let v: serde_json::Value =
+        serde_json::from_str(&crate::pyfmt::json::pretty(&render::json(&plain))).unwrap();
+    assert!(v.get("capacity").is_none(), "no search: the key is absent");
+    assert!(!render::table(&plain, 40).contains("Capacity"));
+    // the baseline sustained 60/s (70/s failed); this run converged at 40/s with 45/s failing
+    let base = crate::report::search::tests::converged(Mode::ArrivalRate);
+    let mut cur = base.clone();
+    cur.capacity = Some(40.0);
+    cur.probes[5].offered = 45.0;
+    let (mut b, mut c) = (run(&NAMES, &[], 1.0), run(&NAMES, &[], 1.0));
+    b.search = Some(capacity::SearchSide::of(&base));
+    c.search = Some(capacity::SearchSide::of(&cur));
+    let cmp = compare(b, c, Limits::default_limits());
+    assert_eq!(cmp.capacity.as_ref().unwrap().verdict, Verdict::Regressed);
+    let v: serde_json::Value =
+        serde_json::from_str(&crate::pyfmt::json::pretty(&render::json(&cmp))).unwrap();
+    assert_eq!(v["capacity"]["baseline"]["capacity"], 60.0);
+    assert_eq!(v["capacity"]["current"]["capacity"], 40.0);
+    assert_eq!(v["capacity"]["current"]["upper"], 45.0);
+    assert_eq!(v["capacity"]["delta"], -20.0);
+    assert_eq!(v["capacity"]["verdict"], "regressed");
+    // the gate's breach lines and the console table say it
+    let lines = render::breaches(&cmp);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("capacity: 60/s → 40/s (-33.3%)"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        render::table(&cmp, 40).contains(
+            "Capacity: 60/s → 40/s (-33.3%) regressed (this run [40/s, 45/s), baseline [60/s, 70/s))\n"
+        ),
+        "{}",
+        render::table(&cmp, 40)
+    );
+}

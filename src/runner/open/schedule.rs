@@ -300,7 +300,8 @@ pub fn fmt_rate(r: f64) -> String {
     }
 }
 
-fn fmt_secs(s: f64) -> String {
+/// Seconds as `45s`, `3m`, `3m12s`, `1h0m5s`.
+pub fn fmt_secs(s: f64) -> String {
     let s = s.round() as u64;
     match (s / 3600, (s % 3600) / 60, s % 60) {
         (0, 0, sec) => format!("{sec}s"),
