@@ -380,10 +380,11 @@ impl Gates {
         let Some(path) = &self.summary_path else {
             return true;
         };
-        let snap = stats.snapshot();
+        let readings = crate::runner::readings::take(stats);
+        let snap = &readings.stats;
         let params = self.parameters();
         let text = summary::render(&RunSummary {
-            snap: &snap,
+            readings: &readings,
             params,
             started_at: *self.started_at.lock(),
             ended_at: crate::stats::unix_now(),
@@ -395,7 +396,7 @@ impl Gates {
             baseline: self
                 .baseline
                 .as_ref()
-                .map(|b| compare::render::json(&b.at_end(&snap))),
+                .map(|b| compare::render::json(&b.at_end(snap))),
             baseline_gate: self.baseline.as_ref().is_some_and(|b| b.gate),
             search: self
                 .search

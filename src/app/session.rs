@@ -623,10 +623,9 @@ impl<'a> Session<'a> {
             log::print_table(&console::stats_table(&stats.snapshot(), true, width));
             let search = self.gates.search.clone();
             let periodic = move |stats: &RequestStats| {
-                let mut out = console::stats_table(&stats.snapshot(), true, width);
-                if let Some(t) =
-                    crate::report::arrivals::console_table(&crate::runner::open::snapshot(), true)
-                {
+                let readings = crate::runner::readings::take(stats);
+                let mut out = console::stats_table(&readings.stats, true, width);
+                if let Some(t) = crate::report::arrivals::console_table(&readings.open, true) {
                     out.push_str(&t);
                 }
                 // the capacity search's probes so far (only a run that searches has any)

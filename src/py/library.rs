@@ -185,7 +185,7 @@ impl CsvFiles {
         let core = core()?;
         let users = core.runner.read().user_count();
         if let Some(w) = self.writer.as_mut() {
-            let snap = snapshot(w, &core.stats);
+            let snap = crate::runner::readings::of(snapshot(w, &core.stats));
             w.tick(&snap, users, crate::log::now())
                 .map_err(|e| PyOSError::new_err(e.to_string()))?;
         }
@@ -197,7 +197,7 @@ impl CsvFiles {
         let core = core()?;
         let users = core.runner.read().user_count();
         if let Some(mut w) = self.writer.take() {
-            let snap = snapshot(&w, &core.stats);
+            let snap = crate::runner::readings::of(snapshot(&w, &core.stats));
             w.finish(&snap, users, crate::log::now())
                 .map_err(|e| PyOSError::new_err(e.to_string()))?;
         }

@@ -22,6 +22,7 @@ use crate::pyfmt::{
     format_utc_timestamp, py_fixed, py_float_repr, py_int_trunc, py_num, py_round_int, py_str_repr,
     readable_percentiles,
 };
+use crate::runner::readings::Readings;
 use crate::stats::{EntrySnapshot, ErrorSnapshot, Snapshot, percentiles_to_report};
 
 /// Append one field with Python `csv.QUOTE_MINIMAL` rules.
@@ -325,8 +326,11 @@ impl CsvWriter {
     }
 
     /// A row of `_arrivals.csv` when an open workload ran (the file created with its header at the first).
-    fn append_arrivals(&mut self, now: f64) -> io::Result<()> {
-        let open = crate::runner::open::snapshot();
+    fn append_arrivals(
+        &mut self,
+        open: &crate::runner::open::Snapshot,
+        now: f64,
+    ) -> io::Result<()> {
         if !open.active {
             return Ok(());
         }
@@ -337,7 +341,7 @@ impl CsvWriter {
             )?);
         }
         if let Some(f) = &mut self.arrivals {
-            f.write_all(crate::report::arrivals::csv_row(&open, now).as_bytes())?;
+            f.write_all(crate::report::arrivals::csv_row(open, now).as_bytes())?;
         }
         Ok(())
     }
@@ -363,7 +367,8 @@ impl CsvWriter {
         }
     }
 
-    fn rewrite_totals(&mut self, snap: &Snapshot) -> io::Result<()> {
+    fn rewrite_totals(&mut self, readings: &Readings) -> io::Result<()> {
+        let snap = &readings.stats;
         rewrite(&mut self.stats, &stats_csv(snap))?;
         // `_metrics.csv` once the run has a metric row (a stream's, or a locustfile's own)
         if let Some(text) = crate::report::metrics::csv(snap) {
@@ -379,10 +384,7 @@ impl CsvWriter {
         }
         rewrite(&mut self.failures, &failures_csv(snap))?;
         if let Some(f) = &mut self.generator {
-            rewrite(
-                f,
-                &crate::stats::lateness::csv(&crate::stats::lateness::snapshot()),
-            )?;
+            rewrite(f, &crate::stats::lateness::csv(&readings.lateness))?;
         }
         rewrite(&mut self.exceptions, &exceptions_csv(snap))
     }
@@ -405,10 +407,10 @@ impl CsvWriter {
         self.full_history
     }
 
-    pub fn tick(&mut self, snap: &Snapshot, user_count: u64, now: f64) -> io::Result<()> {
-        self.rewrite_totals(snap)?;
-        self.append_arrivals(now)?;
-        self.append_history(snap, user_count, now)
+    pub fn tick(&mut self, readings: &Readings, user_count: u64, now: f64) -> io::Result<()> {
+        self.rewrite_totals(readings)?;
+        self.append_arrivals(&readings.open, now)?;
+        self.append_history(&readings.stats, user_count, now)
     }
 
     /// The last write at shutdown, so the files hold the final totals; a history row is added
@@ -416,11 +418,11 @@ impl CsvWriter {
     ///
     /// # Errors
     /// Any I/O error writing or flushing the files.
-    pub fn finish(&mut self, snap: &Snapshot, user_count: u64, now: f64) -> io::Result<()> {
-        self.rewrite_totals(snap)?;
+    pub fn finish(&mut self, readings: &Readings, user_count: u64, now: f64) -> io::Result<()> {
+        self.rewrite_totals(readings)?;
         if self.last_history_second != Some(py_int_trunc(now)) {
-            self.append_arrivals(now)?;
-            self.append_history(snap, user_count, now)?;
+            self.append_arrivals(&readings.open, now)?;
+            self.append_history(&readings.stats, user_count, now)?;
         }
         for f in [
             &mut self.stats,
@@ -615,11 +617,15 @@ POST,/x,HTTPError('501 Server Error: NOT IMPLEMENTED for url: /x'),74,2023-11-14
         assert_eq!(fs::read_to_string(&paths[0])?, STATS_HEADER);
         assert_eq!(fs::read_to_string(&paths[1])?, HISTORY_HEADER);
         let full = stats.snapshot_at(fixture::AT);
-        w.tick(&full, 7, fixture::AT)?;
+        w.tick(&crate::runner::readings::of(full.clone()), 7, fixture::AT)?;
         // A shorter snapshot after a reset must not leave old bytes behind.
         stats.reset_all(fixture::AT + 1.0);
         let reset = stats.snapshot_at(fixture::AT + 1.0);
-        w.tick(&reset, 7, fixture::AT + 1.0)?;
+        w.tick(
+            &crate::runner::readings::of(reset.clone()),
+            7,
+            fixture::AT + 1.0,
+        )?;
         assert_eq!(fs::read_to_string(&paths[0])?, stats_csv(&reset));
         assert_eq!(fs::read_to_string(&paths[2])?, failures_header());
         assert_eq!(fs::read_to_string(&paths[3])?, exceptions_csv(&reset));
@@ -630,9 +636,17 @@ POST,/x,HTTPError('501 Server Error: NOT IMPLEMENTED for url: /x'),74,2023-11-14
         );
         assert_eq!(text.lines().count(), 4);
         // finish in the same second adds no duplicate history row; a new second adds one.
-        w.finish(&reset, 0, fixture::AT + 1.2)?;
+        w.finish(
+            &crate::runner::readings::of(reset.clone()),
+            0,
+            fixture::AT + 1.2,
+        )?;
         assert_eq!(fs::read_to_string(&paths[1])?.lines().count(), 3);
-        w.finish(&reset, 0, fixture::AT + 2.0)?;
+        w.finish(
+            &crate::runner::readings::of(reset.clone()),
+            0,
+            fixture::AT + 2.0,
+        )?;
         let history = fs::read_to_string(&paths[1])?;
         assert_eq!(history.lines().count(), 4);
         assert!(history.starts_with(&format!("{HISTORY_HEADER}{HISTORY_B}")));

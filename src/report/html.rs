@@ -326,7 +326,8 @@ impl Report {
     /// The report's template args (Locust's `get_html_report`).
     pub fn args(&self, show_download_link: bool) -> J {
         let now = crate::stats::unix_now();
-        let snap = self.stats.snapshot_at(now);
+        let readings = crate::runner::readings::of(self.stats.snapshot_at(now));
+        let snap = &readings.stats;
         let total = &snap.total;
         let start_time = format_utc_timestamp(total.totals.start_time);
         let end_ts = total
@@ -366,7 +367,7 @@ impl Report {
             .collect();
         errors.sort_by(|a, b| a.0.cmp(&b.0));
         let failures: Vec<J> = errors.iter().map(|(_, e)| api::error_row(e)).collect();
-        let exceptions = match api::exceptions(&snap) {
+        let exceptions = match api::exceptions(snap) {
             J::Obj(mut m) => m.remove("exceptions").unwrap_or(J::Arr(Vec::new())),
             _ => J::Arr(Vec::new()),
         };
@@ -426,14 +427,14 @@ impl Report {
         if !snap.metrics.is_empty()
             && let J::Obj(m) = &mut args
         {
-            m.insert("metrics".into(), super::metrics::json(&snap));
+            m.insert("metrics".into(), super::metrics::json(snap));
         }
         // the run's parameters and its comparison with a baseline (report::compare), rlocust's own keys
         if let Some(ctx) = &self.context
             && let J::Obj(m) = &mut args
         {
             m.insert("run".into(), ctx.run());
-            if let Some(c) = ctx.comparison(&snap) {
+            if let Some(c) = ctx.comparison(snap) {
                 m.insert("baseline".into(), c);
             }
             // the capacity search (`report::search`): only when the run searches
@@ -442,11 +443,13 @@ impl Report {
             }
         }
         // rlocust's open workload (`report::arrivals`): only when one ran, so a closed run's args stay Locust's
-        let open = crate::runner::open::snapshot();
-        if open.active
+        if readings.open.active
             && let J::Obj(m) = &mut args
         {
-            m.insert("arrivals".into(), super::arrivals::json(&open, true));
+            m.insert(
+                "arrivals".into(),
+                super::arrivals::json(&readings.open, true),
+            );
         }
         args
     }

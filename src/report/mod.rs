@@ -1,5 +1,6 @@
-//! Reports: turn a [`crate::stats::Snapshot`] into the text Locust 2.47 prints and writes,
-//! byte for byte (reference §5.2–5.6, §6.1–6.2).
+//! Reports: turn a run's readings ([`crate::runner::readings::Readings`]: the statistics [`crate::stats::Snapshot`],
+//! the open workload's accounting, the generator's lateness, the requests in flight) into the text Locust 2.47
+//! prints and writes, byte for byte (reference §5.2–5.6, §6.1–6.2), and rlocust's own outputs.
 //!
 //! - `arrivals`: an open workload's accounting (arrival rates, dropped iterations, users busy), only for runs
 //!   with an arrival rate.
@@ -18,8 +19,10 @@
 //! Who calls it: the runner's periodic printers and writers, and the shutdown path. The numbers are printed
 //! with `crate::pyfmt`.
 //!
-//! What it must not do: read live statistics (always a `Snapshot`), decide when to print or
-//! write (the caller's job), or touch Python.
+//! What it must not do: read live state by path (a writer is handed readings, or the snapshot in them; the two
+//! writers that hold the run's statistics, `outputs` and `html::Report`, take their readings through
+//! `runner::readings`, the one place readings are built), decide when to print or write (the caller's job), or
+//! touch Python.
 
 pub mod arrivals;
 pub mod compare;

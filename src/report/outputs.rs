@@ -105,7 +105,7 @@ impl Outputs {
     /// One periodic CSV write (Locust's stats writer cycle).
     pub fn csv_tick(&self, user_count: u64) {
         if let Some(w) = self.csv.lock().as_mut() {
-            let _ = w.tick(&self.csv_snapshot(w), user_count, log::now());
+            let _ = w.tick(&self.csv_readings(w), user_count, log::now());
             if let Some(o) = self.search() {
                 let _ = w.write_search(&o);
             }
@@ -137,7 +137,7 @@ impl Outputs {
         }
         let search = self.search();
         if let Some(mut w) = self.csv.lock().take() {
-            if let Err(e) = w.finish(&self.csv_snapshot(&w), user_count, log::now()) {
+            if let Err(e) = w.finish(&self.csv_readings(&w), user_count, log::now()) {
                 self.fail(format!("cannot write the CSV files: {e}"));
             }
             if let Some(o) = &search
@@ -153,10 +153,10 @@ impl Outputs {
             t.push('\n');
             t
         });
-        let snap = self.stats.snapshot();
-        let open = crate::runner::open::snapshot();
+        let readings = crate::runner::readings::take(&self.stats);
+        let (snap, open) = (&readings.stats, &readings.open);
         let comparison = self.baseline.lock().clone().map(|(b, prefix)| {
-            let c = b.at_end(&snap);
+            let c = b.at_end(snap);
             if let Some(prefix) = prefix {
                 let path = format!("{prefix}_baseline.csv");
                 if let Err(e) = std::fs::write(&path, compared::csv(&c)) {
@@ -181,18 +181,18 @@ impl Outputs {
             log::print_table(t);
         }
         if print && self.json_file.is_none() && self.tables.load(Ordering::Relaxed) {
-            let mut out = console::stats_table(&snap, false, self.name_width);
-            if let Some(t) = super::arrivals::console_table(&open, false) {
+            let mut out = console::stats_table(snap, false, self.name_width);
+            if let Some(t) = super::arrivals::console_table(open, false) {
                 out.push_str(&t);
             }
-            out.push_str(&console::percentile_table(&snap, self.name_width));
-            if let Some(t) = super::corrected::console_table(&snap, self.name_width) {
+            out.push_str(&console::percentile_table(snap, self.name_width));
+            if let Some(t) = super::corrected::console_table(snap, self.name_width) {
                 out.push_str(&t);
             }
-            if let Some(t) = super::metrics::console_table(&snap, self.name_width) {
+            if let Some(t) = super::metrics::console_table(snap, self.name_width) {
                 out.push_str(&t);
             }
-            out.push_str(&console::error_report(&snap, self.name_width));
+            out.push_str(&console::error_report(snap, self.name_width));
             if let Some(c) = &comparison {
                 out.push_str(&compared::table(c, self.name_width));
             }
@@ -202,9 +202,9 @@ impl Outputs {
             log::print_table(&out);
         }
         let json_doc = || {
-            let stats = json::serialize_stats(&snap);
+            let stats = json::serialize_stats(snap);
             if open.active {
-                json::with_arrivals(&stats, &super::arrivals::json(&open, false))
+                json::with_arrivals(&stats, &super::arrivals::json(open, false))
             } else {
                 stats
             }
@@ -226,12 +226,13 @@ impl Outputs {
         true
     }
 
-    fn csv_snapshot(&self, w: &CsvWriter) -> crate::stats::Snapshot {
-        if w.needs_entry_windows() {
+    /// The readings a CSV write takes (with the entries' current windows for `--csv-full-history`).
+    fn csv_readings(&self, w: &CsvWriter) -> crate::runner::readings::Readings {
+        crate::runner::readings::of(if w.needs_entry_windows() {
             self.stats.snapshot_with_windows()
         } else {
             self.stats.snapshot()
-        }
+        })
     }
 
     /// The run's statistics.

@@ -28,6 +28,7 @@
 //! `w.family(...)` then its samples; a test in `tests/obs` reads it as Prometheus scrapes it.
 use std::fmt::Write as _;
 
+use crate::runner::readings::Readings;
 use crate::stats::{EntrySnapshot, Snapshot};
 
 /// The `le` bounds of the response-time histogram in ms unless `--metrics-buckets` sets them.
@@ -94,7 +95,8 @@ pub fn parse_buckets(text: &str) -> Result<Vec<f64>, String> {
 
 /// Everything one scrape writes.
 pub struct Exposition<'a> {
-    pub snap: &'a Snapshot,
+    /// The run's readings (the rows, the open workload, the generator's lateness, the requests in flight).
+    pub readings: &'a Readings,
     /// The runner state as Locust names it (`ready`, `spawning`, `running`, …).
     pub state: &'a str,
     /// Users alive by class.
@@ -232,8 +234,7 @@ impl Writer {
 }
 
 /// An open workload's series (`report::arrivals`), only when one ran.
-fn arrival_series(w: &mut Writer) {
-    let s = crate::runner::open::snapshot();
+fn arrival_series(w: &mut Writer, s: &crate::runner::open::Snapshot) {
     if !s.active {
         return;
     }
@@ -348,28 +349,28 @@ pub fn render(x: &Exposition<'_>, format: Format) -> String {
         format,
     };
     let entries = if x.with_requests {
-        rows(x.snap)
+        rows(&x.readings.stats)
     } else {
         Vec::new()
     };
     info(&mut w);
     if x.with_requests {
-        request_counters(&mut w, x.snap, &entries);
+        request_counters(&mut w, &x.readings.stats, &entries);
         response_time_histogram(&mut w, x.buckets_ms, &entries);
-        response_time_percentiles(&mut w, &x.snap.total, &entries);
-        if x.snap.has_corrected() {
-            corrected_percentiles(&mut w, &x.snap.total, &entries);
+        response_time_percentiles(&mut w, &x.readings.stats.total, &entries);
+        if x.readings.stats.has_corrected() {
+            corrected_percentiles(&mut w, &x.readings.stats.total, &entries);
         }
-        if !x.snap.metrics.is_empty() {
-            metric_series(&mut w, x.snap);
+        if !x.readings.stats.metrics.is_empty() {
+            metric_series(&mut w, &x.readings.stats);
         }
         if let Some(c) = x.comparison {
             baseline_series(&mut w, c);
         }
     }
     users_and_state(&mut w, x);
-    generator_lateness(&mut w);
-    arrival_series(&mut w);
+    generator_lateness(&mut w, &x.readings.lateness);
+    arrival_series(&mut w, &x.readings.open);
     if let Some(o) = x.search {
         search_series(&mut w, o);
     }
@@ -711,7 +712,7 @@ fn users_and_state(w: &mut Writer, x: &Exposition<'_>) {
     w.sample(
         "rlocust_requests_in_flight",
         &[],
-        crate::stats::in_flight::now() as f64,
+        x.readings.in_flight.now as f64,
     );
     w.family(
         "rlocust_requests_in_flight_peak",
@@ -722,28 +723,27 @@ fn users_and_state(w: &mut Writer, x: &Exposition<'_>) {
     w.sample(
         "rlocust_requests_in_flight_peak",
         &[],
-        crate::stats::in_flight::peak() as f64,
+        x.readings.in_flight.peak as f64,
     );
 }
 
 /// How late responses and waits were on this generator (`stats::lateness`).
-fn generator_lateness(w: &mut Writer) {
-    let l = crate::stats::lateness::snapshot();
+fn generator_lateness(w: &mut Writer, l: &crate::stats::lateness::Lateness) {
     for (name, help, d) in [
         (
             "rlocust_generator_socket_wait_seconds",
             "How long responses' last bytes waited in the socket before this generator read them (left out of response times; since the last stats reset).",
-            l.socket,
+            &l.socket,
         ),
         (
             "rlocust_generator_response_delay_seconds",
             "How long finished responses waited for this generator's Python thread (since the last stats reset).",
-            l.hub,
+            &l.hub,
         ),
         (
             "rlocust_generator_wait_lateness_seconds",
             "How late users resumed after their waits (since the last stats reset).",
-            l.wait,
+            &l.wait,
         ),
     ] {
         w.family(name, Kind::Gauge, Some("seconds"), help);
@@ -842,7 +842,7 @@ fn process_families(w: &mut Writer, x: &Exposition<'_>) {
 
 /// The gauges ContainerSolutions' `locust_exporter` derives from `/stats/requests`, with its names and values.
 fn exporter_compat(w: &mut Writer, x: &Exposition<'_>, entries: &[&EntrySnapshot]) {
-    let snap = x.snap;
+    let snap = &x.readings.stats;
     let total = &snap.total;
     let gauge = |w: &mut Writer, name: &str, help: &str, v: f64| {
         w.family(name, Kind::Gauge, None, help);
@@ -1016,9 +1016,10 @@ mod tests {
     use super::*;
     use crate::stats::RequestStats;
 
-    fn exposition(snap: &Snapshot) -> Exposition<'_> {
+    /// The exposition of `snap` (its readings leaked: a test's few bytes).
+    fn exposition(snap: &Snapshot) -> Exposition<'static> {
         Exposition {
-            snap,
+            readings: Box::leak(Box::new(crate::runner::readings::of(snap.clone()))),
             state: "running",
             users_by_class: vec![("WebUser".into(), 3)],
             user_count: 3,

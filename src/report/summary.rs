@@ -29,7 +29,8 @@
 //! must not do: read live statistics or decide anything (the exit code and outcomes are given).
 use crate::judge::thresholds::Outcome;
 use crate::pyfmt::json::{J, pretty};
-use crate::stats::{EntrySnapshot, Snapshot};
+use crate::runner::readings::Readings;
+use crate::stats::EntrySnapshot;
 
 /// The schema name; a new one only when a field changes meaning or goes away.
 pub const SCHEMA: &str = "rlocust-summary/1";
@@ -60,7 +61,8 @@ pub struct Parameters {
 
 /// Everything the document holds.
 pub struct RunSummary<'a> {
-    pub snap: &'a Snapshot,
+    /// The run's readings at its end (the statistics, the open workload's accounting, the generator's lateness).
+    pub readings: &'a Readings,
     pub params: Parameters,
     pub started_at: Option<f64>,
     pub ended_at: f64,
@@ -158,8 +160,7 @@ fn corrected(e: &EntrySnapshot) -> J {
 /// How late this generator itself was (`stats::lateness`): responses' bytes waiting in sockets, the hub's delay in
 /// taking finished responses, and the users' resumption after their waits. Also the web UI's
 /// `/rlocust/generator`.
-pub fn generator() -> J {
-    let l = crate::stats::lateness::snapshot();
+pub fn generator(l: &crate::stats::lateness::Lateness) -> J {
     let delays = |d: &crate::stats::lateness::Delays| {
         J::obj([
             ("count", J::Int(d.count as i64)),
@@ -178,10 +179,9 @@ pub fn generator() -> J {
 }
 
 /// An open workload's accounting (`report::arrivals`), or null for a closed-model run.
-fn arrivals() -> J {
-    let s = crate::runner::open::snapshot();
+fn arrivals(s: &crate::runner::open::Snapshot) -> J {
     if s.active {
-        super::arrivals::json(&s, false)
+        super::arrivals::json(s, false)
     } else {
         J::Null
     }
@@ -257,7 +257,8 @@ pub fn run_json(p: &Parameters, started_at: Option<f64>, ended_at: f64) -> J {
 
 /// The document's text.
 pub fn render(s: &RunSummary<'_>) -> String {
-    let total = &s.snap.total;
+    let snap = &s.readings.stats;
+    let total = &snap.total;
     let params = parameters_json(&s.params);
     let duration = s.started_at.map(|t| (s.ended_at - t).max(0.0));
     let mut doc = J::obj([
@@ -282,17 +283,16 @@ pub fn render(s: &RunSummary<'_>) -> String {
             "thresholds_passed",
             J::Bool(s.outcomes.iter().all(|o| o.passed)),
         ),
-        ("generator", generator()),
+        ("generator", generator(&s.readings.lateness)),
         ("baseline", s.baseline.clone().unwrap_or(J::Null)),
         ("baseline_gate", J::Bool(s.baseline_gate)),
-        ("arrivals", arrivals()),
+        ("arrivals", arrivals(&s.readings.open)),
         ("totals", row(total, total)),
-        ("metrics", super::metrics::json(s.snap)),
+        ("metrics", super::metrics::json(snap)),
         (
             "requests",
             J::Arr(
-                s.snap
-                    .sorted_entries()
+                snap.sorted_entries()
                     .into_iter()
                     .map(|e| row(e, total))
                     .collect(),
@@ -301,8 +301,7 @@ pub fn render(s: &RunSummary<'_>) -> String {
         (
             "errors",
             J::Arr(
-                s.snap
-                    .errors
+                snap.errors
                     .iter()
                     .map(|e| {
                         J::obj([
@@ -338,9 +337,10 @@ mod tests {
         stats.log_request("GET", "/none", None, 0, now + 2.0);
         let snap = stats.snapshot();
         let rules = thresholds::parse(Some("p99<35"), None, None, None).unwrap();
-        let outcomes = thresholds::evaluate(&rules, &crate::runner::readings::of(snap.clone()));
+        let readings = crate::runner::readings::of(snap);
+        let outcomes = thresholds::evaluate(&rules, &readings);
         let text = render(&RunSummary {
-            snap: &snap,
+            readings: &readings,
             params: Parameters {
                 locustfiles: vec!["lf.py".into()],
                 host: Some("http://127.0.0.1:1".into()),

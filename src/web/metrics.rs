@@ -44,7 +44,8 @@ pub struct MetricsSource {
 impl MetricsSource {
     /// The document in `format`.
     pub fn render(&self, format: Format) -> String {
-        let snap = self.stats.snapshot();
+        let readings = crate::runner::readings::take(&self.stats);
+        let snap = &readings.stats;
         let workers = super::api::master_workers();
         let users_by_class: Vec<(String, u64)> = match &workers {
             // a master's users are its workers': sum what their heartbeats reported
@@ -64,12 +65,12 @@ impl MetricsSource {
             .baseline
             .as_ref()
             .filter(|_| self.with_requests)
-            .map(|b| b.latest(&snap));
+            .map(|b| b.latest(snap));
         let search = self.search.outcome();
         let x = Exposition {
             comparison: comparison.as_deref(),
             search: search.as_ref(),
-            snap: &snap,
+            readings: &readings,
             state: self.shared.state().as_str(),
             users_by_class,
             user_count: self.shared.user_count(),

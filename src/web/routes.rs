@@ -401,8 +401,11 @@ async fn metrics(st: Arc<WebState>, req: Request) -> Response {
 }
 
 /// `GET /rlocust/generator`.
-async fn generator(_st: Arc<WebState>, _req: Request) -> Response {
-    json(StatusCode::OK, &crate::report::summary::generator())
+async fn generator(st: Arc<WebState>, _req: Request) -> Response {
+    json(
+        StatusCode::OK,
+        &crate::report::summary::generator(&crate::runner::readings::take(&st.stats).lateness),
+    )
 }
 
 /// `GET /rlocust/baseline`: the comparison with `--baseline` as it stands (`report::compare::render::json`), 404
@@ -773,16 +776,18 @@ async fn metrics_route(st: Arc<WebState>, _req: Request) -> Response {
     )
 }
 
-async fn arrivals_route(_st: Arc<WebState>, _req: Request) -> Response {
-    json(StatusCode::OK, &arrivals())
+async fn arrivals_route(st: Arc<WebState>, _req: Request) -> Response {
+    json(
+        StatusCode::OK,
+        &arrivals(&crate::runner::readings::take(&st.stats).open),
+    )
 }
 
 /// `GET /rlocust/arrivals`: the run's arrival-rate plan (the start form's defaults; null without one), the
 /// open workload's accounting with its history (null when none ran), and whether arrivals are still being scheduled
 /// (`running`: false once the workload stopped, so the accounting is the run's final one; the dashboard labels its
 /// rates by this, not by the state `/stats/requests` gives, which is memoized and read at another moment).
-fn arrivals() -> J {
-    let s = crate::runner::open::snapshot();
+fn arrivals(s: &crate::runner::open::Snapshot) -> J {
     let running = crate::runner::open::tally::tally()
         .scheduled_rate()
         .is_some();
@@ -803,7 +808,7 @@ fn arrivals() -> J {
         (
             "arrivals",
             if s.active {
-                crate::report::arrivals::json(&s, true)
+                crate::report::arrivals::json(s, true)
             } else {
                 J::Null
             },
