@@ -44,8 +44,11 @@ def test_a_search_finds_the_known_capacity(rlocust, target, tmp_path):
     assert ended, r.stderr[-3000:]
     assert ended.group(1) in ("converged", "budget"), ended.group(0)
     capacity = float(ended.group(2))
-    # within the precision (and the generator's own overhead) below the known capacity, never above it
-    assert 0.75 * CAPACITY <= capacity <= 1.02 * CAPACITY, r.stderr[-3000:]
+    # never above the known capacity; below it by the precision, the target's and the generator's own time per
+    # request (100 ms here measures 101-120 ms on a busy machine) and the strictness of the verdict: a single
+    # dropped arrival fails a probe, and near the cap the 4 users are briefly all busy now and then (measured on a
+    # loaded 2-core machine: 27.5/s, with 36/s the saturated throughput at 110 ms)
+    assert 0.6 * CAPACITY <= capacity <= 1.02 * CAPACITY, r.stderr[-3000:]
     # a failing probe above the capacity names what bound it
     assert re.search(r"Search probe \d+: [\d.]+/s fail: (dropped|achieved|p95<400)", r.stderr)
     # the search ended the run through its normal end: the final statistics were printed

@@ -369,12 +369,12 @@ pub fn certain_breach(spec: &Spec, w: &Readings, elapsed: f64) -> Option<String>
     let s = &w.stats;
     for rule in &spec.slo {
         match rule.metric {
-            Metric::Percentile(_) => {
+            Metric::Percentile(_)
                 if intervals(rule, s).iter().any(|&(lo, hi, n)| {
                     n >= CERTAIN_MIN_SAMPLES && beyond(rule.op, lo, hi, rule.limit)
-                }) {
-                    return Some(rule.text.clone());
-                }
+                }) =>
+            {
+                return Some(rule.text.clone());
             }
             Metric::FailRatio if rule.series.is_none() && matches!(rule.op, Op::Lt | Op::Le) => {
                 for row in rows_of(rule, s) {

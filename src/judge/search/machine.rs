@@ -231,7 +231,7 @@ pub(crate) mod tests {
         let (cap, ff) = result(&probes);
         let cap = cap.unwrap();
         let ff = probes[ff.unwrap()].offered;
-        assert!(cap <= 320.0 && cap >= 320.0 * 0.95, "{cap}");
+        assert!((320.0 * 0.95..=320.0).contains(&cap), "{cap}");
         assert!((ff - cap) / cap <= 0.05, "{ff} {cap}");
         // the best passing level was probed twice, the second time last
         assert_eq!(probes.last().unwrap().offered, cap);
@@ -247,7 +247,7 @@ pub(crate) mod tests {
         assert_eq!(end, End::Converged);
         assert!(fine.len() > coarse.len());
         let (cap, _) = result(&fine);
-        assert!(cap.unwrap() >= 297.0 && cap.unwrap() <= 300.0);
+        assert!((297.0..=300.0).contains(&cap.unwrap()));
     }
 
     #[test]
@@ -317,7 +317,7 @@ pub(crate) mod tests {
         });
         assert_eq!(end, End::Converged);
         let (cap, ff) = result(&probes);
-        assert!(cap.unwrap() <= 100.0 && cap.unwrap() >= 95.0);
+        assert!((95.0..=100.0).contains(&cap.unwrap()));
         assert_eq!(probes[ff.unwrap()].verdict, Verdict::Undecided);
     }
 
