@@ -161,3 +161,16 @@ def test_a_search_over_processes(rlocust, target, tmp_path):
     assert [p[2] for p in found[:2]] == ["pass", "pass"], r.stderr[-3000:]
     # each worker gets half the rate and --arrival-max-users is the whole cap: 80/s is still above it
     assert found[2][2] == "fail", r.stderr[-3000:]
+
+
+def test_a_users_search_bisects_whole_users(rlocust, target, tmp_path):
+    # each user without a wait makes about 10 requests per second (100 ms each): an SLO of under 35 requests per
+    # second passes 3 users and fails 4, so the search ends between neighbours, 3 confirmed
+    argv = [rlocust, "-f", LOCUSTFILE, "--headless", "-H", target, "--search", "users", "--slo", "rps<35",
+            "--search-start", "1", "-r", "20", "--search-probe-time", "2", "--search-warmup", "1"]
+    r = run(argv, tmp_path, timeout=90, env=clean_env({"SEARCH_WAIT_S": "0"}))
+    assert r.code == 0, r.stderr[-3000:]
+    found = probes(r.stderr)
+    assert [(p[1], p[2]) for p in found] == [(1.0, "pass"), (2.0, "pass"), (4.0, "fail"), (3.0, "pass"),
+                                             (3.0, "pass")], r.stderr[-3000:]
+    assert re.search(r"Search ended \(converged\): capacity 3 users, first failing 4 users \(rps<35\)", r.stderr)
