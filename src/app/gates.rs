@@ -51,11 +51,16 @@ pub struct Gates {
     locustfiles: Mutex<Option<Vec<String>>>,
     /// The capacity search's outcome (published by the search as it goes; empty when the run searches nothing).
     pub search: crate::judge::search::Handle,
+    /// The capacity search the command line asks for (`--search`; checked before anything started).
+    pub search_spec: Option<crate::judge::search::Spec>,
 }
 
 impl Gates {
     /// Parse the rules and bucket bounds; one line and exit 1 when they are wrong.
-    pub fn new(options: &Options) -> Result<Arc<Gates>, ExitStatus> {
+    pub fn new(
+        options: &Options,
+        search_spec: Option<crate::judge::search::Spec>,
+    ) -> Result<Arc<Gates>, ExitStatus> {
         let plugin = options.checks_by_plugin || options.worker;
         let rules = thresholds::parse(
             if options.worker {
@@ -126,6 +131,7 @@ impl Gates {
             options: options.clone(),
             locustfiles: Mutex::new(None),
             search,
+            search_spec: search_spec.filter(|_| !options.worker),
         }))
     }
 
@@ -307,6 +313,21 @@ impl Gates {
         outcomes
     }
 
+    /// The run is ending: a search still running ends as interrupted, with the probe in progress (before the final
+    /// files are written).
+    pub fn end_search(&self, stats: &RequestStats) {
+        if self.search.outcome().is_some()
+            && let Some(ended) = self.search.interrupt(&crate::runner::readings::take(stats))
+        {
+            crate::judge::search::driver::log_interrupted(&ended);
+        }
+    }
+
+    /// `--search-gate N`: the capacity found is below N (or nothing passed).
+    pub fn search_below_gate(&self) -> bool {
+        self.search.outcome().is_some_and(|o| o.below_gate())
+    }
+
     /// The thresholds table (after the final statistics), then one line per request name that regressed
     /// against the baseline (errors when they fail the run, warnings otherwise).
     pub fn print_table(&self, outcomes: &[Outcome]) {
@@ -468,7 +489,9 @@ mod tests {
         let parsed = crate::cli::parse(&argv, &env, &[])
             .map_err(|e| e.message())
             .unwrap();
-        Gates::new(&parsed.options).map_err(|_| "gates").unwrap()
+        Gates::new(&parsed.options, None)
+            .map_err(|_| "gates")
+            .unwrap()
     }
 
     fn summary(path: &std::path::Path) -> serde_json::Value {

@@ -73,7 +73,8 @@ pub(crate) fn start_web_ui(
     let parsed = crate::cli::parse(args, &env, &[]).map_err(|e| e.message())?;
     let options = &parsed.options;
     let config = crate::web::WebConfig::from_options(options)?;
-    let gates = super::gates::Gates::new(options).map_err(|e| e.text().1.trim().to_string())?;
+    let gates =
+        super::gates::Gates::new(options, None).map_err(|e| e.text().1.trim().to_string())?;
     let metrics = gates.metrics_source(&shared, &stats, options);
     let info = Arc::new(crate::report::html::RunInfo::new(info, options));
     let state = Arc::new(crate::web::WebState::new(

@@ -270,7 +270,8 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     // Locust's runner constants, as the locustfile may have set them on `locust.runners`
     crate::distributed::proto::set_tunables(interp::runner_tunables());
     let mut parsed = cli::parse(&argv, &env, &loaded.custom_args)?;
-    // an arrival rate where it cannot apply is refused before any process starts
+    // a capacity search, or an arrival rate, where it cannot apply is refused before any process starts
+    let search = startup::search_spec(&parsed.options)?;
     startup::open_plan(&parsed.options)?;
     master_secret(&mut parsed)?;
     let (local_workers, child) = processes(&mut parsed, &argv)?;
@@ -282,7 +283,7 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
         return Err(missing.into());
     }
     // a bad --thresholds rule or --metrics-* value ends the invocation before anything starts
-    let gates = gates::Gates::new(options)?;
+    let gates = gates::Gates::new(options, search)?;
     let runner = services.install(options);
     interp::configure(&parsed.values, &parsed.custom_argv)?;
     startup::setup_logging(options)?;

@@ -179,12 +179,15 @@ impl RunEnd {
     /// code. The verdict is kept (a later [`RunEnd::write`] by the watchdog uses it).
     pub fn judge(&self, end: End, said: Said) -> Verdict {
         *self.said.lock() = Some(said);
+        self.gates.end_search(&self.outputs.stats());
         let outcomes = self.gates.evaluate(&self.outputs.stats());
         let facts = Facts {
             said,
             errors: self.outputs.had_errors(),
             tolerates_failures: self.gates.tolerates_failures(),
-            gate_failed: outcomes.iter().any(|o| !o.passed) || self.gates.regressed(),
+            gate_failed: outcomes.iter().any(|o| !o.passed)
+                || self.gates.regressed()
+                || self.gates.search_below_gate(),
             gave_up: self.shared.gave_up(),
             exit_code_on_error: self.exit_code_on_error,
         };

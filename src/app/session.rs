@@ -458,6 +458,12 @@ impl<'a> Session<'a> {
             autoquit: options.autoquit,
         };
         let mut master_done = None;
+        // `--search`: the search sets the load level by level instead of the first start (on a master, once the
+        // workers are there)
+        let search = gates.search_spec.clone().filter(|_| automatic);
+        let (search_ready, search_go) = tokio::sync::oneshot::channel::<()>();
+        let mut search_ready = Some(search_ready);
+        let mut workers_cpu: Option<crate::judge::search::driver::WorkersCpu> = None;
         if options.class_picker {
             log::log(
                 log::Level::Debug,
@@ -467,6 +473,13 @@ impl<'a> Session<'a> {
         }
         if let Some(conn) = master {
             master_done = Some(conn.link.done.subscribe());
+            let node = conn.node.clone();
+            workers_cpu = Some(Arc::new(move || {
+                node.workers()
+                    .iter()
+                    .map(|w| w.cpu_usage)
+                    .fold(0.0, f64::max)
+            }));
             services.rt.spawn(distributed::master::run(
                 shared.clone(),
                 services.bridge.clone(),
@@ -488,6 +501,11 @@ impl<'a> Session<'a> {
                     enable_rebalancing: options.enable_rebalancing,
                     locustfiles: interp::locustfile_paths()?,
                     open: setup.open.clone(),
+                    search_ready: if search.is_some() {
+                        search_ready.take()
+                    } else {
+                        None
+                    },
                 },
             ));
             if setup.shape.is_none() {
@@ -506,7 +524,7 @@ impl<'a> Session<'a> {
             // (Locust starts its input listener after the run, but it runs first: its DEBUG line precedes
             // test_start; with a shape, Locust's main waits for the shape and the keys are never read)
             runner::keyboard::start(shared.clone(), keys_browser.take());
-            if automatic {
+            if automatic && search.is_none() {
                 shared.send(match &setup.open {
                     Some(open) => Control::StartOpen(open.clone()),
                     None => Control::Start {
@@ -516,6 +534,31 @@ impl<'a> Session<'a> {
                     },
                 });
             }
+        }
+        if let Some(spec) = search {
+            if let Some(ready) = search_ready.take() {
+                // a local run is ready at once
+                let _ = ready.send(());
+            }
+            let drive = crate::judge::search::driver::Drive {
+                spec,
+                initial_users: options.initial_users.unwrap_or(0).max(0) as u64,
+                workers_cpu,
+                quit_at_end: options.headless,
+            };
+            drop(crate::judge::search::driver::spawn(
+                services.rt.handle(),
+                drive,
+                shared.clone(),
+                services.stats.clone(),
+                gates.search.clone(),
+                async move {
+                    // (a master that gave up waiting for its workers never starts the search)
+                    if search_go.await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                },
+            ));
         }
         Ok(Running {
             services,

@@ -337,6 +337,21 @@ pub fn open_plan(options: &Options) -> Result<Option<crate::runner::open::OpenPl
         .map_err(|line| ExitStatus::user(line, 1))
 }
 
+/// The capacity search of this run (`--search`), or the one line that refuses it (checked before the worker
+/// processes start; a worker of `--processes` then follows its master).
+pub fn search_spec(options: &Options) -> Result<Option<crate::judge::search::Spec>, ExitStatus> {
+    if !options.given.contains("search") && options.worker {
+        return Ok(None);
+    }
+    let (shapes, load_shape) = interp::arrival_shapes()?;
+    crate::judge::search::options::spec(
+        options,
+        load_shape.as_deref(),
+        shapes.first().map(|s| s.name.as_str()),
+    )
+    .map_err(|line| ExitStatus::user(line, 1))
+}
+
 /// `-l`, `--show-task-ratio` and `--show-task-ratio-json` print and end the invocation (Locust prints the
 /// ratios before it creates the runner or fires `init`).
 pub fn print_and_exit(options: &Options) -> Result<(), ExitStatus> {

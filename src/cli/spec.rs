@@ -1015,7 +1015,7 @@ declare! {
         kind: K::Single(Ty::Int), default: D::None,
         group: Common, env: "RLOCUST_ARRIVAL_MAX_USERS",
         metavar: "<int>",
-        help: "With --arrival-rate: the most users that may run iterations at the same time (required).",
+        help: "With --arrival-rate (or --search arrival-rate): the most users that may run iterations at the same time (required).",
     } =>
         max_users: Option<i64> = read::int;
     {
@@ -1026,6 +1026,90 @@ declare! {
         help: "With --arrival-rate: users started (on_start included) before the first arrival, so early iterations do not wait for a user to start. Default 0.",
     } =>
         initial_users: Option<i64> = read::int;
+    // Not in Locust: the capacity search (issue 52; judge::search, docs/capacity.md). Checked (one line each) by
+    // `judge::search::options` before anything starts.
+    {
+        flags: ["--search"], dest: "search",
+        kind: K::Multi(Ty::Str), default: D::None,
+        group: Common, env: "RLOCUST_SEARCH",
+        metavar: "<mode>",
+        help: "Capacity search: find the highest load the service sustains under --slo. MODE 'arrival-rate' (the default when no mode follows: the open model, iterations per second, capped by --arrival-max-users) or 'users' (Locust's closed model). Each level is warmed up, measured on its own window and judged; the level is doubled from --search-start to the first failing level, bisected to --search-precision, and the best passing level confirmed. Instead of -u/-r and --arrival-rate.",
+    } =>
+        /// `--search [MODE]` and its settings as given (checked and turned into a `judge::search::Spec` by
+        /// `judge::search::options`).
+        search: Vec<String> = read::list;
+    {
+        flags: ["--slo"], dest: "slo",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Common, env: "RLOCUST_SLO",
+        metavar: "<rules>",
+        help: "With --search: the service level a probe must meet, in the --thresholds grammar, e.g. 'p95<200; fail_ratio<0.01; GET /login: p99<500; ttft.p95<800'.",
+    } =>
+        slo: Option<String> = read::nonblank;
+    {
+        flags: ["--search-start"], dest: "search_start",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Common, env: "RLOCUST_SEARCH_START",
+        metavar: "<level>",
+        help: "With --search: the first level probed (iterations/s, or users). Default 10.",
+    } =>
+        search_start: Option<String> = read::nonblank;
+    {
+        flags: ["--search-max"], dest: "search_max",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Common, env: "RLOCUST_SEARCH_MAX",
+        metavar: "<level>",
+        help: "With --search: the highest level probed; when it passes the search ends there (reached_max). Default: no maximum but the probe budget.",
+    } =>
+        search_max: Option<String> = read::nonblank;
+    {
+        flags: ["--search-probe-time"], dest: "search_probe_time",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Common, env: "RLOCUST_SEARCH_PROBE_TIME",
+        metavar: "<time>",
+        help: "With --search: how long each level is measured, after its warm-up, e.g. 20s (the default), 1m, 2.5s.",
+    } =>
+        search_probe_time: Option<String> = read::nonblank;
+    {
+        flags: ["--search-warmup"], dest: "search_warmup",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Common, env: "RLOCUST_SEARCH_WARMUP",
+        metavar: "<time>",
+        help: "With --search: how long each level runs before its window opens. Default 5s.",
+    } =>
+        search_warmup: Option<String> = read::nonblank;
+    {
+        flags: ["--search-precision"], dest: "search_precision",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Common, env: "RLOCUST_SEARCH_PRECISION",
+        metavar: "<ratio>",
+        help: "With --search: stop bisecting when the failing level is within this much above the passing one, e.g. 5% (the default) or 0.05.",
+    } =>
+        search_precision: Option<String> = read::nonblank;
+    {
+        flags: ["--search-budget"], dest: "search_budget",
+        kind: K::Single(Ty::Int), default: D::None,
+        group: Common, env: "RLOCUST_SEARCH_BUDGET",
+        metavar: "<int>",
+        help: "With --search: probe at most this many levels (the best so far is reported). Default 15.",
+    } =>
+        search_budget: Option<i64> = read::int;
+    {
+        flags: ["--search-levels"], dest: "search_levels",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Common, env: "RLOCUST_SEARCH_LEVELS",
+        metavar: "<l1,l2,...>",
+        help: "With --search: probe exactly these increasing levels, in order, e.g. 50,100,200,400 (the curve without a search).",
+    } =>
+        search_levels: Option<String> = read::nonblank;
+    {
+        flags: ["--search-gate"], dest: "search_gate",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Common, env: "RLOCUST_SEARCH_GATE",
+        metavar: "<level>",
+        help: "With --search: exit with code 3 when the capacity found is below this level (or nothing passed).",
+    } =>
+        search_gate: Option<String> = read::nonblank;
     // Not in Locust: workers that prove a secret shared with their master (issue 51; distributed::auth). The secret
     // itself is read from RLOCUST_MASTER_SECRET, never from the command line (which every local user can read).
     {

@@ -180,6 +180,16 @@ fn defaults_cover_every_dest_in_locust_order() {
         "arrival_stages",
         "arrival_max_users",
         "arrival_initial_users",
+        "search",
+        "slo",
+        "search_start",
+        "search_max",
+        "search_probe_time",
+        "search_warmup",
+        "search_precision",
+        "search_budget",
+        "search_levels",
+        "search_gate",
         "master_secret_file",
         "user_classes",
     ];
@@ -423,12 +433,13 @@ fn config_keys_go_through_the_same_rules() {
 #[test]
 fn unknown_options_and_keys() {
     let (_d, env) = no_files();
-    let e = err(&["--foo"], &env);
-    assert_eq!(e.message(), "rlocust: error: unrecognized arguments: --foo");
+    // (`--foo` is close enough to rlocust's `--slo` for difflib to suggest it)
+    let e = err(&["--qux"], &env);
+    assert_eq!(e.message(), "rlocust: error: unrecognized arguments: --qux");
     assert_eq!(e.exit_code(), 2);
     assert_eq!(
-        err(&["--foo", "--bar"], &env).message(),
-        "rlocust: error: unrecognized arguments: --foo --bar"
+        err(&["--qux", "--bar"], &env).message(),
+        "rlocust: error: unrecognized arguments: --qux --bar"
     );
     assert_eq!(
         err(&["--hedless"], &env).message(),

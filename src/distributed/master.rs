@@ -91,6 +91,9 @@ pub struct Plan {
     pub locustfiles: Vec<String>,
     /// An open workload (an arrival rate, `runner::open`) the automatic start runs instead of users.
     pub open: Option<crate::runner::open::OpenPlan>,
+    /// A capacity search (`--search`) sets the load instead: the automatic start (once the workers are there)
+    /// only tells it so, and the search then sends its levels as controls.
+    pub search_ready: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// The master's half of the socket, and what the session keeps to wait for its end.
@@ -653,6 +656,10 @@ impl Master {
                 "locust.main",
                 "No run time limit set, use CTRL+C to interrupt",
             ),
+        }
+        if let Some(ready) = self.plan.search_ready.take() {
+            let _ = ready.send(());
+            return;
         }
         match self.plan.open.clone() {
             Some(plan) => self.start_open(plan).await,

@@ -61,7 +61,7 @@ impl Metric {
         )
     }
 
-    fn is_latency(self) -> bool {
+    pub fn is_latency(self) -> bool {
         matches!(
             self,
             Metric::Percentile(_)
@@ -124,7 +124,7 @@ impl Op {
         }
     }
 
-    fn holds(self, actual: f64, limit: f64) -> bool {
+    pub fn holds(self, actual: f64, limit: f64) -> bool {
         match self {
             Op::Lt => actual < limit,
             Op::Le => actual <= limit,
@@ -264,8 +264,8 @@ pub(crate) fn method_and_name(sel: &str) -> (Option<String>, String) {
     }
 }
 
-fn parse_rule(text: &str) -> Result<Rule, String> {
-    let bad = |why: &str| format!("rlocust: --thresholds: '{text}': {why}");
+fn parse_rule(text: &str, option: &str) -> Result<Rule, String> {
+    let bad = |why: &str| format!("rlocust: {option}: '{text}': {why}");
     // a trailing `abort` / `abort=GRACE`
     let mut body = text.trim();
     let mut abort_after = None;
@@ -379,12 +379,10 @@ pub fn parse(
     check_fail_ratio: Option<f64>,
     check_avg_response_time: Option<f64>,
 ) -> Result<Vec<Rule>, String> {
-    let mut rules = Vec::new();
-    if let Some(text) = thresholds {
-        for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-            rules.push(parse_rule(part)?);
-        }
-    }
+    let mut rules = match thresholds {
+        Some(text) => parse_rules(text, "--thresholds")?,
+        None => Vec::new(),
+    };
     let check = |check: Check, metric: Metric, op: Op, limit: f64, text: String| Rule {
         text,
         method: None,
@@ -425,6 +423,16 @@ pub fn parse(
         ));
     }
     Ok(rules)
+}
+
+/// Rules in this grammar separated by `;`, as an option gives them (`option` names it in the error: `--thresholds`,
+/// `--slo`).
+pub fn parse_rules(text: &str, option: &str) -> Result<Vec<Rule>, String> {
+    text.split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| parse_rule(p, option))
+        .collect()
 }
 
 /// Whether a rule makes failed requests acceptable (then failures alone do not make the exit code 1, as with

@@ -64,6 +64,8 @@ pub enum EndCause {
     Abort,
     /// A worker's master said `quit`.
     Master,
+    /// The capacity search (`--search`) ended.
+    Search,
 }
 
 impl EndCause {
@@ -75,6 +77,7 @@ impl EndCause {
             EndCause::Sigterm => "sigterm",
             EndCause::Abort => "abort",
             EndCause::Master => "master",
+            EndCause::Search => "search",
         }
     }
 }

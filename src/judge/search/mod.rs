@@ -13,11 +13,17 @@
 //! followed live), `report` (prints and writes [`Outcome`]). What it must not do: read live state other than through
 //! readings it is handed or takes, format output (that is `report`), or touch Python.
 
+pub mod driver;
+pub mod judge;
+pub mod machine;
+pub mod options;
+
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
 use crate::judge::thresholds::{Outcome as RuleOutcome, Rule};
+use crate::runner::readings::Readings;
 
 /// What the level is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,6 +247,17 @@ impl Outcome {
 #[derive(Clone, Default)]
 pub struct Handle {
     inner: Arc<Mutex<Option<Outcome>>>,
+    /// The probe being measured now (what an interruption records).
+    pending: Arc<Mutex<Option<Pending>>>,
+}
+
+/// The probe in progress: its level and the readings its window (or, during the warm-up, its level) began with.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    pub index: u32,
+    pub offered: f64,
+    pub since: Readings,
+    pub signals: judge::Signals,
 }
 
 impl Handle {
@@ -249,8 +266,46 @@ impl Handle {
         self.inner.lock().clone()
     }
 
-    /// The search publishes its progress.
+    /// The search publishes its progress. An outcome that has ended is final: a later publication is ignored (an
+    /// interruption may have ended the search before the search itself noticed).
     pub fn publish(&self, outcome: Outcome) {
-        *self.inner.lock() = Some(outcome);
+        let mut inner = self.inner.lock();
+        if inner.as_ref().is_some_and(|o| o.end != End::Running) {
+            return;
+        }
+        *inner = Some(outcome);
+    }
+
+    /// The probe now in progress (`None`: between probes).
+    pub fn set_pending(&self, pending: Option<Pending>) {
+        *self.pending.lock() = pending;
+    }
+
+    /// The run is ending before the search did (Ctrl+C, SIGTERM, `-t`, a stop or quit): the probe in progress is
+    /// recorded as interrupted with what it measured up to `now`, and the search ends as interrupted. Returns the
+    /// outcome when this call ended the search (`None`: no search, or it had ended already).
+    pub fn interrupt(&self, now: &Readings) -> Option<Outcome> {
+        let mut inner = self.inner.lock();
+        let outcome = inner.as_mut()?;
+        if outcome.end != End::Running {
+            return None;
+        }
+        {
+            if let Some(p) = self.pending.lock().take() {
+                let window = now.since(&p.since);
+                let mut probe = judge::judge(&outcome.spec, p.offered, &window, &p.signals).probe;
+                probe.index = p.index;
+                probe.verdict = Verdict::Interrupted;
+                probe.bound_by = None;
+                outcome.probes.push(probe);
+            }
+            let (capacity, first_failing) = machine::result(&outcome.probes);
+            outcome.capacity = capacity;
+            outcome.first_failing = first_failing;
+            outcome.current = None;
+            outcome.end = End::Interrupted;
+            outcome.ended_at = Some(now.taken_at);
+        }
+        Some(outcome.clone())
     }
 }

@@ -45,6 +45,10 @@ pub fn plan(
         }
     };
     if !from_cli && shape.is_none() {
+        if options.given.contains("search") {
+            // a capacity search sets the rate itself (`judge::search::options` checks its options)
+            return Ok(None);
+        }
         for (dest, flag) in [
             ("arrival_max_users", "--arrival-max-users"),
             ("arrival_initial_users", "--arrival-initial-users"),
