@@ -16,7 +16,9 @@
 //!   (the hub thread's share of one core, or the process's of all cores, Locust's 90 % warning threshold); the
 //!   window's process CPU at >= 90 % of every core; on a master, any worker's CPU from its heartbeats >= 90 %. A
 //!   passing probe is never generator-bound: its figures include the generator's delay, so the service did at
-//!   least as well. The open model's start lag is shown, not used: it also holds the users' own start (`on_start`).
+//!   least as well. Nor is a breach the generator's delay cannot explain (`generator_explains`): a latency rule
+//!   breached by more than the hub's lateness p99, dropped arrivals while that delay is under half the mean response
+//!   time, a fail-ratio or count rule: those are the service's, however busy the generator was. The open model's start lag is shown, not used: it also holds the users' own start (`on_start`).
 //! - **Pass**: none of those.
 //!
 //! A breach is *certain* (the driver ends the probe early) when arrivals were dropped, when a percentile rule's
@@ -265,6 +267,44 @@ fn generator_limit(w: &Readings, signals: &Signals) -> Option<String> {
     None
 }
 
+/// Whether the generator's own delay can explain the breach (`fail`: the rule's text, `dropped` or `achieved`;
+/// `None`: a straddling percentile). A latency rule breached by more than the hub's lateness p99 is the service's,
+/// however busy the generator was (the response times would breach it without that delay); so are dropped
+/// arrivals when the generator's delay is under half the mean response time (the users were busy waiting for the
+/// service), and any other rule (failures, counts). A worker's CPU (a master knows no worker's lateness), a
+/// straddling percentile and an achieved rate below the offered one (arrivals the hub did not start on time, none
+/// dropped) are the generator's when it shows a signal.
+fn generator_explains(
+    fail: Option<&str>,
+    outcomes: &[RuleOutcome],
+    w: &Readings,
+    signals: &Signals,
+) -> bool {
+    if signals.workers_cpu_percent.is_some_and(|c| c >= CPU_PERCENT) {
+        return true;
+    }
+    let hub = &w.lateness.hub;
+    let delay_ms = if hub.count >= HUB_LATENESS_MIN_SAMPLES {
+        hub.p99
+    } else {
+        0.0
+    };
+    match fail {
+        None | Some("achieved") => true,
+        Some("dropped") => {
+            let total = &w.stats.total;
+            !total.has_response_times() || delay_ms >= 0.5 * total.avg_response_time()
+        }
+        Some(text) => outcomes
+            .iter()
+            .find(|o| !o.passed && o.rule.text == text)
+            .is_some_and(|o| match (o.actual, o.unit.as_str(), o.rule.op) {
+                (Some(actual), "ms", Op::Lt | Op::Le) => actual - delay_ms <= o.rule.limit,
+                _ => false,
+            }),
+    }
+}
+
 /// Judge one window (see the module header). `index`, `window_start`/`window_end`, `extended` and `ended_early`
 /// are the driver's to set.
 pub fn judge(spec: &Spec, offered: f64, w: &Readings, signals: &Signals) -> Judgement {
@@ -300,7 +340,9 @@ pub fn judge(spec: &Spec, offered: f64, w: &Readings, signals: &Signals) -> Judg
     }
     let (verdict, bound_by) = match (&fail, &straddling) {
         (None, None) => (Verdict::Pass, None),
-        _ => match generator_limit(w, signals) {
+        _ => match generator_limit(w, signals)
+            .filter(|_| generator_explains(fail.as_deref(), &outcomes, w, signals))
+        {
             Some(g) => (Verdict::GeneratorBound, Some(g)),
             None => match fail {
                 Some(f) => (Verdict::Fail, Some(f)),
@@ -542,6 +584,13 @@ mod tests {
         let p = judge(&spec("p95<50"), 10.0, &w, &signals()).probe;
         assert_eq!(p.verdict, Verdict::GeneratorBound);
         assert!(p.bound_by.unwrap().starts_with("generator: hub lateness"));
+        // a breach far beyond the generator's delay is the service's, however late the hub was
+        let mut w = window(1000, 500.0, 0, 0.0, 0, 100);
+        w.lateness.hub.count = 1000;
+        w.lateness.hub.p99 = 35.0;
+        let p = judge(&spec("p95<50"), 10.0, &w, &signals()).probe;
+        assert_eq!(p.verdict, Verdict::Fail);
+        assert_eq!(p.bound_by.as_deref(), Some("p95<50"));
         let mut w = window(1000, 20.0, 0, 0.0, 0, 100);
         w.lateness.hub.count = 1000;
         w.lateness.hub.p99 = 35.0;
