@@ -32,7 +32,7 @@ SUITES: dict[str, dict[str, object] | None] = {
     "build": None,
     "test-rust": {"cargo": 2},
     "test-diff": {"pytest": 1},
-    "test-webui": {"node": 1, "harness": ["browser", "rlocust", "guards", "login", "perf", "report-print"]},
+    "test-webui": {"node": 1, "harness": ["browser", "rlocust", "guards", "login", "perf", "report-print", "search"]},
     "test-deploy": {"pytest": 1},
     "test-python": {"pytest": 1},
     "test-lib": {"pytest": 1},
@@ -46,6 +46,7 @@ SUITES: dict[str, dict[str, object] | None] = {
     "test-open": {"pytest": 1},
     "test-aio": {"pytest": 1},
     "test-security": {"pytest": 1},
+    "test-search": {"pytest": 1},
     "webui-check": {"line": "webui/dist matches a fresh build"},
 }
 

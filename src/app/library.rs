@@ -78,7 +78,7 @@ pub(crate) fn start_web_ui(
     let metrics = gates.metrics_source(&shared, &stats, options);
     let info = Arc::new(crate::report::html::RunInfo::new(info, options));
     let state = Arc::new(crate::web::WebState::new(
-        config, shared, stats, bridge, options, info, metrics, None,
+        config, shared, stats, bridge, options, info, metrics, None, None,
     ));
     let _rt = rt.enter();
     let addr = crate::web::start(state, None)?;

@@ -435,6 +435,7 @@ impl<'a> Session<'a> {
                 info,
                 metrics,
                 Some(gates.clone() as Arc<dyn crate::report::html::RunContext>),
+                Some(gates.search.clone()),
             ));
             // --autostart: the first page shows the state after the first spawn step, as Locust's does
             let hold = (automatic && !is_master && setup.shape.is_none())

@@ -141,6 +141,15 @@ pub struct WebState {
     pub(crate) python_routes: bool,
     /// What `/metrics` reads.
     pub(crate) metrics: Arc<metrics::MetricsSource>,
+    /// The capacity search a start form may ask for (`None`: this server offers none, e.g. library mode).
+    pub(crate) search: Option<SearchStart>,
+}
+
+/// What a search started from the web form needs: the run's options (the form's fields are checked by the command
+/// line's rules, `judge::search::options::spec_from_form`) and the run's search handle (every output reads it).
+pub struct SearchStart {
+    pub options: Options,
+    pub handle: crate::judge::search::Handle,
 }
 
 impl WebState {
@@ -155,6 +164,7 @@ impl WebState {
         info: Arc<RunInfo>,
         metrics: Arc<metrics::MetricsSource>,
         context: Option<Arc<dyn crate::report::html::RunContext>>,
+        search: Option<crate::judge::search::Handle>,
     ) -> WebState {
         let history_csv = match (&options.csv_prefix, options.csv_full_history) {
             (Some(prefix), true) => Some(crate::report::csv::csv_paths(prefix)[1].clone()),
@@ -180,6 +190,10 @@ impl WebState {
             memo: Mutex::new(routes::Memo::default()),
             config,
             metrics,
+            search: search.map(|handle| SearchStart {
+                options: options.clone(),
+                handle,
+            }),
         }
     }
 }

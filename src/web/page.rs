@@ -210,6 +210,13 @@ pub fn index_args(st: &WebState) -> J {
             info.profile.lock().clone().map_or(J::Null, J::Str),
         ),
     ]);
+    // rlocust's capacity search (issue 52): the start form offers it and the dashboard polls `search` (Locust's
+    // page has no such key, so its dashboard never asks)
+    if st.search.is_some()
+        && let J::Obj(m) = &mut args
+    {
+        m.insert("search_form".into(), J::Bool(true));
+    }
     // rlocust's `--baseline` (issue 42): the dashboard then polls `rlocust/baseline`; without one the args stay
     // Locust's
     if let Some(source) = st.report.context.as_ref().and_then(|c| c.baseline_source())

@@ -422,6 +422,60 @@ async fn baseline_route(st: Arc<WebState>, req: Request) -> Response {
     }
 }
 
+/// A capacity search asked for by the start form (its `search` field: the mode): checked by the command line's rules
+/// and started (`Ok(Some(message))`), or refused with one line. `Ok(None)`: the form asks for no search; a previous
+/// search's outcome is then forgotten, unless one still runs (a test cannot start beside it: refused).
+fn start_search(
+    st: &WebState,
+    field: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<String>, String> {
+    let Some(search) = &st.search else {
+        return Ok(None);
+    };
+    let spec = crate::judge::search::options::spec_from_form(
+        &search.options,
+        field,
+        st.info.shape.as_deref(),
+        None,
+    )?;
+    let Some(spec) = spec else {
+        if !search.handle.clear() {
+            return Err(
+                "A capacity search is running: stop it before starting another test".into(),
+            );
+        }
+        return Ok(None);
+    };
+    if search.handle.running() {
+        return Err("A capacity search is running already: stop it first".into());
+    }
+    if !matches!(st.shared.state(), State::Ready | State::Stopped) {
+        return Err("A test is running: stop it before starting a capacity search".into());
+    }
+    let message = format!(
+        "Capacity search started ({} from {} under {})",
+        spec.mode.as_str(),
+        spec.start,
+        spec.slo_text
+    );
+    let drive = crate::judge::search::driver::Drive {
+        spec,
+        initial_users: search.options.initial_users.unwrap_or(0).max(0) as u64,
+        workers_cpu: None,
+        quit_at_end: false,
+    };
+    crate::judge::search::driver::spawn(
+        &tokio::runtime::Handle::current(),
+        drive,
+        st.shared.clone(),
+        st.stats.clone(),
+        search.handle.clone(),
+        async {},
+    );
+    log::info("locust.web", &message);
+    Ok(Some(message))
+}
+
 /// `GET /search`: the capacity search so far or its result (`report::search::json`), `null` when the run
 /// searches nothing.
 async fn search_route(st: Arc<WebState>, _req: Request) -> Response {
@@ -681,6 +735,20 @@ async fn swarm(st: Arc<WebState>, req: Request) -> Response {
             .and_then(|v| v.first())
             .map(String::as_str)
     };
+    let owned = |k: &str| form.lists.get(k).and_then(|v| v.first()).cloned();
+    match start_search(st, &owned) {
+        Ok(None) => {}
+        Ok(Some(message)) => {
+            let run_time = walked.run_time.filter(|t| *t > 0);
+            cancel_run_timer(st);
+            start_run_timer(st, run_time);
+            return swarm_reply(st, true, &message, run_time, None);
+        }
+        Err(message) => {
+            log::log(log::Level::Error, "locust.web", &message);
+            return swarm_reply(st, false, &message, None, None);
+        }
+    }
     let open_plan = match crate::runner::open::config::plan_from_form(
         field("arrival_rate"),
         field("arrival_stages"),

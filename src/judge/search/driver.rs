@@ -64,7 +64,7 @@ pub fn spawn(
     handle: Handle,
     ready: impl Future<Output = ()> + Send + 'static,
 ) -> JoinHandle<Outcome> {
-    handle.publish(Outcome::new(drive.spec.clone(), crate::stats::unix_now()));
+    handle.begin(Outcome::new(drive.spec.clone(), crate::stats::unix_now()));
     rt.spawn(async move {
         tokio::select! {
             _ = ready => {}

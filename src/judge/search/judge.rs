@@ -280,7 +280,10 @@ fn generator_explains(
     w: &Readings,
     signals: &Signals,
 ) -> bool {
-    if signals.workers_cpu_percent.is_some_and(|c| c >= CPU_PERCENT) {
+    if signals
+        .workers_cpu_percent
+        .is_some_and(|c| c >= CPU_PERCENT)
+    {
         return true;
     }
     let hub = &w.lateness.hub;

@@ -276,6 +276,32 @@ impl Handle {
         *inner = Some(outcome);
     }
 
+    /// A new search begins (the command line's, or one started from the web form after an earlier one ended): its
+    /// outcome replaces any earlier one.
+    pub fn begin(&self, outcome: Outcome) {
+        *self.pending.lock() = None;
+        *self.inner.lock() = Some(outcome);
+    }
+
+    /// A test without a search starts (the web form): the previous search's outcome is forgotten, so the outputs
+    /// show none. Returns false, and forgets nothing, while a search runs.
+    pub fn clear(&self) -> bool {
+        let mut inner = self.inner.lock();
+        if inner.as_ref().is_some_and(|o| o.end == End::Running) {
+            return false;
+        }
+        *inner = None;
+        true
+    }
+
+    /// Whether a search runs now.
+    pub fn running(&self) -> bool {
+        self.inner
+            .lock()
+            .as_ref()
+            .is_some_and(|o| o.end == End::Running)
+    }
+
     /// The probe now in progress (`None`: between probes).
     pub fn set_pending(&self, pending: Option<Pending>) {
         *self.pending.lock() = pending;

@@ -323,6 +323,99 @@ pub fn spec(
     }))
 }
 
+/// The form's fields that set a search, with the option each stands for (`POST /swarm`, webui/README.md).
+const FORM_FIELDS: [(&str, &str); 8] = [
+    ("slo", "slo"),
+    ("search_start", "search_start"),
+    ("search_max", "search_max"),
+    ("search_probe_time", "search_probe_time"),
+    ("search_warmup", "search_warmup"),
+    ("search_precision", "search_precision"),
+    ("search_levels", "search_levels"),
+    ("search_gate", "search_gate"),
+];
+
+/// The search the web UI's start form asks for (`field` reads a posted field; `search` empty or absent: none),
+/// checked by the same rules as the command line's: the run's options with the form's fields in place of the
+/// load it would otherwise start (`-u`, the arrival rate), and started by the form itself.
+pub fn spec_from_form(
+    options: &Options,
+    field: &dyn Fn(&str) -> Option<String>,
+    load_shape: Option<&str>,
+    arrival_shape: Option<&str>,
+) -> Result<Option<Spec>, String> {
+    let filled = |name: &str| {
+        field(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let Some(mode) = filled("search") else {
+        return Ok(None);
+    };
+    let mut o = options.clone();
+    o.headless = true;
+    for dest in [
+        "num_users",
+        "arrival_rate",
+        "arrival_stages",
+        "iterations",
+        "spawn_rate",
+        "arrival_max_users",
+        "arrival_initial_users",
+    ]
+    .into_iter()
+    .chain(SETTINGS.iter().map(|(d, _)| *d))
+    {
+        o.given.remove(dest);
+    }
+    o.given.insert("search".into());
+    o.search = vec![mode];
+    o.slo = None;
+    o.search_start = None;
+    o.search_max = None;
+    o.search_probe_time = None;
+    o.search_warmup = None;
+    o.search_precision = None;
+    o.search_levels = None;
+    o.search_gate = None;
+    o.search_budget = None;
+    for (name, dest) in FORM_FIELDS {
+        let Some(v) = filled(name) else { continue };
+        o.given.insert(dest.into());
+        let slot = match dest {
+            "slo" => &mut o.slo,
+            "search_start" => &mut o.search_start,
+            "search_max" => &mut o.search_max,
+            "search_probe_time" => &mut o.search_probe_time,
+            "search_warmup" => &mut o.search_warmup,
+            "search_precision" => &mut o.search_precision,
+            "search_levels" => &mut o.search_levels,
+            _ => &mut o.search_gate,
+        };
+        *slot = Some(v);
+    }
+    let whole = |name: &str, dest: &str, o: &mut Options| -> Result<Option<i64>, String> {
+        let Some(v) = filled(name) else {
+            return Ok(None);
+        };
+        o.given.insert(dest.into());
+        v.parse::<i64>()
+            .map(Some)
+            .map_err(|_| format!("rlocust: {name}: '{v}' is not a whole number"))
+    };
+    o.search_budget = whole("search_budget", "search_budget", &mut o)?;
+    o.max_users = whole("arrival_max_users", "arrival_max_users", &mut o)?;
+    o.initial_users = whole("arrival_initial_users", "arrival_initial_users", &mut o)?;
+    if let Some(v) = filled("spawn_rate") {
+        o.given.insert("spawn_rate".into());
+        o.spawn_rate = Some(
+            v.parse::<f64>()
+                .map_err(|_| format!("rlocust: spawn_rate: '{v}' is not a number"))?,
+        );
+    }
+    spec(&o, load_shape, arrival_shape)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
