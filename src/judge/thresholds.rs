@@ -161,6 +161,17 @@ pub struct Rule {
     pub series: Option<String>,
 }
 
+impl Rule {
+    /// The rule's metric as the summary and the search name it: `p95`, `fail_ratio`, `ttft.p95`, `ttft.count`.
+    pub fn metric_label(&self) -> String {
+        match &self.series {
+            Some(s) if self.metric == Metric::Requests => format!("{s}.count"),
+            Some(s) => format!("{s}.{}", self.metric.label()),
+            None => self.metric.label(),
+        }
+    }
+}
+
 /// A rule's result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {

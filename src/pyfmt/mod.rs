@@ -1,6 +1,7 @@
 //! Python-shaped text, the ground floor: `repr()`/`str()` of floats and strings, `%d` on floats, `%.Nf`, the
 //! [`Num`] that keeps Python's int/float distinction and its `str()`, Python string-literal parsing, Locust's
-//! `format_utc_timestamp`, and in [`json`] the JSON value type and the JSON text Python and Flask write.
+//! `format_utc_timestamp`, in [`json`] the JSON value type and the JSON text Python and Flask write, and in [`csv`]
+//! the quoting of Python's `csv.writer`.
 //!
 //! Who calls it: every module that prints what Locust's Python prints (reports, the web API, the CLI's error
 //! lines, the HTTP client's exception texts, statistics' rounding, OpenTelemetry's console exporter).
@@ -8,6 +9,7 @@
 //! What it must not do: import anything of the crate (it is the floor the others stand on); know about
 //! statistics or files; it only turns values into text.
 
+pub mod csv;
 pub mod json;
 
 use std::fmt::Write as _;

@@ -18,41 +18,13 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::pyfmt::csv::push_row;
 use crate::pyfmt::{
     format_utc_timestamp, py_fixed, py_float_repr, py_int_trunc, py_num, py_round_int, py_str_repr,
     readable_percentiles,
 };
 use crate::runner::readings::Readings;
 use crate::stats::{EntrySnapshot, ErrorSnapshot, Snapshot, percentiles_to_report};
-
-/// Append one field with Python `csv.QUOTE_MINIMAL` rules.
-pub(crate) fn push_field(out: &mut String, field: &str) {
-    if field.contains([',', '"', '\r', '\n']) {
-        out.push('"');
-        out.push_str(&field.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(field);
-    }
-}
-
-/// Append one CRLF-terminated row (`csv.writer.writerow`).
-pub(crate) fn push_row<S: AsRef<str>>(out: &mut String, fields: &[S]) {
-    if let [only] = fields
-        && only.as_ref().is_empty()
-    {
-        // Python writes a lone empty field as "" so the line is not blank.
-        out.push_str("\"\"\r\n");
-        return;
-    }
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        push_field(out, f.as_ref());
-    }
-    out.push_str("\r\n");
-}
 
 fn header(first: &[&str], last: &[&str]) -> String {
     let mut fields: Vec<String> = first.iter().map(|s| (*s).to_owned()).collect();

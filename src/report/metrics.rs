@@ -10,9 +10,9 @@
 //! custom metrics prints and writes exactly what it did before).
 use std::fmt::Write as _;
 
+use crate::pyfmt::csv::push_field;
 use crate::pyfmt::json::J;
 use crate::pyfmt::readable_percentiles;
-use crate::report::csv::push_field;
 use crate::stats::{MetricSnapshot, Snapshot, percentiles_to_report};
 
 /// The CSV header: `Metric,Name,Unit,Count,Average,Min,Max` and the percentile columns.

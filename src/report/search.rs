@@ -47,7 +47,7 @@ fn rule_target(r: &Rule) -> J {
 fn rule_json(r: &Rule) -> J {
     J::obj([
         ("rule", J::str(&r.text)),
-        ("metric", J::str(super::summary::metric_label(r))),
+        ("metric", J::str(r.metric_label())),
         ("op", J::str(r.op.as_str())),
         ("limit", J::Float(r.limit)),
         ("unit", J::str(r.metric.unit())),
@@ -299,7 +299,7 @@ pub fn csv(o: &Outcome) -> String {
             .map(|s| s.to_string()),
     );
     let mut out = String::new();
-    super::csv::push_row(&mut out, &header);
+    crate::pyfmt::csv::push_row(&mut out, &header);
     for p in &o.probes {
         let mut row = vec![
             p.index.to_string(),
@@ -324,7 +324,7 @@ pub fn csv(o: &Outcome) -> String {
         row.push(p.bound_by.clone().unwrap_or_default());
         row.push(format!("{:.3}", p.window_start));
         row.push(format!("{:.3}", p.window_end));
-        super::csv::push_row(&mut out, &row);
+        crate::pyfmt::csv::push_row(&mut out, &row);
     }
     out
 }

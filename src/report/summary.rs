@@ -187,20 +187,11 @@ fn arrivals(s: &crate::runner::open::Snapshot) -> J {
     }
 }
 
-/// A rule's metric as the summary names it: `p95`, `fail_ratio`, `ttft.p95`, `ttft.count`.
-pub fn metric_label(r: &crate::judge::thresholds::Rule) -> String {
-    match &r.series {
-        Some(s) if r.metric == crate::judge::thresholds::Metric::Requests => format!("{s}.count"),
-        Some(s) => format!("{s}.{}", r.metric.label()),
-        None => r.metric.label(),
-    }
-}
-
 fn outcome(o: &Outcome) -> J {
     J::obj([
         ("rule", J::str(&o.rule.text)),
         ("target", J::str(&o.target)),
-        ("metric", J::str(metric_label(&o.rule))),
+        ("metric", J::str(o.rule.metric_label())),
         ("op", J::str(o.rule.op.as_str())),
         ("limit", J::Float(o.rule.limit)),
         ("actual", J::opt_float(o.actual)),

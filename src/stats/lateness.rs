@@ -106,9 +106,9 @@ impl Delays {
         if earlier.count > self.count {
             return self.clone();
         }
-        let buckets = super::since::bucket_difference(&self.buckets, &earlier.buckets);
+        let buckets = super::buckets::bucket_difference(&self.buckets, &earlier.buckets);
         let ms = |p: f64| {
-            super::since::bucket_percentile(&buckets, p).map_or(0.0, |us| us as f64 / 1000.0)
+            super::buckets::bucket_percentile(&buckets, p).map_or(0.0, |us| us as f64 / 1000.0)
         };
         Delays {
             count: buckets.iter().map(|b| b.1).sum(),

@@ -28,14 +28,16 @@
 //!   `(metric, name)`, with a request row's machinery but never counted as requests.
 //! - `co`: the coordinated-omission correction of fixed-rate users' requests (synthetic samples per row,
 //!   merged into a corrected distribution in snapshots; `RequestStats::log_request_paced`).
+//! - `buckets`: sparse histograms' differences, percentiles and confidence intervals (a leaf).
 //! - `since`: a window between two snapshots ([`Snapshot::since`]: counts, sums and histograms subtracted
-//!   exactly), and the sparse-histogram percentiles and confidence intervals windows are judged with.
+//!   exactly).
 //! - `snapshot`: the owned [`Snapshot`], [`EntrySnapshot`], [`ErrorSnapshot`] and
 //!   [`ExceptionSnapshot`], and every figure derived from a row (percentiles, rates, averages).
 //! - this file: the constants, units and helpers the three share ([`unix_now`], [`Num`],
 //!   [`bucket_response_time`], µs conversion, histogram construction, histogram versions).
 //! - `tests`: the tests of all of the above.
 
+mod buckets;
 mod co;
 mod hist;
 pub mod history;
@@ -50,10 +52,10 @@ mod tests;
 mod totals;
 mod window;
 
+pub use buckets::{bucket_difference, bucket_percentile, percentile_interval};
 pub use hist::sparse as sparse_buckets;
 pub use live::{CoRow, ReportData, RequestStats, RowData};
 pub use metrics::{MetricError, MetricRowData, MetricSnapshot};
-pub use since::{bucket_difference, bucket_percentile, percentile_interval};
 pub use snapshot::{CorrectedCounts, EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, Snapshot};
 pub use totals::Totals;
 pub use window::PerSecond;

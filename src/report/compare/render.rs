@@ -357,7 +357,7 @@ pub fn csv(c: &Comparison) -> String {
             if i > 0 {
                 out.push(',');
             }
-            crate::report::csv::push_field(out, f);
+            crate::pyfmt::csv::push_field(out, f);
         }
         out.push_str("\r\n");
     };
