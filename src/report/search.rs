@@ -329,16 +329,7 @@ pub fn csv(o: &Outcome) -> String {
     out
 }
 
-/// A response time or a figure in a table cell: 2 decimals below 10, 1 below 1,000, whole above.
-fn short(v: f64) -> String {
-    if v.abs() < 10.0 {
-        format!("{v:.2}")
-    } else if v.abs() < 1000.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.0}")
-    }
-}
+use super::compare::render::short;
 
 /// The verdict cell: the verdict, and what the probe is to the result (the capacity, the first failing level) or
 /// how its window went (extended, ended early).

@@ -45,7 +45,9 @@ pub fn percentile_interval(buckets: &[(u64, u64)], p: f64, z: f64) -> Option<(u6
     Some((value_at(buckets, lo.min(n - 1))?, value_at(buckets, hi)?))
 }
 
-fn rank(n: u64, p: f64) -> u64 {
+/// Locust's percentile rank rule: the 0-based rank `int(n * p)` of `n` sorted samples, at most `n - 1` (so p = 1 is
+/// the maximum). Python computes `n * p` in floats too.
+pub(super) fn rank(n: u64, p: f64) -> u64 {
     let r = if p.is_nan() || p <= 0.0 {
         0
     } else {
@@ -54,7 +56,8 @@ fn rank(n: u64, p: f64) -> u64 {
     r.min(n.saturating_sub(1))
 }
 
-fn value_at(buckets: &[(u64, u64)], rank: u64) -> Option<u64> {
+/// The bucket value at `rank` in sorted `(value, count)` buckets.
+pub(super) fn value_at(buckets: &[(u64, u64)], rank: u64) -> Option<u64> {
     let mut acc = 0u64;
     for &(v, c) in buckets {
         acc += c;

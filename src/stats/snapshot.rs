@@ -78,28 +78,7 @@ pub struct EntrySnapshot {
     pub(super) corrected: Option<Corrected>,
 }
 
-/// Locust's percentile rank rule: the 0-based rank `int(n * p)` of `n` sorted samples, at most
-/// `n - 1` (so p = 1 is the maximum). Python computes `n * p` in floats too.
-fn percentile_rank(n: u64, p: f64) -> u64 {
-    let rank = if p.is_nan() || p <= 0.0 {
-        0
-    } else {
-        ((n as f64) * p) as u64
-    };
-    rank.min(n.saturating_sub(1))
-}
-
-/// The bucket value at `rank` in sorted `(value, count)` buckets.
-fn value_at_rank(buckets: &[(u64, u64)], rank: u64) -> Option<u64> {
-    let mut acc = 0u64;
-    for &(v, c) in buckets {
-        acc += c;
-        if acc > rank {
-            return Some(v);
-        }
-    }
-    buckets.last().map(|b| b.0)
-}
+use super::buckets::{rank as percentile_rank, value_at as value_at_rank};
 
 impl EntrySnapshot {
     /// The response-time histogram as `(lowest µs of the bucket, count)` pairs, ascending (exporters that

@@ -92,15 +92,7 @@ pub fn value_text(figure: Figure, v: Option<f64>) -> String {
         Figure::Requests => format!("{v:.0}"),
         Figure::Rps => format!("{v:.2}"),
         Figure::FailRatio => format!("{:.2}%", v * 100.0),
-        Figure::Pct(_) => {
-            if v.abs() < 10.0 {
-                format!("{v:.2}")
-            } else if v.abs() < 1000.0 {
-                format!("{v:.1}")
-            } else {
-                format!("{v:.0}")
-            }
-        }
+        Figure::Pct(_) => short(v),
     }
 }
 
@@ -384,4 +376,16 @@ pub fn csv(c: &Comparison) -> String {
         push(&mut out, &fields);
     }
     out
+}
+
+/// A response time in a table cell: 2 decimals below 10, 1 below 1,000, whole above (the capacity search's table
+/// prints its figures so too).
+pub fn short(v: f64) -> String {
+    if v.abs() < 10.0 {
+        format!("{v:.2}")
+    } else if v.abs() < 1000.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    }
 }
