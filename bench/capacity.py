@@ -56,6 +56,8 @@ SCENARIOS = {
     # 8 slots, first token 20 ms 32 tokens 5 ms apart: each request holds a slot 20 + 31 x 5 = 175 ms -> 45.7/s
     "stream": dict(kind="stream", slots=8, ttft_ms=20, itl_ms=5, tokens=32, slo="ttft.p95<100", start=6,
                    processes=0, bar=(0.10, 0.10)),
+    "stream-processes": dict(kind="stream", slots=8, ttft_ms=20, itl_ms=5, tokens=32, slo="ttft.p95<100", start=6,
+                             processes=2, bar=(0.10, 0.10)),
 }
 
 

@@ -28,7 +28,7 @@ locust-e2e: as expected (2 listed failures, 0 unexpected failures, 0 unexpected 
 WEBUI = "# tests 4\n# pass 4\n" + "".join(
     f"{n}: {k} passed, 0 failed (12.0 s)\n" for n, k in [("browser", 19), ("rlocust", 19), ("guards", 4),
                                                           ("login", 5), ("perf", 17),
-                                                          ("report-print", 20)])
+                                                          ("report-print", 20), ("search", 11)])
 
 
 def problems(target, log):
