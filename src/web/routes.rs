@@ -438,7 +438,7 @@ fn start_search(
         st.info.shape.as_deref(),
         None,
     )?;
-    let Some(spec) = spec else {
+    let Some((spec, initial_users)) = spec else {
         if !search.handle.clear() {
             return Err(
                 "A capacity search is running: stop it before starting another test".into(),
@@ -460,7 +460,7 @@ fn start_search(
     );
     let drive = crate::judge::search::driver::Drive {
         spec,
-        initial_users: search.options.initial_users.unwrap_or(0).max(0) as u64,
+        initial_users,
         workers_cpu: None,
         quit_at_end: false,
     };

@@ -434,19 +434,9 @@ mod tests {
     #[test]
     fn lines_say_the_level_verdict_and_bound() {
         let spec = Spec {
-            mode: Mode::ArrivalRate,
             slo_text: "p95<50".into(),
-            slo: Vec::new(),
-            start: 10.0,
-            max: None,
-            probe_time: 20.0,
-            warmup: 5.0,
-            precision: 0.05,
-            max_probes: 15,
-            levels: None,
-            max_users: 10,
-            spawn_rate: 1.0,
             gate: Some(400.0),
+            ..super::super::machine::tests::spec()
         };
         let mut p = super::super::machine::tests::probe(3, 320.0, Verdict::Pass);
         p.p95 = 26.2;

@@ -149,7 +149,8 @@ fn step(spec: &Spec, probes: &[Probe]) -> Next {
 pub(crate) mod tests {
     use super::*;
 
-    fn spec() -> Spec {
+    /// A search spec for tests (arrival-rate, `p95<100`, 30 probes).
+    pub(crate) fn spec() -> Spec {
         Spec {
             mode: Mode::ArrivalRate,
             slo_text: "p95<100".into(),

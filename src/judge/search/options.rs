@@ -337,13 +337,14 @@ const FORM_FIELDS: [(&str, &str); 8] = [
 
 /// The search the web UI's start form asks for (`field` reads a posted field; `search` empty or absent: none),
 /// checked by the same rules as the command line's: the run's options with the form's fields in place of the
-/// load it would otherwise start (`-u`, the arrival rate), and started by the form itself.
+/// load it would otherwise start (`-u`, the arrival rate), and started by the form itself. With the spec, the users
+/// an arrival-rate search starts first (the form's `arrival_initial_users`, else the command line's), as checked.
 pub fn spec_from_form(
     options: &Options,
     field: &dyn Fn(&str) -> Option<String>,
     load_shape: Option<&str>,
     arrival_shape: Option<&str>,
-) -> Result<Option<Spec>, String> {
+) -> Result<Option<(Spec, u64)>, String> {
     let filled = |name: &str| {
         field(name)
             .map(|v| v.trim().to_string())
@@ -413,7 +414,11 @@ pub fn spec_from_form(
                 .map_err(|_| format!("rlocust: spawn_rate: '{v}' is not a number"))?,
         );
     }
-    spec(&o, load_shape, arrival_shape)
+    let initial = match o.initial_users {
+        Some(n) if n > 0 => n as u64,
+        _ => 0,
+    };
+    Ok(spec(&o, load_shape, arrival_shape)?.map(|s| (s, initial)))
 }
 
 #[cfg(test)]
