@@ -5,6 +5,7 @@
 //! - `version`, `sys`, `pyfmt`: the ground. The two version strings; the OS calls as safe functions (host name,
 //!   local time, terminal, limits, clocks, signals, eventfd); Python-shaped text (`repr`, `%d`, the int/float
 //!   [`pyfmt::Num`]) and the JSON value type with the JSON Python and Flask write ([`pyfmt::json`]).
+//! - `tokens`: Hugging Face tokenizers read from a `tokenizer.json` (count, encode, decode), loaded once per path.
 //! - `msgpack`: Locust's message codec (msgpack byte for byte as Python writes it), and the value type a
 //!   distributed-mode message carries.
 //! - `log`: Locust-formatted log lines from Rust (a hook forwards them to `--otel` logs).
@@ -65,6 +66,7 @@ pub mod runner;
 pub mod stats;
 pub mod sys;
 pub mod target;
+pub mod tokens;
 pub mod version;
 pub mod web;
 
