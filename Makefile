@@ -18,6 +18,8 @@
 #                      output, the refusals, --processes (tests/open, about 30 s)
 #   make test-search   the capacity search (--search, --slo): rlocust-target's servers of known capacity, searches
 #                      found within their band, the refusals, the gate, interruptions, --processes (tests/search)
+#   make test-llm      production-shaped load: trace replay, tokenizers and synthetic prompts, tokens counted at
+#                      the wire, token throughput, HTTP/2 and asyncio streams (tests/llm)
 #   make test-security  a loopback attacker against the master port, the web UI, the HTTP clients and the ends of a
 #                       run (tests/security, docs/security.md)
 #   make test-otel     --otel against an OTLP receiver on loopback (gRPC and HTTP/protobuf), side by side with real
@@ -81,7 +83,7 @@ VPY := $(CURDIR)/$(VENV)/bin/python
 export PYO3_PYTHON := $(VPY)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: tools image test-deploy deps build demo sdist wheel wheel-aarch64 test test-lane-diff test-lane-rest test-rust test-python test-lib locust-own-tests test-locust-e2e test-diff test-web test-dist test-packaging test-contrib test-obs test-open test-aio test-security test-search test-otel lint clean webui webui-check test-webui
+.PHONY: tools image test-deploy deps build demo sdist wheel wheel-aarch64 test test-lane-diff test-lane-rest test-rust test-python test-lib locust-own-tests test-locust-e2e test-diff test-web test-dist test-packaging test-contrib test-obs test-open test-aio test-security test-search test-llm test-otel lint clean webui webui-check test-webui
 
 # The venv, and the packages of both requirements files in it (again when either file changes).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -161,7 +163,7 @@ $(ORACLE_PLUGINS)/bin/locust:
 # pyo3 and rlocust; done here, the lanes' `build` has nothing left to do)
 TEST_COMPILE := wheel build test-rust
 TEST_LANE_DIFF := test-diff test-webui test-deploy
-TEST_LANE := test-python test-lib test-locust-e2e test-web test-dist test-otel test-packaging test-contrib test-obs test-open test-aio test-security test-search webui-check
+TEST_LANE := test-python test-lib test-locust-e2e test-web test-dist test-otel test-packaging test-contrib test-obs test-open test-aio test-security test-search test-llm webui-check
 # one target after another, each timed, all of them run (the exit code says whether any failed). Each one's output
 # is kept in .test-logs/TARGET.log, and a suite that passed must also show that it ran (scripts/suite_guard.py: its
 # runners' closing lines, no zero-test run, no "NOT RUN", no skip for a missing input); what the guard notes (a
@@ -310,6 +312,13 @@ test-security: build $(ORACLE)/bin/locust
 test-search: build
 	RLOCUST_BIN=$(CURDIR)/target/release/rlocust RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
 	$(VPY) -m pytest -q -rs tests/search
+
+# Production-shaped load (tests/llm): --arrival-trace replay, rlocust.llm's tokenizers and synthetic prompts
+# (compared with the Python tokenizers package on tests/llm/tokenizers), --tokenizer counts at the wire, token
+# throughput in every output, HTTP/2 and asyncio streams, against rlocust-target and real servers on 127.0.0.1.
+test-llm: build $(AIO_SITE)/.installed
+	RLOCUST_BIN=$(CURDIR)/target/release/rlocust RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
+	AIO_SITE=$(CURDIR)/$(AIO_SITE) $(VPY) -m pytest -q -rs tests/llm
 
 test-open: build
 	RLOCUST_BIN=$(CURDIR)/target/release/rlocust RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \

@@ -47,6 +47,7 @@ SUITES: dict[str, dict[str, object] | None] = {
     "test-aio": {"pytest": 1},
     "test-security": {"pytest": 1},
     "test-search": {"pytest": 1},
+    "test-llm": {"pytest": 1},
     "webui-check": {"line": "webui/dist matches a fresh build"},
 }
 
