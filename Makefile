@@ -20,6 +20,10 @@
 #                      found within their band, the refusals, the gate, interruptions, --processes (tests/search)
 #   make test-llm      production-shaped load: trace replay, tokenizers and synthetic prompts, tokens counted at
 #                      the wire, token throughput, HTTP/2 and asyncio streams (tests/llm)
+#   make test-llama-server  rlocust against a real inference server on loopback: llama.cpp's server (PyPI's
+#                      llama-cpp-python, compiled into .venv-llama on first use: 28 minutes measured, one job at nice 19 on a busy 2-core machine) with a
+#                      tiny model written at test time, TTFT checked against tcpdump (tests/llm_server; not in
+#                      `make test`, whose time cannot take that compile)
 #   make test-security  a loopback attacker against the master port, the web UI, the HTTP clients and the ends of a
 #                       run (tests/security, docs/security.md)
 #   make test-otel     --otel against an OTLP receiver on loopback (gRPC and HTTP/protobuf), side by side with real
@@ -83,7 +87,7 @@ VPY := $(CURDIR)/$(VENV)/bin/python
 export PYO3_PYTHON := $(VPY)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: tools image test-deploy deps build demo sdist wheel wheel-aarch64 test test-lane-diff test-lane-rest test-rust test-python test-lib locust-own-tests test-locust-e2e test-diff test-web test-dist test-packaging test-contrib test-obs test-open test-aio test-security test-search test-llm test-otel lint clean webui webui-check test-webui
+.PHONY: tools image test-deploy deps build demo sdist wheel wheel-aarch64 test test-lane-diff test-lane-rest test-rust test-python test-lib locust-own-tests test-locust-e2e test-diff test-web test-dist test-packaging test-contrib test-obs test-open test-aio test-security test-search test-llm test-llama-server test-otel lint clean webui webui-check test-webui
 
 # The venv, and the packages of both requirements files in it (again when either file changes).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -320,6 +324,31 @@ test-llm: build $(AIO_SITE)/.installed
 	RLOCUST_BIN=$(CURDIR)/target/release/rlocust RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
 	AIO_SITE=$(CURDIR)/$(AIO_SITE) $(VPY) -m pytest -q -rs tests/llm
 
+# A real inference server (tests/llm_server): llama.cpp's OpenAI-compatible server from llama-cpp-python's sdist,
+# which pip compiles with cmake (CPU only, no OpenMP/BLAS/curl, no tools or multimodal library; one job at nice 19
+# so a busy machine stays usable), in its own venv (tests/llm_server/requirements.txt). Not in `make test`: the
+# compile alone takes longer than CI can spare. tcpdump (Debian) is installed when run as root, for the TTFT check
+# against the wire; without it that one test is skipped.
+LLAMA_VENV ?= .venv-llama
+LLAMA_CMAKE_ARGS ?= -DGGML_OPENMP=OFF -DGGML_BLAS=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
+	-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAVA_BUILD=OFF
+LLAMA_JOBS ?= 1
+$(LLAMA_VENV)/.installed: tests/llm_server/requirements.txt
+	test -x $(LLAMA_VENV)/bin/python || $(PYTHON) -m venv $(LLAMA_VENV)
+	@echo "make test-llama-server: compiling llama.cpp (llama-cpp-python's sdist) into $(LLAMA_VENV), $(LLAMA_JOBS) job(s)"
+	@s=$$(date +%s); CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(LLAMA_JOBS) \
+	nice -n 19 $(LLAMA_VENV)/bin/pip install -q -r tests/llm_server/requirements.txt \
+	|| { echo "make test-llama-server: llama-cpp-python did not install into $(LLAMA_VENV) (pip's error above)" >&2; exit 1; }; \
+	echo "make test-llama-server: $(LLAMA_VENV) ready in $$(( $$(date +%s) - s )) s"
+	touch $@
+
+test-llama-server: build $(LLAMA_VENV)/.installed
+	@command -v tcpdump >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump >/dev/null; } || \
+	echo "make test-llama-server: no tcpdump (apt-get install tcpdump): the wire check is skipped"
+	RLOCUST_BIN=$(CURDIR)/target/release/rlocust LLAMA_PYTHON=$(CURDIR)/$(LLAMA_VENV)/bin/python \
+	$(VPY) -m pytest -q -rs tests/llm_server
+
 test-open: build
 	RLOCUST_BIN=$(CURDIR)/target/release/rlocust RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
 	$(VPY) -m pytest -q -rs tests/open
@@ -330,7 +359,7 @@ lint: deps
 	$(VENV)/bin/ruff check python tests locustfiles bench examples scripts
 
 clean:
-	rm -rf target dist demo-results .test-logs $(VENV) $(ORACLE) $(ORACLE_PLUGINS) $(CONTRIB_SITE) $(AIO_SITE) $(ORACLE_OTEL) $(BUILD_VENV) $(LOCUST_TESTS_SITE) $(BZT_VENV) .venv-packaging .deploy-cache .pytest_cache .ruff_cache webui/node_modules
+	rm -rf target dist demo-results .test-logs $(VENV) $(ORACLE) $(ORACLE_PLUGINS) $(CONTRIB_SITE) $(AIO_SITE) $(ORACLE_OTEL) $(BUILD_VENV) $(LOCUST_TESTS_SITE) $(BZT_VENV) $(LLAMA_VENV) .venv-packaging .deploy-cache .pytest_cache .ruff_cache webui/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The web UI's sources are in webui/ (TypeScript, Preact, uPlot); its build output webui/dist is committed, so
