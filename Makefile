@@ -21,9 +21,9 @@
 #   make test-llm      production-shaped load: trace replay, tokenizers and synthetic prompts, tokens counted at
 #                      the wire, token throughput, HTTP/2 and asyncio streams (tests/llm)
 #   make test-llama-server  rlocust against a real inference server on loopback: llama.cpp's server (PyPI's
-#                      llama-cpp-python, compiled into .venv-llama on first use: 28 minutes measured, one job at nice 19 on a busy 2-core machine) with a
-#                      tiny model written at test time, TTFT checked against tcpdump (tests/llm_server; not in
-#                      `make test`, whose time cannot take that compile)
+#                      llama-cpp-python, compiled into .venv-llama on first use: 28 minutes measured with one job at
+#                      nice 19 on a busy 2-core machine) with a tiny model written at test time, TTFT checked against
+#                      tcpdump (tests/llm_server, about 25 s; not in `make test`, which cannot take that compile)
 #   make test-security  a loopback attacker against the master port, the web UI, the HTTP clients and the ends of a
 #                       run (tests/security, docs/security.md)
 #   make test-otel     --otel against an OTLP receiver on loopback (gRPC and HTTP/protobuf), side by side with real
