@@ -618,6 +618,56 @@ fn metric_series(w: &mut Writer, snap: &Snapshot) {
             );
         }
     }
+    token_series(w, snap);
+}
+
+/// The throughput of the metric rows in tokens (`output_tokens`, `input_tokens`, a locustfile's own), only when
+/// the run has any: `rlocust_tokens_total{metric,name}` (the tokens so far), `rlocust_tokens_per_second` (over
+/// the run) and `rlocust_tokens_current_per_second` (the last seconds, as the current RPS).
+fn token_series(w: &mut Writer, snap: &Snapshot) {
+    let rows: Vec<_> = snap.metrics.iter().filter(|m| m.has_rate()).collect();
+    if rows.is_empty() {
+        return;
+    }
+    w.family(
+        "rlocust_tokens",
+        Kind::Counter,
+        None,
+        "Tokens recorded by metric (output_tokens, input_tokens, ...) and request name.",
+    );
+    for m in &rows {
+        w.sample(
+            "rlocust_tokens_total",
+            &[("metric", m.metric()), ("name", m.name())],
+            m.sum(),
+        );
+    }
+    let rates: [(
+        &str,
+        &str,
+        fn(&Snapshot, &crate::stats::MetricSnapshot) -> Option<f64>,
+    ); 2] = [
+        (
+            "rlocust_tokens_per_second",
+            "Tokens per second over the run (the sum over the run's span, as the total RPS's).",
+            Snapshot::metric_rate,
+        ),
+        (
+            "rlocust_tokens_current_per_second",
+            "Tokens per second over the last seconds (the current RPS's window).",
+            Snapshot::metric_current_rate,
+        ),
+    ];
+    for (family, help, rate) in rates {
+        w.family(family, Kind::Gauge, None, help);
+        for m in &rows {
+            w.sample(
+                family,
+                &[("metric", m.metric()), ("name", m.name())],
+                rate(snap, m).unwrap_or(0.0),
+            );
+        }
+    }
 }
 
 /// The coordinated-omission corrected percentiles and the synthetic samples (runs with fixed-rate users).
