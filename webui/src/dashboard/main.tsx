@@ -18,7 +18,7 @@ import { About } from "./about";
 import { Dialog } from "./dialog";
 import { isLateness, LagItem } from "./lag";
 import { ArrivalsTable, isArrivalsResponse } from "../common/arrivals";
-import { MetricSeries, MetricsTab, isMetricsResponse } from "../common/metrics";
+import { MetricSeries, MetricsTab, TokenThroughput, isMetricsResponse } from "../common/metrics";
 import { StatsTab } from "./stats";
 import { load, save } from "../common/store";
 import { isComparison } from "../common/baseline";
@@ -119,7 +119,9 @@ function App({ args }: { args: IndexArgs }) {
   const [metrics, , fetchMetrics] = useOwnRoute("rlocust/metrics", isMetricsResponse, 2000, polled);
   useEffect(() => { fetchMetrics(); }, [state]);
   useEffect(() => {
-    if (metrics?.metrics.length && LIVE.has(state)) metricSeries.current.push(Date.now() / 1000, metrics.metrics);
+    // the server's history of the whole run; from an older server, the points of the polls while running
+    if (metrics?.history) metricSeries.current.load(metrics.history);
+    else if (metrics?.metrics.length && LIVE.has(state)) metricSeries.current.push(Date.now() / 1000, metrics.metrics);
   }, [metrics]);
   // rlocust's capacity search (`GET search`: null without one), asked only of a server that has it
   const [search, , fetchSearch] = useOwnRoute("search", isSearchReply, 2000, polled && !!args.search_form);
@@ -273,6 +275,7 @@ function App({ args }: { args: IndexArgs }) {
             {tab === "stats" && open?.arrivals ? <ArrivalsTable a={open.arrivals} live={open.running ?? LIVE.has(state)} /> : null}
             {tab === "stats" ? <StatsTab rows={stats?.stats ?? []} columns={statColumns} totalNames={totalNames}
               baseline={baseline} /> : null}
+            {tab === "stats" && metrics?.metrics.length ? <TokenThroughput rows={metrics.metrics} /> : null}
             {tab === "charts" ? <Charts data={chart} specs={specs} theme={theme} /> : null}
             {tab === "capacity" && search ? <SearchView s={search} theme={theme} /> : null}
             {tab === "metrics" ? <MetricsTab rows={metrics?.metrics ?? []} series={metricSeries.current} theme={theme} /> : null}
