@@ -8,7 +8,8 @@
 //! means (a `stream=True` call is timed to its head, as Locust times it) are made here.
 //!
 //! What it must not do: touch Python, block, or cost more per call than the writes it makes (the statistics' one
-//! row lock, an unset `OnceLock` load when `--otel` is off).
+//! row lock, an unset `OnceLock` load when `--otel` is off). The one exception, [`count_tokens`] (`--tokenizer`:
+//! a stream's content and a prompt counted, milliseconds for a long answer), is called on tokio's blocking pool.
 //!
 //! To record something new about a request: have `http` observe it into `Timings`, decide here what it becomes,
 //! and write it through `stats` (or `otel`), so every source of requests records it the same way.

@@ -1,6 +1,8 @@
-//! The metric rows (`stats::metrics`: a stream's `ttft`, `itl`, `e2e`, `tpot`, `output_tokens`; a locustfile's own
-//! values) in every file and table that shows requests: the console table printed after the request tables,
-//! `PREFIX_metrics.csv`, and the rows of the summary JSON and the web UI.
+//! The metric rows (`stats::metrics`: a stream's `ttft`, `itl`, `e2e`, `tpot`, `output_tokens`, `input_tokens`; a
+//! locustfile's own values) in every file and table that shows requests: the console table printed after the
+//! request tables and the token throughput table ([`console_throughput`]), `PREFIX_metrics.csv`, and the rows of
+//! the summary JSON and the web UI (with the metrics' history for its charts, [`json_history`]). A row in tokens
+//! carries its sum and its tokens per second (over the run, and current: `stats::Snapshot::metric_rate`).
 //!
 //! Values are in each metric's unit and exact to 0.1 % (the rows' HDR histograms), printed with up to three
 //! decimals; the percentile columns are Locust's (`PERCENTILES_TO_REPORT`, or the locustfile's).

@@ -8,7 +8,8 @@
 //!   ([`DEFAULT_BUCKETS_MS`], or `--metrics-buckets`), filled from the exact HDR histogram of each row; the
 //!   whole-run percentiles per row and for the total (exact to the histogram's 0.1 %); the metric rows (a stream's
 //!   `ttft`, `itl`, ..., a locustfile's own: `rlocust_metric_values_total`, `rlocust_metric_percentile`, in each
-//!   metric's unit); users by class,
+//!   metric's unit; the rows in tokens' throughput: `rlocust_tokens_total`, `rlocust_tokens_per_second`,
+//!   `rlocust_tokens_current_per_second`); users by class,
 //!   the target user count, the runner state, the generator's CPU use; under a master, one series per worker
 //!   (state, users, CPU, memory).
 //! - the standard process series (`process_cpu_seconds_total`, `process_resident_memory_bytes`,
