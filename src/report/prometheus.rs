@@ -622,6 +622,9 @@ fn metric_series(w: &mut Writer, snap: &Snapshot) {
     token_series(w, snap);
 }
 
+/// How a metric row's rate is read from a snapshot (`Snapshot::metric_rate`, `metric_current_rate`).
+type Rate = fn(&Snapshot, &crate::stats::MetricSnapshot) -> Option<f64>;
+
 /// The throughput of the metric rows in tokens (`output_tokens`, `input_tokens`, a locustfile's own), only when
 /// the run has any: `rlocust_tokens_total{metric,name}` (the tokens so far), `rlocust_tokens_per_second` (over
 /// the run) and `rlocust_tokens_current_per_second` (the last seconds, as the current RPS).
@@ -643,11 +646,7 @@ fn token_series(w: &mut Writer, snap: &Snapshot) {
             m.sum(),
         );
     }
-    let rates: [(
-        &str,
-        &str,
-        fn(&Snapshot, &crate::stats::MetricSnapshot) -> Option<f64>,
-    ); 2] = [
+    let rates: [(&str, &str, Rate); 2] = [
         (
             "rlocust_tokens_per_second",
             "Tokens per second over the run (the sum over the run's span, as the total RPS's).",
