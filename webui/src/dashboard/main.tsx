@@ -119,9 +119,10 @@ function App({ args }: { args: IndexArgs }) {
   const [metrics, , fetchMetrics] = useOwnRoute("rlocust/metrics", isMetricsResponse, 2000, polled);
   useEffect(() => { fetchMetrics(); }, [state]);
   useEffect(() => {
-    // the server's history of the whole run; from an older server, the points of the polls while running
+    // the server's history of the whole run (a point every 5 s), then, while running, this poll's point; from an
+    // older server, the points of the polls only
     if (metrics?.history) metricSeries.current.load(metrics.history);
-    else if (metrics?.metrics.length && LIVE.has(state)) metricSeries.current.push(Date.now() / 1000, metrics.metrics);
+    if (metrics?.metrics.length && LIVE.has(state)) metricSeries.current.push(Date.now() / 1000, metrics.metrics);
   }, [metrics]);
   // rlocust's capacity search (`GET search`: null without one), asked only of a server that has it
   const [search, , fetchSearch] = useOwnRoute("search", isSearchReply, 2000, polled && !!args.search_form);
