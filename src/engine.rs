@@ -223,27 +223,61 @@ fn complete(
                 } else {
                     None
                 };
+                // (the prompt, for its input tokens, only when `--tokenizer` counts them)
+                let prompt = crate::tokens::wire().and(meta.request_body.clone());
                 tokio::spawn(stream::read(
                     tail,
                     feed.clone(),
                     name,
                     outcome.timings,
                     recorder,
+                    prompt,
                 ));
                 Some(feed)
             }
             None => {
                 if failure.is_none() {
-                    if let Some(marks) = outcome.marks.take() {
-                        recorder.stream(&meta.name, &outcome.timings, &marks);
-                    } else if let Some(r) = &outcome.response
-                        && let Some(tokens) = http::events::body_output_tokens(
-                            http::header(&r.headers, "content-type"),
-                            &r.body,
-                        )
-                    {
-                        // a whole JSON answer's usage (a completion asked for without streaming)
-                        recorder.output_tokens(&meta.name, tokens);
+                    let counting = crate::tokens::wire().is_some();
+                    if let Some(mut marks) = outcome.marks.take() {
+                        if counting {
+                            // (counting is CPU work: on the blocking pool, the completion goes on meanwhile)
+                            let (name, timings) = (meta.name.clone(), outcome.timings);
+                            let body = meta.request_body.clone();
+                            tokio::task::spawn_blocking(move || {
+                                let input = record::count_tokens(&mut marks, body.as_deref());
+                                recorder.stream(&name, &timings, &marks);
+                                if let Some(n) = input {
+                                    recorder.input_tokens(&name, n);
+                                }
+                            });
+                        } else {
+                            recorder.stream(&meta.name, &outcome.timings, &marks);
+                        }
+                    } else {
+                        let head = outcome
+                            .response
+                            .as_ref()
+                            .map(|r| (http::header(&r.headers, "content-type"), &r.body[..]));
+                        if let Some((ct, answer)) = head
+                            && let Some(tokens) = http::events::body_output_tokens(ct, answer)
+                        {
+                            // a whole JSON answer's usage (a completion asked for without streaming)
+                            recorder.output_tokens(&meta.name, tokens);
+                        }
+                        if counting {
+                            // the answer's own figure, else the prompt counted (on the blocking pool)
+                            let reported = head.and_then(|(ct, answer)| {
+                                http::events::body_input_tokens(ct, answer)
+                            });
+                            let (name, body) = (meta.name.clone(), meta.request_body.clone());
+                            tokio::task::spawn_blocking(move || {
+                                let n =
+                                    reported.or_else(|| record::prompt_tokens(body.as_deref()?));
+                                if let Some(n) = n {
+                                    recorder.input_tokens(&name, n);
+                                }
+                            });
+                        }
                     }
                 }
                 None

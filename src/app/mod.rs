@@ -273,6 +273,7 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
     // a capacity search, or an arrival rate, where it cannot apply is refused before any process starts
     let search = startup::search_spec(&parsed.options)?;
     startup::open_plan(&parsed.options)?;
+    startup::tokenizer(&parsed.options)?;
     master_secret(&mut parsed)?;
     let (local_workers, child) = processes(&mut parsed, &argv)?;
     // (the runtime starts only now: a process that forks must not have other threads)

@@ -672,6 +672,11 @@ impl<'a> Session<'a> {
                 if let Some(t) = crate::report::arrivals::console_table(&readings.open, true) {
                     out.push_str(&t);
                 }
+                // tokens per second, over the run and current (a run with token metrics only)
+                if let Some(t) = crate::report::metrics::console_throughput(&readings.stats, width)
+                {
+                    out.push_str(&t);
+                }
                 // the capacity search's probes so far (only a run that searches has any)
                 if let Some(o) = search.outcome() {
                     out.push_str(&crate::report::search::console_table(&o));

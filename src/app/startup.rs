@@ -337,6 +337,19 @@ pub fn open_plan(options: &Options) -> Result<Option<crate::runner::open::OpenPl
         .map_err(|line| ExitStatus::user(line, 1))
 }
 
+/// `--tokenizer PATH`: loaded once, before anything starts (a bad path is one line, exit 1), and handed to the
+/// engine, whose watches then keep their content's text to count it (`http::events::collect_text`).
+pub fn tokenizer(options: &Options) -> Result<(), ExitStatus> {
+    let Some(path) = options.tokenizer.as_deref() else {
+        return Ok(());
+    };
+    let t = crate::tokens::load(std::path::Path::new(path))
+        .map_err(|line| ExitStatus::user(format!("rlocust: --tokenizer: {line}"), 1))?;
+    crate::tokens::set_wire(t);
+    crate::http::events::collect_text(true);
+    Ok(())
+}
+
 /// The capacity search of this run (`--search`), or the one line that refuses it (checked before the worker
 /// processes start; a worker of `--processes` then follows its master).
 pub fn search_spec(options: &Options) -> Result<Option<crate::judge::search::Spec>, ExitStatus> {

@@ -1122,6 +1122,16 @@ declare! {
     } =>
         /// `--master-secret-file PATH` (`distributed::auth::load`).
         master_secret_file: Option<String> = read::text;
+    // Not in Locust: tokens counted at the wire (issue 53; tokens, http::events, engine::record).
+    {
+        flags: ["--tokenizer"], dest: "tokenizer",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Stats, env: "RLOCUST_TOKENIZER",
+        metavar: "<path>",
+        help: "A Hugging Face tokenizer.json (or a directory holding one). With it the engine counts tokens off the Python thread: a stream that reports no usage gets output_tokens (and tpot) from its content, and a request whose JSON body has a prompt or messages gets input_tokens (the server's usage figure when it reports one).",
+    } =>
+        /// `--tokenizer PATH` (loaded once by `app::startup::tokenizer`).
+        tokenizer: Option<String> = read::text;
     {
         flags: [], dest: "user_classes",
         kind: K::Positional, default: D::UserClassesEnv,

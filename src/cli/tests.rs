@@ -191,6 +191,7 @@ fn defaults_cover_every_dest_in_locust_order() {
         "search_levels",
         "search_gate",
         "master_secret_file",
+        "tokenizer",
         "user_classes",
     ];
     assert_eq!(dests, expected);

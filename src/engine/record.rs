@@ -8,7 +8,8 @@
 //! means (a `stream=True` call is timed to its head, as Locust times it) are made here.
 //!
 //! What it must not do: touch Python, block, or cost more per call than the writes it makes (the statistics' one
-//! row lock, an unset `OnceLock` load when `--otel` is off).
+//! row lock, an unset `OnceLock` load when `--otel` is off). The one exception, [`count_tokens`] (`--tokenizer`:
+//! a stream's content and a prompt counted, milliseconds for a long answer), is called on tokio's blocking pool.
 //!
 //! To record something new about a request: have `http` observe it into `Timings`, decide here what it becomes,
 //! and write it through `stats` (or `otel`), so every source of requests records it the same way.
@@ -103,8 +104,9 @@ impl Recorder {
     /// A watched body of request `name` ended (or was abandoned) with `marks` (`http::events`): its metric rows,
     /// never requests. `ttft` (the request sent, its last byte written, to the first content event; for a body that
     /// is no event stream, its first byte) and `itl` (the gaps between content events) are kept for any stream, as
-    /// measured; `e2e` (the request sent to the body's end), `output_tokens` (the stream's `usage`) and `tpot` ((e2e - ttft) / (tokens
-    /// - 1)) only for one that ended cleanly.
+    /// measured; `e2e` (the request sent to the body's end), `output_tokens` (the stream's `usage`; without one, with
+    /// `--tokenizer`, the count [`count_tokens`] put there) and `tpot` ((e2e - ttft) / (tokens - 1)) only for one
+    /// that ended cleanly.
     pub fn stream(&self, name: &str, t: &http::Timings, m: &http::Marks) {
         let now = crate::log::now();
         // from the request sent (the call's start where that is unknown: HTTP/2)
@@ -148,6 +150,15 @@ impl Recorder {
         crate::otel::record::metric(OUTPUT_TOKENS, name, TOKENS, &values);
     }
 
+    /// The input tokens of request `name` (with `--tokenizer`: [`count_tokens`], [`prompt_tokens`]).
+    pub fn input_tokens(&self, name: &str, tokens: u64) {
+        let values = [tokens as f64];
+        let _ = self
+            .stats
+            .log_metric(INPUT_TOKENS, name, TOKENS, &values, crate::log::now());
+        crate::otel::record::metric(INPUT_TOKENS, name, TOKENS, &values);
+    }
+
     /// A value a locustfile records itself (the custom metric API): a metric row, never a request.
     pub fn metric(
         &self,
@@ -182,14 +193,43 @@ impl Recorder {
     }
 }
 
+/// With `--tokenizer`, what the tokenizer counts for a watched body that ended (`None` without it): a stream that
+/// ended cleanly without a usage count gets the count of its content's text as its `output_tokens` (in `m`);
+/// returns its input tokens: the server's figure when it reported one (its usage's `prompt_tokens` /
+/// `input_tokens`: it counts what the model read, chat template included), else the count of the prompt in the
+/// request's JSON `body` ([`prompt_tokens`]). CPU work of milliseconds for a long answer: callers run it on
+/// tokio's blocking pool, never on a worker that reads streams, nor on the Python thread.
+pub fn count_tokens(m: &mut http::Marks, body: Option<&[u8]>) -> Option<u64> {
+    let tok = crate::tokens::wire()?;
+    if m.output_tokens.is_none()
+        && m.end.is_some()
+        && let Some(text) = m.text.as_deref()
+    {
+        m.output_tokens = tok.count(text).ok().map(|n| n as u64);
+    }
+    m.input_tokens.or_else(|| prompt_tokens(body?))
+}
+
+/// With `--tokenizer`, the tokens of the prompt in a request's JSON body (`prompt`, or `messages`: each text counted
+/// on its own, and summed; `http::events::prompt_texts`); `None` without it, or for a body with no prompt.
+pub fn prompt_tokens(body: &[u8]) -> Option<u64> {
+    let tok = crate::tokens::wire()?;
+    let mut n = 0u64;
+    for t in http::events::prompt_texts(body)? {
+        n += tok.count(&t).ok()? as u64;
+    }
+    Some(n)
+}
+
 /// The stream metrics' names and units (`Recorder::stream`), as every output shows them.
 pub const TTFT: &str = "ttft";
 pub const ITL: &str = "itl";
 pub const E2E: &str = "e2e";
 pub const TPOT: &str = "tpot";
 pub const OUTPUT_TOKENS: &str = "output_tokens";
+pub const INPUT_TOKENS: &str = "input_tokens";
 const MS: &str = "ms";
-const TOKENS: &str = "tokens";
+pub const TOKENS: &str = "tokens";
 
 /// A user's wait ended `seconds` after it was due (`TaskSet.wait`).
 pub fn wait_late(seconds: f64) {

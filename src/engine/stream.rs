@@ -15,13 +15,15 @@ use crate::http::{Feed, Tail, Timings};
 use super::record::Recorder;
 
 /// Read `tail` into `feed` to its end (or until the reader goes), then record the stream of request `name`
-/// (`None`: a failed call, whose stream is not recorded).
+/// (`None`: a failed call, whose stream is not recorded); `prompt`: the request's body, whose input tokens are
+/// recorded with the stream's (`--tokenizer`: then its tokens are counted, on the blocking pool).
 pub(super) async fn read(
     mut tail: Box<Tail>,
     feed: Arc<Feed>,
     name: Option<String>,
     timings: Timings,
     recorder: Recorder,
+    prompt: Option<bytes::Bytes>,
 ) {
     loop {
         let next = tokio::select! {
@@ -45,8 +47,19 @@ pub(super) async fn read(
             }
         }
     }
-    if let (Some(marks), Some(name)) = (tail.take_marks(), name) {
-        recorder.stream(&name, &timings, &marks);
+    if let (Some(mut marks), Some(name)) = (tail.take_marks(), name) {
+        if crate::tokens::wire().is_some() {
+            // counting a long answer is milliseconds of CPU: on the blocking pool, not on this reader's worker
+            tokio::task::spawn_blocking(move || {
+                let input = super::record::count_tokens(&mut marks, prompt.as_deref());
+                recorder.stream(&name, &timings, &marks);
+                if let Some(n) = input {
+                    recorder.input_tokens(&name, n);
+                }
+            });
+        } else {
+            recorder.stream(&name, &timings, &marks);
+        }
     }
     // (a tail not read through closes its connection here, as requests closes one it did not read to the end)
 }

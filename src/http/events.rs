@@ -13,6 +13,12 @@
 //! `content_block_delta`); Ollama's `message.content` or `response`; any other JSON object or non-JSON data.
 //! A role-only first chunk or a usage-only last chunk is no content event. Output tokens: the last
 //! `usage.completion_tokens` (or `usage.output_tokens`, `response.usage.output_tokens`, Ollama's `eval_count`).
+//!
+//! With `--tokenizer` ([`collect_text`] on), a watch also keeps the generated text of its content events (at most
+//! [`TEXT_CAP`] bytes per response) and the input tokens the stream reports (`usage.prompt_tokens`, `input_tokens`,
+//! Ollama's `prompt_eval_count`), so `engine::record` can count a stream that reports no usage. Off, it keeps no
+//! text (no cost).
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// The longest event (SSE) or line (NDJSON) kept whole for classification; longer ones still count as events,
@@ -21,6 +27,18 @@ pub const EVENT_CAP: usize = 64 << 10;
 
 /// The most gaps between content events kept per response (256 KiB); beyond it gaps are counted, not kept.
 pub const GAPS_CAP: usize = 65_536;
+
+/// The most generated text kept per response for counting (`--tokenizer`): 4 MiB; beyond it the text is cut (and
+/// [`Marks::text_cut`] set), so its count is the count of its first 4 MiB.
+pub const TEXT_CAP: usize = 4 << 20;
+
+/// Whether watches keep their content's text (`--tokenizer` given), read when a watch is made.
+static COLLECT_TEXT: AtomicBool = AtomicBool::new(false);
+
+/// Keep (or not) the generated text of every watch made from now on (`--tokenizer`, set once at startup).
+pub fn collect_text(on: bool) {
+    COLLECT_TEXT.store(on, Ordering::Relaxed);
+}
 
 /// How a body is split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +101,14 @@ pub struct Marks {
     pub oversized: u64,
     /// When the body ended cleanly; `None` while it is read, or when it failed or was abandoned.
     pub end: Option<Instant>,
+    /// The input tokens the stream reported (`usage.prompt_tokens`, `usage.input_tokens`, Ollama's
+    /// `prompt_eval_count`).
+    pub input_tokens: Option<u64>,
+    /// The generated text of the content events, concatenated, when text is collected ([`collect_text`]); at most
+    /// [`TEXT_CAP`] bytes (cut at a character boundary).
+    pub text: Option<String>,
+    /// The text was longer than [`TEXT_CAP`].
+    pub text_cut: bool,
 }
 
 /// Splits one body as it arrives and keeps its [`Marks`].
@@ -115,6 +141,9 @@ impl Watch {
                 output_tokens: None,
                 oversized: 0,
                 end: None,
+                input_tokens: None,
+                text: COLLECT_TEXT.load(Ordering::Relaxed).then(String::new),
+                text_cut: false,
             },
             line: Vec::new(),
             long: false,
@@ -286,11 +315,29 @@ impl Watch {
         self.data = data;
     }
 
+    /// Keep text with a watch made before [`collect_text`] was set (tests; a watch made elsewhere).
+    pub fn keep_text(&mut self) {
+        if self.marks.text.is_none() {
+            self.marks.text = Some(String::new());
+        }
+    }
+
     /// One event (its data) arrived `at`.
     fn event(&mut self, data: &[u8], long: bool, at: Instant) {
         let (content, tokens) = if long {
             self.marks.oversized += 1;
             (true, None)
+        } else if self.marks.text.is_some() {
+            let e = read_event(data);
+            if let Some(n) = e.input_tokens {
+                self.marks.input_tokens = Some(n);
+            }
+            if e.content
+                && let Some(t) = &e.text
+            {
+                self.add_text(t);
+            }
+            (e.content, e.output_tokens)
         } else {
             classify(data)
         };
@@ -316,6 +363,199 @@ impl Watch {
         }
         self.marks.last = Some(at);
     }
+}
+
+impl Watch {
+    fn add_text(&mut self, t: &str) {
+        let Some(text) = self.marks.text.as_mut() else {
+            return;
+        };
+        let room = TEXT_CAP.saturating_sub(text.len());
+        if t.len() <= room {
+            text.push_str(t);
+            return;
+        }
+        let mut cut = room;
+        while !t.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.push_str(&t[..cut]);
+        self.marks.text_cut = true;
+    }
+}
+
+/// What one event says, read whole (text collected).
+#[derive(Debug, Default, PartialEq)]
+struct Event {
+    content: bool,
+    output_tokens: Option<u64>,
+    input_tokens: Option<u64>,
+    /// The generated text it carries (non-JSON data as it is).
+    text: Option<String>,
+}
+
+/// [`classify`] and the event's generated text and input tokens, from one parse.
+fn read_event(data: &[u8]) -> Event {
+    let trimmed = data.trim_ascii();
+    if trimmed.is_empty() || trimmed == b"[DONE]" {
+        return Event::default();
+    }
+    let as_is = || Event {
+        content: true,
+        text: Some(String::from_utf8_lossy(data).into_owned()),
+        ..Event::default()
+    };
+    if trimmed.first() != Some(&b'{') {
+        return as_is();
+    }
+    match serde_json::from_slice::<serde_json::Value>(trimmed) {
+        Ok(v) => Event {
+            content: has_content(&v),
+            output_tokens: output_tokens(&v),
+            input_tokens: input_tokens(&v),
+            text: content_text(&v),
+        },
+        Err(_) => as_is(),
+    }
+}
+
+/// The generated text of a JSON event: OpenAI's `choices[].delta.content` / `reasoning_content` / `reasoning` /
+/// `text` and `choices[].text` (every choice, in order); a typed delta's `delta` (Responses API) or `delta.text` /
+/// `delta.thinking` (Anthropic's `content_block_delta`); Ollama's `message.content` / `response`; TGI's
+/// `token.text`. `None` when it carries none.
+fn content_text(v: &serde_json::Value) -> Option<String> {
+    fn s(x: Option<&serde_json::Value>) -> Option<&str> {
+        x.and_then(|x| x.as_str()).filter(|x| !x.is_empty())
+    }
+    let mut out = String::new();
+    if let Some(choices) = v.get("choices").and_then(|c| c.as_array()) {
+        for c in choices {
+            for part in [c.get("delta"), c.get("message")].into_iter().flatten() {
+                for k in ["reasoning_content", "reasoning", "content", "text"] {
+                    if let Some(t) = s(part.get(k)) {
+                        out.push_str(t);
+                    }
+                }
+            }
+            if let Some(t) = s(c.get("text")) {
+                out.push_str(t);
+            }
+        }
+    } else if let Some(t) = v.get("type").and_then(|t| t.as_str()) {
+        if t.contains("delta") && t != "message_delta" {
+            match v.get("delta") {
+                Some(serde_json::Value::String(d)) => out.push_str(d),
+                Some(d) => {
+                    for k in ["text", "thinking"] {
+                        if let Some(t) = s(d.get(k)) {
+                            out.push_str(t);
+                        }
+                    }
+                }
+                None => {}
+            }
+        }
+    } else if let Some(m) = v.get("message").filter(|m| m.is_object()) {
+        for k in ["thinking", "content"] {
+            if let Some(t) = s(m.get(k)) {
+                out.push_str(t);
+            }
+        }
+    } else if let Some(r) = s(v.get("response")) {
+        out.push_str(r);
+    } else if let Some(t) = s(v.get("token").and_then(|t| t.get("text"))) {
+        out.push_str(t);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// The input tokens an event or a whole answer reports: `usage.prompt_tokens` (or `usage.input_tokens`,
+/// `response.usage.input_tokens`, Anthropic's `message.usage.input_tokens`), Ollama's `prompt_eval_count`.
+fn input_tokens(v: &serde_json::Value) -> Option<u64> {
+    let usage = v
+        .get("usage")
+        .or_else(|| v.get("response").and_then(|r| r.get("usage")))
+        .or_else(|| v.get("message").and_then(|r| r.get("usage")))
+        .filter(|u| u.is_object());
+    if let Some(u) = usage
+        && let Some(n) = u
+            .get("prompt_tokens")
+            .or_else(|| u.get("input_tokens"))
+            .and_then(|n| n.as_u64())
+    {
+        return Some(n);
+    }
+    v.get("prompt_eval_count").and_then(|n| n.as_u64())
+}
+
+/// The input tokens a whole (not streamed) JSON answer reports, found as [`body_output_tokens`] finds its output
+/// tokens (its last 1 KiB names them; nothing is parsed otherwise).
+pub fn body_input_tokens(content_type: Option<&str>, body: &[u8]) -> Option<u64> {
+    let mime = content_type?.split(';').next()?.trim();
+    if !mime.eq_ignore_ascii_case("application/json") || body.len() > EVENT_CAP * 16 {
+        return None;
+    }
+    let tail = &body[body.len().saturating_sub(1024)..];
+    let mentions = |needle: &[u8]| tail.windows(needle.len()).any(|w| w == needle);
+    if !(mentions(b"\"prompt_tokens\"")
+        || mentions(b"\"input_tokens\"")
+        || mentions(b"\"prompt_eval_count\""))
+    {
+        return None;
+    }
+    input_tokens(&serde_json::from_slice(body).ok()?)
+}
+
+/// The texts of a request's prompt, when its body is a JSON object with `prompt` (a string or a list of strings)
+/// or `messages` (each `content` a string or a list of `{"type": "text", "text": ...}` parts; Anthropic's
+/// `system` too), in order; `None` for any other body. (Its tokens are the sum of each text's: no chat template
+/// is applied, so a server's count of a chat is higher by its template's tokens.)
+pub fn prompt_texts(body: &[u8]) -> Option<Vec<String>> {
+    let trimmed = body.trim_ascii();
+    if trimmed.first() != Some(&b'{') {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(trimmed).ok()?;
+    let mut parts: Vec<&str> = Vec::new();
+    fn texts<'a>(c: &'a serde_json::Value, parts: &mut Vec<&'a str>) {
+        match c {
+            serde_json::Value::String(s) => parts.push(s),
+            serde_json::Value::Array(a) => {
+                for p in a {
+                    match p {
+                        serde_json::Value::String(s) => parts.push(s),
+                        serde_json::Value::Object(_) => {
+                            let typ = p.get("type").and_then(|t| t.as_str());
+                            if matches!(typ, None | Some("text" | "input_text"))
+                                && let Some(t) = p.get("text").and_then(|t| t.as_str())
+                            {
+                                parts.push(t);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = false;
+    if let Some(p) = v.get("prompt") {
+        found = true;
+        texts(p, &mut parts);
+    }
+    if let Some(s) = v.get("system") {
+        texts(s, &mut parts);
+    }
+    if let Some(ms) = v.get("messages").and_then(|m| m.as_array()) {
+        found = true;
+        for m in ms {
+            if let Some(c) = m.get("content") {
+                texts(c, &mut parts);
+            }
+        }
+    }
+    found.then(|| parts.into_iter().map(str::to_owned).collect())
 }
 
 /// Whether an event's data is content, and the output tokens it reports.
@@ -562,5 +802,118 @@ mod tests {
         );
         assert_eq!(classify(b"{\"token\":{\"text\":\"x\"}}"), (true, None));
         assert_eq!(classify(b"[DONE]"), (false, None));
+    }
+
+    fn text_of(framing: Framing, pieces: &[&str]) -> Marks {
+        let t0 = Instant::now();
+        let mut w = Watch::new(framing);
+        w.keep_text();
+        for (i, p) in pieces.iter().enumerate() {
+            w.push(p.as_bytes(), at(t0, i as u64));
+        }
+        w.end(at(t0, 100));
+        w.into_marks()
+    }
+
+    #[test]
+    fn the_text_of_content_events_is_kept_in_order_for_counting() {
+        let m = text_of(Framing::Sse, CHAT);
+        assert_eq!(m.text.as_deref(), Some("Hello!"));
+        assert_eq!((m.input_tokens, m.output_tokens), (Some(5), Some(3)));
+        // reasoning first, then content, every choice; a completion's `text`
+        let m = text_of(
+            Framing::Sse,
+            &[
+                "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"think \"}}]}\n\n",
+                "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}},{\"delta\":{\"content\":\"b\"}}]}\n\n",
+                "data: {\"choices\":[{\"text\":\" ünï\"}]}\n\n",
+                "data: plain words\n\n",
+                "data: [DONE]\n\n",
+            ],
+        );
+        assert_eq!(m.text.as_deref(), Some("think ab ünïplain words"));
+        assert_eq!(m.output_tokens, None);
+    }
+
+    #[test]
+    fn anthropic_responses_and_ollama_texts() {
+        let m = text_of(
+            Framing::Sse,
+            &[
+                "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n",
+                "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n",
+                "data: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\" there\"}}\n\n",
+                "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":2}}\n\n",
+            ],
+        );
+        assert_eq!(m.text.as_deref(), Some("Hi there"));
+        assert_eq!((m.input_tokens, m.output_tokens), (Some(12), Some(2)));
+        let m = text_of(
+            Framing::Sse,
+            &[
+                "data: {\"type\":\"response.output_text.delta\",\"delta\":\"One\"}\n\n",
+                "data: {\"type\":\"response.output_text.delta\",\"delta\":\" two\"}\n\n",
+                "data: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":2}}}\n\n",
+            ],
+        );
+        assert_eq!(m.text.as_deref(), Some("One two"));
+        assert_eq!(m.input_tokens, Some(3));
+        let m = text_of(
+            Framing::Lines,
+            &[
+                "{\"message\":{\"role\":\"assistant\",\"content\":\"x\"},\"done\":false}\n",
+                "{\"response\":\"y\",\"done\":false}\n",
+                "{\"done\":true,\"prompt_eval_count\":4,\"eval_count\":2}\n",
+            ],
+        );
+        assert_eq!(m.text.as_deref(), Some("xy"));
+        assert_eq!((m.input_tokens, m.output_tokens), (Some(4), Some(2)));
+    }
+
+    #[test]
+    fn text_is_bounded_at_a_character_and_off_unless_asked() {
+        let mut w = Watch::new(Framing::Lines);
+        assert!(w.marks().text.is_none());
+        w.keep_text();
+        let t0 = Instant::now();
+        // (2-byte characters: the cap falls inside one at some point)
+        let line = format!("{}\n", "é".repeat(EVENT_CAP / 2 - 1));
+        let mut sent = 0;
+        while sent <= TEXT_CAP {
+            w.push(line.as_bytes(), t0);
+            sent += line.len() - 1;
+        }
+        let m = w.into_marks();
+        let text = m.text.unwrap();
+        assert!(m.text_cut && text.len() <= TEXT_CAP && text.len() > TEXT_CAP - 4);
+        assert!(text.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn a_prompt_is_its_prompt_or_its_messages_texts() {
+        assert_eq!(
+            prompt_texts(br#"{"model":"m","prompt":"Say hi"}"#),
+            Some(vec!["Say hi".to_owned()])
+        );
+        assert_eq!(
+            prompt_texts(br#"{"prompt":["a","b"]}"#),
+            Some(vec!["a".to_owned(), "b".to_owned()])
+        );
+        let chat = br#"{"messages":[{"role":"system","content":"Be brief."},
+            {"role":"user","content":[{"type":"text","text":"Hello"},{"type":"image_url","image_url":{"url":"x"}}]}]}"#;
+        assert_eq!(
+            prompt_texts(chat),
+            Some(vec!["Be brief.".to_owned(), "Hello".to_owned()])
+        );
+        assert_eq!(prompt_texts(br#"{"input":"x"}"#), None);
+        assert_eq!(prompt_texts(b"prompt=x"), None);
+        assert_eq!(
+            body_input_tokens(
+                Some("application/json"),
+                br#"{"choices":[],"usage":{"prompt_tokens":8,"completion_tokens":2}}"#
+            ),
+            Some(8)
+        );
+        assert_eq!(body_input_tokens(Some("text/plain"), b"{}"), None);
     }
 }

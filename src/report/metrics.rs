@@ -1,6 +1,8 @@
-//! The metric rows (`stats::metrics`: a stream's `ttft`, `itl`, `e2e`, `tpot`, `output_tokens`; a locustfile's own
-//! values) in every file and table that shows requests: the console table printed after the request tables,
-//! `PREFIX_metrics.csv`, and the rows of the summary JSON and the web UI.
+//! The metric rows (`stats::metrics`: a stream's `ttft`, `itl`, `e2e`, `tpot`, `output_tokens`, `input_tokens`; a
+//! locustfile's own values) in every file and table that shows requests: the console table printed after the
+//! request tables and the token throughput table ([`console_throughput`]), `PREFIX_metrics.csv`, and the rows of
+//! the summary JSON and the web UI (with the metrics' history for its charts, [`json_history`]). A row in tokens
+//! carries its sum and its tokens per second (over the run, and current: `stats::Snapshot::metric_rate`).
 //!
 //! Values are in each metric's unit and exact to 0.1 % (the rows' HDR histograms), printed with up to three
 //! decimals; the percentile columns are Locust's (`PERCENTILES_TO_REPORT`, or the locustfile's).
@@ -15,15 +17,22 @@ use crate::pyfmt::json::J;
 use crate::pyfmt::readable_percentiles;
 use crate::stats::{MetricSnapshot, Snapshot, percentiles_to_report};
 
-/// The CSV header: `Metric,Name,Unit,Count,Average,Min,Max` and the percentile columns.
+/// The CSV header: `Metric,Name,Unit,Count,Average,Min,Max`, the percentile columns, then `Sum`, `Per Second`
+/// and `Current Per Second` (the throughput: filled for rows in tokens, empty for others).
 pub fn csv_header() -> String {
     let mut h = String::from("Metric,Name,Unit,Count,Average,Min,Max");
     for label in readable_percentiles(percentiles_to_report()) {
         h.push(',');
         h.push_str(&label);
     }
+    h.push_str(",Sum,Per Second,Current Per Second");
     h.push_str("\r\n");
     h
+}
+
+/// A rate as the tables and files print it: two decimals.
+pub fn fmt_rate(v: f64) -> String {
+    format!("{v:.2}")
 }
 
 /// A value as the tables and files print it: at most three decimals, no trailing zeros.
@@ -96,8 +105,67 @@ pub fn csv(snap: &Snapshot) -> Option<String> {
                 let _ = write!(out, ",{}", fmt_value(r.percentile(p)));
             }
         }
+        let _ = write!(out, ",{}", fmt_value(m.sum()));
+        match (snap.metric_rate(m), snap.metric_current_rate(m)) {
+            (Some(rate), Some(current)) => {
+                let _ = write!(out, ",{},{}", fmt_rate(rate), fmt_rate(current));
+            }
+            _ => out.push_str(",,"),
+        }
         out.push_str("\r\n");
     }
+    Some(out)
+}
+
+/// The console's "Token throughput" table (after the metric percentiles): each row in tokens (`output_tokens`,
+/// `input_tokens`, a locustfile's own), its total, its tokens per second over the run and its current rate;
+/// `None` when the run has no such row. A metric's row over all names is shown when it has more than one name.
+pub fn console_throughput(snap: &Snapshot, name_width: usize) -> Option<String> {
+    let rows: Vec<&MetricSnapshot> = ordered(snap).into_iter().filter(|m| m.has_rate()).collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let longest = rows
+        .iter()
+        .map(|m| m.name().chars().count())
+        .max()
+        .unwrap_or(0);
+    let w = longest.clamp(10, name_width.max(10));
+    let mut out = String::from("Token throughput (tokens per second over the run, and current)\n");
+    let _ = writeln!(
+        out,
+        "{:<14} {:<w$} {:>12} {:>12} {:>12}",
+        "Metric", "Name", "Tokens", "Tokens/s", "Current/s"
+    );
+    let _ = writeln!(
+        out,
+        "{}|{}|{}|{}|{}",
+        "-".repeat(14),
+        "-".repeat(w),
+        "-".repeat(13),
+        "-".repeat(13),
+        "-".repeat(13)
+    );
+    let names = |metric: &str| {
+        rows.iter()
+            .filter(|m| m.metric() == metric && !m.is_aggregated())
+            .count()
+    };
+    for m in &rows {
+        if m.is_aggregated() && names(m.metric()) < 2 {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{:<14} {:<w$} {:>12} {:>12} {:>12}",
+            m.metric(),
+            m.name(),
+            fmt_value(m.sum()),
+            fmt_rate(snap.metric_rate(m).unwrap_or(0.0)),
+            fmt_rate(snap.metric_current_rate(m).unwrap_or(0.0))
+        );
+    }
+    out.push('\n');
     Some(out)
 }
 
@@ -186,8 +254,9 @@ fn pct_key(p: f64) -> String {
 
 /// One row as the summary JSON and the web UI carry it: `metric`, `name`, `unit`, `count`, `avg`, `min`, `max`,
 /// `percentiles` (keys `50` … `100`, Locust's `PERCENTILES_TO_REPORT`), `current` (the `50` and `95` of the last
-/// 10 seconds, null without values then).
-pub fn json_row(m: &MetricSnapshot) -> J {
+/// 10 seconds, null without values then), `sum`, and for a row in tokens `per_second` (over the run) and
+/// `current_per_second` (null for other rows).
+pub fn json_row(snap: &Snapshot, m: &MetricSnapshot) -> J {
     let r = &m.row;
     let has = m.count() > 0;
     let v = |x: f64| if has { J::Float(x) } else { J::Null };
@@ -218,12 +287,81 @@ pub fn json_row(m: &MetricSnapshot) -> J {
                 ("95", J::opt_float(r.current_percentile(0.95))),
             ]),
         ),
+        ("sum", J::Float(m.sum())),
+        ("per_second", J::opt_float(snap.metric_rate(m))),
+        (
+            "current_per_second",
+            J::opt_float(snap.metric_current_rate(m)),
+        ),
+    ])
+}
+
+/// The span the rows' `per_second` divide by (`stats::Snapshot::metric_span`): `{"start", "end", "seconds"}`
+/// (Unix seconds), or null before any record.
+pub fn json_span(snap: &Snapshot) -> J {
+    match snap.metric_span() {
+        Some((start, end)) => J::obj([
+            ("start", J::Float(start)),
+            ("end", J::Float(end)),
+            ("seconds", J::Float(end - start)),
+        ]),
+        None => J::Null,
+    }
+}
+
+/// The metric rows' history (`stats::metric_history`) as `/rlocust/metrics` carries it for the Metrics charts:
+/// `{"metrics": [{"metric", "unit"}, ...], "points": [{"time": unix s, "values": [[p50, p95, per_second], ...]}]}`,
+/// one triple per metric in that order (null where missing).
+pub fn json_history(h: &crate::stats::metric_history::MetricHistory) -> J {
+    J::obj([
+        (
+            "metrics",
+            J::Arr(
+                h.metrics()
+                    .iter()
+                    .map(|(m, u)| J::obj([("metric", J::str(m)), ("unit", J::str(u))]))
+                    .collect(),
+            ),
+        ),
+        (
+            "points",
+            J::Arr(
+                h.points()
+                    .into_iter()
+                    .map(|(t, values)| {
+                        J::obj([
+                            ("time", J::Int(t)),
+                            (
+                                "values",
+                                J::Arr(
+                                    values
+                                        .iter()
+                                        .map(|v| {
+                                            J::Arr(vec![
+                                                J::opt_float(v.p50),
+                                                J::opt_float(v.p95),
+                                                J::opt_float(v.per_second),
+                                            ])
+                                        })
+                                        .collect(),
+                                ),
+                            ),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
     ])
 }
 
 /// Every row, in the order shown.
 pub fn json(snap: &Snapshot) -> J {
-    J::Arr(ordered(snap).into_iter().map(json_row).collect())
+    J::Arr(
+        ordered(snap)
+            .into_iter()
+            .map(|m| json_row(snap, m))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -261,7 +399,8 @@ mod tests {
         let lines: Vec<&str> = text.split("\r\n").collect();
         assert_eq!(
             lines[0],
-            "Metric,Name,Unit,Count,Average,Min,Max,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%"
+            "Metric,Name,Unit,Count,Average,Min,Max,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,\
+             Sum,Per Second,Current Per Second"
         );
         assert!(
             lines[1].starts_with("ttft,/v1/chat/completions,ms,3,301.25,300.25,302,301.312,"),
@@ -269,7 +408,8 @@ mod tests {
             lines[1]
         );
         // (percentiles as the histogram holds them: exact to 0.1 %, the raw min and max exactly)
-        assert!(lines[1].ends_with(",302"));
+        // the sum, and no rate for a row in ms
+        assert!(lines[1].ends_with(",302,903.75,,"), "{}", lines[1]);
         assert!(
             lines[2].starts_with("ttft,\"other,name\",ms,1,10,10,10,10,"),
             "{}",
@@ -281,6 +421,8 @@ mod tests {
             lines[3]
         );
         assert!(lines[4].starts_with("output_tokens,/v1/chat/completions,tokens,1,16,16,16,16"));
+        // 16 tokens over the run's 1 s (from its start at 1000 to the last record at 1001)
+        assert!(lines[4].ends_with(",16,16.00,0.00"), "{}", lines[4]);
         assert!(lines[5].starts_with("output_tokens,Aggregated,tokens,1,"));
         assert_eq!(lines[6], "");
         assert!(csv(&RequestStats::new().snapshot()).is_none());
@@ -308,6 +450,59 @@ mod tests {
                 .any(|l| l.starts_with("output_tokens  Aggregated"))
         );
         assert!(console_table(&RequestStats::new().snapshot(), 40).is_none());
+    }
+
+    #[test]
+    fn token_rows_have_their_rate_over_the_run_and_the_current_one_in_every_form() {
+        let s = RequestStats::new_at(1000.0);
+        // 100 tokens a second for 20 s over two names (60 + 40), the last request at 1015
+        for t in 0..20 {
+            let at = 1000.5 + f64::from(t);
+            s.log_metric("output_tokens", "a", "tokens", &[30.0, 30.0], at)
+                .unwrap();
+            s.log_metric("output_tokens", "b", "tokens", &[40.0], at)
+                .unwrap();
+            s.log_metric("ttft", "a", "ms", &[5.0], at).unwrap();
+        }
+        s.log_request("POST", "a", Some(5.0), 1, 1015.0);
+        let snap = s.snapshot_at(1030.0);
+        assert_eq!(snap.metric_span(), Some((1000.0, 1019.5)));
+        let row = |name: &str| {
+            snap.metrics
+                .iter()
+                .find(|m| m.metric() == "output_tokens" && m.name() == name)
+                .unwrap()
+        };
+        let agg = row("Aggregated");
+        assert_eq!(agg.sum(), 2000.0);
+        assert_eq!(snap.metric_rate(agg), Some(2000.0 / 19.5));
+        assert_eq!(snap.metric_rate(row("a")), Some(1200.0 / 19.5));
+        // the current window: seconds [1007, 1017), 100 a second
+        assert_eq!(snap.metric_current_rate(agg), Some(100.0));
+        assert_eq!(snap.metric_current_rate(row("b")), Some(40.0));
+        let ttft = snap.metrics.iter().find(|m| m.metric() == "ttft").unwrap();
+        assert_eq!(
+            (snap.metric_rate(ttft), snap.metric_current_rate(ttft)),
+            (None, None)
+        );
+        let t = console_throughput(&snap, 40).unwrap();
+        assert!(t.starts_with("Token throughput"), "{t}");
+        let agg_line = t
+            .lines()
+            .find(|l| l.starts_with("output_tokens  Aggregated"))
+            .unwrap();
+        assert!(
+            agg_line.ends_with(" 2000       102.56       100.00"),
+            "{agg_line}"
+        );
+        assert!(!t.contains("ttft"));
+        let j = crate::pyfmt::json::pretty(&json_row(&snap, agg));
+        assert!(j.contains("\"sum\": 2000.0"), "{j}");
+        assert!(j.contains("\"current_per_second\": 100.0"), "{j}");
+        assert!(
+            crate::pyfmt::json::pretty(&json_row(&snap, ttft)).contains("\"per_second\": null")
+        );
+        assert!(console_throughput(&RequestStats::new().snapshot(), 40).is_none());
     }
 
     #[test]

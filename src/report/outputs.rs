@@ -192,6 +192,9 @@ impl Outputs {
             if let Some(t) = super::metrics::console_table(snap, self.name_width) {
                 out.push_str(&t);
             }
+            if let Some(t) = super::metrics::console_throughput(snap, self.name_width) {
+                out.push_str(&t);
+            }
             out.push_str(&console::error_report(snap, self.name_width));
             if let Some(c) = &comparison {
                 out.push_str(&compared::table(c, self.name_width));

@@ -8,7 +8,8 @@
 //!   ([`DEFAULT_BUCKETS_MS`], or `--metrics-buckets`), filled from the exact HDR histogram of each row; the
 //!   whole-run percentiles per row and for the total (exact to the histogram's 0.1 %); the metric rows (a stream's
 //!   `ttft`, `itl`, ..., a locustfile's own: `rlocust_metric_values_total`, `rlocust_metric_percentile`, in each
-//!   metric's unit); users by class,
+//!   metric's unit; the rows in tokens' throughput: `rlocust_tokens_total`, `rlocust_tokens_per_second`,
+//!   `rlocust_tokens_current_per_second`); users by class,
 //!   the target user count, the runner state, the generator's CPU use; under a master, one series per worker
 //!   (state, users, CPU, memory).
 //! - the standard process series (`process_cpu_seconds_total`, `process_resident_memory_bytes`,
@@ -615,6 +616,55 @@ fn metric_series(w: &mut Writer, snap: &Snapshot) {
                     ("quantile", q),
                 ],
                 m.row.percentile(*p),
+            );
+        }
+    }
+    token_series(w, snap);
+}
+
+/// How a metric row's rate is read from a snapshot (`Snapshot::metric_rate`, `metric_current_rate`).
+type Rate = fn(&Snapshot, &crate::stats::MetricSnapshot) -> Option<f64>;
+
+/// The throughput of the metric rows in tokens (`output_tokens`, `input_tokens`, a locustfile's own), only when
+/// the run has any: `rlocust_tokens_total{metric,name}` (the tokens so far), `rlocust_tokens_per_second` (over
+/// the run) and `rlocust_tokens_current_per_second` (the last seconds, as the current RPS).
+fn token_series(w: &mut Writer, snap: &Snapshot) {
+    let rows: Vec<_> = snap.metrics.iter().filter(|m| m.has_rate()).collect();
+    if rows.is_empty() {
+        return;
+    }
+    w.family(
+        "rlocust_tokens",
+        Kind::Counter,
+        None,
+        "Tokens recorded by metric (output_tokens, input_tokens, ...) and request name.",
+    );
+    for m in &rows {
+        w.sample(
+            "rlocust_tokens_total",
+            &[("metric", m.metric()), ("name", m.name())],
+            m.sum(),
+        );
+    }
+    let rates: [(&str, &str, Rate); 2] = [
+        (
+            "rlocust_tokens_per_second",
+            "Tokens per second over the run (the sum over the run's span, as the total RPS's).",
+            Snapshot::metric_rate,
+        ),
+        (
+            "rlocust_tokens_current_per_second",
+            "Tokens per second over the last seconds (the current RPS's window).",
+            Snapshot::metric_current_rate,
+        ),
+    ];
+    for (family, help, rate) in rates {
+        w.family(family, Kind::Gauge, None, help);
+        for m in &rows {
+            w.sample(
+                family,
+                &[("metric", m.metric()), ("name", m.name())],
+                rate(snap, m).unwrap_or(0.0),
             );
         }
     }

@@ -280,6 +280,7 @@ pub fn render(s: &RunSummary<'_>) -> String {
         ("arrivals", arrivals(&s.readings.open)),
         ("totals", row(total, total)),
         ("metrics", super::metrics::json(snap)),
+        ("token_span", super::metrics::json_span(snap)),
         (
             "requests",
             J::Arr(

@@ -25,6 +25,7 @@ use parking_lot::Mutex;
 use super::co::{CoState, Corrected};
 use super::hist::RowHist;
 use super::history::{History, HistoryPoint};
+use super::metric_history::MetricHistory;
 use super::metrics::{MetricError, MetricRowData, MetricStats};
 use super::snapshot::{EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, Snapshot};
 use super::totals::Totals;
@@ -225,6 +226,12 @@ impl EntryState {
                 .get_or_insert_with(Box::default)
                 .record(us, interval_us);
         }
+    }
+
+    /// A metric row's values summed per second (`stats::metrics`, rows in tokens): a metric row has no failures,
+    /// so its per-second failure counts hold these sums (and travel and merge as they do).
+    pub(super) fn add_value_sum(&mut self, now: f64, n: u64) {
+        self.fails_per_sec.add(sec_of(now), n);
     }
 
     fn log_failure(&mut self, now: f64) {
@@ -546,6 +553,8 @@ pub struct RequestStats {
     history: Mutex<History>,
     /// The metric rows (`metrics`): reset, cleared, reported and merged with the request rows.
     metrics: MetricStats,
+    /// The metric rows' history (`metric_history`), sampled and cleared with `history`.
+    metric_history: Mutex<MetricHistory>,
 }
 
 impl Default for RequestStats {
@@ -571,6 +580,7 @@ impl RequestStats {
             }),
             history: Mutex::new(History::default()),
             metrics: MetricStats::default(),
+            metric_history: Mutex::new(MetricHistory::default()),
         }
     }
 
@@ -702,6 +712,7 @@ impl RequestStats {
     pub fn reset_all(&self, now: f64) {
         super::lateness::reset();
         self.history.lock().clear();
+        self.metric_history.lock().clear();
         self.metrics.reset(now);
         self.total.lock().reset(now);
         let mut guard = self.inner.lock();
@@ -857,6 +868,7 @@ impl RequestStats {
     pub fn clear_all(&self, now: f64) {
         super::lateness::reset();
         self.history.lock().clear();
+        self.metric_history.lock().clear();
         self.metrics.clear();
         *self.total.lock() = EntryState::new(now);
         let mut guard = self.inner.lock();
@@ -982,8 +994,27 @@ impl RequestStats {
 
     /// Append one history point (Locust's `update_stats_history`) for the total as of `now`.
     pub fn sample_history(&self, user_count: u64, now: f64) {
-        let point = HistoryPoint::of_total(&self.total_at(now), user_count, now);
+        let total = self.total_at(now);
+        let point = HistoryPoint::of_total(&total, user_count, now);
         self.history.lock().push(point);
+        // the metric rows' point, when the run has any
+        let metrics = self.metrics.snapshot(now);
+        if !metrics.is_empty() {
+            let snap = Snapshot {
+                taken_at: now,
+                entries: Vec::new(),
+                total,
+                errors: Vec::new(),
+                exceptions: Vec::new(),
+                metrics,
+            };
+            self.metric_history.lock().sample(&snap, now);
+        }
+    }
+
+    /// The metric rows' history (the Metrics charts over the whole run).
+    pub fn metric_history(&self) -> MetricHistory {
+        self.metric_history.lock().clone()
     }
 
     /// Begin a new test's history with its start (0 users, no requests, at the statistics' start time).

@@ -14,6 +14,13 @@
 //! lock for more than a row's update.
 //!
 //! To add a figure to every metric row: add it to `Totals` (see `totals`), which metric rows share.
+//!
+//! Throughput (rows in [`TOKENS`], such as `output_tokens` and `input_tokens`): a row's sum is its totals'
+//! `total_response_time` (the sum of its values: exact for whole numbers); its values summed per second are kept
+//! where a request row keeps its failures per second (a metric row has none), so a worker's report carries them
+//! and a master merges them as it merges failures. [`Snapshot::metric_rate`] is the sum over the run's span (the
+//! one `total_rps` uses, to the latest record of requests or metrics), [`Snapshot::metric_current_rate`] the mean
+//! of the per-second sums over the window `current_rps` uses.
 
 use std::sync::Arc;
 
@@ -21,13 +28,16 @@ use indexmap::IndexMap;
 use parking_lot::Mutex;
 
 use super::live::{EntryState, RowData};
-use super::snapshot::EntrySnapshot;
+use super::snapshot::{EntrySnapshot, Snapshot};
 use super::totals::Totals;
 use super::window::{PerSecond, bucket_index};
 use super::{ms_to_us, sec_of};
 
 /// The name of a metric's row over all its names (as the requests' `Aggregated`).
 pub const AGGREGATED: &str = "Aggregated";
+
+/// The unit whose rows get a throughput (sum per second).
+pub const TOKENS: &str = "tokens";
 
 /// The longest metric name, name and unit accepted (as given, in bytes).
 const MAX_LABEL: usize = 256;
@@ -90,6 +100,65 @@ impl MetricSnapshot {
 
 struct Row {
     state: Arc<Mutex<EntryState>>,
+}
+
+impl MetricSnapshot {
+    /// Whether the row gets a throughput (its unit is [`TOKENS`]).
+    pub fn has_rate(&self) -> bool {
+        self.unit == TOKENS
+    }
+    /// The sum of its values.
+    pub fn sum(&self) -> f64 {
+        self.row.totals.total_response_time
+    }
+}
+
+impl Snapshot {
+    /// The span a metric row's rate divides by: Locust's `total_rps` span (from the request total's
+    /// `start_time`, the run's start or last reset), to the latest record, request or metric value. `None`
+    /// before any (or when it is not positive).
+    pub fn metric_span(&self) -> Option<(f64, f64)> {
+        let start = self.total.totals.start_time;
+        let last = self
+            .metrics
+            .iter()
+            .filter_map(|m| m.row.totals.last_request_timestamp)
+            .chain(self.total.totals.last_request_timestamp)
+            .fold(None, |a: Option<f64>, t| Some(a.map_or(t, |a| a.max(t))))?;
+        (start != 0.0 && last > start).then_some((start, last))
+    }
+
+    /// A row's values per second over the run ([`Snapshot::metric_span`]): tokens per second for a row in tokens;
+    /// `None` for a row in another unit. 0 before a span.
+    pub fn metric_rate(&self, m: &MetricSnapshot) -> Option<f64> {
+        if !m.has_rate() {
+            return None;
+        }
+        Some(match self.metric_span() {
+            Some((start, last)) => m.sum() / (last - start),
+            None => 0.0,
+        })
+    }
+
+    /// A row's current values per second, as Locust's `current_rps`: the mean of its per-second sums over
+    /// `[max(L - 12, start), L - 2)`, `L` the second of the latest record. `None` for a row not in tokens.
+    pub fn metric_current_rate(&self, m: &MetricSnapshot) -> Option<f64> {
+        if !m.has_rate() {
+            return None;
+        }
+        let Some((start, last)) = self.metric_span() else {
+            return Some(0.0);
+        };
+        let l = sec_of(last);
+        let s = (l - 12).max(sec_of(start));
+        let end = l - 2;
+        if end <= s {
+            return Some(0.0);
+        }
+        let sums = m.row.num_fail_per_sec();
+        let sum: u64 = (s..end).map(|t| sums.get(t)).sum();
+        Some(sum as f64 / (end - s) as f64)
+    }
 }
 
 #[derive(Default)]
@@ -176,6 +245,10 @@ impl MetricStats {
         for &v in values {
             let us = ms_to_us(v);
             row.log(Some(v), Some((us, bucket_index(us))), 0, now, 0);
+        }
+        if unit == TOKENS {
+            let sum: f64 = values.iter().sum();
+            row.add_value_sum(now, sum.round() as u64);
         }
         Ok(())
     }
@@ -290,6 +363,7 @@ fn merged(metric: &str, parts: &[&EntrySnapshot]) -> EntrySnapshot {
     let mut buckets: Vec<(u64, u64)> = Vec::new();
     let mut window: Vec<(u64, u64)> = Vec::new();
     let mut per_sec = PerSecond::default();
+    let mut sums_per_sec = PerSecond::default();
     let mut num_samples = 0;
     for p in parts {
         totals.merge(&p.totals);
@@ -298,6 +372,9 @@ fn merged(metric: &str, parts: &[&EntrySnapshot]) -> EntrySnapshot {
         num_samples += p.num_samples;
         for (s, n) in p.reqs_per_sec.iter() {
             per_sec.add(s, n);
+        }
+        for (s, n) in p.num_fail_per_sec().iter() {
+            sums_per_sec.add(s, n);
         }
     }
     EntrySnapshot {
@@ -308,7 +385,7 @@ fn merged(metric: &str, parts: &[&EntrySnapshot]) -> EntrySnapshot {
         buckets: sum_sorted(buckets).into(),
         window: sum_sorted(window),
         reqs_per_sec: per_sec,
-        fails_per_sec: PerSecond::default(),
+        fails_per_sec: sums_per_sec,
         corrected: None,
     }
 }

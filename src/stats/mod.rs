@@ -44,6 +44,7 @@ pub mod history;
 pub mod in_flight;
 pub mod lateness;
 mod live;
+pub mod metric_history;
 pub mod metrics;
 mod since;
 mod snapshot;

@@ -58,6 +58,19 @@ pub fn load(path: &Path) -> Result<Arc<Tokenizer>, String> {
     Ok(t)
 }
 
+/// The tokenizer of `--tokenizer`, set once at startup: the engine counts streams and prompts with it.
+static WIRE: OnceLock<Arc<Tokenizer>> = OnceLock::new();
+
+/// Make `t` the tokenizer the engine counts with (`--tokenizer`); a second call keeps the first.
+pub fn set_wire(t: Arc<Tokenizer>) {
+    let _ = WIRE.set(t);
+}
+
+/// The tokenizer the engine counts with, when `--tokenizer` was given.
+pub fn wire() -> Option<&'static Arc<Tokenizer>> {
+    WIRE.get()
+}
+
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -133,7 +146,10 @@ mod tests {
     #[test]
     fn a_missing_or_broken_file_is_one_line_naming_it() {
         let e = load(Path::new("/nonexistent/tok.json")).unwrap_err();
-        assert!(e.contains("/nonexistent/tok.json") && !e.contains('\n'), "{e}");
+        assert!(
+            e.contains("/nonexistent/tok.json") && !e.contains('\n'),
+            "{e}"
+        );
         let dir = std::env::temp_dir().join(format!("rlocust-tok-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("tokenizer.json");

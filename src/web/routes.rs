@@ -835,12 +835,19 @@ fn start_run_timer(st: &WebState, run_time: Option<u64>) {
     }
 }
 
-/// `GET /rlocust/metrics`: `{"metrics": [row, ...]}`, each row as the summary JSON has it (`report::metrics`).
+/// `GET /rlocust/metrics`: `{"metrics": [row, ...], "history": ...}`, each row as the summary JSON has it, and the
+/// metrics' history over the whole run for the charts (`report::metrics`).
 async fn metrics_route(st: Arc<WebState>, _req: Request) -> Response {
     let snap = st.stats.snapshot();
     json(
         StatusCode::OK,
-        &J::obj([("metrics", crate::report::metrics::json(&snap))]),
+        &J::obj([
+            ("metrics", crate::report::metrics::json(&snap)),
+            (
+                "history",
+                crate::report::metrics::json_history(&st.stats.metric_history()),
+            ),
+        ]),
     )
 }
 

@@ -76,7 +76,7 @@ def test_a_streaming_locustfile_gets_its_stream_metrics_in_every_file(rlocust, l
 
     rows = metrics_csv(tmp_path / "llm_metrics.csv")
     header = (tmp_path / "llm_metrics.csv").read_text().splitlines()[0]
-    assert header == ("Metric,Name,Unit,Count,Average,Min,Max,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%")
+    assert header == ("Metric,Name,Unit,Count,Average,Min,Max,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Sum,Per Second,Current Per Second")
     stats = {r["Name"]: r for r in csv.DictReader(open(tmp_path / "llm_stats.csv", newline=""))}
     requests_made = int(stats["chat"]["Request Count"])
     completed = int(rows[("e2e", "chat")]["Count"])

@@ -282,6 +282,9 @@ fn metric_rows_travel_exactly_and_never_become_requests() {
         .find(|m| m.metric() == "output_tokens" && m.name() == "/chat")
         .unwrap();
     assert_eq!((tokens.count(), tokens.unit.as_str()), (4, "tokens"));
+    // the tokens' sum and their per-second sums travel too: the master's throughput is the workers' added up
+    assert_eq!(tokens.sum(), 256.0);
+    assert_eq!(tokens.row.num_fail_per_sec().get(T0 as i64 + 1), 256);
     // a malformed extension loses that report's metric values, not the report
     let worker = RequestStats::new_at(T0);
     record(&worker, &calls(9, 10));

@@ -264,11 +264,25 @@ export interface MetricRow {
   percentiles: Record<string, number> | null;
   /** The last 10 seconds' "50" and "95" (null without values then). */
   current: { "50": number | null; "95": number | null };
+  /** The sum of the values (tokens for a row in tokens; absent from older servers). */
+  sum?: number;
+  /** A row in tokens: tokens per second over the run, and over the last seconds (null for other units). */
+  per_second?: number | null;
+  current_per_second?: number | null;
+}
+
+/** The metrics' history over the whole run (each metric over all names; one point every 5 s, bounded). */
+export interface MetricHistory {
+  metrics: { metric: string; unit: string }[];
+  /** `values[i]`: metric i's [p50, p95, per second] (null where missing). */
+  points: { time: number; values: (number | null)[][] }[];
 }
 
 /** `GET rlocust/metrics`. */
 export interface MetricsResponse {
   metrics: MetricRow[];
+  /** Absent from older servers (the charts are then kept from the polls). */
+  history?: MetricHistory;
 }
 
 /** rlocust's open workload accounting (`GET rlocust/arrivals`'s `arrivals`, the report's `arrivals`). */

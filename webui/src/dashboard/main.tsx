@@ -18,7 +18,7 @@ import { About } from "./about";
 import { Dialog } from "./dialog";
 import { isLateness, LagItem } from "./lag";
 import { ArrivalsTable, isArrivalsResponse } from "../common/arrivals";
-import { MetricSeries, MetricsTab, isMetricsResponse } from "../common/metrics";
+import { MetricSeries, MetricsTab, TokenThroughput, isMetricsResponse } from "../common/metrics";
 import { StatsTab } from "./stats";
 import { load, save } from "../common/store";
 import { isComparison } from "../common/baseline";
@@ -119,6 +119,9 @@ function App({ args }: { args: IndexArgs }) {
   const [metrics, , fetchMetrics] = useOwnRoute("rlocust/metrics", isMetricsResponse, 2000, polled);
   useEffect(() => { fetchMetrics(); }, [state]);
   useEffect(() => {
+    // the server's history of the whole run (a point every 5 s), then, while running, this poll's point; from an
+    // older server, the points of the polls only
+    if (metrics?.history) metricSeries.current.load(metrics.history);
     if (metrics?.metrics.length && LIVE.has(state)) metricSeries.current.push(Date.now() / 1000, metrics.metrics);
   }, [metrics]);
   // rlocust's capacity search (`GET search`: null without one), asked only of a server that has it
@@ -273,6 +276,7 @@ function App({ args }: { args: IndexArgs }) {
             {tab === "stats" && open?.arrivals ? <ArrivalsTable a={open.arrivals} live={open.running ?? LIVE.has(state)} /> : null}
             {tab === "stats" ? <StatsTab rows={stats?.stats ?? []} columns={statColumns} totalNames={totalNames}
               baseline={baseline} /> : null}
+            {tab === "stats" && metrics?.metrics.length ? <TokenThroughput rows={metrics.metrics} /> : null}
             {tab === "charts" ? <Charts data={chart} specs={specs} theme={theme} /> : null}
             {tab === "capacity" && search ? <SearchView s={search} theme={theme} /> : null}
             {tab === "metrics" ? <MetricsTab rows={metrics?.metrics ?? []} series={metricSeries.current} theme={theme} /> : null}
