@@ -208,6 +208,7 @@ pub fn poll_read(
             // initialized (assume_init below), so no uninitialized byte is ever read.
             let spare = unsafe { buf.unfilled_mut() };
             let len = spare.len();
+            // SAFETY: the same room seen as bytes for recvmsg to write into; nothing reads it before it is written.
             let room =
                 unsafe { std::slice::from_raw_parts_mut(spare.as_mut_ptr().cast::<u8>(), len) };
             match tcp.try_io(tokio::io::Interest::READABLE, || {
