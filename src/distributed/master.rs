@@ -530,6 +530,8 @@ impl Master {
             );
             self.roster.set_state(id, NodeState::Missing);
             self.roster.clear_counts(id);
+            // (its requests in flight no longer count; a report when it comes back brings them again)
+            crate::stats::in_flight::worker_left(id);
             if self.dispatcher.is_some() {
                 self.leave(id);
                 if self.plan.enable_rebalancing

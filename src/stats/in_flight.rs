@@ -8,7 +8,7 @@
 //!
 //! At a master the figures are the run's: each worker sends its own with every report (`rlocust_in_flight`:
 //! `{"now": n, "peak": n}`, a key a Locust master ignores), the master keeps the latest per live worker
-//! ([`worker_report`]) and drops a worker's share when it leaves ([`worker_left`]); [`now`] adds them to the
+//! ([`worker_report`]) and drops a worker's share when it leaves or goes missing ([`worker_left`]); [`now`] adds them to the
 //! process's own, and [`peak`] is the highest of the process's own peak, any worker's and the sums seen at the
 //! reports (a burst between two reports shows in its worker's peak). What it must not do: be written by the I/O
 //! threads (a counter they all touch per request cost the engine measurably: bench/simultaneous.py).
