@@ -1,7 +1,8 @@
 """`openai.AsyncOpenAI` streaming inside an ordinary User (rlocust; docs/async.md): the SDK's httpx client runs on
 the process's one asyncio loop. Each completion is reported with `events.request`, and its time to first token
-(as Python saw it) with `rlocust.metric`; for TTFT timed at the wire use the engine's own client
-(examples/llm/chat_stream.py) or `locust.contrib.oai.OpenAIUser`.
+(as Python saw it) with `rlocust.metric`. The client, made in an async on_start, sends on rlocust's engine, so
+its streams are also timed at the wire: `ttft`, `itl`, `e2e`, `output_tokens`, `tpot` under /v1/chat/completions
+(docs/llm.md), next to `python_ttft` for comparison.
 
     OPENAI_API_KEY=x rlocust -f examples/async/openai_async.py -H http://127.0.0.1:8080 -u 10 -r 10 -t 30s --headless
 """

@@ -36,6 +36,19 @@ def metric(metric, value, unit="", name=""):
     _native().log_metric(str(metric), float(value), str(unit), str(name))
 
 
+def httpx_transport(name=None, httpx=None):
+    """An `httpx.AsyncBaseTransport` that sends on rlocust's engine, for `httpx.AsyncClient(transport=...)` (or
+    `AsyncOpenAI(http_client=...)`): each streamed answer is timed at the wire (`ttft`, `itl`, `e2e`,
+    `output_tokens`, `tpot` under `name`, default the URL path) and no request row is recorded. `httpx`: the httpx
+    module to build it for (default `httpx`; openai's `httpx2` too). An AsyncClient made inside an `async def` task
+    or on_start gets one without asking (docs/llm.md)."""
+    from locust import _httpx
+
+    if httpx is None:
+        import httpx
+    return _httpx.async_transport(httpx, _httpx._current_user(), name=name)
+
+
 def main():
     """Console-script entry point: run rlocust with the process's command line and exit with its code."""
     from rlocust._rlocust import run

@@ -530,6 +530,8 @@ impl Master {
             );
             self.roster.set_state(id, NodeState::Missing);
             self.roster.clear_counts(id);
+            // (its requests in flight no longer count; a report when it comes back brings them again)
+            crate::stats::in_flight::worker_left(id);
             if self.dispatcher.is_some() {
                 self.leave(id);
                 if self.plan.enable_rebalancing
@@ -1062,6 +1064,14 @@ impl Master {
                     {
                         self.roster.set_counts(id, counts);
                     }
+                    if let Some(f) = msg.data.get(crate::stats::in_flight::WIRE_KEY) {
+                        let n = |k: &str| {
+                            f.get(k)
+                                .and_then(Value::as_i64)
+                                .map_or(0, |v| v.max(0) as u64)
+                        };
+                        crate::stats::in_flight::worker_report(id, n("now"), n("peak"));
+                    }
                 } else {
                     log::info(
                         "locust.runners",
@@ -1088,6 +1098,14 @@ impl Master {
                     if let Some(counts) = msg.data.get("user_classes_count").and_then(Value::as_map)
                     {
                         self.roster.set_counts(id, counts);
+                    }
+                    if let Some(f) = msg.data.get(crate::stats::in_flight::WIRE_KEY) {
+                        let n = |k: &str| {
+                            f.get(k)
+                                .and_then(Value::as_i64)
+                                .map_or(0, |v| v.max(0) as u64)
+                        };
+                        crate::stats::in_flight::worker_report(id, n("now"), n("peak"));
                     }
                 } else {
                     Self::send_on(conn, kind::QUIT, Value::Nil, id, Priority::Control);

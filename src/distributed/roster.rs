@@ -256,6 +256,8 @@ impl Roster {
     }
 
     pub fn remove(&mut self, id: &str) -> Option<Worker> {
+        // (its requests in flight are no longer the run's)
+        crate::stats::in_flight::worker_left(id);
         let i = self.by_id.remove(id)?;
         self.forget_counts(i);
         let w = self.slots[i].take()?;

@@ -559,6 +559,17 @@ impl Worker {
         let total: u64 = counts.iter().map(|c| c.1).sum();
         data.push(("user_classes_count".into(), Self::counts_value(&counts)));
         data.push(("user_count".into(), Value::from_u64(total)));
+        // (this worker's requests in flight: a master adds them up, stats::in_flight; Locust's ignores the key)
+        data.push((
+            crate::stats::in_flight::WIRE_KEY.into(),
+            Value::map([
+                ("now", Value::from_u64(crate::stats::in_flight::local())),
+                (
+                    "peak",
+                    Value::from_u64(crate::stats::in_flight::local_peak()),
+                ),
+            ]),
+        ));
         if crate::runner::open::tally().active() {
             let delta = crate::runner::open::tally().take_delta(crate::runner::open::gauges());
             data.push(("arrivals".into(), super::open_wire::encode_delta(&delta)));

@@ -109,7 +109,7 @@ impl Recorder {
     /// that ended cleanly.
     pub fn stream(&self, name: &str, t: &http::Timings, m: &http::Marks) {
         let now = crate::log::now();
-        // from the request sent (the call's start where that is unknown: HTTP/2)
+        // from the request sent (the call's start where that is unknown)
         let from = t.sent.unwrap_or(t.start);
         let since =
             |i: std::time::Instant| i.saturating_duration_since(from).as_secs_f64() * 1000.0;

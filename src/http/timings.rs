@@ -21,8 +21,8 @@ pub struct Timings {
     /// TLS handshake done, if the call opened it; `None` when it reused one.
     pub connected: Option<Instant>,
     pub secured: Option<Instant>,
-    /// When the final request had been written to its connection (`None` when unknown: HTTP/2, or no request
-    /// went out).
+    /// When the final request had been written to its connection (over HTTP/2, its END_STREAM frame); `None`
+    /// when unknown or no request went out.
     pub sent: Option<Instant>,
     /// When the final response's head had arrived (as the kernel stamped its packets, where it does); `None`
     /// when the call ended without a response.

@@ -757,7 +757,7 @@ fn users_and_state(w: &mut Writer, x: &Exposition<'_>) {
         "rlocust_requests_in_flight",
         Kind::Gauge,
         None,
-        "Requests this process has handed to its engine and not yet completed.",
+        "Requests handed to the engine and not yet completed: this process's, at a master its live workers' sum.",
     );
     w.sample(
         "rlocust_requests_in_flight",
@@ -768,7 +768,7 @@ fn users_and_state(w: &mut Writer, x: &Exposition<'_>) {
         "rlocust_requests_in_flight_peak",
         Kind::Gauge,
         None,
-        "The most requests this process had in flight at once since it started.",
+        "The most requests in flight at once since the start (at a master: also the workers' summed reports).",
     );
     w.sample(
         "rlocust_requests_in_flight_peak",

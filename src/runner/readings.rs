@@ -11,8 +11,8 @@
 use crate::runner::open;
 use crate::stats::{RequestStats, Snapshot, lateness};
 
-/// Requests handed to the engine and not yet handed back (this process's; a master does not add up its
-/// workers').
+/// Requests handed to the engine and not yet handed back (this process's, and at a master its live workers' as
+/// they last reported: `stats::in_flight`).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct InFlight {
     pub now: u64,

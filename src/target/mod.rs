@@ -172,7 +172,7 @@ pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
 /// `rlocust-target --help`.
 pub const USAGE: &str = "\
 Usage: rlocust-target [--port N] [--max-seconds N] [--llm-ttft-ms MS] [--llm-itl-ms MS] [--llm-tokens N]
-                      [--llm-slots N] [--capacity-slots N] [--capacity-service-ms MS]
+                      [--llm-slots N] [--capacity-slots N] [--capacity-service-ms MS] [--h2c]
 
 The loopback HTTP server of rlocust's demo and tests. It listens on 127.0.0.1 only, prints
 \"rlocust-target listening on http://127.0.0.1:PORT\" and serves until SIGINT or SIGTERM.
@@ -189,6 +189,8 @@ Options:
   --capacity-slots N, --capacity-service-ms MS
                    the pool of /capacity: N slots (8), each request holding one for MS (25); true capacity
                    N / MS x 1000 per second (320/s); /capacity/{slots}/{service_ms} names any other pool
+  --h2c            speak HTTP/2 by prior knowledge (h2c) only, as `rlocust --http2` does on plain http:// URLs
+                   (the same endpoints; for HTTP/2 streams timed at the wire)
   -h, --help       show this help and exit
 
 Endpoints: / /hello /world /json /items/{id} /status/{code} /delay/{ms} /bytes/{n} /echo
@@ -207,6 +209,8 @@ pub enum Command {
         max_seconds: Option<f64>,
         llm: llm::Schedule,
         capacity: capacity::Defaults,
+        /// `--h2c`: HTTP/2 by prior knowledge only.
+        h2c: bool,
     },
 }
 
@@ -216,10 +220,15 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
     let mut max_seconds = None;
     let mut llm = llm::Schedule::default();
     let mut capacity = capacity::Defaults::default();
+    let mut h2c = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "-h" || a == "--help" {
             return Ok(Command::Help);
+        }
+        if a == "--h2c" {
+            h2c = true;
+            continue;
         }
         let value = it.next().map(|v| v.parse::<f64>());
         match (a.as_str(), value) {
@@ -259,6 +268,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
         max_seconds,
         llm,
         capacity,
+        h2c,
     })
 }
 
@@ -274,9 +284,11 @@ pub fn main(args: &[String]) -> i32 {
             max_seconds,
             llm,
             capacity,
+            h2c,
         }) => {
             llm::set_defaults(llm);
             capacity::set_defaults(capacity);
+            H2C.store(h2c, std::sync::atomic::Ordering::Relaxed);
             run_blocking_for(&format!("127.0.0.1:{port}"), max_seconds)
         }
         Err(line) => {
@@ -318,6 +330,11 @@ async fn run(addr: &str, max_seconds: Option<f64>) -> std::io::Result<()> {
     let shutdown = async move {
         let _ = rx.await;
     };
+    if H2C.load(std::sync::atomic::Ordering::Relaxed) {
+        tokio::spawn(serve_h2c(listener));
+        wait_for_stop(max_seconds).await;
+        return Ok(());
+    }
     let server = tokio::spawn(async move {
         axum::serve(listener, router())
             .with_graceful_shutdown(shutdown)
@@ -328,6 +345,26 @@ async fn run(addr: &str, max_seconds: Option<f64>) -> std::io::Result<()> {
     // Idle keep-alive connections must not hold the process: give in-flight requests 2 s.
     let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
     Ok(())
+}
+
+/// `--h2c`: every connection speaks HTTP/2 by prior knowledge (the client's preface first), on the same router.
+static H2C: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Serves `listener` in HTTP/2 by prior knowledge only, until the process ends (its connections with it).
+async fn serve_h2c(listener: tokio::net::TcpListener) {
+    let service = hyper_util::service::TowerToHyperService::new(router());
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let service = service.clone();
+        tokio::spawn(async move {
+            let _ = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                .await;
+        });
+    }
 }
 
 async fn wait_for_stop(max_seconds: Option<f64>) {
@@ -1010,6 +1047,7 @@ mod tests {
                 max_seconds: None,
                 llm: llm::Schedule::default(),
                 capacity: capacity::Defaults::default(),
+                h2c: false,
             })
         );
         assert_eq!(
@@ -1019,6 +1057,7 @@ mod tests {
                 max_seconds: Some(1.5),
                 llm: llm::Schedule::default(),
                 capacity: capacity::Defaults::default(),
+                h2c: false,
             })
         );
         assert_eq!(
@@ -1041,6 +1080,7 @@ mod tests {
                     slots: 4,
                     service_ms: 2.5
                 },
+                h2c: false,
             })
         );
         for bad in [

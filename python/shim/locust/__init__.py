@@ -28,6 +28,12 @@ if not os.getenv("LOCUST_SKIP_MONKEY_PATCH", None):
 
         _urllib3_patch.install()
 
+# httpx's and httpx2's AsyncClient made inside a user's coroutine code sends on the engine (its streams timed at the
+# wire), when the locustfile imports them
+from . import _httpx  # noqa: E402
+
+_httpx.install()
+
 from .event import Events
 
 # The one Events instance of the process; created before the other submodules are imported, since some of them

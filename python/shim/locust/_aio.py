@@ -177,9 +177,10 @@ class _Scopes:
     one), its driver, and the asyncio tasks its coroutines started that are still running: `kept` (started by
     on_start, cancelled when the user stops) and `task` (started by the task running now, cancelled when it ends)."""
 
-    __slots__ = ("context", "driver", "keeping", "kept", "task")
+    __slots__ = ("context", "driver", "keeping", "kept", "task", "user")
 
-    def __init__(self, g):
+    def __init__(self, g, user=None):
+        self.user = user  # (whose coroutines these are: an httpx client made in them sends as this user, `_httpx`)
         self.kept = self.task = None  # (made when a first task is started: most users start none)
         self.keeping = False  # on_start runs: the tasks it starts go to `kept`
         self.driver = _Driver(g)
@@ -217,7 +218,7 @@ def run(user, coro, keep=False):
     d = user.__dict__
     scopes = d.get("_rlocust_aio")
     if scopes is None or scopes.driver.greenlet is not me:
-        scopes = d["_rlocust_aio"] = _Scopes(me)
+        scopes = d["_rlocust_aio"] = _Scopes(me, user)
     driver = scopes.driver
     scopes.keeping = keep
     driver.killed = None

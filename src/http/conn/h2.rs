@@ -6,16 +6,24 @@
 //! chunked body, so content decoding, the body limit, status rules and failure texts are the locustfile's
 //! client's, exactly as over HTTP/1.1; the head it returns is then replaced by the real HTTP/2 header list.
 //!
+//! Its body is watched as an HTTP/1.1 one is (`events`: a call that streams, or an event stream), each DATA frame
+//! timed when its bytes reached the socket (`frames`), and the request sent when its END_STREAM frame was written.
+//! The body is read whole before the call returns, `stream=True` or not.
+//!
 //! NOTE (timeouts): as over HTTP/1.1, the connect timeout bounds TCP, TLS and the HTTP/2 preface, the read
 //! timeout bounds the wait for the response head and then each wait for a DATA frame.
+use super::frames::{Log, Stamped};
 use super::{Failed, RawResponse, Stream, read_error};
 use crate::http::HttpError;
+use crate::http::events::{Framing, Watch};
 use crate::http::wire::{self, Reader, Step};
 use bytes::{Bytes, BytesMut};
 use h2::client::SendRequest;
 use http::{HeaderMap, HeaderValue, Request, Uri};
+use parking_lot::Mutex;
 use std::future::poll_fn;
 use std::io;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Per-stream and per-connection receive windows: large enough that a big body on loopback is not held back by
@@ -33,9 +41,17 @@ fn connection_specific(name: &http::HeaderName) -> bool {
         || name.as_str() == "proxy-connection"
 }
 
+/// A request handle to an HTTP/2 connection and the stamps of its frames (`frames`).
+#[derive(Clone)]
+pub(super) struct Handle {
+    send: SendRequest<Bytes>,
+    log: Arc<Mutex<Log>>,
+}
+
 /// The HTTP/2 client handshake on an open connection; the connection's frames are then driven by a task of its
-/// own until every handle of it is dropped.
-pub(super) async fn handshake(stream: Stream) -> Result<SendRequest<Bytes>, HttpError> {
+/// own until every handle of it is dropped, and stamped as they pass (`frames`).
+pub(super) async fn handshake(stream: Stream) -> Result<Handle, HttpError> {
+    let (stream, log) = Stamped::new(stream);
     let mut builder = h2::client::Builder::new();
     builder
         .enable_push(false)
@@ -47,7 +63,7 @@ pub(super) async fn handshake(stream: Stream) -> Result<SendRequest<Bytes>, Http
             tokio::spawn(async move {
                 let _ = connection.await;
             });
-            Ok(send)
+            Ok(Handle { send, log })
         }
         Err(e) => {
             let e = io_error(e);
@@ -97,10 +113,8 @@ fn protocol_failure(e: &h2::Error) -> bool {
 }
 
 /// One request and its response on an HTTP/2 connection.
-pub(super) async fn attempt(
-    send: SendRequest<Bytes>,
-    call: &super::Call<'_>,
-) -> Result<RawResponse, Failed> {
+pub(super) async fn attempt(handle: Handle, call: &super::Call<'_>) -> Result<RawResponse, Failed> {
+    let Handle { send, log } = handle;
     let mut reader = wire::reader(call.dialect, call.ctx.clone());
     let read_limit = call.timeouts.read;
     let head_deadline = read_limit.map(|t| tokio::time::Instant::now() + t);
@@ -129,6 +143,11 @@ pub(super) async fn attempt(
             let early = retryable(&e) || e.is_go_away() || !e.is_reset();
             return Err(failed(fail_io(&reader, io_error(e)), early));
         }
+    };
+    // the stream's stamps are forgotten however this attempt ends
+    let stamps = Claim {
+        log: &log,
+        id: u32::from(response.stream_id()),
     };
     // the body, as the peer's flow-control window allows, on a task of its own: a server may answer before it
     // has read the whole body (e.g. 413), and then the answer counts and the rest is dropped with the stream
@@ -173,17 +192,45 @@ pub(super) async fn attempt(
             return Err(f);
         }
     };
-    let head_at = Instant::now();
+    let now = Instant::now();
+    let (head_at, sent) = stamps.head();
+    let head_at = head_at.unwrap_or(now);
     let mut body_at = None;
+    // when the bytes the reader holds arrived (the latest DATA frame it got)
+    let mut read_at = head_at;
+    let mut watch: Option<Box<Watch>> = None;
     let (parts, mut data) = response.into_parts();
     let mut buf = BytesMut::with_capacity(512);
     synthetic_head(&mut buf, parts.status, &parts.headers);
     let mut ended = false;
     let complete = loop {
         match reader.feed(&mut buf) {
-            Ok(Step::More) => {}
-            Ok(Step::Head) => continue,
-            Ok(Step::Done(c)) => break c,
+            Ok(Step::More) => {
+                if let Some(w) = watch.as_mut() {
+                    w.grown(reader.body_so_far(), read_at);
+                }
+            }
+            Ok(Step::Head) => {
+                // watched as over HTTP/1.1: a call that streams, or an event stream
+                let framing = Framing::of(
+                    parts
+                        .headers
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok()),
+                );
+                if call.watch || framing.is_events() {
+                    watch = Some(Box::new(Watch::new(framing)));
+                }
+                continue;
+            }
+            Ok(Step::Done(c)) => {
+                if let Some(w) = watch.as_mut() {
+                    let end = stamps.finish().unwrap_or(read_at).max(read_at);
+                    w.grown(c.encoded.as_deref().unwrap_or(&c.body), read_at);
+                    w.end(end);
+                }
+                break c;
+            }
             Err(e) => return Err(failed(read_error(e, reader.head()), false)),
         }
         if ended {
@@ -208,7 +255,8 @@ pub(super) async fn attempt(
             Some(Ok(chunk)) => {
                 let _ = data.flow_control().release_capacity(chunk.len());
                 if !chunk.is_empty() {
-                    body_at.get_or_insert_with(Instant::now);
+                    read_at = stamps.take(chunk.len()).unwrap_or_else(Instant::now);
+                    body_at.get_or_insert(read_at);
                     buf.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
                     buf.extend_from_slice(&chunk);
                     buf.extend_from_slice(b"\r\n");
@@ -238,9 +286,35 @@ pub(super) async fn attempt(
         tail: None,
         body_at,
         setup: None,
-        marks: None,
-        sent: None,
+        marks: watch.map(|w| Box::new(w.into_marks())),
+        sent,
     })
+}
+
+/// One stream's stamps in its connection's [`Log`], forgotten when the attempt ends (`Drop`).
+struct Claim<'a> {
+    log: &'a Mutex<Log>,
+    id: u32,
+}
+
+impl Claim<'_> {
+    fn head(&self) -> (Option<Instant>, Option<Instant>) {
+        self.log.lock().head(self.id)
+    }
+
+    fn take(&self, n: usize) -> Option<Instant> {
+        self.log.lock().take(self.id, n)
+    }
+
+    fn finish(&self) -> Option<Instant> {
+        self.log.lock().finish(self.id)
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.log.lock().finish(self.id);
+    }
 }
 
 /// The response head as the HTTP/1.1 reader takes it: the status and headers, the body chunked (HTTP/2 frames

@@ -29,6 +29,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use url::Url;
 
+mod frames;
 mod h2;
 mod stamp;
 
@@ -212,7 +213,7 @@ pub struct Pool {
 
 struct H2Conn {
     key: Key,
-    send: ::h2::client::SendRequest<Bytes>,
+    send: h2::Handle,
     used: Instant,
 }
 
@@ -223,7 +224,7 @@ impl Pool {
     }
 
     /// A handle to the user's HTTP/2 connection for `key`, if it has one that was used recently.
-    fn h2(&self, key: &Key) -> Option<::h2::client::SendRequest<Bytes>> {
+    fn h2(&self, key: &Key) -> Option<h2::Handle> {
         let mut conns = self.h2.lock();
         conns.retain(|c| c.used.elapsed() < IDLE_TIMEOUT);
         let c = conns.iter_mut().rev().find(|c| &c.key == key)?;
@@ -231,7 +232,7 @@ impl Pool {
         Some(c.send.clone())
     }
 
-    fn put_h2(&self, key: Key, send: ::h2::client::SendRequest<Bytes>) {
+    fn put_h2(&self, key: Key, send: h2::Handle) {
         let mut conns = self.h2.lock();
         if conns.len() >= MAX_IDLE {
             conns.remove(0);
@@ -301,7 +302,8 @@ pub struct RawResponse {
     /// What its body showed as it arrived (`events`), when it was watched: a call with `stream=True`, or an
     /// event stream. A streamed response's marks stay with its [`Tail`] until the body ends.
     pub marks: Option<Box<Marks>>,
-    /// When the request's last byte had been written to the connection (`None` where unknown: HTTP/2).
+    /// When the request's last byte had been written to the connection (over HTTP/2, its END_STREAM frame:
+    /// `frames`); `None` where unknown.
     pub sent: Option<Instant>,
 }
 

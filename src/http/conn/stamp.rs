@@ -11,8 +11,9 @@
 //! clock and is used only when it is plausible (not negative, under [`MAX_LAG`]): a clock step between the
 //! packet and the read cannot distort a response time by more than the lag it removes.
 //!
-//! Fallback: TLS and HTTP/2 connections, other systems, and sockets that refuse the option have no stamp, and
-//! their response ends when the read returns (as before, and as under Locust, whose timer also includes its own
+//! HTTP/2 over plain TCP reads through [`poll_read`] (the connection's task, `frames`): its frames carry the stamps,
+//! which its streams' metrics use. Fallback: TLS connections, HTTP/2's request rows, other systems, and sockets that
+//! refuse the option have no stamp, and their response ends when the read returns (as before, and as under Locust, whose timer also includes its own
 //! scheduling). Cost: one `recvmsg` instead of one `read`, a `clock_gettime` (vDSO) per read.
 use bytes::{BufMut, BytesMut};
 use std::io;
@@ -186,6 +187,52 @@ pub async fn read(
         let mut tcp = tcp;
         buf.reserve(room);
         Ok((tcp.read_buf(buf).await?, None))
+    }
+}
+
+/// [`read`] for a reader driven by polls (the HTTP/2 connection's task, `frames`): fills `buf` with what `tcp`
+/// has; the socket wait of the last byte read, when the kernel said.
+pub fn poll_read(
+    tcp: &mut TcpStream,
+    cx: &mut std::task::Context<'_>,
+    buf: &mut tokio::io::ReadBuf<'_>,
+) -> std::task::Poll<io::Result<Option<Duration>>> {
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    {
+        loop {
+            std::task::ready!(tcp.poll_read_ready(cx))?;
+            // SAFETY: the kernel writes at most `len` bytes into the unfilled room; only those are marked
+            // initialized (assume_init below), so no uninitialized byte is ever read.
+            let spare = unsafe { buf.unfilled_mut() };
+            let len = spare.len();
+            // SAFETY: the same room seen as bytes for recvmsg to write into; nothing reads it before it is written.
+            let room =
+                unsafe { std::slice::from_raw_parts_mut(spare.as_mut_ptr().cast::<u8>(), len) };
+            match tcp.try_io(tokio::io::Interest::READABLE, || {
+                sys::recv(sys::fd(tcp), room)
+            }) {
+                Ok((n, lag)) => {
+                    // SAFETY: recvmsg initialized the first `n` bytes of the unfilled room.
+                    unsafe { buf.assume_init(n) };
+                    buf.advance(n);
+                    return std::task::Poll::Ready(Ok(lag));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return std::task::Poll::Ready(Err(e)),
+            }
+        }
+    }
+    #[cfg(not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )))]
+    {
+        use tokio::io::AsyncRead;
+        std::task::ready!(std::pin::Pin::new(tcp).poll_read(cx, buf))?;
+        std::task::Poll::Ready(Ok(None))
     }
 }
 

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 import httpx
 from openai import OpenAI
 
+from locust import _httpx
 from locust.user import User
 
 if "OPENAI_API_KEY" not in os.environ:
@@ -65,39 +66,15 @@ class _EngineTransport(httpx.BaseTransport):
         self._session = HttpSession("", None, user)
 
     def handle_request(self, request):
-        # (the engine sets the host, the length and the encodings it decodes)
-        headers = {k: v for k, v in request.headers.items()
-                   if k.lower() not in ("host", "content-length", "accept-encoding")}
         body = request.read()
         response = self._session.request(
             request.method, str(request.url), name=self._owner.request_name or request.url.path,
-            catch_response=True, data=body, headers=headers, stream=_asks_stream(body), allow_redirects=False,
-            timeout=_timeout(request))
+            catch_response=True, data=body, headers=_httpx.sent_headers(request), stream=_httpx.asks_stream(body),
+            allow_redirects=False, timeout=_httpx.timeout_of(request))
         if not response.status_code:
-            error = response.error
-            cls = httpx.TimeoutException if "Timeout" in type(error).__name__ else httpx.ConnectError
-            raise cls(str(error), request=request)
-        # the engine decoded the body already: httpx must not decode it again
-        kept = [(k, v) for k, v in response.headers.items()
-                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
-        return httpx.Response(response.status_code, headers=kept, stream=_EngineBody(response), request=request)
-
-
-def _asks_stream(body):
-    """Whether the call asks for a streamed answer (`"stream": true` in its JSON body): it is then read as it
-    arrives; any other answer is read whole (an event stream is still watched)."""
-    if b'"stream"' not in body:
-        return False
-    try:
-        return json.loads(body).get("stream") is True
-    except (ValueError, AttributeError):
-        return False
-
-
-def _timeout(request):
-    t = request.extensions.get("timeout") or {}
-    connect, read = t.get("connect"), t.get("read")
-    return None if connect is None and read is None else (connect, read)
+            _httpx.raise_failed(httpx, response, request)
+        return httpx.Response(response.status_code, headers=_httpx.kept_headers(response),
+                              stream=_EngineBody(response), request=request)
 
 
 class OpenAIClient(OpenAI):
