@@ -45,8 +45,8 @@ impl PyTokenizer {
 
     /// The file it was read from.
     #[getter]
-    fn path(&self) -> PathBuf {
-        self.inner.path().to_path_buf()
+    fn path(&self) -> String {
+        self.inner.path().display().to_string()
     }
 
     /// The size of the vocabulary, added tokens included.

@@ -135,7 +135,10 @@ mod tests {
     #[test]
     fn a_missing_or_broken_file_is_one_line_naming_it() {
         let e = load(Path::new("/nonexistent/tok.json")).unwrap_err();
-        assert!(e.contains("/nonexistent/tok.json") && !e.contains('\n'), "{e}");
+        assert!(
+            e.contains("/nonexistent/tok.json") && !e.contains('\n'),
+            "{e}"
+        );
         let dir = std::env::temp_dir().join(format!("rlocust-tok-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("tokenizer.json");
