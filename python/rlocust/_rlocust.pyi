@@ -25,6 +25,7 @@ __all__ = [
     "Session",
     "Spawn",
     "Stop",
+    "TextPipe",
     "Tokenizer",
     "Web",
     "WebRequest",
@@ -196,6 +197,20 @@ class Tokenizer:
     def synthetic_text(self, tokens: int, seed: int) -> str:
         """A text of plain words of exactly `tokens` tokens, the same for the same `seed` (ValueError when it
         cannot be made)."""
+
+@final
+class TextPipe:
+    """`Tokenizer.synthetic_text` made ahead on a thread of its own: texts are taken in the order they were asked
+    for (`rlocust.llm.synthetic` asks a few items ahead)."""
+
+    def __new__(cls, tokenizer: Tokenizer) -> Self: ...
+    def ask(self, tokens: int, seed: int) -> None:
+        """Ask for a text of exactly `tokens` tokens from `seed` (ValueError once closed)."""
+    def take(self) -> str:
+        """The next text asked for, waiting for it with the GIL released; ValueError when it could not be made or
+        nothing was asked."""
+    def close(self) -> None:
+        """Stop the thread (texts not taken are dropped)."""
 
 # ---- HTTP ----------------------------------------------------------------------------------------------------
 

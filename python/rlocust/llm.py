@@ -9,11 +9,13 @@
 - `Conversation`: a multi-turn chat that carries its history (`.messages` for the OpenAI API).
 
 Iterators here are safe to share between users (module level `prompts = synthetic(...)`, `next(prompts)` in a
-task): each `next` takes a lock only to draw its lengths and seed; the text is made in Rust with the GIL released.
+task): `synthetic`'s texts are made a few items ahead on a Rust thread of its own (the GIL released), so `next`
+usually only draws the lengths of a later item and takes a finished text.
 """
 
 from __future__ import annotations
 
+import collections
 import csv
 import json
 import os
@@ -67,6 +69,13 @@ def _tokenizer(tokenizer) -> Tokenizer:
     return Tokenizer(os.fspath(tokenizer))
 
 
+def _json(text: str, what: str):
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise ValueError(f"{what}: not JSON ({e})") from None
+
+
 def parse_data(data) -> dict[str, int]:
     """GuideLLM's `--data` for synthetic prompts, as a string `"prompt_tokens=256,output_tokens=128"` (or its JSON
     form) or a dict, checked: an unknown key, a value that is not a whole number, or a missing `prompt_tokens` is
@@ -74,10 +83,7 @@ def parse_data(data) -> dict[str, int]:
     if isinstance(data, str):
         text = data.strip()
         if text.startswith("{"):
-            try:
-                data = json.loads(text)
-            except ValueError as e:
-                raise ValueError(f"synthetic data {text!r}: not JSON ({e})") from None
+            data = _json(text, f"synthetic data {text!r}")
         else:
             pairs = {}
             for part in filter(None, (p.strip() for p in text.replace("\n", ",").split(","))):
@@ -157,30 +163,44 @@ class synthetic:  # noqa: N801 - used as a function: `prompts = synthetic(...)`
         self._prefix_rng = random.Random(self.seed + 3)
         self._round_robin = prefix_order == "round_robin"
         self._served = 0
+        self._drawn = 0
         prefix_tokens = self.data.get("prefix_tokens", 0)
         count = self.data.get("prefix_count", 1) if prefix_tokens else 0
         prefix_seeds = random.Random(self.seed + 4)
         self.prefixes = [self.tokenizer.synthetic_text(prefix_tokens, prefix_seeds.getrandbits(64))
                          for _ in range(count)]
         self.prefix_tokens = prefix_tokens if count else 0
+        # the texts are made AHEAD items in advance on a Rust thread of their own, in the order they are drawn
+        self._pipe = _native().TextPipe(self.tokenizer)
+        self._pending = collections.deque(self._draw() for _ in range(self.AHEAD))
+
+    AHEAD = 8
+
+    def _draw(self):
+        """The next item's lengths, words' seed and prefix, its text asked of the pipe."""
+        n = next(self._prompt_lengths)
+        out = next(self._output_lengths)
+        text_seed = self._text_seeds.getrandbits(64)
+        index = None
+        if self.prefixes:
+            if self._round_robin:
+                index = self._drawn % len(self.prefixes)
+            else:
+                index = self._prefix_rng.randrange(len(self.prefixes))
+        self._drawn += 1
+        self._pipe.ask(n, text_seed)
+        return n, out, index
 
     def __iter__(self):
         return self
 
     def __next__(self) -> Item:
         with self._lock:
-            n = next(self._prompt_lengths)
-            out = next(self._output_lengths)
-            text_seed = self._text_seeds.getrandbits(64)
-            index = None
-            if self.prefixes:
-                if self._round_robin:
-                    index = self._served % len(self.prefixes)
-                else:
-                    index = self._prefix_rng.randrange(len(self.prefixes))
+            n, out, index = self._pending.popleft()
+            self._pending.append(self._draw())
+            prompt = self._pipe.take()
             self._served += 1
-        return Item(self.tokenizer.synthetic_text(n, text_seed), n, out,
-                    self.prefixes[index] if index is not None else None, self.prefix_tokens, index)
+        return Item(prompt, n, out, self.prefixes[index] if index is not None else None, self.prefix_tokens, index)
 
 
 # ---- the replay row's lengths --------------------------------------------------------------------------------
@@ -241,19 +261,9 @@ def _records(path: str):
         raise OSError(f"dataset {path}: {e.strerror or e}") from None
     stripped = text.lstrip()
     if stripped.startswith("["):
-        try:
-            records = json.loads(text)
-        except ValueError as e:
-            raise ValueError(f"dataset {path}: not JSON ({e})") from None
-        return records
-    records = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except ValueError as e:
-                raise ValueError(f"dataset {path}: line {number} is not JSON ({e})") from None
-    return records
+        return _json(text, f"dataset {path}")
+    return [_json(line, f"dataset {path}: line {number}") for number, line in enumerate(text.splitlines(), 1)
+            if line.strip()]
 
 
 def _sharegpt_turns(record) -> list[tuple[str, str]]:

@@ -1,13 +1,15 @@
 //! Hugging Face tokenizers (a `tokenizer.json`, through the `tokenizers` crate): loaded once per path and shared,
 //! counting, encoding and decoding text with no Python involved.
 //!
-//! Who calls it: `py` (`rlocust.llm.Tokenizer` and the synthetic prompts, whose exact-count texts `synth` makes), and the engine's stream recorder
+//! Who calls it: `py` (`rlocust.llm.Tokenizer` and the synthetic prompts), and the engine's stream recorder
 //! with `--tokenizer` (a stream's content and a request's prompt counted off the Python thread). What it must not
 //! do: fetch anything (a path on disk only: no hub downloads, the crate's `http` feature is off), or hold the GIL.
 //!
 //! Counting is what the Python `tokenizers` package gives for `len(tok.encode(text, add_special_tokens=False).ids)`:
 //! the same crate, the same file; no special tokens are added (a prompt's count is the text's, as GuideLLM counts
 //! it).
+//!
+//! `synth` makes the synthetic prompts' texts, of exactly the count asked.
 pub mod synth;
 
 use std::collections::HashMap;

@@ -189,7 +189,9 @@ def test_the_python_threads_cost_per_prompt_is_reported(probe):
     # printed for the docs (pytest -s); no timing assertion
     for path in TOKENIZERS:
         costs = probe[1]["tokenizers"][path]["us_per_prompt"]
-        print(f"{Path(path).parent.name}: " + ", ".join(f"{n} tokens {us:.0f} us/prompt" for n, us in costs.items()))
+        for n, us in costs.items():
+            print(f"{Path(path).parent.name} {n} tokens: next() back to back {us['back_to_back']:.0f} us, "
+                  f"one per 10 ms request {us['paced']:.0f} us; synthetic_text {us['made']:.0f} us")
         assert set(costs) == {"256", "2048"}
 
 
