@@ -9,8 +9,8 @@
 //! tokenizer (as the first word and after a space), words are drawn until the sum is the one asked (the last gap
 //! filled by a word of exactly that many tokens), and the text is counted. When the sum is not the count (a
 //! tokenizer whose merges cross spaces, a normalizer that changes them), a general path takes over: encode a longer
-//! text, decode its first N ids, count, try the cuts next to N, then append single-token words one by one while
-//! counting, until the count is N.
+//! text, decode its first N ids, count, try the cuts next to N, then append single-token words (and, when they do
+//! not fit, pieces of the vocabulary) one by one while counting, until the count is N.
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -492,9 +492,10 @@ fn general(tok: &Tokenizer, table: &WordTable, n: usize, rng: &mut Rng) -> Resul
         table.ones.clone()
     };
     let (mut text, mut c) = below;
-    let mut tries = 0usize;
-    while c < n && tries < 4 * n + 64 {
-        tries += 1;
+    // (each loop ends once it has made no progress for a while: every step it keeps adds tokens)
+    let mut stuck = 0usize;
+    while c < n && stuck < 64 {
+        stuck += 1;
         let w = WORDS[fillers[rng.below(fillers.len())]];
         let next = if text.is_empty() {
             w.to_string()
@@ -503,8 +504,27 @@ fn general(tok: &Tokenizer, table: &WordTable, n: usize, rng: &mut Rng) -> Resul
         };
         let nc = tok.count(&next)?;
         if nc > c && nc <= n {
-            text = next;
-            c = nc;
+            (text, c, stuck) = (next, nc, 0);
+        }
+    }
+    // then pieces of the vocabulary (a tokenizer where no plain word is one token, e.g. a text must start with a
+    // prefix piece), appended as they decode, with or without a space
+    let vocab = tok.vocab_size().max(1);
+    stuck = 0;
+    while c < n && stuck < 2000 {
+        stuck += 1;
+        let Ok(piece) = tok.decode(&[rng.below(vocab) as u32]) else {
+            continue;
+        };
+        if piece.trim().is_empty() {
+            continue;
+        }
+        for next in [format!("{text}{piece}"), format!("{text} {piece}")] {
+            let nc = tok.count(&next)?;
+            if nc > c && nc <= n {
+                (text, c, stuck) = (next, nc, 0);
+                break;
+            }
         }
     }
     if c == n {

@@ -75,6 +75,11 @@ for path in spec["tokenizers"]:
         made = (time.perf_counter() - direct) / 20 * 1e6
         res["us_per_prompt"][str(n)] = {"back_to_back": back_to_back, "paced": spent / 50 * 1e6, "made": made}
 
+out["other_kinds"] = {}
+for path in spec["other_kinds"]:
+    tok = llm.Tokenizer(path)
+    out["other_kinds"][path] = {str(n): tok.synthetic_text(n, n) for n in spec["other_lengths"]}
+
 jsonl = llm.dataset(spec["jsonl"])
 out["jsonl"] = [[i.prompt, i.prompt_tokens, i.output_tokens] for i in (next(jsonl) for _ in range(4))]
 out["jsonl_len"] = len(jsonl)

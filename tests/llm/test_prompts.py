@@ -25,6 +25,46 @@ EXAMPLES = HERE.parents[1] / "examples" / "llm"
 TOKENIZERS = [str(HERE / "tokenizers" / d / "tokenizer.json") for d in ("byte-level", "metaspace")]
 LENGTHS = [1, 2, 3, 4, 5, 7, 8, 13, 16, 31, 32, 33, 64, 100, 127, 128, 255, 256, 257, 500, 511, 512, 1000, 1023,
            1024, 2047, 2048, 3000, 4095, 4096]
+OTHER_LENGTHS = [1, 2, 3, 5, 17, 64, 255, 1000, 2048]
+
+
+def _train_other_kinds(out: Path) -> list[str]:
+    """Small tokenizers of the other kinds a hidden one may be, trained here on a few of the repository's docs:
+    SentencePiece-style BPE with no pre-tokenizer and byte fallback (Llama-2, Mistral v0.1), Unigram with Metaspace,
+    BERT's WordPiece, GPT-2's byte level with a prefix space."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    files = [str(HERE.parents[1] / "docs" / f) for f in ("llm.md", "observability.md", "capacity.md")]
+    made = []
+
+    def keep(tok, name, trainer):
+        tok.train(files, trainer)
+        (out / name).mkdir()
+        tok.save(str(out / name / "tokenizer.json"))
+        made.append(str(out / name / "tokenizer.json"))
+
+    spm = Tokenizer(models.BPE(byte_fallback=True, unk_token="<unk>", fuse_unk=True))
+    spm.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")])
+    spm.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse(),
+                                     decoders.Strip(" ", 1, 0)])
+    keep(spm, "sentencepiece-bpe", trainers.BpeTrainer(
+        vocab_size=1200, special_tokens=["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]))
+    uni = Tokenizer(models.Unigram())
+    uni.normalizer = normalizers.NFKC()
+    uni.pre_tokenizer = pre_tokenizers.Metaspace()
+    uni.decoder = decoders.Metaspace()
+    keep(uni, "unigram", trainers.UnigramTrainer(vocab_size=800, special_tokens=["<unk>"], unk_token="<unk>"))
+    wp = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    wp.normalizer = normalizers.BertNormalizer(lowercase=True)
+    wp.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    wp.decoder = decoders.WordPiece()
+    keep(wp, "wordpiece", trainers.WordPieceTrainer(vocab_size=800, special_tokens=["[UNK]", "[CLS]", "[SEP]"]))
+    gpt2 = Tokenizer(models.BPE())
+    gpt2.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    gpt2.decoder = decoders.ByteLevel()
+    keep(gpt2, "gpt2-prefix-space", trainers.BpeTrainer(vocab_size=600,
+                                                         initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    return made
 
 
 def _texts() -> list[str]:
@@ -53,7 +93,7 @@ def probe(rlocust, tmp_path_factory):
         {"prompt": "first", "max_tokens": 10}, {"prompt": "second", "max_tokens": "20"}, {"prompt": "third"}]) + "\n")
     (tmp / "prompts.csv").write_text('question,output_len\n"Why, though?",7\nHow?,\n')
     (tmp / "broken.json").write_text("{not json")
-    spec = {"tokenizers": TOKENIZERS, "texts": _texts(), "lengths": LENGTHS, "sharegpt": str(tmp / "sharegpt.json"),
+    spec = {"tokenizers": TOKENIZERS, "texts": _texts(), "lengths": LENGTHS, "other_lengths": OTHER_LENGTHS, "other_kinds": _train_other_kinds(tmp), "sharegpt": str(tmp / "sharegpt.json"),
             "jsonl": str(tmp / "prompts.jsonl"), "csv": str(tmp / "prompts.csv"), "broken": str(tmp / "broken.json")}
     (tmp / "in.json").write_text(json.dumps(spec))
     launcher = os.environ.get("RLOCUST_PYTHON_BIN") or str(Path(rlocust).with_name("rlocust-python"))
@@ -90,6 +130,18 @@ def test_synthetic_texts_have_exactly_the_count_asked(probe, reference, path):
     assert sorted(map(int, exact)) == sorted(LENGTHS)
     wrong = {n: count(reference, path, t) for n, t in exact.items() if count(reference, path, t) != int(n)}
     assert wrong == {}
+
+
+def test_tokenizers_of_other_kinds_get_exact_texts_too(probe):
+    spec, out = probe
+    assert len(spec["other_kinds"]) == 4
+    for path in spec["other_kinds"]:
+        ref = PyTokenizer.from_file(path)
+        texts = out["other_kinds"][path]
+        assert sorted(map(int, texts)) == OTHER_LENGTHS
+        wrong = {n: len(ref.encode(t, add_special_tokens=False).ids) for n, t in texts.items()
+                 if len(ref.encode(t, add_special_tokens=False).ids) != int(n)}
+        assert wrong == {}, path
 
 
 @pytest.mark.parametrize("path", TOKENIZERS)
