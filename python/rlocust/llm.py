@@ -30,6 +30,7 @@ __all__ = ["Conversation", "Item", "Tokenizer", "dataset", "from_arrival", "pars
 Tokenizer = _native().Tokenizer
 
 _LENGTH_KEYS = ("prompt_tokens", "output_tokens")
+_MOST_TOKENS = 1_000_000  # a longer prompt than any model takes is a typo, not a test
 _DATA_KEYS = frozenset(
     [f"{k}{s}" for k in _LENGTH_KEYS for s in ("", "_stdev", "_min", "_max")] + ["prefix_tokens", "prefix_count"]
 )
@@ -104,6 +105,8 @@ def parse_data(data) -> dict[str, int]:
             number = None
         if number is None or isinstance(value, bool) or number < 0:
             raise ValueError(f"synthetic data: {key}={value!r} is not a whole number >= 0")
+        if number > _MOST_TOKENS:
+            raise ValueError(f"synthetic data: {key}={value!r} is above {_MOST_TOKENS}")
         out[key] = number
     if not out.get("prompt_tokens"):
         raise ValueError("synthetic data: prompt_tokens (> 0) is required")

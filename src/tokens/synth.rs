@@ -423,10 +423,10 @@ pub fn exact_text(tok: &Tokenizer, n: usize, seed: u64) -> Result<String, String
     }
     let table = table(tok)?;
     let mut rng = Rng(seed);
-    if let Some(text) = by_words(&table, n, &mut rng) {
-        if tok.count(&text)? == n {
-            return Ok(text);
-        }
+    if let Some(text) = by_words(&table, n, &mut rng)
+        && tok.count(&text)? == n
+    {
+        return Ok(text);
     }
     general(tok, &table, n, &mut rng)
 }

@@ -98,6 +98,7 @@ out["errors"] = {
     "broken": error_of(lambda: llm.Tokenizer(spec["broken"])),
     "unknown_key": error_of(lambda: llm.synthetic("prompt_tokens=10,promt_tokens=5", tokenizer=tok_path)),
     "bad_value": error_of(lambda: llm.synthetic("prompt_tokens=ten", tokenizer=tok_path)),
+    "too_long": error_of(lambda: llm.synthetic("prompt_tokens=20000000", tokenizer=tok_path)),
     "no_prompt": error_of(lambda: llm.synthetic({"output_tokens": 5}, tokenizer=tok_path)),
     "min_max": error_of(lambda: llm.synthetic("prompt_tokens=10,prompt_tokens_min=9,prompt_tokens_max=3",
                                               tokenizer=tok_path)),
