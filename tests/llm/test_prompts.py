@@ -229,7 +229,7 @@ def test_errors_are_one_line_naming_what_is_wrong(probe):
     assert errors["broken"][0] == "ValueError" and spec["broken"] in errors["broken"][1]
     assert errors["unknown_key"][0] == "ValueError" and "'promt_tokens'" in errors["unknown_key"][1]
     assert errors["bad_value"][0] == "ValueError" and "prompt_tokens='ten'" in errors["bad_value"][1]
-    assert errors["too_long"][0] == "ValueError" and "prompt_tokens=20000000" in errors["too_long"][1]
+    assert errors["too_long"][0] == "ValueError" and "prompt_tokens='20000000'" in errors["too_long"][1]
     assert errors["no_prompt"][0] == "ValueError" and "prompt_tokens" in errors["no_prompt"][1]
     assert errors["min_max"][0] == "ValueError" and "prompt_tokens_min=9" in errors["min_max"][1]
     assert errors["no_tokenizer"][0] == "ValueError" and "tokenizer" in errors["no_tokenizer"][1]
