@@ -43,9 +43,12 @@ fn main() {
     let mut files = Vec::new();
     collect(Path::new("python/shim"), &mut files);
     files.sort();
-    // and the `rlocust` package's own module (`rlocust.metric`), served as `rlocust` in the binary's runs
-    println!("cargo:rerun-if-changed=python/rlocust/__init__.py");
-    files.push(Path::new("python/rlocust/__init__.py").to_path_buf());
+    // and the `rlocust` package's own modules (`rlocust.metric`, `rlocust.llm`), served as `rlocust` and
+    // `rlocust.llm` in the binary's runs
+    for module in ["python/rlocust/__init__.py", "python/rlocust/llm.py"] {
+        println!("cargo:rerun-if-changed={module}");
+        files.push(Path::new(module).to_path_buf());
+    }
     let mut out = String::from(
         "/// (module name, is package, source) for every shim module.\npub static SHIM_SOURCES: &[(&str, bool, &str)] = &[\n",
     );

@@ -8,6 +8,7 @@ Checked against the real module by tests/python/test_native_stub.py: every publi
 every name here is in the module, with the same parameters.
 """
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, Literal, NoReturn, Self, TypeAlias, final
@@ -24,6 +25,8 @@ __all__ = [
     "Session",
     "Spawn",
     "Stop",
+    "TextPipe",
+    "Tokenizer",
     "Web",
     "WebRequest",
     "abandon",
@@ -168,6 +171,46 @@ class CsvFiles:
         """One writer cycle: rewrite the totals, append the history rows."""
     def close(self) -> None:
         """The last write; later calls do nothing."""
+
+# ---- LLM prompts (`rlocust.llm`) -------------------------------------------------------------------------------
+
+@final
+class Tokenizer:
+    """A Hugging Face tokenizer (`tokenizer.json`) read by the `tokenizers` crate, shared per path; no special
+    tokens are added in counting or encoding. Long texts are worked on with the GIL released."""
+
+    def __new__(cls, path: str | os.PathLike[str]) -> Self:
+        """The tokenizer in `path` (a tokenizer.json, or a directory holding one): FileNotFoundError when it is not
+        there, ValueError when it does not load (one line naming the path)."""
+    @property
+    def path(self) -> str:
+        """The file it was read from."""
+    @property
+    def vocab_size(self) -> int:
+        """The size of the vocabulary, added tokens included."""
+    def count(self, text: str) -> int:
+        """How many tokens `text` is."""
+    def encode(self, text: str) -> list[int]:
+        """The token ids of `text`."""
+    def decode(self, ids: Sequence[int]) -> str:
+        """The text of `ids` (special tokens skipped)."""
+    def synthetic_text(self, tokens: int, seed: int) -> str:
+        """A text of plain words of exactly `tokens` tokens, the same for the same `seed` (ValueError when it
+        cannot be made)."""
+
+@final
+class TextPipe:
+    """`Tokenizer.synthetic_text` made ahead on a thread of its own: texts are taken in the order they were asked
+    for (`rlocust.llm.synthetic` asks a few items ahead)."""
+
+    def __new__(cls, tokenizer: Tokenizer) -> Self: ...
+    def ask(self, tokens: int, seed: int) -> None:
+        """Ask for a text of exactly `tokens` tokens from `seed` (ValueError once closed)."""
+    def take(self) -> str:
+        """The next text asked for, waiting for it with the GIL released; ValueError when it could not be made or
+        nothing was asked."""
+    def close(self) -> None:
+        """Stop the thread (texts not taken are dropped)."""
 
 # ---- HTTP ----------------------------------------------------------------------------------------------------
 

@@ -233,7 +233,7 @@ class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
     """Serves the embedded `locust` shim; installed first on sys.meta_path so an installed Locust never wins."""
     def find_spec(self, fullname, path=None, target=None):
         if fullname.partition(".")[0] in ("locust", "pytest_locust", "_rlocust_launch") or (
-                fullname == "rlocust" and EMBEDDED):
+                fullname in ("rlocust", "rlocust.llm") and EMBEDDED):
             entry = SHIM.get(fullname)
             if entry is None:
                 return None

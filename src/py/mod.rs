@@ -9,6 +9,7 @@
 pub mod callables;
 mod distributed;
 mod library;
+mod llm;
 pub use library::{custom_args, library_web_ui};
 mod messages;
 mod request;
@@ -762,6 +763,7 @@ pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<request::Request>()?;
     m.add_class::<Response>()?;
     messages::add_classes(m)?;
+    llm::add_classes(m)?;
     distributed::add_functions(m)?;
     library::add_functions(m)?;
     m.add_function(wrap_pyfunction!(wake_fd, m)?)?;

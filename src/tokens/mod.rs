@@ -8,6 +8,10 @@
 //! Counting is what the Python `tokenizers` package gives for `len(tok.encode(text, add_special_tokens=False).ids)`:
 //! the same crate, the same file; no special tokens are added (a prompt's count is the text's, as GuideLLM counts
 //! it).
+//!
+//! `synth` makes the synthetic prompts' texts, of exactly the count asked.
+pub mod synth;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
