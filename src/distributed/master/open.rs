@@ -181,14 +181,30 @@ impl Master {
         if let Some(end) = plan.schedule.end() {
             let shared = self.shared.clone();
             let headless = self.plan.headless;
+            let rows = plan.schedule.trace.as_ref().map(|t| t.rows.len() as u64);
             tasks.push(
                 tokio::spawn(async move {
                     tokio::time::sleep(Duration::from_secs_f64(end)).await;
+                    let what = match rows {
+                        // a trace ends once the workers have reported every row started (or dropped) and
+                        // no user busy: its last iterations have ended
+                        Some(rows) => {
+                            loop {
+                                let s = open::snapshot();
+                                if s.started + s.dropped >= rows && s.gauges.busy == 0 {
+                                    break;
+                                }
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                            }
+                            "Arrival trace replayed"
+                        }
+                        None => "Arrival stages completed",
+                    };
                     if headless {
-                        log::info("locust.main", "Arrival stages completed, shutting down");
+                        log::info("locust.main", &format!("{what}, shutting down"));
                         shared.send(Control::Quit);
                     } else {
-                        log::info("locust.main", "Arrival stages completed, stopping test");
+                        log::info("locust.main", &format!("{what}, stopping test"));
                         shared.send(Control::Stop);
                     }
                 })
@@ -232,7 +248,13 @@ impl Master {
         let Some(run) = self.open.run.as_mut() else {
             return;
         };
-        let elapsed = run.origin.elapsed().as_secs_f64();
+        // a trace's first shares start at its row 0 (the workers' clocks start as they get them); a later share
+        // (a worker joining) from where the run is
+        let elapsed = if run.sent.is_empty() && run.plan.schedule.trace.is_some() {
+            0.0
+        } else {
+            run.origin.elapsed().as_secs_f64()
+        };
         let shares = open_wire::shares(&run.plan, &workers, elapsed);
         let (host, options) = self.node.spawn_info();
         let mut sent = 0;
