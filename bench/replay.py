@@ -12,7 +12,7 @@ offset common to every row is left out: rlocust's own start lag in the summary, 
 it). Without tcpdump (or without the right to capture) it falls back to the times the locustfile took just before
 each request (`time.time()`), and says so.
 
-    python bench/replay.py [--rows-per-s 1000] [--seconds 5] [--burst 50] [--users 300]
+    python bench/replay.py [--rows-per-s 1000] [--seconds 5] [--burst 50] [--users 300] [--processes N] [--nice N]
 
 Everything runs on 127.0.0.1 and ends by itself (rlocust-target with --max-seconds, rlocust at the trace's end or
 -t, tcpdump killed at the end).
@@ -98,6 +98,7 @@ def main() -> int:
     ap.add_argument("--burst", type=int, default=50)
     ap.add_argument("--users", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--processes", type=int, default=None, help="rlocust --processes N (the rows split over N workers)")
     ap.add_argument("--nice", type=int, default=None,
                     help="run rlocust and rlocust-target under `nice -n N` (e.g. -10 on a machine busy with builds)")
     ap.add_argument("--rlocust", default=str(ROOT / "target/release/rlocust"))
@@ -125,6 +126,8 @@ def main() -> int:
     argv = [*nice, a.rlocust, "-f", "lf.py", "--headless", "-H", f"http://127.0.0.1:{port}", "--arrival-trace",
             "trace.csv", "--arrival-max-users", str(a.users), "--arrival-initial-users", str(a.users),
             "--summary-json", "summary.json", "-t", str(int(limit))]
+    if a.processes:
+        argv += ["--processes", str(a.processes)]
     try:
         run = subprocess.run(argv, cwd=tmp, env=env, capture_output=True, text=True, timeout=limit + 30,
                              start_new_session=True)
@@ -174,7 +177,8 @@ def main() -> int:
     load = os.getloadavg()[0]
     print(f"trace: {len(rows):,} rows over {a.seconds:g} s ({a.rows_per_s:g}/s on average, bursts of {a.burst} "
           f"rows at one ms), --arrival-max-users {a.users} (all started first); "
-          f"{os.cpu_count()} cores, load average {load:.1f}{'; nice ' + str(a.nice) if nice else ''}")
+          f"{os.cpu_count()} cores, load average {load:.1f}{'; nice ' + str(a.nice) if nice else ''}"
+          f"{'; --processes ' + str(a.processes) if a.processes else ''}")
     print(f"arrival time: {source}; zero: the earliest row's arrival - row time")
     print(f"rows seen at the server: {len(wire):,}; missing: {len(missing)}; "
           f"rlocust: started {summary['started']:,}, dropped {summary['dropped']:,}")

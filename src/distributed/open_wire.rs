@@ -3,8 +3,9 @@
 //!   maximum and initial users, and how far into the schedule the test is (a worker that joins later starts
 //!   there). Its `user_classes_count` is empty, so the message asks nothing of a Locust worker (which an rlocust
 //!   master never sends it anyway: it refuses Locust workers in an open test).
-//!   With `--arrival-trace`, a `trace` key too: every row's time and the fields of this worker's rows (the
-//!   others' fields left empty), so a worker needs no copy of the file.
+//!   With `--arrival-trace`, a `trace` key too: every row's time, the fields of this worker's rows (the
+//!   others' fields left empty), so a worker needs no copy of the file, and the master's time 0 for all its
+//!   workers (`zero_unix`, Unix seconds).
 //! - `arrivals` in a worker's `stats` report: counts since the last report and the gauges now.
 //! - `rlocust` in a worker's heartbeat: its version, so a master knows which of its workers can take an arrival
 //!   rate (a Locust master reads the keys it knows and ignores this one).
@@ -26,6 +27,10 @@ fn encode_trace(t: &Trace, share: Share) -> Value {
     Value::map([
         ("file", Value::Str(t.file.clone())),
         ("scale", Value::Float(t.scale)),
+        (
+            "zero_unix",
+            t.zero_unix.map(Value::Float).unwrap_or(Value::Nil),
+        ),
         (
             "times",
             Value::Array(t.times.iter().map(|x| Value::Float(*x)).collect()),
@@ -69,6 +74,7 @@ fn decode_trace(v: &Value) -> Option<Trace> {
             .unwrap_or("")
             .to_string(),
         scale: v.get("scale").and_then(Value::as_f64).unwrap_or(1.0),
+        zero_unix: v.get("zero_unix").and_then(Value::as_f64),
         times,
         rows,
     })

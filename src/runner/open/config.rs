@@ -94,7 +94,12 @@ pub fn plan(
     };
     if let (Some(s), true) = (shape, from_cli) {
         return Err(format!(
-            "rlocust: {what} and the locustfile's ArrivalRateShape {} both set the arrivals: keep one",
+            "rlocust: {} and the locustfile's ArrivalRateShape {} both set an arrival rate: keep one",
+            if trace.is_some() {
+                "--arrival-trace"
+            } else {
+                "--arrival-rate/--arrival-stages"
+            },
             s.name
         ));
     }

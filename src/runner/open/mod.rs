@@ -331,7 +331,21 @@ pub async fn start(
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     {
-        let origin = Instant::now() - Duration::from_secs_f64(a.elapsed.max(0.0));
+        let origin = match a.plan.schedule.trace.as_ref().and_then(|t| t.zero_unix) {
+            // a master's trace: every worker's time 0 is the master's (Unix time), whenever its users were ready (rows
+            // due before then start at once, late, their lag counted)
+            Some(zero) => {
+                let ahead = zero - crate::stats::unix_now();
+                let now = Instant::now();
+                if ahead >= 0.0 {
+                    now + Duration::from_secs_f64(ahead)
+                } else {
+                    now.checked_sub(Duration::from_secs_f64(-ahead))
+                        .unwrap_or(now)
+                }
+            }
+            None => Instant::now() - Duration::from_secs_f64(a.elapsed.max(0.0)),
+        };
         open.clock.lock().origin = origin;
         tally().set_rate(&a.plan.schedule, origin, a.share.fraction());
     }

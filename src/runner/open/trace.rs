@@ -52,6 +52,8 @@ pub struct Trace {
     pub rows: Vec<String>,
     /// `--arrival-trace-scale` (2 = twice as fast).
     pub scale: f64,
+    /// A master's time 0 for all its workers (Unix seconds); `None` in a local run (time 0 is when it starts).
+    pub zero_unix: Option<f64>,
 }
 
 impl Trace {
@@ -200,6 +202,7 @@ pub fn parse(file: &str, text: &str, jsonl: bool, scale: f64, unit: Unit) -> Res
         times,
         rows,
         scale,
+        zero_unix: None,
     })
 }
 
