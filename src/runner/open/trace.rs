@@ -565,7 +565,8 @@ mod tests {
         let t = parse("t.csv", "timestamp\n0\n1\n3\n", false, 2.0, Unit::Auto).unwrap();
         assert!(close(&t.times, &[0.0, 0.5, 1.5]));
         assert_eq!(t.due(0.5), 2);
-        assert_eq!(t.rate_at(1.0), 2.0);
+        assert_eq!(t.rate_at(0.5), 2.0); // rows in (t - 1 s, t]
+        assert_eq!(t.rate_at(1.0), 1.0);
         assert_eq!(t.peak(), 2.0);
         assert!(parse("t.csv", "timestamp\n0\n", false, 0.0, Unit::Auto).is_err());
         assert_eq!(Unit::parse("ms"), Ok(Unit::Millis));
