@@ -130,6 +130,9 @@ fn become_process_worker(parsed: &mut cli::Parsed, master: Option<&str>) {
         ("arrival_stages", Unset),
         ("arrival_max_users", Unset),
         ("arrival_initial_users", Unset),
+        ("arrival_trace", Unset),
+        ("arrival_trace_scale", Unset),
+        ("arrival_trace_unit", Unset),
     ]);
 }
 

@@ -1026,6 +1026,31 @@ declare! {
         help: "With --arrival-rate: users started (on_start included) before the first arrival, so early iterations do not wait for a user to start. Default 0.",
     } =>
         initial_users: Option<i64> = read::int;
+    {
+        flags: ["--arrival-trace"], dest: "arrival_trace",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Common, env: "RLOCUST_ARRIVAL_TRACE",
+        metavar: "<file>",
+        help: "Open workload: replay a recorded trace, one iteration per row at the row's time (the first row is time 0), on idle users as --arrival-rate starts them (--arrival-max-users required). CSV with a header or JSONL (.jsonl/.ndjson/.json or a first character '{'), with a timestamp (or timestamp_ms) column: seconds, milliseconds, Unix epoch or ISO 8601; the Azure LLM trace and Mooncake JSONL as published. The task sees the row as self.arrival (a dict). The test ends when the last row's iteration has ended. Instead of --arrival-rate and -u/-r.",
+    } =>
+        /// `--arrival-trace`, `--arrival-trace-scale`, `--arrival-trace-unit` (read by `runner::open::config`).
+        arrival_trace: Option<String> = read::nonblank;
+    {
+        flags: ["--arrival-trace-scale"], dest: "arrival_trace_scale",
+        kind: K::Single(Ty::Float), default: D::None,
+        group: Common, env: "RLOCUST_ARRIVAL_TRACE_SCALE",
+        metavar: "<float>",
+        help: "With --arrival-trace: replay this many times as fast (2 = twice as fast, 0.5 = half as fast; above 0). Default 1.",
+    } =>
+        arrival_trace_scale: Option<f64> = read::float;
+    {
+        flags: ["--arrival-trace-unit"], dest: "arrival_trace_unit",
+        kind: K::Single(Ty::Str), default: D::None,
+        group: Common, env: "RLOCUST_ARRIVAL_TRACE_UNIT",
+        metavar: "<auto|s|ms>",
+        help: "With --arrival-trace: the unit of numeric timestamps. auto (the default): milliseconds for a timestamp_ms column, a first value of 10^12 or more (epoch ms) or JSONL rows with integer timestamps and an input_length field (Mooncake); seconds otherwise.",
+    } =>
+        arrival_trace_unit: Option<String> = read::nonblank;
     // Not in Locust: the capacity search (issue 52; judge::search, docs/capacity.md). Checked (one line each) by
     // `judge::search::options` before anything starts.
     {

@@ -3,6 +3,9 @@
 //!   maximum and initial users, and how far into the schedule the test is (a worker that joins later starts
 //!   there). Its `user_classes_count` is empty, so the message asks nothing of a Locust worker (which an rlocust
 //!   master never sends it anyway: it refuses Locust workers in an open test).
+//!   With `--arrival-trace`, a `trace` key too: every row's time, the fields of this worker's rows (the
+//!   others' fields left empty), so a worker needs no copy of the file, and the master's time 0 for all its
+//!   workers (`zero_unix`, Unix seconds).
 //! - `arrivals` in a worker's `stats` report: counts since the last report and the gauges now.
 //! - `rlocust` in a worker's heartbeat: its version, so a master knows which of its workers can take an arrival
 //!   rate (a Locust master reads the keys it knows and ignores this one).
@@ -12,12 +15,80 @@
 use crate::msgpack::Value;
 use crate::runner::open::schedule::{Schedule, Share, Stage};
 use crate::runner::open::tally::{Delta, Gauges};
+use crate::runner::open::trace::Trace;
 use crate::runner::open::{Assignment, OpenPlan};
 
 /// The heartbeat key that marks an rlocust worker.
 pub const HEARTBEAT_KEY: &str = "rlocust";
 
+/// A trace on the wire: every row's time, and the fields of this share's rows only (the others empty).
+fn encode_trace(t: &Trace, share: Share) -> Value {
+    let count = share.count.max(1);
+    Value::map([
+        ("file", Value::Str(t.file.clone())),
+        ("scale", Value::Float(t.scale)),
+        (
+            "zero_unix",
+            t.zero_unix.map(Value::Float).unwrap_or(Value::Nil),
+        ),
+        (
+            "times",
+            Value::Array(t.times.iter().map(|x| Value::Float(*x)).collect()),
+        ),
+        (
+            "rows",
+            Value::Array(
+                t.rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        Value::Str(if i as u64 % count == share.index % count {
+                            r.clone()
+                        } else {
+                            String::new()
+                        })
+                    })
+                    .collect(),
+            ),
+        ),
+    ])
+}
+
+fn decode_trace(v: &Value) -> Option<Trace> {
+    let times = v
+        .get("times")?
+        .as_array()?
+        .iter()
+        .map(Value::as_f64)
+        .collect::<Option<Vec<f64>>>()?;
+    let rows = v
+        .get("rows")?
+        .as_array()?
+        .iter()
+        .map(|r| r.as_str().map(str::to_owned))
+        .collect::<Option<Vec<String>>>()?;
+    (rows.len() == times.len()).then(|| Trace {
+        file: v
+            .get("file")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        scale: v.get("scale").and_then(Value::as_f64).unwrap_or(1.0),
+        zero_unix: v.get("zero_unix").and_then(Value::as_f64),
+        times,
+        rows,
+    })
+}
+
 pub fn encode_assignment(a: &Assignment) -> Value {
+    let mut v = encode_rate(a);
+    if let (Some(t), Value::Map(entries)) = (&a.plan.schedule.trace, &mut v) {
+        entries.push((Value::Str("trace".into()), encode_trace(t, a.share)));
+    }
+    v
+}
+
+fn encode_rate(a: &Assignment) -> Value {
     Value::map([
         ("start_rate", Value::Float(a.plan.schedule.start_rate)),
         (
@@ -54,11 +125,16 @@ pub fn decode_assignment(v: &Value) -> Option<Assignment> {
             })
         })
         .collect::<Option<Vec<Stage>>>()?;
+    let trace = match v.get("trace") {
+        Some(t) => Some(std::sync::Arc::new(decode_trace(t)?)),
+        None => None,
+    };
     Some(Assignment {
         plan: OpenPlan {
             schedule: Schedule {
                 start_rate: num("start_rate")?,
                 stages,
+                trace,
             },
             max_users: int("max_users")?,
             initial_users: int("initial_users").unwrap_or(0),
@@ -173,6 +249,7 @@ mod tests {
                         duration: 30.0,
                         target: 100.0,
                     }],
+                    trace: None,
                 },
                 max_users: 7,
                 initial_users: 2,
@@ -184,7 +261,24 @@ mod tests {
             .encode()
             .unwrap();
         let back = crate::msgpack::Message::decode(&wire).unwrap();
-        assert_eq!(decode_assignment(&back.data), Some(a));
+        assert_eq!(decode_assignment(&back.data), Some(a.clone()));
+        // a trace: every time, this share's rows only
+        let mut t = a;
+        t.plan.schedule = Schedule::replay(
+            crate::runner::open::trace::parse(
+                "t.csv",
+                "timestamp,x\n0,a\n1,b\n2,c\n3,d\n",
+                false,
+                1.0,
+                crate::runner::open::trace::Unit::Auto,
+            )
+            .unwrap(),
+        );
+        let back = decode_assignment(&encode_assignment(&t)).unwrap();
+        let tr = back.plan.schedule.trace.unwrap();
+        assert_eq!(tr.times, [0.0, 1.0, 2.0, 3.0]);
+        assert_eq!(tr.rows, ["", r#"{"timestamp":1,"x":"b"}"#, "", ""]);
+        assert_eq!(back.share, Share { index: 1, count: 3 });
         let d = Delta {
             intended: 10,
             started: 8,

@@ -404,6 +404,13 @@ fn open_begin(ticket: u64) {
     crate::runner::open::begin(ticket);
 }
 
+/// The fields of the arrival whose iteration started last on this thread (`--arrival-trace`: the row as JSON
+/// text), `None` outside a replay (`runner::open::arrival_row`).
+#[pyfunction]
+fn open_arrival() -> Option<String> {
+    crate::runner::open::arrival_row()
+}
+
 /// The user waiting on `ticket` for an arrival went away (stopped) before its iteration started.
 #[pyfunction]
 fn open_cancel(ticket: u64) {
@@ -772,6 +779,7 @@ pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sleep, m)?)?;
     m.add_function(wrap_pyfunction!(open_acquire, m)?)?;
     m.add_function(wrap_pyfunction!(open_begin, m)?)?;
+    m.add_function(wrap_pyfunction!(open_arrival, m)?)?;
     m.add_function(wrap_pyfunction!(open_cancel, m)?)?;
     m.add_function(wrap_pyfunction!(open_leave, m)?)?;
     m.add_function(wrap_pyfunction!(abandon, m)?)?;

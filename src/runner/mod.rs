@@ -615,11 +615,16 @@ async fn run_open(
     tokio::select! {
         m = rx.recv() => Some(m.unwrap_or(Control::Quit)),
         _ = open::schedule_ended() => {
+            let what = if open_plan.schedule.trace.is_some() {
+                "Arrival trace replayed"
+            } else {
+                "Arrival stages completed"
+            };
             if plan.headless {
-                log::info("locust.main", "Arrival stages completed, shutting down");
+                log::info("locust.main", &format!("{what}, shutting down"));
                 Some(Control::Quit)
             } else {
-                log::info("locust.main", "Arrival stages completed, stopping test");
+                log::info("locust.main", &format!("{what}, stopping test"));
                 Some(Control::Stop)
             }
         }

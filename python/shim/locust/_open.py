@@ -5,7 +5,12 @@ run of a task that is a function (the task chosen as usual: weights, TaskSets, t
 before each, the user waits, idle, until an arrival wakes it, or starts at once when an arrival was owed to it
 (a user started for it). `wait_time` is not used between arrivals: `TaskSet.wait()` only checks for a stop.
 A closed-model run never sets ACTIVE, and then nothing here runs.
+
+With `--arrival-trace` each arrival is a row of the trace: the iteration it starts sees the row's fields as
+`user.arrival` (a dict; `None` for an arrival that is no row, and outside a replay).
 """
+
+import json
 
 import _rlocust
 from locust import _hub
@@ -33,6 +38,7 @@ def arrive(user):
         user._rlocust_open_seen = True
     ticket = _rlocust.open_acquire(not seen)
     if not ticket:
+        _row(user)
         return
     # idle: a stop kills the user at once, as one waiting in wait_time
     user._state = _WAITING
@@ -43,6 +49,13 @@ def arrive(user):
         raise
     user._state = _RUNNING
     _rlocust.open_begin(ticket)
+    _row(user)
+
+
+def _row(user):
+    """The started arrival's trace row as `user.arrival` (None when it has none)."""
+    row = _rlocust.open_arrival()
+    user.arrival = None if row is None else json.loads(row)
 
 
 def user_left(user):

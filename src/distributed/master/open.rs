@@ -21,6 +21,9 @@ use crate::runner::{self, Control, State};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+/// How far ahead of a distributed replay's start its time 0 is (the same instant for every worker).
+const TRACE_LEAD: Duration = Duration::from_secs(1);
+
 /// What the master knows of the open workload and of its workers' kinds.
 #[derive(Default)]
 pub(super) struct OpenState {
@@ -152,7 +155,16 @@ impl Master {
                 workers.len().min(plan.max_users as usize)
             ),
         );
-        let origin = Instant::now();
+        let mut plan = plan;
+        let mut origin = Instant::now();
+        if let Some(t) = &plan.schedule.trace {
+            // one time 0 for every worker: the master's clock TRACE_LEAD from now (time for the shares to arrive and
+            // the workers' initial users to start)
+            let mut t = (**t).clone();
+            t.zero_unix = Some(crate::stats::unix_now() + TRACE_LEAD.as_secs_f64());
+            plan.schedule.trace = Some(std::sync::Arc::new(t));
+            origin += TRACE_LEAD;
+        }
         tally().begin(&plan.schedule, 1.0, crate::stats::unix_now());
         tally().set_rate(&plan.schedule, origin, 1.0);
         // (the dispatcher only keeps the master's join/leave bookkeeping going: a change re-shares)
@@ -181,14 +193,35 @@ impl Master {
         if let Some(end) = plan.schedule.end() {
             let shared = self.shared.clone();
             let headless = self.plan.headless;
+            let rows = plan.schedule.trace.as_ref().map(|t| t.rows.len() as u64);
             tasks.push(
                 tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_secs_f64(end)).await;
+                    let lead = if rows.is_some() {
+                        TRACE_LEAD
+                    } else {
+                        Duration::ZERO
+                    };
+                    tokio::time::sleep(Duration::from_secs_f64(end) + lead).await;
+                    let what = match rows {
+                        // a trace ends once the workers have reported every row started (or dropped) and
+                        // no user busy: its last iterations have ended
+                        Some(rows) => {
+                            loop {
+                                let s = open::snapshot();
+                                if s.started + s.dropped >= rows && s.gauges.busy == 0 {
+                                    break;
+                                }
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                            }
+                            "Arrival trace replayed"
+                        }
+                        None => "Arrival stages completed",
+                    };
                     if headless {
-                        log::info("locust.main", "Arrival stages completed, shutting down");
+                        log::info("locust.main", &format!("{what}, shutting down"));
                         shared.send(Control::Quit);
                     } else {
-                        log::info("locust.main", "Arrival stages completed, stopping test");
+                        log::info("locust.main", &format!("{what}, stopping test"));
                         shared.send(Control::Stop);
                     }
                 })
@@ -232,7 +265,13 @@ impl Master {
         let Some(run) = self.open.run.as_mut() else {
             return;
         };
-        let elapsed = run.origin.elapsed().as_secs_f64();
+        // a trace's first shares start at its row 0 (the workers' clocks start as they get them); a later share
+        // (a worker joining) from where the run is
+        let elapsed = if run.sent.is_empty() && run.plan.schedule.trace.is_some() {
+            0.0
+        } else {
+            run.origin.elapsed().as_secs_f64()
+        };
         let shares = open_wire::shares(&run.plan, &workers, elapsed);
         let (host, options) = self.node.spawn_info();
         let mut sent = 0;

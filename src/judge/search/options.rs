@@ -4,7 +4,7 @@
 //! Refused: `--slo` or a `--search-*` option without `--search`, `--search` without `--slo`, a malformed rule (the
 //! `--thresholds` grammar, errors naming `--slo`; no `abort`), an unknown mode, a start or maximum <= 0, a start above
 //! the maximum, a precision outside (0, 1), a budget below 2, a bad `--search-levels` (empty, not a number, <= 0, not
-//! increasing), a gate <= 0; `--search` with `-u`/`--users`, `--arrival-rate`, `--arrival-stages`, `-i/--iterations`
+//! increasing), a gate <= 0; `--search` with `-u`/`--users`, `--arrival-rate`, `--arrival-stages`, `--arrival-trace`, `-i/--iterations`
 //! (the search decides how long each level runs), a LoadTestShape or an ArrivalRateShape (they set the load
 //! themselves), `--worker` (a worker follows its master: give `--search` to the master) or without `--headless`/
 //! `--autostart`; arrival-rate without `--arrival-max-users`; `--search users` with `--arrival-max-users`,
@@ -156,6 +156,7 @@ pub fn spec(
         ("num_users", "-u/--users"),
         ("arrival_rate", "--arrival-rate"),
         ("arrival_stages", "--arrival-stages"),
+        ("arrival_trace", "--arrival-trace"),
         ("iterations", "-i/--iterations"),
     ] {
         if given(dest) {

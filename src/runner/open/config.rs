@@ -1,5 +1,6 @@
 //! Where an open workload comes from and where it cannot apply: the command line's `--arrival-rate`,
-//! `--arrival-stages`, `--arrival-max-users`, `--arrival-initial-users` (config files and `RLOCUST_*` variables included), or an
+//! `--arrival-stages`, `--arrival-trace` (with `--arrival-trace-scale`/`-unit`; the file is read here, before
+//! anything starts), `--arrival-max-users`, `--arrival-initial-users` (config files and `RLOCUST_*` variables included), or an
 //! `ArrivalRateShape` in the locustfile; and the combinations refused with one line (`-u`/`-r`, a LoadTestShape,
 //! `-i`, a missing `--arrival-max-users`, ...).
 //!
@@ -27,10 +28,35 @@ pub fn plan(
     shapes: &[ArrivalShape],
     load_shape: Option<&str>,
 ) -> Result<Option<OpenPlan>, String> {
-    let from_cli = options.arrival_rate.is_some() || options.arrival_stages.is_some();
+    let trace = options.arrival_trace.as_deref();
+    let from_cli =
+        options.arrival_rate.is_some() || options.arrival_stages.is_some() || trace.is_some();
     if options.worker {
         // a worker's arrivals come from its master (its share of the master's rate), as its users do
         return Ok(None);
+    }
+    if trace.is_some() {
+        for (dest, flag) in [
+            ("arrival_rate", "--arrival-rate"),
+            ("arrival_stages", "--arrival-stages"),
+        ] {
+            if options.given.contains(dest) {
+                return Err(format!(
+                    "rlocust: --arrival-trace cannot be used with {flag}: the trace's rows are the schedule (--arrival-trace-scale speeds it up or slows it down)"
+                ));
+            }
+        }
+    } else {
+        for (dest, flag) in [
+            ("arrival_trace_scale", "--arrival-trace-scale"),
+            ("arrival_trace_unit", "--arrival-trace-unit"),
+        ] {
+            if options.given.contains(dest) {
+                return Err(format!(
+                    "rlocust: {flag} applies to a replay: give --arrival-trace FILE too"
+                ));
+            }
+        }
     }
     let shape = match shapes {
         [] => None,
@@ -63,11 +89,17 @@ pub fn plan(
     }
     let what = match shape {
         Some(s) if !from_cli => format!("the ArrivalRateShape {}", s.name),
+        _ if trace.is_some() => "--arrival-trace".to_string(),
         _ => "--arrival-rate".to_string(),
     };
     if let (Some(s), true) = (shape, from_cli) {
         return Err(format!(
-            "rlocust: --arrival-rate/--arrival-stages and the locustfile's ArrivalRateShape {} both set an arrival rate: keep one",
+            "rlocust: {} and the locustfile's ArrivalRateShape {} both set an arrival rate: keep one",
+            if trace.is_some() {
+                "--arrival-trace"
+            } else {
+                "--arrival-rate/--arrival-stages"
+            },
             s.name
         ));
     }
@@ -102,9 +134,26 @@ pub fn plan(
                 stages.append(&mut one);
             }
             (
-                Schedule { start_rate, stages },
+                Schedule {
+                    start_rate,
+                    stages,
+                    trace: None,
+                },
                 Some(s.max_users),
                 Some(s.initial_users),
+            )
+        }
+        _ if trace.is_some() => {
+            let unit =
+                super::trace::Unit::parse(options.arrival_trace_unit.as_deref().unwrap_or(""))
+                    .map_err(|e| format!("rlocust: {e}"))?;
+            let scale = options.arrival_trace_scale.unwrap_or(1.0);
+            let t = super::trace::load(trace.unwrap_or_default(), scale, unit)
+                .map_err(|e| format!("rlocust: {e}"))?;
+            (
+                Schedule::replay(t),
+                options.max_users,
+                options.initial_users,
             )
         }
         _ => {
@@ -119,13 +168,17 @@ pub fn plan(
                 None => Vec::new(),
             };
             (
-                Schedule { start_rate, stages },
+                Schedule {
+                    start_rate,
+                    stages,
+                    trace: None,
+                },
                 options.max_users,
                 options.initial_users,
             )
         }
     };
-    if schedule.stages.is_empty() && schedule.start_rate <= 0.0 {
+    if schedule.trace.is_none() && schedule.stages.is_empty() && schedule.start_rate <= 0.0 {
         return Err(format!(
             "rlocust: {what}: the rate must be more than 0 (or give stages that ramp it up)"
         ));
@@ -143,7 +196,9 @@ pub fn plan(
                     "rlocust: the ArrivalRateShape {} needs max_users (the most users that may run iterations at the same time)",
                     s.name
                 ),
-                _ => "rlocust: --arrival-rate needs --arrival-max-users (the most users that may run iterations at the same time)".into(),
+                _ => format!(
+                    "rlocust: {what} needs --arrival-max-users (the most users that may run iterations at the same time)"
+                ),
             });
         }
     };
@@ -205,7 +260,11 @@ pub fn plan_from_form(
         ));
     }
     Ok(Some(OpenPlan {
-        schedule: Schedule { start_rate, stages },
+        schedule: Schedule {
+            start_rate,
+            stages,
+            trace: None,
+        },
         max_users,
         initial_users,
     }))

@@ -5,6 +5,8 @@
 //! - [`schedule`]: the rate over time and the intended instant of every arrival (pure maths).
 //! - [`pool`]: which user starts an arrival (idle, owed to a starting user, a new user, or dropped).
 //! - [`tally`]: the accounting every output reads.
+//! - [`trace`]: `--arrival-trace` files (a schedule of recorded times; each row's fields go to its iteration,
+//!   which Python reads through [`arrival_row`] as `self.arrival`).
 //! - here: the arrival clock (a thread of its own, not a tokio task: tokio's timers have a 1 ms grain, the
 //!   clock keeps arrivals to their instants with the kernel's high-resolution timers), the calls the users make
 //!   from Python (`_rlocust.open_*`), and the steps a runner takes (start, change, stop).
@@ -18,6 +20,7 @@ pub mod config;
 pub mod pool;
 pub mod schedule;
 pub mod tally;
+pub mod trace;
 
 use crate::bridge::{Bridge, Command};
 use crate::log;
@@ -101,28 +104,52 @@ fn micros_since(intended: Instant) -> u64 {
 
 // ---- the users' calls (hub thread, from Python) ---------------------------------------------------------------
 
+/// The number of the arrival whose iteration the hub thread started last (`u64::MAX`: none), read by
+/// [`arrival_row`] right after `acquire`/`begin` (all of Python runs on the hub thread, one call after the other).
+static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(u64::MAX);
+
+fn started_arrival(k: Option<u64>) {
+    STARTED.store(k.unwrap_or(u64::MAX), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The fields of the arrival the hub thread started last (a trace's row as JSON text); `None` without a trace.
+pub fn arrival_row() -> Option<String> {
+    let k = STARTED.load(std::sync::atomic::Ordering::Relaxed);
+    if k == u64::MAX {
+        return None;
+    }
+    let open = current()?;
+    let c = open.clock.lock();
+    c.schedule.row(k).map(str::to_owned)
+}
+
 /// A user comes to the start of a task (`first`: its first). Returns 0 when it starts at once (an arrival was owed
 /// to it, or no open workload runs), else the ticket it waits on, idle, until the clock wakes it.
 pub fn acquire(first: bool) -> u64 {
     let Some(open) = current() else {
+        started_arrival(None);
         return 0;
     };
     let ticket = open.bridge.next_ticket();
     let owed = open.pool.lock().acquire(first, ticket);
     match owed {
-        Some(intended) => {
+        Some((intended, k)) => {
+            started_arrival(Some(k));
             tally().started(micros_since(intended), crate::stats::unix_now());
             0
         }
-        None => ticket,
+        None => {
+            started_arrival(None);
+            ticket
+        }
     }
 }
 
 /// The user woken on `ticket` starts its iteration now.
 pub fn begin(ticket: u64) {
-    if let Some(open) = current()
-        && let Some(intended) = open.pool.lock().begin(ticket)
-    {
+    let due = current().and_then(|open| open.pool.lock().begin(ticket));
+    started_arrival(due.map(|(_, k)| k));
+    if let Some((intended, _)) = due {
         tally().started(micros_since(intended), crate::stats::unix_now());
     }
 }
@@ -156,7 +183,7 @@ fn clock_thread(open: Arc<Open>) {
     unsafe {
         libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
     }
-    let mut due: Vec<Instant> = Vec::with_capacity(BATCH);
+    let mut due: Vec<pool::Due> = Vec::with_capacity(BATCH);
     loop {
         {
             let mut c = open.clock.lock();
@@ -187,7 +214,7 @@ fn clock_thread(open: Arc<Open>) {
                         if at > now {
                             break;
                         }
-                        due.push(at);
+                        due.push((at, c.next));
                         c.next += step;
                     }
                     None => break,
@@ -199,8 +226,8 @@ fn clock_thread(open: Arc<Open>) {
         let mut dropped = 0u64;
         {
             let mut pool = open.pool.lock();
-            for &at in &due {
-                match pool.arrive(at) {
+            for &d in &due {
+                match pool.arrive(d) {
                     Assign::Wake(ticket) => wakes.push(ticket),
                     Assign::Owed => {}
                     Assign::Spawn(class) => match spawns.iter_mut().find(|(c, _)| *c == class) {
@@ -228,7 +255,7 @@ fn clock_thread(open: Arc<Open>) {
         let handed = Instant::now();
         let lags: Vec<u64> = due
             .iter()
-            .map(|at| handed.saturating_duration_since(*at).as_micros() as u64)
+            .map(|(at, _)| handed.saturating_duration_since(*at).as_micros() as u64)
             .collect();
         tally().dispatched(&lags);
         for (class, count) in spawns {
@@ -259,7 +286,7 @@ pub async fn start(
     let initial = pool.initial(a.plan.initial_users);
     // (the origin is set again once the initial users are ready, below)
     let origin = Instant::now() - Duration::from_secs_f64(a.elapsed.max(0.0));
-    let due = a.plan.schedule.due(a.elapsed.max(0.0));
+    let due = past(&a);
     let open = Arc::new(Open {
         pool: Mutex::new(pool),
         bridge: bridge.clone(),
@@ -304,7 +331,21 @@ pub async fn start(
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     {
-        let origin = Instant::now() - Duration::from_secs_f64(a.elapsed.max(0.0));
+        let origin = match a.plan.schedule.trace.as_ref().and_then(|t| t.zero_unix) {
+            // a master's trace: every worker's time 0 is the master's (Unix time), whenever its users were ready (rows
+            // due before then start at once, late, their lag counted)
+            Some(zero) => {
+                let ahead = zero - crate::stats::unix_now();
+                let now = Instant::now();
+                if ahead >= 0.0 {
+                    now + Duration::from_secs_f64(ahead)
+                } else {
+                    now.checked_sub(Duration::from_secs_f64(-ahead))
+                        .unwrap_or(now)
+                }
+            }
+            None => Instant::now() - Duration::from_secs_f64(a.elapsed.max(0.0)),
+        };
         open.clock.lock().origin = origin;
         tally().set_rate(&a.plan.schedule, origin, a.share.fraction());
     }
@@ -322,6 +363,16 @@ pub async fn start(
     initial
 }
 
+/// Arrivals of the whole sequence already past when `a` begins: those due by its elapsed time; for a trace only
+/// the rows strictly before it (a trace's first rows are at 0, and none is lost).
+fn past(a: &Assignment) -> u64 {
+    let elapsed = a.elapsed.max(0.0);
+    match &a.plan.schedule.trace {
+        Some(t) => t.times.partition_point(|&x| x < elapsed) as u64,
+        None => a.plan.schedule.due(elapsed),
+    }
+}
+
 /// Change the running workload (an edit from the web UI, a worker's new share): the schedule restarts at
 /// `a.elapsed` with the new share; the maximum applies to new users.
 pub fn update(a: &Assignment) {
@@ -331,7 +382,7 @@ pub fn update(a: &Assignment) {
     open.pool.lock().set_max_users(a.plan.max_users);
     let origin = Instant::now() - Duration::from_secs_f64(a.elapsed.max(0.0));
     let mut c = open.clock.lock();
-    let due = a.plan.schedule.due(a.elapsed.max(0.0));
+    let due = past(a);
     c.schedule = a.plan.schedule.clone();
     c.share = a.share;
     c.origin = origin;
@@ -369,7 +420,8 @@ pub fn halt() -> bool {
     true
 }
 
-/// Wait until the schedule has ended (never, for a constant rate); samples the history every 5 s meanwhile.
+/// Wait until the schedule has ended (never, for a constant rate; for a trace, once its last rows' iterations
+/// have ended too); samples the history every 5 s meanwhile.
 pub async fn schedule_ended() {
     let Some(open) = current() else {
         return std::future::pending().await;
@@ -380,7 +432,22 @@ pub async fn schedule_ended() {
     every.tick().await;
     loop {
         tokio::select! {
-            _ = open.ended.notified() => return,
+            _ = open.ended.notified() => break,
+            _ = every.tick() => tally().sample(gauges(), crate::stats::unix_now()),
+        }
+    }
+    if open.clock.lock().schedule.trace.is_none() {
+        return;
+    }
+    loop {
+        {
+            let pool = open.pool.lock();
+            if pool.busy() == 0 && pool.pending() == 0 {
+                return;
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
             _ = every.tick() => tally().sample(gauges(), crate::stats::unix_now()),
         }
     }

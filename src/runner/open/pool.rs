@@ -29,15 +29,18 @@ pub enum Assign {
     Dropped,
 }
 
+/// An arrival: its intended instant and its number `k` in the whole sequence (a trace's row).
+pub type Due = (Instant, u64);
+
 pub struct Pool {
     /// Tickets of idle users, longest idle first (some may be cancelled: see `cancelled`).
     idle: VecDeque<u64>,
     /// Idle tickets whose user went away (stopped, killed) before an arrival came: skipped when met.
     cancelled: HashSet<u64>,
     /// Arrivals owed to users not yet idle, by intended instant (oldest first).
-    owed: VecDeque<Instant>,
+    owed: VecDeque<Due>,
     /// Tickets woken for an arrival, until the user resumes (its intended instant).
-    woken: HashMap<u64, Instant>,
+    woken: HashMap<u64, Due>,
     starting: u64,
     active: u64,
     max_users: u64,
@@ -111,8 +114,8 @@ impl Pool {
         out
     }
 
-    /// An arrival intended at `intended` is due: who starts it.
-    pub fn arrive(&mut self, intended: Instant) -> Assign {
+    /// An arrival (its intended instant, its number) is due: who starts it.
+    pub fn arrive(&mut self, intended: Due) -> Assign {
         while let Some(ticket) = self.idle.pop_front() {
             if self.cancelled.remove(&ticket) {
                 continue;
@@ -136,7 +139,7 @@ impl Pool {
 
     /// A user comes to the start of a task (`first`: its first one). `Some(intended)`: an owed arrival it starts
     /// now. `None`: it waits, idle, on `ticket`.
-    pub fn acquire(&mut self, first: bool, ticket: u64) -> Option<Instant> {
+    pub fn acquire(&mut self, first: bool, ticket: u64) -> Option<Due> {
         if first {
             self.starting = self.starting.saturating_sub(1);
             self.active += 1;
@@ -149,8 +152,13 @@ impl Pool {
     }
 
     /// The user woken on `ticket` runs: its arrival's intended instant (`None`: not woken for one).
-    pub fn begin(&mut self, ticket: u64) -> Option<Instant> {
+    pub fn begin(&mut self, ticket: u64) -> Option<Due> {
         self.woken.remove(&ticket)
+    }
+
+    /// Arrivals handed out but not started yet (owed to starting users, or woken).
+    pub fn pending(&self) -> usize {
+        self.owed.len() + self.woken.len()
     }
 
     /// The user waiting on `ticket` went away before its arrival ran (a stop killed it).
@@ -189,7 +197,7 @@ mod tests {
     #[test]
     fn idle_users_first_then_new_users_then_drops() {
         let mut p = Pool::new(vec![spec("U", 1.0, 0)], 2);
-        let t = Instant::now();
+        let t = (Instant::now(), 0);
         // nobody yet: a new user is started and owed the arrival
         assert_eq!(p.arrive(t), Assign::Spawn("U".into()));
         assert_eq!((p.users(), p.busy()), (1, 1));
@@ -216,7 +224,7 @@ mod tests {
         let mut p = Pool::new(vec![spec("U", 1.0, 0)], 10);
         let counts = p.initial(3);
         assert_eq!(counts, vec![("U".to_string(), 3)]);
-        let t = Instant::now();
+        let t = (Instant::now(), 0);
         for _ in 0..3 {
             assert_eq!(p.arrive(t), Assign::Owed);
         }
@@ -233,7 +241,7 @@ mod tests {
         }
         p.cancel(1); // stopped while idle
         p.leave(true);
-        let t = Instant::now();
+        let t = (Instant::now(), 0);
         assert_eq!(p.arrive(t), Assign::Wake(2));
         assert_eq!(p.arrive(t), Assign::Wake(3));
         assert_eq!((p.users(), p.idle()), (2, 0));
@@ -248,7 +256,7 @@ mod tests {
             vec![spec("A", 3.0, 0), spec("B", 1.0, 0), spec("F", 1.0, 1)],
             100,
         );
-        let t = Instant::now();
+        let t = (Instant::now(), 0);
         let mut spawned = Vec::new();
         for _ in 0..9 {
             if let Assign::Spawn(c) = p.arrive(t) {
@@ -264,7 +272,7 @@ mod tests {
     #[test]
     fn owed_arrivals_go_when_their_users_do() {
         let mut p = Pool::new(vec![spec("U", 1.0, 0)], 5);
-        let t = Instant::now();
+        let t = (Instant::now(), 0);
         assert_eq!(p.arrive(t), Assign::Spawn("U".into()));
         p.leave(false); // on_start failed
         assert_eq!(p.users(), 0);
@@ -282,8 +290,22 @@ mod tests {
         for ticket in [1, 2, 3] {
             p.acquire(true, ticket);
         }
-        let t = Instant::now();
+        let t = (Instant::now(), 0);
         assert_eq!(p.arrive(t), Assign::Wake(1));
         assert_eq!(p.users(), 3, "running users are not stopped");
+    }
+
+    #[test]
+    fn each_arrival_keeps_its_number_to_the_user_that_starts_it() {
+        let mut p = Pool::new(vec![spec("U", 1.0, 0)], 3);
+        let t = Instant::now();
+        assert_eq!(p.arrive((t, 7)), Assign::Spawn("U".into()));
+        assert_eq!(p.pending(), 1);
+        assert_eq!(p.acquire(true, 1), Some((t, 7)));
+        assert_eq!(p.acquire(false, 2), None);
+        assert_eq!(p.arrive((t, 8)), Assign::Wake(2));
+        assert_eq!(p.pending(), 1);
+        assert_eq!(p.begin(2), Some((t, 8)));
+        assert_eq!(p.pending(), 0);
     }
 }

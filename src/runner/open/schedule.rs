@@ -10,6 +10,9 @@
 //! count)`: each worker runs `1/count` of the rate, interleaved with the others, and together they start exactly
 //! the global sequence, none twice.
 //!
+//! A trace (`--arrival-trace`, [`super::trace`]) replaces the rate: arrival `k` is the trace's row `k` at its time,
+//! and the shares split its rows the same way.
+//!
 //! Who calls it: `runner::open` (the arrival clock, the accounting of the intended rate), `cli` (parsing
 //! `--arrival-rate`/`--arrival-stages`), `distributed` (the schedule travels in the master's `spawn`). Pure functions, no
 //! clock and no I/O.
@@ -28,6 +31,8 @@ pub struct Schedule {
     pub start_rate: f64,
     /// Empty: a constant rate until the test is stopped. Otherwise the test's arrivals end with the last stage.
     pub stages: Vec<Stage>,
+    /// `--arrival-trace`: the arrivals are the trace's rows at their times (the rate and stages are unused).
+    pub trace: Option<std::sync::Arc<super::trace::Trace>>,
 }
 
 /// The most arrivals a schedule may ask for per second (a typo such as `5e9` is refused, not attempted).
@@ -38,11 +43,33 @@ impl Schedule {
         Schedule {
             start_rate: rate,
             stages: Vec::new(),
+            trace: None,
         }
+    }
+
+    /// A trace's rows at their times.
+    pub fn replay(trace: super::trace::Trace) -> Schedule {
+        Schedule {
+            start_rate: 0.0,
+            stages: Vec::new(),
+            trace: Some(std::sync::Arc::new(trace)),
+        }
+    }
+
+    /// The fields of arrival `k` (a trace's row as a JSON object's text), `None` without a trace.
+    pub fn row(&self, k: u64) -> Option<&str> {
+        self.trace
+            .as_ref()?
+            .rows
+            .get(k as usize)
+            .map(String::as_str)
     }
 
     /// The seconds the stages last (`None`: a constant rate, no end of its own).
     pub fn end(&self) -> Option<f64> {
+        if let Some(t) = &self.trace {
+            return Some(t.span());
+        }
         (!self.stages.is_empty()).then(|| self.stages.iter().map(|s| s.duration).sum())
     }
 
@@ -67,6 +94,9 @@ impl Schedule {
 
     /// The intended rate at `t` (0 after the last stage).
     pub fn rate_at(&self, t: f64) -> f64 {
+        if let Some(tr) = &self.trace {
+            return tr.rate_at(t);
+        }
         for (t0, t1, r0, r1) in self.segments() {
             if t < t1 || t1.is_infinite() {
                 if t < t0 {
@@ -85,6 +115,9 @@ impl Schedule {
 
     /// `Λ(t)`: the arrivals intended in `[0, t]` as a real number (the integral of the rate).
     pub fn cumulative(&self, t: f64) -> f64 {
+        if let Some(tr) = &self.trace {
+            return tr.due(t) as f64;
+        }
         let mut sum = 0.0;
         for (t0, t1, r0, r1) in self.segments() {
             if t <= t0 {
@@ -109,6 +142,9 @@ impl Schedule {
     /// When arrival `k` of the whole sequence is intended (seconds since the start), or `None` when the schedule
     /// ends (or its rate stays 0) before it.
     pub fn time_of(&self, k: u64) -> Option<f64> {
+        if let Some(tr) = &self.trace {
+            return tr.times.get(k as usize).copied();
+        }
         if k == 0 {
             return self
                 .segments()
@@ -147,6 +183,9 @@ impl Schedule {
 
     /// How many arrivals of the whole sequence are due at `t` (arrivals `0..due(t)` have intended times `≤ t`).
     pub fn due(&self, t: f64) -> u64 {
+        if let Some(tr) = &self.trace {
+            return tr.due(t);
+        }
         match self.time_of(0) {
             Some(t0) if t0 <= t => {
                 let after = self.cumulative(t).floor();
@@ -170,6 +209,9 @@ impl Schedule {
 
     /// The highest rate anywhere in the schedule.
     pub fn peak(&self) -> f64 {
+        if let Some(tr) = &self.trace {
+            return tr.peak();
+        }
         self.stages
             .iter()
             .map(|s| s.target)
@@ -179,6 +221,9 @@ impl Schedule {
     /// The schedule as `--arrival-rate`/`--arrival-stages` would give it back (for logs, the UI, the summary).
     /// The schedule as `--arrival-rate` and `--arrival-stages` texts (what the web form shows).
     pub fn texts(&self) -> (String, String) {
+        if self.trace.is_some() {
+            return (String::new(), String::new());
+        }
         let stages: Vec<String> = self
             .stages
             .iter()
@@ -188,6 +233,19 @@ impl Schedule {
     }
 
     pub fn describe(&self) -> String {
+        if let Some(tr) = &self.trace {
+            let scaled = if tr.scale == 1.0 {
+                String::new()
+            } else {
+                format!(", {}x as fast", fmt_rate(tr.scale))
+            };
+            return format!(
+                "the rows of the trace {} ({} rows over {}{scaled})",
+                tr.file,
+                tr.rows.len(),
+                fmt_secs(tr.span())
+            );
+        }
         let mut out = format!("{}/s", fmt_rate(self.start_rate));
         for s in &self.stages {
             out.push_str(&format!(
@@ -355,6 +413,7 @@ mod tests {
                     target: 10.0,
                 },
             ],
+            trace: None,
         };
         assert_eq!(s.time_of(0), Some(0.0));
         for k in 1..=50u64 {
@@ -391,6 +450,7 @@ mod tests {
                     target: 4.0,
                 },
             ],
+            trace: None,
         };
         // Λ(t) = 8t - t² on [0, 4]: arrival k at 4 - sqrt(16 - k)
         for k in 1..16u64 {
@@ -421,6 +481,7 @@ mod tests {
                     target: 2.0,
                 },
             ],
+            trace: None,
         };
         assert_eq!(s.time_of(0), Some(5.0));
         assert_eq!(s.due(4.0), 0);
@@ -485,6 +546,7 @@ mod tests {
         let s = Schedule {
             start_rate: 10.0,
             stages: st,
+            trace: None,
         };
         assert_eq!(
             s.describe(),
@@ -501,5 +563,35 @@ mod tests {
         let k = 18_000_000;
         assert!(close(s.time_of(k).unwrap(), 3600.0));
         assert_eq!(s.due(3600.0), k + 1);
+    }
+
+    #[test]
+    fn a_trace_is_its_rows_times() {
+        let t = super::super::trace::parse(
+            "t.csv",
+            "timestamp\n0\n0\n0.5\n2\n",
+            false,
+            1.0,
+            super::super::trace::Unit::Auto,
+        )
+        .unwrap();
+        let s = Schedule::replay(t);
+        assert_eq!(s.time_of(0), Some(0.0));
+        assert_eq!(s.time_of(2), Some(0.5));
+        assert_eq!(s.time_of(4), None);
+        assert_eq!(s.due(0.0), 2);
+        assert_eq!(s.cumulative(1.0), 3.0);
+        assert_eq!(s.end(), Some(2.0));
+        assert_eq!(s.peak(), 3.0);
+        assert_eq!(s.row(3), Some(r#"{"timestamp":2}"#));
+        assert_eq!(s.row(4), None);
+        assert!(
+            s.describe()
+                .contains("the rows of the trace t.csv (4 rows over 2s)")
+        );
+        // a share of two starts every other row
+        let share = Share { index: 1, count: 2 };
+        assert_eq!(share.first_from(0), 1);
+        assert_eq!(Schedule::constant(1.0).row(0), None);
     }
 }

@@ -92,6 +92,8 @@ class User(metaclass=UserMeta):
     weight: float = 1
     fixed_count: int = 0
     abstract: bool = True
+    # rlocust: the fields of the `--arrival-trace` row whose iteration runs (a dict), None outside a replay
+    arrival: dict | None = None
 
     def __init__(self, environment) -> None:
         super().__init__()
