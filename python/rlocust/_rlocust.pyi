@@ -55,6 +55,7 @@ __all__ = [
     "log_request",
     "note_wait_late",
     "open_acquire",
+    "open_arrival",
     "open_begin",
     "open_cancel",
     "open_leave",
@@ -671,6 +672,10 @@ def note_wait_late(seconds: float) -> None:
 def open_acquire(first: bool) -> int:
     """An open workload's user comes to the start of a task (`first`: its first): 0 when it starts at once, else
     the ticket it waits on (idle) until an arrival wakes it."""
+
+def open_arrival() -> str | None:
+    """The trace row (JSON text) of the arrival whose iteration started last (`--arrival-trace`), None outside a
+    replay."""
 
 def open_begin(ticket: int) -> None:
     """The user woken on `ticket` for an arrival starts its iteration now (its scheduling error is measured)."""

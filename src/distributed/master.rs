@@ -1064,14 +1064,7 @@ impl Master {
                     {
                         self.roster.set_counts(id, counts);
                     }
-                    if let Some(f) = msg.data.get(crate::stats::in_flight::WIRE_KEY) {
-                        let n = |k: &str| {
-                            f.get(k)
-                                .and_then(Value::as_i64)
-                                .map_or(0, |v| v.max(0) as u64)
-                        };
-                        crate::stats::in_flight::worker_report(id, n("now"), n("peak"));
-                    }
+                    note_in_flight(id, &msg.data);
                 } else {
                     log::info(
                         "locust.runners",
@@ -1099,14 +1092,7 @@ impl Master {
                     {
                         self.roster.set_counts(id, counts);
                     }
-                    if let Some(f) = msg.data.get(crate::stats::in_flight::WIRE_KEY) {
-                        let n = |k: &str| {
-                            f.get(k)
-                                .and_then(Value::as_i64)
-                                .map_or(0, |v| v.max(0) as u64)
-                        };
-                        crate::stats::in_flight::worker_report(id, n("now"), n("peak"));
-                    }
+                    note_in_flight(id, &msg.data);
                 } else {
                     Self::send_on(conn, kind::QUIT, Value::Nil, id, Priority::Control);
                 }
@@ -1564,6 +1550,19 @@ fn wait_for_reports() -> Duration {
         _ => text.trim().parse::<f64>().ok(),
     };
     Duration::from_secs_f64(secs.filter(|s| *s >= 0.0 && s.is_finite()).unwrap_or(1.0))
+}
+
+/// A worker's requests in flight, as its report or spawning message carries them (`rlocust_in_flight`: `now`,
+/// `peak`; absent from a Locust worker's), into the master's sum.
+fn note_in_flight(id: &str, data: &Value) {
+    if let Some(f) = data.get(crate::stats::in_flight::WIRE_KEY) {
+        let n = |k: &str| {
+            f.get(k)
+                .and_then(Value::as_i64)
+                .map_or(0, |v| v.max(0) as u64)
+        };
+        crate::stats::in_flight::worker_report(id, n("now"), n("peak"));
+    }
 }
 
 #[cfg(test)]

@@ -322,45 +322,12 @@ fn from_stats_json(items: &[serde_json::Value]) -> Result<Side, String> {
     })
 }
 
-/// RFC 4180 records: quoted fields may hold commas, `""` and line breaks.
-fn csv_records(text: &str) -> Vec<Vec<String>> {
-    let mut records = Vec::new();
-    let mut record = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' => quoted = true,
-            ',' => record.push(std::mem::take(&mut field)),
-            '\r' => {}
-            '\n' => {
-                record.push(std::mem::take(&mut field));
-                records.push(std::mem::take(&mut record));
-            }
-            _ => field.push(c),
-        }
-    }
-    if !field.is_empty() || !record.is_empty() {
-        record.push(field);
-        records.push(record);
-    }
-    records
-}
-
 fn from_csv(text: &str) -> Result<Side, String> {
-    let records = csv_records(text);
+    let records: Vec<Vec<String>> = crate::pyfmt::csv::records(text)
+        .map_err(|line| format!("line {line}: a quoted field is not closed"))?
+        .into_iter()
+        .map(|(_, fields)| fields)
+        .collect();
     let header = records.first().ok_or(NEITHER)?;
     let col = |name: &str| header.iter().position(|h| h == name);
     let (Some(ty), Some(name), Some(count), Some(fails)) = (

@@ -266,7 +266,9 @@ fn jsonl_rows(file: &str, text: &str) -> Result<Rows, String> {
 }
 
 fn csv_rows(file: &str, text: &str) -> Result<Rows, String> {
-    let records = csv_records(file, text)?;
+    let records = crate::pyfmt::csv::records(text).map_err(|start| {
+        format!("--arrival-trace {file}: line {start}: a quoted field is not closed")
+    })?;
     let mut it = records.into_iter();
     let Some((_, header)) = it.next() else {
         return Err(format!("--arrival-trace {file}: the trace is empty"));
@@ -316,69 +318,6 @@ fn cell_value(cell: &str) -> Value {
         }
     }
     Value::String(cell.to_string())
-}
-
-/// CSV records with the line each starts on (RFC 4180: commas, double-quoted fields with `""` inside, CRLF or
-/// LF); blank lines are skipped.
-fn csv_records(file: &str, text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
-    let mut out = Vec::new();
-    let mut line = 1usize;
-    let mut chars = text.chars().peekable();
-    while chars.peek().is_some() {
-        let start = line;
-        let mut fields = Vec::new();
-        let mut field = String::new();
-        let mut quoted = false;
-        let mut was_quoted = false;
-        loop {
-            let Some(c) = chars.next() else {
-                if quoted {
-                    return Err(format!(
-                        "--arrival-trace {file}: line {start}: a quoted field is not closed"
-                    ));
-                }
-                break;
-            };
-            if quoted {
-                match c {
-                    '"' if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        field.push('"');
-                    }
-                    '"' => quoted = false,
-                    '\n' => {
-                        line += 1;
-                        field.push(c);
-                    }
-                    _ => field.push(c),
-                }
-                continue;
-            }
-            match c {
-                '"' if field.trim().is_empty() && !was_quoted => {
-                    field.clear();
-                    quoted = true;
-                    was_quoted = true;
-                }
-                ',' => {
-                    fields.push(std::mem::take(&mut field));
-                    was_quoted = false;
-                }
-                '\r' if chars.peek() == Some(&'\n') => {}
-                '\n' => {
-                    line += 1;
-                    break;
-                }
-                _ => field.push(c),
-            }
-        }
-        fields.push(field);
-        if fields.len() == 1 && fields[0].trim().is_empty() && !was_quoted {
-            continue;
-        }
-        out.push((start, fields));
-    }
-    Ok(out)
 }
 
 /// A cell's time: a number, or an ISO 8601 date and time.
