@@ -100,6 +100,20 @@ impl Log {
         }
     }
 
+    /// Bytes read off the connection `at`: their frames noted (no allocation: the parser calls back per frame).
+    fn on_read(&mut self, bytes: &[u8], at: Instant) {
+        let mut rx = std::mem::take(&mut self.rx);
+        rx.feed(bytes, |f| self.received(f, at));
+        self.rx = rx;
+    }
+
+    /// Bytes written to the connection `at`: the requests' last frames noted.
+    fn on_write(&mut self, bytes: &[u8], at: Instant) {
+        let mut tx = std::mem::take(&mut self.tx);
+        tx.feed(bytes, |f| self.written(f, at));
+        self.tx = tx;
+    }
+
     fn written(&mut self, f: Frame, at: Instant) {
         if f.id != 0 && f.flags & END_STREAM != 0 && matches!(f.kind, DATA | HEADERS) {
             self.track(f.id).sent = Some(at);
@@ -257,12 +271,7 @@ impl AsyncRead for Stamped {
             let at = now
                 .checked_sub(lag.unwrap_or(Duration::ZERO))
                 .unwrap_or(now);
-            let mut log = me.log.lock();
-            let mut frames = Vec::new();
-            log.rx.feed(got, |f| frames.push(f));
-            for f in frames {
-                log.received(f, at);
-            }
+            me.log.lock().on_read(got, at);
         }
         Poll::Ready(Ok(()))
     }
@@ -277,13 +286,7 @@ impl AsyncWrite for Stamped {
         let me = self.get_mut();
         let n = ready!(Pin::new(&mut me.inner).poll_write(cx, buf))?;
         if n > 0 {
-            let at = Instant::now();
-            let mut log = me.log.lock();
-            let mut frames = Vec::new();
-            log.tx.feed(&buf[..n], |f| frames.push(f));
-            for f in frames {
-                log.written(f, at);
-            }
+            me.log.lock().on_write(&buf[..n], Instant::now());
         }
         Poll::Ready(Ok(n))
     }
@@ -323,11 +326,7 @@ mod tests {
     }
 
     fn feed_rx(log: &mut Log, bytes: &[u8], at: Instant) {
-        let mut frames = Vec::new();
-        log.rx.feed(bytes, |f| frames.push(f));
-        for f in frames {
-            log.received(f, at);
-        }
+        log.on_read(bytes, at);
     }
 
     #[test]
@@ -370,11 +369,10 @@ mod tests {
         wire.extend(frame(HEADERS, 0x4, 3, b"h"));
         wire.extend(frame(DATA, END_STREAM, 3, b"{}"));
         for (i, b) in wire.iter().enumerate() {
-            let mut frames = Vec::new();
-            log.tx.feed(std::slice::from_ref(b), |f| frames.push(f));
-            for f in frames {
-                log.written(f, t0 + Duration::from_micros(i as u64));
-            }
+            log.on_write(
+                std::slice::from_ref(b),
+                t0 + Duration::from_micros(i as u64),
+            );
         }
         let last = t0 + Duration::from_micros(wire.len() as u64 - 1);
         assert_eq!(log.head(3), (None, Some(last)));
