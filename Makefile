@@ -320,8 +320,8 @@ test-search: build
 # Production-shaped load (tests/llm): --arrival-trace replay, rlocust.llm's tokenizers and synthetic prompts
 # (compared with the Python tokenizers package on tests/llm/tokenizers), --tokenizer counts at the wire, token
 # throughput in every output, HTTP/2 and asyncio streams, against rlocust-target and real servers on 127.0.0.1.
-test-llm: build $(AIO_SITE)/.installed
-	RLOCUST_BIN=$(CURDIR)/target/release/rlocust RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
+test-llm: build $(AIO_SITE)/.installed $(ORACLE)/bin/locust
+	LOCUST_BIN=$(CURDIR)/$(ORACLE)/bin/locust RLOCUST_BIN=$(CURDIR)/target/release/rlocust RLOCUST_TARGET_BIN=$(CURDIR)/target/release/rlocust-target \
 	AIO_SITE=$(CURDIR)/$(AIO_SITE) $(VPY) -m pytest -q -rs tests/llm
 
 # A real inference server (tests/llm_server): llama.cpp's OpenAI-compatible server from llama-cpp-python's sdist,
@@ -345,7 +345,7 @@ $(LLAMA_VENV)/.installed: tests/llm_server/requirements.txt
 test-llama-server: build $(LLAMA_VENV)/.installed
 	@command -v tcpdump >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump >/dev/null; } || \
-	echo "make test-llama-server: no tcpdump (apt-get install tcpdump): the wire check is skipped"
+	echo "make test-llama-server: no tcpdump (apt-get install tcpdump): the wire check will fail"
 	RLOCUST_BIN=$(CURDIR)/target/release/rlocust LLAMA_PYTHON=$(CURDIR)/$(LLAMA_VENV)/bin/python \
 	$(VPY) -m pytest -q -rs tests/llm_server
 

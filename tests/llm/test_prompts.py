@@ -307,8 +307,7 @@ def test_the_examples_run_under_rlocust(rlocust, target, tmp_path, example):
 
 def test_the_synthetic_chat_example_still_loads_under_locust(tmp_path):
     locust = os.environ.get("LOCUST_BIN") or str(EXAMPLES.parents[1] / ".venv-oracle/bin/locust")
-    if not Path(locust).exists():
-        pytest.skip(f"no real Locust 2.47 at {locust} (LOCUST_BIN)")
+    assert Path(locust).exists(), f"no real Locust 2.47 at {locust} (LOCUST_BIN; `make test-llm` passes it)"
     result = run([locust, "-f", str(EXAMPLES / "synthetic_chat.py"), "--list"], cwd=tmp_path, timeout=60,
                  env=clean_env())
     assert result.code == 0 and "SyntheticChat" in result.stdout, result.stderr[-2000:]

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 import requests
+import tokenizers  # (requirements-test.txt: a missing package fails the suite, never skips it)
 from support.bounded import clean_env, finish, free_port, run, start
 
-tokenizers = pytest.importorskip("tokenizers")
 TOKENIZERS = Path(__file__).resolve().parent / "tokenizers"
 
 # what every stream of the loopback server generates: several scripts, digits, punctuation, runs of spaces, a newline

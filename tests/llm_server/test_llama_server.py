@@ -18,7 +18,6 @@ import signal
 import subprocess
 import time
 
-import pytest
 import requests
 from conftest import HERE, TOKENIZER
 from support.bounded import clean_env, run
@@ -85,17 +84,14 @@ def test_streams_and_whole_answers_get_their_metrics(rlocust, llama_server, tmp_
 
 
 def test_tokenizer_counts_the_streams_tokens(rlocust, llama_server, tmp_path):
-    help_text = subprocess.run([rlocust, "--help"], capture_output=True, text=True, timeout=30).stdout
-    if "--tokenizer" not in help_text:
-        pytest.skip("this rlocust has no --tokenizer (issue 53, item 3)")
     _, rows = run_rlocust(rlocust, llama_server, tmp_path, "--tokenizer", TOKENIZER)
     streams = rows[("content_chunks", "stream")]
     counted = rows[("output_tokens", "stream")]
     assert counted["count"] == streams["count"] and counted["min"] == counted["max"] == MAX_TOKENS, counted
 
 
-@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump is not installed (Debian's tcpdump)")
 def test_ttft_agrees_with_tcpdump_on_lo(rlocust, llama_server, tmp_path):
+    assert shutil.which("tcpdump"), "tcpdump is not installed (Debian's tcpdump; `make test-llama-server` installs it as root)"
     from wire import stream_ttfts
     port = int(llama_server.rsplit(":", 1)[1])
     capture = tmp_path / "lo.pcap"
