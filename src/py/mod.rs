@@ -520,7 +520,7 @@ fn user_stopped(class_name: &str) -> PyResult<()> {
 }
 
 /// Whether the watchdog asked the Python thread to raise `KeyboardInterrupt` (set by `interp::interrupt`); read and
-/// cleared by the shim's SIGINT handler through [`take_interrupt`].
+/// cleared by the shim's SIGINT handler through `take_interrupt`.
 pub static INTERRUPT_REQUESTED: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 

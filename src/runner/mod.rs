@@ -264,7 +264,7 @@ impl Shared {
     }
 
     /// After `test_stopping`: the users alive are recorded and the state is cleanup (Locust's `stop()`; the
-    /// runner task follows the same steps in [`stop_all`]).
+    /// runner task follows the same steps in `stop_all`).
     pub fn enter_cleanup(&self) {
         *self.final_counts.lock() = self.user_classes_count();
         self.set_state(State::Cleanup);

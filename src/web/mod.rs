@@ -1,4 +1,4 @@
-//! The web UI's HTTP server: Locust 2.47's API (reference §1) on axum, on its own thread (see [`runtime`]), answered
+//! The web UI's HTTP server: Locust 2.47's API (reference §1) on axum, on its own thread (see `runtime`), answered
 //! from the Rust run state (`runner::Shared`, the stats, the kept log lines). The only Python on a request's
 //! path is a `bridge::Command::Web` action where Python state must change (the `/swarm` form fields, `/user`,
 //! the `reset_stats` event); `/stats/requests` and every other read is pure Rust.

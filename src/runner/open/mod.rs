@@ -4,7 +4,7 @@
 //!
 //! - [`schedule`]: the rate over time and the intended instant of every arrival (pure maths).
 //! - [`pool`]: which user starts an arrival (idle, owed to a starting user, a new user, or dropped).
-//! - [`tally`]: the accounting every output reads.
+//! - [`mod@tally`]: the accounting every output reads.
 //! - [`trace`]: `--arrival-trace` files (a schedule of recorded times; each row's fields go to its iteration,
 //!   which Python reads through [`arrival_row`] as `self.arrival`).
 //! - here: the arrival clock (a thread of its own, not a tokio task: tokio's timers have a 1 ms grain, the
