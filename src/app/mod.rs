@@ -3,7 +3,8 @@
 //! `main.rs` and the wheel's entry point both call [`run`].
 //!
 //! - `startup`: the shared machinery, the locustfiles, logging and the startup messages, the Environment.
-//! - `session`: one test run, from the runner objects and the `init` event to the exit code.
+//! - `session`: one test run, from the runner objects and the `init` event to the exit code; `prepare`: what
+//!   it opens before `init` (the master's socket or the worker's connection, result files, the web UI's config).
 //! - `run_end`: the one end of every run: its verdict (how it ended, the exit code) and its final outputs.
 //! - `exit`: [`ExitStatus`], the exit code with the text the user sees.
 //! - [`library`]: `rlocust-python`, where a Python script (not the command line) drives the engine.
@@ -13,6 +14,7 @@
 mod exit;
 mod gates;
 pub mod library;
+mod prepare;
 pub mod report_cli;
 mod run_end;
 mod session;
