@@ -17,8 +17,9 @@
 //!   hooks.
 //! - `bridge`: the queue and eventfd between tokio and the Python thread (typed messages, one consumer).
 //! - `engine`: the tokio half of a request: batches the hub's requests, runs them, records them, completes them.
-//! - `runner`: when users start and stop; the user-class dispatch sequence; keyboard, watchdog, CPU monitor; a
-//!   run's readings as one value (`runner::readings`: taken in one place, handed to every writer, windows by
+//! - `runner`: when users start and stop; the user-class dispatch sequence; keyboard, watchdog, CPU monitor; the
+//!   run context (`runner::Context`: where the run's state lives, handed down to every reader) and the run's
+//!   readings as one value (`runner::readings`: taken from the context, handed to every writer, windows by
 //!   `since`).
 //! - `judge`: the `--thresholds` grammar and its evaluation on readings, and the capacity search (`--search`).
 //! - `report`: console tables, CSV, JSON, the HTML report, the summary JSON, the comparison with a

@@ -321,6 +321,8 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
             return Err(e);
         }
     };
+    // (the web form's default start)
+    services.run.set_default_plan(setup.open.clone());
     startup::print_and_exit(options)?;
     let session = Session::prepare(services, runner, options, setup, gates, local_workers)?;
     let status = session.start()?.finish();

@@ -235,7 +235,7 @@ pub(super) fn make_outputs(
         None => None,
     };
     let outputs = Arc::new(Outputs::new(
-        services.stats.clone(),
+        services.run.clone(),
         csv,
         options.json,
         options.json_file.clone(),

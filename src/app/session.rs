@@ -20,8 +20,8 @@ use crate::interp;
 use crate::log;
 use crate::report::html::{Report, RunInfo};
 use crate::report::{console, outputs::Outputs};
+use crate::runner::Context;
 use crate::runner::{self, Control, Plan, dispatch::UserClassSpec};
-use crate::stats::RequestStats;
 use crate::web;
 use std::io::Write;
 use std::sync::Arc;
@@ -181,7 +181,7 @@ fn start_master(
     services.rt.spawn(distributed::master::run(
         shared.clone(),
         services.bridge.clone(),
-        services.stats.clone(),
+        services.run.stats.clone(),
         conn.node,
         conn.link,
         conn.custom,
@@ -211,7 +211,7 @@ fn start_search(
         services.rt.handle(),
         drive,
         shared.clone(),
-        services.stats.clone(),
+        services.run.clone(),
         gates.search.clone(),
         async move {
             // (a master that gave up waiting for its workers never starts the search)
@@ -298,12 +298,13 @@ impl<'a> Session<'a> {
             gates,
             end,
         } = self;
-        let metrics = gates.metrics_source(&runner.shared, &services.stats, options);
+        let node = master.as_ref().map(|conn| conn.node.clone());
+        let metrics = gates.metrics_source(&runner.shared, &services.run, node.clone(), options);
         gates.start_metrics_listener(services.rt.handle(), metrics.clone(), options)?;
         gates.watch(
             services.rt.handle(),
             runner.shared.clone(),
-            services.stats.clone(),
+            services.run.clone(),
             launch.automatic && options.headless,
             done.subscribe(),
         );
@@ -332,7 +333,8 @@ impl<'a> Session<'a> {
             let state = Arc::new(web::WebState::new(
                 config,
                 runner.shared.clone(),
-                services.stats.clone(),
+                services.run.clone(),
+                node,
                 services.bridge.clone(),
                 options,
                 info,
@@ -370,7 +372,7 @@ impl<'a> Session<'a> {
                 (Some(done), Some(cpu))
             }
             None => {
-                let (bridge, stats) = (services.bridge.clone(), services.stats.clone());
+                let (bridge, stats) = (services.bridge.clone(), services.run.stats.clone());
                 services.rt.spawn(runner::run(
                     shared.clone(),
                     bridge,
@@ -459,12 +461,13 @@ impl<'a> Session<'a> {
             ..
         } = self;
         let shared = runner.shared.clone();
-        let metrics = gates.metrics_source(&shared, &services.stats, options);
+        let node = Some(conn.node.clone());
+        let metrics = gates.metrics_source(&shared, &services.run, node, options);
         gates.start_metrics_listener(services.rt.handle(), metrics, options)?;
         services.rt.spawn(worker::run(
             shared.clone(),
             services.bridge.clone(),
-            services.stats.clone(),
+            services.run.stats.clone(),
             conn.node,
             conn.link.clone(),
             conn.inbound,
@@ -502,15 +505,15 @@ impl<'a> Session<'a> {
         // the periodic table: headless, or with --print-stats
         let headless_table = self.options.headless && self.worker.is_none();
         if !self.options.only_summary && (headless_table || self.options.print_stats) {
-            let stats = self.services.stats.clone();
+            let run = self.services.run.clone();
             let width = name_width();
             let mut done = self.done.subscribe();
             // the first table before the runner (and a shape) starts, as Locust's printer greenlet prints it
             // before the shape's first tick
-            log::print_table(&console::stats_table(&stats.snapshot(), true, width));
+            log::print_table(&console::stats_table(&run.stats.snapshot(), true, width));
             let search = self.gates.search.clone();
-            let periodic = move |stats: &RequestStats| {
-                let readings = crate::runner::readings::take(stats);
+            let periodic = move |run: &Context| {
+                let readings = run.readings();
                 let mut out = console::stats_table(&readings.stats, true, width);
                 if let Some(t) = crate::report::arrivals::console_table(&readings.open, true) {
                     out.push_str(&t);
@@ -532,7 +535,7 @@ impl<'a> Session<'a> {
                         _ = tokio::time::sleep(Duration::from_secs_f64(console_secs)) => {}
                         _ = done.changed() => return,
                     }
-                    log::print_table(&periodic(&stats));
+                    log::print_table(&periodic(&run));
                 }
             });
         }
@@ -540,7 +543,7 @@ impl<'a> Session<'a> {
         // history also begins with the test's start (0 users, when its statistics were cleared), and with a sample
         // right after a reset, so the charts (and a reloaded dashboard) begin where the test began
         {
-            let stats = self.services.stats.clone();
+            let stats = self.services.run.stats.clone();
             let shared = self.runner.shared.clone();
             let mut done = self.done.subscribe();
             let every = Duration::from_secs_f64(crate::stats::history::INTERVAL_SECS);
@@ -620,7 +623,7 @@ fn attach_html_report(
         outputs.set_html_report(
             pattern.clone(),
             Arc::new(Report {
-                stats: services.stats.clone(),
+                run: services.run.clone(),
                 users: shared.clone(),
                 info,
                 context: Some(gates),
