@@ -113,18 +113,23 @@ impl Launch {
     }
 }
 
+/// The user classes as the dispatch weighs them (name, weight, fixed_count).
+fn class_specs(setup: &Setup) -> Vec<UserClassSpec> {
+    setup
+        .classes
+        .iter()
+        .map(|c| UserClassSpec {
+            name: c.name.clone(),
+            weight: c.weight,
+            fixed_count: c.fixed_count,
+        })
+        .collect()
+}
+
 /// The user classes and the run's limits, as the runner plays them.
 fn user_plan(setup: &Setup, options: &Options, run_time: Option<u64>) -> Plan {
     Plan {
-        classes: setup
-            .classes
-            .iter()
-            .map(|c| UserClassSpec {
-                name: c.name.clone(),
-                weight: c.weight,
-                fixed_count: c.fixed_count,
-            })
-            .collect(),
+        classes: class_specs(setup),
         run_time,
         reset_stats: options.reset_stats,
         headless: options.headless,
@@ -475,15 +480,7 @@ impl<'a> Session<'a> {
             runner.control_rx,
             worker::Plan {
                 classes: setup.classes.iter().map(|c| c.name.clone()).collect(),
-                specs: setup
-                    .classes
-                    .iter()
-                    .map(|c| UserClassSpec {
-                        name: c.name.clone(),
-                        weight: c.weight,
-                        fixed_count: c.fixed_count,
-                    })
-                    .collect(),
+                specs: class_specs(&setup),
             },
         ));
         Ok(Running {
