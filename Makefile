@@ -2,7 +2,7 @@
 #   make demo    build rlocust and run a real load test against the bundled loopback target
 #   make test    Rust tests, Python shim tests, the side-by-side suite against real Locust 2.47, packaging,
 #                the web UI (committed build matches, browser test in headless Chromium)
-#   make lint    cargo fmt --check, clippy (warnings are errors) and ruff
+#   make lint    cargo fmt --check, clippy and cargo doc (warnings are errors), ruff
 #   make clean   remove everything the targets above made (build output, venvs, demo results, caches)
 #   make sdist   dist/rlocust-<version>.tar.gz (maturin, pinned in requirements-build.txt)
 #   make wheel   dist/rlocust-<version>-cp311-abi3-manylinux_2_34_x86_64.whl, built from that sdist as pip would
@@ -356,6 +356,7 @@ test-open: build
 lint: deps
 	cargo fmt --check
 	cargo clippy --release --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps
 	$(VENV)/bin/ruff check python tests locustfiles bench examples scripts
 
 clean:

@@ -90,8 +90,8 @@ fn serve_shim() -> PyResult<()> {
 /// defaults plus `args` (command-line spellings such as `--web-base-path /x`). Returns the bound (host, port).
 #[pyfunction]
 fn lib_web_ui(py: Python<'_>, args: Vec<String>, info: String) -> PyResult<(String, u16)> {
-    let (handle, shared, stats, bridge) = crate::py::library_web_ui()?;
-    py.detach(move || app::library::start_web_ui(&handle, shared, stats, bridge, &args, &info))
+    let (handle, shared, run, bridge) = crate::py::library_web_ui()?;
+    py.detach(move || app::library::start_web_ui(&handle, shared, run, bridge, &args, &info))
         .map_err(PyRuntimeError::new_err)
 }
 

@@ -34,7 +34,7 @@ use std::sync::Arc;
 /// How often a thread that allocates for requests asks mimalloc to give back what it freed.
 const COLLECT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// Give freed memory back, at most every [`COLLECT_EVERY`] per thread; called by the I/O threads as they park
+/// Give freed memory back, at most every `COLLECT_EVERY` per thread; called by the I/O threads as they park
 /// and by the hub as it drains. mimalloc keeps a thread's emptied pages, and what it freed, until that thread
 /// next frees in the same place after the delay: under bursts (a spawn step of 1,000 users starting at once) the
 /// Rust heap swung between 14 and 37 MB at 10,000 users, and the peak is what a user's RSS is judged by. Collected

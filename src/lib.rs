@@ -9,7 +9,7 @@
 //! - `msgpack`: Locust's message codec (msgpack byte for byte as Python writes it), and the value type a
 //!   distributed-mode message carries.
 //! - `log`: Locust-formatted log lines from Rust (a hook forwards them to `--otel` logs).
-//! - `stats`: request statistics (HDR histograms), failures, task exceptions, history, lateness.
+//! - `stats`: request statistics (HDR histograms), metric rows, failures, task exceptions, history, lateness.
 //! - `cli`: flags, config files, `LOCUST_*` variables, timespans, `--help`.
 //! - `http`: one HTTP call on tokio, as each Locust client makes it (requests-style semantics); `http::CallTrace`
 //!   is the hook an observer of calls implements.
@@ -17,8 +17,9 @@
 //!   hooks.
 //! - `bridge`: the queue and eventfd between tokio and the Python thread (typed messages, one consumer).
 //! - `engine`: the tokio half of a request: batches the hub's requests, runs them, records them, completes them.
-//! - `runner`: when users start and stop; the user-class dispatch sequence; keyboard, watchdog, CPU monitor; a
-//!   run's readings as one value (`runner::readings`: taken in one place, handed to every writer, windows by
+//! - `runner`: when users start and stop; the user-class dispatch sequence; keyboard, watchdog, CPU monitor; the
+//!   run context (`runner::Context`: where the run's state lives, handed down to every reader) and the run's
+//!   readings as one value (`runner::readings`: taken from the context, handed to every writer, windows by
 //!   `since`).
 //! - `judge`: the `--thresholds` grammar and its evaluation on readings, and the capacity search (`--search`).
 //! - `report`: console tables, CSV, JSON, the HTML report, the summary JSON, the comparison with a
@@ -34,14 +35,18 @@
 //!   with its console-script and plugin entry points). Nothing imports it.
 //! - `target`: the small loopback HTTP server used by the demo and the tests.
 //!
-//! Where a newcomer adds things (each place has its own note):
+//! Where a newcomer adds things (each place's module header has its "To add" note, saying what else it touches):
 //! - an option: one row in `cli::spec`'s `declare!` list (flags, destination, type, default, env variable, group,
 //!   help), ending in the typed field of `cli::Options` that Rust reads (with its reader in `cli::spec::read`) or
 //!   in `@python`; the table, the struct and `Options::from_values` are generated from it;
-//! - an API route of the web UI: `web::routes::router` (one `.route` line and a named handler);
-//! - a Response attribute (Python's `requests.Response` surface): `py::response` (the module header says how);
-//! - a chart of the dashboard or the HTML report: `webui/README.md`;
-//! - a `/metrics` family: one named part of `report::prometheus::render`;
+//! - an API route of the web UI: `web::routes` (one `.route` line in `router` and a named handler);
+//! - a figure every statistics row carries (request rows and metric rows): `stats::totals`;
+//! - a reading of the run that every writer sees (console, CSV, JSON, HTML, web UI, `/metrics`): `runner::readings`;
+//! - an instant of a call (a chunk, a handshake): `http::timings`;
+//! - a Response attribute (Python's `requests.Response` surface): `py::response`;
+//! - a shim function Rust calls: `py::callables`;
+//! - a chart of the dashboard or the HTML report: `webui/README.md` ("How to add a chart");
+//! - a `/metrics` family: `report::prometheus` (one named part of `render`);
 //! - an OS call: `sys`, with its `// SAFETY:` line (clippy's `undocumented_unsafe_blocks` asks for it).
 //!
 //! The quick loop: `make build`, then one test file (`.venv/bin/python -m pytest -q tests/web/test_api.py -k x`,

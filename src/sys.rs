@@ -10,6 +10,10 @@
 //! What it must not do: import anything of the crate, keep state beyond what the OS holds (the terminal settings
 //! to restore are the one exception), or decide policy (what to print, when to exit): callers do that.
 //!
+//! To add an OS call: a safe function here with its `// SAFETY:` line on the `unsafe` block (clippy's
+//! `undocumented_unsafe_blocks` asks for it), taking and returning plain Rust values; callers never see a raw
+//! pointer.
+//!
 //! Left where they are, on purpose: the socket calls of `http::conn` (a `recv(MSG_PEEK)` on an idle connection,
 //! the receive timestamps of `conn::stamp`, both on the request path, tied to the connection's buffers), the child
 //! processes of `--processes` (fork, pipes, kill and waitpid in `distributed::processes`, rewritten with the distributed

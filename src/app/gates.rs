@@ -15,14 +15,14 @@ use parking_lot::Mutex;
 
 use super::exit::ExitStatus;
 use crate::cli::Options;
+use crate::distributed::node::Node;
 use crate::judge::thresholds::{self, Outcome, Rule};
 use crate::log;
 use crate::report::compare::{self, Baseline};
 use crate::report::html::RunContext;
 use crate::report::prometheus;
 use crate::report::summary::{self, Parameters, RunSummary};
-use crate::runner::{Control, Shared, State};
-use crate::stats::RequestStats;
+use crate::runner::{Context, Control, Shared, State};
 use crate::web::metrics::MetricsSource;
 
 /// Exit code of a run whose thresholds failed (locust-plugins' checks use it).
@@ -145,12 +145,14 @@ impl Gates {
     pub fn metrics_source(
         &self,
         shared: &Arc<Shared>,
-        stats: &Arc<RequestStats>,
+        run: &Arc<Context>,
+        node: Option<Arc<Node>>,
         options: &Options,
     ) -> Arc<MetricsSource> {
         Arc::new(MetricsSource {
             shared: shared.clone(),
-            stats: stats.clone(),
+            run: run.clone(),
+            node,
             buckets_ms: self.buckets_ms.clone(),
             with_requests: !options.worker,
             start_time: self.process_start,
@@ -188,7 +190,7 @@ impl Gates {
         self: &Arc<Self>,
         rt: &tokio::runtime::Handle,
         shared: Arc<Shared>,
-        stats: Arc<RequestStats>,
+        run: Arc<Context>,
         quit_on_abort: bool,
         mut done: tokio::sync::watch::Receiver<bool>,
     ) {
@@ -211,7 +213,7 @@ impl Gates {
                     }
                     *s
                 };
-                if let Some(ws) = crate::web::api::master_workers() {
+                if let Some(ws) = crate::web::api::master_workers(Node::get().map(|n| &**n)) {
                     gates
                         .workers_seen
                         .fetch_max(ws.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -230,7 +232,7 @@ impl Gates {
                         .cloned()
                         .collect();
                     if !due.is_empty() {
-                        let readings = crate::runner::readings::take(&stats);
+                        let readings = run.readings();
                         if let Some(failed) = thresholds::evaluate(&due, &readings)
                             .into_iter()
                             .find(|o| !o.passed)
@@ -283,9 +285,9 @@ impl Gates {
     /// Evaluate every rule on the final statistics; logs locust-plugins' `CHECK …` lines. An aborted run keeps
     /// the failure that aborted it even if the numbers recovered by the end. Also makes the final baseline
     /// comparison (every output shows this one) and keeps `--baseline-gate`'s breaches.
-    pub fn evaluate(&self, stats: &RequestStats) -> Vec<Outcome> {
+    pub fn evaluate(&self, run: &Context) -> Vec<Outcome> {
         if let Some(b) = &self.baseline {
-            let c = b.at_end(&stats.snapshot());
+            let c = b.at_end(&run.stats.snapshot());
             if b.gate {
                 *self.breaches.lock() = compare::render::breaches(&c);
             }
@@ -293,7 +295,7 @@ impl Gates {
         if self.rules.is_empty() {
             return Vec::new();
         }
-        let readings = crate::runner::readings::take(stats);
+        let readings = run.readings();
         let mut outcomes = thresholds::evaluate(&self.rules, &readings);
         if let Some(aborted) = self.aborted_by.lock().clone()
             && let Some(o) = outcomes.iter_mut().find(|o| o.rule == aborted.rule)
@@ -315,9 +317,9 @@ impl Gates {
 
     /// The run is ending: a search still running ends as interrupted, with the probe in progress (before the final
     /// files are written).
-    pub fn end_search(&self, stats: &RequestStats) {
+    pub fn end_search(&self, run: &Context) {
         if self.search.outcome().is_some()
-            && let Some(ended) = self.search.interrupt(&crate::runner::readings::take(stats))
+            && let Some(ended) = self.search.interrupt(&run.readings())
         {
             crate::judge::search::driver::log_interrupted(&ended);
         }
@@ -359,7 +361,7 @@ impl Gates {
     fn parameters(&self) -> Parameters {
         let options = &self.options;
         // every worker that took part (at the end they may have quit already)
-        let workers = crate::web::api::master_workers().map(|w| {
+        let workers = crate::web::api::master_workers(Node::get().map(|n| &**n)).map(|w| {
             (w.len() as u64).max(self.workers_seen.load(std::sync::atomic::Ordering::Relaxed))
         });
         Parameters {
@@ -392,7 +394,7 @@ impl Gates {
     /// for the other result files: returns false then).
     pub fn write_summary(
         &self,
-        stats: &RequestStats,
+        run: &Context,
         outcomes: &[Outcome],
         exit_code: i32,
         interrupted: bool,
@@ -401,7 +403,7 @@ impl Gates {
         let Some(path) = &self.summary_path else {
             return true;
         };
-        let readings = crate::runner::readings::take(stats);
+        let readings = run.readings();
         let snap = &readings.stats;
         let params = self.parameters();
         let text = summary::render(&RunSummary {
@@ -503,8 +505,10 @@ mod tests {
     #[test]
     fn a_published_search_is_in_the_summary_and_the_baseline_comparison() {
         let dir = tempfile::tempdir().unwrap();
-        let stats = RequestStats::new();
-        stats.log_request("GET", "/a", Some(3.0), 10, log::now());
+        let stats = Context::new(Arc::new(crate::stats::RequestStats::new()));
+        stats
+            .stats
+            .log_request("GET", "/a", Some(3.0), 10, log::now());
         let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
         // the baseline run: capacity 60/s, 70/s failed
         let base = gates(dir.path(), &["--summary-json", &path("base.json")]);

@@ -11,8 +11,7 @@ use super::ExitStatus;
 use super::startup::Services;
 use crate::bridge::Bridge;
 use crate::interp;
-use crate::runner::Shared;
-use crate::stats::RequestStats;
+use crate::runner::{Context, Shared};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,7 +63,7 @@ pub fn activate() -> Result<(), String> {
 pub(crate) fn start_web_ui(
     rt: &tokio::runtime::Handle,
     shared: Arc<Shared>,
-    stats: Arc<RequestStats>,
+    run: Arc<Context>,
     bridge: Arc<Bridge>,
     args: &[String],
     info: &str,
@@ -75,10 +74,12 @@ pub(crate) fn start_web_ui(
     let config = crate::web::WebConfig::from_options(options)?;
     let gates =
         super::gates::Gates::new(options, None).map_err(|e| e.text().1.trim().to_string())?;
-    let metrics = gates.metrics_source(&shared, &stats, options);
+    // (a script's master runner, if any, installed this process's node)
+    let node = crate::distributed::node::Node::get().cloned();
+    let metrics = gates.metrics_source(&shared, &run, node.clone(), options);
     let info = Arc::new(crate::report::html::RunInfo::new(info, options));
     let state = Arc::new(crate::web::WebState::new(
-        config, shared, stats, bridge, options, info, metrics, None, None,
+        config, shared, run, node, bridge, options, info, metrics, None, None,
     ));
     let _rt = rt.enter();
     let addr = crate::web::start(state, None)?;

@@ -2,17 +2,19 @@
 //! §5), each of which hands its result to the next or ends the invocation with an [`ExitStatus`].
 //! `main.rs` and the wheel's entry point both call [`run`].
 //!
-//! - [`startup`]: the shared machinery, the locustfiles, logging and the startup messages, the Environment.
-//! - [`session`]: one test run, from the runner objects and the `init` event to the exit code.
-//! - [`run_end`]: the one end of every run: its verdict (how it ended, the exit code) and its final outputs.
-//! - [`exit`]: [`ExitStatus`], the exit code with the text the user sees.
+//! - `startup`: the shared machinery, the locustfiles, logging and the startup messages, the Environment.
+//! - `session`: one test run, from the runner objects and the `init` event to the exit code; `prepare`: what
+//!   it opens before `init` (the master's socket or the worker's connection, result files, the web UI's config).
+//! - `run_end`: the one end of every run: its verdict (how it ended, the exit code) and its final outputs.
+//! - `exit`: [`ExitStatus`], the exit code with the text the user sees.
 //! - [`library`]: `rlocust-python`, where a Python script (not the command line) drives the engine.
 //!
 //! Threads: this runs on the main thread, which is also the Python (hub) thread while the test runs; the
-//! runner, the reporters and the HTTP engine run on a tokio runtime owned by [`startup::Services`].
+//! runner, the reporters and the HTTP engine run on a tokio runtime owned by `startup::Services`.
 mod exit;
 mod gates;
 pub mod library;
+mod prepare;
 pub mod report_cli;
 mod run_end;
 mod session;
@@ -319,6 +321,8 @@ fn steps(argv: Vec<String>) -> Result<ExitStatus, ExitStatus> {
             return Err(e);
         }
     };
+    // (the web form's default start)
+    services.run.set_default_plan(setup.open.clone());
     startup::print_and_exit(options)?;
     let session = Session::prepare(services, runner, options, setup, gates, local_workers)?;
     let status = session.start()?.finish();

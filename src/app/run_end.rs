@@ -179,8 +179,9 @@ impl RunEnd {
     /// code. The verdict is kept (a later [`RunEnd::write`] by the watchdog uses it).
     pub fn judge(&self, end: End, said: Said) -> Verdict {
         *self.said.lock() = Some(said);
-        self.gates.end_search(&self.outputs.stats());
-        let outcomes = self.gates.evaluate(&self.outputs.stats());
+        let run = self.outputs.run();
+        self.gates.end_search(&run);
+        let outcomes = self.gates.evaluate(&run);
         let facts = Facts {
             said,
             errors: self.outputs.had_errors(),
@@ -221,7 +222,7 @@ impl RunEnd {
             verdict.code
         };
         let summary = self.gates.write_summary(
-            &self.outputs.stats(),
+            &self.outputs.run(),
             &verdict.outcomes,
             code,
             verdict.interrupted(),

@@ -1,22 +1,27 @@
 //! One test run, from the runner objects to the exit code: [`Session::prepare`] (runner, result files, the
-//! `init` event), [`Session::start`] (reporters, watchdog, runner task, the first spawn), [`Session::run_hub`]
-//! (the gevent hub until the runner quits) and [`Session::shutdown`] (`quitting`, final output, `quit`), in
-//! Locust's order (reference §4.6, §5).
+//! `init` event; what it opens is `prepare`'s), [`Session::start`] (reporters, watchdog, runner task, the first
+//! spawn), then [`Running::finish`] (the gevent hub until the runner quits) and its shutdown (`quitting`, final
+//! output, `quit`), in Locust's order (reference §4.6, §5).
 //!
-//! Threads: called on the main thread, which runs the hub (Python) inside [`Session::run_hub`]; everything it
+//! Threads: called on the main thread, which runs the hub (Python) inside [`Running::finish`]; everything it
 //! starts (runner, reporters, watchdog) runs on the tokio runtime of [`Services`] and never touches Python.
 use super::ExitStatus;
 use super::gates::Gates;
+pub use super::prepare::LocalWorkers;
+use super::prepare::{
+    MasterConn, WorkerConn, connect_worker, log_autostart_notes, make_outputs, open_master,
+    role_name, run_end, start_local_workers, web_config,
+};
 use super::run_end::{End, RunEnd, Said};
 use super::startup::{RunnerHandle, Services, Setup};
 use crate::cli::Options;
-use crate::distributed::{self, node::Node, worker};
+use crate::distributed::{self, worker};
 use crate::interp;
 use crate::log;
 use crate::report::html::{Report, RunInfo};
-use crate::report::{console, csv::CsvWriter, outputs::Outputs};
+use crate::report::{console, outputs::Outputs};
+use crate::runner::Context;
 use crate::runner::{self, Control, Plan, dispatch::UserClassSpec};
-use crate::stats::RequestStats;
 use crate::web;
 use std::io::Write;
 use std::sync::Arc;
@@ -48,135 +53,178 @@ pub struct Session<'a> {
     end: Arc<RunEnd>,
 }
 
-/// `--processes` under this master: workers forked already (told the port once it is bound), or to start then.
-pub enum LocalWorkers {
-    /// (the pipes go first when dropped: a child waiting on its pipe then ends, and can be reaped)
-    Forked(
-        Vec<distributed::processes::Pipe>,
-        distributed::processes::Children,
-    ),
-    Start(usize),
+/// What `start` decides from the options before anything starts, with Locust's lines about it.
+struct Launch {
+    /// `--headless` or `--autostart`: -u/-r/-t start the test (otherwise they only fill in the web UI's form).
+    automatic: bool,
+    users: u64,
+    spawn_rate: f64,
+    /// `-t`, for a run that starts by itself and has no shape, or whose shape has ended (the shim says so then).
+    run_time: Option<u64>,
 }
 
-/// A master's bound socket (bound before `init`, as Locust's master runner binds when it is created).
-struct MasterConn {
-    node: Arc<Node>,
-    link: distributed::master::Link,
-    custom: tokio::sync::mpsc::UnboundedReceiver<distributed::node::Custom>,
-    /// The port bound (`--master-bind-port 0` picks one).
-    port: u16,
-}
-
-/// `--master`: bind `--master-bind-host:--master-bind-port` (Locust's line and exit 1 when the port is taken).
-fn bind_master(services: &Services, options: &Options) -> Result<MasterConn, ExitStatus> {
-    let port = u16::try_from(options.master_bind_port).map_err(|_| {
-        ExitStatus::user(
-            format!(
-                "rlocust: --master-bind-port must be a port number (0-65535), got {}",
-                options.master_bind_port
-            ),
-            1,
-        )
-    })?;
-    let host = options.master_bind_host.clone();
-    let _rt = services.rt.enter();
-    let (bound, link) = services
-        .rt
-        .block_on(distributed::master::bind(
-            &host,
-            port,
-            distributed::auth::process_secret(),
-        ))
-        .map_err(|message| {
-            log::log(log::Level::Error, "locust.runners", &message);
-            ExitStatus::user("", 1)
-        })?;
-    let (node, custom) = Node::install(
-        distributed::node::Role::Master,
-        distributed::proto::worker_client_id(),
-        -1,
-    );
-    Ok(MasterConn {
-        node,
-        link,
-        custom,
-        port: bound,
-    })
-}
-
-/// A worker connected to its master (before `init`, as Locust's worker runner connects when it is created).
-struct WorkerConn {
-    node: Arc<Node>,
-    link: worker::Link,
-    inbound: tokio::sync::mpsc::UnboundedReceiver<distributed::Message>,
-    custom: tokio::sync::mpsc::UnboundedReceiver<distributed::node::Custom>,
-}
-
-/// `--worker`: connect to `--master-host:--master-port` (Locust's `connect_to_master`; exit 255 when the master
-/// never answers).
-fn connect_worker(
-    services: &Services,
-    options: &Options,
-    shared: &Arc<runner::Shared>,
-) -> Result<WorkerConn, ExitStatus> {
-    let port = crate::cli::port("--master-port", options.master_port)
-        .map_err(|e| ExitStatus::user(e, 1))?;
-    let (mut host, mut port) = (options.master_host.clone(), port);
-    // a forked `--processes` child learns where its parent listens only now
-    match distributed::processes::master_address() {
-        Some(Some(address)) => {
-            if let Some((h, p)) = address.rsplit_once(':') {
-                host = h.to_owned();
-                port = p.parse().unwrap_or(port);
-            }
-        }
-        // the master ended before it listened (it said why)
-        Some(None) => return Err(ExitStatus::Run(1)),
-        None => {}
-    }
-    let addr = worker::Address {
-        host,
-        port,
-        base_path: options.web_base_path.clone(),
-        client_id: distributed::proto::worker_client_id(),
-        secret: distributed::auth::process_secret(),
-    };
-    let conn = match services.rt.block_on(worker::connect(&addr)) {
-        Ok(conn) => conn,
-        Err(None) => {
-            log::log(
-                log::Level::Error,
-                "locust.main",
-                "Failed to connect to the Locust master: ",
+impl Launch {
+    fn decide(options: &Options, setup: &Setup, is_master: bool) -> Result<Launch, ExitStatus> {
+        let automatic = options.headless || options.autostart;
+        let users = if automatic {
+            super::startup::user_count(options)?
+        } else {
+            0
+        };
+        let spawn_rate = options.spawn_rate_or_default();
+        if spawn_rate > 100.0 && !is_master {
+            log::warning(
+                "locust.runners",
+                "Your selected spawn rate is very high (>100), and this is known to sometimes cause issues. Do you really need to ramp up that fast?",
             );
-            return Err(ExitStatus::user("", 255));
         }
-        Err(Some(line)) => {
-            log::log(log::Level::Error, "locust.main", &line);
-            return Err(ExitStatus::user("", 1));
+        // Locust sets up -t for a shape only after the shape test has ended (the shim logs it then).
+        let run_time = options
+            .run_time
+            .filter(|_| setup.shape != Some(false) && automatic);
+        match run_time {
+            // a master logs it once its workers are there
+            _ if is_master => {}
+            Some(t) => log::info("locust.main", &format!("Run time limit set to {t} seconds")),
+            None if setup.shape.is_none() && automatic => log::info(
+                "locust.main",
+                "No run time limit set, use CTRL+C to interrupt",
+            ),
+            None => {}
         }
-    };
-    log::log(
-        log::Level::Debug,
-        "locust.main",
-        &format!(
-            "Connected to locust master: {}:{}{}",
-            addr.host, addr.port, addr.base_path
-        ),
-    );
-    let (node, custom) = Node::install(
-        distributed::node::Role::Worker,
-        addr.client_id.clone(),
-        conn.index,
-    );
-    let _rt = services.rt.enter();
-    let (link, inbound) = worker::start_link(addr, conn, shared.clone());
-    Ok(WorkerConn {
-        node,
-        link,
-        inbound,
-        custom,
+        Ok(Launch {
+            automatic,
+            users,
+            spawn_rate,
+            run_time,
+        })
+    }
+
+    /// The local runner's first start: the open workload, or -u users at -r per second.
+    fn first_start(&self, setup: &Setup) -> Control {
+        match &setup.open {
+            Some(open) => Control::StartOpen(open.clone()),
+            None => Control::Start {
+                users: self.users,
+                spawn_rate: self.spawn_rate,
+                classes: None,
+            },
+        }
+    }
+}
+
+/// The user classes as the dispatch weighs them (name, weight, fixed_count).
+fn class_specs(setup: &Setup) -> Vec<UserClassSpec> {
+    setup
+        .classes
+        .iter()
+        .map(|c| UserClassSpec {
+            name: c.name.clone(),
+            weight: c.weight,
+            fixed_count: c.fixed_count,
+        })
+        .collect()
+}
+
+/// The user classes and the run's limits, as the runner plays them.
+fn user_plan(setup: &Setup, options: &Options, run_time: Option<u64>) -> Plan {
+    Plan {
+        classes: class_specs(setup),
+        run_time,
+        reset_stats: options.reset_stats,
+        headless: options.headless,
+        autoquit: options.autoquit,
+    }
+}
+
+/// `--master`: the master's plan: the local plan with the workers to wait for and when the search may begin.
+fn master_plan(
+    plan: Plan,
+    launch: &Launch,
+    setup: &Setup,
+    options: &Options,
+    search_ready: Option<tokio::sync::oneshot::Sender<()>>,
+) -> Result<distributed::master::Plan, ExitStatus> {
+    let automatic = launch.automatic;
+    Ok(distributed::master::Plan {
+        classes: plan.classes,
+        auto_start: automatic.then_some((launch.users, launch.spawn_rate)),
+        shape: setup.shape.is_some(),
+        run_time: options.run_time.filter(|_| automatic),
+        headless: options.headless,
+        autoquit: options.autoquit,
+        reset_stats: options.reset_stats,
+        expect_workers: options.expect_workers.max(1) as u64,
+        expect_workers_max_wait: options.expect_workers_max_wait,
+        enable_rebalancing: options.enable_rebalancing,
+        locustfiles: interp::locustfile_paths()?,
+        open: setup.open.clone(),
+        search_ready,
     })
+}
+
+/// `--master`: the master's task in place of the local runner (it starts the users once its workers are there);
+/// answers its `done` signal and its workers' highest CPU share.
+fn start_master(
+    conn: MasterConn,
+    services: &Services,
+    shared: &Arc<runner::Shared>,
+    control_rx: tokio::sync::mpsc::UnboundedReceiver<Control>,
+    plan: distributed::master::Plan,
+) -> (
+    tokio::sync::watch::Receiver<bool>,
+    crate::judge::search::driver::WorkersCpu,
+) {
+    let master_done = conn.link.done.subscribe();
+    let node = conn.node.clone();
+    let workers_cpu: crate::judge::search::driver::WorkersCpu = Arc::new(move || {
+        node.workers()
+            .iter()
+            .map(|w| w.cpu_usage)
+            .fold(0.0, f64::max)
+    });
+    services.rt.spawn(distributed::master::run(
+        shared.clone(),
+        services.bridge.clone(),
+        services.run.stats.clone(),
+        conn.node,
+        conn.link,
+        conn.custom,
+        control_rx,
+        plan,
+    ));
+    (master_done, workers_cpu)
+}
+
+/// `--search`: the capacity search drives the load from here on (it starts when `go` does).
+fn start_search(
+    spec: crate::judge::search::Spec,
+    options: &Options,
+    workers_cpu: Option<crate::judge::search::driver::WorkersCpu>,
+    services: &Services,
+    shared: &Arc<runner::Shared>,
+    gates: &Gates,
+    go: tokio::sync::oneshot::Receiver<()>,
+) {
+    let drive = crate::judge::search::driver::Drive {
+        spec,
+        initial_users: options.initial_users.unwrap_or(0).max(0) as u64,
+        workers_cpu,
+        quit_at_end: options.headless,
+    };
+    drop(crate::judge::search::driver::spawn(
+        services.rt.handle(),
+        drive,
+        shared.clone(),
+        services.run.clone(),
+        gates.search.clone(),
+        async move {
+            // (a master that gave up waiting for its workers never starts the search)
+            if go.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        },
+    ));
 }
 
 pub(crate) use crate::report::console::name_width;
@@ -193,138 +241,27 @@ impl<'a> Session<'a> {
         gates: Arc<Gates>,
         local_workers: Option<LocalWorkers>,
     ) -> Result<Session<'a>, ExitStatus> {
-        let role = if options.worker {
-            "worker"
-        } else if options.master {
-            "master"
-        } else {
-            "local"
-        };
-        interp::create_runner(role)?;
+        interp::create_runner(role_name(options))?;
         runner::watchdog::keep_sigint_ignored();
-        let worker = if options.worker {
-            Some(connect_worker(&services, options, &runner.shared)?)
-        } else {
-            None
+        let worker = match options.worker {
+            true => Some(connect_worker(&services, options, &runner.shared)?),
+            false => None,
         };
-        let master = if options.master {
-            if options.expect_workers < 1 {
-                log::log(
-                    log::Level::Error,
-                    "locust.main",
-                    &format!(
-                        "Invalid --expect-workers argument ({}), must be a positive number",
-                        options.expect_workers
-                    ),
-                );
-                return Err(ExitStatus::user("", 255));
-            }
-            Some(bind_master(&services, options)?)
-        } else {
-            None
-        };
+        let master = open_master(&services, options)?;
         let children = match (&master, local_workers) {
-            (Some(conn), Some(workers)) => {
-                let host = match options.master_bind_host.as_str() {
-                    "*" | "0.0.0.0" | "" => "127.0.0.1",
-                    "::" => "::1",
-                    h => h,
-                };
-                Some(match workers {
-                    LocalWorkers::Forked(pipes, children) => {
-                        children.log_started();
-                        for pipe in pipes {
-                            pipe.send(host, conn.port);
-                        }
-                        children
-                    }
-                    LocalWorkers::Start(n) => {
-                        let argv = crate::app::ARGV.get().cloned().unwrap_or_default();
-                        distributed::processes::spawn(n, &argv, host, conn.port).map_err(|e| {
-                            ExitStatus::user(
-                                format!("rlocust: cannot start worker processes: {e}"),
-                                1,
-                            )
-                        })?
-                    }
-                })
-            }
+            (Some(conn), Some(workers)) => Some(start_local_workers(conn, workers, options)?),
             _ => None,
         };
-        let csv = match &options.csv_prefix {
-            Some(prefix) => Some(
-                CsvWriter::create(
-                    prefix,
-                    options.csv_full_history,
-                    options.csv_generator && !options.master,
-                )
-                .map_err(|e| {
-                    ExitStatus::user(
-                        format!("rlocust: cannot write CSV files {prefix}_*.csv: {e}"),
-                        1,
-                    )
-                })?,
-            ),
-            None => None,
-        };
-        let outputs = Arc::new(Outputs::new(
-            services.stats.clone(),
-            csv,
-            options.json,
-            options.json_file.clone(),
-            name_width(),
-        ));
+        let outputs = make_outputs(&services, options, &gates, worker.is_some())?;
         // Locust checks the base path and logs the web UI's address before `init` (it binds after)
-        let web = if options.headless || options.worker {
-            None
-        } else {
-            let config = web::WebConfig::from_options(options).map_err(|message| {
-                if message.starts_with("rlocust:") {
-                    ExitStatus::user(message, 1)
-                } else {
-                    log::log(log::Level::Error, "locust.main", &message);
-                    ExitStatus::user("", 1)
-                }
-            })?;
-            web::announce(&config, options);
-            Some(config)
-        };
-        if worker.is_some() {
-            outputs.without_tables();
-        }
-        if let Some(b) = gates.baseline() {
-            outputs.set_baseline(b, options.csv_prefix.clone());
-        }
-        outputs.set_search(gates.search.clone());
-        if options.autostart && options.worker {
-            log::log(
-                log::Level::Debug,
-                "locust.main",
-                "The --autostart argument has no meaning on a worker.",
-            );
-        } else if options.autostart && options.headless {
-            log::info(
-                "locust.main",
-                "The --autostart argument is implied by --headless, no need to set both.",
-            );
-        }
+        let web = web_config(options)?;
+        log_autostart_notes(options);
         // with the web UI, `environment.web_ui` (host and port as Locust's WebUI has them) before `init`
         let web_ui = web.as_ref().map(|c| (c.host.as_str(), c.port));
         setup.classes = interp::fire_init(web_ui)?.ok_or_else(|| ExitStatus::user("", 1))?;
         gates.set_user_classes(setup.classes.iter().map(|c| c.name.clone()).collect());
         let (done, _) = tokio::sync::watch::channel(false);
-        let end = RunEnd::new(
-            runner.shared.clone(),
-            outputs.clone(),
-            gates.clone(),
-            options.exit_code_on_error,
-            Box::new(|within| {
-                interp::exit_facts_within(within).map(|(process_exit_code, unhandled)| Said {
-                    process_exit_code,
-                    unhandled,
-                })
-            }),
-        );
+        let end = run_end(&runner, &outputs, &gates, options);
         Ok(Session {
             services,
             runner,
@@ -345,39 +282,10 @@ impl<'a> Session<'a> {
     /// Start the reporters, the watchdog, the saturation monitor and the runner task, and (without a shape)
     /// the first ramp.
     pub fn start(self) -> Result<Running, ExitStatus> {
-        let options = self.options;
         if self.worker.is_some() {
             return self.start_worker();
         }
-        // without --headless or --autostart, -u/-r/-t only fill in the web UI's form
-        let automatic = options.headless || options.autostart;
-        let users = if automatic {
-            super::startup::user_count(options)?
-        } else {
-            0
-        };
-        let spawn_rate = options.spawn_rate_or_default();
-        if spawn_rate > 100.0 && self.master.is_none() {
-            log::warning(
-                "locust.runners",
-                "Your selected spawn rate is very high (>100), and this is known to sometimes cause issues. Do you really need to ramp up that fast?",
-            );
-        }
-        // Locust sets up -t for a shape only after the shape test has ended (the shim logs it then).
-        let run_time = options
-            .run_time
-            .filter(|_| self.setup.shape != Some(false) && automatic);
-        let is_master = self.master.is_some();
-        match run_time {
-            // a master logs it once its workers are there
-            _ if is_master => {}
-            Some(t) => log::info("locust.main", &format!("Run time limit set to {t} seconds")),
-            None if self.setup.shape.is_none() && automatic => log::info(
-                "locust.main",
-                "No run time limit set, use CTRL+C to interrupt",
-            ),
-            None => {}
-        }
+        let launch = Launch::decide(self.options, &self.setup, self.master.is_some())?;
         self.start_reporters();
         self.start_watchdog();
         let Session {
@@ -395,27 +303,28 @@ impl<'a> Session<'a> {
             gates,
             end,
         } = self;
-        let metrics = gates.metrics_source(&runner.shared, &services.stats, options);
+        let node = master.as_ref().map(|conn| conn.node.clone());
+        let metrics = gates.metrics_source(&runner.shared, &services.run, node.clone(), options);
         gates.start_metrics_listener(services.rt.handle(), metrics.clone(), options)?;
         gates.watch(
             services.rt.handle(),
             runner.shared.clone(),
-            services.stats.clone(),
-            automatic && options.headless,
+            services.run.clone(),
+            launch.automatic && options.headless,
             done.subscribe(),
         );
         // what the dashboard and the report know about the locustfile, handed over by Python once
-        let info = if web.is_some() || options.html_file.is_some() {
-            Some(Arc::new(RunInfo::new(&interp::web_info()?, options)))
-        } else {
-            None
+        let info = match web.is_some() || options.html_file.is_some() {
+            true => Some(Arc::new(RunInfo::new(&interp::web_info()?, options))),
+            false => None,
         };
         if let Some(info) = &info {
+            let shared = &runner.shared;
             attach_html_report(
                 &outputs,
                 options,
                 &services,
-                &runner.shared,
+                shared,
                 info.clone(),
                 gates.clone(),
             );
@@ -429,7 +338,8 @@ impl<'a> Session<'a> {
             let state = Arc::new(web::WebState::new(
                 config,
                 runner.shared.clone(),
-                services.stats.clone(),
+                services.run.clone(),
+                node,
                 services.bridge.clone(),
                 options,
                 info,
@@ -438,33 +348,10 @@ impl<'a> Session<'a> {
                 Some(gates.search.clone()),
             ));
             // --autostart: the first page shows the state after the first spawn step, as Locust's does
-            let hold = (automatic && !is_master && setup.shape.is_none())
+            let hold = (launch.automatic && master.is_none() && setup.shape.is_none())
                 .then(|| Box::pin(runner.shared.first_settled()) as web::Hold);
             web::start(state, hold).map_err(|e| ExitStatus::user(e, 1))?;
         }
-        let shared = runner.shared.clone();
-        let plan = Plan {
-            classes: setup
-                .classes
-                .iter()
-                .map(|c| UserClassSpec {
-                    name: c.name.clone(),
-                    weight: c.weight,
-                    fixed_count: c.fixed_count,
-                })
-                .collect(),
-            run_time,
-            reset_stats: options.reset_stats,
-            headless: options.headless,
-            autoquit: options.autoquit,
-        };
-        let mut master_done = None;
-        // `--search`: the search sets the load level by level instead of the first start (on a master, once the
-        // workers are there)
-        let search = gates.search_spec.clone().filter(|_| automatic);
-        let (search_ready, search_go) = tokio::sync::oneshot::channel::<()>();
-        let mut search_ready = Some(search_ready);
-        let mut workers_cpu: Option<crate::judge::search::driver::WorkersCpu> = None;
         if options.class_picker {
             log::log(
                 log::Level::Debug,
@@ -472,94 +359,57 @@ impl<'a> Session<'a> {
                 "Locust is running with the UserClass Picker Enabled",
             );
         }
-        if let Some(conn) = master {
-            master_done = Some(conn.link.done.subscribe());
-            let node = conn.node.clone();
-            workers_cpu = Some(Arc::new(move || {
-                node.workers()
-                    .iter()
-                    .map(|w| w.cpu_usage)
-                    .fold(0.0, f64::max)
-            }));
-            services.rt.spawn(distributed::master::run(
-                shared.clone(),
-                services.bridge.clone(),
-                services.stats.clone(),
-                conn.node,
-                conn.link,
-                conn.custom,
-                runner.control_rx,
-                distributed::master::Plan {
-                    classes: plan.classes,
-                    auto_start: automatic.then_some((users, spawn_rate)),
-                    shape: setup.shape.is_some(),
-                    run_time: options.run_time.filter(|_| automatic),
-                    headless: options.headless,
-                    autoquit: options.autoquit,
-                    reset_stats: options.reset_stats,
-                    expect_workers: options.expect_workers.max(1) as u64,
-                    expect_workers_max_wait: options.expect_workers_max_wait,
-                    enable_rebalancing: options.enable_rebalancing,
-                    locustfiles: interp::locustfile_paths()?,
-                    open: setup.open.clone(),
-                    search_ready: if search.is_some() {
-                        search_ready.take()
-                    } else {
-                        None
-                    },
-                },
-            ));
-            if setup.shape.is_none() {
-                runner::keyboard::start(shared.clone(), keys_browser.take());
+        let shared = runner.shared.clone();
+        let plan = user_plan(&setup, options, launch.run_time);
+        // `--search`: the search sets the load level by level instead of the first start (on a master, once the
+        // workers are there)
+        let search = gates.search_spec.clone().filter(|_| launch.automatic);
+        let (search_ready, search_go) = tokio::sync::oneshot::channel::<()>();
+        let mut search_ready = Some(search_ready);
+        let (master_done, workers_cpu) = match master {
+            Some(conn) => {
+                let ready = search_ready.take().filter(|_| search.is_some());
+                let plan = master_plan(plan, &launch, &setup, options, ready)?;
+                let (done, cpu) = start_master(conn, &services, &shared, runner.control_rx, plan);
+                if setup.shape.is_none() {
+                    runner::keyboard::start(shared.clone(), keys_browser.take());
+                }
+                (Some(done), Some(cpu))
             }
-        } else {
-            services.rt.spawn(runner::run(
-                shared.clone(),
-                services.bridge.clone(),
-                services.stats.clone(),
-                plan,
-                runner.control_rx,
-            ));
-        }
-        if setup.shape.is_none() && !is_master {
-            // (Locust starts its input listener after the run, but it runs first: its DEBUG line precedes
-            // test_start; with a shape, Locust's main waits for the shape and the keys are never read)
-            runner::keyboard::start(shared.clone(), keys_browser.take());
-            if automatic && search.is_none() {
-                shared.send(match &setup.open {
-                    Some(open) => Control::StartOpen(open.clone()),
-                    None => Control::Start {
-                        users,
-                        spawn_rate,
-                        classes: None,
-                    },
-                });
+            None => {
+                let (bridge, stats) = (services.bridge.clone(), services.run.stats.clone());
+                services.rt.spawn(runner::run(
+                    shared.clone(),
+                    bridge,
+                    stats,
+                    plan,
+                    runner.control_rx,
+                ));
+                if setup.shape.is_none() {
+                    // (Locust starts its input listener after the run, but it runs first: its DEBUG line precedes
+                    // test_start; with a shape, Locust's main waits for the shape and the keys are never read)
+                    runner::keyboard::start(shared.clone(), keys_browser.take());
+                    if launch.automatic && search.is_none() {
+                        shared.send(launch.first_start(&setup));
+                    }
+                }
+                (None, None)
             }
-        }
+        };
         if let Some(spec) = search {
             if let Some(ready) = search_ready.take() {
                 // a local run is ready at once
                 let _ = ready.send(());
             }
-            let drive = crate::judge::search::driver::Drive {
+            start_search(
                 spec,
-                initial_users: options.initial_users.unwrap_or(0).max(0) as u64,
+                options,
                 workers_cpu,
-                quit_at_end: options.headless,
-            };
-            drop(crate::judge::search::driver::spawn(
-                services.rt.handle(),
-                drive,
-                shared.clone(),
-                services.stats.clone(),
-                gates.search.clone(),
-                async move {
-                    // (a master that gave up waiting for its workers never starts the search)
-                    if search_go.await.is_err() {
-                        std::future::pending::<()>().await;
-                    }
-                },
-            ));
+                &services,
+                &shared,
+                &gates,
+                search_go,
+            );
         }
         Ok(Running {
             services,
@@ -616,12 +466,13 @@ impl<'a> Session<'a> {
             ..
         } = self;
         let shared = runner.shared.clone();
-        let metrics = gates.metrics_source(&shared, &services.stats, options);
+        let node = Some(conn.node.clone());
+        let metrics = gates.metrics_source(&shared, &services.run, node, options);
         gates.start_metrics_listener(services.rt.handle(), metrics, options)?;
         services.rt.spawn(worker::run(
             shared.clone(),
             services.bridge.clone(),
-            services.stats.clone(),
+            services.run.stats.clone(),
             conn.node,
             conn.link.clone(),
             conn.inbound,
@@ -629,15 +480,7 @@ impl<'a> Session<'a> {
             runner.control_rx,
             worker::Plan {
                 classes: setup.classes.iter().map(|c| c.name.clone()).collect(),
-                specs: setup
-                    .classes
-                    .iter()
-                    .map(|c| UserClassSpec {
-                        name: c.name.clone(),
-                        weight: c.weight,
-                        fixed_count: c.fixed_count,
-                    })
-                    .collect(),
+                specs: class_specs(&setup),
             },
         ));
         Ok(Running {
@@ -659,15 +502,15 @@ impl<'a> Session<'a> {
         // the periodic table: headless, or with --print-stats
         let headless_table = self.options.headless && self.worker.is_none();
         if !self.options.only_summary && (headless_table || self.options.print_stats) {
-            let stats = self.services.stats.clone();
+            let run = self.services.run.clone();
             let width = name_width();
             let mut done = self.done.subscribe();
             // the first table before the runner (and a shape) starts, as Locust's printer greenlet prints it
             // before the shape's first tick
-            log::print_table(&console::stats_table(&stats.snapshot(), true, width));
+            log::print_table(&console::stats_table(&run.stats.snapshot(), true, width));
             let search = self.gates.search.clone();
-            let periodic = move |stats: &RequestStats| {
-                let readings = crate::runner::readings::take(stats);
+            let periodic = move |run: &Context| {
+                let readings = run.readings();
                 let mut out = console::stats_table(&readings.stats, true, width);
                 if let Some(t) = crate::report::arrivals::console_table(&readings.open, true) {
                     out.push_str(&t);
@@ -689,7 +532,7 @@ impl<'a> Session<'a> {
                         _ = tokio::time::sleep(Duration::from_secs_f64(console_secs)) => {}
                         _ = done.changed() => return,
                     }
-                    log::print_table(&periodic(&stats));
+                    log::print_table(&periodic(&run));
                 }
             });
         }
@@ -697,7 +540,7 @@ impl<'a> Session<'a> {
         // history also begins with the test's start (0 users, when its statistics were cleared), and with a sample
         // right after a reset, so the charts (and a reloaded dashboard) begin where the test began
         {
-            let stats = self.services.stats.clone();
+            let stats = self.services.run.stats.clone();
             let shared = self.runner.shared.clone();
             let mut done = self.done.subscribe();
             let every = Duration::from_secs_f64(crate::stats::history::INTERVAL_SECS);
@@ -777,7 +620,7 @@ fn attach_html_report(
         outputs.set_html_report(
             pattern.clone(),
             Arc::new(Report {
-                stats: services.stats.clone(),
+                run: services.run.clone(),
                 users: shared.clone(),
                 info,
                 context: Some(gates),

@@ -10,7 +10,7 @@ use crate::http::Engine;
 use crate::interp::{self, ClassInfo, Loaded};
 use crate::log;
 use crate::py::{self, Core};
-use crate::runner::{Control, Shared};
+use crate::runner::{Context, Control, Shared};
 use crate::stats::RequestStats;
 use crate::version::{LOCUST_VERSION, VERSION};
 use std::sync::Arc;
@@ -21,7 +21,8 @@ use tokio::sync::mpsc::UnboundedReceiver;
 pub struct Services {
     pub rt: tokio::runtime::Runtime,
     pub bridge: Arc<Bridge>,
-    pub stats: Arc<RequestStats>,
+    /// The run context: the statistics and where the rest of the run's state lives (`runner::Context`).
+    pub run: Arc<Context>,
     engine: Arc<Engine>,
 }
 
@@ -68,7 +69,7 @@ impl Services {
         Ok(Services {
             rt,
             bridge,
-            stats: Arc::new(RequestStats::new()),
+            run: Context::new(Arc::new(RequestStats::new())),
             engine,
         })
     }
@@ -79,7 +80,8 @@ impl Services {
         let (shared, control_rx) = Shared::new(options.stop_timeout);
         py::install(Arc::new(Core {
             engine: self.engine.clone(),
-            stats: self.stats.clone(),
+            stats: self.run.stats.clone(),
+            run: self.run.clone(),
             bridge: self.bridge.clone(),
             runner: parking_lot::RwLock::new(shared.clone()),
         }));
@@ -93,7 +95,8 @@ impl Services {
         let (shared, _rx) = Shared::new(0.0);
         py::install(Arc::new(Core {
             engine: self.engine.clone(),
-            stats: self.stats.clone(),
+            stats: self.run.stats.clone(),
+            run: self.run.clone(),
             bridge: self.bridge.clone(),
             runner: parking_lot::RwLock::new(shared),
         }));
@@ -320,8 +323,6 @@ pub fn environment(options: &Options, loaded: &Loaded) -> Result<Setup, ExitStat
         }
     }
     let open = open_plan(options)?;
-    // (the web form's default start)
-    crate::runner::open::set_default_plan(open.clone());
     Ok(Setup {
         classes,
         shape,

@@ -5,7 +5,7 @@
 //! Option names, destinations, defaults, metavars, environment variables and group titles are Locust's
 //! interface; the help sentences are rlocust's own wording.
 //!
-//! Each option is declared once, in [`declare!`]'s invocation below: the row gives the parser, the help, the config
+//! Each option is declared once, in `declare!`'s invocation below: the row gives the parser, the help, the config
 //! files and the environment pass everything they know of it, and names the typed field of [`Options`] that Rust
 //! reads (with its reader), or says that only Python reads it. To add an option: add its row where Locust (or,
 //! for rlocust's own, the end of the list) has it; a test checks that every field reads its own destination.

@@ -7,6 +7,9 @@
 //! worker's loop for the `stats` message being built.
 //!
 //! Must not: call Python (the flags are plain atomics, read off the GIL).
+//!
+//! Why statics: they mirror the Python `EventHook`s of the process's one Environment, set from the hub thread by
+//! calls that carry no run context, and read by the distributed loops on every message.
 use super::Value;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};

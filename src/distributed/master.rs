@@ -13,7 +13,7 @@
 //!
 //! Only `client_ready` (which registers a worker) and `locustfile` (a `-f -` worker's request) are taken from any
 //! peer; every other message is acted upon only when it comes from a registered connection whose identity is the
-//! message's node id ([`Master::admitted`]); the rest is refused with one line per connection. Kinds the protocol does not have go to Python as messages off the network (`Command::Dist`), where
+//! message's node id (`Master::admitted`); the rest is refused with one line per connection. Kinds the protocol does not have go to Python as messages off the network (`Command::Dist`), where
 //! only the locustfile's registered types are taken; the runner's own commands to Python are `Command::Own`,
 //! which nothing read here can become. The sizes, queues and the master secret are the router's
 //! ([`super::router`], [`super::auth`]).

@@ -2,6 +2,10 @@
 //! client id and worker index, the workers a master knows, and the way out for `runner.send_message`.
 //!
 //! Set once when the worker has connected or the master has bound; read from the hub thread (`_rlocust`).
+//!
+//! Why a static (`NODE`, [`Node::get`]): Python's runner object asks for it through `_rlocust` calls that carry no
+//! run context, and a process is one node for its life (a master binds once, a worker connects once). Everything
+//! else is handed the node it holds: the session gives it to the web UI (`web::WebState::node`) and to `/metrics`.
 use crate::msgpack::Value;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -739,7 +739,7 @@ mod tests {
             None,
         )
         .unwrap();
-        let o = evaluate(&rules, &crate::runner::readings::of(s));
+        let o = evaluate(&rules, &crate::runner::readings::Readings::of_stats(s));
         // total p95 of 102 samples: rank 96 → 96 ms (exact)
         assert_eq!(o[0].actual, Some(96.0));
         assert!(o[0].passed);
@@ -759,7 +759,7 @@ mod tests {
         let s = snap();
         let rules = parse(None, Some(1e9), Some(0.5), Some(10.0)).unwrap();
         assert!(tolerates_failures(&rules));
-        let o = evaluate(&rules, &crate::runner::readings::of(s));
+        let o = evaluate(&rules, &crate::runner::readings::Readings::of_stats(s));
         assert_eq!(
             check_line(&o[0]).unwrap(),
             "CHECK SUCCESSFUL: fail ratio was 0.98% (threshold 50.00%)"
@@ -801,7 +801,7 @@ mod tests {
         .unwrap();
         assert_eq!(rules[0].series.as_deref(), Some("ttft"));
         assert_eq!(rules[0].limit, 400.0);
-        let out = evaluate(&rules, &crate::runner::readings::of(snap));
+        let out = evaluate(&rules, &crate::runner::readings::Readings::of_stats(snap));
         assert!(out[0].passed, "{:?}", out[0]);
         assert_eq!(out[0].target, "ttft Aggregated");
         assert_eq!(out[0].actual, Some(399.0));

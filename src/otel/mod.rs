@@ -114,7 +114,7 @@ fn exporters_for<E>(
 }
 
 /// What `--otel` started; dropping it flushes the last data and shuts the exporters down (at most
-/// [`SHUTDOWN_BUDGET`]).
+/// `SHUTDOWN_BUDGET`).
 pub struct Otel {
     meters: Option<SdkMeterProvider>,
     tracers: Option<SdkTracerProvider>,

@@ -5,6 +5,11 @@
 //! Each runner a script creates gets a fresh runner state ([`Shared`]) and its own runner task on the engine's
 //! runtime (the previous task, idle by then, is ended): Locust's test suites create many Environments in one
 //! process, each expecting a runner in state `ready` with no users. Everything here runs on the hub thread.
+//!
+//! Why statics: the mode itself (`LIBRARY`, set once before Python starts) is the process's; the current runner's
+//! task and monitor (`TASK`, `MONITOR`) are reached from `_rlocust` calls that carry no state of their own, and
+//! each new runner replaces them. The readers (the CSV writer, the web UI) use the engine's run context
+//! (`Core::run`), shared by the script's runners as the statistics are.
 use super::{core, installed};
 use crate::report::console;
 use crate::runner::{self, Plan, Shared, dispatch::UserClassSpec};
@@ -185,7 +190,7 @@ impl CsvFiles {
         let core = core()?;
         let users = core.runner.read().user_count();
         if let Some(w) = self.writer.as_mut() {
-            let snap = crate::runner::readings::of(snapshot(w, &core.stats));
+            let snap = core.run.readings_of(snapshot(w, &core.stats));
             w.tick(&snap, users, crate::log::now())
                 .map_err(|e| PyOSError::new_err(e.to_string()))?;
         }
@@ -197,7 +202,7 @@ impl CsvFiles {
         let core = core()?;
         let users = core.runner.read().user_count();
         if let Some(mut w) = self.writer.take() {
-            let snap = crate::runner::readings::of(snapshot(&w, &core.stats));
+            let snap = core.run.readings_of(snapshot(&w, &core.stats));
             w.finish(&snap, users, crate::log::now())
                 .map_err(|e| PyOSError::new_err(e.to_string()))?;
         }
@@ -222,7 +227,7 @@ fn snapshot(
 pub fn library_web_ui() -> PyResult<(
     tokio::runtime::Handle,
     Arc<Shared>,
-    Arc<crate::stats::RequestStats>,
+    Arc<crate::runner::Context>,
     Arc<crate::bridge::Bridge>,
 )> {
     if !library_mode() {
@@ -233,7 +238,7 @@ pub fn library_web_ui() -> PyResult<(
     Ok((
         core.engine.handle.clone(),
         shared,
-        core.stats.clone(),
+        core.run.clone(),
         core.bridge.clone(),
     ))
 }

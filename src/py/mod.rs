@@ -33,6 +33,8 @@ use std::time::Duration;
 pub struct Core {
     pub engine: Arc<Engine>,
     pub stats: Arc<RequestStats>,
+    /// The run context (readers of the run's state: the library's CSV writer and web UI).
+    pub run: Arc<crate::runner::Context>,
     pub bridge: Arc<Bridge>,
     /// The runner's shared state. One for the whole run from the command line; in library mode
     /// (`rlocust-python`) each runner a script creates gets a fresh one (see `library`).
@@ -520,7 +522,7 @@ fn user_stopped(class_name: &str) -> PyResult<()> {
 }
 
 /// Whether the watchdog asked the Python thread to raise `KeyboardInterrupt` (set by `interp::interrupt`); read and
-/// cleared by the shim's SIGINT handler through [`take_interrupt`].
+/// cleared by the shim's SIGINT handler through `take_interrupt`.
 pub static INTERRUPT_REQUESTED: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 

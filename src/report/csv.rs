@@ -589,12 +589,16 @@ POST,/x,HTTPError('501 Server Error: NOT IMPLEMENTED for url: /x'),74,2023-11-14
         assert_eq!(fs::read_to_string(&paths[0])?, STATS_HEADER);
         assert_eq!(fs::read_to_string(&paths[1])?, HISTORY_HEADER);
         let full = stats.snapshot_at(fixture::AT);
-        w.tick(&crate::runner::readings::of(full.clone()), 7, fixture::AT)?;
+        w.tick(
+            &crate::runner::readings::Readings::of_stats(full.clone()),
+            7,
+            fixture::AT,
+        )?;
         // A shorter snapshot after a reset must not leave old bytes behind.
         stats.reset_all(fixture::AT + 1.0);
         let reset = stats.snapshot_at(fixture::AT + 1.0);
         w.tick(
-            &crate::runner::readings::of(reset.clone()),
+            &crate::runner::readings::Readings::of_stats(reset.clone()),
             7,
             fixture::AT + 1.0,
         )?;
@@ -609,13 +613,13 @@ POST,/x,HTTPError('501 Server Error: NOT IMPLEMENTED for url: /x'),74,2023-11-14
         assert_eq!(text.lines().count(), 4);
         // finish in the same second adds no duplicate history row; a new second adds one.
         w.finish(
-            &crate::runner::readings::of(reset.clone()),
+            &crate::runner::readings::Readings::of_stats(reset.clone()),
             0,
             fixture::AT + 1.2,
         )?;
         assert_eq!(fs::read_to_string(&paths[1])?.lines().count(), 3);
         w.finish(
-            &crate::runner::readings::of(reset.clone()),
+            &crate::runner::readings::Readings::of_stats(reset.clone()),
             0,
             fixture::AT + 2.0,
         )?;

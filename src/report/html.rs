@@ -14,7 +14,6 @@
 use crate::pyfmt::json::{J, script_json};
 use crate::pyfmt::{format_utc_timestamp, py_float_repr, py_round_int};
 use crate::report::ui_json::{self as api, TaskTrees};
-use crate::stats::RequestStats;
 use crate::stats::history::HistoryPoint;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -225,7 +224,8 @@ impl RunInfo {
 
 /// Everything a report is built from.
 pub struct Report {
-    pub stats: Arc<RequestStats>,
+    /// The run context: the statistics and the rest of the run's readings.
+    pub run: Arc<crate::runner::Context>,
     pub users: Arc<dyn Users>,
     pub info: Arc<RunInfo>,
     /// The run's parameters and its baseline comparison (none in a library's web UI).
@@ -326,7 +326,7 @@ impl Report {
     /// The report's template args (Locust's `get_html_report`).
     pub fn args(&self, show_download_link: bool) -> J {
         let now = crate::stats::unix_now();
-        let readings = crate::runner::readings::of(self.stats.snapshot_at(now));
+        let readings = self.run.readings_of(self.run.stats.snapshot_at(now));
         let snap = &readings.stats;
         let total = &snap.total;
         let start_time = format_utc_timestamp(total.totals.start_time);
@@ -372,7 +372,7 @@ impl Report {
             _ => J::Arr(Vec::new()),
         };
         // Locust appends a point stamped with the end time when the history ends before it
-        let points = self.stats.history();
+        let points = self.run.stats.history();
         let mut history: Vec<J> = points
             .iter()
             .map(|p| api::history_point(p, &format_utc_timestamp(p.time as f64)))
@@ -461,7 +461,7 @@ impl Report {
             if theme == "dark" { "dark" } else { "light" },
         );
         // runs with fixed-rate users: the corrected percentiles as a static section after the page
-        match crate::report::corrected::html_section(&self.stats.snapshot(), &PERCENTILES) {
+        match crate::report::corrected::html_section(&self.run.stats.snapshot(), &PERCENTILES) {
             Some(section) => crate::report::corrected::insert_section(page, &section),
             None => page,
         }
@@ -502,6 +502,7 @@ pub fn fill(args: &J, theme: &str) -> String {
 mod tests {
     use super::*;
     use crate::runner::Shared;
+    use crate::stats::RequestStats;
 
     #[test]
     fn durations_read_as_locusts() {
@@ -556,7 +557,7 @@ mod tests {
             python_metrics: false,
         };
         Report {
-            stats,
+            run: crate::runner::Context::new(stats),
             users: shared,
             info: Arc::new(info),
             context,

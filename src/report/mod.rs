@@ -10,19 +10,25 @@
 //! - `corrected`: the coordinated-omission corrected percentiles (console table, report section), only for
 //!   runs with fixed-rate users.
 //! - `csv`: the four `--csv` files and their writer.
+//! - `html`: the `--html` report and `/stats/report` (the web UI's bundle with the run's data).
 //! - `json`: the `--json` / `--json-file` document.
 //! - `metrics`: the metric rows (stream metrics, custom metrics): their console table, `_metrics.csv` and JSON
 //!   rows, only for runs that recorded any.
+//! - `outputs`: what the user asked to be written at the end of the run (and the periodic CSV writes), once.
+//! - `prometheus`: the `/metrics` text (Prometheus and OpenMetrics).
 //! - `search`: the capacity search (`--search`): its JSON, `_search.csv`, the probe table, the headline line and
 //!   the `/metrics` families, only for runs that searched.
+//! - `summary`: the `--summary-json` document.
+//! - `ui_json`: the JSON rows the web UI's API and the HTML report share.
 //!
-//! Who calls it: the runner's periodic printers and writers, and the shutdown path. The numbers are printed
-//! with `crate::pyfmt`.
+//! Who calls it: the session's periodic printers and writers, the web UI, and the run's end. The numbers are
+//! printed with `crate::pyfmt`.
 //!
-//! What it must not do: read live state by path (a writer is handed readings, or the snapshot in them; the two
-//! writers that hold the run's statistics, `outputs` and `html::Report`, take their readings through
-//! `runner::readings`, the one place readings are built), decide when to print or write (the caller's job), or
-//! touch Python.
+//! What it must not do: read run state by path: a writer is handed readings, or the run context
+//! (`runner::Context`) it takes them from (the two writers that hold the run, `outputs::Outputs` and
+//! `html::Report`, take their readings from the context they were given); decide when to print or write (the
+//! caller's job); or touch Python. A writer's test makes its readings from statistics alone
+//! (`Readings::of_stats`), with no run around it.
 
 pub mod arrivals;
 pub mod compare;

@@ -11,7 +11,7 @@ use super::csv::CsvWriter;
 use super::html::Report;
 use super::{console, json};
 use crate::log;
-use crate::stats::RequestStats;
+use crate::runner::Context;
 use parking_lot::Mutex;
 use std::io::Write;
 use std::sync::Arc;
@@ -19,7 +19,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What the user asked to be written at the end of the run.
 pub struct Outputs {
-    stats: Arc<RequestStats>,
+    /// The run context: the statistics and the rest of the run's readings.
+    run: Arc<Context>,
     csv: Mutex<Option<CsvWriter>>,
     /// `--json`: the stats as JSON on stdout.
     json_stdout: bool,
@@ -42,14 +43,14 @@ pub struct Outputs {
 
 impl Outputs {
     pub fn new(
-        stats: Arc<RequestStats>,
+        run: Arc<Context>,
         csv: Option<CsvWriter>,
         json_stdout: bool,
         json_file: Option<String>,
         name_width: usize,
     ) -> Outputs {
         Outputs {
-            stats,
+            run,
             csv: Mutex::new(csv),
             json_stdout,
             json_file,
@@ -153,7 +154,7 @@ impl Outputs {
             t.push('\n');
             t
         });
-        let readings = crate::runner::readings::take(&self.stats);
+        let readings = self.run.readings();
         let (snap, open) = (&readings.stats, &readings.open);
         let comparison = self.baseline.lock().clone().map(|(b, prefix)| {
             let c = b.at_end(snap);
@@ -231,27 +232,29 @@ impl Outputs {
 
     /// The readings a CSV write takes (with the entries' current windows for `--csv-full-history`).
     fn csv_readings(&self, w: &CsvWriter) -> crate::runner::readings::Readings {
-        crate::runner::readings::of(if w.needs_entry_windows() {
-            self.stats.snapshot_with_windows()
+        let stats = &self.run.stats;
+        self.run.readings_of(if w.needs_entry_windows() {
+            stats.snapshot_with_windows()
         } else {
-            self.stats.snapshot()
+            stats.snapshot()
         })
     }
 
-    /// The run's statistics.
-    pub fn stats(&self) -> Arc<RequestStats> {
-        self.stats.clone()
+    /// The run context the outputs read.
+    pub fn run(&self) -> Arc<Context> {
+        self.run.clone()
     }
 
     /// Whether the run recorded request failures or task exceptions (Locust's `--exit-code-on-error` rule).
     pub fn had_errors(&self) -> bool {
-        self.stats.has_failures() || self.stats.has_exceptions()
+        self.run.stats.has_failures() || self.run.stats.has_exceptions()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::RequestStats;
 
     #[test]
     fn final_outputs_are_written_once() {
@@ -261,7 +264,13 @@ mod tests {
         stats.log_request("GET", "/a", Some(3.0), 10, log::now());
         let csv = CsvWriter::create(&prefix, false, false).unwrap();
         let json = dir.path().join("j").to_string_lossy().into_owned();
-        let out = Outputs::new(stats.clone(), Some(csv), false, Some(json.clone()), 80);
+        let out = Outputs::new(
+            Context::new(stats.clone()),
+            Some(csv),
+            false,
+            Some(json.clone()),
+            80,
+        );
         assert!(out.write_final(1));
         let rows = std::fs::read_to_string(format!("{prefix}_stats.csv")).unwrap();
         assert!(rows.contains("GET,/a,1,0"), "{rows}");
@@ -281,6 +290,7 @@ mod tests {
 mod search_tests {
     use super::*;
     use crate::judge::search::{Handle, Mode};
+    use crate::stats::RequestStats;
 
     #[test]
     fn search_csv_only_with_a_search() {
@@ -290,7 +300,7 @@ mod search_tests {
         let prefix = dir.path().join("r").to_string_lossy().into_owned();
         let file = format!("{prefix}_search.csv");
         let plain = Outputs::new(
-            stats.clone(),
+            Context::new(stats.clone()),
             Some(CsvWriter::create(&prefix, false, false).unwrap()),
             false,
             None,
@@ -302,7 +312,7 @@ mod search_tests {
         assert!(!std::path::Path::new(&file).exists(), "no search: no file");
         let handle = Handle::default();
         let out = Outputs::new(
-            stats,
+            Context::new(stats),
             Some(CsvWriter::create(&prefix, false, false).unwrap()),
             false,
             None,

@@ -1069,7 +1069,9 @@ mod tests {
     /// The exposition of `snap` (its readings leaked: a test's few bytes).
     fn exposition(snap: &Snapshot) -> Exposition<'static> {
         Exposition {
-            readings: Box::leak(Box::new(crate::runner::readings::of(snap.clone()))),
+            readings: Box::leak(Box::new(crate::runner::readings::Readings::of_stats(
+                snap.clone(),
+            ))),
             state: "running",
             users_by_class: vec![("WebUser".into(), 3)],
             user_count: 3,

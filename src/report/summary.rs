@@ -329,7 +329,7 @@ mod tests {
         stats.log_request("GET", "/none", None, 0, now + 2.0);
         let snap = stats.snapshot();
         let rules = thresholds::parse(Some("p99<35"), None, None, None).unwrap();
-        let readings = crate::runner::readings::of(snap);
+        let readings = crate::runner::readings::Readings::of_stats(snap);
         let outcomes = thresholds::evaluate(&rules, &readings);
         let text = render(&RunSummary {
             readings: &readings,

@@ -6,13 +6,17 @@
 //! changed and stopped while it runs. Never touches Python.
 //!
 //! `readings`: the run's readings as one value (statistics, the open workload's accounting, lateness, in flight,
-//! CPU), taken in one place and handed to every writer; a window of them by `Readings::since`.
+//! CPU), taken in one place and handed to every writer; a window of them by `Readings::since`. `context`: the run
+//! context ([`Context`]), where the run's state lives, handed down to every reader; readings are taken from it.
+pub mod context;
 pub mod dispatch;
 pub mod keyboard;
 pub mod monitor;
 pub mod open;
 pub mod readings;
 pub mod watchdog;
+
+pub use context::Context;
 
 use crate::bridge::{Arg, Bridge, Command, StopWhat};
 use crate::log;
@@ -264,7 +268,7 @@ impl Shared {
     }
 
     /// After `test_stopping`: the users alive are recorded and the state is cleanup (Locust's `stop()`; the
-    /// runner task follows the same steps in [`stop_all`]).
+    /// runner task follows the same steps in `stop_all`).
     pub fn enter_cleanup(&self) {
         *self.final_counts.lock() = self.user_classes_count();
         self.set_state(State::Cleanup);

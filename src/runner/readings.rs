@@ -1,15 +1,18 @@
 //! A run's readings as one value: [`Readings`] holds everything the run knows at one instant (the request and
 //! metric rows, the open workload's accounting, the generator's own lateness, the requests in flight, the process's
-//! CPU time), taken in one place ([`take`]) and handed to every writer (console, CSV, JSON, HTML, the web UI,
-//! `/metrics`, the thresholds), so no writer fetches a part of the run by path. [`Readings::since`] gives a
-//! window's exact figures (the capacity search judges each probe on its own window).
+//! CPU time), taken in one place (`runner::Context::readings`, from the run's context) and handed to every writer
+//! (console, CSV, JSON, HTML, the web UI, `/metrics`, the thresholds), so no writer fetches a part of the run by
+//! path. [`Readings::since`] gives a window's exact figures (the capacity search judges each probe on its own
+//! window); [`Readings::of_stats`] readings of statistics alone (a writer's test).
 //!
-//! Who calls it: the session's printers and writers, the web UI's routes, the end of a run and the capacity search
-//! take readings ([`take`]); everything else is handed them. What it must not do: decide anything, format
-//! anything, or touch Python. Taking readings costs one statistics snapshot and a few short locks.
+//! Who calls it: whoever holds the run's context takes readings from it; everything else is handed them. What it
+//! must not do: decide anything, format anything, touch Python, or read a part of the run itself.
+//!
+//! To add a reading: a field of [`Readings`], set in `Context::readings_of`, empty in [`Readings::of_stats`] and
+//! subtracted (or kept, for a gauge) in [`Readings::since`].
 
 use crate::runner::open;
-use crate::stats::{RequestStats, Snapshot, lateness};
+use crate::stats::{Snapshot, lateness};
 
 /// Requests handed to the engine and not yet handed back (this process's, and at a master its live workers' as
 /// they last reported: `stats::in_flight`).
@@ -20,7 +23,7 @@ pub struct InFlight {
     pub peak: u64,
 }
 
-/// Everything a run knows at one instant ([`take`]), or over a window between two instants ([`Readings::since`]).
+/// Everything a run knows at one instant ([`crate::runner::Context::readings`]), or over a window between two instants ([`Readings::since`]).
 #[derive(Clone, Debug)]
 pub struct Readings {
     /// Unix time the readings were taken (the statistics' `taken_at`).
@@ -38,30 +41,20 @@ pub struct Readings {
     pub window: Option<f64>,
 }
 
-/// The run's readings now.
-pub fn take(stats: &RequestStats) -> Readings {
-    let snapshot = stats.snapshot();
-    of(snapshot)
-}
-
-/// The run's readings with a statistics snapshot already taken (the writers that need a snapshot with per-entry
-/// windows take their own).
-pub fn of(stats: Snapshot) -> Readings {
-    Readings {
-        taken_at: stats.taken_at,
-        stats,
-        open: open::snapshot(),
-        lateness: lateness::snapshot(),
-        in_flight: InFlight {
-            now: crate::stats::in_flight::now(),
-            peak: crate::stats::in_flight::peak(),
-        },
-        cpu_seconds: crate::sys::process_cpu_seconds(),
-        window: None,
-    }
-}
-
 impl Readings {
+    /// Readings of the statistics alone, every other part empty (a reader's test, with no run around it).
+    pub fn of_stats(stats: Snapshot) -> Readings {
+        Readings {
+            taken_at: stats.taken_at,
+            stats,
+            open: open::Snapshot::default(),
+            lateness: lateness::Lateness::default(),
+            in_flight: InFlight::default(),
+            cpu_seconds: 0.0,
+            window: None,
+        }
+    }
+
     /// What happened between `earlier` and these readings: every count, histogram and sum the difference of the
     /// two; the gauges (users, in flight now) these readings'.
     pub fn since(&self, earlier: &Readings) -> Readings {
@@ -86,17 +79,19 @@ impl Readings {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::runner::Context;
+    use crate::stats::RequestStats;
 
     #[test]
     fn a_window_of_readings_is_the_difference() {
-        let s = RequestStats::new_at(1_000.0);
+        let run = Context::new(std::sync::Arc::new(RequestStats::new_at(1_000.0)));
+        let s = &run.stats;
         s.log_request("GET", "/", Some(5.0), 1, 1_000.5);
-        let early = of(s.snapshot_at(1_001.0));
+        let early = run.readings_of(s.snapshot_at(1_001.0));
         for _ in 0..30 {
             s.log_request("GET", "/", Some(50.0), 1, 1_001.5);
         }
-        let late = of(s.snapshot_at(1_004.0));
+        let late = run.readings_of(s.snapshot_at(1_004.0));
         let w = late.since(&early);
         assert_eq!(w.window, Some(3.0));
         assert_eq!(w.stats.total.totals.num_requests, 30);

@@ -12,6 +12,10 @@
 //! process's own, and [`peak`] is the highest of the process's own peak, any worker's and the sums seen at the
 //! reports (a burst between two reports shows in its worker's peak). What it must not do: be written by the I/O
 //! threads (a counter they all touch per request cost the engine measurably: bench/simultaneous.py).
+//!
+//! Why statics: the hub thread counts from the engine's flush and the bridge's drain, which reach no run context
+//! (a context lookup per request would cost what the counters are kept off the I/O threads for). Readers never
+//! read them by path: they get them in `runner::readings::Readings`, taken from the run context.
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -16,6 +16,10 @@
 //! wait: [`record_socket`], [`record_hub`], [`record_wait`]); the statistics' resets ([`reset`]), the summary, the `_generator.csv`
 //! file and `/metrics` ([`snapshot`]). What it must not do: block (one short lock per response, per batch or per
 //! wait), or know about rows.
+//!
+//! Why a static: `engine::record` records from the tokio workers and the hub with no run context at hand; the
+//! histograms are reset with the statistics (`RequestStats::reset`), so a second run in the process starts from
+//! zero. Readers get the figures in `runner::readings::Readings`, taken from the run context, never by path.
 use std::sync::LazyLock;
 
 use hdrhistogram::Histogram;
@@ -75,7 +79,7 @@ pub fn reset() {
 }
 
 /// One histogram's figures in ms.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Delays {
     pub count: u64,
     pub p50: f64,
@@ -123,7 +127,7 @@ impl Delays {
 }
 
 /// The three histograms' figures as of now.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Lateness {
     pub socket: Delays,
     pub hub: Delays,

@@ -1,7 +1,7 @@
 //! Metric rows: measurements that are not requests (a stream's time to first token, the gaps between its
 //! tokens, its output tokens; a locustfile's own values), keyed `(metric, name)`, each with one unit per metric.
 //!
-//! A metric row is a request row's machinery without the request: the same live state (`live::EntryState`: an
+//! A metric row is a request row's machinery without the request: the same live state (`row::EntryState`: an
 //! exact histogram, counts and sums, per-second counts, a current window), the same snapshot figures
 //! ([`EntrySnapshot`]: percentiles, average, min, max) and the same distributed report form ([`RowData`]), so
 //! a master merges workers' metric rows exactly as it merges request rows. What differs: a value is in the
@@ -9,7 +9,8 @@
 //! counted as a request (no `Aggregated` request total, no RPS, no failures).
 //!
 //! Who calls it: `engine::record` (stream metrics) and `py` (the custom metric API) record; `RequestStats`
-//! resets, reports and merges it with the request rows; readers get [`MetricSnapshot`]s in the `Snapshot`.
+//! resets, reports and merges it with the request rows; readers get [`MetricSnapshot`]s in the `Snapshot` (declared in `snapshot`, with
+//! the rates below).
 //! What it must not do: decide what a metric means (that is `engine::record`), format anything, or hold a
 //! lock for more than a row's update.
 //!
@@ -18,8 +19,8 @@
 //! Throughput (rows in [`TOKENS`], such as `output_tokens` and `input_tokens`): a row's sum is its totals'
 //! `total_response_time` (the sum of its values: exact for whole numbers); its values summed per second are kept
 //! where a request row keeps its failures per second (a metric row has none), so a worker's report carries them
-//! and a master merges them as it merges failures. [`Snapshot::metric_rate`] is the sum over the run's span (the
-//! one `total_rps` uses, to the latest record of requests or metrics), [`Snapshot::metric_current_rate`] the mean
+//! and a master merges them as it merges failures. [`crate::stats::Snapshot::metric_rate`] is the sum over the run's span (the
+//! one `total_rps` uses, to the latest record of requests or metrics), [`crate::stats::Snapshot::metric_current_rate`] the mean
 //! of the per-second sums over the window `current_rps` uses.
 
 use std::sync::Arc;
@@ -27,17 +28,12 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use parking_lot::Mutex;
 
-use super::live::{EntryState, RowData};
-use super::snapshot::{EntrySnapshot, Snapshot};
+use super::row::{EntryState, RowData};
+pub use super::snapshot::{AGGREGATED, TOKENS};
+use super::snapshot::{EntrySnapshot, MetricSnapshot};
 use super::totals::Totals;
 use super::window::{PerSecond, bucket_index};
 use super::{ms_to_us, sec_of};
-
-/// The name of a metric's row over all its names (as the requests' `Aggregated`).
-pub const AGGREGATED: &str = "Aggregated";
-
-/// The unit whose rows get a throughput (sum per second).
-pub const TOKENS: &str = "tokens";
 
 /// The longest metric name, name and unit accepted (as given, in bytes).
 const MAX_LABEL: usize = 256;
@@ -73,92 +69,8 @@ impl MetricRowData {
     }
 }
 
-/// One metric row as of a snapshot: its figures are an [`EntrySnapshot`]'s (`method` is the metric; its
-/// "response times" are the values, in `unit`).
-#[derive(Clone, Debug)]
-pub struct MetricSnapshot {
-    pub unit: String,
-    pub row: EntrySnapshot,
-}
-
-impl MetricSnapshot {
-    pub fn metric(&self) -> &str {
-        &self.row.method
-    }
-    pub fn name(&self) -> &str {
-        &self.row.name
-    }
-    /// How many values the row holds.
-    pub fn count(&self) -> u64 {
-        self.row.totals.num_requests
-    }
-    /// Whether this is a metric's row over all its names.
-    pub fn is_aggregated(&self) -> bool {
-        self.row.name == AGGREGATED
-    }
-}
-
 struct Row {
     state: Arc<Mutex<EntryState>>,
-}
-
-impl MetricSnapshot {
-    /// Whether the row gets a throughput (its unit is [`TOKENS`]).
-    pub fn has_rate(&self) -> bool {
-        self.unit == TOKENS
-    }
-    /// The sum of its values.
-    pub fn sum(&self) -> f64 {
-        self.row.totals.total_response_time
-    }
-}
-
-impl Snapshot {
-    /// The span a metric row's rate divides by: Locust's `total_rps` span (from the request total's
-    /// `start_time`, the run's start or last reset), to the latest record, request or metric value. `None`
-    /// before any (or when it is not positive).
-    pub fn metric_span(&self) -> Option<(f64, f64)> {
-        let start = self.total.totals.start_time;
-        let last = self
-            .metrics
-            .iter()
-            .filter_map(|m| m.row.totals.last_request_timestamp)
-            .chain(self.total.totals.last_request_timestamp)
-            .fold(None, |a: Option<f64>, t| Some(a.map_or(t, |a| a.max(t))))?;
-        (start != 0.0 && last > start).then_some((start, last))
-    }
-
-    /// A row's values per second over the run ([`Snapshot::metric_span`]): tokens per second for a row in tokens;
-    /// `None` for a row in another unit. 0 before a span.
-    pub fn metric_rate(&self, m: &MetricSnapshot) -> Option<f64> {
-        if !m.has_rate() {
-            return None;
-        }
-        Some(match self.metric_span() {
-            Some((start, last)) => m.sum() / (last - start),
-            None => 0.0,
-        })
-    }
-
-    /// A row's current values per second, as Locust's `current_rps`: the mean of its per-second sums over
-    /// `[max(L - 12, start), L - 2)`, `L` the second of the latest record. `None` for a row not in tokens.
-    pub fn metric_current_rate(&self, m: &MetricSnapshot) -> Option<f64> {
-        if !m.has_rate() {
-            return None;
-        }
-        let Some((start, last)) = self.metric_span() else {
-            return Some(0.0);
-        };
-        let l = sec_of(last);
-        let s = (l - 12).max(sec_of(start));
-        let end = l - 2;
-        if end <= s {
-            return Some(0.0);
-        }
-        let sums = m.row.num_fail_per_sec();
-        let sum: u64 = (s..end).map(|t| sums.get(t)).sum();
-        Some(sum as f64 / (end - s) as f64)
-    }
 }
 
 #[derive(Default)]

@@ -20,8 +20,10 @@
 //! Files (one responsibility each):
 //! - `totals`: a row's counts and sums ([`Totals`]), declared once for the live row, the distributed report and
 //!   the snapshot (its header says how to add a figure to every row).
-//! - `live`: the recording side: [`RequestStats`], its locks, one row's live state, the failure
-//!   and exception rows, and the copy a snapshot takes under a row's lock.
+//! - `row`: one row's machinery, for request rows and metric rows alike: its live state, the copy a snapshot
+//!   takes under the row's lock, and the form a distributed report carries ([`RowData`]).
+//! - `live`: the recording side: [`RequestStats`], its locks, the request rows, the failure and exception
+//!   rows.
 //! - `window`: the per-second machinery: [`PerSecond`], the histogram bucket layout and the
 //!   `CURRENT_WINDOW_SECS` window behind the current percentiles.
 //! - `metrics`: the metric rows (a stream's `ttft`, `itl`, ...; a locustfile's own values), keyed
@@ -31,8 +33,9 @@
 //! - `buckets`: sparse histograms' differences, percentiles and confidence intervals (a leaf).
 //! - `since`: a window between two snapshots ([`Snapshot::since`]: counts, sums and histograms subtracted
 //!   exactly).
-//! - `snapshot`: the owned [`Snapshot`], [`EntrySnapshot`], [`ErrorSnapshot`] and
-//!   [`ExceptionSnapshot`], and every figure derived from a row (percentiles, rates, averages).
+//! - `snapshot`: the owned [`Snapshot`], [`EntrySnapshot`], [`ErrorSnapshot`],
+//!   [`ExceptionSnapshot`] and [`MetricSnapshot`], and every figure derived from a row (percentiles, rates,
+//!   averages).
 //! - this file: the constants, units and helpers the three share ([`unix_now`], [`Num`],
 //!   [`bucket_response_time`], µs conversion, histogram construction, histogram versions).
 //! - `tests`: the tests of all of the above.
@@ -46,6 +49,7 @@ pub mod lateness;
 mod live;
 pub mod metric_history;
 pub mod metrics;
+mod row;
 mod since;
 mod snapshot;
 #[cfg(test)]
@@ -55,9 +59,12 @@ mod window;
 
 pub use buckets::{bucket_difference, bucket_percentile, percentile_interval};
 pub use hist::sparse as sparse_buckets;
-pub use live::{CoRow, ReportData, RequestStats, RowData};
-pub use metrics::{MetricError, MetricRowData, MetricSnapshot};
-pub use snapshot::{CorrectedCounts, EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, Snapshot};
+pub use live::{ReportData, RequestStats};
+pub use metrics::{MetricError, MetricRowData};
+pub use row::{CoRow, RowData};
+pub use snapshot::{
+    CorrectedCounts, EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, MetricSnapshot, Snapshot,
+};
 pub use totals::Totals;
 pub use window::PerSecond;
 // the number type reports print (defined on the ground floor, with the formatting that prints it)

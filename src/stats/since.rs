@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use super::buckets::bucket_difference;
 use super::co::Corrected;
-use super::metrics::MetricSnapshot;
+use super::snapshot::MetricSnapshot;
 use super::snapshot::{EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, Snapshot};
 use super::totals::Totals;
 

@@ -2,9 +2,11 @@
 //! the failure rows and the task exceptions), [`EntrySnapshot`] with every figure Locust
 //! derives from a row (cumulative and current percentiles, average, median, fail ratio, total
 //! and current rates, the JSON `response_times` buckets, Python `int`/`float` types), and
-//! [`ErrorSnapshot`] / [`ExceptionSnapshot`] (reference §5.6, §6).
+//! [`ErrorSnapshot`] / [`ExceptionSnapshot`] (reference §5.6, §6), and [`MetricSnapshot`], a metric row as of
+//! the snapshot, with its rates ([`Snapshot::metric_rate`]).
 //!
-//! Who calls it: `live` builds snapshots in `RequestStats::snapshot_at`; every reader (console,
+//! Who calls it: `live` builds snapshots in `RequestStats::snapshot_at` (`row` each row, `metrics` the metric
+//! rows); every reader (console,
 //! CSV, JSON, the Python stats view, web UI) takes a [`Snapshot`] and computes its numbers here.
 //!
 //! What it must not do: look at live state or take a lock (a snapshot is a plain value), read
@@ -14,7 +16,6 @@
 use std::collections::BTreeMap;
 
 use super::co::Corrected;
-use super::metrics::MetricSnapshot;
 use super::totals::Totals;
 use super::window::PerSecond;
 use super::{Buckets, Num, bucket_response_time, sec_of};
@@ -365,4 +366,94 @@ pub struct ExceptionSnapshot {
     pub traceback: String,
     /// Node ids in the order first seen.
     pub nodes: Vec<String>,
+}
+
+/// The name of a metric's row over all its names (as the requests' `Aggregated`).
+pub const AGGREGATED: &str = "Aggregated";
+
+/// The unit whose rows get a throughput (sum per second).
+pub const TOKENS: &str = "tokens";
+
+/// One metric row as of a snapshot: its figures are an [`EntrySnapshot`]'s (`method` is the metric; its
+/// "response times" are the values, in `unit`).
+#[derive(Clone, Debug)]
+pub struct MetricSnapshot {
+    pub unit: String,
+    pub row: EntrySnapshot,
+}
+
+impl MetricSnapshot {
+    pub fn metric(&self) -> &str {
+        &self.row.method
+    }
+    pub fn name(&self) -> &str {
+        &self.row.name
+    }
+    /// How many values the row holds.
+    pub fn count(&self) -> u64 {
+        self.row.totals.num_requests
+    }
+    /// Whether this is a metric's row over all its names.
+    pub fn is_aggregated(&self) -> bool {
+        self.row.name == AGGREGATED
+    }
+}
+
+impl MetricSnapshot {
+    /// Whether the row gets a throughput (its unit is [`TOKENS`]).
+    pub fn has_rate(&self) -> bool {
+        self.unit == TOKENS
+    }
+    /// The sum of its values.
+    pub fn sum(&self) -> f64 {
+        self.row.totals.total_response_time
+    }
+}
+
+impl Snapshot {
+    /// The span a metric row's rate divides by: Locust's `total_rps` span (from the request total's
+    /// `start_time`, the run's start or last reset), to the latest record, request or metric value. `None`
+    /// before any (or when it is not positive).
+    pub fn metric_span(&self) -> Option<(f64, f64)> {
+        let start = self.total.totals.start_time;
+        let last = self
+            .metrics
+            .iter()
+            .filter_map(|m| m.row.totals.last_request_timestamp)
+            .chain(self.total.totals.last_request_timestamp)
+            .fold(None, |a: Option<f64>, t| Some(a.map_or(t, |a| a.max(t))))?;
+        (start != 0.0 && last > start).then_some((start, last))
+    }
+
+    /// A row's values per second over the run ([`Snapshot::metric_span`]): tokens per second for a row in tokens;
+    /// `None` for a row in another unit. 0 before a span.
+    pub fn metric_rate(&self, m: &MetricSnapshot) -> Option<f64> {
+        if !m.has_rate() {
+            return None;
+        }
+        Some(match self.metric_span() {
+            Some((start, last)) => m.sum() / (last - start),
+            None => 0.0,
+        })
+    }
+
+    /// A row's current values per second, as Locust's `current_rps`: the mean of its per-second sums over
+    /// `[max(L - 12, start), L - 2)`, `L` the second of the latest record. `None` for a row not in tokens.
+    pub fn metric_current_rate(&self, m: &MetricSnapshot) -> Option<f64> {
+        if !m.has_rate() {
+            return None;
+        }
+        let Some((start, last)) = self.metric_span() else {
+            return Some(0.0);
+        };
+        let l = sec_of(last);
+        let s = (l - 12).max(sec_of(start));
+        let end = l - 2;
+        if end <= s {
+            return Some(0.0);
+        }
+        let sums = m.row.num_fail_per_sec();
+        let sum: u64 = (s..end).map(|t| sums.get(t)).sum();
+        Some(sum as f64 / (end - s) as f64)
+    }
 }

@@ -12,7 +12,7 @@
 //! Faults for the bad-stream tests, by query: `stall_after=N` (stop sending after N tokens, connection held
 //! open), `reset_after=N` (close the connection after N tokens, mid-body), `garbage=1` (one malformed event
 //! among the tokens). A query number out of its range (`ttft_ms`/`itl_ms` 0 to 600000, the others 0 to
-//! [`MAX_TOKENS`]; not a number, `nan`, `inf`, negative, empty) is answered 400 with one line.
+//! `MAX_TOKENS`; not a number, `nan`, `inf`, negative, empty) is answered 400 with one line.
 //!
 //! A server of known capacity (`--llm-slots N`, 0 and so off by default): both endpoints then serve N requests at
 //! once from one [`capacity::Pool`]; a request beyond them waits for a slot in arrival order, the response head
@@ -28,7 +28,7 @@
 //! GuideLLM check them before they start).
 //!
 //! Who calls it: the target's router. What it must not do: bind anything but loopback (the target does), or
-//! keep more than [`MAX_STAMPS`] stamps, or panic on any value of a request (a query number is checked first).
+//! keep more than `MAX_STAMPS` stamps, or panic on any value of a request (a query number is checked first).
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 

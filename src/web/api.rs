@@ -2,7 +2,9 @@
 //! (with a master's workers), `/logs` (with the workers' lines), the master's worker list and count. The rows
 //! and the task ratios come from `report::ui_json`, shared with the HTML report.
 //!
-//! Who calls it: `web::routes`, `web::page`, `web::metrics`, `app::gates`. No I/O, no clock, no Python.
+//! Who calls it: `web::routes`, `web::page`, `web::metrics`, `app::gates`, each handing in the node (this
+//! process's place in a distributed run) it holds. No I/O, no clock, no Python, no static.
+use crate::distributed::node::{Node, Role, WorkerInfo};
 use crate::pyfmt::json::J;
 use crate::pyfmt::{py_float_repr, py_round_int};
 use crate::report::ui_json::{MAX_ROWS, PERCENTILES_TO_CHART, error_row, stat_row};
@@ -10,7 +12,7 @@ use crate::stats::Snapshot;
 use std::collections::BTreeMap;
 
 /// The `/stats/requests` document for a snapshot, the runner state and the users alive.
-pub fn stats_requests(snap: &Snapshot, state: &str, user_count: u64) -> J {
+pub fn stats_requests(snap: &Snapshot, state: &str, user_count: u64, node: Option<&Node>) -> J {
     let total = &snap.total;
     let mut stats: Vec<J> = snap
         .sorted_entries()
@@ -50,8 +52,8 @@ pub fn stats_requests(snap: &Snapshot, state: &str, user_count: u64) -> J {
     match doc {
         J::Obj(mut m) => {
             m.insert("stats".into(), J::Arr(stats));
-            if let Some(workers) = master_workers() {
-                let count = worker_count();
+            if let Some(workers) = master_workers(node) {
+                let count = worker_count(node);
                 m.insert(
                     "workers".into(),
                     J::Arr(workers.iter().map(worker_row).collect()),
@@ -64,22 +66,20 @@ pub fn stats_requests(snap: &Snapshot, state: &str, user_count: u64) -> J {
     }
 }
 
-/// On a master, what it knows of its workers (every known one, missing included); `None` elsewhere.
-pub fn master_workers() -> Option<std::sync::Arc<Vec<crate::distributed::node::WorkerInfo>>> {
-    crate::distributed::node::Node::get()
-        .filter(|n| n.role == crate::distributed::node::Role::Master)
-        .map(|n| n.workers())
+/// On a master (`node`: this process's place in a distributed run), what it knows of its workers (every known
+/// one, missing included); `None` elsewhere.
+pub fn master_workers(node: Option<&Node>) -> Option<std::sync::Arc<Vec<WorkerInfo>>> {
+    node.filter(|n| n.role == Role::Master).map(|n| n.workers())
 }
 
 /// Workers in ready, spawning or running state (Locust's `worker_count`; 0 when not a master).
-pub fn worker_count() -> i64 {
-    crate::distributed::node::Node::get()
-        .filter(|n| n.role == crate::distributed::node::Role::Master)
+pub fn worker_count(node: Option<&Node>) -> i64 {
+    node.filter(|n| n.role == Role::Master)
         .map(|n| n.worker_count())
         .unwrap_or(0)
 }
 
-fn worker_row(w: &crate::distributed::node::WorkerInfo) -> J {
+fn worker_row(w: &WorkerInfo) -> J {
     J::obj([
         ("id", J::str(&w.id)),
         ("state", J::str(w.state)),
@@ -90,8 +90,8 @@ fn worker_row(w: &crate::distributed::node::WorkerInfo) -> J {
 }
 
 /// `/logs`: this process's lines, and on a master each worker's last `logs` message.
-pub fn logs(lines: Vec<String>) -> J {
-    let workers: BTreeMap<String, J> = crate::distributed::node::Node::get()
+pub fn logs(lines: Vec<String>, node: Option<&Node>) -> J {
+    let workers: BTreeMap<String, J> = node
         .map(|n| n.worker_logs())
         .unwrap_or_default()
         .into_iter()
@@ -112,12 +112,17 @@ mod tests {
     #[test]
     fn ready_stats_requests_match_locusts_sample() {
         let stats = RequestStats::new_at(1000.0);
-        let early = pretty(&stats_requests(&stats.snapshot_at(1001.0), "ready", 0));
+        let early = pretty(&stats_requests(
+            &stats.snapshot_at(1001.0),
+            "ready",
+            0,
+            None,
+        ));
         assert!(
             early.contains("\"response_time_percentile_0.5\": null"),
             "{early}"
         );
-        let doc = stats_requests(&stats.snapshot_at(1003.0), "ready", 0);
+        let doc = stats_requests(&stats.snapshot_at(1003.0), "ready", 0, None);
         let sample = crate::test_samples::read("standalone/ready_stats_requests.http");
         // (the recorded response: status line and headers with CRLF, a blank line, the body)
         let (_, want) = sample
@@ -162,7 +167,7 @@ mod tests {
             let t0 = std::time::Instant::now();
             let snap = stats.snapshot_at(1005.0);
             let t1 = std::time::Instant::now();
-            let doc = stats_requests(&snap, "running", 100);
+            let doc = stats_requests(&snap, "running", 100, None);
             let t2 = std::time::Instant::now();
             len += pretty(&doc).len();
             let t3 = std::time::Instant::now();
@@ -196,7 +201,7 @@ mod tests {
         stats.log_request("GET", "/b", Some(2.4), 6, 1001.0);
         stats.log_request("GET", "/a", Some(12.5), 6, 1002.0);
         stats.log_error("GET", "/a", "HTTPError('x')", 1002.0);
-        let doc = stats_requests(&stats.snapshot_at(1003.0), "running", 2);
+        let doc = stats_requests(&stats.snapshot_at(1003.0), "running", 2, None);
         let J::Obj(m) = &doc else { panic!() };
         let J::Arr(rows) = &m["stats"] else { panic!() };
         let names: Vec<String> = rows

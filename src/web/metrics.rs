@@ -18,15 +18,18 @@ use axum::extract::{Request, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 
+use crate::distributed::node::Node;
 use crate::log;
 use crate::report::prometheus::{self, Exposition, Format};
-use crate::runner::Shared;
-use crate::stats::RequestStats;
+use crate::runner::{Context, Shared};
 
 /// What a scrape reads.
 pub struct MetricsSource {
     pub shared: Arc<Shared>,
-    pub stats: Arc<RequestStats>,
+    /// The run context the scrape takes its readings from.
+    pub run: Arc<Context>,
+    /// This process's place in a distributed run (a master exports its workers).
+    pub node: Option<Arc<Node>>,
     /// `le` bounds in ms (`--metrics-buckets`).
     pub buckets_ms: Vec<f64>,
     /// False on a worker: its rows travel to the master, which exports them.
@@ -44,9 +47,9 @@ pub struct MetricsSource {
 impl MetricsSource {
     /// The document in `format`.
     pub fn render(&self, format: Format) -> String {
-        let readings = crate::runner::readings::take(&self.stats);
+        let readings = self.run.readings();
         let snap = &readings.stats;
-        let workers = super::api::master_workers();
+        let workers = super::api::master_workers(self.node.as_deref());
         let users_by_class: Vec<(String, u64)> = match &workers {
             // a master's users are its workers': sum what their heartbeats reported
             Some(ws) => {

@@ -1,5 +1,6 @@
-//! The web UI's HTTP server: Locust 2.47's API (reference §1) on axum, on its own thread (see [`runtime`]), answered
-//! from the Rust run state (`runner::Shared`, the stats, the kept log lines). The only Python on a request's
+//! The web UI's HTTP server: Locust 2.47's API (reference §1) on axum, on its own thread (see `runtime`), answered
+//! from the Rust run state it is handed in [`WebState`] (`runner::Shared`, the run context `runner::Context` with
+//! the statistics and the readings, the distributed node; the kept log lines); it reads no run state by path. The only Python on a request's
 //! path is a `bridge::Command::Web` action where Python state must change (the `/swarm` form fields, `/user`,
 //! the `reset_stats` event); `/stats/requests` and every other read is pure Rust.
 //!
@@ -12,8 +13,9 @@
 //!   passes first (the `Host` allow-list against DNS rebinding, the throttle of failed logins, the headers every
 //!   answer carries). `serve`: the accept loop and its limits (connections, handshake and header-read timeouts).
 //!
-//! Who calls it: `app::session` in a run without `--headless`. It must not block a tokio worker, take the GIL,
-//! or keep a second copy of the run state: every control goes through `runner::Control`.
+//! Who calls it: `app::session` in a run without `--headless`, `app::library` for a script's `create_web_ui()`. It
+//! must not block a tokio worker, take the GIL, or keep a second copy of the run state: every control goes through
+//! `runner::Control`.
 pub mod api;
 mod basic_auth;
 pub mod form;
@@ -28,10 +30,10 @@ mod tls;
 
 use crate::bridge::Bridge;
 use crate::cli::Options;
+use crate::distributed::node::Node;
 use crate::log;
 use crate::report::html::{Report, RunInfo};
-use crate::runner::Shared;
-use crate::stats::RequestStats;
+use crate::runner::{Context, Shared};
 use parking_lot::Mutex;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -120,7 +122,10 @@ pub fn announce(config: &WebConfig, options: &Options) {
 /// What the handlers read and change.
 pub struct WebState {
     pub shared: Arc<Shared>,
-    pub stats: Arc<RequestStats>,
+    /// The run context: the statistics, the run's readings and its open-workload plan.
+    pub run: Arc<Context>,
+    /// This process's place in a distributed run (`None`: a local run; a master lists its workers).
+    pub node: Option<Arc<Node>>,
     pub bridge: Arc<Bridge>,
     /// What the pages know about the locustfile, and the host, profile and counts the form changed.
     pub info: Arc<RunInfo>,
@@ -158,7 +163,8 @@ impl WebState {
     pub fn new(
         config: WebConfig,
         shared: Arc<Shared>,
-        stats: Arc<RequestStats>,
+        run: Arc<Context>,
+        node: Option<Arc<Node>>,
         bridge: Arc<Bridge>,
         options: &Options,
         info: Arc<RunInfo>,
@@ -174,13 +180,14 @@ impl WebState {
             python_routes: info.python_routes,
             stop_timeout: shared.stop_timeout(),
             report: Arc::new(Report {
-                stats: stats.clone(),
+                run: run.clone(),
                 users: shared.clone(),
                 info: info.clone(),
                 context,
             }),
             shared,
-            stats,
+            run,
+            node,
             bridge,
             info,
             history_csv,

@@ -107,8 +107,8 @@ pub fn index_args(st: &WebState) -> J {
     let state = st.shared.state();
     let started = state != State::Ready;
     let (host, override_host_warning, missing_host_warning) = info.host_and_warnings(started);
-    let history = if st.stats.num_requests() > 0 {
-        ui_json::history(&st.stats.history())
+    let history = if st.run.stats.num_requests() > 0 {
+        ui_json::history(&st.run.stats.history())
     } else {
         J::Arr(Vec::new())
     };
@@ -160,7 +160,7 @@ pub fn index_args(st: &WebState) -> J {
         ("state", J::str(state.as_str())),
         (
             "is_distributed",
-            J::Bool(super::api::master_workers().is_some()),
+            J::Bool(super::api::master_workers(st.node.as_deref()).is_some()),
         ),
         ("user_count", J::Int(st.shared.user_count() as i64)),
         ("version", J::str(crate::version::LOCUST_VERSION)),
@@ -173,7 +173,10 @@ pub fn index_args(st: &WebState) -> J {
             form.users.map_or(J::Null, |u| J::Int(u as i64)),
         ),
         ("spawn_rate", form.spawn_rate.map_or(J::Null, J::Float)),
-        ("worker_count", J::Int(super::api::worker_count())),
+        (
+            "worker_count",
+            J::Int(super::api::worker_count(st.node.as_deref())),
+        ),
         // Locust: `shape_class and not (picker or use_common_options)`, `shape_class and use_common_options`
         (
             "hide_common_options",

@@ -7,6 +7,10 @@
 //! Who calls it: `web::start` builds the router. Handlers read `WebState`, send `runner::Control`s and, for the
 //! few actions that change Python state, a `bridge::Command::Web` whose acknowledgement they await with a time
 //! limit. They never block a worker thread and never take the GIL.
+//!
+//! To add a route: one `.route` line in [`router`] and a named handler beside its kind here; what it reads comes
+//! from `WebState` (its readings through the state's run, never a static), and a new JSON shape goes to
+//! `report::ui_json` when the HTML report shows it too.
 use super::WebState;
 use super::api;
 use super::form::{Form, MISSING_COUNTS, Refused, Swarm};
@@ -335,19 +339,19 @@ async fn stats_requests(st: Arc<WebState>, _req: Request) -> Response {
 
 /// `GET /stats/requests/csv`.
 async fn requests_csv(st: Arc<WebState>, _req: Request) -> Response {
-    let snap = st.stats.snapshot();
+    let snap = st.run.stats.snapshot();
     csv_download(&st, csv::stats_csv(&snap), "requests")
 }
 
 /// `GET /stats/failures/csv`.
 async fn failures_csv(st: Arc<WebState>, _req: Request) -> Response {
-    let snap = st.stats.snapshot();
+    let snap = st.run.stats.snapshot();
     csv_download(&st, csv::failures_csv(&snap), "failures")
 }
 
 /// `GET /exceptions/csv`.
 async fn exceptions_csv(st: Arc<WebState>, _req: Request) -> Response {
-    let snap = st.stats.snapshot();
+    let snap = st.run.stats.snapshot();
     csv_download(&st, csv::exceptions_csv(&snap), "exceptions")
 }
 
@@ -366,7 +370,10 @@ async fn stats_report(st: Arc<WebState>, req: Request) -> Response {
 
 /// `GET /exceptions`.
 async fn exceptions(st: Arc<WebState>, _req: Request) -> Response {
-    json(StatusCode::OK, &ui_json::exceptions(&st.stats.snapshot()))
+    json(
+        StatusCode::OK,
+        &ui_json::exceptions(&st.run.stats.snapshot()),
+    )
 }
 
 /// `GET /tasks`: the task ratios of the users alive.
@@ -379,15 +386,21 @@ async fn tasks(st: Arc<WebState>, _req: Request) -> Response {
 }
 
 /// `GET /logs`.
-async fn logs(_st: Arc<WebState>, _req: Request) -> Response {
-    json(StatusCode::OK, &api::logs(log::recent_lines()))
+async fn logs(st: Arc<WebState>, _req: Request) -> Response {
+    json(
+        StatusCode::OK,
+        &api::logs(log::recent_lines(), st.node.as_deref()),
+    )
 }
 
 /// `GET /worker-count`.
-async fn worker_count(_st: Arc<WebState>, _req: Request) -> Response {
+async fn worker_count(st: Arc<WebState>, _req: Request) -> Response {
     json(
         StatusCode::OK,
-        &J::obj([("worker_count", J::Int(api::worker_count()))]),
+        &J::obj([(
+            "worker_count",
+            J::Int(api::worker_count(st.node.as_deref())),
+        )]),
     )
 }
 
@@ -404,7 +417,7 @@ async fn metrics(st: Arc<WebState>, req: Request) -> Response {
 async fn generator(st: Arc<WebState>, _req: Request) -> Response {
     json(
         StatusCode::OK,
-        &crate::report::summary::generator(&crate::runner::readings::take(&st.stats).lateness),
+        &crate::report::summary::generator(&st.run.readings().lateness),
     )
 }
 
@@ -415,7 +428,7 @@ async fn baseline_route(st: Arc<WebState>, req: Request) -> Response {
         .report
         .context
         .as_ref()
-        .and_then(|c| c.comparison(&st.stats.snapshot()));
+        .and_then(|c| c.comparison(&st.run.stats.snapshot()));
     match comparison {
         Some(c) => json(StatusCode::OK, &c),
         None => not_found(&st, req).await,
@@ -468,7 +481,7 @@ fn start_search(
         &tokio::runtime::Handle::current(),
         drive,
         st.shared.clone(),
-        st.stats.clone(),
+        st.run.clone(),
         search.handle.clone(),
         async {},
     );
@@ -757,7 +770,7 @@ async fn swarm(st: Arc<WebState>, req: Request) -> Response {
     ) {
         Ok(Some(plan)) => Some(plan),
         // a form without a user count starts the command line's (or the ArrivalRateShape's) arrival rate
-        Ok(None) if walked.user_count.is_none() => crate::runner::open::default_plan(),
+        Ok(None) if walked.user_count.is_none() => st.run.default_plan(),
         Ok(None) => None,
         Err(message) => {
             log::log(log::Level::Error, "locust.web", &message);
@@ -838,39 +851,34 @@ fn start_run_timer(st: &WebState, run_time: Option<u64>) {
 /// `GET /rlocust/metrics`: `{"metrics": [row, ...], "history": ...}`, each row as the summary JSON has it, and the
 /// metrics' history over the whole run for the charts (`report::metrics`).
 async fn metrics_route(st: Arc<WebState>, _req: Request) -> Response {
-    let snap = st.stats.snapshot();
+    let snap = st.run.stats.snapshot();
     json(
         StatusCode::OK,
         &J::obj([
             ("metrics", crate::report::metrics::json(&snap)),
             (
                 "history",
-                crate::report::metrics::json_history(&st.stats.metric_history()),
+                crate::report::metrics::json_history(&st.run.stats.metric_history()),
             ),
         ]),
     )
 }
 
 async fn arrivals_route(st: Arc<WebState>, _req: Request) -> Response {
-    json(
-        StatusCode::OK,
-        &arrivals(&crate::runner::readings::take(&st.stats).open),
-    )
+    json(StatusCode::OK, &arrivals(&st.run, &st.run.readings().open))
 }
 
 /// `GET /rlocust/arrivals`: the run's arrival-rate plan (the start form's defaults; null without one), the
 /// open workload's accounting with its history (null when none ran), and whether arrivals are still being scheduled
 /// (`running`: false once the workload stopped, so the accounting is the run's final one; the dashboard labels its
 /// rates by this, not by the state `/stats/requests` gives, which is memoized and read at another moment).
-fn arrivals(s: &crate::runner::open::Snapshot) -> J {
-    let running = crate::runner::open::tally::tally()
-        .scheduled_rate()
-        .is_some();
+fn arrivals(run: &crate::runner::Context, s: &crate::runner::open::Snapshot) -> J {
+    let running = run.arrivals_scheduled();
     J::obj([
         ("running", J::Bool(running)),
         (
             "plan",
-            crate::runner::open::default_plan().map_or(J::Null, |p| {
+            run.default_plan().map_or(J::Null, |p| {
                 let (rate, stages) = p.schedule.texts();
                 J::obj([
                     ("arrival_rate", J::str(&rate)),
@@ -970,8 +978,8 @@ async fn stop(st: Arc<WebState>, _req: Request) -> Response {
 async fn reset(st: Arc<WebState>, _req: Request) -> Response {
     let st = &*st;
     on_hub(st, "reset_stats", "{}".into()).await;
-    st.stats.reset_all(log::now());
-    st.stats.clear_exceptions();
+    st.run.stats.reset_all(log::now());
+    st.run.stats.clear_exceptions();
     respond(StatusCode::OK, HTML, "ok")
 }
 
@@ -980,8 +988,13 @@ fn stats_requests_doc(st: &WebState) -> Response {
     let fresh = memo.at.is_some_and(|at| at.elapsed() <= memo.timeout);
     if !fresh {
         let t0 = Instant::now();
-        let snap = st.stats.snapshot();
-        let doc = api::stats_requests(&snap, st.shared.state().as_str(), st.shared.user_count());
+        let snap = st.run.stats.snapshot();
+        let doc = api::stats_requests(
+            &snap,
+            st.shared.state().as_str(),
+            st.shared.user_count(),
+            st.node.as_deref(),
+        );
         memo.names = snap.entries.len();
         memo.body = pretty(&doc);
         memo.at = Some(Instant::now());
@@ -1000,6 +1013,7 @@ fn stats_requests_doc(st: &WebState) -> Response {
 /// downloads (`_requests.csv`, …, `.html`).
 fn download_name(st: &WebState, suffix: &str) -> String {
     let start = st
+        .run
         .stats
         .total_at(crate::stats::unix_now())
         .totals

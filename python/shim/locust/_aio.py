@@ -32,7 +32,8 @@ loop = None  # the asyncio loop, once a coroutine has run
 loop_greenlet = None  # the greenlet it runs in
 inside = None  # the greenlet running coroutine code now (the loop's, or a user's stepping its own coroutine, not
 # inside a call it makes): a client call made there returns a Call. Set by that greenlet as it starts running such
-# code and cleared as it stops or waits (`switch_out` for a wait inside a step), so it is exact.
+# code and cleared as it stops or waits (`switch_out` for a wait inside a step), so it is exact. Written here only:
+# the loop's greenlet says so through `loop_runs`/`loop_waits`.
 creating = None  # the driver of the task being made (its first step is handed over before the task knows it)
 _stepping = {}  # user greenlet -> its driver, while it runs a step of its coroutine (not inside a call it makes)
 _asyncio = None
@@ -71,6 +72,20 @@ def _ensure():
         _hub = gevent.get_hub()
         loop, loop_greenlet = _aioloop.start(_task_factory, _escaped, sys.modules[__name__])
     return loop
+
+
+def loop_runs(g):
+    """The loop's greenlet `g` runs coroutine code from now on (it starts, or is back from a wait of its own): a
+    client call made there returns a Call. Called by `_aioloop`, which owns no state of this module."""
+    global inside
+    inside = g
+
+
+def loop_waits():
+    """The loop's greenlet waits on the hub from now on (it parks, or gives the hub a turn): no coroutine code runs
+    until `loop_runs`. Called by `_aioloop`."""
+    global inside
+    inside = None
 
 
 def _escaped(error):

@@ -24,7 +24,7 @@ from time import perf_counter
 import gevent
 import greenlet
 
-_aio = None  # the users' side (`locust._aio`, handed to `start`): who runs coroutine code now, the task being made
+_aio = None  # the users' side (`locust._aio`, handed to `start`): told when the loop runs or waits; the task being made
 
 _BUDGET = sys.getswitchinterval()
 
@@ -142,14 +142,14 @@ class HubSelector(selectors._BaseSelectorImpl):
         # the thread's running loop is asyncio's per-thread state: hand back what the thread had (another
         # greenlet's asyncio.run, or none) while parked
         _events._set_running_loop(_aio.foreign(self._outer))
-        _aio.inside = None
+        _aio.loop_waits()
         try:
             self._hub.switch()
         finally:
             self.parked = False
             self._outer = _events._get_running_loop()
             _events._set_running_loop(loop)
-            _aio.inside = self._greenlet
+            _aio.loop_runs(self._greenlet)
             self._since = perf_counter()
             if timer is not None:
                 timer.stop()
@@ -203,7 +203,7 @@ def start(task_factory, on_escape, users_side):
     def run():
         selector = loop._hub_selector
         selector._outer = _events._get_running_loop()
-        _aio.inside = g
+        _aio.loop_runs(g)
         _events._set_running_loop(None)
         while True:
             try:
@@ -212,14 +212,14 @@ def start(task_factory, on_escape, users_side):
                 on_escape(e)
                 # one turn of the hub before the loop goes on (as a wait of the loop's own: `switch_out` leaves it)
                 hub.loop.run_callback(g.switch)
-                _aio.inside = None
+                _aio.loop_waits()
                 selector.parked = True
                 try:
                     hub.switch()
                 finally:
                     selector.parked = False
                 _events._set_running_loop(None)
-                _aio.inside = g
+                _aio.loop_runs(g)
 
     g = greenlet.greenlet(run, parent=hub)
     g.switch_out = _aio.switch_out  # (gevent calls it before this greenlet waits on the hub)

@@ -13,7 +13,7 @@
 //! for as long as its bytes live ([`Charge::attach`]: the response object holds them); a breach fails the response
 //! that would pass the budget with [`over_budget`], never the process.
 //!
-//! Who calls it: the readers of both dialects (`pyhttp`, `llhttp`) and `app::startup` ([`set_budget`]). Must not:
+//! Who calls it: the readers of both dialects (`pyhttp`, `llhttp`) and `app::startup` (`set_budget`). Must not:
 //! lock, allocate on the path of a body within one grain, or fail for any other reason than the budget.
 use super::Dialect;
 use super::exc::PyExc;
@@ -179,7 +179,7 @@ impl AsRef<[u8]> for Held {
 
 /// The capacity to reserve for a buffer of `len` bytes that needs `more` (`cap`: the per-response limit), if it
 /// does not have room: `None` lets it grow as it does (doubling); past [`GROW_LIMIT`] the rest up to the cap (a cap
-/// above [`RESERVE_MAX`] or the budget of bodies doubles as before).
+/// above `RESERVE_MAX` or the budget of bodies doubles as before).
 #[inline]
 pub fn reserve_for(len: usize, capacity: usize, more: usize, cap: usize) -> Option<usize> {
     let need = len.saturating_add(more);

@@ -31,9 +31,8 @@ use super::machine::{self, Next};
 use super::{End, Handle, Mode, Outcome, Pending, Probe, Spec, Verdict};
 use crate::log;
 use crate::runner::open::{OpenPlan, schedule::Schedule};
-use crate::runner::readings::{self, Readings};
-use crate::runner::{Control, EndCause, Shared, State};
-use crate::stats::RequestStats;
+use crate::runner::readings::Readings;
+use crate::runner::{Context, Control, EndCause, Shared, State};
 
 /// The rate an arrival-rate search drains at (a constant rate of 0 would end the open test's schedule).
 const DRAIN_RATE: f64 = 0.01;
@@ -60,7 +59,7 @@ pub fn spawn(
     rt: &tokio::runtime::Handle,
     drive: Drive,
     shared: Arc<Shared>,
-    stats: Arc<RequestStats>,
+    ctx: Arc<Context>,
     handle: Handle,
     ready: impl Future<Output = ()> + Send + 'static,
 ) -> JoinHandle<Outcome> {
@@ -69,10 +68,10 @@ pub fn spawn(
         tokio::select! {
             _ = ready => {}
             _ = ended(&shared) => {
-                return finish_interrupted(&handle, &stats);
+                return finish_interrupted(&handle, &ctx);
             }
         }
-        run(drive, shared, stats, handle).await
+        run(drive, shared, ctx, handle).await
     })
 }
 
@@ -86,8 +85,8 @@ async fn ended(shared: &Shared) {
     }
 }
 
-fn finish_interrupted(handle: &Handle, stats: &RequestStats) -> Outcome {
-    let now = readings::take(stats);
+fn finish_interrupted(handle: &Handle, ctx: &Context) -> Outcome {
+    let now = ctx.readings();
     if let Some(ended) = handle.interrupt(&now) {
         log_interrupted(&ended);
     }
@@ -158,7 +157,7 @@ async fn wait(shared: &Shared, secs: f64, started: bool) -> bool {
 }
 
 /// Arrival-rate: a trickle until no iteration runs and nothing is in flight (bounded). False: the run is ending.
-async fn drain(shared: &Shared, drive: &Drive, stats: &RequestStats) -> bool {
+async fn drain(shared: &Shared, drive: &Drive, ctx: &Context) -> bool {
     set_level(shared, drive, DRAIN_RATE);
     let bound = drive.spec.probe_time.max(10.0);
     let until = tokio::time::Instant::now() + Duration::from_secs_f64(bound);
@@ -166,7 +165,7 @@ async fn drain(shared: &Shared, drive: &Drive, stats: &RequestStats) -> bool {
         if interrupted(shared, true) {
             return false;
         }
-        let r = readings::take(stats);
+        let r = ctx.readings();
         if r.open.gauges.busy == 0 && r.in_flight.now == 0 {
             return true;
         }
@@ -290,7 +289,7 @@ pub fn headline(o: &Outcome) -> String {
 async fn probe(
     drive: &Drive,
     shared: &Shared,
-    stats: &RequestStats,
+    ctx: &Context,
     handle: &Handle,
     index: u32,
     level: f64,
@@ -298,10 +297,10 @@ async fn probe(
 ) -> Option<Probe> {
     let spec = &drive.spec;
     let lower = previous.is_some_and(|p| level < p);
-    if lower && spec.mode == Mode::ArrivalRate && !drain(shared, drive, stats).await {
+    if lower && spec.mode == Mode::ArrivalRate && !drain(shared, drive, ctx).await {
         return None;
     }
-    let level_start = readings::take(stats);
+    let level_start = ctx.readings();
     handle.set_pending(Some(Pending {
         index,
         offered: level,
@@ -315,7 +314,7 @@ async fn probe(
     if !wait(shared, spec.warmup, true).await {
         return None;
     }
-    let start: Readings = readings::take(stats);
+    let start: Readings = ctx.readings();
     handle.set_pending(Some(Pending {
         index,
         offered: level,
@@ -339,14 +338,14 @@ async fn probe(
             tokio::time::sleep((until - now).min(TICK)).await;
             let elapsed = began.elapsed().as_secs_f64();
             if elapsed < length {
-                let w = readings::take(stats).since(&start);
+                let w = ctx.readings().since(&start);
                 if judge::certain_breach(spec, &w, elapsed).is_some() {
                     early = true;
                     break;
                 }
             }
         }
-        let w = readings::take(stats).since(&start);
+        let w = ctx.readings().since(&start);
         let mut j = judge::judge(spec, level, &w, &signals(shared, drive));
         if !early && !extended && j.probe.verdict == Verdict::Undecided {
             // a percentile straddles its limit: once more, judged on the whole longer window
@@ -369,12 +368,7 @@ fn publish(handle: &Handle, outcome: &mut Outcome) {
     handle.publish(outcome.clone());
 }
 
-async fn run(
-    drive: Drive,
-    shared: Arc<Shared>,
-    stats: Arc<RequestStats>,
-    handle: Handle,
-) -> Outcome {
+async fn run(drive: Drive, shared: Arc<Shared>, ctx: Arc<Context>, handle: Handle) -> Outcome {
     let spec = drive.spec.clone();
     let mut outcome = handle
         .outcome()
@@ -400,14 +394,14 @@ async fn run(
         publish(&handle, &mut outcome);
         let index = outcome.probes.len() as u32 + 1;
         let previous = outcome.probes.last().map(|p| p.offered);
-        match probe(&drive, &shared, &stats, &handle, index, level, previous).await {
+        match probe(&drive, &shared, &ctx, &handle, index, level, previous).await {
             Some(p) => {
                 log::info("rlocust.search", &probe_line(&spec, &p));
                 outcome.probes.push(p);
                 outcome.current = None;
                 publish(&handle, &mut outcome);
             }
-            None => return finish_interrupted(&handle, &stats),
+            None => return finish_interrupted(&handle, &ctx),
         }
     };
     outcome.current = None;

@@ -441,7 +441,7 @@ pub fn certain_breach(spec: &Spec, w: &Readings, elapsed: f64) -> Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::readings::of;
+    use crate::runner::readings::Readings;
     use crate::stats::RequestStats;
 
     fn spec(slo: &str) -> Spec {
@@ -467,7 +467,7 @@ mod tests {
     fn window(n: u64, ms: f64, slow: u64, slow_ms: f64, failures: u64, started: u64) -> Readings {
         let s = RequestStats::new_at(1_000.0);
         s.log_request("GET", "/", Some(1.0), 1, 1_000.5);
-        let early = of(s.snapshot_at(1_001.0));
+        let early = Readings::of_stats(s.snapshot_at(1_001.0));
         for _ in 0..n {
             s.log_request("GET", "/", Some(ms), 1, 1_005.0);
         }
@@ -477,7 +477,7 @@ mod tests {
         for _ in 0..failures {
             s.log_error("GET", "/", "boom", 1_005.0);
         }
-        let late = of(s.snapshot_at(1_011.0));
+        let late = Readings::of_stats(s.snapshot_at(1_011.0));
         let mut w = late.since(&early);
         w.open.active = true;
         w.open.intended = started;

@@ -1,7 +1,7 @@
 //! A run compared with a baseline (`--baseline`, `rlocust-report compare`): per request name, requests/s,
 //! failure ratio and response-time percentiles side by side, their deltas, and a verdict that is noise-aware.
 //!
-//! - `load`: a run's result as a [`Side`]: this run's [`Snapshot`], an rlocust summary JSON (exact histograms
+//! - `load`: a run's result as a [`Side`]: this run's [`crate::stats::Snapshot`], an rlocust summary JSON (exact histograms
 //!   since issue 42, percentiles only before) or a Locust/rlocust `_stats.csv` (its percentile columns).
 //! - `limits`: `--baseline-limits` (what counts as a regression: per figure, a relative and/or absolute
 //!   tolerance, optionally per request name).

@@ -4,7 +4,7 @@
 //!
 //! - [`schedule`]: the rate over time and the intended instant of every arrival (pure maths).
 //! - [`pool`]: which user starts an arrival (idle, owed to a starting user, a new user, or dropped).
-//! - [`tally`]: the accounting every output reads.
+//! - [`mod@tally`]: the accounting every output reads.
 //! - [`trace`]: `--arrival-trace` files (a schedule of recorded times; each row's fields go to its iteration,
 //!   which Python reads through [`arrival_row`] as `self.arrival`).
 //! - here: the arrival clock (a thread of its own, not a tokio task: tokio's timers have a 1 ms grain, the
@@ -16,6 +16,11 @@
 //! Who calls it: `runner::run` (a local test), `distributed::worker` (a worker's share), `py` (the users' calls), the
 //! outputs ([`snapshot`]). Never touches Python; the users are started with the bridge's `Spawn` command and
 //! woken with its `wake`, like users whose waits are over.
+//!
+//! Statics: the workload running in this process (`CURRENT`, set by a start and cleared by a stop) and the arrival
+//! the hub thread started last (`STARTED`), because the users reach them through `_rlocust.open_*` calls from Python
+//! that carry no run context. The run's own plan (the web form's default) is the run context's
+//! (`runner::Context::default_plan`), and readers take the accounting from the context's readings.
 pub mod config;
 pub mod pool;
 pub mod schedule;
@@ -72,19 +77,6 @@ struct Open {
 }
 
 static CURRENT: RwLock<Option<Arc<Open>>> = RwLock::new(None);
-
-/// The run's own plan (command line or ArrivalRateShape): what the web form starts by default.
-static DEFAULT_PLAN: RwLock<Option<OpenPlan>> = RwLock::new(None);
-
-/// Remember the run's plan (the session, once the locustfile is loaded).
-pub fn set_default_plan(plan: Option<OpenPlan>) {
-    *DEFAULT_PLAN.write() = plan;
-}
-
-/// The run's plan from its command line or locustfile, if any.
-pub fn default_plan() -> Option<OpenPlan> {
-    DEFAULT_PLAN.read().clone()
-}
 
 fn current() -> Option<Arc<Open>> {
     CURRENT.read().clone()

@@ -9,6 +9,10 @@
 //!
 //! Who calls it: `runner::open` (the arrival clock, the users' start of an iteration), `distributed` (a worker's report
 //! deltas, a master's merge), the outputs through [`Snapshot`]. One short lock per event; no I/O, no Python.
+//!
+//! Why a static ([`tally`]): its writers are the arrival clock's thread, the users' calls from Python
+//! (`_rlocust.open_*`) and the distributed loops, none of which holds the run context; it is cleared when the
+//! statistics are (`clear`). Readers get its [`Snapshot`] in `runner::readings::Readings`, from the run context.
 use hdrhistogram::Histogram;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
@@ -99,7 +103,7 @@ pub struct Tally {
 }
 
 /// Everything the outputs show, at one instant.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Snapshot {
     pub active: bool,
     pub schedule: String,

@@ -7,7 +7,7 @@
 //! (`http`: the status check, recorded failures versus exceptions raised into the task). Must not: decide when an
 //! exception is raised (the reader does), or change a class, an argument or a text: Locust's failure rows show
 //! them.
-use super::parser::PErr;
+use super::tables::PErr;
 use crate::http::wire::exc::{PyExc, PyVal, os_error, os_error_class};
 
 pub(super) fn parse_error(e: PErr) -> PyExc {

@@ -1,14 +1,14 @@
 //! FastHttpUser's way of reading a response: geventhttpclient 2.6.1 on llhttp 9.4.2, as Locust 2.47 drives it.
 //!
 //! What is reproduced, layer by layer (each one decides part of the verdict):
-//! - llhttp's response state machine ([`Parser`]), strict (geventhttpclient sets no lenient flag): every error
+//! - llhttp's response state machine (`Parser`), strict (geventhttpclient sets no lenient flag): every error
 //!   text and `HPE_*` code, where it is raised, which callbacks fire when (span pieces at the end of each
 //!   `llhttp_execute`, `on_message_complete` of bodyless and interim messages, the restart after a keep-alive
 //!   message, the `closed` state after a `Connection: close` one).
 //! - geventhttpclient's C wrapper (`_parser.c`): `feed(b"")` at EOF gives `HTTPParseError('Incomplete
 //!   response.')` when llhttp says the message does not end with the connection, else `llhttp_finish` (`'Invalid
 //!   EOF state', 14` in the middle of a message); an error sticks and every later `feed` raises it again.
-//! - geventhttpclient's `HTTPResponse` callbacks and `HTTPSocketResponse` ([`Resp`]): headers decoded as latin-1
+//! - geventhttpclient's `HTTPResponse` callbacks and `HTTPSocketResponse` (`Resp`): headers decoded as latin-1
 //!   and grouped the way its `_on_header_*` callbacks do (a new message on the same bytes clears them; trailers
 //!   are flushed one late), `HEAD` bodies skipped and a parse error after a `HEAD` message swallowed,
 //!   `_read_headers` reading 4096-byte blocks until the head of a final (>= 200) response is complete ("connection
@@ -38,20 +38,21 @@
 //! - [`recorded_by_locust`] tells the failures Locust records from the exceptions that escape into the task.
 //!
 //! Layout: this module is the reader ([`LlReader`]: `_read_headers`, `read()`, the EOF, socket errors and
-//! timeouts) and geventhttpclient's response object (`Resp`: its llhttp callbacks and `release()`); `parser`
-//! holds llhttp's constants, the parser's fields and the nodes that run at once, `states` the nodes that wait for
-//! input (the byte loop), `decode` the content decoding of `CompatResponse._content`, `errors` the exceptions
+//! timeouts) and geventhttpclient's response object (`Resp`: its llhttp callbacks and `release()`); `tables`
+//! holds llhttp's constants, character classes and states (a leaf), `parser` the parser's fields and the nodes that
+//! run at once, `states` the byte loop over the nodes that wait for input, `decode` the content decoding of `CompatResponse._content`, `errors` the exceptions
 //! raised and Locust's verdicts on them.
 //!
 //! Who calls it: `wire::reader` (one [`LlReader`] per FastHttpUser exchange, fed by `http::conn`) and the engine
 //! (`http`) for Locust's status check. Must not: do I/O, hold more than
 //! [`Limits::max_body`](super::Limits::max_body) of head and body or
 //! [`Limits::max_head`](super::Limits::max_head) of head, pass the process's budget of bodies
-//! ([`hold`](super::hold)), or panic on any input.
+//! ([`hold`]), or panic on any input.
 mod decode;
 mod errors;
 mod parser;
 mod states;
+mod tables;
 #[cfg(test)]
 mod tests;
 
@@ -62,8 +63,9 @@ use bytes::{Buf, Bytes, BytesMut};
 use decode::{Encoding, content_encoding, decode_content};
 pub use errors::{LOCUST_VALID_STATUSES, errno_exc, locust_bad_status, recorded_by_locust};
 use errors::{bad_fd, connection_closed, parse_error, parse_text, retries_exceeded};
-use parser::{Finish, HPE_INVALID_EOF_STATE, PErr, Parser, perr};
+use parser::Parser;
 use std::sync::Arc;
+use tables::{Finish, HPE_INVALID_EOF_STATE, PErr, perr};
 
 /// geventhttpclient's `HTTPSocketResponse.DEFAULT_BLOCK_SIZE`: what one `recv()` asks for.
 const BLOCK: usize = 4096;

@@ -1,5 +1,5 @@
-//! llhttp's response parser, its data and the nodes that run at once: the error numbers, flags and header states
-//! of `llhttp.h`, the character classes of `constants.ts`, [`Parser`]'s fields, and the steps that take no input
+//! llhttp's response parser and the nodes that run at once: [`Parser`]'s fields (its data, the numbers and classes
+//! it compares with, are in `tables`), and the steps that take no input
 //! (the version check, the end of a header name with the framing conflicts llhttp checks there, `setHeaderFlags`,
 //! the body framing chosen after the headers, `message_done`, `cleanup`), with `llhttp_execute`'s reporting of
 //! the open span, `llhttp_should_keep_alive` and `llhttp_message_needs_eof`.
@@ -8,157 +8,14 @@
 //! and the byte loop in `states`. Must not: allocate, keep what the callbacks report (that is [`Resp`]'s job), or
 //! differ from llhttp 9.4.2 in an error text, an `HPE_*` code or the order of the callbacks.
 use super::Resp;
-use super::states::St;
-
-// llhttp's error numbers (`llhttp_errno_t`) that a response can produce.
-pub(super) const HPE_STRICT: u8 = 2;
-pub(super) const HPE_LF_EXPECTED: u8 = 3;
-const HPE_UNEXPECTED_CONTENT_LENGTH: u8 = 4;
-pub(super) const HPE_CLOSED_CONNECTION: u8 = 5;
-pub(super) const HPE_INVALID_CONSTANT: u8 = 8;
-pub(super) const HPE_INVALID_VERSION: u8 = 9;
-pub(super) const HPE_INVALID_HEADER_TOKEN: u8 = 10;
-pub(super) const HPE_INVALID_CONTENT_LENGTH: u8 = 11;
-pub(super) const HPE_INVALID_CHUNK_SIZE: u8 = 12;
-pub(super) const HPE_INVALID_STATUS: u8 = 13;
-pub(super) const HPE_INVALID_EOF_STATE: u8 = 14;
-const HPE_INVALID_TRANSFER_ENCODING: u8 = 15;
-const HPE_PAUSED_UPGRADE: u8 = 22;
-pub(super) const HPE_CR_EXPECTED: u8 = 25;
-pub(super) const HPE_UNEXPECTED_SPACE: u8 = 30;
-
-// llhttp's `flags`.
-const F_CONNECTION_KEEP_ALIVE: u16 = 1 << 0;
-const F_CONNECTION_CLOSE: u16 = 1 << 1;
-const F_CONNECTION_UPGRADE: u16 = 1 << 2;
-const F_CHUNKED: u16 = 1 << 3;
-const F_UPGRADE: u16 = 1 << 4;
-pub(super) const F_CONTENT_LENGTH: u16 = 1 << 5;
-const F_SKIPBODY: u16 = 1 << 6;
-pub(super) const F_TRAILING: u16 = 1 << 7;
-const F_TRANSFER_ENCODING: u16 = 1 << 9;
-
-// llhttp's `header_state`.
-pub(super) const HS_GENERAL: u8 = 0;
-const HS_CONNECTION: u8 = 1;
-pub(super) const HS_CONTENT_LENGTH: u8 = 2;
-const HS_TRANSFER_ENCODING: u8 = 3;
-const HS_UPGRADE: u8 = 4;
-const HS_CONNECTION_KEEP_ALIVE: u8 = 5;
-const HS_CONNECTION_CLOSE: u8 = 6;
-const HS_CONNECTION_UPGRADE: u8 = 7;
-pub(super) const HS_TRANSFER_ENCODING_CHUNKED: u8 = 8;
-
-/// The header names llhttp treats specially (matched lower-cased), with the header state each selects.
-pub(super) const SPECIAL_HEADERS: [(&[u8], u8); 5] = [
-    (b"connection", HS_CONNECTION),
-    (b"content-length", HS_CONTENT_LENGTH),
-    (b"proxy-connection", HS_CONNECTION),
-    (b"transfer-encoding", HS_TRANSFER_ENCODING),
-    (b"upgrade", HS_UPGRADE),
-];
-/// The `Connection` tokens llhttp knows, with the header state each selects.
-pub(super) const CONNECTION_WORDS: [(&[u8], u8); 3] = [
-    (b"close", HS_CONNECTION_CLOSE),
-    (b"upgrade", HS_CONNECTION_UPGRADE),
-    (b"keep-alive", HS_CONNECTION_KEEP_ALIVE),
-];
-pub(super) const PROTOCOLS: [&[u8]; 3] = [b"HTTP", b"RTSP", b"ICE"];
-pub(super) const NONE: u8 = u8::MAX;
-
-// Character classes of llhttp's `constants.ts`, one bit each in [`CLASS`].
-pub(super) const C_TOKEN: u8 = 1;
-/// HTAB, SP, VCHAR, obs-text (`HEADER_CHARS`, also `HTAB_SP_VCHAR_OBS_TEXT`).
-pub(super) const C_HEADER: u8 = 2;
-/// `HEADER_CHARS` without `,`.
-pub(super) const C_CONN_TOKEN: u8 = 4;
-pub(super) const C_QDTEXT: u8 = 8;
-
-const CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0usize;
-    while c < 256 {
-        let b = c as u8;
-        let mut v = 0u8;
-        let token = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
-        if token {
-            v |= C_TOKEN;
-        }
-        let header = b == b'\t' || b == b' ' || (b >= 0x21 && b <= 0x7e) || b >= 0x80;
-        if header {
-            v |= C_HEADER;
-            if b != b',' {
-                v |= C_CONN_TOKEN;
-            }
-            if b != b'"' && b != b'\\' {
-                v |= C_QDTEXT;
-            }
-        }
-        t[c] = v;
-        c += 1;
-    }
-    t
+use super::tables::{
+    F_CHUNKED, F_CONNECTION_CLOSE, F_CONNECTION_KEEP_ALIVE, F_CONNECTION_UPGRADE, F_CONTENT_LENGTH,
+    F_SKIPBODY, F_TRANSFER_ENCODING, F_UPGRADE, Finish, HPE_INVALID_CONTENT_LENGTH,
+    HPE_INVALID_TRANSFER_ENCODING, HPE_INVALID_VERSION, HPE_PAUSED_UPGRADE,
+    HPE_UNEXPECTED_CONTENT_LENGTH, HS_CONNECTION, HS_CONNECTION_CLOSE, HS_CONNECTION_KEEP_ALIVE,
+    HS_CONNECTION_UPGRADE, HS_CONTENT_LENGTH, HS_GENERAL, HS_TRANSFER_ENCODING,
+    HS_TRANSFER_ENCODING_CHUNKED, HS_UPGRADE, NONE, PResult, Span, St, perr,
 };
-
-#[inline]
-pub(super) fn is(c: u8, class: u8) -> bool {
-    CLASS[c as usize] & class != 0
-}
-
-pub(super) fn hex_value(c: u8) -> Option<u64> {
-    match c {
-        b'0'..=b'9' => Some(u64::from(c - b'0')),
-        b'a'..=b'f' => Some(u64::from(c - b'a' + 10)),
-        b'A'..=b'F' => Some(u64::from(c - b'A' + 10)),
-        _ => None,
-    }
-}
-
-/// An llhttp error: its reason text and `HPE_*` number, as `HTTPParseError(reason, number)` carries them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct PErr {
-    pub(super) reason: &'static str,
-    pub(super) code: u8,
-}
-
-pub(super) const fn perr(code: u8, reason: &'static str) -> PErr {
-    PErr { reason, code }
-}
-
-/// llhttp's `finish`: what `llhttp_finish` (EOF) does in the current state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Finish {
-    Safe,
-    SafeWithCb,
-    Unsafe,
-}
-
-/// The llhttp spans geventhttpclient has callbacks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Span {
-    None,
-    Status,
-    Field,
-    Value,
-    Body,
-}
 
 /// llhttp's response parser (`HTTP_RESPONSE`, no lenient flags), driven byte by byte like the generated C.
 pub(super) struct Parser {
@@ -175,8 +32,6 @@ pub(super) struct Parser {
     /// Where the open span starts in the block being executed.
     span_pos: usize,
 }
-
-pub(super) type PResult = Result<(), PErr>;
 
 impl Parser {
     pub(super) fn new() -> Self {

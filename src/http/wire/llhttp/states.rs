@@ -7,83 +7,15 @@
 //! input itself (they are `parser`'s), or differ from llhttp 9.4.2 in an error text, an `HPE_*` code, the byte an
 //! error is raised at or where a span piece ends.
 use super::Resp;
-use super::parser::{
+use super::parser::Parser;
+use super::tables::{
     C_CONN_TOKEN, C_HEADER, C_QDTEXT, C_TOKEN, CONNECTION_WORDS, F_CONTENT_LENGTH, F_TRAILING,
     Finish, HPE_CLOSED_CONNECTION, HPE_CR_EXPECTED, HPE_INVALID_CHUNK_SIZE, HPE_INVALID_CONSTANT,
     HPE_INVALID_CONTENT_LENGTH, HPE_INVALID_HEADER_TOKEN, HPE_INVALID_STATUS, HPE_INVALID_VERSION,
     HPE_LF_EXPECTED, HPE_STRICT, HPE_UNEXPECTED_SPACE, HS_CONTENT_LENGTH, HS_GENERAL,
-    HS_TRANSFER_ENCODING_CHUNKED, NONE, PROTOCOLS, PResult, Parser, SPECIAL_HEADERS, Span,
-    hex_value, is, perr,
+    HS_TRANSFER_ENCODING_CHUNKED, NONE, PROTOCOLS, PResult, SPECIAL_HEADERS, Span, St, hex_value,
+    is, perr,
 };
-
-/// The llhttp nodes that wait for input (the others run at once and are methods of [`Parser`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum St {
-    Start,
-    /// `res_after_start`: matching `HTTP`, `RTSP` or `ICE` (`word` is NONE before the first byte).
-    Proto {
-        word: u8,
-        k: u8,
-    },
-    ProtoSlash,
-    Major,
-    Dot,
-    Minor,
-    AfterVersion,
-    StatusDigit(u8),
-    StatusOtherwise,
-    /// The reason phrase (status span open).
-    Status,
-    LineAlmostDone,
-    HeadersStart,
-    FieldStart,
-    /// `header_field`: matching the special header names (`cand`: bit set of the candidates in SPECIAL_HEADERS).
-    Field {
-        k: u8,
-        cand: u8,
-    },
-    FieldColon,
-    FieldGeneral,
-    ValueDiscardWs,
-    ValueDiscardWsAlmostDone,
-    ValueDiscardLws,
-    TeChunked {
-        k: u8,
-    },
-    TeChunkedLast,
-    TeToken,
-    TeTokenOws,
-    ContentLength,
-    ContentLengthWs,
-    Connection {
-        word: u8,
-        k: u8,
-    },
-    ConnectionWs,
-    ConnectionToken,
-    Value,
-    ValueOtherwise,
-    ValueAlmostDone,
-    ValueLws,
-    HeadersAlmostDone,
-    ChunkSizeDigit,
-    ChunkSize,
-    ChunkSizeOtherwise,
-    ChunkExtensions,
-    ChunkExtName,
-    ChunkExtValue,
-    ChunkExtQuoted,
-    ChunkExtQuotedPair,
-    ChunkExtQuotedDone,
-    ChunkSizeAlmostDone,
-    ChunkData,
-    ChunkDataAlmostDone {
-        cr: bool,
-    },
-    BodyIdentity,
-    BodyEof,
-    Closed,
-}
 
 impl Parser {
     pub(super) fn run(&mut self, data: &[u8], resp: &mut Resp) -> PResult {

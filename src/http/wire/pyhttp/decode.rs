@@ -12,7 +12,7 @@
 //! What it must not do: know about framing or the caller's buffer, or produce more than its budget (the body
 //! limit): it stops with `ZErr::TooLarge` as soon as its output would pass it.
 use super::errors::{in_body, trunc200};
-use super::head::py_strip;
+use super::pystr::py_strip;
 use crate::http::wire::brotli;
 use crate::http::wire::exc::{PyExc, PyVal};
 use flate2::{Decompress, DecompressError, FlushDecompress, Status};

@@ -5,8 +5,7 @@
 //! `finish_head` makes the decisions that follow from it: http.client's and urllib3's framing (Content-Length,
 //! chunked), whether the connection closes, and the content decoder, all into `body::Framing`.
 //!
-//! Who calls it: the state machine in `mod.rs` (`PyReader::run`: `parse_status`, `header_line`, `finish_head`);
-//! `decode` uses `py_strip` on `Content-Encoding`.
+//! Who calls it: the state machine in `mod.rs` (`PyReader::run`: `parse_status`, `header_line`, `finish_head`).
 //!
 //! What it must not do: touch the caller's buffer or the body (it is handed one line at a time), or tidy what
 //! Python keeps: field names keep their case, values their latin-1 text, repeated fields stay, in order.
@@ -14,6 +13,7 @@ use super::body::Framing;
 use super::decode::decoder_for;
 use super::errors::{aborted, trunc200, value_error, wrap};
 use super::pyint::{INT_MAX_STR_DIGITS, IntErr, PyInt, py_int10};
+use super::pystr::{py_lower, py_strip, split_ws};
 use super::{Phase, PyReader};
 use crate::http::Fields;
 use crate::http::wire::exc::{PyExc, PyVal};
@@ -230,41 +230,6 @@ pub(super) fn parse_status(line: &[u8]) -> Result<StatusLine<'_>, PyExc> {
         status,
         reason,
     })
-}
-
-/// Python's `str.isspace()` for the latin-1 range.
-fn is_py_space(c: char) -> bool {
-    matches!(c, '\t'..='\r' | '\x1c'..='\x1f' | ' ' | '\u{85}' | '\u{a0}')
-}
-
-/// The first whitespace-separated word of `s` and the rest after the whitespace that follows it (`None` when
-/// nothing follows), as `str.split(None, 1)` cuts.
-fn split_ws(s: &str) -> (&str, Option<&str>) {
-    let s = s.trim_start_matches(is_py_space);
-    match s.find(is_py_space) {
-        Some(i) => {
-            let rest = s[i..].trim_start_matches(is_py_space);
-            (&s[..i], if rest.is_empty() { None } else { Some(rest) })
-        }
-        None => (s, None),
-    }
-}
-
-/// `str.strip()`.
-pub(super) fn py_strip(s: &str) -> &str {
-    s.trim_matches(is_py_space)
-}
-
-/// `str.lower()` for latin-1 text.
-fn py_lower(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            'A'..='Z' | '\u{c0}'..='\u{d6}' | '\u{d8}'..='\u{de}' => {
-                char::from_u32(c as u32 + 32).unwrap_or(c)
-            }
-            c => c,
-        })
-        .collect()
 }
 
 fn contains_ignore_ascii_case(hay: &str, needle: &str) -> bool {

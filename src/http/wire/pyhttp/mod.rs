@@ -47,6 +47,8 @@
 //!   objects on flate2.
 //! - `errors`: the builders of the exceptions the layers raise and wrap (requests, urllib3, http.client, OSError).
 //! - `pyint`: Python's `int()` for status codes, Content-Length values (base 10) and chunk sizes (base 16).
+//! - `pystr`: Python's `str` whitespace with `strip()`, `lower()` and `split(None, 1)` (a leaf `head` and `decode`
+//!   share).
 //! - `tests`: the tests of all of the above (`tests/props`: the property tests).
 use super::exc::{PyExc, PyVal};
 use super::hold::Charge;
@@ -63,6 +65,7 @@ mod decode;
 mod errors;
 mod head;
 mod pyint;
+mod pystr;
 #[cfg(test)]
 mod tests;
 
