@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, Literal, NoReturn, Self, TypeAlias, final
 
+from typing_extensions import disjoint_base
+
 __all__ = [
     "LOCUST_VERSION",
     "__version__",
@@ -280,6 +282,7 @@ class Session:
     def reset_connections(self) -> None:
         """Close the pooled connections (FastHttp's `client.clientpool.close()`)."""
 
+@disjoint_base
 class Client:
     """The base class of the shim's `HttpSession` and `FastHttpSession` (src/py/call.rs): its verbs make the plain
     call (a URL and `name=` on a session nobody customised) without Python frames, and hand every other call to the
@@ -656,11 +659,11 @@ def forget(ticket: int) -> None:
 def set_hub(switch: Callable[[], Any], globals: dict[str, Any]) -> None:
     """The hub's `switch` and `locust._hub`'s globals (where `_resumed` is set), once the hub watches the bridge."""
 
-def park(ticket: int) -> Any:
+def park(ticket: int, /) -> Any:
     """`locust._hub.wait`: park the current greenlet until `ticket` completes; its Response (None for a timer's
     ticket). A kill while parked abandons the call and raises here."""
 
-def resume(completions: list[tuple[int, Any]]) -> None:
+def resume(completions: list[tuple[int, Any]], /) -> None:
     """Switch each greenlet parked on a drained ticket back in with its value, in order (an unknown ticket is
     forgotten)."""
 

@@ -20,6 +20,7 @@ use crate::py::request::{self, Pairs};
 use crate::py::response::Response;
 use parking_lot::Mutex;
 use pyo3::exceptions::PyValueError;
+use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -104,19 +105,9 @@ fn park_as<'py>(
     }
 }
 
-/// `locust._hub.wait`: park the current greenlet until the call `ticket` completes; returns its Response (None
-/// for a timer's ticket, a piece for a stream's). A kill while parked abandons the call and raises here.
-#[pyfunction]
-fn park(py: Python<'_>, ticket: u64) -> PyResult<Bound<'_, PyAny>> {
-    let hub = hub(py)?;
-    let me = current(py)?;
-    park_as(py, hub, &me, ticket)
-}
-
 /// The hub's resume loop: each `(ticket, value)` of a drain switched into the greenlet parked on it, in order; a
 /// ticket nobody waits for any more (its user was killed) is forgotten. An exception a switch raises ends the
 /// loop, as the Python loop did.
-#[pyfunction]
 fn resume(py: Python<'_>, completions: &Bound<'_, PyList>) -> PyResult<()> {
     let switch = intern!(py, "switch");
     for item in completions.iter() {
@@ -225,141 +216,229 @@ pub struct Client {
     core: OnceLock<Py<Session>>,
 }
 
-/// A verb: the plain call when it applies, else the shim's `_slow_<verb>`.
-macro_rules! verbs {
-    ($($verb:ident, $slow:literal, $method:literal, $http_redirects:expr;)*) => {
-        #[pymethods]
-        impl Client {
-            #[new]
-            #[pyo3(signature = (*_args, **_kwargs))]
-            fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
-                Client { core: OnceLock::new() }
-            }
-
-            /// Use `core` (the session's `_rlocust.Session`) for the plain call.
-            fn _bind(&self, core: Py<Session>) {
-                let _ = self.core.set(core);
-            }
-
-            /// A client module's class: `kind` "requests" or "fast", the class, its `request` as defined, a
-            /// function returning the header pairs of a plain call (registered with `share_headers`), the URL
-            /// planner (`(base, url)` → False or the plan), the shim's `finish_call` and its empty context.
-            #[staticmethod]
-            #[allow(clippy::too_many_arguments)]
-            fn _register(
-                py: Python<'_>,
-                kind: &str,
-                cls: Py<PyType>,
-                plain_request: Py<PyAny>,
-                headers_fn: Py<PyAny>,
-                plan_fn: Py<PyAny>,
-                finish_call: Py<PyAny>,
-                no_context: Py<PyAny>,
-            ) -> PyResult<()> {
-                let cell = match kind {
-                    "requests" => &HTTP,
-                    "fast" => &FAST,
-                    _ => return Err(PyValueError::new_err("kind is 'requests' or 'fast'")),
-                };
-                let _ = cell.set(py, Flavored {
-                    cls,
-                    plain_request,
-                    headers_fn,
-                    headers: OnceLock::new(),
-                    plan_fn,
-                    plans: Mutex::new(Default::default()),
-                    plans_len: Default::default(),
-                    finish_call,
-                    no_context,
-                });
-                Ok(())
-            }
-
-            $(
-                #[pyo3(signature = (url, *args, **kwargs))]
-                fn $verb(
-                    slf: &Bound<'_, Self>,
-                    url: &Bound<'_, PyAny>,
-                    args: &Bound<'_, PyTuple>,
-                    kwargs: Option<&Bound<'_, PyDict>>,
-                ) -> PyResult<Py<PyAny>> {
-                    let py = slf.py();
-                    verb(slf, stringify!($verb), $method, $http_redirects, intern!(py, $slow), url, args, kwargs)
-                }
-            )*
+#[pymethods]
+impl Client {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        Client {
+            core: OnceLock::new(),
         }
+    }
+
+    /// Use `core` (the session's `_rlocust.Session`) for the plain call.
+    fn _bind(&self, core: Py<Session>) {
+        let _ = self.core.set(core);
+    }
+
+    /// A client module's class: `kind` "requests" or "fast", the class, its `request` as defined, a function
+    /// returning the header pairs of a plain call (registered with `share_headers`), the URL planner (`(base,
+    /// url)` → False or the plan), the shim's `finish_call` and its empty context.
+    #[staticmethod]
+    #[allow(clippy::too_many_arguments)]
+    fn _register(
+        py: Python<'_>,
+        kind: &str,
+        cls: Py<PyType>,
+        plain_request: Py<PyAny>,
+        headers_fn: Py<PyAny>,
+        plan_fn: Py<PyAny>,
+        finish_call: Py<PyAny>,
+        no_context: Py<PyAny>,
+    ) -> PyResult<()> {
+        let cell = match kind {
+            "requests" => &HTTP,
+            "fast" => &FAST,
+            _ => return Err(PyValueError::new_err("kind is 'requests' or 'fast'")),
+        };
+        let _ = cell.set(
+            py,
+            Flavored {
+                cls,
+                plain_request,
+                headers_fn,
+                headers: OnceLock::new(),
+                plan_fn,
+                plans: Mutex::new(Default::default()),
+                plans_len: Default::default(),
+                finish_call,
+                no_context,
+            },
+        );
+        Ok(())
+    }
+}
+
+// ---- the C functions -------------------------------------------------------------------------------------------
+//
+// The verbs, `park` and `resume` are plain C functions, not pyo3 methods: a greenlet switches away inside them (a
+// user parks in a verb, the hub resumes users from `resume`), and pyo3's wrapper counts each call it is in on the
+// thread until the call returns. A greenlet left parked for good (a user never resumed when the run ends) would
+// leave that count up, and pyo3 would then take the thread for attached to the interpreter after Python let it go
+// (a fatal error at the end of a run: tests/python/test_watchdog.py). These run with the thread attached (Python
+// calls them), catch panics, and hand errors back as Python exceptions.
+
+/// Run `f` for a C function called by Python: its result as a new reference, or NULL with the exception set.
+fn enter(f: impl FnOnce(Python<'_>) -> PyResult<Bound<'_, PyAny>>) -> *mut ffi::PyObject {
+    // SAFETY: only Python calls these functions, with the thread attached
+    let py = unsafe { Python::assume_attached() };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(py))) {
+        Ok(Ok(v)) => v.into_ptr(),
+        Ok(Err(e)) => {
+            e.restore(py);
+            std::ptr::null_mut()
+        }
+        Err(_) => {
+            pyo3::panic::PanicException::new_err("rlocust: a panic in the client call").restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// The verbs: (name, method, whether HttpSession follows redirects for it, the shim's fallback).
+const VERBS: [(&str, &str, bool, &str); 7] = [
+    ("get", "GET", true, "_slow_get"),
+    ("post", "POST", true, "_slow_post"),
+    ("put", "PUT", true, "_slow_put"),
+    ("patch", "PATCH", true, "_slow_patch"),
+    ("delete", "DELETE", true, "_slow_delete"),
+    ("head", "HEAD", false, "_slow_head"),
+    ("options", "OPTIONS", true, "_slow_options"),
+];
+
+macro_rules! raw_verbs {
+    ($($fname:ident = $idx:expr;)*) => {
+        $(
+            unsafe extern "C" fn $fname(
+                slf: *mut ffi::PyObject,
+                args: *const *mut ffi::PyObject,
+                nargs: ffi::Py_ssize_t,
+                kwnames: *mut ffi::PyObject,
+            ) -> *mut ffi::PyObject {
+                enter(|py| verb(py, $idx, slf, args, nargs, kwnames))
+            }
+        )*
+        const RAW_VERBS: [ffi::PyCFunctionFastWithKeywords; 7] = [$($fname),*];
     };
 }
 
-verbs! {
-    get, "_slow_get", "GET", true;
-    post, "_slow_post", "POST", true;
-    put, "_slow_put", "PUT", true;
-    patch, "_slow_patch", "PATCH", true;
-    delete, "_slow_delete", "DELETE", true;
-    head, "_slow_head", "HEAD", false;
-    options, "_slow_options", "OPTIONS", true;
+raw_verbs! {
+    raw_get = 0;
+    raw_post = 1;
+    raw_put = 2;
+    raw_patch = 3;
+    raw_delete = 4;
+    raw_head = 5;
+    raw_options = 6;
 }
 
-#[allow(clippy::too_many_arguments)]
-fn verb(
-    slf: &Bound<'_, Client>,
-    verb_name: &'static str,
-    method: &'static str,
-    http_redirects: bool,
-    slow: &Bound<'_, PyString>,
-    url: &Bound<'_, PyAny>,
-    args: &Bound<'_, PyTuple>,
-    kwargs: Option<&Bound<'_, PyDict>>,
-) -> PyResult<Py<PyAny>> {
-    let py = slf.py();
+/// A verb: the plain call when it applies, else the shim's `_slow_<verb>` (a Call to await inside a coroutine).
+fn verb<'py>(
+    py: Python<'py>,
+    idx: usize,
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (verb_name, method, http_redirects, slow) = VERBS[idx];
+    // Python's vectorcall convention: `slf` and the `nargs` positional arguments, then one value per name of
+    // `kwnames` (a tuple, or NULL), all borrowed for the call.
+    // SAFETY: `slf` is borrowed for the call
+    let slf = unsafe { Bound::from_borrowed_ptr(py, slf) };
+    let slf = slf.cast::<Client>()?;
+    let kwnames = if kwnames.is_null() {
+        None
+    } else {
+        // SAFETY: as above
+        Some(unsafe { Bound::from_borrowed_ptr(py, kwnames) }.cast_into::<PyTuple>()?)
+    };
+    let npos = nargs.max(0) as usize;
+    let nkw = kwnames.as_ref().map_or(0, |k| k.len());
+    let all: Vec<Bound<'py, PyAny>> = (0..npos + nkw)
+        // SAFETY: as above
+        .map(|i| unsafe { Bound::from_borrowed_ptr(py, *args.add(i)) })
+        .collect();
     let me = current(py)?;
     let aio = greenlets(py)?.aio.bind(py);
-    if let Some(inside) = aio.get_item(intern!(py, "inside"))? {
-        if inside.is(&me) {
-            // inside a coroutine: a Call to await (locust._aio), which makes this call again when awaited
-            let Some(call) = aio.get_item(intern!(py, "Call"))? else {
-                return Err(pyo3::exceptions::PyRuntimeError::new_err(
-                    "locust._aio has no Call",
-                ));
-            };
-            // (this very verb, not an override of it: an override calling `super().get(...)` runs once)
-            let bound = py
-                .get_type::<Client>()
-                .getattr(PyString::new(py, verb_name))?;
-            let mut all = Vec::with_capacity(args.len() + 1);
-            all.push(url.clone());
-            all.extend(args.iter());
-            let kw = match kwargs {
-                Some(k) => k.clone(),
-                None => PyDict::new(py),
-            };
-            return Ok(call
-                .call1((bound, slf, PyTuple::new(py, all)?, kw))?
-                .unbind());
-        }
-    }
-    if args.is_empty() {
+    let inside = aio
+        .get_item(intern!(py, "inside"))?
+        .is_some_and(|inside| inside.is(&me));
+    if !inside && npos == 1 {
         // no argument but `name=`
-        let name = match kwargs {
+        let name = match &kwnames {
             None => Some(None),
-            Some(kw) if kw.is_empty() => Some(None),
-            Some(kw) if kw.len() == 1 => kw.get_item(intern!(py, "name"))?.map(Some),
+            Some(k) if nkw == 1 && k.get_item(0)?.cast::<PyString>()?.to_str()? == "name" => {
+                Some(Some(all[1].clone()))
+            }
             Some(_) => None,
         };
-        if let Some(name) = name {
-            if let Some(done) = plain(slf, &me, method, http_redirects, url, name)? {
-                return Ok(done);
-            }
+        if let Some(name) = name
+            && let Some(done) = plain(slf, &me, method, http_redirects, &all[0], name)?
+        {
+            return Ok(done.into_bound(py));
         }
     }
-    let mut all = Vec::with_capacity(args.len() + 1);
-    all.push(url.clone());
-    all.extend(args.iter());
-    Ok(slf
-        .getattr(slow)?
-        .call(PyTuple::new(py, all)?, kwargs)?
-        .unbind())
+    let positional = PyTuple::new(py, &all[..npos])?;
+    let kwargs = PyDict::new(py);
+    if let Some(k) = &kwnames {
+        for (i, key) in k.iter().enumerate() {
+            kwargs.set_item(key, &all[npos + i])?;
+        }
+    }
+    if inside {
+        // inside a coroutine: a Call to await (locust._aio), which makes this call again when awaited (this very
+        // verb, not an override of it: an override calling `super().get(...)` runs once)
+        let Some(call) = aio.get_item(intern!(py, "Call"))? else {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "locust._aio has no Call",
+            ));
+        };
+        let bound = py.get_type::<Client>().getattr(verb_name)?;
+        return call.call1((bound, slf, positional, kwargs));
+    }
+    slf.getattr(slow)?.call(positional, Some(&kwargs))
+}
+
+unsafe extern "C" fn raw_park(
+    _module: *mut ffi::PyObject,
+    ticket: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    enter(|py| {
+        // SAFETY: METH_O: one borrowed argument
+        let ticket: u64 = unsafe { Bound::from_borrowed_ptr(py, ticket) }.extract()?;
+        let hub = hub(py)?;
+        let me = current(py)?;
+        park_as(py, hub, &me, ticket)
+    })
+}
+
+unsafe extern "C" fn raw_resume(
+    _module: *mut ffi::PyObject,
+    completions: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    enter(|py| {
+        // SAFETY: METH_O: one borrowed argument
+        let completions = unsafe { Bound::from_borrowed_ptr(py, completions) };
+        resume(py, completions.cast::<PyList>()?)?;
+        Ok(py.None().into_bound(py))
+    })
+}
+
+/// A `PyMethodDef` that lives for the process (Python keeps a pointer to it).
+fn method_def(
+    name: &str,
+    meth: ffi::PyMethodDefPointer,
+    flags: std::os::raw::c_int,
+    doc: &str,
+) -> *mut ffi::PyMethodDef {
+    let leak = |s: &str| std::ffi::CString::new(s).expect("no NUL").into_raw() as *const _;
+    Box::into_raw(Box::new(ffi::PyMethodDef {
+        ml_name: leak(name),
+        ml_meth: meth,
+        ml_flags: flags,
+        ml_doc: leak(doc),
+    }))
 }
 
 /// Python's truth of `obj`.
@@ -557,25 +636,69 @@ fn plain<'py>(
 fn fast_timeouts(slf: &Bound<'_, Client>) -> PyResult<request::TimeoutArg> {
     let py = slf.py();
     let memo = slf.getattr(intern!(py, "_timeouts_memo"))?;
-    if let Ok(memo) = memo.cast::<PyTuple>() {
-        if memo.len() == 3
-            && memo
-                .get_item(0)?
-                .is(&slf.getattr(intern!(py, "connection_timeout"))?)
-            && memo
-                .get_item(1)?
-                .is(&slf.getattr(intern!(py, "network_timeout"))?)
-        {
-            return memo.get_item(2)?.extract();
-        }
+    if let Ok(memo) = memo.cast::<PyTuple>()
+        && memo.len() == 3
+        && memo
+            .get_item(0)?
+            .is(&slf.getattr(intern!(py, "connection_timeout"))?)
+        && memo
+            .get_item(1)?
+            .is(&slf.getattr(intern!(py, "network_timeout"))?)
+    {
+        return memo.get_item(2)?.extract();
     }
     slf.call_method0(intern!(py, "_timeouts"))?.extract()
 }
 
 pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
     m.add_class::<Client>()?;
+    let cls = py.get_type::<Client>();
+    for (i, (name, ..)) in VERBS.iter().enumerate() {
+        let def = method_def(
+            name,
+            ffi::PyMethodDefPointer {
+                PyCFunctionFastWithKeywords: RAW_VERBS[i],
+            },
+            ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+            &format!(
+                "{name}($self, url, *args, **kwargs)\n--\n\nThe client's `{name}`: the plain call in Rust, any other by `_slow_{name}`."
+            ),
+        );
+        // SAFETY: a method descriptor of `Client` for a def that lives for the process
+        let descr = unsafe {
+            Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(cls.as_ptr().cast(), def))?
+        };
+        cls.setattr(*name, descr)?;
+    }
+    let functions: [(&str, ffi::PyCFunction, &str); 2] = [
+        (
+            "park",
+            raw_park,
+            "park($module, ticket, /)\n--\n\n`locust._hub.wait`: park the current greenlet until the call `ticket` completes; returns its Response (None for a timer's ticket, a piece for a stream's). A kill while parked abandons the call and raises here.",
+        ),
+        (
+            "resume",
+            raw_resume,
+            "resume($module, completions, /)\n--\n\nSwitch each greenlet parked on a drained `(ticket, value)` back in with its value, in order (an unknown ticket is forgotten).",
+        ),
+    ];
+    for (name, f, doc) in functions {
+        let def = method_def(
+            name,
+            ffi::PyMethodDefPointer { PyCFunction: f },
+            ffi::METH_O,
+            doc,
+        );
+        // SAFETY: a builtin function of this module for a def that lives for the process
+        let func = unsafe {
+            Bound::from_owned_ptr_or_err(
+                py,
+                ffi::PyCFunction_NewEx(def, m.as_ptr(), std::ptr::null_mut()),
+            )?
+        };
+        m.add(name, func)?;
+    }
     m.add_function(wrap_pyfunction!(set_hub, m)?)?;
-    m.add_function(wrap_pyfunction!(park, m)?)?;
-    m.add_function(wrap_pyfunction!(resume, m)?)?;
     Ok(())
 }
