@@ -2,6 +2,7 @@
 """Two rlocust binaries measured at the same time (issue 29's before/after figures on a machine whose speed wanders).
 
     python3 bench/simultaneous.py BEFORE AFTER [--users 25] [--rounds 4] [--window 10] [--async-after] [--client C]
+                                   [--call-alone]
 
 On this VM the same binary's CPU per request moves by a third between minutes, so runs one after another (even
 alternated) need many pairs to show a 5-10% change. Here both binaries run the throughput workload of
@@ -55,6 +56,8 @@ def main():
     ap.add_argument("--window", type=float, default=10)
     ap.add_argument("--async-after", action="store_true", help="AFTER's task is `async def` and awaits its call")
     ap.add_argument("--client", default="HttpUser")
+    ap.add_argument("--call-alone", action="store_true",
+                    help="each user's one task calls client.get in a loop (bench/floor.py's `call`)")
     o = ap.parse_args()
     breakdown.compare.ensure_nginx()
     work = Path(tempfile.mkdtemp(prefix="simultaneous-"))
@@ -69,7 +72,8 @@ def main():
             for label, binary in order:
                 flavour = "async" if o.async_after and label == "after" else "sync"
                 args = argparse.Namespace(rlocust=binary, client=o.client, users=o.users, host=host,
-                                          seconds=int(o.window) + 12, window=o.window, flavour=flavour)
+                                          seconds=int(o.window) + 12, window=o.window, flavour=flavour,
+                                          call_alone=o.call_alone)
                 runs.append((label, breakdown.Run(args, work, f"round{i + 1}-{label}")))
             res = measure(runs, o.window)
             for _, r in runs:

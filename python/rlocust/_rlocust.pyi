@@ -13,9 +13,12 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, Literal, NoReturn, Self, TypeAlias, final
 
+from typing_extensions import disjoint_base
+
 __all__ = [
     "LOCUST_VERSION",
     "__version__",
+    "Client",
     "CsvFiles",
     "DistMessage",
     "Fire",
@@ -38,6 +41,8 @@ __all__ = [
     "dist_set_spawn_info",
     "dist_workers",
     "drain",
+    "resume",
+    "set_hub",
     "flush",
     "forget",
     "activate_library",
@@ -55,6 +60,7 @@ __all__ = [
     "log_request",
     "note_wait_late",
     "open_acquire",
+    "park",
     "open_arrival",
     "open_begin",
     "open_cancel",
@@ -275,6 +281,27 @@ class Session:
         """Empty the jar."""
     def reset_connections(self) -> None:
         """Close the pooled connections (FastHttp's `client.clientpool.close()`)."""
+
+@disjoint_base
+class Client:
+    """The base class of the shim's `HttpSession` and `FastHttpSession` (src/py/call.rs): its verbs make the plain
+    call (a URL and `name=` on a session nobody customised) without Python frames, and hand every other call to the
+    subclass's `_slow_<verb>`; inside a coroutine they return the `locust._aio.Call` to await."""
+
+    def __new__(cls, *_args: Any, **_kwargs: Any) -> Self: ...
+    def _bind(self, core: Session) -> None:
+        """Use `core` (the session's engine side) for the plain call."""
+    @staticmethod
+    def _register(kind: str, cls: type, plain_request: Callable[..., Any], headers_fn: Callable[[], Any],
+                  plan_fn: Callable[[Any, str], Any], finish_call: Callable[..., Any], no_context: Any) -> None:
+        """A client module's class and what its plain call needs (`kind`: "requests" or "fast")."""
+    def get(self, url: Any, *args: Any, **kwargs: Any) -> Any: ...
+    def post(self, url: Any, *args: Any, **kwargs: Any) -> Any: ...
+    def put(self, url: Any, *args: Any, **kwargs: Any) -> Any: ...
+    def patch(self, url: Any, *args: Any, **kwargs: Any) -> Any: ...
+    def delete(self, url: Any, *args: Any, **kwargs: Any) -> Any: ...
+    def head(self, url: Any, *args: Any, **kwargs: Any) -> Any: ...
+    def options(self, url: Any, *args: Any, **kwargs: Any) -> Any: ...
 
 @final
 class Response:
@@ -628,6 +655,17 @@ def abandon(ticket: int) -> None:
 
 def forget(ticket: int) -> None:
     """A completion nobody waited for: forget that its call was abandoned."""
+
+def set_hub(switch: Callable[[], Any], globals: dict[str, Any]) -> None:
+    """The hub's `switch` and `locust._hub`'s globals (where `_resumed` is set), once the hub watches the bridge."""
+
+def park(ticket: int, /) -> Any:
+    """`locust._hub.wait`: park the current greenlet until `ticket` completes; its Response (None for a timer's
+    ticket). A kill while parked abandons the call and raises here."""
+
+def resume(completions: list[tuple[int, Any]], /) -> None:
+    """Switch each greenlet parked on a drained ticket back in with its value, in order (an unknown ticket is
+    forgotten)."""
 
 def drain() -> tuple[list[tuple[int, Response]], list[_Command]]:
     """Everything queued since the last call: (ticket, Response) per finished call, and the runner's commands,

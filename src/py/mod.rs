@@ -6,6 +6,7 @@
 //! Everything here runs on the hub thread with the GIL held, and only adapts: a request becomes an
 //! `engine::Job` (the engine runs it on tokio, never taking the GIL), a drained batch becomes Python objects
 //! (`messages`). Cross-thread data is plain Rust (see `bridge`, `engine`, `http`).
+mod call;
 pub mod callables;
 mod distributed;
 mod library;
@@ -182,6 +183,72 @@ impl Session {
     /// Start the call `request` describes (and empty it: a Request is sent once); returns a ticket the hub
     /// hands back with the `Response` when it completes.
     fn send(&self, py: Python<'_>, request: &Bound<'_, request::Request>) -> PyResult<u64> {
+        self.submit(py, std::mem::take(&mut *request.borrow_mut()))
+    }
+
+    /// Cookies in the jar as (name, value, domain, path) tuples.
+    fn cookie_items(&self) -> Vec<(String, String, String, String)> {
+        let jar = self.client.jar.lock();
+        jar.iter_unexpired()
+            .map(|c| {
+                let domain = match &c.domain {
+                    cookie_store::CookieDomain::HostOnly(d)
+                    | cookie_store::CookieDomain::Suffix(d) => d.clone(),
+                    _ => String::new(),
+                };
+                (
+                    c.name().to_string(),
+                    c.value().to_string(),
+                    domain,
+                    String::from(&c.path),
+                )
+            })
+            .collect()
+    }
+
+    /// Put a cookie in the jar for `url` (domain/path default from the url).
+    fn cookie_set(&self, name: &str, value: &str, url: &str) -> PyResult<()> {
+        let u = url::Url::parse(url).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let _ = self
+            .client
+            .jar
+            .lock()
+            .parse(&format!("{name}={value}; Path=/"), &u);
+        Ok(())
+    }
+
+    fn cookie_remove(&self, name: &str) {
+        let mut jar = self.client.jar.lock();
+        let keys: Vec<(String, String)> = jar
+            .iter_any()
+            .filter(|c| c.name() == name)
+            .map(|c| {
+                let d = match &c.domain {
+                    cookie_store::CookieDomain::HostOnly(d)
+                    | cookie_store::CookieDomain::Suffix(d) => d.clone(),
+                    _ => String::new(),
+                };
+                (d, String::from(&c.path))
+            })
+            .collect();
+        for (d, p) in keys {
+            jar.remove(&d, &p, name);
+        }
+    }
+
+    fn cookie_clear(&self) {
+        self.client.jar.lock().clear();
+    }
+
+    /// Close pooled connections (FastHttp's `client.clientpool.close()`).
+    fn reset_connections(&mut self) {
+        self.client.reset_connections();
+    }
+}
+
+impl Session {
+    /// What `send` does with a Request's fields (the plain call of `call::Client` builds them itself).
+    pub(crate) fn submit(&self, py: Python<'_>, request: request::Request) -> PyResult<u64> {
         let request::Request {
             method,
             url,
@@ -204,7 +271,7 @@ impl Session {
             key,
             tls_error,
             stream,
-        } = std::mem::take(&mut *request.borrow_mut());
+        } = request;
         let (method, url) = (method.as_str(), url.as_str());
         let Installed {
             core,
@@ -288,65 +355,6 @@ impl Session {
             }
         }
         Ok(queued.ticket)
-    }
-
-    /// Cookies in the jar as (name, value, domain, path) tuples.
-    fn cookie_items(&self) -> Vec<(String, String, String, String)> {
-        let jar = self.client.jar.lock();
-        jar.iter_unexpired()
-            .map(|c| {
-                let domain = match &c.domain {
-                    cookie_store::CookieDomain::HostOnly(d)
-                    | cookie_store::CookieDomain::Suffix(d) => d.clone(),
-                    _ => String::new(),
-                };
-                (
-                    c.name().to_string(),
-                    c.value().to_string(),
-                    domain,
-                    String::from(&c.path),
-                )
-            })
-            .collect()
-    }
-
-    /// Put a cookie in the jar for `url` (domain/path default from the url).
-    fn cookie_set(&self, name: &str, value: &str, url: &str) -> PyResult<()> {
-        let u = url::Url::parse(url).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let _ = self
-            .client
-            .jar
-            .lock()
-            .parse(&format!("{name}={value}; Path=/"), &u);
-        Ok(())
-    }
-
-    fn cookie_remove(&self, name: &str) {
-        let mut jar = self.client.jar.lock();
-        let keys: Vec<(String, String)> = jar
-            .iter_any()
-            .filter(|c| c.name() == name)
-            .map(|c| {
-                let d = match &c.domain {
-                    cookie_store::CookieDomain::HostOnly(d)
-                    | cookie_store::CookieDomain::Suffix(d) => d.clone(),
-                    _ => String::new(),
-                };
-                (d, String::from(&c.path))
-            })
-            .collect();
-        for (d, p) in keys {
-            jar.remove(&d, &p, name);
-        }
-    }
-
-    fn cookie_clear(&self) {
-        self.client.jar.lock().clear();
-    }
-
-    /// Close pooled connections (FastHttp's `client.clientpool.close()`).
-    fn reset_connections(&mut self) {
-        self.client.reset_connections();
     }
 }
 
@@ -769,6 +777,7 @@ mod stats_view;
 /// is defined by `doors`).
 pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Session>()?;
+    call::add_parts(m)?;
     m.add_class::<request::Request>()?;
     m.add_class::<Response>()?;
     messages::add_classes(m)?;

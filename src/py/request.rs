@@ -14,7 +14,7 @@ use std::sync::Arc;
 static SHARED: Mutex<Vec<(Py<PyAny>, Pairs)>> = Mutex::new(Vec::new());
 
 /// Header pairs in order, as `http::RequestSpec` holds them.
-type Pairs = Arc<crate::http::HeaderList>;
+pub(crate) type Pairs = Arc<crate::http::HeaderList>;
 
 /// Register `pairs` (a list of `(name, value)` the shim never changes) as a shared header list.
 #[pyfunction]
@@ -31,7 +31,7 @@ pub fn share_headers(pairs: &Bound<'_, PyAny>) -> PyResult<()> {
 }
 
 /// The pairs of `headers`: shared when it is a registered list, else converted.
-fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Pairs> {
+pub(crate) fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Pairs> {
     if let Some((_, pairs)) = SHARED.lock().iter().find(|(o, _)| o.is(headers)) {
         return Ok(pairs.clone());
     }

@@ -220,6 +220,11 @@ impl Response {
             .unbind())
     }
 
+    /// The call raises an exception into the task (`_escape` is not None).
+    pub(crate) fn escapes(&self) -> bool {
+        self.escape.is_some()
+    }
+
     pub fn from_completed(c: Completed) -> Response {
         let escape = crate::http::escaping_error(&c.outcome, &c.meta);
         let Completed {

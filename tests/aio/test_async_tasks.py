@@ -200,3 +200,18 @@ def test_sys_exit_in_a_task_a_coroutine_started_ends_the_run_with_its_code(rlocu
     assert r.code == 3, r.stderr[-3000:]
     assert r.seconds < 5  # at once, not at the run-time limit
 
+
+
+def test_every_verb_awaited_on_both_clients_and_an_override_runs_once(rlocust, target_url, tmp_path):
+    r = run(rlocust, LOCUSTFILES / "awaited_verbs.py", target_url, tmp_path, "--stop-timeout", "2", users=2,
+            seconds=3)
+    assert r.code == 0, r.stderr[-3000:]
+    t = rows(tmp_path)
+    assert failures(t) == 0, r.stderr[-3000:]
+    for client in ("http", "fast"):
+        for verb in ("get", "post", "put", "patch", "delete", "head", "options"):
+            assert count(t, f"{client} {verb}") > 3, (client, verb, r.stderr[-3000:])
+    assert count(t, "gathered") == 3 * count(t, "/hello") > 0
+    assert count(t, "caught") > 0
+    m = re.search(r"^COUNTS (\d+) (\d+)$", r.stdout, re.M)
+    assert m and int(m.group(1)) == int(m.group(2)) == count(t, "override") > 0, r.stdout[-2000:]

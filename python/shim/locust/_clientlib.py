@@ -242,6 +242,27 @@ def parse_error(error):
     return text.replace(text[start:end], "0x....")
 
 
+VERBS = ("get", "post", "put", "patch", "delete", "head", "options")
+
+
+def native_verbs(cls, kind, plain_request, headers_fn, plan_fn):
+    """Give a client class its verbs: `_rlocust.Client`'s, which make the plain call in Rust and call the class's
+    `_slow_<verb>` for every other (named as the verb, so an argument error reads as Locust's does); under the unit
+    tests' engine stub, the `_slow_<verb>` methods themselves. Returns whether the verbs are native."""
+    import _rlocust
+
+    native = hasattr(_rlocust.Client, "get")
+    for verb in VERBS:
+        slow = getattr(cls, "_slow_" + verb)
+        slow.__name__ = verb
+        slow.__qualname__ = cls.__name__ + "." + verb
+        if not native:
+            setattr(cls, verb, slow)
+    if native:
+        _rlocust.Client._register(kind, cls, plain_request, headers_fn, plan_fn, finish_call, NO_CONTEXT)
+    return native
+
+
 def finish_call(session, response, method, url, context, catch_response, listeners):
     """After a call: return the response as is (stats already recorded in Rust), or report it through
     `events.request` listeners, or hand it to a catch_response with-block that decides the verdict. An exception

@@ -1,8 +1,9 @@
 """rlocust internals: the hub, the Python side of the Rust bridge.
 
-Runs on the one Python thread. A user greenlet that makes a request parks in `wait(ticket)`; tokio finishes the
-exchange, queues it and writes an eventfd that gevent's loop watches; `_on_wake` drains the queue in one batch
-and switches each parked greenlet back in with its Response. Runner commands (`_rlocust.Spawn`, `Stop`, `Fire`,
+Runs on the one Python thread. A user greenlet that makes a request parks in `wait(ticket)` (`_rlocust.park`: the
+parked greenlets are kept in Rust, src/py/call.rs); tokio finishes the exchange, queues it and writes an eventfd
+that gevent's loop watches; `_on_wake` drains the queue in one batch and switches each parked greenlet back in with
+its Response (`_rlocust.resume`). Runner commands (`_rlocust.Spawn`, `Stop`, `Fire`,
 `Web`, `WebRequest`, `Quit`) arrive in the same drain and run in their own greenlets, each acknowledged by its id when done (see
 src/bridge.rs for the protocol's invariants). The objects the Rust `Response` makes are in `locust._ffi`.
 """
@@ -22,7 +23,6 @@ from locust import log
 from locust._mode import library_mode
 from locust.exception import StopTest
 
-_pending = {}
 _getcurrent = greenlet.getcurrent
 _hub = None
 _watcher = None
@@ -52,6 +52,7 @@ def ensure_started():
         if not library and signal.getsignal(signal.SIGINT) in (signal.default_int_handler, signal.SIG_IGN):
             signal.signal(signal.SIGINT, _on_sigint)
         _hub = gevent.get_hub()
+        _rlocust.set_hub(_hub.switch, globals())  # (`_resumed` is set in these globals)
         _watcher = _hub.loop.io(_rlocust.wake_fd(), 1)
         _watcher.start(_on_wake)
         # Requests are handed to tokio in one batch per pass of the loop: the first send of a batch schedules
@@ -59,21 +60,11 @@ def ensure_started():
         _rlocust.set_flush_hook(functools.partial(_hub.loop.run_callback, _rlocust.flush))
 
 
-def wait(ticket):
-    """Park the current greenlet until the call `ticket` completes; returns its Response."""
-    if _hub is None:  # a script's first request before any runner (`rlocust-python`: pytest, run_single_user)
-        ensure_started()
-    global _resumed
-    me = _pending[ticket] = _getcurrent()
-    try:
-        response = _hub.switch()
-        _resumed = me
-        return response
-    except BaseException:
-        # killed while waiting (a stop): Locust records nothing for the request a killed user was in
-        if _pending.pop(ticket, None) is not None:
-            _rlocust.abandon(ticket)
-        raise
+# wait(ticket): park the current greenlet until the call `ticket` completes; returns its Response (None for a
+# timer's ticket). Started the hub first if need be (a script's first request before any runner: `rlocust-python`,
+# pytest, run_single_user). A kill while parked (a stop) abandons the call: Locust records nothing for the request
+# a killed user was in. The greenlet it resumed last is `_resumed` (see yield_now).
+wait = _rlocust.park
 
 
 # The users a stop is killing while they wait. The kill is a hub callback (gevent's Greenlet.kill); a user whose wait
@@ -201,12 +192,7 @@ def _on_wake():
             g.switch()  # (runs until it waits, then the hub carries on here)
         else:
             g.start()
-    for ticket, response in completions:
-        g = _pending.pop(ticket, None)
-        if g is not None:
-            g.switch(response)
-        else:
-            _rlocust.forget(ticket)
+    _rlocust.resume(completions)  # each parked greenlet switched in with its value; an unknown ticket forgotten
 
 
 _AT_ONCE = (_rlocust.Fire, _rlocust.Stop, _rlocust.Quit)

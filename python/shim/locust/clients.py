@@ -34,6 +34,7 @@ from locust._clientlib import (  # noqa: F401 (parse_error: a name of locust.cli
     header_pairs,
     http2_wanted,
     memoized,
+    native_verbs,
     parse_error,
     requote,
     split_credentials,
@@ -354,8 +355,10 @@ def _plain_url_of(base, url):
 _plain_url = memoized(_plain_url_of)
 
 
-class HttpSession:
-    """Locust's `HttpSession` (a requests.Session look-alike) backed by the Rust engine."""
+class HttpSession(_rlocust.Client):
+    """Locust's `HttpSession` (a requests.Session look-alike) backed by the Rust engine. Its verbs (`get`, `post`,
+    ...) are `_rlocust.Client`'s: the plain call in Rust (src/py/call.rs), every other one by the `_slow_<verb>`
+    methods here."""
 
     _flavor = "requests"
 
@@ -378,6 +381,8 @@ class HttpSession:
         from locust.user.wait_time import _pacing_ms  # here: locust.user imports this module
 
         self._core.pacing_ms = _pacing_ms(user)
+        if _NATIVE_VERBS:
+            self._bind(self._core)
 
     # headers, params, proxies and hooks are made on first use: most sessions never touch them, and with
     # 10,000 users the four objects were ~1 KB per user. Until then requests go out with the shared defaults.
@@ -784,7 +789,7 @@ class HttpSession:
             return None  # nothing went out: `request` raises it as requests does
         return finish_call(self, _hub.wait(ticket), method, sent, NO_CONTEXT, False, listeners)
 
-    def get(self, url, *, data=None, json=None, **kwargs):
+    def _slow_get(self, url, *, data=None, json=None, **kwargs):
         if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(HttpSession.get, self, (url,), dict(kwargs, data=data, json=json))
         if data is None and json is None and (not kwargs or kwargs.keys() == NAME_ONLY):
@@ -794,34 +799,34 @@ class HttpSession:
         kwargs.setdefault("allow_redirects", True)
         return self.request("GET", url, data=data, json=json, **kwargs)
 
-    def options(self, url, *, data=None, json=None, **kwargs):
+    def _slow_options(self, url, *, data=None, json=None, **kwargs):
         if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(HttpSession.options, self, (url,), dict(kwargs, data=data, json=json))
         kwargs.setdefault("allow_redirects", True)
         return self.request("OPTIONS", url, data=data, json=json, **kwargs)
 
-    def head(self, url, *, data=None, json=None, **kwargs):
+    def _slow_head(self, url, *, data=None, json=None, **kwargs):
         if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(HttpSession.head, self, (url,), dict(kwargs, data=data, json=json))
         kwargs.setdefault("allow_redirects", False)
         return self.request("HEAD", url, data=data, json=json, **kwargs)
 
-    def post(self, url, data=None, json=None, **kwargs):
+    def _slow_post(self, url, data=None, json=None, **kwargs):
         if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(HttpSession.post, self, (url, data, json), kwargs)
         return self.request("POST", url, data=data, json=json, **kwargs)
 
-    def put(self, url, data=None, *, json=None, **kwargs):
+    def _slow_put(self, url, data=None, *, json=None, **kwargs):
         if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(HttpSession.put, self, (url, data), dict(kwargs, json=json))
         return self.request("PUT", url, data=data, json=json, **kwargs)
 
-    def patch(self, url, data=None, *, json=None, **kwargs):
+    def _slow_patch(self, url, data=None, *, json=None, **kwargs):
         if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(HttpSession.patch, self, (url, data), dict(kwargs, json=json))
         return self.request("PATCH", url, data=data, json=json, **kwargs)
 
-    def delete(self, url, *, data=None, json=None, **kwargs):
+    def _slow_delete(self, url, *, data=None, json=None, **kwargs):
         if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(HttpSession.delete, self, (url,), dict(kwargs, data=data, json=json))
         if data is None and json is None and (not kwargs or kwargs.keys() == NAME_ONLY):
@@ -953,5 +958,7 @@ class HttpSession:
 
 
 _PLAIN_REQUEST = HttpSession.request  # (a locustfile that patches HttpSession.request keeps its patch)
+_NATIVE_VERBS = native_verbs(HttpSession, "requests", _PLAIN_REQUEST, lambda: _shared_default_headers()[1],
+                             _plain_url_of)
 
 __all__ = ["HttpSession", "ResponseContextManager", "RestResponseContextManager", "Response"]

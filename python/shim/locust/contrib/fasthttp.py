@@ -31,6 +31,7 @@ from locust._clientlib import (
     header_pairs,
     http2_wanted,
     memoized,
+    native_verbs,
     requote,
     split_credentials,
 )
@@ -164,7 +165,10 @@ def fast_multipart(data, files):
     return b"".join(out) + b"--" + mark + b"--\r\n", f"multipart/form-data; boundary={boundary}"
 
 
-class FastHttpSession:
+class FastHttpSession(_rlocust.Client):
+    """Locust's FastHttpSession backed by the Rust engine. Its verbs are `_rlocust.Client`'s: the plain call in Rust
+    (src/py/call.rs), every other one by the `_slow_<verb>` methods here."""
+
     _flavor = "fast"
 
     def __init__(self, base_url, request_event, user, insecure=True, client_pool=None, ssl_context_factory=None,
@@ -194,6 +198,8 @@ class FastHttpSession:
         from locust.user.wait_time import _pacing_ms  # here: locust.user imports this module
 
         self._core.pacing_ms = _pacing_ms(user)
+        if _NATIVE_VERBS:
+            self._bind(self._core)
 
     @property
     def cookiejar(self):
@@ -378,7 +384,7 @@ class FastHttpSession:
 
     _timeouts_memo = None
 
-    def get(self, url, **kwargs):
+    def _slow_get(self, url, **kwargs):
         if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(FastHttpSession.get, self, (url,), kwargs)
         if not kwargs or kwargs.keys() == NAME_ONLY:
@@ -387,17 +393,17 @@ class FastHttpSession:
                 return response
         return self.request("GET", url, **kwargs)
 
-    def head(self, url, **kwargs):
+    def _slow_head(self, url, **kwargs):
         if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(FastHttpSession.head, self, (url,), kwargs)
         return self.request("HEAD", url, **kwargs)
 
-    def options(self, url, **kwargs):
+    def _slow_options(self, url, **kwargs):
         if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(FastHttpSession.options, self, (url,), kwargs)
         return self.request("OPTIONS", url, **kwargs)
 
-    def delete(self, url, **kwargs):
+    def _slow_delete(self, url, **kwargs):
         if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(FastHttpSession.delete, self, (url,), kwargs)
         if not kwargs or kwargs.keys() == NAME_ONLY:
@@ -406,17 +412,17 @@ class FastHttpSession:
                 return response
         return self.request("DELETE", url, **kwargs)
 
-    def post(self, url, data=None, json=None, **kwargs):
+    def _slow_post(self, url, data=None, json=None, **kwargs):
         if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(FastHttpSession.post, self, (url, data, json), kwargs)
         return self.request("POST", url, data=data, json=json, **kwargs)
 
-    def put(self, url, data=None, **kwargs):
+    def _slow_put(self, url, data=None, **kwargs):
         if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(FastHttpSession.put, self, (url, data), kwargs)
         return self.request("PUT", url, data=data, **kwargs)
 
-    def patch(self, url, data=None, **kwargs):
+    def _slow_patch(self, url, data=None, **kwargs):
         if _getcurrent() is _aio.inside:  # inside a coroutine: a Call to await (locust._aio)
             return _aio.Call(FastHttpSession.patch, self, (url, data), kwargs)
         return self.request("PATCH", url, data=data, **kwargs)
@@ -437,6 +443,7 @@ class FastHttpSession:
 
 
 _PLAIN_REQUEST = FastHttpSession.request  # (a locustfile that patches FastHttpSession.request keeps its patch)
+_NATIVE_VERBS = native_verbs(FastHttpSession, "fast", _PLAIN_REQUEST, lambda: _PLAIN_PAIRS, _plain_plan_of)
 
 
 class FastHttpUser(User, RestMixin):
