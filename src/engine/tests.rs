@@ -331,13 +331,12 @@ async fn the_engine_records_a_streamed_call_at_its_head_and_hands_that_time_to_t
         // the row holds exactly the time the hub was handed
         assert_eq!(e.totals.total_response_time, c.done.response_time_ms);
         let t = &c.done.outcome.timings;
-        assert!(t.head.is_some() && t.head_ms() <= t.response_ms());
+        let hop = &t.hop;
+        assert!(hop.head.is_some() && t.head_ms() <= t.response_ms());
         // each call opened its connection (plain HTTP: no TLS)
-        assert!(
-            t.connected
-                .is_some_and(|at| at >= t.start && at <= t.head.unwrap())
-        );
-        assert!(t.secured.is_none());
+        let setup = hop.setup.unwrap();
+        assert!(setup.connected >= t.start && setup.connected <= hop.head.unwrap());
+        assert!(setup.secured.is_none());
         if c.done.meta.stream {
             assert!(
                 c.done.response_time_ms < 250.0,
@@ -346,7 +345,7 @@ async fn the_engine_records_a_streamed_call_at_its_head_and_hands_that_time_to_t
             );
             assert_eq!(c.done.response_time_ms, t.head_ms());
             // it returned at the head, before the body's first byte
-            assert!(t.first_byte.is_none());
+            assert!(hop.first_byte.is_none());
         } else {
             assert!(
                 c.done.response_time_ms >= 290.0,
@@ -354,7 +353,7 @@ async fn the_engine_records_a_streamed_call_at_its_head_and_hands_that_time_to_t
                 c.done.response_time_ms
             );
             assert_eq!(c.done.response_time_ms, t.response_ms());
-            let gap = t.first_byte.unwrap() - t.head.unwrap();
+            let gap = hop.first_byte.unwrap() - hop.head.unwrap();
             assert!(gap >= Duration::from_millis(290), "{gap:?}");
         }
     }
@@ -371,9 +370,9 @@ async fn a_call_on_a_reused_connection_has_no_setup_and_its_body_arrives_with_it
         rig.submitter.flush();
         let done = completions(&rig.bridge, 1).await;
         let t = &done[0].done.outcome.timings;
-        assert_eq!(t.connected.is_some(), round == 0, "round {round}");
+        assert_eq!(t.hop.setup.is_some(), round == 0, "round {round}");
         assert!(
-            t.head.is_some() && t.first_byte == t.head,
+            t.hop.head.is_some() && t.hop.first_byte == t.hop.head,
             "round {round}: {t:?}"
         );
     }
