@@ -484,7 +484,8 @@ impl UserClient {
 
     /// Run the call to the end (redirects, body, decompression), with the connect and read timeouts of `spec`.
     ///
-    /// (A block rather than an `async fn`, which would keep its arguments twice: `engine::run`.)
+    /// (A block rather than an `async fn`, which would keep its arguments twice in the state every driver holds:
+    /// `engine::drive`.)
     #[allow(clippy::manual_async_fn)]
     pub fn execute(
         route: Route,
@@ -768,7 +769,8 @@ impl Chain<'_> {
         {
             headers.to_mut().insert(http::header::COOKIE, v);
         }
-        if self.body.is_some() || matches!(self.method, Method::POST | Method::PUT | Method::PATCH) {
+        if self.body.is_some() || matches!(self.method, Method::POST | Method::PUT | Method::PATCH)
+        {
             let len = self.body.as_ref().map_or(0, Bytes::len);
             headers
                 .to_mut()

@@ -13,9 +13,9 @@
 //! more than requests in one place, deliberately: the whole response head must arrive within the read timeout
 //! (requests waits for a head that trickles in forever).
 use super::events::{Framing, Marks, Watch};
+use super::timings::{Setup, Stamps};
 use super::tls::{self, Tls};
 use super::wire::{self, Dialect, Reader, Step};
-use super::timings::{Setup, Stamps};
 use super::{HttpError, Proxy};
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method};
