@@ -52,7 +52,8 @@ impl Recorder {
             t.response_ms()
         };
         if row {
-            let now = crate::log::now();
+            // the call's end as Unix time, from its start's (one clock read fewer per request than asking again)
+            let now = t.start_unix + t.end.saturating_duration_since(t.start).as_secs_f64();
             let len = outcome
                 .response
                 .as_ref()

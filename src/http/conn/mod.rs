@@ -1032,8 +1032,11 @@ async fn pump(
                 }
             }
             Ok(Step::Head) => {
-                let now = Instant::now();
-                let arrived = now.checked_sub(state.lag).unwrap_or(now);
+                // the head ended in the latest read: it arrived when that read's bytes did (no clock read of its own)
+                let arrived = state.read_at.unwrap_or_else(|| {
+                    let now = Instant::now();
+                    now.checked_sub(state.lag).unwrap_or(now)
+                });
                 state.head_at = Some(arrived);
                 state.read_at = Some(arrived);
                 // what the reader left in `buf` is the body's start, read with the head
