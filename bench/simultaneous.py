@@ -9,7 +9,7 @@ alternated) need many pairs to show a 5-10% change. Here both binaries run the t
 bench/breakdown.py (no wait, `GET /` on one nginx over loopback, `--users` each) side by side, and each one's CPU
 (user + sys, per thread) and requests (its `/metrics`) are read over the same window: whatever the machine does
 then, both see it. The order the two start in alternates between rounds. Prints one line per round: requests/s and
-CPU µs per request of each (I/O threads and the Python thread), and AFTER/BEFORE.
+CPU µs per request of each (I/O threads, with their user time apart, and the Python thread), and AFTER/BEFORE.
 
 With --async-after, AFTER runs the same task as a coroutine (`async def t(self): await self.client.get("/")`,
 issue 41): give the same binary twice to compare an awaited call with the sync one. --client FastHttpUser for the
@@ -34,16 +34,17 @@ import breakdown  # noqa: E402  (the workload, its nginx, and the per-thread CPU
 def measure(runs, window):
     """Each run's requests and CPU split over one window that starts 6 s in."""
     time.sleep(6)
-    start = {label: (breakdown.requests_total(r.metrics), breakdown.thread_cpu(r.pid)) for label, r in runs}
+    start = {label: (breakdown.requests_total(r.metrics), breakdown.thread_cpu(r.pid, split=True)) for label, r in runs}
     time.sleep(window)
     out = {}
     for label, r in runs:
         n0, c0 = start[label]
         n = breakdown.requests_total(r.metrics) - n0
-        cpu = {k: v - c0.get(k, 0) for k, v in breakdown.thread_cpu(r.pid).items()}
+        cpu = {k: v - c0.get(k, 0) for k, v in breakdown.thread_cpu(r.pid, split=True).items()}
         io = sum(v for k, v in cpu.items() if k.startswith("rlocust-io"))
+        io_user = sum(v for k, v in cpu.items() if k.startswith("rlocust-io") and k.endswith(" user"))
         total = sum(cpu.values())
-        out[label] = (n / window, total * 1e6 / n, io * 1e6 / n, (total - io) * 1e6 / n)
+        out[label] = (n / window, total * 1e6 / n, io * 1e6 / n, (total - io) * 1e6 / n, io_user * 1e6 / n)
     return out
 
 
@@ -62,7 +63,7 @@ def main():
     breakdown.compare.ensure_nginx()
     work = Path(tempfile.mkdtemp(prefix="simultaneous-"))
     nginx, host = breakdown.compare.start_nginx(str(work))
-    ratios = []
+    ratios, io_ratios = [], []
     try:
         for i in range(o.rounds):
             order = [("before", o.before), ("after", o.after)]
@@ -80,13 +81,15 @@ def main():
                 r.finish()
             b, a = res["before"], res["after"]
             ratios.append(a[1] / b[1])
-            print(f"round {i + 1}: before {b[0]:,.0f}/s {b[1]:.1f} µs (I/O {b[2]:.2f}, Python {b[3]:.2f}) | "
-                  f"after {a[0]:,.0f}/s {a[1]:.1f} µs (I/O {a[2]:.2f}, Python {a[3]:.2f}) | after/before "
-                  f"{a[1] / b[1]:.3f}", flush=True)
+            io_ratios.append(a[4] / b[4])
+            print(f"round {i + 1}: before {b[0]:,.0f}/s {b[1]:.1f} µs (I/O {b[2]:.2f}, user {b[4]:.2f}; Python "
+                  f"{b[3]:.2f}) | after {a[0]:,.0f}/s {a[1]:.1f} µs (I/O {a[2]:.2f}, user {a[4]:.2f}; Python "
+                  f"{a[3]:.2f}) | after/before {a[1] / b[1]:.3f}, I/O user {a[4] / b[4]:.3f}", flush=True)
     finally:
         nginx.terminate()
         nginx.wait()
-    print(f"median after/before: {statistics.median(ratios):.3f}")
+    print(f"median after/before: {statistics.median(ratios):.3f}; the I/O threads' user time: "
+          f"{statistics.median(io_ratios):.3f}")
 
 
 if __name__ == "__main__":

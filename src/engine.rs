@@ -8,10 +8,11 @@
 //! A request's life, in order:
 //! 1. [`Submitter::queue`] (hub thread) gives the job its ticket and puts it in the pending batch. When the job
 //!    opens a new batch, the caller arranges one [`Submitter::flush`] before the hub next waits for I/O.
-//! 2. [`Submitter::flush`] (hub thread) hands every pending job to the runtime at once: a batch as one task that
-//!    spawns its calls from a tokio worker (issue 43), a lone job as its own task.
-//! 3. On a tokio worker the call runs to its end ([`UserClient::execute`]); a panic in it becomes an
-//!    [`HttpError::Internal`] failure, so the user parked on the ticket is always resumed.
+//! 2. [`Submitter::flush`] (hub thread) hands every pending job to the runtime at once: the batch goes to the
+//!    submitter's dispatcher task, which starts each call on a driver (`drive`: long-lived tasks woken with their
+//!    next call, so a call makes no task of its own; issue 54).
+//! 3. On a tokio worker the call runs to its end ([`UserClient::execute`], inside its driver); a panic in it
+//!    becomes an [`HttpError::Internal`] failure, so the user parked on the ticket is always resumed.
 //! 4. The default failure rule is applied and the call is recorded ([`record::Recorder::call`]: its timings
 //!    become the request row, lateness and OpenTelemetry), unless the caller records it itself
 //!    (`recorded == false`: `catch_response=True`) or its error escapes into the task instead of failing
@@ -28,7 +29,6 @@ use parking_lot::Mutex;
 use record::Recorder;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
 
 /// How often a thread that allocates for requests asks mimalloc to give back what it freed.
@@ -94,11 +94,11 @@ pub struct Queued {
 /// NOTE: handing each request to tokio on its own woke an I/O thread once per request (a futex wake and two
 /// context switches); the hub submits all the requests its users sent in one pass of its loop together.
 pub struct Submitter {
-    http: Arc<http::Engine>,
-    recorder: Recorder,
-    bridge: Arc<Bridge>,
     /// Jobs queued since the last flush, each with its ticket.
     pending: Mutex<Vec<(u64, Job)>>,
+    /// Where a flush hands them to the runtime (`drive`).
+    dispatch: Arc<drive::Dispatch>,
+    bridge: Arc<Bridge>,
 }
 
 impl Submitter {
@@ -108,10 +108,9 @@ impl Submitter {
         bridge: Arc<Bridge>,
     ) -> Submitter {
         Submitter {
-            http,
-            recorder: Recorder::new(stats),
-            bridge,
             pending: Mutex::new(Vec::new()),
+            dispatch: drive::Dispatch::new(&http.handle, Recorder::new(stats), bridge.clone()),
+            bridge,
         }
     }
 
@@ -127,49 +126,35 @@ impl Submitter {
         }
     }
 
-    /// Spawn every queued job on the runtime; returns how many there were.
+    /// Hand every queued job to the runtime (one wake-up of the dispatcher task, which starts each on a driver:
+    /// `drive`); returns how many there were.
     pub fn flush(&self) -> usize {
-        let batch = std::mem::take(&mut *self.pending.lock());
-        let n = batch.len();
-        crate::stats::in_flight::sent(n as u64);
-        if n <= 1 {
-            for (ticket, job) in batch {
-                self.http.handle.spawn(run(
-                    ticket,
-                    job,
-                    self.recorder.clone(),
-                    self.bridge.clone(),
-                ));
-            }
-            return n;
+        let mut pending = self.pending.lock();
+        let n = pending.len();
+        if n == 0 {
+            return 0;
         }
-        // A batch crosses to the runtime as one task, which spawns its calls there: a spawn from a worker goes on
-        // that worker's own queue, where one from the hub thread took the runtime's shared queue and its lock for
-        // each call, and the calls' tasks are made on the thread that runs them.
-        let (recorder, bridge) = (self.recorder.clone(), self.bridge.clone());
-        self.http.handle.spawn(async move {
-            for (ticket, job) in batch {
-                tokio::spawn(run(ticket, job, recorder.clone(), bridge.clone()));
-            }
-        });
+        crate::stats::in_flight::sent(n as u64);
+        self.dispatch.hand(&mut pending);
         n
     }
 }
 
-/// Run one job to its end and hand its completion to the hub (on a tokio worker).
-///
-/// NOTE: what tokio spawns is kept small, as it is moved into the task's cell when it is spawned (on the hub
-/// thread) and its slot is rewritten when the task ends. As `async fn`s passing the job and the execution down,
-/// it was 6,456 bytes: an `async fn` keeps each argument twice (as passed, and as the local it is moved to), and
-/// the execution's state (2,656 bytes) was held twice more, as `complete`'s argument and as the future it
-/// awaited; the `memmove`s of those copies were 4% of the process's CPU (`perf record` of `bench/breakdown.py`).
-/// Now the execution is boxed and `complete` is a block that holds what it captures once.
-fn run(
-    ticket: u64,
-    job: Job,
-    recorder: Recorder,
-    bridge: Arc<Bridge>,
-) -> impl Future<Output = ()> + Send {
+impl Drop for Submitter {
+    fn drop(&mut self) {
+        self.dispatch.close();
+    }
+}
+
+/// A job's call, ready to run: its ticket, its meta, and its execution (`UserClient::execute`), whose panic is
+/// caught ([`outcome_of`]). A driver (`drive`) keeps the execution in place in its own state, call after call.
+fn begin(
+    (ticket, job): (u64, Job),
+) -> (
+    u64,
+    CallMeta,
+    impl Future<Output = std::thread::Result<Outcome>> + Send,
+) {
     let Job {
         route,
         jar,
@@ -177,122 +162,126 @@ fn run(
         meta,
     } = job;
     let flavor = meta.flavor;
-    let execution: Pin<Box<dyn Future<Output = Outcome> + Send>> =
-        Box::pin(UserClient::execute(route, jar, spec, flavor));
-    complete(ticket, meta, execution, recorder, bridge)
+    let execution = AssertUnwindSafe(UserClient::execute(route, jar, spec, flavor)).catch_unwind();
+    (ticket, meta, execution)
 }
 
-/// Await `execution` (the call of `meta`), record it (`record`), and push its completion for `ticket` onto the
-/// bridge.
-/// Always pushes exactly one completion, whatever `execution` does short of never ending.
-/// (A block rather than an `async fn`, which would keep its arguments twice: see [`run`].)
-#[allow(clippy::manual_async_fn)]
+/// What an execution ended with: its outcome, or for a panic in the engine a failure, so that the user parked on
+/// the call is resumed all the same.
+fn outcome_of(ended: std::thread::Result<Outcome>) -> Outcome {
+    ended.unwrap_or_else(|panic| Outcome {
+        response: None,
+        history: Vec::new(),
+        error: Some(HttpError::Internal(panic_text(&*panic))),
+        timings: http::Timings::start_now(),
+        tail: None,
+        marks: None,
+    })
+}
+
+/// Record the call of `meta` that ended with `outcome` and push its completion for `ticket` onto the bridge (a
+/// streamed body goes on being read by a task of its own, `stream`).
 fn complete(
     ticket: u64,
+    mut outcome: Outcome,
     meta: CallMeta,
-    execution: impl Future<Output = Outcome> + Send,
-    recorder: Recorder,
-    bridge: Arc<Bridge>,
-) -> impl Future<Output = ()> + Send {
-    async move {
-        // A panic in the engine must not lose the user parked on this call: it becomes a failure.
-        let outcome = match AssertUnwindSafe(execution).catch_unwind().await {
-            Ok(o) => o,
-            Err(panic) => Outcome {
-                response: None,
-                history: Vec::new(),
-                error: Some(HttpError::Internal(panic_text(&*panic))),
-                timings: http::Timings::start_now(),
-                tail: None,
-                marks: None,
-            },
-        };
-        let failure = http::default_failure(&outcome, &meta);
-        // an exception the client raises out of the call is no request in Locust's stats
-        let escapes = http::escaping_error(&outcome, &meta).is_some();
-        let row = meta.recorded && !escapes && !bridge.take_abandoned(ticket);
-        let response_time_ms = recorder.call(&meta, &outcome, failure.as_deref(), row);
-        // a body watched as it arrived (`http::events`) is recorded when it ends: a streamed one by its reader,
-        // which goes on after the call returns; a failed call's is not (its stream metrics would measure errors)
-        let mut outcome = outcome;
-        let feed = match outcome.tail.take() {
-            Some(tail) => {
-                let feed = Arc::new(http::Feed::new());
-                let name = if failure.is_none() {
-                    Some(meta.name.clone())
-                } else {
-                    None
-                };
-                // (the prompt, for its input tokens, only when `--tokenizer` counts them)
-                let prompt = crate::tokens::wire().and(meta.request_body.clone());
-                tokio::spawn(stream::read(
-                    tail,
-                    feed.clone(),
-                    name,
-                    outcome.timings,
-                    recorder,
-                    prompt,
-                ));
-                Some(feed)
+    recorder: &Recorder,
+    bridge: &Bridge,
+) {
+    let failure = http::default_failure(&outcome, &meta);
+    // an exception the client raises out of the call is no request in Locust's stats
+    let escapes = http::escaping_error(&outcome, &meta).is_some();
+    let row = meta.recorded && !escapes && !bridge.take_abandoned(ticket);
+    let response_time_ms = recorder.call(&meta, &outcome, failure.as_deref(), row);
+    // a body watched as it arrived (`http::events`) is recorded when it ends: a streamed one by its reader,
+    // which goes on after the call returns; a failed call's is not (its stream metrics would measure errors)
+    let feed = match outcome.tail.take() {
+        Some(tail) => Some(read_on(tail, &outcome, &meta, failure.is_none(), recorder)),
+        None => {
+            if failure.is_none() {
+                record_body(&mut outcome, &meta, recorder);
             }
-            None => {
-                if failure.is_none() {
-                    let counting = crate::tokens::wire().is_some();
-                    if let Some(mut marks) = outcome.marks.take() {
-                        if counting {
-                            // (counting is CPU work: on the blocking pool, the completion goes on meanwhile)
-                            let (name, timings) = (meta.name.clone(), outcome.timings);
-                            let body = meta.request_body.clone();
-                            tokio::task::spawn_blocking(move || {
-                                let input = record::count_tokens(&mut marks, body.as_deref());
-                                recorder.stream(&name, &timings, &marks);
-                                if let Some(n) = input {
-                                    recorder.input_tokens(&name, n);
-                                }
-                            });
-                        } else {
-                            recorder.stream(&meta.name, &outcome.timings, &marks);
-                        }
-                    } else {
-                        let head = outcome
-                            .response
-                            .as_ref()
-                            .map(|r| (http::header(&r.headers, "content-type"), &r.body[..]));
-                        if let Some((ct, answer)) = head
-                            && let Some(tokens) = http::events::body_output_tokens(ct, answer)
-                        {
-                            // a whole JSON answer's usage (a completion asked for without streaming)
-                            recorder.output_tokens(&meta.name, tokens);
-                        }
-                        if counting {
-                            // the answer's own figure, else the prompt counted (on the blocking pool)
-                            let reported = head.and_then(|(ct, answer)| {
-                                http::events::body_input_tokens(ct, answer)
-                            });
-                            let (name, body) = (meta.name.clone(), meta.request_body.clone());
-                            tokio::task::spawn_blocking(move || {
-                                let n =
-                                    reported.or_else(|| record::prompt_tokens(body.as_deref()?));
-                                if let Some(n) = n {
-                                    recorder.input_tokens(&name, n);
-                                }
-                            });
-                        }
-                    }
+            None
+        }
+    };
+    bridge.complete(
+        ticket,
+        Box::new(Completed {
+            outcome,
+            meta,
+            response_time_ms,
+            failure,
+            feed,
+        }),
+    );
+}
+
+/// Start reading a streamed body (`stream`) into the feed the response will read from; its stream is recorded
+/// when it ends, if the call `succeeded`.
+fn read_on(
+    tail: Box<http::Tail>,
+    outcome: &Outcome,
+    meta: &CallMeta,
+    succeeded: bool,
+    recorder: &Recorder,
+) -> Arc<http::Feed> {
+    let feed = Arc::new(http::Feed::new());
+    let name = succeeded.then(|| meta.name.clone());
+    // (the prompt, for its input tokens, only when `--tokenizer` counts them)
+    let prompt = crate::tokens::wire().and(meta.request_body.clone());
+    tokio::spawn(stream::read(
+        tail,
+        feed.clone(),
+        name,
+        outcome.timings,
+        recorder.clone(),
+        prompt,
+    ));
+    feed
+}
+
+/// What a successful call's whole body adds to the records: a watched body's stream metrics, or a JSON answer's
+/// token counts (with `--tokenizer`, counted on tokio's blocking pool while the completion goes on).
+fn record_body(outcome: &mut Outcome, meta: &CallMeta, recorder: &Recorder) {
+    let counting = crate::tokens::wire().is_some();
+    if let Some(mut marks) = outcome.marks.take() {
+        if counting {
+            let (name, timings) = (meta.name.clone(), outcome.timings);
+            let body = meta.request_body.clone();
+            let recorder = recorder.clone();
+            tokio::task::spawn_blocking(move || {
+                let input = record::count_tokens(&mut marks, body.as_deref());
+                recorder.stream(&name, &timings, &marks);
+                if let Some(n) = input {
+                    recorder.input_tokens(&name, n);
                 }
-                None
+            });
+        } else {
+            recorder.stream(&meta.name, &outcome.timings, &marks);
+        }
+        return;
+    }
+    let head = outcome
+        .response
+        .as_ref()
+        .map(|r| (http::header(&r.headers, "content-type"), &r.body[..]));
+    if let Some((ct, answer)) = head
+        && let Some(tokens) = http::events::body_output_tokens(ct, answer)
+    {
+        // a whole JSON answer's usage (a completion asked for without streaming)
+        recorder.output_tokens(&meta.name, tokens);
+    }
+    if counting {
+        // the answer's own figure, else the prompt counted (on the blocking pool)
+        let reported = head.and_then(|(ct, answer)| http::events::body_input_tokens(ct, answer));
+        let (name, body) = (meta.name.clone(), meta.request_body.clone());
+        let recorder = recorder.clone();
+        tokio::task::spawn_blocking(move || {
+            let n = reported.or_else(|| record::prompt_tokens(body.as_deref()?));
+            if let Some(n) = n {
+                recorder.input_tokens(&name, n);
             }
-        };
-        bridge.complete(
-            ticket,
-            Box::new(Completed {
-                outcome,
-                meta,
-                response_time_ms,
-                failure,
-                feed,
-            }),
-        );
+        });
     }
 }
 
@@ -307,6 +296,7 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+mod drive;
 pub mod record;
 mod stream;
 pub mod timers;

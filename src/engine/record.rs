@@ -11,8 +11,9 @@
 //! row lock, an unset `OnceLock` load when `--otel` is off). The one exception, [`count_tokens`] (`--tokenizer`:
 //! a stream's content and a prompt counted, milliseconds for a long answer), is called on tokio's blocking pool.
 //!
-//! To record something new about a request: have `http` observe it into `Timings`, decide here what it becomes,
-//! and write it through `stats` (or `otel`), so every source of requests records it the same way.
+//! To record something new about a request: have `http`'s connection observe it into its `Stamps` (declared once,
+//! in `http::timings`, and carried here as they are), decide here what it becomes, and write it through `stats`
+//! (or `otel`), so every source of requests records it the same way.
 use crate::http::{self, CallMeta, CallTrace, Flavor, Outcome};
 use crate::stats::{RequestStats, lateness};
 use std::sync::Arc;
@@ -41,8 +42,8 @@ impl Recorder {
         row: bool,
     ) -> f64 {
         let t = &outcome.timings;
-        if !t.socket_wait.is_zero() {
-            lateness::record_socket(t.socket_wait.as_micros() as u64);
+        if !t.hop.socket_wait.is_zero() {
+            lateness::record_socket(t.hop.socket_wait.as_micros() as u64);
         }
         // requests returns from a `stream=True` call with the head, before the body: Locust times it there
         let response_ms = if meta.stream {
@@ -51,7 +52,8 @@ impl Recorder {
             t.response_ms()
         };
         if row {
-            let now = crate::log::now();
+            // the call's end as Unix time, from its start's (one clock read fewer per request than asking again)
+            let now = t.start_unix + t.end.saturating_duration_since(t.start).as_secs_f64();
             let len = outcome
                 .response
                 .as_ref()
@@ -110,7 +112,7 @@ impl Recorder {
     pub fn stream(&self, name: &str, t: &http::Timings, m: &http::Marks) {
         let now = crate::log::now();
         // from the request sent (the call's start where that is unknown)
-        let from = t.sent.unwrap_or(t.start);
+        let from = t.hop.sent.unwrap_or(t.start);
         let since =
             |i: std::time::Instant| i.saturating_duration_since(from).as_secs_f64() * 1000.0;
         let put = |metric: &str, unit: &str, values: &[f64]| {

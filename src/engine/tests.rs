@@ -226,14 +226,11 @@ async fn a_panic_in_the_execution_completes_the_ticket_as_a_recorded_failure() {
     let recorder = record::Recorder::new(rig.stats.clone());
     let bridge = rig.bridge.clone();
     tokio::spawn(async move {
-        complete(
-            ticket,
-            meta,
-            async { panic!("engine bug") },
-            recorder,
-            bridge,
-        )
-        .await
+        // what a driver does with an execution that panics
+        let ended = AssertUnwindSafe(async { panic!("engine bug") })
+            .catch_unwind()
+            .await;
+        complete(ticket, outcome_of(ended), meta, &recorder, &bridge);
     })
     .await
     .unwrap();
@@ -331,13 +328,12 @@ async fn the_engine_records_a_streamed_call_at_its_head_and_hands_that_time_to_t
         // the row holds exactly the time the hub was handed
         assert_eq!(e.totals.total_response_time, c.done.response_time_ms);
         let t = &c.done.outcome.timings;
-        assert!(t.head.is_some() && t.head_ms() <= t.response_ms());
+        let hop = &t.hop;
+        assert!(hop.head.is_some() && t.head_ms() <= t.response_ms());
         // each call opened its connection (plain HTTP: no TLS)
-        assert!(
-            t.connected
-                .is_some_and(|at| at >= t.start && at <= t.head.unwrap())
-        );
-        assert!(t.secured.is_none());
+        let setup = hop.setup.unwrap();
+        assert!(setup.connected >= t.start && setup.connected <= hop.head.unwrap());
+        assert!(setup.secured.is_none());
         if c.done.meta.stream {
             assert!(
                 c.done.response_time_ms < 250.0,
@@ -346,7 +342,7 @@ async fn the_engine_records_a_streamed_call_at_its_head_and_hands_that_time_to_t
             );
             assert_eq!(c.done.response_time_ms, t.head_ms());
             // it returned at the head, before the body's first byte
-            assert!(t.first_byte.is_none());
+            assert!(hop.first_byte.is_none());
         } else {
             assert!(
                 c.done.response_time_ms >= 290.0,
@@ -354,7 +350,7 @@ async fn the_engine_records_a_streamed_call_at_its_head_and_hands_that_time_to_t
                 c.done.response_time_ms
             );
             assert_eq!(c.done.response_time_ms, t.response_ms());
-            let gap = t.first_byte.unwrap() - t.head.unwrap();
+            let gap = hop.first_byte.unwrap() - hop.head.unwrap();
             assert!(gap >= Duration::from_millis(290), "{gap:?}");
         }
     }
@@ -371,9 +367,9 @@ async fn a_call_on_a_reused_connection_has_no_setup_and_its_body_arrives_with_it
         rig.submitter.flush();
         let done = completions(&rig.bridge, 1).await;
         let t = &done[0].done.outcome.timings;
-        assert_eq!(t.connected.is_some(), round == 0, "round {round}");
+        assert_eq!(t.hop.setup.is_some(), round == 0, "round {round}");
         assert!(
-            t.head.is_some() && t.first_byte == t.head,
+            t.hop.head.is_some() && t.hop.first_byte == t.hop.head,
             "round {round}: {t:?}"
         );
     }
@@ -602,4 +598,55 @@ async fn a_whole_json_answer_reports_its_output_tokens_only() {
     assert_eq!((tokens.count(), tokens.row.percentile(0.5)), (1, 9.0));
     // no stream, no stream timings
     assert!(metric(&rig.stats, "ttft").is_none() && metric(&rig.stats, "e2e").is_none());
+}
+
+/// Wait (bounded) until `ok` holds of the submitter's drivers (made, idle, tasks holding them).
+async fn drivers_until(
+    rig: &Rig,
+    ok: impl Fn((usize, usize, usize)) -> bool,
+) -> (usize, usize, usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let census = rig.submitter.dispatch.census();
+        if ok(census) || Instant::now() > deadline {
+            return census;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_run_on_drivers_that_are_kept_and_reused_and_end_with_the_submitter() {
+    let rig = rig();
+    let url = target().await;
+    let client = rig.http.user_client();
+    // one call after another: one driver runs them all (no task per call)
+    for _ in 0..5 {
+        let (spec, meta) = call(&url, Flavor::Requests, true);
+        rig.submitter.queue(Job::new(&client, spec, meta));
+        rig.submitter.flush();
+        assert_eq!(completions(&rig.bridge, 1).await.len(), 1);
+        // (the driver goes back to the pool just after it pushed its completion)
+        assert_eq!(drivers_until(&rig, |(_, idle, _)| idle == 1).await.1, 1);
+    }
+    assert_eq!(rig.submitter.dispatch.census().0, 1);
+    // three at once: the idle driver and two new ones, all kept afterwards
+    for _ in 0..3 {
+        queue(&rig, &url, Flavor::Requests, true);
+    }
+    rig.submitter.flush();
+    assert_eq!(completions(&rig.bridge, 3).await.len(), 3);
+    assert_eq!(
+        drivers_until(&rig, |(_, idle, _)| idle == 3).await,
+        (3, 3, 4)
+    );
+    assert_eq!(row(&rig.stats, "/"), Some((8, 0)));
+    // the submitter gone, the dispatcher and its idle drivers end
+    let dispatch = rig.submitter.dispatch.clone();
+    drop(rig);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while dispatch.census().2 > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(dispatch.census(), (3, 0, 0));
 }

@@ -25,12 +25,12 @@ mod timings;
 pub mod tls;
 pub mod wire;
 
-pub use conn::{Setup, Tail, Timeouts};
+pub use conn::{Tail, Timeouts};
 pub use error::{HttpError, fast_retries_exceeded, pool_name, strerror};
 pub use events::Marks;
 pub use feed::Feed;
 pub use fields::Fields;
-pub use timings::Timings;
+pub use timings::{Setup, Stamps, Timings};
 use wire::Dialect;
 use wire::exc::PyExc;
 
@@ -303,18 +303,11 @@ pub struct Exchange {
     pub elapsed: Duration,
     /// The HTTP version the response came in, as urllib3 numbers it (`response.raw.version`): 10, 11 or 20.
     pub version: u8,
-    /// When its head had been read (when it arrived, where the kernel stamps packets).
-    pub head_at: Instant,
-    /// How long the bytes that ended it had waited in the socket (`conn::RawResponse::lag`).
-    pub lag: Duration,
-    /// When the first byte of its body arrived (`None` without a body, or before one arrived).
-    pub body_at: Option<Instant>,
-    /// When the connection opened for it was connected and secured (`None` on a reused connection).
-    pub setup: Option<Setup>,
+    /// What the connection observed of this exchange (`timings`), as it observed it: the final response's become
+    /// the call's [`Timings::hop`].
+    pub stamps: Stamps,
     /// What its body showed as it arrived, when it was watched (`events`; a streamed body's are its tail's).
     pub marks: Option<Box<Marks>>,
-    /// When the request had been written to the connection (`None` where unknown).
-    pub sent_at: Option<Instant>,
 }
 
 /// The result of a whole call: the final response (if any), the responses redirected through, or the error.
@@ -491,7 +484,8 @@ impl UserClient {
 
     /// Run the call to the end (redirects, body, decompression), with the connect and read timeouts of `spec`.
     ///
-    /// (A block rather than an `async fn`, which would keep its arguments twice: `engine::run`.)
+    /// (A block rather than an `async fn`, which would keep its arguments twice in the state every driver holds:
+    /// `engine::drive`.)
     #[allow(clippy::manual_async_fn)]
     pub fn execute(
         route: Route,
@@ -508,14 +502,7 @@ impl UserClient {
             };
             timings.end = Instant::now();
             if let Ok(r) = &result {
-                timings.head = Some(r.head_at);
-                timings.first_byte = r.body_at;
-                timings.sent = r.sent_at;
-                timings.socket_wait = r.lag;
-                if let Some(setup) = r.setup {
-                    timings.connected = Some(setup.connected);
-                    timings.secured = setup.secured;
-                }
+                timings.hop = r.stamps;
             }
             match result {
                 // FastHttpUser keeps the status and headers of a response whose body failed, if it accepts the status
@@ -535,12 +522,8 @@ impl UserClient {
                         encoded: None,
                         elapsed: Duration::ZERO,
                         version: head.version,
-                        head_at: Instant::now(),
-                        lag: Duration::ZERO,
-                        body_at: None,
-                        setup: None,
+                        stamps: Stamps::default(),
                         marks: None,
-                        sent_at: None,
                     }),
                     history,
                     error: Some(HttpError::Read { exc, head: None }),
@@ -697,82 +680,138 @@ fn header_map(
     Ok((headers, extra, encoding))
 }
 
+/// The final response of a call (with a streamed body's unread tail), or why the call failed.
+type Hop = Result<(Exchange, Option<Box<Tail>>), HttpError>;
+
+/// Run a call's redirect chain: send the request, follow the redirects the client follows, and return the last
+/// response with the responses redirected through.
 async fn run_chain(
     route: &Route,
     jar: &Mutex<CookieStore>,
     spec: &RequestSpec,
     flavor: Flavor,
-) -> (
-    Result<(Exchange, Option<Box<Tail>>), HttpError>,
-    Vec<Exchange>,
-) {
-    let mut history = Vec::new();
-    let mut url = spec.url.clone();
-    let mut method = spec.method.clone();
-    let mut body = spec.body.clone();
+) -> (Hop, Vec<Exchange>) {
     let (first, extra_head) = match request_headers(spec, flavor) {
         Ok(h) => h,
-        Err(e) => return (Err(e), history),
+        Err(e) => return (Err(e), Vec::new()),
     };
-    // The first hop sends the headers as they were built; a redirect builds them again (without copying them for
-    // every call in case one comes), less what the redirects so far took out.
-    let mut first = Some(first);
-    let (mut strip_body, mut strip_auth) = (false, false);
-    loop {
-        let mut req_headers = match first.take() {
+    let mut chain = Chain {
+        route,
+        jar,
+        spec,
+        flavor,
+        method: spec.method.clone(),
+        body: spec.body.clone(),
+        first: Some(first),
+        extra_head,
+        strip_body: false,
+        strip_auth: false,
+        history: Vec::new(),
+    };
+    let result = chain.run().await;
+    (result, chain.history)
+}
+
+/// A call's redirect chain between two hops: the next request's method and body, and what the redirects so far
+/// took out of its headers.
+struct Chain<'a> {
+    route: &'a Route,
+    jar: &'a Mutex<CookieStore>,
+    spec: &'a RequestSpec,
+    flavor: Flavor,
+    method: Method,
+    body: Option<Bytes>,
+    /// The first hop's headers as [`request_headers`] built them (taken by the first hop: a redirect builds them
+    /// again rather than every call copying them in case one comes).
+    first: Option<SentHeaders>,
+    /// The header lines a `HeaderMap` cannot hold (`conn::Call::extra_head`).
+    extra_head: Vec<u8>,
+    /// A redirect dropped the body, or took `Authorization` out ([`redirected_headers`]).
+    strip_body: bool,
+    strip_auth: bool,
+    /// The responses redirected through, in order.
+    history: Vec<Exchange>,
+}
+
+impl Chain<'_> {
+    /// Hop after hop, until a response the client does not follow, or an error.
+    async fn run(&mut self) -> Hop {
+        let mut url = self.spec.url.clone();
+        loop {
+            let headers = self.hop_headers(&url)?;
+            let (exchange, tail) = self.send(url, headers).await?;
+            let Some(location) = self.followed(&exchange) else {
+                return Ok((exchange, tail));
+            };
+            url = self.follow(exchange, tail, &location).await?;
+        }
+    }
+
+    /// The headers of the hop to `url`: the first hop's as built, a redirect's built again less what the redirects
+    /// took out; then the jar's cookies for `url` (and the call's own) and a body's length.
+    fn hop_headers(&mut self, url: &Url) -> Result<SentHeaders, HttpError> {
+        let mut headers = match self.first.take() {
             Some(h) => h,
-            None => {
-                let mut h = match request_headers(spec, flavor) {
-                    Ok((h, _)) => h,
-                    Err(e) => return (Err(e), history),
-                };
-                redirected_headers(h.to_mut(), flavor, strip_body, strip_auth);
-                // requests' rebuild_proxies: the proxy's own credentials, in the headers of a plain-HTTP request
-                // that goes through it
-                if flavor == Flavor::Requests
-                    && url.scheme() == "http"
-                    && let Some(auth) = spec
-                        .proxy
-                        .as_ref()
-                        .filter(|_| url.scheme() == spec.url.scheme())
-                        .and_then(|p| p.authorization.as_deref())
-                    && let Ok(v) = HeaderValue::from_str(auth)
-                {
-                    h.to_mut().insert(http::header::PROXY_AUTHORIZATION, v);
-                }
-                h
-            }
+            None => self.redirected(url)?,
         };
         let mut cookie_pairs: Vec<String> = {
-            let jar = jar.lock();
-            jar.get_request_values(&url)
+            let jar = self.jar.lock();
+            jar.get_request_values(url)
                 .map(|(n, v)| format!("{n}={v}"))
                 .collect()
         };
-        for (n, v) in &spec.extra_cookies {
+        for (n, v) in &self.spec.extra_cookies {
             cookie_pairs.push(format!("{n}={v}"));
         }
         if !cookie_pairs.is_empty()
-            && !req_headers.contains_key(http::header::COOKIE)
+            && !headers.contains_key(http::header::COOKIE)
             && let Ok(v) = HeaderValue::from_str(&cookie_pairs.join("; "))
         {
-            req_headers.to_mut().insert(http::header::COOKIE, v);
+            headers.to_mut().insert(http::header::COOKIE, v);
         }
-        let payload = body.clone().unwrap_or_default();
-        if body.is_some() || matches!(method, Method::POST | Method::PUT | Method::PATCH) {
-            req_headers.to_mut().insert(
-                http::header::CONTENT_LENGTH,
-                HeaderValue::from(payload.len()),
-            );
+        if self.body.is_some() || matches!(self.method, Method::POST | Method::PUT | Method::PATCH)
+        {
+            let len = self.body.as_ref().map_or(0, Bytes::len);
+            headers
+                .to_mut()
+                .insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
         }
-        // the proxy applies to the scheme it was chosen for; a plain-HTTP request through it is forwarded in
-        // absolute form (an HTTPS one is tunnelled: `conn::exchange`)
-        let proxy = spec
+        Ok(headers)
+    }
+
+    /// A redirect's headers to `url`: built again from the call's, less what the redirects so far took out, with
+    /// the proxy's own credentials where requests sets them again (`rebuild_proxies`: a plain-HTTP request that
+    /// goes through it).
+    fn redirected(&self, url: &Url) -> Result<SentHeaders, HttpError> {
+        let (spec, flavor) = (self.spec, self.flavor);
+        let mut h = request_headers(spec, flavor)?.0;
+        redirected_headers(h.to_mut(), flavor, self.strip_body, self.strip_auth);
+        if flavor == Flavor::Requests
+            && url.scheme() == "http"
+            && let Some(auth) = self.proxy(url).and_then(|p| p.authorization.as_deref())
+            && let Ok(v) = HeaderValue::from_str(auth)
+        {
+            h.to_mut().insert(http::header::PROXY_AUTHORIZATION, v);
+        }
+        Ok(h)
+    }
+
+    /// The proxy of a hop to `url`: the call's, for the scheme it was chosen for. A plain-HTTP request goes through
+    /// it in absolute form, an HTTPS one tunnelled (`conn::exchange`).
+    fn proxy(&self, url: &Url) -> Option<&Proxy> {
+        self.spec
             .proxy
             .as_ref()
-            .filter(|_| url.scheme() == spec.url.scheme());
+            .filter(|_| url.scheme() == self.spec.url.scheme())
+    }
+
+    /// One hop: write the request to `url` and read its response (`conn::exchange`); the cookies it sets go into
+    /// the jar.
+    async fn send(&self, url: Url, headers: SentHeaders) -> Hop {
+        let (spec, flavor) = (self.spec, self.flavor);
+        let proxy = self.proxy(&url);
         let ctx = Arc::new(wire::Context {
-            method: check::method_text(&method),
+            method: check::method_text(&self.method),
             url: url.as_str().to_owned(),
             pool: None,
             forwarded: proxy.is_some() && url.scheme() != "https",
@@ -782,12 +821,13 @@ async fn run_chain(
                 max_head: wire::max_head(),
             },
         });
+        let payload = self.body.clone().unwrap_or_default();
         let call = conn::Call {
-            verify: route.verify,
-            method: &method,
+            verify: self.route.verify,
+            method: &self.method,
             url: &url,
-            headers: &req_headers,
-            extra_head: &extra_head,
+            headers: &headers,
+            extra_head: &self.extra_head,
             body: &payload,
             dialect: flavor.dialect(),
             ctx: &ctx,
@@ -798,28 +838,15 @@ async fn run_chain(
             stream: spec.stream && flavor == Flavor::Requests,
             watch: spec.stream,
             proxy,
-            // NOTE: geventhttpclient retries only idempotent methods (RFC 9110 §9.2.2)
-            retries_on_close: if matches!(
-                method,
-                Method::GET
-                    | Method::HEAD
-                    | Method::OPTIONS
-                    | Method::TRACE
-                    | Method::PUT
-                    | Method::DELETE
-            ) {
-                spec.retries_on_close
-            } else {
-                0
-            },
+            retries_on_close: retries_on_close(&self.method, spec.retries_on_close),
         };
         let sent = Instant::now();
-        let mut raw = match conn::exchange(&route.engine.tls, &route.pool, &call).await {
-            Ok(r) => r,
-            Err(e) => return (Err(e), history),
-        };
+        let mut raw = conn::exchange(&self.route.engine.tls, &self.route.pool, &call).await?;
         let tail = raw.tail.take();
-        let elapsed = raw.head_at.saturating_duration_since(sent);
+        let elapsed = raw
+            .stamps
+            .head
+            .map_or(Duration::ZERO, |h| h.saturating_duration_since(sent));
         let wire::Head {
             status,
             reason,
@@ -827,78 +854,96 @@ async fn run_chain(
             version,
         } = raw.head;
         {
-            let mut jar = jar.lock();
+            let mut jar = self.jar.lock();
             for v in resp_headers.all("set-cookie") {
                 let _ = jar.parse(v, &url);
             }
         }
-        let location = header(&resp_headers, "location").map(str::to_string);
         let exchange = Exchange {
             status,
             reason,
             headers: resp_headers,
             url,
-            method: method.clone(),
-            request_headers: req_headers,
+            method: self.method.clone(),
+            request_headers: headers,
             body: raw.body,
             encoded: raw
                 .encoded
                 .filter(|_| spec.stream && flavor == Flavor::Fast),
             elapsed,
             version,
-            head_at: raw.head_at,
-            lag: raw.lag,
-            body_at: raw.body_at,
-            setup: raw.setup,
+            stamps: raw.stamps,
             marks: raw.marks,
-            sent_at: raw.sent,
         };
-        if spec.allow_redirects
-            && is_redirect(status)
-            && let Some(loc) = location
-        {
-            // a streamed redirect's body is read and dropped before the next hop, as requests does
-            if let Some(mut t) = tail
-                && let Err(e) = t.drain().await
-            {
-                return (Err(e), history);
-            }
-            let next = match exchange.url.join(&loc) {
-                Ok(u) => u,
-                Err(e) => return (Err(HttpError::InvalidUrl(e.to_string())), history),
-            };
-            if history.len() as u32 >= spec.max_redirects {
-                history.push(exchange);
-                return (
-                    Err(HttpError::TooManyRedirects(spec.max_redirects)),
-                    history,
-                );
-            }
-            // NOTE: requests' rebuild_method: 303 (not HEAD) and 302 (not HEAD) become GET, 301 turns POST into GET;
-            // geventhttpclient's CompatRequest.redirect: 301, 302 and 303 turn any method but HEAD into GET.
-            // 307/308 keep the method and the body in both.
-            let to_get = match flavor {
-                Flavor::Requests => {
-                    (matches!(status, 302 | 303) && method != Method::HEAD)
-                        || (status == 301 && method == Method::POST)
-                }
-                Flavor::Fast => matches!(status, 301..=303) && method != Method::HEAD,
-            };
-            if to_get {
-                method = Method::GET;
-            }
-            if !matches!(status, 307 | 308) {
-                body = None;
-                strip_body = true;
-            }
-            if strips_authorization(flavor, &spec.url, &exchange.url, &next) {
-                strip_auth = true;
-            }
-            history.push(exchange);
-            url = next;
-            continue;
+        Ok((exchange, tail))
+    }
+
+    /// Where the client goes next after `exchange`: the `Location` of a redirect it follows.
+    fn followed(&self, exchange: &Exchange) -> Option<String> {
+        if !(self.spec.allow_redirects && is_redirect(exchange.status)) {
+            return None;
         }
-        return (Ok((exchange, tail)), history);
+        header(&exchange.headers, "location").map(str::to_string)
+    }
+
+    /// Follow `exchange`'s redirect to `location`: a streamed body is read and dropped first (as requests does),
+    /// the method and body change as the client changes them, and `exchange` joins the history. The next hop's
+    /// URL, or the error that ends the call (an invalid location, too many redirects).
+    async fn follow(
+        &mut self,
+        exchange: Exchange,
+        tail: Option<Box<Tail>>,
+        location: &str,
+    ) -> Result<Url, HttpError> {
+        if let Some(mut t) = tail {
+            t.drain().await?;
+        }
+        let next = exchange
+            .url
+            .join(location)
+            .map_err(|e| HttpError::InvalidUrl(e.to_string()))?;
+        let max = self.spec.max_redirects;
+        if self.history.len() as u32 >= max {
+            self.history.push(exchange);
+            return Err(HttpError::TooManyRedirects(max));
+        }
+        let status = exchange.status;
+        // NOTE: requests' rebuild_method: 303 (not HEAD) and 302 (not HEAD) become GET, 301 turns POST into GET;
+        // geventhttpclient's CompatRequest.redirect: 301, 302 and 303 turn any method but HEAD into GET.
+        // 307/308 keep the method and the body in both.
+        let to_get = match self.flavor {
+            Flavor::Requests => {
+                (matches!(status, 302 | 303) && self.method != Method::HEAD)
+                    || (status == 301 && self.method == Method::POST)
+            }
+            Flavor::Fast => matches!(status, 301..=303) && self.method != Method::HEAD,
+        };
+        if to_get {
+            self.method = Method::GET;
+        }
+        if !matches!(status, 307 | 308) {
+            self.body = None;
+            self.strip_body = true;
+        }
+        if strips_authorization(self.flavor, &self.spec.url, &exchange.url, &next) {
+            self.strip_auth = true;
+        }
+        self.history.push(exchange);
+        Ok(next)
+    }
+}
+
+/// How many fresh connections a request is tried on again when one closes before any response byte: the client's
+/// (`RequestSpec::retries_on_close`) for an idempotent method, else none.
+/// NOTE: geventhttpclient retries only idempotent methods (RFC 9110 §9.2.2).
+fn retries_on_close(method: &Method, retries: u32) -> u32 {
+    if matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    ) {
+        retries
+    } else {
+        0
     }
 }
 

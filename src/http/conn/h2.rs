@@ -13,7 +13,7 @@
 //! NOTE (timeouts): as over HTTP/1.1, the connect timeout bounds TCP, TLS and the HTTP/2 preface, the read
 //! timeout bounds the wait for the response head and then each wait for a DATA frame.
 use super::frames::{Log, Stamped};
-use super::{Failed, RawResponse, Stream, read_error};
+use super::{Failed, RawResponse, Stamps, Stream, read_error};
 use crate::http::HttpError;
 use crate::http::events::{Framing, Watch};
 use crate::http::wire::{self, Reader, Step};
@@ -281,13 +281,15 @@ pub(super) async fn attempt(handle: Handle, call: &super::Call<'_>) -> Result<Ra
         head,
         body: complete.body,
         encoded: complete.encoded,
-        head_at,
-        lag: std::time::Duration::ZERO,
+        stamps: Stamps {
+            setup: None,
+            sent,
+            head: Some(head_at),
+            first_byte: body_at,
+            socket_wait: std::time::Duration::ZERO,
+        },
         tail: None,
-        body_at,
-        setup: None,
         marks: watch.map(|w| Box::new(w.into_marks())),
-        sent,
     })
 }
 

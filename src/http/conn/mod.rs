@@ -13,6 +13,7 @@
 //! more than requests in one place, deliberately: the whole response head must arrive within the read timeout
 //! (requests waits for a head that trickles in forever).
 use super::events::{Framing, Marks, Watch};
+use super::timings::{Setup, Stamps};
 use super::tls::{self, Tls};
 use super::wire::{self, Dialect, Reader, Step};
 use super::{HttpError, Proxy};
@@ -288,32 +289,16 @@ pub struct RawResponse {
     pub body: Bytes,
     /// The body before content decoding, where it differs ([`wire::Complete::encoded`]).
     pub encoded: Option<Bytes>,
-    /// When the response head had been read (when it arrived, where the kernel stamps packets: `stamp`).
-    pub head_at: Instant,
-    /// How long the last bytes read of the response (of its head, for a streamed response) had waited in the
-    /// socket before the read (zero where the kernel does not say): the response time leaves it out.
-    pub lag: Duration,
+    /// What the exchange observed: the connection's setup when it was opened for it, the request written (over
+    /// HTTP/2, its END_STREAM frame: `frames`), the head and the body's first byte arriving (where the kernel
+    /// stamps packets: `stamp`), and how long the last bytes read (of the head, for a streamed response) had
+    /// waited in the socket. Carried as it is up to the recorder (`timings`).
+    pub stamps: Stamps,
     /// A streamed response's unread body (the call had `stream=True`); `body` is what was decoded with the head.
     pub tail: Option<Box<Tail>>,
-    /// When the first byte of its body arrived (with the head when they came together); `None` before any did.
-    pub body_at: Option<Instant>,
-    /// The setup of the connection opened for it; `None` on a connection that was already open.
-    pub setup: Option<Setup>,
     /// What its body showed as it arrived (`events`), when it was watched: a call with `stream=True`, or an
     /// event stream. A streamed response's marks stay with its [`Tail`] until the body ends.
     pub marks: Option<Box<Marks>>,
-    /// When the request's last byte had been written to the connection (over HTTP/2, its END_STREAM frame:
-    /// `frames`); `None` where unknown.
-    pub sent: Option<Instant>,
-}
-
-/// When a new connection was ready: its TCP connection (through the proxy's tunnel, if any) and its TLS
-/// handshake.
-#[derive(Debug, Clone, Copy)]
-pub struct Setup {
-    pub connected: Instant,
-    /// `None` for plain HTTP.
-    pub secured: Option<Instant>,
 }
 
 /// Why an attempt failed, and whether trying again on a new connection is what the client does: nothing of a
@@ -455,9 +440,9 @@ pub async fn exchange(
     loop {
         // boxed: the TLS handshake state is large and only needed when a connection is opened
         let (stream, setup) = Box::pin(connect(tls, &key, call)).await?;
-        let set_up = |resp: RawResponse| RawResponse {
-            setup: Some(setup),
-            ..resp
+        let set_up = |mut resp: RawResponse| {
+            resp.stamps.setup = Some(setup);
+            resp
         };
         if key.h2 && stream.speaks_h2(key.https) && !pool.h1_only(&key) {
             let plain = matches!(stream, Stream::Plain(_));
@@ -900,13 +885,9 @@ async fn attempt(
                 head: reader.head_so_far().cloned().unwrap_or_default(),
                 body: reader.take_body(),
                 encoded: None,
-                head_at: state.head_at.unwrap_or_else(Instant::now),
-                lag: state.lag,
+                stamps: state.stamps(written),
                 tail: None,
-                body_at: state.body_at,
-                setup: None,
                 marks: None,
-                sent: Some(written),
             };
             let tail = Tail {
                 conn: Some(stream),
@@ -932,13 +913,9 @@ async fn attempt(
         head: complete.head,
         body: complete.body,
         encoded: complete.encoded,
-        head_at: state.head_at.unwrap_or_else(Instant::now),
-        lag: state.lag,
+        stamps: state.stamps(written),
         tail: None,
-        body_at: state.body_at,
-        setup: None,
         marks: state.watch.map(|w| Box::new(w.into_marks())),
-        sent: Some(written),
     };
     Ok((resp, reusable.then_some(stream)))
 }
@@ -963,6 +940,17 @@ struct ReadState {
 }
 
 impl ReadState {
+    /// What the exchange observed so far, its request written at `written` (a connection's setup is the caller's).
+    fn stamps(&self, written: Instant) -> Stamps {
+        Stamps {
+            setup: None,
+            sent: Some(written),
+            head: Some(self.head_at.unwrap_or_else(Instant::now)),
+            first_byte: self.body_at,
+            socket_wait: self.lag,
+        }
+    }
+
     /// The head is in: watch the body when the call streams or the body is an event stream.
     fn start_watch(&mut self, head: Option<&wire::Head>) {
         let framing = Framing::of(head.and_then(|h| h.get("content-type")));
@@ -1044,8 +1032,11 @@ async fn pump(
                 }
             }
             Ok(Step::Head) => {
-                let now = Instant::now();
-                let arrived = now.checked_sub(state.lag).unwrap_or(now);
+                // the head ended in the latest read: it arrived when that read's bytes did (no clock read of its own)
+                let arrived = state.read_at.unwrap_or_else(|| {
+                    let now = Instant::now();
+                    now.checked_sub(state.lag).unwrap_or(now)
+                });
                 state.head_at = Some(arrived);
                 state.read_at = Some(arrived);
                 // what the reader left in `buf` is the body's start, read with the head
