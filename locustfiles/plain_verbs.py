@@ -24,9 +24,8 @@ def seen(response):
         return (response.status_code, "no body")
     got = response.json()
     h = got["headers"]
-    # (NOTE: requests sends `Content-Length: 0` with a DELETE or OPTIONS without a body, rlocust's engine none, before
-    # and after issue 54: not compared here)
-    length = h.get("content-length") if got["method"] not in ("DELETE", "OPTIONS") else "-"
+    # (requests sends `Content-Length: 0` with a DELETE or OPTIONS without a body; rlocust sent none before 2026-11-27)
+    length = h.get("content-length")
     return (response.status_code, got["method"], length, h.get("content-type"), got["body"],
             h.get("x-sub"))
 

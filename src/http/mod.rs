@@ -750,6 +750,7 @@ impl Chain<'_> {
     /// The headers of the hop to `url`: the first hop's as built, a redirect's built again less what the redirects
     /// took out; then the jar's cookies for `url` (and the call's own) and a body's length.
     fn hop_headers(&mut self, url: &Url) -> Result<SentHeaders, HttpError> {
+        let first_hop = self.first.is_some();
         let mut headers = match self.first.take() {
             Some(h) => h,
             None => self.redirected(url)?,
@@ -775,6 +776,17 @@ impl Chain<'_> {
             headers
                 .to_mut()
                 .insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
+        } else if (first_hop || !self.strip_body)
+            && self.flavor == Flavor::Requests
+            && !matches!(self.method, Method::GET | Method::HEAD)
+            && !headers.contains_key(http::header::CONTENT_LENGTH)
+        {
+            // requests' `prepare_content_length`: a request without a body says `Content-Length: 0` unless it is a
+            // GET or a HEAD (a DELETE, an OPTIONS, any other method). Set as the request is prepared: a redirect's hop
+            // is a copy of it (307, 308), less the length when the redirect drops the body.
+            headers
+                .to_mut()
+                .insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
         }
         Ok(headers)
     }
