@@ -95,7 +95,8 @@ def main() -> None:
         total += int(count)
     name = "rlocust" if o.thread == "python" else "rlocust-io"
     print(f"{n:,} requests in {o.seconds} s; the {o.thread} thread {cpu.get(name, 0) * 1e6 / max(n, 1):.2f} µs/request"
-          f" with perf attached; {total} samples -> {out.with_suffix('.svg')}")
+          f" with perf attached -> {out.with_suffix('.svg')}")
+    # (inferno weighs each stack by the samples' period, ns of CPU for perf's cpu-clock: the shares are what to read)
     for leaf, count in leaves.most_common(15):
         print(f"  {count / total * 100:5.1f}%  {leaf[:110]}")
 
