@@ -209,6 +209,8 @@ impl RunEnd {
         if written.is_some() {
             return None;
         }
+        // one final reading for every output (a request in flight at the stop may still complete meanwhile)
+        self.outputs.run().freeze();
         let users = self.shared.user_count();
         if verdict.prints() {
             self.outputs.write_final(users);

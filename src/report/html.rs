@@ -325,8 +325,8 @@ pub fn html_file_name(pattern: &str, counts: FormCounts) -> String {
 impl Report {
     /// The report's template args (Locust's `get_html_report`).
     pub fn args(&self, show_download_link: bool) -> J {
-        let now = crate::stats::unix_now();
-        let readings = self.run.readings_of(self.run.stats.snapshot_at(now));
+        let readings = self.run.readings();
+        let now = readings.taken_at;
         let snap = &readings.stats;
         let total = &snap.total;
         let start_time = format_utc_timestamp(total.totals.start_time);

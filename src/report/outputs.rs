@@ -232,12 +232,11 @@ impl Outputs {
 
     /// The readings a CSV write takes (with the entries' current windows for `--csv-full-history`).
     fn csv_readings(&self, w: &CsvWriter) -> crate::runner::readings::Readings {
-        let stats = &self.run.stats;
-        self.run.readings_of(if w.needs_entry_windows() {
-            stats.snapshot_with_windows()
+        if w.needs_entry_windows() {
+            self.run.readings_with_windows()
         } else {
-            stats.snapshot()
-        })
+            self.run.readings()
+        }
     }
 
     /// The run context the outputs read.

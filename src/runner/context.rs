@@ -13,6 +13,11 @@
 //! the statistics). Who reads it: `web`, `report`, `judge`, `app`. What it must not do: decide anything, format
 //! anything, or touch Python.
 //!
+//! The final readings: a run's end ([`Context::freeze`], called by `app::run_end` before it writes anything) takes
+//! one reading and every later one returns it, so the HTML report, the CSV files, the final tables, the JSON and
+//! `--summary-json` all show the same figures even though a request that was in flight when the users stopped may
+//! still complete (and count its socket wait) while they are written.
+//!
 //! To add a part of the run that readers see: a field here (or a reading in `readings::Readings`, taken in
 //! [`Context::readings_of`]); its writer gets the context where it is made, never a static.
 use std::sync::Arc;
@@ -30,6 +35,8 @@ pub struct Context {
     pub stats: Arc<RequestStats>,
     /// The run's plan from its command line or `ArrivalRateShape`, if any: what the web form starts by default.
     default_plan: RwLock<Option<OpenPlan>>,
+    /// The run's final readings, once its end took them ([`Context::freeze`]).
+    frozen: RwLock<Option<Readings>>,
 }
 
 impl Context {
@@ -37,12 +44,33 @@ impl Context {
         Arc::new(Context {
             stats,
             default_plan: RwLock::new(None),
+            frozen: RwLock::new(None),
         })
     }
 
-    /// The run's readings now (one statistics snapshot and a few short locks).
+    /// The run's readings now (one statistics snapshot and a few short locks), or its final ones once it ended.
     pub fn readings(&self) -> Readings {
+        if let Some(r) = &*self.frozen.read() {
+            return r.clone();
+        }
         self.readings_of(self.stats.snapshot())
+    }
+
+    /// [`Context::readings`] with the entries' current-percentile windows (the CSV history's full rows).
+    pub fn readings_with_windows(&self) -> Readings {
+        if let Some(r) = &*self.frozen.read() {
+            return r.clone();
+        }
+        self.readings_of(self.stats.snapshot_with_windows())
+    }
+
+    /// The run has ended: take its final readings (with the entries' windows, so every writer can use them) and
+    /// return them from now on. A second call keeps the first readings.
+    pub fn freeze(&self) {
+        let mut frozen = self.frozen.write();
+        if frozen.is_none() {
+            *frozen = Some(self.readings_of(self.stats.snapshot_with_windows()));
+        }
     }
 
     /// The run's readings with a statistics snapshot already taken (the writers that need a snapshot with

@@ -100,4 +100,18 @@ mod tests {
         assert!(w.cpu_share().is_some_and(|c| c >= 0.0));
         assert_eq!(early.window, None);
     }
+
+    #[test]
+    fn a_frozen_run_reads_its_final_figures_while_late_requests_complete() {
+        let run = Context::new(std::sync::Arc::new(RequestStats::new_at(1_000.0)));
+        run.stats.log_request("GET", "/", Some(5.0), 1, 1_000.5);
+        assert_eq!(run.readings().stats.total.totals.num_requests, 1);
+        run.freeze();
+        // a request that was in flight when the users stopped completes after the end was taken
+        run.stats.log_request("GET", "/", Some(5.0), 1, 1_000.6);
+        run.freeze();
+        assert_eq!(run.readings().stats.total.totals.num_requests, 1);
+        assert_eq!(run.readings_with_windows().stats.total.totals.num_requests, 1);
+        assert_eq!(run.stats.snapshot().total.totals.num_requests, 2);
+    }
 }
