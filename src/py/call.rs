@@ -34,24 +34,68 @@ static PENDING: LazyLock<Mutex<HashMap<u64, Py<PyAny>>>> = LazyLock::new(Default
 
 /// The hub as `locust._hub` registered it: its `switch` and the module's globals (`_resumed`).
 struct Hub {
+    /// Its `switch` (gevent's, which runs the current greenlet's `switch_out` first).
     switch: Py<PyAny>,
+    /// The hub greenlet itself (`switch.__self__`), for greenlet's own switch.
+    greenlet: Py<PyAny>,
     globals: Py<PyDict>,
 }
 
 static HUB: PyOnceLock<Hub> = PyOnceLock::new();
 
-/// `greenlet.getcurrent` and `locust._aio`'s globals (`inside`, `Call`).
+/// greenlet's C API (the capsule `greenlet._C_API`, as `greenlet.h` numbers it; stable since greenlet 0.4), and
+/// `locust._aio`'s globals (`inside`, `Call`).
 struct Greenlets {
-    getcurrent: Py<PyAny>,
+    /// `PyGreenlet_GetCurrent`: the current greenlet, a new reference.
+    getcurrent: unsafe extern "C" fn() -> *mut ffi::PyObject,
+    /// `PyGreenlet_Switch(g, args, kwargs)`: `greenlet.switch(g, *args)` without a method call.
+    switch: unsafe extern "C" fn(
+        *mut ffi::PyObject,
+        *mut ffi::PyObject,
+        *mut ffi::PyObject,
+    ) -> *mut ffi::PyObject,
+    /// `greenlet.greenlet.switch`, to tell a class that keeps it from one that overrides it.
+    base_switch: Py<PyAny>,
     aio: Py<PyDict>,
 }
 
 static GREENLETS: PyOnceLock<Greenlets> = PyOnceLock::new();
 
+const GETCURRENT_NUM: usize = 4;
+const SWITCH_NUM: usize = 6;
+
 fn greenlets(py: Python<'_>) -> PyResult<&'static Greenlets> {
     GREENLETS.get_or_try_init(py, || {
+        // SAFETY: the capsule's pointer is greenlet's array of its C API, which lives as long as the module
+        let api = unsafe { ffi::PyCapsule_Import(c"greenlet._C_API".as_ptr(), 0) }
+            as *const *mut std::ffi::c_void;
+        if api.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        // SAFETY: the entries greenlet.h names, with the signatures it declares
+        let (getcurrent, switch) = unsafe {
+            (
+                std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn() -> *mut ffi::PyObject>(
+                    *api.add(GETCURRENT_NUM),
+                ),
+                std::mem::transmute::<
+                    *mut std::ffi::c_void,
+                    unsafe extern "C" fn(
+                        *mut ffi::PyObject,
+                        *mut ffi::PyObject,
+                        *mut ffi::PyObject,
+                    ) -> *mut ffi::PyObject,
+                >(*api.add(SWITCH_NUM)),
+            )
+        };
         Ok::<_, PyErr>(Greenlets {
-            getcurrent: py.import("greenlet")?.getattr("getcurrent")?.unbind(),
+            getcurrent,
+            switch,
+            base_switch: py
+                .import("greenlet")?
+                .getattr("greenlet")?
+                .getattr("switch")?
+                .unbind(),
             aio: py.import("locust._aio")?.dict().unbind(),
         })
     })
@@ -59,13 +103,55 @@ fn greenlets(py: Python<'_>) -> PyResult<&'static Greenlets> {
 
 /// The current greenlet.
 fn current(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-    greenlets(py)?.getcurrent.bind(py).call0()
+    let g = greenlets(py)?;
+    // SAFETY: the thread is attached; a new reference (or NULL with the exception set)
+    unsafe { Bound::from_owned_ptr_or_err(py, (g.getcurrent)()) }
+}
+
+thread_local! {
+    /// Per greenlet class seen: whether greenlet's own switch does what its `switch` would (it keeps greenlet's
+    /// `switch` and has no `switch_out`, which gevent's hub runs before it switches).
+    static PLAIN_CLASSES: std::cell::RefCell<Vec<(Py<PyType>, bool)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether a greenlet of `g`'s class is switched to, and switched away from, by greenlet's own switch alone (a
+/// gevent `Greenlet`: yes; gevent's hub, whose `switch_out` refuses a blocking call, or a class of the
+/// locustfile's that overrides either: no).
+fn plain_class(g: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = g.py();
+    let cls = g.get_type();
+    let known = PLAIN_CLASSES.with_borrow(|seen| {
+        seen.iter()
+            .find(|(c, _)| c.as_ptr() == cls.as_ptr())
+            .map(|(_, plain)| *plain)
+    });
+    if let Some(plain) = known {
+        return Ok(plain);
+    }
+    let plain = cls
+        .getattr(intern!(py, "switch"))?
+        .is(greenlets(py)?.base_switch.bind(py))
+        && !cls.hasattr(intern!(py, "switch_out"))?;
+    PLAIN_CLASSES.with_borrow_mut(|seen| {
+        if seen.len() < 64 {
+            seen.push((cls.unbind(), plain));
+        }
+    });
+    Ok(plain)
 }
 
 /// Called by `locust._hub.ensure_started` once its hub watches the bridge.
 #[pyfunction]
 fn set_hub(py: Python<'_>, switch: Py<PyAny>, globals: Py<PyDict>) -> PyResult<()> {
-    let _ = HUB.set(py, Hub { switch, globals });
+    let greenlet = switch.bind(py).getattr("__self__")?.unbind();
+    let _ = HUB.set(
+        py,
+        Hub {
+            switch,
+            greenlet,
+            globals,
+        },
+    );
     Ok(())
 }
 
@@ -79,26 +165,78 @@ fn hub(py: Python<'_>) -> PyResult<&'static Hub> {
         .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("the hub did not start"))
 }
 
-/// Park `me` (the current greenlet) until the call `ticket` completes; what the hub resumes it with.
-fn park_as<'py>(
-    py: Python<'py>,
-    hub: &Hub,
-    me: &Bound<'py, PyAny>,
+/// A greenlet about to park on its ticket: what the switch needs, kept small (it stays on the C stack the greenlet
+/// saves while parked: see "The stack a parked greenlet keeps" below).
+struct Parking {
     ticket: u64,
-) -> PyResult<Bound<'py, PyAny>> {
+    /// The greenlet, also held by [`PENDING`] until the hub takes it.
+    me: Py<PyAny>,
+    /// What to switch to the hub with: its greenlet, to switch with greenlet's own switch (`direct`), or its
+    /// `switch` to call (borrowed from [`HUB`], which lives for the process).
+    to: *mut ffi::PyObject,
+    direct: Option<
+        unsafe extern "C" fn(
+            *mut ffi::PyObject,
+            *mut ffi::PyObject,
+            *mut ffi::PyObject,
+        ) -> *mut ffi::PyObject,
+    >,
+}
+
+/// Put `me` (the current greenlet) in the table under `ticket`, for the switch to the hub.
+fn pend(py: Python<'_>, me: &Bound<'_, PyAny>, ticket: u64) -> PyResult<Parking> {
+    let hub = hub(py)?;
+    // (gevent's hub.switch() is greenlet's switch after the current greenlet's `switch_out`, if it has one)
+    let (to, direct) = if plain_class(me)? {
+        (hub.greenlet.as_ptr(), Some(greenlets(py)?.switch))
+    } else {
+        (hub.switch.as_ptr(), None)
+    };
     PENDING.lock().insert(ticket, me.clone().unbind());
-    match hub.switch.bind(py).call0() {
+    Ok(Parking {
+        ticket,
+        me: me.clone().unbind(),
+        to,
+        direct,
+    })
+}
+
+/// Switch to the hub until it resumes this greenlet: what it resumed it with (a new reference), or NULL with
+/// the exception set (the greenlet was killed). Called from the small frame of a raw C function, so the stack the
+/// greenlet saves while parked ends here.
+#[inline(always)]
+fn switch_away(parking: &Parking) -> *mut ffi::PyObject {
+    // SAFETY: the thread is attached (a C function Python called); the hub's objects live for the process
+    unsafe {
+        match parking.direct {
+            Some(switch) => switch(parking.to, std::ptr::null_mut(), std::ptr::null_mut()),
+            None => ffi::PyObject_CallNoArgs(parking.to),
+        }
+    }
+}
+
+/// Back from the hub: the value the greenlet was resumed with, or the exception it was killed with (a stop:
+/// Locust records nothing for the request a killed user was in, so the call is abandoned).
+fn resumed<'py>(
+    py: Python<'py>,
+    parking: &Parking,
+    value: *mut ffi::PyObject,
+) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: a new reference or NULL with the exception set, from the switch
+    match unsafe { Bound::from_owned_ptr_or_err(py, value) } {
         Ok(value) => {
             // (see `_hub.yield_now`)
-            hub.globals.bind(py).set_item(intern!(py, "_resumed"), me)?;
+            hub(py)?
+                .globals
+                .bind(py)
+                .set_item(intern!(py, "_resumed"), parking.me.bind(py))?;
             Ok(value)
         }
         Err(e) => {
-            // killed while waiting (a stop): Locust records nothing for the request a killed user was in
-            let was = PENDING.lock().remove(&ticket);
+            let was = PENDING.lock().remove(&parking.ticket);
             if was.is_some() {
                 drop(was);
-                crate::py::core()?.bridge.abandon(ticket);
+                crate::py::core()?.bridge.abandon(parking.ticket);
             }
             Err(e)
         }
@@ -116,7 +254,19 @@ fn resume(py: Python<'_>, completions: &Bound<'_, PyList>) -> PyResult<()> {
         let parked = PENDING.lock().remove(&ticket);
         match parked {
             Some(g) => {
-                g.bind(py).call_method1(switch, (pair.get_item(1)?,))?;
+                let g = g.into_bound(py);
+                if plain_class(&g)? {
+                    let args = PyTuple::new(py, [pair.get_item(1)?])?;
+                    // SAFETY: attached; `g` is a greenlet (its class passed `plain_class`); a new reference or
+                    // NULL with the exception set
+                    let back = unsafe {
+                        (greenlets(py)?.switch)(g.as_ptr(), args.as_ptr(), std::ptr::null_mut())
+                    };
+                    // SAFETY: as above
+                    drop(unsafe { Bound::from_owned_ptr_or_err(py, back) }?);
+                } else {
+                    g.call_method1(switch, (pair.get_item(1)?,))?;
+                }
             }
             None => {
                 crate::py::core()?.bridge.take_abandoned(ticket);
@@ -278,22 +428,34 @@ impl Client {
 // (a fatal error at the end of a run: tests/python/test_watchdog.py). These run with the thread attached (Python
 // calls them), catch panics, and hand errors back as Python exceptions.
 
-/// Run `f` for a C function called by Python: its result as a new reference, or NULL with the exception set.
-fn enter(f: impl FnOnce(Python<'_>) -> PyResult<Bound<'_, PyAny>>) -> *mut ffi::PyObject {
-    // SAFETY: only Python calls these functions, with the thread attached
-    let py = unsafe { Python::assume_attached() };
+/// Run `f` for a C function called by Python: its result, or `None` with the Python exception set (an error, or a
+/// panic turned into one). Never inlined: its frame (and `f`'s, inlined here) is gone before the caller switches.
+#[inline(never)]
+fn guarded<'py, T>(py: Python<'py>, f: impl FnOnce(Python<'py>) -> PyResult<T>) -> Option<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(py))) {
-        Ok(Ok(v)) => v.into_ptr(),
+        Ok(Ok(v)) => Some(v),
         Ok(Err(e)) => {
             e.restore(py);
-            std::ptr::null_mut()
+            None
         }
         Err(_) => {
             pyo3::panic::PanicException::new_err("rlocust: a panic in the client call").restore(py);
-            std::ptr::null_mut()
+            None
         }
     }
 }
+
+/// A C function's result: a new reference, or NULL with the exception set.
+fn into_ptr(result: Option<Bound<'_, PyAny>>) -> *mut ffi::PyObject {
+    result.map_or(std::ptr::null_mut(), Bound::into_ptr)
+}
+
+// The stack a parked greenlet keeps: greenlet saves the C stack between the greenlet's base and its switch to the
+// heap while the greenlet is parked, and copies it back to resume it. With 10,000 users parked, every byte of a
+// frame live across the switch costs 10 KB of memory and a copy each way per request. So a verb or `park` builds
+// everything in `guarded` frames that return before the switch, and switches from its own frame holding only a
+// `Parking`; what comes after the switch runs in another `guarded` frame. (A verb that switched inside its
+// working frames kept 4.9 KB per parked greenlet instead of 1.9: docs/performance.md.)
 
 /// The verbs: (name, method, whether HttpSession follows redirects for it, the shim's fallback).
 const VERBS: [(&str, &str, bool, &str); 7] = [
@@ -315,7 +477,7 @@ macro_rules! raw_verbs {
                 nargs: ffi::Py_ssize_t,
                 kwnames: *mut ffi::PyObject,
             ) -> *mut ffi::PyObject {
-                enter(|py| verb(py, $idx, slf, args, nargs, kwnames))
+                run_verb($idx, slf, args, nargs, kwnames)
             }
         )*
         const RAW_VERBS: [ffi::PyCFunctionFastWithKeywords; 7] = [$($fname),*];
@@ -332,7 +494,37 @@ raw_verbs! {
     raw_options = 6;
 }
 
-/// A verb: the plain call when it applies, else the shim's `_slow_<verb>` (a Call to await inside a coroutine).
+/// What a verb's first part did: the whole call (its result), or the plain call sent and its greenlet ready to
+/// park.
+enum Step<'py> {
+    Done(Bound<'py, PyAny>),
+    Park(Parking, After),
+}
+
+/// A raw verb: its first part, the switch (a plain call parks until its response), its last part.
+fn run_verb(
+    idx: usize,
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: only Python calls the verbs, with the thread attached
+    let py = unsafe { Python::assume_attached() };
+    let (parking, after) = match guarded(py, |py| verb(py, idx, slf, args, nargs, kwnames)) {
+        None => return std::ptr::null_mut(),
+        Some(Step::Done(v)) => return v.into_ptr(),
+        Some(Step::Park(parking, after)) => (parking, after),
+    };
+    let value = switch_away(&parking);
+    into_ptr(guarded(py, |py| {
+        let response = resumed(py, &parking, value)?;
+        after.finish(py, response)
+    }))
+}
+
+/// A verb's first part: the plain call sent when it applies, else the shim's `_slow_<verb>` (a Call to await
+/// inside a coroutine).
 fn verb<'py>(
     py: Python<'py>,
     idx: usize,
@@ -340,7 +532,7 @@ fn verb<'py>(
     args: *const *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> PyResult<Step<'py>> {
     let (verb_name, method, http_redirects, slow) = VERBS[idx];
     // Python's vectorcall convention: `slf` and the `nargs` positional arguments, then one value per name of
     // `kwnames` (a tuple, or NULL), all borrowed for the call.
@@ -374,9 +566,9 @@ fn verb<'py>(
             Some(_) => None,
         };
         if let Some(name) = name
-            && let Some(done) = plain(slf, &me, method, http_redirects, &all[0], name)?
+            && let Some(parked) = plain(slf, &me, method, http_redirects, &all[0], name)?
         {
-            return Ok(done.into_bound(py));
+            return Ok(parked);
         }
     }
     let positional = PyTuple::new(py, &all[..npos])?;
@@ -395,34 +587,40 @@ fn verb<'py>(
             ));
         };
         let bound = py.get_type::<Client>().getattr(verb_name)?;
-        return call.call1((bound, slf, positional, kwargs));
+        return call.call1((bound, slf, positional, kwargs)).map(Step::Done);
     }
-    slf.getattr(slow)?.call(positional, Some(&kwargs))
+    slf.getattr(slow)?.call(positional, Some(&kwargs)).map(Step::Done)
 }
 
 unsafe extern "C" fn raw_park(
     _module: *mut ffi::PyObject,
     ticket: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    enter(|py| {
+    // SAFETY: only Python calls it, with the thread attached
+    let py = unsafe { Python::assume_attached() };
+    let Some(parking) = guarded(py, |py| {
         // SAFETY: METH_O: one borrowed argument
         let ticket: u64 = unsafe { Bound::from_borrowed_ptr(py, ticket) }.extract()?;
-        let hub = hub(py)?;
-        let me = current(py)?;
-        park_as(py, hub, &me, ticket)
-    })
+        pend(py, &current(py)?, ticket)
+    }) else {
+        return std::ptr::null_mut();
+    };
+    let value = switch_away(&parking);
+    into_ptr(guarded(py, |py| resumed(py, &parking, value)))
 }
 
 unsafe extern "C" fn raw_resume(
     _module: *mut ffi::PyObject,
     completions: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    enter(|py| {
+    // SAFETY: only Python calls it, with the thread attached
+    let py = unsafe { Python::assume_attached() };
+    into_ptr(guarded(py, |py| {
         // SAFETY: METH_O: one borrowed argument
         let completions = unsafe { Bound::from_borrowed_ptr(py, completions) };
         resume(py, completions.cast::<PyList>()?)?;
         Ok(py.None().into_bound(py))
-    })
+    }))
 }
 
 /// A `PyMethodDef` that lives for the process (Python keeps a pointer to it).
@@ -473,7 +671,7 @@ fn has_user_listeners(hook: &Bound<'_, PyAny>) -> PyResult<bool> {
     Ok(false)
 }
 
-/// The plain call, or None (nothing done) when the shim's verb must make it.
+/// The plain call sent, its greenlet ready to park; or None (nothing done) when the shim's verb must make it.
 fn plain<'py>(
     slf: &Bound<'py, Client>,
     me: &Bound<'py, PyAny>,
@@ -481,7 +679,7 @@ fn plain<'py>(
     http_redirects: bool,
     url: &Bound<'py, PyAny>,
     name: Option<Bound<'py, PyAny>>,
-) -> PyResult<Option<Py<PyAny>>> {
+) -> PyResult<Option<Step<'py>>> {
     let py = slf.py();
     let Some(core) = slf.get().core.get() else {
         return Ok(None);
@@ -610,26 +808,55 @@ fn plain<'py>(
         Err(e) if !fast && e.is_instance_of::<PyValueError>(py) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let response = park_as(py, hub(py)?, me, ticket)?;
-    if !listeners {
-        let escapes = match response.cast::<Response>() {
-            Ok(r) => r.borrow().escapes(),
-            Err(_) => true,
-        };
-        if !escapes && !truthy(&request_event.getattr(intern!(py, "_added"))?)? {
-            return Ok(Some(response.unbind()));
-        }
-    }
-    let done = fl.finish_call.bind(py).call1((
-        slf,
-        response,
+    let parking = pend(py, me, ticket)?;
+    let after = After {
+        slf: slf.clone().unbind(),
+        fl,
+        request_event: request_event.unbind(),
+        reported: reported.unbind(),
         method,
-        reported,
-        fl.no_context.bind(py),
-        false,
         listeners,
-    ))?;
-    Ok(Some(done.unbind()))
+    };
+    Ok(Some(Step::Park(parking, after)))
+}
+
+/// What a plain call does with its response once its greenlet is resumed.
+struct After {
+    slf: Py<Client>,
+    fl: &'static Flavored,
+    request_event: Py<PyAny>,
+    /// The URL as reported to `finish_call` (HttpSession: the URL sent; FastHttpSession: the URL as built).
+    reported: Py<PyAny>,
+    method: &'static str,
+    /// The session's request event has listeners of the locustfile's: `finish_call` fires it.
+    listeners: bool,
+}
+
+impl After {
+    /// The Response as it came back, or `finish_call`'s result when a listener, a verdict or an exception needs
+    /// Python.
+    fn finish<'py>(self, py: Python<'py>, response: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        if !self.listeners {
+            let escapes = match response.cast::<Response>() {
+                Ok(r) => r.borrow().escapes(),
+                Err(_) => true,
+            };
+            if !escapes
+                && !truthy(&self.request_event.bind(py).getattr(intern!(py, "_added"))?)?
+            {
+                return Ok(response);
+            }
+        }
+        self.fl.finish_call.bind(py).call1((
+            self.slf.bind(py),
+            response,
+            self.method,
+            self.reported.bind(py),
+            self.fl.no_context.bind(py),
+            false,
+            self.listeners,
+        ))
+    }
 }
 
 /// `FastHttpSession._timeouts()`: its memo when the two timeouts are the objects it was made from.
