@@ -5,7 +5,8 @@
 """How a client call leaves its greenlet, seen from the greenlets gevent treats specially: a call made in an event
 loop callback (on the hub itself) raises gevent's BlockingSwitchOutError for both clients, as a blocking socket
 call there does; a call made in a greenlet whose class defines `switch_out` runs it each time the call waits,
-then completes; and a class that overrides `switch` is switched back into through its override. rlocust switches
+then completes, and so does one set on the greenlet itself (as rlocust's asyncio bridge sets one); and a class
+that overrides `switch` is switched back into through its override. rlocust switches
 to the hub and back with greenlet's own switch only for classes that have neither."""
 import sys
 
@@ -62,9 +63,11 @@ class Caller(HttpUser):
             self.client.get("/hello", name="plain")
             return
         Caller.done = True
-        for cls in (Watched, OwnSwitch):
+        for cls in (Watched, OwnSwitch, Greenlet):
             before_out, before_in = len(SWITCHED_OUT), len(SWITCHED_IN)
             g = cls(lambda: self.client.get("/delay/20", name=cls.__name__).status_code)
+            if cls is Greenlet:
+                g.switch_out = lambda: SWITCHED_OUT.append(1)
             g.start()
             status = g.get(timeout=5)
             mark(f"{cls.__name__}: {status}, switch_out ran: {len(SWITCHED_OUT) > before_out}, "

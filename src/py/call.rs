@@ -140,6 +140,34 @@ fn plain_class(g: &Bound<'_, PyAny>) -> PyResult<bool> {
     Ok(plain)
 }
 
+/// Whether `g`'s own `__dict__` gives one of `names` a value other than None (as `_aio` sets `switch_out` on a
+/// greenlet while it steps a coroutine, and clears it to None after): lookups in the dict, no attribute error raised.
+fn instance_sets(g: &Bound<'_, PyAny>, names: [&Bound<'_, PyString>; 2]) -> PyResult<bool> {
+    let py = g.py();
+    // SAFETY: attached; a new reference to the instance's dict (made if it had none) or NULL with the exception set
+    let dict = unsafe {
+        Bound::from_owned_ptr_or_err(py, ffi::PyObject_GenericGetDict(g.as_ptr(), std::ptr::null_mut()))
+    };
+    for name in names {
+        let value = match dict.as_ref().map(|d| d.cast::<PyDict>()) {
+            Ok(Ok(d)) => d.get_item(name)?,
+            // (an object without a dict of its own: its attribute, the slow way)
+            _ => g.getattr_opt(name)?,
+        };
+        if value.is_some_and(|v| !v.is_none()) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether greenlet's own switch may stand for `g`'s: its class passes [`plain_class`] and the instance sets
+/// neither `switch_out` nor `switch` of its own.
+fn plain_greenlet(g: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = g.py();
+    Ok(plain_class(g)? && !instance_sets(g, [intern!(py, "switch_out"), intern!(py, "switch")])?)
+}
+
 /// Called by `locust._hub.ensure_started` once its hub watches the bridge.
 #[pyfunction]
 fn set_hub(py: Python<'_>, switch: Py<PyAny>, globals: Py<PyDict>) -> PyResult<()> {
@@ -187,7 +215,7 @@ struct Parking {
 fn pend(py: Python<'_>, me: &Bound<'_, PyAny>, ticket: u64) -> PyResult<Parking> {
     let hub = hub(py)?;
     // (gevent's hub.switch() is greenlet's switch after the current greenlet's `switch_out`, if it has one)
-    let (to, direct) = if plain_class(me)? {
+    let (to, direct) = if plain_greenlet(me)? {
         (hub.greenlet.as_ptr(), Some(greenlets(py)?.switch))
     } else {
         (hub.switch.as_ptr(), None)
@@ -255,9 +283,9 @@ fn resume(py: Python<'_>, completions: &Bound<'_, PyList>) -> PyResult<()> {
         match parked {
             Some(g) => {
                 let g = g.into_bound(py);
-                if plain_class(&g)? {
+                if plain_greenlet(&g)? {
                     let args = PyTuple::new(py, [pair.get_item(1)?])?;
-                    // SAFETY: attached; `g` is a greenlet (its class passed `plain_class`); a new reference or
+                    // SAFETY: attached; `g` is a greenlet (it passed `plain_greenlet`); a new reference or
                     // NULL with the exception set
                     let back = unsafe {
                         (greenlets(py)?.switch)(g.as_ptr(), args.as_ptr(), std::ptr::null_mut())
