@@ -75,9 +75,10 @@ fn greenlets(py: Python<'_>) -> PyResult<&'static Greenlets> {
         // SAFETY: the entries greenlet.h names, with the signatures it declares
         let (getcurrent, switch) = unsafe {
             (
-                std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn() -> *mut ffi::PyObject>(
-                    *api.add(GETCURRENT_NUM),
-                ),
+                std::mem::transmute::<
+                    *mut std::ffi::c_void,
+                    unsafe extern "C" fn() -> *mut ffi::PyObject,
+                >(*api.add(GETCURRENT_NUM)),
                 std::mem::transmute::<
                     *mut std::ffi::c_void,
                     unsafe extern "C" fn(
@@ -146,7 +147,10 @@ fn instance_sets(g: &Bound<'_, PyAny>, names: [&Bound<'_, PyString>; 2]) -> PyRe
     let py = g.py();
     // SAFETY: attached; a new reference to the instance's dict (made if it had none) or NULL with the exception set
     let dict = unsafe {
-        Bound::from_owned_ptr_or_err(py, ffi::PyObject_GenericGetDict(g.as_ptr(), std::ptr::null_mut()))
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyObject_GenericGetDict(g.as_ptr(), std::ptr::null_mut()),
+        )
     };
     for name in names {
         let value = match dict.as_ref().map(|d| d.cast::<PyDict>()) {
@@ -617,7 +621,9 @@ fn verb<'py>(
         let bound = py.get_type::<Client>().getattr(verb_name)?;
         return call.call1((bound, slf, positional, kwargs)).map(Step::Done);
     }
-    slf.getattr(slow)?.call(positional, Some(&kwargs)).map(Step::Done)
+    slf.getattr(slow)?
+        .call(positional, Some(&kwargs))
+        .map(Step::Done)
 }
 
 unsafe extern "C" fn raw_park(
@@ -863,15 +869,17 @@ struct After {
 impl After {
     /// The Response as it came back, or `finish_call`'s result when a listener, a verdict or an exception needs
     /// Python.
-    fn finish<'py>(self, py: Python<'py>, response: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn finish<'py>(
+        self,
+        py: Python<'py>,
+        response: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         if !self.listeners {
             let escapes = match response.cast::<Response>() {
                 Ok(r) => r.borrow().escapes(),
                 Err(_) => true,
             };
-            if !escapes
-                && !truthy(&self.request_event.bind(py).getattr(intern!(py, "_added"))?)?
-            {
+            if !escapes && !truthy(&self.request_event.bind(py).getattr(intern!(py, "_added"))?)? {
                 return Ok(response);
             }
         }

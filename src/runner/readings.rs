@@ -111,7 +111,10 @@ mod tests {
         run.stats.log_request("GET", "/", Some(5.0), 1, 1_000.6);
         run.freeze();
         assert_eq!(run.readings().stats.total.totals.num_requests, 1);
-        assert_eq!(run.readings_with_windows().stats.total.totals.num_requests, 1);
+        assert_eq!(
+            run.readings_with_windows().stats.total.totals.num_requests,
+            1
+        );
         assert_eq!(run.stats.snapshot().total.totals.num_requests, 2);
     }
 }
