@@ -289,7 +289,10 @@ def test_a_locustfile_feeds_synthetic_prompts_to_a_chat_endpoint(rlocust, target
     (row,) = [r for r in summary["requests"] if r["method"] == "POST"]
     assert row["failures"] == 0 and row["requests"] == len(sent)
     ttft = [m for m in summary["metrics"] if m["metric"] == "ttft" and m["name"] == row["name"]]
-    assert ttft and ttft[0]["count"] == len(sent), "the streams were read to their end"
+    # every stream sent was timed; a user stopped by -t in the middle of a stream has no request row (Locust records
+    # nothing for the request a killed user was in) while its stream's ttft, measured, is kept (docs/llm.md): at most
+    # one such stream per user
+    assert ttft and len(sent) <= ttft[0]["count"] <= len(sent) + 4, (ttft[0]["count"], len(sent))
 
 
 @pytest.mark.parametrize("example", ["synthetic_chat.py", "multi_turn.py"])
