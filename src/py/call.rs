@@ -43,17 +43,23 @@ struct Hub {
 
 static HUB: PyOnceLock<Hub> = PyOnceLock::new();
 
-/// greenlet's C API (the capsule `greenlet._C_API`, as `greenlet.h` numbers it; stable since greenlet 0.4), and
-/// `locust._aio`'s globals (`inside`, `Call`).
+/// `PyGreenlet_Switch(g, args, kwargs)` of greenlet's C API.
+type SwitchFn = unsafe extern "C" fn(
+    *mut ffi::PyObject,
+    *mut ffi::PyObject,
+    *mut ffi::PyObject,
+) -> *mut ffi::PyObject;
+
+/// `PyGreenlet_GetCurrent` of greenlet's C API.
+type GetCurrentFn = unsafe extern "C" fn() -> *mut ffi::PyObject;
+
+/// greenlet's C API (the capsule `greenlet._C_API`, as `greenlet.h` numbers it in the greenlet 3 rlocust requires),
+/// and `locust._aio`'s globals (`inside`, `Call`).
 struct Greenlets {
     /// `PyGreenlet_GetCurrent`: the current greenlet, a new reference.
-    getcurrent: unsafe extern "C" fn() -> *mut ffi::PyObject,
+    getcurrent: GetCurrentFn,
     /// `PyGreenlet_Switch(g, args, kwargs)`: `greenlet.switch(g, *args)` without a method call.
-    switch: unsafe extern "C" fn(
-        *mut ffi::PyObject,
-        *mut ffi::PyObject,
-        *mut ffi::PyObject,
-    ) -> *mut ffi::PyObject,
+    switch: SwitchFn,
     /// `greenlet.greenlet.switch`, to tell a class that keeps it from one that overrides it.
     base_switch: Py<PyAny>,
     aio: Py<PyDict>,
@@ -75,18 +81,10 @@ fn greenlets(py: Python<'_>) -> PyResult<&'static Greenlets> {
         // SAFETY: the entries greenlet.h names, with the signatures it declares
         let (getcurrent, switch) = unsafe {
             (
-                std::mem::transmute::<
-                    *mut std::ffi::c_void,
-                    unsafe extern "C" fn() -> *mut ffi::PyObject,
-                >(*api.add(GETCURRENT_NUM)),
-                std::mem::transmute::<
-                    *mut std::ffi::c_void,
-                    unsafe extern "C" fn(
-                        *mut ffi::PyObject,
-                        *mut ffi::PyObject,
-                        *mut ffi::PyObject,
-                    ) -> *mut ffi::PyObject,
-                >(*api.add(SWITCH_NUM)),
+                std::mem::transmute::<*mut std::ffi::c_void, GetCurrentFn>(
+                    *api.add(GETCURRENT_NUM),
+                ),
+                std::mem::transmute::<*mut std::ffi::c_void, SwitchFn>(*api.add(SWITCH_NUM)),
             )
         };
         Ok::<_, PyErr>(Greenlets {
@@ -117,7 +115,8 @@ thread_local! {
 
 /// Whether a greenlet of `g`'s class is switched to, and switched away from, by greenlet's own switch alone (a
 /// gevent `Greenlet`: yes; gevent's hub, whose `switch_out` refuses a blocking call, or a class of the
-/// locustfile's that overrides either: no).
+/// locustfile's that overrides either: no). Decided on a class's first switch: a class given a `switch_out` or a
+/// `switch` after that keeps its first answer (gevent would look again each time).
 fn plain_class(g: &Bound<'_, PyAny>) -> PyResult<bool> {
     let py = g.py();
     let cls = g.get_type();
@@ -206,13 +205,7 @@ struct Parking {
     /// What to switch to the hub with: its greenlet, to switch with greenlet's own switch (`direct`), or its
     /// `switch` to call (borrowed from [`HUB`], which lives for the process).
     to: *mut ffi::PyObject,
-    direct: Option<
-        unsafe extern "C" fn(
-            *mut ffi::PyObject,
-            *mut ffi::PyObject,
-            *mut ffi::PyObject,
-        ) -> *mut ffi::PyObject,
-    >,
+    direct: Option<SwitchFn>,
 }
 
 /// Put `me` (the current greenlet) in the table under `ticket`, for the switch to the hub.
