@@ -12,8 +12,8 @@ then, both see it. The order the two start in alternates between rounds. Prints 
 CPU µs per request of each (I/O threads, with their user time apart, and the Python thread), and AFTER/BEFORE.
 
 With --async-after, AFTER runs the same task as a coroutine (`async def t(self): await self.client.get("/")`,
-issue 41): give the same binary twice to compare an awaited call with the sync one. --client FastHttpUser for the
-other client.
+issue 41): give the same binary twice to compare an awaited call with the sync one; with --async-both both run it
+(two builds' awaited calls). --client FastHttpUser for the other client.
 
 Loopback only; every run is bounded by -t.
 """
@@ -56,6 +56,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--window", type=float, default=10)
     ap.add_argument("--async-after", action="store_true", help="AFTER's task is `async def` and awaits its call")
+    ap.add_argument("--async-both", action="store_true",
+                    help="both run the task as a coroutine: two builds' awaited calls compared")
     ap.add_argument("--client", default="HttpUser")
     ap.add_argument("--call-alone", action="store_true",
                     help="each user's one task calls client.get in a loop (bench/floor.py's `call`)")
@@ -71,7 +73,7 @@ def main():
                 order.reverse()
             runs = []
             for label, binary in order:
-                flavour = "async" if o.async_after and label == "after" else "sync"
+                flavour = "async" if o.async_both or (o.async_after and label == "after") else "sync"
                 args = argparse.Namespace(rlocust=binary, client=o.client, users=o.users, host=host,
                                           seconds=int(o.window) + 12, window=o.window, flavour=flavour,
                                           call_alone=o.call_alone)

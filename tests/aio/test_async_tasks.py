@@ -155,6 +155,20 @@ def test_mistakes_in_coroutines_say_what_to_write(rlocust, target_url, tmp_path)
     assert count(t, "never sent") == 0 and count(t, "never sent either") == 0
 
 
+def test_the_current_task_of_a_users_coroutines_works_with_asyncio_timeouts_groups_and_cancels(rlocust, target_url,
+                                                                                           tmp_path):
+    # (one task per user for its life, stepped by the user's greenlet: docs/async.md)
+    r = run(rlocust, LOCUSTFILES / "current_task.py", target_url, tmp_path, users=3, seconds=4)
+    assert r.code == 0, r.stderr[-3000:]
+    t = rows(tmp_path)
+    assert not [name for name in t if name.startswith("bad: ")], r.stderr[-3000:]
+    checks = ("same task for the user's life", "a task per user", "cancel count starts at 0", "not in all_tasks",
+              "timeout around a call", "timeout around a sleep", "task group", "wait_for", "self-cancel", "gather")
+    for check in checks:
+        assert count(t, "ok: " + check) >= 6, (check, r.stderr[-3000:])  # 3 users, at least twice each
+    assert count(t, "abandoned") == 0  # the calls ended by a timeout or a cancel were abandoned: no row
+
+
 def test_constant_pacing_applies_between_async_tasks(rlocust, target_url, tmp_path):
     r = run(rlocust, LOCUSTFILES / "pacing.py", target_url, tmp_path, "--stop-timeout", "1", users=2, seconds=3)
     assert r.code == 0, r.stderr[-3000:]

@@ -1,11 +1,14 @@
 """rlocust internals: `async def` tasks and awaitable client calls, beside Locust's greenlets (docs/async.md).
 
-- A task, `on_start` or `on_stop` (of a User or a TaskSet) that returns a coroutine has it run as an asyncio Task
-  of the process's one loop (`locust._aioloop`, imported with the first coroutine), whose steps run in the user's
-  own greenlet: the loop hands them to the task's driver (`_Driver`), which the greenlet runs until the task is
-  done, parked on the hub in between. Weights, tags, wait_time, pacing, `interrupt()`, StopUser, the exceptions
-  table and a task that never yields are therefore as for a sync task. A kill of the greenlet (a stop, `-t`)
-  cancels the Task (CancelledError at its await) and lets it unwind before the user's on_stop runs.
+- A task, `on_start` or `on_stop` (of a User or a TaskSet) that returns a coroutine has it stepped in the user's
+  own greenlet as an asyncio Task of the process's one loop (`locust._aioloop`, imported with the first coroutine)
+  would step it (`run`): the loop running and the user's task current during each step, parked on the hub while
+  it waits for a future. Weights, tags, wait_time, pacing, `interrupt()`, StopUser, the exceptions table and a task
+  that never yields are therefore as for a sync task. A kill of the greenlet (a stop, `-t`) cancels the task
+  (CancelledError at its await) and lets it unwind before the user's on_stop runs.
+- The current task (`asyncio.current_task()`) is one per user, for its life: asyncio.timeout, TaskGroup and
+  `cancel()` work on it as on a Task of its own per coroutine, but it never ends, `add_done_callback` on it never
+  fires, and `asyncio.all_tasks()` does not list it.
 - A client call made in coroutine code returns a `Call` to await (`await`, `async with`). Awaited by a user's own
   coroutine, the call is made right there, as the sync call (the greenlet parks on the engine's ticket, the loop is
   not involved): it costs what a sync call costs. Awaited anywhere else (a task the coroutine started, e.g. by
@@ -34,11 +37,12 @@ inside = None  # the greenlet running coroutine code now (the loop's, or a user'
 # inside a call it makes): a client call made there returns a Call. Set by that greenlet as it starts running such
 # code and cleared as it stops or waits (`switch_out` for a wait inside a step), so it is exact. Written here only:
 # the loop's greenlet says so through `loop_runs`/`loop_waits`.
-creating = None  # the driver of the task being made (its first step is handed over before the task knows it)
+creating = False  # a user's `_UserTask` is being made: the loop does not schedule its first step
 _stepping = {}  # user greenlet -> its driver, while it runs a step of its coroutine (not inside a call it makes)
 _asyncio = None
 _hub = None
-_DrivenTask = None
+_UserTask = None
+_CancelledError = None
 _SCOPES = contextvars.ContextVar("rlocust_user_tasks")
 
 
@@ -47,28 +51,45 @@ class _Interrupted(BaseException):
 
 
 def _ensure():
-    global loop, loop_greenlet, _asyncio, _hub, _DrivenTask, _enter_task, _leave_task, _running, _set_running
+    global loop, loop_greenlet, _asyncio, _hub, _UserTask, _CancelledError, _enter_task, _leave_task, _running
+    global _set_running, _unregister_task, _inspect_isgenerator
     if loop is None:
         import asyncio
+        import inspect
         from asyncio import events, tasks
 
         import gevent
 
         from locust import _aioloop
 
-        class DrivenTask(asyncio.Task):
-            """A user's own coroutine: its steps run in the user's greenlet (the loop hands them to `driver`)."""
+        class UserTask(asyncio.Task):
+            """The task current while a user's coroutines run (`run`): a cancel is delivered to the coroutine being
+            run, as a Task delivers it (the future it waits on cancelled, else CancelledError at its next step; a
+            call it is parked in ends where it waits). Between two coroutines there is nothing to cancel."""
+
+            __slots__ = ("_rlocust_driver",)  # (no dict per user: 10,000 of these live as long as their users)
 
             def cancel(self, msg=None):
                 driver = self._rlocust_driver
+                if not driver.running:
+                    return False
+                super().cancel(msg)  # (counted: cancelling() and uncancel(), which asyncio.timeout and TaskGroup read)
+                driver.cancels = True
+                waiting = driver.waiting
+                if waiting is not None and waiting.cancel(msg=msg):
+                    return True
+                driver.must_cancel = True
+                driver.cancel_msg = msg
                 if driver.inline is not None:  # parked in a call: end the call where it waits
                     _hub.loop.run_callback(_interrupt, driver, driver.inline)
-                return super().cancel(msg)
+                return True
 
         _asyncio = asyncio
-        _DrivenTask = DrivenTask
-        _enter_task, _leave_task = tasks._enter_task, tasks._leave_task
+        _UserTask = UserTask
+        _CancelledError = asyncio.CancelledError
+        _enter_task, _leave_task, _unregister_task = tasks._enter_task, tasks._leave_task, tasks._unregister_task
         _running, _set_running = events._get_running_loop, events._set_running_loop
+        _inspect_isgenerator = inspect.isgenerator
         _hub = gevent.get_hub()
         loop, loop_greenlet = _aioloop.start(_task_factory, _escaped, sys.modules[__name__])
     return loop
@@ -156,27 +177,38 @@ def _interrupt(driver, seq):
 
 
 # ---- a user's coroutines -----------------------------------------------------------------------------------------
+#
+# A user's coroutine (a task, on_start, on_stop) is stepped by `run`, in the user's greenlet, as asyncio's Task would
+# step it: `send`/`throw`, with the loop running and the user's task current; when it yields a future, the greenlet
+# parks on the hub until the future is done. The current task is one `_UserTask` per user, made with its first
+# coroutine and never stepped by the loop: a Task made per iteration (its creation, registration, first step handed
+# through the loop and its end) cost 2-3x the sync call's whole Python side (docs/performance.md).
 
 
 class _Driver:
-    """Runs the steps of a user's own coroutine in the user's greenlet: the loop hands them over (`hand`, from any
-    greenlet), the greenlet runs them and parks on the hub when there are none (`_drive`)."""
+    """A user's coroutine being stepped in its greenlet (`run`): the state a Task keeps (the future it waits on, a
+    cancel requested), and the greenlet's wait on the hub."""
 
-    __slots__ = ("greenlet", "inline", "killed", "outer", "parked", "seq", "steps", "task", "woken")
+    __slots__ = ("cancel_msg", "cancels", "greenlet", "inline", "killed", "must_cancel", "outer", "parked", "running",
+                 "seq", "task", "waiting", "woken")
 
     def __init__(self, g):
         self.greenlet = g
-        self.steps = []
         self.parked = False
         self.woken = False
         self.inline = None  # the number of the call the coroutine is parked in, if it is
         self.seq = 0
         self.killed = None  # the exception that killed the greenlet while its coroutine ran
-        self.task = None
+        self.task = None  # the user's `_UserTask`
         self.outer = None  # the thread's running loop when the step began (another greenlet's asyncio.run, or none)
+        self.running = False  # a coroutine is being stepped (the task is current while it runs)
+        self.waiting = None  # the future the coroutine waits on
+        self.must_cancel = False  # a cancel to deliver at the coroutine's next step (asyncio's Task._must_cancel)
+        self.cancel_msg = None
+        self.cancels = False  # the task was cancelled during this coroutine: its count starts at 0 for the next
 
-    def hand(self, callback, args, context):
-        self.steps.append((callback, args, context))
+    def wake(self, *_):
+        """The hub switches the parked greenlet back in at its next callback (a future it waits on is done)."""
         if self.parked and not self.woken:
             self.woken = True
             _hub.loop.run_callback(self._wake)
@@ -218,10 +250,37 @@ def _task_factory(lp, coro, **kwargs):
     return task
 
 
+async def _user_coroutines():
+    """What every user's `_UserTask` says it runs (it never steps it: `run` steps the user's coroutines)."""
+
+
+_NOTHING = None  # one closed `_user_coroutines()`, shared by the users' tasks
+
+
+def _user_task(scopes, lp):
+    """The task that is current while the user's coroutines run: made once, never stepped by the loop (its first
+    step is not scheduled), not in `asyncio.all_tasks()` (it never ends), silent when the user is gone. Named after
+    the user's class; its coroutine is one closed placeholder shared by all (about 250 bytes a user in all)."""
+    global creating, _NOTHING
+    if _NOTHING is None:
+        _NOTHING = _user_coroutines()
+        _NOTHING.close()
+    creating = True
+    try:
+        task = _UserTask(_NOTHING, loop=lp, name=type(scopes.user).__name__, context=scopes.context)
+    finally:
+        creating = False
+    task._log_destroy_pending = False
+    _unregister_task(task)
+    task._rlocust_driver = scopes.driver
+    return task
+
+
 def run(user, coro, keep=False):
-    """Run `coro` (what a task, on_start or on_stop of `user` returned) as an asyncio Task whose steps run here, in
-    the user's greenlet; returns its result or raises its exception. `keep`: the tasks it starts live until the
-    user stops (on_start)."""
+    """Run `coro` (what a task, on_start or on_stop of `user` returned) here, in the user's greenlet, as an asyncio
+    Task would; returns its result or raises its exception. `keep`: the tasks it starts live until the user stops
+    (on_start)."""
+    global inside
     if type(coro) is not _CoroutineType:
         if not hasattr(coro, "__await__"):
             return coro
@@ -235,71 +294,111 @@ def run(user, coro, keep=False):
     if scopes is None or scopes.driver.greenlet is not me:
         scopes = d["_rlocust_aio"] = _Scopes(me, user)
     driver = scopes.driver
+    task = driver.task
+    if task is None:
+        task = driver.task = _user_task(scopes, lp)
+    elif driver.cancels:  # (as a new Task's: asyncio.timeout and TaskGroup read the count)
+        driver.cancels = False
+        while task.uncancel():
+            pass
     scopes.keeping = keep
     driver.killed = None
-    global creating
-    creating = driver
+    driver.running = True
+    context = scopes.context
+    error = None
     try:
-        task = _DrivenTask(coro, loop=lp, context=scopes.context)
-    finally:
-        creating = None
-    task._rlocust_driver = driver
-    driver.task = task
-    try:
-        _drive(driver, task, lp)
-    finally:
-        driver.task = None
-        scopes.keeping = False
-        if not keep and scopes.task:
-            _cancel_all(scopes.task)
-    if driver.killed is not None:
-        if not task.cancelled():
-            task.exception()  # (retrieved: the kill is what the user reports, not asyncio's "never retrieved")
-        raise driver.killed
-    return task.result()
-
-
-def _drive(driver, task, lp):
-    """Run the task's steps as the loop hands them over, parked on the hub in between, until it is done. A kill (a
-    stop, -t; a gevent.Timeout) while it waits cancels it: the coroutine gets CancelledError at its await and
-    unwinds here; a second one while it unwinds leaves it."""
-    global inside
-    steps = driver.steps
-    switch = _hub.switch
-    me = driver.greenlet
-    while True:
-        while steps:
-            callback, args, context = steps.pop(0)
+        while True:
+            # one step, as Task.__step makes it
             outer = _running()
             if outer is not None:
                 outer = foreign(outer)
             driver.outer = outer
             _set_running(lp)
+            _enter_task(lp, task)
             inside = me
             _stepping[me] = driver
             me.switch_out = switch_out
             try:
-                if context is None:
-                    callback(*args)
+                if driver.must_cancel:
+                    driver.must_cancel = False
+                    if not isinstance(error, _CancelledError):
+                        error = _CancelledError() if driver.cancel_msg is None else _CancelledError(driver.cancel_msg)
+                if error is None:
+                    yielded = context.run(coro.send, None)
                 else:
-                    context.run(callback, *args)
+                    yielded = context.run(coro.throw, error)
+                    error = None
+            except StopIteration as e:
+                if driver.must_cancel:  # cancelled right before it returned: the task ends cancelled
+                    raise _CancelledError() if driver.cancel_msg is None else _CancelledError(driver.cancel_msg)
+                result = e.value
+                break
             finally:
                 me.switch_out = None
                 _stepping.pop(me, None)
                 inside = None
+                _leave_task(lp, task)
                 _set_running(outer)
-        if task.done():
-            return
-        driver.parked = True
+            error = _wait(driver, yielded, lp)
+    except BaseException:
+        if driver.killed is None:
+            raise
+    finally:
+        driver.running = False
+        driver.waiting = None
+        driver.must_cancel = False
+        scopes.keeping = False
+        if not keep and scopes.task:
+            _cancel_all(scopes.task)
+    if driver.killed is not None:
+        raise driver.killed
+    return result
+
+
+def _wait(driver, yielded, lp):
+    """What the coroutine yielded, awaited as a Task awaits it: a future of the loop until it is done (the greenlet
+    parked on the hub), None for one turn of the hub. Returns the exception to throw in at the next step, if any. A
+    kill (a stop, -t; a gevent.Timeout) while it waits cancels the task: the coroutine gets CancelledError at its
+    await and unwinds; a second one while it unwinds leaves it."""
+    if getattr(yielded, "_asyncio_future_blocking", None) is not None:
+        if _asyncio.futures._get_loop(yielded) is not lp:
+            return RuntimeError(f"Task {driver.task!r} got Future {yielded!r} attached to a different loop")
+        if not yielded._asyncio_future_blocking:
+            return RuntimeError(f"yield was used instead of yield from in task {driver.task!r} with {yielded!r}")
+        yielded._asyncio_future_blocking = False
+        if driver.must_cancel and yielded.cancel(msg=driver.cancel_msg):
+            driver.must_cancel = False
+        if not yielded.done():
+            yielded.add_done_callback(driver.wake)
+            driver.waiting = yielded
+            while not yielded.done():
+                _park(driver)
+            driver.waiting = None
         try:
-            switch()
-        except BaseException as e:
-            if driver.killed is not None:
-                raise
-            driver.killed = e
-            task.cancel()
-        finally:
-            driver.parked = False
+            yielded.result()
+        except BaseException as e:  # noqa: BLE001 (thrown into the coroutine, as a Task throws it)
+            return e
+        return None
+    if yielded is None:  # a bare yield (asyncio.sleep(0)): the others run first
+        _hub.loop.run_callback(driver._wake)
+        _park(driver)
+        return None
+    if _inspect_isgenerator(yielded):
+        return RuntimeError(f"yield was used instead of yield from for generator in task {driver.task!r} with {yielded!r}")
+    return RuntimeError(f"Task got bad yield: {yielded!r}")
+
+
+def _park(driver):
+    driver.parked = True
+    try:
+        _hub.switch()
+    except BaseException as e:
+        if driver.killed is not None:
+            raise
+        driver.killed = e
+        driver.task.cancel()
+    finally:
+        driver.parked = False
 
 
 async def _awaiting(awaitable):
@@ -365,46 +464,46 @@ def awaitable(method):
     return call
 
 
+_ENTERING = object()
+_SPENT = object()
+
+
 class Call(Coroutine):
     """A client call made inside a coroutine: a coroutine (so `asyncio.create_task`, `TaskGroup.create_task` and
     `gather` take it) of what the call returns (a Response, or with catch_response=True the context manager), and an
     async context manager that enters that (a catch_response block, a `rest()` block). Nothing is sent before it
     is awaited, as with any coroutine."""
 
-    __slots__ = ("_args", "_cm", "_it", "_kwargs", "_method", "_self", "_used")
+    __slots__ = ("_args", "_cm", "_it", "_kwargs", "_method", "_self")
 
     def __init__(self, method, owner, args, kwargs):
         self._method = method
         self._self = owner
         self._args = args
         self._kwargs = kwargs
-        self._cm = None
-        self._it = None
-        self._used = False
+        self._cm = None  # `_ENTERING` while `__aenter__` makes the call; then what the call returned
+        self._it = None  # the await's iterator, once awaited (`_SPENT`: closed before)
 
     def _call(self):
         return self._method(self._self, *self._args, **self._kwargs)
 
     def __await__(self):
-        if self._used:
-            raise RuntimeError("cannot reuse already awaited coroutine")
-        self._used = True
-        driver = _stepping.get(_getcurrent())
-        if driver is not None:
-            self._it = it = self._inline(driver, False)
-        else:
-            self._it = it = offload(self._call).__await__()
-        return it
-
-    def _inline(self, driver, enter):
-        """The call made here and now, by the user greenlet running its coroutine's step: the greenlet parks on the
-        engine's ticket as in a sync call (the task is not the loop's current one meanwhile, and the loop is not
-        running: other greenlets may step theirs). Returns the await's iterator, already finished with the call's
-        value (made outside it: a parked user keeps one interpreter frame less on its stack). A cancel of the task
-        (asyncio.timeout, a TaskGroup) or a kill of the greenlet ends the call where it waits (abandoned) and is
-        delivered as CancelledError at this await, by the task itself."""
+        """The await's iterator. Awaited by the user greenlet running its coroutine's step, the call is made here
+        and now: the greenlet parks on the engine's ticket as in a sync call (the task is not the loop's current one
+        meanwhile, and the loop is not running: other greenlets may step theirs). The iterator is then already
+        finished with the call's value (made outside it: a parked user keeps one interpreter frame less on its
+        stack). A cancel of the task (asyncio.timeout, a TaskGroup) or a kill of the greenlet ends the call where
+        it waits (abandoned) and is delivered as CancelledError at this await. (One frame, not a helper's: this is
+        an awaited call's whole Python side.)"""
         global inside
-        me = driver.greenlet
+        if self._it is not None:
+            raise RuntimeError("cannot reuse already awaited coroutine")
+        entering = self._cm is _ENTERING
+        me = _getcurrent()
+        driver = _stepping.get(me)
+        if driver is None:
+            self._it = it = offload(self._enter if entering else self._call).__await__()
+            return it
         task = driver.task
         lp = loop
         driver.seq += 1
@@ -415,9 +514,11 @@ class Call(Coroutine):
         _leave_task(lp, task)
         _set_running(driver.outer)
         try:
-            if enter:
-                return _value(self._enter())
-            return _value(self._method(self._self, *self._args, **self._kwargs))
+            if entering:
+                self._it = it = _value(self._enter())
+            else:
+                self._it = it = _value(self._method(self._self, *self._args, **self._kwargs))
+            return it
         except _Interrupted:
             pass  # the task was cancelled; its cancel is delivered below
         except GreenletExit as e:
@@ -431,20 +532,31 @@ class Call(Coroutine):
             _stepping[me] = driver
             me.switch_out = switch_out
             inside = me
-        return _pending(lp.create_future())  # the task cancels it at once (its cancel is pending)
+        self._it = it = _pending(lp.create_future())  # the cancel pending on the task cancels it at once
+        return it
 
     def send(self, value):
-        it = self._it or self.__await__()
+        it = self._it
+        if it is None:
+            it = self.__await__()
+        elif it is _SPENT:
+            raise RuntimeError("cannot reuse already awaited coroutine")
         return it.send(value)
 
     def throw(self, typ, val=None, tb=None):
-        it = self._it or self.__await__()
+        it = self._it
+        if it is None:
+            it = self.__await__()
+        elif it is _SPENT:
+            raise RuntimeError("cannot reuse already awaited coroutine")
         return it.throw(typ, val, tb)
 
     def close(self):
-        self._used = True
-        if self._it is not None:
-            self._it.close()
+        it = self._it
+        if it is None:
+            self._it = _SPENT
+        elif it is not _SPENT:
+            it.close()
 
     def _enter(self):
         cm = self._call()
@@ -455,11 +567,9 @@ class Call(Coroutine):
         return enter(cm)
 
     def __aenter__(self):
-        self._used = True
-        driver = _stepping.get(_getcurrent())
-        if driver is not None:
-            return _Awaiting(self._inline(driver, True))
-        return offload(self._enter)
+        if self._it is None:
+            self._cm = _ENTERING
+        return _Awaiting(self.__await__())
 
     async def __aexit__(self, exc_type, exc, tb):
         cm = self._cm

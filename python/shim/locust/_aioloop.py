@@ -11,8 +11,8 @@ and neither side can starve the other: the loop greenlet yields to the hub at le
 asyncio's running loop is kept per thread, and greenlets share the thread: the loop is the running one only
 while its greenlet runs (it hands back whatever was running, usually none, each time it parks).
 
-A user's own coroutine (its task, on_start, on_stop) is an asyncio Task of this loop whose steps run in the user's
-greenlet, not here (`locust._aio`): `call_soon` hands such a task's steps to the driver the task carries.
+A user's own coroutine (its task, on_start, on_stop) is stepped in the user's greenlet, not here (`locust._aio`),
+with the user's one task current, which this loop never steps (`call_soon` does not schedule its first step).
 """
 
 import asyncio
@@ -168,12 +168,8 @@ class HubLoop(asyncio.SelectorEventLoop):
         self._hub_selector = selector
 
     def call_soon(self, callback, *args, context=None):
-        # a step of a task that runs in its user's greenlet (`locust._aio`: the task carries the driver that runs
-        # it) goes to that greenlet instead of this loop's queue
-        driver = getattr(getattr(callback, "__self__", None), "_rlocust_driver", None) or _aio.creating
-        if driver is not None:
-            driver.hand(callback, args, context)
-            return None
+        if _aio.creating:
+            return None  # the first step of a user's task (`locust._aio` steps the user's coroutines itself)
         handle = super().call_soon(callback, *args, context=context)
         if self._hub_selector.parked:
             self._hub_selector.kick()

@@ -1,0 +1,75 @@
+"""asyncio's task machinery around a user's own coroutines: each check's outcome is a request row named "ok: ..." or
+"bad: ...". Timeouts around an awaited call and around a sleep, a TaskGroup whose child fails while the parent waits
+in a call, wait_for, a self-cancel, the cancel count starting at 0 for every coroutine, one current task per user
+for its life, distinct between users, and not listed by asyncio.all_tasks()."""
+
+import asyncio
+
+from locust import HttpUser, constant, task
+
+SEEN = {}  # user -> its current task, from its first coroutine
+
+
+class Checker(HttpUser):
+    wait_time = constant(0.05)
+
+    async def verdict(self, ok, what):
+        await self.client.get("/hello", name=("ok: " if ok else "bad: ") + what)
+
+    async def on_start(self):
+        SEEN[self] = asyncio.current_task()
+        asyncio.current_task().cancel()  # a cancel request left pending when on_start ends...
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            pass  # ...delivered and swallowed: the count stays 1, which the next coroutine must not see
+
+    @task
+    async def checks(self):
+        me = asyncio.current_task()
+        await self.verdict(me is SEEN[self], "same task for the user's life")
+        await self.verdict(all(t is not me for u, t in SEEN.items() if u is not self), "a task per user")
+        await self.verdict(me.cancelling() == 0, "cancel count starts at 0")
+        await self.verdict(me not in asyncio.all_tasks(), "not in all_tasks")
+
+        try:
+            async with asyncio.timeout(0.05):
+                await self.client.get("/delay/400", name="abandoned")
+            await self.verdict(False, "timeout around a call")
+        except TimeoutError:
+            await self.verdict(True, "timeout around a call")
+
+        try:
+            async with asyncio.timeout(0.05):
+                await asyncio.sleep(5)
+            await self.verdict(False, "timeout around a sleep")
+        except TimeoutError:
+            await self.verdict(True, "timeout around a sleep")
+
+        async def fails():
+            await asyncio.sleep(0.01)
+            raise ValueError("child")
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(fails())
+                await self.client.get("/delay/400", name="abandoned")
+            await self.verdict(False, "task group")
+        except* ValueError as e:
+            await self.verdict(len(e.exceptions) == 1, "task group")
+
+        try:
+            await asyncio.wait_for(self.client.get("/delay/400", name="abandoned"), 0.05)
+            await self.verdict(False, "wait_for")
+        except TimeoutError:
+            await self.verdict(True, "wait_for")
+
+        me.cancel()
+        try:
+            await asyncio.sleep(0)
+            await self.verdict(False, "self-cancel")
+        except asyncio.CancelledError:
+            await self.verdict(me.uncancel() == 0, "self-cancel")
+
+        pages = await asyncio.gather(self.client.get("/hello", name="gathered"), self.client.get("/hello", name="gathered"))
+        await self.verdict([p.status_code for p in pages] == [200, 200], "gather")
