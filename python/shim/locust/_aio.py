@@ -394,6 +394,7 @@ def _park(driver):
         _hub.switch()
     except BaseException as e:
         if driver.killed is not None:
+            driver.killed = e  # a second kill while it unwinds: `run` leaves with this one
             raise
         driver.killed = e
         driver.task.cancel()
