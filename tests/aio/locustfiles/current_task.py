@@ -1,7 +1,8 @@
 """asyncio's task machinery around a user's own coroutines: each check's outcome is a request row named "ok: ..." or
 "bad: ...". Timeouts around an awaited call and around a sleep, a TaskGroup whose child fails while the parent waits
 in a call, wait_for, a self-cancel, the cancel count starting at 0 for every coroutine, one current task per user
-for its life, distinct between users, and not listed by asyncio.all_tasks()."""
+for its life, distinct between users, and not listed by asyncio.all_tasks(); a call awaited again, after it answered
+or after it raised, is refused as a coroutine's second await is."""
 
 import asyncio
 
@@ -73,3 +74,17 @@ class Checker(HttpUser):
 
         pages = await asyncio.gather(self.client.get("/hello", name="gathered"), self.client.get("/hello", name="gathered"))
         await self.verdict([p.status_code for p in pages] == [200, 200], "gather")
+
+        async def twice(call):
+            try:
+                await call
+            except TypeError:
+                pass  # (the call itself raised)
+            try:
+                await call
+            except RuntimeError as e:
+                return "cannot reuse" in str(e)
+            return False
+
+        await self.verdict(await twice(self.client.get("/hello", name="once")), "a call awaited twice")
+        await self.verdict(await twice(self.client.get("/hello", no_such_argument=1)), "a raising call awaited twice")
