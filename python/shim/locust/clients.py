@@ -542,6 +542,8 @@ class HttpSession(_rlocust.Client):
             if proxy is not None:
                 extra = {"proxy": proxy}
         cert = kwargs.pop("cert", None) or self.cert
+        if kwargs:  # (what requests' Session.request does not take: it refuses it before sending, so no row either)
+            raise TypeError(f"Session.request() got an unexpected keyword argument {next(iter(kwargs))!r}")
         if cert is not None or verify.__class__ is not bool or self.trust_env:
             tls = tls_files(self, full, verify, cert)
             if tls:
