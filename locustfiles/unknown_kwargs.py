@@ -16,15 +16,9 @@ def mark(text):
 
 class Caller(HttpUser):
     wait_time = constant(1)
-    done = False
 
-    @task
-    def call(self):
-        if Caller.done:
-            return
-        Caller.done = True
-        env = self.environment
-        fast = FastHttpSession(env.host, env.events.request, None)
+    def on_start(self):  # (one user: once)
+        fast = FastHttpSession(self.environment.host, self.environment.events.request, None)
         for label, session in (("HttpSession", self.client), ("FastHttpSession", fast)):
             for kwargs in ({"no_such_argument": 1}, {"params": {"a": "1"}, "bogus": None, "other": 2}):
                 try:
@@ -37,3 +31,7 @@ class Caller(HttpUser):
                 mark(f"{label} request(): sent, {response.status_code}")
             except TypeError as e:
                 mark(f"{label} request(): TypeError: {e}")
+
+    @task
+    def idle(self):
+        pass
