@@ -9,7 +9,7 @@ every name here is in the module, with the same parameters.
 """
 
 import os
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, Literal, NoReturn, Self, TypeAlias, final
 
@@ -18,6 +18,7 @@ from typing_extensions import disjoint_base
 __all__ = [
     "LOCUST_VERSION",
     "__version__",
+    "AwaitedCall",
     "Client",
     "CsvFiles",
     "DistMessage",
@@ -33,6 +34,7 @@ __all__ = [
     "Web",
     "WebRequest",
     "abandon",
+    "aio_step",
     "ack",
     "dist_listened",
     "dist_node",
@@ -286,7 +288,7 @@ class Session:
 class Client:
     """The base class of the shim's `HttpSession` and `FastHttpSession` (src/py/call.rs): its verbs make the plain
     call (a URL and `name=` on a session nobody customised) without Python frames, and hand every other call to the
-    subclass's `_slow_<verb>`; inside a coroutine they return the `locust._aio.Call` to await."""
+    subclass's `_slow_<verb>`; inside a coroutine they return an `AwaitedCall` to await."""
 
     def __new__(cls, *_args: Any, **_kwargs: Any) -> Self: ...
     def _bind(self, core: Session) -> None:
@@ -302,6 +304,24 @@ class Client:
     def delete(self, url: Any, *args: Any, **kwargs: Any) -> Any: ...
     def head(self, url: Any, *args: Any, **kwargs: Any) -> Any: ...
     def options(self, url: Any, *args: Any, **kwargs: Any) -> Any: ...
+
+@final
+class AwaitedCall:
+    """A client verb's call made inside coroutine code (src/py/awaited.rs): awaited by the coroutine its user's
+    greenlet steps, it makes the call there as the sync call does; any other use is a `locust._aio.Call`'s (a
+    `collections.abc.Coroutine`)."""
+
+    def send(self, value: Any, /) -> Any:
+        """A step of the await (the first makes the call)."""
+    def throw(self, typ: Any, val: Any = None, tb: Any = None, /) -> Any:
+        """Raise an exception at the await."""
+    def close(self) -> None: ...
+    def __await__(self, /) -> Generator[Any, None, Any]: ...
+    def __aenter__(self, /) -> Any:
+        """Make the call and enter what it returns."""
+    def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any: ...
+    def __enter__(self) -> Any: ...
+    def __exit__(self, *_exc: Any) -> bool: ...
 
 @final
 class Response:
@@ -662,6 +682,11 @@ def set_hub(switch: Callable[[], Any], globals: dict[str, Any]) -> None:
 def park(ticket: int, /) -> Any:
     """`locust._hub.wait`: park the current greenlet until `ticket` completes; its Response (None for a timer's
     ticket). A kill while parked abandons the call and raises here."""
+
+def aio_step(me: Any, driver: Any, task: Any, context: Any, coro: Any, error: Any, /) -> tuple[bool, Any]:
+    """One step of a user's coroutine (`locust._aio.run`): `send(None)`, or `throw(error)` when it is not None, in
+    `context` with the loop running and the user's task current, all put back after: (True, value) when it
+    returned, (False, what it yielded) when it yielded."""
 
 def resume(completions: list[tuple[int, Any]], /) -> None:
     """Switch each greenlet parked on a drained ticket back in with its value, in order (an unknown ticket is

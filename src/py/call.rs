@@ -16,6 +16,7 @@
 //! (`_slow_<verb>`) unchanged. What must not happen here: a decision made after the request went out that the
 //! shim would have made before it; a lock or a `PyRef` held across a greenlet switch; any I/O.
 use crate::py::Session;
+use crate::py::awaited;
 use crate::py::request::{self, Pairs};
 use crate::py::response::Response;
 use parking_lot::Mutex;
@@ -55,14 +56,14 @@ type GetCurrentFn = unsafe extern "C" fn() -> *mut ffi::PyObject;
 
 /// greenlet's C API (the capsule `greenlet._C_API`, as `greenlet.h` numbers it in the greenlet 3 rlocust requires),
 /// and `locust._aio`'s globals (`inside`, `Call`).
-struct Greenlets {
+pub(super) struct Greenlets {
     /// `PyGreenlet_GetCurrent`: the current greenlet, a new reference.
     getcurrent: GetCurrentFn,
     /// `PyGreenlet_Switch(g, args, kwargs)`: `greenlet.switch(g, *args)` without a method call.
     switch: SwitchFn,
     /// `greenlet.greenlet.switch`, to tell a class that keeps it from one that overrides it.
     base_switch: Py<PyAny>,
-    aio: Py<PyDict>,
+    pub(super) aio: Py<PyDict>,
 }
 
 static GREENLETS: PyOnceLock<Greenlets> = PyOnceLock::new();
@@ -70,7 +71,7 @@ static GREENLETS: PyOnceLock<Greenlets> = PyOnceLock::new();
 const GETCURRENT_NUM: usize = 4;
 const SWITCH_NUM: usize = 6;
 
-fn greenlets(py: Python<'_>) -> PyResult<&'static Greenlets> {
+pub(super) fn greenlets(py: Python<'_>) -> PyResult<&'static Greenlets> {
     GREENLETS.get_or_try_init(py, || {
         // SAFETY: the capsule's pointer is greenlet's array of its C API, which lives as long as the module
         let api = unsafe { ffi::PyCapsule_Import(c"greenlet._C_API".as_ptr(), 0) }
@@ -101,7 +102,7 @@ fn greenlets(py: Python<'_>) -> PyResult<&'static Greenlets> {
 }
 
 /// The current greenlet.
-fn current(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+pub(super) fn current(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     let g = greenlets(py)?;
     // SAFETY: the thread is attached; a new reference (or NULL with the exception set)
     unsafe { Bound::from_owned_ptr_or_err(py, (g.getcurrent)()) }
@@ -456,7 +457,10 @@ impl Client {
 /// Run `f` for a C function called by Python: its result, or `None` with the Python exception set (an error, or a
 /// panic turned into one). Never inlined: its frame (and `f`'s, inlined here) is gone before the caller switches.
 #[inline(never)]
-fn guarded<'py, T>(py: Python<'py>, f: impl FnOnce(Python<'py>) -> PyResult<T>) -> Option<T> {
+pub(super) fn guarded<'py, T>(
+    py: Python<'py>,
+    f: impl FnOnce(Python<'py>) -> PyResult<T>,
+) -> Option<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(py))) {
         Ok(Ok(v)) => Some(v),
         Ok(Err(e)) => {
@@ -483,7 +487,7 @@ fn into_ptr(result: Option<Bound<'_, PyAny>>) -> *mut ffi::PyObject {
 // working frames kept 4.9 KB per parked greenlet instead of 1.9: docs/performance.md.)
 
 /// The verbs: (name, method, whether HttpSession follows redirects for it, the shim's fallback).
-const VERBS: [(&str, &str, bool, &str); 7] = [
+pub(super) const VERBS: [(&str, &str, bool, &str); 7] = [
     ("get", "GET", true, "_slow_get"),
     ("post", "POST", true, "_slow_post"),
     ("put", "PUT", true, "_slow_put"),
@@ -505,7 +509,7 @@ macro_rules! raw_verbs {
                 run_verb($idx, slf, args, nargs, kwnames)
             }
         )*
-        const RAW_VERBS: [ffi::PyCFunctionFastWithKeywords; 7] = [$($fname),*];
+        pub(super) const RAW_VERBS: [ffi::PyCFunctionFastWithKeywords; 7] = [$($fname),*];
     };
 }
 
@@ -558,7 +562,7 @@ fn verb<'py>(
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
 ) -> PyResult<Step<'py>> {
-    let (verb_name, method, http_redirects, slow) = VERBS[idx];
+    let (_, method, http_redirects, slow) = VERBS[idx];
     // Python's vectorcall convention: `slf` and the `nargs` positional arguments, then one value per name of
     // `kwnames` (a tuple, or NULL), all borrowed for the call.
     // SAFETY: `slf` is borrowed for the call
@@ -596,23 +600,17 @@ fn verb<'py>(
             return Ok(parked);
         }
     }
+    if inside {
+        // inside a coroutine: an awaitable call (`awaited`), which makes this very verb's call when awaited (not an
+        // override of it: an override calling `super().get(...)` runs once)
+        return awaited::make(py, idx, slf, &all, npos, kwnames.as_ref()).map(Step::Done);
+    }
     let positional = PyTuple::new(py, &all[..npos])?;
     let kwargs = PyDict::new(py);
     if let Some(k) = &kwnames {
         for (i, key) in k.iter().enumerate() {
             kwargs.set_item(key, &all[npos + i])?;
         }
-    }
-    if inside {
-        // inside a coroutine: a Call to await (locust._aio), which makes this call again when awaited (this very
-        // verb, not an override of it: an override calling `super().get(...)` runs once)
-        let Some(call) = aio.get_item(intern!(py, "Call"))? else {
-            return Err(pyo3::exceptions::PyRuntimeError::new_err(
-                "locust._aio has no Call",
-            ));
-        };
-        let bound = py.get_type::<Client>().getattr(verb_name)?;
-        return call.call1((bound, slf, positional, kwargs)).map(Step::Done);
     }
     slf.getattr(slow)?
         .call(positional, Some(&kwargs))
@@ -651,7 +649,7 @@ unsafe extern "C" fn raw_resume(
 }
 
 /// A `PyMethodDef` that lives for the process (Python keeps a pointer to it).
-fn method_def(
+pub(super) fn method_def(
     name: &str,
     meth: ffi::PyMethodDefPointer,
     flags: std::os::raw::c_int,
@@ -909,6 +907,8 @@ fn fast_timeouts(slf: &Bound<'_, Client>) -> PyResult<request::TimeoutArg> {
 pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<Client>()?;
+    awaited::add_class(m)?;
+    awaited::add_step(m)?;
     let cls = py.get_type::<Client>();
     for (i, (name, ..)) in VERBS.iter().enumerate() {
         let def = method_def(

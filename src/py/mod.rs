@@ -6,6 +6,7 @@
 //! Everything here runs on the hub thread with the GIL held, and only adapts: a request becomes an
 //! `engine::Job` (the engine runs it on tokio, never taking the GIL), a drained batch becomes Python objects
 //! (`messages`). Cross-thread data is plain Rust (see `bridge`, `engine`, `http`).
+mod awaited;
 mod call;
 pub mod callables;
 mod distributed;

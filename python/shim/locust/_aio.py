@@ -28,6 +28,8 @@ from types import CoroutineType as _CoroutineType
 import greenlet
 from greenlet import GreenletExit
 
+from _rlocust import aio_step as _step
+
 _getcurrent = greenlet.getcurrent
 _greenlet = greenlet.greenlet
 
@@ -285,7 +287,6 @@ def run(user, coro, keep=False):
     """Run `coro` (what a task, on_start or on_stop of `user` returned) here, in the user's greenlet, as an asyncio
     Task would; returns its result or raises its exception. `keep`: the tasks it starts live until the user stops
     (on_start)."""
-    global inside
     if type(coro) is not _CoroutineType:
         if not hasattr(coro, "__await__"):
             return coro
@@ -313,38 +314,19 @@ def run(user, coro, keep=False):
     error = None
     try:
         while True:
-            # one step, as Task.__step makes it
-            outer = _running()
-            if outer is not None:
-                outer = foreign(outer)
-            driver.outer = outer
-            _set_running(lp)
-            _enter_task(lp, task)
-            inside = me
-            _stepping[me] = driver
-            me.switch_out = switch_out
-            try:
-                if driver.must_cancel:
-                    driver.must_cancel = False
-                    if not isinstance(error, _CancelledError):
-                        error = driver.cancelled()
-                if error is None:
-                    yielded = context.run(coro.send, None)
-                else:
-                    yielded = context.run(coro.throw, error)
-                    error = None
-            except StopIteration as e:
+            # one step, as Task.__step makes it (the loop running and the task current during it: `_step`)
+            if driver.must_cancel:
+                driver.must_cancel = False
+                if not isinstance(error, _CancelledError):
+                    error = driver.cancelled()
+            done, value = _step(me, driver, task, context, coro, error)
+            error = None
+            if done:
                 if driver.must_cancel:  # cancelled right before it returned: the task ends cancelled
                     raise driver.cancelled()
-                result = e.value
+                result = value
                 break
-            finally:
-                me.switch_out = None
-                _stepping.pop(me, None)
-                inside = None
-                _leave_task(lp, task)
-                _set_running(outer)
-            error = _wait(driver, yielded, lp)
+            error = _wait(driver, value, lp)
     except BaseException:
         if driver.killed is None:
             raise

@@ -12,7 +12,7 @@ import _rlocust
 from locust import User, task
 
 # The dunders a stub must declare (they change what a type checker allows); the others are pyo3's plumbing.
-PROTOCOL = {"__bool__", "__enter__", "__exit__", "__iter__", "__len__", "__getitem__", "__contains__", "__call__",
+PROTOCOL = {"__await__", "__aenter__", "__aexit__", "__bool__", "__enter__", "__exit__", "__iter__", "__len__", "__getitem__", "__contains__", "__call__",
             "__reduce__", "__setstate__", "__getstate__", "__class__", "__attrs__", "__nonzero__"}
 
 
