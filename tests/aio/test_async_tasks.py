@@ -171,6 +171,19 @@ def test_the_current_task_of_a_users_coroutines_works_with_asyncio_timeouts_grou
     assert count(t, "once") == count(t, "ok: a call awaited twice")  # (sent once each)
 
 
+def test_a_verbs_call_in_coroutine_code_is_a_coroutine_to_asyncio(rlocust, target_url, tmp_path):
+    # (a verb's call is _rlocust.AwaitedCall, src/py/awaited.rs; any use but its user's own await is the shim's Call)
+    r = run(rlocust, LOCUSTFILES / "call_protocol.py", target_url, tmp_path, users=2, seconds=3)
+    assert r.code == 0, r.stderr[-3000:]
+    t = rows(tmp_path)
+    assert not [name for name in t if name.startswith("bad: ")], r.stderr[-3000:]
+    for check in ("a coroutine", "awaited", "closed", "as a task", "gathered", "send by hand",
+                  "a call in a cycle is collected"):
+        assert count(t, "ok: " + check) >= 4, (check, r.stderr[-3000:])  # both clients, at least twice each
+    assert count(t, "closed: never sent") == 0
+    assert count(t, "gathered") == 3 * count(t, "ok: gathered")
+
+
 def test_constant_pacing_applies_between_async_tasks(rlocust, target_url, tmp_path):
     r = run(rlocust, LOCUSTFILES / "pacing.py", target_url, tmp_path, "--stop-timeout", "1", users=2, seconds=3)
     assert r.code == 0, r.stderr[-3000:]
