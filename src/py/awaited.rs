@@ -11,7 +11,8 @@
 //! behaviour: awaited where no user steps its coroutine (a Task of the loop's: `gather`, `create_task`, `wait_for`;
 //! code in the loop's greenlet), `async with`, `send` or `throw` before an await, an attribute it does not have.
 //!
-//! Who calls it: `call::verb` (`make`, when `locust._aio.inside` is the current greenlet); CPython's `await` and
+//! Who calls it: `call::verb` (`make`, when `locust._aio.inside` is the current greenlet; `call` registers the
+//! class); CPython's `await` and
 //! asyncio (the slots and methods). It is registered as a `collections.abc.Coroutine`, as the shim's `Call` is.
 //!
 //! Tracked by the cycle collector, as a coroutine is: a call stored on its own user holds the session, which holds
@@ -24,7 +25,7 @@
 //! made in them, or a shim `Call`'s) are raw C functions like the verbs themselves (call.rs, "the C functions"):
 //! pyo3's wrapper must not be live across a switch. What must not happen here: the lock on the state held across a
 //! call that can switch.
-use crate::py::call::{self, Client, RAW_VERBS, VERBS};
+use crate::py::cabi;
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
 use pyo3::ffi;
@@ -52,8 +53,10 @@ enum State {
 /// A client verb's call inside coroutine code (see the module's header).
 #[pyclass(frozen, module = "_rlocust", name = "AwaitedCall")]
 pub struct AwaitedCall {
-    /// The verb's index in `call::VERBS`.
-    idx: usize,
+    /// The verb's C function (the call is made through it).
+    verb: Verb,
+    /// The class defining the verb, `call::Client` (the shim `Call` is of its method).
+    client: Py<PyType>,
     /// The session.
     slf: Py<PyAny>,
     /// The verb's arguments as its vectorcall got them: the positional ones, then one value per name of `kwnames`.
@@ -82,7 +85,7 @@ struct Aio {
 static AIO: PyOnceLock<Aio> = PyOnceLock::new();
 
 fn aio_dict(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-    Ok(call::greenlets(py)?.aio.bind(py).clone())
+    Ok(cabi::greenlets(py)?.aio.bind(py).clone())
 }
 
 fn aio(py: Python<'_>) -> PyResult<&'static Aio> {
@@ -120,19 +123,28 @@ fn aio(py: Python<'_>) -> PyResult<&'static Aio> {
     })
 }
 
-/// The awaited call of verb `idx` on `slf` with the vectorcall's arguments `all` (`npos` positional, then one per
-/// name of `kwnames`).
+/// A verb: its name and its C function (`call::Client`'s).
+#[derive(Clone, Copy)]
+pub(crate) struct Verb {
+    pub name: &'static str,
+    pub function: ffi::PyCFunctionFastWithKeywords,
+}
+
+/// The awaited call of `verb` (a method of `client`) on `slf` with the vectorcall's arguments `all` (`npos`
+/// positional, then one per name of `kwnames`).
 pub(crate) fn make<'py>(
     py: Python<'py>,
-    idx: usize,
-    slf: &Bound<'py, Client>,
+    verb: Verb,
+    client: &Bound<'py, PyType>,
+    slf: &Bound<'py, PyAny>,
     all: &[Bound<'py, PyAny>],
     npos: usize,
     kwnames: Option<&Bound<'py, PyTuple>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let made = AwaitedCall {
-        idx,
-        slf: slf.clone().into_any().unbind(),
+        verb,
+        client: client.clone().unbind(),
+        slf: slf.clone().unbind(),
         args: all.iter().map(|a| a.clone().unbind()).collect(),
         npos,
         kwnames: kwnames.map(|k| k.clone().unbind()),
@@ -149,7 +161,7 @@ impl AwaitedCall {
         let Some(cls) = d.get_item(intern!(py, "Call"))? else {
             return Err(PyRuntimeError::new_err("locust._aio has no Call"));
         };
-        let verb = py.get_type::<Client>().getattr(VERBS[self.idx].0)?;
+        let verb = self.client.bind(py).getattr(self.verb.name)?;
         let positional = PyTuple::new(py, self.args[..self.npos].iter().map(|a| a.bind(py)))?;
         let kwargs = PyDict::new(py);
         if let Some(k) = &self.kwnames {
@@ -185,6 +197,7 @@ impl AwaitedCall {
 impl AwaitedCall {
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
         visit.call(&self.slf)?;
+        visit.call(&self.client)?;
         for a in self.args.iter() {
             visit.call(a)?;
         }
@@ -269,7 +282,7 @@ fn begin(py: Python<'_>, this: &AwaitedCall) -> PyResult<Begin> {
             ));
         }
     }
-    let me = call::current(py)?;
+    let me = cabi::current(py)?;
     let inline = match aio(py) {
         Ok(a) => a.stepping.bind(py).contains(&me)?,
         Err(_) => false, // (no loop yet: nobody steps a coroutine)
@@ -295,7 +308,7 @@ fn this<'a>(py: Python<'_>, slf: *mut ffi::PyObject) -> PyResult<&'a AwaitedCall
 unsafe extern "C" fn raw_await(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: only Python calls it, with the thread attached
     let py = unsafe { Python::assume_attached() };
-    match call::guarded(py, |py| begin(py, this(py, slf)?)) {
+    match cabi::guarded(py, |py| begin(py, this(py, slf)?)) {
         None => std::ptr::null_mut(),
         Some(Begin::Inline) => {
             // SAFETY: a new reference to itself
@@ -382,23 +395,15 @@ fn send_begins(py: Python<'_>, this: &AwaitedCall, arg: *mut ffi::PyObject) -> P
 /// cancel to find (`driver.inline`).
 fn flip_out(py: Python<'_>) -> PyResult<Flip> {
     let a = aio(py)?;
-    let me = call::current(py)?;
-    let stepping = a.stepping.bind(py);
-    let Some(driver) = stepping.get_item(&me)? else {
+    let me = cabi::current(py)?;
+    let Some(driver) = a.stepping.bind(py).get_item(&me)? else {
         return Ok(Flip(None));
     };
     let task = driver.getattr(intern!(py, "task"))?;
     let seq = driver.getattr(intern!(py, "seq"))?.extract::<i64>()? + 1;
     driver.setattr(intern!(py, "seq"), seq)?;
     driver.setattr(intern!(py, "inline"), seq)?;
-    aio_dict(py)?.set_item(intern!(py, "inside"), py.None())?;
-    stepping.del_item(&me)?;
-    me.setattr(intern!(py, "switch_out"), py.None())?;
-    let lp = a.lp.bind(py);
-    a.leave_task.bind(py).call1((lp, &task))?;
-    a.set_running
-        .bind(py)
-        .call1((driver.getattr(intern!(py, "outer"))?,))?;
+    set_aside(py, &me, &driver, &task)?;
     Ok(Flip(Some((me.unbind(), driver.unbind(), task.unbind()))))
 }
 
@@ -431,15 +436,10 @@ fn flip_back<'py>(
         _ => false,
     };
     driver.setattr(intern!(py, "inline"), py.None())?;
-    let lp = a.lp.bind(py);
-    a.set_running.bind(py).call1((lp,))?;
-    a.enter_task.bind(py).call1((lp, &task))?;
-    a.stepping.bind(py).set_item(&me, &driver)?;
-    me.setattr(intern!(py, "switch_out"), a.switch_out.bind(py))?;
-    aio_dict(py)?.set_item(intern!(py, "inside"), &me)?;
+    set_for_step(py, &me, &driver, &task, false)?;
     if ended {
         // the cancel pending on the task cancels this future as `run` takes it
-        let fut = lp.call_method0(intern!(py, "create_future"))?;
+        let fut = a.lp.bind(py).call_method0(intern!(py, "create_future"))?;
         fut.setattr(intern!(py, "_asyncio_future_blocking"), true)?;
         *this.state.lock() = State::Waiting(fut.clone().unbind());
         return Ok((ffi::PySendResult::PYGEN_NEXT, fut));
@@ -472,21 +472,21 @@ unsafe extern "C" fn raw_send(
 ) -> ffi::PySendResult {
     // SAFETY: only Python calls it, with the thread attached
     let py = unsafe { Python::assume_attached() };
-    let Some(first) = call::guarded(py, |py| send_begins(py, this(py, slf)?, arg)) else {
+    let Some(first) = cabi::guarded(py, |py| send_begins(py, this(py, slf)?, arg)) else {
         return ffi::PySendResult::PYGEN_ERROR;
     };
     let done = match first {
         Send::Shim(c) => {
             let out = call_method(py, c, intern!(py, "send"), Some(arg));
-            call::guarded(py, |py| stop_value(py, out))
+            cabi::guarded(py, |py| stop_value(py, out))
         }
-        Send::Wait(fut) => call::guarded(py, |py| future_result(py, fut)),
-        Send::Call(flip, (idx, session, args, nargs, kwnames)) => {
+        Send::Wait(fut) => cabi::guarded(py, |py| future_result(py, fut)),
+        Send::Call(flip, (function, session, args, nargs, kwnames)) => {
             // SAFETY: attached; the session and arguments are borrowed from the object, which the caller keeps
             // alive for the call
-            let out = unsafe { RAW_VERBS[idx](session, args.as_ptr(), nargs, kwnames) };
+            let out = unsafe { function(session, args.as_ptr(), nargs, kwnames) };
             drop(args);
-            call::guarded(py, |py| {
+            cabi::guarded(py, |py| {
                 // SAFETY: a new reference or NULL with the exception set, from the verb
                 let value = unsafe { Bound::from_owned_ptr_or_err(py, out) };
                 flip_back(py, this(py, slf)?, flip, value)
@@ -503,9 +503,9 @@ unsafe extern "C" fn raw_send(
     }
 }
 
-/// The verb's index, its session and its vectorcall arguments, borrowed from `this` (which keeps them).
+/// The verb, its session and its vectorcall arguments, borrowed from `this` (which keeps them).
 type Arguments = (
-    usize,
+    ffi::PyCFunctionFastWithKeywords,
     *mut ffi::PyObject,
     Vec<*mut ffi::PyObject>,
     ffi::Py_ssize_t,
@@ -519,7 +519,7 @@ fn arguments(this: &AwaitedCall) -> Arguments {
         .as_ref()
         .map_or(std::ptr::null_mut(), |k| k.as_ptr());
     (
-        this.idx,
+        this.verb.function,
         this.slf.as_ptr(),
         args,
         this.npos as ffi::Py_ssize_t,
@@ -566,12 +566,8 @@ fn as_iterator(
 
 /// `tp_iternext`.
 unsafe extern "C" fn raw_next(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    // SAFETY: only Python calls it, with the thread attached
-    let py = unsafe { Python::assume_attached() };
-    let mut value = std::ptr::null_mut();
-    // SAFETY: as above
-    let kind = unsafe { raw_send(slf, py.None().as_ptr(), &mut value) };
-    as_iterator(py, kind, value)
+    // SAFETY: as `send(None)`, called by Python as it is
+    unsafe { raw_send_method(slf, ffi::Py_None()) }
 }
 
 /// `send(value)`.
@@ -591,12 +587,16 @@ unsafe extern "C" fn raw_send_method(
 /// own: it ends with it).
 unsafe extern "C" fn raw_throw(
     slf: *mut ffi::PyObject,
-    args: *mut *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
+    args: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    // SAFETY: only Python calls it, with the thread attached
-    let py = unsafe { Python::assume_attached() };
-    let shim = call::guarded(py, |py| {
+    // SAFETY: only Python calls it (METH_VARARGS: a tuple of the arguments, borrowed), with the thread attached
+    let (py, args) = unsafe { (Python::assume_attached(), args) };
+    // SAFETY: as above
+    let given: Vec<*mut ffi::PyObject> = unsafe { Bound::from_borrowed_ptr(py, args) }
+        .cast::<PyTuple>()
+        .map(|t| t.iter().map(|a| a.as_ptr()).collect())
+        .unwrap_or_default();
+    let shim = cabi::guarded(py, |py| {
         let this = this(py, slf)?;
         let mut state = this.state.lock();
         match std::mem::replace(&mut *state, State::Spent) {
@@ -614,10 +614,6 @@ unsafe extern "C" fn raw_throw(
     let Some(shim) = shim else {
         return std::ptr::null_mut();
     };
-    // SAFETY: the vectorcall's `nargs` borrowed arguments
-    let given: Vec<*mut ffi::PyObject> = (0..nargs.max(0) as usize)
-        .map(|i| unsafe { *args.add(i) })
-        .collect();
     if let Some(c) = shim {
         // SAFETY: attached; `c` owned here, the arguments borrowed
         return unsafe {
@@ -632,7 +628,7 @@ unsafe extern "C" fn raw_throw(
             out
         };
     }
-    call::guarded::<()>(py, |py| {
+    cabi::guarded::<()>(py, |py| {
         let Some(first) = given.first() else {
             return Err(PyTypeError::new_err(
                 "throw expected at least 1 argument, got 0",
@@ -666,7 +662,7 @@ unsafe extern "C" fn raw_aenter(
 ) -> *mut ffi::PyObject {
     // SAFETY: only Python calls it, with the thread attached
     let py = unsafe { Python::assume_attached() };
-    let c = call::guarded(py, |py| {
+    let c = cabi::guarded(py, |py| {
         let this = this(py, slf)?;
         Ok(match this.shim_of(py)? {
             Some(c) => c,
@@ -696,9 +692,9 @@ pub(crate) fn add_class(m: &Bound<'_, PyModule>) -> PyResult<()> {
         (
             "throw",
             ffi::PyMethodDefPointer {
-                PyCFunctionFast: raw_throw,
+                PyCFunction: raw_throw,
             },
-            ffi::METH_FASTCALL,
+            ffi::METH_VARARGS,
             "throw($self, typ, val=None, tb=None, /)\n--\n\nRaise an exception at the await.",
         ),
         (
@@ -719,7 +715,7 @@ pub(crate) fn add_class(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ),
     ];
     for (name, meth, flags, doc) in methods {
-        let def = call::method_def(name, meth, flags, doc);
+        let def = cabi::method_def(name, meth, flags, doc);
         // SAFETY: a method descriptor of the class for a def that lives for the process
         let descr = unsafe {
             Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(cls.as_ptr().cast(), def))?
@@ -755,20 +751,24 @@ unsafe extern "C" fn raw_await_method(
 
 // ---- a step of a user's coroutine --------------------------------------------------------------------------------
 
-/// Before a step: the loop running and the user's task current, the greenlet marked as stepping (`inside`,
-/// `_stepping`, its `switch_out`), as `locust._aio.run` describes.
-fn step_begins(
+/// Before a step, and back from a call made in one: the loop running and the user's task current, the greenlet
+/// marked as stepping (`inside`, `_stepping`, its `switch_out`), as `locust._aio.run` describes. At a step's start
+/// (`begins`) the thread's running loop before it is kept as `driver.outer`, to go back to.
+fn set_for_step(
     py: Python<'_>,
     me: &Bound<'_, PyAny>,
     driver: &Bound<'_, PyAny>,
     task: &Bound<'_, PyAny>,
+    begins: bool,
 ) -> PyResult<()> {
     let a = aio(py)?;
-    let mut outer = a.running.bind(py).call0()?;
-    if !outer.is_none() {
-        outer = a.foreign.bind(py).call1((outer,))?;
+    if begins {
+        let mut outer = a.running.bind(py).call0()?;
+        if !outer.is_none() {
+            outer = a.foreign.bind(py).call1((outer,))?;
+        }
+        driver.setattr(intern!(py, "outer"), &outer)?;
     }
-    driver.setattr(intern!(py, "outer"), &outer)?;
     let lp = a.lp.bind(py);
     a.set_running.bind(py).call1((lp,))?;
     a.enter_task.bind(py).call1((lp, task))?;
@@ -777,8 +777,9 @@ fn step_begins(
     me.setattr(intern!(py, "switch_out"), a.switch_out.bind(py))
 }
 
-/// After it: all set back (whatever the step ended with); the running loop to the one before it (`driver.outer`).
-fn step_ends(
+/// After a step, and before a call made in one (the greenlet may park in it): all that set aside, the running loop
+/// back to the one before the step (`driver.outer`).
+fn set_aside(
     py: Python<'_>,
     me: &Bound<'_, PyAny>,
     driver: &Bound<'_, PyAny>,
@@ -807,19 +808,16 @@ unsafe extern "C" fn raw_step(
     args: *mut *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
-    // SAFETY: only Python calls it, with the thread attached
-    let py = unsafe { Python::assume_attached() };
-    if nargs != 6 {
+    // SAFETY: a METH_FASTCALL function's arguments
+    let (py, given) = unsafe { cabi::fastcall(args, nargs) };
+    let &[_, _, _, context, coro, error] = given else {
         PyTypeError::new_err("aio_step takes 6 arguments").restore(py);
         return std::ptr::null_mut();
-    }
-    // SAFETY: the vectorcall's 6 borrowed arguments
-    let arg = |i: usize| unsafe { *args.add(i) };
-    let (context, coro, error) = (arg(3), arg(4), arg(5));
-    if call::guarded(py, |py| {
+    };
+    if cabi::guarded(py, |py| {
         // SAFETY: borrowed for the call
-        let b = |i: usize| unsafe { Bound::from_borrowed_ptr(py, arg(i)) };
-        step_begins(py, &b(0), &b(1), &b(2))
+        let b = |i: usize| unsafe { Bound::from_borrowed_ptr(py, given[i]) };
+        set_for_step(py, &b(0), &b(1), &b(2), true)
     })
     .is_none()
     {
@@ -828,7 +826,7 @@ unsafe extern "C" fn raw_step(
     let mut value: *mut ffi::PyObject = std::ptr::null_mut();
     // SAFETY: attached; the arguments are borrowed for the call
     let status = unsafe { send_in(context, coro, error, &mut value) };
-    into_step_result(py, args, status, value)
+    into_step_result(py, given, status, value)
 }
 
 /// `coro.send(None)` (or `coro.throw(error)`) in `context`: the step itself, which may switch greenlets (a call
@@ -865,16 +863,16 @@ unsafe fn send_in(
 #[inline(never)]
 fn into_step_result(
     py: Python<'_>,
-    args: *mut *mut ffi::PyObject,
+    given: &[*mut ffi::PyObject],
     status: ffi::PySendResult,
     value: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let out = call::guarded(py, |py| {
+    let out = cabi::guarded(py, |py| {
         // SAFETY: a new reference, or NULL with the exception set (by the step)
         let result = unsafe { Bound::from_owned_ptr_or_err(py, value) };
         // SAFETY: the step's arguments, borrowed for its call
-        let b = |i: usize| unsafe { Bound::from_borrowed_ptr(py, *args.add(i)) };
-        step_ends(py, &b(0), &b(1), &b(2))?;
+        let b = |i: usize| unsafe { Bound::from_borrowed_ptr(py, given[i]) };
+        set_aside(py, &b(0), &b(1), &b(2))?;
         let (done, value) = match (status, result) {
             (ffi::PySendResult::PYGEN_RETURN, Ok(v)) => (true, v),
             (_, Ok(v)) => (false, v),
@@ -898,7 +896,7 @@ fn into_step_result(
 /// `aio_step`, a function of `_rlocust`.
 pub(crate) fn add_step(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    let def = call::method_def(
+    let def = cabi::method_def(
         "aio_step",
         ffi::PyMethodDefPointer {
             PyCFunctionFast: raw_step,

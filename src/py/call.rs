@@ -17,6 +17,7 @@
 //! shim would have made before it; a lock or a `PyRef` held across a greenlet switch; any I/O.
 use crate::py::Session;
 use crate::py::awaited;
+use crate::py::cabi::{SwitchFn, current, greenlets, guarded, into_ptr, method_def};
 use crate::py::request::{self, Pairs};
 use crate::py::response::Response;
 use parking_lot::Mutex;
@@ -43,70 +44,6 @@ struct Hub {
 }
 
 static HUB: PyOnceLock<Hub> = PyOnceLock::new();
-
-/// `PyGreenlet_Switch(g, args, kwargs)` of greenlet's C API.
-type SwitchFn = unsafe extern "C" fn(
-    *mut ffi::PyObject,
-    *mut ffi::PyObject,
-    *mut ffi::PyObject,
-) -> *mut ffi::PyObject;
-
-/// `PyGreenlet_GetCurrent` of greenlet's C API.
-type GetCurrentFn = unsafe extern "C" fn() -> *mut ffi::PyObject;
-
-/// greenlet's C API (the capsule `greenlet._C_API`, as `greenlet.h` numbers it in the greenlet 3 rlocust requires),
-/// and `locust._aio`'s globals (`inside`, `Call`).
-pub(super) struct Greenlets {
-    /// `PyGreenlet_GetCurrent`: the current greenlet, a new reference.
-    getcurrent: GetCurrentFn,
-    /// `PyGreenlet_Switch(g, args, kwargs)`: `greenlet.switch(g, *args)` without a method call.
-    switch: SwitchFn,
-    /// `greenlet.greenlet.switch`, to tell a class that keeps it from one that overrides it.
-    base_switch: Py<PyAny>,
-    pub(super) aio: Py<PyDict>,
-}
-
-static GREENLETS: PyOnceLock<Greenlets> = PyOnceLock::new();
-
-const GETCURRENT_NUM: usize = 4;
-const SWITCH_NUM: usize = 6;
-
-pub(super) fn greenlets(py: Python<'_>) -> PyResult<&'static Greenlets> {
-    GREENLETS.get_or_try_init(py, || {
-        // SAFETY: the capsule's pointer is greenlet's array of its C API, which lives as long as the module
-        let api = unsafe { ffi::PyCapsule_Import(c"greenlet._C_API".as_ptr(), 0) }
-            as *const *mut std::ffi::c_void;
-        if api.is_null() {
-            return Err(PyErr::fetch(py));
-        }
-        // SAFETY: the entries greenlet.h names, with the signatures it declares
-        let (getcurrent, switch) = unsafe {
-            (
-                std::mem::transmute::<*mut std::ffi::c_void, GetCurrentFn>(
-                    *api.add(GETCURRENT_NUM),
-                ),
-                std::mem::transmute::<*mut std::ffi::c_void, SwitchFn>(*api.add(SWITCH_NUM)),
-            )
-        };
-        Ok::<_, PyErr>(Greenlets {
-            getcurrent,
-            switch,
-            base_switch: py
-                .import("greenlet")?
-                .getattr("greenlet")?
-                .getattr("switch")?
-                .unbind(),
-            aio: py.import("locust._aio")?.dict().unbind(),
-        })
-    })
-}
-
-/// The current greenlet.
-pub(super) fn current(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-    let g = greenlets(py)?;
-    // SAFETY: the thread is attached; a new reference (or NULL with the exception set)
-    unsafe { Bound::from_owned_ptr_or_err(py, (g.getcurrent)()) }
-}
 
 thread_local! {
     /// Per greenlet class seen: whether greenlet's own switch does what its `switch` would (it keeps greenlet's
@@ -454,31 +391,6 @@ impl Client {
 // (a fatal error at the end of a run: tests/python/test_watchdog.py). These run with the thread attached (Python
 // calls them), catch panics, and hand errors back as Python exceptions.
 
-/// Run `f` for a C function called by Python: its result, or `None` with the Python exception set (an error, or a
-/// panic turned into one). Never inlined: its frame (and `f`'s, inlined here) is gone before the caller switches.
-#[inline(never)]
-pub(super) fn guarded<'py, T>(
-    py: Python<'py>,
-    f: impl FnOnce(Python<'py>) -> PyResult<T>,
-) -> Option<T> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(py))) {
-        Ok(Ok(v)) => Some(v),
-        Ok(Err(e)) => {
-            e.restore(py);
-            None
-        }
-        Err(_) => {
-            pyo3::panic::PanicException::new_err("rlocust: a panic in the client call").restore(py);
-            None
-        }
-    }
-}
-
-/// A C function's result: a new reference, or NULL with the exception set.
-fn into_ptr(result: Option<Bound<'_, PyAny>>) -> *mut ffi::PyObject {
-    result.map_or(std::ptr::null_mut(), Bound::into_ptr)
-}
-
 // The stack a parked greenlet keeps: greenlet saves the C stack between the greenlet's base and its switch to the
 // heap while the greenlet is parked, and copies it back to resume it. With 10,000 users parked, every byte of a
 // frame live across the switch costs 10 KB of memory and a copy each way per request. So a verb or `park` builds
@@ -487,7 +399,7 @@ fn into_ptr(result: Option<Bound<'_, PyAny>>) -> *mut ffi::PyObject {
 // working frames kept 4.9 KB per parked greenlet instead of 1.9: docs/performance.md.)
 
 /// The verbs: (name, method, whether HttpSession follows redirects for it, the shim's fallback).
-pub(super) const VERBS: [(&str, &str, bool, &str); 7] = [
+const VERBS: [(&str, &str, bool, &str); 7] = [
     ("get", "GET", true, "_slow_get"),
     ("post", "POST", true, "_slow_post"),
     ("put", "PUT", true, "_slow_put"),
@@ -509,7 +421,7 @@ macro_rules! raw_verbs {
                 run_verb($idx, slf, args, nargs, kwnames)
             }
         )*
-        pub(super) const RAW_VERBS: [ffi::PyCFunctionFastWithKeywords; 7] = [$($fname),*];
+        const RAW_VERBS: [ffi::PyCFunctionFastWithKeywords; 7] = [$($fname),*];
     };
 }
 
@@ -552,8 +464,8 @@ fn run_verb(
     }))
 }
 
-/// A verb's first part: the plain call sent when it applies, else the shim's `_slow_<verb>` (a Call to await
-/// inside a coroutine).
+/// A verb's first part: inside a coroutine, the call to await (`awaited`); else the plain call sent when it
+/// applies, or the shim's `_slow_<verb>`.
 fn verb<'py>(
     py: Python<'py>,
     idx: usize,
@@ -603,7 +515,21 @@ fn verb<'py>(
     if inside {
         // inside a coroutine: an awaitable call (`awaited`), which makes this very verb's call when awaited (not an
         // override of it: an override calling `super().get(...)` runs once)
-        return awaited::make(py, idx, slf, &all, npos, kwnames.as_ref()).map(Step::Done);
+        let verb = awaited::Verb {
+            name: VERBS[idx].0,
+            function: RAW_VERBS[idx],
+        };
+        let client = py.get_type::<Client>();
+        return awaited::make(
+            py,
+            verb,
+            &client,
+            slf.as_any(),
+            &all,
+            npos,
+            kwnames.as_ref(),
+        )
+        .map(Step::Done);
     }
     let positional = PyTuple::new(py, &all[..npos])?;
     let kwargs = PyDict::new(py);
@@ -645,22 +571,6 @@ unsafe extern "C" fn raw_resume(
         let completions = unsafe { Bound::from_borrowed_ptr(py, completions) };
         resume(py, completions.cast::<PyList>()?)?;
         Ok(py.None().into_bound(py))
-    }))
-}
-
-/// A `PyMethodDef` that lives for the process (Python keeps a pointer to it).
-pub(super) fn method_def(
-    name: &str,
-    meth: ffi::PyMethodDefPointer,
-    flags: std::os::raw::c_int,
-    doc: &str,
-) -> *mut ffi::PyMethodDef {
-    let leak = |s: &str| std::ffi::CString::new(s).expect("no NUL").into_raw() as *const _;
-    Box::into_raw(Box::new(ffi::PyMethodDef {
-        ml_name: leak(name),
-        ml_meth: meth,
-        ml_flags: flags,
-        ml_doc: leak(doc),
     }))
 }
 

@@ -7,6 +7,7 @@
 //! `engine::Job` (the engine runs it on tokio, never taking the GIL), a drained batch becomes Python objects
 //! (`messages`). Cross-thread data is plain Rust (see `bridge`, `engine`, `http`).
 mod awaited;
+mod cabi;
 mod call;
 pub mod callables;
 mod distributed;

@@ -9,9 +9,10 @@
 - The current task (`asyncio.current_task()`) is one per user, for its life: asyncio.timeout, TaskGroup and
   `cancel()` work on it as on a Task of its own per coroutine, but it never ends, `add_done_callback` on it never
   fires, and `asyncio.all_tasks()` does not list it.
-- A client call made in coroutine code returns a `Call` to await (`await`, `async with`). Awaited by a user's own
-  coroutine, the call is made right there, as the sync call (the greenlet parks on the engine's ticket, the loop is
-  not involved): it costs what a sync call costs. Awaited anywhere else (a task the coroutine started, e.g. by
+- A client call made in coroutine code returns a `Call` to await (`await`, `async with`); a verb's (`get`, `post`,
+  ...) is its Rust twin `_rlocust.AwaitedCall` (src/py/awaited.rs), which hands every use but the first case below
+  to a `Call`. Awaited by a user's own coroutine, the call is made right there, as the sync call (the greenlet parks
+  on the engine's ticket, the loop is not involved). Awaited anywhere else (a task the coroutine started, e.g. by
   `asyncio.gather`; code running in the loop's greenlet), it runs in a greenlet of its own (`offload`) while the
   loop goes on. Either way both clients' every feature gives the same Response and the same row, and a cancelled
   call is abandoned as a killed user's is: nothing is recorded for it.
@@ -460,7 +461,8 @@ class Call(Coroutine):
     """A client call made inside a coroutine: a coroutine (so `asyncio.create_task`, `TaskGroup.create_task` and
     `gather` take it) of what the call returns (a Response, or with catch_response=True the context manager), and an
     async context manager that enters that (a catch_response block, a `rest()` block). Nothing is sent before it
-    is awaited, as with any coroutine."""
+    is awaited, as with any coroutine. (A verb's call is `_rlocust.AwaitedCall`, which makes the call its user's
+    own coroutine awaits in Rust, as `__await__` below does, and hands any other use to one of these.)"""
 
     __slots__ = ("_args", "_cm", "_it", "_kwargs", "_method", "_self")
 

@@ -1,0 +1,135 @@
+//! The C-level pieces the client call (`call`) and the awaited call (`awaited`) share: greenlet's C API and the
+//! current greenlet, `guarded` (a C function's Rust part, errors and panics turned into the Python exception) and
+//! `into_ptr`, and `method_def` for the raw C functions Python calls.
+//!
+//! Who calls it: `call` and `awaited` only. Why raw C functions at all (not pyo3 methods): call.rs, "the C
+//! functions".
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyDict;
+
+/// `PyGreenlet_Switch(g, args, kwargs)` of greenlet's C API.
+pub(super) type SwitchFn = unsafe extern "C" fn(
+    *mut ffi::PyObject,
+    *mut ffi::PyObject,
+    *mut ffi::PyObject,
+) -> *mut ffi::PyObject;
+
+/// `PyGreenlet_GetCurrent` of greenlet's C API.
+pub(super) type GetCurrentFn = unsafe extern "C" fn() -> *mut ffi::PyObject;
+
+/// greenlet's C API (the capsule `greenlet._C_API`, as `greenlet.h` numbers it in the greenlet 3 rlocust requires),
+/// and `locust._aio`'s globals (`inside`, `Call`).
+pub(super) struct Greenlets {
+    /// `PyGreenlet_GetCurrent`: the current greenlet, a new reference.
+    pub(super) getcurrent: GetCurrentFn,
+    /// `PyGreenlet_Switch(g, args, kwargs)`: `greenlet.switch(g, *args)` without a method call.
+    pub(super) switch: SwitchFn,
+    /// `greenlet.greenlet.switch`, to tell a class that keeps it from one that overrides it.
+    pub(super) base_switch: Py<PyAny>,
+    pub(super) aio: Py<PyDict>,
+}
+
+static GREENLETS: PyOnceLock<Greenlets> = PyOnceLock::new();
+
+const GETCURRENT_NUM: usize = 4;
+const SWITCH_NUM: usize = 6;
+
+pub(super) fn greenlets(py: Python<'_>) -> PyResult<&'static Greenlets> {
+    GREENLETS.get_or_try_init(py, || {
+        // SAFETY: the capsule's pointer is greenlet's array of its C API, which lives as long as the module
+        let api = unsafe { ffi::PyCapsule_Import(c"greenlet._C_API".as_ptr(), 0) }
+            as *const *mut std::ffi::c_void;
+        if api.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        // SAFETY: the entries greenlet.h names, with the signatures it declares
+        let (getcurrent, switch) = unsafe {
+            (
+                std::mem::transmute::<*mut std::ffi::c_void, GetCurrentFn>(
+                    *api.add(GETCURRENT_NUM),
+                ),
+                std::mem::transmute::<*mut std::ffi::c_void, SwitchFn>(*api.add(SWITCH_NUM)),
+            )
+        };
+        Ok::<_, PyErr>(Greenlets {
+            getcurrent,
+            switch,
+            base_switch: py
+                .import("greenlet")?
+                .getattr("greenlet")?
+                .getattr("switch")?
+                .unbind(),
+            aio: py.import("locust._aio")?.dict().unbind(),
+        })
+    })
+}
+
+/// The current greenlet.
+pub(super) fn current(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    let g = greenlets(py)?;
+    // SAFETY: the thread is attached; a new reference (or NULL with the exception set)
+    unsafe { Bound::from_owned_ptr_or_err(py, (g.getcurrent)()) }
+}
+
+/// Run `f` for a C function called by Python: its result, or `None` with the Python exception set (an error, or a
+/// panic turned into one). Never inlined: its frame (and `f`'s, inlined here) is gone before the caller switches.
+#[inline(never)]
+pub(super) fn guarded<'py, T>(
+    py: Python<'py>,
+    f: impl FnOnce(Python<'py>) -> PyResult<T>,
+) -> Option<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(py))) {
+        Ok(Ok(v)) => Some(v),
+        Ok(Err(e)) => {
+            e.restore(py);
+            None
+        }
+        Err(_) => {
+            pyo3::panic::PanicException::new_err("rlocust: a panic in the client call").restore(py);
+            None
+        }
+    }
+}
+
+/// A C function's result: a new reference, or NULL with the exception set.
+pub(super) fn into_ptr(result: Option<Bound<'_, PyAny>>) -> *mut ffi::PyObject {
+    result.map_or(std::ptr::null_mut(), Bound::into_ptr)
+}
+
+/// A `PyMethodDef` that lives for the process (Python keeps a pointer to it).
+pub(super) fn method_def(
+    name: &str,
+    meth: ffi::PyMethodDefPointer,
+    flags: std::os::raw::c_int,
+    doc: &str,
+) -> *mut ffi::PyMethodDef {
+    let leak = |s: &str| std::ffi::CString::new(s).expect("no NUL").into_raw() as *const _;
+    Box::into_raw(Box::new(ffi::PyMethodDef {
+        ml_name: leak(name),
+        ml_meth: meth,
+        ml_flags: flags,
+        ml_doc: leak(doc),
+    }))
+}
+
+/// What a `METH_FASTCALL` C function begins with: the thread (attached: Python called it) and its `nargs`
+/// positional arguments, borrowed for the call.
+///
+/// # Safety
+/// Only from such a function, with the `args` and `nargs` Python gave it.
+pub(super) unsafe fn fastcall<'a>(
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> (Python<'a>, &'a [*mut ffi::PyObject]) {
+    // SAFETY: as the caller promises
+    unsafe {
+        let given = if nargs <= 0 || args.is_null() {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(args, nargs as usize)
+        };
+        (Python::assume_attached(), given)
+    }
+}
