@@ -18,20 +18,19 @@
 //! Tracked by the cycle collector, as a coroutine is: a call stored on its own user holds the session, which holds
 //! the user.
 //!
-//! `aio_step` is the step of a user's coroutine itself (`locust._aio.run`'s loop): the asyncio state set for it and
-//! put back, `send`/`throw` in the user's context, as one C function (no `context.run` and StopIteration).
+//! Not in the abi3 wheel (the limited API has no type slots to set): there a verb's call is the shim's `Call`.
 //!
 //! The slots and methods that may switch greenlets (the await, `send`, `__next__`, `throw`, `__aenter__`: a call is
 //! made in them, or a shim `Call`'s) are raw C functions like the verbs themselves (call.rs, "the C functions"):
 //! pyo3's wrapper must not be live across a switch. What must not happen here: the lock on the state held across a
 //! call that can switch.
+use crate::py::aio_step::{aio, aio_dict, set_aside, set_for_step};
 use crate::py::cabi;
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 /// Where an awaited call is.
@@ -64,63 +63,6 @@ pub struct AwaitedCall {
     npos: usize,
     kwnames: Option<Py<PyTuple>>,
     state: Mutex<State>,
-}
-
-/// `locust._aio`'s parts an inline call flips (all fixed once its loop exists).
-struct Aio {
-    stepping: Py<PyDict>,
-    lp: Py<PyAny>,
-    switch_out: Py<PyAny>,
-    enter_task: Py<PyAny>,
-    leave_task: Py<PyAny>,
-    set_running: Py<PyAny>,
-    /// `asyncio.events._get_running_loop`
-    running: Py<PyAny>,
-    /// `locust._aio.foreign`
-    foreign: Py<PyAny>,
-    interrupted: Py<PyType>,
-    greenlet_exit: Py<PyType>,
-}
-
-static AIO: PyOnceLock<Aio> = PyOnceLock::new();
-
-fn aio_dict(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-    Ok(cabi::greenlets(py)?.aio.bind(py).clone())
-}
-
-fn aio(py: Python<'_>) -> PyResult<&'static Aio> {
-    AIO.get_or_try_init(py, || {
-        let d = aio_dict(py)?;
-        let item = |name: &str| -> PyResult<Py<PyAny>> {
-            match d.get_item(name)? {
-                Some(v) if !v.is_none() => Ok(v.unbind()),
-                _ => Err(PyRuntimeError::new_err(format!(
-                    "locust._aio has no {name} (its loop not made)"
-                ))),
-            }
-        };
-        Ok::<_, PyErr>(Aio {
-            stepping: item("_stepping")?
-                .into_bound(py)
-                .cast_into::<PyDict>()?
-                .unbind(),
-            lp: item("loop")?,
-            switch_out: item("switch_out")?,
-            enter_task: item("_enter_task")?,
-            leave_task: item("_leave_task")?,
-            set_running: item("_set_running")?,
-            running: item("_running")?,
-            foreign: item("foreign")?,
-            interrupted: item("_Interrupted")?
-                .into_bound(py)
-                .cast_into::<PyType>()?
-                .unbind(),
-            greenlet_exit: item("GreenletExit")?
-                .into_bound(py)
-                .cast_into::<PyType>()?
-                .unbind(),
-        })
-    })
 }
 
 /// A verb: its name and its C function (`call::Client`'s).
@@ -747,169 +689,4 @@ unsafe extern "C" fn raw_await_method(
 ) -> *mut ffi::PyObject {
     // SAFETY: as `raw_await`
     unsafe { raw_await(slf) }
-}
-
-// ---- a step of a user's coroutine --------------------------------------------------------------------------------
-
-/// Before a step, and back from a call made in one: the loop running and the user's task current, the greenlet
-/// marked as stepping (`inside`, `_stepping`, its `switch_out`), as `locust._aio.run` describes. At a step's start
-/// (`begins`) the thread's running loop before it is kept as `driver.outer`, to go back to.
-fn set_for_step(
-    py: Python<'_>,
-    me: &Bound<'_, PyAny>,
-    driver: &Bound<'_, PyAny>,
-    task: &Bound<'_, PyAny>,
-    begins: bool,
-) -> PyResult<()> {
-    let a = aio(py)?;
-    if begins {
-        let mut outer = a.running.bind(py).call0()?;
-        if !outer.is_none() {
-            outer = a.foreign.bind(py).call1((outer,))?;
-        }
-        driver.setattr(intern!(py, "outer"), &outer)?;
-    }
-    let lp = a.lp.bind(py);
-    a.set_running.bind(py).call1((lp,))?;
-    a.enter_task.bind(py).call1((lp, task))?;
-    aio_dict(py)?.set_item(intern!(py, "inside"), me)?;
-    a.stepping.bind(py).set_item(me, driver)?;
-    me.setattr(intern!(py, "switch_out"), a.switch_out.bind(py))
-}
-
-/// After a step, and before a call made in one (the greenlet may park in it): all that set aside, the running loop
-/// back to the one before the step (`driver.outer`).
-fn set_aside(
-    py: Python<'_>,
-    me: &Bound<'_, PyAny>,
-    driver: &Bound<'_, PyAny>,
-    task: &Bound<'_, PyAny>,
-) -> PyResult<()> {
-    let a = aio(py)?;
-    me.setattr(intern!(py, "switch_out"), py.None())?;
-    let stepping = a.stepping.bind(py);
-    if stepping.contains(me)? {
-        stepping.del_item(me)?;
-    }
-    aio_dict(py)?.set_item(intern!(py, "inside"), py.None())?;
-    let lp = a.lp.bind(py);
-    a.leave_task.bind(py).call1((lp, task))?;
-    a.set_running
-        .bind(py)
-        .call1((driver.getattr(intern!(py, "outer"))?,))?;
-    Ok(())
-}
-
-/// `_rlocust.aio_step(me, driver, task, context, coro, error)`: one step of `coro` as `locust._aio.run` makes it
-/// (`send(None)`, or `throw(error)` when it is not None) in `context`, with the asyncio state set for it and put
-/// back after: `(True, value)` when it returned, `(False, yielded)` when it yielded; its exception raised.
-unsafe extern "C" fn raw_step(
-    _module: *mut ffi::PyObject,
-    args: *mut *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-) -> *mut ffi::PyObject {
-    // SAFETY: a METH_FASTCALL function's arguments
-    let (py, given) = unsafe { cabi::fastcall(args, nargs) };
-    let &[_, _, _, context, coro, error] = given else {
-        PyTypeError::new_err("aio_step takes 6 arguments").restore(py);
-        return std::ptr::null_mut();
-    };
-    if cabi::guarded(py, |py| {
-        // SAFETY: borrowed for the call
-        let b = |i: usize| unsafe { Bound::from_borrowed_ptr(py, given[i]) };
-        set_for_step(py, &b(0), &b(1), &b(2), true)
-    })
-    .is_none()
-    {
-        return std::ptr::null_mut();
-    }
-    let mut value: *mut ffi::PyObject = std::ptr::null_mut();
-    // SAFETY: attached; the arguments are borrowed for the call
-    let status = unsafe { send_in(context, coro, error, &mut value) };
-    into_step_result(py, given, status, value)
-}
-
-/// `coro.send(None)` (or `coro.throw(error)`) in `context`: the step itself, which may switch greenlets (a call
-/// parked in). Its own small frame, as every frame live across that switch is saved with the greenlet.
-#[inline(never)]
-unsafe fn send_in(
-    context: *mut ffi::PyObject,
-    coro: *mut ffi::PyObject,
-    error: *mut ffi::PyObject,
-    value: &mut *mut ffi::PyObject,
-) -> ffi::PySendResult {
-    // SAFETY: attached (the caller is a C function Python called); the objects are borrowed for the call
-    unsafe {
-        if ffi::PyContext_Enter(context) < 0 {
-            return ffi::PySendResult::PYGEN_ERROR;
-        }
-        let status = if error == ffi::Py_None() {
-            ffi::PyIter_Send(coro, ffi::Py_None(), value)
-        } else {
-            let py = Python::assume_attached();
-            *value = ffi::PyObject_CallMethodOneArg(coro, intern!(py, "throw").as_ptr(), error);
-            if value.is_null() {
-                ffi::PySendResult::PYGEN_ERROR
-            } else {
-                ffi::PySendResult::PYGEN_NEXT
-            }
-        };
-        // (cannot fail: the context entered above is the current one again; it leaves the error indicator alone)
-        ffi::PyContext_Exit(context);
-        status
-    }
-}
-
-#[inline(never)]
-fn into_step_result(
-    py: Python<'_>,
-    given: &[*mut ffi::PyObject],
-    status: ffi::PySendResult,
-    value: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    let out = cabi::guarded(py, |py| {
-        // SAFETY: a new reference, or NULL with the exception set (by the step)
-        let result = unsafe { Bound::from_owned_ptr_or_err(py, value) };
-        // SAFETY: the step's arguments, borrowed for its call
-        let b = |i: usize| unsafe { Bound::from_borrowed_ptr(py, given[i]) };
-        set_aside(py, &b(0), &b(1), &b(2))?;
-        let (done, value) = match (status, result) {
-            (ffi::PySendResult::PYGEN_RETURN, Ok(v)) => (true, v),
-            (_, Ok(v)) => (false, v),
-            (_, Err(e)) if e.is_instance_of::<PyStopIteration>(py) => {
-                (true, e.value(py).getattr(intern!(py, "value"))?)
-            }
-            (_, Err(e)) => return Err(e),
-        };
-        Ok(PyTuple::new(
-            py,
-            [
-                pyo3::types::PyBool::new(py, done).to_owned().into_any(),
-                value,
-            ],
-        )?
-        .into_any())
-    });
-    out.map_or(std::ptr::null_mut(), Bound::into_ptr)
-}
-
-/// `aio_step`, a function of `_rlocust`.
-pub(crate) fn add_step(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    let py = m.py();
-    let def = cabi::method_def(
-        "aio_step",
-        ffi::PyMethodDefPointer {
-            PyCFunctionFast: raw_step,
-        },
-        ffi::METH_FASTCALL,
-        "aio_step(me, driver, task, context, coro, error, /)\n--\n\nOne step of a user's coroutine (locust._aio.run): (True, value) when it returned, (False, yielded) when it yielded.",
-    );
-    // SAFETY: a builtin function of this module for a def that lives for the process
-    let func = unsafe {
-        Bound::from_owned_ptr_or_err(
-            py,
-            ffi::PyCFunction_NewEx(def, m.as_ptr(), std::ptr::null_mut()),
-        )?
-    };
-    m.add("aio_step", func)
 }

@@ -16,6 +16,7 @@
 //! (`_slow_<verb>`) unchanged. What must not happen here: a decision made after the request went out that the
 //! shim would have made before it; a lock or a `PyRef` held across a greenlet switch; any I/O.
 use crate::py::Session;
+#[cfg(not(feature = "abi3"))]
 use crate::py::awaited;
 use crate::py::cabi::{SwitchFn, current, greenlets, guarded, into_ptr, method_def};
 use crate::py::request::{self, Pairs};
@@ -512,6 +513,7 @@ fn verb<'py>(
             return Ok(parked);
         }
     }
+    #[cfg(not(feature = "abi3"))]
     if inside {
         // inside a coroutine: an awaitable call (`awaited`), which makes this very verb's call when awaited (not an
         // override of it: an override calling `super().get(...)` runs once)
@@ -537,6 +539,17 @@ fn verb<'py>(
         for (i, key) in k.iter().enumerate() {
             kwargs.set_item(key, &all[npos + i])?;
         }
+    }
+    #[cfg(feature = "abi3")]
+    if inside {
+        // (the abi3 wheel: the shim's `Call`, which makes this very verb's call when awaited)
+        let Some(call) = aio.get_item(intern!(py, "Call"))? else {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "locust._aio has no Call",
+            ));
+        };
+        let bound = py.get_type::<Client>().getattr(VERBS[idx].0)?;
+        return call.call1((bound, slf, positional, kwargs)).map(Step::Done);
     }
     slf.getattr(slow)?
         .call(positional, Some(&kwargs))
@@ -817,8 +830,8 @@ fn fast_timeouts(slf: &Bound<'_, Client>) -> PyResult<request::TimeoutArg> {
 pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<Client>()?;
+    #[cfg(not(feature = "abi3"))]
     awaited::add_class(m)?;
-    awaited::add_step(m)?;
     let cls = py.get_type::<Client>();
     for (i, (name, ..)) in VERBS.iter().enumerate() {
         let def = method_def(

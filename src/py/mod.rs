@@ -6,6 +6,8 @@
 //! Everything here runs on the hub thread with the GIL held, and only adapts: a request becomes an
 //! `engine::Job` (the engine runs it on tokio, never taking the GIL), a drained batch becomes Python objects
 //! (`messages`). Cross-thread data is plain Rust (see `bridge`, `engine`, `http`).
+mod aio_step;
+#[cfg(not(feature = "abi3"))]
 mod awaited;
 mod cabi;
 mod call;
@@ -780,6 +782,7 @@ mod stats_view;
 pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Session>()?;
     call::add_parts(m)?;
+    aio_step::add_step(m)?;
     m.add_class::<request::Request>()?;
     m.add_class::<Response>()?;
     messages::add_classes(m)?;
