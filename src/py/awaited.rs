@@ -12,8 +12,8 @@
 //! code in the loop's greenlet), `async with`, `send` or `throw` before an await, an attribute it does not have.
 //!
 //! Who calls it: `call::verb` (`make`, when `locust._aio.inside` is the current greenlet; `call` registers the
-//! class); CPython's `await` and
-//! asyncio (the slots and methods). It is registered as a `collections.abc.Coroutine`, as the shim's `Call` is.
+//! class); CPython's `await` and asyncio (the slots and methods). It is registered as a `collections.abc.Coroutine`,
+//! as the shim's `Call` is.
 //!
 //! Tracked by the cycle collector, as a coroutine is: a call stored on its own user holds the session, which holds
 //! the user.
