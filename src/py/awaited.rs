@@ -426,8 +426,7 @@ unsafe extern "C" fn raw_send(
         Send::Call(flip, (function, session, args, nargs, kwnames)) => {
             // SAFETY: attached; the session and arguments are borrowed from the object, which the caller keeps
             // alive for the call
-            let out = unsafe { function(session, args.as_ptr(), nargs, kwnames) };
-            drop(args);
+            let out = unsafe { function(session, args, nargs, kwnames) };
             cabi::guarded(py, |py| {
                 // SAFETY: a new reference or NULL with the exception set, from the verb
                 let value = unsafe { Bound::from_owned_ptr_or_err(py, out) };
@@ -449,13 +448,14 @@ unsafe extern "C" fn raw_send(
 type Arguments = (
     ffi::PyCFunctionFastWithKeywords,
     *mut ffi::PyObject,
-    Vec<*mut ffi::PyObject>,
+    *const *mut ffi::PyObject,
     ffi::Py_ssize_t,
     *mut ffi::PyObject,
 );
 
 fn arguments(this: &AwaitedCall) -> Arguments {
-    let args: Vec<*mut ffi::PyObject> = this.args.iter().map(|a| a.as_ptr()).collect();
+    // (`Py` is a transparent pointer: the boxed slice is the vectorcall's array as it is, no copy per call)
+    let args = this.args.as_ptr().cast::<*mut ffi::PyObject>();
     let kwnames = this
         .kwnames
         .as_ref()
@@ -525,76 +525,36 @@ unsafe extern "C" fn raw_send_method(
     as_iterator(py, kind, value)
 }
 
-/// `throw(...)`: the shim `Call`'s, or raised here (as into a coroutine that is not suspended in an await of its
-/// own: it ends with it).
+/// `throw(...)`: the shim `Call`'s once it has one; else raised here, and the call is done (as a coroutine not
+/// started ends with what is thrown into it, without running: nothing is sent), by `locust._aio._thrown`.
 unsafe extern "C" fn raw_throw(
     slf: *mut ffi::PyObject,
     args: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     // SAFETY: only Python calls it (METH_VARARGS: a tuple of the arguments, borrowed), with the thread attached
-    let (py, args) = unsafe { (Python::assume_attached(), args) };
-    // SAFETY: as above
-    let given: Vec<*mut ffi::PyObject> = unsafe { Bound::from_borrowed_ptr(py, args) }
-        .cast::<PyTuple>()
-        .map(|t| t.iter().map(|a| a.as_ptr()).collect())
-        .unwrap_or_default();
-    let shim = cabi::guarded(py, |py| {
+    let py = unsafe { Python::assume_attached() };
+    let to = cabi::guarded(py, |py| {
         let this = this(py, slf)?;
         let mut state = this.state.lock();
-        match std::mem::replace(&mut *state, State::Spent) {
-            State::Shim(c) => {
-                *state = State::Shim(c.clone_ref(py));
-                Ok(Some(c))
-            }
-            State::Fresh => {
-                drop(state);
-                Ok(this.shim_of(py)?)
-            }
-            _ => Ok(None),
+        if let State::Shim(c) = &*state {
+            return c.getattr(py, intern!(py, "throw"));
+        }
+        *state = State::Spent;
+        drop(state);
+        match aio_dict(py)?.get_item(intern!(py, "_thrown"))? {
+            Some(f) => Ok(f.unbind()),
+            None => Err(PyRuntimeError::new_err("locust._aio has no _thrown")),
         }
     });
-    let Some(shim) = shim else {
+    let Some(to) = to else {
         return std::ptr::null_mut();
     };
-    if let Some(c) = shim {
-        // SAFETY: attached; `c` owned here, the arguments borrowed
-        return unsafe {
-            let method = ffi::PyObject_GetAttr(c.as_ptr(), intern!(py, "throw").as_ptr());
-            drop(c.into_bound(py));
-            if method.is_null() {
-                return std::ptr::null_mut();
-            }
-            let out =
-                ffi::PyObject_Vectorcall(method, given.as_ptr(), given.len(), std::ptr::null_mut());
-            ffi::Py_DecRef(method);
-            out
-        };
+    // SAFETY: attached; `to` owned here, `args` (a tuple) borrowed; the shim's throw may switch (a raw frame)
+    unsafe {
+        let out = ffi::PyObject_Call(to.as_ptr(), args, std::ptr::null_mut());
+        drop(to.into_bound(py));
+        out
     }
-    cabi::guarded::<()>(py, |py| {
-        let Some(first) = given.first() else {
-            return Err(PyTypeError::new_err(
-                "throw expected at least 1 argument, got 0",
-            ));
-        };
-        // SAFETY: borrowed for the call
-        let typ = unsafe { Bound::from_borrowed_ptr(py, *first) };
-        let val = given
-            .get(1)
-            // SAFETY: as above
-            .map(|v| unsafe { Bound::from_borrowed_ptr(py, *v) })
-            .filter(|v| !v.is_none());
-        let exc = if typ.is_instance_of::<PyType>() {
-            match val {
-                Some(v) if v.is_instance(&typ)? => v,
-                Some(v) => typ.call1((v,))?,
-                None => typ.call0()?,
-            }
-        } else {
-            typ
-        };
-        Err(PyErr::from_value(exc))
-    });
-    std::ptr::null_mut()
 }
 
 /// `__aenter__()`: the shim `Call`'s (which makes the call as it enters what the call returns).

@@ -178,9 +178,9 @@ def test_a_verbs_call_in_coroutine_code_is_a_coroutine_to_asyncio(rlocust, targe
     t = rows(tmp_path)
     assert not [name for name in t if name.startswith("bad: ")], r.stderr[-3000:]
     for check in ("a coroutine", "awaited", "closed", "as a task", "gathered", "send by hand",
-                  "a call in a cycle is collected"):
+                  "a call in a cycle is collected", "thrown before its await"):
         assert count(t, "ok: " + check) >= 4, (check, r.stderr[-3000:])  # both clients, at least twice each
-    assert count(t, "closed: never sent") == 0
+    assert count(t, "closed: never sent") == 0 and count(t, "thrown: never sent") == 0
     assert count(t, "gathered") == 3 * count(t, "ok: gathered")
 
 

@@ -400,6 +400,11 @@ def _value(value):
     yield  # noqa: RET503 (a generator)
 
 
+def _thrown(*args):
+    """What `throw(*args)` raises from a coroutine that has not started: the exception itself, as given."""
+    return _value(None).throw(*args)
+
+
 def _pending(future):
     """An await iterator of `future`."""
     return (yield from future)
@@ -538,7 +543,11 @@ class Call(Coroutine):
         return self._iterator().send(value)
 
     def throw(self, typ, val=None, tb=None):
-        return self._iterator().throw(typ, val, tb)
+        given = (typ,) if val is None and tb is None else (typ, val, tb)  # (the 3-argument form warns on 3.12)
+        if self._it is None:  # not awaited yet: it ends with the exception, and nothing is sent
+            self._it = _SPENT
+            return _thrown(*given)
+        return self._iterator().throw(*given)
 
     def close(self):
         it = self._it

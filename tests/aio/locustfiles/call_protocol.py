@@ -1,7 +1,8 @@
 """A client verb's call made in coroutine code is a coroutine to every asyncio API, for both clients: each check's
 outcome is a request row named "ok: ..." or "bad: ...". A call closed before its await is refused and never sent;
 one handed to create_task or gather runs as a Task; `send(None)` by hand makes it and ends with StopIteration; a
-call kept in a reference cycle is collected."""
+call kept in a reference cycle is collected; an exception thrown into a call before its await ends it unsent, as a
+coroutine that has not started ends."""
 
 import asyncio
 import collections.abc
@@ -44,6 +45,18 @@ async def checks(self):
         await verdict(self, False, "send by hand")
     except StopIteration as e:
         await verdict(self, e.value.status_code == 200, "send by hand")
+
+    thrown = self.client.get("/hello", name="thrown: never sent")
+    try:
+        thrown.throw(ValueError("before its await"))
+        await verdict(self, False, "thrown before its await")
+    except ValueError as e:
+        try:
+            await thrown
+            await verdict(self, False, "thrown before its await")
+        except RuntimeError as again:  # (it ended with what was thrown: a second await is refused)
+            await verdict(self, str(e) == "before its await" and "cannot reuse" in str(again),
+                          "thrown before its await")
 
     box = Box()
     kept = self.client.get("/hello", name=box)  # never awaited: a cycle through the call's arguments
