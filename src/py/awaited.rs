@@ -285,6 +285,8 @@ enum Send {
     Call(Flip, Arguments),
     /// The future it waits on is done: the await ends with its result.
     Wait(Py<PyAny>),
+    /// A cancel is pending on the task: the call is not made, this future is yielded for it to cancel.
+    Yield(Py<PyAny>),
     Shim(Py<PyAny>),
 }
 
@@ -307,8 +309,14 @@ fn send_begins(py: Python<'_>, this: &AwaitedCall, arg: *mut ffi::PyObject) -> P
             }
             *state = State::Running;
             drop(state);
-            match flip_out(py) {
-                Ok(flip) => Ok(Send::Call(flip, arguments(this))),
+            match flip_out(py).and_then(|flip| match flip {
+                Some(flip) => Ok(Send::Call(flip, arguments(this))),
+                None => pending_future(py).map(|fut| {
+                    *this.state.lock() = State::Waiting(fut.clone_ref(py));
+                    Send::Yield(fut)
+                }),
+            }) {
+                Ok(send) => Ok(send),
                 Err(e) => {
                     *this.state.lock() = State::Spent;
                     Err(e)
@@ -334,19 +342,39 @@ fn send_begins(py: Python<'_>, this: &AwaitedCall, arg: *mut ffi::PyObject) -> P
 
 /// Before an inline call: the user's task left, the thread's running loop put back to the one before the step,
 /// `inside`, `_stepping` and `switch_out` cleared (as `locust._aio.Call.__await__` does); the call numbered for a
-/// cancel to find (`driver.inline`).
-fn flip_out(py: Python<'_>) -> PyResult<Flip> {
+/// cancel to find (`driver.inline`). None when a cancel is pending on the task (a kill, or a cancel the coroutine
+/// has not been given yet: it cancelled its own task, or dropped the future a call it stepped by hand yielded): the
+/// call is not made, as asyncio would deliver the cancel at the call's first wait.
+fn flip_out(py: Python<'_>) -> PyResult<Option<Flip>> {
     let a = aio(py)?;
     let me = cabi::current(py)?;
     let Some(driver) = a.stepping.bind(py).get_item(&me)? else {
-        return Ok(Flip(None));
+        return Ok(Some(Flip(None)));
     };
+    if driver.getattr(intern!(py, "must_cancel"))?.is_truthy()? {
+        return Ok(None);
+    }
     let task = driver.getattr(intern!(py, "task"))?;
     let seq = driver.getattr(intern!(py, "seq"))?.extract::<i64>()? + 1;
     driver.setattr(intern!(py, "seq"), seq)?;
     driver.setattr(intern!(py, "inline"), seq)?;
     set_aside(py, &me, &driver, &task)?;
-    Ok(Flip(Some((me.unbind(), driver.unbind(), task.unbind()))))
+    Ok(Some(Flip(Some((
+        me.unbind(),
+        driver.unbind(),
+        task.unbind(),
+    )))))
+}
+
+/// A future of the loop for the cancel pending on the task to cancel as `run` takes it (what a Future's await
+/// yields).
+fn pending_future(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    let fut = aio(py)?
+        .lp
+        .bind(py)
+        .call_method0(intern!(py, "create_future"))?;
+    fut.setattr(intern!(py, "_asyncio_future_blocking"), true)?;
+    Ok(fut.unbind())
 }
 
 /// After it: everything set back; a kill (GreenletExit) becomes a cancel of the task, which the coroutine sees at
@@ -380,11 +408,9 @@ fn flip_back<'py>(
     driver.setattr(intern!(py, "inline"), py.None())?;
     set_for_step(py, &me, &driver, &task, false)?;
     if ended {
-        // the cancel pending on the task cancels this future as `run` takes it
-        let fut = a.lp.bind(py).call_method0(intern!(py, "create_future"))?;
-        fut.setattr(intern!(py, "_asyncio_future_blocking"), true)?;
-        *this.state.lock() = State::Waiting(fut.clone().unbind());
-        return Ok((ffi::PySendResult::PYGEN_NEXT, fut));
+        let fut = pending_future(py)?;
+        *this.state.lock() = State::Waiting(fut.clone_ref(py));
+        return Ok((ffi::PySendResult::PYGEN_NEXT, fut.into_bound(py)));
     }
     *this.state.lock() = State::Spent;
     result.map(|v| (ffi::PySendResult::PYGEN_RETURN, v))
@@ -423,6 +449,7 @@ unsafe extern "C" fn raw_send(
             cabi::guarded(py, |py| stop_value(py, out))
         }
         Send::Wait(fut) => cabi::guarded(py, |py| future_result(py, fut)),
+        Send::Yield(fut) => Some((ffi::PySendResult::PYGEN_NEXT, fut.into_bound(py))),
         Send::Call(flip, (function, session, args, nargs, kwnames)) => {
             // SAFETY: attached; the session and arguments are borrowed from the object, which the caller keeps
             // alive for the call

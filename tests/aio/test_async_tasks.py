@@ -163,8 +163,9 @@ def test_the_current_task_of_a_users_coroutines_works_with_asyncio_timeouts_grou
     t = rows(tmp_path)
     assert not [name for name in t if name.startswith("bad: ")], r.stderr[-3000:]
     checks = ("same task for the user's life", "a task per user", "cancel count starts at 0", "not in all_tasks",
-              "timeout around a call", "timeout around a sleep", "task group", "wait_for", "self-cancel", "gather",
-              "a call awaited twice", "a raising call awaited twice")
+              "timeout around a call", "timeout around a sleep", "task group", "wait_for", "self-cancel",
+              "a call with a cancel pending", "a dropped cancel", "gather", "a call awaited twice",
+              "a raising call awaited twice")
     for check in checks:
         assert count(t, "ok: " + check) >= 6, (check, r.stderr[-3000:])  # 3 users, at least twice each
     assert count(t, "abandoned") == 0  # the calls ended by a timeout or a cancel were abandoned: no row

@@ -500,8 +500,11 @@ class Call(Coroutine):
         if driver is None:
             self._it = it = offload(self._enter if entering else self._call).__await__()
             return it
-        task = driver.task
         lp = loop
+        if driver.must_cancel:  # a cancel pending (a kill; one not delivered yet): not made, as asyncio's first wait
+            self._it = it = _pending(lp.create_future())  # would deliver it (the cancel cancels this future)
+            return it
+        task = driver.task
         driver.seq += 1
         driver.inline = driver.seq
         inside = None

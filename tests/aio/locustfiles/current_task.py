@@ -1,7 +1,9 @@
 """asyncio's task machinery around a user's own coroutines: each check's outcome is a request row named "ok: ..." or
 "bad: ...". Timeouts around an awaited call and around a sleep, a TaskGroup whose child fails while the parent waits
 in a call, wait_for, a self-cancel, the cancel count starting at 0 for every coroutine, one current task per user
-for its life, distinct between users, and not listed by asyncio.all_tasks(); a call awaited again, after it answered
+for its life, distinct between users, and not listed by asyncio.all_tasks(); a call awaited while a cancel is pending (one the
+coroutine was not given yet, as when it dropped the future a cancelled call's `send` yielded) is not sent: the cancel
+is delivered at its await, as asyncio delivers it at a call's first wait; a call awaited again, after it answered
 or after it raised, is refused as a coroutine's second await is."""
 
 import asyncio
@@ -71,6 +73,22 @@ class Checker(HttpUser):
             await self.verdict(False, "self-cancel")
         except asyncio.CancelledError:
             await self.verdict(me.uncancel() == 0, "self-cancel")
+
+        me.cancel()
+        try:
+            await self.client.get("/hello", name="bad: sent with a cancel pending")
+            await self.verdict(False, "a call with a cancel pending")
+        except asyncio.CancelledError:
+            await self.verdict(me.uncancel() == 0, "a call with a cancel pending")
+
+        try:
+            async with asyncio.timeout(0.05):
+                slow = self.client.get("/delay/400", name="abandoned")
+                slow.send(None)  # parked in the call, which the timeout ends; the future it yields is dropped
+                await self.client.get("/hello", name="bad: sent after a dropped cancel")
+            await self.verdict(False, "a dropped cancel")
+        except TimeoutError:
+            await self.verdict(True, "a dropped cancel")
 
         pages = await asyncio.gather(self.client.get("/hello", name="gathered"), self.client.get("/hello", name="gathered"))
         await self.verdict([p.status_code for p in pages] == [200, 200], "gather")
