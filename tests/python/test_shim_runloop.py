@@ -87,6 +87,71 @@ def test_weighted_random_choice(env, sleeps, run):
     assert 0.70 < counts["heavy"] / 2000 < 0.80
 
 
+def test_a_seeded_run_picks_the_tasks_random_choice_picks(env, sleeps, run):
+    # (the binary draws in Rust: the same bits of random's generator as random.choice, so seeds keep their meaning)
+    picked = []
+
+    class TS(TaskSet):
+        @task(2)
+        def x(self):
+            picked.append("x")
+
+        @task
+        def y(self):
+            picked.append("y")
+
+        @task(4)
+        def z(self):
+            picked.append("z")
+
+    class U(User):
+        wait_time = constant(0)
+
+        @task(3)
+        def a(self):
+            picked.append("a")
+
+        @task
+        def b(self):
+            picked.append("b")
+
+    for user_class, tasks in ((U, U.tasks), (type("V", (User,), {"wait_time": constant(0), "tasks": [TS]}), TS.tasks)):
+        picked.clear()
+        random.seed(2024)
+        sleeps.calls.clear()
+        sleeps.limit = 300
+        run(user_class(env))
+        same = random.Random(2024)
+        if user_class is not U:
+            same.choice(user_class.tasks)  # (the user's one task, the TaskSet, drawn first)
+        assert len(picked) == 300
+        assert picked == [same.choice(tasks).__name__ for _ in picked]
+
+
+def test_what_a_task_gives_its_taskset_is_seen_by_the_wait_after_it(env, sleeps, run):
+    later = []
+
+    class TS(TaskSet):
+        @task
+        def t(self):
+            if len(sleeps.calls) == 2:
+                self.wait_time = lambda: 7  # an instance's own wait_time, from this very wait on
+            if len(sleeps.calls) == 4:
+                self.schedule_task(TS.later_task)  # a task scheduled by hand runs next
+
+        def later_task(self):
+            later.append(len(sleeps.calls))
+
+    class U(User):
+        wait_time = constant(1)
+        tasks = [TS]
+
+    sleeps.limit = 8
+    run(U(env))
+    assert sleeps.seconds == [1, 1, 7, 7, 7, 7, 7, 7]
+    assert later == [5]
+
+
 def test_nested_tasksets_interrupt_and_reschedule(env, sleeps, run):
     log = []
 
