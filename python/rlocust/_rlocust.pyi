@@ -45,8 +45,6 @@ __all__ = [
     "drain",
     "resume",
     "set_hub",
-    "task_loop",
-    "register_task_loop",
     "flush",
     "forget",
     "activate_library",
@@ -689,16 +687,6 @@ def aio_step(me: Any, driver: Any, task: Any, context: Any, coro: Any, error: An
     """One step of a user's coroutine (`locust._aio.run`): `send(None)`, or `throw(error)` when it is not None, in
     `context` with the loop running and the user's task current, all put back after: (True, value) when it
     returned, (False, what it yielded) when it yielded."""
-
-def task_loop(taskset: Any, resumed: tuple[int, float, Any, int] | None, /) -> tuple[int, float, Any, int] | None:
-    """The passes of `TaskSet.run`'s loop that the locustfile leaves as the shim wrote them, made in Rust: None at
-    the top of one that is not; `(ticket, ...)` for the Python loop to park on a wait's timer and give back as
-    `resumed` (None when it starts). Raises what a pass raises past its reschedules. The binary's only (not in the
-    abi3 wheel)."""
-
-def register_task_loop(parts: dict[str, Any]) -> None:
-    """What `task_loop` reads of the shim (its classes, originals and the modules whose state a pass reads), given
-    once by `locust.user.task`."""
 
 def resume(completions: list[tuple[int, Any]], /) -> None:
     """Switch each greenlet parked on a drained ticket back in with its value, in order (an unknown ticket is

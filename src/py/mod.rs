@@ -19,8 +19,6 @@ pub use library::{custom_args, library_web_ui};
 mod messages;
 mod request;
 pub mod response;
-#[cfg(not(feature = "abi3"))]
-mod task_loop;
 
 use crate::bridge::{Bridge, Drained};
 use crate::engine::record::Recorder;
@@ -785,8 +783,6 @@ pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Session>()?;
     call::add_parts(m)?;
     aio_step::add_step(m)?;
-    #[cfg(not(feature = "abi3"))]
-    task_loop::add_parts(m)?;
     m.add_class::<request::Request>()?;
     m.add_class::<Response>()?;
     messages::add_classes(m)?;
