@@ -88,7 +88,8 @@ def test_weighted_random_choice(env, sleeps, run):
 
 
 def test_a_seeded_run_picks_the_tasks_random_choice_picks(env, sleeps, run):
-    # (the binary draws in Rust: the same bits of random's generator as random.choice, so seeds keep their meaning)
+    # (a loop that draws the task itself, as one in Rust would, must take the same bits of random's generator as
+    # random.choice: a seeded run then picks what Locust picks)
     picked = []
 
     class TS(TaskSet):
