@@ -1,10 +1,10 @@
 """asyncio's task machinery around a user's own coroutines: each check's outcome is a request row named "ok: ..." or
 "bad: ...". Timeouts around an awaited call and around a sleep, a TaskGroup whose child fails while the parent waits
 in a call, wait_for, a self-cancel, the cancel count starting at 0 for every coroutine, one current task per user
-for its life, distinct between users, and not listed by asyncio.all_tasks(); a call awaited while a cancel is pending (one the
-coroutine was not given yet, as when it dropped the future a cancelled call's `send` yielded) is not sent: the cancel
-is delivered at its await, as asyncio delivers it at a call's first wait; a call awaited again, after it answered
-or after it raised, is refused as a coroutine's second await is."""
+for its life, distinct between users, and not listed by asyncio.all_tasks(); a call awaited while a cancel is
+pending (one the coroutine was not given yet, as when it dropped the future a cancelled call's `send` yielded) is not
+sent: the cancel is delivered at its await, as asyncio delivers it at a call's first wait; a call awaited again,
+after it answered or after it raised, is refused as a coroutine's second await is."""
 
 import asyncio
 
