@@ -11,6 +11,12 @@ fn main() {
     {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
     }
+    // CPython's dict version tag, readable with the type's (`py::seen`): 3.11 and 3.12 keep both (3.14 drops the
+    // dict's; 3.13 may change an inline value without it).
+    println!("cargo::rustc-check-cfg=cfg(dict_version_tag)");
+    if cfg.version().major == 3 && (11..=12).contains(&cfg.version().minor) {
+        println!("cargo:rustc-cfg=dict_version_tag");
+    }
     // The version whose standard library the binary needs (`lib/pythonX.Y` under its home).
     println!(
         "cargo:rustc-env=RLOCUST_PYTHON_VERSION={}.{}",

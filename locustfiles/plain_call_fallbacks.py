@@ -125,6 +125,17 @@ class Probe(HttpUser):
         mark("instance get result", c.get("/hello").text)
         del c.get
 
+        # the session's attributes written into its __dict__ (no setattr), once it has made plain calls as it is
+        mark("plain again", c.get("/hello").text, c.get("/world").text)
+        vars(c)["auth"] = ("user", "pass")
+        mark("auth in __dict__", headers(c))
+        vars(c)["auth"] = None
+        mark("auth out of __dict__", headers(c))
+        vars(c)["request_name"] = "name in __dict__"
+        mark("request_name in __dict__", c.get("/hello").status_code, c.get("/world", name="own name").status_code)
+        vars(c)["request_name"] = None
+        mark("request_name out of __dict__", c.get("/hello").status_code)
+
         # the session's own auth, params and headers, set and then taken back (last: a session whose headers were
         # touched keeps them)
         c.auth = ("user", "pass")
@@ -135,6 +146,10 @@ class Probe(HttpUser):
         mark("session params", c.get("/echo").json().get("query"))
         c.params = {}
         mark("params removed", c.get("/echo").json().get("query"))
+        c.params["p"] = "2"  # the session's own dict, changed in place
+        mark("params set in place", c.get("/echo").json().get("query"))
+        c.params.clear()
+        mark("params cleared in place", c.get("/echo").json().get("query"))
         c.headers["X-Mid"] = "1"
         mark("session header", headers(c))
         del c.headers["X-Mid"]

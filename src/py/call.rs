@@ -8,8 +8,8 @@
 //! once (`Client._register`).
 //!
 //! A verb sends the commonest call itself, a URL (and `name=`) with nothing else on a session nobody customised
-//! (the conditions of the shim's `_plain_call`, read from the session on every call, so an attribute changed at
-//! any time is seen): the same `Request` the shim would build, the greenlet parked on its ticket here, and the
+//! (the conditions of the shim's `_plain_call`, read from the session, or known unchanged since they were read by
+//! CPython's version tags (`seen`), so an attribute changed at any time is seen): the same `Request` the shim would build, the greenlet parked on its ticket here, and the
 //! Response returned as it comes back, or handed to the shim's `finish_call` when a listener, a
 //! `catch_response`-like verdict or an escaping exception needs Python. Every other call (arguments, a subclass, a
 //! patched `request`, a coroutine's call, a URL the shim takes its own way) goes to the shim's Python verb
@@ -21,6 +21,7 @@ use crate::py::awaited;
 use crate::py::cabi::{SwitchFn, current, greenlets, guarded, into_ptr, method_def};
 use crate::py::request::{self, Pairs};
 use crate::py::response::Response;
+use crate::py::seen::{Known, Seen};
 use parking_lot::Mutex;
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
@@ -253,9 +254,21 @@ struct Flavored {
     /// base.
     plans: Mutex<Plans>,
     plans_len: std::sync::atomic::AtomicUsize,
+    /// The plans of the URLs planned last, by the URL object (a locustfile's literal is the same str on every
+    /// call): found without hashing either string.
+    recent: Mutex<[Option<Recent>; RECENT]>,
     finish_call: Py<PyAny>,
     no_context: Py<PyAny>,
 }
+
+/// A plan kept by its URL object (held, so the object is not another one at the same address).
+struct Recent {
+    url: Py<PyString>,
+    base: Py<PyAny>,
+    plan: Py<PyAny>,
+}
+
+const RECENT: usize = 8;
 
 type Plans = (
     HashMap<String, Py<PyAny>>,
@@ -291,6 +304,33 @@ impl Flavored {
         } else {
             return self.plan_fn.bind(py).call1((base, url));
         };
+        let slot = (url.as_ptr() as usize >> 4) % RECENT;
+        {
+            let recent = self.recent.lock();
+            if let Some(r) = &recent[slot]
+                && r.url.as_ptr() == url.as_ptr()
+                && same_base(r.base.bind(py), base, key)
+            {
+                return Ok(r.plan.bind(py).clone());
+            }
+        }
+        let planned = self.plan_by_text(base, url, key)?;
+        self.recent.lock()[slot] = Some(Recent {
+            url: url.clone().unbind(),
+            base: base.clone().unbind(),
+            plan: planned.clone().unbind(),
+        });
+        Ok(planned)
+    }
+
+    /// What `plan_fn(base, url)` gives, kept by the strings' text (`key`: the base's, None for a base of None).
+    fn plan_by_text<'py>(
+        &self,
+        base: &Bound<'py, PyAny>,
+        url: &Bound<'py, PyString>,
+        key: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = base.py();
         let u = url.to_str()?;
         {
             let plans = self.plans.lock();
@@ -323,11 +363,25 @@ impl Flavored {
     }
 }
 
+/// Whether a kept plan's base is `base` (whose text is `key`, None for None): the same object, or a str of the
+/// same text.
+fn same_base(kept: &Bound<'_, PyAny>, base: &Bound<'_, PyAny>, key: Option<&str>) -> bool {
+    if kept.is(base) {
+        return true;
+    }
+    match (kept.cast_exact::<PyString>(), key) {
+        (Ok(k), Some(b)) => k.to_str().is_ok_and(|k| k == b),
+        _ => false,
+    }
+}
+
 /// The base class of the shim's HTTP clients (see the module's header). A subclass binds its engine session with
 /// `_bind`; until then (or for a class never registered) every verb is the shim's Python one.
 #[pyclass(subclass, frozen, module = "_rlocust", name = "Client")]
 pub struct Client {
     core: OnceLock<Py<Session>>,
+    /// What the plain call read from this session, while it stays as it was (`seen`).
+    seen: Seen,
 }
 
 #[pymethods]
@@ -337,6 +391,7 @@ impl Client {
     fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
         Client {
             core: OnceLock::new(),
+            seen: Seen::default(),
         }
     }
 
@@ -375,6 +430,7 @@ impl Client {
                 plan_fn,
                 plans: Mutex::new(Default::default()),
                 plans_len: Default::default(),
+                recent: Mutex::new(Default::default()),
                 finish_call,
                 no_context,
             },
@@ -597,6 +653,14 @@ fn is_bool(obj: &Bound<'_, PyAny>, value: bool) -> bool {
     obj.as_ptr() == pyo3::types::PyBool::new(obj.py(), value).as_ptr()
 }
 
+/// The handler list last looked at by [`has_user_listeners`], its handlers then (held, so an object at the same
+/// address is the same object), and the answer: a list whose items are those same objects gives it again.
+type LastListeners = Option<(Py<PyList>, Vec<Py<PyAny>>, bool)>;
+
+thread_local! {
+    static LISTENERS: std::cell::RefCell<LastListeners> = const { std::cell::RefCell::new(None) };
+}
+
 /// Whether `hook` (a session's `request_event`) has listeners besides rlocust's own (`has_user_listeners`).
 fn has_user_listeners(hook: &Bound<'_, PyAny>) -> PyResult<bool> {
     let py = hook.py();
@@ -605,6 +669,34 @@ fn has_user_listeners(hook: &Bound<'_, PyAny>) -> PyResult<bool> {
         Err(e) if e.is_instance_of::<pyo3::exceptions::PyAttributeError>(py) => return Ok(true),
         Err(e) => return Err(e),
     };
+    let Ok(list) = handlers.cast_exact::<PyList>() else {
+        return listeners_among(&handlers);
+    };
+    let known = LISTENERS.with_borrow(|last| match last {
+        Some((l, items, answer))
+            if l.as_ptr() == list.as_ptr()
+                && items.len() == list.len()
+                && items
+                    .iter()
+                    .zip(list.iter())
+                    .all(|(a, b)| a.as_ptr() == b.as_ptr()) =>
+        {
+            Some(*answer)
+        }
+        _ => None,
+    });
+    if let Some(answer) = known {
+        return Ok(answer);
+    }
+    let answer = listeners_among(&handlers)?;
+    let items: Vec<Py<PyAny>> = list.iter().map(Bound::unbind).collect();
+    LISTENERS.set(Some((list.clone().unbind(), items, answer)));
+    Ok(answer)
+}
+
+/// Whether `handlers` holds a listener besides rlocust's own.
+fn listeners_among(handlers: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = handlers.py();
     for h in handlers.try_iter()? {
         let h = h?;
         let builtin = match h.getattr(intern!(py, "_rlocust_builtin")) {
@@ -642,44 +734,38 @@ fn plain<'py>(
         _ => return Ok(None),
     };
     let fl = if fast { FAST.get(py) } else { HTTP.get(py) }.expect("matched above");
-    if !cls
-        .getattr(intern!(py, "request"))?
-        .is(fl.plain_request.bind(py))
+    let known = if fast {
+        None
+    } else {
+        slf.get().seen.known(slf.as_any())
+    };
+    // (a kept reading stands for the class's `request` too: the class's tag covers it)
+    if known.is_none()
+        && !cls
+            .getattr(intern!(py, "request"))?
+            .is(fl.plain_request.bind(py))
     {
         return Ok(None);
     }
     let get = |attr: &Bound<'py, PyString>| slf.getattr(attr);
-    let request_event = get(intern!(py, "request_event"))?;
-    let (req, reported) = if !fast {
-        // `HttpSession._plain_call`'s conditions: no headers, params, hooks, proxies, auth, mounts, TLS files or
-        // streaming set, the environment not trusted
-        if !is_bool(&get(intern!(py, "trust_env"))?, false)
-            || !get(intern!(py, "_headers"))?.is_none()
-            || !get(intern!(py, "_hooks"))?.is_none()
-            || truthy(&get(intern!(py, "_params"))?)?
-            || truthy(&get(intern!(py, "_proxies"))?)?
-            || truthy(&get(intern!(py, "auth"))?)?
-            || truthy(&get(intern!(py, "_mounts"))?)?
-            || truthy(&get(intern!(py, "stream"))?)?
-            || !is_bool(&get(intern!(py, "verify"))?, true)
-            || !get(intern!(py, "cert"))?.is_none()
-        {
+    let (req, reported, request_event) = if !fast {
+        let name_given = name.as_ref().is_some_and(|n| !n.is_none());
+        let Some(known) = known.map_or_else(|| read_plain(slf, name_given), |k| Ok(Some(k)))?
+        else {
             return Ok(None);
-        }
-        let sent = fl.plan(&get(intern!(py, "base_url"))?, url)?;
+        };
+        let sent = fl.plan(&known.base_url, url)?;
         let Ok(sent) = sent.cast_into_exact::<PyString>() else {
             return Ok(None);
         };
         let name = match name {
             Some(n) if !n.is_none() => n,
-            _ => get(intern!(py, "request_name"))?,
+            _ => known.request_name,
         };
         let Ok(name) = name.extract::<Option<String>>() else {
             return Ok(None);
         };
-        let Ok(max_redirects) = get(intern!(py, "max_redirects"))?.extract::<u32>() else {
-            return Ok(None);
-        };
+        let request_event = known.request_event;
         let listeners = has_user_listeners(&request_event)?;
         let req = request::Request {
             method: method.to_string(),
@@ -689,11 +775,12 @@ fn plain<'py>(
             allow_redirects: http_redirects,
             verify: true,
             record: !listeners,
-            max_redirects,
+            max_redirects: known.max_redirects,
             ..Default::default()
         };
-        (req, sent.into_any())
+        (req, sent.into_any(), request_event)
     } else {
+        let request_event = get(intern!(py, "request_event"))?;
         // `FastHttpSession._plain_call`'s: no default headers, no credentials
         if truthy(&get(intern!(py, "default_headers"))?)?
             || truthy(&get(intern!(py, "auth_header"))?)?
@@ -746,7 +833,7 @@ fn plain<'py>(
             proxy,
             ..Default::default()
         };
-        (req, built)
+        (req, built, request_event)
     };
     let listeners = !req.record;
     let sent = core.borrow(py).submit(py, req);
@@ -766,6 +853,81 @@ fn plain<'py>(
         listeners,
     };
     Ok(Some(Step::Park(parking, after)))
+}
+
+/// `HttpSession._plain_call`'s conditions read from the session (no headers, params, hooks, proxies, auth, mounts,
+/// TLS files or streaming set, the environment not trusted, a `max_redirects` Python can read as a count), and the
+/// values a plain call uses; None when the shim's verb must make the call. What it read is kept on the session
+/// (`seen`) when it may be.
+fn read_plain<'py>(slf: &Bound<'py, Client>, name_given: bool) -> PyResult<Option<Known<'py>>> {
+    let py = slf.py();
+    let before = Seen::before(slf.as_any());
+    // (read in `_plain_call`'s order, each only when the ones before it allow the plain call)
+    let names = [
+        intern!(py, "request_event"),
+        intern!(py, "trust_env"),
+        intern!(py, "_headers"),
+        intern!(py, "_hooks"),
+        intern!(py, "_params"),
+        intern!(py, "_proxies"),
+        intern!(py, "auth"),
+        intern!(py, "_mounts"),
+        intern!(py, "stream"),
+        intern!(py, "verify"),
+        intern!(py, "cert"),
+        intern!(py, "base_url"),
+        intern!(py, "max_redirects"),
+        intern!(py, "request_name"),
+    ];
+    let get = |i: usize| slf.getattr(names[i]);
+    let request_event = get(0)?;
+    if !is_bool(&get(1)?, false) || !get(2)?.is_none() || !get(3)?.is_none() {
+        return Ok(None);
+    }
+    // the conditions whose value a change in place could make true
+    let mut in_place = Vec::with_capacity(5);
+    for i in 4..9 {
+        let v = get(i)?;
+        if truthy(&v)? {
+            return Ok(None);
+        }
+        in_place.push(v);
+    }
+    if !is_bool(&get(9)?, true) || !get(10)?.is_none() {
+        return Ok(None);
+    }
+    let base_url = get(11)?;
+    let max_redirects = get(12)?;
+    let Ok(count) = max_redirects.extract::<u32>() else {
+        return Ok(None);
+    };
+    // (`request_name` is read only when the call has no name of its own, as `_plain_call` reads it)
+    let request_name = match get(13) {
+        Ok(v) => Some(v),
+        Err(e) if !name_given => return Err(e),
+        Err(_) => None,
+    };
+    let known = Known {
+        base_url,
+        request_name: request_name
+            .clone()
+            .unwrap_or_else(|| py.None().into_bound(py)),
+        request_event,
+        max_redirects: count,
+    };
+    // kept only as plain values: an int's count, a str or None for the base and the name
+    let settled = |v: &Bound<'_, PyAny>| v.is_none() || v.is_exact_instance_of::<PyString>();
+    if request_name.is_some()
+        && max_redirects.is_exact_instance_of::<pyo3::types::PyInt>()
+        && settled(&known.base_url)
+        && settled(&known.request_name)
+    {
+        let in_place: Vec<&Bound<'py, PyAny>> = in_place.iter().collect();
+        slf.get()
+            .seen
+            .keep(slf.as_any(), before, &names, &in_place, &known);
+    }
+    Ok(Some(known))
 }
 
 /// What a plain call does with its response once its greenlet is resumed.

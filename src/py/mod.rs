@@ -19,6 +19,7 @@ pub use library::{custom_args, library_web_ui};
 mod messages;
 mod request;
 pub mod response;
+mod seen;
 
 use crate::bridge::{Bridge, Drained};
 use crate::engine::record::Recorder;
