@@ -7,14 +7,14 @@
 //! `resume` runs in its `_on_wake`, `set_hub` when it starts); the shim's client modules register their classes
 //! once (`Client._register`).
 //!
-//! A verb sends the commonest call itself, a URL (and `name=`) with nothing else on a session nobody customised
-//! (the conditions of the shim's `_plain_call`, read from the session, or known unchanged since they were read by
-//! CPython's version tags (`seen`), so an attribute changed at any time is seen): the same `Request` the shim would build, the greenlet parked on its ticket here, and the
-//! Response returned as it comes back, or handed to the shim's `finish_call` when a listener, a
-//! `catch_response`-like verdict or an escaping exception needs Python. Every other call (arguments, a subclass, a
-//! patched `request`, a coroutine's call, a URL the shim takes its own way) goes to the shim's Python verb
-//! (`_slow_<verb>`) unchanged. What must not happen here: a decision made after the request went out that the
-//! shim would have made before it; a lock or a `PyRef` held across a greenlet switch; any I/O.
+//! A verb sends the commonest call itself, a URL (and `name=`) with nothing else on a session nobody customised (the
+//! conditions of the shim's `_plain_call`, read from the session, or known unchanged since they were read by CPython's
+//! version tags (`seen`), so an attribute changed at any time is seen): the same `Request` the shim would build, the
+//! greenlet parked on its ticket here, and the Response returned as it comes back, or handed to the shim's
+//! `finish_call` when a listener, a `catch_response`-like verdict or an escaping exception needs Python. Every other
+//! call (arguments, a subclass, a patched `request`, a coroutine's call, a URL the shim takes its own way) goes to the
+//! shim's Python verb (`_slow_<verb>`) unchanged. What must not happen here: a decision made after the request went out
+//! that the shim would have made before it; a lock or a `PyRef` held across a greenlet switch; any I/O.
 use crate::py::Session;
 #[cfg(not(feature = "abi3"))]
 use crate::py::awaited;
