@@ -87,9 +87,12 @@ def test_a_streaming_locustfile_gets_its_stream_metrics_in_every_file(rlocust, l
     assert int(rows[("itl", "chat")]["Count"]) == completed * (CHAT_TOKENS - 1)
     assert rows[("output_tokens", "chat")]["Min"] == rows[("output_tokens", "chat")]["Max"] == str(CHAT_TOKENS)
     assert rows[("ttft", "chat")]["Unit"] == "ms" and rows[("output_tokens", "chat")]["Unit"] == "tokens"
-    # timed at the wire: the server's own stamps, to within the tolerance of loopback and a histogram bucket
+    # timed at the wire: the server's own stamps, to within the tolerance of loopback and a histogram bucket. The
+    # client's interval (its request written to the first token read) holds the server's (the request read by the
+    # server's task to the token written), so it is never shorter; it is longer by what the server's task waited to
+    # run, which on a full machine (make test's two lanes on two cores) has been 3.9 ms
     ttft_p50 = float(rows[("ttft", "chat")]["50%"])
-    assert abs(ttft_p50 - server["ttft_ms"]["p50"]) < 3, (ttft_p50, server)
+    assert -1 < ttft_p50 - server["ttft_ms"]["p50"] < 6, (ttft_p50, server)
     itl_p50 = float(rows[("itl", "chat")]["50%"])
     assert abs(itl_p50 - server["itl_ms"]["p50"]) < 1.5, (itl_p50, server)
     tpot = float(rows[("tpot", "chat")]["50%"])
