@@ -171,13 +171,15 @@ TEST_LANE := test-python test-lib test-locust-e2e test-web test-dist test-otel t
 # one target after another, each timed, all of them run (the exit code says whether any failed). Each one's output
 # is kept in .test-logs/TARGET.log, and a suite that passed must also show that it ran (scripts/suite_guard.py: its
 # runners' closing lines, no zero-test run, no "NOT RUN", no skip for a missing input); what the guard notes (a
-# suite skipped on purpose, an allowed skip) goes to .test-logs/summary.txt, which `make test` prints at its end.
+# suite skipped on purpose, an allowed skip) goes to .test-logs/summary.txt, which `make test` prints at its end,
+# followed by the last lines of each failed suite's log (CI keeps only the end of the output).
 TEST_LOGS := .test-logs
 run_timed = fail=""; mkdir -p $(TEST_LOGS); for t in $(1); do s=$$(date +%s); \
 	{ $(MAKE) --no-print-directory -j1 $$t 2>&1; echo $$? > $(TEST_LOGS)/$$t.rc; } | tee $(TEST_LOGS)/$$t.log; \
 	if [ "$$(cat $(TEST_LOGS)/$$t.rc)" != 0 ]; then fail="$$fail $$t"; \
 	elif ! $(VPY) scripts/suite_guard.py $$t $(TEST_LOGS)/$$t.log --summary $(TEST_LOGS)/summary.txt; then \
 	fail="$$fail $$t"; fi; \
+	case " $$fail " in *" $$t "*) echo $$t >> $(TEST_LOGS)/failed.txt;; esac; \
 	echo "== $$t: $$(( $$(date +%s) - s )) s$${fail:+ (failed so far:$$fail)}"; done; test -z "$$fail"
 
 # (tests/deploy's Debian base image is made in the background meanwhile: it needs no build, mostly waits on
@@ -187,7 +189,10 @@ test: tools deps $(ORACLE)/bin/locust $(ORACLE_PLUGINS)/bin/locust
 	@rm -rf $(TEST_LOGS); s=$$(date +%s); rc=0; { $(call run_timed,$(TEST_COMPILE)); } || rc=1; \
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-lane-diff test-lane-rest || rc=1; \
 	echo "== make test: $$(( $$(date +%s) - s )) s, $$([ $$rc = 0 ] && echo passed || echo FAILED)"; \
-	if [ -s $(TEST_LOGS)/summary.txt ]; then sed 's/^/   /' $(TEST_LOGS)/summary.txt; fi; exit $$rc
+	if [ -s $(TEST_LOGS)/summary.txt ]; then sed 's/^/   /' $(TEST_LOGS)/summary.txt; fi; \
+	if [ -s $(TEST_LOGS)/failed.txt ]; then for t in $$(cat $(TEST_LOGS)/failed.txt); do \
+	echo "== $$t FAILED; the end of $(TEST_LOGS)/$$t.log:"; tail -n 60 $(TEST_LOGS)/$$t.log | sed 's/^/   | /'; done; fi; \
+	exit $$rc
 
 test-lane-diff:
 	@$(call run_timed,$(TEST_LANE_DIFF))
