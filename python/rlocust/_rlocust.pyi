@@ -688,13 +688,13 @@ def aio_step(me: Any, driver: Any, task: Any, context: Any, coro: Any, error: An
     `context` with the loop running and the user's task current, all put back after: (True, value) when it
     returned, (False, what it yielded) when it yielded."""
 
-def resume(completions: list[tuple[int, Any]], /) -> None:
-    """Switch each greenlet parked on a drained ticket back in with its value, in order (an unknown ticket is
-    forgotten)."""
+def resume() -> None:
+    """Switch each greenlet parked on a ticket of the last `drain` back in with its value (a Response, a streamed
+    body's piece, or None for a wait that is over), in order (an unknown ticket is forgotten)."""
 
-def drain() -> tuple[list[tuple[int, Response]], list[_Command]]:
-    """Everything queued since the last call: (ticket, Response) per finished call, and the runner's commands,
-    each list in the order it was queued."""
+def drain() -> list[_Command]:
+    """Everything queued since the last call: the runner's commands are returned in the order they were queued;
+    the finished calls, streamed pieces and waits are kept for `resume`."""
 
 def ack(id: int, ok: bool = True) -> None:
     """Acknowledge command `id` once it is done (`ok=False` only when a spawn failed); exactly once per command."""

@@ -15,6 +15,7 @@
 //! call (arguments, a subclass, a patched `request`, a coroutine's call, a URL the shim takes its own way) goes to the
 //! shim's Python verb (`_slow_<verb>`) unchanged. What must not happen here: a decision made after the request went out
 //! that the shim would have made before it; a lock or a `PyRef` held across a greenlet switch; any I/O.
+use crate::bridge::Drained;
 use crate::py::Session;
 #[cfg(not(feature = "abi3"))]
 use crate::py::awaited;
@@ -208,35 +209,107 @@ fn resumed<'py>(
     }
 }
 
-/// The hub's resume loop: each `(ticket, value)` of a drain switched into the greenlet parked on it, in order; a
-/// ticket nobody waits for any more (its user was killed) is forgotten. An exception a switch raises ends the
-/// loop, as the Python loop did.
-fn resume(py: Python<'_>, completions: &Bound<'_, PyList>) -> PyResult<()> {
-    let switch = intern!(py, "switch");
-    for item in completions.iter() {
-        let pair = item.cast::<PyTuple>()?;
-        let ticket: u64 = pair.get_item(0)?.extract()?;
-        let parked = PENDING.lock().remove(&ticket);
-        match parked {
-            Some(g) => {
-                let g = g.into_bound(py);
-                if plain_greenlet(&g)? {
-                    let args = PyTuple::new(py, [pair.get_item(1)?])?;
-                    // SAFETY: attached; `g` is a greenlet (it passed `plain_greenlet`); a new reference or
-                    // NULL with the exception set
-                    let back = unsafe {
-                        (greenlets(py)?.switch)(g.as_ptr(), args.as_ptr(), std::ptr::null_mut())
-                    };
-                    // SAFETY: as above
-                    drop(unsafe { Bound::from_owned_ptr_or_err(py, back) }?);
-                } else {
-                    g.call_method1(switch, (pair.get_item(1)?,))?;
-                }
+/// The hub's batch, between `drain` (`py::drain`: taken from the bridge, its commands handed to Python) and
+/// `resume` (the users its completions, streamed pieces and waits are for, switched back in). Hub thread only;
+/// never locked across a switch. Its buffers go back and forth with the bridge's, so a steady run allocates none.
+pub(super) static BATCH: Mutex<Drained> = Mutex::new(Drained::new());
+
+/// The hub's resume loop: the greenlet parked on each ticket of the batch `drain` took switched back in with its
+/// value, in the bridge's order (completions, then streamed pieces, then waits that are over), with no Python
+/// object made for the pairs; a ticket nobody waits for any more (its user was killed) is forgotten. An exception a
+/// switch raises ends the loop, and what it had not resumed yet comes first in the next one.
+fn resume(py: Python<'_>) -> PyResult<()> {
+    let mut mine = Drained::new();
+    {
+        let mut batch = BATCH.lock();
+        std::mem::swap(&mut mine.completions, &mut batch.completions);
+        std::mem::swap(&mut mine.pieces, &mut batch.pieces);
+        std::mem::swap(&mut mine.wakes, &mut batch.wakes);
+    }
+    let result = resume_all(py, &mut mine);
+    let mut batch = BATCH.lock();
+    give_back(&mut batch.completions, &mut mine.completions);
+    give_back(&mut batch.pieces, &mut mine.pieces);
+    give_back(&mut batch.wakes, &mut mine.wakes);
+    result
+}
+
+/// Put `mine` (what a resume left, and its buffer) back in front of `batch`.
+fn give_back<T>(batch: &mut Vec<T>, mine: &mut Vec<T>) {
+    if !batch.is_empty() {
+        mine.append(batch);
+    }
+    std::mem::swap(batch, mine);
+}
+
+/// Each item of `mine` resumed in order; on an error, the items after the failed one stay in `mine`.
+fn resume_all(py: Python<'_>, mine: &mut Drained) -> PyResult<()> {
+    let mut completions = mine.completions.drain(..);
+    while let Some(c) = completions.next() {
+        // (the table is unlocked before the switch: the greenlet parks again in it)
+        let parked = PENDING.lock().remove(&c.ticket);
+        if let Some(g) = parked {
+            let value = Bound::new(py, Response::from_completed(*c.done))?.into_any();
+            if let Err(e) = switch_in(py, g, value) {
+                let rest: Vec<_> = completions.collect();
+                mine.completions.extend(rest);
+                return Err(e);
             }
-            None => {
-                crate::py::core()?.bridge.take_abandoned(ticket);
-            }
+        } else {
+            crate::py::core()?.bridge.take_abandoned(c.ticket);
         }
+    }
+    drop(completions);
+    // a streamed body's piece goes to its reader like a completion: bytes, None at the end, or the exception
+    let mut pieces = mine.pieces.drain(..);
+    while let Some(p) = pieces.next() {
+        let parked = PENDING.lock().remove(&p.ticket);
+        let Some(g) = parked else {
+            crate::py::core()?.bridge.take_abandoned(p.ticket);
+            continue;
+        };
+        let value = match p.data {
+            Ok(Some(b)) => pyo3::types::PyBytes::new(py, &b).into_any(),
+            Ok(None) => py.None().into_bound(py),
+            Err(e) => crate::py::response::exc_to_py(py, &e)?.into_bound(py),
+        };
+        if let Err(e) = switch_in(py, g, value) {
+            let rest: Vec<_> = pieces.collect();
+            mine.pieces.extend(rest);
+            return Err(e);
+        }
+    }
+    drop(pieces);
+    // a user whose wait is over is resumed like one whose response came, with None
+    let mut wakes = mine.wakes.drain(..);
+    while let Some(ticket) = wakes.next() {
+        let parked = PENDING.lock().remove(&ticket);
+        let Some(g) = parked else {
+            crate::py::core()?.bridge.take_abandoned(ticket);
+            continue;
+        };
+        if let Err(e) = switch_in(py, g, py.None().into_bound(py)) {
+            let rest: Vec<_> = wakes.collect();
+            mine.wakes.extend(rest);
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// Switch the parked greenlet `g` back in with `value`, by greenlet's own switch when its class allows.
+fn switch_in(py: Python<'_>, g: Py<PyAny>, value: Bound<'_, PyAny>) -> PyResult<()> {
+    let g = g.into_bound(py);
+    if plain_greenlet(&g)? {
+        let args = PyTuple::new(py, [value])?;
+        // SAFETY: attached; `g` is a greenlet (it passed `plain_greenlet`); a new reference or NULL with the
+        // exception set
+        let back =
+            unsafe { (greenlets(py)?.switch)(g.as_ptr(), args.as_ptr(), std::ptr::null_mut()) };
+        // SAFETY: as above
+        drop(unsafe { Bound::from_owned_ptr_or_err(py, back) }?);
+    } else {
+        g.call_method1(intern!(py, "switch"), (value,))?;
     }
     Ok(())
 }
@@ -631,14 +704,12 @@ unsafe extern "C" fn raw_park(
 
 unsafe extern "C" fn raw_resume(
     _module: *mut ffi::PyObject,
-    completions: *mut ffi::PyObject,
+    _none: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     // SAFETY: only Python calls it, with the thread attached
     let py = unsafe { Python::assume_attached() };
     into_ptr(guarded(py, |py| {
-        // SAFETY: METH_O: one borrowed argument
-        let completions = unsafe { Bound::from_borrowed_ptr(py, completions) };
-        resume(py, completions.cast::<PyList>()?)?;
+        resume(py)?;
         Ok(py.None().into_bound(py))
     }))
 }
@@ -1012,25 +1083,22 @@ pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
         };
         cls.setattr(*name, descr)?;
     }
-    let functions: [(&str, ffi::PyCFunction, &str); 2] = [
+    let functions: [(&str, ffi::PyCFunction, i32, &str); 2] = [
         (
             "park",
             raw_park,
+            ffi::METH_O,
             "park($module, ticket, /)\n--\n\n`locust._hub.wait`: park the current greenlet until the call `ticket` completes; returns its Response (None for a timer's ticket, a piece for a stream's). A kill while parked abandons the call and raises here.",
         ),
         (
             "resume",
             raw_resume,
-            "resume($module, completions, /)\n--\n\nSwitch each greenlet parked on a drained `(ticket, value)` back in with its value, in order (an unknown ticket is forgotten).",
+            ffi::METH_NOARGS,
+            "resume($module, /)\n--\n\nSwitch each greenlet parked on a ticket of the last drain back in with its value (a Response, a streamed piece, or None for a wait), in order (an unknown ticket is forgotten).",
         ),
     ];
-    for (name, f, doc) in functions {
-        let def = method_def(
-            name,
-            ffi::PyMethodDefPointer { PyCFunction: f },
-            ffi::METH_O,
-            doc,
-        );
+    for (name, f, flags, doc) in functions {
+        let def = method_def(name, ffi::PyMethodDefPointer { PyCFunction: f }, flags, doc);
         // SAFETY: a builtin function of this module for a def that lives for the process
         let func = unsafe {
             Bound::from_owned_ptr_or_err(

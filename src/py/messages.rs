@@ -1,14 +1,13 @@
-//! The bridge's messages as Python sees them: `drain()` returns `(completions, commands)`, where completions
-//! are `(ticket, Response)` pairs and commands are the frozen classes [`Spawn`], [`Stop`], [`Fire`], [`Web`], [`WebRequest`] and [`Quit`].
+//! The bridge's messages as Python sees them: `drain()` returns the batch's commands, the frozen classes [`Spawn`],
+//! [`Stop`], [`Fire`], [`Web`], [`WebRequest`], [`Quit`] and [`DistMessage`]. (The batch's completions never
+//! become a Python list: `resume` in `call.rs` takes them from the batch and makes each one's `Response`.)
 //!
 //! Built on the hub thread with the GIL held, from the plain-Rust messages of `bridge` (see its invariants: one
 //! drain takes everything queued; completions and commands each keep their push order; the hub acknowledges
-//! every command by its `id` once it is done). Commands are rare (a few per second); completions are the hot
-//! path, so they stay one tuple each, as cheap to unpack as anything Python has.
-use crate::bridge::{Arg, Command, Drained, IssuedCommand, StopWhat};
-use crate::py::response::Response;
+//! every command by its `id` once it is done).
+use crate::bridge::{Arg, Command, IssuedCommand, StopWhat};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
 /// Start `count` users of the class named `class_name`.
 #[pyclass(frozen, module = "_rlocust", get_all)]
@@ -355,33 +354,16 @@ fn dist_message(
     .into_any())
 }
 
-/// `(completions, commands)` of one drain, emptying `batch` (its buffers are kept for the next drain).
-pub fn drained_to_py<'py>(py: Python<'py>, batch: &mut Drained) -> PyResult<Bound<'py, PyTuple>> {
-    let completions = PyList::new(
-        py,
-        batch
-            .completions
-            .drain(..)
-            .map(|c| (c.ticket, Response::from_completed(*c.done))),
-    )?;
-    // a streamed body's piece goes to its reader like a completion: bytes, None at the end, or the exception
-    for p in batch.pieces.drain(..) {
-        let value = match p.data {
-            Ok(Some(b)) => PyBytes::new(py, &b).into_any().unbind(),
-            Ok(None) => py.None(),
-            Err(e) => crate::py::response::exc_to_py(py, &e)?,
-        };
-        completions.append((p.ticket, value))?;
+/// The commands of one drain as Python objects, in order, emptying `commands` (its buffer is kept).
+pub fn commands_to_py<'py>(
+    py: Python<'py>,
+    commands: &mut Vec<IssuedCommand>,
+) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for issued in commands.drain(..) {
+        list.append(command_object(py, issued)?)?;
     }
-    // a user whose wait is over is resumed like one whose response came, with None
-    for ticket in batch.wakes.drain(..) {
-        completions.append((ticket, py.None()))?;
-    }
-    let commands = PyList::empty(py);
-    for issued in batch.commands.drain(..) {
-        commands.append(command_object(py, issued)?)?;
-    }
-    PyTuple::new(py, [completions.into_any(), commands.into_any()])
+    Ok(list)
 }
 
 pub fn add_classes(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -21,7 +21,7 @@ mod request;
 pub mod response;
 mod seen;
 
-use crate::bridge::{Bridge, Drained};
+use crate::bridge::Bridge;
 use crate::engine::record::Recorder;
 use crate::engine::{Job, Submitter};
 use crate::http::{self, CallMeta, Engine, Flavor, RequestSpec, UserClient};
@@ -30,7 +30,7 @@ use crate::stats::RequestStats;
 use bytes::Bytes;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::PyList;
 use response::Response;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -369,22 +369,22 @@ fn wake_fd() -> PyResult<i32> {
     Ok(core()?.bridge.fd())
 }
 
-/// Everything queued for the hub since the last call, as `(completions, commands)`: `(ticket, Response)` for
-/// each finished HTTP call and a `Spawn`/`Stop`/`Fire`/`Web`/`WebRequest`/`Quit` for each command, each list in push order
-/// (see `bridge` for what is and is not ordered). Hub thread only.
+/// Everything queued for the hub since the last call: its commands are returned (a `Spawn`/`Stop`/`Fire`/`Web`/
+/// `WebRequest`/`Quit`/`DistMessage` each, in push order), and its finished calls, streamed pieces and waits that
+/// are over are kept for `resume`, which switches their users back in (see `bridge` for what is and is not ordered).
+/// Hub thread only.
 #[pyfunction]
-fn drain(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
-    /// The hub's reused buffers (swapped with the bridge's on each drain; only the hub thread drains).
-    static BATCH: parking_lot::Mutex<Drained> = parking_lot::Mutex::new(Drained::new());
+fn drain(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
     let bridge = &core()?.bridge;
-    let mut batch = BATCH.lock();
+    let mut batch = call::BATCH.lock();
+    let before = batch.completions.len();
     bridge.drain_into(&mut batch);
-    crate::stats::in_flight::returned(batch.completions.len() as u64);
+    crate::stats::in_flight::returned((batch.completions.len() - before) as u64);
     if let Some((waited, count)) = batch.waited.take() {
         crate::engine::record::hub_late(waited, count);
     }
     crate::engine::return_freed_memory();
-    messages::drained_to_py(py, &mut batch)
+    messages::commands_to_py(py, &mut batch.commands)
 }
 
 /// A ticket the hub's drain returns (with `None`) `seconds` from now: a user's wait (`TaskSet._sleep`), kept by

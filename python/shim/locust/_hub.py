@@ -176,7 +176,7 @@ def _forward_logs():
 def _on_wake():
     if _library:
         _forward_logs()
-    completions, commands = _rlocust.drain()
+    commands = _rlocust.drain()  # (the batch's completions are kept in Rust for the resume below)
     # Most commands' greenlets start at their next turn, after the users resumed below have parked again. The
     # stop's steps (its events, the stop itself, the quit) start here and now, from the hub: behind a full round of
     # busy users (tasks that never wait) each step took a round, three rounds for a stop where Locust, whose
@@ -192,7 +192,7 @@ def _on_wake():
             g.switch()  # (runs until it waits, then the hub carries on here)
         else:
             g.start()
-    _rlocust.resume(completions)  # each parked greenlet switched in with its value; an unknown ticket forgotten
+    _rlocust.resume()  # each parked greenlet of the batch switched in with its value; an unknown ticket forgotten
 
 
 _AT_ONCE = (_rlocust.Fire, _rlocust.Stop, _rlocust.Quit)
