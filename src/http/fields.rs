@@ -224,9 +224,11 @@ impl Eq for Fields {}
 
 /// Bytes decoded as latin-1 onto `out`: ASCII as it is (the usual case), any other byte as its character.
 pub fn push_latin1(out: &mut String, b: &[u8]) {
-    match std::str::from_utf8(b) {
-        Ok(s) if s.is_ascii() => out.push_str(s),
-        _ => out.extend(b.iter().map(|&c| c as char)),
+    if b.is_ascii() {
+        // SAFETY: ASCII bytes are valid UTF-8 (checked by the one scan above, not again by from_utf8)
+        out.push_str(unsafe { std::str::from_utf8_unchecked(b) });
+    } else {
+        out.extend(b.iter().map(|&c| c as char));
     }
 }
 

@@ -288,26 +288,15 @@ impl HeadParse {
     /// One http.client line, cut into the email parser's lines (`\r\n`, `\r` or `\n` ends one).
     fn feed_line(&mut self, line: &[u8], out: &mut Fields) {
         let mut start = 0;
-        let mut i = 0;
-        while i < line.len() {
-            match line[i] {
-                b'\r' => {
-                    let end = if line.get(i + 1) == Some(&b'\n') {
-                        i + 2
-                    } else {
-                        i + 1
-                    };
-                    self.email_line(&line[start..end], out);
-                    start = end;
-                    i = end;
-                }
-                b'\n' => {
-                    self.email_line(&line[start..=i], out);
-                    start = i + 1;
-                    i += 1;
-                }
-                _ => i += 1,
-            }
+        while let Some(at) = memchr::memchr2(b'\r', b'\n', &line[start..]) {
+            let i = start + at;
+            let end = if line[i] == b'\r' && line.get(i + 1) == Some(&b'\n') {
+                i + 2
+            } else {
+                i + 1
+            };
+            self.email_line(&line[start..end], out);
+            start = end;
         }
         if start < line.len() {
             self.email_line(&line[start..], out);

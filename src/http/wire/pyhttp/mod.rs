@@ -136,7 +136,7 @@ impl PyReader {
     fn find_line(&mut self, buf: &[u8]) -> Result<Option<usize>, ()> {
         let limit = buf.len().min(MAXLINE + 1);
         if self.scan < limit {
-            if let Some(i) = buf[self.scan..limit].iter().position(|&c| c == b'\n') {
+            if let Some(i) = memchr::memchr(b'\n', &buf[self.scan..limit]) {
                 let len = self.scan + i + 1;
                 self.scan = 0;
                 return if len > MAXLINE {
