@@ -156,12 +156,14 @@ impl Drivers {
             }
             None => {
                 self.made.fetch_add(1, Ordering::Relaxed);
+                // (a new driver finds its first job in its slot, as it finds every later one: a job given as an
+                // argument would stay in the driver's state for its whole life, 616 bytes)
                 let slot = Arc::new(Slot {
-                    job: Mutex::new(None),
+                    job: Mutex::new(Some(job)),
                     waker: AtomicWaker::new(),
                     closed: AtomicBool::new(false),
                 });
-                tokio::spawn(drive(self.clone(), slot, job));
+                tokio::spawn(drive(self.clone(), slot));
             }
         }
     }
@@ -177,13 +179,18 @@ impl Drivers {
     }
 }
 
-/// One driver: its first call, then each call it is woken with, until it is let go or the dispatcher ends. The
-/// call's execution lives in place in the driver's own state (`running`), replaced by the next call's: no task
-/// and no box per call.
-async fn drive(drivers: Arc<Drivers>, slot: Arc<Slot>, first: Ticketed) {
-    let (mut ticket, mut meta, execution) = super::begin(first);
-    let mut running = std::pin::pin!(Some(execution));
+/// One driver: each call it is woken with (the first is in its slot when it starts), until it is let go or the
+/// dispatcher ends. The call's execution lives in place in the driver's own state (`running`), replaced by the next
+/// call's: no task and no box per call.
+async fn drive(drivers: Arc<Drivers>, slot: Arc<Slot>) {
+    let mut running = std::pin::pin!(None);
     loop {
+        // (bound by `let`: a `while let`'s scrutinee would stay in the state across the call, 616 bytes)
+        let Some(job) = next(&slot).await else {
+            return;
+        };
+        let (ticket, meta, execution) = super::begin(job);
+        running.set(Some(execution));
         let ended = poll_fn(|cx| match running.as_mut().as_pin_mut() {
             Some(execution) => execution.poll(cx),
             None => unreachable!("a driver polls only while a call is set"),
@@ -196,12 +203,6 @@ async fn drive(drivers: Arc<Drivers>, slot: Arc<Slot>, first: Ticketed) {
         if !drivers.park(&slot) {
             return;
         }
-        let Some(job) = next(&slot).await else {
-            return;
-        };
-        let (t, m, execution) = super::begin(job);
-        (ticket, meta) = (t, m);
-        running.set(Some(execution));
     }
 }
 
