@@ -12,7 +12,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from time import perf_counter, time
-from types import BuiltinFunctionType, FunctionType
+from types import FunctionType
 from typing import TYPE_CHECKING, Protocol, TypeVar, final, overload, runtime_checkable
 
 import gevent
@@ -269,14 +269,6 @@ class TaskSet(metaclass=TaskSetMeta):
 
         while True:
             try:
-                if _task_loop is not None:
-                    # the passes the locustfile leaves as written here, in Rust (src/py/task_loop.rs); it returns
-                    # at the top of one that is not, which the lines below make, or to park on a wait's timer
-                    # here (a waiting user's stack is then what it was with this loop's own wait)
-                    parked = _task_loop(self, None)
-                    while parked is not None:
-                        _park(parked)
-                        parked = _task_loop(self, parked)
                 if not self._task_queue:
                     self.schedule_task(self.get_next_task())
 
@@ -463,18 +455,3 @@ class DefaultTaskSet(TaskSet):
             done = task(user)
             if done is not None:
                 _aio.run(user, done)  # an async def task: its coroutine runs on the loop
-
-
-# The task loop in Rust (the binary's `_rlocust`; the abi3 wheel keeps the loop above): what a pass reads of this
-# module, registered once. (Only the engine's own function: the unit tests' stand-in engine answers every name.)
-_task_loop = getattr(_rlocust, "task_loop", None)
-if not isinstance(_task_loop, BuiltinFunctionType):
-    _task_loop = None
-if _task_loop is not None:
-    _park = _rlocust.park
-    _rlocust.register_task_loop({
-        "DefaultTaskSet": DefaultTaskSet, "TaskSet": TaskSet, "_TaskQueue": _TaskQueue,
-        "RescheduleTask": RescheduleTask, "RescheduleTaskImmediately": RescheduleTaskImmediately, "StopUser": StopUser,
-        "random": vars(random), "choice": random.choice, "open": vars(_open), "hub": vars(_hub), "aio_run": _aio.run,
-        "running": LOCUST_STATE_RUNNING, "waiting": LOCUST_STATE_WAITING, "stopping": LOCUST_STATE_STOPPING,
-    })
