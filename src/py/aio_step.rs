@@ -257,21 +257,13 @@ fn into_step_result(
 
 /// `aio_step`, a function of `_rlocust`.
 pub(crate) fn add_step(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    let py = m.py();
-    let def = cabi::method_def(
+    cabi::add_function(
+        m,
         "aio_step",
         ffi::PyMethodDefPointer {
             PyCFunctionFast: raw_step,
         },
         ffi::METH_FASTCALL,
         "aio_step(me, driver, task, context, coro, error, /)\n--\n\nOne step of a user's coroutine (locust._aio.run): (True, value) when it returned, (False, yielded) when it yielded.",
-    );
-    // SAFETY: a builtin function of this module for a def that lives for the process
-    let func = unsafe {
-        Bound::from_owned_ptr_or_err(
-            py,
-            ffi::PyCFunction_NewEx(def, m.as_ptr(), std::ptr::null_mut()),
-        )?
-    };
-    m.add("aio_step", func)
+    )
 }

@@ -114,6 +114,25 @@ pub(super) fn method_def(
     }))
 }
 
+/// A raw C function added to the module `m` as its builtin `name` (a def made by [`method_def`]).
+pub(super) fn add_function(
+    m: &Bound<'_, PyModule>,
+    name: &str,
+    meth: ffi::PyMethodDefPointer,
+    flags: std::os::raw::c_int,
+    doc: &str,
+) -> PyResult<()> {
+    let def = method_def(name, meth, flags, doc);
+    // SAFETY: a builtin function of this module for a def that lives for the process
+    let func = unsafe {
+        Bound::from_owned_ptr_or_err(
+            m.py(),
+            ffi::PyCFunction_NewEx(def, m.as_ptr(), std::ptr::null_mut()),
+        )?
+    };
+    m.add(name, func)
+}
+
 /// What a `METH_FASTCALL` C function begins with: the thread (attached: Python called it) and its `nargs`
 /// positional arguments, borrowed for the call.
 ///

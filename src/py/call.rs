@@ -19,7 +19,7 @@ use crate::bridge::Drained;
 use crate::py::Session;
 #[cfg(not(feature = "abi3"))]
 use crate::py::awaited;
-use crate::py::cabi::{SwitchFn, current, greenlets, guarded, into_ptr, method_def};
+use crate::py::cabi::{SwitchFn, add_function, current, greenlets, guarded, into_ptr, method_def};
 use crate::py::request::{self, Pairs};
 use crate::py::response::Response;
 use crate::py::seen::{Known, Seen};
@@ -1098,15 +1098,13 @@ pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ),
     ];
     for (name, f, flags, doc) in functions {
-        let def = method_def(name, ffi::PyMethodDefPointer { PyCFunction: f }, flags, doc);
-        // SAFETY: a builtin function of this module for a def that lives for the process
-        let func = unsafe {
-            Bound::from_owned_ptr_or_err(
-                py,
-                ffi::PyCFunction_NewEx(def, m.as_ptr(), std::ptr::null_mut()),
-            )?
-        };
-        m.add(name, func)?;
+        add_function(
+            m,
+            name,
+            ffi::PyMethodDefPointer { PyCFunction: f },
+            flags,
+            doc,
+        )?;
     }
     m.add_function(wrap_pyfunction!(set_hub, m)?)?;
     Ok(())
