@@ -242,55 +242,57 @@ fn give_back<T>(batch: &mut Vec<T>, mine: &mut Vec<T>) {
     std::mem::swap(batch, mine);
 }
 
-/// Each item of `mine` resumed in order; on an error, the items after the failed one stay in `mine`.
+/// Each item of `mine` resumed in order: completions, then streamed pieces, then waits; on an error, the items
+/// after the failed one stay in `mine`.
 fn resume_all(py: Python<'_>, mine: &mut Drained) -> PyResult<()> {
-    let mut completions = mine.completions.drain(..);
-    while let Some(c) = completions.next() {
-        // (the table is unlocked before the switch: the greenlet parks again in it)
-        let parked = PENDING.lock().remove(&c.ticket);
-        if let Some(g) = parked {
-            let value = Bound::new(py, Response::from_completed(*c.done))?.into_any();
-            if let Err(e) = switch_in(py, g, value) {
-                let rest: Vec<_> = completions.collect();
-                mine.completions.extend(rest);
-                return Err(e);
-            }
-        } else {
-            crate::py::core()?.bridge.take_abandoned(c.ticket);
-        }
-    }
-    drop(completions);
+    resume_each(
+        py,
+        &mut mine.completions,
+        |c| c.ticket,
+        |py, c| Ok(Bound::new(py, Response::from_completed(*c.done))?.into_any()),
+    )?;
     // a streamed body's piece goes to its reader like a completion: bytes, None at the end, or the exception
-    let mut pieces = mine.pieces.drain(..);
-    while let Some(p) = pieces.next() {
-        let parked = PENDING.lock().remove(&p.ticket);
-        let Some(g) = parked else {
-            crate::py::core()?.bridge.take_abandoned(p.ticket);
-            continue;
-        };
-        let value = match p.data {
-            Ok(Some(b)) => pyo3::types::PyBytes::new(py, &b).into_any(),
-            Ok(None) => py.None().into_bound(py),
-            Err(e) => crate::py::response::exc_to_py(py, &e)?.into_bound(py),
-        };
-        if let Err(e) = switch_in(py, g, value) {
-            let rest: Vec<_> = pieces.collect();
-            mine.pieces.extend(rest);
-            return Err(e);
-        }
-    }
-    drop(pieces);
+    resume_each(
+        py,
+        &mut mine.pieces,
+        |p| p.ticket,
+        |py, p| {
+            Ok(match p.data {
+                Ok(Some(b)) => pyo3::types::PyBytes::new(py, &b).into_any(),
+                Ok(None) => py.None().into_bound(py),
+                Err(e) => crate::py::response::exc_to_py(py, &e)?.into_bound(py),
+            })
+        },
+    )?;
     // a user whose wait is over is resumed like one whose response came, with None
-    let mut wakes = mine.wakes.drain(..);
-    while let Some(ticket) = wakes.next() {
-        let parked = PENDING.lock().remove(&ticket);
+    resume_each(
+        py,
+        &mut mine.wakes,
+        |t| *t,
+        |py, _| Ok(py.None().into_bound(py)),
+    )
+}
+
+/// The user parked on each item's ticket switched in with the item's value (made only for a user still parked);
+/// a ticket nobody waits for is forgotten. On an error the items after the failed one stay in `items`.
+fn resume_each<'py, T>(
+    py: Python<'py>,
+    items: &mut Vec<T>,
+    ticket: impl Fn(&T) -> u64,
+    value: impl Fn(Python<'py>, T) -> PyResult<Bound<'py, PyAny>>,
+) -> PyResult<()> {
+    let mut each = items.drain(..);
+    while let Some(item) = each.next() {
+        let t = ticket(&item);
+        // (the table is unlocked before the switch: the greenlet parks again in it)
+        let parked = PENDING.lock().remove(&t);
         let Some(g) = parked else {
-            crate::py::core()?.bridge.take_abandoned(ticket);
+            crate::py::core()?.bridge.take_abandoned(t);
             continue;
         };
-        if let Err(e) = switch_in(py, g, py.None().into_bound(py)) {
-            let rest: Vec<_> = wakes.collect();
-            mine.wakes.extend(rest);
+        if let Err(e) = value(py, item).and_then(|v| switch_in(py, g, v)) {
+            let rest: Vec<T> = each.collect();
+            items.extend(rest);
             return Err(e);
         }
     }
