@@ -45,6 +45,10 @@ __all__ = [
     "drain",
     "resume",
     "set_hub",
+    "task_loop",
+    "register_task_loop",
+    "mend_traceback",
+    "Parked",
     "flush",
     "forget",
     "activate_library",
@@ -679,7 +683,7 @@ def forget(ticket: int) -> None:
 def set_hub(switch: Callable[[], Any], globals: dict[str, Any]) -> None:
     """The hub's `switch` and `locust._hub`'s globals (where `_resumed` is set), once the hub watches the bridge."""
 
-def park(ticket: int, /) -> Any:
+def park(ticket: int | Parked, /) -> Any:
     """`locust._hub.wait`: park the current greenlet until `ticket` completes; its Response (None for a timer's
     ticket). A kill while parked abandons the call and raises here."""
 
@@ -691,6 +695,23 @@ def aio_step(me: Any, driver: Any, task: Any, context: Any, coro: Any, error: An
 def resume() -> None:
     """Switch each greenlet parked on a ticket of the last `drain` back in with its value (a Response, a streamed
     body's piece, or None for a wait that is over), in order (an unknown ticket is forgotten)."""
+def task_loop(taskset: Any, resumed: Parked | None, /) -> Parked | None:
+    """The passes of `TaskSet.run`'s loop that the locustfile leaves as the shim wrote them, made in Rust: None at
+    the top of one that is not; a `Parked` for the Python loop to park on (`park` takes it for its ticket) and give
+    back as `resumed` (None when it starts). Raises what a pass raises past its reschedules. The binary's only (not in
+    the abi3 wheel)."""
+
+@final
+class Parked:
+    """A wait of `task_loop`'s: its timer's ticket and what the pass needs after it."""
+
+def register_task_loop(parts: dict[str, Any]) -> None:
+    """What `task_loop` reads of the shim (its classes, originals, the modules whose state a pass reads, and the
+    lines of its loop a traceback points at), given once by `locust.user.task`."""
+
+def mend_traceback(e: BaseException, /) -> None:
+    """The Python loop's handler of what `task_loop` raised: `e`'s traceback gets the entries the Python loop would
+    have given it (the frames of `execute_next_task`, `execute_task` or `wait`, and `run`'s line)."""
 
 def drain() -> list[_Command]:
     """Everything queued since the last call: the runner's commands are returned in the order they were queued;

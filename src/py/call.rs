@@ -695,7 +695,13 @@ unsafe extern "C" fn raw_park(
     let py = unsafe { Python::assume_attached() };
     let Some(parking) = guarded(py, |py| {
         // SAFETY: METH_O: one borrowed argument
-        let ticket: u64 = unsafe { Bound::from_borrowed_ptr(py, ticket) }.extract()?;
+        let given = unsafe { Bound::from_borrowed_ptr(py, ticket) };
+        // (a wait of the task loop's comes with its state: `task_loop::Parked`)
+        #[cfg(not(feature = "abi3"))]
+        if let Some(ticket) = crate::py::task_loop::parked_ticket(&given) {
+            return pend(py, &current(py)?, ticket);
+        }
+        let ticket: u64 = given.extract()?;
         pend(py, &current(py)?, ticket)
     }) else {
         return std::ptr::null_mut();

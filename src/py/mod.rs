@@ -20,6 +20,8 @@ mod messages;
 mod request;
 pub mod response;
 mod seen;
+#[cfg(not(feature = "abi3"))]
+mod task_loop;
 
 use crate::bridge::Bridge;
 use crate::engine::record::Recorder;
@@ -784,6 +786,8 @@ pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Session>()?;
     call::add_parts(m)?;
     aio_step::add_step(m)?;
+    #[cfg(not(feature = "abi3"))]
+    task_loop::add_parts(m)?;
     m.add_class::<request::Request>()?;
     m.add_class::<Response>()?;
     messages::add_classes(m)?;

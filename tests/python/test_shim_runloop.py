@@ -924,3 +924,93 @@ def test_stop_requested_during_wait_raises_stop_user_after_sleep(env, run, monke
 
     assert run(U(env)).successful()
     assert log == ["task", ("sleep", 2, "waiting"), ("on_stop", "stopping")]
+
+
+def _entries(tb):
+    out = []
+    while tb is not None:
+        out.append((tb.tb_frame.f_code.co_name, tb.tb_lineno, tb.tb_lasti))
+        tb = tb.tb_next
+    return out
+
+
+def _failing_user(case):
+    """A user whose pass raises, for each place of the loop an exception can come from."""
+
+    class Inner(TaskSet):
+        @task
+        def t(self):
+            raise KeyError("in a TaskSet's task")
+
+    class Waits(TaskSet):
+        def wait_time(self):
+            raise ValueError("the TaskSet's wait_time")
+
+        @task
+        def t(self):
+            pass
+
+    class U(User):
+        if case == "function":
+            @task
+            def t(self):
+                raise KeyError("in a task")
+        elif case == "async":
+            @task
+            async def t(self):
+                raise KeyError("in an async task")
+        elif case == "taskset":
+            tasks = [Inner]
+        elif case == "taskset-wait-time":
+            tasks = [Waits]
+        elif case in ("wait-time", "rescheduled"):
+            def wait_time(self):
+                raise ValueError("the user's wait_time")
+
+            @task
+            def t(self):
+                if case == "rescheduled":
+                    raise RescheduleTask()
+        elif case == "bad-seconds":
+            def wait_time(self):
+                return "soon"
+
+            @task
+            def t(self):
+                pass
+
+    return U
+
+
+@pytest.mark.parametrize("case", ["function", "async", "taskset", "taskset-wait-time", "wait-time", "rescheduled",
+                                  "bad-seconds"])
+def test_an_exception_of_a_pass_has_the_traceback_the_python_loop_gives_it(env, run, monkeypatch, request, case):
+    # The task loop in Rust (src/py/task_loop.rs) calls a task without the frames of execute_next_task and
+    # execute_task; the report groups exceptions by their traceback, so it must read as the Python loop's.
+    import sys
+    import traceback
+
+    from conftest import EMBEDDED
+
+    shim = sys.modules["locust.user.task"]
+    if not EMBEDDED:
+        pytest.skip("the task loop in Rust is the binary's (make test-python runs this under rlocust-python)")
+    assert shim._task_loop is not None, "the binary's shim runs the task loop in Rust"
+    # (a recorder's sleeps end the runs whose wait does not fail; "bad-seconds" fails in gevent's own sleep)
+    sleeps = None if case == "bad-seconds" else request.getfixturevalue("sleeps")
+    seen = {}
+    for loop in ("rust", "python"):
+        if loop == "python":
+            monkeypatch.setattr(shim, "_task_loop", None)
+        env.user_errors.clear()
+        if sleeps is not None:
+            sleeps.calls.clear()
+            sleeps.limit = 3
+        run(_failing_user(case)(env))
+        assert env.user_errors, loop
+        _, error, tb = env.user_errors[0]
+        seen[loop] = (type(error), "".join(traceback.format_tb(tb)), _entries(tb))
+    assert seen["rust"] == seen["python"]
+    names = [name for name, _, _ in seen["python"][2]]
+    waits = ("taskset-wait-time", "wait-time", "rescheduled", "bad-seconds")
+    assert names[:2] == ["run", "wait" if case in waits else "execute_next_task"], names

@@ -12,7 +12,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from time import perf_counter, time
-from types import FunctionType
+from types import BuiltinFunctionType, FunctionType
 from typing import TYPE_CHECKING, Protocol, TypeVar, final, overload, runtime_checkable
 
 import gevent
@@ -269,6 +269,20 @@ class TaskSet(metaclass=TaskSetMeta):
 
         while True:
             try:
+                if _task_loop is not None:
+                    # the passes the locustfile leaves as written here, in Rust (src/py/task_loop.rs); it returns
+                    # at the top of one that is not, which the lines below make, or to park on a wait's timer
+                    # here (a waiting user's stack is then what it was with this loop's own wait)
+                    try:
+                        parked = _task_loop(self, None)
+                        while parked is not None:
+                            _park(parked)
+                            parked = _task_loop(self, parked)
+                    except BaseException as e:
+                        # what a pass raised gets the traceback the lines below give it (their frames, this
+                        # frame's line), so a report groups it as one exception whichever loop raised it
+                        _mend_traceback(e)
+                        raise
                 if not self._task_queue:
                     self.schedule_task(self.get_next_task())
 
@@ -455,3 +469,65 @@ class DefaultTaskSet(TaskSet):
             done = task(user)
             if done is not None:
                 _aio.run(user, done)  # an async def task: its coroutine runs on the loop
+
+
+# The task loop in Rust (the binary's `_rlocust`; the abi3 wheel keeps the loop above): what a pass reads of this
+# module, registered once. (Only the engine's own function: the unit tests' stand-in engine answers every name.)
+_task_loop = getattr(_rlocust, "task_loop", None)
+if not isinstance(_task_loop, BuiltinFunctionType):
+    _task_loop = None
+
+
+def _site(func, text, nth=0):
+    """Where a traceback's entry for a frame of ``func`` points when what the frame raised came from the ``nth`` of
+    its lines holding ``text``: (code, globals, tb_lasti, tb_lineno) as the interpreter makes them (the end of the
+    line's last call, or its raise). What the task loop in Rust gives a traceback for the frames it stands for."""
+    lines, first = inspect.getsourcelines(func)
+    lineno = [first + i for i, line in enumerate(lines) if text in line][nth]
+    code = func.__code__
+    ins = list(dis.get_instructions(code))
+    on_line = [i for i, x in enumerate(ins) if x.positions.lineno == lineno]
+    if lines[lineno - first].strip().startswith("raise"):
+        lasti = next(ins[i].offset for i in on_line if ins[i].opname == "RAISE_VARARGS")
+    else:
+        lasti = ins[[i for i in on_line if ins[i].opname.startswith("CALL")][-1] + 1].offset - 2
+    return code, func.__globals__, lasti, lineno
+
+
+if _task_loop is not None:
+    import dis
+    import inspect
+
+    try:
+        _sites = {
+            "run.task": _site(TaskSet.run, "self.execute_next_task()"),
+            "run.wait.rescheduled": _site(TaskSet.run, "self.wait()", 0),
+            "run.wait": _site(TaskSet.run, "self.wait()", 1),
+            "run.stop": _site(TaskSet.run, "raise StopUser()"),
+            "next_task": _site(TaskSet.execute_next_task, "self.execute_task("),
+            "default.arrive": _site(DefaultTaskSet.execute_task, "_open.arrive(user)"),
+            "default.call": _site(DefaultTaskSet.execute_task, "done = task(user)"),
+            "default.aio": _site(DefaultTaskSet.execute_task, "_aio.run(user, done)"),
+            "plain.arrive": _site(TaskSet.execute_task, "_open.arrive(self.user)"),
+            "plain.call": _site(TaskSet.execute_task, "done = task(self)"),
+            "plain.aio": _site(TaskSet.execute_task, "_aio.run(self._user, done)"),
+            "wait.stop_before": _site(TaskSet.wait, "raise StopUser()", 0),
+            "wait.seconds": _site(TaskSet.wait, "seconds = self.wait_time()"),
+            "wait.yield": _site(TaskSet.wait, "_hub.yield_now()"),
+            "wait.sleep": _site(TaskSet.wait, "self._sleep(seconds)"),
+            "wait.stop_after": _site(TaskSet.wait, "raise StopUser()", 1),
+            "wait.kill": _site(TaskSet.wait, "_hub.await_kill()"),
+            "wait_time.user": _site(TaskSet.wait_time, "return user.wait_time()"),
+        }
+    except (OSError, IndexError, StopIteration):  # (no source to read: the Python loop, whose tracebacks are its own)
+        _task_loop = None
+if _task_loop is not None:
+    _park = _rlocust.park
+    _mend_traceback = _rlocust.mend_traceback
+    _rlocust.register_task_loop({
+        "sites": _sites,
+        "DefaultTaskSet": DefaultTaskSet, "TaskSet": TaskSet, "_TaskQueue": _TaskQueue,
+        "RescheduleTask": RescheduleTask, "RescheduleTaskImmediately": RescheduleTaskImmediately, "StopUser": StopUser,
+        "random": vars(random), "choice": random.choice, "open": vars(_open), "hub": vars(_hub), "aio_run": _aio.run,
+        "running": LOCUST_STATE_RUNNING, "waiting": LOCUST_STATE_WAITING, "stopping": LOCUST_STATE_STOPPING,
+    })
