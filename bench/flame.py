@@ -2,7 +2,7 @@
 """A flame graph of one rlocust thread under the throughput workload (issue 54: each thread before and after).
 
     python3 bench/flame.py OUT [--rlocust target/release/rlocust] [--thread io|python] [--seconds 6]
-        [--users 50] [--client HttpUser] [--call-alone]
+        [--users 50] [--client HttpUser] [--call-alone] [--async]
 
 Runs bench/breakdown.py's throughput workload (no wait, `GET /` on one nginx over loopback), waits for it to
 settle, and samples one thread with `perf record -F 999 --call-graph dwarf` for the window: `io` is the tokio
@@ -58,6 +58,8 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=50)
     ap.add_argument("--client", default="HttpUser", choices=["HttpUser", "FastHttpUser"])
     ap.add_argument("--call-alone", action="store_true", help="the client call in a loop (bench/floor.py's `call`)")
+    ap.add_argument("--async", dest="flavour", action="store_const", const="async", default="sync",
+                    help="the task as a coroutine awaiting its call (bench/simultaneous.py --async-after)")
     o = ap.parse_args()
     inferno()
     out = Path(o.out).resolve()
@@ -67,7 +69,8 @@ def main() -> None:
     data = work / "perf.data"
     try:
         args = argparse.Namespace(rlocust=str(Path(o.rlocust).resolve()), client=o.client, users=o.users, host=host,
-                                  seconds=o.seconds + 14, window=o.seconds, call_alone=o.call_alone)
+                                  seconds=o.seconds + 14, window=o.seconds, call_alone=o.call_alone,
+                                  flavour=o.flavour)
         run = breakdown.Run(args, work, "flame")
 
         def perf(pid, seconds):

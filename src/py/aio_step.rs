@@ -94,7 +94,7 @@ pub(crate) fn set_for_step(
         driver.setattr(intern!(py, "outer"), &outer)?;
     }
     let lp = a.lp.bind(py);
-    a.set_running.bind(py).call1((lp,))?;
+    set_running(py, a, lp)?;
     a.enter_task.bind(py).call1((lp, task))?;
     aio_dict(py)?.set_item(intern!(py, "inside"), me)?;
     a.stepping.bind(py).set_item(me, driver)?;
@@ -118,9 +118,116 @@ pub(crate) fn set_aside(
     aio_dict(py)?.set_item(intern!(py, "inside"), py.None())?;
     let lp = a.lp.bind(py);
     a.leave_task.bind(py).call1((lp, task))?;
-    a.set_running
-        .bind(py)
-        .call1((driver.getattr(intern!(py, "outer"))?,))?;
+    set_running(py, a, &driver.getattr(intern!(py, "outer"))?)
+}
+
+// ---- the thread's running loop, set without a new holder ----------------------------------------------------------
+//
+// A step sets the thread's running loop four times per awaited call (the step's start and end, and around the call,
+// which parks). CPython 3.11's `_asyncio._set_running_loop` makes a new holder object each time and stamps it with
+// `getpid()`, a system call: 12.6 % of the Python thread's time in a run of awaited calls, 8.4 % in getpid alone
+// (bench/flame.py --thread python --async). Here the holder the thread has is kept and its loop replaced in place:
+// `get_running_loop` reads the same holder (the thread's, which `_asyncio` also caches), so it sees the new loop, and
+// its pid is this process's. Only a holder proven to have that layout is written: made by the real function in this
+// process, of the type `_RunningLoopHolder` with the size of an object header, a pointer and a pid, its pointer
+// found holding the loop just set. Whenever the thread's holder is another one (asyncio.run, the loop's
+// run_forever, another thread), after a fork, and on any other version, the real function sets it and its holder
+// is taken up again.
+
+/// The holder taken up, and the fork generation it was made in.
+static HOLDER: parking_lot::Mutex<Option<(Py<PyAny>, u64)>> = parking_lot::Mutex::new(None);
+/// Forks since the start (the child's holder is the parent's, with the parent's pid).
+static FORKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+extern "C" fn forked() {
+    FORKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The pointer after the object header: the holder's loop.
+fn loop_slot(holder: &Bound<'_, PyAny>) -> *mut *mut ffi::PyObject {
+    // SAFETY: only for a holder whose layout `take_up` checked
+    unsafe {
+        holder
+            .as_ptr()
+            .cast::<u8>()
+            .add(std::mem::size_of::<ffi::PyObject>())
+            .cast()
+    }
+}
+
+/// The thread's holder (borrowed from its thread state dict), if any.
+fn thread_holder(py: Python<'_>) -> Option<Bound<'_, PyAny>> {
+    // SAFETY: attached; the dict is borrowed from the thread state, the item from the dict
+    unsafe {
+        let dict = ffi::PyThreadState_GetDict();
+        if dict.is_null() {
+            return None;
+        }
+        let item = ffi::PyDict_GetItemWithError(
+            dict,
+            intern!(py, "__asyncio_running_event_loop__").as_ptr(),
+        );
+        if item.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        Some(Bound::from_borrowed_ptr(py, item))
+    }
+}
+
+/// The holder the real function just made for `value`, if it has the layout written here.
+fn take_up<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if py.version_info() < (3, 11) || py.version_info() >= (3, 12) {
+        return Ok(None);
+    }
+    let Some(holder) = thread_holder(py) else {
+        return Ok(None);
+    };
+    let ty = holder.get_type();
+    // SAFETY: a type object, read attached
+    let size = unsafe { (*ty.as_type_ptr()).tp_basicsize };
+    let expected = std::mem::size_of::<ffi::PyObject>()
+        + std::mem::size_of::<*mut ffi::PyObject>()
+        + std::mem::size_of::<libc::pid_t>();
+    let expected = expected.next_multiple_of(std::mem::align_of::<*mut ffi::PyObject>());
+    if ty.name()? != "_RunningLoopHolder" || usize::try_from(size).ok() != Some(expected) {
+        return Ok(None);
+    }
+    // SAFETY: an object of at least that size: its first pointer after the header, read only
+    if unsafe { *loop_slot(&holder) } != value.as_ptr() {
+        return Ok(None);
+    }
+    Ok(Some(holder))
+}
+
+/// `asyncio.events._set_running_loop(value)`, in place where the thread's holder allows (see above).
+fn set_running(py: Python<'_>, a: &Aio, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let forks = FORKS.load(std::sync::atomic::Ordering::Relaxed);
+    let mut kept = HOLDER.lock();
+    if let (Some((holder, made_in)), Some(current)) = (kept.as_ref(), thread_holder(py))
+        && *made_in == forks
+        && current.is(holder.bind(py))
+    {
+        let slot = loop_slot(&current);
+        // SAFETY: attached; a holder of the checked layout, alive (the thread's); the loop it held is released
+        // after the new one is in place, as the real function's holder would be
+        unsafe {
+            let old = *slot;
+            *slot = value.clone().into_ptr();
+            ffi::Py_DecRef(old);
+        }
+        return Ok(());
+    }
+    a.set_running.bind(py).call1((value,))?;
+    static HOOKED: std::sync::Once = std::sync::Once::new();
+    HOOKED.call_once(|| {
+        // SAFETY: registers a handler that only bumps an atomic counter in the child
+        unsafe { libc::pthread_atfork(None, None, Some(forked)) };
+    });
+    let taken = take_up(py, value)?.map(|h| (h.unbind(), forks));
+    let old = std::mem::replace(&mut *kept, taken);
+    drop(kept);
+    drop(old);
     Ok(())
 }
 

@@ -9,6 +9,7 @@ import re
 import threading
 import time
 
+import pytest
 import requests
 from conftest import EXAMPLES, LOCUSTFILES, count, free_port, rows, run, site_env, stop_seconds, ws_stats
 from support.bounded import run as run_bounded
@@ -245,3 +246,17 @@ def test_every_verb_awaited_on_both_clients_and_an_override_runs_once(rlocust, t
     assert count(t, "caught") > 0
     m = re.search(r"^COUNTS (\d+) (\d+)$", r.stdout, re.M)
     assert m and int(m.group(1)) == int(m.group(2)) == count(t, "override") > 0, r.stdout[-2000:]
+
+
+@pytest.mark.parametrize("processes", [None, 2])
+def test_coroutines_see_the_running_loop_and_sync_code_none_between_them(rlocust, target_url, tmp_path, processes):
+    # (the running loop is set in place of asyncio's own setter, which makes a holder and calls getpid each time;
+    # a sync task's asyncio.run replaces the thread's holder, and a fork leaves the parent's)
+    extra = ("--processes", str(processes)) if processes else ()
+    r = run(rlocust, LOCUSTFILES / "running_loop.py", target_url, tmp_path, *extra, users=6, seconds=3, timeout=90)
+    assert r.code == 0, r.stderr[-3000:]
+    t = rows(tmp_path)
+    assert not [name for name in t if name.startswith("bad: ")], (list(t), r.stderr[-3000:])
+    for check in ("a coroutine's loop across its calls", "one loop for every user", "no running loop in sync code",
+                  "asyncio.run has its own loop", "no running loop after asyncio.run"):
+        assert count(t, "ok: " + check) >= 20, (check, r.stderr[-3000:])

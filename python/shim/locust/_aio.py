@@ -157,6 +157,9 @@ def _trace(event, args):
         target = args[1]
         if target in _suspended:
             task = _suspended.pop(target)
+            driver = _stepping.get(target)
+            if driver is not None:
+                driver.outer = foreign(_running())  # (what is running as it comes back: put back after)
             _set_running(loop)
             if task is not None:
                 _enter_task(loop, task)
@@ -526,6 +529,9 @@ class Call(Coroutine):
             task.cancel()
         finally:
             driver.inline = None
+            # (the loop to put back when the step ends is the one found now: another greenlet's asyncio.run may
+            # have started while this call waited, its loop running as it waits on the hub)
+            driver.outer = foreign(_running())
             _set_running(lp)
             _enter_task(lp, task)
             _stepping[me] = driver
