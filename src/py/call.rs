@@ -249,7 +249,7 @@ fn resume_all(py: Python<'_>, mine: &mut Drained) -> PyResult<()> {
         py,
         &mut mine.completions,
         |c| c.ticket,
-        |py, c| Ok(Bound::new(py, Response::from_completed(*c.done))?.into_any()),
+        |py, c| Ok(Bound::new(py, Response::from_completed(c.done))?.into_any()),
     )?;
     // a streamed body's piece goes to its reader like a completion: bytes, None at the end, or the exception
     resume_each(

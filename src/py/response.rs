@@ -79,7 +79,7 @@ pub struct Response {
     name: String,
     method_label: String,
     request_url: url::Url,
-    request_method: String,
+    request_method: std::borrow::Cow<'static, str>,
     request_headers: crate::http::SentHeaders,
     request_body: Option<Bytes>,
     failure: Option<String>,
@@ -225,7 +225,8 @@ impl Response {
         self.escape.is_some()
     }
 
-    pub fn from_completed(c: Completed) -> Response {
+    /// (Taken boxed, as the bridge carries it: its fields move out of the box, not the whole of it first.)
+    pub fn from_completed(c: Box<Completed>) -> Response {
         let escape = crate::http::escaping_error(&c.outcome, &c.meta);
         let Completed {
             outcome,
@@ -233,7 +234,7 @@ impl Response {
             response_time_ms,
             failure,
             feed,
-        } = c;
+        } = *c;
         let version = outcome.response.as_ref().map_or(0, |r| r.version);
         let encoded = outcome.response.as_ref().and_then(|r| r.encoded.clone());
         let (status, reason, headers, body, url, elapsed, rmethod, rheaders) =
@@ -243,9 +244,9 @@ impl Response {
                     Some(r.reason),
                     r.headers,
                     Some(r.body),
-                    r.url.to_string(),
+                    String::from(r.url),
                     r.elapsed.as_secs_f64(),
-                    crate::http::check::method_str(&r.method).to_string(),
+                    crate::http::check::method_text(&r.method),
                     r.request_headers,
                 ),
                 None => (
@@ -255,7 +256,7 @@ impl Response {
                     None,
                     meta.request_url.to_string(),
                     0.0,
-                    meta.method_label.to_ascii_uppercase(),
+                    meta.method_label.to_ascii_uppercase().into(),
                     crate::http::SentHeaders::default(),
                 ),
             };
@@ -312,7 +313,7 @@ impl Response {
             name: parent.name.clone(),
             method_label: parent.method_label.clone(),
             request_url: x.url.clone(),
-            request_method: crate::http::check::method_str(&x.method).to_string(),
+            request_method: crate::http::check::method_text(&x.method),
             request_headers: x.request_headers.clone(),
             request_body: None,
             failure: None,
@@ -352,7 +353,7 @@ impl Response {
             name: String::new(),
             method_label: String::new(),
             request_url: placeholder_url(),
-            request_method: String::new(),
+            request_method: std::borrow::Cow::Borrowed(""),
             request_headers: crate::http::SentHeaders::default(),
             request_body: None,
             failure: None,
@@ -862,7 +863,7 @@ impl Response {
             };
             callables::make_request(py)?
                 .call1((
-                    this.request_method.as_str(),
+                    &*this.request_method,
                     this.url.as_str(),
                     header_pairs(&this.request_headers),
                     body,
