@@ -184,8 +184,8 @@ fn take_up<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Option<B
         return Ok(None);
     };
     let ty = holder.get_type();
-    // SAFETY: a type object, read attached
-    let size = unsafe { (*ty.as_type_ptr()).tp_basicsize };
+    // (read as Python reads it: the limited API's type object is opaque)
+    let size: isize = ty.getattr(intern!(py, "__basicsize__"))?.extract()?;
     let expected = std::mem::size_of::<ffi::PyObject>()
         + std::mem::size_of::<*mut ffi::PyObject>()
         + std::mem::size_of::<libc::pid_t>();
