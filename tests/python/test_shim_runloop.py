@@ -11,6 +11,7 @@ from collections import deque
 
 import gevent
 import pytest
+from conftest import EMBEDDED
 from gevent.pool import Group
 
 from locust import SequentialTaskSet, TaskSet, User, constant, task
@@ -982,35 +983,35 @@ def _failing_user(case):
     return U
 
 
-@pytest.mark.parametrize("case", ["function", "async", "taskset", "taskset-wait-time", "wait-time", "rescheduled",
-                                  "bad-seconds"])
-def test_an_exception_of_a_pass_has_the_traceback_the_python_loop_gives_it(env, run, monkeypatch, request, case):
-    # The task loop in Rust (src/py/task_loop.rs) calls a task without the frames of execute_next_task and
-    # execute_task; the report groups exceptions by their traceback, so it must read as the Python loop's.
-    import sys
-    import traceback
+# The task loop in Rust is the binary's: this test exists where the shim runs on it (`make test-python` runs this
+# file under rlocust-python too); the stand-in engine of a plain `python -m pytest` has the Python loop only.
+if EMBEDDED:
 
-    from conftest import EMBEDDED
+    @pytest.mark.parametrize("case", ["function", "async", "taskset", "taskset-wait-time", "wait-time", "rescheduled",
+                                      "bad-seconds"])
+    def test_an_exception_of_a_pass_has_the_traceback_the_python_loop_gives_it(env, run, monkeypatch, request, case):
+        # The task loop in Rust (src/py/task_loop.rs) calls a task without the frames of execute_next_task and
+        # execute_task; the report groups exceptions by their traceback, so it must read as the Python loop's.
+        import sys
+        import traceback
 
-    shim = sys.modules["locust.user.task"]
-    if not EMBEDDED:
-        pytest.skip("the task loop in Rust is the binary's (make test-python runs this under rlocust-python)")
-    assert shim._task_loop is not None, "the binary's shim runs the task loop in Rust"
-    # (a recorder's sleeps end the runs whose wait does not fail; "bad-seconds" fails in gevent's own sleep)
-    sleeps = None if case == "bad-seconds" else request.getfixturevalue("sleeps")
-    seen = {}
-    for loop in ("rust", "python"):
-        if loop == "python":
-            monkeypatch.setattr(shim, "_task_loop", None)
-        env.user_errors.clear()
-        if sleeps is not None:
-            sleeps.calls.clear()
-            sleeps.limit = 3
-        run(_failing_user(case)(env))
-        assert env.user_errors, loop
-        _, error, tb = env.user_errors[0]
-        seen[loop] = (type(error), "".join(traceback.format_tb(tb)), _entries(tb))
-    assert seen["rust"] == seen["python"]
-    names = [name for name, _, _ in seen["python"][2]]
-    waits = ("taskset-wait-time", "wait-time", "rescheduled", "bad-seconds")
-    assert names[:2] == ["run", "wait" if case in waits else "execute_next_task"], names
+        shim = sys.modules["locust.user.task"]
+        assert shim._task_loop is not None, "the binary's shim runs the task loop in Rust"
+        # (a recorder's sleeps end the runs whose wait does not fail; "bad-seconds" fails in gevent's own sleep)
+        sleeps = None if case == "bad-seconds" else request.getfixturevalue("sleeps")
+        seen = {}
+        for loop in ("rust", "python"):
+            if loop == "python":
+                monkeypatch.setattr(shim, "_task_loop", None)
+            env.user_errors.clear()
+            if sleeps is not None:
+                sleeps.calls.clear()
+                sleeps.limit = 3
+            run(_failing_user(case)(env))
+            assert env.user_errors, loop
+            _, error, tb = env.user_errors[0]
+            seen[loop] = (type(error), "".join(traceback.format_tb(tb)), _entries(tb))
+        assert seen["rust"] == seen["python"]
+        names = [name for name, _, _ in seen["python"][2]]
+        waits = ("taskset-wait-time", "wait-time", "rescheduled", "bad-seconds")
+        assert names[:2] == ["run", "wait" if case in waits else "execute_next_task"], names
