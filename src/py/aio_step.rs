@@ -76,23 +76,21 @@ pub(crate) fn aio(py: Python<'_>) -> PyResult<&'static Aio> {
 }
 
 /// Before a step, and back from a call made in one: the loop running and the user's task current, the greenlet
-/// marked as stepping (`inside`, `_stepping`, its `switch_out`), as `locust._aio.run` describes. At a step's start
-/// (`begins`) the thread's running loop before it is kept as `driver.outer`, to go back to.
+/// marked as stepping (`inside`, `_stepping`, its `switch_out`), as `locust._aio.run` describes. The thread's running
+/// loop found then is kept as `driver.outer`, to go back to (back from a call too: a sync user's own asyncio.run may
+/// have started meanwhile, its loop running as it waits on the hub).
 pub(crate) fn set_for_step(
     py: Python<'_>,
     me: &Bound<'_, PyAny>,
     driver: &Bound<'_, PyAny>,
     task: &Bound<'_, PyAny>,
-    begins: bool,
 ) -> PyResult<()> {
     let a = aio(py)?;
-    if begins {
-        let mut outer = a.running.bind(py).call0()?;
-        if !outer.is_none() {
-            outer = a.foreign.bind(py).call1((outer,))?;
-        }
-        driver.setattr(intern!(py, "outer"), &outer)?;
+    let mut outer = a.running.bind(py).call0()?;
+    if !outer.is_none() {
+        outer = a.foreign.bind(py).call1((outer,))?;
     }
+    driver.setattr(intern!(py, "outer"), &outer)?;
     let lp = a.lp.bind(py);
     set_running(py, a, lp)?;
     a.enter_task.bind(py).call1((lp, task))?;
@@ -209,13 +207,12 @@ fn set_running(py: Python<'_>, a: &Aio, value: &Bound<'_, PyAny>) -> PyResult<()
         && current.is(holder.bind(py))
     {
         let slot = loop_slot(&current);
-        // SAFETY: attached; a holder of the checked layout, alive (the thread's); the loop it held is released
-        // after the new one is in place, as the real function's holder would be
-        unsafe {
-            let old = *slot;
-            *slot = value.clone().into_ptr();
-            ffi::Py_DecRef(old);
-        }
+        // SAFETY: attached; a holder of the checked layout, alive (the thread's); the new loop in place first
+        let old = unsafe { std::mem::replace(&mut *slot, value.clone().into_ptr()) };
+        // (released with the lock let go: a loop's last reference may run its finalizer, which may set a loop)
+        drop(kept);
+        // SAFETY: the reference the holder had
+        unsafe { ffi::Py_DecRef(old) };
         return Ok(());
     }
     a.set_running.bind(py).call1((value,))?;
@@ -248,7 +245,7 @@ unsafe extern "C" fn raw_step(
     if cabi::guarded(py, |py| {
         // SAFETY: borrowed for the call
         let b = |i: usize| unsafe { Bound::from_borrowed_ptr(py, given[i]) };
-        set_for_step(py, &b(0), &b(1), &b(2), true)
+        set_for_step(py, &b(0), &b(1), &b(2))
     })
     .is_none()
     {

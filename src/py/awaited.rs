@@ -406,9 +406,7 @@ fn flip_back<'py>(
         _ => false,
     };
     driver.setattr(intern!(py, "inline"), py.None())?;
-    // (the running loop to put back when the step ends or parks again is the one the user finds now: a sync
-    // user's own asyncio.run may have started meanwhile and wait on the hub with its loop running)
-    set_for_step(py, &me, &driver, &task, true)?;
+    set_for_step(py, &me, &driver, &task)?;
     if ended {
         let fut = pending_future(py)?;
         *this.state.lock() = State::Waiting(fut.clone_ref(py));
