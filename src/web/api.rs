@@ -5,6 +5,7 @@
 //! Who calls it: `web::routes`, `web::page`, `web::metrics`, `app::gates`, each handing in the node (this
 //! process's place in a distributed run) it holds. No I/O, no clock, no Python, no static.
 use crate::distributed::node::{Node, Role, WorkerInfo};
+use crate::distributed::roster::NodeState;
 use crate::pyfmt::json::J;
 use crate::pyfmt::{py_float_repr, py_round_int};
 use crate::report::ui_json::{MAX_ROWS, PERCENTILES_TO_CHART, error_row, stat_row};
@@ -53,7 +54,13 @@ pub fn stats_requests(snap: &Snapshot, state: &str, user_count: u64, node: Optio
         J::Obj(mut m) => {
             m.insert("stats".into(), J::Arr(stats));
             if let Some(workers) = master_workers(node) {
-                let count = worker_count(node);
+                // counted from the same snapshot as the list, so one response never says 2 workers and lists 1
+                // (the master publishes its count at once and the list within 100 ms; Locust reads both from
+                // `runner.clients` at one moment)
+                let count = workers
+                    .iter()
+                    .filter(|w| NodeState::parse(w.state).active())
+                    .count() as i64;
                 m.insert(
                     "workers".into(),
                     J::Arr(workers.iter().map(worker_row).collect()),

@@ -44,6 +44,7 @@ LOCUST = _binary("LOCUST_BIN", str(REPO / ".venv-oracle" / "bin" / "locust"))
 RLOCUST = _binary("RLOCUST_BIN", _release("rlocust"))
 TARGET = _binary("RLOCUST_TARGET_BIN", _release("rlocust-target"))
 BIN = {"locust": LOCUST, "rlocust": RLOCUST}
+FLEET = _release("examples/fleet")
 
 
 def free_port() -> int:
@@ -335,6 +336,49 @@ def test_worker_without_master_for_the_locustfile_says_so(tmp_path, nodes):
     w = nodes("rlocust", ["-f", "-", "--worker", "--master-port", str(free_port())], tmp_path, "worker")
     w.wait_for(r"Waiting to connect to master to receive locustfile\.\.\.", 20)
     w.kill()
+
+
+@pytest.mark.parametrize("master_tool", ["locust", "rlocust"])
+def test_stats_requests_counts_the_workers_it_lists(master_tool, tmp_path, nodes):
+    """While 120 workers join over 6 s (bench/fleet.rs, Locust's worker protocol), every `/stats/requests` answer's
+    `worker_count` is the number of ready, spawning or running workers in its own `workers` list: Locust reads both
+    from `runner.clients` at one moment, and a launcher's status poll that waits for the count and then reads the
+    list (the official operator's) must find them agree. (The answer is kept 2 s, as Locust's, so a few answers are
+    made during the joins; joins 50 ms apart are closer than the master's 100 ms between lists.)"""
+    if not os.access(FLEET, os.X_OK):
+        pytest.fail(f"{FLEET} not found: cargo build --release --example fleet")
+    port, web = free_port(), free_port()
+    base = f"http://127.0.0.1:{web}"
+    master = nodes(master_tool, ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+                                 "--web-host", "127.0.0.1", "--web-port", str(web), "-H", "http://127.0.0.1:1"],
+                   tmp_path, "master")
+    session = requests.Session()
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            session.get(base + "/stats/requests", timeout=2)
+            break
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline, master.log()[-2000:]
+            time.sleep(0.05)
+    fleet = subprocess.Popen([FLEET, "--master", f"127.0.0.1:{port}", "--workers", "120", "--classes", "WebsiteUser",
+                              "--connect-over", "6", "--max-seconds", "40"], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        counts = []
+        deadline = time.monotonic() + 30
+        while not counts or counts[-1] < 120:
+            doc = session.get(base + "/stats/requests", timeout=5).json()
+            listed = sum(w["state"] in ("ready", "spawning", "running") for w in doc["workers"])
+            assert doc["worker_count"] == listed, (doc["worker_count"], listed, len(counts))
+            counts.append(listed)
+            assert time.monotonic() < deadline, counts[-20:]
+        assert len(set(counts) - {0, 120}) >= 2, sorted(set(counts))  # answers made while the workers arrived
+    finally:
+        fleet.kill()
+        fleet.wait(10)
+    master.kill(signal.SIGTERM)
+    master.wait(30)
 
 
 @pytest.mark.parametrize("master_tool", ["locust", "rlocust"])
