@@ -19,8 +19,9 @@
 //!   wrote, and its item went with the take): the hub then drains nothing.
 //! - **Owed wake-ups.** On the I/O runtime's workers ([`defer_wakes`]) the write of a push into the empty queue is
 //!   owed instead, and paid by the first of: the worker parking ([`before_park`], its ready work done), any later
-//!   push once the first has waited [`MAX_DEFER`], a command, the watchdog's ping. A drain takes what is queued and
-//!   cancels the debt with it. Every owed write is paid exactly once or cancelled by a drain that took its items.
+//!   push once the first has waited `MAX_DEFER` (50 µs), a command, the watchdog's ping. A drain takes what is
+//!   queued and cancels the debt with it. Every owed write is paid exactly once or cancelled by a drain that took
+//!   its items.
 //!   NOTE: a write per batch woke the hub while the worker still had responses to read; the hub then preempted it
 //!   (2 cores, nginx on one), drained a part and slept again. Paying at the park: CPU per request 0.900 of before
 //!   with `bench/simultaneous.py` (the hub thread 4.3 → 3.4 µs a request), docs/performance.md.
