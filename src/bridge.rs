@@ -17,11 +17,11 @@
 //!   it to 0), then takes the queue under its lock. So no wake-up is lost: a push that lands after the take finds
 //!   the queue empty and writes again. A wake-up may be spurious (the push between the read and the take already
 //!   wrote, and its item went with the take): the hub then drains nothing.
-//! - **Owed wake-ups.** On the I/O runtime's workers ([`defer_wakes`]) the write of a push into the empty queue is
-//!   owed instead, and paid by the first of: the worker parking ([`before_park`], its ready work done), any later
-//!   push once the first has waited `MAX_DEFER` (50 µs), a command, the watchdog's ping. A drain takes what is
-//!   queued and cancels the debt with it. Every owed write is paid exactly once or cancelled by a drain that took
-//!   its items.
+//! - **Owed wake-ups.** On a worker of the I/O runtime (from its first park) the write of a push into the empty
+//!   queue is owed instead, and paid by the first of: the worker parking ([`before_park`], its ready work done),
+//!   any later push once the first has waited `MAX_DEFER` (50 µs), a command, the watchdog's ping. A drain takes
+//!   what is queued and cancels the debt with it. Every owed write is paid exactly once or cancelled by a drain
+//!   that took its items.
 //!   NOTE: a write per batch woke the hub while the worker still had responses to read; the hub then preempted it
 //!   (2 cores, nginx on one), drained a part and slept again. Paying at the park: CPU per request 0.900 of before
 //!   with `bench/simultaneous.py` (the hub thread 4.3 → 3.4 µs a request), docs/performance.md.
@@ -228,21 +228,19 @@ impl Wake {
 const MAX_DEFER: Duration = Duration::from_micros(50);
 
 thread_local! {
-    /// Whether this thread pays its owed wake-ups when it parks (the I/O runtime's workers: [`defer_wakes`]).
+    /// Whether this thread pays its owed wake-ups when it parks (a worker of the I/O runtime that parked once).
     static DEFERS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// The wake-up this tokio worker owes (the bridge it last pushed into the empty queue of).
     /// (weak: a bridge dropped meanwhile is owed nothing, and its eventfd closes with it)
     static OWED: std::cell::RefCell<Option<Weak<Wake>>> = const { std::cell::RefCell::new(None) };
 }
 
-/// The runtime's `on_thread_start` hook: this thread's pushes defer their wake-up to [`before_park`].
-pub fn defer_wakes() {
-    DEFERS.set(true);
-}
-
-/// The runtime's `on_thread_park` hook: the worker has no more ready work; the wake-up its pushes owe is paid now,
-/// so one write wakes the hub for everything it queued since, and the hub does not preempt it mid-batch.
+/// The I/O runtime's `on_thread_park` hook: the worker has no more ready work; the wake-up its pushes owe is paid
+/// now, so one write wakes the hub for everything it queued since, and the hub does not preempt it mid-batch. From
+/// its first park on, the thread's pushes defer their wake-up to this hook (only a worker parks: a thread of the
+/// blocking pool, which never would, keeps waking the hub at once).
 pub fn before_park() {
+    DEFERS.set(true);
     OWED.with(|owed| {
         if let Some(w) = owed.borrow().as_ref().and_then(Weak::upgrade) {
             w.pay();
@@ -301,39 +299,20 @@ impl Bridge {
 
     /// Queue with `add` and wake the hub if the queue was empty (or a deferred wake-up is owed).
     fn push(&self, add: impl FnOnce(&mut Queue)) {
-        let was_empty = {
-            let mut q = self.queue.lock();
-            let was_empty = q.is_empty();
-            if was_empty {
-                q.since = Some(Instant::now());
-            }
-            add(&mut q);
-            was_empty
-        };
+        let (was_empty, _) = self.enqueue(add, false);
         if was_empty || self.wake.owed.swap(false, Ordering::AcqRel) {
             self.wake.efd.signal();
         }
     }
 
     /// Queue with `add` from a tokio worker: the wake-up a push into the empty queue owes is paid when the worker
-    /// parks (its ready work done), or by a later push once the first has waited [`MAX_DEFER`].
+    /// parks (its ready work done), or by a later push once the first has waited `MAX_DEFER`. A thread that has
+    /// never parked as a worker (any other, the blocking pool's included) wakes the hub at once.
     fn push_deferred(&self, add: impl FnOnce(&mut Queue)) {
         if !DEFERS.get() {
             return self.push(add);
         }
-        let (was_empty, overdue) = {
-            let mut q = self.queue.lock();
-            let was_empty = q.is_empty();
-            let overdue = if was_empty {
-                q.since = Some(Instant::now());
-                self.wake.owed.store(true, Ordering::Release);
-                false
-            } else {
-                q.since.is_some_and(|t| t.elapsed() >= MAX_DEFER)
-            };
-            add(&mut q);
-            (was_empty, overdue)
-        };
+        let (was_empty, overdue) = self.enqueue(add, true);
         if was_empty {
             OWED.with(|owed| {
                 let mut owed = owed.borrow_mut();
@@ -349,6 +328,25 @@ impl Bridge {
         } else if overdue {
             self.wake.pay();
         }
+    }
+
+    /// `add` under the queue's lock: whether the queue was empty (its age starts now, and with `owe` the wake-up is
+    /// owed, set under the lock a drain clears it under), and whether a write still owed is overdue.
+    fn enqueue(&self, add: impl FnOnce(&mut Queue), owe: bool) -> (bool, bool) {
+        let mut q = self.queue.lock();
+        let was_empty = q.is_empty();
+        let mut overdue = false;
+        if was_empty {
+            q.since = Some(Instant::now());
+            if owe {
+                self.wake.owed.store(true, Ordering::Release);
+            }
+        } else if owe && self.wake.owed.load(Ordering::Relaxed) {
+            // (the clock read only while a write is owed: not per completion once the hub was woken)
+            overdue = q.since.is_some_and(|t| t.elapsed() >= MAX_DEFER);
+        }
+        add(&mut q);
+        (was_empty, overdue)
     }
 
     /// The user waiting on call `ticket` was killed (a stop): the call is not recorded when it completes, as a
@@ -678,7 +676,7 @@ mod tests {
     #[test]
     fn a_workers_push_owes_its_wake_until_it_parks() {
         let b = Bridge::new().unwrap();
-        defer_wakes();
+        before_park(); // (this thread is a worker that parked)
         b.wake(vec![1]);
         b.wake(vec![2]);
         assert_eq!(read_fd(&b).0, -1, "owed, not written");
@@ -692,7 +690,7 @@ mod tests {
     #[test]
     fn an_owed_wake_is_paid_by_a_command_a_ping_or_an_overdue_push() {
         let b = Bridge::new().unwrap();
-        defer_wakes();
+        before_park(); // (this thread is a worker that parked)
         b.wake(vec![1]);
         drop(b.command(Command::Quit));
         assert_eq!(read_fd(&b), (8, 1), "a command");
@@ -717,7 +715,7 @@ mod tests {
     #[test]
     fn a_drain_cancels_the_debt_of_what_it_took() {
         let b = Bridge::new().unwrap();
-        defer_wakes();
+        before_park(); // (this thread is a worker that parked)
         b.wake(vec![1]);
         assert_eq!(b.drain().wakes, [1]);
         before_park();
@@ -737,7 +735,7 @@ mod tests {
     #[test]
     fn a_debt_to_another_bridge_is_paid_when_the_worker_pushes_to_a_new_one() {
         let (a, b) = (Bridge::new().unwrap(), Bridge::new().unwrap());
-        defer_wakes();
+        before_park(); // (this thread is a worker that parked)
         a.wake(vec![1]);
         b.wake(vec![2]);
         assert_eq!(read_fd(&a), (8, 1), "paid as the worker took up b's");

@@ -55,7 +55,6 @@ impl Services {
                     .unwrap_or(1),
             )
             .thread_name("rlocust-io")
-            .on_thread_start(crate::bridge::defer_wakes)
             .on_thread_park(|| {
                 crate::bridge::before_park();
                 crate::engine::return_freed_memory();
