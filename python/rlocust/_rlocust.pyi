@@ -34,7 +34,7 @@ __all__ = [
     "Web",
     "WebRequest",
     "abandon",
-    "aio_step",
+    "aio_run",
     "ack",
     "dist_listened",
     "dist_node",
@@ -687,10 +687,10 @@ def park(ticket: int | Parked, /) -> Any:
     """`locust._hub.wait`: park the current greenlet until `ticket` completes; its Response (None for a timer's
     ticket). A kill while parked abandons the call and raises here."""
 
-def aio_step(me: Any, driver: Any, task: Any, context: Any, coro: Any, error: Any, /) -> tuple[bool, Any]:
-    """One step of a user's coroutine (`locust._aio.run`): `send(None)`, or `throw(error)` when it is not None, in
-    `context` with the loop running and the user's task current, all put back after: (True, value) when it
-    returned, (False, what it yielded) when it yielded."""
+def aio_run(user: Any, coro: Any, keep: bool = False) -> Any:
+    """`locust._aio.run`: `coro` (what a task, on_start or on_stop of `user` returned) run in the user's greenlet as
+    an asyncio Task would run it; its result, or its exception raised. `keep`: the tasks it starts live until the
+    user stops (on_start)."""
 
 def resume() -> None:
     """Switch each greenlet parked on a ticket of the last `drain` back in with its value (a Response, a streamed

@@ -24,7 +24,7 @@
 //! made in them, or a shim `Call`'s) are raw C functions like the verbs themselves (call.rs, "the C functions"):
 //! pyo3's wrapper must not be live across a switch. What must not happen here: the lock on the state held across a
 //! call that can switch.
-use crate::py::aio_step::{aio, aio_dict, set_aside, set_for_step};
+use crate::py::aio_step::{Slot, aio, aio_dict, set_aside, set_for_step};
 use crate::py::cabi;
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
@@ -351,13 +351,14 @@ fn flip_out(py: Python<'_>) -> PyResult<Option<Flip>> {
     let Some(driver) = a.stepping.bind(py).get_item(&me)? else {
         return Ok(Some(Flip(None)));
     };
-    if driver.getattr(intern!(py, "must_cancel"))?.is_truthy()? {
+    let slots = &a.slots;
+    if slots.get(&driver, Slot::MustCancel)?.is_truthy()? {
         return Ok(None);
     }
-    let task = driver.getattr(intern!(py, "task"))?;
-    let seq = driver.getattr(intern!(py, "seq"))?.extract::<i64>()? + 1;
-    driver.setattr(intern!(py, "seq"), seq)?;
-    driver.setattr(intern!(py, "inline"), seq)?;
+    let task = slots.get(&driver, Slot::Task)?;
+    let seq = (slots.get(&driver, Slot::Seq)?.extract::<i64>()? + 1).into_pyobject(py)?;
+    slots.set(&driver, Slot::Seq, &seq)?;
+    slots.set(&driver, Slot::Inline, &seq)?;
     set_aside(py, &me, &driver, &task)?;
     Ok(Some(Flip(Some((
         me.unbind(),
@@ -398,14 +399,16 @@ fn flip_back<'py>(
     let ended = match &result {
         Err(e) if e.is_instance(py, a.interrupted.bind(py)) => true,
         Err(e) if e.is_instance(py, a.greenlet_exit.bind(py)) => {
-            driver.setattr(intern!(py, "inline"), py.None())?;
-            driver.setattr(intern!(py, "killed"), e.value(py))?;
+            a.slots
+                .set(&driver, Slot::Inline, &py.None().into_bound(py))?;
+            a.slots.set(&driver, Slot::Killed, e.value(py).as_any())?;
             task.call_method0(intern!(py, "cancel"))?;
             true
         }
         _ => false,
     };
-    driver.setattr(intern!(py, "inline"), py.None())?;
+    a.slots
+        .set(&driver, Slot::Inline, &py.None().into_bound(py))?;
     set_for_step(py, &me, &driver, &task)?;
     if ended {
         let fut = pending_future(py)?;

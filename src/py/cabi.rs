@@ -138,6 +138,7 @@ pub(super) fn add_function(
 ///
 /// # Safety
 /// Only from such a function, with the `args` and `nargs` Python gave it.
+#[cfg_attr(feature = "abi3", allow(dead_code))]
 pub(super) unsafe fn fastcall<'a>(
     args: *mut *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,

@@ -785,7 +785,7 @@ mod stats_view;
 pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Session>()?;
     call::add_parts(m)?;
-    aio_step::add_step(m)?;
+    aio_step::add_run(m)?;
     #[cfg(not(feature = "abi3"))]
     task_loop::add_parts(m)?;
     m.add_class::<request::Request>()?;

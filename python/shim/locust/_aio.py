@@ -29,7 +29,7 @@ from types import CoroutineType as _CoroutineType
 import greenlet
 from greenlet import GreenletExit
 
-from _rlocust import aio_step as _step
+from _rlocust import aio_run as _run
 
 _getcurrent = greenlet.getcurrent
 _greenlet = greenlet.greenlet
@@ -287,13 +287,14 @@ def _user_task(scopes, lp):
     return task
 
 
-def run(user, coro, keep=False):
-    """Run `coro` (what a task, on_start or on_stop of `user` returned) here, in the user's greenlet, as an asyncio
-    Task would; returns its result or raises its exception. `keep`: the tasks it starts live until the user stops
-    (on_start)."""
+def _begin(user, coro):
+    """`run`'s start where it is not the common one (`_rlocust.aio_run` takes that itself: a coroutine, the loop
+    made, the user's task made and not cancelled by the last coroutine): `coro` made a coroutine, the loop made, the
+    user's scopes and task made, the task's cancel count put back to 0. Returns (coroutine, scopes), or (`coro`,
+    None) when it is not awaitable (then `run` returns it as it is)."""
     if type(coro) is not _CoroutineType:
         if not hasattr(coro, "__await__"):
-            return coro
+            return coro, None
         coro = _awaiting(coro)
     lp = loop or _ensure()
     me = _getcurrent()
@@ -306,44 +307,20 @@ def run(user, coro, keep=False):
     driver = scopes.driver
     task = driver.task
     if task is None:
-        task = driver.task = _user_task(scopes, lp)
+        driver.task = _user_task(scopes, lp)
     elif driver.cancels:  # (as a new Task's: asyncio.timeout and TaskGroup read the count)
         driver.cancels = False
         while task.uncancel():
             pass
-    scopes.keeping = keep
-    driver.killed = None
-    driver.running = True
-    context = scopes.context
-    error = None
-    try:
-        while True:
-            # one step, as Task.__step makes it (the loop running and the task current during it: `_step`)
-            if driver.must_cancel:
-                driver.must_cancel = False
-                if not isinstance(error, _CancelledError):
-                    error = driver.cancelled()
-            done, value = _step(me, driver, task, context, coro, error)
-            error = None
-            if done:
-                if driver.must_cancel:  # cancelled right before it returned: the task ends cancelled
-                    raise driver.cancelled()
-                result = value
-                break
-            error = _wait(driver, value, lp)
-    except BaseException:
-        if driver.killed is None:
-            raise
-    finally:
-        driver.running = False
-        driver.waiting = None
-        driver.must_cancel = False
-        scopes.keeping = False
-        if not keep and scopes.task:
-            _cancel_all(scopes.task)
-    if driver.killed is not None:
-        raise driver.killed
-    return result
+    return coro, scopes
+
+
+run = _run  # run(user, coro, keep=False): `coro` (what a task, on_start or on_stop of `user` returned) run here, in
+# the user's greenlet, as an asyncio Task would run it; returns its result or raises its exception. `keep`: the tasks
+# it starts live until the user stops (on_start). Each step as Task.__step makes it, with the loop running and the
+# user's task current during it; a yielded future waited for by `_wait`; a kill while it waits cancels the task, and
+# is raised once the coroutine has unwound; the tasks it started cancelled at its end unless `keep`. (In Rust,
+# src/py/aio_step.rs: the Python function's frame and attribute reads were a tenth of an awaited call's cost.)
 
 
 def _wait(driver, yielded, lp):

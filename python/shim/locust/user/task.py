@@ -478,10 +478,12 @@ if not isinstance(_task_loop, BuiltinFunctionType):
     _task_loop = None
 
 
-def _site(func, text, nth=0):
+def _site(func, text, nth=0, c_call=False):
     """Where a traceback's entry for a frame of ``func`` points when what the frame raised came from the ``nth`` of
     its lines holding ``text``: (code, globals, tb_lasti, tb_lineno) as the interpreter makes them (the end of the
-    line's last call, or its raise). What the task loop in Rust gives a traceback for the frames it stands for."""
+    line's last call, or its raise; the call itself when it calls a C function, ``c_call``: CPython 3.11 leaves the
+    frame at its PRECALL once it has specialized the call, at its CALL before). What the task loop in Rust gives a
+    traceback for the frames it stands for."""
     lines, first = inspect.getsourcelines(func)
     lineno = [first + i for i, line in enumerate(lines) if text in line][nth]
     code = func.__code__
@@ -490,7 +492,11 @@ def _site(func, text, nth=0):
     if lines[lineno - first].strip().startswith("raise"):
         lasti = next(ins[i].offset for i in on_line if ins[i].opname == "RAISE_VARARGS")
     else:
-        lasti = ins[[i for i in on_line if ins[i].opname.startswith("CALL")][-1] + 1].offset - 2
+        call = [i for i in on_line if ins[i].opname.startswith("CALL")][-1]
+        if not c_call:
+            lasti = ins[call + 1].offset - 2
+        else:
+            lasti = ins[call - 1].offset if ins[call - 1].opname == "PRECALL" else ins[call].offset
     return code, func.__globals__, lasti, lineno
 
 
@@ -507,10 +513,10 @@ if _task_loop is not None:
             "next_task": _site(TaskSet.execute_next_task, "self.execute_task("),
             "default.arrive": _site(DefaultTaskSet.execute_task, "_open.arrive(user)"),
             "default.call": _site(DefaultTaskSet.execute_task, "done = task(user)"),
-            "default.aio": _site(DefaultTaskSet.execute_task, "_aio.run(user, done)"),
+            "default.aio": _site(DefaultTaskSet.execute_task, "_aio.run(user, done)", c_call=True),
             "plain.arrive": _site(TaskSet.execute_task, "_open.arrive(self.user)"),
             "plain.call": _site(TaskSet.execute_task, "done = task(self)"),
-            "plain.aio": _site(TaskSet.execute_task, "_aio.run(self._user, done)"),
+            "plain.aio": _site(TaskSet.execute_task, "_aio.run(self._user, done)", c_call=True),
             "wait.stop_before": _site(TaskSet.wait, "raise StopUser()", 0),
             "wait.seconds": _site(TaskSet.wait, "seconds = self.wait_time()"),
             "wait.yield": _site(TaskSet.wait, "_hub.yield_now()"),
