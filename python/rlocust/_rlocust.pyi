@@ -35,6 +35,9 @@ __all__ = [
     "WebRequest",
     "abandon",
     "aio_run",
+    "aio_set_aside",
+    "aio_set_for_step",
+    "aio_stepping",
     "ack",
     "dist_listened",
     "dist_node",
@@ -691,6 +694,16 @@ def aio_run(user: Any, coro: Any, keep: bool = False) -> Any:
     """`locust._aio.run`: `coro` (what a task, on_start or on_stop of `user` returned) run in the user's greenlet as
     an asyncio Task would run it; its result, or its exception raised. `keep`: the tasks it starts live until the
     user stops (on_start)."""
+
+def aio_set_for_step(me: Any, driver: Any, task: Any, /) -> None:
+    """Before a step of a user's coroutine, and back from a call made in one: the loop running, the user's task
+    current, the greenlet `me` marked as stepping."""
+
+def aio_set_aside(me: Any, driver: Any, task: Any, /) -> None:
+    """After a step, and before a call made in one: what `aio_set_for_step` set, set aside."""
+
+def aio_stepping(g: Any, /) -> Any:
+    """The driver of the step greenlet `g` is running, if it is running one (else None)."""
 
 def resume() -> None:
     """Switch each greenlet parked on a ticket of the last `drain` back in with its value (a Response, a streamed

@@ -22,7 +22,6 @@ use pyo3::types::{PyDict, PyType};
 
 /// `locust._aio`'s parts an inline call flips (all fixed once its loop exists).
 pub(crate) struct Aio {
-    pub(crate) stepping: Py<PyDict>,
     pub(crate) lp: Py<PyAny>,
     pub(crate) switch_out: Py<PyAny>,
     pub(crate) enter_task: Py<PyAny>,
@@ -69,10 +68,6 @@ pub(crate) fn aio(py: Python<'_>) -> PyResult<&'static Aio> {
             }
         };
         Ok::<_, PyErr>(Aio {
-            stepping: item("_stepping")?
-                .into_bound(py)
-                .cast_into::<PyDict>()?
-                .unbind(),
             lp: item("loop")?,
             switch_out: item("switch_out")?,
             enter_task: item("_enter_task")?,
@@ -105,9 +100,9 @@ pub(crate) fn aio(py: Python<'_>) -> PyResult<&'static Aio> {
 }
 
 /// Before a step, and back from a call made in one: the loop running and the user's task current, the greenlet
-/// marked as stepping (`inside`, `_stepping`, its `switch_out`), as `locust._aio.run` describes. The thread's running
-/// loop found then is kept as `driver.outer`, to go back to (back from a call too: a sync user's own asyncio.run may
-/// have started meanwhile, its loop running as it waits on the hub).
+/// marked as stepping (`inside`, and here: see "the greenlets stepping"), as `locust._aio.run` describes. The thread's
+/// running loop found then is kept as `driver.outer`, to go back to (back from a call too: a sync user's own
+/// asyncio.run may have started meanwhile, its loop running as it waits on the hub).
 pub(crate) fn set_for_step(
     py: Python<'_>,
     me: &Bound<'_, PyAny>,
@@ -123,8 +118,8 @@ pub(crate) fn set_for_step(
     a.slots.set(driver, Slot::Outer, &outer)?;
     enter_task(py, a, lp, task)?;
     aio_dict(py)?.set_item(intern!(py, "inside"), me)?;
-    a.stepping.bind(py).set_item(me, driver)?;
-    me.setattr(intern!(py, "switch_out"), a.switch_out.bind(py))
+    mark_stepping(me, driver);
+    Ok(())
 }
 
 /// After a step, and before a call made in one (the greenlet may park in it): all that set aside, the running loop
@@ -136,24 +131,92 @@ pub(crate) fn set_aside(
     task: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
     let a = aio(py)?;
-    me.setattr(intern!(py, "switch_out"), py.None())?;
-    discard(py, a.stepping.bind(py), me)?;
+    unmark_stepping(me);
     aio_dict(py)?.set_item(intern!(py, "inside"), py.None())?;
     let lp = a.lp.bind(py);
     leave_task(py, a, lp, task)?;
     set_running(py, a, &a.slots.get(driver, Slot::Outer)?).map(drop)
 }
 
-/// `del d[key]` if it is there.
-fn discard(py: Python<'_>, d: &Bound<'_, PyDict>, key: &Bound<'_, PyAny>) -> PyResult<()> {
-    // SAFETY: attached; both borrowed for the call
-    if unsafe { ffi::PyDict_DelItem(d.as_ptr(), key.as_ptr()) } < 0 {
-        let e = PyErr::fetch(py);
-        if !e.is_instance_of::<pyo3::exceptions::PyKeyError>(py) {
-            return Err(e);
+/// `_rlocust.aio_set_for_step(me, driver, task)`: `set_for_step`, for `locust._aio.Call`.
+#[pyfunction(signature = (me, driver, task, /))]
+pub(crate) fn aio_set_for_step(
+    me: &Bound<'_, PyAny>,
+    driver: &Bound<'_, PyAny>,
+    task: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    set_for_step(me.py(), me, driver, task)
+}
+
+/// `_rlocust.aio_set_aside(me, driver, task)`: `set_aside`, for `locust._aio.Call`.
+#[pyfunction(signature = (me, driver, task, /))]
+pub(crate) fn aio_set_aside(
+    me: &Bound<'_, PyAny>,
+    driver: &Bound<'_, PyAny>,
+    task: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    set_aside(me.py(), me, driver, task)
+}
+
+// ---- the greenlets stepping -----------------------------------------------------------------------------------
+//
+// Which greenlets are running a step of their user's coroutine (not inside a call it makes), with their drivers:
+// the one running now, and any waiting on the hub inside a step (a blocking call in coroutine code). Marked and
+// cleared twice per awaited call; a dict whose one key comes and goes grows until it is rebuilt, so this is a short
+// list of the interpreter's thread. A user's greenlet has the shim's `switch_out` for its life (gevent calls it
+// before the greenlet waits on the hub): it sets the step's state aside only for a greenlet marked here, and a
+// greenlet not marked here is switched as if it had none (`idle_switch_out`).
+
+thread_local! {
+    static STEPPING: std::cell::RefCell<Vec<(Py<PyAny>, Py<PyAny>)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn mark_stepping(g: &Bound<'_, PyAny>, driver: &Bound<'_, PyAny>) {
+    let gone = STEPPING.with_borrow_mut(|marked| {
+        if let Some(entry) = marked.iter_mut().find(|(m, _)| m.is(g)) {
+            Some(std::mem::replace(&mut entry.1, driver.clone().unbind()))
+        } else {
+            marked.push((g.clone().unbind(), driver.clone().unbind()));
+            None
         }
-    }
-    Ok(())
+    });
+    drop(gone); // (let go with the list not borrowed)
+}
+
+fn unmark_stepping(g: &Bound<'_, PyAny>) {
+    let gone = STEPPING.with_borrow_mut(|marked| {
+        let at = marked.iter().position(|(m, _)| m.is(g))?;
+        Some(marked.swap_remove(at))
+    });
+    drop(gone);
+}
+
+/// The driver of `g`'s step, if it is running one.
+pub(crate) fn stepping<'py>(g: &Bound<'py, PyAny>) -> Option<Bound<'py, PyAny>> {
+    STEPPING.with_borrow(|marked| {
+        marked
+            .iter()
+            .find(|(m, _)| m.is(g))
+            .map(|(_, d)| d.bind(g.py()).clone())
+    })
+}
+
+/// `_rlocust.aio_stepping(g)`: the driver of `g`'s step, if it is running one (else None).
+#[pyfunction(signature = (g, /))]
+pub(crate) fn aio_stepping<'py>(g: &Bound<'py, PyAny>) -> Option<Bound<'py, PyAny>> {
+    stepping(g)
+}
+
+/// Whether `value`, found as greenlet `g`'s own `switch_out`, is the shim's and does nothing now (`g` is not in a
+/// step): a switch away from `g` or back to it may then skip it, as it would skip no `switch_out` at all.
+pub(crate) fn idle_switch_out(
+    py: Python<'_>,
+    g: &Bound<'_, PyAny>,
+    value: &Bound<'_, PyAny>,
+) -> bool {
+    AIO.get(py)
+        .is_some_and(|a| value.is(a.switch_out.bind(py)) && !g.is(a.loop_greenlet.bind(py)))
+        && stepping(g).is_none()
 }
 
 // ---- the current task, set in asyncio's own dict --------------------------------------------------------------
@@ -698,7 +761,7 @@ fn common(
         return Ok(None); // (the loop not made yet)
     };
     let me = cabi::current(py)?;
-    if me.is(a.loop_greenlet.bind(py)) || a.stepping.bind(py).contains(&me)? {
+    if me.is(a.loop_greenlet.bind(py)) || stepping(&me).is_some() {
         return Ok(None);
     }
     // SAFETY: attached; a new reference to the user's dict (made if it had none), or NULL with the exception set

@@ -24,7 +24,7 @@
 //! made in them, or a shim `Call`'s) are raw C functions like the verbs themselves (call.rs, "the C functions"):
 //! pyo3's wrapper must not be live across a switch. What must not happen here: the lock on the state held across a
 //! call that can switch.
-use crate::py::aio_step::{Slot, aio, aio_dict, set_aside, set_for_step};
+use crate::py::aio_step::{Slot, aio, aio_dict, set_aside, set_for_step, stepping};
 use crate::py::cabi;
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
@@ -225,10 +225,7 @@ fn begin(py: Python<'_>, this: &AwaitedCall) -> PyResult<Begin> {
         }
     }
     let me = cabi::current(py)?;
-    let inline = match aio(py) {
-        Ok(a) => a.stepping.bind(py).contains(&me)?,
-        Err(_) => false, // (no loop yet: nobody steps a coroutine)
-    };
+    let inline = stepping(&me).is_some();
     if inline {
         *this.state.lock() = State::Inline;
         return Ok(Begin::Inline);
@@ -348,7 +345,7 @@ fn send_begins(py: Python<'_>, this: &AwaitedCall, arg: *mut ffi::PyObject) -> P
 fn flip_out(py: Python<'_>) -> PyResult<Option<Flip>> {
     let a = aio(py)?;
     let me = cabi::current(py)?;
-    let Some(driver) = a.stepping.bind(py).get_item(&me)? else {
+    let Some(driver) = stepping(&me) else {
         return Ok(Some(Flip(None)));
     };
     let slots = &a.slots;

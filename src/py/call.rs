@@ -81,8 +81,9 @@ fn plain_class(g: &Bound<'_, PyAny>) -> PyResult<bool> {
     Ok(plain)
 }
 
-/// Whether `g`'s own `__dict__` gives one of `names` a value other than None (as `_aio` sets `switch_out` on a
-/// greenlet while it steps a coroutine, and clears it to None after): lookups in the dict, no attribute error raised.
+/// Whether `g`'s own `__dict__` gives one of `names` a value other than None, or than the shim's `switch_out` where
+/// it does nothing (`_aio` gives a user's greenlet its `switch_out` for its life): lookups in the dict, no attribute
+/// error raised.
 fn instance_sets(g: &Bound<'_, PyAny>, names: [&Bound<'_, PyString>; 2]) -> PyResult<bool> {
     let py = g.py();
     // SAFETY: attached; a new reference to the instance's dict (made if it had none) or NULL with the exception set
@@ -98,7 +99,8 @@ fn instance_sets(g: &Bound<'_, PyAny>, names: [&Bound<'_, PyString>; 2]) -> PyRe
             // (an object without a dict of its own: its attribute, the slow way)
             _ => g.getattr_opt(name)?,
         };
-        if value.is_some_and(|v| !v.is_none()) {
+        // (the shim's `switch_out` of a user's greenlet not in a coroutine's step does nothing: aio_step.rs)
+        if value.is_some_and(|v| !v.is_none() && !crate::py::aio_step::idle_switch_out(py, g, &v)) {
             return Ok(true);
         }
     }

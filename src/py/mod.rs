@@ -786,6 +786,9 @@ pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Session>()?;
     call::add_parts(m)?;
     aio_step::add_run(m)?;
+    m.add_function(wrap_pyfunction!(aio_step::aio_set_for_step, m)?)?;
+    m.add_function(wrap_pyfunction!(aio_step::aio_set_aside, m)?)?;
+    m.add_function(wrap_pyfunction!(aio_step::aio_stepping, m)?)?;
     #[cfg(not(feature = "abi3"))]
     task_loop::add_parts(m)?;
     m.add_class::<request::Request>()?;

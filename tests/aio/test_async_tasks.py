@@ -258,5 +258,6 @@ def test_coroutines_see_the_running_loop_and_sync_code_none_between_them(rlocust
     t = rows(tmp_path)
     assert not [name for name in t if name.startswith("bad: ")], (list(t), r.stderr[-3000:])
     for check in ("a coroutine's loop across its calls", "one loop for every user", "no running loop in sync code",
-                  "asyncio.run has its own loop", "no running loop after asyncio.run"):
+                  "asyncio.run has its own loop", "no running loop after asyncio.run",
+                  "a coroutine's loop and task across a wait inside its step"):
         assert count(t, "ok: " + check) >= 20, (check, r.stderr[-3000:])

@@ -30,6 +30,9 @@ import greenlet
 from greenlet import GreenletExit
 
 from _rlocust import aio_run as _run
+from _rlocust import aio_set_aside as _set_aside
+from _rlocust import aio_set_for_step as _set_for_step
+from _rlocust import aio_stepping as _stepping_of
 
 _getcurrent = greenlet.getcurrent
 _greenlet = greenlet.greenlet
@@ -41,7 +44,7 @@ inside = None  # the greenlet running coroutine code now (the loop's, or a user'
 # code and cleared as it stops or waits (`switch_out` for a wait inside a step), so it is exact. Written here only:
 # the loop's greenlet says so through `loop_runs`/`loop_waits`.
 creating = False  # a user's `_UserTask` is being made: the loop does not schedule its first step
-_stepping = {}  # user greenlet -> its driver, while it runs a step of its coroutine (not inside a call it makes)
+# (which user greenlet runs a step of its coroutine now, not inside a call it makes: `_stepping_of(g)`, its driver)
 _asyncio = None
 _hub = None
 _UserTask = None
@@ -134,14 +137,17 @@ _tracing = False
 def switch_out():
     global _tracer, _tracing, inside
     g = _getcurrent()
-    if g is loop_greenlet and loop._hub_selector.parked:
-        return  # (the loop waiting for work: it has set everything aside itself)
+    if g is loop_greenlet:
+        if loop._hub_selector.parked:
+            return  # (the loop waiting for work: it has set everything aside itself)
+    elif _stepping_of(g) is None:
+        return  # (a user's greenlet outside a step: nothing set to put aside)
     lp = loop
     task = _asyncio.current_task(lp)
     if task is not None:
         _leave_task(lp, task)
     _suspended[g] = task
-    driver = _stepping.get(g)
+    driver = _stepping_of(g)
     _set_running(driver.outer if driver is not None else None)
     inside = None
     if not _tracing:
@@ -157,7 +163,7 @@ def _trace(event, args):
         target = args[1]
         if target in _suspended:
             task = _suspended.pop(target)
-            driver = _stepping.get(target)
+            driver = _stepping_of(target)
             if driver is not None:
                 driver.outer = foreign(_running())  # (what is running as it comes back: put back after)
             _set_running(loop)
@@ -242,6 +248,7 @@ class _Scopes:
         self.kept = self.task = None  # (made when a first task is started: most users start none)
         self.keeping = False  # on_start runs: the tasks it starts go to `kept`
         self.driver = _Driver(g)
+        g.switch_out = switch_out  # (for its life: it acts only inside a step)
         self.context = contextvars.copy_context()
         self.context.run(_SCOPES.set, self)
 
@@ -298,7 +305,7 @@ def _begin(user, coro):
         coro = _awaiting(coro)
     lp = loop or _ensure()
     me = _getcurrent()
-    if me is loop_greenlet or me in _stepping:
+    if me is loop_greenlet or _stepping_of(me) is not None:
         raise RuntimeError("a task's coroutine cannot be run from inside another coroutine: await it")
     d = user.__dict__
     scopes = d.get("_rlocust_aio")
@@ -470,13 +477,12 @@ class Call(Coroutine):
         stack). A cancel of the task (asyncio.timeout, a TaskGroup) or a kill of the greenlet ends the call where
         it waits (abandoned) and is delivered as CancelledError at this await. (One frame, not a helper's: this is
         an awaited call's whole Python side.)"""
-        global inside
         if self._it is not None:
             raise RuntimeError("cannot reuse already awaited coroutine")
         self._it = _SPENT  # (until its iterator is made: a call that raised is not made again either)
         entering = self._cm is _ENTERING
         me = _getcurrent()
-        driver = _stepping.get(me)
+        driver = _stepping_of(me)
         if driver is None:
             self._it = it = offload(self._enter if entering else self._call).__await__()
             return it
@@ -487,11 +493,7 @@ class Call(Coroutine):
         task = driver.task
         driver.seq += 1
         driver.inline = driver.seq
-        inside = None
-        del _stepping[me]
-        me.switch_out = None
-        _leave_task(lp, task)
-        _set_running(driver.outer)
+        _set_aside(me, driver, task)
         try:
             if entering:
                 self._it = it = _value(self._enter())
@@ -508,12 +510,7 @@ class Call(Coroutine):
             driver.inline = None
             # (the loop to put back when the step ends is the one found now: another greenlet's asyncio.run may
             # have started while this call waited, its loop running as it waits on the hub)
-            driver.outer = foreign(_running())
-            _set_running(lp)
-            _enter_task(lp, task)
-            _stepping[me] = driver
-            me.switch_out = switch_out
-            inside = me
+            _set_for_step(me, driver, task)
         self._it = it = _pending(lp.create_future())  # the cancel pending on the task cancels it at once
         return it
 

@@ -2,9 +2,12 @@
 sync users run between them: each check's outcome is a request row named "ok: ..." or "bad: ...". A coroutine sees
 rlocust's loop running (the same one, before and after its awaited calls); a sync task sees none, and can run its
 own `asyncio.run()`, after which the async users still see theirs (src/py/aio_step.rs, "the thread's running
-loop")."""
+loop"). A coroutine that waits on the hub inside its step (gevent's sleep, as a blocking call made there) has its
+loop and task set aside meanwhile, for the others to step and for sync code to see none, and back after it."""
 
 import asyncio
+
+import gevent
 
 from locust import HttpUser, constant, task
 
@@ -29,6 +32,10 @@ class AsyncUser(HttpUser):
         after = running()
         await self.verdict(after is before and before.is_running(), "a coroutine's loop across its calls")
         await self.verdict(len(LOOPS) == 1, "one loop for every user")
+        mine = asyncio.current_task()
+        gevent.sleep(0.002)  # (a wait on the hub inside the step: the greenlet's `switch_out` sets all aside)
+        await self.verdict(running() is before and asyncio.current_task() is mine,
+                           "a coroutine's loop and task across a wait inside its step")
 
 
 class SyncUser(HttpUser):
