@@ -630,9 +630,11 @@ async fn calls_run_on_drivers_that_are_kept_and_reused_and_end_with_the_submitte
         assert_eq!(drivers_until(&rig, |(_, idle, _)| idle == 1).await.1, 1);
     }
     assert_eq!(rig.submitter.dispatch.census().0, 1);
-    // three at once: the idle driver and two new ones, all kept afterwards
+    // three at once: the idle driver and two new ones, all kept afterwards (each call answered after 300 ms, so
+    // none is back in the pool before the three are handed out)
+    let slow = url.join("/delay/300").unwrap();
     for _ in 0..3 {
-        queue(&rig, &url, Flavor::Requests, true);
+        queue(&rig, &slow, Flavor::Requests, true);
     }
     rig.submitter.flush();
     assert_eq!(completions(&rig.bridge, 3).await.len(), 3);
@@ -640,7 +642,8 @@ async fn calls_run_on_drivers_that_are_kept_and_reused_and_end_with_the_submitte
         drivers_until(&rig, |(_, idle, _)| idle == 3).await,
         (3, 3, 4)
     );
-    assert_eq!(row(&rig.stats, "/"), Some((8, 0)));
+    assert_eq!(row(&rig.stats, "/"), Some((5, 0)));
+    assert_eq!(row(&rig.stats, "/delay/300"), Some((3, 0)));
     // the submitter gone, the dispatcher and its idle drivers end
     let dispatch = rig.submitter.dispatch.clone();
     drop(rig);
