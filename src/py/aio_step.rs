@@ -116,7 +116,7 @@ pub(crate) fn set_for_step(
         outer = a.foreign.bind(py).call1((outer,))?;
     }
     a.slots.set(driver, Slot::Outer, &outer)?;
-    enter_task(py, a, lp, task)?;
+    current_task(py, a, lp, task, true)?;
     aio_dict(py)?.set_item(intern!(py, "inside"), me)?;
     mark_stepping(me, driver);
     Ok(())
@@ -134,7 +134,7 @@ pub(crate) fn set_aside(
     unmark_stepping(me);
     aio_dict(py)?.set_item(intern!(py, "inside"), py.None())?;
     let lp = a.lp.bind(py);
-    leave_task(py, a, lp, task)?;
+    current_task(py, a, lp, task, false)?;
     set_running(py, a, &a.slots.get(driver, Slot::Outer)?).map(drop)
 }
 
@@ -251,36 +251,24 @@ fn current_tasks(py: Python<'_>, aio: &Bound<'_, PyDict>) -> PyResult<Option<Py<
         .map(Bound::unbind))
 }
 
-/// `asyncio.tasks._enter_task(lp, task)`
-fn enter_task(
+/// `asyncio.tasks._enter_task(lp, task)` when `enter`, else `_leave_task(lp, task)`.
+fn current_task(
     py: Python<'_>,
     a: &Aio,
     lp: &Bound<'_, PyAny>,
     task: &Bound<'_, PyAny>,
+    enter: bool,
 ) -> PyResult<()> {
     if let Some(d) = &a.current_tasks {
         let d = d.bind(py);
-        if d.get_item(lp)?.is_none() {
-            return d.set_item(lp, task);
+        match (enter, d.get_item(lp)?) {
+            (true, None) => return d.set_item(lp, task),
+            (false, Some(t)) if t.is(task) => return d.del_item(lp),
+            _ => {}
         }
     }
-    a.enter_task.bind(py).call1((lp, task)).map(drop)
-}
-
-/// `asyncio.tasks._leave_task(lp, task)`
-fn leave_task(
-    py: Python<'_>,
-    a: &Aio,
-    lp: &Bound<'_, PyAny>,
-    task: &Bound<'_, PyAny>,
-) -> PyResult<()> {
-    if let Some(d) = &a.current_tasks {
-        let d = d.bind(py);
-        if d.get_item(lp)?.is_some_and(|t| t.is(task)) {
-            return d.del_item(lp);
-        }
-    }
-    a.leave_task.bind(py).call1((lp, task)).map(drop)
+    let real = if enter { &a.enter_task } else { &a.leave_task };
+    real.bind(py).call1((lp, task)).map(drop)
 }
 
 // ---- the driver's and the scopes' slots -----------------------------------------------------------------------
