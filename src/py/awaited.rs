@@ -2,7 +2,7 @@
 //! coroutine code, `_rlocust.AwaitedCall`. Awaited by the coroutine a user's greenlet is stepping (`locust._aio.run`),
 //! it is its own await iterator and makes the call in its first `send` through the verb's own C function, as the sync
 //! call: the asyncio state set aside around it as the shim's `Call.__await__` sets it aside (the user's task left and
-//! entered again, the thread's running loop put back, `inside`, `_stepping` and the greenlet's `switch_out` cleared
+//! entered again, the thread's running loop put back, `inside` cleared and the greenlet no longer marked as stepping
 //! while it is parked), and the Response handed back by `am_send` (no Python frame, generator or StopIteration).
 //! A cancel of the task or a kill of the greenlet while it is parked ends the call where it waits and yields a
 //! future for `run` to cancel, as the shim's `Call` does.
@@ -338,10 +338,10 @@ fn send_begins(py: Python<'_>, this: &AwaitedCall, arg: *mut ffi::PyObject) -> P
 }
 
 /// Before an inline call: the user's task left, the thread's running loop put back to the one before the step,
-/// `inside`, `_stepping` and `switch_out` cleared (as `locust._aio.Call.__await__` does); the call numbered for a
-/// cancel to find (`driver.inline`). None when a cancel is pending on the task (a kill, or a cancel the coroutine
-/// has not been given yet: it cancelled its own task, or dropped the future a call it stepped by hand yielded): the
-/// call is not made, as asyncio would deliver the cancel at the call's first wait.
+/// `inside` cleared and the greenlet no longer marked as stepping (`set_aside`, as `locust._aio.Call` does); the
+/// call numbered for a cancel to find (`driver.inline`). None when a cancel is pending on the task (a kill, or a
+/// cancel the coroutine has not been given yet: it cancelled its own task, or dropped the future a call it stepped
+/// by hand yielded): the call is not made, as asyncio would deliver the cancel at the call's first wait.
 fn flip_out(py: Python<'_>) -> PyResult<Option<Flip>> {
     let a = aio(py)?;
     let me = cabi::current(py)?;
