@@ -206,7 +206,7 @@ test-rust: deps $(ORACLE)/bin/locust
 # The shim's loop tests run twice: under plain Python with the engine stubbed, and inside the binary
 # (`rlocust-python`), on the copy of the shim it embeds and its real `_rlocust`, which is what a locustfile runs on.
 LOOP_TESTS := $(addprefix tests/python/,test_shim_runloop.py test_shim_tasks.py test_shim_wait_time.py \
-	test_shim_users.py test_shim_exceptions.py test_shim_filter_tags.py test_shim_pacing_mark.py)
+	test_shim_users.py test_shim_frame_stack.py test_shim_exceptions.py test_shim_filter_tags.py test_shim_pacing_mark.py)
 test-python: deps build
 	$(VPY) -m pytest -q -rs tests/python
 	$(CURDIR)/target/release/rlocust-python -m pytest -q -rs -p no:cacheprovider $(LOOP_TESTS)

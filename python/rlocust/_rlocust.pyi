@@ -51,6 +51,7 @@ __all__ = [
     "task_loop",
     "register_task_loop",
     "mend_traceback",
+    "small_frame_stack",
     "Parked",
     "flush",
     "forget",
@@ -725,6 +726,11 @@ def register_task_loop(parts: dict[str, Any]) -> None:
 def mend_traceback(e: BaseException, /) -> None:
     """The Python loop's handler of what `task_loop` raised: `e`'s traceback gets the entries the Python loop would
     have given it (the frames of `execute_next_task`, `execute_task` or `wait`, and `run`'s line)."""
+
+def small_frame_stack(func: Callable[[Any], Any], /) -> Callable[[Any], Any]:
+    """A builtin that calls `func(arg)` with the calling greenlet's Python frames on a small chunk of a shared slab
+    (1 KiB) instead of a 16 KiB chunk of its own, when the greenlet has run no Python code yet; `func` itself where
+    this CPython's layout is not known. The binary's only (not in the abi3 wheel)."""
 
 def drain() -> list[_Command]:
     """Everything queued since the last call: the runner's commands are returned in the order they were queued;

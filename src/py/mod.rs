@@ -13,6 +13,8 @@ mod cabi;
 mod call;
 pub mod callables;
 mod distributed;
+#[cfg(not(feature = "abi3"))]
+mod frame_stack;
 mod library;
 mod llm;
 pub use library::{custom_args, library_web_ui};
@@ -791,6 +793,8 @@ pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(aio_step::aio_stepping, m)?)?;
     #[cfg(not(feature = "abi3"))]
     task_loop::add_parts(m)?;
+    #[cfg(not(feature = "abi3"))]
+    frame_stack::add_parts(m)?;
     m.add_class::<request::Request>()?;
     m.add_class::<Response>()?;
     messages::add_classes(m)?;
