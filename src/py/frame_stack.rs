@@ -220,12 +220,21 @@ fn install(py: Python<'_>) -> bool {
     })
 }
 
+/// The one function [`small_frame_stack`] wraps (the shim's `_run_user`): the builtin has no `self`, so gevent
+/// names a user's greenlet after it as before (`_run_user(<user>)`, not the repr of a bound builtin).
+static WRAPPED: OnceLock<Py<PyAny>> = OnceLock::new();
+
 /// The wrapper's body: `func(arg)` with the thread state on a small root chunk when it has none (a greenlet that
 /// has run no Python code yet), the chunk taken back when `func` returns.
 unsafe extern "C" fn raw_run(
-    func: *mut ffi::PyObject,
+    _null: *mut ffi::PyObject,
     arg: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
+    let Some(func) = WRAPPED.get() else {
+        // SAFETY: only Python calls it, with the thread attached
+        unsafe { ffi::PyErr_SetString(ffi::PyExc_RuntimeError, c"nothing wrapped".as_ptr()) };
+        return std::ptr::null_mut();
+    };
     let mini = STATE.get().and_then(Option::as_ref).and_then(|st| {
         // SAFETY: the current thread's state, at the offsets checked
         unsafe {
@@ -243,8 +252,8 @@ unsafe extern "C" fn raw_run(
             Some((st, chunk as usize, top))
         }
     });
-    // SAFETY: borrowed references Python gave; a new reference or NULL with the exception set comes back
-    let result = unsafe { ffi::PyObject_CallOneArg(func, arg) };
+    // SAFETY: borrowed references; a new reference or NULL with the exception set comes back
+    let result = unsafe { ffi::PyObject_CallOneArg(func.as_ptr(), arg) };
     if let Some((st, chunk, top)) = mini {
         // SAFETY: the same thread state (a greenlet runs on one thread); the chunk is given back only when the
         // thread state is on it again with no frame in it
@@ -260,11 +269,15 @@ unsafe extern "C" fn raw_run(
 }
 
 /// `small_frame_stack(func, /)`: a builtin that calls `func(arg)` with the greenlet's frames on a small chunk
-/// (the same `func` where this CPython's layout is not known).
+/// (`func` itself where this CPython's layout is not known, or for a second function: one is wrapped).
 fn small_frame_stack<'py>(func: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = func.py();
-    if !install(py) {
+    if !install(py) || !WRAPPED.get_or_init(|| func.clone().unbind()).is(func) {
         return Ok(func.clone());
+    }
+    static BUILTIN: OnceLock<Py<PyAny>> = OnceLock::new();
+    if let Some(made) = BUILTIN.get() {
+        return Ok(made.bind(py).clone());
     }
     let name: String = func
         .getattr(pyo3::intern!(py, "__name__"))
@@ -278,13 +291,14 @@ fn small_frame_stack<'py>(func: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny
         ffi::METH_O,
         "Calls the wrapped function with its one argument, the greenlet's frames on a small chunk.",
     );
-    // SAFETY: a builtin bound to `func` (its `self`) for a def that lives for the process
-    unsafe {
+    // SAFETY: a builtin without `self` for a def that lives for the process
+    let made = unsafe {
         Bound::from_owned_ptr_or_err(
             py,
-            ffi::PyCFunction_NewEx(def, func.as_ptr(), std::ptr::null_mut()),
-        )
-    }
+            ffi::PyCFunction_NewEx(def, std::ptr::null_mut(), std::ptr::null_mut()),
+        )?
+    };
+    Ok(BUILTIN.get_or_init(|| made.unbind()).bind(py).clone())
 }
 
 unsafe extern "C" fn raw_small_frame_stack(
