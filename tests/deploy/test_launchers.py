@@ -87,9 +87,11 @@ def wait_workers(pod, n):
               f"{n} workers did not connect")
 
 
-def swarm_and_finish(pod, users=4, run_time="6s"):
+def swarm_and_finish(pod, users=4, run_time="12s"):
     """Start the test from the web UI's form (what a person does in these launchers' default web mode), wait until
-    it has stopped, then until the master's total is final (the poll is cached 2 s); return the last poll."""
+    it has stopped, then until the master's total is final (the poll is cached 2 s); return the last poll. (The run
+    lasts 12 s so the poll sees it running: each look is a `podman exec`, which took seconds while the other lane of
+    `make test` loaded the machine, and a 6 s run was once missed whole.)"""
     status, body = pod.http("POST", f"{WEB}/swarm",
                             f"user_count={users}&spawn_rate={users}&host={TARGET}&run_time={run_time}")
     assert status == 200 and json.loads(body)["success"], body
