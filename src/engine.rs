@@ -146,24 +146,15 @@ impl Drop for Submitter {
     }
 }
 
-/// A job's call, ready to run: its ticket, its meta, and its execution (`UserClient::execute`), whose panic is
-/// caught ([`outcome_of`]). A driver (`drive`) keeps the execution in place in its own state, call after call.
-fn begin(
-    (ticket, job): (u64, Job),
-) -> (
-    u64,
-    CallMeta,
-    impl Future<Output = std::thread::Result<Outcome>> + Send,
-) {
-    let Job {
-        route,
-        jar,
-        spec,
-        meta,
-    } = job;
-    let flavor = meta.flavor;
-    let execution = AssertUnwindSafe(UserClient::execute(route, jar, spec, flavor)).catch_unwind();
-    (ticket, meta, execution)
+/// A job's execution (`UserClient::execute`), whose panic is caught ([`outcome_of`]). A driver (`drive`) awaits
+/// it in its own state, call after call.
+fn execute(
+    route: Route,
+    jar: Arc<Mutex<CookieStore>>,
+    spec: RequestSpec,
+    flavor: http::Flavor,
+) -> impl Future<Output = std::thread::Result<Outcome>> + Send {
+    AssertUnwindSafe(UserClient::execute(route, jar, spec, flavor)).catch_unwind()
 }
 
 /// What an execution ended with: its outcome, or for a panic in the engine a failure, so that the user parked on

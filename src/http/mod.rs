@@ -313,7 +313,9 @@ pub struct Exchange {
 /// The result of a whole call: the final response (if any), the responses redirected through, or the error.
 #[derive(Debug)]
 pub struct Outcome {
-    pub response: Option<Exchange>,
+    /// (boxed: an outcome moves from the exchange to the driver, the completion and the hub's `Response`, and a
+    /// box moves as a pointer where the exchange is 480 bytes)
+    pub response: Option<Box<Exchange>>,
     pub history: Vec<Exchange>,
     pub error: Option<HttpError>,
     /// When the call started, had its final head and ended (what the engine records from).
@@ -511,7 +513,7 @@ impl UserClient {
                     exc,
                     head: Some(head),
                 }) if flavor == Flavor::Fast && fast_status_ok(head.status) => Outcome {
-                    response: Some(Exchange {
+                    response: Some(Box::new(Exchange {
                         status: head.status,
                         reason: head.reason,
                         headers: head.headers,
@@ -524,7 +526,7 @@ impl UserClient {
                         version: head.version,
                         stamps: Stamps::default(),
                         marks: None,
-                    }),
+                    })),
                     history,
                     error: Some(HttpError::Read { exc, head: None }),
                     timings,
@@ -681,7 +683,7 @@ fn header_map(
 }
 
 /// The final response of a call (with a streamed body's unread tail), or why the call failed.
-type Hop = Result<(Exchange, Option<Box<Tail>>), HttpError>;
+type Hop = Result<(Box<Exchange>, Option<Box<Tail>>), HttpError>;
 
 /// Run a call's redirect chain: send the request, follow the redirects the client follows, and return the last
 /// response with the responses redirected through.
@@ -871,7 +873,7 @@ impl Chain<'_> {
                 let _ = jar.parse(v, &url);
             }
         }
-        let exchange = Exchange {
+        let exchange = Box::new(Exchange {
             status,
             reason,
             headers: resp_headers,
@@ -886,7 +888,7 @@ impl Chain<'_> {
             version,
             stamps: raw.stamps,
             marks: raw.marks,
-        };
+        });
         Ok((exchange, tail))
     }
 
@@ -903,7 +905,7 @@ impl Chain<'_> {
     /// URL, or the error that ends the call (an invalid location, too many redirects).
     async fn follow(
         &mut self,
-        exchange: Exchange,
+        exchange: Box<Exchange>,
         tail: Option<Box<Tail>>,
         location: &str,
     ) -> Result<Url, HttpError> {
@@ -916,7 +918,7 @@ impl Chain<'_> {
             .map_err(|e| HttpError::InvalidUrl(e.to_string()))?;
         let max = self.spec.max_redirects;
         if self.history.len() as u32 >= max {
-            self.history.push(exchange);
+            self.history.push(*exchange);
             return Err(HttpError::TooManyRedirects(max));
         }
         let status = exchange.status;
@@ -940,7 +942,7 @@ impl Chain<'_> {
         if strips_authorization(self.flavor, &self.spec.url, &exchange.url, &next) {
             self.strip_auth = true;
         }
-        self.history.push(exchange);
+        self.history.push(*exchange);
         Ok(next)
     }
 }
