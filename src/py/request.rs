@@ -43,7 +43,6 @@ pub type TimeoutArg = (Option<f64>, Option<f64>, String, Option<String>);
 
 /// The fields, in the constructor's order.
 #[pyclass(module = "_rlocust", name = "Request")]
-#[derive(Default)]
 pub struct Request {
     pub method: String,
     /// The URL to request (absolute, already joined with the host).
@@ -81,6 +80,37 @@ pub struct Request {
     pub tls_error: Option<(i32, String)>,
     /// `stream=True`: the body is read as the locustfile asks for it.
     pub stream: bool,
+}
+
+impl Default for Request {
+    /// No call yet (the plain calls fill in theirs): `headers` is one empty list all defaults share, so that a
+    /// Request made this way and given its headers after allocates nothing for them.
+    fn default() -> Request {
+        static NONE: std::sync::LazyLock<Pairs> = std::sync::LazyLock::new(Pairs::default);
+        Request {
+            method: String::new(),
+            url: String::new(),
+            name: None,
+            headers: NONE.clone(),
+            body: None,
+            timeout: None,
+            allow_redirects: false,
+            verify: false,
+            cookies: Vec::new(),
+            record: false,
+            max_redirects: 0,
+            url_as_given: None,
+            retries_on_close: 0,
+            header_fault: None,
+            no_host: false,
+            proxy: None,
+            ca_bundle: None,
+            cert: None,
+            key: None,
+            tls_error: None,
+            stream: false,
+        }
+    }
 }
 
 #[pymethods]
