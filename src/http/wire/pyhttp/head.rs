@@ -79,12 +79,12 @@ impl PyReader {
         }
 
         // urllib3 (the unfolded values, repeated fields joined)
-        let te = joined(&self.head.headers, "transfer-encoding");
+        let te = hp.u3.joined(U3_TE, &self.head.headers, "transfer-encoding");
         let u3_chunked = te
             .as_deref()
             .is_some_and(|t| py_lower(t).split(',').any(|e| py_strip(e) == "chunked"));
         let mut u3_len = None;
-        if !u3_chunked && let Some(cl) = joined(&self.head.headers, "content-length") {
+        if !u3_chunked && let Some(cl) = hp.u3.joined(U3_CL, &self.head.headers, "content-length") {
             // the distinct values: one, or more than one (an error)
             let mut value: Option<PyInt> = None;
             let mut several = false;
@@ -121,7 +121,9 @@ impl PyReader {
         if no_body {
             u3_len = Some(PyInt::zero());
         }
-        let encoding = joined(&self.head.headers, "content-encoding")
+        let encoding = hp
+            .u3
+            .joined(U3_CE, &self.head.headers, "content-encoding")
             .map(|e| py_lower(&e))
             .unwrap_or_default();
         let decoder = decoder_for(&encoding, self.max_body());
@@ -266,6 +268,43 @@ pub(super) struct HeadParse {
     conn: Option<Slot>,
     keep_alive: Option<Slot>,
     pconn: Option<Slot>,
+    /// The pending field's value has a continuation line.
+    continued: bool,
+    /// Where the fields urllib3 joins are in the field list.
+    u3: Seen,
+}
+
+/// The fields urllib3 reads by name ([`joined`]), by index in [`Seen`].
+const U3_CL: usize = 0;
+const U3_TE: usize = 1;
+const U3_CE: usize = 2;
+
+/// Of each field [`joined`] looks up: the first one's index in the field list, and how many there are (2: more
+/// than one).
+#[derive(Default)]
+struct Seen {
+    first: [usize; 3],
+    count: [u8; 3],
+}
+
+impl Seen {
+    fn note(&mut self, which: usize, i: usize) {
+        if self.count[which] == 0 {
+            self.first[which] = i;
+        }
+        self.count[which] = self.count[which].saturating_add(1).min(2);
+    }
+
+    /// `joined(headers, name)` for the field `which` is named.
+    fn joined<'a>(&self, which: usize, headers: &'a Fields, name: &'a str) -> Option<Cow<'a, str>> {
+        match self.count[which] {
+            0 => None,
+            1 => headers
+                .get(self.first[which])
+                .map(|(_, v)| Cow::Borrowed(v)),
+            _ => joined(headers, name),
+        }
+    }
 }
 
 /// The raw value of a field http.client looks at: where it is in the field list, where it is the same (not
@@ -308,24 +347,24 @@ impl HeadParse {
         if self.email_done || line.is_empty() {
             return;
         }
-        if !header_re(line) {
-            // a blank line ends the headers; any other line starts the body
-            self.email_done = true;
-            return;
-        }
         if line[0] == b' ' || line[0] == b'\t' {
             // a continuation line; without a field before it, a defect and dropped
             if self.pending {
                 out.extend_last_latin1(line);
+                self.continued = true;
             }
             return;
         }
-        self.flush(out);
-        if line.starts_with(b"From ") {
-            return; // a Unix "From " line: never a field
-        }
-        let Some(colon) = line.iter().position(|&c| c == b':') else {
+        let from = line.starts_with(b"From ");
+        let colon = name_colon(line);
+        if !from && colon.is_none() {
+            // (not the email parser's `headerRE`) a blank line ends the headers; any other line starts the body
+            self.email_done = true;
             return;
+        }
+        self.flush(out);
+        let Some(colon) = colon.filter(|_| !from) else {
+            return; // a Unix "From " line: never a field
         };
         if colon == 0 {
             return; // "Missing header name": a defect, dropped
@@ -353,20 +392,27 @@ impl HeadParse {
             return;
         };
         let trimmed = value.trim_end_matches(['\r', '\n']);
-        let folded = trimmed.contains("\r\n");
+        // (one email line holds no `\r\n` but at its end: only a continuation can have put one inside)
+        let folded = std::mem::take(&mut self.continued) && trimmed.contains("\r\n");
         let mut other = None;
-        let slot = if name.eq_ignore_ascii_case("content-length") {
-            &mut self.cl
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            &mut self.te
-        } else if name.eq_ignore_ascii_case("connection") {
-            &mut self.conn
-        } else if name.eq_ignore_ascii_case("keep-alive") {
-            &mut self.keep_alive
-        } else if name.eq_ignore_ascii_case("proxy-connection") {
-            &mut self.pconn
-        } else {
-            &mut other
+        let is = |known: &str| name.len() == known.len() && name.eq_ignore_ascii_case(known);
+        let slot = match name.len() {
+            14 if is("content-length") => {
+                self.u3.note(U3_CL, i);
+                &mut self.cl
+            }
+            17 if is("transfer-encoding") => {
+                self.u3.note(U3_TE, i);
+                &mut self.te
+            }
+            16 if is("content-encoding") => {
+                self.u3.note(U3_CE, i);
+                &mut other
+            }
+            10 if is("connection") => &mut self.conn,
+            10 if is("keep-alive") => &mut self.keep_alive,
+            16 if is("proxy-connection") => &mut self.pconn,
+            _ => &mut other,
         };
         if !folded {
             let keep = trimmed.len();
@@ -388,20 +434,18 @@ impl HeadParse {
     }
 }
 
-/// The email parser's `headerRE`: `^(From |[\041-\071\073-\176]*:|[\t ])`.
-fn header_re(line: &[u8]) -> bool {
-    if line.starts_with(b"From ") || line[0] == b' ' || line[0] == b'\t' {
-        return true;
-    }
-    for &c in line {
+/// The email parser's `headerRE` (`^(From |[\041-\071\073-\176]*:|[\t ])`) for its middle part: the first
+/// `:` of a line whose bytes before it are all printable and not blank (the name), else None.
+fn name_colon(line: &[u8]) -> Option<usize> {
+    for (i, &c) in line.iter().enumerate() {
         if c == b':' {
-            return true;
+            return Some(i);
         }
         if !(0x21..=0x7e).contains(&c) {
-            return false;
+            return None;
         }
     }
-    false
+    None
 }
 
 /// urllib3's `_OBSOLETE_FOLD_RE.sub(" ", value)`: `(?:(?<![ \t])[ \t]+)?\r\n[ \t]+` becomes one space.
