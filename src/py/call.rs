@@ -646,10 +646,8 @@ fn verb<'py>(
     };
     let npos = nargs.max(0) as usize;
     let nkw = kwnames.as_ref().map_or(0, |k| k.len());
-    let all: Vec<Bound<'py, PyAny>> = (0..npos + nkw)
-        // SAFETY: as above
-        .map(|i| unsafe { Bound::from_borrowed_ptr(py, *args.add(i)) })
-        .collect();
+    // SAFETY: as above (`i` below npos + nkw)
+    let arg = |i: usize| unsafe { Bound::from_borrowed_ptr(py, *args.add(i)) };
     let me = current(py)?;
     let aio = greenlets(py)?.aio.bind(py);
     let inside = aio
@@ -660,16 +658,18 @@ fn verb<'py>(
         let name = match &kwnames {
             None => Some(None),
             Some(k) if nkw == 1 && k.get_item(0)?.cast::<PyString>()?.to_str()? == "name" => {
-                Some(Some(all[1].clone()))
+                Some(Some(arg(1)))
             }
             Some(_) => None,
         };
         if let Some(name) = name
-            && let Some(parked) = plain(slf, &me, method, http_redirects, &all[0], name)?
+            && let Some(parked) = plain(slf, &me, method, http_redirects, &arg(0), name)?
         {
             return Ok(parked);
         }
     }
+    // (the arguments gathered only past the plain call, which takes them one by one)
+    let all: Vec<Bound<'py, PyAny>> = (0..npos + nkw).map(arg).collect();
     #[cfg(not(feature = "abi3"))]
     if inside {
         // inside a coroutine: an awaitable call (`awaited`), which makes this very verb's call when awaited (not an

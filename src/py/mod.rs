@@ -281,7 +281,7 @@ impl Session {
             tls_error,
             stream,
         } = request;
-        let (method, url) = (method.as_str(), url.as_str());
+        let url = url.as_str();
         let Installed {
             core,
             requests,
@@ -299,10 +299,10 @@ impl Session {
         let parsed = parse_url_cached(url)
             .map_err(|e| PyValueError::new_err(format!("Invalid URL {url:?}: {e}")))?;
         let http_method =
-            http::check::request_method(self.flavor, method, &headers, header_fault.is_some())
+            http::check::request_method(self.flavor, &method, &headers, header_fault.is_some())
                 .map_err(PyValueError::new_err)?;
         let trace =
-            recorder.open_trace(self.flavor, method, name.as_deref(), &parsed, &mut headers);
+            recorder.open_trace(self.flavor, &method, name.as_deref(), &parsed, &mut headers);
         let name = name.unwrap_or_else(|| match self.flavor {
             Flavor::Requests => http::path_url(&parsed),
             Flavor::Fast => url_as_given.unwrap_or_else(|| url.to_string()),
@@ -310,7 +310,8 @@ impl Session {
         let body = body.map(|b| Bytes::copy_from_slice(&b));
         let meta = CallMeta {
             flavor: self.flavor,
-            method_label: method.to_string(),
+            // (the Request's own text, moved: it is the label as the caller wrote it)
+            method_label: method,
             name,
             request_url: parsed.clone(),
             request_body: body.clone(),
