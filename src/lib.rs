@@ -59,6 +59,7 @@ pub mod distributed;
 pub mod doors;
 pub mod engine;
 pub mod http;
+pub mod int_hash;
 pub mod interp;
 pub mod judge;
 pub mod log;

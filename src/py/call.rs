@@ -35,31 +35,8 @@ use std::sync::{LazyLock, OnceLock};
 
 /// The greenlets parked on a ticket (the hub's `_pending` of before): hub thread, GIL held; never locked across
 /// a switch.
-static PENDING: LazyLock<Mutex<HashMap<u64, Py<PyAny>, Tickets>>> = LazyLock::new(Default::default);
-
-/// The hash of a ticket (a count the bridge gives out): one multiplication by an odd constant spreads consecutive
-/// tickets over the table's buckets and its control bits. (SipHash, the default, took more than the rest of the
-/// insert and the remove each call makes: `bench/flame.py --thread python`.)
-#[derive(Default, Clone, Copy)]
-struct TicketHash(u64);
-
-impl std::hash::Hasher for TicketHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(self.0.rotate_left(8) ^ u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type Tickets = std::hash::BuildHasherDefault<TicketHash>;
+static PENDING: LazyLock<Mutex<HashMap<u64, Py<PyAny>, crate::int_hash::IntHashing>>> =
+    LazyLock::new(Default::default);
 
 /// The hub as `locust._hub` registered it: its `switch` and the module's globals (`_resumed`).
 struct Hub {

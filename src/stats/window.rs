@@ -12,10 +12,10 @@
 //! (that is `snapshot`), format anything or touch Python.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use super::CURRENT_WINDOW_SECS;
+use crate::int_hash::IntHashing;
 
 // ---------------------------------------------------------------------------------------------
 // Per-second counters
@@ -116,25 +116,7 @@ pub(super) fn bucket_value(idx: usize) -> u64 {
 // Current window
 // ---------------------------------------------------------------------------------------------
 
-/// A fast hasher for the bucket-index keys of the per-second window maps.
-#[derive(Default)]
-pub(super) struct IndexHasher(u64);
-
-impl Hasher for IndexHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e_37_79_b9_7f_4a_7c_15);
-    }
-}
-
-type SecondCounts = HashMap<u32, u32, BuildHasherDefault<IndexHasher>>;
+type SecondCounts = HashMap<u32, u32, IntHashing>;
 
 /// The response times of one second: `{bucket index: count}`.
 #[derive(Debug)]
@@ -157,7 +139,7 @@ pub(super) struct Window {
     pub(super) sums: SumCounts,
 }
 
-type SumCounts = HashMap<u32, u64, BuildHasherDefault<IndexHasher>>;
+type SumCounts = HashMap<u32, u64, IntHashing>;
 
 impl Window {
     pub(super) fn clear(&mut self) {
