@@ -2,12 +2,26 @@
 //! current greenlet, `guarded` (a C function's Rust part, errors and panics turned into the Python exception) and
 //! `into_ptr`, and `method_def` for the raw C functions Python calls.
 //!
-//! Who calls it: `call` and `awaited` only. Why raw C functions at all (not pyo3 methods): call.rs, "the C
+//! Also CPython's two exported non-limited lookups the binary reads objects with (`_PyType_Lookup`,
+//! `_PyObject_GetDictPtr`), declared once here for `seen` and `task_loop`.
+//!
+//! Who calls it: `call`, `awaited`, `seen` and `task_loop`. Why raw C functions at all (not pyo3 methods): call.rs, "the C
 //! functions".
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
+
+#[cfg(not(feature = "abi3"))]
+unsafe extern "C" {
+    // (CPython's exported, non-limited API, 3.11-3.13: the dict pointer of an instance, its managed dict made real;
+    // the attribute a type's MRO defines, borrowed)
+    pub(super) fn _PyObject_GetDictPtr(obj: *mut ffi::PyObject) -> *mut *mut ffi::PyObject;
+    pub(super) fn _PyType_Lookup(
+        tp: *mut ffi::PyTypeObject,
+        name: *mut ffi::PyObject,
+    ) -> *mut ffi::PyObject;
+}
 
 /// `PyGreenlet_Switch(g, args, kwargs)` of greenlet's C API.
 pub(super) type SwitchFn = unsafe extern "C" fn(

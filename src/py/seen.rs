@@ -147,15 +147,7 @@ fn settled_falsy(v: &Bound<'_, PyAny>) -> bool {
 mod tags {
     use pyo3::ffi;
 
-    unsafe extern "C" {
-        // (CPython's exported, non-limited API: the dict pointer of an instance, its managed dict made real; the
-        // attribute a type's MRO defines, borrowed)
-        fn _PyObject_GetDictPtr(obj: *mut ffi::PyObject) -> *mut *mut ffi::PyObject;
-        fn _PyType_Lookup(
-            tp: *mut ffi::PyTypeObject,
-            name: *mut ffi::PyObject,
-        ) -> *mut ffi::PyObject;
-    }
+    use crate::py::cabi::{_PyObject_GetDictPtr, _PyType_Lookup};
 
     /// `obj`'s dict and the tags of it and of its class, when its class reads attributes the generic way and
     /// has a valid tag.

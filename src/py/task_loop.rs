@@ -5,7 +5,8 @@
 //! `RescheduleTaskImmediately` are taken as the loop's inner `try` takes them. The wait is `TaskSet.wait`'s: a
 //! wait on Rust's timers is handed back to the Python loop, which parks on its ticket and gives it back (so a
 //! waiting user's stack is what it was with the Python loop); with no wait, the user skips its yield when the hub
-//! has just resumed it from a park, as `_hub.yield_now` does. It returns None at the top of a pass that is not
+//! has just resumed it from a park, as `_hub.yield_now` does. A user's `wait_time` that is the function
+//! `constant(x)` made is read (x, from its closure) instead of called (`constant_wait`). It returns None at the top of a pass that is not
 //! plain, for the Python loop to make that pass, and raises what a pass raises past its reschedules, which the
 //! Python loop's outer handlers take as before.
 //!
@@ -53,6 +54,8 @@ struct Shim {
     /// `TaskSet.wait_time` and `TaskSet._sleep` (a class that has another is called for it).
     wait_time: Py<PyAny>,
     sleep: Py<PyAny>,
+    /// The code of the function `locust.user.wait_time.constant` returns (`constant_wait`).
+    constant_code: Py<PyAny>,
     reschedule: Py<PyType>,
     immediately: Py<PyType>,
     stop_user: Py<PyType>,
@@ -606,37 +609,44 @@ fn wait(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
         return top(py, shim, lp); // an open workload: the arrivals pace the users
     }
     user.setattr(state, shim.waiting.bind(py))?;
-    let seconds = {
-        let of_user = if lp.judged.own_wait_time {
-            Some(user.getattr(intern!(py, "wait_time"))?)
-        } else {
-            None
-        };
-        match of_user {
-            Some(w) if w.is_truthy()? => {
-                lp.path = Path::of(run, &[Site::WaitSeconds, Site::WaitTimeUser]);
-                w.call0()?
-            }
-            _ => {
-                lp.path = Path::of(run, &[Site::WaitSeconds]);
-                ts.call_method0(intern!(py, "wait_time"))?
+    let constant = if lp.judged.own_wait_time {
+        constant_wait(py, shim, &user)
+    } else {
+        None
+    };
+    let seconds = match constant {
+        Some(seconds) => seconds,
+        None => {
+            let of_user = if lp.judged.own_wait_time {
+                Some(user.getattr(intern!(py, "wait_time"))?)
+            } else {
+                None
+            };
+            match of_user {
+                Some(w) if w.is_truthy()? => {
+                    lp.path = Path::of(run, &[Site::WaitSeconds, Site::WaitTimeUser]);
+                    w.call0()?
+                }
+                _ => {
+                    lp.path = Path::of(run, &[Site::WaitSeconds]);
+                    ts.call_method0(intern!(py, "wait_time"))?
+                }
             }
         }
     };
-    let start = now();
     let hub = shim.hub.bind(py);
     // (the instance's dictionary is as the pass began: no `_sleep` of its own)
     let watched = hub
         .get_item(intern!(py, "_watcher"))?
         .is_some_and(|w| !w.is_none());
     let plain = plain_seconds(&seconds).filter(|_| lp.judged.own_sleep && watched);
-    let then = Stage::Slept {
-        start,
+    let then = |seconds: &Bound<'_, PyAny>| Stage::Slept {
+        start: now(),
         seconds: seconds.clone().unbind(),
     };
     match plain {
         Some(s) if s > 0.0 => {
-            lp.stage = then;
+            lp.stage = then(&seconds);
             Ok(Action::Sleep(super::sleep(s)?))
         }
         Some(_) => {
@@ -645,17 +655,19 @@ fn wait(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
             let resumed = intern!(py, "_resumed");
             if hub.get_item(resumed)?.is_some_and(|r| r.is(&me)) {
                 hub.set_item(resumed, py.None())?;
-                return slept(py, shim, lp, start, &seconds);
+                // (no clock read: no time passes here, and a lateness under 1 µs is recorded as 1 µs)
+                crate::engine::record::wait_late(0.0);
+                return after_wait(py, shim, lp);
             }
             let yield_now = hub
                 .get_item(intern!(py, "yield_now"))?
                 .ok_or_else(|| PyTypeError::new_err("locust._hub has no yield_now"))?;
-            lp.stage = then;
+            lp.stage = then(&seconds);
             lp.path = Path::of(run, &[Site::WaitYield]);
             Ok(Action::Call(yield_now.unbind(), None, None))
         }
         None => {
-            lp.stage = then;
+            lp.stage = then(&seconds);
             lp.path = Path::of(run, &[Site::WaitSleep]);
             let sleep = ts.getattr(intern!(py, "_sleep"))?;
             Ok(Action::Call(sleep.unbind(), Some(seconds.unbind()), None))
@@ -681,6 +693,12 @@ fn slept(
             Err(e) => return Err(e),
         },
     }
+    after_wait(py, shim, lp)
+}
+
+/// `TaskSet.wait()` after its sleep and the lateness noted: the stop and the kill that may have come meanwhile,
+/// then the next pass.
+fn after_wait(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
     let run = lp.run_wait();
     lp.path = Path::of(run, &[]);
     let user = lp.user(py)?.into_bound(py);
@@ -710,8 +728,16 @@ fn slept(
 
 /// A float or an int (exactly: not a bool, not a subclass), as a float.
 fn plain_number(seconds: &Bound<'_, PyAny>) -> Option<f64> {
-    if seconds.is_exact_instance_of::<PyFloat>() || seconds.is_exact_instance_of::<PyInt>() {
-        seconds.extract::<f64>().ok()
+    if let Ok(f) = seconds.cast_exact::<PyFloat>() {
+        Some(f.value())
+    } else if seconds.is_exact_instance_of::<PyInt>() {
+        // (as the int's own float: no float object made for it)
+        // SAFETY: attached; an int; -1.0 with an exception set past a double's range
+        let v = unsafe { ffi::PyLong_AsDouble(seconds.as_ptr()) };
+        if v == -1.0 && PyErr::take(seconds.py()).is_some() {
+            return None;
+        }
+        Some(v)
     } else {
         None
     }
@@ -720,6 +746,70 @@ fn plain_number(seconds: &Bound<'_, PyAny>) -> Option<f64> {
 /// A wait the timers take: a plain number in [0, 1e7).
 fn plain_seconds(seconds: &Bound<'_, PyAny>) -> Option<f64> {
     plain_number(seconds).filter(|s| (0.0..1e7).contains(s))
+}
+
+/// The user's `wait_time()` without calling it, when it is the function `locust.user.wait_time.constant(x)` made,
+/// found on the user's class (whose attributes are read the generic way) and not shadowed by the instance: x, as
+/// the call would return it. Else None, and the caller calls `wait_time`. Under no wait, the call (a bound method
+/// made, a frame pushed and popped) was about a tenth of a request's hub-thread time (docs/performance.md, "Issue
+/// 54 on an AMD machine").
+fn constant_wait<'py>(
+    py: Python<'py>,
+    shim: &Shim,
+    user: &Bound<'py, PyAny>,
+) -> Option<Bound<'py, PyAny>> {
+    use crate::py::cabi::{_PyObject_GetDictPtr, _PyType_Lookup};
+    let name = intern!(py, "wait_time").as_ptr();
+    // SAFETY: attached; the borrowed results are only inspected, and the value is returned as a new reference
+    unsafe {
+        let obj = user.as_ptr();
+        let tp = ffi::Py_TYPE(obj);
+        if (*tp).tp_getattro.map(|f| f as *const () as usize)
+            != Some(ffi::PyObject_GenericGetAttr as *const () as usize)
+        {
+            return None;
+        }
+        let f = _PyType_Lookup(tp, name);
+        if f.is_null()
+            || ffi::PyFunction_Check(f) == 0
+            || ffi::PyFunction_GetCode(f) != shim.constant_code.as_ptr()
+        {
+            return None;
+        }
+        // (a function is a non-data descriptor: the instance's own `wait_time` would come first)
+        let slot = _PyObject_GetDictPtr(obj);
+        if slot.is_null() {
+            if !ffi::PyErr_Occurred().is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+        } else if !(*slot).is_null() {
+            let dict = *slot;
+            if ffi::PyDict_CheckExact(dict) == 0 {
+                return None;
+            }
+            if !ffi::PyDict_GetItemWithError(dict, name).is_null() {
+                return None;
+            }
+            if !ffi::PyErr_Occurred().is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+        }
+        let closure = ffi::PyFunction_GetClosure(f);
+        if closure.is_null()
+            || ffi::PyTuple_CheckExact(closure) == 0
+            || ffi::PyTuple_GET_SIZE(closure) != 1
+        {
+            return None;
+        }
+        let cell = ffi::PyTuple_GET_ITEM(closure, 0);
+        if ffi::PyCell_Check(cell) == 0 {
+            return None;
+        }
+        // (an empty cell: the call would raise; it is made, and raises)
+        Bound::from_owned_ptr_or_opt(py, ffi::PyCell_Get(cell))
+    }
 }
 
 /// The loop's frame: its state, and each call that may switch made from here (see above).
@@ -908,6 +998,12 @@ fn register_task_loop(parts: &Bound<'_, PyDict>) -> PyResult<()> {
         plain_methods: methods(&task_set)?,
         wait_time: task_set.getattr("wait_time")?.unbind(),
         sleep: task_set.getattr("_sleep")?.unbind(),
+        constant_code: py
+            .import("locust.user.wait_time")?
+            .getattr("constant")?
+            .call1((0,))?
+            .getattr("__code__")?
+            .unbind(),
         queue: get("_TaskQueue")?.cast_into::<PyType>()?.unbind(),
         reschedule: get("RescheduleTask")?.cast_into::<PyType>()?.unbind(),
         immediately: get("RescheduleTaskImmediately")?
