@@ -135,6 +135,7 @@ fn embedded_init() -> Result<(), InterpError> {
         option_env!("RLOCUST_PYTHON_HOME").filter(|_| std::env::var_os("PYTHONHOME").is_none());
     let program = option_env!("RLOCUST_PYTHON_EXECUTABLE");
     check_stdlib(home)?;
+    raw_memory_on_mimalloc();
     // SAFETY: the documented PyConfig sequence (init, set strings, initialize, clear) on a zeroed struct, on
     // the main thread before any other Python use.
     unsafe {
@@ -173,6 +174,55 @@ fn embedded_init() -> Result<(), InterpError> {
         ffi::PyEval_SaveThread();
     }
     Ok(())
+}
+
+/// CPython's raw memory domain (`PyMem_RawMalloc`, and every block pymalloc does not keep: over 512 bytes) on
+/// mimalloc, the engine's allocator, instead of glibc's malloc. Per request the hub allocates and frees such blocks
+/// several times (greenlet's copy of a parked user's C stack, about 3 KB, at every switch; the `Response`, about
+/// 760 bytes): glibc's `_int_malloc`/`_int_free` were about 3% of the hub thread's time on an AMD machine
+/// (docs/performance.md, "Issue 54 on an AMD machine"). Set before CPython starts, as its documentation requires
+/// (what CPython must free with a known allocator, it allocates with its default one itself). Left alone when
+/// PYTHONMALLOC or PYTHONDEVMODE asks CPython for its own allocators (they would replace this one after blocks
+/// were made with it).
+#[cfg(not(feature = "extension-module"))]
+fn raw_memory_on_mimalloc() {
+    use libmimalloc_sys as mi;
+    use pyo3::ffi;
+    use std::ffi::c_void;
+    if std::env::var_os("PYTHONMALLOC").is_some() || std::env::var_os("PYTHONDEVMODE").is_some() {
+        return;
+    }
+    // (CPython's own raw allocator asks for 1 byte for 0: a unique pointer, never NULL for a 0-byte request)
+    extern "C" fn malloc(_ctx: *mut c_void, size: usize) -> *mut c_void {
+        // SAFETY: mimalloc's malloc
+        unsafe { mi::mi_malloc(size.max(1)) }
+    }
+    extern "C" fn calloc(_ctx: *mut c_void, nelem: usize, elsize: usize) -> *mut c_void {
+        let (n, e) = if nelem == 0 || elsize == 0 {
+            (1, 1)
+        } else {
+            (nelem, elsize)
+        };
+        // SAFETY: mimalloc's calloc (it checks the product for overflow)
+        unsafe { mi::mi_calloc(n, e) }
+    }
+    extern "C" fn realloc(_ctx: *mut c_void, ptr: *mut c_void, size: usize) -> *mut c_void {
+        // SAFETY: `ptr` is NULL or a block this allocator made (the domain is mimalloc's from before CPython starts)
+        unsafe { mi::mi_realloc(ptr, size.max(1)) }
+    }
+    extern "C" fn free(_ctx: *mut c_void, ptr: *mut c_void) {
+        // SAFETY: as above
+        unsafe { mi::mi_free(ptr) }
+    }
+    let mut allocator = ffi::PyMemAllocatorEx {
+        ctx: std::ptr::null_mut(),
+        malloc: Some(malloc),
+        calloc: Some(calloc),
+        realloc: Some(realloc),
+        free: Some(free),
+    };
+    // SAFETY: before CPython starts, on the main thread; CPython copies the struct
+    unsafe { ffi::PyMem_SetAllocator(ffi::PyMemAllocatorDomain::PYMEM_DOMAIN_RAW, &mut allocator) };
 }
 
 /// The standard library of the Python the binary needs must be there before CPython starts: without it CPython
