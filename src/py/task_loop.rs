@@ -751,8 +751,8 @@ fn plain_seconds(seconds: &Bound<'_, PyAny>) -> Option<f64> {
 /// The user's `wait_time()` without calling it, when it is the function `locust.user.wait_time.constant(x)` made,
 /// found on the user's class (whose attributes are read the generic way) and not shadowed by the instance: x, as
 /// the call would return it. Else None, and the caller calls `wait_time`. Under no wait, the call (a bound method
-/// made, a frame pushed and popped) was about a tenth of a request's hub-thread time (docs/performance.md, "Issue
-/// 54 on an AMD machine").
+/// made, a frame pushed and popped) and the clock reads this step also dropped were about 7 % of a request's
+/// hub-thread time (docs/performance.md, "Issue 54 on an AMD machine").
 fn constant_wait<'py>(
     py: Python<'py>,
     shim: &Shim,
