@@ -6,9 +6,9 @@
 //! wait on Rust's timers is handed back to the Python loop, which parks on its ticket and gives it back (so a
 //! waiting user's stack is what it was with the Python loop); with no wait, the user skips its yield when the hub
 //! has just resumed it from a park, as `_hub.yield_now` does. A user's `wait_time` that is the function
-//! `constant(x)` made is read (x, from its closure) instead of called (`constant_wait`). It returns None at the top of a pass that is not
-//! plain, for the Python loop to make that pass, and raises what a pass raises past its reschedules, which the
-//! Python loop's outer handlers take as before.
+//! `constant(x)` made is read (x, from its closure) instead of called (`constant_wait`). It returns None at the
+//! top of a pass that is not plain, for the Python loop to make that pass, and raises what a pass raises past its
+//! reschedules, which the Python loop's outer handlers take as before.
 //!
 //! A pass is plain when:
 //! - the TaskSet's class has the shim's `get_next_task`, `schedule_task`, `execute_next_task`, `execute_task` and
