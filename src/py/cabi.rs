@@ -3,10 +3,11 @@
 //! `into_ptr`, and `method_def` for the raw C functions Python calls.
 //!
 //! Also CPython's two exported non-limited lookups the binary reads objects with (`_PyType_Lookup`,
-//! `_PyObject_GetDictPtr`), declared once here for `seen` and `task_loop`.
+//! `_PyObject_GetDictPtr`), declared once here for `seen` and `task_loop`, with `generic_getattr`, the check both
+//! make before they read an object's attributes that way.
 //!
-//! Who calls it: `call`, `awaited`, `seen` and `task_loop`. Why raw C functions at all (not pyo3 methods): call.rs, "the C
-//! functions".
+//! Who calls it: `call`, `awaited`, `seen` and `task_loop`. Why raw C functions at all (not pyo3 methods):
+//! call.rs, "the C functions".
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -21,6 +22,15 @@ unsafe extern "C" {
         tp: *mut ffi::PyTypeObject,
         name: *mut ffi::PyObject,
     ) -> *mut ffi::PyObject;
+}
+
+/// Whether instances of `tp` read their attributes the generic way (no `__getattribute__` or `__getattr__` of their
+/// class's), so the class's MRO and the instance's dict say what an attribute is.
+#[cfg(not(feature = "abi3"))]
+pub(super) fn generic_getattr(tp: *mut ffi::PyTypeObject) -> bool {
+    // SAFETY: `tp` is a live type object (callers hold an instance of it)
+    unsafe { (*tp).tp_getattro }.map(|f| f as *const () as usize)
+        == Some(ffi::PyObject_GenericGetAttr as *const () as usize)
 }
 
 /// `PyGreenlet_Switch(g, args, kwargs)` of greenlet's C API.

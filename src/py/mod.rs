@@ -101,39 +101,21 @@ fn runner() -> PyResult<Arc<Shared>> {
 }
 
 /// URLs repeat across requests and users: parsing (with IDNA host processing) was a third of `send`.
-/// Bounded; cleared when full (a test with endlessly varying URLs just parses as before). The URL asked for last
-/// is answered before the map (hub thread only: `Session::submit`), with no lock and no hash: a user's next
-/// request is most often to the URL it asked for last.
+/// Bounded; cleared when full (a test with endlessly varying URLs just parses as before).
 fn parse_url_cached(url: &str) -> Result<url::Url, url::ParseError> {
     static CACHE: std::sync::LazyLock<
         parking_lot::Mutex<std::collections::HashMap<String, url::Url>>,
     > = std::sync::LazyLock::new(Default::default);
-    thread_local! {
-        static LAST: std::cell::RefCell<Option<(String, url::Url)>> = const { std::cell::RefCell::new(None) };
-    }
     const MAX: usize = 4096;
-    if let Some(u) = LAST.with_borrow(|last| {
-        last.as_ref()
-            .filter(|(text, _)| text == url)
-            .map(|(_, u)| u.clone())
-    }) {
-        return Ok(u);
+    let mut cache = CACHE.lock();
+    if let Some(u) = cache.get(url) {
+        return Ok(u.clone());
     }
-    let parsed = {
-        let mut cache = CACHE.lock();
-        match cache.get(url) {
-            Some(u) => u.clone(),
-            None => {
-                let parsed = url::Url::parse(url)?;
-                if cache.len() >= MAX {
-                    cache.clear();
-                }
-                cache.insert(url.to_string(), parsed.clone());
-                parsed
-            }
-        }
-    };
-    LAST.set(Some((url.to_string(), parsed.clone())));
+    let parsed = url::Url::parse(url)?;
+    if cache.len() >= MAX {
+        cache.clear();
+    }
+    cache.insert(url.to_string(), parsed.clone());
     Ok(parsed)
 }
 

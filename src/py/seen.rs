@@ -147,7 +147,7 @@ fn settled_falsy(v: &Bound<'_, PyAny>) -> bool {
 mod tags {
     use pyo3::ffi;
 
-    use crate::py::cabi::{_PyObject_GetDictPtr, _PyType_Lookup};
+    use crate::py::cabi::{_PyObject_GetDictPtr, _PyType_Lookup, generic_getattr};
 
     /// `obj`'s dict and the tags of it and of its class, when its class reads attributes the generic way and
     /// has a valid tag.
@@ -158,8 +158,7 @@ mod tags {
             let type_version = (*tp).tp_version_tag;
             if type_version == 0
                 || (*tp).tp_flags & ffi::Py_TPFLAGS_VALID_VERSION_TAG == 0
-                || (*tp).tp_getattro.map(|f| f as *const () as usize)
-                    != Some(ffi::PyObject_GenericGetAttr as *const () as usize)
+                || !generic_getattr(tp)
             {
                 return None;
             }

@@ -758,15 +758,13 @@ fn constant_wait<'py>(
     shim: &Shim,
     user: &Bound<'py, PyAny>,
 ) -> Option<Bound<'py, PyAny>> {
-    use crate::py::cabi::{_PyObject_GetDictPtr, _PyType_Lookup};
+    use crate::py::cabi::{_PyObject_GetDictPtr, _PyType_Lookup, generic_getattr};
     let name = intern!(py, "wait_time").as_ptr();
     // SAFETY: attached; the borrowed results are only inspected, and the value is returned as a new reference
     unsafe {
         let obj = user.as_ptr();
         let tp = ffi::Py_TYPE(obj);
-        if (*tp).tp_getattro.map(|f| f as *const () as usize)
-            != Some(ffi::PyObject_GenericGetAttr as *const () as usize)
-        {
+        if !generic_getattr(tp) {
             return None;
         }
         let f = _PyType_Lookup(tp, name);
