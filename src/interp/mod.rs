@@ -7,7 +7,7 @@
 use crate::cli::{CustomArg, Value};
 use crate::py::callables;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 include!(concat!(env!("OUT_DIR"), "/shim_sources.rs"));
 
@@ -98,11 +98,15 @@ fn start_with(line_stderr: bool) -> Result<(), InterpError> {
             std::ffi::CString::new(BOOTSTRAP).map_err(|e| InterpError::Internal(e.to_string()))?;
         let globals = PyDict::new(py);
         let sources = PyDict::new(py);
-        for (name, is_pkg, src) in SHIM_SOURCES {
+        for (name, is_pkg, src, code) in SHIM_SOURCES {
+            let code = (!code.is_empty()).then(|| PyBytes::new(py, code));
             sources
-                .set_item(*name, (*is_pkg, *src))
+                .set_item(*name, (*is_pkg, *src, code))
                 .map_err(|e| internal(py, e))?;
         }
+        globals
+            .set_item("SHIM_MAGIC", PyBytes::new(py, SHIM_MAGIC))
+            .map_err(|e| internal(py, e))?;
         globals
             .set_item("SHIM", sources)
             .map_err(|e| internal(py, e))?;
@@ -277,7 +281,7 @@ pub fn set_module(register: fn()) {
 /// Makes `locust` (and its submodules) come from the embedded shim, ahead of anything installed, and adds the
 /// active virtualenv's site-packages.
 const BOOTSTRAP: &str = r#"
-import sys, os, importlib.abc, importlib.util, importlib.machinery
+import sys, os, marshal, importlib.abc, importlib.util, importlib.machinery
 
 class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
     """Serves the embedded `locust` shim; installed first on sys.meta_path so an installed Locust never wins."""
@@ -305,7 +309,11 @@ class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
         return None
     def exec_module(self, module):
         name = module.__name__
-        code = compile(SHIM[name][1], self.get_filename(name), "exec")
+        _, source, code = SHIM[name]
+        if code is not None and SHIM_MAGIC == importlib.util.MAGIC_NUMBER and not sys.flags.optimize:
+            code = marshal.loads(code)  # compiled when the binary was built (build.rs)
+        else:
+            code = compile(source, self.get_filename(name), "exec")
         exec(code, module.__dict__)
 
 if not any(type(f).__name__ == "_ShimFinder" for f in sys.meta_path):

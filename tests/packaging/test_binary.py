@@ -117,3 +117,46 @@ def test_missing_libpython_is_the_loaders_one_line(binary, libpython, tmp_path):
     assert r.returncode == 127, r.stdout + r.stderr
     assert r.stderr == (f"{copy}: error while loading shared libraries: {missing}: cannot open shared object file: "
                         "No such file or directory\n"), r.stderr
+
+
+SHIM_CHECK = """
+import importlib.util, marshal, sys, types
+
+finder = next(f for f in sys.meta_path if type(f).__name__ == "_ShimFinder")
+shim = type(finder).exec_module.__globals__["SHIM"]
+magic = type(finder).exec_module.__globals__["SHIM_MAGIC"]
+differ = []
+for name, (_, source, code) in shim.items():
+    filename = finder.get_filename(name)
+    built = marshal.loads(code) if code is not None else None
+    if built is None or built != compile(source, filename, "exec") or built.co_filename != filename:
+        differ.append(name)
+loads = []
+real_loads = marshal.loads
+marshal.loads = lambda data: loads.append(len(data)) or real_loads(data)
+finder.exec_module(types.ModuleType("locust.exception"))
+marshal.loads = real_loads
+print("SHIM-CHECK", magic == importlib.util.MAGIC_NUMBER, len(shim), differ, len(loads), flush=True)
+
+from locust import User, task
+
+class Idle(User):
+    @task
+    def nothing(self):
+        pass
+"""
+
+
+def test_the_shim_is_loaded_as_code_compiled_from_its_own_source(binary, tmp_path):
+    # build.rs compiles every embedded shim module with the interpreter the binary is built against, and the
+    # importer loads that code rather than compiling the source on each start: each one must be exactly what its
+    # source (the text tracebacks show) compiles to, under the file name tracebacks name.
+    (tmp_path / "locustfile.py").write_text(SHIM_CHECK)
+    r = sh([str(binary), *RUN], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    line = next(x for x in r.stdout.splitlines() if x.startswith("SHIM-CHECK"))
+    _, same_magic, count, rest = line.split(" ", 3)
+    differ, loaded = rest.rsplit(" ", 1)
+    assert same_magic == "True" and int(count) > 50, line
+    assert differ == "[]", differ
+    assert loaded == "1", line  # exec_module unmarshalled the built code, compiled nothing

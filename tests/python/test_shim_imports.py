@@ -246,3 +246,43 @@ def test_contrib_modules_exist_and_need_only_their_client(module, dependency, na
         assert module == "oai" and "OPENAI_API_KEY" in detail, out
     else:
         assert out.endswith("ok []"), out
+
+
+def test_gevent_monkey_plugins_are_called_as_gevent_calls_them(tmp_path):
+    # `import locust` reads the installed distributions' entry points once for the whole patch_all()
+    # (locust._monkey_once); a distribution's plugins registered under gevent's monkey groups must still be found
+    # and called with the same events, in the same order, as a plain `monkey.patch_all()` calls them.
+    groups = ("will_patch_all", "will_patch_module", "did_patch_module", "did_patch_builtins", "did_patch_all")
+    (tmp_path / "seen_plugin.py").write_text(
+        textwrap.dedent("""
+            import os
+            def subscriber(event):
+                with open(os.environ["SEEN_LOG"], "a") as f:
+                    f.write(type(event).__name__ + " " + str(getattr(event, "module_name", "")) + "\\n")
+        """)
+    )
+    info = tmp_path / "seen_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: seen-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "".join(f"[gevent.plugins.monkey.{g}]\nseen = seen_plugin:subscriber\n\n" for g in groups)
+    )
+    via_locust, plain = tmp_path / "via_locust.log", tmp_path / "plain.log"
+    after = _run_python(
+        """
+        from importlib import metadata
+        live = metadata.entry_points
+        import locust
+        print(metadata.entry_points is live)
+        """,
+        PYTHONPATH_EXTRA=str(tmp_path),
+        SEEN_LOG=str(via_locust),
+    )
+    assert after == "True"  # the live lookup is back once patch_all() returns
+    _run_python(
+        "from gevent import monkey\nmonkey.patch_all()\n", PYTHONPATH_EXTRA=str(tmp_path), SEEN_LOG=str(plain)
+    )
+    seen = via_locust.read_text().splitlines()
+    assert seen == plain.read_text().splitlines()
+    assert seen[0].startswith("GeventWillPatchAllEvent") and seen[-1].startswith("GeventDidPatchAllEvent")
+    assert sum(line.startswith("GeventDidPatchModuleEvent") for line in seen) >= 5

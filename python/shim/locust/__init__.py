@@ -18,7 +18,9 @@ if os.getenv("LOCUST_PLAYWRIGHT", None):
 if not os.getenv("LOCUST_SKIP_MONKEY_PATCH", None):
     from gevent import monkey
 
-    monkey.patch_all()
+    from ._monkey_once import patch_all_scanning_once
+
+    patch_all_scanning_once(monkey)
 
     if not os.getenv("LOCUST_SKIP_URLLIB3_PATCH", None):
         # Locust imports urllib3 here to give its pools gevent's LifoQueue. rlocust's clients do not use urllib3, so
