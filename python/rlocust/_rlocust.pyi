@@ -47,6 +47,7 @@ __all__ = [
     "dist_workers",
     "drain",
     "resume",
+    "wake",
     "set_hub",
     "task_loop",
     "register_task_loop",
@@ -709,6 +710,10 @@ def aio_stepping(g: Any, /) -> Any:
 def resume() -> None:
     """Switch each greenlet parked on a ticket of the last `drain` back in with its value (a Response, a streamed
     body's piece, or None for a wait that is over), in order (an unknown ticket is forgotten)."""
+def wake(handle_every: tuple[Callable[[list[_Command]], Any], bool], /) -> None:
+    """The hub's eventfd watcher: `drain`, the batch's commands handed to `handle(commands)` (on every wake when
+    `every`), then `resume`; `handle_every` is the pair `(handle, every)`."""
+
 def task_loop(taskset: Any, resumed: Parked | None, /) -> Parked | None:
     """The passes of `TaskSet.run`'s loop that the locustfile leaves as the shim wrote them, made in Rust: None at
     the top of one that is not; a `Parked` for the Python loop to park on (`park` takes it for its ticket) and give

@@ -107,14 +107,27 @@ pub(super) fn guarded<'py, T>(
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(py))) {
         Ok(Ok(v)) => Some(v),
         Ok(Err(e)) => {
-            e.restore(py);
+            raise(py, e);
             None
         }
         Err(_) => {
-            pyo3::panic::PanicException::new_err("rlocust: a panic in the client call").restore(py);
+            raise_panic(py);
             None
         }
     }
+}
+
+/// `e` set as the Python exception (out of line: [`guarded`]'s frame stays small).
+#[cold]
+#[inline(never)]
+fn raise(py: Python<'_>, e: PyErr) {
+    e.restore(py);
+}
+
+#[cold]
+#[inline(never)]
+fn raise_panic(py: Python<'_>) {
+    pyo3::panic::PanicException::new_err("rlocust: a panic in the client call").restore(py);
 }
 
 /// A C function's result: a new reference, or NULL with the exception set.

@@ -4,8 +4,8 @@
 //! greenlet back in with what the drain brought.
 //!
 //! Who calls it: a locustfile's `self.client.get(...)` (the verbs); `locust._hub` (`park` is its `wait`,
-//! `resume` runs in its `_on_wake`, `set_hub` when it starts); the shim's client modules register their classes
-//! once (`Client._register`).
+//! `wake` is its eventfd watcher, which runs `resume`; `set_hub` when it starts); the shim's client modules
+//! register their classes once (`Client._register`).
 //!
 //! A verb sends the commonest call itself, a URL (and `name=`) with nothing else on a session nobody customised (the
 //! conditions of the shim's `_plain_call`, read from the session, or known unchanged since they were read by CPython's
@@ -220,21 +220,99 @@ pub(super) static BATCH: Mutex<Drained> = Mutex::new(Drained::new());
 /// The hub's resume loop: the greenlet parked on each ticket of the batch `drain` took switched back in with its
 /// value, in the bridge's order (completions, then streamed pieces, then waits that are over), with no Python
 /// object made for the pairs; a ticket nobody waits for any more (its user was killed) is forgotten. An exception a
-/// switch raises ends the loop, and what it had not resumed yet comes first in the next one.
-fn resume(py: Python<'_>) -> PyResult<()> {
-    let mut mine = Drained::new();
+/// switch raises ends the loop, and what it had not resumed yet comes first in the next one. True when all went;
+/// false with the exception set.
+///
+/// The loop is shallow on purpose: greenlet saves the hub's C stack from where it switches up to where the user
+/// started (a gevent callback, about 600 bytes below `ev_run`), and copies it back when the user parks, on every
+/// request. So the switch is made from this loop's own frame, inlined in the C function gevent calls, and the
+/// item, its value and any error are dealt with in [`resume_next`], whose frame has returned by then. With a
+/// Python callback and a Rust loop holding the `Completed` and the `Response` above the switch, that was 2,152
+/// bytes each way per request (docs/performance.md).
+///
+/// # Safety
+/// The thread is attached (a C function Python called).
+#[inline(always)]
+unsafe fn resume_shallow(py: Python<'_>) -> bool {
+    let mut mine = resume_begin();
+    let ok = loop {
+        match resume_next(py, &mut mine) {
+            // SAFETY: attached; `g` a greenlet and `args` a tuple, both owned here; the switch gives a new
+            // reference or NULL with the exception set
+            Next::Switch { g, args, switch } => unsafe {
+                let back = switch(g, args, std::ptr::null_mut());
+                ffi::Py_DECREF(args);
+                ffi::Py_DECREF(g);
+                if back.is_null() {
+                    break false;
+                }
+                ffi::Py_DECREF(back);
+            },
+            Next::Slow { g, value } => {
+                if !switch_slow(py, g, value) {
+                    break false;
+                }
+            }
+            Next::Done => break true,
+            Next::Failed => break false,
+        }
+    };
+    resume_end(mine);
+    ok
+}
+
+/// What [`resume_shallow`] does next.
+enum Next {
+    /// A plain greenlet switched in with greenlet's C API: `switch(g, args, NULL)` (both owned).
+    Switch {
+        g: *mut ffi::PyObject,
+        args: *mut ffi::PyObject,
+        switch: crate::py::cabi::SwitchFn,
+    },
+    /// A greenlet whose class or instance changes `switch` or `switch_out`: its `switch(value)` called.
+    Slow {
+        g: Py<PyAny>,
+        value: Py<PyAny>,
+    },
+    Done,
+    /// The exception is set.
+    Failed,
+}
+
+/// The hub's batch taken for a resume, each list reversed so the next item is its last.
+#[inline(never)]
+fn resume_begin() -> Resumable {
+    let mut mine = Resumable::default();
     {
         let mut batch = BATCH.lock();
         std::mem::swap(&mut mine.completions, &mut batch.completions);
         std::mem::swap(&mut mine.pieces, &mut batch.pieces);
         std::mem::swap(&mut mine.wakes, &mut batch.wakes);
     }
-    let result = resume_all(py, &mut mine);
+    mine.completions.reverse();
+    mine.pieces.reverse();
+    mine.wakes.reverse();
+    mine
+}
+
+/// What a resume has not got to yet, and its buffers, given back to the batch (ahead of what came since).
+#[inline(never)]
+fn resume_end(mut mine: Resumable) {
+    mine.completions.reverse();
+    mine.pieces.reverse();
+    mine.wakes.reverse();
     let mut batch = BATCH.lock();
     give_back(&mut batch.completions, &mut mine.completions);
     give_back(&mut batch.pieces, &mut mine.pieces);
     give_back(&mut batch.wakes, &mut mine.wakes);
-    result
+}
+
+/// The lists of a batch that resume users.
+#[derive(Default)]
+struct Resumable {
+    completions: Vec<crate::bridge::Completion>,
+    pieces: Vec<crate::bridge::Piece>,
+    wakes: Vec<u64>,
 }
 
 /// Put `mine` (what a resume left, and its buffer) back in front of `batch`.
@@ -245,78 +323,82 @@ fn give_back<T>(batch: &mut Vec<T>, mine: &mut Vec<T>) {
     std::mem::swap(batch, mine);
 }
 
-/// Each item of `mine` resumed in order: completions, then streamed pieces, then waits; on an error, the items
-/// after the failed one stay in `mine`.
-fn resume_all(py: Python<'_>, mine: &mut Drained) -> PyResult<()> {
-    resume_each(
-        py,
-        &mut mine.completions,
-        |c| c.ticket,
-        |py, c| Ok(Bound::new(py, Response::from_completed(c.done))?.into_any()),
-    )?;
-    // a streamed body's piece goes to its reader like a completion: bytes, None at the end, or the exception
-    resume_each(
-        py,
-        &mut mine.pieces,
-        |p| p.ticket,
-        |py, p| {
-            Ok(match p.data {
-                Ok(Some(b)) => pyo3::types::PyBytes::new(py, &b).into_any(),
-                Ok(None) => py.None().into_bound(py),
-                Err(e) => crate::py::response::exc_to_py(py, &e)?.into_bound(py),
-            })
-        },
-    )?;
-    // a user whose wait is over is resumed like one whose response came, with None
-    resume_each(
-        py,
-        &mut mine.wakes,
-        |t| *t,
-        |py, _| Ok(py.None().into_bound(py)),
-    )
-}
-
-/// The user parked on each item's ticket switched in with the item's value (made only for a user still parked);
-/// a ticket nobody waits for is forgotten. On an error the items after the failed one stay in `items`.
-fn resume_each<'py, T>(
-    py: Python<'py>,
-    items: &mut Vec<T>,
-    ticket: impl Fn(&T) -> u64,
-    value: impl Fn(Python<'py>, T) -> PyResult<Bound<'py, PyAny>>,
-) -> PyResult<()> {
-    let mut each = items.drain(..);
-    while let Some(item) = each.next() {
-        let t = ticket(&item);
-        // (the table is unlocked before the switch: the greenlet parks again in it)
-        let parked = PENDING.lock().remove(&t);
-        let Some(g) = parked else {
-            crate::py::core()?.bridge.take_abandoned(t);
-            continue;
-        };
-        if let Err(e) = value(py, item).and_then(|v| switch_in(py, g, v)) {
-            let rest: Vec<T> = each.collect();
-            items.extend(rest);
-            return Err(e);
+/// The next switch of a resume: the next item whose user is still parked, with its value made (a `Response`, a
+/// streamed piece, or None for a wait); a ticket nobody waits for is forgotten on the way.
+#[inline(never)]
+fn resume_next(py: Python<'_>, mine: &mut Resumable) -> Next {
+    guarded(py, |py| {
+        loop {
+            let ticket = if let Some(c) = mine.completions.last() {
+                c.ticket
+            } else if let Some(p) = mine.pieces.last() {
+                p.ticket
+            } else if let Some(&t) = mine.wakes.last() {
+                t
+            } else {
+                return Ok(Next::Done);
+            };
+            // (the table is unlocked before the switch: the greenlet parks again in it)
+            let parked = PENDING.lock().remove(&ticket);
+            let value = mine.take(py, parked.is_some())?;
+            let (Some(g), Some(value)) = (parked, value) else {
+                crate::py::core()?.bridge.take_abandoned(ticket);
+                continue;
+            };
+            let g = g.into_bound(py);
+            if !plain_greenlet(&g)? {
+                return Ok(Next::Slow {
+                    g: g.unbind(),
+                    value: value.unbind(),
+                });
+            }
+            let args = PyTuple::new(py, [value])?;
+            return Ok(Next::Switch {
+                g: g.into_ptr(),
+                args: args.into_ptr(),
+                switch: greenlets(py)?.switch,
+            });
         }
-    }
-    Ok(())
+    })
+    .unwrap_or(Next::Failed)
 }
 
-/// Switch the parked greenlet `g` back in with `value`, by greenlet's own switch when its class allows.
-fn switch_in(py: Python<'_>, g: Py<PyAny>, value: Bound<'_, PyAny>) -> PyResult<()> {
-    let g = g.into_bound(py);
-    if plain_greenlet(&g)? {
-        let args = PyTuple::new(py, [value])?;
-        // SAFETY: attached; `g` is a greenlet (it passed `plain_greenlet`); a new reference or NULL with the
-        // exception set
-        let back =
-            unsafe { (greenlets(py)?.switch)(g.as_ptr(), args.as_ptr(), std::ptr::null_mut()) };
-        // SAFETY: as above
-        drop(unsafe { Bound::from_owned_ptr_or_err(py, back) }?);
-    } else {
-        g.call_method1(intern!(py, "switch"), (value,))?;
+impl Resumable {
+    /// The next item taken off, and its value when `wanted` (a `Response`, a streamed piece, or None for a wait).
+    fn take<'py>(&mut self, py: Python<'py>, wanted: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if let Some(c) = self.completions.pop() {
+            return Ok(if wanted {
+                Some(Bound::new(py, Response::from_completed(c.done))?.into_any())
+            } else {
+                None
+            });
+        }
+        if let Some(p) = self.pieces.pop() {
+            // a streamed body's piece goes to its reader like a completion: bytes, None at the end, or the
+            // exception
+            return Ok(match (wanted, p.data) {
+                (false, _) => None,
+                (true, Ok(Some(b))) => Some(pyo3::types::PyBytes::new(py, &b).into_any()),
+                (true, Ok(None)) => Some(py.None().into_bound(py)),
+                (true, Err(e)) => Some(crate::py::response::exc_to_py(py, &e)?.into_bound(py)),
+            });
+        }
+        // a user whose wait is over is resumed like one whose response came, with None
+        Ok(self
+            .wakes
+            .pop()
+            .and(wanted.then(|| py.None().into_bound(py))))
     }
-    Ok(())
+}
+
+/// [`Next::Slow`]'s switch: true when it went, false with the exception set.
+#[inline(never)]
+fn switch_slow(py: Python<'_>, g: Py<PyAny>, value: Py<PyAny>) -> bool {
+    guarded(py, |py| {
+        g.bind(py).call_method1(intern!(py, "switch"), (value,))?;
+        Ok(())
+    })
+    .is_some()
 }
 
 /// What a client class registered (`Client._register`): the class whose instances may take the plain call, the
@@ -719,10 +801,47 @@ unsafe extern "C" fn raw_resume(
 ) -> *mut ffi::PyObject {
     // SAFETY: only Python calls it, with the thread attached
     let py = unsafe { Python::assume_attached() };
-    into_ptr(guarded(py, |py| {
-        resume(py)?;
-        Ok(py.None().into_bound(py))
-    }))
+    // SAFETY: attached
+    if unsafe { resume_shallow(py) } {
+        py.None().into_ptr()
+    } else {
+        std::ptr::null_mut()
+    }
+}
+
+/// `wake((handle, every), /)`: the hub's eventfd watcher itself (`locust._hub`): the batch drained, its runner
+/// commands handed to `handle(commands)` (on every wake when `every`: a script's run, whose log lines `handle`
+/// forwards), then every parked greenlet of the batch switched back in ([`resume`]). In Rust rather than a Python
+/// callback: no frame to run per wake, and the switch made 400 bytes higher on the hub's C stack, which greenlet
+/// saves below where the user started and restores when it parks again.
+unsafe extern "C" fn raw_wake(
+    _module: *mut ffi::PyObject,
+    arg: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: only Python calls it, with the thread attached; `arg` is a borrowed reference
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: attached; a borrowed reference
+    if wake_commands(py, unsafe { Bound::ref_from_ptr(py, &arg) }) && unsafe { resume_shallow(py) }
+    {
+        py.None().into_ptr()
+    } else {
+        std::ptr::null_mut()
+    }
+}
+
+/// What [`raw_wake`] does before the resume, in a frame of its own that has returned by the switch: false with
+/// the exception set.
+#[inline(never)]
+fn wake_commands(py: Python<'_>, arg: &Bound<'_, PyAny>) -> bool {
+    guarded(py, |py| {
+        let (handle, every): (Bound<'_, PyAny>, bool) = arg.extract()?;
+        let commands = super::drain(py)?;
+        if every || !commands.is_empty() {
+            handle.call1((commands,))?;
+        }
+        Ok(())
+    })
+    .is_some()
 }
 
 /// Python's truth of `obj`.
@@ -1094,7 +1213,7 @@ pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
         };
         cls.setattr(*name, descr)?;
     }
-    let functions: [(&str, ffi::PyCFunction, i32, &str); 2] = [
+    let functions: [(&str, ffi::PyCFunction, i32, &str); 3] = [
         (
             "park",
             raw_park,
@@ -1106,6 +1225,12 @@ pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
             raw_resume,
             ffi::METH_NOARGS,
             "resume($module, /)\n--\n\nSwitch each greenlet parked on a ticket of the last drain back in with its value (a Response, a streamed piece, or None for a wait), in order (an unknown ticket is forgotten).",
+        ),
+        (
+            "wake",
+            raw_wake,
+            ffi::METH_O,
+            "wake($module, handle_every, /)\n--\n\nThe hub's eventfd watcher: drain the batch, hand its runner commands to `handle(commands)` (on every wake when `every`), then resume every parked greenlet of the batch; `handle_every` is the pair `(handle, every)`.",
         ),
     ];
     for (name, f, flags, doc) in functions {

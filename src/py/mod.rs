@@ -379,7 +379,7 @@ fn wake_fd() -> PyResult<i32> {
 /// are over are kept for `resume`, which switches their users back in (see `bridge` for what is and is not ordered).
 /// Hub thread only.
 #[pyfunction]
-fn drain(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
+pub(super) fn drain(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
     let bridge = &core()?.bridge;
     let mut batch = call::BATCH.lock();
     let before = batch.completions.len();

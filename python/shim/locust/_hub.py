@@ -2,8 +2,8 @@
 
 Runs on the one Python thread. A user greenlet that makes a request parks in `wait(ticket)` (`_rlocust.park`: the
 parked greenlets are kept in Rust, src/py/call.rs); tokio finishes the exchange, queues it and writes an eventfd
-that gevent's loop watches; `_on_wake` drains the queue in one batch and switches each parked greenlet back in with
-its Response (`_rlocust.resume`). Runner commands (`_rlocust.Spawn`, `Stop`, `Fire`,
+that gevent's loop watches; `_rlocust.wake` drains the queue in one batch and switches each parked greenlet back in
+with its Response. Runner commands (`_rlocust.Spawn`, `Stop`, `Fire`,
 `Web`, `WebRequest`, `Quit`) arrive in the same drain and run in their own greenlets, each acknowledged by its id when done (see
 src/bridge.rs for the protocol's invariants). The objects the Rust `Response` makes are in `locust._ffi`.
 """
@@ -54,7 +54,9 @@ def ensure_started():
         _hub = gevent.get_hub()
         _rlocust.set_hub(_hub.switch, globals())  # (`_resumed` is set in these globals)
         _watcher = _hub.loop.io(_rlocust.wake_fd(), 1)
-        _watcher.start(_on_wake)
+        # (`_rlocust.wake` drains the batch, calls `_on_commands` when it holds commands, or on every wake in a
+        # script's run, then resumes the batch's users)
+        _watcher.start(_rlocust.wake, (_on_commands, library))
         # Requests are handed to tokio in one batch per pass of the loop: the first send of a batch schedules
         # the flush as a hub callback (gevent runs callbacks before it polls, so nothing waits on a blocked loop).
         _rlocust.set_flush_hook(functools.partial(_hub.loop.run_callback, _rlocust.flush))
@@ -173,10 +175,11 @@ def _forward_logs():
         logging.getLogger(name).log(level, message)
 
 
-def _on_wake():
+def _on_commands(commands):
+    """The runner commands of a batch `_rlocust.wake` drained (its completions are kept in Rust for the resume that
+    follows), and a script's log lines."""
     if _library:
         _forward_logs()
-    commands = _rlocust.drain()  # (the batch's completions are kept in Rust for the resume below)
     # Most commands' greenlets start at their next turn, after the users resumed below have parked again. The
     # stop's steps (its events, the stop itself, the quit) start here and now, from the hub: behind a full round of
     # busy users (tasks that never wait) each step took a round, three rounds for a stop where Locust, whose
@@ -192,7 +195,6 @@ def _on_wake():
             g.switch()  # (runs until it waits, then the hub carries on here)
         else:
             g.start()
-    _rlocust.resume()  # each parked greenlet of the batch switched in with its value; an unknown ticket forgotten
 
 
 _AT_ONCE = (_rlocust.Fire, _rlocust.Stop, _rlocust.Quit)
