@@ -64,6 +64,7 @@ mod body;
 mod decode;
 mod errors;
 mod head;
+mod memo;
 mod pyint;
 mod pystr;
 #[cfg(test)]
@@ -101,6 +102,9 @@ pub struct PyReader {
     charge: Charge,
     /// Body bytes taken off the wire (chunk payloads, not their framing).
     raw_total: usize,
+    /// The head being parsed, to be kept for the next reader when it is parsed whole (`memo`): its bytes and
+    /// the buffer's length when its status line was read.
+    recording: Option<(Vec<u8>, usize)>,
 }
 
 impl PyReader {
@@ -119,6 +123,7 @@ impl PyReader {
             body: BytesMut::new(),
             charge: Charge::default(),
             raw_total: 0,
+            recording: None,
         }
     }
 
@@ -171,14 +176,29 @@ impl PyReader {
         loop {
             match self.phase {
                 Phase::Status => {
+                    // a head seen last, byte for byte, from the same state: what parsing it gave (`memo`)
+                    let fresh = self.scan == 0 && !eof && self.hp.lines == 0;
+                    if fresh && let Some((n, head, mut fr)) = memo::lookup(buf, self.is_head) {
+                        fr.decoder = Some(decode::decoder_for(&fr.encoding, self.max_body()));
+                        self.head = head;
+                        self.fr = Some(fr);
+                        buf.advance(n);
+                        self.phase = Phase::Body;
+                        return Ok(Step::Head);
+                    }
+                    if fresh && self.recording.is_none() {
+                        self.recording = memo::candidate(buf).map(|bytes| (bytes, buf.len()));
+                    }
                     let Some(n) = self
                         .next_line(buf, eof)
                         .map_err(|()| line_too_long("status line"))?
                     else {
+                        self.recording = None;
                         return Ok(Step::More);
                     };
                     let st = parse_status(&buf[..n])?;
                     if st.status == 100 {
+                        self.recording = None;
                         buf.advance(n);
                         self.hp.lines = 0;
                         self.phase = Phase::Skip;
@@ -210,6 +230,7 @@ impl PyReader {
                         .next_line(buf, eof)
                         .map_err(|()| line_too_long("header line"))?
                     else {
+                        self.recording = None;
                         return Ok(Step::More);
                     };
                     let last = self.header_line(&buf[..n])?;
@@ -226,6 +247,13 @@ impl PyReader {
                     }
                     self.finish_head()?;
                     self.phase = Phase::Body;
+                    if let (Some((bytes, start)), Some(fr)) =
+                        (self.recording.take(), self.fr.as_ref())
+                        && start.checked_sub(buf.len()) == Some(bytes.len())
+                        && !eof
+                    {
+                        memo::store(bytes, self.is_head, &self.head, fr);
+                    }
                     if !eof {
                         return Ok(Step::Head);
                     }

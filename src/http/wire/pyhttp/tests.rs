@@ -318,6 +318,17 @@ fn every_fixture_case_reads_as_under_locust() {
             failures.push(format!("{} {} (whole): {m}", case.method, case.name));
             continue;
         }
+        // read again whole: a head kept by the first read (`memo`) is taken from there, and must read the same
+        let again = drive(c(), &case.raw, &[]);
+        if again != all || mismatch(case, &again).is_some() {
+            failures.push(format!(
+                "{} {} (whole, again): {}",
+                case.method,
+                case.name,
+                again.err()
+            ));
+            continue;
+        }
         let mut ways: Vec<(String, Vec<usize>)> = (1..=3)
             .map(|k| {
                 (
@@ -896,4 +907,40 @@ mod props;
 /// The exception says `request=None`, as requests' `iter_content` raises (see `errors::in_body`).
 fn said_no_request(e: &PyExc) -> bool {
     e.attrs.contains(&("request", PyVal::None))
+}
+
+#[test]
+fn a_head_seen_again_is_taken_from_the_memo_and_reads_the_same() {
+    let nginx = b"HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Sat, 28 Nov 2026 23:00:00 GMT\r\n\
+        Content-Type: text/plain\r\nContent-Length: 6\r\nConnection: keep-alive\r\n\r\nhello\n";
+    let first = get(nginx);
+    let head_len = nginx.len() - 6;
+    assert!(super::memo::lookup(nginx, false).is_some_and(|(n, ..)| n == head_len));
+    assert!(
+        super::memo::lookup(nginx, true).is_none(),
+        "a HEAD's framing is not a GET's"
+    );
+    let again = get(nginx);
+    assert_eq!(again, first);
+    let (_, body, reusable) = again.ok();
+    assert_eq!((body.as_slice(), reusable), (&b"hello\n"[..], true));
+    // the same bytes for a HEAD request: no body, the 6 bytes left unread
+    let (head, body, _) = whole("HEAD", nginx).ok();
+    assert_eq!((head.status, body.len()), (200, 0));
+    // one byte different (the length): parsed anew
+    let longer = String::from_utf8_lossy(nginx).replace("Length: 6", "Length: 7") + "!";
+    let (_, body, _) = get(longer.as_bytes()).ok();
+    assert_eq!(body, b"hello\n!");
+    // a head ended by a bare LF before the first CRLF CRLF (which is in the body) is not kept
+    let bare = b"HTTP/1.1 200 OK\nContent-Length: 4\n\nab\r\n\r\n";
+    let (_, body, _) = get(bare).ok();
+    assert_eq!(body, b"ab\r\n");
+    assert!(super::memo::lookup(bare, false).is_none());
+    assert_eq!(get(bare).ok().1, b"ab\r\n");
+    // a final head after a 100 Continue is not kept
+    let continued =
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx";
+    let (head, body, _) = get(continued).ok();
+    assert_eq!((head.status, body.as_slice()), (201, &b"x"[..]));
+    assert!(super::memo::lookup(&continued[25..], false).is_none());
 }
