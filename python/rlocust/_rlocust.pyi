@@ -45,8 +45,6 @@ __all__ = [
     "dist_send",
     "dist_set_spawn_info",
     "dist_workers",
-    "drain",
-    "resume",
     "wake",
     "set_hub",
     "task_loop",
@@ -677,7 +675,7 @@ def dist_workers() -> list[tuple[str, int, str, int, list[tuple[str, int]], floa
     """A master's workers: (id, index, state, user_count, user_classes_count, cpu_usage, memory_usage) each."""
 
 def wake_fd() -> int:
-    """The eventfd the hub's loop watches: readable when `drain` has something."""
+    """The eventfd the hub's loop watches: readable when `wake` has something to take."""
 
 def abandon(ticket: int) -> None:
     """The user waiting on call `ticket` was killed: the call is not recorded when it completes."""
@@ -707,12 +705,11 @@ def aio_set_aside(me: Any, driver: Any, task: Any, /) -> None:
 def aio_stepping(g: Any, /) -> Any:
     """The driver of the step greenlet `g` is running, if it is running one (else None)."""
 
-def resume() -> None:
-    """Switch each greenlet parked on a ticket of the last `drain` back in with its value (a Response, a streamed
-    body's piece, or None for a wait that is over), in order (an unknown ticket is forgotten)."""
 def wake(handle_every: tuple[Callable[[list[_Command]], Any], bool], /) -> None:
-    """The hub's eventfd watcher: `drain`, the batch's commands handed to `handle(commands)` (on every wake when
-    `every`), then `resume`; `handle_every` is the pair `(handle, every)`."""
+    """The hub's eventfd watcher: everything queued since the last wake taken; the runner's commands, in the order
+    they were queued, handed to `handle(commands)` (on every wake when `every`); then each greenlet parked on a
+    ticket of the batch switched back in with its value (a Response, a streamed body's piece, or None for a wait
+    that is over), in order (an unknown ticket is forgotten). `handle_every` is the pair `(handle, every)`."""
 
 def task_loop(taskset: Any, resumed: Parked | None, /) -> Parked | None:
     """The passes of `TaskSet.run`'s loop that the locustfile leaves as the shim wrote them, made in Rust: None at
@@ -736,10 +733,6 @@ def small_frame_stack(func: Callable[[Any], Any], /) -> Callable[[Any], Any]:
     """A builtin that calls `func(arg)` with the calling greenlet's Python frames on a small chunk of a shared slab
     (1 KiB) instead of a 16 KiB chunk of its own, when the greenlet has run no Python code yet; `func` itself where
     this CPython's layout is not known. The binary's only (not in the abi3 wheel)."""
-
-def drain() -> list[_Command]:
-    """Everything queued since the last call: the runner's commands are returned in the order they were queued;
-    the finished calls, streamed pieces and waits are kept for `resume`."""
 
 def ack(id: int, ok: bool = True) -> None:
     """Acknowledge command `id` once it is done (`ok=False` only when a spawn failed); exactly once per command."""

@@ -1,10 +1,10 @@
 //! The client call without Python frames: `_rlocust.Client`, the base class of the shim's `HttpSession` and
 //! `FastHttpSession`, whose verbs (`get`, `post`, `put`, `patch`, `delete`, `head`, `options`) are C methods;
-//! `park`, where a user's greenlet waits for its ticket; `resume`, the hub's loop that switches each parked
-//! greenlet back in with what the drain brought.
+//! `park`, where a user's greenlet waits for its ticket; `wake`, the hub's watcher, whose loop switches each
+//! parked greenlet back in with what the drain brought.
 //!
 //! Who calls it: a locustfile's `self.client.get(...)` (the verbs); `locust._hub` (`park` is its `wait`,
-//! `wake` is its eventfd watcher, which runs `resume`; `set_hub` when it starts); the shim's client modules
+//! `wake` is its eventfd watcher; `set_hub` when it starts); the shim's client modules
 //! register their classes once (`Client._register`).
 //!
 //! A verb sends the commonest call itself, a URL (and `name=`) with nothing else on a session nobody customised (the
@@ -213,8 +213,8 @@ fn resumed<'py>(
 }
 
 /// The hub's batch, between `drain` (`py::drain`: taken from the bridge, its commands handed to Python) and
-/// `resume` (the users its completions, streamed pieces and waits are for, switched back in). Hub thread only;
-/// never locked across a switch. Its buffers go back and forth with the bridge's, so a steady run allocates none.
+/// the resume (`resume_shallow`: the users its completions, streamed pieces and waits are for, switched back
+/// in). Hub thread only; never locked across a switch. Its buffers go back and forth with the bridge's, so a steady run allocates none.
 pub(super) static BATCH: Mutex<Drained> = Mutex::new(Drained::new());
 
 /// The hub's resume loop: the greenlet parked on each ticket of the batch `drain` took switched back in with its
@@ -601,8 +601,8 @@ impl Client {
 
 // ---- the C functions -------------------------------------------------------------------------------------------
 //
-// The verbs, `park` and `resume` are plain C functions, not pyo3 methods: a greenlet switches away inside them (a
-// user parks in a verb, the hub resumes users from `resume`), and pyo3's wrapper counts each call it is in on the
+// The verbs, `park` and `wake` are plain C functions, not pyo3 methods: a greenlet switches away inside them (a
+// user parks in a verb, the hub resumes users from `wake`), and pyo3's wrapper counts each call it is in on the
 // thread until the call returns. A greenlet left parked for good (a user never resumed when the run ends) would
 // leave that count up, and pyo3 would then take the thread for attached to the interpreter after Python let it go
 // (a fatal error at the end of a run: tests/python/test_watchdog.py). These run with the thread attached (Python
@@ -795,25 +795,11 @@ unsafe extern "C" fn raw_park(
     into_ptr(guarded(py, |py| resumed(py, &parking, value)))
 }
 
-unsafe extern "C" fn raw_resume(
-    _module: *mut ffi::PyObject,
-    _none: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: only Python calls it, with the thread attached
-    let py = unsafe { Python::assume_attached() };
-    // SAFETY: attached
-    if unsafe { resume_shallow(py) } {
-        py.None().into_ptr()
-    } else {
-        std::ptr::null_mut()
-    }
-}
-
 /// `wake((handle, every), /)`: the hub's eventfd watcher itself (`locust._hub`): the batch drained, its runner
 /// commands handed to `handle(commands)` (on every wake when `every`: a script's run, whose log lines `handle`
-/// forwards), then every parked greenlet of the batch switched back in ([`resume`]). In Rust rather than a Python
-/// callback: no frame to run per wake, and the switch made 400 bytes higher on the hub's C stack, which greenlet
-/// saves below where the user started and restores when it parks again.
+/// forwards), then every parked greenlet of the batch switched back in ([`resume_shallow`]). In Rust rather than a
+/// Python callback: no frame to run per wake, and the switch made on a frame of its own near the top of the hub's
+/// C stack, which greenlet saves below where the user started and restores when it parks again.
 unsafe extern "C" fn raw_wake(
     _module: *mut ffi::PyObject,
     arg: *mut ffi::PyObject,
@@ -1213,18 +1199,12 @@ pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
         };
         cls.setattr(*name, descr)?;
     }
-    let functions: [(&str, ffi::PyCFunction, i32, &str); 3] = [
+    let functions: [(&str, ffi::PyCFunction, i32, &str); 2] = [
         (
             "park",
             raw_park,
             ffi::METH_O,
             "park($module, ticket, /)\n--\n\n`locust._hub.wait`: park the current greenlet until the call `ticket` completes; returns its Response (None for a timer's ticket, a piece for a stream's). A kill while parked abandons the call and raises here.",
-        ),
-        (
-            "resume",
-            raw_resume,
-            ffi::METH_NOARGS,
-            "resume($module, /)\n--\n\nSwitch each greenlet parked on a ticket of the last drain back in with its value (a Response, a streamed piece, or None for a wait), in order (an unknown ticket is forgotten).",
         ),
         (
             "wake",

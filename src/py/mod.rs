@@ -376,9 +376,8 @@ fn wake_fd() -> PyResult<i32> {
 
 /// Everything queued for the hub since the last call: its commands are returned (a `Spawn`/`Stop`/`Fire`/`Web`/
 /// `WebRequest`/`Quit`/`DistMessage` each, in push order), and its finished calls, streamed pieces and waits that
-/// are over are kept for `resume`, which switches their users back in (see `bridge` for what is and is not ordered).
-/// Hub thread only.
-#[pyfunction]
+/// are over are kept for the resume, which switches their users back in (see `bridge` for what is and is not ordered).
+/// Hub thread only (`call`'s `wake`).
 pub(super) fn drain(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
     let bridge = &core()?.bridge;
     let mut batch = call::BATCH.lock();
@@ -803,7 +802,6 @@ pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
     distributed::add_functions(m)?;
     library::add_functions(m)?;
     m.add_function(wrap_pyfunction!(wake_fd, m)?)?;
-    m.add_function(wrap_pyfunction!(drain, m)?)?;
     m.add_function(wrap_pyfunction!(note_wait_late, m)?)?;
     m.add_function(wrap_pyfunction!(sleep, m)?)?;
     m.add_function(wrap_pyfunction!(open_acquire, m)?)?;
