@@ -260,7 +260,7 @@ fn current_percentile_uses_last_ten_seconds() {
     let total = s.total.lock();
     assert_eq!(total.window.seconds.len(), CURRENT_WINDOW_SECS as usize);
     assert_eq!(
-        total.window.sums.values().sum::<u64>(),
+        total.window.sums().values().sum::<u64>(),
         CURRENT_WINDOW_SECS as u64
     );
     assert_eq!(
@@ -313,7 +313,7 @@ fn window_expires_and_skips_stale_seconds() {
     // Holds seconds 121..=130 and their sums only.
     assert_eq!(w.seconds.len(), 10);
     let expected: u64 = (121..=130).map(|s| s - 99).sum();
-    assert_eq!(w.sums.values().sum::<u64>(), expected);
+    assert_eq!(w.sums().values().sum::<u64>(), expected);
     // Read at a later time: seconds before `from` are left out.
     let got = window_at(&w, 125);
     let want: Vec<(u64, u64)> = (125..=130u64)
@@ -325,9 +325,9 @@ fn window_expires_and_skips_stale_seconds() {
     assert!(window_at(&w, 140).is_empty());
     // A late sample for an expired second is dropped; one inside the window is kept.
     w.record(110, 5);
-    assert_eq!(w.sums.values().sum::<u64>(), expected);
+    assert_eq!(w.sums().values().sum::<u64>(), expected);
     w.record(122, 5);
-    assert_eq!(w.sums.values().sum::<u64>(), expected + 1);
+    assert_eq!(w.sums().values().sum::<u64>(), expected + 1);
 }
 
 #[test]
@@ -637,6 +637,69 @@ fn incremental_exports_equal_whole_exports() {
 }
 
 #[test]
+fn the_window_reads_as_every_sample_of_its_seconds_summed() {
+    // quiet and busy seconds (a busy one counts its small buckets in an array), late samples for held and
+    // expired seconds, jumps past the window, and reads mid-second: each read equals the held seconds' samples
+    // summed, as a plain model keeps them
+    let mut w = Window::default();
+    let mut model: std::collections::BTreeMap<i64, std::collections::BTreeMap<usize, u64>> =
+        Default::default();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut sec: i64 = 1000;
+    let mut reads = 0;
+    for step in 0..40_000u64 {
+        let r = next();
+        match r % 1000 {
+            0..=5 => sec += 1,
+            6 => sec += 1 + (r >> 10) as i64 % 15,
+            _ => {}
+        }
+        // busy seconds: many distinct small buckets; quiet ones: a few, some beyond the array
+        let busy = sec % 3 != 0;
+        let us = if busy {
+            (r >> 20) % 6000
+        } else {
+            [700, 900, 30_000, 2_500_000][(r >> 20) as usize % 4]
+        };
+        let late = if (r >> 40) % 50 == 0 {
+            1 + (r >> 46) as i64 % 12
+        } else {
+            0
+        };
+        let at = sec - late;
+        let n = 1 + (r >> 50) % 3;
+        let idx = bucket_index(us);
+        w.record_n(at, idx, n);
+        let newest = model.keys().next_back().copied().unwrap_or(at).max(at);
+        if at > newest - CURRENT_WINDOW_SECS {
+            *model.entry(at).or_default().entry(idx).or_insert(0) += n;
+        }
+        model.retain(|&s, _| s > newest - CURRENT_WINDOW_SECS);
+        if step % 97 == 0 {
+            reads += 1;
+            let from = sec - (r >> 30) as i64 % 12;
+            let mut want: std::collections::BTreeMap<u64, u64> = Default::default();
+            if model.keys().next_back().is_some_and(|&s| s >= from) {
+                for (_, counts) in model.range(from..) {
+                    for (&i, &c) in counts {
+                        *want.entry(bucket_value(i)).or_insert(0) += c;
+                    }
+                }
+            }
+            let want: Vec<(u64, u64)> = want.into_iter().collect();
+            assert_eq!(window_at(&w, from), want, "step {step}, from {from}");
+        }
+    }
+    assert!(reads > 400);
+}
+
+#[test]
 fn expired_seconds_leave_no_sums_behind() {
     // a window whose seconds expired holds no bucket of them: its size follows what it holds now, not the
     // slowest response it ever saw
@@ -645,12 +708,12 @@ fn expired_seconds_leave_no_sums_behind() {
         w.record(sec, bucket_index(60_000_000)); // one minute
         w.record(sec, bucket_index(900));
     }
-    assert_eq!(w.sums.len(), 2);
+    assert_eq!(w.sums().len(), 2);
     for sec in 110..=119 {
         w.record(sec, bucket_index(900));
     }
-    assert_eq!(w.sums.len(), 1);
-    assert_eq!(w.sums.values().sum::<u64>(), 10);
+    assert_eq!(w.sums().len(), 1);
+    assert_eq!(w.sums().values().sum::<u64>(), 10);
     assert_eq!(window_at(&w, 110), vec![(900, 10)]);
 }
 

@@ -129,15 +129,30 @@ pub(super) struct SecondHist {
 /// second seen): a sparse map per second, so a second can be subtracted when it leaves, and
 /// their sum per bucket, so a snapshot copies the window as one map.
 ///
+/// The newest second is recorded into alone: `sums` covers every held second but the newest, which is added to
+/// them when a newer second opens (once per distinct bucket) and when a snapshot copies the window. A busy row's
+/// newest second counts its buckets below [`DENSE`] in an array instead of its map.
+/// NOTE: each sample used to update two hash maps (its second's and the sums), and both missed the cache on the
+/// I/O thread: a map's control bytes and its slot are two lines. With the sums folded per second and the busy
+/// second in an array, a sample touches one line. `bench/simultaneous.py`: docs/performance.md.
+///
 /// NOTE: the sums are sparse too. Dense (a `Vec` indexed by bucket), they cost 8 bytes per bucket up to the
 /// window's slowest response: 10 MiB for a master merging 1,000 names whose windows each held one slow sample.
 #[derive(Debug, Default)]
 pub(super) struct Window {
-    /// Ascending by second; only seconds that had samples.
+    /// Ascending by second; only seconds that had samples. The newest one's map lacks what `dense` counts.
     pub(super) seconds: VecDeque<SecondHist>,
-    /// bucket index → count over `seconds` (no zero counts).
-    pub(super) sums: SumCounts,
+    /// bucket index → count over `seconds` but the newest (no zero counts).
+    sums: SumCounts,
+    /// The newest second's counts of the buckets below [`DENSE`], when it is busy (length [`DENSE`]); else empty.
+    dense: Vec<u32>,
 }
+
+/// The buckets a busy second counts in an array: every µs up to 2,048, then 1,024 per power of two, to 8 ms
+/// (16 KiB).
+const DENSE: usize = 4096;
+/// Distinct buckets in the newest second's map before its small buckets move to the array.
+const DENSE_AFTER: usize = 128;
 
 type SumCounts = HashMap<u32, u64, IntHashing>;
 
@@ -145,6 +160,7 @@ impl Window {
     pub(super) fn clear(&mut self) {
         self.seconds.clear();
         self.sums.clear();
+        self.dense = Vec::new();
     }
 
     #[inline]
@@ -157,6 +173,7 @@ impl Window {
         if n == 0 {
             return;
         }
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
         // Fast path: the newest second (or one shortly before it).
         let mut slot = None;
         for (i, s) in self.seconds.iter().enumerate().rev() {
@@ -175,11 +192,36 @@ impl Window {
                 None => return, // older than the window
             },
         };
+        if slot + 1 == self.seconds.len() {
+            // the newest second: its own count only (the sums take it when a newer second opens)
+            if let Some(c) = self.dense.get_mut(idx) {
+                *c = c.saturating_add(n);
+                return;
+            }
+            let Some(s) = self.seconds.back_mut() else {
+                return;
+            };
+            let c = s.counts.entry(idx as u32).or_insert(0);
+            *c = c.saturating_add(n);
+            if self.dense.is_empty() && s.counts.len() >= DENSE_AFTER {
+                // busy: its small buckets counted in the array from now on
+                self.dense = vec![0; DENSE];
+                s.counts
+                    .retain(|&k, &mut c| match self.dense.get_mut(k as usize) {
+                        Some(d) => {
+                            *d = c;
+                            false
+                        }
+                        None => true,
+                    });
+            }
+            return;
+        }
         if let Some(s) = self.seconds.get_mut(slot) {
             // the per-second count saturates at u32::MAX; the sum stays equal to the seconds' counts
             let c = s.counts.entry(idx as u32).or_insert(0);
             let before = *c;
-            *c = c.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+            *c = c.saturating_add(n);
             let added = u64::from(*c - before);
             if added > 0 {
                 let sum = self.sums.entry(idx as u32).or_insert(0);
@@ -195,6 +237,10 @@ impl Window {
         let oldest = newest - (CURRENT_WINDOW_SECS - 1);
         if sec < oldest {
             return None;
+        }
+        if self.seconds.back().is_some_and(|s| s.sec < sec) {
+            // a newer second: the newest so far joins the sums
+            self.fold_newest();
         }
         let mut recycled: Option<SecondCounts> = None;
         while self.seconds.front().is_some_and(|s| s.sec < oldest) {
@@ -221,6 +267,52 @@ impl Window {
         Some(pos)
     }
 
+    /// The newest second's counts whole in its map (the array's moved back) and added to the sums; the array kept
+    /// for the next second only if this one was busy.
+    fn fold_newest(&mut self) {
+        let Some(s) = self.seconds.back_mut() else {
+            return;
+        };
+        if !self.dense.is_empty() {
+            for (k, d) in self.dense.iter_mut().enumerate() {
+                if *d != 0 {
+                    let c = s.counts.entry(k as u32).or_insert(0);
+                    *c = c.saturating_add(*d);
+                    *d = 0;
+                }
+            }
+            if s.counts.len() < DENSE_AFTER {
+                self.dense = Vec::new();
+            }
+        }
+        for (&k, &n) in &s.counts {
+            let sum = self.sums.entry(k).or_insert(0);
+            *sum = sum.saturating_add(u64::from(n));
+        }
+    }
+
+    /// The count of every bucket over the held seconds (the sums and the newest second).
+    fn totals(&self) -> SumCounts {
+        let mut sums = self.sums.clone();
+        if let Some(s) = self.seconds.back() {
+            for (&k, &n) in &s.counts {
+                *sums.entry(k).or_insert(0) += u64::from(n);
+            }
+            for (k, &d) in self.dense.iter().enumerate() {
+                if d != 0 {
+                    *sums.entry(k as u32).or_insert(0) += u64::from(d);
+                }
+            }
+        }
+        sums
+    }
+
+    /// The count of every bucket over the held seconds (tests).
+    #[cfg(test)]
+    pub(super) fn sums(&self) -> SumCounts {
+        self.totals()
+    }
+
     /// What a snapshot needs for the seconds `>= from`: the sums and the held seconds older
     /// than `from` (to subtract). `None` when no held second is recent enough.
     pub(super) fn copy(&self, from: i64) -> Option<WindowCopy> {
@@ -228,7 +320,7 @@ impl Window {
             return None;
         }
         Some(WindowCopy {
-            sums: self.sums.clone(),
+            sums: self.totals(),
             stale: self
                 .seconds
                 .iter()
