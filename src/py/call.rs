@@ -33,10 +33,15 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 use std::collections::HashMap;
 use std::sync::{LazyLock, OnceLock};
 
-/// The greenlets parked on a ticket (the hub's `_pending` of before): hub thread, GIL held; never locked across
-/// a switch.
-static PENDING: LazyLock<Mutex<HashMap<u64, Py<PyAny>, crate::int_hash::IntHashing>>> =
+/// The greenlets parked on a ticket (the hub's `_pending` of before), each with its `__dict__`'s tag when it parked
+/// plain with neither `switch_out` nor `switch` of its own (a resume that finds the same tag knows it plain without
+/// reading the dict, which is cold by then: [`plain_greenlet`]'s lookups were 3 % of the hub's time): hub thread,
+/// GIL held; never locked across a switch.
+static PENDING: LazyLock<Mutex<HashMap<u64, Parked, crate::int_hash::IntHashing>>> =
     LazyLock::new(Default::default);
+
+/// A parked greenlet, and the tag of its dict when it parked with neither attribute in it ([`seen::dict_tag`]).
+type Parked = (Py<PyAny>, Option<(usize, u64)>);
 
 /// The hub as `locust._hub` registered it: its `switch` and the module's globals (`_resumed`).
 struct Hub {
@@ -84,8 +89,13 @@ fn plain_class(g: &Bound<'_, PyAny>) -> PyResult<bool> {
 
 /// Whether `g`'s own `__dict__` gives one of `names` a value other than None, or than the shim's `switch_out` where
 /// it does nothing (`_aio` gives a user's greenlet its `switch_out` for its life): lookups in the dict, no attribute
-/// error raised.
-fn instance_sets(g: &Bound<'_, PyAny>, names: [&Bound<'_, PyString>; 2]) -> PyResult<bool> {
+/// error raised. With `tag`, the dict's tag when it gives neither name a value at all (an idle `switch_out` is
+/// idle only while no step runs, which the tag does not follow).
+fn instance_sets(
+    g: &Bound<'_, PyAny>,
+    names: [&Bound<'_, PyString>; 2],
+    tag: Option<&mut Option<(usize, u64)>>,
+) -> PyResult<bool> {
     let py = g.py();
     // SAFETY: attached; a new reference to the instance's dict (made if it had none) or NULL with the exception set
     let dict = unsafe {
@@ -94,16 +104,26 @@ fn instance_sets(g: &Bound<'_, PyAny>, names: [&Bound<'_, PyString>; 2]) -> PyRe
             ffi::PyObject_GenericGetDict(g.as_ptr(), std::ptr::null_mut()),
         )
     };
+    let mut valued = false;
     for name in names {
         let value = match dict.as_ref().map(|d| d.cast::<PyDict>()) {
             Ok(Ok(d)) => d.get_item(name)?,
             // (an object without a dict of its own: its attribute, the slow way)
             _ => g.getattr_opt(name)?,
         };
+        let Some(v) = value.filter(|v| !v.is_none()) else {
+            continue;
+        };
+        valued = true;
         // (the shim's `switch_out` of a user's greenlet not in a coroutine's step does nothing: aio_step.rs)
-        if value.is_some_and(|v| !v.is_none() && !crate::py::aio_step::idle_switch_out(py, g, &v)) {
+        if !crate::py::aio_step::idle_switch_out(py, g, &v) {
             return Ok(true);
         }
+    }
+    if let Some(tag) = tag
+        && !valued
+    {
+        *tag = crate::py::seen::dict_tag(g);
     }
     Ok(false)
 }
@@ -111,8 +131,17 @@ fn instance_sets(g: &Bound<'_, PyAny>, names: [&Bound<'_, PyString>; 2]) -> PyRe
 /// Whether greenlet's own switch may stand for `g`'s: its class passes [`plain_class`] and the instance sets
 /// neither `switch_out` nor `switch` of its own.
 fn plain_greenlet(g: &Bound<'_, PyAny>) -> PyResult<bool> {
+    plain_greenlet_tagged(g, None)
+}
+
+/// [`plain_greenlet`], and with `tag` the dict's tag when it sets neither attribute.
+fn plain_greenlet_tagged(
+    g: &Bound<'_, PyAny>,
+    tag: Option<&mut Option<(usize, u64)>>,
+) -> PyResult<bool> {
     let py = g.py();
-    Ok(plain_class(g)? && !instance_sets(g, [intern!(py, "switch_out"), intern!(py, "switch")])?)
+    Ok(plain_class(g)?
+        && !instance_sets(g, [intern!(py, "switch_out"), intern!(py, "switch")], tag)?)
 }
 
 /// Called by `locust._hub.ensure_started` once its hub watches the bridge.
@@ -156,12 +185,13 @@ struct Parking {
 fn pend(py: Python<'_>, me: &Bound<'_, PyAny>, ticket: u64) -> PyResult<Parking> {
     let hub = hub(py)?;
     // (gevent's hub.switch() is greenlet's switch after the current greenlet's `switch_out`, if it has one)
-    let (to, direct) = if plain_greenlet(me)? {
+    let mut tag = None;
+    let (to, direct) = if plain_greenlet_tagged(me, Some(&mut tag))? {
         (hub.greenlet.as_ptr(), Some(greenlets(py)?.switch))
     } else {
         (hub.switch.as_ptr(), None)
     };
-    PENDING.lock().insert(ticket, me.clone().unbind());
+    PENDING.lock().insert(ticket, (me.clone().unbind(), tag));
     Ok(Parking {
         ticket,
         me: me.clone().unbind(),
@@ -341,12 +371,14 @@ fn resume_next(py: Python<'_>, mine: &mut Resumable) -> Next {
             // (the table is unlocked before the switch: the greenlet parks again in it)
             let parked = PENDING.lock().remove(&ticket);
             let value = mine.take(py, parked.is_some())?;
-            let (Some(g), Some(value)) = (parked, value) else {
+            let (Some((g, tag)), Some(value)) = (parked, value) else {
                 crate::py::core()?.bridge.take_abandoned(ticket);
                 continue;
             };
             let g = g.into_bound(py);
-            if !plain_greenlet(&g)? {
+            // (a dict at the tag it had when the greenlet parked plain still sets neither attribute)
+            let same = tag.is_some() && crate::py::seen::dict_tag(&g) == tag;
+            if !same && !plain_greenlet(&g)? {
                 return Ok(Next::Slow {
                     g: g.unbind(),
                     value: value.unbind(),

@@ -173,6 +173,20 @@ mod tags {
         }
     }
 
+    /// `obj`'s own dict (an exact dict) and its tag now.
+    pub(super) fn dict_tag(obj: *mut ffi::PyObject) -> Option<(usize, u64)> {
+        // SAFETY: attached (callers hold a Bound); `obj` is a live object
+        unsafe {
+            let slot = _PyObject_GetDictPtr(obj);
+            if slot.is_null() || (*slot).is_null() || ffi::PyDict_CheckExact(*slot) == 0 {
+                return None;
+            }
+            #[allow(deprecated)]
+            let version = (*(*slot as *mut ffi::PyDictObject)).ma_version_tag;
+            Some((*slot as usize, version))
+        }
+    }
+
     /// Whether attribute `name` of `obj` (whose dict is `dict`) is a plain value: in its dict (the class defining
     /// no data descriptor of that name), or in its class and no descriptor.
     pub(super) fn plain_attribute(
@@ -204,6 +218,18 @@ mod tags {
             !in_class.is_null() && !descr(true)
         }
     }
+}
+
+/// `obj`'s own `__dict__` (when it has one, an exact dict) and its version tag: the same pair later means the same
+/// attributes with the same values. None where the tags are not read (see the module's header).
+#[cfg(all(dict_version_tag, not(feature = "abi3")))]
+pub(crate) fn dict_tag(obj: &Bound<'_, PyAny>) -> Option<(usize, u64)> {
+    tags::dict_tag(obj.as_ptr())
+}
+
+#[cfg(not(all(dict_version_tag, not(feature = "abi3"))))]
+pub(crate) fn dict_tag(_obj: &Bound<'_, PyAny>) -> Option<(usize, u64)> {
+    None
 }
 
 #[cfg(all(dict_version_tag, not(feature = "abi3")))]

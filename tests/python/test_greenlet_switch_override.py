@@ -1,0 +1,72 @@
+"""A user's greenlet given a `switch` of its own while it waits for a response is resumed through it, as gevent's
+hub resumes a greenlet (`Waiter.switch` calls `greenlet.switch(value)`, the instance's attribute first).
+
+The hub resumes plain greenlets with greenlet's own switch and remembers, from the park, that a greenlet's dict set
+neither `switch` nor `switch_out` (`py::call`, by the dict's version tag): a dict changed while the user waited must
+be read again. The test runs the built binary on a locustfile against the loopback target; the run is bounded by -t.
+"""
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RLOCUST = os.environ.get("RLOCUST_BIN", str(ROOT / "target/release/rlocust"))
+
+LOCUSTFILE = """
+import gevent
+import greenlet
+from locust import HttpUser, constant, events, task
+
+seen = {"rounds": 0, "through": 0, "plain": 0}
+state = {"hit": False}
+
+
+def give_switch(g):
+    # runs while the user waits for its response
+    def switch(*args, **kwargs):
+        state["hit"] = True
+        return greenlet.greenlet.switch(g, *args, **kwargs)
+
+    g.switch = switch
+
+
+@events.quitting.add_listener
+def on_quitting(**kw):
+    print("MARK " + " ".join(f"{k} {v}" for k, v in seen.items()), flush=True)
+
+
+class U(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def t(self):
+        me = gevent.getcurrent()
+        me.__dict__.pop("switch", None)
+        state["hit"] = False
+        # a round without the override first: the greenlet parks and comes back plain
+        self.client.get("/hello")
+        seen["plain"] += 0 if state["hit"] else 1
+        gevent.spawn(give_switch, me)
+        self.client.get("/delay/20")
+        seen["rounds"] += 1
+        seen["through"] += 1 if state["hit"] else 0
+"""
+
+
+def test_a_switch_given_while_parked_is_the_one_the_resume_calls(tmp_path, host):
+    (tmp_path / "locustfile.py").write_text(LOCUSTFILE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+    r = subprocess.run([RLOCUST, "-f", "locustfile.py", "--headless", "--only-summary", "-H", host, "-u", "2",
+                        "-r", "100", "-t", "2", "-s", "5"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = re.search(r"MARK rounds (\d+) through (\d+) plain (\d+)", r.stdout)
+    assert m, (r.stdout[-2000:], r.stderr[-2000:])
+    rounds, through, plain = map(int, m.groups())
+    assert rounds > 20, (rounds, through, plain)
+    # every response after the override came back through it, and none before it did
+    assert through == rounds, (rounds, through, plain)
+    assert plain >= rounds, (rounds, through, plain)
+    assert "Traceback" not in r.stderr, r.stderr[-2000:]
