@@ -277,9 +277,23 @@ fn shadows(py: Python<'_>, dict: &Bound<'_, PyDict>) -> PyResult<bool> {
 /// `random.choice(tasks)`'s index, drawn as `Random._randbelow_with_getrandbits(n)` draws it.
 fn draw(py: Python<'_>, shim: &Shim, n: usize) -> PyResult<usize> {
     let getrandbits = shim.getrandbits.bind(py);
-    let k = usize::BITS - n.leading_zeros();
+    let k = (usize::BITS - n.leading_zeros()).into_pyobject(py)?;
     loop {
-        let r: usize = getrandbits.call1((k,))?.extract()?;
+        // (called with its one argument in place: no tuple made per draw)
+        let args = [k.as_ptr()];
+        // SAFETY: attached; a callable and one borrowed argument; a new reference or NULL with the exception set
+        let r = unsafe {
+            Bound::from_owned_ptr_or_err(
+                py,
+                ffi::PyObject_Vectorcall(
+                    getrandbits.as_ptr(),
+                    args.as_ptr(),
+                    1,
+                    std::ptr::null_mut(),
+                ),
+            )
+        }?;
+        let r: usize = r.extract()?;
         if r < n {
             return Ok(r);
         }
