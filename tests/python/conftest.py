@@ -192,3 +192,22 @@ def host():
     yield line.strip().rsplit(" ", 1)[-1]
     p.kill()
     p.wait()
+
+
+@pytest.fixture
+def headless(tmp_path, host):
+    """``headless(text, users, seconds)``: the built binary (RLOCUST_BIN, else this checkout's) run headless on a
+    locustfile of that text against the loopback target, with Locust's environment variables left out; the finished
+    process (the run bounded by -t, a 5 s stop timeout and a 60 s limit)."""
+    import subprocess
+
+    rlocust = os.environ.get("RLOCUST_BIN", str(Path(__file__).resolve().parents[2] / "target/release/rlocust"))
+
+    def run(text, users, seconds):
+        (tmp_path / "locustfile.py").write_text(text)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+        return subprocess.run([rlocust, "-f", "locustfile.py", "--headless", "--only-summary", "-H", host,
+                               "-u", str(users), "-r", "100", "-t", str(seconds), "-s", "5"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+
+    return run

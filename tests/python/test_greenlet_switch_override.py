@@ -6,13 +6,7 @@ neither `switch` nor `switch_out` (`py::call`, by the dict's version tag): a dic
 be read again. The test runs the built binary on a locustfile against the loopback target; the run is bounded by -t.
 """
 
-import os
 import re
-import subprocess
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-RLOCUST = os.environ.get("RLOCUST_BIN", str(ROOT / "target/release/rlocust"))
 
 LOCUSTFILE = """
 import gevent
@@ -33,15 +27,15 @@ def give_switch(g):
 
 
 @events.quitting.add_listener
-def on_quitting(**kw):
-    print("MARK " + " ".join(f"{k} {v}" for k, v in seen.items()), flush=True)
+def report(**kw):
+    print("MARK rounds %(rounds)d through %(through)d plain %(plain)d" % seen, flush=True)
 
 
-class U(HttpUser):
+class Overridden(HttpUser):
     wait_time = constant(0)
 
     @task
-    def t(self):
+    def two_requests(self):
         me = gevent.getcurrent()
         me.__dict__.pop("switch", None)
         state["hit"] = False
@@ -55,12 +49,8 @@ class U(HttpUser):
 """
 
 
-def test_a_switch_given_while_parked_is_the_one_the_resume_calls(tmp_path, host):
-    (tmp_path / "locustfile.py").write_text(LOCUSTFILE)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
-    r = subprocess.run([RLOCUST, "-f", "locustfile.py", "--headless", "--only-summary", "-H", host, "-u", "2",
-                        "-r", "100", "-t", "2", "-s", "5"],
-                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+def test_a_switch_given_while_parked_is_the_one_the_resume_calls(headless):
+    r = headless(LOCUSTFILE, users=2, seconds=2)
     assert r.returncode == 0, r.stderr[-3000:]
     m = re.search(r"MARK rounds (\d+) through (\d+) plain (\d+)", r.stdout)
     assert m, (r.stdout[-2000:], r.stderr[-2000:])

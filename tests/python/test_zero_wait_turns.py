@@ -6,13 +6,7 @@ users that make requests nor a greenlet of the locustfile's own. Each test runs 
 against the loopback target and bounds every wait.
 """
 
-import os
 import re
-import subprocess
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-RLOCUST = os.environ.get("RLOCUST_BIN", str(ROOT / "target/release/rlocust"))
 
 LOCUSTFILE = """
 import gevent
@@ -66,12 +60,8 @@ class Mixed(HttpUser):
 """
 
 
-def test_users_without_io_and_the_locustfiles_greenlet_all_get_turns(tmp_path, host):
-    (tmp_path / "locustfile.py").write_text(LOCUSTFILE)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
-    r = subprocess.run([RLOCUST, "-f", "locustfile.py", "--headless", "--only-summary", "-H", host, "-u", "6",
-                        "-r", "100", "-t", "2", "-s", "5"],
-                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+def test_users_without_io_and_the_locustfiles_greenlet_all_get_turns(headless):
+    r = headless(LOCUSTFILE, users=6, seconds=2)
     assert r.returncode == 0, r.stderr[-3000:]
     m = re.search(r"MARK spins (\d+) calls (\d+) ticks (\d+) mixed (\d+)", r.stdout)
     assert m, (r.stdout[-2000:], r.stderr[-2000:])
