@@ -162,14 +162,8 @@ mod tags {
             {
                 return None;
             }
-            let slot = _PyObject_GetDictPtr(obj);
-            if slot.is_null() || (*slot).is_null() || ffi::PyDict_CheckExact(*slot) == 0 {
-                return None;
-            }
-            let dict = *slot;
-            #[allow(deprecated)]
-            let dict_version = (*(dict as *mut ffi::PyDictObject)).ma_version_tag;
-            Some((dict as usize, dict_version, type_version))
+            let (dict, dict_version) = dict_tag(obj)?;
+            Some((dict, dict_version, type_version))
         }
     }
 
