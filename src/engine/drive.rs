@@ -25,8 +25,8 @@ use std::task::Poll;
 /// Idle drivers kept for the next calls (memory: a driver holds a call's state, ~3-4 KiB).
 const KEPT: usize = 256;
 
-/// A job with its ticket.
-type Ticketed = (u64, Job);
+/// A job with its ticket (boxed: each hand-off moves a pointer, not the job).
+type Ticketed = (u64, Box<Job>);
 
 /// The hand-off from the submitter (hub thread) to its dispatcher task.
 pub(super) struct Dispatch {
@@ -157,7 +157,7 @@ impl Drivers {
             None => {
                 self.made.fetch_add(1, Ordering::Relaxed);
                 // (a new driver finds its first job in its slot, as it finds every later one: a job given as an
-                // argument would stay in the driver's state for its whole life, 616 bytes)
+                // argument would stay in the driver's state for its whole life)
                 let slot = Arc::new(Slot {
                     job: Mutex::new(Some(job)),
                     waker: AtomicWaker::new(),
@@ -185,13 +185,18 @@ impl Drivers {
 /// was copied twice a call.)
 async fn drive(drivers: Arc<Drivers>, slot: Arc<Slot>) {
     loop {
-        // (bound by `let`: a `while let`'s scrutinee would stay in the state across the call, 616 bytes)
+        // (bound by `let`: a `while let`'s scrutinee would stay in the state across the call)
         let Some(job) = next(&slot).await else {
             return;
         };
         let (ticket, job) = job;
-        let meta = job.meta;
-        let ended = super::execute(job.route, job.jar, job.spec, meta.flavor).await;
+        let Job {
+            route,
+            jar,
+            spec,
+            meta,
+        } = *job;
+        let ended = super::execute(route, jar, spec, meta.flavor).await;
         let outcome = super::outcome_of(ended);
         super::complete(ticket, outcome, meta, &drivers.recorder, &drivers.bridge);
         if !drivers.park(&slot) {
