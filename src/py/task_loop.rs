@@ -613,7 +613,8 @@ fn wait(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
     }
     let user = lp.user(py)?.into_bound(py);
     let state = intern!(py, "_state");
-    if user.getattr(state)?.eq(shim.stopping.bind(py))? {
+    let was = user.getattr(state)?;
+    if was.eq(shim.stopping.bind(py))? {
         lp.path = Path::of(run, &[Site::WaitStopBefore]);
         return Err(PyErr::from_value(shim.stop_user.bind(py).call0()?));
     }
@@ -622,12 +623,29 @@ fn wait(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
     {
         return top(py, shim, lp); // an open workload: the arrivals pace the users
     }
-    user.setattr(state, shim.waiting.bind(py))?;
+    // (`constant_wait` runs no code of the user's: it may come before the state is set)
     let constant = if lp.judged.own_wait_time {
         constant_wait(py, shim, &user)
     } else {
         None
     };
+    let hub = shim.hub.bind(py);
+    if was.is(shim.running.bind(py))
+        && lp.judged.own_sleep
+        && constant
+            .as_ref()
+            .and_then(plain_seconds)
+            .is_some_and(|s| s == 0.0)
+        && state_unseen(py, &user)
+        && watched(py, hub)?
+        && resumed_here(py, hub)?
+    {
+        // no wait, just after a resume: nothing runs between the state set to waiting and set back to running, and
+        // no code sees either write, so neither is made (nor the state read again after the wait)
+        crate::engine::record::wait_late(0.0);
+        return after_wait(py, shim, lp, false);
+    }
+    user.setattr(state, shim.waiting.bind(py))?;
     let seconds = match constant {
         Some(seconds) => seconds,
         None => {
@@ -648,11 +666,8 @@ fn wait(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
             }
         }
     };
-    let hub = shim.hub.bind(py);
     // (the instance's dictionary is as the pass began: no `_sleep` of its own)
-    let watched = hub
-        .get_item(intern!(py, "_watcher"))?
-        .is_some_and(|w| !w.is_none());
+    let watched = watched(py, hub)?;
     let plain = plain_seconds(&seconds).filter(|_| lp.judged.own_sleep && watched);
     let then = |seconds: &Bound<'_, PyAny>| Stage::Slept {
         start: now(),
@@ -665,13 +680,10 @@ fn wait(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
         }
         Some(_) => {
             // `_hub.yield_now()`: nothing when the hub last resumed this user from a park on the bridge (once)
-            let me = current(py)?;
-            let resumed = intern!(py, "_resumed");
-            if hub.get_item(resumed)?.is_some_and(|r| r.is(&me)) {
-                hub.set_item(resumed, py.None())?;
+            if resumed_here(py, hub)? {
                 // (no clock read: no time passes here, and a lateness under 1 µs is recorded as 1 µs)
                 crate::engine::record::wait_late(0.0);
-                return after_wait(py, shim, lp);
+                return after_wait(py, shim, lp, true);
             }
             let yield_now = hub
                 .get_item(intern!(py, "yield_now"))?
@@ -707,18 +719,19 @@ fn slept(
             Err(e) => return Err(e),
         },
     }
-    after_wait(py, shim, lp)
+    after_wait(py, shim, lp, true)
 }
 
 /// `TaskSet.wait()` after its sleep and the lateness noted: the stop and the kill that may have come meanwhile,
-/// then the next pass.
-fn after_wait(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
+/// then the next pass. `waited`: the state was set to waiting (else it is running as `wait` read it, and stays).
+fn after_wait(py: Python<'_>, shim: &Shim, lp: &mut Loop, waited: bool) -> PyResult<Action> {
     let run = lp.run_wait();
     lp.path = Path::of(run, &[]);
     let user = lp.user(py)?.into_bound(py);
-    if user
-        .getattr(intern!(py, "_state"))?
-        .eq(shim.stopping.bind(py))?
+    if waited
+        && user
+            .getattr(intern!(py, "_state"))?
+            .eq(shim.stopping.bind(py))?
     {
         lp.path = Path::of(run, &[Site::WaitStopAfter]);
         return Err(PyErr::from_value(shim.stop_user.bind(py).call0()?));
@@ -736,8 +749,46 @@ fn after_wait(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
         lp.path = Path::of(run, &[Site::WaitKill]);
         return Ok(Action::Call(await_kill.unbind(), None, None));
     }
-    user.setattr(intern!(py, "_state"), shim.running.bind(py))?;
+    if waited {
+        user.setattr(intern!(py, "_state"), shim.running.bind(py))?;
+    }
     top(py, shim, lp)
+}
+
+/// Whether the hub's loop is watched (`_hub._watcher`): its timers take plain sleeps.
+fn watched(py: Python<'_>, hub: &Bound<'_, PyDict>) -> PyResult<bool> {
+    Ok(hub
+        .get_item(intern!(py, "_watcher"))?
+        .is_some_and(|w| !w.is_none()))
+}
+
+/// Whether the hub last resumed the current greenlet from a park on the bridge (`_hub._resumed`), which a zero
+/// wait then spends instead of yielding; the mark is taken (it counts once).
+fn resumed_here(py: Python<'_>, hub: &Bound<'_, PyDict>) -> PyResult<bool> {
+    let resumed = intern!(py, "_resumed");
+    let me = current(py)?;
+    if hub.get_item(resumed)?.is_some_and(|r| r.is(&me)) {
+        hub.set_item(resumed, py.None())?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Whether setting the user's `_state` is seen by nothing but its instance dict: its class sets attributes the
+/// generic way and defines no data descriptor (a property) of that name.
+fn state_unseen(py: Python<'_>, user: &Bound<'_, PyAny>) -> bool {
+    use crate::py::cabi::_PyType_Lookup;
+    // SAFETY: attached; the type of a live object, and the borrowed attribute only inspected
+    unsafe {
+        let tp = ffi::Py_TYPE(user.as_ptr());
+        if (*tp).tp_setattro.map(|f| f as *const () as usize)
+            != Some(ffi::PyObject_GenericSetAttr as *const () as usize)
+        {
+            return false;
+        }
+        let a = _PyType_Lookup(tp, intern!(py, "_state").as_ptr());
+        a.is_null() || (*ffi::Py_TYPE(a)).tp_descr_set.is_none()
+    }
 }
 
 /// A float or an int (exactly: not a bool, not a subclass), as a float.

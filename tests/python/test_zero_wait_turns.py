@@ -75,3 +75,66 @@ def test_users_without_io_and_the_locustfiles_greenlet_all_get_turns(headless):
     assert spins > 100, (spins, calls, ticks, mixed)
     # the watchdog did not have to interrupt anything: the run stopped as asked
     assert "did not yield" not in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
+
+
+WATCHED_STATE = """
+from locust import HttpUser, constant, events, task
+
+seen = {"prop_tasks": 0, "prop": [], "hook_tasks": 0, "hook": []}
+
+
+@events.quitting.add_listener
+def on_quitting(**kw):
+    for who in ("prop", "hook"):
+        writes = seen[who]
+        flips = sum(1 for a, b in zip(writes, writes[1:]) if (a, b) == ("waiting", "running"))
+        print(f"MARK {who} tasks {seen[who + '_tasks']} waiting {writes.count('waiting')} flips {flips}", flush=True)
+
+
+class Property(HttpUser):
+    # `_state` a property: every write runs code of the locustfile's
+    wait_time = constant(0)
+
+    @property
+    def _state(self):
+        return self.__dict__.get("_watched_state")
+
+    @_state.setter
+    def _state(self, value):
+        seen["prop"].append(value)
+        self.__dict__["_watched_state"] = value
+
+    @task
+    def call(self):
+        seen["prop_tasks"] += 1
+        self.client.get("/hello")
+
+
+class Hook(HttpUser):
+    # every attribute set through the class's own __setattr__
+    wait_time = constant(0)
+
+    def __setattr__(self, name, value):
+        if name == "_state":
+            seen["hook"].append(value)
+        super().__setattr__(name, value)
+
+    @task
+    def call(self):
+        seen["hook_tasks"] += 1
+        self.client.get("/hello")
+"""
+
+
+def test_a_user_whose_state_writes_run_code_sees_every_wait_as_under_locust(headless):
+    # A zero wait just after a request sets no state (nothing could see it): unless setting `_state` runs the
+    # locustfile's code, which then sees the user waiting and running again after every task, as Locust's wait() sets them.
+    r = headless(WATCHED_STATE, users=2, seconds=2)
+    assert r.returncode == 0, r.stderr[-3000:]
+    for who in ("prop", "hook"):
+        m = re.search(rf"MARK {who} tasks (\d+) waiting (\d+) flips (\d+)", r.stdout)
+        assert m, (r.stdout[-2000:], r.stderr[-2000:])
+        tasks, waiting, flips = map(int, m.groups())
+        assert tasks > 50, (who, tasks, waiting, flips)
+        # (the last task's wait may be cut short by the stop)
+        assert waiting >= tasks - 1 and flips >= tasks - 1, (who, tasks, waiting, flips)
