@@ -419,7 +419,7 @@ fn advance(py: Python<'_>, lp: &mut Loop, out: Option<*mut ffi::PyObject>) -> Py
     let outcome = out.map(|p| unsafe { Bound::from_owned_ptr_or_err(py, p) });
     let outcome = || outcome.expect("an action preceded this stage");
     match std::mem::replace(&mut lp.stage, Stage::Top) {
-        Stage::Top => top(py, shim, lp),
+        Stage::Top => top(py, shim, lp, false),
         Stage::Arrived(task) => match outcome() {
             Ok(_) => call_task(py, lp, task),
             Err(e) => task_failed(py, shim, lp, e),
@@ -451,7 +451,7 @@ fn advance(py: Python<'_>, lp: &mut Loop, out: Option<*mut ffi::PyObject>) -> Py
         },
         Stage::Waited => {
             outcome()?;
-            top(py, shim, lp)
+            top(py, shim, lp, false)
         }
         Stage::Slept { start, seconds } => {
             outcome()?;
@@ -462,7 +462,7 @@ fn advance(py: Python<'_>, lp: &mut Loop, out: Option<*mut ffi::PyObject>) -> Py
             let user = lp.user(py)?;
             user.bind(py)
                 .setattr(intern!(py, "_state"), shim.running.bind(py))?;
-            top(py, shim, lp)
+            top(py, shim, lp, false)
         }
     }
 }
@@ -486,7 +486,9 @@ impl Loop {
 }
 
 /// The top of a pass: `Action::Return` when it is not plain, else the task drawn and its call.
-fn top(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
+/// `unchanged`: no code has run since `wait` read the user's state as running and the open workload as off (a zero
+/// wait just after a resume), so neither is read again.
+fn top(py: Python<'_>, shim: &Shim, lp: &mut Loop, unchanged: bool) -> PyResult<Action> {
     lp.path = Path::default();
     let dict = lp.dict.bind(py);
     if dict.len() != lp.checked {
@@ -513,10 +515,13 @@ fn top(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
         return Ok(Action::Return);
     }
     let ts = lp.ts.bind(py);
-    let tasks = match lp.kind {
-        Kind::Default => user.getattr(intern!(py, "tasks"))?,
-        Kind::Plain => ts.getattr(intern!(py, "tasks"))?,
+    let owner = match lp.kind {
+        Kind::Default => &user,
+        Kind::Plain => ts,
     };
+    // (a `tasks` the class computes runs code, which may have set the state)
+    let unchanged = unchanged && plain_attribute(owner, intern!(py, "tasks"));
+    let tasks = owner.getattr(intern!(py, "tasks"))?;
     let task = if let Ok(list) = tasks.cast::<PyList>()
         && list.is_exact_instance_of::<PyList>()
     {
@@ -538,9 +543,10 @@ fn top(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
     };
     lp.user = Some(user.clone().unbind());
     // (the Python loop schedules it, then checks the user's state, then pops it)
-    if user
-        .getattr(intern!(py, "_state"))?
-        .eq(shim.stopping.bind(py))?
+    if !unchanged
+        && user
+            .getattr(intern!(py, "_state"))?
+            .eq(shim.stopping.bind(py))?
     {
         queue.call_method1(intern!(py, "append"), (&task,))?;
         lp.path = Path::of(Site::RunStop, &[]);
@@ -562,7 +568,8 @@ fn top(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
         return Ok(Action::Call(execute.unbind(), Some(task.unbind()), None));
     }
     let open = shim.open.bind(py);
-    if let Some(active) = open.get_item(intern!(py, "ACTIVE"))?
+    if !unchanged
+        && let Some(active) = open.get_item(intern!(py, "ACTIVE"))?
         && active.is_truthy()?
         && let Some(arrive) = open.get_item(intern!(py, "arrive"))?
     {
@@ -588,7 +595,7 @@ fn call_task(py: Python<'_>, lp: &mut Loop, task: Py<PyAny>) -> PyResult<Action>
 /// The task raised: the loop's inner `try`.
 fn task_failed(py: Python<'_>, shim: &Shim, lp: &mut Loop, e: PyErr) -> PyResult<Action> {
     if e.is_instance(py, shim.immediately.bind(py)) {
-        return top(py, shim, lp);
+        return top(py, shim, lp, false);
     }
     if e.is_instance(py, shim.reschedule.bind(py)) {
         lp.rescheduled = true;
@@ -621,7 +628,7 @@ fn wait(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
     if let Some(active) = shim.open.bind(py).get_item(intern!(py, "ACTIVE"))?
         && active.is_truthy()?
     {
-        return top(py, shim, lp); // an open workload: the arrivals pace the users
+        return top(py, shim, lp, false); // an open workload: the arrivals pace the users
     }
     // (`constant_wait` runs no code of the user's: it may come before the state is set)
     let constant = if lp.judged.own_wait_time {
@@ -752,7 +759,7 @@ fn after_wait(py: Python<'_>, shim: &Shim, lp: &mut Loop, waited: bool) -> PyRes
     if waited {
         user.setattr(intern!(py, "_state"), shim.running.bind(py))?;
     }
-    top(py, shim, lp)
+    top(py, shim, lp, !waited)
 }
 
 /// Whether the hub's loop is watched (`_hub._watcher`): its timers take plain sleeps.
@@ -772,6 +779,21 @@ fn resumed_here(py: Python<'_>, hub: &Bound<'_, PyDict>) -> PyResult<bool> {
         return Ok(true);
     }
     Ok(false)
+}
+
+/// Whether reading `obj.name` runs no code: its class reads attributes the generic way, and what its MRO defines
+/// under the name (if anything) is no descriptor.
+fn plain_attribute(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> bool {
+    use crate::py::cabi::{_PyType_Lookup, generic_getattr};
+    // SAFETY: attached; the type of a live object, and the borrowed attribute only inspected
+    unsafe {
+        let tp = ffi::Py_TYPE(obj.as_ptr());
+        if !generic_getattr(tp) {
+            return false;
+        }
+        let a = _PyType_Lookup(tp, name.as_ptr());
+        a.is_null() || (*ffi::Py_TYPE(a)).tp_descr_get.is_none()
+    }
 }
 
 /// Whether setting the user's `_state` is seen by nothing but its instance dict: its class sets attributes the
