@@ -683,8 +683,12 @@ def abandon(ticket: int) -> None:
 def forget(ticket: int) -> None:
     """A completion nobody waited for: forget that its call was abandoned."""
 
-def set_hub(switch: Callable[[], Any], globals: dict[str, Any]) -> None:
-    """The hub's `switch` and `locust._hub`'s globals (where `_resumed` is set), once the hub watches the bridge."""
+def set_hub(switch: Callable[[], Any]) -> None:
+    """The hub's `switch`, once the hub watches the bridge."""
+
+def resumed_here(me: Any) -> bool:
+    """Whether the hub last resumed `me` (the current greenlet) from a park on the bridge: `locust._hub.yield_now`
+    then goes on without yielding. The mark is spent."""
 
 def park(ticket: int | Parked, /) -> Any:
     """`locust._hub.wait`: park the current greenlet until `ticket` completes; its Response (None for a timer's

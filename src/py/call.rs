@@ -43,18 +43,21 @@ static PENDING: LazyLock<Mutex<HashMap<u64, Parked, crate::int_hash::IntHashing>
 /// A parked greenlet, and the tag of its dict when it parked with neither attribute in it ([`seen::dict_tag`]).
 type Parked = (Py<PyAny>, Option<(usize, u64)>);
 
-/// The hub as `locust._hub` registered it: its `switch` and the module's globals (`_resumed`).
+/// The hub as `locust._hub` registered it: its `switch`.
 struct Hub {
     /// Its `switch` (gevent's, which runs the current greenlet's `switch_out` first).
     switch: Py<PyAny>,
     /// The hub greenlet itself (`switch.__self__`), for greenlet's own switch.
     greenlet: Py<PyAny>,
-    globals: Py<PyDict>,
 }
 
 static HUB: PyOnceLock<Hub> = PyOnceLock::new();
 
 thread_local! {
+    /// The greenlet the hub last resumed from a park on the bridge (a request, a wait on Rust's timers): a zero wait
+    /// of that user spends the mark instead of yielding (`_hub.yield_now`, `task_loop`). Hub thread. (It was a global
+    /// of `locust._hub`: two dict writes and a read per request.)
+    static RESUMED: std::cell::RefCell<Option<Py<PyAny>>> = const { std::cell::RefCell::new(None) };
     /// Per greenlet class seen: whether greenlet's own switch does what its `switch` would (it keeps greenlet's
     /// `switch` and has no `switch_out`, which gevent's hub runs before it switches).
     static PLAIN_CLASSES: std::cell::RefCell<Vec<(Py<PyType>, bool)>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -146,17 +149,30 @@ fn plain_greenlet_tagged(
 
 /// Called by `locust._hub.ensure_started` once its hub watches the bridge.
 #[pyfunction]
-fn set_hub(py: Python<'_>, switch: Py<PyAny>, globals: Py<PyDict>) -> PyResult<()> {
+fn set_hub(py: Python<'_>, switch: Py<PyAny>) -> PyResult<()> {
     let greenlet = switch.bind(py).getattr("__self__")?.unbind();
-    let _ = HUB.set(
-        py,
-        Hub {
-            switch,
-            greenlet,
-            globals,
-        },
-    );
+    let _ = HUB.set(py, Hub { switch, greenlet });
     Ok(())
+}
+
+/// Whether the hub last resumed `me` from a park on the bridge (see [`RESUMED`]); the mark is spent (it counts
+/// once).
+pub(super) fn take_resumed(me: &Bound<'_, PyAny>) -> bool {
+    let spent = RESUMED.with_borrow_mut(|r| {
+        if r.as_ref().is_some_and(|g| g.as_ptr() == me.as_ptr()) {
+            r.take()
+        } else {
+            None
+        }
+    });
+    // (dropped out of the borrow: a reference let go may run code)
+    spent.is_some()
+}
+
+/// `_hub.yield_now`'s question: [`take_resumed`] for `me`, the current greenlet.
+#[pyfunction]
+fn resumed_here(me: &Bound<'_, PyAny>) -> bool {
+    take_resumed(me)
 }
 
 fn hub(py: Python<'_>) -> PyResult<&'static Hub> {
@@ -224,11 +240,9 @@ fn resumed<'py>(
     // SAFETY: a new reference or NULL with the exception set, from the switch
     match unsafe { Bound::from_owned_ptr_or_err(py, value) } {
         Ok(value) => {
-            // (see `_hub.yield_now`)
-            hub(py)?
-                .globals
-                .bind(py)
-                .set_item(intern!(py, "_resumed"), parking.me.bind(py))?;
+            let before = RESUMED.with_borrow_mut(|r| r.replace(parking.me.clone_ref(py)));
+            // (dropped out of the borrow: a greenlet let go may run code)
+            drop(before);
             Ok(value)
         }
         Err(e) => {
@@ -1255,5 +1269,6 @@ pub fn add_parts(m: &Bound<'_, PyModule>) -> PyResult<()> {
         )?;
     }
     m.add_function(wrap_pyfunction!(set_hub, m)?)?;
+    m.add_function(wrap_pyfunction!(resumed_here, m)?)?;
     Ok(())
 }

@@ -645,7 +645,7 @@ fn wait(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
             .is_some_and(|s| s == 0.0)
         && state_unseen(py, &user)
         && watched(py, hub)?
-        && resumed_here(py, hub)?
+        && resumed_here(py)?
     {
         // no wait, just after a resume: nothing runs between the state set to waiting and set back to running, and
         // no code sees either write, so neither is made (nor the state read again after the wait)
@@ -687,7 +687,7 @@ fn wait(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
         }
         Some(_) => {
             // `_hub.yield_now()`: nothing when the hub last resumed this user from a park on the bridge (once)
-            if resumed_here(py, hub)? {
+            if resumed_here(py)? {
                 // (no clock read: no time passes here, and a lateness under 1 µs is recorded as 1 µs)
                 crate::engine::record::wait_late(0.0);
                 return after_wait(py, shim, lp, true);
@@ -769,16 +769,10 @@ fn watched(py: Python<'_>, hub: &Bound<'_, PyDict>) -> PyResult<bool> {
         .is_some_and(|w| !w.is_none()))
 }
 
-/// Whether the hub last resumed the current greenlet from a park on the bridge (`_hub._resumed`), which a zero
-/// wait then spends instead of yielding; the mark is taken (it counts once).
-fn resumed_here(py: Python<'_>, hub: &Bound<'_, PyDict>) -> PyResult<bool> {
-    let resumed = intern!(py, "_resumed");
-    let me = current(py)?;
-    if hub.get_item(resumed)?.is_some_and(|r| r.is(&me)) {
-        hub.set_item(resumed, py.None())?;
-        return Ok(true);
-    }
-    Ok(false)
+/// Whether the hub last resumed the current greenlet from a park on the bridge, which a zero wait then spends
+/// instead of yielding; the mark is taken (it counts once).
+fn resumed_here(py: Python<'_>) -> PyResult<bool> {
+    Ok(super::call::take_resumed(&current(py)?))
 }
 
 /// Whether reading `obj.name` runs no code: its class reads attributes the generic way, and what its MRO defines

@@ -52,7 +52,7 @@ def ensure_started():
         if not library and signal.getsignal(signal.SIGINT) in (signal.default_int_handler, signal.SIG_IGN):
             signal.signal(signal.SIGINT, _on_sigint)
         _hub = gevent.get_hub()
-        _rlocust.set_hub(_hub.switch, globals())  # (`_resumed` is set in these globals)
+        _rlocust.set_hub(_hub.switch)
         _watcher = _hub.loop.io(_rlocust.wake_fd(), 1)
         # (`_rlocust.wake` drains the batch, calls `_on_commands` when it holds commands, or on every wake in a
         # script's run, then resumes the batch's users)
@@ -65,7 +65,7 @@ def ensure_started():
 # wait(ticket): park the current greenlet until the call `ticket` completes; returns its Response (None for a
 # timer's ticket). Started the hub first if need be (a script's first request before any runner: `rlocust-python`,
 # pytest, run_single_user). A kill while parked (a stop) abandons the call: Locust records nothing for the request
-# a killed user was in. The greenlet it resumed last is `_resumed` (see yield_now).
+# a killed user was in. It notes the greenlet it resumed last (`_rlocust.resumed_here`, see yield_now).
 wait = _rlocust.park
 
 
@@ -101,7 +101,6 @@ def sleep(seconds):
     wait(_rlocust.sleep(seconds))
 
 
-_resumed = None  # the greenlet the hub last resumed from a park on the bridge (see yield_now)
 _ready = []  # the users that yielded with a wait of 0, in order, until the hub resumes them
 _batch = []  # the ones _resume_ready is resuming now (None: one that left by an exception, not to be resumed)
 _resuming = False  # in _resume_ready: users that yield now are resumed after the loop has polled again
@@ -125,10 +124,8 @@ def yield_now():
     switches and a turn in `_resume_ready`: about 4% of the process's CPU per request (bench/simultaneous.py).
     Only the order differs from gevent.sleep(0), which would let the users resumed after it in the same drain go
     first."""
-    global _resumed
     me = _getcurrent()
-    if _resumed is me:
-        _resumed = None
+    if _rlocust.resumed_here(me):
         return
     if not _ready and not _resuming:
         _hub.loop.run_callback(_resume_ready)
