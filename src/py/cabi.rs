@@ -2,6 +2,9 @@
 //! current greenlet, `guarded` (a C function's Rust part, errors and panics turned into the Python exception) and
 //! `into_ptr`, and `method_def` for the raw C functions Python calls.
 //!
+//! Also the mark of the greenlet the hub last resumed from a park (`note_resumed`, `take_resumed`: `call` notes it,
+//! `task_loop` and `_hub.yield_now` spend it).
+//!
 //! Also CPython's two exported non-limited lookups the binary reads objects with (`_PyType_Lookup`,
 //! `_PyObject_GetDictPtr`), declared once here for `seen` and `task_loop`, with `generic_getattr`, the check both
 //! make before they read an object's attributes that way.
@@ -31,6 +34,34 @@ pub(super) fn generic_getattr(tp: *mut ffi::PyTypeObject) -> bool {
     // SAFETY: `tp` is a live type object (callers hold an instance of it)
     unsafe { (*tp).tp_getattro }.map(|f| f as *const () as usize)
         == Some(ffi::PyObject_GenericGetAttr as *const () as usize)
+}
+
+thread_local! {
+    /// The greenlet the hub last resumed from a park on the bridge (a request, a wait on Rust's timers): a zero wait
+    /// of that user spends the mark instead of yielding (`_hub.yield_now`, `task_loop`). Hub thread. (It was a global
+    /// of `locust._hub`: two dict writes and a read per request.)
+    static RESUMED: std::cell::RefCell<Option<Py<PyAny>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The hub resumed `g` from a park on the bridge (`call`).
+pub(super) fn note_resumed(py: Python<'_>, g: &Py<PyAny>) {
+    let before = RESUMED.with_borrow_mut(|r| r.replace(g.clone_ref(py)));
+    // (dropped out of the borrow: a greenlet let go may run code)
+    drop(before);
+}
+
+/// Whether the hub last resumed `me` from a park on the bridge (see [`note_resumed`]); the mark is spent (it counts
+/// once).
+pub(super) fn take_resumed(me: &Bound<'_, PyAny>) -> bool {
+    let spent = RESUMED.with_borrow_mut(|r| {
+        if r.as_ref().is_some_and(|g| g.as_ptr() == me.as_ptr()) {
+            r.take()
+        } else {
+            None
+        }
+    });
+    // (dropped out of the borrow: a reference let go may run code)
+    spent.is_some()
 }
 
 /// `PyGreenlet_Switch(g, args, kwargs)` of greenlet's C API.

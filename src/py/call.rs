@@ -54,10 +54,6 @@ struct Hub {
 static HUB: PyOnceLock<Hub> = PyOnceLock::new();
 
 thread_local! {
-    /// The greenlet the hub last resumed from a park on the bridge (a request, a wait on Rust's timers): a zero wait
-    /// of that user spends the mark instead of yielding (`_hub.yield_now`, `task_loop`). Hub thread. (It was a global
-    /// of `locust._hub`: two dict writes and a read per request.)
-    static RESUMED: std::cell::RefCell<Option<Py<PyAny>>> = const { std::cell::RefCell::new(None) };
     /// Per greenlet class seen: whether greenlet's own switch does what its `switch` would (it keeps greenlet's
     /// `switch` and has no `switch_out`, which gevent's hub runs before it switches).
     static PLAIN_CLASSES: std::cell::RefCell<Vec<(Py<PyType>, bool)>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -155,24 +151,10 @@ fn set_hub(py: Python<'_>, switch: Py<PyAny>) -> PyResult<()> {
     Ok(())
 }
 
-/// Whether the hub last resumed `me` from a park on the bridge (see [`RESUMED`]); the mark is spent (it counts
-/// once).
-pub(super) fn take_resumed(me: &Bound<'_, PyAny>) -> bool {
-    let spent = RESUMED.with_borrow_mut(|r| {
-        if r.as_ref().is_some_and(|g| g.as_ptr() == me.as_ptr()) {
-            r.take()
-        } else {
-            None
-        }
-    });
-    // (dropped out of the borrow: a reference let go may run code)
-    spent.is_some()
-}
-
-/// `_hub.yield_now`'s question: [`take_resumed`] for `me`, the current greenlet.
+/// `_hub.yield_now`'s question: [`crate::py::cabi::take_resumed`] for `me`, the current greenlet.
 #[pyfunction]
 fn resumed_here(me: &Bound<'_, PyAny>) -> bool {
-    take_resumed(me)
+    crate::py::cabi::take_resumed(me)
 }
 
 fn hub(py: Python<'_>) -> PyResult<&'static Hub> {
@@ -240,9 +222,7 @@ fn resumed<'py>(
     // SAFETY: a new reference or NULL with the exception set, from the switch
     match unsafe { Bound::from_owned_ptr_or_err(py, value) } {
         Ok(value) => {
-            let before = RESUMED.with_borrow_mut(|r| r.replace(parking.me.clone_ref(py)));
-            // (dropped out of the borrow: a greenlet let go may run code)
-            drop(before);
+            crate::py::cabi::note_resumed(py, &parking.me);
             Ok(value)
         }
         Err(e) => {

@@ -772,7 +772,7 @@ fn watched(py: Python<'_>, hub: &Bound<'_, PyDict>) -> PyResult<bool> {
 /// Whether the hub last resumed the current greenlet from a park on the bridge, which a zero wait then spends
 /// instead of yielding; the mark is taken (it counts once).
 fn resumed_here(py: Python<'_>) -> PyResult<bool> {
-    Ok(super::call::take_resumed(&current(py)?))
+    Ok(cabi::take_resumed(&current(py)?))
 }
 
 /// Whether reading `obj.name` runs no code: its class reads attributes the generic way, and what its MRO defines
