@@ -47,6 +47,7 @@ __all__ = [
     "dist_workers",
     "wake",
     "set_hub",
+    "resumed_here",
     "task_loop",
     "register_task_loop",
     "mend_traceback",
