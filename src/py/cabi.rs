@@ -6,8 +6,9 @@
 //! `task_loop` and `_hub.yield_now` spend it).
 //!
 //! Also CPython's two exported non-limited lookups the binary reads objects with (`_PyType_Lookup`,
-//! `_PyObject_GetDictPtr`), declared once here for `seen` and `task_loop`, with `generic_getattr`, the check both
-//! make before they read an object's attributes that way.
+//! `_PyObject_GetDictPtr`), declared once here for `seen` and `task_loop`, with what both judge an attribute by:
+//! `generic_getattr`/`generic_setattr` (the class reads or writes the generic way), `class_entry` (what the MRO
+//! defines under a name), and `plain_read`/`plain_write` (reading or setting the attribute runs no code).
 //!
 //! Who calls it: `call`, `awaited`, `seen` and `task_loop`. Why raw C functions at all (not pyo3 methods):
 //! call.rs, "the C functions".
@@ -34,6 +35,65 @@ pub(super) fn generic_getattr(tp: *mut ffi::PyTypeObject) -> bool {
     // SAFETY: `tp` is a live type object (callers hold an instance of it)
     unsafe { (*tp).tp_getattro }.map(|f| f as *const () as usize)
         == Some(ffi::PyObject_GenericGetAttr as *const () as usize)
+}
+
+/// Whether instances of `tp` set their attributes the generic way (no `__setattr__` or `__delattr__` of their
+/// class's), so the class's MRO and the instance's dict say where a write goes.
+#[cfg(not(feature = "abi3"))]
+pub(super) fn generic_setattr(tp: *mut ffi::PyTypeObject) -> bool {
+    // SAFETY: `tp` is a live type object (callers hold an instance of it)
+    unsafe { (*tp).tp_setattro }.map(|f| f as *const () as usize)
+        == Some(ffi::PyObject_GenericSetAttr as *const () as usize)
+}
+
+/// What the MRO of `tp` defines under attribute `name`: whether anything, and whether it is a descriptor whose read
+/// (`getter`) or write (`setter`, a data descriptor: a property) runs code. `seen` and `task_loop` both judge an
+/// attribute from it.
+#[cfg(not(feature = "abi3"))]
+pub(super) struct ClassEntry {
+    pub(super) found: bool,
+    pub(super) getter: bool,
+    pub(super) setter: bool,
+}
+
+#[cfg(not(feature = "abi3"))]
+pub(super) fn class_entry(tp: *mut ffi::PyTypeObject, name: *mut ffi::PyObject) -> ClassEntry {
+    // SAFETY: attached (callers hold an instance of `tp` and the name); the borrowed result only inspected
+    unsafe {
+        let a = _PyType_Lookup(tp, name);
+        if a.is_null() {
+            return ClassEntry {
+                found: false,
+                getter: false,
+                setter: false,
+            };
+        }
+        let t = ffi::Py_TYPE(a);
+        ClassEntry {
+            found: true,
+            getter: (*t).tp_descr_get.is_some(),
+            setter: (*t).tp_descr_set.is_some(),
+        }
+    }
+}
+
+/// Whether reading `obj.name` runs no code: its class reads attributes the generic way, and what its MRO defines
+/// under the name (if anything) is no descriptor. (Stricter than the instance's view: a descriptor an instance value
+/// shadows still counts, so the answer holds whatever the instance's dict holds.)
+#[cfg(not(feature = "abi3"))]
+pub(super) fn plain_read(obj: &Bound<'_, PyAny>, name: &Bound<'_, pyo3::types::PyString>) -> bool {
+    // SAFETY: the type of a live object
+    let tp = unsafe { ffi::Py_TYPE(obj.as_ptr()) };
+    generic_getattr(tp) && !class_entry(tp, name.as_ptr()).getter
+}
+
+/// Whether setting `obj.name` is seen by nothing but the instance's dict: its class sets attributes the generic way
+/// and defines no data descriptor (a property) of that name.
+#[cfg(not(feature = "abi3"))]
+pub(super) fn plain_write(obj: &Bound<'_, PyAny>, name: &Bound<'_, pyo3::types::PyString>) -> bool {
+    // SAFETY: the type of a live object
+    let tp = unsafe { ffi::Py_TYPE(obj.as_ptr()) };
+    generic_setattr(tp) && !class_entry(tp, name.as_ptr()).setter
 }
 
 thread_local! {

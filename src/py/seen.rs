@@ -147,7 +147,7 @@ fn settled_falsy(v: &Bound<'_, PyAny>) -> bool {
 mod tags {
     use pyo3::ffi;
 
-    use crate::py::cabi::{_PyObject_GetDictPtr, _PyType_Lookup, generic_getattr};
+    use crate::py::cabi::{_PyObject_GetDictPtr, class_entry, generic_getattr};
 
     /// `obj`'s dict and the tags of it and of its class, when its class reads attributes the generic way and
     /// has a valid tag.
@@ -188,29 +188,23 @@ mod tags {
         name: *mut ffi::PyObject,
         dict: usize,
     ) -> bool {
-        // SAFETY: attached; borrowed results only compared and inspected
+        let class = class_entry(
+            // SAFETY: the type of a live object
+            unsafe { ffi::Py_TYPE(obj) },
+            name,
+        );
+        // SAFETY: attached; `dict` is the object's live dict, the borrowed result only compared
         unsafe {
-            let in_class = _PyType_Lookup(ffi::Py_TYPE(obj), name);
-            let descr = |get: bool| {
-                !in_class.is_null() && {
-                    let t = ffi::Py_TYPE(in_class);
-                    if get {
-                        (*t).tp_descr_get.is_some()
-                    } else {
-                        (*t).tp_descr_set.is_some()
-                    }
-                }
-            };
             let in_dict = ffi::PyDict_GetItemWithError(dict as *mut ffi::PyObject, name);
             if in_dict.is_null() && !ffi::PyErr_Occurred().is_null() {
                 ffi::PyErr_Clear();
                 return false;
             }
             if !in_dict.is_null() {
-                return !descr(false);
+                return !class.setter;
             }
-            !in_class.is_null() && !descr(true)
         }
+        class.found && !class.getter
     }
 }
 

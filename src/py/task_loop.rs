@@ -520,7 +520,7 @@ fn top(py: Python<'_>, shim: &Shim, lp: &mut Loop, unchanged: bool) -> PyResult<
         Kind::Plain => ts,
     };
     // (a `tasks` the class computes runs code, which may have set the state)
-    let unchanged = unchanged && plain_attribute(owner, intern!(py, "tasks"));
+    let unchanged = unchanged && cabi::plain_read(owner, intern!(py, "tasks"));
     let tasks = owner.getattr(intern!(py, "tasks"))?;
     let task = if let Ok(list) = tasks.cast::<PyList>()
         && list.is_exact_instance_of::<PyList>()
@@ -643,7 +643,7 @@ fn wait(py: Python<'_>, shim: &Shim, lp: &mut Loop) -> PyResult<Action> {
             .as_ref()
             .and_then(plain_seconds)
             .is_some_and(|s| s == 0.0)
-        && state_unseen(py, &user)
+        && cabi::plain_write(&user, intern!(py, "_state"))
         && watched(py, hub)?
         && resumed_here(py)?
     {
@@ -773,38 +773,6 @@ fn watched(py: Python<'_>, hub: &Bound<'_, PyDict>) -> PyResult<bool> {
 /// instead of yielding; the mark is taken (it counts once).
 fn resumed_here(py: Python<'_>) -> PyResult<bool> {
     Ok(cabi::take_resumed(&current(py)?))
-}
-
-/// Whether reading `obj.name` runs no code: its class reads attributes the generic way, and what its MRO defines
-/// under the name (if anything) is no descriptor.
-fn plain_attribute(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> bool {
-    use crate::py::cabi::{_PyType_Lookup, generic_getattr};
-    // SAFETY: attached; the type of a live object, and the borrowed attribute only inspected
-    unsafe {
-        let tp = ffi::Py_TYPE(obj.as_ptr());
-        if !generic_getattr(tp) {
-            return false;
-        }
-        let a = _PyType_Lookup(tp, name.as_ptr());
-        a.is_null() || (*ffi::Py_TYPE(a)).tp_descr_get.is_none()
-    }
-}
-
-/// Whether setting the user's `_state` is seen by nothing but its instance dict: its class sets attributes the
-/// generic way and defines no data descriptor (a property) of that name.
-fn state_unseen(py: Python<'_>, user: &Bound<'_, PyAny>) -> bool {
-    use crate::py::cabi::_PyType_Lookup;
-    // SAFETY: attached; the type of a live object, and the borrowed attribute only inspected
-    unsafe {
-        let tp = ffi::Py_TYPE(user.as_ptr());
-        if (*tp).tp_setattro.map(|f| f as *const () as usize)
-            != Some(ffi::PyObject_GenericSetAttr as *const () as usize)
-        {
-            return false;
-        }
-        let a = _PyType_Lookup(tp, intern!(py, "_state").as_ptr());
-        a.is_null() || (*ffi::Py_TYPE(a)).tp_descr_set.is_none()
-    }
 }
 
 /// A float or an int (exactly: not a bool, not a subclass), as a float.
