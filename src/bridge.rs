@@ -19,12 +19,14 @@
 //!   wrote, and its item went with the take): the hub then drains nothing.
 //! - **Owed wake-ups.** On a worker of the I/O runtime (from its first park) the write of a push into the empty
 //!   queue is owed instead, and paid by the first of: the worker parking ([`before_park`], its ready work done),
-//!   any later push once the first has waited `MAX_DEFER` (50 µs), a command, the watchdog's ping. A drain takes
+//!   any later push once the first has waited `MAX_DEFER` (200 µs), a command, the watchdog's ping. A drain takes
 //!   what is queued and cancels the debt with it. Every owed write is paid exactly once or cancelled by a drain
 //!   that took its items.
 //!   NOTE: a write per batch woke the hub while the worker still had responses to read; the hub then preempted it
 //!   (2 cores, nginx on one), drained a part and slept again. Paying at the park: CPU per request 0.900 of before
-//!   with `bench/simultaneous.py` (the hub thread 4.3 → 3.4 µs a request), docs/performance.md.
+//!   with `bench/simultaneous.py` (the hub thread 4.3 → 3.4 µs a request), docs/performance.md. Under full load a
+//!   worker rarely parks, and `MAX_DEFER` sets the batch: at 50 µs the hub was woken 0.185 times a request, at
+//!   200 µs 0.11 times, and a request cost about 0.95 of before (at 1 ms the hub idles and throughput falls).
 //! - **Ids.** Tickets ([`Bridge::next_ticket`]) and command ids come from one counter: unique, non-zero and
 //!   increasing, so a ticket is never taken for a command id or the other way round.
 //! - **Ordering.** Completions are drained in the order they were pushed; so are commands (the order the runner
@@ -225,7 +227,7 @@ impl Wake {
 }
 
 /// The longest a pushed message waits for its worker to park before a later push wakes the hub itself.
-const MAX_DEFER: Duration = Duration::from_micros(50);
+const MAX_DEFER: Duration = Duration::from_micros(200);
 
 thread_local! {
     /// Whether this thread pays its owed wake-ups when it parks (a worker of the I/O runtime that parked once).
