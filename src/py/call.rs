@@ -1,7 +1,8 @@
 //! The client call without Python frames: `_rlocust.Client`, the base class of the shim's `HttpSession` and
 //! `FastHttpSession`, whose verbs (`get`, `post`, `put`, `patch`, `delete`, `head`, `options`) are C methods;
 //! `park`, where a user's greenlet waits for its ticket; `wake`, the hub's watcher, whose loop switches each
-//! parked greenlet back in with what the drain brought.
+//! parked greenlet back in with what the drain brought (a user parking while that loop is under way switches to the
+//! loop's next user itself: "the handoff").
 //!
 //! Who calls it: a locustfile's `self.client.get(...)` (the verbs); `locust._hub` (`park` is its `wait`,
 //! `wake` is its eventfd watcher; `set_hub` when it starts); the shim's client modules
@@ -198,16 +199,92 @@ fn pend(py: Python<'_>, me: &Bound<'_, PyAny>, ticket: u64) -> PyResult<Parking>
     })
 }
 
-/// Switch to the hub until it resumes this greenlet: what it resumed it with (a new reference), or NULL with
-/// the exception set (the greenlet was killed). Called from the small frame of a raw C function, so the stack the
-/// greenlet saves while parked ends here.
+/// Switch away until something resumes this greenlet: what it was resumed with (a new reference), or NULL with
+/// the exception set (the greenlet was killed). A plain greenlet parking while the hub's resume loop is under way
+/// switches straight to the next user of that loop ([`handoff`]), else to the hub. Called from the small frame of
+/// a raw C function, so the stack the greenlet saves while parked ends here.
 #[inline(always)]
 fn switch_away(parking: &Parking) -> *mut ffi::PyObject {
-    // SAFETY: the thread is attached (a C function Python called); the hub's objects live for the process
+    // SAFETY: the thread is attached (a C function Python called); the hub's objects live for the process; a
+    // handoff's greenlet and arguments are held in `HANDED` until `let_go` after the switch
     unsafe {
         match parking.direct {
-            Some(switch) => switch(parking.to, std::ptr::null_mut(), std::ptr::null_mut()),
+            Some(switch) => {
+                let (to, args) = handoff(parking.to);
+                let value = switch(to, args, std::ptr::null_mut());
+                let_go(value.is_null());
+                value
+            }
             None => ffi::PyObject_CallNoArgs(parking.to),
+        }
+    }
+}
+
+// ---- the handoff: a parking user resumes the next one of the hub's loop itself ----------------------------------
+//
+// Under load the hub's resume loop switches to each user of a batch in turn, and each switches back to it when it
+// parks again: two switches a request, and the hub's share of the C stack (about 280 bytes) saved and restored
+// with each. While that loop is under way, a plain greenlet parking takes the loop's next item itself and switches
+// straight to that user, which does the same: the hub gets control back once, from the batch's last user. The
+// order of the resumes, what each is resumed with and when the hub runs its loop again are as before; only the
+// greenlet each switch comes from changes. A greenlet that is not plain, or an item the hub must switch in its own
+// way (`Next::Slow`), or an error, goes back to the hub, which carries on with it.
+
+thread_local! {
+    /// The hub's resume loop under way: what it has not got to yet (between `resume_begin` and `resume_end`; taken
+    /// out only for the moment one item is taken, never across a switch).
+    static RESUMING: std::cell::RefCell<Option<Resumable>> = const { std::cell::RefCell::new(None) };
+    /// A handoff's references (the greenlet switched to and its arguments), let go by whoever runs after the switch.
+    static HANDED: std::cell::Cell<(*mut ffi::PyObject, *mut ffi::PyObject)> =
+        const { std::cell::Cell::new((std::ptr::null_mut(), std::ptr::null_mut())) };
+}
+
+/// Where a plain greenlet parking switches to: the next user of the hub's resume loop with its arguments (both held
+/// in [`HANDED`]), or the hub (`hub`, no arguments) when no loop is under way or its next item is not a plain
+/// switch (an item for the hub's own way, or an error, kept for the hub to take first).
+#[inline(never)]
+fn handoff(hub: *mut ffi::PyObject) -> (*mut ffi::PyObject, *mut ffi::PyObject) {
+    let to_hub = (hub, std::ptr::null_mut());
+    let Some(mut mine) = RESUMING.with_borrow_mut(Option::take) else {
+        return to_hub;
+    };
+    // SAFETY: called by a parking greenlet, attached
+    let py = unsafe { Python::assume_attached() };
+    let to = match resume_next(py, &mut mine) {
+        Next::Switch { g, args, .. } => {
+            HANDED.set((g, args));
+            (g, args)
+        }
+        Next::Slow { g, value } => {
+            mine.slow = Some((g, value));
+            to_hub
+        }
+        Next::Failed => {
+            mine.failed = PyErr::take(py);
+            to_hub
+        }
+        Next::Done => to_hub,
+    };
+    RESUMING.with_borrow_mut(|r| *r = Some(mine));
+    to
+}
+
+/// The references of the last handoff let go, once its switch is made (by the greenlet it resumed, or by whoever
+/// runs instead); `failed`: the switch returned NULL, whose exception is kept.
+#[inline(never)]
+fn let_go(failed: bool) {
+    let (g, args) = HANDED.replace((std::ptr::null_mut(), std::ptr::null_mut()));
+    if g.is_null() {
+        return;
+    }
+    // SAFETY: attached (a greenlet back from its switch); the two owned references `handoff` kept
+    unsafe {
+        let py = Python::assume_attached();
+        let kept = if failed { PyErr::take(py) } else { None };
+        ffi::Py_DECREF(args);
+        ffi::Py_DECREF(g);
+        if let Some(e) = kept {
+            e.restore(py);
         }
     }
 }
@@ -258,15 +335,17 @@ pub(super) static BATCH: Mutex<Drained> = Mutex::new(Drained::new());
 /// The thread is attached (a C function Python called).
 #[inline(always)]
 unsafe fn resume_shallow(py: Python<'_>) -> bool {
-    let mut mine = resume_begin();
+    resume_begin();
     let ok = loop {
-        match resume_next(py, &mut mine) {
+        match resume_step(py) {
             // SAFETY: attached; `g` a greenlet and `args` a tuple, both owned here; the switch gives a new
             // reference or NULL with the exception set
             Next::Switch { g, args, switch } => unsafe {
                 let back = switch(g, args, std::ptr::null_mut());
                 ffi::Py_DECREF(args);
                 ffi::Py_DECREF(g);
+                // (a handoff whose greenlet did not run: the switch came here)
+                let_go(back.is_null());
                 if back.is_null() {
                     break false;
                 }
@@ -281,8 +360,27 @@ unsafe fn resume_shallow(py: Python<'_>) -> bool {
             Next::Failed => break false,
         }
     };
-    resume_end(mine);
+    resume_end();
     ok
+}
+
+/// The hub's next item (see [`resume_next`]), taken from the loop under way: first what a parking greenlet left
+/// for it ([`handoff`]).
+#[inline(never)]
+fn resume_step(py: Python<'_>) -> Next {
+    let Some(mut mine) = RESUMING.with_borrow_mut(Option::take) else {
+        return Next::Done;
+    };
+    let next = if let Some((g, value)) = mine.slow.take() {
+        Next::Slow { g, value }
+    } else if let Some(e) = mine.failed.take() {
+        e.restore(py);
+        Next::Failed
+    } else {
+        resume_next(py, &mut mine)
+    };
+    RESUMING.with_borrow_mut(|r| *r = Some(mine));
+    next
 }
 
 /// What [`resume_shallow`] does next.
@@ -303,9 +401,10 @@ enum Next {
     Failed,
 }
 
-/// The hub's batch taken for a resume, each list reversed so the next item is its last.
+/// The hub's batch taken for a resume, each list reversed so the next item is its last: the loop under way
+/// ([`RESUMING`]).
 #[inline(never)]
-fn resume_begin() -> Resumable {
+fn resume_begin() {
     let mut mine = Resumable::default();
     {
         let mut batch = BATCH.lock();
@@ -316,12 +415,16 @@ fn resume_begin() -> Resumable {
     mine.completions.reverse();
     mine.pieces.reverse();
     mine.wakes.reverse();
-    mine
+    RESUMING.with_borrow_mut(|r| *r = Some(mine));
 }
 
-/// What a resume has not got to yet, and its buffers, given back to the batch (ahead of what came since).
+/// What a resume has not got to yet, and its buffers, given back to the batch (ahead of what came since); the
+/// loop is no longer under way.
 #[inline(never)]
-fn resume_end(mut mine: Resumable) {
+fn resume_end() {
+    let Some(mut mine) = RESUMING.with_borrow_mut(Option::take) else {
+        return;
+    };
     mine.completions.reverse();
     mine.pieces.reverse();
     mine.wakes.reverse();
@@ -337,6 +440,10 @@ struct Resumable {
     completions: Vec<crate::bridge::Completion>,
     pieces: Vec<crate::bridge::Piece>,
     wakes: Vec<u64>,
+    /// An item a parking greenlet took that the hub switches in its own way ([`handoff`]).
+    slow: Option<(Py<PyAny>, Py<PyAny>)>,
+    /// The error a parking greenlet met taking the next item, for the hub's loop to raise.
+    failed: Option<PyErr>,
 }
 
 /// Put `mine` (what a resume left, and its buffer) back in front of `batch`.
