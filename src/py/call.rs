@@ -322,11 +322,12 @@ pub(super) static BATCH: Mutex<Drained> = Mutex::new(Drained::new());
 /// value, in the bridge's order (completions, then streamed pieces, then waits that are over), with no Python
 /// object made for the pairs; a ticket nobody waits for any more (its user was killed) is forgotten. An exception a
 /// switch raises ends the loop, and what it had not resumed yet comes first in the next one. True when all went;
-/// false with the exception set.
+/// false with the exception set. A user parking while the loop is under way takes the loop's next item itself
+/// ([`handoff`]), so the hub's switch returns once the batch's last user parks.
 ///
 /// The loop is shallow on purpose: greenlet saves the hub's C stack from where it switches up to where the user
-/// started (a gevent callback, about 600 bytes below `ev_run`), and copies it back when the user parks, on every
-/// request. So the switch is made from this loop's own frame, inlined in the C function gevent calls, and the
+/// started (a gevent callback, about 600 bytes below `ev_run`), and copies it back when control returns to the hub
+/// (once a request before the handoff, once a batch since). So the switch is made from this loop's own frame, inlined in the C function gevent calls, and the
 /// item, its value and any error are dealt with in [`resume_next`], whose frame has returned by then. With a
 /// Python callback and a Rust loop holding the `Completed` and the `Response` above the switch, that was 2,152
 /// bytes each way per request (docs/performance.md).
@@ -419,7 +420,8 @@ fn resume_begin() {
 }
 
 /// What a resume has not got to yet, and its buffers, given back to the batch (ahead of what came since); the
-/// loop is no longer under way.
+/// loop is no longer under way. (Its `slow` and `failed` are empty by then: a greenlet that leaves one switches to
+/// the hub at once, whose next step takes it before any other.)
 #[inline(never)]
 fn resume_end() {
     let Some(mut mine) = RESUMING.with_borrow_mut(Option::take) else {
