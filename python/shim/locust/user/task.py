@@ -485,7 +485,7 @@ def _site(func, text, nth=0, c_call=False):
     frame at its PRECALL once it has specialized the call, at its CALL before). What the task loop in Rust gives a
     traceback for the frames it stands for. The lines searched are those the function's own code is on, read from
     the module's source once (``linecache``), and its instructions are listed once per function: 18 sites found
-    with ``inspect.getsourcelines`` took about 38 ms of every start, tokenizing the module again for each."""
+    with ``inspect.getsourcelines`` took about 45 ms of every start, tokenizing the module again for each."""
     code = func.__code__
     ins = _listed.get(code)
     if ins is None:
